@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs everything smsconsent needs to build and test on Debian 12. Idempotent; skips apt
+# when every package is already present.
+set -euo pipefail
+packages=(
+  build-essential cmake ninja-build pkg-config git
+  libphonenumber-dev libicu-dev libsqlite3-dev sqlite3 libssl-dev
+  nlohmann-json3-dev libcli11-dev libspdlog-dev libboost-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  echo "installing: ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

@@ -1,0 +1,612 @@
+#include "app/consent_service.h"
+
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <cctype>
+
+#include "app/json_views.h"
+#include "core/ledger.h"
+
+namespace smsconsent {
+namespace {
+
+using nlohmann::json;
+
+bool HasAddon(const std::vector<std::string>& addons, std::string_view name) {
+  return std::find(addons.begin(), addons.end(), name) != addons.end();
+}
+
+std::string UpperAscii(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return s;
+}
+
+std::string ConfigFingerprint(const SenderNumber& n) {
+  json j = {{"languages", n.keywords.languages},
+            {"in", n.keywords.opt_in},
+            {"out", n.keywords.opt_out},
+            {"all", n.keywords.opt_out_all},
+            {"help", n.keywords.help},
+            {"replace", n.keywords.replace_default_keywords},
+            {"free_text", n.keywords.free_text}};
+  return j.dump();
+}
+
+const std::string& ReplyTemplate(const SenderNumber& n, ReplyKind kind) {
+  switch (kind) {
+    case ReplyKind::kOptInConfirmation: return n.replies.opt_in;
+    case ReplyKind::kOptOutConfirmation: return n.replies.opt_out;
+    case ReplyKind::kHelp: break;
+  }
+  return n.replies.help;
+}
+
+json RepliesJson(const std::vector<QueuedReply>& replies) {
+  json out = json::array();
+  for (const QueuedReply& r : replies) out.push_back(ToJson(r));
+  return out;
+}
+
+OutboxItem OutboxFor(const QueuedReply& r, const SenderNumber& number, const Contact& contact,
+                     int64_t now_ms) {
+  OutboxItem item;
+  item.account_id = number.account_id;
+  item.number_id = number.id;
+  item.contact_id = contact.id;
+  item.to = contact.phone;
+  item.from = number.number;
+  item.body = r.body;
+  item.kind = r.kind;
+  item.created_at_ms = now_ms;
+  item.next_attempt_at_ms = now_ms;
+  return item;
+}
+
+}  // namespace
+
+std::string GenerateApiKey() {
+  unsigned char bytes[20];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) std::abort();  // no entropy: nothing is safe
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string key = "sk_";
+  for (unsigned char b : bytes) {
+    key.push_back(kHex[b >> 4]);
+    key.push_back(kHex[b & 0xf]);
+  }
+  return key;
+}
+
+ConsentService::ConsentService(ConsentStore& store, const Clock& clock)
+    : store_(store), clock_(clock) {}
+
+Result<CreatedAccount> ConsentService::CreateAccount(const NewAccount& req) {
+  std::string name = req.name;
+  if (std::all_of(name.begin(), name.end(), [](unsigned char c) { return std::isspace(c); })) {
+    return InvalidArgument("account name must not be empty");
+  }
+  for (const std::string& a : req.addons) {
+    if (a != kAddonMarketingSms && a != kAddonShortCode) {
+      return InvalidArgument("unknown add-on '" + a + "' (expected " + kAddonMarketingSms +
+                             " or " + kAddonShortCode + ")");
+    }
+  }
+  const std::string region = UpperAscii(req.region);
+  if (phones_.CountryCodeForRegion(region) == 0) {
+    return InvalidArgument("unknown region '" + req.region + "' (expected an ISO code like DK)");
+  }
+  Account account;
+  account.name = name;
+  account.marketing_sms_access = HasAddon(req.addons, kAddonMarketingSms);
+  account.sms_short_code = HasAddon(req.addons, kAddonShortCode);
+  account.default_region = region;
+  account.opt_out_scope = req.opt_out_scope;
+  account.created_at_ms = clock_.NowMs();
+  CreatedAccount out;
+  out.api_key = GenerateApiKey();
+  SMSC_ASSIGN_OR_RETURN(out.account, store_.CreateAccount(account, Sha256Hex(out.api_key)));
+  return out;
+}
+
+Result<Account> ConsentService::GetAccount(int64_t account_id) {
+  return store_.GetAccount(account_id);
+}
+
+Result<std::vector<int64_t>> ConsentService::ListAccountIds() {
+  SMSC_ASSIGN_OR_RETURN(auto accounts, store_.ListAccounts());
+  std::vector<int64_t> ids;
+  for (const Account& a : accounts) ids.push_back(a.id);
+  return ids;
+}
+
+Result<Account> ConsentService::AccountWithSms(int64_t account_id) {
+  SMSC_ASSIGN_OR_RETURN(Account account, store_.GetAccount(account_id));
+  if (!account.marketing_sms_access) {
+    return PermissionDenied("account " + std::to_string(account_id) +
+                            " does not have the Marketing SMS Access add-on (" +
+                            kAddonMarketingSms + "), which every SMS feature requires");
+  }
+  return account;
+}
+
+Result<SenderNumber> ConsentService::AddNumber(const NewNumber& req) {
+  SMSC_ASSIGN_OR_RETURN(Account account, AccountWithSms(req.account_id));
+  SenderNumber n;
+  n.account_id = account.id;
+  n.kind = req.kind;
+  if (req.kind == NumberKind::kShortCode) {
+    if (!account.sms_short_code) {
+      return PermissionDenied("account " + std::to_string(account.id) +
+                              " does not have the SMS Short Code add-on (" + kAddonShortCode +
+                              "), which short-code numbers require");
+    }
+    const std::string country = UpperAscii(req.country.empty() ? account.default_region
+                                                               : req.country);
+    SMSC_ASSIGN_OR_RETURN(ShortCode sc, phones_.NormalizeShortCode(req.number, country));
+    n.number = sc.digits;
+    n.country = sc.country;
+  } else {
+    const std::string region = UpperAscii(req.country.empty() ? account.default_region
+                                                              : req.country);
+    SMSC_ASSIGN_OR_RETURN(PhoneNumber p, phones_.Normalize(req.number, region));
+    n.number = p.e164;
+    n.country = p.region;
+  }
+  n.keywords.languages =
+      req.languages.empty() ? DefaultLanguagesForRegion(n.country) : req.languages;
+  n.keywords.free_text = req.free_text;
+  // Validates the languages now rather than at the first inbound message.
+  SMSC_ASSIGN_OR_RETURN(auto matcher, KeywordMatcher::Create(n.keywords));
+  n.keywords.languages = matcher->config().languages;
+  n.business_name = req.business_name.empty() ? account.name : req.business_name;
+  const DefaultReplies defaults = DefaultRepliesFor(n.keywords.languages.front());
+  n.replies = {defaults.opt_in, defaults.opt_out, defaults.help};
+  n.opt_in_confirmation = req.opt_in_confirmation || req.kind == NumberKind::kShortCode;
+  n.created_at_ms = clock_.NowMs();
+  return store_.AddNumber(n);
+}
+
+Result<std::vector<SenderNumber>> ConsentService::ListNumbers(int64_t account_id) {
+  SMSC_ASSIGN_OR_RETURN(Account account, AccountWithSms(account_id));
+  return store_.ListNumbers(account.id);
+}
+
+Result<Contact> ConsentService::AddContact(int64_t account_id, const std::string& phone,
+                                           const std::string& name, const std::string& email) {
+  SMSC_ASSIGN_OR_RETURN(Account account, store_.GetAccount(account_id));
+  SMSC_ASSIGN_OR_RETURN(PhoneNumber p, phones_.Normalize(phone, account.default_region));
+  Contact c;
+  c.account_id = account.id;
+  c.phone = p.e164;
+  c.name = name;
+  c.email = email;
+  c.created_at_ms = clock_.NowMs();
+  return store_.AddContact(c);
+}
+
+Result<std::vector<Contact>> ConsentService::ListContacts(int64_t account_id,
+                                                          const ContactQuery& q) {
+  SMSC_ASSIGN_OR_RETURN(Account account, store_.GetAccount(account_id));
+  return store_.ListContacts(account.id, q);
+}
+
+Result<SenderNumber> ConsentService::ResolveNumber(const Account& account,
+                                                   const std::string& number) {
+  SMSC_ASSIGN_OR_RETURN(auto numbers, store_.ListNumbers(account.id));
+  std::string wanted;
+  if (PhoneNormalizer::LooksLikeShortCode(number)) {
+    SMSC_ASSIGN_OR_RETURN(ShortCode sc, phones_.NormalizeShortCode(number, account.default_region));
+    wanted = sc.digits;
+  } else {
+    SMSC_ASSIGN_OR_RETURN(PhoneNumber p, phones_.Normalize(number, account.default_region));
+    wanted = p.e164;
+  }
+  for (const SenderNumber& n : numbers) {
+    if (n.number == wanted) return n;
+  }
+  return NotFound("sender number '" + number + "' is not registered to account " +
+                  std::to_string(account.id));
+}
+
+Result<Contact> ConsentService::GetOrCreateContact(const Account& account,
+                                                   const std::string& e164) {
+  auto found = store_.FindContactByPhone(account.id, e164);
+  if (found.ok() || found.status().code() != StatusCode::kNotFound) return found;
+  Contact c;
+  c.account_id = account.id;
+  c.phone = e164;
+  c.created_at_ms = clock_.NowMs();
+  auto added = store_.AddContact(c);
+  if (!added.ok() && added.status().code() == StatusCode::kAlreadyExists) {
+    return store_.FindContactByPhone(account.id, e164);  // created concurrently
+  }
+  return added;
+}
+
+Result<std::shared_ptr<const KeywordMatcher>> ConsentService::MatcherFor(
+    const SenderNumber& number) {
+  const std::string fp = ConfigFingerprint(number);
+  std::lock_guard<std::mutex> lock(matchers_mu_);
+  auto it = matchers_.find(number.id);
+  if (it != matchers_.end() && it->second.first == fp) return it->second.second;
+  SMSC_ASSIGN_OR_RETURN(auto matcher, KeywordMatcher::Create(number.keywords));
+  matchers_[number.id] = {fp, matcher};
+  return matcher;
+}
+
+QueuedReply ConsentService::MakeReply(ReplyKind kind, const SenderNumber& number) const {
+  QueuedReply r;
+  r.kind = kind;
+  r.body = RenderReply(ReplyTemplate(number, kind), number.business_name);
+  r.segments = CountSegments(r.body);
+  return r;
+}
+
+Result<InboundResult> ConsentService::ReceiveSms(const InboundSms& sms) {
+  if (sms.from.empty() || sms.to.empty()) {
+    return InvalidArgument("an inbound SMS needs both a sender (from) and a receiver (to)");
+  }
+  // Route by the receiving number: a short code by its digits, anything else as E.164.
+  std::vector<SenderNumber> candidates;
+  if (PhoneNormalizer::LooksLikeShortCode(sms.to)) {
+    std::string digits;
+    for (char c : sms.to) {
+      if (std::isdigit(static_cast<unsigned char>(c))) digits.push_back(c);
+    }
+    SMSC_ASSIGN_OR_RETURN(candidates, store_.FindNumbers(digits));
+  } else {
+    SMSC_ASSIGN_OR_RETURN(PhoneNumber to, phones_.Normalize(sms.to, ""));
+    SMSC_ASSIGN_OR_RETURN(candidates, store_.FindNumbers(to.e164));
+  }
+  if (candidates.empty()) {
+    return NotFound("no account has the receiving number '" + sms.to + "' registered");
+  }
+  SenderNumber number = candidates.front();
+  if (candidates.size() > 1) {
+    // The same short code digits in several countries: the sender's country decides.
+    auto from = phones_.Normalize(sms.from, "");
+    auto it = std::find_if(candidates.begin(), candidates.end(), [&](const SenderNumber& n) {
+      return from.ok() && n.country == from->region;
+    });
+    if (it == candidates.end()) {
+      return InvalidArgument("short code '" + sms.to +
+                             "' is registered in several countries and the sender's country "
+                             "does not single one out");
+    }
+    number = *it;
+  }
+  SMSC_ASSIGN_OR_RETURN(Account account, AccountWithSms(number.account_id));
+  SMSC_ASSIGN_OR_RETURN(PhoneNumber from, phones_.Normalize(sms.from, number.country));
+
+  std::string message_id = sms.message_id;
+  if (message_id.empty()) {
+    message_id = "gen-" + GenerateApiKey().substr(3);
+  } else {
+    SMSC_ASSIGN_OR_RETURN(auto stored, store_.FindInbound(account.id, sms.provider, message_id));
+    if (stored) return StoredAnswer(*stored);
+  }
+  SMSC_ASSIGN_OR_RETURN(Contact contact, GetOrCreateContact(account, from.e164));
+
+  for (int attempt = 1;; ++attempt) {
+    auto result = ReceiveOnce(sms, account, number, contact, message_id);
+    if (result.ok()) return result;
+    const StatusCode code = result.status().code();
+    if (code == StatusCode::kAlreadyExists) {
+      // A concurrent delivery of the same message won the race: answer as it did.
+      SMSC_ASSIGN_OR_RETURN(auto stored, store_.FindInbound(account.id, sms.provider, message_id));
+      if (stored) return StoredAnswer(*stored);
+      return result;
+    }
+    if (code != StatusCode::kAborted || attempt >= kMaxAttempts) return result;
+  }
+}
+
+Result<InboundResult> ConsentService::ReceiveOnce(const InboundSms& sms, const Account& account,
+                                                  const SenderNumber& number,
+                                                  const Contact& contact,
+                                                  const std::string& message_id) {
+  const int64_t now = clock_.NowMs();
+  SMSC_ASSIGN_OR_RETURN(auto matcher, MatcherFor(number));
+  SMSC_ASSIGN_OR_RETURN(auto numbers, store_.ListNumbers(account.id));
+  SMSC_ASSIGN_OR_RETURN(auto rows, store_.GetStatuses(account.id, contact.id));
+  std::map<int64_t, ConsentState> states;
+  for (const StatusRow& r : rows) states[r.number_id] = r.state;
+
+  InboundResult out;
+  out.account_id = account.id;
+  out.contact_id = contact.id;
+  out.from = contact.phone;
+  out.to = number.number;
+  out.match = matcher->Match(sms.body);
+
+  KeywordInput in;
+  in.intent = out.match.intent;
+  in.receiving_number_id = number.id;
+  in.opt_out_scope = account.opt_out_scope;
+  std::map<int64_t, const SenderNumber*> by_id;
+  for (const SenderNumber& n : numbers) {
+    by_id[n.id] = &n;
+    in.numbers.push_back({{n.id, n.kind, n.opt_in_confirmation}, states[n.id]});
+  }
+  SMSC_ASSIGN_OR_RETURN(KeywordPlan plan, PlanKeyword(in));
+
+  out.status_before = states[number.id].status;
+  out.status_after = out.status_before;
+  json evidence = {{"type", "keyword"},
+                   {"provider", sms.provider},
+                   {"message_id", message_id},
+                   {"from", contact.phone},
+                   {"to", number.number},
+                   {"body", sms.body},
+                   {"intent", IntentName(out.match.intent)},
+                   {"match_kind", MatchKindName(out.match.kind)},
+                   {"rule", out.match.rule},
+                   {"language", out.match.language},
+                   {"matched", out.match.matched},
+                   {"explanation", out.match.explanation}};
+
+  ChangeSet changes;
+  for (const Transition& t : plan.transitions) {
+    const SenderNumber& target = *by_id.at(t.number_id);
+    EventDraft e;
+    e.contact_id = contact.id;
+    e.phone = contact.phone;
+    e.number_id = t.number_id;
+    e.sender = target.number;
+    e.from = t.from;
+    e.to = t.to;
+    e.source = Source::kKeyword;
+    e.actor = "contact";
+    e.at_ms = now;
+    json ev = evidence;
+    if (t.number_id != number.id) ev["scope"] = "account";  // reached via STOPALL/policy
+    e.evidence = ev.dump();
+    changes.events.push_back(std::move(e));
+    if (t.number_id == number.id) out.status_after = t.to;
+  }
+  if (plan.reply) {
+    QueuedReply r = MakeReply(*plan.reply, number);
+    changes.outbox.push_back(OutboxFor(r, number, contact, now));
+    out.replies.push_back(std::move(r));
+  }
+
+  json transitions = json::array();
+  for (const Transition& t : plan.transitions) {
+    transitions.push_back({{"number", by_id.at(t.number_id)->number},
+                           {"from", SubscriptionStatusName(t.from)},
+                           {"to", SubscriptionStatusName(t.to)},
+                           {"changed", t.changed()}});
+  }
+  out.decision = {{"intent", IntentName(out.match.intent)},
+                  {"match_kind", MatchKindName(out.match.kind)},
+                  {"matched", out.match.rule},
+                  {"explanation", out.match.explanation},
+                  {"language", out.match.language},
+                  {"from", contact.phone},
+                  {"to", number.number},
+                  {"status_before", SubscriptionStatusName(out.status_before)},
+                  {"status_after", SubscriptionStatusName(out.status_after)},
+                  {"transitions", transitions},
+                  {"replies", RepliesJson(out.replies)}};
+
+  InboundMessage msg;
+  msg.account_id = account.id;
+  msg.provider = sms.provider;
+  msg.provider_message_id = message_id;
+  msg.from = contact.phone;
+  msg.to = number.number;
+  msg.number_id = number.id;
+  msg.contact_id = contact.id;
+  msg.body = sms.body;
+  msg.received_at_ms = now;
+  msg.decision = out.decision.dump();
+  changes.inbound = std::move(msg);
+
+  SMSC_ASSIGN_OR_RETURN(CommitResult committed, store_.Commit(account.id, changes));
+  out.inbound_id = committed.inbound_id;
+  out.events = std::move(committed.events);
+  for (size_t i = 0; i < out.replies.size() && i < committed.outbox.size(); ++i) {
+    out.replies[i].outbox_id = committed.outbox[i].id;
+  }
+  out.decision["message_id"] = message_id;
+  out.decision["duplicate"] = false;
+  return out;
+}
+
+Result<InboundResult> ConsentService::StoredAnswer(const InboundMessage& stored) {
+  InboundResult out;
+  out.inbound_id = stored.id;
+  out.duplicate = true;
+  out.account_id = stored.account_id;
+  out.contact_id = stored.contact_id;
+  out.from = stored.from;
+  out.to = stored.to;
+  out.decision = json::parse(stored.decision, nullptr, /*allow_exceptions=*/false);
+  if (out.decision.is_discarded()) {
+    return Internal("stored decision of inbound message " + std::to_string(stored.id) +
+                    " is not valid JSON");
+  }
+  auto intent = ParseIntent(out.decision.value("intent", "none"));
+  if (intent.ok()) out.match.intent = *intent;
+  out.match.rule = out.decision.value("matched", "");
+  out.match.explanation = out.decision.value("explanation", "");
+  auto before = ParseSubscriptionStatus(out.decision.value("status_before", "not_specified"));
+  auto after = ParseSubscriptionStatus(out.decision.value("status_after", "not_specified"));
+  if (before.ok()) out.status_before = *before;
+  if (after.ok()) out.status_after = *after;
+  out.decision["message_id"] = stored.provider_message_id;
+  out.decision["duplicate"] = true;
+  return out;
+}
+
+Result<StatusChangeResult> ConsentService::SetStatus(const StatusChangeRequest& req) {
+  SMSC_ASSIGN_OR_RETURN(Account account, AccountWithSms(req.account_id));
+  SMSC_ASSIGN_OR_RETURN(SenderNumber number, ResolveNumber(account, req.number));
+  SMSC_ASSIGN_OR_RETURN(PhoneNumber phone, phones_.Normalize(req.phone, account.default_region));
+  SMSC_ASSIGN_OR_RETURN(Contact contact, GetOrCreateContact(account, phone.e164));
+
+  for (int attempt = 1;; ++attempt) {
+    const int64_t now = clock_.NowMs();
+    SMSC_ASSIGN_OR_RETURN(auto rows, store_.GetStatuses(account.id, contact.id));
+    ConsentState current;
+    for (const StatusRow& r : rows) {
+      if (r.number_id == number.id) current = r.state;
+    }
+    UserChangeInput in;
+    in.number = {number.id, number.kind, number.opt_in_confirmation};
+    in.current = current;
+    in.target = req.target;
+    in.source = req.source;
+    in.attestation = req.attestation;
+    SMSC_ASSIGN_OR_RETURN(UserChangePlan plan, PlanUserChange(in));
+
+    json evidence = {{"type", "attestation"},
+                     {"attested_express_consent", req.attestation.express_consent},
+                     {"explanation", req.attestation.explanation},
+                     {"actor", req.actor}};
+    evidence["legal_basis"] = req.attestation.legal_basis
+                                  ? json(LegalBasisName(*req.attestation.legal_basis))
+                                  : json(nullptr);
+    EventDraft e;
+    e.contact_id = contact.id;
+    e.phone = contact.phone;
+    e.number_id = number.id;
+    e.sender = number.number;
+    e.from = plan.transition.from;
+    e.to = plan.transition.to;
+    e.source = req.source;
+    e.actor = req.actor;
+    e.at_ms = now;
+    e.evidence = evidence.dump();
+
+    ChangeSet changes;
+    changes.events.push_back(std::move(e));
+    StatusChangeResult out;
+    if (plan.send_confirmation) {
+      QueuedReply r = MakeReply(ReplyKind::kOptInConfirmation, number);
+      changes.outbox.push_back(OutboxFor(r, number, contact, now));
+      out.replies.push_back(std::move(r));
+    }
+    auto committed = store_.Commit(account.id, changes);
+    if (!committed.ok()) {
+      if (committed.status().code() == StatusCode::kAborted && attempt < kMaxAttempts) continue;
+      return committed.status();
+    }
+    out.contact = contact;
+    out.number = number;
+    out.event = committed->events.front();
+    out.changed = plan.transition.changed();
+    for (size_t i = 0; i < out.replies.size() && i < committed->outbox.size(); ++i) {
+      out.replies[i].outbox_id = committed->outbox[i].id;
+    }
+    return out;
+  }
+}
+
+Result<std::vector<NumberStatus>> ConsentService::ShowStatus(int64_t account_id,
+                                                             const std::string& phone) {
+  SMSC_ASSIGN_OR_RETURN(Account account, AccountWithSms(account_id));
+  SMSC_ASSIGN_OR_RETURN(PhoneNumber p, phones_.Normalize(phone, account.default_region));
+  SMSC_ASSIGN_OR_RETURN(Contact contact, store_.FindContactByPhone(account.id, p.e164));
+  SMSC_ASSIGN_OR_RETURN(auto numbers, store_.ListNumbers(account.id));
+  SMSC_ASSIGN_OR_RETURN(auto rows, store_.GetStatuses(account.id, contact.id));
+  std::vector<NumberStatus> out;
+  for (const SenderNumber& n : numbers) {
+    NumberStatus ns{n, {}};
+    for (const StatusRow& r : rows) {
+      if (r.number_id == n.id) ns.state = r.state;
+    }
+    out.push_back(std::move(ns));
+  }
+  return out;
+}
+
+Result<std::vector<ConsentEvent>> ConsentService::History(int64_t account_id,
+                                                          const std::string& phone) {
+  SMSC_ASSIGN_OR_RETURN(Account account, AccountWithSms(account_id));
+  SMSC_ASSIGN_OR_RETURN(PhoneNumber p, phones_.Normalize(phone, account.default_region));
+  SMSC_ASSIGN_OR_RETURN(Contact contact, store_.FindContactByPhone(account.id, p.e164));
+  std::vector<ConsentEvent> out;
+  SMSC_RETURN_IF_ERROR(
+      ForEachEvent(account.id, contact.id, [&](const ConsentEvent& e) { out.push_back(e); }));
+  return out;
+}
+
+Result<std::vector<OutboxItem>> ConsentService::ListOutbox(int64_t account_id,
+                                                           const OutboxQuery& q) {
+  SMSC_ASSIGN_OR_RETURN(Account account, AccountWithSms(account_id));
+  return store_.ListOutbox(account.id, q);
+}
+
+Status ConsentService::ForEachEvent(int64_t account_id, std::optional<int64_t> contact_id,
+                                   const std::function<void(const ConsentEvent&)>& fn) {
+  EventQuery q;
+  q.contact_id = contact_id;
+  while (true) {
+    SMSC_ASSIGN_OR_RETURN(auto page, store_.ListEvents(account_id, q));
+    if (page.empty()) return Status::Ok();
+    q.after_seq = page.back().seq;
+    for (const ConsentEvent& e : page) fn(e);
+  }
+}
+
+Result<LedgerCheck> ConsentService::VerifyLedger(int64_t account_id) {
+  SMSC_ASSIGN_OR_RETURN(Account account, store_.GetAccount(account_id));
+  LedgerCheck check;
+  check.account_id = account.id;
+  ChainVerifier chain;
+  StatusReplay replay;
+  SMSC_RETURN_IF_ERROR(ForEachEvent(account.id, {}, [&](const ConsentEvent& e) {
+    chain.Add(e);
+    replay.Add(e);
+    ++check.events;
+  }));
+  check.chain_ok = chain.ok();
+  check.chain_failure = chain.failure();
+  check.failed_seq = chain.failed_seq();
+
+  SMSC_ASSIGN_OR_RETURN(auto rows, store_.ListAllStatuses(account.id));
+  std::map<StatusKey, ConsentState> stored;
+  for (const StatusRow& r : rows) stored[{r.contact_id, r.number_id}] = r.state;
+  auto note = [&](const StatusKey& k, const std::string& what) {
+    ++check.status_mismatches;
+    if (check.mismatch_samples.size() < 10) {
+      check.mismatch_samples.push_back("contact " + std::to_string(k.first) + " number " +
+                                       std::to_string(k.second) + ": " + what);
+    }
+  };
+  for (const auto& [key, want] : replay.states()) {
+    auto it = stored.find(key);
+    if (it == stored.end()) {
+      note(key, "missing from the status table");
+      continue;
+    }
+    const ConsentState& got = it->second;
+    if (got.status != want.status || got.self_opted_out != want.self_opted_out ||
+        got.source != want.source || got.updated_at_ms != want.updated_at_ms) {
+      note(key, std::string("table says ") + SubscriptionStatusName(got.status) +
+                    ", ledger replays to " + SubscriptionStatusName(want.status));
+    }
+  }
+  for (const auto& [key, got] : stored) {
+    if (!replay.states().count(key)) note(key, "in the status table but never in the ledger");
+  }
+  return check;
+}
+
+Result<int64_t> ConsentService::RebuildStatuses(int64_t account_id) {
+  SMSC_ASSIGN_OR_RETURN(LedgerCheck check, VerifyLedger(account_id));
+  if (!check.chain_ok) {
+    return Status(StatusCode::kDataLoss,
+                  "refusing to rebuild from a broken ledger: " + check.chain_failure.value_or(""));
+  }
+  StatusReplay replay;
+  SMSC_RETURN_IF_ERROR(
+      ForEachEvent(account_id, {}, [&](const ConsentEvent& e) { replay.Add(e); }));
+  std::vector<StatusRow> rows;
+  for (const auto& [key, state] : replay.states()) rows.push_back({key.first, key.second, state});
+  SMSC_RETURN_IF_ERROR(store_.ReplaceStatuses(account_id, rows));
+  return static_cast<int64_t>(rows.size());
+}
+
+}  // namespace smsconsent

@@ -1,0 +1,183 @@
+// ConsentService: the use cases of smsconsent, shared by the CLI and (later) the HTTP API.
+//
+// It wires the pure core (phone numbers, keyword matching, consent rules, segments, ledger)
+// to a ConsentStore and a Clock. Every method checks the account's add-ons first: without
+// Marketing SMS Access every SMS operation is refused (kPermissionDenied); registering a
+// short code also needs the SMS Short Code add-on.
+//
+// Writes go through ConsentStore::Commit, so the inbound message, its events and queued
+// replies are stored together and durably; a concurrent change (kAborted) is retried with a
+// fresh read, at most kMaxAttempts times. Thread-safe if the store is.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/clock.h"
+#include "core/consent.h"
+#include "core/keywords.h"
+#include "core/phone.h"
+#include "core/segments.h"
+#include "store/store.h"
+
+namespace smsconsent {
+
+inline constexpr char kAddonMarketingSms[] = "marketing_sms_access";
+inline constexpr char kAddonShortCode[] = "sms_short_code";
+
+struct NewAccount {
+  std::string name;
+  std::vector<std::string> addons;  // kAddonMarketingSms, kAddonShortCode
+  std::string region = "US";
+  OptOutScope opt_out_scope = OptOutScope::kNumber;
+};
+
+struct CreatedAccount {
+  Account account;
+  std::string api_key;  // shown once; only its SHA-256 is stored
+};
+
+struct NewNumber {
+  int64_t account_id = 0;
+  std::string number;
+  NumberKind kind = NumberKind::kLongCode;
+  std::string country;                 // required for short codes; derived for E.164
+  std::vector<std::string> languages;  // empty = default for the country
+  std::string business_name;           // empty = the account's name
+  bool opt_in_confirmation = false;
+  bool free_text = true;
+};
+
+struct InboundSms {
+  std::string provider = "cli";
+  std::string message_id;  // empty = generate one (no idempotency possible)
+  std::string from;
+  std::string to;
+  std::string body;
+};
+
+struct QueuedReply {
+  std::string body;
+  ReplyKind kind = ReplyKind::kHelp;
+  SegmentInfo segments;
+  int64_t outbox_id = 0;
+};
+
+struct InboundResult {
+  int64_t inbound_id = 0;
+  bool duplicate = false;  // a provider retry: nothing changed, same answer as before
+  int64_t account_id = 0;
+  int64_t contact_id = 0;
+  std::string from, to;
+  KeywordMatch match;
+  SubscriptionStatus status_before = SubscriptionStatus::kNotSpecified;  // on the number texted
+  SubscriptionStatus status_after = SubscriptionStatus::kNotSpecified;
+  std::vector<ConsentEvent> events;
+  std::vector<QueuedReply> replies;
+  nlohmann::json decision;  // what is stored with the message and printed
+};
+
+struct StatusChangeRequest {
+  int64_t account_id = 0;
+  std::string phone;
+  std::string number;
+  SubscriptionStatus target = SubscriptionStatus::kNotSpecified;
+  Source source = Source::kManual;
+  std::string actor = "cli";
+  Attestation attestation;
+};
+
+struct StatusChangeResult {
+  Contact contact;
+  SenderNumber number;
+  ConsentEvent event;
+  bool changed = false;
+  std::vector<QueuedReply> replies;
+};
+
+struct NumberStatus {
+  SenderNumber number;
+  ConsentState state;
+};
+
+struct LedgerCheck {
+  int64_t account_id = 0;
+  int64_t events = 0;
+  bool chain_ok = true;
+  std::optional<std::string> chain_failure;
+  std::optional<int64_t> failed_seq;
+  int64_t status_mismatches = 0;  // rows where the status table differs from the replay
+  std::vector<std::string> mismatch_samples;
+  bool ok() const { return chain_ok && status_mismatches == 0; }
+};
+
+class ConsentService {
+ public:
+  static constexpr int kMaxAttempts = 8;
+
+  ConsentService(ConsentStore& store, const Clock& clock);
+
+  Result<CreatedAccount> CreateAccount(const NewAccount& req);
+  Result<Account> GetAccount(int64_t account_id);
+  Result<std::vector<int64_t>> ListAccountIds();
+  Result<SenderNumber> AddNumber(const NewNumber& req);
+  Result<std::vector<SenderNumber>> ListNumbers(int64_t account_id);
+  Result<Contact> AddContact(int64_t account_id, const std::string& phone, const std::string& name,
+                             const std::string& email);
+  Result<std::vector<Contact>> ListContacts(int64_t account_id, const ContactQuery& q);
+
+  // Handles one inbound SMS: routes it by `to`, stores it once (idempotent on message id),
+  // recognises the keyword, applies the rules and queues the reply. kNotFound when no
+  // account has the `to` number.
+  Result<InboundResult> ReceiveSms(const InboundSms& sms);
+
+  // A user's (manual, bulk, api, import) status change. kFailedPrecondition when a self
+  // opt-out forbids it; kInvalidArgument when an opt-in lacks its attestation.
+  Result<StatusChangeResult> SetStatus(const StatusChangeRequest& req);
+
+  // The contact's state on every number of the account (not_specified where never set).
+  Result<std::vector<NumberStatus>> ShowStatus(int64_t account_id, const std::string& phone);
+  Result<std::vector<ConsentEvent>> History(int64_t account_id, const std::string& phone);
+  Result<std::vector<OutboxItem>> ListOutbox(int64_t account_id, const OutboxQuery& q);
+
+  // Checks the hash chain and that the status table equals the ledger's replay.
+  Result<LedgerCheck> VerifyLedger(int64_t account_id);
+  // Rebuilds the status table from the ledger; refuses (kDataLoss) when the chain is broken.
+  Result<int64_t> RebuildStatuses(int64_t account_id);
+
+  const PhoneNormalizer& phones() const { return phones_; }
+
+ private:
+  Result<Account> AccountWithSms(int64_t account_id);
+  Result<SenderNumber> ResolveNumber(const Account& account, const std::string& number);
+  Result<Contact> GetOrCreateContact(const Account& account, const std::string& e164);
+  Result<std::shared_ptr<const KeywordMatcher>> MatcherFor(const SenderNumber& number);
+  Result<InboundResult> ReceiveOnce(const InboundSms& sms, const Account& account,
+                                    const SenderNumber& number, const Contact& contact,
+                                    const std::string& message_id);
+  Result<InboundResult> StoredAnswer(const InboundMessage& stored);
+  // Pages through the ledger in seq order (optionally one contact's events).
+  Status ForEachEvent(int64_t account_id, std::optional<int64_t> contact_id,
+                      const std::function<void(const ConsentEvent&)>& fn);
+  QueuedReply MakeReply(ReplyKind kind, const SenderNumber& number) const;
+
+  ConsentStore& store_;
+  const Clock& clock_;
+  PhoneNormalizer phones_;
+  std::mutex matchers_mu_;
+  // number id -> (config fingerprint, matcher): rebuilt when the number's config changes.
+  std::map<int64_t, std::pair<std::string, std::shared_ptr<const KeywordMatcher>>> matchers_;
+};
+
+// Random API key ("sk_" + 40 hex characters) from OpenSSL's CSPRNG.
+std::string GenerateApiKey();
+
+}  // namespace smsconsent

@@ -1,0 +1,116 @@
+#include "app/json_views.h"
+
+namespace smsconsent {
+
+using nlohmann::json;
+
+json ToJson(const Account& a) {
+  json addons = json::array();
+  if (a.marketing_sms_access) addons.push_back(kAddonMarketingSms);
+  if (a.sms_short_code) addons.push_back(kAddonShortCode);
+  return {{"id", a.id},
+          {"name", a.name},
+          {"addons", addons},
+          {"region", a.default_region},
+          {"opt_out_scope", OptOutScopeName(a.opt_out_scope)},
+          {"created_at", FormatTimestampMs(a.created_at_ms)}};
+}
+
+json ToJson(const SenderNumber& n) {
+  return {{"id", n.id},
+          {"number", n.number},
+          {"kind", NumberKindName(n.kind)},
+          {"country", n.country},
+          {"business_name", n.business_name},
+          {"languages", n.keywords.languages},
+          {"keywords",
+           {{"opt_in", n.keywords.opt_in},
+            {"opt_out", n.keywords.opt_out},
+            {"opt_out_all", n.keywords.opt_out_all},
+            {"help", n.keywords.help},
+            {"replace_defaults", n.keywords.replace_default_keywords},
+            {"free_text", n.keywords.free_text}}},
+          {"replies",
+           {{"opt_in", n.replies.opt_in}, {"opt_out", n.replies.opt_out}, {"help", n.replies.help}}},
+          {"opt_in_confirmation", n.opt_in_confirmation},
+          {"created_at", FormatTimestampMs(n.created_at_ms)}};
+}
+
+json ToJson(const Contact& c) {
+  return {{"id", c.id},
+          {"phone", c.phone},
+          {"name", c.name},
+          {"email", c.email},
+          {"created_at", FormatTimestampMs(c.created_at_ms)}};
+}
+
+json ToJson(const ConsentEvent& e) {
+  json evidence = json::parse(e.evidence, nullptr, /*allow_exceptions=*/false);
+  if (evidence.is_discarded()) evidence = e.evidence;  // shown as stored, never hidden
+  return {{"seq", e.seq},
+          {"at", FormatTimestampMs(e.at_ms)},
+          {"number", e.sender},
+          {"phone", e.phone},
+          {"from", SubscriptionStatusName(e.from)},
+          {"to", SubscriptionStatusName(e.to)},
+          {"changed", e.from != e.to},
+          {"source", SourceName(e.source)},
+          {"actor", e.actor},
+          {"evidence", evidence},
+          {"prev_hash", e.prev_hash},
+          {"hash", e.hash}};
+}
+
+json ToJson(const SegmentInfo& s) {
+  return {{"encoding", SmsEncodingName(s.encoding)},
+          {"characters", s.characters},
+          {"segments", s.segments},
+          {"per_segment", s.per_segment}};
+}
+
+json ToJson(const OutboxItem& o) {
+  const SegmentInfo seg = CountSegments(o.body);
+  return {{"id", o.id},
+          {"to", o.to},
+          {"from", o.from},
+          {"body", o.body},
+          {"kind", ReplyKindName(o.kind)},
+          {"state", OutboxStateName(o.state)},
+          {"attempts", o.attempts},
+          {"encoding", SmsEncodingName(seg.encoding)},
+          {"segments", seg.segments},
+          {"created_at", FormatTimestampMs(o.created_at_ms)}};
+}
+
+json ToJson(const NumberStatus& s) {
+  return {{"number", s.number.number},
+          {"kind", NumberKindName(s.number.kind)},
+          {"status", SubscriptionStatusName(s.state.status)},
+          {"self_opted_out", s.state.self_opted_out},
+          {"updated_at", s.state.updated_at_ms ? json(FormatTimestampMs(s.state.updated_at_ms))
+                                               : json(nullptr)},
+          {"source", s.state.updated_at_ms ? json(SourceName(s.state.source)) : json(nullptr)},
+          {"may_send", MaySend(s.state)}};
+}
+
+json ToJson(const QueuedReply& r) {
+  return {{"kind", ReplyKindName(r.kind)},
+          {"body", r.body},
+          {"encoding", SmsEncodingName(r.segments.encoding)},
+          {"characters", r.segments.characters},
+          {"segments", r.segments.segments}};
+}
+
+json ToJson(const LedgerCheck& c) {
+  json j = {{"account", c.account_id},
+            {"ok", c.ok()},
+            {"events", c.events},
+            {"chain_ok", c.chain_ok},
+            {"status_mismatches", c.status_mismatches},
+            {"mismatch_samples", c.mismatch_samples}};
+  j["first_bad_event"] = c.failed_seq ? json(*c.failed_seq) : json(nullptr);
+  j["failure"] = c.chain_failure ? json(*c.chain_failure) : json(nullptr);
+  return j;
+}
+
+}  // namespace smsconsent

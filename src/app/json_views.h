@@ -1,0 +1,21 @@
+// JSON shapes of the domain objects, shared by the CLI's --json output and the HTTP API, so
+// that one object always looks the same wherever it is printed.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "app/consent_service.h"
+
+namespace smsconsent {
+
+nlohmann::json ToJson(const Account& a);
+nlohmann::json ToJson(const SenderNumber& n);
+nlohmann::json ToJson(const Contact& c);
+nlohmann::json ToJson(const ConsentEvent& e);  // evidence parsed back into an object
+nlohmann::json ToJson(const OutboxItem& o);
+nlohmann::json ToJson(const SegmentInfo& s);
+nlohmann::json ToJson(const NumberStatus& s);
+nlohmann::json ToJson(const QueuedReply& r);
+nlohmann::json ToJson(const LedgerCheck& c);
+
+}  // namespace smsconsent

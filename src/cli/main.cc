@@ -1,0 +1,508 @@
+// smsconsent: the command-line entry point. Only parsing and printing live here; every rule
+// is in ConsentService (src/app) and the core.
+#include <cstdlib>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+
+#include <CLI/CLI.hpp>
+
+#include "app/consent_service.h"
+#include "app/json_views.h"
+#include "app/system_clock.h"
+#include "cli/output.h"
+#include "store/store.h"
+
+namespace smsconsent::cli {
+namespace {
+
+using nlohmann::json;
+
+std::vector<std::string> SplitCsv(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream in(s);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    if (!item.empty()) out.push_back(item);
+  }
+  return out;
+}
+
+std::string Join(const std::vector<std::string>& v, const char* sep = ", ") {
+  std::string out;
+  for (const auto& s : v) {
+    if (!out.empty()) out += sep;
+    out += s;
+  }
+  return out;
+}
+
+void PrintReplies(std::ostream& os, const std::vector<QueuedReply>& replies) {
+  for (const QueuedReply& r : replies) {
+    os << "  reply queued (" << ReplyKindName(r.kind) << ", " << SmsEncodingName(r.segments.encoding)
+       << ", " << r.segments.characters << " chars, " << r.segments.segments
+       << (r.segments.segments == 1 ? " segment" : " segments") << "):\n    " << r.body << "\n";
+  }
+}
+
+std::string DescribeEvidence(const ConsentEvent& e) {
+  json ev = json::parse(e.evidence, nullptr, false);
+  if (ev.is_discarded()) return e.evidence;
+  if (ev.value("type", "") == "keyword") {
+    return "text \"" + ev.value("body", "") + "\" (" + ev.value("explanation", "") + ")";
+  }
+  std::string s = "attested=" + std::string(ev.value("attested_express_consent", false) ? "yes" : "no");
+  if (ev.contains("legal_basis") && ev["legal_basis"].is_string()) {
+    s += ", legal basis " + ev["legal_basis"].get<std::string>();
+  }
+  if (!ev.value("explanation", "").empty()) s += ", \"" + ev.value("explanation", "") + "\"";
+  return s;
+}
+
+struct Globals {
+  std::string db;
+  bool json = false;
+};
+
+class App {
+ public:
+  explicit App(const Globals& g) : globals_(g) {}
+
+  Status Open() {
+    auto store = OpenStore(globals_.db);
+    if (!store.ok()) return store.status();
+    store_ = std::move(store).value();
+    service_ = std::make_unique<ConsentService>(*store_, clock_);
+    return Status::Ok();
+  }
+  ConsentService& service() { return *service_; }
+  Output out() const { return Output{globals_.json}; }
+
+ private:
+  Globals globals_;
+  SystemClock clock_;
+  std::unique_ptr<ConsentStore> store_;
+  std::unique_ptr<ConsentService> service_;
+};
+
+}  // namespace
+
+int Main(int argc, char** argv) {
+  CLI::App cli{"smsconsent: records who agreed to receive SMS, on which number, since when and "
+               "on what evidence, and enforces it."};
+  cli.require_subcommand(1);
+  Globals g;
+  const char* env_db = std::getenv("SMSCONSENT_DB");
+  g.db = env_db && *env_db ? env_db : "smsconsent.db";
+  cli.add_option("--db", g.db, "SQLite database file (env SMSCONSENT_DB)")->capture_default_str();
+  cli.add_flag("--json", g.json, "print one JSON document on stdout");
+
+  std::function<int()> run;
+  auto with_app = [&](auto fn) {
+    return [&g, fn]() -> int {
+      App app(g);
+      Status st = app.Open();
+      if (!st.ok()) return Output::Fail(st);
+      return fn(app);
+    };
+  };
+
+  // ---- account ----
+  auto* account = cli.add_subcommand("account", "accounts (workspaces)");
+  account->require_subcommand(1);
+  NewAccount new_account;
+  std::string addons, scope = "number";
+  auto* account_create = account->add_subcommand("create", "create an account and print its API key");
+  account_create->add_option("--name", new_account.name, "account name")->required();
+  account_create->add_option("--addons", addons,
+                             "comma-separated: marketing_sms_access,sms_short_code");
+  account_create->add_option("--region", new_account.region,
+                             "default region for national phone formats (ISO, e.g. DK)")->capture_default_str();
+  account_create->add_option("--opt-out-scope", scope,
+                             "what a plain STOP covers: number (default) or account")->capture_default_str();
+  account_create->callback([&] {
+    run = with_app([&](App& app) {
+      new_account.addons = SplitCsv(addons);
+      auto parsed_scope = ParseOptOutScope(scope);
+      if (!parsed_scope.ok()) return Output::Fail(parsed_scope.status());
+      new_account.opt_out_scope = *parsed_scope;
+      auto r = app.service().CreateAccount(new_account);
+      if (!r.ok()) return Output::Fail(r.status());
+      json doc = ToJson(r->account);
+      doc["api_key"] = r->api_key;
+      return app.out().Print(doc, [&](std::ostream& os) {
+        os << "account " << r->account.id << " (" << r->account.name << ") created\n"
+           << "  add-ons: " << (doc["addons"].empty() ? "none" : Join(doc["addons"])) << "\n"
+           << "  API key: " << r->api_key << "  (shown once; store it now)\n";
+      });
+    });
+  });
+
+  // ---- number ----
+  auto* number = cli.add_subcommand("number", "sender numbers");
+  number->require_subcommand(1);
+  NewNumber new_number;
+  std::string kind = "long_code", languages;
+  bool no_free_text = false;
+  auto* number_add = number->add_subcommand("add", "register a sender number");
+  number_add->add_option("--account", new_number.account_id, "account id")->required();
+  number_add->add_option("--number", new_number.number, "E.164 number or short code")->required();
+  number_add->add_option("--kind", kind, "long_code, toll_free or short_code")->capture_default_str();
+  number_add->add_option("--country", new_number.country,
+                         "ISO country (required meaning for short codes; default: account region)");
+  number_add->add_option("--languages", languages,
+                         "keyword languages, e.g. da,en (default: from the country)");
+  number_add->add_option("--business-name", new_number.business_name,
+                         "name used in replies (default: the account name)");
+  number_add->add_flag("--opt-in-confirmation", new_number.opt_in_confirmation,
+                       "also confirm manual/bulk opt-ins (short codes always do)");
+  number_add->add_flag("--no-free-text", no_free_text,
+                       "recognise exact keywords only, not free-text opt-out requests");
+  number_add->callback([&] {
+    run = with_app([&](App& app) {
+      auto k = ParseNumberKind(kind);
+      if (!k.ok()) return Output::Fail(k.status());
+      new_number.kind = *k;
+      new_number.languages = SplitCsv(languages);
+      new_number.free_text = !no_free_text;
+      auto r = app.service().AddNumber(new_number);
+      if (!r.ok()) return Output::Fail(r.status());
+      return app.out().Print(ToJson(*r), [&](std::ostream& os) {
+        os << "number " << r->id << ": " << r->number << " (" << NumberKindName(r->kind) << ", "
+           << r->country << ", languages " << Join(r->keywords.languages) << ")\n";
+      });
+    });
+  });
+  int64_t list_account = 0;
+  auto* number_list = number->add_subcommand("list", "list an account's sender numbers");
+  number_list->add_option("--account", list_account, "account id")->required();
+  number_list->callback([&] {
+    run = with_app([&](App& app) {
+      auto r = app.service().ListNumbers(list_account);
+      if (!r.ok()) return Output::Fail(r.status());
+      json doc = json::array();
+      for (const auto& n : *r) doc.push_back(ToJson(n));
+      return app.out().Print(doc, [&](std::ostream& os) {
+        if (r->empty()) os << "no sender numbers\n";
+        for (const auto& n : *r) {
+          os << std::setw(4) << n.id << "  " << std::setw(14) << n.number << "  "
+             << NumberKindName(n.kind) << "  " << n.country << "  " << Join(n.keywords.languages)
+             << "\n";
+        }
+      });
+    });
+  });
+
+  // ---- contact ----
+  auto* contact = cli.add_subcommand("contact", "contacts");
+  contact->require_subcommand(1);
+  int64_t contact_account = 0;
+  std::string contact_phone, contact_name, contact_email;
+  auto* contact_add = contact->add_subcommand("add", "add a contact");
+  contact_add->add_option("--account", contact_account, "account id")->required();
+  contact_add->add_option("--phone", contact_phone, "phone (any format; E.164 stored)")->required();
+  contact_add->add_option("--name", contact_name, "name");
+  contact_add->add_option("--email", contact_email, "email");
+  contact_add->callback([&] {
+    run = with_app([&](App& app) {
+      auto r = app.service().AddContact(contact_account, contact_phone, contact_name,
+                                        contact_email);
+      if (!r.ok()) return Output::Fail(r.status());
+      return app.out().Print(ToJson(*r), [&](std::ostream& os) {
+        os << "contact " << r->id << ": " << r->phone
+           << (r->name.empty() ? "" : " (" + r->name + ")") << "\n";
+      });
+    });
+  });
+  ContactQuery contact_query;
+  auto* contact_list = contact->add_subcommand("list", "list contacts (paged by id)");
+  contact_list->add_option("--account", contact_account, "account id")->required();
+  contact_list->add_option("--search", contact_query.search, "substring of phone or name");
+  contact_list->add_option("--after", contact_query.after_id, "cursor: last id of previous page");
+  contact_list->add_option("--limit", contact_query.limit, "page size")->capture_default_str()
+      ->check(CLI::Range(1, 10000));
+  contact_list->callback([&] {
+    run = with_app([&](App& app) {
+      auto r = app.service().ListContacts(contact_account, contact_query);
+      if (!r.ok()) return Output::Fail(r.status());
+      json doc = json::array();
+      for (const auto& c : *r) doc.push_back(ToJson(c));
+      return app.out().Print(doc, [&](std::ostream& os) {
+        if (r->empty()) os << "no contacts\n";
+        for (const auto& c : *r) {
+          os << std::setw(6) << c.id << "  " << std::setw(16) << c.phone << "  " << c.name << "\n";
+        }
+      });
+    });
+  });
+
+  // ---- sms receive ----
+  auto* sms = cli.add_subcommand("sms", "inbound SMS");
+  sms->require_subcommand(1);
+  InboundSms inbound;
+  auto* sms_receive = sms->add_subcommand(
+      "receive", "simulate an inbound SMS: decide, record, queue replies (the account is found "
+                 "by --to)");
+  sms_receive->add_option("--from", inbound.from, "the contact's phone")->required();
+  sms_receive->add_option("--to", inbound.to, "the registered sender number")->required();
+  sms_receive->add_option("--body", inbound.body, "message text")->required();
+  sms_receive->add_option("--message-id", inbound.message_id,
+                          "provider message id; a repeat changes nothing");
+  sms_receive->add_option("--provider", inbound.provider, "provider name")->capture_default_str();
+  sms_receive->callback([&] {
+    run = with_app([&](App& app) {
+      auto r = app.service().ReceiveSms(inbound);
+      if (!r.ok()) return Output::Fail(r.status());
+      return app.out().Print(r->decision, [&](std::ostream& os) {
+        const json& d = r->decision;
+        os << (r->duplicate ? "duplicate of an earlier message: nothing changed\n" : "")
+           << "intent: " << d.value("intent", "none") << " — " << d.value("explanation", "")
+           << "\nstatus on " << d.value("to", "") << ": " << d.value("status_before", "") << " -> "
+           << d.value("status_after", "") << "\n";
+        for (const auto& t : d["transitions"]) {
+          if (t["number"] != d["to"]) {
+            os << "  also " << t["number"].get<std::string>() << ": " << t["from"].get<std::string>()
+               << " -> " << t["to"].get<std::string>() << "\n";
+          }
+        }
+        for (const auto& rep : d["replies"]) {
+          os << "  reply queued (" << rep["kind"].get<std::string>() << ", "
+             << rep["encoding"].get<std::string>() << ", " << rep["segments"].get<int>()
+             << " segment(s)):\n    " << rep["body"].get<std::string>() << "\n";
+        }
+      });
+    });
+  });
+
+  // ---- status ----
+  auto* status = cli.add_subcommand("status", "subscription status");
+  status->require_subcommand(1);
+  StatusChangeRequest change;
+  std::string target, legal_basis, source = "manual";
+  auto* status_set = status->add_subcommand(
+      "set", "change a contact's status on a number (opt-in needs --attest, --legal-basis and "
+             "--explanation)");
+  status_set->add_option("--account", change.account_id, "account id")->required();
+  status_set->add_option("--phone", change.phone, "the contact's phone")->required();
+  status_set->add_option("--number", change.number, "the sender number")->required();
+  status_set->add_option("--status", target, "opted_in, opted_out or not_specified")->required();
+  status_set->add_flag("--attest", change.attestation.express_consent,
+                       "I attest that I hold express, verifiable consent");
+  status_set->add_option("--legal-basis", legal_basis, "one of: " + Join(LegalBasisNames()));
+  status_set->add_option("--explanation", change.attestation.explanation,
+                         "how and when consent was obtained");
+  status_set->add_option("--actor", change.actor, "who is making the change")->capture_default_str();
+  status_set->add_option("--source", source, "manual, api or import")->capture_default_str();
+  status_set->callback([&] {
+    run = with_app([&](App& app) {
+      auto t = ParseSubscriptionStatus(target);
+      if (!t.ok()) return Output::Fail(t.status());
+      change.target = *t;
+      auto src = ParseSource(source);
+      if (!src.ok()) return Output::Fail(src.status());
+      change.source = *src;
+      if (!legal_basis.empty()) {
+        auto b = ParseLegalBasis(legal_basis);
+        if (!b.ok()) return Output::Fail(b.status());
+        change.attestation.legal_basis = *b;
+      }
+      auto r = app.service().SetStatus(change);
+      if (!r.ok()) return Output::Fail(r.status());
+      json doc = {{"contact", ToJson(r->contact)},
+                  {"number", r->number.number},
+                  {"status_before", SubscriptionStatusName(r->event.from)},
+                  {"status_after", SubscriptionStatusName(r->event.to)},
+                  {"changed", r->changed},
+                  {"event", ToJson(r->event)},
+                  {"replies", json::array()}};
+      for (const auto& rep : r->replies) doc["replies"].push_back(ToJson(rep));
+      return app.out().Print(doc, [&](std::ostream& os) {
+        os << r->contact.phone << " on " << r->number.number << ": "
+           << SubscriptionStatusName(r->event.from) << " -> " << SubscriptionStatusName(r->event.to)
+           << (r->changed ? "" : " (no change; recorded)") << "\n";
+        PrintReplies(os, r->replies);
+      });
+    });
+  });
+  int64_t show_account = 0;
+  std::string show_phone;
+  auto* status_show = status->add_subcommand("show", "a contact's status on every number");
+  status_show->add_option("--account", show_account, "account id")->required();
+  status_show->add_option("--phone", show_phone, "the contact's phone")->required();
+  status_show->callback([&] {
+    run = with_app([&](App& app) {
+      auto r = app.service().ShowStatus(show_account, show_phone);
+      if (!r.ok()) return Output::Fail(r.status());
+      json doc = json::array();
+      for (const auto& s : *r) doc.push_back(ToJson(s));
+      return app.out().Print(doc, [&](std::ostream& os) {
+        if (r->empty()) os << "the account has no sender numbers\n";
+        for (const auto& s : *r) {
+          os << std::setw(14) << s.number.number << "  " << std::setw(13)
+             << SubscriptionStatusName(s.state.status);
+          if (s.state.updated_at_ms) {
+            os << "  since " << FormatTimestampMs(s.state.updated_at_ms) << " by "
+               << SourceName(s.state.source)
+               << (s.state.self_opted_out ? " (the contact's own opt-out)" : "");
+          }
+          os << "\n";
+        }
+      });
+    });
+  });
+
+  // ---- history ----
+  int64_t history_account = 0;
+  std::string history_phone;
+  auto* history = cli.add_subcommand("history", "a contact's consent events with evidence");
+  history->add_option("--account", history_account, "account id")->required();
+  history->add_option("--phone", history_phone, "the contact's phone")->required();
+  history->callback([&] {
+    run = with_app([&](App& app) {
+      auto r = app.service().History(history_account, history_phone);
+      if (!r.ok()) return Output::Fail(r.status());
+      json doc = json::array();
+      for (const auto& e : *r) doc.push_back(ToJson(e));
+      return app.out().Print(doc, [&](std::ostream& os) {
+        if (r->empty()) os << "no consent events\n";
+        for (const auto& e : *r) {
+          os << FormatTimestampMs(e.at_ms) << "  " << e.sender << "  "
+             << SubscriptionStatusName(e.from) << " -> " << SubscriptionStatusName(e.to)
+             << (e.from == e.to ? " (no change)" : "") << "  by " << SourceName(e.source) << " ("
+             << e.actor << ")\n    " << DescribeEvidence(e) << "\n";
+        }
+      });
+    });
+  });
+
+  // ---- outbox ----
+  auto* outbox = cli.add_subcommand("outbox", "queued replies");
+  outbox->require_subcommand(1);
+  int64_t outbox_account = 0;
+  std::string outbox_state;
+  OutboxQuery outbox_query;
+  auto* outbox_list = outbox->add_subcommand("list", "list queued and sent replies");
+  outbox_list->add_option("--account", outbox_account, "account id")->required();
+  outbox_list->add_option("--state", outbox_state, "pending, sent, failed or dead");
+  outbox_list->add_option("--after", outbox_query.after_id, "cursor: last id of previous page");
+  outbox_list->add_option("--limit", outbox_query.limit, "page size")->capture_default_str()
+      ->check(CLI::Range(1, 10000));
+  outbox_list->callback([&] {
+    run = with_app([&](App& app) {
+      if (!outbox_state.empty()) {
+        auto s = ParseOutboxState(outbox_state);
+        if (!s.ok()) return Output::Fail(s.status());
+        outbox_query.state = *s;
+      }
+      auto r = app.service().ListOutbox(outbox_account, outbox_query);
+      if (!r.ok()) return Output::Fail(r.status());
+      json doc = json::array();
+      for (const auto& o : *r) doc.push_back(ToJson(o));
+      return app.out().Print(doc, [&](std::ostream& os) {
+        if (r->empty()) os << "the outbox is empty\n";
+        for (const auto& o : *r) {
+          const SegmentInfo seg = CountSegments(o.body);
+          os << std::setw(5) << o.id << "  " << OutboxStateName(o.state) << "  " << o.from
+             << " -> " << o.to << "  " << ReplyKindName(o.kind) << "  "
+             << SmsEncodingName(seg.encoding) << "/" << seg.segments << "\n    " << o.body << "\n";
+        }
+      });
+    });
+  });
+
+  // ---- ledger ----
+  auto* ledger = cli.add_subcommand("ledger", "the consent ledger");
+  ledger->require_subcommand(1);
+  int64_t ledger_account = 0;
+  auto* ledger_verify = ledger->add_subcommand(
+      "verify", "check the hash chain and that statuses equal the ledger's replay (exit 1 if not)");
+  ledger_verify->add_option("--account", ledger_account, "account id (default: all)");
+  ledger_verify->callback([&] {
+    run = with_app([&](App& app) {
+      std::vector<int64_t> ids;
+      if (ledger_account) {
+        ids.push_back(ledger_account);
+      } else {
+        auto all = app.service().ListAccountIds();
+        if (!all.ok()) return Output::Fail(all.status());
+        ids = *all;
+      }
+      json doc = json::array();
+      bool ok = true;
+      std::vector<LedgerCheck> checks;
+      for (int64_t id : ids) {
+        auto c = app.service().VerifyLedger(id);
+        if (!c.ok()) return Output::Fail(c.status());
+        ok = ok && c->ok();
+        doc.push_back(ToJson(*c));
+        checks.push_back(*c);
+      }
+      app.out().Print(ledger_account ? doc.at(0) : doc, [&](std::ostream& os) {
+        for (const auto& c : checks) {
+          os << "account " << c.account_id << ": " << c.events << " events, "
+             << (c.ok() ? "chain intact, statuses match the ledger" : "LEDGER CHECK FAILED")
+             << "\n";
+          if (c.chain_failure) os << "  first bad event: " << *c.chain_failure << "\n";
+          for (const auto& m : c.mismatch_samples) os << "  status mismatch: " << m << "\n";
+        }
+      });
+      if (!ok) {
+        for (const auto& c : checks) {
+          if (c.ok()) continue;
+          std::cerr << "smsconsent: ledger of account " << c.account_id << " failed: "
+                    << c.chain_failure.value_or(std::to_string(c.status_mismatches) +
+                                                " status rows differ from the ledger")
+                    << "\n";
+          break;
+        }
+        return 1;
+      }
+      return 0;
+    });
+  });
+  auto* ledger_rebuild =
+      ledger->add_subcommand("rebuild", "recompute the status table from the ledger");
+  ledger_rebuild->add_option("--account", ledger_account, "account id")->required();
+  ledger_rebuild->callback([&] {
+    run = with_app([&](App& app) {
+      auto r = app.service().RebuildStatuses(ledger_account);
+      if (!r.ok()) return Output::Fail(r.status());
+      return app.out().Print({{"account", ledger_account}, {"statuses", *r}},
+                             [&](std::ostream& os) {
+                               os << "rebuilt " << *r << " status rows of account "
+                                  << ledger_account << " from the ledger\n";
+                             });
+    });
+  });
+
+  // ---- segments ----
+  std::string seg_text;
+  auto* segments = cli.add_subcommand("segments", "encoding and SMS segment count of a text");
+  segments->add_option("text", seg_text, "the text")->required();
+  segments->callback([&] {
+    run = [&]() {
+      const SegmentInfo s = CountSegments(seg_text);
+      return Output{g.json}.Print(ToJson(s), [&](std::ostream& os) {
+        os << SmsEncodingName(s.encoding) << ", " << s.characters << " characters, "
+           << s.segments << (s.segments == 1 ? " segment" : " segments") << " (" << s.per_segment
+           << " per segment)\n";
+      });
+    };
+  });
+
+  try {
+    cli.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return cli.exit(e);
+  }
+  if (!run) return 2;
+  try {
+    return run();
+  } catch (const std::exception& e) {
+    return Output::Fail(Internal(std::string("unexpected error: ") + e.what()));
+  }
+}
+
+}  // namespace smsconsent::cli
+
+int main(int argc, char** argv) { return smsconsent::cli::Main(argc, argv); }

@@ -1,0 +1,156 @@
+// Consent rules: the state machine over one (contact, sender number) pair.
+//
+// Pure functions from "what is the contact's state now, and what was asked" to "which status
+// transitions to record and which reply to queue". They implement PRODUCT.md rules 2-7:
+//   - an opt-out keyword affects the number it was sent to, or every number of the account
+//     when the account's scope policy says so; STOPALL always affects every number;
+//   - a contact's own opt-out (set by keyword) cannot be overridden by a user: only an
+//     opt-in keyword from the contact lifts it;
+//   - a user's opt-in (manual, bulk, api, import) needs an attestation of express, verifiable
+//     consent, a legal basis and an explanation;
+//   - an opt-in on a short code always queues a confirmation (numbers may also opt in to
+//     confirmations for manual/bulk opt-ins; a keyword opt-in is always answered);
+//   - a new own opt-out gets exactly one confirmation, however many numbers it covers;
+//     repeating STOP when already opted out by oneself gets none;
+//   - HELP is answered for anyone; a message with no intent changes nothing;
+//   - asking again for the state one is in is recorded as a no-change event.
+// Nothing here reads a clock, a store or the network.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/keywords.h"
+#include "core/status.h"
+
+namespace smsconsent {
+
+enum class SubscriptionStatus { kNotSpecified, kOptedIn, kOptedOut };
+const char* SubscriptionStatusName(SubscriptionStatus s);  // "not_specified", "opted_in", ...
+Result<SubscriptionStatus> ParseSubscriptionStatus(std::string_view s);
+
+// Who or what caused a change. kKeyword is the contact; all others are the business.
+enum class Source { kKeyword, kManual, kBulk, kApi, kImport, kSystem };
+const char* SourceName(Source s);  // "keyword", "manual", "bulk", "api", "import", "system"
+Result<Source> ParseSource(std::string_view s);
+
+enum class NumberKind { kLongCode, kTollFree, kShortCode };
+const char* NumberKindName(NumberKind k);  // "long_code", "toll_free", "short_code"
+Result<NumberKind> ParseNumberKind(std::string_view s);
+
+// Legal bases a user may give for a manual or bulk opt-in.
+enum class LegalBasis {
+  kConsent,             // GDPR Art. 6(1)(a): express consent
+  kConsentWithNotice,   // consent collected together with a privacy notice
+  kContract,            // performance of a contract (transactional messages)
+  kLegitimateInterest,  // GDPR Art. 6(1)(f)
+  kExistingCustomer,    // Markedsføringsloven §10 stk. 2: own similar products to customers
+  kNotSubjectToGdpr,    // the contact is outside GDPR's scope
+};
+const char* LegalBasisName(LegalBasis b);  // "consent", "consent_with_notice", ...
+Result<LegalBasis> ParseLegalBasis(std::string_view s);
+std::vector<std::string> LegalBasisNames();
+
+enum class ReplyKind { kOptInConfirmation, kOptOutConfirmation, kHelp };
+const char* ReplyKindName(ReplyKind k);  // "opt_in_confirmation", "opt_out_confirmation", "help"
+
+// The current consent of one contact on one number, as derived from the ledger.
+struct ConsentState {
+  SubscriptionStatus status = SubscriptionStatus::kNotSpecified;
+  // True when the contact opted out themselves (by keyword); such an opt-out binds users.
+  bool self_opted_out = false;
+  Source source = Source::kSystem;  // source of the event that last touched the pair
+  int64_t updated_at_ms = 0;        // 0 = never touched
+};
+
+// May the business send to a contact in this state? Only opted_in allows it (rule 7).
+inline bool MaySend(const ConsentState& s) { return s.status == SubscriptionStatus::kOptedIn; }
+
+// Folds one event into a state: the single definition of how the ledger replays. A change of
+// status takes the event's source; an unchanged status still becomes a self opt-out when the
+// contact themselves confirms it by keyword.
+ConsentState ApplyEvent(const ConsentState& before, SubscriptionStatus to, Source source,
+                        int64_t at_ms);
+
+enum class OptOutScope { kNumber, kAccount };
+const char* OptOutScopeName(OptOutScope s);  // "number", "account"
+Result<OptOutScope> ParseOptOutScope(std::string_view s);
+
+// What the rules need to know about a sender number.
+struct NumberPolicy {
+  int64_t number_id = 0;
+  NumberKind kind = NumberKind::kLongCode;
+  // Send the opt-in confirmation also for user opt-ins on this number. Short codes always do.
+  bool opt_in_confirmation = false;
+};
+
+struct Transition {
+  int64_t number_id = 0;
+  SubscriptionStatus from = SubscriptionStatus::kNotSpecified;
+  SubscriptionStatus to = SubscriptionStatus::kNotSpecified;
+  bool changed() const { return from != to; }
+};
+
+// ---- Inbound keyword ------------------------------------------------------------------
+
+struct NumberState {
+  NumberPolicy number;
+  ConsentState state;
+};
+
+struct KeywordInput {
+  Intent intent = Intent::kNone;
+  int64_t receiving_number_id = 0;
+  // The contact's state on every number of the account (must include the receiving number).
+  std::vector<NumberState> numbers;
+  OptOutScope opt_out_scope = OptOutScope::kNumber;
+};
+
+struct KeywordPlan {
+  std::vector<Transition> transitions;  // one event each (no-change ones included)
+  std::optional<ReplyKind> reply;       // sent from the receiving number
+};
+
+// Decides an inbound message's effect. kInvalidArgument when the receiving number is not
+// among `numbers`.
+Result<KeywordPlan> PlanKeyword(const KeywordInput& in);
+
+// ---- A user's change (manual, bulk, api, import) -------------------------------------
+
+struct Attestation {
+  bool express_consent = false;  // "I attest that I hold express, verifiable consent"
+  std::optional<LegalBasis> legal_basis;
+  std::string explanation;
+};
+
+struct UserChangeInput {
+  NumberPolicy number;
+  ConsentState current;
+  SubscriptionStatus target = SubscriptionStatus::kNotSpecified;
+  Source source = Source::kManual;  // must not be kKeyword
+  Attestation attestation;
+};
+
+struct UserChangePlan {
+  Transition transition;
+  bool send_confirmation = false;  // opt-in confirmation to queue
+};
+
+// Errors: kFailedPrecondition when the contact's own opt-out forbids the change (any target
+// other than opted_out); kInvalidArgument when an opt-in lacks the attestation, the legal
+// basis or an explanation, or when source is kKeyword.
+Result<UserChangePlan> PlanUserChange(const UserChangeInput& in);
+
+// Reply templates: "{business}" is replaced by the number's business name.
+std::string RenderReply(std::string_view tmpl, std::string_view business_name);
+
+struct DefaultReplies {
+  std::string opt_in, opt_out, help;
+};
+// Default reply texts for a language ("en", "da", ...; unknown -> English).
+DefaultReplies DefaultRepliesFor(std::string_view language);
+
+}  // namespace smsconsent

@@ -1,0 +1,78 @@
+// Phone numbers: normalisation to E.164 with libphonenumber, and short codes.
+//
+// A contact's phone and a long-code/toll-free sender number are stored in E.164
+// ("+4520123456"). Input may be in any common national or international format; a default
+// region (ISO 3166 alpha-2, e.g. "DK") resolves national formats. A number is accepted when
+// libphonenumber parses it and its length is possible for its region (IsPossibleNumber):
+// we do not require the range to be assigned, so fictional test ranges such as +1 555 work;
+// `valid` says whether libphonenumber also considers the range assigned.
+//
+// Canonical E.164 input ("+" then 7-15 digits) takes a fast path: its verdict is cached per
+// normaliser, so repeated numbers skip the ~10 us parse. The cache is bounded and guarded by
+// a mutex; a PhoneNormalizer is safe to share between threads.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "core/status.h"
+
+namespace smsconsent {
+
+struct PhoneNumber {
+  std::string e164;      // "+4520123456"
+  std::string region;    // "DK"; "001" style non-geographic entities as libphonenumber names
+                         // them; the calling code's main region ("US") when no region's
+                         // ranges match the number (fictional +1 555, +44 7700 900)
+  int country_code = 0;  // 45
+  bool valid = false;    // libphonenumber IsValidNumber (range assigned)
+};
+
+struct ShortCode {
+  std::string digits;   // "12345"
+  std::string country;  // "US"
+};
+
+class PhoneNormalizer {
+ public:
+  static constexpr std::size_t kDefaultCacheCapacity = 65536;
+
+  PhoneNormalizer();
+  // `cache_capacity` bounds the fast-path cache (entries; it is emptied when full). 0 disables
+  // the cache, so every call takes the full parse -- for tests and benchmarks.
+  explicit PhoneNormalizer(std::size_t cache_capacity);
+  ~PhoneNormalizer();
+  PhoneNormalizer(const PhoneNormalizer&) = delete;
+  PhoneNormalizer& operator=(const PhoneNormalizer&) = delete;
+
+  // Returns the E.164 form of `input`, or kInvalidPhone with a message that names the input
+  // and the reason (not a number, too short, too long, unknown country, missing region).
+  // `default_region` may be empty when the input is international ("+..." or "00..."); it is
+  // case-insensitive. Also refused: input with letters (vanity numbers, "ext."), numbers with
+  // an extension, and local-only numbers without an area code (US "555-2671"), none of which
+  // has a dialable E.164 form. Canonical E.164 input never depends on `default_region`.
+  Result<PhoneNumber> Normalize(std::string_view input, std::string_view default_region) const;
+
+  // Short code: 3-8 digits (spaces/dashes allowed in input) with an ISO country.
+  // kInvalidPhone when not 3-8 digits; kInvalidArgument when the country is not a known region.
+  Result<ShortCode> NormalizeShortCode(std::string_view input, std::string_view country) const;
+
+  // Calling code of a region ("DK" -> 45), 0 when unknown.
+  int CountryCodeForRegion(std::string_view region) const;
+  // Main region of a calling code (45 -> "DK"), "ZZ" when unknown.
+  std::string RegionForCountryCode(int country_code) const;
+
+  // True when `s` looks like a short code (3-8 digits, nothing else after trimming).
+  static bool LooksLikeShortCode(std::string_view s);
+
+  // Number of verdicts currently held by the fast-path cache (observability and tests).
+  std::size_t cache_size() const;
+
+ private:
+  struct Cache;
+  std::unique_ptr<Cache> cache_;
+};
+
+}  // namespace smsconsent

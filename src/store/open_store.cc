@@ -1,0 +1,51 @@
+// OpenStore: picks the ConsentStore backend from a location string, and the outbox state
+// names declared in store.h.
+#include <array>
+#include <string_view>
+#include <utility>
+
+#include "store/sqlite/sqlite_store.h"
+#include "store/store.h"
+
+namespace smsconsent {
+namespace {
+
+constexpr std::array<std::pair<OutboxState, const char*>, 4> kOutboxStateNames{{
+    {OutboxState::kPending, "pending"},
+    {OutboxState::kSent, "sent"},
+    {OutboxState::kFailed, "failed"},
+    {OutboxState::kDead, "dead"},
+}};
+
+bool StartsWith(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
+
+}  // namespace
+
+const char* OutboxStateName(OutboxState s) {
+  for (const auto& [v, name] : kOutboxStateNames) {
+    if (v == s) return name;
+  }
+  return "unknown";
+}
+
+Result<OutboxState> ParseOutboxState(std::string_view s) {
+  for (const auto& [v, name] : kOutboxStateNames) {
+    if (s == name) return v;
+  }
+  return InvalidArgument("unknown outbox state \"" + std::string(s) +
+                         "\" (expected pending, sent, failed or dead)");
+}
+
+Result<std::unique_ptr<ConsentStore>> OpenStore(const std::string& location) {
+  std::string_view loc = location;
+  if (StartsWith(loc, "postgresql://") || StartsWith(loc, "postgres://")) {
+    return InvalidArgument("PostgreSQL store not built yet");
+  }
+  if (StartsWith(loc, "sqlite:")) loc.remove_prefix(7);
+  if (loc.empty()) return InvalidArgument("store location is empty (expected sqlite:PATH or PATH)");
+  return SqliteStore::Open(std::string(loc));
+}
+
+}  // namespace smsconsent

@@ -1,0 +1,1416 @@
+#include "store/sqlite/sqlite_store.h"
+
+#include <sqlite3.h>
+
+#include <array>
+#include <filesystem>
+#include <set>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+namespace smsconsent {
+namespace {
+
+// ---- Error mapping ----------------------------------------------------------------------
+
+Status Unavailable(std::string m) { return {StatusCode::kUnavailable, std::move(m)}; }
+Status Aborted(std::string m) { return {StatusCode::kAborted, std::move(m)}; }
+Status DataLoss(std::string m) { return {StatusCode::kDataLoss, std::move(m)}; }
+
+// Turns a SQLite result code into a Status whose message says what we were doing. Unique
+// violations are kAlreadyExists only here, as a fallback: callers that know what a constraint
+// means check for it themselves and word the message.
+Status SqlError(sqlite3* db, int rc, std::string_view what) {
+  std::string msg(what);
+  msg += ": ";
+  msg += db != nullptr && sqlite3_extended_errcode(db) == rc ? sqlite3_errmsg(db)
+                                                             : sqlite3_errstr(rc);
+  msg += " (sqlite ";
+  msg += std::to_string(rc);
+  msg += ")";
+  switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      // Another process holds the write lock longer than the busy timeout; retrying later
+      // can succeed.
+      return Unavailable(std::move(msg));
+    case SQLITE_FULL:
+    case SQLITE_IOERR:
+    case SQLITE_CANTOPEN:
+    case SQLITE_READONLY:
+    case SQLITE_PERM:
+      return Unavailable(std::move(msg));
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      return DataLoss(std::move(msg));
+    case SQLITE_CONSTRAINT:
+      if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY) {
+        return AlreadyExists(std::move(msg));
+      }
+      return Internal(std::move(msg));
+    default:
+      return Internal(std::move(msg));
+  }
+}
+
+bool IsUniqueViolation(int rc) {
+  return rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY;
+}
+
+// ---- RAII and the statement cache -------------------------------------------------------
+
+struct DbCloser {
+  void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+};
+struct StmtFinalizer {
+  void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
+};
+using DbPtr = std::unique_ptr<sqlite3, DbCloser>;
+using StmtPtr = std::unique_ptr<sqlite3_stmt, StmtFinalizer>;
+
+// A borrowed, cached prepared statement. Binding indexes are 1-based as in SQL ("?1");
+// column indexes are 0-based as in sqlite3_column_*. Resets and clears bindings on scope exit
+// so that the cached statement is ready for its next use and holds no read snapshot.
+class Stmt {
+ public:
+  Stmt(sqlite3* db, sqlite3_stmt* s) : db_(db), s_(s) {}
+  Stmt(Stmt&& o) noexcept : db_(o.db_), s_(std::exchange(o.s_, nullptr)) {}
+  Stmt& operator=(Stmt&&) = delete;
+  Stmt(const Stmt&) = delete;
+  ~Stmt() {
+    if (s_ != nullptr) {
+      sqlite3_reset(s_);
+      sqlite3_clear_bindings(s_);
+    }
+  }
+
+  Stmt& Bind(int i, int64_t v) {
+    sqlite3_bind_int64(s_, i, v);
+    return *this;
+  }
+  Stmt& Bind(int i, std::string_view v) {
+    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Stmt& Bind(int i, const std::string& v) { return Bind(i, std::string_view(v)); }
+  Stmt& Bind(int i, const char* v) { return Bind(i, std::string_view(v)); }
+  Stmt& BindBool(int i, bool v) { return Bind(i, int64_t{v ? 1 : 0}); }
+  // 0 means "none" for optional references; stored as NULL so that foreign keys hold.
+  Stmt& BindIdOrNull(int i, int64_t id) {
+    if (id == 0) {
+      sqlite3_bind_null(s_, i);
+    } else {
+      sqlite3_bind_int64(s_, i, id);
+    }
+    return *this;
+  }
+
+  // true: a row is available; false: done. Errors carry `what`.
+  Result<bool> Step(std::string_view what) {
+    int rc = sqlite3_step(s_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    return SqlError(db_, sqlite3_extended_errcode(db_), what);
+  }
+  // For statements that return no rows; keeps the extended code for callers that branch on
+  // constraint kinds.
+  Status Run(std::string_view what, int* rc_out = nullptr) {
+    int rc = sqlite3_step(s_);
+    if (rc == SQLITE_DONE || rc == SQLITE_ROW) {
+      if (rc_out != nullptr) *rc_out = SQLITE_OK;
+      return Status::Ok();
+    }
+    int ext = sqlite3_extended_errcode(db_);
+    if (rc_out != nullptr) *rc_out = ext;
+    return SqlError(db_, ext, what);
+  }
+
+  int64_t Int(int col) const { return sqlite3_column_int64(s_, col); }
+  bool Bool(int col) const { return sqlite3_column_int64(s_, col) != 0; }
+  std::string Text(int col) const {
+    const unsigned char* p = sqlite3_column_text(s_, col);
+    if (p == nullptr) return {};
+    return std::string(reinterpret_cast<const char*>(p),
+                       static_cast<size_t>(sqlite3_column_bytes(s_, col)));
+  }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* s_;
+};
+
+// ---- A case fold for search --------------------------------------------------------------
+
+// Simple lower-casing of the scripts contact names in our markets use: ASCII, Latin-1
+// (Æ Ø Å Ä Ö Ü É …), Latin Extended-A (Ł Ś Ž Ő …), Greek and Cyrillic. SQLite's own LIKE only
+// folds ASCII, and we do not want ICU in the store; PostgreSQL's lower() does the same job
+// there. Code points outside these ranges, and malformed bytes, are copied unchanged.
+char32_t LowerCodePoint(char32_t c) {
+  if (c < 0x80) return (c >= 'A' && c <= 'Z') ? c + 32 : c;
+  if (c >= 0xC0 && c <= 0xDE && c != 0xD7) return c + 32;
+  if (c >= 0x100 && c <= 0x17F) {
+    if (c == 0x178) return 0xFF;
+    if ((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17E)) return (c % 2 == 1) ? c + 1 : c;
+    if (c == 0x130 || c == 0x131 || c == 0x138 || c == 0x149 || c == 0x17F) return c;
+    return (c % 2 == 0) ? c + 1 : c;
+  }
+  if (c >= 0x391 && c <= 0x3AB && c != 0x3A2) return c + 32;
+  if (c >= 0x410 && c <= 0x42F) return c + 32;
+  if (c >= 0x400 && c <= 0x40F) return c + 80;
+  return c;
+}
+
+std::string FoldCase(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  size_t i = 0;
+  while (i < s.size()) {
+    auto b = static_cast<unsigned char>(s[i]);
+    if (b < 0x80) {
+      out.push_back(static_cast<char>(LowerCodePoint(b)));
+      ++i;
+      continue;
+    }
+    // Only two-byte sequences can hold the letters we fold (U+0080..U+07FF).
+    if ((b & 0xE0) == 0xC0 && i + 1 < s.size() &&
+        (static_cast<unsigned char>(s[i + 1]) & 0xC0) == 0x80) {
+      char32_t c = (static_cast<char32_t>(b & 0x1F) << 6) |
+                   (static_cast<unsigned char>(s[i + 1]) & 0x3F);
+      char32_t l = c >= 0x80 ? LowerCodePoint(c) : c;
+      out.push_back(static_cast<char>(0xC0 | (l >> 6)));
+      out.push_back(static_cast<char>(0x80 | (l & 0x3F)));
+      i += 2;
+      continue;
+    }
+    out.push_back(static_cast<char>(b));
+    ++i;
+  }
+  return out;
+}
+
+void SqlFoldCase(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
+  if (argc != 1 || sqlite3_value_type(argv[0]) == SQLITE_NULL) {
+    sqlite3_result_null(ctx);
+    return;
+  }
+  const unsigned char* p = sqlite3_value_text(argv[0]);
+  int n = sqlite3_value_bytes(argv[0]);
+  std::string folded =
+      FoldCase(std::string_view(reinterpret_cast<const char*>(p), static_cast<size_t>(n)));
+  sqlite3_result_text(ctx, folded.data(), static_cast<int>(folded.size()), SQLITE_TRANSIENT);
+}
+
+// "%" + s with LIKE's metacharacters (and the escape character itself) escaped + "%".
+std::string ContainsPattern(std::string_view s) {
+  std::string p = "%";
+  for (char ch : s) {
+    if (ch == '%' || ch == '_' || ch == '\\') p.push_back('\\');
+    p.push_back(ch);
+  }
+  p.push_back('%');
+  return p;
+}
+
+// ---- Schema -----------------------------------------------------------------------------
+
+struct Migration {
+  int version;
+  const char* name;
+  const char* sql;
+};
+
+// Append only: a released migration is never edited, a change is a new entry.
+constexpr std::array<Migration, 1> kMigrations{{
+    {1, "initial schema", R"sql(
+CREATE TABLE accounts (
+  id                   INTEGER PRIMARY KEY AUTOINCREMENT,
+  name                 TEXT NOT NULL,
+  marketing_sms_access INTEGER NOT NULL CHECK (marketing_sms_access IN (0, 1)),
+  sms_short_code       INTEGER NOT NULL CHECK (sms_short_code IN (0, 1)),
+  default_region       TEXT NOT NULL,
+  opt_out_scope        TEXT NOT NULL,
+  api_key_hash         TEXT UNIQUE,
+  created_at_ms        INTEGER NOT NULL
+);
+
+CREATE TABLE sender_numbers (
+  id                  INTEGER PRIMARY KEY AUTOINCREMENT,
+  account_id          INTEGER NOT NULL REFERENCES accounts (id),
+  kind                TEXT NOT NULL,
+  number              TEXT NOT NULL,
+  country             TEXT NOT NULL,
+  business_name       TEXT NOT NULL,
+  keywords_json       TEXT NOT NULL,
+  reply_opt_in        TEXT NOT NULL,
+  reply_opt_out       TEXT NOT NULL,
+  reply_help          TEXT NOT NULL,
+  opt_in_confirmation INTEGER NOT NULL CHECK (opt_in_confirmation IN (0, 1)),
+  created_at_ms       INTEGER NOT NULL,
+  UNIQUE (account_id, id)
+);
+-- Inbound routing must be unambiguous across all accounts: an E.164 number is globally
+-- unique; a short code is unique within its country (the same digits exist in many).
+CREATE UNIQUE INDEX sender_numbers_e164_unique
+  ON sender_numbers (number) WHERE kind <> 'short_code';
+CREATE UNIQUE INDEX sender_numbers_short_code_unique
+  ON sender_numbers (number, country) WHERE kind = 'short_code';
+CREATE INDEX sender_numbers_by_number ON sender_numbers (number);
+
+CREATE TABLE contacts (
+  id            INTEGER PRIMARY KEY AUTOINCREMENT,
+  account_id    INTEGER NOT NULL REFERENCES accounts (id),
+  phone         TEXT NOT NULL,
+  name          TEXT NOT NULL,
+  email         TEXT NOT NULL,
+  created_at_ms INTEGER NOT NULL,
+  UNIQUE (account_id, phone),
+  UNIQUE (account_id, id)
+);
+
+-- The current status per (contact, number): a cache of the ledger, rebuildable from events.
+CREATE TABLE statuses (
+  account_id     INTEGER NOT NULL,
+  contact_id     INTEGER NOT NULL,
+  number_id      INTEGER NOT NULL,
+  status         TEXT NOT NULL,
+  self_opted_out INTEGER NOT NULL CHECK (self_opted_out IN (0, 1)),
+  source         TEXT NOT NULL,
+  updated_at_ms  INTEGER NOT NULL,
+  PRIMARY KEY (account_id, contact_id, number_id),
+  FOREIGN KEY (account_id, contact_id) REFERENCES contacts (account_id, id),
+  FOREIGN KEY (account_id, number_id) REFERENCES sender_numbers (account_id, id)
+) WITHOUT ROWID;
+
+-- The consent ledger: append-only, hash-chained per account (docs/ledger.md).
+CREATE TABLE events (
+  id          INTEGER PRIMARY KEY AUTOINCREMENT,
+  account_id  INTEGER NOT NULL REFERENCES accounts (id),
+  seq         INTEGER NOT NULL,
+  contact_id  INTEGER NOT NULL,
+  phone       TEXT NOT NULL,
+  number_id   INTEGER NOT NULL,
+  sender      TEXT NOT NULL,
+  from_status TEXT NOT NULL,
+  to_status   TEXT NOT NULL,
+  source      TEXT NOT NULL,
+  actor       TEXT NOT NULL,
+  at_ms       INTEGER NOT NULL,
+  evidence    TEXT NOT NULL,
+  prev_hash   TEXT NOT NULL,
+  hash        TEXT NOT NULL,
+  UNIQUE (account_id, seq),
+  FOREIGN KEY (account_id, contact_id) REFERENCES contacts (account_id, id),
+  FOREIGN KEY (account_id, number_id) REFERENCES sender_numbers (account_id, id)
+);
+CREATE INDEX events_by_contact ON events (account_id, contact_id, seq);
+CREATE TRIGGER events_append_only BEFORE DELETE ON events
+BEGIN
+  SELECT RAISE(ABORT, 'the consent ledger is append-only');
+END;
+
+CREATE TABLE inbound_messages (
+  id                  INTEGER PRIMARY KEY AUTOINCREMENT,
+  account_id          INTEGER NOT NULL REFERENCES accounts (id),
+  provider            TEXT NOT NULL,
+  provider_message_id TEXT NOT NULL,
+  from_phone          TEXT NOT NULL,
+  to_number           TEXT NOT NULL,
+  number_id           INTEGER,
+  contact_id          INTEGER,
+  body                TEXT NOT NULL,
+  received_at_ms      INTEGER NOT NULL,
+  decision            TEXT NOT NULL,
+  UNIQUE (account_id, provider, provider_message_id),
+  UNIQUE (account_id, id),
+  FOREIGN KEY (account_id, contact_id) REFERENCES contacts (account_id, id),
+  FOREIGN KEY (account_id, number_id) REFERENCES sender_numbers (account_id, id)
+);
+
+CREATE TABLE outbox (
+  id                 INTEGER PRIMARY KEY AUTOINCREMENT,
+  account_id         INTEGER NOT NULL REFERENCES accounts (id),
+  number_id          INTEGER NOT NULL,
+  contact_id         INTEGER,
+  to_phone           TEXT NOT NULL,
+  from_number        TEXT NOT NULL,
+  body               TEXT NOT NULL,
+  kind               TEXT NOT NULL,
+  state              TEXT NOT NULL,
+  attempts           INTEGER NOT NULL,
+  last_error         TEXT NOT NULL,
+  inbound_id         INTEGER,
+  created_at_ms      INTEGER NOT NULL,
+  next_attempt_at_ms INTEGER NOT NULL,
+  FOREIGN KEY (account_id, number_id) REFERENCES sender_numbers (account_id, id),
+  FOREIGN KEY (account_id, contact_id) REFERENCES contacts (account_id, id),
+  FOREIGN KEY (account_id, inbound_id) REFERENCES inbound_messages (account_id, id)
+);
+CREATE INDEX outbox_by_account_state ON outbox (account_id, state, id);
+CREATE INDEX outbox_due ON outbox (state, next_attempt_at_ms);
+)sql"},
+}};
+
+// ---- Column lists and row readers --------------------------------------------------------
+// Each SELECT below names its columns in the order the matching reader expects.
+
+#define SMSC_ACCOUNT_COLS \
+  "id, name, marketing_sms_access, sms_short_code, default_region, opt_out_scope, created_at_ms"
+#define SMSC_NUMBER_COLS                                                                 \
+  "id, account_id, kind, number, country, business_name, keywords_json, reply_opt_in, " \
+  "reply_opt_out, reply_help, opt_in_confirmation, created_at_ms"
+#define SMSC_CONTACT_COLS "id, account_id, phone, name, email, created_at_ms"
+#define SMSC_STATUS_COLS \
+  "contact_id, number_id, status, self_opted_out, source, updated_at_ms"
+#define SMSC_EVENT_COLS                                                                      \
+  "id, account_id, seq, contact_id, phone, number_id, sender, from_status, to_status, "     \
+  "source, actor, at_ms, evidence, prev_hash, hash"
+#define SMSC_INBOUND_COLS                                                                  \
+  "id, account_id, provider, provider_message_id, from_phone, to_number, number_id, "     \
+  "contact_id, body, received_at_ms, decision"
+#define SMSC_OUTBOX_COLS                                                                   \
+  "id, account_id, number_id, contact_id, to_phone, from_number, body, kind, state, "     \
+  "attempts, last_error, inbound_id, created_at_ms, next_attempt_at_ms"
+
+// A stored enum name we cannot parse means the file was written by something else (or a
+// newer version): report it, do not guess.
+template <typename T>
+Status BadColumn(const Result<T>& r, std::string_view table, int64_t id) {
+  return Internal("stored " + std::string(table) + " row " + std::to_string(id) +
+                  " is unreadable: " + r.status().message());
+}
+
+Result<ReplyKind> ParseReplyKindName(std::string_view s) {
+  for (ReplyKind k :
+       {ReplyKind::kOptInConfirmation, ReplyKind::kOptOutConfirmation, ReplyKind::kHelp}) {
+    if (s == ReplyKindName(k)) return k;
+  }
+  return InvalidArgument("unknown reply kind \"" + std::string(s) + "\"");
+}
+
+std::string KeywordsToJson(const KeywordConfig& k) {
+  nlohmann::json j = {
+      {"languages", k.languages},
+      {"opt_in", k.opt_in},
+      {"opt_out", k.opt_out},
+      {"opt_out_all", k.opt_out_all},
+      {"help", k.help},
+      {"replace_default_keywords", k.replace_default_keywords},
+      {"free_text", k.free_text},
+  };
+  return j.dump();
+}
+
+// Missing members keep their defaults so that older rows stay readable when fields are added.
+Result<KeywordConfig> KeywordsFromJson(const std::string& text) {
+  KeywordConfig k;
+  try {
+    nlohmann::json j = nlohmann::json::parse(text);
+    if (!j.is_object()) return InvalidArgument("keyword config is not a JSON object");
+    auto list = [&](const char* key, std::vector<std::string>& out) {
+      if (j.contains(key)) out = j.at(key).get<std::vector<std::string>>();
+    };
+    list("languages", k.languages);
+    list("opt_in", k.opt_in);
+    list("opt_out", k.opt_out);
+    list("opt_out_all", k.opt_out_all);
+    list("help", k.help);
+    if (j.contains("replace_default_keywords")) {
+      k.replace_default_keywords = j.at("replace_default_keywords").get<bool>();
+    }
+    if (j.contains("free_text")) k.free_text = j.at("free_text").get<bool>();
+  } catch (const nlohmann::json::exception& e) {
+    return InvalidArgument(std::string("keyword config: ") + e.what());
+  }
+  return k;
+}
+
+Result<Account> ReadAccount(const Stmt& s) {
+  Account a;
+  a.id = s.Int(0);
+  a.name = s.Text(1);
+  a.marketing_sms_access = s.Bool(2);
+  a.sms_short_code = s.Bool(3);
+  a.default_region = s.Text(4);
+  auto scope = ParseOptOutScope(s.Text(5));
+  if (!scope.ok()) return BadColumn(scope, "accounts", a.id);
+  a.opt_out_scope = *scope;
+  a.created_at_ms = s.Int(6);
+  return a;
+}
+
+Result<SenderNumber> ReadNumber(const Stmt& s) {
+  SenderNumber n;
+  n.id = s.Int(0);
+  n.account_id = s.Int(1);
+  auto kind = ParseNumberKind(s.Text(2));
+  if (!kind.ok()) return BadColumn(kind, "sender_numbers", n.id);
+  n.kind = *kind;
+  n.number = s.Text(3);
+  n.country = s.Text(4);
+  n.business_name = s.Text(5);
+  auto keywords = KeywordsFromJson(s.Text(6));
+  if (!keywords.ok()) return BadColumn(keywords, "sender_numbers", n.id);
+  n.keywords = std::move(keywords).value();
+  n.replies.opt_in = s.Text(7);
+  n.replies.opt_out = s.Text(8);
+  n.replies.help = s.Text(9);
+  n.opt_in_confirmation = s.Bool(10);
+  n.created_at_ms = s.Int(11);
+  return n;
+}
+
+Contact ReadContact(const Stmt& s) {
+  Contact c;
+  c.id = s.Int(0);
+  c.account_id = s.Int(1);
+  c.phone = s.Text(2);
+  c.name = s.Text(3);
+  c.email = s.Text(4);
+  c.created_at_ms = s.Int(5);
+  return c;
+}
+
+Result<StatusRow> ReadStatus(const Stmt& s) {
+  StatusRow r;
+  r.contact_id = s.Int(0);
+  r.number_id = s.Int(1);
+  auto status = ParseSubscriptionStatus(s.Text(2));
+  if (!status.ok()) return BadColumn(status, "statuses", r.contact_id);
+  r.state.status = *status;
+  r.state.self_opted_out = s.Bool(3);
+  auto source = ParseSource(s.Text(4));
+  if (!source.ok()) return BadColumn(source, "statuses", r.contact_id);
+  r.state.source = *source;
+  r.state.updated_at_ms = s.Int(5);
+  return r;
+}
+
+Result<ConsentEvent> ReadEvent(const Stmt& s) {
+  ConsentEvent e;
+  e.id = s.Int(0);
+  e.account_id = s.Int(1);
+  e.seq = s.Int(2);
+  e.contact_id = s.Int(3);
+  e.phone = s.Text(4);
+  e.number_id = s.Int(5);
+  e.sender = s.Text(6);
+  auto from = ParseSubscriptionStatus(s.Text(7));
+  if (!from.ok()) return BadColumn(from, "events", e.id);
+  e.from = *from;
+  auto to = ParseSubscriptionStatus(s.Text(8));
+  if (!to.ok()) return BadColumn(to, "events", e.id);
+  e.to = *to;
+  auto source = ParseSource(s.Text(9));
+  if (!source.ok()) return BadColumn(source, "events", e.id);
+  e.source = *source;
+  e.actor = s.Text(10);
+  e.at_ms = s.Int(11);
+  e.evidence = s.Text(12);
+  e.prev_hash = s.Text(13);
+  e.hash = s.Text(14);
+  return e;
+}
+
+InboundMessage ReadInbound(const Stmt& s) {
+  InboundMessage m;
+  m.id = s.Int(0);
+  m.account_id = s.Int(1);
+  m.provider = s.Text(2);
+  m.provider_message_id = s.Text(3);
+  m.from = s.Text(4);
+  m.to = s.Text(5);
+  m.number_id = s.Int(6);  // NULL reads as 0
+  m.contact_id = s.Int(7);
+  m.body = s.Text(8);
+  m.received_at_ms = s.Int(9);
+  m.decision = s.Text(10);
+  return m;
+}
+
+Result<OutboxItem> ReadOutbox(const Stmt& s) {
+  OutboxItem o;
+  o.id = s.Int(0);
+  o.account_id = s.Int(1);
+  o.number_id = s.Int(2);
+  o.contact_id = s.Int(3);
+  o.to = s.Text(4);
+  o.from = s.Text(5);
+  o.body = s.Text(6);
+  auto kind = ParseReplyKindName(s.Text(7));
+  if (!kind.ok()) return BadColumn(kind, "outbox", o.id);
+  o.kind = *kind;
+  auto state = ParseOutboxState(s.Text(8));
+  if (!state.ok()) return BadColumn(state, "outbox", o.id);
+  o.state = *state;
+  o.attempts = static_cast<int>(s.Int(9));
+  o.last_error = s.Text(10);
+  o.inbound_id = s.Int(11);
+  o.created_at_ms = s.Int(12);
+  o.next_attempt_at_ms = s.Int(13);
+  return o;
+}
+
+Status CheckLimit(int limit) {
+  if (limit <= 0) return InvalidArgument("limit must be positive, got " + std::to_string(limit));
+  return Status::Ok();
+}
+
+
+// ---- The connection, its statement cache and transactions ---------------------------------
+
+struct Connection {
+  std::string path;
+  DbPtr db;  // declared before `stmts`: statements are finalized first
+  std::unordered_map<std::string, StmtPtr> stmts;
+
+  // Returns the cached prepared statement for `sql`, preparing it on first use. A statement
+  // is used by one Stmt at a time; the store's mutex and the scoping of Stmt ensure that.
+  Result<Stmt> Prepare(const std::string& sql) {
+    auto it = stmts.find(sql);
+    if (it == stmts.end()) {
+      sqlite3_stmt* raw = nullptr;
+      int rc = sqlite3_prepare_v3(db.get(), sql.c_str(), static_cast<int>(sql.size()),
+                                  SQLITE_PREPARE_PERSISTENT, &raw, nullptr);
+      if (rc != SQLITE_OK) {
+        sqlite3_finalize(raw);
+        return SqlError(db.get(), rc, "preparing \"" + sql.substr(0, 60) + "\"");
+      }
+      it = stmts.emplace(sql, StmtPtr(raw)).first;
+    }
+    if (sqlite3_stmt_busy(it->second.get())) {
+      return Internal("statement already in use: " + sql.substr(0, 60));
+    }
+    return Stmt(db.get(), it->second.get());
+  }
+
+  Status Exec(const char* sql, std::string_view what) {
+    char* err = nullptr;
+    int rc = sqlite3_exec(db.get(), sql, nullptr, nullptr, &err);
+    sqlite3_free(err);  // the same text is available from sqlite3_errmsg
+    if (rc != SQLITE_OK) return SqlError(db.get(), sqlite3_extended_errcode(db.get()), what);
+    return Status::Ok();
+  }
+
+  // Runs a PRAGMA that returns one value and gives it as text.
+  Result<std::string> PragmaText(const std::string& pragma) {
+    SMSC_ASSIGN_OR_RETURN(Stmt s, Prepare("PRAGMA " + pragma));
+    SMSC_ASSIGN_OR_RETURN(bool row, s.Step("PRAGMA " + pragma));
+    if (!row) return std::string();
+    return s.Text(0);
+  }
+
+  Status AccountExists(int64_t account_id) {
+    SMSC_ASSIGN_OR_RETURN(Stmt s, Prepare("SELECT 1 FROM accounts WHERE id = ?1"));
+    s.Bind(1, account_id);
+    SMSC_ASSIGN_OR_RETURN(bool row, s.Step("looking up account"));
+    if (!row) return NotFound("account " + std::to_string(account_id) + " not found");
+    return Status::Ok();
+  }
+
+  Status ContactInAccount(int64_t account_id, int64_t contact_id) {
+    SMSC_ASSIGN_OR_RETURN(Stmt s,
+                          Prepare("SELECT 1 FROM contacts WHERE id = ?1 AND account_id = ?2"));
+    s.Bind(1, contact_id).Bind(2, account_id);
+    SMSC_ASSIGN_OR_RETURN(bool row, s.Step("looking up contact"));
+    if (!row) {
+      return NotFound("contact " + std::to_string(contact_id) + " not found in account " +
+                      std::to_string(account_id));
+    }
+    return Status::Ok();
+  }
+
+  Status NumberInAccount(int64_t account_id, int64_t number_id) {
+    SMSC_ASSIGN_OR_RETURN(
+        Stmt s, Prepare("SELECT 1 FROM sender_numbers WHERE id = ?1 AND account_id = ?2"));
+    s.Bind(1, number_id).Bind(2, account_id);
+    SMSC_ASSIGN_OR_RETURN(bool row, s.Step("looking up sender number"));
+    if (!row) {
+      return NotFound("sender number " + std::to_string(number_id) + " not found in account " +
+                      std::to_string(account_id));
+    }
+    return Status::Ok();
+  }
+
+  Result<SenderNumber> SelectNumber(int64_t account_id, int64_t number_id) {
+    SMSC_ASSIGN_OR_RETURN(Stmt s, Prepare("SELECT " SMSC_NUMBER_COLS
+                                          " FROM sender_numbers WHERE id = ?1 AND "
+                                          "account_id = ?2"));
+    s.Bind(1, number_id).Bind(2, account_id);
+    SMSC_ASSIGN_OR_RETURN(bool row, s.Step("reading sender number"));
+    if (!row) {
+      return NotFound("sender number " + std::to_string(number_id) + " not found in account " +
+                      std::to_string(account_id));
+    }
+    return ReadNumber(s);
+  }
+};
+
+// A write transaction: BEGIN IMMEDIATE takes the write lock up front, so two writers never
+// both read and then fail to upgrade (which in SQLite is an immediate SQLITE_BUSY that the
+// busy timeout cannot help). Rolls back unless Commit() succeeded.
+class WriteTxn {
+ public:
+  static Result<WriteTxn> Begin(Connection* impl) {
+    SMSC_RETURN_IF_ERROR(impl->Exec("BEGIN IMMEDIATE", "starting a write transaction"));
+    return WriteTxn(impl);
+  }
+  WriteTxn(WriteTxn&& o) noexcept : impl_(std::exchange(o.impl_, nullptr)) {}
+  WriteTxn& operator=(WriteTxn&&) = delete;
+  ~WriteTxn() {
+    if (impl_ != nullptr) {
+      // Nothing useful to do if rollback fails: the connection then rolls back itself when
+      // the next statement finds the transaction broken.
+      (void)impl_->Exec("ROLLBACK", "rolling back");
+    }
+  }
+  Status Commit() {
+    Status st = impl_->Exec("COMMIT", "committing");
+    if (st.ok()) impl_ = nullptr;
+    return st;
+  }
+
+ private:
+  explicit WriteTxn(Connection* impl) : impl_(impl) {}
+  Connection* impl_;
+};
+
+Status ApplyPragmas(Connection& impl, bool in_memory) {
+  SMSC_RETURN_IF_ERROR(impl.Exec("PRAGMA foreign_keys = ON", "enabling foreign keys"));
+  SMSC_ASSIGN_OR_RETURN(std::string mode, impl.PragmaText("journal_mode = WAL"));
+  if (!in_memory && mode != "wal") {
+    return Unavailable("cannot switch '" + impl.path + "' to WAL journal mode (got '" + mode +
+                       "'); is the file on a filesystem without shared-memory support?");
+  }
+  // FULL: in WAL mode every commit fsyncs the WAL, so an acknowledged write survives a power
+  // loss. NORMAL would only fsync at checkpoints.
+  SMSC_RETURN_IF_ERROR(impl.Exec("PRAGMA synchronous = FULL", "setting synchronous = FULL"));
+  return Status::Ok();
+}
+
+Status Migrate(Connection& impl) {
+  SMSC_ASSIGN_OR_RETURN(WriteTxn txn, WriteTxn::Begin(&impl));
+  SMSC_RETURN_IF_ERROR(impl.Exec(
+      "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+      "name TEXT NOT NULL)",
+      "creating schema_migrations"));
+  int64_t current = 0;
+  {
+    SMSC_ASSIGN_OR_RETURN(Stmt s, impl.Prepare("SELECT COALESCE(MAX(version), 0) FROM "
+                                               "schema_migrations"));
+    SMSC_ASSIGN_OR_RETURN(bool row, s.Step("reading schema version"));
+    if (row) current = s.Int(0);
+  }
+  const int latest = kMigrations.back().version;
+  if (current > latest) {
+    return FailedPrecondition("database '" + impl.path + "' has schema version " +
+                              std::to_string(current) + ", newer than this smsconsent (" +
+                              std::to_string(latest) + "); upgrade smsconsent");
+  }
+  for (const Migration& m : kMigrations) {
+    if (m.version <= current) continue;
+    SMSC_RETURN_IF_ERROR(
+        impl.Exec(m.sql, "applying migration " + std::to_string(m.version) + " (" + m.name + ")"));
+    SMSC_ASSIGN_OR_RETURN(
+        Stmt s, impl.Prepare("INSERT INTO schema_migrations (version, name) VALUES (?1, ?2)"));
+    s.Bind(1, int64_t{m.version}).Bind(2, m.name);
+    SMSC_RETURN_IF_ERROR(s.Run("recording migration " + std::to_string(m.version)));
+  }
+  // Mirrors the version for tools (sqlite3 CLI, backups) that only look at the header.
+  SMSC_RETURN_IF_ERROR(impl.Exec(
+      ("PRAGMA user_version = " + std::to_string(latest)).c_str(), "setting user_version"));
+  return txn.Commit();
+}
+
+}  // namespace
+
+// ---- Open ---------------------------------------------------------------------------------
+
+struct SqliteStore::Impl : Connection {};
+
+int SqliteStore::LatestSchemaVersion() { return kMigrations.back().version; }
+
+SqliteStore::SqliteStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+SqliteStore::~SqliteStore() = default;
+
+Result<std::unique_ptr<ConsentStore>> SqliteStore::Open(const std::string& path) {
+  if (path.empty()) return InvalidArgument("SQLite database path is empty");
+  const bool in_memory = path == ":memory:";
+  if (!in_memory) {
+    std::filesystem::path dir = std::filesystem::path(path).parent_path();
+    std::error_code ec;
+    if (!dir.empty() && !std::filesystem::is_directory(dir, ec)) {
+      return NotFound("cannot open SQLite database '" + path + "': directory '" + dir.string() +
+                      "' does not exist");
+    }
+  }
+
+  auto impl = std::make_unique<Impl>();
+  impl->path = path;
+  sqlite3* raw = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                           nullptr);
+  impl->db.reset(raw);  // closed on every return path, also when open failed
+  if (rc != SQLITE_OK) {
+    return SqlError(raw, rc, "cannot open SQLite database '" + path + "'");
+  }
+  sqlite3_extended_result_codes(raw, 1);
+  sqlite3_busy_timeout(raw, 5000);
+  rc = sqlite3_create_function_v2(raw, "smsc_fold", 1,
+                                  SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, nullptr,
+                                  &SqlFoldCase, nullptr, nullptr, nullptr);
+  if (rc != SQLITE_OK) return SqlError(raw, rc, "registering smsc_fold()");
+
+  Status st = ApplyPragmas(*impl, in_memory);
+  if (!st.ok()) return Status(st.code(), "opening '" + path + "': " + st.message());
+  st = Migrate(*impl);
+  if (!st.ok()) return Status(st.code(), "opening '" + path + "': " + st.message());
+  return std::unique_ptr<ConsentStore>(new SqliteStore(std::move(impl)));
+}
+
+Result<std::string> SqliteStore::PragmaForTesting(const std::string& name) {
+  static const std::set<std::string> kAllowed = {"journal_mode", "synchronous", "foreign_keys",
+                                                 "busy_timeout", "user_version"};
+  if (kAllowed.count(name) == 0) return InvalidArgument("pragma not allowed: " + name);
+  std::lock_guard<std::mutex> lock(mu_);
+  return impl_->PragmaText(name);
+}
+
+// ---- Accounts -----------------------------------------------------------------------------
+
+Result<Account> SqliteStore::CreateAccount(const Account& account,
+                                           const std::string& api_key_hash) {
+  std::lock_guard<std::mutex> lock(mu_);
+  SMSC_ASSIGN_OR_RETURN(WriteTxn txn, WriteTxn::Begin(impl_.get()));
+  SMSC_ASSIGN_OR_RETURN(Stmt s, impl_->Prepare(
+                                    "INSERT INTO accounts (name, marketing_sms_access, "
+                                    "sms_short_code, default_region, opt_out_scope, "
+                                    "api_key_hash, created_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+                                    "?7)"));
+  s.Bind(1, account.name)
+      .BindBool(2, account.marketing_sms_access)
+      .BindBool(3, account.sms_short_code)
+      .Bind(4, account.default_region)
+      .Bind(5, OptOutScopeName(account.opt_out_scope))
+      .Bind(7, account.created_at_ms);
+  // No key yet is NULL, so several key-less accounts do not collide on the unique index.
+  if (!api_key_hash.empty()) s.Bind(6, api_key_hash);
+  int rc = SQLITE_OK;
+  Status st = s.Run("creating account", &rc);
+  if (IsUniqueViolation(rc)) return AlreadyExists("API key is already in use by another account");
+  SMSC_RETURN_IF_ERROR(st);
+  Account out = account;
+  out.id = sqlite3_last_insert_rowid(impl_->db.get());
+  SMSC_RETURN_IF_ERROR(txn.Commit());
+  return out;
+}
+
+Result<Account> SqliteStore::GetAccount(int64_t account_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  SMSC_ASSIGN_OR_RETURN(Stmt s,
+                        impl_->Prepare("SELECT " SMSC_ACCOUNT_COLS " FROM accounts WHERE id = ?1"));
+  s.Bind(1, account_id);
+  SMSC_ASSIGN_OR_RETURN(bool row, s.Step("reading account"));
+  if (!row) return NotFound("account " + std::to_string(account_id) + " not found");
+  return ReadAccount(s);
+}
+
+Result<Account> SqliteStore::FindAccountByApiKeyHash(const std::string& api_key_hash) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (api_key_hash.empty()) return NotFound("no account has an empty API key");
+  SMSC_ASSIGN_OR_RETURN(
+      Stmt s, impl_->Prepare("SELECT " SMSC_ACCOUNT_COLS " FROM accounts WHERE api_key_hash = ?1"));
+  s.Bind(1, api_key_hash);
+  SMSC_ASSIGN_OR_RETURN(bool row, s.Step("looking up API key"));
+  if (!row) return NotFound("no account has this API key");
+  return ReadAccount(s);
+}
+
+Result<std::vector<Account>> SqliteStore::ListAccounts() {
+  std::lock_guard<std::mutex> lock(mu_);
+  SMSC_ASSIGN_OR_RETURN(Stmt s,
+                        impl_->Prepare("SELECT " SMSC_ACCOUNT_COLS " FROM accounts ORDER BY id"));
+  std::vector<Account> out;
+  while (true) {
+    SMSC_ASSIGN_OR_RETURN(bool row, s.Step("listing accounts"));
+    if (!row) break;
+    SMSC_ASSIGN_OR_RETURN(Account a, ReadAccount(s));
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+// ---- Sender numbers -----------------------------------------------------------------------
+
+namespace {
+std::string NumberTaken(const SenderNumber& n) {
+  if (n.kind == NumberKind::kShortCode) {
+    return "short code " + n.number + " (" + n.country + ") is already registered";
+  }
+  return "sender number " + n.number + " is already registered";
+}
+}  // namespace
+
+Result<SenderNumber> SqliteStore::AddNumber(const SenderNumber& number) {
+  std::lock_guard<std::mutex> lock(mu_);
+  SMSC_ASSIGN_OR_RETURN(WriteTxn txn, WriteTxn::Begin(impl_.get()));
+  SMSC_RETURN_IF_ERROR(impl_->AccountExists(number.account_id));
+  SMSC_ASSIGN_OR_RETURN(
+      Stmt s, impl_->Prepare("INSERT INTO sender_numbers (account_id, kind, number, country, "
+                             "business_name, keywords_json, reply_opt_in, reply_opt_out, "
+                             "reply_help, opt_in_confirmation, created_at_ms) VALUES (?1, ?2, "
+                             "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"));
+  s.Bind(1, number.account_id)
+      .Bind(2, NumberKindName(number.kind))
+      .Bind(3, number.number)
+      .Bind(4, number.country)
+      .Bind(5, number.business_name)
+      .Bind(6, KeywordsToJson(number.keywords))
+      .Bind(7, number.replies.opt_in)
+      .Bind(8, number.replies.opt_out)
+      .Bind(9, number.replies.help)
+      .BindBool(10, number.opt_in_confirmation)
+      .Bind(11, number.created_at_ms);
+  int rc = SQLITE_OK;
+  Status st = s.Run("adding sender number", &rc);
+  if (IsUniqueViolation(rc)) return AlreadyExists(NumberTaken(number));
+  SMSC_RETURN_IF_ERROR(st);
+  SenderNumber out = number;
+  out.id = sqlite3_last_insert_rowid(impl_->db.get());
+  SMSC_RETURN_IF_ERROR(txn.Commit());
+  return out;
+}
+
+Result<SenderNumber> SqliteStore::UpdateNumber(const SenderNumber& number) {
+  std::lock_guard<std::mutex> lock(mu_);
+  SMSC_ASSIGN_OR_RETURN(WriteTxn txn, WriteTxn::Begin(impl_.get()));
+  // created_at_ms is when the number was registered; an update does not move it.
+  SMSC_ASSIGN_OR_RETURN(
+      Stmt s, impl_->Prepare("UPDATE sender_numbers SET kind = ?3, number = ?4, country = ?5, "
+                             "business_name = ?6, keywords_json = ?7, reply_opt_in = ?8, "
+                             "reply_opt_out = ?9, reply_help = ?10, opt_in_confirmation = ?11 "
+                             "WHERE id = ?1 AND account_id = ?2"));
+  s.Bind(1, number.id)
+      .Bind(2, number.account_id)
+      .Bind(3, NumberKindName(number.kind))
+      .Bind(4, number.number)
+      .Bind(5, number.country)
+      .Bind(6, number.business_name)
+      .Bind(7, KeywordsToJson(number.keywords))
+      .Bind(8, number.replies.opt_in)
+      .Bind(9, number.replies.opt_out)
+      .Bind(10, number.replies.help)
+      .BindBool(11, number.opt_in_confirmation);
+  int rc = SQLITE_OK;
+  Status st = s.Run("updating sender number", &rc);
+  if (IsUniqueViolation(rc)) return AlreadyExists(NumberTaken(number));
+  SMSC_RETURN_IF_ERROR(st);
+  if (sqlite3_changes(impl_->db.get()) == 0) {
+    return NotFound("sender number " + std::to_string(number.id) + " not found in account " +
+                    std::to_string(number.account_id));
+  }
+  SMSC_ASSIGN_OR_RETURN(SenderNumber out, impl_->SelectNumber(number.account_id, number.id));
+  SMSC_RETURN_IF_ERROR(txn.Commit());
+  return out;
+}
+
+Result<SenderNumber> SqliteStore::GetNumber(int64_t account_id, int64_t number_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return impl_->SelectNumber(account_id, number_id);
+}
+
+Result<std::vector<SenderNumber>> SqliteStore::ListNumbers(int64_t account_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  SMSC_ASSIGN_OR_RETURN(Stmt s, impl_->Prepare("SELECT " SMSC_NUMBER_COLS
+                                               " FROM sender_numbers WHERE account_id = ?1 "
+                                               "ORDER BY id"));
+  s.Bind(1, account_id);
+  std::vector<SenderNumber> out;
+  while (true) {
+    SMSC_ASSIGN_OR_RETURN(bool row, s.Step("listing sender numbers"));
+    if (!row) break;
+    SMSC_ASSIGN_OR_RETURN(SenderNumber n, ReadNumber(s));
+    out.push_back(std::move(n));
+  }
+  return out;
+}
+
+Result<std::vector<SenderNumber>> SqliteStore::FindNumbers(const std::string& number) {
+  std::lock_guard<std::mutex> lock(mu_);
+  SMSC_ASSIGN_OR_RETURN(Stmt s, impl_->Prepare("SELECT " SMSC_NUMBER_COLS
+                                               " FROM sender_numbers WHERE number = ?1 "
+                                               "ORDER BY id"));
+  s.Bind(1, number);
+  std::vector<SenderNumber> out;
+  while (true) {
+    SMSC_ASSIGN_OR_RETURN(bool row, s.Step("finding sender numbers"));
+    if (!row) break;
+    SMSC_ASSIGN_OR_RETURN(SenderNumber n, ReadNumber(s));
+    out.push_back(std::move(n));
+  }
+  return out;
+}
+
+// ---- Contacts -----------------------------------------------------------------------------
+
+Result<Contact> SqliteStore::AddContact(const Contact& contact) {
+  std::lock_guard<std::mutex> lock(mu_);
+  SMSC_ASSIGN_OR_RETURN(WriteTxn txn, WriteTxn::Begin(impl_.get()));
+  SMSC_RETURN_IF_ERROR(impl_->AccountExists(contact.account_id));
+  SMSC_ASSIGN_OR_RETURN(Stmt s, impl_->Prepare("INSERT INTO contacts (account_id, phone, name, "
+                                               "email, created_at_ms) VALUES (?1, ?2, ?3, ?4, "
+                                               "?5)"));
+  s.Bind(1, contact.account_id)
+      .Bind(2, contact.phone)
+      .Bind(3, contact.name)
+      .Bind(4, contact.email)
+      .Bind(5, contact.created_at_ms);
+  int rc = SQLITE_OK;
+  Status st = s.Run("adding contact", &rc);
+  if (IsUniqueViolation(rc)) {
+    return AlreadyExists("a contact with phone " + contact.phone + " already exists");
+  }
+  SMSC_RETURN_IF_ERROR(st);
+  Contact out = contact;
+  out.id = sqlite3_last_insert_rowid(impl_->db.get());
+  SMSC_RETURN_IF_ERROR(txn.Commit());
+  return out;
+}
+
+Result<Contact> SqliteStore::GetContact(int64_t account_id, int64_t contact_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  SMSC_ASSIGN_OR_RETURN(Stmt s, impl_->Prepare("SELECT " SMSC_CONTACT_COLS
+                                               " FROM contacts WHERE id = ?1 AND "
+                                               "account_id = ?2"));
+  s.Bind(1, contact_id).Bind(2, account_id);
+  SMSC_ASSIGN_OR_RETURN(bool row, s.Step("reading contact"));
+  if (!row) {
+    return NotFound("contact " + std::to_string(contact_id) + " not found in account " +
+                    std::to_string(account_id));
+  }
+  return ReadContact(s);
+}
+
+Result<Contact> SqliteStore::FindContactByPhone(int64_t account_id, const std::string& e164) {
+  std::lock_guard<std::mutex> lock(mu_);
+  SMSC_ASSIGN_OR_RETURN(Stmt s, impl_->Prepare("SELECT " SMSC_CONTACT_COLS
+                                               " FROM contacts WHERE account_id = ?1 AND "
+                                               "phone = ?2"));
+  s.Bind(1, account_id).Bind(2, e164);
+  SMSC_ASSIGN_OR_RETURN(bool row, s.Step("finding contact by phone"));
+  if (!row) return NotFound("no contact with phone " + e164);
+  return ReadContact(s);
+}
+
+Result<std::vector<Contact>> SqliteStore::ListContacts(int64_t account_id,
+                                                       const ContactQuery& q) {
+  SMSC_RETURN_IF_ERROR(CheckLimit(q.limit));
+  std::lock_guard<std::mutex> lock(mu_);
+  std::optional<Stmt> s;
+  if (q.search.empty()) {
+    SMSC_ASSIGN_OR_RETURN(Stmt st, impl_->Prepare("SELECT " SMSC_CONTACT_COLS
+                                                  " FROM contacts WHERE account_id = ?1 AND id "
+                                                  "> ?2 ORDER BY id LIMIT ?3"));
+    s.emplace(std::move(st));
+  } else {
+    // Substring search cannot use an index; it scans the account's contacts in id order and
+    // stops after `limit` hits.
+    SMSC_ASSIGN_OR_RETURN(
+        Stmt st, impl_->Prepare("SELECT " SMSC_CONTACT_COLS
+                                " FROM contacts WHERE account_id = ?1 AND id > ?2 AND "
+                                "(smsc_fold(name) LIKE ?4 ESCAPE '\\' OR "
+                                "phone LIKE ?4 ESCAPE '\\') ORDER BY id LIMIT ?3"));
+    s.emplace(std::move(st));
+    s->Bind(4, ContainsPattern(FoldCase(q.search)));
+  }
+  s->Bind(1, account_id).Bind(2, q.after_id).Bind(3, int64_t{q.limit});
+  std::vector<Contact> out;
+  while (true) {
+    SMSC_ASSIGN_OR_RETURN(bool row, s->Step("listing contacts"));
+    if (!row) break;
+    out.push_back(ReadContact(*s));
+  }
+  return out;
+}
+
+// ---- Statuses -----------------------------------------------------------------------------
+
+Result<std::vector<StatusRow>> SqliteStore::GetStatuses(int64_t account_id, int64_t contact_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  SMSC_ASSIGN_OR_RETURN(Stmt s, impl_->Prepare("SELECT " SMSC_STATUS_COLS
+                                               " FROM statuses WHERE account_id = ?1 AND "
+                                               "contact_id = ?2 ORDER BY number_id"));
+  s.Bind(1, account_id).Bind(2, contact_id);
+  std::vector<StatusRow> out;
+  while (true) {
+    SMSC_ASSIGN_OR_RETURN(bool row, s.Step("reading statuses"));
+    if (!row) break;
+    SMSC_ASSIGN_OR_RETURN(StatusRow r, ReadStatus(s));
+    out.push_back(r);
+  }
+  return out;
+}
+
+Result<std::vector<StatusRow>> SqliteStore::ListAllStatuses(int64_t account_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  SMSC_ASSIGN_OR_RETURN(Stmt s, impl_->Prepare("SELECT " SMSC_STATUS_COLS
+                                               " FROM statuses WHERE account_id = ?1 "
+                                               "ORDER BY contact_id, number_id"));
+  s.Bind(1, account_id);
+  std::vector<StatusRow> out;
+  while (true) {
+    SMSC_ASSIGN_OR_RETURN(bool row, s.Step("listing statuses"));
+    if (!row) break;
+    SMSC_ASSIGN_OR_RETURN(StatusRow r, ReadStatus(s));
+    out.push_back(r);
+  }
+  return out;
+}
+
+namespace {
+constexpr char kUpsertStatusSql[] =
+    "INSERT INTO statuses (account_id, contact_id, number_id, status, self_opted_out, source, "
+    "updated_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+    "ON CONFLICT (account_id, contact_id, number_id) DO UPDATE SET status = excluded.status, "
+    "self_opted_out = excluded.self_opted_out, source = excluded.source, "
+    "updated_at_ms = excluded.updated_at_ms";
+}  // namespace
+
+Status SqliteStore::ReplaceStatuses(int64_t account_id, const std::vector<StatusRow>& rows) {
+  std::lock_guard<std::mutex> lock(mu_);
+  SMSC_ASSIGN_OR_RETURN(WriteTxn txn, WriteTxn::Begin(impl_.get()));
+  SMSC_RETURN_IF_ERROR(impl_->AccountExists(account_id));
+  {
+    SMSC_ASSIGN_OR_RETURN(Stmt del, impl_->Prepare("DELETE FROM statuses WHERE account_id = ?1"));
+    del.Bind(1, account_id);
+    SMSC_RETURN_IF_ERROR(del.Run("clearing statuses"));
+  }
+  std::set<int64_t> contacts_ok, numbers_ok;
+  std::set<StatusKey> seen;
+  for (const StatusRow& r : rows) {
+    if (!seen.insert({r.contact_id, r.number_id}).second) {
+      return InvalidArgument("status rows name contact " + std::to_string(r.contact_id) +
+                             " on number " + std::to_string(r.number_id) + " twice");
+    }
+    if (contacts_ok.insert(r.contact_id).second) {
+      SMSC_RETURN_IF_ERROR(impl_->ContactInAccount(account_id, r.contact_id));
+    }
+    if (numbers_ok.insert(r.number_id).second) {
+      SMSC_RETURN_IF_ERROR(impl_->NumberInAccount(account_id, r.number_id));
+    }
+    SMSC_ASSIGN_OR_RETURN(Stmt s, impl_->Prepare(kUpsertStatusSql));
+    s.Bind(1, account_id)
+        .Bind(2, r.contact_id)
+        .Bind(3, r.number_id)
+        .Bind(4, SubscriptionStatusName(r.state.status))
+        .BindBool(5, r.state.self_opted_out)
+        .Bind(6, SourceName(r.state.source))
+        .Bind(7, r.state.updated_at_ms);
+    SMSC_RETURN_IF_ERROR(s.Run("writing status"));
+  }
+  return txn.Commit();
+}
+
+// ---- Commit -------------------------------------------------------------------------------
+
+Result<CommitResult> SqliteStore::Commit(int64_t account_id, const ChangeSet& changes) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Impl& impl = *impl_;
+  SMSC_ASSIGN_OR_RETURN(WriteTxn txn, WriteTxn::Begin(&impl));
+  SMSC_RETURN_IF_ERROR(impl.AccountExists(account_id));
+  CommitResult result;
+
+  // Each referenced id is checked once per commit.
+  std::set<int64_t> contacts_ok, numbers_ok;
+  auto check_contact = [&](int64_t id) -> Status {
+    if (contacts_ok.count(id) != 0) return Status::Ok();
+    SMSC_RETURN_IF_ERROR(impl.ContactInAccount(account_id, id));
+    contacts_ok.insert(id);
+    return Status::Ok();
+  };
+  auto check_number = [&](int64_t id) -> Status {
+    if (numbers_ok.count(id) != 0) return Status::Ok();
+    SMSC_RETURN_IF_ERROR(impl.NumberInAccount(account_id, id));
+    numbers_ok.insert(id);
+    return Status::Ok();
+  };
+
+  if (changes.inbound.has_value()) {
+    const InboundMessage& m = *changes.inbound;
+    if (m.contact_id != 0) SMSC_RETURN_IF_ERROR(check_contact(m.contact_id));
+    if (m.number_id != 0) SMSC_RETURN_IF_ERROR(check_number(m.number_id));
+    SMSC_ASSIGN_OR_RETURN(
+        Stmt s, impl.Prepare("INSERT INTO inbound_messages (account_id, provider, "
+                             "provider_message_id, from_phone, to_number, number_id, contact_id, "
+                             "body, received_at_ms, decision) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+                             "?7, ?8, ?9, ?10)"));
+    s.Bind(1, account_id)
+        .Bind(2, m.provider)
+        .Bind(3, m.provider_message_id)
+        .Bind(4, m.from)
+        .Bind(5, m.to)
+        .BindIdOrNull(6, m.number_id)
+        .BindIdOrNull(7, m.contact_id)
+        .Bind(8, m.body)
+        .Bind(9, m.received_at_ms)
+        .Bind(10, m.decision);
+    int rc = SQLITE_OK;
+    Status st = s.Run("storing inbound message", &rc);
+    if (IsUniqueViolation(rc)) {
+      return AlreadyExists("inbound message " + m.provider + "/" + m.provider_message_id +
+                           " is already stored");
+    }
+    SMSC_RETURN_IF_ERROR(st);
+    result.inbound_id = sqlite3_last_insert_rowid(impl.db.get());
+  }
+
+  if (!changes.events.empty()) {
+    int64_t seq = 0;
+    std::string prev_hash = kGenesisHash;
+    {
+      SMSC_ASSIGN_OR_RETURN(Stmt s, impl.Prepare("SELECT seq, hash FROM events WHERE "
+                                                 "account_id = ?1 ORDER BY seq DESC LIMIT 1"));
+      s.Bind(1, account_id);
+      SMSC_ASSIGN_OR_RETURN(bool row, s.Step("reading the ledger head"));
+      if (row) {
+        seq = s.Int(0);
+        prev_hash = s.Text(1);
+      }
+    }
+    result.events.reserve(changes.events.size());
+    for (const EventDraft& d : changes.events) {
+      SMSC_RETURN_IF_ERROR(check_contact(d.contact_id));
+      SMSC_RETURN_IF_ERROR(check_number(d.number_id));
+
+      ConsentState before;  // no row: not_specified
+      {
+        SMSC_ASSIGN_OR_RETURN(Stmt s, impl.Prepare("SELECT " SMSC_STATUS_COLS
+                                                   " FROM statuses WHERE account_id = ?1 AND "
+                                                   "contact_id = ?2 AND number_id = ?3"));
+        s.Bind(1, account_id).Bind(2, d.contact_id).Bind(3, d.number_id);
+        SMSC_ASSIGN_OR_RETURN(bool row, s.Step("reading current status"));
+        if (row) {
+          SMSC_ASSIGN_OR_RETURN(StatusRow r, ReadStatus(s));
+          before = r.state;
+        }
+      }
+      if (before.status != d.from) {
+        return Aborted("contact " + std::to_string(d.contact_id) + " on number " +
+                       std::to_string(d.number_id) + " is " +
+                       SubscriptionStatusName(before.status) + ", not " +
+                       SubscriptionStatusName(d.from) +
+                       " as the change assumed (changed concurrently); re-read and retry");
+      }
+
+      ConsentEvent e;
+      e.account_id = account_id;
+      e.seq = ++seq;
+      e.contact_id = d.contact_id;
+      e.phone = d.phone;
+      e.number_id = d.number_id;
+      e.sender = d.sender;
+      e.from = d.from;
+      e.to = d.to;
+      e.source = d.source;
+      e.actor = d.actor;
+      e.at_ms = d.at_ms;
+      e.evidence = d.evidence;
+      e.prev_hash = prev_hash;
+      e.hash = ComputeEventHash(e);
+      {
+        SMSC_ASSIGN_OR_RETURN(
+            Stmt s, impl.Prepare("INSERT INTO events (account_id, seq, contact_id, phone, "
+                                 "number_id, sender, from_status, to_status, source, actor, "
+                                 "at_ms, evidence, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, "
+                                 "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"));
+        s.Bind(1, e.account_id)
+            .Bind(2, e.seq)
+            .Bind(3, e.contact_id)
+            .Bind(4, e.phone)
+            .Bind(5, e.number_id)
+            .Bind(6, e.sender)
+            .Bind(7, SubscriptionStatusName(e.from))
+            .Bind(8, SubscriptionStatusName(e.to))
+            .Bind(9, SourceName(e.source))
+            .Bind(10, e.actor)
+            .Bind(11, e.at_ms)
+            .Bind(12, e.evidence)
+            .Bind(13, e.prev_hash)
+            .Bind(14, e.hash);
+        SMSC_RETURN_IF_ERROR(s.Run("appending consent event"));
+        e.id = sqlite3_last_insert_rowid(impl.db.get());
+      }
+
+      ConsentState after = ApplyEvent(before, d.to, d.source, d.at_ms);
+      {
+        SMSC_ASSIGN_OR_RETURN(Stmt s, impl.Prepare(kUpsertStatusSql));
+        s.Bind(1, account_id)
+            .Bind(2, d.contact_id)
+            .Bind(3, d.number_id)
+            .Bind(4, SubscriptionStatusName(after.status))
+            .BindBool(5, after.self_opted_out)
+            .Bind(6, SourceName(after.source))
+            .Bind(7, after.updated_at_ms);
+        SMSC_RETURN_IF_ERROR(s.Run("updating status"));
+      }
+      prev_hash = e.hash;
+      result.events.push_back(std::move(e));
+    }
+  }
+
+  result.outbox.reserve(changes.outbox.size());
+  for (const OutboxItem& item : changes.outbox) {
+    SMSC_RETURN_IF_ERROR(check_number(item.number_id));
+    if (item.contact_id != 0) SMSC_RETURN_IF_ERROR(check_contact(item.contact_id));
+    OutboxItem o = item;
+    o.account_id = account_id;
+    o.state = OutboxState::kPending;
+    o.attempts = 0;
+    o.last_error.clear();
+    if (o.inbound_id == 0) o.inbound_id = result.inbound_id;
+    SMSC_ASSIGN_OR_RETURN(
+        Stmt s, impl.Prepare("INSERT INTO outbox (account_id, number_id, contact_id, to_phone, "
+                             "from_number, body, kind, state, attempts, last_error, inbound_id, "
+                             "created_at_ms, next_attempt_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+                             "?7, ?8, ?9, ?10, ?11, ?12, ?13)"));
+    s.Bind(1, o.account_id)
+        .Bind(2, o.number_id)
+        .BindIdOrNull(3, o.contact_id)
+        .Bind(4, o.to)
+        .Bind(5, o.from)
+        .Bind(6, o.body)
+        .Bind(7, ReplyKindName(o.kind))
+        .Bind(8, OutboxStateName(o.state))
+        .Bind(9, int64_t{o.attempts})
+        .Bind(10, o.last_error)
+        .BindIdOrNull(11, o.inbound_id)
+        .Bind(12, o.created_at_ms)
+        .Bind(13, o.next_attempt_at_ms);
+    int rc = SQLITE_OK;
+    Status st = s.Run("queueing outbox item", &rc);
+    if (rc == SQLITE_CONSTRAINT_FOREIGNKEY) {
+      return NotFound("outbox item refers to inbound message " + std::to_string(o.inbound_id) +
+                      ", which is not in account " + std::to_string(account_id));
+    }
+    SMSC_RETURN_IF_ERROR(st);
+    o.id = sqlite3_last_insert_rowid(impl.db.get());
+    result.outbox.push_back(std::move(o));
+  }
+
+  SMSC_RETURN_IF_ERROR(txn.Commit());
+  return result;
+}
+
+// ---- Events -------------------------------------------------------------------------------
+
+Result<std::vector<ConsentEvent>> SqliteStore::ListEvents(int64_t account_id,
+                                                          const EventQuery& q) {
+  SMSC_RETURN_IF_ERROR(CheckLimit(q.limit));
+  std::lock_guard<std::mutex> lock(mu_);
+  std::optional<Stmt> s;
+  if (q.contact_id.has_value()) {
+    SMSC_ASSIGN_OR_RETURN(Stmt st, impl_->Prepare("SELECT " SMSC_EVENT_COLS
+                                                  " FROM events WHERE account_id = ?1 AND seq > "
+                                                  "?2 AND contact_id = ?4 ORDER BY seq LIMIT ?3"));
+    s.emplace(std::move(st));
+    s->Bind(4, *q.contact_id);
+  } else {
+    SMSC_ASSIGN_OR_RETURN(Stmt st, impl_->Prepare("SELECT " SMSC_EVENT_COLS
+                                                  " FROM events WHERE account_id = ?1 AND seq > "
+                                                  "?2 ORDER BY seq LIMIT ?3"));
+    s.emplace(std::move(st));
+  }
+  s->Bind(1, account_id).Bind(2, q.after_seq).Bind(3, int64_t{q.limit});
+  std::vector<ConsentEvent> out;
+  while (true) {
+    SMSC_ASSIGN_OR_RETURN(bool row, s->Step("listing consent events"));
+    if (!row) break;
+    SMSC_ASSIGN_OR_RETURN(ConsentEvent e, ReadEvent(*s));
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+Status SqliteStore::DebugOverwriteEvent(const ConsentEvent& e) {
+  std::lock_guard<std::mutex> lock(mu_);
+  SMSC_ASSIGN_OR_RETURN(WriteTxn txn, WriteTxn::Begin(impl_.get()));
+  SMSC_ASSIGN_OR_RETURN(
+      Stmt s, impl_->Prepare("UPDATE events SET account_id = ?2, seq = ?3, contact_id = ?4, "
+                             "phone = ?5, number_id = ?6, sender = ?7, from_status = ?8, "
+                             "to_status = ?9, source = ?10, actor = ?11, at_ms = ?12, "
+                             "evidence = ?13, prev_hash = ?14, hash = ?15 WHERE id = ?1"));
+  s.Bind(1, e.id)
+      .Bind(2, e.account_id)
+      .Bind(3, e.seq)
+      .Bind(4, e.contact_id)
+      .Bind(5, e.phone)
+      .Bind(6, e.number_id)
+      .Bind(7, e.sender)
+      .Bind(8, SubscriptionStatusName(e.from))
+      .Bind(9, SubscriptionStatusName(e.to))
+      .Bind(10, SourceName(e.source))
+      .Bind(11, e.actor)
+      .Bind(12, e.at_ms)
+      .Bind(13, e.evidence)
+      .Bind(14, e.prev_hash)
+      .Bind(15, e.hash);
+  SMSC_RETURN_IF_ERROR(s.Run("overwriting event " + std::to_string(e.id)));
+  if (sqlite3_changes(impl_->db.get()) == 0) {
+    return NotFound("event " + std::to_string(e.id) + " not found");
+  }
+  return txn.Commit();
+}
+
+// ---- Inbound and outbox -------------------------------------------------------------------
+
+Result<std::optional<InboundMessage>> SqliteStore::FindInbound(
+    int64_t account_id, const std::string& provider, const std::string& provider_message_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  SMSC_ASSIGN_OR_RETURN(Stmt s, impl_->Prepare("SELECT " SMSC_INBOUND_COLS
+                                               " FROM inbound_messages WHERE account_id = ?1 "
+                                               "AND provider = ?2 AND provider_message_id = ?3"));
+  s.Bind(1, account_id).Bind(2, provider).Bind(3, provider_message_id);
+  SMSC_ASSIGN_OR_RETURN(bool row, s.Step("finding inbound message"));
+  if (!row) return std::optional<InboundMessage>();
+  return std::optional<InboundMessage>(ReadInbound(s));
+}
+
+Result<std::vector<OutboxItem>> SqliteStore::ListOutbox(int64_t account_id,
+                                                        const OutboxQuery& q) {
+  SMSC_RETURN_IF_ERROR(CheckLimit(q.limit));
+  std::lock_guard<std::mutex> lock(mu_);
+  std::optional<Stmt> s;
+  if (q.state.has_value()) {
+    SMSC_ASSIGN_OR_RETURN(Stmt st, impl_->Prepare("SELECT " SMSC_OUTBOX_COLS
+                                                  " FROM outbox WHERE account_id = ?1 AND id > "
+                                                  "?2 AND state = ?4 ORDER BY id LIMIT ?3"));
+    s.emplace(std::move(st));
+    s->Bind(4, OutboxStateName(*q.state));
+  } else {
+    SMSC_ASSIGN_OR_RETURN(Stmt st, impl_->Prepare("SELECT " SMSC_OUTBOX_COLS
+                                                  " FROM outbox WHERE account_id = ?1 AND id > "
+                                                  "?2 ORDER BY id LIMIT ?3"));
+    s.emplace(std::move(st));
+  }
+  s->Bind(1, account_id).Bind(2, q.after_id).Bind(3, int64_t{q.limit});
+  std::vector<OutboxItem> out;
+  while (true) {
+    SMSC_ASSIGN_OR_RETURN(bool row, s->Step("listing outbox"));
+    if (!row) break;
+    SMSC_ASSIGN_OR_RETURN(OutboxItem o, ReadOutbox(*s));
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
+#undef SMSC_ACCOUNT_COLS
+#undef SMSC_NUMBER_COLS
+#undef SMSC_CONTACT_COLS
+#undef SMSC_STATUS_COLS
+#undef SMSC_EVENT_COLS
+#undef SMSC_INBOUND_COLS
+#undef SMSC_OUTBOX_COLS
+
+}  // namespace smsconsent

@@ -1,0 +1,86 @@
+// SqliteStore: the embedded ConsentStore, one SQLite database file.
+//
+// This is what `smsconsent serve` uses on a fresh machine. docs/storage.md describes the
+// schema, the migrations and why the settings below were chosen.
+//
+// Durability: the database runs in WAL mode with synchronous=FULL, so a mutating call that
+// returns OK has been committed and the WAL fsynced; a power loss right after cannot take it
+// back. A call that returns an error has changed nothing (every write is one transaction).
+//
+// Threading: one SqliteStore holds one connection, guarded by a mutex; calls from several
+// threads are safe and run one at a time. Write transactions start with BEGIN IMMEDIATE, so
+// several processes may open the same file (e.g. `smsconsent serve` and an import): a writer
+// that finds the file locked waits up to the busy timeout (5 s) and then fails with
+// kUnavailable, never with a half-done change.
+//
+// No SQLite type appears in this header: the connection lives behind Impl.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "store/store.h"
+
+namespace smsconsent {
+
+class SqliteStore final : public ConsentStore {
+ public:
+  // Opens (creating if needed) the database file at `path` and applies pending migrations in
+  // one transaction. Errors: kNotFound when the file's directory does not exist;
+  // kUnavailable when the file cannot be opened or is locked beyond the busy timeout;
+  // kFailedPrecondition when the file was migrated by a newer smsconsent than this one;
+  // kDataLoss when the file is not a SQLite database; kInternal otherwise.
+  static Result<std::unique_ptr<ConsentStore>> Open(const std::string& path);
+
+  // The highest schema migration this build knows (and applies at Open).
+  static int LatestSchemaVersion();
+
+  // For tests: the connection's current value of one of journal_mode, synchronous,
+  // foreign_keys, busy_timeout or user_version, as SQLite prints it ("wal", "2", ...).
+  // kInvalidArgument for any other name.
+  Result<std::string> PragmaForTesting(const std::string& name);
+
+  ~SqliteStore() override;
+  SqliteStore(const SqliteStore&) = delete;
+  SqliteStore& operator=(const SqliteStore&) = delete;
+
+  Result<Account> CreateAccount(const Account& account, const std::string& api_key_hash) override;
+  Result<Account> GetAccount(int64_t account_id) override;
+  Result<Account> FindAccountByApiKeyHash(const std::string& api_key_hash) override;
+  Result<std::vector<Account>> ListAccounts() override;
+
+  Result<SenderNumber> AddNumber(const SenderNumber& number) override;
+  Result<SenderNumber> UpdateNumber(const SenderNumber& number) override;
+  Result<SenderNumber> GetNumber(int64_t account_id, int64_t number_id) override;
+  Result<std::vector<SenderNumber>> ListNumbers(int64_t account_id) override;
+  Result<std::vector<SenderNumber>> FindNumbers(const std::string& number) override;
+
+  Result<Contact> AddContact(const Contact& contact) override;
+  Result<Contact> GetContact(int64_t account_id, int64_t contact_id) override;
+  Result<Contact> FindContactByPhone(int64_t account_id, const std::string& e164) override;
+  Result<std::vector<Contact>> ListContacts(int64_t account_id, const ContactQuery& q) override;
+
+  Result<std::vector<StatusRow>> GetStatuses(int64_t account_id, int64_t contact_id) override;
+  Result<std::vector<StatusRow>> ListAllStatuses(int64_t account_id) override;
+  Status ReplaceStatuses(int64_t account_id, const std::vector<StatusRow>& rows) override;
+
+  Result<CommitResult> Commit(int64_t account_id, const ChangeSet& changes) override;
+  Result<std::vector<ConsentEvent>> ListEvents(int64_t account_id, const EventQuery& q) override;
+  Status DebugOverwriteEvent(const ConsentEvent& e) override;
+
+  Result<std::optional<InboundMessage>> FindInbound(
+      int64_t account_id, const std::string& provider,
+      const std::string& provider_message_id) override;
+
+  Result<std::vector<OutboxItem>> ListOutbox(int64_t account_id, const OutboxQuery& q) override;
+
+ private:
+  struct Impl;
+  explicit SqliteStore(std::unique_ptr<Impl> impl);
+
+  std::mutex mu_;  // serialises every use of the connection in impl_
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace smsconsent

@@ -1,0 +1,214 @@
+// ConsentStore: the one interface every storage backend implements.
+//
+// The SQLite store (src/store/sqlite/) is the embedded default; a PostgreSQL store will
+// implement the same interface and pass the same conformance suite
+// (tests/store/store_conformance_test.cc). No backend type appears in this header.
+//
+// Durability: when a mutating call returns OK, the change is durable (committed and synced
+// as the backend's documentation says; for SQLite: WAL + synchronous=FULL). A call that
+// returns an error changed nothing.
+//
+// Threading: a store object may be used from several threads; each call is atomic.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/consent.h"
+#include "core/keywords.h"
+#include "core/ledger.h"
+#include "core/status.h"
+
+namespace smsconsent {
+
+struct Account {
+  int64_t id = 0;
+  std::string name;
+  bool marketing_sms_access = false;
+  bool sms_short_code = false;
+  std::string default_region = "US";  // for national-format phone input
+  OptOutScope opt_out_scope = OptOutScope::kNumber;
+  int64_t created_at_ms = 0;
+};
+
+struct ReplyTexts {
+  std::string opt_in;   // templates; "{business}" is replaced by the business name
+  std::string opt_out;
+  std::string help;
+};
+
+struct SenderNumber {
+  int64_t id = 0;
+  int64_t account_id = 0;
+  NumberKind kind = NumberKind::kLongCode;
+  std::string number;   // E.164 for long codes and toll-free, digits for short codes
+  std::string country;  // ISO region ("US", "DK")
+  std::string business_name;
+  KeywordConfig keywords;  // includes languages and free_text switch
+  ReplyTexts replies;
+  bool opt_in_confirmation = false;  // for user opt-ins on non-short-codes
+  int64_t created_at_ms = 0;
+};
+
+struct Contact {
+  int64_t id = 0;
+  int64_t account_id = 0;
+  std::string phone;  // E.164
+  std::string name;
+  std::string email;
+  int64_t created_at_ms = 0;
+};
+
+struct StatusRow {
+  int64_t contact_id = 0;
+  int64_t number_id = 0;
+  ConsentState state;
+};
+
+struct InboundMessage {
+  int64_t id = 0;
+  int64_t account_id = 0;
+  std::string provider;             // "cli", "twilio", ...
+  std::string provider_message_id;  // unique per (account, provider)
+  std::string from;                 // E.164
+  std::string to;                   // the sender number as registered
+  int64_t number_id = 0;
+  int64_t contact_id = 0;
+  std::string body;
+  int64_t received_at_ms = 0;
+  std::string decision;  // JSON text of the decision we answered with
+};
+
+enum class OutboxState { kPending, kSent, kFailed, kDead };
+const char* OutboxStateName(OutboxState s);  // "pending", "sent", "failed", "dead"
+Result<OutboxState> ParseOutboxState(std::string_view s);
+
+struct OutboxItem {
+  int64_t id = 0;
+  int64_t account_id = 0;
+  int64_t number_id = 0;
+  int64_t contact_id = 0;
+  std::string to;    // the contact's E.164
+  std::string from;  // the sender number
+  std::string body;
+  ReplyKind kind = ReplyKind::kHelp;
+  OutboxState state = OutboxState::kPending;
+  int attempts = 0;
+  std::string last_error;
+  int64_t inbound_id = 0;  // the inbound message this answers, 0 if none
+  int64_t created_at_ms = 0;
+  int64_t next_attempt_at_ms = 0;
+};
+
+// An event to append; the store assigns id, seq, prev_hash and hash.
+struct EventDraft {
+  int64_t contact_id = 0;
+  std::string phone;
+  int64_t number_id = 0;
+  std::string sender;
+  SubscriptionStatus from = SubscriptionStatus::kNotSpecified;  // what the caller saw
+  SubscriptionStatus to = SubscriptionStatus::kNotSpecified;
+  Source source = Source::kSystem;
+  std::string actor;
+  int64_t at_ms = 0;
+  std::string evidence;  // JSON object text
+};
+
+// Everything one decision writes, committed atomically.
+struct ChangeSet {
+  std::optional<InboundMessage> inbound;  // its id is filled in on outbox items below
+  std::vector<EventDraft> events;
+  std::vector<OutboxItem> outbox;  // id/state/attempts are assigned by the store
+};
+
+struct CommitResult {
+  int64_t inbound_id = 0;
+  std::vector<ConsentEvent> events;
+  std::vector<OutboxItem> outbox;
+};
+
+struct ContactQuery {
+  int64_t after_id = 0;  // cursor: contacts with id > after_id, ascending
+  int limit = 100;
+  std::string search;    // substring of phone or name (case-insensitive), empty = all
+};
+
+struct EventQuery {
+  int64_t after_seq = 0;  // cursor: events with seq > after_seq, ascending
+  int limit = 1000;
+  std::optional<int64_t> contact_id;
+};
+
+struct OutboxQuery {
+  int64_t after_id = 0;
+  int limit = 100;
+  std::optional<OutboxState> state;
+};
+
+class ConsentStore {
+ public:
+  virtual ~ConsentStore() = default;
+
+  // ---- accounts ----
+  // api_key_hash: SHA-256 hex of the account's API key (the key itself is never stored).
+  virtual Result<Account> CreateAccount(const Account& account, const std::string& api_key_hash) = 0;
+  virtual Result<Account> GetAccount(int64_t account_id) = 0;  // kNotFound
+  virtual Result<Account> FindAccountByApiKeyHash(const std::string& api_key_hash) = 0;
+  virtual Result<std::vector<Account>> ListAccounts() = 0;
+
+  // ---- sender numbers ----
+  // kAlreadyExists when the same number (and, for short codes, country) is registered to
+  // any account: inbound routing must be unambiguous.
+  virtual Result<SenderNumber> AddNumber(const SenderNumber& number) = 0;
+  virtual Result<SenderNumber> UpdateNumber(const SenderNumber& number) = 0;  // kNotFound
+  virtual Result<SenderNumber> GetNumber(int64_t account_id, int64_t number_id) = 0;
+  virtual Result<std::vector<SenderNumber>> ListNumbers(int64_t account_id) = 0;
+  // All numbers (of any account) registered with this value; used to route inbound SMS.
+  virtual Result<std::vector<SenderNumber>> FindNumbers(const std::string& number) = 0;
+
+  // ---- contacts ----
+  virtual Result<Contact> AddContact(const Contact& contact) = 0;  // kAlreadyExists on phone
+  virtual Result<Contact> GetContact(int64_t account_id, int64_t contact_id) = 0;
+  virtual Result<Contact> FindContactByPhone(int64_t account_id, const std::string& e164) = 0;
+  virtual Result<std::vector<Contact>> ListContacts(int64_t account_id, const ContactQuery& q) = 0;
+
+  // ---- statuses ----
+  // Rows exist only for pairs that have at least one event; absent means not_specified.
+  virtual Result<std::vector<StatusRow>> GetStatuses(int64_t account_id, int64_t contact_id) = 0;
+  virtual Result<std::vector<StatusRow>> ListAllStatuses(int64_t account_id) = 0;
+  // Replaces the whole status table of the account (rebuild from the ledger), atomically.
+  virtual Status ReplaceStatuses(int64_t account_id, const std::vector<StatusRow>& rows) = 0;
+
+  // ---- the atomic write ----
+  // In one transaction: stores the inbound message, appends each event (assigning seq and
+  // chaining hashes with ComputeEventHash) and folds it into the status table with
+  // ApplyEvent, then enqueues the outbox items. Errors:
+  //   kAlreadyExists — the inbound (account, provider, provider_message_id) is stored already;
+  //   kAborted — an event's `from` differs from the stored status (a concurrent change):
+  //              the caller re-reads and decides again;
+  //   kNotFound — a referenced contact or number is not in the account.
+  // Nothing is written on error. Durable on return.
+  virtual Result<CommitResult> Commit(int64_t account_id, const ChangeSet& changes) = 0;
+
+  virtual Result<std::vector<ConsentEvent>> ListEvents(int64_t account_id, const EventQuery& q) = 0;
+  // Overwrites a stored event's fields verbatim (no re-hashing). Exists only so tests and the
+  // conformance suite can simulate tampering; never called by the application.
+  virtual Status DebugOverwriteEvent(const ConsentEvent& e) = 0;
+
+  // ---- inbound messages ----
+  virtual Result<std::optional<InboundMessage>> FindInbound(int64_t account_id,
+                                                            const std::string& provider,
+                                                            const std::string& provider_message_id) = 0;
+
+  // ---- outbox ----
+  virtual Result<std::vector<OutboxItem>> ListOutbox(int64_t account_id, const OutboxQuery& q) = 0;
+};
+
+// Opens the store named by `location`: "sqlite:PATH", or a plain path (SQLite).
+// Creates the file and applies migrations as needed.
+Result<std::unique_ptr<ConsentStore>> OpenStore(const std::string& location);
+
+}  // namespace smsconsent

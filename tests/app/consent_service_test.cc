@@ -1,0 +1,310 @@
+// ConsentService over a real SQLite store with a fake clock: the use cases end to end,
+// in-process.
+#include "app/consent_service.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+namespace smsconsent {
+namespace {
+
+namespace fs = std::filesystem;
+
+class FakeClock : public Clock {
+ public:
+  int64_t NowMs() const override { return now_ += 1000; }  // strictly increasing
+ private:
+  mutable int64_t now_ = 1'700'000'000'000;
+};
+
+class ServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("smsconsent-svc-" + std::to_string(getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    auto store = OpenStore((dir_ / "svc.db").string());
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    store_ = std::move(store).value();
+    svc_ = std::make_unique<ConsentService>(*store_, clock_);
+    auto acct = svc_->CreateAccount({"Acme", {kAddonMarketingSms, kAddonShortCode}, "US"});
+    ASSERT_TRUE(acct.ok()) << acct.status().ToString();
+    account_ = acct->account.id;
+    long_ = Number("+15551234567", NumberKind::kLongCode);
+    short_ = Number("12345", NumberKind::kShortCode);
+  }
+  void TearDown() override {
+    svc_.reset();
+    store_.reset();
+    fs::remove_all(dir_);
+  }
+
+  SenderNumber Number(const std::string& n, NumberKind kind, const std::string& country = "US",
+                      int64_t account = 0) {
+    NewNumber req;
+    req.account_id = account ? account : account_;
+    req.number = n;
+    req.kind = kind;
+    req.country = country;
+    auto r = svc_->AddNumber(req);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? *r : SenderNumber{};
+  }
+
+  InboundResult Receive(const std::string& body, const std::string& to = "+15551234567",
+                        const std::string& from = "+14155552671", const std::string& id = "") {
+    auto r = svc_->ReceiveSms({"test", id, from, to, body});
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? std::move(r).value() : InboundResult{};
+  }
+
+  StatusChangeRequest OptIn(const std::string& number, Source source = Source::kManual) {
+    StatusChangeRequest req;
+    req.account_id = account_;
+    req.phone = "+14155552671";
+    req.number = number;
+    req.target = SubscriptionStatus::kOptedIn;
+    req.source = source;
+    req.actor = "user:alice";
+    req.attestation = {true, LegalBasis::kConsent, "Web form 2026-11-01, double opt-in"};
+    return req;
+  }
+
+  SubscriptionStatus StatusOn(const SenderNumber& n, const std::string& phone = "+14155552671") {
+    auto r = svc_->ShowStatus(account_, phone);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    for (const auto& s : *r) {
+      if (s.number.id == n.id) return s.state.status;
+    }
+    return SubscriptionStatus::kNotSpecified;
+  }
+
+  fs::path dir_;
+  FakeClock clock_;
+  std::unique_ptr<ConsentStore> store_;
+  std::unique_ptr<ConsentService> svc_;
+  int64_t account_ = 0;
+  SenderNumber long_, short_;
+};
+
+TEST_F(ServiceTest, NumbersGetLanguagesAndRepliesFromTheirCountry) {
+  SenderNumber dk = Number("+4520123456", NumberKind::kLongCode, "DK");
+  EXPECT_EQ(dk.keywords.languages, (std::vector<std::string>{"da", "en"}));
+  EXPECT_NE(dk.replies.opt_out.find("afmeldt"), std::string::npos);
+  EXPECT_EQ(dk.business_name, "Acme");
+  EXPECT_TRUE(short_.opt_in_confirmation);
+  EXPECT_FALSE(long_.opt_in_confirmation);
+}
+
+TEST_F(ServiceTest, DanishKeywordOnDanishNumber) {
+  Number("+4520123456", NumberKind::kLongCode, "DK");
+  InboundResult r = Receive("Afmeld", "+4520123456", "+4530123456");
+  EXPECT_EQ(r.match.intent, Intent::kOptOut);
+  EXPECT_EQ(r.match.language, "da");
+  ASSERT_EQ(r.replies.size(), 1u);
+  EXPECT_NE(r.replies[0].body.find("Acme"), std::string::npos);
+}
+
+TEST_F(ServiceTest, UnknownSenderBecomesAContactInE164) {
+  Receive("hello there", "+15551234567", "+1 (415) 555-2671");
+  auto c = store_->FindContactByPhone(account_, "+14155552671");
+  EXPECT_TRUE(c.ok());
+}
+
+TEST_F(ServiceTest, MessageWithoutIntentIsStoredButChangesNothing) {
+  InboundResult r = Receive("can't stop laughing 😂", "+15551234567", "+14155552671", "m1");
+  EXPECT_EQ(r.match.intent, Intent::kNone);
+  EXPECT_TRUE(r.events.empty());
+  EXPECT_TRUE(r.replies.empty());
+  auto stored = store_->FindInbound(account_, "test", "m1");
+  ASSERT_TRUE(stored.ok());
+  ASSERT_TRUE(stored->has_value());
+  EXPECT_EQ((*stored)->body, "can't stop laughing 😂");
+}
+
+TEST_F(ServiceTest, InboundToUnknownNumberIsNotFound) {
+  auto r = svc_->ReceiveSms({"test", "", "+14155552671", "+15559999999", "STOP"});
+  EXPECT_EQ(r.status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(ServiceTest, KeywordEvidenceRecordsMessageAndRule) {
+  InboundResult r = Receive(" stop!! ✋", "+15551234567", "+14155552671", "SM77");
+  ASSERT_EQ(r.events.size(), 1u);
+  const auto ev = nlohmann::json::parse(r.events[0].evidence);
+  EXPECT_EQ(ev["message_id"], "SM77");
+  EXPECT_EQ(ev["body"], " stop!! ✋");
+  EXPECT_EQ(ev["rule"], "STOP");
+  EXPECT_EQ(ev["match_kind"], "exact_keyword");
+  EXPECT_EQ(r.events[0].actor, "contact");
+}
+
+TEST_F(ServiceTest, AccountScopePolicyAppliesPlainStopEverywhere) {
+  auto acct = svc_->CreateAccount(
+      {"Wide", {kAddonMarketingSms}, "US", OptOutScope::kAccount});
+  ASSERT_TRUE(acct.ok());
+  SenderNumber a = Number("+15550000001", NumberKind::kLongCode, "US", acct->account.id);
+  SenderNumber b = Number("+15550000002", NumberKind::kLongCode, "US", acct->account.id);
+  Receive("START", a.number);
+  Receive("START", b.number);
+  InboundResult r = Receive("STOP", a.number);
+  EXPECT_EQ(r.events.size(), 2u);
+  EXPECT_EQ(r.replies.size(), 1u);
+}
+
+TEST_F(ServiceTest, ManualOptInOnShortCodeQueuesConfirmation) {
+  auto r = svc_->SetStatus(OptIn("12345"));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->replies.size(), 1u);
+  EXPECT_EQ(r->replies[0].kind, ReplyKind::kOptInConfirmation);
+  auto outbox = svc_->ListOutbox(account_, {});
+  ASSERT_TRUE(outbox.ok());
+  ASSERT_EQ(outbox->size(), 1u);
+  EXPECT_EQ((*outbox)[0].from, "12345");
+  EXPECT_EQ(r->event.actor, "user:alice");
+}
+
+TEST_F(ServiceTest, BulkAndApiOptInCannotOverrideSelfOptOut) {
+  Receive("STOP");
+  for (Source s : {Source::kManual, Source::kBulk, Source::kApi, Source::kImport}) {
+    auto r = svc_->SetStatus(OptIn("+15551234567", s));
+    EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition) << SourceName(s);
+  }
+  EXPECT_EQ(StatusOn(long_), SubscriptionStatus::kOptedOut);
+  auto history = svc_->History(account_, "+14155552671");
+  ASSERT_TRUE(history.ok());
+  EXPECT_EQ(history->size(), 1u);  // refusals wrote nothing
+}
+
+TEST_F(ServiceTest, UserOptOutCanBeReversedByUserButNotAfterContactConfirmsIt) {
+  ASSERT_TRUE(svc_->SetStatus(OptIn("+15551234567")).ok());
+  StatusChangeRequest out = OptIn("+15551234567");
+  out.target = SubscriptionStatus::kOptedOut;
+  ASSERT_TRUE(svc_->SetStatus(out).ok());
+  ASSERT_TRUE(svc_->SetStatus(OptIn("+15551234567")).ok());
+  ASSERT_TRUE(svc_->SetStatus(out).ok());
+  InboundResult stop = Receive("STOP");  // the contact makes it their own
+  EXPECT_EQ(stop.replies.size(), 1u);
+  EXPECT_EQ(svc_->SetStatus(OptIn("+15551234567")).status().code(),
+            StatusCode::kFailedPrecondition);
+}
+
+TEST_F(ServiceTest, NoChangeIsRecordedOnce) {
+  ASSERT_TRUE(svc_->SetStatus(OptIn("+15551234567")).ok());
+  auto again = svc_->SetStatus(OptIn("+15551234567"));
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(again->changed);
+  EXPECT_EQ(again->event.from, again->event.to);
+}
+
+TEST_F(ServiceTest, ShortCodeDigitsInTwoCountriesRouteByTheSendersCountry) {
+  auto other = svc_->CreateAccount({"Nordic", {kAddonMarketingSms, kAddonShortCode}, "DK"});
+  ASSERT_TRUE(other.ok());
+  SenderNumber dk = Number("12345", NumberKind::kShortCode, "DK", other->account.id);
+  InboundResult r = Receive("STOP", "12345", "+4530123456");
+  EXPECT_EQ(r.account_id, other->account.id);
+  InboundResult us = Receive("STOP", "12345", "+14155552671");
+  EXPECT_EQ(us.account_id, account_);
+}
+
+TEST_F(ServiceTest, AccountsDoNotSeeEachOthersContacts) {
+  auto other = svc_->CreateAccount({"Other", {kAddonMarketingSms}, "US"});
+  ASSERT_TRUE(other.ok());
+  Receive("START");
+  EXPECT_EQ(svc_->History(other->account.id, "+14155552671").status().code(),
+            StatusCode::kNotFound);
+  StatusChangeRequest req = OptIn("+15551234567");
+  req.account_id = other->account.id;
+  EXPECT_EQ(svc_->SetStatus(req).status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(ServiceTest, MatcherFollowsConfigChanges) {
+  EXPECT_EQ(Receive("AFMELD").match.intent, Intent::kNone);  // en/es number
+  SenderNumber n = long_;
+  n.keywords.opt_out.push_back("AFMELD");
+  ASSERT_TRUE(store_->UpdateNumber(n).ok());
+  EXPECT_EQ(Receive("afmeld").match.intent, Intent::kOptOut);
+}
+
+TEST_F(ServiceTest, ConcurrentMessagesKeepOneValidChain) {
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([this, t] {
+      for (int i = 0; i < 10; ++i) {
+        const std::string body = (i % 2) ? "STOP" : "START";
+        auto r = svc_->ReceiveSms({"test", "t" + std::to_string(t) + "-" + std::to_string(i),
+                                   "+14155552671", "+15551234567", body});
+        EXPECT_TRUE(r.ok()) << r.status().ToString();
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  auto check = svc_->VerifyLedger(account_);
+  ASSERT_TRUE(check.ok());
+  EXPECT_TRUE(check->ok()) << check->chain_failure.value_or("status mismatch");
+  EXPECT_EQ(check->events, 40);
+}
+
+TEST_F(ServiceTest, VerifyAndRebuild) {
+  Receive("START");
+  Receive("STOP");
+  auto check = svc_->VerifyLedger(account_);
+  ASSERT_TRUE(check.ok());
+  EXPECT_TRUE(check->ok());
+  ASSERT_TRUE(store_->ReplaceStatuses(account_, {}).ok());
+  check = svc_->VerifyLedger(account_);
+  EXPECT_EQ(check->status_mismatches, 1);
+  auto rebuilt = svc_->RebuildStatuses(account_);
+  ASSERT_TRUE(rebuilt.ok());
+  EXPECT_EQ(*rebuilt, 1);
+  EXPECT_TRUE(svc_->VerifyLedger(account_)->ok());
+  EXPECT_EQ(StatusOn(long_), SubscriptionStatus::kOptedOut);
+}
+
+TEST_F(ServiceTest, RebuildRefusesABrokenChain) {
+  Receive("START");
+  Receive("STOP");
+  auto events = store_->ListEvents(account_, {});
+  ASSERT_TRUE(events.ok());
+  ConsentEvent e = (*events)[0];
+  e.actor = "someone else";
+  ASSERT_TRUE(store_->DebugOverwriteEvent(e).ok());
+  EXPECT_EQ(svc_->RebuildStatuses(account_).status().code(), StatusCode::kDataLoss);
+}
+
+TEST_F(ServiceTest, AccountWithoutMarketingAccessIsRefusedEverywhere) {
+  auto bare = svc_->CreateAccount({"Bare", {}, "US"});
+  ASSERT_TRUE(bare.ok());
+  NewNumber req;
+  req.account_id = bare->account.id;
+  req.number = "+15550000009";
+  EXPECT_EQ(svc_->AddNumber(req).status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(svc_->ListNumbers(bare->account.id).status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(svc_->ListOutbox(bare->account.id, {}).status().code(),
+            StatusCode::kPermissionDenied);
+}
+
+TEST_F(ServiceTest, CreateAccountValidatesInput) {
+  EXPECT_EQ(svc_->CreateAccount({"  ", {}, "US"}).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(svc_->CreateAccount({"X", {"sms_everything"}, "US"}).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(svc_->CreateAccount({"X", {}, "QQ"}).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(ServiceTest, ApiKeyIsStoredOnlyAsHash) {
+  auto acct = svc_->CreateAccount({"Keyed", {kAddonMarketingSms}, "US"});
+  ASSERT_TRUE(acct.ok());
+  EXPECT_EQ(acct->api_key.rfind("sk_", 0), 0u);
+  EXPECT_EQ(acct->api_key.size(), 43u);
+  auto found = store_->FindAccountByApiKeyHash(Sha256Hex(acct->api_key));
+  ASSERT_TRUE(found.ok());
+  EXPECT_EQ(found->id, acct->account.id);
+}
+
+}  // namespace
+}  // namespace smsconsent

@@ -1,0 +1,292 @@
+// End-to-end tests of the real `smsconsent` binary: each test gets a fresh SQLite file and
+// drives the CLI exactly as a user would, reading its --json output.
+#include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+struct Run {
+  int exit_code = -1;
+  std::string out, err;
+  json Json() const { return json::parse(out); }
+};
+
+std::string Quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) {
+    if (c == '\'') {
+      q += "'\\''";
+    } else {
+      q += c;
+    }
+  }
+  return q + "'";
+}
+
+std::string Slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+class Cli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("smsconsent-cli-" + std::to_string(getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    db_ = (dir_ / "test.db").string();
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  Run Exec(const std::vector<std::string>& args, bool json_output = true) {
+    std::string cmd = Quote(SMSCONSENT_BINARY) + " --db " + Quote(db_);
+    if (json_output) cmd += " --json";
+    for (const auto& a : args) cmd += " " + Quote(a);
+    const fs::path out = dir_ / "stdout", err = dir_ / "stderr";
+    cmd += " >" + Quote(out.string()) + " 2>" + Quote(err.string()) + " </dev/null";
+    const int rc = std::system(cmd.c_str());
+    Run r;
+    r.exit_code = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+    r.out = Slurp(out);
+    r.err = Slurp(err);
+    return r;
+  }
+
+  // Runs a command that must succeed and returns its JSON.
+  json Ok(const std::vector<std::string>& args) {
+    Run r = Exec(args);
+    EXPECT_EQ(r.exit_code, 0) << "stderr: " << r.err << "\nstdout: " << r.out;
+    if (r.exit_code != 0) return json();
+    return r.Json();
+  }
+
+  std::string NewAccount(const std::string& addons) {
+    json a = Ok({"account", "create", "--name", "Acme", "--addons", addons, "--region", "US"});
+    return std::to_string(a["id"].get<int64_t>());
+  }
+
+  void Sql(const std::string& sql) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(db_.c_str(), &db), SQLITE_OK);
+    char* err = nullptr;
+    ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK) << err;
+    sqlite3_close(db);
+  }
+
+  fs::path dir_;
+  std::string db_;
+};
+
+TEST_F(Cli, FullConsentJourneyOnAShortCode) {
+  const std::string acct = NewAccount("marketing_sms_access,sms_short_code");
+  json num = Ok({"number", "add", "--account", acct, "--number", "12345", "--kind", "short_code",
+                 "--country", "US"});
+  EXPECT_EQ(num["number"], "12345");
+  EXPECT_EQ(num["languages"], json::array({"en", "es"}));
+
+  // Inbound START: opted in, confirmation queued with its segments.
+  json start = Ok({"sms", "receive", "--from", "+14155552671", "--to", "12345", "--body",
+                   "START", "--message-id", "SM1"});
+  EXPECT_EQ(start["intent"], "opt_in");
+  EXPECT_EQ(start["matched"], "START");
+  EXPECT_EQ(start["status_before"], "not_specified");
+  EXPECT_EQ(start["status_after"], "opted_in");
+  ASSERT_EQ(start["replies"].size(), 1u);
+  EXPECT_EQ(start["replies"][0]["kind"], "opt_in_confirmation");
+  EXPECT_GE(start["replies"][0]["segments"].get<int>(), 1);
+  EXPECT_EQ(start["replies"][0]["encoding"], "GSM-7");
+
+  // Free-text opt-out: opted out with one confirmation.
+  json quit = Ok({"sms", "receive", "--from", "+14155552671", "--to", "12345", "--body",
+                  "please quit messaging me", "--message-id", "SM2"});
+  EXPECT_EQ(quit["intent"], "opt_out");
+  EXPECT_EQ(quit["match_kind"], "free_text");
+  EXPECT_EQ(quit["status_after"], "opted_out");
+  ASSERT_EQ(quit["replies"].size(), 1u);
+  EXPECT_EQ(quit["replies"][0]["kind"], "opt_out_confirmation");
+
+  // A user cannot override the contact's own opt-out.
+  Run refused = Exec({"status", "set", "--account", acct, "--phone", "+14155552671", "--number",
+                      "12345", "--status", "opted_in", "--attest", "--legal-basis", "consent",
+                      "--explanation", "They said yes on the phone"});
+  EXPECT_EQ(refused.exit_code, 3);
+  EXPECT_NE(refused.err.find("only the contact can opt back in"), std::string::npos) << refused.err;
+  EXPECT_EQ(std::count(refused.err.begin(), refused.err.end(), '\n'), 1) << "one-line reason";
+
+  // The contact opts back in themselves.
+  json unstop = Ok({"sms", "receive", "--from", "+14155552671", "--to", "12345", "--body",
+                    "unstop", "--message-id", "SM3"});
+  EXPECT_EQ(unstop["intent"], "opt_in");
+  EXPECT_EQ(unstop["status_after"], "opted_in");
+
+  // History shows every event with its evidence.
+  json history = Ok({"history", "--account", acct, "--phone", "+14155552671"});
+  ASSERT_EQ(history.size(), 3u);
+  EXPECT_EQ(history[0]["to"], "opted_in");
+  EXPECT_EQ(history[0]["source"], "keyword");
+  EXPECT_EQ(history[0]["evidence"]["body"], "START");
+  EXPECT_EQ(history[1]["to"], "opted_out");
+  EXPECT_EQ(history[1]["evidence"]["body"], "please quit messaging me");
+  EXPECT_EQ(history[1]["evidence"]["match_kind"], "free_text");
+  EXPECT_FALSE(history[1]["evidence"]["rule"].get<std::string>().empty());
+  EXPECT_EQ(history[2]["evidence"]["rule"], "UNSTOP");
+  EXPECT_EQ(history[1]["prev_hash"], history[0]["hash"]);
+
+  json outbox = Ok({"outbox", "list", "--account", acct});
+  ASSERT_EQ(outbox.size(), 3u);
+  EXPECT_EQ(outbox[0]["to"], "+14155552671");
+  EXPECT_EQ(outbox[0]["from"], "12345");
+  EXPECT_EQ(outbox[0]["state"], "pending");
+
+  json status = Ok({"status", "show", "--account", acct, "--phone", "(415) 555-2671"});
+  ASSERT_EQ(status.size(), 1u);
+  EXPECT_EQ(status[0]["status"], "opted_in");
+  EXPECT_EQ(status[0]["source"], "keyword");
+
+  EXPECT_EQ(Exec({"ledger", "verify", "--account", acct}).exit_code, 0);
+
+  // Tampering with a stored event is detected and named.
+  Sql("UPDATE events SET evidence = '{\"type\":\"keyword\",\"body\":\"YES\"}' WHERE seq = 2");
+  Run verify = Exec({"ledger", "verify", "--account", acct});
+  EXPECT_EQ(verify.exit_code, 1);
+  EXPECT_EQ(verify.Json()["first_bad_event"], 2);
+  EXPECT_NE(verify.err.find("seq 2"), std::string::npos) << verify.err;
+}
+
+TEST_F(Cli, ProviderRetryChangesNothing) {
+  const std::string acct = NewAccount("marketing_sms_access");
+  Ok({"number", "add", "--account", acct, "--number", "+15551234567"});
+  json first = Ok({"sms", "receive", "--from", "+15005550006", "--to", "+15551234567", "--body",
+                   "STOP", "--message-id", "SMdup"});
+  json again = Ok({"sms", "receive", "--from", "+15005550006", "--to", "+15551234567", "--body",
+                   "STOP", "--message-id", "SMdup"});
+  EXPECT_EQ(again["duplicate"], true);
+  EXPECT_EQ(again["intent"], first["intent"]);
+  EXPECT_EQ(again["replies"], first["replies"]);
+  EXPECT_EQ(Ok({"history", "--account", acct, "--phone", "+15005550006"}).size(), 1u);
+  EXPECT_EQ(Ok({"outbox", "list", "--account", acct}).size(), 1u);
+}
+
+TEST_F(Cli, StopAllOptsOutOfEveryNumberWithOneReply) {
+  const std::string acct = NewAccount("marketing_sms_access");
+  Ok({"number", "add", "--account", acct, "--number", "+15551234567"});
+  Ok({"number", "add", "--account", acct, "--number", "+15551234568"});
+  for (const char* to : {"+15551234567", "+15551234568"}) {
+    Ok({"sms", "receive", "--from", "+14155552671", "--to", to, "--body", "YES"});
+  }
+  json all = Ok({"sms", "receive", "--from", "+14155552671", "--to", "+15551234568", "--body",
+                 "Stop all"});
+  EXPECT_EQ(all["intent"], "opt_out_all");
+  EXPECT_EQ(all["transitions"].size(), 2u);
+  EXPECT_EQ(all["replies"].size(), 1u);
+  for (const json& s : Ok({"status", "show", "--account", acct, "--phone", "+14155552671"})) {
+    EXPECT_EQ(s["status"], "opted_out");
+  }
+}
+
+TEST_F(Cli, AddOnsGateSmsFeatures) {
+  const std::string bare = NewAccount("");
+  Run r = Exec({"number", "add", "--account", bare, "--number", "+15551234567"});
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_NE(r.err.find("Marketing SMS Access"), std::string::npos) << r.err;
+
+  const std::string no_short = NewAccount("marketing_sms_access");
+  r = Exec({"number", "add", "--account", no_short, "--number", "12345", "--kind", "short_code"});
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_NE(r.err.find("Short Code"), std::string::npos) << r.err;
+}
+
+TEST_F(Cli, ManualOptInNeedsAttestationLegalBasisAndExplanation) {
+  const std::string acct = NewAccount("marketing_sms_access");
+  Ok({"number", "add", "--account", acct, "--number", "+15551234567"});
+  const std::vector<std::string> base = {"status", "set", "--account", acct, "--phone",
+                                         "+14155552671", "--number", "+15551234567", "--status",
+                                         "opted_in"};
+  Run r = Exec(base);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("attest"), std::string::npos);
+  auto with = base;
+  with.insert(with.end(), {"--attest", "--legal-basis", "gut_feeling", "--explanation", "x"});
+  r = Exec(with);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("gut_feeling"), std::string::npos);
+  with = base;
+  with.insert(with.end(), {"--attest", "--legal-basis", "existing_customer", "--explanation",
+                           "Bought a bike in store, ticked the SMS box"});
+  json ok = Ok(with);
+  EXPECT_EQ(ok["status_after"], "opted_in");
+  EXPECT_EQ(ok["event"]["evidence"]["legal_basis"], "existing_customer");
+  EXPECT_TRUE(ok["replies"].empty());  // long code without opt-in confirmations
+  // Refusals changed nothing: one event in the ledger.
+  EXPECT_EQ(Ok({"history", "--account", acct, "--phone", "+14155552671"}).size(), 1u);
+}
+
+TEST_F(Cli, InvalidPhoneIsNamedInTheError) {
+  const std::string acct = NewAccount("marketing_sms_access");
+  Run r = Exec({"contact", "add", "--account", acct, "--phone", "12ab"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("12ab"), std::string::npos) << r.err;
+}
+
+TEST_F(Cli, ContactsAreStoredInE164AndListed) {
+  const std::string acct = NewAccount("marketing_sms_access");
+  json c = Ok({"contact", "add", "--account", acct, "--phone", "(415) 555-2671", "--name", "Ada"});
+  EXPECT_EQ(c["phone"], "+14155552671");
+  EXPECT_EQ(Exec({"contact", "add", "--account", acct, "--phone", "+1 415 555 2671"}).exit_code, 5);
+  json list = Ok({"contact", "list", "--account", acct, "--search", "ada"});
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0]["name"], "Ada");
+}
+
+TEST_F(Cli, RebuildRestoresStatusesFromTheLedger) {
+  const std::string acct = NewAccount("marketing_sms_access");
+  Ok({"number", "add", "--account", acct, "--number", "+15551234567"});
+  Ok({"sms", "receive", "--from", "+14155552671", "--to", "+15551234567", "--body", "START"});
+  Sql("UPDATE statuses SET status = 'opted_out'");
+  Run bad = Exec({"ledger", "verify", "--account", acct});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_EQ(bad.Json()["status_mismatches"], 1);
+  Ok({"ledger", "rebuild", "--account", acct});
+  EXPECT_EQ(Exec({"ledger", "verify", "--account", acct}).exit_code, 0);
+}
+
+TEST_F(Cli, SegmentsCommand) {
+  json s = Ok({"segments", std::string(161, 'a')});
+  EXPECT_EQ(s["encoding"], "GSM-7");
+  EXPECT_EQ(s["segments"], 2);
+  EXPECT_EQ(s["per_segment"], 153);
+  s = Ok({"segments", "Hej 😀"});
+  EXPECT_EQ(s["encoding"], "UCS-2");
+}
+
+TEST_F(Cli, HumanReadableOutputByDefault) {
+  const std::string acct = NewAccount("marketing_sms_access");
+  Ok({"number", "add", "--account", acct, "--number", "+15551234567"});
+  Run r = Exec({"sms", "receive", "--from", "+14155552671", "--to", "+15551234567", "--body",
+                "HELP"},
+               /*json_output=*/false);
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.out.find("intent: help"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("reply queued"), std::string::npos) << r.out;
+}
+
+}  // namespace

@@ -1,0 +1,118 @@
+#include "core/ledger.h"
+
+#include <gtest/gtest.h>
+
+#include "core/clock.h"
+
+namespace smsconsent {
+namespace {
+
+std::vector<ConsentEvent> Chain(int n) {
+  std::vector<ConsentEvent> out;
+  std::string prev = kGenesisHash;
+  for (int i = 1; i <= n; ++i) {
+    ConsentEvent e;
+    e.id = 100 + i;
+    e.account_id = 7;
+    e.seq = i;
+    e.contact_id = 1 + i % 2;
+    e.phone = "+4520123456";
+    e.number_id = 3;
+    e.sender = "12345";
+    e.from = i % 2 ? SubscriptionStatus::kNotSpecified : SubscriptionStatus::kOptedIn;
+    e.to = i % 2 ? SubscriptionStatus::kOptedIn : SubscriptionStatus::kOptedOut;
+    e.source = i % 2 ? Source::kManual : Source::kKeyword;
+    e.actor = "cli";
+    e.at_ms = 1000 * i;
+    e.evidence = R"({"type":"keyword","body":"STOP"})";
+    e.prev_hash = prev;
+    e.hash = ComputeEventHash(e);
+    prev = e.hash;
+    out.push_back(e);
+  }
+  return out;
+}
+
+TEST(Sha256Hex, KnownVector) {
+  EXPECT_EQ(Sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+TEST(CanonicalEncoding, IsLengthPrefixedAndStable) {
+  ConsentEvent e = Chain(1)[0];
+  const std::string enc = CanonicalEventEncoding(e);
+  EXPECT_EQ(enc.rfind("smsconsent-ledger-v1\naccount:1:7\nseq:1:1\n", 0), 0u);
+  EXPECT_NE(enc.find("evidence:32:{\"type\":\"keyword\",\"body\":\"STOP\"}\n"), std::string::npos);
+  EXPECT_NE(enc.find("prev:64:" + std::string(kGenesisHash) + "\n"), std::string::npos);
+  EXPECT_EQ(ComputeEventHash(e), ComputeEventHash(e));
+}
+
+TEST(CanonicalEncoding, FieldBoundariesCannotBeShifted) {
+  // Without length prefixes "a" + "b:c" and "a:b" + "c" could collide.
+  ConsentEvent a = Chain(1)[0], b = a;
+  a.phone = "+1";
+  a.sender = "2:3";
+  b.phone = "+1:2";
+  b.sender = "3";
+  EXPECT_NE(ComputeEventHash(a), ComputeEventHash(b));
+}
+
+TEST(ChainVerifier, AcceptsAnIntactChain) {
+  ChainVerifier v;
+  for (const auto& e : Chain(10)) EXPECT_TRUE(v.Add(e));
+  EXPECT_TRUE(v.ok());
+  EXPECT_EQ(v.checked(), 10);
+}
+
+TEST(ChainVerifier, DetectsAChangedField) {
+  auto events = Chain(5);
+  events[2].to = SubscriptionStatus::kOptedOut;  // tampered, hash not recomputed
+  ChainVerifier v;
+  for (const auto& e : events) v.Add(e);
+  ASSERT_FALSE(v.ok());
+  EXPECT_EQ(v.failed_seq(), 3);
+  EXPECT_NE(v.failure()->find("does not match its hash"), std::string::npos);
+}
+
+TEST(ChainVerifier, DetectsARecomputedHashByTheNextLink) {
+  auto events = Chain(5);
+  events[2].evidence = R"({"type":"forged"})";
+  events[2].hash = ComputeEventHash(events[2]);  // the forger re-hashed this event only
+  ChainVerifier v;
+  for (const auto& e : events) v.Add(e);
+  ASSERT_FALSE(v.ok());
+  EXPECT_EQ(v.failed_seq(), 4);
+}
+
+TEST(ChainVerifier, DetectsADeletedEvent) {
+  auto events = Chain(5);
+  events.erase(events.begin() + 1);
+  ChainVerifier v;
+  for (const auto& e : events) v.Add(e);
+  ASSERT_FALSE(v.ok());
+  EXPECT_EQ(v.failed_seq(), 3);
+  EXPECT_NE(v.failure()->find("expected seq 2"), std::string::npos);
+}
+
+TEST(ChainVerifier, DetectsATruncatedHead) {
+  auto events = Chain(3);
+  ChainVerifier v;
+  EXPECT_FALSE(v.Add(events[1]));
+}
+
+TEST(StatusReplay, FoldsEventsPerContactAndNumber) {
+  StatusReplay r;
+  for (const auto& e : Chain(4)) r.Add(e);
+  ASSERT_EQ(r.states().size(), 2u);
+  const ConsentState& c1 = r.states().at({1, 3});  // events 2 and 4: keyword opt-outs
+  EXPECT_EQ(c1.status, SubscriptionStatus::kOptedOut);
+  EXPECT_TRUE(c1.self_opted_out);
+  EXPECT_EQ(c1.updated_at_ms, 4000);
+  EXPECT_EQ(r.states().at({2, 3}).status, SubscriptionStatus::kOptedIn);
+}
+
+TEST(FormatTimestamp, IsoUtcWithMillis) {
+  EXPECT_EQ(FormatTimestampMs(1796004341123), "2026-11-30T02:05:41.123Z");
+}
+
+}  // namespace
+}  // namespace smsconsent
