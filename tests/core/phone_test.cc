@@ -12,6 +12,14 @@ namespace {
 
 using testing::HasSubstr;
 
+// `s` in double quotes, as error messages name their input.
+std::string Quoted(std::string_view s) {
+  std::string out = "\"";
+  out += s;
+  out += '"';
+  return out;
+}
+
 class PhoneTest : public testing::Test {
  protected:
   PhoneNormalizer phone_;
@@ -134,7 +142,7 @@ TEST_F(PhoneTest, ErrorsNameTheInputAndTheReason) {
   for (const ErrorCase& c : cases) {
     const Status st = Error(c.input, c.region);
     EXPECT_EQ(st.code(), StatusCode::kInvalidPhone) << c.input;
-    EXPECT_THAT(st.message(), HasSubstr("\"" + std::string(c.input) + "\"")) << c.input;
+    EXPECT_THAT(st.message(), HasSubstr(Quoted(c.input))) << c.input;
     EXPECT_THAT(st.message(), HasSubstr(c.reason)) << c.input;
   }
 }
@@ -165,7 +173,8 @@ std::vector<std::string> GeneratedE164Numbers() {
         digits += static_cast<char>('0' + (seed >> 16) % 10);
       }
       digits.resize(total);
-      out.push_back("+" + digits);
+      digits.insert(digits.begin(), '+');
+      out.push_back(digits);
     }
   }
   return out;
@@ -223,7 +232,9 @@ TEST(PhoneNormalizerCache, OnlyCanonicalE164IsCached) {
 TEST(PhoneNormalizerCache, StaysWithinItsCapacity) {
   PhoneNormalizer phone(4);
   for (int i = 0; i < 10; ++i) {
-    ASSERT_TRUE(phone.Normalize("+452012345" + std::to_string(i), "").ok());
+    std::string number = "+452012345";
+    number += std::to_string(i);
+    ASSERT_TRUE(phone.Normalize(number, "").ok());
     EXPECT_LE(phone.cache_size(), 4u);
   }
   Result<PhoneNumber> again = phone.Normalize("+4520123450", "");
@@ -268,7 +279,7 @@ TEST(PhoneShortCode, RefusesOtherLengthsAndCharacters) {
     Result<ShortCode> sc = phone.NormalizeShortCode(input, "US");
     ASSERT_FALSE(sc.ok()) << input;
     EXPECT_EQ(sc.status().code(), StatusCode::kInvalidPhone) << input;
-    EXPECT_THAT(sc.status().message(), HasSubstr("\"" + std::string(input) + "\""));
+    EXPECT_THAT(sc.status().message(), HasSubstr(Quoted(input)));
     EXPECT_THAT(sc.status().message(), HasSubstr("3-8 digits"));
   }
 }
@@ -279,7 +290,7 @@ TEST(PhoneShortCode, RefusesUnknownCountry) {
     Result<ShortCode> sc = phone.NormalizeShortCode("12345", country);
     ASSERT_FALSE(sc.ok()) << country;
     EXPECT_EQ(sc.status().code(), StatusCode::kInvalidArgument) << country;
-    EXPECT_THAT(sc.status().message(), HasSubstr("\"" + std::string(country) + "\""));
+    EXPECT_THAT(sc.status().message(), HasSubstr(Quoted(country)));
   }
 }
 
