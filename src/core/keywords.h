@@ -7,6 +7,10 @@
 //     ("stop!! ✋" -> STOP). This is what carriers and CTIA mean by a keyword.
 //   - kFreeText: a clear request in free text that matches the opt-out grammar
 //     ("please quit messaging me"), FCC 2025 "any reasonable means". Can be switched off.
+//     Free text only ever yields opt_out: the law obliges us to honour a stop request in any
+//     wording, but starting messages (opt_in), widening a stop to every number of the account
+//     (opt_out_all) or sending the HELP text are actions the contact must ask for with the
+//     keyword itself, so a misread sentence can never start or widen anything.
 // Reactions that quote our own message (iMessage `Loved "…Reply STOP…"`, RCS
 // "Reacted 👍 to …") are kIgnoredReaction with intent none.
 //
@@ -88,7 +92,31 @@ std::vector<std::string> SupportedLanguages();
 // ISO region -> languages a number there understands: "DK" -> {"da","en"}, "US" -> {"en","es"},
 // unknown -> {"en"}.
 std::vector<std::string> DefaultLanguagesForRegion(std::string_view region);
-// The normalisation used for matching (exposed for tests and the docs).
+// The normalisation used for matching (exposed for tests and the docs): NFKC with full case
+// folding, format characters removed, leading/trailing white space, punctuation, symbols and
+// emoji stripped, inner white space collapsed. Keeps diacritics ("ARRÊT!" -> "arrêt"); this is
+// the text reported in KeywordMatch::normalized.
 std::string NormalizeForMatching(std::string_view body);
+
+// What keywords are compared by: NormalizeForMatching, split into words (inner punctuation
+// separates words), diacritics folded, words joined by one space. "Opt-Out!" -> "opt out",
+// "ARRÊT" -> "arret", "HJÆLP" -> "hjælp" (æ/ø do not decompose). Two keywords are the same
+// keyword exactly when their keys are equal; an empty key is not a valid keyword.
+std::string KeywordComparisonKey(std::string_view text);
+
+// One free-text opt-out rule of a language pack, as documented in docs/keywords.md.
+struct FreeTextRuleInfo {
+  std::string id;       // "en.stop-sending"
+  std::string pattern;  // the rule in the grammar's notation: "@STOP @MSGVERB ..."
+  std::string example;  // a message the rule recognises
+};
+// The free-text rules of a pack in evaluation order; empty for an unsupported language.
+std::vector<FreeTextRuleInfo> FreeTextRules(std::string_view language);
+
+namespace keywords_internal {
+// NormalizeForMatching without the ASCII fast path (always through ICU). For tests that check
+// the fast path gives the same answer.
+std::string NormalizeWithIcu(std::string_view body);
+}  // namespace keywords_internal
 
 }  // namespace smsconsent

@@ -20,7 +20,7 @@ namespace {
 using nlohmann::json;
 namespace fs = std::filesystem;
 
-struct Run {
+struct CliRun {
   int exit_code = -1;
   std::string out, err;
   json Json() const { return json::parse(out); }
@@ -57,14 +57,14 @@ class Cli : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(dir_); }
 
-  Run Exec(const std::vector<std::string>& args, bool json_output = true) {
+  CliRun Exec(const std::vector<std::string>& args, bool json_output = true) {
     std::string cmd = Quote(SMSCONSENT_BINARY) + " --db " + Quote(db_);
     if (json_output) cmd += " --json";
     for (const auto& a : args) cmd += " " + Quote(a);
     const fs::path out = dir_ / "stdout", err = dir_ / "stderr";
     cmd += " >" + Quote(out.string()) + " 2>" + Quote(err.string()) + " </dev/null";
     const int rc = std::system(cmd.c_str());
-    Run r;
+    CliRun r;
     r.exit_code = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
     r.out = Slurp(out);
     r.err = Slurp(err);
@@ -73,7 +73,7 @@ class Cli : public ::testing::Test {
 
   // Runs a command that must succeed and returns its JSON.
   json Ok(const std::vector<std::string>& args) {
-    Run r = Exec(args);
+    CliRun r = Exec(args);
     EXPECT_EQ(r.exit_code, 0) << "stderr: " << r.err << "\nstdout: " << r.out;
     if (r.exit_code != 0) return json();
     return r.Json();
@@ -125,7 +125,7 @@ TEST_F(Cli, FullConsentJourneyOnAShortCode) {
   EXPECT_EQ(quit["replies"][0]["kind"], "opt_out_confirmation");
 
   // A user cannot override the contact's own opt-out.
-  Run refused = Exec({"status", "set", "--account", acct, "--phone", "+14155552671", "--number",
+  CliRun refused = Exec({"status", "set", "--account", acct, "--phone", "+14155552671", "--number",
                       "12345", "--status", "opted_in", "--attest", "--legal-basis", "consent",
                       "--explanation", "They said yes on the phone"});
   EXPECT_EQ(refused.exit_code, 3);
@@ -166,7 +166,7 @@ TEST_F(Cli, FullConsentJourneyOnAShortCode) {
 
   // Tampering with a stored event is detected and named.
   Sql("UPDATE events SET evidence = '{\"type\":\"keyword\",\"body\":\"YES\"}' WHERE seq = 2");
-  Run verify = Exec({"ledger", "verify", "--account", acct});
+  CliRun verify = Exec({"ledger", "verify", "--account", acct});
   EXPECT_EQ(verify.exit_code, 1);
   EXPECT_EQ(verify.Json()["first_bad_event"], 2);
   EXPECT_NE(verify.err.find("seq 2"), std::string::npos) << verify.err;
@@ -205,7 +205,7 @@ TEST_F(Cli, StopAllOptsOutOfEveryNumberWithOneReply) {
 
 TEST_F(Cli, AddOnsGateSmsFeatures) {
   const std::string bare = NewAccount("");
-  Run r = Exec({"number", "add", "--account", bare, "--number", "+15551234567"});
+  CliRun r = Exec({"number", "add", "--account", bare, "--number", "+15551234567"});
   EXPECT_EQ(r.exit_code, 3);
   EXPECT_NE(r.err.find("Marketing SMS Access"), std::string::npos) << r.err;
 
@@ -221,7 +221,7 @@ TEST_F(Cli, ManualOptInNeedsAttestationLegalBasisAndExplanation) {
   const std::vector<std::string> base = {"status", "set", "--account", acct, "--phone",
                                          "+14155552671", "--number", "+15551234567", "--status",
                                          "opted_in"};
-  Run r = Exec(base);
+  CliRun r = Exec(base);
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("attest"), std::string::npos);
   auto with = base;
@@ -242,7 +242,7 @@ TEST_F(Cli, ManualOptInNeedsAttestationLegalBasisAndExplanation) {
 
 TEST_F(Cli, InvalidPhoneIsNamedInTheError) {
   const std::string acct = NewAccount("marketing_sms_access");
-  Run r = Exec({"contact", "add", "--account", acct, "--phone", "12ab"});
+  CliRun r = Exec({"contact", "add", "--account", acct, "--phone", "12ab"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("12ab"), std::string::npos) << r.err;
 }
@@ -262,7 +262,7 @@ TEST_F(Cli, RebuildRestoresStatusesFromTheLedger) {
   Ok({"number", "add", "--account", acct, "--number", "+15551234567"});
   Ok({"sms", "receive", "--from", "+14155552671", "--to", "+15551234567", "--body", "START"});
   Sql("UPDATE statuses SET status = 'opted_out'");
-  Run bad = Exec({"ledger", "verify", "--account", acct});
+  CliRun bad = Exec({"ledger", "verify", "--account", acct});
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_EQ(bad.Json()["status_mismatches"], 1);
   Ok({"ledger", "rebuild", "--account", acct});
@@ -281,7 +281,7 @@ TEST_F(Cli, SegmentsCommand) {
 TEST_F(Cli, HumanReadableOutputByDefault) {
   const std::string acct = NewAccount("marketing_sms_access");
   Ok({"number", "add", "--account", acct, "--number", "+15551234567"});
-  Run r = Exec({"sms", "receive", "--from", "+14155552671", "--to", "+15551234567", "--body",
+  CliRun r = Exec({"sms", "receive", "--from", "+14155552671", "--to", "+15551234567", "--body",
                 "HELP"},
                /*json_output=*/false);
   EXPECT_EQ(r.exit_code, 0);

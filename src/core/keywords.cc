@@ -1,0 +1,1714 @@
+// Keyword recognition. The file is laid out in the order a message flows through it:
+//   1. normalisation (an ASCII fast path and the ICU path) and tokenisation;
+//   2. the language packs and the free-text grammar, as data;
+//   3. the grammar compiler (runs once per process) and the pattern matcher;
+//   4. reaction detection;
+//   5. KeywordMatcher.
+// docs/keywords.md describes the behaviour; this file explains the choices behind it.
+#include "core/keywords.h"
+
+#include <unicode/normalizer2.h>
+#include <unicode/uchar.h>
+#include <unicode/unistr.h>
+#include <unicode/utf8.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace smsconsent {
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// 1. Normalisation and tokenisation
+// ---------------------------------------------------------------------------------------------
+
+[[noreturn]] void Die(const char* what, std::string_view detail) {
+  // Only reached for a broken ICU installation or a bug in the pack data below: both are
+  // programming errors that no caller can handle, so fail loudly at the first use.
+  std::fprintf(stderr, "keywords: %s: %.*s\n", what, static_cast<int>(detail.size()),
+               detail.data());
+  std::abort();
+}
+
+void CheckIcu(UErrorCode status, const char* what) {
+  if (U_FAILURE(status)) Die(what, u_errorName(status));
+}
+
+const icu::Normalizer2& NfkcCasefold() {
+  static const icu::Normalizer2* n = [] {
+    UErrorCode status = U_ZERO_ERROR;
+    const icu::Normalizer2* p = icu::Normalizer2::getNFKCCasefoldInstance(status);
+    CheckIcu(status, "NFKC_Casefold normaliser");
+    return p;
+  }();
+  return *n;
+}
+
+const icu::Normalizer2& Nfd() {
+  static const icu::Normalizer2* n = [] {
+    UErrorCode status = U_ZERO_ERROR;
+    const icu::Normalizer2* p = icu::Normalizer2::getNFDInstance(status);
+    CheckIcu(status, "NFD normaliser");
+    return p;
+  }();
+  return *n;
+}
+
+const icu::Normalizer2& Nfc() {
+  static const icu::Normalizer2* n = [] {
+    UErrorCode status = U_ZERO_ERROR;
+    const icu::Normalizer2* p = icu::Normalizer2::getNFCInstance(status);
+    CheckIcu(status, "NFC normaliser");
+    return p;
+  }();
+  return *n;
+}
+
+constexpr bool IsAsciiAlnum(unsigned char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+constexpr char AsciiLower(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+bool IsAscii(std::string_view s) {
+  const char* p = s.data();
+  size_t n = s.size();
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    std::memcpy(&w, p + i, 8);
+    if (w & 0x8080808080808080ULL) return false;
+  }
+  for (; i < n; ++i) {
+    if (static_cast<unsigned char>(p[i]) & 0x80) return false;
+  }
+  return true;
+}
+
+// The ASCII fast path. For ASCII text NFKC_Casefold is plain lower-casing, every printable
+// character that is not a letter or digit is punctuation (P*) or a symbol (S*), and the
+// control characters are treated as white space by the ICU path too; so this gives exactly
+// the ICU path's answer (a test checks it) without leaving the CPU cache.
+std::string NormalizeAscii(std::string_view in) {
+  size_t b = 0;
+  size_t e = in.size();
+  while (b < e && !IsAsciiAlnum(static_cast<unsigned char>(in[b]))) ++b;
+  while (e > b && !IsAsciiAlnum(static_cast<unsigned char>(in[e - 1]))) --e;
+  std::string out;
+  out.reserve(e - b);
+  bool pending_space = false;
+  for (size_t i = b; i < e; ++i) {
+    unsigned char c = static_cast<unsigned char>(in[i]);
+    if (c <= 0x20 || c == 0x7f) {
+      pending_space = true;
+      continue;
+    }
+    if (pending_space) {
+      out.push_back(' ');
+      pending_space = false;
+    }
+    out.push_back(AsciiLower(static_cast<char>(c)));
+  }
+  return out;
+}
+
+bool IsVariationSelector(UChar32 c) {
+  return (c >= 0xFE00 && c <= 0xFE0F) || (c >= 0xE0100 && c <= 0xE01EF) ||
+         (c >= 0x180B && c <= 0x180D) || c == 0x180F;
+}
+
+// Stripped at the edges: white space, controls, format characters, punctuation, symbols
+// (emoji are So; skin-tone modifiers are Sk; regional indicators are So), enclosing marks
+// (the keycap U+20E3), private-use and unassigned code points (emoji newer than our ICU).
+constexpr uint32_t kEdgeStripMask = U_GC_Z_MASK | U_GC_CC_MASK | U_GC_CF_MASK | U_GC_P_MASK |
+                                    U_GC_S_MASK | U_GC_ME_MASK | U_GC_CO_MASK | U_GC_CN_MASK |
+                                    U_GC_CS_MASK;
+
+bool IsEdgeStrippable(UChar32 c) {
+  return (U_GET_GC_MASK(c) & kEdgeStripMask) != 0 || u_isUWhiteSpace(c);
+}
+
+bool IsMark(UChar32 c) { return (U_GET_GC_MASK(c) & U_GC_M_MASK) != 0; }
+bool IsEnclosingMark(UChar32 c) { return (U_GET_GC_MASK(c) & U_GC_ME_MASK) != 0; }
+bool IsInnerSpace(UChar32 c) { return u_isUWhiteSpace(c) || u_charType(c) == U_CONTROL_CHAR; }
+
+void AppendUtf8(std::string* out, UChar32 c) {
+  uint8_t buf[U8_MAX_LENGTH];
+  int32_t len = 0;
+  U8_APPEND_UNSAFE(buf, len, c);
+  out->append(reinterpret_cast<const char*>(buf), static_cast<size_t>(len));
+}
+
+std::string NormalizeUnicode(std::string_view in) {
+  UErrorCode status = U_ZERO_ERROR;
+  // fromUTF8 turns invalid sequences into U+FFFD (a symbol), so malformed input is harmless.
+  icu::UnicodeString src =
+      icu::UnicodeString::fromUTF8(icu::StringPiece(in.data(), static_cast<int32_t>(in.size())));
+  // NFKC_Casefold = NFKC + full case folding (ß -> ss) + removal of default-ignorable code
+  // points (ZWSP, ZWNJ, ZWJ, soft hyphen, variation selectors, tags...), in one ICU pass.
+  icu::UnicodeString folded = NfkcCasefold().normalize(src, status);
+  CheckIcu(status, "NFKC_Casefold");
+
+  std::vector<UChar32> cps;
+  cps.reserve(static_cast<size_t>(folded.length()));
+  for (int32_t i = 0; i < folded.length();) {
+    UChar32 c = folded.char32At(i);
+    i += U16_LENGTH(c);
+    // Format characters that are not default-ignorable (e.g. U+0600) still carry no meaning.
+    if (u_charType(c) == U_FORMAT_CHAR || IsVariationSelector(c)) continue;
+    cps.push_back(c);
+  }
+
+  // A cluster is a base character with its combining marks. At the edges a cluster goes when
+  // its base is strippable or it carries an enclosing mark (keycap "1⃣"); a mark with no base
+  // at the very start goes too.
+  size_t b = 0;
+  size_t e = cps.size();
+  while (b < e) {
+    size_t next = b + 1;
+    bool enclosed = false;
+    while (next < e && IsMark(cps[next])) enclosed |= IsEnclosingMark(cps[next++]);
+    if (!(IsEdgeStrippable(cps[b]) || IsMark(cps[b]) || enclosed)) break;
+    b = next;
+  }
+  while (e > b) {
+    size_t base = e - 1;
+    bool enclosed = false;
+    while (base > b && IsMark(cps[base])) enclosed |= IsEnclosingMark(cps[base--]);
+    if (!(IsEdgeStrippable(cps[base]) || enclosed)) break;
+    e = base;
+  }
+
+  std::string out;
+  out.reserve((e - b) * 2);
+  bool pending_space = false;
+  for (size_t i = b; i < e; ++i) {
+    if (IsInnerSpace(cps[i])) {
+      pending_space = true;
+      continue;
+    }
+    if (pending_space) {
+      out.push_back(' ');
+      pending_space = false;
+    }
+    AppendUtf8(&out, cps[i]);
+  }
+  return out;
+}
+
+std::string Normalize(std::string_view body) {
+  return IsAscii(body) ? NormalizeAscii(body) : NormalizeUnicode(body);
+}
+
+bool IsApostrophe(UChar32 c) {
+  return c == '\'' || c == 0x2019 || c == 0x2018 || c == 0x02BC || c == 0xFF07;
+}
+
+// The comparison form of one non-ASCII word: NFD, drop non-spacing marks, NFC; typographic
+// apostrophes become '. ("arrêt" -> "arret", "hjälp" -> "hjalp", "m’" -> "m'").
+std::string FoldDiacritics(std::string_view word) {
+  UErrorCode status = U_ZERO_ERROR;
+  icu::UnicodeString src = icu::UnicodeString::fromUTF8(
+      icu::StringPiece(word.data(), static_cast<int32_t>(word.size())));
+  icu::UnicodeString decomposed = Nfd().normalize(src, status);
+  CheckIcu(status, "NFD");
+  icu::UnicodeString kept;
+  for (int32_t i = 0; i < decomposed.length();) {
+    UChar32 c = decomposed.char32At(i);
+    i += U16_LENGTH(c);
+    if (u_charType(c) == U_NON_SPACING_MARK) continue;
+    kept.append(IsApostrophe(c) ? UChar32{'\''} : c);
+  }
+  icu::UnicodeString composed = Nfc().normalize(kept, status);
+  CheckIcu(status, "NFC");
+  std::string out;
+  composed.toUTF8String(out);
+  return out;
+}
+
+// How the tokeniser sees a character.
+enum class CharClass : uint8_t {
+  kLetter,      // L*, M*: part of a word
+  kDigit,       // N*: part of a word
+  kApostrophe,  // joins two word characters ("don't", "sms'er")
+  kColon,       // joins two letters (Swedish "sms:a"); otherwise a clause break
+  kSentence,    // . ! ? ; … ¡ ¿ : ends a sentence
+  kClause,      // , ( ) [ ] { } – — : ends a clause
+  kDash,        // '-': a clause break only when spaced ("no thanks - opt me out")
+  kSpace,
+  kOther,  // other punctuation, symbols, emoji: separate words, break nothing
+};
+
+constexpr std::array<CharClass, 128> MakeAsciiClasses() {
+  std::array<CharClass, 128> t{};
+  for (auto& c : t) c = CharClass::kOther;
+  for (int c = 0; c <= 0x20; ++c) t[c] = CharClass::kSpace;
+  t[0x7f] = CharClass::kSpace;
+  for (int c = '0'; c <= '9'; ++c) t[c] = CharClass::kDigit;
+  for (int c = 'a'; c <= 'z'; ++c) t[c] = CharClass::kLetter;
+  for (int c = 'A'; c <= 'Z'; ++c) t[c] = CharClass::kLetter;
+  t['\''] = CharClass::kApostrophe;
+  t[':'] = CharClass::kColon;
+  t['.'] = t['!'] = t['?'] = t[';'] = CharClass::kSentence;
+  t[','] = t['('] = t[')'] = t['['] = t[']'] = t['{'] = t['}'] = CharClass::kClause;
+  t['-'] = CharClass::kDash;
+  return t;
+}
+constexpr std::array<CharClass, 128> kAsciiClasses = MakeAsciiClasses();
+
+// Non-ASCII sentence ends (… ¡ ¿ ‼ ‽ ⁇ ⁈ ⁉ 。 ｡ ؟ । ॥ ⸮) and clause breaks (، 、 ､ – — ―).
+constexpr UChar32 kSentenceMarks[] = {0x2026, 0x00A1, 0x00BF, 0x203C, 0x203D, 0x2047, 0x2048,
+                                      0x2049, 0x3002, 0xFF61, 0x061F, 0x0964, 0x0965, 0x2E2E};
+constexpr UChar32 kClauseMarks[] = {0x060C, 0x3001, 0xFF64, 0x2013, 0x2014, 0x2015};
+
+CharClass Classify(UChar32 c) {
+  if (c < 0x80) return kAsciiClasses[static_cast<size_t>(c)];
+  if (IsApostrophe(c)) return CharClass::kApostrophe;
+  if (std::find(std::begin(kSentenceMarks), std::end(kSentenceMarks), c) !=
+      std::end(kSentenceMarks)) {
+    return CharClass::kSentence;
+  }
+  if (std::find(std::begin(kClauseMarks), std::end(kClauseMarks), c) != std::end(kClauseMarks)) {
+    return CharClass::kClause;
+  }
+  uint32_t mask = U_GET_GC_MASK(c);
+  if (mask & (U_GC_L_MASK | U_GC_M_MASK)) return CharClass::kLetter;
+  if (mask & U_GC_N_MASK) return CharClass::kDigit;
+  if (mask & (U_GC_PS_MASK | U_GC_PE_MASK)) return CharClass::kClause;
+  if (u_isUWhiteSpace(c)) return CharClass::kSpace;
+  return CharClass::kOther;
+}
+
+inline UChar32 NextCodePoint(std::string_view s, size_t* i) {
+  unsigned char b = static_cast<unsigned char>(s[*i]);
+  if (b < 0x80) {
+    ++*i;
+    return b;
+  }
+  int32_t pos = static_cast<int32_t>(*i);
+  UChar32 c;
+  U8_NEXT(reinterpret_cast<const uint8_t*>(s.data()), pos, static_cast<int32_t>(s.size()), c);
+  *i = static_cast<size_t>(pos);
+  return c < 0 ? 0xFFFD : c;
+}
+
+struct Token {
+  uint32_t begin = 0;  // span in the normalised text (what `matched` quotes)
+  uint32_t end = 0;
+  uint32_t key_begin = 0;  // the comparison key: in the text itself, or in the arena
+  uint32_t key_len = 0;
+  bool key_in_arena = false;
+  bool sentence_start = false;  // first word of a sentence
+  bool clause_start = false;    // first word of a clause (every sentence start is one)
+  int32_t word = -1;            // vocabulary id, -1 when no pack knows the word
+};
+
+struct TokenizedText {
+  std::string_view text;
+  std::string arena;  // comparison keys of words that are not plain ASCII
+  std::vector<Token> tokens;
+
+  std::string_view Key(const Token& t) const {
+    return t.key_in_arena ? std::string_view(arena).substr(t.key_begin, t.key_len)
+                          : text.substr(t.key_begin, t.key_len);
+  }
+};
+
+// French elision: "m'envoyer" is the two words "m'" and "envoyer", so the grammar can name
+// the verb. Only these prefixes split; "don't", "i'd", "sms'er" stay whole.
+bool IsElisionPrefix(std::string_view p) {
+  static constexpr std::string_view kPrefixes[] = {"c", "d", "j",  "l",     "m",      "n",
+                                                   "s", "t", "qu", "jusqu", "lorsqu", "puisqu"};
+  for (std::string_view k : kPrefixes) {
+    if (p == k) return true;
+  }
+  return false;
+}
+
+void AddWord(TokenizedText* out, size_t begin, size_t end, size_t key_begin, size_t key_end,
+             bool ascii, bool sentence_start, bool clause_start) {
+  Token t;
+  t.begin = static_cast<uint32_t>(begin);
+  t.end = static_cast<uint32_t>(end);
+  t.sentence_start = sentence_start;
+  t.clause_start = clause_start || sentence_start;
+  if (ascii) {
+    // Normalised ASCII is already lower case: the key is the text itself.
+    t.key_begin = static_cast<uint32_t>(key_begin);
+    t.key_len = static_cast<uint32_t>(key_end - key_begin);
+  } else {
+    std::string folded = FoldDiacritics(out->text.substr(key_begin, key_end - key_begin));
+    t.key_in_arena = true;
+    t.key_begin = static_cast<uint32_t>(out->arena.size());
+    t.key_len = static_cast<uint32_t>(folded.size());
+    out->arena += folded;
+  }
+  out->tokens.push_back(t);
+}
+
+// Splits normalised text into words. Letters, marks and digits make words; an apostrophe
+// between word characters (and a colon between letters) stays inside the word; everything
+// else separates words. Sentence and clause breaks are recorded on the following word.
+void Tokenize(std::string_view text, TokenizedText* out) {
+  out->text = text;
+  out->arena.clear();
+  out->tokens.clear();
+  const size_t n = text.size();
+  size_t i = 0;
+  bool sentence = true;
+  bool clause = true;
+  bool sep_space = false;
+  bool sep_dash = false;
+  while (i < n) {
+    const size_t start = i;
+    const UChar32 c = NextCodePoint(text, &i);
+    const CharClass k = Classify(c);
+    if (k != CharClass::kLetter && k != CharClass::kDigit) {
+      switch (k) {
+        case CharClass::kSentence:
+          sentence = clause = true;
+          break;
+        case CharClass::kClause:
+        case CharClass::kColon:
+          clause = true;
+          break;
+        case CharClass::kDash:
+          sep_dash = true;
+          break;
+        case CharClass::kSpace:
+          sep_space = true;
+          break;
+        default:
+          break;
+      }
+      continue;
+    }
+    size_t end = i;
+    bool ascii = c < 0x80;
+    bool prev_letter = k == CharClass::kLetter;
+    size_t apostrophe = std::string_view::npos;  // first joining apostrophe
+    size_t after_apostrophe = 0;
+    while (i < n) {
+      size_t j = i;
+      const UChar32 d = NextCodePoint(text, &j);
+      const CharClass dk = Classify(d);
+      if (dk == CharClass::kLetter || dk == CharClass::kDigit) {
+        ascii &= d < 0x80;
+        prev_letter = dk == CharClass::kLetter;
+        i = end = j;
+        continue;
+      }
+      if ((dk == CharClass::kApostrophe || (dk == CharClass::kColon && prev_letter)) && j < n) {
+        size_t m = j;
+        const CharClass ek = Classify(NextCodePoint(text, &m));
+        const bool joins = dk == CharClass::kApostrophe
+                               ? (ek == CharClass::kLetter || ek == CharClass::kDigit)
+                               : ek == CharClass::kLetter;
+        if (joins) {
+          if (dk == CharClass::kApostrophe && apostrophe == std::string_view::npos) {
+            apostrophe = i;
+            after_apostrophe = j;
+          }
+          ascii &= d < 0x80;
+          i = end = j;
+          continue;
+        }
+      }
+      break;
+    }
+    const bool clause_start = clause || (sep_space && sep_dash);
+    if (apostrophe != std::string_view::npos &&
+        IsElisionPrefix(text.substr(start, apostrophe - start))) {
+      AddWord(out, start, after_apostrophe, start, apostrophe, true, sentence, clause_start);
+      AddWord(out, after_apostrophe, end, after_apostrophe, end,
+              ascii && IsAscii(text.substr(after_apostrophe, end - after_apostrophe)), false,
+              false);
+    } else {
+      AddWord(out, start, end, start, end, ascii, sentence, clause_start);
+    }
+    sentence = clause = sep_space = sep_dash = false;
+  }
+}
+
+std::string JoinKeys(const TokenizedText& t) {
+  std::string key;
+  for (const Token& tok : t.tokens) {
+    if (!key.empty()) key.push_back(' ');
+    key += t.Key(tok);
+  }
+  return key;
+}
+
+// Transparent hashing so lookups by string_view do not allocate.
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+
+template <typename V>
+using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
+
+// ---------------------------------------------------------------------------------------------
+// 2. Language packs and the free-text grammar
+// ---------------------------------------------------------------------------------------------
+//
+// Pattern notation (docs/keywords.md has the full description):
+//   word            one word, compared after normalisation and diacritic folding
+//   do_not          a phrase: '_' joins words that must follow each other
+//   a|b|c           any one of the alternatives
+//   @CLASS          any phrase of the pack's word class CLASS
+//   [ ... ]         the element may be absent
+//   X+              one or more of X, back to back ("stop stop stop")
+//   $ (in an alternation)  or: the sentence ends here
+//   ^ / $           the start / end of a sentence
+//   *N              up to N words of anything
+// A rule matches a run of words inside one sentence. A guard cancels a match when the guard
+// matches words that end exactly where the match starts, within the same clause.
+
+struct WordClassDef {
+  std::string_view name;
+  std::string_view words;
+};
+
+struct RuleDef {
+  std::string_view id;
+  std::string_view pattern;
+  std::string_view example;
+};
+
+struct GuardDef {
+  std::string_view id;
+  std::string_view pattern;
+  std::string_view only_before;  // when set, the guard applies only before these words
+};
+
+struct PackDef {
+  std::string_view code;
+  // '|'-separated keywords as they are shown in decisions ("OPT OUT", "HJÆLP").
+  std::string_view opt_in;
+  std::string_view opt_out;
+  std::string_view opt_out_all;
+  std::string_view help;
+  std::span<const WordClassDef> classes;
+  std::span<const RuleDef> rules;
+  std::span<const GuardDef> guards;
+};
+
+// --- English -------------------------------------------------------------------------------
+
+constexpr WordClassDef kEnClasses[] = {
+    {"STOP", "stop|quit|cease|discontinue|halt"},
+    {"MSGVERB",
+     "messaging|texting|txting|texing|sending|contacting|spamming|calling|bothering|pestering|"
+     "harassing|harrassing|bugging|emailing|smsing|sms'ing|msging|msg'ing"},
+    {"MSGBASE", "text|txt|message|msg|contact|sms|spam|bother|pester|harass|email"},
+    {"MSGNOUN",
+     "messages|message|msgs|msg|texts|text|txts|txt|sms|smss|smses|sms's|ads|adverts|"
+     "advertisements|advertising|promos|promo|promotions|offers|deals|alerts|notifications|"
+     "marketing|spam|newsletters|newsletter|updates|reminders|junk|this_stuff|crap"},
+    {"ME",
+     "me|us|my_number|this_number|my_phone|my_cell|my_phone_number|my_cell_number|"
+     "this_phone"},
+    {"DET",
+     "these|those|this|that|the|your|ur|any|all|such|more|further|other|all_these|all_your|"
+     "all_the|all_of_these|all_of_your"},
+    {"POLITE",
+     "please|pls|plz|plse|kindly|thanks|thank_you|thank_u|thankyou|thx|ty|now|asap|"
+     "immediately|already|right_now|for_good|ok|okay|just|seriously|omg|again|it"},
+    {"SENTWORD", "stop|quit|unsubscribe|unsub|optout|opt_out|stopall|stop_all"},
+    {"OPTOUTVERB",
+     "unsubscribe|unsub|opt_out|optout|unenroll|unenrol|deregister|unregister|be_removed|"
+     "be_taken_off|be_unsubscribed|get_unsubscribed|get_removed"},
+    {"WANT", "want|wanna|like|wish|need|would_like|prefer|trying|tryna"},
+    {"NEG",
+     "don't|dont|do_not|not|never|won't|wont|will_not|can't|cant|cannot|can_not|couldn't|"
+     "couldnt|didn't|didnt|did_not|wouldn't|wouldnt|shouldn't|shouldnt|doesn't|doesnt|"
+     "does_not|mustn't|no_need_to|no_reason_to|hardly"},
+    {"LIST",
+     "list|lists|database|system|records|register|contacts|roster|it|this|them|mailing_list|"
+     "texting_list|text_list|sms_list|contact_list|distribution_list|marketing_list"},
+};
+
+constexpr RuleDef kEnRules[] = {
+    {"en.stop-sending", "@STOP @MSGVERB [and|or] [@MSGVERB] @ME|$", "please quit messaging me"},
+    {"en.stop-sending-messages", "@STOP @MSGVERB [me|us] [@DET] [@DET] @MSGNOUN",
+     "stop sending these ads"},
+    {"en.stop-receiving", "@STOP receiving|getting [@DET] [@DET] @MSGNOUN|these|this|them|those|$",
+     "How do I stop getting these?"},
+    {"en.stop-messages", "@STOP [@DET] [@DET] @MSGNOUN", "stop the texts"},
+    {"en.stop-sentence", "^ [@POLITE] [@POLITE] @SENTWORD+ [@POLITE] [@POLITE] [@POLITE] $",
+     "STOP please"},
+    {"en.want-opt-out", "@WANT [to|2] @OPTOUTVERB", "I'd like to unsubscribe from these"},
+    {"en.opt-out", "optout|opt_out|opt_me_out|opt_us_out|opt_outta|opt_me_outta",
+     "no thanks, opt me out"},
+    {"en.unsubscribe-me", "unsubscribe|unsub|unenroll|unenrol|deregister|unregister @ME|from",
+     "unsubscribe me"},
+    {"en.how-to-opt-out",
+     "how [do|can|could|would|to|should] [i|we|u|you] [get|be] "
+     "unsubscribe|unsubscribed|unsub|optout|opt_out|removed",
+     "how do I unsubscribe?"},
+    {"en.remove-me", "remove|delete|erase|scrub|unlist me|us", "remove me from this list"},
+    {"en.remove-number",
+     "remove|delete|erase|scrub my|our|this "
+     "number|phone|cell|contact|details|info|information|data|phone_number|cell_number|"
+     "contact_info|contact_details",
+     "kindly remove my number"},
+    {"en.take-me-off",
+     "take|get|cross|strike|scratch @ME off|from|out_of [@DET] "
+     "[sms|text|texting|mailing|marketing|contact|messaging|subscriber|distribution|call] "
+     "@LIST|$",
+     "take me off your list"},
+    {"en.no-more", "no|not_any more|further [of] [@DET] @MSGNOUN|these|this|them|those",
+     "no more messages please"},
+    {"en.no-more-sentence", "^ [@POLITE] no more [@POLITE] [@POLITE] $", "No more!"},
+    {"en.dont-message", "don't|dont|do_not|never @MSGBASE @ME", "don't text me anymore"},
+    {"en.dont-send", "don't|dont|do_not|never send|sent [me|us] [@DET] [@DET] @MSGNOUN",
+     "don't send me any more texts"},
+    {"en.dont-want",
+     "don't|dont|do_not|no_longer|never want|wish|need [to] [receive|get|be_sent|have] [@DET] "
+     "[@DET] @MSGNOUN",
+     "I don't want these texts"},
+    {"en.dont-want-any",
+     "don't|dont|do_not|no_longer|never want|wish|need [to] receive|get|be_sent *3 @MSGNOUN",
+     "I don't want to get any of your texts"},
+    {"en.dont-want-contact",
+     "don't|dont|do_not|no_longer want|wish [to] [be] "
+     "contacted|texted|txted|messaged|spammed|bothered|subscribed|signed_up|on_this_list|"
+     "on_your_list|on_the_list",
+     "I no longer wish to be contacted"},
+    {"en.cancel-subscription",
+     "cancel|end|stop|terminate|discontinue|quit [@DET|my|our] "
+     "[sms|text|texting|message|marketing] "
+     "subscription|subscriptions",
+     "cancel my subscription"},
+    {"en.cancel-messages",
+     "cancel|terminate|discontinue [@DET|my|our] [sms|text] "
+     "alerts|texts|messages|notifications|txts|msgs|promos|newsletters|text_alerts",
+     "please cancel these text alerts"},
+    {"en.leave-me-alone", "leave @ME alone|be", "leave me alone"},
+};
+
+constexpr GuardDef kEnGuards[] = {
+    {"en.negation",
+     "@NEG [really|ever|actually|even|necessarily|yet|just] "
+     "[want|wish|need|like|wanna|going|trying|plan|mean] [to]",
+     ""},
+    {"en.conditional",
+     "if|whether|unless|when|before|after|once|until|till i|we "
+     "[ever|do|did|can|just|decide_to|choose_to|want_to|were_to]",
+     ""},
+    {"en.quoted-instruction",
+     "reply|text|txt|send|respond|type|enter|sms [with] [@SENTWORD|cancel|end] [to|for]", ""},
+    {"en.noun-use",
+     "the|a|an|that|this|your|my|bus|pit|full|next|last|first|train|tram|truck|rest|whistle|"
+     "non|one|every|each",
+     "stop|quit|end"},
+};
+
+// --- Danish --------------------------------------------------------------------------------
+
+constexpr WordClassDef kDaClasses[] = {
+    {"STOP", "stop|stands|hold_op|hør_op|stoppe|holde_op|høre_op|stop_nu"},
+    {"MSGVERB", "skrive|sende|smse|sms'e|texte|kontakte|ringe|spamme|genere|chikanere|forstyrre"},
+    {"MSGNOUN",
+     "sms|sms'er|smser|sms'erne|smserne|beskeder|beskederne|besked|tekstbeskeder|reklamer|"
+     "reklame|tilbud|nyhedsbreve|nyhedsbrev|meddelelser|notifikationer|markedsføring|spam|"
+     "reklame_sms"},
+    {"ME", "mig|os|mit_nummer|mit_telefonnummer|mit_mobilnummer"},
+    {"POLITE", "tak|venligst|please|nu|lige|gerne|mange_tak|tak_for_nu|ellers_tak|nej_tak|bare|så"},
+    {"SENTWORD", "stop|afmeld|frameld|afmelding|stop_alle"},
+    {"NEG", "ikke|aldrig|ik|lad_være_med_at|lad_vær_med_at|lad_være_at"},
+};
+
+constexpr RuleDef kDaRules[] = {
+    {"da.afmeld-mig", "afmeld|frameld|udmeld|afmelde|framelde|afmelder|fjern|slet @ME",
+     "afmeld mig"},
+    {"da.stop-med-at", "@STOP [med] [at] @MSGVERB [til] @ME|@MSGNOUN|$",
+     "stop med at skrive til mig"},
+    {"da.stop-beskeder", "@STOP [med] [de|disse|jeres|alle|dine|din|dem] @MSGNOUN",
+     "stop jeres sms'er"},
+    {"da.ikke-flere", "ikke|ingen flere|mere @MSGNOUN", "Ingen flere beskeder tak"},
+    {"da.vil-ikke",
+     "vil|ønsker ikke [at] [have|modtage|få] [flere|mere|jeres|disse|de|dine|nogen|nogle] "
+     "[flere] @MSGNOUN|kontaktes|kontaktet|tilmeldt|være_tilmeldt",
+     "jeg vil ikke have flere sms'er"},
+    {"da.vil-afmeldes",
+     "vil|ønsker|gerne [gerne|godt|at|helst] "
+     "afmeldes|frameldes|slettes|fjernes|være_afmeldt|meldes_ud|melde_mig_fra|melde_mig_ud",
+     "Jeg vil gerne afmeldes"},
+    {"da.lad-mig-vaere", "lad @ME være", "Lad mig være i fred!"},
+    {"da.stop-sentence", "^ [@POLITE] [@POLITE] @SENTWORD+ [@POLITE] [@POLITE] $", "afmeld tak"},
+};
+
+constexpr GuardDef kDaGuards[] = {
+    {"da.negation", "@NEG [helt|bare|rigtig]", ""},
+    {"da.conditional", "hvis|når|før|inden|efter|om jeg|vi [nu]", ""},
+    {"da.quoted-instruction", "svar|send|skriv|sms [med] [@SENTWORD] [for|til]", ""},
+};
+
+// --- Swedish -------------------------------------------------------------------------------
+
+constexpr WordClassDef kSvClasses[] = {
+    {"STOP", "sluta|stoppa|upphör|sluta_upp|sluta_nu|upphör_med"},
+    {"MSGVERB", "skicka|sms:a|smsa|messa|kontakta|ringa|spamma|maila|störa|skriva|texta|tjata"},
+    {"MSGNOUN",
+     "sms|sms:en|sms:er|sms:et|smsen|smser|meddelanden|meddelande|meddelandena|reklam|"
+     "reklamutskick|utskick|erbjudanden|nyhetsbrev|notiser|aviseringar|spam|marknadsföring|"
+     "textmeddelanden"},
+    {"ME", "mig|mej|oss|mitt_nummer|mitt_telefonnummer|mitt_mobilnummer"},
+    {"POLITE", "tack|snälla|vänligen|nu|please|tack_så_mycket|nej_tack|tack_ändå"},
+    {"SENTWORD", "stopp|stop|sluta|stoppa|avsluta|avregistrera|avanmäl|stopp_alla"},
+    {"NEG", "inte|aldrig|ej|icke"},
+};
+
+constexpr RuleDef kSvRules[] = {
+    {"sv.sluta-skicka",
+     "@STOP [med] [att] @MSGVERB [till] [mig|mej|oss] [fler|mer|några|era|dessa|de_här] "
+     "@MSGNOUN|@ME|$",
+     "sluta skicka sms"},
+    {"sv.avregistrera-mig",
+     "avregistrera|avanmäl|avsluta|radera|stryk|ta_bort @ME|prenumerationen|min_prenumeration",
+     "avregistrera mig"},
+    {"sv.inga-fler", "inga|inte fler|mer @MSGNOUN", "Inga fler sms tack"},
+    {"sv.vill-inte",
+     "vill|önskar inte [ha|få|ta_emot] [fler|mer|några|era|dessa] "
+     "@MSGNOUN|kontaktas|bli_kontaktad|bli_kontaktade|bli_störd",
+     "Jag vill inte ha fler meddelanden"},
+    {"sv.vill-avregistrera",
+     "vill|önskar [bli] "
+     "avregistrera|avregistreras|avregistrerad|avanmäla|avprenumerera|tas_bort|strykas|"
+     "avsluta_prenumerationen",
+     "jag vill avprenumerera"},
+    {"sv.lamna-mig-ifred", "lämna @ME ifred|i_fred", "lämna mig ifred"},
+    {"sv.stop-sentence", "^ [@POLITE] [@POLITE] @SENTWORD+ [@POLITE] [@POLITE] $", "stopp tack"},
+};
+
+constexpr GuardDef kSvGuards[] = {
+    {"sv.negation", "@NEG [riktigt|alls|bara]", ""},
+    {"sv.conditional", "om|när|innan|efter jag|vi", ""},
+    {"sv.quoted-instruction", "svara|skicka|sms:a|smsa|skriv [med] [@SENTWORD] [för|till]", ""},
+};
+
+// --- Norwegian Bokmål ----------------------------------------------------------------------
+
+constexpr WordClassDef kNbClasses[] = {
+    {"STOP", "slutt|stopp|stans|hold_opp|slutt_nå|stoppe|slutte"},
+    {"MSGVERB", "sende|skrive|sms'e|smse|kontakte|ringe|spamme|mase|tekste|plage|maile"},
+    {"MSGNOUN",
+     "sms|sms'er|smser|sms'ene|meldinger|melding|meldingene|tekstmeldinger|reklame|reklamer|"
+     "tilbud|nyhetsbrev|varsler|markedsføring|spam"},
+    {"ME", "meg|oss|nummeret_mitt|mitt_nummer|telefonnummeret_mitt"},
+    {"POLITE",
+     "takk|vær_så_snill|vennligst|nå|please|takk_skal_du_ha|nei_takk|ellers_takk|tusen_takk"},
+    {"SENTWORD", "stopp|stop|avslutt|meld_av|avmeld|slutt|stopp_alle"},
+    {"NEG", "ikke|aldri|ikkje"},
+};
+
+constexpr RuleDef kNbRules[] = {
+    {"nb.meld-meg-av", "meld|meld_dere @ME av|ut", "meld meg av"},
+    {"nb.vil-meldes-av",
+     "vil|ønsker [gjerne|å|bli] meldes_av|melde_meg_av|avmeldes|avmeldt|meldt_av|slettes|fjernes",
+     "jeg vil gjerne meldes av"},
+    {"nb.slutt-a-sende",
+     "@STOP [med] [å] @MSGVERB [til] [meg|oss] [flere|mer|noen|disse] @MSGNOUN|@ME|$",
+     "slutt å sende meg meldinger"},
+    {"nb.fjern-meg", "fjern|slett|avmeld|ta_bort|stryk @ME", "fjern meg fra listen"},
+    {"nb.ingen-flere", "ingen|ikke flere|mer @MSGNOUN", "Ingen flere meldinger takk"},
+    {"nb.vil-ikke",
+     "vil|ønsker ikke [å] [ha|få|motta] [flere|mer|noen|deres|disse] "
+     "@MSGNOUN|kontaktes|bli_kontaktet",
+     "jeg vil ikke ha flere sms"},
+    {"nb.la-meg-vaere", "la @ME være", "la meg være i fred"},
+    {"nb.stop-sentence", "^ [@POLITE] [@POLITE] @SENTWORD+ [@POLITE] [@POLITE] $", "stopp takk"},
+};
+
+constexpr GuardDef kNbGuards[] = {
+    {"nb.negation", "@NEG [helt|bare]", ""},
+    {"nb.conditional", "hvis|når|før|etter|om jeg|vi", ""},
+    {"nb.quoted-instruction", "svar|send|skriv [med] [@SENTWORD] [for|til]", ""},
+};
+
+// --- German --------------------------------------------------------------------------------
+
+constexpr WordClassDef kDeClasses[] = {
+    {"MSGNOUN",
+     "sms|nachrichten|nachricht|mitteilungen|werbung|werbe_sms|werbesms|werbenachrichten|"
+     "angebote|newsletter|benachrichtigungen|textnachrichten|kurznachrichten|spam|infos|"
+     "sms_nachrichten"},
+    {"MSGVERB",
+     "schreiben|senden|schicken|zusenden|zuschicken|simsen|texten|kontaktieren|anschreiben|"
+     "belästigen|nerven|zuspammen|spammen"},
+    {"MSGVERBFIN",
+     "schreiben|schreibt|schreib|kontaktieren|kontaktiert|kontaktier|simsen|simst|schicken|"
+     "schickt|schick|senden|sendet|belästigen|belästigt|nerven|nervt"},
+    {"ME", "mich|mir|uns"},
+    {"POLITE", "bitte|danke|jetzt|sofort|endlich|dankeschön|danke_schön|nein_danke|vielen_dank"},
+    {"SENTWORD", "stopp|stop|abmelden|abbestellen|austragen|abmeldung|stoppen|stopp_alle"},
+    {"WANT", "will|möchte|möchten|wollen|würde|würden|wünsche|hätte|bitte"},
+    {"HOER", "hören|hört|hör|hoer|hoert|hoeren"},
+    {"NEG", "nicht|nie|niemals|keinesfalls|auf_keinen_fall"},
+};
+
+constexpr RuleDef kDeRules[] = {
+    {"de.keine-mehr", "keine|kein @MSGNOUN mehr", "bitte keine SMS mehr"},
+    {"de.keine-weiteren", "keine|kein weiteren|weitere|zusätzlichen @MSGNOUN",
+     "keine weiteren Nachrichten"},
+    {"de.will-keine", "@WANT [gerne|bitte] keine|kein [weiteren|weitere] @MSGNOUN",
+     "Ich will keine Werbung"},
+    {"de.melde-mich-ab",
+     "melden|meldet|melde|tragen|tragt|trag|nehmen|nehmt|nimm [sie|ihr|du] @ME [bitte] "
+     "[hier|davon|dort|sofort|aus_der_liste|aus_dem_verteiler] ab|aus|raus",
+     "melden Sie mich ab"},
+    {"de.mich-abmelden",
+     "mich|uns [bitte|gerne|hier|davon|hiervon|jetzt|sofort] [bitte] "
+     "[von_der_liste|vom_verteiler|vom_newsletter|aus_der_liste|aus_dem_verteiler] "
+     "abmelden|austragen|abbestellen|löschen|entfernen|streichen",
+     "Ich möchte mich abmelden"},
+    {"de.abbestellen",
+     "@WANT [gerne] [die|den|das|diese|eure|ihre|alle] @MSGNOUN "
+     "abbestellen|abmelden|kündigen|stoppen|beenden",
+     "ich möchte den Newsletter abbestellen"},
+    {"de.hoer-auf", "@HOER [sie|ihr|du] auf [damit] [@ME] [@ME] [zu] @MSGVERB",
+     "Hören Sie auf, mir zu schreiben"},
+    {"de.nicht-mehr",
+     "@MSGVERBFIN [sie|ihr|du] [@ME] [bitte] nicht_mehr|nichts_mehr|nie_wieder|nie_mehr",
+     "Schreiben Sie mir nicht mehr"},
+    {"de.loeschen",
+     "löschen|entfernen|streichen [sie] [bitte] meine|unsere "
+     "nummer|telefonnummer|handynummer|daten|kontaktdaten",
+     "löschen Sie bitte meine Nummer"},
+    {"de.nummer-loeschen",
+     "meine|unsere nummer|telefonnummer|handynummer|daten [bitte] "
+     "[aus_der_liste|aus_dem_verteiler] löschen|entfernen|streichen",
+     "meine Nummer bitte löschen"},
+    {"de.lass-mich", "lass|lasst|lassen_sie @ME [bitte|endlich] in_ruhe",
+     "Lassen Sie mich in Ruhe"},
+    {"de.stop-sentence", "^ [@POLITE] [@POLITE] @SENTWORD+ [@POLITE] [@POLITE] $",
+     "abmelden bitte"},
+};
+
+constexpr GuardDef kDeGuards[] = {
+    {"de.negation", "@NEG [mehr|wirklich]", ""},
+    {"de.conditional", "wenn|falls|ob|bevor|nachdem ich|wir [mich|uns]", ""},
+    {"de.quoted-instruction",
+     "antworte|antworten|antwortet|sende|senden|schreibe|schreiben|sms|simse [mit] [@SENTWORD] "
+     "[an|um|zum|für]",
+     ""},
+};
+
+// --- French --------------------------------------------------------------------------------
+
+constexpr WordClassDef kFrClasses[] = {
+    {"MSGNOUN",
+     "messages|message|sms|textos|texto|pubs|pub|publicités|publicité|offres|promotions|"
+     "promos|notifications|alertes|newsletters|newsletter|spam|relances"},
+    {"MSGVERB",
+     "envoyer|écrire|contacter|harceler|spammer|texter|solliciter|relancer|déranger|"
+     "importuner"},
+    {"MSGVERBFIN",
+     "envoyez|écrivez|contactez|harcelez|relancez|dérangez|sollicitez|envoie|écris|contacte|"
+     "harcèle|dérange"},
+    {"WANT",
+     "veux|voudrais|souhaite|souhaiterais|désire|désirerais|aimerais|veut|voulons|souhaitons|"
+     "désirons|voudrions"},
+    {"POLITE",
+     "svp|stp|merci|s'il_vous_plaît|s'il_te_plaît|maintenant|immédiatement|merci_beaucoup|"
+     "non_merci|pitié"},
+    {"SENTWORD",
+     "stop|arrêt|arrêtez|arrête|stoppez|désabonner|désabonnement|désinscription|désinscrire|"
+     "stop_sms|stopsms|stop_tout"},
+    {"NEG", "ne|n'|pas|jamais|ne_pas|surtout_pas"},
+};
+
+constexpr RuleDef kFrRules[] = {
+    {"fr.desabonnez-moi",
+     "désabonnez|désinscrivez|désabonne|désinscris|retirez|supprimez|enlevez|radiez|effacez|"
+     "rayez moi|nous|mon_numéro",
+     "désabonnez-moi"},
+    {"fr.me-desabonner",
+     "me|nous|m' désabonner|désinscrire|désabonne|désinscris|désabonnez|désinscrivez",
+     "Je souhaite me désabonner"},
+    {"fr.retirer-de-la-liste",
+     "me|nous|m' retirer|supprimer|enlever|effacer|radier|rayer de|des|du "
+     "[votre|vos|la|cette|ce|ta|tes|leur|leurs] "
+     "liste|listes|fichier|fichiers|base|contacts|liste_de_diffusion",
+     "Merci de me retirer de votre liste"},
+    {"fr.etre-desabonne",
+     "@WANT [être] "
+     "désabonné|désabonnée|désinscrit|désinscrite|retiré|retirée|supprimé|supprimée|radié|"
+     "radiée",
+     "je souhaite être désinscrit"},
+    {"fr.ne-plus-recevoir",
+     "ne|n' @WANT plus|pas|rien [plus] "
+     "recevoir|être_contacté|être_contactée|être_sollicité|être_sollicitée|être_dérangé|"
+     "être_dérangée",
+     "Je ne veux plus recevoir de messages"},
+    {"fr.ne-plus-de",
+     "ne|n' @WANT plus|pas|aucun|aucune|aucuns|aucunes [de|d'|vos|ces|les|des|du] @MSGNOUN",
+     "je ne veux pas de pubs"},
+    {"fr.ne-plus-envoyer", "ne|n' [me|m'|nous] @MSGVERBFIN plus|pas|jamais",
+     "ne m'envoyez plus de pubs"},
+    {"fr.arretez-de",
+     "arrêtez|arrête|arrêter|cessez|cesse|cesser|stop|stoppez [de|d'] [me|m'|nous] @MSGVERB",
+     "arrêtez de m'envoyer des messages"},
+    {"fr.plus-de",
+     "^ [@POLITE] plus|pas|fini|assez|stop [de|d'|aux] @MSGNOUN [@POLITE] [@POLITE] $",
+     "plus de SMS svp"},
+    {"fr.laissez-moi",
+     "laissez|laisse|fichez|foutez|fiche|fous moi|nous|me|m' tranquille|tranquilles|en_paix|"
+     "la_paix",
+     "laissez-moi tranquille"},
+    {"fr.stop-sentence", "^ [@POLITE] [@POLITE] @SENTWORD+ [@POLITE] [@POLITE] $", "stop svp"},
+};
+
+constexpr GuardDef kFrGuards[] = {
+    {"fr.negation", "@NEG [vraiment]", ""},
+    {"fr.conditional", "si|s'|quand|lorsque|avant|après je|j'|nous|on", ""},
+    {"fr.quoted-instruction",
+     "répondez|répondre|envoyez|envoyer|tapez|écrivez|réponds|envoie|sms [par|avec] "
+     "[@SENTWORD] [pour|au|à]",
+     ""},
+};
+
+// --- Spanish -------------------------------------------------------------------------------
+
+constexpr WordClassDef kEsClasses[] = {
+    {"MSGNOUN",
+     "mensajes|mensaje|sms|textos|texto|mensajitos|publicidad|promociones|promos|ofertas|"
+     "notificaciones|alertas|anuncios|spam|boletines"},
+    {"MSGVERBSUBJ",
+     "envíen|envíes|envíe|manden|mandes|mande|escriban|escribas|escriba|contacten|contactes|"
+     "contacte|molesten|molestes|moleste|textees|texteen"},
+    {"MSGVERB",
+     "enviar|enviarme|enviarnos|mandar|mandarme|mandarnos|escribir|escribirme|escribirnos|"
+     "contactar|contactarme|contactarnos|molestar|molestarme|molestarnos|textear|textearme|"
+     "spamear"},
+    {"WANT", "quiero|queremos|deseo|deseamos|quisiera|me_gustaría|necesito"},
+    {"POLITE",
+     "por_favor|porfa|porfavor|xfa|xfavor|gracias|ya|ahora|muchas_gracias|no_gracias|plis"},
+    {"SENTWORD", "baja|alto|parar|stop|basta|para_ya|dar_de_baja|baja_todo"},
+    {"NEG",
+     "no|nunca|jamás|tampoco|no_quiero|no_deseo|no_necesito|no_voy_a|no_quiero_que_me|"
+     "no_vayan_a"},
+};
+
+constexpr RuleDef kEsRules[] = {
+    {"es.dar-de-baja",
+     "dar|darme|darnos|den|denme|deme|dame|da|dan|doy|darse|dé|dad|darle [me|nos] de baja",
+     "Quiero darme de baja"},
+    {"es.no-envien", "no [me|nos] @MSGVERBSUBJ más|nada|@MSGNOUN|$", "no me envíen más mensajes"},
+    {"es.no-mas", "no|ya_no|nada más @MSGNOUN", "NO MÁS MENSAJES"},
+    {"es.no-quiero",
+     "no|ya_no @WANT [recibir] [más|tus|sus|estos|estas|los|las|ningún|ninguna] [más] "
+     "@MSGNOUN|recibir|que_me_escriban|que_me_envíen|que_me_contacten",
+     "no quiero recibir más mensajes"},
+    {"es.dejen-de", "dejen|deje|deja|dejar|dejad|paren|pare|parar|para|basta de [me|nos] @MSGVERB",
+     "dejen de enviarme mensajes"},
+    {"es.favor-no", "favor_de_no|por_favor_no|porfavor_no|porfa_no @MSGVERB",
+     "favor de no escribirme"},
+    {"es.cancelar-suscripcion",
+     "cancelar|cancela|cancelen|cancele|anular|anulen|anula|terminar [mi|la|mis|las|esta|esa] "
+     "suscripción|suscripciones|subscripción|alertas|notificaciones",
+     "cancelar mi suscripción"},
+    {"es.eliminarme",
+     "elimínenme|bórrenme|sáquenme|quítenme|sácame|bórrame|elimíname|quítame|retírenme|"
+     "retírame|bájenme",
+     "bórrenme de su lista"},
+    {"es.eliminar-numero",
+     "eliminen|borren|quiten|saquen|eliminar|borrar|quitar|retiren|retirar|saca|quita|borra|"
+     "elimina|retira mi|mis|nuestro número|datos|teléfono|celular",
+     "borren mi número"},
+    {"es.dejame-en-paz", "déjame|déjenme|déjennos en paz", "déjenme en paz"},
+    {"es.stop-sentence", "^ [@POLITE] [@POLITE] @SENTWORD+ [@POLITE] [@POLITE] $",
+     "baja por favor"},
+};
+
+constexpr GuardDef kEsGuards[] = {
+    {"es.negation", "@NEG [realmente]", ""},
+    {"es.conditional", "si|cuando|antes_de|después_de [me|yo|nos]", ""},
+    {"es.quoted-instruction",
+     "responde|responda|respondan|envía|envíe|manda|mande|escribe|escriba|texto [con] "
+     "[@SENTWORD] [para|al]",
+     ""},
+};
+
+// Pack order here is the bit order of the per-word trigger masks; evaluation order is the
+// order of the number's languages.
+constexpr PackDef kPacks[] = {
+    {"en", "START|UNSTOP|SUBSCRIBE|YES", "STOP|UNSUBSCRIBE|CANCEL|END|QUIT|REVOKE|OPTOUT|OPT OUT",
+     "STOPALL|STOP ALL", "HELP|INFO", kEnClasses, kEnRules, kEnGuards},
+    {"da", "START|TILMELD", "STOP|AFMELD|FRAMELD|AFMELDING", "STOP ALLE|STOPALLE",
+     "HJÆLP|HJAELP|INFO", kDaClasses, kDaRules, kDaGuards},
+    {"sv", "START|STARTA", "STOPP|STOP|AVSLUTA|AVREGISTRERA|AVANMÄL",
+     "STOPP ALLA|STOPPA ALLA|STOP ALLA", "HJÄLP|INFO", kSvClasses, kSvRules, kSvGuards},
+    {"nb", "START|MELD PÅ", "STOPP|STOP|AVSLUTT|MELD AV|AVMELD", "STOPP ALLE|STOP ALLE",
+     "HJELP|INFO", kNbClasses, kNbRules, kNbGuards},
+    {"de", "START|ANMELDEN|STARTEN", "STOPP|STOP|ABMELDEN|ABBESTELLEN|AUSTRAGEN|ABMELDUNG",
+     "STOPP ALLE|STOP ALLE", "HILFE|INFO", kDeClasses, kDeRules, kDeGuards},
+    {"fr", "START|ABONNER",
+     "STOP|ARRÊT|ARRET|STOP SMS|STOPSMS|DÉSABONNER|DÉSINSCRIRE|DÉSABONNEMENT|DÉSINSCRIPTION",
+     "STOP TOUT", "AIDE|INFO", kFrClasses, kFrRules, kFrGuards},
+    {"es", "ALTA|START|SUSCRIBIR", "BAJA|PARAR|ALTO|CANCELAR|DAR DE BAJA|DARME DE BAJA|STOP",
+     "BAJA TODO|BAJA TODOS|PARAR TODO", "AYUDA|INFO", kEsClasses, kEsRules, kEsGuards},
+};
+constexpr size_t kNumPacks = std::size(kPacks);
+static_assert(kNumPacks <= 8, "trigger masks are one byte");
+
+// ---------------------------------------------------------------------------------------------
+// 3. The grammar compiler and the matcher
+// ---------------------------------------------------------------------------------------------
+
+using Phrase = std::vector<int32_t>;  // word ids
+
+struct Element {
+  enum class Type : uint8_t { kWords, kGap, kSentenceStart, kSentenceEnd };
+  Type type = Type::kWords;
+  bool optional = false;
+  bool allows_end = false;  // `$` among the alternatives
+  bool repeats = false;     // `+`: one or more
+  int gap = 0;
+  std::vector<Phrase> phrases;
+};
+
+struct Pattern {
+  std::vector<Element> elements;
+  bool anchored = false;  // starts with ^
+};
+
+struct CompiledRule {
+  std::string id;
+  std::string pattern_text;
+  std::string example;
+  Pattern pattern;
+};
+
+struct CompiledGuard {
+  std::string id;
+  Pattern pattern;
+  std::vector<int32_t> only_before;
+};
+
+struct PackKeyword {
+  std::string keyword;  // as shown: "OPT OUT"
+  std::string key;      // as compared: "opt out"
+  Intent intent;
+};
+
+struct CompiledPack {
+  std::string code;
+  std::vector<PackKeyword> keywords;
+  std::vector<CompiledRule> rules;
+  std::vector<CompiledGuard> guards;
+};
+
+std::vector<std::string_view> Split(std::string_view s, char sep) {
+  std::vector<std::string_view> out;
+  size_t b = 0;
+  while (b <= s.size()) {
+    size_t e = s.find(sep, b);
+    if (e == std::string_view::npos) e = s.size();
+    if (e > b) out.push_back(s.substr(b, e - b));
+    b = e + 1;
+  }
+  return out;
+}
+
+class Grammar {
+ public:
+  static const Grammar& Get() {
+    static const Grammar* g = new Grammar();  // never destroyed: shared by all matchers
+    return *g;
+  }
+
+  int32_t Lookup(std::string_view key) const {
+    auto it = vocab_.find(key);
+    return it == vocab_.end() ? -1 : it->second;
+  }
+  uint8_t TriggerPacks(int32_t word) const { return trigger_packs_[static_cast<size_t>(word)]; }
+  uint64_t TriggerRules(int32_t word, size_t pack) const {
+    return trigger_rules_[static_cast<size_t>(word)][pack];
+  }
+  const CompiledPack& pack(size_t i) const { return packs_[i]; }
+  std::optional<size_t> PackIndex(std::string_view code) const {
+    for (size_t i = 0; i < packs_.size(); ++i) {
+      if (packs_[i].code == code) return i;
+    }
+    return std::nullopt;
+  }
+
+ private:
+  Grammar() {
+    for (size_t p = 0; p < kNumPacks; ++p) packs_.push_back(CompilePack(p, kPacks[p]));
+  }
+
+  int32_t Intern(std::string_view key) {
+    auto it = vocab_.find(key);
+    if (it != vocab_.end()) return it->second;
+    int32_t id = static_cast<int32_t>(trigger_packs_.size());
+    vocab_.emplace(std::string(key), id);
+    trigger_packs_.push_back(0);
+    trigger_rules_.emplace_back();
+    return id;
+  }
+
+  Phrase CompilePhrase(std::string_view text, std::string_view where) {
+    std::string spaced(text);
+    std::replace(spaced.begin(), spaced.end(), '_', ' ');
+    std::string normalized = Normalize(spaced);
+    TokenizedText t;
+    Tokenize(normalized, &t);
+    if (t.tokens.empty()) Die("empty word in pattern", where);
+    Phrase p;
+    for (const Token& tok : t.tokens) p.push_back(Intern(t.Key(tok)));
+    return p;
+  }
+
+  void CompileAlternatives(std::string_view alts, const PackDef& def, std::string_view where,
+                           Element* e) {
+    for (std::string_view item : Split(alts, '|')) {
+      if (item == "$") {
+        e->allows_end = true;
+      } else if (item[0] == '@') {
+        const WordClassDef* cls = nullptr;
+        for (const WordClassDef& c : def.classes) {
+          if (c.name == item.substr(1)) cls = &c;
+        }
+        if (cls == nullptr) Die("unknown word class", item);
+        for (std::string_view w : Split(cls->words, '|')) {
+          e->phrases.push_back(CompilePhrase(w, where));
+        }
+      } else {
+        e->phrases.push_back(CompilePhrase(item, where));
+      }
+    }
+  }
+
+  Pattern CompilePattern(std::string_view text, const PackDef& def, std::string_view where) {
+    Pattern p;
+    for (std::string_view part : Split(text, ' ')) {
+      Element e;
+      if (part == "^") {
+        if (!p.elements.empty()) Die("^ must come first", where);
+        e.type = Element::Type::kSentenceStart;
+        p.anchored = true;
+      } else if (part == "$") {
+        e.type = Element::Type::kSentenceEnd;
+      } else if (part[0] == '*') {
+        e.type = Element::Type::kGap;
+        e.gap = std::atoi(std::string(part.substr(1)).c_str());
+        if (e.gap <= 0 || e.gap > 5) Die("gap must be *1 to *5", where);
+      } else if (part.size() > 1 && part.back() == '+' && part.front() != '[') {
+        e.repeats = true;
+        CompileAlternatives(part.substr(0, part.size() - 1), def, where, &e);
+        if (e.allows_end) Die("$ cannot repeat", where);
+      } else if (part.front() == '[') {
+        if (part.back() != ']') Die("unbalanced [", where);
+        e.optional = true;
+        CompileAlternatives(part.substr(1, part.size() - 2), def, where, &e);
+      } else {
+        CompileAlternatives(part, def, where, &e);
+      }
+      p.elements.push_back(std::move(e));
+    }
+    return p;
+  }
+
+  CompiledPack CompilePack(size_t index, const PackDef& def) {
+    CompiledPack pack;
+    pack.code = std::string(def.code);
+    const std::pair<std::string_view, Intent> lists[] = {{def.opt_in, Intent::kOptIn},
+                                                         {def.opt_out, Intent::kOptOut},
+                                                         {def.opt_out_all, Intent::kOptOutAll},
+                                                         {def.help, Intent::kHelp}};
+    for (const auto& [list, intent] : lists) {
+      for (std::string_view kw : Split(list, '|')) {
+        std::string key = KeywordComparisonKey(kw);
+        if (key.empty()) Die("empty pack keyword", def.code);
+        pack.keywords.push_back({std::string(kw), std::move(key), intent});
+      }
+    }
+    if (def.rules.size() > 64) Die("more than 64 rules in pack", def.code);
+    for (size_t r = 0; r < def.rules.size(); ++r) {
+      const RuleDef& rd = def.rules[r];
+      CompiledRule rule{std::string(rd.id), std::string(rd.pattern), std::string(rd.example),
+                        CompilePattern(rd.pattern, def, rd.id)};
+      // The trigger element: a required word element (one that cannot match zero words), the
+      // one with the fewest alternatives, preferring later ones on a tie (they tend to be the
+      // rarer content words). A message without any of its first words skips the rule.
+      const Element* trigger = nullptr;
+      for (const Element& e : rule.pattern.elements) {
+        if (e.type != Element::Type::kWords || e.optional || e.allows_end) continue;
+        if (trigger == nullptr || e.phrases.size() <= trigger->phrases.size()) trigger = &e;
+      }
+      if (trigger == nullptr) Die("rule has no required word", rd.id);
+      for (const Phrase& ph : trigger->phrases) {
+        const size_t w = static_cast<size_t>(ph.front());
+        trigger_packs_[w] |= static_cast<uint8_t>(1u << index);
+        trigger_rules_[w][index] |= uint64_t{1} << r;
+      }
+      pack.rules.push_back(std::move(rule));
+    }
+    for (const GuardDef& gd : def.guards) {
+      CompiledGuard guard{std::string(gd.id), CompilePattern(gd.pattern, def, gd.id), {}};
+      if (!gd.only_before.empty()) {
+        Element e;
+        CompileAlternatives(gd.only_before, def, gd.id, &e);
+        for (const Phrase& ph : e.phrases) guard.only_before.push_back(ph.front());
+      }
+      pack.guards.push_back(std::move(guard));
+    }
+    return pack;
+  }
+
+  StringMap<int32_t> vocab_;
+  std::vector<uint8_t> trigger_packs_;                          // by word id
+  std::vector<std::array<uint64_t, kNumPacks>> trigger_rules_;  // by word id, then pack
+  std::vector<CompiledPack> packs_;
+};
+
+struct Span {
+  size_t begin;  // first token of the sentence
+  size_t end;    // one past the last
+};
+
+// Backtracking over a handful of elements. Every call moves to the next element, so the
+// recursion is at most as deep as the pattern is long, and the work per start position is
+// bounded by the pattern, not by the message.
+bool MatchElements(const std::vector<Element>& els, size_t ei, size_t pos,
+                   const std::vector<Token>& tokens, Span s, size_t required_end, size_t* end) {
+  if (ei == els.size()) {
+    if (required_end != std::string_view::npos && pos != required_end) return false;
+    *end = pos;
+    return true;
+  }
+  const Element& e = els[ei];
+  switch (e.type) {
+    case Element::Type::kSentenceStart:
+      return pos == s.begin && MatchElements(els, ei + 1, pos, tokens, s, required_end, end);
+    case Element::Type::kSentenceEnd:
+      return pos == s.end && MatchElements(els, ei + 1, pos, tokens, s, required_end, end);
+    case Element::Type::kGap:
+      for (int k = 0; k <= e.gap && pos + static_cast<size_t>(k) <= s.end; ++k) {
+        if (MatchElements(els, ei + 1, pos + static_cast<size_t>(k), tokens, s, required_end,
+                          end)) {
+          return true;
+        }
+      }
+      return false;
+    case Element::Type::kWords:
+      break;
+  }
+  auto phrase_at = [&](const Phrase& ph, size_t at) {
+    if (at + ph.size() > s.end) return false;
+    for (size_t k = 0; k < ph.size(); ++k) {
+      if (tokens[at + k].word != ph[k]) return false;
+    }
+    return true;
+  };
+  if (e.repeats) {
+    // Iterative and greedy (the longest matching phrase at each step, so "stop all" is one
+    // repetition, not "stop" then a stray "all"): a body of ten thousand "stop"s costs a loop,
+    // not ten thousand stack frames. Then back off one repetition at a time until the rest of
+    // the pattern matches.
+    std::vector<size_t> ends;
+    for (size_t at = pos;;) {
+      size_t longest = 0;
+      for (const Phrase& ph : e.phrases) {
+        if (ph.size() > longest && phrase_at(ph, at)) longest = ph.size();
+      }
+      if (longest == 0) break;
+      at += longest;
+      ends.push_back(at);
+    }
+    for (auto it = ends.rbegin(); it != ends.rend(); ++it) {
+      if (MatchElements(els, ei + 1, *it, tokens, s, required_end, end)) return true;
+    }
+    return false;
+  }
+  for (const Phrase& ph : e.phrases) {
+    if (phrase_at(ph, pos) &&
+        MatchElements(els, ei + 1, pos + ph.size(), tokens, s, required_end, end)) {
+      return true;
+    }
+  }
+  if (e.allows_end && pos == s.end &&
+      MatchElements(els, ei + 1, pos, tokens, s, required_end, end)) {
+    return true;
+  }
+  return e.optional && MatchElements(els, ei + 1, pos, tokens, s, required_end, end);
+}
+
+// True when one of the pack's guards matches words that end where the match starts, within
+// the match's clause.
+bool Guarded(const CompiledPack& pack, const std::vector<Token>& tokens, Span sentence,
+             size_t match_start) {
+  if (tokens[match_start].clause_start) return false;
+  constexpr size_t kMaxGuardWords = 8;
+  for (const CompiledGuard& g : pack.guards) {
+    if (!g.only_before.empty() && std::find(g.only_before.begin(), g.only_before.end(),
+                                            tokens[match_start].word) == g.only_before.end()) {
+      continue;
+    }
+    const Span window{sentence.begin, match_start};
+    for (size_t gs = match_start; gs > sentence.begin && match_start - gs < kMaxGuardWords;) {
+      --gs;
+      size_t end = 0;
+      if (MatchElements(g.pattern.elements, 0, gs, tokens, window, match_start, &end)) {
+        return true;
+      }
+      if (tokens[gs].clause_start) break;  // a guard never reaches into an earlier clause
+    }
+  }
+  return false;
+}
+
+struct FreeTextHit {
+  size_t pack = 0;
+  size_t rule = 0;
+  size_t begin = 0;
+  size_t end = 0;
+};
+
+std::optional<FreeTextHit> FindRule(const Grammar& g, size_t pack_index, uint64_t rule_mask,
+                                    const std::vector<Token>& tokens) {
+  const CompiledPack& pack = g.pack(pack_index);
+  for (size_t r = 0; r < pack.rules.size(); ++r) {
+    if (!(rule_mask & (uint64_t{1} << r))) continue;
+    const Pattern& p = pack.rules[r].pattern;
+    size_t sb = 0;
+    while (sb < tokens.size()) {
+      size_t se = sb + 1;
+      while (se < tokens.size() && !tokens[se].sentence_start) ++se;
+      const Span s{sb, se};
+      const size_t last_start = p.anchored ? sb + 1 : se;
+      for (size_t start = sb; start < last_start; ++start) {
+        size_t end = 0;
+        if (MatchElements(p.elements, 0, start, tokens, s, std::string_view::npos, &end) &&
+            end > start && !Guarded(pack, tokens, s, start)) {
+          return FreeTextHit{pack_index, r, start, end};
+        }
+      }
+      sb = se;
+    }
+  }
+  return std::nullopt;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. Reactions
+// ---------------------------------------------------------------------------------------------
+//
+// iMessage sends a tapback to a non-Apple phone as text ("Loved “Reply STOP to end”"), and RCS
+// fallbacks do the same ("Reacted 👍 to “…”"). They quote our own message, keyword included,
+// and are never a request.
+
+bool StartsWithIgnoreCase(std::string_view s, std::string_view prefix) {
+  if (s.size() < prefix.size()) return false;
+  for (size_t i = 0; i < prefix.size(); ++i) {
+    if (AsciiLower(s[i]) != prefix[i]) return false;
+  }
+  return true;
+}
+
+constexpr std::string_view kQuotes[] = {"\"",     "'",      "\u201C", "\u201D", "\u201E",
+                                        "\u2018", "\u2019", "\u00AB", "\u00BB", "\u2039",
+                                        "\u203A", "\u300C", "\u300D", "\uFF02"};
+
+// Length of the opening quotation mark at the start of s, or 0.
+size_t QuoteLength(std::string_view s) {
+  for (std::string_view q : kQuotes) {
+    if (s.substr(0, q.size()) == q) return q.size();
+  }
+  return 0;
+}
+
+bool EndsWithQuote(std::string_view s) {
+  for (std::string_view q : kQuotes) {
+    if (s.size() >= q.size() && s.substr(s.size() - q.size()) == q) return true;
+  }
+  return false;
+}
+
+std::string_view SkipSpaces(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  return s;
+}
+
+std::optional<std::string> DetectReaction(std::string_view body) {
+  // Leading white space and a byte-order mark.
+  while (!body.empty()) {
+    if (static_cast<unsigned char>(body.front()) <= 0x20) {
+      body.remove_prefix(1);
+    } else if (body.substr(0, 3) == "\xEF\xBB\xBF") {
+      body.remove_prefix(3);
+    } else {
+      break;
+    }
+  }
+  while (!body.empty() && static_cast<unsigned char>(body.back()) <= 0x20) body.remove_suffix(1);
+  if (body.empty()) return std::nullopt;
+  switch (AsciiLower(body.front())) {
+    case 'l':
+    case 'e':
+    case 'd':
+    case 'q':
+    case 'r':
+      break;
+    default:
+      return std::nullopt;  // the fast exit for nearly every message
+  }
+  struct Verb {
+    std::string_view prefix;  // lower case, with the following space
+    std::string_view name;
+  };
+  static constexpr Verb kVerbs[] = {
+      {"loved ", "Loved"},           {"liked ", "Liked"},           {"disliked ", "Disliked"},
+      {"laughed at ", "Laughed at"}, {"emphasized ", "Emphasized"}, {"emphasised ", "Emphasised"},
+      {"questioned ", "Questioned"}, {"reacted ", "Reacted"},       {"removed ", "Removed"},
+  };
+  // A reaction is the whole message: the quote runs to the end ('Loved "…", stop texting me'
+  // is a person writing, not a tapback).
+  const bool quoted_to_end = EndsWithQuote(body);
+  for (const Verb& v : kVerbs) {
+    if (!StartsWithIgnoreCase(body, v.prefix)) continue;
+    std::string_view rest = SkipSpaces(body.substr(v.prefix.size()));
+    if (v.name == "Reacted" || v.name == "Removed") {
+      // "Reacted 👍 to “…”", "Reacted with 😂 to “…”", "Removed a heart from “…”": the words
+      // between are short, then "to"/"from" and the quote.
+      const std::string_view link = v.name == "Reacted" ? " to " : " from ";
+      const size_t at = rest.substr(0, 64).find(link);
+      if (at == std::string_view::npos) return std::nullopt;
+      rest = SkipSpaces(rest.substr(at + link.size()));
+      if (quoted_to_end && QuoteLength(rest) > 0) return std::string(v.name);
+      return std::nullopt;
+    }
+    if (quoted_to_end && QuoteLength(rest) > 0) return std::string(v.name);
+    // "Liked an image" and friends: a reaction to an attachment, with nothing quoted.
+    static constexpr std::string_view kMedia[] = {"an image", "a photo",         "a video",
+                                                  "a movie",  "an attachment",   "a sticker",
+                                                  "a gif",    "an audio message"};
+    for (std::string_view m : kMedia) {
+      if (rest.size() == m.size() && StartsWithIgnoreCase(rest, m)) return std::string(v.name);
+    }
+    return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 5. KeywordMatcher
+// ---------------------------------------------------------------------------------------------
+
+std::optional<std::string> CanonicalLanguage(std::string_view lang) {
+  std::string code;
+  for (char c : lang) {
+    if (c == '-' || c == '_') break;  // "en-US", "nb_NO": the primary subtag decides
+    code.push_back(AsciiLower(c));
+  }
+  if (code == "no") code = "nb";
+  for (const PackDef& p : kPacks) {
+    if (p.code == code) return code;
+  }
+  return std::nullopt;
+}
+
+// How strongly an intent stops messages; the higher one wins a conflict between packs.
+int StopRank(Intent i) {
+  switch (i) {
+    case Intent::kOptOutAll:
+      return 4;
+    case Intent::kOptOut:
+      return 3;
+    case Intent::kHelp:
+      return 2;
+    case Intent::kOptIn:
+      return 1;
+    case Intent::kNone:
+      return 0;
+  }
+  return 0;
+}
+
+bool IsOptOut(Intent i) { return i == Intent::kOptOut || i == Intent::kOptOutAll; }
+
+struct KeywordEntry {
+  Intent intent = Intent::kNone;
+  std::string keyword;   // as configured
+  std::string language;  // pack code or "custom"
+};
+
+}  // namespace
+
+struct KeywordMatcher::Impl {
+  KeywordConfig config;
+  std::vector<size_t> packs;  // grammar pack indices, in the number's language order
+  uint8_t pack_mask = 0;
+  StringMap<KeywordEntry> keywords;
+  size_t max_keyword_words = 0;
+};
+
+KeywordMatcher::KeywordMatcher(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+KeywordMatcher::~KeywordMatcher() = default;
+
+const KeywordConfig& KeywordMatcher::config() const { return impl_->config; }
+
+Result<std::shared_ptr<const KeywordMatcher>> KeywordMatcher::Create(const KeywordConfig& config) {
+  const Grammar& g = Grammar::Get();
+  auto impl = std::make_unique<Impl>();
+  impl->config = config;
+
+  for (const std::string& lang : config.languages) {
+    std::optional<std::string> code = CanonicalLanguage(lang);
+    if (!code) {
+      return InvalidArgument("unknown keyword language \"" + lang +
+                             "\"; supported: da, de, en, es, fr, nb (or no), sv");
+    }
+    const size_t index = *g.PackIndex(*code);
+    if (impl->pack_mask & (1u << index)) continue;
+    impl->pack_mask |= static_cast<uint8_t>(1u << index);
+    impl->packs.push_back(index);
+  }
+
+  // The number's own lists first, on their own: one word, one intent.
+  struct Custom {
+    std::string key;
+    const std::string* keyword;
+    Intent intent;
+  };
+  std::vector<Custom> custom;
+  StringMap<std::pair<Intent, const std::string*>> seen;
+  const std::pair<const std::vector<std::string>*, Intent> lists[] = {
+      {&config.opt_in, Intent::kOptIn},
+      {&config.opt_out, Intent::kOptOut},
+      {&config.opt_out_all, Intent::kOptOutAll},
+      {&config.help, Intent::kHelp}};
+  for (const auto& [list, intent] : lists) {
+    for (const std::string& kw : *list) {
+      std::string key = KeywordComparisonKey(kw);
+      if (key.empty()) {
+        return InvalidArgument("keyword \"" + kw + "\" (" + IntentName(intent) +
+                               ") is empty after normalisation");
+      }
+      auto [it, inserted] = seen.try_emplace(key, intent, &kw);
+      if (!inserted && it->second.first != intent) {
+        return InvalidArgument("keyword \"" + kw + "\" is configured as " + IntentName(intent) +
+                               " and \"" + *it->second.second + "\" as " +
+                               IntentName(it->second.first) + "; they are the same keyword");
+      }
+      if (inserted) custom.push_back({std::move(key), &kw, intent});
+    }
+  }
+
+  // Pack keywords: the first language to list a word names it; when packs disagree on a word,
+  // the intent that stops more wins.
+  if (!config.replace_default_keywords) {
+    for (size_t index : impl->packs) {
+      const CompiledPack& pack = g.pack(index);
+      for (const PackKeyword& kw : pack.keywords) {
+        auto [it, inserted] = impl->keywords.try_emplace(kw.key);
+        if (inserted || StopRank(kw.intent) > StopRank(it->second.intent)) {
+          it->second = KeywordEntry{kw.intent, kw.keyword, pack.code};
+        }
+      }
+    }
+  }
+  // The number's own keywords override the packs, except that they cannot turn a pack's
+  // opt-out word into something that keeps texting.
+  for (const Custom& c : custom) {
+    auto [it, inserted] = impl->keywords.try_emplace(c.key);
+    if (!inserted && IsOptOut(it->second.intent) && !IsOptOut(c.intent)) continue;
+    it->second = KeywordEntry{c.intent, *c.keyword, "custom"};
+  }
+  for (const auto& [key, entry] : impl->keywords) {
+    impl->max_keyword_words = std::max(
+        impl->max_keyword_words, static_cast<size_t>(std::count(key.begin(), key.end(), ' ')) + 1);
+  }
+  return std::shared_ptr<const KeywordMatcher>(new KeywordMatcher(std::move(impl)));
+}
+
+KeywordMatch KeywordMatcher::Match(std::string_view body) const {
+  KeywordMatch m;
+  if (std::optional<std::string> verb = DetectReaction(body)) {
+    m.kind = MatchKind::kIgnoredReaction;
+    m.normalized = Normalize(body);
+    m.explanation = "reaction \"" + *verb + "\" quoting an earlier message; ignored";
+    m.rule = std::move(*verb);
+    return m;
+  }
+  m.normalized = Normalize(body);
+  TokenizedText text;
+  text.tokens.reserve(16);
+  Tokenize(m.normalized, &text);
+  const std::vector<Token>& tokens = text.tokens;
+
+  if (!tokens.empty() && tokens.size() <= impl_->max_keyword_words) {
+    std::string joined;
+    std::string_view key = text.Key(tokens[0]);
+    if (tokens.size() > 1) key = joined = JoinKeys(text);
+    auto it = impl_->keywords.find(key);
+    if (it != impl_->keywords.end()) {
+      const KeywordEntry& e = it->second;
+      m.intent = e.intent;
+      m.kind = MatchKind::kExactKeyword;
+      m.rule = e.keyword;
+      m.language = e.language;
+      m.matched = m.normalized;
+      m.explanation = "exact keyword \"" + e.keyword + "\" (" + e.language + ")";
+      return m;
+    }
+  }
+
+  if (impl_->config.free_text && impl_->pack_mask != 0 && !tokens.empty()) {
+    const Grammar& g = Grammar::Get();
+    std::array<uint64_t, kNumPacks> rules{};
+    uint8_t packs = 0;
+    for (Token& t : text.tokens) {
+      t.word = g.Lookup(text.Key(t));
+      if (t.word < 0) continue;
+      const uint8_t hit = g.TriggerPacks(t.word) & impl_->pack_mask;
+      if (hit == 0) continue;
+      packs |= hit;
+      for (size_t p = 0; p < kNumPacks; ++p) {
+        if (hit & (1u << p)) rules[p] |= g.TriggerRules(t.word, p);
+      }
+    }
+    if (packs != 0) {
+      for (size_t p : impl_->packs) {
+        if (!(packs & (1u << p))) continue;
+        if (std::optional<FreeTextHit> hit = FindRule(g, p, rules[p], tokens)) {
+          const CompiledRule& rule = g.pack(p).rules[hit->rule];
+          m.intent = Intent::kOptOut;
+          m.kind = MatchKind::kFreeText;
+          m.rule = rule.id;
+          m.language = g.pack(p).code;
+          m.matched = m.normalized.substr(tokens[hit->begin].begin,
+                                          tokens[hit->end - 1].end - tokens[hit->begin].begin);
+          m.explanation = "free-text rule " + rule.id + " matched \"" + m.matched + "\"";
+          return m;
+        }
+      }
+    }
+  }
+  m.explanation = impl_->config.free_text ? "no keyword or free-text opt-out request recognised"
+                                          : "no keyword recognised (free-text recognition is off)";
+  return m;
+}
+
+const char* IntentName(Intent i) {
+  switch (i) {
+    case Intent::kNone:
+      return "none";
+    case Intent::kOptIn:
+      return "opt_in";
+    case Intent::kOptOut:
+      return "opt_out";
+    case Intent::kOptOutAll:
+      return "opt_out_all";
+    case Intent::kHelp:
+      return "help";
+  }
+  return "none";
+}
+
+Result<Intent> ParseIntent(std::string_view s) {
+  for (Intent i :
+       {Intent::kNone, Intent::kOptIn, Intent::kOptOut, Intent::kOptOutAll, Intent::kHelp}) {
+    if (s == IntentName(i)) return i;
+  }
+  return InvalidArgument("unknown intent \"" + std::string(s) +
+                         "\"; expected none, opt_in, opt_out, opt_out_all or help");
+}
+
+const char* MatchKindName(MatchKind k) {
+  switch (k) {
+    case MatchKind::kNone:
+      return "none";
+    case MatchKind::kExactKeyword:
+      return "exact_keyword";
+    case MatchKind::kFreeText:
+      return "free_text";
+    case MatchKind::kIgnoredReaction:
+      return "reaction";
+  }
+  return "none";
+}
+
+std::vector<std::string> SupportedLanguages() {
+  std::vector<std::string> out;
+  for (const PackDef& p : kPacks) out.emplace_back(p.code);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<std::string> DefaultLanguagesForRegion(std::string_view region) {
+  std::string r;
+  for (char c : region) r.push_back(static_cast<char>(c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c));
+  struct Entry {
+    std::string_view regions;              // '|'-separated ISO 3166-1 alpha-2 codes
+    std::array<const char*, 3> languages;  // in order of preference, nullptr-padded
+  };
+  static const Entry kTable[] = {
+      {"DK|GL|FO", {"da", "en"}},
+      {"SE|AX", {"sv", "en"}},
+      {"NO|SJ", {"nb", "en"}},
+      {"DE|AT|LI", {"de", "en"}},
+      {"CH", {"de", "fr", "en"}},
+      {"LU", {"fr", "de", "en"}},
+      {"FR|BE|MC|GP|MQ|GF|RE|YT|PM|BL|MF|NC|PF|WF", {"fr", "en"}},
+      {"CA", {"en", "fr"}},
+      {"ES|MX|AR|BO|CL|CO|CR|CU|DO|EC|SV|GT|HN|NI|PA|PY|PE|PR|UY|VE|GQ", {"es", "en"}},
+      {"US", {"en", "es"}},
+  };
+  if (r.size() == 2) {
+    for (const Entry& e : kTable) {
+      for (std::string_view code : Split(e.regions, '|')) {
+        if (code != r) continue;
+        std::vector<std::string> out;
+        for (const char* lang : e.languages) {
+          if (lang != nullptr) out.emplace_back(lang);
+        }
+        return out;
+      }
+    }
+  }
+  return {"en"};
+}
+
+std::string NormalizeForMatching(std::string_view body) { return Normalize(body); }
+
+std::string KeywordComparisonKey(std::string_view text) {
+  std::string normalized = Normalize(text);
+  TokenizedText t;
+  Tokenize(normalized, &t);
+  return JoinKeys(t);
+}
+
+std::vector<FreeTextRuleInfo> FreeTextRules(std::string_view language) {
+  std::vector<FreeTextRuleInfo> out;
+  std::optional<std::string> code = CanonicalLanguage(language);
+  if (!code) return out;
+  const Grammar& g = Grammar::Get();
+  for (const CompiledRule& r : g.pack(*g.PackIndex(*code)).rules) {
+    out.push_back({r.id, r.pattern_text, r.example});
+  }
+  return out;
+}
+
+namespace keywords_internal {
+std::string NormalizeWithIcu(std::string_view body) { return NormalizeUnicode(body); }
+}  // namespace keywords_internal
+
+}  // namespace smsconsent
