@@ -4,12 +4,11 @@
 
 #include <array>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <string_view>
 #include <unordered_map>
 #include <utility>
-
-#include <nlohmann/json.hpp>
 
 namespace smsconsent {
 namespace {
@@ -26,8 +25,8 @@ Status DataLoss(std::string m) { return {StatusCode::kDataLoss, std::move(m)}; }
 Status SqlError(sqlite3* db, int rc, std::string_view what) {
   std::string msg(what);
   msg += ": ";
-  msg += db != nullptr && sqlite3_extended_errcode(db) == rc ? sqlite3_errmsg(db)
-                                                             : sqlite3_errstr(rc);
+  msg +=
+      db != nullptr && sqlite3_extended_errcode(db) == rc ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
   msg += " (sqlite ";
   msg += std::to_string(rc);
   msg += ")";
@@ -177,8 +176,8 @@ std::string FoldCase(std::string_view s) {
     // Only two-byte sequences can hold the letters we fold (U+0080..U+07FF).
     if ((b & 0xE0) == 0xC0 && i + 1 < s.size() &&
         (static_cast<unsigned char>(s[i + 1]) & 0xC0) == 0x80) {
-      char32_t c = (static_cast<char32_t>(b & 0x1F) << 6) |
-                   (static_cast<unsigned char>(s[i + 1]) & 0x3F);
+      char32_t c =
+          (static_cast<char32_t>(b & 0x1F) << 6) | (static_cast<unsigned char>(s[i + 1]) & 0x3F);
       char32_t l = c >= 0x80 ? LowerCodePoint(c) : c;
       out.push_back(static_cast<char>(0xC0 | (l >> 6)));
       out.push_back(static_cast<char>(0x80 | (l & 0x3F)));
@@ -358,20 +357,19 @@ CREATE INDEX outbox_due ON outbox (state, next_attempt_at_ms);
 
 #define SMSC_ACCOUNT_COLS \
   "id, name, marketing_sms_access, sms_short_code, default_region, opt_out_scope, created_at_ms"
-#define SMSC_NUMBER_COLS                                                                 \
+#define SMSC_NUMBER_COLS                                                                \
   "id, account_id, kind, number, country, business_name, keywords_json, reply_opt_in, " \
   "reply_opt_out, reply_help, opt_in_confirmation, created_at_ms"
 #define SMSC_CONTACT_COLS "id, account_id, phone, name, email, created_at_ms"
-#define SMSC_STATUS_COLS \
-  "contact_id, number_id, status, self_opted_out, source, updated_at_ms"
-#define SMSC_EVENT_COLS                                                                      \
-  "id, account_id, seq, contact_id, phone, number_id, sender, from_status, to_status, "     \
+#define SMSC_STATUS_COLS "contact_id, number_id, status, self_opted_out, source, updated_at_ms"
+#define SMSC_EVENT_COLS                                                                 \
+  "id, account_id, seq, contact_id, phone, number_id, sender, from_status, to_status, " \
   "source, actor, at_ms, evidence, prev_hash, hash"
-#define SMSC_INBOUND_COLS                                                                  \
-  "id, account_id, provider, provider_message_id, from_phone, to_number, number_id, "     \
+#define SMSC_INBOUND_COLS                                                             \
+  "id, account_id, provider, provider_message_id, from_phone, to_number, number_id, " \
   "contact_id, body, received_at_ms, decision"
-#define SMSC_OUTBOX_COLS                                                                   \
-  "id, account_id, number_id, contact_id, to_phone, from_number, body, kind, state, "     \
+#define SMSC_OUTBOX_COLS                                                              \
+  "id, account_id, number_id, contact_id, to_phone, from_number, body, kind, state, " \
   "attempts, last_error, inbound_id, created_at_ms, next_attempt_at_ms"
 
 // A stored enum name we cannot parse means the file was written by something else (or a
@@ -392,12 +390,9 @@ Result<ReplyKind> ParseReplyKindName(std::string_view s) {
 
 std::string KeywordsToJson(const KeywordConfig& k) {
   nlohmann::json j = {
-      {"languages", k.languages},
-      {"opt_in", k.opt_in},
-      {"opt_out", k.opt_out},
-      {"opt_out_all", k.opt_out_all},
-      {"help", k.help},
-      {"replace_default_keywords", k.replace_default_keywords},
+      {"languages", k.languages}, {"opt_in", k.opt_in},
+      {"opt_out", k.opt_out},     {"opt_out_all", k.opt_out_all},
+      {"help", k.help},           {"replace_default_keywords", k.replace_default_keywords},
       {"free_text", k.free_text},
   };
   return j.dump();
@@ -558,7 +553,6 @@ Status CheckLimit(int limit) {
   return Status::Ok();
 }
 
-
 // ---- The connection, its statement cache and transactions ---------------------------------
 
 struct Connection {
@@ -635,9 +629,9 @@ struct Connection {
   }
 
   Result<SenderNumber> SelectNumber(int64_t account_id, int64_t number_id) {
-    SMSC_ASSIGN_OR_RETURN(Stmt s, Prepare("SELECT " SMSC_NUMBER_COLS
-                                          " FROM sender_numbers WHERE id = ?1 AND "
-                                          "account_id = ?2"));
+    SMSC_ASSIGN_OR_RETURN(
+        Stmt s, Prepare("SELECT " SMSC_NUMBER_COLS " FROM sender_numbers WHERE id = ?1 AND "
+                        "account_id = ?2"));
     s.Bind(1, number_id).Bind(2, account_id);
     SMSC_ASSIGN_OR_RETURN(bool row, s.Step("reading sender number"));
     if (!row) {
@@ -692,10 +686,10 @@ Status ApplyPragmas(Connection& impl, bool in_memory) {
 
 Status Migrate(Connection& impl) {
   SMSC_ASSIGN_OR_RETURN(WriteTxn txn, WriteTxn::Begin(&impl));
-  SMSC_RETURN_IF_ERROR(impl.Exec(
-      "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
-      "name TEXT NOT NULL)",
-      "creating schema_migrations"));
+  SMSC_RETURN_IF_ERROR(
+      impl.Exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+                "name TEXT NOT NULL)",
+                "creating schema_migrations"));
   int64_t current = 0;
   {
     SMSC_ASSIGN_OR_RETURN(Stmt s, impl.Prepare("SELECT COALESCE(MAX(version), 0) FROM "
@@ -719,8 +713,8 @@ Status Migrate(Connection& impl) {
     SMSC_RETURN_IF_ERROR(s.Run("recording migration " + std::to_string(m.version)));
   }
   // Mirrors the version for tools (sqlite3 CLI, backups) that only look at the header.
-  SMSC_RETURN_IF_ERROR(impl.Exec(
-      ("PRAGMA user_version = " + std::to_string(latest)).c_str(), "setting user_version"));
+  SMSC_RETURN_IF_ERROR(impl.Exec(("PRAGMA user_version = " + std::to_string(latest)).c_str(),
+                                 "setting user_version"));
   return txn.Commit();
 }
 
@@ -750,8 +744,7 @@ Result<std::unique_ptr<ConsentStore>> SqliteStore::Open(const std::string& path)
   auto impl = std::make_unique<Impl>();
   impl->path = path;
   sqlite3* raw = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
-                           nullptr);
+  int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
   impl->db.reset(raw);  // closed on every return path, also when open failed
   if (rc != SQLITE_OK) {
     return SqlError(raw, rc, "cannot open SQLite database '" + path + "'");
@@ -784,11 +777,11 @@ Result<Account> SqliteStore::CreateAccount(const Account& account,
                                            const std::string& api_key_hash) {
   std::lock_guard<std::mutex> lock(mu_);
   SMSC_ASSIGN_OR_RETURN(WriteTxn txn, WriteTxn::Begin(impl_.get()));
-  SMSC_ASSIGN_OR_RETURN(Stmt s, impl_->Prepare(
-                                    "INSERT INTO accounts (name, marketing_sms_access, "
-                                    "sms_short_code, default_region, opt_out_scope, "
-                                    "api_key_hash, created_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
-                                    "?7)"));
+  SMSC_ASSIGN_OR_RETURN(
+      Stmt s, impl_->Prepare("INSERT INTO accounts (name, marketing_sms_access, "
+                             "sms_short_code, default_region, opt_out_scope, "
+                             "api_key_hash, created_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+                             "?7)"));
   s.Bind(1, account.name)
       .BindBool(2, account.marketing_sms_access)
       .BindBool(3, account.sms_short_code)
@@ -939,9 +932,9 @@ Result<std::vector<SenderNumber>> SqliteStore::ListNumbers(int64_t account_id) {
 
 Result<std::vector<SenderNumber>> SqliteStore::FindNumbers(const std::string& number) {
   std::lock_guard<std::mutex> lock(mu_);
-  SMSC_ASSIGN_OR_RETURN(Stmt s, impl_->Prepare("SELECT " SMSC_NUMBER_COLS
-                                               " FROM sender_numbers WHERE number = ?1 "
-                                               "ORDER BY id"));
+  SMSC_ASSIGN_OR_RETURN(
+      Stmt s, impl_->Prepare("SELECT " SMSC_NUMBER_COLS " FROM sender_numbers WHERE number = ?1 "
+                             "ORDER BY id"));
   s.Bind(1, number);
   std::vector<SenderNumber> out;
   while (true) {
@@ -981,9 +974,9 @@ Result<Contact> SqliteStore::AddContact(const Contact& contact) {
 
 Result<Contact> SqliteStore::GetContact(int64_t account_id, int64_t contact_id) {
   std::lock_guard<std::mutex> lock(mu_);
-  SMSC_ASSIGN_OR_RETURN(Stmt s, impl_->Prepare("SELECT " SMSC_CONTACT_COLS
-                                               " FROM contacts WHERE id = ?1 AND "
-                                               "account_id = ?2"));
+  SMSC_ASSIGN_OR_RETURN(
+      Stmt s, impl_->Prepare("SELECT " SMSC_CONTACT_COLS " FROM contacts WHERE id = ?1 AND "
+                             "account_id = ?2"));
   s.Bind(1, contact_id).Bind(2, account_id);
   SMSC_ASSIGN_OR_RETURN(bool row, s.Step("reading contact"));
   if (!row) {
@@ -995,17 +988,16 @@ Result<Contact> SqliteStore::GetContact(int64_t account_id, int64_t contact_id) 
 
 Result<Contact> SqliteStore::FindContactByPhone(int64_t account_id, const std::string& e164) {
   std::lock_guard<std::mutex> lock(mu_);
-  SMSC_ASSIGN_OR_RETURN(Stmt s, impl_->Prepare("SELECT " SMSC_CONTACT_COLS
-                                               " FROM contacts WHERE account_id = ?1 AND "
-                                               "phone = ?2"));
+  SMSC_ASSIGN_OR_RETURN(
+      Stmt s, impl_->Prepare("SELECT " SMSC_CONTACT_COLS " FROM contacts WHERE account_id = ?1 AND "
+                             "phone = ?2"));
   s.Bind(1, account_id).Bind(2, e164);
   SMSC_ASSIGN_OR_RETURN(bool row, s.Step("finding contact by phone"));
   if (!row) return NotFound("no contact with phone " + e164);
   return ReadContact(s);
 }
 
-Result<std::vector<Contact>> SqliteStore::ListContacts(int64_t account_id,
-                                                       const ContactQuery& q) {
+Result<std::vector<Contact>> SqliteStore::ListContacts(int64_t account_id, const ContactQuery& q) {
   SMSC_RETURN_IF_ERROR(CheckLimit(q.limit));
   std::lock_guard<std::mutex> lock(mu_);
   std::optional<Stmt> s;
@@ -1017,11 +1009,11 @@ Result<std::vector<Contact>> SqliteStore::ListContacts(int64_t account_id,
   } else {
     // Substring search cannot use an index; it scans the account's contacts in id order and
     // stops after `limit` hits.
-    SMSC_ASSIGN_OR_RETURN(
-        Stmt st, impl_->Prepare("SELECT " SMSC_CONTACT_COLS
-                                " FROM contacts WHERE account_id = ?1 AND id > ?2 AND "
-                                "(smsc_fold(name) LIKE ?4 ESCAPE '\\' OR "
-                                "phone LIKE ?4 ESCAPE '\\') ORDER BY id LIMIT ?3"));
+    SMSC_ASSIGN_OR_RETURN(Stmt st,
+                          impl_->Prepare("SELECT " SMSC_CONTACT_COLS
+                                         " FROM contacts WHERE account_id = ?1 AND id > ?2 AND "
+                                         "(smsc_fold(name) LIKE ?4 ESCAPE '\\' OR "
+                                         "phone LIKE ?4 ESCAPE '\\') ORDER BY id LIMIT ?3"));
     s.emplace(std::move(st));
     s->Bind(4, ContainsPattern(FoldCase(q.search)));
   }
@@ -1039,9 +1031,9 @@ Result<std::vector<Contact>> SqliteStore::ListContacts(int64_t account_id,
 
 Result<std::vector<StatusRow>> SqliteStore::GetStatuses(int64_t account_id, int64_t contact_id) {
   std::lock_guard<std::mutex> lock(mu_);
-  SMSC_ASSIGN_OR_RETURN(Stmt s, impl_->Prepare("SELECT " SMSC_STATUS_COLS
-                                               " FROM statuses WHERE account_id = ?1 AND "
-                                               "contact_id = ?2 ORDER BY number_id"));
+  SMSC_ASSIGN_OR_RETURN(
+      Stmt s, impl_->Prepare("SELECT " SMSC_STATUS_COLS " FROM statuses WHERE account_id = ?1 AND "
+                             "contact_id = ?2 ORDER BY number_id"));
   s.Bind(1, account_id).Bind(2, contact_id);
   std::vector<StatusRow> out;
   while (true) {
@@ -1055,9 +1047,9 @@ Result<std::vector<StatusRow>> SqliteStore::GetStatuses(int64_t account_id, int6
 
 Result<std::vector<StatusRow>> SqliteStore::ListAllStatuses(int64_t account_id) {
   std::lock_guard<std::mutex> lock(mu_);
-  SMSC_ASSIGN_OR_RETURN(Stmt s, impl_->Prepare("SELECT " SMSC_STATUS_COLS
-                                               " FROM statuses WHERE account_id = ?1 "
-                                               "ORDER BY contact_id, number_id"));
+  SMSC_ASSIGN_OR_RETURN(
+      Stmt s, impl_->Prepare("SELECT " SMSC_STATUS_COLS " FROM statuses WHERE account_id = ?1 "
+                             "ORDER BY contact_id, number_id"));
   s.Bind(1, account_id);
   std::vector<StatusRow> out;
   while (true) {
@@ -1305,8 +1297,7 @@ Result<CommitResult> SqliteStore::Commit(int64_t account_id, const ChangeSet& ch
 
 // ---- Events -------------------------------------------------------------------------------
 
-Result<std::vector<ConsentEvent>> SqliteStore::ListEvents(int64_t account_id,
-                                                          const EventQuery& q) {
+Result<std::vector<ConsentEvent>> SqliteStore::ListEvents(int64_t account_id, const EventQuery& q) {
   SMSC_RETURN_IF_ERROR(CheckLimit(q.limit));
   std::lock_guard<std::mutex> lock(mu_);
   std::optional<Stmt> s;
@@ -1377,8 +1368,7 @@ Result<std::optional<InboundMessage>> SqliteStore::FindInbound(
   return std::optional<InboundMessage>(ReadInbound(s));
 }
 
-Result<std::vector<OutboxItem>> SqliteStore::ListOutbox(int64_t account_id,
-                                                        const OutboxQuery& q) {
+Result<std::vector<OutboxItem>> SqliteStore::ListOutbox(int64_t account_id, const OutboxQuery& q) {
   SMSC_RETURN_IF_ERROR(CheckLimit(q.limit));
   std::lock_guard<std::mutex> lock(mu_);
   std::optional<Stmt> s;

@@ -1,0 +1,215 @@
+// SQLite-specific behaviour of SqliteStore, beyond the conformance suite: the durability
+// settings, the migrations, the file-level failure modes and OpenStore's dispatch.
+#include "store/sqlite/sqlite_store.h"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+#include <string>
+
+namespace smsconsent {
+namespace {
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl =
+        (std::filesystem::temp_directory_path() / "smsconsent-sqlite-XXXXXX").string();
+    if (mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    path_ = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  std::string File(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// A second, independent connection to the same file, as another process would have.
+class RawDb {
+ public:
+  explicit RawDb(const std::string& path) {
+    if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
+      throw std::runtime_error("cannot open " + path);
+    }
+  }
+  ~RawDb() { sqlite3_close_v2(db_); }
+  // The first column of the first row as text ("" when there is none).
+  std::string Query(const std::string& sql) {
+    sqlite3_stmt* s = nullptr;
+    if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &s, nullptr) != SQLITE_OK) {
+      throw std::runtime_error(sqlite3_errmsg(db_));
+    }
+    std::string out;
+    if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0) != nullptr) {
+      out = reinterpret_cast<const char*>(sqlite3_column_text(s, 0));
+    }
+    sqlite3_finalize(s);
+    return out;
+  }
+  int Exec(const std::string& sql) {
+    return sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, nullptr);
+  }
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+std::unique_ptr<ConsentStore> MustOpen(const std::string& path) {
+  auto r = SqliteStore::Open(path);
+  if (!r.ok()) throw std::runtime_error(r.status().ToString());
+  return std::move(r).value();
+}
+
+TEST(SqliteStore, DurabilityPragmasAreInForce) {
+  TempDir dir;
+  auto store = MustOpen(dir.File("c.db"));
+  auto* sqlite = dynamic_cast<SqliteStore*>(store.get());
+  ASSERT_NE(sqlite, nullptr);
+  auto pragma = [&](const char* name) {
+    auto r = sqlite->PragmaForTesting(name);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? *r : std::string();
+  };
+  EXPECT_EQ(pragma("journal_mode"), "wal");
+  EXPECT_EQ(pragma("synchronous"), "2");  // FULL
+  EXPECT_EQ(pragma("foreign_keys"), "1");
+  EXPECT_EQ(pragma("busy_timeout"), "5000");
+  EXPECT_EQ(sqlite->PragmaForTesting("cache_size").status().code(), StatusCode::kInvalidArgument);
+
+  // WAL is a property of the file: another connection sees it too.
+  RawDb raw(dir.File("c.db"));
+  EXPECT_EQ(raw.Query("PRAGMA journal_mode"), "wal");
+}
+
+TEST(SqliteStore, MigrationsAreAppliedOnceAndSurviveReopen) {
+  TempDir dir;
+  const std::string path = dir.File("m.db");
+  const std::string latest = std::to_string(SqliteStore::LatestSchemaVersion());
+  {
+    auto store = MustOpen(path);
+    Account a;
+    a.name = "kept";
+    ASSERT_TRUE(store->CreateAccount(a, "h").ok());
+  }
+  for (int i = 0; i < 2; ++i) {
+    auto store = MustOpen(path);
+    auto accounts = store->ListAccounts();
+    ASSERT_TRUE(accounts.ok());
+    ASSERT_EQ(accounts->size(), 1u);
+    EXPECT_EQ((*accounts)[0].name, "kept");
+  }
+  RawDb raw(path);
+  EXPECT_EQ(raw.Query("SELECT COUNT(*) FROM schema_migrations"), latest);
+  EXPECT_EQ(raw.Query("SELECT MAX(version) FROM schema_migrations"), latest);
+  EXPECT_EQ(raw.Query("PRAGMA user_version"), latest);
+}
+
+TEST(SqliteStore, SchemaFromANewerVersionIsRefused) {
+  TempDir dir;
+  const std::string path = dir.File("n.db");
+  MustOpen(path).reset();
+  {
+    RawDb raw(path);
+    ASSERT_EQ(raw.Exec("INSERT INTO schema_migrations (version, name) VALUES (9999, 'future')"),
+              SQLITE_OK);
+  }
+  auto r = SqliteStore::Open(path);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(r.status().message().find("9999"), std::string::npos) << r.status().ToString();
+}
+
+TEST(SqliteStore, MissingDirectoryIsAClearNotFound) {
+  TempDir dir;
+  const std::string missing = dir.File("no/such/dir");
+  auto r = SqliteStore::Open(missing + "/x.db");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kNotFound);
+  EXPECT_NE(r.status().message().find("directory '" + missing + "' does not exist"),
+            std::string::npos)
+      << r.status().ToString();
+  EXPECT_FALSE(std::filesystem::exists(missing));
+}
+
+TEST(SqliteStore, AFileThatIsNotADatabaseIsDataLoss) {
+  TempDir dir;
+  const std::string path = dir.File("garbage.db");
+  {
+    std::ofstream f(path, std::ios::binary);
+    f << std::string(8192, 'x');
+  }
+  auto r = SqliteStore::Open(path);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kDataLoss) << r.status().ToString();
+  EXPECT_NE(r.status().message().find(path), std::string::npos) << r.status().ToString();
+}
+
+TEST(SqliteStore, TheLedgerTableRefusesDeletes) {
+  TempDir dir;
+  const std::string path = dir.File("l.db");
+  auto store = MustOpen(path);
+  Account a;
+  a.name = "a";
+  auto acct = store->CreateAccount(a, "");
+  ASSERT_TRUE(acct.ok());
+  SenderNumber n;
+  n.account_id = acct->id;
+  n.number = "+4520123456";
+  auto number = store->AddNumber(n);
+  ASSERT_TRUE(number.ok());
+  Contact c;
+  c.account_id = acct->id;
+  c.phone = "+4511111111";
+  auto contact = store->AddContact(c);
+  ASSERT_TRUE(contact.ok());
+  ChangeSet changes;
+  EventDraft d;
+  d.contact_id = contact->id;
+  d.number_id = number->id;
+  d.to = SubscriptionStatus::kOptedIn;
+  changes.events.push_back(d);
+  ASSERT_TRUE(store->Commit(acct->id, changes).ok());
+
+  RawDb raw(path);
+  EXPECT_NE(raw.Exec("DELETE FROM events"), SQLITE_OK);
+  EXPECT_EQ(raw.Query("SELECT COUNT(*) FROM events"), "1");
+}
+
+TEST(OpenStore, DispatchesOnTheLocation) {
+  TempDir dir;
+  auto plain = OpenStore(dir.File("plain.db"));
+  EXPECT_TRUE(plain.ok()) << plain.status().ToString();
+  auto prefixed = OpenStore("sqlite:" + dir.File("prefixed.db"));
+  EXPECT_TRUE(prefixed.ok()) << prefixed.status().ToString();
+  EXPECT_TRUE(std::filesystem::exists(dir.File("prefixed.db")));
+  EXPECT_FALSE(std::filesystem::exists(dir.File("sqlite:prefixed.db")));
+
+  auto pg = OpenStore("postgresql://localhost/smsconsent");
+  ASSERT_FALSE(pg.ok());
+  EXPECT_EQ(pg.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(pg.status().message().find("PostgreSQL"), std::string::npos);
+  EXPECT_EQ(OpenStore("").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(OpenStore("sqlite:").status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(OutboxState, NamesRoundTrip) {
+  for (OutboxState s :
+       {OutboxState::kPending, OutboxState::kSent, OutboxState::kFailed, OutboxState::kDead}) {
+    auto parsed = ParseOutboxState(OutboxStateName(s));
+    ASSERT_TRUE(parsed.ok());
+    EXPECT_EQ(*parsed, s);
+  }
+  EXPECT_STREQ(OutboxStateName(OutboxState::kPending), "pending");
+  EXPECT_EQ(ParseOutboxState("queued").status().code(), StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace smsconsent

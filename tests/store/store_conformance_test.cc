@@ -1,0 +1,1167 @@
+// The ConsentStore conformance suite: the contract of src/store/store.h, run against every
+// backend. A backend joins by adding one StoreFactory to the instantiation at the bottom; the
+// tests themselves only use the ConsentStore interface.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <atomic>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/ledger.h"
+#include "store/store.h"
+
+namespace smsconsent {
+namespace {
+
+// ---- Backends ------------------------------------------------------------------------------
+
+// Where one test's data lives. Open() may be called again after the previous store was
+// destroyed and must reach the same data (that is how persistence is tested). Destroying the
+// location removes the data.
+class StoreLocation {
+ public:
+  virtual ~StoreLocation() = default;
+  virtual Result<std::unique_ptr<ConsentStore>> Open() = 0;
+};
+
+struct StoreFactory {
+  std::string name;
+  // A fresh, empty location; called once per test.
+  std::function<std::unique_ptr<StoreLocation>()> make_location;
+};
+
+// Keeps CTest's test names readable ("…/Sqlite" rather than a byte dump).
+void PrintTo(const StoreFactory& f, std::ostream* os) { *os << f.name; }
+
+// A database file in a fresh temporary directory, opened through OpenStore("sqlite:…").
+class SqliteLocation : public StoreLocation {
+ public:
+  SqliteLocation() {
+    std::string tmpl =
+        (std::filesystem::temp_directory_path() / "smsconsent-store-XXXXXX").string();
+    if (mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    dir_ = tmpl;
+  }
+  ~SqliteLocation() override {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+  Result<std::unique_ptr<ConsentStore>> Open() override {
+    return OpenStore("sqlite:" + (dir_ / "smsconsent.db").string());
+  }
+
+ private:
+  std::filesystem::path dir_;
+};
+
+StoreFactory SqliteFactory() {
+  return {"Sqlite", [] { return std::make_unique<SqliteLocation>(); }};
+}
+
+// ---- Helpers -------------------------------------------------------------------------------
+
+// Setup steps that are not what a test checks: a failure throws, and GoogleTest reports the
+// exception as the test's failure.
+template <typename T>
+T Must(Result<T> r, const char* what = "setup") {
+  if (!r.ok()) throw std::runtime_error(std::string(what) + ": " + r.status().ToString());
+  return std::move(r).value();
+}
+
+// Query builders (designated initializers would trip -Wmissing-field-initializers).
+ContactQuery Contacts(const std::string& search = "", int limit = 100, int64_t after_id = 0) {
+  ContactQuery q;
+  q.search = search;
+  q.limit = limit;
+  q.after_id = after_id;
+  return q;
+}
+EventQuery Events(int64_t after_seq = 0, int limit = 1000,
+                  std::optional<int64_t> contact_id = std::nullopt) {
+  EventQuery q;
+  q.after_seq = after_seq;
+  q.limit = limit;
+  q.contact_id = contact_id;
+  return q;
+}
+OutboxQuery Outbox(int64_t after_id = 0, int limit = 100,
+                   std::optional<OutboxState> state = std::nullopt) {
+  OutboxQuery q;
+  q.after_id = after_id;
+  q.limit = limit;
+  q.state = state;
+  return q;
+}
+
+#define EXPECT_CODE(expr, want_code)                              \
+  do {                                                            \
+    auto _st = ::smsconsent::StatusOfForTest(expr);               \
+    EXPECT_EQ(_st.code(), want_code) << "got " << _st.ToString(); \
+  } while (0)
+
+template <typename T>
+Status StatusOfForTest(const Result<T>& r) {
+  return r.status();
+}
+Status StatusOfForTest(const Status& s) { return s; }
+
+constexpr auto kIn = SubscriptionStatus::kOptedIn;
+constexpr auto kOut = SubscriptionStatus::kOptedOut;
+constexpr auto kNone = SubscriptionStatus::kNotSpecified;
+
+class StoreConformance : public testing::TestWithParam<StoreFactory> {
+ protected:
+  void SetUp() override {
+    location_ = GetParam().make_location();
+    store_ = Must(location_->Open(), "opening the store");
+  }
+  void TearDown() override {
+    store_.reset();
+    location_.reset();
+  }
+  void Reopen() {
+    store_.reset();
+    store_ = Must(location_->Open(), "reopening the store");
+  }
+
+  Account MakeAccount(const std::string& name, const std::string& key_hash = "") {
+    Account a;
+    a.name = name;
+    a.marketing_sms_access = true;
+    a.created_at_ms = 1000;
+    return Must(store_->CreateAccount(a, key_hash), "CreateAccount");
+  }
+  SenderNumber MakeNumber(int64_t account_id, const std::string& number,
+                          NumberKind kind = NumberKind::kLongCode,
+                          const std::string& country = "US") {
+    SenderNumber n;
+    n.account_id = account_id;
+    n.kind = kind;
+    n.number = number;
+    n.country = country;
+    n.business_name = "Acme";
+    n.created_at_ms = 2000;
+    return Must(store_->AddNumber(n), "AddNumber");
+  }
+  Contact MakeContact(int64_t account_id, const std::string& phone, const std::string& name = "") {
+    Contact c;
+    c.account_id = account_id;
+    c.phone = phone;
+    c.name = name;
+    c.created_at_ms = 3000;
+    return Must(store_->AddContact(c), "AddContact");
+  }
+  static EventDraft Draft(const Contact& c, const SenderNumber& n, SubscriptionStatus from,
+                          SubscriptionStatus to, Source source = Source::kManual,
+                          int64_t at_ms = 5000) {
+    EventDraft d;
+    d.contact_id = c.id;
+    d.phone = c.phone;
+    d.number_id = n.id;
+    d.sender = n.number;
+    d.from = from;
+    d.to = to;
+    d.source = source;
+    d.actor = source == Source::kKeyword ? "contact" : "user:alice";
+    d.at_ms = at_ms;
+    d.evidence = R"({"explanation":"signed up at the counter"})";
+    return d;
+  }
+  static InboundMessage Inbound(const Contact& c, const SenderNumber& n, const std::string& id,
+                                const std::string& body = "STOP") {
+    InboundMessage m;
+    m.provider = "twilio";
+    m.provider_message_id = id;
+    m.from = c.phone;
+    m.to = n.number;
+    m.number_id = n.id;
+    m.contact_id = c.id;
+    m.body = body;
+    m.received_at_ms = 4000;
+    m.decision = R"({"intent":"opt_out"})";
+    return m;
+  }
+  static OutboxItem Reply(const Contact& c, const SenderNumber& n, ReplyKind kind) {
+    OutboxItem o;
+    o.number_id = n.id;
+    o.contact_id = c.id;
+    o.to = c.phone;
+    o.from = n.number;
+    o.body = "You are unsubscribed.";
+    o.kind = kind;
+    o.created_at_ms = 4001;
+    o.next_attempt_at_ms = 4001;
+    return o;
+  }
+
+  std::vector<ConsentEvent> AllEvents(int64_t account_id) {
+    std::vector<ConsentEvent> all;
+    EventQuery q;
+    q.limit = 7;  // several pages, to exercise the cursor
+    while (true) {
+      auto page = Must(store_->ListEvents(account_id, q), "ListEvents");
+      if (page.empty()) break;
+      q.after_seq = page.back().seq;
+      all.insert(all.end(), page.begin(), page.end());
+    }
+    return all;
+  }
+  std::vector<OutboxItem> AllOutbox(int64_t account_id) {
+    return Must(store_->ListOutbox(account_id, Outbox(0, 1000)), "ListOutbox");
+  }
+  std::map<StatusKey, ConsentState> StatusMap(int64_t account_id) {
+    std::map<StatusKey, ConsentState> m;
+    for (const StatusRow& r : Must(store_->ListAllStatuses(account_id), "ListAllStatuses")) {
+      m[{r.contact_id, r.number_id}] = r.state;
+    }
+    return m;
+  }
+
+  std::unique_ptr<StoreLocation> location_;
+  std::unique_ptr<ConsentStore> store_;
+};
+
+bool SameState(const ConsentState& a, const ConsentState& b) {
+  return a.status == b.status && a.self_opted_out == b.self_opted_out && a.source == b.source &&
+         a.updated_at_ms == b.updated_at_ms;
+}
+
+bool SameStates(const std::map<StatusKey, ConsentState>& a,
+                const std::map<StatusKey, ConsentState>& b) {
+  if (a.size() != b.size()) return false;
+  for (auto ia = a.begin(), ib = b.begin(); ia != a.end(); ++ia, ++ib) {
+    if (ia->first != ib->first || !SameState(ia->second, ib->second)) return false;
+  }
+  return true;
+}
+
+std::vector<int64_t> ContactIds(const std::vector<Contact>& cs) {
+  std::vector<int64_t> ids;
+  for (const Contact& c : cs) ids.push_back(c.id);
+  return ids;
+}
+
+// ---- Accounts ------------------------------------------------------------------------------
+
+TEST_P(StoreConformance, CreateAccountRoundTripsEveryField) {
+  Account a;
+  a.name = "Hansen Cykler ApS";
+  a.marketing_sms_access = true;
+  a.sms_short_code = true;
+  a.default_region = "DK";
+  a.opt_out_scope = OptOutScope::kAccount;
+  a.created_at_ms = 1700000000123;
+  auto created = store_->CreateAccount(a, "hash-1");
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  EXPECT_GT(created->id, 0);
+
+  auto got = store_->GetAccount(created->id);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(got->id, created->id);
+  EXPECT_EQ(got->name, "Hansen Cykler ApS");
+  EXPECT_TRUE(got->marketing_sms_access);
+  EXPECT_TRUE(got->sms_short_code);
+  EXPECT_EQ(got->default_region, "DK");
+  EXPECT_EQ(got->opt_out_scope, OptOutScope::kAccount);
+  EXPECT_EQ(got->created_at_ms, 1700000000123);
+}
+
+TEST_P(StoreConformance, GetAccountUnknownIsNotFound) {
+  EXPECT_CODE(store_->GetAccount(424242), StatusCode::kNotFound);
+}
+
+TEST_P(StoreConformance, FindAccountByApiKeyHash) {
+  Account a = MakeAccount("a", "hash-a");
+  Account b = MakeAccount("b", "hash-b");
+  auto found = store_->FindAccountByApiKeyHash("hash-b");
+  ASSERT_TRUE(found.ok()) << found.status().ToString();
+  EXPECT_EQ(found->id, b.id);
+  EXPECT_EQ(found->name, "b");
+  EXPECT_CODE(store_->FindAccountByApiKeyHash("hash-c"), StatusCode::kNotFound);
+  EXPECT_CODE(store_->FindAccountByApiKeyHash(""), StatusCode::kNotFound);
+  EXPECT_NE(a.id, b.id);
+}
+
+TEST_P(StoreConformance, ApiKeyHashIsUniqueButAccountsMayHaveNone) {
+  MakeAccount("a", "same-hash");
+  EXPECT_CODE(store_->CreateAccount(Account(), "same-hash"), StatusCode::kAlreadyExists);
+  MakeAccount("no key 1");
+  MakeAccount("no key 2");
+  auto all = store_->ListAccounts();
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 3u);
+  EXPECT_EQ((*all)[0].name, "a");
+  EXPECT_EQ((*all)[2].name, "no key 2");
+}
+
+// ---- Sender numbers ------------------------------------------------------------------------
+
+TEST_P(StoreConformance, NumberRoundTripsKeywordConfigAndReplies) {
+  Account acct = MakeAccount("a");
+  SenderNumber n;
+  n.account_id = acct.id;
+  n.kind = NumberKind::kTollFree;
+  n.number = "+18005550100";
+  n.country = "US";
+  n.business_name = "Acme \"Bikes\"";
+  n.keywords.languages = {"en", "es"};
+  n.keywords.opt_in = {"JOIN"};
+  n.keywords.opt_out = {"ALTO", "BASTA YA"};
+  n.keywords.opt_out_all = {"NADA"};
+  n.keywords.help = {"SOS"};
+  n.keywords.replace_default_keywords = true;
+  n.keywords.free_text = false;
+  n.replies = {"Hi from {business}", "Bye from {business}", "Help: call us ✆"};
+  n.opt_in_confirmation = true;
+  n.created_at_ms = 77;
+  auto added = store_->AddNumber(n);
+  ASSERT_TRUE(added.ok()) << added.status().ToString();
+  EXPECT_GT(added->id, 0);
+
+  auto got = store_->GetNumber(acct.id, added->id);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(got->account_id, acct.id);
+  EXPECT_EQ(got->kind, NumberKind::kTollFree);
+  EXPECT_EQ(got->number, "+18005550100");
+  EXPECT_EQ(got->country, "US");
+  EXPECT_EQ(got->business_name, "Acme \"Bikes\"");
+  EXPECT_EQ(got->keywords.languages, (std::vector<std::string>{"en", "es"}));
+  EXPECT_EQ(got->keywords.opt_in, (std::vector<std::string>{"JOIN"}));
+  EXPECT_EQ(got->keywords.opt_out, (std::vector<std::string>{"ALTO", "BASTA YA"}));
+  EXPECT_EQ(got->keywords.opt_out_all, (std::vector<std::string>{"NADA"}));
+  EXPECT_EQ(got->keywords.help, (std::vector<std::string>{"SOS"}));
+  EXPECT_TRUE(got->keywords.replace_default_keywords);
+  EXPECT_FALSE(got->keywords.free_text);
+  EXPECT_EQ(got->replies.opt_in, "Hi from {business}");
+  EXPECT_EQ(got->replies.opt_out, "Bye from {business}");
+  EXPECT_EQ(got->replies.help, "Help: call us ✆");
+  EXPECT_TRUE(got->opt_in_confirmation);
+  EXPECT_EQ(got->created_at_ms, 77);
+}
+
+TEST_P(StoreConformance, UpdateNumberChangesItsSettings) {
+  Account acct = MakeAccount("a");
+  SenderNumber n = MakeNumber(acct.id, "+4520123456", NumberKind::kLongCode, "DK");
+  n.business_name = "Hansen";
+  n.keywords.languages = {"da"};
+  n.keywords.opt_out = {"STOPPE"};
+  n.replies.help = "Ring 70 20 30 40";
+  n.opt_in_confirmation = true;
+  auto updated = store_->UpdateNumber(n);
+  ASSERT_TRUE(updated.ok()) << updated.status().ToString();
+  EXPECT_EQ(updated->business_name, "Hansen");
+
+  auto got = store_->GetNumber(acct.id, n.id);
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->business_name, "Hansen");
+  EXPECT_EQ(got->keywords.languages, (std::vector<std::string>{"da"}));
+  EXPECT_EQ(got->keywords.opt_out, (std::vector<std::string>{"STOPPE"}));
+  EXPECT_EQ(got->replies.help, "Ring 70 20 30 40");
+  EXPECT_TRUE(got->opt_in_confirmation);
+
+  auto listed = store_->ListNumbers(acct.id);
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].business_name, "Hansen");
+}
+
+TEST_P(StoreConformance, UpdateOrGetNumberOfAnotherAccountIsNotFound) {
+  Account a = MakeAccount("a");
+  Account b = MakeAccount("b");
+  SenderNumber n = MakeNumber(a.id, "+4520123456");
+  EXPECT_CODE(store_->GetNumber(b.id, n.id), StatusCode::kNotFound);
+  SenderNumber hijack = n;
+  hijack.account_id = b.id;
+  hijack.business_name = "Evil";
+  EXPECT_CODE(store_->UpdateNumber(hijack), StatusCode::kNotFound);
+  SenderNumber missing = n;
+  missing.id = 999999;
+  EXPECT_CODE(store_->UpdateNumber(missing), StatusCode::kNotFound);
+  EXPECT_EQ(Must(store_->GetNumber(a.id, n.id)).business_name, "Acme");
+}
+
+TEST_P(StoreConformance, ListNumbersShowsOnlyTheAccountsNumbers) {
+  Account a = MakeAccount("a");
+  Account b = MakeAccount("b");
+  SenderNumber a1 = MakeNumber(a.id, "+4520000001");
+  SenderNumber b1 = MakeNumber(b.id, "+4520000002");
+  SenderNumber a2 = MakeNumber(a.id, "12345", NumberKind::kShortCode, "US");
+  auto listed = store_->ListNumbers(a.id);
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 2u);
+  EXPECT_EQ((*listed)[0].id, a1.id);
+  EXPECT_EQ((*listed)[1].id, a2.id);
+  EXPECT_EQ((*listed)[1].kind, NumberKind::kShortCode);
+  EXPECT_NE(b1.id, a1.id);
+}
+
+TEST_P(StoreConformance, SameE164NumberIsRefusedAcrossAccounts) {
+  Account a = MakeAccount("a");
+  Account b = MakeAccount("b");
+  MakeNumber(a.id, "+4520123456", NumberKind::kLongCode, "DK");
+  SenderNumber dup;
+  dup.account_id = b.id;
+  dup.kind = NumberKind::kLongCode;
+  dup.number = "+4520123456";
+  dup.country = "DK";
+  EXPECT_CODE(store_->AddNumber(dup), StatusCode::kAlreadyExists);
+  dup.account_id = a.id;
+  EXPECT_CODE(store_->AddNumber(dup), StatusCode::kAlreadyExists);
+  // The country does not make an E.164 number distinct.
+  dup.country = "SE";
+  EXPECT_CODE(store_->AddNumber(dup), StatusCode::kAlreadyExists);
+  EXPECT_EQ(Must(store_->ListNumbers(b.id)).size(), 0u);
+}
+
+TEST_P(StoreConformance, ShortCodeDigitsMayRepeatInAnotherCountryOnly) {
+  Account a = MakeAccount("a");
+  Account b = MakeAccount("b");
+  MakeNumber(a.id, "12345", NumberKind::kShortCode, "US");
+  SenderNumber dk;
+  dk.account_id = b.id;
+  dk.kind = NumberKind::kShortCode;
+  dk.number = "12345";
+  dk.country = "DK";
+  auto added = store_->AddNumber(dk);
+  EXPECT_TRUE(added.ok()) << added.status().ToString();
+  SenderNumber us_again = dk;
+  us_again.country = "US";
+  EXPECT_CODE(store_->AddNumber(us_again), StatusCode::kAlreadyExists);
+}
+
+TEST_P(StoreConformance, UpdateNumberToATakenNumberIsRefused) {
+  Account a = MakeAccount("a");
+  Account b = MakeAccount("b");
+  MakeNumber(a.id, "+4520000001");
+  SenderNumber mine = MakeNumber(b.id, "+4520000002");
+  mine.number = "+4520000001";
+  EXPECT_CODE(store_->UpdateNumber(mine), StatusCode::kAlreadyExists);
+  EXPECT_EQ(Must(store_->GetNumber(b.id, mine.id)).number, "+4520000002");
+}
+
+TEST_P(StoreConformance, FindNumbersReturnsEveryAccountsRegistration) {
+  Account a = MakeAccount("a");
+  Account b = MakeAccount("b");
+  SenderNumber us = MakeNumber(a.id, "12345", NumberKind::kShortCode, "US");
+  SenderNumber dk = MakeNumber(b.id, "12345", NumberKind::kShortCode, "DK");
+  SenderNumber lc = MakeNumber(a.id, "+4520123456", NumberKind::kLongCode, "DK");
+
+  auto found = store_->FindNumbers("12345");
+  ASSERT_TRUE(found.ok());
+  ASSERT_EQ(found->size(), 2u);
+  std::set<std::pair<int64_t, std::string>> got;
+  for (const SenderNumber& n : *found) got.insert({n.account_id, n.country});
+  EXPECT_EQ(got, (std::set<std::pair<int64_t, std::string>>{{a.id, "US"}, {b.id, "DK"}}));
+
+  auto one = store_->FindNumbers("+4520123456");
+  ASSERT_TRUE(one.ok());
+  ASSERT_EQ(one->size(), 1u);
+  EXPECT_EQ((*one)[0].id, lc.id);
+  EXPECT_TRUE(Must(store_->FindNumbers("+4599999999")).empty());
+  EXPECT_NE(us.id, dk.id);
+}
+
+TEST_P(StoreConformance, AddNumberToUnknownAccountIsNotFound) {
+  SenderNumber n;
+  n.account_id = 31337;
+  n.number = "+4520123456";
+  EXPECT_CODE(store_->AddNumber(n), StatusCode::kNotFound);
+}
+
+// ---- Contacts ------------------------------------------------------------------------------
+
+TEST_P(StoreConformance, AddGetAndFindContact) {
+  Account a = MakeAccount("a");
+  Contact c;
+  c.account_id = a.id;
+  c.phone = "+4512345678";
+  c.name = "Søren Kierkegaard";
+  c.email = "soren@example.dk";
+  c.created_at_ms = 123;
+  auto added = store_->AddContact(c);
+  ASSERT_TRUE(added.ok()) << added.status().ToString();
+  EXPECT_GT(added->id, 0);
+
+  auto got = store_->GetContact(a.id, added->id);
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->phone, "+4512345678");
+  EXPECT_EQ(got->name, "Søren Kierkegaard");
+  EXPECT_EQ(got->email, "soren@example.dk");
+  EXPECT_EQ(got->created_at_ms, 123);
+  EXPECT_EQ(got->account_id, a.id);
+
+  auto found = store_->FindContactByPhone(a.id, "+4512345678");
+  ASSERT_TRUE(found.ok());
+  EXPECT_EQ(found->id, added->id);
+  EXPECT_CODE(store_->FindContactByPhone(a.id, "+4587654321"), StatusCode::kNotFound);
+  EXPECT_CODE(store_->GetContact(a.id, 987654), StatusCode::kNotFound);
+}
+
+TEST_P(StoreConformance, DuplicatePhoneIsRefusedWithinAnAccountOnly) {
+  Account a = MakeAccount("a");
+  Account b = MakeAccount("b");
+  MakeContact(a.id, "+4512345678", "first");
+  Contact dup;
+  dup.account_id = a.id;
+  dup.phone = "+4512345678";
+  dup.name = "second";
+  EXPECT_CODE(store_->AddContact(dup), StatusCode::kAlreadyExists);
+  dup.account_id = b.id;
+  auto other = store_->AddContact(dup);
+  EXPECT_TRUE(other.ok()) << other.status().ToString();
+  EXPECT_EQ(Must(store_->FindContactByPhone(a.id, "+4512345678")).name, "first");
+}
+
+TEST_P(StoreConformance, AnotherAccountCannotSeeAContact) {
+  Account a = MakeAccount("a");
+  Account b = MakeAccount("b");
+  Contact c = MakeContact(a.id, "+4512345678", "Alice");
+  EXPECT_CODE(store_->GetContact(b.id, c.id), StatusCode::kNotFound);
+  EXPECT_CODE(store_->FindContactByPhone(b.id, "+4512345678"), StatusCode::kNotFound);
+  EXPECT_TRUE(Must(store_->ListContacts(b.id, Contacts())).empty());
+  EXPECT_TRUE(Must(store_->ListContacts(b.id, Contacts("alice"))).empty());
+}
+
+TEST_P(StoreConformance, AddContactToUnknownAccountIsNotFound) {
+  EXPECT_CODE(store_->AddContact(Contact{0, 31337, "+4512345678", "", "", 0}),
+              StatusCode::kNotFound);
+}
+
+TEST_P(StoreConformance, ListContactsPagesWithTheIdCursor) {
+  Account a = MakeAccount("a");
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 25; ++i) {
+    ids.push_back(MakeContact(a.id, "+45100000" + std::to_string(10 + i)).id);
+  }
+  std::vector<int64_t> seen;
+  ContactQuery q = Contacts("", 10);
+  std::vector<size_t> page_sizes;
+  while (true) {
+    auto page = store_->ListContacts(a.id, q);
+    ASSERT_TRUE(page.ok()) << page.status().ToString();
+    if (page->empty()) break;
+    page_sizes.push_back(page->size());
+    for (const Contact& c : *page) seen.push_back(c.id);
+    q.after_id = page->back().id;
+  }
+  EXPECT_EQ(page_sizes, (std::vector<size_t>{10, 10, 5}));
+  EXPECT_EQ(seen, ids);
+}
+
+TEST_P(StoreConformance, ListContactsSearchIgnoresCaseInNames) {
+  Account a = MakeAccount("a");
+  Contact alice = MakeContact(a.id, "+4511111111", "Alice Smith");
+  Contact shout = MakeContact(a.id, "+4522222222", "MALICE");
+  MakeContact(a.id, "+4533333333", "Bob");
+  Contact soren = MakeContact(a.id, "+4544444444", "Søren Ærø");
+  Contact greek = MakeContact(a.id, "+3055555555", "Σωκράτης");
+
+  EXPECT_EQ(ContactIds(Must(store_->ListContacts(a.id, Contacts("alice")))),
+            (std::vector<int64_t>{alice.id, shout.id}));
+  EXPECT_EQ(ContactIds(Must(store_->ListContacts(a.id, Contacts("SMITH")))),
+            (std::vector<int64_t>{alice.id}));
+  // Beyond ASCII: Danish and Greek capitals match their lower-case forms.
+  EXPECT_EQ(ContactIds(Must(store_->ListContacts(a.id, Contacts("SØREN ÆRØ")))),
+            (std::vector<int64_t>{soren.id}));
+  EXPECT_EQ(ContactIds(Must(store_->ListContacts(a.id, Contacts("σωκ")))),
+            (std::vector<int64_t>{greek.id}));
+  EXPECT_TRUE(Must(store_->ListContacts(a.id, Contacts("carol"))).empty());
+}
+
+TEST_P(StoreConformance, ListContactsSearchMatchesPhoneSubstrings) {
+  Account a = MakeAccount("a");
+  Contact dk = MakeContact(a.id, "+4512345678", "Dane");
+  Contact us = MakeContact(a.id, "+14155552671", "Yank");
+  EXPECT_EQ(ContactIds(Must(store_->ListContacts(a.id, Contacts("2345")))),
+            (std::vector<int64_t>{dk.id}));
+  EXPECT_EQ(ContactIds(Must(store_->ListContacts(a.id, Contacts("+1415")))),
+            (std::vector<int64_t>{us.id}));
+  EXPECT_EQ(ContactIds(Must(store_->ListContacts(a.id, Contacts("5")))),
+            (std::vector<int64_t>{dk.id, us.id}));
+}
+
+TEST_P(StoreConformance, ListContactsSearchTreatsLikeMetacharactersLiterally) {
+  Account a = MakeAccount("a");
+  Contact percent = MakeContact(a.id, "+4511111111", "100% Real");
+  MakeContact(a.id, "+4522222222", "1000 Real");
+  Contact underscore = MakeContact(a.id, "+4533333333", "a_b");
+  MakeContact(a.id, "+4544444444", "axb");
+  Contact backslash = MakeContact(a.id, "+4555555555", "back\\slash");
+
+  EXPECT_EQ(ContactIds(Must(store_->ListContacts(a.id, Contacts("%")))),
+            (std::vector<int64_t>{percent.id}));
+  EXPECT_EQ(ContactIds(Must(store_->ListContacts(a.id, Contacts("0% r")))),
+            (std::vector<int64_t>{percent.id}));
+  EXPECT_EQ(ContactIds(Must(store_->ListContacts(a.id, Contacts("_")))),
+            (std::vector<int64_t>{underscore.id}));
+  EXPECT_EQ(ContactIds(Must(store_->ListContacts(a.id, Contacts("a_")))),
+            (std::vector<int64_t>{underscore.id}));
+  EXPECT_EQ(ContactIds(Must(store_->ListContacts(a.id, Contacts("\\")))),
+            (std::vector<int64_t>{backslash.id}));
+}
+
+TEST_P(StoreConformance, ListContactsSearchPagesWithTheCursor) {
+  Account a = MakeAccount("a");
+  std::vector<int64_t> hansens;
+  for (int i = 0; i < 7; ++i) {
+    hansens.push_back(
+        MakeContact(a.id, "+451000000" + std::to_string(i), "Hansen " + std::to_string(i)).id);
+    MakeContact(a.id, "+452000000" + std::to_string(i), "Jensen");
+  }
+  std::vector<int64_t> seen;
+  ContactQuery q = Contacts("HANSEN", 3);
+  while (true) {
+    auto page = Must(store_->ListContacts(a.id, q));
+    if (page.empty()) break;
+    EXPECT_LE(page.size(), 3u);
+    for (const Contact& c : page) seen.push_back(c.id);
+    q.after_id = page.back().id;
+  }
+  EXPECT_EQ(seen, hansens);
+}
+
+TEST_P(StoreConformance, ListQueriesRefuseANonPositiveLimit) {
+  Account a = MakeAccount("a");
+  EXPECT_CODE(store_->ListContacts(a.id, Contacts("", 0)), StatusCode::kInvalidArgument);
+  EXPECT_CODE(store_->ListEvents(a.id, Events(0, -1)), StatusCode::kInvalidArgument);
+  EXPECT_CODE(store_->ListOutbox(a.id, Outbox(0, 0)), StatusCode::kInvalidArgument);
+}
+
+// ---- Commit: the ledger --------------------------------------------------------------------
+
+TEST_P(StoreConformance, CommitAssignsSequenceNumbersAndChainsHashes) {
+  Account a = MakeAccount("a");
+  SenderNumber n = MakeNumber(a.id, "+4520123456");
+  Contact c1 = MakeContact(a.id, "+4511111111");
+  Contact c2 = MakeContact(a.id, "+4522222222");
+
+  ChangeSet first;
+  first.events = {Draft(c1, n, kNone, kIn), Draft(c2, n, kNone, kIn)};
+  auto r1 = store_->Commit(a.id, first);
+  ASSERT_TRUE(r1.ok()) << r1.status().ToString();
+  ASSERT_EQ(r1->events.size(), 2u);
+  EXPECT_EQ(r1->events[0].seq, 1);
+  EXPECT_EQ(r1->events[1].seq, 2);
+  EXPECT_EQ(r1->events[0].prev_hash, kGenesisHash);
+  EXPECT_EQ(r1->events[1].prev_hash, r1->events[0].hash);
+  EXPECT_EQ(r1->events[0].hash, ComputeEventHash(r1->events[0]));
+  EXPECT_EQ(r1->events[0].account_id, a.id);
+  EXPECT_GT(r1->events[0].id, 0);
+  EXPECT_EQ(r1->inbound_id, 0);
+
+  ChangeSet second;
+  second.events = {Draft(c1, n, kIn, kOut, Source::kKeyword, 6000)};
+  auto r2 = store_->Commit(a.id, second);
+  ASSERT_TRUE(r2.ok()) << r2.status().ToString();
+  ASSERT_EQ(r2->events.size(), 1u);
+  EXPECT_EQ(r2->events[0].seq, 3);
+  EXPECT_EQ(r2->events[0].prev_hash, r1->events[1].hash);
+
+  std::vector<ConsentEvent> stored = AllEvents(a.id);
+  ASSERT_EQ(stored.size(), 3u);
+  ChainVerifier verifier;
+  for (const ConsentEvent& e : stored) EXPECT_TRUE(verifier.Add(e)) << *verifier.failure();
+  EXPECT_EQ(verifier.checked(), 3);
+  EXPECT_EQ(verifier.last_hash(), r2->events[0].hash);
+
+  // What Commit returned is what was stored, field for field.
+  const ConsentEvent& e = stored[2];
+  const ConsentEvent& ret = r2->events[0];
+  EXPECT_EQ(e.id, ret.id);
+  EXPECT_EQ(e.contact_id, c1.id);
+  EXPECT_EQ(e.phone, c1.phone);
+  EXPECT_EQ(e.number_id, n.id);
+  EXPECT_EQ(e.sender, n.number);
+  EXPECT_EQ(e.from, kIn);
+  EXPECT_EQ(e.to, kOut);
+  EXPECT_EQ(e.source, Source::kKeyword);
+  EXPECT_EQ(e.actor, "contact");
+  EXPECT_EQ(e.at_ms, 6000);
+  EXPECT_EQ(e.evidence, ret.evidence);
+  EXPECT_EQ(e.hash, ret.hash);
+}
+
+TEST_P(StoreConformance, CommitFoldsEventsIntoStatusesWithApplyEvent) {
+  Account a = MakeAccount("a");
+  SenderNumber n1 = MakeNumber(a.id, "+4520000001");
+  SenderNumber n2 = MakeNumber(a.id, "+4520000002");
+  Contact c = MakeContact(a.id, "+4511111111");
+
+  EXPECT_TRUE(Must(store_->GetStatuses(a.id, c.id)).empty());
+
+  ChangeSet changes;
+  changes.events = {
+      Draft(c, n1, kNone, kIn, Source::kManual, 100),
+      Draft(c, n1, kIn, kOut, Source::kKeyword, 200),  // same pair twice in one commit
+      Draft(c, n2, kNone, kOut, Source::kBulk, 300),
+      Draft(c, n2, kOut, kOut, Source::kKeyword, 400),  // no change, but now the contact's own
+  };
+  auto r = store_->Commit(a.id, changes);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+
+  ConsentState want1 =
+      ApplyEvent(ApplyEvent({}, kIn, Source::kManual, 100), kOut, Source::kKeyword, 200);
+  ConsentState want2 =
+      ApplyEvent(ApplyEvent({}, kOut, Source::kBulk, 300), kOut, Source::kKeyword, 400);
+  auto rows = Must(store_->GetStatuses(a.id, c.id));
+  ASSERT_EQ(rows.size(), 2u);
+  std::map<int64_t, ConsentState> by_number;
+  for (const StatusRow& row : rows) {
+    EXPECT_EQ(row.contact_id, c.id);
+    by_number[row.number_id] = row.state;
+  }
+  EXPECT_TRUE(SameState(by_number[n1.id], want1));
+  EXPECT_TRUE(SameState(by_number[n2.id], want2));
+  EXPECT_TRUE(by_number[n1.id].self_opted_out);
+  EXPECT_TRUE(by_number[n2.id].self_opted_out);
+  EXPECT_EQ(by_number[n2.id].updated_at_ms, 400);
+}
+
+TEST_P(StoreConformance, StaleFromAbortsAndWritesNothing) {
+  Account a = MakeAccount("a");
+  SenderNumber n = MakeNumber(a.id, "+4520123456");
+  Contact c1 = MakeContact(a.id, "+4511111111");
+  Contact c2 = MakeContact(a.id, "+4522222222");
+  ChangeSet setup;
+  setup.events = {Draft(c2, n, kNone, kIn)};
+  Must(store_->Commit(a.id, setup));
+  auto statuses_before = StatusMap(a.id);
+
+  ChangeSet changes;
+  changes.inbound = Inbound(c1, n, "SM-1");
+  changes.events = {
+      Draft(c1, n, kNone, kOut, Source::kKeyword),  // valid
+      Draft(c2, n, kNone, kOut, Source::kKeyword),  // stale: c2 is opted_in
+  };
+  changes.outbox = {Reply(c1, n, ReplyKind::kOptOutConfirmation)};
+  EXPECT_CODE(store_->Commit(a.id, changes), StatusCode::kAborted);
+
+  EXPECT_EQ(AllEvents(a.id).size(), 1u);
+  EXPECT_FALSE(Must(store_->FindInbound(a.id, "twilio", "SM-1")).has_value());
+  EXPECT_TRUE(AllOutbox(a.id).empty());
+  EXPECT_TRUE(SameStates(StatusMap(a.id), statuses_before));
+
+  // The ledger continues without a gap after the aborted attempt.
+  changes.events[1].from = kIn;
+  auto retried = store_->Commit(a.id, changes);
+  ASSERT_TRUE(retried.ok()) << retried.status().ToString();
+  EXPECT_EQ(retried->events[0].seq, 2);
+  EXPECT_EQ(retried->events[1].seq, 3);
+}
+
+TEST_P(StoreConformance, DuplicateInboundIsAlreadyExistsAndWritesNothing) {
+  Account a = MakeAccount("a");
+  SenderNumber n = MakeNumber(a.id, "+4520123456");
+  Contact c = MakeContact(a.id, "+4511111111");
+  ChangeSet changes;
+  changes.inbound = Inbound(c, n, "SM-42");
+  changes.events = {Draft(c, n, kNone, kOut, Source::kKeyword)};
+  changes.outbox = {Reply(c, n, ReplyKind::kOptOutConfirmation)};
+  auto first = store_->Commit(a.id, changes);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+
+  // A provider retry: same message id, decided again on the new state.
+  changes.events = {Draft(c, n, kOut, kOut, Source::kKeyword)};
+  EXPECT_CODE(store_->Commit(a.id, changes), StatusCode::kAlreadyExists);
+  EXPECT_EQ(AllEvents(a.id).size(), 1u);
+  EXPECT_EQ(AllOutbox(a.id).size(), 1u);
+
+  auto stored = Must(store_->FindInbound(a.id, "twilio", "SM-42"));
+  ASSERT_TRUE(stored.has_value());
+  EXPECT_EQ(stored->id, first->inbound_id);
+  EXPECT_EQ(stored->account_id, a.id);
+  EXPECT_EQ(stored->body, "STOP");
+  EXPECT_EQ(stored->from, c.phone);
+  EXPECT_EQ(stored->to, n.number);
+  EXPECT_EQ(stored->number_id, n.id);
+  EXPECT_EQ(stored->contact_id, c.id);
+  EXPECT_EQ(stored->received_at_ms, 4000);
+  EXPECT_EQ(stored->decision, R"({"intent":"opt_out"})");
+
+  // The same provider message id is another message for another provider or account.
+  changes.inbound->provider = "vonage";
+  EXPECT_TRUE(store_->Commit(a.id, changes).ok());
+  Account b = MakeAccount("b");
+  SenderNumber nb = MakeNumber(b.id, "+4520999999");
+  Contact cb = MakeContact(b.id, "+4511111111");
+  ChangeSet other;
+  other.inbound = Inbound(cb, nb, "SM-42");
+  EXPECT_TRUE(store_->Commit(b.id, other).ok());
+}
+
+TEST_P(StoreConformance, OutboxItemsGetTheInboundIdAndStartPending) {
+  Account a = MakeAccount("a");
+  SenderNumber n = MakeNumber(a.id, "+4520123456");
+  Contact c = MakeContact(a.id, "+4511111111");
+  ChangeSet changes;
+  changes.inbound = Inbound(c, n, "SM-7", "HELP");
+  OutboxItem item = Reply(c, n, ReplyKind::kHelp);
+  item.state = OutboxState::kDead;  // ignored: the store starts every item pending
+  item.attempts = 9;
+  changes.outbox = {item};
+  auto r = store_->Commit(a.id, changes);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_GT(r->inbound_id, 0);
+  ASSERT_EQ(r->outbox.size(), 1u);
+  EXPECT_GT(r->outbox[0].id, 0);
+  EXPECT_EQ(r->outbox[0].inbound_id, r->inbound_id);
+  EXPECT_EQ(r->outbox[0].state, OutboxState::kPending);
+  EXPECT_EQ(r->outbox[0].attempts, 0);
+  EXPECT_EQ(r->outbox[0].account_id, a.id);
+
+  auto listed = AllOutbox(a.id);
+  ASSERT_EQ(listed.size(), 1u);
+  const OutboxItem& o = listed[0];
+  EXPECT_EQ(o.id, r->outbox[0].id);
+  EXPECT_EQ(o.inbound_id, r->inbound_id);
+  EXPECT_EQ(o.state, OutboxState::kPending);
+  EXPECT_EQ(o.attempts, 0);
+  EXPECT_EQ(o.kind, ReplyKind::kHelp);
+  EXPECT_EQ(o.number_id, n.id);
+  EXPECT_EQ(o.contact_id, c.id);
+  EXPECT_EQ(o.to, c.phone);
+  EXPECT_EQ(o.from, n.number);
+  EXPECT_EQ(o.body, "You are unsubscribed.");
+  EXPECT_EQ(o.created_at_ms, 4001);
+  EXPECT_EQ(o.next_attempt_at_ms, 4001);
+  EXPECT_EQ(o.last_error, "");
+
+  // Without an inbound message (a manual opt-in's confirmation) the item answers nothing.
+  ChangeSet manual;
+  manual.events = {Draft(c, n, kNone, kIn)};
+  manual.outbox = {Reply(c, n, ReplyKind::kOptInConfirmation)};
+  auto m = store_->Commit(a.id, manual);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_EQ(m->inbound_id, 0);
+  EXPECT_EQ(m->outbox[0].inbound_id, 0);
+  EXPECT_EQ(AllOutbox(a.id)[1].inbound_id, 0);
+}
+
+TEST_P(StoreConformance, ListOutboxFiltersByStateAndPages) {
+  Account a = MakeAccount("a");
+  SenderNumber n = MakeNumber(a.id, "+4520123456");
+  Contact c = MakeContact(a.id, "+4511111111");
+  ChangeSet changes;
+  for (int i = 0; i < 5; ++i) changes.outbox.push_back(Reply(c, n, ReplyKind::kHelp));
+  auto r = Must(store_->Commit(a.id, changes));
+  ASSERT_EQ(r.outbox.size(), 5u);
+
+  auto page1 = Must(store_->ListOutbox(a.id, Outbox(0, 2)));
+  ASSERT_EQ(page1.size(), 2u);
+  auto page2 = Must(store_->ListOutbox(a.id, Outbox(page1.back().id, 10)));
+  ASSERT_EQ(page2.size(), 3u);
+  EXPECT_EQ(page2.back().id, r.outbox.back().id);
+  EXPECT_EQ(Must(store_->ListOutbox(a.id, Outbox(0, 100, OutboxState::kPending))).size(), 5u);
+  EXPECT_TRUE(Must(store_->ListOutbox(a.id, Outbox(0, 100, OutboxState::kSent))).empty());
+  Account b = MakeAccount("b");
+  EXPECT_TRUE(Must(store_->ListOutbox(b.id, Outbox())).empty());
+}
+
+TEST_P(StoreConformance, CommitRefusesContactsAndNumbersOfAnotherAccount) {
+  Account a = MakeAccount("a");
+  Account b = MakeAccount("b");
+  SenderNumber na = MakeNumber(a.id, "+4520000001");
+  Contact ca = MakeContact(a.id, "+4511111111");
+  SenderNumber nb = MakeNumber(b.id, "+4520000002");
+  Contact cb = MakeContact(b.id, "+4522222222");
+
+  ChangeSet foreign_contact;
+  foreign_contact.events = {Draft(cb, na, kNone, kIn)};
+  EXPECT_CODE(store_->Commit(a.id, foreign_contact), StatusCode::kNotFound);
+  ChangeSet foreign_number;
+  foreign_number.events = {Draft(ca, nb, kNone, kIn)};
+  EXPECT_CODE(store_->Commit(a.id, foreign_number), StatusCode::kNotFound);
+  ChangeSet foreign_reply;
+  foreign_reply.inbound = Inbound(ca, na, "SM-1");
+  foreign_reply.outbox = {Reply(cb, nb, ReplyKind::kHelp)};
+  EXPECT_CODE(store_->Commit(a.id, foreign_reply), StatusCode::kNotFound);
+  EXPECT_CODE(store_->Commit(31337, ChangeSet{}), StatusCode::kNotFound);
+
+  EXPECT_TRUE(AllEvents(a.id).empty());
+  EXPECT_TRUE(AllOutbox(a.id).empty());
+  EXPECT_FALSE(Must(store_->FindInbound(a.id, "twilio", "SM-1")).has_value());
+  EXPECT_TRUE(Must(store_->ListAllStatuses(a.id)).empty());
+}
+
+TEST_P(StoreConformance, EachAccountHasItsOwnSequence) {
+  Account a = MakeAccount("a");
+  Account b = MakeAccount("b");
+  SenderNumber na = MakeNumber(a.id, "+4520000001");
+  Contact ca = MakeContact(a.id, "+4511111111");
+  SenderNumber nb = MakeNumber(b.id, "+4520000002");
+  Contact cb = MakeContact(b.id, "+4511111111");
+
+  ChangeSet in_a;
+  in_a.events = {Draft(ca, na, kNone, kIn), Draft(ca, na, kIn, kOut), Draft(ca, na, kOut, kIn)};
+  Must(store_->Commit(a.id, in_a));
+  ChangeSet in_b;
+  in_b.events = {Draft(cb, nb, kNone, kIn)};
+  auto rb = store_->Commit(b.id, in_b);
+  ASSERT_TRUE(rb.ok()) << rb.status().ToString();
+  EXPECT_EQ(rb->events[0].seq, 1);
+  EXPECT_EQ(rb->events[0].prev_hash, kGenesisHash);
+
+  EXPECT_EQ(AllEvents(a.id).size(), 3u);
+  auto events_b = AllEvents(b.id);
+  ASSERT_EQ(events_b.size(), 1u);
+  EXPECT_EQ(events_b[0].account_id, b.id);
+  for (int64_t acct : {a.id, b.id}) {
+    ChainVerifier v;
+    for (const ConsentEvent& e : AllEvents(acct)) EXPECT_TRUE(v.Add(e)) << *v.failure();
+  }
+}
+
+TEST_P(StoreConformance, ListEventsPagesAndFiltersByContact) {
+  Account a = MakeAccount("a");
+  SenderNumber n = MakeNumber(a.id, "+4520123456");
+  Contact c1 = MakeContact(a.id, "+4511111111");
+  Contact c2 = MakeContact(a.id, "+4522222222");
+  ChangeSet changes;
+  SubscriptionStatus s1 = kNone, s2 = kNone;
+  for (int i = 0; i < 10; ++i) {
+    Contact& c = i % 3 == 0 ? c2 : c1;
+    SubscriptionStatus& s = i % 3 == 0 ? s2 : s1;
+    SubscriptionStatus to = s == kIn ? kOut : kIn;
+    changes.events.push_back(Draft(c, n, s, to, Source::kApi, 1000 + i));
+    s = to;
+  }
+  Must(store_->Commit(a.id, changes));
+
+  auto page = Must(store_->ListEvents(a.id, Events(3, 4)));
+  ASSERT_EQ(page.size(), 4u);
+  EXPECT_EQ(page.front().seq, 4);
+  EXPECT_EQ(page.back().seq, 7);
+
+  auto only_c2 = Must(store_->ListEvents(a.id, Events(0, 1000, c2.id)));
+  std::vector<int64_t> seqs;
+  for (const ConsentEvent& e : only_c2) {
+    EXPECT_EQ(e.contact_id, c2.id);
+    seqs.push_back(e.seq);
+  }
+  EXPECT_EQ(seqs, (std::vector<int64_t>{1, 4, 7, 10}));
+  auto c2_after = Must(store_->ListEvents(a.id, Events(4, 1, c2.id)));
+  ASSERT_EQ(c2_after.size(), 1u);
+  EXPECT_EQ(c2_after[0].seq, 7);
+  EXPECT_TRUE(Must(store_->ListEvents(a.id, Events(10))).empty());
+}
+
+TEST_P(StoreConformance, ReplaceStatusesReplacesTheWholeTableAtomically) {
+  Account a = MakeAccount("a");
+  Account b = MakeAccount("b");
+  SenderNumber n = MakeNumber(a.id, "+4520123456");
+  Contact c1 = MakeContact(a.id, "+4511111111");
+  Contact c2 = MakeContact(a.id, "+4522222222");
+  Contact foreign = MakeContact(b.id, "+4533333333");
+  ChangeSet changes;
+  changes.events = {Draft(c1, n, kNone, kIn, Source::kManual, 10)};
+  Must(store_->Commit(a.id, changes));
+
+  StatusRow row;
+  row.contact_id = c2.id;
+  row.number_id = n.id;
+  row.state = {kOut, true, Source::kKeyword, 99};
+  ASSERT_TRUE(store_->ReplaceStatuses(a.id, {row}).ok());
+  auto after = StatusMap(a.id);
+  ASSERT_EQ(after.size(), 1u);
+  ASSERT_EQ(after.count({c2.id, n.id}), 1u);
+  EXPECT_TRUE(SameState(after[{c2.id, n.id}], row.state));
+
+  // A bad row fails the whole replacement; the previous table stays.
+  StatusRow bad = row;
+  bad.contact_id = foreign.id;
+  StatusRow good = row;
+  good.contact_id = c1.id;
+  EXPECT_CODE(store_->ReplaceStatuses(a.id, {good, bad}), StatusCode::kNotFound);
+  EXPECT_TRUE(SameStates(StatusMap(a.id), after));
+
+  ASSERT_TRUE(store_->ReplaceStatuses(a.id, {}).ok());
+  EXPECT_TRUE(Must(store_->ListAllStatuses(a.id)).empty());
+  EXPECT_EQ(AllEvents(a.id).size(), 1u);  // the ledger is untouched
+}
+
+TEST_P(StoreConformance, TamperingWithAStoredEventIsDetected) {
+  Account a = MakeAccount("a");
+  SenderNumber n = MakeNumber(a.id, "+4520123456");
+  Contact c = MakeContact(a.id, "+4511111111");
+  ChangeSet changes;
+  changes.events = {Draft(c, n, kNone, kIn), Draft(c, n, kIn, kOut), Draft(c, n, kOut, kIn)};
+  Must(store_->Commit(a.id, changes));
+
+  std::vector<ConsentEvent> events = AllEvents(a.id);
+  ConsentEvent forged = events[1];
+  forged.evidence = R"({"explanation":"she said yes, honestly"})";
+  ASSERT_TRUE(store_->DebugOverwriteEvent(forged).ok());
+
+  std::vector<ConsentEvent> after = AllEvents(a.id);
+  ASSERT_EQ(after.size(), 3u);
+  EXPECT_EQ(after[1].evidence, forged.evidence);
+  EXPECT_EQ(after[1].hash, events[1].hash);  // stored verbatim, not re-hashed
+  ChainVerifier v;
+  bool all_ok = true;
+  for (const ConsentEvent& e : after) all_ok = v.Add(e) && all_ok;
+  EXPECT_FALSE(all_ok);
+  ASSERT_TRUE(v.failed_seq().has_value());
+  EXPECT_EQ(*v.failed_seq(), 2);
+
+  // Re-hashing the forged event moves the break to the next event.
+  forged.hash = ComputeEventHash(forged);
+  ASSERT_TRUE(store_->DebugOverwriteEvent(forged).ok());
+  ChainVerifier v2;
+  for (const ConsentEvent& e : AllEvents(a.id)) v2.Add(e);
+  EXPECT_EQ(v2.failed_seq(), std::optional<int64_t>(3));
+
+  ConsentEvent missing = forged;
+  missing.id = 987654;
+  EXPECT_CODE(store_->DebugOverwriteEvent(missing), StatusCode::kNotFound);
+}
+
+TEST_P(StoreConformance, ReplayingTheLedgerGivesTheStatusTable) {
+  Account a = MakeAccount("a");
+  SenderNumber n1 = MakeNumber(a.id, "+4520000001");
+  SenderNumber n2 = MakeNumber(a.id, "12345", NumberKind::kShortCode, "US");
+  std::vector<Contact> contacts;
+  for (int i = 0; i < 4; ++i)
+    contacts.push_back(MakeContact(a.id, "+451111111" + std::to_string(i)));
+  std::map<StatusKey, SubscriptionStatus> now;
+  const Source sources[] = {Source::kKeyword, Source::kManual, Source::kBulk, Source::kImport};
+  int64_t t = 1000;
+  for (int round = 0; round < 5; ++round) {
+    ChangeSet changes;
+    for (size_t i = 0; i < contacts.size(); ++i) {
+      const SenderNumber& n = (i + round) % 2 == 0 ? n1 : n2;
+      SubscriptionStatus& cur = now[{contacts[i].id, n.id}];
+      SubscriptionStatus to = (round + i) % 3 == 0 ? kOut : kIn;
+      changes.events.push_back(Draft(contacts[i], n, cur, to, sources[(i + round) % 4], ++t));
+      cur = to;
+    }
+    Must(store_->Commit(a.id, changes));
+  }
+  StatusReplay replay;
+  for (const ConsentEvent& e : AllEvents(a.id)) replay.Add(e);
+  EXPECT_TRUE(SameStates(replay.states(), StatusMap(a.id)));
+
+  // ReplaceStatuses with the replay restores a damaged table.
+  ASSERT_TRUE(store_->ReplaceStatuses(a.id, {}).ok());
+  std::vector<StatusRow> rows;
+  for (const auto& [key, state] : replay.states()) rows.push_back({key.first, key.second, state});
+  ASSERT_TRUE(store_->ReplaceStatuses(a.id, rows).ok());
+  EXPECT_TRUE(SameStates(replay.states(), StatusMap(a.id)));
+}
+
+TEST_P(StoreConformance, DataPersistsAcrossReopen) {
+  Account a = MakeAccount("a", "key-hash");
+  SenderNumber n = MakeNumber(a.id, "+4520123456");
+  Contact c = MakeContact(a.id, "+4511111111", "Alice");
+  ChangeSet changes;
+  changes.inbound = Inbound(c, n, "SM-1");
+  changes.events = {Draft(c, n, kNone, kOut, Source::kKeyword)};
+  changes.outbox = {Reply(c, n, ReplyKind::kOptOutConfirmation)};
+  auto committed = Must(store_->Commit(a.id, changes));
+
+  Reopen();
+  EXPECT_EQ(Must(store_->FindAccountByApiKeyHash("key-hash")).id, a.id);
+  EXPECT_EQ(Must(store_->GetNumber(a.id, n.id)).number, "+4520123456");
+  EXPECT_EQ(Must(store_->GetContact(a.id, c.id)).name, "Alice");
+  EXPECT_TRUE(Must(store_->FindInbound(a.id, "twilio", "SM-1")).has_value());
+  auto events = AllEvents(a.id);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].hash, committed.events[0].hash);
+  EXPECT_EQ(AllOutbox(a.id).size(), 1u);
+  auto statuses = Must(store_->GetStatuses(a.id, c.id));
+  ASSERT_EQ(statuses.size(), 1u);
+  EXPECT_EQ(statuses[0].state.status, kOut);
+
+  // The chain continues where it left off.
+  ChangeSet more;
+  more.events = {Draft(c, n, kOut, kIn, Source::kKeyword)};
+  auto r = Must(store_->Commit(a.id, more));
+  EXPECT_EQ(r.events[0].seq, 2);
+  EXPECT_EQ(r.events[0].prev_hash, committed.events[0].hash);
+}
+
+// Four writers race on one (contact, number) pair, each re-reading after kAborted as the
+// interface asks. The ledger must end as one unbroken chain whose replay is the status table.
+TEST_P(StoreConformance, ConcurrentCommitsKeepOneChainWithoutGaps) {
+  Account a = MakeAccount("a");
+  SenderNumber n = MakeNumber(a.id, "+4520123456");
+  Contact shared = MakeContact(a.id, "+4511111111");
+  std::vector<Contact> own;
+  for (int i = 0; i < 4; ++i) own.push_back(MakeContact(a.id, "+452222222" + std::to_string(i)));
+
+  constexpr int kThreads = 4;
+  constexpr int kCommitsPerThread = 25;
+  std::atomic<int> aborted{0};
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      SubscriptionStatus mine = kNone;
+      for (int i = 0; i < kCommitsPerThread; ++i) {
+        while (true) {
+          auto rows = store_->GetStatuses(a.id, shared.id);
+          if (!rows.ok()) {
+            ++failures;
+            return;
+          }
+          SubscriptionStatus cur = rows->empty() ? kNone : (*rows)[0].state.status;
+          ChangeSet changes;
+          changes.events.push_back(Draft(shared, n, cur, cur == kIn ? kOut : kIn));
+          SubscriptionStatus next_mine = mine == kIn ? kOut : kIn;
+          changes.events.push_back(Draft(own[t], n, mine, next_mine));
+          auto r = store_->Commit(a.id, changes);
+          if (r.ok()) {
+            mine = next_mine;
+            break;
+          }
+          if (r.status().code() != StatusCode::kAborted) {
+            ADD_FAILURE() << r.status().ToString();
+            ++failures;
+            return;
+          }
+          ++aborted;
+        }
+      }
+    });
+  }
+  for (std::thread& th : threads) th.join();
+  ASSERT_EQ(failures.load(), 0);
+  RecordProperty("aborted_retries", aborted.load());
+
+  std::vector<ConsentEvent> events = AllEvents(a.id);
+  ASSERT_EQ(events.size(), size_t{2 * kThreads * kCommitsPerThread});
+  ChainVerifier v;
+  for (size_t i = 0; i < events.size(); ++i) {
+    EXPECT_EQ(events[i].seq, static_cast<int64_t>(i + 1));
+    EXPECT_TRUE(v.Add(events[i])) << *v.failure();
+  }
+  StatusReplay replay;
+  for (const ConsentEvent& e : events) replay.Add(e);
+  EXPECT_TRUE(SameStates(replay.states(), StatusMap(a.id)));
+  // Every commit toggled the shared pair from what it read: 100 toggles from not_specified.
+  EXPECT_EQ(replay.states().at({shared.id, n.id}).status, kOut);
+}
+
+TEST_P(StoreConformance, EmptyChangeSetCommitsNothing) {
+  Account a = MakeAccount("a");
+  auto r = store_->Commit(a.id, ChangeSet{});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->inbound_id, 0);
+  EXPECT_TRUE(r->events.empty());
+  EXPECT_TRUE(AllEvents(a.id).empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, StoreConformance, testing::Values(SqliteFactory()),
+                         [](const testing::TestParamInfo<StoreFactory>& info) {
+                           return info.param.name;
+                         });
+
+}  // namespace
+}  // namespace smsconsent
