@@ -3,6 +3,7 @@
 #include <openssl/rand.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cctype>
 
 #include "app/json_views.h"
@@ -242,40 +243,56 @@ QueuedReply ConsentService::MakeReply(ReplyKind kind, const SenderNumber& number
   return r;
 }
 
-Result<InboundResult> ConsentService::ReceiveSms(const InboundSms& sms) {
-  if (sms.from.empty() || sms.to.empty()) {
+Result<InboundRoute> ConsentService::RouteInbound(const std::string& to_raw,
+                                                  const std::string& from_raw) {
+  if (from_raw.empty() || to_raw.empty()) {
     return InvalidArgument("an inbound SMS needs both a sender (from) and a receiver (to)");
   }
   // Route by the receiving number: a short code by its digits, anything else as E.164.
   std::vector<SenderNumber> candidates;
-  if (PhoneNormalizer::LooksLikeShortCode(sms.to)) {
+  if (PhoneNormalizer::LooksLikeShortCode(to_raw)) {
     std::string digits;
-    for (char c : sms.to) {
+    for (char c : to_raw) {
       if (std::isdigit(static_cast<unsigned char>(c))) digits.push_back(c);
     }
     SMSC_ASSIGN_OR_RETURN(candidates, store_.FindNumbers(digits));
   } else {
-    SMSC_ASSIGN_OR_RETURN(PhoneNumber to, phones_.Normalize(sms.to, ""));
+    SMSC_ASSIGN_OR_RETURN(PhoneNumber to, phones_.Normalize(to_raw, ""));
     SMSC_ASSIGN_OR_RETURN(candidates, store_.FindNumbers(to.e164));
   }
   if (candidates.empty()) {
-    return NotFound("no account has the receiving number '" + sms.to + "' registered");
+    return NotFound("no account has the receiving number '" + to_raw + "' registered");
   }
   SenderNumber number = candidates.front();
   if (candidates.size() > 1) {
     // The same short code digits in several countries: the sender's country decides.
-    auto from = phones_.Normalize(sms.from, "");
+    auto from = phones_.Normalize(from_raw, "");
     auto it = std::find_if(candidates.begin(), candidates.end(), [&](const SenderNumber& n) {
       return from.ok() && n.country == from->region;
     });
     if (it == candidates.end()) {
-      return InvalidArgument("short code '" + sms.to +
+      return InvalidArgument("short code '" + to_raw +
                              "' is registered in several countries and the sender's country "
                              "does not single one out");
     }
     number = *it;
   }
   SMSC_ASSIGN_OR_RETURN(Account account, AccountWithSms(number.account_id));
+  return InboundRoute{std::move(account), std::move(number)};
+}
+
+Result<InboundResult> ConsentService::ReceiveSms(const InboundSms& sms) {
+  SMSC_ASSIGN_OR_RETURN(InboundRoute route, RouteInbound(sms.to, sms.from));
+  return ReceiveRouted(sms, route);
+}
+
+Result<InboundResult> ConsentService::ReceiveRouted(const InboundSms& sms,
+                                                    const InboundRoute& route) {
+  const Account& account = route.account;
+  const SenderNumber& number = route.number;
+  if (sms.reply_channel != "api" && sms.reply_channel != "response") {
+    return InvalidArgument("reply channel must be 'api' or 'response'");
+  }
   SMSC_ASSIGN_OR_RETURN(PhoneNumber from, phones_.Normalize(sms.from, number.country));
 
   std::string message_id = sms.message_id;
@@ -367,6 +384,7 @@ Result<InboundResult> ConsentService::ReceiveOnce(const InboundSms& sms, const A
   if (plan.reply) {
     QueuedReply r = MakeReply(*plan.reply, number);
     changes.outbox.push_back(OutboxFor(r, number, contact, now));
+    changes.outbox.back().channel = sms.reply_channel;
     out.replies.push_back(std::move(r));
   }
 
@@ -402,7 +420,7 @@ Result<InboundResult> ConsentService::ReceiveOnce(const InboundSms& sms, const A
   msg.decision = out.decision.dump();
   changes.inbound = std::move(msg);
 
-  SMSC_ASSIGN_OR_RETURN(CommitResult committed, store_.Commit(account.id, changes));
+  SMSC_ASSIGN_OR_RETURN(CommitResult committed, TimedCommit(account.id, changes));
   out.inbound_id = committed.inbound_id;
   out.events = std::move(committed.events);
   for (size_t i = 0; i < out.replies.size() && i < committed.outbox.size(); ++i) {
@@ -487,7 +505,7 @@ Result<StatusChangeResult> ConsentService::SetStatus(const StatusChangeRequest& 
       changes.outbox.push_back(OutboxFor(r, number, contact, now));
       out.replies.push_back(std::move(r));
     }
-    auto committed = store_.Commit(account.id, changes);
+    auto committed = TimedCommit(account.id, changes);
     if (!committed.ok()) {
       if (committed.status().code() == StatusCode::kAborted && attempt < kMaxAttempts) continue;
       return committed.status();
@@ -607,6 +625,150 @@ Result<int64_t> ConsentService::RebuildStatuses(int64_t account_id) {
   for (const auto& [key, state] : replay.states()) rows.push_back({key.first, key.second, state});
   SMSC_RETURN_IF_ERROR(store_.ReplaceStatuses(account_id, rows));
   return static_cast<int64_t>(rows.size());
+}
+
+Result<CommitResult> ConsentService::TimedCommit(int64_t account_id, const ChangeSet& changes) {
+  const auto start = std::chrono::steady_clock::now();
+  auto result = store_.Commit(account_id, changes);
+  if (store_observer_) {
+    store_observer_("commit", std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                                             start)
+                                  .count());
+  }
+  return result;
+}
+
+Result<Contact> ConsentService::FindContact(const Account& account, const std::string& phone) {
+  SMSC_ASSIGN_OR_RETURN(PhoneNumber p, phones_.Normalize(phone, account.default_region));
+  return store_.FindContactByPhone(account.id, p.e164);
+}
+
+Result<ConsentAnswer> ConsentService::CheckConsent(int64_t account_id, const std::string& phone,
+                                                   const std::string& number) {
+  SMSC_ASSIGN_OR_RETURN(Account account, AccountWithSms(account_id));
+  SMSC_ASSIGN_OR_RETURN(SenderNumber n, ResolveNumber(account, number));
+  SMSC_ASSIGN_OR_RETURN(PhoneNumber p, phones_.Normalize(phone, n.country));
+  ConsentAnswer out;
+  out.phone = p.e164;
+  out.number = n.number;
+  auto contact = store_.FindContactByPhone(account.id, p.e164);
+  if (!contact.ok()) {
+    if (contact.status().code() != StatusCode::kNotFound) return contact.status();
+    return out;  // never heard of: not_specified, not allowed
+  }
+  out.known_contact = true;
+  SMSC_ASSIGN_OR_RETURN(auto rows, store_.GetStatuses(account.id, contact->id));
+  for (const StatusRow& r : rows) {
+    if (r.number_id == n.id) out.state = r.state;
+  }
+  out.allowed = MaySend(out.state);
+  return out;
+}
+
+Result<SenderNumber> ConsentService::GetNumber(int64_t account_id, int64_t number_id) {
+  SMSC_ASSIGN_OR_RETURN(Account account, AccountWithSms(account_id));
+  return store_.GetNumber(account.id, number_id);
+}
+
+Result<SenderNumber> ConsentService::UpdateNumber(int64_t account_id, int64_t number_id,
+                                                  const NumberUpdate& u) {
+  SMSC_ASSIGN_OR_RETURN(SenderNumber n, GetNumber(account_id, number_id));
+  if (u.languages) n.keywords.languages = *u.languages;
+  if (u.opt_in) n.keywords.opt_in = *u.opt_in;
+  if (u.opt_out) n.keywords.opt_out = *u.opt_out;
+  if (u.opt_out_all) n.keywords.opt_out_all = *u.opt_out_all;
+  if (u.help) n.keywords.help = *u.help;
+  if (u.replace_default_keywords) n.keywords.replace_default_keywords = *u.replace_default_keywords;
+  if (u.free_text) n.keywords.free_text = *u.free_text;
+  if (u.reply_opt_in) n.replies.opt_in = *u.reply_opt_in;
+  if (u.reply_opt_out) n.replies.opt_out = *u.reply_opt_out;
+  if (u.reply_help) n.replies.help = *u.reply_help;
+  if (u.business_name) n.business_name = *u.business_name;
+  if (u.opt_in_confirmation) n.opt_in_confirmation = *u.opt_in_confirmation;
+  if (n.kind == NumberKind::kShortCode && !n.opt_in_confirmation) {
+    return FailedPrecondition(
+        "short-code numbers always send an opt-in confirmation; it cannot be turned off");
+  }
+  for (const std::string* text : {&n.replies.opt_in, &n.replies.opt_out, &n.replies.help}) {
+    if (std::all_of(text->begin(), text->end(), [](unsigned char c) { return std::isspace(c); })) {
+      return InvalidArgument("reply texts must not be empty");
+    }
+  }
+  if (n.keywords.languages.empty()) {
+    return InvalidArgument("a number needs at least one keyword language");
+  }
+  SMSC_ASSIGN_OR_RETURN(auto matcher, KeywordMatcher::Create(n.keywords));
+  n.keywords.languages = matcher->config().languages;
+  return store_.UpdateNumber(n);
+}
+
+Result<Contact> ConsentService::GetContact(int64_t account_id, int64_t contact_id) {
+  SMSC_ASSIGN_OR_RETURN(Account account, store_.GetAccount(account_id));
+  return store_.GetContact(account.id, contact_id);
+}
+
+Result<std::vector<NumberStatus>> ConsentService::ContactStatuses(int64_t account_id,
+                                                                  int64_t contact_id) {
+  SMSC_ASSIGN_OR_RETURN(Account account, AccountWithSms(account_id));
+  SMSC_ASSIGN_OR_RETURN(Contact contact, store_.GetContact(account.id, contact_id));
+  return ShowStatus(account.id, contact.phone);
+}
+
+Result<std::vector<ConsentEvent>> ConsentService::ContactHistory(int64_t account_id,
+                                                                 int64_t contact_id) {
+  SMSC_ASSIGN_OR_RETURN(Account account, AccountWithSms(account_id));
+  SMSC_ASSIGN_OR_RETURN(Contact contact, store_.GetContact(account.id, contact_id));
+  return History(account.id, contact.phone);
+}
+
+Result<std::vector<ConsentEvent>> ConsentService::ListEvents(int64_t account_id,
+                                                             const EventQuery& q) {
+  SMSC_ASSIGN_OR_RETURN(Account account, AccountWithSms(account_id));
+  return store_.ListEvents(account.id, q);
+}
+
+Result<OutboxItem> ConsentService::GetOutboxItem(int64_t account_id, int64_t id) {
+  SMSC_ASSIGN_OR_RETURN(Account account, AccountWithSms(account_id));
+  return store_.GetOutboxItem(account.id, id);
+}
+
+Status ConsentService::SetProvider(int64_t account_id, const std::string& provider,
+                                   const nlohmann::json& settings,
+                                   const std::optional<std::string>& reply_sender) {
+  static const std::vector<std::string> kProviders = {"twilio", "kannel", "vonage",
+                                                      "plivo",  "telnyx", "generic"};
+  static const std::vector<std::string> kSenders = {"log", "twilio", "kannel"};
+  if (std::find(kProviders.begin(), kProviders.end(), provider) == kProviders.end()) {
+    return InvalidArgument("unknown provider '" + provider +
+                           "' (expected twilio, kannel, vonage, plivo, telnyx or generic)");
+  }
+  if (!settings.is_object()) return InvalidArgument("provider settings must be a JSON object");
+  if (reply_sender &&
+      std::find(kSenders.begin(), kSenders.end(), *reply_sender) == kSenders.end()) {
+    return InvalidArgument("unknown reply sender '" + *reply_sender +
+                           "' (expected log, twilio or kannel)");
+  }
+  SMSC_ASSIGN_OR_RETURN(Account account, AccountWithSms(account_id));
+  SMSC_ASSIGN_OR_RETURN(nlohmann::json merged, ProviderSettings(account.id, provider));
+  merged.update(settings);  // set only what was given; keep the other secrets
+  ProviderConfig config{account.id, provider, merged.dump(), clock_.NowMs()};
+  SMSC_RETURN_IF_ERROR(store_.PutProviderConfig(config));
+  if (reply_sender) SMSC_RETURN_IF_ERROR(store_.SetReplySender(account.id, *reply_sender));
+  return Status::Ok();
+}
+
+Result<nlohmann::json> ConsentService::ProviderSettings(int64_t account_id,
+                                                        const std::string& provider) {
+  SMSC_ASSIGN_OR_RETURN(auto configs, store_.ListProviderConfigs(account_id));
+  for (const ProviderConfig& c : configs) {
+    if (c.provider != provider) continue;
+    json j = json::parse(c.settings, nullptr, /*allow_exceptions=*/false);
+    if (!j.is_object()) {
+      return Internal("stored settings of provider " + provider + " are not a JSON object");
+    }
+    return j;
+  }
+  return json::object();
 }
 
 }  // namespace smsconsent

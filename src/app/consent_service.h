@@ -62,6 +62,35 @@ struct InboundSms {
   std::string from;
   std::string to;
   std::string body;
+  // "api": replies go out through the dispatcher; "response": the caller carries them in its
+  // HTTP response (TwiML, Kannel), so they are stored as sent and never dispatched.
+  std::string reply_channel = "api";
+};
+
+// Where an inbound message goes: the number it was sent to and that number's account.
+struct InboundRoute {
+  Account account;
+  SenderNumber number;
+};
+
+// The answer to "may I send to this phone from this number?".
+struct ConsentAnswer {
+  bool allowed = false;
+  std::string phone;   // E.164
+  std::string number;  // the sender number as registered
+  ConsentState state;  // not_specified with updated_at_ms 0 when never set
+  bool known_contact = false;
+};
+
+// A partial update of a sender number's keyword and reply configuration.
+struct NumberUpdate {
+  std::optional<std::vector<std::string>> languages;
+  std::optional<std::vector<std::string>> opt_in, opt_out, opt_out_all, help;
+  std::optional<bool> replace_default_keywords;
+  std::optional<bool> free_text;
+  std::optional<std::string> reply_opt_in, reply_opt_out, reply_help;
+  std::optional<std::string> business_name;
+  std::optional<bool> opt_in_confirmation;
 };
 
 struct QueuedReply {
@@ -138,6 +167,39 @@ class ConsentService {
   // recognises the keyword, applies the rules and queues the reply. kNotFound when no
   // account has the `to` number.
   Result<InboundResult> ReceiveSms(const InboundSms& sms);
+  // The routing step of ReceiveSms alone: the number `to` and its account (which must have
+  // Marketing SMS Access). Webhooks need it before ReceiveSms, to verify the provider's
+  // signature with that account's secrets. kNotFound when no account has the number.
+  Result<InboundRoute> RouteInbound(const std::string& to, const std::string& from);
+  // ReceiveSms for an already routed message.
+  Result<InboundResult> ReceiveRouted(const InboundSms& sms, const InboundRoute& route);
+
+  // May the business text `phone` from `number`? Only opted_in allows it (rule 7).
+  Result<ConsentAnswer> CheckConsent(int64_t account_id, const std::string& phone,
+                                     const std::string& number);
+
+  Result<SenderNumber> GetNumber(int64_t account_id, int64_t number_id);
+  // Validates the resulting keyword configuration (KeywordMatcher::Create) before storing;
+  // short codes keep their opt-in confirmation on.
+  Result<SenderNumber> UpdateNumber(int64_t account_id, int64_t number_id,
+                                    const NumberUpdate& update);
+  Result<Contact> GetContact(int64_t account_id, int64_t contact_id);
+  Result<std::vector<NumberStatus>> ContactStatuses(int64_t account_id, int64_t contact_id);
+  Result<std::vector<ConsentEvent>> ContactHistory(int64_t account_id, int64_t contact_id);
+  Result<std::vector<ConsentEvent>> ListEvents(int64_t account_id, const EventQuery& q);
+  Result<OutboxItem> GetOutboxItem(int64_t account_id, int64_t id);
+
+  // Stores a provider's settings for the account (webhook secrets, outbound credentials) and,
+  // when `reply_sender` is set, how replies leave ("log", "twilio", "kannel").
+  Status SetProvider(int64_t account_id, const std::string& provider,
+                     const nlohmann::json& settings, const std::optional<std::string>& reply_sender);
+  // The account's settings for one provider ({} when none are stored).
+  Result<nlohmann::json> ProviderSettings(int64_t account_id, const std::string& provider);
+
+  // Called after each store commit with its duration (metrics).
+  void SetStoreObserver(std::function<void(const char* op, double seconds)> observer) {
+    store_observer_ = std::move(observer);
+  }
 
   // A user's (manual, bulk, api, import) status change. kFailedPrecondition when a self
   // opt-out forbids it; kInvalidArgument when an opt-in lacks its attestation.
@@ -163,6 +225,8 @@ class ConsentService {
   Result<InboundResult> ReceiveOnce(const InboundSms& sms, const Account& account,
                                     const SenderNumber& number, const Contact& contact,
                                     const std::string& message_id);
+  Result<CommitResult> TimedCommit(int64_t account_id, const ChangeSet& changes);
+  Result<Contact> FindContact(const Account& account, const std::string& phone);
   Result<InboundResult> StoredAnswer(const InboundMessage& stored);
   // Pages through the ledger in seq order (optionally one contact's events).
   Status ForEachEvent(int64_t account_id, std::optional<int64_t> contact_id,
@@ -175,6 +239,7 @@ class ConsentService {
   std::mutex matchers_mu_;
   // number id -> (config fingerprint, matcher): rebuilt when the number's config changes.
   std::map<int64_t, std::pair<std::string, std::shared_ptr<const KeywordMatcher>>> matchers_;
+  std::function<void(const char*, double)> store_observer_;
 };
 
 // Random API key ("sk_" + 40 hex characters) from OpenSSL's CSPRNG.

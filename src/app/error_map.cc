@@ -7,6 +7,7 @@ int ExitCodeFor(StatusCode code) {
     case StatusCode::kOk: return 0;
     case StatusCode::kInvalidArgument:
     case StatusCode::kInvalidPhone: return 2;
+    case StatusCode::kUnauthenticated:
     case StatusCode::kPermissionDenied:
     case StatusCode::kFailedPrecondition: return 3;
     case StatusCode::kNotFound: return 4;
@@ -24,6 +25,7 @@ int HttpStatusFor(StatusCode code) {
     case StatusCode::kOk: return 200;
     case StatusCode::kInvalidArgument: return 400;
     case StatusCode::kInvalidPhone: return 422;
+    case StatusCode::kUnauthenticated: return 401;
     case StatusCode::kPermissionDenied: return 403;
     case StatusCode::kNotFound: return 404;
     case StatusCode::kAlreadyExists:

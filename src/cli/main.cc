@@ -2,15 +2,18 @@
 // is in ConsentService (src/app) and the core.
 #include <cstdlib>
 #include <iomanip>
+#include <map>
 #include <iostream>
 #include <sstream>
 
 #include <CLI/CLI.hpp>
 
+#include "app/config.h"
 #include "app/consent_service.h"
 #include "app/json_views.h"
 #include "app/system_clock.h"
 #include "cli/output.h"
+#include "cli/serve.h"
 #include "store/store.h"
 
 namespace smsconsent::cli {
@@ -472,6 +475,68 @@ int Main(int argc, char** argv) {
                                os << "rebuilt " << *r << " status rows of account "
                                   << ledger_account << " from the ledger\n";
                              });
+    });
+  });
+
+  // ---- serve ----
+  ServeConfig serve_config;
+  auto* serve = cli.add_subcommand(
+      "serve", "run the HTTP service: API v1, provider webhooks, outbox dispatch");
+  AddServeOptions(*serve, serve_config);
+  serve->callback([&] { run = [&] { return RunServe(g.db, serve_config); }; });
+
+  // ---- provider ----
+  auto* provider = cli.add_subcommand("provider", "SMS provider settings of an account");
+  provider->require_subcommand(1);
+  int64_t provider_account = 0;
+  std::string provider_name, sender;
+  // Flag -> settings key; only the flags given are stored, the others are kept.
+  const std::vector<std::pair<std::string, std::string>> kSettingFlags = {
+      {"--auth-token", "auth_token"},         {"--account-sid", "account_sid"},
+      {"--api-base-url", "api_base_url"},     {"--secret", "secret"},
+      {"--sendsms-url", "sendsms_url"},       {"--username", "username"},
+      {"--password", "password"},             {"--signature-secret", "signature_secret"},
+      {"--signature-method", "signature_method"}, {"--public-key", "public_key"},
+      {"--tolerance-seconds", "tolerance_seconds"}};
+  std::map<std::string, std::string> setting_values;
+  auto* provider_set = provider->add_subcommand(
+      "set", "store a provider's webhook secrets / outbound credentials (docs/webhooks.md)");
+  provider_set->add_option("--account", provider_account, "account id")->required();
+  provider_set->add_option("--provider", provider_name,
+                           "twilio, kannel, vonage, plivo, telnyx or generic")
+      ->required();
+  for (const auto& [flag, key] : kSettingFlags) {
+    provider_set->add_option(flag, setting_values[key], "settings key '" + key + "'");
+  }
+  provider_set->add_option("--sender", sender, "how replies leave: twilio, kannel or log");
+  provider_set->callback([&] {
+    run = with_app([&](App& app) {
+      json settings = json::object();
+      for (const auto& [key, value] : setting_values) {
+        if (value.empty()) continue;
+        if (key == "tolerance_seconds") {
+          try {
+            settings[key] = std::stoll(value);
+          } catch (const std::exception&) {
+            return Output::Fail(InvalidArgument("--tolerance-seconds must be a number"));
+          }
+        } else {
+          settings[key] = value;
+        }
+      }
+      std::optional<std::string> reply_sender;
+      if (!sender.empty()) reply_sender = sender;
+      Status st = app.service().SetProvider(provider_account, provider_name, settings, reply_sender);
+      if (!st.ok()) return Output::Fail(st);
+      json keys = json::array();
+      for (const auto& [k, v] : settings.items()) keys.push_back(k);
+      json doc = {{"account", provider_account}, {"provider", provider_name}, {"updated", keys}};
+      if (reply_sender) doc["sender"] = *reply_sender;
+      return app.out().Print(doc, [&](std::ostream& os) {
+        os << provider_name << " settings of account " << provider_account << " updated ("
+           << (keys.empty() ? "no keys" : Join(keys.get<std::vector<std::string>>())) << ")"
+           << (reply_sender ? "; replies leave through " + *reply_sender : "") << "\n";
+      });
     });
   });
 

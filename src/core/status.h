@@ -20,7 +20,8 @@ enum class StatusCode {
   kInvalidPhone,        // a phone number that cannot be normalised
   kNotFound,            // a referenced account/number/contact does not exist
   kAlreadyExists,       // a unique thing created twice
-  kPermissionDenied,    // an add-on is missing for the requested feature
+  kUnauthenticated,     // no or unknown credentials (API key)
+  kPermissionDenied,    // an add-on is missing, a signature is wrong, a role is not enough
   kFailedPrecondition,  // a consent rule refuses the change (e.g. self opt-out)
   kAborted,             // optimistic concurrency conflict: retry the whole operation
   kDataLoss,            // ledger tampering or corruption detected

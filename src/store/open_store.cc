@@ -10,8 +10,9 @@
 namespace smsconsent {
 namespace {
 
-constexpr std::array<std::pair<OutboxState, const char*>, 4> kOutboxStateNames{{
+constexpr std::array<std::pair<OutboxState, const char*>, 5> kOutboxStateNames{{
     {OutboxState::kPending, "pending"},
+    {OutboxState::kSending, "sending"},
     {OutboxState::kSent, "sent"},
     {OutboxState::kFailed, "failed"},
     {OutboxState::kDead, "dead"},
@@ -35,7 +36,7 @@ Result<OutboxState> ParseOutboxState(std::string_view s) {
     if (s == name) return v;
   }
   return InvalidArgument("unknown outbox state \"" + std::string(s) +
-                         "\" (expected pending, sent, failed or dead)");
+                         "\" (expected pending, sending, sent, failed or dead)");
 }
 
 Result<std::unique_ptr<ConsentStore>> OpenStore(const std::string& location) {

@@ -32,6 +32,8 @@ struct Account {
   std::string default_region = "US";  // for national-format phone input
   OptOutScope opt_out_scope = OptOutScope::kNumber;
   int64_t created_at_ms = 0;
+  // How replies leave for this account: "log" (default), "twilio" or "kannel".
+  std::string reply_sender = "log";
 };
 
 struct ReplyTexts {
@@ -82,8 +84,13 @@ struct InboundMessage {
   std::string decision;  // JSON text of the decision we answered with
 };
 
-enum class OutboxState { kPending, kSent, kFailed, kDead };
-const char* OutboxStateName(OutboxState s);  // "pending", "sent", "failed", "dead"
+// pending: waiting to be sent (next_attempt_at_ms says when); sending: claimed by a dispatcher
+// (lease_owner/lease_until_ms) and possibly on the wire; sent: accepted by the provider, or
+// delivered in the webhook's own response (channel "response"); failed: refused by the provider
+// (4xx), not retried; dead: retries exhausted, or interrupted while on the wire (not retried, so
+// that no reply is ever sent twice).
+enum class OutboxState { kPending, kSending, kSent, kFailed, kDead };
+const char* OutboxStateName(OutboxState s);  // "pending", "sending", "sent", "failed", "dead"
 Result<OutboxState> ParseOutboxState(std::string_view s);
 
 struct OutboxItem {
@@ -101,6 +108,34 @@ struct OutboxItem {
   int64_t inbound_id = 0;  // the inbound message this answers, 0 if none
   int64_t created_at_ms = 0;
   int64_t next_attempt_at_ms = 0;
+  // "api": sent by the dispatcher through the account's reply sender; "response": carried in
+  // the provider webhook's HTTP response (TwiML, Kannel body), stored already as sent.
+  std::string channel = "api";
+  std::string provider_message_id;  // the provider's id once sent
+  std::string lease_owner;          // dispatcher instance holding the item while sending
+  int64_t lease_until_ms = 0;
+  int64_t sent_at_ms = 0;
+};
+
+// Per-account settings of one SMS provider: webhook secrets and outbound credentials, as a
+// JSON object whose keys the provider defines (docs/webhooks.md). Stored verbatim.
+struct ProviderConfig {
+  int64_t account_id = 0;
+  std::string provider;  // "twilio", "kannel", "vonage", "plivo", "telnyx", "generic"
+  std::string settings;  // JSON object text
+  int64_t updated_at_ms = 0;
+};
+
+// How a dispatcher finishes one claimed outbox item.
+struct OutboxCompletion {
+  int64_t id = 0;
+  std::string lease_owner;  // must still hold the lease, else kAborted
+  OutboxState state = OutboxState::kSent;  // kSent, kPending (retry later), kFailed or kDead
+  int attempts = 0;
+  std::string last_error;
+  int64_t next_attempt_at_ms = 0;  // for kPending
+  std::string provider_message_id;
+  int64_t at_ms = 0;  // sent_at_ms for kSent
 };
 
 // An event to append; the store assigns id, seq, prev_hash and hash.
@@ -185,7 +220,8 @@ class ConsentStore {
   // ---- the atomic write ----
   // In one transaction: stores the inbound message, appends each event (assigning seq and
   // chaining hashes with ComputeEventHash) and folds it into the status table with
-  // ApplyEvent, then enqueues the outbox items. Errors:
+  // ApplyEvent, then enqueues the outbox items (state pending; or sent, with sent_at_ms =
+  // created_at_ms, when channel is "response"). Errors:
   //   kAlreadyExists — the inbound (account, provider, provider_message_id) is stored already;
   //   kAborted — an event's `from` differs from the stored status (a concurrent change):
   //              the caller re-reads and decides again;
@@ -203,8 +239,32 @@ class ConsentStore {
                                                             const std::string& provider,
                                                             const std::string& provider_message_id) = 0;
 
+  // ---- provider settings ----
+  // Inserts or replaces the account's settings for config.provider. kNotFound for an unknown
+  // account.
+  virtual Status PutProviderConfig(const ProviderConfig& config) = 0;
+  virtual Result<std::vector<ProviderConfig>> ListProviderConfigs(int64_t account_id) = 0;
+  // Sets Account::reply_sender. kNotFound for an unknown account.
+  virtual Status SetReplySender(int64_t account_id, const std::string& sender) = 0;
+
   // ---- outbox ----
   virtual Result<std::vector<OutboxItem>> ListOutbox(int64_t account_id, const OutboxQuery& q) = 0;
+  virtual Result<OutboxItem> GetOutboxItem(int64_t account_id, int64_t id) = 0;  // kNotFound
+  // Atomically claims up to `limit` items of any account that are pending and due
+  // (next_attempt_at_ms <= now_ms), oldest first: state becomes sending, lease_owner = owner,
+  // lease_until_ms = now_ms + lease_ms. Two concurrent claimers never get the same item.
+  virtual Result<std::vector<OutboxItem>> ClaimOutbox(int64_t now_ms, int limit,
+                                                      const std::string& owner,
+                                                      int64_t lease_ms) = 0;
+  // Finishes a claimed item. kAborted when the caller no longer holds its lease.
+  virtual Status CompleteOutbox(const OutboxCompletion& completion) = 0;
+  // Items left in `sending` whose lease expired before now_ms (their dispatcher died while
+  // the reply may have been on the wire) become dead with a reason, never re-sent: a reply is
+  // sent at most once. Returns how many.
+  virtual Result<int64_t> ExpireOutboxLeases(int64_t now_ms) = 0;
+  // Count of items per state, for metrics (all accounts): one entry for every state, in enum
+  // order, zero counts included.
+  virtual Result<std::vector<std::pair<OutboxState, int64_t>>> CountOutbox() = 0;
 };
 
 // Opens the store named by `location`: "sqlite:PATH", or a plain path (SQLite).

@@ -24,8 +24,9 @@ namespace {
 // ---- Backends ------------------------------------------------------------------------------
 
 // Where one test's data lives. Open() may be called again after the previous store was
-// destroyed and must reach the same data (that is how persistence is tested). Destroying the
-// location removes the data.
+// destroyed and must reach the same data (that is how persistence is tested); it may also be
+// called while another store on the location is open, as several processes sharing one
+// database would. Destroying the location removes the data.
 class StoreLocation {
  public:
   virtual ~StoreLocation() = default;
@@ -1158,7 +1159,416 @@ TEST_P(StoreConformance, EmptyChangeSetCommitsNothing) {
   EXPECT_TRUE(AllEvents(a.id).empty());
 }
 
+// ---- Provider settings and reply senders ---------------------------------------------------
+
+ProviderConfig Config(int64_t account_id, const std::string& provider, const std::string& settings,
+                      int64_t at_ms = 7000) {
+  ProviderConfig c;
+  c.account_id = account_id;
+  c.provider = provider;
+  c.settings = settings;
+  c.updated_at_ms = at_ms;
+  return c;
+}
+
+TEST_P(StoreConformance, ProviderConfigsArePutReplacedAndListedPerAccount) {
+  Account a = MakeAccount("a");
+  Account b = MakeAccount("b");
+  EXPECT_TRUE(Must(store_->ListProviderConfigs(a.id)).empty());
+  ASSERT_TRUE(store_->PutProviderConfig(Config(a.id, "twilio", R"({"auth_token":"t1"})")).ok());
+  ASSERT_TRUE(store_->PutProviderConfig(Config(a.id, "kannel", R"({"username":"u"})")).ok());
+  ASSERT_TRUE(store_->PutProviderConfig(Config(b.id, "twilio", R"({"auth_token":"b"})")).ok());
+
+  // Replacing keeps one row per (account, provider), with the new settings and time.
+  ASSERT_TRUE(store_
+                  ->PutProviderConfig(
+                      Config(a.id, "twilio", R"({"auth_token":"t2","account_sid":"AC1"})", 8000))
+                  .ok());
+  auto list = Must(store_->ListProviderConfigs(a.id));
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(list[0].provider, "kannel");  // ordered by provider
+  EXPECT_EQ(list[0].settings, R"({"username":"u"})");
+  EXPECT_EQ(list[0].account_id, a.id);
+  EXPECT_EQ(list[0].updated_at_ms, 7000);
+  EXPECT_EQ(list[1].provider, "twilio");
+  EXPECT_EQ(list[1].settings, R"({"auth_token":"t2","account_sid":"AC1"})");  // verbatim
+  EXPECT_EQ(list[1].updated_at_ms, 8000);
+
+  auto other = Must(store_->ListProviderConfigs(b.id));
+  ASSERT_EQ(other.size(), 1u);
+  EXPECT_EQ(other[0].settings, R"({"auth_token":"b"})");
+
+  Reopen();
+  EXPECT_EQ(Must(store_->ListProviderConfigs(a.id)).size(), 2u);
+}
+
+TEST_P(StoreConformance, ProviderConfigOfUnknownAccountOrNotAnObjectIsRefused) {
+  Account a = MakeAccount("a");
+  EXPECT_CODE(store_->PutProviderConfig(Config(a.id + 100, "twilio", "{}")), StatusCode::kNotFound);
+  EXPECT_CODE(store_->PutProviderConfig(Config(a.id, "twilio", "[1,2]")),
+              StatusCode::kInvalidArgument);
+  EXPECT_CODE(store_->PutProviderConfig(Config(a.id, "twilio", "{not json")),
+              StatusCode::kInvalidArgument);
+  EXPECT_CODE(store_->PutProviderConfig(Config(a.id, "", "{}")), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(Must(store_->ListProviderConfigs(a.id)).empty());
+  EXPECT_TRUE(Must(store_->ListProviderConfigs(a.id + 100)).empty());
+}
+
+TEST_P(StoreConformance, ReplySenderDefaultsToLogAndCanBeChanged) {
+  Account a = MakeAccount("a", "hash-a");
+  EXPECT_EQ(a.reply_sender, "log");
+  EXPECT_EQ(Must(store_->GetAccount(a.id)).reply_sender, "log");
+
+  ASSERT_TRUE(store_->SetReplySender(a.id, "twilio").ok());
+  EXPECT_EQ(Must(store_->GetAccount(a.id)).reply_sender, "twilio");
+  EXPECT_EQ(Must(store_->FindAccountByApiKeyHash("hash-a")).reply_sender, "twilio");
+  EXPECT_EQ(Must(store_->ListAccounts()).at(0).reply_sender, "twilio");
+  EXPECT_CODE(store_->SetReplySender(a.id + 100, "kannel"), StatusCode::kNotFound);
+
+  Account k;
+  k.name = "k";
+  k.reply_sender = "kannel";
+  Account created = Must(store_->CreateAccount(k, ""));
+  EXPECT_EQ(Must(store_->GetAccount(created.id)).reply_sender, "kannel");
+
+  Reopen();
+  EXPECT_EQ(Must(store_->GetAccount(a.id)).reply_sender, "twilio");
+}
+
+// ---- Outbox dispatch -------------------------------------------------------------------------
+
+class OutboxDispatch : public StoreConformance {
+ protected:
+  void SetUp() override {
+    StoreConformance::SetUp();
+    account_ = MakeAccount("a");
+    number_ = MakeNumber(account_.id, "+4520123456");
+    contact_ = MakeContact(account_.id, "+4511111111");
+  }
+  // Queues one api-channel reply, due at `due_ms`.
+  OutboxItem Queue(int64_t due_ms, const std::string& body = "reply") {
+    return QueueIn(account_.id, number_, contact_, due_ms, body);
+  }
+  OutboxItem QueueIn(int64_t account_id, const SenderNumber& n, const Contact& c, int64_t due_ms,
+                     const std::string& body = "reply") {
+    ChangeSet changes;
+    OutboxItem o = Reply(c, n, ReplyKind::kHelp);
+    o.body = body;
+    o.created_at_ms = due_ms;
+    o.next_attempt_at_ms = due_ms;
+    changes.outbox = {o};
+    return Must(store_->Commit(account_id, changes), "Commit").outbox.at(0);
+  }
+  OutboxItem Get(int64_t id) { return Must(store_->GetOutboxItem(account_.id, id), "Get"); }
+  static OutboxCompletion Completion(const OutboxItem& item, const std::string& owner,
+                                     OutboxState state) {
+    OutboxCompletion c;
+    c.id = item.id;
+    c.lease_owner = owner;
+    c.state = state;
+    c.attempts = item.attempts + 1;
+    return c;
+  }
+  static std::vector<int64_t> Ids(const std::vector<OutboxItem>& items) {
+    std::vector<int64_t> ids;
+    for (const OutboxItem& o : items) ids.push_back(o.id);
+    return ids;
+  }
+
+  Account account_;
+  SenderNumber number_;
+  Contact contact_;
+};
+
+TEST_P(OutboxDispatch, GetOutboxItemIsScopedToTheAccount) {
+  OutboxItem o = Queue(1000, "hello");
+  EXPECT_EQ(Get(o.id).body, "hello");
+  EXPECT_EQ(Get(o.id).channel, "api");
+  Account b = MakeAccount("b");
+  EXPECT_CODE(store_->GetOutboxItem(b.id, o.id), StatusCode::kNotFound);
+  EXPECT_CODE(store_->GetOutboxItem(account_.id, o.id + 100), StatusCode::kNotFound);
+}
+
+TEST_P(OutboxDispatch, ClaimTakesOnlyDuePendingItemsOldestFirstUpToTheLimit) {
+  OutboxItem first = Queue(200);
+  OutboxItem second = Queue(100);  // due earlier, but queued later
+  OutboxItem future = Queue(300);
+
+  auto one = Must(store_->ClaimOutbox(250, 1, "d1", 60000));
+  ASSERT_EQ(Ids(one), std::vector<int64_t>{first.id});
+  EXPECT_EQ(one[0].state, OutboxState::kSending);
+  EXPECT_EQ(one[0].lease_owner, "d1");
+  EXPECT_EQ(one[0].lease_until_ms, 250 + 60000);
+  EXPECT_EQ(one[0].body, "reply");
+  EXPECT_EQ(one[0].account_id, account_.id);
+  OutboxItem stored = Get(first.id);
+  EXPECT_EQ(stored.state, OutboxState::kSending);
+  EXPECT_EQ(stored.lease_owner, "d1");
+  EXPECT_EQ(stored.lease_until_ms, 250 + 60000);
+
+  // The claimed item is not claimable again; the future one is not due yet.
+  EXPECT_EQ(Ids(Must(store_->ClaimOutbox(250, 10, "d2", 60000))), std::vector<int64_t>{second.id});
+  EXPECT_TRUE(Must(store_->ClaimOutbox(299, 10, "d2", 60000)).empty());
+  EXPECT_EQ(Ids(Must(store_->ClaimOutbox(300, 10, "d2", 60000))), std::vector<int64_t>{future.id});
+  EXPECT_TRUE(Must(store_->ClaimOutbox(1'000'000, 10, "d2", 60000)).empty());
+}
+
+TEST_P(OutboxDispatch, ClaimSpansAccountsAndRefusesBadArguments) {
+  Account b = MakeAccount("b");
+  SenderNumber nb = MakeNumber(b.id, "+4520999999");
+  Contact cb = MakeContact(b.id, "+4522222222");
+  OutboxItem in_a = Queue(100);
+  OutboxItem in_b = QueueIn(b.id, nb, cb, 100);
+  auto claimed = Must(store_->ClaimOutbox(100, 10, "d", 1000));
+  ASSERT_EQ(Ids(claimed), (std::vector<int64_t>{in_a.id, in_b.id}));
+  EXPECT_EQ(claimed[1].account_id, b.id);
+
+  EXPECT_CODE(store_->ClaimOutbox(100, 0, "d", 1000), StatusCode::kInvalidArgument);
+  EXPECT_CODE(store_->ClaimOutbox(100, 10, "", 1000), StatusCode::kInvalidArgument);
+  EXPECT_CODE(store_->ClaimOutbox(100, 10, "d", 0), StatusCode::kInvalidArgument);
+}
+
+// Four dispatchers (two on this store object, two on their own connections, as separate
+// processes would be) drain 200 items in batches of 7: every item is claimed exactly once.
+TEST_P(OutboxDispatch, ConcurrentClaimersNeverGetTheSameItem) {
+  std::set<int64_t> queued;
+  {
+    ChangeSet changes;
+    for (int i = 0; i < 200; ++i) {
+      OutboxItem o = Reply(contact_, number_, ReplyKind::kHelp);
+      o.body = "item " + std::to_string(i);
+      changes.outbox.push_back(o);
+    }
+    for (const OutboxItem& o : Must(store_->Commit(account_.id, changes)).outbox) {
+      queued.insert(o.id);
+    }
+  }
+  ASSERT_EQ(queued.size(), 200u);
+
+  constexpr int kThreads = 4;
+  std::vector<std::unique_ptr<ConsentStore>> own(kThreads);
+  for (int t = 2; t < kThreads; ++t) own[t] = Must(location_->Open(), "second connection");
+  std::vector<std::vector<int64_t>> got(kThreads);
+  std::vector<std::string> errors(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      ConsentStore& store = own[t] ? *own[t] : *store_;
+      const std::string owner = "dispatcher-" + std::to_string(t);
+      while (true) {
+        auto batch = store.ClaimOutbox(10'000, 7, owner, 60000);
+        if (!batch.ok()) {
+          errors[t] = batch.status().ToString();
+          return;
+        }
+        if (batch->empty()) return;
+        for (const OutboxItem& o : *batch) {
+          got[t].push_back(o.id);
+          if (o.lease_owner != owner) errors[t] = "lease owner " + o.lease_owner;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  own.clear();
+
+  std::multiset<int64_t> all;
+  for (int t = 0; t < kThreads; ++t) {
+    EXPECT_EQ(errors[t], "") << "thread " << t;
+    all.insert(got[t].begin(), got[t].end());
+  }
+  EXPECT_EQ(all.size(), 200u);
+  EXPECT_EQ(std::set<int64_t>(all.begin(), all.end()), queued);  // all, and no duplicates
+  EXPECT_TRUE(
+      Must(store_->ListOutbox(account_.id, Outbox(0, 1000, OutboxState::kPending))).empty());
+}
+
+TEST_P(OutboxDispatch, CompleteRecordsTheOutcomeOnlyForTheLeaseHolder) {
+  OutboxItem o = Queue(100);
+  OutboxItem claimed = Must(store_->ClaimOutbox(100, 10, "d1", 60000)).at(0);
+
+  OutboxCompletion sent = Completion(claimed, "d2", OutboxState::kSent);
+  sent.provider_message_id = "SM123";
+  sent.at_ms = 150;
+  EXPECT_CODE(store_->CompleteOutbox(sent), StatusCode::kAborted);
+  EXPECT_EQ(Get(o.id).state, OutboxState::kSending);  // unchanged
+
+  sent.lease_owner = "d1";
+  ASSERT_TRUE(store_->CompleteOutbox(sent).ok());
+  OutboxItem done = Get(o.id);
+  EXPECT_EQ(done.state, OutboxState::kSent);
+  EXPECT_EQ(done.provider_message_id, "SM123");
+  EXPECT_EQ(done.sent_at_ms, 150);
+  EXPECT_EQ(done.attempts, 1);
+  EXPECT_EQ(done.lease_until_ms, 0);
+
+  // Finished: even the former holder cannot complete it again.
+  OutboxCompletion again = Completion(done, "d1", OutboxState::kFailed);
+  EXPECT_CODE(store_->CompleteOutbox(again), StatusCode::kAborted);
+  EXPECT_EQ(Get(o.id).state, OutboxState::kSent);
+  // An item nobody claimed cannot be completed either.
+  OutboxItem unclaimed = Queue(5'000'000);
+  EXPECT_CODE(store_->CompleteOutbox(Completion(unclaimed, "d1", OutboxState::kSent)),
+              StatusCode::kAborted);
+  again.id = unclaimed.id + 100;
+  EXPECT_CODE(store_->CompleteOutbox(again), StatusCode::kNotFound);
+
+  Reopen();
+  EXPECT_EQ(Get(o.id).provider_message_id, "SM123");
+}
+
+TEST_P(OutboxDispatch, CompleteRecordsFailedAndDeadWithTheirReason) {
+  Queue(100);
+  Queue(100);
+  auto claimed = Must(store_->ClaimOutbox(100, 10, "d1", 60000));
+  ASSERT_EQ(claimed.size(), 2u);
+  OutboxCompletion failed = Completion(claimed[0], "d1", OutboxState::kFailed);
+  failed.last_error = "twilio: HTTP 400: invalid To (code 21211)";
+  ASSERT_TRUE(store_->CompleteOutbox(failed).ok());
+  OutboxCompletion dead = Completion(claimed[1], "d1", OutboxState::kDead);
+  dead.attempts = 8;
+  dead.last_error = "gave up after 8 attempts";
+  ASSERT_TRUE(store_->CompleteOutbox(dead).ok());
+  OutboxCompletion bad = Completion(claimed[1], "d1", OutboxState::kSending);
+  EXPECT_CODE(store_->CompleteOutbox(bad), StatusCode::kInvalidArgument);
+
+  EXPECT_EQ(Get(claimed[0].id).state, OutboxState::kFailed);
+  EXPECT_EQ(Get(claimed[0].id).last_error, failed.last_error);
+  EXPECT_EQ(Get(claimed[0].id).sent_at_ms, 0);
+  EXPECT_EQ(Get(claimed[1].id).state, OutboxState::kDead);
+  EXPECT_EQ(Get(claimed[1].id).attempts, 8);
+  EXPECT_TRUE(Must(store_->ClaimOutbox(1'000'000, 10, "d1", 60000)).empty());
+  EXPECT_EQ(Must(store_->ListOutbox(account_.id, Outbox(0, 10, OutboxState::kFailed))).size(), 1u);
+  EXPECT_EQ(Must(store_->ListOutbox(account_.id, Outbox(0, 10, OutboxState::kDead))).size(), 1u);
+}
+
+TEST_P(OutboxDispatch, RetryLaterIsNotClaimableUntilItsNextAttempt) {
+  OutboxItem o = Queue(1000);
+  OutboxItem claimed = Must(store_->ClaimOutbox(1000, 10, "d1", 60000)).at(0);
+  OutboxCompletion retry = Completion(claimed, "d1", OutboxState::kPending);
+  retry.last_error = "twilio: HTTP 503";
+  retry.next_attempt_at_ms = 5000;
+  ASSERT_TRUE(store_->CompleteOutbox(retry).ok());
+  OutboxItem pending = Get(o.id);
+  EXPECT_EQ(pending.state, OutboxState::kPending);
+  EXPECT_EQ(pending.attempts, 1);
+  EXPECT_EQ(pending.next_attempt_at_ms, 5000);
+  EXPECT_EQ(pending.last_error, "twilio: HTTP 503");
+  EXPECT_EQ(pending.lease_until_ms, 0);
+
+  EXPECT_TRUE(Must(store_->ClaimOutbox(4999, 10, "d2", 60000)).empty());
+  auto again = Must(store_->ClaimOutbox(5000, 10, "d2", 60000));
+  ASSERT_EQ(Ids(again), std::vector<int64_t>{o.id});
+  EXPECT_EQ(again[0].attempts, 1);
+  EXPECT_EQ(again[0].last_error, "twilio: HTTP 503");
+  EXPECT_EQ(again[0].lease_owner, "d2");
+  // The first dispatcher's lease is gone with its completion.
+  EXPECT_CODE(store_->CompleteOutbox(Completion(again[0], "d1", OutboxState::kSent)),
+              StatusCode::kAborted);
+}
+
+TEST_P(OutboxDispatch, ExpiredLeasesBecomeDeadAndAreNeverSentAgain) {
+  OutboxItem o = Queue(1000);
+  OutboxItem keep = Queue(1000);
+  OutboxItem claimed = Must(store_->ClaimOutbox(1000, 1, "crashed", 100)).at(0);
+  ASSERT_EQ(claimed.id, o.id);
+  Must(store_->ClaimOutbox(1050, 1, "alive", 1000));  // `keep`, leased until 2050
+
+  EXPECT_EQ(Must(store_->ExpireOutboxLeases(1100)), 0);  // lease_until 1100 is not before 1100
+  EXPECT_EQ(Must(store_->ExpireOutboxLeases(1101)), 1);
+  OutboxItem dead = Get(o.id);
+  EXPECT_EQ(dead.state, OutboxState::kDead);
+  EXPECT_EQ(dead.last_error,
+            "interrupted while sending; not retried so the reply is never sent twice");
+  EXPECT_EQ(dead.attempts, 1);
+  EXPECT_EQ(Get(keep.id).state, OutboxState::kSending);
+
+  // The dispatcher that held it cannot record a late outcome, and nobody claims it again.
+  EXPECT_CODE(store_->CompleteOutbox(Completion(claimed, "crashed", OutboxState::kSent)),
+              StatusCode::kAborted);
+  EXPECT_EQ(Get(o.id).state, OutboxState::kDead);
+  EXPECT_TRUE(Must(store_->ClaimOutbox(1'000'000, 10, "d", 1000)).empty());
+  EXPECT_EQ(Must(store_->ExpireOutboxLeases(1101)), 0);
+}
+
+TEST_P(OutboxDispatch, ResponseChannelItemsAreStoredSentAndNeverClaimed) {
+  ChangeSet changes;
+  changes.inbound = Inbound(contact_, number_, "SM-9", "HELP");
+  OutboxItem in_response = Reply(contact_, number_, ReplyKind::kHelp);
+  in_response.channel = "response";
+  in_response.created_at_ms = 4100;
+  OutboxItem by_api = Reply(contact_, number_, ReplyKind::kHelp);
+  by_api.state = OutboxState::kSent;  // ignored for the api channel
+  by_api.provider_message_id = "ignored";
+  changes.outbox = {in_response, by_api};
+  auto r = Must(store_->Commit(account_.id, changes));
+  ASSERT_EQ(r.outbox.size(), 2u);
+  EXPECT_EQ(r.outbox[0].state, OutboxState::kSent);
+  EXPECT_EQ(r.outbox[0].sent_at_ms, 4100);
+  EXPECT_EQ(r.outbox[1].state, OutboxState::kPending);
+
+  OutboxItem stored = Get(r.outbox[0].id);
+  EXPECT_EQ(stored.state, OutboxState::kSent);
+  EXPECT_EQ(stored.channel, "response");
+  EXPECT_EQ(stored.sent_at_ms, 4100);
+  EXPECT_EQ(stored.attempts, 0);
+  EXPECT_EQ(stored.inbound_id, r.inbound_id);
+  OutboxItem api = Get(r.outbox[1].id);
+  EXPECT_EQ(api.channel, "api");
+  EXPECT_EQ(api.state, OutboxState::kPending);
+  EXPECT_EQ(api.provider_message_id, "");
+  EXPECT_EQ(api.sent_at_ms, 0);
+
+  EXPECT_EQ(Ids(Must(store_->ClaimOutbox(1'000'000, 10, "d", 1000))),
+            std::vector<int64_t>{r.outbox[1].id});
+
+  ChangeSet bad;
+  bad.inbound = Inbound(contact_, number_, "SM-10", "HELP");
+  OutboxItem unknown = Reply(contact_, number_, ReplyKind::kHelp);
+  unknown.channel = "carrier-pigeon";
+  bad.outbox = {unknown};
+  EXPECT_CODE(store_->Commit(account_.id, bad), StatusCode::kInvalidArgument);
+  EXPECT_FALSE(Must(store_->FindInbound(account_.id, "twilio", "SM-10")).has_value());
+}
+
+TEST_P(OutboxDispatch, CountOutboxCountsEveryStateAcrossAccounts) {
+  auto zero = Must(store_->CountOutbox());
+  ASSERT_EQ(zero.size(), 5u);
+  const std::vector<OutboxState> order = {OutboxState::kPending, OutboxState::kSending,
+                                          OutboxState::kSent, OutboxState::kFailed,
+                                          OutboxState::kDead};
+  for (size_t i = 0; i < order.size(); ++i) {
+    EXPECT_EQ(zero[i].first, order[i]);
+    EXPECT_EQ(zero[i].second, 0);
+  }
+
+  Account b = MakeAccount("b");
+  SenderNumber nb = MakeNumber(b.id, "+4520999999");
+  Contact cb = MakeContact(b.id, "+4522222222");
+  for (int i = 0; i < 5; ++i) Queue(100);  // 5 in account a
+  QueueIn(b.id, nb, cb, 100);              // 1 in account b
+  QueueIn(b.id, nb, cb, 9'000'000);        // not due
+  auto claimed = Must(store_->ClaimOutbox(100, 4, "d", 1000));
+  ASSERT_EQ(claimed.size(), 4u);
+  ASSERT_TRUE(store_->CompleteOutbox(Completion(claimed[0], "d", OutboxState::kSent)).ok());
+  ASSERT_TRUE(store_->CompleteOutbox(Completion(claimed[1], "d", OutboxState::kFailed)).ok());
+  ASSERT_TRUE(store_->CompleteOutbox(Completion(claimed[2], "d", OutboxState::kDead)).ok());
+  // claimed[3] stays sending.
+
+  std::map<OutboxState, int64_t> counts;
+  for (const auto& [state, n] : Must(store_->CountOutbox())) counts[state] = n;
+  EXPECT_EQ(counts[OutboxState::kPending], 3);
+  EXPECT_EQ(counts[OutboxState::kSending], 1);
+  EXPECT_EQ(counts[OutboxState::kSent], 1);
+  EXPECT_EQ(counts[OutboxState::kFailed], 1);
+  EXPECT_EQ(counts[OutboxState::kDead], 1);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, StoreConformance, testing::Values(SqliteFactory()),
+                         [](const testing::TestParamInfo<StoreFactory>& info) {
+                           return info.param.name;
+                         });
+INSTANTIATE_TEST_SUITE_P(Backends, OutboxDispatch, testing::Values(SqliteFactory()),
                          [](const testing::TestParamInfo<StoreFactory>& info) {
                            return info.param.name;
                          });

@@ -222,7 +222,7 @@ struct Migration {
 };
 
 // Append only: a released migration is never edited, a change is a new entry.
-constexpr std::array<Migration, 1> kMigrations{{
+constexpr std::array<Migration, 2> kMigrations{{
     {1, "initial schema", R"sql(
 CREATE TABLE accounts (
   id                   INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -350,13 +350,35 @@ CREATE TABLE outbox (
 CREATE INDEX outbox_by_account_state ON outbox (account_id, state, id);
 CREATE INDEX outbox_due ON outbox (state, next_attempt_at_ms);
 )sql"},
+    {2, "reply senders, provider settings, outbox dispatch", R"sql(
+ALTER TABLE accounts ADD COLUMN reply_sender TEXT NOT NULL DEFAULT 'log';
+
+-- "api": sent by a dispatcher; "response": carried in the webhook's HTTP response.
+ALTER TABLE outbox ADD COLUMN channel TEXT NOT NULL DEFAULT 'api'
+  CHECK (channel IN ('api', 'response'));
+ALTER TABLE outbox ADD COLUMN provider_message_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE outbox ADD COLUMN lease_owner TEXT NOT NULL DEFAULT '';
+ALTER TABLE outbox ADD COLUMN lease_until_ms INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE outbox ADD COLUMN sent_at_ms INTEGER NOT NULL DEFAULT 0;
+-- ExpireOutboxLeases scans only the (few) items on the wire.
+CREATE INDEX outbox_sending_leases ON outbox (lease_until_ms) WHERE state = 'sending';
+
+CREATE TABLE provider_configs (
+  account_id    INTEGER NOT NULL REFERENCES accounts (id),
+  provider      TEXT NOT NULL,
+  settings      TEXT NOT NULL,
+  updated_at_ms INTEGER NOT NULL,
+  PRIMARY KEY (account_id, provider)
+) WITHOUT ROWID;
+)sql"},
 }};
 
 // ---- Column lists and row readers --------------------------------------------------------
 // Each SELECT below names its columns in the order the matching reader expects.
 
-#define SMSC_ACCOUNT_COLS \
-  "id, name, marketing_sms_access, sms_short_code, default_region, opt_out_scope, created_at_ms"
+#define SMSC_ACCOUNT_COLS                                                           \
+  "id, name, marketing_sms_access, sms_short_code, default_region, opt_out_scope, " \
+  "created_at_ms, reply_sender"
 #define SMSC_NUMBER_COLS                                                                \
   "id, account_id, kind, number, country, business_name, keywords_json, reply_opt_in, " \
   "reply_opt_out, reply_help, opt_in_confirmation, created_at_ms"
@@ -370,7 +392,8 @@ CREATE INDEX outbox_due ON outbox (state, next_attempt_at_ms);
   "contact_id, body, received_at_ms, decision"
 #define SMSC_OUTBOX_COLS                                                              \
   "id, account_id, number_id, contact_id, to_phone, from_number, body, kind, state, " \
-  "attempts, last_error, inbound_id, created_at_ms, next_attempt_at_ms"
+  "attempts, last_error, inbound_id, created_at_ms, next_attempt_at_ms, channel, "    \
+  "provider_message_id, lease_owner, lease_until_ms, sent_at_ms"
 
 // A stored enum name we cannot parse means the file was written by something else (or a
 // newer version): report it, do not guess.
@@ -433,6 +456,7 @@ Result<Account> ReadAccount(const Stmt& s) {
   if (!scope.ok()) return BadColumn(scope, "accounts", a.id);
   a.opt_out_scope = *scope;
   a.created_at_ms = s.Int(6);
+  a.reply_sender = s.Text(7);
   return a;
 }
 
@@ -545,8 +569,20 @@ Result<OutboxItem> ReadOutbox(const Stmt& s) {
   o.inbound_id = s.Int(11);
   o.created_at_ms = s.Int(12);
   o.next_attempt_at_ms = s.Int(13);
+  o.channel = s.Text(14);
+  o.provider_message_id = s.Text(15);
+  o.lease_owner = s.Text(16);
+  o.lease_until_ms = s.Int(17);
+  o.sent_at_ms = s.Int(18);
   return o;
 }
+
+constexpr char kChannelApi[] = "api";
+constexpr char kChannelResponse[] = "response";
+
+// Why ExpireOutboxLeases gives up on an item (OutboxItem::last_error).
+constexpr char kInterruptedError[] =
+    "interrupted while sending; not retried so the reply is never sent twice";
 
 Status CheckLimit(int limit) {
   if (limit <= 0) return InvalidArgument("limit must be positive, got " + std::to_string(limit));
@@ -780,14 +816,15 @@ Result<Account> SqliteStore::CreateAccount(const Account& account,
   SMSC_ASSIGN_OR_RETURN(
       Stmt s, impl_->Prepare("INSERT INTO accounts (name, marketing_sms_access, "
                              "sms_short_code, default_region, opt_out_scope, "
-                             "api_key_hash, created_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
-                             "?7)"));
+                             "api_key_hash, created_at_ms, reply_sender) VALUES (?1, ?2, ?3, "
+                             "?4, ?5, ?6, ?7, ?8)"));
   s.Bind(1, account.name)
       .BindBool(2, account.marketing_sms_access)
       .BindBool(3, account.sms_short_code)
       .Bind(4, account.default_region)
       .Bind(5, OptOutScopeName(account.opt_out_scope))
-      .Bind(7, account.created_at_ms);
+      .Bind(7, account.created_at_ms)
+      .Bind(8, account.reply_sender.empty() ? std::string("log") : account.reply_sender);
   // No key yet is NULL, so several key-less accounts do not collide on the unique index.
   if (!api_key_hash.empty()) s.Bind(6, api_key_hash);
   int rc = SQLITE_OK;
@@ -796,6 +833,7 @@ Result<Account> SqliteStore::CreateAccount(const Account& account,
   SMSC_RETURN_IF_ERROR(st);
   Account out = account;
   out.id = sqlite3_last_insert_rowid(impl_->db.get());
+  if (out.reply_sender.empty()) out.reply_sender = "log";
   SMSC_RETURN_IF_ERROR(txn.Commit());
   return out;
 }
@@ -1258,15 +1296,29 @@ Result<CommitResult> SqliteStore::Commit(int64_t account_id, const ChangeSet& ch
     if (item.contact_id != 0) SMSC_RETURN_IF_ERROR(check_contact(item.contact_id));
     OutboxItem o = item;
     o.account_id = account_id;
-    o.state = OutboxState::kPending;
     o.attempts = 0;
     o.last_error.clear();
+    o.lease_owner.clear();
+    o.lease_until_ms = 0;
+    if (o.channel == kChannelResponse) {
+      // Delivered in the webhook's own HTTP response: recorded, never dispatched.
+      o.state = OutboxState::kSent;
+      o.sent_at_ms = o.created_at_ms;
+    } else if (o.channel == kChannelApi) {
+      o.state = OutboxState::kPending;
+      o.sent_at_ms = 0;
+      o.provider_message_id.clear();
+    } else {
+      return InvalidArgument("outbox item channel \"" + o.channel +
+                             "\" is unknown (expected api or response)");
+    }
     if (o.inbound_id == 0) o.inbound_id = result.inbound_id;
     SMSC_ASSIGN_OR_RETURN(
         Stmt s, impl.Prepare("INSERT INTO outbox (account_id, number_id, contact_id, to_phone, "
                              "from_number, body, kind, state, attempts, last_error, inbound_id, "
-                             "created_at_ms, next_attempt_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
-                             "?7, ?8, ?9, ?10, ?11, ?12, ?13)"));
+                             "created_at_ms, next_attempt_at_ms, channel, provider_message_id, "
+                             "lease_owner, lease_until_ms, sent_at_ms) VALUES (?1, ?2, ?3, ?4, "
+                             "?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"));
     s.Bind(1, o.account_id)
         .Bind(2, o.number_id)
         .BindIdOrNull(3, o.contact_id)
@@ -1279,7 +1331,12 @@ Result<CommitResult> SqliteStore::Commit(int64_t account_id, const ChangeSet& ch
         .Bind(10, o.last_error)
         .BindIdOrNull(11, o.inbound_id)
         .Bind(12, o.created_at_ms)
-        .Bind(13, o.next_attempt_at_ms);
+        .Bind(13, o.next_attempt_at_ms)
+        .Bind(14, o.channel)
+        .Bind(15, o.provider_message_id)
+        .Bind(16, o.lease_owner)
+        .Bind(17, o.lease_until_ms)
+        .Bind(18, o.sent_at_ms);
     int rc = SQLITE_OK;
     Status st = s.Run("queueing outbox item", &rc);
     if (rc == SQLITE_CONSTRAINT_FOREIGNKEY) {
@@ -1393,6 +1450,207 @@ Result<std::vector<OutboxItem>> SqliteStore::ListOutbox(int64_t account_id, cons
     out.push_back(std::move(o));
   }
   return out;
+}
+
+Result<OutboxItem> SqliteStore::GetOutboxItem(int64_t account_id, int64_t id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  SMSC_ASSIGN_OR_RETURN(Stmt s, impl_->Prepare("SELECT " SMSC_OUTBOX_COLS
+                                               " FROM outbox WHERE id = ?1 AND account_id = ?2"));
+  s.Bind(1, id).Bind(2, account_id);
+  SMSC_ASSIGN_OR_RETURN(bool row, s.Step("reading outbox item"));
+  if (!row) {
+    return NotFound("outbox item " + std::to_string(id) + " not found in account " +
+                    std::to_string(account_id));
+  }
+  return ReadOutbox(s);
+}
+
+// ---- Outbox dispatch ----------------------------------------------------------------------
+// The state machine and why it sends each reply at most once: docs/storage.md, "The outbox".
+
+Result<std::vector<OutboxItem>> SqliteStore::ClaimOutbox(int64_t now_ms, int limit,
+                                                         const std::string& owner,
+                                                         int64_t lease_ms) {
+  SMSC_RETURN_IF_ERROR(CheckLimit(limit));
+  if (owner.empty()) return InvalidArgument("an outbox claim needs a non-empty owner");
+  if (lease_ms <= 0) {
+    return InvalidArgument("lease_ms must be positive, got " + std::to_string(lease_ms));
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  // The write lock is taken before the SELECT, so no other connection (or process) can claim
+  // the same rows between our read and our update.
+  SMSC_ASSIGN_OR_RETURN(WriteTxn txn, WriteTxn::Begin(impl_.get()));
+  std::vector<OutboxItem> items;
+  {
+    SMSC_ASSIGN_OR_RETURN(
+        Stmt s, impl_->Prepare("SELECT " SMSC_OUTBOX_COLS " FROM outbox WHERE state = 'pending' "
+                               "AND next_attempt_at_ms <= ?1 ORDER BY id LIMIT ?2"));
+    s.Bind(1, now_ms).Bind(2, int64_t{limit});
+    while (true) {
+      SMSC_ASSIGN_OR_RETURN(bool row, s.Step("selecting due outbox items"));
+      if (!row) break;
+      SMSC_ASSIGN_OR_RETURN(OutboxItem o, ReadOutbox(s));
+      items.push_back(std::move(o));
+    }
+  }
+  const int64_t until = now_ms + lease_ms;
+  for (OutboxItem& o : items) {
+    SMSC_ASSIGN_OR_RETURN(Stmt s,
+                          impl_->Prepare("UPDATE outbox SET state = 'sending', lease_owner = ?2, "
+                                         "lease_until_ms = ?3 WHERE id = ?1"));
+    s.Bind(1, o.id).Bind(2, owner).Bind(3, until);
+    SMSC_RETURN_IF_ERROR(s.Run("claiming outbox item " + std::to_string(o.id)));
+    o.state = OutboxState::kSending;
+    o.lease_owner = owner;
+    o.lease_until_ms = until;
+  }
+  SMSC_RETURN_IF_ERROR(txn.Commit());
+  return items;
+}
+
+Status SqliteStore::CompleteOutbox(const OutboxCompletion& c) {
+  if (c.state == OutboxState::kSending) {
+    return InvalidArgument("an outbox item cannot be completed to state sending");
+  }
+  if (c.lease_owner.empty()) return InvalidArgument("an outbox completion needs its lease owner");
+  std::lock_guard<std::mutex> lock(mu_);
+  SMSC_ASSIGN_OR_RETURN(WriteTxn txn, WriteTxn::Begin(impl_.get()));
+  {
+    // next_attempt_at_ms only moves for a retry; sent_at_ms is only set when sent. The lease
+    // owner stays as a record of which dispatcher finished the item.
+    SMSC_ASSIGN_OR_RETURN(
+        Stmt s, impl_->Prepare(
+                    "UPDATE outbox SET state = ?3, attempts = ?4, last_error = ?5, "
+                    "next_attempt_at_ms = CASE WHEN ?3 = 'pending' THEN ?6 ELSE "
+                    "next_attempt_at_ms END, provider_message_id = ?7, sent_at_ms = CASE WHEN ?3 "
+                    "= 'sent' THEN ?8 ELSE 0 END, lease_until_ms = 0 WHERE id = ?1 AND state = "
+                    "'sending' AND lease_owner = ?2"));
+    s.Bind(1, c.id)
+        .Bind(2, c.lease_owner)
+        .Bind(3, OutboxStateName(c.state))
+        .Bind(4, int64_t{c.attempts})
+        .Bind(5, c.last_error)
+        .Bind(6, c.next_attempt_at_ms)
+        .Bind(7, c.provider_message_id)
+        .Bind(8, c.at_ms);
+    SMSC_RETURN_IF_ERROR(s.Run("completing outbox item " + std::to_string(c.id)));
+  }
+  if (sqlite3_changes(impl_->db.get()) == 0) {
+    SMSC_ASSIGN_OR_RETURN(Stmt s,
+                          impl_->Prepare("SELECT state, lease_owner FROM outbox WHERE id = ?1"));
+    s.Bind(1, c.id);
+    SMSC_ASSIGN_OR_RETURN(bool row, s.Step("reading outbox item"));
+    if (!row) return NotFound("outbox item " + std::to_string(c.id) + " not found");
+    return Aborted("outbox item " + std::to_string(c.id) + " is no longer leased to " +
+                   c.lease_owner + " (state " + s.Text(0) + ", lease owner " +
+                   (s.Text(1).empty() ? std::string("none") : s.Text(1)) + ")");
+  }
+  return txn.Commit();
+}
+
+Result<int64_t> SqliteStore::ExpireOutboxLeases(int64_t now_ms) {
+  std::lock_guard<std::mutex> lock(mu_);
+  SMSC_ASSIGN_OR_RETURN(WriteTxn txn, WriteTxn::Begin(impl_.get()));
+  {
+    // The dispatcher that held the lease died (or stalled) while the request may have reached
+    // the provider: the only choice that never sends a reply twice is to stop here. Counted as
+    // an attempt, since one was made.
+    SMSC_ASSIGN_OR_RETURN(
+        Stmt s, impl_->Prepare("UPDATE outbox SET state = 'dead', last_error = ?2, attempts = "
+                               "attempts + 1, lease_until_ms = 0 WHERE state = 'sending' AND "
+                               "lease_until_ms < ?1"));
+    s.Bind(1, now_ms).Bind(2, kInterruptedError);
+    SMSC_RETURN_IF_ERROR(s.Run("expiring outbox leases"));
+  }
+  const int64_t n = sqlite3_changes(impl_->db.get());
+  SMSC_RETURN_IF_ERROR(txn.Commit());
+  return n;
+}
+
+Result<std::vector<std::pair<OutboxState, int64_t>>> SqliteStore::CountOutbox() {
+  std::lock_guard<std::mutex> lock(mu_);
+  SMSC_ASSIGN_OR_RETURN(Stmt s,
+                        impl_->Prepare("SELECT state, COUNT(*) FROM outbox GROUP BY state"));
+  std::vector<std::pair<OutboxState, int64_t>> out;
+  for (OutboxState st : {OutboxState::kPending, OutboxState::kSending, OutboxState::kSent,
+                         OutboxState::kFailed, OutboxState::kDead}) {
+    out.emplace_back(st, 0);
+  }
+  while (true) {
+    SMSC_ASSIGN_OR_RETURN(bool row, s.Step("counting outbox items"));
+    if (!row) break;
+    auto state = ParseOutboxState(s.Text(0));
+    if (!state.ok()) return BadColumn(state, "outbox", 0);
+    for (auto& [st, n] : out) {
+      if (st == *state) n = s.Int(1);
+    }
+  }
+  return out;
+}
+
+// ---- Provider settings --------------------------------------------------------------------
+
+Status SqliteStore::PutProviderConfig(const ProviderConfig& config) {
+  if (config.provider.empty()) return InvalidArgument("provider name is empty");
+  try {
+    if (!nlohmann::json::parse(config.settings).is_object()) {
+      return InvalidArgument(config.provider + " settings are not a JSON object");
+    }
+  } catch (const nlohmann::json::exception& e) {
+    return InvalidArgument(config.provider + " settings are not valid JSON: " + e.what());
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  SMSC_ASSIGN_OR_RETURN(WriteTxn txn, WriteTxn::Begin(impl_.get()));
+  SMSC_RETURN_IF_ERROR(impl_->AccountExists(config.account_id));
+  {
+    SMSC_ASSIGN_OR_RETURN(
+        Stmt s, impl_->Prepare("INSERT INTO provider_configs (account_id, provider, settings, "
+                               "updated_at_ms) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (account_id, "
+                               "provider) DO UPDATE SET settings = excluded.settings, "
+                               "updated_at_ms = excluded.updated_at_ms"));
+    s.Bind(1, config.account_id)
+        .Bind(2, config.provider)
+        .Bind(3, config.settings)
+        .Bind(4, config.updated_at_ms);
+    SMSC_RETURN_IF_ERROR(s.Run("storing " + config.provider + " settings"));
+  }
+  return txn.Commit();
+}
+
+Result<std::vector<ProviderConfig>> SqliteStore::ListProviderConfigs(int64_t account_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  SMSC_ASSIGN_OR_RETURN(Stmt s,
+                        impl_->Prepare("SELECT account_id, provider, settings, updated_at_ms FROM "
+                                       "provider_configs WHERE account_id = ?1 ORDER BY provider"));
+  s.Bind(1, account_id);
+  std::vector<ProviderConfig> out;
+  while (true) {
+    SMSC_ASSIGN_OR_RETURN(bool row, s.Step("listing provider settings"));
+    if (!row) break;
+    ProviderConfig c;
+    c.account_id = s.Int(0);
+    c.provider = s.Text(1);
+    c.settings = s.Text(2);
+    c.updated_at_ms = s.Int(3);
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+Status SqliteStore::SetReplySender(int64_t account_id, const std::string& sender) {
+  if (sender.empty()) return InvalidArgument("reply sender name is empty");
+  std::lock_guard<std::mutex> lock(mu_);
+  SMSC_ASSIGN_OR_RETURN(WriteTxn txn, WriteTxn::Begin(impl_.get()));
+  {
+    SMSC_ASSIGN_OR_RETURN(Stmt s,
+                          impl_->Prepare("UPDATE accounts SET reply_sender = ?2 WHERE id = ?1"));
+    s.Bind(1, account_id).Bind(2, sender);
+    SMSC_RETURN_IF_ERROR(s.Run("setting reply sender"));
+  }
+  if (sqlite3_changes(impl_->db.get()) == 0) {
+    return NotFound("account " + std::to_string(account_id) + " not found");
+  }
+  return txn.Commit();
 }
 
 #undef SMSC_ACCOUNT_COLS

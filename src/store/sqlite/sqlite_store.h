@@ -19,6 +19,8 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "store/store.h"
 
@@ -73,7 +75,17 @@ class SqliteStore final : public ConsentStore {
       int64_t account_id, const std::string& provider,
       const std::string& provider_message_id) override;
 
+  Status PutProviderConfig(const ProviderConfig& config) override;
+  Result<std::vector<ProviderConfig>> ListProviderConfigs(int64_t account_id) override;
+  Status SetReplySender(int64_t account_id, const std::string& sender) override;
+
   Result<std::vector<OutboxItem>> ListOutbox(int64_t account_id, const OutboxQuery& q) override;
+  Result<OutboxItem> GetOutboxItem(int64_t account_id, int64_t id) override;
+  Result<std::vector<OutboxItem>> ClaimOutbox(int64_t now_ms, int limit, const std::string& owner,
+                                              int64_t lease_ms) override;
+  Status CompleteOutbox(const OutboxCompletion& completion) override;
+  Result<int64_t> ExpireOutboxLeases(int64_t now_ms) override;
+  Result<std::vector<std::pair<OutboxState, int64_t>>> CountOutbox() override;
 
  private:
   struct Impl;

@@ -1,0 +1,69 @@
+#include "app/config.h"
+
+#include <CLI/CLI.hpp>
+
+namespace smsconsent {
+
+void AddServeOptions(CLI::App& cmd, ServeConfig& c) {
+  cmd.set_config("--config", "", "read settings from an INI/TOML file (key = value)");
+  cmd.add_option("--listen", c.listen, "address to listen on, HOST:PORT (port 0: any free)")
+      ->envname("SMSCONSENT_LISTEN")
+      ->capture_default_str();
+  cmd.add_option("--public-url", c.public_url,
+                 "public base URL providers call (for signature checks behind a proxy)")
+      ->envname("SMSCONSENT_PUBLIC_URL");
+  cmd.add_option("--threads", c.threads, "worker threads")
+      ->envname("SMSCONSENT_THREADS")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  cmd.add_option("--max-body-bytes", c.max_body_bytes, "largest accepted request body (413 above)")
+      ->envname("SMSCONSENT_MAX_BODY_BYTES")
+      ->check(CLI::Range(int64_t{1024}, int64_t{64} << 20))
+      ->capture_default_str();
+  cmd.add_option("--request-timeout-ms", c.request_timeout_ms, "deadline to read/write a request")
+      ->envname("SMSCONSENT_REQUEST_TIMEOUT_MS")
+      ->check(CLI::Range(int64_t{100}, int64_t{600'000}))
+      ->capture_default_str();
+  cmd.add_option("--idle-timeout-ms", c.idle_timeout_ms, "keep-alive idle limit")
+      ->envname("SMSCONSENT_IDLE_TIMEOUT_MS")
+      ->check(CLI::Range(int64_t{100}, int64_t{3'600'000}))
+      ->capture_default_str();
+  cmd.add_option("--shutdown-grace-ms", c.shutdown_grace_ms,
+                 "on SIGTERM/SIGINT, time allowed for in-flight requests")
+      ->envname("SMSCONSENT_SHUTDOWN_GRACE_MS")
+      ->capture_default_str();
+  cmd.add_flag("--log-json,!--no-log-json", c.log_json, "log as JSON lines")
+      ->envname("SMSCONSENT_LOG_JSON");
+  cmd.add_option("--log-level", c.log_level, "trace, debug, info, warn, error or off")
+      ->envname("SMSCONSENT_LOG_LEVEL")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
+      ->capture_default_str();
+  cmd.add_flag("--dispatch,!--no-dispatch", c.dispatch,
+               "send queued replies from this process (default on)")
+      ->envname("SMSCONSENT_DISPATCH");
+  cmd.add_option("--outbox-poll-ms", c.outbox_poll_ms, "outbox dispatcher wake-up interval")
+      ->envname("SMSCONSENT_OUTBOX_POLL_MS")
+      ->check(CLI::Range(int64_t{10}, int64_t{600'000}))
+      ->capture_default_str();
+  cmd.add_option("--instance-id", c.instance_id, "name of this instance (outbox leases)")
+      ->envname("SMSCONSENT_INSTANCE_ID");
+}
+
+bool SplitHostPort(const std::string& listen, std::string* host, uint16_t* port) {
+  const size_t colon = listen.rfind(':');
+  if (colon == std::string::npos || colon + 1 >= listen.size()) return false;
+  std::string h = listen.substr(0, colon);
+  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+  if (h.empty()) return false;
+  unsigned long p = 0;
+  for (size_t i = colon + 1; i < listen.size(); ++i) {
+    if (listen[i] < '0' || listen[i] > '9') return false;
+    p = p * 10 + static_cast<unsigned long>(listen[i] - '0');
+    if (p > 65535) return false;
+  }
+  *host = h;
+  *port = static_cast<uint16_t>(p);
+  return true;
+}
+
+}  // namespace smsconsent

@@ -1,0 +1,39 @@
+// Configuration of `smsconsent serve`: the one place that knows every setting, its default,
+// its flag, its environment variable (SMSCONSENT_*) and its config-file key. Precedence:
+// flag > environment > config file (--config FILE, INI/TOML "key = value") > default.
+// `smsconsent serve --help` prints all of it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace CLI {
+class App;
+}
+
+namespace smsconsent {
+
+struct ServeConfig {
+  std::string listen = "127.0.0.1:8080";  // HOST:PORT; port 0 picks a free port
+  // The public base URL providers call (scheme://host[:port]), used to rebuild the signed URL
+  // behind a reverse proxy. Empty: http://<Host header>.
+  std::string public_url;
+  int threads = 4;                          // I/O + handler threads
+  int64_t max_body_bytes = 1 << 20;         // larger requests get 413
+  int64_t request_timeout_ms = 10'000;      // read/write deadline per request
+  int64_t idle_timeout_ms = 60'000;         // keep-alive idle limit
+  int64_t shutdown_grace_ms = 10'000;       // SIGTERM: time to finish in-flight requests
+  bool log_json = false;                    // access/application logs as JSON lines
+  std::string log_level = "info";           // trace, debug, info, warn, error, off
+  bool dispatch = true;                     // run the outbox dispatcher in this process
+  int64_t outbox_poll_ms = 1000;            // dispatcher wake-up interval
+  std::string instance_id;                  // outbox lease owner; default host:pid
+};
+
+// Registers serve's options on `cmd` bound to `config` (with env names and config-file keys).
+void AddServeOptions(CLI::App& cmd, ServeConfig& config);
+
+// Splits "HOST:PORT" ("[::1]:80" too). false when malformed.
+bool SplitHostPort(const std::string& listen, std::string* host, uint16_t* port);
+
+}  // namespace smsconsent

@@ -1,0 +1,117 @@
+// OutboxDispatcher: sends queued replies through each account's reply sender.
+//
+// One pass (RunOnce) turns abandoned leases into dead items, claims a batch of due pending
+// items from the store (state sending, leased to this dispatcher), sends each through the
+// sender the account chose (Account::reply_sender with that provider's ProviderConfig
+// settings) and records the outcome:
+//   sent                  -> sent, with the provider's message id;
+//   retryable (429, 5xx,  -> pending again, next attempt after a backoff that doubles from
+//   network errors)          base_backoff_ms up to max_backoff_ms; dead after max_attempts;
+//   refused (other 4xx)   -> failed, never retried;
+//   no usable sender      -> failed, with the reason (e.g. "twilio reply sender needs the
+//   (missing settings)       setting auth_token").
+//
+// At most once: an item is on the wire only while leased; a dispatcher that dies mid-send
+// leaves it in `sending`, and when the lease runs out the next pass marks it dead instead of
+// sending it again (docs/storage.md, "The outbox"). So lease_ms must comfortably exceed the
+// time one batch can take (batch_size × the HTTP timeout in the worst case); the defaults
+// (50 × 10 s ≤ 10 min) do.
+//
+// Any number of dispatchers (threads or processes, each with its own owner_id) may share one
+// store: the store's claim hands each item to one of them. All times come from the injected
+// Clock; the poll interval alone is real time (it only decides when to look again).
+//
+// Threading: RunOnce, Notify, Start and Stop may be called from any thread; RunOnce calls are
+// serialised.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "core/clock.h"
+#include "core/status.h"
+#include "store/store.h"
+
+namespace smsconsent {
+
+class HttpClient;
+class ReplySender;
+
+class OutboxDispatcher {
+ public:
+  struct Options {
+    // Names this dispatcher's leases; empty: "HOSTNAME:PID:RANDOM", unique per instance.
+    std::string owner_id;
+    int batch_size = 50;
+    int64_t lease_ms = 10 * 60 * 1000;
+    std::chrono::milliseconds poll_interval{1000};
+    int64_t base_backoff_ms = 1000;  // before the 2nd attempt; doubles each time
+    int64_t max_backoff_ms = 10 * 60 * 1000;
+    int max_attempts = 8;            // the 8th retryable failure makes the item dead
+    int64_t sender_cache_ms = 5000;  // how long an account's sender settings are reused
+  };
+
+  // `store`, `clock` and `http` must outlive the dispatcher.
+  OutboxDispatcher(ConsentStore& store, const Clock& clock, HttpClient& http, Options options);
+  ~OutboxDispatcher();  // Stop()s
+  OutboxDispatcher(const OutboxDispatcher&) = delete;
+  OutboxDispatcher& operator=(const OutboxDispatcher&) = delete;
+
+  // One pass over the due items (at most batch_size). Returns the first store error met
+  // (the pass goes on with the other items); send failures are not errors, they are recorded
+  // on the items.
+  Status RunOnce();
+
+  // Starts the background thread: a pass every poll_interval, at once after Notify(), and
+  // back to back while passes find full batches. No-op if already started.
+  void Start();
+  // Stops the background thread and waits for it. The item on the wire is finished and
+  // recorded; items claimed in the same batch but not yet sent are handed back (pending,
+  // attempts unchanged), so shutdown waits for at most one send. Idempotent.
+  void Stop();
+  // Asks for a pass now (e.g. after a commit queued replies). Cheap; safe from any thread.
+  void Notify();
+
+  const std::string& owner_id() const { return options_.owner_id; }
+
+ private:
+  struct CachedSender {
+    int64_t expires_at_ms = 0;
+    Status error;  // not OK: the account has no usable sender
+    std::unique_ptr<ReplySender> sender;
+  };
+
+  // One pass; `claimed` is how many items it took. Only the background loop's passes
+  // (from_loop) hand unsent items back when Stop() is requested.
+  Status Pass(bool from_loop, int* claimed);
+  // The account's sender, from the cache or freshly built. kNotFound/kFailedPrecondition/
+  // kInvalidArgument: the items cannot be sent (failed); other codes: the store failed.
+  Result<ReplySender*> SenderFor(int64_t account_id, int64_t now_ms);
+  Result<std::unique_ptr<ReplySender>> BuildSender(int64_t account_id);
+  int64_t Backoff(int attempts) const;
+  void Loop();
+
+  ConsentStore& store_;
+  const Clock& clock_;
+  HttpClient& http_;
+  Options options_;
+
+  std::mutex run_mu_;  // serialises passes; guards senders_
+  std::map<int64_t, CachedSender> senders_;
+
+  std::atomic<bool> stop_requested_{false};  // also read by Pass between items
+
+  std::mutex mu_;  // guards the fields below
+  std::condition_variable cv_;
+  bool notified_ = false;
+  std::thread thread_;
+};
+
+}  // namespace smsconsent

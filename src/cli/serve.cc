@@ -1,0 +1,110 @@
+#include "cli/serve.h"
+
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <iostream>
+
+#include "app/consent_service.h"
+#include "app/outbox_dispatcher.h"
+#include "app/system_clock.h"
+#include "cli/output.h"
+#include "http/api.h"
+#include "http/client.h"
+#include "http/server.h"
+#include "store/store.h"
+
+namespace smsconsent::cli {
+namespace {
+
+std::string JsonEscape(const std::string& s) { return nlohmann::json(s).dump(); }
+
+void SetUpLogging(const ServeConfig& config) {
+  auto logger = spdlog::stderr_logger_mt("smsconsent");
+  if (config.log_json) {
+    // Messages logged in JSON mode are already JSON objects' inner fields.
+    logger->set_pattern(R"({"ts":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l",%v})", spdlog::pattern_time_type::utc);
+  } else {
+    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %v", spdlog::pattern_time_type::utc);
+  }
+  logger->set_level(spdlog::level::from_str(config.log_level));
+  spdlog::set_default_logger(logger);
+}
+
+}  // namespace
+
+int RunServe(const std::string& db, const ServeConfig& config) {
+  SetUpLogging(config);
+  std::string host;
+  uint16_t port = 0;
+  if (!SplitHostPort(config.listen, &host, &port)) {
+    return Output::Fail(InvalidArgument("--listen must be HOST:PORT, got '" + config.listen + "'"));
+  }
+  auto store = OpenStore(db);
+  if (!store.ok()) return Output::Fail(store.status());
+  SystemClock clock;
+  ConsentService service(**store, clock);
+  Metrics metrics;
+  service.SetStoreObserver(
+      [&metrics](const char* op, double seconds) { metrics.RecordStore(op, seconds); });
+  Api api(service, **store, clock, metrics, ApiOptions{config.public_url});
+
+  std::unique_ptr<HttpClient> http_client = MakeBeastHttpClient();
+  std::unique_ptr<OutboxDispatcher> dispatcher;
+  if (config.dispatch) {
+    OutboxDispatcher::Options options;
+    options.owner_id = config.instance_id.empty()
+                        ? "instance-" + std::to_string(::getpid())
+                        : config.instance_id;
+    options.poll_interval = std::chrono::milliseconds(config.outbox_poll_ms);
+    dispatcher = std::make_unique<OutboxDispatcher>(**store, clock, *http_client, options);
+    api.SetOutboxNotifier([d = dispatcher.get()] { d->Notify(); });
+  }
+
+  HttpServerOptions options;
+  options.host = host;
+  options.port = port;
+  options.threads = config.threads;
+  options.max_body_bytes = config.max_body_bytes;
+  options.request_timeout = std::chrono::milliseconds(config.request_timeout_ms);
+  options.idle_timeout = std::chrono::milliseconds(config.idle_timeout_ms);
+  options.shutdown_grace = std::chrono::milliseconds(config.shutdown_grace_ms);
+  const bool json_logs = config.log_json;
+  HttpServer server(
+      options, [&api](const HttpRequest& req) { return api.Handle(req); },
+      [&api, &metrics, json_logs](const AccessRecord& rec) {
+        const HttpRequest& req = *rec.request;
+        const std::string route = req.method.empty() ? "unparsed" : api.RouteOf(req);
+        metrics.RecordRequest(route, req.method, rec.status, rec.seconds);
+        if (!spdlog::should_log(spdlog::level::info)) return;
+        const double ms = rec.seconds * 1000.0;
+        if (json_logs) {
+          spdlog::info(R"("msg":"request","method":{},"path":{},"route":{},"status":{},"ms":{:.3f},"bytes":{},"remote":{})",
+                       JsonEscape(req.method), JsonEscape(req.path), JsonEscape(route), rec.status,
+                       ms, rec.response_bytes, JsonEscape(req.remote));
+        } else {
+          spdlog::info("{} {} {} {:.3f}ms {}B {}", req.method, req.path, rec.status, ms,
+                       rec.response_bytes, req.remote);
+        }
+      });
+  auto bound = server.Listen();
+  if (!bound.ok()) return Output::Fail(bound.status());
+  if (dispatcher) dispatcher->Start();
+  // Tools and tests wait for this line; print it only once the socket accepts connections.
+  std::cout << "smsconsent listening on http://" << (host.find(':') != std::string::npos ? "[" + host + "]" : host)
+            << ":" << *bound << std::endl;
+  if (json_logs) {
+    spdlog::info(R"("msg":"listening","port":{})", *bound);
+  } else {
+    spdlog::info("listening on port {}", *bound);
+  }
+  server.Run();
+  spdlog::info(json_logs ? std::string(R"("msg":"stopping")") : std::string("stopping"));
+  if (dispatcher) dispatcher->Stop();
+  spdlog::info(json_logs ? std::string(R"("msg":"stopped")") : std::string("stopped"));
+  spdlog::shutdown();
+  return 0;
+}
+
+}  // namespace smsconsent::cli

@@ -1,0 +1,479 @@
+#include "http/api.h"
+
+#include <charconv>
+
+#include "app/error_map.h"
+#include "app/json_views.h"
+#include "core/ledger.h"
+#include "providers/webhook.h"
+
+namespace smsconsent {
+namespace {
+
+using nlohmann::json;
+
+HttpResponse JsonResponse(int status, const json& body) {
+  HttpResponse r;
+  r.status = status;
+  r.body = body.dump();
+  return r;
+}
+
+Result<json> ParseJsonBody(const HttpRequest& req) {
+  if (req.body.empty()) return InvalidArgument("request body must be a JSON object");
+  json j = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return InvalidArgument("request body is not valid JSON");
+  if (!j.is_object()) return InvalidArgument("request body must be a JSON object");
+  return j;
+}
+
+// Typed field access with errors that name the field.
+Result<std::optional<std::string>> OptString(const json& j, const char* name) {
+  auto it = j.find(name);
+  if (it == j.end() || it->is_null()) return std::optional<std::string>();
+  if (!it->is_string()) return InvalidArgument(std::string("'") + name + "' must be a string");
+  return std::optional<std::string>(it->get<std::string>());
+}
+
+Result<std::string> ReqString(const json& j, const char* name) {
+  SMSC_ASSIGN_OR_RETURN(auto v, OptString(j, name));
+  if (!v || v->empty()) return InvalidArgument(std::string("'") + name + "' is required");
+  return *v;
+}
+
+Result<std::optional<bool>> OptBool(const json& j, const char* name) {
+  auto it = j.find(name);
+  if (it == j.end() || it->is_null()) return std::optional<bool>();
+  if (!it->is_boolean()) return InvalidArgument(std::string("'") + name + "' must be true or false");
+  return std::optional<bool>(it->get<bool>());
+}
+
+Result<std::optional<std::vector<std::string>>> OptStrings(const json& j, const char* name) {
+  auto it = j.find(name);
+  if (it == j.end() || it->is_null()) return std::optional<std::vector<std::string>>();
+  if (!it->is_array()) {
+    return InvalidArgument(std::string("'") + name + "' must be an array of strings");
+  }
+  std::vector<std::string> out;
+  for (const json& v : *it) {
+    if (!v.is_string()) {
+      return InvalidArgument(std::string("'") + name + "' must be an array of strings");
+    }
+    out.push_back(v.get<std::string>());
+  }
+  return std::optional<std::vector<std::string>>(std::move(out));
+}
+
+Result<int64_t> ParseInt(std::string_view s, const char* what, int64_t min, int64_t max) {
+  int64_t v = 0;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || ptr != s.data() + s.size() || v < min || v > max) {
+    return InvalidArgument(std::string("'") + what + "' must be an integer from " +
+                           std::to_string(min) + " to " + std::to_string(max));
+  }
+  return v;
+}
+
+Result<int64_t> PathId(const PathParams& p, const char* name) {
+  auto it = p.find(name);
+  if (it == p.end()) return InvalidArgument(std::string("missing ") + name);
+  auto v = ParseInt(it->second, name, 1, INT64_MAX);
+  if (!v.ok()) return NotFound(std::string("no such ") + name + " '" + it->second + "'");
+  return v;
+}
+
+Result<int> PageLimit(const HttpRequest& req, int def, int max) {
+  if (!req.HasQuery("limit")) return def;
+  SMSC_ASSIGN_OR_RETURN(int64_t v, ParseInt(req.Query("limit"), "limit", 1, max));
+  return static_cast<int>(v);
+}
+
+Result<int64_t> Cursor(const HttpRequest& req) {
+  if (!req.HasQuery("after")) return int64_t{0};
+  return ParseInt(req.Query("after"), "after", 0, INT64_MAX);
+}
+
+HttpResponse FromWebhook(const WebhookResponse& w) {
+  HttpResponse r;
+  r.status = w.status;
+  r.content_type = w.content_type;
+  r.body = w.body;
+  return r;
+}
+
+json Page(json items, bool full, int64_t last) {
+  return {{"items", std::move(items)}, {"next", full ? json(std::to_string(last)) : json(nullptr)}};
+}
+
+}  // namespace
+
+HttpResponse ErrorResponse(int http_status, const std::string& code, const std::string& message) {
+  return JsonResponse(http_status, {{"error", {{"code", code}, {"message", message}}}});
+}
+
+HttpResponse ErrorResponse(const Status& status) {
+  HttpResponse r =
+      ErrorResponse(HttpStatusFor(status.code()), StatusCodeName(status.code()), status.message());
+  if (status.code() == StatusCode::kUnauthenticated) {
+    r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"smsconsent\"");
+  }
+  return r;
+}
+
+Api::Api(ConsentService& service, ConsentStore& store, const Clock& clock, Metrics& metrics,
+         ApiOptions options)
+    : service_(service), store_(store), clock_(clock), metrics_(metrics),
+      options_(std::move(options)) {
+  AddRoutes();
+}
+
+std::string Api::RouteOf(const HttpRequest& request) const {
+  Router::Match m = router_.Find(request.method, request.path);
+  return m.pattern.empty() ? "unmatched" : m.pattern;
+}
+
+HttpResponse Api::Handle(const HttpRequest& request) const {
+  Router::Match m = router_.Find(request.method, request.path);
+  if (!m.handler) {
+    if (m.status == 405) {
+      HttpResponse r = ErrorResponse(405, "METHOD_NOT_ALLOWED",
+                                     request.method + " is not allowed on " + request.path);
+      r.headers.emplace_back("Allow", m.allow);
+      return r;
+    }
+    return ErrorResponse(404, "NOT_FOUND", "no route for " + request.path);
+  }
+  return (*m.handler)(request, m.params);
+}
+
+void Api::AddRoutes() {
+  // Wraps a handler that needs the caller's account (Bearer API key).
+  using Authed = std::function<Result<HttpResponse>(const Account&, const HttpRequest&,
+                                                    const PathParams&)>;
+  auto authed = [this](Authed fn) -> Handler {
+    return [this, fn = std::move(fn)](const HttpRequest& req, const PathParams& params) {
+      std::string_view auth = req.Header("authorization");
+      constexpr std::string_view kBearer = "Bearer ";
+      if (auth.size() <= kBearer.size() || auth.substr(0, kBearer.size()) != kBearer) {
+        return ErrorResponse(Status(StatusCode::kUnauthenticated,
+                                    "missing API key: send 'Authorization: Bearer <key>'"));
+      }
+      auto account =
+          store_.FindAccountByApiKeyHash(Sha256Hex(auth.substr(kBearer.size())));
+      if (!account.ok()) {
+        if (account.status().code() == StatusCode::kNotFound) {
+          return ErrorResponse(Status(StatusCode::kUnauthenticated, "unknown API key"));
+        }
+        return ErrorResponse(account.status());
+      }
+      Result<HttpResponse> r = fn(*account, req, params);
+      return r.ok() ? std::move(r).value() : ErrorResponse(r.status());
+    };
+  };
+
+  router_.Add("GET", "/healthz", [](const HttpRequest&, const PathParams&) {
+    return JsonResponse(200, {{"status", "ok"}});
+  });
+  router_.Add("GET", "/metrics", [this](const HttpRequest&, const PathParams&) {
+    std::vector<std::pair<std::string, int64_t>> outbox;
+    auto counts = store_.CountOutbox();
+    if (counts.ok()) {
+      for (const auto& [state, n] : *counts) outbox.emplace_back(OutboxStateName(state), n);
+    }
+    HttpResponse r;
+    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    r.body = metrics_.Render(outbox);
+    return r;
+  });
+  router_.Add("GET", "/openapi.json", [](const HttpRequest&, const PathParams&) {
+    HttpResponse r;
+    r.body = OpenApiDocument();
+    return r;
+  });
+
+  // ---- account ----
+  router_.Add("GET", "/v1/account", authed([](const Account& a, const HttpRequest&,
+                                              const PathParams&) -> Result<HttpResponse> {
+                return JsonResponse(200, ToJson(a));
+              }));
+
+  // ---- sender numbers ----
+  router_.Add("GET", "/v1/numbers",
+              authed([this](const Account& a, const HttpRequest&,
+                            const PathParams&) -> Result<HttpResponse> {
+                SMSC_ASSIGN_OR_RETURN(auto numbers, service_.ListNumbers(a.id));
+                json items = json::array();
+                for (const auto& n : numbers) items.push_back(ToJson(n));
+                return JsonResponse(200, {{"items", items}});
+              }));
+  router_.Add("POST", "/v1/numbers",
+              authed([this](const Account& a, const HttpRequest& req,
+                            const PathParams&) -> Result<HttpResponse> {
+                SMSC_ASSIGN_OR_RETURN(json body, ParseJsonBody(req));
+                NewNumber n;
+                n.account_id = a.id;
+                SMSC_ASSIGN_OR_RETURN(n.number, ReqString(body, "number"));
+                SMSC_ASSIGN_OR_RETURN(auto kind, OptString(body, "kind"));
+                if (kind) {
+          SMSC_ASSIGN_OR_RETURN(n.kind, ParseNumberKind(*kind));
+        }
+                SMSC_ASSIGN_OR_RETURN(auto country, OptString(body, "country"));
+                n.country = country.value_or("");
+                SMSC_ASSIGN_OR_RETURN(auto langs, OptStrings(body, "languages"));
+                if (langs) n.languages = *langs;
+                SMSC_ASSIGN_OR_RETURN(auto business, OptString(body, "business_name"));
+                n.business_name = business.value_or("");
+                SMSC_ASSIGN_OR_RETURN(auto confirm, OptBool(body, "opt_in_confirmation"));
+                n.opt_in_confirmation = confirm.value_or(false);
+                SMSC_ASSIGN_OR_RETURN(auto free_text, OptBool(body, "free_text"));
+                n.free_text = free_text.value_or(true);
+                SMSC_ASSIGN_OR_RETURN(SenderNumber created, service_.AddNumber(n));
+                return JsonResponse(201, ToJson(created));
+              }));
+  router_.Add("GET", "/v1/numbers/{number}",
+              authed([this](const Account& a, const HttpRequest&,
+                            const PathParams& p) -> Result<HttpResponse> {
+                SMSC_ASSIGN_OR_RETURN(int64_t id, PathId(p, "number"));
+                SMSC_ASSIGN_OR_RETURN(SenderNumber n, service_.GetNumber(a.id, id));
+                return JsonResponse(200, ToJson(n));
+              }));
+  router_.Add(
+      "PATCH", "/v1/numbers/{number}",
+      authed([this](const Account& a, const HttpRequest& req,
+                    const PathParams& p) -> Result<HttpResponse> {
+        SMSC_ASSIGN_OR_RETURN(int64_t id, PathId(p, "number"));
+        SMSC_ASSIGN_OR_RETURN(json body, ParseJsonBody(req));
+        NumberUpdate u;
+        SMSC_ASSIGN_OR_RETURN(u.languages, OptStrings(body, "languages"));
+        SMSC_ASSIGN_OR_RETURN(u.business_name, OptString(body, "business_name"));
+        SMSC_ASSIGN_OR_RETURN(u.opt_in_confirmation, OptBool(body, "opt_in_confirmation"));
+        const json kw = body.value("keywords", json::object());
+        if (!kw.is_object()) return InvalidArgument("'keywords' must be an object");
+        SMSC_ASSIGN_OR_RETURN(u.opt_in, OptStrings(kw, "opt_in"));
+        SMSC_ASSIGN_OR_RETURN(u.opt_out, OptStrings(kw, "opt_out"));
+        SMSC_ASSIGN_OR_RETURN(u.opt_out_all, OptStrings(kw, "opt_out_all"));
+        SMSC_ASSIGN_OR_RETURN(u.help, OptStrings(kw, "help"));
+        SMSC_ASSIGN_OR_RETURN(u.replace_default_keywords, OptBool(kw, "replace_defaults"));
+        SMSC_ASSIGN_OR_RETURN(u.free_text, OptBool(kw, "free_text"));
+        const json replies = body.value("replies", json::object());
+        if (!replies.is_object()) return InvalidArgument("'replies' must be an object");
+        SMSC_ASSIGN_OR_RETURN(u.reply_opt_in, OptString(replies, "opt_in"));
+        SMSC_ASSIGN_OR_RETURN(u.reply_opt_out, OptString(replies, "opt_out"));
+        SMSC_ASSIGN_OR_RETURN(u.reply_help, OptString(replies, "help"));
+        SMSC_ASSIGN_OR_RETURN(SenderNumber n, service_.UpdateNumber(a.id, id, u));
+        return JsonResponse(200, ToJson(n));
+      }));
+
+  // ---- contacts ----
+  router_.Add("POST", "/v1/contacts",
+              authed([this](const Account& a, const HttpRequest& req,
+                            const PathParams&) -> Result<HttpResponse> {
+                SMSC_ASSIGN_OR_RETURN(json body, ParseJsonBody(req));
+                SMSC_ASSIGN_OR_RETURN(std::string phone, ReqString(body, "phone"));
+                SMSC_ASSIGN_OR_RETURN(auto name, OptString(body, "name"));
+                SMSC_ASSIGN_OR_RETURN(auto email, OptString(body, "email"));
+                SMSC_ASSIGN_OR_RETURN(Contact c, service_.AddContact(a.id, phone, name.value_or(""),
+                                                                     email.value_or("")));
+                return JsonResponse(201, ToJson(c));
+              }));
+  router_.Add("GET", "/v1/contacts",
+              authed([this](const Account& a, const HttpRequest& req,
+                            const PathParams&) -> Result<HttpResponse> {
+                ContactQuery q;
+                SMSC_ASSIGN_OR_RETURN(q.after_id, Cursor(req));
+                SMSC_ASSIGN_OR_RETURN(q.limit, PageLimit(req, 50, 1000));
+                q.search = std::string(req.Query("search"));
+                SMSC_ASSIGN_OR_RETURN(auto contacts, service_.ListContacts(a.id, q));
+                json items = json::array();
+                for (const auto& c : contacts) items.push_back(ToJson(c));
+                return JsonResponse(
+                    200, Page(std::move(items), static_cast<int>(contacts.size()) == q.limit,
+                              contacts.empty() ? 0 : contacts.back().id));
+              }));
+  router_.Add("GET", "/v1/contacts/{contact}",
+              authed([this](const Account& a, const HttpRequest&,
+                            const PathParams& p) -> Result<HttpResponse> {
+                SMSC_ASSIGN_OR_RETURN(int64_t id, PathId(p, "contact"));
+                SMSC_ASSIGN_OR_RETURN(Contact c, service_.GetContact(a.id, id));
+                return JsonResponse(200, ToJson(c));
+              }));
+  router_.Add("GET", "/v1/contacts/{contact}/subscriptions",
+              authed([this](const Account& a, const HttpRequest&,
+                            const PathParams& p) -> Result<HttpResponse> {
+                SMSC_ASSIGN_OR_RETURN(int64_t id, PathId(p, "contact"));
+                SMSC_ASSIGN_OR_RETURN(auto statuses, service_.ContactStatuses(a.id, id));
+                json items = json::array();
+                for (const auto& s : statuses) {
+                  json j = ToJson(s);
+                  j["number_id"] = s.number.id;
+                  items.push_back(std::move(j));
+                }
+                return JsonResponse(200, {{"items", items}});
+              }));
+  router_.Add(
+      "PUT", "/v1/contacts/{contact}/subscriptions/{number}",
+      authed([this](const Account& a, const HttpRequest& req,
+                    const PathParams& p) -> Result<HttpResponse> {
+        SMSC_ASSIGN_OR_RETURN(int64_t contact_id, PathId(p, "contact"));
+        SMSC_ASSIGN_OR_RETURN(int64_t number_id, PathId(p, "number"));
+        SMSC_ASSIGN_OR_RETURN(json body, ParseJsonBody(req));
+        SMSC_ASSIGN_OR_RETURN(Contact contact, service_.GetContact(a.id, contact_id));
+        SMSC_ASSIGN_OR_RETURN(SenderNumber number, service_.GetNumber(a.id, number_id));
+        StatusChangeRequest change;
+        change.account_id = a.id;
+        change.phone = contact.phone;
+        change.number = number.number;
+        SMSC_ASSIGN_OR_RETURN(std::string status, ReqString(body, "status"));
+        SMSC_ASSIGN_OR_RETURN(change.target, ParseSubscriptionStatus(status));
+        change.source = Source::kApi;
+        SMSC_ASSIGN_OR_RETURN(auto actor, OptString(body, "actor"));
+        change.actor = actor ? "api:" + *actor : "api";
+        SMSC_ASSIGN_OR_RETURN(auto attest, OptBool(body, "attest"));
+        change.attestation.express_consent = attest.value_or(false);
+        SMSC_ASSIGN_OR_RETURN(auto basis, OptString(body, "legal_basis"));
+        if (basis) {
+          SMSC_ASSIGN_OR_RETURN(change.attestation.legal_basis, ParseLegalBasis(*basis));
+        }
+        SMSC_ASSIGN_OR_RETURN(auto explanation, OptString(body, "explanation"));
+        change.attestation.explanation = explanation.value_or("");
+        SMSC_ASSIGN_OR_RETURN(StatusChangeResult r, service_.SetStatus(change));
+        if (!r.replies.empty() && notify_outbox_) notify_outbox_();
+        json replies = json::array();
+        for (const auto& rep : r.replies) replies.push_back(ToJson(rep));
+        return JsonResponse(200, {{"status_before", SubscriptionStatusName(r.event.from)},
+                                  {"status_after", SubscriptionStatusName(r.event.to)},
+                                  {"changed", r.changed},
+                                  {"event", ToJson(r.event)},
+                                  {"replies", replies}});
+      }));
+  router_.Add("GET", "/v1/contacts/{contact}/history",
+              authed([this](const Account& a, const HttpRequest&,
+                            const PathParams& p) -> Result<HttpResponse> {
+                SMSC_ASSIGN_OR_RETURN(int64_t id, PathId(p, "contact"));
+                SMSC_ASSIGN_OR_RETURN(auto events, service_.ContactHistory(a.id, id));
+                json items = json::array();
+                for (const auto& e : events) items.push_back(ToJson(e));
+                return JsonResponse(200, {{"items", items}});
+              }));
+
+  // ---- the check before every send ----
+  router_.Add("GET", "/v1/consent",
+              authed([this](const Account& a, const HttpRequest& req,
+                            const PathParams&) -> Result<HttpResponse> {
+                if (!req.HasQuery("phone") || !req.HasQuery("number")) {
+                  return InvalidArgument("query parameters 'phone' and 'number' are required");
+                }
+                SMSC_ASSIGN_OR_RETURN(ConsentAnswer c,
+                                      service_.CheckConsent(a.id, std::string(req.Query("phone")),
+                                                            std::string(req.Query("number"))));
+                json j = {{"allowed", c.allowed},
+                          {"phone", c.phone},
+                          {"number", c.number},
+                          {"status", SubscriptionStatusName(c.state.status)}};
+                j["since"] = c.state.updated_at_ms ? json(FormatTimestampMs(c.state.updated_at_ms))
+                                                   : json(nullptr);
+                j["source"] = c.state.updated_at_ms ? json(SourceName(c.state.source)) : json(nullptr);
+                return JsonResponse(200, j);
+              }));
+
+  // ---- ledger export ----
+  router_.Add("GET", "/v1/ledger",
+              authed([this](const Account& a, const HttpRequest& req,
+                            const PathParams&) -> Result<HttpResponse> {
+                EventQuery q;
+                SMSC_ASSIGN_OR_RETURN(q.after_seq, Cursor(req));
+                SMSC_ASSIGN_OR_RETURN(q.limit, PageLimit(req, 500, 5000));
+                SMSC_ASSIGN_OR_RETURN(auto events, service_.ListEvents(a.id, q));
+                json items = json::array();
+                for (const auto& e : events) {
+                  json j = ToJson(e);
+                  j["contact_id"] = e.contact_id;
+                  j["number_id"] = e.number_id;
+                  items.push_back(std::move(j));
+                }
+                return JsonResponse(
+                    200, Page(std::move(items), static_cast<int>(events.size()) == q.limit,
+                              events.empty() ? 0 : events.back().seq));
+              }));
+
+  // ---- outbox ----
+  router_.Add("GET", "/v1/outbox",
+              authed([this](const Account& a, const HttpRequest& req,
+                            const PathParams&) -> Result<HttpResponse> {
+                OutboxQuery q;
+                SMSC_ASSIGN_OR_RETURN(q.after_id, Cursor(req));
+                SMSC_ASSIGN_OR_RETURN(q.limit, PageLimit(req, 100, 1000));
+                if (req.HasQuery("state")) {
+                  SMSC_ASSIGN_OR_RETURN(q.state, ParseOutboxState(req.Query("state")));
+                }
+                SMSC_ASSIGN_OR_RETURN(auto items, service_.ListOutbox(a.id, q));
+                json out = json::array();
+                for (const auto& o : items) out.push_back(ToJson(o));
+                return JsonResponse(200, Page(std::move(out), static_cast<int>(items.size()) == q.limit,
+                                              items.empty() ? 0 : items.back().id));
+              }));
+  router_.Add("GET", "/v1/outbox/{item}",
+              authed([this](const Account& a, const HttpRequest&,
+                            const PathParams& p) -> Result<HttpResponse> {
+                SMSC_ASSIGN_OR_RETURN(int64_t id, PathId(p, "item"));
+                SMSC_ASSIGN_OR_RETURN(OutboxItem o, service_.GetOutboxItem(a.id, id));
+                return JsonResponse(200, ToJson(o));
+              }));
+
+  // ---- provider webhooks (GET for Kannel/Vonage get-url style) ----
+  for (const char* method : {"POST", "GET"}) {
+    router_.Add(method, "/webhooks/{provider}",
+                [this](const HttpRequest& req, const PathParams& p) {
+                  return Webhook(req, p.at("provider"));
+                });
+  }
+}
+
+HttpResponse Api::Webhook(const HttpRequest& req, const std::string& name) const {
+  const WebhookProvider* provider = FindWebhookProvider(name);
+  if (!provider) return ErrorResponse(404, "NOT_FOUND", "no webhook for provider '" + name + "'");
+  WebhookRequest wr;
+  wr.method = req.method;
+  const std::string base = options_.public_url.empty()
+                               ? "http://" + std::string(req.Header("host"))
+                               : options_.public_url;
+  wr.url = (base.size() && base.back() == '/' ? base.substr(0, base.size() - 1) : base) +
+           req.target;
+  wr.path = req.path;
+  wr.query = req.query;
+  wr.headers = req.headers;
+  wr.body = req.body;
+
+  auto parsed = provider->Parse(wr);
+  if (!parsed.ok()) return ErrorResponse(parsed.status());
+  if (parsed->ignored) return FromWebhook(provider->Respond({}));
+  auto route = service_.RouteInbound(parsed->to, parsed->from);
+  if (!route.ok()) return ErrorResponse(route.status());
+  auto settings = service_.ProviderSettings(route->account.id, std::string(provider->name()));
+  if (!settings.ok()) return ErrorResponse(settings.status());
+  Status verified = provider->Verify(wr, *settings, clock_.NowMs());
+  if (!verified.ok()) {
+    // An unconfigured secret is as much a refusal as a wrong one, for the caller.
+    return ErrorResponse(403, "PERMISSION_DENIED", verified.message());
+  }
+  InboundSms sms;
+  sms.provider = std::string(provider->name());
+  sms.message_id = parsed->message_id;
+  sms.from = parsed->from;
+  sms.to = parsed->to;
+  sms.body = parsed->body;
+  sms.reply_channel = provider->RepliesInResponse() ? "response" : "api";
+  auto result = service_.ReceiveRouted(sms, *route);
+  if (!result.ok()) return ErrorResponse(result.status());
+  metrics_.RecordDecision(sms.provider, result->decision.value("intent", "none"));
+  std::vector<std::string> replies;
+  for (const json& r : result->decision.value("replies", json::array())) {
+    replies.push_back(r.value("body", ""));
+  }
+  if (!replies.empty() && sms.reply_channel == "api" && !result->duplicate && notify_outbox_) {
+    notify_outbox_();
+  }
+  return FromWebhook(provider->Respond(replies));
+}
+
+}  // namespace smsconsent

@@ -1,0 +1,55 @@
+// Process metrics in the Prometheus text exposition format (GET /metrics):
+//   smsconsent_http_requests_total{route,method,status}
+//   smsconsent_http_request_duration_seconds (histogram, by route)
+//   smsconsent_webhook_decisions_total{provider,intent}
+//   smsconsent_store_operation_duration_seconds (histogram, by operation)
+//   smsconsent_outbox_items{state} (read from the store at scrape time)
+// Thread-safe; recording takes one short mutex.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+namespace smsconsent {
+
+class Histogram {
+ public:
+  static constexpr std::array<double, 12> kBuckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                      0.05,   0.1,   0.25,   0.5,   1.0,  2.5};
+  void Observe(double seconds);
+  // Appends the _bucket/_sum/_count lines for `name` with `labels` ("route=\"/x\"").
+  void Render(std::string& out, const std::string& name, const std::string& labels) const;
+
+ private:
+  std::array<uint64_t, kBuckets.size()> counts_{};
+  uint64_t count_ = 0;
+  double sum_ = 0;
+};
+
+class Metrics {
+ public:
+  void RecordRequest(const std::string& route, const std::string& method, int status,
+                     double seconds);
+  void RecordDecision(const std::string& provider, const std::string& intent);
+  void RecordStore(const std::string& operation, double seconds);
+  // `outbox` is the current count per state, rendered as a gauge.
+  std::string Render(const std::vector<std::pair<std::string, int64_t>>& outbox) const;
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::tuple<std::string, std::string, int>, uint64_t> requests_;
+  std::map<std::string, Histogram> request_seconds_;
+  std::map<std::pair<std::string, std::string>, uint64_t> decisions_;
+  std::map<std::string, Histogram> store_seconds_;
+};
+
+// Escapes a label value for the exposition format.
+std::string PromEscape(const std::string& s);
+
+}  // namespace smsconsent

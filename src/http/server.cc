@@ -1,0 +1,295 @@
+#include "http/server.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <thread>
+#include <vector>
+
+#include "providers/webhook.h"
+
+namespace smsconsent {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+
+namespace {
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Decodes %XX in a path ("+" is a plus sign in paths, unlike in form data).
+std::string PercentDecodePath(std::string_view raw) {
+  std::string out;
+  out.reserve(raw.size());
+  for (size_t i = 0; i < raw.size(); ++i) {
+    if (raw[i] == '%' && i + 2 < raw.size()) {
+      const int hi = HexValue(raw[i + 1]), lo = HexValue(raw[i + 2]);
+      if (hi >= 0 && lo >= 0) {
+        out.push_back(static_cast<char>(hi * 16 + lo));
+        i += 2;
+        continue;
+      }
+    }
+    out.push_back(raw[i]);
+  }
+  return out;
+}
+
+// Splits a request target into its decoded path and query parameters.
+void SplitTarget(std::string_view target, HttpRequest& req) {
+  const size_t q = target.find('?');
+  req.path = PercentDecodePath(target.substr(0, q));
+  if (q != std::string_view::npos) {
+    auto params = ParseFormUrlEncoded(target.substr(q + 1));
+    if (params.ok()) req.query = std::move(params).value();
+  }
+}
+
+HttpResponse PlainError(int status, const std::string& code, const std::string& message) {
+  HttpResponse r;
+  r.status = status;
+  r.body = "{\"error\":{\"code\":\"" + code + "\",\"message\":\"" + message + "\"}}";
+  return r;
+}
+
+}  // namespace
+
+struct HttpServer::Impl {
+  HttpServerOptions options;
+  Handler handler;
+  AccessLog access_log;
+  net::io_context ioc;
+  tcp::acceptor acceptor{ioc};
+  net::signal_set signals{ioc};
+  std::atomic<bool> stopping{false};
+  std::atomic<int> in_flight{0};
+
+  Impl(HttpServerOptions o, Handler h, AccessLog a)
+      : options(std::move(o)), handler(std::move(h)), access_log(std::move(a)),
+        ioc(options.threads) {}
+
+  net::awaitable<void> Accept() {
+    for (;;) {
+      beast::error_code ec;
+      tcp::socket socket = co_await acceptor.async_accept(net::redirect_error(net::use_awaitable, ec));
+      if (ec) {
+        if (stopping || ec == net::error::operation_aborted) co_return;
+        continue;  // e.g. EMFILE: keep serving the connections we have
+      }
+      net::co_spawn(ioc, Session(beast::tcp_stream(std::move(socket))), net::detached);
+    }
+  }
+
+  net::awaitable<void> Session(beast::tcp_stream stream) {
+    beast::flat_buffer buffer;
+    std::string remote;
+    {
+      beast::error_code ec;
+      auto ep = stream.socket().remote_endpoint(ec);
+      if (!ec) remote = ep.address().to_string();
+    }
+    bool first = true;
+    for (;;) {
+      if (stopping) break;
+      http::request_parser<http::string_body> parser;
+      parser.body_limit(static_cast<uint64_t>(options.max_body_bytes));
+      parser.header_limit(64 * 1024);
+      beast::error_code ec;
+      // Idle keep-alive connections get the idle limit until the first byte arrives; a whole
+      // request must then arrive within the request timeout.
+      stream.expires_after(first ? options.request_timeout : options.idle_timeout);
+      co_await http::async_read_header(stream, buffer, parser,
+                                       net::redirect_error(net::use_awaitable, ec));
+      first = false;
+      if (ec) {
+        if (ec == http::error::header_limit) {
+          co_await Write(stream, PlainError(431, "HEADERS_TOO_LARGE", "request headers too large"),
+                         false, nullptr, std::chrono::steady_clock::now());
+        } else if (ec != http::error::end_of_stream && ec != beast::error::timeout &&
+                   ec != net::error::operation_aborted && ec != net::error::eof &&
+                   ec != net::error::connection_reset) {
+          co_await Write(stream, PlainError(400, "BAD_REQUEST", "malformed HTTP request"), false,
+                         nullptr, std::chrono::steady_clock::now());
+        }
+        break;
+      }
+      const auto start = std::chrono::steady_clock::now();
+      ++in_flight;
+      stream.expires_after(options.request_timeout);
+      const auto content_length = parser.content_length();
+      if (content_length && *content_length > static_cast<uint64_t>(options.max_body_bytes)) {
+        co_await Write(stream,
+                       PlainError(413, "PAYLOAD_TOO_LARGE",
+                                  "request body exceeds " + std::to_string(options.max_body_bytes) +
+                                      " bytes"),
+                       false, nullptr, start);
+        --in_flight;
+        break;
+      }
+      co_await http::async_read(stream, buffer, parser,
+                                net::redirect_error(net::use_awaitable, ec));
+      if (ec) {
+        if (ec == http::error::body_limit) {
+          co_await Write(stream,
+                         PlainError(413, "PAYLOAD_TOO_LARGE",
+                                    "request body exceeds " +
+                                        std::to_string(options.max_body_bytes) + " bytes"),
+                         false, nullptr, start);
+        } else if (ec != beast::error::timeout && ec != net::error::eof &&
+                   ec != http::error::partial_message) {
+          co_await Write(stream, PlainError(400, "BAD_REQUEST", "malformed HTTP request"), false,
+                         nullptr, start);
+        }
+        --in_flight;
+        break;
+      }
+      http::request<http::string_body> raw = parser.release();
+      HttpRequest req;
+      req.method = std::string(raw.method_string());
+      req.target = std::string(raw.target());
+      SplitTarget(req.target, req);
+      for (const auto& field : raw) {
+        std::string name(field.name_string());
+        for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        req.headers.emplace_back(std::move(name), std::string(field.value()));
+      }
+      req.body = std::move(raw.body());
+      req.remote = remote;
+      HttpResponse res;
+      try {
+        res = handler(req);
+      } catch (const std::exception& e) {
+        res = PlainError(500, "INTERNAL", "unexpected error");
+      }
+      const bool keep_alive = raw.keep_alive() && !stopping;
+      const bool head = req.method == "HEAD";
+      const bool ok = co_await Write(stream, res, keep_alive, &req, start, head);
+      --in_flight;
+      if (!ok || !keep_alive) break;
+    }
+    beast::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  }
+
+  net::awaitable<bool> Write(beast::tcp_stream& stream, const HttpResponse& res, bool keep_alive,
+                             const HttpRequest* req, std::chrono::steady_clock::time_point start,
+                             bool head = false) {
+    http::response<http::string_body> out{static_cast<http::status>(res.status), 11};
+    out.set(http::field::server, "smsconsent");
+    out.set(http::field::content_type, res.content_type);
+    for (const auto& [k, v] : res.headers) out.set(k, v);
+    out.keep_alive(keep_alive);
+    const size_t bytes = res.body.size();
+    if (head) {
+      out.content_length(bytes);
+    } else {
+      out.body() = res.body;
+      out.prepare_payload();
+    }
+    stream.expires_after(options.request_timeout);
+    beast::error_code ec;
+    if (head) {
+      http::response_serializer<http::string_body> sr{out};
+      co_await http::async_write_header(stream, sr, net::redirect_error(net::use_awaitable, ec));
+    } else {
+      co_await http::async_write(stream, out, net::redirect_error(net::use_awaitable, ec));
+    }
+    if (access_log) {
+      HttpRequest placeholder;
+      AccessRecord rec;
+      rec.request = req ? req : &placeholder;
+      rec.status = res.status;
+      rec.response_bytes = bytes;
+      rec.seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      access_log(rec);
+    }
+    co_return !ec;
+  }
+
+  // Waits until no request is in flight (or the grace period ends), then stops the loop.
+  void Drain() {
+    auto timer = std::make_shared<net::steady_timer>(ioc);
+    const auto deadline = std::chrono::steady_clock::now() + options.shutdown_grace;
+    auto tick = std::make_shared<std::function<void()>>();
+    *tick = [this, timer, deadline, tick]() {
+      if (in_flight == 0 || std::chrono::steady_clock::now() >= deadline) {
+        ioc.stop();
+        return;
+      }
+      timer->expires_after(std::chrono::milliseconds(20));
+      timer->async_wait([tick](beast::error_code) { (*tick)(); });
+    };
+    (*tick)();
+  }
+
+  void BeginStop() {
+    if (stopping.exchange(true)) return;
+    beast::error_code ec;
+    acceptor.close(ec);
+    signals.cancel(ec);
+    Drain();
+  }
+};
+
+HttpServer::HttpServer(HttpServerOptions options, Handler handler, AccessLog access_log)
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(handler),
+                                   std::move(access_log))) {}
+
+HttpServer::~HttpServer() = default;
+
+Result<uint16_t> HttpServer::Listen() {
+  Impl& s = *impl_;
+  beast::error_code ec;
+  const auto address = net::ip::make_address(s.options.host, ec);
+  if (ec) {
+    return InvalidArgument("cannot listen on '" + s.options.host + "': not an IP address");
+  }
+  const tcp::endpoint endpoint{address, s.options.port};
+  s.acceptor.open(endpoint.protocol(), ec);
+  if (!ec) s.acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) s.acceptor.bind(endpoint, ec);
+  if (!ec) s.acceptor.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Status(StatusCode::kUnavailable, "cannot listen on " + s.options.host + ":" +
+                                                std::to_string(s.options.port) + ": " +
+                                                ec.message());
+  }
+  return s.acceptor.local_endpoint().port();
+}
+
+void HttpServer::Run() {
+  Impl& s = *impl_;
+  if (s.options.handle_signals) {
+    s.signals.add(SIGINT);
+    s.signals.add(SIGTERM);
+    s.signals.async_wait([this](beast::error_code ec, int) {
+      if (!ec) impl_->BeginStop();
+    });
+  }
+  net::co_spawn(s.ioc, s.Accept(), net::detached);
+  std::vector<std::thread> workers;
+  for (int i = 1; i < s.options.threads; ++i) workers.emplace_back([&s] { s.ioc.run(); });
+  s.ioc.run();
+  for (auto& t : workers) t.join();
+}
+
+void HttpServer::Stop() {
+  net::post(impl_->ioc, [this] { impl_->BeginStop(); });
+}
+
+}  // namespace smsconsent

@@ -1,0 +1,255 @@
+// Kannel (open-source SMS gateway) sms-service webhook (docs/webhooks.md#kannel).
+//
+// smsbox fills the escape codes of an sms-service get-url/post-url and calls us. Two shapes:
+//   * parameters, in the query string (get-url, or a post-url with a form body):
+//       from=%p to=%P text=%b charset=%C coding=%c id=%I [smsc=%i ts=%T]
+//   * Kannel's own POST (post-url): the text is the body, in the charset of its Content-Type,
+//     with X-Kannel-From (only with send-sender = true), X-Kannel-To, X-Kannel-Coding,
+//     X-Kannel-Time, X-Kannel-SMSC headers; the message id can ride in the URL (?id=%I).
+// Kannel does not sign requests: a shared secret in the URL (?secret=…) or in an
+// X-Smsconsent-Secret header authenticates them. The text/plain response body is sent back
+// to the phone as the reply.
+#include <algorithm>
+#include <cctype>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/segments.h"
+#include "providers/webhook.h"
+
+namespace smsconsent {
+namespace {
+
+using Params = std::vector<std::pair<std::string, std::string>>;
+
+std::string Trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return std::string(s);
+}
+
+std::string Upper(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  return s;
+}
+
+// The charset parameter of a Content-Type value ("text/plain; charset=\"UTF-16BE\""), or "".
+std::string ContentTypeCharset(std::string_view content_type) {
+  std::string lower(content_type);
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  const size_t at = lower.find("charset=");
+  if (at == std::string::npos) return {};
+  std::string_view v = std::string_view(content_type).substr(at + 8);
+  const size_t end = v.find(';');
+  if (end != std::string_view::npos) v = v.substr(0, end);
+  std::string out = Trim(v);
+  if (out.size() >= 2 && out.front() == '"' && out.back() == '"') {
+    out = out.substr(1, out.size() - 2);
+  }
+  return out;
+}
+
+bool IsValidUtf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    int extra;
+    uint32_t cp;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if ((c & 0xE0) == 0xC0) {
+      extra = 1;
+      cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      extra = 2;
+      cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      extra = 3;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + static_cast<size_t>(extra) >= s.size()) return false;
+    for (int k = 1; k <= extra; ++k) {
+      const auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    // Reject overlong forms, surrogates and values past U+10FFFF.
+    if ((extra == 1 && cp < 0x80) || (extra == 2 && cp < 0x800) || (extra == 3 && cp < 0x10000) ||
+        (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF) {
+      return false;
+    }
+    i += static_cast<size_t>(extra) + 1;
+  }
+  return true;
+}
+
+// Kannel's coding: 0 = 7-bit (GSM, delivered to us as text), 1 = 8-bit (binary),
+// 2 = UCS-2 (UTF-16BE bytes). -1 when absent or unreadable.
+int ParseCoding(std::string_view s) {
+  const std::string t = Trim(s);
+  if (t.size() != 1 || t[0] < '0' || t[0] > '9') return -1;
+  return t[0] - '0';
+}
+
+// Decodes the message text to UTF-8 from what Kannel says about it. The charset wins over
+// the coding: with smsbox's mo-recode, a UCS-2 message arrives as charset UTF-8.
+Result<std::string> DecodeText(std::string_view raw, std::string charset, int coding) {
+  charset = Upper(Trim(charset));
+  if (charset.size() >= 2 && charset.front() == '"' && charset.back() == '"') {
+    charset = charset.substr(1, charset.size() - 2);
+  }
+  if (charset == "UTF16-BE" || charset == "UCS-2" || charset == "UCS2" || charset == "UCS-2BE") {
+    charset = "UTF-16BE";  // Older Kannel spellings of UCS-2.
+  }
+  if (charset == "8-BIT" || charset == "BINARY" || (charset.empty() && coding == 1)) {
+    // Binary data has no text; ISO-8859-1 maps every byte, so nothing is lost or rejected.
+    return ConvertToUtf8(raw, "ISO-8859-1");
+  }
+  if (charset.empty() && coding == 2) charset = "UTF-16BE";
+  if (charset.empty() || charset == "GSM") {
+    // 7-bit text without a declared charset: modern smsbox hands it over as UTF-8, older ones
+    // as Latin-1; valid UTF-8 is taken as such.
+    if (IsValidUtf8(raw)) return std::string(raw);
+    return ConvertToUtf8(raw, "WINDOWS-1252");
+  }
+  auto text = ConvertToUtf8(raw, charset);
+  if (!text.ok()) return InvalidArgument("kannel: charset: " + text.status().message());
+  return text;
+}
+
+class KannelWebhook final : public WebhookProvider {
+ public:
+  std::string_view name() const override { return "kannel"; }
+
+  Result<ParsedInbound> Parse(const WebhookRequest& request) const override {
+    const Params query = RequestQueryParams(request);
+    ParsedInbound in;
+    std::string raw_text, charset, time, smsc;
+    int coding = -1;
+    std::string id;
+    if (const std::string* q = FindParam(query, "id")) id = Trim(*q);
+
+    if (!request.Header("x-kannel-to").empty()) {
+      // Kannel's post-url: the text is the body; the rest comes in X-Kannel-* headers.
+      in.to = Trim(request.Header("x-kannel-to"));
+      in.from = Trim(request.Header("x-kannel-from"));
+      if (in.from.empty()) {
+        return InvalidArgument(
+            "kannel: missing X-Kannel-From header (set send-sender = true in the sms-service)");
+      }
+      raw_text = request.body;
+      const std::string_view content_type = request.Header("content-type");
+      charset = std::string(request.Header("x-kannel-charset"));
+      if (charset.empty()) charset = ContentTypeCharset(content_type);
+      coding = ParseCoding(request.Header("x-kannel-coding"));
+      if (charset.empty() && content_type.find("octet-stream") != std::string_view::npos) {
+        coding = 1;
+      }
+      time = std::string(request.Header("x-kannel-time"));
+      smsc = std::string(request.Header("x-kannel-smsc"));
+    } else {
+      Params params = query;
+      if (request.Header("content-type").find("application/x-www-form-urlencoded") !=
+          std::string_view::npos) {
+        auto form = ParseFormUrlEncoded(request.body);
+        if (!form.ok()) return InvalidArgument("kannel: form body: " + form.status().message());
+        for (auto& kv : form.value()) params.push_back(std::move(kv));
+      }
+      if (id.empty()) {
+        if (const std::string* p = FindParam(params, "id")) id = Trim(*p);
+      }
+      const std::string* from = FindParam(params, "from");
+      if (from == nullptr) from = FindParam(params, "sender");
+      const std::string* to = FindParam(params, "to");
+      if (to == nullptr) to = FindParam(params, "receiver");
+      const std::string* text = FindParam(params, "text");
+      if (from == nullptr || Trim(*from).empty()) {
+        return InvalidArgument("kannel: missing from parameter (from=%p in the get-url)");
+      }
+      if (to == nullptr || Trim(*to).empty()) {
+        return InvalidArgument("kannel: missing to parameter (to=%P in the get-url)");
+      }
+      if (text == nullptr) {
+        return InvalidArgument("kannel: missing text parameter (text=%b in the get-url)");
+      }
+      in.from = Trim(*from);
+      in.to = Trim(*to);
+      raw_text = *text;
+      if (const std::string* c = FindParam(params, "charset")) charset = *c;
+      if (const std::string* c = FindParam(params, "coding")) coding = ParseCoding(*c);
+      if (const std::string* t = FindParam(params, "ts")) time = *t;
+      if (time.empty()) {
+        if (const std::string* t = FindParam(params, "time")) time = *t;
+      }
+      if (const std::string* s = FindParam(params, "smsc")) smsc = *s;
+    }
+
+    SMSC_ASSIGN_OR_RETURN(in.body, DecodeText(raw_text, charset, coding));
+
+    if (!id.empty()) {
+      in.message_id = id;
+    } else if (!Trim(time).empty()) {
+      // Without %I, an id derived from what identifies the message: a retry of the same
+      // request carries the same values, two messages differ in time or content.
+      in.message_id = "kannel-" + HexEncode(Sha256(smsc + '\n' + in.from + '\n' + in.to + '\n' +
+                                                   Trim(time) + '\n' + raw_text))
+                                      .substr(0, 32);
+    } else {
+      return InvalidArgument(
+          "kannel: missing id parameter (add id=%I to the get-url/post-url, or ts=%T for a "
+          "derived id)");
+    }
+    return in;
+  }
+
+  Status Verify(const WebhookRequest& request, const nlohmann::json& settings,
+                int64_t /*now_ms*/) const override {
+    SMSC_ASSIGN_OR_RETURN(const std::string secret, RequiredSetting(settings, "kannel", "secret"));
+    const Params query = RequestQueryParams(request);
+    std::string given;
+    if (const std::string* s = FindParam(query, "secret")) given = *s;
+    if (given.empty()) given = std::string(request.Header("x-smsconsent-secret"));
+    if (given.empty()) {
+      return PermissionDenied(
+          "kannel: missing shared secret (secret query parameter or X-Smsconsent-Secret header)");
+    }
+    if (!ConstantTimeEquals(given, secret)) {
+      return PermissionDenied("kannel: shared secret does not match");
+    }
+    return Status::Ok();
+  }
+
+  bool RepliesInResponse() const override { return true; }
+
+  WebhookResponse Respond(const std::vector<std::string>& replies) const override {
+    WebhookResponse r;
+    r.status = 200;
+    r.content_type = "text/plain; charset=utf-8";
+    // One response is one SMS (split into parts by Kannel): several replies share it.
+    for (size_t i = 0; i < replies.size(); ++i) {
+      if (i > 0) r.body += "\n";
+      r.body += replies[i];
+    }
+    // smsbox would squeeze characters outside GSM-7 into '?' unless told to send UCS-2
+    // (honoured when the sms-service has accept-x-kannel-headers = true).
+    if (!r.body.empty() && CountSegments(r.body).encoding == SmsEncoding::kUcs2) {
+      r.headers.emplace_back("X-Kannel-Coding", "2");
+    }
+    return r;
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<WebhookProvider> MakeKannelWebhook() { return std::make_unique<KannelWebhook>(); }
+
+}  // namespace smsconsent

@@ -1,0 +1,155 @@
+// Telnyx messaging webhook, API v2 (docs/webhooks.md#telnyx).
+//
+// Telnyx POSTs JSON events: {"data": {"event_type": "message.received", "id": …, "payload":
+// {"id": <message id>, "from": {"phone_number"}, "to": [{"phone_number"}], "text", …}}}.
+// Each delivery is signed with the account's Ed25519 key: telnyx-signature-ed25519 is the
+// base64 signature of telnyx-timestamp + "|" + the raw body, verified with the public key
+// from the Telnyx portal (base64 of the 32-byte key). Other events (message.sent,
+// message.finalized) are acknowledged and ignored.
+#include <openssl/evp.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "providers/webhook.h"
+
+namespace smsconsent {
+namespace {
+
+using nlohmann::json;
+
+struct PkeyFree {
+  void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
+};
+struct MdCtxFree {
+  void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
+};
+
+bool ParseSeconds(std::string_view s, int64_t* out) {
+  if (s.empty() || s.size() > 18) return false;
+  int64_t v = 0;
+  for (const char c : s) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + (c - '0');
+  }
+  *out = v;
+  return true;
+}
+
+std::string StringAt(const json& obj, const char* key) {
+  if (obj.is_object() && obj.contains(key) && obj[key].is_string()) {
+    return obj[key].get<std::string>();
+  }
+  return {};
+}
+
+class TelnyxWebhook final : public WebhookProvider {
+ public:
+  std::string_view name() const override { return "telnyx"; }
+
+  Result<ParsedInbound> Parse(const WebhookRequest& request) const override {
+    const json doc = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+    if (!doc.is_object()) return InvalidArgument("telnyx: body is not a JSON object");
+    if (!doc.contains("data") || !doc["data"].is_object()) {
+      return InvalidArgument("telnyx: missing data object");
+    }
+    const json& data = doc["data"];
+    const std::string event_type = StringAt(data, "event_type");
+    if (event_type.empty()) return InvalidArgument("telnyx: missing data.event_type");
+    const json empty = json::object();
+    const json& payload =
+        data.contains("payload") && data["payload"].is_object() ? data["payload"] : empty;
+
+    ParsedInbound in;
+    in.message_id = StringAt(payload, "id");
+    if (payload.contains("from")) in.from = StringAt(payload["from"], "phone_number");
+    if (payload.contains("to") && payload["to"].is_array() && !payload["to"].empty()) {
+      in.to = StringAt(payload["to"][0], "phone_number");
+    }
+    if (event_type != "message.received") {
+      in.ignored = true;
+      in.ignored_reason = "telnyx event " + event_type;
+      // For our own outbound messages the account's number is the sender.
+      if (payload.contains("from")) std::swap(in.from, in.to);
+      return in;
+    }
+    if (!data.contains("payload") || !data["payload"].is_object()) {
+      return InvalidArgument("telnyx: missing data.payload object");
+    }
+    if (in.message_id.empty()) return InvalidArgument("telnyx: missing data.payload.id");
+    if (in.from.empty()) return InvalidArgument("telnyx: missing data.payload.from.phone_number");
+    if (in.to.empty()) return InvalidArgument("telnyx: missing data.payload.to[0].phone_number");
+    if (!payload.contains("text")) return InvalidArgument("telnyx: missing data.payload.text");
+    // null for an MMS with media only.
+    in.body = payload["text"].is_string() ? payload["text"].get<std::string>() : "";
+    return in;
+  }
+
+  Status Verify(const WebhookRequest& request, const nlohmann::json& settings,
+                int64_t now_ms) const override {
+    SMSC_ASSIGN_OR_RETURN(const std::string key_b64,
+                          RequiredSetting(settings, "telnyx", "public_key"));
+    const auto key = Base64Decode(key_b64);
+    if (!key.ok() || key.value().size() != 32) {
+      return FailedPrecondition(
+          "telnyx settings: public_key is not a base64 Ed25519 public key (32 bytes)");
+    }
+    const std::string_view signature_b64 = request.Header("telnyx-signature-ed25519");
+    const std::string_view timestamp = request.Header("telnyx-timestamp");
+    if (signature_b64.empty()) {
+      return PermissionDenied("telnyx: missing telnyx-signature-ed25519 header");
+    }
+    if (timestamp.empty()) return PermissionDenied("telnyx: missing telnyx-timestamp header");
+    int64_t at_s = 0;
+    if (!ParseSeconds(timestamp, &at_s)) {
+      return PermissionDenied("telnyx: telnyx-timestamp is not Unix seconds");
+    }
+    const int64_t now_s = now_ms / 1000;
+    const int64_t delta = now_s > at_s ? now_s - at_s : at_s - now_s;
+    if (delta > ToleranceSeconds(settings)) {
+      return PermissionDenied("telnyx: telnyx-timestamp is outside the tolerance window");
+    }
+    const auto signature = Base64Decode(signature_b64);
+    if (!signature.ok() || signature.value().size() != 64) {
+      return PermissionDenied("telnyx: telnyx-signature-ed25519 is not a base64 Ed25519 signature");
+    }
+
+    std::unique_ptr<EVP_PKEY, PkeyFree> pkey(EVP_PKEY_new_raw_public_key(
+        EVP_PKEY_ED25519, nullptr, reinterpret_cast<const unsigned char*>(key.value().data()),
+        key.value().size()));
+    if (pkey == nullptr) {
+      return FailedPrecondition("telnyx settings: public_key is not a valid Ed25519 key");
+    }
+    std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
+    if (ctx == nullptr ||
+        EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, pkey.get()) != 1) {
+      return Internal("telnyx: cannot initialise Ed25519 verification");
+    }
+    const std::string message = std::string(timestamp) + "|" + request.body;
+    const int ok = EVP_DigestVerify(
+        ctx.get(), reinterpret_cast<const unsigned char*>(signature.value().data()),
+        signature.value().size(), reinterpret_cast<const unsigned char*>(message.data()),
+        message.size());
+    if (ok != 1) return PermissionDenied("telnyx: telnyx-signature-ed25519 does not match");
+    return Status::Ok();
+  }
+
+  bool RepliesInResponse() const override { return false; }
+
+  WebhookResponse Respond(const std::vector<std::string>& /*replies*/) const override {
+    WebhookResponse r;
+    r.status = 200;
+    r.content_type = "application/json";
+    r.body = "{\"ok\":true}";
+    return r;
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<WebhookProvider> MakeTelnyxWebhook() { return std::make_unique<TelnyxWebhook>(); }
+
+}  // namespace smsconsent

@@ -1,0 +1,314 @@
+// Vonage inbound SMS webhooks (docs/webhooks.md#vonage), in both of Vonage's APIs:
+//   * SMS API: msisdn, to, messageId, text, type, keyword, message-timestamp, timestamp,
+//     nonce, sig — as a GET query, a POST form or a POST JSON object. With signed webhooks
+//     enabled, `sig` is computed over every other parameter: sorted by name, each appended as
+//     "&name=value" with '&' and '=' in values replaced by '_', then either MD5 of that string
+//     followed by the signature secret ("md5hash") or its HMAC keyed by the secret (md5, sha1,
+//     sha256, sha512), in hex. `timestamp` (Unix seconds) bounds replays.
+//   * Messages API: a JSON body (message_uuid, from, to, text, channel "sms") with
+//     "Authorization: Bearer <JWT>", HS256-signed with the signature secret; its claims carry
+//     iat and payload_hash (hex SHA-256 of the body).
+#include <algorithm>
+#include <cctype>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "providers/webhook.h"
+
+namespace smsconsent {
+namespace {
+
+using Params = std::vector<std::pair<std::string, std::string>>;
+using nlohmann::json;
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+bool LooksJson(const WebhookRequest& request) {
+  if (request.Header("content-type").find("json") != std::string_view::npos) return true;
+  for (const char c : request.body) {
+    if (!std::isspace(static_cast<unsigned char>(c))) return c == '{';
+  }
+  return false;
+}
+
+// Vonage writes numbers in E.164 without the '+'. Restore it for anything longer than a short
+// code (3-8 digits), so "447700900001" is not read as a national number later.
+std::string E164(std::string_view number) {
+  if (number.size() > 8 &&
+      std::all_of(number.begin(), number.end(), [](unsigned char c) { return std::isdigit(c); })) {
+    return "+" + std::string(number);
+  }
+  return std::string(number);
+}
+
+std::string JsonScalar(const json& v) {
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_null()) return {};
+  return v.dump();
+}
+
+// The SMS API parameters of a request: query string (GET), form body or JSON body (POST).
+Result<Params> SmsApiParams(const WebhookRequest& request) {
+  if (request.method == "GET" || request.body.empty()) return RequestQueryParams(request);
+  if (LooksJson(request)) {
+    const json doc = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+    if (!doc.is_object()) return InvalidArgument("vonage: body is not a JSON object");
+    Params params;
+    for (const auto& [key, value] : doc.items()) {
+      if (value.is_object() || value.is_array()) continue;
+      params.emplace_back(key, JsonScalar(value));
+    }
+    return params;
+  }
+  auto form = ParseFormUrlEncoded(request.body);
+  if (!form.ok()) return InvalidArgument("vonage: form body: " + form.status().message());
+  return form;
+}
+
+// A Messages API address: a plain string, or {"type": "sms", "number": "…"} in older versions.
+std::string Address(const json& v) {
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_object() && v.contains("number") && v["number"].is_string()) {
+    return v["number"].get<std::string>();
+  }
+  return {};
+}
+
+Result<ParsedInbound> ParseMessagesApi(const json& doc) {
+  ParsedInbound in;
+  if (doc.contains("message_uuid") && doc["message_uuid"].is_string()) {
+    in.message_id = doc["message_uuid"].get<std::string>();
+  }
+  if (doc.contains("from")) in.from = E164(Address(doc["from"]));
+  if (doc.contains("to")) in.to = E164(Address(doc["to"]));
+  const std::string channel = doc.contains("channel") && doc["channel"].is_string()
+                                  ? doc["channel"].get<std::string>()
+                                  : "";
+  if (!channel.empty() && channel != "sms") {
+    in.ignored = true;
+    in.ignored_reason = "vonage: channel " + channel + " is not SMS";
+    return in;
+  }
+  if (doc.contains("status") && !doc.contains("text")) {
+    in.ignored = true;
+    in.ignored_reason = "vonage message status: " + JsonScalar(doc["status"]);
+    std::swap(in.from, in.to);  // It reports on our own message: from is our number.
+    return in;
+  }
+  if (in.message_id.empty()) return InvalidArgument("vonage: missing message_uuid field");
+  if (in.from.empty()) return InvalidArgument("vonage: missing from field");
+  if (in.to.empty()) return InvalidArgument("vonage: missing to field");
+  if (!doc.contains("text") || !doc["text"].is_string()) {
+    return InvalidArgument("vonage: missing text field");
+  }
+  in.body = doc["text"].get<std::string>();
+  return in;
+}
+
+Result<ParsedInbound> ParseSmsApi(const Params& params) {
+  ParsedInbound in;
+  const std::string* id = FindParam(params, "messageId");
+  const std::string* from = FindParam(params, "msisdn");
+  const std::string* to = FindParam(params, "to");
+  const std::string* text = FindParam(params, "text");
+  if (id != nullptr) in.message_id = *id;
+  if (from != nullptr) in.from = E164(*from);
+  if (to != nullptr) in.to = E164(*to);
+  // A delivery receipt pointed at this URL: it has a status and no text.
+  if (text == nullptr && FindParam(params, "status") != nullptr) {
+    in.ignored = true;
+    in.ignored_reason = "vonage delivery receipt: " + *FindParam(params, "status");
+    return in;
+  }
+  const std::string* type = FindParam(params, "type");
+  if (type != nullptr && *type == "binary") {
+    in.ignored = true;
+    in.ignored_reason = "vonage: binary message";
+    return in;
+  }
+  if (id == nullptr || id->empty()) return InvalidArgument("vonage: missing messageId parameter");
+  if (from == nullptr || from->empty()) return InvalidArgument("vonage: missing msisdn parameter");
+  if (to == nullptr || to->empty()) return InvalidArgument("vonage: missing to parameter");
+  if (text == nullptr) return InvalidArgument("vonage: missing text parameter");
+  in.body = *text;
+  return in;
+}
+
+bool ParseInt64(std::string_view s, int64_t* out) {
+  if (s.empty() || s.size() > 18) return false;
+  int64_t v = 0;
+  for (const char c : s) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + (c - '0');
+  }
+  *out = v;
+  return true;
+}
+
+bool WithinTolerance(int64_t at_s, int64_t now_ms, int64_t tolerance_s) {
+  // Compared as a range, not |now - at|: `at` comes from the request and may be any int64.
+  const int64_t now_s = now_ms / 1000;
+  return at_s >= now_s - tolerance_s && at_s <= now_s + tolerance_s;
+}
+
+Status VerifyJwt(const WebhookRequest& request, std::string_view token, const std::string& secret,
+                 int64_t now_ms, int64_t tolerance_s) {
+  const size_t dot1 = token.find('.');
+  const size_t dot2 = dot1 == std::string_view::npos ? dot1 : token.find('.', dot1 + 1);
+  if (dot2 == std::string_view::npos || token.find('.', dot2 + 1) != std::string_view::npos) {
+    return PermissionDenied("vonage: Authorization bearer token is not a JWT");
+  }
+  const std::string_view header_b64 = token.substr(0, dot1);
+  const std::string_view claims_b64 = token.substr(dot1 + 1, dot2 - dot1 - 1);
+  const auto header_raw = Base64UrlDecode(header_b64);
+  const auto claims_raw = Base64UrlDecode(claims_b64);
+  const auto signature = Base64UrlDecode(token.substr(dot2 + 1));
+  if (!header_raw.ok() || !claims_raw.ok() || !signature.ok()) {
+    return PermissionDenied("vonage: JWT is not valid base64url");
+  }
+  const json header = json::parse(header_raw.value(), nullptr, false);
+  if (!header.is_object() || !header.contains("alg") || header["alg"] != "HS256") {
+    return PermissionDenied("vonage: JWT alg must be HS256");
+  }
+  const std::string signing_input(token.substr(0, dot2));
+  if (!ConstantTimeEquals(HmacSha256(secret, signing_input), signature.value())) {
+    return PermissionDenied("vonage: JWT signature does not match the signature secret");
+  }
+  const json claims = json::parse(claims_raw.value(), nullptr, false);
+  if (!claims.is_object()) return PermissionDenied("vonage: JWT claims are not a JSON object");
+  if (!claims.contains("iat") || !claims["iat"].is_number_integer()) {
+    return PermissionDenied("vonage: JWT lacks the iat claim");
+  }
+  if (!WithinTolerance(claims["iat"].get<int64_t>(), now_ms, tolerance_s)) {
+    return PermissionDenied("vonage: JWT iat is outside the tolerance window");
+  }
+  if (claims.contains("exp") && claims["exp"].is_number_integer() &&
+      claims["exp"].get<int64_t>() < now_ms / 1000) {
+    return PermissionDenied("vonage: JWT has expired");
+  }
+  if (!claims.contains("payload_hash") || !claims["payload_hash"].is_string()) {
+    return PermissionDenied("vonage: JWT lacks the payload_hash claim");
+  }
+  if (!ConstantTimeEquals(HexEncode(Sha256(request.body)),
+                          Lower(claims["payload_hash"].get<std::string>()))) {
+    return PermissionDenied("vonage: JWT payload_hash does not match the body");
+  }
+  return Status::Ok();
+}
+
+Status VerifySignedParams(const WebhookRequest& request, const nlohmann::json& settings,
+                          const std::string& secret, int64_t now_ms, int64_t tolerance_s) {
+  std::string method = "md5hash";
+  if (settings.is_object() && settings.contains("signature_method")) {
+    if (!settings["signature_method"].is_string()) {
+      return FailedPrecondition("vonage settings: signature_method must be a string");
+    }
+    method = Lower(settings["signature_method"].get<std::string>());
+  }
+  // Vonage's dashboard and SDKs name the HMAC variants both ways ("sha256", "sha256hmac").
+  if (method.size() > 4 && method.compare(method.size() - 4, 4, "hmac") == 0) {
+    method.resize(method.size() - 4);
+  }
+  if (method != "md5hash" && method != "md5" && method != "sha1" && method != "sha256" &&
+      method != "sha512") {
+    return FailedPrecondition("vonage settings: unknown signature_method \"" + method +
+                              "\" (md5hash, md5, sha1, sha256 or sha512)");
+  }
+  auto params = SmsApiParams(request);
+  if (!params.ok()) return PermissionDenied("vonage: cannot verify: " + params.status().message());
+  Params sorted = std::move(params).value();
+  const std::string* sig = FindParam(sorted, "sig");
+  if (sig == nullptr || sig->empty()) {
+    return PermissionDenied(
+        "vonage: missing sig parameter (enable signed webhooks) or "
+        "Authorization bearer token");
+  }
+  const std::string given = Lower(*sig);
+  std::string signed_string;
+  std::sort(sorted.begin(), sorted.end());
+  for (const auto& [key, value] : sorted) {
+    if (key == "sig") continue;
+    std::string v = value;
+    std::replace(v.begin(), v.end(), '&', '_');
+    std::replace(v.begin(), v.end(), '=', '_');
+    signed_string += "&" + key + "=" + v;
+  }
+  std::string expected;
+  if (method == "md5hash") {
+    expected = HexEncode(Md5(signed_string + secret));
+  } else if (method == "md5") {
+    expected = HexEncode(HmacMd5(secret, signed_string));
+  } else if (method == "sha1") {
+    expected = HexEncode(HmacSha1(secret, signed_string));
+  } else if (method == "sha256") {
+    expected = HexEncode(HmacSha256(secret, signed_string));
+  } else {
+    expected = HexEncode(HmacSha512(secret, signed_string));
+  }
+  if (!ConstantTimeEquals(expected, given)) {
+    return PermissionDenied("vonage: sig does not match (signature_method " + method + ")");
+  }
+  const std::string* timestamp = FindParam(sorted, "timestamp");
+  int64_t at_s = 0;
+  if (timestamp == nullptr || !ParseInt64(*timestamp, &at_s)) {
+    return PermissionDenied("vonage: missing or malformed timestamp parameter");
+  }
+  if (!WithinTolerance(at_s, now_ms, tolerance_s)) {
+    return PermissionDenied("vonage: timestamp is outside the tolerance window");
+  }
+  return Status::Ok();
+}
+
+class VonageWebhook final : public WebhookProvider {
+ public:
+  std::string_view name() const override { return "vonage"; }
+
+  Result<ParsedInbound> Parse(const WebhookRequest& request) const override {
+    if (request.method != "GET" && LooksJson(request)) {
+      const json doc = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+      if (!doc.is_object()) return InvalidArgument("vonage: body is not a JSON object");
+      if (doc.contains("message_uuid") || doc.contains("channel")) return ParseMessagesApi(doc);
+    }
+    SMSC_ASSIGN_OR_RETURN(Params params, SmsApiParams(request));
+    return ParseSmsApi(params);
+  }
+
+  Status Verify(const WebhookRequest& request, const nlohmann::json& settings,
+                int64_t now_ms) const override {
+    SMSC_ASSIGN_OR_RETURN(const std::string secret,
+                          RequiredSetting(settings, "vonage", "signature_secret"));
+    const int64_t tolerance_s = ToleranceSeconds(settings);
+    const std::string_view auth = request.Header("authorization");
+    if (auth.size() > 7 && Lower(auth.substr(0, 7)) == "bearer ") {
+      std::string_view token = auth.substr(7);
+      while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+      return VerifyJwt(request, token, secret, now_ms, tolerance_s);
+    }
+    return VerifySignedParams(request, settings, secret, now_ms, tolerance_s);
+  }
+
+  bool RepliesInResponse() const override { return false; }
+
+  WebhookResponse Respond(const std::vector<std::string>& /*replies*/) const override {
+    WebhookResponse r;
+    r.status = 200;
+    r.content_type = "application/json";
+    r.body = "{\"ok\":true}";
+    return r;
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<WebhookProvider> MakeVonageWebhook() { return std::make_unique<VonageWebhook>(); }
+
+}  // namespace smsconsent

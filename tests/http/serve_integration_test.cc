@@ -1,0 +1,385 @@
+// Integration tests: the real `smsconsent serve` binary on 127.0.0.1 port 0, driven over HTTP.
+#include <fcntl.h>
+#include <openssl/hmac.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "http/client.h"
+#include "providers/webhook.h"
+
+namespace smsconsent {
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+// Runs the CLI to completion; returns stdout (and the exit code through `rc`).
+std::string RunCli(const std::string& db, const std::vector<std::string>& args, int* rc = nullptr) {
+  std::string cmd = std::string(SMSCONSENT_BINARY) + " --db '" + db + "' --json";
+  for (const auto& a : args) cmd += " '" + a + "'";
+  cmd += " 2>/dev/null";
+  FILE* p = popen(cmd.c_str(), "r");
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  const int status = pclose(p);
+  if (rc) *rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return out;
+}
+
+std::string TwilioSignature(const std::string& token, const std::string& url,
+                            std::vector<std::pair<std::string, std::string>> params) {
+  std::sort(params.begin(), params.end());
+  std::string data = url;
+  for (const auto& [k, v] : params) data += k + v;
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha1(), token.data(), static_cast<int>(token.size()),
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac, &len);
+  return Base64Encode(std::string(reinterpret_cast<char*>(mac), len));
+}
+
+std::string Form(const std::vector<std::pair<std::string, std::string>>& params) {
+  std::string out;
+  for (const auto& [k, v] : params) {
+    if (!out.empty()) out += "&";
+    out += UrlEncode(k) + "=" + UrlEncode(v);
+  }
+  return out;
+}
+
+class Serve : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = fs::temp_directory_path() / ("smsconsent-serve-" + std::to_string(getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    db_ = (dir_ / "serve.db").string();
+    json a = json::parse(RunCli(db_, {"account", "create", "--name", "Acme", "--addons",
+                                      "marketing_sms_access,sms_short_code"}));
+    account_ = a["id"].get<int64_t>();
+    key_ = a["api_key"];
+    json b = json::parse(RunCli(db_, {"account", "create", "--name", "Other", "--addons",
+                                      "marketing_sms_access"}));
+    other_key_ = b["api_key"];
+    json c = json::parse(RunCli(db_, {"account", "create", "--name", "NoSms"}));
+    bare_key_ = c["api_key"];
+    RunCli(db_, {"number", "add", "--account", std::to_string(account_), "--number",
+                 "+15551234567"});
+    RunCli(db_, {"number", "add", "--account", std::to_string(account_), "--number", "12345",
+                 "--kind", "short_code", "--country", "US"});
+    RunCli(db_, {"provider", "set", "--account", std::to_string(account_), "--provider", "twilio",
+                 "--auth-token", "secret"});
+    RunCli(db_, {"provider", "set", "--account", std::to_string(account_), "--provider",
+                 "generic", "--secret", "gsecret", "--sender", "log"});
+    StartServer();
+  }
+
+  static void TearDownTestSuite() {
+    if (pid_ > 0) {
+      kill(pid_, SIGTERM);
+      int status = 0;
+      waitpid(pid_, &status, 0);
+    }
+    fs::remove_all(dir_);
+  }
+
+  static void StartServer() {
+    int out[2];
+    ASSERT_EQ(pipe(out), 0);
+    pid_ = fork();
+    if (pid_ == 0) {
+      dup2(out[1], STDOUT_FILENO);
+      close(out[0]);
+      const std::string log = (dir_ / "serve.log").string();
+      int err = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      dup2(err, STDERR_FILENO);
+      execl(SMSCONSENT_BINARY, SMSCONSENT_BINARY, "--db", db_.c_str(), "serve", "--listen",
+            "127.0.0.1:0", "--threads", "2", "--max-body-bytes", "4096", "--outbox-poll-ms",
+            "50", "--shutdown-grace-ms", "2000", static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    close(out[1]);
+    // The server prints its address once it accepts connections.
+    std::string line;
+    char c;
+    while (read(out[0], &c, 1) == 1 && c != '\n') line += c;
+    close(out[0]);
+    const std::string prefix = "smsconsent listening on http://";
+    ASSERT_EQ(line.rfind(prefix, 0), 0u) << "unexpected first line: " << line;
+    base_ = "http://" + line.substr(prefix.size());
+  }
+
+  HttpClientResponse Call(const std::string& method, const std::string& path,
+                          const std::string& body = "", const std::string& key = key_,
+                          std::vector<std::pair<std::string, std::string>> headers = {}) {
+    HttpClientRequest req;
+    req.method = method;
+    req.url = base_ + path;
+    req.body = body;
+    req.headers = std::move(headers);
+    if (!key.empty()) req.headers.emplace_back("Authorization", "Bearer " + key);
+    if (!body.empty() && std::none_of(req.headers.begin(), req.headers.end(), [](const auto& h) {
+          return h.first == "Content-Type";
+        })) {
+      req.headers.emplace_back("Content-Type", "application/json");
+    }
+    auto r = client_->Send(req);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? *r : HttpClientResponse{};
+  }
+
+  json CallJson(const std::string& method, const std::string& path, const std::string& body,
+                int expect_status, const std::string& key = key_) {
+    HttpClientResponse r = Call(method, path, body, key);
+    EXPECT_EQ(r.status, expect_status) << method << " " << path << ": " << r.body;
+    json j = json::parse(r.body, nullptr, false);
+    EXPECT_FALSE(j.is_discarded()) << r.body;
+    return j;
+  }
+
+  HttpClientResponse TwilioPost(const std::vector<std::pair<std::string, std::string>>& params,
+                                const std::string& token = "secret") {
+    const std::string url = base_ + "/webhooks/twilio";
+    return Call("POST", "/webhooks/twilio", Form(params), "",
+                {{"Content-Type", "application/x-www-form-urlencoded"},
+                 {"X-Twilio-Signature", TwilioSignature(token, url, params)}});
+  }
+
+  static inline fs::path dir_;
+  static inline std::string db_, key_, other_key_, bare_key_, base_;
+  static inline int64_t account_ = 0;
+  static inline pid_t pid_ = -1;
+  std::unique_ptr<HttpClient> client_ = MakeBeastHttpClient();
+};
+
+TEST_F(Serve, HealthzMetricsAndOpenApi) {
+  EXPECT_EQ(CallJson("GET", "/healthz", "", 200, "")["status"], "ok");
+  json api = CallJson("GET", "/openapi.json", "", 200, "");
+  EXPECT_EQ(api["openapi"], "3.0.3");
+  EXPECT_TRUE(api["paths"].contains("/v1/consent"));
+  HttpClientResponse m = Call("GET", "/metrics", "", "");
+  EXPECT_EQ(m.status, 200);
+  EXPECT_NE(m.body.find("smsconsent_http_requests_total{route=\"/healthz\""), std::string::npos)
+      << m.body;
+  EXPECT_NE(m.body.find("smsconsent_outbox_items"), std::string::npos);
+}
+
+TEST_F(Serve, UnknownRouteAndWrongMethod) {
+  EXPECT_EQ(CallJson("GET", "/nope", "", 404)["error"]["code"], "NOT_FOUND");
+  HttpClientResponse r = Call("DELETE", "/v1/consent");
+  EXPECT_EQ(r.status, 405);
+}
+
+TEST_F(Serve, ApiKeyIsRequired) {
+  EXPECT_EQ(CallJson("GET", "/v1/account", "", 401, "")["error"]["code"], "UNAUTHENTICATED");
+  EXPECT_EQ(CallJson("GET", "/v1/account", "", 401, "sk_wrong")["error"]["code"],
+            "UNAUTHENTICATED");
+  EXPECT_EQ(CallJson("GET", "/v1/account", "", 200)["id"], account_);
+}
+
+TEST_F(Serve, MissingAddOnIsForbidden) {
+  EXPECT_EQ(CallJson("GET", "/v1/numbers", "", 403, bare_key_)["error"]["code"],
+            "PERMISSION_DENIED");
+  CallJson("POST", "/v1/numbers", R"({"number":"+15550001111"})", 403, bare_key_);
+  CallJson("POST", "/v1/numbers", R"({"number":"54321","kind":"short_code","country":"US"})", 403,
+           other_key_);
+}
+
+TEST_F(Serve, NumbersCrudAndCrossAccountIsolation) {
+  json created = CallJson("POST", "/v1/numbers", R"({"number":"+15550002222","languages":["en","da"]})", 201);
+  const std::string path = "/v1/numbers/" + std::to_string(created["id"].get<int64_t>());
+  EXPECT_EQ(CallJson("GET", path, "", 200)["number"], "+15550002222");
+  json patched = CallJson("PATCH", path,
+                          R"({"keywords":{"opt_out":["BASTA"]},"replies":{"help":"Call 555-0100"}})",
+                          200);
+  EXPECT_EQ(patched["keywords"]["opt_out"][0], "BASTA");
+  EXPECT_EQ(patched["replies"]["help"], "Call 555-0100");
+  CallJson("PATCH", path, R"({"languages":["xx"]})", 400);
+  CallJson("PATCH", path, R"({"replies":{"help":"   "}})", 400);
+  CallJson("GET", path, "", 404, other_key_);
+  CallJson("PATCH", path, R"({"business_name":"x"})", 404, other_key_);
+  CallJson("POST", "/v1/numbers", R"({"number":"+15550002222"})", 409);
+  CallJson("POST", "/v1/numbers", R"({"number":"not a number"})", 422);
+  CallJson("POST", "/v1/numbers", R"({"number":42})", 400);
+  CallJson("POST", "/v1/numbers", "{bad json", 400);
+  CallJson("GET", "/v1/numbers/abc", "", 404);
+}
+
+TEST_F(Serve, ContactsPaginationAndSearch) {
+  for (int i = 0; i < 5; ++i) {
+    CallJson("POST", "/v1/contacts",
+             json({{"phone", "+1415555030" + std::to_string(i)}, {"name", "Page " + std::to_string(i)}})
+                 .dump(),
+             201);
+  }
+  CallJson("POST", "/v1/contacts", R"({"phone":"+14155550300"})", 409);
+  CallJson("POST", "/v1/contacts", R"({"phone":"12ab"})", 422);
+  json page1 = CallJson("GET", "/v1/contacts?search=page&limit=3", "", 200);
+  ASSERT_EQ(page1["items"].size(), 3u);
+  ASSERT_TRUE(page1["next"].is_string());
+  json page2 = CallJson("GET", "/v1/contacts?search=page&limit=3&after=" +
+                                   page1["next"].get<std::string>(),
+                        "", 200);
+  EXPECT_EQ(page2["items"].size(), 2u);
+  EXPECT_TRUE(page2["next"].is_null());
+  CallJson("GET", "/v1/contacts?limit=0", "", 400);
+  EXPECT_EQ(CallJson("GET", "/v1/contacts?search=page", "", 200, other_key_)["items"].size(), 0u);
+}
+
+TEST_F(Serve, ManualChangeFollowsTheRulesAndConsentCheckAnswers) {
+  json c = CallJson("POST", "/v1/contacts", R"({"phone":"+14155550400","name":"Eve"})", 201);
+  const std::string cid = std::to_string(c["id"].get<int64_t>());
+  json numbers = CallJson("GET", "/v1/numbers", "", 200);
+  std::string short_id;
+  for (const json& n : numbers["items"]) {
+    if (n["number"] == "12345") short_id = std::to_string(n["id"].get<int64_t>());
+  }
+  ASSERT_FALSE(short_id.empty());
+  const std::string sub = "/v1/contacts/" + cid + "/subscriptions/" + short_id;
+  EXPECT_EQ(CallJson("GET", "/v1/consent?phone=%2B14155550400&number=12345", "", 200)["allowed"],
+            false);
+  CallJson("PUT", sub, R"({"status":"opted_in"})", 400);
+  CallJson("PUT", sub, R"({"status":"opted_in","attest":true,"legal_basis":"vibes","explanation":"x"})", 400);
+  json ok = CallJson("PUT", sub,
+                     R"({"status":"opted_in","attest":true,"legal_basis":"consent",
+                         "explanation":"Signed the form in store","actor":"alice"})",
+                     200);
+  EXPECT_EQ(ok["status_after"], "opted_in");
+  EXPECT_EQ(ok["replies"].size(), 1u);  // short code confirmation
+  EXPECT_EQ(ok["event"]["actor"], "api:alice");
+  json answer = CallJson("GET", "/v1/consent?phone=%2B14155550400&number=12345", "", 200);
+  EXPECT_EQ(answer["allowed"], true);
+  EXPECT_EQ(answer["status"], "opted_in");
+  EXPECT_EQ(answer["source"], "api");
+  EXPECT_TRUE(answer["since"].is_string());
+  CallJson("GET", "/v1/consent?phone=%2B14155550400", "", 400);
+  CallJson("GET", "/v1/consent?phone=%2B14155550400&number=99999", "", 404);
+  CallJson("GET", "/v1/consent?phone=zz&number=12345", "", 422);
+  CallJson("PUT", sub, R"({"status":"opted_out"})", 404, other_key_);
+  json subs = CallJson("GET", "/v1/contacts/" + cid + "/subscriptions", "", 200);
+  EXPECT_EQ(subs["items"].size(), numbers["items"].size());
+}
+
+TEST_F(Serve, TwilioWebhookSignedStopIsRecordedOnceAndAnsweredWithTwiml) {
+  const std::vector<std::pair<std::string, std::string>> start = {
+      {"From", "+14155550500"}, {"To", "+15551234567"}, {"Body", "START"}, {"MessageSid", "SMa1"}};
+  HttpClientResponse r = TwilioPost(start);
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(r.body.find("<Response><Message>"), std::string::npos) << r.body;
+
+  const std::vector<std::pair<std::string, std::string>> stop = {
+      {"From", "+14155550500"}, {"To", "+15551234567"}, {"Body", "Stop sending me these ads"},
+      {"MessageSid", "SMa2"}, {"AccountSid", "AC1"}};
+  r = TwilioPost(stop);
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(r.body.find("unsubscribed"), std::string::npos) << r.body;
+  HttpClientResponse again = TwilioPost(stop);  // Twilio's retry
+  EXPECT_EQ(again.status, 200);
+  EXPECT_EQ(again.body, r.body);
+
+  json answer = CallJson("GET", "/v1/consent?phone=%2B14155550500&number=%2B15551234567", "", 200);
+  EXPECT_EQ(answer["status"], "opted_out");
+  EXPECT_EQ(answer["allowed"], false);
+  json contacts = CallJson("GET", "/v1/contacts?search=4155550500", "", 200);
+  ASSERT_EQ(contacts["items"].size(), 1u);
+  json history = CallJson(
+      "GET", "/v1/contacts/" + std::to_string(contacts["items"][0]["id"].get<int64_t>()) + "/history",
+      "", 200);
+  ASSERT_EQ(history["items"].size(), 2u);  // START and one STOP despite the retry
+  EXPECT_EQ(history["items"][1]["evidence"]["message_id"], "SMa2");
+  EXPECT_EQ(history["items"][1]["evidence"]["provider"], "twilio");
+
+  // Replies carried in TwiML are stored as sent through the response, never dispatched.
+  json outbox = CallJson("GET", "/v1/outbox?state=sent", "", 200);
+  bool found = false;
+  for (const json& o : outbox["items"]) found = found || o["to"] == "+14155550500";
+  EXPECT_TRUE(found) << outbox.dump();
+}
+
+TEST_F(Serve, TwilioWebhookRejectsBadOrMissingSignature) {
+  const std::vector<std::pair<std::string, std::string>> p = {
+      {"From", "+14155550600"}, {"To", "+15551234567"}, {"Body", "STOP"}, {"MessageSid", "SMb1"}};
+  EXPECT_EQ(TwilioPost(p, "wrong-token").status, 403);
+  HttpClientResponse r = Call("POST", "/webhooks/twilio", Form(p), "",
+                              {{"Content-Type", "application/x-www-form-urlencoded"}});
+  EXPECT_EQ(r.status, 403);
+  // Nothing was stored: the contact does not exist.
+  EXPECT_EQ(CallJson("GET", "/v1/contacts?search=4155550600", "", 200)["items"].size(), 0u);
+}
+
+TEST_F(Serve, WebhookErrors) {
+  // Unknown receiving number.
+  EXPECT_EQ(TwilioPost({{"From", "+14155550700"}, {"To", "+15559990000"}, {"Body", "STOP"},
+                        {"MessageSid", "SMc1"}})
+                .status,
+            404);
+  // Malformed: no From.
+  EXPECT_EQ(TwilioPost({{"To", "+15551234567"}, {"Body", "STOP"}, {"MessageSid", "SMc2"}}).status,
+            400);
+  // Oversized body.
+  HttpClientResponse big = Call("POST", "/webhooks/twilio", std::string(10000, 'a'), "",
+                                {{"Content-Type", "application/x-www-form-urlencoded"}});
+  EXPECT_EQ(big.status, 413);
+  EXPECT_EQ(Call("POST", "/webhooks/nosuch", "x", "").status, 404);
+}
+
+TEST_F(Serve, GenericWebhookQueuesReplyThatTheDispatcherSends) {
+  const std::string body =
+      R"({"message_id":"g-1","from":"+14155550800","to":"+15551234567","body":"HELP"})";
+  const std::string ts = std::to_string(std::time(nullptr));
+  const std::string sig = "sha256=" + HexEncode(HmacSha256("gsecret", ts + "." + body));
+  HttpClientResponse r = Call("POST", "/webhooks/generic", body, "",
+                              {{"Content-Type", "application/json"},
+                               {"X-Smsconsent-Timestamp", ts},
+                               {"X-Smsconsent-Signature", sig}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  // The dispatcher (log sender) picks it up; wait for it with a deadline.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  std::string state;
+  while (std::chrono::steady_clock::now() < deadline) {
+    json items = CallJson("GET", "/v1/outbox", "", 200)["items"];
+    for (const json& o : items) {
+      if (o["to"] == "+14155550800") state = o["state"];
+    }
+    if (state == "sent") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(state, "sent");
+}
+
+TEST_F(Serve, LedgerExportPages) {
+  for (const char* body : {"START", "STOP"}) {
+    ASSERT_EQ(TwilioPost({{"From", "+14155550900"}, {"To", "+15551234567"}, {"Body", body},
+                          {"MessageSid", std::string("SMl-") + body}})
+                  .status,
+              200);
+  }
+  json page = CallJson("GET", "/v1/ledger?limit=1", "", 200);
+  ASSERT_EQ(page["items"].size(), 1u);
+  EXPECT_EQ(page["items"][0]["seq"], 1);
+  ASSERT_TRUE(page["next"].is_string());
+  json next = CallJson("GET", "/v1/ledger?limit=1&after=" + page["next"].get<std::string>(), "", 200);
+  ASSERT_EQ(next["items"].size(), 1u);
+  EXPECT_EQ(next["items"][0]["prev_hash"], page["items"][0]["hash"]);
+  EXPECT_EQ(CallJson("GET", "/v1/ledger", "", 200, other_key_)["items"].size(), 0u);
+}
+
+}  // namespace
+}  // namespace smsconsent
