@@ -98,6 +98,7 @@ HttpResponse FromWebhook(const WebhookResponse& w) {
   r.status = w.status;
   r.content_type = w.content_type;
   r.body = w.body;
+  r.headers = w.headers;
   return r;
 }
 

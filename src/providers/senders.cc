@@ -17,7 +17,6 @@
 //
 // Outcome classes (sender.h): 2xx sent; 429, 5xx and transport errors retried; other statuses
 // failed for good.
-#include <openssl/evp.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -30,6 +29,7 @@
 #include "core/segments.h"
 #include "http/client.h"
 #include "providers/sender.h"
+#include "providers/webhook.h"  // Base64Encode, UrlEncode
 
 namespace smsconsent {
 namespace {
@@ -37,38 +37,6 @@ namespace {
 constexpr int64_t kDefaultTimeoutMs = 10000;
 
 // ---- Encodings ------------------------------------------------------------------------------
-
-std::string ToBase64(std::string_view bytes) {
-  std::string out(4 * ((bytes.size() + 2) / 3), '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(bytes.data()),
-                                static_cast<int>(bytes.size()));
-  out.resize(static_cast<size_t>(n));
-  return out;
-}
-
-bool IsUnreserved(unsigned char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-         c == '.' || c == '_' || c == '~';
-}
-
-// RFC 3986 percent-encoding of every byte outside the unreserved set.
-std::string PercentEncode(std::string_view bytes) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(bytes.size() * 3);
-  for (char ch : bytes) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (IsUnreserved(c)) {
-      out.push_back(ch);
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 0xF]);
-    }
-  }
-  return out;
-}
 
 // application/x-www-form-urlencoded (WHATWG): space is "+", "*" is kept.
 std::string FormEncode(std::string_view s) {
@@ -79,7 +47,7 @@ std::string FormEncode(std::string_view s) {
     } else if (ch == '*') {
       out.push_back('*');
     } else {
-      out += PercentEncode(std::string_view(&ch, 1));
+      out += UrlEncode(std::string_view(&ch, 1));
     }
   }
   return out;
@@ -225,9 +193,9 @@ class TwilioSender final : public ReplySender {
   TwilioSender(HttpClient& http, std::string base_url, std::string account_sid,
                std::string auth_token, std::chrono::milliseconds timeout)
       : http_(http),
-        url_(std::move(base_url) + "/2010-04-01/Accounts/" + PercentEncode(account_sid) +
+        url_(std::move(base_url) + "/2010-04-01/Accounts/" + UrlEncode(account_sid) +
              "/Messages.json"),
-        authorization_("Basic " + ToBase64(account_sid + ":" + auth_token)),
+        authorization_("Basic " + Base64Encode(account_sid + ":" + auth_token)),
         timeout_(timeout) {}
 
   SendOutcome Send(const OutboundSms& sms) override {
@@ -293,13 +261,13 @@ class KannelSender final : public ReplySender {
     // text Kannel expects as UTF-16BE bytes.
     const bool gsm = CountSegments(sms.body).encoding == SmsEncoding::kGsm7;
     std::string url = prefix_;
-    url += "username=" + PercentEncode(username_);
-    url += "&password=" + PercentEncode(password_);
-    url += "&from=" + PercentEncode(sms.from);
-    url += "&to=" + PercentEncode(sms.to);
-    url += "&text=" + PercentEncode(gsm ? sms.body : Utf16Be(sms.body));
+    url += "username=" + UrlEncode(username_);
+    url += "&password=" + UrlEncode(password_);
+    url += "&from=" + UrlEncode(sms.from);
+    url += "&to=" + UrlEncode(sms.to);
+    url += "&text=" + UrlEncode(gsm ? sms.body : Utf16Be(sms.body));
     url += gsm ? "&charset=UTF-8&coding=0" : "&charset=UTF-16BE&coding=2";
-    if (!smsc_.empty()) url += "&smsc=" + PercentEncode(smsc_);
+    if (!smsc_.empty()) url += "&smsc=" + UrlEncode(smsc_);
 
     HttpClientRequest req;
     req.method = "GET";
