@@ -7,7 +7,11 @@ packages=(
   libphonenumber-dev libicu-dev libsqlite3-dev sqlite3 libssl-dev
   nlohmann-json3-dev libcli11-dev libspdlog-dev libboost-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  kannel kannel-extras wrk curl
 )
+# Node.js runs the tests that use providers' official npm packages; the machine image may
+# already have a newer one than Debian's.
+command -v node >/dev/null 2>&1 || packages+=(nodejs npm)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -79,6 +79,14 @@ json ToJson(const OutboxItem& o) {
           {"attempts", o.attempts},
           {"encoding", SmsEncodingName(seg.encoding)},
           {"segments", seg.segments},
+          {"channel", o.channel},
+          {"provider_message_id", o.provider_message_id.empty() ? json(nullptr)
+                                                                : json(o.provider_message_id)},
+          {"last_error", o.last_error.empty() ? json(nullptr) : json(o.last_error)},
+          {"next_attempt_at", o.state == OutboxState::kPending
+                                  ? json(FormatTimestampMs(o.next_attempt_at_ms))
+                                  : json(nullptr)},
+          {"sent_at", o.sent_at_ms ? json(FormatTimestampMs(o.sent_at_ms)) : json(nullptr)},
           {"created_at", FormatTimestampMs(o.created_at_ms)}};
 }
 

@@ -1,0 +1,26 @@
+#!/usr/bin/env python3
+"""Writes signed Twilio webhook requests for the load test: one line per request,
+"<signature>\t<form body>", for N distinct sender phones (each message id unique)."""
+import base64
+import hashlib
+import hmac
+import sys
+import urllib.parse
+
+def main():
+    url, token, to, count, out = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
+    bodies = ["START", "Yes see you at 5", "STOP", "thanks!", "please stop texting me", "HELP"]
+    with open(out, "w") as f:
+        for i in range(count):
+            params = {
+                "From": "+1415%07d" % i,
+                "To": to,
+                "Body": bodies[i % len(bodies)],
+                "MessageSid": "SMload%010d" % i,
+                "AccountSid": "AC00000000000000000000000000000000",
+            }
+            data = url + "".join(k + params[k] for k in sorted(params))
+            sig = base64.b64encode(hmac.new(token.encode(), data.encode(), hashlib.sha1).digest()).decode()
+            f.write(sig + "\t" + urllib.parse.urlencode(params) + "\n")
+
+main()
