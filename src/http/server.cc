@@ -116,7 +116,14 @@ struct HttpServer::Impl {
                                        net::redirect_error(net::use_awaitable, ec));
       first = false;
       if (ec) {
-        if (ec == http::error::header_limit) {
+        if (ec == http::error::body_limit) {
+          // Beast 1.74 reports an over-limit Content-Length already while reading the header.
+          co_await Write(stream,
+                         PlainError(413, "PAYLOAD_TOO_LARGE",
+                                    "request body exceeds " +
+                                        std::to_string(options.max_body_bytes) + " bytes"),
+                         false, nullptr, std::chrono::steady_clock::now());
+        } else if (ec == http::error::header_limit) {
           co_await Write(stream, PlainError(431, "HEADERS_TOO_LARGE", "request headers too large"),
                          false, nullptr, std::chrono::steady_clock::now());
         } else if (ec != http::error::end_of_stream && ec != beast::error::timeout &&
