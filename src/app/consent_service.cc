@@ -79,7 +79,7 @@ std::string GenerateApiKey() {
 }
 
 ConsentService::ConsentService(ConsentStore& store, const Clock& clock)
-    : store_(store), clock_(clock) {}
+    : store_(store), clock_(clock), accounts_(store, clock, kMetadataTtlMs) {}
 
 Result<CreatedAccount> ConsentService::CreateAccount(const NewAccount& req) {
   std::string name = req.name;
@@ -120,14 +120,29 @@ Result<std::vector<int64_t>> ConsentService::ListAccountIds() {
   return ids;
 }
 
+Status ConsentService::RequireSms(const Account& account) {
+  if (account.marketing_sms_access) return Status::Ok();
+  return PermissionDenied("account " + std::to_string(account.id) +
+                          " does not have the Marketing SMS Access add-on (" +
+                          kAddonMarketingSms + "), which every SMS feature requires");
+}
+
 Result<Account> ConsentService::AccountWithSms(int64_t account_id) {
   SMSC_ASSIGN_OR_RETURN(Account account, store_.GetAccount(account_id));
-  if (!account.marketing_sms_access) {
-    return PermissionDenied("account " + std::to_string(account_id) +
-                            " does not have the Marketing SMS Access add-on (" +
-                            kAddonMarketingSms + "), which every SMS feature requires");
-  }
+  SMSC_RETURN_IF_ERROR(RequireSms(account));
   return account;
+}
+
+Result<Account> ConsentService::Authenticate(const std::string& api_key) {
+  auto id = accounts_.AccountIdForKeyHash(Sha256Hex(api_key));
+  if (!id.ok()) {
+    if (id.status().code() == StatusCode::kNotFound) {
+      return Status(StatusCode::kUnauthenticated, "unknown API key");
+    }
+    return id.status();
+  }
+  SMSC_ASSIGN_OR_RETURN(auto entry, accounts_.Get(*id));
+  return entry->account;
 }
 
 Result<SenderNumber> ConsentService::AddNumber(const NewNumber& req) {
@@ -164,7 +179,9 @@ Result<SenderNumber> ConsentService::AddNumber(const NewNumber& req) {
   n.replies = {defaults.opt_in, defaults.opt_out, defaults.help};
   n.opt_in_confirmation = req.opt_in_confirmation || req.kind == NumberKind::kShortCode;
   n.created_at_ms = clock_.NowMs();
-  return store_.AddNumber(n);
+  auto added = store_.AddNumber(n);
+  accounts_.Invalidate(account.id);  // after the write, so no reload can miss it
+  return added;
 }
 
 Result<std::vector<SenderNumber>> ConsentService::ListNumbers(int64_t account_id) {
@@ -188,12 +205,35 @@ Result<Contact> ConsentService::AddContact(int64_t account_id, const std::string
 Result<std::vector<Contact>> ConsentService::ListContacts(int64_t account_id,
                                                           const ContactQuery& q) {
   SMSC_ASSIGN_OR_RETURN(Account account, store_.GetAccount(account_id));
+  // Filtering by subscription status reads SMS consent data, like ContactStatuses.
+  if (q.number_id || q.status) SMSC_RETURN_IF_ERROR(RequireSms(account));
   return store_.ListContacts(account.id, q);
+}
+
+Result<Contact> ConsentService::UpdateContact(int64_t account_id, int64_t contact_id,
+                                              const ContactUpdate& u) {
+  SMSC_ASSIGN_OR_RETURN(Account account, store_.GetAccount(account_id));
+  SMSC_ASSIGN_OR_RETURN(Contact c, store_.GetContact(account.id, contact_id));
+  if (u.name) c.name = *u.name;
+  if (u.email) c.email = *u.email;
+  SMSC_RETURN_IF_ERROR(store_.UpdateContact(c));
+  return c;
+}
+
+Status ConsentService::DeleteContact(int64_t account_id, int64_t contact_id) {
+  SMSC_ASSIGN_OR_RETURN(Account account, store_.GetAccount(account_id));
+  return store_.DeleteContact(account.id, contact_id);
 }
 
 Result<SenderNumber> ConsentService::ResolveNumber(const Account& account,
                                                    const std::string& number) {
   SMSC_ASSIGN_OR_RETURN(auto numbers, store_.ListNumbers(account.id));
+  return ResolveNumberIn(account, numbers, number);
+}
+
+Result<SenderNumber> ConsentService::ResolveNumberIn(const Account& account,
+                                                     const std::vector<SenderNumber>& numbers,
+                                                     const std::string& number) const {
   std::string wanted;
   if (PhoneNormalizer::LooksLikeShortCode(number)) {
     SMSC_ASSIGN_OR_RETURN(ShortCode sc, phones_.NormalizeShortCode(number, account.default_region));
@@ -645,8 +685,10 @@ Result<Contact> ConsentService::FindContact(const Account& account, const std::s
 
 Result<ConsentAnswer> ConsentService::CheckConsent(int64_t account_id, const std::string& phone,
                                                    const std::string& number) {
-  SMSC_ASSIGN_OR_RETURN(Account account, AccountWithSms(account_id));
-  SMSC_ASSIGN_OR_RETURN(SenderNumber n, ResolveNumber(account, number));
+  SMSC_ASSIGN_OR_RETURN(auto cached, accounts_.Get(account_id));
+  const Account& account = cached->account;
+  SMSC_RETURN_IF_ERROR(RequireSms(account));
+  SMSC_ASSIGN_OR_RETURN(SenderNumber n, ResolveNumberIn(account, cached->numbers, number));
   SMSC_ASSIGN_OR_RETURN(PhoneNumber p, phones_.Normalize(phone, n.country));
   ConsentAnswer out;
   out.phone = p.e164;
@@ -699,7 +741,9 @@ Result<SenderNumber> ConsentService::UpdateNumber(int64_t account_id, int64_t nu
   }
   SMSC_ASSIGN_OR_RETURN(auto matcher, KeywordMatcher::Create(n.keywords));
   n.keywords.languages = matcher->config().languages;
-  return store_.UpdateNumber(n);
+  auto updated = store_.UpdateNumber(n);
+  accounts_.Invalidate(account_id);
+  return updated;
 }
 
 Result<Contact> ConsentService::GetContact(int64_t account_id, int64_t contact_id) {
@@ -754,6 +798,7 @@ Status ConsentService::SetProvider(int64_t account_id, const std::string& provid
   ProviderConfig config{account.id, provider, merged.dump(), clock_.NowMs()};
   SMSC_RETURN_IF_ERROR(store_.PutProviderConfig(config));
   if (reply_sender) SMSC_RETURN_IF_ERROR(store_.SetReplySender(account.id, *reply_sender));
+  accounts_.Invalidate(account.id);
   return Status::Ok();
 }
 

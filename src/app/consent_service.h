@@ -21,6 +21,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "app/account_cache.h"
 #include "core/clock.h"
 #include "core/consent.h"
 #include "core/keywords.h"
@@ -93,6 +94,13 @@ struct NumberUpdate {
   std::optional<bool> opt_in_confirmation;
 };
 
+// A partial update of a contact: only the fields set change. The phone is not here: it is
+// immutable (consent is given by a phone number; a new number is a new contact).
+struct ContactUpdate {
+  std::optional<std::string> name;
+  std::optional<std::string> email;
+};
+
 struct QueuedReply {
   std::string body;
   ReplyKind kind = ReplyKind::kHelp;
@@ -151,6 +159,7 @@ struct LedgerCheck {
 class ConsentService {
  public:
   static constexpr int kMaxAttempts = 8;
+  static constexpr int64_t kMetadataTtlMs = 2000;
 
   ConsentService(ConsentStore& store, const Clock& clock);
 
@@ -161,7 +170,13 @@ class ConsentService {
   Result<std::vector<SenderNumber>> ListNumbers(int64_t account_id);
   Result<Contact> AddContact(int64_t account_id, const std::string& phone, const std::string& name,
                              const std::string& email);
+  // With a status filter (q.number_id and q.status) the account needs Marketing SMS Access,
+  // as for every status read; kNotFound for a number of another account.
   Result<std::vector<Contact>> ListContacts(int64_t account_id, const ContactQuery& q);
+  Result<Contact> UpdateContact(int64_t account_id, int64_t contact_id, const ContactUpdate& u);
+  // kFailedPrecondition when the contact has consent events, inbound messages or replies
+  // (ConsentStore::DeleteContact says why).
+  Status DeleteContact(int64_t account_id, int64_t contact_id);
 
   // Handles one inbound SMS: routes it by `to`, stores it once (idempotent on message id),
   // recognises the keyword, applies the rules and queues the reply. kNotFound when no
@@ -174,7 +189,11 @@ class ConsentService {
   // ReceiveSms for an already routed message.
   Result<InboundResult> ReceiveRouted(const InboundSms& sms, const InboundRoute& route);
 
-  // May the business text `phone` from `number`? Only opted_in allows it (rule 7).
+  // The account an API key belongs to (cached). kUnauthenticated for an unknown key.
+  Result<Account> Authenticate(const std::string& api_key);
+
+  // May the business text `phone` from `number`? Only opted_in allows it (rule 7). The
+  // account's metadata comes from a cache of at most kMetadataTtlMs; the status never does.
   Result<ConsentAnswer> CheckConsent(int64_t account_id, const std::string& phone,
                                      const std::string& number);
 
@@ -220,6 +239,10 @@ class ConsentService {
  private:
   Result<Account> AccountWithSms(int64_t account_id);
   Result<SenderNumber> ResolveNumber(const Account& account, const std::string& number);
+  Result<SenderNumber> ResolveNumberIn(const Account& account,
+                                       const std::vector<SenderNumber>& numbers,
+                                       const std::string& number) const;
+  static Status RequireSms(const Account& account);
   Result<Contact> GetOrCreateContact(const Account& account, const std::string& e164);
   Result<std::shared_ptr<const KeywordMatcher>> MatcherFor(const SenderNumber& number);
   Result<InboundResult> ReceiveOnce(const InboundSms& sms, const Account& account,
@@ -240,6 +263,7 @@ class ConsentService {
   // number id -> (config fingerprint, matcher): rebuilt when the number's config changes.
   std::map<int64_t, std::pair<std::string, std::shared_ptr<const KeywordMatcher>>> matchers_;
   std::function<void(const char*, double)> store_observer_;
+  AccountCache accounts_;
 };
 
 // Random API key ("sk_" + 40 hex characters) from OpenSSL's CSPRNG.

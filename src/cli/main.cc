@@ -497,7 +497,7 @@ int Main(int argc, char** argv) {
       {"--sendsms-url", "sendsms_url"},       {"--username", "username"},
       {"--password", "password"},             {"--signature-secret", "signature_secret"},
       {"--signature-method", "signature_method"}, {"--public-key", "public_key"},
-      {"--tolerance-seconds", "tolerance_seconds"}};
+      {"--tolerance-seconds", "tolerance_seconds"}, {"--smsc", "smsc"}};
   std::map<std::string, std::string> setting_values;
   auto* provider_set = provider->add_subcommand(
       "set", "store a provider's webhook secrets / outbound credentials (docs/webhooks.md)");

@@ -159,14 +159,8 @@ void Api::AddRoutes() {
         return ErrorResponse(Status(StatusCode::kUnauthenticated,
                                     "missing API key: send 'Authorization: Bearer <key>'"));
       }
-      auto account =
-          store_.FindAccountByApiKeyHash(Sha256Hex(auth.substr(kBearer.size())));
-      if (!account.ok()) {
-        if (account.status().code() == StatusCode::kNotFound) {
-          return ErrorResponse(Status(StatusCode::kUnauthenticated, "unknown API key"));
-        }
-        return ErrorResponse(account.status());
-      }
+      auto account = service_.Authenticate(std::string(auth.substr(kBearer.size())));
+      if (!account.ok()) return ErrorResponse(account.status());
       Result<HttpResponse> r = fn(*account, req, params);
       return r.ok() ? std::move(r).value() : ErrorResponse(r.status());
     };
@@ -284,6 +278,16 @@ void Api::AddRoutes() {
                 SMSC_ASSIGN_OR_RETURN(q.after_id, Cursor(req));
                 SMSC_ASSIGN_OR_RETURN(q.limit, PageLimit(req, 50, 1000));
                 q.search = std::string(req.Query("search"));
+                // Status on one number: both parameters or neither.
+                if (req.HasQuery("number") != req.HasQuery("status")) {
+                  return InvalidArgument(
+                      "query parameters 'number' (a sender number id) and 'status' go together");
+                }
+                if (req.HasQuery("number")) {
+                  SMSC_ASSIGN_OR_RETURN(q.number_id,
+                                        ParseInt(req.Query("number"), "number", 1, INT64_MAX));
+                  SMSC_ASSIGN_OR_RETURN(q.status, ParseSubscriptionStatus(req.Query("status")));
+                }
                 SMSC_ASSIGN_OR_RETURN(auto contacts, service_.ListContacts(a.id, q));
                 json items = json::array();
                 for (const auto& c : contacts) items.push_back(ToJson(c));
@@ -297,6 +301,36 @@ void Api::AddRoutes() {
                 SMSC_ASSIGN_OR_RETURN(int64_t id, PathId(p, "contact"));
                 SMSC_ASSIGN_OR_RETURN(Contact c, service_.GetContact(a.id, id));
                 return JsonResponse(200, ToJson(c));
+              }));
+  router_.Add("PATCH", "/v1/contacts/{contact}",
+              authed([this](const Account& a, const HttpRequest& req,
+                            const PathParams& p) -> Result<HttpResponse> {
+                SMSC_ASSIGN_OR_RETURN(int64_t id, PathId(p, "contact"));
+                SMSC_ASSIGN_OR_RETURN(json body, ParseJsonBody(req));
+                ContactUpdate u;
+                SMSC_ASSIGN_OR_RETURN(u.name, OptString(body, "name"));
+                SMSC_ASSIGN_OR_RETURN(u.email, OptString(body, "email"));
+                SMSC_ASSIGN_OR_RETURN(auto phone, OptString(body, "phone"));
+                if (phone) {
+                  // Echoing the stored phone back is fine; changing it is not.
+                  SMSC_ASSIGN_OR_RETURN(Contact current, service_.GetContact(a.id, id));
+                  if (*phone != current.phone) {
+                    return InvalidArgument(
+                        "'phone' cannot be changed: consent is given by a phone number, so a new "
+                        "number is a new contact (POST /v1/contacts)");
+                  }
+                }
+                SMSC_ASSIGN_OR_RETURN(Contact c, service_.UpdateContact(a.id, id, u));
+                return JsonResponse(200, ToJson(c));
+              }));
+  router_.Add("DELETE", "/v1/contacts/{contact}",
+              authed([this](const Account& a, const HttpRequest&,
+                            const PathParams& p) -> Result<HttpResponse> {
+                SMSC_ASSIGN_OR_RETURN(int64_t id, PathId(p, "contact"));
+                SMSC_RETURN_IF_ERROR(service_.DeleteContact(a.id, id));
+                HttpResponse r;
+                r.status = 204;
+                return r;
               }));
   router_.Add("GET", "/v1/contacts/{contact}/subscriptions",
               authed([this](const Account& a, const HttpRequest&,
