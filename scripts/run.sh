@@ -1,26 +1,38 @@
 #!/usr/bin/env bash
-# Installs dependencies, builds smsconsent and runs it on its SQLite file (--db, $SMSCONSENT_DB
-# or ./smsconsent.db). With arguments it runs `smsconsent ARGS…`; without, it builds a fresh
-# demo database ./smsconsent-demo.db: an account (its API key is printed) with a short-code
-# number, and one contact walked through START, HELP and a free-text STOP.
+# The main job: installs dependencies, builds smsconsent and runs `smsconsent serve` on the
+# SQLite file ./smsconsent.db (or $SMSCONSENT_DB), listening on $SMSCONSENT_LISTEN
+# (default 127.0.0.1:8080). On first run it creates an account with both add-ons and prints
+# its API key, so the API works at once.
+#   ./scripts/run.sh             serve (creating the first account if there is none)
+#   ./scripts/run.sh demo        a CLI walkthrough on a fresh ./smsconsent-demo.db
+#   ./scripts/run.sh ARGS…       any other smsconsent command, e.g. `account create --name X`
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 "$root/scripts/install-deps.sh"
 cmake -S "$root" -B "$root/build/release" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$root/build/release" -j"$(nproc)" --target smsconsent
 bin="$root/build/release/smsconsent"
+
+if [ "${1:-}" = "demo" ]; then
+  export SMSCONSENT_DB="$PWD/smsconsent-demo.db"
+  rm -f "$SMSCONSENT_DB" "$SMSCONSENT_DB-wal" "$SMSCONSENT_DB-shm"
+  echo "== demo database: $SMSCONSENT_DB"
+  "$bin" account create --name "Demo Shop" --addons marketing_sms_access,sms_short_code --region US
+  set -x
+  "$bin" number add --account 1 --number 12345 --kind short_code --country US
+  "$bin" sms receive --from "+14155552671" --to 12345 --body "START"
+  "$bin" sms receive --from "+14155552671" --to 12345 --body "HELP"
+  "$bin" sms receive --from "+14155552671" --to 12345 --body "please stop texting me!"
+  "$bin" status show --account 1 --phone "+14155552671"
+  "$bin" history --account 1 --phone "+14155552671"
+  "$bin" ledger verify --account 1
+  exit 0
+fi
 if [ $# -gt 0 ]; then exec "$bin" "$@"; fi
 
-export SMSCONSENT_DB="$PWD/smsconsent-demo.db"
-rm -f "$SMSCONSENT_DB" "$SMSCONSENT_DB-wal" "$SMSCONSENT_DB-shm"
-echo "== demo database: $SMSCONSENT_DB"
-"$bin" account create --name "Demo Shop" --addons marketing_sms_access,sms_short_code --region US
-acct=1
-set -x
-"$bin" number add --account "$acct" --number 12345 --kind short_code --country US
-"$bin" sms receive --from "+14155552671" --to 12345 --body "START"
-"$bin" sms receive --from "+14155552671" --to 12345 --body "HELP"
-"$bin" sms receive --from "+14155552671" --to 12345 --body "please stop texting me!"
-"$bin" status show --account "$acct" --phone "+14155552671"
-"$bin" history --account "$acct" --phone "+14155552671"
-"$bin" ledger verify --account "$acct"
+export SMSCONSENT_DB="${SMSCONSENT_DB:-$PWD/smsconsent.db}"
+if [ "$("$bin" --json account list)" = "[]" ]; then
+  echo "== first run: creating an account in $SMSCONSENT_DB"
+  "$bin" account create --name "My Business" --addons marketing_sms_access,sms_short_code
+fi
+exec "$bin" serve --listen "${SMSCONSENT_LISTEN:-127.0.0.1:8080}"

@@ -141,6 +141,30 @@ int Main(int argc, char** argv) {
     });
   });
 
+  auto* account_list = account->add_subcommand("list", "list accounts");
+  account_list->callback([&] {
+    run = with_app([&](App& app) {
+      auto ids = app.service().ListAccountIds();
+      if (!ids.ok()) return Output::Fail(ids.status());
+      json doc = json::array();
+      std::vector<Account> accounts;
+      for (int64_t id : *ids) {
+        auto a = app.service().GetAccount(id);
+        if (!a.ok()) return Output::Fail(a.status());
+        doc.push_back(ToJson(*a));
+        accounts.push_back(*a);
+      }
+      return app.out().Print(doc, [&](std::ostream& os) {
+        if (accounts.empty()) os << "no accounts\n";
+        for (const auto& a : accounts) {
+          os << std::setw(4) << a.id << "  " << a.name << "  ("
+             << (a.marketing_sms_access ? "marketing_sms_access" : "no SMS access")
+             << (a.sms_short_code ? ", sms_short_code" : "") << ")\n";
+        }
+      });
+    });
+  });
+
   // ---- number ----
   auto* number = cli.add_subcommand("number", "sender numbers");
   number->require_subcommand(1);
