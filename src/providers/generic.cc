@@ -79,9 +79,7 @@ class GenericWebhook final : public WebhookProvider {
     if (!ConstantTimeEquals(expected, given)) {
       return PermissionDenied("generic: X-Smsconsent-Signature does not match");
     }
-    const int64_t now_s = now_ms / 1000;
-    const int64_t delta = now_s > at_s ? now_s - at_s : at_s - now_s;
-    if (delta > ToleranceSeconds(settings)) {
+    if (!WithinTolerance(at_s, now_ms, ToleranceSeconds(settings))) {
       return PermissionDenied("generic: X-Smsconsent-Timestamp is outside the tolerance window");
     }
     return Status::Ok();
@@ -90,11 +88,7 @@ class GenericWebhook final : public WebhookProvider {
   bool RepliesInResponse() const override { return false; }
 
   WebhookResponse Respond(const std::vector<std::string>& /*replies*/) const override {
-    WebhookResponse r;
-    r.status = 200;
-    r.content_type = "application/json";
-    r.body = "{\"ok\":true}";
-    return r;
+    return JsonAcknowledgement();
   }
 };
 

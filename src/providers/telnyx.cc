@@ -107,9 +107,7 @@ class TelnyxWebhook final : public WebhookProvider {
     if (!ParseSeconds(timestamp, &at_s)) {
       return PermissionDenied("telnyx: telnyx-timestamp is not Unix seconds");
     }
-    const int64_t now_s = now_ms / 1000;
-    const int64_t delta = now_s > at_s ? now_s - at_s : at_s - now_s;
-    if (delta > ToleranceSeconds(settings)) {
+    if (!WithinTolerance(at_s, now_ms, ToleranceSeconds(settings))) {
       return PermissionDenied("telnyx: telnyx-timestamp is outside the tolerance window");
     }
     const auto signature = Base64Decode(signature_b64);
@@ -140,11 +138,7 @@ class TelnyxWebhook final : public WebhookProvider {
   bool RepliesInResponse() const override { return false; }
 
   WebhookResponse Respond(const std::vector<std::string>& /*replies*/) const override {
-    WebhookResponse r;
-    r.status = 200;
-    r.content_type = "application/json";
-    r.body = "{\"ok\":true}";
-    return r;
+    return JsonAcknowledgement();
   }
 };
 

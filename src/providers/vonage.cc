@@ -154,12 +154,6 @@ bool ParseInt64(std::string_view s, int64_t* out) {
   return true;
 }
 
-bool WithinTolerance(int64_t at_s, int64_t now_ms, int64_t tolerance_s) {
-  // Compared as a range, not |now - at|: `at` comes from the request and may be any int64.
-  const int64_t now_s = now_ms / 1000;
-  return at_s >= now_s - tolerance_s && at_s <= now_s + tolerance_s;
-}
-
 Status VerifyJwt(const WebhookRequest& request, std::string_view token, const std::string& secret,
                  int64_t now_ms, int64_t tolerance_s) {
   const size_t dot1 = token.find('.');
@@ -299,11 +293,7 @@ class VonageWebhook final : public WebhookProvider {
   bool RepliesInResponse() const override { return false; }
 
   WebhookResponse Respond(const std::vector<std::string>& /*replies*/) const override {
-    WebhookResponse r;
-    r.status = 200;
-    r.content_type = "application/json";
-    r.body = "{\"ok\":true}";
-    return r;
+    return JsonAcknowledgement();
   }
 };
 

@@ -117,6 +117,12 @@ std::string HexEncode(std::string_view bytes);                        // lowerca
 // escape.
 Result<std::vector<std::pair<std::string, std::string>>> ParseFormUrlEncoded(std::string_view s);
 std::string UrlEncode(std::string_view s);  // RFC 3986 unreserved kept, others %XX
+// True when the request's time `at_s` (Unix seconds) is within `tolerance_s` of now, in either
+// direction. Compared as a range, not |now - at|: `at_s` comes from the request and may be any
+// int64.
+bool WithinTolerance(int64_t at_s, int64_t now_ms, int64_t tolerance_s);
+// 200 {"ok":true}: the answer of providers whose replies leave through the outbox.
+WebhookResponse JsonAcknowledgement();
 // Constant-time comparison for secrets and signatures.
 bool ConstantTimeEquals(std::string_view a, std::string_view b);
 

@@ -398,4 +398,17 @@ const WebhookProvider* FindWebhookProvider(std::string_view name) {
   return nullptr;
 }
 
+bool WithinTolerance(int64_t at_s, int64_t now_ms, int64_t tolerance_s) {
+  const int64_t now_s = now_ms / 1000;
+  return at_s >= now_s - tolerance_s && at_s <= now_s + tolerance_s;
+}
+
+WebhookResponse JsonAcknowledgement() {
+  WebhookResponse r;
+  r.status = 200;
+  r.content_type = "application/json";
+  r.body = "{\"ok\":true}";
+  return r;
+}
+
 }  // namespace smsconsent
