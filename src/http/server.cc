@@ -82,6 +82,11 @@ struct HttpServer::Impl {
       : options(std::move(o)), handler(std::move(h)), access_log(std::move(a)),
         ioc(options.threads) {}
 
+  HttpResponse TooLarge() const {
+    return PlainError(413, "PAYLOAD_TOO_LARGE",
+                      "request body exceeds " + std::to_string(options.max_body_bytes) + " bytes");
+  }
+
   net::awaitable<void> Accept() {
     for (;;) {
       beast::error_code ec;
@@ -119,9 +124,7 @@ struct HttpServer::Impl {
         if (ec == http::error::body_limit) {
           // Beast 1.74 reports an over-limit Content-Length already while reading the header.
           co_await Write(stream,
-                         PlainError(413, "PAYLOAD_TOO_LARGE",
-                                    "request body exceeds " +
-                                        std::to_string(options.max_body_bytes) + " bytes"),
+                         TooLarge(),
                          false, nullptr, std::chrono::steady_clock::now());
         } else if (ec == http::error::header_limit) {
           co_await Write(stream, PlainError(431, "HEADERS_TOO_LARGE", "request headers too large"),
@@ -140,9 +143,7 @@ struct HttpServer::Impl {
       const auto content_length = parser.content_length();
       if (content_length && *content_length > static_cast<uint64_t>(options.max_body_bytes)) {
         co_await Write(stream,
-                       PlainError(413, "PAYLOAD_TOO_LARGE",
-                                  "request body exceeds " + std::to_string(options.max_body_bytes) +
-                                      " bytes"),
+                       TooLarge(),
                        false, nullptr, start);
         --in_flight;
         break;
@@ -152,9 +153,7 @@ struct HttpServer::Impl {
       if (ec) {
         if (ec == http::error::body_limit) {
           co_await Write(stream,
-                         PlainError(413, "PAYLOAD_TOO_LARGE",
-                                    "request body exceeds " +
-                                        std::to_string(options.max_body_bytes) + " bytes"),
+                         TooLarge(),
                          false, nullptr, start);
         } else if (ec != beast::error::timeout && ec != net::error::eof &&
                    ec != http::error::partial_message) {
