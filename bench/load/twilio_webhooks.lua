@@ -3,12 +3,16 @@
 local lines = {}
 for line in io.lines(os.getenv("REQUESTS_FILE")) do lines[#lines + 1] = line end
 local counter = 0
-local thread_id = 0
+local next_thread_id = 0
 local threads = 1
+-- thread_id is a global: thread:set() writes globals of the thread's own Lua state, which a
+-- `local` of this chunk would shadow (every thread would then send the same messages, and
+-- half of them would be provider retries instead of new messages).
+thread_id = 0
 
 function setup(thread)
-  thread:set("thread_id", thread_id)
-  thread_id = thread_id + 1
+  thread:set("thread_id", next_thread_id)
+  next_thread_id = next_thread_id + 1
 end
 
 function init(args)

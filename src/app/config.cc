@@ -12,7 +12,10 @@ void AddServeOptions(CLI::App& cmd, ServeConfig& c) {
   cmd.add_option("--public-url", c.public_url,
                  "public base URL providers call (for signature checks behind a proxy)")
       ->envname("SMSCONSENT_PUBLIC_URL");
-  cmd.add_option("--threads", c.threads, "worker threads")
+  cmd.add_option("--threads", c.threads,
+                 "I/O + handler threads; more than cores, because a webhook's thread waits "
+                 "(using no CPU) for its group commit's fsync, and the requests that arrive "
+                 "meanwhile need threads of their own to form the next batch")
       ->envname("SMSCONSENT_THREADS")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
@@ -41,6 +44,10 @@ void AddServeOptions(CLI::App& cmd, ServeConfig& c) {
   cmd.add_flag("--dispatch,!--no-dispatch", c.dispatch,
                "send queued replies from this process (default on)")
       ->envname("SMSCONSENT_DISPATCH");
+  cmd.add_flag("--group-commit,!--no-group-commit", c.group_commit,
+               "commit concurrent requests together, one fsync per batch; nothing is answered "
+               "before its batch is durable (default on)")
+      ->envname("SMSCONSENT_GROUP_COMMIT");
   cmd.add_option("--outbox-poll-ms", c.outbox_poll_ms, "outbox dispatcher wake-up interval")
       ->envname("SMSCONSENT_OUTBOX_POLL_MS")
       ->check(CLI::Range(int64_t{10}, int64_t{600'000}))

@@ -18,7 +18,9 @@ struct ServeConfig {
   // The public base URL providers call (scheme://host[:port]), used to rebuild the signed URL
   // behind a reverse proxy. Empty: http://<Host header>.
   std::string public_url;
-  int threads = 4;                          // I/O + handler threads
+  // I/O + handler threads. More than cores: a webhook's handler blocks (it holds no CPU)
+  // until its group commit is durable, and the requests waiting meanwhile form the next batch.
+  int threads = 16;
   int64_t max_body_bytes = 1 << 20;         // larger requests get 413
   int64_t request_timeout_ms = 10'000;      // read/write deadline per request
   int64_t idle_timeout_ms = 60'000;         // keep-alive idle limit
@@ -26,6 +28,7 @@ struct ServeConfig {
   bool log_json = false;                    // access/application logs as JSON lines
   std::string log_level = "info";           // trace, debug, info, warn, error, off
   bool dispatch = true;                     // run the outbox dispatcher in this process
+  bool group_commit = true;                 // batch concurrent commits into one fsync
   int64_t outbox_poll_ms = 1000;            // dispatcher wake-up interval
   std::string instance_id;                  // outbox lease owner; default host:pid
 };

@@ -342,9 +342,23 @@ Result<InboundResult> ConsentService::ReceiveRouted(const InboundSms& sms,
     SMSC_ASSIGN_OR_RETURN(auto stored, store_.FindInbound(account.id, sms.provider, message_id));
     if (stored) return StoredAnswer(*stored);
   }
-  SMSC_ASSIGN_OR_RETURN(Contact contact, GetOrCreateContact(account, from.e164));
 
+  Contact contact;
   for (int attempt = 1;; ++attempt) {
+    if (contact.id == 0) {
+      // An unknown sender's contact is created in the same transaction as the message
+      // (ChangeSet::new_contact), so a first message is one durable write, not two.
+      auto found = store_.FindContactByPhone(account.id, from.e164);
+      if (found.ok()) {
+        contact = std::move(*found);
+      } else if (found.status().code() != StatusCode::kNotFound) {
+        return found.status();
+      } else {
+        contact.account_id = account.id;
+        contact.phone = from.e164;
+        contact.created_at_ms = clock_.NowMs();
+      }
+    }
     auto result = ReceiveOnce(sms, account, number, contact, message_id);
     if (result.ok()) return result;
     const StatusCode code = result.status().code();
@@ -365,7 +379,10 @@ Result<InboundResult> ConsentService::ReceiveOnce(const InboundSms& sms, const A
   const int64_t now = clock_.NowMs();
   SMSC_ASSIGN_OR_RETURN(auto matcher, MatcherFor(number));
   SMSC_ASSIGN_OR_RETURN(auto numbers, store_.ListNumbers(account.id));
-  SMSC_ASSIGN_OR_RETURN(auto rows, store_.GetStatuses(account.id, contact.id));
+  std::vector<StatusRow> rows;  // a contact not stored yet (id 0) has none
+  if (contact.id != 0) {
+    SMSC_ASSIGN_OR_RETURN(rows, store_.GetStatuses(account.id, contact.id));
+  }
   std::map<int64_t, ConsentState> states;
   for (const StatusRow& r : rows) states[r.number_id] = r.state;
 
@@ -459,8 +476,11 @@ Result<InboundResult> ConsentService::ReceiveOnce(const InboundSms& sms, const A
   msg.received_at_ms = now;
   msg.decision = out.decision.dump();
   changes.inbound = std::move(msg);
+  // contact.id 0 above (events, outbox, message) stands for this contact, created with them.
+  if (contact.id == 0) changes.new_contact = contact;
 
   SMSC_ASSIGN_OR_RETURN(CommitResult committed, TimedCommit(account.id, changes));
+  if (contact.id == 0) out.contact_id = committed.contact_id;
   out.inbound_id = committed.inbound_id;
   out.events = std::move(committed.events);
   for (size_t i = 0; i < out.replies.size() && i < committed.outbox.size(); ++i) {
@@ -669,7 +689,8 @@ Result<int64_t> ConsentService::RebuildStatuses(int64_t account_id) {
 
 Result<CommitResult> ConsentService::TimedCommit(int64_t account_id, const ChangeSet& changes) {
   const auto start = std::chrono::steady_clock::now();
-  auto result = store_.Commit(account_id, changes);
+  auto result = committer_ != nullptr ? committer_->Commit(account_id, changes)
+                                      : store_.Commit(account_id, changes);
   if (store_observer_) {
     store_observer_("commit", std::chrono::duration<double>(std::chrono::steady_clock::now() -
                                                              start)

@@ -5,9 +5,10 @@
 // Marketing SMS Access every SMS operation is refused (kPermissionDenied); registering a
 // short code also needs the SMS Short Code add-on.
 //
-// Writes go through ConsentStore::Commit, so the inbound message, its events and queued
-// replies are stored together and durably; a concurrent change (kAborted) is retried with a
-// fresh read, at most kMaxAttempts times. Thread-safe if the store is.
+// Writes go through ConsentStore::Commit (or a GroupCommitter, see SetCommitter), so the
+// inbound message, its events and queued replies are stored together and durably; a
+// concurrent change (kAborted) is retried with a fresh read, at most kMaxAttempts times.
+// Thread-safe if the store is.
 #pragma once
 
 #include <cstdint>
@@ -22,6 +23,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/account_cache.h"
+#include "app/group_committer.h"
 #include "core/clock.h"
 #include "core/consent.h"
 #include "core/keywords.h"
@@ -219,6 +221,9 @@ class ConsentService {
   void SetStoreObserver(std::function<void(const char* op, double seconds)> observer) {
     store_observer_ = std::move(observer);
   }
+  // Routes every commit through `committer` (group commit; `smsconsent serve` does this), or
+  // straight to the store when null (the default). Set before use; not owned.
+  void SetCommitter(GroupCommitter* committer) { committer_ = committer; }
 
   // A user's (manual, bulk, api, import) status change. kFailedPrecondition when a self
   // opt-out forbids it; kInvalidArgument when an opt-in lacks its attestation.
@@ -264,6 +269,7 @@ class ConsentService {
   std::map<int64_t, std::pair<std::string, std::shared_ptr<const KeywordMatcher>>> matchers_;
   std::function<void(const char*, double)> store_observer_;
   AccountCache accounts_;
+  GroupCommitter* committer_ = nullptr;
 };
 
 // Random API key ("sk_" + 40 hex characters) from OpenSSL's CSPRNG.

@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "app/consent_service.h"
+#include "app/group_committer.h"
 #include "app/outbox_dispatcher.h"
 #include "app/system_clock.h"
 #include "cli/output.h"
@@ -48,6 +49,17 @@ int RunServe(const std::string& db, const ServeConfig& config) {
   Metrics metrics;
   service.SetStoreObserver(
       [&metrics](const char* op, double seconds) { metrics.RecordStore(op, seconds); });
+  // Concurrent requests' commits share one transaction and one fsync (docs/storage.md,
+  // "Group commit"); each request is still answered only once its batch is durable.
+  std::unique_ptr<GroupCommitter> committer;
+  if (config.group_commit) {
+    GroupCommitter::Options options;
+    options.on_batch = [&metrics](int items, double seconds) {
+      metrics.RecordGroupCommit(items, seconds);
+    };
+    committer = std::make_unique<GroupCommitter>(**store, std::move(options));
+    service.SetCommitter(committer.get());
+  }
   Api api(service, **store, clock, metrics, ApiOptions{config.public_url});
 
   std::unique_ptr<HttpClient> http_client = MakeBeastHttpClient();
@@ -101,6 +113,9 @@ int RunServe(const std::string& db, const ServeConfig& config) {
   }
   server.Run();
   spdlog::info(json_logs ? std::string(R"("msg":"stopping")") : std::string("stopping"));
+  // The server has drained: no handler waits on the committer any more. Stop it (committing
+  // anything still queued) before the store closes.
+  if (committer) committer->Stop();
   if (dispatcher) dispatcher->Stop();
   spdlog::info(json_logs ? std::string(R"("msg":"stopped")") : std::string("stopped"));
   spdlog::shutdown();

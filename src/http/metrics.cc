@@ -64,6 +64,13 @@ void Metrics::RecordStore(const std::string& operation, double seconds) {
   store_seconds_[operation].Observe(seconds);
 }
 
+void Metrics::RecordGroupCommit(int items, double seconds) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++group_commit_batches_;
+  group_commit_items_ += static_cast<uint64_t>(items);
+  store_seconds_["commit_batch"].Observe(seconds);
+}
+
 std::string Metrics::Render(const std::vector<std::pair<std::string, int64_t>>& outbox) const {
   std::lock_guard<std::mutex> lock(mu_);
   std::string out;
@@ -93,6 +100,12 @@ std::string Metrics::Render(const std::vector<std::pair<std::string, int64_t>>& 
     h.Render(out, "smsconsent_store_operation_duration_seconds",
              "operation=\"" + PromEscape(op) + "\"");
   }
+  out += "# HELP smsconsent_group_commit_batches_total Group commits (one fsync each).\n";
+  out += "# TYPE smsconsent_group_commit_batches_total counter\n";
+  out += "smsconsent_group_commit_batches_total " + std::to_string(group_commit_batches_) + "\n";
+  out += "# HELP smsconsent_group_commit_items_total Change sets written by group commits.\n";
+  out += "# TYPE smsconsent_group_commit_items_total counter\n";
+  out += "smsconsent_group_commit_items_total " + std::to_string(group_commit_items_) + "\n";
   out += "# HELP smsconsent_outbox_items Replies in the outbox by state.\n";
   out += "# TYPE smsconsent_outbox_items gauge\n";
   for (const auto& [state, n] : outbox) {

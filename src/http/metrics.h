@@ -3,6 +3,8 @@
 //   smsconsent_http_request_duration_seconds (histogram, by route)
 //   smsconsent_webhook_decisions_total{provider,intent}
 //   smsconsent_store_operation_duration_seconds (histogram, by operation)
+//   smsconsent_group_commit_batches_total, smsconsent_group_commit_items_total (items/batches
+//   is the mean batch size; each batch is one transaction and one fsync)
 //   smsconsent_outbox_items{state} (read from the store at scrape time)
 // Thread-safe; recording takes one short mutex.
 #pragma once
@@ -38,6 +40,9 @@ class Metrics {
                      double seconds);
   void RecordDecision(const std::string& provider, const std::string& intent);
   void RecordStore(const std::string& operation, double seconds);
+  // One group-commit batch of `items` change sets that took `seconds` to write (also
+  // observed as store operation "commit_batch").
+  void RecordGroupCommit(int items, double seconds);
   // `outbox` is the current count per state, rendered as a gauge.
   std::string Render(const std::vector<std::pair<std::string, int64_t>>& outbox) const;
 
@@ -47,6 +52,8 @@ class Metrics {
   std::map<std::string, Histogram> request_seconds_;
   std::map<std::pair<std::string, std::string>, uint64_t> decisions_;
   std::map<std::string, Histogram> store_seconds_;
+  uint64_t group_commit_batches_ = 0;
+  uint64_t group_commit_items_ = 0;
 };
 
 // Escapes a label value for the exposition format.

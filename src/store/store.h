@@ -154,21 +154,39 @@ struct EventDraft {
 
 // Everything one decision writes, committed atomically.
 struct ChangeSet {
+  // A contact to create in the same transaction (the first message from an unknown phone).
+  // The store inserts it, or takes the account's existing contact with the same phone (one
+  // created concurrently), and uses its id wherever the inbound message, an event or an
+  // outbox item below says contact_id 0. Its account_id must be 0 or the commit's account.
+  std::optional<Contact> new_contact;
   std::optional<InboundMessage> inbound;  // its id is filled in on outbox items below
   std::vector<EventDraft> events;
   std::vector<OutboxItem> outbox;  // id/state/attempts are assigned by the store
 };
 
 struct CommitResult {
+  int64_t contact_id = 0;  // the id of ChangeSet::new_contact (created or found), else 0
   int64_t inbound_id = 0;
   std::vector<ConsentEvent> events;
   std::vector<OutboxItem> outbox;
+};
+
+// One change set of a CommitBatch.
+struct BatchItem {
+  int64_t account_id = 0;
+  const ChangeSet* changes = nullptr;  // not owned; must outlive the call
 };
 
 struct ContactQuery {
   int64_t after_id = 0;  // cursor: contacts with id > after_id, ascending
   int limit = 100;
   std::string search;    // substring of phone or name (case-insensitive), empty = all
+  // Filter by the contact's status on one sender number of the account. Both or neither
+  // (kInvalidArgument otherwise); a number outside the account is kNotFound.
+  // not_specified also matches contacts that have no status row for the number (never set).
+  // Combines with `search` and the cursor.
+  std::optional<int64_t> number_id;
+  std::optional<SubscriptionStatus> status;
 };
 
 struct EventQuery {
@@ -209,6 +227,16 @@ class ConsentStore {
   virtual Result<Contact> GetContact(int64_t account_id, int64_t contact_id) = 0;
   virtual Result<Contact> FindContactByPhone(int64_t account_id, const std::string& e164) = 0;
   virtual Result<std::vector<Contact>> ListContacts(int64_t account_id, const ContactQuery& q) = 0;
+  // Changes name and email of contact (contact.account_id, contact.id); created_at_ms is
+  // kept. The phone is immutable: contact.phone must be empty or the stored phone, else
+  // kInvalidArgument (consent is given by a phone number, so a new number is a new contact).
+  // kNotFound when the contact is not in the account.
+  virtual Status UpdateContact(const Contact& contact) = 0;
+  // Deletes a contact that nothing refers to. kFailedPrecondition when it has consent events
+  // (the ledger is append-only and is the proof of consent), inbound messages or outbox items
+  // (the record of what was received and answered; inbound message ids also make provider
+  // retries idempotent). kNotFound when the contact is not in the account.
+  virtual Status DeleteContact(int64_t account_id, int64_t contact_id) = 0;
 
   // ---- statuses ----
   // Rows exist only for pairs that have at least one event; absent means not_specified.
@@ -218,16 +246,29 @@ class ConsentStore {
   virtual Status ReplaceStatuses(int64_t account_id, const std::vector<StatusRow>& rows) = 0;
 
   // ---- the atomic write ----
-  // In one transaction: stores the inbound message, appends each event (assigning seq and
-  // chaining hashes with ComputeEventHash) and folds it into the status table with
-  // ApplyEvent, then enqueues the outbox items (state pending; or sent, with sent_at_ms =
-  // created_at_ms, when channel is "response"). Errors:
+  // In one transaction: creates (or finds) new_contact, stores the inbound message, appends
+  // each event (assigning seq and chaining hashes with ComputeEventHash) and folds it into the
+  // status table with ApplyEvent, then enqueues the outbox items (state pending; or sent,
+  // with sent_at_ms = created_at_ms, when channel is "response"). Errors:
   //   kAlreadyExists — the inbound (account, provider, provider_message_id) is stored already;
   //   kAborted — an event's `from` differs from the stored status (a concurrent change):
   //              the caller re-reads and decides again;
   //   kNotFound — a referenced contact or number is not in the account.
   // Nothing is written on error. Durable on return.
   virtual Result<CommitResult> Commit(int64_t account_id, const ChangeSet& changes) = 0;
+  // Commits many change sets at once (group commit): each item is all-or-nothing and
+  // independent of the others, exactly as if it had been passed to Commit alone (one item's
+  // kAborted, kAlreadyExists or kNotFound changes nothing of the others), and items apply in
+  // order, so the hash chain runs on from one item to the next. Every item whose result is OK
+  // is durable on return; results are in the order of `items`. A backend may make the whole
+  // batch one durable write (SQLite: one transaction, one fsync); this default commits the
+  // items one by one.
+  virtual std::vector<Result<CommitResult>> CommitBatch(const std::vector<BatchItem>& items) {
+    std::vector<Result<CommitResult>> results;
+    results.reserve(items.size());
+    for (const BatchItem& item : items) results.push_back(Commit(item.account_id, *item.changes));
+    return results;
+  }
 
   virtual Result<std::vector<ConsentEvent>> ListEvents(int64_t account_id, const EventQuery& q) = 0;
   // Overwrites a stored event's fields verbatim (no re-hashing). Exists only so tests and the

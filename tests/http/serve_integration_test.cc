@@ -243,6 +243,124 @@ TEST_F(Serve, ContactsPaginationAndSearch) {
   EXPECT_EQ(CallJson("GET", "/v1/contacts?search=page", "", 200, other_key_)["items"].size(), 0u);
 }
 
+TEST_F(Serve, PatchContactChangesNameAndEmailButNotThePhone) {
+  json c = CallJson("POST", "/v1/contacts", R"({"phone":"+14155551100","name":"Before"})", 201);
+  const std::string path = "/v1/contacts/" + std::to_string(c["id"].get<int64_t>());
+  json patched =
+      CallJson("PATCH", path, R"({"name":"Søren After","email":"soren@example.dk"})", 200);
+  EXPECT_EQ(patched["id"], c["id"]);
+  EXPECT_EQ(patched["name"], "Søren After");
+  EXPECT_EQ(patched["email"], "soren@example.dk");
+  EXPECT_EQ(patched["phone"], "+14155551100");
+  EXPECT_EQ(patched["created_at"], c["created_at"]);
+  json got = CallJson("GET", path, "", 200);
+  EXPECT_EQ(got["name"], "Søren After");
+  EXPECT_EQ(got["email"], "soren@example.dk");
+  // Only the members given change; repeating the phone is fine, changing it is not.
+  EXPECT_EQ(CallJson("PATCH", path, R"({"email":"new@example.dk","phone":"+14155551100"})",
+                     200)["name"],
+            "Søren After");
+  json refused = CallJson("PATCH", path, R"({"phone":"+14155551101"})", 400);
+  EXPECT_NE(refused["error"]["message"].get<std::string>().find("phone"), std::string::npos);
+  CallJson("PATCH", path, R"({"name":5})", 400);
+  CallJson("PATCH", path, "{bad json", 400);
+  CallJson("PATCH", path, R"({"name":"Mallory"})", 404, other_key_);
+  CallJson("PATCH", "/v1/contacts/987654", R"({"name":"x"})", 404);
+  EXPECT_EQ(CallJson("GET", path, "", 200)["name"], "Søren After");
+}
+
+TEST_F(Serve, DeleteContactIsRefusedAfterAnInboundStartAndAllowedForAFreshContact) {
+  ASSERT_EQ(TwilioPost({{"From", "+14155551200"}, {"To", "+15551234567"}, {"Body", "START"},
+                        {"MessageSid", "SMdel-1"}})
+                .status,
+            200);
+  json found = CallJson("GET", "/v1/contacts?search=4155551200", "", 200);
+  ASSERT_EQ(found["items"].size(), 1u);
+  const std::string texted = "/v1/contacts/" + std::to_string(found["items"][0]["id"].get<int64_t>());
+  json refused = CallJson("DELETE", texted, "", 409);
+  EXPECT_EQ(refused["error"]["code"], "FAILED_PRECONDITION");
+  EXPECT_NE(refused["error"]["message"].get<std::string>().find("append-only"), std::string::npos)
+      << refused.dump();
+  CallJson("GET", texted, "", 200);
+  EXPECT_EQ(CallJson("GET", texted + "/history", "", 200)["items"].size(), 1u);
+
+  json fresh = CallJson("POST", "/v1/contacts", R"({"phone":"+14155551201","name":"Fresh"})", 201);
+  const std::string path = "/v1/contacts/" + std::to_string(fresh["id"].get<int64_t>());
+  CallJson("DELETE", path, "", 404, other_key_);  // another account's key
+  CallJson("GET", path, "", 200);
+  HttpClientResponse deleted = Call("DELETE", path);
+  EXPECT_EQ(deleted.status, 204) << deleted.body;
+  EXPECT_TRUE(deleted.body.empty()) << deleted.body;
+  CallJson("GET", path, "", 404);
+  CallJson("DELETE", path, "", 404);
+  EXPECT_EQ(CallJson("GET", "/v1/contacts?search=4155551201", "", 200)["items"].size(), 0u);
+}
+
+TEST_F(Serve, ContactsFilterByStatusOnANumberWithPagination) {
+  // A number of its own, so that only this test's contacts have a status on it.
+  json number = CallJson("POST", "/v1/numbers", R"({"number":"+15550003333"})", 201);
+  const std::string nid = std::to_string(number["id"].get<int64_t>());
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 6; ++i) {
+    json c = CallJson("POST", "/v1/contacts",
+                      json({{"phone", "+1415555130" + std::to_string(i)},
+                            {"name", "Filter " + std::to_string(i)}})
+                          .dump(),
+                      201);
+    ids.push_back(c["id"].get<int64_t>());
+  }
+  auto set = [&](int64_t contact, const char* status) {
+    json body = {{"status", status}};
+    if (std::string(status) == "opted_in") {
+      body["attest"] = true;
+      body["legal_basis"] = "consent";
+      body["explanation"] = "Signed up at the counter";
+    }
+    CallJson("PUT", "/v1/contacts/" + std::to_string(contact) + "/subscriptions/" + nid,
+             body.dump(), 200);
+  };
+  set(ids[0], "opted_in");
+  set(ids[1], "opted_out");
+  set(ids[2], "opted_in");
+  set(ids[4], "opted_in");
+  set(ids[5], "opted_in");
+  set(ids[5], "opted_out");
+
+  const std::string in = "/v1/contacts?number=" + nid + "&status=opted_in";
+  json page1 = CallJson("GET", in + "&limit=2", "", 200);
+  ASSERT_EQ(page1["items"].size(), 2u);
+  EXPECT_EQ(page1["items"][0]["id"], ids[0]);
+  EXPECT_EQ(page1["items"][1]["id"], ids[2]);
+  ASSERT_TRUE(page1["next"].is_string());
+  json page2 = CallJson("GET", in + "&limit=2&after=" + page1["next"].get<std::string>(), "", 200);
+  ASSERT_EQ(page2["items"].size(), 1u);
+  EXPECT_EQ(page2["items"][0]["id"], ids[4]);
+  EXPECT_TRUE(page2["next"].is_null());
+
+  auto listed = [&](const std::string& query) {
+    const json page = CallJson("GET", "/v1/contacts?" + query, "", 200);
+    std::vector<int64_t> out;
+    for (const json& c : page["items"]) out.push_back(c["id"].get<int64_t>());
+    return out;
+  };
+  EXPECT_EQ(listed("number=" + nid + "&status=opted_out"), (std::vector<int64_t>{ids[1], ids[5]}));
+  // not_specified: never set on this number; combined with the search.
+  EXPECT_EQ(listed("number=" + nid + "&status=not_specified&search=filter"),
+            (std::vector<int64_t>{ids[3]}));
+  EXPECT_EQ(listed("number=" + nid + "&status=opted_in&search=filter%205"),
+            (std::vector<int64_t>{}));
+
+  CallJson("GET", "/v1/contacts?number=" + nid, "", 400);
+  CallJson("GET", "/v1/contacts?status=opted_in", "", 400);
+  CallJson("GET", "/v1/contacts?number=" + nid + "&status=subscribed", "", 400);
+  CallJson("GET", "/v1/contacts?number=abc&status=opted_in", "", 400);
+  CallJson("GET", "/v1/contacts?number=987654&status=opted_in", "", 404);
+  // Another account's key: the number is not theirs.
+  CallJson("GET", in, "", 404, other_key_);
+  // Status data needs the Marketing SMS Access add-on.
+  CallJson("GET", in, "", 403, bare_key_);
+}
+
 TEST_F(Serve, ManualChangeFollowsTheRulesAndConsentCheckAnswers) {
   json c = CallJson("POST", "/v1/contacts", R"({"phone":"+14155550400","name":"Eve"})", 201);
   const std::string cid = std::to_string(c["id"].get<int64_t>());

@@ -82,6 +82,7 @@ TEST(SqliteStore, DurabilityPragmasAreInForce) {
   EXPECT_EQ(pragma("synchronous"), "2");  // FULL
   EXPECT_EQ(pragma("foreign_keys"), "1");
   EXPECT_EQ(pragma("busy_timeout"), "5000");
+  EXPECT_EQ(pragma("temp_store"), "2");  // MEMORY: savepoint journals of group commits
   EXPECT_EQ(sqlite->PragmaForTesting("cache_size").status().code(), StatusCode::kInvalidArgument);
 
   // WAL is a property of the file: another connection sees it too.

@@ -629,6 +629,241 @@ TEST_P(StoreConformance, ListContactsSearchPagesWithTheCursor) {
   EXPECT_EQ(seen, hansens);
 }
 
+// ---- Contacts: status filter, update, delete ----------------------------------------------
+
+ContactQuery WithStatus(ContactQuery q, int64_t number_id, SubscriptionStatus status) {
+  q.number_id = number_id;
+  q.status = status;
+  return q;
+}
+
+TEST_P(StoreConformance, ListContactsFiltersByStatusOnANumber) {
+  Account a = MakeAccount("a");
+  SenderNumber n1 = MakeNumber(a.id, "+4520000001");
+  SenderNumber n2 = MakeNumber(a.id, "+4520000002");
+  Contact in1 = MakeContact(a.id, "+4511111111", "in on n1");
+  Contact out1 = MakeContact(a.id, "+4522222222", "out on n1");
+  Contact in2 = MakeContact(a.id, "+4533333333", "in on n2 only");
+  Contact reset = MakeContact(a.id, "+4544444444", "in, then not_specified on n1");
+  Contact never = MakeContact(a.id, "+4555555555", "no status row at all");
+  ChangeSet changes;
+  changes.events = {Draft(in1, n1, kNone, kIn), Draft(out1, n1, kNone, kIn),
+                    Draft(out1, n1, kIn, kOut, Source::kKeyword), Draft(in2, n2, kNone, kIn),
+                    Draft(reset, n1, kNone, kIn), Draft(reset, n1, kIn, kNone)};
+  ASSERT_TRUE(store_->Commit(a.id, changes).ok());
+
+  auto ids = [&](int64_t number_id, SubscriptionStatus st) {
+    return ContactIds(Must(store_->ListContacts(a.id, WithStatus(Contacts(), number_id, st))));
+  };
+  EXPECT_EQ(ids(n1.id, kIn), (std::vector<int64_t>{in1.id}));
+  EXPECT_EQ(ids(n1.id, kOut), (std::vector<int64_t>{out1.id}));
+  // not_specified: a row saying so, and no row at all.
+  EXPECT_EQ(ids(n1.id, kNone), (std::vector<int64_t>{in2.id, reset.id, never.id}));
+  EXPECT_EQ(ids(n2.id, kIn), (std::vector<int64_t>{in2.id}));
+  EXPECT_TRUE(ids(n2.id, kOut).empty());
+  EXPECT_EQ(ids(n2.id, kNone), (std::vector<int64_t>{in1.id, out1.id, reset.id, never.id}));
+}
+
+TEST_P(StoreConformance, ListContactsStatusFilterNeedsBothHalvesAndANumberOfTheAccount) {
+  Account a = MakeAccount("a");
+  Account b = MakeAccount("b");
+  SenderNumber na = MakeNumber(a.id, "+4520000001");
+  SenderNumber nb = MakeNumber(b.id, "+4520000002");
+  MakeContact(a.id, "+4511111111");
+  ContactQuery only_number = Contacts();
+  only_number.number_id = na.id;
+  EXPECT_CODE(store_->ListContacts(a.id, only_number), StatusCode::kInvalidArgument);
+  ContactQuery only_status = Contacts();
+  only_status.status = kIn;
+  EXPECT_CODE(store_->ListContacts(a.id, only_status), StatusCode::kInvalidArgument);
+  EXPECT_CODE(store_->ListContacts(a.id, WithStatus(Contacts(), nb.id, kNone)),
+              StatusCode::kNotFound);
+  EXPECT_CODE(store_->ListContacts(a.id, WithStatus(Contacts(), 987654, kIn)),
+              StatusCode::kNotFound);
+}
+
+TEST_P(StoreConformance, ListContactsStatusFilterSeesOnlyTheAccountsContacts) {
+  Account a = MakeAccount("a");
+  Account b = MakeAccount("b");
+  SenderNumber na = MakeNumber(a.id, "+4520000001");
+  SenderNumber nb = MakeNumber(b.id, "+4520000002");
+  Contact ca = MakeContact(a.id, "+4511111111", "Alice");
+  Contact cb = MakeContact(b.id, "+4511111111", "Alice");
+  Contact cb_none = MakeContact(b.id, "+4522222222", "Alice too");
+  ChangeSet ina;
+  ina.events = {Draft(ca, na, kNone, kIn)};
+  ASSERT_TRUE(store_->Commit(a.id, ina).ok());
+  ChangeSet inb;
+  inb.events = {Draft(cb, nb, kNone, kIn)};
+  ASSERT_TRUE(store_->Commit(b.id, inb).ok());
+
+  EXPECT_EQ(ContactIds(Must(store_->ListContacts(b.id, WithStatus(Contacts(), nb.id, kIn)))),
+            (std::vector<int64_t>{cb.id}));
+  EXPECT_EQ(ContactIds(Must(store_->ListContacts(b.id, WithStatus(Contacts("alice"), nb.id,
+                                                                    kNone)))),
+            (std::vector<int64_t>{cb_none.id}));
+  EXPECT_EQ(ContactIds(Must(store_->ListContacts(a.id, WithStatus(Contacts(), na.id, kNone)))),
+            (std::vector<int64_t>{}));
+}
+
+TEST_P(StoreConformance, ListContactsStatusFilterPagesWithSearchAndTheCursor) {
+  Account a = MakeAccount("a");
+  SenderNumber n = MakeNumber(a.id, "+4520000001");
+  std::vector<int64_t> hansens_in, hansens_none, all_in;
+  ChangeSet changes;
+  for (int i = 0; i < 12; ++i) {
+    const std::string d = std::to_string(10 + i);
+    Contact h = MakeContact(a.id, "+45100000" + d, "Hansen " + d);
+    Contact j = MakeContact(a.id, "+45200000" + d, "Jensen " + d);
+    if (i % 3 != 0) {  // 8 of the Hansens and every Jensen opt in
+      changes.events.push_back(Draft(h, n, kNone, kIn));
+      hansens_in.push_back(h.id);
+      all_in.push_back(h.id);
+    } else {
+      hansens_none.push_back(h.id);
+    }
+    changes.events.push_back(Draft(j, n, kNone, kIn));
+    all_in.push_back(j.id);
+  }
+  ASSERT_TRUE(store_->Commit(a.id, changes).ok());
+
+  auto pages = [&](ContactQuery q, std::vector<size_t>* sizes) {
+    std::vector<int64_t> seen;
+    while (true) {
+      auto page = Must(store_->ListContacts(a.id, q));
+      if (page.empty()) break;
+      sizes->push_back(page.size());
+      for (const Contact& c : page) seen.push_back(c.id);
+      q.after_id = page.back().id;
+    }
+    return seen;
+  };
+  std::vector<size_t> sizes;
+  EXPECT_EQ(pages(WithStatus(Contacts("HANSEN", 3), n.id, kIn), &sizes), hansens_in);
+  EXPECT_EQ(sizes, (std::vector<size_t>{3, 3, 2}));
+  sizes.clear();
+  EXPECT_EQ(pages(WithStatus(Contacts("hansen", 3), n.id, kNone), &sizes), hansens_none);
+  EXPECT_EQ(sizes, (std::vector<size_t>{3, 1}));
+  sizes.clear();
+  EXPECT_EQ(pages(WithStatus(Contacts("", 5), n.id, kIn), &sizes), all_in);
+  EXPECT_EQ(sizes, (std::vector<size_t>{5, 5, 5, 5}));
+  sizes.clear();
+  EXPECT_TRUE(pages(WithStatus(Contacts("jensen", 5), n.id, kNone), &sizes).empty());
+  // The cursor starts anywhere, also in the middle of the matches.
+  EXPECT_EQ(ContactIds(Must(store_->ListContacts(
+                a.id, WithStatus(Contacts("hansen", 2, hansens_in[3]), n.id, kIn)))),
+            (std::vector<int64_t>{hansens_in[4], hansens_in[5]}));
+}
+
+TEST_P(StoreConformance, UpdateContactChangesNameAndEmailOnly) {
+  Account a = MakeAccount("a");
+  Contact c = MakeContact(a.id, "+4511111111", "Old Name");
+  Contact u = c;
+  u.name = "Søren Ny";
+  u.email = "soren@example.dk";
+  u.created_at_ms = 999999;  // not changed by an update
+  ASSERT_TRUE(store_->UpdateContact(u).ok());
+  Contact got = Must(store_->GetContact(a.id, c.id));
+  EXPECT_EQ(got.name, "Søren Ny");
+  EXPECT_EQ(got.email, "soren@example.dk");
+  EXPECT_EQ(got.phone, "+4511111111");
+  EXPECT_EQ(got.created_at_ms, c.created_at_ms);
+  // The search sees the new name.
+  EXPECT_EQ(ContactIds(Must(store_->ListContacts(a.id, Contacts("SØREN")))),
+            (std::vector<int64_t>{c.id}));
+  EXPECT_TRUE(Must(store_->ListContacts(a.id, Contacts("old name"))).empty());
+
+  // An empty phone means "unchanged".
+  u.phone.clear();
+  u.email = "";
+  ASSERT_TRUE(store_->UpdateContact(u).ok());
+  EXPECT_EQ(Must(store_->GetContact(a.id, c.id)).email, "");
+  EXPECT_EQ(Must(store_->GetContact(a.id, c.id)).phone, "+4511111111");
+}
+
+TEST_P(StoreConformance, UpdateContactRefusesAPhoneChangeAndOtherAccounts) {
+  Account a = MakeAccount("a");
+  Account b = MakeAccount("b");
+  Contact c = MakeContact(a.id, "+4511111111", "Alice");
+  Contact u = c;
+  u.phone = "+4599999999";
+  u.name = "Mallory";
+  EXPECT_CODE(store_->UpdateContact(u), StatusCode::kInvalidArgument);
+  EXPECT_EQ(Must(store_->GetContact(a.id, c.id)).name, "Alice");  // nothing changed
+  EXPECT_CODE(store_->FindContactByPhone(a.id, "+4599999999"), StatusCode::kNotFound);
+
+  Contact other = c;
+  other.account_id = b.id;
+  other.name = "Mallory";
+  EXPECT_CODE(store_->UpdateContact(other), StatusCode::kNotFound);
+  Contact unknown = c;
+  unknown.id = 987654;
+  EXPECT_CODE(store_->UpdateContact(unknown), StatusCode::kNotFound);
+  EXPECT_EQ(Must(store_->GetContact(a.id, c.id)).name, "Alice");
+}
+
+TEST_P(StoreConformance, DeleteContactIsRefusedOnceTheLedgerHasEvents) {
+  Account a = MakeAccount("a");
+  SenderNumber n = MakeNumber(a.id, "+4520000001");
+  Contact c = MakeContact(a.id, "+4511111111", "Alice");
+  ChangeSet changes;
+  changes.events = {Draft(c, n, kNone, kIn), Draft(c, n, kIn, kNone)};
+  ASSERT_TRUE(store_->Commit(a.id, changes).ok());
+
+  Status st = store_->DeleteContact(a.id, c.id);
+  EXPECT_EQ(st.code(), StatusCode::kFailedPrecondition) << st.ToString();
+  EXPECT_NE(st.message().find("append-only"), std::string::npos) << st.message();
+  EXPECT_EQ(Must(store_->GetContact(a.id, c.id)).name, "Alice");
+  EXPECT_EQ(AllEvents(a.id).size(), 2u);
+  EXPECT_EQ(StatusMap(a.id).size(), 1u);
+}
+
+TEST_P(StoreConformance, DeleteContactIsRefusedWithInboundMessagesOrReplies) {
+  Account a = MakeAccount("a");
+  SenderNumber n = MakeNumber(a.id, "+4520000001");
+  Contact c = MakeContact(a.id, "+4511111111");
+  ChangeSet help;  // a HELP: a message and its answer, no event
+  help.inbound = Inbound(c, n, "SM-help", "HELP");
+  help.outbox = {Reply(c, n, ReplyKind::kHelp)};
+  ASSERT_TRUE(store_->Commit(a.id, help).ok());
+  EXPECT_CODE(store_->DeleteContact(a.id, c.id), StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(store_->GetContact(a.id, c.id).ok());
+  EXPECT_TRUE(Must(store_->FindInbound(a.id, "twilio", "SM-help")).has_value());
+}
+
+TEST_P(StoreConformance, DeleteContactWithoutHistoryRemovesItFromTheAccountOnly) {
+  Account a = MakeAccount("a");
+  Account b = MakeAccount("b");
+  SenderNumber n = MakeNumber(a.id, "+4520000001");
+  Contact keep = MakeContact(a.id, "+4511111111", "keep");
+  Contact gone = MakeContact(a.id, "+4522222222", "gone");
+  Contact twin = MakeContact(b.id, "+4522222222", "b's contact with the same phone");
+  ChangeSet changes;
+  changes.events = {Draft(keep, n, kNone, kIn)};
+  ASSERT_TRUE(store_->Commit(a.id, changes).ok());
+
+  // Another account cannot delete it, nor an unknown id.
+  EXPECT_CODE(store_->DeleteContact(b.id, gone.id), StatusCode::kNotFound);
+  EXPECT_CODE(store_->DeleteContact(a.id, 987654), StatusCode::kNotFound);
+  EXPECT_TRUE(store_->GetContact(a.id, gone.id).ok());
+
+  Status st = store_->DeleteContact(a.id, gone.id);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_CODE(store_->GetContact(a.id, gone.id), StatusCode::kNotFound);
+  EXPECT_CODE(store_->FindContactByPhone(a.id, "+4522222222"), StatusCode::kNotFound);
+  EXPECT_EQ(ContactIds(Must(store_->ListContacts(a.id, Contacts()))),
+            (std::vector<int64_t>{keep.id}));
+  EXPECT_EQ(ContactIds(Must(store_->ListContacts(a.id, WithStatus(Contacts(), n.id, kNone)))),
+            (std::vector<int64_t>{}));
+  EXPECT_CODE(store_->DeleteContact(a.id, gone.id), StatusCode::kNotFound);
+  // The other account's contact with the same phone is untouched; the phone can come back.
+  EXPECT_EQ(Must(store_->GetContact(b.id, twin.id)).name, twin.name);
+  Contact again = MakeContact(a.id, "+4522222222", "back");
+  EXPECT_GT(again.id, gone.id);
+  // The ledger did not move.
+  EXPECT_EQ(AllEvents(a.id).size(), 1u);
+}
+
 TEST_P(StoreConformance, ListQueriesRefuseANonPositiveLimit) {
   Account a = MakeAccount("a");
   EXPECT_CODE(store_->ListContacts(a.id, Contacts("", 0)), StatusCode::kInvalidArgument);
@@ -1157,6 +1392,292 @@ TEST_P(StoreConformance, EmptyChangeSetCommitsNothing) {
   EXPECT_EQ(r->inbound_id, 0);
   EXPECT_TRUE(r->events.empty());
   EXPECT_TRUE(AllEvents(a.id).empty());
+}
+
+// ---- Group commit (CommitBatch) and contacts created with their first change ---------------
+
+std::vector<BatchItem> Batch(int64_t account_id, const std::vector<const ChangeSet*>& sets) {
+  std::vector<BatchItem> items;
+  for (const ChangeSet* s : sets) items.push_back(BatchItem{account_id, s});
+  return items;
+}
+
+// A contact that is not stored yet: id 0, as ChangeSet::new_contact expects it.
+Contact Unsaved(int64_t account_id, const std::string& phone, const std::string& name = "") {
+  Contact c;
+  c.account_id = account_id;
+  c.phone = phone;
+  c.name = name;
+  c.created_at_ms = 3500;
+  return c;
+}
+
+TEST_P(StoreConformance, CommitBatchOfNothingReturnsNothing) {
+  EXPECT_TRUE(store_->CommitBatch({}).empty());
+}
+
+// Each item is all-or-nothing and independent: failing items (whatever they wrote before
+// failing) leave no trace, and the items around them are stored.
+TEST_P(StoreConformance, CommitBatchItemsFailAndSucceedIndependently) {
+  Account a = MakeAccount("a");
+  Account other = MakeAccount("other");
+  SenderNumber n = MakeNumber(a.id, "+4520123456");
+  SenderNumber foreign = MakeNumber(other.id, "+4520999999");
+  Contact c1 = MakeContact(a.id, "+4511111111");
+  Contact c2 = MakeContact(a.id, "+4522222222");
+  Contact c3 = MakeContact(a.id, "+4533333333");
+
+  ChangeSet ok1;  // stored
+  ok1.inbound = Inbound(c1, n, "SM-1", "START");
+  ok1.events = {Draft(c1, n, kNone, kIn, Source::kKeyword)};
+  ok1.outbox = {Reply(c1, n, ReplyKind::kOptInConfirmation)};
+  ChangeSet duplicate;  // the same provider message id as ok1: kAlreadyExists
+  duplicate.inbound = Inbound(c2, n, "SM-1");
+  duplicate.events = {Draft(c2, n, kNone, kOut, Source::kKeyword)};
+  ChangeSet partly_stale;  // c3's event is fine, c1's `from` is stale after ok1: kAborted
+  partly_stale.inbound = Inbound(c3, n, "SM-3");
+  partly_stale.events = {Draft(c3, n, kNone, kIn), Draft(c1, n, kNone, kOut)};
+  partly_stale.outbox = {Reply(c3, n, ReplyKind::kOptInConfirmation)};
+  ChangeSet foreign_number;  // a number of another account: kNotFound
+  foreign_number.events = {Draft(c2, foreign, kNone, kIn)};
+  ChangeSet ok2;  // stored, and sees ok1's change of c1
+  ok2.inbound = Inbound(c2, n, "SM-5");
+  ok2.events = {Draft(c2, n, kNone, kOut, Source::kKeyword), Draft(c1, n, kIn, kOut)};
+
+  auto results =
+      store_->CommitBatch(Batch(a.id, {&ok1, &duplicate, &partly_stale, &foreign_number, &ok2}));
+  ASSERT_EQ(results.size(), 5u);
+  ASSERT_TRUE(results[0].ok()) << results[0].status().ToString();
+  EXPECT_CODE(results[1], StatusCode::kAlreadyExists);
+  EXPECT_CODE(results[2], StatusCode::kAborted);
+  EXPECT_CODE(results[3], StatusCode::kNotFound);
+  ASSERT_TRUE(results[4].ok()) << results[4].status().ToString();
+
+  // Only ok1 and ok2 are in the ledger: seq 1..3, one chain.
+  std::vector<ConsentEvent> events = AllEvents(a.id);
+  ASSERT_EQ(events.size(), 3u);
+  ChainVerifier v;
+  for (size_t i = 0; i < events.size(); ++i) {
+    EXPECT_EQ(events[i].seq, static_cast<int64_t>(i + 1));
+    EXPECT_TRUE(v.Add(events[i])) << *v.failure();
+  }
+  EXPECT_EQ(events[0].hash, results[0]->events[0].hash);
+  EXPECT_EQ(results[4]->events[0].prev_hash, results[0]->events[0].hash);
+  EXPECT_EQ(results[4]->events[1].hash, events[2].hash);
+
+  EXPECT_TRUE(Must(store_->FindInbound(a.id, "twilio", "SM-1")).has_value());
+  EXPECT_EQ(Must(store_->FindInbound(a.id, "twilio", "SM-1"))->contact_id, c1.id);
+  EXPECT_FALSE(Must(store_->FindInbound(a.id, "twilio", "SM-3")).has_value());
+  EXPECT_TRUE(Must(store_->FindInbound(a.id, "twilio", "SM-5")).has_value());
+  std::vector<OutboxItem> outbox = AllOutbox(a.id);
+  ASSERT_EQ(outbox.size(), 1u);
+  EXPECT_EQ(outbox[0].id, results[0]->outbox[0].id);
+  EXPECT_EQ(outbox[0].inbound_id, results[0]->inbound_id);
+  EXPECT_TRUE(Must(store_->GetStatuses(a.id, c3.id)).empty());  // partly_stale left nothing
+  auto statuses = StatusMap(a.id);
+  EXPECT_EQ(statuses.at({c1.id, n.id}).status, kOut);
+  EXPECT_EQ(statuses.at({c2.id, n.id}).status, kOut);
+  StatusReplay replay;
+  for (const ConsentEvent& e : events) replay.Add(e);
+  EXPECT_TRUE(SameStates(replay.states(), statuses));
+  EXPECT_TRUE(AllEvents(other.id).empty());
+}
+
+// Items of several accounts interleave in one batch; each account's chain runs on from its
+// last event before the batch, through the batch, to the next commit after it.
+TEST_P(StoreConformance, CommitBatchContinuesEachAccountsChain) {
+  Account a = MakeAccount("a");
+  Account b = MakeAccount("b");
+  SenderNumber na = MakeNumber(a.id, "+4520000001");
+  SenderNumber nb = MakeNumber(b.id, "+4520000002");
+  Contact ca = MakeContact(a.id, "+4511111111");
+  Contact cb = MakeContact(b.id, "+4511111111");
+  ChangeSet before;
+  before.events = {Draft(ca, na, kNone, kIn)};
+  Must(store_->Commit(a.id, before));
+
+  // Toggles per account, each item starting from what the previous one left.
+  std::vector<ChangeSet> sets(6);
+  std::vector<BatchItem> items;
+  SubscriptionStatus state_a = kIn, state_b = kNone;
+  for (size_t i = 0; i < sets.size(); ++i) {
+    const bool for_a = i % 2 == 0;
+    SubscriptionStatus& state = for_a ? state_a : state_b;
+    SubscriptionStatus next = state == kIn ? kOut : kIn;
+    sets[i].events = {for_a ? Draft(ca, na, state, next) : Draft(cb, nb, state, next)};
+    if (i == 4) sets[i].events.push_back(Draft(ca, na, next, state));  // two events, one item
+    items.push_back(BatchItem{for_a ? a.id : b.id, &sets[i]});
+    state = i == 4 ? state : next;
+  }
+  auto results = store_->CommitBatch(items);
+  ASSERT_EQ(results.size(), sets.size());
+  for (const auto& r : results) ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(results[0]->events[0].seq, 2);
+  EXPECT_EQ(results[1]->events[0].seq, 1);
+  EXPECT_EQ(results[1]->events[0].prev_hash, kGenesisHash);
+  EXPECT_EQ(results[4]->events[1].seq, 5);
+
+  ChangeSet after;
+  after.events = {Draft(cb, nb, state_b, state_b == kIn ? kOut : kIn)};
+  auto next = Must(store_->Commit(b.id, after));
+  EXPECT_EQ(next.events[0].seq, 4);
+  EXPECT_EQ(next.events[0].prev_hash, results[5]->events[0].hash);
+
+  for (const Account& acc : {a, b}) {
+    std::vector<ConsentEvent> events = AllEvents(acc.id);
+    ASSERT_EQ(events.size(), acc.id == a.id ? 5u : 4u);
+    ChainVerifier v;
+    StatusReplay replay;
+    for (size_t i = 0; i < events.size(); ++i) {
+      EXPECT_EQ(events[i].seq, static_cast<int64_t>(i + 1));
+      EXPECT_EQ(events[i].account_id, acc.id);
+      EXPECT_TRUE(v.Add(events[i])) << *v.failure();
+      replay.Add(events[i]);
+    }
+    EXPECT_TRUE(SameStates(replay.states(), StatusMap(acc.id)));
+  }
+}
+
+// A change set with new_contact creates the contact in its own transaction and files the
+// message, events and replies (contact_id 0) under it.
+TEST_P(StoreConformance, NewContactIsCreatedWithItsFirstChange) {
+  Account a = MakeAccount("a");
+  SenderNumber n = MakeNumber(a.id, "+4520123456");
+  Contact fresh = Unsaved(a.id, "+4544444444", "Dora");
+  ChangeSet changes;
+  changes.new_contact = fresh;
+  changes.inbound = Inbound(fresh, n, "SM-1");
+  changes.events = {Draft(fresh, n, kNone, kOut, Source::kKeyword)};
+  changes.outbox = {Reply(fresh, n, ReplyKind::kOptOutConfirmation)};
+  auto r = store_->Commit(a.id, changes);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_GT(r->contact_id, 0);
+
+  Contact stored = Must(store_->FindContactByPhone(a.id, "+4544444444"));
+  EXPECT_EQ(stored.id, r->contact_id);
+  EXPECT_EQ(stored.name, "Dora");
+  EXPECT_EQ(stored.created_at_ms, 3500);
+  EXPECT_EQ(r->events[0].contact_id, stored.id);
+  EXPECT_EQ(r->outbox[0].contact_id, stored.id);
+  EXPECT_EQ(Must(store_->FindInbound(a.id, "twilio", "SM-1"))->contact_id, stored.id);
+  EXPECT_EQ(AllEvents(a.id)[0].contact_id, stored.id);
+  EXPECT_EQ(AllOutbox(a.id)[0].contact_id, stored.id);
+  auto statuses = Must(store_->GetStatuses(a.id, stored.id));
+  ASSERT_EQ(statuses.size(), 1u);
+  EXPECT_EQ(statuses[0].state.status, kOut);
+
+  // Without new_contact, contact_id 0 still refers to nothing.
+  ChangeSet orphan;
+  orphan.events = {Draft(Unsaved(a.id, "+4555555555"), n, kNone, kIn)};
+  EXPECT_CODE(store_->Commit(a.id, orphan), StatusCode::kNotFound);
+  EXPECT_EQ(r->contact_id, Must(store_->FindContactByPhone(a.id, "+4544444444")).id);
+}
+
+// new_contact with a phone the account already has (created by AddContact, or by an earlier
+// item of the same batch) reuses that contact: one contact per phone, name kept.
+TEST_P(StoreConformance, NewContactReusesTheContactWithTheSamePhone) {
+  Account a = MakeAccount("a");
+  SenderNumber n = MakeNumber(a.id, "+4520123456");
+  Contact existing = MakeContact(a.id, "+4511111111", "Alice");
+  ChangeSet late;  // decided before `existing` was seen
+  late.new_contact = Unsaved(a.id, "+4511111111", "Someone else");
+  late.inbound = Inbound(late.new_contact.value(), n, "SM-1", "HELP");
+  auto r = store_->Commit(a.id, late);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->contact_id, existing.id);
+  EXPECT_EQ(Must(store_->GetContact(a.id, existing.id)).name, "Alice");
+  EXPECT_EQ(Must(store_->FindInbound(a.id, "twilio", "SM-1"))->contact_id, existing.id);
+
+  // Two first messages from one new phone in one batch: the second finds the first's
+  // contact; its event assumed no status, which the first changed, so it is kAborted (the
+  // caller re-reads), while an item without events is simply filed under the contact.
+  Contact fresh = Unsaved(a.id, "+4522222222");
+  ChangeSet first, second, third;
+  for (ChangeSet* s : {&first, &second, &third}) s->new_contact = fresh;
+  first.inbound = Inbound(fresh, n, "SM-2", "START");
+  first.events = {Draft(fresh, n, kNone, kIn, Source::kKeyword)};
+  second.inbound = Inbound(fresh, n, "SM-3", "STOP");
+  second.events = {Draft(fresh, n, kNone, kOut, Source::kKeyword)};
+  third.inbound = Inbound(fresh, n, "SM-4", "HELP");
+  auto results = store_->CommitBatch(Batch(a.id, {&first, &second, &third}));
+  ASSERT_EQ(results.size(), 3u);
+  ASSERT_TRUE(results[0].ok()) << results[0].status().ToString();
+  EXPECT_CODE(results[1], StatusCode::kAborted);
+  ASSERT_TRUE(results[2].ok()) << results[2].status().ToString();
+  EXPECT_EQ(results[2]->contact_id, results[0]->contact_id);
+  EXPECT_EQ(Must(store_->FindContactByPhone(a.id, "+4522222222")).id, results[0]->contact_id);
+  EXPECT_EQ(Must(store_->ListContacts(a.id, Contacts())).size(), 2u);
+  EXPECT_FALSE(Must(store_->FindInbound(a.id, "twilio", "SM-3")).has_value());
+}
+
+// A new contact belongs to its change set: rolled back with it, and never in another account.
+TEST_P(StoreConformance, NewContactIsRolledBackWithItsItemAndStaysInItsAccount) {
+  Account a = MakeAccount("a");
+  Account b = MakeAccount("b");
+  SenderNumber n = MakeNumber(a.id, "+4520123456");
+  Contact c = MakeContact(a.id, "+4511111111");
+  ChangeSet stored;
+  stored.inbound = Inbound(c, n, "SM-1");
+  Must(store_->Commit(a.id, stored));
+
+  Contact fresh = Unsaved(a.id, "+4522222222");
+  ChangeSet retry;  // a provider retry from a new phone: kAlreadyExists, no contact left
+  retry.new_contact = fresh;
+  retry.inbound = Inbound(fresh, n, "SM-1");
+  ChangeSet other_account;
+  other_account.new_contact = Unsaved(b.id, "+4533333333");
+  ChangeSet no_phone;
+  no_phone.new_contact = Unsaved(a.id, "");
+  auto results = store_->CommitBatch(Batch(a.id, {&retry, &other_account, &no_phone}));
+  ASSERT_EQ(results.size(), 3u);
+  EXPECT_CODE(results[0], StatusCode::kAlreadyExists);
+  EXPECT_CODE(results[1], StatusCode::kInvalidArgument);
+  EXPECT_CODE(results[2], StatusCode::kInvalidArgument);
+  EXPECT_CODE(store_->FindContactByPhone(a.id, "+4522222222"), StatusCode::kNotFound);
+  EXPECT_CODE(store_->FindContactByPhone(a.id, "+4533333333"), StatusCode::kNotFound);
+  EXPECT_CODE(store_->FindContactByPhone(b.id, "+4533333333"), StatusCode::kNotFound);
+  EXPECT_EQ(Must(store_->ListContacts(a.id, Contacts())).size(), 1u);
+}
+
+TEST_P(StoreConformance, CommitBatchIsDurableAcrossReopen) {
+  Account a = MakeAccount("a");
+  SenderNumber n = MakeNumber(a.id, "+4520123456");
+  std::vector<ChangeSet> sets(20);
+  std::vector<BatchItem> items;
+  for (size_t i = 0; i < sets.size(); ++i) {
+    Contact fresh = Unsaved(a.id, "+45300000" + std::to_string(10 + i));
+    sets[i].new_contact = fresh;
+    sets[i].inbound = Inbound(fresh, n, "SM-" + std::to_string(i));
+    sets[i].events = {Draft(fresh, n, kNone, i % 2 == 0 ? kIn : kOut, Source::kKeyword)};
+    sets[i].outbox = {Reply(fresh, n, ReplyKind::kOptOutConfirmation)};
+    items.push_back(BatchItem{a.id, &sets[i]});
+  }
+  sets[7].inbound->provider_message_id = "SM-3";  // a duplicate within the batch
+  auto results = store_->CommitBatch(items);
+  ASSERT_EQ(results.size(), sets.size());
+  std::string last_hash;
+  for (size_t i = 0; i < results.size(); ++i) {
+    if (i == 7) {
+      EXPECT_CODE(results[i], StatusCode::kAlreadyExists);
+      continue;
+    }
+    ASSERT_TRUE(results[i].ok()) << i << ": " << results[i].status().ToString();
+    last_hash = results[i]->events[0].hash;
+  }
+
+  Reopen();
+  std::vector<ConsentEvent> events = AllEvents(a.id);
+  ASSERT_EQ(events.size(), sets.size() - 1);
+  ChainVerifier v;
+  for (const ConsentEvent& e : events) EXPECT_TRUE(v.Add(e)) << *v.failure();
+  EXPECT_EQ(v.last_hash(), last_hash);
+  EXPECT_EQ(Must(store_->ListContacts(a.id, Contacts())).size(), sets.size() - 1);
+  EXPECT_EQ(AllOutbox(a.id).size(), sets.size() - 1);
+  EXPECT_CODE(store_->FindContactByPhone(a.id, "+4530000017"), StatusCode::kNotFound);
+  EXPECT_EQ(Must(store_->FindContactByPhone(a.id, "+4530000029")).id, results[19]->contact_id);
+  StatusReplay replay;
+  for (const ConsentEvent& e : events) replay.Add(e);
+  EXPECT_TRUE(SameStates(replay.states(), StatusMap(a.id)));
 }
 
 // ---- Provider settings and reply senders ---------------------------------------------------

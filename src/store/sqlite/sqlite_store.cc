@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include <array>
+#include <atomic>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -222,7 +223,7 @@ struct Migration {
 };
 
 // Append only: a released migration is never edited, a change is a new entry.
-constexpr std::array<Migration, 2> kMigrations{{
+constexpr std::array<Migration, 3> kMigrations{{
     {1, "initial schema", R"sql(
 CREATE TABLE accounts (
   id                   INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -370,6 +371,14 @@ CREATE TABLE provider_configs (
   updated_at_ms INTEGER NOT NULL,
   PRIMARY KEY (account_id, provider)
 ) WITHOUT ROWID;
+)sql"},
+    {3, "contact status filter and contact deletion", R"sql(
+-- ListContacts filtered by opted_in/opted_out on a number walks this in contact id order.
+CREATE INDEX statuses_by_number ON statuses (account_id, number_id, status, contact_id);
+-- DeleteContact checks (and the foreign keys re-check) that nothing refers to the contact;
+-- without these, both would scan every message of every account.
+CREATE INDEX inbound_messages_by_contact ON inbound_messages (account_id, contact_id);
+CREATE INDEX outbox_by_contact ON outbox (account_id, contact_id);
 )sql"},
 }};
 
@@ -717,6 +726,11 @@ Status ApplyPragmas(Connection& impl, bool in_memory) {
   // FULL: in WAL mode every commit fsyncs the WAL, so an acknowledged write survives a power
   // loss. NORMAL would only fsync at checkpoints.
   SMSC_RETURN_IF_ERROR(impl.Exec("PRAGMA synchronous = FULL", "setting synchronous = FULL"));
+  // Each item of a CommitBatch runs in a savepoint, whose undo journal (the original of every
+  // page the item changes) would otherwise spill to a temporary file after 64 KiB: about a
+  // dozen pages per item. It is only for rolling back within a transaction, never needed
+  // for durability or recovery, so memory is the right place for it.
+  SMSC_RETURN_IF_ERROR(impl.Exec("PRAGMA temp_store = MEMORY", "setting temp_store = MEMORY"));
   return Status::Ok();
 }
 
@@ -758,7 +772,62 @@ Status Migrate(Connection& impl) {
 
 // ---- Open ---------------------------------------------------------------------------------
 
-struct SqliteStore::Impl : Connection {};
+// Reader connections: reads on the request path run on these, so they proceed while the
+// writer connection is busy with a commit and its fsync (WAL lets readers and the writer work
+// at once; a read sees every transaction committed before it started).
+constexpr int kReaderConnections = 4;
+
+struct ReaderSlot {
+  std::mutex mu;  // one call at a time per connection
+  Connection conn;
+};
+
+// A connection held for one read call.
+class ReadLease {
+ public:
+  ReadLease(std::unique_lock<std::mutex> lock, Connection* conn)
+      : lock_(std::move(lock)), conn_(conn) {}
+  Connection* operator->() const { return conn_; }
+
+ private:
+  std::unique_lock<std::mutex> lock_;
+  Connection* conn_;
+};
+
+Status OpenReader(const std::string& path, Connection& conn) {
+  conn.path = path;
+  sqlite3* raw = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE, nullptr);
+  conn.db.reset(raw);
+  if (rc != SQLITE_OK) return SqlError(raw, rc, "opening a reader connection");
+  sqlite3_extended_result_codes(raw, 1);
+  sqlite3_busy_timeout(raw, 5000);
+  rc = sqlite3_create_function_v2(raw, "smsc_fold", 1,
+                                  SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, nullptr,
+                                  &SqlFoldCase, nullptr, nullptr, nullptr);
+  if (rc != SQLITE_OK) return SqlError(raw, rc, "registering smsc_fold()");
+  return conn.Exec("PRAGMA query_only = ON", "making a reader connection read-only");
+}
+
+struct SqliteStore::Impl : Connection {
+  std::vector<std::unique_ptr<ReaderSlot>> readers;  // none for :memory: (not shareable)
+  std::atomic<size_t> next_reader{0};
+
+  // A free reader connection if there is one, else the next one in turn; the writer
+  // connection (under the store's mutex) when there are no readers.
+  ReadLease Read(std::mutex& writer_mu) {
+    if (readers.empty()) return ReadLease(std::unique_lock<std::mutex>(writer_mu), this);
+    const size_t n = readers.size();
+    const size_t first = next_reader.fetch_add(1, std::memory_order_relaxed);
+    for (size_t i = 0; i < n; ++i) {
+      ReaderSlot& r = *readers[(first + i) % n];
+      std::unique_lock<std::mutex> lock(r.mu, std::try_to_lock);
+      if (lock.owns_lock()) return ReadLease(std::move(lock), &r.conn);
+    }
+    ReaderSlot& r = *readers[first % n];
+    return ReadLease(std::unique_lock<std::mutex>(r.mu), &r.conn);
+  }
+};
 
 int SqliteStore::LatestSchemaVersion() { return kMigrations.back().version; }
 
@@ -796,12 +865,18 @@ Result<std::unique_ptr<ConsentStore>> SqliteStore::Open(const std::string& path)
   if (!st.ok()) return Status(st.code(), "opening '" + path + "': " + st.message());
   st = Migrate(*impl);
   if (!st.ok()) return Status(st.code(), "opening '" + path + "': " + st.message());
+  for (int i = 0; !in_memory && i < kReaderConnections; ++i) {
+    auto slot = std::make_unique<ReaderSlot>();
+    st = OpenReader(path, slot->conn);
+    if (!st.ok()) return Status(st.code(), "opening '" + path + "': " + st.message());
+    impl->readers.push_back(std::move(slot));
+  }
   return std::unique_ptr<ConsentStore>(new SqliteStore(std::move(impl)));
 }
 
 Result<std::string> SqliteStore::PragmaForTesting(const std::string& name) {
-  static const std::set<std::string> kAllowed = {"journal_mode", "synchronous", "foreign_keys",
-                                                 "busy_timeout", "user_version"};
+  static const std::set<std::string> kAllowed = {"journal_mode", "synchronous",  "foreign_keys",
+                                                 "busy_timeout", "user_version", "temp_store"};
   if (kAllowed.count(name) == 0) return InvalidArgument("pragma not allowed: " + name);
   std::lock_guard<std::mutex> lock(mu_);
   return impl_->PragmaText(name);
@@ -839,9 +914,9 @@ Result<Account> SqliteStore::CreateAccount(const Account& account,
 }
 
 Result<Account> SqliteStore::GetAccount(int64_t account_id) {
-  std::lock_guard<std::mutex> lock(mu_);
-  SMSC_ASSIGN_OR_RETURN(Stmt s,
-                        impl_->Prepare("SELECT " SMSC_ACCOUNT_COLS " FROM accounts WHERE id = ?1"));
+  ReadLease reader = impl_->Read(mu_);
+  SMSC_ASSIGN_OR_RETURN(
+      Stmt s, reader->Prepare("SELECT " SMSC_ACCOUNT_COLS " FROM accounts WHERE id = ?1"));
   s.Bind(1, account_id);
   SMSC_ASSIGN_OR_RETURN(bool row, s.Step("reading account"));
   if (!row) return NotFound("account " + std::to_string(account_id) + " not found");
@@ -849,10 +924,10 @@ Result<Account> SqliteStore::GetAccount(int64_t account_id) {
 }
 
 Result<Account> SqliteStore::FindAccountByApiKeyHash(const std::string& api_key_hash) {
-  std::lock_guard<std::mutex> lock(mu_);
+  ReadLease reader = impl_->Read(mu_);
   if (api_key_hash.empty()) return NotFound("no account has an empty API key");
-  SMSC_ASSIGN_OR_RETURN(
-      Stmt s, impl_->Prepare("SELECT " SMSC_ACCOUNT_COLS " FROM accounts WHERE api_key_hash = ?1"));
+  SMSC_ASSIGN_OR_RETURN(Stmt s, reader->Prepare("SELECT " SMSC_ACCOUNT_COLS
+                                                " FROM accounts WHERE api_key_hash = ?1"));
   s.Bind(1, api_key_hash);
   SMSC_ASSIGN_OR_RETURN(bool row, s.Step("looking up API key"));
   if (!row) return NotFound("no account has this API key");
@@ -953,10 +1028,10 @@ Result<SenderNumber> SqliteStore::GetNumber(int64_t account_id, int64_t number_i
 }
 
 Result<std::vector<SenderNumber>> SqliteStore::ListNumbers(int64_t account_id) {
-  std::lock_guard<std::mutex> lock(mu_);
-  SMSC_ASSIGN_OR_RETURN(Stmt s, impl_->Prepare("SELECT " SMSC_NUMBER_COLS
-                                               " FROM sender_numbers WHERE account_id = ?1 "
-                                               "ORDER BY id"));
+  ReadLease reader = impl_->Read(mu_);
+  SMSC_ASSIGN_OR_RETURN(Stmt s, reader->Prepare("SELECT " SMSC_NUMBER_COLS
+                                                " FROM sender_numbers WHERE account_id = ?1 "
+                                                "ORDER BY id"));
   s.Bind(1, account_id);
   std::vector<SenderNumber> out;
   while (true) {
@@ -969,10 +1044,10 @@ Result<std::vector<SenderNumber>> SqliteStore::ListNumbers(int64_t account_id) {
 }
 
 Result<std::vector<SenderNumber>> SqliteStore::FindNumbers(const std::string& number) {
-  std::lock_guard<std::mutex> lock(mu_);
+  ReadLease reader = impl_->Read(mu_);
   SMSC_ASSIGN_OR_RETURN(
-      Stmt s, impl_->Prepare("SELECT " SMSC_NUMBER_COLS " FROM sender_numbers WHERE number = ?1 "
-                             "ORDER BY id"));
+      Stmt s, reader->Prepare("SELECT " SMSC_NUMBER_COLS " FROM sender_numbers WHERE number = ?1 "
+                              "ORDER BY id"));
   s.Bind(1, number);
   std::vector<SenderNumber> out;
   while (true) {
@@ -1025,10 +1100,10 @@ Result<Contact> SqliteStore::GetContact(int64_t account_id, int64_t contact_id) 
 }
 
 Result<Contact> SqliteStore::FindContactByPhone(int64_t account_id, const std::string& e164) {
-  std::lock_guard<std::mutex> lock(mu_);
+  ReadLease reader = impl_->Read(mu_);
   SMSC_ASSIGN_OR_RETURN(
-      Stmt s, impl_->Prepare("SELECT " SMSC_CONTACT_COLS " FROM contacts WHERE account_id = ?1 AND "
-                             "phone = ?2"));
+      Stmt s, reader->Prepare("SELECT " SMSC_CONTACT_COLS " FROM contacts WHERE account_id = ?1 "
+                              "AND phone = ?2"));
   s.Bind(1, account_id).Bind(2, e164);
   SMSC_ASSIGN_OR_RETURN(bool row, s.Step("finding contact by phone"));
   if (!row) return NotFound("no contact with phone " + e164);
@@ -1037,41 +1112,128 @@ Result<Contact> SqliteStore::FindContactByPhone(int64_t account_id, const std::s
 
 Result<std::vector<Contact>> SqliteStore::ListContacts(int64_t account_id, const ContactQuery& q) {
   SMSC_RETURN_IF_ERROR(CheckLimit(q.limit));
-  std::lock_guard<std::mutex> lock(mu_);
-  std::optional<Stmt> s;
-  if (q.search.empty()) {
-    SMSC_ASSIGN_OR_RETURN(Stmt st, impl_->Prepare("SELECT " SMSC_CONTACT_COLS
-                                                  " FROM contacts WHERE account_id = ?1 AND id "
-                                                  "> ?2 ORDER BY id LIMIT ?3"));
-    s.emplace(std::move(st));
-  } else {
-    // Substring search cannot use an index; it scans the account's contacts in id order and
-    // stops after `limit` hits.
-    SMSC_ASSIGN_OR_RETURN(Stmt st,
-                          impl_->Prepare("SELECT " SMSC_CONTACT_COLS
-                                         " FROM contacts WHERE account_id = ?1 AND id > ?2 AND "
-                                         "(smsc_fold(name) LIKE ?4 ESCAPE '\\' OR "
-                                         "phone LIKE ?4 ESCAPE '\\') ORDER BY id LIMIT ?3"));
-    s.emplace(std::move(st));
-    s->Bind(4, ContainsPattern(FoldCase(q.search)));
+  if (q.number_id.has_value() != q.status.has_value()) {
+    return InvalidArgument("a contact status filter needs both a sender number and a status");
   }
-  s->Bind(1, account_id).Bind(2, q.after_id).Bind(3, int64_t{q.limit});
+  std::lock_guard<std::mutex> lock(mu_);
+  // ?1 account, ?2 cursor, ?3 limit, ?4 search pattern, ?5 number id, ?6 status.
+  // Substring search cannot use an index; it scans in id order and stops after `limit` hits.
+  constexpr char kCols[] = "c.id, c.account_id, c.phone, c.name, c.email, c.created_at_ms";
+  constexpr char kSearch[] =
+      " AND (smsc_fold(c.name) LIKE ?4 ESCAPE '\\' OR c.phone LIKE ?4 ESCAPE '\\')";
+  const std::string search = q.search.empty() ? "" : kSearch;
+  std::string sql;
+  if (!q.status) {
+    sql = std::string("SELECT ") + kCols + " FROM contacts AS c WHERE c.account_id = ?1 AND " +
+          "c.id > ?2" + search + " ORDER BY c.id LIMIT ?3";
+  } else if (*q.status != SubscriptionStatus::kNotSpecified) {
+    // Walks statuses_by_number (account, number, status, contact) in contact order and looks
+    // each contact up by id: the cost follows the matches, not the size of the account.
+    sql = std::string("SELECT ") + kCols +
+          " FROM statuses AS s CROSS JOIN contacts AS c ON c.id = s.contact_id AND "
+          "c.account_id = s.account_id WHERE s.account_id = ?1 AND s.number_id = ?5 AND "
+          "s.status = ?6 AND s.contact_id > ?2" +
+          search + " ORDER BY s.contact_id LIMIT ?3";
+  } else {
+    // not_specified is also "no row": walk the contacts and probe the status primary key.
+    sql = std::string("SELECT ") + kCols +
+          " FROM contacts AS c LEFT JOIN statuses AS s ON s.account_id = c.account_id AND "
+          "s.contact_id = c.id AND s.number_id = ?5 WHERE c.account_id = ?1 AND c.id > ?2 AND "
+          "(s.status IS NULL OR s.status = ?6)" +
+          search + " ORDER BY c.id LIMIT ?3";
+  }
+  if (q.number_id) SMSC_RETURN_IF_ERROR(impl_->NumberInAccount(account_id, *q.number_id));
+  SMSC_ASSIGN_OR_RETURN(Stmt s, impl_->Prepare(sql));
+  s.Bind(1, account_id).Bind(2, q.after_id).Bind(3, int64_t{q.limit});
+  if (!q.search.empty()) s.Bind(4, ContainsPattern(FoldCase(q.search)));
+  if (q.status) s.Bind(5, *q.number_id).Bind(6, SubscriptionStatusName(*q.status));
   std::vector<Contact> out;
   while (true) {
-    SMSC_ASSIGN_OR_RETURN(bool row, s->Step("listing contacts"));
+    SMSC_ASSIGN_OR_RETURN(bool row, s.Step("listing contacts"));
     if (!row) break;
-    out.push_back(ReadContact(*s));
+    out.push_back(ReadContact(s));
   }
   return out;
+}
+
+Status SqliteStore::UpdateContact(const Contact& contact) {
+  std::lock_guard<std::mutex> lock(mu_);
+  SMSC_ASSIGN_OR_RETURN(WriteTxn txn, WriteTxn::Begin(impl_.get()));
+  {
+    SMSC_ASSIGN_OR_RETURN(
+        Stmt s, impl_->Prepare("SELECT phone FROM contacts WHERE id = ?1 AND account_id = ?2"));
+    s.Bind(1, contact.id).Bind(2, contact.account_id);
+    SMSC_ASSIGN_OR_RETURN(bool row, s.Step("reading contact"));
+    if (!row) {
+      return NotFound("contact " + std::to_string(contact.id) + " not found in account " +
+                      std::to_string(contact.account_id));
+    }
+    const std::string stored = s.Text(0);
+    if (!contact.phone.empty() && contact.phone != stored) {
+      return InvalidArgument("the phone of contact " + std::to_string(contact.id) + " (" + stored +
+                             ") cannot be changed: consent is given by a phone number, so a "
+                             "new number is a new contact");
+    }
+  }
+  SMSC_ASSIGN_OR_RETURN(Stmt s, impl_->Prepare("UPDATE contacts SET name = ?3, email = ?4 WHERE "
+                                               "id = ?1 AND account_id = ?2"));
+  s.Bind(1, contact.id).Bind(2, contact.account_id).Bind(3, contact.name).Bind(4, contact.email);
+  SMSC_RETURN_IF_ERROR(s.Run("updating contact"));
+  return txn.Commit();
+}
+
+Status SqliteStore::DeleteContact(int64_t account_id, int64_t contact_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  SMSC_ASSIGN_OR_RETURN(WriteTxn txn, WriteTxn::Begin(impl_.get()));
+  SMSC_RETURN_IF_ERROR(impl_->ContactInAccount(account_id, contact_id));
+  {
+    SMSC_ASSIGN_OR_RETURN(
+        Stmt s, impl_->Prepare(
+                    "SELECT (SELECT COUNT(*) FROM events WHERE account_id = ?1 AND contact_id = ?2), "
+                    "(SELECT COUNT(*) FROM inbound_messages WHERE account_id = ?1 AND "
+                    "contact_id = ?2), "
+                    "(SELECT COUNT(*) FROM outbox WHERE account_id = ?1 AND contact_id = ?2)"));
+    s.Bind(1, account_id).Bind(2, contact_id);
+    SMSC_ASSIGN_OR_RETURN(bool row, s.Step("counting what refers to the contact"));
+    const int64_t events = row ? s.Int(0) : 0;
+    const int64_t inbound = row ? s.Int(1) : 0;
+    const int64_t outbox = row ? s.Int(2) : 0;
+    const std::string who = "contact " + std::to_string(contact_id);
+    if (events > 0) {
+      return FailedPrecondition(who + " has " + std::to_string(events) +
+                                " consent event(s) and cannot be deleted: the consent ledger is "
+                                "append-only and is the proof of consent");
+    }
+    if (inbound > 0 || outbox > 0) {
+      return FailedPrecondition(
+          who + " has " + std::to_string(inbound) + " inbound message(s) and " +
+          std::to_string(outbox) +
+          " queued or sent reply(ies) and cannot be deleted: they are the record of what the "
+          "contact sent and what was answered, and keep provider retries idempotent");
+    }
+  }
+  {
+    // Status rows exist only for pairs with events; none is expected here, but a stray row
+    // must not make the delete fail on its foreign key.
+    SMSC_ASSIGN_OR_RETURN(
+        Stmt s, impl_->Prepare("DELETE FROM statuses WHERE account_id = ?1 AND contact_id = ?2"));
+    s.Bind(1, account_id).Bind(2, contact_id);
+    SMSC_RETURN_IF_ERROR(s.Run("deleting the contact's status rows"));
+  }
+  SMSC_ASSIGN_OR_RETURN(
+      Stmt s, impl_->Prepare("DELETE FROM contacts WHERE id = ?1 AND account_id = ?2"));
+  s.Bind(1, contact_id).Bind(2, account_id);
+  SMSC_RETURN_IF_ERROR(s.Run("deleting contact"));
+  return txn.Commit();
 }
 
 // ---- Statuses -----------------------------------------------------------------------------
 
 Result<std::vector<StatusRow>> SqliteStore::GetStatuses(int64_t account_id, int64_t contact_id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  ReadLease reader = impl_->Read(mu_);
   SMSC_ASSIGN_OR_RETURN(
-      Stmt s, impl_->Prepare("SELECT " SMSC_STATUS_COLS " FROM statuses WHERE account_id = ?1 AND "
-                             "contact_id = ?2 ORDER BY number_id"));
+      Stmt s, reader->Prepare("SELECT " SMSC_STATUS_COLS " FROM statuses WHERE account_id = ?1 AND "
+                              "contact_id = ?2 ORDER BY number_id"));
   s.Bind(1, account_id).Bind(2, contact_id);
   std::vector<StatusRow> out;
   while (true) {
@@ -1145,14 +1307,23 @@ Status SqliteStore::ReplaceStatuses(int64_t account_id, const std::vector<Status
 
 // ---- Commit -------------------------------------------------------------------------------
 
-Result<CommitResult> SqliteStore::Commit(int64_t account_id, const ChangeSet& changes) {
-  std::lock_guard<std::mutex> lock(mu_);
-  Impl& impl = *impl_;
-  SMSC_ASSIGN_OR_RETURN(WriteTxn txn, WriteTxn::Begin(&impl));
+namespace {
+
+// Runs one statement through the connection's cache of prepared statements (the savepoint
+// statements run for every item of every batch; this saves parsing them each time).
+Status RunSql(Connection& impl, const char* sql, std::string_view what) {
+  SMSC_ASSIGN_OR_RETURN(Stmt s, impl.Prepare(sql));
+  return s.Run(what);
+}
+
+// Writes one change set inside the caller's write transaction. On error it returns without
+// undoing what it wrote: the caller rolls back (CommitBatch, to the item's savepoint).
+Result<CommitResult> WriteChangeSet(Connection& impl, int64_t account_id,
+                                    const ChangeSet& changes) {
   SMSC_RETURN_IF_ERROR(impl.AccountExists(account_id));
   CommitResult result;
 
-  // Each referenced id is checked once per commit.
+  // Each referenced id is checked once per change set.
   std::set<int64_t> contacts_ok, numbers_ok;
   auto check_contact = [&](int64_t id) -> Status {
     if (contacts_ok.count(id) != 0) return Status::Ok();
@@ -1167,9 +1338,43 @@ Result<CommitResult> SqliteStore::Commit(int64_t account_id, const ChangeSet& ch
     return Status::Ok();
   };
 
+  if (changes.new_contact.has_value()) {
+    const Contact& c = *changes.new_contact;
+    if (c.account_id != 0 && c.account_id != account_id) {
+      return InvalidArgument("the new contact belongs to account " +
+                             std::to_string(c.account_id) + ", not to account " +
+                             std::to_string(account_id));
+    }
+    if (c.phone.empty()) return InvalidArgument("the new contact has no phone number");
+    {
+      // An earlier item of the same batch, or another writer, may have created it already.
+      SMSC_ASSIGN_OR_RETURN(
+          Stmt s, impl.Prepare("SELECT id FROM contacts WHERE account_id = ?1 AND phone = ?2"));
+      s.Bind(1, account_id).Bind(2, c.phone);
+      SMSC_ASSIGN_OR_RETURN(bool row, s.Step("finding contact by phone"));
+      if (row) result.contact_id = s.Int(0);
+    }
+    if (result.contact_id == 0) {
+      SMSC_ASSIGN_OR_RETURN(Stmt s, impl.Prepare("INSERT INTO contacts (account_id, phone, name, "
+                                                 "email, created_at_ms) VALUES (?1, ?2, ?3, "
+                                                 "?4, ?5)"));
+      s.Bind(1, account_id)
+          .Bind(2, c.phone)
+          .Bind(3, c.name)
+          .Bind(4, c.email)
+          .Bind(5, c.created_at_ms);
+      SMSC_RETURN_IF_ERROR(s.Run("adding contact"));
+      result.contact_id = sqlite3_last_insert_rowid(impl.db.get());
+    }
+    contacts_ok.insert(result.contact_id);
+  }
+  // contact_id 0 in the change set means the new contact, when there is one.
+  auto contact_of = [&](int64_t id) { return id == 0 ? result.contact_id : id; };
+
   if (changes.inbound.has_value()) {
     const InboundMessage& m = *changes.inbound;
-    if (m.contact_id != 0) SMSC_RETURN_IF_ERROR(check_contact(m.contact_id));
+    const int64_t inbound_contact = contact_of(m.contact_id);
+    if (inbound_contact != 0) SMSC_RETURN_IF_ERROR(check_contact(inbound_contact));
     if (m.number_id != 0) SMSC_RETURN_IF_ERROR(check_number(m.number_id));
     SMSC_ASSIGN_OR_RETURN(
         Stmt s, impl.Prepare("INSERT INTO inbound_messages (account_id, provider, "
@@ -1182,7 +1387,7 @@ Result<CommitResult> SqliteStore::Commit(int64_t account_id, const ChangeSet& ch
         .Bind(4, m.from)
         .Bind(5, m.to)
         .BindIdOrNull(6, m.number_id)
-        .BindIdOrNull(7, m.contact_id)
+        .BindIdOrNull(7, inbound_contact)
         .Bind(8, m.body)
         .Bind(9, m.received_at_ms)
         .Bind(10, m.decision);
@@ -1210,7 +1415,14 @@ Result<CommitResult> SqliteStore::Commit(int64_t account_id, const ChangeSet& ch
       }
     }
     result.events.reserve(changes.events.size());
-    for (const EventDraft& d : changes.events) {
+    for (const EventDraft& draft : changes.events) {
+      EventDraft resolved;
+      const bool for_new_contact = draft.contact_id == 0 && result.contact_id != 0;
+      if (for_new_contact) {
+        resolved = draft;
+        resolved.contact_id = result.contact_id;
+      }
+      const EventDraft& d = for_new_contact ? resolved : draft;
       SMSC_RETURN_IF_ERROR(check_contact(d.contact_id));
       SMSC_RETURN_IF_ERROR(check_number(d.number_id));
 
@@ -1292,9 +1504,10 @@ Result<CommitResult> SqliteStore::Commit(int64_t account_id, const ChangeSet& ch
 
   result.outbox.reserve(changes.outbox.size());
   for (const OutboxItem& item : changes.outbox) {
-    SMSC_RETURN_IF_ERROR(check_number(item.number_id));
-    if (item.contact_id != 0) SMSC_RETURN_IF_ERROR(check_contact(item.contact_id));
     OutboxItem o = item;
+    o.contact_id = contact_of(item.contact_id);
+    SMSC_RETURN_IF_ERROR(check_number(o.number_id));
+    if (o.contact_id != 0) SMSC_RETURN_IF_ERROR(check_contact(o.contact_id));
     o.account_id = account_id;
     o.attempts = 0;
     o.last_error.clear();
@@ -1347,9 +1560,60 @@ Result<CommitResult> SqliteStore::Commit(int64_t account_id, const ChangeSet& ch
     o.id = sqlite3_last_insert_rowid(impl.db.get());
     result.outbox.push_back(std::move(o));
   }
-
-  SMSC_RETURN_IF_ERROR(txn.Commit());
   return result;
+}
+
+}  // namespace
+
+Result<CommitResult> SqliteStore::Commit(int64_t account_id, const ChangeSet& changes) {
+  std::vector<Result<CommitResult>> results = CommitBatch({BatchItem{account_id, &changes}});
+  return std::move(results.front());
+}
+
+// Group commit: one BEGIN IMMEDIATE, each item inside a savepoint of its own (rolled back to
+// on the item's error, so the others are unaffected), one COMMIT: one fsync for the batch.
+// Every item re-reads the ledger head and the statuses it checks, so it sees the items before
+// it exactly as a later, separate Commit would.
+std::vector<Result<CommitResult>> SqliteStore::CommitBatch(const std::vector<BatchItem>& items) {
+  std::vector<Result<CommitResult>> results;
+  results.reserve(items.size());
+  // The batch as a whole failed: items already written are lost with the transaction.
+  auto fail_all = [&](const Status& st) {
+    for (Result<CommitResult>& r : results) {
+      if (r.ok()) r = st;
+    }
+    while (results.size() < items.size()) results.emplace_back(st);
+    return std::move(results);
+  };
+  if (items.empty()) return results;
+
+  std::lock_guard<std::mutex> lock(mu_);
+  Impl& impl = *impl_;
+  Result<WriteTxn> txn = WriteTxn::Begin(&impl);
+  if (!txn.ok()) return fail_all(txn.status());
+  for (const BatchItem& item : items) {
+    if (item.changes == nullptr) {
+      results.emplace_back(InvalidArgument("batch item without a change set"));
+      continue;
+    }
+    Status st = RunSql(impl, "SAVEPOINT batch_item", "starting a batch item");
+    if (!st.ok()) return fail_all(st);
+    Result<CommitResult> written = WriteChangeSet(impl, item.account_id, *item.changes);
+    if (written.ok()) {
+      st = RunSql(impl, "RELEASE batch_item", "finishing a batch item");
+      if (!st.ok()) return fail_all(st);
+    } else {
+      // Some errors (I/O, disk full) make SQLite roll back the whole transaction itself.
+      if (sqlite3_get_autocommit(impl.db.get()) != 0) return fail_all(written.status());
+      st = RunSql(impl, "ROLLBACK TO batch_item", "rolling back a batch item");
+      if (st.ok()) st = RunSql(impl, "RELEASE batch_item", "finishing a batch item");
+      if (!st.ok()) return fail_all(st);
+    }
+    results.push_back(std::move(written));
+  }
+  Status committed = txn->Commit();  // the fsync
+  if (!committed.ok()) return fail_all(committed);
+  return results;
 }
 
 // ---- Events -------------------------------------------------------------------------------
@@ -1415,10 +1679,10 @@ Status SqliteStore::DebugOverwriteEvent(const ConsentEvent& e) {
 
 Result<std::optional<InboundMessage>> SqliteStore::FindInbound(
     int64_t account_id, const std::string& provider, const std::string& provider_message_id) {
-  std::lock_guard<std::mutex> lock(mu_);
-  SMSC_ASSIGN_OR_RETURN(Stmt s, impl_->Prepare("SELECT " SMSC_INBOUND_COLS
-                                               " FROM inbound_messages WHERE account_id = ?1 "
-                                               "AND provider = ?2 AND provider_message_id = ?3"));
+  ReadLease reader = impl_->Read(mu_);
+  SMSC_ASSIGN_OR_RETURN(Stmt s, reader->Prepare("SELECT " SMSC_INBOUND_COLS
+                                                " FROM inbound_messages WHERE account_id = ?1 "
+                                                "AND provider = ?2 AND provider_message_id = ?3"));
   s.Bind(1, account_id).Bind(2, provider).Bind(3, provider_message_id);
   SMSC_ASSIGN_OR_RETURN(bool row, s.Step("finding inbound message"));
   if (!row) return std::optional<InboundMessage>();
@@ -1618,10 +1882,10 @@ Status SqliteStore::PutProviderConfig(const ProviderConfig& config) {
 }
 
 Result<std::vector<ProviderConfig>> SqliteStore::ListProviderConfigs(int64_t account_id) {
-  std::lock_guard<std::mutex> lock(mu_);
-  SMSC_ASSIGN_OR_RETURN(Stmt s,
-                        impl_->Prepare("SELECT account_id, provider, settings, updated_at_ms FROM "
-                                       "provider_configs WHERE account_id = ?1 ORDER BY provider"));
+  ReadLease reader = impl_->Read(mu_);
+  SMSC_ASSIGN_OR_RETURN(
+      Stmt s, reader->Prepare("SELECT account_id, provider, settings, updated_at_ms FROM "
+                              "provider_configs WHERE account_id = ?1 ORDER BY provider"));
   s.Bind(1, account_id);
   std::vector<ProviderConfig> out;
   while (true) {

@@ -7,11 +7,14 @@
 // returns OK has been committed and the WAL fsynced; a power loss right after cannot take it
 // back. A call that returns an error has changed nothing (every write is one transaction).
 //
-// Threading: one SqliteStore holds one connection, guarded by a mutex; calls from several
-// threads are safe and run one at a time. Write transactions start with BEGIN IMMEDIATE, so
-// several processes may open the same file (e.g. `smsconsent serve` and an import): a writer
-// that finds the file locked waits up to the busy timeout (5 s) and then fails with
-// kUnavailable, never with a half-done change.
+// Threading: one SqliteStore holds one writer connection, guarded by a mutex: writes (and
+// most reads) from several threads are safe and run one at a time. The reads on the request
+// path (accounts, numbers, a contact by phone, statuses, inbound messages, provider
+// settings) run on a few reader connections instead, so they proceed while a commit waits
+// for its fsync. Write transactions start with BEGIN IMMEDIATE, so several processes may
+// open the same file (e.g. `smsconsent serve` and an import): a writer that finds the file
+// locked waits up to the busy timeout (5 s) and then fails with kUnavailable, never with a
+// half-done change.
 //
 // No SQLite type appears in this header: the connection lives behind Impl.
 #pragma once
@@ -38,8 +41,8 @@ class SqliteStore final : public ConsentStore {
   // The highest schema migration this build knows (and applies at Open).
   static int LatestSchemaVersion();
 
-  // For tests: the connection's current value of one of journal_mode, synchronous,
-  // foreign_keys, busy_timeout or user_version, as SQLite prints it ("wal", "2", ...).
+  // For tests: the writer connection's current value of one of journal_mode, synchronous,
+  // foreign_keys, busy_timeout, user_version or temp_store, as SQLite prints it ("wal", "2").
   // kInvalidArgument for any other name.
   Result<std::string> PragmaForTesting(const std::string& name);
 
@@ -62,12 +65,16 @@ class SqliteStore final : public ConsentStore {
   Result<Contact> GetContact(int64_t account_id, int64_t contact_id) override;
   Result<Contact> FindContactByPhone(int64_t account_id, const std::string& e164) override;
   Result<std::vector<Contact>> ListContacts(int64_t account_id, const ContactQuery& q) override;
+  Status UpdateContact(const Contact& contact) override;
+  Status DeleteContact(int64_t account_id, int64_t contact_id) override;
 
   Result<std::vector<StatusRow>> GetStatuses(int64_t account_id, int64_t contact_id) override;
   Result<std::vector<StatusRow>> ListAllStatuses(int64_t account_id) override;
   Status ReplaceStatuses(int64_t account_id, const std::vector<StatusRow>& rows) override;
 
   Result<CommitResult> Commit(int64_t account_id, const ChangeSet& changes) override;
+  // One transaction (one fsync) for the whole batch, a savepoint per item.
+  std::vector<Result<CommitResult>> CommitBatch(const std::vector<BatchItem>& items) override;
   Result<std::vector<ConsentEvent>> ListEvents(int64_t account_id, const EventQuery& q) override;
   Status DebugOverwriteEvent(const ConsentEvent& e) override;
 

@@ -1,0 +1,80 @@
+// GroupCommitter: many threads' commits, one durable write per batch.
+//
+// With synchronous=FULL every SQLite commit waits for an fsync, so one commit per request caps
+// the webhook rate at 1/fsync. Here callers hand their change set to one writer thread and
+// block; the writer takes everything queued (up to max_batch) and writes it with
+// ConsentStore::CommitBatch: one transaction, one fsync. While that fsync runs, new requests
+// queue up and form the next batch, so the batch size follows the load by itself.
+//
+// Durability is unchanged: Commit returns only after the batch holding its change set is
+// durable, and returns that item's own result (an item's kAborted/kAlreadyExists/kNotFound
+// does not affect the others in its batch). Thread-safe.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+#include "core/status.h"
+#include "store/store.h"
+
+namespace smsconsent {
+
+class GroupCommitter {
+ public:
+  struct Options {
+    // Most change sets in one batch (one transaction).
+    int max_batch = 256;
+    // How long the writer may wait for more change sets before committing a batch smaller
+    // than max_batch. 0: commit as soon as the writer is free; the batch is then whatever
+    // queued while the previous batch was being written.
+    std::chrono::microseconds max_wait{0};
+    // Called on the writer thread after each batch: its size and how long CommitBatch took.
+    std::function<void(int items, double seconds)> on_batch;
+  };
+
+  // For tests and metrics.
+  struct Stats {
+    int64_t batches = 0;        // CommitBatch calls so far (one transaction, one fsync each)
+    int64_t items = 0;          // change sets committed so far
+    int64_t largest_batch = 0;  // the most change sets one batch held
+    int64_t queued = 0;         // change sets waiting for the writer right now
+  };
+
+  // Starts the writer thread. `store` must outlive the committer.
+  GroupCommitter(ConsentStore& store, Options options);
+  explicit GroupCommitter(ConsentStore& store) : GroupCommitter(store, Options()) {}
+  ~GroupCommitter();  // Stop()
+  GroupCommitter(const GroupCommitter&) = delete;
+  GroupCommitter& operator=(const GroupCommitter&) = delete;
+
+  // ConsentStore::Commit through the next batch: blocks until the batch is durable and
+  // returns this change set's result. After Stop(): kUnavailable, nothing written.
+  Result<CommitResult> Commit(int64_t account_id, const ChangeSet& changes);
+
+  // Commits what is queued, then stops the writer. Idempotent.
+  void Stop();
+
+  Stats stats() const;
+
+ private:
+  struct Waiter;  // one blocked Commit call, on its caller's stack
+
+  void WriterLoop();
+
+  ConsentStore& store_;
+  const Options options_;
+  mutable std::mutex mu_;
+  std::condition_variable work_cv_;  // the writer waits for work here
+  std::deque<Waiter*> queue_;
+  bool stopping_ = false;
+  Stats stats_;
+  std::once_flag stop_once_;
+  std::thread writer_;  // last: starts after everything above is initialised
+};
+
+}  // namespace smsconsent
