@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <thread>
 
@@ -18,7 +19,7 @@ class FakeClock : public Clock {
  public:
   int64_t NowMs() const override { return now_ += 1000; }  // strictly increasing
  private:
-  mutable int64_t now_ = 1'700'000'000'000;
+  mutable std::atomic<int64_t> now_{1'700'000'000'000};  // shared by test threads
 };
 
 class ServiceTest : public ::testing::Test {
