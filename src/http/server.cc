@@ -228,19 +228,15 @@ struct HttpServer::Impl {
   }
 
   // Waits until no request is in flight (or the grace period ends), then stops the loop.
-  void Drain() {
-    auto timer = std::make_shared<net::steady_timer>(ioc);
+  net::awaitable<void> Drain() {
     const auto deadline = std::chrono::steady_clock::now() + options.shutdown_grace;
-    auto tick = std::make_shared<std::function<void()>>();
-    *tick = [this, timer, deadline, tick]() {
-      if (in_flight == 0 || std::chrono::steady_clock::now() >= deadline) {
-        ioc.stop();
-        return;
-      }
-      timer->expires_after(std::chrono::milliseconds(20));
-      timer->async_wait([tick](beast::error_code) { (*tick)(); });
-    };
-    (*tick)();
+    net::steady_timer timer(ioc);
+    while (in_flight > 0 && std::chrono::steady_clock::now() < deadline) {
+      timer.expires_after(std::chrono::milliseconds(20));
+      beast::error_code ec;
+      co_await timer.async_wait(net::redirect_error(net::use_awaitable, ec));
+    }
+    ioc.stop();
   }
 
   void BeginStop() {
@@ -248,7 +244,7 @@ struct HttpServer::Impl {
     beast::error_code ec;
     acceptor.close(ec);
     signals.cancel(ec);
-    Drain();
+    net::co_spawn(ioc, Drain(), net::detached);
   }
 };
 
