@@ -2,6 +2,25 @@
 
 namespace smsconsent {
 
+namespace {
+// Bounds the memory of the caches keyed by what callers send (numbers, API keys).
+constexpr std::size_t kMaxKeyedEntries = 100'000;
+}  // namespace
+
+const SenderNumber* AccountCache::Entry::Number(int64_t id) const {
+  for (const SenderNumber& n : numbers) {
+    if (n.id == id) return &n;
+  }
+  return nullptr;
+}
+
+const std::string* AccountCache::Entry::ProviderSettings(std::string_view provider) const {
+  for (const ProviderConfig& c : providers) {
+    if (c.provider == provider) return &c.settings;
+  }
+  return nullptr;
+}
+
 Result<std::shared_ptr<const AccountCache::Entry>> AccountCache::Get(int64_t account_id) {
   const int64_t now = clock_.NowMs();
   {
@@ -13,10 +32,27 @@ Result<std::shared_ptr<const AccountCache::Entry>> AccountCache::Get(int64_t acc
   auto entry = std::make_shared<Entry>();
   SMSC_ASSIGN_OR_RETURN(entry->account, store_.GetAccount(account_id));
   SMSC_ASSIGN_OR_RETURN(entry->numbers, store_.ListNumbers(account_id));
+  SMSC_ASSIGN_OR_RETURN(entry->providers, store_.ListProviderConfigs(account_id));
   entry->loaded_at_ms = now;
   std::lock_guard<std::mutex> lock(mu_);
   entries_[account_id] = entry;
   return std::shared_ptr<const Entry>(entry);
+}
+
+Result<std::vector<SenderNumber>> AccountCache::NumbersAt(const std::string& number) {
+  const int64_t now = clock_.NowMs();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = routes_.find(number);
+    if (it != routes_.end() && now - it->second.loaded_at_ms < ttl_ms_) {
+      return it->second.numbers;
+    }
+  }
+  SMSC_ASSIGN_OR_RETURN(std::vector<SenderNumber> found, store_.FindNumbers(number));
+  std::lock_guard<std::mutex> lock(mu_);
+  if (routes_.size() >= kMaxKeyedEntries) routes_.clear();
+  routes_[number] = Route{found, now};
+  return found;
 }
 
 Result<int64_t> AccountCache::AccountIdForKeyHash(const std::string& key_hash) {
@@ -27,7 +63,7 @@ Result<int64_t> AccountCache::AccountIdForKeyHash(const std::string& key_hash) {
   }
   SMSC_ASSIGN_OR_RETURN(Account account, store_.FindAccountByApiKeyHash(key_hash));
   std::lock_guard<std::mutex> lock(mu_);
-  if (key_hashes_.size() > 100'000) key_hashes_.clear();  // bound memory against key spraying
+  if (key_hashes_.size() >= kMaxKeyedEntries) key_hashes_.clear();  // against key spraying
   key_hashes_[key_hash] = account.id;
   return account.id;
 }
@@ -35,6 +71,9 @@ Result<int64_t> AccountCache::AccountIdForKeyHash(const std::string& key_hash) {
 void AccountCache::Invalidate(int64_t account_id) {
   std::lock_guard<std::mutex> lock(mu_);
   entries_.erase(account_id);
+  // Routes are keyed by number, not account; a number may have moved in or out of this
+  // account, so all of them are dropped (they reload at one read per receiving number).
+  routes_.clear();
 }
 
 }  // namespace smsconsent

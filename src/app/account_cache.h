@@ -1,9 +1,11 @@
-// A short-lived, in-process cache of accounts and their sender numbers for the hot read
-// paths (the consent check before every send, API-key authentication).
+// A short-lived, in-process cache of accounts, their sender numbers and provider settings for
+// the hot paths (the consent check before every send, API-key authentication, routing and
+// verifying inbound webhooks).
 //
-// Consent statuses are never cached: only account metadata (add-ons, region) and the number
-// list, which change rarely. This process drops an entry when it changes that account itself;
-// changes made by another process (the CLI, another `serve` instance) show within ttl_ms.
+// Consent statuses, contacts and messages are never cached: only account metadata (add-ons,
+// region), the number list and provider secrets, which change rarely. This process drops an
+// account's entries when it changes that account itself; changes made by another process (the
+// CLI, another `serve` instance) show within ttl_ms.
 // Thread-safe.
 #pragma once
 
@@ -11,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -24,7 +27,13 @@ class AccountCache {
   struct Entry {
     Account account;
     std::vector<SenderNumber> numbers;
+    std::vector<ProviderConfig> providers;
     int64_t loaded_at_ms = 0;
+
+    // The number with this id, or nullptr.
+    const SenderNumber* Number(int64_t id) const;
+    // The stored settings (JSON object text) of a provider, or nullptr when not configured.
+    const std::string* ProviderSettings(std::string_view provider) const;
   };
 
   AccountCache(ConsentStore& store, const Clock& clock, int64_t ttl_ms)
@@ -32,6 +41,11 @@ class AccountCache {
 
   // The account and its numbers, from the cache when fresh. kNotFound for an unknown account.
   Result<std::shared_ptr<const Entry>> Get(int64_t account_id);
+  // The sender numbers of every account registered as `number` (an E.164 number, or a short
+  // code's digits, which several countries may share), as ConsentStore::FindNumbers. Unknown
+  // numbers are cached too (an empty list), so a flood of webhooks for an unregistered
+  // number costs no store reads.
+  Result<std::vector<SenderNumber>> NumbersAt(const std::string& number);
   // The account id of an API key's SHA-256 (keys never change, so ids are kept for good;
   // unknown keys are not cached). kNotFound for an unknown key.
   Result<int64_t> AccountIdForKeyHash(const std::string& key_hash);
@@ -44,6 +58,11 @@ class AccountCache {
   std::mutex mu_;
   std::unordered_map<int64_t, std::shared_ptr<const Entry>> entries_;
   std::unordered_map<std::string, int64_t> key_hashes_;
+  struct Route {
+    std::vector<SenderNumber> numbers;
+    int64_t loaded_at_ms = 0;
+  };
+  std::unordered_map<std::string, Route> routes_;
 };
 
 }  // namespace smsconsent

@@ -12,6 +12,15 @@
 namespace smsconsent {
 namespace {
 
+Result<nlohmann::json> ParseProviderSettings(const std::string& text,
+                                             const std::string& provider) {
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) {
+    return Internal("stored settings of provider " + provider + " are not a JSON object");
+  }
+  return j;
+}
+
 using nlohmann::json;
 
 bool HasAddon(const std::vector<std::string>& addons, std::string_view name) {
@@ -21,17 +30,6 @@ bool HasAddon(const std::vector<std::string>& addons, std::string_view name) {
 std::string UpperAscii(std::string s) {
   for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return s;
-}
-
-std::string ConfigFingerprint(const SenderNumber& n) {
-  json j = {{"languages", n.keywords.languages},
-            {"in", n.keywords.opt_in},
-            {"out", n.keywords.opt_out},
-            {"all", n.keywords.opt_out_all},
-            {"help", n.keywords.help},
-            {"replace", n.keywords.replace_default_keywords},
-            {"free_text", n.keywords.free_text}};
-  return j.dump();
 }
 
 const std::string& ReplyTemplate(const SenderNumber& n, ReplyKind kind) {
@@ -266,12 +264,12 @@ Result<Contact> ConsentService::GetOrCreateContact(const Account& account,
 
 Result<std::shared_ptr<const KeywordMatcher>> ConsentService::MatcherFor(
     const SenderNumber& number) {
-  const std::string fp = ConfigFingerprint(number);
   std::lock_guard<std::mutex> lock(matchers_mu_);
   auto it = matchers_.find(number.id);
-  if (it != matchers_.end() && it->second.first == fp) return it->second.second;
+  // A matcher is rebuilt when the number's keyword configuration changed.
+  if (it != matchers_.end() && it->second->config() == number.keywords) return it->second;
   SMSC_ASSIGN_OR_RETURN(auto matcher, KeywordMatcher::Create(number.keywords));
-  matchers_[number.id] = {fp, matcher};
+  matchers_[number.id] = matcher;
   return matcher;
 }
 
@@ -289,17 +287,17 @@ Result<InboundRoute> ConsentService::RouteInbound(const std::string& to_raw,
     return InvalidArgument("an inbound SMS needs both a sender (from) and a receiver (to)");
   }
   // Route by the receiving number: a short code by its digits, anything else as E.164.
-  std::vector<SenderNumber> candidates;
+  std::string key;
   if (PhoneNormalizer::LooksLikeShortCode(to_raw)) {
-    std::string digits;
     for (char c : to_raw) {
-      if (std::isdigit(static_cast<unsigned char>(c))) digits.push_back(c);
+      if (std::isdigit(static_cast<unsigned char>(c))) key.push_back(c);
     }
-    SMSC_ASSIGN_OR_RETURN(candidates, store_.FindNumbers(digits));
   } else {
+    // Normalize, not NormalizeToE164: receiving numbers are few, so their verdicts stay cached.
     SMSC_ASSIGN_OR_RETURN(PhoneNumber to, phones_.Normalize(to_raw, ""));
-    SMSC_ASSIGN_OR_RETURN(candidates, store_.FindNumbers(to.e164));
+    key = std::move(to.e164);
   }
+  SMSC_ASSIGN_OR_RETURN(std::vector<SenderNumber> candidates, accounts_.NumbersAt(key));
   if (candidates.empty()) {
     return NotFound("no account has the receiving number '" + to_raw + "' registered");
   }
@@ -317,8 +315,9 @@ Result<InboundRoute> ConsentService::RouteInbound(const std::string& to_raw,
     }
     number = *it;
   }
-  SMSC_ASSIGN_OR_RETURN(Account account, AccountWithSms(number.account_id));
-  return InboundRoute{std::move(account), std::move(number)};
+  SMSC_ASSIGN_OR_RETURN(auto cached, accounts_.Get(number.account_id));
+  SMSC_RETURN_IF_ERROR(RequireSms(cached->account));
+  return InboundRoute{cached->account, std::move(number), cached};
 }
 
 Result<InboundResult> ConsentService::ReceiveSms(const InboundSms& sms) {
@@ -333,15 +332,13 @@ Result<InboundResult> ConsentService::ReceiveRouted(const InboundSms& sms,
   if (sms.reply_channel != "api" && sms.reply_channel != "response") {
     return InvalidArgument("reply channel must be 'api' or 'response'");
   }
-  SMSC_ASSIGN_OR_RETURN(PhoneNumber from, phones_.Normalize(sms.from, number.country));
+  SMSC_ASSIGN_OR_RETURN(PhoneNumber from, phones_.NormalizeToE164(sms.from, number.country));
 
+  // A provider's retry (the same message id) is not looked up first: storing it again fails
+  // with kAlreadyExists below, which answers with the stored decision. Retries are rare, and
+  // a lookup would cost every first delivery a read.
   std::string message_id = sms.message_id;
-  if (message_id.empty()) {
-    message_id = "gen-" + GenerateApiKey().substr(3);
-  } else {
-    SMSC_ASSIGN_OR_RETURN(auto stored, store_.FindInbound(account.id, sms.provider, message_id));
-    if (stored) return StoredAnswer(*stored);
-  }
+  if (message_id.empty()) message_id = "gen-" + GenerateApiKey().substr(3);
 
   Contact contact;
   for (int attempt = 1;; ++attempt) {
@@ -359,7 +356,7 @@ Result<InboundResult> ConsentService::ReceiveRouted(const InboundSms& sms,
         contact.created_at_ms = clock_.NowMs();
       }
     }
-    auto result = ReceiveOnce(sms, account, number, contact, message_id);
+    auto result = ReceiveOnce(sms, route, contact, message_id);
     if (result.ok()) return result;
     const StatusCode code = result.status().code();
     if (code == StatusCode::kAlreadyExists) {
@@ -372,13 +369,16 @@ Result<InboundResult> ConsentService::ReceiveRouted(const InboundSms& sms,
   }
 }
 
-Result<InboundResult> ConsentService::ReceiveOnce(const InboundSms& sms, const Account& account,
-                                                  const SenderNumber& number,
+Result<InboundResult> ConsentService::ReceiveOnce(const InboundSms& sms,
+                                                  const InboundRoute& route,
                                                   const Contact& contact,
                                                   const std::string& message_id) {
+  const Account& account = route.account;
+  const SenderNumber& number = route.number;
   const int64_t now = clock_.NowMs();
   SMSC_ASSIGN_OR_RETURN(auto matcher, MatcherFor(number));
-  SMSC_ASSIGN_OR_RETURN(auto numbers, store_.ListNumbers(account.id));
+  SMSC_ASSIGN_OR_RETURN(auto cached, CachedAccount(route));
+  const std::vector<SenderNumber>& numbers = cached->numbers;
   std::vector<StatusRow> rows;  // a contact not stored yet (id 0) has none
   if (contact.id != 0) {
     SMSC_ASSIGN_OR_RETURN(rows, store_.GetStatuses(account.id, contact.id));
@@ -823,16 +823,25 @@ Status ConsentService::SetProvider(int64_t account_id, const std::string& provid
   return Status::Ok();
 }
 
+Result<nlohmann::json> ConsentService::ProviderSettings(const InboundRoute& route,
+                                                        const std::string& provider) {
+  SMSC_ASSIGN_OR_RETURN(auto cached, CachedAccount(route));
+  const std::string* settings = cached->ProviderSettings(provider);
+  if (!settings) return json::object();
+  return ParseProviderSettings(*settings, provider);
+}
+
+Result<std::shared_ptr<const AccountCache::Entry>> ConsentService::CachedAccount(
+    const InboundRoute& route) {
+  if (route.cached) return route.cached;
+  return accounts_.Get(route.account.id);
+}
+
 Result<nlohmann::json> ConsentService::ProviderSettings(int64_t account_id,
                                                         const std::string& provider) {
   SMSC_ASSIGN_OR_RETURN(auto configs, store_.ListProviderConfigs(account_id));
   for (const ProviderConfig& c : configs) {
-    if (c.provider != provider) continue;
-    json j = json::parse(c.settings, nullptr, /*allow_exceptions=*/false);
-    if (!j.is_object()) {
-      return Internal("stored settings of provider " + provider + " are not a JSON object");
-    }
-    return j;
+    if (c.provider == provider) return ParseProviderSettings(c.settings, provider);
   }
   return json::object();
 }

@@ -74,6 +74,9 @@ struct InboundSms {
 struct InboundRoute {
   Account account;
   SenderNumber number;
+  // The account's cached numbers and provider settings, as read when routing (may be null:
+  // ReceiveRouted then reads them from the store).
+  std::shared_ptr<const AccountCache::Entry> cached;
 };
 
 // The answer to "may I send to this phone from this number?".
@@ -188,6 +191,9 @@ class ConsentService {
   // Marketing SMS Access). Webhooks need it before ReceiveSms, to verify the provider's
   // signature with that account's secrets. kNotFound when no account has the number.
   Result<InboundRoute> RouteInbound(const std::string& to, const std::string& from);
+  // The stored settings of `provider` for a routed message's account (an empty object when not
+  // configured), from the route's cached copy.
+  Result<nlohmann::json> ProviderSettings(const InboundRoute& route, const std::string& provider);
   // ReceiveSms for an already routed message.
   Result<InboundResult> ReceiveRouted(const InboundSms& sms, const InboundRoute& route);
 
@@ -250,9 +256,10 @@ class ConsentService {
   static Status RequireSms(const Account& account);
   Result<Contact> GetOrCreateContact(const Account& account, const std::string& e164);
   Result<std::shared_ptr<const KeywordMatcher>> MatcherFor(const SenderNumber& number);
-  Result<InboundResult> ReceiveOnce(const InboundSms& sms, const Account& account,
-                                    const SenderNumber& number, const Contact& contact,
-                                    const std::string& message_id);
+  Result<InboundResult> ReceiveOnce(const InboundSms& sms, const InboundRoute& route,
+                                    const Contact& contact, const std::string& message_id);
+  // The route's cached account entry, or a fresh one when the route carries none.
+  Result<std::shared_ptr<const AccountCache::Entry>> CachedAccount(const InboundRoute& route);
   Result<CommitResult> TimedCommit(int64_t account_id, const ChangeSet& changes);
   Result<Contact> FindContact(const Account& account, const std::string& phone);
   Result<InboundResult> StoredAnswer(const InboundMessage& stored);
@@ -265,8 +272,8 @@ class ConsentService {
   const Clock& clock_;
   PhoneNormalizer phones_;
   std::mutex matchers_mu_;
-  // number id -> (config fingerprint, matcher): rebuilt when the number's config changes.
-  std::map<int64_t, std::pair<std::string, std::shared_ptr<const KeywordMatcher>>> matchers_;
+  // number id -> matcher: rebuilt when the number's keyword configuration changes.
+  std::map<int64_t, std::shared_ptr<const KeywordMatcher>> matchers_;
   std::function<void(const char*, double)> store_observer_;
   AccountCache accounts_;
   GroupCommitter* committer_ = nullptr;

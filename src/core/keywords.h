@@ -66,6 +66,8 @@ struct KeywordConfig {
   // free-text grammar still applies when free_text is on).
   bool replace_default_keywords = false;
   bool free_text = true;  // recognise free-text opt-out requests
+
+  bool operator==(const KeywordConfig&) const = default;
 };
 
 class KeywordMatcher {

@@ -121,8 +121,10 @@ bool IsKnownRegion(const std::string& region) {
 
 // One parse of `text` with `region` ("ZZ" for none). `input` is what the caller gave, for the
 // message; `international` says the text carries its own country code.
+// With `details` false, PhoneNumber::region and ::valid are left unset: they cost more than
+// the parse itself (a +1 number is matched against the ranges of every NANP region).
 Result<PhoneNumber> ParseOnce(std::string_view input, const std::string& text,
-                              const std::string& region, bool international) {
+                              const std::string& region, bool international, bool details) {
   const PhoneNumberUtil& util = Util();
   pn::PhoneNumber number;
   switch (util.Parse(text, region, &number)) {
@@ -175,15 +177,17 @@ Result<PhoneNumber> ParseOnce(std::string_view input, const std::string& text,
 
   PhoneNumber out;
   util.Format(number, PhoneNumberUtil::E164, &out.e164);
+  out.country_code = cc;
+  if (!details) return out;
   util.GetRegionCodeForNumber(number, &out.region);
   if (out.region == kUnknownRegion) util.GetRegionCodeForCountryCode(cc, &out.region);
-  out.country_code = cc;
   out.valid = util.IsValidNumber(number);
   return out;
 }
 
 // The full parse, without the cache.
-Result<PhoneNumber> NormalizeSlow(std::string_view input, std::string_view default_region) {
+Result<PhoneNumber> NormalizeSlow(std::string_view input, std::string_view default_region,
+                                  bool details) {
   const std::string_view text = TrimAsciiSpace(input);
   if (text.empty()) return InvalidPhone(input, "empty");
   for (char c : text) {
@@ -201,13 +205,13 @@ Result<PhoneNumber> NormalizeSlow(std::string_view input, std::string_view defau
     std::string as_plus = "+";
     as_plus.append(text.substr(2));
     if (region != kUnknownRegion) {
-      Result<PhoneNumber> national = ParseOnce(input, std::string(text), region, false);
+      Result<PhoneNumber> national = ParseOnce(input, std::string(text), region, false, details);
       if (national.ok()) return national;
     }
-    return ParseOnce(input, as_plus, kUnknownRegion, true);
+    return ParseOnce(input, as_plus, kUnknownRegion, true, details);
   }
   const bool international = text.front() == '+';
-  return ParseOnce(input, std::string(text), region, international);
+  return ParseOnce(input, std::string(text), region, international, details);
 }
 
 struct StringHash {
@@ -238,7 +242,7 @@ PhoneNormalizer::~PhoneNormalizer() = default;
 Result<PhoneNumber> PhoneNormalizer::Normalize(std::string_view input,
                                                std::string_view default_region) const {
   if (cache_->capacity == 0 || !IsCanonicalE164(input)) {
-    return NormalizeSlow(input, default_region);
+    return NormalizeSlow(input, default_region, /*details=*/true);
   }
   {
     std::lock_guard<std::mutex> lock(cache_->mu);
@@ -247,13 +251,24 @@ Result<PhoneNumber> PhoneNormalizer::Normalize(std::string_view input,
   }
   // Parse outside the lock: two threads may both miss and parse the same number, and both
   // arrive at the same verdict.
-  Result<PhoneNumber> verdict = NormalizeSlow(input, default_region);
+  Result<PhoneNumber> verdict = NormalizeSlow(input, default_region, /*details=*/true);
   std::lock_guard<std::mutex> lock(cache_->mu);
   // Emptying when full keeps the bound without per-entry bookkeeping; the working set of
   // numbers refills it at one parse per number.
   if (cache_->verdicts.size() >= cache_->capacity) cache_->verdicts.clear();
   cache_->verdicts.emplace(std::string(input), verdict);
   return verdict;
+}
+
+Result<PhoneNumber> PhoneNormalizer::NormalizeToE164(std::string_view input,
+                                                     std::string_view default_region) const {
+  if (cache_->capacity != 0 && IsCanonicalE164(input)) {
+    std::lock_guard<std::mutex> lock(cache_->mu);
+    auto it = cache_->verdicts.find(input);
+    if (it != cache_->verdicts.end()) return it->second;
+  }
+  // Not cached: the cache holds full verdicts only.
+  return NormalizeSlow(input, default_region, /*details=*/false);
 }
 
 Result<ShortCode> PhoneNormalizer::NormalizeShortCode(std::string_view input,

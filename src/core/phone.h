@@ -54,6 +54,11 @@ class PhoneNormalizer {
   // an extension, and local-only numbers without an area code (US "555-2671"), none of which
   // has a dialable E.164 form. Canonical E.164 input never depends on `default_region`.
   Result<PhoneNumber> Normalize(std::string_view input, std::string_view default_region) const;
+  // Normalize for callers that need only the E.164 form and calling code: the same verdict and
+  // errors, but PhoneNumber::region may be empty and ::valid false (working those out costs
+  // more than the parse). For hot paths such as an inbound message's sender.
+  Result<PhoneNumber> NormalizeToE164(std::string_view input,
+                                      std::string_view default_region) const;
 
   // Short code: 3-8 digits (spaces/dashes allowed in input) with an ISO country.
   // kInvalidPhone when not 3-8 digits; kInvalidArgument when the country is not a known region.

@@ -216,6 +216,38 @@ TEST(PhoneNormalizerCache, FastPathGivesTheSlowPathsAnswer) {
   EXPECT_GT(refused, 50);
 }
 
+// NormalizeToE164 (the inbound sender's path) accepts and refuses exactly what Normalize does,
+// with the same E.164 form and messages; only region and validity are left out.
+TEST(PhoneNormalizeToE164, SameVerdictAsNormalize) {
+  std::vector<std::pair<std::string, std::string>> inputs;
+  for (const std::string& n : GeneratedE164Numbers()) inputs.emplace_back(n, "");
+  const char* national[][2] = {{"20 12 34 56", "DK"}, {"(201) 555-0123", "US"},
+                               {"0044 20 7946 0958", ""}, {"020 7946 0958", "GB"},
+                               {"555-2671", "US"},     {"2012", "DK"},
+                               {"call me", "DK"},      {"+4520123456#12", ""}};
+  for (const auto& n : national) inputs.emplace_back(n[0], n[1]);
+  PhoneNormalizer full(0);
+  PhoneNormalizer light;
+  for (const auto& [input, region] : inputs) {
+    const Result<PhoneNumber> want = full.Normalize(input, region);
+    const Result<PhoneNumber> got = light.NormalizeToE164(input, region);
+    ASSERT_EQ(want.ok(), got.ok()) << input;
+    if (want.ok()) {
+      EXPECT_EQ(got->e164, want->e164) << input;
+      EXPECT_EQ(got->country_code, want->country_code) << input;
+    } else {
+      EXPECT_EQ(got.status().code(), want.status().code()) << input;
+      EXPECT_EQ(got.status().message(), want.status().message()) << input;
+    }
+  }
+  EXPECT_EQ(light.cache_size(), 0u);  // partial verdicts are never cached
+  // A full verdict already cached is used as it is.
+  ASSERT_TRUE(light.Normalize("+4520123456", "").ok());
+  auto cached = light.NormalizeToE164("+4520123456", "");
+  ASSERT_TRUE(cached.ok());
+  EXPECT_EQ(cached->region, "DK");
+}
+
 TEST(PhoneNormalizerCache, OnlyCanonicalE164IsCached) {
   PhoneNormalizer phone;
   ASSERT_TRUE(phone.Normalize("+45 20 12 34 56", "").ok());
