@@ -484,7 +484,7 @@ HttpResponse Api::Webhook(const HttpRequest& req, const std::string& name) const
   if (parsed->ignored) return FromWebhook(provider->Respond({}));
   auto route = service_.RouteInbound(parsed->to, parsed->from);
   if (!route.ok()) return ErrorResponse(route.status());
-  auto settings = service_.ProviderSettings(route->account.id, std::string(provider->name()));
+  auto settings = service_.ProviderSettings(*route, std::string(provider->name()));
   if (!settings.ok()) return ErrorResponse(settings.status());
   Status verified = provider->Verify(wr, *settings, clock_.NowMs());
   if (!verified.ok()) {
