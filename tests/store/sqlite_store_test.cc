@@ -6,10 +6,13 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
 #include <string>
+#include <thread>
+#include <vector>
 
 namespace smsconsent {
 namespace {
@@ -182,6 +185,41 @@ TEST(SqliteStore, TheLedgerTableRefusesDeletes) {
   RawDb raw(path);
   EXPECT_NE(raw.Exec("DELETE FROM events"), SQLITE_OK);
   EXPECT_EQ(raw.Query("SELECT COUNT(*) FROM events"), "1");
+}
+
+// The writer never checkpoints the WAL itself: a background connection does, once the WAL
+// passes 1000 pages. Pages reach the database file only through a checkpoint, so the file
+// growing while the store is open (and no other connection checkpoints) shows it runs.
+TEST(SqliteStore, WalIsCheckpointedInTheBackground) {
+  TempDir dir;
+  const std::string path = dir.File("w.db");
+  auto store = MustOpen(path);
+  Account a;
+  a.name = "a";
+  auto acct = store->CreateAccount(a, "");
+  ASSERT_TRUE(acct.ok());
+  const auto initial = std::filesystem::file_size(path);
+  // About 8 MB of contacts: some 2000 pages of 4 KiB, in transactions of 100.
+  const std::string padding(4000, 'x');
+  for (int batch = 0; batch < 20; ++batch) {
+    std::vector<ChangeSet> sets(100);
+    std::vector<BatchItem> items;
+    for (int i = 0; i < 100; ++i) {
+      Contact c;
+      c.account_id = acct->id;
+      c.phone = "+45" + std::to_string(20000000 + batch * 100 + i);
+      c.name = padding;
+      sets[i].new_contact = c;
+      items.push_back(BatchItem{acct->id, &sets[i]});
+    }
+    for (const auto& r : store->CommitBatch(items)) ASSERT_TRUE(r.ok()) << r.status().ToString();
+  }
+  std::uintmax_t size = initial;
+  for (int i = 0; i < 200 && size < initial + 4'000'000; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    size = std::filesystem::file_size(path);
+  }
+  EXPECT_GE(size, initial + 4'000'000) << "the database file did not grow: no checkpoint ran";
 }
 
 TEST(OpenStore, DispatchesOnTheLocation) {

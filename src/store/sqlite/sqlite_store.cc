@@ -4,10 +4,13 @@
 
 #include <array>
 #include <atomic>
+#include <condition_variable>
 #include <filesystem>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string_view>
+#include <thread>
 #include <unordered_map>
 #include <utility>
 
@@ -814,9 +817,88 @@ Status OpenReader(const std::string& path, Connection& conn) {
   return conn.Exec("PRAGMA query_only = ON", "making a reader connection read-only");
 }
 
+// Runs WAL checkpoints on a thread and connection of its own. SQLite's default runs one inside
+// the commit that takes the WAL past 1000 pages: copying those pages into the database file
+// and an fsync of it, while every request waiting on that commit (a whole group-commit batch)
+// waits too. PASSIVE never blocks the writer or readers; frames still in use by a reader are
+// copied by a later checkpoint.
+class Checkpointer {
+ public:
+  static constexpr int kWalPages = 1000;  // SQLite's own default threshold
+
+  static Result<std::unique_ptr<Checkpointer>> Start(const std::string& path, sqlite3* writer) {
+    std::unique_ptr<Checkpointer> c(new Checkpointer(writer));
+    c->conn_.path = path;
+    sqlite3* raw = nullptr;
+    int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE, nullptr);
+    c->conn_.db.reset(raw);
+    if (rc != SQLITE_OK) return SqlError(raw, rc, "opening the checkpoint connection");
+    sqlite3_busy_timeout(raw, 5000);
+    // A connection learns that the file is in WAL mode on its first read; until then a
+    // checkpoint does nothing.
+    SMSC_RETURN_IF_ERROR(
+        c->conn_.Exec("SELECT count(*) FROM sqlite_schema", "reading the schema to checkpoint"));
+    c->thread_ = std::thread([p = c.get()] { p->Loop(); });
+    // Replaces the writer's automatic checkpoints (sqlite3_wal_autocheckpoint is this hook).
+    sqlite3_wal_hook(writer, &Checkpointer::OnCommit, c.get());
+    return c;
+  }
+
+  ~Checkpointer() {
+    sqlite3_wal_hook(writer_, nullptr, nullptr);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_one();
+    thread_.join();
+  }
+
+ private:
+  explicit Checkpointer(sqlite3* writer) : writer_(writer) {}
+
+  // Called by SQLite on the writer's thread after each commit, with the WAL's size in pages.
+  static int OnCommit(void* self, sqlite3*, const char*, int pages) {
+    if (pages >= kWalPages) {
+      auto* c = static_cast<Checkpointer*>(self);
+      {
+        std::lock_guard<std::mutex> lock(c->mu_);
+        c->due_ = true;
+      }
+      c->cv_.notify_one();
+    }
+    return SQLITE_OK;
+  }
+
+  void Loop() {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (true) {
+      cv_.wait(lock, [this] { return due_ || stop_; });
+      if (stop_) return;
+      due_ = false;
+      lock.unlock();
+      // A failure (I/O error) leaves the frames in the WAL, where they are as durable as in the
+      // database file; the next commit past the threshold tries again.
+      (void)sqlite3_wal_checkpoint_v2(conn_.db.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
+                                      nullptr, nullptr);
+      lock.lock();
+    }
+  }
+
+  sqlite3* const writer_;
+  Connection conn_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool due_ = false;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
 struct SqliteStore::Impl : Connection {
   std::vector<std::unique_ptr<ReaderSlot>> readers;  // none for :memory: (not shareable)
   std::atomic<size_t> next_reader{0};
+  // Last: stopped before the connections close. None for :memory:.
+  std::unique_ptr<Checkpointer> checkpointer;
 
   // A free reader connection if there is one, else the next one in turn; the writer
   // connection (under the store's mutex) when there are no readers.
@@ -875,6 +957,14 @@ Result<std::unique_ptr<ConsentStore>> SqliteStore::Open(const std::string& path)
     st = OpenReader(path, slot->conn);
     if (!st.ok()) return Status(st.code(), "opening '" + path + "': " + st.message());
     impl->readers.push_back(std::move(slot));
+  }
+  if (!in_memory) {
+    auto checkpointer = Checkpointer::Start(path, impl->db.get());
+    if (!checkpointer.ok()) {
+      return Status(checkpointer.status().code(),
+                    "opening '" + path + "': " + checkpointer.status().message());
+    }
+    impl->checkpointer = std::move(*checkpointer);
   }
   return std::unique_ptr<ConsentStore>(new SqliteStore(std::move(impl)));
 }
