@@ -54,6 +54,7 @@ Result<char> ParseCsvDelimiter(std::string_view s) {
 }
 
 bool CsvRecord::blank() const {
+  if (!ok()) return false;
   for (std::string_view f : fields) {
     for (char c : f) {
       if (!IsBlankByte(c)) return false;

@@ -61,7 +61,8 @@ struct CsvRecord {
   Status error;
 
   bool ok() const { return error.ok(); }
-  // True when every field is empty or only spaces/tabs (e.g. ",,," from a spreadsheet).
+  // True for a well-formed record whose every field is empty or only spaces/tabs (",,," from
+  // a spreadsheet's formatted but empty rows).
   bool blank() const;
 };
 
@@ -149,6 +150,8 @@ class CsvPullReader {
   using ReadFn = std::function<Result<size_t>(char* buf, size_t cap)>;
 
   explicit CsvPullReader(ReadFn read, CsvOptions options = {}, size_t chunk_bytes = 64 * 1024);
+  CsvPullReader(const CsvPullReader&) = delete;  // hands out pointers into itself
+  CsvPullReader& operator=(const CsvPullReader&) = delete;
 
   // Sets *record to the next record (valid until the next call) and returns true, or returns
   // false at the end of the input. A read error is returned as is; a malformed record is not

@@ -495,6 +495,7 @@ TEST(CsvRecord, BlankMeansOnlyEmptyOrSpaceFields) {
   EXPECT_TRUE(blank(",,,"));
   EXPECT_TRUE(blank(" , \t,\"\""));
   EXPECT_FALSE(blank(",x,"));
+  EXPECT_FALSE(blank("a\"b"));  // an error record has no fields but is not blank
 }
 
 // ---- Writer
