@@ -35,7 +35,15 @@ class Api {
   void SetOutboxNotifier(std::function<void()> notify) { notify_outbox_ = std::move(notify); }
 
  private:
+  // A handler that needs the caller's account (Bearer API key); errors map through
+  // ErrorResponse.
+  using AuthedHandler =
+      std::function<Result<HttpResponse>(const Account&, const HttpRequest&, const PathParams&)>;
+  Handler Authed(AuthedHandler fn) const;
+
   void AddRoutes();
+  // Each area's routes, in a file of its own (api_<area>.cc).
+  void AddExportRoutes();  // statuses/ledger export, consent proof (api_export.cc)
   HttpResponse Webhook(const HttpRequest& req, const std::string& provider) const;
 
   ConsentService& service_;

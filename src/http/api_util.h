@@ -1,0 +1,40 @@
+// Request parsing and response building shared by the API's route files (api.cc and the
+// files that add routes of one area each). Errors are kInvalidArgument with a message naming
+// the offending field or parameter, so they map to 400 through ErrorResponse.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/status.h"
+#include "http/http_types.h"
+#include "http/router.h"
+
+namespace smsconsent {
+
+// A JSON response with the given status.
+HttpResponse JsonResponse(int status, const nlohmann::json& body);
+// The request body as a JSON object.
+Result<nlohmann::json> ParseJsonBody(const HttpRequest& req);
+// A field that, when present and not null, must be a string / bool / array of strings.
+Result<std::optional<std::string>> OptString(const nlohmann::json& j, const char* name);
+Result<std::string> ReqString(const nlohmann::json& j, const char* name);
+Result<std::optional<bool>> OptBool(const nlohmann::json& j, const char* name);
+Result<std::optional<std::vector<std::string>>> OptStrings(const nlohmann::json& j,
+                                                           const char* name);
+// A decimal integer within [min, max]; `what` names it in the error.
+Result<int64_t> ParseInt(std::string_view s, const char* what, int64_t min, int64_t max);
+// A numeric path parameter.
+Result<int64_t> PathId(const PathParams& p, const char* name);
+// ?limit= (default `def`, at most `max`) and ?cursor= of a paged list.
+Result<int> PageLimit(const HttpRequest& req, int def, int max);
+Result<int64_t> Cursor(const HttpRequest& req);
+// {"items": [...], "next": "<cursor>" or null}; `full` says whether a further page may exist.
+nlohmann::json Page(nlohmann::json items, bool full, int64_t last);
+
+}  // namespace smsconsent
