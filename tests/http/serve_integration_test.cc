@@ -1,8 +1,5 @@
 // Integration tests: the real `smsconsent serve` binary on 127.0.0.1 port 0, driven over HTTP.
-#include <fcntl.h>
 #include <openssl/hmac.h>
-#include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -21,27 +18,15 @@
 
 #include "http/client.h"
 #include "providers/webhook.h"
+#include "serve_fixture.h"
 
 namespace smsconsent {
 namespace {
 
 using nlohmann::json;
+using serve_fixture::Form;
+using serve_fixture::RunCli;
 namespace fs = std::filesystem;
-
-// Runs the CLI to completion; returns stdout (and the exit code through `rc`).
-std::string RunCli(const std::string& db, const std::vector<std::string>& args, int* rc = nullptr) {
-  std::string cmd = std::string(SMSCONSENT_BINARY) + " --db '" + db + "' --json";
-  for (const auto& a : args) cmd += " '" + a + "'";
-  cmd += " 2>/dev/null";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  const int status = pclose(p);
-  if (rc) *rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return out;
-}
 
 std::string TwilioSignature(const std::string& token, const std::string& url,
                             std::vector<std::pair<std::string, std::string>> params) {
@@ -53,15 +38,6 @@ std::string TwilioSignature(const std::string& token, const std::string& url,
   HMAC(EVP_sha1(), token.data(), static_cast<int>(token.size()),
        reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac, &len);
   return Base64Encode(std::string(reinterpret_cast<char*>(mac), len));
-}
-
-std::string Form(const std::vector<std::pair<std::string, std::string>>& params) {
-  std::string out;
-  for (const auto& [k, v] : params) {
-    if (!out.empty()) out += "&";
-    out += UrlEncode(k) + "=" + UrlEncode(v);
-  }
-  return out;
 }
 
 class Serve : public ::testing::Test {
@@ -92,38 +68,16 @@ class Serve : public ::testing::Test {
   }
 
   static void TearDownTestSuite() {
-    if (pid_ > 0) {
-      kill(pid_, SIGTERM);
-      int status = 0;
-      waitpid(pid_, &status, 0);
-    }
+    serve_fixture::StopServe(server_);
     fs::remove_all(dir_);
   }
 
   static void StartServer() {
-    int out[2];
-    ASSERT_EQ(pipe(out), 0);
-    pid_ = fork();
-    if (pid_ == 0) {
-      dup2(out[1], STDOUT_FILENO);
-      close(out[0]);
-      const std::string log = (dir_ / "serve.log").string();
-      int err = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      dup2(err, STDERR_FILENO);
-      execl(SMSCONSENT_BINARY, SMSCONSENT_BINARY, "--db", db_.c_str(), "serve", "--listen",
-            "127.0.0.1:0", "--threads", "2", "--max-body-bytes", "4096", "--outbox-poll-ms",
-            "50", "--shutdown-grace-ms", "2000", static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    close(out[1]);
-    // The server prints its address once it accepts connections.
-    std::string line;
-    char c;
-    while (read(out[0], &c, 1) == 1 && c != '\n') line += c;
-    close(out[0]);
-    const std::string prefix = "smsconsent listening on http://";
-    ASSERT_EQ(line.rfind(prefix, 0), 0u) << "unexpected first line: " << line;
-    base_ = "http://" + line.substr(prefix.size());
+    serve_fixture::StartServe(db_, (dir_ / "serve.log").string(),
+                              {"--threads", "2", "--max-body-bytes", "4096", "--outbox-poll-ms",
+                               "50", "--shutdown-grace-ms", "2000"},
+                              &server_);
+    base_ = server_.base_url;
   }
 
   HttpClientResponse Call(const std::string& method, const std::string& path,
@@ -165,7 +119,7 @@ class Serve : public ::testing::Test {
   static inline fs::path dir_;
   static inline std::string db_, key_, other_key_, bare_key_, base_;
   static inline int64_t account_ = 0;
-  static inline pid_t pid_ = -1;
+  static inline serve_fixture::ServeProcess server_;
   std::unique_ptr<HttpClient> client_ = MakeBeastHttpClient();
 };
 

@@ -1,0 +1,122 @@
+// Helpers for integration tests that run the real `smsconsent` binary (SMSCONSENT_BINARY, set
+// by CMake): the CLI to set up a database, and `smsconsent serve` on 127.0.0.1 port 0.
+// Nothing here uses the production code, so a test built on it sees the service from outside.
+#pragma once
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace smsconsent::serve_fixture {
+
+// Runs `smsconsent --db DB --json ARGS…` to completion; returns its stdout (stderr is
+// discarded) and the exit code through `rc`. Arguments must not contain a single quote.
+inline std::string RunCli(const std::string& db, const std::vector<std::string>& args,
+                          int* rc = nullptr) {
+  std::string cmd = std::string(SMSCONSENT_BINARY) + " --db '" + db + "' --json";
+  for (const auto& a : args) cmd += " '" + a + "'";
+  cmd += " 2>/dev/null";
+  FILE* p = popen(cmd.c_str(), "r");
+  std::string out;
+  if (p == nullptr) {
+    if (rc) *rc = -1;
+    return out;
+  }
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  const int status = pclose(p);
+  if (rc) *rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return out;
+}
+
+// Percent-encodes everything but RFC 3986 unreserved characters (so a space is %20).
+inline std::string PercentEncode(std::string_view s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (const char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+        c == '.' || c == '_' || c == '~') {
+      out.push_back(ch);
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+  return out;
+}
+
+// An application/x-www-form-urlencoded body of `params`, in the order given.
+inline std::string Form(const std::vector<std::pair<std::string, std::string>>& params) {
+  std::string out;
+  for (const auto& [k, v] : params) {
+    if (!out.empty()) out += "&";
+    out += PercentEncode(k) + "=" + PercentEncode(v);
+  }
+  return out;
+}
+
+// A running `smsconsent serve`.
+struct ServeProcess {
+  pid_t pid = -1;
+  std::string base_url;  // "http://127.0.0.1:PORT"
+};
+
+// Starts `smsconsent --db DB serve --listen 127.0.0.1:0 EXTRA_ARGS…` with its stderr in
+// `log_path`, and returns once it accepts connections (it prints its address on stdout then).
+// Fails the current test (fatally) when it does not start; check HasFatalFailure().
+inline void StartServe(const std::string& db, const std::string& log_path,
+                       const std::vector<std::string>& extra_args, ServeProcess* out) {
+  // Everything the child needs is built before fork: only exec-safe calls happen after it.
+  std::vector<std::string> args = {SMSCONSENT_BINARY, "--db",     db,
+                                   "serve",           "--listen", "127.0.0.1:0"};
+  args.insert(args.end(), extra_args.begin(), extra_args.end());
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  int pipe_fds[2];
+  ASSERT_EQ(pipe(pipe_fds), 0);
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    dup2(pipe_fds[1], STDOUT_FILENO);
+    close(pipe_fds[0]);
+    const int err = open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (err >= 0) dup2(err, STDERR_FILENO);
+    execv(SMSCONSENT_BINARY, argv.data());
+    _exit(127);
+  }
+  out->pid = pid;
+  close(pipe_fds[1]);
+  std::string line;
+  char c;
+  while (read(pipe_fds[0], &c, 1) == 1 && c != '\n') line += c;
+  close(pipe_fds[0]);
+  const std::string prefix = "smsconsent listening on http://";
+  ASSERT_EQ(line.rfind(prefix, 0), 0u)
+      << "unexpected first line: " << line << " (see " << log_path << ")";
+  out->base_url = "http://" + line.substr(prefix.size());
+}
+
+// Stops the server gracefully (SIGTERM) and waits for it; returns its exit status as
+// waitpid reports it, or -1 when it was not running.
+inline int StopServe(ServeProcess& p) {
+  if (p.pid <= 0) return -1;
+  kill(p.pid, SIGTERM);
+  int status = 0;
+  waitpid(p.pid, &status, 0);
+  p.pid = -1;
+  return status;
+}
+
+}  // namespace smsconsent::serve_fixture
