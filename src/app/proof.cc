@@ -1,0 +1,423 @@
+#include "app/proof.h"
+
+#include <algorithm>
+#include <map>
+#include <utility>
+
+#include "app/json_views.h"
+#include "core/phone.h"
+
+namespace smsconsent {
+namespace {
+
+using nlohmann::json;
+
+constexpr int kEventPage = 1000;
+
+// "2026-11-29 14:02:05 UTC": the ISO-8601 form without milliseconds, for sentences.
+std::string HumanTime(int64_t ms) {
+  std::string iso = FormatTimestampMs(ms);  // 2026-11-29T14:02:05.123Z
+  return iso.substr(0, 10) + " " + iso.substr(11, 8) + " UTC";
+}
+
+std::string Str(const json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return "";
+  return it->is_string() ? it->get<std::string>() : it->dump();
+}
+
+std::string HumanLegalBasis(const std::string& name) {
+  if (name == "existing_customer") {
+    return "existing customer, similar products (Danish Markedsf\u00f8ringsloven \u00a710 stk. 2)";
+  }
+  if (name == "performance_of_contract") return "performance of a contract";
+  if (name == "not_subject_to_gdpr") return "not subject to GDPR";
+  std::string out = name;
+  std::replace(out.begin(), out.end(), '_', ' ');
+  return out;
+}
+
+const char* Verb(const ConsentEvent& e) {
+  if (e.from == e.to) {
+    switch (e.to) {
+      case SubscriptionStatus::kOptedIn: return "Confirmed opted in (no change)";
+      case SubscriptionStatus::kOptedOut: return "Confirmed opted out (no change)";
+      case SubscriptionStatus::kNotSpecified: return "Confirmed not specified (no change)";
+    }
+  }
+  switch (e.to) {
+    case SubscriptionStatus::kOptedIn: return "Opted in";
+    case SubscriptionStatus::kOptedOut: return "Opted out";
+    case SubscriptionStatus::kNotSpecified: return "Status reset to not specified";
+  }
+  return "Changed";
+}
+
+const char* StatusPhrase(SubscriptionStatus s) {
+  switch (s) {
+    case SubscriptionStatus::kOptedIn: return "opted in";
+    case SubscriptionStatus::kOptedOut: return "opted out";
+    case SubscriptionStatus::kNotSpecified: return "not specified";
+  }
+  return "?";
+}
+
+// The part of a sentence that says how: "by keyword START sent from +1… to +1…".
+std::string HowPhrase(const ConsentEvent& e, const json& ev) {
+  const std::string type = ev.is_object() ? Str(ev, "type") : "";
+  if (type == "keyword") {
+    std::string s;
+    if (Str(ev, "match_kind") == "free_text") {
+      s = "by the free-text message \"" + Str(ev, "body") + "\"";
+    } else {
+      s = "by keyword " + (Str(ev, "rule").empty() ? Str(ev, "body") : Str(ev, "rule"));
+      if (Str(ev, "body") != Str(ev, "rule")) s += " (message \"" + Str(ev, "body") + "\")";
+    }
+    s += " sent from " + (Str(ev, "from").empty() ? e.phone : Str(ev, "from")) + " to " +
+         (Str(ev, "to").empty() ? e.sender : Str(ev, "to"));
+    if (Str(ev, "scope") == "account") s += ", applied account-wide to " + e.sender;
+    return s;
+  }
+  if (type == "attestation") {
+    std::string s = "by " + (e.actor.empty() ? Str(ev, "actor") : e.actor) + " (" +
+                    SourceName(e.source) + ")";
+    if (ev.value("attested_express_consent", false)) {
+      s += ", attested express consent";
+    } else if (e.to == SubscriptionStatus::kOptedIn) {
+      s += ", without an attestation of express consent";
+    }
+    if (!Str(ev, "legal_basis").empty()) s += ", legal basis " + HumanLegalBasis(Str(ev, "legal_basis"));
+    if (!Str(ev, "explanation").empty()) s += ", explanation: \"" + Str(ev, "explanation") + "\"";
+    return s;
+  }
+  return "by " + e.actor + " (" + SourceName(e.source) + ")";
+}
+
+std::string Describe(const ConsentEvent& e, const json& ev) {
+  return std::string(Verb(e)) + " on " + e.sender + " " + HowPhrase(e, ev) + ".";
+}
+
+// "On +1555… (long_code): opted in on <date> by keyword START sent from …".
+std::string SummaryLine(const NumberStatus& ns, const std::vector<ProofEvent>& events) {
+  std::string head = "On " + ns.number.number + " (" + NumberKindName(ns.number.kind) + "): ";
+  if (ns.state.updated_at_ms == 0) return head + "no consent event recorded (not specified).";
+  // The event that put the pair in its current state: the newest change to it, else the
+  // newest event on the number.
+  const ProofEvent* basis = nullptr;
+  for (const ProofEvent& pe : events) {
+    const ConsentEvent& e = pe.event;
+    if (e.number_id != ns.number.id) continue;
+    if (e.to == ns.state.status && e.from != e.to) basis = &pe;
+  }
+  if (!basis) {
+    for (const ProofEvent& pe : events) {
+      if (pe.event.number_id == ns.number.id) basis = &pe;
+    }
+  }
+  std::string s = head + StatusPhrase(ns.state.status);
+  if (!basis) return s + " since " + HumanTime(ns.state.updated_at_ms) + " (no event found).";
+  const ConsentEvent& e = basis->event;
+  const json& ev = basis->evidence;
+  if (ev.is_object() && Str(ev, "type") == "attestation") {
+    // "opted in by user:alice on <date>, attested express consent, legal basis …"
+    std::string how = HowPhrase(e, ev);  // "by ACTOR (source), attested…"
+    const size_t first_comma = how.find(", ");
+    const std::string who = first_comma == std::string::npos ? how : how.substr(0, first_comma);
+    const std::string rest = first_comma == std::string::npos ? "" : how.substr(first_comma);
+    s += " " + who + " on " + HumanTime(e.at_ms) + rest;
+  } else {
+    s += " on " + HumanTime(e.at_ms) + " " + HowPhrase(e, ev);
+  }
+  if (ns.state.self_opted_out) s += "; this is the contact's own opt-out, which no user can override";
+  return s + ".";
+}
+
+Result<Contact> FindSubject(ConsentService& service, ConsentStore& store, const Account& account,
+                            const ProofSubject& subject) {
+  if (subject.contact_id.has_value() == subject.phone.has_value()) {
+    return InvalidArgument("name the contact by exactly one of id and phone");
+  }
+  if (subject.contact_id) return store.GetContact(account.id, *subject.contact_id);
+  SMSC_ASSIGN_OR_RETURN(PhoneNumber p, service.phones().Normalize(*subject.phone,
+                                                                  account.default_region));
+  return store.FindContactByPhone(account.id, p.e164);
+}
+
+json StatusJson(const NumberStatus& s) {
+  json j = ToJson(s);
+  j["number_id"] = s.number.id;
+  return j;
+}
+
+}  // namespace
+
+std::string HtmlEscape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + s.size() / 8);
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out.push_back(c);
+    }
+  }
+  return out;
+}
+
+Result<ConsentProof> BuildConsentProof(ConsentService& service, ConsentStore& store,
+                                       const Clock& clock, int64_t account_id,
+                                       const ProofSubject& subject) {
+  ConsentProof proof;
+  proof.generated_at_ms = clock.NowMs();
+  // ListNumbers checks the account and its Marketing SMS Access add-on.
+  SMSC_ASSIGN_OR_RETURN(auto numbers, service.ListNumbers(account_id));
+  SMSC_ASSIGN_OR_RETURN(proof.account, service.GetAccount(account_id));
+  SMSC_ASSIGN_OR_RETURN(proof.contact, FindSubject(service, store, proof.account, subject));
+  SMSC_ASSIGN_OR_RETURN(auto rows, store.GetStatuses(proof.account.id, proof.contact.id));
+  std::sort(numbers.begin(), numbers.end(),
+            [](const SenderNumber& a, const SenderNumber& b) { return a.id < b.id; });
+  for (const SenderNumber& n : numbers) {
+    NumberStatus ns{n, {}};
+    for (const StatusRow& r : rows) {
+      if (r.number_id == n.id) ns.state = r.state;
+    }
+    proof.statuses.push_back(std::move(ns));
+  }
+
+  // One pass over the account's ledger: the whole chain is verified, the contact's events kept.
+  ChainVerifier verifier;
+  std::string prev_stored = kGenesisHash;
+  EventQuery q;
+  q.limit = kEventPage;
+  while (true) {
+    SMSC_ASSIGN_OR_RETURN(auto page, store.ListEvents(proof.account.id, q));
+    if (page.empty()) break;
+    q.after_seq = page.back().seq;
+    for (ConsentEvent& e : page) {
+      verifier.Add(e);
+      ++proof.chain.events_total;
+      proof.chain.head_seq = e.seq;
+      proof.chain.head_hash = e.hash;
+      if (e.contact_id == proof.contact.id) {
+        ProofEvent pe;
+        pe.canonical = CanonicalEventEncoding(e);
+        pe.computed_hash = Sha256Hex(pe.canonical);
+        pe.hash_ok = pe.computed_hash == e.hash;
+        pe.prev_ok = e.prev_hash == prev_stored;
+        pe.evidence = json::parse(e.evidence, nullptr, /*allow_exceptions=*/false);
+        if (pe.evidence.is_discarded()) pe.evidence = e.evidence;
+        pe.description = Describe(e, pe.evidence);
+        pe.event = std::move(e);
+        prev_stored = pe.event.hash;
+        proof.events.push_back(std::move(pe));
+      } else {
+        prev_stored = e.hash;
+      }
+    }
+  }
+  if (proof.chain.events_total == 0) proof.chain.head_hash = kGenesisHash;
+  proof.chain.ok = verifier.ok();
+  proof.chain.events_checked = verifier.checked();
+  proof.chain.failed_seq = verifier.failed_seq();
+  proof.chain.failure = verifier.failure();
+
+  for (const NumberStatus& ns : proof.statuses) proof.summary.push_back(SummaryLine(ns, proof.events));
+  return proof;
+}
+
+json ProofToJson(const ConsentProof& p) {
+  json statuses = json::array();
+  for (const NumberStatus& s : p.statuses) statuses.push_back(StatusJson(s));
+  json events = json::array();
+  for (const ProofEvent& pe : p.events) {
+    const ConsentEvent& e = pe.event;
+    json j = ToJson(e);  // seq, at, number, phone, from, to, changed, source, actor, evidence, …
+    j["at_ms"] = e.at_ms;
+    j["account"] = e.account_id;
+    j["contact_id"] = e.contact_id;
+    j["number_id"] = e.number_id;
+    j["description"] = pe.description;
+    j["evidence_text"] = e.evidence;
+    j["canonical_encoding"] = pe.canonical;
+    j["computed_hash"] = pe.computed_hash;
+    j["hash_ok"] = pe.hash_ok;
+    j["prev_hash_ok"] = pe.prev_ok;
+    events.push_back(std::move(j));
+  }
+  json chain = {{"ok", p.chain.ok},
+                {"events_checked", p.chain.events_checked},
+                {"events_total", p.chain.events_total},
+                {"head_seq", p.chain.head_seq},
+                {"head_hash", p.chain.head_hash},
+                {"failed_seq", p.chain.failed_seq ? json(*p.chain.failed_seq) : json(nullptr)},
+                {"failure", p.chain.failure ? json(*p.chain.failure) : json(nullptr)}};
+  json contact = ToJson(p.contact);
+  return {{"title", "Consent record for " + p.contact.phone},
+          {"generated_at", FormatTimestampMs(p.generated_at_ms)},
+          {"account", {{"id", p.account.id}, {"name", p.account.name}}},
+          {"contact", contact},
+          {"statuses", statuses},
+          {"summary", p.summary},
+          {"events", events},
+          {"chain", chain},
+          {"verification",
+           {{"algorithm", "SHA-256 (lowercase hex) of the canonical encoding smsconsent-ledger-v1"},
+            {"description", "docs/ledger.md"}}}};
+}
+
+namespace {
+
+constexpr char kCss[] = R"css(
+body { font-family: Georgia, "Times New Roman", serif; color: #111; max-width: 60em;
+       margin: 2em auto; padding: 0 1em; line-height: 1.4; }
+h1 { font-size: 1.6em; margin-bottom: .2em; }
+h2 { font-size: 1.2em; border-bottom: 1px solid #999; margin-top: 1.6em; }
+.meta { color: #444; font-size: .9em; }
+table { border-collapse: collapse; width: 100%; margin: .5em 0; font-size: .92em; }
+th, td { border: 1px solid #bbb; padding: .25em .5em; text-align: left; vertical-align: top; }
+th { background: #eee; }
+code, pre, .hash { font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: .82em;
+                   overflow-wrap: anywhere; word-break: break-all; }
+pre { white-space: pre-wrap; background: #f6f6f6; border: 1px solid #ddd; padding: .5em; }
+.event { border: 1px solid #bbb; padding: .5em .8em; margin: .8em 0; page-break-inside: avoid; }
+.event h3 { font-size: 1em; margin: 0 0 .3em 0; }
+.ok { color: #05620e; font-weight: bold; }
+.bad { color: #a00000; font-weight: bold; }
+.banner { border: 2px solid #a00000; background: #fde8e8; padding: .6em .8em; margin: 1em 0; }
+.verified { border: 2px solid #05620e; background: #e8f6ea; padding: .6em .8em; margin: 1em 0; }
+ul.summary li { margin: .3em 0; }
+@media print { body { margin: 0; max-width: none; } a { color: inherit; } .event { border-color: #888; } }
+)css";
+
+void Row(std::string& h, std::string_view k, std::string_view v, bool mono = false) {
+  h += "<tr><th>";
+  h += HtmlEscape(k);
+  h += mono ? "</th><td class=\"hash\">" : "</th><td>";
+  h += HtmlEscape(v);
+  h += "</td></tr>\n";
+}
+
+std::string Mark(bool ok) {
+  return ok ? "<span class=\"ok\">verified</span>" : "<span class=\"bad\">DOES NOT MATCH</span>";
+}
+
+}  // namespace
+
+std::string ProofToHtml(const ConsentProof& p) {
+  const std::string title = "Consent record for " + p.contact.phone;
+  std::string h;
+  h.reserve(16 * 1024);
+  h += "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
+  h += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";
+  h += "<title>" + HtmlEscape(title) + "</title>\n<style>" + kCss + "</style>\n</head>\n<body>\n";
+  h += "<h1>" + HtmlEscape(title) + "</h1>\n";
+  h += "<p class=\"meta\">Account " + HtmlEscape(p.account.name) + " (id " +
+       std::to_string(p.account.id) + ") &middot; generated " +
+       HtmlEscape(FormatTimestampMs(p.generated_at_ms)) + " by smsconsent from its hash-chained "
+       "consent ledger</p>\n";
+
+  if (!p.chain.ok) {
+    h += "<div class=\"banner\"><strong>Warning: the account's ledger does not verify.</strong> "
+         "The hash chain breaks at event seq " +
+         std::to_string(p.chain.failed_seq.value_or(0)) + ": " +
+         HtmlEscape(p.chain.failure.value_or("")) +
+         ". Records from that event on cannot be relied on as unaltered.</div>\n";
+  }
+
+  h += "<h2>Summary</h2>\n<ul class=\"summary\">\n";
+  for (const std::string& s : p.summary) h += "<li>" + HtmlEscape(s) + "</li>\n";
+  h += "</ul>\n";
+
+  h += "<h2>Contact</h2>\n<table>\n";
+  Row(h, "Phone", p.contact.phone);
+  if (!p.contact.name.empty()) Row(h, "Name", p.contact.name);
+  if (!p.contact.email.empty()) Row(h, "Email", p.contact.email);
+  Row(h, "Contact id", std::to_string(p.contact.id));
+  Row(h, "Created", FormatTimestampMs(p.contact.created_at_ms));
+  h += "</table>\n";
+
+  h += "<h2>Current status</h2>\n<table>\n<tr><th>Sender number</th><th>Kind</th><th>Status</th>"
+       "<th>Since</th><th>Source</th><th>May send</th></tr>\n";
+  for (const NumberStatus& s : p.statuses) {
+    const bool set = s.state.updated_at_ms != 0;
+    h += "<tr><td>" + HtmlEscape(s.number.number) + "</td><td>" +
+         HtmlEscape(NumberKindName(s.number.kind)) + "</td><td>" +
+         HtmlEscape(SubscriptionStatusName(s.state.status)) +
+         (s.state.self_opted_out ? " (the contact's own)" : "") + "</td><td>" +
+         (set ? HtmlEscape(FormatTimestampMs(s.state.updated_at_ms)) : "&ndash;") + "</td><td>" +
+         (set ? HtmlEscape(SourceName(s.state.source)) : "&ndash;") + "</td><td>" +
+         (MaySend(s.state) ? "yes" : "no") + "</td></tr>\n";
+  }
+  h += "</table>\n";
+
+  h += "<h2>Timeline</h2>\n";
+  if (p.events.empty()) h += "<p>No consent events are recorded for this contact.</p>\n";
+  for (const ProofEvent& pe : p.events) {
+    const ConsentEvent& e = pe.event;
+    h += "<div class=\"event\">\n<h3>" + HtmlEscape(FormatTimestampMs(e.at_ms)) + " &middot; " +
+         HtmlEscape(e.sender) + " &middot; " + HtmlEscape(SubscriptionStatusName(e.from)) +
+         " &rarr; " + HtmlEscape(SubscriptionStatusName(e.to)) + "</h3>\n";
+    h += "<p>" + HtmlEscape(pe.description) + "</p>\n<table>\n";
+    Row(h, "Ledger seq", std::to_string(e.seq));
+    Row(h, "Source / actor", std::string(SourceName(e.source)) + " / " + e.actor);
+    if (pe.evidence.is_object()) {
+      for (const auto& [k, v] : pe.evidence.items()) {
+        Row(h, "Evidence: " + k, v.is_string() ? v.get<std::string>() : v.dump());
+      }
+    } else {
+      Row(h, "Evidence (not JSON)", e.evidence);
+    }
+    Row(h, "prev_hash", e.prev_hash, true);
+    Row(h, "hash", e.hash, true);
+    h += "<tr><th>Checks</th><td>hash recomputed from the fields: " + Mark(pe.hash_ok) +
+         "; link to the previous event: " + Mark(pe.prev_ok) + "</td></tr>\n";
+    h += "</table>\n</div>\n";
+  }
+
+  h += "<h2>Verification</h2>\n";
+  if (p.chain.ok) {
+    h += "<div class=\"verified\"><span class=\"ok\">The account's whole ledger verifies.</span> "
+         "All " + std::to_string(p.chain.events_total) +
+         " events, from genesis to the head, were checked: sequence numbers have no gaps, each "
+         "event's prev_hash equals the previous event's hash, and each hash recomputes from the "
+         "event's fields.</div>\n";
+  } else {
+    h += "<div class=\"banner\"><span class=\"bad\">The ledger does NOT verify.</span> " +
+         std::to_string(p.chain.events_checked) + " of " + std::to_string(p.chain.events_total) +
+         " events verified before the first break, at event seq " +
+         std::to_string(p.chain.failed_seq.value_or(0)) + ": " +
+         HtmlEscape(p.chain.failure.value_or("")) + "</div>\n";
+  }
+  h += "<table>\n";
+  Row(h, "Events in the account's ledger", std::to_string(p.chain.events_total));
+  Row(h, "Events verified", std::to_string(p.chain.events_checked));
+  Row(h, "Head seq", std::to_string(p.chain.head_seq));
+  Row(h, "Head hash", p.chain.head_hash, true);
+  Row(h, "Generated at", FormatTimestampMs(p.generated_at_ms));
+  h += "</table>\n";
+  h += "<p>How to check this record without our software: every event's <code>hash</code> is the "
+       "SHA-256 (lowercase hex) of its canonical encoding, shown below for each event of this "
+       "contact. The encoding is the line <code>smsconsent-ledger-v1</code> followed by one line "
+       "per field, in the order account, seq, contact, phone, number, sender, from, to, source, "
+       "actor, at, evidence, prev &mdash; each written as <code>name:byte-length:value</code> and "
+       "a newline, where <code>at</code> is milliseconds since 1970-01-01 UTC and "
+       "<code>evidence</code> is the stored JSON text byte for byte. Hash the text (for example "
+       "with <code>sha256sum</code>, minding the final newline) and compare. Each event also "
+       "names the previous event's hash (<code>prev</code>; 64 zeros for the first event), so "
+       "the events form a chain: changing, removing or reordering any event breaks it. To check "
+       "the whole chain, export the account's ledger (<code>smsconsent export --ledger</code>) "
+       "and verify every event in seq order; the head hash above lets you confirm that the "
+       "ledger you were given is the one this record was made from.</p>\n";
+  for (const ProofEvent& pe : p.events) {
+    h += "<p>Event seq " + std::to_string(pe.event.seq) + " &mdash; SHA-256 " +
+         "<span class=\"hash\">" + HtmlEscape(pe.computed_hash) + "</span> " +
+         Mark(pe.hash_ok) + "</p>\n<pre>" + HtmlEscape(pe.canonical) + "</pre>\n";
+  }
+  h += "</body>\n</html>\n";
+  return h;
+}
+
+}  // namespace smsconsent

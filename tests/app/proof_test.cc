@@ -1,0 +1,290 @@
+// Consent proofs over a real SQLite store with a fixed fake clock.
+#include "app/proof.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "core/ledger.h"
+
+namespace smsconsent {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+constexpr int64_t kT0 = 1'767'225'600'000;  // 2026-01-01T00:00:00Z
+
+class FixedClock : public Clock {
+ public:
+  int64_t NowMs() const override { return now_; }
+  void Set(int64_t ms) { now_ = ms; }
+
+ private:
+  std::atomic<int64_t> now_{kT0};
+};
+
+class ProofTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("smsconsent-proof-" + std::to_string(getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    auto store = OpenStore((dir_ / "proof.db").string());
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    store_ = std::move(store).value();
+    svc_ = std::make_unique<ConsentService>(*store_, clock_);
+    account_ = MakeAccount("Acme & Sons", true);
+    Number(account_, "+15551234567", NumberKind::kLongCode);
+    Number(account_, "12345", NumberKind::kShortCode);
+  }
+  void TearDown() override {
+    svc_.reset();
+    store_.reset();
+    fs::remove_all(dir_);
+  }
+
+  int64_t MakeAccount(const std::string& name, bool sms) {
+    smsconsent::NewAccount req{name, {}, "US"};
+    if (sms) req.addons = {kAddonMarketingSms, kAddonShortCode};
+    auto a = svc_->CreateAccount(req);
+    EXPECT_TRUE(a.ok()) << a.status().ToString();
+    return a.ok() ? a->account.id : 0;
+  }
+  void Number(int64_t account, const std::string& n, NumberKind kind) {
+    NewNumber req;
+    req.account_id = account;
+    req.number = n;
+    req.kind = kind;
+    req.country = "US";
+    auto r = svc_->AddNumber(req);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+  }
+  InboundResult Receive(const std::string& from, const std::string& to, const std::string& body) {
+    auto r = svc_->ReceiveSms({"twilio", "", from, to, body});
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? std::move(r).value() : InboundResult{};
+  }
+  void OptIn(const std::string& phone, const std::string& number, const std::string& why) {
+    StatusChangeRequest req;
+    req.account_id = account_;
+    req.phone = phone;
+    req.number = number;
+    req.target = SubscriptionStatus::kOptedIn;
+    req.actor = "user:alice";
+    req.attestation = {true, LegalBasis::kExistingCustomer, why};
+    auto r = svc_->SetStatus(req);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+  }
+  Result<ConsentProof> ByPhone(const std::string& phone, int64_t account = 0) {
+    ProofSubject s;
+    s.phone = phone;
+    return BuildConsentProof(*svc_, *store_, clock_, account ? account : account_, s);
+  }
+  Result<ConsentProof> ById(int64_t id, int64_t account = 0) {
+    ProofSubject s;
+    s.contact_id = id;
+    return BuildConsentProof(*svc_, *store_, clock_, account ? account : account_, s);
+  }
+
+  fs::path dir_;
+  FixedClock clock_;
+  std::unique_ptr<ConsentStore> store_;
+  std::unique_ptr<ConsentService> svc_;
+  int64_t account_ = 0;
+};
+
+TEST_F(ProofTest, KeywordOptInIsSummarisedWithTheMessageAndVerifies) {
+  clock_.Set(kT0 + 3'600'000);  // 2026-01-01T01:00:00Z
+  Receive("+14155552671", "+15551234567", "START");
+  clock_.Set(kT0 + 7'200'000);
+  auto p = ByPhone("(415) 555-2671");  // national format, the account's region
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(p->contact.phone, "+14155552671");
+  EXPECT_EQ(p->generated_at_ms, kT0 + 7'200'000);
+  ASSERT_EQ(p->summary.size(), 2u);
+  EXPECT_EQ(p->summary[0],
+            "On +15551234567 (long_code): opted in on 2026-01-01 01:00:00 UTC by keyword START "
+            "sent from +14155552671 to +15551234567.");
+  EXPECT_THAT(p->summary[1], HasSubstr("On 12345 (short_code): no consent event recorded"));
+  ASSERT_EQ(p->events.size(), 1u);
+  const ProofEvent& e = p->events[0];
+  EXPECT_TRUE(e.hash_ok);
+  EXPECT_TRUE(e.prev_ok);
+  EXPECT_EQ(Sha256Hex(e.canonical), e.event.hash);
+  EXPECT_EQ(e.evidence["body"], "START");
+  EXPECT_EQ(e.evidence["match_kind"], "exact_keyword");
+  EXPECT_TRUE(p->chain.ok);
+  EXPECT_EQ(p->chain.events_total, 1);
+  EXPECT_EQ(p->chain.events_checked, 1);
+  EXPECT_EQ(p->chain.head_seq, 1);
+  EXPECT_EQ(p->chain.head_hash, e.event.hash);
+}
+
+TEST_F(ProofTest, AttestedOptInNamesTheActorBasisAndExplanation) {
+  clock_.Set(kT0 + 86'400'000);
+  OptIn("+14155552671", "12345", "Signed the paper form at the counter");
+  auto p = ByPhone("+14155552671");
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(p->summary[1],
+            "On 12345 (short_code): opted in by user:alice (manual) on 2026-01-02 00:00:00 UTC, "
+            "attested express consent, legal basis existing customer, similar products (Danish "
+            "Markedsf\u00f8ringsloven \u00a710 stk. 2), explanation: \"Signed the paper form at the "
+            "counter\".");
+  json j = ProofToJson(*p);
+  EXPECT_EQ(j["title"], "Consent record for +14155552671");
+  EXPECT_EQ(j["events"][0]["evidence"]["legal_basis"], "existing_customer");
+  EXPECT_EQ(j["events"][0]["evidence"]["attested_express_consent"], true);
+  EXPECT_EQ(j["events"][0]["hash_ok"], true);
+  EXPECT_EQ(j["chain"]["ok"], true);
+  EXPECT_EQ(j["generated_at"], "2026-01-02T00:00:00.000Z");
+  EXPECT_EQ(j["statuses"][1]["status"], "opted_in");
+  EXPECT_EQ(j["statuses"][1]["may_send"], true);
+}
+
+TEST_F(ProofTest, SelfOptOutAfterOptInShowsBothEventsInOrder) {
+  clock_.Set(kT0);
+  OptIn("+14155552671", "+15551234567", "web form");
+  clock_.Set(kT0 + 60'000);
+  Receive("+14155552671", "+15551234567", "STOP");
+  auto p = ByPhone("+14155552671");
+  ASSERT_TRUE(p.ok());
+  ASSERT_EQ(p->events.size(), 2u);
+  EXPECT_EQ(p->events[0].event.to, SubscriptionStatus::kOptedIn);
+  EXPECT_EQ(p->events[1].event.to, SubscriptionStatus::kOptedOut);
+  EXPECT_THAT(p->summary[0], HasSubstr("opted out on 2026-01-01 00:01:00 UTC by keyword STOP"));
+  EXPECT_THAT(p->summary[0], HasSubstr("the contact's own opt-out"));
+  EXPECT_THAT(p->events[1].description, HasSubstr("Opted out on +15551234567 by keyword STOP"));
+}
+
+TEST_F(ProofTest, ByIdEqualsByPhone) {
+  Receive("+14155552671", "+15551234567", "START");
+  auto a = ByPhone("+14155552671");
+  ASSERT_TRUE(a.ok());
+  auto b = ById(a->contact.id);
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(ProofToJson(*a), ProofToJson(*b));
+  EXPECT_EQ(ProofToHtml(*a), ProofToHtml(*b));
+}
+
+TEST_F(ProofTest, Errors) {
+  Receive("+14155552671", "+15551234567", "START");
+  EXPECT_EQ(ByPhone("+14155550000").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(ById(987654).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(ByPhone("not a phone").status().code(), StatusCode::kInvalidPhone);
+  EXPECT_EQ(BuildConsentProof(*svc_, *store_, clock_, account_, {}).status().code(),
+            StatusCode::kInvalidArgument);
+  const int64_t bare = MakeAccount("Bare", false);
+  EXPECT_EQ(ByPhone("+14155552671", bare).status().code(), StatusCode::kPermissionDenied);
+  // Another account cannot prove this account's contact, by id or by phone.
+  const int64_t other = MakeAccount("Other", true);
+  auto mine = ByPhone("+14155552671");
+  ASSERT_TRUE(mine.ok());
+  EXPECT_EQ(ById(mine->contact.id, other).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(ByPhone("+14155552671", other).status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(ProofTest, TamperedEventBreaksTheChainAndIsNamed) {
+  Receive("+14155552671", "+15551234567", "START");
+  Receive("+14155550002", "+15551234567", "START");
+  Receive("+14155552671", "12345", "START");
+  auto events = store_->ListEvents(account_, {});
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->size(), 3u);
+  ConsentEvent forged = (*events)[2];  // seq 3, this contact's opt-in on the short code
+  forged.evidence = R"({"type":"keyword","body":"START, I promise"})";
+  ASSERT_TRUE(store_->DebugOverwriteEvent(forged).ok());
+
+  auto p = ByPhone("+14155552671");
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_FALSE(p->chain.ok);
+  EXPECT_EQ(p->chain.failed_seq, 3);
+  EXPECT_EQ(p->chain.events_checked, 2);
+  EXPECT_EQ(p->chain.events_total, 3);
+  EXPECT_THAT(*p->chain.failure, HasSubstr("event seq 3"));
+  ASSERT_EQ(p->events.size(), 2u);
+  EXPECT_TRUE(p->events[0].hash_ok);
+  EXPECT_FALSE(p->events[1].hash_ok);
+  EXPECT_TRUE(p->events[1].prev_ok);  // the link is intact; the content changed
+  json j = ProofToJson(*p);
+  EXPECT_EQ(j["chain"]["ok"], false);
+  EXPECT_EQ(j["chain"]["failed_seq"], 3);
+  EXPECT_EQ(j["events"][1]["hash_ok"], false);
+  const std::string html = ProofToHtml(*p);
+  EXPECT_THAT(html, HasSubstr("Warning: the account's ledger does not verify."));
+  EXPECT_THAT(html, HasSubstr("The ledger does NOT verify."));
+  EXPECT_THAT(html, HasSubstr("breaks at event seq 3"));
+  EXPECT_THAT(html, HasSubstr("DOES NOT MATCH"));
+}
+
+TEST_F(ProofTest, TamperingWithAnotherContactsEventStillFailsTheChain) {
+  Receive("+14155550002", "+15551234567", "START");
+  Receive("+14155552671", "+15551234567", "START");
+  auto events = store_->ListEvents(account_, {});
+  ASSERT_TRUE(events.ok());
+  ConsentEvent forged = (*events)[0];
+  forged.actor = "someone else";
+  ASSERT_TRUE(store_->DebugOverwriteEvent(forged).ok());
+  auto p = ByPhone("+14155552671");
+  ASSERT_TRUE(p.ok());
+  ASSERT_EQ(p->events.size(), 1u);
+  EXPECT_TRUE(p->events[0].hash_ok);  // this contact's own event is untouched
+  EXPECT_FALSE(p->chain.ok);
+  EXPECT_EQ(p->chain.failed_seq, 1);
+  EXPECT_EQ(p->chain.events_checked, 0);
+}
+
+TEST_F(ProofTest, HtmlIsSelfContainedAndEscapesEverything) {
+  auto c = svc_->AddContact(account_, "+14155552671", "<img src=x onerror=alert(1)>", "");
+  ASSERT_TRUE(c.ok());
+  InboundResult r = Receive("+14155552671", "+15551234567",
+                            "Please stop texting me <script>alert('x')</script>");
+  ASSERT_EQ(r.events.size(), 1u) << r.decision.dump();
+  auto p = ByPhone("+14155552671");
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->events[0].evidence["body"], "Please stop texting me <script>alert('x')</script>");
+  const std::string html = ProofToHtml(*p);
+  EXPECT_EQ(html.rfind("<!DOCTYPE html>", 0), 0u);
+  EXPECT_THAT(html, HasSubstr("<title>Consent record for +14155552671</title>"));
+  EXPECT_THAT(html, Not(HasSubstr("<script")));
+  EXPECT_THAT(html, Not(HasSubstr("<img")));
+  EXPECT_THAT(html, HasSubstr("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"));
+  EXPECT_THAT(html, HasSubstr("&lt;img src=x onerror=alert(1)&gt;"));
+  EXPECT_THAT(html, HasSubstr("Acme &amp; Sons"));
+  // No external assets: nothing is loaded from anywhere.
+  EXPECT_THAT(html, Not(HasSubstr("src=\"")));
+  EXPECT_THAT(html, Not(HasSubstr("href=")));
+  EXPECT_THAT(html, Not(HasSubstr("@import")));
+  EXPECT_THAT(html, HasSubstr("<style>"));
+  EXPECT_THAT(html, HasSubstr("The account's whole ledger verifies."));
+  EXPECT_THAT(html, HasSubstr("smsconsent-ledger-v1"));
+}
+
+TEST_F(ProofTest, ContactWithoutEventsHasAnEmptyTimeline) {
+  auto c = svc_->AddContact(account_, "+14155552671", "Ann", "ann@example.com");
+  ASSERT_TRUE(c.ok());
+  Receive("+14155550002", "+15551234567", "START");  // someone else's event
+  auto p = ById(c->id);
+  ASSERT_TRUE(p.ok());
+  EXPECT_TRUE(p->events.empty());
+  EXPECT_TRUE(p->chain.ok);
+  EXPECT_EQ(p->chain.events_total, 1);
+  EXPECT_THAT(ProofToHtml(*p), HasSubstr("No consent events are recorded for this contact."));
+}
+
+TEST(HtmlEscape, EscapesTheFiveCharacters) {
+  EXPECT_EQ(HtmlEscape("a&b<c>d\"e'f"), "a&amp;b&lt;c&gt;d&quot;e&#39;f");
+  EXPECT_EQ(HtmlEscape("plain \xC3\xA6\xC3\xB8\xC3\xA5"), "plain \xC3\xA6\xC3\xB8\xC3\xA5");
+}
+
+}  // namespace
+}  // namespace smsconsent
