@@ -47,6 +47,9 @@ json RepliesJson(const std::vector<QueuedReply>& replies) {
   return out;
 }
 
+
+}  // namespace
+
 OutboxItem OutboxFor(const QueuedReply& r, const SenderNumber& number, const Contact& contact,
                      int64_t now_ms) {
   OutboxItem item;
@@ -61,8 +64,6 @@ OutboxItem OutboxFor(const QueuedReply& r, const SenderNumber& number, const Con
   item.next_attempt_at_ms = now_ms;
   return item;
 }
-
-}  // namespace
 
 std::string GenerateApiKey() {
   unsigned char bytes[20];

@@ -247,12 +247,17 @@ class ConsentService {
 
   const PhoneNormalizer& phones() const { return phones_; }
 
- private:
+  // The account, refused (kPermissionDenied) without Marketing SMS Access.
   Result<Account> AccountWithSms(int64_t account_id);
-  Result<SenderNumber> ResolveNumber(const Account& account, const std::string& number);
+  // One of the account's numbers by its text (E.164 in any format, or short code digits).
   Result<SenderNumber> ResolveNumberIn(const Account& account,
                                        const std::vector<SenderNumber>& numbers,
                                        const std::string& number) const;
+  // A reply of `number` rendered with its business name, and its segments.
+  QueuedReply MakeReply(ReplyKind kind, const SenderNumber& number) const;
+
+ private:
+  Result<SenderNumber> ResolveNumber(const Account& account, const std::string& number);
   static Status RequireSms(const Account& account);
   Result<Contact> GetOrCreateContact(const Account& account, const std::string& e164);
   Result<std::shared_ptr<const KeywordMatcher>> MatcherFor(const SenderNumber& number);
@@ -266,7 +271,6 @@ class ConsentService {
   // Pages through the ledger in seq order (optionally one contact's events).
   Status ForEachEvent(int64_t account_id, std::optional<int64_t> contact_id,
                       const std::function<void(const ConsentEvent&)>& fn);
-  QueuedReply MakeReply(ReplyKind kind, const SenderNumber& number) const;
 
   ConsentStore& store_;
   const Clock& clock_;
@@ -278,6 +282,11 @@ class ConsentService {
   AccountCache accounts_;
   GroupCommitter* committer_ = nullptr;
 };
+
+// The outbox item that sends `reply` from `number` to `contact` (id 0: a contact created in the
+// same change set), due at now_ms.
+OutboxItem OutboxFor(const QueuedReply& reply, const SenderNumber& number, const Contact& contact,
+                     int64_t now_ms);
 
 // Random API key ("sk_" + 40 hex characters) from OpenSSL's CSPRNG.
 std::string GenerateApiKey();

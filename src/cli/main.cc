@@ -12,6 +12,8 @@
 #include "app/consent_service.h"
 #include "app/json_views.h"
 #include "app/system_clock.h"
+#include "cli/bulk_commands.h"
+#include "cli/export_commands.h"
 #include "cli/output.h"
 #include "cli/serve.h"
 #include "store/store.h"
@@ -578,6 +580,11 @@ int Main(int argc, char** argv) {
       });
     };
   });
+
+  // ---- export, proof (src/cli/export_commands.cc) ----
+  AddExportCommands(cli, g.db, g.json, run);
+  // ---- bulk, import, job (src/cli/bulk_commands.cc) ----
+  AddBulkCommands(cli, g.db, g.json, run);
 
   try {
     cli.parse(argc, argv);

@@ -7,7 +7,9 @@
 #include <iostream>
 
 #include "app/consent_service.h"
+#include "app/bulk.h"
 #include "app/group_committer.h"
+#include "app/job_worker.h"
 #include "app/outbox_dispatcher.h"
 #include "app/system_clock.h"
 #include "cli/output.h"
@@ -61,14 +63,18 @@ int RunServe(const std::string& db, const ServeConfig& config) {
     service.SetCommitter(committer.get());
   }
   Api api(service, **store, clock, metrics, ApiOptions{config.public_url});
+  const std::string instance = config.instance_id.empty()
+                                   ? "instance-" + std::to_string(::getpid())
+                                   : config.instance_id;
+  BulkService bulk(service, **store, clock);
+  JobWorker jobs(bulk, instance, std::chrono::milliseconds(1000));
+  api.SetBulk(&bulk, [&jobs] { jobs.Notify(); });
 
   std::unique_ptr<HttpClient> http_client = MakeBeastHttpClient();
   std::unique_ptr<OutboxDispatcher> dispatcher;
   if (config.dispatch) {
     OutboxDispatcher::Options options;
-    options.owner_id = config.instance_id.empty()
-                        ? "instance-" + std::to_string(::getpid())
-                        : config.instance_id;
+    options.owner_id = instance;
     options.poll_interval = std::chrono::milliseconds(config.outbox_poll_ms);
     dispatcher = std::make_unique<OutboxDispatcher>(**store, clock, *http_client, options);
     api.SetOutboxNotifier([d = dispatcher.get()] { d->Notify(); });
@@ -103,6 +109,7 @@ int RunServe(const std::string& db, const ServeConfig& config) {
   auto bound = server.Listen();
   if (!bound.ok()) return Output::Fail(bound.status());
   if (dispatcher) dispatcher->Start();
+  jobs.Start();
   // Tools and tests wait for this line; print it only once the socket accepts connections.
   std::cout << "smsconsent listening on http://" << (host.find(':') != std::string::npos ? "[" + host + "]" : host)
             << ":" << *bound << std::endl;
@@ -115,6 +122,7 @@ int RunServe(const std::string& db, const ServeConfig& config) {
   spdlog::info(json_logs ? std::string(R"("msg":"stopping")") : std::string("stopping"));
   // The server has drained: no handler waits on the committer any more. Stop it (committing
   // anything still queued) before the store closes.
+  jobs.Stop();
   if (committer) committer->Stop();
   if (dispatcher) dispatcher->Stop();
   spdlog::info(json_logs ? std::string(R"("msg":"stopped")") : std::string("stopped"));

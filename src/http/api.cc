@@ -43,6 +43,7 @@ Api::Api(ConsentService& service, ConsentStore& store, const Clock& clock, Metri
       options_(std::move(options)) {
   AddRoutes();
   AddExportRoutes();
+  AddBulkRoutes();
 }
 
 std::string Api::RouteOf(const HttpRequest& request) const {

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "app/bulk.h"
 #include "app/consent_service.h"
 #include "core/clock.h"
 #include "http/http_types.h"
@@ -31,6 +32,12 @@ class Api {
   // The route pattern a request matched, for metrics labels ("unmatched" when none).
   std::string RouteOf(const HttpRequest& request) const;
 
+  // Enables the bulk and import routes (503 without); `notify` wakes the job runner.
+  void SetBulk(BulkService* bulk, std::function<void()> notify) {
+    bulk_ = bulk;
+    notify_jobs_ = std::move(notify);
+  }
+
   // Called when replies were queued for the dispatcher.
   void SetOutboxNotifier(std::function<void()> notify) { notify_outbox_ = std::move(notify); }
 
@@ -44,6 +51,7 @@ class Api {
   void AddRoutes();
   // Each area's routes, in a file of its own (api_<area>.cc).
   void AddExportRoutes();  // statuses/ledger export, consent proof (api_export.cc)
+  void AddBulkRoutes();    // bulk changes, imports, jobs (api_bulk.cc)
   HttpResponse Webhook(const HttpRequest& req, const std::string& provider) const;
 
   ConsentService& service_;
@@ -53,6 +61,8 @@ class Api {
   ApiOptions options_;
   Router router_;
   std::function<void()> notify_outbox_;
+  BulkService* bulk_ = nullptr;
+  std::function<void()> notify_jobs_;
 };
 
 // {"error": {"code": "NOT_FOUND", "message": …}} with the status from HttpStatusFor.

@@ -1,5 +1,5 @@
-// OpenStore: picks the ConsentStore backend from a location string, and the outbox state
-// names declared in store.h.
+// OpenStore: picks the ConsentStore backend from a location string, and the outbox and job
+// state names declared in store.h.
 #include <array>
 #include <string_view>
 #include <utility>
@@ -16,6 +16,13 @@ constexpr std::array<std::pair<OutboxState, const char*>, 5> kOutboxStateNames{{
     {OutboxState::kSent, "sent"},
     {OutboxState::kFailed, "failed"},
     {OutboxState::kDead, "dead"},
+}};
+
+constexpr std::array<std::pair<JobState, const char*>, 4> kJobStateNames{{
+    {JobState::kQueued, "queued"},
+    {JobState::kRunning, "running"},
+    {JobState::kDone, "done"},
+    {JobState::kFailed, "failed"},
 }};
 
 bool StartsWith(std::string_view s, std::string_view prefix) {
@@ -37,6 +44,21 @@ Result<OutboxState> ParseOutboxState(std::string_view s) {
   }
   return InvalidArgument("unknown outbox state \"" + std::string(s) +
                          "\" (expected pending, sending, sent, failed or dead)");
+}
+
+const char* JobStateName(JobState s) {
+  for (const auto& [v, name] : kJobStateNames) {
+    if (v == s) return name;
+  }
+  return "unknown";
+}
+
+Result<JobState> ParseJobState(std::string_view s) {
+  for (const auto& [v, name] : kJobStateNames) {
+    if (s == name) return v;
+  }
+  return InvalidArgument("unknown job state \"" + std::string(s) +
+                         "\" (expected queued, running, done or failed)");
 }
 
 Result<std::unique_ptr<ConsentStore>> OpenStore(const std::string& location) {

@@ -12,9 +12,12 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/consent.h"
@@ -62,6 +65,9 @@ struct Contact {
   std::string name;
   std::string email;
   int64_t created_at_ms = 0;
+  // The contact's own fields from imports (city, customer number, ...): a JSON object of
+  // string values, names normalised by NormalizePropertyName (src/core/contact_filter.h).
+  std::string properties = "{}";
 };
 
 struct StatusRow {
@@ -162,6 +168,9 @@ struct ChangeSet {
   std::optional<InboundMessage> inbound;  // its id is filled in on outbox items below
   std::vector<EventDraft> events;
   std::vector<OutboxItem> outbox;  // id/state/attempts are assigned by the store
+  // Replaces name, email and properties of an existing contact (id, in the commit's account);
+  // kNotFound when it is not there. Phone and created_at_ms are kept.
+  std::optional<Contact> update_contact;
 };
 
 struct CommitResult {
@@ -187,6 +196,69 @@ struct ContactQuery {
   // Combines with `search` and the cursor.
   std::optional<int64_t> number_id;
   std::optional<SubscriptionStatus> status;
+  // created_at_ms within [created_from_ms, created_to_ms).
+  std::optional<int64_t> created_from_ms;
+  std::optional<int64_t> created_to_ms;
+  // Property values that must match exactly; an empty value matches a missing property.
+  std::vector<std::pair<std::string, std::string>> properties;
+};
+
+// ---- background jobs (bulk changes, imports) ----
+
+// queued: waiting for a runner; running: claimed by a runner (lease_owner, lease_until_ms; a
+// runner that dies leaves it to be claimed again once the lease expires, and it resumes at
+// its cursor); done / failed: finished, result (or error) final.
+enum class JobState { kQueued, kRunning, kDone, kFailed };
+const char* JobStateName(JobState s);  // "queued", "running", "done", "failed"
+Result<JobState> ParseJobState(std::string_view s);
+
+struct Job {
+  int64_t id = 0;
+  int64_t account_id = 0;
+  std::string kind;             // "bulk_subscriptions", "import_contacts"
+  std::string idempotency_key;  // unique per account
+  std::string request;          // JSON object text: what to do (the input rows are separate)
+  JobState state = JobState::kQueued;
+  int64_t total = 0;            // rows or contacts to process (0 until known)
+  int64_t done = 0;             // processed so far, committed with their changes
+  std::string cursor;           // where processing resumes (opaque to the store)
+  std::string result;           // JSON object text: counts so far / final
+  std::string error;            // why it failed (state failed)
+  std::string lease_owner;
+  int64_t lease_until_ms = 0;
+  int64_t input_chunks = 0;     // stored input (CSV bytes) in chunks 0..input_chunks-1
+  int64_t created_at_ms = 0;
+  int64_t updated_at_ms = 0;
+  int64_t finished_at_ms = 0;
+};
+
+// One input row a job skipped, and why (the downloadable report).
+struct JobReject {
+  int64_t row = 0;       // the row's line in the input (or position in the selection)
+  std::string phone;     // as given
+  std::string reason;    // "self_opted_out", "invalid_phone", "duplicate", ...
+  std::string detail;    // human-readable
+};
+
+// What one chunk of a job wrote, committed with the chunk's change sets.
+struct JobProgress {
+  int64_t job_id = 0;
+  std::string lease_owner;  // must still hold the lease, else kAborted
+  int64_t done = 0;         // new totals (not deltas)
+  int64_t total = 0;
+  std::string cursor;
+  std::string result;
+  std::vector<JobReject> rejects;  // appended
+  std::optional<JobState> finish;  // kDone / kFailed to finish the job with this chunk
+  std::string error;               // with finish = kFailed
+  int64_t at_ms = 0;
+  int64_t lease_until_ms = 0;      // renewed lease
+};
+
+// A contact with its stored statuses (LookupContacts).
+struct ContactStatuses {
+  Contact contact;
+  std::vector<StatusRow> statuses;
 };
 
 struct EventQuery {
@@ -269,6 +341,35 @@ class ConsentStore {
     for (const BatchItem& item : items) results.push_back(Commit(item.account_id, *item.changes));
     return results;
   }
+
+  // ---- jobs ----
+  // Stores a queued job and its input, which `next_input` yields chunk by chunk (nullopt at
+  // the end), in one transaction. When the account already has a job with the same
+  // idempotency key, nothing is stored and that job is returned with `second` = false.
+  using InputSource = std::function<Result<std::optional<std::string>>()>;
+  virtual Result<std::pair<Job, bool>> CreateJob(const Job& job, const InputSource& next_input) = 0;
+  virtual Result<Job> GetJob(int64_t account_id, int64_t job_id) = 0;  // kNotFound
+  // Chunk `index` of the job's input; kNotFound past the end.
+  virtual Result<std::string> ReadJobInput(int64_t job_id, int64_t index) = 0;
+  // Claims a job for `owner` until now_ms + lease_ms: the given one (job_id != 0, any
+  // account) or else the oldest claimable. Claimable: queued, or running with an expired
+  // lease, or running with lease_owner == owner. nullopt when none is.
+  virtual Result<std::optional<Job>> ClaimJob(int64_t job_id, const std::string& owner,
+                                              int64_t now_ms, int64_t lease_ms) = 0;
+  // In one transaction: every change set (all or nothing: the first failing one's error is
+  // returned and nothing is written) and the job's progress. kAborted when the owner lost
+  // the lease.
+  virtual Result<std::vector<CommitResult>> CommitJobChunk(int64_t account_id,
+                                                           const std::vector<ChangeSet>& changes,
+                                                           const JobProgress& progress) = 0;
+  virtual Result<std::vector<JobReject>> ListJobRejects(int64_t account_id, int64_t job_id,
+                                                        int64_t after_row, int limit) = 0;
+
+  // The contacts with these phones (E.164) or ids, with their statuses; absent ones are left
+  // out. At most 10,000 keys per call.
+  virtual Result<std::vector<ContactStatuses>> LookupContacts(
+      int64_t account_id, const std::vector<std::string>& phones,
+      const std::vector<int64_t>& ids) = 0;
 
   virtual Result<std::vector<ConsentEvent>> ListEvents(int64_t account_id, const EventQuery& q) = 0;
   // Overwrites a stored event's fields verbatim (no re-hashing). Exists only so tests and the

@@ -101,6 +101,10 @@ class Stmt {
   Stmt& Bind(int i, const std::string& v) { return Bind(i, std::string_view(v)); }
   Stmt& Bind(int i, const char* v) { return Bind(i, std::string_view(v)); }
   Stmt& BindBool(int i, bool v) { return Bind(i, int64_t{v ? 1 : 0}); }
+  Stmt& BindBlob(int i, std::string_view v) {
+    sqlite3_bind_blob64(s_, i, v.data(), v.size(), SQLITE_TRANSIENT);
+    return *this;
+  }
   // 0 means "none" for optional references; stored as NULL so that foreign keys hold.
   Stmt& BindIdOrNull(int i, int64_t id) {
     if (id == 0) {
@@ -133,6 +137,12 @@ class Stmt {
 
   int64_t Int(int col) const { return sqlite3_column_int64(s_, col); }
   bool Bool(int col) const { return sqlite3_column_int64(s_, col) != 0; }
+  std::string Blob(int col) const {
+    const void* p = sqlite3_column_blob(s_, col);
+    if (p == nullptr) return {};
+    return std::string(static_cast<const char*>(p),
+                       static_cast<size_t>(sqlite3_column_bytes(s_, col)));
+  }
   std::string Text(int col) const {
     const unsigned char* p = sqlite3_column_text(s_, col);
     if (p == nullptr) return {};
@@ -226,7 +236,7 @@ struct Migration {
 };
 
 // Append only: a released migration is never edited, a change is a new entry.
-constexpr std::array<Migration, 3> kMigrations{{
+constexpr std::array<Migration, 4> kMigrations{{
     {1, "initial schema", R"sql(
 CREATE TABLE accounts (
   id                   INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -383,6 +393,47 @@ CREATE INDEX statuses_by_number ON statuses (account_id, number_id, status, cont
 CREATE INDEX inbound_messages_by_contact ON inbound_messages (account_id, contact_id);
 CREATE INDEX outbox_by_contact ON outbox (account_id, contact_id);
 )sql"},
+    {4, "contact properties and background jobs", R"sql(
+ALTER TABLE contacts ADD COLUMN properties TEXT NOT NULL DEFAULT '{}';
+-- Bulk changes and imports. A job's changes and its progress (done, cursor, result, rejects)
+-- are committed together, chunk by chunk, so a job interrupted at any point resumes at its
+-- cursor having applied exactly what `done` says.
+CREATE TABLE jobs (
+  id              INTEGER PRIMARY KEY AUTOINCREMENT,
+  account_id      INTEGER NOT NULL REFERENCES accounts (id),
+  kind            TEXT NOT NULL,
+  idempotency_key TEXT NOT NULL,
+  request         TEXT NOT NULL,
+  state           TEXT NOT NULL CHECK (state IN ('queued', 'running', 'done', 'failed')),
+  total           INTEGER NOT NULL DEFAULT 0,
+  done            INTEGER NOT NULL DEFAULT 0,
+  cursor          TEXT NOT NULL DEFAULT '',
+  result          TEXT NOT NULL DEFAULT '{}',
+  error           TEXT NOT NULL DEFAULT '',
+  lease_owner     TEXT NOT NULL DEFAULT '',
+  lease_until_ms  INTEGER NOT NULL DEFAULT 0,
+  input_chunks    INTEGER NOT NULL DEFAULT 0,
+  created_at_ms   INTEGER NOT NULL,
+  updated_at_ms   INTEGER NOT NULL,
+  finished_at_ms  INTEGER NOT NULL DEFAULT 0,
+  UNIQUE (account_id, idempotency_key)
+);
+CREATE INDEX jobs_claimable ON jobs (state, id) WHERE state IN ('queued', 'running');
+CREATE TABLE job_inputs (
+  job_id INTEGER NOT NULL REFERENCES jobs (id),
+  chunk  INTEGER NOT NULL,
+  data   BLOB NOT NULL,
+  PRIMARY KEY (job_id, chunk)
+) WITHOUT ROWID;
+CREATE TABLE job_rejects (
+  job_id INTEGER NOT NULL REFERENCES jobs (id),
+  row    INTEGER NOT NULL,
+  phone  TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  detail TEXT NOT NULL,
+  PRIMARY KEY (job_id, row)
+) WITHOUT ROWID;
+)sql"},
 }};
 
 // ---- Column lists and row readers --------------------------------------------------------
@@ -394,7 +445,11 @@ CREATE INDEX outbox_by_contact ON outbox (account_id, contact_id);
 #define SMSC_NUMBER_COLS                                                                \
   "id, account_id, kind, number, country, business_name, keywords_json, reply_opt_in, " \
   "reply_opt_out, reply_help, opt_in_confirmation, created_at_ms"
-#define SMSC_CONTACT_COLS "id, account_id, phone, name, email, created_at_ms"
+#define SMSC_CONTACT_COLS "id, account_id, phone, name, email, created_at_ms, properties"
+#define SMSC_JOB_COLS                                                                    \
+  "id, account_id, kind, idempotency_key, request, state, total, done, cursor, result, " \
+  "error, lease_owner, lease_until_ms, input_chunks, created_at_ms, updated_at_ms, "     \
+  "finished_at_ms"
 #define SMSC_STATUS_COLS "contact_id, number_id, status, self_opted_out, source, updated_at_ms"
 #define SMSC_EVENT_COLS                                                                 \
   "id, account_id, seq, contact_id, phone, number_id, sender, from_status, to_status, " \
@@ -493,6 +548,30 @@ Result<SenderNumber> ReadNumber(const Stmt& s) {
   return n;
 }
 
+Result<Job> ReadJob(const Stmt& s) {
+  Job j;
+  j.id = s.Int(0);
+  j.account_id = s.Int(1);
+  j.kind = s.Text(2);
+  j.idempotency_key = s.Text(3);
+  j.request = s.Text(4);
+  auto state = ParseJobState(s.Text(5));
+  if (!state.ok()) return BadColumn(state, "jobs", j.id);
+  j.state = *state;
+  j.total = s.Int(6);
+  j.done = s.Int(7);
+  j.cursor = s.Text(8);
+  j.result = s.Text(9);
+  j.error = s.Text(10);
+  j.lease_owner = s.Text(11);
+  j.lease_until_ms = s.Int(12);
+  j.input_chunks = s.Int(13);
+  j.created_at_ms = s.Int(14);
+  j.updated_at_ms = s.Int(15);
+  j.finished_at_ms = s.Int(16);
+  return j;
+}
+
 Contact ReadContact(const Stmt& s) {
   Contact c;
   c.id = s.Int(0);
@@ -501,6 +580,7 @@ Contact ReadContact(const Stmt& s) {
   c.name = s.Text(3);
   c.email = s.Text(4);
   c.created_at_ms = s.Int(5);
+  c.properties = s.Text(6);
   return c;
 }
 
@@ -595,6 +675,26 @@ constexpr char kChannelResponse[] = "response";
 // Why ExpireOutboxLeases gives up on an item (OutboxItem::last_error).
 constexpr char kInterruptedError[] =
     "interrupted while sending; not retried so the reply is never sent twice";
+
+// Contact::properties must be a JSON object whose values are strings.
+Status CheckProperties(const std::string& text) {
+  const nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return InvalidArgument("contact properties must be a JSON object");
+  for (const auto& [name, value] : j.items()) {
+    if (!value.is_string()) {
+      return InvalidArgument("contact property '" + name + "' must be a string");
+    }
+  }
+  return Status::Ok();
+}
+
+// The JSON path of a property for json_extract: $."name".
+Result<std::string> PropertyPath(const std::string& name) {
+  if (name.empty() || name.find_first_of("\"\\") != std::string::npos) {
+    return InvalidArgument("invalid property name '" + name + "'");
+  }
+  return "$.\"" + name + "\"";
+}
 
 Status CheckLimit(int limit) {
   if (limit <= 0) return InvalidArgument("limit must be positive, got " + std::to_string(limit));
@@ -1160,14 +1260,16 @@ Result<Contact> SqliteStore::AddContact(const Contact& contact) {
   std::lock_guard<std::mutex> lock(mu_);
   SMSC_ASSIGN_OR_RETURN(WriteTxn txn, WriteTxn::Begin(impl_.get()));
   SMSC_RETURN_IF_ERROR(impl_->AccountExists(contact.account_id));
+  SMSC_RETURN_IF_ERROR(CheckProperties(contact.properties));
   SMSC_ASSIGN_OR_RETURN(Stmt s, impl_->Prepare("INSERT INTO contacts (account_id, phone, name, "
-                                               "email, created_at_ms) VALUES (?1, ?2, ?3, ?4, "
-                                               "?5)"));
+                                               "email, created_at_ms, properties) VALUES (?1, "
+                                               "?2, ?3, ?4, ?5, ?6)"));
   s.Bind(1, contact.account_id)
       .Bind(2, contact.phone)
       .Bind(3, contact.name)
       .Bind(4, contact.email)
-      .Bind(5, contact.created_at_ms);
+      .Bind(5, contact.created_at_ms)
+      .Bind(6, contact.properties);
   int rc = SQLITE_OK;
   Status st = s.Run("adding contact", &rc);
   if (IsUniqueViolation(rc)) {
@@ -1211,16 +1313,26 @@ Result<std::vector<Contact>> SqliteStore::ListContacts(int64_t account_id, const
     return InvalidArgument("a contact status filter needs both a sender number and a status");
   }
   std::lock_guard<std::mutex> lock(mu_);
-  // ?1 account, ?2 cursor, ?3 limit, ?4 search pattern, ?5 number id, ?6 status.
+  // ?1 account, ?2 cursor, ?3 limit, ?4 search pattern, ?5 number id, ?6 status,
+  // ?7/?8 created range, then a JSON path and a value per property.
   // Substring search cannot use an index; it scans in id order and stops after `limit` hits.
-  constexpr char kCols[] = "c.id, c.account_id, c.phone, c.name, c.email, c.created_at_ms";
-  constexpr char kSearch[] =
-      " AND (smsc_fold(c.name) LIKE ?4 ESCAPE '\\' OR c.phone LIKE ?4 ESCAPE '\\')";
-  const std::string search = q.search.empty() ? "" : kSearch;
+  constexpr char kCols[] =
+      "c.id, c.account_id, c.phone, c.name, c.email, c.created_at_ms, c.properties";
+  std::string extra;
+  if (!q.search.empty()) {
+    extra += " AND (smsc_fold(c.name) LIKE ?4 ESCAPE '\\' OR c.phone LIKE ?4 ESCAPE '\\')";
+  }
+  if (q.created_from_ms) extra += " AND c.created_at_ms >= ?7";
+  if (q.created_to_ms) extra += " AND c.created_at_ms < ?8";
+  for (size_t i = 0; i < q.properties.size(); ++i) {
+    const std::string path = "?" + std::to_string(9 + 2 * i);
+    const std::string value = "?" + std::to_string(10 + 2 * i);
+    extra += " AND COALESCE(json_extract(c.properties, " + path + "), '') = " + value;
+  }
   std::string sql;
   if (!q.status) {
     sql = std::string("SELECT ") + kCols + " FROM contacts AS c WHERE c.account_id = ?1 AND " +
-          "c.id > ?2" + search + " ORDER BY c.id LIMIT ?3";
+          "c.id > ?2" + extra + " ORDER BY c.id LIMIT ?3";
   } else if (*q.status != SubscriptionStatus::kNotSpecified) {
     // Walks statuses_by_number (account, number, status, contact) in contact order and looks
     // each contact up by id: the cost follows the matches, not the size of the account.
@@ -1228,20 +1340,27 @@ Result<std::vector<Contact>> SqliteStore::ListContacts(int64_t account_id, const
           " FROM statuses AS s CROSS JOIN contacts AS c ON c.id = s.contact_id AND "
           "c.account_id = s.account_id WHERE s.account_id = ?1 AND s.number_id = ?5 AND "
           "s.status = ?6 AND s.contact_id > ?2" +
-          search + " ORDER BY s.contact_id LIMIT ?3";
+          extra + " ORDER BY s.contact_id LIMIT ?3";
   } else {
     // not_specified is also "no row": walk the contacts and probe the status primary key.
     sql = std::string("SELECT ") + kCols +
           " FROM contacts AS c LEFT JOIN statuses AS s ON s.account_id = c.account_id AND "
           "s.contact_id = c.id AND s.number_id = ?5 WHERE c.account_id = ?1 AND c.id > ?2 AND "
           "(s.status IS NULL OR s.status = ?6)" +
-          search + " ORDER BY c.id LIMIT ?3";
+          extra + " ORDER BY c.id LIMIT ?3";
   }
   if (q.number_id) SMSC_RETURN_IF_ERROR(impl_->NumberInAccount(account_id, *q.number_id));
   SMSC_ASSIGN_OR_RETURN(Stmt s, impl_->Prepare(sql));
   s.Bind(1, account_id).Bind(2, q.after_id).Bind(3, int64_t{q.limit});
   if (!q.search.empty()) s.Bind(4, ContainsPattern(FoldCase(q.search)));
   if (q.status) s.Bind(5, *q.number_id).Bind(6, SubscriptionStatusName(*q.status));
+  if (q.created_from_ms) s.Bind(7, *q.created_from_ms);
+  if (q.created_to_ms) s.Bind(8, *q.created_to_ms);
+  for (size_t i = 0; i < q.properties.size(); ++i) {
+    const auto& [name, value] = q.properties[i];
+    SMSC_ASSIGN_OR_RETURN(std::string path, PropertyPath(name));
+    s.Bind(static_cast<int>(9 + 2 * i), path).Bind(static_cast<int>(10 + 2 * i), value);
+  }
   std::vector<Contact> out;
   while (true) {
     SMSC_ASSIGN_OR_RETURN(bool row, s.Step("listing contacts"));
@@ -1270,9 +1389,12 @@ Status SqliteStore::UpdateContact(const Contact& contact) {
                              "new number is a new contact");
     }
   }
-  SMSC_ASSIGN_OR_RETURN(Stmt s, impl_->Prepare("UPDATE contacts SET name = ?3, email = ?4 WHERE "
-                                               "id = ?1 AND account_id = ?2"));
+  SMSC_RETURN_IF_ERROR(CheckProperties(contact.properties));
+  SMSC_ASSIGN_OR_RETURN(Stmt s, impl_->Prepare("UPDATE contacts SET name = ?3, email = ?4, "
+                                               "properties = ?5 WHERE id = ?1 AND "
+                                               "account_id = ?2"));
   s.Bind(1, contact.id).Bind(2, contact.account_id).Bind(3, contact.name).Bind(4, contact.email);
+  s.Bind(5, contact.properties);
   SMSC_RETURN_IF_ERROR(s.Run("updating contact"));
   return txn.Commit();
 }
@@ -1450,14 +1572,16 @@ Result<CommitResult> WriteChangeSet(Connection& impl, int64_t account_id,
       if (row) result.contact_id = s.Int(0);
     }
     if (result.contact_id == 0) {
+      SMSC_RETURN_IF_ERROR(CheckProperties(c.properties));
       SMSC_ASSIGN_OR_RETURN(Stmt s, impl.Prepare("INSERT INTO contacts (account_id, phone, name, "
-                                                 "email, created_at_ms) VALUES (?1, ?2, ?3, "
-                                                 "?4, ?5)"));
+                                                 "email, created_at_ms, properties) VALUES "
+                                                 "(?1, ?2, ?3, ?4, ?5, ?6)"));
       s.Bind(1, account_id)
           .Bind(2, c.phone)
           .Bind(3, c.name)
           .Bind(4, c.email)
-          .Bind(5, c.created_at_ms);
+          .Bind(5, c.created_at_ms)
+          .Bind(6, c.properties);
       SMSC_RETURN_IF_ERROR(s.Run("adding contact"));
       result.contact_id = sqlite3_last_insert_rowid(impl.db.get());
     }
@@ -1465,6 +1589,21 @@ Result<CommitResult> WriteChangeSet(Connection& impl, int64_t account_id,
   }
   // contact_id 0 in the change set means the new contact, when there is one.
   auto contact_of = [&](int64_t id) { return id == 0 ? result.contact_id : id; };
+
+  if (changes.update_contact.has_value()) {
+    const Contact& c = *changes.update_contact;
+    SMSC_RETURN_IF_ERROR(CheckProperties(c.properties));
+    SMSC_ASSIGN_OR_RETURN(Stmt s, impl.Prepare("UPDATE contacts SET name = ?3, email = ?4, "
+                                               "properties = ?5 WHERE id = ?1 AND "
+                                               "account_id = ?2"));
+    s.Bind(1, contact_of(c.id)).Bind(2, account_id).Bind(3, c.name).Bind(4, c.email);
+    s.Bind(5, c.properties);
+    SMSC_RETURN_IF_ERROR(s.Run("updating contact"));
+    if (sqlite3_changes(impl.db.get()) == 0) {
+      return NotFound("contact " + std::to_string(c.id) + " not found in account " +
+                      std::to_string(account_id));
+    }
+  }
 
   if (changes.inbound.has_value()) {
     const InboundMessage& m = *changes.inbound;
@@ -2012,9 +2151,280 @@ Status SqliteStore::SetReplySender(int64_t account_id, const std::string& sender
   return txn.Commit();
 }
 
+// ---- Jobs ---------------------------------------------------------------------------------
+
+namespace {
+
+Result<std::optional<Job>> SelectJob(Connection& impl, const char* where, int64_t a, int64_t b) {
+  SMSC_ASSIGN_OR_RETURN(Stmt s, impl.Prepare(std::string("SELECT " SMSC_JOB_COLS " FROM jobs "
+                                                         "WHERE ") + where));
+  s.Bind(1, a).Bind(2, b);
+  SMSC_ASSIGN_OR_RETURN(bool row, s.Step("reading job"));
+  if (!row) return std::optional<Job>();
+  SMSC_ASSIGN_OR_RETURN(Job j, ReadJob(s));
+  return std::optional<Job>(std::move(j));
+}
+
+}  // namespace
+
+Result<std::pair<Job, bool>> SqliteStore::CreateJob(const Job& job,
+                                                    const InputSource& next_input) {
+  if (job.kind.empty()) return InvalidArgument("a job needs a kind");
+  if (job.idempotency_key.empty()) return InvalidArgument("a job needs an idempotency key");
+  std::lock_guard<std::mutex> lock(mu_);
+  SMSC_ASSIGN_OR_RETURN(WriteTxn txn, WriteTxn::Begin(impl_.get()));
+  SMSC_RETURN_IF_ERROR(impl_->AccountExists(job.account_id));
+  {
+    SMSC_ASSIGN_OR_RETURN(Stmt s, impl_->Prepare("SELECT " SMSC_JOB_COLS " FROM jobs WHERE "
+                                                 "account_id = ?1 AND idempotency_key = ?2"));
+    s.Bind(1, job.account_id).Bind(2, job.idempotency_key);
+    SMSC_ASSIGN_OR_RETURN(bool row, s.Step("finding job by idempotency key"));
+    if (row) {
+      SMSC_ASSIGN_OR_RETURN(Job existing, ReadJob(s));
+      return std::make_pair(std::move(existing), false);
+    }
+  }
+  Job out = job;
+  out.state = JobState::kQueued;
+  out.done = 0;
+  out.lease_owner.clear();
+  out.lease_until_ms = 0;
+  out.finished_at_ms = 0;
+  out.updated_at_ms = job.created_at_ms;
+  {
+    SMSC_ASSIGN_OR_RETURN(
+        Stmt s, impl_->Prepare("INSERT INTO jobs (account_id, kind, idempotency_key, request, "
+                               "state, total, cursor, result, created_at_ms, updated_at_ms) "
+                               "VALUES (?1, ?2, ?3, ?4, 'queued', ?5, ?6, ?7, ?8, ?8)"));
+    s.Bind(1, job.account_id)
+        .Bind(2, job.kind)
+        .Bind(3, job.idempotency_key)
+        .Bind(4, job.request)
+        .Bind(5, job.total)
+        .Bind(6, job.cursor)
+        .Bind(7, job.result.empty() ? std::string("{}") : job.result)
+        .Bind(8, job.created_at_ms);
+    SMSC_RETURN_IF_ERROR(s.Run("creating job"));
+    out.id = sqlite3_last_insert_rowid(impl_->db.get());
+  }
+  int64_t chunks = 0;
+  while (next_input) {
+    SMSC_ASSIGN_OR_RETURN(std::optional<std::string> chunk, next_input());
+    if (!chunk) break;
+    SMSC_ASSIGN_OR_RETURN(
+        Stmt s, impl_->Prepare("INSERT INTO job_inputs (job_id, chunk, data) VALUES (?1, ?2, ?3)"));
+    s.Bind(1, out.id).Bind(2, chunks).BindBlob(3, *chunk);
+    SMSC_RETURN_IF_ERROR(s.Run("storing job input"));
+    ++chunks;
+  }
+  {
+    SMSC_ASSIGN_OR_RETURN(Stmt s,
+                          impl_->Prepare("UPDATE jobs SET input_chunks = ?2 WHERE id = ?1"));
+    s.Bind(1, out.id).Bind(2, chunks);
+    SMSC_RETURN_IF_ERROR(s.Run("recording job input size"));
+  }
+  out.input_chunks = chunks;
+  SMSC_RETURN_IF_ERROR(txn.Commit());
+  return std::make_pair(std::move(out), true);
+}
+
+Result<Job> SqliteStore::GetJob(int64_t account_id, int64_t job_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  SMSC_ASSIGN_OR_RETURN(auto job, SelectJob(*impl_, "id = ?1 AND account_id = ?2", job_id,
+                                            account_id));
+  if (!job) {
+    return NotFound("job " + std::to_string(job_id) + " not found in account " +
+                    std::to_string(account_id));
+  }
+  return std::move(*job);
+}
+
+Result<std::string> SqliteStore::ReadJobInput(int64_t job_id, int64_t index) {
+  ReadLease reader = impl_->Read(mu_);
+  SMSC_ASSIGN_OR_RETURN(
+      Stmt s, reader->Prepare("SELECT data FROM job_inputs WHERE job_id = ?1 AND chunk = ?2"));
+  s.Bind(1, job_id).Bind(2, index);
+  SMSC_ASSIGN_OR_RETURN(bool row, s.Step("reading job input"));
+  if (!row) {
+    return NotFound("job " + std::to_string(job_id) + " has no input chunk " +
+                    std::to_string(index));
+  }
+  return s.Blob(0);
+}
+
+Result<std::optional<Job>> SqliteStore::ClaimJob(int64_t job_id, const std::string& owner,
+                                                 int64_t now_ms, int64_t lease_ms) {
+  if (owner.empty()) return InvalidArgument("a job claim needs a non-empty owner");
+  if (lease_ms <= 0) {
+    return InvalidArgument("lease_ms must be positive, got " + std::to_string(lease_ms));
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  SMSC_ASSIGN_OR_RETURN(WriteTxn txn, WriteTxn::Begin(impl_.get()));
+  std::optional<Job> job;
+  {
+    // ?1 job id (0: any), ?2 now; the owner is checked below.
+    SMSC_ASSIGN_OR_RETURN(
+        Stmt s, impl_->Prepare("SELECT " SMSC_JOB_COLS " FROM jobs WHERE (?1 = 0 OR id = ?1) "
+                               "AND (state = 'queued' OR (state = 'running' AND "
+                               "(lease_until_ms < ?2 OR lease_owner = ?3))) ORDER BY id "
+                               "LIMIT 1"));
+    s.Bind(1, job_id).Bind(2, now_ms).Bind(3, owner);
+    SMSC_ASSIGN_OR_RETURN(bool row, s.Step("finding a claimable job"));
+    if (row) {
+      SMSC_ASSIGN_OR_RETURN(Job j, ReadJob(s));
+      job = std::move(j);
+    }
+  }
+  if (!job) return std::optional<Job>();
+  job->state = JobState::kRunning;
+  job->lease_owner = owner;
+  job->lease_until_ms = now_ms + lease_ms;
+  job->updated_at_ms = now_ms;
+  {
+    SMSC_ASSIGN_OR_RETURN(Stmt s, impl_->Prepare("UPDATE jobs SET state = 'running', "
+                                                 "lease_owner = ?2, lease_until_ms = ?3, "
+                                                 "updated_at_ms = ?4 WHERE id = ?1"));
+    s.Bind(1, job->id).Bind(2, owner).Bind(3, job->lease_until_ms).Bind(4, now_ms);
+    SMSC_RETURN_IF_ERROR(s.Run("claiming job"));
+  }
+  SMSC_RETURN_IF_ERROR(txn.Commit());
+  return job;
+}
+
+Result<std::vector<CommitResult>> SqliteStore::CommitJobChunk(
+    int64_t account_id, const std::vector<ChangeSet>& changes, const JobProgress& progress) {
+  if (progress.finish && *progress.finish != JobState::kDone &&
+      *progress.finish != JobState::kFailed) {
+    return InvalidArgument("a job can only finish as done or failed");
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  Impl& impl = *impl_;
+  SMSC_ASSIGN_OR_RETURN(WriteTxn txn, WriteTxn::Begin(&impl));
+  {
+    SMSC_ASSIGN_OR_RETURN(auto job, SelectJob(impl, "id = ?1 AND account_id = ?2",
+                                              progress.job_id, account_id));
+    if (!job) {
+      return NotFound("job " + std::to_string(progress.job_id) + " not found in account " +
+                      std::to_string(account_id));
+    }
+    if (job->state != JobState::kRunning || job->lease_owner != progress.lease_owner) {
+      return Aborted("job " + std::to_string(job->id) + " is no longer held by '" +
+                     progress.lease_owner + "'");
+    }
+  }
+  std::vector<CommitResult> results;
+  results.reserve(changes.size());
+  for (const ChangeSet& c : changes) {
+    SMSC_ASSIGN_OR_RETURN(CommitResult r, WriteChangeSet(impl, account_id, c));
+    results.push_back(std::move(r));
+  }
+  for (const JobReject& r : progress.rejects) {
+    SMSC_ASSIGN_OR_RETURN(Stmt s, impl.Prepare("INSERT OR REPLACE INTO job_rejects (job_id, row, "
+                                               "phone, reason, detail) VALUES (?1, ?2, ?3, ?4, "
+                                               "?5)"));
+    s.Bind(1, progress.job_id).Bind(2, r.row).Bind(3, r.phone).Bind(4, r.reason);
+    s.Bind(5, r.detail);
+    SMSC_RETURN_IF_ERROR(s.Run("recording a skipped row"));
+  }
+  {
+    const bool finished = progress.finish.has_value();
+    SMSC_ASSIGN_OR_RETURN(
+        Stmt s, impl.Prepare("UPDATE jobs SET done = ?2, total = ?3, cursor = ?4, result = ?5, "
+                             "updated_at_ms = ?6, lease_until_ms = ?7, state = ?8, error = ?9, "
+                             "finished_at_ms = ?10, lease_owner = ?11 WHERE id = ?1"));
+    s.Bind(1, progress.job_id)
+        .Bind(2, progress.done)
+        .Bind(3, progress.total)
+        .Bind(4, progress.cursor)
+        .Bind(5, progress.result.empty() ? std::string("{}") : progress.result)
+        .Bind(6, progress.at_ms)
+        .Bind(7, finished ? int64_t{0} : progress.lease_until_ms)
+        .Bind(8, JobStateName(finished ? *progress.finish : JobState::kRunning))
+        .Bind(9, progress.error)
+        .Bind(10, finished ? progress.at_ms : int64_t{0})
+        .Bind(11, finished ? std::string() : progress.lease_owner);
+    SMSC_RETURN_IF_ERROR(s.Run("recording job progress"));
+  }
+  SMSC_RETURN_IF_ERROR(txn.Commit());
+  return results;
+}
+
+Result<std::vector<JobReject>> SqliteStore::ListJobRejects(int64_t account_id, int64_t job_id,
+                                                           int64_t after_row, int limit) {
+  SMSC_RETURN_IF_ERROR(CheckLimit(limit));
+  ReadLease reader = impl_->Read(mu_);
+  {
+    SMSC_ASSIGN_OR_RETURN(
+        Stmt s, reader->Prepare("SELECT 1 FROM jobs WHERE id = ?1 AND account_id = ?2"));
+    s.Bind(1, job_id).Bind(2, account_id);
+    SMSC_ASSIGN_OR_RETURN(bool row, s.Step("finding job"));
+    if (!row) {
+      return NotFound("job " + std::to_string(job_id) + " not found in account " +
+                      std::to_string(account_id));
+    }
+  }
+  SMSC_ASSIGN_OR_RETURN(Stmt s, reader->Prepare("SELECT row, phone, reason, detail FROM "
+                                                "job_rejects WHERE job_id = ?1 AND row > ?2 "
+                                                "ORDER BY row LIMIT ?3"));
+  s.Bind(1, job_id).Bind(2, after_row).Bind(3, int64_t{limit});
+  std::vector<JobReject> out;
+  while (true) {
+    SMSC_ASSIGN_OR_RETURN(bool row, s.Step("listing skipped rows"));
+    if (!row) break;
+    out.push_back(JobReject{s.Int(0), s.Text(1), s.Text(2), s.Text(3)});
+  }
+  return out;
+}
+
+Result<std::vector<ContactStatuses>> SqliteStore::LookupContacts(
+    int64_t account_id, const std::vector<std::string>& phones, const std::vector<int64_t>& ids) {
+  constexpr size_t kMaxKeys = 10'000;
+  if (phones.size() + ids.size() > kMaxKeys) {
+    return InvalidArgument("at most " + std::to_string(kMaxKeys) + " contacts per lookup");
+  }
+  ReadLease reader = impl_->Read(mu_);
+  std::vector<ContactStatuses> out;
+  std::unordered_map<int64_t, size_t> index;  // contact id -> position in out
+  auto add = [&](Stmt& s) {
+    Contact c = ReadContact(s);
+    if (index.count(c.id) != 0) return;
+    index.emplace(c.id, out.size());
+    out.push_back(ContactStatuses{std::move(c), {}});
+  };
+  for (const std::string& phone : phones) {
+    SMSC_ASSIGN_OR_RETURN(
+        Stmt s, reader->Prepare("SELECT " SMSC_CONTACT_COLS " FROM contacts WHERE account_id = "
+                                "?1 AND phone = ?2"));
+    s.Bind(1, account_id).Bind(2, phone);
+    SMSC_ASSIGN_OR_RETURN(bool row, s.Step("looking up contact by phone"));
+    if (row) add(s);
+  }
+  for (int64_t id : ids) {
+    SMSC_ASSIGN_OR_RETURN(
+        Stmt s, reader->Prepare("SELECT " SMSC_CONTACT_COLS " FROM contacts WHERE account_id = "
+                                "?1 AND id = ?2"));
+    s.Bind(1, account_id).Bind(2, id);
+    SMSC_ASSIGN_OR_RETURN(bool row, s.Step("looking up contact by id"));
+    if (row) add(s);
+  }
+  for (ContactStatuses& cs : out) {
+    SMSC_ASSIGN_OR_RETURN(Stmt s, reader->Prepare("SELECT " SMSC_STATUS_COLS " FROM statuses "
+                                                  "WHERE account_id = ?1 AND contact_id = ?2"));
+    s.Bind(1, account_id).Bind(2, cs.contact.id);
+    while (true) {
+      SMSC_ASSIGN_OR_RETURN(bool row, s.Step("reading statuses"));
+      if (!row) break;
+      SMSC_ASSIGN_OR_RETURN(StatusRow r, ReadStatus(s));
+      cs.statuses.push_back(std::move(r));
+    }
+  }
+  return out;
+}
+
 #undef SMSC_ACCOUNT_COLS
 #undef SMSC_NUMBER_COLS
 #undef SMSC_CONTACT_COLS
+#undef SMSC_JOB_COLS
 #undef SMSC_STATUS_COLS
 #undef SMSC_EVENT_COLS
 #undef SMSC_INBOUND_COLS

@@ -75,6 +75,19 @@ class SqliteStore final : public ConsentStore {
   Result<CommitResult> Commit(int64_t account_id, const ChangeSet& changes) override;
   // One transaction (one fsync) for the whole batch, a savepoint per item.
   std::vector<Result<CommitResult>> CommitBatch(const std::vector<BatchItem>& items) override;
+  Result<std::pair<Job, bool>> CreateJob(const Job& job, const InputSource& next_input) override;
+  Result<Job> GetJob(int64_t account_id, int64_t job_id) override;
+  Result<std::string> ReadJobInput(int64_t job_id, int64_t index) override;
+  Result<std::optional<Job>> ClaimJob(int64_t job_id, const std::string& owner, int64_t now_ms,
+                                      int64_t lease_ms) override;
+  Result<std::vector<CommitResult>> CommitJobChunk(int64_t account_id,
+                                                   const std::vector<ChangeSet>& changes,
+                                                   const JobProgress& progress) override;
+  Result<std::vector<JobReject>> ListJobRejects(int64_t account_id, int64_t job_id,
+                                                int64_t after_row, int limit) override;
+  Result<std::vector<ContactStatuses>> LookupContacts(int64_t account_id,
+                                                      const std::vector<std::string>& phones,
+                                                      const std::vector<int64_t>& ids) override;
   Result<std::vector<ConsentEvent>> ListEvents(int64_t account_id, const EventQuery& q) override;
   Status DebugOverwriteEvent(const ConsentEvent& e) override;
 
