@@ -37,10 +37,13 @@ json ToJson(const SenderNumber& n) {
 }
 
 json ToJson(const Contact& c) {
+  json properties = json::parse(c.properties, nullptr, /*allow_exceptions=*/false);
+  if (!properties.is_object()) properties = json::object();
   return {{"id", c.id},
           {"phone", c.phone},
           {"name", c.name},
           {"email", c.email},
+          {"properties", properties},
           {"created_at", FormatTimestampMs(c.created_at_ms)}};
 }
 

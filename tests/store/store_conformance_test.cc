@@ -2085,6 +2085,236 @@ TEST_P(OutboxDispatch, CountOutboxCountsEveryStateAcrossAccounts) {
   EXPECT_EQ(counts[OutboxState::kDead], 1);
 }
 
+// ---- contact properties and filters -----------------------------------------------------
+
+TEST_P(StoreConformance, ContactPropertiesAreStoredFilteredAndValidated) {
+  const Account a = MakeAccount("a");
+  Contact c;
+  c.account_id = a.id;
+  c.phone = "+4520000001";
+  c.properties = R"({"city":"Aarhus","vip":"yes"})";
+  c.created_at_ms = 1000;
+  const Contact aarhus = Must(store_->AddContact(c));
+  c.phone = "+4520000002";
+  c.properties = R"({"city":"Odense"})";
+  c.created_at_ms = 2000;
+  const Contact odense = Must(store_->AddContact(c));
+  c.phone = "+4520000003";
+  c.properties = "{}";
+  c.created_at_ms = 3000;
+  const Contact none = Must(store_->AddContact(c));
+  EXPECT_EQ(Must(store_->GetContact(a.id, aarhus.id)).properties, R"({"city":"Aarhus","vip":"yes"})");
+
+  auto ids = [&](ContactQuery q) {
+    std::vector<int64_t> out;
+    for (const Contact& x : Must(store_->ListContacts(a.id, q))) out.push_back(x.id);
+    return out;
+  };
+  ContactQuery q = Contacts();
+  q.properties = {{"city", "Aarhus"}};
+  EXPECT_EQ(ids(q), (std::vector<int64_t>{aarhus.id}));
+  q.properties = {{"city", "Aarhus"}, {"vip", "no"}};
+  EXPECT_TRUE(ids(q).empty());
+  q.properties = {{"vip", ""}};  // empty matches a missing property
+  EXPECT_EQ(ids(q), (std::vector<int64_t>{odense.id, none.id}));
+  q = Contacts();
+  q.created_from_ms = 2000;
+  EXPECT_EQ(ids(q), (std::vector<int64_t>{odense.id, none.id}));
+  q.created_to_ms = 3000;  // exclusive
+  EXPECT_EQ(ids(q), (std::vector<int64_t>{odense.id}));
+
+  c.phone = "+4520000004";
+  c.properties = R"(["not an object"])";
+  EXPECT_CODE(store_->AddContact(c), StatusCode::kInvalidArgument);
+  c.properties = R"({"n":1})";
+  EXPECT_CODE(store_->AddContact(c), StatusCode::kInvalidArgument);
+}
+
+TEST_P(StoreConformance, ChangeSetUpdatesAContact) {
+  const Account a = MakeAccount("a");
+  const Account b = MakeAccount("b");
+  const Contact c = MakeContact(a.id, "+4520000001", "Ann");
+  ChangeSet changes;
+  Contact u = c;
+  u.name = "Ann B";
+  u.email = "ann@example.com";
+  u.properties = R"({"city":"Aarhus"})";
+  changes.update_contact = u;
+  Must(store_->Commit(a.id, changes));
+  const Contact got = Must(store_->GetContact(a.id, c.id));
+  EXPECT_EQ(got.name, "Ann B");
+  EXPECT_EQ(got.email, "ann@example.com");
+  EXPECT_EQ(got.properties, R"({"city":"Aarhus"})");
+  EXPECT_EQ(got.phone, c.phone);
+  // Another account's contact is not found, and nothing changes.
+  EXPECT_CODE(store_->Commit(b.id, changes), StatusCode::kNotFound);
+}
+
+// ---- jobs -------------------------------------------------------------------------------
+
+Job NewJob(int64_t account_id, const std::string& key) {
+  Job j;
+  j.account_id = account_id;
+  j.kind = "bulk_subscriptions";
+  j.idempotency_key = key;
+  j.request = R"({"status":"opted_in"})";
+  j.total = 3;
+  j.cursor = "0";
+  j.created_at_ms = 100;
+  return j;
+}
+
+ConsentStore::InputSource Chunks(std::vector<std::string> chunks) {
+  auto state = std::make_shared<std::pair<std::vector<std::string>, size_t>>(std::move(chunks), 0);
+  return [state]() -> Result<std::optional<std::string>> {
+    if (state->second >= state->first.size()) return std::optional<std::string>();
+    return std::optional<std::string>(state->first[state->second++]);
+  };
+}
+
+TEST_P(StoreConformance, JobsAreIdempotentOnTheirKeyAndKeepTheirInput) {
+  const Account a = MakeAccount("a");
+  const Account b = MakeAccount("b");
+  std::string binary("phone\n+1\0x\n", 12);
+  auto [job, created] = Must(store_->CreateJob(NewJob(a.id, "k1"), Chunks({"abc", binary})));
+  EXPECT_TRUE(created);
+  EXPECT_EQ(job.state, JobState::kQueued);
+  EXPECT_EQ(job.input_chunks, 2);
+  EXPECT_EQ(Must(store_->ReadJobInput(job.id, 0)), "abc");
+  EXPECT_EQ(Must(store_->ReadJobInput(job.id, 1)), binary);
+  EXPECT_CODE(store_->ReadJobInput(job.id, 2), StatusCode::kNotFound);
+
+  // The same key: the stored job, nothing new (the input source is not read).
+  bool read = false;
+  auto again = Must(store_->CreateJob(NewJob(a.id, "k1"), [&]() -> Result<std::optional<std::string>> {
+    read = true;
+    return std::optional<std::string>();
+  }));
+  EXPECT_FALSE(again.second);
+  EXPECT_EQ(again.first.id, job.id);
+  EXPECT_FALSE(read);
+  // Keys are per account.
+  EXPECT_TRUE(Must(store_->CreateJob(NewJob(b.id, "k1"), nullptr)).second);
+  EXPECT_CODE(store_->GetJob(b.id, job.id), StatusCode::kNotFound);
+  EXPECT_EQ(Must(store_->GetJob(a.id, job.id)).request, R"({"status":"opted_in"})");
+  EXPECT_CODE(store_->CreateJob(NewJob(a.id, ""), nullptr), StatusCode::kInvalidArgument);
+  // A failing input source stores nothing.
+  auto failing = [] () -> Result<std::optional<std::string>> { return Internal("disk"); };
+  EXPECT_CODE(store_->CreateJob(NewJob(a.id, "k2"), failing), StatusCode::kInternal);
+  EXPECT_TRUE(Must(store_->CreateJob(NewJob(a.id, "k2"), nullptr)).second);
+}
+
+TEST_P(StoreConformance, JobClaimsHonourLeases) {
+  const Account a = MakeAccount("a");
+  const Job first = Must(store_->CreateJob(NewJob(a.id, "k1"), nullptr)).first;
+  const Job second = Must(store_->CreateJob(NewJob(a.id, "k2"), nullptr)).first;
+  auto claimed = Must(store_->ClaimJob(0, "w1", 1000, 500));
+  ASSERT_TRUE(claimed.has_value());
+  EXPECT_EQ(claimed->id, first.id);  // oldest first
+  EXPECT_EQ(claimed->state, JobState::kRunning);
+  EXPECT_EQ(claimed->lease_until_ms, 1500);
+  auto next = Must(store_->ClaimJob(0, "w2", 1100, 500));
+  ASSERT_TRUE(next.has_value());
+  EXPECT_EQ(next->id, second.id);
+  EXPECT_FALSE(Must(store_->ClaimJob(0, "w3", 1200, 500)).has_value());  // both held
+  EXPECT_FALSE(Must(store_->ClaimJob(first.id, "w3", 1499, 500)).has_value());
+  // Its owner may claim it again at once; anyone else once the lease expired.
+  EXPECT_TRUE(Must(store_->ClaimJob(first.id, "w1", 1200, 500)).has_value());
+  auto taken = Must(store_->ClaimJob(first.id, "w3", 1701, 500));
+  ASSERT_TRUE(taken.has_value());
+  EXPECT_EQ(taken->lease_owner, "w3");
+  EXPECT_CODE(store_->ClaimJob(0, "", 1, 1), StatusCode::kInvalidArgument);
+}
+
+TEST_P(StoreConformance, JobChunksCommitWithTheirProgressAllOrNothing) {
+  const Account a = MakeAccount("a");
+  const SenderNumber n = MakeNumber(a.id, "+15551234567");
+  const Contact known = MakeContact(a.id, "+4520000001");
+  const Job job = Must(store_->CreateJob(NewJob(a.id, "k"), nullptr)).first;
+  ASSERT_TRUE(Must(store_->ClaimJob(job.id, "w1", 1000, 500)).has_value());
+
+  std::vector<ChangeSet> changes(2);
+  changes[0].events.push_back(Draft(known, n, kNone, kIn, Source::kBulk));
+  Contact fresh;
+  fresh.phone = "+4520000002";
+  fresh.created_at_ms = 1000;
+  changes[1].new_contact = fresh;
+  EventDraft d = Draft(fresh, n, kNone, kIn, Source::kBulk);
+  d.contact_id = 0;
+  changes[1].events.push_back(d);
+  JobProgress p;
+  p.job_id = job.id;
+  p.lease_owner = "w1";
+  p.done = 2;
+  p.total = 3;
+  p.cursor = "2";
+  p.result = R"({"change":2})";
+  p.rejects = {JobReject{7, "nope", "invalid_phone", "not a number"}};
+  p.at_ms = 1100;
+  p.lease_until_ms = 1600;
+  auto results = Must(store_->CommitJobChunk(a.id, changes, p));
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_NE(results[1].contact_id, 0);
+  Job after = Must(store_->GetJob(a.id, job.id));
+  EXPECT_EQ(after.done, 2);
+  EXPECT_EQ(after.cursor, "2");
+  EXPECT_EQ(after.result, R"({"change":2})");
+  EXPECT_EQ(after.state, JobState::kRunning);
+  EXPECT_EQ(after.lease_until_ms, 1600);
+  auto rejects = Must(store_->ListJobRejects(a.id, job.id, 0, 10));
+  ASSERT_EQ(rejects.size(), 1u);
+  EXPECT_EQ(rejects[0].row, 7);
+  EXPECT_EQ(rejects[0].reason, "invalid_phone");
+  EXPECT_CODE(store_->ListJobRejects(MakeAccount("b").id, job.id, 0, 10), StatusCode::kNotFound);
+
+  // A stale `from` in one change set: nothing of the chunk, and no progress, is written.
+  std::vector<ChangeSet> stale(2);
+  const Contact other = MakeContact(a.id, "+4520000003");
+  stale[0].events.push_back(Draft(other, n, kNone, kOut, Source::kBulk));
+  stale[1].events.push_back(Draft(known, n, kNone, kOut, Source::kBulk));  // it is opted_in
+  JobProgress p2 = p;
+  p2.done = 3;
+  p2.cursor = "3";
+  p2.rejects.clear();
+  p2.finish = JobState::kDone;
+  EXPECT_CODE(store_->CommitJobChunk(a.id, stale, p2), StatusCode::kAborted);
+  EXPECT_EQ(Must(store_->GetJob(a.id, job.id)).done, 2);
+  EXPECT_EQ(Must(store_->ListEvents(a.id, Events())).size(), 2u);
+
+  // Another runner took the job over: the old owner's chunk is refused.
+  ASSERT_TRUE(Must(store_->ClaimJob(job.id, "w2", 5000, 500)).has_value());
+  EXPECT_CODE(store_->CommitJobChunk(a.id, {}, p2), StatusCode::kAborted);
+  p2.lease_owner = "w2";
+  p2.at_ms = 5100;
+  Must(store_->CommitJobChunk(a.id, {}, p2));
+  after = Must(store_->GetJob(a.id, job.id));
+  EXPECT_EQ(after.state, JobState::kDone);
+  EXPECT_EQ(after.finished_at_ms, 5100);
+  EXPECT_EQ(after.lease_owner, "");
+  // A finished job is never claimed again.
+  EXPECT_FALSE(Must(store_->ClaimJob(job.id, "w2", 9000, 500)).has_value());
+}
+
+TEST_P(StoreConformance, LookupContactsByPhoneOrIdWithStatuses) {
+  const Account a = MakeAccount("a");
+  const Account b = MakeAccount("b");
+  const SenderNumber n = MakeNumber(a.id, "+15551234567");
+  const Contact c1 = MakeContact(a.id, "+4520000001");
+  const Contact c2 = MakeContact(a.id, "+4520000002");
+  const Contact theirs = MakeContact(b.id, "+4520000009");
+  ChangeSet changes;
+  changes.events.push_back(Draft(c1, n, kNone, kIn));
+  Must(store_->Commit(a.id, changes));
+  auto found = Must(store_->LookupContacts(a.id, {"+4520000001", "+4520000404", "+4520000009"},
+                                           {c2.id, c1.id, theirs.id}));
+  ASSERT_EQ(found.size(), 2u);  // c1 once, c2; none of account b
+  EXPECT_EQ(found[0].contact.id, c1.id);
+  ASSERT_EQ(found[0].statuses.size(), 1u);
+  EXPECT_EQ(found[0].statuses[0].state.status, kIn);
+  EXPECT_EQ(found[1].contact.id, c2.id);
+  EXPECT_TRUE(found[1].statuses.empty());
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, StoreConformance, testing::Values(SqliteFactory()),
                          [](const testing::TestParamInfo<StoreFactory>& info) {
                            return info.param.name;
