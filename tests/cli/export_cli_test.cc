@@ -1,0 +1,238 @@
+// End-to-end tests of `smsconsent export` and `smsconsent proof`: the real binary on a fresh
+// SQLite file, its stdout, files and exit codes.
+#include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+struct CliResult {
+  int exit_code = -1;
+  std::string out, err;
+};
+
+std::string ShellQuote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) {
+    if (c == '\'') {
+      q += "'\\''";
+    } else {
+      q += c;
+    }
+  }
+  return q + "'";
+}
+
+std::string ReadAll(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::vector<std::string> Lines(const std::string& s) {
+  std::vector<std::string> out;
+  std::istringstream in(s);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    out.push_back(line);
+  }
+  return out;
+}
+
+class ExportCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("smsconsent-exportcli-" + std::to_string(getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    db_ = (dir_ / "test.db").string();
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  CliResult Exec(const std::vector<std::string>& args, bool json_flag = false) {
+    std::string cmd = ShellQuote(SMSCONSENT_BINARY) + " --db " + ShellQuote(db_);
+    if (json_flag) cmd += " --json";
+    for (const auto& a : args) cmd += " " + ShellQuote(a);
+    const fs::path out = dir_ / "stdout", err = dir_ / "stderr";
+    cmd += " >" + ShellQuote(out.string()) + " 2>" + ShellQuote(err.string()) + " </dev/null";
+    const int rc = std::system(cmd.c_str());
+    CliResult r;
+    r.exit_code = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+    r.out = ReadAll(out);
+    r.err = ReadAll(err);
+    return r;
+  }
+  json Ok(const std::vector<std::string>& args) {
+    CliResult r = Exec(args, true);
+    EXPECT_EQ(r.exit_code, 0) << "stderr: " << r.err;
+    return r.exit_code == 0 ? json::parse(r.out) : json();
+  }
+  void Sql(const std::string& sql) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(db_.c_str(), &db), SQLITE_OK);
+    char* err = nullptr;
+    ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK) << err;
+    sqlite3_close(db);
+  }
+
+  // Account 1 (both add-ons) with a long code and a short code; Ann opted in by START on the
+  // long code, Bob opted in by a user on the short code, Carol never set.
+  void Populate() {
+    acct_ = std::to_string(Ok({"account", "create", "--name", "Acme", "--addons",
+                               "marketing_sms_access,sms_short_code"})["id"].get<int64_t>());
+    Ok({"number", "add", "--account", acct_, "--number", "+15551234567"});
+    Ok({"number", "add", "--account", acct_, "--number", "12345", "--kind", "short_code",
+        "--country", "US"});
+    Ok({"contact", "add", "--account", acct_, "--phone", "+14155550001", "--name", "Ann"});
+    Ok({"sms", "receive", "--from", "+14155550001", "--to", "+15551234567", "--body", "START"});
+    Ok({"status", "set", "--account", acct_, "--phone", "+14155550002", "--number", "12345",
+        "--status", "opted_in", "--attest", "--legal-basis", "consent", "--explanation",
+        "paper form", "--actor", "user:alice"});
+    Ok({"contact", "add", "--account", acct_, "--phone", "+14155550003", "--name",
+        "=cmd|' /C calc'!A0"});
+  }
+
+  fs::path dir_;
+  std::string db_, acct_;
+};
+
+TEST_F(ExportCli, StatusesCsvOnStdoutWithFormulaGuard) {
+  Populate();
+  CliResult r = Exec({"export", "--account", acct_, "--statuses"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto lines = Lines(r.out);
+  ASSERT_EQ(lines.size(), 1u + 3 * 2);
+  EXPECT_EQ(lines[0],
+            "contact_id,phone,name,email,number_id,number,status,since,source,self_opted_out,"
+            "properties");
+  EXPECT_NE(r.out.find("'+14155550001,Ann,"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(",'=cmd|' /C calc'!A0,"), std::string::npos) << r.out;
+  r = Exec({"export", "--account", acct_, "--statuses", "--no-formula-guard", "--number",
+            "+15551234567", "--status", "opted_in"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  lines = Lines(r.out);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[1].rfind("1,+14155550001,Ann,,1,+15551234567,opted_in,", 0), 0u) << lines[1];
+}
+
+TEST_F(ExportCli, NotSpecifiedFindsNeverSetContacts) {
+  Populate();
+  CliResult r = Exec({"export", "--account", acct_, "--statuses", "--format", "jsonl", "--number",
+                "12345", "--status", "not_specified"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto lines = Lines(r.out);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(json::parse(lines[0])["phone"], "+14155550001");
+  EXPECT_EQ(json::parse(lines[1])["phone"], "+14155550003");
+  EXPECT_TRUE(json::parse(lines[1])["since"].is_null());
+}
+
+TEST_F(ExportCli, LedgerJsonlToAFileWithTimeRange) {
+  Populate();
+  const std::string file = (dir_ / "ledger.jsonl").string();
+  json summary = Ok({"export", "--account", acct_, "--ledger", "--format", "jsonl", "--output",
+                     file, "--from", "2000-01-01", "--to", "2999-12-31"});
+  EXPECT_EQ(summary["rows"], 2);
+  EXPECT_EQ(summary["output"], file);
+  EXPECT_FALSE(fs::exists(file + ".partial"));
+  auto lines = Lines(ReadAll(file));
+  ASSERT_EQ(lines.size(), 2u);
+  for (size_t i = 0; i < lines.size(); ++i) {
+    json j = json::parse(lines[i]);
+    EXPECT_EQ(j["seq"], static_cast<int>(i + 1));
+    EXPECT_EQ(j["hash"].get<std::string>().size(), 64u);
+  }
+  EXPECT_EQ(json::parse(lines[0])["evidence"]["body"], "START");
+  // A range in the past selects nothing; the text form says where the rows went.
+  CliResult r = Exec({"export", "--account", acct_, "--ledger", "--to", "2001-01-01", "--output", file});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "wrote 0 rows (ledger, csv) to " + file + "\n");
+  EXPECT_EQ(Lines(ReadAll(file)).size(), 1u);  // the header only
+  // Filter by the event's status.
+  r = Exec({"export", "--account", acct_, "--ledger", "--status", "opted_in", "--number", "12345"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(Lines(r.out).size(), 2u);
+}
+
+TEST_F(ExportCli, ErrorsAndExitCodes) {
+  Populate();
+  EXPECT_EQ(Exec({"export", "--account", acct_, "--statuses", "--number", "+15550000000"}).exit_code,
+            4);
+  EXPECT_EQ(Exec({"export", "--account", acct_, "--statuses", "--status", "maybe"}).exit_code, 2);
+  EXPECT_EQ(Exec({"export", "--account", acct_, "--ledger", "--format", "xml"}).exit_code, 2);
+  EXPECT_EQ(Exec({"export", "--account", acct_, "--ledger", "--from", "2026-02-30"}).exit_code, 2);
+  EXPECT_NE(Exec({"export", "--account", acct_, "--ledger", "--statuses"}).exit_code, 0);
+  EXPECT_NE(Exec({"export", "--account", acct_}).exit_code, 0);
+  const std::string bare = std::to_string(
+      Ok({"account", "create", "--name", "Bare"})["id"].get<int64_t>());
+  CliResult r = Exec({"export", "--account", bare, "--ledger"});
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_NE(r.err.find("Marketing SMS Access"), std::string::npos) << r.err;
+  EXPECT_EQ(Exec({"proof", "--account", bare, "--phone", "+14155550001"}).exit_code, 3);
+  // A failed export to a file leaves nothing behind.
+  const std::string file = (dir_ / "none.csv").string();
+  EXPECT_EQ(Exec({"export", "--account", bare, "--ledger", "--output", file}).exit_code, 3);
+  EXPECT_FALSE(fs::exists(file));
+  EXPECT_FALSE(fs::exists(file + ".partial"));
+}
+
+TEST_F(ExportCli, ProofHtmlAndJson) {
+  Populate();
+  CliResult html = Exec({"proof", "--account", acct_, "--phone", "+14155550001"});
+  ASSERT_EQ(html.exit_code, 0) << html.err;
+  EXPECT_EQ(html.out.rfind("<!DOCTYPE html>", 0), 0u);
+  EXPECT_NE(html.out.find("<title>Consent record for +14155550001</title>"), std::string::npos);
+  EXPECT_NE(html.out.find("by keyword START sent from +14155550001"), std::string::npos);
+
+  json j = Ok({"proof", "--account", acct_, "--phone", "+14155550002"});  // --json: JSON
+  EXPECT_EQ(j["contact"]["phone"], "+14155550002");
+  EXPECT_EQ(j["chain"]["ok"], true);
+  EXPECT_EQ(j["chain"]["head_seq"], 2);
+  ASSERT_EQ(j["events"].size(), 1u);
+  EXPECT_EQ(j["events"][0]["evidence"]["legal_basis"], "consent");
+  EXPECT_NE(j["summary"][1].get<std::string>().find("opted in by user:alice"), std::string::npos);
+
+  const std::string file = (dir_ / "proof.html").string();
+  CliResult r = Exec({"proof", "--account", acct_, "--contact", "1", "--format", "html", "--output",
+                file});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "");
+  EXPECT_NE(ReadAll(file).find("Consent record for +14155550001"), std::string::npos);
+
+  EXPECT_EQ(Exec({"proof", "--account", acct_, "--phone", "+14155559999"}).exit_code, 4);
+  EXPECT_EQ(Exec({"proof", "--account", acct_, "--phone", "+14155550001", "--format", "pdf"})
+                .exit_code,
+            2);
+  EXPECT_NE(Exec({"proof", "--account", acct_}).exit_code, 0);
+}
+
+TEST_F(ExportCli, ProofOfATamperedLedgerSaysWhereItBreaksAndExitsOne) {
+  Populate();
+  Sql("UPDATE events SET evidence = '{\"type\":\"keyword\",\"body\":\"YES\"}' WHERE seq = 1");
+  CliResult r = Exec({"proof", "--account", acct_, "--phone", "+14155550002", "--format", "json"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("event seq 1"), std::string::npos) << r.err;
+  json j = json::parse(r.out);  // the record is still produced
+  EXPECT_EQ(j["chain"]["ok"], false);
+  EXPECT_EQ(j["chain"]["failed_seq"], 1);
+  EXPECT_EQ(j["events"][0]["hash_ok"], true);  // Bob's own event is intact
+}
+
+}  // namespace
