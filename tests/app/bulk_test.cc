@@ -1,0 +1,402 @@
+// BulkService over a real SQLite store: every skip reason, the preview's message and segment
+// counts, jobs (progress, skipped-row report, idempotency, resumption after an interrupted
+// runner), imports.
+#include "app/bulk.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+
+#include "core/segments.h"
+
+namespace smsconsent {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using testing::HasSubstr;
+
+constexpr auto kIn = SubscriptionStatus::kOptedIn;
+constexpr auto kOut = SubscriptionStatus::kOptedOut;
+constexpr auto kNone = SubscriptionStatus::kNotSpecified;
+
+class SettableClock : public Clock {
+ public:
+  int64_t NowMs() const override { return now_.load(); }
+  void Advance(int64_t ms) { now_ += ms; }
+
+ private:
+  std::atomic<int64_t> now_{1'767'225'600'000};  // 2026-01-01
+};
+
+class BulkTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("smsconsent-bulk-" + std::to_string(getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    store_ = std::move(OpenStore((dir_ / "b.db").string())).value();
+    svc_ = std::make_unique<ConsentService>(*store_, clock_);
+    auto acct = svc_->CreateAccount({"Acme", {kAddonMarketingSms, kAddonShortCode}, "US"});
+    ASSERT_TRUE(acct.ok()) << acct.status().ToString();
+    account_ = acct->account.id;
+    long_ = AddNumber("+15551234567", NumberKind::kLongCode);
+    short_ = AddNumber("12345", NumberKind::kShortCode);
+    BulkService::Options options;
+    options.chunk_rows = 10;  // several chunks in every test
+    options.lease_ms = 5000;
+    bulk_ = std::make_unique<BulkService>(*svc_, *store_, clock_, options);
+  }
+  void TearDown() override {
+    bulk_.reset();
+    svc_.reset();
+    store_.reset();
+    fs::remove_all(dir_);
+  }
+  SenderNumber AddNumber(const std::string& n, NumberKind kind) {
+    NewNumber req;
+    req.account_id = account_;
+    req.number = n;
+    req.kind = kind;
+    req.country = "US";
+    auto r = svc_->AddNumber(req);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? *r : SenderNumber{};
+  }
+  BulkRequest OptIn(const std::string& number) {
+    BulkRequest r;
+    r.number = number;
+    r.status = kIn;
+    r.attestation = {true, LegalBasis::kConsent, "Signed up at the Aarhus fair, 2026-01-01"};
+    r.actor = "user:alice";
+    r.csv = true;
+    return r;
+  }
+  // "+1415555" followed by 4 digits.
+  static std::string Phone(int i) {
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "+1415555%04d", i);
+    return buf;
+  }
+  static std::string Csv(int n, int first = 0) {
+    std::string s = "phone,name,email,city\n";
+    for (int i = first; i < first + n; ++i) {
+      s += Phone(i) + ",Person " + std::to_string(i) + ",p" + std::to_string(i) +
+           "@example.com,Aarhus\n";
+    }
+    return s;
+  }
+  SubscriptionStatus StatusOf(const std::string& phone, const SenderNumber& n) {
+    auto r = svc_->ShowStatus(account_, phone);
+    if (!r.ok()) return kNone;
+    for (const auto& s : *r) {
+      if (s.number.id == n.id) return s.state.status;
+    }
+    return kNone;
+  }
+  Job RunToEnd(const Job& job, const std::string& owner = "test") {
+    auto ran = bulk_->Run(job.id, owner);
+    EXPECT_TRUE(ran.ok()) << ran.status().ToString();
+    EXPECT_TRUE(ran.ok() && ran->has_value());
+    return ran.ok() && *ran ? **ran : Job{};
+  }
+  int64_t EventCount() {
+    EventQuery q;
+    q.limit = 100000;
+    return static_cast<int64_t>(store_->ListEvents(account_, q)->size());
+  }
+
+  fs::path dir_;
+  SettableClock clock_;
+  std::unique_ptr<ConsentStore> store_;
+  std::unique_ptr<ConsentService> svc_;
+  std::unique_ptr<BulkService> bulk_;
+  int64_t account_ = 0;
+  SenderNumber long_, short_;
+};
+
+TEST_F(BulkTest, PreviewCountsEverySkipReasonAndChangesNothing) {
+  // A contact who texted STOP on the long code, one already opted in, and one opted out by
+  // a user (which a user may reverse).
+  ASSERT_TRUE(svc_->ReceiveSms({"test", "m1", Phone(1), "+15551234567", "STOP"}).ok());
+  StatusChangeRequest manual;
+  manual.account_id = account_;
+  manual.phone = Phone(2);
+  manual.number = "+15551234567";
+  manual.target = kIn;
+  manual.attestation = {true, LegalBasis::kConsent, "form"};
+  ASSERT_TRUE(svc_->SetStatus(manual).ok());
+  manual.phone = Phone(3);
+  manual.target = kOut;
+  ASSERT_TRUE(svc_->SetStatus(manual).ok());
+  const std::string csv = Csv(6) +                              // rows 2-7: phones 0..5
+                          Phone(4) + ",again,,\n" +             // duplicate
+                          "call me,x,,\n" +                     // invalid phone
+                          Phone(7) + ",Sender,,,12345\n" +      // too many fields: bad row
+                          "phone_only_missing,,,\n";            // invalid phone
+  const int64_t events = EventCount();
+  auto t = bulk_->Preview(account_, OptIn("+15551234567"), StringSource(csv));
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_EQ(t->rows, 10);
+  EXPECT_EQ(t->change, 4);     // phones 0, 3 (user opt-out reversed), 4, 5
+  EXPECT_EQ(t->unchanged, 1);  // phone 2
+  EXPECT_EQ(t->created, 3);    // phones 0, 4, 5 do not exist yet
+  EXPECT_EQ(t->skipped[kSkipSelfOptedOut], 1);  // phone 1
+  EXPECT_EQ(t->skipped[kSkipDuplicate], 1);
+  EXPECT_EQ(t->skipped[kSkipInvalidPhone], 2);
+  EXPECT_EQ(t->skipped[kSkipBadRow], 1);
+  EXPECT_EQ(t->confirmations, 0);  // a long code without opt-in confirmations
+  EXPECT_EQ(EventCount(), events);
+  EXPECT_EQ(StatusOf(Phone(0), long_), kNone);
+  EXPECT_FALSE(store_->FindContactByPhone(account_, Phone(0)).ok());
+}
+
+TEST_F(BulkTest, PreviewCountsConfirmationSegmentsInGsm7AndUcs2) {
+  auto preview = [&](const std::string& reply) {
+    NumberUpdate u;
+    u.reply_opt_in = reply;
+    EXPECT_TRUE(svc_->UpdateNumber(account_, short_.id, u).ok());
+    auto t = bulk_->Preview(account_, OptIn("12345"), StringSource(Csv(3)));
+    EXPECT_TRUE(t.ok()) << t.status().ToString();
+    return t.ok() ? *t : BulkTally{};
+  };
+  // The business name is substituted before counting: "{business}" -> "Acme".
+  const std::string gsm_single = "{business}: you are subscribed. Reply STOP to opt out.";
+  BulkTally t = preview(gsm_single);
+  EXPECT_EQ(t.confirmations, 3);
+  EXPECT_EQ(t.segments, 3);
+  EXPECT_EQ(t.encodings["gsm7"], 3);
+  // 200 GSM-7 characters: two parts each.
+  t = preview(std::string(200, 'a'));
+  EXPECT_EQ(t.segments, 6);
+  EXPECT_EQ(CountSegments(std::string(200, 'a')).segments, 2);
+  // One character outside GSM-7 makes it UCS-2: 60 characters fit one part...
+  t = preview("Tilmeldt ✓ " + std::string(49, 'x'));
+  EXPECT_EQ(t.encodings["ucs2"], 3);
+  EXPECT_EQ(t.segments, 3);
+  // ... 71 do not (67 per part when split).
+  t = preview("Tilmeldt ✓ " + std::string(60, 'x'));
+  EXPECT_EQ(t.encodings["ucs2"], 3);
+  EXPECT_EQ(t.segments, 6);
+}
+
+TEST_F(BulkTest, ApplyWritesOneBatchWithEvidenceAndQueuesConfirmations) {
+  auto submitted = bulk_->Submit(account_, OptIn("12345"), "k1", StringSource(Csv(25)));
+  ASSERT_TRUE(submitted.ok()) << submitted.status().ToString();
+  EXPECT_TRUE(submitted->second);
+  EXPECT_EQ(submitted->first.total, 25);
+  EXPECT_EQ(submitted->first.state, JobState::kQueued);
+  std::vector<int64_t> progress;
+  auto ran = bulk_->Run(submitted->first.id, "w", [&](const Job& j) { progress.push_back(j.done); });
+  ASSERT_TRUE(ran.ok()) << ran.status().ToString();
+  const Job job = **ran;
+  EXPECT_EQ(job.state, JobState::kDone);
+  EXPECT_EQ(job.done, 25);
+  EXPECT_EQ(progress, (std::vector<int64_t>{10, 20, 25, 25}));
+  BulkTally t = BulkTally::FromJson(json::parse(job.result));
+  EXPECT_EQ(t.change, 25);
+  EXPECT_EQ(t.created, 25);
+  EXPECT_EQ(t.confirmations, 25);
+
+  const std::string batch = json::parse(job.request)["batch"];
+  EXPECT_THAT(batch, testing::StartsWith("batch-"));
+  EventQuery q;
+  q.limit = 1000;
+  auto events = store_->ListEvents(account_, q);
+  ASSERT_EQ(events->size(), 25u);
+  for (const ConsentEvent& e : *events) {
+    EXPECT_EQ(e.source, Source::kBulk);
+    EXPECT_EQ(e.actor, "user:alice");
+    const json ev = json::parse(e.evidence);
+    EXPECT_EQ(ev["batch"], batch);
+    EXPECT_EQ(ev["job"], job.id);
+    EXPECT_EQ(ev["legal_basis"], "consent");
+    EXPECT_EQ(ev["attested_express_consent"], true);
+    EXPECT_EQ(ev["explanation"], "Signed up at the Aarhus fair, 2026-01-01");
+  }
+  OutboxQuery oq;
+  oq.limit = 100;
+  EXPECT_EQ(store_->ListOutbox(account_, oq)->size(), 25u);
+  auto contact = store_->FindContactByPhone(account_, Phone(7));
+  ASSERT_TRUE(contact.ok());
+  EXPECT_EQ(contact->name, "Person 7");
+  EXPECT_EQ(contact->email, "p7@example.com");
+  EXPECT_EQ(json::parse(contact->properties), json({{"city", "Aarhus"}}));
+  auto check = svc_->VerifyLedger(account_);
+  ASSERT_TRUE(check.ok());
+  EXPECT_TRUE(check->ok());
+}
+
+TEST_F(BulkTest, TheSameRequestTwiceIsOneJob) {
+  auto first = bulk_->Submit(account_, OptIn("+15551234567"), "", StringSource(Csv(5)));
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  RunToEnd(first->first);
+  auto again = bulk_->Submit(account_, OptIn("+15551234567"), "", StringSource(Csv(5)));
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(again->second);
+  EXPECT_EQ(again->first.id, first->first.id);
+  EXPECT_EQ(again->first.state, JobState::kDone);
+  EXPECT_EQ(EventCount(), 5);
+  // A different file is a different job; an explicit key wins over the content.
+  auto other = bulk_->Submit(account_, OptIn("+15551234567"), "", StringSource(Csv(6)));
+  ASSERT_TRUE(other.ok());
+  EXPECT_TRUE(other->second);
+  auto keyed = bulk_->Submit(account_, OptIn("+15551234567"), "mine", StringSource(Csv(1)));
+  auto keyed_again = bulk_->Submit(account_, OptIn("+15551234567"), "mine", StringSource(Csv(9)));
+  ASSERT_TRUE(keyed.ok() && keyed_again.ok());
+  EXPECT_EQ(keyed->first.id, keyed_again->first.id);
+}
+
+TEST_F(BulkTest, AnInterruptedJobResumesExactlyWhereItStopped) {
+  const std::string csv = Csv(45) + Phone(3) + ",dup,,\n";  // a duplicate of an early row
+  auto submitted = bulk_->Submit(account_, OptIn("12345"), "k", StringSource(csv));
+  ASSERT_TRUE(submitted.ok()) << submitted.status().ToString();
+  // The first runner stops after two chunks (as if killed between two commits).
+  std::atomic<bool> stop{false};
+  int chunks = 0;
+  auto ran = bulk_->Run(submitted->first.id, "dies",
+                        [&](const Job&) { stop = ++chunks == 2; }, &stop);
+  ASSERT_TRUE(ran.ok()) << ran.status().ToString();
+  Job mid = *bulk_->GetJob(account_, submitted->first.id);
+  EXPECT_EQ(mid.state, JobState::kRunning);
+  EXPECT_EQ(mid.done, 20);
+  EXPECT_EQ(EventCount(), 20);  // exactly what it reports
+  // Nobody else may take it while the lease holds...
+  EXPECT_FALSE(bulk_->Run(mid.id, "other")->has_value());
+  // ... and once it expired, another runner finishes it.
+  clock_.Advance(6000);
+  Job done = RunToEnd(mid, "other");
+  EXPECT_EQ(done.state, JobState::kDone);
+  EXPECT_EQ(done.done, 46);
+  BulkTally t = BulkTally::FromJson(json::parse(done.result));
+  EXPECT_EQ(t.change, 45);
+  EXPECT_EQ(t.confirmations, 45);
+  EXPECT_EQ(t.skipped[kSkipDuplicate], 1);  // recognised across the interruption
+  EXPECT_EQ(EventCount(), 45);
+  OutboxQuery oq;
+  oq.limit = 100;
+  EXPECT_EQ(store_->ListOutbox(account_, oq)->size(), 45u);
+  auto rejects = bulk_->Rejects(account_, done.id, 0, 10);
+  ASSERT_TRUE(rejects.ok());
+  ASSERT_EQ(rejects->size(), 1u);
+  EXPECT_EQ((*rejects)[0].row, 47);  // its line in the file
+  EXPECT_EQ((*rejects)[0].reason, kSkipDuplicate);
+  EXPECT_TRUE(svc_->VerifyLedger(account_)->ok());
+}
+
+TEST_F(BulkTest, ConcurrentChangesAreNotOverwritten) {
+  // A contact texts STOP between preview and apply: the job must not opt them back in.
+  auto submitted = bulk_->Submit(account_, OptIn("+15551234567"), "k", StringSource(Csv(3)));
+  ASSERT_TRUE(submitted.ok());
+  ASSERT_TRUE(svc_->ReceiveSms({"test", "m1", Phone(1), "+15551234567", "STOP"}).ok());
+  Job done = RunToEnd(submitted->first);
+  BulkTally t = BulkTally::FromJson(json::parse(done.result));
+  EXPECT_EQ(t.change, 2);
+  EXPECT_EQ(t.skipped[kSkipSelfOptedOut], 1);
+  EXPECT_EQ(StatusOf(Phone(1), long_), kOut);
+}
+
+TEST_F(BulkTest, SelectionByIdsAndByFilter) {
+  ASSERT_TRUE(RunToEnd(bulk_->Submit(account_, OptIn("+15551234567"), "", StringSource(Csv(12)))
+                           ->first)
+                  .state == JobState::kDone);
+  // Opt out by a user, selected by filter: status on the long code and a property.
+  BulkRequest out;
+  out.number = "+15551234567";
+  out.status = kOut;
+  out.actor = "user:bob";
+  out.filter = "number=+15551234567 status=opted_in prop.city=Aarhus";
+  auto t = bulk_->Preview(account_, out, {});
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_EQ(t->change, 12);
+  Job done = RunToEnd(bulk_->Submit(account_, out, "", {})->first);
+  EXPECT_EQ(BulkTally::FromJson(json::parse(done.result)).change, 12);
+  EXPECT_EQ(StatusOf(Phone(0), long_), kOut);
+  // A user's opt-out can be reversed by a user, by ids (unknown and repeated ids skipped).
+  const int64_t id0 = store_->FindContactByPhone(account_, Phone(0))->id;
+  BulkRequest back = OptIn("+15551234567");
+  back.csv = false;
+  back.ids = {id0, 999999, id0};
+  done = RunToEnd(bulk_->Submit(account_, back, "", {})->first);
+  const BulkTally tb = BulkTally::FromJson(json::parse(done.result));
+  EXPECT_EQ(tb.change, 1);
+  EXPECT_EQ(tb.skipped.at(kSkipUnknownContact), 1);
+  EXPECT_EQ(tb.skipped.at(kSkipDuplicate), 1);
+  EXPECT_EQ(StatusOf(Phone(0), long_), kIn);
+  // "not specified" in bulk.
+  BulkRequest clear;
+  clear.number = "+15551234567";
+  clear.status = kNone;
+  clear.filter = "number=+15551234567 status=opted_out";
+  done = RunToEnd(bulk_->Submit(account_, clear, "", {})->first);
+  EXPECT_EQ(BulkTally::FromJson(json::parse(done.result)).change, 11);
+}
+
+TEST_F(BulkTest, BadRequestsAreRefusedBeforeAnythingIsStored) {
+  BulkRequest r = OptIn("+15551234567");
+  r.attestation.express_consent = false;
+  EXPECT_EQ(bulk_->Submit(account_, r, "", StringSource(Csv(2))).status().code(),
+            StatusCode::kInvalidArgument);
+  r = OptIn("+15551234567");
+  r.attestation.legal_basis.reset();
+  EXPECT_EQ(bulk_->Preview(account_, r, StringSource(Csv(2))).status().code(),
+            StatusCode::kInvalidArgument);
+  r = OptIn("+19999999999");
+  EXPECT_EQ(bulk_->Submit(account_, r, "", StringSource(Csv(2))).status().code(),
+            StatusCode::kNotFound);
+  r = OptIn("+15551234567");
+  auto no_phone = bulk_->Submit(account_, r, "", StringSource("name,email\nA,a@x\n"));
+  EXPECT_EQ(no_phone.status().code(), StatusCode::kInvalidArgument);
+  r.filter = "status=opted_in";  // two selections
+  EXPECT_EQ(bulk_->Submit(account_, r, "", StringSource(Csv(2))).status().code(),
+            StatusCode::kInvalidArgument);
+  // Without the add-on nothing is possible.
+  auto other = svc_->CreateAccount({"NoSms", {}, "US"});
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ(bulk_->Preview(other->account.id, OptIn("+15551234567"), StringSource(Csv(1)))
+                .status()
+                .code(),
+            StatusCode::kPermissionDenied);
+  EXPECT_EQ(EventCount(), 0);
+}
+
+TEST_F(BulkTest, UnknownSenderColumnIsSkippedPerRow) {
+  const std::string csv = "phone,sender\n" + Phone(1) + ",12345\n" + Phone(2) + ",+15550000000\n" +
+                          Phone(3) + ",\n";
+  auto t = bulk_->Preview(account_, OptIn("+15551234567"), StringSource(csv));
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_EQ(t->change, 2);
+  EXPECT_EQ(t->confirmations, 1);  // the short code row
+  EXPECT_EQ(t->skipped[kSkipUnknownNumber], 1);
+}
+
+TEST_F(BulkTest, ImportCreatesAndUpdatesContacts) {
+  ASSERT_TRUE(svc_->ReceiveSms({"test", "m1", Phone(1), "+15551234567", "HELP"}).ok());
+  BulkRequest imp;
+  imp.kind = kJobImportContacts;
+  imp.csv = true;
+  const std::string csv = "Phone Number,First Name,Last Name,City\n" + Phone(1) +
+                          ",Ann,Berg,Aarhus\n" + Phone(2) + ",Bo,Dahl,Odense\n" + Phone(2) +
+                          ",again,,\nxyz,,,\n";
+  auto submitted = bulk_->Submit(account_, imp, "", StringSource(csv));
+  ASSERT_TRUE(submitted.ok()) << submitted.status().ToString();
+  Job done = RunToEnd(submitted->first);
+  BulkTally t = BulkTally::FromJson(json::parse(done.result));
+  EXPECT_EQ(t.created, 1);
+  EXPECT_EQ(t.change, 1);  // Phone(1) updated
+  EXPECT_EQ(t.skipped[kSkipDuplicate], 1);
+  EXPECT_EQ(t.skipped[kSkipInvalidPhone], 1);
+  auto ann = store_->FindContactByPhone(account_, Phone(1));
+  ASSERT_TRUE(ann.ok());
+  EXPECT_EQ(ann->name, "Ann Berg");
+  EXPECT_EQ(json::parse(ann->properties)["city"], "Aarhus");
+  EXPECT_EQ(EventCount(), 0);  // an import never changes consent
+}
+
+}  // namespace
+}  // namespace smsconsent
