@@ -47,15 +47,9 @@ class ChunkedOutput {
   std::string buf_;
 };
 
-// The contact's properties (JSON object text) once Contact has them; "{}" until then. A
-// template so that this compiles whether or not the field exists yet.
-template <typename C>
-std::string PropertiesText(const C& c) {
-  if constexpr (requires { c.properties; }) {
-    return c.properties.empty() ? std::string("{}") : std::string(c.properties);
-  } else {
-    return "{}";
-  }
+// The contact's properties as JSON object text ("{}" when none).
+std::string PropertiesText(const Contact& c) {
+  return c.properties.empty() ? std::string("{}") : c.properties;
 }
 
 json ParseOr(const std::string& text, const json& fallback) {

@@ -335,6 +335,12 @@ std::string ProofToHtml(const ConsentProof& p) {
   Row(h, "Phone", p.contact.phone);
   if (!p.contact.name.empty()) Row(h, "Name", p.contact.name);
   if (!p.contact.email.empty()) Row(h, "Email", p.contact.email);
+  const json props = json::parse(p.contact.properties, nullptr, /*allow_exceptions=*/false);
+  if (props.is_object()) {
+    for (const auto& [k, v] : props.items()) {
+      Row(h, "Property: " + k, v.is_string() ? v.get<std::string>() : v.dump());
+    }
+  }
   Row(h, "Contact id", std::to_string(p.contact.id));
   Row(h, "Created", FormatTimestampMs(p.contact.created_at_ms));
   h += "</table>\n";

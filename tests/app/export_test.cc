@@ -263,6 +263,24 @@ TEST_F(ExportTest, CsvQuotingAndFormulaProtection) {
   EXPECT_EQ(rows[1][2], "=HYPERLINK(\"http://evil\",\"x\")");
 }
 
+TEST_F(ExportTest, StatusesCarryContactProperties) {
+  Contact c;
+  c.account_id = account_;
+  c.phone = "+14155550042";
+  c.name = "Dora";
+  c.properties = R"({"city":"Aarhus","customer_no":"=1+2"})";
+  ASSERT_TRUE(store_->AddContact(c).ok());
+  ExportOptions o;
+  o.filter.number = "12345";
+  auto rows = ParseCsv(*Statuses(o));
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[1][10], R"({"city":"Aarhus","customer_no":"=1+2"})");  // JSON text, one column
+  o.format = ExportFormat::kJsonl;
+  auto lines = ParseJsonl(*Statuses(o));
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0]["properties"], json({{"city", "Aarhus"}, {"customer_no", "=1+2"}}));
+}
+
 TEST_F(ExportTest, LedgerJsonlLinesAreValidAndRecomputeTheirHashes) {
   Populate();
   Receive("+14155550001", "+15551234567", "STOP");

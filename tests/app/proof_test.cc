@@ -281,6 +281,21 @@ TEST_F(ProofTest, ContactWithoutEventsHasAnEmptyTimeline) {
   EXPECT_THAT(ProofToHtml(*p), HasSubstr("No consent events are recorded for this contact."));
 }
 
+TEST_F(ProofTest, ContactPropertiesAreShownEscaped) {
+  Contact c;
+  c.account_id = account_;
+  c.phone = "+14155552671";
+  c.properties = R"({"note":"<b>vip</b>"})";
+  auto added = store_->AddContact(c);
+  ASSERT_TRUE(added.ok()) << added.status().ToString();
+  auto p = ById(added->id);
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(ProofToJson(*p)["contact"]["properties"]["note"], "<b>vip</b>");
+  const std::string html = ProofToHtml(*p);
+  EXPECT_THAT(html, HasSubstr("Property: note"));
+  EXPECT_THAT(html, HasSubstr("&lt;b&gt;vip&lt;/b&gt;"));
+}
+
 TEST(HtmlEscape, EscapesTheFiveCharacters) {
   EXPECT_EQ(HtmlEscape("a&b<c>d\"e'f"), "a&amp;b&lt;c&gt;d&quot;e&#39;f");
   EXPECT_EQ(HtmlEscape("plain \xC3\xA6\xC3\xB8\xC3\xA5"), "plain \xC3\xA6\xC3\xB8\xC3\xA5");
