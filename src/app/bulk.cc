@@ -425,18 +425,7 @@ class BulkService::Engine {
 
  private:
   Status SetFilter(const ContactFilter& f) {
-    query_.search = f.search;
-    query_.created_from_ms = f.created_from_ms;
-    query_.created_to_ms = f.created_to_ms;
-    query_.properties = f.properties;
-    query_.status = f.status;
-    if (f.number_id) {
-      query_.number_id = *f.number_id;
-    } else if (f.number) {
-      SMSC_ASSIGN_OR_RETURN(SenderNumber n,
-                            svc_.service_.ResolveNumberIn(account_, numbers_, *f.number));
-      query_.number_id = n.id;
-    }
+    SMSC_ASSIGN_OR_RETURN(query_, svc_.service_.QueryFor(account_.id, f));
     return Status::Ok();
   }
 

@@ -219,6 +219,23 @@ Result<Contact> ConsentService::UpdateContact(int64_t account_id, int64_t contac
   return c;
 }
 
+Result<ContactQuery> ConsentService::QueryFor(int64_t account_id, const ContactFilter& f) {
+  ContactQuery q;
+  q.search = f.search;
+  q.created_from_ms = f.created_from_ms;
+  q.created_to_ms = f.created_to_ms;
+  q.properties = f.properties;
+  q.status = f.status;
+  if (f.number_id) {
+    q.number_id = *f.number_id;
+  } else if (f.number) {
+    SMSC_ASSIGN_OR_RETURN(Account account, AccountWithSms(account_id));
+    SMSC_ASSIGN_OR_RETURN(SenderNumber n, ResolveNumber(account, *f.number));
+    q.number_id = n.id;
+  }
+  return q;
+}
+
 Status ConsentService::DeleteContact(int64_t account_id, int64_t contact_id) {
   SMSC_ASSIGN_OR_RETURN(Account account, store_.GetAccount(account_id));
   return store_.DeleteContact(account.id, contact_id);

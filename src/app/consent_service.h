@@ -26,6 +26,7 @@
 #include "app/group_committer.h"
 #include "core/clock.h"
 #include "core/consent.h"
+#include "core/contact_filter.h"
 #include "core/keywords.h"
 #include "core/phone.h"
 #include "core/segments.h"
@@ -178,6 +179,9 @@ class ConsentService {
   // With a status filter (q.number_id and q.status) the account needs Marketing SMS Access,
   // as for every status read; kNotFound for a number of another account.
   Result<std::vector<Contact>> ListContacts(int64_t account_id, const ContactQuery& q);
+  // The store query of a contact filter (a sender number given by its text is resolved to
+  // its id; kNotFound when the account has no such number).
+  Result<ContactQuery> QueryFor(int64_t account_id, const ContactFilter& filter);
   Result<Contact> UpdateContact(int64_t account_id, int64_t contact_id, const ContactUpdate& u);
   // kFailedPrecondition when the contact has consent events, inbound messages or replies
   // (ConsentStore::DeleteContact says why).

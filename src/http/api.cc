@@ -191,20 +191,34 @@ void Api::AddRoutes() {
   router_.Add("GET", "/v1/contacts",
               authed([this](const Account& a, const HttpRequest& req,
                             const PathParams&) -> Result<HttpResponse> {
-                ContactQuery q;
-                SMSC_ASSIGN_OR_RETURN(q.after_id, Cursor(req));
-                SMSC_ASSIGN_OR_RETURN(q.limit, PageLimit(req, 50, 1000));
-                q.search = std::string(req.Query("search"));
+                // ?phone=: the one contact with that number (any format the account's
+                // region reads), or none.
+                if (req.HasQuery("phone")) {
+                  SMSC_ASSIGN_OR_RETURN(
+                      PhoneNumber p,
+                      service_.phones().Normalize(req.Query("phone"), a.default_region));
+                  json items = json::array();
+                  auto found = store_.FindContactByPhone(a.id, p.e164);
+                  if (found.ok()) {
+                    items.push_back(ToJson(*found));
+                  } else if (found.status().code() != StatusCode::kNotFound) {
+                    return found.status();
+                  }
+                  return JsonResponse(200, Page(std::move(items), false, 0));
+                }
                 // Status on one number: both parameters or neither.
                 if (req.HasQuery("number") != req.HasQuery("status")) {
                   return InvalidArgument(
                       "query parameters 'number' (a sender number id) and 'status' go together");
                 }
-                if (req.HasQuery("number")) {
-                  SMSC_ASSIGN_OR_RETURN(q.number_id,
-                                        ParseInt(req.Query("number"), "number", 1, INT64_MAX));
-                  SMSC_ASSIGN_OR_RETURN(q.status, ParseSubscriptionStatus(req.Query("status")));
-                }
+                // The same filters as a bulk change: search, number+status, created_from,
+                // created_before, prop.NAME, filter=EXPR (src/core/contact_filter.h).
+                std::map<std::string, std::string> params;
+                for (const auto& [k, v] : req.query) params.emplace(k, v);
+                SMSC_ASSIGN_OR_RETURN(ContactFilter filter, ContactFilterFromQuery(params));
+                SMSC_ASSIGN_OR_RETURN(ContactQuery q, service_.QueryFor(a.id, filter));
+                SMSC_ASSIGN_OR_RETURN(q.after_id, Cursor(req));
+                SMSC_ASSIGN_OR_RETURN(q.limit, PageLimit(req, 50, 1000));
                 SMSC_ASSIGN_OR_RETURN(auto contacts, service_.ListContacts(a.id, q));
                 json items = json::array();
                 for (const auto& c : contacts) items.push_back(ToJson(c));
