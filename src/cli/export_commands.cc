@@ -176,9 +176,14 @@ int RunProof(const std::string& db, bool json_out, const ProofArgs& a) {
   if (st.ok()) st = dest.Write(doc);
   if (st.ok()) st = dest.Commit();
   if (!st.ok()) return Output::Fail(st);
-  if (dest.to_file() && !json_out) {
-    std::cerr << "wrote the consent record of " << proof->contact.phone << " (" << format
-              << ") to " << a.output << "\n";
+  if (dest.to_file()) {
+    (void)Output{json_out}.Print(
+        {{"proof", proof->contact.phone}, {"format", format}, {"output", a.output},
+         {"chain_ok", proof->chain.ok}},
+        [&](std::ostream& os) {
+          os << "wrote the consent record of " << proof->contact.phone << " (" << format
+             << ") to " << a.output << "\n";
+        });
   }
   if (!proof->chain.ok) {
     // The document is written (it says so too), but the exit code tells scripts.

@@ -213,8 +213,12 @@ TEST_F(ExportCli, ProofHtmlAndJson) {
   CliResult r = Exec({"proof", "--account", acct_, "--contact", "1", "--format", "html", "--output",
                 file});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.out, "wrote the consent record of +14155550001 (html) to " + file + "\n");
   EXPECT_NE(ReadAll(file).find("Consent record for +14155550001"), std::string::npos);
+  json written = Ok({"proof", "--account", acct_, "--phone", "+14155550001", "--output", file});
+  EXPECT_EQ(written["output"], file);
+  EXPECT_EQ(written["format"], "json");  // --json without --format
+  EXPECT_EQ(json::parse(ReadAll(file))["contact"]["phone"], "+14155550001");
 
   EXPECT_EQ(Exec({"proof", "--account", acct_, "--phone", "+14155559999"}).exit_code, 4);
   EXPECT_EQ(Exec({"proof", "--account", acct_, "--phone", "+14155550001", "--format", "pdf"})
