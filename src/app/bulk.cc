@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <future>
 #include <memory>
 #include <unordered_map>
 #include <unordered_set>
@@ -45,6 +46,9 @@ struct InputRow {
   int64_t contact_id = 0;  // ids / filter selections
   ContactRow fields;       // CSV
   Status error;            // a malformed CSV record
+  // CSV: fields.phone normalised (or why not), worked out ahead by the reader thread.
+  std::string e164;
+  Status phone_error;
 };
 
 }  // namespace
@@ -299,14 +303,16 @@ class BulkService::Engine {
         filter_after_ = c.id;
       }
     } else {
-      while (static_cast<int>(rows.size()) < max_rows) {
-        SMSC_ASSIGN_OR_RETURN(std::optional<InputRow> row, NextCsvRow());
-        if (!row) break;
-        rows.push_back(std::move(*row));
-      }
+      if (!prefetch_.valid()) prefetch_ = ReadCsvAsync(max_rows);
+      SMSC_ASSIGN_OR_RETURN(rows, prefetch_.get());
+      if (!rows.empty()) prefetch_ = ReadCsvAsync(max_rows);
     }
     consumed_ += static_cast<int64_t>(rows.size());
     return rows;
+  }
+
+  ~Engine() {
+    if (prefetch_.valid()) prefetch_.wait();
   }
 
   // Where a job resumes after the rows read so far.
@@ -440,6 +446,20 @@ class BulkService::Engine {
     return Status::Ok();
   }
 
+  // Reads up to max_rows CSV rows and normalises their phones, on another thread. Only that
+  // thread touches the reader until the result is taken.
+  std::future<Result<std::vector<InputRow>>> ReadCsvAsync(int max_rows) {
+    return std::async(std::launch::async, [this, max_rows]() -> Result<std::vector<InputRow>> {
+      std::vector<InputRow> rows;
+      while (static_cast<int>(rows.size()) < max_rows) {
+        SMSC_ASSIGN_OR_RETURN(std::optional<InputRow> row, NextCsvRow());
+        if (!row) break;
+        rows.push_back(std::move(*row));
+      }
+      return rows;
+    });
+  }
+
   Result<std::optional<InputRow>> NextCsvRow() {
     const CsvRecord* record = nullptr;
     SMSC_ASSIGN_OR_RETURN(bool more, csv_->Next(&record));
@@ -447,6 +467,14 @@ class BulkService::Engine {
     InputRow r;
     r.row = record->line;
     r.error = ReadContactRow(columns_, *record, &r.fields);
+    if (r.error.ok()) {
+      auto phone = svc_.service_.phones().NormalizeToE164(r.fields.phone, account_.default_region);
+      if (phone.ok()) {
+        r.e164 = std::move(phone->e164);
+      } else {
+        r.phone_error = phone.status();
+      }
+    }
     return std::optional<InputRow>(std::move(r));
   }
 
@@ -465,10 +493,9 @@ class BulkService::Engine {
       *reason = kSkipBadRow;
       return r.error;
     }
-    auto phone = svc_.service_.phones().NormalizeToE164(r.fields.phone, account_.default_region);
-    if (!phone.ok()) {
+    if (!r.phone_error.ok()) {
       *reason = kSkipInvalidPhone;
-      return phone.status();
+      return r.phone_error;
     }
     std::string sender;
     for (const auto& [k, v] : r.fields.properties) {
@@ -484,8 +511,8 @@ class BulkService::Engine {
         if (m.id == n->id) *number = &m;
       }
     }
-    *key = (*number ? std::to_string((*number)->id) : std::string()) + ":" + phone->e164;
-    if (e164_out) *e164_out = phone->e164;
+    *key = (*number ? std::to_string((*number)->id) : std::string()) + ":" + r.e164;
+    if (e164_out) *e164_out = r.e164;
     return Status::Ok();
   }
 
@@ -518,16 +545,6 @@ class BulkService::Engine {
       return Status::Ok();
     }
     ++tally_.change;
-    json evidence = {{"type", "bulk"},
-                     {"batch", batch_},
-                     {"row", r.row},
-                     {"attested_express_consent", req_.attestation.express_consent},
-                     {"explanation", req_.attestation.explanation},
-                     {"actor", req_.actor}};
-    if (job_id_) evidence["job"] = job_id_;
-    evidence["legal_basis"] = req_.attestation.legal_basis
-                                  ? json(LegalBasisName(*req_.attestation.legal_basis))
-                                  : json(nullptr);
     EventDraft e;
     e.contact_id = existing ? contact.id : 0;
     e.phone = contact.phone;
@@ -538,7 +555,8 @@ class BulkService::Engine {
     e.source = Source::kBulk;
     e.actor = req_.actor;
     e.at_ms = now;
-    e.evidence = evidence.dump();
+    // The batch's evidence (the same for every row) and the row.
+    e.evidence = EvidencePrefix() + std::to_string(r.row) + "}";
     changes->events.push_back(std::move(e));
     if (plan.send_confirmation) {
       const QueuedReply& reply = Confirmation(number);
@@ -573,6 +591,26 @@ class BulkService::Engine {
     changes->update_contact = std::move(updated);
   }
 
+  // `{..."row":` of every event's evidence: type, batch, job, attestation, legal basis,
+  // explanation and actor, given once for the batch.
+  const std::string& EvidencePrefix() {
+    if (evidence_prefix_.empty()) {
+      json evidence = {{"type", "bulk"},
+                       {"batch", batch_},
+                       {"attested_express_consent", req_.attestation.express_consent},
+                       {"explanation", req_.attestation.explanation},
+                       {"actor", req_.actor}};
+      if (job_id_) evidence["job"] = job_id_;
+      evidence["legal_basis"] = req_.attestation.legal_basis
+                                    ? json(LegalBasisName(*req_.attestation.legal_basis))
+                                    : json(nullptr);
+      evidence_prefix_ = evidence.dump();
+      evidence_prefix_.pop_back();  // the closing brace
+      evidence_prefix_ += ",\"row\":";
+    }
+    return evidence_prefix_;
+  }
+
   const QueuedReply& Confirmation(const SenderNumber& number) {
     auto it = confirmations_.find(number.id);
     if (it == confirmations_.end()) {
@@ -599,7 +637,11 @@ class BulkService::Engine {
   int64_t consumed_ = 0;
   std::unordered_set<std::string> seen_;
   std::unordered_map<int64_t, QueuedReply> confirmations_;
+  std::string evidence_prefix_;
   BulkTally tally_;
+  // CSV: the next chunk, read and its phones normalised on another thread while the current
+  // chunk is planned and committed (phone parsing is the largest part of a row's cost).
+  std::future<Result<std::vector<InputRow>>> prefetch_;
 };
 
 // ---- the service --------------------------------------------------------------------------

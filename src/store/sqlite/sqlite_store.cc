@@ -678,6 +678,7 @@ constexpr char kInterruptedError[] =
 
 // Contact::properties must be a JSON object whose values are strings.
 Status CheckProperties(const std::string& text) {
+  if (text == "{}") return Status::Ok();
   const nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (!j.is_object()) return InvalidArgument("contact properties must be a JSON object");
   for (const auto& [name, value] : j.items()) {
@@ -895,6 +896,7 @@ class ReadLease {
   ReadLease(std::unique_lock<std::mutex> lock, Connection* conn)
       : lock_(std::move(lock)), conn_(conn) {}
   Connection* operator->() const { return conn_; }
+  Connection* get() const { return conn_; }
 
  private:
   std::unique_lock<std::mutex> lock_;
@@ -1535,9 +1537,10 @@ Status RunSql(Connection& impl, const char* sql, std::string_view what) {
 
 // Writes one change set inside the caller's write transaction. On error it returns without
 // undoing what it wrote: the caller rolls back (CommitBatch, to the item's savepoint).
+// `account_checked`: the caller already knows the account exists in this transaction.
 Result<CommitResult> WriteChangeSet(Connection& impl, int64_t account_id,
-                                    const ChangeSet& changes) {
-  SMSC_RETURN_IF_ERROR(impl.AccountExists(account_id));
+                                    const ChangeSet& changes, bool account_checked = false) {
+  if (!account_checked) SMSC_RETURN_IF_ERROR(impl.AccountExists(account_id));
   CommitResult result;
 
   // Each referenced id is checked once per change set.
@@ -2314,8 +2317,9 @@ Result<std::vector<CommitResult>> SqliteStore::CommitJobChunk(
   }
   std::vector<CommitResult> results;
   results.reserve(changes.size());
+  // The job's row proves the account (jobs.account_id references it).
   for (const ChangeSet& c : changes) {
-    SMSC_ASSIGN_OR_RETURN(CommitResult r, WriteChangeSet(impl, account_id, c));
+    SMSC_ASSIGN_OR_RETURN(CommitResult r, WriteChangeSet(impl, account_id, c, true));
     results.push_back(std::move(r));
   }
   for (const JobReject& r : progress.rejects) {
@@ -2383,6 +2387,12 @@ Result<std::vector<ContactStatuses>> SqliteStore::LookupContacts(
     return InvalidArgument("at most " + std::to_string(kMaxKeys) + " contacts per lookup");
   }
   ReadLease reader = impl_->Read(mu_);
+  // One read transaction (one snapshot, one lock round) for all the lookups.
+  SMSC_RETURN_IF_ERROR(RunSql(*reader.get(), "BEGIN", "starting a read"));
+  struct EndRead {
+    Connection* c;
+    ~EndRead() { (void)RunSql(*c, "COMMIT", "ending a read"); }
+  } end_read{reader.get()};
   std::vector<ContactStatuses> out;
   std::unordered_map<int64_t, size_t> index;  // contact id -> position in out
   auto add = [&](Stmt& s) {
