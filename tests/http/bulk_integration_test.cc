@@ -188,6 +188,14 @@ TEST_F(BulkApi, ImportCreatesContacts) {
   Call("GET", "/v1/contacts?created_from=yesterday", nullptr, 400);
 }
 
+TEST_F(BulkApi, DocumentedInOpenApi) {
+  json api = Call("GET", "/openapi.json", nullptr, 200, "");
+  for (const char* path : {"/v1/bulk/subscriptions/preview", "/v1/bulk/subscriptions",
+                           "/v1/contacts/import", "/v1/jobs/{job}", "/v1/jobs/{job}/rejects"}) {
+    EXPECT_TRUE(api["paths"].contains(path)) << path;
+  }
+}
+
 TEST_F(BulkApi, RefusalsChangeNothing) {
   json req = OptIn("+15551234567");
   req["csv"] = Csv(2);
