@@ -13,6 +13,9 @@
 #include <thread>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
+#include "app/error_map.h"
 #include "providers/webhook.h"
 
 namespace smsconsent {
@@ -49,21 +52,29 @@ std::string PercentDecodePath(std::string_view raw) {
   return out;
 }
 
-// Splits a request target into its decoded path and query parameters.
-void SplitTarget(std::string_view target, HttpRequest& req) {
+// Splits a request target into its decoded path and query parameters. kInvalidArgument when
+// the query cannot be decoded (a bad or truncated %-escape): handing the request on without
+// its parameters would act on a request the client did not send.
+Status SplitTarget(std::string_view target, HttpRequest& req) {
   const size_t q = target.find('?');
   req.path = PercentDecodePath(target.substr(0, q));
-  if (q != std::string_view::npos) {
-    auto params = ParseFormUrlEncoded(target.substr(q + 1));
-    if (params.ok()) req.query = std::move(params).value();
-  }
+  if (q == std::string_view::npos) return Status::Ok();
+  auto params = ParseFormUrlEncoded(target.substr(q + 1));
+  if (!params.ok()) return InvalidArgument("malformed query string: " + params.status().message());
+  req.query = std::move(params).value();
+  return Status::Ok();
 }
 
+// The API's error body, {"error": {"code", "message"}}, for answers the server gives itself.
 HttpResponse PlainError(int status, const std::string& code, const std::string& message) {
   HttpResponse r;
   r.status = status;
-  r.body = "{\"error\":{\"code\":\"" + code + "\",\"message\":\"" + message + "\"}}";
+  r.body = nlohmann::json{{"error", {{"code", code}, {"message", message}}}}.dump();
   return r;
+}
+
+HttpResponse PlainError(const Status& status) {
+  return PlainError(HttpStatusFor(status.code()), StatusCodeName(status.code()), status.message());
 }
 
 }  // namespace
@@ -167,7 +178,7 @@ struct HttpServer::Impl {
       HttpRequest req;
       req.method = std::string(raw.method_string());
       req.target = std::string(raw.target());
-      SplitTarget(req.target, req);
+      const Status target_ok = SplitTarget(req.target, req);
       for (const auto& field : raw) {
         std::string name(field.name_string());
         for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -176,10 +187,14 @@ struct HttpServer::Impl {
       req.body = std::move(raw.body());
       req.remote = remote;
       HttpResponse res;
-      try {
-        res = handler(req);
-      } catch (const std::exception& e) {
-        res = PlainError(500, "INTERNAL", "unexpected error");
+      if (!target_ok.ok()) {
+        res = PlainError(target_ok);  // 400; the handler never sees it
+      } else {
+        try {
+          res = handler(req);
+        } catch (const std::exception& e) {
+          res = PlainError(500, "INTERNAL", "unexpected error");
+        }
       }
       const bool keep_alive = raw.keep_alive() && !stopping;
       const bool head = req.method == "HEAD";

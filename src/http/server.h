@@ -4,6 +4,9 @@
 // shutdown: on SIGTERM/SIGINT (or Stop()) it stops accepting, lets requests already being
 // handled finish (up to the grace period), then returns from Run(). Requests are handed to
 // one synchronous handler on the server's worker threads; the handler must be thread-safe.
+// The server answers some requests itself, in the API's error shape, without calling the
+// handler: 400 for malformed HTTP or a query string that cannot be decoded (a bad or
+// truncated %-escape), 413 for a body over the limit, 431 for oversized headers.
 // Beast stays inside server.cc: this header only speaks HttpRequest/HttpResponse.
 #pragma once
 
