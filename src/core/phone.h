@@ -37,7 +37,11 @@ struct ShortCode {
 
 class PhoneNormalizer {
  public:
-  static constexpr std::size_t kDefaultCacheCapacity = 65536;
+  // Verdicts kept for canonical E.164 input (about 200 bytes each, so up to ~26 MB): enough
+  // for the working set of a business's recipients, which every consent check and webhook
+  // of theirs repeats. The cache is emptied when full, so a working set larger than this
+  // pays a full parse per lookup.
+  static constexpr std::size_t kDefaultCacheCapacity = 131072;
 
   PhoneNormalizer();
   // `cache_capacity` bounds the fast-path cache (entries; it is emptied when full). 0 disables
