@@ -222,6 +222,16 @@ Result<BulkRequest> MakeRequest(const BulkArgs& a) {
   return r;
 }
 
+// The request and, when it selects by CSV, the file to read.
+Result<std::pair<BulkRequest, ByteSource>> BulkInput(const BulkArgs& a) {
+  SMSC_ASSIGN_OR_RETURN(BulkRequest req, MakeRequest(a));
+  ByteSource csv;
+  if (req.csv) {
+    SMSC_ASSIGN_OR_RETURN(csv, FileSource(a.csv));
+  }
+  return std::make_pair(std::move(req), std::move(csv));
+}
+
 int Finish(const Output& out, Session& s, const Job& job, const BulkArgs& a, bool import) {
   json result = JobJson(job);
   json doc = result["result"];
@@ -282,15 +292,10 @@ void AddBulkCommands(CLI::App& cli, const std::string& db, const bool& json_out,
     run = [&db, &json_out, args]() -> int {
       auto s = OpenSession(db);
       if (!s.ok()) return Output::Fail(s.status());
-      auto req = MakeRequest(*args);
-      if (!req.ok()) return Output::Fail(req.status());
-      ByteSource csv;
-      if (req->csv) {
-        auto f = FileSource(args->csv);
-        if (!f.ok()) return Output::Fail(f.status());
-        csv = *f;
-      }
-      auto tally = (*s)->bulk->Preview(args->account, *req, csv);
+      auto input = BulkInput(*args);
+      if (!input.ok()) return Output::Fail(input.status());
+      auto& [req, csv] = *input;
+      auto tally = (*s)->bulk->Preview(args->account, req, csv);
       if (!tally.ok()) return Output::Fail(tally.status());
       json doc = tally->ToJson();
       return Output{json_out}.Print(doc, [&](std::ostream& os) {
@@ -303,15 +308,10 @@ void AddBulkCommands(CLI::App& cli, const std::string& db, const bool& json_out,
     run = [&db, &json_out, args]() -> int {
       auto s = OpenSession(db);
       if (!s.ok()) return Output::Fail(s.status());
-      auto req = MakeRequest(*args);
-      if (!req.ok()) return Output::Fail(req.status());
-      ByteSource csv;
-      if (req->csv) {
-        auto f = FileSource(args->csv);
-        if (!f.ok()) return Output::Fail(f.status());
-        csv = *f;
-      }
-      auto submitted = (*s)->bulk->Submit(args->account, *req, args->idempotency_key, csv);
+      auto input = BulkInput(*args);
+      if (!input.ok()) return Output::Fail(input.status());
+      auto& [req, csv] = *input;
+      auto submitted = (*s)->bulk->Submit(args->account, req, args->idempotency_key, csv);
       if (!submitted.ok()) return Output::Fail(submitted.status());
       auto job = RunToEnd(**s, submitted->first, !json_out);
       if (!job.ok()) return Output::Fail(job.status());
