@@ -79,7 +79,7 @@ class BulkTest : public ::testing::Test {
   }
   // "+1415555" followed by 4 digits.
   static std::string Phone(int i) {
-    char buf[16];
+    char buf[32];
     std::snprintf(buf, sizeof buf, "+1415555%04d", i);
     return buf;
   }

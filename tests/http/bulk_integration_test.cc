@@ -32,7 +32,7 @@ json Cli(const std::string& db, const std::vector<std::string>& args) {
 std::string Csv(int n) {
   std::string s = "phone,name\n";
   for (int i = 0; i < n; ++i) {
-    char phone[16];
+    char phone[32];
     std::snprintf(phone, sizeof phone, "+1415555%04d", i);
     s += std::string(phone) + ",Person " + std::to_string(i) + "\n";
   }
