@@ -49,7 +49,7 @@ void BM_SqliteRawInsert(benchmark::State& state) {
                        &s, nullptr);
     state.ResumeTiming();
     Exec(db, "BEGIN");
-    char phone[32], name[32], email[48];
+    char phone[64], name[64], email[64];
     for (int64_t i = 0; i < rows; ++i) {
       std::snprintf(phone, sizeof phone, "+1415%03lld%04lld", static_cast<long long>(i / 10000),
                     static_cast<long long>(i % 10000));

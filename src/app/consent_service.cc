@@ -732,16 +732,10 @@ Result<ConsentAnswer> ConsentService::CheckConsent(int64_t account_id, const std
   ConsentAnswer out;
   out.phone = p.e164;
   out.number = n.number;
-  auto contact = store_.FindContactByPhone(account.id, p.e164);
-  if (!contact.ok()) {
-    if (contact.status().code() != StatusCode::kNotFound) return contact.status();
-    return out;  // never heard of: not_specified, not allowed
-  }
+  SMSC_ASSIGN_OR_RETURN(auto found, store_.FindContactState(account.id, p.e164, n.id));
+  if (!found) return out;  // never heard of: not_specified, not allowed
   out.known_contact = true;
-  SMSC_ASSIGN_OR_RETURN(auto rows, store_.GetStatuses(account.id, contact->id));
-  for (const StatusRow& r : rows) {
-    if (r.number_id == n.id) out.state = r.state;
-  }
+  out.state = found->state;
   out.allowed = MaySend(out.state);
   return out;
 }

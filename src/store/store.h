@@ -255,6 +255,12 @@ struct JobProgress {
   int64_t lease_until_ms = 0;      // renewed lease
 };
 
+// A contact's id and its state on one number (FindContactState).
+struct ContactState {
+  int64_t contact_id = 0;
+  ConsentState state;  // the default (not_specified, never touched) when it has no status row
+};
+
 // A contact with its stored statuses (LookupContacts).
 struct ContactStatuses {
   Contact contact;
@@ -365,6 +371,11 @@ class ConsentStore {
   virtual Result<std::vector<JobReject>> ListJobRejects(int64_t account_id, int64_t job_id,
                                                         int64_t after_row, int limit) = 0;
 
+  // The consent check's single read: the account's contact with this phone (E.164) and its
+  // state on `number_id`; nullopt when there is no such contact.
+  virtual Result<std::optional<ContactState>> FindContactState(int64_t account_id,
+                                                               const std::string& e164,
+                                                               int64_t number_id) = 0;
   // The contacts with these phones (E.164) or ids, with their statuses; absent ones are left
   // out. At most 10,000 keys per call.
   virtual Result<std::vector<ContactStatuses>> LookupContacts(

@@ -2295,6 +2295,31 @@ TEST_P(StoreConformance, JobChunksCommitWithTheirProgressAllOrNothing) {
   EXPECT_FALSE(Must(store_->ClaimJob(job.id, "w2", 9000, 500)).has_value());
 }
 
+TEST_P(StoreConformance, FindContactStateReadsOneNumbersState) {
+  const Account a = MakeAccount("a");
+  const Account b = MakeAccount("b");
+  const SenderNumber n1 = MakeNumber(a.id, "+15551234567");
+  const SenderNumber n2 = MakeNumber(a.id, "+15557654321");
+  const Contact c = MakeContact(a.id, "+4520000001");
+  MakeContact(b.id, "+4520000002");
+  ChangeSet changes;
+  changes.events.push_back(Draft(c, n1, kNone, kOut, Source::kKeyword, 7000));
+  Must(store_->Commit(a.id, changes));
+  auto on1 = Must(store_->FindContactState(a.id, c.phone, n1.id));
+  ASSERT_TRUE(on1.has_value());
+  EXPECT_EQ(on1->contact_id, c.id);
+  EXPECT_EQ(on1->state.status, kOut);
+  EXPECT_TRUE(on1->state.self_opted_out);
+  EXPECT_EQ(on1->state.source, Source::kKeyword);
+  EXPECT_EQ(on1->state.updated_at_ms, 7000);
+  auto on2 = Must(store_->FindContactState(a.id, c.phone, n2.id));
+  ASSERT_TRUE(on2.has_value());
+  EXPECT_EQ(on2->state.status, kNone);
+  EXPECT_EQ(on2->state.updated_at_ms, 0);
+  EXPECT_FALSE(Must(store_->FindContactState(a.id, "+4520000404", n1.id)).has_value());
+  EXPECT_FALSE(Must(store_->FindContactState(a.id, "+4520000002", n1.id)).has_value());
+}
+
 TEST_P(StoreConformance, LookupContactsByPhoneOrIdWithStatuses) {
   const Account a = MakeAccount("a");
   const Account b = MakeAccount("b");

@@ -2380,6 +2380,33 @@ Result<std::vector<JobReject>> SqliteStore::ListJobRejects(int64_t account_id, i
   return out;
 }
 
+Result<std::optional<ContactState>> SqliteStore::FindContactState(int64_t account_id,
+                                                                  const std::string& e164,
+                                                                  int64_t number_id) {
+  ReadLease reader = impl_->Read(mu_);
+  SMSC_ASSIGN_OR_RETURN(
+      Stmt s, reader->Prepare("SELECT c.id, s.status, s.self_opted_out, s.source, "
+                              "s.updated_at_ms FROM contacts AS c LEFT JOIN statuses AS s ON "
+                              "s.account_id = c.account_id AND s.contact_id = c.id AND "
+                              "s.number_id = ?3 WHERE c.account_id = ?1 AND c.phone = ?2"));
+  s.Bind(1, account_id).Bind(2, e164).Bind(3, number_id);
+  SMSC_ASSIGN_OR_RETURN(bool row, s.Step("reading a contact's state"));
+  if (!row) return std::optional<ContactState>();
+  ContactState out;
+  out.contact_id = s.Int(0);
+  if (!s.Text(1).empty()) {
+    auto status = ParseSubscriptionStatus(s.Text(1));
+    if (!status.ok()) return BadColumn(status, "statuses", out.contact_id);
+    out.state.status = *status;
+    out.state.self_opted_out = s.Bool(2);
+    auto source = ParseSource(s.Text(3));
+    if (!source.ok()) return BadColumn(source, "statuses", out.contact_id);
+    out.state.source = *source;
+    out.state.updated_at_ms = s.Int(4);
+  }
+  return std::optional<ContactState>(out);
+}
+
 Result<std::vector<ContactStatuses>> SqliteStore::LookupContacts(
     int64_t account_id, const std::vector<std::string>& phones, const std::vector<int64_t>& ids) {
   constexpr size_t kMaxKeys = 10'000;
