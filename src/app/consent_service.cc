@@ -728,7 +728,7 @@ Result<ConsentAnswer> ConsentService::CheckConsent(int64_t account_id, const std
   const Account& account = cached->account;
   SMSC_RETURN_IF_ERROR(RequireSms(account));
   SMSC_ASSIGN_OR_RETURN(SenderNumber n, ResolveNumberIn(account, cached->numbers, number));
-  SMSC_ASSIGN_OR_RETURN(PhoneNumber p, phones_.Normalize(phone, n.country));
+  SMSC_ASSIGN_OR_RETURN(PhoneNumber p, phones_.NormalizeToE164(phone, n.country));
   ConsentAnswer out;
   out.phone = p.e164;
   out.number = n.number;

@@ -224,10 +224,15 @@ struct StringHash {
 struct PhoneNormalizer::Cache {
   explicit Cache(std::size_t cap) : capacity(cap) {}
 
+  struct Entry {
+    Result<PhoneNumber> verdict;
+    bool details;  // region and validity worked out (Normalize), or not (NormalizeToE164)
+  };
+
   const std::size_t capacity;
   std::mutex mu;
   // Canonical E.164 input -> the verdict NormalizeSlow gave it. Guarded by mu.
-  std::unordered_map<std::string, Result<PhoneNumber>, StringHash, std::equal_to<>> verdicts;
+  std::unordered_map<std::string, Entry, StringHash, std::equal_to<>> verdicts;
 };
 
 PhoneNormalizer::PhoneNormalizer() : PhoneNormalizer(kDefaultCacheCapacity) {}
@@ -241,34 +246,42 @@ PhoneNormalizer::~PhoneNormalizer() = default;
 
 Result<PhoneNumber> PhoneNormalizer::Normalize(std::string_view input,
                                                std::string_view default_region) const {
-  if (cache_->capacity == 0 || !IsCanonicalE164(input)) {
-    return NormalizeSlow(input, default_region, /*details=*/true);
-  }
-  {
-    std::lock_guard<std::mutex> lock(cache_->mu);
-    auto it = cache_->verdicts.find(input);
-    if (it != cache_->verdicts.end()) return it->second;
-  }
-  // Parse outside the lock: two threads may both miss and parse the same number, and both
-  // arrive at the same verdict.
-  Result<PhoneNumber> verdict = NormalizeSlow(input, default_region, /*details=*/true);
-  std::lock_guard<std::mutex> lock(cache_->mu);
-  // Emptying when full keeps the bound without per-entry bookkeeping; the working set of
-  // numbers refills it at one parse per number.
-  if (cache_->verdicts.size() >= cache_->capacity) cache_->verdicts.clear();
-  cache_->verdicts.emplace(std::string(input), verdict);
-  return verdict;
+  return Cached(input, default_region, /*details=*/true);
 }
 
 Result<PhoneNumber> PhoneNormalizer::NormalizeToE164(std::string_view input,
                                                      std::string_view default_region) const {
-  if (cache_->capacity != 0 && IsCanonicalE164(input)) {
+  return Cached(input, default_region, /*details=*/false);
+}
+
+Result<PhoneNumber> PhoneNormalizer::Cached(std::string_view input,
+                                            std::string_view default_region,
+                                            bool details) const {
+  if (cache_->capacity == 0 || !IsCanonicalE164(input)) {
+    return NormalizeSlow(input, default_region, details);
+  }
+  {
     std::lock_guard<std::mutex> lock(cache_->mu);
     auto it = cache_->verdicts.find(input);
-    if (it != cache_->verdicts.end()) return it->second;
+    // A verdict without details serves only callers that do not need them.
+    if (it != cache_->verdicts.end() && (it->second.details || !details)) {
+      return it->second.verdict;
+    }
   }
-  // Not cached: the cache holds full verdicts only.
-  return NormalizeSlow(input, default_region, /*details=*/false);
+  // Parse outside the lock: two threads may both miss and parse the same number, and both
+  // arrive at the same verdict.
+  Result<PhoneNumber> verdict = NormalizeSlow(input, default_region, details);
+  std::lock_guard<std::mutex> lock(cache_->mu);
+  auto it = cache_->verdicts.find(input);
+  if (it != cache_->verdicts.end()) {
+    if (details) it->second = Cache::Entry{verdict, true};  // never downgraded
+    return verdict;
+  }
+  // Emptying when full keeps the bound without per-entry bookkeeping; the working set of
+  // numbers refills it at one parse per number.
+  if (cache_->verdicts.size() >= cache_->capacity) cache_->verdicts.clear();
+  cache_->verdicts.emplace(std::string(input), Cache::Entry{verdict, details});
+  return verdict;
 }
 
 Result<ShortCode> PhoneNormalizer::NormalizeShortCode(std::string_view input,

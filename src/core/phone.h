@@ -60,7 +60,8 @@ class PhoneNormalizer {
   Result<PhoneNumber> Normalize(std::string_view input, std::string_view default_region) const;
   // Normalize for callers that need only the E.164 form and calling code: the same verdict and
   // errors, but PhoneNumber::region may be empty and ::valid false (working those out costs
-  // more than the parse). For hot paths such as an inbound message's sender.
+  // more than the parse). For hot paths such as an inbound message's sender. Its verdicts
+  // are cached too, and serve later NormalizeToE164 calls (Normalize parses again once).
   Result<PhoneNumber> NormalizeToE164(std::string_view input,
                                       std::string_view default_region) const;
 
@@ -81,6 +82,9 @@ class PhoneNormalizer {
 
  private:
   struct Cache;
+  // Normalize / NormalizeToE164 through the cache (canonical E.164 input only).
+  Result<PhoneNumber> Cached(std::string_view input, std::string_view default_region,
+                             bool details) const;
   std::unique_ptr<Cache> cache_;
 };
 

@@ -240,12 +240,19 @@ TEST(PhoneNormalizeToE164, SameVerdictAsNormalize) {
       EXPECT_EQ(got.status().message(), want.status().message()) << input;
     }
   }
-  EXPECT_EQ(light.cache_size(), 0u);  // partial verdicts are never cached
-  // A full verdict already cached is used as it is.
-  ASSERT_TRUE(light.Normalize("+4520123456", "").ok());
-  auto cached = light.NormalizeToE164("+4520123456", "");
+  // A partial verdict is cached for NormalizeToE164, but Normalize works out the details and
+  // replaces it; the full one then serves both.
+  PhoneNormalizer both;
+  ASSERT_TRUE(both.NormalizeToE164("+4520123456", "").ok());
+  EXPECT_EQ(both.cache_size(), 1u);
+  auto detailed = both.Normalize("+4520123456", "");
+  ASSERT_TRUE(detailed.ok());
+  EXPECT_EQ(detailed->region, "DK");
+  EXPECT_TRUE(detailed->valid);
+  auto cached = both.NormalizeToE164("+4520123456", "");
   ASSERT_TRUE(cached.ok());
   EXPECT_EQ(cached->region, "DK");
+  EXPECT_EQ(both.cache_size(), 1u);
 }
 
 TEST(PhoneNormalizerCache, OnlyCanonicalE164IsCached) {
