@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Load benchmark of the service with wrk, on loopback: GET /healthz (the baseline), signed
-# Twilio webhooks over distinct phones (durable writes), and GET /v1/consent. Prints one line
+# Twilio webhooks over distinct phones (durable writes), and GET /v1/consent over 100,000
+# phones (mostly seen for the first time) and over 10,000 recurring ones. Prints one line
 # per run: requests/s and latency percentiles. Usage:
 #   bench/load/run.sh [DURATION_S=10] [CONNECTIONS=32] [SERVER_THREADS=8]
 set -euo pipefail
@@ -45,6 +46,9 @@ run "GET /healthz" "$base/healthz"
 REQUESTS_FILE="$work/requests.tsv" WRK_THREADS=2 run "POST /webhooks/twilio" \
   -s "$root/bench/load/twilio_webhooks.lua" "$base"
 API_KEY="$key" SENDER=%2B15551234567 PHONES="$phones" run "GET /v1/consent" \
+  -s "$root/bench/load/consent_check.lua" "$base"
+# A business checking its recipient list again (phones seen before: no libphonenumber parse).
+API_KEY="$key" SENDER=%2B15551234567 PHONES=10000 run "GET /v1/consent 10k" \
   -s "$root/bench/load/consent_check.lua" "$base"
 events=$("$bin" --db "$db" --json ledger verify --account 1 | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["events"], "events, ledger ok" if d["ok"] else "LEDGER BROKEN")')
 echo "after the run: $events"
