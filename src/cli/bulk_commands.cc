@@ -20,6 +20,7 @@
 #include "app/consent_service.h"
 #include "app/system_clock.h"
 #include "cli/output.h"
+#include "cli/session.h"
 #include "core/csv.h"
 #include "store/store.h"
 
@@ -27,26 +28,6 @@ namespace smsconsent::cli {
 namespace {
 
 using nlohmann::json;
-
-struct Session {
-  SystemClock clock;
-  std::unique_ptr<ConsentStore> store;
-  std::unique_ptr<ConsentService> service;
-  std::unique_ptr<BulkService> bulk;
-};
-
-Result<std::unique_ptr<Session>> OpenSession(const std::string& db) {
-  auto s = std::make_unique<Session>();
-  SMSC_ASSIGN_OR_RETURN(s->store, OpenStore(db));
-  s->service = std::make_unique<ConsentService>(*s->store, s->clock);
-  BulkService::Options options;
-  // For tests of resumption: a short lease lets a re-run take over a killed run's job soon.
-  if (const char* lease = std::getenv("SMSCONSENT_JOB_LEASE_MS"); lease && *lease) {
-    options.lease_ms = std::max<int64_t>(1, std::atoll(lease));
-  }
-  s->bulk = std::make_unique<BulkService>(*s->service, *s->store, s->clock, options);
-  return s;
-}
 
 // Reads a file ("-" = stdin) as a ByteSource.
 Result<ByteSource> FileSource(const std::string& path) {

@@ -15,26 +15,13 @@
 #include "app/proof.h"
 #include "app/system_clock.h"
 #include "cli/output.h"
+#include "cli/session.h"
 #include "store/store.h"
 
 namespace smsconsent::cli {
 namespace {
 
 using nlohmann::json;
-
-// The store and service a command works on.
-struct Session {
-  SystemClock clock;
-  std::unique_ptr<ConsentStore> store;
-  std::unique_ptr<ConsentService> service;
-};
-
-Result<std::unique_ptr<Session>> OpenSession(const std::string& db) {
-  auto s = std::make_unique<Session>();
-  SMSC_ASSIGN_OR_RETURN(s->store, OpenStore(db));
-  s->service = std::make_unique<ConsentService>(*s->store, s->clock);
-  return s;
-}
 
 // Where the bytes go: stdout, or FILE written as FILE.partial and renamed into place only when
 // everything was written, so a failed export never leaves a truncated FILE behind.
