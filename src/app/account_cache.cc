@@ -7,13 +7,6 @@ namespace {
 constexpr std::size_t kMaxKeyedEntries = 100'000;
 }  // namespace
 
-const SenderNumber* AccountCache::Entry::Number(int64_t id) const {
-  for (const SenderNumber& n : numbers) {
-    if (n.id == id) return &n;
-  }
-  return nullptr;
-}
-
 const std::string* AccountCache::Entry::ProviderSettings(std::string_view provider) const {
   for (const ProviderConfig& c : providers) {
     if (c.provider == provider) return &c.settings;

@@ -30,8 +30,6 @@ class AccountCache {
     std::vector<ProviderConfig> providers;
     int64_t loaded_at_ms = 0;
 
-    // The number with this id, or nullptr.
-    const SenderNumber* Number(int64_t id) const;
     // The stored settings (JSON object text) of a provider, or nullptr when not configured.
     const std::string* ProviderSettings(std::string_view provider) const;
   };

@@ -6,6 +6,7 @@
 #include <memory>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 
 #include "core/contact_filter.h"
 #include "core/csv.h"
@@ -128,15 +129,31 @@ BulkTally BulkTally::FromJson(const json& j) {
   return t;
 }
 
-ByteSource StringSource(std::string data) {
-  auto held = std::make_shared<std::string>(std::move(data));
-  auto pos = std::make_shared<size_t>(0);
-  return [held, pos](char* buf, size_t cap) -> Result<size_t> {
-    const size_t n = std::min(cap, held->size() - *pos);
-    std::memcpy(buf, held->data() + *pos, n);
-    *pos += n;
+ByteSource ChunkSource(std::function<Result<std::optional<std::string>>()> next_chunk) {
+  struct State {
+    std::string chunk;
+    size_t offset = 0;
+  };
+  auto state = std::make_shared<State>();
+  return [state, next = std::move(next_chunk)](char* buf, size_t cap) -> Result<size_t> {
+    while (state->offset == state->chunk.size()) {
+      SMSC_ASSIGN_OR_RETURN(std::optional<std::string> chunk, next());
+      if (!chunk) return size_t{0};
+      state->chunk = std::move(*chunk);
+      state->offset = 0;
+    }
+    const size_t n = std::min(cap, state->chunk.size() - state->offset);
+    std::memcpy(buf, state->chunk.data() + state->offset, n);
+    state->offset += n;
     return n;
   };
+}
+
+ByteSource StringSource(std::string data) {
+  auto held = std::make_shared<std::optional<std::string>>(std::move(data));
+  return ChunkSource([held]() -> Result<std::optional<std::string>> {
+    return std::exchange(*held, std::nullopt);
+  });
 }
 
 json JobJson(const Job& job) {
@@ -580,10 +597,11 @@ class BulkService::Engine {
     if (!r.fields.email.empty()) updated.email = r.fields.email;
     json props = json::parse(contact.properties, nullptr, /*allow_exceptions=*/false);
     if (!props.is_object()) props = json::object();
+    const std::string stored = props.dump();
     for (const auto& [k, v] : r.fields.properties) props[k] = v;
     updated.properties = props.dump();
     if (updated.name == contact.name && updated.email == contact.email &&
-        updated.properties == json::parse(contact.properties, nullptr, false).dump()) {
+        updated.properties == stored) {
       ++tally_.unchanged;
       return;
     }
@@ -675,20 +693,12 @@ Result<std::pair<Job, bool>> BulkService::Submit(int64_t account_id, const BulkR
       chunks.emplace_back(buf.data(), n);
     }
   }
+  // A fresh reader over the buffered chunks each time it is called.
   auto replay = [&chunks]() {
-    auto index = std::make_shared<size_t>(0);
-    auto offset = std::make_shared<size_t>(0);
-    return ByteSource([&chunks, index, offset](char* out, size_t cap) -> Result<size_t> {
-      while (*index < chunks.size() && *offset == chunks[*index].size()) {
-        ++*index;
-        *offset = 0;
-      }
-      if (*index >= chunks.size()) return size_t{0};
-      const std::string& c = chunks[*index];
-      const size_t n = std::min(cap, c.size() - *offset);
-      std::memcpy(out, c.data() + *offset, n);
-      *offset += n;
-      return n;
+    auto next = std::make_shared<size_t>(0);
+    return ChunkSource([&chunks, next]() -> Result<std::optional<std::string>> {
+      if (*next >= chunks.size()) return std::optional<std::string>();
+      return std::optional<std::string>(chunks[(*next)++]);
     });
   };
   json request = req.ToJson();
@@ -747,20 +757,15 @@ Result<std::optional<Job>> BulkService::RunClaimed(Job job, const std::string& o
   auto req = BulkRequest::FromJson(request_json);
   if (!req.ok()) return fail(req.status());
   const std::string batch = request_json.value("batch", "");
-  int64_t chunk_index = 0;
-  size_t offset = 0;
-  std::string current;
-  ByteSource input = [&](char* out, size_t cap) -> Result<size_t> {
-    while (offset == current.size()) {
-      if (chunk_index >= job.input_chunks) return size_t{0};
-      SMSC_ASSIGN_OR_RETURN(current, store_.ReadJobInput(job.id, chunk_index++));
-      offset = 0;
-    }
-    const size_t n = std::min(cap, current.size() - offset);
-    std::memcpy(out, current.data() + offset, n);
-    offset += n;
-    return n;
-  };
+  // The job's stored input, chunk by chunk (read on the engine's reader thread).
+  const int64_t job_id = job.id, chunks = job.input_chunks;
+  auto next_chunk = std::make_shared<int64_t>(0);
+  ByteSource input = ChunkSource([this, job_id, chunks,
+                                  next_chunk]() -> Result<std::optional<std::string>> {
+    if (*next_chunk >= chunks) return std::optional<std::string>();
+    SMSC_ASSIGN_OR_RETURN(std::string chunk, store_.ReadJobInput(job_id, (*next_chunk)++));
+    return std::optional<std::string>(std::move(chunk));
+  });
   auto engine = Engine::Open(*this, job.account_id, *req, batch, job.id, input);
   if (!engine.ok()) {
     // The account lost its add-on or the number was removed since the job was queued.
@@ -821,6 +826,25 @@ Result<std::optional<Job>> BulkService::RunClaimed(Job job, const std::string& o
 Result<Job> BulkService::GetJob(int64_t account_id, int64_t job_id) {
   SMSC_RETURN_IF_ERROR(service_.AccountWithSms(account_id).status());
   return store_.GetJob(account_id, job_id);
+}
+
+Status BulkService::RejectsCsv(int64_t account_id, int64_t job_id,
+                               const std::function<Status(std::string_view)>& sink) {
+  constexpr int kPage = 1000;
+  CsvWriter writer;
+  std::string buf;
+  writer.AppendRecord({"row", "phone", "reason", "detail"}, &buf);
+  int64_t after = 0;
+  while (true) {
+    SMSC_ASSIGN_OR_RETURN(auto page, Rejects(account_id, job_id, after, kPage));
+    for (const JobReject& r : page) {
+      writer.AppendRecord({std::to_string(r.row), r.phone, r.reason, r.detail}, &buf);
+      after = r.row;
+    }
+    SMSC_RETURN_IF_ERROR(sink(buf));
+    buf.clear();
+    if (static_cast<int>(page.size()) < kPage) return Status::Ok();
+  }
 }
 
 Result<std::vector<JobReject>> BulkService::Rejects(int64_t account_id, int64_t job_id,

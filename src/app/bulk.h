@@ -21,6 +21,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -79,6 +80,8 @@ struct BulkTally {
 // bytes, returns how many; 0 at the end.
 using ByteSource = std::function<Result<size_t>(char* buf, size_t cap)>;
 ByteSource StringSource(std::string data);  // over a string held by the source
+// Over the chunks `next_chunk` yields in order (nullopt at the end).
+ByteSource ChunkSource(std::function<Result<std::optional<std::string>>()> next_chunk);
 
 class BulkService {
  public:
@@ -111,6 +114,9 @@ class BulkService {
   Result<Job> GetJob(int64_t account_id, int64_t job_id);
   Result<std::vector<JobReject>> Rejects(int64_t account_id, int64_t job_id, int64_t after_row,
                                          int limit);
+  // The skipped-rows report as CSV (row, phone, reason, detail), handed to `sink` page by page.
+  Status RejectsCsv(int64_t account_id, int64_t job_id,
+                    const std::function<Status(std::string_view)>& sink);
 
   const Options& options() const { return options_; }
 

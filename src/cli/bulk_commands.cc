@@ -21,7 +21,6 @@
 #include "app/system_clock.h"
 #include "cli/output.h"
 #include "cli/session.h"
-#include "core/csv.h"
 #include "store/store.h"
 
 namespace smsconsent::cli {
@@ -116,21 +115,10 @@ Result<std::string> WriteRejects(BulkService& bulk, int64_t account, int64_t job
                                  const std::string& path) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   if (!out) return InvalidArgument("cannot write " + path + ": " + std::strerror(errno));
-  CsvWriter writer;
-  std::string buf;
-  writer.AppendRecord({"row", "phone", "reason", "detail"}, &buf);
-  int64_t after = 0;
-  while (true) {
-    SMSC_ASSIGN_OR_RETURN(auto page, bulk.Rejects(account, job, after, 1000));
-    for (const JobReject& r : page) {
-      writer.AppendRecord({std::to_string(r.row), r.phone, r.reason, r.detail}, &buf);
-      after = r.row;
-    }
-    out << buf;
-    buf.clear();
-    if (page.size() < 1000) break;
-  }
-  if (!out) return Internal("writing " + path + " failed");
+  SMSC_RETURN_IF_ERROR(bulk.RejectsCsv(account, job, [&](std::string_view chunk) {
+    out << chunk;
+    return out ? Status::Ok() : Internal("writing " + path + " failed");
+  }));
   return path;
 }
 

@@ -6,7 +6,6 @@
 // fields as query parameters.
 #include <string>
 
-#include "core/csv.h"
 #include "core/ledger.h"
 #include "http/api.h"
 #include "http/api_util.h"
@@ -138,23 +137,15 @@ void Api::AddBulkRoutes() {
                                        const PathParams& p) -> Result<HttpResponse> {
                 SMSC_RETURN_IF_ERROR(need_bulk());
                 SMSC_ASSIGN_OR_RETURN(int64_t id, PathId(p, "job"));
-                CsvWriter writer;
                 HttpResponse r;
                 r.content_type = "text/csv; charset=utf-8";
                 r.headers.emplace_back("Content-Disposition", "attachment; filename=\"job-" +
                                                                   std::to_string(id) +
                                                                   "-skipped.csv\"");
-                writer.AppendRecord({"row", "phone", "reason", "detail"}, &r.body);
-                int64_t after = 0;
-                while (true) {
-                  SMSC_ASSIGN_OR_RETURN(auto page, bulk_->Rejects(a.id, id, after, 1000));
-                  for (const JobReject& j : page) {
-                    writer.AppendRecord({std::to_string(j.row), j.phone, j.reason, j.detail},
-                                        &r.body);
-                    after = j.row;
-                  }
-                  if (page.size() < 1000) break;
-                }
+                SMSC_RETURN_IF_ERROR(bulk_->RejectsCsv(a.id, id, [&r](std::string_view chunk) {
+                  r.body.append(chunk);
+                  return Status::Ok();
+                }));
                 return r;
               }));
 }

@@ -289,8 +289,8 @@ TEST_F(BulkTest, AnInterruptedJobResumesExactlyWhereItStopped) {
   EXPECT_TRUE(svc_->VerifyLedger(account_)->ok());
 }
 
-TEST_F(BulkTest, ConcurrentChangesAreNotOverwritten) {
-  // A contact texts STOP between preview and apply: the job must not opt them back in.
+TEST_F(BulkTest, AStopBetweenSubmitAndRunIsRespected) {
+  // A contact texts STOP after the job was submitted: the job must not opt them back in.
   auto submitted = bulk_->Submit(account_, OptIn("+15551234567"), "k", StringSource(Csv(3)));
   ASSERT_TRUE(submitted.ok());
   ASSERT_TRUE(svc_->ReceiveSms({"test", "m1", Phone(1), "+15551234567", "STOP"}).ok());

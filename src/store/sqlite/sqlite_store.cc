@@ -697,6 +697,15 @@ Result<std::string> PropertyPath(const std::string& name) {
   return "$.\"" + name + "\"";
 }
 
+// A claim (outbox items, jobs) names its owner and holds it for a positive time.
+Status CheckLease(std::string_view what, const std::string& owner, int64_t lease_ms) {
+  if (owner.empty()) return InvalidArgument(std::string(what) + " needs a non-empty owner");
+  if (lease_ms <= 0) {
+    return InvalidArgument("lease_ms must be positive, got " + std::to_string(lease_ms));
+  }
+  return Status::Ok();
+}
+
 Status CheckLimit(int limit) {
   if (limit <= 0) return InvalidArgument("limit must be positive, got " + std::to_string(limit));
   return Status::Ok();
@@ -1973,10 +1982,7 @@ Result<std::vector<OutboxItem>> SqliteStore::ClaimOutbox(int64_t now_ms, int lim
                                                          const std::string& owner,
                                                          int64_t lease_ms) {
   SMSC_RETURN_IF_ERROR(CheckLimit(limit));
-  if (owner.empty()) return InvalidArgument("an outbox claim needs a non-empty owner");
-  if (lease_ms <= 0) {
-    return InvalidArgument("lease_ms must be positive, got " + std::to_string(lease_ms));
-  }
+  SMSC_RETURN_IF_ERROR(CheckLease("an outbox claim", owner, lease_ms));
   std::lock_guard<std::mutex> lock(mu_);
   // The write lock is taken before the SELECT, so no other connection (or process) can claim
   // the same rows between our read and our update.
@@ -2257,10 +2263,7 @@ Result<std::string> SqliteStore::ReadJobInput(int64_t job_id, int64_t index) {
 
 Result<std::optional<Job>> SqliteStore::ClaimJob(int64_t job_id, const std::string& owner,
                                                  int64_t now_ms, int64_t lease_ms) {
-  if (owner.empty()) return InvalidArgument("a job claim needs a non-empty owner");
-  if (lease_ms <= 0) {
-    return InvalidArgument("lease_ms must be positive, got " + std::to_string(lease_ms));
-  }
+  SMSC_RETURN_IF_ERROR(CheckLease("a job claim", owner, lease_ms));
   std::lock_guard<std::mutex> lock(mu_);
   SMSC_ASSIGN_OR_RETURN(WriteTxn txn, WriteTxn::Begin(impl_.get()));
   std::optional<Job> job;
