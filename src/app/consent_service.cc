@@ -299,6 +299,10 @@ QueuedReply ConsentService::MakeReply(ReplyKind kind, const SenderNumber& number
   return r;
 }
 
+std::mutex& ConsentService::PhoneLock(const std::string& e164) {
+  return phone_locks_[std::hash<std::string>{}(e164) % phone_locks_.size()];
+}
+
 Result<InboundRoute> ConsentService::RouteInbound(const std::string& to_raw,
                                                   const std::string& from_raw) {
   if (from_raw.empty() || to_raw.empty()) {
@@ -358,6 +362,10 @@ Result<InboundResult> ConsentService::ReceiveRouted(const InboundSms& sms,
   std::string message_id = sms.message_id;
   if (message_id.empty()) message_id = "gen-" + GenerateApiKey().substr(3);
 
+  // Messages from one phone are decided one at a time in this process: each reads the
+  // statuses it plans from, and a concurrent commit between that read and its own would make
+  // it lose (kAborted) again and again while it waits for the writer behind the others.
+  std::lock_guard<std::mutex> phone_lock(PhoneLock(from.e164));
   Contact contact;
   for (int attempt = 1;; ++attempt) {
     if (contact.id == 0) {

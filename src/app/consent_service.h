@@ -11,6 +11,7 @@
 // Thread-safe if the store is.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -261,6 +262,8 @@ class ConsentService {
   QueuedReply MakeReply(ReplyKind kind, const SenderNumber& number) const;
 
  private:
+  // One of phone_locks_, chosen by the phone (distinct phones rarely share one).
+  std::mutex& PhoneLock(const std::string& e164);
   Result<SenderNumber> ResolveNumber(const Account& account, const std::string& number);
   static Status RequireSms(const Account& account);
   Result<Contact> GetOrCreateContact(const Account& account, const std::string& e164);
@@ -285,6 +288,7 @@ class ConsentService {
   std::function<void(const char*, double)> store_observer_;
   AccountCache accounts_;
   GroupCommitter* committer_ = nullptr;
+  std::array<std::mutex, 1024> phone_locks_;
 };
 
 // The outbox item that sends `reply` from `number` to `contact` (id 0: a contact created in the
