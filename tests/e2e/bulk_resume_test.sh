@@ -18,7 +18,7 @@ WORK=$(mktemp -d)
 trap 'kill -9 "$pid" 2>/dev/null; rm -rf "$WORK"' EXIT
 pid=""
 DB="$WORK/bulk.db"
-ROWS=30000
+ROWS=100000
 export SMSCONSENT_JOB_LEASE_MS=1000  # a killed run's lease expires quickly
 
 "$BIN" --db "$DB" account create --name Acme --addons marketing_sms_access,sms_short_code \
