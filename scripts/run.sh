@@ -2,7 +2,8 @@
 # The main job: installs dependencies, builds smsconsent and runs `smsconsent serve` on the
 # SQLite file ./smsconsent.db (or $SMSCONSENT_DB), listening on $SMSCONSENT_LISTEN
 # (default 127.0.0.1:8080). On first run it creates an account with both add-ons and prints
-# its API key, so the API works at once.
+# its API key, so the API works at once, and an editor admin@example.com for the web page,
+# printing its generated password (docs/auth.md).
 #   ./scripts/run.sh             serve (creating the first account if there is none)
 #   ./scripts/run.sh demo        a CLI walkthrough on a fresh ./smsconsent-demo.db
 #   ./scripts/run.sh ARGS…       any other smsconsent command, e.g. `account create --name X`
@@ -31,8 +32,14 @@ fi
 if [ $# -gt 0 ]; then exec "$bin" "$@"; fi
 
 export SMSCONSENT_DB="${SMSCONSENT_DB:-$PWD/smsconsent.db}"
+listen="${SMSCONSENT_LISTEN:-127.0.0.1:8080}"
 if [ "$("$bin" --json account list)" = "[]" ]; then
   echo "== first run: creating an account in $SMSCONSENT_DB"
   "$bin" account create --name "My Business" --addons marketing_sms_access,sms_short_code
+  # The first account's id, and a staff user who signs in to the web page.
+  account_id="$("$bin" --json account list | sed -n 's/^ *"id": *\([0-9][0-9]*\).*/\1/p' | head -n 1)"
+  password="$("$bin" --json user add --account "$account_id" --email admin@example.com \
+    --name Admin --role editor | sed -n 's/^ *"password": *"\([^"]*\)".*/\1/p')"
+  echo "web page: http://$listen/  sign in as admin@example.com / $password"
 fi
-exec "$bin" serve --listen "${SMSCONSENT_LISTEN:-127.0.0.1:8080}"
+exec "$bin" serve --listen "$listen"

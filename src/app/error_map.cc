@@ -13,6 +13,7 @@ int ExitCodeFor(StatusCode code) {
     case StatusCode::kNotFound: return 4;
     case StatusCode::kAlreadyExists: return 5;
     case StatusCode::kUnavailable:
+    case StatusCode::kResourceExhausted:
     case StatusCode::kAborted: return 6;
     case StatusCode::kDataLoss:
     case StatusCode::kInternal: return 1;
@@ -31,6 +32,7 @@ int HttpStatusFor(StatusCode code) {
     case StatusCode::kAlreadyExists:
     case StatusCode::kFailedPrecondition:
     case StatusCode::kAborted: return 409;
+    case StatusCode::kResourceExhausted: return 429;
     case StatusCode::kUnavailable: return 503;
     case StatusCode::kDataLoss:
     case StatusCode::kInternal: return 500;

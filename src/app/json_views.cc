@@ -16,6 +16,16 @@ json ToJson(const Account& a) {
           {"created_at", FormatTimestampMs(a.created_at_ms)}};
 }
 
+json ToJson(const User& u) {
+  return {{"id", u.id},
+          {"account", u.account_id},
+          {"email", u.email},
+          {"name", u.name},
+          {"role", StaffRoleName(u.role)},
+          {"created_at", FormatTimestampMs(u.created_at_ms)},
+          {"updated_at", FormatTimestampMs(u.updated_at_ms)}};
+}
+
 json ToJson(const SenderNumber& n) {
   return {{"id", n.id},
           {"number", n.number},

@@ -9,6 +9,8 @@
 namespace smsconsent {
 
 nlohmann::json ToJson(const Account& a);
+// {"id", "account", "email", "name", "role", "created_at", "updated_at"}; never the hash.
+nlohmann::json ToJson(const User& u);
 nlohmann::json ToJson(const SenderNumber& n);
 nlohmann::json ToJson(const Contact& c);
 nlohmann::json ToJson(const ConsentEvent& e);  // evidence parsed back into an object

@@ -16,6 +16,7 @@
 #include "cli/export_commands.h"
 #include "cli/output.h"
 #include "cli/serve.h"
+#include "cli/user_commands.h"
 #include "store/store.h"
 
 namespace smsconsent::cli {
@@ -585,6 +586,8 @@ int Main(int argc, char** argv) {
   AddExportCommands(cli, g.db, g.json, run);
   // ---- bulk, import, job (src/cli/bulk_commands.cc) ----
   AddBulkCommands(cli, g.db, g.json, run);
+  // ---- user: staff of the web page (src/cli/user_commands.cc) ----
+  AddUserCommands(cli, g.db, g.json, run);
 
   try {
     cli.parse(argc, argv);

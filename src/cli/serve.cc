@@ -11,6 +11,7 @@
 #include "app/group_committer.h"
 #include "app/job_worker.h"
 #include "app/outbox_dispatcher.h"
+#include "app/staff_auth.h"
 #include "app/system_clock.h"
 #include "cli/output.h"
 #include "http/api.h"
@@ -69,6 +70,9 @@ int RunServe(const std::string& db, const ServeConfig& config) {
   BulkService bulk(service, **store, clock);
   JobWorker jobs(bulk, instance, std::chrono::milliseconds(1000));
   api.SetBulk(&bulk, [&jobs] { jobs.Notify(); });
+  // Staff sign-in for the web page (docs/auth.md).
+  StaffAuth staff_auth(**store, clock);
+  api.SetStaffAuth(&staff_auth);
 
   std::unique_ptr<HttpClient> http_client = MakeBeastHttpClient();
   std::unique_ptr<OutboxDispatcher> dispatcher;

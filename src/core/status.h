@@ -26,6 +26,7 @@ enum class StatusCode {
   kAborted,             // optimistic concurrency conflict: retry the whole operation
   kDataLoss,            // ledger tampering or corruption detected
   kUnavailable,         // the store cannot be reached or is busy
+  kResourceExhausted,   // too many attempts: a throttle refuses for a while (sign-in)
   kInternal,            // a broken invariant or unexpected library failure
 };
 

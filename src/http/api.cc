@@ -41,6 +41,7 @@ Api::Api(ConsentService& service, ConsentStore& store, const Clock& clock, Metri
          ApiOptions options)
     : service_(service), store_(store), clock_(clock), metrics_(metrics),
       options_(std::move(options)) {
+  AddSessionRoutes();
   AddRoutes();
   AddExportRoutes();
   AddBulkRoutes();
@@ -70,12 +71,22 @@ Handler Api::Authed(AuthedHandler fn) const {
     std::string_view auth = req.Header("authorization");
     constexpr std::string_view kBearer = "Bearer ";
     if (auth.size() <= kBearer.size() || auth.substr(0, kBearer.size()) != kBearer) {
+      // No API key: a signed-in staff member's browser (api_session.cc).
+      if (auth.empty() && staff_auth_ != nullptr && CookieValue(req, kSessionCookie)) {
+        return SessionAuthed(fn, req, params);
+      }
       return ErrorResponse(Status(StatusCode::kUnauthenticated,
                                   "missing API key: send 'Authorization: Bearer <key>'"));
     }
-    auto account = service_.Authenticate(std::string(auth.substr(kBearer.size())));
+    const std::string_view key = auth.substr(kBearer.size());
+    auto account = service_.Authenticate(std::string(key));
     if (!account.ok()) return ErrorResponse(account.status());
-    Result<HttpResponse> r = fn(*account, req, params);
+    Caller caller;
+    static_cast<Account&>(caller) = std::move(account).value();
+    // Which key acted, without storing the key.
+    caller.actor = "api-key:" + Sha256Hex(key).substr(0, 12);
+    caller.role = "key";
+    Result<HttpResponse> r = fn(caller, req, params);
     return r.ok() ? std::move(r).value() : ErrorResponse(r.status());
   };
 }
@@ -278,7 +289,7 @@ void Api::AddRoutes() {
               }));
   router_.Add(
       "PUT", "/v1/contacts/{contact}/subscriptions/{number}",
-      authed([this](const Account& a, const HttpRequest& req,
+      authed([this](const Caller& a, const HttpRequest& req,
                     const PathParams& p) -> Result<HttpResponse> {
         SMSC_ASSIGN_OR_RETURN(int64_t contact_id, PathId(p, "contact"));
         SMSC_ASSIGN_OR_RETURN(int64_t number_id, PathId(p, "number"));
@@ -292,8 +303,15 @@ void Api::AddRoutes() {
         SMSC_ASSIGN_OR_RETURN(std::string status, ReqString(body, "status"));
         SMSC_ASSIGN_OR_RETURN(change.target, ParseSubscriptionStatus(status));
         change.source = Source::kApi;
-        SMSC_ASSIGN_OR_RETURN(auto actor, OptString(body, "actor"));
-        change.actor = actor ? "api:" + *actor : "api";
+        if (a.via_session) {
+          // A staff member on the contact record: the help article's manual change, by who
+          // signed in ("actor" in the body is ignored).
+          change.source = Source::kManual;
+          change.actor = a.actor;
+        } else {
+          SMSC_ASSIGN_OR_RETURN(auto actor, OptString(body, "actor"));
+          change.actor = actor ? "api:" + *actor : "api";
+        }
         SMSC_ASSIGN_OR_RETURN(auto attest, OptBool(body, "attest"));
         change.attestation.express_consent = attest.value_or(false);
         SMSC_ASSIGN_OR_RETURN(auto basis, OptString(body, "legal_basis"));

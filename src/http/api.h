@@ -1,4 +1,5 @@
-// The HTTP surface of smsconsent: API v1 (Bearer API key), provider webhooks, /healthz,
+// The HTTP surface of smsconsent: API v1 (Bearer API key, or a staff member's session
+// cookie: docs/auth.md), provider webhooks, /healthz,
 // /metrics and /openapi.json, as routes on a Router. Handlers are thin: they parse and
 // authenticate, call ConsentService, and map Status to HTTP through error_map.h, with one
 // JSON error shape: {"error": {"code", "message"}}.
@@ -6,10 +7,12 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "app/bulk.h"
 #include "app/consent_service.h"
+#include "app/staff_auth.h"
 #include "core/clock.h"
 #include "http/http_types.h"
 #include "http/metrics.h"
@@ -20,6 +23,15 @@ namespace smsconsent {
 
 struct ApiOptions {
   std::string public_url;  // base URL providers call; empty: http://<Host>
+};
+
+// Who calls an authenticated route: the account, and how it authenticated.
+struct Caller : Account {
+  // Recorded as the actor of what the caller changes: "user:<email>" for a staff member,
+  // "api-key:<first 12 hex of the key's SHA-256>" for an API key.
+  std::string actor;
+  std::string role;          // "key" for an API key; "viewer" or "editor" for staff
+  bool via_session = false;  // by the session cookie (its CSRF token already checked)
 };
 
 class Api {
@@ -41,16 +53,28 @@ class Api {
   // Called when replies were queued for the dispatcher.
   void SetOutboxNotifier(std::function<void()> notify) { notify_outbox_ = std::move(notify); }
 
+  // Enables staff sign-in: /v1/session (503 without) and the session cookie on every
+  // authenticated route (only API keys without). Not owned.
+  void SetStaffAuth(StaffAuth* auth) { staff_auth_ = auth; }
+
  private:
-  // A handler that needs the caller's account (Bearer API key); errors map through
-  // ErrorResponse.
+  // A handler that needs the caller: a Bearer API key, or else the session cookie, whose
+  // requests with a method other than GET/HEAD/OPTIONS need the X-CSRF-Token header (403
+  // CSRF_FAILED) and the editor role (403 PERMISSION_DENIED). Errors map through
+  // ErrorResponse; responses to a cookie carry Cache-Control: no-store.
   using AuthedHandler =
-      std::function<Result<HttpResponse>(const Account&, const HttpRequest&, const PathParams&)>;
+      std::function<Result<HttpResponse>(const Caller&, const HttpRequest&, const PathParams&)>;
   Handler Authed(AuthedHandler fn) const;
+  // The session behind the request's cookie, its CSRF token checked for unsafe methods
+  // (api_session.cc). The refusal (401, 403 CSRF_FAILED, 503) as a response, or nullopt.
+  std::optional<HttpResponse> CheckSession(const HttpRequest& req, StaffIdentity* who) const;
+  HttpResponse SessionAuthed(const AuthedHandler& fn, const HttpRequest& req,
+                             const PathParams& params) const;
 
   void AddRoutes();
   // Each area's routes, in a file of its own (api_<area>.cc).
   void AddExportRoutes();  // statuses/ledger export, consent proof (api_export.cc)
+  void AddSessionRoutes();  // staff sign-in, session, sign-out (api_session.cc)
   void AddBulkRoutes();    // bulk changes, imports, jobs (api_bulk.cc)
   HttpResponse Webhook(const HttpRequest& req, const std::string& provider) const;
 
@@ -63,6 +87,7 @@ class Api {
   std::function<void()> notify_outbox_;
   BulkService* bulk_ = nullptr;
   std::function<void()> notify_jobs_;
+  StaffAuth* staff_auth_ = nullptr;
 };
 
 // {"error": {"code": "NOT_FOUND", "message": …}} with the status from HttpStatusFor.

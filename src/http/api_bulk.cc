@@ -21,17 +21,10 @@ bool IsCsvBody(const HttpRequest& req) {
   return type.substr(0, 8) == "text/csv";
 }
 
-// "api-key:<first 12 hex of its SHA-256>": which key acted, without storing the key.
-std::string ActorOf(const HttpRequest& req) {
-  std::string_view auth = req.Header("authorization");
-  constexpr std::string_view kBearer = "Bearer ";
-  if (auth.substr(0, kBearer.size()) == kBearer) auth.remove_prefix(kBearer.size());
-  return "api-key:" + Sha256Hex(auth).substr(0, 12);
-}
-
-// The request and its CSV text (empty when the selection is not a CSV).
-Result<std::pair<BulkRequest, std::string>> ParseBulkRequest(const HttpRequest& req,
-                                                             bool import) {
+// The request and its CSV text (empty when the selection is not a CSV). `actor` (the
+// caller's, Caller::actor) goes on every event; an "actor" in the body is ignored.
+Result<std::pair<BulkRequest, std::string>> ParseBulkRequest(const HttpRequest& req, bool import,
+                                                             const std::string& actor) {
   BulkRequest r;
   std::string csv;
   json body = json::object();
@@ -77,7 +70,7 @@ Result<std::pair<BulkRequest, std::string>> ParseBulkRequest(const HttpRequest& 
   }
   body.erase("actor");
   SMSC_ASSIGN_OR_RETURN(r, BulkRequest::FromJson(body));
-  r.actor = ActorOf(req);
+  r.actor = actor;
   return std::make_pair(std::move(r), std::move(csv));
 }
 
@@ -97,20 +90,20 @@ void Api::AddBulkRoutes() {
     return Status::Ok();
   };
   router_.Add("POST", "/v1/bulk/subscriptions/preview",
-              Authed([this, need_bulk](const Account& a, const HttpRequest& req,
+              Authed([this, need_bulk](const Caller& a, const HttpRequest& req,
                                        const PathParams&) -> Result<HttpResponse> {
                 SMSC_RETURN_IF_ERROR(need_bulk());
-                SMSC_ASSIGN_OR_RETURN(auto parsed, ParseBulkRequest(req, false));
+                SMSC_ASSIGN_OR_RETURN(auto parsed, ParseBulkRequest(req, false, a.actor));
                 SMSC_ASSIGN_OR_RETURN(
                     BulkTally tally,
                     bulk_->Preview(a.id, parsed.first, StringSource(std::move(parsed.second))));
                 return JsonResponse(200, tally.ToJson());
               }));
   auto submit = [this, need_bulk](bool import) {
-    return Authed([this, need_bulk, import](const Account& a, const HttpRequest& req,
+    return Authed([this, need_bulk, import](const Caller& a, const HttpRequest& req,
                                             const PathParams&) -> Result<HttpResponse> {
       SMSC_RETURN_IF_ERROR(need_bulk());
-      SMSC_ASSIGN_OR_RETURN(auto parsed, ParseBulkRequest(req, import));
+      SMSC_ASSIGN_OR_RETURN(auto parsed, ParseBulkRequest(req, import, a.actor));
       SMSC_ASSIGN_OR_RETURN(auto submitted,
                             bulk_->Submit(a.id, parsed.first, IdempotencyKey(req),
                                           StringSource(std::move(parsed.second))));

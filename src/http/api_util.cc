@@ -93,4 +93,31 @@ json Page(json items, bool full, int64_t last) {
   return {{"items", std::move(items)}, {"next", full ? json(std::to_string(last)) : json(nullptr)}};
 }
 
+std::optional<std::string> CookieValue(const HttpRequest& req, std::string_view name) {
+  constexpr std::string_view kSpace = " \t";
+  for (const auto& [header, value] : req.headers) {
+    if (header != "cookie") continue;
+    std::string_view rest = value;
+    while (!rest.empty()) {
+      const size_t semi = rest.find(';');
+      std::string_view pair = rest.substr(0, semi);
+      rest = semi == std::string_view::npos ? std::string_view() : rest.substr(semi + 1);
+      const size_t first = pair.find_first_not_of(kSpace);
+      if (first == std::string_view::npos) continue;
+      pair = pair.substr(first, pair.find_last_not_of(kSpace) - first + 1);
+      const size_t eq = pair.find('=');
+      if (eq == std::string_view::npos) continue;
+      std::string_view key = pair.substr(0, eq);
+      key = key.substr(0, key.find_last_not_of(kSpace) + 1);
+      if (key != name) continue;
+      std::string_view v = pair.substr(eq + 1);
+      const size_t vfirst = v.find_first_not_of(kSpace);
+      v = vfirst == std::string_view::npos ? std::string_view() : v.substr(vfirst);
+      if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
+      return std::string(v);
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace smsconsent

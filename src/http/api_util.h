@@ -37,4 +37,11 @@ Result<int64_t> Cursor(const HttpRequest& req);
 // {"items": [...], "next": "<cursor>" or null}; `full` says whether a further page may exist.
 nlohmann::json Page(nlohmann::json items, bool full, int64_t last);
 
+// The staff session's cookie (docs/auth.md).
+inline constexpr char kSessionCookie[] = "smsconsent_session";
+// The value of cookie `name` in the request's Cookie header(s) — "a=1; b=2", spaces around
+// each pair ignored, a double-quoted value unquoted — or nullopt when absent. The first one
+// wins when a name appears twice.
+std::optional<std::string> CookieValue(const HttpRequest& req, std::string_view name);
+
 }  // namespace smsconsent

@@ -212,7 +212,20 @@ struct HttpServer::Impl {
     http::response<http::string_body> out{static_cast<http::status>(res.status), 11};
     out.set(http::field::server, "smsconsent");
     out.set(http::field::content_type, res.content_type);
-    for (const auto& [k, v] : res.headers) out.set(k, v);
+    // A handler's header replaces a default set above, but a name the handler gives more than
+    // once (Set-Cookie) is written once per value.
+    for (size_t i = 0; i < res.headers.size(); ++i) {
+      const auto& [k, v] = res.headers[i];
+      bool repeated = false;
+      for (size_t j = 0; j < i && !repeated; ++j) {
+        repeated = beast::iequals(res.headers[j].first, k);
+      }
+      if (repeated) {
+        out.insert(k, v);
+      } else {
+        out.set(k, v);
+      }
+    }
     out.keep_alive(keep_alive);
     const size_t bytes = res.body.size();
     if (head) {

@@ -1,5 +1,5 @@
 // OpenStore: picks the ConsentStore backend from a location string, and the outbox and job
-// state names declared in store.h.
+// state and staff role names declared in store.h.
 #include <array>
 #include <string_view>
 #include <utility>
@@ -59,6 +59,14 @@ Result<JobState> ParseJobState(std::string_view s) {
   }
   return InvalidArgument("unknown job state \"" + std::string(s) +
                          "\" (expected queued, running, done or failed)");
+}
+
+const char* StaffRoleName(StaffRole r) { return r == StaffRole::kEditor ? "editor" : "viewer"; }
+
+Result<StaffRole> ParseStaffRole(std::string_view s) {
+  if (s == "viewer") return StaffRole::kViewer;
+  if (s == "editor") return StaffRole::kEditor;
+  return InvalidArgument("unknown role \"" + std::string(s) + "\" (expected viewer or editor)");
 }
 
 Result<std::unique_ptr<ConsentStore>> OpenStore(const std::string& location) {

@@ -39,6 +39,34 @@ struct Account {
   std::string reply_sender = "log";
 };
 
+// A staff member who signs in to the web page (docs/auth.md). viewer: reads only; editor:
+// may change data too.
+enum class StaffRole { kViewer, kEditor };
+const char* StaffRoleName(StaffRole r);  // "viewer", "editor"
+Result<StaffRole> ParseStaffRole(std::string_view s);
+
+struct User {
+  int64_t id = 0;
+  int64_t account_id = 0;
+  std::string email;  // unique across the server; stored lower-cased (ASCII letters)
+  std::string name;
+  StaffRole role = StaffRole::kViewer;
+  std::string password_hash;  // Argon2 encoded string ("$argon2id$v=19$m=…")
+  int64_t created_at_ms = 0;
+  int64_t updated_at_ms = 0;
+};
+
+// A signed-in browser. Only the SHA-256 of the cookie's token is stored, never the token.
+struct StaffSession {
+  std::string token_hash;  // SHA-256 hex of the session token
+  int64_t user_id = 0;
+  int64_t account_id = 0;
+  std::string csrf_token;  // sent back by the page in X-CSRF-Token on unsafe requests
+  int64_t created_at_ms = 0;
+  int64_t expires_at_ms = 0;  // invalid from this time on (idle or absolute limit)
+  int64_t last_seen_ms = 0;
+};
+
 struct ReplyTexts {
   std::string opt_in;   // templates; "{business}" is replaced by the business name
   std::string opt_out;
@@ -289,6 +317,37 @@ class ConsentStore {
   virtual Result<Account> GetAccount(int64_t account_id) = 0;  // kNotFound
   virtual Result<Account> FindAccountByApiKeyHash(const std::string& api_key_hash) = 0;
   virtual Result<std::vector<Account>> ListAccounts() = 0;
+
+  // ---- staff users and their sign-in sessions (docs/auth.md) ----
+  // Emails compare case-insensitively (ASCII letters): the store lower-cases them on the way
+  // in, in every call below.
+  // kAlreadyExists when any account has a user with this email; kNotFound for an unknown
+  // account. Returns the user with its id (and the email as stored).
+  virtual Result<User> CreateUser(const User& user) = 0;
+  virtual Result<User> GetUser(int64_t user_id) = 0;                   // kNotFound
+  virtual Result<User> FindUserByEmail(const std::string& email) = 0;  // kNotFound
+  virtual Result<std::vector<User>> ListUsers(int64_t account_id) = 0;  // by id
+  // Replaces name, role, password_hash and updated_at_ms of user.id (account and email are
+  // kept). kNotFound for an unknown user.
+  virtual Result<User> UpdateUser(const User& user) = 0;
+  // Deletes the user and all its sessions. kNotFound for an unknown user.
+  virtual Status DeleteUser(int64_t user_id) = 0;
+  // kAlreadyExists for a token hash stored already; kNotFound for an unknown user;
+  // kInvalidArgument when account_id is not the user's account.
+  virtual Status CreateSession(const StaffSession& session) = 0;
+  // The session whatever its expiry (the caller compares expires_at_ms with its clock).
+  // kNotFound when there is none.
+  virtual Result<StaffSession> FindSession(const std::string& token_hash) = 0;
+  // Sets last_seen_ms and expires_at_ms (a sliding idle timeout). kNotFound when gone.
+  virtual Status TouchSession(const std::string& token_hash, int64_t last_seen_ms,
+                              int64_t expires_at_ms) = 0;
+  virtual Status DeleteSession(const std::string& token_hash) = 0;  // kNotFound when gone
+  // Deletes the user's sessions except the one whose hash is `keep_token_hash` (empty: all).
+  // Returns how many.
+  virtual Result<int64_t> DeleteUserSessions(int64_t user_id,
+                                             const std::string& keep_token_hash) = 0;
+  // Deletes every session with expires_at_ms <= now_ms. Returns how many.
+  virtual Result<int64_t> PurgeExpiredSessions(int64_t now_ms) = 0;
 
   // ---- sender numbers ----
   // kAlreadyExists when the same number (and, for short codes, country) is registered to

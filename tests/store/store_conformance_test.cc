@@ -1756,6 +1756,155 @@ TEST_P(StoreConformance, ReplySenderDefaultsToLogAndCanBeChanged) {
   EXPECT_EQ(Must(store_->GetAccount(a.id)).reply_sender, "twilio");
 }
 
+// ---- Staff users and sessions ----------------------------------------------------------------
+
+User StaffUser(int64_t account_id, const std::string& email,
+               StaffRole role = StaffRole::kEditor) {
+  User u;
+  u.account_id = account_id;
+  u.email = email;
+  u.name = "Ann";
+  u.role = role;
+  u.password_hash = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA";
+  u.created_at_ms = 1000;
+  u.updated_at_ms = 1000;
+  return u;
+}
+
+StaffSession StaffSessionOf(const User& u, const std::string& token_hash, int64_t expires_ms) {
+  StaffSession s;
+  s.token_hash = token_hash;
+  s.user_id = u.id;
+  s.account_id = u.account_id;
+  s.csrf_token = "csrf-" + token_hash;
+  s.created_at_ms = 1000;
+  s.last_seen_ms = 1000;
+  s.expires_at_ms = expires_ms;
+  return s;
+}
+
+TEST_P(StoreConformance, UsersHaveOneEmailAcrossTheServerComparedWithoutCase) {
+  const Account a = MakeAccount("a");
+  const Account b = MakeAccount("b");
+  const User ann = Must(store_->CreateUser(StaffUser(a.id, "Ann@Example.COM")));
+  EXPECT_GT(ann.id, 0);
+  EXPECT_EQ(ann.email, "ann@example.com");
+  EXPECT_CODE(store_->CreateUser(StaffUser(a.id, "ann@example.com")), StatusCode::kAlreadyExists);
+  EXPECT_CODE(store_->CreateUser(StaffUser(b.id, "ANN@EXAMPLE.COM")), StatusCode::kAlreadyExists);
+  EXPECT_CODE(store_->CreateUser(StaffUser(a.id + b.id + 100, "new@example.com")),
+              StatusCode::kNotFound);
+  const User bob = Must(store_->CreateUser(StaffUser(b.id, "bob@example.com", StaffRole::kViewer)));
+
+  const User found = Must(store_->FindUserByEmail("ANN@example.com"));
+  EXPECT_EQ(found.id, ann.id);
+  EXPECT_EQ(found.account_id, a.id);
+  EXPECT_EQ(found.name, "Ann");
+  EXPECT_EQ(found.role, StaffRole::kEditor);
+  EXPECT_EQ(found.password_hash, ann.password_hash);
+  EXPECT_EQ(found.created_at_ms, 1000);
+  EXPECT_CODE(store_->FindUserByEmail("nobody@example.com"), StatusCode::kNotFound);
+  EXPECT_EQ(Must(store_->GetUser(bob.id)).role, StaffRole::kViewer);
+  EXPECT_CODE(store_->GetUser(bob.id + 100), StatusCode::kNotFound);
+
+  const auto of_a = Must(store_->ListUsers(a.id));
+  ASSERT_EQ(of_a.size(), 1u);
+  EXPECT_EQ(of_a[0].email, "ann@example.com");
+  EXPECT_EQ(Must(store_->ListUsers(b.id)).size(), 1u);
+
+  Reopen();
+  EXPECT_EQ(Must(store_->FindUserByEmail("ann@example.com")).id, ann.id);
+}
+
+TEST_P(StoreConformance, UpdateUserChangesNameRoleAndPasswordOnly) {
+  const Account a = MakeAccount("a");
+  User u = Must(store_->CreateUser(StaffUser(a.id, "ann@example.com")));
+  u.name = "Ann B.";
+  u.role = StaffRole::kViewer;
+  u.password_hash = "$argon2id$new";
+  u.updated_at_ms = 9000;
+  u.email = "changed@example.com";  // not changed by UpdateUser
+  const User updated = Must(store_->UpdateUser(u));
+  EXPECT_EQ(updated.name, "Ann B.");
+  EXPECT_EQ(updated.role, StaffRole::kViewer);
+  EXPECT_EQ(updated.password_hash, "$argon2id$new");
+  EXPECT_EQ(updated.updated_at_ms, 9000);
+  EXPECT_EQ(updated.created_at_ms, 1000);
+  EXPECT_EQ(updated.email, "ann@example.com");
+  EXPECT_EQ(Must(store_->GetUser(u.id)).name, "Ann B.");
+  u.id += 100;
+  EXPECT_CODE(store_->UpdateUser(u), StatusCode::kNotFound);
+}
+
+TEST_P(StoreConformance, SessionsAreFoundByTokenHashTouchedAndDeleted) {
+  const Account a = MakeAccount("a");
+  const User ann = Must(store_->CreateUser(StaffUser(a.id, "ann@example.com")));
+  ASSERT_TRUE(store_->CreateSession(StaffSessionOf(ann, "h1", 50'000)).ok());
+  EXPECT_CODE(store_->CreateSession(StaffSessionOf(ann, "h1", 50'000)),
+              StatusCode::kAlreadyExists);
+  User ghost = ann;
+  ghost.id += 100;
+  EXPECT_CODE(store_->CreateSession(StaffSessionOf(ghost, "h2", 50'000)), StatusCode::kNotFound);
+
+  StaffSession s = Must(store_->FindSession("h1"));
+  EXPECT_EQ(s.user_id, ann.id);
+  EXPECT_EQ(s.account_id, a.id);
+  EXPECT_EQ(s.csrf_token, "csrf-h1");
+  EXPECT_EQ(s.created_at_ms, 1000);
+  EXPECT_EQ(s.last_seen_ms, 1000);
+  EXPECT_EQ(s.expires_at_ms, 50'000);
+  EXPECT_CODE(store_->FindSession("nope"), StatusCode::kNotFound);
+
+  ASSERT_TRUE(store_->TouchSession("h1", 7000, 60'000).ok());
+  s = Must(store_->FindSession("h1"));
+  EXPECT_EQ(s.last_seen_ms, 7000);
+  EXPECT_EQ(s.expires_at_ms, 60'000);
+  EXPECT_EQ(s.created_at_ms, 1000);
+  EXPECT_CODE(store_->TouchSession("nope", 7000, 60'000), StatusCode::kNotFound);
+
+  Reopen();
+  EXPECT_EQ(Must(store_->FindSession("h1")).expires_at_ms, 60'000);
+  ASSERT_TRUE(store_->DeleteSession("h1").ok());
+  EXPECT_CODE(store_->FindSession("h1"), StatusCode::kNotFound);
+  EXPECT_CODE(store_->DeleteSession("h1"), StatusCode::kNotFound);
+}
+
+TEST_P(StoreConformance, UserSessionsAreDeletedAllButOneOrWithTheUser) {
+  const Account a = MakeAccount("a");
+  const User ann = Must(store_->CreateUser(StaffUser(a.id, "ann@example.com")));
+  const User bob = Must(store_->CreateUser(StaffUser(a.id, "bob@example.com")));
+  for (const char* h : {"a1", "a2", "a3"}) {
+    ASSERT_TRUE(store_->CreateSession(StaffSessionOf(ann, h, 50'000)).ok());
+  }
+  ASSERT_TRUE(store_->CreateSession(StaffSessionOf(bob, "b1", 50'000)).ok());
+  EXPECT_EQ(Must(store_->DeleteUserSessions(ann.id, "a2")), 2);
+  EXPECT_CODE(store_->FindSession("a1"), StatusCode::kNotFound);
+  EXPECT_TRUE(store_->FindSession("a2").ok());
+  EXPECT_EQ(Must(store_->DeleteUserSessions(ann.id, "")), 1);
+  EXPECT_CODE(store_->FindSession("a2"), StatusCode::kNotFound);
+  EXPECT_TRUE(store_->FindSession("b1").ok());
+
+  ASSERT_TRUE(store_->CreateSession(StaffSessionOf(ann, "a4", 50'000)).ok());
+  ASSERT_TRUE(store_->DeleteUser(ann.id).ok());
+  EXPECT_CODE(store_->GetUser(ann.id), StatusCode::kNotFound);
+  EXPECT_CODE(store_->FindSession("a4"), StatusCode::kNotFound);
+  EXPECT_CODE(store_->DeleteUser(ann.id), StatusCode::kNotFound);
+  EXPECT_TRUE(store_->FindSession("b1").ok());
+  EXPECT_EQ(Must(store_->ListUsers(a.id)).size(), 1u);
+}
+
+TEST_P(StoreConformance, PurgeExpiredSessionsDeletesOnlyTheExpired) {
+  const Account a = MakeAccount("a");
+  const User ann = Must(store_->CreateUser(StaffUser(a.id, "ann@example.com")));
+  ASSERT_TRUE(store_->CreateSession(StaffSessionOf(ann, "old", 10'000)).ok());
+  ASSERT_TRUE(store_->CreateSession(StaffSessionOf(ann, "edge", 20'000)).ok());
+  ASSERT_TRUE(store_->CreateSession(StaffSessionOf(ann, "new", 30'000)).ok());
+  EXPECT_EQ(Must(store_->PurgeExpiredSessions(20'000)), 2);
+  EXPECT_CODE(store_->FindSession("old"), StatusCode::kNotFound);
+  EXPECT_CODE(store_->FindSession("edge"), StatusCode::kNotFound);
+  EXPECT_TRUE(store_->FindSession("new").ok());
+  EXPECT_EQ(Must(store_->PurgeExpiredSessions(20'000)), 0);
+}
+
 // ---- Outbox dispatch -------------------------------------------------------------------------
 
 class OutboxDispatch : public StoreConformance {

@@ -236,7 +236,7 @@ struct Migration {
 };
 
 // Append only: a released migration is never edited, a change is a new entry.
-constexpr std::array<Migration, 4> kMigrations{{
+constexpr std::array<Migration, 5> kMigrations{{
     {1, "initial schema", R"sql(
 CREATE TABLE accounts (
   id                   INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -433,6 +433,33 @@ CREATE TABLE job_rejects (
   detail TEXT NOT NULL,
   PRIMARY KEY (job_id, row)
 ) WITHOUT ROWID;
+)sql"},
+    {5, "staff users and sign-in sessions", R"sql(
+-- Staff who sign in to the web page (docs/auth.md). Emails are stored lower-cased and are
+-- unique across the server, so signing in needs no account.
+CREATE TABLE users (
+  id            INTEGER PRIMARY KEY AUTOINCREMENT,
+  account_id    INTEGER NOT NULL REFERENCES accounts (id),
+  email         TEXT NOT NULL UNIQUE COLLATE NOCASE,
+  name          TEXT NOT NULL,
+  role          TEXT NOT NULL CHECK (role IN ('viewer', 'editor')),
+  password_hash TEXT NOT NULL,
+  created_at_ms INTEGER NOT NULL,
+  updated_at_ms INTEGER NOT NULL
+);
+CREATE INDEX users_by_account ON users (account_id, id);
+-- One row per signed-in browser, keyed by the SHA-256 of its cookie's token.
+CREATE TABLE sessions (
+  token_hash    TEXT PRIMARY KEY,
+  user_id       INTEGER NOT NULL REFERENCES users (id),
+  account_id    INTEGER NOT NULL REFERENCES accounts (id),
+  csrf_token    TEXT NOT NULL,
+  created_at_ms INTEGER NOT NULL,
+  expires_at_ms INTEGER NOT NULL,
+  last_seen_ms  INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX sessions_by_user ON sessions (user_id);
+CREATE INDEX sessions_by_expiry ON sessions (expires_at_ms);
 )sql"},
 }};
 
@@ -1153,6 +1180,248 @@ Result<std::vector<Account>> SqliteStore::ListAccounts() {
   }
   return out;
 }
+
+// ---- Staff users and sessions -------------------------------------------------------------
+
+#define SMSC_USER_COLS \
+  "id, account_id, email, name, role, password_hash, created_at_ms, updated_at_ms"
+#define SMSC_SESSION_COLS \
+  "token_hash, user_id, account_id, csrf_token, created_at_ms, expires_at_ms, last_seen_ms"
+
+namespace {
+
+std::string LowerAscii(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+Result<User> ReadUser(const Stmt& s) {
+  User u;
+  u.id = s.Int(0);
+  u.account_id = s.Int(1);
+  u.email = s.Text(2);
+  u.name = s.Text(3);
+  auto role = ParseStaffRole(s.Text(4));
+  if (!role.ok()) return BadColumn(role, "users", u.id);
+  u.role = *role;
+  u.password_hash = s.Text(5);
+  u.created_at_ms = s.Int(6);
+  u.updated_at_ms = s.Int(7);
+  return u;
+}
+
+StaffSession ReadSession(const Stmt& s) {
+  StaffSession x;
+  x.token_hash = s.Text(0);
+  x.user_id = s.Int(1);
+  x.account_id = s.Int(2);
+  x.csrf_token = s.Text(3);
+  x.created_at_ms = s.Int(4);
+  x.expires_at_ms = s.Int(5);
+  x.last_seen_ms = s.Int(6);
+  return x;
+}
+
+Status UserNotFound(int64_t id) { return NotFound("user " + std::to_string(id) + " not found"); }
+
+Result<User> SelectUser(Connection& c, int64_t user_id) {
+  SMSC_ASSIGN_OR_RETURN(Stmt s, c.Prepare("SELECT " SMSC_USER_COLS " FROM users WHERE id = ?1"));
+  s.Bind(1, user_id);
+  SMSC_ASSIGN_OR_RETURN(bool row, s.Step("reading user"));
+  if (!row) return UserNotFound(user_id);
+  return ReadUser(s);
+}
+
+}  // namespace
+
+Result<User> SqliteStore::CreateUser(const User& user) {
+  std::lock_guard<std::mutex> lock(mu_);
+  SMSC_ASSIGN_OR_RETURN(WriteTxn txn, WriteTxn::Begin(impl_.get()));
+  SMSC_RETURN_IF_ERROR(impl_->AccountExists(user.account_id));
+  User out = user;
+  out.email = LowerAscii(user.email);
+  SMSC_ASSIGN_OR_RETURN(
+      Stmt s, impl_->Prepare("INSERT INTO users (account_id, email, name, role, password_hash, "
+                             "created_at_ms, updated_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"));
+  s.Bind(1, out.account_id)
+      .Bind(2, out.email)
+      .Bind(3, out.name)
+      .Bind(4, StaffRoleName(out.role))
+      .Bind(5, out.password_hash)
+      .Bind(6, out.created_at_ms)
+      .Bind(7, out.updated_at_ms);
+  int rc = SQLITE_OK;
+  Status st = s.Run("creating user", &rc);
+  if (IsUniqueViolation(rc)) return AlreadyExists("a user with email " + out.email + " exists");
+  SMSC_RETURN_IF_ERROR(st);
+  out.id = sqlite3_last_insert_rowid(impl_->db.get());
+  SMSC_RETURN_IF_ERROR(txn.Commit());
+  return out;
+}
+
+Result<User> SqliteStore::GetUser(int64_t user_id) {
+  ReadLease reader = impl_->Read(mu_);
+  return SelectUser(*reader.get(), user_id);
+}
+
+Result<User> SqliteStore::FindUserByEmail(const std::string& email) {
+  ReadLease reader = impl_->Read(mu_);
+  SMSC_ASSIGN_OR_RETURN(
+      Stmt s, reader->Prepare("SELECT " SMSC_USER_COLS " FROM users WHERE email = ?1"));
+  s.Bind(1, LowerAscii(email));
+  SMSC_ASSIGN_OR_RETURN(bool row, s.Step("finding user by email"));
+  if (!row) return NotFound("no user has email " + LowerAscii(email));
+  return ReadUser(s);
+}
+
+Result<std::vector<User>> SqliteStore::ListUsers(int64_t account_id) {
+  ReadLease reader = impl_->Read(mu_);
+  SMSC_ASSIGN_OR_RETURN(Stmt s, reader->Prepare("SELECT " SMSC_USER_COLS
+                                                " FROM users WHERE account_id = ?1 ORDER BY id"));
+  s.Bind(1, account_id);
+  std::vector<User> out;
+  while (true) {
+    SMSC_ASSIGN_OR_RETURN(bool row, s.Step("listing users"));
+    if (!row) break;
+    SMSC_ASSIGN_OR_RETURN(User u, ReadUser(s));
+    out.push_back(std::move(u));
+  }
+  return out;
+}
+
+Result<User> SqliteStore::UpdateUser(const User& user) {
+  std::lock_guard<std::mutex> lock(mu_);
+  SMSC_ASSIGN_OR_RETURN(WriteTxn txn, WriteTxn::Begin(impl_.get()));
+  {
+    SMSC_ASSIGN_OR_RETURN(
+        Stmt s, impl_->Prepare("UPDATE users SET name = ?2, role = ?3, password_hash = ?4, "
+                               "updated_at_ms = ?5 WHERE id = ?1"));
+    s.Bind(1, user.id)
+        .Bind(2, user.name)
+        .Bind(3, StaffRoleName(user.role))
+        .Bind(4, user.password_hash)
+        .Bind(5, user.updated_at_ms);
+    SMSC_RETURN_IF_ERROR(s.Run("updating user"));
+  }
+  if (sqlite3_changes(impl_->db.get()) == 0) return UserNotFound(user.id);
+  SMSC_ASSIGN_OR_RETURN(User out, SelectUser(*impl_, user.id));
+  SMSC_RETURN_IF_ERROR(txn.Commit());
+  return out;
+}
+
+Status SqliteStore::DeleteUser(int64_t user_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  SMSC_ASSIGN_OR_RETURN(WriteTxn txn, WriteTxn::Begin(impl_.get()));
+  {
+    SMSC_ASSIGN_OR_RETURN(Stmt s, impl_->Prepare("DELETE FROM sessions WHERE user_id = ?1"));
+    s.Bind(1, user_id);
+    SMSC_RETURN_IF_ERROR(s.Run("deleting the user's sessions"));
+  }
+  {
+    SMSC_ASSIGN_OR_RETURN(Stmt s, impl_->Prepare("DELETE FROM users WHERE id = ?1"));
+    s.Bind(1, user_id);
+    SMSC_RETURN_IF_ERROR(s.Run("deleting user"));
+  }
+  if (sqlite3_changes(impl_->db.get()) == 0) return UserNotFound(user_id);
+  return txn.Commit();
+}
+
+Status SqliteStore::CreateSession(const StaffSession& session) {
+  std::lock_guard<std::mutex> lock(mu_);
+  SMSC_ASSIGN_OR_RETURN(WriteTxn txn, WriteTxn::Begin(impl_.get()));
+  SMSC_ASSIGN_OR_RETURN(User user, SelectUser(*impl_, session.user_id));
+  if (user.account_id != session.account_id) {
+    return InvalidArgument("session of user " + std::to_string(user.id) + " names account " +
+                           std::to_string(session.account_id) + ", the user's is " +
+                           std::to_string(user.account_id));
+  }
+  SMSC_ASSIGN_OR_RETURN(
+      Stmt s, impl_->Prepare("INSERT INTO sessions (" SMSC_SESSION_COLS
+                             ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"));
+  s.Bind(1, session.token_hash)
+      .Bind(2, session.user_id)
+      .Bind(3, session.account_id)
+      .Bind(4, session.csrf_token)
+      .Bind(5, session.created_at_ms)
+      .Bind(6, session.expires_at_ms)
+      .Bind(7, session.last_seen_ms);
+  int rc = SQLITE_OK;
+  Status st = s.Run("creating session", &rc);
+  if (IsUniqueViolation(rc)) return AlreadyExists("a session with this token exists");
+  SMSC_RETURN_IF_ERROR(st);
+  return txn.Commit();
+}
+
+Result<StaffSession> SqliteStore::FindSession(const std::string& token_hash) {
+  ReadLease reader = impl_->Read(mu_);
+  SMSC_ASSIGN_OR_RETURN(Stmt s, reader->Prepare("SELECT " SMSC_SESSION_COLS
+                                                " FROM sessions WHERE token_hash = ?1"));
+  s.Bind(1, token_hash);
+  SMSC_ASSIGN_OR_RETURN(bool row, s.Step("finding session"));
+  if (!row) return NotFound("no such session");
+  return ReadSession(s);
+}
+
+Status SqliteStore::TouchSession(const std::string& token_hash, int64_t last_seen_ms,
+                                 int64_t expires_at_ms) {
+  std::lock_guard<std::mutex> lock(mu_);
+  SMSC_ASSIGN_OR_RETURN(WriteTxn txn, WriteTxn::Begin(impl_.get()));
+  {
+    SMSC_ASSIGN_OR_RETURN(Stmt s, impl_->Prepare("UPDATE sessions SET last_seen_ms = ?2, "
+                                                 "expires_at_ms = ?3 WHERE token_hash = ?1"));
+    s.Bind(1, token_hash).Bind(2, last_seen_ms).Bind(3, expires_at_ms);
+    SMSC_RETURN_IF_ERROR(s.Run("touching session"));
+  }
+  if (sqlite3_changes(impl_->db.get()) == 0) return NotFound("no such session");
+  return txn.Commit();
+}
+
+Status SqliteStore::DeleteSession(const std::string& token_hash) {
+  std::lock_guard<std::mutex> lock(mu_);
+  SMSC_ASSIGN_OR_RETURN(WriteTxn txn, WriteTxn::Begin(impl_.get()));
+  {
+    SMSC_ASSIGN_OR_RETURN(Stmt s, impl_->Prepare("DELETE FROM sessions WHERE token_hash = ?1"));
+    s.Bind(1, token_hash);
+    SMSC_RETURN_IF_ERROR(s.Run("deleting session"));
+  }
+  if (sqlite3_changes(impl_->db.get()) == 0) return NotFound("no such session");
+  return txn.Commit();
+}
+
+Result<int64_t> SqliteStore::DeleteUserSessions(int64_t user_id,
+                                                const std::string& keep_token_hash) {
+  std::lock_guard<std::mutex> lock(mu_);
+  SMSC_ASSIGN_OR_RETURN(WriteTxn txn, WriteTxn::Begin(impl_.get()));
+  {
+    SMSC_ASSIGN_OR_RETURN(Stmt s, impl_->Prepare("DELETE FROM sessions WHERE user_id = ?1 AND "
+                                                 "token_hash <> ?2"));
+    s.Bind(1, user_id).Bind(2, keep_token_hash);
+    SMSC_RETURN_IF_ERROR(s.Run("deleting the user's sessions"));
+  }
+  const int64_t n = sqlite3_changes(impl_->db.get());
+  SMSC_RETURN_IF_ERROR(txn.Commit());
+  return n;
+}
+
+Result<int64_t> SqliteStore::PurgeExpiredSessions(int64_t now_ms) {
+  std::lock_guard<std::mutex> lock(mu_);
+  SMSC_ASSIGN_OR_RETURN(WriteTxn txn, WriteTxn::Begin(impl_.get()));
+  {
+    SMSC_ASSIGN_OR_RETURN(Stmt s,
+                          impl_->Prepare("DELETE FROM sessions WHERE expires_at_ms <= ?1"));
+    s.Bind(1, now_ms);
+    SMSC_RETURN_IF_ERROR(s.Run("purging expired sessions"));
+  }
+  const int64_t n = sqlite3_changes(impl_->db.get());
+  SMSC_RETURN_IF_ERROR(txn.Commit());
+  return n;
+}
+
+#undef SMSC_USER_COLS
+#undef SMSC_SESSION_COLS
 
 // ---- Sender numbers -----------------------------------------------------------------------
 

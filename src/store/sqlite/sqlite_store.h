@@ -55,6 +55,20 @@ class SqliteStore final : public ConsentStore {
   Result<Account> FindAccountByApiKeyHash(const std::string& api_key_hash) override;
   Result<std::vector<Account>> ListAccounts() override;
 
+  Result<User> CreateUser(const User& user) override;
+  Result<User> GetUser(int64_t user_id) override;
+  Result<User> FindUserByEmail(const std::string& email) override;
+  Result<std::vector<User>> ListUsers(int64_t account_id) override;
+  Result<User> UpdateUser(const User& user) override;
+  Status DeleteUser(int64_t user_id) override;
+  Status CreateSession(const StaffSession& session) override;
+  Result<StaffSession> FindSession(const std::string& token_hash) override;
+  Status TouchSession(const std::string& token_hash, int64_t last_seen_ms,
+                      int64_t expires_at_ms) override;
+  Status DeleteSession(const std::string& token_hash) override;
+  Result<int64_t> DeleteUserSessions(int64_t user_id, const std::string& keep_token_hash) override;
+  Result<int64_t> PurgeExpiredSessions(int64_t now_ms) override;
+
   Result<SenderNumber> AddNumber(const SenderNumber& number) override;
   Result<SenderNumber> UpdateNumber(const SenderNumber& number) override;
   Result<SenderNumber> GetNumber(int64_t account_id, int64_t number_id) override;

@@ -1,0 +1,191 @@
+// Staff sign-in for the web page (docs/auth.md):
+//   POST /v1/session {"email", "password"} -> the session JSON and Set-Cookie;
+//   GET /v1/session -> the same JSON for the cookie's session; DELETE /v1/session -> 204.
+// and the cookie half of Api::Authed: the session behind the cookie, the CSRF check of
+// unsafe methods, and the viewer role's refusal of them. StaffAuth (src/app/staff_auth.h)
+// decides who someone is; this file only speaks HTTP.
+#include <openssl/crypto.h>
+
+#include <cctype>
+#include <string>
+#include <string_view>
+
+#include "app/json_views.h"
+#include "http/api.h"
+#include "http/api_util.h"
+
+namespace smsconsent {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr char kCsrfHeader[] = "x-csrf-token";
+
+bool IsSafeMethod(std::string_view method) {
+  return method == "GET" || method == "HEAD" || method == "OPTIONS";
+}
+
+HttpResponse NoStore(HttpResponse r) {
+  r.headers.emplace_back("Cache-Control", "no-store");
+  return r;
+}
+
+HttpResponse CsrfFailed(const std::string& message) {
+  return ErrorResponse(403, "CSRF_FAILED", message);
+}
+
+// Constant-time: the comparison takes as long for a near miss as for a wild guess.
+bool TokensEqual(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && !a.empty() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// "scheme://host[:port]" lower-cased, without a path and without the scheme's default port.
+std::string OriginOf(std::string_view url) {
+  const size_t scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos) return {};
+  const std::string scheme = Lower(url.substr(0, scheme_end));
+  std::string_view authority = url.substr(scheme_end + 3);
+  authority = authority.substr(0, authority.find_first_of("/?#"));
+  std::string host = Lower(authority);
+  const std::string default_port = scheme == "https" ? ":443" : scheme == "http" ? ":80" : "";
+  if (!default_port.empty() && host.size() > default_port.size() &&
+      host.compare(host.size() - default_port.size(), default_port.size(), default_port) == 0) {
+    host.resize(host.size() - default_port.size());
+  }
+  return scheme + "://" + host;
+}
+
+// Login CSRF: a sign-in form on another site must not sign the browser in to an account of
+// the attacker's. A browser names the page's origin in Origin on every cross-origin POST (and
+// fetch sends it on same-origin POSTs too); a request without Origin is not from a browser
+// form, so it is allowed.
+bool SameOrigin(const HttpRequest& req, const std::string& public_url) {
+  const std::string_view origin = req.Header("origin");
+  if (origin.empty()) return true;
+  const std::string given = OriginOf(origin);
+  if (given.empty()) return false;  // "null" (sandboxed frames, file:) and garbage
+  if (!public_url.empty() && given == OriginOf(public_url)) return true;
+  const std::string_view host = req.Header("host");
+  if (host.empty()) return false;
+  // Behind a TLS-terminating proxy the page is https while this server sees plain HTTP:
+  // the host (and port) decide, whichever of the two schemes the page used.
+  return given == OriginOf("http://" + std::string(host)) ||
+         given == OriginOf("https://" + std::string(host));
+}
+
+// Cookies over https only when the configured public URL is https.
+bool SecureCookies(const std::string& public_url) {
+  return OriginOf(public_url).rfind("https://", 0) == 0;
+}
+
+json SessionJson(const User& user, const Account& account, const StaffSession& session) {
+  return {{"user", ToJson(user)},
+          {"account", ToJson(account)},
+          {"csrf_token", session.csrf_token},
+          {"expires_at", FormatTimestampMs(session.expires_at_ms)}};
+}
+
+std::string SessionCookie(const std::string& value, int64_t max_age_s, bool secure) {
+  std::string c = std::string(kSessionCookie) + "=" + value +
+                  "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" + std::to_string(max_age_s);
+  if (secure) c += "; Secure";
+  return c;
+}
+
+}  // namespace
+
+std::optional<HttpResponse> Api::CheckSession(const HttpRequest& req, StaffIdentity* who) const {
+  if (staff_auth_ == nullptr) {
+    return ErrorResponse(Status(StatusCode::kUnavailable, "staff sign-in is not enabled"));
+  }
+  const std::optional<std::string> token = CookieValue(req, kSessionCookie);
+  if (!token) {
+    return ErrorResponse(Status(StatusCode::kUnauthenticated,
+                                "not signed in: POST /v1/session with an email and password"));
+  }
+  auto identity = staff_auth_->Authenticate(*token);
+  if (!identity.ok()) return ErrorResponse(identity.status());
+  if (!IsSafeMethod(req.method)) {
+    const std::string_view sent = req.Header(kCsrfHeader);
+    if (sent.empty()) {
+      return CsrfFailed("missing X-CSRF-Token header: send the csrf_token of the session");
+    }
+    if (!TokensEqual(sent, identity->session.csrf_token)) {
+      return CsrfFailed("X-CSRF-Token does not match the session's csrf_token");
+    }
+  }
+  *who = std::move(identity).value();
+  return std::nullopt;
+}
+
+HttpResponse Api::SessionAuthed(const AuthedHandler& fn, const HttpRequest& req,
+                                const PathParams& params) const {
+  StaffIdentity who;
+  if (auto refused = CheckSession(req, &who)) return NoStore(std::move(*refused));
+  if (!IsSafeMethod(req.method) && who.user.role != StaffRole::kEditor) {
+    return NoStore(ErrorResponse(Status(
+        StatusCode::kPermissionDenied,
+        "the viewer role is read-only: " + req.method + " needs a user with the editor role")));
+  }
+  Caller caller;
+  static_cast<Account&>(caller) = std::move(who.account);
+  caller.actor = "user:" + who.user.email;
+  caller.role = StaffRoleName(who.user.role);
+  caller.via_session = true;
+  Result<HttpResponse> r = fn(caller, req, params);
+  return NoStore(r.ok() ? std::move(r).value() : ErrorResponse(r.status()));
+}
+
+void Api::AddSessionRoutes() {
+  router_.Add("POST", "/v1/session", [this](const HttpRequest& req, const PathParams&) {
+    if (staff_auth_ == nullptr) {
+      return NoStore(
+          ErrorResponse(Status(StatusCode::kUnavailable, "staff sign-in is not enabled")));
+    }
+    if (!SameOrigin(req, options_.public_url)) {
+      return NoStore(CsrfFailed("sign-in from another origin (" +
+                                std::string(req.Header("origin")) + ") is refused"));
+    }
+    auto signed_in = [&]() -> Result<SignedIn> {
+      SMSC_ASSIGN_OR_RETURN(json body, ParseJsonBody(req));
+      SMSC_ASSIGN_OR_RETURN(std::string email, ReqString(body, "email"));
+      SMSC_ASSIGN_OR_RETURN(std::string password, ReqString(body, "password"));
+      return staff_auth_->SignIn(email, password);
+    }();
+    if (!signed_in.ok()) return NoStore(ErrorResponse(signed_in.status()));
+    HttpResponse r = JsonResponse(
+        200, SessionJson(signed_in->user, signed_in->account, signed_in->session));
+    // The browser keeps the cookie for the session's absolute lifetime; the server ends the
+    // session earlier when it sits idle.
+    r.headers.emplace_back("Set-Cookie",
+                           SessionCookie(signed_in->session_token,
+                                         staff_auth_->options().absolute_lifetime_ms / 1000,
+                                         SecureCookies(options_.public_url)));
+    return NoStore(std::move(r));
+  });
+  router_.Add("GET", "/v1/session", [this](const HttpRequest& req, const PathParams&) {
+    StaffIdentity who;
+    if (auto refused = CheckSession(req, &who)) return NoStore(std::move(*refused));
+    return NoStore(JsonResponse(200, SessionJson(who.user, who.account, who.session)));
+  });
+  router_.Add("DELETE", "/v1/session", [this](const HttpRequest& req, const PathParams&) {
+    StaffIdentity who;
+    if (auto refused = CheckSession(req, &who)) return NoStore(std::move(*refused));
+    Status st = staff_auth_->SignOut(*CookieValue(req, kSessionCookie));
+    if (!st.ok()) return NoStore(ErrorResponse(st));
+    HttpResponse r;
+    r.status = 204;
+    r.headers.emplace_back("Set-Cookie",
+                           SessionCookie("", 0, SecureCookies(options_.public_url)));
+    return NoStore(std::move(r));
+  });
+}
+
+}  // namespace smsconsent
