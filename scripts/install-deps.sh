@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs everything smsconsent needs to build and test on Debian 12. Idempotent; skips apt
-# when every package is already present.
+# Installs everything smsconsent needs to build on Debian 12 (with --test, also what the tests
+# need). Idempotent; skips apt when every package is already present.
 set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config git
@@ -9,6 +9,11 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   kannel kannel-extras wrk curl
 )
+# --test: also what only the tests need: Debian's chromium for the browser tests (driven by
+# playwright-core from npm, which scripts/test.sh installs).
+if [ "${1:-}" = "--test" ]; then
+  packages+=(chromium)
+fi
 # Node.js runs the tests that use providers' official npm packages; the machine image may
 # already have a newer one than Debian's.
 command -v node >/dev/null 2>&1 || packages+=(nodejs npm)

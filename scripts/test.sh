@@ -3,7 +3,9 @@
 # (both -Wall -Wextra -Werror) and runs every test through CTest in each.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-./scripts/install-deps.sh
+./scripts/install-deps.sh --test
+# The browser tests' npm package (playwright-core, pinned by tests/web/package-lock.json).
+(cd tests/web && npm ci --no-audit --no-fund --loglevel=error)
 jobs=$(nproc)
 
 cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release

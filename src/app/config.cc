@@ -9,6 +9,10 @@ void AddServeOptions(CLI::App& cmd, ServeConfig& c) {
   cmd.add_option("--listen", c.listen, "address to listen on, HOST:PORT (port 0: any free)")
       ->envname("SMSCONSENT_LISTEN")
       ->capture_default_str();
+  cmd.add_option("--web-dir", c.web_dir,
+                 "serve the web page (/app/) from this folder instead of the copy built in")
+      ->envname("SMSCONSENT_WEB_DIR")
+      ->check(CLI::ExistingDirectory);
   cmd.add_option("--public-url", c.public_url,
                  "public base URL providers call (for signature checks behind a proxy)")
       ->envname("SMSCONSENT_PUBLIC_URL");

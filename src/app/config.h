@@ -31,6 +31,9 @@ struct ServeConfig {
   bool group_commit = true;                 // batch concurrent commits into one fsync
   int64_t outbox_poll_ms = 1000;            // dispatcher wake-up interval
   std::string instance_id;                  // outbox lease owner; default host:pid
+  // The web page's files: empty serves the copy built into the binary; a folder (holding
+  // index.html, app.js, …) is read on every request instead.
+  std::string web_dir;
 };
 
 // Registers serve's options on `cmd` bound to `config` (with env names and config-file keys).

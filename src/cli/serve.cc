@@ -63,7 +63,7 @@ int RunServe(const std::string& db, const ServeConfig& config) {
     committer = std::make_unique<GroupCommitter>(**store, std::move(options));
     service.SetCommitter(committer.get());
   }
-  Api api(service, **store, clock, metrics, ApiOptions{config.public_url});
+  Api api(service, **store, clock, metrics, ApiOptions{config.public_url, config.web_dir});
   const std::string instance = config.instance_id.empty()
                                    ? "instance-" + std::to_string(::getpid())
                                    : config.instance_id;

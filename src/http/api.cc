@@ -45,6 +45,7 @@ Api::Api(ConsentService& service, ConsentStore& store, const Clock& clock, Metri
   AddRoutes();
   AddExportRoutes();
   AddBulkRoutes();
+  AddWebRoutes();
 }
 
 std::string Api::RouteOf(const HttpRequest& request) const {

@@ -23,6 +23,7 @@ namespace smsconsent {
 
 struct ApiOptions {
   std::string public_url;  // base URL providers call; empty: http://<Host>
+  std::string web_dir;     // the web page's folder; empty: the embedded copy
 };
 
 // Who calls an authenticated route: the account, and how it authenticated.
@@ -76,6 +77,7 @@ class Api {
   void AddExportRoutes();  // statuses/ledger export, consent proof (api_export.cc)
   void AddSessionRoutes();  // staff sign-in, session, sign-out (api_session.cc)
   void AddBulkRoutes();    // bulk changes, imports, jobs (api_bulk.cc)
+  void AddWebRoutes();     // the staff web page under /app/ (web_ui.cc)
   HttpResponse Webhook(const HttpRequest& req, const std::string& provider) const;
 
   ConsentService& service_;

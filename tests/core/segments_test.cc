@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
 #include <ostream>
 #include <string>
 #include <string_view>
@@ -192,6 +196,22 @@ TEST(CountSegments, SegmentsAgreeWithBruteForcePacking) {
 TEST(SmsEncodingName, NamesBothEncodings) {
   EXPECT_STREQ(SmsEncodingName(SmsEncoding::kGsm7), "GSM-7");
   EXPECT_STREQ(SmsEncodingName(SmsEncoding::kUcs2), "UCS-2");
+}
+
+// tests/data/segment_vectors.json is also run against the web page's counter
+// (web/segments.js, tests/web/segments.test.mjs), so the live counter and the server agree.
+TEST(CountSegments, SharedVectorsWithTheWebPage) {
+  std::ifstream in(std::string(SMSCONSENT_SOURCE_DIR) + "/tests/data/segment_vectors.json");
+  ASSERT_TRUE(in) << "tests/data/segment_vectors.json not found";
+  const nlohmann::json vectors = nlohmann::json::parse(in);
+  ASSERT_GE(vectors.size(), 10u);
+  for (const auto& v : vectors) {
+    const SegmentInfo info = CountSegments(v.at("text").get<std::string>());
+    const std::string name = v.at("name").get<std::string>();
+    EXPECT_EQ(SmsEncodingName(info.encoding), v.at("encoding").get<std::string>()) << name;
+    EXPECT_EQ(info.characters, v.at("characters").get<int>()) << name;
+    EXPECT_EQ(info.segments, v.at("segments").get<int>()) << name;
+  }
 }
 
 }  // namespace

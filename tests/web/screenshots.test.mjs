@@ -1,0 +1,85 @@
+// Screenshots of every page at desktop and phone width, saved to docs/screenshots/ (shown in the
+// README). Each one also checks that the page rendered what it is named for, and that nothing
+// overflows the phone-width viewport sideways.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, seed, launchBrowser, signIn, screenshot, EDITOR, DESKTOP, PHONE, SHORT_CODE } from './harness.mjs';
+
+let server;
+let browser;
+let data;
+before(async () => {
+  server = await startServer();
+  data = await seed(server);
+  // A little history, so the pages show what they look like in use.
+  await server.api('PUT', `/v1/contacts/${data.contacts[2].id}/subscriptions/${data.long.id}`,
+    { status: 'opted_in', attest: true, legal_basis: 'consent', explanation: 'Signed up at the spring fair' });
+  server.cli(['sms', 'receive', '--from', '+4520000003', '--to', data.long.number, '--body', 'HELP', '--message-id', 'shot-1']);
+  server.cli(['sms', 'receive', '--from', '+4520000005', '--to', SHORT_CODE, '--body', 'JA TAK', '--message-id', 'shot-2']);
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+async function noSidewaysScroll(page) {
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 1, `page is ${overflow}px wider than the viewport`);
+}
+
+for (const [label, viewport] of [['desktop', DESKTOP], ['phone', PHONE]]) {
+  test(`screenshots at ${label} width`, async () => {
+    const context = await browser.newContext({ viewport, baseURL: server.base });
+    const signin = await context.newPage();
+    await signin.goto('/app/');
+    await signin.getByRole('heading', { name: 'Sign in' }).waitFor();
+    await screenshot(signin, `signin-${label}`);
+    await context.close();
+
+    const page = await signIn(browser, server, EDITOR, viewport);
+    await page.locator('#contacts-table').waitFor();
+    await noSidewaysScroll(page);
+    await screenshot(page, `contacts-${label}`);
+
+    await page.getByRole('checkbox', { name: 'Select Sofie Jensen' }).check();
+    await page.getByRole('checkbox', { name: 'Select Mette Hansen' }).check();
+    await page.getByRole('button', { name: 'Edit status of 2 contacts' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Sender number').selectOption(SHORT_CODE);
+    await dialog.getByRole('checkbox', { name: /I attest/ }).check();
+    await dialog.getByLabel('Legal basis').selectOption('consent');
+    await dialog.getByLabel('Explanation').fill('Signed up at the spring fair stand');
+    await dialog.getByRole('button', { name: 'Preview' }).click();
+    await dialog.locator('#bulk-preview').waitFor();
+    await screenshot(page, `bulk-preview-${label}`);
+    await dialog.getByRole('button', { name: 'Close' }).first().click();
+
+    await page.getByRole('link', { name: 'Mette Hansen' }).click();
+    await page.locator('#history li').first().waitFor();
+    await noSidewaysScroll(page);
+    await screenshot(page, `contact-${label}`);
+
+    await page.goto(`/app/#/contacts/${data.contacts[2].id}`);
+    await page.locator('#history li').first().waitFor();
+    await page.getByRole('button', { name: `Edit status on ${SHORT_CODE}` }).click();
+    await page.getByRole('dialog').getByRole('radio', { name: 'Opted in' }).check();
+    await screenshot(page, `contact-edit-${label}`);
+    await page.keyboard.press('Escape');
+
+    await page.getByRole('link', { name: 'Sender numbers' }).click();
+    await page.locator('#numbers-table').waitFor();
+    await noSidewaysScroll(page);
+    await screenshot(page, `numbers-${label}`);
+
+    await page.getByRole('link', { name: data.long.number }).click();
+    await page.locator('#count-help').waitFor();
+    await noSidewaysScroll(page);
+    await screenshot(page, `number-${label}`);
+
+    await page.getByRole('link', { name: 'Activity' }).click();
+    await page.locator('#messages-table tbody tr').first().waitFor();
+    await screenshot(page, `activity-${label}`);
+    await page.context().close();
+  });
+}

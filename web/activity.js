@@ -1,0 +1,99 @@
+// Activity: recent inbound messages with the decision each produced and the replies it queued
+// (GET /v1/messages), and the outbox's failed and dead-lettered replies
+// (GET /v1/outbox?state=failed,dead).
+import { api, describe } from './api.js';
+import { h, clear, alertBox, emptyState, statusLabel, time } from './ui.js';
+
+const INTENTS = { opt_in: 'Opt-in', opt_out: 'Opt-out', opt_out_all: 'Opt-out of all', help: 'Help', none: 'No keyword' };
+
+function decisionView(m) {
+  const d = m.decision || {};
+  const parts = [h('span', { class: 'pill intent' }, INTENTS[d.intent] || d.intent || '—')];
+  if (d.matched) parts.push(' ', h('code', {}, d.matched));
+  const changed = (d.transitions || []).filter((t) => t.changed);
+  if (changed.length) {
+    parts.push(h('div', { class: 'sub' }, changed.map((t) => `${t.number}: ${statusLabel(t.from)} → ${statusLabel(t.to)}`).join('; ')));
+  } else if (d.intent && d.intent !== 'none' && d.intent !== 'help') {
+    parts.push(h('div', { class: 'sub' }, `No change (already ${statusLabel(d.status_after || '').toLowerCase()})`));
+  }
+  if (d.explanation) parts.push(h('div', { class: 'sub' }, d.explanation));
+  return parts;
+}
+
+function repliesView(replies) {
+  if (!replies || !replies.length) return h('span', { class: 'muted' }, 'None');
+  return replies.map((r) => h('div', { class: 'reply' },
+    h('span', { class: `pill ${r.state}` }, r.state), ' ',
+    h('span', {}, r.body),
+    r.last_error ? h('div', { class: 'sub' }, `Last error: ${r.last_error}`) : null));
+}
+
+export async function renderActivity(page, ctx) {
+  page.append(h('div', { class: 'page-head' },
+    h('div', {}, h('h1', {}, 'Activity'), h('p', { class: 'sub' }, 'What contacts texted, what it did, and the replies sent back.'))));
+  if (!ctx.hasSms) {
+    page.append(alertBox('warn', 'SMS features are not available on this account', 'Activity needs the Marketing SMS Access add-on.'));
+    return;
+  }
+  const problemsHost = h('div', {});
+  const messagesHost = h('div', { class: 'table-wrap' });
+  const more = h('div', { class: 'pager' });
+  page.append(
+    h('section', { class: 'panel flush', 'aria-labelledby': 'problems-h' },
+      h('div', { class: 'panel-head' }, h('h2', { id: 'problems-h' }, 'Replies that failed')), problemsHost),
+    h('section', { class: 'panel flush', 'aria-labelledby': 'messages-h' },
+      h('div', { class: 'panel-head' }, h('h2', { id: 'messages-h' }, 'Inbound messages'),
+        h('button', { type: 'button', class: 'small', onclick: () => { clear(tbody); cursor = null; loadMessages(); } }, 'Refresh')),
+      messagesHost, more));
+
+  async function loadProblems() {
+    let res;
+    try {
+      res = await api('GET', '/v1/outbox', { query: { state: 'failed,dead', order: 'desc', limit: 50 } });
+    } catch (e) {
+      problemsHost.replaceChildren(alertBox('error', null, describe(e)));
+      return;
+    }
+    clear(problemsHost);
+    if (!res.items.length) {
+      problemsHost.append(emptyState('No failed replies', 'Replies that the provider refused, or that ran out of retries, appear here.'));
+      return;
+    }
+    problemsHost.append(h('div', { class: 'table-wrap' }, h('table', { id: 'outbox-problems' },
+      h('thead', {}, h('tr', {}, h('th', {}, 'Created'), h('th', {}, 'To'), h('th', {}, 'Reply'), h('th', {}, 'State'), h('th', { class: 'hide-narrow' }, 'Attempts'))),
+      h('tbody', {}, res.items.map((o) => h('tr', {},
+        h('td', {}, time(o.created_at)),
+        h('td', { class: 'mono' }, o.to, h('div', { class: 'sub' }, `from ${o.from}`)),
+        h('td', {}, o.body, h('div', { class: 'sub' }, `${o.kind.replaceAll('_', ' ')} · ${o.segments} ${o.segments === 1 ? 'segment' : 'segments'}`)),
+        h('td', {}, h('span', { class: `pill ${o.state}` }, o.state === 'dead' ? 'dead-lettered' : o.state), o.last_error ? h('div', { class: 'sub' }, o.last_error) : null),
+        h('td', { class: 'hide-narrow num' }, o.attempts)))))));
+  }
+
+  const tbody = h('tbody', {});
+  const table = h('table', { id: 'messages-table' },
+    h('thead', {}, h('tr', {}, h('th', {}, 'Received'), h('th', {}, 'From → to'), h('th', {}, 'Message'), h('th', {}, 'Decision'), h('th', {}, 'Replies'))),
+    tbody);
+  let cursor = null;
+  async function loadMessages() {
+    const res = await api('GET', '/v1/messages', { query: { limit: 50, before: cursor || undefined } });
+    if (!res.items.length && !tbody.children.length) {
+      messagesHost.replaceChildren(emptyState('No messages yet', 'Point your SMS provider\'s inbound webhook at /webhooks/PROVIDER; texts to your numbers will show here.'));
+      more.replaceChildren();
+      return;
+    }
+    if (!table.isConnected) messagesHost.replaceChildren(table);
+    for (const m of res.items) {
+      tbody.append(h('tr', { dataset: { message: m.id } },
+        h('td', {}, time(m.received_at), h('div', { class: 'sub' }, m.provider)),
+        h('td', { class: 'mono' }, m.contact_id ? h('a', { href: `#/contacts/${m.contact_id}` }, m.from) : m.from, h('div', { class: 'sub' }, `→ ${m.to}`)),
+        h('td', {}, h('span', { class: 'quote' }, m.body)),
+        h('td', {}, decisionView(m)),
+        h('td', {}, repliesView(m.replies))));
+    }
+    cursor = res.next;
+    more.replaceChildren(h('span', { class: 'muted' }, `${tbody.children.length} shown`),
+      res.next ? h('button', { type: 'button', onclick: loadMessages }, 'Load older') : h('span', { class: 'muted' }, 'That is all.'));
+  }
+
+  await Promise.all([loadProblems(), loadMessages()]);
+}

@@ -1,0 +1,191 @@
+// The contact record: details, the status on each number (GET /v1/contacts/ID/subscriptions)
+// with the edit dialog (PUT /v1/contacts/ID/subscriptions/NUMBER_ID, with attestation, legal
+// basis and explanation; the server's refusal shown as it is), the history timeline with its
+// evidence (GET /v1/contacts/ID/history) and the consent proof (GET /v1/contacts/ID/proof).
+import { api, describe } from './api.js';
+import {
+  h, clear, statusPill, statusLabel, STATUSES, time, alertBox, emptyState, field, select, openDialog,
+  LEGAL_BASES, legalBasisLabel, kindLabel, sourceLabel, toast,
+} from './ui.js';
+
+export async function renderContact(page, ctx, id) {
+  const [contact, numbers] = await Promise.all([api('GET', `/v1/contacts/${id}`), ctx.getNumbers()]);
+  const subsHost = h('div', {});
+  const historyHost = h('div', {});
+
+  const props = Object.entries(contact.properties || {});
+  page.append(
+    h('a', { class: 'back', href: '#/contacts' }, '← Contacts'),
+    h('div', { class: 'page-head' },
+      h('div', {}, h('h1', { id: 'contact-name' }, contact.name || contact.phone),
+        h('p', { class: 'sub mono' }, contact.phone)),
+      h('div', { class: 'actions' },
+        ctx.canEdit ? h('button', { type: 'button', id: 'edit-details', onclick: editDetails }, 'Edit details') : null,
+        ctx.hasSms ? [
+          h('a', { class: 'button', href: `/v1/contacts/${id}/proof?format=html`, target: '_blank', rel: 'noopener', id: 'proof-html' }, 'Consent proof'),
+          h('a', { class: 'button', href: `/v1/contacts/${id}/proof?format=json`, download: `consent-proof-${id}.json`, id: 'proof-json' }, 'Download proof (JSON)'),
+        ] : null)),
+    h('div', { class: 'grid-2' },
+      h('section', { class: 'panel', 'aria-labelledby': 'details-h' },
+        h('h2', { id: 'details-h' }, 'Details'),
+        h('dl', { class: 'kv' },
+          h('dt', {}, 'Name'), h('dd', {}, contact.name || '—'),
+          h('dt', {}, 'Phone'), h('dd', { class: 'mono' }, contact.phone),
+          h('dt', {}, 'Email'), h('dd', {}, contact.email || '—'),
+          h('dt', {}, 'Created'), h('dd', {}, time(contact.created_at)),
+          props.map(([k, v]) => [h('dt', {}, k), h('dd', {}, typeof v === 'string' ? v : JSON.stringify(v))]))),
+      h('div', {},
+        ctx.hasSms ? h('section', { class: 'panel flush', 'aria-labelledby': 'subs-h' },
+          h('div', { class: 'panel-head' }, h('h2', { id: 'subs-h' }, 'SMS subscriptions')), subsHost)
+          : alertBox('warn', 'SMS features are not available on this account', 'Subscription statuses need the Marketing SMS Access add-on.'),
+        ctx.hasSms ? h('section', { class: 'panel', 'aria-labelledby': 'history-h' },
+          h('h2', { id: 'history-h' }, 'History'), historyHost) : null)));
+
+  // Name and email (PATCH /v1/contacts/ID); the phone is the contact's identity and stays.
+  function editDetails() {
+    const { body, close } = openDialog('Edit details');
+    const name = h('input', { type: 'text', name: 'name', value: contact.name });
+    const email = h('input', { type: 'email', name: 'email', value: contact.email });
+    const error = h('div', {});
+    const form = h('form', { novalidate: true }, error, field('Name', name), field('Email', email),
+      h('p', { class: 'muted' }, 'The phone number cannot change: consent belongs to a number, so a new number is a new contact.'),
+      h('div', { class: 'dialog-foot' }, h('button', { type: 'button', onclick: close }, 'Cancel'), h('button', { type: 'submit', class: 'primary' }, 'Save')));
+    body.append(form);
+    name.focus();
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      try {
+        await api('PATCH', `/v1/contacts/${id}`, { body: { name: name.value.trim(), email: email.value.trim() } });
+        close();
+        toast('Saved.');
+        ctx.go(`#/contacts/${id}`);
+      } catch (e) {
+        error.replaceChildren(alertBox('error', 'Not saved', describe(e)));
+      }
+    });
+  }
+
+  if (!ctx.hasSms) return;
+
+  async function loadSubscriptions() {
+    const subs = (await api('GET', `/v1/contacts/${id}/subscriptions`)).items;
+    const byNumber = new Map(subs.map((s) => [s.number_id, s]));
+    clear(subsHost);
+    if (!numbers.length) {
+      subsHost.append(emptyState('No sender numbers', 'Add a sender number to record consent for it.', h('a', { href: '#/numbers' }, 'Sender numbers')));
+      return;
+    }
+    const rows = numbers.map((n) => {
+      const s = byNumber.get(n.id) || { status: 'not_specified', self_opted_out: false };
+      return h('tr', { dataset: { number: n.id } },
+        h('td', {}, h('span', { class: 'mono' }, n.number), h('div', { class: 'sub' }, `${kindLabel(n.kind)}${n.business_name ? ` · ${n.business_name}` : ''}`)),
+        h('td', {}, statusPill(s.status),
+          s.self_opted_out ? h('div', { class: 'sub' }, 'Opted out by the contact') : null),
+        h('td', { class: 'hide-narrow' }, s.updated_at ? [time(s.updated_at), h('div', { class: 'sub' }, sourceLabel(s.source))] : h('span', { class: 'muted' }, 'Never set')),
+        h('td', {}, ctx.canEdit ? h('button', { type: 'button', class: 'small', 'aria-label': `Edit status on ${n.number}`, onclick: () => edit(n, s) }, 'Edit') : null));
+    });
+    subsHost.append(h('div', { class: 'table-wrap' }, h('table', { id: 'subscriptions' },
+      h('thead', {}, h('tr', {}, h('th', {}, 'Number'), h('th', {}, 'Status'), h('th', { class: 'hide-narrow' }, 'Since'), h('th', {}, h('span', { class: 'hide-narrow' }, 'Change')))),
+      h('tbody', {}, rows))));
+  }
+
+  async function loadHistory() {
+    const events = (await api('GET', `/v1/contacts/${id}/history`)).items.slice().reverse();
+    clear(historyHost);
+    if (!events.length) {
+      historyHost.append(h('p', { class: 'muted', id: 'history-empty' }, 'No consent events yet: this contact has never had a status set.'));
+      return;
+    }
+    historyHost.append(h('ol', { class: 'timeline', id: 'history' }, events.map(eventItem)));
+  }
+
+  function edit(number, current) {
+    const { body, close } = openDialog(`Status on ${number.number}`);
+    const error = h('div', { id: 'edit-error' });
+    const radios = h('div', { class: 'radios', role: 'radiogroup' },
+      STATUSES.map((s) => h('label', {}, h('input', { type: 'radio', name: 'status', value: s, checked: s === current.status }), statusLabel(s))));
+    const attest = h('input', { type: 'checkbox', name: 'attest' });
+    const basis = select('legal_basis', [['', 'Choose…'], ...LEGAL_BASES]);
+    const explanation = h('textarea', { name: 'explanation', rows: 3, placeholder: 'e.g. Asked to be opted in at the counter on 3 May; signed form kept in the shop' });
+    const attestBlock = h('fieldset', {}, h('legend', {}, 'Consent evidence'),
+      h('label', { class: 'check' }, attest, h('span', {}, `I attest that we hold this contact's express, verifiable consent to receive SMS from ${number.number}.`)),
+      field('Legal basis', basis));
+    const note = h('div', {});
+    const save = h('button', { type: 'submit', class: 'primary' }, 'Save');
+    const form = h('form', { novalidate: true },
+      current.self_opted_out ? alertBox('warn', 'The contact opted out themselves',
+        'A contact\'s own opt-out cannot be overridden: only the contact can opt back in, by texting an opt-in keyword to this number.') : null,
+      error,
+      h('fieldset', {}, h('legend', {}, 'New status'), radios),
+      attestBlock,
+      field('Explanation', explanation, 'Why the status is changing and where the consent came from. Stored with the change.'),
+      note,
+      h('div', { class: 'dialog-foot' }, h('button', { type: 'button', onclick: close }, 'Cancel'), save));
+    body.append(form);
+    const target = () => form.querySelector('input[name=status]:checked')?.value;
+    const sync = () => {
+      attestBlock.hidden = target() !== 'opted_in';
+      note.replaceChildren(target() === 'opted_in' && number.kind === 'short_code' && current.status !== 'opted_in'
+        ? alertBox('info', null, 'This is a short code: the contact will get a confirmation SMS.') : '');
+    };
+    radios.addEventListener('change', sync);
+    sync();
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      const status = target();
+      const problems = [];
+      if (status === 'opted_in') {
+        if (!attest.checked) problems.push('Opting a contact in requires the attestation of express, verifiable consent.');
+        if (!basis.value) problems.push('Choose the legal basis.');
+        if (!explanation.value.trim()) problems.push('Write an explanation.');
+      }
+      if (problems.length) {
+        error.replaceChildren(alertBox('error', null, h('ul', {}, problems.map((p) => h('li', {}, p)))));
+        return;
+      }
+      save.disabled = true;
+      try {
+        const req = { status, explanation: explanation.value.trim() };
+        if (status === 'opted_in') { req.attest = true; req.legal_basis = basis.value; }
+        const r = await api('PUT', `/v1/contacts/${id}/subscriptions/${number.id}`, { body: req });
+        close();
+        toast(r.changed ? `Status on ${number.number} is now ${statusLabel(r.status_after).toLowerCase()}.` : 'The status was already that; nothing changed.');
+        await Promise.all([loadSubscriptions(), loadHistory()]);
+      } catch (e) {
+        save.disabled = false;
+        const title = e.status === 409 ? 'The change was refused' : 'The change could not be saved';
+        error.replaceChildren(alertBox('error', title, describe(e)));
+      }
+    });
+  }
+
+  await Promise.all([loadSubscriptions(), loadHistory()]);
+}
+
+// One ledger event, with its evidence in words.
+function eventItem(e) {
+  const ev = e.evidence && typeof e.evidence === 'object' ? e.evidence : {};
+  const what = e.changed ? `${statusLabel(e.from)} → ${statusLabel(e.to)}` : `Stayed ${statusLabel(e.to).toLowerCase()}`;
+  const details = [];
+  if (e.source === 'keyword') {
+    details.push(h('div', {}, 'The contact texted ', h('span', { class: 'quote' }, `“${ev.body ?? ''}”`), ` to ${e.number}.`));
+    const how = [];
+    if (ev.matched) how.push(h('span', {}, 'Matched ', h('code', {}, ev.matched)));
+    if (ev.match_kind) how.push(` (${ev.match_kind}${ev.language ? `, ${ev.language}` : ''})`);
+    if (ev.explanation) how.push(` — ${ev.explanation}`);
+    if (how.length) details.push(h('div', {}, how));
+    if (ev.scope === 'account') details.push(h('div', {}, 'Applied to every number of the account (opt-out of all).'));
+  } else if (ev.type === 'attestation' || ev.type === 'bulk') {
+    if (ev.type === 'bulk') details.push(h('div', {}, `Bulk change ${ev.job ? `(job ${ev.job}) ` : ''}batch `, h('code', {}, String(ev.batch || '').slice(0, 12))));
+    details.push(h('div', {}, ev.attested_express_consent ? 'Attested express, verifiable consent.' : 'No consent attestation (not needed for this change).'));
+    if (ev.legal_basis) details.push(h('div', {}, `Legal basis: ${legalBasisLabel(ev.legal_basis)}`));
+    if (ev.explanation) details.push(h('div', {}, 'Explanation: ', h('span', { class: 'quote' }, `“${ev.explanation}”`)));
+  } else if (Object.keys(ev).length) {
+    details.push(h('code', {}, JSON.stringify(ev)));
+  }
+  return h('li', { class: `to-${e.to}`, dataset: { seq: e.seq, source: e.source } },
+    h('div', { class: 'when' }, time(e.at), ` · ${e.number} · ${sourceLabel(e.source)} · by `, h('span', { class: 'actor' }, e.actor || '—')),
+    h('div', { class: 'what' }, what),
+    details.length ? h('div', { class: 'evidence' }, details) : null,
+    h('div', { class: 'hash mono', title: 'This event\'s hash in the tamper-evident ledger' }, `#${e.seq} ${String(e.hash || '').slice(0, 16)}…`));
+}
