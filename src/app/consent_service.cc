@@ -642,6 +642,54 @@ Result<std::vector<OutboxItem>> ConsentService::ListOutbox(int64_t account_id,
   return store_.ListOutbox(account.id, q);
 }
 
+Result<std::vector<MessageWithReplies>> ConsentService::ListMessages(int64_t account_id,
+                                                                    const InboundQuery& q) {
+  SMSC_ASSIGN_OR_RETURN(Account account, AccountWithSms(account_id));
+  SMSC_ASSIGN_OR_RETURN(auto messages, store_.ListInbound(account.id, q));
+  std::vector<MessageWithReplies> out;
+  std::map<int64_t, size_t> index;  // message id -> position in out
+  OutboxQuery replies;
+  replies.inbound_ids.emplace();
+  for (InboundMessage& m : messages) {
+    index.emplace(m.id, out.size());
+    replies.inbound_ids->push_back(m.id);
+    out.push_back({std::move(m), {}});
+  }
+  if (out.empty()) return out;
+  // A message is answered by one reply at most, so one read of up to 1,000 holds the replies
+  // of a page; a further read happens only if that ever changes.
+  replies.limit = 1000;
+  while (true) {
+    SMSC_ASSIGN_OR_RETURN(auto items, store_.ListOutbox(account.id, replies));
+    const bool last_page = static_cast<int>(items.size()) < replies.limit;
+    if (!items.empty()) replies.after_id = items.back().id;
+    for (OutboxItem& o : items) {
+      auto it = index.find(o.inbound_id);
+      if (it != index.end()) out[it->second].replies.push_back(std::move(o));
+    }
+    if (last_page) break;
+  }
+  return out;
+}
+
+Result<std::map<int64_t, std::vector<NumberStatus>>> ConsentService::StoredStatuses(
+    int64_t account_id, const std::vector<int64_t>& contact_ids) {
+  SMSC_ASSIGN_OR_RETURN(Account account, AccountWithSms(account_id));
+  std::map<int64_t, std::vector<NumberStatus>> out;
+  if (contact_ids.empty()) return out;
+  SMSC_ASSIGN_OR_RETURN(auto numbers, store_.ListNumbers(account.id));
+  SMSC_ASSIGN_OR_RETURN(auto found, store_.LookupContacts(account.id, {}, contact_ids));
+  for (const auto& cs : found) {
+    std::vector<NumberStatus>& states = out[cs.contact.id];
+    for (const SenderNumber& n : numbers) {
+      for (const StatusRow& r : cs.statuses) {
+        if (r.number_id == n.id) states.push_back({n, r.state});
+      }
+    }
+  }
+  return out;
+}
+
 Status ConsentService::ForEachEvent(int64_t account_id, std::optional<int64_t> contact_id,
                                    const std::function<void(const ConsentEvent&)>& fn) {
   EventQuery q;

@@ -152,6 +152,12 @@ struct NumberStatus {
   ConsentState state;
 };
 
+// An inbound message and the replies that answer it (OutboxItem::inbound_id), by id.
+struct MessageWithReplies {
+  InboundMessage message;
+  std::vector<OutboxItem> replies;
+};
+
 struct LedgerCheck {
   int64_t account_id = 0;
   int64_t events = 0;
@@ -244,6 +250,15 @@ class ConsentService {
   Result<std::vector<NumberStatus>> ShowStatus(int64_t account_id, const std::string& phone);
   Result<std::vector<ConsentEvent>> History(int64_t account_id, const std::string& phone);
   Result<std::vector<OutboxItem>> ListOutbox(int64_t account_id, const OutboxQuery& q);
+  // The account's inbound messages matching `q`, newest first, each with its replies: two
+  // store reads for the whole page (messages, then all their replies). kNotFound for a
+  // contact or number filter outside the account.
+  Result<std::vector<MessageWithReplies>> ListMessages(int64_t account_id, const InboundQuery& q);
+  // For each of these contacts of the account, its stored states (numbers where its status
+  // was never set are left out: not_specified), in the order of the account's numbers; two
+  // store reads whatever the number of contacts. Other accounts' contacts are left out.
+  Result<std::map<int64_t, std::vector<NumberStatus>>> StoredStatuses(
+      int64_t account_id, const std::vector<int64_t>& contact_ids);
 
   // Checks the hash chain and that the status table equals the ledger's replay.
   Result<LedgerCheck> VerifyLedger(int64_t account_id);

@@ -100,7 +100,9 @@ json ToJson(const OutboxItem& o) {
                                   ? json(FormatTimestampMs(o.next_attempt_at_ms))
                                   : json(nullptr)},
           {"sent_at", o.sent_at_ms ? json(FormatTimestampMs(o.sent_at_ms)) : json(nullptr)},
-          {"created_at", FormatTimestampMs(o.created_at_ms)}};
+          {"created_at", FormatTimestampMs(o.created_at_ms)},
+          {"contact_id", o.contact_id ? json(o.contact_id) : json(nullptr)},
+          {"inbound_id", o.inbound_id ? json(o.inbound_id) : json(nullptr)}};
 }
 
 json ToJson(const NumberStatus& s) {
@@ -132,6 +134,25 @@ json ToJson(const LedgerCheck& c) {
   j["first_bad_event"] = c.failed_seq ? json(*c.failed_seq) : json(nullptr);
   j["failure"] = c.chain_failure ? json(*c.chain_failure) : json(nullptr);
   return j;
+}
+
+json ToJson(const MessageWithReplies& m) {
+  const InboundMessage& in = m.message;
+  json decision = json::parse(in.decision, nullptr, /*allow_exceptions=*/false);
+  if (decision.is_discarded()) decision = in.decision;  // shown as stored, never hidden
+  json replies = json::array();
+  for (const OutboxItem& o : m.replies) replies.push_back(ToJson(o));
+  return {{"id", in.id},
+          {"provider", in.provider},
+          {"provider_message_id", in.provider_message_id},
+          {"from", in.from},
+          {"to", in.to},
+          {"number_id", in.number_id ? json(in.number_id) : json(nullptr)},
+          {"contact_id", in.contact_id ? json(in.contact_id) : json(nullptr)},
+          {"body", in.body},
+          {"received_at", FormatTimestampMs(in.received_at_ms)},
+          {"decision", std::move(decision)},
+          {"replies", std::move(replies)}};
 }
 
 }  // namespace smsconsent

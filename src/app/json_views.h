@@ -19,5 +19,7 @@ nlohmann::json ToJson(const SegmentInfo& s);
 nlohmann::json ToJson(const NumberStatus& s);
 nlohmann::json ToJson(const QueuedReply& r);
 nlohmann::json ToJson(const LedgerCheck& c);
+// The message with its decision parsed back into an object and "replies" (outbox items).
+nlohmann::json ToJson(const MessageWithReplies& m);
 
 }  // namespace smsconsent

@@ -422,7 +422,7 @@ int Main(int argc, char** argv) {
       if (!outbox_state.empty()) {
         auto s = ParseOutboxState(outbox_state);
         if (!s.ok()) return Output::Fail(s.status());
-        outbox_query.state = *s;
+        outbox_query.states = {*s};
       }
       auto r = app.service().ListOutbox(outbox_account, outbox_query);
       if (!r.ok()) return Output::Fail(r.status());

@@ -13,6 +13,31 @@ namespace {
 
 using nlohmann::json;
 
+// A contact's state on one number, as GET /v1/contacts/{id}/subscriptions shows it.
+json SubscriptionJson(const NumberStatus& s) {
+  json j = ToJson(s);
+  j["number_id"] = s.number.id;
+  return j;
+}
+
+// The comma-separated values of query parameter `name` ("a,b"); an empty one is an error.
+Result<std::vector<std::string>> QueryList(const HttpRequest& req, const char* name) {
+  std::vector<std::string> out;
+  const std::string_view all = req.Query(name);
+  size_t start = 0;
+  while (true) {
+    const size_t comma = all.find(',', start);
+    const std::string_view part =
+        all.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
+    if (part.empty()) {
+      return InvalidArgument(std::string("'") + name + "' is a comma-separated list of values");
+    }
+    out.emplace_back(part);
+    if (comma == std::string_view::npos) return out;
+    start = comma + 1;
+  }
+}
+
 HttpResponse FromWebhook(const WebhookResponse& w) {
   HttpResponse r;
   r.status = w.status;
@@ -203,6 +228,32 @@ void Api::AddRoutes() {
   router_.Add("GET", "/v1/contacts",
               authed([this](const Account& a, const HttpRequest& req,
                             const PathParams&) -> Result<HttpResponse> {
+                // ?include=subscriptions: every contact's stored states too, read for the
+                // whole page at once.
+                bool subscriptions = false;
+                if (req.HasQuery("include")) {
+                  SMSC_ASSIGN_OR_RETURN(auto include, QueryList(req, "include"));
+                  for (const std::string& what : include) {
+                    if (what != "subscriptions") {
+                      return InvalidArgument("'include' takes 'subscriptions', not '" + what + "'");
+                    }
+                    subscriptions = true;
+                  }
+                }
+                auto add_subscriptions = [&](json& items) -> Status {
+                  if (!subscriptions) return Status::Ok();
+                  std::vector<int64_t> ids;
+                  for (const json& c : items) ids.push_back(c["id"].get<int64_t>());
+                  SMSC_ASSIGN_OR_RETURN(auto states, service_.StoredStatuses(a.id, ids));
+                  for (json& c : items) {
+                    json subs = json::array();
+                    for (const NumberStatus& s : states[c["id"].get<int64_t>()]) {
+                      subs.push_back(SubscriptionJson(s));
+                    }
+                    c["subscriptions"] = std::move(subs);
+                  }
+                  return Status::Ok();
+                };
                 // ?phone=: the one contact with that number (any format the account's
                 // region reads), or none.
                 if (req.HasQuery("phone")) {
@@ -216,6 +267,7 @@ void Api::AddRoutes() {
                   } else if (found.status().code() != StatusCode::kNotFound) {
                     return found.status();
                   }
+                  SMSC_RETURN_IF_ERROR(add_subscriptions(items));
                   return JsonResponse(200, Page(std::move(items), false, 0));
                 }
                 // Status on one number: both parameters or neither.
@@ -234,6 +286,7 @@ void Api::AddRoutes() {
                 SMSC_ASSIGN_OR_RETURN(auto contacts, service_.ListContacts(a.id, q));
                 json items = json::array();
                 for (const auto& c : contacts) items.push_back(ToJson(c));
+                SMSC_RETURN_IF_ERROR(add_subscriptions(items));
                 return JsonResponse(
                     200, Page(std::move(items), static_cast<int>(contacts.size()) == q.limit,
                               contacts.empty() ? 0 : contacts.back().id));
@@ -281,11 +334,7 @@ void Api::AddRoutes() {
                 SMSC_ASSIGN_OR_RETURN(int64_t id, PathId(p, "contact"));
                 SMSC_ASSIGN_OR_RETURN(auto statuses, service_.ContactStatuses(a.id, id));
                 json items = json::array();
-                for (const auto& s : statuses) {
-                  json j = ToJson(s);
-                  j["number_id"] = s.number.id;
-                  items.push_back(std::move(j));
-                }
+                for (const auto& s : statuses) items.push_back(SubscriptionJson(s));
                 return JsonResponse(200, {{"items", items}});
               }));
   router_.Add(
@@ -381,16 +430,56 @@ void Api::AddRoutes() {
                               events.empty() ? 0 : events.back().seq));
               }));
 
+  // ---- inbound messages and their replies ----
+  router_.Add("GET", "/v1/messages",
+              authed([this](const Account& a, const HttpRequest& req,
+                            const PathParams&) -> Result<HttpResponse> {
+                InboundQuery q;
+                if (req.HasQuery("before")) {
+                  SMSC_ASSIGN_OR_RETURN(q.before_id,
+                                        ParseInt(req.Query("before"), "before", 1, INT64_MAX));
+                }
+                SMSC_ASSIGN_OR_RETURN(q.limit, PageLimit(req, 50, 200));
+                if (req.HasQuery("contact")) {
+                  SMSC_ASSIGN_OR_RETURN(q.contact_id,
+                                        ParseInt(req.Query("contact"), "contact", 1, INT64_MAX));
+                }
+                if (req.HasQuery("number")) {
+                  SMSC_ASSIGN_OR_RETURN(q.number_id,
+                                        ParseInt(req.Query("number"), "number", 1, INT64_MAX));
+                }
+                SMSC_ASSIGN_OR_RETURN(auto messages, service_.ListMessages(a.id, q));
+                json items = json::array();
+                for (const auto& m : messages) items.push_back(ToJson(m));
+                return JsonResponse(
+                    200, Page(std::move(items), static_cast<int>(messages.size()) == q.limit,
+                              messages.empty() ? 0 : messages.back().message.id));
+              }));
+
   // ---- outbox ----
   router_.Add("GET", "/v1/outbox",
               authed([this](const Account& a, const HttpRequest& req,
                             const PathParams&) -> Result<HttpResponse> {
                 OutboxQuery q;
                 SMSC_ASSIGN_OR_RETURN(q.after_id, Cursor(req));
+                if (req.HasQuery("before")) {
+                  SMSC_ASSIGN_OR_RETURN(q.before_id,
+                                        ParseInt(req.Query("before"), "before", 1, INT64_MAX));
+                }
                 SMSC_ASSIGN_OR_RETURN(q.limit, PageLimit(req, 100, 1000));
                 if (req.HasQuery("state")) {
-                  SMSC_ASSIGN_OR_RETURN(q.state, ParseOutboxState(req.Query("state")));
+                  SMSC_ASSIGN_OR_RETURN(auto states, QueryList(req, "state"));
+                  for (const std::string& s : states) {
+                    SMSC_ASSIGN_OR_RETURN(OutboxState state, ParseOutboxState(s));
+                    q.states.push_back(state);
+                  }
                 }
+                // order=desc: newest first; the next page is then before=<next>.
+                const std::string_view order = req.Query("order", "asc");
+                if (order != "asc" && order != "desc") {
+                  return InvalidArgument("'order' must be asc or desc");
+                }
+                q.newest_first = order == "desc";
                 SMSC_ASSIGN_OR_RETURN(auto items, service_.ListOutbox(a.id, q));
                 json out = json::array();
                 for (const auto& o : items) out.push_back(ToJson(o));

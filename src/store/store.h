@@ -301,10 +301,26 @@ struct EventQuery {
   std::optional<int64_t> contact_id;
 };
 
+// Ascending by id from the cursor, or newest first; both bounds apply in either order.
 struct OutboxQuery {
-  int64_t after_id = 0;
+  int64_t after_id = 0;   // items with id > after_id
+  int64_t before_id = 0;  // and id < before_id; 0: no upper bound
   int limit = 100;
-  std::optional<OutboxState> state;
+  std::vector<OutboxState> states;  // in any of these states; empty: every state
+  bool newest_first = false;        // descending id
+  // Only the replies to these inbound messages (OutboxItem::inbound_id); an empty list
+  // matches nothing. At most 10,000 ids (kInvalidArgument).
+  std::optional<std::vector<int64_t>> inbound_ids;
+};
+
+// Inbound messages of an account, newest (highest id) first.
+struct InboundQuery {
+  int64_t before_id = 0;  // cursor: messages with id < before_id; 0: from the newest
+  int limit = 50;
+  // Only messages from this contact / to this sender number; one that is not the account's
+  // is kNotFound.
+  std::optional<int64_t> contact_id;
+  std::optional<int64_t> number_id;
 };
 
 class ConsentStore {
@@ -450,6 +466,9 @@ class ConsentStore {
   virtual Result<std::optional<InboundMessage>> FindInbound(int64_t account_id,
                                                             const std::string& provider,
                                                             const std::string& provider_message_id) = 0;
+  // The account's messages matching `q`, newest first.
+  virtual Result<std::vector<InboundMessage>> ListInbound(int64_t account_id,
+                                                          const InboundQuery& q) = 0;
 
   // ---- provider settings ----
   // Inserts or replaces the account's settings for config.provider. kNotFound for an unknown

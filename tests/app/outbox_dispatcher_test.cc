@@ -546,7 +546,7 @@ TEST_F(DispatcherTest, StopFinishesTheSendInFlightAndLeavesNothingLeased) {
   EXPECT_EQ(counts[OutboxState::kSent], static_cast<int64_t>(http_.count()));
   EXPECT_EQ(counts[OutboxState::kSent] + counts[OutboxState::kPending], 10);
   OutboxQuery q;
-  q.state = OutboxState::kPending;
+  q.states = {OutboxState::kPending};
   for (const OutboxItem& o : Must(store_->ListOutbox(account_.id, q))) {
     EXPECT_EQ(o.attempts, 0);
   }

@@ -98,7 +98,18 @@ OutboxQuery Outbox(int64_t after_id = 0, int limit = 100,
   OutboxQuery q;
   q.after_id = after_id;
   q.limit = limit;
-  q.state = state;
+  if (state) q.states = {*state};
+  return q;
+}
+
+InboundQuery Inbounds(int64_t before_id = 0, int limit = 50,
+                      std::optional<int64_t> contact_id = std::nullopt,
+                      std::optional<int64_t> number_id = std::nullopt) {
+  InboundQuery q;
+  q.before_id = before_id;
+  q.limit = limit;
+  q.contact_id = contact_id;
+  q.number_id = number_id;
   return q;
 }
 
@@ -242,6 +253,12 @@ bool SameStates(const std::map<StatusKey, ConsentState>& a,
     if (ia->first != ib->first || !SameState(ia->second, ib->second)) return false;
   }
   return true;
+}
+
+std::vector<int64_t> OutboxIds(const std::vector<OutboxItem>& items) {
+  std::vector<int64_t> ids;
+  for (const OutboxItem& o : items) ids.push_back(o.id);
+  return ids;
 }
 
 std::vector<int64_t> ContactIds(const std::vector<Contact>& cs) {
@@ -869,6 +886,7 @@ TEST_P(StoreConformance, ListQueriesRefuseANonPositiveLimit) {
   EXPECT_CODE(store_->ListContacts(a.id, Contacts("", 0)), StatusCode::kInvalidArgument);
   EXPECT_CODE(store_->ListEvents(a.id, Events(0, -1)), StatusCode::kInvalidArgument);
   EXPECT_CODE(store_->ListOutbox(a.id, Outbox(0, 0)), StatusCode::kInvalidArgument);
+  EXPECT_CODE(store_->ListInbound(a.id, Inbounds(0, 0)), StatusCode::kInvalidArgument);
 }
 
 // ---- Commit: the ledger --------------------------------------------------------------------
@@ -1099,6 +1117,134 @@ TEST_P(StoreConformance, ListOutboxFiltersByStateAndPages) {
   EXPECT_TRUE(Must(store_->ListOutbox(a.id, Outbox(0, 100, OutboxState::kSent))).empty());
   Account b = MakeAccount("b");
   EXPECT_TRUE(Must(store_->ListOutbox(b.id, Outbox())).empty());
+}
+
+// ---- Inbound messages and their replies ---------------------------------------------------
+
+std::vector<int64_t> MessageIds(const std::vector<InboundMessage>& ms) {
+  std::vector<int64_t> ids;
+  for (const InboundMessage& m : ms) ids.push_back(m.id);
+  return ids;
+}
+
+TEST_P(StoreConformance, ListInboundIsNewestFirstAndPagesWithTheBeforeCursor) {
+  Account a = MakeAccount("a");
+  SenderNumber n = MakeNumber(a.id, "+4520123456");
+  Contact c = MakeContact(a.id, "+4511111111");
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 5; ++i) {
+    ChangeSet changes;
+    changes.inbound = Inbound(c, n, "SM-" + std::to_string(i), "HELP " + std::to_string(i));
+    changes.inbound->received_at_ms = 4000 + i;
+    ids.push_back(Must(store_->Commit(a.id, changes)).inbound_id);
+  }
+  auto page1 = Must(store_->ListInbound(a.id, Inbounds(0, 2)));
+  EXPECT_EQ(MessageIds(page1), (std::vector<int64_t>{ids[4], ids[3]}));
+  auto page2 = Must(store_->ListInbound(a.id, Inbounds(page1.back().id, 2)));
+  EXPECT_EQ(MessageIds(page2), (std::vector<int64_t>{ids[2], ids[1]}));
+  auto page3 = Must(store_->ListInbound(a.id, Inbounds(page2.back().id, 2)));
+  EXPECT_EQ(MessageIds(page3), (std::vector<int64_t>{ids[0]}));
+  EXPECT_TRUE(Must(store_->ListInbound(a.id, Inbounds(ids[0], 2))).empty());
+
+  // Every field as stored.
+  const InboundMessage& m = page1[0];
+  EXPECT_EQ(m.account_id, a.id);
+  EXPECT_EQ(m.provider, "twilio");
+  EXPECT_EQ(m.provider_message_id, "SM-4");
+  EXPECT_EQ(m.from, c.phone);
+  EXPECT_EQ(m.to, n.number);
+  EXPECT_EQ(m.number_id, n.id);
+  EXPECT_EQ(m.contact_id, c.id);
+  EXPECT_EQ(m.body, "HELP 4");
+  EXPECT_EQ(m.received_at_ms, 4004);
+  EXPECT_EQ(m.decision, R"({"intent":"opt_out"})");
+}
+
+TEST_P(StoreConformance, ListInboundFiltersByContactAndNumberOfTheAccountOnly) {
+  Account a = MakeAccount("a");
+  Account b = MakeAccount("b");
+  SenderNumber n1 = MakeNumber(a.id, "+4520123456");
+  SenderNumber n2 = MakeNumber(a.id, "+4520123457");
+  SenderNumber theirs = MakeNumber(b.id, "+4520123458");
+  Contact c1 = MakeContact(a.id, "+4511111111");
+  Contact c2 = MakeContact(a.id, "+4522222222");
+  Contact their_contact = MakeContact(b.id, "+4511111111");
+  auto receive = [&](int64_t account, const Contact& c, const SenderNumber& n,
+                     const std::string& id) {
+    ChangeSet changes;
+    changes.inbound = Inbound(c, n, id);
+    return Must(store_->Commit(account, changes)).inbound_id;
+  };
+  const int64_t m1 = receive(a.id, c1, n1, "m1");
+  const int64_t m2 = receive(a.id, c2, n1, "m2");
+  const int64_t m3 = receive(a.id, c1, n2, "m3");
+  const int64_t m4 = receive(b.id, their_contact, theirs, "m4");
+  const int64_t m5 = receive(a.id, c1, n1, "m5");
+
+  EXPECT_EQ(MessageIds(Must(store_->ListInbound(a.id, Inbounds()))),
+            (std::vector<int64_t>{m5, m3, m2, m1}));
+  EXPECT_EQ(MessageIds(Must(store_->ListInbound(b.id, Inbounds()))), std::vector<int64_t>{m4});
+  EXPECT_EQ(MessageIds(Must(store_->ListInbound(a.id, Inbounds(0, 50, c1.id)))),
+            (std::vector<int64_t>{m5, m3, m1}));
+  EXPECT_EQ(MessageIds(Must(store_->ListInbound(a.id, Inbounds(0, 50, std::nullopt, n1.id)))),
+            (std::vector<int64_t>{m5, m2, m1}));
+  EXPECT_EQ(MessageIds(Must(store_->ListInbound(a.id, Inbounds(0, 50, c1.id, n1.id)))),
+            (std::vector<int64_t>{m5, m1}));
+  // Filters combine with the cursor and the limit.
+  EXPECT_EQ(MessageIds(Must(store_->ListInbound(a.id, Inbounds(m5, 1, c1.id)))),
+            std::vector<int64_t>{m3});
+  EXPECT_TRUE(Must(store_->ListInbound(a.id, Inbounds(0, 50, c2.id, n2.id))).empty());
+  // Another account's contact or number is not found, even though it has messages.
+  EXPECT_CODE(store_->ListInbound(a.id, Inbounds(0, 50, their_contact.id)),
+              StatusCode::kNotFound);
+  EXPECT_CODE(store_->ListInbound(a.id, Inbounds(0, 50, std::nullopt, theirs.id)),
+              StatusCode::kNotFound);
+  EXPECT_CODE(store_->ListInbound(b.id, Inbounds(0, 50, c1.id)), StatusCode::kNotFound);
+}
+
+TEST_P(StoreConformance, ListOutboxFindsTheRepliesToInboundMessagesInOneQuery) {
+  Account a = MakeAccount("a");
+  Account b = MakeAccount("b");
+  SenderNumber n = MakeNumber(a.id, "+4520123456");
+  SenderNumber their_number = MakeNumber(b.id, "+4520123457");
+  Contact c = MakeContact(a.id, "+4511111111");
+  Contact their_contact = MakeContact(b.id, "+4511111111");
+  auto receive = [&](int64_t account, const Contact& to, const SenderNumber& from,
+                     const std::string& id, int replies) {
+    ChangeSet changes;
+    changes.inbound = Inbound(to, from, id);
+    for (int i = 0; i < replies; ++i) changes.outbox.push_back(Reply(to, from, ReplyKind::kHelp));
+    return Must(store_->Commit(account, changes));
+  };
+  const CommitResult one = receive(a.id, c, n, "m1", 1);
+  const CommitResult none = receive(a.id, c, n, "m2", 0);
+  const CommitResult two = receive(a.id, c, n, "m3", 2);
+  const CommitResult theirs = receive(b.id, their_contact, their_number, "m4", 1);
+  ChangeSet manual;  // a reply that answers no message
+  manual.outbox = {Reply(c, n, ReplyKind::kOptInConfirmation)};
+  Must(store_->Commit(a.id, manual));
+
+  OutboxQuery q;
+  q.inbound_ids = std::vector<int64_t>{two.inbound_id, none.inbound_id, one.inbound_id,
+                                       theirs.inbound_id};
+  auto found = Must(store_->ListOutbox(a.id, q));
+  EXPECT_EQ(OutboxIds(found),
+            (std::vector<int64_t>{one.outbox[0].id, two.outbox[0].id, two.outbox[1].id}));
+  for (const OutboxItem& o : found) EXPECT_NE(o.inbound_id, 0);
+  // The other account sees its own reply only.
+  auto their = Must(store_->ListOutbox(b.id, q));
+  EXPECT_EQ(OutboxIds(their), std::vector<int64_t>{theirs.outbox[0].id});
+  // Combined with the cursor and the limit; an empty list matches nothing.
+  q.after_id = one.outbox[0].id;
+  q.limit = 1;
+  EXPECT_EQ(OutboxIds(Must(store_->ListOutbox(a.id, q))),
+            std::vector<int64_t>{two.outbox[0].id});
+  q.inbound_ids->clear();
+  q.after_id = 0;
+  q.limit = 100;
+  EXPECT_TRUE(Must(store_->ListOutbox(a.id, q)).empty());
+  q.inbound_ids = std::vector<int64_t>(10'001, one.inbound_id);
+  EXPECT_CODE(store_->ListOutbox(a.id, q), StatusCode::kInvalidArgument);
 }
 
 TEST_P(StoreConformance, CommitRefusesContactsAndNumbersOfAnotherAccount) {
@@ -2232,6 +2378,53 @@ TEST_P(OutboxDispatch, CountOutboxCountsEveryStateAcrossAccounts) {
   EXPECT_EQ(counts[OutboxState::kSent], 1);
   EXPECT_EQ(counts[OutboxState::kFailed], 1);
   EXPECT_EQ(counts[OutboxState::kDead], 1);
+}
+
+TEST_P(OutboxDispatch, ListOutboxMatchesAnyOfSeveralStatesNewestFirstBetweenCursors) {
+  std::vector<OutboxItem> items;
+  for (int i = 0; i < 6; ++i) items.push_back(Queue(100));
+  Account b = MakeAccount("b");
+  SenderNumber nb = MakeNumber(b.id, "+4520999999");
+  Contact cb = MakeContact(b.id, "+4522222222");
+  QueueIn(b.id, nb, cb, 100);
+  auto claimed = Must(store_->ClaimOutbox(100, 7, "d", 1000));  // all 7, both accounts
+  ASSERT_EQ(claimed.size(), 7u);
+  // items 0..5 become failed, sent, dead, failed, dead, sending; b's item dead.
+  const OutboxState outcome[] = {OutboxState::kFailed, OutboxState::kSent, OutboxState::kDead,
+                                 OutboxState::kFailed, OutboxState::kDead};
+  for (size_t i = 0; i < 5; ++i) {
+    ASSERT_TRUE(store_->CompleteOutbox(Completion(items[i], "d", outcome[i])).ok());
+  }
+  ASSERT_TRUE(store_->CompleteOutbox(Completion(claimed[6], "d", OutboxState::kDead)).ok());
+
+  OutboxQuery q;
+  q.states = {OutboxState::kFailed, OutboxState::kDead};
+  EXPECT_EQ(Ids(Must(store_->ListOutbox(account_.id, q))),
+            (std::vector<int64_t>{items[0].id, items[2].id, items[3].id, items[4].id}));
+  q.newest_first = true;
+  EXPECT_EQ(Ids(Must(store_->ListOutbox(account_.id, q))),
+            (std::vector<int64_t>{items[4].id, items[3].id, items[2].id, items[0].id}));
+  // Newest first, paged with before_id.
+  q.limit = 3;
+  auto page1 = Must(store_->ListOutbox(account_.id, q));
+  EXPECT_EQ(Ids(page1), (std::vector<int64_t>{items[4].id, items[3].id, items[2].id}));
+  q.before_id = page1.back().id;
+  EXPECT_EQ(Ids(Must(store_->ListOutbox(account_.id, q))), std::vector<int64_t>{items[0].id});
+  // Both bounds at once, either order; a state given twice counts once.
+  q.limit = 100;
+  q.after_id = items[0].id;
+  q.before_id = items[4].id;
+  EXPECT_EQ(Ids(Must(store_->ListOutbox(account_.id, q))),
+            (std::vector<int64_t>{items[3].id, items[2].id}));
+  q.newest_first = false;
+  q.states = {OutboxState::kDead, OutboxState::kDead, OutboxState::kSending};
+  q.after_id = 0;
+  q.before_id = 0;
+  EXPECT_EQ(Ids(Must(store_->ListOutbox(account_.id, q))),
+            (std::vector<int64_t>{items[2].id, items[4].id, items[5].id}));
+  // No states: every state.
+  q.states.clear();
+  EXPECT_EQ(Must(store_->ListOutbox(account_.id, q)).size(), 6u);
 }
 
 // ---- contact properties and filters -----------------------------------------------------

@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <condition_variable>
@@ -2204,28 +2205,73 @@ Result<std::optional<InboundMessage>> SqliteStore::FindInbound(
   return std::optional<InboundMessage>(ReadInbound(s));
 }
 
+Result<std::vector<InboundMessage>> SqliteStore::ListInbound(int64_t account_id,
+                                                             const InboundQuery& q) {
+  SMSC_RETURN_IF_ERROR(CheckLimit(q.limit));
+  ReadLease reader = impl_->Read(mu_);
+  // ?1 account, ?2 cursor, ?3 limit, ?4 contact, ?5 number. The UNIQUE (account_id, id) index
+  // gives the order; with a contact, inbound_messages_by_contact (whose rows end in the id)
+  // does. A number filter walks the account's messages newest first.
+  std::string sql = "SELECT " SMSC_INBOUND_COLS " FROM inbound_messages WHERE account_id = ?1";
+  if (q.before_id > 0) sql += " AND id < ?2";
+  if (q.contact_id) sql += " AND contact_id = ?4";
+  if (q.number_id) sql += " AND number_id = ?5";
+  sql += " ORDER BY id DESC LIMIT ?3";
+  if (q.contact_id) SMSC_RETURN_IF_ERROR(reader->ContactInAccount(account_id, *q.contact_id));
+  if (q.number_id) SMSC_RETURN_IF_ERROR(reader->NumberInAccount(account_id, *q.number_id));
+  SMSC_ASSIGN_OR_RETURN(Stmt s, reader->Prepare(sql));
+  s.Bind(1, account_id).Bind(3, int64_t{q.limit});
+  if (q.before_id > 0) s.Bind(2, q.before_id);
+  if (q.contact_id) s.Bind(4, *q.contact_id);
+  if (q.number_id) s.Bind(5, *q.number_id);
+  std::vector<InboundMessage> out;
+  while (true) {
+    SMSC_ASSIGN_OR_RETURN(bool row, s.Step("listing inbound messages"));
+    if (!row) break;
+    out.push_back(ReadInbound(s));
+  }
+  return out;
+}
+
 Result<std::vector<OutboxItem>> SqliteStore::ListOutbox(int64_t account_id, const OutboxQuery& q) {
   SMSC_RETURN_IF_ERROR(CheckLimit(q.limit));
-  std::lock_guard<std::mutex> lock(mu_);
-  std::optional<Stmt> s;
-  if (q.state.has_value()) {
-    SMSC_ASSIGN_OR_RETURN(Stmt st, impl_->Prepare("SELECT " SMSC_OUTBOX_COLS
-                                                  " FROM outbox WHERE account_id = ?1 AND id > "
-                                                  "?2 AND state = ?4 ORDER BY id LIMIT ?3"));
-    s.emplace(std::move(st));
-    s->Bind(4, OutboxStateName(*q.state));
-  } else {
-    SMSC_ASSIGN_OR_RETURN(Stmt st, impl_->Prepare("SELECT " SMSC_OUTBOX_COLS
-                                                  " FROM outbox WHERE account_id = ?1 AND id > "
-                                                  "?2 ORDER BY id LIMIT ?3"));
-    s.emplace(std::move(st));
+  constexpr size_t kMaxInboundIds = 10'000;
+  if (q.inbound_ids && q.inbound_ids->size() > kMaxInboundIds) {
+    return InvalidArgument("at most " + std::to_string(kMaxInboundIds) +
+                           " inbound message ids per outbox query");
   }
-  s->Bind(1, account_id).Bind(2, q.after_id).Bind(3, int64_t{q.limit});
+  if (q.inbound_ids && q.inbound_ids->empty()) return std::vector<OutboxItem>();
+  // ?1 account, ?2 after, ?3 limit, ?4 before, ?5 inbound ids (a JSON array), ?6… states.
+  // One state (IN with one value is an equality) walks outbox_by_account_state in id order;
+  // inbound ids look up outbox_by_inbound.
+  std::string sql = "SELECT " SMSC_OUTBOX_COLS " FROM outbox WHERE account_id = ?1 AND id > ?2";
+  if (q.before_id > 0) sql += " AND id < ?4";
+  if (q.inbound_ids) sql += " AND inbound_id IN (SELECT value FROM json_each(?5))";
+  std::vector<OutboxState> states;
+  for (OutboxState st : q.states) {
+    if (std::find(states.begin(), states.end(), st) == states.end()) states.push_back(st);
+  }
+  if (!states.empty()) {
+    sql += " AND state IN (";
+    for (size_t i = 0; i < states.size(); ++i) {
+      sql += (i ? ", ?" : "?") + std::to_string(6 + i);
+    }
+    sql += ")";
+  }
+  sql += q.newest_first ? " ORDER BY id DESC LIMIT ?3" : " ORDER BY id LIMIT ?3";
+  std::lock_guard<std::mutex> lock(mu_);
+  SMSC_ASSIGN_OR_RETURN(Stmt s, impl_->Prepare(sql));
+  s.Bind(1, account_id).Bind(2, q.after_id).Bind(3, int64_t{q.limit});
+  if (q.before_id > 0) s.Bind(4, q.before_id);
+  if (q.inbound_ids) s.Bind(5, nlohmann::json(*q.inbound_ids).dump());
+  for (size_t i = 0; i < states.size(); ++i) {
+    s.Bind(static_cast<int>(6 + i), OutboxStateName(states[i]));
+  }
   std::vector<OutboxItem> out;
   while (true) {
-    SMSC_ASSIGN_OR_RETURN(bool row, s->Step("listing outbox"));
+    SMSC_ASSIGN_OR_RETURN(bool row, s.Step("listing outbox"));
     if (!row) break;
-    SMSC_ASSIGN_OR_RETURN(OutboxItem o, ReadOutbox(*s));
+    SMSC_ASSIGN_OR_RETURN(OutboxItem o, ReadOutbox(s));
     out.push_back(std::move(o));
   }
   return out;

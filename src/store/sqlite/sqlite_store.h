@@ -111,6 +111,8 @@ class SqliteStore final : public ConsentStore {
   Result<std::optional<InboundMessage>> FindInbound(
       int64_t account_id, const std::string& provider,
       const std::string& provider_message_id) override;
+  Result<std::vector<InboundMessage>> ListInbound(int64_t account_id,
+                                                  const InboundQuery& q) override;
 
   Status PutProviderConfig(const ProviderConfig& config) override;
   Result<std::vector<ProviderConfig>> ListProviderConfigs(int64_t account_id) override;
