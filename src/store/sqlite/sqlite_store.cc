@@ -237,7 +237,7 @@ struct Migration {
 };
 
 // Append only: a released migration is never edited, a change is a new entry.
-constexpr std::array<Migration, 5> kMigrations{{
+constexpr std::array<Migration, 6> kMigrations{{
     {1, "initial schema", R"sql(
 CREATE TABLE accounts (
   id                   INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -461,6 +461,11 @@ CREATE TABLE sessions (
 ) WITHOUT ROWID;
 CREATE INDEX sessions_by_user ON sessions (user_id);
 CREATE INDEX sessions_by_expiry ON sessions (expires_at_ms);
+)sql"},
+    {6, "replies by the message they answer", R"sql(
+-- GET /v1/messages reads the replies of a page of messages in one query (ListOutbox with
+-- inbound ids); without this it would scan every outbox item of the account.
+CREATE INDEX outbox_by_inbound ON outbox (account_id, inbound_id);
 )sql"},
 }};
 
