@@ -1,23 +1,12 @@
 // Signing in and out, the viewer role, CSRF protection, and an account without the SMS add-on.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, seed, launchBrowser, signIn, addUser, EDITOR, VIEWER, LONG_CODE, DESKTOP } from './harness.mjs';
+import { seededSuite, signIn, addUser, EDITOR, VIEWER, LONG_CODE, DESKTOP } from './harness.mjs';
 
-let server;
-let browser;
-let data;
-before(async () => {
-  server = await startServer();
-  data = await seed(server);
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const env = seededSuite();
 
 test('sign-in: a wrong password is refused; the right one opens the contacts; the session survives a reload; sign-out ends it', async () => {
-  const context = await browser.newContext({ viewport: DESKTOP, baseURL: server.base });
+  const context = await env.browser.newContext({ viewport: DESKTOP, baseURL: env.server.base });
   const page = await context.newPage();
   await page.goto('/');  // redirects to /app/
   assert.match(page.url(), /\/app\/$/);
@@ -47,8 +36,8 @@ test('sign-in: a wrong password is refused; the right one opens the contacts; th
   await context.close();
 });
 
-test('a viewer sees everything but is offered no change, and the server refuses one anyway', async () => {
-  const page = await signIn(browser, server, VIEWER);
+test('a viewer sees everything but is offered no change, and the env.server refuses one anyway', async () => {
+  const page = await signIn(env.browser, env.server, VIEWER);
   assert.match(await page.locator('#whoami').textContent(), /viewer/);
   assert.equal(await page.getByRole('button', { name: /Edit subscription status|Edit status/ }).count(), 0);
   assert.equal(await page.getByRole('button', { name: 'Import contacts' }).count(), 0);
@@ -74,15 +63,15 @@ test('a viewer sees everything but is offered no change, and the server refuses 
       body: JSON.stringify({ status: 'opted_out', explanation: 'viewer tries' }),
     });
     return { status: res.status, body: await res.json() };
-  }, [data.contacts[1].id, data.long.id]);
+  }, [env.data.contacts[1].id, env.data.long.id]);
   assert.equal(result.status, 403);
-  const statuses = await server.api('GET', `/v1/contacts/${data.contacts[1].id}/subscriptions`);
+  const statuses = await env.server.api('GET', `/v1/contacts/${env.data.contacts[1].id}/subscriptions`);
   assert.equal(statuses.items.find((s) => s.number === LONG_CODE).status, 'opted_in');
   await page.context().close();
 });
 
 test('a change without the CSRF token is refused and changes nothing', async () => {
-  const page = await signIn(browser, server, EDITOR);
+  const page = await signIn(env.browser, env.server, EDITOR);
   const attempt = (headers) => page.evaluate(async ([contact, number, extra]) => {
     const res = await fetch(`/v1/contacts/${contact}/subscriptions/${number}`, {
       method: 'PUT',
@@ -90,35 +79,35 @@ test('a change without the CSRF token is refused and changes nothing', async () 
       body: JSON.stringify({ status: 'opted_out', explanation: 'forged' }),
     });
     return { status: res.status, body: await res.json() };
-  }, [data.contacts[1].id, data.long.id, headers]);
+  }, [env.data.contacts[1].id, env.data.long.id, headers]);
   const missing = await attempt({});
   assert.equal(missing.status, 403);
   assert.equal(missing.body.error.code, 'CSRF_FAILED');
   const wrong = await attempt({ 'X-CSRF-Token': 'forged-token' });
   assert.equal(wrong.status, 403);
   assert.equal(wrong.body.error.code, 'CSRF_FAILED');
-  const statuses = await server.api('GET', `/v1/contacts/${data.contacts[1].id}/subscriptions`);
+  const statuses = await env.server.api('GET', `/v1/contacts/${env.data.contacts[1].id}/subscriptions`);
   assert.equal(statuses.items.find((s) => s.number === LONG_CODE).status, 'opted_in');
-  const history = await server.api('GET', `/v1/contacts/${data.contacts[1].id}/history`);
+  const history = await env.server.api('GET', `/v1/contacts/${env.data.contacts[1].id}/history`);
   assert.equal(history.items.length, 1);  // only Lars's START
 
   // A form posted from another site carries no cookie (SameSite=Strict) and no token.
-  const other = await browser.newContext();
+  const other = await env.browser.newContext();
   const evil = await other.newPage();
-  await evil.setContent(`<form method="POST" action="${server.base}/v1/contacts"><input name="phone" value="+4520000077"></form>`);
+  await evil.setContent(`<form method="POST" action="${env.server.base}/v1/contacts"><input name="phone" value="+4520000077"></form>`);
   const [response] = await Promise.all([evil.waitForNavigation(), evil.evaluate(() => document.forms[0].submit())]);
   assert.ok(response.status() === 401 || response.status() === 403, `got ${response.status()}`);
-  const found = await server.api('GET', '/v1/contacts?phone=%2B4520000077');
+  const found = await env.server.api('GET', '/v1/contacts?phone=%2B4520000077');
   assert.equal(found.items.length, 0);
   await other.close();
   await page.context().close();
 });
 
 test('without the Marketing SMS Access add-on the page says so instead of offering SMS features', async () => {
-  const plain = server.cli(['account', 'create', '--name', 'Plain Shop', '--region', 'DK']);
+  const plain = env.server.cli(['account', 'create', '--name', 'Plain Shop', '--region', 'DK']);
   const user = { email: 'staff@plain.example', password: 'plain shop password' };
-  addUser(server, plain.id, user, 'editor');
-  const page = await signIn(browser, server, user);
+  addUser(env.server, plain.id, user, 'editor');
+  const page = await signIn(env.browser, env.server, user);
   await page.getByText('SMS features are not available on this account').waitFor();
   assert.equal(await page.getByRole('button', { name: 'Bulk opt-in from CSV' }).count(), 0);
   assert.equal(await page.getByLabel('Status on number').count(), 0);
@@ -129,7 +118,7 @@ test('without the Marketing SMS Access add-on the page says so instead of offeri
 });
 
 test('keyboard only: sign in, open a contact, open and close a dialog with focus returned', async () => {
-  const context = await browser.newContext({ viewport: DESKTOP, baseURL: server.base });
+  const context = await env.browser.newContext({ viewport: DESKTOP, baseURL: env.server.base });
   const page = await context.newPage();
   await page.goto('/app/');
   await page.getByLabel('Email').waitFor();

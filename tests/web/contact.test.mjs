@@ -1,21 +1,10 @@
 // The contact record: a single manual opt-in with attestation, the refusal on a contact who
 // opted out themselves, the history showing an inbound STOP with its evidence, the proof.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, seed, launchBrowser, signIn, EDITOR, LONG_CODE } from './harness.mjs';
+import { seededSuite, signIn, EDITOR, LONG_CODE } from './harness.mjs';
 
-let server;
-let browser;
-let data;
-before(async () => {
-  server = await startServer();
-  data = await seed(server);
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const env = seededSuite();
 
 async function openContact(page, name) {
   await page.getByRole('link', { name }).click();
@@ -25,7 +14,7 @@ async function openContact(page, name) {
 }
 
 test('a manual opt-in needs the attestation, legal basis and explanation, and is recorded with them', async () => {
-  const page = await signIn(browser, server, EDITOR);
+  const page = await signIn(env.browser, env.server, EDITOR);
   await openContact(page, 'Sofie Jensen');
   await page.getByRole('button', { name: `Edit status on ${LONG_CODE}` }).click();
   const dialog = page.getByRole('dialog', { name: `Status on ${LONG_CODE}` });
@@ -40,7 +29,7 @@ test('a manual opt-in needs the attestation, legal basis and explanation, and is
   await dialog.getByRole('button', { name: 'Save' }).click();
   await dialog.waitFor({ state: 'detached' });
 
-  const row = page.locator(`#subscriptions tr[data-number="${data.long.id}"]`);
+  const row = page.locator(`#subscriptions tr[data-number="${env.data.long.id}"]`);
   await row.getByText('Opted in').waitFor();
   assert.match(await row.textContent(), /Manual change/);
   const first = page.locator('#history li').first();
@@ -50,15 +39,15 @@ test('a manual opt-in needs the attestation, legal basis and explanation, and is
   assert.match(await first.textContent(), /signed form kept in the shop/);
   assert.equal(await first.locator('.actor').textContent(), 'user:editor@example.com');
 
-  const consent = await server.api('GET', `/v1/consent?phone=%2B4520000003&number=${encodeURIComponent(LONG_CODE)}`);
+  const consent = await env.server.api('GET', `/v1/consent?phone=%2B4520000003&number=${encodeURIComponent(LONG_CODE)}`);
   assert.equal(consent.allowed, true);
   await page.context().close();
 });
 
 test('opting in a contact who texted STOP is refused, plainly, and changes nothing', async () => {
-  const page = await signIn(browser, server, EDITOR);
+  const page = await signIn(env.browser, env.server, EDITOR);
   await openContact(page, 'Mette Hansen');
-  const row = page.locator(`#subscriptions tr[data-number="${data.long.id}"]`);
+  const row = page.locator(`#subscriptions tr[data-number="${env.data.long.id}"]`);
   assert.match(await row.textContent(), /Opted out by the contact/);
   await page.getByRole('button', { name: `Edit status on ${LONG_CODE}` }).click();
   const dialog = page.getByRole('dialog');
@@ -72,13 +61,13 @@ test('opting in a contact who texted STOP is refused, plainly, and changes nothi
   await refusal.getByText('The change was refused').waitFor();
   assert.match(await refusal.textContent(), /opted out/i);
   await dialog.getByRole('button', { name: 'Cancel' }).click();
-  const statuses = await server.api('GET', `/v1/contacts/${data.contacts[0].id}/subscriptions`);
+  const statuses = await env.server.api('GET', `/v1/contacts/${env.data.contacts[0].id}/subscriptions`);
   assert.equal(statuses.items.find((s) => s.number === LONG_CODE).status, 'opted_out');
   await page.context().close();
 });
 
 test('the history shows the inbound STOP with the message text and the keyword that matched', async () => {
-  const page = await signIn(browser, server, EDITOR);
+  const page = await signIn(env.browser, env.server, EDITOR);
   await openContact(page, 'Mette Hansen');
   const items = page.locator('#history li[data-source="keyword"]');
   assert.equal(await items.count(), 2);
@@ -100,7 +89,7 @@ test('the history shows the inbound STOP with the message text and the keyword t
 });
 
 test('editing the details changes name and email, never the phone', async () => {
-  const page = await signIn(browser, server, EDITOR);
+  const page = await signIn(env.browser, env.server, EDITOR);
   await openContact(page, 'Oliver Andersen');
   await page.getByRole('button', { name: 'Edit details' }).click();
   const dialog = page.getByRole('dialog', { name: 'Edit details' });
@@ -108,7 +97,7 @@ test('editing the details changes name and email, never the phone', async () => 
   await dialog.getByLabel('Email').fill('oliver@example.dk');
   await dialog.getByRole('button', { name: 'Save' }).click();
   await page.getByRole('heading', { name: 'Oliver B. Andersen', level: 1 }).waitFor();
-  const contact = await server.api('GET', `/v1/contacts/${data.contacts[5].id}`);
+  const contact = await env.server.api('GET', `/v1/contacts/${env.data.contacts[5].id}`);
   assert.equal(contact.email, 'oliver@example.dk');
   assert.equal(contact.phone, '+4520000006');
   await page.context().close();

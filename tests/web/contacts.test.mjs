@@ -1,26 +1,15 @@
 // Contacts index: search and filter, a bulk opt-in on a short code with the preview's segment
 // count checked, the job's progress and result, and a bulk opt-in from an uploaded CSV file.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, seed, launchBrowser, signIn, EDITOR, SHORT_CODE } from './harness.mjs';
+import { seededSuite, signIn, EDITOR, SHORT_CODE } from './harness.mjs';
 
-let server;
-let browser;
-let data;
-before(async () => {
-  server = await startServer();
-  data = await seed(server);
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const env = seededSuite();
 
 const rowNames = async (page) => page.locator('#contacts-table tbody tr td:nth-child(2) a').allTextContents();
 
 test('search by name or phone and filter by status on a number', async () => {
-  const page = await signIn(browser, server, EDITOR);
+  const page = await signIn(env.browser, env.server, EDITOR);
   assert.equal((await rowNames(page)).length, 8);
 
   await page.getByLabel('Search').fill('sofie');
@@ -37,7 +26,7 @@ test('search by name or phone and filter by status on a number', async () => {
   await page.getByLabel('Status', { exact: true }).selectOption('opted_out');
   await page.waitForFunction(() => document.querySelectorAll('#contacts-table tbody tr').length === 1);
   assert.deepEqual(await rowNames(page), ['Mette Hansen']);
-  const cell = page.locator(`#contacts-table tbody tr td[data-number="${data.long.id}"]`);
+  const cell = page.locator(`#contacts-table tbody tr td[data-number="${env.data.long.id}"]`);
   assert.equal(await cell.textContent(), 'Opted out');
 
   await page.getByLabel('Status', { exact: true }).selectOption('opted_in');
@@ -51,7 +40,7 @@ test('search by name or phone and filter by status on a number', async () => {
 });
 
 test('bulk opt-in on a short code: preview counts confirmations and segments, then the job runs', async () => {
-  const page = await signIn(browser, server, EDITOR);
+  const page = await signIn(env.browser, env.server, EDITOR);
   // Mette (self opted out on the short code), Sofie and Anders.
   for (const name of ['Mette Hansen', 'Sofie Jensen', 'Anders Pedersen']) {
     await page.getByRole('checkbox', { name: `Select ${name}` }).check();
@@ -62,7 +51,7 @@ test('bulk opt-in on a short code: preview counts confirmations and segments, th
   await dialog.getByRole('radio', { name: 'Opted in' }).check();
   await dialog.getByText('This is a short code').waitFor();
 
-  // Without the evidence, nothing is sent to the server.
+  // Without the evidence, nothing is sent to the env.server.
   await dialog.getByRole('button', { name: 'Preview' }).click();
   await dialog.getByText('Opting contacts in requires the attestation').waitFor();
 
@@ -94,21 +83,21 @@ test('bulk opt-in on a short code: preview counts confirmations and segments, th
 
   // The table shows the new statuses; the ledger has the attestation.
   await page.waitForFunction((id) => document.querySelector(`tr[data-contact="${id}"] td[data-number]`) &&
-    [...document.querySelectorAll(`tr[data-contact="${id}"] td[data-number]`)].some((td) => td.textContent === 'Opted in'), data.contacts[2].id);
-  const statuses = await server.api('GET', `/v1/contacts/${data.contacts[2].id}/subscriptions`);
+    [...document.querySelectorAll(`tr[data-contact="${id}"] td[data-number]`)].some((td) => td.textContent === 'Opted in'), env.data.contacts[2].id);
+  const statuses = await env.server.api('GET', `/v1/contacts/${env.data.contacts[2].id}/subscriptions`);
   assert.equal(statuses.items.find((s) => s.number === SHORT_CODE).status, 'opted_in');
-  const history = await server.api('GET', `/v1/contacts/${data.contacts[2].id}/history`);
+  const history = await env.server.api('GET', `/v1/contacts/${env.data.contacts[2].id}/history`);
   const ev = history.items.at(-1);
   assert.equal(ev.source, 'bulk');
   assert.equal(ev.actor, 'user:editor@example.com');
   assert.equal(ev.evidence.legal_basis, 'consent');
-  const outbox = await server.api('GET', '/v1/outbox');
+  const outbox = await env.server.api('GET', '/v1/outbox');
   assert.equal(outbox.items.filter((o) => o.kind === 'opt_in_confirmation' && o.from === SHORT_CODE).length, 2);
   await page.context().close();
 });
 
 test('select all contacts matching the filter', async () => {
-  const page = await signIn(browser, server, EDITOR);
+  const page = await signIn(env.browser, env.server, EDITOR);
   await page.getByLabel('Search').fill('ersen');  // Anders Pedersen, Oliver Andersen
   await page.waitForFunction(() => document.querySelectorAll('#contacts-table tbody tr').length === 2);
   await page.getByRole('checkbox', { name: 'Select all contacts on this page' }).check();
@@ -126,13 +115,13 @@ test('select all contacts matching the filter', async () => {
   assert.equal(await dialog.locator('#preview-unchanged .value').textContent(), '1');
   await dialog.locator('#bulk-confirm').click();
   await dialog.getByText('Done', { exact: true }).waitFor({ timeout: 20000 });
-  const history = await server.api('GET', `/v1/contacts/${data.contacts[3].id}/history`);
+  const history = await env.server.api('GET', `/v1/contacts/${env.data.contacts[3].id}/history`);
   assert.equal(history.items.at(-1).to, 'not_specified');
   await page.context().close();
 });
 
 test('bulk opt-in from an uploaded CSV file creates unknown contacts and reports bad rows', async () => {
-  const page = await signIn(browser, server, EDITOR);
+  const page = await signIn(env.browser, env.server, EDITOR);
   await page.getByRole('button', { name: 'Bulk opt-in from CSV' }).click();
   const dialog = page.getByRole('dialog', { name: 'Bulk opt-in from a CSV file' });
   await dialog.getByLabel('CSV file').setInputFiles({

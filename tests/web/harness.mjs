@@ -6,6 +6,7 @@ import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { before, after } from 'node:test';
 import { chromium } from 'playwright-core';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -125,4 +126,21 @@ export async function signIn(browser, server, user, viewport = DESKTOP) {
 export async function screenshot(page, name) {
   mkdirSync(SCREENSHOT_DIR, { recursive: true });
   await page.screenshot({ path: join(SCREENSHOT_DIR, `${name}.png`), fullPage: true });
+}
+
+// One seeded server and one browser for a test file: returns {server, data, browser}, filled in
+// before the file's first test (after `extra(env)`, if given) and stopped after its last.
+export function seededSuite(extra) {
+  const env = {};
+  before(async () => {
+    env.server = await startServer();
+    env.data = await seed(env.server);
+    if (extra) await extra(env);
+    env.browser = await launchBrowser();
+  });
+  after(async () => {
+    await env.browser?.close();
+    await env.server?.stop();
+  });
+  return env;
 }

@@ -1,23 +1,13 @@
 // Sender numbers (the live segment counter, adding a number, the short-code add-on rule) and the
 // activity page (inbound messages with their decisions and replies, failed replies).
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, seed, launchBrowser, signIn, addUser, EDITOR, LONG_CODE } from './harness.mjs';
+import { seededSuite, signIn, addUser, EDITOR, LONG_CODE } from './harness.mjs';
 
-let server;
-let browser;
-before(async () => {
-  server = await startServer();
-  await seed(server);
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const env = seededSuite();
 
 test('the reply texts have a live segment counter that follows GSM-7 and UCS-2 rules', async () => {
-  const page = await signIn(browser, server, EDITOR);
+  const page = await signIn(env.browser, env.server, EDITOR);
   await page.getByRole('link', { name: 'Sender numbers' }).click();
   await page.getByRole('link', { name: LONG_CODE }).click();
   const text = page.getByLabel('Help reply');
@@ -49,7 +39,7 @@ test('the reply texts have a live segment counter that follows GSM-7 and UCS-2 r
 
   await page.getByRole('button', { name: 'Save changes' }).click();
   await page.getByText('Saved.').waitFor();
-  const numbers = await server.api('GET', '/v1/numbers');
+  const numbers = await env.server.api('GET', '/v1/numbers');
   const saved = numbers.items.find((n) => n.number === LONG_CODE);
   assert.equal(saved.replies.help, '🚲'.repeat(36));
   assert.equal(saved.business_name, 'Nordic Bikes ApS');
@@ -57,7 +47,7 @@ test('the reply texts have a live segment counter that follows GSM-7 and UCS-2 r
 });
 
 test('adding numbers: a long code is added; short codes need the add-on and the page says why', async () => {
-  const page = await signIn(browser, server, EDITOR);
+  const page = await signIn(env.browser, env.server, EDITOR);
   await page.getByRole('link', { name: 'Sender numbers' }).click();
   await page.getByRole('button', { name: 'Add number' }).click();
   const dialog = page.getByRole('dialog', { name: 'Add sender number' });
@@ -70,10 +60,10 @@ test('adding numbers: a long code is added; short codes need the add-on and the 
   await page.getByRole('link', { name: '+4520999999' }).waitFor();
   await page.context().close();
 
-  const account = server.cli(['account', 'create', '--name', 'No Short Codes', '--addons', 'marketing_sms_access', '--region', 'DK']);
+  const account = env.server.cli(['account', 'create', '--name', 'No Short Codes', '--addons', 'marketing_sms_access', '--region', 'DK']);
   const user = { email: 'staff@noshort.example', password: 'no short codes here' };
-  addUser(server, account.id, user, 'editor');
-  const other = await signIn(browser, server, user);
+  addUser(env.server, account.id, user, 'editor');
+  const other = await signIn(env.browser, env.server, user);
   await other.getByRole('link', { name: 'Sender numbers' }).click();
   await other.getByRole('button', { name: 'Add number' }).click();
   const kind = other.getByLabel('Kind');
@@ -83,7 +73,7 @@ test('adding numbers: a long code is added; short codes need the add-on and the 
 });
 
 test('activity lists inbound messages with their decision and replies', async () => {
-  const page = await signIn(browser, server, EDITOR);
+  const page = await signIn(env.browser, env.server, EDITOR);
   await page.getByRole('link', { name: 'Activity' }).click();
   const rows = page.locator('#messages-table tbody tr');
   await rows.first().waitFor();

@@ -1,26 +1,16 @@
 // Screenshots of every page at desktop and phone width, saved to docs/screenshots/ (shown in the
 // README). Each one also checks that the page rendered what it is named for, and that nothing
 // overflows the phone-width viewport sideways.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, seed, launchBrowser, signIn, screenshot, EDITOR, DESKTOP, PHONE, SHORT_CODE } from './harness.mjs';
+import { seededSuite, signIn, screenshot, EDITOR, DESKTOP, PHONE, SHORT_CODE } from './harness.mjs';
 
-let server;
-let browser;
-let data;
-before(async () => {
-  server = await startServer();
-  data = await seed(server);
+const env = seededSuite(async () => {
   // A little history, so the pages show what they look like in use.
-  await server.api('PUT', `/v1/contacts/${data.contacts[2].id}/subscriptions/${data.long.id}`,
+  await env.server.api('PUT', `/v1/contacts/${env.data.contacts[2].id}/subscriptions/${env.data.long.id}`,
     { status: 'opted_in', attest: true, legal_basis: 'consent', explanation: 'Signed up at the spring fair' });
-  server.cli(['sms', 'receive', '--from', '+4520000003', '--to', data.long.number, '--body', 'HELP', '--message-id', 'shot-1']);
-  server.cli(['sms', 'receive', '--from', '+4520000005', '--to', SHORT_CODE, '--body', 'JA TAK', '--message-id', 'shot-2']);
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
+  env.server.cli(['sms', 'receive', '--from', '+4520000003', '--to', env.data.long.number, '--body', 'HELP', '--message-id', 'shot-1']);
+  env.server.cli(['sms', 'receive', '--from', '+4520000005', '--to', SHORT_CODE, '--body', 'JA TAK', '--message-id', 'shot-2']);
 });
 
 async function noSidewaysScroll(page) {
@@ -30,14 +20,14 @@ async function noSidewaysScroll(page) {
 
 for (const [label, viewport] of [['desktop', DESKTOP], ['phone', PHONE]]) {
   test(`screenshots at ${label} width`, async () => {
-    const context = await browser.newContext({ viewport, baseURL: server.base });
+    const context = await env.browser.newContext({ viewport, baseURL: env.server.base });
     const signin = await context.newPage();
     await signin.goto('/app/');
     await signin.getByRole('heading', { name: 'Sign in' }).waitFor();
     await screenshot(signin, `signin-${label}`);
     await context.close();
 
-    const page = await signIn(browser, server, EDITOR, viewport);
+    const page = await signIn(env.browser, env.server, EDITOR, viewport);
     await page.locator('#contacts-table').waitFor();
     await noSidewaysScroll(page);
     await screenshot(page, `contacts-${label}`);
@@ -60,7 +50,7 @@ for (const [label, viewport] of [['desktop', DESKTOP], ['phone', PHONE]]) {
     await noSidewaysScroll(page);
     await screenshot(page, `contact-${label}`);
 
-    await page.goto(`/app/#/contacts/${data.contacts[2].id}`);
+    await page.goto(`/app/#/contacts/${env.data.contacts[2].id}`);
     await page.locator('#history li').first().waitFor();
     await page.getByRole('button', { name: `Edit status on ${SHORT_CODE}` }).click();
     await page.getByRole('dialog').getByRole('radio', { name: 'Opted in' }).check();
@@ -72,7 +62,7 @@ for (const [label, viewport] of [['desktop', DESKTOP], ['phone', PHONE]]) {
     await noSidewaysScroll(page);
     await screenshot(page, `numbers-${label}`);
 
-    await page.getByRole('link', { name: data.long.number }).click();
+    await page.getByRole('link', { name: env.data.long.number }).click();
     await page.locator('#count-help').waitFor();
     await noSidewaysScroll(page);
     await screenshot(page, `number-${label}`);
