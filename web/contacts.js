@@ -1,10 +1,9 @@
 // The contacts index: search by phone or name, filter by status on a number, a paged table with
 // each contact's status per number (GET /v1/contacts?include=subscriptions), row selection or
 // "all matching the filter", and the bulk status dialog / CSV import (bulk.js).
-import { api } from './api.js';
+import { api, describe } from './api.js';
 import { h, clear, statusPill, STATUSES, statusLabel, time, emptyState, alertBox, debounce, plural, kindLabel, field, openDialog, select } from './ui.js';
 import { openBulkDialog, openImportDialog } from './bulk.js';
-import { describe } from './api.js';
 
 const PAGE_SIZE = 50;
 const MAX_STATUS_COLUMNS = 4;
