@@ -222,6 +222,7 @@ TEST_F(SessionApi, WithTheCsrfTokenAChangeIsRecordedAsTheSignedInUser) {
   json history = History(c);
   ASSERT_EQ(history.size(), 1u);
   EXPECT_EQ(history[0]["actor"], "user:editor@example.com");  // not the body's "mallory"
+  EXPECT_EQ(history[0]["source"], "manual");
   EXPECT_EQ(history[0]["to"], "opted_out");
   r = AsBrowser(b, "POST", "/v1/contacts", {{"phone", "+14155550112"}}, b.csrf);
   EXPECT_EQ(r.status, 201) << r.body;
