@@ -7,7 +7,9 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "core/ascii.h"
 #include "core/ledger.h"  // Sha256Hex
+#include "providers/webhook.h"  // Base64UrlEncode
 
 namespace smsconsent {
 namespace {
@@ -20,32 +22,6 @@ constexpr char kNoSession[] = "not signed in, or the session has expired: sign i
 constexpr size_t kAttemptsSweepAt = 10000;
 
 Status Unauthenticated(std::string m) { return {StatusCode::kUnauthenticated, std::move(m)}; }
-
-std::string Base64Url(const unsigned char* data, size_t n) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  out.reserve((n * 4 + 2) / 3);
-  size_t i = 0;
-  for (; i + 3 <= n; i += 3) {
-    const uint32_t v = (uint32_t{data[i]} << 16) | (uint32_t{data[i + 1]} << 8) | data[i + 2];
-    out.push_back(kAlphabet[(v >> 18) & 63]);
-    out.push_back(kAlphabet[(v >> 12) & 63]);
-    out.push_back(kAlphabet[(v >> 6) & 63]);
-    out.push_back(kAlphabet[v & 63]);
-  }
-  if (n - i == 1) {
-    const uint32_t v = uint32_t{data[i]} << 16;
-    out.push_back(kAlphabet[(v >> 18) & 63]);
-    out.push_back(kAlphabet[(v >> 12) & 63]);
-  } else if (n - i == 2) {
-    const uint32_t v = (uint32_t{data[i]} << 16) | (uint32_t{data[i + 1]} << 8);
-    out.push_back(kAlphabet[(v >> 18) & 63]);
-    out.push_back(kAlphabet[(v >> 12) & 63]);
-    out.push_back(kAlphabet[(v >> 6) & 63]);
-  }
-  return out;
-}
 
 void RandomBytes(unsigned char* out, size_t n) {
   if (RAND_bytes(out, static_cast<int>(n)) != 1) std::abort();  // no entropy: nothing is safe
@@ -113,13 +89,13 @@ bool VerifyPassword(const std::string& encoded, std::string_view password) {
 std::string RandomToken() {
   unsigned char bytes[32];
   RandomBytes(bytes, sizeof bytes);
-  return Base64Url(bytes, sizeof bytes);
+  return Base64UrlEncode(std::string_view(reinterpret_cast<const char*>(bytes), sizeof bytes));
 }
 
 std::string GeneratePassword() {
   unsigned char bytes[18];
   RandomBytes(bytes, sizeof bytes);
-  return Base64Url(bytes, sizeof bytes);
+  return Base64UrlEncode(std::string_view(reinterpret_cast<const char*>(bytes), sizeof bytes));
 }
 
 std::string NormalizeEmail(std::string_view email) {
@@ -127,11 +103,7 @@ std::string NormalizeEmail(std::string_view email) {
   const size_t first = email.find_first_not_of(kSpace);
   if (first == std::string_view::npos) return {};
   email = email.substr(first, email.find_last_not_of(kSpace) - first + 1);
-  std::string out(email);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
+  return LowerAscii(email);
 }
 
 StaffAuth::StaffAuth(ConsentStore& store, const Clock& clock, StaffAuthOptions options)

@@ -7,6 +7,8 @@
 #include <charconv>
 #include <cstdio>
 
+#include "core/ascii.h"
+
 namespace smsconsent {
 namespace {
 
@@ -17,14 +19,6 @@ bool IsSpace(char c) {
 }
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 bool IsAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
-
-std::string LowerAscii(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = Lower(c);
-  return out;
-}
-
 std::string Quote(std::string_view s) { return "'" + std::string(s) + "'"; }
 
 // ---- Civil dates (proleptic Gregorian, after H. Hinnant's days_from_civil) ----------------
@@ -404,7 +398,7 @@ std::string NormalizePropertyName(std::string_view name) {
     }
     if (separator) out.push_back('_');
     separator = false;
-    out.push_back(Lower(c));
+    out.push_back(LowerAscii(c));
   }
   return out;
 }

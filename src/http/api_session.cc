@@ -4,13 +4,12 @@
 // and the cookie half of Api::Authed: the session behind the cookie, the CSRF check of
 // unsafe methods, and the viewer role's refusal of them. StaffAuth (src/app/staff_auth.h)
 // decides who someone is; this file only speaks HTTP.
-#include <openssl/crypto.h>
-
-#include <cctype>
 #include <string>
 #include <string_view>
 
 #include "app/json_views.h"
+#include "core/ascii.h"
+#include "providers/webhook.h"  // ConstantTimeEquals
 #include "http/api.h"
 #include "http/api_util.h"
 
@@ -35,25 +34,14 @@ HttpResponse CsrfFailed(const std::string& message) {
   return ErrorResponse(403, "CSRF_FAILED", message);
 }
 
-// Constant-time: the comparison takes as long for a near miss as for a wild guess.
-bool TokensEqual(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && !a.empty() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
-}
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 // "scheme://host[:port]" lower-cased, without a path and without the scheme's default port.
 std::string OriginOf(std::string_view url) {
   const size_t scheme_end = url.find("://");
   if (scheme_end == std::string_view::npos) return {};
-  const std::string scheme = Lower(url.substr(0, scheme_end));
+  const std::string scheme = LowerAscii(url.substr(0, scheme_end));
   std::string_view authority = url.substr(scheme_end + 3);
   authority = authority.substr(0, authority.find_first_of("/?#"));
-  std::string host = Lower(authority);
+  std::string host = LowerAscii(authority);
   const std::string default_port = scheme == "https" ? ":443" : scheme == "http" ? ":80" : "";
   if (!default_port.empty() && host.size() > default_port.size() &&
       host.compare(host.size() - default_port.size(), default_port.size(), default_port) == 0) {
@@ -117,7 +105,8 @@ std::optional<HttpResponse> Api::CheckSession(const HttpRequest& req, StaffIdent
     if (sent.empty()) {
       return CsrfFailed("missing X-CSRF-Token header: send the csrf_token of the session");
     }
-    if (!TokensEqual(sent, identity->session.csrf_token)) {
+    // Constant-time; `sent` is not empty (above), and neither is a session's token.
+    if (!ConstantTimeEquals(sent, identity->session.csrf_token)) {
       return CsrfFailed("X-CSRF-Token does not match the session's csrf_token");
     }
   }

@@ -15,6 +15,8 @@
 #include <unordered_map>
 #include <utility>
 
+#include "core/ascii.h"
+
 namespace smsconsent {
 namespace {
 
@@ -1195,14 +1197,6 @@ Result<std::vector<Account>> SqliteStore::ListAccounts() {
   "token_hash, user_id, account_id, csrf_token, created_at_ms, expires_at_ms, last_seen_ms"
 
 namespace {
-
-std::string LowerAscii(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
 
 Result<User> ReadUser(const Stmt& s) {
   User u;
