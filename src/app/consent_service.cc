@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <future>
 #include <cctype>
 
 #include "app/json_views.h"
@@ -299,10 +300,6 @@ QueuedReply ConsentService::MakeReply(ReplyKind kind, const SenderNumber& number
   return r;
 }
 
-std::mutex& ConsentService::PhoneLock(const std::string& e164) {
-  return phone_locks_[std::hash<std::string>{}(e164) % phone_locks_.size()];
-}
-
 Result<InboundRoute> ConsentService::RouteInbound(const std::string& to_raw,
                                                   const std::string& from_raw) {
   if (from_raw.empty() || to_raw.empty()) {
@@ -347,58 +344,131 @@ Result<InboundResult> ConsentService::ReceiveSms(const InboundSms& sms) {
   return ReceiveRouted(sms, route);
 }
 
+struct ConsentService::Receipt {
+  InboundSms sms;
+  InboundRoute route;
+  std::string phone;  // the sender in E.164: the key of phone_turns_
+  std::string message_id;
+  Contact contact;  // id 0 until found, or created by the commit
+  bool looked_up = false;  // the contact was looked up for the first attempt already
+  int attempt = 0;
+  InboundResult out;  // the answer being built
+  InboundCallback done;
+};
+
 Result<InboundResult> ConsentService::ReceiveRouted(const InboundSms& sms,
                                                     const InboundRoute& route) {
-  const Account& account = route.account;
-  const SenderNumber& number = route.number;
+  std::promise<Result<InboundResult>> promise;
+  auto answer = promise.get_future();
+  ReceiveRoutedAsync(sms, route,
+                     [&promise](Result<InboundResult> r) { promise.set_value(std::move(r)); });
+  return answer.get();
+}
+
+void ConsentService::ReceiveRoutedAsync(const InboundSms& sms, const InboundRoute& route,
+                                        InboundCallback done) {
   if (sms.reply_channel != "api" && sms.reply_channel != "response") {
-    return InvalidArgument("reply channel must be 'api' or 'response'");
+    return done(InvalidArgument("reply channel must be 'api' or 'response'"));
   }
-  SMSC_ASSIGN_OR_RETURN(PhoneNumber from, phones_.NormalizeToE164(sms.from, number.country));
-
+  auto r = std::make_shared<Receipt>();
+  // A sender that is already a contact, written as stored (providers send E.164), is found
+  // without parsing the number: its stored phone was normalised when it was added.
+  if (PhoneNormalizer::LooksLikeE164(sms.from)) {
+    auto found = store_.FindContactByPhone(route.account.id, sms.from);
+    if (found.ok()) {
+      r->contact = std::move(*found);
+      r->phone = r->contact.phone;
+    } else if (found.status().code() != StatusCode::kNotFound) {
+      return done(found.status());
+    }
+    r->looked_up = true;
+  }
+  if (r->phone.empty()) {
+    auto from = phones_.NormalizeToE164(sms.from, route.number.country);
+    if (!from.ok()) return done(from.status());
+    r->phone = std::move(from->e164);
+    // The lookup above was by this very text, so it stands for the first attempt.
+    r->looked_up = r->looked_up && r->phone == sms.from;
+  }
+  r->sms = sms;
+  r->route = route;
+  r->done = std::move(done);
   // A provider's retry (the same message id) is not looked up first: storing it again fails
-  // with kAlreadyExists below, which answers with the stored decision. Retries are rare, and
-  // a lookup would cost every first delivery a read.
-  std::string message_id = sms.message_id;
-  if (message_id.empty()) message_id = "gen-" + GenerateApiKey().substr(3);
-
+  // with kAlreadyExists, which answers with the stored decision. Retries are rare, and a
+  // lookup would cost every first delivery a read.
+  r->message_id = sms.message_id.empty() ? "gen-" + GenerateApiKey().substr(3) : sms.message_id;
   // Messages from one phone are decided one at a time in this process: each reads the
   // statuses it plans from, and a concurrent commit between that read and its own would make
   // it lose (kAborted) again and again while it waits for the writer behind the others.
-  std::lock_guard<std::mutex> phone_lock(PhoneLock(from.e164));
-  Contact contact;
-  for (int attempt = 1;; ++attempt) {
-    if (contact.id == 0) {
-      // An unknown sender's contact is created in the same transaction as the message
-      // (ChangeSet::new_contact), so a first message is one durable write, not two.
-      auto found = store_.FindContactByPhone(account.id, from.e164);
-      if (found.ok()) {
-        contact = std::move(*found);
-      } else if (found.status().code() != StatusCode::kNotFound) {
-        return found.status();
-      } else {
-        contact.account_id = account.id;
-        contact.phone = from.e164;
-        contact.created_at_ms = clock_.NowMs();
-      }
-    }
-    auto result = ReceiveOnce(sms, route, contact, message_id);
-    if (result.ok()) return result;
-    const StatusCode code = result.status().code();
-    if (code == StatusCode::kAlreadyExists) {
-      // A concurrent delivery of the same message won the race: answer as it did.
-      SMSC_ASSIGN_OR_RETURN(auto stored, store_.FindInbound(account.id, sms.provider, message_id));
-      if (stored) return StoredAnswer(*stored);
-      return result;
-    }
-    if (code != StatusCode::kAborted || attempt >= kMaxAttempts) return result;
-  }
+  phone_turns_.Run(r->phone, [this, r] { AttemptReceive(r); });
 }
 
-Result<InboundResult> ConsentService::ReceiveOnce(const InboundSms& sms,
-                                                  const InboundRoute& route,
-                                                  const Contact& contact,
-                                                  const std::string& message_id) {
+void ConsentService::AttemptReceive(const std::shared_ptr<Receipt>& r) {
+  ++r->attempt;
+  const Account& account = r->route.account;
+  // Looked up again on a retry: the contact may have been created since.
+  if (r->contact.id == 0 && !(r->attempt == 1 && r->looked_up)) {
+    auto found = store_.FindContactByPhone(account.id, r->phone);
+    if (found.ok()) {
+      r->contact = std::move(*found);
+    } else if (found.status().code() != StatusCode::kNotFound) {
+      return FinishReceive(r, found.status());
+    }
+  }
+  if (r->contact.id == 0) {
+    // An unknown sender's contact is created in the same transaction as the message
+    // (ChangeSet::new_contact), so a first message is one durable write, not two.
+    r->contact = Contact();
+    r->contact.account_id = account.id;
+    r->contact.phone = r->phone;
+    r->contact.created_at_ms = clock_.NowMs();
+  }
+  r->out = InboundResult();
+  auto changes = PlanInbound(r->sms, r->route, r->contact, r->message_id, r->out);
+  if (!changes.ok()) return FinishReceive(r, changes.status());
+  TimedCommitAsync(account.id, std::move(*changes), [this, r](Result<CommitResult> committed) {
+    OnReceiptCommitted(r, std::move(committed));
+  });
+}
+
+void ConsentService::OnReceiptCommitted(const std::shared_ptr<Receipt>& r,
+                                        Result<CommitResult> committed) {
+  if (committed.ok()) {
+    InboundResult& out = r->out;
+    if (r->contact.id == 0) out.contact_id = committed->contact_id;
+    out.inbound_id = committed->inbound_id;
+    out.events = std::move(committed->events);
+    for (size_t i = 0; i < out.replies.size() && i < committed->outbox.size(); ++i) {
+      out.replies[i].outbox_id = committed->outbox[i].id;
+    }
+    out.decision["message_id"] = r->message_id;
+    out.decision["duplicate"] = false;
+    return FinishReceive(r, std::move(out));
+  }
+  const StatusCode code = committed.status().code();
+  if (code == StatusCode::kAlreadyExists) {
+    // The same message was stored before (a provider retry), or a concurrent delivery of it
+    // won the race: answer as it was answered.
+    auto stored =
+        store_.FindInbound(r->route.account.id, r->sms.provider, r->message_id);
+    if (!stored.ok()) return FinishReceive(r, stored.status());
+    if (*stored) return FinishReceive(r, StoredAnswer(**stored));
+    return FinishReceive(r, committed.status());
+  }
+  if (code == StatusCode::kAborted && r->attempt < kMaxAttempts) return AttemptReceive(r);
+  FinishReceive(r, committed.status());
+}
+
+void ConsentService::FinishReceive(const std::shared_ptr<Receipt>& r,
+                                   Result<InboundResult> result) {
+  InboundCallback done = std::move(r->done);
+  phone_turns_.Done(r->phone);  // the phone's next message may start now
+  done(std::move(result));
+}
+
+Result<ChangeSet> ConsentService::PlanInbound(const InboundSms& sms, const InboundRoute& route,
+                                              const Contact& contact,
+                                              const std::string& message_id, InboundResult& out) {
   const Account& account = route.account;
   const SenderNumber& number = route.number;
   const int64_t now = clock_.NowMs();
@@ -412,7 +482,6 @@ Result<InboundResult> ConsentService::ReceiveOnce(const InboundSms& sms,
   std::map<int64_t, ConsentState> states;
   for (const StatusRow& r : rows) states[r.number_id] = r.state;
 
-  InboundResult out;
   out.account_id = account.id;
   out.contact_id = contact.id;
   out.from = contact.phone;
@@ -505,16 +574,7 @@ Result<InboundResult> ConsentService::ReceiveOnce(const InboundSms& sms,
   // contact.id 0 above (events, outbox, message) stands for this contact, created with them.
   if (contact.id == 0) changes.new_contact = contact;
 
-  SMSC_ASSIGN_OR_RETURN(CommitResult committed, TimedCommit(account.id, changes));
-  if (contact.id == 0) out.contact_id = committed.contact_id;
-  out.inbound_id = committed.inbound_id;
-  out.events = std::move(committed.events);
-  for (size_t i = 0; i < out.replies.size() && i < committed.outbox.size(); ++i) {
-    out.replies[i].outbox_id = committed.outbox[i].id;
-  }
-  out.decision["message_id"] = message_id;
-  out.decision["duplicate"] = false;
-  return out;
+  return changes;
 }
 
 Result<InboundResult> ConsentService::StoredAnswer(const InboundMessage& stored) {
@@ -761,6 +821,21 @@ Result<int64_t> ConsentService::RebuildStatuses(int64_t account_id) {
   return static_cast<int64_t>(rows.size());
 }
 
+void ConsentService::TimedCommitAsync(int64_t account_id, ChangeSet changes,
+                                      std::function<void(Result<CommitResult>)> done) {
+  auto timed = [this, start = std::chrono::steady_clock::now(),
+                done = std::move(done)](Result<CommitResult> result) {
+    if (store_observer_) {
+      store_observer_("commit", std::chrono::duration<double>(
+                                    std::chrono::steady_clock::now() - start)
+                                    .count());
+    }
+    done(std::move(result));
+  };
+  if (committer_ != nullptr) return committer_->CommitAsync(account_id, std::move(changes), timed);
+  timed(store_.Commit(account_id, changes));
+}
+
 Result<CommitResult> ConsentService::TimedCommit(int64_t account_id, const ChangeSet& changes) {
   const auto start = std::chrono::steady_clock::now();
   auto result = committer_ != nullptr ? committer_->Commit(account_id, changes)
@@ -784,11 +859,24 @@ Result<ConsentAnswer> ConsentService::CheckConsent(int64_t account_id, const std
   const Account& account = cached->account;
   SMSC_RETURN_IF_ERROR(RequireSms(account));
   SMSC_ASSIGN_OR_RETURN(SenderNumber n, ResolveNumberIn(account, cached->numbers, number));
-  SMSC_ASSIGN_OR_RETURN(PhoneNumber p, phones_.NormalizeToE164(phone, n.country));
   ConsentAnswer out;
-  out.phone = p.e164;
   out.number = n.number;
-  SMSC_ASSIGN_OR_RETURN(auto found, store_.FindContactState(account.id, p.e164, n.id));
+  std::optional<ContactState> found;
+  // A known contact's phone, written as stored, is answered without parsing it (stored phones
+  // are normalised, and normalise to themselves); anything else is parsed -- and refused when
+  // it is not a valid number -- before the lookup.
+  const bool as_stored = PhoneNormalizer::LooksLikeE164(phone);
+  if (as_stored) {
+    SMSC_ASSIGN_OR_RETURN(found, store_.FindContactState(account.id, phone, n.id));
+    out.phone = phone;
+  }
+  if (!found) {
+    SMSC_ASSIGN_OR_RETURN(PhoneNumber p, phones_.NormalizeToE164(phone, n.country));
+    if (!as_stored || p.e164 != phone) {
+      SMSC_ASSIGN_OR_RETURN(found, store_.FindContactState(account.id, p.e164, n.id));
+    }
+    out.phone = std::move(p.e164);
+  }
   if (!found) return out;  // never heard of: not_specified, not allowed
   out.known_contact = true;
   out.state = found->state;

@@ -25,6 +25,7 @@
 
 #include "app/account_cache.h"
 #include "app/group_committer.h"
+#include "app/key_serializer.h"
 #include "core/clock.h"
 #include "core/consent.h"
 #include "core/contact_filter.h"
@@ -207,6 +208,14 @@ class ConsentService {
   Result<nlohmann::json> ProviderSettings(const InboundRoute& route, const std::string& provider);
   // ReceiveSms for an already routed message.
   Result<InboundResult> ReceiveRouted(const InboundSms& sms, const InboundRoute& route);
+  // ReceiveRouted without blocking on the commit. `done` is called exactly once with the
+  // answer: before this returns when the message is refused before anything is written (or
+  // when there is no committer), otherwise on the committer's writer thread once the message
+  // is durable, where `done` must not block. Messages from one phone are still decided one
+  // at a time, in arrival order, without a thread waiting (KeySerializer).
+  using InboundCallback = std::function<void(Result<InboundResult>)>;
+  void ReceiveRoutedAsync(const InboundSms& sms, const InboundRoute& route,
+                          InboundCallback done);
 
   // The account an API key belongs to (cached). kUnauthenticated for an unknown key.
   Result<Account> Authenticate(const std::string& api_key);
@@ -277,17 +286,27 @@ class ConsentService {
   QueuedReply MakeReply(ReplyKind kind, const SenderNumber& number) const;
 
  private:
-  // One of phone_locks_, chosen by the phone (distinct phones rarely share one).
-  std::mutex& PhoneLock(const std::string& e164);
+  struct Receipt;  // one inbound message being decided (consent_service.cc)
+  // One attempt at deciding and committing `r`; retried after kAborted.
+  void AttemptReceive(const std::shared_ptr<Receipt>& r);
+  void OnReceiptCommitted(const std::shared_ptr<Receipt>& r, Result<CommitResult> committed);
+  void FinishReceive(const std::shared_ptr<Receipt>& r, Result<InboundResult> result);
   Result<SenderNumber> ResolveNumber(const Account& account, const std::string& number);
   static Status RequireSms(const Account& account);
   Result<Contact> GetOrCreateContact(const Account& account, const std::string& e164);
   Result<std::shared_ptr<const KeywordMatcher>> MatcherFor(const SenderNumber& number);
-  Result<InboundResult> ReceiveOnce(const InboundSms& sms, const InboundRoute& route,
-                                    const Contact& contact, const std::string& message_id);
+  // The change set that stores an inbound message and its consequences, from the contact's
+  // current statuses; fills `out` with the answer except what only the commit knows (ids,
+  // events).
+  Result<ChangeSet> PlanInbound(const InboundSms& sms, const InboundRoute& route,
+                                const Contact& contact, const std::string& message_id,
+                                InboundResult& out);
   // The route's cached account entry, or a fresh one when the route carries none.
   Result<std::shared_ptr<const AccountCache::Entry>> CachedAccount(const InboundRoute& route);
   Result<CommitResult> TimedCommit(int64_t account_id, const ChangeSet& changes);
+  // TimedCommit without blocking (GroupCommitter::CommitAsync); inline without a committer.
+  void TimedCommitAsync(int64_t account_id, ChangeSet changes,
+                        std::function<void(Result<CommitResult>)> done);
   Result<Contact> FindContact(const Account& account, const std::string& phone);
   Result<InboundResult> StoredAnswer(const InboundMessage& stored);
   // Pages through the ledger in seq order (optionally one contact's events).
@@ -303,7 +322,7 @@ class ConsentService {
   std::function<void(const char*, double)> store_observer_;
   AccountCache accounts_;
   GroupCommitter* committer_ = nullptr;
-  std::array<std::mutex, 1024> phone_locks_;
+  KeySerializer phone_turns_;  // inbound messages of one phone, one at a time
 };
 
 // The outbox item that sends `reply` from `number` to `contact` (id 0: a contact created in the

@@ -12,6 +12,9 @@ struct GroupCommitter::Waiter {
   const ChangeSet* changes = nullptr;
   std::optional<Result<CommitResult>> result;  // set by the writer, under mu_
   std::condition_variable done;
+  // CommitAsync: the waiter owns its change set and is deleted by the writer after `callback`.
+  ChangeSet owned;
+  Callback callback;
 };
 
 GroupCommitter::GroupCommitter(ConsentStore& store, Options options)
@@ -27,14 +30,34 @@ Result<CommitResult> GroupCommitter::Commit(int64_t account_id, const ChangeSet&
   if (stopping_) {
     return Status(StatusCode::kUnavailable, "the group committer is stopped");
   }
-  queue_.push_back(&w);
+  EnqueueLocked(&w);
+  w.done.wait(lock, [&w] { return w.result.has_value(); });
+  return std::move(*w.result);
+}
+
+void GroupCommitter::CommitAsync(int64_t account_id, ChangeSet changes, Callback done) {
+  auto w = std::make_unique<Waiter>();
+  w->account_id = account_id;
+  w->owned = std::move(changes);
+  w->changes = &w->owned;
+  w->callback = std::move(done);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!stopping_) {
+      EnqueueLocked(w.release());  // the writer deletes it
+      return;
+    }
+  }
+  w->callback(Status(StatusCode::kUnavailable, "the group committer is stopped"));
+}
+
+void GroupCommitter::EnqueueLocked(Waiter* w) {
+  queue_.push_back(w);
   // The writer only sleeps with an empty queue (or while collecting with max_wait), so only
   // the first arrival, or the one that fills a batch, needs to wake it.
   if (queue_.size() == 1 || queue_.size() >= static_cast<size_t>(options_.max_batch)) {
     work_cv_.notify_one();
   }
-  w.done.wait(lock, [&w] { return w.result.has_value(); });
-  return std::move(*w.result);
 }
 
 void GroupCommitter::Stop() {
@@ -83,20 +106,48 @@ void GroupCommitter::WriterLoop() {
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (options_.on_batch) options_.on_batch(static_cast<int>(batch.size()), seconds);
+    results.resize(batch.size(), Internal("the store returned fewer results than batch items"));
+    // Asynchronous callers first, outside the lock (a callback may queue the next change set).
+    std::vector<std::pair<Callback, Result<CommitResult>>> answers;
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (!batch[i]->callback) continue;
+      std::unique_ptr<Waiter> owned(batch[i]);
+      batch[i] = nullptr;
+      answers.emplace_back(std::move(owned->callback), std::move(results[i]));
+    }
+    RunCallbacks(std::move(answers));
     lock.lock();
     ++stats_.batches;
     stats_.items += static_cast<int64_t>(batch.size());
     stats_.largest_batch = std::max<int64_t>(stats_.largest_batch, batch.size());
     for (size_t i = 0; i < batch.size(); ++i) {
-      if (i < results.size()) {
-        batch[i]->result.emplace(std::move(results[i]));
-      } else {
-        batch[i]->result.emplace(Internal("the store returned fewer results than batch items"));
-      }
+      if (batch[i] == nullptr) continue;
+      batch[i]->result.emplace(std::move(results[i]));
       // Notified under the lock: the waiter's condition variable lives on its stack and may
       // be gone as soon as the waiter sees its result.
       batch[i]->done.notify_one();
     }
+  }
+}
+
+void GroupCommitter::RunCallbacks(
+    std::vector<std::pair<Callback, Result<CommitResult>>> answers) {
+  if (answers.empty()) return;
+  if (!options_.run_callbacks) {
+    for (auto& [callback, result] : answers) callback(std::move(result));
+    return;
+  }
+  using Answers = std::vector<std::pair<Callback, Result<CommitResult>>>;
+  const size_t chunks =
+      std::min(answers.size(), static_cast<size_t>(std::max(1, options_.callback_chunks)));
+  const size_t per_chunk = (answers.size() + chunks - 1) / chunks;
+  for (size_t begin = 0; begin < answers.size(); begin += per_chunk) {
+    const size_t end = std::min(answers.size(), begin + per_chunk);
+    auto part = std::make_shared<Answers>(std::make_move_iterator(answers.begin() + begin),
+                                          std::make_move_iterator(answers.begin() + end));
+    options_.run_callbacks([part] {
+      for (auto& [callback, result] : *part) callback(std::move(result));
+    });
   }
 }
 

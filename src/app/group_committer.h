@@ -18,6 +18,8 @@
 #include <functional>
 #include <mutex>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "core/status.h"
 #include "store/store.h"
@@ -35,6 +37,13 @@ class GroupCommitter {
     std::chrono::microseconds max_wait{0};
     // Called on the writer thread after each batch: its size and how long CommitBatch took.
     std::function<void(int items, double seconds)> on_batch;
+    // Where the CommitAsync callbacks of a batch run: handed over in up to `callback_chunks`
+    // parts, each a function to run on another thread (`smsconsent serve` gives them to the
+    // HTTP server's threads, which answer the waiting webhooks there). Null: the writer runs
+    // them itself. Either way the writer does not wait for them, so they never delay the
+    // next batch by more than the hand-over.
+    std::function<void(std::function<void()>)> run_callbacks;
+    int callback_chunks = 2;
   };
 
   // For tests and metrics.
@@ -56,15 +65,26 @@ class GroupCommitter {
   // returns this change set's result. After Stop(): kUnavailable, nothing written.
   Result<CommitResult> Commit(int64_t account_id, const ChangeSet& changes);
 
+  // The same without blocking: queues `changes` and returns at once; `done` is called exactly
+  // once with this change set's result, on the writer thread after its batch is durable (or
+  // at once with kUnavailable after Stop()). `done` must not block: a waiting HTTP request
+  // hands its result back to its own thread from there. This is how a webhook waits for its
+  // batch without holding a server thread, so a batch can hold as many messages as there
+  // are connections rather than as many as there are threads.
+  using Callback = std::function<void(Result<CommitResult>)>;
+  void CommitAsync(int64_t account_id, ChangeSet changes, Callback done);
+
   // Commits what is queued, then stops the writer. Idempotent.
   void Stop();
 
   Stats stats() const;
 
  private:
-  struct Waiter;  // one blocked Commit call, on its caller's stack
+  struct Waiter;  // one Commit call: blocked on its caller's stack, or an owned CommitAsync
 
   void WriterLoop();
+  void EnqueueLocked(Waiter* w);  // under mu_
+  void RunCallbacks(std::vector<std::pair<Callback, Result<CommitResult>>> answers);
 
   ConsentStore& store_;
   const Options options_;

@@ -4,6 +4,8 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <iostream>
 
 #include "app/consent_service.h"
@@ -54,12 +56,20 @@ int RunServe(const std::string& db, const ServeConfig& config) {
       [&metrics](const char* op, double seconds) { metrics.RecordStore(op, seconds); });
   // Concurrent requests' commits share one transaction and one fsync (docs/storage.md,
   // "Group commit"); each request is still answered only once its batch is durable.
+  // The server, once it exists: the committer hands it the callbacks that answer waiting
+  // webhooks, so the writer thread goes straight on to the next batch.
+  std::atomic<HttpServer*> http_server{nullptr};
   std::unique_ptr<GroupCommitter> committer;
   if (config.group_commit) {
     GroupCommitter::Options options;
     options.on_batch = [&metrics](int items, double seconds) {
       metrics.RecordGroupCommit(items, seconds);
     };
+    options.run_callbacks = [&http_server](std::function<void()> fn) {
+      if (HttpServer* server = http_server.load()) return server->Post(std::move(fn));
+      fn();
+    };
+    options.callback_chunks = std::max(1, std::min(config.threads, 4));
     committer = std::make_unique<GroupCommitter>(**store, std::move(options));
     service.SetCommitter(committer.get());
   }
@@ -94,7 +104,10 @@ int RunServe(const std::string& db, const ServeConfig& config) {
   options.shutdown_grace = std::chrono::milliseconds(config.shutdown_grace_ms);
   const bool json_logs = config.log_json;
   HttpServer server(
-      options, [&api](const HttpRequest& req) { return api.Handle(req); },
+      options,
+      [&api](const HttpRequest& req, Responder respond) {
+        api.HandleAsync(req, std::move(respond));
+      },
       [&api, &metrics, json_logs](const AccessRecord& rec) {
         const HttpRequest& req = *rec.request;
         const std::string route = req.method.empty() ? "unparsed" : api.RouteOf(req);
@@ -110,6 +123,7 @@ int RunServe(const std::string& db, const ServeConfig& config) {
                        rec.response_bytes, req.remote);
         }
       });
+  http_server = &server;
   auto bound = server.Listen();
   if (!bound.ok()) return Output::Fail(bound.status());
   if (dispatcher) dispatcher->Start();

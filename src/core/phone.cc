@@ -327,6 +327,8 @@ bool PhoneNormalizer::LooksLikeShortCode(std::string_view s) {
   return true;
 }
 
+bool PhoneNormalizer::LooksLikeE164(std::string_view s) { return IsCanonicalE164(s); }
+
 std::size_t PhoneNormalizer::cache_size() const {
   std::lock_guard<std::mutex> lock(cache_->mu);
   return cache_->verdicts.size();

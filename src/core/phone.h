@@ -76,6 +76,11 @@ class PhoneNormalizer {
 
   // True when `s` looks like a short code (3-8 digits, nothing else after trimming).
   static bool LooksLikeShortCode(std::string_view s);
+  // True when `s` has the shape of a canonical E.164 number ("+", a non-zero digit, 6-14 more
+  // digits), which every E.164 form this class returns has. A valid number in that shape
+  // normalises to itself, so a phone already stored (always normalised) can be looked up by
+  // such input as it is, before -- and instead of -- a parse.
+  static bool LooksLikeE164(std::string_view s);
 
   // Number of verdicts currently held by the fast-path cache (observability and tests).
   std::size_t cache_size() const;

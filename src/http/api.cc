@@ -1,6 +1,7 @@
 #include "http/api.h"
 
 #include <charconv>
+#include <future>
 
 #include "app/error_map.h"
 #include "app/json_views.h"
@@ -79,17 +80,23 @@ std::string Api::RouteOf(const HttpRequest& request) const {
 }
 
 HttpResponse Api::Handle(const HttpRequest& request) const {
+  std::promise<HttpResponse> promise;
+  auto response = promise.get_future();
+  HandleAsync(request, [&promise](HttpResponse r) { promise.set_value(std::move(r)); });
+  return response.get();
+}
+
+void Api::HandleAsync(const HttpRequest& request, Responder respond) const {
   Router::Match m = router_.Find(request.method, request.path);
-  if (!m.handler) {
-    if (m.status == 405) {
-      HttpResponse r = ErrorResponse(405, "METHOD_NOT_ALLOWED",
-                                     request.method + " is not allowed on " + request.path);
-      r.headers.emplace_back("Allow", m.allow);
-      return r;
-    }
-    return ErrorResponse(404, "NOT_FOUND", "no route for " + request.path);
+  if (m.async) return (*m.async)(request, m.params, std::move(respond));
+  if (m.handler) return respond((*m.handler)(request, m.params));
+  if (m.status == 405) {
+    HttpResponse r = ErrorResponse(405, "METHOD_NOT_ALLOWED",
+                                   request.method + " is not allowed on " + request.path);
+    r.headers.emplace_back("Allow", m.allow);
+    return respond(std::move(r));
   }
-  return (*m.handler)(request, m.params);
+  respond(ErrorResponse(404, "NOT_FOUND", "no route for " + request.path));
 }
 
 Handler Api::Authed(AuthedHandler fn) const {
@@ -496,16 +503,18 @@ void Api::AddRoutes() {
 
   // ---- provider webhooks (GET for Kannel/Vonage get-url style) ----
   for (const char* method : {"POST", "GET"}) {
-    router_.Add(method, "/webhooks/{provider}",
-                [this](const HttpRequest& req, const PathParams& p) {
-                  return Webhook(req, p.at("provider"));
-                });
+    router_.AddAsync(method, "/webhooks/{provider}",
+                     [this](const HttpRequest& req, const PathParams& p, Responder respond) {
+                       Webhook(req, p.at("provider"), std::move(respond));
+                     });
   }
 }
 
-HttpResponse Api::Webhook(const HttpRequest& req, const std::string& name) const {
+void Api::Webhook(const HttpRequest& req, const std::string& name, Responder respond) const {
   const WebhookProvider* provider = FindWebhookProvider(name);
-  if (!provider) return ErrorResponse(404, "NOT_FOUND", "no webhook for provider '" + name + "'");
+  if (!provider) {
+    return respond(ErrorResponse(404, "NOT_FOUND", "no webhook for provider '" + name + "'"));
+  }
   WebhookRequest wr;
   wr.method = req.method;
   const std::string base = options_.public_url.empty()
@@ -519,16 +528,16 @@ HttpResponse Api::Webhook(const HttpRequest& req, const std::string& name) const
   wr.body = req.body;
 
   auto parsed = provider->Parse(wr);
-  if (!parsed.ok()) return ErrorResponse(parsed.status());
-  if (parsed->ignored) return FromWebhook(provider->Respond({}));
+  if (!parsed.ok()) return respond(ErrorResponse(parsed.status()));
+  if (parsed->ignored) return respond(FromWebhook(provider->Respond({})));
   auto route = service_.RouteInbound(parsed->to, parsed->from);
-  if (!route.ok()) return ErrorResponse(route.status());
+  if (!route.ok()) return respond(ErrorResponse(route.status()));
   auto settings = service_.ProviderSettings(*route, std::string(provider->name()));
-  if (!settings.ok()) return ErrorResponse(settings.status());
+  if (!settings.ok()) return respond(ErrorResponse(settings.status()));
   Status verified = provider->Verify(wr, *settings, clock_.NowMs());
   if (!verified.ok()) {
     // An unconfigured secret is as much a refusal as a wrong one, for the caller.
-    return ErrorResponse(403, "PERMISSION_DENIED", verified.message());
+    return respond(ErrorResponse(403, "PERMISSION_DENIED", verified.message()));
   }
   InboundSms sms;
   sms.provider = std::string(provider->name());
@@ -537,17 +546,23 @@ HttpResponse Api::Webhook(const HttpRequest& req, const std::string& name) const
   sms.to = parsed->to;
   sms.body = parsed->body;
   sms.reply_channel = provider->RepliesInResponse() ? "response" : "api";
-  auto result = service_.ReceiveRouted(sms, *route);
-  if (!result.ok()) return ErrorResponse(result.status());
-  metrics_.RecordDecision(sms.provider, result->decision.value("intent", "none"));
-  std::vector<std::string> replies;
-  for (const json& r : result->decision.value("replies", json::array())) {
-    replies.push_back(r.value("body", ""));
-  }
-  if (!replies.empty() && sms.reply_channel == "api" && !result->duplicate && notify_outbox_) {
-    notify_outbox_();
-  }
-  return FromWebhook(provider->Respond(replies));
+  // The message is decided here; its commit is waited for without holding this thread.
+  service_.ReceiveRoutedAsync(
+      sms, *route,
+      [this, provider, channel = sms.reply_channel,
+       respond = std::move(respond)](Result<InboundResult> result) {
+        if (!result.ok()) return respond(ErrorResponse(result.status()));
+        metrics_.RecordDecision(std::string(provider->name()),
+                                result->decision.value("intent", "none"));
+        std::vector<std::string> replies;
+        for (const json& r : result->decision.value("replies", json::array())) {
+          replies.push_back(r.value("body", ""));
+        }
+        if (!replies.empty() && channel == "api" && !result->duplicate && notify_outbox_) {
+          notify_outbox_();
+        }
+        respond(FromWebhook(provider->Respond(replies)));
+      });
 }
 
 }  // namespace smsconsent

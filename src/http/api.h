@@ -40,7 +40,10 @@ class Api {
   Api(ConsentService& service, ConsentStore& store, const Clock& clock, Metrics& metrics,
       ApiOptions options);
 
-  // Routes one request (thread-safe).
+  // Routes one request (thread-safe) and answers through `respond`: at once, or later from
+  // another thread for a route that waits without holding the thread (webhooks).
+  void HandleAsync(const HttpRequest& request, Responder respond) const;
+  // The same, waiting for the answer (for tests and tools that call the API in-process).
   HttpResponse Handle(const HttpRequest& request) const;
   // The route pattern a request matched, for metrics labels ("unmatched" when none).
   std::string RouteOf(const HttpRequest& request) const;
@@ -78,7 +81,7 @@ class Api {
   void AddSessionRoutes();  // staff sign-in, session, sign-out (api_session.cc)
   void AddBulkRoutes();    // bulk changes, imports, jobs (api_bulk.cc)
   void AddWebRoutes();     // the staff web page under /app/ (web_ui.cc)
-  HttpResponse Webhook(const HttpRequest& req, const std::string& provider) const;
+  void Webhook(const HttpRequest& req, const std::string& provider, Responder respond) const;
 
   ConsentService& service_;
   ConsentStore& store_;

@@ -2,6 +2,7 @@
 // these, so handlers and their tests never touch Beast.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -45,5 +46,8 @@ struct HttpResponse {
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
 };
+
+// Hands the response to a request back to the server: called exactly once, from any thread.
+using Responder = std::function<void(HttpResponse)>;
 
 }  // namespace smsconsent

@@ -19,7 +19,12 @@ std::vector<std::string> SplitPath(const std::string& path) {
 }
 
 void Router::Add(const std::string& method, const std::string& pattern, Handler handler) {
-  routes_.push_back({method, pattern, SplitPath(pattern), std::move(handler)});
+  routes_.push_back({method, pattern, SplitPath(pattern), std::move(handler), nullptr});
+}
+
+void Router::AddAsync(const std::string& method, const std::string& pattern,
+                      AsyncHandler handler) {
+  routes_.push_back({method, pattern, SplitPath(pattern), nullptr, std::move(handler)});
 }
 
 Router::Match Router::Find(const std::string& method, const std::string& path) const {
@@ -46,7 +51,11 @@ Router::Match Router::Find(const std::string& method, const std::string& path) c
       m.allow += r.method;
       continue;
     }
-    m.handler = &r.handler;
+    if (r.async) {
+      m.async = &r.async;
+    } else {
+      m.handler = &r.handler;
+    }
     m.params = std::move(params);
     m.pattern = r.pattern;
     m.status = 200;

@@ -14,13 +14,19 @@ namespace smsconsent {
 
 using PathParams = std::map<std::string, std::string>;
 using Handler = std::function<HttpResponse(const HttpRequest&, const PathParams&)>;
+// A handler that answers later, from any thread, through `respond` (a webhook waiting for its
+// group commit); the request and params stay valid until it has.
+using AsyncHandler = std::function<void(const HttpRequest&, const PathParams&, Responder)>;
 
 class Router {
  public:
   void Add(const std::string& method, const std::string& pattern, Handler handler);
+  void AddAsync(const std::string& method, const std::string& pattern, AsyncHandler handler);
 
   struct Match {
-    const Handler* handler = nullptr;  // null: see status
+    // Exactly one of the two is set when the route is found; both null: see status.
+    const Handler* handler = nullptr;
+    const AsyncHandler* async = nullptr;
     PathParams params;
     std::string pattern;  // the route's pattern, for metrics and logs ("" when none)
     int status = 200;     // 404 or 405 when handler is null
@@ -34,6 +40,7 @@ class Router {
     std::string pattern;
     std::vector<std::string> segments;
     Handler handler;
+    AsyncHandler async;
   };
   std::vector<Route> routes_;
 };

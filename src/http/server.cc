@@ -10,6 +10,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -26,6 +28,11 @@ namespace http = beast::http;
 using tcp = net::ip::tcp;
 
 namespace {
+
+// Set while a thread of the server runs work handed to it by Post(): a request answered there
+// resumes at once (net::dispatch), since nothing else of this thread is mid-way. Anywhere
+// else, also inside another request's handler, its resumption is queued (net::post).
+thread_local bool in_posted_work = false;
 
 int HexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -190,11 +197,7 @@ struct HttpServer::Impl {
       if (!target_ok.ok()) {
         res = PlainError(target_ok);  // 400; the handler never sees it
       } else {
-        try {
-          res = handler(req);
-        } catch (const std::exception& e) {
-          res = PlainError(500, "INTERNAL", "unexpected error");
-        }
+        res = co_await Handle(req);
       }
       const bool keep_alive = raw.keep_alive() && !stopping;
       const bool head = req.method == "HEAD";
@@ -204,6 +207,68 @@ struct HttpServer::Impl {
     }
     beast::error_code ignored;
     stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  }
+
+  // Calls the handler and, unless it answered before returning (most routes do), waits for
+  // its answer without holding the thread.
+  net::awaitable<HttpResponse> Handle(const HttpRequest& req) {
+    // Shared by the handler's Responder and this coroutine.
+    struct Exchange {
+      std::mutex mu;
+      bool answered = false;
+      std::optional<HttpResponse> early;             // answered before anyone waited
+      std::function<void(HttpResponse)> resume;      // set once the coroutine waits
+    };
+    auto x = std::make_shared<Exchange>();
+    Responder respond = [x](HttpResponse res) {
+      std::unique_lock<std::mutex> lock(x->mu);
+      if (x->answered) return;  // only the first answer counts
+      x->answered = true;
+      if (!x->resume) {
+        x->early.emplace(std::move(res));
+        return;
+      }
+      auto resume = std::move(x->resume);
+      lock.unlock();
+      resume(std::move(res));
+    };
+    try {
+      handler(req, respond);
+    } catch (const std::exception&) {
+      respond(PlainError(500, "INTERNAL", "unexpected error"));
+    }
+    {
+      std::lock_guard<std::mutex> lock(x->mu);
+      if (x->early) co_return std::move(*x->early);
+    }
+    auto initiate = [x](auto completion) {
+      auto executor = net::get_associated_executor(completion);
+      auto shared = std::make_shared<decltype(completion)>(std::move(completion));
+      // The coroutine resumes on its own executor: at once when the answer comes from one of
+      // the server's threads (GroupCommitter hands its callbacks to them, see Post), else
+      // queued there.
+      auto resume = [shared, executor](HttpResponse res) {
+        auto go = [shared, res = std::move(res)]() mutable { (*shared)(std::move(res)); };
+        if (in_posted_work) {
+          net::dispatch(executor, std::move(go));
+        } else {
+          net::post(executor, std::move(go));
+        }
+      };
+      std::unique_lock<std::mutex> lock(x->mu);
+      if (x->early) {  // answered between the check above and now
+        HttpResponse res = std::move(*x->early);
+        x->early.reset();
+        lock.unlock();
+        net::post(executor, [shared, res = std::move(res)]() mutable {
+          (*shared)(std::move(res));
+        });
+        return;
+      }
+      x->resume = std::move(resume);
+    };
+    co_return co_await net::async_initiate<decltype(net::use_awaitable), void(HttpResponse)>(
+        initiate, net::use_awaitable);
   }
 
   net::awaitable<bool> Write(beast::tcp_stream& stream, const HttpResponse& res, bool keep_alive,
@@ -316,6 +381,16 @@ void HttpServer::Run() {
   for (int i = 1; i < s.options.threads; ++i) workers.emplace_back([&s] { s.ioc.run(); });
   s.ioc.run();
   for (auto& t : workers) t.join();
+}
+
+void HttpServer::Post(std::function<void()> fn) {
+  net::post(impl_->ioc, [fn = std::move(fn)] {
+    struct Mark {
+      Mark() { in_posted_work = true; }
+      ~Mark() { in_posted_work = false; }
+    } mark;
+    fn();
+  });
 }
 
 void HttpServer::Stop() {

@@ -3,7 +3,9 @@
 // Keep-alive, a request body limit (413), read/write deadlines, an idle limit, and graceful
 // shutdown: on SIGTERM/SIGINT (or Stop()) it stops accepting, lets requests already being
 // handled finish (up to the grace period), then returns from Run(). Requests are handed to
-// one synchronous handler on the server's worker threads; the handler must be thread-safe.
+// one handler on the server's worker threads; the handler must be thread-safe. It answers
+// through a callback, at once or later from any thread, so a request that waits (for a
+// group commit) holds its connection but no thread.
 // The server answers some requests itself, in the API's error shape, without calling the
 // handler: 400 for malformed HTTP or a query string that cannot be decoded (a bad or
 // truncated %-escape), 413 for a body over the limit, 431 for oversized headers.
@@ -43,7 +45,8 @@ struct AccessRecord {
 
 class HttpServer {
  public:
-  using Handler = std::function<HttpResponse(const HttpRequest&)>;
+  // Answers through `respond` (http_types.h), now or later; `request` stays valid until `respond` has been called.
+  using Handler = std::function<void(const HttpRequest& request, Responder respond)>;
   using AccessLog = std::function<void(const AccessRecord&)>;
 
   HttpServer(HttpServerOptions options, Handler handler, AccessLog access_log);
@@ -56,6 +59,12 @@ class HttpServer {
   void Run();
   // Begins a graceful shutdown; safe from any thread (and from a handler).
   void Stop();
+
+  // Runs `fn` on one of the server's threads, soon. A Responder called there resumes its
+  // request at once instead of queueing it, so work that answers many waiting requests (a
+  // group commit's callbacks) is best handed over this way. After Run() returns, `fn` is
+  // dropped without running.
+  void Post(std::function<void()> fn);
 
  private:
   struct Impl;

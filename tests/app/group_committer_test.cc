@@ -7,6 +7,10 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -287,6 +291,88 @@ TEST_F(GroupCommitterTest, StopCommitsWhatIsQueuedAndRefusesLaterCommits) {
   committer.Stop();  // idempotent
 }
 
+// CommitAsync: callers that do not wait share batches like blocked ones; each callback gets its
+// own change set's result once, after the batch is durable, on the thread run_callbacks gives.
+TEST_F(GroupCommitterTest, CommitAsyncAnswersEveryCallerOnceThroughRunCallbacks) {
+  // A stand-in for the HTTP server's threads: one thread running what it is handed.
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<std::function<void()>> work;
+  bool stop = false;
+  std::thread runner([&] {
+    std::unique_lock<std::mutex> lock(mu);
+    while (true) {
+      cv.wait(lock, [&] { return stop || !work.empty(); });
+      if (work.empty()) return;
+      auto fn = std::move(work.front());
+      work.pop_front();
+      lock.unlock();
+      fn();
+      lock.lock();
+    }
+  });
+  const std::thread::id runner_id = runner.get_id();
+
+  GroupCommitter::Options options;
+  options.max_wait = 20ms;  // lets all of them queue before the first batch
+  options.run_callbacks = [&](std::function<void()> fn) {
+    std::lock_guard<std::mutex> lock(mu);
+    work.push_back(std::move(fn));
+    cv.notify_one();
+  };
+  options.callback_chunks = 3;
+  GroupCommitter committer(*store_, options);
+  constexpr int kItems = 120;
+  std::vector<std::optional<Result<CommitResult>>> results(kItems);
+  std::atomic<int> answered{0};
+  std::atomic<int> off_runner{0};
+  for (int i = 0; i < kItems; ++i) {
+    // Every tenth one repeats the message id of the one before: refused alone.
+    const std::string id = "a-" + std::to_string(i % 10 == 9 ? i - 1 : i);
+    committer.CommitAsync(account_, Change(0, "+1415555" + std::to_string(3000 + i), id, kNone, kIn),
+                          [&, i](Result<CommitResult> r) {
+                            if (std::this_thread::get_id() != runner_id) ++off_runner;
+                            std::lock_guard<std::mutex> lock(mu);
+                            EXPECT_FALSE(results[i].has_value()) << "answered twice: " << i;
+                            results[i].emplace(std::move(r));
+                            ++answered;
+                            cv.notify_all();
+                          });
+  }
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, 20s, [&] { return answered.load() == kItems; }));
+  }
+  EXPECT_EQ(off_runner.load(), 0);
+  int ok = 0;
+  for (int i = 0; i < kItems; ++i) {
+    if (i % 10 == 9) {
+      EXPECT_EQ(results[i]->status().code(), StatusCode::kAlreadyExists) << i;
+    } else {
+      ASSERT_TRUE(results[i]->ok()) << i << ": " << results[i]->status().ToString();
+      EXPECT_GT((*results[i])->inbound_id, 0);
+      ++ok;
+    }
+  }
+  EXPECT_LT(committer.stats().batches, kItems / 4);  // they were grouped
+  ExpectOneValidChain(static_cast<size_t>(ok));
+
+  committer.Stop();
+  // After Stop: answered at once with kUnavailable, nothing written.
+  std::optional<Result<CommitResult>> late;
+  committer.CommitAsync(account_, Change(0, "+14155550098", "a-late", kNone, kIn),
+                        [&](Result<CommitResult> r) { late.emplace(std::move(r)); });
+  ASSERT_TRUE(late.has_value());
+  EXPECT_EQ(late->status().code(), StatusCode::kUnavailable);
+  EXPECT_FALSE(store_->FindInbound(account_, "test", "a-late")->has_value());
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    stop = true;
+    cv.notify_one();
+  }
+  runner.join();
+}
+
 // ConsentService through a committer, as `smsconsent serve` runs it.
 class ServiceWithCommitterTest : public GroupCommitterTest {
  protected:
@@ -372,6 +458,44 @@ TEST_F(ServiceWithCommitterTest, ConcurrentMessagesKeepOneValidChain) {
   GroupCommitter::Stats stats = committer_->stats();
   EXPECT_GE(stats.items, kThreads * kMessages);  // a kAborted item is decided and sent again
   EXPECT_LT(stats.batches, stats.items);
+}
+
+// Messages from one phone handed over without waiting are decided one after another in
+// arrival order, each from the status the one before left, so none has to be retried.
+TEST_F(ServiceWithCommitterTest, AsyncMessagesFromOnePhoneAreDecidedInArrivalOrder) {
+  auto route = svc_->RouteInbound("+15551234567", "+14155550123");
+  ASSERT_TRUE(route.ok()) << route.status().ToString();
+  constexpr int kMessages = 40;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::optional<Result<InboundResult>>> results(kMessages);
+  int answered = 0;
+  for (int i = 0; i < kMessages; ++i) {
+    InboundSms sms;
+    sms.provider = "test";
+    sms.message_id = "o-" + std::to_string(i);
+    sms.from = "+1 415 555 0123";
+    sms.to = "+15551234567";
+    sms.body = i % 2 == 0 ? "STOP" : "START";
+    svc_->ReceiveRoutedAsync(sms, *route, [&, i](Result<InboundResult> r) {
+      std::lock_guard<std::mutex> lock(mu);
+      results[i].emplace(std::move(r));
+      ++answered;
+      cv.notify_all();
+    });
+  }
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, 20s, [&] { return answered == kMessages; }));
+  }
+  for (int i = 0; i < kMessages; ++i) {
+    ASSERT_TRUE(results[i]->ok()) << i << ": " << results[i]->status().ToString();
+    const InboundResult& r = **results[i];
+    EXPECT_EQ(r.status_before, i == 0 ? kNone : (i % 2 == 0 ? kIn : kOut)) << i;
+    EXPECT_EQ(r.status_after, i % 2 == 0 ? kOut : kIn) << i;
+  }
+  EXPECT_EQ(commits_.load(), kMessages);  // one commit each: nothing lost a race and retried
+  ExpectOneValidChain(kMessages);
 }
 
 }  // namespace
