@@ -134,7 +134,11 @@ Result<Account> ConsentService::AccountWithSms(int64_t account_id) {
 }
 
 Result<Account> ConsentService::Authenticate(const std::string& api_key) {
-  auto id = accounts_.AccountIdForKeyHash(Sha256Hex(api_key));
+  return AuthenticateKeyHash(Sha256Hex(api_key));
+}
+
+Result<Account> ConsentService::AuthenticateKeyHash(const std::string& key_hash) {
+  auto id = accounts_.AccountIdForKeyHash(key_hash);
   if (!id.ok()) {
     if (id.status().code() == StatusCode::kNotFound) {
       return Status(StatusCode::kUnauthenticated, "unknown API key");

@@ -219,6 +219,9 @@ class ConsentService {
 
   // The account an API key belongs to (cached). kUnauthenticated for an unknown key.
   Result<Account> Authenticate(const std::string& api_key);
+  // The same for a key already hashed (Sha256Hex of the key), for callers that need the hash
+  // themselves.
+  Result<Account> AuthenticateKeyHash(const std::string& key_hash);
 
   // May the business text `phone` from `number`? Only opted_in allows it (rule 7). The
   // account's metadata comes from a cache of at most kMetadataTtlMs; the status never does.

@@ -112,12 +112,13 @@ Handler Api::Authed(AuthedHandler fn) const {
                                   "missing API key: send 'Authorization: Bearer <key>'"));
     }
     const std::string_view key = auth.substr(kBearer.size());
-    auto account = service_.Authenticate(std::string(key));
+    const std::string key_hash = Sha256Hex(key);
+    auto account = service_.AuthenticateKeyHash(key_hash);
     if (!account.ok()) return ErrorResponse(account.status());
     Caller caller;
     static_cast<Account&>(caller) = std::move(account).value();
     // Which key acted, without storing the key.
-    caller.actor = "api-key:" + Sha256Hex(key).substr(0, 12);
+    caller.actor = "api-key:" + key_hash.substr(0, 12);
     caller.role = "key";
     Result<HttpResponse> r = fn(caller, req, params);
     return r.ok() ? std::move(r).value() : ErrorResponse(r.status());

@@ -1,5 +1,8 @@
 #include "http/router.h"
 
+#include <algorithm>
+#include <string_view>
+
 namespace smsconsent {
 
 std::vector<std::string> SplitPath(const std::string& path) {
@@ -28,20 +31,28 @@ void Router::AddAsync(const std::string& method, const std::string& pattern,
 }
 
 Router::Match Router::Find(const std::string& method, const std::string& path) const {
-  const std::vector<std::string> segs = SplitPath(path);
+  // The path's segments as views (no copies); parameters are copied out only for the route
+  // that matches.
+  std::vector<std::string_view> segs;
+  for (size_t i = 0; i < path.size();) {
+    if (path[i] == '/') {
+      ++i;
+      continue;
+    }
+    const size_t j = std::min(path.find('/', i), path.size());
+    segs.push_back(std::string_view(path).substr(i, j - i));
+    i = j;
+  }
+  auto is_param = [](const std::string& p) {
+    return p.size() > 2 && p.front() == '{' && p.back() == '}';
+  };
   Match m;
   m.status = 404;
   for (const Route& r : routes_) {
     if (r.segments.size() != segs.size()) continue;
-    PathParams params;
     bool ok = true;
     for (size_t i = 0; i < segs.size() && ok; ++i) {
-      const std::string& p = r.segments[i];
-      if (p.size() > 2 && p.front() == '{' && p.back() == '}') {
-        params[p.substr(1, p.size() - 2)] = segs[i];
-      } else {
-        ok = p == segs[i];
-      }
+      ok = is_param(r.segments[i]) || r.segments[i] == segs[i];
     }
     if (!ok) continue;
     if (r.method != method && !(method == "HEAD" && r.method == "GET")) {
@@ -56,7 +67,10 @@ Router::Match Router::Find(const std::string& method, const std::string& path) c
     } else {
       m.handler = &r.handler;
     }
-    m.params = std::move(params);
+    for (size_t i = 0; i < segs.size(); ++i) {
+      const std::string& p = r.segments[i];
+      if (is_param(p)) m.params[p.substr(1, p.size() - 2)] = std::string(segs[i]);
+    }
     m.pattern = r.pattern;
     m.status = 200;
     m.allow.clear();
