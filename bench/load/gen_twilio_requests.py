@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Writes signed Twilio webhook requests for the load test: one line per request,
-"<signature>\t<form body>", for N distinct sender phones (each message id unique)."""
+"<signature>\t<form body>", for N distinct sender phones (each message id unique).
+Usage: gen_twilio_requests.py URL TOKEN TO COUNT OUT [PHONE_PREFIX=+1415] [ID_PREFIX=SMload]"""
 import base64
 import hashlib
 import hmac
@@ -9,14 +10,16 @@ import urllib.parse
 
 def main():
     url, token, to, count, out = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
+    prefix = sys.argv[6] if len(sys.argv) > 6 else "+1415"
+    id_prefix = sys.argv[7] if len(sys.argv) > 7 else "SMload"
     bodies = ["START", "Yes see you at 5", "STOP", "thanks!", "please stop texting me", "HELP"]
     with open(out, "w") as f:
         for i in range(count):
             params = {
-                "From": "+1415%07d" % i,
+                "From": prefix + "%07d" % i,
                 "To": to,
                 "Body": bodies[i % len(bodies)],
-                "MessageSid": "SMload%010d" % i,
+                "MessageSid": id_prefix + "%010d" % i,
                 "AccountSid": "AC00000000000000000000000000000000",
             }
             data = url + "".join(k + params[k] for k in sorted(params))
