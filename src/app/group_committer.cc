@@ -107,26 +107,27 @@ void GroupCommitter::WriterLoop() {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (options_.on_batch) options_.on_batch(static_cast<int>(batch.size()), seconds);
     results.resize(batch.size(), Internal("the store returned fewer results than batch items"));
-    // Asynchronous callers first, outside the lock (a callback may queue the next change set).
     std::vector<std::pair<Callback, Result<CommitResult>>> answers;
-    for (size_t i = 0; i < batch.size(); ++i) {
-      if (!batch[i]->callback) continue;
-      std::unique_ptr<Waiter> owned(batch[i]);
-      batch[i] = nullptr;
-      answers.emplace_back(std::move(owned->callback), std::move(results[i]));
-    }
-    RunCallbacks(std::move(answers));
     lock.lock();
+    // Counted before anyone hears of the batch, so a caller that got its answer sees it.
     ++stats_.batches;
     stats_.items += static_cast<int64_t>(batch.size());
     stats_.largest_batch = std::max<int64_t>(stats_.largest_batch, batch.size());
     for (size_t i = 0; i < batch.size(); ++i) {
-      if (batch[i] == nullptr) continue;
+      if (batch[i]->callback) {
+        std::unique_ptr<Waiter> owned(batch[i]);
+        answers.emplace_back(std::move(owned->callback), std::move(results[i]));
+        continue;
+      }
       batch[i]->result.emplace(std::move(results[i]));
       // Notified under the lock: the waiter's condition variable lives on its stack and may
       // be gone as soon as the waiter sees its result.
       batch[i]->done.notify_one();
     }
+    // Asynchronous callers outside the lock: a callback may queue the next change set.
+    lock.unlock();
+    RunCallbacks(std::move(answers));
+    lock.lock();
   }
 }
 
