@@ -4,6 +4,7 @@
 #include <string_view>
 #include <utility>
 
+#include "store/postgres/pg_store.h"
 #include "store/sqlite/sqlite_store.h"
 #include "store/store.h"
 
@@ -72,10 +73,13 @@ Result<StaffRole> ParseStaffRole(std::string_view s) {
 Result<std::unique_ptr<ConsentStore>> OpenStore(const std::string& location) {
   std::string_view loc = location;
   if (StartsWith(loc, "postgresql://") || StartsWith(loc, "postgres://")) {
-    return InvalidArgument("PostgreSQL store not built yet");
+    return PgStore::Open(location);
   }
   if (StartsWith(loc, "sqlite:")) loc.remove_prefix(7);
-  if (loc.empty()) return InvalidArgument("store location is empty (expected sqlite:PATH or PATH)");
+  if (loc.empty()) {
+    return InvalidArgument(
+        "store location is empty (expected sqlite:PATH, PATH or postgresql://…)");
+  }
   return SqliteStore::Open(std::string(loc));
 }
 

@@ -1,11 +1,12 @@
 // ConsentStore: the one interface every storage backend implements.
 //
-// The SQLite store (src/store/sqlite/) is the embedded default; a PostgreSQL store will
-// implement the same interface and pass the same conformance suite
+// The SQLite store (src/store/sqlite/) is the embedded default; the PostgreSQL store
+// (src/store/postgres/) implements the same interface and passes the same conformance suite
 // (tests/store/store_conformance_test.cc). No backend type appears in this header.
 //
 // Durability: when a mutating call returns OK, the change is durable (committed and synced
-// as the backend's documentation says; for SQLite: WAL + synchronous=FULL). A call that
+// as the backend's documentation says; for SQLite: WAL + synchronous=FULL; for PostgreSQL:
+// synchronous_commit on). A call that
 // returns an error changed nothing.
 //
 // Threading: a store object may be used from several threads; each call is atomic.
@@ -498,8 +499,9 @@ class ConsentStore {
   virtual Result<std::vector<std::pair<OutboxState, int64_t>>> CountOutbox() = 0;
 };
 
-// Opens the store named by `location`: "sqlite:PATH", or a plain path (SQLite).
-// Creates the file and applies migrations as needed.
+// Opens the store named by `location`: "sqlite:PATH", or a plain path (SQLite); or
+// "postgresql://…" / "postgres://…" (PostgreSQL, src/store/postgres/pg_store.h). Creates the
+// file (SQLite) and applies migrations as needed.
 Result<std::unique_ptr<ConsentStore>> OpenStore(const std::string& location);
 
 }  // namespace smsconsent
