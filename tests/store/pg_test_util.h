@@ -77,7 +77,7 @@ inline int TerminateBackends(const std::string& schema) {
 }
 
 inline void DropSchema(const std::string& schema) {
-  Exec("DROP SCHEMA IF EXISTS \"" + schema + "\" CASCADE");
+  Exec("SET client_min_messages = warning; DROP SCHEMA IF EXISTS \"" + schema + "\" CASCADE");
 }
 
 }  // namespace smsconsent::testing_pg

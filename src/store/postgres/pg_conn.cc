@@ -108,6 +108,9 @@ Result<std::unique_ptr<Conn>> Conn::Connect(const std::string& conninfo,
     while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
     return Status(StatusCode::kUnavailable, "cannot connect to PostgreSQL: " + msg);
   }
+  // Server notices ("schema … already exists, skipping") are not errors; libpq would print
+  // them on stderr, in the middle of the CLI's output.
+  PQsetNoticeProcessor(raw, [](void*, const char*) {}, nullptr);
   if (PQclientEncoding(raw) != pg_char_to_encoding("UTF8") &&
       PQsetClientEncoding(raw, "UTF8") != 0) {
     return Status(StatusCode::kUnavailable, "cannot set the client encoding to UTF8");

@@ -282,6 +282,11 @@ CREATE INDEX sessions_by_expiry ON sessions (expires_at_ms);
   "id, account_id, number_id, contact_id, to_phone, from_number, body, kind, state, " \
   "attempts, last_error, inbound_id, created_at_ms, next_attempt_at_ms, channel, "    \
   "provider_message_id, lease_owner, lease_until_ms, sent_at_ms"
+// The outbox columns qualified by the alias o (for UPDATE … FROM … RETURNING).
+#define SMSC_OUTBOX_COLS_O                                                                    \
+  "o.id, o.account_id, o.number_id, o.contact_id, o.to_phone, o.from_number, o.body, o.kind, " \
+  "o.state, o.attempts, o.last_error, o.inbound_id, o.created_at_ms, o.next_attempt_at_ms, "   \
+  "o.channel, o.provider_message_id, o.lease_owner, o.lease_until_ms, o.sent_at_ms"
 #define SMSC_USER_COLS \
   "id, account_id, email, name, role, password_hash, created_at_ms, updated_at_ms"
 #define SMSC_SESSION_COLS \
@@ -1741,12 +1746,14 @@ Result<std::vector<OutboxItem>> PgStore::ClaimOutbox(int64_t now_ms, int limit,
   SMSC_RETURN_IF_ERROR(CheckLease("an outbox claim", owner, lease_ms));
   return pg::WithConn(impl_->pool, [&](Conn& c) -> Result<std::vector<OutboxItem>> {
     // SKIP LOCKED: rows another claimer has selected (and is about to mark sending) are
-    // passed over, not waited for, so concurrent dispatchers get disjoint items.
+    // passed over, not waited for, so concurrent dispatchers get disjoint items. The pick is a
+    // MATERIALIZED CTE so that it runs exactly once: as an IN (subquery) the planner may rescan
+    // it, and a rescan skips the rows this statement already updated and picks more.
     SMSC_ASSIGN_OR_RETURN(
-        Res r, c.Q("UPDATE outbox SET state = 'sending', lease_owner = $3, lease_until_ms = $4 "
-                   "WHERE id IN (SELECT id FROM outbox WHERE state = 'pending' AND "
-                   "next_attempt_at_ms <= $1 ORDER BY id LIMIT $2 FOR "
-                   "UPDATE SKIP LOCKED) AND state = 'pending' RETURNING " SMSC_OUTBOX_COLS,
+        Res r, c.Q("WITH picked AS MATERIALIZED (SELECT id FROM outbox WHERE state = 'pending' "
+                   "AND next_attempt_at_ms <= $1 ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED) "
+                   "UPDATE outbox AS o SET state = 'sending', lease_owner = $3, lease_until_ms = "
+                   "$4 FROM picked WHERE o.id = picked.id RETURNING " SMSC_OUTBOX_COLS_O,
                    "claiming outbox items", now_ms, int64_t{limit}, owner, now_ms + lease_ms));
     SMSC_ASSIGN_OR_RETURN(std::vector<OutboxItem> items, ReadAll<OutboxItem>(r, ReadOutbox));
     std::sort(items.begin(), items.end(),
@@ -2143,6 +2150,7 @@ Result<std::vector<ContactStatuses>> PgStore::LookupContacts(
 #undef SMSC_EVENT_COLS
 #undef SMSC_INBOUND_COLS
 #undef SMSC_OUTBOX_COLS
+#undef SMSC_OUTBOX_COLS_O
 #undef SMSC_USER_COLS
 #undef SMSC_SESSION_COLS
 
