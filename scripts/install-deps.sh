@@ -4,15 +4,16 @@
 set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config git
-  libphonenumber-dev libicu-dev libsqlite3-dev sqlite3 libssl-dev libargon2-dev
+  libphonenumber-dev libicu-dev libsqlite3-dev sqlite3 libpq-dev libssl-dev libargon2-dev
   nlohmann-json3-dev libcli11-dev libspdlog-dev libboost-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   kannel kannel-extras wrk curl
 )
 # --test: also what only the tests need: Debian's chromium for the browser tests (driven by
-# playwright-core from npm, which scripts/test.sh installs).
+# playwright-core from npm, which scripts/test.sh installs), and the PostgreSQL 15 server the
+# store tests start a throwaway cluster of (scripts/pg-test-cluster.sh).
 if [ "${1:-}" = "--test" ]; then
-  packages+=(chromium)
+  packages+=(chromium postgresql)
 fi
 # Node.js runs the tests that use providers' official npm packages; the machine image may
 # already have a newer one than Debian's.

@@ -31,9 +31,13 @@ as_owner() {
   fi
 }
 
+mkdir -p "$dir"
+dir=$(cd "$dir" && pwd)
+# The server user may not be allowed into the caller's directory (a clone under /root).
+cd "$dir"
+
 case "$cmd" in
   start)
-    mkdir -p "$dir"
     if [ "$(id -u)" -eq 0 ]; then
       getent passwd postgres >/dev/null || {
         echo "$0: no 'postgres' user (install Debian's postgresql package)" >&2

@@ -1,12 +1,19 @@
 #!/usr/bin/env bash
 # The test command: installs dependencies, builds a release and an ASan+UBSan configuration
-# (both -Wall -Wextra -Werror) and runs every test through CTest in each.
+# (both -Wall -Wextra -Werror) and runs every test through CTest in each, the store tests
+# against SQLite and against a throwaway PostgreSQL cluster.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh --test
 # The browser tests' npm package (playwright-core, pinned by tests/web/package-lock.json).
 (cd tests/web && npm ci --no-audit --no-fund --loglevel=error)
 jobs=$(nproc)
+# A throwaway PostgreSQL cluster for the PostgreSQL store's tests (both configurations); the
+# tests fail rather than skip without it when CI=true.
+pg_dir=$(mktemp -d /tmp/smsconsent-pg-XXXXXX)
+trap './scripts/pg-test-cluster.sh stop "$pg_dir"; rm -rf "$pg_dir"' EXIT
+SMSCONSENT_TEST_POSTGRES_URL=$(./scripts/pg-test-cluster.sh start "$pg_dir")
+export SMSCONSENT_TEST_POSTGRES_URL
 
 cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release
 cmake --build build/release -j"$jobs"
