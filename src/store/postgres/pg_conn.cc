@@ -104,8 +104,14 @@ Result<std::unique_ptr<Conn>> Conn::Connect(const std::string& conninfo,
   std::unique_ptr<Conn> c(new Conn(raw));
   if (raw == nullptr) return Status(StatusCode::kUnavailable, "libpq: out of memory");
   if (PQstatus(raw) != CONNECTION_OK) {
-    std::string msg = PQerrorMessage(raw);
-    while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+    // One line: libpq's message spans several ("…failed: …\n\tIs the server running…").
+    std::string msg;
+    for (const char* p = PQerrorMessage(raw); *p != '\0'; ++p) {
+      const bool space = *p == '\n' || *p == '\t';
+      if (space && (msg.empty() || msg.back() == ' ')) continue;
+      msg.push_back(space ? ' ' : *p);
+    }
+    while (!msg.empty() && msg.back() == ' ') msg.pop_back();
     return Status(StatusCode::kUnavailable, "cannot connect to PostgreSQL: " + msg);
   }
   // Server notices ("schema … already exists, skipping") are not errors; libpq would print
