@@ -100,7 +100,9 @@ int Main(int argc, char** argv) {
   Globals g;
   const char* env_db = std::getenv("SMSCONSENT_DB");
   g.db = env_db && *env_db ? env_db : "smsconsent.db";
-  cli.add_option("--db", g.db, "SQLite database file (env SMSCONSENT_DB)")->capture_default_str();
+  cli.add_option("--db", g.db,
+                 "SQLite database file, or postgresql://… URL (env SMSCONSENT_DB)")
+      ->capture_default_str();
   cli.add_flag("--json", g.json, "print one JSON document on stdout");
 
   std::function<int()> run;

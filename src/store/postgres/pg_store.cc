@@ -1198,8 +1198,10 @@ Result<std::vector<Contact>> PgStore::ListContacts(int64_t account_id, const Con
 Status PgStore::UpdateContact(const Contact& contact) {
   return pg::WithConn(impl_->pool, [&](Conn& c) -> Status {
     SMSC_ASSIGN_OR_RETURN(Txn txn, Txn::Begin(c));
+    // NO KEY: the update changes no key, so it need not wait for (or block) transactions
+    // whose foreign keys refer to the contact.
     SMSC_ASSIGN_OR_RETURN(Res r, c.Q("SELECT phone FROM contacts WHERE id = $1 AND account_id = "
-                                     "$2 FOR UPDATE",
+                                     "$2 FOR NO KEY UPDATE",
                                      "reading contact", contact.id, contact.account_id));
     if (r.rows() == 0) {
       return NotFound("contact " + std::to_string(contact.id) + " not found in account " +
