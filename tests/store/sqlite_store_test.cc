@@ -231,10 +231,16 @@ TEST(OpenStore, DispatchesOnTheLocation) {
   EXPECT_TRUE(std::filesystem::exists(dir.File("prefixed.db")));
   EXPECT_FALSE(std::filesystem::exists(dir.File("sqlite:prefixed.db")));
 
-  auto pg = OpenStore("postgresql://localhost/smsconsent");
-  ASSERT_FALSE(pg.ok());
-  EXPECT_EQ(pg.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_NE(pg.status().message().find("PostgreSQL"), std::string::npos);
+  // postgresql:// and postgres:// go to the PostgreSQL store (tests/store/pg_store_test.cc):
+  // its own location errors, and a server that is not there.
+  for (const char* scheme : {"postgresql://", "postgres://"}) {
+    auto pg = OpenStore(std::string(scheme) + "localhost/smsconsent?pool=0");
+    ASSERT_FALSE(pg.ok());
+    EXPECT_EQ(pg.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(pg.status().message().find("PostgreSQL"), std::string::npos);
+  }
+  auto down = OpenStore("postgresql://nobody@127.0.0.1:1/none?connect_timeout=2");
+  EXPECT_EQ(down.status().code(), StatusCode::kUnavailable) << down.status().ToString();
   EXPECT_EQ(OpenStore("").status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(OpenStore("sqlite:").status().code(), StatusCode::kInvalidArgument);
 }
