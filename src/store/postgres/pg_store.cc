@@ -11,8 +11,11 @@
 
 #include "core/ascii.h"
 #include "store/postgres/pg_conn.h"
+#include "store/store_rows.h"
 
 namespace smsconsent {
+
+using namespace store_rows;  // the helpers both backends share
 
 using pg::Conn;
 using pg::IdOrNull;
@@ -292,54 +295,13 @@ CREATE INDEX sessions_by_expiry ON sessions (expires_at_ms);
 #define SMSC_SESSION_COLS \
   "token_hash, user_id, account_id, csrf_token, created_at_ms, expires_at_ms, last_seen_ms"
 
-// A stored enum name we cannot parse: report it, do not guess.
-template <typename T>
-Status BadColumn(const Result<T>& r, std::string_view table, int64_t id) {
-  return Internal("stored " + std::string(table) + " row " + std::to_string(id) +
-                  " is unreadable: " + r.status().message());
-}
 
-Result<ReplyKind> ParseReplyKindName(std::string_view s) {
-  for (ReplyKind k :
-       {ReplyKind::kOptInConfirmation, ReplyKind::kOptOutConfirmation, ReplyKind::kHelp}) {
-    if (s == ReplyKindName(k)) return k;
-  }
-  return InvalidArgument("unknown reply kind \"" + std::string(s) + "\"");
-}
 
-std::string KeywordsToJson(const KeywordConfig& k) {
-  nlohmann::json j = {
-      {"languages", k.languages}, {"opt_in", k.opt_in},
-      {"opt_out", k.opt_out},     {"opt_out_all", k.opt_out_all},
-      {"help", k.help},           {"replace_default_keywords", k.replace_default_keywords},
-      {"free_text", k.free_text},
-  };
-  return j.dump();
-}
 
-// Missing members keep their defaults so that older rows stay readable when fields are added.
-Result<KeywordConfig> KeywordsFromJson(const std::string& text) {
-  KeywordConfig k;
-  try {
-    nlohmann::json j = nlohmann::json::parse(text);
-    if (!j.is_object()) return InvalidArgument("keyword config is not a JSON object");
-    auto list = [&](const char* key, std::vector<std::string>& out) {
-      if (j.contains(key)) out = j.at(key).get<std::vector<std::string>>();
-    };
-    list("languages", k.languages);
-    list("opt_in", k.opt_in);
-    list("opt_out", k.opt_out);
-    list("opt_out_all", k.opt_out_all);
-    list("help", k.help);
-    if (j.contains("replace_default_keywords")) {
-      k.replace_default_keywords = j.at("replace_default_keywords").get<bool>();
-    }
-    if (j.contains("free_text")) k.free_text = j.at("free_text").get<bool>();
-  } catch (const nlohmann::json::exception& e) {
-    return InvalidArgument(std::string("keyword config: ") + e.what());
-  }
-  return k;
-}
+
+
+
+
 
 Result<Account> ReadAccount(const Res& s, int i) {
   Account a;
@@ -549,18 +511,7 @@ constexpr char kChannelResponse[] = "response";
 constexpr char kInterruptedError[] =
     "interrupted while sending; not retried so the reply is never sent twice";
 
-// Contact::properties must be a JSON object whose values are strings.
-Status CheckProperties(const std::string& text) {
-  if (text == "{}") return Status::Ok();
-  const nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (!j.is_object()) return InvalidArgument("contact properties must be a JSON object");
-  for (const auto& [name, value] : j.items()) {
-    if (!value.is_string()) {
-      return InvalidArgument("contact property '" + name + "' must be a string");
-    }
-  }
-  return Status::Ok();
-}
+
 
 // The same names the SQLite store accepts (it builds a JSON path from them).
 Status CheckPropertyName(const std::string& name) {
@@ -570,43 +521,20 @@ Status CheckPropertyName(const std::string& name) {
   return Status::Ok();
 }
 
-Status CheckLease(std::string_view what, const std::string& owner, int64_t lease_ms) {
-  if (owner.empty()) return InvalidArgument(std::string(what) + " needs a non-empty owner");
-  if (lease_ms <= 0) {
-    return InvalidArgument("lease_ms must be positive, got " + std::to_string(lease_ms));
-  }
-  return Status::Ok();
-}
 
-Status CheckLimit(int limit) {
-  if (limit <= 0) return InvalidArgument("limit must be positive, got " + std::to_string(limit));
-  return Status::Ok();
-}
 
-// "%" + s with LIKE's metacharacters (and the escape character itself) escaped + "%".
-std::string ContainsPattern(std::string_view s) {
-  std::string p = "%";
-  for (char ch : s) {
-    if (ch == '%' || ch == '_' || ch == '\\') p.push_back('\\');
-    p.push_back(ch);
-  }
-  p.push_back('%');
-  return p;
-}
 
-std::string NumberTaken(const SenderNumber& n) {
-  if (n.kind == NumberKind::kShortCode) {
-    return "short code " + n.number + " (" + n.country + ") is already registered";
-  }
-  return "sender number " + n.number + " is already registered";
-}
+
+
+
+
 
 Status Aborted(std::string m) { return {StatusCode::kAborted, std::move(m)}; }
 
 Status AccountNotFound(int64_t id) {
   return NotFound("account " + std::to_string(id) + " not found");
 }
-Status UserNotFound(int64_t id) { return NotFound("user " + std::to_string(id) + " not found"); }
+
 
 // ---- Lookups shared by several calls -------------------------------------------------------
 

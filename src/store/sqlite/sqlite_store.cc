@@ -16,9 +16,12 @@
 #include <utility>
 
 #include "core/ascii.h"
+#include "store/store_rows.h"
 
 namespace smsconsent {
 namespace {
+
+using namespace store_rows;  // the helpers both backends share
 
 // ---- Error mapping ----------------------------------------------------------------------
 
@@ -219,16 +222,7 @@ void SqlFoldCase(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
   sqlite3_result_text(ctx, folded.data(), static_cast<int>(folded.size()), SQLITE_TRANSIENT);
 }
 
-// "%" + s with LIKE's metacharacters (and the escape character itself) escaped + "%".
-std::string ContainsPattern(std::string_view s) {
-  std::string p = "%";
-  for (char ch : s) {
-    if (ch == '%' || ch == '_' || ch == '\\') p.push_back('\\');
-    p.push_back(ch);
-  }
-  p.push_back('%');
-  return p;
-}
+
 
 // ---- Schema -----------------------------------------------------------------------------
 
@@ -497,55 +491,13 @@ CREATE INDEX outbox_by_inbound ON outbox (account_id, inbound_id);
   "attempts, last_error, inbound_id, created_at_ms, next_attempt_at_ms, channel, "    \
   "provider_message_id, lease_owner, lease_until_ms, sent_at_ms"
 
-// A stored enum name we cannot parse means the file was written by something else (or a
-// newer version): report it, do not guess.
-template <typename T>
-Status BadColumn(const Result<T>& r, std::string_view table, int64_t id) {
-  return Internal("stored " + std::string(table) + " row " + std::to_string(id) +
-                  " is unreadable: " + r.status().message());
-}
 
-Result<ReplyKind> ParseReplyKindName(std::string_view s) {
-  for (ReplyKind k :
-       {ReplyKind::kOptInConfirmation, ReplyKind::kOptOutConfirmation, ReplyKind::kHelp}) {
-    if (s == ReplyKindName(k)) return k;
-  }
-  return InvalidArgument("unknown reply kind \"" + std::string(s) + "\"");
-}
 
-std::string KeywordsToJson(const KeywordConfig& k) {
-  nlohmann::json j = {
-      {"languages", k.languages}, {"opt_in", k.opt_in},
-      {"opt_out", k.opt_out},     {"opt_out_all", k.opt_out_all},
-      {"help", k.help},           {"replace_default_keywords", k.replace_default_keywords},
-      {"free_text", k.free_text},
-  };
-  return j.dump();
-}
 
-// Missing members keep their defaults so that older rows stay readable when fields are added.
-Result<KeywordConfig> KeywordsFromJson(const std::string& text) {
-  KeywordConfig k;
-  try {
-    nlohmann::json j = nlohmann::json::parse(text);
-    if (!j.is_object()) return InvalidArgument("keyword config is not a JSON object");
-    auto list = [&](const char* key, std::vector<std::string>& out) {
-      if (j.contains(key)) out = j.at(key).get<std::vector<std::string>>();
-    };
-    list("languages", k.languages);
-    list("opt_in", k.opt_in);
-    list("opt_out", k.opt_out);
-    list("opt_out_all", k.opt_out_all);
-    list("help", k.help);
-    if (j.contains("replace_default_keywords")) {
-      k.replace_default_keywords = j.at("replace_default_keywords").get<bool>();
-    }
-    if (j.contains("free_text")) k.free_text = j.at("free_text").get<bool>();
-  } catch (const nlohmann::json::exception& e) {
-    return InvalidArgument(std::string("keyword config: ") + e.what());
-  }
-  return k;
-}
+
+
+
+
 
 Result<Account> ReadAccount(const Stmt& s) {
   Account a;
@@ -711,18 +663,7 @@ constexpr char kChannelResponse[] = "response";
 constexpr char kInterruptedError[] =
     "interrupted while sending; not retried so the reply is never sent twice";
 
-// Contact::properties must be a JSON object whose values are strings.
-Status CheckProperties(const std::string& text) {
-  if (text == "{}") return Status::Ok();
-  const nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (!j.is_object()) return InvalidArgument("contact properties must be a JSON object");
-  for (const auto& [name, value] : j.items()) {
-    if (!value.is_string()) {
-      return InvalidArgument("contact property '" + name + "' must be a string");
-    }
-  }
-  return Status::Ok();
-}
+
 
 // The JSON path of a property for json_extract: $."name".
 Result<std::string> PropertyPath(const std::string& name) {
@@ -732,19 +673,9 @@ Result<std::string> PropertyPath(const std::string& name) {
   return "$.\"" + name + "\"";
 }
 
-// A claim (outbox items, jobs) names its owner and holds it for a positive time.
-Status CheckLease(std::string_view what, const std::string& owner, int64_t lease_ms) {
-  if (owner.empty()) return InvalidArgument(std::string(what) + " needs a non-empty owner");
-  if (lease_ms <= 0) {
-    return InvalidArgument("lease_ms must be positive, got " + std::to_string(lease_ms));
-  }
-  return Status::Ok();
-}
 
-Status CheckLimit(int limit) {
-  if (limit <= 0) return InvalidArgument("limit must be positive, got " + std::to_string(limit));
-  return Status::Ok();
-}
+
+
 
 // ---- The connection, its statement cache and transactions ---------------------------------
 
@@ -1225,7 +1156,7 @@ StaffSession ReadSession(const Stmt& s) {
   return x;
 }
 
-Status UserNotFound(int64_t id) { return NotFound("user " + std::to_string(id) + " not found"); }
+
 
 Result<User> SelectUser(Connection& c, int64_t user_id) {
   SMSC_ASSIGN_OR_RETURN(Stmt s, c.Prepare("SELECT " SMSC_USER_COLS " FROM users WHERE id = ?1"));
@@ -1426,12 +1357,7 @@ Result<int64_t> SqliteStore::PurgeExpiredSessions(int64_t now_ms) {
 // ---- Sender numbers -----------------------------------------------------------------------
 
 namespace {
-std::string NumberTaken(const SenderNumber& n) {
-  if (n.kind == NumberKind::kShortCode) {
-    return "short code " + n.number + " (" + n.country + ") is already registered";
-  }
-  return "sender number " + n.number + " is already registered";
-}
+
 }  // namespace
 
 Result<SenderNumber> SqliteStore::AddNumber(const SenderNumber& number) {

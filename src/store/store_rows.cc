@@ -1,0 +1,92 @@
+#include "store/store_rows.h"
+
+#include <nlohmann/json.hpp>
+
+namespace smsconsent::store_rows {
+
+Result<ReplyKind> ParseReplyKindName(std::string_view s) {
+  for (ReplyKind k :
+       {ReplyKind::kOptInConfirmation, ReplyKind::kOptOutConfirmation, ReplyKind::kHelp}) {
+    if (s == ReplyKindName(k)) return k;
+  }
+  return InvalidArgument("unknown reply kind \"" + std::string(s) + "\"");
+}
+
+std::string KeywordsToJson(const KeywordConfig& k) {
+  nlohmann::json j = {
+      {"languages", k.languages}, {"opt_in", k.opt_in},
+      {"opt_out", k.opt_out},     {"opt_out_all", k.opt_out_all},
+      {"help", k.help},           {"replace_default_keywords", k.replace_default_keywords},
+      {"free_text", k.free_text},
+  };
+  return j.dump();
+}
+
+Result<KeywordConfig> KeywordsFromJson(const std::string& text) {
+  KeywordConfig k;
+  try {
+    nlohmann::json j = nlohmann::json::parse(text);
+    if (!j.is_object()) return InvalidArgument("keyword config is not a JSON object");
+    auto list = [&](const char* key, std::vector<std::string>& out) {
+      if (j.contains(key)) out = j.at(key).get<std::vector<std::string>>();
+    };
+    list("languages", k.languages);
+    list("opt_in", k.opt_in);
+    list("opt_out", k.opt_out);
+    list("opt_out_all", k.opt_out_all);
+    list("help", k.help);
+    if (j.contains("replace_default_keywords")) {
+      k.replace_default_keywords = j.at("replace_default_keywords").get<bool>();
+    }
+    if (j.contains("free_text")) k.free_text = j.at("free_text").get<bool>();
+  } catch (const nlohmann::json::exception& e) {
+    return InvalidArgument(std::string("keyword config: ") + e.what());
+  }
+  return k;
+}
+
+Status CheckLimit(int limit) {
+  if (limit <= 0) return InvalidArgument("limit must be positive, got " + std::to_string(limit));
+  return Status::Ok();
+}
+
+Status CheckLease(std::string_view what, const std::string& owner, int64_t lease_ms) {
+  if (owner.empty()) return InvalidArgument(std::string(what) + " needs a non-empty owner");
+  if (lease_ms <= 0) {
+    return InvalidArgument("lease_ms must be positive, got " + std::to_string(lease_ms));
+  }
+  return Status::Ok();
+}
+
+Status CheckProperties(const std::string& text) {
+  if (text == "{}") return Status::Ok();
+  const nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return InvalidArgument("contact properties must be a JSON object");
+  for (const auto& [name, value] : j.items()) {
+    if (!value.is_string()) {
+      return InvalidArgument("contact property '" + name + "' must be a string");
+    }
+  }
+  return Status::Ok();
+}
+
+std::string ContainsPattern(std::string_view s) {
+  std::string p = "%";
+  for (char ch : s) {
+    if (ch == '%' || ch == '_' || ch == '\\') p.push_back('\\');
+    p.push_back(ch);
+  }
+  p.push_back('%');
+  return p;
+}
+
+std::string NumberTaken(const SenderNumber& n) {
+  if (n.kind == NumberKind::kShortCode) {
+    return "short code " + n.number + " (" + n.country + ") is already registered";
+  }
+  return "sender number " + n.number + " is already registered";
+}
+
+Status UserNotFound(int64_t id) { return NotFound("user " + std::to_string(id) + " not found"); }
+
+}  // namespace smsconsent::store_rows

@@ -1,0 +1,42 @@
+// What every ConsentStore backend checks, writes and reads the same way, whatever its SQL:
+// argument checks, the JSON text of keyword configurations, LIKE patterns, and the messages
+// of errors a caller sees. Used by src/store/sqlite/ and src/store/postgres/ only.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "core/keywords.h"
+#include "core/status.h"
+#include "store/store.h"
+
+namespace smsconsent::store_rows {
+
+// A stored enum name we cannot parse means the file was written by something else (or a
+// newer version): report it, do not guess.
+template <typename T>
+Status BadColumn(const Result<T>& r, std::string_view table, int64_t id) {
+  return Internal("stored " + std::string(table) + " row " + std::to_string(id) +
+                  " is unreadable: " + r.status().message());
+}
+
+// ReplyKindName's inverse, for the outbox's `kind` column.
+Result<ReplyKind> ParseReplyKindName(std::string_view s);
+// The `keywords_json` column of a sender number: its KeywordConfig as a JSON object.
+std::string KeywordsToJson(const KeywordConfig& k);
+// Missing members keep their defaults so that older rows stay readable when fields are added.
+Result<KeywordConfig> KeywordsFromJson(const std::string& text);
+// A page size must be positive.
+Status CheckLimit(int limit);
+// A claim (outbox items, jobs) names its owner and holds it for a positive time.
+Status CheckLease(std::string_view what, const std::string& owner, int64_t lease_ms);
+// Contact::properties must be a JSON object whose values are strings.
+Status CheckProperties(const std::string& text);
+// "%" + s with LIKE's metacharacters (and the escape character itself) escaped + "%".
+std::string ContainsPattern(std::string_view s);
+// The message of ALREADY_EXISTS for a number another account (or this one) has.
+std::string NumberTaken(const SenderNumber& n);
+Status UserNotFound(int64_t id);
+
+}  // namespace smsconsent::store_rows
