@@ -12,68 +12,53 @@
 # Every webhook is a durable write. Prints one line per run: requests/s and latency
 # percentiles; and the server's group-commit batch sizes. Usage:
 #   bench/load/run.sh [DURATION_S=10] [CONNECTIONS=32] [SERVER_THREADS=8]
+# Environment:
+#   SMSCONSENT_BINARY     the binary (default build/release/smsconsent)
+#   SMSCONSENT_BENCH_DB   a PostgreSQL location (postgresql://…[?pool=N]) instead of a new
+#                         SQLite file. The database (or `schema=`) must be empty: it is seeded
+#                         as above (slow: about 3 minutes for 100,000 contacts on the 2-core
+#                         machine) — unless SMSCONSENT_BENCH_API_KEY is set too, which says it
+#                         was seeded already (bench_seed in common.sh; compare_stores.sh does
+#                         that once and clones the database for each run).
+#   SMSCONSENT_BENCH_PHONES  contacts seeded and phones per route (default 100000)
+#   SMSCONSENT_BENCH_INSTANCES  `serve` processes on the same database (default 1), each on
+#                         its own port with SERVER_THREADS threads. wrk cannot spread one run
+#                         over several servers, so each route runs one wrk per instance at
+#                         once, each with CONNECTIONS / instances connections and 2 / instances
+#                         threads; the line shows the summed requests/s and each instance's
+#                         percentiles, separated by "/". Each instance gets its own slice of
+#                         the phones, so no two instances send the same message.
 set -euo pipefail
+shopt -s inherit_errexit
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 duration="${1:-10}"; conns="${2:-32}"; sthreads="${3:-8}"
 bin="${SMSCONSENT_BINARY:-$root/build/release/smsconsent}"
-phones=100000
+instances="${SMSCONSENT_BENCH_INSTANCES:-1}"
+phones="${SMSCONSENT_BENCH_PHONES:-100000}"
 work="$(mktemp -d)"
-server_pid=""
-cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null; rm -rf "$work"; }
+source "$root/bench/load/common.sh"
+cleanup() { bench_stop_servers; rm -rf "$work"; }
 trap cleanup EXIT
 
-db="$work/load.db"
-key=$("$bin" --db "$db" --json account create --name Load --addons marketing_sms_access |
-      python3 -c 'import json,sys; print(json.load(sys.stdin)["api_key"])')
-"$bin" --db "$db" number add --account 1 --number +15551234567 >/dev/null
-"$bin" --db "$db" provider set --account 1 --provider twilio --auth-token loadtoken >/dev/null
-python3 -c 'import sys
-print("phone")
-for i in range(int(sys.argv[1])): print("+1416%07d" % i)' "$phones" > "$work/contacts.csv"
-"$bin" --db "$db" --json bulk apply --account 1 --number +15551234567 --status opted_in \
-  --csv "$work/contacts.csv" --attest --legal-basis consent \
-  --explanation "load benchmark recipients" > /dev/null
+db="${SMSCONSENT_BENCH_DB:-$work/load.db}"
+key="${SMSCONSENT_BENCH_API_KEY:-}"
+[ -n "$key" ] || key=$(bench_seed "$db" "$work" "$phones")
 
-"$bin" --db "$db" serve --listen 127.0.0.1:0 --threads "$sthreads" --log-level warn \
-  --no-dispatch > "$work/serve.out" 2> "$work/serve.err" &
-server_pid=$!
-for _ in $(seq 100); do grep -q listening "$work/serve.out" 2>/dev/null && break; sleep 0.05; done
-base=$(sed -n 's/^smsconsent listening on //p' "$work/serve.out")
-echo "server: $base (threads $sthreads); wrk: 2 threads, $conns connections, ${duration}s"
+bench_start_servers "$db" "$instances" "$sthreads" "$work"
+echo "server: ${bench_bases[*]} (threads $sthreads); wrk: 2 threads, $conns connections, ${duration}s"
 
-python3 "$root/bench/load/gen_twilio_requests.py" "$base/webhooks/twilio" loadtoken +15551234567 \
-  "$phones" "$work/requests.tsv" +1415 SMnew
-python3 "$root/bench/load/gen_twilio_requests.py" "$base/webhooks/twilio" loadtoken +15551234567 \
-  "$phones" "$work/requests-known.tsv" +1416 SMknown
+bench_gen_webhooks requests +1415 SMnew "$phones" "$work"
+bench_gen_webhooks requests-known +1416 SMknown "$phones" "$work"
 
-run() {  # name, wrk args…
-  local name="$1"; shift
-  wrk -t2 -c"$conns" -d"${duration}s" --latency "$@" > "$work/wrk.txt" 2>&1
-  local rps p50 p90 p99 errs
-  rps=$(awk '/Requests\/sec/ {print $2}' "$work/wrk.txt")
-  p50=$(awk '$1=="50%" {print $2}' "$work/wrk.txt")
-  p90=$(awk '$1=="90%" {print $2}' "$work/wrk.txt")
-  p99=$(awk '$1=="99%" {print $2}' "$work/wrk.txt")
-  errs=$(grep -E "Non-2xx|Socket errors" "$work/wrk.txt" | tr '\n' ' ' || true)
-  printf '%-24s %10s req/s   p50 %8s   p90 %8s   p99 %8s   %s\n' "$name" "$rps" "$p50" "$p90" "$p99" "$errs"
-}
-
-batches() {  # group commits so far: batches and change sets
-  curl -s "$base/metrics" | awk '/^smsconsent_group_commit_batches_total/ {b=$2} /^smsconsent_group_commit_items_total/ {i=$2} END {print b+0, i+0}'
-}
-run "GET /healthz" "$base/healthz"
-read -r b0 i0 < <(batches)
-REQUESTS_FILE="$work/requests.tsv" WRK_THREADS=2 run "webhooks, new phones" \
-  -s "$root/bench/load/twilio_webhooks.lua" "$base"
-read -r b1 i1 < <(batches)
-REQUESTS_FILE="$work/requests-known.tsv" WRK_THREADS=2 run "webhooks, contacts" \
-  -s "$root/bench/load/twilio_webhooks.lua" "$base"
-read -r b2 i2 < <(batches)
+bench_run "GET /healthz" healthz
+read -r b0 i0 < <(bench_batches)
+bench_run "webhooks, new phones" webhooks requests
+read -r b1 i1 < <(bench_batches)
+bench_run "webhooks, contacts" webhooks requests-known
+read -r b2 i2 < <(bench_batches)
 echo "group commit: new phones $(( (i1-i0) / (b1-b0 > 0 ? b1-b0 : 1) )) messages per batch," \
      "contacts $(( (i2-i1) / (b2-b1 > 0 ? b2-b1 : 1) ))"
-API_KEY="$key" SENDER=%2B15551234567 PHONES="$phones" PREFIX=%2B1416 run "consent, contacts" \
-  -s "$root/bench/load/consent_check.lua" "$base"
-API_KEY="$key" SENDER=%2B15551234567 PHONES="$phones" PREFIX=%2B1417 run "consent, unknown" \
-  -s "$root/bench/load/consent_check.lua" "$base"
+bench_run "consent, contacts" consent %2B1416
+bench_run "consent, unknown" consent %2B1417
 events=$("$bin" --db "$db" --json ledger verify --account 1 | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["events"], "events, ledger ok" if d["ok"] else "LEDGER BROKEN")')
 echo "after the run: $events"
