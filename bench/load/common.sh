@@ -103,9 +103,23 @@ bench_run() {
     "${p50#/}" "${p90#/}" "${p99#/}" "$errs"
 }
 
-# bench_batches: group commits so far, summed over the instances: "BATCHES CHANGE_SETS".
+# bench_batches: group commits so far, summed over the instances: "BATCHES CHANGE_SETS SECONDS"
+# (SECONDS: time spent in the store's CommitBatch, i.e. the writer threads' busy time).
 bench_batches() {
   local base
   for base in "${bench_bases[@]}"; do curl -s "$base/metrics"; done |
-    awk '/^smsconsent_group_commit_batches_total/ {b += $2} /^smsconsent_group_commit_items_total/ {i += $2} END {print b+0, i+0}'
+    awk '/^smsconsent_group_commit_batches_total/ {b += $2}
+         /^smsconsent_group_commit_items_total/ {i += $2}
+         /^smsconsent_store_operation_duration_seconds_sum\{operation="commit_batch"\}/ {s += $2}
+         END {printf "%d %d %.6f\n", b, i, s}'
+}
+
+# bench_batch_stats B0 I0 S0 B1 I1 S1: between two bench_batches readings, "N messages per
+# batch, T ms per batch, writer busy P %" (P: CommitBatch time over $duration s per instance).
+bench_batch_stats() {
+  awk -v b="$(($4 - $1))" -v i="$(($5 - $2))" -v s="$(awk -v a="$3" -v z="$6" 'BEGIN {print z - a}')" \
+      -v d="$duration" -v n="${#bench_bases[@]}" 'BEGIN {
+    if (b < 1) b = 1
+    printf "%d messages per batch, %.1f ms per batch, writer busy %d %%", i / b, 1000 * s / b, 100 * s / (d * n)
+  }'
 }

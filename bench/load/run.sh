@@ -10,7 +10,8 @@
 #   GET /v1/consent, unknown            consent checks over 100,000 phones that are no
 #                                       contact (+1417…): each is parsed and validated
 # Every webhook is a durable write. Prints one line per run: requests/s and latency
-# percentiles; and the server's group-commit batch sizes. Usage:
+# percentiles; and the servers' group commits: messages per batch, time per batch, and how
+# much of the run the writer thread spent committing. Usage:
 #   bench/load/run.sh [DURATION_S=10] [CONNECTIONS=32] [SERVER_THREADS=8]
 # Environment:
 #   SMSCONSENT_BINARY     the binary (default build/release/smsconsent)
@@ -51,13 +52,13 @@ bench_gen_webhooks requests +1415 SMnew "$phones" "$work"
 bench_gen_webhooks requests-known +1416 SMknown "$phones" "$work"
 
 bench_run "GET /healthz" healthz
-read -r b0 i0 < <(bench_batches)
+read -r b0 i0 s0 < <(bench_batches)
 bench_run "webhooks, new phones" webhooks requests
-read -r b1 i1 < <(bench_batches)
+read -r b1 i1 s1 < <(bench_batches)
 bench_run "webhooks, contacts" webhooks requests-known
-read -r b2 i2 < <(bench_batches)
-echo "group commit: new phones $(( (i1-i0) / (b1-b0 > 0 ? b1-b0 : 1) )) messages per batch," \
-     "contacts $(( (i2-i1) / (b2-b1 > 0 ? b2-b1 : 1) ))"
+read -r b2 i2 s2 < <(bench_batches)
+echo "group commit, new phones: $(bench_batch_stats "$b0" "$i0" "$s0" "$b1" "$i1" "$s1")"
+echo "group commit, contacts:   $(bench_batch_stats "$b1" "$i1" "$s1" "$b2" "$i2" "$s2")"
 bench_run "consent, contacts" consent %2B1416
 bench_run "consent, unknown" consent %2B1417
 events=$("$bin" --db "$db" --json ledger verify --account 1 | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["events"], "events, ledger ok" if d["ok"] else "LEDGER BROKEN")')
