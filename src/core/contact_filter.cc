@@ -14,11 +14,6 @@ namespace {
 
 constexpr int64_t kMsPerDay = 86'400'000;
 
-bool IsSpace(char c) {
-  return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
-}
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-bool IsAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 std::string Quote(std::string_view s) { return "'" + std::string(s) + "'"; }
 
 // ---- Civil dates (proleptic Gregorian, after H. Hinnant's days_from_civil) ----------------
@@ -60,7 +55,7 @@ bool Digits(std::string_view s, size_t* i, size_t n, int* out) {
   int v = 0;
   for (size_t k = 0; k < n; ++k) {
     const char c = s[*i + k];
-    if (!IsDigit(c)) return false;
+    if (!IsAsciiDigit(c)) return false;
     v = v * 10 + (c - '0');
   }
   *i += n;
@@ -77,7 +72,7 @@ class Builder {
     const bool plus = !v.empty() && v[0] == '+';
     const std::string_view digits = v.substr(plus ? 1 : 0);
     if (digits.size() < 3 || digits.size() > 15 ||
-        !std::all_of(digits.begin(), digits.end(), IsDigit)) {
+        !std::all_of(digits.begin(), digits.end(), IsAsciiDigit)) {
       return InvalidArgument("bad sender number " + Quote(v) + " " + where +
                              " (expected a number as registered, like +4520123456, or a short "
                              "code like 12345; number_id=ID takes its id)");
@@ -205,7 +200,7 @@ class TextParser {
     SkipSpace();
     while (i_ < s_.size()) {
       SMSC_RETURN_IF_ERROR(Term(b));
-      if (i_ < s_.size() && !IsSpace(s_[i_])) {
+      if (i_ < s_.size() && !IsAsciiSpace(s_[i_])) {
         return Error("expected white space between terms", i_);
       }
       SkipSpace();
@@ -220,7 +215,7 @@ class TextParser {
     return InvalidArgument(what + " " + At(pos) + std::string(detail));
   }
   void SkipSpace() {
-    while (i_ < s_.size() && IsSpace(s_[i_])) ++i_;
+    while (i_ < s_.size() && IsAsciiSpace(s_[i_])) ++i_;
   }
 
   // A double-quoted string at s_[i_] == '"', with \" and \\ escapes.
@@ -252,10 +247,10 @@ class TextParser {
 
   Status Term(Builder* b) {
     const size_t key_pos = i_;
-    if (!IsAlpha(s_[i_]) && s_[i_] != '_') {
+    if (!IsAsciiLetter(s_[i_]) && s_[i_] != '_') {
       return Error("expected a term like status=opted_in, found " + Quote(s_.substr(i_, 1)), i_);
     }
-    while (i_ < s_.size() && (IsAlpha(s_[i_]) || IsDigit(s_[i_]) || s_[i_] == '_')) ++i_;
+    while (i_ < s_.size() && (IsAsciiLetter(s_[i_]) || IsAsciiDigit(s_[i_]) || s_[i_] == '_')) ++i_;
     const std::string key = LowerAscii(s_.substr(key_pos, i_ - key_pos));
 
     std::string prop_name;
@@ -266,7 +261,7 @@ class TextParser {
         SMSC_ASSIGN_OR_RETURN(prop_name, QuotedString());
       } else {
         const size_t name_pos = i_;
-        while (i_ < s_.size() && !IsSpace(s_[i_]) && s_[i_] != '=' && s_[i_] != '<' &&
+        while (i_ < s_.size() && !IsAsciiSpace(s_[i_]) && s_[i_] != '=' && s_[i_] != '<' &&
                s_[i_] != '>' && s_[i_] != '!' && s_[i_] != '"') {
           ++i_;
         }
@@ -278,7 +273,7 @@ class TextParser {
     } else if (key != "number" && key != "number_id" && key != "status" && key != "search" &&
                key != "created") {
       size_t end = i_;
-      while (end < s_.size() && !IsSpace(s_[end]) && s_[end] != '=' && s_[end] != '<' &&
+      while (end < s_.size() && !IsAsciiSpace(s_[end]) && s_[end] != '=' && s_[end] != '<' &&
              s_[end] != '>' && s_[end] != '!') {
         ++end;
       }
@@ -309,11 +304,11 @@ class TextParser {
     std::string value;
     if (i_ < s_.size() && s_[i_] == '"') {
       SMSC_ASSIGN_OR_RETURN(value, QuotedString());
-      if (i_ < s_.size() && !IsSpace(s_[i_])) {
+      if (i_ < s_.size() && !IsAsciiSpace(s_[i_])) {
         return Error("expected white space after the closing quote", i_);
       }
     } else {
-      while (i_ < s_.size() && !IsSpace(s_[i_])) {
+      while (i_ < s_.size() && !IsAsciiSpace(s_[i_])) {
         if (s_[i_] == '"') {
           return Error("a quote inside a bare value (quote the whole value: key=\"...\")", i_);
         }
@@ -341,7 +336,7 @@ class TextParser {
 void AppendValue(std::string_view v, bool name, std::string* out) {
   bool quote = v.empty();
   for (char c : v) {
-    if (IsSpace(c) || c == '"' ||
+    if (IsAsciiSpace(c) || c == '"' ||
         (name && (c == '=' || c == '<' || c == '>' || c == '!' || c == '\\'))) {
       quote = true;
     }
@@ -392,7 +387,7 @@ std::string NormalizePropertyName(std::string_view name) {
   out.reserve(name.size());
   bool separator = false;
   for (char c : name) {
-    if (IsSpace(c) || c == '-' || c == '_') {
+    if (IsAsciiSpace(c) || c == '-' || c == '_') {
       separator = !out.empty();
       continue;
     }
@@ -431,7 +426,7 @@ Result<TimeSpan> ParseTimeSpan(std::string_view s) {
     if (i < s.size() && s[i] == '.') {
       ++i;
       size_t n = 0;
-      while (i + n < s.size() && IsDigit(s[i + n])) ++n;
+      while (i + n < s.size() && IsAsciiDigit(s[i + n])) ++n;
       if (n == 0) return InvalidArgument("expected digits after the decimal point");
       if (n > 3) return InvalidArgument("times are kept to the millisecond: at most 3 decimals");
       Digits(s, &i, n, &millis);

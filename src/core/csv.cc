@@ -5,6 +5,7 @@
 #include <cassert>
 #include <cstring>
 
+#include "core/ascii.h"
 #include "core/contact_filter.h"
 
 namespace smsconsent {
@@ -23,16 +24,6 @@ constexpr char kBom[] = "\xEF\xBB\xBF";
 inline uint8_t U8(char c) { return static_cast<uint8_t>(c); }
 
 bool IsBlankByte(char c) { return c == ' ' || c == '\t'; }
-bool IsAsciiSpace(char c) {
-  return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && IsAsciiSpace(s.front())) s.remove_prefix(1);
-  while (!s.empty() && IsAsciiSpace(s.back())) s.remove_suffix(1);
-  return s;
-}
-
 bool IsFormulaStart(char c) {
   return c == '=' || c == '+' || c == '-' || c == '@' || c == '\t' || c == '\r';
 }
@@ -464,14 +455,14 @@ const char* RoleName(Role r) {
 std::string Quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
 
 std::string ColumnRef(std::span<const std::string_view> header, size_t i) {
-  return Quoted(Trim(header[i])) + " (column " + std::to_string(i + 1) + ")";
+  return Quoted(TrimAsciiSpace(header[i])) + " (column " + std::to_string(i + 1) + ")";
 }
 
 // The value of a cell as a contact field: trimmed, with an export's formula guard removed.
 std::string_view CellValue(std::string_view v, bool undo_guard) {
-  v = Trim(v);
+  v = TrimAsciiSpace(v);
   if (undo_guard && v.size() >= 2 && v[0] == '\'' && IsFormulaStart(v[1])) {
-    v = Trim(v.substr(1));
+    v = TrimAsciiSpace(v.substr(1));
   }
   return v;
 }
@@ -560,7 +551,7 @@ Result<ContactColumns> MapContactHeader(std::span<const std::string_view> header
     std::string found;
     for (std::string_view h : header) {
       if (!found.empty()) found += ", ";
-      found += Quoted(Trim(h));
+      found += Quoted(TrimAsciiSpace(h));
     }
     std::string aliases;
     for (const Alias& a : kAliases) {
@@ -583,7 +574,7 @@ Status ReadContactRow(const ContactColumns& columns, const CsvRecord& record, Co
     return CellValue(record.fields[i], undo);
   };
   for (size_t i = columns.columns; i < record.fields.size(); ++i) {
-    if (!Trim(record.fields[i]).empty()) {
+    if (!TrimAsciiSpace(record.fields[i]).empty()) {
       return InvalidArgument(LineMessage(
           record.line, std::to_string(record.fields.size()) + " fields but the header has " +
                            std::to_string(columns.columns) + " columns"));

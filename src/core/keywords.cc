@@ -26,6 +26,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/ascii.h"
+
 namespace smsconsent {
 namespace {
 
@@ -451,12 +453,6 @@ std::string JoinKeys(const TokenizedText& t) {
   }
   return key;
 }
-
-// Transparent hashing so lookups by string_view do not allocate.
-struct StringHash {
-  using is_transparent = void;
-  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-};
 
 template <typename V>
 using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;

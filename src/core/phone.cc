@@ -12,6 +12,8 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "core/ascii.h"
+
 namespace smsconsent {
 namespace {
 
@@ -44,18 +46,6 @@ const PhoneNumberUtil& Util() {
   return *util;
 }
 
-bool IsAsciiSpace(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
-bool IsAsciiDigit(char c) { return c >= '0' && c <= '9'; }
-bool IsAsciiLetter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-
-std::string_view TrimAsciiSpace(std::string_view s) {
-  while (!s.empty() && IsAsciiSpace(s.front())) s.remove_prefix(1);
-  while (!s.empty() && IsAsciiSpace(s.back())) s.remove_suffix(1);
-  return s;
-}
-
 std::string AsciiUpper(std::string_view s) {
   std::string out(s);
   for (char& c : out) {
@@ -76,7 +66,7 @@ bool IsCanonicalE164(std::string_view s) {
 
 // The input in double quotes for an error message: bounded in length, with quotes,
 // backslashes and control bytes escaped so a hostile input cannot forge log lines.
-std::string Quote(std::string_view input) {
+std::string QuoteInput(std::string_view input) {
   bool cut = false;
   if (input.size() > kMaxQuotedInput) {
     std::size_t n = kMaxQuotedInput;
@@ -105,7 +95,7 @@ std::string Quote(std::string_view input) {
 
 Status InvalidPhone(std::string_view input, std::string_view reason) {
   return Status(StatusCode::kInvalidPhone,
-                StrCat("invalid phone number ", Quote(input), ": ", reason));
+                StrCat("invalid phone number ", QuoteInput(input), ": ", reason));
 }
 
 // "+45 (DK)", for reasons about a parsed number's length.
@@ -138,7 +128,7 @@ Result<PhoneNumber> ParseOnce(std::string_view input, const std::string& text,
                             "it with + and the country calling code)");
       }
       if (!IsKnownRegion(region)) {
-        return InvalidPhone(input, StrCat("unknown default region ", Quote(region)));
+        return InvalidPhone(input, StrCat("unknown default region ", QuoteInput(region)));
       }
       return InvalidPhone(input, "unknown country calling code");
     case PhoneNumberUtil::NOT_A_NUMBER:
@@ -214,11 +204,6 @@ Result<PhoneNumber> NormalizeSlow(std::string_view input, std::string_view defau
   return ParseOnce(input, std::string(text), region, international, details);
 }
 
-struct StringHash {
-  using is_transparent = void;
-  std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-};
-
 }  // namespace
 
 struct PhoneNormalizer::Cache {
@@ -291,18 +276,18 @@ Result<ShortCode> PhoneNormalizer::NormalizeShortCode(std::string_view input,
     if (IsAsciiSpace(c) || c == '-') continue;
     if (!IsAsciiDigit(c) || out.digits.size() > 8) {
       return Status(StatusCode::kInvalidPhone,
-                    StrCat("invalid short code ", Quote(input), ": must be 3-8 digits"));
+                    StrCat("invalid short code ", QuoteInput(input), ": must be 3-8 digits"));
     }
     out.digits += c;
   }
   if (out.digits.size() < 3 || out.digits.size() > 8) {
     return Status(StatusCode::kInvalidPhone,
-                  StrCat("invalid short code ", Quote(input), ": must be 3-8 digits"));
+                  StrCat("invalid short code ", QuoteInput(input), ": must be 3-8 digits"));
   }
   out.country = AsciiUpper(country);
   if (!IsKnownRegion(out.country)) {
-    return InvalidArgument(StrCat("unknown country ", Quote(country), " for short code ",
-                                  Quote(input),
+    return InvalidArgument(StrCat("unknown country ", QuoteInput(country), " for short code ",
+                                  QuoteInput(input),
                                   " (expected an ISO 3166 alpha-2 code such as \"US\")"));
   }
   return out;

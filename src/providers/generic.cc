@@ -20,17 +20,6 @@ namespace {
 
 using nlohmann::json;
 
-bool ParseSeconds(std::string_view s, int64_t* out) {
-  if (s.empty() || s.size() > 18) return false;
-  int64_t v = 0;
-  for (const char c : s) {
-    if (c < '0' || c > '9') return false;
-    v = v * 10 + (c - '0');
-  }
-  *out = v;
-  return true;
-}
-
 class GenericWebhook final : public WebhookProvider {
  public:
   std::string_view name() const override { return "generic"; }

@@ -25,15 +25,6 @@ namespace {
 
 using Params = std::vector<std::pair<std::string, std::string>>;
 
-std::string E164(std::string_view number) {
-  // Plivo writes numbers in E.164 without the '+' ("14155551234"); short codes stay as sent.
-  if (number.size() > 8 &&
-      std::all_of(number.begin(), number.end(), [](unsigned char c) { return std::isdigit(c); })) {
-    return "+" + std::string(number);
-  }
-  return std::string(number);
-}
-
 bool IsForm(const WebhookRequest& request) {
   const std::string_view ct = request.Header("content-type");
   return ct.empty() || ct.find("application/x-www-form-urlencoded") != std::string_view::npos;
@@ -118,8 +109,8 @@ class PlivoWebhook final : public WebhookProvider {
     const std::string* to = FindParam(params, "To");
     const std::string* text = FindParam(params, "Text");
     if (id != nullptr) in.message_id = *id;
-    if (from != nullptr) in.from = E164(*from);
-    if (to != nullptr) in.to = E164(*to);
+    if (from != nullptr) in.from = PlusE164(*from);
+    if (to != nullptr) in.to = PlusE164(*to);
     // A message status callback pointed at this URL: it has a Status and no Text.
     if (text == nullptr && FindParam(params, "Status") != nullptr) {
       in.ignored = true;

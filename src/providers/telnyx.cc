@@ -28,17 +28,6 @@ struct MdCtxFree {
   void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
 };
 
-bool ParseSeconds(std::string_view s, int64_t* out) {
-  if (s.empty() || s.size() > 18) return false;
-  int64_t v = 0;
-  for (const char c : s) {
-    if (c < '0' || c > '9') return false;
-    v = v * 10 + (c - '0');
-  }
-  *out = v;
-  return true;
-}
-
 std::string StringAt(const json& obj, const char* key) {
   if (obj.is_object() && obj.contains(key) && obj[key].is_string()) {
     return obj[key].get<std::string>();

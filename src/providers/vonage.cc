@@ -40,16 +40,6 @@ bool LooksJson(const WebhookRequest& request) {
   return false;
 }
 
-// Vonage writes numbers in E.164 without the '+'. Restore it for anything longer than a short
-// code (3-8 digits), so "447700900001" is not read as a national number later.
-std::string E164(std::string_view number) {
-  if (number.size() > 8 &&
-      std::all_of(number.begin(), number.end(), [](unsigned char c) { return std::isdigit(c); })) {
-    return "+" + std::string(number);
-  }
-  return std::string(number);
-}
-
 std::string JsonScalar(const json& v) {
   if (v.is_string()) return v.get<std::string>();
   if (v.is_null()) return {};
@@ -88,8 +78,8 @@ Result<ParsedInbound> ParseMessagesApi(const json& doc) {
   if (doc.contains("message_uuid") && doc["message_uuid"].is_string()) {
     in.message_id = doc["message_uuid"].get<std::string>();
   }
-  if (doc.contains("from")) in.from = E164(Address(doc["from"]));
-  if (doc.contains("to")) in.to = E164(Address(doc["to"]));
+  if (doc.contains("from")) in.from = PlusE164(Address(doc["from"]));
+  if (doc.contains("to")) in.to = PlusE164(Address(doc["to"]));
   const std::string channel = doc.contains("channel") && doc["channel"].is_string()
                                   ? doc["channel"].get<std::string>()
                                   : "";
@@ -121,8 +111,8 @@ Result<ParsedInbound> ParseSmsApi(const Params& params) {
   const std::string* to = FindParam(params, "to");
   const std::string* text = FindParam(params, "text");
   if (id != nullptr) in.message_id = *id;
-  if (from != nullptr) in.from = E164(*from);
-  if (to != nullptr) in.to = E164(*to);
+  if (from != nullptr) in.from = PlusE164(*from);
+  if (to != nullptr) in.to = PlusE164(*to);
   // A delivery receipt pointed at this URL: it has a status and no text.
   if (text == nullptr && FindParam(params, "status") != nullptr) {
     in.ignored = true;

@@ -403,6 +403,25 @@ bool WithinTolerance(int64_t at_s, int64_t now_ms, int64_t tolerance_s) {
   return at_s >= now_s - tolerance_s && at_s <= now_s + tolerance_s;
 }
 
+bool ParseSeconds(std::string_view s, int64_t* out) {
+  if (s.empty() || s.size() > 18) return false;
+  int64_t v = 0;
+  for (const char c : s) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + (c - '0');
+  }
+  *out = v;
+  return true;
+}
+
+std::string PlusE164(std::string_view number) {
+  if (number.size() > 8 &&
+      std::all_of(number.begin(), number.end(), [](unsigned char c) { return std::isdigit(c); })) {
+    return "+" + std::string(number);
+  }
+  return std::string(number);
+}
+
 WebhookResponse JsonAcknowledgement() {
   WebhookResponse r;
   r.status = 200;
