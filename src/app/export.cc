@@ -19,10 +19,10 @@
 namespace smsconsent {
 namespace {
 
-using json = nlohmann::ordered_json;  // keys in column order
+using nlohmann::ordered_json;  // keys in column order
 
 constexpr int kContactPage = 500;
-constexpr int kEventPage = 1000;
+constexpr int kExportEventPage = 1000;
 
 // Collects output and hands it to the sink in chunks, so nothing grows with the export.
 class ChunkedOutput {
@@ -52,8 +52,8 @@ std::string PropertiesText(const Contact& c) {
   return c.properties.empty() ? std::string("{}") : c.properties;
 }
 
-json ParseOr(const std::string& text, const json& fallback) {
-  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+ordered_json ParseOr(const std::string& text, const ordered_json& fallback) {
+  ordered_json j = ordered_json::parse(text, nullptr, /*allow_exceptions=*/false);
   return j.is_discarded() ? fallback : j;
 }
 
@@ -229,18 +229,18 @@ Result<ExportSummary> ExportStatuses(ConsentService& service, ConsentStore& stor
                     st.self_opted_out ? "true" : "false", properties};
           writer.AppendRecord(std::span<const std::string>(fields), out.buffer());
         } else {
-          json j = {{"contact_id", c.id},
+          ordered_json j = {{"contact_id", c.id},
                     {"phone", c.phone},
                     {"name", c.name},
                     {"email", c.email},
                     {"number_id", n.id},
                     {"number", n.number},
                     {"status", SubscriptionStatusName(st.status)},
-                    {"since", set ? json(since) : json(nullptr)},
-                    {"source", set ? json(source) : json(nullptr)},
+                    {"since", set ? ordered_json(since) : ordered_json(nullptr)},
+                    {"source", set ? ordered_json(source) : ordered_json(nullptr)},
                     {"self_opted_out", st.self_opted_out},
-                    {"properties", ParseOr(properties, json::object())}};
-          out.buffer()->append(j.dump(-1, ' ', false, json::error_handler_t::replace));
+                    {"properties", ParseOr(properties, ordered_json::object())}};
+          out.buffer()->append(j.dump(-1, ' ', false, ordered_json::error_handler_t::replace));
           out.buffer()->push_back('\n');
         }
         ++summary.rows;
@@ -268,7 +268,7 @@ Result<ExportSummary> ExportLedger(ConsentService& service, ConsentStore& store,
 
   ExportSummary summary;
   EventQuery q;
-  q.limit = kEventPage;
+  q.limit = kExportEventPage;
   std::vector<std::string> fields;
   while (true) {
     SMSC_ASSIGN_OR_RETURN(auto events, store.ListEvents(scope.account.id, q));
@@ -298,7 +298,7 @@ Result<ExportSummary> ExportLedger(ConsentService& service, ConsentStore& store,
                   e.hash};
         writer.AppendRecord(std::span<const std::string>(fields), out.buffer());
       } else {
-        json j = {{"seq", e.seq},
+        ordered_json j = {{"seq", e.seq},
                   {"at", at},
                   {"at_ms", e.at_ms},
                   {"account", e.account_id},
@@ -311,11 +311,11 @@ Result<ExportSummary> ExportLedger(ConsentService& service, ConsentStore& store,
                   {"changed", e.from != e.to},
                   {"source", SourceName(e.source)},
                   {"actor", e.actor},
-                  {"evidence", ParseOr(e.evidence, json(e.evidence))},
+                  {"evidence", ParseOr(e.evidence, ordered_json(e.evidence))},
                   {"evidence_text", e.evidence},
                   {"prev_hash", e.prev_hash},
                   {"hash", e.hash}};
-        out.buffer()->append(j.dump(-1, ' ', false, json::error_handler_t::replace));
+        out.buffer()->append(j.dump(-1, ' ', false, ordered_json::error_handler_t::replace));
         out.buffer()->push_back('\n');
       }
       ++summary.rows;

@@ -12,7 +12,7 @@ namespace {
 
 using nlohmann::json;
 
-constexpr int kEventPage = 1000;
+constexpr int kProofEventPage = 1000;
 
 // "2026-11-29 14:02:05 UTC": the ISO-8601 form without milliseconds, for sentences.
 std::string HumanTime(int64_t ms) {
@@ -191,7 +191,7 @@ Result<ConsentProof> BuildConsentProof(ConsentService& service, ConsentStore& st
   ChainVerifier verifier;
   std::string prev_stored = kGenesisHash;
   EventQuery q;
-  q.limit = kEventPage;
+  q.limit = kProofEventPage;
   while (true) {
     SMSC_ASSIGN_OR_RETURN(auto page, store.ListEvents(proof.account.id, q));
     if (page.empty()) break;
