@@ -213,8 +213,9 @@ class BulkService::Engine {
     int64_t target_id = 0;
     if (!import) {
       if (req.number.empty()) return InvalidArgument("a bulk change needs the sender number");
-      SMSC_ASSIGN_OR_RETURN(SenderNumber n,
+      SMSC_ASSIGN_OR_RETURN(const SenderNumber* found,
                             svc.service_.ResolveNumberIn(account, numbers, req.number));
+      const SenderNumber& n = *found;
       target_id = n.id;
       // The batch's attestation must satisfy the rules before any row is looked at: plan the
       // change for a contact with no status yet (a contact's own opt-out is per row).
@@ -524,9 +525,7 @@ class BulkService::Engine {
         *reason = kSkipUnknownNumber;
         return n.status();
       }
-      for (const SenderNumber& m : numbers_) {
-        if (m.id == n->id) *number = &m;
-      }
+      *number = *n;
     }
     *key = (*number ? std::to_string((*number)->id) : std::string()) + ":" + r.e164;
     if (e164_out) *e164_out = r.e164;

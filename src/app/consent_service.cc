@@ -249,12 +249,20 @@ Status ConsentService::DeleteContact(int64_t account_id, int64_t contact_id) {
 Result<SenderNumber> ConsentService::ResolveNumber(const Account& account,
                                                    const std::string& number) {
   SMSC_ASSIGN_OR_RETURN(auto numbers, store_.ListNumbers(account.id));
-  return ResolveNumberIn(account, numbers, number);
+  SMSC_ASSIGN_OR_RETURN(const SenderNumber* n, ResolveNumberIn(account, numbers, number));
+  return *n;
 }
 
-Result<SenderNumber> ConsentService::ResolveNumberIn(const Account& account,
-                                                     const std::vector<SenderNumber>& numbers,
-                                                     const std::string& number) const {
+Result<const SenderNumber*> ConsentService::ResolveNumberIn(
+    const Account& account, const std::vector<SenderNumber>& numbers,
+    const std::string& number) const {
+  // A number written exactly as stored (stored numbers are normalised, and normalise to
+  // themselves) needs no parse.
+  if (PhoneNormalizer::LooksLikeE164(number)) {
+    for (const SenderNumber& n : numbers) {
+      if (n.number == number) return &n;
+    }
+  }
   std::string wanted;
   if (PhoneNormalizer::LooksLikeShortCode(number)) {
     SMSC_ASSIGN_OR_RETURN(ShortCode sc, phones_.NormalizeShortCode(number, account.default_region));
@@ -264,7 +272,7 @@ Result<SenderNumber> ConsentService::ResolveNumberIn(const Account& account,
     wanted = p.e164;
   }
   for (const SenderNumber& n : numbers) {
-    if (n.number == wanted) return n;
+    if (n.number == wanted) return &n;
   }
   return NotFound("sender number '" + number + "' is not registered to account " +
                   std::to_string(account.id));
@@ -862,22 +870,22 @@ Result<ConsentAnswer> ConsentService::CheckConsent(int64_t account_id, const std
   SMSC_ASSIGN_OR_RETURN(auto cached, accounts_.Get(account_id));
   const Account& account = cached->account;
   SMSC_RETURN_IF_ERROR(RequireSms(account));
-  SMSC_ASSIGN_OR_RETURN(SenderNumber n, ResolveNumberIn(account, cached->numbers, number));
+  SMSC_ASSIGN_OR_RETURN(const SenderNumber* n, ResolveNumberIn(account, cached->numbers, number));
   ConsentAnswer out;
-  out.number = n.number;
+  out.number = n->number;
   std::optional<ContactState> found;
   // A known contact's phone, written as stored, is answered without parsing it (stored phones
   // are normalised, and normalise to themselves); anything else is parsed -- and refused when
   // it is not a valid number -- before the lookup.
   const bool as_stored = PhoneNormalizer::LooksLikeE164(phone);
   if (as_stored) {
-    SMSC_ASSIGN_OR_RETURN(found, store_.FindContactState(account.id, phone, n.id));
+    SMSC_ASSIGN_OR_RETURN(found, store_.FindContactState(account.id, phone, n->id));
     out.phone = phone;
   }
   if (!found) {
-    SMSC_ASSIGN_OR_RETURN(PhoneNumber p, phones_.NormalizeToE164(phone, n.country));
+    SMSC_ASSIGN_OR_RETURN(PhoneNumber p, phones_.NormalizeToE164(phone, n->country));
     if (!as_stored || p.e164 != phone) {
-      SMSC_ASSIGN_OR_RETURN(found, store_.FindContactState(account.id, p.e164, n.id));
+      SMSC_ASSIGN_OR_RETURN(found, store_.FindContactState(account.id, p.e164, n->id));
     }
     out.phone = std::move(p.e164);
   }

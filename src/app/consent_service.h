@@ -281,10 +281,11 @@ class ConsentService {
 
   // The account, refused (kPermissionDenied) without Marketing SMS Access.
   Result<Account> AccountWithSms(int64_t account_id);
-  // One of the account's numbers by its text (E.164 in any format, or short code digits).
-  Result<SenderNumber> ResolveNumberIn(const Account& account,
-                                       const std::vector<SenderNumber>& numbers,
-                                       const std::string& number) const;
+  // One of the account's numbers by its text (E.164 in any format, or short code digits):
+  // a pointer into `numbers`.
+  Result<const SenderNumber*> ResolveNumberIn(const Account& account,
+                                              const std::vector<SenderNumber>& numbers,
+                                              const std::string& number) const;
   // A reply of `number` rendered with its business name, and its segments.
   QueuedReply MakeReply(ReplyKind kind, const SenderNumber& number) const;
 

@@ -114,5 +114,15 @@ TEST(FormatTimestamp, IsoUtcWithMillis) {
   EXPECT_EQ(FormatTimestampMs(1796004341123), "2026-11-30T02:05:41.123Z");
 }
 
+TEST(FormatTimestamp, CalendarEdges) {
+  EXPECT_EQ(FormatTimestampMs(0), "1970-01-01T00:00:00.000Z");
+  EXPECT_EQ(FormatTimestampMs(1709251199999), "2024-02-29T23:59:59.999Z");  // leap day
+  EXPECT_EQ(FormatTimestampMs(978264000001), "2000-12-31T12:00:00.001Z");   // leap year 2000
+  EXPECT_EQ(FormatTimestampMs(4107542400000), "2100-03-01T00:00:00.000Z");  // 2100 is no leap year
+  EXPECT_EQ(FormatTimestampMs(253402300799999), "9999-12-31T23:59:59.999Z");
+  EXPECT_EQ(FormatTimestampMs(253402300800000), "10000-01-01T00:00:00.000Z");
+  EXPECT_EQ(FormatTimestampMs(-1), "1969-12-31T23:59:59.999Z");  // before the epoch
+}
+
 }  // namespace
 }  // namespace smsconsent
