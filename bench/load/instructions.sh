@@ -3,10 +3,11 @@
 # loaded machine, unlike requests/s): 10,000 contacts are opted in, `serve` runs under
 # valgrind --tool=callgrind, its counters are zeroed once it listens, wrk (2 threads, 16
 # connections) loads the route for SECONDS, and the total is divided by the requests served.
-# Usage: bench/load/instructions.sh BINARY MODE SECONDS
+# Usage: bench/load/instructions.sh BINARY MODE SECONDS [PROFILE_OUT]
+#   PROFILE_OUT: where to keep the callgrind profile (for callgrind_annotate); default: dropped.
 #   MODE: healthz | webhook-new | webhook-known | consent-known | consent-unknown
 set -euo pipefail
-bin=$1; mode=$2; secs=$3
+bin=$1; mode=$2; secs=$3; keep=${4:-}
 root="$(cd "$(dirname "$0")/../.." && pwd)"; work=$(mktemp -d); db=$work/load.db
 $bin --db $db --json account create --name Load --addons marketing_sms_access > $work/acct.json
 key=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["api_key"])' $work/acct.json)
@@ -37,6 +38,7 @@ reqs=$(awk '/requests in/ {print $1}' $work/wrk.txt)
 non2xx=$(awk '/Non-2xx/ {print $NF}' $work/wrk.txt)
 out=$(ls -t $work/cg.out* | head -1)
 total=$(callgrind_annotate $out 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",","",$1); print $1}')
+[ -n "$keep" ] && cp "$out" "$keep"
 echo "$mode requests=$reqs non2xx=${non2xx:-0} instr/request=$((total / reqs))"
 kill -TERM $pid; wait $pid 2>/dev/null || true
 rm -rf $work
