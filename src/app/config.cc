@@ -56,7 +56,25 @@ void AddServeOptions(CLI::App& cmd, ServeConfig& c) {
       ->envname("SMSCONSENT_OUTBOX_POLL_MS")
       ->check(CLI::Range(int64_t{10}, int64_t{600'000}))
       ->capture_default_str();
-  cmd.add_option("--instance-id", c.instance_id, "name of this instance (outbox leases)")
+  cmd.add_option("--outbox-lease-ms", c.outbox_lease_ms,
+                 "how long the reply being sent stays leased to this instance; if the instance "
+                 "dies meanwhile, the reply is marked dead (never sent twice) when it runs out")
+      ->envname("SMSCONSENT_OUTBOX_LEASE_MS")
+      ->check(CLI::Range(int64_t{100}, int64_t{3'600'000}))
+      ->capture_default_str();
+  cmd.add_option("--job-lease-ms", c.job_lease_ms,
+                 "how long a bulk or import job stays leased to this instance between chunks; "
+                 "if the instance dies, another one resumes the job when it runs out")
+      ->envname("SMSCONSENT_JOB_LEASE_MS")
+      ->check(CLI::Range(int64_t{100}, int64_t{3'600'000}))
+      ->capture_default_str();
+  cmd.add_option("--job-chunk-rows", c.job_chunk_rows,
+                 "rows a bulk or import job applies per transaction")
+      ->envname("SMSCONSENT_JOB_CHUNK_ROWS")
+      ->check(CLI::Range(1, 100'000))
+      ->capture_default_str();
+  cmd.add_option("--instance-id", c.instance_id,
+                 "name of this instance (owner of its outbox and job leases)")
       ->envname("SMSCONSENT_INSTANCE_ID");
 }
 

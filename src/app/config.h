@@ -30,7 +30,16 @@ struct ServeConfig {
   bool dispatch = true;                     // run the outbox dispatcher in this process
   bool group_commit = true;                 // batch concurrent commits into one fsync
   int64_t outbox_poll_ms = 1000;            // dispatcher wake-up interval
-  std::string instance_id;                  // outbox lease owner; default host:pid
+  // How long the reply on the wire stays leased to this instance; a reply whose instance died
+  // while sending it is marked dead (never re-sent) once the lease runs out.
+  int64_t outbox_lease_ms = 60'000;
+  // How long a bulk/import job stays leased to this instance between chunks; a job whose
+  // instance died is resumed by another one once the lease runs out.
+  int64_t job_lease_ms = 30'000;
+  int job_chunk_rows = 1000;  // job rows per transaction
+  // Owner name of this instance's outbox and job leases; default instance-PID. Give each
+  // instance on one database its own.
+  std::string instance_id;
   // The web page's files: empty serves the copy built into the binary; a folder (holding
   // index.html, app.js, …) is read on every request instead.
   std::string web_dir;

@@ -96,99 +96,104 @@ Result<ReplySender*> OutboxDispatcher::SenderFor(int64_t account_id, int64_t now
 Status OutboxDispatcher::Pass(bool from_loop, int* claimed) {
   std::lock_guard<std::mutex> run_lock(run_mu_);
   *claimed = 0;
-  const int64_t now = clock_.NowMs();
 
-  Result<int64_t> expired = store_.ExpireOutboxLeases(now);
+  Result<int64_t> expired = store_.ExpireOutboxLeases(clock_.NowMs());
   if (!expired.ok()) return expired.status();
   if (*expired > 0) {
     spdlog::warn("outbox: {} repl{} interrupted while sending marked dead (never re-sent)",
                  *expired, *expired == 1 ? "y" : "ies");
   }
 
-  Result<std::vector<OutboxItem>> items =
-      store_.ClaimOutbox(now, options_.batch_size, options_.owner_id, options_.lease_ms);
-  if (!items.ok()) return items.status();
-  *claimed = static_cast<int>(items->size());
-
   Status first_error;
-  for (const OutboxItem& item : *items) {
-    OutboxCompletion done;
-    done.id = item.id;
-    done.lease_owner = options_.owner_id;
-
-    if (from_loop && stop_requested_.load()) {
-      // Not sent: handing it back unchanged is safe and keeps shutdown short.
-      done.state = OutboxState::kPending;
-      done.attempts = item.attempts;
-      done.last_error = item.last_error;
-      done.next_attempt_at_ms = item.next_attempt_at_ms;
-    } else {
-      Result<ReplySender*> sender = SenderFor(item.account_id, clock_.NowMs());
-      if (!sender.ok() && IsConfigurationError(sender.status())) {
-        done.state = OutboxState::kFailed;
-        done.attempts = item.attempts;
-        done.last_error = sender.status().message();
-      } else if (!sender.ok()) {
-        // The store failed while looking up the sender; nothing was sent, so a retry is safe.
-        done.attempts = item.attempts + 1;
-        done.last_error = sender.status().ToString();
-        done.state =
-            done.attempts >= options_.max_attempts ? OutboxState::kDead : OutboxState::kPending;
-        done.next_attempt_at_ms = clock_.NowMs() + Backoff(done.attempts);
-      } else {
-        SendOutcome outcome;
-        try {
-          outcome = (*sender)->Send(OutboundSms{item.from, item.to, item.body});
-        } catch (const std::exception& e) {
-          // Whether it reached the provider is unknown: not retried, so never sent twice.
-          outcome.kind = SendOutcome::kFailed;
-          outcome.error = std::string("sender threw: ") + e.what();
-        }
-        const int64_t at = clock_.NowMs();
-        done.attempts = item.attempts + 1;
-        switch (outcome.kind) {
-          case SendOutcome::kSent:
-            done.state = OutboxState::kSent;
-            done.provider_message_id = outcome.provider_message_id;
-            done.at_ms = at;
-            break;
-          case SendOutcome::kFailed:
-            done.state = OutboxState::kFailed;
-            done.last_error = outcome.error;
-            break;
-          case SendOutcome::kRetry:
-            if (done.attempts >= options_.max_attempts) {
-              done.state = OutboxState::kDead;
-              done.last_error =
-                  "gave up after " + std::to_string(done.attempts) + " attempts: " + outcome.error;
-            } else {
-              done.state = OutboxState::kPending;
-              done.last_error = outcome.error;
-              done.next_attempt_at_ms = at + Backoff(done.attempts);
-            }
-            break;
-        }
-      }
-      if (done.state == OutboxState::kSent) {
-        spdlog::debug("outbox: item {} sent to {} (provider id {})", item.id, item.to,
-                      done.provider_message_id);
-      } else if (done.state != OutboxState::kPending) {
-        spdlog::warn("outbox: item {} to {} {}: {}", item.id, item.to, OutboxStateName(done.state),
-                     done.last_error);
-      }
+  while (*claimed < options_.batch_size) {
+    // Between items is where Stop() takes effect: nothing is held then.
+    if (from_loop && stop_requested_.load()) break;
+    // One item at a time, claimed right before it is sent: the only item this dispatcher ever
+    // holds is the one that may be on the wire. If the process dies, that one item is dead
+    // once its lease runs out (it may have reached the provider), and every other due item is
+    // still pending for the other dispatchers.
+    Result<std::vector<OutboxItem>> items =
+        store_.ClaimOutbox(clock_.NowMs(), 1, options_.owner_id, options_.lease_ms);
+    if (!items.ok()) {
+      if (first_error.ok()) first_error = items.status();
+      break;
     }
-
-    Status st = store_.CompleteOutbox(done);
-    if (!st.ok()) {
-      // kAborted: our lease was expired by another dispatcher (the item is dead, which is
-      // what at-most-once needs); anything else leaves it in `sending` until its lease
-      // expires, and then dead.
-      spdlog::error("outbox: recording item {} as {} failed: {}", item.id,
-                    OutboxStateName(done.state), st.ToString());
-      if (first_error.ok()) first_error = st;
-    }
+    if (items->empty()) break;
+    ++*claimed;
+    Status st = SendAndRecord(items->front());
+    if (!st.ok() && first_error.ok()) first_error = st;
   }
   return first_error;
+}
+
+Status OutboxDispatcher::SendAndRecord(const OutboxItem& item) {
+  OutboxCompletion done;
+  done.id = item.id;
+  done.lease_owner = options_.owner_id;
+
+  Result<ReplySender*> sender = SenderFor(item.account_id, clock_.NowMs());
+  if (!sender.ok() && IsConfigurationError(sender.status())) {
+    done.state = OutboxState::kFailed;
+    done.attempts = item.attempts;
+    done.last_error = sender.status().message();
+  } else if (!sender.ok()) {
+    // The store failed while looking up the sender; nothing was sent, so a retry is safe.
+    done.attempts = item.attempts + 1;
+    done.last_error = sender.status().ToString();
+    done.state =
+        done.attempts >= options_.max_attempts ? OutboxState::kDead : OutboxState::kPending;
+    done.next_attempt_at_ms = clock_.NowMs() + Backoff(done.attempts);
+  } else {
+    SendOutcome outcome;
+    try {
+      outcome = (*sender)->Send(OutboundSms{item.from, item.to, item.body});
+    } catch (const std::exception& e) {
+      // Whether it reached the provider is unknown: not retried, so never sent twice.
+      outcome.kind = SendOutcome::kFailed;
+      outcome.error = std::string("sender threw: ") + e.what();
+    }
+    const int64_t at = clock_.NowMs();
+    done.attempts = item.attempts + 1;
+    switch (outcome.kind) {
+      case SendOutcome::kSent:
+        done.state = OutboxState::kSent;
+        done.provider_message_id = outcome.provider_message_id;
+        done.at_ms = at;
+        break;
+      case SendOutcome::kFailed:
+        done.state = OutboxState::kFailed;
+        done.last_error = outcome.error;
+        break;
+      case SendOutcome::kRetry:
+        if (done.attempts >= options_.max_attempts) {
+          done.state = OutboxState::kDead;
+          done.last_error =
+              "gave up after " + std::to_string(done.attempts) + " attempts: " + outcome.error;
+        } else {
+          done.state = OutboxState::kPending;
+          done.last_error = outcome.error;
+          done.next_attempt_at_ms = at + Backoff(done.attempts);
+        }
+        break;
+    }
+  }
+  if (done.state == OutboxState::kSent) {
+    spdlog::debug("outbox: item {} sent to {} (provider id {})", item.id, item.to,
+                  done.provider_message_id);
+  } else if (done.state != OutboxState::kPending) {
+    spdlog::warn("outbox: item {} to {} {}: {}", item.id, item.to, OutboxStateName(done.state),
+                 done.last_error);
+  }
+
+  Status st = store_.CompleteOutbox(done);
+  if (!st.ok()) {
+    // kAborted: our lease ran out and another dispatcher marked the item dead (which is what
+    // at-most-once needs); anything else leaves it in `sending` until its lease expires, and
+    // then dead.
+    spdlog::error("outbox: recording item {} as {} failed: {}", item.id,
+                  OutboxStateName(done.state), st.ToString());
+  }
+  return st;
 }
 
 void OutboxDispatcher::Start() {

@@ -1,9 +1,9 @@
 // OutboxDispatcher: sends queued replies through each account's reply sender.
 //
-// One pass (RunOnce) turns abandoned leases into dead items, claims a batch of due pending
-// items from the store (state sending, leased to this dispatcher), sends each through the
-// sender the account chose (Account::reply_sender with that provider's ProviderConfig
-// settings) and records the outcome:
+// One pass (RunOnce) turns abandoned leases into dead items, then, up to batch_size times,
+// claims the oldest due pending item (state sending, leased to this dispatcher), sends it
+// through the sender the account chose (Account::reply_sender with that provider's
+// ProviderConfig settings) and records the outcome:
 //   sent                  -> sent, with the provider's message id;
 //   retryable (429, 5xx,  -> pending again, next attempt after a backoff that doubles from
 //   network errors)          base_backoff_ms up to max_backoff_ms; dead after max_attempts;
@@ -11,11 +11,17 @@
 //   no usable sender      -> failed, with the reason (e.g. "twilio reply sender needs the
 //   (missing settings)       setting auth_token").
 //
-// At most once: an item is on the wire only while leased; a dispatcher that dies mid-send
-// leaves it in `sending`, and when the lease runs out the next pass marks it dead instead of
-// sending it again (docs/storage.md, "The outbox"). So lease_ms must comfortably exceed the
-// time one batch can take (batch_size × the HTTP timeout in the worst case); the defaults
-// (50 × 10 s ≤ 10 min) do.
+// One item at a time: an item is claimed right before it is sent, so the only item a
+// dispatcher ever holds is the one that may be on the wire. A dispatcher that dies (killed,
+// crashed, machine lost) therefore strands at most that one item; every other due item stays
+// pending and is sent by the other dispatchers.
+//
+// At most once: the item a dead dispatcher held stays `sending` until its lease runs out, and
+// then the next pass of any dispatcher marks it dead ("interrupted while sending; not
+// retried …", visible in the outbox listing) instead of sending it again, because it may have
+// reached the provider (docs/storage.md, "The outbox"). lease_ms should exceed the time one
+// send can take (the HTTP timeout, 10 s); a shorter one is still never a second send (the
+// late completion is refused and the item stays dead), only a needlessly dead item.
 //
 // Any number of dispatchers (threads or processes, each with its own owner_id) may share one
 // store: the store's claim hands each item to one of them. All times come from the injected
@@ -49,8 +55,8 @@ class OutboxDispatcher {
   struct Options {
     // Names this dispatcher's leases; empty: "HOSTNAME:PID:RANDOM", unique per instance.
     std::string owner_id;
-    int batch_size = 50;
-    int64_t lease_ms = 10 * 60 * 1000;
+    int batch_size = 50;           // items per pass (each claimed on its own)
+    int64_t lease_ms = 60 * 1000;  // how long the item on the wire is held
     std::chrono::milliseconds poll_interval{1000};
     int64_t base_backoff_ms = 1000;  // before the 2nd attempt; doubles each time
     int64_t max_backoff_ms = 10 * 60 * 1000;
@@ -64,17 +70,17 @@ class OutboxDispatcher {
   OutboxDispatcher(const OutboxDispatcher&) = delete;
   OutboxDispatcher& operator=(const OutboxDispatcher&) = delete;
 
-  // One pass over the due items (at most batch_size). Returns the first store error met
-  // (the pass goes on with the other items); send failures are not errors, they are recorded
-  // on the items.
+  // One pass over the due items (at most batch_size, claimed one by one). Returns the first
+  // store error met (a failed claim ends the pass; a failed completion does not); send
+  // failures are not errors, they are recorded on the items.
   Status RunOnce();
 
   // Starts the background thread: a pass every poll_interval, at once after Notify(), and
   // back to back while passes find full batches. No-op if already started.
   void Start();
   // Stops the background thread and waits for it. The item on the wire is finished and
-  // recorded; items claimed in the same batch but not yet sent are handed back (pending,
-  // attempts unchanged), so shutdown waits for at most one send. Idempotent.
+  // recorded, and no further item is claimed, so shutdown waits for at most one send and
+  // leaves nothing leased. Idempotent.
   void Stop();
   // Asks for a pass now (e.g. after a commit queued replies). Cheap; safe from any thread.
   void Notify();
@@ -89,8 +95,10 @@ class OutboxDispatcher {
   };
 
   // One pass; `claimed` is how many items it took. Only the background loop's passes
-  // (from_loop) hand unsent items back when Stop() is requested.
+  // (from_loop) end early when Stop() is requested.
   Status Pass(bool from_loop, int* claimed);
+  // Sends one claimed item and records the outcome (CompleteOutbox's status).
+  Status SendAndRecord(const OutboxItem& item);
   // The account's sender, from the cache or freshly built. kNotFound/kFailedPrecondition/
   // kInvalidArgument: the items cannot be sent (failed); other codes: the store failed.
   Result<ReplySender*> SenderFor(int64_t account_id, int64_t now_ms);

@@ -77,7 +77,10 @@ int RunServe(const std::string& db, const ServeConfig& config) {
   const std::string instance = config.instance_id.empty()
                                    ? "instance-" + std::to_string(::getpid())
                                    : config.instance_id;
-  BulkService bulk(service, **store, clock);
+  BulkService::Options bulk_options;
+  bulk_options.chunk_rows = config.job_chunk_rows;
+  bulk_options.lease_ms = config.job_lease_ms;
+  BulkService bulk(service, **store, clock, bulk_options);
   JobWorker jobs(bulk, instance, std::chrono::milliseconds(1000));
   api.SetBulk(&bulk, [&jobs] { jobs.Notify(); });
   // Staff sign-in for the web page (docs/auth.md).
@@ -89,6 +92,7 @@ int RunServe(const std::string& db, const ServeConfig& config) {
   if (config.dispatch) {
     OutboxDispatcher::Options options;
     options.owner_id = instance;
+    options.lease_ms = config.outbox_lease_ms;
     options.poll_interval = std::chrono::milliseconds(config.outbox_poll_ms);
     dispatcher = std::make_unique<OutboxDispatcher>(**store, clock, *http_client, options);
     api.SetOutboxNotifier([d = dispatcher.get()] { d->Notify(); });

@@ -498,6 +498,83 @@ TEST_F(DispatcherTest, ConcurrentDispatchersSendEachItemOnce) {
   }
 }
 
+// A dispatcher that stops mid-send (here: its send never returns, which to the store is the
+// same as its process being killed) holds only the item on the wire. Another dispatcher sends
+// every other item once the first one is gone; the item on the wire becomes dead when its
+// lease runs out and is never sent again.
+TEST_F(DispatcherTest, KilledDispatchersUnsentItemsAreSentByAnother) {
+  UseTwilio();
+  std::vector<OutboxItem> items;
+  for (int i = 0; i < 5; ++i) items.push_back(Queue("item" + std::to_string(i)));
+
+  std::mutex mu;
+  std::condition_variable cv;
+  bool release = false;
+  http_.on_request = [&] {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return release; });
+  };
+  auto first_store = Must(OpenStore((dir_ / "outbox.db").string()));
+  OutboxDispatcher first(*first_store, clock_, http_, Opts("first"));
+  Status first_pass;
+  std::thread hung([&] { first_pass = first.RunOnce(); });
+  ASSERT_TRUE(http_.WaitFor(1));  // the first item is on the wire, and stays there
+
+  // Only the item on the wire is held; the others are still pending for anyone.
+  std::map<OutboxState, int64_t> counts;
+  for (const auto& [state, n] : Must(store_->CountOutbox())) counts[state] = n;
+  EXPECT_EQ(counts[OutboxState::kSending], 1);
+  EXPECT_EQ(counts[OutboxState::kPending], 4);
+  EXPECT_EQ(Get(items[0].id).lease_owner, "first");
+
+  FakeHttp second_http;
+  OutboxDispatcher second(*store_, clock_, second_http, Opts("second"));
+  ASSERT_TRUE(second.RunOnce().ok());
+  EXPECT_EQ(second_http.count(), 4u);  // the four the first dispatcher never claimed
+  EXPECT_EQ(Get(items[0].id).state, OutboxState::kSending);  // its lease still runs
+
+  clock_.Advance(60'001);  // the first dispatcher's lease runs out
+  ASSERT_TRUE(second.RunOnce().ok());
+  OutboxItem on_the_wire = Get(items[0].id);
+  EXPECT_EQ(on_the_wire.state, OutboxState::kDead);
+  EXPECT_NE(on_the_wire.last_error.find("interrupted while sending"), std::string::npos)
+      << on_the_wire.last_error;
+  EXPECT_EQ(second_http.count(), 4u);  // not re-sent
+  for (size_t i = 1; i < items.size(); ++i) {
+    OutboxItem sent = Get(items[i].id);
+    EXPECT_EQ(sent.state, OutboxState::kSent) << i;
+    EXPECT_EQ(sent.lease_owner, "second") << i;
+    EXPECT_EQ(sent.attempts, 1) << i;
+  }
+  std::multiset<std::string> bodies;
+  for (const HttpClientRequest& r : second_http.requests()) {
+    bodies.insert(r.body.substr(r.body.find("Body=") + 5));
+  }
+  EXPECT_EQ(bodies, (std::multiset<std::string>{"item1", "item2", "item3", "item4"}));
+
+  // The first dispatcher's send finally returns: its outcome is refused (the item stays dead)
+  // and it finds nothing more to send.
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    release = true;
+  }
+  cv.notify_all();
+  hung.join();
+  EXPECT_EQ(first_pass.code(), StatusCode::kAborted) << first_pass.ToString();
+  EXPECT_EQ(http_.count(), 1u);
+  EXPECT_EQ(Get(items[0].id).state, OutboxState::kDead);
+}
+
+TEST_F(DispatcherTest, APassSendsAtMostBatchSizeItems) {
+  UseTwilio();
+  for (int i = 0; i < 12; ++i) Queue("item" + std::to_string(i));
+  OutboxDispatcher d(*store_, clock_, http_, Opts());  // batch_size 10
+  ASSERT_TRUE(d.RunOnce().ok());
+  EXPECT_EQ(http_.count(), 10u);
+  ASSERT_TRUE(d.RunOnce().ok());
+  EXPECT_EQ(http_.count(), 12u);
+}
+
 // ---- The background thread --------------------------------------------------------------------
 
 TEST_F(DispatcherTest, NotifyWakesTheBackgroundThread) {
