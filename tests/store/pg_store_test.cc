@@ -85,6 +85,25 @@ TEST_F(PgStoreTest, RecordsItsMigrations) {
             std::to_string(PgStore::LatestSchemaVersion()));
 }
 
+// migrate-store copies the tables TransferTables() lists (src/store/transfer.cc): a table or
+// column added by a migration and not listed there would be lost in a move.
+TEST_F(PgStoreTest, TransferTablesListEveryTableAndColumnOfTheSchema) {
+  for (const TransferTable& t : TransferTables()) {
+    std::string columns;
+    for (const TransferColumn& c : t.columns) {
+      columns += (columns.empty() ? "" : ",") + std::string(c.name);
+    }
+    EXPECT_EQ(testing_pg::Exec("SELECT string_agg(column_name, ',' ORDER BY ordinal_position) "
+                               "FROM information_schema.columns WHERE table_schema = '" +
+                               schema_ + "' AND table_name = '" + t.name + "'"),
+              columns)
+        << t.name;
+  }
+  EXPECT_EQ(testing_pg::Exec("SELECT count(*) FROM information_schema.tables WHERE table_schema "
+                             "= '" + schema_ + "' AND table_name <> 'schema_migrations'"),
+            std::to_string(TransferTables().size()));
+}
+
 TEST_F(PgStoreTest, SeveralProcessesMigrateOneNewSchemaAtOnce) {
   const std::string fresh = testing_pg::NewSchemaName();
   std::vector<std::thread> threads;
