@@ -17,36 +17,14 @@
 #include <nlohmann/json.hpp>
 
 #include "../store/pg_test_util.h"
+#include "cli_test_util.h"
 
 namespace {
 
 using nlohmann::json;
 namespace fs = std::filesystem;
 namespace testing_pg = smsconsent::testing_pg;
-
-struct CliRun {
-  int exit_code = -1;
-  std::string out, err;
-};
-
-std::string Quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) {
-    if (c == '\'') {
-      q += "'\\''";
-    } else {
-      q += c;
-    }
-  }
-  return q + "'";
-}
-
-std::string ReadAll(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using smsconsent::cli_test::CliRun;
 
 class MigrateCli : public ::testing::Test {
  protected:
@@ -70,22 +48,12 @@ class MigrateCli : public ::testing::Test {
   }
 
   CliRun Exec(const std::string& db, const std::vector<std::string>& args, bool json_flag = true) {
-    std::string cmd = Quote(SMSCONSENT_BINARY) + " --db " + Quote(db);
-    if (json_flag) cmd += " --json";
-    for (const auto& a : args) cmd += " " + Quote(a);
-    const fs::path out = dir_ / "stdout", err = dir_ / "stderr";
-    cmd += " >" + Quote(out.string()) + " 2>" + Quote(err.string()) + " </dev/null";
-    const int rc = std::system(cmd.c_str());
-    CliRun r;
-    r.exit_code = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-    r.out = ReadAll(out);
-    r.err = ReadAll(err);
-    return r;
+    return smsconsent::cli_test::RunBinary(db, args, json_flag, dir_);
   }
   json Ok(const std::string& db, const std::vector<std::string>& args) {
     CliRun r = Exec(db, args);
     EXPECT_EQ(r.exit_code, 0) << "stderr: " << r.err;
-    return r.exit_code == 0 ? json::parse(r.out) : json();
+    return r.exit_code == 0 ? r.Json() : json();
   }
   CliRun Migrate(const std::string& from, const std::string& to, bool json_flag = true) {
     return Exec(sqlite_, {"migrate-store", "--from", from, "--to", to}, json_flag);

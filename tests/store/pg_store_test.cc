@@ -13,17 +13,12 @@
 
 #include "core/ledger.h"
 #include "pg_test_util.h"
+#include "store_locations.h"
 #include "store/postgres/pg_store.h"
 #include "store/store.h"
 
 namespace smsconsent {
 namespace {
-
-template <typename T>
-T Must(Result<T> r, const char* what = "setup") {
-  if (!r.ok()) throw std::runtime_error(std::string(what) + ": " + r.status().ToString());
-  return std::move(r).value();
-}
 
 TEST(PgLocation, TakesPoolAndSchemaOutOfTheUri) {
   auto o = Must(PgStore::ParseLocation("postgresql://u@h:5/db?sslmode=disable&pool=3&schema=s_1"));

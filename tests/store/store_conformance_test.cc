@@ -25,13 +25,6 @@ namespace {
 
 // ---- Helpers -------------------------------------------------------------------------------
 
-// Setup steps that are not what a test checks: a failure throws, and GoogleTest reports the
-// exception as the test's failure.
-template <typename T>
-T Must(Result<T> r, const char* what = "setup") {
-  if (!r.ok()) throw std::runtime_error(std::string(what) + ": " + r.status().ToString());
-  return std::move(r).value();
-}
 
 // Query builders (designated initializers would trip -Wmissing-field-initializers).
 ContactQuery Contacts(const std::string& search = "", int limit = 100, int64_t after_id = 0) {

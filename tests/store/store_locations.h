@@ -1,6 +1,6 @@
 // Where a store test keeps its data: a SQLite file in a fresh directory, or a fresh schema in
 // the PostgreSQL test cluster (pg_test_util.h). Shared by the conformance suite and the
-// transfer tests, which take these as parameters.
+// transfer tests, which take these as parameters; and Must() for their setup steps.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -17,6 +17,17 @@
 #include "store/store.h"
 
 namespace smsconsent {
+
+// Setup steps that are not what a test checks: a failure throws, and GoogleTest reports the
+// exception as the test's failure.
+template <typename T>
+T Must(Result<T> r, const char* what = "setup") {
+  if (!r.ok()) throw std::runtime_error(std::string(what) + ": " + r.status().ToString());
+  return std::move(r).value();
+}
+inline void Must(const Status& s, const char* what = "setup") {
+  if (!s.ok()) throw std::runtime_error(std::string(what) + ": " + s.ToString());
+}
 
 // Where one test's data lives. Open() may be called again after the previous store was
 // destroyed and must reach the same data (that is how persistence is tested); it may also be

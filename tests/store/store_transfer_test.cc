@@ -16,14 +16,6 @@
 namespace smsconsent {
 namespace {
 
-template <typename T>
-T Must(Result<T> r, const char* what = "setup") {
-  if (!r.ok()) throw std::runtime_error(std::string(what) + ": " + r.status().ToString());
-  return std::move(r).value();
-}
-void Must(const Status& s, const char* what = "setup") {
-  if (!s.ok()) throw std::runtime_error(std::string(what) + ": " + s.ToString());
-}
 
 const TransferTable& Table(const std::string& name) {
   for (const TransferTable& t : TransferTables()) {
