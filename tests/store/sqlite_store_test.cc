@@ -103,9 +103,11 @@ TEST(SqliteStore, TransferTablesListEveryTableAndColumnOfTheSchema) {
   for (const TransferTable& t : TransferTables()) {
     listed += (listed.empty() ? "" : ",") + std::string(t.name);
     std::string columns;
-    for (const TransferColumn& c : t.columns) columns += (columns.empty() ? "" : ",") + std::string(c.name);
-    EXPECT_EQ(raw.Query("SELECT group_concat(name, ',') FROM (SELECT name FROM pragma_table_info('" +
-                        std::string(t.name) + "') ORDER BY cid)"),
+    for (const TransferColumn& c : t.columns) {
+      columns += (columns.empty() ? "" : ",") + std::string(c.name);
+    }
+    EXPECT_EQ(raw.Query("SELECT group_concat(name, ',') FROM (SELECT name FROM "
+                        "pragma_table_info('" + std::string(t.name) + "') ORDER BY cid)"),
               columns)
         << t.name;
   }

@@ -25,7 +25,8 @@ const TransferTable& Table(const std::string& name) {
 }
 
 // A job input chunk is bytes, not text.
-const std::string kBinaryChunk = std::string("phone\n+4520000002\n") + std::string(1, '\0') + "\xff";
+const std::string kBinaryChunk =
+    std::string("phone\n+4520000002\n") + std::string(1, '\0') + "\xff";
 
 using Pair = std::tuple<StoreFactory, StoreFactory>;
 
