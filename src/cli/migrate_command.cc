@@ -34,14 +34,23 @@ bool IsPostgres(std::string_view loc) {
   return loc.rfind("postgresql://", 0) == 0 || loc.rfind("postgres://", 0) == 0;
 }
 
-// A location as it may be printed: a password in a PostgreSQL URL becomes "***".
-std::string Redacted(const std::string& loc) {
+// A location as it may be printed: a password in a PostgreSQL URL (user:PASSWORD@ or a
+// password= parameter) becomes "***".
+std::string Redacted(std::string loc) {
   if (!IsPostgres(loc)) return loc;
   const size_t scheme = loc.find("://") + 3;
   const size_t at = loc.find('@', scheme);
   const size_t colon = loc.find(':', scheme);
-  if (at == std::string::npos || colon == std::string::npos || colon > at) return loc;
-  return loc.substr(0, colon + 1) + "***" + loc.substr(at);
+  if (at != std::string::npos && colon != std::string::npos && colon < at) {
+    loc = loc.substr(0, colon + 1) + "***" + loc.substr(at);
+  }
+  for (const char* key : {"?password=", "&password="}) {
+    const size_t p = loc.find(key);
+    if (p == std::string::npos) continue;
+    const size_t start = p + std::string_view(key).size();
+    loc = loc.substr(0, start) + "***" + loc.substr(std::min(loc.find('&', start), loc.size()));
+  }
+  return loc;
 }
 
 // Opening a SQLite location creates the file; a source that does not exist is a mistake.
