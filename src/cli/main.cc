@@ -14,6 +14,7 @@
 #include "app/system_clock.h"
 #include "cli/bulk_commands.h"
 #include "cli/export_commands.h"
+#include "cli/migrate_command.h"
 #include "cli/output.h"
 #include "cli/serve.h"
 #include "cli/user_commands.h"
@@ -590,6 +591,8 @@ int Main(int argc, char** argv) {
   AddBulkCommands(cli, g.db, g.json, run);
   // ---- user: staff of the web page (src/cli/user_commands.cc) ----
   AddUserCommands(cli, g.db, g.json, run);
+  // ---- migrate-store: move an installation to another store (src/cli/migrate_command.cc) ----
+  AddMigrateCommand(cli, g.json, run);
 
   try {
     cli.parse(argc, argv);

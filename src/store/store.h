@@ -324,6 +324,38 @@ struct InboundQuery {
   std::optional<int64_t> number_id;
 };
 
+// ---- Moving an installation between stores (`smsconsent migrate-store`, src/store/transfer.h) --
+// Every table is copied as it is stored, ids and all, in a store-neutral form.
+
+// A cell: integers in decimal ("-12"), booleans "0"/"1", text and blobs as their bytes;
+// nullopt is NULL. Both stores read and write exactly these forms, so rows compare equal
+// across stores when their contents are.
+using TransferCell = std::optional<std::string>;
+using TransferRow = std::vector<TransferCell>;
+
+enum class ColumnType { kInt, kBool, kText, kBlob };
+
+struct TransferColumn {
+  const char* name;
+  ColumnType type;
+  bool nullable = false;
+};
+
+struct TransferTable {
+  const char* name;
+  std::vector<TransferColumn> columns;
+  int key_columns = 1;     // columns[0..key_columns) are the primary key; rows go in its order
+                           // (text keys bytewise)
+  bool id_counter = false;  // columns[0] is `id` from an autoincrement/identity counter
+  int batch_rows = 500;    // rows per ExportRows call (small for large rows: job input chunks)
+};
+
+// Every table of an installation (not the migration bookkeeping), parents before children:
+// the order in which an import must insert them for the foreign keys to hold.
+const std::vector<TransferTable>& TransferTables();
+
+class StoreImport;
+
 class ConsentStore {
  public:
   virtual ~ConsentStore() = default;
@@ -497,6 +529,39 @@ class ConsentStore {
   // Count of items per state, for metrics (all accounts): one entry for every state, in enum
   // order, zero counts included.
   virtual Result<std::vector<std::pair<OutboxState, int64_t>>> CountOutbox() = 0;
+
+  // ---- moving an installation (src/store/transfer.h) ----
+  // Up to table.batch_rows rows of `table` whose key is greater than `after_key` (its
+  // key_columns first cells; empty: from the start), in key order (text bytewise), every
+  // column of table.columns in that order. A read: safe alongside other calls.
+  virtual Result<std::vector<TransferRow>> ExportRows(const TransferTable& table,
+                                                      const TransferRow& after_key) = 0;
+  virtual Result<int64_t> CountRows(const TransferTable& table) = 0;
+  // For a table with an id counter: the highest id it has handed out (it can exceed the
+  // highest id stored, after deletions); 0 when none.
+  virtual Result<int64_t> LastId(const TransferTable& table) = 0;
+  // Starts an import: one transaction, until StoreImport::Commit, that holds this store's
+  // write lock (SQLite) or an EXCLUSIVE lock on every table (PostgreSQL). kFailedPrecondition,
+  // with nothing changed, when any table of TransferTables() has a row: an import only fills
+  // an empty installation. Other calls on this store wait until the import ends (or, for
+  // another process, fail after the busy timeout); the import must end before the store is
+  // destroyed.
+  virtual Result<std::unique_ptr<StoreImport>> BeginImport() = 0;
+};
+
+// An import in progress (ConsentStore::BeginImport). Nothing of it is visible to others, or
+// durable, before Commit returns OK; destroying it uncommitted rolls everything back.
+class StoreImport {
+ public:
+  virtual ~StoreImport() = default;
+  // Inserts rows as ExportRows gives them, ids included, with every constraint checked
+  // (kAlreadyExists for a duplicate key, kInternal for a foreign key without its parent).
+  virtual Status Insert(const TransferTable& table, const std::vector<TransferRow>& rows) = 0;
+  // Sets the table's id counter so that new rows get ids above both `last_id` and every id
+  // stored.
+  virtual Status SetLastId(const TransferTable& table, int64_t last_id) = 0;
+  // Commits; durable on return.
+  virtual Status Commit() = 0;
 };
 
 // Opens the store named by `location`: "sqlite:PATH", or a plain path (SQLite); or

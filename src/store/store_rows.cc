@@ -1,5 +1,6 @@
 #include "store/store_rows.h"
 
+#include <charconv>
 #include <nlohmann/json.hpp>
 
 namespace smsconsent::store_rows {
@@ -88,5 +89,50 @@ std::string NumberTaken(const SenderNumber& n) {
 }
 
 Status UserNotFound(int64_t id) { return NotFound("user " + std::to_string(id) + " not found"); }
+
+
+std::string Quoted(std::string_view name) { return "\"" + std::string(name) + "\""; }
+
+std::string ColumnList(const TransferTable& t, int count, std::string_view suffix) {
+  std::string out;
+  for (int i = 0; i < count; ++i) {
+    if (i > 0) out += ", ";
+    out += Quoted(t.columns[i].name);
+    out += suffix;
+  }
+  return out;
+}
+
+Status CheckTransferRow(const TransferTable& t, const TransferRow& row) {
+  if (row.size() != t.columns.size()) {
+    return InvalidArgument(std::string(t.name) + ": a row has " + std::to_string(row.size()) +
+                           " cells, expected " + std::to_string(t.columns.size()));
+  }
+  for (size_t i = 0; i < row.size(); ++i) {
+    const TransferColumn& c = t.columns[i];
+    const auto bad = [&](const char* why) {
+      return InvalidArgument(std::string(t.name) + "." + c.name + ": " + why);
+    };
+    if (!row[i]) {
+      if (!c.nullable) return bad("NULL in a NOT NULL column");
+      continue;
+    }
+    const std::string& v = *row[i];
+    if (c.type == ColumnType::kInt) {
+      int64_t n = 0;
+      const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+      if (ec != std::errc() || end != v.data() + v.size()) return bad("not an integer");
+    } else if (c.type == ColumnType::kBool && v != "0" && v != "1") {
+      return bad("not 0 or 1");
+    }
+  }
+  return Status::Ok();
+}
+
+int64_t CellInt(const TransferCell& cell) {
+  int64_t n = 0;
+  if (cell) std::from_chars(cell->data(), cell->data() + cell->size(), n);
+  return n;
+}
 
 }  // namespace smsconsent::store_rows

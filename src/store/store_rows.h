@@ -39,4 +39,15 @@ std::string ContainsPattern(std::string_view s);
 std::string NumberTaken(const SenderNumber& n);
 Status UserNotFound(int64_t id);
 
+// ---- Moving an installation (ExportRows, StoreImport) ----
+// `name` as a quoted SQL identifier ("row" is a keyword in PostgreSQL).
+std::string Quoted(std::string_view name);
+// The table's columns, quoted, comma-separated, optionally each with `suffix`.
+std::string ColumnList(const TransferTable& t, int count, std::string_view suffix = "");
+// kInvalidArgument unless the row has one cell per column, NULL only where nullable, integers
+// in decimal and booleans "0"/"1".
+Status CheckTransferRow(const TransferTable& t, const TransferRow& row);
+// An integer cell CheckTransferRow accepted.
+int64_t CellInt(const TransferCell& cell);
+
 }  // namespace smsconsent::store_rows

@@ -15,35 +15,14 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "cli_test_util.h"
+
 namespace {
 
 using nlohmann::json;
 namespace fs = std::filesystem;
-
-struct CliRun {
-  int exit_code = -1;
-  std::string out, err;
-  json Json() const { return json::parse(out); }
-};
-
-std::string Quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) {
-    if (c == '\'') {
-      q += "'\\''";
-    } else {
-      q += c;
-    }
-  }
-  return q + "'";
-}
-
-std::string Slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+namespace cli_test = smsconsent::cli_test;
+using cli_test::CliRun;
 
 class Cli : public ::testing::Test {
  protected:
@@ -58,17 +37,7 @@ class Cli : public ::testing::Test {
   void TearDown() override { fs::remove_all(dir_); }
 
   CliRun Exec(const std::vector<std::string>& args, bool json_output = true) {
-    std::string cmd = Quote(SMSCONSENT_BINARY) + " --db " + Quote(db_);
-    if (json_output) cmd += " --json";
-    for (const auto& a : args) cmd += " " + Quote(a);
-    const fs::path out = dir_ / "stdout", err = dir_ / "stderr";
-    cmd += " >" + Quote(out.string()) + " 2>" + Quote(err.string()) + " </dev/null";
-    const int rc = std::system(cmd.c_str());
-    CliRun r;
-    r.exit_code = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-    r.out = Slurp(out);
-    r.err = Slurp(err);
-    return r;
+    return cli_test::RunBinary(db_, args, json_output, dir_);
   }
 
   // Runs a command that must succeed and returns its JSON.

@@ -14,34 +14,15 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "cli_test_util.h"
+
 namespace {
 
 using nlohmann::json;
 namespace fs = std::filesystem;
-
-struct CliResult {
-  int exit_code = -1;
-  std::string out, err;
-};
-
-std::string ShellQuote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) {
-    if (c == '\'') {
-      q += "'\\''";
-    } else {
-      q += c;
-    }
-  }
-  return q + "'";
-}
-
-std::string ReadAll(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+namespace cli_test = smsconsent::cli_test;
+using CliResult = cli_test::CliRun;
+using cli_test::ReadAll;
 
 std::vector<std::string> Lines(const std::string& s) {
   std::vector<std::string> out;
@@ -67,17 +48,7 @@ class ExportCli : public ::testing::Test {
   void TearDown() override { fs::remove_all(dir_); }
 
   CliResult Exec(const std::vector<std::string>& args, bool json_flag = false) {
-    std::string cmd = ShellQuote(SMSCONSENT_BINARY) + " --db " + ShellQuote(db_);
-    if (json_flag) cmd += " --json";
-    for (const auto& a : args) cmd += " " + ShellQuote(a);
-    const fs::path out = dir_ / "stdout", err = dir_ / "stderr";
-    cmd += " >" + ShellQuote(out.string()) + " 2>" + ShellQuote(err.string()) + " </dev/null";
-    const int rc = std::system(cmd.c_str());
-    CliResult r;
-    r.exit_code = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-    r.out = ReadAll(out);
-    r.err = ReadAll(err);
-    return r;
+    return cli_test::RunBinary(db_, args, json_flag, dir_);
   }
   json Ok(const std::vector<std::string>& args) {
     CliResult r = Exec(args, true);

@@ -14,38 +14,14 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "cli_test_util.h"
+
 namespace {
 
 using nlohmann::json;
 namespace fs = std::filesystem;
-
-struct CliResult {
-  int exit_code = -1;
-  std::string out, err;
-  json Json() const {
-    json j = json::parse(out, nullptr, false);
-    return j.is_discarded() ? json() : j;
-  }
-};
-
-std::string ShellQuote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) {
-    if (c == '\'') {
-      q += "'\\''";
-    } else {
-      q += c;
-    }
-  }
-  return q + "'";
-}
-
-std::string ReadAll(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+namespace cli_test = smsconsent::cli_test;
+using CliResult = cli_test::CliRun;
 
 class UserCli : public ::testing::Test {
  protected:
@@ -62,18 +38,9 @@ class UserCli : public ::testing::Test {
 
   // Runs `smsconsent --db DB --json ARGS…` with `stdin_text` on standard input.
   CliResult Run(const std::vector<std::string>& args, const std::string& stdin_text = "") {
-    const fs::path in = dir_ / "stdin", out = dir_ / "stdout", err = dir_ / "stderr";
+    const fs::path in = dir_ / "stdin";
     std::ofstream(in, std::ios::binary) << stdin_text;
-    std::string cmd = ShellQuote(SMSCONSENT_BINARY) + " --db " + ShellQuote(db_) + " --json";
-    for (const auto& a : args) cmd += " " + ShellQuote(a);
-    cmd += " <" + ShellQuote(in.string()) + " >" + ShellQuote(out.string()) + " 2>" +
-           ShellQuote(err.string());
-    const int rc = std::system(cmd.c_str());
-    CliResult r;
-    r.exit_code = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-    r.out = ReadAll(out);
-    r.err = ReadAll(err);
-    return r;
+    return cli_test::RunBinary(db_, args, /*json_flag=*/true, dir_, in.string());
   }
 
   // One text column of the users table, by email.

@@ -36,11 +36,13 @@ constexpr char kOtherSecret[] = "other-secret";
 
 class Activity : public ::testing::Test {
  protected:
+  void SetUp() override { serve_fixture::SkipOrFailWithoutStore(); }
   static void SetUpTestSuite() {
     dir_ = fs::temp_directory_path() / ("smsconsent-activity-" + std::to_string(getpid()));
     fs::remove_all(dir_);
     fs::create_directories(dir_);
-    db_ = (dir_ / "activity.db").string();
+    db_ = serve_fixture::NewDatabase(dir_, "activity.db");
+    if (db_.empty()) return;
     json a = json::parse(
         RunCli(db_, {"account", "create", "--name", "Acme", "--addons", "marketing_sms_access"}));
     const std::string acme = std::to_string(a["id"].get<int64_t>());
@@ -68,6 +70,7 @@ class Activity : public ::testing::Test {
 
   static void TearDownTestSuite() {
     serve_fixture::StopServe(server_);
+    serve_fixture::DropDatabase(db_);
     fs::remove_all(dir_);
   }
 

@@ -41,11 +41,13 @@ std::string Csv(int n) {
 
 class BulkApi : public ::testing::Test {
  protected:
+  void SetUp() override { serve_fixture::SkipOrFailWithoutStore(); }
   static void SetUpTestSuite() {
     dir_ = fs::temp_directory_path() / ("smsconsent-bulk-api-" + std::to_string(getpid()));
     fs::remove_all(dir_);
     fs::create_directories(dir_);
-    db_ = (dir_ / "serve.db").string();
+    db_ = serve_fixture::NewDatabase(dir_, "serve.db");
+    if (db_.empty()) return;
     json a = Cli(db_, {"account", "create", "--name", "Acme", "--addons",
                        "marketing_sms_access,sms_short_code"});
     key_ = a["api_key"];
@@ -64,6 +66,7 @@ class BulkApi : public ::testing::Test {
   }
   static void TearDownTestSuite() {
     serve_fixture::StopServe(server_);
+    serve_fixture::DropDatabase(db_);
     fs::remove_all(dir_);
   }
 

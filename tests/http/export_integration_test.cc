@@ -50,11 +50,13 @@ json Cli(const std::string& db, const std::vector<std::string>& args) {
 
 class ExportApi : public ::testing::Test {
  protected:
+  void SetUp() override { serve_fixture::SkipOrFailWithoutStore(); }
   static void SetUpTestSuite() {
     dir_ = fs::temp_directory_path() / ("smsconsent-export-api-" + std::to_string(getpid()));
     fs::remove_all(dir_);
     fs::create_directories(dir_);
-    db_ = (dir_ / "serve.db").string();
+    db_ = serve_fixture::NewDatabase(dir_, "serve.db");
+    if (db_.empty()) return;
     json a = Cli(db_, {"account", "create", "--name", "Acme", "--addons",
                        "marketing_sms_access,sms_short_code"});
     account_ = a["id"].get<int64_t>();
@@ -105,6 +107,7 @@ class ExportApi : public ::testing::Test {
 
   static void TearDownTestSuite() {
     serve_fixture::StopServe(server_);
+    serve_fixture::DropDatabase(db_);
     fs::remove_all(dir_);
   }
 

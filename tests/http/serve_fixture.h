@@ -1,6 +1,7 @@
 // Helpers for integration tests that run the real `smsconsent` binary (SMSCONSENT_BINARY, set
-// by CMake): the CLI to set up a database, and `smsconsent serve` on 127.0.0.1 port 0.
-// Nothing here uses the production code, so a test built on it sees the service from outside.
+// by CMake): a fresh database on the store under test, the CLI to set it up, and `smsconsent
+// serve` on 127.0.0.1 port 0. Nothing here uses the production code, so a test built on it
+// sees the service from outside.
 #pragma once
 
 #include <fcntl.h>
@@ -10,12 +11,62 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "../store/pg_test_util.h"
+
 namespace smsconsent::serve_fixture {
+
+// ---- The store under test ----
+// SQLite files by default; PostgreSQL with SMSCONSENT_TEST_STORE=postgres, which is how CMake
+// registers the pg.* copy of these tests: each database is then a schema of its own in the
+// test cluster (SMSCONSENT_TEST_POSTGRES_URL, tests/store/pg_test_util.h).
+inline bool OnPostgres() {
+  const char* store = std::getenv("SMSCONSENT_TEST_STORE");
+  return store != nullptr && std::string(store) == "postgres";
+}
+
+// Why the store under test cannot be used here ("" when it can): PostgreSQL asked for without
+// a cluster.
+inline std::string StoreUnavailable() { return OnPostgres() ? testing_pg::Unavailable() : ""; }
+
+// For a fixture's SetUp(): skips the test when the store under test cannot be used, or fails it
+// when CI=true (CI never passes without the PostgreSQL tests). Per test, since not every
+// GoogleTest version skips a suite from SetUpTestSuite().
+inline void SkipOrFailWithoutStore() {
+  const std::string why = StoreUnavailable();
+  if (why.empty()) return;
+  if (testing_pg::InCi()) FAIL() << "CI=true, so not skipped: " << why;
+  GTEST_SKIP() << why;
+}
+
+// A fresh, empty database for `smsconsent --db`: the file `dir/name`, or on PostgreSQL the
+// cluster's URL with a new schema; "" when the store cannot be used (SetUpTestSuite() then
+// returns at once, and SkipOrFailWithoutStore() in SetUp() reports it).
+inline std::string NewDatabase(const std::filesystem::path& dir, const std::string& name) {
+  if (!OnPostgres()) return (dir / name).string();
+  if (!StoreUnavailable().empty()) return "";
+  return testing_pg::StoreUrl(testing_pg::NewSchemaName(), /*pool=*/8);
+}
+
+// Removes what NewDatabase made on PostgreSQL (its schema); a SQLite file goes with its
+// directory. Call after the servers using it have stopped.
+inline void DropDatabase(const std::string& db) {
+  const size_t at = db.find("schema=");
+  if (db.rfind("postgresql://", 0) != 0 || at == std::string::npos) return;
+  const size_t start = at + 7;
+  const std::string schema = db.substr(start, db.find('&', start) - start);
+  try {
+    testing_pg::DropSchema(schema);
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "dropping test schema " << schema << ": " << e.what();
+  }
+}
 
 // Runs `smsconsent --db DB --json ARGS…` to completion; returns its stdout (stderr is
 // discarded) and the exit code through `rc`. Arguments must not contain a single quote.

@@ -42,11 +42,13 @@ std::string TwilioSignature(const std::string& token, const std::string& url,
 
 class Serve : public ::testing::Test {
  protected:
+  void SetUp() override { serve_fixture::SkipOrFailWithoutStore(); }
   static void SetUpTestSuite() {
     dir_ = fs::temp_directory_path() / ("smsconsent-serve-" + std::to_string(getpid()));
     fs::remove_all(dir_);
     fs::create_directories(dir_);
-    db_ = (dir_ / "serve.db").string();
+    db_ = serve_fixture::NewDatabase(dir_, "serve.db");
+    if (db_.empty()) return;
     json a = json::parse(RunCli(db_, {"account", "create", "--name", "Acme", "--addons",
                                       "marketing_sms_access,sms_short_code"}));
     account_ = a["id"].get<int64_t>();
@@ -69,6 +71,7 @@ class Serve : public ::testing::Test {
 
   static void TearDownTestSuite() {
     serve_fixture::StopServe(server_);
+    serve_fixture::DropDatabase(db_);
     fs::remove_all(dir_);
   }
 

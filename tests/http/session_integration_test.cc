@@ -48,11 +48,13 @@ struct Browser {
 
 class SessionApi : public ::testing::Test {
  protected:
+  void SetUp() override { serve_fixture::SkipOrFailWithoutStore(); }
   static void SetUpTestSuite() {
     dir_ = fs::temp_directory_path() / ("smsconsent-session-api-" + std::to_string(getpid()));
     fs::remove_all(dir_);
     fs::create_directories(dir_);
-    db_ = (dir_ / "serve.db").string();
+    db_ = serve_fixture::NewDatabase(dir_, "serve.db");
+    if (db_.empty()) return;
     json a = Cli(db_, {"account", "create", "--name", "Acme", "--addons",
                        "marketing_sms_access"});
     key_ = a["api_key"];
@@ -76,6 +78,7 @@ class SessionApi : public ::testing::Test {
   }
   static void TearDownTestSuite() {
     serve_fixture::StopServe(server_);
+    serve_fixture::DropDatabase(db_);
     fs::remove_all(dir_);
   }
 

@@ -93,6 +93,30 @@ TEST(SqliteStore, DurabilityPragmasAreInForce) {
   EXPECT_EQ(raw.Query("PRAGMA journal_mode"), "wal");
 }
 
+// migrate-store copies the tables TransferTables() lists (src/store/transfer.cc): a table or
+// column added by a migration and not listed there would be lost in a move.
+TEST(SqliteStore, TransferTablesListEveryTableAndColumnOfTheSchema) {
+  TempDir dir;
+  auto store = MustOpen(dir.File("t.db"));
+  RawDb raw(dir.File("t.db"));
+  std::string listed;
+  for (const TransferTable& t : TransferTables()) {
+    listed += (listed.empty() ? "" : ",") + std::string(t.name);
+    std::string columns;
+    for (const TransferColumn& c : t.columns) {
+      columns += (columns.empty() ? "" : ",") + std::string(c.name);
+    }
+    EXPECT_EQ(raw.Query("SELECT group_concat(name, ',') FROM (SELECT name FROM "
+                        "pragma_table_info('" + std::string(t.name) + "') ORDER BY cid)"),
+              columns)
+        << t.name;
+  }
+  EXPECT_EQ(raw.Query("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name NOT IN "
+                      "('schema_migrations', 'sqlite_sequence')"),
+            std::to_string(TransferTables().size()))
+      << "tables listed: " << listed;
+}
+
 TEST(SqliteStore, MigrationsAreAppliedOnceAndSurviveReopen) {
   TempDir dir;
   const std::string path = dir.File("m.db");

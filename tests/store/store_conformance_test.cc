@@ -18,94 +18,13 @@
 #include "core/ledger.h"
 #include "store/store.h"
 #include "pg_test_util.h"
+#include "store_locations.h"
 
 namespace smsconsent {
 namespace {
 
-// ---- Backends ------------------------------------------------------------------------------
-
-// Where one test's data lives. Open() may be called again after the previous store was
-// destroyed and must reach the same data (that is how persistence is tested); it may also be
-// called while another store on the location is open, as several processes sharing one
-// database would. Destroying the location removes the data.
-class StoreLocation {
- public:
-  virtual ~StoreLocation() = default;
-  virtual Result<std::unique_ptr<ConsentStore>> Open() = 0;
-};
-
-struct StoreFactory {
-  std::string name;
-  // A fresh, empty location; called once per test.
-  std::function<std::unique_ptr<StoreLocation>()> make_location;
-  // Why the backend cannot be tested here ("" when it can): the test is skipped with this
-  // message, or fails with it in CI (CI=true), where every backend must run.
-  std::function<std::string()> unavailable = [] { return std::string(); };
-};
-
-// Keeps CTest's test names readable ("…/Sqlite" rather than a byte dump).
-void PrintTo(const StoreFactory& f, std::ostream* os) { *os << f.name; }
-
-// A database file in a fresh temporary directory, opened through OpenStore("sqlite:…").
-class SqliteLocation : public StoreLocation {
- public:
-  SqliteLocation() {
-    std::string tmpl =
-        (std::filesystem::temp_directory_path() / "smsconsent-store-XXXXXX").string();
-    if (mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    dir_ = tmpl;
-  }
-  ~SqliteLocation() override {
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
-  Result<std::unique_ptr<ConsentStore>> Open() override {
-    return OpenStore("sqlite:" + (dir_ / "smsconsent.db").string());
-  }
-
- private:
-  std::filesystem::path dir_;
-};
-
-StoreFactory SqliteFactory() {
-  return {"Sqlite", [] { return std::make_unique<SqliteLocation>(); }};
-}
-
-// A schema of its own in the test cluster's database (SMSCONSENT_TEST_POSTGRES_URL), opened
-// through OpenStore("postgresql://…?schema=…"); dropped with everything in it afterwards. A
-// schema is much cheaper than a database per test (CREATE DATABASE copies a template and
-// checkpoints).
-class PgLocation : public StoreLocation {
- public:
-  PgLocation() : schema_(testing_pg::NewSchemaName()) {}
-  ~PgLocation() override {
-    try {
-      testing_pg::DropSchema(schema_);
-    } catch (const std::exception& e) {
-      ADD_FAILURE() << "dropping test schema " << schema_ << ": " << e.what();
-    }
-  }
-  Result<std::unique_ptr<ConsentStore>> Open() override {
-    return OpenStore(testing_pg::StoreUrl(schema_));
-  }
-
- private:
-  std::string schema_;
-};
-
-StoreFactory PostgresFactory() {
-  return {"Postgres", [] { return std::make_unique<PgLocation>(); }, testing_pg::Unavailable};
-}
-
 // ---- Helpers -------------------------------------------------------------------------------
 
-// Setup steps that are not what a test checks: a failure throws, and GoogleTest reports the
-// exception as the test's failure.
-template <typename T>
-T Must(Result<T> r, const char* what = "setup") {
-  if (!r.ok()) throw std::runtime_error(std::string(what) + ": " + r.status().ToString());
-  return std::move(r).value();
-}
 
 // Query builders (designated initializers would trip -Wmissing-field-initializers).
 ContactQuery Contacts(const std::string& search = "", int limit = 100, int64_t after_id = 0) {

@@ -128,6 +128,12 @@ class PgStore final : public ConsentStore {
   Result<int64_t> ExpireOutboxLeases(int64_t now_ms) override;
   Result<std::vector<std::pair<OutboxState, int64_t>>> CountOutbox() override;
 
+  Result<std::vector<TransferRow>> ExportRows(const TransferTable& table,
+                                              const TransferRow& after_key) override;
+  Result<int64_t> CountRows(const TransferTable& table) override;
+  Result<int64_t> LastId(const TransferTable& table) override;
+  Result<std::unique_ptr<StoreImport>> BeginImport() override;
+
  private:
   struct Impl;
   explicit PgStore(std::unique_ptr<Impl> impl);
