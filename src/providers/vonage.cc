@@ -133,17 +133,6 @@ Result<ParsedInbound> ParseSmsApi(const Params& params) {
   return in;
 }
 
-bool ParseInt64(std::string_view s, int64_t* out) {
-  if (s.empty() || s.size() > 18) return false;
-  int64_t v = 0;
-  for (const char c : s) {
-    if (c < '0' || c > '9') return false;
-    v = v * 10 + (c - '0');
-  }
-  *out = v;
-  return true;
-}
-
 Status VerifyJwt(const WebhookRequest& request, std::string_view token, const std::string& secret,
                  int64_t now_ms, int64_t tolerance_s) {
   const size_t dot1 = token.find('.');
@@ -243,7 +232,7 @@ Status VerifySignedParams(const WebhookRequest& request, const nlohmann::json& s
   }
   const std::string* timestamp = FindParam(sorted, "timestamp");
   int64_t at_s = 0;
-  if (timestamp == nullptr || !ParseInt64(*timestamp, &at_s)) {
+  if (timestamp == nullptr || !ParseSeconds(*timestamp, &at_s)) {
     return PermissionDenied("vonage: missing or malformed timestamp parameter");
   }
   if (!WithinTolerance(at_s, now_ms, tolerance_s)) {

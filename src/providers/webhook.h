@@ -121,7 +121,8 @@ std::string UrlEncode(std::string_view s);  // RFC 3986 unreserved kept, others 
 // direction. Compared as a range, not |now - at|: `at_s` comes from the request and may be any
 // int64.
 bool WithinTolerance(int64_t at_s, int64_t now_ms, int64_t tolerance_s);
-// A Unix time in whole seconds as a provider sends it ("1700000000"): digits only, at most 18.
+// A Unix time in whole seconds as providers send it ("1700000000"): digits only, at most 18,
+// else false.
 bool ParseSeconds(std::string_view s, int64_t* out);
 // Vonage and Plivo write numbers in E.164 without the '+' ("447700900001"). Restores it for
 // anything longer than a short code (3-8 digits), so the number is not read as national later;
