@@ -3,6 +3,8 @@
 #include <charconv>
 #include <nlohmann/json.hpp>
 
+#include "core/ledger.h"
+
 namespace smsconsent::store_rows {
 
 Result<ReplyKind> ParseReplyKindName(std::string_view s) {
@@ -89,6 +91,43 @@ std::string NumberTaken(const SenderNumber& n) {
 }
 
 Status UserNotFound(int64_t id) { return NotFound("user " + std::to_string(id) + " not found"); }
+
+const EventDraft& ResolveDraftContact(const EventDraft& draft, int64_t new_contact_id,
+                                      EventDraft* scratch) {
+  if (draft.contact_id != 0 || new_contact_id == 0) return draft;
+  *scratch = draft;
+  scratch->contact_id = new_contact_id;
+  return *scratch;
+}
+
+Result<ConsentEvent> NextChainEvent(int64_t account_id, const EventDraft& d,
+                                    const ConsentState& before, int64_t head_seq,
+                                    const std::string& head_hash) {
+  if (before.status != d.from) {
+    return Status{StatusCode::kAborted,
+                  "contact " + std::to_string(d.contact_id) + " on number " +
+                      std::to_string(d.number_id) + " is " +
+                      SubscriptionStatusName(before.status) + ", not " +
+                      SubscriptionStatusName(d.from) +
+                      " as the change assumed (changed concurrently); re-read and retry"};
+  }
+  ConsentEvent e;
+  e.account_id = account_id;
+  e.seq = head_seq + 1;
+  e.contact_id = d.contact_id;
+  e.phone = d.phone;
+  e.number_id = d.number_id;
+  e.sender = d.sender;
+  e.from = d.from;
+  e.to = d.to;
+  e.source = d.source;
+  e.actor = d.actor;
+  e.at_ms = d.at_ms;
+  e.evidence = d.evidence;
+  e.prev_hash = head_hash;
+  e.hash = ComputeEventHash(e);
+  return e;
+}
 
 
 std::string Quoted(std::string_view name) { return "\"" + std::string(name) + "\""; }

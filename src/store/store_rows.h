@@ -39,6 +39,19 @@ std::string ContainsPattern(std::string_view s);
 std::string NumberTaken(const SenderNumber& n);
 Status UserNotFound(int64_t id);
 
+// ---- The ledger's chain (WriteChangeSet) ----
+// The draft with its contact filled in: an event drafted for the change set's new contact
+// (contact_id 0) belongs to `new_contact_id` once that contact is written. Returns `draft`
+// itself when it needs no change, else a copy made in `*scratch`.
+const EventDraft& ResolveDraftContact(const EventDraft& draft, int64_t new_contact_id,
+                                      EventDraft* scratch);
+// The account's next event: `d` as number `head_seq + 1` after `head_hash`, hashed (its id is
+// the caller's to fill in). kAborted when the contact's current status `before` is not the one
+// the change assumed (it was changed concurrently).
+Result<ConsentEvent> NextChainEvent(int64_t account_id, const EventDraft& d,
+                                    const ConsentState& before, int64_t head_seq,
+                                    const std::string& head_hash);
+
 // ---- Moving an installation (ExportRows, StoreImport) ----
 // `name` as a quoted SQL identifier ("row" is a keyword in PostgreSQL).
 std::string Quoted(std::string_view name);

@@ -1362,12 +1362,7 @@ Result<CommitResult> WriteChangeSet(Conn& c, int64_t account_id, const ChangeSet
     result.events.reserve(changes.events.size());
     for (const EventDraft& draft : changes.events) {
       EventDraft resolved;
-      const bool for_new_contact = draft.contact_id == 0 && result.contact_id != 0;
-      if (for_new_contact) {
-        resolved = draft;
-        resolved.contact_id = result.contact_id;
-      }
-      const EventDraft& d = for_new_contact ? resolved : draft;
+      const EventDraft& d = ResolveDraftContact(draft, result.contact_id, &resolved);
       SMSC_RETURN_IF_ERROR(check_contact(d.contact_id));
       SMSC_RETURN_IF_ERROR(check_number(d.number_id));
 
@@ -1382,29 +1377,8 @@ Result<CommitResult> WriteChangeSet(Conn& c, int64_t account_id, const ChangeSet
           before = row.state;
         }
       }
-      if (before.status != d.from) {
-        return Aborted("contact " + std::to_string(d.contact_id) + " on number " +
-                       std::to_string(d.number_id) + " is " +
-                       SubscriptionStatusName(before.status) + ", not " +
-                       SubscriptionStatusName(d.from) +
-                       " as the change assumed (changed concurrently); re-read and retry");
-      }
-
-      ConsentEvent e;
-      e.account_id = account_id;
-      e.seq = ++seq;
-      e.contact_id = d.contact_id;
-      e.phone = d.phone;
-      e.number_id = d.number_id;
-      e.sender = d.sender;
-      e.from = d.from;
-      e.to = d.to;
-      e.source = d.source;
-      e.actor = d.actor;
-      e.at_ms = d.at_ms;
-      e.evidence = d.evidence;
-      e.prev_hash = prev_hash;
-      e.hash = ComputeEventHash(e);
+      SMSC_ASSIGN_OR_RETURN(ConsentEvent e, NextChainEvent(account_id, d, before, seq, prev_hash));
+      seq = e.seq;
       {
         SMSC_ASSIGN_OR_RETURN(
             Res r, c.Q("INSERT INTO events (account_id, seq, contact_id, phone, number_id, "
