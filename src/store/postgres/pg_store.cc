@@ -11,6 +11,7 @@
 
 #include "core/ascii.h"
 #include "store/postgres/pg_conn.h"
+#include "store/store_columns.h"
 #include "store/store_rows.h"
 
 namespace smsconsent {
@@ -260,40 +261,14 @@ CREATE INDEX sessions_by_expiry ON sessions (expires_at_ms);
 }};
 
 // ---- Column lists and row readers --------------------------------------------------------
-// Each SELECT below names its columns in the order the matching reader expects (the same
-// order as the SQLite store's).
+// Each SELECT names its columns (store/store_columns.h) in the order the matching reader
+// expects.
 
-#define SMSC_ACCOUNT_COLS                                                           \
-  "id, name, marketing_sms_access, sms_short_code, default_region, opt_out_scope, " \
-  "created_at_ms, reply_sender"
-#define SMSC_NUMBER_COLS                                                                \
-  "id, account_id, kind, number, country, business_name, keywords_json, reply_opt_in, " \
-  "reply_opt_out, reply_help, opt_in_confirmation, created_at_ms"
-#define SMSC_CONTACT_COLS "id, account_id, phone, name, email, created_at_ms, properties"
-#define SMSC_JOB_COLS                                                                    \
-  "id, account_id, kind, idempotency_key, request, state, total, done, cursor, result, " \
-  "error, lease_owner, lease_until_ms, input_chunks, created_at_ms, updated_at_ms, "     \
-  "finished_at_ms"
-#define SMSC_STATUS_COLS "contact_id, number_id, status, self_opted_out, source, updated_at_ms"
-#define SMSC_EVENT_COLS                                                                 \
-  "id, account_id, seq, contact_id, phone, number_id, sender, from_status, to_status, " \
-  "source, actor, at_ms, evidence, prev_hash, hash"
-#define SMSC_INBOUND_COLS                                                             \
-  "id, account_id, provider, provider_message_id, from_phone, to_number, number_id, " \
-  "contact_id, body, received_at_ms, decision"
-#define SMSC_OUTBOX_COLS                                                              \
-  "id, account_id, number_id, contact_id, to_phone, from_number, body, kind, state, " \
-  "attempts, last_error, inbound_id, created_at_ms, next_attempt_at_ms, channel, "    \
-  "provider_message_id, lease_owner, lease_until_ms, sent_at_ms"
 // The outbox columns qualified by the alias o (for UPDATE … FROM … RETURNING).
 #define SMSC_OUTBOX_COLS_O                                                                    \
   "o.id, o.account_id, o.number_id, o.contact_id, o.to_phone, o.from_number, o.body, o.kind, " \
   "o.state, o.attempts, o.last_error, o.inbound_id, o.created_at_ms, o.next_attempt_at_ms, "   \
   "o.channel, o.provider_message_id, o.lease_owner, o.lease_until_ms, o.sent_at_ms"
-#define SMSC_USER_COLS \
-  "id, account_id, email, name, role, password_hash, created_at_ms, updated_at_ms"
-#define SMSC_SESSION_COLS \
-  "token_hash, user_id, account_id, csrf_token, created_at_ms, expires_at_ms, last_seen_ms"
 
 
 

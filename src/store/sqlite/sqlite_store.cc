@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "core/ascii.h"
+#include "store/store_columns.h"
 #include "store/store_rows.h"
 
 namespace smsconsent {
@@ -471,30 +472,8 @@ CREATE INDEX outbox_by_inbound ON outbox (account_id, inbound_id);
 }};
 
 // ---- Column lists and row readers --------------------------------------------------------
-// Each SELECT below names its columns in the order the matching reader expects.
-
-#define SMSC_ACCOUNT_COLS                                                           \
-  "id, name, marketing_sms_access, sms_short_code, default_region, opt_out_scope, " \
-  "created_at_ms, reply_sender"
-#define SMSC_NUMBER_COLS                                                                \
-  "id, account_id, kind, number, country, business_name, keywords_json, reply_opt_in, " \
-  "reply_opt_out, reply_help, opt_in_confirmation, created_at_ms"
-#define SMSC_CONTACT_COLS "id, account_id, phone, name, email, created_at_ms, properties"
-#define SMSC_JOB_COLS                                                                    \
-  "id, account_id, kind, idempotency_key, request, state, total, done, cursor, result, " \
-  "error, lease_owner, lease_until_ms, input_chunks, created_at_ms, updated_at_ms, "     \
-  "finished_at_ms"
-#define SMSC_STATUS_COLS "contact_id, number_id, status, self_opted_out, source, updated_at_ms"
-#define SMSC_EVENT_COLS                                                                 \
-  "id, account_id, seq, contact_id, phone, number_id, sender, from_status, to_status, " \
-  "source, actor, at_ms, evidence, prev_hash, hash"
-#define SMSC_INBOUND_COLS                                                             \
-  "id, account_id, provider, provider_message_id, from_phone, to_number, number_id, " \
-  "contact_id, body, received_at_ms, decision"
-#define SMSC_OUTBOX_COLS                                                              \
-  "id, account_id, number_id, contact_id, to_phone, from_number, body, kind, state, " \
-  "attempts, last_error, inbound_id, created_at_ms, next_attempt_at_ms, channel, "    \
-  "provider_message_id, lease_owner, lease_until_ms, sent_at_ms"
+// Each SELECT names its columns (store/store_columns.h) in the order the matching reader
+// expects.
 
 
 
@@ -1127,10 +1106,6 @@ Result<std::vector<Account>> SqliteStore::ListAccounts() {
 
 // ---- Staff users and sessions -------------------------------------------------------------
 
-#define SMSC_USER_COLS \
-  "id, account_id, email, name, role, password_hash, created_at_ms, updated_at_ms"
-#define SMSC_SESSION_COLS \
-  "token_hash, user_id, account_id, csrf_token, created_at_ms, expires_at_ms, last_seen_ms"
 
 namespace {
 
@@ -1356,8 +1331,6 @@ Result<int64_t> SqliteStore::PurgeExpiredSessions(int64_t now_ms) {
   return n;
 }
 
-#undef SMSC_USER_COLS
-#undef SMSC_SESSION_COLS
 
 // ---- Sender numbers -----------------------------------------------------------------------
 
@@ -2688,6 +2661,8 @@ Result<std::vector<ContactStatuses>> SqliteStore::LookupContacts(
 #undef SMSC_EVENT_COLS
 #undef SMSC_INBOUND_COLS
 #undef SMSC_OUTBOX_COLS
+#undef SMSC_USER_COLS
+#undef SMSC_SESSION_COLS
 
 // ---- Moving an installation (src/store/transfer.h) ----------------------------------------
 
