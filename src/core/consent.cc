@@ -97,6 +97,9 @@ std::vector<std::string> LegalBasisNames() {
   return out;
 }
 const char* ReplyKindName(ReplyKind k) { return NameOf(k, kReplyKindNames); }
+Result<ReplyKind> ParseReplyKind(std::string_view s) {
+  return ParseByName(s, kReplyKindNames, "reply kind");
+}
 const char* OptOutScopeName(OptOutScope s) { return NameOf(s, kScopeNames); }
 Result<OptOutScope> ParseOptOutScope(std::string_view s) {
   return ParseByName(s, kScopeNames, "opt-out scope");

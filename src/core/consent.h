@@ -56,6 +56,7 @@ std::vector<std::string> LegalBasisNames();
 
 enum class ReplyKind { kOptInConfirmation, kOptOutConfirmation, kHelp };
 const char* ReplyKindName(ReplyKind k);  // "opt_in_confirmation", "opt_out_confirmation", "help"
+Result<ReplyKind> ParseReplyKind(std::string_view s);
 
 // The current consent of one contact on one number, as derived from the ledger.
 struct ConsentState {

@@ -7,13 +7,7 @@
 
 namespace smsconsent::store_rows {
 
-Result<ReplyKind> ParseReplyKindName(std::string_view s) {
-  for (ReplyKind k :
-       {ReplyKind::kOptInConfirmation, ReplyKind::kOptOutConfirmation, ReplyKind::kHelp}) {
-    if (s == ReplyKindName(k)) return k;
-  }
-  return InvalidArgument("unknown reply kind \"" + std::string(s) + "\"");
-}
+Status Aborted(std::string message) { return {StatusCode::kAborted, std::move(message)}; }
 
 std::string KeywordsToJson(const KeywordConfig& k) {
   nlohmann::json j = {
@@ -104,12 +98,10 @@ Result<ConsentEvent> NextChainEvent(int64_t account_id, const EventDraft& d,
                                     const ConsentState& before, int64_t head_seq,
                                     const std::string& head_hash) {
   if (before.status != d.from) {
-    return Status{StatusCode::kAborted,
-                  "contact " + std::to_string(d.contact_id) + " on number " +
-                      std::to_string(d.number_id) + " is " +
-                      SubscriptionStatusName(before.status) + ", not " +
-                      SubscriptionStatusName(d.from) +
-                      " as the change assumed (changed concurrently); re-read and retry"};
+    return Aborted("contact " + std::to_string(d.contact_id) + " on number " +
+                   std::to_string(d.number_id) + " is " + SubscriptionStatusName(before.status) +
+                   ", not " + SubscriptionStatusName(d.from) +
+                   " as the change assumed (changed concurrently); re-read and retry");
   }
   ConsentEvent e;
   e.account_id = account_id;

@@ -21,12 +21,19 @@ Status BadColumn(const Result<T>& r, std::string_view table, int64_t id) {
                   " is unreadable: " + r.status().message());
 }
 
-// ReplyKindName's inverse, for the outbox's `kind` column.
-Result<ReplyKind> ParseReplyKindName(std::string_view s);
 // The `keywords_json` column of a sender number: its KeywordConfig as a JSON object.
 std::string KeywordsToJson(const KeywordConfig& k);
 // Missing members keep their defaults so that older rows stay readable when fields are added.
 Result<KeywordConfig> KeywordsFromJson(const std::string& text);
+Status Aborted(std::string message);  // kAborted: a concurrent change; re-read and retry
+
+// The outbox's `channel` column: sent through the provider's API, or in the webhook's response.
+constexpr char kChannelApi[] = "api";
+constexpr char kChannelResponse[] = "response";
+// Why ExpireOutboxLeases gives up on an item (OutboxItem::last_error).
+constexpr char kInterruptedError[] =
+    "interrupted while sending; not retried so the reply is never sent twice";
+
 // A page size must be positive.
 Status CheckLimit(int limit);
 // A claim (outbox items, jobs) names its owner and holds it for a positive time.

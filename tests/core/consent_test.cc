@@ -59,6 +59,10 @@ TEST(Names, RoundTripEveryEnum) {
   for (const std::string& b : LegalBasisNames()) EXPECT_EQ(LegalBasisName(*ParseLegalBasis(b)), b);
   EXPECT_EQ(*ParseNumberKind("short_code"), NumberKind::kShortCode);
   EXPECT_EQ(*ParseOptOutScope("account"), OptOutScope::kAccount);
+  for (auto k : {ReplyKind::kOptInConfirmation, ReplyKind::kOptOutConfirmation, ReplyKind::kHelp}) {
+    EXPECT_EQ(*ParseReplyKind(ReplyKindName(k)), k);
+  }
+  EXPECT_EQ(ParseReplyKind("welcome").status().code(), StatusCode::kInvalidArgument);
 }
 
 TEST(Names, UnknownNameListsTheChoices) {

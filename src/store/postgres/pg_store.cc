@@ -417,7 +417,7 @@ Result<OutboxItem> ReadOutbox(const Res& s, int i) {
   o.to = s.Text(i, 4);
   o.from = s.Text(i, 5);
   o.body = s.Text(i, 6);
-  auto kind = ParseReplyKindName(s.Text(i, 7));
+  auto kind = ParseReplyKind(s.Text(i, 7));
   if (!kind.ok()) return BadColumn(kind, "outbox", o.id);
   o.kind = *kind;
   auto state = ParseOutboxState(s.Text(i, 8));
@@ -480,14 +480,6 @@ Result<std::vector<T>> ReadAll(const Res& r, Reader read) {
   return out;
 }
 
-constexpr char kChannelApi[] = "api";
-constexpr char kChannelResponse[] = "response";
-
-constexpr char kInterruptedError[] =
-    "interrupted while sending; not retried so the reply is never sent twice";
-
-
-
 // The same names the SQLite store accepts (it builds a JSON path from them).
 Status CheckPropertyName(const std::string& name) {
   if (name.empty() || name.find_first_of("\"\\") != std::string::npos) {
@@ -495,16 +487,6 @@ Status CheckPropertyName(const std::string& name) {
   }
   return Status::Ok();
 }
-
-
-
-
-
-
-
-
-
-Status Aborted(std::string m) { return {StatusCode::kAborted, std::move(m)}; }
 
 Status AccountNotFound(int64_t id) {
   return NotFound("account " + std::to_string(id) + " not found");

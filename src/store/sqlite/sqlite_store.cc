@@ -27,7 +27,6 @@ using namespace store_rows;  // the helpers both backends share
 // ---- Error mapping ----------------------------------------------------------------------
 
 Status Unavailable(std::string m) { return {StatusCode::kUnavailable, std::move(m)}; }
-Status Aborted(std::string m) { return {StatusCode::kAborted, std::move(m)}; }
 Status DataLoss(std::string m) { return {StatusCode::kDataLoss, std::move(m)}; }
 
 // Turns a SQLite result code into a Status whose message says what we were doing. Unique
@@ -621,7 +620,7 @@ Result<OutboxItem> ReadOutbox(const Stmt& s) {
   o.to = s.Text(4);
   o.from = s.Text(5);
   o.body = s.Text(6);
-  auto kind = ParseReplyKindName(s.Text(7));
+  auto kind = ParseReplyKind(s.Text(7));
   if (!kind.ok()) return BadColumn(kind, "outbox", o.id);
   o.kind = *kind;
   auto state = ParseOutboxState(s.Text(8));
@@ -639,15 +638,6 @@ Result<OutboxItem> ReadOutbox(const Stmt& s) {
   o.sent_at_ms = s.Int(18);
   return o;
 }
-
-constexpr char kChannelApi[] = "api";
-constexpr char kChannelResponse[] = "response";
-
-// Why ExpireOutboxLeases gives up on an item (OutboxItem::last_error).
-constexpr char kInterruptedError[] =
-    "interrupted while sending; not retried so the reply is never sent twice";
-
-
 
 // The JSON path of a property for json_extract: $."name".
 Result<std::string> PropertyPath(const std::string& name) {
@@ -1333,10 +1323,6 @@ Result<int64_t> SqliteStore::PurgeExpiredSessions(int64_t now_ms) {
 
 
 // ---- Sender numbers -----------------------------------------------------------------------
-
-namespace {
-
-}  // namespace
 
 Result<SenderNumber> SqliteStore::AddNumber(const SenderNumber& number) {
   std::lock_guard<std::mutex> lock(mu_);
