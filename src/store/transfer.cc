@@ -172,13 +172,18 @@ Result<int64_t> CopyStore(ConsentStore& from, ConsentStore& to,
 Result<TransferCheck> CompareStores(ConsentStore& from, ConsentStore& to,
                                     const TransferProgressFn& progress) {
   TransferCheck check;
-  SMSC_ASSIGN_OR_RETURN(int64_t total, TotalRows(from));
-  int64_t done = 0;
-  std::map<int64_t, std::pair<int64_t, std::string>> source_heads, target_heads;
+  // Every table's counts first: the source's sum is the progress total.
+  int64_t total = 0;
   for (const TransferTable& t : TransferTables()) {
     TableCount count{t.name};
     SMSC_ASSIGN_OR_RETURN(count.source_rows, from.CountRows(t));
     SMSC_ASSIGN_OR_RETURN(count.target_rows, to.CountRows(t));
+    total += count.source_rows;
+    check.tables.push_back(std::move(count));
+  }
+  int64_t done = 0;
+  std::map<int64_t, std::pair<int64_t, std::string>> source_heads, target_heads;
+  for (const TransferTable& t : TransferTables()) {
     const bool events = std::string_view(t.name) == "events";
     // Both sides are read from the same key on, so a row missing on one side shows up as a
     // difference at that key rather than shifting every later comparison.
@@ -217,7 +222,6 @@ Result<TransferCheck> CompareStores(ConsentStore& from, ConsentStore& to,
       done += static_cast<int64_t>(a.size());
       if (progress) progress({t.name, table_rows, done, std::max(done, total)});
     }
-    check.tables.push_back(std::move(count));
   }
   for (const auto& [account, head] : source_heads) {
     LedgerHead h;
