@@ -17,6 +17,7 @@
 #include "app/system_clock.h"
 #include "cli/output.h"
 #include "http/api.h"
+#include "http/api_util.h"
 #include "http/client.h"
 #include "http/server.h"
 #include "store/store.h"
@@ -24,7 +25,13 @@
 namespace smsconsent::cli {
 namespace {
 
-std::string JsonEscape(const std::string& s) { return nlohmann::json(s).dump(); }
+// A JSON string literal for the access log. Not through nlohmann::json: its dump() throws on
+// bytes that are not UTF-8, and a request path may hold any.
+std::string JsonEscape(std::string_view s) {
+  std::string out;
+  AppendJsonString(out, s);
+  return out;
+}
 
 void SetUpLogging(const ServeConfig& config) {
   auto logger = spdlog::stderr_logger_mt("smsconsent");
