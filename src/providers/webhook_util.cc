@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/ascii.h"
 #include "providers/webhook.h"
 
 namespace smsconsent {
@@ -416,7 +417,7 @@ bool ParseSeconds(std::string_view s, int64_t* out) {
 
 std::string PlusE164(std::string_view number) {
   if (number.size() > 8 &&
-      std::all_of(number.begin(), number.end(), [](unsigned char c) { return std::isdigit(c); })) {
+      std::all_of(number.begin(), number.end(), IsAsciiDigit)) {
     return "+" + std::string(number);
   }
   return std::string(number);

@@ -14,7 +14,6 @@
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
 #include <netinet/in.h>
-#include <openssl/hmac.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -42,6 +41,7 @@
 #include "../http/serve_fixture.h"
 #include "../store/pg_test_util.h"
 #include "http/client.h"
+#include "providers/webhook.h"
 
 namespace smsconsent {
 namespace {
@@ -74,31 +74,10 @@ std::string Phone(int i) {
 }
 
 std::string FormValue(const std::string& form, const std::string& name) {
-  size_t pos = 0;
-  while (pos <= form.size()) {
-    const size_t amp = form.find('&', pos);
-    const std::string pair =
-        form.substr(pos, amp == std::string::npos ? std::string::npos : amp - pos);
-    const size_t eq = pair.find('=');
-    if (eq != std::string::npos && pair.substr(0, eq) == name) {
-      std::string out;
-      const std::string v = pair.substr(eq + 1);
-      for (size_t i = 0; i < v.size(); ++i) {
-        if (v[i] == '+') {
-          out += ' ';
-        } else if (v[i] == '%' && i + 2 < v.size()) {
-          out += static_cast<char>(std::stoi(v.substr(i + 1, 2), nullptr, 16));
-          i += 2;
-        } else {
-          out += v[i];
-        }
-      }
-      return out;
-    }
-    if (amp == std::string::npos) break;
-    pos = amp + 1;
-  }
-  return "";
+  auto params = ParseFormUrlEncoded(form);
+  if (!params.ok()) return "";
+  const std::string* value = FindParam(*params, name);
+  return value != nullptr ? *value : "";
 }
 
 // A stand-in for Twilio's Messages API on 127.0.0.1: counts every request it receives by
@@ -275,20 +254,6 @@ class SideConnection {
   PGconn* conn_;
 };
 
-std::string HmacSha256Hex(const std::string& key, const std::string& data) {
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac, &len);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < len; ++i) {
-    out += kHex[mac[i] >> 4];
-    out += kHex[mac[i] & 15];
-  }
-  return out;
-}
-
 class MultiInstance : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -414,7 +379,7 @@ class MultiInstance : public ::testing::Test {
     return Send(id, "POST", "/webhooks/generic", body,
                 {{"Content-Type", "application/json"},
                  {"X-Smsconsent-Timestamp", ts},
-                 {"X-Smsconsent-Signature", "sha256=" + HmacSha256Hex(kSecret, ts + "." + body)}})
+                 {"X-Smsconsent-Signature", "sha256=" + HexEncode(HmacSha256(kSecret, ts + "." + body))}})
         .status;
   }
 
