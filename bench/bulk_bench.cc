@@ -5,6 +5,15 @@
 // $SMSCONSENT_BENCH_DIR or the system temp directory.
 //
 //   build/smsconsent_bench --benchmark_filter=SqliteRawInsert --benchmark_repetitions=3
+//
+// And the floor under a bulk opt-in on this schema (BM_SqliteSchemaInsert): the same C API
+// writing, for each of N new contacts, exactly the rows a bulk opt-in must write -- the contact,
+// its consent event (with the bulk job's evidence and two hex hashes, precomputed) and its
+// status row -- into a database created by the store itself (its migrations: indexes, foreign
+// keys, pragmas), committing every CHUNK rows as a job does. No parsing, planning or hashing:
+// what SQLite alone needs for those rows.
+//
+//   build/smsconsent_bench --benchmark_filter=SqliteSchemaInsert
 #include <benchmark/benchmark.h>
 #include <sqlite3.h>
 #include <stdlib.h>
@@ -13,6 +22,8 @@
 #include <filesystem>
 #include <stdexcept>
 #include <string>
+
+#include "store/store.h"
 
 namespace smsconsent {
 namespace {
@@ -76,6 +87,125 @@ void BM_SqliteRawInsert(benchmark::State& state) {
 }
 BENCHMARK(BM_SqliteRawInsert)->Arg(100'000)->Arg(1'000'000)->Unit(benchmark::kMillisecond)
     ->Iterations(1)->UseRealTime();
+
+void BM_SqliteSchemaInsert(benchmark::State& state) {
+  const int64_t rows = state.range(0);
+  const int64_t chunk = state.range(1);
+  const char* base = getenv("SMSCONSENT_BENCH_DIR");
+  std::string tmpl =
+      (std::filesystem::path(base != nullptr ? base : std::filesystem::temp_directory_path()) /
+       "smsconsent-schemainsert-XXXXXX")
+          .string();
+  if (mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+  const std::filesystem::path dir = tmpl;
+  // What bulk.cc writes as each event's evidence, with a row number appended.
+  const std::string evidence_prefix =
+      R"({"type":"bulk","batch":"batch-e1feb9af419835462fbfe011","attested_express_consent":)"
+      R"(true,"explanation":"Bulk benchmark","actor":"cli","job":1,"legal_basis":"consent",)"
+      R"("row":)";
+  const std::string hash(64, 'a');
+  int run = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    const std::string path = (dir / ("schema" + std::to_string(run++) + ".db")).string();
+    int64_t account_id = 0, number_id = 0;
+    {
+      auto store = OpenStore("sqlite:" + path);
+      if (!store.ok()) throw std::runtime_error(store.status().ToString());
+      Account a;
+      a.name = "bench";
+      a.marketing_sms_access = true;
+      auto account = (*store)->CreateAccount(a, "");
+      if (!account.ok()) throw std::runtime_error(account.status().ToString());
+      SenderNumber n;
+      n.account_id = account_id = account->id;
+      n.number = "+15551234567";
+      n.country = "US";
+      n.business_name = "Bench";
+      auto number = (*store)->AddNumber(n);
+      if (!number.ok()) throw std::runtime_error(number.status().ToString());
+      number_id = number->id;
+    }
+    sqlite3* db = nullptr;
+    sqlite3_open(path.c_str(), &db);
+    Exec(db, "PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
+             "PRAGMA cache_size = -32768");
+    sqlite3_stmt* contact = nullptr;
+    sqlite3_stmt* event = nullptr;
+    sqlite3_stmt* status = nullptr;
+    sqlite3_prepare_v2(db,
+                       "INSERT INTO contacts (account_id, phone, name, email, created_at_ms, "
+                       "properties) VALUES (?1, ?2, ?3, ?4, 1764400000000, '{}')",
+                       -1, &contact, nullptr);
+    sqlite3_prepare_v2(db,
+                       "INSERT INTO events (account_id, seq, contact_id, phone, number_id, "
+                       "sender, from_status, to_status, source, actor, at_ms, evidence, "
+                       "prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, '+15551234567', "
+                       "'not_specified', 'opted_in', 'bulk', 'cli', 1764400000000, ?6, ?7, ?7)",
+                       -1, &event, nullptr);
+    sqlite3_prepare_v2(db,
+                       "INSERT INTO statuses (account_id, contact_id, number_id, status, "
+                       "self_opted_out, source, updated_at_ms) VALUES (?1, ?2, ?3, 'opted_in', "
+                       "0, 'bulk', 1764400000000)",
+                       -1, &status, nullptr);
+    if (contact == nullptr || event == nullptr || status == nullptr) {
+      throw std::runtime_error(sqlite3_errmsg(db));
+    }
+    auto step = [db](sqlite3_stmt* s) {
+      if (sqlite3_step(s) != SQLITE_DONE) throw std::runtime_error(sqlite3_errmsg(db));
+      sqlite3_reset(s);
+    };
+    state.ResumeTiming();
+    char phone[64], name[64], email[64];
+    std::string evidence;
+    for (int64_t i = 0; i < rows; ++i) {
+      if (i % chunk == 0) Exec(db, "BEGIN");
+      std::snprintf(phone, sizeof phone, "+1415%03lld%04lld", static_cast<long long>(i / 10000),
+                    static_cast<long long>(i % 10000));
+      std::snprintf(name, sizeof name, "Person %lld", static_cast<long long>(i));
+      std::snprintf(email, sizeof email, "p%lld@example.com", static_cast<long long>(i));
+      sqlite3_bind_int64(contact, 1, account_id);
+      sqlite3_bind_text(contact, 2, phone, -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text(contact, 3, name, -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text(contact, 4, email, -1, SQLITE_TRANSIENT);
+      step(contact);
+      const int64_t contact_id = sqlite3_last_insert_rowid(db);
+      evidence = evidence_prefix + std::to_string(i + 2) + "}";
+      sqlite3_bind_int64(event, 1, account_id);
+      sqlite3_bind_int64(event, 2, i + 1);
+      sqlite3_bind_int64(event, 3, contact_id);
+      sqlite3_bind_text(event, 4, phone, -1, SQLITE_TRANSIENT);
+      sqlite3_bind_int64(event, 5, number_id);
+      sqlite3_bind_text(event, 6, evidence.data(), static_cast<int>(evidence.size()),
+                        SQLITE_TRANSIENT);
+      sqlite3_bind_text(event, 7, hash.data(), static_cast<int>(hash.size()), SQLITE_STATIC);
+      step(event);
+      sqlite3_bind_int64(status, 1, account_id);
+      sqlite3_bind_int64(status, 2, contact_id);
+      sqlite3_bind_int64(status, 3, number_id);
+      step(status);
+      if ((i + 1) % chunk == 0 || i + 1 == rows) Exec(db, "COMMIT");
+    }
+    state.PauseTiming();
+    sqlite3_finalize(contact);
+    sqlite3_finalize(event);
+    sqlite3_finalize(status);
+    sqlite3_close(db);
+    std::filesystem::remove(path);
+    std::filesystem::remove(path + "-wal");
+    std::filesystem::remove(path + "-shm");
+    state.ResumeTiming();
+  }
+  std::filesystem::remove_all(dir);
+  state.counters["rows/s"] =
+      benchmark::Counter(static_cast<double>(rows), benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_SqliteSchemaInsert)
+    ->ArgNames({"rows", "chunk"})
+    ->ArgsProduct({{100'000, 1'000'000}, {1'000, 10'000}})
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(1)
+    ->UseRealTime();
 
 }  // namespace
 }  // namespace smsconsent

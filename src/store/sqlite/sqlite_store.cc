@@ -105,6 +105,12 @@ class Stmt {
     return *this;
   }
   Stmt& Bind(int i, const std::string& v) { return Bind(i, std::string_view(v)); }
+  // Binds without copying: `v` must outlive this Stmt (which resets the statement when it
+  // goes). For the hot inserts, whose strings belong to the caller's change set.
+  Stmt& BindRef(int i, const std::string& v) {
+    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+    return *this;
+  }
   Stmt& Bind(int i, const char* v) { return Bind(i, std::string_view(v)); }
   Stmt& BindBool(int i, bool v) { return Bind(i, int64_t{v ? 1 : 0}); }
   Stmt& BindBlob(int i, std::string_view v) {
@@ -984,6 +990,12 @@ Result<std::unique_ptr<ConsentStore>> SqliteStore::Open(const std::string& path)
     }
   }
 
+  // SQLite keeps memory statistics by default, which takes a global mutex on every allocation
+  // (several per statement). Nothing here reads them. This only works before SQLite is first
+  // initialised, so it is done before the first connection opens; later calls are no-ops.
+  static const int kMemStatusOff = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+  (void)kMemStatusOff;
+
   auto impl = std::make_unique<Impl>();
   impl->path = path;
   sqlite3* raw = nullptr;
@@ -1703,16 +1715,34 @@ Status RunSql(Connection& impl, const char* sql, std::string_view what) {
   return s.Run(what);
 }
 
+// What one write transaction has established so far, kept across the change sets it writes
+// (a batch, a job's chunk) so that each does not look it up again: accounts and sender
+// numbers found (change sets never create or delete them) and each account's ledger head
+// after the events written so far. Forget() the heads when a savepoint is rolled back.
+struct WriteContext {
+  std::set<int64_t> accounts_ok;
+  std::set<std::pair<int64_t, int64_t>> numbers_ok;  // (account, number)
+  struct Head {
+    int64_t seq = 0;
+    std::string hash;
+  };
+  std::unordered_map<int64_t, Head> heads;  // account -> ledger head in this transaction
+  void Forget() { heads.clear(); }
+};
+
 // Writes one change set inside the caller's write transaction. On error it returns without
-// undoing what it wrote: the caller rolls back (CommitBatch, to the item's savepoint).
-// `account_checked`: the caller already knows the account exists in this transaction.
-Result<CommitResult> WriteChangeSet(Connection& impl, int64_t account_id,
-                                    const ChangeSet& changes, bool account_checked = false) {
-  if (!account_checked) SMSC_RETURN_IF_ERROR(impl.AccountExists(account_id));
+// undoing what it wrote: the caller rolls back (CommitBatch, to the item's savepoint, then
+// calls ctx.Forget()).
+Result<CommitResult> WriteChangeSet(Connection& impl, WriteContext& ctx, int64_t account_id,
+                                    const ChangeSet& changes) {
+  if (ctx.accounts_ok.count(account_id) == 0) {
+    SMSC_RETURN_IF_ERROR(impl.AccountExists(account_id));
+    ctx.accounts_ok.insert(account_id);
+  }
   CommitResult result;
 
-  // Each referenced id is checked once per change set.
-  std::set<int64_t> contacts_ok, numbers_ok;
+  // Each referenced contact is checked once per change set, each number once per transaction.
+  std::set<int64_t> contacts_ok;
   auto check_contact = [&](int64_t id) -> Status {
     if (contacts_ok.count(id) != 0) return Status::Ok();
     SMSC_RETURN_IF_ERROR(impl.ContactInAccount(account_id, id));
@@ -1720,11 +1750,13 @@ Result<CommitResult> WriteChangeSet(Connection& impl, int64_t account_id,
     return Status::Ok();
   };
   auto check_number = [&](int64_t id) -> Status {
-    if (numbers_ok.count(id) != 0) return Status::Ok();
+    if (ctx.numbers_ok.count({account_id, id}) != 0) return Status::Ok();
     SMSC_RETURN_IF_ERROR(impl.NumberInAccount(account_id, id));
-    numbers_ok.insert(id);
+    ctx.numbers_ok.insert({account_id, id});
     return Status::Ok();
   };
+  // Set when this change set inserted its new contact: it has no statuses yet.
+  bool contact_inserted = false;
 
   if (changes.new_contact.has_value()) {
     const Contact& c = *changes.new_contact;
@@ -1734,27 +1766,37 @@ Result<CommitResult> WriteChangeSet(Connection& impl, int64_t account_id,
                              std::to_string(account_id));
     }
     if (c.phone.empty()) return InvalidArgument("the new contact has no phone number");
-    {
-      // An earlier item of the same batch, or another writer, may have created it already.
+    // Usually the contact is new: insert it, and only when an earlier item of the same batch
+    // (or another writer) created it already, find that one. Invalid properties are an error
+    // only for a contact that has to be created.
+    const bool properties_ok = CheckProperties(c.properties).ok();
+    if (properties_ok) {
+      SMSC_ASSIGN_OR_RETURN(
+          Stmt s, impl.Prepare("INSERT INTO contacts (account_id, phone, name, email, "
+                               "created_at_ms, properties) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+                               "ON CONFLICT (account_id, phone) DO NOTHING"));
+      s.Bind(1, account_id)
+          .BindRef(2, c.phone)
+          .BindRef(3, c.name)
+          .BindRef(4, c.email)
+          .Bind(5, c.created_at_ms)
+          .BindRef(6, c.properties);
+      SMSC_RETURN_IF_ERROR(s.Run("adding contact"));
+      if (sqlite3_changes(impl.db.get()) == 1) {
+        result.contact_id = sqlite3_last_insert_rowid(impl.db.get());
+        contact_inserted = true;
+      }
+    }
+    if (!contact_inserted) {
       SMSC_ASSIGN_OR_RETURN(
           Stmt s, impl.Prepare("SELECT id FROM contacts WHERE account_id = ?1 AND phone = ?2"));
-      s.Bind(1, account_id).Bind(2, c.phone);
+      s.Bind(1, account_id).BindRef(2, c.phone);
       SMSC_ASSIGN_OR_RETURN(bool row, s.Step("finding contact by phone"));
       if (row) result.contact_id = s.Int(0);
     }
     if (result.contact_id == 0) {
-      SMSC_RETURN_IF_ERROR(CheckProperties(c.properties));
-      SMSC_ASSIGN_OR_RETURN(Stmt s, impl.Prepare("INSERT INTO contacts (account_id, phone, name, "
-                                                 "email, created_at_ms, properties) VALUES "
-                                                 "(?1, ?2, ?3, ?4, ?5, ?6)"));
-      s.Bind(1, account_id)
-          .Bind(2, c.phone)
-          .Bind(3, c.name)
-          .Bind(4, c.email)
-          .Bind(5, c.created_at_ms)
-          .Bind(6, c.properties);
-      SMSC_RETURN_IF_ERROR(s.Run("adding contact"));
-      result.contact_id = sqlite3_last_insert_rowid(impl.db.get());
+      SMSC_RETURN_IF_ERROR(CheckProperties(c.properties));  // why it was not added
+      return Internal("contact " + c.phone + " was neither added nor found");
     }
     contacts_ok.insert(result.contact_id);
   }
@@ -1807,18 +1849,21 @@ Result<CommitResult> WriteChangeSet(Connection& impl, int64_t account_id,
   }
 
   if (!changes.events.empty()) {
-    int64_t seq = 0;
-    std::string prev_hash = kGenesisHash;
-    {
+    auto head = ctx.heads.find(account_id);
+    if (head == ctx.heads.end()) {
+      WriteContext::Head h{0, kGenesisHash};
       SMSC_ASSIGN_OR_RETURN(Stmt s, impl.Prepare("SELECT seq, hash FROM events WHERE "
                                                  "account_id = ?1 ORDER BY seq DESC LIMIT 1"));
       s.Bind(1, account_id);
       SMSC_ASSIGN_OR_RETURN(bool row, s.Step("reading the ledger head"));
       if (row) {
-        seq = s.Int(0);
-        prev_hash = s.Text(1);
+        h.seq = s.Int(0);
+        h.hash = s.Text(1);
       }
+      head = ctx.heads.emplace(account_id, std::move(h)).first;
     }
+    int64_t seq = head->second.seq;
+    std::string prev_hash = head->second.hash;
     result.events.reserve(changes.events.size());
     for (const EventDraft& draft : changes.events) {
       EventDraft resolved;
@@ -1827,7 +1872,7 @@ Result<CommitResult> WriteChangeSet(Connection& impl, int64_t account_id,
       SMSC_RETURN_IF_ERROR(check_number(d.number_id));
 
       ConsentState before;  // no row: not_specified
-      {
+      if (!(contact_inserted && d.contact_id == result.contact_id)) {
         SMSC_ASSIGN_OR_RETURN(Stmt s, impl.Prepare("SELECT " SMSC_STATUS_COLS
                                                    " FROM statuses WHERE account_id = ?1 AND "
                                                    "contact_id = ?2 AND number_id = ?3"));
@@ -1849,17 +1894,17 @@ Result<CommitResult> WriteChangeSet(Connection& impl, int64_t account_id,
         s.Bind(1, e.account_id)
             .Bind(2, e.seq)
             .Bind(3, e.contact_id)
-            .Bind(4, e.phone)
+            .BindRef(4, e.phone)
             .Bind(5, e.number_id)
-            .Bind(6, e.sender)
+            .BindRef(6, e.sender)
             .Bind(7, SubscriptionStatusName(e.from))
             .Bind(8, SubscriptionStatusName(e.to))
             .Bind(9, SourceName(e.source))
-            .Bind(10, e.actor)
+            .BindRef(10, e.actor)
             .Bind(11, e.at_ms)
-            .Bind(12, e.evidence)
-            .Bind(13, e.prev_hash)
-            .Bind(14, e.hash);
+            .BindRef(12, e.evidence)
+            .BindRef(13, e.prev_hash)
+            .BindRef(14, e.hash);
         SMSC_RETURN_IF_ERROR(s.Run("appending consent event"));
         e.id = sqlite3_last_insert_rowid(impl.db.get());
       }
@@ -1879,6 +1924,8 @@ Result<CommitResult> WriteChangeSet(Connection& impl, int64_t account_id,
       prev_hash = e.hash;
       result.events.push_back(std::move(e));
     }
+    head->second.seq = seq;
+    head->second.hash = std::move(prev_hash);
   }
 
   result.outbox.reserve(changes.outbox.size());
@@ -1970,6 +2017,7 @@ std::vector<Result<CommitResult>> SqliteStore::CommitBatch(const std::vector<Bat
   Impl& impl = *impl_;
   Result<WriteTxn> txn = WriteTxn::Begin(&impl);
   if (!txn.ok()) return fail_all(txn.status());
+  WriteContext ctx;
   for (const BatchItem& item : items) {
     if (item.changes == nullptr) {
       results.emplace_back(InvalidArgument("batch item without a change set"));
@@ -1977,7 +2025,7 @@ std::vector<Result<CommitResult>> SqliteStore::CommitBatch(const std::vector<Bat
     }
     Status st = RunSql(impl, "SAVEPOINT batch_item", "starting a batch item");
     if (!st.ok()) return fail_all(st);
-    Result<CommitResult> written = WriteChangeSet(impl, item.account_id, *item.changes);
+    Result<CommitResult> written = WriteChangeSet(impl, ctx, item.account_id, *item.changes);
     if (written.ok()) {
       st = RunSql(impl, "RELEASE batch_item", "finishing a batch item");
       if (!st.ok()) return fail_all(st);
@@ -1985,6 +2033,7 @@ std::vector<Result<CommitResult>> SqliteStore::CommitBatch(const std::vector<Bat
       // Some errors (I/O, disk full) make SQLite roll back the whole transaction itself.
       if (sqlite3_get_autocommit(impl.db.get()) != 0) return fail_all(written.status());
       st = RunSql(impl, "ROLLBACK TO batch_item", "rolling back a batch item");
+      ctx.Forget();
       if (st.ok()) st = RunSql(impl, "RELEASE batch_item", "finishing a batch item");
       if (!st.ok()) return fail_all(st);
     }
@@ -2498,9 +2547,12 @@ Result<std::vector<CommitResult>> SqliteStore::CommitJobChunk(
   }
   std::vector<CommitResult> results;
   results.reserve(changes.size());
-  // The job's row proves the account (jobs.account_id references it).
+  // The job's row proves the account (jobs.account_id references it). Any error fails the
+  // whole chunk, so the context is never out of step with the transaction.
+  WriteContext ctx;
+  ctx.accounts_ok.insert(account_id);
   for (const ChangeSet& c : changes) {
-    SMSC_ASSIGN_OR_RETURN(CommitResult r, WriteChangeSet(impl, account_id, c, true));
+    SMSC_ASSIGN_OR_RETURN(CommitResult r, WriteChangeSet(impl, ctx, account_id, c));
     results.push_back(std::move(r));
   }
   for (const JobReject& r : progress.rejects) {
