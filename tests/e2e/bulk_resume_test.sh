@@ -3,7 +3,8 @@
 # resumes the same job at its cursor and the result is exactly one run's worth of changes —
 # every contact opted in once, one event each, one confirmation each (short code), a valid
 # ledger — and the job's counts say so. Also: the job reports, while interrupted, exactly the
-# events that are in the ledger.
+# events that are in the ledger. The two runs use different chunk sizes (--chunk-rows): the
+# cursor does not depend on them.
 #
 # Run by CTest with SMSCONSENT_BINARY; by hand:
 #   SMSCONSENT_BINARY=build/release/smsconsent bash tests/e2e/bulk_resume_test.sh
@@ -39,7 +40,7 @@ APPLY=("$BIN" --db "$DB" --json bulk apply --account 1 --number 12345 --status o
        --explanation "Signed up in store, paper form kept")
 
 # Started directly (not through a function, whose subshell would be what gets killed).
-"${APPLY[@]}" > "$WORK/first.json" 2> "$WORK/first.err" &
+"${APPLY[@]}" --chunk-rows 500 > "$WORK/first.json" 2> "$WORK/first.err" &
 pid=$!
 # Kill it once it has committed some chunks but not all.
 killed=0
@@ -66,8 +67,9 @@ say "killed at: state $state, done $done_mid, events $events_mid"
 [ "$state" = running ] || fail "the interrupted job should still be running, is $state"
 [ "$done_mid" -lt "$ROWS" ] || fail "the job had already finished"
 [ "$done_mid" = "$events_mid" ] || fail "job says $done_mid rows done but the ledger has $events_mid events"
+[ $((done_mid % 500)) = 0 ] || fail "the job committed $done_mid rows, not whole chunks of 500"
 
-"${APPLY[@]}" > "$WORK/second.json" 2> "$WORK/second.err" || { cat "$WORK/second.err"; fail "second run"; }
+"${APPLY[@]}" --chunk-rows 5000 > "$WORK/second.json" 2> "$WORK/second.err" || { cat "$WORK/second.err"; fail "second run"; }
 python3 - "$WORK/second.json" "$ROWS" <<'EOF' || fail "second run's result"
 import json, sys
 r = json.load(open(sys.argv[1])); n = int(sys.argv[2])
