@@ -288,6 +288,10 @@ class CanonicalE164Parser {
     // Canonical input has 7-15 digits and a calling code at most 3, so at least 4 remain:
     // within libphonenumber's 2-17 digit bounds for a national number.
     if (national.empty() || national[0] == '0') return std::nullopt;
+    if (!code.national_prefix_digits.empty() &&
+        national.starts_with(code.national_prefix_digits)) {
+      return std::nullopt;
+    }
     if (code.national_prefix != nullptr && MatchesAtStart(*code.national_prefix, national)) {
       return std::nullopt;
     }
@@ -305,7 +309,11 @@ class CanonicalE164Parser {
   struct CallingCode {
     bool known = false;  // GetRegionCodeForCountryCode gives a region, not "ZZ"
     bool fast = false;   // the fast path may answer for it
-    // The main region's national_prefix_for_parsing; null when it has none.
+    // The main region's national_prefix_for_parsing when it is only ASCII digits ("1", "0",
+    // "8"; 109 of the 152 regions that have one): a pattern without metacharacters matches
+    // exactly itself, so lookingAt is a string comparison.
+    std::string national_prefix_digits;
+    // Any other national_prefix_for_parsing, compiled; null when there is none.
     const icu::RegexPattern* national_prefix = nullptr;
   };
 
@@ -342,7 +350,9 @@ class CanonicalE164Parser {
         continue;
       }
       const std::string& prefix = it->second->national_prefix_for_parsing();
-      if (!prefix.empty()) {
+      if (!prefix.empty() && prefix.find_first_not_of("0123456789") == std::string::npos) {
+        codes_[cc].national_prefix_digits = prefix;
+      } else if (!prefix.empty()) {
         // Compiled as libphonenumber's ICU RegExp adapter compiles it (UTF-8 to UTF-16, no
         // flags), so the same engine gives the same verdict.
         UErrorCode status = U_ZERO_ERROR;
