@@ -1,6 +1,6 @@
 // PhoneNormalizer::Normalize: the full libphonenumber parse of national input, a canonical
 // E.164 number answered from the cache, and a canonical number the cache has not seen (with
-// and without the region and validity).
+// and without the region and validity, through the canonical fast path or the full parse).
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
@@ -34,10 +34,12 @@ void BM_NormalizeE164CachedHit(benchmark::State& state) {
 BENCHMARK(BM_NormalizeE164CachedHit);
 
 // Arg 0: Normalize (region and validity too) or NormalizeToE164 (what bulk CSV rows and
-// inbound senders use); arg 1: Danish (+45, one region) or NANP (+1, 25 regions) numbers.
+// inbound senders use); arg 1: Danish (+45, one region) or NANP (+1, 25 regions) numbers;
+// arg 2: the canonical fast path (the default) or libphonenumber's full parse.
 void BM_NormalizeE164ColdMiss(benchmark::State& state) {
   const bool details = state.range(0) == 1;
   const bool nanp = state.range(1) == 1;
+  const bool fast = state.range(2) == 1;
   // 4x the cache capacity of distinct numbers, cycled: the cache empties itself when full, so
   // no number is still cached when its turn comes again.
   const std::size_t n = 4 * PhoneNormalizer::kDefaultCacheCapacity;
@@ -48,7 +50,7 @@ void BM_NormalizeE164ColdMiss(benchmark::State& state) {
     std::snprintf(buf, sizeof(buf), nanp ? "+1415%07zu" : "+4520%06zu", i);
     numbers.emplace_back(buf);
   }
-  PhoneNormalizer phone;
+  const PhoneNormalizer phone(PhoneNormalizer::Options{.canonical_fast_path = fast});
   std::size_t i = 0;
   for (auto _ : state) {
     Result<PhoneNumber> r =
@@ -59,8 +61,8 @@ void BM_NormalizeE164ColdMiss(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
 }
 BENCHMARK(BM_NormalizeE164ColdMiss)
-    ->ArgNames({"details", "nanp"})
-    ->ArgsProduct({{1, 0}, {0, 1}});
+    ->ArgNames({"details", "nanp", "fast"})
+    ->ArgsProduct({{1, 0}, {0, 1}, {1, 0}});
 
 }  // namespace
 }  // namespace smsconsent

@@ -1,18 +1,42 @@
 #include "core/phone.h"
 
 #include <phonenumbers/logger.h>
+#include <phonenumbers/phonemetadata.pb.h>
 #include <phonenumbers/phonenumber.pb.h>
 #include <phonenumbers/phonenumberutil.h>
+#include <unicode/regex.h>
+#include <unicode/stringpiece.h>
+#include <unicode/unistr.h>
 
+#include <array>
+#include <atomic>
+#include <cassert>
 #include <cstddef>
+#include <cstdint>
 #include <cstdio>
 #include <functional>
+#include <map>
+#include <memory>
 #include <mutex>
+#include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "core/ascii.h"
+
+// libphonenumber's compiled-in metadata: the serialized PhoneMetadataCollection
+// (phonemetadata.pb.h) its PhoneNumberUtil is built from. libphonenumber 8.12 offers no public
+// accessor for a region's metadata, and the canonical E.164 fast path below needs one field of
+// it (national_prefix_for_parsing), so we declare the two functions its generated metadata.cc
+// defines and its shared library exports (`nm -DC libphonenumber.so.8 | grep metadata_get`).
+// Were they ever missing, the build would fail to link, never answer differently.
+namespace i18n::phonenumbers {
+int metadata_size();
+const void* metadata_get();
+}  // namespace i18n::phonenumbers
 
 namespace smsconsent {
 namespace {
@@ -109,6 +133,19 @@ bool IsKnownRegion(const std::string& region) {
   return Util().GetCountryCodeForRegion(region) != 0;
 }
 
+// The calling code of a number libphonenumber accepted, and with `details` its region and
+// validity: the part of a verdict the full parse and the canonical fast path share.
+void AddDetails(const pn::PhoneNumber& number, bool details, PhoneNumber* out) {
+  const PhoneNumberUtil& util = Util();
+  out->country_code = number.country_code();
+  if (!details) return;
+  util.GetRegionCodeForNumber(number, &out->region);
+  if (out->region == kUnknownRegion) {
+    util.GetRegionCodeForCountryCode(number.country_code(), &out->region);
+  }
+  out->valid = util.IsValidNumber(number);
+}
+
 // One parse of `text` with `region` ("ZZ" for none). `input` is what the caller gave, for the
 // message; `international` says the text carries its own country code.
 // With `details` false, PhoneNumber::region and ::valid are left unset: they cost more than
@@ -167,11 +204,7 @@ Result<PhoneNumber> ParseOnce(std::string_view input, const std::string& text,
 
   PhoneNumber out;
   util.Format(number, PhoneNumberUtil::E164, &out.e164);
-  out.country_code = cc;
-  if (!details) return out;
-  util.GetRegionCodeForNumber(number, &out.region);
-  if (out.region == kUnknownRegion) util.GetRegionCodeForCountryCode(cc, &out.region);
-  out.valid = util.IsValidNumber(number);
+  AddDetails(number, details, &out);
   return out;
 }
 
@@ -204,6 +237,182 @@ Result<PhoneNumber> NormalizeSlow(std::string_view input, std::string_view defau
   return ParseOnce(input, std::string(text), region, international, details);
 }
 
+// The canonical E.164 fast path: what libphonenumber's Parse makes of "+" followed by ASCII
+// digits, worked out without its regular expressions where that is certain to give the same
+// pn::PhoneNumber, and nothing (so the caller parses) where it is not.
+//
+// For such input Parse (libphonenumber 8.12, PhoneNumberUtil::ParseHelper) does, in effect:
+// ExtractPossibleNumber, IsViablePhoneNumber and MaybeStripExtension leave it as it is (no
+// leading junk, at least three digits, no extension); the "+" makes the default region
+// irrelevant and leads to ExtractCountryCode, which takes the first of the 1-3 digit prefixes
+// that GetRegionCodeForCountryCode knows; the rest is the national number, which
+// MaybeStripNationalPrefixAndCarrierCode, with the metadata of the calling code's main
+// region, changes only when that region's national_prefix_for_parsing matches at its start
+// (ICU lookingAt); a leading 0 sets italian_leading_zero; the national number is stored as an
+// integer. The fast path does the same with the calling codes and patterns read once from
+// libphonenumber itself, and refuses the cases it does not reproduce:
+//  - an unknown calling code (the error and the retry Parse makes without the "+"),
+//  - a non-geographic main region ("001": metadata per calling code, not per region),
+//  - a national number starting with 0 (italian_leading_zero and its kin),
+//  - a national prefix pattern that matches something at the start of the national number
+//    (US "1", Russia's "8", Argentina's "0?(...15)?" when a 15 follows an area code): Parse
+//    may strip or transform it. A match of nothing leaves the number as it is: both the
+//    transform branch (it needs a non-empty captured group) and the plain strip (it keeps
+//    what follows the match, i.e. everything) then leave it unchanged.
+class CanonicalE164Parser {
+ public:
+  // The process-wide instance, built on first use (thread-safe: a function-local static).
+  static const CanonicalE164Parser& Get() {
+    static const CanonicalE164Parser parser;
+    return parser;
+  }
+
+  // The number Parse(`e164`, any region) gives, or nullopt when that is not certain.
+  // `e164` must be canonical (IsCanonicalE164).
+  std::optional<pn::PhoneNumber> Parse(std::string_view e164) const {
+    if (!available_) return std::nullopt;
+    const std::string_view digits = e164.substr(1);
+    int cc = 0;
+    std::size_t cc_len = 0;
+    for (std::size_t i = 0; i < kMaxCallingCodeDigits; ++i) {
+      cc = cc * 10 + (digits[i] - '0');
+      if (codes_[cc].known) {
+        cc_len = i + 1;
+        break;
+      }
+    }
+    if (cc_len == 0) return std::nullopt;
+    const CallingCode& code = codes_[cc];
+    if (!code.fast) return std::nullopt;
+    const std::string_view national = digits.substr(cc_len);
+    // Canonical input has 7-15 digits and a calling code at most 3, so at least 4 remain:
+    // within libphonenumber's 2-17 digit bounds for a national number.
+    if (national.empty() || national[0] == '0') return std::nullopt;
+    if (!code.national_prefix_digits.empty() &&
+        national.starts_with(code.national_prefix_digits)) {
+      return std::nullopt;
+    }
+    if (code.national_prefix != nullptr && MatchesAtStart(*code.national_prefix, national)) {
+      return std::nullopt;
+    }
+    std::uint64_t value = 0;
+    for (char c : national) value = value * 10 + static_cast<std::uint64_t>(c - '0');
+    pn::PhoneNumber number;
+    number.set_country_code(cc);
+    number.set_national_number(value);
+    return number;
+  }
+
+ private:
+  static constexpr std::size_t kMaxCallingCodeDigits = 3;  // PhoneNumberUtil::kMaxLengthCountryCode
+
+  struct CallingCode {
+    bool known = false;  // GetRegionCodeForCountryCode gives a region, not "ZZ"
+    bool fast = false;   // the fast path may answer for it
+    // The main region's national_prefix_for_parsing when it is only ASCII digits ("1", "0",
+    // "8"; 109 of the 152 regions that have one): a pattern without metacharacters matches
+    // exactly itself, so lookingAt is a string comparison.
+    std::string national_prefix_digits;
+    // Any other national_prefix_for_parsing, compiled; null when there is none.
+    const icu::RegexPattern* national_prefix = nullptr;
+  };
+
+  CanonicalE164Parser() {
+    const PhoneNumberUtil& util = Util();
+    for (int cc = 1; cc < static_cast<int>(codes_.size()); ++cc) {
+      std::string region;
+      util.GetRegionCodeForCountryCode(cc, &region);
+      codes_[cc].known = region != kUnknownRegion;
+    }
+    // The main region's metadata of every calling code, from the same compiled-in collection
+    // libphonenumber was built from. Unreadable: the fast path stays off.
+    pn::PhoneMetadataCollection collection;
+    const int size = pn::metadata_size();
+    if (pn::metadata_get() == nullptr || size <= 0 ||
+        !collection.ParseFromArray(pn::metadata_get(), size)) {
+      return;
+    }
+    std::map<std::string, const pn::PhoneMetadata*, std::less<>> by_region;
+    std::set<std::string, std::less<>> ambiguous;
+    for (const pn::PhoneMetadata& m : collection.metadata()) {
+      if (!by_region.emplace(m.id(), &m).second) ambiguous.insert(m.id());
+    }
+    std::set<int> supported;
+    util.GetSupportedCallingCodes(&supported);
+    for (int cc : supported) {
+      if (cc <= 0 || cc >= static_cast<int>(codes_.size()) || !codes_[cc].known) continue;
+      std::string region;
+      util.GetRegionCodeForCountryCode(cc, &region);
+      if (region == PhoneNumberUtil::kRegionCodeForNonGeoEntity) continue;
+      const auto it = by_region.find(region);
+      if (it == by_region.end() || ambiguous.contains(region) ||
+          it->second->country_code() != cc) {
+        continue;
+      }
+      const std::string& prefix = it->second->national_prefix_for_parsing();
+      if (!prefix.empty() && prefix.find_first_not_of("0123456789") == std::string::npos) {
+        codes_[cc].national_prefix_digits = prefix;
+      } else if (!prefix.empty()) {
+        // Compiled as libphonenumber's ICU RegExp adapter compiles it (UTF-8 to UTF-16, no
+        // flags), so the same engine gives the same verdict.
+        UErrorCode status = U_ZERO_ERROR;
+        UParseError parse_error;
+        std::unique_ptr<icu::RegexPattern> pattern(icu::RegexPattern::compile(
+            icu::UnicodeString::fromUTF8(icu::StringPiece(prefix.data(),
+                                                          static_cast<int32_t>(prefix.size()))),
+            0, parse_error, status));
+        if (U_FAILURE(status) || pattern == nullptr) continue;
+        codes_[cc].national_prefix = pattern.get();
+        patterns_.push_back(std::move(pattern));
+      }
+      codes_[cc].fast = true;
+    }
+    available_ = true;
+  }
+
+  // True when `pattern` matches at the start of `national` and consumes something, or when
+  // ICU fails (so the caller parses).
+  static bool MatchesAtStart(const icu::RegexPattern& pattern, std::string_view national) {
+    const icu::UnicodeString text = icu::UnicodeString::fromUTF8(
+        icu::StringPiece(national.data(), static_cast<int32_t>(national.size())));
+    UErrorCode status = U_ZERO_ERROR;
+    std::unique_ptr<icu::RegexMatcher> matcher(pattern.matcher(text, status));
+    if (U_FAILURE(status) || matcher == nullptr) return true;
+    // lookingAt(0), as libphonenumber's Consume calls it on a fresh input.
+    const bool found = matcher->lookingAt(0, status);
+    if (U_FAILURE(status)) return true;
+    if (!found) return false;
+    const int32_t end = matcher->end(status);
+    return U_FAILURE(status) || end != 0;
+  }
+
+  bool available_ = false;
+  std::array<CallingCode, 1000> codes_{};
+  std::vector<std::unique_ptr<icu::RegexPattern>> patterns_;
+};
+
+// The verdict for canonical E.164 input through the fast path, or nullopt when the full
+// parse must decide (CanonicalE164Parser says so, or the length is not possible: the parse
+// words those refusals).
+std::optional<Result<PhoneNumber>> NormalizeCanonicalFast(std::string_view input, bool details) {
+  const std::optional<pn::PhoneNumber> number = CanonicalE164Parser::Get().Parse(input);
+  if (!number) return std::nullopt;
+  if (Util().IsPossibleNumberWithReason(*number) != PhoneNumberUtil::IS_POSSIBLE) {
+    return std::nullopt;
+  }
+  PhoneNumber out;
+  // Format(E164) writes "+", the calling code and the national number's digits, which for a
+  // national number without a leading 0 is the input itself.
+  out.e164.assign(input);
+#ifndef NDEBUG
+  std::string formatted;
+  Util().Format(*number, PhoneNumberUtil::E164, &formatted);
+  assert(formatted == out.e164);
+#endif
+  AddDetails(*number, details, &out);
+  return Result<PhoneNumber>(std::move(out));
+}
+
 }  // namespace
 
 struct PhoneNormalizer::Cache {
@@ -216,14 +425,20 @@ struct PhoneNormalizer::Cache {
 
   const std::size_t capacity;
   std::mutex mu;
-  // Canonical E.164 input -> the verdict NormalizeSlow gave it. Guarded by mu.
+  // Canonical E.164 input -> the verdict Canonical gave it. Guarded by mu.
   std::unordered_map<std::string, Entry, StringHash, std::equal_to<>> verdicts;
+  // Verdicts Canonical worked out through the fast path.
+  std::atomic<std::size_t> fast_path_count{0};
 };
 
-PhoneNormalizer::PhoneNormalizer() : PhoneNormalizer(kDefaultCacheCapacity) {}
+PhoneNormalizer::PhoneNormalizer() : PhoneNormalizer(Options{}) {}
 
 PhoneNormalizer::PhoneNormalizer(std::size_t cache_capacity)
-    : cache_(std::make_unique<Cache>(cache_capacity)) {
+    : PhoneNormalizer(Options{.cache_capacity = cache_capacity}) {}
+
+PhoneNormalizer::PhoneNormalizer(const Options& options)
+    : canonical_fast_path_(options.canonical_fast_path),
+      cache_(std::make_unique<Cache>(options.cache_capacity)) {
   Util();  // silence libphonenumber before anything can make it log
 }
 
@@ -242,9 +457,8 @@ Result<PhoneNumber> PhoneNormalizer::NormalizeToE164(std::string_view input,
 Result<PhoneNumber> PhoneNormalizer::Cached(std::string_view input,
                                             std::string_view default_region,
                                             bool details) const {
-  if (cache_->capacity == 0 || !IsCanonicalE164(input)) {
-    return NormalizeSlow(input, default_region, details);
-  }
+  if (!IsCanonicalE164(input)) return NormalizeSlow(input, default_region, details);
+  if (cache_->capacity == 0) return Canonical(input, default_region, details);
   {
     std::lock_guard<std::mutex> lock(cache_->mu);
     auto it = cache_->verdicts.find(input);
@@ -255,7 +469,7 @@ Result<PhoneNumber> PhoneNormalizer::Cached(std::string_view input,
   }
   // Parse outside the lock: two threads may both miss and parse the same number, and both
   // arrive at the same verdict.
-  Result<PhoneNumber> verdict = NormalizeSlow(input, default_region, details);
+  Result<PhoneNumber> verdict = Canonical(input, default_region, details);
   std::lock_guard<std::mutex> lock(cache_->mu);
   auto it = cache_->verdicts.find(input);
   if (it != cache_->verdicts.end()) {
@@ -267,6 +481,19 @@ Result<PhoneNumber> PhoneNormalizer::Cached(std::string_view input,
   if (cache_->verdicts.size() >= cache_->capacity) cache_->verdicts.clear();
   cache_->verdicts.emplace(std::string(input), Cache::Entry{verdict, details});
   return verdict;
+}
+
+Result<PhoneNumber> PhoneNormalizer::Canonical(std::string_view input,
+                                               std::string_view default_region,
+                                               bool details) const {
+  if (canonical_fast_path_) {
+    std::optional<Result<PhoneNumber>> fast = NormalizeCanonicalFast(input, details);
+    if (fast) {
+      cache_->fast_path_count.fetch_add(1, std::memory_order_relaxed);
+      return *std::move(fast);
+    }
+  }
+  return NormalizeSlow(input, default_region, details);
 }
 
 Result<ShortCode> PhoneNormalizer::NormalizeShortCode(std::string_view input,
@@ -317,6 +544,10 @@ bool PhoneNormalizer::LooksLikeE164(std::string_view s) { return IsCanonicalE164
 std::size_t PhoneNormalizer::cache_size() const {
   std::lock_guard<std::mutex> lock(cache_->mu);
   return cache_->verdicts.size();
+}
+
+std::size_t PhoneNormalizer::canonical_fast_path_count() const {
+  return cache_->fast_path_count.load(std::memory_order_relaxed);
 }
 
 }  // namespace smsconsent
