@@ -8,6 +8,7 @@
 #include <cctype>
 
 #include "app/json_views.h"
+#include "core/json_text.h"
 #include "core/ledger.h"
 
 namespace smsconsent {
@@ -41,13 +42,6 @@ const std::string& ReplyTemplate(const SenderNumber& n, ReplyKind kind) {
   }
   return n.replies.help;
 }
-
-json RepliesJson(const std::vector<QueuedReply>& replies) {
-  json out = json::array();
-  for (const QueuedReply& r : replies) out.push_back(ToJson(r));
-  return out;
-}
-
 
 }  // namespace
 
@@ -403,6 +397,10 @@ void ConsentService::ReceiveRoutedAsync(const InboundSms& sms, const InboundRout
     r->looked_up = r->looked_up && r->phone == sms.from;
   }
   r->sms = sms;
+  // A body that is not UTF-8 (a gateway's wrong charset, a corrupted byte) is matched, stored
+  // and written into evidence with U+FFFD for what cannot be read: a "STOP" next to a bad byte
+  // is still an opt-out, and JSON and PostgreSQL need valid UTF-8.
+  if (!IsValidUtf8(r->sms.body)) r->sms.body = ToValidUtf8(r->sms.body);
   r->route = route;
   r->done = std::move(done);
   // A provider's retry (the same message id) is not looked up first: storing it again fails
@@ -453,8 +451,7 @@ void ConsentService::OnReceiptCommitted(const std::shared_ptr<Receipt>& r,
     for (size_t i = 0; i < out.replies.size() && i < committed->outbox.size(); ++i) {
       out.replies[i].outbox_id = committed->outbox[i].id;
     }
-    out.decision["message_id"] = r->message_id;
-    out.decision["duplicate"] = false;
+    out.message_id = r->message_id;
     return FinishReceive(r, std::move(out));
   }
   const StatusCode code = committed.status().code();
@@ -513,18 +510,32 @@ Result<ChangeSet> ConsentService::PlanInbound(const InboundSms& sms, const Inbou
 
   out.status_before = states[number.id].status;
   out.status_after = out.status_before;
-  json evidence = {{"type", "keyword"},
-                   {"provider", sms.provider},
-                   {"message_id", message_id},
-                   {"from", contact.phone},
-                   {"to", number.number},
-                   {"body", sms.body},
-                   {"intent", IntentName(out.match.intent)},
-                   {"match_kind", MatchKindName(out.match.kind)},
-                   {"rule", out.match.rule},
-                   {"language", out.match.language},
-                   {"matched", out.match.matched},
-                   {"explanation", out.match.explanation}};
+  // The events' evidence and the message's decision are written as text (core/json_text.h),
+  // exactly as nlohmann::json would dump them (keys in sorted order): on the webhook path,
+  // building and dumping the trees cost as much as the rest of the plan.
+  auto evidence = [&](bool account_scope) {
+    std::string ev = "{";
+    bool first = true;
+    auto member = [&](std::string_view key, std::string_view value) {
+      AppendJsonKey(ev, key, first);
+      AppendJsonString(ev, value);
+    };
+    member("body", sms.body);
+    member("explanation", out.match.explanation);
+    member("from", contact.phone);
+    member("intent", IntentName(out.match.intent));
+    member("language", out.match.language);
+    member("match_kind", MatchKindName(out.match.kind));
+    member("matched", out.match.matched);
+    member("message_id", message_id);
+    member("provider", sms.provider);
+    member("rule", out.match.rule);
+    if (account_scope) member("scope", "account");  // reached via STOPALL/policy
+    member("to", number.number);
+    member("type", "keyword");
+    ev += "}";
+    return ev;
+  };
 
   ChangeSet changes;
   for (const Transition& t : plan.transitions) {
@@ -539,9 +550,7 @@ Result<ChangeSet> ConsentService::PlanInbound(const InboundSms& sms, const Inbou
     e.source = Source::kKeyword;
     e.actor = "contact";
     e.at_ms = now;
-    json ev = evidence;
-    if (t.number_id != number.id) ev["scope"] = "account";  // reached via STOPALL/policy
-    e.evidence = ev.dump();
+    e.evidence = evidence(t.number_id != number.id);
     changes.events.push_back(std::move(e));
     if (t.number_id == number.id) out.status_after = t.to;
   }
@@ -552,24 +561,54 @@ Result<ChangeSet> ConsentService::PlanInbound(const InboundSms& sms, const Inbou
     out.replies.push_back(std::move(r));
   }
 
-  json transitions = json::array();
-  for (const Transition& t : plan.transitions) {
-    transitions.push_back({{"number", by_id.at(t.number_id)->number},
-                           {"from", SubscriptionStatusName(t.from)},
-                           {"to", SubscriptionStatusName(t.to)},
-                           {"changed", t.changed()}});
+  std::string& d = out.decision;
+  d = "{";
+  bool first = true;
+  auto member = [&](std::string& text, bool& first_member, std::string_view key,
+                    std::string_view value) {
+    AppendJsonKey(text, key, first_member);
+    AppendJsonString(text, value);
+  };
+  member(d, first, "explanation", out.match.explanation);
+  member(d, first, "from", contact.phone);
+  member(d, first, "intent", IntentName(out.match.intent));
+  member(d, first, "language", out.match.language);
+  member(d, first, "match_kind", MatchKindName(out.match.kind));
+  member(d, first, "matched", out.match.rule);
+  AppendJsonKey(d, "replies", first);
+  d += "[";
+  for (size_t i = 0; i < out.replies.size(); ++i) {
+    const QueuedReply& r = out.replies[i];
+    if (i > 0) d += ",";
+    bool first_in_reply = true;
+    d += "{";
+    member(d, first_in_reply, "body", r.body);
+    AppendJsonKey(d, "characters", first_in_reply);
+    d += std::to_string(r.segments.characters);
+    member(d, first_in_reply, "encoding", SmsEncodingName(r.segments.encoding));
+    member(d, first_in_reply, "kind", ReplyKindName(r.kind));
+    AppendJsonKey(d, "segments", first_in_reply);
+    d += std::to_string(r.segments.segments) + "}";
   }
-  out.decision = {{"intent", IntentName(out.match.intent)},
-                  {"match_kind", MatchKindName(out.match.kind)},
-                  {"matched", out.match.rule},
-                  {"explanation", out.match.explanation},
-                  {"language", out.match.language},
-                  {"from", contact.phone},
-                  {"to", number.number},
-                  {"status_before", SubscriptionStatusName(out.status_before)},
-                  {"status_after", SubscriptionStatusName(out.status_after)},
-                  {"transitions", transitions},
-                  {"replies", RepliesJson(out.replies)}};
+  d += "]";
+  member(d, first, "status_after", SubscriptionStatusName(out.status_after));
+  member(d, first, "status_before", SubscriptionStatusName(out.status_before));
+  member(d, first, "to", number.number);
+  AppendJsonKey(d, "transitions", first);
+  d += "[";
+  for (size_t i = 0; i < plan.transitions.size(); ++i) {
+    const Transition& t = plan.transitions[i];
+    if (i > 0) d += ",";
+    bool first_in_transition = true;
+    d += "{";
+    AppendJsonKey(d, "changed", first_in_transition);
+    d += t.changed() ? "true" : "false";
+    member(d, first_in_transition, "from", SubscriptionStatusName(t.from));
+    member(d, first_in_transition, "number", by_id.at(t.number_id)->number);
+    member(d, first_in_transition, "to", SubscriptionStatusName(t.to));
+    d += "}";
+  }
+  d += "]}";
 
   InboundMessage msg;
   msg.account_id = account.id;
@@ -581,7 +620,7 @@ Result<ChangeSet> ConsentService::PlanInbound(const InboundSms& sms, const Inbou
   msg.contact_id = contact.id;
   msg.body = sms.body;
   msg.received_at_ms = now;
-  msg.decision = out.decision.dump();
+  msg.decision = out.decision;
   changes.inbound = std::move(msg);
   // contact.id 0 above (events, outbox, message) stands for this contact, created with them.
   if (contact.id == 0) changes.new_contact = contact;
@@ -597,21 +636,35 @@ Result<InboundResult> ConsentService::StoredAnswer(const InboundMessage& stored)
   out.contact_id = stored.contact_id;
   out.from = stored.from;
   out.to = stored.to;
-  out.decision = json::parse(stored.decision, nullptr, /*allow_exceptions=*/false);
-  if (out.decision.is_discarded()) {
+  out.message_id = stored.provider_message_id;
+  out.decision = stored.decision;
+  const json d = json::parse(stored.decision, nullptr, /*allow_exceptions=*/false);
+  if (d.is_discarded() || !d.is_object()) {
     return Internal("stored decision of inbound message " + std::to_string(stored.id) +
-                    " is not valid JSON");
+                    " is not a JSON object");
   }
-  auto intent = ParseIntent(out.decision.value("intent", "none"));
+  auto intent = ParseIntent(d.value("intent", "none"));
   if (intent.ok()) out.match.intent = *intent;
-  out.match.rule = out.decision.value("matched", "");
-  out.match.explanation = out.decision.value("explanation", "");
-  auto before = ParseSubscriptionStatus(out.decision.value("status_before", "not_specified"));
-  auto after = ParseSubscriptionStatus(out.decision.value("status_after", "not_specified"));
+  out.match.rule = d.value("matched", "");
+  out.match.explanation = d.value("explanation", "");
+  auto before = ParseSubscriptionStatus(d.value("status_before", "not_specified"));
+  auto after = ParseSubscriptionStatus(d.value("status_after", "not_specified"));
   if (before.ok()) out.status_before = *before;
   if (after.ok()) out.status_after = *after;
-  out.decision["message_id"] = stored.provider_message_id;
-  out.decision["duplicate"] = true;
+  // The replies as answered then (a webhook answers a retry with the same TwiML).
+  for (const json& r : d.value("replies", json::array())) {
+    if (!r.is_object()) continue;
+    QueuedReply reply;
+    reply.body = r.value("body", "");
+    auto kind = ParseReplyKind(r.value("kind", ""));
+    if (kind.ok()) reply.kind = *kind;
+    reply.segments.encoding = r.value("encoding", "") == SmsEncodingName(SmsEncoding::kUcs2)
+                                  ? SmsEncoding::kUcs2
+                                  : SmsEncoding::kGsm7;
+    reply.segments.characters = r.value("characters", 0);
+    reply.segments.segments = r.value("segments", 0);
+    out.replies.push_back(std::move(reply));
+  }
   return out;
 }
 

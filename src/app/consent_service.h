@@ -127,7 +127,10 @@ struct InboundResult {
   SubscriptionStatus status_after = SubscriptionStatus::kNotSpecified;
   std::vector<ConsentEvent> events;
   std::vector<QueuedReply> replies;
-  nlohmann::json decision;  // what is stored with the message and printed
+  std::string message_id;  // the provider's id of the message
+  // The decision as stored with the message: a JSON object's text (intent, match, statuses
+  // before and after, transitions, replies). DecisionJson (json_views.h) prints it.
+  std::string decision;
 };
 
 struct StatusChangeRequest {

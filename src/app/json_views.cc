@@ -124,6 +124,14 @@ json ToJson(const QueuedReply& r) {
           {"segments", r.segments.segments}};
 }
 
+json DecisionJson(const InboundResult& r) {
+  json d = json::parse(r.decision, nullptr, /*allow_exceptions=*/false);
+  if (!d.is_object()) d = json::object();
+  d["message_id"] = r.message_id;
+  d["duplicate"] = r.duplicate;
+  return d;
+}
+
 json ToJson(const LedgerCheck& c) {
   json j = {{"account", c.account_id},
             {"ok", c.ok()},

@@ -18,6 +18,8 @@ nlohmann::json ToJson(const OutboxItem& o);
 nlohmann::json ToJson(const SegmentInfo& s);
 nlohmann::json ToJson(const NumberStatus& s);
 nlohmann::json ToJson(const QueuedReply& r);
+// An inbound message's decision as stored, with its message_id and whether it was a duplicate.
+nlohmann::json DecisionJson(const InboundResult& r);
 nlohmann::json ToJson(const LedgerCheck& c);
 // The message with its decision parsed back into an object and "replies" (outbox items).
 nlohmann::json ToJson(const MessageWithReplies& m);

@@ -286,8 +286,8 @@ int Main(int argc, char** argv) {
     run = with_app([&](App& app) {
       auto r = app.service().ReceiveSms(inbound);
       if (!r.ok()) return Output::Fail(r.status());
-      return app.out().Print(r->decision, [&](std::ostream& os) {
-        const json& d = r->decision;
+      const json d = DecisionJson(*r);
+      return app.out().Print(d, [&](std::ostream& os) {
         os << (r->duplicate ? "duplicate of an earlier message: nothing changed\n" : "")
            << "intent: " << d.value("intent", "none") << " — " << d.value("explanation", "")
            << "\nstatus on " << d.value("to", "") << ": " << d.value("status_before", "") << " -> "

@@ -17,6 +17,7 @@
 #include "app/system_clock.h"
 #include "cli/output.h"
 #include "http/api.h"
+#include "core/json_text.h"
 #include "http/api_util.h"
 #include "http/client.h"
 #include "http/server.h"
@@ -26,7 +27,7 @@ namespace smsconsent::cli {
 namespace {
 
 // A JSON string literal for the access log. Not through nlohmann::json: its dump() throws on
-// bytes that are not UTF-8, and a request path may hold any.
+// bytes that are not UTF-8, and a request path may hold any (written as U+FFFD here).
 std::string JsonEscape(std::string_view s) {
   std::string out;
   AppendJsonString(out, s);

@@ -6,6 +6,7 @@
 #include "app/error_map.h"
 #include "app/json_views.h"
 #include "http/api_util.h"
+#include "core/json_text.h"
 #include "core/ledger.h"
 #include "providers/webhook.h"
 
@@ -566,12 +567,9 @@ void Api::Webhook(const HttpRequest& req, const std::string& name, Responder res
       [this, provider, channel = sms.reply_channel,
        respond = std::move(respond)](Result<InboundResult> result) {
         if (!result.ok()) return respond(ErrorResponse(result.status()));
-        metrics_.RecordDecision(std::string(provider->name()),
-                                result->decision.value("intent", "none"));
+        metrics_.RecordDecision(std::string(provider->name()), IntentName(result->match.intent));
         std::vector<std::string> replies;
-        for (const json& r : result->decision.value("replies", json::array())) {
-          replies.push_back(r.value("body", ""));
-        }
+        for (const QueuedReply& r : result->replies) replies.push_back(r.body);
         if (!replies.empty() && channel == "api" && !result->duplicate && notify_outbox_) {
           notify_outbox_();
         }

@@ -14,25 +14,6 @@ HttpResponse JsonResponse(int status, const json& body) {
   return r;
 }
 
-void AppendJsonString(std::string& out, std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out.push_back('"');
-  for (const char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c == '"' || c == '\\') {
-      out.push_back('\\');
-      out.push_back(ch);
-    } else if (c < 0x20) {
-      out += "\\u00";
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
-    } else {
-      out.push_back(ch);
-    }
-  }
-  out.push_back('"');
-}
-
 Result<json> ParseJsonBody(const HttpRequest& req) {
   if (req.body.empty()) return InvalidArgument("request body must be a JSON object");
   json j = json::parse(req.body, nullptr, /*allow_exceptions=*/false);

@@ -19,9 +19,6 @@ namespace smsconsent {
 
 // A JSON response with the given status.
 HttpResponse JsonResponse(int status, const nlohmann::json& body);
-// Appends `s` as a JSON string literal (quotes, backslashes and control characters escaped;
-// other bytes as they are), for responses built as text on hot paths.
-void AppendJsonString(std::string& out, std::string_view s);
 // The request body as a JSON object.
 Result<nlohmann::json> ParseJsonBody(const HttpRequest& req);
 // A field that, when present and not null, must be a string / bool / array of strings.

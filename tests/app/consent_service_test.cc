@@ -1,6 +1,7 @@
 // ConsentService over a real SQLite store with a fake clock: the use cases end to end,
 // in-process.
 #include "app/consent_service.h"
+#include "app/json_views.h"
 
 #include <unistd.h>
 
@@ -143,6 +144,68 @@ TEST_F(ServiceTest, KeywordEvidenceRecordsMessageAndRule) {
   EXPECT_EQ(ev["rule"], "STOP");
   EXPECT_EQ(ev["match_kind"], "exact_keyword");
   EXPECT_EQ(r.events[0].actor, "contact");
+}
+
+// The evidence and the decision are written as text (core/json_text.h): byte for byte what
+// nlohmann::json dumps for the same object, whatever the body holds.
+TEST_F(ServiceTest, EvidenceAndDecisionTextIsWhatAJsonDumpWouldWrite) {
+  auto acct = svc_->CreateAccount({"Wide", {kAddonMarketingSms}, "US", OptOutScope::kAccount});
+  ASSERT_TRUE(acct.ok());
+  SenderNumber a = Number("+15550000001", NumberKind::kLongCode, "US", acct->account.id);
+  Number("+15550000002", NumberKind::kLongCode, "US", acct->account.id);
+  Receive("START", "+15550000002");
+  int n = 0;
+  for (std::string body : {std::string("STOP"),
+                           std::string("start \"now\"\\\n\t\x01 \xC3\xA6\xF0\x9F\x98\x80"),
+                           std::string("STOP\r\n"), std::string("help?")}) {
+    const std::string id = "SMtext" + std::to_string(++n);
+    InboundResult r = Receive(body, a.number, "+14155552671", id);
+    const auto decision = nlohmann::json::parse(r.decision);
+    EXPECT_EQ(decision.dump(), r.decision);
+    for (const ConsentEvent& e : r.events) {
+      const auto ev = nlohmann::json::parse(e.evidence);
+      EXPECT_EQ(ev.dump(), e.evidence);
+      EXPECT_EQ(ev["body"], body);
+    }
+    auto stored = store_->FindInbound(acct->account.id, "test", id);
+    ASSERT_TRUE(stored.ok() && stored->has_value());
+    EXPECT_EQ((*stored)->decision, r.decision);
+    // Printed with the message id and whether it was a retry.
+    const auto printed = DecisionJson(r);
+    EXPECT_EQ(printed["message_id"], id);
+    EXPECT_EQ(printed["duplicate"], false);
+    EXPECT_EQ(printed["replies"].size(), r.replies.size());
+  }
+}
+
+// A body with bytes that are not UTF-8 is still read: the STOP counts, and what is stored and
+// hashed is valid UTF-8 (U+FFFD for the unreadable bytes).
+TEST_F(ServiceTest, BodyThatIsNotUtf8IsStillAnOptOut) {
+  Receive("START", long_.number);
+  InboundResult r = Receive("STOP \xFF\xFE", long_.number, "+14155552671", "SMbad");
+  EXPECT_EQ(r.match.intent, Intent::kOptOut);
+  EXPECT_EQ(StatusOn(long_), SubscriptionStatus::kOptedOut);
+  ASSERT_EQ(r.events.size(), 1u);
+  const auto ev = nlohmann::json::parse(r.events[0].evidence);
+  EXPECT_EQ(ev["body"], "STOP \xEF\xBF\xBD\xEF\xBF\xBD");
+  auto stored = store_->FindInbound(account_, "test", "SMbad");
+  ASSERT_TRUE(stored.ok() && stored->has_value());
+  EXPECT_EQ((*stored)->body, "STOP \xEF\xBF\xBD\xEF\xBF\xBD");
+}
+
+// A provider retry gets the answer given the first time, replies included.
+TEST_F(ServiceTest, RetryIsAnsweredWithTheStoredDecisionAndReplies) {
+  InboundResult first = Receive("STOP", long_.number, "+14155552671", "SMretry");
+  ASSERT_EQ(first.replies.size(), 1u);
+  InboundResult again = Receive("STOP", long_.number, "+14155552671", "SMretry");
+  EXPECT_TRUE(again.duplicate);
+  EXPECT_EQ(again.decision, first.decision);
+  EXPECT_EQ(again.match.intent, Intent::kOptOut);
+  ASSERT_EQ(again.replies.size(), 1u);
+  EXPECT_EQ(again.replies[0].body, first.replies[0].body);
+  EXPECT_EQ(again.replies[0].kind, first.replies[0].kind);
+  EXPECT_EQ(again.replies[0].segments.segments, first.replies[0].segments.segments);
+  EXPECT_EQ(DecisionJson(again)["duplicate"], true);
 }
 
 TEST_F(ServiceTest, AccountScopePolicyAppliesPlainStopEverywhere) {

@@ -248,7 +248,7 @@ TEST_F(ProofTest, HtmlIsSelfContainedAndEscapesEverything) {
   ASSERT_TRUE(c.ok());
   InboundResult r = Receive("+14155552671", "+15551234567",
                             "Please stop texting me <script>alert('x')</script>");
-  ASSERT_EQ(r.events.size(), 1u) << r.decision.dump();
+  ASSERT_EQ(r.events.size(), 1u) << r.decision;
   auto p = ByPhone("+14155552671");
   ASSERT_TRUE(p.ok());
   EXPECT_EQ(p->events[0].evidence["body"], "Please stop texting me <script>alert('x')</script>");

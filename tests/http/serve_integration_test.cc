@@ -388,6 +388,21 @@ TEST_F(Serve, TwilioWebhookSignedStopIsRecordedOnceAndAnsweredWithTwiml) {
   EXPECT_TRUE(found) << outbox.dump();
 }
 
+// A STOP whose body also holds bytes that are not UTF-8 (a gateway's wrong charset) is still
+// an opt-out, answered like any other; the stored body shows U+FFFD for the unreadable bytes.
+TEST_F(Serve, TwilioWebhookWithBytesThatAreNotUtf8IsStillAnOptOut) {
+  ASSERT_EQ(TwilioPost({{"From", "+14155550510"}, {"To", "+15551234567"}, {"Body", "START"},
+                        {"MessageSid", "SMu1"}})
+                .status,
+            200);
+  HttpClientResponse r = TwilioPost({{"From", "+14155550510"}, {"To", "+15551234567"},
+                                     {"Body", "STOP \xFF\xFE"}, {"MessageSid", "SMu2"}});
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(r.body.find("unsubscribed"), std::string::npos) << r.body;
+  json answer = CallJson("GET", "/v1/consent?phone=%2B14155550510&number=%2B15551234567", "", 200);
+  EXPECT_EQ(answer["status"], "opted_out");
+}
+
 TEST_F(Serve, TwilioWebhookRejectsBadOrMissingSignature) {
   const std::vector<std::pair<std::string, std::string>> p = {
       {"From", "+14155550600"}, {"To", "+15551234567"}, {"Body", "STOP"}, {"MessageSid", "SMb1"}};
