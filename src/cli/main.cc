@@ -11,6 +11,7 @@
 #include "app/config.h"
 #include "app/consent_service.h"
 #include "app/json_views.h"
+#include "core/json_text.h"
 #include "app/system_clock.h"
 #include "cli/bulk_commands.h"
 #include "cli/export_commands.h"
@@ -594,6 +595,15 @@ int Main(int argc, char** argv) {
   // ---- migrate-store: move an installation to another store (src/cli/migrate_command.cc) ----
   AddMigrateCommand(cli, g.json, run);
 
+  // Names, explanations, keywords and replies given here are stored as text and written into
+  // JSON evidence: bytes that are not UTF-8 (a terminal in another encoding) are refused
+  // before anything runs, instead of being stored and failing every later read.
+  for (int i = 1; i < argc; ++i) {
+    if (!IsValidUtf8(argv[i])) {
+      std::cerr << "smsconsent: argument " << i << " is not UTF-8 text\n";
+      return 2;
+    }
+  }
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -7,6 +7,7 @@
 
 #include "core/ascii.h"
 #include "core/contact_filter.h"
+#include "core/json_text.h"
 
 namespace smsconsent {
 namespace {
@@ -476,6 +477,12 @@ Result<ContactColumns> MapContactHeader(std::span<const std::string_view> header
   out.undo_formula_guard = options.undo_formula_guard;
   const std::string phone_column = NormalizePropertyName(options.phone_column);
 
+  for (size_t i = 0; i < header.size(); ++i) {
+    if (!IsValidUtf8(header[i])) {
+      return InvalidArgument("the header's column " + std::to_string(i + 1) +
+                             " is not UTF-8 text: save the file as UTF-8 (CSV UTF-8)");
+    }
+  }
   std::vector<std::string> names(header.size());
   std::vector<Role> roles(header.size(), Role::kProperty);
   for (size_t i = 0; i < header.size(); ++i) {
@@ -578,6 +585,15 @@ Status ReadContactRow(const ContactColumns& columns, const CsvRecord& record, Co
       return InvalidArgument(LineMessage(
           record.line, std::to_string(record.fields.size()) + " fields but the header has " +
                            std::to_string(columns.columns) + " columns"));
+    }
+  }
+  // Names, emails and properties are stored as text and written into JSON: a file in another
+  // encoding (Windows-1252 from a spreadsheet) is refused row by row, not guessed at.
+  for (size_t i = 0; i < record.fields.size(); ++i) {
+    if (!IsValidUtf8(record.fields[i])) {
+      return InvalidArgument(LineMessage(record.line,
+                                         "column " + std::to_string(i + 1) +
+                                             " is not UTF-8 text: save the file as UTF-8"));
     }
   }
   row->phone.assign(cell(columns.phone));

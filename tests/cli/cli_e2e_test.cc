@@ -184,6 +184,20 @@ TEST_F(Cli, AddOnsGateSmsFeatures) {
   EXPECT_NE(r.err.find("Short Code"), std::string::npos) << r.err;
 }
 
+// Text that is not UTF-8 (a terminal in Latin-1) is refused before anything is stored: a
+// contact stored with such a name would make every later listing fail.
+TEST_F(Cli, ArgumentsThatAreNotUtf8AreRefusedAndChangeNothing) {
+  const std::string acct = NewAccount("marketing_sms_access");
+  CliRun r = Exec({"contact", "add", "--account", acct, "--phone", "+14155550199", "--name",
+                   "S\xF8ren"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("not UTF-8"), std::string::npos) << r.err;
+  json list = Ok({"contact", "list", "--account", acct});
+  EXPECT_TRUE(list.empty()) << list.dump();
+  Ok({"contact", "add", "--account", acct, "--phone", "+14155550199", "--name",
+      "S\xC3\xB8ren"});
+}
+
 TEST_F(Cli, ManualOptInNeedsAttestationLegalBasisAndExplanation) {
   const std::string acct = NewAccount("marketing_sms_access");
   Ok({"number", "add", "--account", acct, "--number", "+15551234567"});
