@@ -18,6 +18,9 @@ int32_t SequenceLength(std::string_view s, int32_t i) {
   return c < 0 ? 0 : i - start;
 }
 
+// Printable ASCII other than '"' and '\\': written as it is.
+bool IsPlain(unsigned char c) { return c >= 0x20 && c < 0x80 && c != '"' && c != '\\'; }
+
 }  // namespace
 
 bool IsValidUtf8(std::string_view s) {
@@ -43,8 +46,19 @@ std::string ToValidUtf8(std::string_view s) {
 
 void AppendJsonString(std::string& out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
+  out.reserve(out.size() + s.size() + 2);
   out.push_back('"');
   for (int32_t i = 0; i < static_cast<int32_t>(s.size());) {
+    // Runs of plain characters (most of any text) are appended at once.
+    int32_t run = i;
+    while (run < static_cast<int32_t>(s.size()) && IsPlain(static_cast<unsigned char>(s[run]))) {
+      ++run;
+    }
+    if (run > i) {
+      out.append(s.data() + i, static_cast<size_t>(run - i));
+      i = run;
+      continue;
+    }
     const auto c = static_cast<unsigned char>(s[i]);
     if (c >= 0x80) {
       const int32_t n = SequenceLength(s, i);

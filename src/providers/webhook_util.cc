@@ -2,7 +2,8 @@
 // (OpenSSL), charset conversion (ICU), URL spellings, settings lookup, and the registry.
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/core_names.h>
+#include <openssl/params.h>
 #include <unicode/ucnv.h>
 #include <unicode/ustring.h>
 #include <unicode/utypes.h>
@@ -14,6 +15,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -43,16 +45,46 @@ int Base64Value(char c) {
   return -1;
 }
 
+// HMAC through OpenSSL 3's EVP_MAC, the keyed context kept per thread and copied for each
+// message. HMAC() (EVP_Q_mac) looks the MAC and the digest up by name, sets them up and keys
+// them on every call, which cost more than hashing a webhook's few hundred bytes: every
+// signed webhook pays one or two of these. A thread keeps one context per (digest, key) it
+// has used, at most kMaxKeyedContexts (emptied when full: keys are per account, few).
 std::string Hmac(const EVP_MD* md, std::string_view key, std::string_view data) {
+  static constexpr size_t kMaxKeyedContexts = 64;
+  static EVP_MAC* const kHmac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+  struct CtxFree {
+    void operator()(EVP_MAC_CTX* c) const { EVP_MAC_CTX_free(c); }
+  };
+  using CtxPtr = std::unique_ptr<EVP_MAC_CTX, CtxFree>;
+  thread_local std::unordered_map<std::string, CtxPtr> keyed;
+  if (kHmac == nullptr) return {};  // an empty MAC never matches a signature
+  const char* digest = EVP_MD_get0_name(md);
+  std::string id = digest;
+  id.push_back('\0');
+  id.append(key);
+  auto it = keyed.find(id);
+  if (it == keyed.end()) {
+    if (keyed.size() >= kMaxKeyedContexts) keyed.clear();
+    CtxPtr ctx(EVP_MAC_CTX_new(kHmac));
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, const_cast<char*>(digest), 0),
+        OSSL_PARAM_construct_end()};
+    // An empty key is legal for HMAC; OpenSSL wants a non-null pointer for it.
+    static const unsigned char kEmpty = 0;
+    const auto* key_ptr =
+        key.empty() ? &kEmpty : reinterpret_cast<const unsigned char*>(key.data());
+    if (ctx == nullptr || EVP_MAC_init(ctx.get(), key_ptr, key.size(), params) != 1) return {};
+    it = keyed.emplace(std::move(id), std::move(ctx)).first;
+  }
+  CtxPtr ctx(EVP_MAC_CTX_dup(it->second.get()));
   unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int out_len = 0;
-  // An empty key is legal for HMAC; OpenSSL wants a non-null pointer for it.
-  static const unsigned char kEmpty = 0;
-  const void* key_ptr = key.empty() ? static_cast<const void*>(&kEmpty) : key.data();
-  if (HMAC(md, key_ptr, static_cast<int>(key.size()),
-           reinterpret_cast<const unsigned char*>(data.data()), data.size(), out,
-           &out_len) == nullptr) {
-    return {};  // Only on allocation failure; an empty MAC never matches a signature.
+  size_t out_len = 0;
+  if (ctx == nullptr ||
+      EVP_MAC_update(ctx.get(), reinterpret_cast<const unsigned char*>(data.data()),
+                     data.size()) != 1 ||
+      EVP_MAC_final(ctx.get(), out, &out_len, sizeof out) != 1) {
+    return {};
   }
   return std::string(reinterpret_cast<const char*>(out), out_len);
 }
