@@ -1431,6 +1431,11 @@ std::vector<Result<CommitResult>> PgStore::CommitBatch(const std::vector<BatchIt
   std::vector<int64_t> accounts;
   for (const BatchItem& item : items) accounts.push_back(item.account_id);
 
+  // As in SqliteStore::CommitBatch: first without a savepoint per item (two round trips
+  // each); when an item fails, the transaction is rolled back and the batch written again
+  // with them, so that only the failing item is left out. A batch of one needs no second
+  // pass: the rollback is the item's.
+  bool savepoints = false;
   for (int attempt = 0;; ++attempt) {
     results.clear();
     results.reserve(items.size());
@@ -1448,6 +1453,7 @@ std::vector<Result<CommitResult>> PgStore::CommitBatch(const std::vector<BatchIt
     }
     Result<std::set<int64_t>> locked = LockAccounts(c, accounts);
     if (!locked.ok()) return fail_all(locked.status());
+    bool again = false;
     for (const BatchItem& item : items) {
       if (item.changes == nullptr) {
         results.emplace_back(InvalidArgument("batch item without a change set"));
@@ -1455,6 +1461,20 @@ std::vector<Result<CommitResult>> PgStore::CommitBatch(const std::vector<BatchIt
       }
       if (locked->count(item.account_id) == 0) {
         results.emplace_back(AccountNotFound(item.account_id));
+        continue;
+      }
+      if (!savepoints) {
+        Result<CommitResult> written = WriteChangeSet(c, item.account_id, *item.changes);
+        if (!written.ok()) {
+          if (c.broken()) return fail_all(written.status());
+          if (items.size() == 1) {
+            results.push_back(std::move(written));
+            return results;  // `txn` rolls back as it goes
+          }
+          savepoints = again = true;
+          break;
+        }
+        results.push_back(std::move(written));
         continue;
       }
       Status st = c.Exec("SAVEPOINT batch_item", "starting a batch item");
@@ -1470,6 +1490,9 @@ std::vector<Result<CommitResult>> PgStore::CommitBatch(const std::vector<BatchIt
       if (!st.ok()) return fail_all(st);
       results.push_back(std::move(written));
     }
+    // An item failed without savepoints: `txn` rolls back as it goes; written again, item by
+    // item.
+    if (again) continue;
     Status committed = txn->Commit();  // the WAL flush
     if (!committed.ok()) return fail_all(committed);
     return results;
