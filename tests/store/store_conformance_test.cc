@@ -1582,6 +1582,46 @@ TEST_P(StoreConformance, CommitBatchItemsFailAndSucceedIndependently) {
   EXPECT_TRUE(AllEvents(other.id).empty());
 }
 
+// A batch is first written without a savepoint per item and written again item by item when
+// one fails: whichever item fails (here the last, and the first), exactly it is left out.
+TEST_P(StoreConformance, CommitBatchLeavesOutExactlyTheFailingItemWhereverItIs) {
+  Account a = MakeAccount("a");
+  SenderNumber n = MakeNumber(a.id, "+4520123456");
+  Contact c1 = MakeContact(a.id, "+4511111111");
+  Contact c2 = MakeContact(a.id, "+4522222222");
+  ChangeSet ok1, ok2, stale;
+  ok1.inbound = Inbound(c1, n, "SM-1", "START");
+  ok1.events = {Draft(c1, n, kNone, kIn, Source::kKeyword)};
+  ok2.inbound = Inbound(c2, n, "SM-2", "START");
+  ok2.events = {Draft(c2, n, kNone, kIn, Source::kKeyword)};
+  stale.inbound = Inbound(c1, n, "SM-3", "STOP");
+  stale.events = {Draft(c1, n, kNone, kOut, Source::kKeyword)};  // c1 is opted in by then
+
+  auto results = store_->CommitBatch(Batch(a.id, {&ok1, &ok2, &stale}));
+  ASSERT_EQ(results.size(), 3u);
+  ASSERT_TRUE(results[0].ok()) << results[0].status().ToString();
+  ASSERT_TRUE(results[1].ok()) << results[1].status().ToString();
+  EXPECT_CODE(results[2], StatusCode::kAborted);
+  EXPECT_FALSE(Must(store_->FindInbound(a.id, "twilio", "SM-3")).has_value());
+  EXPECT_EQ(AllEvents(a.id).size(), 2u);
+
+  ChangeSet dup;  // SM-1 again, first in its batch
+  dup.inbound = Inbound(c2, n, "SM-1");
+  ChangeSet ok3;
+  ok3.inbound = Inbound(c1, n, "SM-4", "STOP");
+  ok3.events = {Draft(c1, n, kIn, kOut, Source::kKeyword)};
+  results = store_->CommitBatch(Batch(a.id, {&dup, &ok3}));
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_CODE(results[0], StatusCode::kAlreadyExists);
+  ASSERT_TRUE(results[1].ok()) << results[1].status().ToString();
+  std::vector<ConsentEvent> events = AllEvents(a.id);
+  ASSERT_EQ(events.size(), 3u);
+  ChainVerifier v;
+  for (const ConsentEvent& e : events) EXPECT_TRUE(v.Add(e)) << *v.failure();
+  EXPECT_EQ(StatusMap(a.id).at({c1.id, n.id}).status, kOut);
+  EXPECT_EQ(StatusMap(a.id).at({c2.id, n.id}).status, kIn);
+}
+
 // Items of several accounts interleave in one batch; each account's chain runs on from its
 // last event before the batch, through the batch, to the next commit after it.
 TEST_P(StoreConformance, CommitBatchContinuesEachAccountsChain) {
