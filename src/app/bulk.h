@@ -27,6 +27,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "app/config.h"
 #include "app/consent_service.h"
 #include "core/clock.h"
 #include "core/consent.h"
@@ -86,8 +87,8 @@ ByteSource ChunkSource(std::function<Result<std::optional<std::string>>()> next_
 class BulkService {
  public:
   struct Options {
-    int chunk_rows = 1000;       // rows per transaction
-    int64_t lease_ms = 30'000;   // how long a runner holds a job between chunks
+    int chunk_rows = kDefaultJobChunkRows;  // rows per transaction
+    int64_t lease_ms = kDefaultJobLeaseMs;  // how long a runner holds a job between chunks
   };
   BulkService(ConsentService& service, ConsentStore& store, const Clock& clock, Options options);
   BulkService(ConsentService& service, ConsentStore& store, const Clock& clock)

@@ -13,6 +13,12 @@ class App;
 
 namespace smsconsent {
 
+// Defaults shared with the components that use them when no configuration is given
+// (OutboxDispatcher::Options, BulkService::Options).
+inline constexpr int64_t kDefaultOutboxLeaseMs = 60'000;
+inline constexpr int64_t kDefaultJobLeaseMs = 30'000;
+inline constexpr int kDefaultJobChunkRows = 1000;
+
 struct ServeConfig {
   std::string listen = "127.0.0.1:8080";  // HOST:PORT; port 0 picks a free port
   // The public base URL providers call (scheme://host[:port]), used to rebuild the signed URL
@@ -32,11 +38,11 @@ struct ServeConfig {
   int64_t outbox_poll_ms = 1000;            // dispatcher wake-up interval
   // How long the reply on the wire stays leased to this instance; a reply whose instance died
   // while sending it is marked dead (never re-sent) once the lease runs out.
-  int64_t outbox_lease_ms = 60'000;
+  int64_t outbox_lease_ms = kDefaultOutboxLeaseMs;
   // How long a bulk/import job stays leased to this instance between chunks; a job whose
   // instance died is resumed by another one once the lease runs out.
-  int64_t job_lease_ms = 30'000;
-  int job_chunk_rows = 1000;  // job rows per transaction
+  int64_t job_lease_ms = kDefaultJobLeaseMs;
+  int job_chunk_rows = kDefaultJobChunkRows;  // job rows per transaction
   // Owner name of this instance's outbox and job leases; default instance-PID. Give each
   // instance on one database its own.
   std::string instance_id;

@@ -41,6 +41,7 @@
 #include <string>
 #include <thread>
 
+#include "app/config.h"
 #include "core/clock.h"
 #include "core/status.h"
 #include "store/store.h"
@@ -56,7 +57,7 @@ class OutboxDispatcher {
     // Names this dispatcher's leases; empty: "HOSTNAME:PID:RANDOM", unique per instance.
     std::string owner_id;
     int batch_size = 50;           // items per pass (each claimed on its own)
-    int64_t lease_ms = 60 * 1000;  // how long the item on the wire is held
+    int64_t lease_ms = kDefaultOutboxLeaseMs;  // how long the item on the wire is held
     std::chrono::milliseconds poll_interval{1000};
     int64_t base_backoff_ms = 1000;  // before the 2nd attempt; doubles each time
     int64_t max_backoff_ms = 10 * 60 * 1000;
