@@ -10,7 +10,9 @@
 #include <atomic>
 #include <filesystem>
 
+#include "../store/status_shorthands.h"
 #include "core/segments.h"
+#include "test_clock.h"
 
 namespace smsconsent {
 namespace {
@@ -18,19 +20,6 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 using testing::HasSubstr;
-
-constexpr auto kIn = SubscriptionStatus::kOptedIn;
-constexpr auto kOut = SubscriptionStatus::kOptedOut;
-constexpr auto kNone = SubscriptionStatus::kNotSpecified;
-
-class SettableClock : public Clock {
- public:
-  int64_t NowMs() const override { return now_.load(); }
-  void Advance(int64_t ms) { now_ += ms; }
-
- private:
-  std::atomic<int64_t> now_{1'767'225'600'000};  // 2026-01-01
-};
 
 class BulkTest : public ::testing::Test {
  protected:
@@ -112,7 +101,7 @@ class BulkTest : public ::testing::Test {
   }
 
   fs::path dir_;
-  SettableClock clock_;
+  TestClock clock_{kT0};
   std::unique_ptr<ConsentStore> store_;
   std::unique_ptr<ConsentService> svc_;
   std::unique_ptr<BulkService> bulk_;

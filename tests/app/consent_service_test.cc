@@ -11,17 +11,12 @@
 
 #include <gtest/gtest.h>
 
+#include "test_clock.h"
+
 namespace smsconsent {
 namespace {
 
 namespace fs = std::filesystem;
-
-class FakeClock : public Clock {
- public:
-  int64_t NowMs() const override { return now_ += 1000; }  // strictly increasing
- private:
-  mutable std::atomic<int64_t> now_{1'700'000'000'000};  // shared by test threads
-};
 
 class ServiceTest : public ::testing::Test {
  protected:
@@ -88,7 +83,7 @@ class ServiceTest : public ::testing::Test {
   }
 
   fs::path dir_;
-  FakeClock clock_;
+  TestClock clock_{1'700'000'000'000, /*step_per_read_ms=*/1000};  // strictly increasing
   std::unique_ptr<ConsentStore> store_;
   std::unique_ptr<ConsentService> svc_;
   int64_t account_ = 0;

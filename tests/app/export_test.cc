@@ -13,23 +13,13 @@
 #include "core/contact_filter.h"
 #include "core/csv.h"
 #include "core/ledger.h"
+#include "test_clock.h"
 
 namespace smsconsent {
 namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-constexpr int64_t kT0 = 1'767'225'600'000;  // 2026-01-01T00:00:00Z
-
-class SettableClock : public Clock {
- public:
-  int64_t NowMs() const override { return now_; }  // stands still until Set
-  void Set(int64_t ms) { now_ = ms; }
-
- private:
-  mutable std::atomic<int64_t> now_{kT0};
-};
 
 std::vector<std::vector<std::string>> ParseCsv(const std::string& text) {
   std::vector<std::vector<std::string>> rows;
@@ -150,7 +140,7 @@ class ExportTest : public ::testing::Test {
   }
 
   fs::path dir_;
-  SettableClock clock_;
+  TestClock clock_{kT0};  // stands still until Set
   std::unique_ptr<ConsentStore> store_;
   std::unique_ptr<ConsentService> svc_;
   int64_t account_ = 0;

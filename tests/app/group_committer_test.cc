@@ -19,27 +19,17 @@
 #include <thread>
 #include <vector>
 
+#include "../store/status_shorthands.h"
 #include "app/consent_service.h"
 #include "core/ledger.h"
 #include "store/store.h"
+#include "test_clock.h"
 
 namespace smsconsent {
 namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
-
-constexpr auto kIn = SubscriptionStatus::kOptedIn;
-constexpr auto kOut = SubscriptionStatus::kOptedOut;
-constexpr auto kNone = SubscriptionStatus::kNotSpecified;
-
-class FakeClock : public Clock {
- public:
-  int64_t NowMs() const override { return now_.fetch_add(1000) + 1000; }
-
- private:
-  mutable std::atomic<int64_t> now_{1'700'000'000'000};
-};
 
 class GroupCommitterTest : public ::testing::Test {
  protected:
@@ -392,7 +382,7 @@ class ServiceWithCommitterTest : public GroupCommitterTest {
     GroupCommitterTest::TearDown();
   }
 
-  FakeClock clock_;
+  TestClock clock_{1'700'000'000'000, /*step_per_read_ms=*/1000};
   std::unique_ptr<GroupCommitter> committer_;
   std::unique_ptr<ConsentService> svc_;
   std::atomic<int> commits_{0};

@@ -21,20 +21,12 @@
 
 #include "http/client.h"
 #include "store/store.h"
+#include "test_clock.h"
 
 namespace smsconsent {
 namespace {
 
 namespace fs = std::filesystem;
-
-class FakeClock : public Clock {
- public:
-  int64_t NowMs() const override { return now_.load(); }
-  void Advance(int64_t ms) { now_ += ms; }
-
- private:
-  std::atomic<int64_t> now_{1'700'000'000'000};
-};
 
 // Records requests; answers each with the next scripted result, or 201 {"sid": "SM<n>"} when
 // the script is empty. Thread-safe. `on_request` runs (unlocked) before answering.
@@ -185,7 +177,7 @@ class DispatcherTest : public ::testing::Test {
 
   fs::path dir_;
   std::unique_ptr<ConsentStore> store_;
-  FakeClock clock_;
+  TestClock clock_{1'700'000'000'000};
   FakeHttp http_;
   Account account_;
   SenderNumber number_;

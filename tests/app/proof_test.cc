@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/ledger.h"
+#include "test_clock.h"
 
 namespace smsconsent {
 namespace {
@@ -19,17 +20,6 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using ::testing::HasSubstr;
 using ::testing::Not;
-
-constexpr int64_t kT0 = 1'767'225'600'000;  // 2026-01-01T00:00:00Z
-
-class FixedClock : public Clock {
- public:
-  int64_t NowMs() const override { return now_; }
-  void Set(int64_t ms) { now_ = ms; }
-
- private:
-  std::atomic<int64_t> now_{kT0};
-};
 
 class ProofTest : public ::testing::Test {
  protected:
@@ -97,7 +87,7 @@ class ProofTest : public ::testing::Test {
   }
 
   fs::path dir_;
-  FixedClock clock_;
+  TestClock clock_{kT0};
   std::unique_ptr<ConsentStore> store_;
   std::unique_ptr<ConsentService> svc_;
   int64_t account_ = 0;

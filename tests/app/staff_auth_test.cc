@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "core/ledger.h"
+#include "test_clock.h"
 
 namespace smsconsent {
 namespace {
@@ -20,15 +21,6 @@ constexpr int64_t kMinute = 60 * 1000;
 constexpr int64_t kHour = 60 * kMinute;
 constexpr int64_t kDay = 24 * kHour;
 constexpr char kPassword[] = "correct horse battery";
-
-class FakeClock : public Clock {
- public:
-  int64_t NowMs() const override { return now_; }
-  void Advance(int64_t ms) { now_ += ms; }
-
- private:
-  std::atomic<int64_t> now_{1'700'000'000'000};
-};
 
 class StaffAuthTest : public ::testing::Test {
  protected:
@@ -75,7 +67,7 @@ class StaffAuthTest : public ::testing::Test {
   }
 
   fs::path dir_;
-  FakeClock clock_;
+  TestClock clock_{1'700'000'000'000};
   std::unique_ptr<ConsentStore> store_;
   std::unique_ptr<StaffAuth> auth_;
   int64_t account_ = 0;

@@ -18,8 +18,8 @@ ConsentState State(SubscriptionStatus s, Source src, bool self = false) {
 
 const ConsentState kSelfOut = State(SubscriptionStatus::kOptedOut, Source::kKeyword, true);
 const ConsentState kUserOut = State(SubscriptionStatus::kOptedOut, Source::kManual);
-const ConsentState kIn = State(SubscriptionStatus::kOptedIn, Source::kManual);
-const ConsentState kNone{};
+const ConsentState kUserIn = State(SubscriptionStatus::kOptedIn, Source::kManual);
+const ConsentState kUnset{};
 
 KeywordInput Input(Intent intent, int64_t receiving, ConsentState on_long = {},
                    ConsentState on_short = {}, ConsentState on_toll = {}) {
@@ -74,14 +74,15 @@ TEST(Names, UnknownNameListsTheChoices) {
 }
 
 TEST(ApplyEvent, KeywordOptOutIsTheContactsOwn) {
-  auto s = ApplyEvent(kNone, SubscriptionStatus::kOptedOut, Source::kKeyword, 5);
+  auto s = ApplyEvent(kUnset, SubscriptionStatus::kOptedOut, Source::kKeyword, 5);
   EXPECT_TRUE(s.self_opted_out);
   EXPECT_EQ(s.updated_at_ms, 5);
   EXPECT_EQ(s.source, Source::kKeyword);
 }
 
 TEST(ApplyEvent, UserOptOutIsNotSelf) {
-  EXPECT_FALSE(ApplyEvent(kIn, SubscriptionStatus::kOptedOut, Source::kManual, 5).self_opted_out);
+  EXPECT_FALSE(
+      ApplyEvent(kUserIn, SubscriptionStatus::kOptedOut, Source::kManual, 5).self_opted_out);
 }
 
 TEST(ApplyEvent, ContactConfirmingUserOptOutMakesItTheirOwn) {
@@ -99,8 +100,8 @@ TEST(ApplyEvent, OptInByKeywordClearsSelfOptOut) {
 }
 
 TEST(MaySend, OnlyOptedIn) {
-  EXPECT_TRUE(MaySend(kIn));
-  EXPECT_FALSE(MaySend(kNone));
+  EXPECT_TRUE(MaySend(kUserIn));
+  EXPECT_FALSE(MaySend(kUnset));
   EXPECT_FALSE(MaySend(kUserOut));
   EXPECT_FALSE(MaySend(kSelfOut));
 }
@@ -113,7 +114,7 @@ TEST(PlanKeyword, NoIntentChangesNothingAndSendsNothing) {
 }
 
 TEST(PlanKeyword, HelpIsAnsweredForAnyoneWithoutChange) {
-  for (const ConsentState& s : {kNone, kIn, kSelfOut}) {
+  for (const ConsentState& s : {kUnset, kUserIn, kSelfOut}) {
     auto p = PlanKeyword(Input(Intent::kHelp, kLong, s));
     ASSERT_TRUE(p.ok());
     EXPECT_TRUE(p->transitions.empty());
@@ -138,14 +139,14 @@ TEST(PlanKeyword, OptInLiftsTheContactsOwnOptOut) {
 }
 
 TEST(PlanKeyword, RepeatedOptInIsRecordedAsNoChange) {
-  auto p = PlanKeyword(Input(Intent::kOptIn, kLong, kIn));
+  auto p = PlanKeyword(Input(Intent::kOptIn, kLong, kUserIn));
   ASSERT_TRUE(p.ok());
   ASSERT_EQ(p->transitions.size(), 1u);
   EXPECT_FALSE(p->transitions[0].changed());
 }
 
 TEST(PlanKeyword, PlainOptOutAffectsOnlyTheNumberTextedByDefault) {
-  auto p = PlanKeyword(Input(Intent::kOptOut, kLong, kIn, kIn, kIn));
+  auto p = PlanKeyword(Input(Intent::kOptOut, kLong, kUserIn, kUserIn, kUserIn));
   ASSERT_TRUE(p.ok());
   ASSERT_EQ(p->transitions.size(), 1u);
   EXPECT_EQ(p->transitions[0].number_id, kLong);
@@ -153,7 +154,7 @@ TEST(PlanKeyword, PlainOptOutAffectsOnlyTheNumberTextedByDefault) {
 }
 
 TEST(PlanKeyword, AccountScopePolicyMakesPlainOptOutCoverEveryNumber) {
-  auto in = Input(Intent::kOptOut, kLong, kIn, kIn, kIn);
+  auto in = Input(Intent::kOptOut, kLong, kUserIn, kUserIn, kUserIn);
   in.opt_out_scope = OptOutScope::kAccount;
   auto p = PlanKeyword(in);
   ASSERT_TRUE(p.ok());
@@ -161,7 +162,7 @@ TEST(PlanKeyword, AccountScopePolicyMakesPlainOptOutCoverEveryNumber) {
 }
 
 TEST(PlanKeyword, StopAllCoversEveryNumberWithOneConfirmation) {
-  auto p = PlanKeyword(Input(Intent::kOptOutAll, kShort, kIn, kIn, kNone));
+  auto p = PlanKeyword(Input(Intent::kOptOutAll, kShort, kUserIn, kUserIn, kUnset));
   ASSERT_TRUE(p.ok());
   ASSERT_EQ(p->transitions.size(), 3u);
   for (const auto& t : p->transitions) EXPECT_EQ(t.to, SubscriptionStatus::kOptedOut);
@@ -199,7 +200,7 @@ TEST(PlanKeyword, UnknownReceivingNumberIsAnError) {
 TEST(PlanUserChange, OptInNeedsAttestation) {
   Attestation a = Full();
   a.express_consent = false;
-  auto p = PlanUserChange(Change(kNone, SubscriptionStatus::kOptedIn, NumberKind::kLongCode, a));
+  auto p = PlanUserChange(Change(kUnset, SubscriptionStatus::kOptedIn, NumberKind::kLongCode, a));
   EXPECT_EQ(p.status().code(), StatusCode::kInvalidArgument);
   EXPECT_NE(p.status().message().find("attest"), std::string::npos);
 }
@@ -207,7 +208,7 @@ TEST(PlanUserChange, OptInNeedsAttestation) {
 TEST(PlanUserChange, OptInNeedsLegalBasis) {
   Attestation a = Full();
   a.legal_basis.reset();
-  auto p = PlanUserChange(Change(kNone, SubscriptionStatus::kOptedIn, NumberKind::kLongCode, a));
+  auto p = PlanUserChange(Change(kUnset, SubscriptionStatus::kOptedIn, NumberKind::kLongCode, a));
   EXPECT_EQ(p.status().code(), StatusCode::kInvalidArgument);
   EXPECT_NE(p.status().message().find("legal basis"), std::string::npos);
 }
@@ -215,14 +216,14 @@ TEST(PlanUserChange, OptInNeedsLegalBasis) {
 TEST(PlanUserChange, OptInNeedsANonBlankExplanation) {
   Attestation a = Full();
   a.explanation = "   \t";
-  auto p = PlanUserChange(Change(kNone, SubscriptionStatus::kOptedIn, NumberKind::kLongCode, a));
+  auto p = PlanUserChange(Change(kUnset, SubscriptionStatus::kOptedIn, NumberKind::kLongCode, a));
   EXPECT_EQ(p.status().code(), StatusCode::kInvalidArgument);
   EXPECT_NE(p.status().message().find("explanation"), std::string::npos);
 }
 
 TEST(PlanUserChange, OptOutNeedsNoAttestation) {
   auto p = PlanUserChange(
-      Change(kIn, SubscriptionStatus::kOptedOut, NumberKind::kLongCode, Attestation{}));
+      Change(kUserIn, SubscriptionStatus::kOptedOut, NumberKind::kLongCode, Attestation{}));
   ASSERT_TRUE(p.ok());
   EXPECT_TRUE(p->transition.changed());
   EXPECT_FALSE(p->send_confirmation);
@@ -251,7 +252,7 @@ TEST(PlanUserChange, OptOutOnTopOfSelfOptOutIsANoChange) {
 }
 
 TEST(PlanUserChange, ShortCodeOptInAlwaysConfirms) {
-  auto in = Change(kNone, SubscriptionStatus::kOptedIn, NumberKind::kShortCode);
+  auto in = Change(kUnset, SubscriptionStatus::kOptedIn, NumberKind::kShortCode);
   in.number.opt_in_confirmation = false;  // cannot be turned off for short codes
   auto p = PlanUserChange(in);
   ASSERT_TRUE(p.ok());
@@ -259,21 +260,21 @@ TEST(PlanUserChange, ShortCodeOptInAlwaysConfirms) {
 }
 
 TEST(PlanUserChange, LongCodeConfirmsOnlyWhenConfigured) {
-  auto in = Change(kNone, SubscriptionStatus::kOptedIn, NumberKind::kLongCode);
+  auto in = Change(kUnset, SubscriptionStatus::kOptedIn, NumberKind::kLongCode);
   EXPECT_FALSE(PlanUserChange(in)->send_confirmation);
   in.number.opt_in_confirmation = true;
   EXPECT_TRUE(PlanUserChange(in)->send_confirmation);
 }
 
 TEST(PlanUserChange, NoChangeOptInSendsNoSecondConfirmation) {
-  auto p = PlanUserChange(Change(kIn, SubscriptionStatus::kOptedIn, NumberKind::kShortCode));
+  auto p = PlanUserChange(Change(kUserIn, SubscriptionStatus::kOptedIn, NumberKind::kShortCode));
   ASSERT_TRUE(p.ok());
   EXPECT_FALSE(p->transition.changed());
   EXPECT_FALSE(p->send_confirmation);
 }
 
 TEST(PlanUserChange, KeywordIsNotAUserSource) {
-  auto p = PlanUserChange(Change(kNone, SubscriptionStatus::kOptedIn, NumberKind::kLongCode,
+  auto p = PlanUserChange(Change(kUnset, SubscriptionStatus::kOptedIn, NumberKind::kLongCode,
                                  Full(), Source::kKeyword));
   EXPECT_EQ(p.status().code(), StatusCode::kInvalidArgument);
 }

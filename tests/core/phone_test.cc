@@ -111,14 +111,14 @@ TEST_F(PhoneTest, NonGeographicNumbersKeepLibphonenumbersRegion) {
   EXPECT_EQ(freephone->country_code, 800);
 }
 
-struct ErrorCase {
+struct PhoneErrorCase {
   const char* input;
   const char* region;
   const char* reason;
 };
 
 TEST_F(PhoneTest, ErrorsNameTheInputAndTheReason) {
-  const ErrorCase cases[] = {
+  const PhoneErrorCase cases[] = {
       {"", "DK", "empty"},
       {"   ", "DK", "empty"},
       {"call me", "DK", "contains letters"},
@@ -139,7 +139,7 @@ TEST_F(PhoneTest, ErrorsNameTheInputAndTheReason) {
       {"0099912345678", "", "unknown country calling code"},
       {"555-2671", "US", "local number without an area code"},
   };
-  for (const ErrorCase& c : cases) {
+  for (const PhoneErrorCase& c : cases) {
     const Status st = Error(c.input, c.region);
     EXPECT_EQ(st.code(), StatusCode::kInvalidPhone) << c.input;
     EXPECT_THAT(st.message(), HasSubstr(Quoted(c.input))) << c.input;

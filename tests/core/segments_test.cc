@@ -20,7 +20,7 @@ std::string Repeat(std::string_view s, int n) {
   return out;
 }
 
-struct Case {
+struct SegmentCase {
   std::string name;
   std::string text;
   SmsEncoding encoding;
@@ -29,12 +29,12 @@ struct Case {
   int per_segment;
 };
 
-void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
+void PrintTo(const SegmentCase& c, std::ostream* os) { *os << c.name; }
 
-class CountSegmentsTable : public testing::TestWithParam<Case> {};
+class CountSegmentsTable : public testing::TestWithParam<SegmentCase> {};
 
 TEST_P(CountSegmentsTable, MatchesExpectation) {
-  const Case& c = GetParam();
+  const SegmentCase& c = GetParam();
   const SegmentInfo info = CountSegments(c.text);
   EXPECT_EQ(SmsEncodingName(info.encoding), std::string(SmsEncodingName(c.encoding)));
   EXPECT_EQ(info.characters, c.characters);
@@ -49,7 +49,7 @@ const std::string kHan = "\u4E2D";       // BMP, not GSM: 1 UTF-16 unit
 const std::string kGrin = "\U0001F600";  // 😀, supplementary: a surrogate pair
 const std::string kCurly = "\u2019";     // ’ right single quotation mark: not GSM
 
-std::vector<Case> Cases() {
+std::vector<SegmentCase> Cases() {
   using E = SmsEncoding;
   return {
       {"Empty", "", E::kGsm7, 0, 0, 160},
@@ -117,7 +117,9 @@ std::vector<Case> Cases() {
 }
 
 INSTANTIATE_TEST_SUITE_P(Table, CountSegmentsTable, testing::ValuesIn(Cases()),
-                         [](const testing::TestParamInfo<Case>& info) { return info.param.name; });
+                         [](const testing::TestParamInfo<SegmentCase>& info) {
+                           return info.param.name;
+                         });
 
 TEST(CountSegments, CodePointsCountWhatAPersonSees) {
   EXPECT_EQ(CountSegments("").code_points, 0);

@@ -18,16 +18,8 @@ namespace smsconsent {
 namespace {
 
 using nlohmann::json;
-using serve_fixture::RunCli;
+using serve_fixture::Cli;
 namespace fs = std::filesystem;
-
-json Cli(const std::string& db, const std::vector<std::string>& args) {
-  int rc = 0;
-  const std::string out = RunCli(db, args, &rc);
-  EXPECT_EQ(rc, 0) << "smsconsent " << args.front() << " failed: " << out;
-  json j = json::parse(out, nullptr, false);
-  return j.is_discarded() ? json() : j;
-}
 
 std::string Csv(int n) {
   std::string s = "phone,name\n";

@@ -18,8 +18,9 @@ namespace smsconsent {
 namespace {
 
 using nlohmann::json;
+using serve_fixture::Cli;
+using serve_fixture::HeaderOf;
 using serve_fixture::PercentEncode;
-using serve_fixture::RunCli;
 namespace fs = std::filesystem;
 
 std::vector<std::string> Lines(const std::string& s) {
@@ -31,21 +32,6 @@ std::vector<std::string> Lines(const std::string& s) {
     out.push_back(line);
   }
   return out;
-}
-
-std::string HeaderOf(const HttpClientResponse& r, const std::string& name) {
-  for (const auto& [k, v] : r.headers) {
-    if (k == name) return v;
-  }
-  return "";
-}
-
-json Cli(const std::string& db, const std::vector<std::string>& args) {
-  int rc = 0;
-  const std::string out = RunCli(db, args, &rc);
-  EXPECT_EQ(rc, 0) << "smsconsent " << args.front() << " failed: " << out;
-  json j = json::parse(out, nullptr, false);
-  return j.is_discarded() ? json() : j;
 }
 
 class ExportApi : public ::testing::Test {

@@ -18,6 +18,8 @@
 #include <utility>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "../store/pg_test_util.h"
 
 namespace smsconsent::serve_fixture {
@@ -87,6 +89,26 @@ inline std::string RunCli(const std::string& db, const std::vector<std::string>&
   const int status = pclose(p);
   if (rc) *rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return out;
+}
+
+// RunCli for a command that must succeed: a non-fatal failure when it exits non-zero. Returns
+// its stdout as JSON, null when it is not JSON.
+inline nlohmann::json Cli(const std::string& db, const std::vector<std::string>& args) {
+  int rc = 0;
+  const std::string out = RunCli(db, args, &rc);
+  EXPECT_EQ(rc, 0) << "smsconsent " << args.front() << " failed: " << out;
+  nlohmann::json j = nlohmann::json::parse(out, nullptr, false);
+  return j.is_discarded() ? nlohmann::json() : j;
+}
+
+// The value of the header `name` (exact spelling) of a response whose `headers` are (name,
+// value) pairs, such as HttpClientResponse; "" when it has none.
+template <typename Response>
+std::string HeaderOf(const Response& r, const std::string& name) {
+  for (const auto& [k, v] : r.headers) {
+    if (k == name) return v;
+  }
+  return "";
 }
 
 // Percent-encodes everything but RFC 3986 unreserved characters (so a space is %20).

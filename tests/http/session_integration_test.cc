@@ -20,24 +20,10 @@ namespace smsconsent {
 namespace {
 
 using nlohmann::json;
-using serve_fixture::RunCli;
+using serve_fixture::Cli;
+using serve_fixture::HeaderOf;
 namespace fs = std::filesystem;
 using Headers = std::vector<std::pair<std::string, std::string>>;
-
-json Cli(const std::string& db, const std::vector<std::string>& args) {
-  int rc = 0;
-  const std::string out = RunCli(db, args, &rc);
-  EXPECT_EQ(rc, 0) << "smsconsent " << args.front() << " failed: " << out;
-  json j = json::parse(out, nullptr, false);
-  return j.is_discarded() ? json() : j;
-}
-
-std::string HeaderOf(const HttpClientResponse& r, const std::string& name) {
-  for (const auto& [k, v] : r.headers) {
-    if (k == name) return v;
-  }
-  return {};
-}
 
 // A signed-in browser: its cookie and the page's CSRF token.
 struct Browser {

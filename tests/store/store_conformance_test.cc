@@ -18,6 +18,7 @@
 #include "core/ledger.h"
 #include "store/store.h"
 #include "pg_test_util.h"
+#include "status_shorthands.h"
 #include "store_locations.h"
 
 namespace smsconsent {
@@ -73,10 +74,6 @@ Status StatusOfForTest(const Result<T>& r) {
   return r.status();
 }
 Status StatusOfForTest(const Status& s) { return s; }
-
-constexpr auto kIn = SubscriptionStatus::kOptedIn;
-constexpr auto kOut = SubscriptionStatus::kOptedOut;
-constexpr auto kNone = SubscriptionStatus::kNotSpecified;
 
 class StoreConformance : public testing::TestWithParam<StoreFactory> {
  protected:
