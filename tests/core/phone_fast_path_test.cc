@@ -143,7 +143,7 @@ TEST_P(PhoneFastPathEquivalence, SameVerdictsAsTheFullParseForEveryCallingCode) 
 INSTANTIATE_TEST_SUITE_P(CallingCodesStartingWith, PhoneFastPathEquivalence,
                          testing::Range(1, 10));
 
-struct Case {
+struct FastPathCase {
   const char* input;
   bool fast;  // the fast path answers (else it hands over to the full parse)
   const char* why;
@@ -152,7 +152,7 @@ struct Case {
 TEST(PhoneFastPath, HandsOverWhateverParseWouldChange) {
   const PhoneNormalizer fast(FastPath());
   const PhoneNormalizer full(FullParse());
-  const Case cases[] = {
+  const FastPathCase cases[] = {
       {"+14155552671", true, "NANP, national number not starting with the US prefix 1"},
       {"+12015550123", true, "NANP fictional 555 range: possible, not valid"},
       {"+114155552671", false, "US national_prefix_for_parsing \"1\" matches"},
@@ -184,7 +184,7 @@ TEST(PhoneFastPath, HandsOverWhateverParseWouldChange) {
       {"+8613812345678", true, "China mobile"},
       {"+819012345678", true, "Japan mobile"},
   };
-  for (const Case& c : cases) {
+  for (const FastPathCase& c : cases) {
     SCOPED_TRACE(c.why);
     EXPECT_EQ(ExpectSameVerdicts(fast, full, c.input).fast, c.fast) << c.input;
   }
