@@ -130,11 +130,14 @@ class TwilioWebhook final : public WebhookProvider {
     std::string signed_params;
     for (const auto& [key, value] : sorted) signed_params += key + value;
 
-    // Twilio may sign the URL with or without the port (its own libraries try both).
+    // Twilio may sign the URL with or without the port (its own libraries try both). The
+    // comparison is constant-time; stopping at the first variant that matches tells a caller
+    // only which public URL form a valid signature used.
     bool match = false;
     for (const std::string& url : UrlPortVariants(request.url)) {
       const std::string expected = Base64Encode(HmacSha1(token, url + signed_params));
-      match |= ConstantTimeEquals(expected, signature);
+      match = ConstantTimeEquals(expected, signature);
+      if (match) break;
     }
     if (!match) return PermissionDenied("twilio: X-Twilio-Signature does not match");
 
