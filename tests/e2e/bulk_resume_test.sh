@@ -3,8 +3,8 @@
 # resumes the same job at its cursor and the result is exactly one run's worth of changes —
 # every contact opted in once, one event each, one confirmation each (short code), a valid
 # ledger — and the job's counts say so. Also: the job reports, while interrupted, exactly the
-# events that are in the ledger. The two runs use different chunk sizes (--chunk-rows): the
-# cursor does not depend on them.
+# events that are in the ledger. The two runs use different chunk sizes (--chunk-rows 100,
+# then 5000): the cursor does not depend on them.
 #
 # Run by CTest with SMSCONSENT_BINARY; by hand:
 #   SMSCONSENT_BINARY=build/release/smsconsent bash tests/e2e/bulk_resume_test.sh
@@ -40,7 +40,9 @@ APPLY=("$BIN" --db "$DB" --json bulk apply --account 1 --number 12345 --status o
        --explanation "Signed up in store, paper form kept")
 
 # Started directly (not through a function, whose subshell would be what gets killed).
-"${APPLY[@]}" --chunk-rows 500 > "$WORK/first.json" 2> "$WORK/first.err" &
+# Small chunks (a commit every 100 rows) keep the first run going long enough for the poller
+# below to catch it mid-job on a fast machine.
+"${APPLY[@]}" --chunk-rows 100 > "$WORK/first.json" 2> "$WORK/first.err" &
 pid=$!
 # Kill it once it has committed some chunks but not all.
 killed=0
@@ -67,7 +69,7 @@ say "killed at: state $state, done $done_mid, events $events_mid"
 [ "$state" = running ] || fail "the interrupted job should still be running, is $state"
 [ "$done_mid" -lt "$ROWS" ] || fail "the job had already finished"
 [ "$done_mid" = "$events_mid" ] || fail "job says $done_mid rows done but the ledger has $events_mid events"
-[ $((done_mid % 500)) = 0 ] || fail "the job committed $done_mid rows, not whole chunks of 500"
+[ $((done_mid % 100)) = 0 ] || fail "the job committed $done_mid rows, not whole chunks of 100"
 
 "${APPLY[@]}" --chunk-rows 5000 > "$WORK/second.json" 2> "$WORK/second.err" || { cat "$WORK/second.err"; fail "second run"; }
 python3 - "$WORK/second.json" "$ROWS" <<'EOF' || fail "second run's result"
