@@ -517,8 +517,7 @@ Result<ChangeSet> ConsentService::PlanInbound(const InboundSms& sms, const Inbou
     std::string ev = "{";
     bool first = true;
     auto member = [&](std::string_view key, std::string_view value) {
-      AppendJsonKey(ev, key, first);
-      AppendJsonString(ev, value);
+      AppendJsonMember(ev, key, value, first);
     };
     member("body", sms.body);
     member("explanation", out.match.explanation);
@@ -564,17 +563,12 @@ Result<ChangeSet> ConsentService::PlanInbound(const InboundSms& sms, const Inbou
   std::string& d = out.decision;
   d = "{";
   bool first = true;
-  auto member = [&](std::string& text, bool& first_member, std::string_view key,
-                    std::string_view value) {
-    AppendJsonKey(text, key, first_member);
-    AppendJsonString(text, value);
-  };
-  member(d, first, "explanation", out.match.explanation);
-  member(d, first, "from", contact.phone);
-  member(d, first, "intent", IntentName(out.match.intent));
-  member(d, first, "language", out.match.language);
-  member(d, first, "match_kind", MatchKindName(out.match.kind));
-  member(d, first, "matched", out.match.rule);
+  AppendJsonMember(d, "explanation", out.match.explanation, first);
+  AppendJsonMember(d, "from", contact.phone, first);
+  AppendJsonMember(d, "intent", IntentName(out.match.intent), first);
+  AppendJsonMember(d, "language", out.match.language, first);
+  AppendJsonMember(d, "match_kind", MatchKindName(out.match.kind), first);
+  AppendJsonMember(d, "matched", out.match.rule, first);
   AppendJsonKey(d, "replies", first);
   d += "[";
   for (size_t i = 0; i < out.replies.size(); ++i) {
@@ -582,18 +576,18 @@ Result<ChangeSet> ConsentService::PlanInbound(const InboundSms& sms, const Inbou
     if (i > 0) d += ",";
     bool first_in_reply = true;
     d += "{";
-    member(d, first_in_reply, "body", r.body);
+    AppendJsonMember(d, "body", r.body, first_in_reply);
     AppendJsonKey(d, "characters", first_in_reply);
     d += std::to_string(r.segments.characters);
-    member(d, first_in_reply, "encoding", SmsEncodingName(r.segments.encoding));
-    member(d, first_in_reply, "kind", ReplyKindName(r.kind));
+    AppendJsonMember(d, "encoding", SmsEncodingName(r.segments.encoding), first_in_reply);
+    AppendJsonMember(d, "kind", ReplyKindName(r.kind), first_in_reply);
     AppendJsonKey(d, "segments", first_in_reply);
     d += std::to_string(r.segments.segments) + "}";
   }
   d += "]";
-  member(d, first, "status_after", SubscriptionStatusName(out.status_after));
-  member(d, first, "status_before", SubscriptionStatusName(out.status_before));
-  member(d, first, "to", number.number);
+  AppendJsonMember(d, "status_after", SubscriptionStatusName(out.status_after), first);
+  AppendJsonMember(d, "status_before", SubscriptionStatusName(out.status_before), first);
+  AppendJsonMember(d, "to", number.number, first);
   AppendJsonKey(d, "transitions", first);
   d += "[";
   for (size_t i = 0; i < plan.transitions.size(); ++i) {
@@ -603,9 +597,9 @@ Result<ChangeSet> ConsentService::PlanInbound(const InboundSms& sms, const Inbou
     d += "{";
     AppendJsonKey(d, "changed", first_in_transition);
     d += t.changed() ? "true" : "false";
-    member(d, first_in_transition, "from", SubscriptionStatusName(t.from));
-    member(d, first_in_transition, "number", by_id.at(t.number_id)->number);
-    member(d, first_in_transition, "to", SubscriptionStatusName(t.to));
+    AppendJsonMember(d, "from", SubscriptionStatusName(t.from), first_in_transition);
+    AppendJsonMember(d, "number", by_id.at(t.number_id)->number, first_in_transition);
+    AppendJsonMember(d, "to", SubscriptionStatusName(t.to), first_in_transition);
     d += "}";
   }
   d += "]}";

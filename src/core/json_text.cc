@@ -114,4 +114,10 @@ void AppendJsonKey(std::string& out, std::string_view key, bool& first) {
   out.push_back(':');
 }
 
+void AppendJsonMember(std::string& out, std::string_view key, std::string_view value,
+                      bool& first) {
+  AppendJsonKey(out, key, first);
+  AppendJsonString(out, value);
+}
+
 }  // namespace smsconsent

@@ -57,14 +57,16 @@ TEST(ToValidUtf8, KeepsValidTextAndReplacesWhatIsNot) {
   EXPECT_TRUE(IsValidUtf8(""));
 }
 
-TEST(AppendJsonKey, SeparatesMembersWithCommas) {
+TEST(AppendJsonKey, SeparatesMembersWithCommasAndMembersQuoteTheirValues) {
   std::string out = "{";
   bool first = true;
   AppendJsonKey(out, "a", first);
   out += "1";
   AppendJsonKey(out, "b", first);
-  out += "2}";
-  EXPECT_EQ(out, R"({"a":1,"b":2})");
+  out += "2";
+  AppendJsonMember(out, "c", "x\"y", first);
+  out += "}";
+  EXPECT_EQ(out, R"({"a":1,"b":2,"c":"x\"y"})");
   EXPECT_EQ(out, nlohmann::json::parse(out).dump());
 }
 
