@@ -1463,10 +1463,14 @@ std::vector<Result<CommitResult>> PgStore::CommitBatch(const std::vector<BatchIt
         results.emplace_back(AccountNotFound(item.account_id));
         continue;
       }
-      if (!savepoints) {
-        Result<CommitResult> written = WriteChangeSet(c, item.account_id, *item.changes);
-        if (!written.ok()) {
-          if (c.broken()) return fail_all(written.status());
+      if (savepoints) {
+        Status st = c.Exec("SAVEPOINT batch_item", "starting a batch item");
+        if (!st.ok()) return fail_all(st);
+      }
+      Result<CommitResult> written = WriteChangeSet(c, item.account_id, *item.changes);
+      if (!written.ok()) {
+        if (c.broken()) return fail_all(written.status());
+        if (!savepoints) {
           if (items.size() == 1) {
             results.push_back(std::move(written));
             return results;  // `txn` rolls back as it goes
@@ -1474,20 +1478,13 @@ std::vector<Result<CommitResult>> PgStore::CommitBatch(const std::vector<BatchIt
           savepoints = again = true;
           break;
         }
-        results.push_back(std::move(written));
-        continue;
+        Status st = c.Exec("ROLLBACK TO SAVEPOINT batch_item", "rolling back a batch item");
+        if (!st.ok()) return fail_all(st);
       }
-      Status st = c.Exec("SAVEPOINT batch_item", "starting a batch item");
-      if (!st.ok()) return fail_all(st);
-      Result<CommitResult> written = WriteChangeSet(c, item.account_id, *item.changes);
-      if (written.ok()) {
-        st = c.Exec("RELEASE SAVEPOINT batch_item", "finishing a batch item");
-      } else {
-        if (c.broken()) return fail_all(written.status());
-        st = c.Exec("ROLLBACK TO SAVEPOINT batch_item", "rolling back a batch item");
-        if (st.ok()) st = c.Exec("RELEASE SAVEPOINT batch_item", "finishing a batch item");
+      if (savepoints) {
+        Status st = c.Exec("RELEASE SAVEPOINT batch_item", "finishing a batch item");
+        if (!st.ok()) return fail_all(st);
       }
-      if (!st.ok()) return fail_all(st);
       results.push_back(std::move(written));
     }
     // An item failed without savepoints: `txn` rolls back as it goes; written again, item by

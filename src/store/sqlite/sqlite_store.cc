@@ -2032,11 +2032,15 @@ std::vector<Result<CommitResult>> SqliteStore::CommitBatch(const std::vector<Bat
         results.emplace_back(InvalidArgument("batch item without a change set"));
         continue;
       }
-      if (!savepoints) {
-        Result<CommitResult> written = WriteChangeSet(impl, ctx, item.account_id, *item.changes);
-        if (!written.ok()) {
-          // Some errors (I/O, disk full) make SQLite roll back the whole transaction itself.
-          if (sqlite3_get_autocommit(impl.db.get()) != 0) return fail_all(written.status());
+      if (savepoints) {
+        Status st = RunSql(impl, "SAVEPOINT batch_item", "starting a batch item");
+        if (!st.ok()) return fail_all(st);
+      }
+      Result<CommitResult> written = WriteChangeSet(impl, ctx, item.account_id, *item.changes);
+      if (!written.ok()) {
+        // Some errors (I/O, disk full) make SQLite roll back the whole transaction itself.
+        if (sqlite3_get_autocommit(impl.db.get()) != 0) return fail_all(written.status());
+        if (!savepoints) {
           if (items.size() == 1) {
             results.push_back(std::move(written));
             return results;  // `txn` rolls back as it goes
@@ -2044,20 +2048,12 @@ std::vector<Result<CommitResult>> SqliteStore::CommitBatch(const std::vector<Bat
           again = true;
           break;
         }
-        results.push_back(std::move(written));
-        continue;
-      }
-      Status st = RunSql(impl, "SAVEPOINT batch_item", "starting a batch item");
-      if (!st.ok()) return fail_all(st);
-      Result<CommitResult> written = WriteChangeSet(impl, ctx, item.account_id, *item.changes);
-      if (written.ok()) {
-        st = RunSql(impl, "RELEASE batch_item", "finishing a batch item");
-        if (!st.ok()) return fail_all(st);
-      } else {
-        if (sqlite3_get_autocommit(impl.db.get()) != 0) return fail_all(written.status());
-        st = RunSql(impl, "ROLLBACK TO batch_item", "rolling back a batch item");
+        Status st = RunSql(impl, "ROLLBACK TO batch_item", "rolling back a batch item");
         ctx.Forget();
-        if (st.ok()) st = RunSql(impl, "RELEASE batch_item", "finishing a batch item");
+        if (!st.ok()) return fail_all(st);
+      }
+      if (savepoints) {
+        Status st = RunSql(impl, "RELEASE batch_item", "finishing a batch item");
         if (!st.ok()) return fail_all(st);
       }
       results.push_back(std::move(written));
