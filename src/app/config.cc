@@ -2,6 +2,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
+
 namespace smsconsent {
 
 void AddServeOptions(CLI::App& cmd, ServeConfig& c) {
@@ -17,11 +19,11 @@ void AddServeOptions(CLI::App& cmd, ServeConfig& c) {
                  "public base URL providers call (for signature checks behind a proxy)")
       ->envname("SMSCONSENT_PUBLIC_URL");
   cmd.add_option("--threads", c.threads,
-                 "I/O + handler threads; more than cores, because a webhook's thread waits "
-                 "(using no CPU) for its group commit's fsync, and the requests that arrive "
-                 "meanwhile need threads of their own to form the next batch")
+                 "I/O + handler threads; 0: one per CPU core (at least 2) on SQLite, whose "
+                 "handlers never wait (a webhook waits for its group commit without a thread), "
+                 "16 on PostgreSQL, where each store call waits for a round trip")
       ->envname("SMSCONSENT_THREADS")
-      ->check(CLI::Range(1, 256))
+      ->check(CLI::Range(0, 256))
       ->capture_default_str();
   cmd.add_option("--max-body-bytes", c.max_body_bytes, "largest accepted request body (413 above)")
       ->envname("SMSCONSENT_MAX_BODY_BYTES")
@@ -76,6 +78,12 @@ void AddServeOptions(CLI::App& cmd, ServeConfig& c) {
   cmd.add_option("--instance-id", c.instance_id,
                  "name of this instance (owner of its outbox and job leases)")
       ->envname("SMSCONSENT_INSTANCE_ID");
+}
+
+int HandlerThreads(const ServeConfig& config, bool networked_store, unsigned cores) {
+  if (config.threads > 0) return config.threads;
+  if (networked_store) return 16;
+  return std::max(2, static_cast<int>(cores));
 }
 
 bool SplitHostPort(const std::string& listen, std::string* host, uint16_t* port) {

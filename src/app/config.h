@@ -24,9 +24,8 @@ struct ServeConfig {
   // The public base URL providers call (scheme://host[:port]), used to rebuild the signed URL
   // behind a reverse proxy. Empty: http://<Host header>.
   std::string public_url;
-  // I/O + handler threads. More than cores: a webhook's handler blocks (it holds no CPU)
-  // until its group commit is durable, and the requests waiting meanwhile form the next batch.
-  int threads = 16;
+  // I/O + handler threads; 0: HandlerThreads picks by store.
+  int threads = 0;
   int64_t max_body_bytes = 1 << 20;         // larger requests get 413
   int64_t request_timeout_ms = 10'000;      // read/write deadline per request
   int64_t idle_timeout_ms = 60'000;         // keep-alive idle limit
@@ -53,6 +52,13 @@ struct ServeConfig {
 
 // Registers serve's options on `cmd` bound to `config` (with env names and config-file keys).
 void AddServeOptions(CLI::App& cmd, ServeConfig& config);
+
+// The handler threads `serve` runs: `config.threads`, or when that is 0, one per CPU core (at
+// least 2) on SQLite and 16 on PostgreSQL (`networked_store`). On SQLite a handler never waits:
+// a webhook waits for its group commit without a thread (docs/storage.md) and reads are local,
+// so threads beyond the cores only add context switches. On PostgreSQL every store call waits
+// for a network round trip on its handler thread, so more threads keep the cores busy.
+int HandlerThreads(const ServeConfig& config, bool networked_store, unsigned cores);
 
 // Splits "HOST:PORT" ("[::1]:80" too). false when malformed.
 bool SplitHostPort(const std::string& listen, std::string* host, uint16_t* port);

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <iostream>
+#include <thread>
 
 #include "app/consent_service.h"
 #include "app/bulk.h"
@@ -57,6 +58,8 @@ int RunServe(const std::string& db, const ServeConfig& config) {
   }
   auto store = OpenStore(db);
   if (!store.ok()) return Output::Fail(store.status());
+  const int threads =
+      HandlerThreads(config, IsPostgresLocation(db), std::thread::hardware_concurrency());
   SystemClock clock;
   ConsentService service(**store, clock);
   Metrics metrics;
@@ -77,7 +80,7 @@ int RunServe(const std::string& db, const ServeConfig& config) {
       if (HttpServer* server = http_server.load()) return server->Post(std::move(fn));
       fn();
     };
-    options.callback_chunks = std::max(1, std::min(config.threads, 4));
+    options.callback_chunks = std::max(1, std::min(threads, 4));
     committer = std::make_unique<GroupCommitter>(**store, std::move(options));
     service.SetCommitter(committer.get());
   }
@@ -109,7 +112,7 @@ int RunServe(const std::string& db, const ServeConfig& config) {
   HttpServerOptions options;
   options.host = host;
   options.port = port;
-  options.threads = config.threads;
+  options.threads = threads;
   options.max_body_bytes = config.max_body_bytes;
   options.request_timeout = std::chrono::milliseconds(config.request_timeout_ms);
   options.idle_timeout = std::chrono::milliseconds(config.idle_timeout_ms);
@@ -144,9 +147,9 @@ int RunServe(const std::string& db, const ServeConfig& config) {
   std::cout << "smsconsent listening on http://" << (host.find(':') != std::string::npos ? "[" + host + "]" : host)
             << ":" << *bound << std::endl;
   if (json_logs) {
-    spdlog::info(R"("msg":"listening","port":{})", *bound);
+    spdlog::info(R"("msg":"listening","port":{},"threads":{})", *bound, threads);
   } else {
-    spdlog::info("listening on port {}", *bound);
+    spdlog::info("listening on port {} with {} handler threads", *bound, threads);
   }
   server.Run();
   spdlog::info(json_logs ? std::string(R"("msg":"stopping")") : std::string("stopping"));

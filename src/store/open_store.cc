@@ -70,11 +70,13 @@ Result<StaffRole> ParseStaffRole(std::string_view s) {
   return InvalidArgument("unknown role \"" + std::string(s) + "\" (expected viewer or editor)");
 }
 
+bool IsPostgresLocation(std::string_view location) {
+  return StartsWith(location, "postgresql://") || StartsWith(location, "postgres://");
+}
+
 Result<std::unique_ptr<ConsentStore>> OpenStore(const std::string& location) {
   std::string_view loc = location;
-  if (StartsWith(loc, "postgresql://") || StartsWith(loc, "postgres://")) {
-    return PgStore::Open(location);
-  }
+  if (IsPostgresLocation(loc)) return PgStore::Open(location);
   if (StartsWith(loc, "sqlite:")) loc.remove_prefix(7);
   if (loc.empty()) {
     return InvalidArgument(

@@ -568,5 +568,7 @@ class StoreImport {
 // "postgresql://…" / "postgres://…" (PostgreSQL, src/store/postgres/pg_store.h). Creates the
 // file (SQLite) and applies migrations as needed.
 Result<std::unique_ptr<ConsentStore>> OpenStore(const std::string& location);
+// Whether `location` names a PostgreSQL store (OpenStore's choice).
+bool IsPostgresLocation(std::string_view location);
 
 }  // namespace smsconsent
