@@ -1,6 +1,7 @@
 // SQLite-specific behaviour of SqliteStore, beyond the conformance suite: the durability
 // settings, the migrations, the file-level failure modes and OpenStore's dispatch.
 #include "store/sqlite/sqlite_store.h"
+#include "store/store_rows.h"
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
@@ -59,6 +60,21 @@ class RawDb {
   }
   int Exec(const std::string& sql) {
     return sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, nullptr);
+  }
+  // The details of `sql`'s query plan, one step per line.
+  std::string Plan(const std::string& sql) {
+    sqlite3_stmt* s = nullptr;
+    if (sqlite3_prepare_v2(db_, ("EXPLAIN QUERY PLAN " + sql).c_str(), -1, &s, nullptr) !=
+        SQLITE_OK) {
+      throw std::runtime_error(sqlite3_errmsg(db_));
+    }
+    std::string out;
+    while (sqlite3_step(s) == SQLITE_ROW) {
+      out += reinterpret_cast<const char*>(sqlite3_column_text(s, 3));
+      out += "\n";
+    }
+    sqlite3_finalize(s);
+    return out;
   }
 
  private:
@@ -209,6 +225,49 @@ TEST(SqliteStore, TheLedgerTableRefusesDeletes) {
   RawDb raw(path);
   EXPECT_NE(raw.Exec("DELETE FROM events"), SQLITE_OK);
   EXPECT_EQ(raw.Query("SELECT COUNT(*) FROM events"), "1");
+}
+
+// The dispatcher's claim walks only pending replies; a reply answered in the webhook's response
+// (stored as sent) is not in that index at all.
+TEST(SqliteStore, OnlyPendingRepliesAreInTheDispatchersIndex) {
+  TempDir dir;
+  const std::string path = dir.File("o.db");
+  auto store = MustOpen(path);
+  Account a;
+  a.name = "a";
+  auto acct = store->CreateAccount(a, "");
+  ASSERT_TRUE(acct.ok());
+  SenderNumber n;
+  n.account_id = acct->id;
+  n.number = "+4520123456";
+  auto number = store->AddNumber(n);
+  ASSERT_TRUE(number.ok());
+  ChangeSet changes;
+  for (const char* channel :
+       {store_rows::kChannelResponse, store_rows::kChannelApi, store_rows::kChannelResponse}) {
+    OutboxItem o;
+    o.number_id = number->id;
+    o.to = "+4511111111";
+    o.from = n.number;
+    o.body = "Reply";
+    o.channel = channel;
+    changes.outbox.push_back(o);
+  }
+  ASSERT_TRUE(store->Commit(acct->id, changes).ok());
+
+  RawDb raw(path);
+  const std::string plan = raw.Plan(
+      "SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at_ms <= 5 ORDER BY id "
+      "LIMIT 10");
+  EXPECT_NE(plan.find("outbox_due"), std::string::npos) << plan;
+  EXPECT_EQ(plan.find("TEMP B-TREE"), std::string::npos) << plan;  // no sort: id order
+  EXPECT_EQ(raw.Query("SELECT COUNT(*) FROM outbox INDEXED BY outbox_due WHERE state = 'pending'"),
+            "1");
+  EXPECT_EQ(raw.Query("SELECT COUNT(*) FROM outbox"), "3");
+  auto claimed = store->ClaimOutbox(/*now_ms=*/1, /*limit=*/10, "me", /*lease_ms=*/1000);
+  ASSERT_TRUE(claimed.ok()) << claimed.status().ToString();
+  ASSERT_EQ(claimed->size(), 1u);
+  EXPECT_EQ((*claimed)[0].channel, store_rows::kChannelApi);
 }
 
 // The writer never checkpoints the WAL itself: a background connection does, once the WAL

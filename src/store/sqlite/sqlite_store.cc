@@ -244,7 +244,7 @@ struct Migration {
 };
 
 // Append only: a released migration is never edited, a change is a new entry.
-constexpr std::array<Migration, 6> kMigrations{{
+constexpr std::array<Migration, 7> kMigrations{{
     {1, "initial schema", R"sql(
 CREATE TABLE accounts (
   id                   INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -473,6 +473,13 @@ CREATE INDEX sessions_by_expiry ON sessions (expires_at_ms);
 -- GET /v1/messages reads the replies of a page of messages in one query (ListOutbox with
 -- inbound ids); without this it would scan every outbox item of the account.
 CREATE INDEX outbox_by_inbound ON outbox (account_id, inbound_id);
+)sql"},
+    {7, "due replies only in the dispatcher's index", R"sql(
+-- ClaimOutbox walks the pending replies in id order. The old index also held every sent,
+-- dead and failed reply (most replies are sent in the webhook's own response and never
+-- pending), so each stored reply cost one more B-tree insert. As on PostgreSQL.
+DROP INDEX outbox_due;
+CREATE INDEX outbox_due ON outbox (id) WHERE state = 'pending';
 )sql"},
 }};
 
