@@ -670,6 +670,9 @@ struct Connection {
   std::string path;
   DbPtr db;  // declared before `stmts`: statements are finalized first
   std::unordered_map<std::string, StmtPtr> stmts;
+  // The same statements by the address of their SQL, for SQL in static storage (literals):
+  // finding one costs no string copy and no hash of the text.
+  std::unordered_map<const char*, sqlite3_stmt*> static_stmts;
 
   // Returns the cached prepared statement for `sql`, preparing it on first use. A statement
   // is used by one Stmt at a time; the store's mutex and the scoping of Stmt ensure that.
@@ -689,6 +692,18 @@ struct Connection {
       return Internal("statement already in use: " + sql.substr(0, 60));
     }
     return Stmt(db.get(), it->second.get());
+  }
+  // For a string literal (or another array with static storage duration: its address must
+  // always hold this text).
+  template <size_t N>
+  Result<Stmt> Prepare(const char (&sql)[N]) {
+    auto it = static_stmts.find(sql);
+    if (it != static_stmts.end() && !sqlite3_stmt_busy(it->second)) {
+      return Stmt(db.get(), it->second);
+    }
+    SMSC_ASSIGN_OR_RETURN(Stmt stmt, Prepare(std::string(sql, N - 1)));
+    if (it == static_stmts.end()) static_stmts.emplace(sql, stmts.find(sql)->second.get());
+    return stmt;
   }
 
   Status Exec(const char* sql, std::string_view what) {
