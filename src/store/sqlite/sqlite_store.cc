@@ -903,7 +903,12 @@ Status OpenReader(const std::string& path, Connection& conn) {
 // copied by a later checkpoint.
 class Checkpointer {
  public:
-  static constexpr int kWalPages = 1000;  // SQLite's own default threshold
+  // SQLite's own default is 1000 pages. Between two checkpoints the writer rewrites the same
+  // pages many times (each table's and index's last page, the phone index's leaves); a
+  // checkpoint copies each page once, so a longer interval copies fewer pages per message:
+  // the checkpoint thread's CPU per webhook went from about 12 µs to 5 µs (session 13). The
+  // WAL file grows to about 32 MiB and stays that size (it is reused, not truncated).
+  static constexpr int kWalPages = 8000;
 
   static Result<std::unique_ptr<Checkpointer>> Start(const std::string& path, sqlite3* writer) {
     std::unique_ptr<Checkpointer> c(new Checkpointer(writer));
