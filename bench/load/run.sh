@@ -12,7 +12,8 @@
 # Every webhook is a durable write. Prints one line per run: requests/s and latency
 # percentiles; and the servers' group commits: messages per batch, time per batch, and how
 # much of the run the writer thread spent committing. Usage:
-#   bench/load/run.sh [DURATION_S=10] [CONNECTIONS=32] [SERVER_THREADS=8]
+#   bench/load/run.sh [DURATION_S=10] [CONNECTIONS=32] [SERVER_THREADS=0]
+# SERVER_THREADS 0: serve's own default (one per core on SQLite, 16 on PostgreSQL).
 # Environment:
 #   SMSCONSENT_BINARY     the binary (default build/release/smsconsent)
 #   SMSCONSENT_BENCH_DB   a PostgreSQL location (postgresql://…[?pool=N]) instead of a new
@@ -32,7 +33,7 @@
 set -euo pipefail
 shopt -s inherit_errexit
 root="$(cd "$(dirname "$0")/../.." && pwd)"
-duration="${1:-10}"; conns="${2:-32}"; sthreads="${3:-8}"
+duration="${1:-10}"; conns="${2:-32}"; sthreads="${3:-0}"
 bin="${SMSCONSENT_BINARY:-$root/build/release/smsconsent}"
 instances="${SMSCONSENT_BENCH_INSTANCES:-1}"
 phones="${SMSCONSENT_BENCH_PHONES:-100000}"
