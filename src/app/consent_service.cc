@@ -326,7 +326,7 @@ Result<InboundRoute> ConsentService::RouteInbound(const std::string& to_raw,
   if (candidates.empty()) {
     return NotFound("no account has the receiving number '" + to_raw + "' registered");
   }
-  SenderNumber number = candidates.front();
+  auto chosen = candidates.begin();
   if (candidates.size() > 1) {
     // The same short code digits in several countries: the sender's country decides.
     auto from = phones_.Normalize(from_raw, "");
@@ -338,8 +338,9 @@ Result<InboundRoute> ConsentService::RouteInbound(const std::string& to_raw,
                              "' is registered in several countries and the sender's country "
                              "does not single one out");
     }
-    number = *it;
+    chosen = it;
   }
+  SenderNumber number = std::move(*chosen);  // candidates is a copy, ours to take from
   SMSC_ASSIGN_OR_RETURN(auto cached, accounts_.Get(number.account_id));
   SMSC_RETURN_IF_ERROR(RequireSms(cached->account));
   return InboundRoute{cached->account, std::move(number), cached};
@@ -514,7 +515,11 @@ Result<ChangeSet> ConsentService::PlanInbound(const InboundSms& sms, const Inbou
   // exactly as nlohmann::json would dump them (keys in sorted order): on the webhook path,
   // building and dumping the trees cost as much as the rest of the plan.
   auto evidence = [&](bool account_scope) {
-    std::string ev = "{";
+    std::string ev;
+    // The members' names and short values take about 250 bytes; one allocation for all.
+    ev.reserve(320 + sms.body.size() + out.match.explanation.size() + out.match.matched.size() +
+               out.match.rule.size() + message_id.size());
+    ev = "{";
     bool first = true;
     auto member = [&](std::string_view key, std::string_view value) {
       AppendJsonMember(ev, key, value, first);
@@ -561,6 +566,10 @@ Result<ChangeSet> ConsentService::PlanInbound(const InboundSms& sms, const Inbou
   }
 
   std::string& d = out.decision;
+  std::size_t reply_bytes = 0;
+  for (const QueuedReply& r : out.replies) reply_bytes += r.body.size() + 96;
+  d.reserve(320 + out.match.explanation.size() + out.match.rule.size() + reply_bytes +
+            plan.transitions.size() * 96);
   d = "{";
   bool first = true;
   AppendJsonMember(d, "explanation", out.match.explanation, first);

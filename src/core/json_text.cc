@@ -4,6 +4,9 @@
 #include <unicode/unistr.h>
 #include <unicode/utf8.h>
 
+#include <array>
+#include <cstddef>
+
 namespace smsconsent {
 namespace {
 
@@ -18,8 +21,15 @@ int32_t SequenceLength(std::string_view s, int32_t i) {
   return c < 0 ? 0 : i - start;
 }
 
-// Printable ASCII other than '"' and '\\': written as it is.
-bool IsPlain(unsigned char c) { return c >= 0x20 && c < 0x80 && c != '"' && c != '\\'; }
+// Printable ASCII other than '"' and '\\': written as it is. A table, because every byte of
+// every string written goes through it.
+constexpr std::array<bool, 256> kJsonPlain = [] {
+  std::array<bool, 256> plain{};
+  for (int c = 0x20; c < 0x80; ++c) plain[static_cast<std::size_t>(c)] = c != '"' && c != '\\';
+  return plain;
+}();
+
+bool IsPlain(unsigned char c) { return kJsonPlain[c]; }
 
 }  // namespace
 
@@ -46,14 +56,12 @@ std::string ToValidUtf8(std::string_view s) {
 
 void AppendJsonString(std::string& out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
-  out.reserve(out.size() + s.size() + 2);
+  const auto size = static_cast<int32_t>(s.size());
   out.push_back('"');
-  for (int32_t i = 0; i < static_cast<int32_t>(s.size());) {
+  for (int32_t i = 0; i < size;) {
     // Runs of plain characters (most of any text) are appended at once.
     int32_t run = i;
-    while (run < static_cast<int32_t>(s.size()) && IsPlain(static_cast<unsigned char>(s[run]))) {
-      ++run;
-    }
+    while (run < size && IsPlain(static_cast<unsigned char>(s[run]))) ++run;
     if (run > i) {
       out.append(s.data() + i, static_cast<size_t>(run - i));
       i = run;

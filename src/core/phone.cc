@@ -267,9 +267,11 @@ class CanonicalE164Parser {
     return parser;
   }
 
-  // The number Parse(`e164`, any region) gives, or nullopt when that is not certain.
+  // The number Parse(`e164`, any region) gives, or nullopt when that is not certain; with it,
+  // the length of its national number in `national_length` (digits, no leading 0).
   // `e164` must be canonical (IsCanonicalE164).
-  std::optional<pn::PhoneNumber> Parse(std::string_view e164) const {
+  std::optional<pn::PhoneNumber> Parse(std::string_view e164,
+                                       std::size_t* national_length) const {
     if (!available_) return std::nullopt;
     const std::string_view digits = e164.substr(1);
     int cc = 0;
@@ -300,11 +302,39 @@ class CanonicalE164Parser {
     pn::PhoneNumber number;
     number.set_country_code(cc);
     number.set_national_number(value);
+    *national_length = national.size();
     return number;
+  }
+
+  // IsPossibleNumberWithReason(`number`) == IS_POSSIBLE for a number Parse gave, whose
+  // national number is `national_length` digits long. libphonenumber's answer depends only on
+  // the calling code and the length of the national significant number (TestNumberLength
+  // against the calling code's main region's possible lengths), and Parse gives no leading
+  // zeros, so it is worked out once per (calling code, length) and kept. Thread-safe: threads
+  // that race store the same answer.
+  bool IsPossible(const pn::PhoneNumber& number, std::size_t national_length) const {
+    const int cc = number.country_code();
+    if (national_length >= kMaxNationalLength) {
+      return Util().IsPossibleNumberWithReason(number) == PhoneNumberUtil::IS_POSSIBLE;
+    }
+    std::atomic<std::int8_t>& known = possible_[cc][national_length];
+    std::int8_t verdict = known.load(std::memory_order_relaxed);
+    if (verdict == kUnknown) {
+      verdict = Util().IsPossibleNumberWithReason(number) == PhoneNumberUtil::IS_POSSIBLE
+                    ? kPossible
+                    : kNotPossible;
+      known.store(verdict, std::memory_order_relaxed);
+    }
+    return verdict == kPossible;
   }
 
  private:
   static constexpr std::size_t kMaxCallingCodeDigits = 3;  // PhoneNumberUtil::kMaxLengthCountryCode
+  // Canonical input has at most 15 digits, so a national number at most 14.
+  static constexpr std::size_t kMaxNationalLength = 15;
+  static constexpr std::int8_t kUnknown = 0;
+  static constexpr std::int8_t kPossible = 1;
+  static constexpr std::int8_t kNotPossible = 2;
 
   struct CallingCode {
     bool known = false;  // GetRegionCodeForCountryCode gives a region, not "ZZ"
@@ -388,6 +418,9 @@ class CanonicalE164Parser {
 
   bool available_ = false;
   std::array<CallingCode, 1000> codes_{};
+  // IsPossible's verdicts by calling code and national number length; kUnknown until asked.
+  mutable std::array<std::array<std::atomic<std::int8_t>, kMaxNationalLength>, 1000>
+      possible_{};
   std::vector<std::unique_ptr<icu::RegexPattern>> patterns_;
 };
 
@@ -395,11 +428,12 @@ class CanonicalE164Parser {
 // parse must decide (CanonicalE164Parser says so, or the length is not possible: the parse
 // words those refusals).
 std::optional<Result<PhoneNumber>> NormalizeCanonicalFast(std::string_view input, bool details) {
-  const std::optional<pn::PhoneNumber> number = CanonicalE164Parser::Get().Parse(input);
+  const CanonicalE164Parser& parser = CanonicalE164Parser::Get();
+  std::size_t national_length = 0;
+  const std::optional<pn::PhoneNumber> number = parser.Parse(input, &national_length);
   if (!number) return std::nullopt;
-  if (Util().IsPossibleNumberWithReason(*number) != PhoneNumberUtil::IS_POSSIBLE) {
-    return std::nullopt;
-  }
+  if (!parser.IsPossible(*number, national_length)) return std::nullopt;
+  assert(Util().IsPossibleNumberWithReason(*number) == PhoneNumberUtil::IS_POSSIBLE);
   PhoneNumber out;
   // Format(E164) writes "+", the calling code and the national number's digits, which for a
   // national number without a leading 0 is the input itself.

@@ -41,9 +41,9 @@ Result<Params> MessageParams(const WebhookRequest& request) {
   return form;
 }
 
-std::string XmlEscape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size() + 16);
+// Appends `text` escaped for XML character data to `out`.
+void AppendXmlEscaped(std::string& out, std::string_view text) {
+  out.reserve(out.size() + text.size() + 16);
   for (const char c : text) {
     switch (c) {
       case '&':
@@ -69,7 +69,16 @@ std::string XmlEscape(std::string_view text) {
       }
     }
   }
-  return out;
+}
+
+// Whether `signature` is Twilio's signature of `url` followed by `signed_params` under
+// `token`. `data` is scratch space.
+bool SignatureMatches(std::string_view token, std::string_view url,
+                      std::string_view signed_params, std::string_view signature,
+                      std::string& data) {
+  data.assign(url);
+  data.append(signed_params);
+  return ConstantTimeEquals(Base64Encode(HmacSha1(token, data)), signature);
 }
 
 class TwilioWebhook final : public WebhookProvider {
@@ -123,21 +132,34 @@ class TwilioWebhook final : public WebhookProvider {
     if (!body_params.ok()) {
       return PermissionDenied("twilio: cannot verify, body is not form-encoded");
     }
-    Params sorted = std::move(body_params).value();
+    const Params& params = *body_params;
     // By name; a repeated name's values in order too, so the result does not depend on the
-    // order the client sent them in.
+    // order the client sent them in. (Views compare as the strings do.)
+    std::vector<std::pair<std::string_view, std::string_view>> sorted(params.begin(),
+                                                                      params.end());
     std::sort(sorted.begin(), sorted.end());
+    std::size_t length = 0;
+    for (const auto& [key, value] : sorted) length += key.size() + value.size();
     std::string signed_params;
-    for (const auto& [key, value] : sorted) signed_params += key + value;
+    signed_params.reserve(length);
+    for (const auto& [key, value] : sorted) {
+      signed_params.append(key);
+      signed_params.append(value);
+    }
 
     // Twilio may sign the URL with or without the port (its own libraries try both). The
     // comparison is constant-time; stopping at the first variant that matches tells a caller
-    // only which public URL form a valid signature used.
-    bool match = false;
-    for (const std::string& url : UrlPortVariants(request.url)) {
-      const std::string expected = Base64Encode(HmacSha1(token, url + signed_params));
-      match = ConstantTimeEquals(expected, signature);
-      if (match) break;
+    // only which public URL form a valid signature used. The URL as requested is the first
+    // variant, and the one nearly every signature uses: the others are worked out only when
+    // it does not match.
+    std::string data;
+    data.reserve(request.url.size() + length + 8);
+    bool match = SignatureMatches(token, request.url, signed_params, signature, data);
+    if (!match) {
+      const std::vector<std::string> urls = UrlPortVariants(request.url);
+      for (std::size_t i = 1; i < urls.size() && !match; ++i) {
+        match = SignatureMatches(token, urls[i], signed_params, signature, data);
+      }
     }
     if (!match) return PermissionDenied("twilio: X-Twilio-Signature does not match");
 
@@ -172,7 +194,9 @@ class TwilioWebhook final : public WebhookProvider {
     }
     r.body += "<Response>";
     for (const std::string& reply : replies) {
-      r.body += "<Message>" + XmlEscape(reply) + "</Message>";
+      r.body += "<Message>";
+      AppendXmlEscaped(r.body, reply);
+      r.body += "</Message>";
     }
     r.body += "</Response>";
     return r;

@@ -45,11 +45,14 @@ int Base64Value(char c) {
   return -1;
 }
 
-// HMAC through OpenSSL 3's EVP_MAC, the keyed context kept per thread and copied for each
-// message. HMAC() (EVP_Q_mac) looks the MAC and the digest up by name, sets them up and keys
-// them on every call, which cost more than hashing a webhook's few hundred bytes: every
+// HMAC through OpenSSL 3's EVP_MAC, the keyed context kept per thread and re-initialised for
+// each message. HMAC() (EVP_Q_mac) looks the MAC and the digest up by name, sets them up and
+// keys them on every call, which cost more than hashing a webhook's few hundred bytes: every
 // signed webhook pays one or two of these. A thread keeps one context per (digest, key) it
 // has used, at most kMaxKeyedContexts (emptied when full: keys are per account, few).
+// EVP_MAC_init without a key restarts the context with the key it already holds (for HMAC,
+// the pre-hashed inner and outer pads), which costs less than duplicating and freeing a
+// context per message; a context is only ever used by its own thread, one message at a time.
 std::string Hmac(const EVP_MD* md, std::string_view key, std::string_view data) {
   static constexpr size_t kMaxKeyedContexts = 64;
   static EVP_MAC* const kHmac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
@@ -77,13 +80,13 @@ std::string Hmac(const EVP_MD* md, std::string_view key, std::string_view data) 
     if (ctx == nullptr || EVP_MAC_init(ctx.get(), key_ptr, key.size(), params) != 1) return {};
     it = keyed.emplace(std::move(id), std::move(ctx)).first;
   }
-  CtxPtr ctx(EVP_MAC_CTX_dup(it->second.get()));
+  EVP_MAC_CTX* const ctx = it->second.get();
   unsigned char out[EVP_MAX_MD_SIZE];
   size_t out_len = 0;
-  if (ctx == nullptr ||
-      EVP_MAC_update(ctx.get(), reinterpret_cast<const unsigned char*>(data.data()),
-                     data.size()) != 1 ||
-      EVP_MAC_final(ctx.get(), out, &out_len, sizeof out) != 1) {
+  if (EVP_MAC_init(ctx, nullptr, 0, nullptr) != 1 ||
+      EVP_MAC_update(ctx, reinterpret_cast<const unsigned char*>(data.data()), data.size()) !=
+          1 ||
+      EVP_MAC_final(ctx, out, &out_len, sizeof out) != 1) {
     return {};
   }
   return std::string(reinterpret_cast<const char*>(out), out_len);
@@ -224,28 +227,39 @@ std::string HexEncode(std::string_view bytes) {
   return out;
 }
 
+namespace {
+
+// Appends the form decoding of `raw` ('+' is a space, %XX a byte) to `out`. Returns the
+// error's message, or nullptr. Runs of other characters, most of any value, are appended at
+// once.
+const char* AppendFormDecoded(std::string_view raw, std::string& out) {
+  std::size_t i = 0;
+  while (i < raw.size()) {
+    std::size_t run = i;
+    while (run < raw.size() && raw[run] != '+' && raw[run] != '%') ++run;
+    out.append(raw.data() + i, run - i);
+    i = run;
+    if (i == raw.size()) break;
+    if (raw[i] == '+') {
+      out.push_back(' ');
+      ++i;
+      continue;
+    }
+    if (i + 2 >= raw.size()) return "bad %-escape in form data: truncated";
+    const int hi = HexDigitValue(raw[i + 1]);
+    const int lo = HexDigitValue(raw[i + 2]);
+    if (hi < 0 || lo < 0) return "bad %-escape in form data";
+    out.push_back(static_cast<char>(hi * 16 + lo));
+    i += 3;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
 Result<std::vector<std::pair<std::string, std::string>>> ParseFormUrlEncoded(std::string_view s) {
   std::vector<std::pair<std::string, std::string>> out;
-  auto decode = [](std::string_view raw) -> Result<std::string> {
-    std::string v;
-    v.reserve(raw.size());
-    for (size_t i = 0; i < raw.size(); ++i) {
-      const char c = raw[i];
-      if (c == '+') {
-        v.push_back(' ');
-      } else if (c == '%') {
-        if (i + 2 >= raw.size()) return InvalidArgument("bad %-escape in form data: truncated");
-        const int hi = HexDigitValue(raw[i + 1]);
-        const int lo = HexDigitValue(raw[i + 2]);
-        if (hi < 0 || lo < 0) return InvalidArgument("bad %-escape in form data");
-        v.push_back(static_cast<char>(hi * 16 + lo));
-        i += 2;
-      } else {
-        v.push_back(c);
-      }
-    }
-    return v;
-  };
+  out.reserve(static_cast<std::size_t>(std::count(s.begin(), s.end(), '&')) + 1);
   size_t pos = 0;
   while (pos <= s.size()) {
     size_t amp = s.find('&', pos);
@@ -256,9 +270,9 @@ Result<std::vector<std::pair<std::string, std::string>>> ParseFormUrlEncoded(std
       const std::string_view raw_key = pair.substr(0, eq);
       const std::string_view raw_value =
           eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
-      SMSC_ASSIGN_OR_RETURN(std::string key, decode(raw_key));
-      SMSC_ASSIGN_OR_RETURN(std::string value, decode(raw_value));
-      out.emplace_back(std::move(key), std::move(value));
+      auto& [key, value] = out.emplace_back();
+      if (const char* error = AppendFormDecoded(raw_key, key)) return InvalidArgument(error);
+      if (const char* error = AppendFormDecoded(raw_value, value)) return InvalidArgument(error);
     }
     pos = amp + 1;
   }

@@ -3,6 +3,7 @@
 // a spread of national numbers, and for the cases it must hand to the full parse (national
 // prefixes, leading zeros, non-geographic and unknown calling codes, impossible lengths).
 #include <gtest/gtest.h>
+#include <phonenumbers/phonenumber.pb.h>
 #include <phonenumbers/phonenumberutil.h>
 
 #include <cstddef>
@@ -142,6 +143,45 @@ TEST_P(PhoneFastPathEquivalence, SameVerdictsAsTheFullParseForEveryCallingCode) 
 
 INSTANTIATE_TEST_SUITE_P(CallingCodesStartingWith, PhoneFastPathEquivalence,
                          testing::Range(1, 10));
+
+// The fast path keeps libphonenumber's possible-length verdict per (calling code, length of
+// the national number), which is right only while the verdict depends on nothing else for
+// national numbers without a leading zero. Checked here for every calling code and length,
+// with numbers of every first digit, so that a libphonenumber whose check looks at the digits
+// fails this test rather than the service.
+TEST(PhoneFastPath, PossibleLengthVerdictDependsOnlyOnCallingCodeAndLength) {
+  namespace pn = ::i18n::phonenumbers;
+  const pn::PhoneNumberUtil& util = *pn::PhoneNumberUtil::GetInstance();
+  Digits digits;
+  for (int cc : SupportedCallingCodes()) {
+    for (std::size_t length = 1; length <= 14; ++length) {
+      std::set<int> verdicts;
+      for (char first = '1'; first <= '9'; ++first) {
+        const std::string national = digits.Fill(std::string(1, first), length);
+        pn::PhoneNumber number;
+        number.set_country_code(cc);
+        number.set_national_number(std::stoull(national));
+        verdicts.insert(static_cast<int>(util.IsPossibleNumberWithReason(number)));
+      }
+      EXPECT_EQ(verdicts.size(), 1u) << "+" << cc << " with " << length << " digits";
+    }
+  }
+}
+
+// Numbers of one length in turn possible and not (the second of each pair is a digit longer
+// or shorter than the first), so that a verdict kept for one length would show up as a wrong
+// answer for the other.
+TEST(PhoneFastPath, KeptLengthVerdictsStayPerLength) {
+  const PhoneNormalizer fast(FastPath());
+  const PhoneNormalizer full(FullParse());
+  for (const char* input :
+       {"+4520123456", "+452012345", "+4530123456", "+45301234567", "+4540123456",
+        "+14155552671", "+1415555267", "+14155552672", "+141555526712", "+442079460958",
+        "+44207946095", "+442079460959", "+4420794609581", "+491512345678", "+49151234567",
+        "+4915123456789", "+491512345679"}) {
+    ExpectSameVerdicts(fast, full, input);
+  }
+}
 
 struct FastPathCase {
   const char* input;

@@ -136,6 +136,23 @@ TEST(WebhookUtil, DigestsAndMacsMatchOpenSsl) {
             "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad");
 }
 
+// A thread keeps one keyed context per (digest, key) and restarts it for every message: the
+// same key again, keys in turn, a key longer than the digest's block (hashed first) and the
+// empty key give what a fresh HMAC gives, message after message.
+TEST(WebhookUtil, MacsWithAReusedKeyMatchOpenSsl) {
+  const std::string long_key(200, 'k');
+  const std::vector<std::string> keys = {"tok", "other", long_key, "", "tok"};
+  const std::vector<std::string> messages = {"", "a", std::string(1000, 'x'), "data", "a"};
+  for (int round = 0; round < 3; ++round) {
+    for (const std::string& key : keys) {
+      for (const std::string& message : messages) {
+        EXPECT_EQ(HmacSha1(key, message), OpenSslHmac(EVP_sha1(), key, message)) << key;
+        EXPECT_EQ(HmacSha256(key, message), OpenSslHmac(EVP_sha256(), key, message)) << key;
+      }
+    }
+  }
+}
+
 TEST(WebhookUtil, FormDecodingAndUrlEncoding) {
   auto p = ParseFormUrlEncoded("From=%2B4512345678&Body=Hello+w%C3%B8rld&&empty=&flag");
   ASSERT_TRUE(p.ok());
@@ -145,6 +162,14 @@ TEST(WebhookUtil, FormDecodingAndUrlEncoding) {
           {"From", "+4512345678"}, {"Body", "Hello w\xc3\xb8rld"}, {"empty", ""}, {"flag", ""}}));
   EXPECT_FALSE(ParseFormUrlEncoded("a=%zz").ok());
   EXPECT_FALSE(ParseFormUrlEncoded("a=%4").ok());
+  EXPECT_EQ(ParseFormUrlEncoded("a+b%3D=c%41++d%25&=v&k=").value(),
+            (Params{{"a b=", "cA  d%"}, {"", "v"}, {"k", ""}}));
+  EXPECT_EQ(ParseFormUrlEncoded("x=1&k%4=v").status().message(),
+            "bad %-escape in form data: truncated");  // a %-escape must be whole before '='
+  EXPECT_EQ(ParseFormUrlEncoded("x=%").status().message(),
+            "bad %-escape in form data: truncated");
+  EXPECT_EQ(ParseFormUrlEncoded("x=%41%g1").status().message(), "bad %-escape in form data");
+  EXPECT_EQ(ParseFormUrlEncoded("%zz=%4").status().message(), "bad %-escape in form data");
   EXPECT_EQ(UrlEncode("a b+c/ø~"), "a%20b%2Bc%2F%C3%B8~");
 }
 
