@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Instructions per request of one route, counted by callgrind in the server (repeatable on a
 # loaded machine, unlike requests/s): 10,000 contacts are opted in, `serve` runs under
-# valgrind --tool=callgrind, its counters are zeroed once it listens, wrk (2 threads, 16
+# valgrind --tool=callgrind, its counters are zeroed after 2 s of warm-up load, wrk (2 threads, 16
 # connections) loads the route for SECONDS, and the total is divided by the requests served.
 # Usage: bench/load/instructions.sh BINARY MODE SECONDS [PROFILE_OUT]
 #   PROFILE_OUT: where to keep the callgrind profile (for callgrind_annotate); default: dropped.
@@ -23,15 +23,26 @@ for _ in $(seq 600); do grep -q listening $work/serve.out 2>/dev/null && break; 
 base=$(sed -n 's/^smsconsent listening on //p' $work/serve.out)
 python3 $root/bench/load/gen_twilio_requests.py "$base/webhooks/twilio" loadtoken +15551234567 10000 $work/new.tsv +1415 SMnew
 python3 $root/bench/load/gen_twilio_requests.py "$base/webhooks/twilio" loadtoken +15551234567 10000 $work/known.tsv +1416 SMknown
-curl -s $base/healthz >/dev/null; sleep 1
+python3 $root/bench/load/gen_twilio_requests.py "$base/webhooks/twilio" loadtoken +15551234567 10000 $work/warm.tsv +1418 SMwarm
+# load RUN_SECONDS [warm]: the mode's load for RUN_SECONDS; with "warm", webhooks from other
+# phones and message ids than the measured ones.
+load() {
+  local new=$work/new.tsv known=$work/known.tsv
+  [ "${2:-}" = warm ] && new=$work/warm.tsv && known=$work/warm.tsv
+  case $mode in
+    healthz) wrk -t2 -c16 -d${1}s $base/healthz ;;
+    webhook-new) REQUESTS_FILE=$new WRK_THREADS=2 wrk -t2 -c16 -d${1}s -s $root/bench/load/twilio_webhooks.lua $base ;;
+    webhook-known) REQUESTS_FILE=$known WRK_THREADS=2 wrk -t2 -c16 -d${1}s -s $root/bench/load/twilio_webhooks.lua $base ;;
+    consent-known) API_KEY="$key" SENDER=%2B15551234567 PHONES=10000 PREFIX=%2B1416 wrk -t2 -c16 -d${1}s -s $root/bench/load/consent_check.lua $base ;;
+    consent-unknown) API_KEY="$key" SENDER=%2B15551234567 PHONES=10000 PREFIX=%2B1417 wrk -t2 -c16 -d${1}s -s $root/bench/load/consent_check.lua $base ;;
+  esac
+}
+# Warm up first (one-time set-up: the phone tables, the keyword matcher, caches), so that the
+# counted requests are steady-state ones.
+load 2 warm > /dev/null
+sleep 1
 callgrind_control -z $pid >/dev/null
-case $mode in
-  healthz) wrk -t2 -c16 -d${secs}s $base/healthz > $work/wrk.txt ;;
-  webhook-new) REQUESTS_FILE=$work/new.tsv WRK_THREADS=2 wrk -t2 -c16 -d${secs}s -s $root/bench/load/twilio_webhooks.lua $base > $work/wrk.txt ;;
-  webhook-known) REQUESTS_FILE=$work/known.tsv WRK_THREADS=2 wrk -t2 -c16 -d${secs}s -s $root/bench/load/twilio_webhooks.lua $base > $work/wrk.txt ;;
-  consent-known) API_KEY="$key" SENDER=%2B15551234567 PHONES=10000 PREFIX=%2B1416 wrk -t2 -c16 -d${secs}s -s $root/bench/load/consent_check.lua $base > $work/wrk.txt ;;
-  consent-unknown) API_KEY="$key" SENDER=%2B15551234567 PHONES=10000 PREFIX=%2B1417 wrk -t2 -c16 -d${secs}s -s $root/bench/load/consent_check.lua $base > $work/wrk.txt ;;
-esac
+load $secs > $work/wrk.txt
 callgrind_control -d $pid >/dev/null
 sleep 1
 reqs=$(awk '/requests in/ {print $1}' $work/wrk.txt)
