@@ -75,9 +75,14 @@ Api::Api(ConsentService& service, ConsentStore& store, const Clock& clock, Metri
   AddWebRoutes();
 }
 
+namespace {
+std::string_view RouteLabel(const Router::Match& m) {
+  return m.pattern.empty() ? std::string_view("unmatched") : m.pattern;
+}
+}  // namespace
+
 std::string Api::RouteOf(const HttpRequest& request) const {
-  Router::Match m = router_.Find(request.method, request.path);
-  return m.pattern.empty() ? "unmatched" : m.pattern;
+  return std::string(RouteLabel(router_.Find(request.method, request.path)));
 }
 
 HttpResponse Api::Handle(const HttpRequest& request) const {
@@ -87,17 +92,22 @@ HttpResponse Api::Handle(const HttpRequest& request) const {
   return response.get();
 }
 
-void Api::HandleAsync(const HttpRequest& request, Responder respond) const {
+std::string_view Api::HandleAsync(const HttpRequest& request, Responder respond) const {
   Router::Match m = router_.Find(request.method, request.path);
-  if (m.async) return (*m.async)(request, m.params, std::move(respond));
-  if (m.handler) return respond((*m.handler)(request, m.params));
-  if (m.status == 405) {
+  const std::string_view route = RouteLabel(m);
+  if (m.async) {
+    (*m.async)(request, m.params, std::move(respond));
+  } else if (m.handler) {
+    respond((*m.handler)(request, m.params));
+  } else if (m.status == 405) {
     HttpResponse r = ErrorResponse(405, "METHOD_NOT_ALLOWED",
                                    request.method + " is not allowed on " + request.path);
     r.headers.emplace_back("Allow", m.allow);
-    return respond(std::move(r));
+    respond(std::move(r));
+  } else {
+    respond(ErrorResponse(404, "NOT_FOUND", "no route for " + request.path));
   }
-  respond(ErrorResponse(404, "NOT_FOUND", "no route for " + request.path));
+  return route;
 }
 
 Handler Api::Authed(AuthedHandler fn) const {

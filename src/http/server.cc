@@ -194,14 +194,15 @@ struct HttpServer::Impl {
       req.body = std::move(raw.body());
       req.remote = remote;
       HttpResponse res;
+      std::string_view route;
       if (!target_ok.ok()) {
         res = PlainError(target_ok);  // 400; the handler never sees it
       } else {
-        res = co_await Handle(req);
+        res = co_await Handle(req, route);
       }
       const bool keep_alive = raw.keep_alive() && !stopping;
       const bool head = req.method == "HEAD";
-      const bool ok = co_await Write(stream, res, keep_alive, &req, start, head);
+      const bool ok = co_await Write(stream, res, keep_alive, &req, start, head, route);
       --in_flight;
       if (!ok || !keep_alive) break;
     }
@@ -210,8 +211,8 @@ struct HttpServer::Impl {
   }
 
   // Calls the handler and, unless it answered before returning (most routes do), waits for
-  // its answer without holding the thread.
-  net::awaitable<HttpResponse> Handle(const HttpRequest& req) {
+  // its answer without holding the thread. `route` receives the handler's label.
+  net::awaitable<HttpResponse> Handle(const HttpRequest& req, std::string_view& route) {
     // Shared by the handler's Responder and this coroutine.
     struct Exchange {
       std::mutex mu;
@@ -233,7 +234,7 @@ struct HttpServer::Impl {
       resume(std::move(res));
     };
     try {
-      handler(req, respond);
+      route = handler(req, respond);
     } catch (const std::exception&) {
       respond(PlainError(500, "INTERNAL", "unexpected error"));
     }
@@ -273,7 +274,7 @@ struct HttpServer::Impl {
 
   net::awaitable<bool> Write(beast::tcp_stream& stream, const HttpResponse& res, bool keep_alive,
                              const HttpRequest* req, std::chrono::steady_clock::time_point start,
-                             bool head = false) {
+                             bool head = false, std::string_view route = {}) {
     http::response<http::string_body> out{static_cast<http::status>(res.status), 11};
     out.set(http::field::server, "smsconsent");
     out.set(http::field::content_type, res.content_type);
@@ -313,6 +314,7 @@ struct HttpServer::Impl {
       rec.request = req ? req : &placeholder;
       rec.status = res.status;
       rec.response_bytes = bytes;
+      rec.route = route;
       rec.seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       access_log(rec);

@@ -144,6 +144,33 @@ TEST_F(Serve, UnknownRouteAndWrongMethod) {
   EXPECT_EQ(r.status, 405);
 }
 
+// The metrics label of each request is the pattern of the route it matched: "unmatched" for
+// an unknown path, the path's pattern for a 405, and also for a query string the server
+// refuses (400) before any handler sees the request.
+TEST_F(Serve, MetricsLabelRequestsWithTheRouteTheyMatched) {
+  auto key = [](const std::string& route, const std::string& method, int status) {
+    return "smsconsent_http_requests_total{route=\"" + route + "\",method=\"" + method +
+           "\",status=\"" + std::to_string(status) + "\"} ";
+  };
+  EXPECT_EQ(Call("GET", "/no/such/route/for/labels").status, 404);
+  EXPECT_EQ(Call("PUT", "/healthz", "{}").status, 405);
+  EXPECT_EQ(Call("PATCH", "/v1/contacts/12345/history", "{}").status, 405);
+  EXPECT_EQ(Call("GET", "/v1/numbers/987654").status, 404);
+  EXPECT_EQ(Call("GET", "/v1/consent?phone=%ZZ&number=1").status, 400);
+  EXPECT_EQ(Call("GET", "/v1/consent?phone=%2B15550001111&number=%2B15551234567", "", "").status,
+            401);
+  EXPECT_EQ(Call("GET", "/v1/consent?phone=%2B15550001111&number=%2B15551234567").status, 200);
+  HttpClientResponse m = Call("GET", "/metrics", "", "");
+  ASSERT_EQ(m.status, 200);
+  for (const std::string& want :
+       {key("unmatched", "GET", 404), key("/healthz", "PUT", 405),
+        key("/v1/contacts/{contact}/history", "PATCH", 405), key("/v1/numbers/{number}", "GET", 404),
+        key("/v1/consent", "GET", 400), key("/v1/consent", "GET", 401),
+        key("/v1/consent", "GET", 200)}) {
+    EXPECT_NE(m.body.find(want), std::string::npos) << want << "\n" << m.body;
+  }
+}
+
 TEST_F(Serve, ApiKeyIsRequired) {
   EXPECT_EQ(CallJson("GET", "/v1/account", "", 401, "")["error"]["code"], "UNAUTHENTICATED");
   EXPECT_EQ(CallJson("GET", "/v1/account", "", 401, "sk_wrong")["error"]["code"],
