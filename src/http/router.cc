@@ -2,6 +2,7 @@
 
 #include <array>
 #include <stdexcept>
+#include <string>
 
 namespace smsconsent {
 
@@ -13,6 +14,12 @@ constexpr size_t kMaxSegments = 16;
 
 bool IsParam(const std::string& segment) {
   return segment.size() > 2 && segment.front() == '{' && segment.back() == '}';
+}
+
+// Router::Find's inner comparison, kept inline: most literals differ from the path's segment
+// in length already.
+bool Equal(const std::string& a, std::string_view b) {
+  return a.size() == b.size() && std::char_traits<char>::compare(a.data(), b.data(), b.size()) == 0;
 }
 
 }  // namespace
@@ -34,18 +41,23 @@ std::vector<std::string> SplitPath(const std::string& path) {
 }
 
 void Router::Add(const std::string& method, const std::string& pattern, Handler handler) {
-  AddRoute({method, pattern, SplitPath(pattern), {}, std::move(handler), nullptr});
+  AddRoute(method, pattern, std::move(handler), nullptr);
 }
 
 void Router::AddAsync(const std::string& method, const std::string& pattern,
                       AsyncHandler handler) {
-  AddRoute({method, pattern, SplitPath(pattern), {}, nullptr, std::move(handler)});
+  AddRoute(method, pattern, nullptr, std::move(handler));
 }
 
-void Router::AddRoute(Route route) {
+void Router::AddRoute(const std::string& method, const std::string& pattern, Handler handler,
+                      AsyncHandler async) {
+  Route route{method, pattern, {}, std::move(handler), std::move(async)};
+  for (std::string& s : SplitPath(pattern)) {
+    const bool param = IsParam(s);
+    route.segments.push_back({std::move(s), param});
+  }
   const size_t n = route.segments.size();
-  if (n > kMaxSegments) throw std::invalid_argument("route pattern too long: " + route.pattern);
-  for (const std::string& s : route.segments) route.is_param.push_back(IsParam(s));
+  if (n > kMaxSegments) throw std::invalid_argument("route pattern too long: " + pattern);
   if (by_length_.size() <= n) by_length_.resize(n + 1);
   by_length_[n].push_back(routes_.size());
   routes_.push_back(std::move(route));
@@ -73,9 +85,11 @@ Router::Match Router::Find(std::string_view method, std::string_view path) const
   for (const size_t index : by_length_[n]) {
     const Route& r = routes_[index];
     bool ok = true;
-    for (size_t i = 0; i < n && ok; ++i) ok = r.is_param[i] || r.segments[i] == segs[i];
+    for (size_t i = 0; i < n && ok; ++i) {
+      ok = r.segments[i].param || Equal(r.segments[i].text, segs[i]);
+    }
     if (!ok) continue;
-    if (r.method != method && !(method == "HEAD" && r.method == "GET")) {
+    if (!Equal(r.method, method) && !(method == "HEAD" && r.method == "GET")) {
       m.status = 405;
       m.pattern = r.pattern;
       if (!m.allow.empty()) m.allow += ", ";
@@ -88,8 +102,8 @@ Router::Match Router::Find(std::string_view method, std::string_view path) const
       m.handler = &r.handler;
     }
     for (size_t i = 0; i < n; ++i) {
-      if (!r.is_param[i]) continue;
-      const std::string& p = r.segments[i];
+      if (!r.segments[i].param) continue;
+      const std::string& p = r.segments[i].text;
       m.params[p.substr(1, p.size() - 2)] = std::string(segs[i]);
     }
     m.pattern = r.pattern;

@@ -44,12 +44,16 @@ class Router {
   struct Route {
     std::string method;
     std::string pattern;
-    std::vector<std::string> segments;
-    std::vector<bool> is_param;  // per segment: a {name} parameter
+    struct Segment {
+      std::string text;    // a literal, or "{name}"
+      bool param = false;  // matches any one segment
+    };
+    std::vector<Segment> segments;
     Handler handler;
     AsyncHandler async;
   };
-  void AddRoute(Route route);
+  void AddRoute(const std::string& method, const std::string& pattern, Handler handler,
+                AsyncHandler async);
   std::vector<Route> routes_;
   // Indexes into routes_, in order, by the number of path segments: a path is compared only
   // with the patterns of its length.
