@@ -176,6 +176,18 @@ TEST_F(Serve, ApiKeyIsRequired) {
   EXPECT_EQ(CallJson("GET", "/v1/account", "", 401, "sk_wrong")["error"]["code"],
             "UNAUTHENTICATED");
   EXPECT_EQ(CallJson("GET", "/v1/account", "", 200)["id"], account_);
+  // Once a key has authenticated, keys close to it still do not, and each key keeps acting
+  // as its own account (and actor).
+  std::string off_by_one = key_;
+  off_by_one.back() = off_by_one.back() == 'a' ? 'b' : 'a';
+  for (const std::string& wrong : {off_by_one, key_ + "0", key_.substr(0, key_.size() - 1)}) {
+    EXPECT_EQ(CallJson("GET", "/v1/account", "", 401, wrong)["error"]["code"], "UNAUTHENTICATED")
+        << wrong;
+  }
+  const json other = CallJson("GET", "/v1/account", "", 200, other_key_);
+  EXPECT_NE(other["id"], account_);
+  EXPECT_EQ(CallJson("GET", "/v1/account", "", 200, other_key_)["id"], other["id"]);
+  EXPECT_EQ(CallJson("GET", "/v1/account", "", 200)["id"], account_);
 }
 
 TEST_F(Serve, MissingAddOnIsForbidden) {
