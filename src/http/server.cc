@@ -18,7 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/error_map.h"
-#include "providers/webhook.h"
+#include "http/target.h"
 
 namespace smsconsent {
 
@@ -33,44 +33,6 @@ namespace {
 // resumes at once (net::dispatch), since nothing else of this thread is mid-way. Anywhere
 // else, also inside another request's handler, its resumption is queued (net::post).
 thread_local bool in_posted_work = false;
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// Decodes %XX in a path ("+" is a plus sign in paths, unlike in form data).
-std::string PercentDecodePath(std::string_view raw) {
-  std::string out;
-  out.reserve(raw.size());
-  for (size_t i = 0; i < raw.size(); ++i) {
-    if (raw[i] == '%' && i + 2 < raw.size()) {
-      const int hi = HexValue(raw[i + 1]), lo = HexValue(raw[i + 2]);
-      if (hi >= 0 && lo >= 0) {
-        out.push_back(static_cast<char>(hi * 16 + lo));
-        i += 2;
-        continue;
-      }
-    }
-    out.push_back(raw[i]);
-  }
-  return out;
-}
-
-// Splits a request target into its decoded path and query parameters. kInvalidArgument when
-// the query cannot be decoded (a bad or truncated %-escape): handing the request on without
-// its parameters would act on a request the client did not send.
-Status SplitTarget(std::string_view target, HttpRequest& req) {
-  const size_t q = target.find('?');
-  req.path = PercentDecodePath(target.substr(0, q));
-  if (q == std::string_view::npos) return Status::Ok();
-  auto params = ParseFormUrlEncoded(target.substr(q + 1));
-  if (!params.ok()) return InvalidArgument("malformed query string: " + params.status().message());
-  req.query = std::move(params).value();
-  return Status::Ok();
-}
 
 // The API's error body, {"error": {"code", "message"}}, for answers the server gives itself.
 HttpResponse PlainError(int status, const std::string& code, const std::string& message) {
