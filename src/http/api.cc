@@ -40,6 +40,18 @@ Result<std::vector<std::string>> QueryList(const HttpRequest& req, const char* n
   }
 }
 
+// AppendJsonString, for text that is plain ASCII nearly always (phone numbers, the names of
+// statuses, timestamps): such text needs no escape, so it is copied at once.
+void AppendJsonText(std::string& out, std::string_view s) {
+  for (const char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u >= 0x80 || c == '"' || c == '\\') return AppendJsonString(out, s);
+  }
+  out.push_back('"');
+  out.append(s);
+  out.push_back('"');
+}
+
 HttpResponse FromWebhook(const WebhookResponse& w) {
   HttpResponse r;
   r.status = w.status;
@@ -427,16 +439,16 @@ void Api::AddRoutes() {
                 std::string& b = r.body;
                 b.reserve(160);
                 b += c.allowed ? "{\"allowed\":true,\"phone\":" : "{\"allowed\":false,\"phone\":";
-                AppendJsonString(b, c.phone);
+                AppendJsonText(b, c.phone);
                 b += ",\"number\":";
-                AppendJsonString(b, c.number);
+                AppendJsonText(b, c.number);
                 b += ",\"status\":";
-                AppendJsonString(b, SubscriptionStatusName(c.state.status));
+                AppendJsonText(b, SubscriptionStatusName(c.state.status));
                 b += ",\"since\":";
                 if (c.state.updated_at_ms) {
-                  AppendJsonString(b, FormatTimestampMs(c.state.updated_at_ms));
+                  AppendJsonText(b, FormatTimestampMs(c.state.updated_at_ms));
                   b += ",\"source\":";
-                  AppendJsonString(b, SourceName(c.state.source));
+                  AppendJsonText(b, SourceName(c.state.source));
                   b += "}";
                 } else {
                   b += "null,\"source\":null}";

@@ -383,6 +383,14 @@ TEST_F(Serve, ManualChangeFollowsTheRulesAndConsentCheckAnswers) {
   EXPECT_EQ(answer["status"], "opted_in");
   EXPECT_EQ(answer["source"], "api");
   EXPECT_TRUE(answer["since"].is_string());
+  // The answer's exact text, the phone in any format.
+  const std::string since = answer["since"];
+  EXPECT_EQ(Call("GET", "/v1/consent?phone=%2B1%20415%20555%200400&number=12345").body,
+            R"({"allowed":true,"phone":"+14155550400","number":"12345","status":"opted_in",)"
+            R"("since":")" + since + R"(","source":"api"})");
+  EXPECT_EQ(Call("GET", "/v1/consent?phone=%2B14155550499&number=%2B15551234567").body,
+            R"({"allowed":false,"phone":"+14155550499","number":"+15551234567",)"
+            R"("status":"not_specified","since":null,"source":null})");
   CallJson("GET", "/v1/consent?phone=%2B14155550400", "", 400);
   CallJson("GET", "/v1/consent?phone=%2B14155550400&number=99999", "", 404);
   CallJson("GET", "/v1/consent?phone=zz&number=12345", "", 422);
