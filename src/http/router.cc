@@ -84,9 +84,10 @@ Router::Match Router::Find(std::string_view method, std::string_view path) const
   if (n >= by_length_.size()) return m;
   for (const size_t index : by_length_[n]) {
     const Route& r = routes_[index];
+    // From the last segment back: patterns mostly share their first segments ("v1").
     bool ok = true;
-    for (size_t i = 0; i < n && ok; ++i) {
-      ok = r.segments[i].param || Equal(r.segments[i].text, segs[i]);
+    for (size_t i = n; i > 0 && ok; --i) {
+      ok = r.segments[i - 1].param || Equal(r.segments[i - 1].text, segs[i - 1]);
     }
     if (!ok) continue;
     if (!Equal(r.method, method) && !(method == "HEAD" && r.method == "GET")) {
