@@ -3,6 +3,7 @@
 #include <openssl/rand.h>
 
 #include <bit>
+#include <cstring>
 #include <stdexcept>
 
 #include "core/ledger.h"
@@ -14,6 +15,13 @@ namespace {
 uint64_t LoadLittleEndian(const unsigned char* p, size_t n) {
   uint64_t v = 0;
   for (size_t i = 0; i < n; ++i) v |= static_cast<uint64_t>(p[i]) << (8 * i);
+  return v;
+}
+
+uint64_t Load8LittleEndian(const unsigned char* p) {
+  if constexpr (std::endian::native != std::endian::little) return LoadLittleEndian(p, 8);
+  uint64_t v;
+  std::memcpy(&v, p, 8);
   return v;
 }
 
@@ -56,7 +64,7 @@ std::array<uint64_t, 2> SipHash128(const std::array<uint8_t, 16>& key, std::stri
              k0 ^ 0x6c7967656e657261ULL, k1 ^ 0x7465646279746573ULL};
   const auto* p = reinterpret_cast<const unsigned char*>(data.data());
   const size_t whole = data.size() / 8 * 8;
-  for (size_t i = 0; i < whole; i += 8) s.Compress(LoadLittleEndian(p + i, 8));
+  for (size_t i = 0; i < whole; i += 8) s.Compress(Load8LittleEndian(p + i));
   s.Compress(LoadLittleEndian(p + whole, data.size() - whole) |
              (static_cast<uint64_t>(data.size() & 0xff) << 56));
   s.v2 ^= 0xee;
