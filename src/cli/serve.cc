@@ -121,11 +121,15 @@ int RunServe(const std::string& db, const ServeConfig& config) {
   HttpServer server(
       options,
       [&api](const HttpRequest& req, Responder respond) {
-        api.HandleAsync(req, std::move(respond));
+        return api.HandleAsync(req, std::move(respond));
       },
       [&api, &metrics, json_logs](const AccessRecord& rec) {
         const HttpRequest& req = *rec.request;
-        const std::string route = req.method.empty() ? "unparsed" : api.RouteOf(req);
+        // The route the handler matched; routed here only when the server answered without
+        // calling it (a query string it could not decode, a 413, malformed HTTP).
+        std::string unhandled_route;
+        if (rec.route.empty()) unhandled_route = req.method.empty() ? "unparsed" : api.RouteOf(req);
+        const std::string_view route = rec.route.empty() ? unhandled_route : rec.route;
         metrics.RecordRequest(route, req.method, rec.status, rec.seconds);
         if (!spdlog::should_log(spdlog::level::info)) return;
         const double ms = rec.seconds * 1000.0;

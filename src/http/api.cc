@@ -1,7 +1,10 @@
 #include "http/api.h"
 
+#include <array>
 #include <charconv>
+#include <cstring>
 #include <future>
+#include <span>
 
 #include "app/error_map.h"
 #include "app/json_views.h"
@@ -40,6 +43,74 @@ Result<std::vector<std::string>> QueryList(const HttpRequest& req, const char* n
   }
 }
 
+// True when AppendJsonString would copy `s` unchanged between its quotes: printable ASCII
+// without '"' or '\\'.
+bool NeedsNoEscape(std::string_view s) {
+  static constexpr auto kPlain = [] {
+    std::array<bool, 256> plain{};
+    for (int c = 0x20; c < 0x80; ++c) plain[c] = c != '"' && c != '\\';
+    return plain;
+  }();
+  for (const char c : s) {
+    if (!kPlain[static_cast<unsigned char>(c)]) return false;
+  }
+  return true;
+}
+
+// The body of GET /v1/consent, written as text: this is the call made before every send, and
+// building an object tree to dump() it cost as much as the store lookup. Its values are plain
+// ASCII nearly always (E.164 numbers, names of statuses and sources, a timestamp), copied then
+// into a string sized once; any other text goes through AppendJsonString.
+std::string ConsentAnswerBody(const ConsentAnswer& c) {
+  struct Piece {
+    std::string_view text;
+    bool value;  // a JSON string's content, quoted (and escaped)
+  };
+  const bool set = c.state.updated_at_ms != 0;
+  const std::string since = set ? FormatTimestampMs(c.state.updated_at_ms) : std::string();
+  const std::array<Piece, 11> all = {{
+      {c.allowed ? "{\"allowed\":true,\"phone\":" : "{\"allowed\":false,\"phone\":", false},
+      {c.phone, true},
+      {",\"number\":", false},
+      {c.number, true},
+      {",\"status\":", false},
+      {SubscriptionStatusName(c.state.status), true},
+      {set ? ",\"since\":" : ",\"since\":null,\"source\":null}", false},
+      {since, true},
+      {",\"source\":", false},
+      {set ? SourceName(c.state.source) : "", true},
+      {"}", false},
+  }};
+  const std::span<const Piece> pieces(all.data(), set ? all.size() : 7);
+  size_t size = 0;
+  bool plain = true;
+  for (const Piece& p : pieces) {
+    size += p.text.size() + (p.value ? 2 : 0);
+    if (p.value && plain) plain = NeedsNoEscape(p.text);
+  }
+  std::string out;
+  if (!plain) {
+    out.reserve(size + 16);
+    for (const Piece& p : pieces) {
+      if (p.value) {
+        AppendJsonString(out, p.text);
+      } else {
+        out.append(p.text);
+      }
+    }
+    return out;
+  }
+  out.resize(size);
+  char* to = out.data();
+  for (const Piece& p : pieces) {
+    if (p.value) *to++ = '"';
+    std::memcpy(to, p.text.data(), p.text.size());
+    to += p.text.size();
+    if (p.value) *to++ = '"';
+  }
+  return out;
+}
+
 HttpResponse FromWebhook(const WebhookResponse& w) {
   HttpResponse r;
   r.status = w.status;
@@ -75,9 +146,14 @@ Api::Api(ConsentService& service, ConsentStore& store, const Clock& clock, Metri
   AddWebRoutes();
 }
 
+namespace {
+std::string_view RouteLabel(const Router::Match& m) {
+  return m.pattern.empty() ? std::string_view("unmatched") : m.pattern;
+}
+}  // namespace
+
 std::string Api::RouteOf(const HttpRequest& request) const {
-  Router::Match m = router_.Find(request.method, request.path);
-  return m.pattern.empty() ? "unmatched" : m.pattern;
+  return std::string(RouteLabel(router_.Find(request.method, request.path)));
 }
 
 HttpResponse Api::Handle(const HttpRequest& request) const {
@@ -87,17 +163,22 @@ HttpResponse Api::Handle(const HttpRequest& request) const {
   return response.get();
 }
 
-void Api::HandleAsync(const HttpRequest& request, Responder respond) const {
+std::string_view Api::HandleAsync(const HttpRequest& request, Responder respond) const {
   Router::Match m = router_.Find(request.method, request.path);
-  if (m.async) return (*m.async)(request, m.params, std::move(respond));
-  if (m.handler) return respond((*m.handler)(request, m.params));
-  if (m.status == 405) {
+  const std::string_view route = RouteLabel(m);
+  if (m.async) {
+    (*m.async)(request, m.params, std::move(respond));
+  } else if (m.handler) {
+    respond((*m.handler)(request, m.params));
+  } else if (m.status == 405) {
     HttpResponse r = ErrorResponse(405, "METHOD_NOT_ALLOWED",
                                    request.method + " is not allowed on " + request.path);
     r.headers.emplace_back("Allow", m.allow);
-    return respond(std::move(r));
+    respond(std::move(r));
+  } else {
+    respond(ErrorResponse(404, "NOT_FOUND", "no route for " + request.path));
   }
-  respond(ErrorResponse(404, "NOT_FOUND", "no route for " + request.path));
+  return route;
 }
 
 Handler Api::Authed(AuthedHandler fn) const {
@@ -113,13 +194,16 @@ Handler Api::Authed(AuthedHandler fn) const {
                                   "missing API key: send 'Authorization: Bearer <key>'"));
     }
     const std::string_view key = auth.substr(kBearer.size());
-    const std::string key_hash = Sha256Hex(key);
+    bool remembered = false;
+    const std::string key_hash = key_hashes_.Sha256Hex(key, &remembered);
     auto account = service_.AuthenticateKeyHash(key_hash);
     if (!account.ok()) return ErrorResponse(account.status());
+    if (!remembered) key_hashes_.Remember(key, key_hash);
     Caller caller;
     static_cast<Account&>(caller) = std::move(account).value();
     // Which key acted, without storing the key.
-    caller.actor = "api-key:" + key_hash.substr(0, 12);
+    caller.actor.reserve(20);
+    caller.actor.append("api-key:").append(key_hash, 0, 12);
     caller.role = "key";
     Result<HttpResponse> r = fn(caller, req, params);
     return r.ok() ? std::move(r).value() : ErrorResponse(r.status());
@@ -409,26 +493,8 @@ void Api::AddRoutes() {
                 SMSC_ASSIGN_OR_RETURN(ConsentAnswer c,
                                       service_.CheckConsent(a.id, std::string(req.Query("phone")),
                                                             std::string(req.Query("number"))));
-                // Written as text: this is the call made before every send, and building an
-                // object tree to dump() it cost as much as the store lookup.
                 HttpResponse r;
-                std::string& b = r.body;
-                b.reserve(160);
-                b += c.allowed ? "{\"allowed\":true,\"phone\":" : "{\"allowed\":false,\"phone\":";
-                AppendJsonString(b, c.phone);
-                b += ",\"number\":";
-                AppendJsonString(b, c.number);
-                b += ",\"status\":";
-                AppendJsonString(b, SubscriptionStatusName(c.state.status));
-                b += ",\"since\":";
-                if (c.state.updated_at_ms) {
-                  AppendJsonString(b, FormatTimestampMs(c.state.updated_at_ms));
-                  b += ",\"source\":";
-                  AppendJsonString(b, SourceName(c.state.source));
-                  b += "}";
-                } else {
-                  b += "null,\"source\":null}";
-                }
+                r.body = ConsentAnswerBody(c);
                 return r;
               }));
 

@@ -9,12 +9,14 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "app/bulk.h"
 #include "app/consent_service.h"
 #include "app/staff_auth.h"
 #include "core/clock.h"
 #include "http/http_types.h"
+#include "http/key_hash_memo.h"
 #include "http/metrics.h"
 #include "http/router.h"
 #include "store/store.h"
@@ -41,8 +43,10 @@ class Api {
       ApiOptions options);
 
   // Routes one request (thread-safe) and answers through `respond`: at once, or later from
-  // another thread for a route that waits without holding the thread (webhooks).
-  void HandleAsync(const HttpRequest& request, Responder respond) const;
+  // another thread for a route that waits without holding the thread (webhooks). Returns the
+  // route's label, as RouteOf gives it, valid as long as the Api: the server's access log uses
+  // it instead of routing the request a second time.
+  std::string_view HandleAsync(const HttpRequest& request, Responder respond) const;
   // The same, waiting for the answer (for tests and tools that call the API in-process).
   HttpResponse Handle(const HttpRequest& request) const;
   // The route pattern a request matched, for metrics labels ("unmatched" when none).
@@ -93,6 +97,8 @@ class Api {
   BulkService* bulk_ = nullptr;
   std::function<void()> notify_jobs_;
   StaffAuth* staff_auth_ = nullptr;
+  // The SHA-256 of API keys that authenticated (Authed), so they are not hashed again.
+  mutable KeyHashMemo key_hashes_;
 };
 
 // {"error": {"code": "NOT_FOUND", "message": …}} with the status from HttpStatusFor.

@@ -47,11 +47,20 @@ void Histogram::Render(std::string& out, const std::string& name,
   out += name + "_count{" + labels + "} " + std::to_string(count_) + "\n";
 }
 
-void Metrics::RecordRequest(const std::string& route, const std::string& method, int status,
+void Metrics::RecordRequest(std::string_view route, std::string_view method, int status,
                             double seconds) {
   std::lock_guard<std::mutex> lock(mu_);
-  ++requests_[{route, method, status}];
-  request_seconds_[route].Observe(seconds);
+  const std::tuple<std::string_view, std::string_view, int> key{route, method, status};
+  auto count = requests_.find(key);
+  if (count == requests_.end()) {
+    count = requests_.emplace(std::tuple(std::string(route), std::string(method), status), 0).first;
+  }
+  ++count->second;
+  auto histogram = request_seconds_.find(route);
+  if (histogram == request_seconds_.end()) {
+    histogram = request_seconds_.emplace(std::string(route), Histogram()).first;
+  }
+  histogram->second.Observe(seconds);
 }
 
 void Metrics::RecordDecision(const std::string& provider, const std::string& intent) {

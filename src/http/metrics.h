@@ -11,9 +11,11 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -36,7 +38,7 @@ class Histogram {
 
 class Metrics {
  public:
-  void RecordRequest(const std::string& route, const std::string& method, int status,
+  void RecordRequest(std::string_view route, std::string_view method, int status,
                      double seconds);
   void RecordDecision(const std::string& provider, const std::string& intent);
   void RecordStore(const std::string& operation, double seconds);
@@ -48,8 +50,10 @@ class Metrics {
 
  private:
   mutable std::mutex mu_;
-  std::map<std::tuple<std::string, std::string, int>, uint64_t> requests_;
-  std::map<std::string, Histogram> request_seconds_;
+  // Transparent comparators: a request is counted without copying its labels once they
+  // have been seen.
+  std::map<std::tuple<std::string, std::string, int>, uint64_t, std::less<>> requests_;
+  std::map<std::string, Histogram, std::less<>> request_seconds_;
   std::map<std::pair<std::string, std::string>, uint64_t> decisions_;
   std::map<std::string, Histogram> store_seconds_;
   uint64_t group_commit_batches_ = 0;

@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "http/http_types.h"
@@ -28,21 +29,35 @@ class Router {
     const Handler* handler = nullptr;
     const AsyncHandler* async = nullptr;
     PathParams params;
-    std::string pattern;  // the route's pattern, for metrics and logs ("" when none)
+    // The route's pattern, for metrics and logs ("" when none); a view of the Router's own
+    // copy, valid as long as the Router.
+    std::string_view pattern;
     int status = 200;     // 404 or 405 when handler is null
     std::string allow;    // for 405
   };
-  Match Find(const std::string& method, const std::string& path) const;
+  // The first route (in the order added) whose pattern matches `path` and whose method is
+  // `method` (a GET route also answers HEAD); else 405 listing the methods of every route whose
+  // pattern matches, with the last such pattern; else 404.
+  Match Find(std::string_view method, std::string_view path) const;
 
  private:
   struct Route {
     std::string method;
     std::string pattern;
-    std::vector<std::string> segments;
+    struct Segment {
+      std::string text;    // a literal, or "{name}"
+      bool param = false;  // matches any one segment
+    };
+    std::vector<Segment> segments;
     Handler handler;
     AsyncHandler async;
   };
+  void AddRoute(const std::string& method, const std::string& pattern, Handler handler,
+                AsyncHandler async);
   std::vector<Route> routes_;
+  // Indexes into routes_, in order, by the number of path segments: a path is compared only
+  // with the patterns of its length.
+  std::vector<std::vector<size_t>> by_length_;
 };
 
 // Splits "/a/b/" into {"a","b"}.

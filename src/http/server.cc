@@ -18,7 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/error_map.h"
-#include "providers/webhook.h"
+#include "http/target.h"
 
 namespace smsconsent {
 
@@ -33,44 +33,6 @@ namespace {
 // resumes at once (net::dispatch), since nothing else of this thread is mid-way. Anywhere
 // else, also inside another request's handler, its resumption is queued (net::post).
 thread_local bool in_posted_work = false;
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// Decodes %XX in a path ("+" is a plus sign in paths, unlike in form data).
-std::string PercentDecodePath(std::string_view raw) {
-  std::string out;
-  out.reserve(raw.size());
-  for (size_t i = 0; i < raw.size(); ++i) {
-    if (raw[i] == '%' && i + 2 < raw.size()) {
-      const int hi = HexValue(raw[i + 1]), lo = HexValue(raw[i + 2]);
-      if (hi >= 0 && lo >= 0) {
-        out.push_back(static_cast<char>(hi * 16 + lo));
-        i += 2;
-        continue;
-      }
-    }
-    out.push_back(raw[i]);
-  }
-  return out;
-}
-
-// Splits a request target into its decoded path and query parameters. kInvalidArgument when
-// the query cannot be decoded (a bad or truncated %-escape): handing the request on without
-// its parameters would act on a request the client did not send.
-Status SplitTarget(std::string_view target, HttpRequest& req) {
-  const size_t q = target.find('?');
-  req.path = PercentDecodePath(target.substr(0, q));
-  if (q == std::string_view::npos) return Status::Ok();
-  auto params = ParseFormUrlEncoded(target.substr(q + 1));
-  if (!params.ok()) return InvalidArgument("malformed query string: " + params.status().message());
-  req.query = std::move(params).value();
-  return Status::Ok();
-}
 
 // The API's error body, {"error": {"code", "message"}}, for answers the server gives itself.
 HttpResponse PlainError(int status, const std::string& code, const std::string& message) {
@@ -194,14 +156,15 @@ struct HttpServer::Impl {
       req.body = std::move(raw.body());
       req.remote = remote;
       HttpResponse res;
+      std::string_view route;
       if (!target_ok.ok()) {
         res = PlainError(target_ok);  // 400; the handler never sees it
       } else {
-        res = co_await Handle(req);
+        res = co_await Handle(req, route);
       }
       const bool keep_alive = raw.keep_alive() && !stopping;
       const bool head = req.method == "HEAD";
-      const bool ok = co_await Write(stream, res, keep_alive, &req, start, head);
+      const bool ok = co_await Write(stream, res, keep_alive, &req, start, head, route);
       --in_flight;
       if (!ok || !keep_alive) break;
     }
@@ -210,8 +173,8 @@ struct HttpServer::Impl {
   }
 
   // Calls the handler and, unless it answered before returning (most routes do), waits for
-  // its answer without holding the thread.
-  net::awaitable<HttpResponse> Handle(const HttpRequest& req) {
+  // its answer without holding the thread. `route` receives the handler's label.
+  net::awaitable<HttpResponse> Handle(const HttpRequest& req, std::string_view& route) {
     // Shared by the handler's Responder and this coroutine.
     struct Exchange {
       std::mutex mu;
@@ -233,7 +196,7 @@ struct HttpServer::Impl {
       resume(std::move(res));
     };
     try {
-      handler(req, respond);
+      route = handler(req, respond);
     } catch (const std::exception&) {
       respond(PlainError(500, "INTERNAL", "unexpected error"));
     }
@@ -273,7 +236,7 @@ struct HttpServer::Impl {
 
   net::awaitable<bool> Write(beast::tcp_stream& stream, const HttpResponse& res, bool keep_alive,
                              const HttpRequest* req, std::chrono::steady_clock::time_point start,
-                             bool head = false) {
+                             bool head = false, std::string_view route = {}) {
     http::response<http::string_body> out{static_cast<http::status>(res.status), 11};
     out.set(http::field::server, "smsconsent");
     out.set(http::field::content_type, res.content_type);
@@ -313,6 +276,7 @@ struct HttpServer::Impl {
       rec.request = req ? req : &placeholder;
       rec.status = res.status;
       rec.response_bytes = bytes;
+      rec.route = route;
       rec.seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       access_log(rec);

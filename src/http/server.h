@@ -18,6 +18,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "core/status.h"
 #include "http/http_types.h"
@@ -41,12 +42,17 @@ struct AccessRecord {
   int status = 0;
   size_t response_bytes = 0;
   double seconds = 0;
+  // What the handler returned for the request (its route, for logs and metrics); empty when
+  // the server answered without calling the handler, or the handler threw.
+  std::string_view route;
 };
 
 class HttpServer {
  public:
   // Answers through `respond` (http_types.h), now or later; `request` stays valid until `respond` has been called.
-  using Handler = std::function<void(const HttpRequest& request, Responder respond)>;
+  // Returns a label for the request, handed to the access log as AccessRecord::route; it must
+  // stay valid as long as the server.
+  using Handler = std::function<std::string_view(const HttpRequest& request, Responder respond)>;
   using AccessLog = std::function<void(const AccessRecord&)>;
 
   HttpServer(HttpServerOptions options, Handler handler, AccessLog access_log);

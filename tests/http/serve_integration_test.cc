@@ -144,10 +144,49 @@ TEST_F(Serve, UnknownRouteAndWrongMethod) {
   EXPECT_EQ(r.status, 405);
 }
 
+// The metrics label of each request is the pattern of the route it matched: "unmatched" for
+// an unknown path, the path's pattern for a 405, and also for a query string the server
+// refuses (400) before any handler sees the request.
+TEST_F(Serve, MetricsLabelRequestsWithTheRouteTheyMatched) {
+  auto key = [](const std::string& route, const std::string& method, int status) {
+    return "smsconsent_http_requests_total{route=\"" + route + "\",method=\"" + method +
+           "\",status=\"" + std::to_string(status) + "\"} ";
+  };
+  EXPECT_EQ(Call("GET", "/no/such/route/for/labels").status, 404);
+  EXPECT_EQ(Call("PUT", "/healthz", "{}").status, 405);
+  EXPECT_EQ(Call("PATCH", "/v1/contacts/12345/history", "{}").status, 405);
+  EXPECT_EQ(Call("GET", "/v1/numbers/987654").status, 404);
+  EXPECT_EQ(Call("GET", "/v1/consent?phone=%ZZ&number=1").status, 400);
+  EXPECT_EQ(Call("GET", "/v1/consent?phone=%2B15550001111&number=%2B15551234567", "", "").status,
+            401);
+  EXPECT_EQ(Call("GET", "/v1/consent?phone=%2B15550001111&number=%2B15551234567").status, 200);
+  HttpClientResponse m = Call("GET", "/metrics", "", "");
+  ASSERT_EQ(m.status, 200);
+  for (const std::string& want :
+       {key("unmatched", "GET", 404), key("/healthz", "PUT", 405),
+        key("/v1/contacts/{contact}/history", "PATCH", 405), key("/v1/numbers/{number}", "GET", 404),
+        key("/v1/consent", "GET", 400), key("/v1/consent", "GET", 401),
+        key("/v1/consent", "GET", 200)}) {
+    EXPECT_NE(m.body.find(want), std::string::npos) << want << "\n" << m.body;
+  }
+}
+
 TEST_F(Serve, ApiKeyIsRequired) {
   EXPECT_EQ(CallJson("GET", "/v1/account", "", 401, "")["error"]["code"], "UNAUTHENTICATED");
   EXPECT_EQ(CallJson("GET", "/v1/account", "", 401, "sk_wrong")["error"]["code"],
             "UNAUTHENTICATED");
+  EXPECT_EQ(CallJson("GET", "/v1/account", "", 200)["id"], account_);
+  // Once a key has authenticated, keys close to it still do not, and each key keeps acting
+  // as its own account (and actor).
+  std::string off_by_one = key_;
+  off_by_one.back() = off_by_one.back() == 'a' ? 'b' : 'a';
+  for (const std::string& wrong : {off_by_one, key_ + "0", key_.substr(0, key_.size() - 1)}) {
+    EXPECT_EQ(CallJson("GET", "/v1/account", "", 401, wrong)["error"]["code"], "UNAUTHENTICATED")
+        << wrong;
+  }
+  const json other = CallJson("GET", "/v1/account", "", 200, other_key_);
+  EXPECT_NE(other["id"], account_);
+  EXPECT_EQ(CallJson("GET", "/v1/account", "", 200, other_key_)["id"], other["id"]);
   EXPECT_EQ(CallJson("GET", "/v1/account", "", 200)["id"], account_);
 }
 
@@ -344,6 +383,14 @@ TEST_F(Serve, ManualChangeFollowsTheRulesAndConsentCheckAnswers) {
   EXPECT_EQ(answer["status"], "opted_in");
   EXPECT_EQ(answer["source"], "api");
   EXPECT_TRUE(answer["since"].is_string());
+  // The answer's exact text, the phone in any format.
+  const std::string since = answer["since"];
+  EXPECT_EQ(Call("GET", "/v1/consent?phone=%2B1%20415%20555%200400&number=12345").body,
+            R"({"allowed":true,"phone":"+14155550400","number":"12345","status":"opted_in",)"
+            R"("since":")" + since + R"(","source":"api"})");
+  EXPECT_EQ(Call("GET", "/v1/consent?phone=%2B14155550499&number=%2B15551234567").body,
+            R"({"allowed":false,"phone":"+14155550499","number":"+15551234567",)"
+            R"("status":"not_specified","since":null,"source":null})");
   CallJson("GET", "/v1/consent?phone=%2B14155550400", "", 400);
   CallJson("GET", "/v1/consent?phone=%2B14155550400&number=99999", "", 404);
   CallJson("GET", "/v1/consent?phone=zz&number=12345", "", 422);
