@@ -194,11 +194,9 @@ Handler Api::Authed(AuthedHandler fn) const {
                                   "missing API key: send 'Authorization: Bearer <key>'"));
     }
     const std::string_view key = auth.substr(kBearer.size());
-    bool remembered = false;
-    const std::string key_hash = key_hashes_.Sha256Hex(key, &remembered);
+    const std::string key_hash = Sha256Hex(key);
     auto account = service_.AuthenticateKeyHash(key_hash);
     if (!account.ok()) return ErrorResponse(account.status());
-    if (!remembered) key_hashes_.Remember(key, key_hash);
     Caller caller;
     static_cast<Account&>(caller) = std::move(account).value();
     // Which key acted, without storing the key.

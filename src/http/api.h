@@ -16,7 +16,6 @@
 #include "app/staff_auth.h"
 #include "core/clock.h"
 #include "http/http_types.h"
-#include "http/key_hash_memo.h"
 #include "http/metrics.h"
 #include "http/router.h"
 #include "store/store.h"
@@ -97,8 +96,6 @@ class Api {
   BulkService* bulk_ = nullptr;
   std::function<void()> notify_jobs_;
   StaffAuth* staff_auth_ = nullptr;
-  // The SHA-256 of API keys that authenticated (Authed), so they are not hashed again.
-  mutable KeyHashMemo key_hashes_;
 };
 
 // {"error": {"code": "NOT_FOUND", "message": …}} with the status from HttpStatusFor.
