@@ -44,18 +44,33 @@ APPLY=("$BIN" --db "$DB" --json bulk apply --account 1 --number 12345 --status o
 # below to catch it mid-job on a fast machine.
 "${APPLY[@]}" --chunk-rows 100 > "$WORK/first.json" 2> "$WORK/first.err" &
 pid=$!
-# Kill it once it has committed some chunks but not all.
-killed=0
-for _ in $(seq 600); do
-  done_rows=$("$BIN" --db "$DB" --json job show --account 1 --job 1 2>/dev/null |
-              python3 -c 'import json,sys; print(json.load(sys.stdin)["done"])' 2>/dev/null || echo 0)
-  if [ "${done_rows:-0}" -ge 3000 ]; then
-    kill -9 "$pid" 2>/dev/null && killed=1
-    break
-  fi
-  if ! kill -0 "$pid" 2>/dev/null; then break; fi
-  sleep 0.05
-done
+# Kill it once it has committed some chunks but not all. One poller reads the job's row
+# straight from the database (a WAL reader: it never waits for the writer) every 10 ms; a
+# `job show` per poll started a process and opened the store each time, and on a loaded
+# machine lagged so far behind that the run could finish first.
+killed=$(python3 - "$DB" "$pid" <<'EOF'
+import os, signal, sqlite3, sys, time
+db, pid = sys.argv[1], int(sys.argv[2])
+deadline = time.time() + 120
+while time.time() < deadline:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        break
+    try:
+        c = sqlite3.connect(db, timeout=1)
+        row = c.execute("SELECT done FROM jobs WHERE id = 1").fetchone()
+        c.close()
+    except sqlite3.Error:
+        row = None
+    if row is not None and row[0] >= 3000:
+        os.kill(pid, signal.SIGKILL)
+        print(1)
+        sys.exit(0)
+    time.sleep(0.01)
+print(0)
+EOF
+)
 wait "$pid" 2>/dev/null
 pid=""
 [ "$killed" = 1 ] || fail "the first run finished before it could be killed (make ROWS larger)"
