@@ -13,7 +13,7 @@
 # percentiles; and the servers' group commits: messages per batch, time per batch, and how
 # much of the run the writer thread spent committing. Usage:
 #   bench/load/run.sh [DURATION_S=10] [CONNECTIONS=32] [SERVER_THREADS=0]
-# SERVER_THREADS 0: serve's own default (one per core on SQLite, 16 on PostgreSQL).
+# SERVER_THREADS 0: serve's own default (two per core on SQLite, 16 on PostgreSQL).
 # Environment:
 #   SMSCONSENT_BINARY     the binary (default build/release/smsconsent)
 #   SMSCONSENT_BENCH_DB   a PostgreSQL location (postgresql://…[?pool=N]) instead of a new

@@ -19,9 +19,9 @@ void AddServeOptions(CLI::App& cmd, ServeConfig& c) {
                  "public base URL providers call (for signature checks behind a proxy)")
       ->envname("SMSCONSENT_PUBLIC_URL");
   cmd.add_option("--threads", c.threads,
-                 "I/O + handler threads; 0: one per CPU core (at least 2) on SQLite, whose "
-                 "handlers never wait (a webhook waits for its group commit without a thread), "
-                 "16 on PostgreSQL, where each store call waits for a round trip")
+                 "I/O + handler threads; 0: two per CPU core (at least 4) on SQLite, where a "
+                 "webhook waits for its group commit without a thread, 16 on PostgreSQL, "
+                 "where each store call waits for a network round trip")
       ->envname("SMSCONSENT_THREADS")
       ->check(CLI::Range(0, 256))
       ->capture_default_str();
@@ -83,7 +83,7 @@ void AddServeOptions(CLI::App& cmd, ServeConfig& c) {
 int HandlerThreads(const ServeConfig& config, bool networked_store, unsigned cores) {
   if (config.threads > 0) return config.threads;
   if (networked_store) return 16;
-  return std::max(2, static_cast<int>(cores));
+  return std::max(4, 2 * static_cast<int>(cores));
 }
 
 bool SplitHostPort(const std::string& listen, std::string* host, uint16_t* port) {

@@ -53,11 +53,12 @@ struct ServeConfig {
 // Registers serve's options on `cmd` bound to `config` (with env names and config-file keys).
 void AddServeOptions(CLI::App& cmd, ServeConfig& config);
 
-// The handler threads `serve` runs: `config.threads`, or when that is 0, one per CPU core (at
-// least 2) on SQLite and 16 on PostgreSQL (`networked_store`). On SQLite a handler never waits:
-// a webhook waits for its group commit without a thread (docs/storage.md) and reads are local,
-// so threads beyond the cores only add context switches. On PostgreSQL every store call waits
-// for a network round trip on its handler thread, so more threads keep the cores busy.
+// The handler threads `serve` runs: `config.threads`, or when that is 0, two per CPU core (at
+// least 4) on SQLite and 16 on PostgreSQL (`networked_store`). On SQLite a webhook waits for
+// its group commit without a thread (docs/storage.md) and reads are local, so many threads
+// only add context switches; but one per core made consent checks about 30 % slower than two
+// per core on the 2-core machine (measured in session 13, docs/storage.md). On PostgreSQL
+// every store call waits for a network round trip on its handler thread.
 int HandlerThreads(const ServeConfig& config, bool networked_store, unsigned cores);
 
 // Splits "HOST:PORT" ("[::1]:80" too). false when malformed.

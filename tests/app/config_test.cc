@@ -21,14 +21,14 @@ ServeConfig ParseServeFlags(std::vector<std::string> args) {
   return config;
 }
 
-TEST(HandlerThreads, DefaultIsOnePerCoreOnSqliteAtLeastTwo) {
+TEST(HandlerThreads, DefaultIsTwoPerCoreOnSqliteAtLeastFour) {
   const ServeConfig config = ParseServeFlags({});
   EXPECT_EQ(config.threads, 0);
-  EXPECT_EQ(HandlerThreads(config, /*networked_store=*/false, 2), 2);
-  EXPECT_EQ(HandlerThreads(config, false, 8), 8);
-  EXPECT_EQ(HandlerThreads(config, false, 1), 2);
+  EXPECT_EQ(HandlerThreads(config, /*networked_store=*/false, 2), 4);
+  EXPECT_EQ(HandlerThreads(config, false, 8), 16);
+  EXPECT_EQ(HandlerThreads(config, false, 1), 4);
   // hardware_concurrency() may say 0 when it cannot tell.
-  EXPECT_EQ(HandlerThreads(config, false, 0), 2);
+  EXPECT_EQ(HandlerThreads(config, false, 0), 4);
 }
 
 TEST(HandlerThreads, DefaultIsSixteenOnPostgres) {
