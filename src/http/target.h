@@ -11,8 +11,8 @@ namespace smsconsent {
 
 // Sets `req.path` to the target's path with its %XX escapes decoded ("+" stays a plus sign; an
 // escape that is not two hex digits stays as it is), and `req.query` to the query's parameters
-// in order, decoded as form data (ParseFormUrlEncoded in providers/webhook.h:
-// "+" is a space, empty pairs are skipped, a pair without "=" has an empty value).
+// in order, decoded by ParseFormUrlEncoded (providers/webhook.h: form data, "+" is a space,
+// empty pairs are skipped, a pair without "=" has an empty value).
 // kInvalidArgument "malformed query string: …" when the query has a bad or truncated
 // %-escape (the message then says which, as ParseFormUrlEncoded's), `req.query` then empty.
 Status SplitTarget(std::string_view target, HttpRequest& req);
