@@ -87,6 +87,25 @@ std::unique_ptr<ConsentStore> MustOpen(const std::string& path) {
   return std::move(r).value();
 }
 
+// An account with one sender number, as the tests below need.
+struct AccountWithNumber {
+  int64_t account_id = 0;
+  int64_t number_id = 0;
+  std::string number;
+};
+AccountWithNumber AddAccountWithNumber(ConsentStore& store) {
+  Account a;
+  a.name = "a";
+  auto acct = store.CreateAccount(a, "");
+  if (!acct.ok()) throw std::runtime_error(acct.status().ToString());
+  SenderNumber n;
+  n.account_id = acct->id;
+  n.number = "+4520123456";
+  auto number = store.AddNumber(n);
+  if (!number.ok()) throw std::runtime_error(number.status().ToString());
+  return {acct->id, number->id, n.number};
+}
+
 TEST(SqliteStore, DurabilityPragmasAreInForce) {
   TempDir dir;
   auto store = MustOpen(dir.File("c.db"));
@@ -200,27 +219,19 @@ TEST(SqliteStore, TheLedgerTableRefusesDeletes) {
   TempDir dir;
   const std::string path = dir.File("l.db");
   auto store = MustOpen(path);
-  Account a;
-  a.name = "a";
-  auto acct = store->CreateAccount(a, "");
-  ASSERT_TRUE(acct.ok());
-  SenderNumber n;
-  n.account_id = acct->id;
-  n.number = "+4520123456";
-  auto number = store->AddNumber(n);
-  ASSERT_TRUE(number.ok());
+  const AccountWithNumber an = AddAccountWithNumber(*store);
   Contact c;
-  c.account_id = acct->id;
+  c.account_id = an.account_id;
   c.phone = "+4511111111";
   auto contact = store->AddContact(c);
   ASSERT_TRUE(contact.ok());
   ChangeSet changes;
   EventDraft d;
   d.contact_id = contact->id;
-  d.number_id = number->id;
+  d.number_id = an.number_id;
   d.to = SubscriptionStatus::kOptedIn;
   changes.events.push_back(d);
-  ASSERT_TRUE(store->Commit(acct->id, changes).ok());
+  ASSERT_TRUE(store->Commit(an.account_id, changes).ok());
 
   RawDb raw(path);
   EXPECT_NE(raw.Exec("DELETE FROM events"), SQLITE_OK);
@@ -233,27 +244,19 @@ TEST(SqliteStore, OnlyPendingRepliesAreInTheDispatchersIndex) {
   TempDir dir;
   const std::string path = dir.File("o.db");
   auto store = MustOpen(path);
-  Account a;
-  a.name = "a";
-  auto acct = store->CreateAccount(a, "");
-  ASSERT_TRUE(acct.ok());
-  SenderNumber n;
-  n.account_id = acct->id;
-  n.number = "+4520123456";
-  auto number = store->AddNumber(n);
-  ASSERT_TRUE(number.ok());
+  const AccountWithNumber an = AddAccountWithNumber(*store);
   ChangeSet changes;
   for (const char* channel :
        {store_rows::kChannelResponse, store_rows::kChannelApi, store_rows::kChannelResponse}) {
     OutboxItem o;
-    o.number_id = number->id;
+    o.number_id = an.number_id;
     o.to = "+4511111111";
-    o.from = n.number;
+    o.from = an.number;
     o.body = "Reply";
     o.channel = channel;
     changes.outbox.push_back(o);
   }
-  ASSERT_TRUE(store->Commit(acct->id, changes).ok());
+  ASSERT_TRUE(store->Commit(an.account_id, changes).ok());
 
   RawDb raw(path);
   const std::string plan = raw.Plan(
