@@ -1,10 +1,7 @@
 #include "http/api.h"
 
-#include <array>
 #include <charconv>
-#include <cstring>
 #include <future>
-#include <span>
 
 #include "app/error_map.h"
 #include "app/json_views.h"
@@ -41,74 +38,6 @@ Result<std::vector<std::string>> QueryList(const HttpRequest& req, const char* n
     if (comma == std::string_view::npos) return out;
     start = comma + 1;
   }
-}
-
-// True when AppendJsonString would copy `s` unchanged between its quotes: printable ASCII
-// without '"' or '\\'.
-bool NeedsNoEscape(std::string_view s) {
-  static constexpr auto kPlain = [] {
-    std::array<bool, 256> plain{};
-    for (int c = 0x20; c < 0x80; ++c) plain[c] = c != '"' && c != '\\';
-    return plain;
-  }();
-  for (const char c : s) {
-    if (!kPlain[static_cast<unsigned char>(c)]) return false;
-  }
-  return true;
-}
-
-// The body of GET /v1/consent, written as text: this is the call made before every send, and
-// building an object tree to dump() it cost as much as the store lookup. Its values are plain
-// ASCII nearly always (E.164 numbers, names of statuses and sources, a timestamp), copied then
-// into a string sized once; any other text goes through AppendJsonString.
-std::string ConsentAnswerBody(const ConsentAnswer& c) {
-  struct Piece {
-    std::string_view text;
-    bool value;  // a JSON string's content, quoted (and escaped)
-  };
-  const bool set = c.state.updated_at_ms != 0;
-  const std::string since = set ? FormatTimestampMs(c.state.updated_at_ms) : std::string();
-  const std::array<Piece, 11> all = {{
-      {c.allowed ? "{\"allowed\":true,\"phone\":" : "{\"allowed\":false,\"phone\":", false},
-      {c.phone, true},
-      {",\"number\":", false},
-      {c.number, true},
-      {",\"status\":", false},
-      {SubscriptionStatusName(c.state.status), true},
-      {set ? ",\"since\":" : ",\"since\":null,\"source\":null}", false},
-      {since, true},
-      {",\"source\":", false},
-      {set ? SourceName(c.state.source) : "", true},
-      {"}", false},
-  }};
-  const std::span<const Piece> pieces(all.data(), set ? all.size() : 7);
-  size_t size = 0;
-  bool plain = true;
-  for (const Piece& p : pieces) {
-    size += p.text.size() + (p.value ? 2 : 0);
-    if (p.value && plain) plain = NeedsNoEscape(p.text);
-  }
-  std::string out;
-  if (!plain) {
-    out.reserve(size + 16);
-    for (const Piece& p : pieces) {
-      if (p.value) {
-        AppendJsonString(out, p.text);
-      } else {
-        out.append(p.text);
-      }
-    }
-    return out;
-  }
-  out.resize(size);
-  char* to = out.data();
-  for (const Piece& p : pieces) {
-    if (p.value) *to++ = '"';
-    std::memcpy(to, p.text.data(), p.text.size());
-    to += p.text.size();
-    if (p.value) *to++ = '"';
-  }
-  return out;
 }
 
 HttpResponse FromWebhook(const WebhookResponse& w) {
@@ -491,8 +420,26 @@ void Api::AddRoutes() {
                 SMSC_ASSIGN_OR_RETURN(ConsentAnswer c,
                                       service_.CheckConsent(a.id, std::string(req.Query("phone")),
                                                             std::string(req.Query("number"))));
+                // Written as text: this is the call made before every send, and building an
+                // object tree to dump() it cost as much as the store lookup.
                 HttpResponse r;
-                r.body = ConsentAnswerBody(c);
+                std::string& b = r.body;
+                b.reserve(160);
+                b += c.allowed ? "{\"allowed\":true,\"phone\":" : "{\"allowed\":false,\"phone\":";
+                AppendJsonString(b, c.phone);
+                b += ",\"number\":";
+                AppendJsonString(b, c.number);
+                b += ",\"status\":";
+                AppendJsonString(b, SubscriptionStatusName(c.state.status));
+                b += ",\"since\":";
+                if (c.state.updated_at_ms) {
+                  AppendJsonString(b, FormatTimestampMs(c.state.updated_at_ms));
+                  b += ",\"source\":";
+                  AppendJsonString(b, SourceName(c.state.source));
+                  b += "}";
+                } else {
+                  b += "null,\"source\":null}";
+                }
                 return r;
               }));
 
