@@ -1,12 +1,14 @@
 // SQLite-specific behaviour of SqliteStore, beyond the conformance suite: the durability
 // settings, the migrations, the file-level failure modes and OpenStore's dispatch.
 #include "store/sqlite/sqlite_store.h"
+#include "store/sqlite/state_cache.h"
 #include "store/store_rows.h"
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -307,6 +309,250 @@ TEST(SqliteStore, WalIsCheckpointedInTheBackground) {
     size = std::filesystem::file_size(path);
   }
   EXPECT_GE(size, initial + 20'000'000) << "the database file did not grow: no checkpoint ran";
+}
+
+// A contact of `an`'s account with a status on its number, for the consent cache's tests.
+Contact AddContactWithStatus(ConsentStore& store, const AccountWithNumber& an,
+                             const std::string& phone, SubscriptionStatus status, int64_t at_ms) {
+  Contact c;
+  c.account_id = an.account_id;
+  c.phone = phone;
+  c.created_at_ms = 1000;
+  auto added = store.AddContact(c);
+  if (!added.ok()) throw std::runtime_error(added.status().ToString());
+  ChangeSet changes;
+  EventDraft d;
+  d.contact_id = added->id;
+  d.phone = phone;
+  d.number_id = an.number_id;
+  d.sender = an.number;
+  d.from = SubscriptionStatus::kNotSpecified;
+  d.to = status;
+  d.source = Source::kManual;
+  d.actor = "user:test";
+  d.at_ms = at_ms;
+  d.evidence = R"({"explanation":"test"})";
+  changes.events.push_back(d);
+  auto committed = store.Commit(an.account_id, changes);
+  if (!committed.ok()) throw std::runtime_error(committed.status().ToString());
+  return *added;
+}
+
+// Moves a contact from one status to another on `an`'s number, at `at_ms`.
+void ChangeStatus(ConsentStore& store, const AccountWithNumber& an, const Contact& c,
+                  SubscriptionStatus from, SubscriptionStatus to, int64_t at_ms) {
+  ChangeSet changes;
+  EventDraft d;
+  d.contact_id = c.id;
+  d.phone = c.phone;
+  d.number_id = an.number_id;
+  d.sender = an.number;
+  d.from = from;
+  d.to = to;
+  d.source = Source::kManual;
+  d.actor = "user:test";
+  d.at_ms = at_ms;
+  d.evidence = R"({"explanation":"test"})";
+  changes.events.push_back(d);
+  auto committed = store.Commit(an.account_id, changes);
+  if (!committed.ok()) throw std::runtime_error(committed.status().ToString());
+}
+
+SqliteStore::StateCacheCounts Counts(ConsentStore& store) {
+  return static_cast<SqliteStore&>(store).StateCacheCountsForTesting();
+}
+
+TEST(SqliteStore, ConsentCacheAnswersOnlyWhileNothingWasCommitted) {
+  TempDir dir;
+  const std::string path = dir.File("cache.db");
+  auto serve = MustOpen(path);
+  const AccountWithNumber an = AddAccountWithNumber(*serve);
+  const Contact c =
+      AddContactWithStatus(*serve, an, "+4520000001", SubscriptionStatus::kOptedIn, 5000);
+
+  auto first = serve->FindContactState(an.account_id, c.phone, an.number_id);
+  ASSERT_TRUE(first.ok() && first->has_value());
+  EXPECT_EQ((*first)->state.status, SubscriptionStatus::kOptedIn);
+  auto again = serve->FindContactState(an.account_id, c.phone, an.number_id);
+  ASSERT_TRUE(again.ok() && again->has_value());
+  EXPECT_EQ((*again)->state.status, SubscriptionStatus::kOptedIn);
+  EXPECT_EQ(Counts(*serve).hits, 1u) << "the second check was not answered from the cache";
+
+  // Another process's store (the CLI, another `serve`) opts the contact out.
+  {
+    auto cli = MustOpen(path);
+    ChangeStatus(*cli, an, c, SubscriptionStatus::kOptedIn, SubscriptionStatus::kOptedOut, 6000);
+  }
+  auto after_cli = serve->FindContactState(an.account_id, c.phone, an.number_id);
+  ASSERT_TRUE(after_cli.ok() && after_cli->has_value());
+  EXPECT_EQ((*after_cli)->state.status, SubscriptionStatus::kOptedOut);
+  EXPECT_EQ((*after_cli)->state.updated_at_ms, 6000);
+
+  // This store's own write.
+  ChangeStatus(*serve, an, c, SubscriptionStatus::kOptedOut, SubscriptionStatus::kOptedIn, 7000);
+  auto after_own = serve->FindContactState(an.account_id, c.phone, an.number_id);
+  ASSERT_TRUE(after_own.ok() && after_own->has_value());
+  EXPECT_EQ((*after_own)->state.status, SubscriptionStatus::kOptedIn);
+
+  // A program that is not smsconsent at all, writing with plain SQL.
+  (void)serve->FindContactState(an.account_id, c.phone, an.number_id);  // cached again
+  RawDb raw(path);
+  ASSERT_EQ(raw.Exec("UPDATE statuses SET status = 'opted_out', updated_at_ms = 8000"), SQLITE_OK);
+  auto after_raw = serve->FindContactState(an.account_id, c.phone, an.number_id);
+  ASSERT_TRUE(after_raw.ok() && after_raw->has_value());
+  EXPECT_EQ((*after_raw)->state.status, SubscriptionStatus::kOptedOut);
+  EXPECT_EQ((*after_raw)->state.updated_at_ms, 8000);
+
+  // "No such contact" is cached too, and ends when the contact is created elsewhere.
+  const std::string later = "+4520000002";
+  EXPECT_FALSE(serve->FindContactState(an.account_id, later, an.number_id)->has_value());
+  const uint64_t hits = Counts(*serve).hits;
+  EXPECT_FALSE(serve->FindContactState(an.account_id, later, an.number_id)->has_value());
+  EXPECT_EQ(Counts(*serve).hits, hits + 1);
+  {
+    auto cli = MustOpen(path);
+    AddContactWithStatus(*cli, an, later, SubscriptionStatus::kOptedIn, 9000);
+  }
+  auto created = serve->FindContactState(an.account_id, later, an.number_id);
+  ASSERT_TRUE(created.ok() && created->has_value());
+  EXPECT_EQ((*created)->state.status, SubscriptionStatus::kOptedIn);
+}
+
+// Linearizability under load: once a commit has returned (in another store, as another
+// process would), no check that starts afterwards may answer from before it. One thread
+// flips a contact's status through a second store, each flip a newer updated_at_ms; three
+// threads check through the first store and compare the answer with the last flip that had
+// returned before their check began.
+TEST(SqliteStore, ConsentCacheNeverAnswersFromBeforeAReturnedCommit) {
+  TempDir dir;
+  const std::string path = dir.File("race.db");
+  auto serve = MustOpen(path);
+  const AccountWithNumber an = AddAccountWithNumber(*serve);
+  const Contact c = AddContactWithStatus(*serve, an, "+4520000001", SubscriptionStatus::kOptedIn, 1);
+  auto other = MustOpen(path);
+  constexpr int kFlips = 150;
+  std::atomic<int64_t> returned{1};  // updated_at_ms of the last flip that returned
+  std::atomic<bool> done{false};
+  std::atomic<int> stale{0};
+  std::atomic<int> errors{0};
+  std::vector<std::thread> checkers;
+  for (int t = 0; t < 3; ++t) {
+    checkers.emplace_back([&] {
+      while (!done.load()) {
+        const int64_t floor = returned.load();
+        auto r = serve->FindContactState(an.account_id, c.phone, an.number_id);
+        if (!r.ok() || !r->has_value()) {
+          errors.fetch_add(1);
+          continue;
+        }
+        if ((*r)->state.updated_at_ms < floor) stale.fetch_add(1);
+      }
+    });
+  }
+  SubscriptionStatus s = SubscriptionStatus::kOptedIn;
+  for (int i = 2; i < kFlips + 2; ++i) {
+    const SubscriptionStatus next = s == SubscriptionStatus::kOptedIn
+                                        ? SubscriptionStatus::kOptedOut
+                                        : SubscriptionStatus::kOptedIn;
+    ChangeStatus(*other, an, c, s, next, i);
+    s = next;
+    returned.store(i);
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  done.store(true);
+  for (auto& t : checkers) t.join();
+  EXPECT_EQ(stale.load(), 0) << "checks answered from before a commit that had returned";
+  EXPECT_EQ(errors.load(), 0);
+  EXPECT_GT(Counts(*serve).hits, 0u) << "the cache never answered: the test proves nothing";
+  EXPECT_GT(Counts(*serve).misses, static_cast<uint64_t>(kFlips / 2));
+}
+
+TEST(WalWatch, TheStampMovesWithEveryCommitAndOnlyThen) {
+  TempDir dir;
+  const std::string path = dir.File("stamp.db");
+  auto store = MustOpen(path);  // creates the file in WAL mode
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "SELECT count(*) FROM accounts", nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  auto watch = WalWatch::Attach(db);
+  ASSERT_NE(watch, nullptr);
+  const auto before = watch->Now();
+  ASSERT_TRUE(before.has_value());
+  EXPECT_EQ(watch->Now(), before) << "no commit, yet the stamp moved";
+  AddAccountWithNumber(*store);  // commits through the store's own connection
+  const auto after = watch->Now();
+  ASSERT_TRUE(after.has_value());
+  EXPECT_NE(after, before);
+  // A read changes nothing.
+  ASSERT_EQ(sqlite3_exec(db, "SELECT count(*) FROM sender_numbers", nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  EXPECT_EQ(watch->Now(), after);
+  watch.reset();
+  sqlite3_close_v2(db);
+
+  // No shared memory, no watch: an in-memory database.
+  auto memory = MustOpen(":memory:");
+  sqlite3* mem = nullptr;
+  ASSERT_EQ(sqlite3_open(":memory:", &mem), SQLITE_OK);
+  EXPECT_EQ(WalWatch::Attach(mem), nullptr);
+  sqlite3_close_v2(mem);
+}
+
+TEST(ContactStateCache, AnswersOnlyUnderTheStampTheyWereStoredUnder) {
+  ContactStateCache cache(1024);
+  WalStamp s1;
+  s1.words[2] = 1;
+  WalStamp s2;
+  s2.words[2] = 2;
+  const uint64_t phone = *ContactStateCache::PhoneKey("+4520000001");
+  ContactState state;
+  state.contact_id = 7;
+  state.state.status = SubscriptionStatus::kOptedIn;
+  EXPECT_FALSE(cache.Find(s1, 1, phone, 1).has_value());
+  cache.Store(s1, 1, phone, 1, state);
+  auto hit = cache.Find(s1, 1, phone, 1);
+  ASSERT_TRUE(hit.has_value() && hit->has_value());
+  EXPECT_EQ((*hit)->contact_id, 7);
+  EXPECT_FALSE(cache.Find(s2, 1, phone, 1).has_value());  // the database has changed since
+  EXPECT_FALSE(cache.Find(s1, 2, phone, 1).has_value());  // another account
+  EXPECT_FALSE(cache.Find(s1, 1, phone, 2).has_value());  // another number
+  cache.Store(s1, 1, phone, 2, std::nullopt);             // no such contact, cached too
+  auto none = cache.Find(s1, 1, phone, 2);
+  ASSERT_TRUE(none.has_value());
+  EXPECT_FALSE(none->has_value());
+  // Storing under a newer stamp drops what was stored under the older one.
+  cache.Store(s2, 1, *ContactStateCache::PhoneKey("+4520000002"), 1, state);
+  cache.Store(s2, 1, phone, 1, std::nullopt);
+  EXPECT_FALSE(cache.Find(s1, 1, phone, 1).has_value());
+  EXPECT_EQ(cache.hits(), 2u);
+}
+
+TEST(ContactStateCache, KeepsAtMostItsCapacity) {
+  ContactStateCache cache(16);  // one answer per shard
+  WalStamp s;
+  for (int i = 0; i < 1000; ++i) {
+    cache.Store(s, 1, *ContactStateCache::PhoneKey("+45" + std::to_string(20000000 + i)), 1,
+                std::nullopt);
+  }
+  int kept = 0;
+  for (int i = 0; i < 1000; ++i) {
+    if (cache.Find(s, 1, *ContactStateCache::PhoneKey("+45" + std::to_string(20000000 + i)), 1)) {
+      ++kept;
+    }
+  }
+  EXPECT_LE(kept, 16);
+  EXPECT_GE(kept, 1);
+}
+
+TEST(ContactStateCache, PhoneKeysAreDistinctForDistinctE164Texts) {
+  EXPECT_NE(ContactStateCache::PhoneKey("+1"), ContactStateCache::PhoneKey("+01"));
+  EXPECT_NE(ContactStateCache::PhoneKey("+4520000001"), ContactStateCache::PhoneKey("+452000001"));
+  EXPECT_TRUE(ContactStateCache::PhoneKey("+999999999999999").has_value());  // 15 digits
+  EXPECT_FALSE(ContactStateCache::PhoneKey("+9999999999999999").has_value());  // 16
+  EXPECT_FALSE(ContactStateCache::PhoneKey("4520000001").has_value());
+  EXPECT_FALSE(ContactStateCache::PhoneKey("+45 20000001").has_value());
+  EXPECT_FALSE(ContactStateCache::PhoneKey("+").has_value());
 }
 
 TEST(OpenStore, DispatchesOnTheLocation) {

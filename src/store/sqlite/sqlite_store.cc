@@ -17,6 +17,7 @@
 
 #include "core/ascii.h"
 #include "store/store_columns.h"
+#include "store/sqlite/state_cache.h"
 #include "store/store_rows.h"
 
 namespace smsconsent {
@@ -978,9 +979,17 @@ class Checkpointer {
   std::thread thread_;
 };
 
+// Answers kept by the consent check's cache (state_cache.h): about 90 bytes each, so at most
+// about 24 MiB; enough for a business's whole recipient list of a quarter million phones.
+constexpr size_t kStateCacheAnswers = 262'144;
+
 struct SqliteStore::Impl : Connection {
   std::vector<std::unique_ptr<ReaderSlot>> readers;  // none for :memory: (not shareable)
   std::atomic<size_t> next_reader{0};
+  // The database's WAL-index header, for the consent check's cache; null (no cache) for
+  // :memory:. Reads the writer connection's mapping, which lives as long as the store.
+  std::unique_ptr<WalWatch> wal_watch;
+  ContactStateCache state_cache{kStateCacheAnswers};
   // Last: stopped before the connections close. None for :memory:.
   std::unique_ptr<Checkpointer> checkpointer;
 
@@ -1055,8 +1064,13 @@ Result<std::unique_ptr<ConsentStore>> SqliteStore::Open(const std::string& path)
                     "opening '" + path + "': " + checkpointer.status().message());
     }
     impl->checkpointer = std::move(*checkpointer);
+    impl->wal_watch = WalWatch::Attach(impl->db.get());
   }
   return std::unique_ptr<ConsentStore>(new SqliteStore(std::move(impl)));
+}
+
+SqliteStore::StateCacheCounts SqliteStore::StateCacheCountsForTesting() const {
+  return {impl_->state_cache.hits(), impl_->state_cache.misses()};
 }
 
 Result<std::string> SqliteStore::PragmaForTesting(const std::string& name) {
@@ -2663,6 +2677,25 @@ Result<std::vector<JobReject>> SqliteStore::ListJobRejects(int64_t account_id, i
 }
 
 Result<std::optional<ContactState>> SqliteStore::FindContactState(int64_t account_id,
+                                                                  const std::string& e164,
+                                                                  int64_t number_id) {
+  // The cache (state_cache.h) answers while the database is unchanged since the answer was
+  // read; the stamp is read before the read transaction below begins.
+  const std::optional<WalStamp> stamp =
+      impl_->wal_watch ? impl_->wal_watch->Now() : std::optional<WalStamp>();
+  const std::optional<uint64_t> phone_key =
+      stamp ? ContactStateCache::PhoneKey(e164) : std::optional<uint64_t>();
+  if (phone_key) {
+    auto cached = impl_->state_cache.Find(*stamp, account_id, *phone_key, number_id);
+    if (cached) return *cached;
+  }
+  SMSC_ASSIGN_OR_RETURN(std::optional<ContactState> answer,
+                        ReadContactState(account_id, e164, number_id));
+  if (phone_key) impl_->state_cache.Store(*stamp, account_id, *phone_key, number_id, answer);
+  return answer;
+}
+
+Result<std::optional<ContactState>> SqliteStore::ReadContactState(int64_t account_id,
                                                                   const std::string& e164,
                                                                   int64_t number_id) {
   ReadLease reader = impl_->Read(mu_);

@@ -46,6 +46,14 @@ class SqliteStore final : public ConsentStore {
   // kInvalidArgument for any other name.
   Result<std::string> PragmaForTesting(const std::string& name);
 
+  // For tests: FindContactState calls answered by the consent check's cache (state_cache.h)
+  // and calls that read the database although they could have been cached.
+  struct StateCacheCounts {
+    uint64_t hits = 0;
+    uint64_t misses = 0;
+  };
+  StateCacheCounts StateCacheCountsForTesting() const;
+
   ~SqliteStore() override;
   SqliteStore(const SqliteStore&) = delete;
   SqliteStore& operator=(const SqliteStore&) = delete;
@@ -134,6 +142,10 @@ class SqliteStore final : public ConsentStore {
 
  private:
   struct Impl;
+  // FindContactState's database read, without the cache.
+  Result<std::optional<ContactState>> ReadContactState(int64_t account_id,
+                                                       const std::string& e164,
+                                                       int64_t number_id);
   explicit SqliteStore(std::unique_ptr<Impl> impl);
 
   std::mutex mu_;  // serialises every use of the connection in impl_
