@@ -2,8 +2,10 @@
 // the hot paths (the consent check before every send, API-key authentication, routing and
 // verifying inbound webhooks).
 //
-// Consent statuses, contacts and messages are never cached: only account metadata (add-ons,
-// region), the number list and provider secrets, which change rarely. This process drops an
+// Consent statuses, contacts and messages are never cached here: only account metadata
+// (add-ons, region), the number list and provider secrets, which change rarely. (The SQLite
+// store keeps consent checks' answers in an exact cache of its own, which is never stale:
+// src/store/sqlite/state_cache.h.) This process drops an
 // account's entries when it changes that account itself; changes made by another process (the
 // CLI, another `serve` instance) show within ttl_ms.
 // Thread-safe.
