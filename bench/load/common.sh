@@ -68,6 +68,8 @@ bench_gen_webhooks() {
 # with $conns / instances connections and 2 / instances threads (at least 1), and prints one
 # line: the summed requests/s and each instance's latency percentiles (separated by "/").
 #   KIND healthz           GET /healthz
+#   KIND healthz-script    GET /healthz through healthz.lua's request(), as the other kinds
+#                          send theirs (wrk then does the same work per request)
 #   KIND webhooks STEM     POST /webhooks/twilio from WORK/STEM.I.tsv (bench_gen_webhooks)
 #   KIND consent PREFIX    GET /v1/consent over $phones phones PREFIX0000000… ($key)
 # Needs $duration, $conns, $work, and for consent $key and $phones.
@@ -81,6 +83,8 @@ bench_run() {
     local base="${bench_bases[$i]}"
     case "$kind" in
       healthz) wrk -t"$t" -c"$c" -d"${duration}s" --latency "$base/healthz" ;;
+      healthz-script) wrk -t"$t" -c"$c" -d"${duration}s" --latency \
+          -s "$root/bench/load/healthz.lua" "$base" ;;
       webhooks) REQUESTS_FILE="$work/$arg.$i.tsv" WRK_THREADS="$t" \
           wrk -t"$t" -c"$c" -d"${duration}s" --latency -s "$root/bench/load/twilio_webhooks.lua" "$base" ;;
       consent) API_KEY="$key" SENDER=%2B15551234567 PHONES="$phones" PREFIX="$arg" \

@@ -3,10 +3,15 @@
 # contacts (+1416 0000000…) are opted in with `bulk apply`: a business's recipient list.
 # Then, each run against the same server:
 #   GET /healthz                        the baseline
+#   GET /healthz, script                the same through a wrk Lua request() function, as the
+#                                       webhook and consent runs send theirs
 #   POST /webhooks/twilio, new phones   signed Twilio webhooks from distinct phones never seen
 #                                       before (+1415…): a contact is created with each message
 #   POST /webhooks/twilio, contacts     signed Twilio webhooks from the 100,000 contacts
 #   GET /v1/consent, contacts           consent checks over the 100,000 contacts
+#   GET /v1/consent, contacts, again    the same phones once more: the first run read each
+#                                       of them after the webhooks' last commit; SQLite's
+#                                       consent cache (docs/storage.md) answers them now
 #   GET /v1/consent, unknown            consent checks over 100,000 phones that are no
 #                                       contact (+1417…): each is parsed and validated
 # Every webhook is a durable write. Prints one line per run: requests/s and latency
@@ -53,6 +58,7 @@ bench_gen_webhooks requests +1415 SMnew "$phones" "$work"
 bench_gen_webhooks requests-known +1416 SMknown "$phones" "$work"
 
 bench_run "GET /healthz" healthz
+bench_run "GET /healthz, script" healthz-script
 read -r b0 i0 s0 < <(bench_batches)
 bench_run "webhooks, new phones" webhooks requests
 read -r b1 i1 s1 < <(bench_batches)
@@ -61,6 +67,7 @@ read -r b2 i2 s2 < <(bench_batches)
 echo "group commit, new phones: $(bench_batch_stats "$b0" "$i0" "$s0" "$b1" "$i1" "$s1")"
 echo "group commit, contacts:   $(bench_batch_stats "$b1" "$i1" "$s1" "$b2" "$i2" "$s2")"
 bench_run "consent, contacts" consent %2B1416
+bench_run "consent, contacts, again" consent %2B1416
 bench_run "consent, unknown" consent %2B1417
 events=$("$bin" --db "$db" --json ledger verify --account 1 | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["events"], "events, ledger ok" if d["ok"] else "LEDGER BROKEN")')
 echo "after the run: $events"
