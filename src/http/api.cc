@@ -151,7 +151,7 @@ void Api::AddRoutes() {
     }
     HttpResponse r;
     r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-    r.body = metrics_.Render(outbox);
+    r.body = metrics_.Render(outbox, store_.CacheCounts());
     return r;
   });
   router_.Add("GET", "/openapi.json", [](const HttpRequest&, const PathParams&) {

@@ -1,5 +1,7 @@
 #include "http/metrics.h"
 
+#include "store/store.h"
+
 #include <cstdio>
 
 namespace smsconsent {
@@ -80,7 +82,8 @@ void Metrics::RecordGroupCommit(int items, double seconds) {
   store_seconds_["commit_batch"].Observe(seconds);
 }
 
-std::string Metrics::Render(const std::vector<std::pair<std::string, int64_t>>& outbox) const {
+std::string Metrics::Render(const std::vector<std::pair<std::string, int64_t>>& outbox,
+                            const ConsentCacheCounts& cache) const {
   std::lock_guard<std::mutex> lock(mu_);
   std::string out;
   out += "# HELP smsconsent_http_requests_total HTTP requests by route, method and status.\n";
@@ -121,6 +124,13 @@ std::string Metrics::Render(const std::vector<std::pair<std::string, int64_t>>& 
     out += "smsconsent_outbox_items{state=\"" + PromEscape(state) + "\"} " + std::to_string(n) +
            "\n";
   }
+  out += "# HELP smsconsent_consent_cache_hits_total Consent checks answered by the store's "
+         "cache.\n";
+  out += "# TYPE smsconsent_consent_cache_hits_total counter\n";
+  out += "smsconsent_consent_cache_hits_total " + std::to_string(cache.hits) + "\n";
+  out += "# HELP smsconsent_consent_cache_misses_total Consent checks that read the database.\n";
+  out += "# TYPE smsconsent_consent_cache_misses_total counter\n";
+  out += "smsconsent_consent_cache_misses_total " + std::to_string(cache.misses) + "\n";
   return out;
 }
 

@@ -6,6 +6,8 @@
 //   smsconsent_group_commit_batches_total, smsconsent_group_commit_items_total (items/batches
 //   is the mean batch size; each batch is one transaction and one fsync)
 //   smsconsent_outbox_items{state} (read from the store at scrape time)
+//   smsconsent_consent_cache_hits_total, smsconsent_consent_cache_misses_total (consent checks
+//   answered by the store's cache, and those that read the database; docs/storage.md)
 // Thread-safe; recording takes one short mutex.
 #pragma once
 
@@ -21,6 +23,8 @@
 #include <vector>
 
 namespace smsconsent {
+
+struct ConsentCacheCounts;  // store/store.h
 
 class Histogram {
  public:
@@ -45,8 +49,10 @@ class Metrics {
   // One group-commit batch of `items` change sets that took `seconds` to write (also
   // observed as store operation "commit_batch").
   void RecordGroupCommit(int items, double seconds);
-  // `outbox` is the current count per state, rendered as a gauge.
-  std::string Render(const std::vector<std::pair<std::string, int64_t>>& outbox) const;
+  // `outbox` is the current count per state, rendered as a gauge; `cache` the store's
+  // consent cache counters, rendered as counters.
+  std::string Render(const std::vector<std::pair<std::string, int64_t>>& outbox,
+                     const ConsentCacheCounts& cache) const;
 
  private:
   mutable std::mutex mu_;

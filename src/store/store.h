@@ -290,6 +290,13 @@ struct ContactState {
   ConsentState state;  // the default (not_specified, never touched) when it has no status row
 };
 
+// How often a store's own cache of consent answers (FindContactState) answered, and how often
+// the call read the database instead (ConsentStore::ConsentCacheCounts).
+struct ConsentCacheCounts {
+  uint64_t hits = 0;
+  uint64_t misses = 0;
+};
+
 // A contact with its stored statuses (LookupContacts).
 struct ContactStatuses {
   Contact contact;
@@ -484,6 +491,9 @@ class ConsentStore {
   virtual Result<std::optional<ContactState>> FindContactState(int64_t account_id,
                                                                const std::string& e164,
                                                                int64_t number_id) = 0;
+  // For /metrics: FindContactState calls answered from the store's own cache (SQLite's,
+  // docs/storage.md) and those that read the database; zero for a store without a cache.
+  virtual ConsentCacheCounts CacheCounts() const { return {}; }
   // The contacts with these phones (E.164) or ids, with their statuses; absent ones are left
   // out. At most 10,000 keys per call.
   virtual Result<std::vector<ContactStatuses>> LookupContacts(

@@ -138,6 +138,26 @@ TEST_F(Serve, HealthzMetricsAndOpenApi) {
   EXPECT_NE(m.body.find("smsconsent_outbox_items"), std::string::npos);
 }
 
+// The same consent check twice with nothing committed in between: the second is answered by
+// SQLite's consent cache, and /metrics counts it.
+TEST_F(Serve, MetricsCountConsentChecksAnsweredByTheCache) {
+  auto counter = [](const std::string& body, const std::string& name) {
+    const size_t at = body.find("\n" + name + " ");
+    return at == std::string::npos ? -1 : std::stoll(body.substr(at + name.size() + 2));
+  };
+  const std::string check = "/v1/consent?phone=%2B15550002222&number=%2B15551234567";
+  HttpClientResponse before = Call("GET", "/metrics", "", "");
+  const long long hits = counter(before.body, "smsconsent_consent_cache_hits_total");
+  const long long misses = counter(before.body, "smsconsent_consent_cache_misses_total");
+  ASSERT_GE(hits, 0) << before.body;
+  ASSERT_GE(misses, 0) << before.body;
+  EXPECT_EQ(CallJson("GET", check, "", 200)["allowed"], false);
+  EXPECT_EQ(CallJson("GET", check, "", 200)["allowed"], false);
+  HttpClientResponse after = Call("GET", "/metrics", "", "");
+  EXPECT_GE(counter(after.body, "smsconsent_consent_cache_hits_total"), hits + 1) << after.body;
+  EXPECT_GE(counter(after.body, "smsconsent_consent_cache_misses_total"), misses + 1);
+}
+
 TEST_F(Serve, UnknownRouteAndWrongMethod) {
   EXPECT_EQ(CallJson("GET", "/nope", "", 404)["error"]["code"], "NOT_FOUND");
   HttpClientResponse r = Call("DELETE", "/v1/consent");

@@ -358,9 +358,7 @@ void ChangeStatus(ConsentStore& store, const AccountWithNumber& an, const Contac
   if (!committed.ok()) throw std::runtime_error(committed.status().ToString());
 }
 
-SqliteStore::StateCacheCounts Counts(ConsentStore& store) {
-  return static_cast<SqliteStore&>(store).StateCacheCountsForTesting();
-}
+ConsentCacheCounts Counts(ConsentStore& store) { return store.CacheCounts(); }
 
 TEST(SqliteStore, ConsentCacheAnswersOnlyWhileNothingWasCommitted) {
   TempDir dir;

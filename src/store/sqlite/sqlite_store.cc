@@ -1069,7 +1069,7 @@ Result<std::unique_ptr<ConsentStore>> SqliteStore::Open(const std::string& path)
   return std::unique_ptr<ConsentStore>(new SqliteStore(std::move(impl)));
 }
 
-SqliteStore::StateCacheCounts SqliteStore::StateCacheCountsForTesting() const {
+ConsentCacheCounts SqliteStore::CacheCounts() const {
   return {impl_->state_cache.hits(), impl_->state_cache.misses()};
 }
 

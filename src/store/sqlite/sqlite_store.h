@@ -46,14 +46,6 @@ class SqliteStore final : public ConsentStore {
   // kInvalidArgument for any other name.
   Result<std::string> PragmaForTesting(const std::string& name);
 
-  // For tests: FindContactState calls answered by the consent check's cache (state_cache.h)
-  // and calls that read the database although they could have been cached.
-  struct StateCacheCounts {
-    uint64_t hits = 0;
-    uint64_t misses = 0;
-  };
-  StateCacheCounts StateCacheCountsForTesting() const;
-
   ~SqliteStore() override;
   SqliteStore(const SqliteStore&) = delete;
   SqliteStore& operator=(const SqliteStore&) = delete;
@@ -107,9 +99,11 @@ class SqliteStore final : public ConsentStore {
                                                    const JobProgress& progress) override;
   Result<std::vector<JobReject>> ListJobRejects(int64_t account_id, int64_t job_id,
                                                 int64_t after_row, int limit) override;
+  // Answered from an exact cache while the database is unchanged (state_cache.h).
   Result<std::optional<ContactState>> FindContactState(int64_t account_id,
                                                        const std::string& e164,
                                                        int64_t number_id) override;
+  ConsentCacheCounts CacheCounts() const override;
   Result<std::vector<ContactStatuses>> LookupContacts(int64_t account_id,
                                                       const std::vector<std::string>& phones,
                                                       const std::vector<int64_t>& ids) override;
