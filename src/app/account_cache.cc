@@ -14,6 +14,14 @@ const std::string* AccountCache::Entry::ProviderSettings(std::string_view provid
   return nullptr;
 }
 
+const nlohmann::json* AccountCache::Entry::ParsedProviderSettings(
+    std::string_view provider) const {
+  for (size_t i = 0; i < providers.size() && i < parsed_settings.size(); ++i) {
+    if (providers[i].provider == provider) return &parsed_settings[i];
+  }
+  return nullptr;
+}
+
 Result<std::shared_ptr<const AccountCache::Entry>> AccountCache::Get(int64_t account_id) {
   const int64_t now = clock_.NowMs();
   {
@@ -26,6 +34,11 @@ Result<std::shared_ptr<const AccountCache::Entry>> AccountCache::Get(int64_t acc
   SMSC_ASSIGN_OR_RETURN(entry->account, store_.GetAccount(account_id));
   SMSC_ASSIGN_OR_RETURN(entry->numbers, store_.ListNumbers(account_id));
   SMSC_ASSIGN_OR_RETURN(entry->providers, store_.ListProviderConfigs(account_id));
+  entry->parsed_settings.reserve(entry->providers.size());
+  for (const ProviderConfig& c : entry->providers) {
+    entry->parsed_settings.push_back(
+        nlohmann::json::parse(c.settings, nullptr, /*allow_exceptions=*/false));
+  }
   entry->loaded_at_ms = now;
   std::lock_guard<std::mutex> lock(mu_);
   entries_[account_id] = entry;

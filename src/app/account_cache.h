@@ -19,6 +19,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "core/clock.h"
 #include "store/store.h"
 
@@ -30,10 +32,16 @@ class AccountCache {
     Account account;
     std::vector<SenderNumber> numbers;
     std::vector<ProviderConfig> providers;
+    // providers[i].settings parsed, once per load rather than once per webhook (a discarded
+    // value when the stored text is not valid JSON).
+    std::vector<nlohmann::json> parsed_settings;
     int64_t loaded_at_ms = 0;
 
     // The stored settings (JSON object text) of a provider, or nullptr when not configured.
     const std::string* ProviderSettings(std::string_view provider) const;
+    // The same settings parsed (possibly not an object: the caller checks), or nullptr when
+    // not configured. Lives as long as the entry.
+    const nlohmann::json* ParsedProviderSettings(std::string_view provider) const;
   };
 
   AccountCache(ConsentStore& store, const Clock& clock, int64_t ttl_ms)

@@ -1047,12 +1047,19 @@ Status ConsentService::SetProvider(int64_t account_id, const std::string& provid
   return Status::Ok();
 }
 
-Result<nlohmann::json> ConsentService::ProviderSettings(const InboundRoute& route,
-                                                        const std::string& provider) {
+Result<std::shared_ptr<const nlohmann::json>> ConsentService::ProviderSettings(
+    const InboundRoute& route, const std::string& provider) {
   SMSC_ASSIGN_OR_RETURN(auto cached, CachedAccount(route));
-  const std::string* settings = cached->ProviderSettings(provider);
-  if (!settings) return json::object();
-  return ParseProviderSettings(*settings, provider);
+  const json* settings = cached->ParsedProviderSettings(provider);
+  if (!settings) {
+    static const json kNone = json::object();
+    return std::shared_ptr<const json>(std::shared_ptr<const void>(), &kNone);  // not owned
+  }
+  if (!settings->is_object()) {
+    return Internal("stored settings of provider " + provider + " are not a JSON object");
+  }
+  // Shares the entry's ownership: the settings live as long as the caller holds them.
+  return std::shared_ptr<const json>(std::move(cached), settings);
 }
 
 Result<std::shared_ptr<const AccountCache::Entry>> ConsentService::CachedAccount(

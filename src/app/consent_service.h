@@ -207,8 +207,11 @@ class ConsentService {
   // signature with that account's secrets. kNotFound when no account has the number.
   Result<InboundRoute> RouteInbound(const std::string& to, const std::string& from);
   // The stored settings of `provider` for a routed message's account (an empty object when not
-  // configured), from the route's cached copy.
-  Result<nlohmann::json> ProviderSettings(const InboundRoute& route, const std::string& provider);
+  // configured), from the route's cached copy, parsed once per cache load (the cache entry is
+  // dropped, and the settings parsed again, when SetProvider changes them). kInternal when
+  // the stored settings are not a JSON object.
+  Result<std::shared_ptr<const nlohmann::json>> ProviderSettings(const InboundRoute& route,
+                                                                 const std::string& provider);
   // ReceiveSms for an already routed message.
   Result<InboundResult> ReceiveRouted(const InboundSms& sms, const InboundRoute& route);
   // ReceiveRouted without blocking on the commit. `done` is called exactly once with the

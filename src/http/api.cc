@@ -560,7 +560,7 @@ void Api::Webhook(const HttpRequest& req, const std::string& name, Responder res
   if (!route.ok()) return respond(ErrorResponse(route.status()));
   auto settings = service_.ProviderSettings(*route, std::string(provider->name()));
   if (!settings.ok()) return respond(ErrorResponse(settings.status()));
-  Status verified = provider->Verify(wr, *settings, clock_.NowMs());
+  Status verified = provider->Verify(wr, **settings, clock_.NowMs());
   if (!verified.ok()) {
     // An unconfigured secret is as much a refusal as a wrong one, for the caller.
     return respond(ErrorResponse(403, "PERMISSION_DENIED", verified.message()));

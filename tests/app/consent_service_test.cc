@@ -365,5 +365,36 @@ TEST_F(ServiceTest, ApiKeyIsStoredOnlyAsHash) {
   EXPECT_EQ(found->id, acct->account.id);
 }
 
+// Webhooks verify with the route's parsed settings, parsed once per cache load: a change by
+// SetProvider (as `provider set` makes it) must show at once, not after the cache's TTL.
+TEST_F(ServiceTest, RoutedProviderSettingsFollowSetProvider) {
+  auto route = svc_->RouteInbound("+15551234567", "+14155552671");
+  ASSERT_TRUE(route.ok()) << route.status().ToString();
+  auto none = svc_->ProviderSettings(*route, "twilio");
+  ASSERT_TRUE(none.ok()) << none.status().ToString();
+  EXPECT_EQ(**none, nlohmann::json::object());
+
+  ASSERT_TRUE(svc_->SetProvider(account_, "twilio", {{"auth_token", "first"}}, std::nullopt).ok());
+  route = svc_->RouteInbound("+15551234567", "+14155552671");
+  ASSERT_TRUE(route.ok());
+  auto first = svc_->ProviderSettings(*route, "twilio");
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_EQ((**first)["auth_token"], "first");
+
+  ASSERT_TRUE(
+      svc_->SetProvider(account_, "twilio", {{"auth_token", "second"}}, std::nullopt).ok());
+  route = svc_->RouteInbound("+15551234567", "+14155552671");
+  ASSERT_TRUE(route.ok());
+  auto second = svc_->ProviderSettings(*route, "twilio");
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  EXPECT_EQ((**second)["auth_token"], "second");
+  // What a caller holds stays as it was read.
+  EXPECT_EQ((**first)["auth_token"], "first");
+  // Another provider's settings are not mixed in.
+  auto other = svc_->ProviderSettings(*route, "kannel");
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ(**other, nlohmann::json::object());
+}
+
 }  // namespace
 }  // namespace smsconsent

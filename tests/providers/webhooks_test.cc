@@ -293,6 +293,27 @@ TEST(Twilio, MatchesTheOfficialTestVector) {
   EXPECT_EQ(OpenSslBase64(OpenSslHmac(EVP_sha1(), "secret", data)), "HNEnT2ilP2ZEvqByAJdqhxWaEfU=");
 }
 
+// Parse and Verify share one decoding of the form body (WebhookRequest::BodyForm); a body
+// changed between them (or after) is decoded again, never verified from the old decoding.
+TEST(Twilio, VerifiesTheBodyAsItIsNotAsItWasParsed) {
+  auto req = TwilioRequest(kTwilioUrl, kTwilioParams, "HNEnT2ilP2ZEvqByAJdqhxWaEfU=");
+  const json settings = {{"auth_token", "secret"}};
+  // The official test vector has no MessageSid: Parse refuses it, having decoded the body.
+  EXPECT_EQ(Provider("twilio").Parse(req).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(Provider("twilio").Verify(req, settings, kNowMs).ok());
+  req.body = FormBody(
+      {{"MessageSid", "SM1"}, {"From", "+15005550006"}, {"To", "+15551234567"}, {"Body", "START"}});
+  EXPECT_EQ(Provider("twilio").Verify(req, settings, kNowMs).code(),
+            StatusCode::kPermissionDenied);
+  auto again = Provider("twilio").Parse(req);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->body, "START");
+  // A copy carries the decoding along, and is as safe.
+  WebhookRequest copy = req;
+  copy.body = FormBody(kTwilioParams);
+  EXPECT_TRUE(Provider("twilio").Verify(copy, settings, kNowMs).ok());
+}
+
 TEST(Twilio, ParsesAnInboundSms) {
   const Params params = {{"ToCountry", "US"},
                          {"SmsMessageSid", "SM1234567890abcdef1234567890abcdef"},

@@ -113,6 +113,11 @@ class Stmt {
     return *this;
   }
   Stmt& Bind(int i, const char* v) { return Bind(i, std::string_view(v)); }
+  // Binds a string literal (static storage: the enum names of core/consent.h) without copying.
+  Stmt& BindStatic(int i, const char* v) {
+    sqlite3_bind_text(s_, i, v, -1, SQLITE_STATIC);
+    return *this;
+  }
   Stmt& BindBool(int i, bool v) { return Bind(i, int64_t{v ? 1 : 0}); }
   Stmt& BindBlob(int i, std::string_view v) {
     sqlite3_bind_blob64(s_, i, v.data(), v.size(), SQLITE_TRANSIENT);
@@ -1870,15 +1875,15 @@ Result<CommitResult> WriteChangeSet(Connection& impl, WriteContext& ctx, int64_t
                              "body, received_at_ms, decision) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
                              "?7, ?8, ?9, ?10)"));
     s.Bind(1, account_id)
-        .Bind(2, m.provider)
-        .Bind(3, m.provider_message_id)
-        .Bind(4, m.from)
-        .Bind(5, m.to)
+        .BindRef(2, m.provider)
+        .BindRef(3, m.provider_message_id)
+        .BindRef(4, m.from)
+        .BindRef(5, m.to)
         .BindIdOrNull(6, m.number_id)
         .BindIdOrNull(7, inbound_contact)
-        .Bind(8, m.body)
+        .BindRef(8, m.body)
         .Bind(9, m.received_at_ms)
-        .Bind(10, m.decision);
+        .BindRef(10, m.decision);
     int rc = SQLITE_OK;
     Status st = s.Run("storing inbound message", &rc);
     if (IsUniqueViolation(rc)) {
@@ -1938,9 +1943,9 @@ Result<CommitResult> WriteChangeSet(Connection& impl, WriteContext& ctx, int64_t
             .BindRef(4, e.phone)
             .Bind(5, e.number_id)
             .BindRef(6, e.sender)
-            .Bind(7, SubscriptionStatusName(e.from))
-            .Bind(8, SubscriptionStatusName(e.to))
-            .Bind(9, SourceName(e.source))
+            .BindStatic(7, SubscriptionStatusName(e.from))
+            .BindStatic(8, SubscriptionStatusName(e.to))
+            .BindStatic(9, SourceName(e.source))
             .BindRef(10, e.actor)
             .Bind(11, e.at_ms)
             .BindRef(12, e.evidence)
@@ -1956,9 +1961,9 @@ Result<CommitResult> WriteChangeSet(Connection& impl, WriteContext& ctx, int64_t
         s.Bind(1, account_id)
             .Bind(2, d.contact_id)
             .Bind(3, d.number_id)
-            .Bind(4, SubscriptionStatusName(after.status))
+            .BindStatic(4, SubscriptionStatusName(after.status))
             .BindBool(5, after.self_opted_out)
-            .Bind(6, SourceName(after.source))
+            .BindStatic(6, SourceName(after.source))
             .Bind(7, after.updated_at_ms);
         SMSC_RETURN_IF_ERROR(s.Run("updating status"));
       }
@@ -1999,22 +2004,23 @@ Result<CommitResult> WriteChangeSet(Connection& impl, WriteContext& ctx, int64_t
                              "created_at_ms, next_attempt_at_ms, channel, provider_message_id, "
                              "lease_owner, lease_until_ms, sent_at_ms) VALUES (?1, ?2, ?3, ?4, "
                              "?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"));
+    // `o` outlives `s` (declared before it): its strings are bound without copies.
     s.Bind(1, o.account_id)
         .Bind(2, o.number_id)
         .BindIdOrNull(3, o.contact_id)
-        .Bind(4, o.to)
-        .Bind(5, o.from)
-        .Bind(6, o.body)
-        .Bind(7, ReplyKindName(o.kind))
-        .Bind(8, OutboxStateName(o.state))
+        .BindRef(4, o.to)
+        .BindRef(5, o.from)
+        .BindRef(6, o.body)
+        .BindStatic(7, ReplyKindName(o.kind))
+        .BindStatic(8, OutboxStateName(o.state))
         .Bind(9, int64_t{o.attempts})
-        .Bind(10, o.last_error)
+        .BindRef(10, o.last_error)
         .BindIdOrNull(11, o.inbound_id)
         .Bind(12, o.created_at_ms)
         .Bind(13, o.next_attempt_at_ms)
-        .Bind(14, o.channel)
-        .Bind(15, o.provider_message_id)
-        .Bind(16, o.lease_owner)
+        .BindRef(14, o.channel)
+        .BindRef(15, o.provider_message_id)
+        .BindRef(16, o.lease_owner)
         .Bind(17, o.lease_until_ms)
         .Bind(18, o.sent_at_ms);
     int rc = SQLITE_OK;
