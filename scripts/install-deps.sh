@@ -5,7 +5,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config git
   libphonenumber-dev libprotobuf-dev libicu-dev libsqlite3-dev sqlite3 libpq-dev libssl-dev libargon2-dev
-  nlohmann-json3-dev libcli11-dev libspdlog-dev libboost-dev
+  nlohmann-json3-dev libcli11-dev libspdlog-dev libboost-dev libjemalloc-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   kannel kannel-extras wrk curl
 )
