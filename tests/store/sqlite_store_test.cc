@@ -311,33 +311,6 @@ TEST(SqliteStore, WalIsCheckpointedInTheBackground) {
   EXPECT_GE(size, initial + 20'000'000) << "the database file did not grow: no checkpoint ran";
 }
 
-// A contact of `an`'s account with a status on its number, for the consent cache's tests.
-Contact AddContactWithStatus(ConsentStore& store, const AccountWithNumber& an,
-                             const std::string& phone, SubscriptionStatus status, int64_t at_ms) {
-  Contact c;
-  c.account_id = an.account_id;
-  c.phone = phone;
-  c.created_at_ms = 1000;
-  auto added = store.AddContact(c);
-  if (!added.ok()) throw std::runtime_error(added.status().ToString());
-  ChangeSet changes;
-  EventDraft d;
-  d.contact_id = added->id;
-  d.phone = phone;
-  d.number_id = an.number_id;
-  d.sender = an.number;
-  d.from = SubscriptionStatus::kNotSpecified;
-  d.to = status;
-  d.source = Source::kManual;
-  d.actor = "user:test";
-  d.at_ms = at_ms;
-  d.evidence = R"({"explanation":"test"})";
-  changes.events.push_back(d);
-  auto committed = store.Commit(an.account_id, changes);
-  if (!committed.ok()) throw std::runtime_error(committed.status().ToString());
-  return *added;
-}
-
 // Moves a contact from one status to another on `an`'s number, at `at_ms`.
 void ChangeStatus(ConsentStore& store, const AccountWithNumber& an, const Contact& c,
                   SubscriptionStatus from, SubscriptionStatus to, int64_t at_ms) {
@@ -356,6 +329,19 @@ void ChangeStatus(ConsentStore& store, const AccountWithNumber& an, const Contac
   changes.events.push_back(d);
   auto committed = store.Commit(an.account_id, changes);
   if (!committed.ok()) throw std::runtime_error(committed.status().ToString());
+}
+
+// A contact of `an`'s account with a status on its number, for the consent cache's tests.
+Contact AddContactWithStatus(ConsentStore& store, const AccountWithNumber& an,
+                             const std::string& phone, SubscriptionStatus status, int64_t at_ms) {
+  Contact c;
+  c.account_id = an.account_id;
+  c.phone = phone;
+  c.created_at_ms = 1000;
+  auto added = store.AddContact(c);
+  if (!added.ok()) throw std::runtime_error(added.status().ToString());
+  ChangeStatus(store, an, *added, SubscriptionStatus::kNotSpecified, status, at_ms);
+  return *added;
 }
 
 ConsentCacheCounts Counts(ConsentStore& store) { return store.CacheCounts(); }
