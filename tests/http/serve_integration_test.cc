@@ -179,6 +179,28 @@ TEST_F(Serve, MetricsCountConsentChecksAnsweredByTheCache) {
   EXPECT_GE(counter(after.body, "smsconsent_consent_cache_misses_total"), misses + 1);
 }
 
+// The consent check before a send sees a change made by another process (the CLI) at once,
+// also right after the same check was answered (on SQLite, from its cache).
+TEST_F(Serve, ConsentCheckSeesTheCliChangeAtOnce) {
+  const std::string acct = std::to_string(account_);
+  const std::string check = "/v1/consent?phone=%2B15550003333&number=%2B15551234567";
+  serve_fixture::Cli(db_, {"contact", "add", "--account", acct, "--phone", "+15550003333"});
+  auto set = [&](const std::string& status) {
+    serve_fixture::Cli(db_, {"status", "set", "--account", acct, "--phone", "+15550003333",
+                             "--number", "+15551234567", "--status", status, "--attest",
+                             "--legal-basis", "consent", "--explanation", "signed the form"});
+  };
+  set("opted_in");
+  EXPECT_EQ(CallJson("GET", check, "", 200)["allowed"], true);
+  EXPECT_EQ(CallJson("GET", check, "", 200)["allowed"], true);
+  set("opted_out");
+  json after = CallJson("GET", check, "", 200);
+  EXPECT_EQ(after["allowed"], false);
+  EXPECT_EQ(after["status"], "opted_out");
+  set("opted_in");
+  EXPECT_EQ(CallJson("GET", check, "", 200)["allowed"], true);
+}
+
 TEST_F(Serve, UnknownRouteAndWrongMethod) {
   EXPECT_EQ(CallJson("GET", "/nope", "", 404)["error"]["code"], "NOT_FOUND");
   HttpClientResponse r = Call("DELETE", "/v1/consent");
