@@ -984,8 +984,9 @@ class Checkpointer {
   std::thread thread_;
 };
 
-// Answers kept by the consent check's cache (state_cache.h): about 90 bytes each, so at most
-// about 24 MiB; enough for a business's whole recipient list of a quarter million phones.
+// Answers kept by the consent check's cache (state_cache.h): some 90 bytes each with their
+// hash-table nodes (an estimate), so at most about 24 MiB; enough for a business's whole
+// recipient list of a quarter million phones.
 constexpr size_t kStateCacheAnswers = 262'144;
 
 struct SqliteStore::Impl : Connection {
