@@ -23,30 +23,22 @@ bool IsJson(const WebhookRequest& request) {
   return request.Header("content-type").find("json") != std::string_view::npos;
 }
 
-// The parameters Twilio signed besides the URL: the form body of a POST (decoded once for
-// Parse and Verify: WebhookRequest::BodyForm); none for GET (its parameters are already in
-// the URL) and none for a JSON body (signed via bodySHA256). nullptr when the body is not a
-// form.
-const Params* SignedBodyParams(const WebhookRequest& request) {
-  static const Params kNone;
-  if (request.method == "GET" || IsJson(request)) return &kNone;
-  const Result<Params>& form = request.BodyForm();
-  return form.ok() ? &*form : nullptr;
+// The parameters Twilio signed besides the URL: the form body of a POST; none for GET (its
+// parameters are already in the URL) and none for a JSON body (signed via bodySHA256).
+Result<Params> SignedBodyParams(const WebhookRequest& request) {
+  if (request.method == "GET" || IsJson(request)) return Params{};
+  return ParseFormUrlEncoded(request.body);
 }
 
-// The message fields: from the form body of a POST, else from the query string (into
-// `query`, which the answer then points to).
-Result<const Params*> MessageParams(const WebhookRequest& request, Params& query) {
-  if (request.method == "GET") {
-    query = RequestQueryParams(request);
-    return &query;
-  }
-  const Result<Params>& form = request.BodyForm();
+// The message fields: from the form body of a POST, else from the query string.
+Result<Params> MessageParams(const WebhookRequest& request) {
+  if (request.method == "GET") return RequestQueryParams(request);
+  auto form = ParseFormUrlEncoded(request.body);
   if (!form.ok()) {
     return InvalidArgument("twilio: body is not application/x-www-form-urlencoded: " +
                            form.status().message());
   }
-  return &*form;
+  return form;
 }
 
 // Appends `text` escaped for XML character data to `out`.
@@ -94,9 +86,7 @@ class TwilioWebhook final : public WebhookProvider {
   std::string_view name() const override { return "twilio"; }
 
   Result<ParsedInbound> Parse(const WebhookRequest& request) const override {
-    Params query;
-    SMSC_ASSIGN_OR_RETURN(const Params* message_params, MessageParams(request, query));
-    const Params& params = *message_params;
+    SMSC_ASSIGN_OR_RETURN(Params params, MessageParams(request));
     ParsedInbound in;
     const std::string* sid = FindParam(params, "MessageSid");
     if (sid == nullptr) sid = FindParam(params, "SmsMessageSid");
@@ -138,8 +128,8 @@ class TwilioWebhook final : public WebhookProvider {
                           RequiredSetting(settings, "twilio", "auth_token"));
     const std::string_view signature = request.Header("x-twilio-signature");
     if (signature.empty()) return PermissionDenied("twilio: missing X-Twilio-Signature header");
-    const Params* body_params = SignedBodyParams(request);
-    if (body_params == nullptr) {
+    auto body_params = SignedBodyParams(request);
+    if (!body_params.ok()) {
       return PermissionDenied("twilio: cannot verify, body is not form-encoded");
     }
     const Params& params = *body_params;

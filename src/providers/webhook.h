@@ -39,18 +39,6 @@ struct WebhookRequest {
   std::string_view Header(std::string_view lowercase_name) const;
   // First query parameter with this name, or empty.
   std::string_view Query(std::string_view name) const;
-  // The body as application/x-www-form-urlencoded parameters (ParseFormUrlEncoded), parsed on
-  // first use and kept for as long as `body` stays the same, so that a provider's Parse and
-  // Verify decode it once between them. Valid until the next call or until `body` changes;
-  // like the rest of the request, for one thread at a time.
-  const Result<std::vector<std::pair<std::string, std::string>>>& BodyForm() const;
-
- private:
-  struct ParsedBody {
-    std::string body;  // the text parsed: a changed body is parsed again
-    Result<std::vector<std::pair<std::string, std::string>>> form;
-  };
-  mutable std::optional<ParsedBody> body_form_;
 };
 
 struct ParsedInbound {

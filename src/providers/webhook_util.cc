@@ -112,13 +112,6 @@ std::string_view WebhookRequest::Header(std::string_view lowercase_name) const {
   return {};
 }
 
-const Result<std::vector<std::pair<std::string, std::string>>>& WebhookRequest::BodyForm() const {
-  if (!body_form_ || body_form_->body != body) {
-    body_form_.emplace(ParsedBody{body, ParseFormUrlEncoded(body)});
-  }
-  return body_form_->form;
-}
-
 std::string_view WebhookRequest::Query(std::string_view name) const {
   for (const auto& [key, value] : query) {
     if (key == name) return value;

@@ -293,8 +293,8 @@ TEST(Twilio, MatchesTheOfficialTestVector) {
   EXPECT_EQ(OpenSslBase64(OpenSslHmac(EVP_sha1(), "secret", data)), "HNEnT2ilP2ZEvqByAJdqhxWaEfU=");
 }
 
-// Parse and Verify share one decoding of the form body (WebhookRequest::BodyForm); a body
-// changed between them (or after) is decoded again, never verified from the old decoding.
+// Parse and Verify each read the body as it is when called: a body changed between them (or
+// after) is never verified or parsed from an earlier reading.
 TEST(Twilio, VerifiesTheBodyAsItIsNotAsItWasParsed) {
   auto req = TwilioRequest(kTwilioUrl, kTwilioParams, "HNEnT2ilP2ZEvqByAJdqhxWaEfU=");
   const json settings = {{"auth_token", "secret"}};
@@ -308,7 +308,7 @@ TEST(Twilio, VerifiesTheBodyAsItIsNotAsItWasParsed) {
   auto again = Provider("twilio").Parse(req);
   ASSERT_TRUE(again.ok()) << again.status().ToString();
   EXPECT_EQ(again->body, "START");
-  // A copy carries the decoding along, and is as safe.
+  // So is a copy with the body changed back.
   WebhookRequest copy = req;
   copy.body = FormBody(kTwilioParams);
   EXPECT_TRUE(Provider("twilio").Verify(copy, settings, kNowMs).ok());
