@@ -7,13 +7,6 @@ namespace {
 constexpr std::size_t kMaxKeyedEntries = 100'000;
 }  // namespace
 
-const std::string* AccountCache::Entry::ProviderSettings(std::string_view provider) const {
-  for (const ProviderConfig& c : providers) {
-    if (c.provider == provider) return &c.settings;
-  }
-  return nullptr;
-}
-
 const nlohmann::json* AccountCache::Entry::ParsedProviderSettings(
     std::string_view provider) const {
   for (size_t i = 0; i < providers.size() && i < parsed_settings.size(); ++i) {

@@ -37,10 +37,8 @@ class AccountCache {
     std::vector<nlohmann::json> parsed_settings;
     int64_t loaded_at_ms = 0;
 
-    // The stored settings (JSON object text) of a provider, or nullptr when not configured.
-    const std::string* ProviderSettings(std::string_view provider) const;
-    // The same settings parsed (possibly not an object: the caller checks), or nullptr when
-    // not configured. Lives as long as the entry.
+    // A provider's stored settings, parsed (possibly not an object: the caller checks), or
+    // nullptr when not configured. Lives as long as the entry.
     const nlohmann::json* ParsedProviderSettings(std::string_view provider) const;
   };
 

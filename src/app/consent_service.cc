@@ -14,12 +14,16 @@
 namespace smsconsent {
 namespace {
 
+// kInternal unless a provider's stored settings parsed to a JSON object.
+Status RequireSettingsObject(const nlohmann::json& settings, const std::string& provider) {
+  if (settings.is_object()) return Status::Ok();
+  return Internal("stored settings of provider " + provider + " are not a JSON object");
+}
+
 Result<nlohmann::json> ParseProviderSettings(const std::string& text,
                                              const std::string& provider) {
   nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (!j.is_object()) {
-    return Internal("stored settings of provider " + provider + " are not a JSON object");
-  }
+  SMSC_RETURN_IF_ERROR(RequireSettingsObject(j, provider));
   return j;
 }
 
@@ -1055,9 +1059,7 @@ Result<std::shared_ptr<const nlohmann::json>> ConsentService::ProviderSettings(
     static const json kNone = json::object();
     return std::shared_ptr<const json>(std::shared_ptr<const void>(), &kNone);  // not owned
   }
-  if (!settings->is_object()) {
-    return Internal("stored settings of provider " + provider + " are not a JSON object");
-  }
+  SMSC_RETURN_IF_ERROR(RequireSettingsObject(*settings, provider));
   // Shares the entry's ownership: the settings live as long as the caller holds them.
   return std::shared_ptr<const json>(std::move(cached), settings);
 }

@@ -291,7 +291,7 @@ struct ContactState {
 };
 
 // How often a store's own cache of consent answers (FindContactState) answered, and how often
-// the call read the database instead (ConsentStore::ConsentCacheCounts).
+// the call read the database instead (ConsentStore::CacheCounts).
 struct ConsentCacheCounts {
   uint64_t hits = 0;
   uint64_t misses = 0;
