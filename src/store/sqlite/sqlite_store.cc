@@ -107,17 +107,13 @@ class Stmt {
   }
   Stmt& Bind(int i, const std::string& v) { return Bind(i, std::string_view(v)); }
   // Binds without copying: `v` must outlive this Stmt (which resets the statement when it
-  // goes). For the hot inserts, whose strings belong to the caller's change set.
-  Stmt& BindRef(int i, const std::string& v) {
+  // goes). For the hot inserts, whose strings belong to the caller's change set or are the
+  // enum names of core/consent.h (string literals).
+  Stmt& BindRef(int i, std::string_view v) {
     sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
     return *this;
   }
   Stmt& Bind(int i, const char* v) { return Bind(i, std::string_view(v)); }
-  // Binds a string literal (static storage: the enum names of core/consent.h) without copying.
-  Stmt& BindStatic(int i, const char* v) {
-    sqlite3_bind_text(s_, i, v, -1, SQLITE_STATIC);
-    return *this;
-  }
   Stmt& BindBool(int i, bool v) { return Bind(i, int64_t{v ? 1 : 0}); }
   Stmt& BindBlob(int i, std::string_view v) {
     sqlite3_bind_blob64(s_, i, v.data(), v.size(), SQLITE_TRANSIENT);
@@ -1944,9 +1940,9 @@ Result<CommitResult> WriteChangeSet(Connection& impl, WriteContext& ctx, int64_t
             .BindRef(4, e.phone)
             .Bind(5, e.number_id)
             .BindRef(6, e.sender)
-            .BindStatic(7, SubscriptionStatusName(e.from))
-            .BindStatic(8, SubscriptionStatusName(e.to))
-            .BindStatic(9, SourceName(e.source))
+            .BindRef(7, SubscriptionStatusName(e.from))
+            .BindRef(8, SubscriptionStatusName(e.to))
+            .BindRef(9, SourceName(e.source))
             .BindRef(10, e.actor)
             .Bind(11, e.at_ms)
             .BindRef(12, e.evidence)
@@ -1962,9 +1958,9 @@ Result<CommitResult> WriteChangeSet(Connection& impl, WriteContext& ctx, int64_t
         s.Bind(1, account_id)
             .Bind(2, d.contact_id)
             .Bind(3, d.number_id)
-            .BindStatic(4, SubscriptionStatusName(after.status))
+            .BindRef(4, SubscriptionStatusName(after.status))
             .BindBool(5, after.self_opted_out)
-            .BindStatic(6, SourceName(after.source))
+            .BindRef(6, SourceName(after.source))
             .Bind(7, after.updated_at_ms);
         SMSC_RETURN_IF_ERROR(s.Run("updating status"));
       }
@@ -2012,8 +2008,8 @@ Result<CommitResult> WriteChangeSet(Connection& impl, WriteContext& ctx, int64_t
         .BindRef(4, o.to)
         .BindRef(5, o.from)
         .BindRef(6, o.body)
-        .BindStatic(7, ReplyKindName(o.kind))
-        .BindStatic(8, OutboxStateName(o.state))
+        .BindRef(7, ReplyKindName(o.kind))
+        .BindRef(8, OutboxStateName(o.state))
         .Bind(9, int64_t{o.attempts})
         .BindRef(10, o.last_error)
         .BindIdOrNull(11, o.inbound_id)
