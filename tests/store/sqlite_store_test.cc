@@ -476,7 +476,6 @@ TEST(WalWatch, TheStampMovesWithEveryCommitAndOnlyThen) {
   sqlite3_close_v2(db);
 
   // No shared memory, no watch: an in-memory database.
-  auto memory = MustOpen(":memory:");
   sqlite3* mem = nullptr;
   ASSERT_EQ(sqlite3_open(":memory:", &mem), SQLITE_OK);
   EXPECT_EQ(WalWatch::Attach(mem), nullptr);
