@@ -71,12 +71,13 @@ void BM_SqliteRawInsert(benchmark::State& state) {
     const std::string path = (dir / ("raw" + std::to_string(run++) + ".db")).string();
     sqlite3* db = nullptr;
     sqlite3_open(path.c_str(), &db);
-    Exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA cache_size = -32768;"
-             "CREATE TABLE contacts (id INTEGER PRIMARY KEY, phone TEXT NOT NULL UNIQUE, "
-             "name TEXT NOT NULL, email TEXT NOT NULL)");
+    Exec(db,
+         "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA cache_size = -32768;"
+         "CREATE TABLE contacts (id INTEGER PRIMARY KEY, phone TEXT NOT NULL UNIQUE, "
+         "name TEXT NOT NULL, email TEXT NOT NULL)");
     sqlite3_stmt* s = nullptr;
-    sqlite3_prepare_v2(db, "INSERT INTO contacts (phone, name, email) VALUES (?1, ?2, ?3)", -1,
-                       &s, nullptr);
+    sqlite3_prepare_v2(db, "INSERT INTO contacts (phone, name, email) VALUES (?1, ?2, ?3)", -1, &s,
+                       nullptr);
     state.ResumeTiming();
     Exec(db, "BEGIN");
     char phone[64], name[64], email[64];
@@ -98,8 +99,12 @@ void BM_SqliteRawInsert(benchmark::State& state) {
   std::filesystem::remove_all(dir);
   SetRowsPerSecond(state, rows);
 }
-BENCHMARK(BM_SqliteRawInsert)->Arg(100'000)->Arg(1'000'000)->Unit(benchmark::kMillisecond)
-    ->Iterations(1)->UseRealTime();
+BENCHMARK(BM_SqliteRawInsert)
+    ->Arg(100'000)
+    ->Arg(1'000'000)
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(1)
+    ->UseRealTime();
 
 void BM_SqliteSchemaInsert(benchmark::State& state) {
   const int64_t rows = state.range(0);
@@ -135,8 +140,9 @@ void BM_SqliteSchemaInsert(benchmark::State& state) {
     }
     sqlite3* db = nullptr;
     sqlite3_open(path.c_str(), &db);
-    Exec(db, "PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
-             "PRAGMA cache_size = -32768");
+    Exec(db,
+         "PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
+         "PRAGMA cache_size = -32768");
     sqlite3_stmt* contact = nullptr;
     sqlite3_stmt* event = nullptr;
     sqlite3_stmt* status = nullptr;

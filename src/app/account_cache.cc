@@ -7,8 +7,7 @@ namespace {
 constexpr std::size_t kMaxKeyedEntries = 100'000;
 }  // namespace
 
-const nlohmann::json* AccountCache::Entry::ParsedProviderSettings(
-    std::string_view provider) const {
+const nlohmann::json* AccountCache::Entry::ParsedProviderSettings(std::string_view provider) const {
   for (size_t i = 0; i < providers.size() && i < parsed_settings.size(); ++i) {
     if (providers[i].provider == provider) return &parsed_settings[i];
   }

@@ -19,8 +19,8 @@ using nlohmann::json;
 
 namespace {
 
-constexpr int kMaxAttempts = 5;       // a chunk re-planned after concurrent changes
-constexpr int kListPage = 1000;       // contacts per page of a filter selection
+constexpr int kMaxAttempts = 5;          // a chunk re-planned after concurrent changes
+constexpr int kListPage = 1000;          // contacts per page of a filter selection
 constexpr size_t kInputChunk = 1 << 20;  // bytes per stored input chunk
 
 const char* EncodingName(SmsEncoding e) { return e == SmsEncoding::kGsm7 ? "gsm7" : "ucs2"; }
@@ -101,14 +101,9 @@ json BulkTally::ToJson() const {
   for (const auto& [reason, n] : skipped) skipped_json[reason] = n;
   json enc = json::object();
   for (const auto& [e, n] : encodings) enc[e] = n;
-  return {{"rows", rows},
-          {"change", change},
-          {"unchanged", unchanged},
-          {"created", created},
-          {"skipped", skipped_json},
-          {"confirmations", confirmations},
-          {"segments", segments},
-          {"encodings", enc}};
+  return {{"rows", rows},         {"change", change},        {"unchanged", unchanged},
+          {"created", created},   {"skipped", skipped_json}, {"confirmations", confirmations},
+          {"segments", segments}, {"encodings", enc}};
 }
 
 BulkTally BulkTally::FromJson(const json& j) {
@@ -190,8 +185,8 @@ class BulkService::Engine {
     std::vector<std::string> seen_added;
   };
 
-  Engine(BulkService& svc, Account account, std::vector<SenderNumber> numbers,
-         int64_t target_id, BulkRequest req, std::string batch, int64_t job_id)
+  Engine(BulkService& svc, Account account, std::vector<SenderNumber> numbers, int64_t target_id,
+         BulkRequest req, std::string batch, int64_t job_id)
       : svc_(svc),
         account_(std::move(account)),
         numbers_(std::move(numbers)),
@@ -226,8 +221,8 @@ class BulkService::Engine {
       probe.attestation = req.attestation;
       SMSC_RETURN_IF_ERROR(PlanUserChange(probe).status());
     }
-    const int selections = (req.ids.empty() ? 0 : 1) + (req.filter.empty() ? 0 : 1) +
-                           (req.csv ? 1 : 0);
+    const int selections =
+        (req.ids.empty() ? 0 : 1) + (req.filter.empty() ? 0 : 1) + (req.csv ? 1 : 0);
     if (import && (!req.csv || selections != 1)) {
       return InvalidArgument("an import reads a CSV file and nothing else");
     }
@@ -540,9 +535,8 @@ class BulkService::Engine {
   }
 
   // kFailedPrecondition when the contact's own opt-out forbids the change.
-  Status PlanStatus(const InputRow& r, const SenderNumber& number,
-                    const ContactStatuses* existing, const Contact& contact, int64_t now,
-                    ChangeSet* changes) {
+  Status PlanStatus(const InputRow& r, const SenderNumber& number, const ContactStatuses* existing,
+                    const Contact& contact, int64_t now, ChangeSet* changes) {
     ConsentState current;
     if (existing) {
       for (const StatusRow& s : existing->statuses) {
@@ -632,8 +626,7 @@ class BulkService::Engine {
     auto it = confirmations_.find(number.id);
     if (it == confirmations_.end()) {
       it = confirmations_
-               .emplace(number.id,
-                        svc_.service_.MakeReply(ReplyKind::kOptInConfirmation, number))
+               .emplace(number.id, svc_.service_.MakeReply(ReplyKind::kOptInConfirmation, number))
                .first;
     }
     return it->second;
@@ -759,12 +752,12 @@ Result<std::optional<Job>> BulkService::RunClaimed(Job job, const std::string& o
   // The job's stored input, chunk by chunk (read on the engine's reader thread).
   const int64_t job_id = job.id, chunks = job.input_chunks;
   auto next_chunk = std::make_shared<int64_t>(0);
-  ByteSource input = ChunkSource([this, job_id, chunks,
-                                  next_chunk]() -> Result<std::optional<std::string>> {
-    if (*next_chunk >= chunks) return std::optional<std::string>();
-    SMSC_ASSIGN_OR_RETURN(std::string chunk, store_.ReadJobInput(job_id, (*next_chunk)++));
-    return std::optional<std::string>(std::move(chunk));
-  });
+  ByteSource input =
+      ChunkSource([this, job_id, chunks, next_chunk]() -> Result<std::optional<std::string>> {
+        if (*next_chunk >= chunks) return std::optional<std::string>();
+        SMSC_ASSIGN_OR_RETURN(std::string chunk, store_.ReadJobInput(job_id, (*next_chunk)++));
+        return std::optional<std::string>(std::move(chunk));
+      });
   auto engine = Engine::Open(*this, job.account_id, *req, batch, job.id, input);
   if (!engine.ok()) {
     // The account lost its add-on or the number was removed since the job was queued.

@@ -54,8 +54,8 @@ struct BulkRequest {
   std::string actor;  // who asked: a user, "api-key", "cli"
   // The selection: exactly one of these (an import always reads a CSV).
   std::vector<int64_t> ids;
-  std::string filter;  // ContactFilter text
-  bool csv = false;    // the rows come from a CSV given with the request
+  std::string filter;        // ContactFilter text
+  bool csv = false;          // the rows come from a CSV given with the request
   std::string phone_column;  // CSV: which column is the phone when several could be
 
   nlohmann::json ToJson() const;
@@ -68,9 +68,9 @@ struct BulkTally {
   int64_t change = 0;     // contacts whose status changes (bulk) / contacts updated (import)
   int64_t unchanged = 0;  // already in the requested state / nothing new to import
   int64_t created = 0;    // contacts created (bulk CSV rows and imports)
-  std::map<std::string, int64_t> skipped;  // reason -> rows
-  int64_t confirmations = 0;               // opt-in confirmation SMS to send
-  int64_t segments = 0;                    // their SMS segments in total
+  std::map<std::string, int64_t> skipped;    // reason -> rows
+  int64_t confirmations = 0;                 // opt-in confirmation SMS to send
+  int64_t segments = 0;                      // their SMS segments in total
   std::map<std::string, int64_t> encodings;  // "gsm7"/"ucs2" -> confirmation messages
 
   nlohmann::json ToJson() const;

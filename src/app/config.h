@@ -26,15 +26,15 @@ struct ServeConfig {
   std::string public_url;
   // I/O + handler threads; 0: HandlerThreads picks by store.
   int threads = 0;
-  int64_t max_body_bytes = 1 << 20;         // larger requests get 413
-  int64_t request_timeout_ms = 10'000;      // read/write deadline per request
-  int64_t idle_timeout_ms = 60'000;         // keep-alive idle limit
-  int64_t shutdown_grace_ms = 10'000;       // SIGTERM: time to finish in-flight requests
-  bool log_json = false;                    // access/application logs as JSON lines
-  std::string log_level = "info";           // trace, debug, info, warn, error, off
-  bool dispatch = true;                     // run the outbox dispatcher in this process
-  bool group_commit = true;                 // batch concurrent commits into one fsync
-  int64_t outbox_poll_ms = 1000;            // dispatcher wake-up interval
+  int64_t max_body_bytes = 1 << 20;     // larger requests get 413
+  int64_t request_timeout_ms = 10'000;  // read/write deadline per request
+  int64_t idle_timeout_ms = 60'000;     // keep-alive idle limit
+  int64_t shutdown_grace_ms = 10'000;   // SIGTERM: time to finish in-flight requests
+  bool log_json = false;                // access/application logs as JSON lines
+  std::string log_level = "info";       // trace, debug, info, warn, error, off
+  bool dispatch = true;                 // run the outbox dispatcher in this process
+  bool group_commit = true;             // batch concurrent commits into one fsync
+  int64_t outbox_poll_ms = 1000;        // dispatcher wake-up interval
   // How long the reply on the wire stays leased to this instance; a reply whose instance died
   // while sending it is marked dead (never re-sent) once the lease runs out.
   int64_t outbox_lease_ms = kDefaultOutboxLeaseMs;

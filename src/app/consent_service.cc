@@ -3,9 +3,9 @@
 #include <openssl/rand.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <future>
-#include <cctype>
 
 #include "app/json_views.h"
 #include "core/json_text.h"
@@ -20,8 +20,7 @@ Status RequireSettingsObject(const nlohmann::json& settings, const std::string& 
   return Internal("stored settings of provider " + provider + " are not a JSON object");
 }
 
-Result<nlohmann::json> ParseProviderSettings(const std::string& text,
-                                             const std::string& provider) {
+Result<nlohmann::json> ParseProviderSettings(const std::string& text, const std::string& provider) {
   nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   SMSC_RETURN_IF_ERROR(RequireSettingsObject(j, provider));
   return j;
@@ -40,9 +39,12 @@ std::string UpperAscii(std::string s) {
 
 const std::string& ReplyTemplate(const SenderNumber& n, ReplyKind kind) {
   switch (kind) {
-    case ReplyKind::kOptInConfirmation: return n.replies.opt_in;
-    case ReplyKind::kOptOutConfirmation: return n.replies.opt_out;
-    case ReplyKind::kHelp: break;
+    case ReplyKind::kOptInConfirmation:
+      return n.replies.opt_in;
+    case ReplyKind::kOptOutConfirmation:
+      return n.replies.opt_out;
+    case ReplyKind::kHelp:
+      break;
   }
   return n.replies.help;
 }
@@ -86,8 +88,8 @@ Result<CreatedAccount> ConsentService::CreateAccount(const NewAccount& req) {
   }
   for (const std::string& a : req.addons) {
     if (a != kAddonMarketingSms && a != kAddonShortCode) {
-      return InvalidArgument("unknown add-on '" + a + "' (expected " + kAddonMarketingSms +
-                             " or " + kAddonShortCode + ")");
+      return InvalidArgument("unknown add-on '" + a + "' (expected " + kAddonMarketingSms + " or " +
+                             kAddonShortCode + ")");
     }
   }
   const std::string region = UpperAscii(req.region);
@@ -121,8 +123,8 @@ Result<std::vector<int64_t>> ConsentService::ListAccountIds() {
 Status ConsentService::RequireSms(const Account& account) {
   if (account.marketing_sms_access) return Status::Ok();
   return PermissionDenied("account " + std::to_string(account.id) +
-                          " does not have the Marketing SMS Access add-on (" +
-                          kAddonMarketingSms + "), which every SMS feature requires");
+                          " does not have the Marketing SMS Access add-on (" + kAddonMarketingSms +
+                          "), which every SMS feature requires");
 }
 
 Result<Account> ConsentService::AccountWithSms(int64_t account_id) {
@@ -158,14 +160,14 @@ Result<SenderNumber> ConsentService::AddNumber(const NewNumber& req) {
                               " does not have the SMS Short Code add-on (" + kAddonShortCode +
                               "), which short-code numbers require");
     }
-    const std::string country = UpperAscii(req.country.empty() ? account.default_region
-                                                               : req.country);
+    const std::string country =
+        UpperAscii(req.country.empty() ? account.default_region : req.country);
     SMSC_ASSIGN_OR_RETURN(ShortCode sc, phones_.NormalizeShortCode(req.number, country));
     n.number = sc.digits;
     n.country = sc.country;
   } else {
-    const std::string region = UpperAscii(req.country.empty() ? account.default_region
-                                                              : req.country);
+    const std::string region =
+        UpperAscii(req.country.empty() ? account.default_region : req.country);
     SMSC_ASSIGN_OR_RETURN(PhoneNumber p, phones_.Normalize(req.number, region));
     n.number = p.e164;
     n.country = p.region;
@@ -360,7 +362,7 @@ struct ConsentService::Receipt {
   InboundRoute route;
   std::string phone;  // the sender in E.164: the key of phone_turns_
   std::string message_id;
-  Contact contact;  // id 0 until found, or created by the commit
+  Contact contact;         // id 0 until found, or created by the commit
   bool looked_up = false;  // the contact was looked up for the first attempt already
   int attempt = 0;
   InboundResult out;  // the answer being built
@@ -463,8 +465,7 @@ void ConsentService::OnReceiptCommitted(const std::shared_ptr<Receipt>& r,
   if (code == StatusCode::kAlreadyExists) {
     // The same message was stored before (a provider retry), or a concurrent delivery of it
     // won the race: answer as it was answered.
-    auto stored =
-        store_.FindInbound(r->route.account.id, r->sms.provider, r->message_id);
+    auto stored = store_.FindInbound(r->route.account.id, r->sms.provider, r->message_id);
     if (!stored.ok()) return FinishReceive(r, stored.status());
     if (*stored) return FinishReceive(r, StoredAnswer(**stored));
     return FinishReceive(r, committed.status());
@@ -481,8 +482,8 @@ void ConsentService::FinishReceive(const std::shared_ptr<Receipt>& r,
 }
 
 Result<ChangeSet> ConsentService::PlanInbound(const InboundSms& sms, const InboundRoute& route,
-                                              const Contact& contact,
-                                              const std::string& message_id, InboundResult& out) {
+                                              const Contact& contact, const std::string& message_id,
+                                              InboundResult& out) {
   const Account& account = route.account;
   const SenderNumber& number = route.number;
   const int64_t now = clock_.NowMs();
@@ -775,7 +776,7 @@ Result<std::vector<OutboxItem>> ConsentService::ListOutbox(int64_t account_id,
 }
 
 Result<std::vector<MessageWithReplies>> ConsentService::ListMessages(int64_t account_id,
-                                                                    const InboundQuery& q) {
+                                                                     const InboundQuery& q) {
   SMSC_ASSIGN_OR_RETURN(Account account, AccountWithSms(account_id));
   SMSC_ASSIGN_OR_RETURN(auto messages, store_.ListInbound(account.id, q));
   std::vector<MessageWithReplies> out;
@@ -823,7 +824,7 @@ Result<std::map<int64_t, std::vector<NumberStatus>>> ConsentService::StoredStatu
 }
 
 Status ConsentService::ForEachEvent(int64_t account_id, std::optional<int64_t> contact_id,
-                                   const std::function<void(const ConsentEvent&)>& fn) {
+                                    const std::function<void(const ConsentEvent&)>& fn) {
   EventQuery q;
   q.contact_id = contact_id;
   while (true) {
@@ -885,8 +886,7 @@ Result<int64_t> ConsentService::RebuildStatuses(int64_t account_id) {
                   "refusing to rebuild from a broken ledger: " + check.chain_failure.value_or(""));
   }
   StatusReplay replay;
-  SMSC_RETURN_IF_ERROR(
-      ForEachEvent(account_id, {}, [&](const ConsentEvent& e) { replay.Add(e); }));
+  SMSC_RETURN_IF_ERROR(ForEachEvent(account_id, {}, [&](const ConsentEvent& e) { replay.Add(e); }));
   std::vector<StatusRow> rows;
   for (const auto& [key, state] : replay.states()) rows.push_back({key.first, key.second, state});
   SMSC_RETURN_IF_ERROR(store_.ReplaceStatuses(account_id, rows));
@@ -898,9 +898,9 @@ void ConsentService::TimedCommitAsync(int64_t account_id, ChangeSet changes,
   auto timed = [this, start = std::chrono::steady_clock::now(),
                 done = std::move(done)](Result<CommitResult> result) {
     if (store_observer_) {
-      store_observer_("commit", std::chrono::duration<double>(
-                                    std::chrono::steady_clock::now() - start)
-                                    .count());
+      store_observer_(
+          "commit",
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     }
     done(std::move(result));
   };
@@ -913,9 +913,8 @@ Result<CommitResult> ConsentService::TimedCommit(int64_t account_id, const Chang
   auto result = committer_ != nullptr ? committer_->Commit(account_id, changes)
                                       : store_.Commit(account_id, changes);
   if (store_observer_) {
-    store_observer_("commit", std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                                             start)
-                                  .count());
+    store_observer_(
+        "commit", std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   }
   return result;
 }

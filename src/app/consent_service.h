@@ -220,8 +220,7 @@ class ConsentService {
   // is durable, where `done` must not block. Messages from one phone are still decided one
   // at a time, in arrival order, without a thread waiting (KeySerializer).
   using InboundCallback = std::function<void(Result<InboundResult>)>;
-  void ReceiveRoutedAsync(const InboundSms& sms, const InboundRoute& route,
-                          InboundCallback done);
+  void ReceiveRoutedAsync(const InboundSms& sms, const InboundRoute& route, InboundCallback done);
 
   // The account an API key belongs to (cached). kUnauthenticated for an unknown key.
   Result<Account> Authenticate(const std::string& api_key);
@@ -248,7 +247,8 @@ class ConsentService {
   // Stores a provider's settings for the account (webhook secrets, outbound credentials) and,
   // when `reply_sender` is set, how replies leave ("log", "twilio", "kannel").
   Status SetProvider(int64_t account_id, const std::string& provider,
-                     const nlohmann::json& settings, const std::optional<std::string>& reply_sender);
+                     const nlohmann::json& settings,
+                     const std::optional<std::string>& reply_sender);
   // The account's settings for one provider ({} when none are stored).
   Result<nlohmann::json> ProviderSettings(int64_t account_id, const std::string& provider);
 

@@ -131,13 +131,12 @@ Result<Scope> ResolveScope(ConsentService& service, int64_t account_id, const Ex
 }
 
 const std::array<std::string_view, 11> kStatusColumns = {
-    "contact_id", "phone",  "name",  "email",  "number_id",      "number",
-    "status",     "since",  "source", "self_opted_out", "properties"};
+    "contact_id", "phone", "name",   "email",          "number_id", "number",
+    "status",     "since", "source", "self_opted_out", "properties"};
 
 const std::array<std::string_view, 16> kLedgerColumns = {
-    "seq",       "at",   "at_ms",   "account", "contact_id", "phone",
-    "number_id", "number", "from",  "to",      "changed",    "source",
-    "actor",     "evidence", "prev_hash", "hash"};
+    "seq",  "at", "at_ms",   "account", "contact_id", "phone",    "number_id", "number",
+    "from", "to", "changed", "source",  "actor",      "evidence", "prev_hash", "hash"};
 
 }  // namespace
 
@@ -224,22 +223,30 @@ Result<ExportSummary> ExportStatuses(ConsentService& service, ConsentStore& stor
         const std::string since = set ? FormatTimestampMs(st.updated_at_ms) : "";
         const std::string source = set ? SourceName(st.source) : "";
         if (csv) {
-          fields = {std::to_string(c.id), c.phone, c.name, c.email, std::to_string(n.id), n.number,
-                    SubscriptionStatusName(st.status), since, source,
-                    st.self_opted_out ? "true" : "false", properties};
+          fields = {std::to_string(c.id),
+                    c.phone,
+                    c.name,
+                    c.email,
+                    std::to_string(n.id),
+                    n.number,
+                    SubscriptionStatusName(st.status),
+                    since,
+                    source,
+                    st.self_opted_out ? "true" : "false",
+                    properties};
           writer.AppendRecord(std::span<const std::string>(fields), out.buffer());
         } else {
           ordered_json j = {{"contact_id", c.id},
-                    {"phone", c.phone},
-                    {"name", c.name},
-                    {"email", c.email},
-                    {"number_id", n.id},
-                    {"number", n.number},
-                    {"status", SubscriptionStatusName(st.status)},
-                    {"since", set ? ordered_json(since) : ordered_json(nullptr)},
-                    {"source", set ? ordered_json(source) : ordered_json(nullptr)},
-                    {"self_opted_out", st.self_opted_out},
-                    {"properties", ParseOr(properties, ordered_json::object())}};
+                            {"phone", c.phone},
+                            {"name", c.name},
+                            {"email", c.email},
+                            {"number_id", n.id},
+                            {"number", n.number},
+                            {"status", SubscriptionStatusName(st.status)},
+                            {"since", set ? ordered_json(since) : ordered_json(nullptr)},
+                            {"source", set ? ordered_json(source) : ordered_json(nullptr)},
+                            {"self_opted_out", st.self_opted_out},
+                            {"properties", ParseOr(properties, ordered_json::object())}};
           out.buffer()->append(j.dump(-1, ' ', false, ordered_json::error_handler_t::replace));
           out.buffer()->push_back('\n');
         }
@@ -252,9 +259,8 @@ Result<ExportSummary> ExportStatuses(ConsentService& service, ConsentStore& stor
   return summary;
 }
 
-Result<ExportSummary> ExportLedger(ConsentService& service, ConsentStore& store,
-                                   int64_t account_id, const ExportOptions& options,
-                                   const ExportSink& sink) {
+Result<ExportSummary> ExportLedger(ConsentService& service, ConsentStore& store, int64_t account_id,
+                                   const ExportOptions& options, const ExportSink& sink) {
   const ExportFilter& f = options.filter;
   SMSC_ASSIGN_OR_RETURN(Scope scope, ResolveScope(service, account_id, f));
   // 0: every number (an optional here trips GCC 12's -Wmaybe-uninitialized).
@@ -299,22 +305,22 @@ Result<ExportSummary> ExportLedger(ConsentService& service, ConsentStore& store,
         writer.AppendRecord(std::span<const std::string>(fields), out.buffer());
       } else {
         ordered_json j = {{"seq", e.seq},
-                  {"at", at},
-                  {"at_ms", e.at_ms},
-                  {"account", e.account_id},
-                  {"contact_id", e.contact_id},
-                  {"phone", e.phone},
-                  {"number_id", e.number_id},
-                  {"number", e.sender},
-                  {"from", SubscriptionStatusName(e.from)},
-                  {"to", SubscriptionStatusName(e.to)},
-                  {"changed", e.from != e.to},
-                  {"source", SourceName(e.source)},
-                  {"actor", e.actor},
-                  {"evidence", ParseOr(e.evidence, ordered_json(e.evidence))},
-                  {"evidence_text", e.evidence},
-                  {"prev_hash", e.prev_hash},
-                  {"hash", e.hash}};
+                          {"at", at},
+                          {"at_ms", e.at_ms},
+                          {"account", e.account_id},
+                          {"contact_id", e.contact_id},
+                          {"phone", e.phone},
+                          {"number_id", e.number_id},
+                          {"number", e.sender},
+                          {"from", SubscriptionStatusName(e.from)},
+                          {"to", SubscriptionStatusName(e.to)},
+                          {"changed", e.from != e.to},
+                          {"source", SourceName(e.source)},
+                          {"actor", e.actor},
+                          {"evidence", ParseOr(e.evidence, ordered_json(e.evidence))},
+                          {"evidence_text", e.evidence},
+                          {"prev_hash", e.prev_hash},
+                          {"hash", e.hash}};
         out.buffer()->append(j.dump(-1, ' ', false, ordered_json::error_handler_t::replace));
         out.buffer()->push_back('\n');
       }

@@ -85,9 +85,8 @@ Result<ExportSummary> ExportStatuses(ConsentService& service, ConsentStore& stor
 //   actor, evidence, prev_hash, hash
 // In CSV `evidence` is the stored JSON text (verbatim, as hashed); in JSONL `evidence` is the
 // parsed object and `evidence_text` the verbatim text.
-Result<ExportSummary> ExportLedger(ConsentService& service, ConsentStore& store,
-                                   int64_t account_id, const ExportOptions& options,
-                                   const ExportSink& sink);
+Result<ExportSummary> ExportLedger(ConsentService& service, ConsentStore& store, int64_t account_id,
+                                   const ExportOptions& options, const ExportSink& sink);
 
 // "smsconsent-account-7-statuses-20261129T020541Z.csv" for a Content-Disposition header.
 std::string ExportFileName(int64_t account_id, std::string_view what, ExportFormat format,

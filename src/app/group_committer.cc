@@ -131,8 +131,7 @@ void GroupCommitter::WriterLoop() {
   }
 }
 
-void GroupCommitter::RunCallbacks(
-    std::vector<std::pair<Callback, Result<CommitResult>>> answers) {
+void GroupCommitter::RunCallbacks(std::vector<std::pair<Callback, Result<CommitResult>>> answers) {
   if (answers.empty()) return;
   if (!options_.run_callbacks) {
     for (auto& [callback, result] : answers) callback(std::move(result));

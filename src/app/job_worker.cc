@@ -4,7 +4,9 @@
 
 namespace smsconsent {
 
-void JobWorker::Start() { thread_ = std::thread([this] { Loop(); }); }
+void JobWorker::Start() {
+  thread_ = std::thread([this] { Loop(); });
+}
 
 void JobWorker::Notify() {
   {

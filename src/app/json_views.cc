@@ -27,23 +27,24 @@ json ToJson(const User& u) {
 }
 
 json ToJson(const SenderNumber& n) {
-  return {{"id", n.id},
-          {"number", n.number},
-          {"kind", NumberKindName(n.kind)},
-          {"country", n.country},
-          {"business_name", n.business_name},
-          {"languages", n.keywords.languages},
-          {"keywords",
-           {{"opt_in", n.keywords.opt_in},
-            {"opt_out", n.keywords.opt_out},
-            {"opt_out_all", n.keywords.opt_out_all},
-            {"help", n.keywords.help},
-            {"replace_defaults", n.keywords.replace_default_keywords},
-            {"free_text", n.keywords.free_text}}},
-          {"replies",
-           {{"opt_in", n.replies.opt_in}, {"opt_out", n.replies.opt_out}, {"help", n.replies.help}}},
-          {"opt_in_confirmation", n.opt_in_confirmation},
-          {"created_at", FormatTimestampMs(n.created_at_ms)}};
+  return {
+      {"id", n.id},
+      {"number", n.number},
+      {"kind", NumberKindName(n.kind)},
+      {"country", n.country},
+      {"business_name", n.business_name},
+      {"languages", n.keywords.languages},
+      {"keywords",
+       {{"opt_in", n.keywords.opt_in},
+        {"opt_out", n.keywords.opt_out},
+        {"opt_out_all", n.keywords.opt_out_all},
+        {"help", n.keywords.help},
+        {"replace_defaults", n.keywords.replace_default_keywords},
+        {"free_text", n.keywords.free_text}}},
+      {"replies",
+       {{"opt_in", n.replies.opt_in}, {"opt_out", n.replies.opt_out}, {"help", n.replies.help}}},
+      {"opt_in_confirmation", n.opt_in_confirmation},
+      {"created_at", FormatTimestampMs(n.created_at_ms)}};
 }
 
 json ToJson(const Contact& c) {
@@ -93,8 +94,8 @@ json ToJson(const OutboxItem& o) {
           {"encoding", SmsEncodingName(seg.encoding)},
           {"segments", seg.segments},
           {"channel", o.channel},
-          {"provider_message_id", o.provider_message_id.empty() ? json(nullptr)
-                                                                : json(o.provider_message_id)},
+          {"provider_message_id",
+           o.provider_message_id.empty() ? json(nullptr) : json(o.provider_message_id)},
           {"last_error", o.last_error.empty() ? json(nullptr) : json(o.last_error)},
           {"next_attempt_at", o.state == OutboxState::kPending
                                   ? json(FormatTimestampMs(o.next_attempt_at_ms))
@@ -110,8 +111,8 @@ json ToJson(const NumberStatus& s) {
           {"kind", NumberKindName(s.number.kind)},
           {"status", SubscriptionStatusName(s.state.status)},
           {"self_opted_out", s.state.self_opted_out},
-          {"updated_at", s.state.updated_at_ms ? json(FormatTimestampMs(s.state.updated_at_ms))
-                                               : json(nullptr)},
+          {"updated_at",
+           s.state.updated_at_ms ? json(FormatTimestampMs(s.state.updated_at_ms)) : json(nullptr)},
           {"source", s.state.updated_at_ms ? json(SourceName(s.state.source)) : json(nullptr)},
           {"may_send", MaySend(s.state)}};
 }

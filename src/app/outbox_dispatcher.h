@@ -56,7 +56,7 @@ class OutboxDispatcher {
   struct Options {
     // Names this dispatcher's leases; empty: "HOSTNAME:PID:RANDOM", unique per instance.
     std::string owner_id;
-    int batch_size = 50;           // items per pass (each claimed on its own)
+    int batch_size = 50;                       // items per pass (each claimed on its own)
     int64_t lease_ms = kDefaultOutboxLeaseMs;  // how long the item on the wire is held
     std::chrono::milliseconds poll_interval{1000};
     int64_t base_backoff_ms = 1000;  // before the 2nd attempt; doubles each time

@@ -40,24 +40,33 @@ std::string HumanLegalBasis(const std::string& name) {
 const char* Verb(const ConsentEvent& e) {
   if (e.from == e.to) {
     switch (e.to) {
-      case SubscriptionStatus::kOptedIn: return "Confirmed opted in (no change)";
-      case SubscriptionStatus::kOptedOut: return "Confirmed opted out (no change)";
-      case SubscriptionStatus::kNotSpecified: return "Confirmed not specified (no change)";
+      case SubscriptionStatus::kOptedIn:
+        return "Confirmed opted in (no change)";
+      case SubscriptionStatus::kOptedOut:
+        return "Confirmed opted out (no change)";
+      case SubscriptionStatus::kNotSpecified:
+        return "Confirmed not specified (no change)";
     }
   }
   switch (e.to) {
-    case SubscriptionStatus::kOptedIn: return "Opted in";
-    case SubscriptionStatus::kOptedOut: return "Opted out";
-    case SubscriptionStatus::kNotSpecified: return "Status reset to not specified";
+    case SubscriptionStatus::kOptedIn:
+      return "Opted in";
+    case SubscriptionStatus::kOptedOut:
+      return "Opted out";
+    case SubscriptionStatus::kNotSpecified:
+      return "Status reset to not specified";
   }
   return "Changed";
 }
 
 const char* StatusPhrase(SubscriptionStatus s) {
   switch (s) {
-    case SubscriptionStatus::kOptedIn: return "opted in";
-    case SubscriptionStatus::kOptedOut: return "opted out";
-    case SubscriptionStatus::kNotSpecified: return "not specified";
+    case SubscriptionStatus::kOptedIn:
+      return "opted in";
+    case SubscriptionStatus::kOptedOut:
+      return "opted out";
+    case SubscriptionStatus::kNotSpecified:
+      return "not specified";
   }
   return "?";
 }
@@ -79,14 +88,15 @@ std::string HowPhrase(const ConsentEvent& e, const json& ev) {
     return s;
   }
   if (type == "attestation") {
-    std::string s = "by " + (e.actor.empty() ? Str(ev, "actor") : e.actor) + " (" +
-                    SourceName(e.source) + ")";
+    std::string s =
+        "by " + (e.actor.empty() ? Str(ev, "actor") : e.actor) + " (" + SourceName(e.source) + ")";
     if (ev.value("attested_express_consent", false)) {
       s += ", attested express consent";
     } else if (e.to == SubscriptionStatus::kOptedIn) {
       s += ", without an attestation of express consent";
     }
-    if (!Str(ev, "legal_basis").empty()) s += ", legal basis " + HumanLegalBasis(Str(ev, "legal_basis"));
+    if (!Str(ev, "legal_basis").empty())
+      s += ", legal basis " + HumanLegalBasis(Str(ev, "legal_basis"));
     if (!Str(ev, "explanation").empty()) s += ", explanation: \"" + Str(ev, "explanation") + "\"";
     return s;
   }
@@ -128,7 +138,8 @@ std::string SummaryLine(const NumberStatus& ns, const std::vector<ProofEvent>& e
   } else {
     s += " on " + HumanTime(e.at_ms) + " " + HowPhrase(e, ev);
   }
-  if (ns.state.self_opted_out) s += "; this is the contact's own opt-out, which no user can override";
+  if (ns.state.self_opted_out)
+    s += "; this is the contact's own opt-out, which no user can override";
   return s + ".";
 }
 
@@ -138,8 +149,8 @@ Result<Contact> FindSubject(ConsentService& service, ConsentStore& store, const 
     return InvalidArgument("name the contact by exactly one of id and phone");
   }
   if (subject.contact_id) return store.GetContact(account.id, *subject.contact_id);
-  SMSC_ASSIGN_OR_RETURN(PhoneNumber p, service.phones().Normalize(*subject.phone,
-                                                                  account.default_region));
+  SMSC_ASSIGN_OR_RETURN(PhoneNumber p,
+                        service.phones().Normalize(*subject.phone, account.default_region));
   return store.FindContactByPhone(account.id, p.e164);
 }
 
@@ -156,12 +167,23 @@ std::string HtmlEscape(std::string_view s) {
   out.reserve(s.size() + s.size() / 8);
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out.push_back(c);
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out.push_back(c);
     }
   }
   return out;
@@ -224,7 +246,8 @@ Result<ConsentProof> BuildConsentProof(ConsentService& service, ConsentStore& st
   proof.chain.failed_seq = verifier.failed_seq();
   proof.chain.failure = verifier.failure();
 
-  for (const NumberStatus& ns : proof.statuses) proof.summary.push_back(SummaryLine(ns, proof.events));
+  for (const NumberStatus& ns : proof.statuses)
+    proof.summary.push_back(SummaryLine(ns, proof.events));
   return proof;
 }
 
@@ -316,7 +339,8 @@ std::string ProofToHtml(const ConsentProof& p) {
   h += "<h1>" + HtmlEscape(title) + "</h1>\n";
   h += "<p class=\"meta\">Account " + HtmlEscape(p.account.name) + " (id " +
        std::to_string(p.account.id) + ") &middot; generated " +
-       HtmlEscape(FormatTimestampMs(p.generated_at_ms)) + " by smsconsent from its hash-chained "
+       HtmlEscape(FormatTimestampMs(p.generated_at_ms)) +
+       " by smsconsent from its hash-chained "
        "consent ledger</p>\n";
 
   if (!p.chain.ok) {
@@ -386,7 +410,8 @@ std::string ProofToHtml(const ConsentProof& p) {
   h += "<h2>Verification</h2>\n";
   if (p.chain.ok) {
     h += "<div class=\"verified\"><span class=\"ok\">The account's whole ledger verifies.</span> "
-         "All " + std::to_string(p.chain.events_total) +
+         "All " +
+         std::to_string(p.chain.events_total) +
          " events, from genesis to the head, were checked: sequence numbers have no gaps, each "
          "event's prev_hash equals the previous event's hash, and each hash recomputes from the "
          "event's fields.</div>\n";
@@ -419,8 +444,8 @@ std::string ProofToHtml(const ConsentProof& p) {
        "ledger you were given is the one this record was made from.</p>\n";
   for (const ProofEvent& pe : p.events) {
     h += "<p>Event seq " + std::to_string(pe.event.seq) + " &mdash; SHA-256 " +
-         "<span class=\"hash\">" + HtmlEscape(pe.computed_hash) + "</span> " +
-         Mark(pe.hash_ok) + "</p>\n<pre>" + HtmlEscape(pe.canonical) + "</pre>\n";
+         "<span class=\"hash\">" + HtmlEscape(pe.computed_hash) + "</span> " + Mark(pe.hash_ok) +
+         "</p>\n<pre>" + HtmlEscape(pe.canonical) + "</pre>\n";
   }
   h += "</body>\n</html>\n";
   return h;

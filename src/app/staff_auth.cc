@@ -8,7 +8,7 @@
 #include <cstring>
 
 #include "core/ascii.h"
-#include "core/ledger.h"  // Sha256Hex
+#include "core/ledger.h"        // Sha256Hex
 #include "providers/webhook.h"  // Base64UrlEncode
 
 namespace smsconsent {
@@ -28,9 +28,8 @@ void RandomBytes(unsigned char* out, size_t n) {
 }
 
 size_t CodePoints(std::string_view s) {
-  return static_cast<size_t>(std::count_if(s.begin(), s.end(), [](char c) {
-    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-  }));
+  return static_cast<size_t>(std::count_if(
+      s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
 }
 
 Status CheckEmail(const std::string& email) {
@@ -70,7 +69,8 @@ Result<std::string> HashPassword(std::string_view password) {
   unsigned char salt[kArgon2SaltBytes];
   RandomBytes(salt, sizeof salt);
   std::string encoded(argon2_encodedlen(kArgon2TimeCost, kArgon2MemoryKiB, kArgon2Parallelism,
-                                        sizeof salt, kArgon2HashBytes, Argon2_id) + 1,
+                                        sizeof salt, kArgon2HashBytes, Argon2_id) +
+                          1,
                       '\0');
   const int rc = argon2id_hash_encoded(kArgon2TimeCost, kArgon2MemoryKiB, kArgon2Parallelism,
                                        password.data(), password.size(), salt, sizeof salt,
@@ -175,9 +175,9 @@ Status StaffAuth::ReserveAttempt(const std::string& email, int64_t now_ms) {
   if (attempts_.size() >= kAttemptsSweepAt) {
     for (auto it = attempts_.begin(); it != attempts_.end();) {
       const Attempts& a = it->second;
-      const bool stale = a.locked_until_ms <= now_ms &&
-                         (a.failures.empty() ||
-                          a.failures.back() < now_ms - options_.failure_window_ms);
+      const bool stale =
+          a.locked_until_ms <= now_ms &&
+          (a.failures.empty() || a.failures.back() < now_ms - options_.failure_window_ms);
       it = stale ? attempts_.erase(it) : std::next(it);
     }
   }
@@ -289,9 +289,8 @@ Result<StaffIdentity> StaffAuth::Authenticate(const std::string& token) {
     return account.status();
   }
   if (now_ms - session->last_seen_ms >= options_.touch_interval_ms) {
-    const int64_t expires_ms =
-        std::min(now_ms + options_.idle_timeout_ms,
-                 session->created_at_ms + options_.absolute_lifetime_ms);
+    const int64_t expires_ms = std::min(now_ms + options_.idle_timeout_ms,
+                                        session->created_at_ms + options_.absolute_lifetime_ms);
     Status touched = store_.TouchSession(hash, now_ms, expires_ms);
     if (touched.code() == StatusCode::kNotFound) return Unauthenticated(kNoSession);
     // Any other failure (a busy store) keeps the old expiry; this request may still proceed.

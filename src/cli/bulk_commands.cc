@@ -102,8 +102,8 @@ void PrintTally(std::ostream& os, const json& t, bool import) {
   }
   os << "\n";
   if (!import) {
-    os << "confirmation messages: " << t.value("confirmations", 0) << ", SMS segments: "
-       << t.value("segments", 0);
+    os << "confirmation messages: " << t.value("confirmations", 0)
+       << ", SMS segments: " << t.value("segments", 0);
     for (const auto& [enc, n] : encodings.items()) {
       os << ", " << enc << " " << n.get<int64_t>();
     }
@@ -245,8 +245,9 @@ void AddBulkCommands(CLI::App& cli, const std::string& db, const bool& json_out,
     c->add_option("--account", args->account, "account id")->required();
     c->add_option("--number", args->number, "the sender number")->required();
     c->add_option("--status", args->status, "opted_in, opted_out or not_specified")->required();
-    c->add_option("--csv", args->csv, "CSV of phone numbers (optional name, email, sender "
-                                      "and property columns; '-' = stdin)");
+    c->add_option("--csv", args->csv,
+                  "CSV of phone numbers (optional name, email, sender "
+                  "and property columns; '-' = stdin)");
     c->add_option("--filter", args->filter,
                   "contact filter, e.g. 'status=not_specified number=+15551234567 "
                   "prop.city=Aarhus' (docs/csv.md)");
@@ -313,58 +314,59 @@ void AddBulkCommands(CLI::App& cli, const std::string& db, const bool& json_out,
   import->callback([&run, &db, &json_out, args] {
     run = [&db, &json_out, args]() -> int {
       auto s = OpenSession(db, args->chunk_rows);
-      if (!s.ok()) return Output::Fail(s.status());
-      BulkRequest req;
-      req.kind = kJobImportContacts;
-      req.csv = true;
-      req.actor = "cli";
-      req.phone_column = args->phone_column;
-      auto f = FileSource(args->csv);
-      if (!f.ok()) return Output::Fail(f.status());
-      auto submitted = (*s)->bulk->Submit(args->account, req, args->idempotency_key, *f);
-      if (!submitted.ok()) return Output::Fail(submitted.status());
-      auto job = RunToEnd(**s, submitted->first, !json_out);
-      if (!job.ok()) return Output::Fail(job.status());
-      return Finish(Output{json_out}, **s, *job, *args, true);
-    };
-  });
+  if (!s.ok()) return Output::Fail(s.status());
+  BulkRequest req;
+  req.kind = kJobImportContacts;
+  req.csv = true;
+  req.actor = "cli";
+  req.phone_column = args->phone_column;
+  auto f = FileSource(args->csv);
+  if (!f.ok()) return Output::Fail(f.status());
+  auto submitted = (*s)->bulk->Submit(args->account, req, args->idempotency_key, *f);
+  if (!submitted.ok()) return Output::Fail(submitted.status());
+  auto job = RunToEnd(**s, submitted->first, !json_out);
+  if (!job.ok()) return Output::Fail(job.status());
+  return Finish(Output{json_out}, **s, *job, *args, true);
+};
+}  // namespace smsconsent::cli
+);
 
-  // ---- job ----
-  auto* job = cli.add_subcommand("job", "background jobs (bulk changes, imports)");
-  job->require_subcommand(1);
-  auto job_id = std::make_shared<int64_t>(0);
-  auto* show = job->add_subcommand("show", "a job's state, progress and result");
-  show->add_option("--account", args->account, "account id")->required();
-  show->add_option("--job", *job_id, "job id")->required();
-  show->callback([&run, &db, &json_out, args, job_id] {
-    run = [&db, &json_out, args, job_id]() -> int {
-      auto s = OpenSession(db);
-      if (!s.ok()) return Output::Fail(s.status());
-      auto j = (*s)->bulk->GetJob(args->account, *job_id);
-      if (!j.ok()) return Output::Fail(j.status());
-      json doc = JobJson(*j);
-      return Output{json_out}.Print(doc, [&](std::ostream& os) {
-        os << "job " << j->id << " (" << j->kind << ") " << JobStateName(j->state) << ": "
-           << j->done << " of " << j->total << " rows\n";
-        PrintTally(os, doc["result"], j->kind == kJobImportContacts);
-        if (!j->error.empty()) os << "error: " << j->error << "\n";
-      });
-    };
-  });
-  auto* rejects = job->add_subcommand("rejects", "a job's skipped rows as CSV");
-  rejects->add_option("--account", args->account, "account id")->required();
-  rejects->add_option("--job", *job_id, "job id")->required();
-  rejects->add_option("--output", args->rejects, "file to write (default: stdout)");
-  rejects->callback([&run, &db, args, job_id] {
-    run = [&db, args, job_id]() -> int {
-      auto s = OpenSession(db);
-      if (!s.ok()) return Output::Fail(s.status());
-      const std::string path = args->rejects.empty() ? "/dev/stdout" : args->rejects;
-      auto written = WriteRejects(*(*s)->bulk, args->account, *job_id, path);
-      if (!written.ok()) return Output::Fail(written.status());
-      return 0;
-    };
-  });
+// ---- job ----
+auto* job = cli.add_subcommand("job", "background jobs (bulk changes, imports)");
+job->require_subcommand(1);
+auto job_id = std::make_shared<int64_t>(0);
+auto* show = job->add_subcommand("show", "a job's state, progress and result");
+show->add_option("--account", args->account, "account id")->required();
+show->add_option("--job", *job_id, "job id")->required();
+show->callback([&run, &db, &json_out, args, job_id] {
+  run = [&db, &json_out, args, job_id]() -> int {
+    auto s = OpenSession(db);
+    if (!s.ok()) return Output::Fail(s.status());
+    auto j = (*s)->bulk->GetJob(args->account, *job_id);
+    if (!j.ok()) return Output::Fail(j.status());
+    json doc = JobJson(*j);
+    return Output{json_out}.Print(doc, [&](std::ostream& os) {
+      os << "job " << j->id << " (" << j->kind << ") " << JobStateName(j->state) << ": " << j->done
+         << " of " << j->total << " rows\n";
+      PrintTally(os, doc["result"], j->kind == kJobImportContacts);
+      if (!j->error.empty()) os << "error: " << j->error << "\n";
+    });
+  };
+});
+auto* rejects = job->add_subcommand("rejects", "a job's skipped rows as CSV");
+rejects->add_option("--account", args->account, "account id")->required();
+rejects->add_option("--job", *job_id, "job id")->required();
+rejects->add_option("--output", args->rejects, "file to write (default: stdout)");
+rejects->callback([&run, &db, args, job_id] {
+  run = [&db, args, job_id]() -> int {
+    auto s = OpenSession(db);
+    if (!s.ok()) return Output::Fail(s.status());
+    const std::string path = args->rejects.empty() ? "/dev/stdout" : args->rejects;
+    auto written = WriteRejects(*(*s)->bulk, args->account, *job_id, path);
+    if (!written.ok()) return Output::Fail(written.status());
+    return 0;
+  };
+});
 }
 
 }  // namespace smsconsent::cli

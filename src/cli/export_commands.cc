@@ -133,13 +133,15 @@ int RunExport(const std::string& db, bool json_out, const ExportArgs& a) {
   if (!st.ok()) return Output::Fail(st);
   if (dest.to_file()) {
     const char* what = a.statuses ? "statuses" : "ledger";
-    return Output{json_out}.Print(
-        {{"export", what}, {"format", ExportFormatName(options.format)}, {"rows", r->rows},
-         {"output", a.output}},
-        [&](std::ostream& os) {
-          os << "wrote " << r->rows << (r->rows == 1 ? " row" : " rows") << " (" << what << ", "
-             << ExportFormatName(options.format) << ") to " << a.output << "\n";
-        });
+    return Output{json_out}.Print({{"export", what},
+                                   {"format", ExportFormatName(options.format)},
+                                   {"rows", r->rows},
+                                   {"output", a.output}},
+                                  [&](std::ostream& os) {
+                                    os << "wrote " << r->rows << (r->rows == 1 ? " row" : " rows")
+                                       << " (" << what << ", " << ExportFormatName(options.format)
+                                       << ") to " << a.output << "\n";
+                                  });
   }
   return 0;
 }
@@ -157,20 +159,22 @@ int RunProof(const std::string& db, bool json_out, const ProofArgs& a) {
   Session& s = **session;
   auto proof = BuildConsentProof(*s.service, *s.store, s.clock, a.account, subject);
   if (!proof.ok()) return Output::Fail(proof.status());
-  const std::string doc = format == "json" ? ProofToJson(*proof).dump(2) + "\n" : ProofToHtml(*proof);
+  const std::string doc =
+      format == "json" ? ProofToJson(*proof).dump(2) + "\n" : ProofToHtml(*proof);
   Destination dest(a.output);
   Status st = dest.Open();
   if (st.ok()) st = dest.Write(doc);
   if (st.ok()) st = dest.Commit();
   if (!st.ok()) return Output::Fail(st);
   if (dest.to_file()) {
-    (void)Output{json_out}.Print(
-        {{"proof", proof->contact.phone}, {"format", format}, {"output", a.output},
-         {"chain_ok", proof->chain.ok}},
-        [&](std::ostream& os) {
-          os << "wrote the consent record of " << proof->contact.phone << " (" << format
-             << ") to " << a.output << "\n";
-        });
+    (void)Output{json_out}.Print({{"proof", proof->contact.phone},
+                                  {"format", format},
+                                  {"output", a.output},
+                                  {"chain_ok", proof->chain.ok}},
+                                 [&](std::ostream& os) {
+                                   os << "wrote the consent record of " << proof->contact.phone
+                                      << " (" << format << ") to " << a.output << "\n";
+                                 });
   }
   if (!proof->chain.ok) {
     // The document is written (it says so too), but the exit code tells scripts.
@@ -191,23 +195,27 @@ void AddExportCommands(CLI::App& cli, const std::string& db, const bool& json,
       "export", "export current statuses or the full ledger as CSV or JSON Lines (docs/export.md)");
   exp->add_option("--account", ea->account, "account id")->required();
   auto* what = exp->add_option_group("what", "what to export");
-  what->add_flag("--statuses", ea->statuses, "one row per (contact, sender number) with its status");
+  what->add_flag("--statuses", ea->statuses,
+                 "one row per (contact, sender number) with its status");
   what->add_flag("--ledger", ea->ledger, "every consent event with evidence and hashes");
   what->require_option(1);
   exp->add_option("--format", ea->format, "csv or jsonl")->capture_default_str();
   exp->add_option("--number", ea->number, "only this sender number (as registered, or its id)");
-  exp->add_option("--status", ea->status,
-                  "only this status: opted_in, opted_out or not_specified (ledger: the event's 'to')");
+  exp->add_option(
+      "--status", ea->status,
+      "only this status: opted_in, opted_out or not_specified (ledger: the event's 'to')");
   exp->add_option("--from", ea->from, "from this time, inclusive (YYYY-MM-DD or ISO-8601 with Z)");
   exp->add_option("--to", ea->to, "up to this time, inclusive (a day covers the whole day)");
   exp->add_option("--output", ea->output, "write to FILE instead of stdout");
   exp->add_flag("--no-formula-guard", ea->no_formula_guard,
                 "CSV: do not prefix cells starting with = + - @ with an apostrophe (for programs)");
-  exp->callback([&db, &json, &run, ea] { run = [&db, &json, ea] { return RunExport(db, json, *ea); }; });
+  exp->callback(
+      [&db, &json, &run, ea] { run = [&db, &json, ea] { return RunExport(db, json, *ea); }; });
 
   auto pa = std::make_shared<ProofArgs>();
   auto* proof = cli.add_subcommand(
-      "proof", "a contact's consent record: events, evidence, hash checks (JSON or printable HTML)");
+      "proof",
+      "a contact's consent record: events, evidence, hash checks (JSON or printable HTML)");
   proof->add_option("--account", pa->account, "account id")->required();
   auto* who = proof->add_option_group("contact", "which contact");
   who->add_option("--phone", pa->phone, "the contact's phone");
@@ -215,7 +223,8 @@ void AddExportCommands(CLI::App& cli, const std::string& db, const bool& json,
   who->require_option(1);
   proof->add_option("--format", pa->format, "json or html (default: html; json with --json)");
   proof->add_option("--output", pa->output, "write to FILE instead of stdout");
-  proof->callback([&db, &json, &run, pa] { run = [&db, &json, pa] { return RunProof(db, json, *pa); }; });
+  proof->callback(
+      [&db, &json, &run, pa] { run = [&db, &json, pa] { return RunProof(db, json, *pa); }; });
 }
 
 }  // namespace smsconsent::cli

@@ -2,8 +2,8 @@
 // is in ConsentService (src/app) and the core.
 #include <cstdlib>
 #include <iomanip>
-#include <map>
 #include <iostream>
+#include <map>
 #include <sstream>
 
 #include <CLI/CLI.hpp>
@@ -11,7 +11,6 @@
 #include "app/config.h"
 #include "app/consent_service.h"
 #include "app/json_views.h"
-#include "core/json_text.h"
 #include "app/system_clock.h"
 #include "cli/bulk_commands.h"
 #include "cli/export_commands.h"
@@ -19,6 +18,7 @@
 #include "cli/output.h"
 #include "cli/serve.h"
 #include "cli/user_commands.h"
+#include "core/json_text.h"
 #include "store/store.h"
 
 namespace smsconsent::cli {
@@ -47,9 +47,10 @@ std::string Join(const std::vector<std::string>& v, const char* sep = ", ") {
 
 void PrintReplies(std::ostream& os, const std::vector<QueuedReply>& replies) {
   for (const QueuedReply& r : replies) {
-    os << "  reply queued (" << ReplyKindName(r.kind) << ", " << SmsEncodingName(r.segments.encoding)
-       << ", " << r.segments.characters << " chars, " << r.segments.segments
-       << (r.segments.segments == 1 ? " segment" : " segments") << "):\n    " << r.body << "\n";
+    os << "  reply queued (" << ReplyKindName(r.kind) << ", "
+       << SmsEncodingName(r.segments.encoding) << ", " << r.segments.characters << " chars, "
+       << r.segments.segments << (r.segments.segments == 1 ? " segment" : " segments") << "):\n    "
+       << r.body << "\n";
   }
 }
 
@@ -59,7 +60,8 @@ std::string DescribeEvidence(const ConsentEvent& e) {
   if (ev.value("type", "") == "keyword") {
     return "text \"" + ev.value("body", "") + "\" (" + ev.value("explanation", "") + ")";
   }
-  std::string s = "attested=" + std::string(ev.value("attested_express_consent", false) ? "yes" : "no");
+  std::string s =
+      "attested=" + std::string(ev.value("attested_express_consent", false) ? "yes" : "no");
   if (ev.contains("legal_basis") && ev["legal_basis"].is_string()) {
     s += ", legal basis " + ev["legal_basis"].get<std::string>();
   }
@@ -96,14 +98,14 @@ class App {
 }  // namespace
 
 int Main(int argc, char** argv) {
-  CLI::App cli{"smsconsent: records who agreed to receive SMS, on which number, since when and "
-               "on what evidence, and enforces it."};
+  CLI::App cli{
+      "smsconsent: records who agreed to receive SMS, on which number, since when and "
+      "on what evidence, and enforces it."};
   cli.require_subcommand(1);
   Globals g;
   const char* env_db = std::getenv("SMSCONSENT_DB");
   g.db = env_db && *env_db ? env_db : "smsconsent.db";
-  cli.add_option("--db", g.db,
-                 "SQLite database file, or postgresql://… URL (env SMSCONSENT_DB)")
+  cli.add_option("--db", g.db, "SQLite database file, or postgresql://… URL (env SMSCONSENT_DB)")
       ->capture_default_str();
   cli.add_flag("--json", g.json, "print one JSON document on stdout");
 
@@ -122,14 +124,19 @@ int Main(int argc, char** argv) {
   account->require_subcommand(1);
   NewAccount new_account;
   std::string addons, scope = "number";
-  auto* account_create = account->add_subcommand("create", "create an account and print its API key");
+  auto* account_create =
+      account->add_subcommand("create", "create an account and print its API key");
   account_create->add_option("--name", new_account.name, "account name")->required();
   account_create->add_option("--addons", addons,
                              "comma-separated: marketing_sms_access,sms_short_code");
-  account_create->add_option("--region", new_account.region,
-                             "default region for national phone formats (ISO, e.g. DK)")->capture_default_str();
-  account_create->add_option("--opt-out-scope", scope,
-                             "what a plain STOP covers: number (default) or account")->capture_default_str();
+  account_create
+      ->add_option("--region", new_account.region,
+                   "default region for national phone formats (ISO, e.g. DK)")
+      ->capture_default_str();
+  account_create
+      ->add_option("--opt-out-scope", scope,
+                   "what a plain STOP covers: number (default) or account")
+      ->capture_default_str();
   account_create->callback([&] {
     run = with_app([&](App& app) {
       new_account.addons = SplitCsv(addons);
@@ -181,7 +188,8 @@ int Main(int argc, char** argv) {
   auto* number_add = number->add_subcommand("add", "register a sender number");
   number_add->add_option("--account", new_number.account_id, "account id")->required();
   number_add->add_option("--number", new_number.number, "E.164 number or short code")->required();
-  number_add->add_option("--kind", kind, "long_code, toll_free or short_code")->capture_default_str();
+  number_add->add_option("--kind", kind, "long_code, toll_free or short_code")
+      ->capture_default_str();
   number_add->add_option("--country", new_number.country,
                          "ISO country (required meaning for short codes; default: account region)");
   number_add->add_option("--languages", languages,
@@ -239,8 +247,8 @@ int Main(int argc, char** argv) {
   contact_add->add_option("--email", contact_email, "email");
   contact_add->callback([&] {
     run = with_app([&](App& app) {
-      auto r = app.service().AddContact(contact_account, contact_phone, contact_name,
-                                        contact_email);
+      auto r =
+          app.service().AddContact(contact_account, contact_phone, contact_name, contact_email);
       if (!r.ok()) return Output::Fail(r.status());
       return app.out().Print(ToJson(*r), [&](std::ostream& os) {
         os << "contact " << r->id << ": " << r->phone
@@ -253,7 +261,8 @@ int Main(int argc, char** argv) {
   contact_list->add_option("--account", contact_account, "account id")->required();
   contact_list->add_option("--search", contact_query.search, "substring of phone or name");
   contact_list->add_option("--after", contact_query.after_id, "cursor: last id of previous page");
-  contact_list->add_option("--limit", contact_query.limit, "page size")->capture_default_str()
+  contact_list->add_option("--limit", contact_query.limit, "page size")
+      ->capture_default_str()
       ->check(CLI::Range(1, 10000));
   contact_list->callback([&] {
     run = with_app([&](App& app) {
@@ -275,8 +284,9 @@ int Main(int argc, char** argv) {
   sms->require_subcommand(1);
   InboundSms inbound;
   auto* sms_receive = sms->add_subcommand(
-      "receive", "simulate an inbound SMS: decide, record, queue replies (the account is found "
-                 "by --to)");
+      "receive",
+      "simulate an inbound SMS: decide, record, queue replies (the account is found "
+      "by --to)");
   sms_receive->add_option("--from", inbound.from, "the contact's phone")->required();
   sms_receive->add_option("--to", inbound.to, "the registered sender number")->required();
   sms_receive->add_option("--body", inbound.body, "message text")->required();
@@ -295,8 +305,8 @@ int Main(int argc, char** argv) {
            << d.value("status_after", "") << "\n";
         for (const auto& t : d["transitions"]) {
           if (t["number"] != d["to"]) {
-            os << "  also " << t["number"].get<std::string>() << ": " << t["from"].get<std::string>()
-               << " -> " << t["to"].get<std::string>() << "\n";
+            os << "  also " << t["number"].get<std::string>() << ": "
+               << t["from"].get<std::string>() << " -> " << t["to"].get<std::string>() << "\n";
           }
         }
         for (const auto& rep : d["replies"]) {
@@ -314,8 +324,9 @@ int Main(int argc, char** argv) {
   StatusChangeRequest change;
   std::string target, legal_basis, source = "manual";
   auto* status_set = status->add_subcommand(
-      "set", "change a contact's status on a number (opt-in needs --attest, --legal-basis and "
-             "--explanation)");
+      "set",
+      "change a contact's status on a number (opt-in needs --attest, --legal-basis and "
+      "--explanation)");
   status_set->add_option("--account", change.account_id, "account id")->required();
   status_set->add_option("--phone", change.phone, "the contact's phone")->required();
   status_set->add_option("--number", change.number, "the sender number")->required();
@@ -325,7 +336,8 @@ int Main(int argc, char** argv) {
   status_set->add_option("--legal-basis", legal_basis, "one of: " + Join(LegalBasisNames()));
   status_set->add_option("--explanation", change.attestation.explanation,
                          "how and when consent was obtained");
-  status_set->add_option("--actor", change.actor, "who is making the change")->capture_default_str();
+  status_set->add_option("--actor", change.actor, "who is making the change")
+      ->capture_default_str();
   status_set->add_option("--source", source, "manual, api or import")->capture_default_str();
   status_set->callback([&] {
     run = with_app([&](App& app) {
@@ -419,7 +431,8 @@ int Main(int argc, char** argv) {
   outbox_list->add_option("--account", outbox_account, "account id")->required();
   outbox_list->add_option("--state", outbox_state, "pending, sent, failed or dead");
   outbox_list->add_option("--after", outbox_query.after_id, "cursor: last id of previous page");
-  outbox_list->add_option("--limit", outbox_query.limit, "page size")->capture_default_str()
+  outbox_list->add_option("--limit", outbox_query.limit, "page size")
+      ->capture_default_str()
       ->check(CLI::Range(1, 10000));
   outbox_list->callback([&] {
     run = with_app([&](App& app) {
@@ -436,9 +449,9 @@ int Main(int argc, char** argv) {
         if (r->empty()) os << "the outbox is empty\n";
         for (const auto& o : *r) {
           const SegmentInfo seg = CountSegments(o.body);
-          os << std::setw(5) << o.id << "  " << OutboxStateName(o.state) << "  " << o.from
-             << " -> " << o.to << "  " << ReplyKindName(o.kind) << "  "
-             << SmsEncodingName(seg.encoding) << "/" << seg.segments << "\n    " << o.body << "\n";
+          os << std::setw(5) << o.id << "  " << OutboxStateName(o.state) << "  " << o.from << " -> "
+             << o.to << "  " << ReplyKindName(o.kind) << "  " << SmsEncodingName(seg.encoding)
+             << "/" << seg.segments << "\n    " << o.body << "\n";
         }
       });
     });
@@ -523,18 +536,24 @@ int Main(int argc, char** argv) {
   std::string provider_name, sender;
   // Flag -> settings key; only the flags given are stored, the others are kept.
   const std::vector<std::pair<std::string, std::string>> kSettingFlags = {
-      {"--auth-token", "auth_token"},         {"--account-sid", "account_sid"},
-      {"--api-base-url", "api_base_url"},     {"--secret", "secret"},
-      {"--sendsms-url", "sendsms_url"},       {"--username", "username"},
-      {"--password", "password"},             {"--signature-secret", "signature_secret"},
-      {"--signature-method", "signature_method"}, {"--public-key", "public_key"},
-      {"--tolerance-seconds", "tolerance_seconds"}, {"--smsc", "smsc"}};
+      {"--auth-token", "auth_token"},
+      {"--account-sid", "account_sid"},
+      {"--api-base-url", "api_base_url"},
+      {"--secret", "secret"},
+      {"--sendsms-url", "sendsms_url"},
+      {"--username", "username"},
+      {"--password", "password"},
+      {"--signature-secret", "signature_secret"},
+      {"--signature-method", "signature_method"},
+      {"--public-key", "public_key"},
+      {"--tolerance-seconds", "tolerance_seconds"},
+      {"--smsc", "smsc"}};
   std::map<std::string, std::string> setting_values;
   auto* provider_set = provider->add_subcommand(
       "set", "store a provider's webhook secrets / outbound credentials (docs/webhooks.md)");
   provider_set->add_option("--account", provider_account, "account id")->required();
-  provider_set->add_option("--provider", provider_name,
-                           "twilio, kannel, vonage, plivo, telnyx or generic")
+  provider_set
+      ->add_option("--provider", provider_name, "twilio, kannel, vonage, plivo, telnyx or generic")
       ->required();
   for (const auto& [flag, key] : kSettingFlags) {
     provider_set->add_option(flag, setting_values[key], "settings key '" + key + "'");
@@ -557,7 +576,8 @@ int Main(int argc, char** argv) {
       }
       std::optional<std::string> reply_sender;
       if (!sender.empty()) reply_sender = sender;
-      Status st = app.service().SetProvider(provider_account, provider_name, settings, reply_sender);
+      Status st =
+          app.service().SetProvider(provider_account, provider_name, settings, reply_sender);
       if (!st.ok()) return Output::Fail(st);
       json keys = json::array();
       for (const auto& [k, v] : settings.items()) keys.push_back(k);
@@ -579,8 +599,8 @@ int Main(int argc, char** argv) {
     run = [&]() {
       const SegmentInfo s = CountSegments(seg_text);
       return Output{g.json}.Print(ToJson(s), [&](std::ostream& os) {
-        os << SmsEncodingName(s.encoding) << ", " << s.characters << " characters, "
-           << s.segments << (s.segments == 1 ? " segment" : " segments") << " (" << s.per_segment
+        os << SmsEncodingName(s.encoding) << ", " << s.characters << " characters, " << s.segments
+           << (s.segments == 1 ? " segment" : " segments") << " (" << s.per_segment
            << " per segment)\n";
       });
     };

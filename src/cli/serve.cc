@@ -9,16 +9,16 @@
 #include <iostream>
 #include <thread>
 
-#include "app/consent_service.h"
 #include "app/bulk.h"
+#include "app/consent_service.h"
 #include "app/group_committer.h"
 #include "app/job_worker.h"
 #include "app/outbox_dispatcher.h"
 #include "app/staff_auth.h"
 #include "app/system_clock.h"
 #include "cli/output.h"
-#include "http/api.h"
 #include "core/json_text.h"
+#include "http/api.h"
 #include "http/api_util.h"
 #include "http/client.h"
 #include "http/server.h"
@@ -39,7 +39,8 @@ void SetUpLogging(const ServeConfig& config) {
   auto logger = spdlog::stderr_logger_mt("smsconsent");
   if (config.log_json) {
     // Messages logged in JSON mode are already JSON objects' inner fields.
-    logger->set_pattern(R"({"ts":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l",%v})", spdlog::pattern_time_type::utc);
+    logger->set_pattern(R"({"ts":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l",%v})",
+                        spdlog::pattern_time_type::utc);
   } else {
     logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %v", spdlog::pattern_time_type::utc);
   }
@@ -85,9 +86,8 @@ int RunServe(const std::string& db, const ServeConfig& config) {
     service.SetCommitter(committer.get());
   }
   Api api(service, **store, clock, metrics, ApiOptions{config.public_url, config.web_dir});
-  const std::string instance = config.instance_id.empty()
-                                   ? "instance-" + std::to_string(::getpid())
-                                   : config.instance_id;
+  const std::string instance =
+      config.instance_id.empty() ? "instance-" + std::to_string(::getpid()) : config.instance_id;
   BulkService::Options bulk_options;
   bulk_options.chunk_rows = config.job_chunk_rows;
   bulk_options.lease_ms = config.job_lease_ms;
@@ -134,9 +134,10 @@ int RunServe(const std::string& db, const ServeConfig& config) {
         if (!spdlog::should_log(spdlog::level::info)) return;
         const double ms = rec.seconds * 1000.0;
         if (json_logs) {
-          spdlog::info(R"("msg":"request","method":{},"path":{},"route":{},"status":{},"ms":{:.3f},"bytes":{},"remote":{})",
-                       JsonEscape(req.method), JsonEscape(req.path), JsonEscape(route), rec.status,
-                       ms, rec.response_bytes, JsonEscape(req.remote));
+          spdlog::info(
+              R"("msg":"request","method":{},"path":{},"route":{},"status":{},"ms":{:.3f},"bytes":{},"remote":{})",
+              JsonEscape(req.method), JsonEscape(req.path), JsonEscape(route), rec.status, ms,
+              rec.response_bytes, JsonEscape(req.remote));
         } else {
           spdlog::info("{} {} {} {:.3f}ms {}B {}", req.method, req.path, rec.status, ms,
                        rec.response_bytes, req.remote);
@@ -148,8 +149,9 @@ int RunServe(const std::string& db, const ServeConfig& config) {
   if (dispatcher) dispatcher->Start();
   jobs.Start();
   // Tools and tests wait for this line; print it only once the socket accepts connections.
-  std::cout << "smsconsent listening on http://" << (host.find(':') != std::string::npos ? "[" + host + "]" : host)
-            << ":" << *bound << std::endl;
+  std::cout << "smsconsent listening on http://"
+            << (host.find(':') != std::string::npos ? "[" + host + "]" : host) << ":" << *bound
+            << std::endl;
   if (json_logs) {
     spdlog::info(R"("msg":"listening","port":{},"threads":{})", *bound, threads);
   } else {

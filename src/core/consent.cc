@@ -122,9 +122,9 @@ ConsentState ApplyEvent(const ConsentState& before, SubscriptionStatus to, Sourc
 }
 
 Result<KeywordPlan> PlanKeyword(const KeywordInput& in) {
-  const auto receiving =
-      std::find_if(in.numbers.begin(), in.numbers.end(),
-                   [&](const NumberState& n) { return n.number.number_id == in.receiving_number_id; });
+  const auto receiving = std::find_if(
+      in.numbers.begin(), in.numbers.end(),
+      [&](const NumberState& n) { return n.number.number_id == in.receiving_number_id; });
   if (receiving == in.numbers.end()) {
     return InvalidArgument("receiving number " + std::to_string(in.receiving_number_id) +
                            " is not among the contact's numbers");
@@ -191,8 +191,8 @@ Result<UserChangePlan> PlanUserChange(const UserChangeInput& in) {
   }
   UserChangePlan plan;
   plan.transition = {in.number.number_id, cur.status, in.target};
-  plan.send_confirmation = plan.transition.changed() &&
-                           in.target == SubscriptionStatus::kOptedIn && ConfirmsUserOptIn(in.number);
+  plan.send_confirmation = plan.transition.changed() && in.target == SubscriptionStatus::kOptedIn &&
+                           ConfirmsUserOptIn(in.number);
   return plan;
 }
 
@@ -224,11 +224,12 @@ DefaultReplies DefaultRepliesFor(std::string_view language) {
             "{business}: Te has dado de baja y no recibirás más SMS. Responde ALTA para volver.",
             "{business}: Responde BAJA para cancelar, ALTA para suscribirte."};
   }
-  return {"{business}: You are now subscribed to SMS. Msg&data rates may apply. Reply STOP to "
-          "opt out, HELP for help.",
-          "{business}: You are unsubscribed and will receive no more messages. Reply START to "
-          "resubscribe.",
-          "{business}: Reply STOP to opt out, START to subscribe. Msg&data rates may apply."};
+  return {
+      "{business}: You are now subscribed to SMS. Msg&data rates may apply. Reply STOP to "
+      "opt out, HELP for help.",
+      "{business}: You are unsubscribed and will receive no more messages. Reply START to "
+      "resubscribe.",
+      "{business}: Reply STOP to opt out, START to subscribe. Msg&data rates may apply."};
 }
 
 }  // namespace smsconsent

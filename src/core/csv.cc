@@ -591,9 +591,9 @@ Status ReadContactRow(const ContactColumns& columns, const CsvRecord& record, Co
   // encoding (Windows-1252 from a spreadsheet) is refused row by row, not guessed at.
   for (size_t i = 0; i < record.fields.size(); ++i) {
     if (!IsValidUtf8(record.fields[i])) {
-      return InvalidArgument(LineMessage(record.line,
-                                         "column " + std::to_string(i + 1) +
-                                             " is not UTF-8 text: save the file as UTF-8"));
+      return InvalidArgument(LineMessage(
+          record.line,
+          "column " + std::to_string(i + 1) + " is not UTF-8 text: save the file as UTF-8"));
     }
   }
   row->phone.assign(cell(columns.phone));

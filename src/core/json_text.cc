@@ -122,8 +122,7 @@ void AppendJsonKey(std::string& out, std::string_view key, bool& first) {
   out.push_back(':');
 }
 
-void AppendJsonMember(std::string& out, std::string_view key, std::string_view value,
-                      bool& first) {
+void AppendJsonMember(std::string& out, std::string_view key, std::string_view value, bool& first) {
   AppendJsonKey(out, key, first);
   AppendJsonString(out, value);
 }

@@ -29,7 +29,6 @@ bool IsValidUtf8(std::string_view s);
 // unless it is the first (`first` is then cleared).
 void AppendJsonKey(std::string& out, std::string_view key, bool& first);
 // AppendJsonKey, then `value` as a JSON string.
-void AppendJsonMember(std::string& out, std::string_view key, std::string_view value,
-                      bool& first);
+void AppendJsonMember(std::string& out, std::string_view key, std::string_view value, bool& first);
 
 }  // namespace smsconsent

@@ -54,9 +54,7 @@ std::string Sha256Hex(std::string_view data) {
   return out;
 }
 
-std::string ComputeEventHash(const ConsentEvent& e) {
-  return Sha256Hex(CanonicalEventEncoding(e));
-}
+std::string ComputeEventHash(const ConsentEvent& e) { return Sha256Hex(CanonicalEventEncoding(e)); }
 
 bool ChainVerifier::Add(const ConsentEvent& e) {
   if (failure_) return false;

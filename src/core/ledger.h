@@ -27,19 +27,19 @@ inline constexpr char kGenesisHash[] =
     "0000000000000000000000000000000000000000000000000000000000000000";
 
 struct ConsentEvent {
-  int64_t id = 0;          // store-wide id
+  int64_t id = 0;  // store-wide id
   int64_t account_id = 0;
-  int64_t seq = 0;         // per account, from 1
+  int64_t seq = 0;  // per account, from 1
   int64_t contact_id = 0;
-  std::string phone;       // the contact's E.164 at the time
+  std::string phone;  // the contact's E.164 at the time
   int64_t number_id = 0;
-  std::string sender;      // the sender number as registered ("+4520123456" or "12345")
+  std::string sender;  // the sender number as registered ("+4520123456" or "12345")
   SubscriptionStatus from = SubscriptionStatus::kNotSpecified;
   SubscriptionStatus to = SubscriptionStatus::kNotSpecified;
   Source source = Source::kSystem;
-  std::string actor;       // "contact", "user:alice", "api-key:…", "cli"
+  std::string actor;  // "contact", "user:alice", "api-key:…", "cli"
   int64_t at_ms = 0;
-  std::string evidence;    // JSON object text, hashed verbatim
+  std::string evidence;  // JSON object text, hashed verbatim
   std::string prev_hash;
   std::string hash;
 };

@@ -270,8 +270,7 @@ class CanonicalE164Parser {
   // The number Parse(`e164`, any region) gives, or nullopt when that is not certain; with it,
   // the length of its national number in `national_length` (digits, no leading 0).
   // `e164` must be canonical (IsCanonicalE164).
-  std::optional<pn::PhoneNumber> Parse(std::string_view e164,
-                                       std::size_t* national_length) const {
+  std::optional<pn::PhoneNumber> Parse(std::string_view e164, std::size_t* national_length) const {
     if (!available_) return std::nullopt;
     const std::string_view digits = e164.substr(1);
     int cc = 0;
@@ -290,8 +289,7 @@ class CanonicalE164Parser {
     // Canonical input has 7-15 digits and a calling code at most 3, so at least 4 remain:
     // within libphonenumber's 2-17 digit bounds for a national number.
     if (national.empty() || national[0] == '0') return std::nullopt;
-    if (!code.national_prefix_digits.empty() &&
-        national.starts_with(code.national_prefix_digits)) {
+    if (!code.national_prefix_digits.empty() && national.starts_with(code.national_prefix_digits)) {
       return std::nullopt;
     }
     if (code.national_prefix != nullptr && MatchesAtStart(*code.national_prefix, national)) {
@@ -375,8 +373,7 @@ class CanonicalE164Parser {
       util.GetRegionCodeForCountryCode(cc, &region);
       if (region == PhoneNumberUtil::kRegionCodeForNonGeoEntity) continue;
       const auto it = by_region.find(region);
-      if (it == by_region.end() || ambiguous.contains(region) ||
-          it->second->country_code() != cc) {
+      if (it == by_region.end() || ambiguous.contains(region) || it->second->country_code() != cc) {
         continue;
       }
       const std::string& prefix = it->second->national_prefix_for_parsing();
@@ -387,10 +384,10 @@ class CanonicalE164Parser {
         // flags), so the same engine gives the same verdict.
         UErrorCode status = U_ZERO_ERROR;
         UParseError parse_error;
-        std::unique_ptr<icu::RegexPattern> pattern(icu::RegexPattern::compile(
-            icu::UnicodeString::fromUTF8(icu::StringPiece(prefix.data(),
-                                                          static_cast<int32_t>(prefix.size()))),
-            0, parse_error, status));
+        std::unique_ptr<icu::RegexPattern> pattern(
+            icu::RegexPattern::compile(icu::UnicodeString::fromUTF8(icu::StringPiece(
+                                           prefix.data(), static_cast<int32_t>(prefix.size()))),
+                                       0, parse_error, status));
         if (U_FAILURE(status) || pattern == nullptr) continue;
         codes_[cc].national_prefix = pattern.get();
         patterns_.push_back(std::move(pattern));
@@ -419,8 +416,7 @@ class CanonicalE164Parser {
   bool available_ = false;
   std::array<CallingCode, 1000> codes_{};
   // IsPossible's verdicts by calling code and national number length; kUnknown until asked.
-  mutable std::array<std::array<std::atomic<std::int8_t>, kMaxNationalLength>, 1000>
-      possible_{};
+  mutable std::array<std::array<std::atomic<std::int8_t>, kMaxNationalLength>, 1000> possible_{};
   std::vector<std::unique_ptr<icu::RegexPattern>> patterns_;
 };
 
@@ -488,8 +484,7 @@ Result<PhoneNumber> PhoneNormalizer::NormalizeToE164(std::string_view input,
   return Cached(input, default_region, /*details=*/false);
 }
 
-Result<PhoneNumber> PhoneNormalizer::Cached(std::string_view input,
-                                            std::string_view default_region,
+Result<PhoneNumber> PhoneNormalizer::Cached(std::string_view input, std::string_view default_region,
                                             bool details) const {
   if (!IsCanonicalE164(input)) return NormalizeSlow(input, default_region, details);
   if (cache_->capacity == 0) return Canonical(input, default_region, details);

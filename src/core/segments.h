@@ -23,9 +23,9 @@ struct SegmentInfo {
   // Length in the encoding's units: septets for GSM-7 (extension characters count 2),
   // UTF-16 code units for UCS-2 (a surrogate pair counts 2). This is what the limits apply to.
   int characters = 0;
-  int code_points = 0;   // Unicode code points, as a person would count them
-  int segments = 0;      // 0 for the empty text, else >= 1
-  int per_segment = 0;   // 160/153 (GSM-7) or 70/67 (UCS-2): single vs multi-part capacity
+  int code_points = 0;  // Unicode code points, as a person would count them
+  int segments = 0;     // 0 for the empty text, else >= 1
+  int per_segment = 0;  // 160/153 (GSM-7) or 70/67 (UCS-2): single vs multi-part capacity
 };
 
 // Counts any UTF-8 text. Invalid UTF-8 sequences count as U+FFFD (which forces UCS-2).

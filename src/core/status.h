@@ -49,7 +49,9 @@ class [[nodiscard]] Status {
   std::string message_;
 };
 
-inline Status InvalidArgument(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
+inline Status InvalidArgument(std::string m) {
+  return {StatusCode::kInvalidArgument, std::move(m)};
+}
 inline Status NotFound(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
 inline Status AlreadyExists(std::string m) { return {StatusCode::kAlreadyExists, std::move(m)}; }
 inline Status PermissionDenied(std::string m) {
@@ -64,7 +66,7 @@ inline Status Internal(std::string m) { return {StatusCode::kInternal, std::move
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT(implicit)
+  Result(T value) : v_(std::move(value)) {}        // NOLINT(implicit)
   Result(Status status) : v_(std::move(status)) {  // NOLINT(implicit)
     assert(!std::get<Status>(v_).ok() && "Result built from an OK status without a value");
   }
@@ -89,10 +91,10 @@ class [[nodiscard]] Result {
 }  // namespace smsconsent
 
 // Propagate a non-OK Status from an expression returning Status.
-#define SMSC_RETURN_IF_ERROR(expr)              \
-  do {                                          \
-    ::smsconsent::Status _st = (expr);          \
-    if (!_st.ok()) return _st;                  \
+#define SMSC_RETURN_IF_ERROR(expr)     \
+  do {                                 \
+    ::smsconsent::Status _st = (expr); \
+    if (!_st.ok()) return _st;         \
   } while (0)
 
 #define SMSC_CONCAT_INNER(a, b) a##b

@@ -5,9 +5,9 @@
 
 #include "app/error_map.h"
 #include "app/json_views.h"
-#include "http/api_util.h"
 #include "core/json_text.h"
 #include "core/ledger.h"
+#include "http/api_util.h"
 #include "providers/webhook.h"
 
 namespace smsconsent {
@@ -66,7 +66,10 @@ HttpResponse ErrorResponse(const Status& status) {
 
 Api::Api(ConsentService& service, ConsentStore& store, const Clock& clock, Metrics& metrics,
          ApiOptions options)
-    : service_(service), store_(store), clock_(clock), metrics_(metrics),
+    : service_(service),
+      store_(store),
+      clock_(clock),
+      metrics_(metrics),
       options_(std::move(options)) {
   AddSessionRoutes();
   AddRoutes();
@@ -161,10 +164,11 @@ void Api::AddRoutes() {
   });
 
   // ---- account ----
-  router_.Add("GET", "/v1/account", authed([](const Account& a, const HttpRequest&,
-                                              const PathParams&) -> Result<HttpResponse> {
-                return JsonResponse(200, ToJson(a));
-              }));
+  router_.Add(
+      "GET", "/v1/account",
+      authed([](const Account& a, const HttpRequest&, const PathParams&) -> Result<HttpResponse> {
+        return JsonResponse(200, ToJson(a));
+      }));
 
   // ---- sender numbers ----
   router_.Add("GET", "/v1/numbers",
@@ -184,8 +188,8 @@ void Api::AddRoutes() {
                 SMSC_ASSIGN_OR_RETURN(n.number, ReqString(body, "number"));
                 SMSC_ASSIGN_OR_RETURN(auto kind, OptString(body, "kind"));
                 if (kind) {
-          SMSC_ASSIGN_OR_RETURN(n.kind, ParseNumberKind(*kind));
-        }
+                  SMSC_ASSIGN_OR_RETURN(n.kind, ParseNumberKind(*kind));
+                }
                 SMSC_ASSIGN_OR_RETURN(auto country, OptString(body, "country"));
                 n.country = country.value_or("");
                 SMSC_ASSIGN_OR_RETURN(auto langs, OptStrings(body, "languages"));
@@ -206,32 +210,31 @@ void Api::AddRoutes() {
                 SMSC_ASSIGN_OR_RETURN(SenderNumber n, service_.GetNumber(a.id, id));
                 return JsonResponse(200, ToJson(n));
               }));
-  router_.Add(
-      "PATCH", "/v1/numbers/{number}",
-      authed([this](const Account& a, const HttpRequest& req,
-                    const PathParams& p) -> Result<HttpResponse> {
-        SMSC_ASSIGN_OR_RETURN(int64_t id, PathId(p, "number"));
-        SMSC_ASSIGN_OR_RETURN(json body, ParseJsonBody(req));
-        NumberUpdate u;
-        SMSC_ASSIGN_OR_RETURN(u.languages, OptStrings(body, "languages"));
-        SMSC_ASSIGN_OR_RETURN(u.business_name, OptString(body, "business_name"));
-        SMSC_ASSIGN_OR_RETURN(u.opt_in_confirmation, OptBool(body, "opt_in_confirmation"));
-        const json kw = body.value("keywords", json::object());
-        if (!kw.is_object()) return InvalidArgument("'keywords' must be an object");
-        SMSC_ASSIGN_OR_RETURN(u.opt_in, OptStrings(kw, "opt_in"));
-        SMSC_ASSIGN_OR_RETURN(u.opt_out, OptStrings(kw, "opt_out"));
-        SMSC_ASSIGN_OR_RETURN(u.opt_out_all, OptStrings(kw, "opt_out_all"));
-        SMSC_ASSIGN_OR_RETURN(u.help, OptStrings(kw, "help"));
-        SMSC_ASSIGN_OR_RETURN(u.replace_default_keywords, OptBool(kw, "replace_defaults"));
-        SMSC_ASSIGN_OR_RETURN(u.free_text, OptBool(kw, "free_text"));
-        const json replies = body.value("replies", json::object());
-        if (!replies.is_object()) return InvalidArgument("'replies' must be an object");
-        SMSC_ASSIGN_OR_RETURN(u.reply_opt_in, OptString(replies, "opt_in"));
-        SMSC_ASSIGN_OR_RETURN(u.reply_opt_out, OptString(replies, "opt_out"));
-        SMSC_ASSIGN_OR_RETURN(u.reply_help, OptString(replies, "help"));
-        SMSC_ASSIGN_OR_RETURN(SenderNumber n, service_.UpdateNumber(a.id, id, u));
-        return JsonResponse(200, ToJson(n));
-      }));
+  router_.Add("PATCH", "/v1/numbers/{number}",
+              authed([this](const Account& a, const HttpRequest& req,
+                            const PathParams& p) -> Result<HttpResponse> {
+                SMSC_ASSIGN_OR_RETURN(int64_t id, PathId(p, "number"));
+                SMSC_ASSIGN_OR_RETURN(json body, ParseJsonBody(req));
+                NumberUpdate u;
+                SMSC_ASSIGN_OR_RETURN(u.languages, OptStrings(body, "languages"));
+                SMSC_ASSIGN_OR_RETURN(u.business_name, OptString(body, "business_name"));
+                SMSC_ASSIGN_OR_RETURN(u.opt_in_confirmation, OptBool(body, "opt_in_confirmation"));
+                const json kw = body.value("keywords", json::object());
+                if (!kw.is_object()) return InvalidArgument("'keywords' must be an object");
+                SMSC_ASSIGN_OR_RETURN(u.opt_in, OptStrings(kw, "opt_in"));
+                SMSC_ASSIGN_OR_RETURN(u.opt_out, OptStrings(kw, "opt_out"));
+                SMSC_ASSIGN_OR_RETURN(u.opt_out_all, OptStrings(kw, "opt_out_all"));
+                SMSC_ASSIGN_OR_RETURN(u.help, OptStrings(kw, "help"));
+                SMSC_ASSIGN_OR_RETURN(u.replace_default_keywords, OptBool(kw, "replace_defaults"));
+                SMSC_ASSIGN_OR_RETURN(u.free_text, OptBool(kw, "free_text"));
+                const json replies = body.value("replies", json::object());
+                if (!replies.is_object()) return InvalidArgument("'replies' must be an object");
+                SMSC_ASSIGN_OR_RETURN(u.reply_opt_in, OptString(replies, "opt_in"));
+                SMSC_ASSIGN_OR_RETURN(u.reply_opt_out, OptString(replies, "opt_out"));
+                SMSC_ASSIGN_OR_RETURN(u.reply_help, OptString(replies, "help"));
+                SMSC_ASSIGN_OR_RETURN(SenderNumber n, service_.UpdateNumber(a.id, id, u));
+                return JsonResponse(200, ToJson(n));
+              }));
 
   // ---- contacts ----
   router_.Add("POST", "/v1/contacts",
@@ -277,9 +280,8 @@ void Api::AddRoutes() {
                 // ?phone=: the one contact with that number (any format the account's
                 // region reads), or none.
                 if (req.HasQuery("phone")) {
-                  SMSC_ASSIGN_OR_RETURN(
-                      PhoneNumber p,
-                      service_.phones().Normalize(req.Query("phone"), a.default_region));
+                  SMSC_ASSIGN_OR_RETURN(PhoneNumber p, service_.phones().Normalize(
+                                                           req.Query("phone"), a.default_region));
                   json items = json::array();
                   auto found = store_.FindContactByPhone(a.id, p.e164);
                   if (found.ok()) {
@@ -357,49 +359,48 @@ void Api::AddRoutes() {
                 for (const auto& s : statuses) items.push_back(SubscriptionJson(s));
                 return JsonResponse(200, {{"items", items}});
               }));
-  router_.Add(
-      "PUT", "/v1/contacts/{contact}/subscriptions/{number}",
-      authed([this](const Caller& a, const HttpRequest& req,
-                    const PathParams& p) -> Result<HttpResponse> {
-        SMSC_ASSIGN_OR_RETURN(int64_t contact_id, PathId(p, "contact"));
-        SMSC_ASSIGN_OR_RETURN(int64_t number_id, PathId(p, "number"));
-        SMSC_ASSIGN_OR_RETURN(json body, ParseJsonBody(req));
-        SMSC_ASSIGN_OR_RETURN(Contact contact, service_.GetContact(a.id, contact_id));
-        SMSC_ASSIGN_OR_RETURN(SenderNumber number, service_.GetNumber(a.id, number_id));
-        StatusChangeRequest change;
-        change.account_id = a.id;
-        change.phone = contact.phone;
-        change.number = number.number;
-        SMSC_ASSIGN_OR_RETURN(std::string status, ReqString(body, "status"));
-        SMSC_ASSIGN_OR_RETURN(change.target, ParseSubscriptionStatus(status));
-        change.source = Source::kApi;
-        if (a.via_session) {
-          // A staff member on the contact record: the help article's manual change, by who
-          // signed in ("actor" in the body is ignored).
-          change.source = Source::kManual;
-          change.actor = a.actor;
-        } else {
-          SMSC_ASSIGN_OR_RETURN(auto actor, OptString(body, "actor"));
-          change.actor = actor ? "api:" + *actor : "api";
-        }
-        SMSC_ASSIGN_OR_RETURN(auto attest, OptBool(body, "attest"));
-        change.attestation.express_consent = attest.value_or(false);
-        SMSC_ASSIGN_OR_RETURN(auto basis, OptString(body, "legal_basis"));
-        if (basis) {
-          SMSC_ASSIGN_OR_RETURN(change.attestation.legal_basis, ParseLegalBasis(*basis));
-        }
-        SMSC_ASSIGN_OR_RETURN(auto explanation, OptString(body, "explanation"));
-        change.attestation.explanation = explanation.value_or("");
-        SMSC_ASSIGN_OR_RETURN(StatusChangeResult r, service_.SetStatus(change));
-        if (!r.replies.empty() && notify_outbox_) notify_outbox_();
-        json replies = json::array();
-        for (const auto& rep : r.replies) replies.push_back(ToJson(rep));
-        return JsonResponse(200, {{"status_before", SubscriptionStatusName(r.event.from)},
-                                  {"status_after", SubscriptionStatusName(r.event.to)},
-                                  {"changed", r.changed},
-                                  {"event", ToJson(r.event)},
-                                  {"replies", replies}});
-      }));
+  router_.Add("PUT", "/v1/contacts/{contact}/subscriptions/{number}",
+              authed([this](const Caller& a, const HttpRequest& req,
+                            const PathParams& p) -> Result<HttpResponse> {
+                SMSC_ASSIGN_OR_RETURN(int64_t contact_id, PathId(p, "contact"));
+                SMSC_ASSIGN_OR_RETURN(int64_t number_id, PathId(p, "number"));
+                SMSC_ASSIGN_OR_RETURN(json body, ParseJsonBody(req));
+                SMSC_ASSIGN_OR_RETURN(Contact contact, service_.GetContact(a.id, contact_id));
+                SMSC_ASSIGN_OR_RETURN(SenderNumber number, service_.GetNumber(a.id, number_id));
+                StatusChangeRequest change;
+                change.account_id = a.id;
+                change.phone = contact.phone;
+                change.number = number.number;
+                SMSC_ASSIGN_OR_RETURN(std::string status, ReqString(body, "status"));
+                SMSC_ASSIGN_OR_RETURN(change.target, ParseSubscriptionStatus(status));
+                change.source = Source::kApi;
+                if (a.via_session) {
+                  // A staff member on the contact record: the help article's manual change, by who
+                  // signed in ("actor" in the body is ignored).
+                  change.source = Source::kManual;
+                  change.actor = a.actor;
+                } else {
+                  SMSC_ASSIGN_OR_RETURN(auto actor, OptString(body, "actor"));
+                  change.actor = actor ? "api:" + *actor : "api";
+                }
+                SMSC_ASSIGN_OR_RETURN(auto attest, OptBool(body, "attest"));
+                change.attestation.express_consent = attest.value_or(false);
+                SMSC_ASSIGN_OR_RETURN(auto basis, OptString(body, "legal_basis"));
+                if (basis) {
+                  SMSC_ASSIGN_OR_RETURN(change.attestation.legal_basis, ParseLegalBasis(*basis));
+                }
+                SMSC_ASSIGN_OR_RETURN(auto explanation, OptString(body, "explanation"));
+                change.attestation.explanation = explanation.value_or("");
+                SMSC_ASSIGN_OR_RETURN(StatusChangeResult r, service_.SetStatus(change));
+                if (!r.replies.empty() && notify_outbox_) notify_outbox_();
+                json replies = json::array();
+                for (const auto& rep : r.replies) replies.push_back(ToJson(rep));
+                return JsonResponse(200, {{"status_before", SubscriptionStatusName(r.event.from)},
+                                          {"status_after", SubscriptionStatusName(r.event.to)},
+                                          {"changed", r.changed},
+                                          {"event", ToJson(r.event)},
+                                          {"replies", replies}});
+              }));
   router_.Add("GET", "/v1/contacts/{contact}/history",
               authed([this](const Account& a, const HttpRequest&,
                             const PathParams& p) -> Result<HttpResponse> {
@@ -464,61 +465,60 @@ void Api::AddRoutes() {
               }));
 
   // ---- inbound messages and their replies ----
-  router_.Add("GET", "/v1/messages",
-              authed([this](const Account& a, const HttpRequest& req,
-                            const PathParams&) -> Result<HttpResponse> {
-                InboundQuery q;
-                if (req.HasQuery("before")) {
-                  SMSC_ASSIGN_OR_RETURN(q.before_id,
-                                        ParseInt(req.Query("before"), "before", 1, INT64_MAX));
-                }
-                SMSC_ASSIGN_OR_RETURN(q.limit, PageLimit(req, 50, 200));
-                if (req.HasQuery("contact")) {
-                  SMSC_ASSIGN_OR_RETURN(q.contact_id,
-                                        ParseInt(req.Query("contact"), "contact", 1, INT64_MAX));
-                }
-                if (req.HasQuery("number")) {
-                  SMSC_ASSIGN_OR_RETURN(q.number_id,
-                                        ParseInt(req.Query("number"), "number", 1, INT64_MAX));
-                }
-                SMSC_ASSIGN_OR_RETURN(auto messages, service_.ListMessages(a.id, q));
-                json items = json::array();
-                for (const auto& m : messages) items.push_back(ToJson(m));
-                return JsonResponse(
-                    200, Page(std::move(items), static_cast<int>(messages.size()) == q.limit,
-                              messages.empty() ? 0 : messages.back().message.id));
-              }));
+  router_.Add(
+      "GET", "/v1/messages",
+      authed([this](const Account& a, const HttpRequest& req,
+                    const PathParams&) -> Result<HttpResponse> {
+        InboundQuery q;
+        if (req.HasQuery("before")) {
+          SMSC_ASSIGN_OR_RETURN(q.before_id, ParseInt(req.Query("before"), "before", 1, INT64_MAX));
+        }
+        SMSC_ASSIGN_OR_RETURN(q.limit, PageLimit(req, 50, 200));
+        if (req.HasQuery("contact")) {
+          SMSC_ASSIGN_OR_RETURN(q.contact_id,
+                                ParseInt(req.Query("contact"), "contact", 1, INT64_MAX));
+        }
+        if (req.HasQuery("number")) {
+          SMSC_ASSIGN_OR_RETURN(q.number_id, ParseInt(req.Query("number"), "number", 1, INT64_MAX));
+        }
+        SMSC_ASSIGN_OR_RETURN(auto messages, service_.ListMessages(a.id, q));
+        json items = json::array();
+        for (const auto& m : messages) items.push_back(ToJson(m));
+        return JsonResponse(200,
+                            Page(std::move(items), static_cast<int>(messages.size()) == q.limit,
+                                 messages.empty() ? 0 : messages.back().message.id));
+      }));
 
   // ---- outbox ----
-  router_.Add("GET", "/v1/outbox",
-              authed([this](const Account& a, const HttpRequest& req,
-                            const PathParams&) -> Result<HttpResponse> {
-                OutboxQuery q;
-                SMSC_ASSIGN_OR_RETURN(q.after_id, Cursor(req));
-                if (req.HasQuery("before")) {
-                  SMSC_ASSIGN_OR_RETURN(q.before_id,
-                                        ParseInt(req.Query("before"), "before", 1, INT64_MAX));
-                }
-                SMSC_ASSIGN_OR_RETURN(q.limit, PageLimit(req, 100, 1000));
-                if (req.HasQuery("state")) {
-                  SMSC_ASSIGN_OR_RETURN(auto states, QueryList(req, "state"));
-                  for (const std::string& s : states) {
-                    SMSC_ASSIGN_OR_RETURN(OutboxState state, ParseOutboxState(s));
-                    q.states.push_back(state);
-                  }
-                }
-                // order=desc: newest first; the next page is then before=<next>.
-                const std::string_view order = req.Query("order", "asc");
-                if (order != "asc" && order != "desc") {
-                  return InvalidArgument("'order' must be asc or desc");
-                }
-                q.newest_first = order == "desc";
-                SMSC_ASSIGN_OR_RETURN(auto items, service_.ListOutbox(a.id, q));
-                json out = json::array();
-                for (const auto& o : items) out.push_back(ToJson(o));
-                return JsonResponse(200, Page(std::move(out), static_cast<int>(items.size()) == q.limit,
-                                              items.empty() ? 0 : items.back().id));
-              }));
+  router_.Add(
+      "GET", "/v1/outbox",
+      authed([this](const Account& a, const HttpRequest& req,
+                    const PathParams&) -> Result<HttpResponse> {
+        OutboxQuery q;
+        SMSC_ASSIGN_OR_RETURN(q.after_id, Cursor(req));
+        if (req.HasQuery("before")) {
+          SMSC_ASSIGN_OR_RETURN(q.before_id, ParseInt(req.Query("before"), "before", 1, INT64_MAX));
+        }
+        SMSC_ASSIGN_OR_RETURN(q.limit, PageLimit(req, 100, 1000));
+        if (req.HasQuery("state")) {
+          SMSC_ASSIGN_OR_RETURN(auto states, QueryList(req, "state"));
+          for (const std::string& s : states) {
+            SMSC_ASSIGN_OR_RETURN(OutboxState state, ParseOutboxState(s));
+            q.states.push_back(state);
+          }
+        }
+        // order=desc: newest first; the next page is then before=<next>.
+        const std::string_view order = req.Query("order", "asc");
+        if (order != "asc" && order != "desc") {
+          return InvalidArgument("'order' must be asc or desc");
+        }
+        q.newest_first = order == "desc";
+        SMSC_ASSIGN_OR_RETURN(auto items, service_.ListOutbox(a.id, q));
+        json out = json::array();
+        for (const auto& o : items) out.push_back(ToJson(o));
+        return JsonResponse(200, Page(std::move(out), static_cast<int>(items.size()) == q.limit,
+                                      items.empty() ? 0 : items.back().id));
+      }));
   router_.Add("GET", "/v1/outbox/{item}",
               authed([this](const Account& a, const HttpRequest&,
                             const PathParams& p) -> Result<HttpResponse> {
@@ -543,11 +543,10 @@ void Api::Webhook(const HttpRequest& req, const std::string& name, Responder res
   }
   WebhookRequest wr;
   wr.method = req.method;
-  const std::string base = options_.public_url.empty()
-                               ? "http://" + std::string(req.Header("host"))
-                               : options_.public_url;
-  wr.url = (base.size() && base.back() == '/' ? base.substr(0, base.size() - 1) : base) +
-           req.target;
+  const std::string base = options_.public_url.empty() ? "http://" + std::string(req.Header("host"))
+                                                       : options_.public_url;
+  wr.url =
+      (base.size() && base.back() == '/' ? base.substr(0, base.size() - 1) : base) + req.target;
   wr.path = req.path;
   wr.query = req.query;
   wr.headers = req.headers;

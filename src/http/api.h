@@ -80,10 +80,10 @@ class Api {
 
   void AddRoutes();
   // Each area's routes, in a file of its own (api_<area>.cc).
-  void AddExportRoutes();  // statuses/ledger export, consent proof (api_export.cc)
+  void AddExportRoutes();   // statuses/ledger export, consent proof (api_export.cc)
   void AddSessionRoutes();  // staff sign-in, session, sign-out (api_session.cc)
-  void AddBulkRoutes();    // bulk changes, imports, jobs (api_bulk.cc)
-  void AddWebRoutes();     // the staff web page under /app/ (web_ui.cc)
+  void AddBulkRoutes();     // bulk changes, imports, jobs (api_bulk.cc)
+  void AddWebRoutes();      // the staff web page under /app/ (web_ui.cc)
   void Webhook(const HttpRequest& req, const std::string& provider, Responder respond) const;
 
   ConsentService& service_;

@@ -104,9 +104,8 @@ void Api::AddBulkRoutes() {
                                             const PathParams&) -> Result<HttpResponse> {
       SMSC_RETURN_IF_ERROR(need_bulk());
       SMSC_ASSIGN_OR_RETURN(auto parsed, ParseBulkRequest(req, import, a.actor));
-      SMSC_ASSIGN_OR_RETURN(auto submitted,
-                            bulk_->Submit(a.id, parsed.first, IdempotencyKey(req),
-                                          StringSource(std::move(parsed.second))));
+      SMSC_ASSIGN_OR_RETURN(auto submitted, bulk_->Submit(a.id, parsed.first, IdempotencyKey(req),
+                                                          StringSource(std::move(parsed.second))));
       if (submitted.second && notify_jobs_) notify_jobs_();
       json body = JobJson(submitted.first);
       body["created"] = submitted.second;
@@ -132,9 +131,9 @@ void Api::AddBulkRoutes() {
                 SMSC_ASSIGN_OR_RETURN(int64_t id, PathId(p, "job"));
                 HttpResponse r;
                 r.content_type = "text/csv; charset=utf-8";
-                r.headers.emplace_back("Content-Disposition", "attachment; filename=\"job-" +
-                                                                  std::to_string(id) +
-                                                                  "-skipped.csv\"");
+                r.headers.emplace_back(
+                    "Content-Disposition",
+                    "attachment; filename=\"job-" + std::to_string(id) + "-skipped.csv\"");
                 SMSC_RETURN_IF_ERROR(bulk_->RejectsCsv(a.id, id, [&r](std::string_view chunk) {
                   r.body.append(chunk);
                   return Status::Ok();

@@ -26,8 +26,7 @@ Result<ExportOptions> ExportOptionsFrom(const HttpRequest& req) {
   if (req.HasQuery("status")) {
     SMSC_ASSIGN_OR_RETURN(o.filter.status, ParseSubscriptionStatus(req.Query("status")));
   }
-  SMSC_RETURN_IF_ERROR(
-      SetExportTimeRange(OptQuery(req, "from"), OptQuery(req, "to"), &o.filter));
+  SMSC_RETURN_IF_ERROR(SetExportTimeRange(OptQuery(req, "from"), OptQuery(req, "to"), &o.filter));
   if (req.HasQuery("formula_guard")) {
     const std::string_view g = req.Query("formula_guard");
     if (g != "true" && g != "false") {
@@ -54,10 +53,9 @@ void Api::AddExportRoutes() {
                               return Status::Ok();
                             }));
       r.content_type = ExportContentType(options.format);
-      r.headers.emplace_back(
-          "Content-Disposition",
-          "attachment; filename=\"" +
-              ExportFileName(a.id, what, options.format, clock_.NowMs()) + "\"");
+      r.headers.emplace_back("Content-Disposition",
+                             "attachment; filename=\"" +
+                                 ExportFileName(a.id, what, options.format, clock_.NowMs()) + "\"");
       r.headers.emplace_back("X-Export-Rows", std::to_string(summary.rows));
       return r;
     });

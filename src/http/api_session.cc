@@ -9,9 +9,9 @@
 
 #include "app/json_views.h"
 #include "core/ascii.h"
-#include "providers/webhook.h"  // ConstantTimeEquals
 #include "http/api.h"
 #include "http/api_util.h"
+#include "providers/webhook.h"  // ConstantTimeEquals
 
 namespace smsconsent {
 
@@ -149,14 +149,14 @@ void Api::AddSessionRoutes() {
       return staff_auth_->SignIn(email, password);
     }();
     if (!signed_in.ok()) return NoStore(ErrorResponse(signed_in.status()));
-    HttpResponse r = JsonResponse(
-        200, SessionJson(signed_in->user, signed_in->account, signed_in->session));
+    HttpResponse r =
+        JsonResponse(200, SessionJson(signed_in->user, signed_in->account, signed_in->session));
     // The browser keeps the cookie for the session's absolute lifetime; the server ends the
     // session earlier when it sits idle.
-    r.headers.emplace_back("Set-Cookie",
-                           SessionCookie(signed_in->session_token,
-                                         staff_auth_->options().absolute_lifetime_ms / 1000,
-                                         SecureCookies(options_.public_url)));
+    r.headers.emplace_back(
+        "Set-Cookie",
+        SessionCookie(signed_in->session_token, staff_auth_->options().absolute_lifetime_ms / 1000,
+                      SecureCookies(options_.public_url)));
     return NoStore(std::move(r));
   });
   router_.Add("GET", "/v1/session", [this](const HttpRequest& req, const PathParams&) {
@@ -171,8 +171,7 @@ void Api::AddSessionRoutes() {
     if (!st.ok()) return NoStore(ErrorResponse(st));
     HttpResponse r;
     r.status = 204;
-    r.headers.emplace_back("Set-Cookie",
-                           SessionCookie("", 0, SecureCookies(options_.public_url)));
+    r.headers.emplace_back("Set-Cookie", SessionCookie("", 0, SecureCookies(options_.public_url)));
     return NoStore(std::move(r));
   });
 }

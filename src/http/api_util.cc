@@ -39,7 +39,8 @@ Result<std::string> ReqString(const json& j, const char* name) {
 Result<std::optional<bool>> OptBool(const json& j, const char* name) {
   auto it = j.find(name);
   if (it == j.end() || it->is_null()) return std::optional<bool>();
-  if (!it->is_boolean()) return InvalidArgument(std::string("'") + name + "' must be true or false");
+  if (!it->is_boolean())
+    return InvalidArgument(std::string("'") + name + "' must be true or false");
   return std::optional<bool>(it->get<bool>());
 }
 
@@ -87,7 +88,6 @@ Result<int64_t> Cursor(const HttpRequest& req) {
   if (!req.HasQuery("after")) return int64_t{0};
   return ParseInt(req.Query("after"), "after", 0, INT64_MAX);
 }
-
 
 json Page(json items, bool full, int64_t last) {
   return {{"items", std::move(items)}, {"next", full ? json(std::to_string(last)) : json(nullptr)}};

@@ -37,8 +37,7 @@ void Histogram::Observe(double seconds) {
   sum_ += seconds;
 }
 
-void Histogram::Render(std::string& out, const std::string& name,
-                       const std::string& labels) const {
+void Histogram::Render(std::string& out, const std::string& name, const std::string& labels) const {
   const std::string sep = labels.empty() ? "" : ",";
   for (size_t i = 0; i < kBuckets.size(); ++i) {
     out += name + "_bucket{" + labels + sep + "le=\"" + Num(kBuckets[i]) + "\"} " +
@@ -121,11 +120,12 @@ std::string Metrics::Render(const std::vector<std::pair<std::string, int64_t>>& 
   out += "# HELP smsconsent_outbox_items Replies in the outbox by state.\n";
   out += "# TYPE smsconsent_outbox_items gauge\n";
   for (const auto& [state, n] : outbox) {
-    out += "smsconsent_outbox_items{state=\"" + PromEscape(state) + "\"} " + std::to_string(n) +
-           "\n";
+    out +=
+        "smsconsent_outbox_items{state=\"" + PromEscape(state) + "\"} " + std::to_string(n) + "\n";
   }
-  out += "# HELP smsconsent_consent_cache_hits_total Consent checks answered by the store's "
-         "cache.\n";
+  out +=
+      "# HELP smsconsent_consent_cache_hits_total Consent checks answered by the store's "
+      "cache.\n";
   out += "# TYPE smsconsent_consent_cache_hits_total counter\n";
   out += "smsconsent_consent_cache_hits_total " + std::to_string(cache.hits) + "\n";
   out += "# HELP smsconsent_consent_cache_misses_total Consent checks that read the database.\n";

@@ -42,8 +42,7 @@ class Histogram {
 
 class Metrics {
  public:
-  void RecordRequest(std::string_view route, std::string_view method, int status,
-                     double seconds);
+  void RecordRequest(std::string_view route, std::string_view method, int status, double seconds);
   void RecordDecision(const std::string& provider, const std::string& intent);
   void RecordStore(const std::string& operation, double seconds);
   // One group-commit batch of `items` change sets that took `seconds` to write (also

@@ -44,8 +44,7 @@ void Router::Add(const std::string& method, const std::string& pattern, Handler 
   AddRoute(method, pattern, std::move(handler), nullptr);
 }
 
-void Router::AddAsync(const std::string& method, const std::string& pattern,
-                      AsyncHandler handler) {
+void Router::AddAsync(const std::string& method, const std::string& pattern, AsyncHandler handler) {
   AddRoute(method, pattern, nullptr, std::move(handler));
 }
 

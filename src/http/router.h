@@ -32,8 +32,8 @@ class Router {
     // The route's pattern, for metrics and logs ("" when none); a view of the Router's own
     // copy, valid as long as the Router.
     std::string_view pattern;
-    int status = 200;     // 404 or 405 when handler is null
-    std::string allow;    // for 405
+    int status = 200;   // 404 or 405 when handler is null
+    std::string allow;  // for 405
   };
   // The first route (in the order added) whose pattern matches `path` and whose method is
   // `method` (a GET route also answers HEAD); else 405 listing the methods of every route whose

@@ -59,7 +59,9 @@ struct HttpServer::Impl {
   std::atomic<int> in_flight{0};
 
   Impl(HttpServerOptions o, Handler h, AccessLog a)
-      : options(std::move(o)), handler(std::move(h)), access_log(std::move(a)),
+      : options(std::move(o)),
+        handler(std::move(h)),
+        access_log(std::move(a)),
         ioc(options.threads) {}
 
   HttpResponse TooLarge() const {
@@ -70,7 +72,8 @@ struct HttpServer::Impl {
   net::awaitable<void> Accept() {
     for (;;) {
       beast::error_code ec;
-      tcp::socket socket = co_await acceptor.async_accept(net::redirect_error(net::use_awaitable, ec));
+      tcp::socket socket =
+          co_await acceptor.async_accept(net::redirect_error(net::use_awaitable, ec));
       if (ec) {
         if (stopping || ec == net::error::operation_aborted) co_return;
         continue;  // e.g. EMFILE: keep serving the connections we have
@@ -103,9 +106,7 @@ struct HttpServer::Impl {
       if (ec) {
         if (ec == http::error::body_limit) {
           // Beast 1.74 reports an over-limit Content-Length already while reading the header.
-          co_await Write(stream,
-                         TooLarge(),
-                         false, nullptr, std::chrono::steady_clock::now());
+          co_await Write(stream, TooLarge(), false, nullptr, std::chrono::steady_clock::now());
         } else if (ec == http::error::header_limit) {
           co_await Write(stream, PlainError(431, "HEADERS_TOO_LARGE", "request headers too large"),
                          false, nullptr, std::chrono::steady_clock::now());
@@ -122,9 +123,7 @@ struct HttpServer::Impl {
       stream.expires_after(options.request_timeout);
       const auto content_length = parser.content_length();
       if (content_length && *content_length > static_cast<uint64_t>(options.max_body_bytes)) {
-        co_await Write(stream,
-                       TooLarge(),
-                       false, nullptr, start);
+        co_await Write(stream, TooLarge(), false, nullptr, start);
         --in_flight;
         break;
       }
@@ -132,9 +131,7 @@ struct HttpServer::Impl {
                                 net::redirect_error(net::use_awaitable, ec));
       if (ec) {
         if (ec == http::error::body_limit) {
-          co_await Write(stream,
-                         TooLarge(),
-                         false, nullptr, start);
+          co_await Write(stream, TooLarge(), false, nullptr, start);
         } else if (ec != beast::error::timeout && ec != net::error::eof &&
                    ec != http::error::partial_message) {
           co_await Write(stream, PlainError(400, "BAD_REQUEST", "malformed HTTP request"), false,
@@ -179,8 +176,8 @@ struct HttpServer::Impl {
     struct Exchange {
       std::mutex mu;
       bool answered = false;
-      std::optional<HttpResponse> early;             // answered before anyone waited
-      std::function<void(HttpResponse)> resume;      // set once the coroutine waits
+      std::optional<HttpResponse> early;         // answered before anyone waited
+      std::function<void(HttpResponse)> resume;  // set once the coroutine waits
     };
     auto x = std::make_shared<Exchange>();
     Responder respond = [x](HttpResponse res) {
@@ -223,9 +220,8 @@ struct HttpServer::Impl {
         HttpResponse res = std::move(*x->early);
         x->early.reset();
         lock.unlock();
-        net::post(executor, [shared, res = std::move(res)]() mutable {
-          (*shared)(std::move(res));
-        });
+        net::post(executor,
+                  [shared, res = std::move(res)]() mutable { (*shared)(std::move(res)); });
         return;
       }
       x->resume = std::move(resume);
@@ -277,8 +273,7 @@ struct HttpServer::Impl {
       rec.status = res.status;
       rec.response_bytes = bytes;
       rec.route = route;
-      rec.seconds =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      rec.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       access_log(rec);
     }
     co_return !ec;
@@ -306,8 +301,8 @@ struct HttpServer::Impl {
 };
 
 HttpServer::HttpServer(HttpServerOptions options, Handler handler, AccessLog access_log)
-    : impl_(std::make_unique<Impl>(std::move(options), std::move(handler),
-                                   std::move(access_log))) {}
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(handler), std::move(access_log))) {
+}
 
 HttpServer::~HttpServer() = default;
 

@@ -49,9 +49,9 @@ struct AccessRecord {
 
 class HttpServer {
  public:
-  // Answers through `respond` (http_types.h), now or later; `request` stays valid until `respond` has been called.
-  // Returns a label for the request, handed to the access log as AccessRecord::route; it must
-  // stay valid as long as the server.
+  // Answers through `respond` (http_types.h), now or later; `request` stays valid until `respond`
+  // has been called. Returns a label for the request, handed to the access log as
+  // AccessRecord::route; it must stay valid as long as the server.
   using Handler = std::function<std::string_view(const HttpRequest& request, Responder respond)>;
   using AccessLog = std::function<void(const AccessRecord&)>;
 

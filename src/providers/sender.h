@@ -39,7 +39,7 @@ class ReplySender {
 // missing (e.g. twilio needs account_sid and auth_token); kInvalidArgument for an unknown name.
 // `http` must outlive the sender.
 Result<std::unique_ptr<ReplySender>> MakeReplySender(const std::string& sender,
-                                                      const nlohmann::json& settings,
-                                                      HttpClient& http);
+                                                     const nlohmann::json& settings,
+                                                     HttpClient& http);
 
 }  // namespace smsconsent

@@ -73,9 +73,8 @@ void AppendXmlEscaped(std::string& out, std::string_view text) {
 
 // Whether `signature` is Twilio's signature of `url` followed by `signed_params` under
 // `token`. `data` is scratch space.
-bool SignatureMatches(std::string_view token, std::string_view url,
-                      std::string_view signed_params, std::string_view signature,
-                      std::string& data) {
+bool SignatureMatches(std::string_view token, std::string_view url, std::string_view signed_params,
+                      std::string_view signature, std::string& data) {
   data.assign(url);
   data.append(signed_params);
   return ConstantTimeEquals(Base64Encode(HmacSha1(token, data)), signature);
@@ -135,8 +134,7 @@ class TwilioWebhook final : public WebhookProvider {
     const Params& params = *body_params;
     // By name; a repeated name's values in order too, so the result does not depend on the
     // order the client sent them in. (Views compare as the strings do.)
-    std::vector<std::pair<std::string_view, std::string_view>> sorted(params.begin(),
-                                                                      params.end());
+    std::vector<std::pair<std::string_view, std::string_view>> sorted(params.begin(), params.end());
     std::sort(sorted.begin(), sorted.end());
     std::size_t length = 0;
     for (const auto& [key, value] : sorted) length += key.size() + value.size();

@@ -30,8 +30,8 @@ struct WebhookRequest {
   // The URL as the provider called it: the configured public base URL (or
   // http://HOST from the Host header) + the request target (path and query).
   std::string url;
-  std::string path;                                        // "/webhooks/twilio"
-  std::vector<std::pair<std::string, std::string>> query;  // decoded, in order
+  std::string path;                                          // "/webhooks/twilio"
+  std::vector<std::pair<std::string, std::string>> query;    // decoded, in order
   std::vector<std::pair<std::string, std::string>> headers;  // names lowercased
   std::string body;
 
@@ -45,7 +45,7 @@ struct ParsedInbound {
   std::string message_id;  // the provider's id (MessageSid, …); idempotency key
   std::string from;        // as sent by the provider (normalised later)
   std::string to;
-  std::string body;        // UTF-8
+  std::string body;  // UTF-8
   // Vonage and Plivo write E.164 numbers without the '+': from/to get it back when they are
   // all digits and longer than 8 (short codes stay as sent).
   // True when the request is a genuine webhook of this provider that carries no inbound SMS

@@ -1,8 +1,8 @@
 // Helpers shared by the webhook providers: request accessors, encodings, digests and MACs
 // (OpenSSL), charset conversion (ICU), URL spellings, settings lookup, and the registry.
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/core_names.h>
 #include <openssl/params.h>
 #include <unicode/ucnv.h>
 #include <unicode/ustring.h>
@@ -84,8 +84,7 @@ std::string Hmac(const EVP_MD* md, std::string_view key, std::string_view data) 
   unsigned char out[EVP_MAX_MD_SIZE];
   size_t out_len = 0;
   if (EVP_MAC_init(ctx, nullptr, 0, nullptr) != 1 ||
-      EVP_MAC_update(ctx, reinterpret_cast<const unsigned char*>(data.data()), data.size()) !=
-          1 ||
+      EVP_MAC_update(ctx, reinterpret_cast<const unsigned char*>(data.data()), data.size()) != 1 ||
       EVP_MAC_final(ctx, out, &out_len, sizeof out) != 1) {
     return {};
   }
@@ -462,8 +461,7 @@ bool ParseSeconds(std::string_view s, int64_t* out) {
 }
 
 std::string PlusE164(std::string_view number) {
-  if (number.size() > 8 &&
-      std::all_of(number.begin(), number.end(), IsAsciiDigit)) {
+  if (number.size() > 8 && std::all_of(number.begin(), number.end(), IsAsciiDigit)) {
     return "+" + std::string(number);
   }
   return std::string(number);

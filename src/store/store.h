@@ -69,7 +69,7 @@ struct StaffSession {
 };
 
 struct ReplyTexts {
-  std::string opt_in;   // templates; "{business}" is replaced by the business name
+  std::string opt_in;  // templates; "{business}" is replaced by the business name
   std::string opt_out;
   std::string help;
 };
@@ -164,7 +164,7 @@ struct ProviderConfig {
 // How a dispatcher finishes one claimed outbox item.
 struct OutboxCompletion {
   int64_t id = 0;
-  std::string lease_owner;  // must still hold the lease, else kAborted
+  std::string lease_owner;                 // must still hold the lease, else kAborted
   OutboxState state = OutboxState::kSent;  // kSent, kPending (retry later), kFailed or kDead
   int attempts = 0;
   std::string last_error;
@@ -218,7 +218,7 @@ struct BatchItem {
 struct ContactQuery {
   int64_t after_id = 0;  // cursor: contacts with id > after_id, ascending
   int limit = 100;
-  std::string search;    // substring of phone or name (case-insensitive), empty = all
+  std::string search;  // substring of phone or name (case-insensitive), empty = all
   // Filter by the contact's status on one sender number of the account. Both or neither
   // (kInvalidArgument otherwise); a number outside the account is kNotFound.
   // not_specified also matches contacts that have no status row for the number (never set).
@@ -248,14 +248,14 @@ struct Job {
   std::string idempotency_key;  // unique per account
   std::string request;          // JSON object text: what to do (the input rows are separate)
   JobState state = JobState::kQueued;
-  int64_t total = 0;            // rows or contacts to process (0 until known)
-  int64_t done = 0;             // processed so far, committed with their changes
-  std::string cursor;           // where processing resumes (opaque to the store)
-  std::string result;           // JSON object text: counts so far / final
-  std::string error;            // why it failed (state failed)
+  int64_t total = 0;   // rows or contacts to process (0 until known)
+  int64_t done = 0;    // processed so far, committed with their changes
+  std::string cursor;  // where processing resumes (opaque to the store)
+  std::string result;  // JSON object text: counts so far / final
+  std::string error;   // why it failed (state failed)
   std::string lease_owner;
   int64_t lease_until_ms = 0;
-  int64_t input_chunks = 0;     // stored input (CSV bytes) in chunks 0..input_chunks-1
+  int64_t input_chunks = 0;  // stored input (CSV bytes) in chunks 0..input_chunks-1
   int64_t created_at_ms = 0;
   int64_t updated_at_ms = 0;
   int64_t finished_at_ms = 0;
@@ -263,10 +263,10 @@ struct Job {
 
 // One input row a job skipped, and why (the downloadable report).
 struct JobReject {
-  int64_t row = 0;       // the row's line in the input (or position in the selection)
-  std::string phone;     // as given
-  std::string reason;    // "self_opted_out", "invalid_phone", "duplicate", ...
-  std::string detail;    // human-readable
+  int64_t row = 0;     // the row's line in the input (or position in the selection)
+  std::string phone;   // as given
+  std::string reason;  // "self_opted_out", "invalid_phone", "duplicate", ...
+  std::string detail;  // human-readable
 };
 
 // What one chunk of a job wrote, committed with the chunk's change sets.
@@ -281,7 +281,7 @@ struct JobProgress {
   std::optional<JobState> finish;  // kDone / kFailed to finish the job with this chunk
   std::string error;               // with finish = kFailed
   int64_t at_ms = 0;
-  int64_t lease_until_ms = 0;      // renewed lease
+  int64_t lease_until_ms = 0;  // renewed lease
 };
 
 // A contact's id and its state on one number (FindContactState).
@@ -351,10 +351,10 @@ struct TransferColumn {
 struct TransferTable {
   const char* name;
   std::vector<TransferColumn> columns;
-  int key_columns = 1;     // columns[0..key_columns) are the primary key; rows go in its order
-                           // (text keys bytewise)
+  int key_columns = 1;      // columns[0..key_columns) are the primary key; rows go in its order
+                            // (text keys bytewise)
   bool id_counter = false;  // columns[0] is `id` from an autoincrement/identity counter
-  int batch_rows = 500;    // rows per ExportRows call (small for large rows: job input chunks)
+  int batch_rows = 500;     // rows per ExportRows call (small for large rows: job input chunks)
 };
 
 // Every table of an installation (not the migration bookkeeping), parents before children:
@@ -369,7 +369,8 @@ class ConsentStore {
 
   // ---- accounts ----
   // api_key_hash: SHA-256 hex of the account's API key (the key itself is never stored).
-  virtual Result<Account> CreateAccount(const Account& account, const std::string& api_key_hash) = 0;
+  virtual Result<Account> CreateAccount(const Account& account,
+                                        const std::string& api_key_hash) = 0;
   virtual Result<Account> GetAccount(int64_t account_id) = 0;  // kNotFound
   virtual Result<Account> FindAccountByApiKeyHash(const std::string& api_key_hash) = 0;
   virtual Result<std::vector<Account>> ListAccounts() = 0;
@@ -380,8 +381,8 @@ class ConsentStore {
   // kAlreadyExists when any account has a user with this email; kNotFound for an unknown
   // account. Returns the user with its id (and the email as stored).
   virtual Result<User> CreateUser(const User& user) = 0;
-  virtual Result<User> GetUser(int64_t user_id) = 0;                   // kNotFound
-  virtual Result<User> FindUserByEmail(const std::string& email) = 0;  // kNotFound
+  virtual Result<User> GetUser(int64_t user_id) = 0;                    // kNotFound
+  virtual Result<User> FindUserByEmail(const std::string& email) = 0;   // kNotFound
   virtual Result<std::vector<User>> ListUsers(int64_t account_id) = 0;  // by id
   // Replaces name, role, password_hash and updated_at_ms of user.id (account and email are
   // kept). kNotFound for an unknown user.
@@ -506,9 +507,8 @@ class ConsentStore {
   virtual Status DebugOverwriteEvent(const ConsentEvent& e) = 0;
 
   // ---- inbound messages ----
-  virtual Result<std::optional<InboundMessage>> FindInbound(int64_t account_id,
-                                                            const std::string& provider,
-                                                            const std::string& provider_message_id) = 0;
+  virtual Result<std::optional<InboundMessage>> FindInbound(
+      int64_t account_id, const std::string& provider, const std::string& provider_message_id) = 0;
   // The account's messages matching `q`, newest first.
   virtual Result<std::vector<InboundMessage>> ListInbound(int64_t account_id,
                                                           const InboundQuery& q) = 0;

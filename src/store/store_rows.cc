@@ -121,7 +121,6 @@ Result<ConsentEvent> NextChainEvent(int64_t account_id, const EventDraft& d,
   return e;
 }
 
-
 std::string Quoted(std::string_view name) { return "\"" + std::string(name) + "\""; }
 
 std::string ColumnList(const TransferTable& t, int count, std::string_view suffix) {

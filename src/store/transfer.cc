@@ -199,9 +199,8 @@ Result<TransferCheck> CompareStores(ConsentStore& from, ConsentStore& to,
       for (size_t i = 0; !check.first_difference && i < std::max(a.size(), b.size()); ++i) {
         if (i >= a.size() || i >= b.size()) {
           const TransferRow& extra = i < a.size() ? a[i] : b[i];
-          check.first_difference = std::string(t.name) + ": row with key " +
-                                   DescribeKey(t, extra) + " is only in the " +
-                                   (i < a.size() ? "source" : "target");
+          check.first_difference = std::string(t.name) + ": row with key " + DescribeKey(t, extra) +
+                                   " is only in the " + (i < a.size() ? "source" : "target");
           break;
         }
         for (size_t c = 0; c < t.columns.size(); ++c) {

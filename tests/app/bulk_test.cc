@@ -123,18 +123,18 @@ TEST_F(BulkTest, PreviewCountsEverySkipReasonAndChangesNothing) {
   manual.phone = Phone(3);
   manual.target = kOut;
   ASSERT_TRUE(svc_->SetStatus(manual).ok());
-  const std::string csv = Csv(6) +                              // rows 2-7: phones 0..5
-                          Phone(4) + ",again,,\n" +             // duplicate
-                          "call me,x,,\n" +                     // invalid phone
-                          Phone(7) + ",Sender,,,12345\n" +      // too many fields: bad row
-                          "phone_only_missing,,,\n";            // invalid phone
+  const std::string csv = Csv(6) +                          // rows 2-7: phones 0..5
+                          Phone(4) + ",again,,\n" +         // duplicate
+                          "call me,x,,\n" +                 // invalid phone
+                          Phone(7) + ",Sender,,,12345\n" +  // too many fields: bad row
+                          "phone_only_missing,,,\n";        // invalid phone
   const int64_t events = EventCount();
   auto t = bulk_->Preview(account_, OptIn("+15551234567"), StringSource(csv));
   ASSERT_TRUE(t.ok()) << t.status().ToString();
   EXPECT_EQ(t->rows, 10);
-  EXPECT_EQ(t->change, 4);     // phones 0, 3 (user opt-out reversed), 4, 5
-  EXPECT_EQ(t->unchanged, 1);  // phone 2
-  EXPECT_EQ(t->created, 3);    // phones 0, 4, 5 do not exist yet
+  EXPECT_EQ(t->change, 4);                      // phones 0, 3 (user opt-out reversed), 4, 5
+  EXPECT_EQ(t->unchanged, 1);                   // phone 2
+  EXPECT_EQ(t->created, 3);                     // phones 0, 4, 5 do not exist yet
   EXPECT_EQ(t->skipped[kSkipSelfOptedOut], 1);  // phone 1
   EXPECT_EQ(t->skipped[kSkipDuplicate], 1);
   EXPECT_EQ(t->skipped[kSkipInvalidPhone], 2);
@@ -181,7 +181,8 @@ TEST_F(BulkTest, ApplyWritesOneBatchWithEvidenceAndQueuesConfirmations) {
   EXPECT_EQ(submitted->first.total, 25);
   EXPECT_EQ(submitted->first.state, JobState::kQueued);
   std::vector<int64_t> progress;
-  auto ran = bulk_->Run(submitted->first.id, "w", [&](const Job& j) { progress.push_back(j.done); });
+  auto ran =
+      bulk_->Run(submitted->first.id, "w", [&](const Job& j) { progress.push_back(j.done); });
   ASSERT_TRUE(ran.ok()) << ran.status().ToString();
   const Job job = **ran;
   EXPECT_EQ(job.state, JobState::kDone);
@@ -248,8 +249,8 @@ TEST_F(BulkTest, AnInterruptedJobResumesExactlyWhereItStopped) {
   // The first runner stops after two chunks (as if killed between two commits).
   std::atomic<bool> stop{false};
   int chunks = 0;
-  auto ran = bulk_->Run(submitted->first.id, "dies",
-                        [&](const Job&) { stop = ++chunks == 2; }, &stop);
+  auto ran = bulk_->Run(
+      submitted->first.id, "dies", [&](const Job&) { stop = ++chunks == 2; }, &stop);
   ASSERT_TRUE(ran.ok()) << ran.status().ToString();
   Job mid = *bulk_->GetJob(account_, submitted->first.id);
   EXPECT_EQ(mid.state, JobState::kRunning);
@@ -291,9 +292,9 @@ TEST_F(BulkTest, AStopBetweenSubmitAndRunIsRespected) {
 }
 
 TEST_F(BulkTest, SelectionByIdsAndByFilter) {
-  ASSERT_TRUE(RunToEnd(bulk_->Submit(account_, OptIn("+15551234567"), "", StringSource(Csv(12)))
-                           ->first)
-                  .state == JobState::kDone);
+  ASSERT_TRUE(
+      RunToEnd(bulk_->Submit(account_, OptIn("+15551234567"), "", StringSource(Csv(12)))->first)
+          .state == JobState::kDone);
   // Opt out by a user, selected by filter: status on the long code and a property.
   BulkRequest out;
   out.number = "+15551234567";
@@ -355,8 +356,8 @@ TEST_F(BulkTest, BadRequestsAreRefusedBeforeAnythingIsStored) {
 }
 
 TEST_F(BulkTest, UnknownSenderColumnIsSkippedPerRow) {
-  const std::string csv = "phone,sender\n" + Phone(1) + ",12345\n" + Phone(2) + ",+15550000000\n" +
-                          Phone(3) + ",\n";
+  const std::string csv =
+      "phone,sender\n" + Phone(1) + ",12345\n" + Phone(2) + ",+15550000000\n" + Phone(3) + ",\n";
   auto t = bulk_->Preview(account_, OptIn("+15551234567"), StringSource(csv));
   ASSERT_TRUE(t.ok()) << t.status().ToString();
   EXPECT_EQ(t->change, 2);

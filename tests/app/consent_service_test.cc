@@ -150,9 +150,9 @@ TEST_F(ServiceTest, EvidenceAndDecisionTextIsWhatAJsonDumpWouldWrite) {
   Number("+15550000002", NumberKind::kLongCode, "US", acct->account.id);
   Receive("START", "+15550000002");
   int n = 0;
-  for (std::string body : {std::string("STOP"),
-                           std::string("start \"now\"\\\n\t\x01 \xC3\xA6\xF0\x9F\x98\x80"),
-                           std::string("STOP\r\n"), std::string("help?")}) {
+  for (std::string body :
+       {std::string("STOP"), std::string("start \"now\"\\\n\t\x01 \xC3\xA6\xF0\x9F\x98\x80"),
+        std::string("STOP\r\n"), std::string("help?")}) {
     const std::string id = "SMtext" + std::to_string(++n);
     InboundResult r = Receive(body, a.number, "+14155552671", id);
     const auto decision = nlohmann::json::parse(r.decision);
@@ -204,8 +204,7 @@ TEST_F(ServiceTest, RetryIsAnsweredWithTheStoredDecisionAndReplies) {
 }
 
 TEST_F(ServiceTest, AccountScopePolicyAppliesPlainStopEverywhere) {
-  auto acct = svc_->CreateAccount(
-      {"Wide", {kAddonMarketingSms}, "US", OptOutScope::kAccount});
+  auto acct = svc_->CreateAccount({"Wide", {kAddonMarketingSms}, "US", OptOutScope::kAccount});
   ASSERT_TRUE(acct.ok());
   SenderNumber a = Number("+15550000001", NumberKind::kLongCode, "US", acct->account.id);
   SenderNumber b = Number("+15550000002", NumberKind::kLongCode, "US", acct->account.id);
@@ -344,8 +343,7 @@ TEST_F(ServiceTest, AccountWithoutMarketingAccessIsRefusedEverywhere) {
   req.number = "+15550000009";
   EXPECT_EQ(svc_->AddNumber(req).status().code(), StatusCode::kPermissionDenied);
   EXPECT_EQ(svc_->ListNumbers(bare->account.id).status().code(), StatusCode::kPermissionDenied);
-  EXPECT_EQ(svc_->ListOutbox(bare->account.id, {}).status().code(),
-            StatusCode::kPermissionDenied);
+  EXPECT_EQ(svc_->ListOutbox(bare->account.id, {}).status().code(), StatusCode::kPermissionDenied);
 }
 
 TEST_F(ServiceTest, CreateAccountValidatesInput) {
@@ -381,8 +379,7 @@ TEST_F(ServiceTest, RoutedProviderSettingsFollowSetProvider) {
   ASSERT_TRUE(first.ok()) << first.status().ToString();
   EXPECT_EQ((**first)["auth_token"], "first");
 
-  ASSERT_TRUE(
-      svc_->SetProvider(account_, "twilio", {{"auth_token", "second"}}, std::nullopt).ok());
+  ASSERT_TRUE(svc_->SetProvider(account_, "twilio", {{"auth_token", "second"}}, std::nullopt).ok());
   route = svc_->RouteInbound("+15551234567", "+14155552671");
   ASSERT_TRUE(route.ok());
   auto second = svc_->ProviderSettings(*route, "twilio");

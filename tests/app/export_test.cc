@@ -102,7 +102,8 @@ class ExportTest : public ::testing::Test {
     auto r = svc_->SetStatus(req);
     ASSERT_TRUE(r.ok()) << r.status().ToString();
   }
-  void AddContact(const std::string& phone, const std::string& name, const std::string& email = "") {
+  void AddContact(const std::string& phone, const std::string& name,
+                  const std::string& email = "") {
     auto c = svc_->AddContact(account_, phone, name, email);
     ASSERT_TRUE(c.ok()) << c.status().ToString();
   }
@@ -120,21 +121,20 @@ class ExportTest : public ::testing::Test {
 
   Result<std::string> Statuses(ExportOptions o = {}, int64_t account = 0) {
     std::string out;
-    auto r = ExportStatuses(*svc_, *store_, account ? account : account_, o,
-                            [&](std::string_view c) {
-                              out.append(c);
-                              return Status::Ok();
-                            });
+    auto r =
+        ExportStatuses(*svc_, *store_, account ? account : account_, o, [&](std::string_view c) {
+          out.append(c);
+          return Status::Ok();
+        });
     if (!r.ok()) return r.status();
     return out;
   }
   Result<std::string> Ledger(ExportOptions o = {}, int64_t account = 0) {
     std::string out;
-    auto r = ExportLedger(*svc_, *store_, account ? account : account_, o,
-                          [&](std::string_view c) {
-                            out.append(c);
-                            return Status::Ok();
-                          });
+    auto r = ExportLedger(*svc_, *store_, account ? account : account_, o, [&](std::string_view c) {
+      out.append(c);
+      return Status::Ok();
+    });
     if (!r.ok()) return r.status();
     return out;
   }
@@ -218,8 +218,8 @@ TEST_F(ExportTest, NumberByIdOrAnyFormatAndUnknownNumberIsNotFound) {
   Populate();
   ExportOptions o;
   o.format = ExportFormat::kJsonl;
-  for (const std::string& n : {std::to_string(long_.id), std::string("(555) 123-4567"),
-                               std::string("+1 555 123 4567")}) {
+  for (const std::string& n :
+       {std::to_string(long_.id), std::string("(555) 123-4567"), std::string("+1 555 123 4567")}) {
     o.filter.number = n;
     auto out = Statuses(o);
     ASSERT_TRUE(out.ok()) << n << ": " << out.status().ToString();
@@ -358,7 +358,8 @@ TEST_F(ExportTest, TimeRangeBoundsAreInclusive) {
   ASSERT_TRUE(SetExportTimeRange("2026-01-01T00:00:01Z", "2026-01-02T00:00:00Z", &o.filter).ok());
   EXPECT_EQ(ParseJsonl(*Ledger(o)).size(), 2u);
   o.filter = {};
-  ASSERT_TRUE(SetExportTimeRange("2026-01-01T00:00:01.001Z", "2026-01-01T23:59:59.999Z", &o.filter).ok());
+  ASSERT_TRUE(
+      SetExportTimeRange("2026-01-01T00:00:01.001Z", "2026-01-01T23:59:59.999Z", &o.filter).ok());
   EXPECT_EQ(ParseJsonl(*Ledger(o)).size(), 0u);
   o.filter = {};
   ASSERT_TRUE(SetExportTimeRange("2026-01-02", std::nullopt, &o.filter).ok());
@@ -374,7 +375,8 @@ TEST_F(ExportTest, TimeRangeBoundsAreInclusive) {
 
 TEST_F(ExportTest, TimeRangeErrors) {
   ExportFilter f;
-  EXPECT_EQ(SetExportTimeRange("2026-13-01", std::nullopt, &f).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(SetExportTimeRange("2026-13-01", std::nullopt, &f).code(),
+            StatusCode::kInvalidArgument);
   EXPECT_EQ(SetExportTimeRange(std::nullopt, "yesterday", &f).code(), StatusCode::kInvalidArgument);
   ExportFilter g;
   EXPECT_EQ(SetExportTimeRange("2026-02-01", "2026-01-31", &g).code(),

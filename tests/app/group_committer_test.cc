@@ -9,10 +9,10 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
-#include <functional>
-#include <mutex>
 #include <filesystem>
+#include <functional>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -319,7 +319,8 @@ TEST_F(GroupCommitterTest, CommitAsyncAnswersEveryCallerOnceThroughRunCallbacks)
   for (int i = 0; i < kItems; ++i) {
     // Every tenth one repeats the message id of the one before: refused alone.
     const std::string id = "a-" + std::to_string(i % 10 == 9 ? i - 1 : i);
-    committer.CommitAsync(account_, Change(0, "+1415555" + std::to_string(3000 + i), id, kNone, kIn),
+    committer.CommitAsync(account_,
+                          Change(0, "+1415555" + std::to_string(3000 + i), id, kNone, kIn),
                           [&, i](Result<CommitResult> r) {
                             if (std::this_thread::get_id() != runner_id) ++off_runner;
                             std::lock_guard<std::mutex> lock(mu);

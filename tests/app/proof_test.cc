@@ -125,11 +125,12 @@ TEST_F(ProofTest, AttestedOptInNamesTheActorBasisAndExplanation) {
   OptIn("+14155552671", "12345", "Signed the paper form at the counter");
   auto p = ByPhone("+14155552671");
   ASSERT_TRUE(p.ok()) << p.status().ToString();
-  EXPECT_EQ(p->summary[1],
-            "On 12345 (short_code): opted in by user:alice (manual) on 2026-01-02 00:00:00 UTC, "
-            "attested express consent, legal basis existing customer, similar products (Danish "
-            "Markedsf\u00f8ringsloven \u00a710 stk. 2), explanation: \"Signed the paper form at the "
-            "counter\".");
+  EXPECT_EQ(
+      p->summary[1],
+      "On 12345 (short_code): opted in by user:alice (manual) on 2026-01-02 00:00:00 UTC, "
+      "attested express consent, legal basis existing customer, similar products (Danish "
+      "Markedsf\u00f8ringsloven \u00a710 stk. 2), explanation: \"Signed the paper form at the "
+      "counter\".");
   json j = ProofToJson(*p);
   EXPECT_EQ(j["title"], "Consent record for +14155552671");
   EXPECT_EQ(j["events"][0]["evidence"]["legal_basis"], "existing_customer");
@@ -236,8 +237,8 @@ TEST_F(ProofTest, TamperingWithAnotherContactsEventStillFailsTheChain) {
 TEST_F(ProofTest, HtmlIsSelfContainedAndEscapesEverything) {
   auto c = svc_->AddContact(account_, "+14155552671", "<img src=x onerror=alert(1)>", "");
   ASSERT_TRUE(c.ok());
-  InboundResult r = Receive("+14155552671", "+15551234567",
-                            "Please stop texting me <script>alert('x')</script>");
+  InboundResult r =
+      Receive("+14155552671", "+15551234567", "Please stop texting me <script>alert('x')</script>");
   ASSERT_EQ(r.events.size(), 1u) << r.decision;
   auto p = ByPhone("+14155552671");
   ASSERT_TRUE(p.ok());

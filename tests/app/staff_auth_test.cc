@@ -212,19 +212,16 @@ TEST_F(StaffAuthTest, IdleSessionsExpireAndUseSlidesTheExpiry) {
   clock_.Advance(12 * kHour - 1);
   EXPECT_TRUE(auth_->Authenticate(s.session_token).ok());
   clock_.Advance(12 * kHour);
-  EXPECT_EQ(auth_->Authenticate(s.session_token).status().code(),
-            StatusCode::kUnauthenticated);
+  EXPECT_EQ(auth_->Authenticate(s.session_token).status().code(), StatusCode::kUnauthenticated);
   // An expired session is gone from the store.
-  EXPECT_EQ(store_->FindSession(Sha256Hex(s.session_token)).status().code(),
-            StatusCode::kNotFound);
+  EXPECT_EQ(store_->FindSession(Sha256Hex(s.session_token)).status().code(), StatusCode::kNotFound);
 }
 
 TEST_F(StaffAuthTest, TheExpiryIsWrittenAtMostOnceAMinute) {
   SignedIn s = MustSignIn();
   clock_.Advance(30 * 1000);
   ASSERT_TRUE(auth_->Authenticate(s.session_token).ok());
-  EXPECT_EQ(store_->FindSession(Sha256Hex(s.session_token))->last_seen_ms,
-            s.session.last_seen_ms);
+  EXPECT_EQ(store_->FindSession(Sha256Hex(s.session_token))->last_seen_ms, s.session.last_seen_ms);
   clock_.Advance(30 * 1000);
   ASSERT_TRUE(auth_->Authenticate(s.session_token).ok());
   EXPECT_EQ(store_->FindSession(Sha256Hex(s.session_token))->last_seen_ms, clock_.NowMs());
@@ -248,8 +245,7 @@ TEST_F(StaffAuthTest, SignOutEndsTheSession) {
   SignedIn s = MustSignIn();
   SignedIn other = MustSignIn();
   ASSERT_TRUE(auth_->SignOut(s.session_token).ok());
-  EXPECT_EQ(auth_->Authenticate(s.session_token).status().code(),
-            StatusCode::kUnauthenticated);
+  EXPECT_EQ(auth_->Authenticate(s.session_token).status().code(), StatusCode::kUnauthenticated);
   EXPECT_TRUE(auth_->SignOut(s.session_token).ok());  // twice is fine
   EXPECT_TRUE(auth_->Authenticate(other.session_token).ok());
 }
@@ -257,9 +253,9 @@ TEST_F(StaffAuthTest, SignOutEndsTheSession) {
 TEST_F(StaffAuthTest, ChangingThePasswordEndsTheOtherSessions) {
   SignedIn here = MustSignIn();
   SignedIn elsewhere = MustSignIn();
-  EXPECT_EQ(auth_->ChangePassword(here.session_token, "wrong password!", "a new long password")
-                .code(),
-            StatusCode::kUnauthenticated);
+  EXPECT_EQ(
+      auth_->ChangePassword(here.session_token, "wrong password!", "a new long password").code(),
+      StatusCode::kUnauthenticated);
   EXPECT_EQ(auth_->ChangePassword(here.session_token, kPassword, "short").code(),
             StatusCode::kInvalidArgument);
   ASSERT_TRUE(auth_->ChangePassword(here.session_token, kPassword, "a new long password").ok());
@@ -288,20 +284,16 @@ TEST_F(StaffAuthTest, UpdateUserChangesRoleNameAndPasswordAndEndsAllSessions) {
   u.password = "another long password";
   ASSERT_TRUE(auth_->UpdateUser("ann@example.com", u, &ended).ok());
   EXPECT_EQ(ended, 1);
-  EXPECT_EQ(auth_->Authenticate(s.session_token).status().code(),
-            StatusCode::kUnauthenticated);
+  EXPECT_EQ(auth_->Authenticate(s.session_token).status().code(), StatusCode::kUnauthenticated);
   u.password = "short";
-  EXPECT_EQ(auth_->UpdateUser("ann@example.com", u).status().code(),
-            StatusCode::kInvalidArgument);
-  EXPECT_EQ(auth_->UpdateUser("nobody@example.com", u).status().code(),
-            StatusCode::kNotFound);
+  EXPECT_EQ(auth_->UpdateUser("ann@example.com", u).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(auth_->UpdateUser("nobody@example.com", u).status().code(), StatusCode::kNotFound);
 }
 
 TEST_F(StaffAuthTest, RemovedUsersSessionsEnd) {
   SignedIn s = MustSignIn();
   ASSERT_TRUE(auth_->RemoveUser("ann@example.com").ok());
-  EXPECT_EQ(auth_->Authenticate(s.session_token).status().code(),
-            StatusCode::kUnauthenticated);
+  EXPECT_EQ(auth_->Authenticate(s.session_token).status().code(), StatusCode::kUnauthenticated);
   EXPECT_EQ(auth_->RemoveUser("ann@example.com").code(), StatusCode::kNotFound);
   EXPECT_EQ(auth_->SignIn("ann@example.com", kPassword).status().code(),
             StatusCode::kUnauthenticated);

@@ -73,8 +73,8 @@ TEST_F(Cli, FullConsentJourneyOnAShortCode) {
   EXPECT_EQ(num["languages"], json::array({"en", "es"}));
 
   // Inbound START: opted in, confirmation queued with its segments.
-  json start = Ok({"sms", "receive", "--from", "+14155552671", "--to", "12345", "--body",
-                   "START", "--message-id", "SM1"});
+  json start = Ok({"sms", "receive", "--from", "+14155552671", "--to", "12345", "--body", "START",
+                   "--message-id", "SM1"});
   EXPECT_EQ(start["intent"], "opt_in");
   EXPECT_EQ(start["matched"], "START");
   EXPECT_EQ(start["status_before"], "not_specified");
@@ -95,15 +95,15 @@ TEST_F(Cli, FullConsentJourneyOnAShortCode) {
 
   // A user cannot override the contact's own opt-out.
   CliRun refused = Exec({"status", "set", "--account", acct, "--phone", "+14155552671", "--number",
-                      "12345", "--status", "opted_in", "--attest", "--legal-basis", "consent",
-                      "--explanation", "They said yes on the phone"});
+                         "12345", "--status", "opted_in", "--attest", "--legal-basis", "consent",
+                         "--explanation", "They said yes on the phone"});
   EXPECT_EQ(refused.exit_code, 3);
   EXPECT_NE(refused.err.find("only the contact can opt back in"), std::string::npos) << refused.err;
   EXPECT_EQ(std::count(refused.err.begin(), refused.err.end(), '\n'), 1) << "one-line reason";
 
   // The contact opts back in themselves.
-  json unstop = Ok({"sms", "receive", "--from", "+14155552671", "--to", "12345", "--body",
-                    "unstop", "--message-id", "SM3"});
+  json unstop = Ok({"sms", "receive", "--from", "+14155552671", "--to", "12345", "--body", "unstop",
+                    "--message-id", "SM3"});
   EXPECT_EQ(unstop["intent"], "opt_in");
   EXPECT_EQ(unstop["status_after"], "opted_in");
 
@@ -162,8 +162,8 @@ TEST_F(Cli, StopAllOptsOutOfEveryNumberWithOneReply) {
   for (const char* to : {"+15551234567", "+15551234568"}) {
     Ok({"sms", "receive", "--from", "+14155552671", "--to", to, "--body", "YES"});
   }
-  json all = Ok({"sms", "receive", "--from", "+14155552671", "--to", "+15551234568", "--body",
-                 "Stop all"});
+  json all = Ok(
+      {"sms", "receive", "--from", "+14155552671", "--to", "+15551234568", "--body", "Stop all"});
   EXPECT_EQ(all["intent"], "opt_out_all");
   EXPECT_EQ(all["transitions"].size(), 2u);
   EXPECT_EQ(all["replies"].size(), 1u);
@@ -188,22 +188,21 @@ TEST_F(Cli, AddOnsGateSmsFeatures) {
 // contact stored with such a name would make every later listing fail.
 TEST_F(Cli, ArgumentsThatAreNotUtf8AreRefusedAndChangeNothing) {
   const std::string acct = NewAccount("marketing_sms_access");
-  CliRun r = Exec({"contact", "add", "--account", acct, "--phone", "+14155550199", "--name",
-                   "S\xF8ren"});
+  CliRun r =
+      Exec({"contact", "add", "--account", acct, "--phone", "+14155550199", "--name", "S\xF8ren"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("not UTF-8"), std::string::npos) << r.err;
   json list = Ok({"contact", "list", "--account", acct});
   EXPECT_TRUE(list.empty()) << list.dump();
-  Ok({"contact", "add", "--account", acct, "--phone", "+14155550199", "--name",
-      "S\xC3\xB8ren"});
+  Ok({"contact", "add", "--account", acct, "--phone", "+14155550199", "--name", "S\xC3\xB8ren"});
 }
 
 TEST_F(Cli, ManualOptInNeedsAttestationLegalBasisAndExplanation) {
   const std::string acct = NewAccount("marketing_sms_access");
   Ok({"number", "add", "--account", acct, "--number", "+15551234567"});
-  const std::vector<std::string> base = {"status", "set", "--account", acct, "--phone",
-                                         "+14155552671", "--number", "+15551234567", "--status",
-                                         "opted_in"};
+  const std::vector<std::string> base = {"status",   "set",          "--account", acct,
+                                         "--phone",  "+14155552671", "--number",  "+15551234567",
+                                         "--status", "opted_in"};
   CliRun r = Exec(base);
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("attest"), std::string::npos);
@@ -264,9 +263,9 @@ TEST_F(Cli, SegmentsCommand) {
 TEST_F(Cli, HumanReadableOutputByDefault) {
   const std::string acct = NewAccount("marketing_sms_access");
   Ok({"number", "add", "--account", acct, "--number", "+15551234567"});
-  CliRun r = Exec({"sms", "receive", "--from", "+14155552671", "--to", "+15551234567", "--body",
-                "HELP"},
-               /*json_output=*/false);
+  CliRun r =
+      Exec({"sms", "receive", "--from", "+14155552671", "--to", "+15551234567", "--body", "HELP"},
+           /*json_output=*/false);
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_NE(r.out.find("intent: help"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("reply queued"), std::string::npos) << r.out;

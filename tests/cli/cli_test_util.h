@@ -47,8 +47,8 @@ inline std::string ReadAll(const std::filesystem::path& p) {
 
 // Runs `smsconsent --db DB [--json] ARGS…` to completion with standard input from `stdin_path`
 // and its stdout and stderr in files in `dir` (overwritten by the next run).
-inline CliRun RunBinary(const std::string& db, const std::vector<std::string>& args,
-                        bool json_flag, const std::filesystem::path& dir,
+inline CliRun RunBinary(const std::string& db, const std::vector<std::string>& args, bool json_flag,
+                        const std::filesystem::path& dir,
                         const std::string& stdin_path = "/dev/null") {
   std::string cmd = ShellQuote(SMSCONSENT_BINARY) + " --db " + ShellQuote(db);
   if (json_flag) cmd += " --json";

@@ -67,7 +67,8 @@ class ExportCli : public ::testing::Test {
   // long code, Bob opted in by a user on the short code, Carol never set.
   void Populate() {
     acct_ = std::to_string(Ok({"account", "create", "--name", "Acme", "--addons",
-                               "marketing_sms_access,sms_short_code"})["id"].get<int64_t>());
+                               "marketing_sms_access,sms_short_code"})["id"]
+                               .get<int64_t>());
     Ok({"number", "add", "--account", acct_, "--number", "+15551234567"});
     Ok({"number", "add", "--account", acct_, "--number", "12345", "--kind", "short_code",
         "--country", "US"});
@@ -106,7 +107,7 @@ TEST_F(ExportCli, StatusesCsvOnStdoutWithFormulaGuard) {
 TEST_F(ExportCli, NotSpecifiedFindsNeverSetContacts) {
   Populate();
   CliResult r = Exec({"export", "--account", acct_, "--statuses", "--format", "jsonl", "--number",
-                "12345", "--status", "not_specified"});
+                      "12345", "--status", "not_specified"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto lines = Lines(r.out);
   ASSERT_EQ(lines.size(), 2u);
@@ -132,7 +133,8 @@ TEST_F(ExportCli, LedgerJsonlToAFileWithTimeRange) {
   }
   EXPECT_EQ(json::parse(lines[0])["evidence"]["body"], "START");
   // A range in the past selects nothing; the text form says where the rows went.
-  CliResult r = Exec({"export", "--account", acct_, "--ledger", "--to", "2001-01-01", "--output", file});
+  CliResult r =
+      Exec({"export", "--account", acct_, "--ledger", "--to", "2001-01-01", "--output", file});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "wrote 0 rows (ledger, csv) to " + file + "\n");
   EXPECT_EQ(Lines(ReadAll(file)).size(), 1u);  // the header only
@@ -144,15 +146,15 @@ TEST_F(ExportCli, LedgerJsonlToAFileWithTimeRange) {
 
 TEST_F(ExportCli, ErrorsAndExitCodes) {
   Populate();
-  EXPECT_EQ(Exec({"export", "--account", acct_, "--statuses", "--number", "+15550000000"}).exit_code,
-            4);
+  EXPECT_EQ(
+      Exec({"export", "--account", acct_, "--statuses", "--number", "+15550000000"}).exit_code, 4);
   EXPECT_EQ(Exec({"export", "--account", acct_, "--statuses", "--status", "maybe"}).exit_code, 2);
   EXPECT_EQ(Exec({"export", "--account", acct_, "--ledger", "--format", "xml"}).exit_code, 2);
   EXPECT_EQ(Exec({"export", "--account", acct_, "--ledger", "--from", "2026-02-30"}).exit_code, 2);
   EXPECT_NE(Exec({"export", "--account", acct_, "--ledger", "--statuses"}).exit_code, 0);
   EXPECT_NE(Exec({"export", "--account", acct_}).exit_code, 0);
-  const std::string bare = std::to_string(
-      Ok({"account", "create", "--name", "Bare"})["id"].get<int64_t>());
+  const std::string bare =
+      std::to_string(Ok({"account", "create", "--name", "Bare"})["id"].get<int64_t>());
   CliResult r = Exec({"export", "--account", bare, "--ledger"});
   EXPECT_EQ(r.exit_code, 3);
   EXPECT_NE(r.err.find("Marketing SMS Access"), std::string::npos) << r.err;
@@ -181,8 +183,8 @@ TEST_F(ExportCli, ProofHtmlAndJson) {
   EXPECT_NE(j["summary"][1].get<std::string>().find("opted in by user:alice"), std::string::npos);
 
   const std::string file = (dir_ / "proof.html").string();
-  CliResult r = Exec({"proof", "--account", acct_, "--contact", "1", "--format", "html", "--output",
-                file});
+  CliResult r =
+      Exec({"proof", "--account", acct_, "--contact", "1", "--format", "html", "--output", file});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "wrote the consent record of +14155550001 (html) to " + file + "\n");
   EXPECT_NE(ReadAll(file).find("Consent record for +14155550001"), std::string::npos);
@@ -192,9 +194,9 @@ TEST_F(ExportCli, ProofHtmlAndJson) {
   EXPECT_EQ(json::parse(ReadAll(file))["contact"]["phone"], "+14155550001");
 
   EXPECT_EQ(Exec({"proof", "--account", acct_, "--phone", "+14155559999"}).exit_code, 4);
-  EXPECT_EQ(Exec({"proof", "--account", acct_, "--phone", "+14155550001", "--format", "pdf"})
-                .exit_code,
-            2);
+  EXPECT_EQ(
+      Exec({"proof", "--account", acct_, "--phone", "+14155550001", "--format", "pdf"}).exit_code,
+      2);
   EXPECT_NE(Exec({"proof", "--account", acct_}).exit_code, 0);
 }
 

@@ -69,15 +69,14 @@ class MigrateCli : public ::testing::Test {
     api_key_ = acme["api_key"];
     Ok(sqlite_, {"account", "create", "--name", "Other", "--addons", "marketing_sms_access"});
     Ok(sqlite_, {"number", "add", "--account", acct_, "--number", "+15551234567"});
-    Ok(sqlite_, {"number", "add", "--account", acct_, "--number", "12345", "--kind",
-                 "short_code", "--country", "US"});
+    Ok(sqlite_, {"number", "add", "--account", acct_, "--number", "12345", "--kind", "short_code",
+                 "--country", "US"});
     Ok(sqlite_, {"number", "add", "--account", "2", "--number", "+15557654321"});
     Ok(sqlite_, {"provider", "set", "--account", acct_, "--provider", "twilio", "--auth-token",
                  "tok", "--account-sid", "AC1", "--sender", "log"});
-    Ok(sqlite_, {"user", "add", "--account", acct_, "--email", "Ann@Example.com", "--role",
-                 "editor"});
-    Ok(sqlite_, {"contact", "add", "--account", acct_, "--phone", "+14155550001", "--name",
-                 "Ann"});
+    Ok(sqlite_,
+       {"user", "add", "--account", acct_, "--email", "Ann@Example.com", "--role", "editor"});
+    Ok(sqlite_, {"contact", "add", "--account", acct_, "--phone", "+14155550001", "--name", "Ann"});
     Ok(sqlite_, {"sms", "receive", "--from", "+14155550001", "--to", "+15551234567", "--body",
                  "START", "--message-id", "SM1", "--provider", "twilio"});
     Ok(sqlite_, {"sms", "receive", "--from", "+14155550001", "--to", "+15551234567", "--body",
@@ -92,9 +91,9 @@ class MigrateCli : public ::testing::Test {
     std::ofstream(dir_ / "contacts.csv") << "phone,name,city\n+14155550004,Dan,Aarhus\n"
                                             "+14155550005,Eve,Odense\nnot a phone,Bad,X\n";
     Ok(sqlite_, {"import", (dir_ / "contacts.csv").string(), "--account", acct_});
-    Ok(sqlite_, {"bulk", "apply", "--account", acct_, "--number", "12345", "--status",
-                 "opted_in", "--filter", "prop.city=Aarhus", "--attest", "--legal-basis",
-                 "consent", "--explanation", "signed up in the shop", "--actor", "user:bob"});
+    Ok(sqlite_, {"bulk", "apply", "--account", acct_, "--number", "12345", "--status", "opted_in",
+                 "--filter", "prop.city=Aarhus", "--attest", "--legal-basis", "consent",
+                 "--explanation", "signed up in the shop", "--actor", "user:bob"});
   }
 
   // What a user sees of an installation, by the CLI: the same on both sides of a move.
@@ -162,9 +161,8 @@ TEST_F(MigrateCli, TheServiceWorksOnTheTarget) {
   Populate();
   ASSERT_EQ(Migrate(sqlite_, pg_).exit_code, 0);
   // A provider's retry of a message received before the move is recognised.
-  const json again = Ok(pg_, {"sms", "receive", "--from", "+14155550001", "--to",
-                              "+15551234567", "--body", "START", "--message-id", "SM1",
-                              "--provider", "twilio"});
+  const json again = Ok(pg_, {"sms", "receive", "--from", "+14155550001", "--to", "+15551234567",
+                              "--body", "START", "--message-id", "SM1", "--provider", "twilio"});
   EXPECT_EQ(again["duplicate"], true);
   // New activity chains on from the copied head, with ids after the copied ones.
   const json stop = Ok(pg_, {"sms", "receive", "--from", "+14155550001", "--to", "+15551234567",

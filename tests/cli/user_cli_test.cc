@@ -66,8 +66,8 @@ class UserCli : public ::testing::Test {
 };
 
 TEST_F(UserCli, AddWithAGeneratedPasswordShowsItOnceAndStoresOnlyItsHash) {
-  CliResult r = Run({"user", "add", "--account", "1", "--email", "Ann@Example.com", "--name",
-                     "Ann", "--role", "editor"});
+  CliResult r = Run({"user", "add", "--account", "1", "--email", "Ann@Example.com", "--name", "Ann",
+                     "--role", "editor"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   json u = r.Json();
   EXPECT_EQ(u["email"], "ann@example.com");
@@ -108,13 +108,12 @@ TEST_F(UserCli, PasswordFromStdinFollowsTheRules) {
 }
 
 TEST_F(UserCli, SetChangesRoleNameAndPasswordAndRemoveDeletes) {
-  ASSERT_EQ(Run({"user", "add", "--account", "1", "--email", "ann@example.com", "--role",
-                 "editor"})
+  ASSERT_EQ(Run({"user", "add", "--account", "1", "--email", "ann@example.com", "--role", "editor"})
                 .exit_code,
             0);
   const std::string before = StoredHash("ann@example.com");
-  CliResult r = Run({"user", "set", "--email", "ANN@example.com", "--role", "viewer", "--name",
-                     "Ann B."});
+  CliResult r =
+      Run({"user", "set", "--email", "ANN@example.com", "--role", "viewer", "--name", "Ann B."});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.Json()["role"], "viewer");
   EXPECT_EQ(r.Json()["name"], "Ann B.");
@@ -126,8 +125,7 @@ TEST_F(UserCli, SetChangesRoleNameAndPasswordAndRemoveDeletes) {
   EXPECT_EQ(r.Json()["role"], "viewer");
   EXPECT_NE(StoredHash("ann@example.com"), before);
   EXPECT_EQ(Run({"user", "set", "--email", "ann@example.com"}).exit_code, 2);
-  EXPECT_EQ(Run({"user", "set", "--email", "nobody@example.com", "--role", "editor"}).exit_code,
-            4);
+  EXPECT_EQ(Run({"user", "set", "--email", "nobody@example.com", "--role", "editor"}).exit_code, 4);
 
   r = Run({"user", "remove", "--email", "Ann@example.com"});
   ASSERT_EQ(r.exit_code, 0) << r.err;

@@ -86,7 +86,8 @@ TEST(ApplyEvent, UserOptOutIsNotSelf) {
 }
 
 TEST(ApplyEvent, ContactConfirmingUserOptOutMakesItTheirOwn) {
-  EXPECT_TRUE(ApplyEvent(kUserOut, SubscriptionStatus::kOptedOut, Source::kKeyword, 5).self_opted_out);
+  EXPECT_TRUE(
+      ApplyEvent(kUserOut, SubscriptionStatus::kOptedOut, Source::kKeyword, 5).self_opted_out);
 }
 
 TEST(ApplyEvent, UserNoChangeKeepsSelfOptOut) {

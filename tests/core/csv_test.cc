@@ -750,14 +750,14 @@ TEST(ContactRows, RowErrorsNameTheLine) {
 // A file saved in another encoding (Windows-1252 from a spreadsheet: "\xE6" for "æ") is
 // refused row by row with what to do about it, never stored as it is or guessed at.
 TEST(ContactRows, TextThatIsNotUtf8IsARowError) {
-  EXPECT_EQ(ImportRows("phone,name,city\n"
-                       "+4520123456,S\xF8ren,Aarhus\n"
-                       "+4520123457,Bo,\xC6r\xF8\n"
-                       "+4520123458,J\xC3\xB8rgen,\xC3\x86r\xC3\xB8\n"),
-            (std::vector<std::string>{
-                "error: line 2: column 2 is not UTF-8 text: save the file as UTF-8",
-                "error: line 3: column 3 is not UTF-8 text: save the file as UTF-8",
-                "+4520123458|J\xC3\xB8rgen||city=\xC3\x86r\xC3\xB8"}));
+  EXPECT_EQ(
+      ImportRows("phone,name,city\n"
+                 "+4520123456,S\xF8ren,Aarhus\n"
+                 "+4520123457,Bo,\xC6r\xF8\n"
+                 "+4520123458,J\xC3\xB8rgen,\xC3\x86r\xC3\xB8\n"),
+      (std::vector<std::string>{"error: line 2: column 2 is not UTF-8 text: save the file as UTF-8",
+                                "error: line 3: column 3 is not UTF-8 text: save the file as UTF-8",
+                                "+4520123458|J\xC3\xB8rgen||city=\xC3\x86r\xC3\xB8"}));
   EXPECT_EQ(ImportRows("phone,b\xE6r\n+4520123456,x\n"),
             (std::vector<std::string>{"header: the header's column 2 is not UTF-8 text: save the "
                                       "file as UTF-8 (CSV UTF-8)"}));

@@ -19,9 +19,7 @@ namespace {
 
 // Both without the cache, so every call works its verdict out.
 PhoneNormalizer::Options FastPath() { return {.cache_capacity = 0, .canonical_fast_path = true}; }
-PhoneNormalizer::Options FullParse() {
-  return {.cache_capacity = 0, .canonical_fast_path = false};
-}
+PhoneNormalizer::Options FullParse() { return {.cache_capacity = 0, .canonical_fast_path = false}; }
 
 std::vector<int> SupportedCallingCodes() {
   std::set<int> codes;
@@ -32,8 +30,8 @@ std::vector<int> SupportedCallingCodes() {
 void ExpectSame(const Result<PhoneNumber>& want, const Result<PhoneNumber>& got,
                 std::string_view what, const std::string& input) {
   ASSERT_EQ(want.ok(), got.ok()) << what << " " << input << ": "
-                                 << (want.ok() ? want->e164 : want.status().ToString())
-                                 << " vs " << (got.ok() ? got->e164 : got.status().ToString());
+                                 << (want.ok() ? want->e164 : want.status().ToString()) << " vs "
+                                 << (got.ok() ? got->e164 : got.status().ToString());
   if (want.ok()) {
     EXPECT_EQ(want->e164, got->e164) << what << " " << input;
     EXPECT_EQ(want->country_code, got->country_code) << what << " " << input;
@@ -141,8 +139,7 @@ TEST_P(PhoneFastPathEquivalence, SameVerdictsAsTheFullParseForEveryCallingCode) 
   EXPECT_EQ(full.canonical_fast_path_count(), 0u);
 }
 
-INSTANTIATE_TEST_SUITE_P(CallingCodesStartingWith, PhoneFastPathEquivalence,
-                         testing::Range(1, 10));
+INSTANTIATE_TEST_SUITE_P(CallingCodesStartingWith, PhoneFastPathEquivalence, testing::Range(1, 10));
 
 // The fast path keeps libphonenumber's possible-length verdict per (calling code, length of
 // the national number), which is right only while the verdict depends on nothing else for
@@ -175,10 +172,10 @@ TEST(PhoneFastPath, KeptLengthVerdictsStayPerLength) {
   const PhoneNormalizer fast(FastPath());
   const PhoneNormalizer full(FullParse());
   for (const char* input :
-       {"+4520123456", "+452012345", "+4530123456", "+45301234567", "+4540123456",
-        "+14155552671", "+1415555267", "+14155552672", "+141555526712", "+442079460958",
-        "+44207946095", "+442079460959", "+4420794609581", "+491512345678", "+49151234567",
-        "+4915123456789", "+491512345679"}) {
+       {"+4520123456", "+452012345", "+4530123456", "+45301234567", "+4540123456", "+14155552671",
+        "+1415555267", "+14155552672", "+141555526712", "+442079460958", "+44207946095",
+        "+442079460959", "+4420794609581", "+491512345678", "+49151234567", "+4915123456789",
+        "+491512345679"}) {
     ExpectSameVerdicts(fast, full, input);
   }
 }
@@ -198,7 +195,8 @@ TEST(PhoneFastPath, HandsOverWhateverParseWouldChange) {
       {"+114155552671", false, "US national_prefix_for_parsing \"1\" matches"},
       {"+11234567890", false, "US national prefix again"},
       {"+1800555012", false, "NANP too short: the parse words the refusal"},
-      {"+5491123456789", true, "Argentina mobile with the 9 token: the prefix pattern matches nothing"},
+      {"+5491123456789", true,
+       "Argentina mobile with the 9 token: the prefix pattern matches nothing"},
       {"+541123456789", true, "Argentina Buenos Aires fixed line"},
       {"+541115234567", false, "Argentina 11 then the 15 mobile token: the prefix pattern matches"},
       {"+5411151234567", false, "Argentina 11 15 ...: transformed by the parse"},

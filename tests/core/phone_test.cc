@@ -199,8 +199,8 @@ TEST(PhoneNormalizerCache, FastPathGivesTheSlowPathsAnswer) {
   ASSERT_GE(numbers.size(), 200u);
   PhoneNormalizer cached;
   // The reference: libphonenumber's full parse, every time.
-  PhoneNormalizer uncached(PhoneNormalizer::Options{.cache_capacity = 0,
-                                                    .canonical_fast_path = false});
+  PhoneNormalizer uncached(
+      PhoneNormalizer::Options{.cache_capacity = 0, .canonical_fast_path = false});
   int accepted = 0;
   int refused = 0;
   for (const std::string& n : numbers) {
@@ -223,13 +223,12 @@ TEST(PhoneNormalizerCache, FastPathGivesTheSlowPathsAnswer) {
 TEST(PhoneNormalizeToE164, SameVerdictAsNormalize) {
   std::vector<std::pair<std::string, std::string>> inputs;
   for (const std::string& n : GeneratedE164Numbers()) inputs.emplace_back(n, "");
-  const char* national[][2] = {{"20 12 34 56", "DK"}, {"(201) 555-0123", "US"},
+  const char* national[][2] = {{"20 12 34 56", "DK"},     {"(201) 555-0123", "US"},
                                {"0044 20 7946 0958", ""}, {"020 7946 0958", "GB"},
-                               {"555-2671", "US"},     {"2012", "DK"},
-                               {"call me", "DK"},      {"+4520123456#12", ""}};
+                               {"555-2671", "US"},        {"2012", "DK"},
+                               {"call me", "DK"},         {"+4520123456#12", ""}};
   for (const auto& n : national) inputs.emplace_back(n[0], n[1]);
-  PhoneNormalizer full(PhoneNormalizer::Options{.cache_capacity = 0,
-                                                .canonical_fast_path = false});
+  PhoneNormalizer full(PhoneNormalizer::Options{.cache_capacity = 0, .canonical_fast_path = false});
   PhoneNormalizer light;
   for (const auto& [input, region] : inputs) {
     const Result<PhoneNumber> want = full.Normalize(input, region);

@@ -52,20 +52,19 @@ class Activity : public ::testing::Test {
     const std::string other = std::to_string(b["id"].get<int64_t>());
     other_key_ = b["api_key"];
     bare_key_ = json::parse(RunCli(db_, {"account", "create", "--name", "NoSms"}))["api_key"];
-    number1_ = json::parse(RunCli(db_, {"number", "add", "--account", acme, "--number",
-                                        kNumber1}))["id"];
-    number2_ = json::parse(RunCli(db_, {"number", "add", "--account", acme, "--number",
-                                        kNumber2}))["id"];
+    number1_ =
+        json::parse(RunCli(db_, {"number", "add", "--account", acme, "--number", kNumber1}))["id"];
+    number2_ =
+        json::parse(RunCli(db_, {"number", "add", "--account", acme, "--number", kNumber2}))["id"];
     RunCli(db_, {"number", "add", "--account", other, "--number", kOtherNumber});
-    RunCli(db_, {"provider", "set", "--account", acme, "--provider", "generic", "--secret",
-                 kSecret, "--sender", "log"});
+    RunCli(db_, {"provider", "set", "--account", acme, "--provider", "generic", "--secret", kSecret,
+                 "--sender", "log"});
     // Replies of the other account fail: it sends through Twilio but has no Twilio settings.
     RunCli(db_, {"provider", "set", "--account", other, "--provider", "generic", "--secret",
                  kOtherSecret, "--sender", "twilio"});
-    serve_fixture::StartServe(db_, (dir_ / "serve.log").string(),
-                              {"--threads", "2", "--outbox-poll-ms", "50", "--shutdown-grace-ms",
-                               "2000"},
-                              &server_);
+    serve_fixture::StartServe(
+        db_, (dir_ / "serve.log").string(),
+        {"--threads", "2", "--outbox-poll-ms", "50", "--shutdown-grace-ms", "2000"}, &server_);
   }
 
   static void TearDownTestSuite() {
@@ -225,14 +224,14 @@ TEST_F(Activity, MessagesPageWithBeforeAndFilterByContactAndNumber) {
   EXPECT_EQ(page1["items"][1]["provider_message_id"], "page-3");
   ASSERT_TRUE(page1["next"].is_string());
   EXPECT_EQ(page1["next"], std::to_string(page1["items"][1]["id"].get<int64_t>()));
-  json page2 = Get("/v1/messages?contact=" + contact + "&limit=2&before=" +
-                   page1["next"].get<std::string>());
+  json page2 = Get("/v1/messages?contact=" + contact +
+                   "&limit=2&before=" + page1["next"].get<std::string>());
   ASSERT_EQ(page2["items"].size(), 2u);
   EXPECT_EQ(page2["items"][0]["provider_message_id"], "page-2");
   EXPECT_EQ(page2["items"][1]["provider_message_id"], "page-1");
   ASSERT_TRUE(page2["next"].is_string());  // a full page: there may be more
-  json page3 = Get("/v1/messages?contact=" + contact + "&limit=2&before=" +
-                   page2["next"].get<std::string>());
+  json page3 = Get("/v1/messages?contact=" + contact +
+                   "&limit=2&before=" + page2["next"].get<std::string>());
   EXPECT_TRUE(page3["items"].empty());
   EXPECT_TRUE(page3["next"].is_null());
 
@@ -278,8 +277,8 @@ TEST_F(Activity, OutboxStateTakesSeveralStatesAndNewestFirst) {
   Receive("fail-1", phone, kOtherNumber, "HELP", kOtherSecret);
   Receive("fail-2", phone, kOtherNumber, "HELP", kOtherSecret);
   json failed = WaitFor(
-      "/v1/outbox?state=failed,dead",
-      [](const json& j) { return j["items"].size() >= 2; }, other_key_);
+      "/v1/outbox?state=failed,dead", [](const json& j) { return j["items"].size() >= 2; },
+      other_key_);
   ASSERT_EQ(failed["items"].size(), 2u) << failed.dump();
   for (const json& o : failed["items"]) {
     EXPECT_EQ(o["state"], "failed");
@@ -293,9 +292,9 @@ TEST_F(Activity, OutboxStateTakesSeveralStatesAndNewestFirst) {
   json first = Get("/v1/outbox?state=failed&order=desc&limit=1", other_key_);
   EXPECT_EQ(Ids(first), std::vector<int64_t>{ascending[1]});
   ASSERT_TRUE(first["next"].is_string());
-  json second = Get("/v1/outbox?state=failed&order=desc&limit=1&before=" +
-                        first["next"].get<std::string>(),
-                    other_key_);
+  json second =
+      Get("/v1/outbox?state=failed&order=desc&limit=1&before=" + first["next"].get<std::string>(),
+          other_key_);
   EXPECT_EQ(Ids(second), std::vector<int64_t>{ascending[0]});
   // The failed reply is also what its message shows.
   json messages = Get("/v1/messages?limit=1", other_key_);
@@ -325,10 +324,9 @@ TEST_F(Activity, OutboxStateTakesSeveralStatesAndNewestFirst) {
 
 TEST_F(Activity, ContactsIncludeTheirSubscriptionsOnRequest) {
   const std::string opted = "+14155557101";
-  json c1 = CallJson("POST", "/v1/contacts",
-                     json({{"phone", opted}, {"name", "Subs One"}}).dump(), 201);
-  json c2 = CallJson("POST", "/v1/contacts",
-                     R"({"phone":"+14155557102","name":"Subs Two"})", 201);
+  json c1 =
+      CallJson("POST", "/v1/contacts", json({{"phone", opted}, {"name", "Subs One"}}).dump(), 201);
+  json c2 = CallJson("POST", "/v1/contacts", R"({"phone":"+14155557102","name":"Subs Two"})", 201);
   const std::string id1 = std::to_string(c1["id"].get<int64_t>());
   // A manual opt-in on both numbers, then the contact's own STOP on number 2.
   for (int64_t number : {number1_, number2_}) {
@@ -384,8 +382,7 @@ TEST_F(Activity, ContactsIncludeTheirSubscriptionsOnRequest) {
   }
   CallJson("GET", "/v1/contacts?include=bogus", "", 400);
   CallJson("GET", "/v1/contacts?include=subscriptions,", "", 400);
-  EXPECT_TRUE(
-      Get("/v1/contacts?search=subs&include=subscriptions", other_key_)["items"].empty());
+  EXPECT_TRUE(Get("/v1/contacts?search=subs&include=subscriptions", other_key_)["items"].empty());
   // Statuses are SMS consent data: Marketing SMS Access is needed.
   CallJson("GET", "/v1/contacts?include=subscriptions", "", 403, bare_key_);
   Get("/v1/contacts", bare_key_);

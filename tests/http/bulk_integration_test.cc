@@ -51,8 +51,8 @@ class BulkApi : public ::testing::Test {
     Cli(db_, {"number", "add", "--account", acct, "--number", "12345", "--kind", "short_code",
               "--country", "US"});
     // Phone 1 opts out by text: no bulk change may override it.
-    Cli(db_, {"sms", "receive", "--from", "+14155550001", "--to", "+15551234567", "--body",
-              "STOP"});
+    Cli(db_,
+        {"sms", "receive", "--from", "+14155550001", "--to", "+15551234567", "--body", "STOP"});
     serve_fixture::StartServe(db_, (dir_ / "serve.log").string(), {"--threads", "2"}, &server_);
     base_ = server_.base_url;
   }
@@ -127,8 +127,8 @@ TEST_F(BulkApi, PreviewCountsMessagesAndSegmentsAndChangesNothing) {
 TEST_F(BulkApi, ApplyRunsAsAJobAndIsIdempotent) {
   json req = OptIn("+15551234567");
   req["csv"] = Csv(40);
-  json accepted = Call("POST", "/v1/bulk/subscriptions", req, 202, key_,
-                       {{"Idempotency-Key", "apply-1"}});
+  json accepted =
+      Call("POST", "/v1/bulk/subscriptions", req, 202, key_, {{"Idempotency-Key", "apply-1"}});
   ASSERT_TRUE(accepted.contains("job")) << accepted;
   const int64_t id = accepted["job"];
   json job = WaitForJob(id);
@@ -137,15 +137,16 @@ TEST_F(BulkApi, ApplyRunsAsAJobAndIsIdempotent) {
   EXPECT_EQ(job["total"], 40);
   EXPECT_EQ(job["result"]["change"], 39);
   EXPECT_EQ(job["result"]["skipped"], json({{"self_opted_out", 1}}));
-  json consent = Call("GET", "/v1/consent?phone=%2B14155550002&number=%2B15551234567", nullptr, 200);
+  json consent =
+      Call("GET", "/v1/consent?phone=%2B14155550002&number=%2B15551234567", nullptr, 200);
   EXPECT_EQ(consent["allowed"], true);
   // The skipped-rows report.
   HttpClientResponse rejects = Send("GET", "/v1/jobs/" + std::to_string(id) + "/rejects", "", "");
   EXPECT_EQ(rejects.status, 200);
   EXPECT_NE(rejects.body.find("self_opted_out"), std::string::npos) << rejects.body;
   // The same key again: the same job, nothing re-applied.
-  json again = Call("POST", "/v1/bulk/subscriptions", req, 202, key_,
-                    {{"Idempotency-Key", "apply-1"}});
+  json again =
+      Call("POST", "/v1/bulk/subscriptions", req, 202, key_, {{"Idempotency-Key", "apply-1"}});
   EXPECT_EQ(again["job"], id);
   EXPECT_EQ(again["created"], false);
   // Another account cannot see the job.
@@ -163,8 +164,8 @@ TEST_F(BulkApi, CsvBodyWithParametersInTheQuery) {
 }
 
 TEST_F(BulkApi, ImportCreatesContacts) {
-  HttpClientResponse r = Send("POST", "/v1/contacts/import",
-                              "phone,name,city\n+14155559001,Ida,Aarhus\n", "text/csv");
+  HttpClientResponse r =
+      Send("POST", "/v1/contacts/import", "phone,name,city\n+14155559001,Ida,Aarhus\n", "text/csv");
   ASSERT_EQ(r.status, 202) << r.body;
   json job = WaitForJob(json::parse(r.body)["job"]);
   EXPECT_EQ(job["result"]["created"], 1) << job;
@@ -211,7 +212,7 @@ TEST_F(BulkApi, RefusalsChangeNothing) {
   req = OptIn("+15551234567");
   req["csv"] = Csv(2);
   Call("POST", "/v1/bulk/subscriptions", req, 403, bare_key_);  // no add-on
-  Call("POST", "/v1/bulk/subscriptions", req, 401, "");          // no key
+  Call("POST", "/v1/bulk/subscriptions", req, 401, "");         // no key
   Call("GET", "/v1/jobs/999999", nullptr, 404);
   HttpClientResponse bad = Send("POST", "/v1/bulk/subscriptions", "{not json", "application/json");
   EXPECT_EQ(bad.status, 400);

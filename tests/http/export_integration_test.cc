@@ -51,17 +51,19 @@ class ExportApi : public ::testing::Test {
     other_key_ = b["api_key"];
     json c = Cli(db_, {"account", "create", "--name", "NoSms"});
     bare_key_ = c["api_key"];
-    json d = Cli(db_, {"account", "create", "--name", "Tampered", "--addons",
-                       "marketing_sms_access"});
+    json d =
+        Cli(db_, {"account", "create", "--name", "Tampered", "--addons", "marketing_sms_access"});
     tampered_key_ = d["api_key"];
     const std::string acct = std::to_string(account_);
-    long_id_ = Cli(db_, {"number", "add", "--account", acct, "--number", "+15551234567"})["id"].get<int64_t>();
+    long_id_ = Cli(db_, {"number", "add", "--account", acct, "--number", "+15551234567"})["id"]
+                   .get<int64_t>();
     Cli(db_, {"number", "add", "--account", acct, "--number", "12345", "--kind", "short_code",
               "--country", "US"});
     ann_ = Cli(db_, {"contact", "add", "--account", acct, "--phone", "+14155550001", "--name",
-                     "Ann"})["id"].get<int64_t>();
-    Cli(db_, {"sms", "receive", "--from", "+14155550001", "--to", "+15551234567", "--body",
-              "START"});
+                     "Ann"})["id"]
+               .get<int64_t>();
+    Cli(db_,
+        {"sms", "receive", "--from", "+14155550001", "--to", "+15551234567", "--body", "START"});
     Cli(db_, {"status", "set", "--account", acct, "--phone", "+14155550002", "--number", "12345",
               "--status", "opted_in", "--attest", "--legal-basis", "consent", "--explanation",
               "paper form", "--actor", "user:alice"});
@@ -73,8 +75,10 @@ class ExportApi : public ::testing::Test {
     // Account D: two events, the first one altered afterwards.
     const std::string dacct = std::to_string(d["id"].get<int64_t>());
     Cli(db_, {"number", "add", "--account", dacct, "--number", "+15557654321"});
-    Cli(db_, {"sms", "receive", "--from", "+14155550005", "--to", "+15557654321", "--body", "START"});
-    Cli(db_, {"sms", "receive", "--from", "+14155550006", "--to", "+15557654321", "--body", "START"});
+    Cli(db_,
+        {"sms", "receive", "--from", "+14155550005", "--to", "+15557654321", "--body", "START"});
+    Cli(db_,
+        {"sms", "receive", "--from", "+14155550006", "--to", "+15557654321", "--body", "START"});
     {
       auto store = OpenStore(db_);
       ASSERT_TRUE(store.ok()) << store.status().ToString();
@@ -189,9 +193,9 @@ TEST_F(ExportApi, BadParametersAre400AndUnknownNumberIs404) {
             "INVALID_ARGUMENT");
   EXPECT_EQ(GetJson("/v1/export/statuses?number=%2B15550000000", 404)["error"]["code"],
             "NOT_FOUND");
-  EXPECT_EQ(GetJson("/v1/contacts/" + std::to_string(ann_) + "/proof?format=pdf", 400)["error"]
-                   ["code"],
-            "INVALID_ARGUMENT");
+  EXPECT_EQ(
+      GetJson("/v1/contacts/" + std::to_string(ann_) + "/proof?format=pdf", 400)["error"]["code"],
+      "INVALID_ARGUMENT");
 }
 
 TEST_F(ExportApi, KeysAreRequiredAndAccountsAreIsolated) {
@@ -208,9 +212,9 @@ TEST_F(ExportApi, KeysAreRequiredAndAccountsAreIsolated) {
   EXPECT_EQ(GetJson("/v1/export/statuses?number=" + std::to_string(long_id_), 404,
                     other_key_)["error"]["code"],
             "NOT_FOUND");
-  EXPECT_EQ(GetJson("/v1/contacts/" + std::to_string(ann_) + "/proof", 404, other_key_)["error"]
-                   ["code"],
-            "NOT_FOUND");
+  EXPECT_EQ(
+      GetJson("/v1/contacts/" + std::to_string(ann_) + "/proof", 404, other_key_)["error"]["code"],
+      "NOT_FOUND");
   EXPECT_EQ(GetJson("/v1/contacts/" + std::to_string(ann_) + "/proof?format=html", 404,
                     other_key_)["error"]["code"],
             "NOT_FOUND");
@@ -219,9 +223,9 @@ TEST_F(ExportApi, KeysAreRequiredAndAccountsAreIsolated) {
 TEST_F(ExportApi, MissingAddonIs403) {
   EXPECT_EQ(GetJson("/v1/export/statuses", 403, bare_key_)["error"]["code"], "PERMISSION_DENIED");
   EXPECT_EQ(GetJson("/v1/export/ledger", 403, bare_key_)["error"]["code"], "PERMISSION_DENIED");
-  EXPECT_EQ(GetJson("/v1/contacts/" + std::to_string(ann_) + "/proof", 403, bare_key_)["error"]
-                   ["code"],
-            "PERMISSION_DENIED");
+  EXPECT_EQ(
+      GetJson("/v1/contacts/" + std::to_string(ann_) + "/proof", 403, bare_key_)["error"]["code"],
+      "PERMISSION_DENIED");
 }
 
 TEST_F(ExportApi, ProofJsonAndUnknownContact) {
@@ -253,14 +257,14 @@ TEST_F(ExportApi, ProofHtmlEscapesTheMessageBody) {
 }
 
 TEST_F(ExportApi, ProofOfATamperedLedgerNamesTheBrokenEvent) {
-  json p = GetJson("/v1/contacts/" + std::to_string(tampered_contact_) + "/proof", 200,
-                   tampered_key_);
+  json p =
+      GetJson("/v1/contacts/" + std::to_string(tampered_contact_) + "/proof", 200, tampered_key_);
   EXPECT_EQ(p["chain"]["ok"], false);
   EXPECT_EQ(p["chain"]["failed_seq"], 1);
   EXPECT_NE(p["chain"]["failure"].get<std::string>().find("event seq 1"), std::string::npos);
   EXPECT_EQ(p["events"][0]["hash_ok"], true);  // this contact's own event is intact
-  HttpClientResponse r =
-      Get("/v1/contacts/" + std::to_string(tampered_contact_) + "/proof?format=html", tampered_key_);
+  HttpClientResponse r = Get(
+      "/v1/contacts/" + std::to_string(tampered_contact_) + "/proof?format=html", tampered_key_);
   ASSERT_EQ(r.status, 200);
   EXPECT_NE(r.body.find("The ledger does NOT verify."), std::string::npos);
 }

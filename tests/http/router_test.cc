@@ -84,9 +84,9 @@ TEST_F(RouterTest, AsyncRouteIsFound) {
 }
 
 TEST_F(RouterTest, UnknownPathIs404WithoutAPattern) {
-  for (const char* path : {"/", "", "/nope", "/v1", "/v1/contacts/1/subscriptions",
-                           "/v1/contacts/1/subscriptions/2/3",
-                           "/a/b/c/d/e/f/g/h/i/j/k/l/m/n/o/p/q/r/s/t/u/v/w/x/y/z"}) {
+  for (const char* path :
+       {"/", "", "/nope", "/v1", "/v1/contacts/1/subscriptions", "/v1/contacts/1/subscriptions/2/3",
+        "/a/b/c/d/e/f/g/h/i/j/k/l/m/n/o/p/q/r/s/t/u/v/w/x/y/z"}) {
     Router::Match m = router_.Find("GET", path);
     EXPECT_EQ(m.status, 404) << path;
     EXPECT_EQ(m.handler, nullptr) << path;

@@ -53,19 +53,19 @@ class Serve : public ::testing::Test {
                                       "marketing_sms_access,sms_short_code"}));
     account_ = a["id"].get<int64_t>();
     key_ = a["api_key"];
-    json b = json::parse(RunCli(db_, {"account", "create", "--name", "Other", "--addons",
-                                      "marketing_sms_access"}));
+    json b = json::parse(
+        RunCli(db_, {"account", "create", "--name", "Other", "--addons", "marketing_sms_access"}));
     other_key_ = b["api_key"];
     json c = json::parse(RunCli(db_, {"account", "create", "--name", "NoSms"}));
     bare_key_ = c["api_key"];
-    RunCli(db_, {"number", "add", "--account", std::to_string(account_), "--number",
-                 "+15551234567"});
+    RunCli(db_,
+           {"number", "add", "--account", std::to_string(account_), "--number", "+15551234567"});
     RunCli(db_, {"number", "add", "--account", std::to_string(account_), "--number", "12345",
                  "--kind", "short_code", "--country", "US"});
     RunCli(db_, {"provider", "set", "--account", std::to_string(account_), "--provider", "twilio",
                  "--auth-token", "secret"});
-    RunCli(db_, {"provider", "set", "--account", std::to_string(account_), "--provider",
-                 "generic", "--secret", "gsecret", "--sender", "log"});
+    RunCli(db_, {"provider", "set", "--account", std::to_string(account_), "--provider", "generic",
+                 "--secret", "gsecret", "--sender", "log"});
     StartServer();
   }
 
@@ -107,9 +107,8 @@ class Serve : public ::testing::Test {
     req.body = body;
     req.headers = std::move(headers);
     if (!key.empty()) req.headers.emplace_back("Authorization", "Bearer " + key);
-    if (!body.empty() && std::none_of(req.headers.begin(), req.headers.end(), [](const auto& h) {
-          return h.first == "Content-Type";
-        })) {
+    if (!body.empty() && std::none_of(req.headers.begin(), req.headers.end(),
+                                      [](const auto& h) { return h.first == "Content-Type"; })) {
       req.headers.emplace_back("Content-Type", "application/json");
     }
     auto r = client_->Send(req);
@@ -147,8 +146,7 @@ TEST_F(Serve, HealthzMetricsAndOpenApi) {
   EXPECT_EQ(api["openapi"], "3.0.3");
   EXPECT_TRUE(api["paths"].contains("/v1/consent"));
   EXPECT_EQ(Call("GET", "/metrics", "", "").status, 200);
-  const std::string m =
-      MetricsContaining({"smsconsent_http_requests_total{route=\"/healthz\""});
+  const std::string m = MetricsContaining({"smsconsent_http_requests_total{route=\"/healthz\""});
   EXPECT_NE(m.find("smsconsent_http_requests_total{route=\"/healthz\""), std::string::npos) << m;
   EXPECT_NE(m.find("smsconsent_outbox_items"), std::string::npos);
 }
@@ -223,11 +221,13 @@ TEST_F(Serve, MetricsLabelRequestsWithTheRouteTheyMatched) {
   EXPECT_EQ(Call("GET", "/v1/consent?phone=%2B15550001111&number=%2B15551234567", "", "").status,
             401);
   EXPECT_EQ(Call("GET", "/v1/consent?phone=%2B15550001111&number=%2B15551234567").status, 200);
-  const std::vector<std::string> wants = {
-      key("unmatched", "GET", 404),        key("/healthz", "PUT", 405),
-      key("/v1/contacts/{contact}/history", "PATCH", 405),
-      key("/v1/numbers/{number}", "GET", 404), key("/v1/consent", "GET", 400),
-      key("/v1/consent", "GET", 401),      key("/v1/consent", "GET", 200)};
+  const std::vector<std::string> wants = {key("unmatched", "GET", 404),
+                                          key("/healthz", "PUT", 405),
+                                          key("/v1/contacts/{contact}/history", "PATCH", 405),
+                                          key("/v1/numbers/{number}", "GET", 404),
+                                          key("/v1/consent", "GET", 400),
+                                          key("/v1/consent", "GET", 401),
+                                          key("/v1/consent", "GET", 200)};
   const std::string m = MetricsContaining(wants);
   for (const std::string& want : wants) {
     EXPECT_NE(m.find(want), std::string::npos) << want << "\n" << m;
@@ -262,12 +262,13 @@ TEST_F(Serve, MissingAddOnIsForbidden) {
 }
 
 TEST_F(Serve, NumbersCrudAndCrossAccountIsolation) {
-  json created = CallJson("POST", "/v1/numbers", R"({"number":"+15550002222","languages":["en","da"]})", 201);
+  json created =
+      CallJson("POST", "/v1/numbers", R"({"number":"+15550002222","languages":["en","da"]})", 201);
   const std::string path = "/v1/numbers/" + std::to_string(created["id"].get<int64_t>());
   EXPECT_EQ(CallJson("GET", path, "", 200)["number"], "+15550002222");
-  json patched = CallJson("PATCH", path,
-                          R"({"keywords":{"opt_out":["BASTA"]},"replies":{"help":"Call 555-0100"}})",
-                          200);
+  json patched =
+      CallJson("PATCH", path,
+               R"({"keywords":{"opt_out":["BASTA"]},"replies":{"help":"Call 555-0100"}})", 200);
   EXPECT_EQ(patched["keywords"]["opt_out"][0], "BASTA");
   EXPECT_EQ(patched["replies"]["help"], "Call 555-0100");
   CallJson("PATCH", path, R"({"languages":["xx"]})", 400);
@@ -283,19 +284,19 @@ TEST_F(Serve, NumbersCrudAndCrossAccountIsolation) {
 
 TEST_F(Serve, ContactsPaginationAndSearch) {
   for (int i = 0; i < 5; ++i) {
-    CallJson("POST", "/v1/contacts",
-             json({{"phone", "+1415555030" + std::to_string(i)}, {"name", "Page " + std::to_string(i)}})
-                 .dump(),
-             201);
+    CallJson(
+        "POST", "/v1/contacts",
+        json({{"phone", "+1415555030" + std::to_string(i)}, {"name", "Page " + std::to_string(i)}})
+            .dump(),
+        201);
   }
   CallJson("POST", "/v1/contacts", R"({"phone":"+14155550300"})", 409);
   CallJson("POST", "/v1/contacts", R"({"phone":"12ab"})", 422);
   json page1 = CallJson("GET", "/v1/contacts?search=page&limit=3", "", 200);
   ASSERT_EQ(page1["items"].size(), 3u);
   ASSERT_TRUE(page1["next"].is_string());
-  json page2 = CallJson("GET", "/v1/contacts?search=page&limit=3&after=" +
-                                   page1["next"].get<std::string>(),
-                        "", 200);
+  json page2 = CallJson(
+      "GET", "/v1/contacts?search=page&limit=3&after=" + page1["next"].get<std::string>(), "", 200);
   EXPECT_EQ(page2["items"].size(), 2u);
   EXPECT_TRUE(page2["next"].is_null());
   CallJson("GET", "/v1/contacts?limit=0", "", 400);
@@ -316,9 +317,9 @@ TEST_F(Serve, PatchContactChangesNameAndEmailButNotThePhone) {
   EXPECT_EQ(got["name"], "Søren After");
   EXPECT_EQ(got["email"], "soren@example.dk");
   // Only the members given change; repeating the phone is fine, changing it is not.
-  EXPECT_EQ(CallJson("PATCH", path, R"({"email":"new@example.dk","phone":"+14155551100"})",
-                     200)["name"],
-            "Søren After");
+  EXPECT_EQ(
+      CallJson("PATCH", path, R"({"email":"new@example.dk","phone":"+14155551100"})", 200)["name"],
+      "Søren After");
   json refused = CallJson("PATCH", path, R"({"phone":"+14155551101"})", 400);
   EXPECT_NE(refused["error"]["message"].get<std::string>().find("phone"), std::string::npos);
   CallJson("PATCH", path, R"({"name":5})", 400);
@@ -329,13 +330,16 @@ TEST_F(Serve, PatchContactChangesNameAndEmailButNotThePhone) {
 }
 
 TEST_F(Serve, DeleteContactIsRefusedAfterAnInboundStartAndAllowedForAFreshContact) {
-  ASSERT_EQ(TwilioPost({{"From", "+14155551200"}, {"To", "+15551234567"}, {"Body", "START"},
+  ASSERT_EQ(TwilioPost({{"From", "+14155551200"},
+                        {"To", "+15551234567"},
+                        {"Body", "START"},
                         {"MessageSid", "SMdel-1"}})
                 .status,
             200);
   json found = CallJson("GET", "/v1/contacts?search=4155551200", "", 200);
   ASSERT_EQ(found["items"].size(), 1u);
-  const std::string texted = "/v1/contacts/" + std::to_string(found["items"][0]["id"].get<int64_t>());
+  const std::string texted =
+      "/v1/contacts/" + std::to_string(found["items"][0]["id"].get<int64_t>());
   json refused = CallJson("DELETE", texted, "", 409);
   EXPECT_EQ(refused["error"]["code"], "FAILED_PRECONDITION");
   EXPECT_NE(refused["error"]["message"].get<std::string>().find("append-only"), std::string::npos)
@@ -433,7 +437,8 @@ TEST_F(Serve, ManualChangeFollowsTheRulesAndConsentCheckAnswers) {
   EXPECT_EQ(CallJson("GET", "/v1/consent?phone=%2B14155550400&number=12345", "", 200)["allowed"],
             false);
   CallJson("PUT", sub, R"({"status":"opted_in"})", 400);
-  CallJson("PUT", sub, R"({"status":"opted_in","attest":true,"legal_basis":"vibes","explanation":"x"})", 400);
+  CallJson("PUT", sub,
+           R"({"status":"opted_in","attest":true,"legal_basis":"vibes","explanation":"x"})", 400);
   json ok = CallJson("PUT", sub,
                      R"({"status":"opted_in","attest":true,"legal_basis":"consent",
                          "explanation":"Signed the form in store","actor":"alice"})",
@@ -450,7 +455,8 @@ TEST_F(Serve, ManualChangeFollowsTheRulesAndConsentCheckAnswers) {
   const std::string since = answer["since"];
   EXPECT_EQ(Call("GET", "/v1/consent?phone=%2B1%20415%20555%200400&number=12345").body,
             R"({"allowed":true,"phone":"+14155550400","number":"12345","status":"opted_in",)"
-            R"("since":")" + since + R"(","source":"api"})");
+            R"("since":")" +
+                since + R"(","source":"api"})");
   EXPECT_EQ(Call("GET", "/v1/consent?phone=%2B14155550499&number=%2B15551234567").body,
             R"({"allowed":false,"phone":"+14155550499","number":"+15551234567",)"
             R"("status":"not_specified","since":null,"source":null})");
@@ -470,8 +476,11 @@ TEST_F(Serve, TwilioWebhookSignedStopIsRecordedOnceAndAnsweredWithTwiml) {
   EXPECT_NE(r.body.find("<Response><Message>"), std::string::npos) << r.body;
 
   const std::vector<std::pair<std::string, std::string>> stop = {
-      {"From", "+14155550500"}, {"To", "+15551234567"}, {"Body", "Stop sending me these ads"},
-      {"MessageSid", "SMa2"}, {"AccountSid", "AC1"}};
+      {"From", "+14155550500"},
+      {"To", "+15551234567"},
+      {"Body", "Stop sending me these ads"},
+      {"MessageSid", "SMa2"},
+      {"AccountSid", "AC1"}};
   r = TwilioPost(stop);
   EXPECT_EQ(r.status, 200) << r.body;
   EXPECT_NE(r.body.find("unsubscribed"), std::string::npos) << r.body;
@@ -485,8 +494,9 @@ TEST_F(Serve, TwilioWebhookSignedStopIsRecordedOnceAndAnsweredWithTwiml) {
   json contacts = CallJson("GET", "/v1/contacts?search=4155550500", "", 200);
   ASSERT_EQ(contacts["items"].size(), 1u);
   json history = CallJson(
-      "GET", "/v1/contacts/" + std::to_string(contacts["items"][0]["id"].get<int64_t>()) + "/history",
-      "", 200);
+      "GET",
+      "/v1/contacts/" + std::to_string(contacts["items"][0]["id"].get<int64_t>()) + "/history", "",
+      200);
   ASSERT_EQ(history["items"].size(), 2u);  // START and one STOP despite the retry
   EXPECT_EQ(history["items"][1]["evidence"]["message_id"], "SMa2");
   EXPECT_EQ(history["items"][1]["evidence"]["provider"], "twilio");
@@ -501,12 +511,16 @@ TEST_F(Serve, TwilioWebhookSignedStopIsRecordedOnceAndAnsweredWithTwiml) {
 // A STOP whose body also holds bytes that are not UTF-8 (a gateway's wrong charset) is still
 // an opt-out, answered like any other; the stored body shows U+FFFD for the unreadable bytes.
 TEST_F(Serve, TwilioWebhookWithBytesThatAreNotUtf8IsStillAnOptOut) {
-  ASSERT_EQ(TwilioPost({{"From", "+14155550510"}, {"To", "+15551234567"}, {"Body", "START"},
+  ASSERT_EQ(TwilioPost({{"From", "+14155550510"},
+                        {"To", "+15551234567"},
+                        {"Body", "START"},
                         {"MessageSid", "SMu1"}})
                 .status,
             200);
-  HttpClientResponse r = TwilioPost({{"From", "+14155550510"}, {"To", "+15551234567"},
-                                     {"Body", "STOP \xFF\xFE"}, {"MessageSid", "SMu2"}});
+  HttpClientResponse r = TwilioPost({{"From", "+14155550510"},
+                                     {"To", "+15551234567"},
+                                     {"Body", "STOP \xFF\xFE"},
+                                     {"MessageSid", "SMu2"}});
   EXPECT_EQ(r.status, 200) << r.body;
   EXPECT_NE(r.body.find("unsubscribed"), std::string::npos) << r.body;
   json answer = CallJson("GET", "/v1/consent?phone=%2B14155550510&number=%2B15551234567", "", 200);
@@ -526,7 +540,9 @@ TEST_F(Serve, TwilioWebhookRejectsBadOrMissingSignature) {
 
 TEST_F(Serve, WebhookErrors) {
   // Unknown receiving number.
-  EXPECT_EQ(TwilioPost({{"From", "+14155550700"}, {"To", "+15559990000"}, {"Body", "STOP"},
+  EXPECT_EQ(TwilioPost({{"From", "+14155550700"},
+                        {"To", "+15559990000"},
+                        {"Body", "STOP"},
                         {"MessageSid", "SMc1"}})
                 .status,
             404);
@@ -566,7 +582,9 @@ TEST_F(Serve, GenericWebhookQueuesReplyThatTheDispatcherSends) {
 
 TEST_F(Serve, LedgerExportPages) {
   for (const char* body : {"START", "STOP"}) {
-    ASSERT_EQ(TwilioPost({{"From", "+14155550900"}, {"To", "+15551234567"}, {"Body", body},
+    ASSERT_EQ(TwilioPost({{"From", "+14155550900"},
+                          {"To", "+15551234567"},
+                          {"Body", body},
                           {"MessageSid", std::string("SMl-") + body}})
                   .status,
               200);
@@ -575,7 +593,8 @@ TEST_F(Serve, LedgerExportPages) {
   ASSERT_EQ(page["items"].size(), 1u);
   EXPECT_EQ(page["items"][0]["seq"], 1);
   ASSERT_TRUE(page["next"].is_string());
-  json next = CallJson("GET", "/v1/ledger?limit=1&after=" + page["next"].get<std::string>(), "", 200);
+  json next =
+      CallJson("GET", "/v1/ledger?limit=1&after=" + page["next"].get<std::string>(), "", 200);
   ASSERT_EQ(next["items"].size(), 1u);
   EXPECT_EQ(next["items"][0]["prev_hash"], page["items"][0]["hash"]);
   EXPECT_EQ(CallJson("GET", "/v1/ledger", "", 200, other_key_)["items"].size(), 0u);

@@ -41,24 +41,22 @@ class SessionApi : public ::testing::Test {
     fs::create_directories(dir_);
     db_ = serve_fixture::NewDatabase(dir_, "serve.db");
     if (db_.empty()) return;
-    json a = Cli(db_, {"account", "create", "--name", "Acme", "--addons",
-                       "marketing_sms_access"});
+    json a = Cli(db_, {"account", "create", "--name", "Acme", "--addons", "marketing_sms_access"});
     key_ = a["api_key"];
     account_id_ = a["id"];
     const std::string acct = std::to_string(account_id_);
-    json other = Cli(db_, {"account", "create", "--name", "Other", "--addons",
-                           "marketing_sms_access"});
+    json other =
+        Cli(db_, {"account", "create", "--name", "Other", "--addons", "marketing_sms_access"});
     number_id_ = Cli(db_, {"number", "add", "--account", acct, "--number", "+15551234567"})["id"];
-    editor_password_ = Cli(db_, {"user", "add", "--account", acct, "--email",
-                                 "Editor@Example.com", "--name", "Eddie", "--role",
-                                 "editor"})["password"];
-    viewer_password_ = Cli(db_, {"user", "add", "--account", acct, "--email",
-                                 "viewer@example.com", "--role", "viewer"})["password"];
+    editor_password_ = Cli(db_, {"user", "add", "--account", acct, "--email", "Editor@Example.com",
+                                 "--name", "Eddie", "--role", "editor"})["password"];
+    viewer_password_ = Cli(db_, {"user", "add", "--account", acct, "--email", "viewer@example.com",
+                                 "--role", "viewer"})["password"];
     throttled_password_ = Cli(db_, {"user", "add", "--account", acct, "--email",
                                     "throttled@example.com", "--role", "editor"})["password"];
-    other_password_ = Cli(db_, {"user", "add", "--account",
-                                std::to_string(other["id"].get<int64_t>()), "--email",
-                                "other@example.com", "--role", "editor"})["password"];
+    other_password_ =
+        Cli(db_, {"user", "add", "--account", std::to_string(other["id"].get<int64_t>()), "--email",
+                  "other@example.com", "--role", "editor"})["password"];
     serve_fixture::StartServe(db_, (dir_ / "serve.log").string(), {"--threads", "2"}, &server_);
     base_ = server_.base_url;
   }
@@ -107,8 +105,8 @@ class SessionApi : public ::testing::Test {
     return b;
   }
   // As the browser: its cookie, and the CSRF header unless `csrf` is nullopt.
-  HttpClientResponse AsBrowser(const Browser& b, const std::string& method,
-                               const std::string& path, const json& body = nullptr,
+  HttpClientResponse AsBrowser(const Browser& b, const std::string& method, const std::string& path,
+                               const json& body = nullptr,
                                std::optional<std::string> csrf = std::nullopt) {
     Headers h = {{"Cookie", b.cookie}};
     if (csrf) h.emplace_back("X-CSRF-Token", *csrf);
@@ -160,8 +158,8 @@ TEST_F(SessionApi, SignInSetsAnHttpOnlyStrictCookieAndAnswersWhoSignedIn) {
 
 TEST_F(SessionApi, TheCookieAuthenticatesReadsAmongOtherCookies) {
   Browser b = SignIn("editor@example.com", editor_password_);
-  HttpClientResponse r = Send(
-      "GET", "/v1/account", "", {{"Cookie", "theme=dark;  " + b.cookie + " ; other=\"x y\""}});
+  HttpClientResponse r =
+      Send("GET", "/v1/account", "", {{"Cookie", "theme=dark;  " + b.cookie + " ; other=\"x y\""}});
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(Body(r), Key("GET", "/v1/account", nullptr, 200));
   EXPECT_EQ(HeaderOf(r, "cache-control"), "no-store");
@@ -175,8 +173,7 @@ TEST_F(SessionApi, TheCookieAuthenticatesReadsAmongOtherCookies) {
   EXPECT_EQ(Body(r)["account"], b.session["account"]);
   // No cookie, an unknown one: 401 as without a key.
   EXPECT_EQ(Send("GET", "/v1/account", "", {}).status, 401);
-  EXPECT_EQ(Send("GET", "/v1/account", "", {{"Cookie", "smsconsent_session=forged"}}).status,
-            401);
+  EXPECT_EQ(Send("GET", "/v1/account", "", {{"Cookie", "smsconsent_session=forged"}}).status, 401);
   EXPECT_EQ(Send("GET", "/v1/session", "", {}).status, 401);
 }
 
@@ -220,8 +217,8 @@ TEST_F(SessionApi, WithTheCsrfTokenAChangeIsRecordedAsTheSignedInUser) {
 TEST_F(SessionApi, ABulkChangeBySessionIsRecordedAsTheSignedInUser) {
   Browser b = SignIn("editor@example.com", editor_password_);
   const int64_t c = NewContact("+14155550121");
-  json req = {{"number", "+15551234567"}, {"status", "opted_out"}, {"ids", {c}},
-              {"actor", "mallory"}};
+  json req = {
+      {"number", "+15551234567"}, {"status", "opted_out"}, {"ids", {c}}, {"actor", "mallory"}};
   HttpClientResponse r = AsBrowser(b, "POST", "/v1/bulk/subscriptions", req, b.csrf);
   ASSERT_EQ(r.status, 202) << r.body;
   const std::string job = "/v1/jobs/" + std::to_string(Body(r)["job"].get<int64_t>());
@@ -298,8 +295,8 @@ TEST_F(SessionApi, RepeatedFailuresAreThrottledWith429) {
 }
 
 TEST_F(SessionApi, SignInFromAnotherOriginIsRefused) {
-  HttpClientResponse r = SignInRaw("editor@example.com", editor_password_,
-                                   {{"Origin", "https://evil.example"}});
+  HttpClientResponse r =
+      SignInRaw("editor@example.com", editor_password_, {{"Origin", "https://evil.example"}});
   EXPECT_EQ(r.status, 403) << r.body;
   EXPECT_EQ(Body(r)["error"]["code"], "CSRF_FAILED");
   EXPECT_EQ(HeaderOf(r, "set-cookie"), "");
@@ -320,14 +317,16 @@ TEST_F(SessionApi, TheApiKeyPathIsUnchanged) {
   const int64_t c = NewContact("+14155550151");
   json changed = Key("PUT", SubscriptionPath(c), {{"status", "opted_out"}, {"actor", "crm"}}, 200);
   EXPECT_EQ(changed["event"]["actor"], "api:crm");
-  HttpClientResponse r =
-      Send("GET", "/v1/account", "", {{"Authorization", "Bearer " + key_}});
+  HttpClientResponse r = Send("GET", "/v1/account", "", {{"Authorization", "Bearer " + key_}});
   EXPECT_EQ(HeaderOf(r, "cache-control"), "");  // only cookie responses are no-store
   // A key wins over a cookie: no CSRF header needed, the key's actor recorded.
   Browser v = SignIn("viewer@example.com", viewer_password_);
-  r = Send("PUT", SubscriptionPath(c), json{{"status", "opted_in"}, {"attest", true},
-                                            {"legal_basis", "consent"},
-                                            {"explanation", "web form"}}.dump(),
+  r = Send("PUT", SubscriptionPath(c),
+           json{{"status", "opted_in"},
+                {"attest", true},
+                {"legal_basis", "consent"},
+                {"explanation", "web form"}}
+               .dump(),
            {{"Authorization", "Bearer " + key_}, {"Cookie", v.cookie}});
   EXPECT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(Body(r)["event"]["actor"], "api");

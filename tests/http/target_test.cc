@@ -13,10 +13,11 @@ using Params = std::vector<std::pair<std::string, std::string>>;
 
 TEST(SplitTarget, DecodesThePathAndTheQuery) {
   HttpRequest req;
-  ASSERT_TRUE(SplitTarget("/v1/consent?phone=%2B4520123456&number=+1%20555&flag&&empty=", req).ok());
+  ASSERT_TRUE(
+      SplitTarget("/v1/consent?phone=%2B4520123456&number=+1%20555&flag&&empty=", req).ok());
   EXPECT_EQ(req.path, "/v1/consent");
-  EXPECT_EQ(req.query, (Params{{"phone", "+4520123456"}, {"number", " 1 555"}, {"flag", ""},
-                               {"empty", ""}}));
+  EXPECT_EQ(req.query,
+            (Params{{"phone", "+4520123456"}, {"number", " 1 555"}, {"flag", ""}, {"empty", ""}}));
 }
 
 TEST(SplitTarget, PathKeepsPlusAndEscapesItCannotDecode) {

@@ -379,7 +379,8 @@ class MultiInstance : public ::testing::Test {
     return Send(id, "POST", "/webhooks/generic", body,
                 {{"Content-Type", "application/json"},
                  {"X-Smsconsent-Timestamp", ts},
-                 {"X-Smsconsent-Signature", "sha256=" + HexEncode(HmacSha256(kSecret, ts + "." + body))}})
+                 {"X-Smsconsent-Signature",
+                  "sha256=" + HexEncode(HmacSha256(kSecret, ts + "." + body))}})
         .status;
   }
 

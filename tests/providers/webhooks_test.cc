@@ -166,8 +166,7 @@ TEST(WebhookUtil, FormDecodingAndUrlEncoding) {
             (Params{{"a b=", "cA  d%"}, {"", "v"}, {"k", ""}}));
   EXPECT_EQ(ParseFormUrlEncoded("x=1&k%4=v").status().message(),
             "bad %-escape in form data: truncated");  // a %-escape must be whole before '='
-  EXPECT_EQ(ParseFormUrlEncoded("x=%").status().message(),
-            "bad %-escape in form data: truncated");
+  EXPECT_EQ(ParseFormUrlEncoded("x=%").status().message(), "bad %-escape in form data: truncated");
   EXPECT_EQ(ParseFormUrlEncoded("x=%41%g1").status().message(), "bad %-escape in form data");
   EXPECT_EQ(ParseFormUrlEncoded("%zz=%4").status().message(), "bad %-escape in form data");
   EXPECT_EQ(UrlEncode("a b+c/ø~"), "a%20b%2Bc%2F%C3%B8~");
@@ -303,8 +302,7 @@ TEST(Twilio, VerifiesTheBodyAsItIsNotAsItWasParsed) {
   EXPECT_TRUE(Provider("twilio").Verify(req, settings, kNowMs).ok());
   req.body = FormBody(
       {{"MessageSid", "SM1"}, {"From", "+15005550006"}, {"To", "+15551234567"}, {"Body", "START"}});
-  EXPECT_EQ(Provider("twilio").Verify(req, settings, kNowMs).code(),
-            StatusCode::kPermissionDenied);
+  EXPECT_EQ(Provider("twilio").Verify(req, settings, kNowMs).code(), StatusCode::kPermissionDenied);
   auto again = Provider("twilio").Parse(req);
   ASSERT_TRUE(again.ok()) << again.status().ToString();
   EXPECT_EQ(again->body, "START");

@@ -13,9 +13,9 @@
 
 #include "core/ledger.h"
 #include "pg_test_util.h"
-#include "store_locations.h"
 #include "store/postgres/pg_store.h"
 #include "store/store.h"
+#include "store_locations.h"
 
 namespace smsconsent {
 namespace {
@@ -95,7 +95,8 @@ TEST_F(PgStoreTest, TransferTablesListEveryTableAndColumnOfTheSchema) {
         << t.name;
   }
   EXPECT_EQ(testing_pg::Exec("SELECT count(*) FROM information_schema.tables WHERE table_schema "
-                             "= '" + schema_ + "' AND table_name <> 'schema_migrations'"),
+                             "= '" +
+                             schema_ + "' AND table_name <> 'schema_migrations'"),
             std::to_string(TransferTables().size()));
 }
 
@@ -161,7 +162,8 @@ TEST_F(PgStoreTest, ALostConnectionMidTransactionIsUnavailableAndChangesNothing)
   });
   EXPECT_EQ(r.status().code(), StatusCode::kUnavailable) << r.status().ToString();
   EXPECT_EQ(testing_pg::Exec("SELECT count(*) FROM \"" + schema_ + "\".jobs"), "0");
-  auto again = store_->CreateJob(job, [] { return Result<std::optional<std::string>>(std::nullopt); });
+  auto again =
+      store_->CreateJob(job, [] { return Result<std::optional<std::string>>(std::nullopt); });
   ASSERT_TRUE(again.ok()) << again.status().ToString();
   EXPECT_TRUE(again->second);
 }
@@ -198,7 +200,7 @@ TEST_F(PgStoreTest, TwoStoresWritingOneAccountKeepOneChain) {
         d.sender = n.number;
         d.from = cur;
         d.to = cur == SubscriptionStatus::kOptedIn ? SubscriptionStatus::kOptedOut
-                                                    : SubscriptionStatus::kOptedIn;
+                                                   : SubscriptionStatus::kOptedIn;
         d.source = Source::kApi;
         d.at_ms = 1000 + i;
         d.evidence = "{}";

@@ -72,8 +72,10 @@ inline std::string StoreUrl(const std::string& schema, int pool = 4) {
 
 // Terminates every server backend of the stores opened on `schema`; returns how many.
 inline int TerminateBackends(const std::string& schema) {
-  return std::stoi(Exec("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE "
-                        "application_name = '" + schema + "'"));
+  return std::stoi(
+      Exec("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE "
+           "application_name = '" +
+           schema + "'"));
 }
 
 inline void DropSchema(const std::string& schema) {

@@ -144,7 +144,8 @@ TEST(SqliteStore, TransferTablesListEveryTableAndColumnOfTheSchema) {
       columns += (columns.empty() ? "" : ",") + std::string(c.name);
     }
     EXPECT_EQ(raw.Query("SELECT group_concat(name, ',') FROM (SELECT name FROM "
-                        "pragma_table_info('" + std::string(t.name) + "') ORDER BY cid)"),
+                        "pragma_table_info('" +
+                        std::string(t.name) + "') ORDER BY cid)"),
               columns)
         << t.name;
   }
@@ -412,7 +413,8 @@ TEST(SqliteStore, ConsentCacheNeverAnswersFromBeforeAReturnedCommit) {
   const std::string path = dir.File("race.db");
   auto serve = MustOpen(path);
   const AccountWithNumber an = AddAccountWithNumber(*serve);
-  const Contact c = AddContactWithStatus(*serve, an, "+4520000001", SubscriptionStatus::kOptedIn, 1);
+  const Contact c =
+      AddContactWithStatus(*serve, an, "+4520000001", SubscriptionStatus::kOptedIn, 1);
   auto other = MustOpen(path);
   constexpr int kFlips = 150;
   std::atomic<int64_t> returned{1};  // updated_at_ms of the last flip that returned
@@ -531,7 +533,7 @@ TEST(ContactStateCache, KeepsAtMostItsCapacity) {
 TEST(ContactStateCache, PhoneKeysAreDistinctForDistinctE164Texts) {
   EXPECT_NE(ContactStateCache::PhoneKey("+1"), ContactStateCache::PhoneKey("+01"));
   EXPECT_NE(ContactStateCache::PhoneKey("+4520000001"), ContactStateCache::PhoneKey("+452000001"));
-  EXPECT_TRUE(ContactStateCache::PhoneKey("+999999999999999").has_value());  // 15 digits
+  EXPECT_TRUE(ContactStateCache::PhoneKey("+999999999999999").has_value());    // 15 digits
   EXPECT_FALSE(ContactStateCache::PhoneKey("+9999999999999999").has_value());  // 16
   EXPECT_FALSE(ContactStateCache::PhoneKey("4520000001").has_value());
   EXPECT_FALSE(ContactStateCache::PhoneKey("+45 20000001").has_value());

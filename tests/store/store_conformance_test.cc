@@ -16,16 +16,15 @@
 #include <vector>
 
 #include "core/ledger.h"
-#include "store/store.h"
 #include "pg_test_util.h"
 #include "status_shorthands.h"
+#include "store/store.h"
 #include "store_locations.h"
 
 namespace smsconsent {
 namespace {
 
 // ---- Helpers -------------------------------------------------------------------------------
-
 
 // Query builders (designated initializers would trip -Wmissing-field-initializers).
 ContactQuery Contacts(const std::string& search = "", int limit = 100, int64_t after_id = 0) {
@@ -614,9 +613,12 @@ TEST_P(StoreConformance, ListContactsFiltersByStatusOnANumber) {
   Contact reset = MakeContact(a.id, "+4544444444", "in, then not_specified on n1");
   Contact never = MakeContact(a.id, "+4555555555", "no status row at all");
   ChangeSet changes;
-  changes.events = {Draft(in1, n1, kNone, kIn), Draft(out1, n1, kNone, kIn),
-                    Draft(out1, n1, kIn, kOut, Source::kKeyword), Draft(in2, n2, kNone, kIn),
-                    Draft(reset, n1, kNone, kIn), Draft(reset, n1, kIn, kNone)};
+  changes.events = {Draft(in1, n1, kNone, kIn),
+                    Draft(out1, n1, kNone, kIn),
+                    Draft(out1, n1, kIn, kOut, Source::kKeyword),
+                    Draft(in2, n2, kNone, kIn),
+                    Draft(reset, n1, kNone, kIn),
+                    Draft(reset, n1, kIn, kNone)};
   ASSERT_TRUE(store_->Commit(a.id, changes).ok());
 
   auto ids = [&](int64_t number_id, SubscriptionStatus st) {
@@ -666,9 +668,9 @@ TEST_P(StoreConformance, ListContactsStatusFilterSeesOnlyTheAccountsContacts) {
 
   EXPECT_EQ(ContactIds(Must(store_->ListContacts(b.id, WithStatus(Contacts(), nb.id, kIn)))),
             (std::vector<int64_t>{cb.id}));
-  EXPECT_EQ(ContactIds(Must(store_->ListContacts(b.id, WithStatus(Contacts("alice"), nb.id,
-                                                                    kNone)))),
-            (std::vector<int64_t>{cb_none.id}));
+  EXPECT_EQ(
+      ContactIds(Must(store_->ListContacts(b.id, WithStatus(Contacts("alice"), nb.id, kNone)))),
+      (std::vector<int64_t>{cb_none.id}));
   EXPECT_EQ(ContactIds(Must(store_->ListContacts(a.id, WithStatus(Contacts(), na.id, kNone)))),
             (std::vector<int64_t>{}));
 }
@@ -1145,8 +1147,7 @@ TEST_P(StoreConformance, ListInboundFiltersByContactAndNumberOfTheAccountOnly) {
             std::vector<int64_t>{m3});
   EXPECT_TRUE(Must(store_->ListInbound(a.id, Inbounds(0, 50, c2.id, n2.id))).empty());
   // Another account's contact or number is not found, even though it has messages.
-  EXPECT_CODE(store_->ListInbound(a.id, Inbounds(0, 50, their_contact.id)),
-              StatusCode::kNotFound);
+  EXPECT_CODE(store_->ListInbound(a.id, Inbounds(0, 50, their_contact.id)), StatusCode::kNotFound);
   EXPECT_CODE(store_->ListInbound(a.id, Inbounds(0, 50, std::nullopt, theirs.id)),
               StatusCode::kNotFound);
   EXPECT_CODE(store_->ListInbound(b.id, Inbounds(0, 50, c1.id)), StatusCode::kNotFound);
@@ -1175,8 +1176,8 @@ TEST_P(StoreConformance, ListOutboxFindsTheRepliesToInboundMessagesInOneQuery) {
   Must(store_->Commit(a.id, manual));
 
   OutboxQuery q;
-  q.inbound_ids = std::vector<int64_t>{two.inbound_id, none.inbound_id, one.inbound_id,
-                                       theirs.inbound_id};
+  q.inbound_ids =
+      std::vector<int64_t>{two.inbound_id, none.inbound_id, one.inbound_id, theirs.inbound_id};
   auto found = Must(store_->ListOutbox(a.id, q));
   EXPECT_EQ(OutboxIds(found),
             (std::vector<int64_t>{one.outbox[0].id, two.outbox[0].id, two.outbox[1].id}));
@@ -1187,8 +1188,7 @@ TEST_P(StoreConformance, ListOutboxFindsTheRepliesToInboundMessagesInOneQuery) {
   // Combined with the cursor and the limit; an empty list matches nothing.
   q.after_id = one.outbox[0].id;
   q.limit = 1;
-  EXPECT_EQ(OutboxIds(Must(store_->ListOutbox(a.id, q))),
-            std::vector<int64_t>{two.outbox[0].id});
+  EXPECT_EQ(OutboxIds(Must(store_->ListOutbox(a.id, q))), std::vector<int64_t>{two.outbox[0].id});
   q.inbound_ids->clear();
   q.after_id = 0;
   q.limit = 100;
@@ -1894,8 +1894,7 @@ TEST_P(StoreConformance, ReplySenderDefaultsToLogAndCanBeChanged) {
 
 // ---- Staff users and sessions ----------------------------------------------------------------
 
-User StaffUser(int64_t account_id, const std::string& email,
-               StaffRole role = StaffRole::kEditor) {
+User StaffUser(int64_t account_id, const std::string& email, StaffRole role = StaffRole::kEditor) {
   User u;
   u.account_id = account_id;
   u.email = email;
@@ -1975,8 +1974,7 @@ TEST_P(StoreConformance, SessionsAreFoundByTokenHashTouchedAndDeleted) {
   const Account a = MakeAccount("a");
   const User ann = Must(store_->CreateUser(StaffUser(a.id, "ann@example.com")));
   ASSERT_TRUE(store_->CreateSession(StaffSessionOf(ann, "h1", 50'000)).ok());
-  EXPECT_CODE(store_->CreateSession(StaffSessionOf(ann, "h1", 50'000)),
-              StatusCode::kAlreadyExists);
+  EXPECT_CODE(store_->CreateSession(StaffSessionOf(ann, "h1", 50'000)), StatusCode::kAlreadyExists);
   User ghost = ann;
   ghost.id += 100;
   EXPECT_CODE(store_->CreateSession(StaffSessionOf(ghost, "h2", 50'000)), StatusCode::kNotFound);
@@ -2436,7 +2434,8 @@ TEST_P(StoreConformance, ContactPropertiesAreStoredFilteredAndValidated) {
   c.properties = "{}";
   c.created_at_ms = 3000;
   const Contact none = Must(store_->AddContact(c));
-  EXPECT_EQ(Must(store_->GetContact(a.id, aarhus.id)).properties, R"({"city":"Aarhus","vip":"yes"})");
+  EXPECT_EQ(Must(store_->GetContact(a.id, aarhus.id)).properties,
+            R"({"city":"Aarhus","vip":"yes"})");
 
   auto ids = [&](ContactQuery q) {
     std::vector<int64_t> out;
@@ -2519,10 +2518,11 @@ TEST_P(StoreConformance, JobsAreIdempotentOnTheirKeyAndKeepTheirInput) {
 
   // The same key: the stored job, nothing new (the input source is not read).
   bool read = false;
-  auto again = Must(store_->CreateJob(NewJob(a.id, "k1"), [&]() -> Result<std::optional<std::string>> {
-    read = true;
-    return std::optional<std::string>();
-  }));
+  auto again =
+      Must(store_->CreateJob(NewJob(a.id, "k1"), [&]() -> Result<std::optional<std::string>> {
+        read = true;
+        return std::optional<std::string>();
+      }));
   EXPECT_FALSE(again.second);
   EXPECT_EQ(again.first.id, job.id);
   EXPECT_FALSE(read);
@@ -2532,7 +2532,7 @@ TEST_P(StoreConformance, JobsAreIdempotentOnTheirKeyAndKeepTheirInput) {
   EXPECT_EQ(Must(store_->GetJob(a.id, job.id)).request, R"({"status":"opted_in"})");
   EXPECT_CODE(store_->CreateJob(NewJob(a.id, ""), nullptr), StatusCode::kInvalidArgument);
   // A failing input source stores nothing.
-  auto failing = [] () -> Result<std::optional<std::string>> { return Internal("disk"); };
+  auto failing = []() -> Result<std::optional<std::string>> { return Internal("disk"); };
   EXPECT_CODE(store_->CreateJob(NewJob(a.id, "k2"), failing), StatusCode::kInternal);
   EXPECT_TRUE(Must(store_->CreateJob(NewJob(a.id, "k2"), nullptr)).second);
 }

@@ -16,7 +16,6 @@
 namespace smsconsent {
 namespace {
 
-
 const TransferTable& Table(const std::string& name) {
   for (const TransferTable& t : TransferTables()) {
     if (name == t.name) return t;

@@ -116,7 +116,8 @@ Result<std::unique_ptr<Conn>> Conn::Connect(const std::string& conninfo,
   }
   // Server notices ("schema … already exists, skipping") are not errors; libpq would print
   // them on stderr, in the middle of the CLI's output.
-  PQsetNoticeProcessor(raw, [](void*, const char*) {}, nullptr);
+  PQsetNoticeProcessor(
+      raw, [](void*, const char*) {}, nullptr);
   if (PQclientEncoding(raw) != pg_char_to_encoding("UTF8") &&
       PQsetClientEncoding(raw, "UTF8") != 0) {
     return Status(StatusCode::kUnavailable, "cannot set the client encoding to UTF8");
@@ -127,8 +128,8 @@ Result<std::unique_ptr<Conn>> Conn::Connect(const std::string& conninfo,
   }
   // An acknowledged write must survive a crash of the server: if the server's default turns
   // the WAL flush at commit off, turn it on for our sessions (local, remote_write, … are kept).
-  SMSC_ASSIGN_OR_RETURN(Res sc, c->Q("SELECT current_setting('synchronous_commit')",
-                                     "reading synchronous_commit"));
+  SMSC_ASSIGN_OR_RETURN(
+      Res sc, c->Q("SELECT current_setting('synchronous_commit')", "reading synchronous_commit"));
   if (sc.rows() == 1 && sc.Text(0, 0) == "off") {
     SMSC_RETURN_IF_ERROR(c->Exec("SET synchronous_commit TO on", "setting synchronous_commit"));
   }
@@ -142,8 +143,8 @@ Result<Res> Conn::Query(const std::string& sql, const std::vector<Arg>& args,
   auto it = prepared_.find(sql);
   if (it == prepared_.end()) {
     std::string name = "s" + std::to_string(prepared_.size() + 1);
-    PGresult* r = PQprepare(pg_.get(), name.c_str(), sql.c_str(), static_cast<int>(args.size()),
-                            nullptr);
+    PGresult* r =
+        PQprepare(pg_.get(), name.c_str(), sql.c_str(), static_cast<int>(args.size()), nullptr);
     if (r == nullptr || PQresultStatus(r) != PGRES_COMMAND_OK) {
       return Fail(r, std::string(what) + " (preparing \"" + sql.substr(0, 60) + "\")");
     }

@@ -61,7 +61,7 @@ class Res {
   int64_t Int(int row, int col) const;
   bool Bool(int row, int col) const { return PQgetvalue(r_.get(), row, col)[0] == 't'; }
   std::string Bytea(int row, int col) const;  // a bytea column, unescaped
-  int64_t Affected() const;                    // rows changed by INSERT/UPDATE/DELETE
+  int64_t Affected() const;                   // rows changed by INSERT/UPDATE/DELETE
   std::string CommandStatus() const { return PQcmdStatus(r_.get()); }  // "COMMIT", …
 
  private:

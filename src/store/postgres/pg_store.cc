@@ -265,18 +265,10 @@ CREATE INDEX sessions_by_expiry ON sessions (expires_at_ms);
 // expects.
 
 // The outbox columns qualified by the alias o (for UPDATE … FROM … RETURNING).
-#define SMSC_OUTBOX_COLS_O                                                                    \
+#define SMSC_OUTBOX_COLS_O                                                                     \
   "o.id, o.account_id, o.number_id, o.contact_id, o.to_phone, o.from_number, o.body, o.kind, " \
   "o.state, o.attempts, o.last_error, o.inbound_id, o.created_at_ms, o.next_attempt_at_ms, "   \
   "o.channel, o.provider_message_id, o.lease_owner, o.lease_until_ms, o.sent_at_ms"
-
-
-
-
-
-
-
-
 
 Result<Account> ReadAccount(const Res& s, int i) {
   Account a;
@@ -492,12 +484,11 @@ Status AccountNotFound(int64_t id) {
   return NotFound("account " + std::to_string(id) + " not found");
 }
 
-
 // ---- Lookups shared by several calls -------------------------------------------------------
 
 Status AccountExists(Conn& c, int64_t account_id) {
-  SMSC_ASSIGN_OR_RETURN(Res r, c.Q("SELECT 1 FROM accounts WHERE id = $1", "looking up account",
-                                   account_id));
+  SMSC_ASSIGN_OR_RETURN(
+      Res r, c.Q("SELECT 1 FROM accounts WHERE id = $1", "looking up account", account_id));
   if (r.rows() == 0) return AccountNotFound(account_id);
   return Status::Ok();
 }
@@ -533,9 +524,8 @@ Status ContactInAccount(Conn& c, int64_t account_id, int64_t contact_id) {
 }
 
 Status NumberInAccount(Conn& c, int64_t account_id, int64_t number_id) {
-  SMSC_ASSIGN_OR_RETURN(Res r,
-                        c.Q("SELECT 1 FROM sender_numbers WHERE id = $1 AND account_id = $2",
-                            "looking up sender number", number_id, account_id));
+  SMSC_ASSIGN_OR_RETURN(Res r, c.Q("SELECT 1 FROM sender_numbers WHERE id = $1 AND account_id = $2",
+                                   "looking up sender number", number_id, account_id));
   if (r.rows() == 0) {
     return NotFound("sender number " + std::to_string(number_id) + " not found in account " +
                     std::to_string(account_id));
@@ -576,10 +566,11 @@ Status Migrate(Conn& c, const std::string& schema) {
     SMSC_RETURN_IF_ERROR(
         c.Exec("CREATE SCHEMA IF NOT EXISTS \"" + schema + "\"", "creating schema " + schema));
   }
-  SMSC_RETURN_IF_ERROR(c.Exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER "
-                              "PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL "
-                              "DEFAULT now())",
-                              "creating schema_migrations"));
+  SMSC_RETURN_IF_ERROR(
+      c.Exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER "
+             "PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL "
+             "DEFAULT now())",
+             "creating schema_migrations"));
   SMSC_ASSIGN_OR_RETURN(Res v, c.Q("SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
                                    "reading schema version"));
   const int64_t current = v.Int(0, 0);
@@ -664,24 +655,28 @@ Result<PgStore::Options> PgStore::ParseLocation(const std::string& location) {
           eq == std::string_view::npos ? std::string() : PercentDecode(param.substr(eq + 1));
       if (key == "pool") {
         int n = 0;
-        const bool digits = !value.empty() && value.size() <= 4 &&
-                            std::all_of(value.begin(), value.end(),
-                                        [](char ch) { return ch >= '0' && ch <= '9'; });
+        const bool digits =
+            !value.empty() && value.size() <= 4 &&
+            std::all_of(value.begin(), value.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
         if (digits) n = std::stoi(value);
         if (!digits || n < 1 || n > 1000) {
-          return InvalidArgument("PostgreSQL location: pool must be a number from 1 to 1000, "
-                                 "got '" + value + "'");
+          return InvalidArgument(
+              "PostgreSQL location: pool must be a number from 1 to 1000, "
+              "got '" +
+              value + "'");
         }
         o.pool_size = n;
       } else if (key == "schema") {
-        const bool good = !value.empty() && value.size() <= 63 &&
-                          std::all_of(value.begin(), value.end(), [](char ch) {
-                            return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
-                                   ch == '_';
-                          });
+        const bool good =
+            !value.empty() && value.size() <= 63 &&
+            std::all_of(value.begin(), value.end(), [](char ch) {
+              return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_';
+            });
         if (!good) {
-          return InvalidArgument("PostgreSQL location: schema must be 1 to 63 of a-z, 0-9 and "
-                                 "_, got '" + value + "'");
+          return InvalidArgument(
+              "PostgreSQL location: schema must be 1 to 63 of a-z, 0-9 and "
+              "_, got '" +
+              value + "'");
         }
         o.schema = value;
       } else {
@@ -714,14 +709,14 @@ Result<Account> PgStore::CreateAccount(const Account& account, const std::string
     Account out = account;
     if (out.reply_sender.empty()) out.reply_sender = "log";
     // No key yet is NULL, so several key-less accounts do not collide on the unique index.
-    Result<Res> r = c.Q("INSERT INTO accounts (name, marketing_sms_access, sms_short_code, "
-                        "default_region, opt_out_scope, api_key_hash, created_at_ms, "
-                        "reply_sender) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
-                        "creating account", account.name, account.marketing_sms_access,
-                        account.sms_short_code, account.default_region,
-                        OptOutScopeName(account.opt_out_scope),
-                        api_key_hash.empty() ? pg::Arg{} : pg::ToArg(api_key_hash),
-                        account.created_at_ms, out.reply_sender);
+    Result<Res> r =
+        c.Q("INSERT INTO accounts (name, marketing_sms_access, sms_short_code, "
+            "default_region, opt_out_scope, api_key_hash, created_at_ms, "
+            "reply_sender) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+            "creating account", account.name, account.marketing_sms_access, account.sms_short_code,
+            account.default_region, OptOutScopeName(account.opt_out_scope),
+            api_key_hash.empty() ? pg::Arg{} : pg::ToArg(api_key_hash), account.created_at_ms,
+            out.reply_sender);
     if (!r.ok() && c.last_sqlstate() == pg::kUniqueViolation) {
       return AlreadyExists("API key is already in use by another account");
     }
@@ -743,9 +738,9 @@ Result<Account> PgStore::GetAccount(int64_t account_id) {
 Result<Account> PgStore::FindAccountByApiKeyHash(const std::string& api_key_hash) {
   if (api_key_hash.empty()) return NotFound("no account has an empty API key");
   return pg::WithConn(impl_->pool, [&](Conn& c) -> Result<Account> {
-    SMSC_ASSIGN_OR_RETURN(Res r, c.Q("SELECT " SMSC_ACCOUNT_COLS
-                                     " FROM accounts WHERE api_key_hash = $1",
-                                     "looking up API key", api_key_hash));
+    SMSC_ASSIGN_OR_RETURN(Res r,
+                          c.Q("SELECT " SMSC_ACCOUNT_COLS " FROM accounts WHERE api_key_hash = $1",
+                              "looking up API key", api_key_hash));
     if (r.rows() == 0) return NotFound("no account has this API key");
     return ReadAccount(r, 0);
   });
@@ -767,12 +762,12 @@ Result<User> PgStore::CreateUser(const User& user) {
     SMSC_RETURN_IF_ERROR(AccountExists(c, user.account_id));
     User out = user;
     out.email = LowerAscii(user.email);
-    Result<Res> r = c.Q("INSERT INTO users (account_id, email, name, role, password_hash, "
-                        "created_at_ms, updated_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7) "
-                        "RETURNING id",
-                        "creating user", out.account_id, out.email, out.name,
-                        StaffRoleName(out.role), out.password_hash, out.created_at_ms,
-                        out.updated_at_ms);
+    Result<Res> r =
+        c.Q("INSERT INTO users (account_id, email, name, role, password_hash, "
+            "created_at_ms, updated_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7) "
+            "RETURNING id",
+            "creating user", out.account_id, out.email, out.name, StaffRoleName(out.role),
+            out.password_hash, out.created_at_ms, out.updated_at_ms);
     if (!r.ok() && c.last_sqlstate() == pg::kUniqueViolation) {
       return AlreadyExists("a user with email " + out.email + " exists");
     }
@@ -799,9 +794,9 @@ Result<User> PgStore::FindUserByEmail(const std::string& email) {
 
 Result<std::vector<User>> PgStore::ListUsers(int64_t account_id) {
   return pg::WithConn(impl_->pool, [&](Conn& c) -> Result<std::vector<User>> {
-    SMSC_ASSIGN_OR_RETURN(Res r, c.Q("SELECT " SMSC_USER_COLS
-                                     " FROM users WHERE account_id = $1 ORDER BY id",
-                                     "listing users", account_id));
+    SMSC_ASSIGN_OR_RETURN(
+        Res r, c.Q("SELECT " SMSC_USER_COLS " FROM users WHERE account_id = $1 ORDER BY id",
+                   "listing users", account_id));
     return ReadAll<User>(r, ReadUser);
   });
 }
@@ -810,9 +805,8 @@ Result<User> PgStore::UpdateUser(const User& user) {
   return pg::WithConn(impl_->pool, [&](Conn& c) -> Result<User> {
     SMSC_ASSIGN_OR_RETURN(Res r, c.Q("UPDATE users SET name = $2, role = $3, password_hash = $4, "
                                      "updated_at_ms = $5 WHERE id = $1 RETURNING " SMSC_USER_COLS,
-                                     "updating user", user.id, user.name,
-                                     StaffRoleName(user.role), user.password_hash,
-                                     user.updated_at_ms));
+                                     "updating user", user.id, user.name, StaffRoleName(user.role),
+                                     user.password_hash, user.updated_at_ms));
     if (r.rows() == 0) return UserNotFound(user.id);
     return ReadUser(r, 0);
   });
@@ -821,9 +815,9 @@ Result<User> PgStore::UpdateUser(const User& user) {
 Status PgStore::DeleteUser(int64_t user_id) {
   return pg::WithConn(impl_->pool, [&](Conn& c) -> Status {
     SMSC_ASSIGN_OR_RETURN(Txn txn, Txn::Begin(c));
-    SMSC_RETURN_IF_ERROR(c.Q("DELETE FROM sessions WHERE user_id = $1",
-                             "deleting the user's sessions", user_id)
-                             .status());
+    SMSC_RETURN_IF_ERROR(
+        c.Q("DELETE FROM sessions WHERE user_id = $1", "deleting the user's sessions", user_id)
+            .status());
     SMSC_ASSIGN_OR_RETURN(Res r, c.Q("DELETE FROM users WHERE id = $1", "deleting user", user_id));
     if (r.Affected() == 0) return UserNotFound(user_id);
     return txn.Commit();
@@ -839,11 +833,10 @@ Status PgStore::CreateSession(const StaffSession& session) {
                              std::to_string(session.account_id) + ", the user's is " +
                              std::to_string(user.account_id));
     }
-    Result<Res> r = c.Q("INSERT INTO sessions (" SMSC_SESSION_COLS
-                        ") VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                        "creating session", session.token_hash, session.user_id,
-                        session.account_id, session.csrf_token, session.created_at_ms,
-                        session.expires_at_ms, session.last_seen_ms);
+    Result<Res> r =
+        c.Q("INSERT INTO sessions (" SMSC_SESSION_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "creating session", session.token_hash, session.user_id, session.account_id,
+            session.csrf_token, session.created_at_ms, session.expires_at_ms, session.last_seen_ms);
     if (!r.ok() && c.last_sqlstate() == pg::kUniqueViolation) {
       return AlreadyExists("a session with this token exists");
     }
@@ -854,9 +847,9 @@ Status PgStore::CreateSession(const StaffSession& session) {
 
 Result<StaffSession> PgStore::FindSession(const std::string& token_hash) {
   return pg::WithConn(impl_->pool, [&](Conn& c) -> Result<StaffSession> {
-    SMSC_ASSIGN_OR_RETURN(Res r, c.Q("SELECT " SMSC_SESSION_COLS
-                                     " FROM sessions WHERE token_hash = $1",
-                                     "finding session", token_hash));
+    SMSC_ASSIGN_OR_RETURN(Res r,
+                          c.Q("SELECT " SMSC_SESSION_COLS " FROM sessions WHERE token_hash = $1",
+                              "finding session", token_hash));
     if (r.rows() == 0) return NotFound("no such session");
     return ReadSession(r, 0);
   });
@@ -867,8 +860,7 @@ Status PgStore::TouchSession(const std::string& token_hash, int64_t last_seen_ms
   return pg::WithConn(impl_->pool, [&](Conn& c) -> Status {
     SMSC_ASSIGN_OR_RETURN(Res r, c.Q("UPDATE sessions SET last_seen_ms = $2, expires_at_ms = $3 "
                                      "WHERE token_hash = $1",
-                                     "touching session", token_hash, last_seen_ms,
-                                     expires_at_ms));
+                                     "touching session", token_hash, last_seen_ms, expires_at_ms));
     if (r.Affected() == 0) return NotFound("no such session");
     return Status::Ok();
   });
@@ -876,8 +868,8 @@ Status PgStore::TouchSession(const std::string& token_hash, int64_t last_seen_ms
 
 Status PgStore::DeleteSession(const std::string& token_hash) {
   return pg::WithConn(impl_->pool, [&](Conn& c) -> Status {
-    SMSC_ASSIGN_OR_RETURN(Res r, c.Q("DELETE FROM sessions WHERE token_hash = $1",
-                                     "deleting session", token_hash));
+    SMSC_ASSIGN_OR_RETURN(
+        Res r, c.Q("DELETE FROM sessions WHERE token_hash = $1", "deleting session", token_hash));
     if (r.Affected() == 0) return NotFound("no such session");
     return Status::Ok();
   });
@@ -906,15 +898,15 @@ Result<SenderNumber> PgStore::AddNumber(const SenderNumber& number) {
   return pg::WithConn(impl_->pool, [&](Conn& c) -> Result<SenderNumber> {
     SMSC_ASSIGN_OR_RETURN(Txn txn, Txn::Begin(c));
     SMSC_RETURN_IF_ERROR(AccountExists(c, number.account_id));
-    Result<Res> r = c.Q("INSERT INTO sender_numbers (account_id, kind, number, country, "
-                        "business_name, keywords_json, reply_opt_in, reply_opt_out, reply_help, "
-                        "opt_in_confirmation, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, "
-                        "$8, $9, $10, $11) RETURNING id",
-                        "adding sender number", number.account_id, NumberKindName(number.kind),
-                        number.number, number.country, number.business_name,
-                        KeywordsToJson(number.keywords), number.replies.opt_in,
-                        number.replies.opt_out, number.replies.help,
-                        number.opt_in_confirmation, number.created_at_ms);
+    Result<Res> r =
+        c.Q("INSERT INTO sender_numbers (account_id, kind, number, country, "
+            "business_name, keywords_json, reply_opt_in, reply_opt_out, reply_help, "
+            "opt_in_confirmation, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, "
+            "$8, $9, $10, $11) RETURNING id",
+            "adding sender number", number.account_id, NumberKindName(number.kind), number.number,
+            number.country, number.business_name, KeywordsToJson(number.keywords),
+            number.replies.opt_in, number.replies.opt_out, number.replies.help,
+            number.opt_in_confirmation, number.created_at_ms);
     if (!r.ok() && c.last_sqlstate() == pg::kUniqueViolation) {
       return AlreadyExists(NumberTaken(number));
     }
@@ -929,15 +921,15 @@ Result<SenderNumber> PgStore::AddNumber(const SenderNumber& number) {
 Result<SenderNumber> PgStore::UpdateNumber(const SenderNumber& number) {
   return pg::WithConn(impl_->pool, [&](Conn& c) -> Result<SenderNumber> {
     // created_at_ms is when the number was registered; an update does not move it.
-    Result<Res> r = c.Q("UPDATE sender_numbers SET kind = $3, number = $4, country = $5, "
-                        "business_name = $6, keywords_json = $7, reply_opt_in = $8, "
-                        "reply_opt_out = $9, reply_help = $10, opt_in_confirmation = $11 "
-                        "WHERE id = $1 AND account_id = $2 RETURNING " SMSC_NUMBER_COLS,
-                        "updating sender number", number.id, number.account_id,
-                        NumberKindName(number.kind), number.number, number.country,
-                        number.business_name, KeywordsToJson(number.keywords),
-                        number.replies.opt_in, number.replies.opt_out, number.replies.help,
-                        number.opt_in_confirmation);
+    Result<Res> r =
+        c.Q("UPDATE sender_numbers SET kind = $3, number = $4, country = $5, "
+            "business_name = $6, keywords_json = $7, reply_opt_in = $8, "
+            "reply_opt_out = $9, reply_help = $10, opt_in_confirmation = $11 "
+            "WHERE id = $1 AND account_id = $2 RETURNING " SMSC_NUMBER_COLS,
+            "updating sender number", number.id, number.account_id, NumberKindName(number.kind),
+            number.number, number.country, number.business_name, KeywordsToJson(number.keywords),
+            number.replies.opt_in, number.replies.opt_out, number.replies.help,
+            number.opt_in_confirmation);
     if (!r.ok() && c.last_sqlstate() == pg::kUniqueViolation) {
       return AlreadyExists(NumberTaken(number));
     }
@@ -951,8 +943,7 @@ Result<SenderNumber> PgStore::UpdateNumber(const SenderNumber& number) {
 }
 
 Result<SenderNumber> PgStore::GetNumber(int64_t account_id, int64_t number_id) {
-  return pg::WithConn(impl_->pool,
-                      [&](Conn& c) { return SelectNumber(c, account_id, number_id); });
+  return pg::WithConn(impl_->pool, [&](Conn& c) { return SelectNumber(c, account_id, number_id); });
 }
 
 Result<std::vector<SenderNumber>> PgStore::ListNumbers(int64_t account_id) {
@@ -980,10 +971,11 @@ Result<Contact> PgStore::AddContact(const Contact& contact) {
   return pg::WithConn(impl_->pool, [&](Conn& c) -> Result<Contact> {
     SMSC_ASSIGN_OR_RETURN(Txn txn, Txn::Begin(c));
     SMSC_RETURN_IF_ERROR(AccountExists(c, contact.account_id));
-    Result<Res> r = c.Q("INSERT INTO contacts (account_id, phone, name, email, created_at_ms, "
-                        "properties) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-                        "adding contact", contact.account_id, contact.phone, contact.name,
-                        contact.email, contact.created_at_ms, contact.properties);
+    Result<Res> r =
+        c.Q("INSERT INTO contacts (account_id, phone, name, email, created_at_ms, "
+            "properties) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            "adding contact", contact.account_id, contact.phone, contact.name, contact.email,
+            contact.created_at_ms, contact.properties);
     if (!r.ok() && c.last_sqlstate() == pg::kUniqueViolation) {
       return AlreadyExists("a contact with phone " + contact.phone + " already exists");
     }
@@ -1038,8 +1030,8 @@ Result<std::vector<Contact>> PgStore::ListContacts(int64_t account_id, const Con
   };
   if (!q.search.empty()) {
     const std::string p = arg(pg::ToArg(ContainsPattern(q.search)));
-    extra += " AND (lower(c.name) LIKE lower(" + p + ") ESCAPE E'\\\\' OR c.phone LIKE lower(" +
-             p + ") ESCAPE E'\\\\')";
+    extra += " AND (lower(c.name) LIKE lower(" + p + ") ESCAPE E'\\\\' OR c.phone LIKE lower(" + p +
+             ") ESCAPE E'\\\\')";
   }
   std::string number_param, status_param;
   if (q.status) {
@@ -1120,11 +1112,12 @@ Status PgStore::DeleteContact(int64_t account_id, int64_t contact_id) {
                       std::to_string(account_id));
     }
     SMSC_ASSIGN_OR_RETURN(
-        Res r, c.Q("SELECT (SELECT COUNT(*) FROM events WHERE account_id = $1 AND contact_id = $2), "
-                   "(SELECT COUNT(*) FROM inbound_messages WHERE account_id = $1 AND "
-                   "contact_id = $2), "
-                   "(SELECT COUNT(*) FROM outbox WHERE account_id = $1 AND contact_id = $2)",
-                   "counting what refers to the contact", account_id, contact_id));
+        Res r,
+        c.Q("SELECT (SELECT COUNT(*) FROM events WHERE account_id = $1 AND contact_id = $2), "
+            "(SELECT COUNT(*) FROM inbound_messages WHERE account_id = $1 AND "
+            "contact_id = $2), "
+            "(SELECT COUNT(*) FROM outbox WHERE account_id = $1 AND contact_id = $2)",
+            "counting what refers to the contact", account_id, contact_id));
     const int64_t events = r.Int(0, 0);
     const int64_t inbound = r.Int(0, 1);
     const int64_t outbox = r.Int(0, 2);
@@ -1239,9 +1232,8 @@ Result<CommitResult> WriteChangeSet(Conn& c, int64_t account_id, const ChangeSet
   if (changes.new_contact.has_value()) {
     const Contact& nc = *changes.new_contact;
     if (nc.account_id != 0 && nc.account_id != account_id) {
-      return InvalidArgument("the new contact belongs to account " +
-                             std::to_string(nc.account_id) + ", not to account " +
-                             std::to_string(account_id));
+      return InvalidArgument("the new contact belongs to account " + std::to_string(nc.account_id) +
+                             ", not to account " + std::to_string(account_id));
     }
     if (nc.phone.empty()) return InvalidArgument("the new contact has no phone number");
     SMSC_RETURN_IF_ERROR(CheckProperties(nc.properties));
@@ -1287,13 +1279,13 @@ Result<CommitResult> WriteChangeSet(Conn& c, int64_t account_id, const ChangeSet
     if (m.number_id != 0) SMSC_RETURN_IF_ERROR(check_number(m.number_id));
     // The same provider message arriving twice at once (two server instances): the second
     // insert waits for the first transaction and then fails on the unique key.
-    Result<Res> r = c.Q("INSERT INTO inbound_messages (account_id, provider, "
-                        "provider_message_id, from_phone, to_number, number_id, contact_id, "
-                        "body, received_at_ms, decision) VALUES ($1, $2, $3, $4, $5, $6, $7, "
-                        "$8, $9, $10) RETURNING id",
-                        "storing inbound message", account_id, m.provider, m.provider_message_id,
-                        m.from, m.to, IdOrNull(m.number_id), IdOrNull(inbound_contact), m.body,
-                        m.received_at_ms, m.decision);
+    Result<Res> r =
+        c.Q("INSERT INTO inbound_messages (account_id, provider, "
+            "provider_message_id, from_phone, to_number, number_id, contact_id, "
+            "body, received_at_ms, decision) VALUES ($1, $2, $3, $4, $5, $6, $7, "
+            "$8, $9, $10) RETURNING id",
+            "storing inbound message", account_id, m.provider, m.provider_message_id, m.from, m.to,
+            IdOrNull(m.number_id), IdOrNull(inbound_contact), m.body, m.received_at_ms, m.decision);
     if (!r.ok() && c.last_sqlstate() == pg::kUniqueViolation) {
       return AlreadyExists("inbound message " + m.provider + "/" + m.provider_message_id +
                            " is already stored");
@@ -1325,10 +1317,10 @@ Result<CommitResult> WriteChangeSet(Conn& c, int64_t account_id, const ChangeSet
 
       ConsentState before;  // no row: not_specified
       {
-        SMSC_ASSIGN_OR_RETURN(Res r, c.Q("SELECT " SMSC_STATUS_COLS " FROM statuses WHERE "
-                                         "account_id = $1 AND contact_id = $2 AND number_id = $3",
-                                         "reading current status", account_id, d.contact_id,
-                                         d.number_id));
+        SMSC_ASSIGN_OR_RETURN(Res r,
+                              c.Q("SELECT " SMSC_STATUS_COLS " FROM statuses WHERE "
+                                  "account_id = $1 AND contact_id = $2 AND number_id = $3",
+                                  "reading current status", account_id, d.contact_id, d.number_id));
         if (r.rows() == 1) {
           SMSC_ASSIGN_OR_RETURN(StatusRow row, ReadStatus(r, 0));
           before = row.state;
@@ -1338,22 +1330,21 @@ Result<CommitResult> WriteChangeSet(Conn& c, int64_t account_id, const ChangeSet
       seq = e.seq;
       {
         SMSC_ASSIGN_OR_RETURN(
-            Res r, c.Q("INSERT INTO events (account_id, seq, contact_id, phone, number_id, "
-                       "sender, from_status, to_status, source, actor, at_ms, evidence, "
-                       "prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
-                       "$12, $13, $14) RETURNING id",
-                       "appending consent event", e.account_id, e.seq, e.contact_id, e.phone,
-                       e.number_id, e.sender, SubscriptionStatusName(e.from),
-                       SubscriptionStatusName(e.to), SourceName(e.source), e.actor, e.at_ms,
-                       e.evidence, e.prev_hash, e.hash));
+            Res r,
+            c.Q("INSERT INTO events (account_id, seq, contact_id, phone, number_id, "
+                "sender, from_status, to_status, source, actor, at_ms, evidence, "
+                "prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
+                "$12, $13, $14) RETURNING id",
+                "appending consent event", e.account_id, e.seq, e.contact_id, e.phone, e.number_id,
+                e.sender, SubscriptionStatusName(e.from), SubscriptionStatusName(e.to),
+                SourceName(e.source), e.actor, e.at_ms, e.evidence, e.prev_hash, e.hash));
         e.id = r.Int(0, 0);
       }
 
       ConsentState after = ApplyEvent(before, d.to, d.source, d.at_ms);
       SMSC_RETURN_IF_ERROR(c.Q(kUpsertStatusSql, "updating status", account_id, d.contact_id,
                                d.number_id, SubscriptionStatusName(after.status),
-                               after.self_opted_out, SourceName(after.source),
-                               after.updated_at_ms)
+                               after.self_opted_out, SourceName(after.source), after.updated_at_ms)
                                .status());
       prev_hash = e.hash;
       result.events.push_back(std::move(e));
@@ -1390,11 +1381,10 @@ Result<CommitResult> WriteChangeSet(Conn& c, int64_t account_id, const ChangeSet
             "channel, provider_message_id, lease_owner, lease_until_ms, sent_at_ms) VALUES ($1, "
             "$2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) "
             "RETURNING id",
-            "queueing outbox item", o.account_id, o.number_id, IdOrNull(o.contact_id), o.to,
-            o.from, o.body, ReplyKindName(o.kind), OutboxStateName(o.state),
-            int64_t{o.attempts}, o.last_error, IdOrNull(o.inbound_id), o.created_at_ms,
-            o.next_attempt_at_ms, o.channel, o.provider_message_id, o.lease_owner,
-            o.lease_until_ms, o.sent_at_ms);
+            "queueing outbox item", o.account_id, o.number_id, IdOrNull(o.contact_id), o.to, o.from,
+            o.body, ReplyKindName(o.kind), OutboxStateName(o.state), int64_t{o.attempts},
+            o.last_error, IdOrNull(o.inbound_id), o.created_at_ms, o.next_attempt_at_ms, o.channel,
+            o.provider_message_id, o.lease_owner, o.lease_until_ms, o.sent_at_ms);
     if (!r.ok() && c.last_sqlstate() == pg::kForeignKeyViolation) {
       return NotFound("outbox item refers to inbound message " + std::to_string(o.inbound_id) +
                       ", which is not in account " + std::to_string(account_id));
@@ -1501,15 +1491,16 @@ std::vector<Result<CommitResult>> PgStore::CommitBatch(const std::vector<BatchIt
 Result<std::vector<ConsentEvent>> PgStore::ListEvents(int64_t account_id, const EventQuery& q) {
   SMSC_RETURN_IF_ERROR(CheckLimit(q.limit));
   return pg::WithConn(impl_->pool, [&](Conn& c) -> Result<std::vector<ConsentEvent>> {
-    Result<Res> r =
-        q.contact_id.has_value()
-            ? c.Q("SELECT " SMSC_EVENT_COLS " FROM events WHERE account_id = $1 AND seq > $2 "
-                  "AND contact_id = $4 ORDER BY seq LIMIT $3",
-                  "listing consent events", account_id, q.after_seq, int64_t{q.limit},
-                  *q.contact_id)
-            : c.Q("SELECT " SMSC_EVENT_COLS " FROM events WHERE account_id = $1 AND seq > $2 "
-                  "ORDER BY seq LIMIT $3",
-                  "listing consent events", account_id, q.after_seq, int64_t{q.limit});
+    Result<Res> r = q.contact_id.has_value()
+                        ? c.Q("SELECT " SMSC_EVENT_COLS
+                              " FROM events WHERE account_id = $1 AND seq > $2 "
+                              "AND contact_id = $4 ORDER BY seq LIMIT $3",
+                              "listing consent events", account_id, q.after_seq, int64_t{q.limit},
+                              *q.contact_id)
+                        : c.Q("SELECT " SMSC_EVENT_COLS
+                              " FROM events WHERE account_id = $1 AND seq > $2 "
+                              "ORDER BY seq LIMIT $3",
+                              "listing consent events", account_id, q.after_seq, int64_t{q.limit});
     if (!r.ok()) return r.status();
     return ReadAll<ConsentEvent>(*r, ReadEvent);
   });
@@ -1524,8 +1515,8 @@ Status PgStore::DebugOverwriteEvent(const ConsentEvent& e) {
                    "id = $1",
                    "overwriting event " + std::to_string(e.id), e.id, e.account_id, e.seq,
                    e.contact_id, e.phone, e.number_id, e.sender, SubscriptionStatusName(e.from),
-                   SubscriptionStatusName(e.to), SourceName(e.source), e.actor, e.at_ms,
-                   e.evidence, e.prev_hash, e.hash));
+                   SubscriptionStatusName(e.to), SourceName(e.source), e.actor, e.at_ms, e.evidence,
+                   e.prev_hash, e.hash));
     if (r.Affected() == 0) return NotFound("event " + std::to_string(e.id) + " not found");
     return Status::Ok();
   });
@@ -1533,14 +1524,15 @@ Status PgStore::DebugOverwriteEvent(const ConsentEvent& e) {
 
 // ---- Inbound and outbox -------------------------------------------------------------------
 
-Result<std::optional<InboundMessage>> PgStore::FindInbound(
-    int64_t account_id, const std::string& provider, const std::string& provider_message_id) {
+Result<std::optional<InboundMessage>> PgStore::FindInbound(int64_t account_id,
+                                                           const std::string& provider,
+                                                           const std::string& provider_message_id) {
   return pg::WithConn(impl_->pool, [&](Conn& c) -> Result<std::optional<InboundMessage>> {
-    SMSC_ASSIGN_OR_RETURN(Res r, c.Q("SELECT " SMSC_INBOUND_COLS " FROM inbound_messages WHERE "
-                                     "account_id = $1 AND provider = $2 AND "
-                                     "provider_message_id = $3",
-                                     "finding inbound message", account_id, provider,
-                                     provider_message_id));
+    SMSC_ASSIGN_OR_RETURN(
+        Res r, c.Q("SELECT " SMSC_INBOUND_COLS " FROM inbound_messages WHERE "
+                   "account_id = $1 AND provider = $2 AND "
+                   "provider_message_id = $3",
+                   "finding inbound message", account_id, provider, provider_message_id));
     if (r.rows() == 0) return std::optional<InboundMessage>();
     return std::optional<InboundMessage>(ReadInbound(r, 0));
   });
@@ -1621,8 +1613,7 @@ Result<OutboxItem> PgStore::GetOutboxItem(int64_t account_id, int64_t id) {
 // The state machine and why it sends each reply at most once: docs/storage.md, "The outbox".
 
 Result<std::vector<OutboxItem>> PgStore::ClaimOutbox(int64_t now_ms, int limit,
-                                                     const std::string& owner,
-                                                     int64_t lease_ms) {
+                                                     const std::string& owner, int64_t lease_ms) {
   SMSC_RETURN_IF_ERROR(CheckLimit(limit));
   SMSC_RETURN_IF_ERROR(CheckLease("an outbox claim", owner, lease_ms));
   return pg::WithConn(impl_->pool, [&](Conn& c) -> Result<std::vector<OutboxItem>> {
@@ -1771,18 +1762,18 @@ Result<std::pair<Job, bool>> PgStore::CreateJob(const Job& job, const InputSourc
     // The same key submitted twice at once (two server instances): ON CONFLICT waits for the
     // other transaction and then answers with its job.
     SMSC_ASSIGN_OR_RETURN(
-        Res ins, c.Q("INSERT INTO jobs (account_id, kind, idempotency_key, request, state, total, "
-                     "cursor, result, created_at_ms, updated_at_ms) VALUES ($1, $2, $3, $4, "
-                     "'queued', $5, $6, $7, $8, $8) ON CONFLICT (account_id, idempotency_key) DO "
-                     "NOTHING RETURNING id",
-                     "creating job", job.account_id, job.kind, job.idempotency_key, job.request,
-                     job.total, job.cursor, job.result.empty() ? std::string("{}") : job.result,
-                     job.created_at_ms));
+        Res ins,
+        c.Q("INSERT INTO jobs (account_id, kind, idempotency_key, request, state, total, "
+            "cursor, result, created_at_ms, updated_at_ms) VALUES ($1, $2, $3, $4, "
+            "'queued', $5, $6, $7, $8, $8) ON CONFLICT (account_id, idempotency_key) DO "
+            "NOTHING RETURNING id",
+            "creating job", job.account_id, job.kind, job.idempotency_key, job.request, job.total,
+            job.cursor, job.result.empty() ? std::string("{}") : job.result, job.created_at_ms));
     if (ins.rows() == 0) {
-      SMSC_ASSIGN_OR_RETURN(Res r, c.Q("SELECT " SMSC_JOB_COLS " FROM jobs WHERE account_id = $1 "
-                                       "AND idempotency_key = $2",
-                                       "finding job by idempotency key", job.account_id,
-                                       job.idempotency_key));
+      SMSC_ASSIGN_OR_RETURN(
+          Res r, c.Q("SELECT " SMSC_JOB_COLS " FROM jobs WHERE account_id = $1 "
+                     "AND idempotency_key = $2",
+                     "finding job by idempotency key", job.account_id, job.idempotency_key));
       if (r.rows() == 0) return Aborted("job " + job.idempotency_key + " vanished; retry");
       SMSC_ASSIGN_OR_RETURN(Job existing, ReadJob(r, 0));
       return std::make_pair(std::move(existing), false);
@@ -1884,8 +1875,7 @@ Result<std::vector<CommitResult>> PgStore::CommitJobChunk(int64_t account_id,
       return NotFound("job " + std::to_string(progress.job_id) + " not found in account " +
                       std::to_string(account_id));
     }
-    if (j.Text(0, 0) != JobStateName(JobState::kRunning) ||
-        j.Text(0, 1) != progress.lease_owner) {
+    if (j.Text(0, 0) != JobStateName(JobState::kRunning) || j.Text(0, 1) != progress.lease_owner) {
       return Aborted("job " + std::to_string(progress.job_id) + " is no longer held by '" +
                      progress.lease_owner + "'");
     }
@@ -1900,8 +1890,8 @@ Result<std::vector<CommitResult>> PgStore::CommitJobChunk(int64_t account_id,
                                "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (job_id, \"row\") DO "
                                "UPDATE SET phone = excluded.phone, reason = excluded.reason, "
                                "detail = excluded.detail",
-                               "recording a skipped row", progress.job_id, r.row, r.phone,
-                               r.reason, r.detail)
+                               "recording a skipped row", progress.job_id, r.row, r.phone, r.reason,
+                               r.detail)
                                .status());
     }
     const bool finished = progress.finish.has_value();
@@ -1913,8 +1903,7 @@ Result<std::vector<CommitResult>> PgStore::CommitJobChunk(int64_t account_id,
             progress.cursor, progress.result.empty() ? std::string("{}") : progress.result,
             progress.at_ms, finished ? int64_t{0} : progress.lease_until_ms,
             JobStateName(finished ? *progress.finish : JobState::kRunning), progress.error,
-            finished ? progress.at_ms : int64_t{0},
-            finished ? std::string() : progress.lease_owner)
+            finished ? progress.at_ms : int64_t{0}, finished ? std::string() : progress.lease_owner)
             .status());
     SMSC_RETURN_IF_ERROR(txn.Commit());
     return results;
@@ -1970,8 +1959,9 @@ Result<std::optional<ContactState>> PgStore::FindContactState(int64_t account_id
   });
 }
 
-Result<std::vector<ContactStatuses>> PgStore::LookupContacts(
-    int64_t account_id, const std::vector<std::string>& phones, const std::vector<int64_t>& ids) {
+Result<std::vector<ContactStatuses>> PgStore::LookupContacts(int64_t account_id,
+                                                             const std::vector<std::string>& phones,
+                                                             const std::vector<int64_t>& ids) {
   constexpr size_t kMaxKeys = 10'000;
   if (phones.size() + ids.size() > kMaxKeys) {
     return InvalidArgument("at most " + std::to_string(kMaxKeys) + " contacts per lookup");
@@ -2108,11 +2098,13 @@ class PgImport final : public StoreImport {
     if (!t.id_counter) return InvalidArgument(std::string(t.name) + " has no id counter");
     // setval(seq, v, true): the next id is v + 1. An empty table with no ids handed out keeps
     // its counter at the start (setval cannot take 0).
-    const std::string sql = "SELECT setval(pg_get_serial_sequence($1, 'id'), GREATEST(v, 1), "
-                            "v > 0) FROM (SELECT GREATEST($2::bigint, (SELECT COALESCE(MAX(id), "
-                            "0) FROM " + Quoted(t.name) + ")) AS v) AS last";
-    return lease_->Q(sql, std::string("setting the id counter of ") + t.name,
-                     std::string(t.name), last_id)
+    const std::string sql =
+        "SELECT setval(pg_get_serial_sequence($1, 'id'), GREATEST(v, 1), "
+        "v > 0) FROM (SELECT GREATEST($2::bigint, (SELECT COALESCE(MAX(id), "
+        "0) FROM " +
+        Quoted(t.name) + ")) AS v) AS last";
+    return lease_
+        ->Q(sql, std::string("setting the id counter of ") + t.name, std::string(t.name), last_id)
         .status();
   }
 
@@ -2133,8 +2125,8 @@ class PgImport final : public StoreImport {
 Result<std::vector<TransferRow>> PgStore::ExportRows(const TransferTable& t,
                                                      const TransferRow& after_key) {
   if (!after_key.empty() && static_cast<int>(after_key.size()) != t.key_columns) {
-    return InvalidArgument(std::string(t.name) + ": the key has " +
-                           std::to_string(t.key_columns) + " columns");
+    return InvalidArgument(std::string(t.name) + ": the key has " + std::to_string(t.key_columns) +
+                           " columns");
   }
   std::string keys, params;
   std::vector<pg::Arg> args;
@@ -2143,8 +2135,8 @@ Result<std::vector<TransferRow>> PgStore::ExportRows(const TransferTable& t,
     params += (i ? ", $" : "$") + std::to_string(i + 1) + CastFor(t.columns[i].type);
     if (!after_key.empty()) args.push_back(CellArg(t.columns[i], after_key[i]));
   }
-  std::string sql = "SELECT " + ColumnList(t, static_cast<int>(t.columns.size())) + " FROM " +
-                    Quoted(t.name);
+  std::string sql =
+      "SELECT " + ColumnList(t, static_cast<int>(t.columns.size())) + " FROM " + Quoted(t.name);
   if (!after_key.empty()) sql += " WHERE ROW(" + keys + ") > ROW(" + params + ")";
   sql += " ORDER BY " + keys + " LIMIT " + std::to_string(t.batch_rows);
   return pg::WithConn(impl_->pool, [&](Conn& c) -> Result<std::vector<TransferRow>> {
@@ -2165,8 +2157,8 @@ Result<std::vector<TransferRow>> PgStore::ExportRows(const TransferTable& t,
 
 Result<int64_t> PgStore::CountRows(const TransferTable& t) {
   return pg::WithConn(impl_->pool, [&](Conn& c) -> Result<int64_t> {
-    SMSC_ASSIGN_OR_RETURN(Res r, c.Q("SELECT count(*) FROM " + Quoted(t.name),
-                                     std::string("counting ") + t.name));
+    SMSC_ASSIGN_OR_RETURN(
+        Res r, c.Q("SELECT count(*) FROM " + Quoted(t.name), std::string("counting ") + t.name));
     return r.Int(0, 0);
   });
 }
@@ -2196,8 +2188,7 @@ Result<std::unique_ptr<StoreImport>> PgStore::BeginImport() {
                                    "locking the tables for the import"));
   for (const TransferTable& t : TransferTables()) {
     SMSC_ASSIGN_OR_RETURN(Res r, lease->Q("SELECT 1 FROM " + Quoted(t.name) + " LIMIT 1",
-                                          std::string("checking that ") + t.name +
-                                              " is empty"));
+                                          std::string("checking that ") + t.name + " is empty"));
     if (r.rows() > 0) {
       return FailedPrecondition(std::string("the PostgreSQL database is not empty (table ") +
                                 t.name + " has rows): an import only fills an empty database");

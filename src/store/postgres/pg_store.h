@@ -101,8 +101,7 @@ class PgStore final : public ConsentStore {
                                                    const JobProgress& progress) override;
   Result<std::vector<JobReject>> ListJobRejects(int64_t account_id, int64_t job_id,
                                                 int64_t after_row, int limit) override;
-  Result<std::optional<ContactState>> FindContactState(int64_t account_id,
-                                                       const std::string& e164,
+  Result<std::optional<ContactState>> FindContactState(int64_t account_id, const std::string& e164,
                                                        int64_t number_id) override;
   Result<std::vector<ContactStatuses>> LookupContacts(int64_t account_id,
                                                       const std::vector<std::string>& phones,

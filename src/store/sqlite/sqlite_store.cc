@@ -16,8 +16,8 @@
 #include <utility>
 
 #include "core/ascii.h"
-#include "store/store_columns.h"
 #include "store/sqlite/state_cache.h"
+#include "store/store_columns.h"
 #include "store/store_rows.h"
 
 namespace smsconsent {
@@ -234,8 +234,6 @@ void SqlFoldCase(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
       FoldCase(std::string_view(reinterpret_cast<const char*>(p), static_cast<size_t>(n)));
   sqlite3_result_text(ctx, folded.data(), static_cast<int>(folded.size()), SQLITE_TRANSIENT);
 }
-
-
 
 // ---- Schema -----------------------------------------------------------------------------
 
@@ -489,14 +487,6 @@ CREATE INDEX outbox_due ON outbox (id) WHERE state = 'pending';
 // Each SELECT names its columns (store/store_columns.h) in the order the matching reader
 // expects.
 
-
-
-
-
-
-
-
-
 Result<Account> ReadAccount(const Stmt& s) {
   Account a;
   a.id = s.Int(0);
@@ -661,10 +651,6 @@ Result<std::string> PropertyPath(const std::string& name) {
   }
   return "$.\"" + name + "\"";
 }
-
-
-
-
 
 // ---- The connection, its statement cache and transactions ---------------------------------
 
@@ -965,8 +951,8 @@ class Checkpointer {
       lock.unlock();
       // A failure (I/O error) leaves the frames in the WAL, where they are as durable as in the
       // database file; the next commit past the threshold tries again.
-      (void)sqlite3_wal_checkpoint_v2(conn_.db.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
-                                      nullptr, nullptr);
+      (void)sqlite3_wal_checkpoint_v2(conn_.db.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr,
+                                      nullptr);
       lock.lock();
     }
   }
@@ -1151,7 +1137,6 @@ Result<std::vector<Account>> SqliteStore::ListAccounts() {
 
 // ---- Staff users and sessions -------------------------------------------------------------
 
-
 namespace {
 
 Result<User> ReadUser(const Stmt& s) {
@@ -1180,8 +1165,6 @@ StaffSession ReadSession(const Stmt& s) {
   x.last_seen_ms = s.Int(6);
   return x;
 }
-
-
 
 Result<User> SelectUser(Connection& c, int64_t user_id) {
   SMSC_ASSIGN_OR_RETURN(Stmt s, c.Prepare("SELECT " SMSC_USER_COLS " FROM users WHERE id = ?1"));
@@ -1225,8 +1208,8 @@ Result<User> SqliteStore::GetUser(int64_t user_id) {
 
 Result<User> SqliteStore::FindUserByEmail(const std::string& email) {
   ReadLease reader = impl_->Read(mu_);
-  SMSC_ASSIGN_OR_RETURN(
-      Stmt s, reader->Prepare("SELECT " SMSC_USER_COLS " FROM users WHERE email = ?1"));
+  SMSC_ASSIGN_OR_RETURN(Stmt s,
+                        reader->Prepare("SELECT " SMSC_USER_COLS " FROM users WHERE email = ?1"));
   s.Bind(1, LowerAscii(email));
   SMSC_ASSIGN_OR_RETURN(bool row, s.Step("finding user by email"));
   if (!row) return NotFound("no user has email " + LowerAscii(email));
@@ -1294,9 +1277,8 @@ Status SqliteStore::CreateSession(const StaffSession& session) {
                            std::to_string(session.account_id) + ", the user's is " +
                            std::to_string(user.account_id));
   }
-  SMSC_ASSIGN_OR_RETURN(
-      Stmt s, impl_->Prepare("INSERT INTO sessions (" SMSC_SESSION_COLS
-                             ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"));
+  SMSC_ASSIGN_OR_RETURN(Stmt s, impl_->Prepare("INSERT INTO sessions (" SMSC_SESSION_COLS
+                                               ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"));
   s.Bind(1, session.token_hash)
       .Bind(2, session.user_id)
       .Bind(3, session.account_id)
@@ -1313,8 +1295,8 @@ Status SqliteStore::CreateSession(const StaffSession& session) {
 
 Result<StaffSession> SqliteStore::FindSession(const std::string& token_hash) {
   ReadLease reader = impl_->Read(mu_);
-  SMSC_ASSIGN_OR_RETURN(Stmt s, reader->Prepare("SELECT " SMSC_SESSION_COLS
-                                                " FROM sessions WHERE token_hash = ?1"));
+  SMSC_ASSIGN_OR_RETURN(
+      Stmt s, reader->Prepare("SELECT " SMSC_SESSION_COLS " FROM sessions WHERE token_hash = ?1"));
   s.Bind(1, token_hash);
   SMSC_ASSIGN_OR_RETURN(bool row, s.Step("finding session"));
   if (!row) return NotFound("no such session");
@@ -1366,8 +1348,7 @@ Result<int64_t> SqliteStore::PurgeExpiredSessions(int64_t now_ms) {
   std::lock_guard<std::mutex> lock(mu_);
   SMSC_ASSIGN_OR_RETURN(WriteTxn txn, WriteTxn::Begin(impl_.get()));
   {
-    SMSC_ASSIGN_OR_RETURN(Stmt s,
-                          impl_->Prepare("DELETE FROM sessions WHERE expires_at_ms <= ?1"));
+    SMSC_ASSIGN_OR_RETURN(Stmt s, impl_->Prepare("DELETE FROM sessions WHERE expires_at_ms <= ?1"));
     s.Bind(1, now_ms);
     SMSC_RETURN_IF_ERROR(s.Run("purging expired sessions"));
   }
@@ -1375,7 +1356,6 @@ Result<int64_t> SqliteStore::PurgeExpiredSessions(int64_t now_ms) {
   SMSC_RETURN_IF_ERROR(txn.Commit());
   return n;
 }
-
 
 // ---- Sender numbers -----------------------------------------------------------------------
 
@@ -1630,11 +1610,12 @@ Status SqliteStore::DeleteContact(int64_t account_id, int64_t contact_id) {
   SMSC_RETURN_IF_ERROR(impl_->ContactInAccount(account_id, contact_id));
   {
     SMSC_ASSIGN_OR_RETURN(
-        Stmt s, impl_->Prepare(
-                    "SELECT (SELECT COUNT(*) FROM events WHERE account_id = ?1 AND contact_id = ?2), "
-                    "(SELECT COUNT(*) FROM inbound_messages WHERE account_id = ?1 AND "
-                    "contact_id = ?2), "
-                    "(SELECT COUNT(*) FROM outbox WHERE account_id = ?1 AND contact_id = ?2)"));
+        Stmt s,
+        impl_->Prepare(
+            "SELECT (SELECT COUNT(*) FROM events WHERE account_id = ?1 AND contact_id = ?2), "
+            "(SELECT COUNT(*) FROM inbound_messages WHERE account_id = ?1 AND "
+            "contact_id = ?2), "
+            "(SELECT COUNT(*) FROM outbox WHERE account_id = ?1 AND contact_id = ?2)"));
     s.Bind(1, account_id).Bind(2, contact_id);
     SMSC_ASSIGN_OR_RETURN(bool row, s.Step("counting what refers to the contact"));
     const int64_t events = row ? s.Int(0) : 0;
@@ -1662,8 +1643,8 @@ Status SqliteStore::DeleteContact(int64_t account_id, int64_t contact_id) {
     s.Bind(1, account_id).Bind(2, contact_id);
     SMSC_RETURN_IF_ERROR(s.Run("deleting the contact's status rows"));
   }
-  SMSC_ASSIGN_OR_RETURN(
-      Stmt s, impl_->Prepare("DELETE FROM contacts WHERE id = ?1 AND account_id = ?2"));
+  SMSC_ASSIGN_OR_RETURN(Stmt s,
+                        impl_->Prepare("DELETE FROM contacts WHERE id = ?1 AND account_id = ?2"));
   s.Bind(1, contact_id).Bind(2, account_id);
   SMSC_RETURN_IF_ERROR(s.Run("deleting contact"));
   return txn.Commit();
@@ -1804,9 +1785,8 @@ Result<CommitResult> WriteChangeSet(Connection& impl, WriteContext& ctx, int64_t
   if (changes.new_contact.has_value()) {
     const Contact& c = *changes.new_contact;
     if (c.account_id != 0 && c.account_id != account_id) {
-      return InvalidArgument("the new contact belongs to account " +
-                             std::to_string(c.account_id) + ", not to account " +
-                             std::to_string(account_id));
+      return InvalidArgument("the new contact belongs to account " + std::to_string(c.account_id) +
+                             ", not to account " + std::to_string(account_id));
     }
     if (c.phone.empty()) return InvalidArgument("the new contact has no phone number");
     // Usually the contact is new: insert it, and only when an earlier item of the same batch
@@ -2102,7 +2082,7 @@ std::vector<Result<CommitResult>> SqliteStore::CommitBatch(const std::vector<Bat
       }
       results.push_back(std::move(written));
     }
-    if (again) continue;  // `txn` rolls back as it goes; written again, item by item
+    if (again) continue;               // `txn` rolls back as it goes; written again, item by item
     Status committed = txn->Commit();  // the fsync
     if (!committed.ok()) return fail_all(committed);
     return results;
@@ -2459,7 +2439,8 @@ namespace {
 
 Result<std::optional<Job>> SelectJob(Connection& impl, const char* where, int64_t a, int64_t b) {
   SMSC_ASSIGN_OR_RETURN(Stmt s, impl.Prepare(std::string("SELECT " SMSC_JOB_COLS " FROM jobs "
-                                                         "WHERE ") + where));
+                                                         "WHERE ") +
+                                             where));
   s.Bind(1, a).Bind(2, b);
   SMSC_ASSIGN_OR_RETURN(bool row, s.Step("reading job"));
   if (!row) return std::optional<Job>();
@@ -2469,8 +2450,7 @@ Result<std::optional<Job>> SelectJob(Connection& impl, const char* where, int64_
 
 }  // namespace
 
-Result<std::pair<Job, bool>> SqliteStore::CreateJob(const Job& job,
-                                                    const InputSource& next_input) {
+Result<std::pair<Job, bool>> SqliteStore::CreateJob(const Job& job, const InputSource& next_input) {
   if (job.kind.empty()) return InvalidArgument("a job needs a kind");
   if (job.idempotency_key.empty()) return InvalidArgument("a job needs an idempotency key");
   std::lock_guard<std::mutex> lock(mu_);
@@ -2532,8 +2512,8 @@ Result<std::pair<Job, bool>> SqliteStore::CreateJob(const Job& job,
 
 Result<Job> SqliteStore::GetJob(int64_t account_id, int64_t job_id) {
   std::lock_guard<std::mutex> lock(mu_);
-  SMSC_ASSIGN_OR_RETURN(auto job, SelectJob(*impl_, "id = ?1 AND account_id = ?2", job_id,
-                                            account_id));
+  SMSC_ASSIGN_OR_RETURN(auto job,
+                        SelectJob(*impl_, "id = ?1 AND account_id = ?2", job_id, account_id));
   if (!job) {
     return NotFound("job " + std::to_string(job_id) + " not found in account " +
                     std::to_string(account_id));
@@ -2590,8 +2570,9 @@ Result<std::optional<Job>> SqliteStore::ClaimJob(int64_t job_id, const std::stri
   return job;
 }
 
-Result<std::vector<CommitResult>> SqliteStore::CommitJobChunk(
-    int64_t account_id, const std::vector<ChangeSet>& changes, const JobProgress& progress) {
+Result<std::vector<CommitResult>> SqliteStore::CommitJobChunk(int64_t account_id,
+                                                              const std::vector<ChangeSet>& changes,
+                                                              const JobProgress& progress) {
   if (progress.finish && *progress.finish != JobState::kDone &&
       *progress.finish != JobState::kFailed) {
     return InvalidArgument("a job can only finish as done or failed");
@@ -2600,8 +2581,8 @@ Result<std::vector<CommitResult>> SqliteStore::CommitJobChunk(
   Impl& impl = *impl_;
   SMSC_ASSIGN_OR_RETURN(WriteTxn txn, WriteTxn::Begin(&impl));
   {
-    SMSC_ASSIGN_OR_RETURN(auto job, SelectJob(impl, "id = ?1 AND account_id = ?2",
-                                              progress.job_id, account_id));
+    SMSC_ASSIGN_OR_RETURN(
+        auto job, SelectJob(impl, "id = ?1 AND account_id = ?2", progress.job_id, account_id));
     if (!job) {
       return NotFound("job " + std::to_string(progress.job_id) + " not found in account " +
                       std::to_string(account_id));
@@ -2657,8 +2638,8 @@ Result<std::vector<JobReject>> SqliteStore::ListJobRejects(int64_t account_id, i
   SMSC_RETURN_IF_ERROR(CheckLimit(limit));
   ReadLease reader = impl_->Read(mu_);
   {
-    SMSC_ASSIGN_OR_RETURN(
-        Stmt s, reader->Prepare("SELECT 1 FROM jobs WHERE id = ?1 AND account_id = ?2"));
+    SMSC_ASSIGN_OR_RETURN(Stmt s,
+                          reader->Prepare("SELECT 1 FROM jobs WHERE id = ?1 AND account_id = ?2"));
     s.Bind(1, job_id).Bind(2, account_id);
     SMSC_ASSIGN_OR_RETURN(bool row, s.Step("finding job"));
     if (!row) {
@@ -2868,8 +2849,8 @@ class SqliteImport final : public StoreImport {
     if (last_id <= current) return Status::Ok();
     // A table that never had a row has no sqlite_sequence row yet (current is then 0).
     SMSC_ASSIGN_OR_RETURN(
-        Stmt s, conn_->Prepare(current > 0
-                                   ? "UPDATE sqlite_sequence SET seq = ?2 WHERE name = ?1"
+        Stmt s,
+        conn_->Prepare(current > 0 ? "UPDATE sqlite_sequence SET seq = ?2 WHERE name = ?1"
                                    : "INSERT INTO sqlite_sequence (name, seq) VALUES (?1, ?2)"));
     s.Bind(1, t.name).Bind(2, last_id);
     return s.Run(std::string("setting the id counter of ") + t.name);
@@ -2895,12 +2876,12 @@ class SqliteImport final : public StoreImport {
 Result<std::vector<TransferRow>> SqliteStore::ExportRows(const TransferTable& t,
                                                          const TransferRow& after_key) {
   if (!after_key.empty() && static_cast<int>(after_key.size()) != t.key_columns) {
-    return InvalidArgument(std::string(t.name) + ": the key has " +
-                           std::to_string(t.key_columns) + " columns");
+    return InvalidArgument(std::string(t.name) + ": the key has " + std::to_string(t.key_columns) +
+                           " columns");
   }
   const std::string keys = ColumnList(t, t.key_columns);
-  std::string sql = "SELECT " + ColumnList(t, static_cast<int>(t.columns.size())) + " FROM " +
-                    Quoted(t.name);
+  std::string sql =
+      "SELECT " + ColumnList(t, static_cast<int>(t.columns.size())) + " FROM " + Quoted(t.name);
   if (!after_key.empty()) {
     sql += " WHERE (" + keys + ") > (";
     for (int i = 0; i < t.key_columns; ++i) sql += (i ? ", ?" : "?") + std::to_string(i + 1);

@@ -100,8 +100,7 @@ class SqliteStore final : public ConsentStore {
   Result<std::vector<JobReject>> ListJobRejects(int64_t account_id, int64_t job_id,
                                                 int64_t after_row, int limit) override;
   // Answered from an exact cache while the database is unchanged (state_cache.h).
-  Result<std::optional<ContactState>> FindContactState(int64_t account_id,
-                                                       const std::string& e164,
+  Result<std::optional<ContactState>> FindContactState(int64_t account_id, const std::string& e164,
                                                        int64_t number_id) override;
   ConsentCacheCounts CacheCounts() const override;
   Result<std::vector<ContactStatuses>> LookupContacts(int64_t account_id,
@@ -137,8 +136,7 @@ class SqliteStore final : public ConsentStore {
  private:
   struct Impl;
   // FindContactState's database read, without the cache.
-  Result<std::optional<ContactState>> ReadContactState(int64_t account_id,
-                                                       const std::string& e164,
+  Result<std::optional<ContactState>> ReadContactState(int64_t account_id, const std::string& e164,
                                                        int64_t number_id);
   explicit SqliteStore(std::unique_ptr<Impl> impl);
 
