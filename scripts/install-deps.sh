@@ -7,13 +7,14 @@ packages=(
   libphonenumber-dev libprotobuf-dev libicu-dev libsqlite3-dev sqlite3 libpq-dev libssl-dev libargon2-dev
   nlohmann-json3-dev libcli11-dev libspdlog-dev libboost-dev libjemalloc-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  kannel kannel-extras wrk curl
+  kannel kannel-extras wrk curl openssl
 )
 # --test: also what only the tests need: Debian's chromium for the browser tests (driven by
 # playwright-core from npm, which scripts/test.sh installs), and the PostgreSQL 15 server the
-# store tests start a throwaway cluster of (scripts/pg-test-cluster.sh).
+# store tests start a throwaway cluster of (scripts/pg-test-cluster.sh), and clang-format 14,
+# which the `format` test checks the code with.
 if [ "${1:-}" = "--test" ]; then
-  packages+=(chromium postgresql)
+  packages+=(chromium postgresql clang-format)
 fi
 # Node.js runs the tests that use providers' official npm packages; the machine image may
 # already have a newer one than Debian's.
