@@ -7,12 +7,16 @@
 #   ./scripts/run.sh             serve (creating the first account if there is none)
 #   ./scripts/run.sh demo        a CLI walkthrough on a fresh ./smsconsent-demo.db
 #   ./scripts/run.sh ARGS…       any other smsconsent command, e.g. `account create --name X`
+# With SMSCONSENT_BINARY set (the tests do), that binary runs and nothing is installed or built.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-"$root/scripts/install-deps.sh"
-cmake -S "$root" -B "$root/build/release" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$root/build/release" -j"$(nproc)" --target smsconsent
-bin="$root/build/release/smsconsent"
+bin="${SMSCONSENT_BINARY:-}"
+if [ -z "$bin" ]; then
+  "$root/scripts/install-deps.sh"
+  cmake -S "$root" -B "$root/build/release" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake --build "$root/build/release" -j"$(nproc)" --target smsconsent
+  bin="$root/build/release/smsconsent"
+fi
 
 if [ "${1:-}" = "demo" ]; then
   export SMSCONSENT_DB="$PWD/smsconsent-demo.db"
