@@ -56,8 +56,8 @@ void AddServeOptions(CLI::App& cmd, ServeConfig& config);
 // The handler threads `serve` runs: `config.threads`, or when that is 0, two per CPU core (at
 // least 4) on SQLite and 16 on PostgreSQL (`networked_store`). On SQLite a webhook waits for
 // its group commit without a thread (docs/storage.md) and reads are local, so many threads
-// only add context switches; but one per core made consent checks about 30 % slower than two
-// per core on the 2-core machine (measured in session 13, docs/storage.md). On PostgreSQL
+// only add context switches; two per core rather than one, because one per core leaves
+// consent checks slower (bench/load/run.sh; figures in docs/performance.md). On PostgreSQL
 // every store call waits for a network round trip on its handler thread.
 int HandlerThreads(const ServeConfig& config, bool networked_store, unsigned cores);
 

@@ -1,6 +1,6 @@
 // `smsconsent migrate-store --from LOCATION --to LOCATION`: moves an installation to another
 // store (SQLite → PostgreSQL and back, or SQLite → SQLite) and proves the copy
-// (src/store/transfer.h, docs/storage.md "Moving between stores").
+// (src/store/transfer.h, docs/storage.md "Moving an installation between stores").
 #pragma once
 
 #include <functional>

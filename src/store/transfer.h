@@ -1,7 +1,8 @@
 // Moving an installation from one ConsentStore to another (`smsconsent migrate-store`,
-// docs/storage.md "Moving between stores"): every table copied row by row with its ids, and
-// a comparison of the two stores afterwards. Works between any two backends (SQLite →
-// PostgreSQL, PostgreSQL → SQLite, SQLite → SQLite) through the ConsentStore interface only.
+// docs/storage.md "Moving an installation between stores"): every table copied row by row
+// with its ids, and a comparison of the two stores afterwards. Works between any two backends
+// (SQLite → PostgreSQL, PostgreSQL → SQLite, SQLite → SQLite) through the ConsentStore
+// interface only.
 //
 // Memory is bounded: rows move in batches of TransferTable::batch_rows, whatever the size of
 // the installation.

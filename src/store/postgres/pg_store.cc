@@ -35,10 +35,11 @@ struct Migration {
 
 // Append only: a released migration is never edited, a change is a new entry.
 //
-// Migration 1 is the SQLite store's migrations 1-6 (src/store/sqlite/sqlite_store.cc) in one:
-// the same tables, columns, constraints and indexes, with PostgreSQL types (BIGINT identity
-// ids, BOOLEAN flags, BYTEA job input) and the column defaults those migrations added. The
-// append-only rule of the ledger is a trigger function, as in SQLite.
+// Migration 1 is the SQLite store's migrations 1-6 (src/store/sqlite/sqlite_store.cc) in one,
+// with the pending-only outbox_due index of SQLite's migration 7: the same tables, columns,
+// constraints and indexes, with PostgreSQL types (BIGINT identity ids, BOOLEAN flags, BYTEA job
+// input) and the column defaults those migrations added. The append-only rule of the ledger is
+// a trigger function, as in SQLite.
 constexpr std::array<Migration, 1> kMigrations{{
     {1, "initial schema (SQLite migrations 1-6)", R"sql(
 CREATE TABLE accounts (
@@ -1403,10 +1404,11 @@ Result<CommitResult> PgStore::Commit(int64_t account_id, const ChangeSet& change
   return std::move(results.front());
 }
 
-// Group commit: one transaction, each item inside a savepoint of its own (rolled back to on the
-// item's error, so the others are unaffected), one COMMIT: one WAL flush for the batch. The
-// accounts of the batch are locked up front in id order, so concurrent batches (other server
-// instances) that share accounts wait for each other instead of deadlocking.
+// Group commit: one transaction, the items, one COMMIT: one WAL flush for the batch. An item
+// that fails is left out by writing the batch again with a savepoint per item (below), so the
+// others are unaffected. The accounts of the batch are locked up front in id order, so
+// concurrent batches (other server instances) that share accounts wait for each other instead
+// of deadlocking.
 std::vector<Result<CommitResult>> PgStore::CommitBatch(const std::vector<BatchItem>& items) {
   std::vector<Result<CommitResult>> results;
   if (items.empty()) return results;

@@ -1,5 +1,5 @@
 // PgStore: the ConsentStore on PostgreSQL, for installations that run several `smsconsent
-// serve` instances against one database (issue 6).
+// serve` instances against one database.
 //
 // Location: a libpq URI, `postgresql://USER@HOST:PORT/DB?…` (or `postgres://`), with two
 // parameters of our own that are taken out before the URI reaches libpq:
@@ -89,7 +89,8 @@ class PgStore final : public ConsentStore {
   Status ReplaceStatuses(int64_t account_id, const std::vector<StatusRow>& rows) override;
 
   Result<CommitResult> Commit(int64_t account_id, const ChangeSet& changes) override;
-  // One transaction for the whole batch, a savepoint per item.
+  // One transaction for the whole batch; a savepoint per item only when an item fails and the
+  // batch is written again without it.
   std::vector<Result<CommitResult>> CommitBatch(const std::vector<BatchItem>& items) override;
   Result<std::pair<Job, bool>> CreateJob(const Job& job, const InputSource& next_input) override;
   Result<Job> GetJob(int64_t account_id, int64_t job_id) override;

@@ -795,10 +795,10 @@ Status ApplyPragmas(Connection& impl, bool in_memory) {
   // FULL: in WAL mode every commit fsyncs the WAL, so an acknowledged write survives a power
   // loss. NORMAL would only fsync at checkpoints.
   SMSC_RETURN_IF_ERROR(impl.Exec("PRAGMA synchronous = FULL", "setting synchronous = FULL"));
-  // Each item of a CommitBatch runs in a savepoint, whose undo journal (the original of every
-  // page the item changes) would otherwise spill to a temporary file after 64 KiB: about a
-  // dozen pages per item. It is only for rolling back within a transaction, never needed
-  // for durability or recovery, so memory is the right place for it.
+  // When an item of a CommitBatch fails, the batch is written again with a savepoint per
+  // item, whose undo journal (the original of every page the item changes) would otherwise
+  // spill to a temporary file after 64 KiB. It is only for rolling back within a
+  // transaction, never needed for durability or recovery, so memory is the right place for it.
   SMSC_RETURN_IF_ERROR(impl.Exec("PRAGMA temp_store = MEMORY", "setting temp_store = MEMORY"));
   // The writer touches the contacts, statuses, events and messages indexes at random places
   // (one per new phone number); SQLite's default 2 MiB page cache would re-read those pages
@@ -893,9 +893,9 @@ class Checkpointer {
  public:
   // SQLite's own default is 1000 pages. Between two checkpoints the writer rewrites the same
   // pages many times (each table's and index's last page, the phone index's leaves); a
-  // checkpoint copies each page once, so a longer interval copies fewer pages per message:
-  // the checkpoint thread's CPU per webhook went from about 12 µs to 5 µs (session 13). The
-  // WAL file grows to about 32 MiB and stays that size (it is reused, not truncated).
+  // checkpoint copies each page once, so a longer interval copies fewer pages per message and
+  // costs the checkpoint thread less CPU per webhook (bench/load/run.sh). The WAL file grows
+  // to about 32 MiB (4 KiB pages) and stays that size (it is reused, not truncated).
   static constexpr int kWalPages = 8000;
 
   static Result<std::unique_ptr<Checkpointer>> Start(const std::string& path, sqlite3* writer) {

@@ -87,7 +87,8 @@ class SqliteStore final : public ConsentStore {
   Status ReplaceStatuses(int64_t account_id, const std::vector<StatusRow>& rows) override;
 
   Result<CommitResult> Commit(int64_t account_id, const ChangeSet& changes) override;
-  // One transaction (one fsync) for the whole batch, a savepoint per item.
+  // One transaction (one fsync) for the whole batch; a savepoint per item only when an item
+  // fails and the batch is written again without it.
   std::vector<Result<CommitResult>> CommitBatch(const std::vector<BatchItem>& items) override;
   Result<std::pair<Job, bool>> CreateJob(const Job& job, const InputSource& next_input) override;
   Result<Job> GetJob(int64_t account_id, int64_t job_id) override;
