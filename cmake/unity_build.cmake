@@ -1,9 +1,10 @@
 # Unity builds: each library, the binary and each test executable is compiled as a few large
 # translation units, UNITY_BUILD_BATCH_SIZE source files each, instead of one per source file.
 # The heavy headers (Boost.Beast, nlohmann/json, spdlog, GoogleTest, libstdc++) are parsed, and
-# their templates instantiated and optimised, once per batch instead of once per file: src/app
-# compiled at -O2 in 52 s of CPU as one unit against 94 s file by file. A clean build
-# (scripts/test.sh builds everything twice on CI's two cores) is dominated by exactly that.
+# their templates instantiated and optimised, once per batch instead of once per file, which
+# is a large part of what a file costs to compile. A clean build (scripts/test.sh builds everything
+# twice on CI's two cores) is dominated by exactly that; -DSMSCONSENT_UNITY=OFF shows the
+# difference.
 # The price: a change to one file recompiles its whole batch, and file-local names must be
 # unique within a library or test executable (two files' anonymous namespaces share one
 # translation unit).
@@ -17,9 +18,8 @@ endif()
 # file-local SQL and helpers under the same names.
 # The GoogleTest executables too: every test file includes GoogleTest, nlohmann/json and the
 # headers of what it tests, and at -O0 (CMakeLists.txt) parsing and instantiating those is
-# most of its cost. Compiling the test executables took 188 s of CPU file by file and 121 s
-# in batches in scripts/test.sh's Release configuration, 371 s and 213 s in its ASan+UBSan one
-# (both with precompiled headers, GCC 12).
+# most of its cost, even with precompiled headers: batches save a good part of the tests'
+# compile time in both of scripts/test.sh's configurations.
 # Helpers that two test files of one executable need therefore live in a shared header
 # (tests/app/test_clock.h, tests/store/status_shorthands.h, tests/http/serve_fixture.h,
 # tests/cli/cli_test_util.h); TEST suite names were unique per executable anyway.

@@ -12,10 +12,11 @@
 //  - its verdict is cached per normaliser, so a repeated number costs a hash lookup. The
 //    cache is bounded and guarded by a mutex; a PhoneNormalizer is safe to share between
 //    threads.
-//  - a number the cache has not seen skips libphonenumber's Parse (about 12 us, most of it
-//    regular expressions whose outcome is fixed for "+" and digits): the calling code and the
-//    national number are read off the digits, and only the length check (and, for Normalize,
-//    the region and validity) go through libphonenumber. Whenever that could differ from
+//  - a number the cache has not seen skips libphonenumber's Parse (most of whose cost is
+//    regular expressions whose outcome is fixed for "+" and digits; bench/phone_bench.cc
+//    measures both paths): the calling code and the national number are read off the
+//    digits, and only the length check (and, for Normalize, the region and validity) go
+//    through libphonenumber. Whenever that could differ from
 //    Parse -- an unknown or non-geographic calling code, a national number starting with 0 or
 //    with the region's national prefix (US "1"), a length that is not possible for the
 //    country -- the number takes the full parse instead.

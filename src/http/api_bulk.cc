@@ -1,4 +1,4 @@
-// Routes for bulk subscription changes, contact imports and their jobs (issue 4):
+// Routes for bulk subscription changes, contact imports and their jobs (docs/bulk.md):
 //   POST /v1/bulk/subscriptions/preview, POST /v1/bulk/subscriptions (202 {"job"}),
 //   POST /v1/contacts/import (202 {"job"}), GET /v1/jobs/{job}, GET /v1/jobs/{job}/rejects.
 // A request is JSON ({"number", "status", "attest", "legal_basis", "explanation", and one of

@@ -1,4 +1,4 @@
-// Routes for exports and consent proofs (issue 4; docs/export.md):
+// Routes for exports and consent proofs (docs/export.md):
 //   GET /v1/export/statuses, GET /v1/export/ledger  ?format=csv|jsonl&number=&status=&from=&to=
 //   GET /v1/contacts/{contact}/proof                ?format=json|html
 // The export is built into the response body through the same chunked sink the CLI writes to

@@ -1,4 +1,4 @@
-// Several `smsconsent serve` processes on one PostgreSQL database (issue 6), driven from outside:
+// Several `smsconsent serve` processes on one PostgreSQL database, driven from outside:
 // real server processes (tests/http/serve_fixture.h), signed webhooks, the API, the CLI, and a
 // stand-in for Twilio's REST API that receives the outbox replies. What they show:
 //   - the same webhook delivered to two instances at once is stored, decided and answered
