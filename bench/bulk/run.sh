@@ -6,15 +6,23 @@
 # writing just the rows a bulk opt-in must write (contact, event, status) on the store's own
 # schema, committing the same chunks, with none of our parsing, planning or hashing
 # (BM_SqliteSchemaInsert, one run). Usage:
-#   bench/bulk/run.sh [ROWS=1000000] [CHUNK_ROWS=10000]
+#   bench/bulk/run.sh [--tsv] [ROWS=1000000] [CHUNK_ROWS=10000]
+# --tsv: tab-separated lines for scripts (bench/report.sh) instead, times in seconds:
+#   bulk  ROWS CHUNK_ROWS WALL_S PEAK_RSS_MB CONTACTS_OPTED_IN LEDGER_OK(1|0)
+#   raw   ROWS SECONDS                 (best of 3; scaled from 1,000,000 rows if not registered)
+#   floor ROWS CHUNK_ROWS SECONDS      (only for the registered sizes)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
+tsv=""
+if [ "${1:-}" = --tsv ]; then tsv=1; shift; fi
 rows="${1:-1000000}"
 chunk="${2:-10000}"
 bin="${SMSCONSENT_BINARY:-$root/build/release/smsconsent}"
 bench="${SMSCONSENT_BENCH_BINARY:-$root/build/release/smsconsent_bench}"
 work="$(mktemp -d "${SMSCONSENT_BENCH_DIR:-/tmp}/smsconsent-bulk-XXXXXX")"
 trap 'rm -rf "$work"' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 python3 - "$work/contacts.csv" "$rows" <<'PY'
 import sys
@@ -24,7 +32,7 @@ with open(path, "w") as f:
     for i in range(n):
         f.write(f"+1415{i // 10000:03d}{i % 10000:04d},Person {i},p{i}@example.com\n")
 PY
-echo "input: $rows rows, $(du -h "$work/contacts.csv" | cut -f1)"
+[ -n "$tsv" ] || echo "input: $rows rows, $(du -h "$work/contacts.csv" | cut -f1)"
 
 db="$work/bulk.db"
 "$bin" --db "$db" account create --name Bench --addons marketing_sms_access >/dev/null
@@ -34,9 +42,15 @@ db="$work/bulk.db"
   --legal-basis consent --explanation "Bulk benchmark" --chunk-rows "$chunk" > "$work/result.json"
 read -r wall rss_kb < "$work/time.txt"
 changed=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["change"])' "$work/result.json")
-printf 'smsconsent bulk apply:  %8.2f s wall (chunks of '"$chunk"' rows), peak RSS %d MB, %s contacts opted in (%.0f rows/s)\n' \
-  "$wall" $((rss_kb / 1024)) "$changed" "$(python3 -c "print($rows / $wall)")"
-"$bin" --db "$db" ledger verify --account 1; echo
+if [ -n "$tsv" ]; then
+  ok=$("$bin" --db "$db" --json ledger verify --account 1 |
+       python3 -c 'import json,sys; print(1 if json.load(sys.stdin)["ok"] else 0)')
+  printf 'bulk\t%s\t%s\t%s\t%d\t%s\t%s\n' "$rows" "$chunk" "$wall" $((rss_kb / 1024)) "$changed" "$ok"
+else
+  printf 'smsconsent bulk apply:  %8.2f s wall (chunks of '"$chunk"' rows), peak RSS %d MB, %s contacts opted in (%.0f rows/s)\n' \
+    "$wall" $((rss_kb / 1024)) "$changed" "$(python3 -c "print($rows / $wall)")"
+  "$bin" --db "$db" ledger verify --account 1; echo
+fi
 
 # The baseline, best of 3 (the store's durability settings, one transaction).
 base_ms=$(SMSCONSENT_BENCH_DIR="$work" "$bench" --benchmark_filter="SqliteRawInsert/$rows/" \
@@ -52,8 +66,12 @@ if [ -z "$base_ms" ]; then
 runs=[b['real_time'] for b in json.load(sys.stdin)['benchmarks'] if b.get('run_type')=='iteration']
 print(min(runs) * $rows / 1e6)")
 fi
-printf 'SQLite raw insert:       %8.2f s (same rows, one transaction)\n' "$(python3 -c "print($base_ms / 1000)")"
-printf 'ratio:                   %8.1f x\n' "$(python3 -c "print($wall * 1000 / $base_ms)")"
+if [ -n "$tsv" ]; then
+  printf 'raw\t%s\t%s\n' "$rows" "$(python3 -c "print($base_ms / 1000)")"
+else
+  printf 'SQLite raw insert:       %8.2f s (same rows, one transaction)\n' "$(python3 -c "print($base_ms / 1000)")"
+  printf 'ratio:                   %8.1f x\n' "$(python3 -c "print($wall * 1000 / $base_ms)")"
+fi
 
 # The floor: only registered for 100000 and 1000000 rows and chunks of 1000 and 10000.
 floor_ms=$(SMSCONSENT_BENCH_DIR="$work" "$bench" \
@@ -62,7 +80,9 @@ floor_ms=$(SMSCONSENT_BENCH_DIR="$work" "$bench" \
            python3 -c 'import json,sys
 runs=[b["real_time"] for b in json.load(sys.stdin)["benchmarks"] if b.get("run_type")=="iteration"]
 print(min(runs) if runs else "")')
-if [ -n "$floor_ms" ]; then
+if [ -n "$floor_ms" ] && [ -n "$tsv" ]; then
+  printf 'floor\t%s\t%s\t%s\n' "$rows" "$chunk" "$(python3 -c "print($floor_ms / 1000)")"
+elif [ -n "$floor_ms" ]; then
   printf 'SQLite, our rows only:   %8.2f s (contact + event + status per row, same chunks)\n' \
     "$(python3 -c "print($floor_ms / 1000)")"
   printf 'ratio to that floor:     %8.1f x\n' "$(python3 -c "print($wall * 1000 / $floor_ms)")"

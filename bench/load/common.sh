@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by bench/load/run.sh and bench/load/compare_stores.sh (sourced, not run): seeding a
 # database with the benchmark's account and opted-in contacts, starting `serve` instances on
 # one database, and running wrk against all of them at once. Expects $bin (the smsconsent
@@ -26,6 +27,7 @@ for i in range(int(sys.argv[1])): print("+1416%07d" % i)' "$phones" > "$work/con
 # listens. Sets the arrays bench_pids and bench_bases (http://127.0.0.1:PORT).
 bench_pids=()
 bench_bases=()
+bench_wrk_pids=()
 bench_start_servers() {
   local db="$1" n="$2" threads="$3" work="$4" i
   for ((i = 0; i < n; i++)); do
@@ -44,10 +46,14 @@ bench_start_servers() {
   done
 }
 
+# bench_stop_servers: stops the servers, and a wrk still running (the script was stopped).
 bench_stop_servers() {
   local pid
-  for pid in "${bench_pids[@]}"; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; done
+  for pid in "${bench_wrk_pids[@]}" "${bench_pids[@]}"; do
+    kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+  done
   bench_pids=()
+  bench_wrk_pids=()
 }
 
 # bench_gen_webhooks STEM PREFIX ID_PREFIX PHONES WORK: one request list per instance,
@@ -64,9 +70,13 @@ bench_gen_webhooks() {
   done
 }
 
-# bench_run NAME KIND [ARG]: loads every instance at once for $duration s, one wrk per instance
-# with $conns / instances connections and 2 / instances threads (at least 1), and prints one
-# line: the summed requests/s and each instance's latency percentiles (separated by "/").
+# bench_run KEY NAME KIND [ARG]: loads every instance at once for $duration s, one wrk per
+# instance with $conns / instances connections and 2 / instances threads (at least 1), and
+# prints one line. As text ($bench_tsv empty): NAME, the summed requests/s, each instance's
+# latency percentiles (separated by "/") and wrk's error lines. As TSV ($bench_tsv set):
+#   route KEY REQUESTS_PER_S P50_MS P90_MS P99_MS REQUESTS ERRORS
+# with requests/s, requests and errors (non-2xx responses plus socket errors) summed over the
+# instances, and each percentile the largest of the instances'.
 #   KIND healthz           GET /healthz
 #   KIND healthz-script    GET /healthz through healthz.lua's request(), as the other kinds
 #                          send theirs (wrk then does the same work per request)
@@ -74,11 +84,11 @@ bench_gen_webhooks() {
 #   KIND consent PREFIX    GET /v1/consent over $phones phones PREFIX0000000… ($key)
 # Needs $duration, $conns, $work, and for consent $key and $phones.
 bench_run() {
-  local name="$1" kind="$2" arg="${3:-}" i
+  local id="$1" name="$2" kind="$3" arg="${4:-}" i
   local n=${#bench_bases[@]}
   local t=$((2 / n)) c=$((conns / n))
   ((t < 1)) && t=1
-  local pids=()
+  bench_wrk_pids=()
   for i in "${!bench_bases[@]}"; do
     local base="${bench_bases[$i]}"
     case "$kind" in
@@ -90,9 +100,39 @@ bench_run() {
       consent) API_KEY="$key" SENDER=%2B15551234567 PHONES="$phones" PREFIX="$arg" \
           wrk -t"$t" -c"$c" -d"${duration}s" --latency -s "$root/bench/load/consent_check.lua" "$base" ;;
     esac > "$work/wrk.$i.txt" 2>&1 &
-    pids+=($!)
+    bench_wrk_pids+=($!)
   done
-  wait "${pids[@]}"
+  wait "${bench_wrk_pids[@]}"
+  bench_wrk_pids=()
+  for i in "${!bench_bases[@]}"; do
+    if ! grep -q "Requests/sec" "$work/wrk.$i.txt"; then
+      echo "wrk failed ($name, instance $i):" >&2; cat "$work/wrk.$i.txt" >&2; return 1
+    fi
+  done
+  if [ -n "${bench_tsv:-}" ]; then
+    local files=()
+    for i in "${!bench_bases[@]}"; do files+=("$work/wrk.$i.txt"); done
+    # wrk writes latencies as 850.00us, 1.23ms, 1.02s or 1.50m.
+    awk -v id="$id" '
+      function ms(v) {
+        if (v ~ /us$/) return v / 1000
+        if (v ~ /ms$/) return v + 0
+        if (v ~ /m$/) return v * 60000
+        if (v ~ /s$/) return v * 1000
+        return v + 0
+      }
+      function top(k, v) { v = ms(v); if (!(k in p) || v > p[k]) p[k] = v }
+      /Requests\/sec/ { rps += $2 }
+      $1 == "50%" { top(50, $2) }
+      $1 == "90%" { top(90, $2) }
+      $1 == "99%" { top(99, $2) }
+      / requests in / { reqs += $1 }
+      /Non-2xx or 3xx responses:/ { errs += $NF }
+      /Socket errors:/ { for (j = 3; j <= NF; j++) { v = $j; gsub(",", "", v); if (v ~ /^[0-9]+$/) errs += v } }
+      END { printf "route\t%s\t%.2f\t%.3f\t%.3f\t%.3f\t%d\t%d\n", id, rps, p[50], p[90], p[99], reqs, errs }
+    ' "${files[@]}"
+    return
+  fi
   local rps="" p50="" p90="" p99="" errs=""
   for i in "${!bench_bases[@]}"; do
     local f="$work/wrk.$i.txt"
@@ -119,11 +159,14 @@ bench_batches() {
 }
 
 # bench_batch_stats B0 I0 S0 B1 I1 S1: between two bench_batches readings, "N messages per
-# batch, T ms per batch, writer busy P %" (P: CommitBatch time over $duration s per instance).
+# batch, T ms per batch, writer busy P %" (P: CommitBatch time over $duration s per instance);
+# with $bench_tsv set, "N<TAB>T<TAB>P<TAB>BATCHES" unrounded.
 bench_batch_stats() {
   awk -v b="$(($4 - $1))" -v i="$(($5 - $2))" -v s="$(awk -v a="$3" -v z="$6" 'BEGIN {print z - a}')" \
-      -v d="$duration" -v n="${#bench_bases[@]}" 'BEGIN {
+      -v d="$duration" -v n="${#bench_bases[@]}" -v tsv="${bench_tsv:-}" 'BEGIN {
+    batches = b
     if (b < 1) b = 1
-    printf "%d messages per batch, %.1f ms per batch, writer busy %d %%", i / b, 1000 * s / b, 100 * s / (d * n)
+    if (tsv != "") printf "%.2f\t%.3f\t%.1f\t%d", i / b, 1000 * s / b, 100 * s / (d * n), batches
+    else printf "%d messages per batch, %.1f ms per batch, writer busy %d %%", i / b, 1000 * s / b, 100 * s / (d * n)
   }'
 }

@@ -16,15 +16,46 @@
 #      PostgreSQL executed for that run (pg_stat_statements: calls, total and mean time);
 #   4. run.sh on SQLite;
 #   5. a summary table of requests/s.
-# Usage: bench/load/compare_stores.sh [DURATION_S=8] [CONNECTIONS=64] [SERVER_THREADS=16] [POOL=16]
-# SMSCONSENT_BINARY picks the binary. Needs the PostgreSQL 15 server, pgbench, psql and wrk.
+# Usage: bench/load/compare_stores.sh [--tsv] [--runs N] [--stores LIST]
+#                                     [DURATION_S=8] [CONNECTIONS=64] [SERVER_THREADS=16] [POOL=16]
+#   --runs N      steps 2 to 5 N times (default 1) on the one seeded database, each time on a
+#                 fresh copy of it and of pgbench's tables
+#   --stores LIST which of pg1, pg2 and sqlite step 3 and 4 run (comma-separated; default all)
+#   --tsv         tab-separated lines for scripts (bench/report.sh) instead of the tables and
+#                 the statement lists (comments start with "#"):
+#                   RUN pgbench TPS LATENCY_MS
+#                   RUN STORE LINE…   each of run.sh --tsv's lines, STORE pg1, pg2 or sqlite
+# SERVER_THREADS 0 and POOL 0 leave serve's and the PostgreSQL store's defaults (16 threads on
+# PostgreSQL, pool 8). SMSCONSENT_BINARY picks the binary; SMSCONSENT_BENCH_PHONES and
+# SMSCONSENT_BENCH_ROUTES are passed on to run.sh. Needs the PostgreSQL 15 server, pgbench,
+# psql and wrk.
 set -euo pipefail
 shopt -s inherit_errexit
 root="$(cd "$(dirname "$0")/../.." && pwd)"
+tsv=""; runs=1; stores="pg1,pg2,sqlite"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --tsv) tsv=1; shift ;;
+    --runs) runs="$2"; shift 2 ;;
+    --stores) stores="$2"; shift 2 ;;
+    -*) echo "$0: unknown option $1" >&2; exit 2 ;;
+    *) break ;;
+  esac
+done
 duration="${1:-8}"; conns="${2:-64}"; sthreads="${3:-16}"; pool="${4:-16}"
 bin="${SMSCONSENT_BINARY:-$root/build/release/smsconsent}"
 export SMSCONSENT_BINARY="$bin"
 phones="${SMSCONSENT_BENCH_PHONES:-100000}"
+stores=",$stores,"
+for s in ${stores//,/ }; do
+  case "$s" in pg1|pg2|sqlite) ;; *) echo "$0: unknown store $s (pg1, pg2, sqlite)" >&2; exit 2 ;; esac
+done
+want() { [[ "$stores" == *",$1,"* ]]; }
+# In TSV mode what is for people goes to stderr.
+if [ -n "$tsv" ]; then exec 3>&1 1>&2; else exec 3>&1; fi
+for tool in wrk pgbench psql; do
+  command -v "$tool" >/dev/null || { echo "$0: $tool not found" >&2; exit 1; }
+done
 work="$(mktemp -d)"
 chmod 711 "$work"  # the cluster runs as `postgres` when this runs as root
 source "$root/bench/load/common.sh"
@@ -33,6 +64,8 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 echo "$(date -u '+%Y-%m-%d %H:%M:%S UTC'); load average $(cut -d' ' -f1-3 /proc/loadavg);" \
      "$(nproc) cores; binary $bin ($(date -u -r "$bin" '+%Y-%m-%d %H:%M'))"
@@ -47,13 +80,15 @@ sql() {  # DATABASE COMMAND…: each COMMAND in a transaction of its own
 }
 sql postgres "CREATE EXTENSION pg_stat_statements" "CREATE DATABASE bench_seed"
 
-t0=$SECONDS
-key=$(bench_seed "$server/bench_seed" "$work" "$phones")
-echo "seeded bench_seed with $phones opted-in contacts in $((SECONDS - t0)) s"
+if want pg1 || want pg2; then
+  t0=$SECONDS
+  key=$(bench_seed "$server/bench_seed" "$work" "$phones")
+  echo "seeded bench_seed with $phones opted-in contacts in $((SECONDS - t0)) s"
+fi
 
-# pgbench in a database of its own on the same cluster.
-sql postgres "CREATE DATABASE pgbench_db"
-sql pgbench_db "
+# pgbench in a database of its own on the same cluster, copied for each run.
+sql postgres "CREATE DATABASE pgbench_seed"
+sql pgbench_seed "
 CREATE TABLE bench_events (id bigserial PRIMARY KEY, account_id bigint NOT NULL,
   contact_id bigint NOT NULL, at_ms bigint NOT NULL, payload text NOT NULL);
 CREATE INDEX bench_events_by_contact ON bench_events (account_id, contact_id, id);
@@ -69,12 +104,6 @@ INSERT INTO bench_events (account_id, contact_id, at_ms, payload) VALUES (1, :c,
 UPDATE bench_statuses SET status = CASE status WHEN 'opted_in' THEN 'opted_out' ELSE 'opted_in' END, updated_at_ms = :c WHERE account_id = 1 AND contact_id = :c;
 END;
 SQL
-echo
-echo "== pgbench: one insert + one update per transaction, $conns clients, 2 threads, ${duration}s"
-pgbench -n -M prepared -c "$conns" -j 2 -T "$duration" -f "$work/pgbench.sql" \
-  "$server/pgbench_db" > "$work/pgbench.txt" 2>&1 || { cat "$work/pgbench.txt"; exit 1; }
-grep -E "latency average|^tps" "$work/pgbench.txt"
-pgbench_tps=$(awk '/^tps/ {printf "%.0f", $3}' "$work/pgbench.txt")
 
 statements() {  # DATABASE: what PostgreSQL executed for it, most frequent first
   sql postgres "
@@ -85,27 +114,64 @@ SELECT calls, round(total_exec_time) AS total_ms, round(mean_exec_time::numeric,
   FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = '$1')
   ORDER BY calls DESC LIMIT 16"
 }
+run_sh_args=("$duration" "$conns" "$sthreads")
+[ -n "$tsv" ] && run_sh_args=(--tsv "${run_sh_args[@]}")
+pool_arg=""; pool_label="the default"
+[ "$pool" != 0 ] && pool_arg="?pool=$pool" && pool_label="$pool"
+# load STORE RUN: run.sh (with the environment given) into $work/out.STORE; as text also on
+# the terminal as it runs, as TSV on fd 3 with RUN and STORE in front of each line.
+load() {
+  if [ -n "$tsv" ]; then
+    "$root/bench/load/run.sh" "${run_sh_args[@]}" > "$work/out.$1"
+    grep -v '^#' "$work/out.$1" | sed "s/^/$2\t$1\t/" >&3
+  else
+    "$root/bench/load/run.sh" "${run_sh_args[@]}" | tee "$work/out.$1"
+  fi
+}
 
-for n in 1 2; do
+for ((r = 1; r <= runs; r++)); do
+  [ "$runs" -gt 1 ] && echo && echo "=== run $r of $runs"
   echo
-  echo "== PostgreSQL, $n instance(s), pool $pool; load average $(cut -d' ' -f1-3 /proc/loadavg)"
-  sql postgres "CREATE DATABASE run_$n TEMPLATE bench_seed" "SELECT pg_stat_statements_reset()" >/dev/null
-  SMSCONSENT_BENCH_DB="$server/run_$n?pool=$pool" SMSCONSENT_BENCH_API_KEY="$key" \
-    SMSCONSENT_BENCH_INSTANCES=$n "$root/bench/load/run.sh" "$duration" "$conns" "$sthreads" |
-    tee "$work/out.pg$n"
-  statements "run_$n"
-done
+  echo "== pgbench: one insert + one update per transaction, $conns clients, 2 threads, ${duration}s"
+  sql postgres "CREATE DATABASE pgbench_run TEMPLATE pgbench_seed"
+  pgbench -n -M prepared -c "$conns" -j 2 -T "$duration" -f "$work/pgbench.sql" \
+    "$server/pgbench_run" > "$work/pgbench.txt" 2>&1 || { cat "$work/pgbench.txt"; exit 1; }
+  sql postgres "DROP DATABASE pgbench_run WITH (FORCE)"
+  grep -E "latency average|^tps" "$work/pgbench.txt"
+  pgbench_tps=$(awk '/^tps/ {printf "%.0f", $3}' "$work/pgbench.txt")
+  [ -n "$tsv" ] && awk -v r="$r" '/^tps/ {t = $3} /latency average/ {l = $4}
+    END {printf "%d\tpgbench\t%s\t%s\n", r, t, l}' "$work/pgbench.txt" >&3
 
-echo
-echo "== SQLite; load average $(cut -d' ' -f1-3 /proc/loadavg)"
-"$root/bench/load/run.sh" "$duration" "$conns" "$sthreads" | tee "$work/out.sqlite"
+  for n in 1 2; do
+    want "pg$n" || continue
+    echo
+    echo "== PostgreSQL, $n instance(s), pool ${pool_label}; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+    sql postgres "CREATE DATABASE run_$n TEMPLATE bench_seed" "SELECT pg_stat_statements_reset()" >/dev/null
+    SMSCONSENT_BENCH_DB="$server/run_$n$pool_arg" SMSCONSENT_BENCH_API_KEY="$key" \
+      SMSCONSENT_BENCH_INSTANCES=$n load "pg$n" "$r"
+    [ -n "$tsv" ] || statements "run_$n"
+    sql postgres "DROP DATABASE run_$n WITH (FORCE)"
+  done
 
-echo
-echo "== requests/s ($conns connections, server threads $sthreads, PostgreSQL pool $pool;" \
-     "load average $(cut -d' ' -f1-3 /proc/loadavg))"
-rate() { awk -v r="$2" 'index($0, r) == 1 { for (i = 1; i <= NF; i++) if ($i == "req/s") print $(i - 1) }' "$work/out.$1"; }
-printf '%-24s %10s %10s %10s\n' route SQLite "PG 1" "PG 2"
-for route in "GET /healthz" "webhooks, new phones" "webhooks, contacts" "consent, contacts" "consent, unknown"; do
-  printf '%-24s %10s %10s %10s\n' "$route" "$(rate sqlite "$route")" "$(rate pg1 "$route")" "$(rate pg2 "$route")"
+  if want sqlite; then
+    echo
+    echo "== SQLite; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+    load sqlite "$r"
+  fi
+
+  [ -n "$tsv" ] && continue
+  echo
+  echo "== requests/s ($conns connections, server threads $sthreads, PostgreSQL pool $pool;" \
+       "load average $(cut -d' ' -f1-3 /proc/loadavg))"
+  rate() {  # STORE ROUTE: the route's requests/s in run.sh's output (its name padded to 24)
+    [ -f "$work/out.$1" ] && awk -v r="$2" '{ name = substr($0, 1, 24); sub(/ +$/, "", name) }
+      name == r { for (i = 1; i <= NF; i++) if ($i == "req/s") print $(i - 1) }' "$work/out.$1"
+  }
+  printf '%-24s %10s %10s %10s\n' route SQLite "PG 1" "PG 2"
+  for route in "GET /healthz" "webhooks, new phones" "webhooks, contacts" "consent, contacts" "consent, unknown"; do
+    printf '%-24s %10s %10s %10s\n' "$route" "$(rate sqlite "$route" || true)" \
+      "$(rate pg1 "$route" || true)" "$(rate pg2 "$route" || true)"
+  done
+  printf '%-24s %10s\n' "pgbench insert+update" "$pgbench_tps"
+  rm -f "$work"/out.*
 done
-printf '%-24s %10s\n' "pgbench insert+update" "$pgbench_tps"
