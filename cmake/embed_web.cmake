@@ -5,6 +5,9 @@ function(smsconsent_embed_web out_file)
   file(GLOB web_files CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/web/*)
   list(SORT web_files)
   set(entries "")
+  # web/package.json only tells Node.js (the tests that import web/segments.js) that the
+  # page's .js files are ES modules; it is not part of the page.
+  list(FILTER web_files EXCLUDE REGEX "/package\\.json$")
   foreach(path ${web_files})
     set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${path})
     get_filename_component(name ${path} NAME)
