@@ -308,7 +308,9 @@ TEST_F(GroupCommitterTest, CommitAsyncAnswersEveryCallerOnceThroughRunCallbacks)
   options.run_callbacks = [&](std::function<void()> fn) {
     std::lock_guard<std::mutex> lock(mu);
     work.push_back(std::move(fn));
-    cv.notify_one();
+    // All: the test's own thread waits on the same condition variable, and a notify_one that
+    // woke only that thread would leave the runner asleep with work queued.
+    cv.notify_all();
   };
   options.callback_chunks = 3;
   GroupCommitter committer(*store_, options);
