@@ -527,7 +527,13 @@ int Main(int argc, char** argv) {
   auto* serve = cli.add_subcommand(
       "serve", "run the HTTP service: API v1, provider webhooks, outbox dispatch");
   AddServeOptions(*serve, serve_config);
-  serve->callback([&] { run = [&] { return RunServe(g.db, serve_config); }; });
+  serve->callback([&] {
+    run = [&] {
+      Status st = ApplyServeConfigFile(*serve);
+      if (!st.ok()) return Output::Fail(st);
+      return RunServe(g.db, serve_config);
+    };
+  });
 
   // ---- provider ----
   auto* provider = cli.add_subcommand("provider", "SMS provider settings of an account");
