@@ -2,6 +2,8 @@
 # Installs everything smsconsent needs to build on Debian 12 (with --test, also what the tests
 # need). Idempotent; skips apt when every package is already present.
 set -euo pipefail
+# build-essential brings dpkg-dev, whose dpkg-shlibdeps computes the Debian package's Depends
+# (`cmake --build build/release --target package`, cmake/packaging.cmake).
 packages=(
   build-essential cmake ninja-build pkg-config git
   libphonenumber-dev libprotobuf-dev libicu-dev libsqlite3-dev sqlite3 libpq-dev libssl-dev libargon2-dev
