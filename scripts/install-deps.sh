@@ -2,6 +2,8 @@
 # Installs everything smsconsent needs to build on Debian 12 (with --test, also what the tests
 # need). Idempotent; skips apt when every package is already present.
 set -euo pipefail
+# build-essential brings dpkg-dev, whose dpkg-shlibdeps computes the Debian package's Depends
+# (`cmake --build build/release --target package`, cmake/packaging.cmake).
 packages=(
   build-essential cmake ninja-build pkg-config git
   libphonenumber-dev libprotobuf-dev libicu-dev libsqlite3-dev sqlite3 libpq-dev libssl-dev libargon2-dev
@@ -10,11 +12,12 @@ packages=(
   kannel kannel-extras wrk curl openssl
 )
 # --test: also what only the tests need: Debian's chromium for the browser tests (driven by
-# playwright-core from npm, which scripts/test.sh installs), and the PostgreSQL 15 server the
-# store tests start a throwaway cluster of (scripts/pg-test-cluster.sh), and clang-format 14,
-# which the `format` test checks the code with.
+# playwright-core from npm, which scripts/test.sh installs), the PostgreSQL 15 server the
+# store tests start a throwaway cluster of (scripts/pg-test-cluster.sh), clang-format 14, which
+# the `format` test checks the code with, and debootstrap, which makes the clean Debian 12 root
+# the package is installed into (tests/e2e/deb_package_test.sh).
 if [ "${1:-}" = "--test" ]; then
-  packages+=(chromium postgresql clang-format)
+  packages+=(chromium postgresql clang-format debootstrap)
 fi
 # Node.js runs the tests that use providers' official npm packages; the machine image may
 # already have a newer one than Debian's.

@@ -3,11 +3,17 @@
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
+#include <string>
+#include <vector>
 
 namespace smsconsent {
 
 void AddServeOptions(CLI::App& cmd, ServeConfig& c) {
-  cmd.set_config("--config", "", "read settings from an INI/TOML file (key = value)");
+  cmd.add_option("--config", c.config_file,
+                 "read settings from a file of `key = value` lines, the keys being "
+                 "these options' long names (e.g. listen = 127.0.0.1:8080)")
+      ->check(CLI::ExistingFile)
+      ->configurable(false);
   cmd.add_option("--listen", c.listen, "address to listen on, HOST:PORT (port 0: any free)")
       ->envname("SMSCONSENT_LISTEN")
       ->capture_default_str();
@@ -78,6 +84,46 @@ void AddServeOptions(CLI::App& cmd, ServeConfig& c) {
   cmd.add_option("--instance-id", c.instance_id,
                  "name of this instance (owner of its outbox and job leases)")
       ->envname("SMSCONSENT_INSTANCE_ID");
+}
+
+Status ApplyServeConfigFile(CLI::App& cmd) {
+  const CLI::Option* file_option = cmd.get_option_no_throw("--config");
+  if (file_option == nullptr || file_option->count() == 0) return Status::Ok();
+  const std::string path = file_option->as<std::string>();
+  // The file's own keys are options of `cmd`: CLI11's INI reader gives each as a name and its
+  // values, which go in as if given on the command line (validators included).
+  std::vector<CLI::ConfigItem> items;
+  try {
+    items = CLI::ConfigINI().from_file(path);
+  } catch (const CLI::Error& e) {
+    return InvalidArgument("config file " + path + ": " + e.what());
+  }
+  for (const CLI::ConfigItem& item : items) {
+    // CLI11 marks where a [section] starts and ends with items named "++" and "--".
+    if (item.name == "++" || item.name == "--") {
+      return InvalidArgument("config file " + path + ": [" + CLI::detail::join(item.parents, ".") +
+                             "]: sections are not used; write the keys at the top level");
+    }
+    const std::string where = "config file " + path + ", " + item.fullname() + ": ";
+    CLI::Option* option =
+        item.parents.empty() ? cmd.get_option_no_throw("--" + item.name) : nullptr;
+    if (option == nullptr || !option->get_configurable()) {
+      return InvalidArgument(where + "no such setting (see smsconsent serve --help)");
+    }
+    if (option->count() > 0) continue;  // a flag or an environment variable wins
+    try {
+      if (option->get_expected_min() == 0) {  // a flag: true or false
+        if (item.inputs.size() != 1) return InvalidArgument(where + "expected true or false");
+        option->add_result(option->get_flag_value(item.name, item.inputs.front()));
+      } else {
+        option->add_result(item.inputs);
+      }
+      option->run_callback();
+    } catch (const CLI::Error& e) {
+      return InvalidArgument(where + e.what());
+    }
+  }
+  return Status::Ok();
 }
 
 int HandlerThreads(const ServeConfig& config, bool networked_store, unsigned cores) {

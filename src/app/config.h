@@ -1,11 +1,14 @@
 // Configuration of `smsconsent serve`: the one place that knows every setting, its default,
-// its flag, its environment variable (SMSCONSENT_*) and its config-file key. Precedence:
-// flag > environment > config file (--config FILE, INI/TOML "key = value") > default.
+// its flag, its environment variable (SMSCONSENT_*) and its config-file key (the flag's long
+// name without the dashes). Precedence: flag > environment > config file (--config FILE,
+// INI/TOML "key = value"; ApplyServeConfigFile) > default.
 // `smsconsent serve --help` prints all of it.
 #pragma once
 
 #include <cstdint>
 #include <string>
+
+#include "core/status.h"
 
 namespace CLI {
 class App;
@@ -20,6 +23,7 @@ inline constexpr int64_t kDefaultJobLeaseMs = 30'000;
 inline constexpr int kDefaultJobChunkRows = 1000;
 
 struct ServeConfig {
+  std::string config_file;                // --config: the settings file, if any
   std::string listen = "127.0.0.1:8080";  // HOST:PORT; port 0 picks a free port
   // The public base URL providers call (scheme://host[:port]), used to rebuild the signed URL
   // behind a reverse proxy. Empty: http://<Host header>.
@@ -52,6 +56,13 @@ struct ServeConfig {
 
 // Registers serve's options on `cmd` bound to `config` (with env names and config-file keys).
 void AddServeOptions(CLI::App& cmd, ServeConfig& config);
+
+// Once `cmd` is parsed: reads the file its --config option names (nothing without one) into
+// the options that neither a flag nor an environment variable has set. Fails, naming the file
+// and key, on a file it cannot read, a key that is no option of serve, a [section], or a value
+// the option refuses. (CLI11 2.1 reads a config file only for the top-level command, not for
+// a subcommand such as serve: this does it for serve.)
+Status ApplyServeConfigFile(CLI::App& cmd);
 
 // The handler threads `serve` runs: `config.threads`, or when that is 0, two per CPU core (at
 // least 4) on SQLite and 16 on PostgreSQL (`networked_store`). On SQLite a webhook waits for

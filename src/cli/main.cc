@@ -18,6 +18,7 @@
 #include "cli/output.h"
 #include "cli/serve.h"
 #include "cli/user_commands.h"
+#include "cli/version.h"
 #include "core/json_text.h"
 #include "store/store.h"
 
@@ -108,6 +109,15 @@ int Main(int argc, char** argv) {
   cli.add_option("--db", g.db, "SQLite database file, or postgresql://… URL (env SMSCONSENT_DB)")
       ->capture_default_str();
   cli.add_flag("--json", g.json, "print one JSON document on stdout");
+  // Added after --json, whose value is therefore set when this runs: CLI11 runs the flags'
+  // callbacks in the order they were added, once the whole command line is parsed.
+  cli.set_version_flag(
+      "--version",
+      [&g]() -> std::string {
+        if (g.json) return json{{"version", Version()}, {"revision", Revision()}}.dump(2);
+        return "smsconsent " + std::string(Version()) + " (git " + std::string(Revision()) + ")";
+      },
+      "print the version and git revision and exit");
 
   std::function<int()> run;
   auto with_app = [&](auto fn) {
@@ -527,7 +537,13 @@ int Main(int argc, char** argv) {
   auto* serve = cli.add_subcommand(
       "serve", "run the HTTP service: API v1, provider webhooks, outbox dispatch");
   AddServeOptions(*serve, serve_config);
-  serve->callback([&] { run = [&] { return RunServe(g.db, serve_config); }; });
+  serve->callback([&] {
+    run = [&] {
+      Status st = ApplyServeConfigFile(*serve);
+      if (!st.ok()) return Output::Fail(st);
+      return RunServe(g.db, serve_config);
+    };
+  });
 
   // ---- provider ----
   auto* provider = cli.add_subcommand("provider", "SMS provider settings of an account");

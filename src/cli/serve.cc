@@ -17,6 +17,7 @@
 #include "app/staff_auth.h"
 #include "app/system_clock.h"
 #include "cli/output.h"
+#include "cli/version.h"
 #include "core/json_text.h"
 #include "http/api.h"
 #include "http/api_util.h"
@@ -52,6 +53,12 @@ void SetUpLogging(const ServeConfig& config) {
 
 int RunServe(const std::string& db, const ServeConfig& config) {
   SetUpLogging(config);
+  if (config.log_json) {
+    spdlog::info(R"("msg":"starting","version":{},"revision":{})", JsonEscape(Version()),
+                 JsonEscape(Revision()));
+  } else {
+    spdlog::info("smsconsent {} (git {}) starting", Version(), Revision());
+  }
   std::string host;
   uint16_t port = 0;
   if (!SplitHostPort(config.listen, &host, &port)) {

@@ -3,7 +3,12 @@
 #include <gtest/gtest.h>
 #include <CLI/CLI.hpp>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -44,6 +49,94 @@ TEST(HandlerThreads, AnExplicitCountWinsOnEitherStore) {
 TEST(HandlerThreads, CountOutsideTheRangeIsRefused) {
   EXPECT_THROW(ParseServeFlags({"--threads", "-1"}), CLI::ValidationError);
   EXPECT_THROW(ParseServeFlags({"--threads", "257"}), CLI::ValidationError);
+}
+
+// A settings file in the test's temporary directory, and `serve` parsed with --config FILE and
+// `args`, the file applied.
+class ServeConfigFile : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    path_ = std::filesystem::temp_directory_path() /
+            ("smsconsent-config-" + std::to_string(::getpid()) + "-" +
+             ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".conf");
+    AddServeOptions(app_, config_);
+  }
+  void TearDown() override { std::filesystem::remove(path_); }
+
+  void Write(const std::string& text) { std::ofstream(path_) << text; }
+
+  Status Apply(std::vector<std::string> args = {}) {
+    args.insert(args.begin(), {"--config", path_.string()});
+    std::reverse(args.begin(), args.end());
+    app_.parse(args);
+    return ApplyServeConfigFile(app_);
+  }
+
+  std::filesystem::path path_;
+  CLI::App app_;
+  ServeConfig config_;
+};
+
+TEST_F(ServeConfigFile, SetsWhatNoFlagSets) {
+  Write(
+      "# comment\n"
+      "listen = 0.0.0.0:9090\n"
+      "public-url = https://sms.example.com\n"
+      "threads = 3\n"
+      "log-json = true\n"
+      "dispatch = false\n"
+      "outbox-poll-ms = 250\n");
+  ASSERT_TRUE(Apply().ok());
+  EXPECT_EQ(config_.listen, "0.0.0.0:9090");
+  EXPECT_EQ(config_.public_url, "https://sms.example.com");
+  EXPECT_EQ(config_.threads, 3);
+  EXPECT_TRUE(config_.log_json);
+  EXPECT_FALSE(config_.dispatch);
+  EXPECT_EQ(config_.outbox_poll_ms, 250);
+  EXPECT_TRUE(config_.group_commit);  // not in the file: the default
+}
+
+TEST_F(ServeConfigFile, AFlagWinsOverTheFile) {
+  Write("listen = 0.0.0.0:9090\nthreads = 3\nlog-json = true\n");
+  ASSERT_TRUE(Apply({"--listen", "127.0.0.1:0", "--no-log-json"}).ok());
+  EXPECT_EQ(config_.listen, "127.0.0.1:0");
+  EXPECT_FALSE(config_.log_json);
+  EXPECT_EQ(config_.threads, 3);
+}
+
+TEST_F(ServeConfigFile, TheEnvironmentWinsOverTheFile) {
+  Write("listen = 0.0.0.0:9090\nthreads = 3\n");
+  ::setenv("SMSCONSENT_LISTEN", "127.0.0.1:7070", 1);
+  const Status st = Apply();
+  ::unsetenv("SMSCONSENT_LISTEN");
+  ASSERT_TRUE(st.ok()) << st.message();
+  EXPECT_EQ(config_.listen, "127.0.0.1:7070");
+  EXPECT_EQ(config_.threads, 3);
+}
+
+TEST_F(ServeConfigFile, RefusesUnknownKeysSectionsAndBadValues) {
+  for (const std::string text :
+       {"listen = 127.0.0.1:8080\ndb = /var/lib/x.db\n", "[serve]\nlisten = 127.0.0.1:8080\n",
+        "threads = 999\n", "log-json = maybe\n", "config = /etc/other.conf\n"}) {
+    CLI::App app;
+    ServeConfig config;
+    AddServeOptions(app, config);
+    Write(text);
+    app.parse(std::vector<std::string>{path_.string(), "--config"});
+    const Status st = ApplyServeConfigFile(app);
+    EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << text;
+    EXPECT_NE(st.message().find(path_.string()), std::string::npos) << st.message();
+  }
+}
+
+TEST_F(ServeConfigFile, AMissingFileIsRefusedWhenParsing) {
+  EXPECT_THROW(Apply(), CLI::ValidationError);
+}
+
+TEST_F(ServeConfigFile, NoConfigOptionReadsNothing) {
+  app_.parse(std::vector<std::string>{});
+  EXPECT_TRUE(ApplyServeConfigFile(app_).ok());
+  EXPECT_EQ(config_.listen, "127.0.0.1:8080");
 }
 
 TEST(IsPostgresLocation, KnowsBothSchemesAndNothingElse) {
