@@ -3,13 +3,14 @@
 # need). Idempotent; skips apt when every package is already present.
 set -euo pipefail
 # build-essential brings dpkg-dev, whose dpkg-shlibdeps computes the Debian package's Depends
-# (`cmake --build build/release --target package`, cmake/packaging.cmake).
+# (`cmake --build build/release --target package`, cmake/packaging.cmake); CPack's DEB
+# generator also needs `file`, which a minimal Debian 12 lacks.
 packages=(
   build-essential cmake ninja-build pkg-config git
   libphonenumber-dev libprotobuf-dev libicu-dev libsqlite3-dev sqlite3 libpq-dev libssl-dev libargon2-dev
   nlohmann-json3-dev libcli11-dev libspdlog-dev libboost-dev libjemalloc-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  kannel kannel-extras wrk curl openssl
+  kannel kannel-extras wrk curl openssl file
 )
 # --test: also what only the tests need: Debian's chromium for the browser tests (driven by
 # playwright-core from npm, which scripts/test.sh installs), the PostgreSQL 15 server the
