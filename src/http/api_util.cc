@@ -3,6 +3,8 @@
 
 #include <charconv>
 
+#include "core/json_reader.h"
+
 namespace smsconsent {
 
 using nlohmann::json;
@@ -16,9 +18,9 @@ HttpResponse JsonResponse(int status, const json& body) {
 
 Result<json> ParseJsonBody(const HttpRequest& req) {
   if (req.body.empty()) return InvalidArgument("request body must be a JSON object");
-  json j = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return InvalidArgument("request body is not valid JSON");
-  if (!j.is_object()) return InvalidArgument("request body must be a JSON object");
+  auto j = ReadJson(req.body);
+  if (!j.ok()) return InvalidArgument("request body: " + j.status().message());
+  if (!j->is_object()) return InvalidArgument("request body must be a JSON object");
   return j;
 }
 

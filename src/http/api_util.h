@@ -19,7 +19,9 @@ namespace smsconsent {
 
 // A JSON response with the given status.
 HttpResponse JsonResponse(int status, const nlohmann::json& body);
-// The request body as a JSON object.
+// The request body as a JSON object, read with ReadJson's limits (core/json_reader.h):
+// kInvalidArgument "request body: JSON nested deeper than 64 levels", "request body: not valid
+// JSON at byte …", "request body must be a JSON object".
 Result<nlohmann::json> ParseJsonBody(const HttpRequest& req);
 // A field that, when present and not null, must be a string / bool / array of strings.
 Result<std::optional<std::string>> OptString(const nlohmann::json& j, const char* name);

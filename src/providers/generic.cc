@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/json_reader.h"
 #include "providers/webhook.h"
 
 namespace smsconsent {
@@ -25,7 +26,9 @@ class GenericWebhook final : public WebhookProvider {
   std::string_view name() const override { return "generic"; }
 
   Result<ParsedInbound> Parse(const WebhookRequest& request) const override {
-    const json doc = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+    auto read = ReadJson(request.body);
+    if (!read.ok()) return InvalidArgument("generic: body: " + read.status().message());
+    const json& doc = *read;
     if (!doc.is_object()) return InvalidArgument("generic: body is not a JSON object");
     ParsedInbound in;
     for (const auto& [field, target] :

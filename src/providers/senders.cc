@@ -26,6 +26,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/json_reader.h"
 #include "core/segments.h"
 #include "http/client.h"
 #include "providers/sender.h"
@@ -211,7 +212,10 @@ class TwilioSender final : public ReplySender {
     if (!resp.ok()) return TransportFailure("twilio", resp.status());
 
     SendOutcome out;
-    nlohmann::json j = nlohmann::json::parse(resp->body, nullptr, /*allow_exceptions=*/false);
+    // Twilio's answer is outside text like any request's: read within the same limits. A body
+    // that is not JSON (a proxy's error page) is null here and quoted as text below.
+    auto read = ReadJson(resp->body);
+    const nlohmann::json j = read.ok() ? std::move(read).value() : nlohmann::json();
     if (resp->status >= 200 && resp->status < 300) {
       out.kind = SendOutcome::kSent;
       if (j.is_object() && j.contains("sid") && j["sid"].is_string()) {

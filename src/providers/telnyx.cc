@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/json_reader.h"
 #include "providers/webhook.h"
 
 namespace smsconsent {
@@ -40,7 +41,9 @@ class TelnyxWebhook final : public WebhookProvider {
   std::string_view name() const override { return "telnyx"; }
 
   Result<ParsedInbound> Parse(const WebhookRequest& request) const override {
-    const json doc = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+    auto read = ReadJson(request.body);
+    if (!read.ok()) return InvalidArgument("telnyx: body: " + read.status().message());
+    const json& doc = *read;
     if (!doc.is_object()) return InvalidArgument("telnyx: body is not a JSON object");
     if (!doc.contains("data") || !doc["data"].is_object()) {
       return InvalidArgument("telnyx: missing data object");

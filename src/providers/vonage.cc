@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/json_reader.h"
 #include "providers/webhook.h"
 
 namespace smsconsent {
@@ -40,6 +41,16 @@ bool LooksJson(const WebhookRequest& request) {
   return false;
 }
 
+// The JSON body as an object, read within ReadJson's limits.
+Result<json> BodyObject(const WebhookRequest& request) {
+  auto doc = ReadJson(request.body);
+  if (!doc.ok()) return InvalidArgument("vonage: body: " + doc.status().message());
+  if (!doc->is_object()) return InvalidArgument("vonage: body is not a JSON object");
+  return doc;
+}
+
+// A value's text for the SMS API's signed string and for logs; dump() is safe on what
+// ReadJson returns (nested at most 64 levels, strings UTF-8).
 std::string JsonScalar(const json& v) {
   if (v.is_string()) return v.get<std::string>();
   if (v.is_null()) return {};
@@ -50,8 +61,7 @@ std::string JsonScalar(const json& v) {
 Result<Params> SmsApiParams(const WebhookRequest& request) {
   if (request.method == "GET" || request.body.empty()) return RequestQueryParams(request);
   if (LooksJson(request)) {
-    const json doc = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
-    if (!doc.is_object()) return InvalidArgument("vonage: body is not a JSON object");
+    SMSC_ASSIGN_OR_RETURN(const json doc, BodyObject(request));
     Params params;
     for (const auto& [key, value] : doc.items()) {
       if (value.is_object() || value.is_array()) continue;
@@ -148,16 +158,20 @@ Status VerifyJwt(const WebhookRequest& request, std::string_view token, const st
   if (!header_raw.ok() || !claims_raw.ok() || !signature.ok()) {
     return PermissionDenied("vonage: JWT is not valid base64url");
   }
-  const json header = json::parse(header_raw.value(), nullptr, false);
-  if (!header.is_object() || !header.contains("alg") || header["alg"] != "HS256") {
+  const auto header = ReadJson(header_raw.value());
+  if (!header.ok() || !header->is_object() || !header->contains("alg") ||
+      (*header)["alg"] != "HS256") {
     return PermissionDenied("vonage: JWT alg must be HS256");
   }
   const std::string signing_input(token.substr(0, dot2));
   if (!ConstantTimeEquals(HmacSha256(secret, signing_input), signature.value())) {
     return PermissionDenied("vonage: JWT signature does not match the signature secret");
   }
-  const json claims = json::parse(claims_raw.value(), nullptr, false);
-  if (!claims.is_object()) return PermissionDenied("vonage: JWT claims are not a JSON object");
+  const auto read_claims = ReadJson(claims_raw.value());
+  if (!read_claims.ok() || !read_claims->is_object()) {
+    return PermissionDenied("vonage: JWT claims are not a JSON object");
+  }
+  const json& claims = *read_claims;
   if (!claims.contains("iat") || !claims["iat"].is_number_integer()) {
     return PermissionDenied("vonage: JWT lacks the iat claim");
   }
@@ -247,8 +261,7 @@ class VonageWebhook final : public WebhookProvider {
 
   Result<ParsedInbound> Parse(const WebhookRequest& request) const override {
     if (request.method != "GET" && LooksJson(request)) {
-      const json doc = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
-      if (!doc.is_object()) return InvalidArgument("vonage: body is not a JSON object");
+      SMSC_ASSIGN_OR_RETURN(const json doc, BodyObject(request));
       if (doc.contains("message_uuid") || doc.contains("channel")) return ParseMessagesApi(doc);
     }
     SMSC_ASSIGN_OR_RETURN(Params params, SmsApiParams(request));

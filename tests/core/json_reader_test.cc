@@ -1,6 +1,9 @@
 #include "core/json_reader.h"
 
+#include <filesystem>
+#include <fstream>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -129,6 +132,29 @@ TEST(ReadJson, ErrorMessagesAreUtf8WhateverTheInput) {
     EXPECT_EQ(r.status().message().find('\n'), std::string::npos);
     EXPECT_EQ(r.status().message().find('\x1b'), std::string::npos);
   }
+}
+
+// Every JSON text that reaches the service from outside is read through ReadJson: request
+// bodies (src/http) and providers' webhooks and API answers (src/providers). A new parse there
+// would skip its limits.
+TEST(ReadJson, EveryOutsideJsonIsReadThroughIt) {
+  namespace fs = std::filesystem;
+  const fs::path src = fs::path(SMSCONSENT_SOURCE_DIR) / "src";
+  std::vector<std::string> offenders;
+  for (const char* dir : {"http", "providers"}) {
+    for (const auto& entry : fs::directory_iterator(src / dir)) {
+      std::ifstream in(entry.path());
+      std::string line;
+      for (int n = 1; std::getline(in, line); ++n) {
+        if (line.find("json::parse(") != std::string::npos ||
+            line.find("json::sax_parse(") != std::string::npos) {
+          offenders.push_back(entry.path().filename().string() + ":" + std::to_string(n));
+        }
+      }
+    }
+  }
+  EXPECT_TRUE(offenders.empty()) << "parses JSON without ReadJson: "
+                                 << testing::PrintToString(offenders);
 }
 
 }  // namespace

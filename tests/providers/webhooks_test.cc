@@ -261,6 +261,24 @@ TEST(WebhookUtil, NoProviderCrashesOnGarbage) {
   }
 }
 
+// A JSON body nested far deeper than the reader allows is refused while it is read, before a
+// provider copies or dumps any of it (either would recurse once per level).
+TEST(WebhookUtil, JsonBodiesAreReadWithinTheLimits) {
+  const std::string deep = std::string(100'000, '[') + std::string(100'000, ']');
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"vonage", R"({"message_uuid":"u","channel":"sms","status":)" + deep + "}"},
+      {"vonage", R"({"msisdn":"1","to":"2","messageId":"m","text":"x","deep":)" + deep + "}"},
+      {"telnyx", R"({"data":{"event_type":"message.received","payload":)" + deep + "}}"},
+      {"generic", R"({"message_id":"m","from":"1","to":"2","body":"x","deep":)" + deep + "}"}};
+  for (const auto& [name, body] : cases) {
+    auto parsed = Provider(name).Parse(MakeRequest("POST", "https://h/webhooks/" + name,
+                                                   {{"content-type", "application/json"}}, body));
+    ASSERT_FALSE(parsed.ok()) << name;
+    EXPECT_EQ(parsed.status().code(), StatusCode::kInvalidArgument) << name;
+    EXPECT_EQ(parsed.status().message(), name + ": body: JSON nested deeper than 64 levels");
+  }
+}
+
 TEST(WebhookUtil, EveryProviderNeedsItsSecret) {
   for (const auto& p : AllWebhookProviders()) {
     auto req = MakeRequest("POST", "https://h/webhooks/" + std::string(p->name()));
@@ -872,6 +890,17 @@ TEST(VonageMessages, VerifiesTheJwtAndPayloadHash) {
                                  Base64UrlEncode(MessagesClaims(kMessagesBody, kNowS).dump()) + ".";
   EXPECT_FALSE(
       Provider("vonage").Verify(MessagesRequest(kMessagesBody, none_token), settings, kNowMs).ok());
+  // Claims nested past the reader's depth limit, however well signed, are unreadable.
+  const std::string deep_claims = "{\"iat\":" + std::to_string(kNowS) +
+                                  ",\"x\":" + std::string(10'000, '[') + std::string(10'000, ']') +
+                                  "}";
+  const std::string deep_input =
+      Base64UrlEncode(header.dump()) + "." + Base64UrlEncode(deep_claims);
+  const std::string deep_token = deep_input + "." + Base64UrlEncode(HmacSha256(secret, deep_input));
+  EXPECT_EQ(Provider("vonage")
+                .Verify(MessagesRequest(kMessagesBody, deep_token), settings, kNowMs)
+                .message(),
+            "vonage: JWT claims are not a JSON object");
   // One flipped character in the signature.
   std::string flipped = token;
   flipped.back() = flipped.back() == 'A' ? 'B' : 'A';

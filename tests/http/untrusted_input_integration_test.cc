@@ -1,0 +1,210 @@
+// Integration tests of what the service does with hostile input: JSON nested or repeated past
+// the reader's limits. The real `smsconsent serve` binary on 127.0.0.1 port 0: a crash shows
+// as a dropped connection, and a later request checks that the process is still there.
+#include <openssl/hmac.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "http/client.h"
+#include "providers/webhook.h"
+#include "serve_fixture.h"
+
+namespace smsconsent {
+namespace {
+
+using nlohmann::json;
+using Params = std::vector<std::pair<std::string, std::string>>;
+namespace fs = std::filesystem;
+
+class UntrustedInput : public ::testing::Test {
+ protected:
+  static constexpr char kNumber[] = "+15553000001";
+  static constexpr char kTwilioToken[] = "twilio-token";
+  static constexpr char kKannelSecret[] = "kannel-secret";
+
+  static void SetUpTestSuite() {
+    dir_ = fs::temp_directory_path() / ("smsconsent-untrusted-" + std::to_string(getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    db_ = serve_fixture::NewDatabase(dir_, "untrusted.db");
+    if (db_.empty()) return;
+    json a = serve_fixture::Cli(
+        db_, {"account", "create", "--name", "Acme", "--addons", "marketing_sms_access"});
+    const std::string acme = std::to_string(a["id"].get<int64_t>());
+    key_ = a["api_key"];
+    number_id_ =
+        serve_fixture::Cli(db_, {"number", "add", "--account", acme, "--number", kNumber})["id"];
+    serve_fixture::Cli(db_, {"provider", "set", "--account", acme, "--provider", "twilio",
+                             "--auth-token", kTwilioToken, "--sender", "log"});
+    serve_fixture::Cli(db_, {"provider", "set", "--account", acme, "--provider", "kannel",
+                             "--secret", kKannelSecret});
+    serve_fixture::Cli(db_, {"provider", "set", "--account", acme, "--provider", "vonage",
+                             "--signature-secret", "vonage-secret"});
+    // The default body limit (1 MiB): the nested bodies below are that large on purpose.
+    serve_fixture::StartServe(db_, LogPath().string(),
+                              {"--threads", "2", "--shutdown-grace-ms", "2000"}, &server_);
+  }
+
+  static void TearDownTestSuite() {
+    serve_fixture::StopServe(server_);
+    serve_fixture::DropDatabase(db_);
+    fs::remove_all(dir_);
+  }
+
+  void SetUp() override {
+    serve_fixture::SkipOrFailWithoutStore();
+    if (IsSkipped() || HasFailure()) return;
+    ASSERT_GT(server_.pid, 0) << "the server did not start";
+  }
+
+  static fs::path LogPath() { return dir_ / "serve.log"; }
+
+  static std::string FileText(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+
+  HttpClientResponse Send(const std::string& method, const std::string& target,
+                          const std::string& body = "", Params headers = {},
+                          const std::string& base = server_.base_url) {
+    HttpClientRequest req;
+    req.method = method;
+    req.url = base + target;
+    req.body = body;
+    req.headers = std::move(headers);
+    auto r = client_->Send(req);
+    EXPECT_TRUE(r.ok()) << method << " " << target << ": " << r.status().ToString();
+    return r.ok() ? *r : HttpClientResponse{};
+  }
+
+  HttpClientResponse Api(const std::string& method, const std::string& target,
+                         const std::string& body = "") {
+    Params headers = {{"Authorization", "Bearer " + key_}};
+    if (!body.empty()) headers.emplace_back("Content-Type", "application/json");
+    return Send(method, target, body, std::move(headers));
+  }
+
+  // The server still answers: it did not crash on what came before.
+  void ExpectAlive() {
+    HttpClientResponse r = Send("GET", "/healthz");
+    EXPECT_EQ(r.status, 200) << "the server no longer answers; its log:\n" << FileText(LogPath());
+  }
+
+  // An answer in the API's error shape with a 4xx status; `what` names the request.
+  static void ExpectClientError(const HttpClientResponse& r, const std::string& what) {
+    EXPECT_GE(r.status, 400) << what << ": " << r.body;
+    EXPECT_LT(r.status, 500) << what << ": " << r.body;
+    const json j = json::parse(r.body, nullptr, false);
+    const bool shaped = j.is_object() && j.contains("error") && j["error"].is_object();
+    EXPECT_TRUE(shaped) << what << ": not in the error shape: " << r.body;
+    if (!shaped) return;
+    EXPECT_TRUE(j["error"].contains("code") && j["error"]["code"].is_string())
+        << what << ": " << r.body;
+    EXPECT_TRUE(j["error"].contains("message") && j["error"]["message"].is_string())
+        << what << ": " << r.body;
+  }
+
+  static std::string ErrorMessage(const HttpClientResponse& r) {
+    const json j = json::parse(r.body, nullptr, false);
+    if (!j.is_object() || !j.contains("error") || !j["error"].is_object() ||
+        !j["error"].contains("message") || !j["error"]["message"].is_string()) {
+      return "";
+    }
+    return j["error"]["message"].get<std::string>();
+  }
+
+  // `depth` arrays, each holding the next: [[[…]]].
+  static std::string NestedArrays(size_t depth) {
+    return std::string(depth, '[') + std::string(depth, ']');
+  }
+
+  // A Twilio webhook signed as Twilio signs it: HMAC-SHA1 of the URL and the sorted
+  // parameters, with the raw (decoded) values.
+  HttpClientResponse TwilioWebhook(Params params) {
+    const std::string body = serve_fixture::Form(params);
+    std::sort(params.begin(), params.end());
+    std::string data = server_.base_url + "/webhooks/twilio";
+    for (const auto& [k, v] : params) data += k + v;
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    HMAC(EVP_sha1(), kTwilioToken, static_cast<int>(sizeof kTwilioToken - 1),
+         reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac, &len);
+    return Send(
+        "POST", "/webhooks/twilio", body,
+        {{"Content-Type", "application/x-www-form-urlencoded"},
+         {"X-Twilio-Signature", Base64Encode(std::string(reinterpret_cast<char*>(mac), len))}});
+  }
+
+  static inline fs::path dir_;
+  static inline std::string db_, key_;
+  static inline int64_t number_id_ = 0;
+  static inline serve_fixture::ServeProcess server_;
+  std::unique_ptr<HttpClient> client_ = MakeBeastHttpClient();
+};
+
+// ---- JSON nested or repeated past the reader's limits ----
+
+// The Vonage Messages API parser is reached before routing and signatures: no account or
+// secret is needed to send this.
+TEST_F(UntrustedInput, VonageBodyNestedTooDeepIs400AndTheServerLivesOn) {
+  const std::string body =
+      R"({"message_uuid":"aaaaaaaa-0000-4000-8000-000000000001","channel":"sms","status":)" +
+      NestedArrays(80'000) + "}";
+  HttpClientResponse r =
+      Send("POST", "/webhooks/vonage", body, {{"Content-Type", "application/json"}});
+  ExpectClientError(r, "deep Vonage body");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(ErrorMessage(r).find("nested deeper than 64 levels"), std::string::npos) << r.body;
+  ExpectAlive();
+}
+
+TEST_F(UntrustedInput, NumberPatchNestedTooDeepIs400AndTheServerLivesOn) {
+  for (const char* field : {"keywords", "replies"}) {
+    const std::string body = std::string("{\"") + field + "\":" + NestedArrays(400'000) + "}";
+    ASSERT_LT(body.size(), 1u << 20);
+    HttpClientResponse r = Api("PATCH", "/v1/numbers/" + std::to_string(number_id_), body);
+    ExpectClientError(r, field);
+    EXPECT_EQ(r.status, 400) << field;
+    EXPECT_NE(ErrorMessage(r).find("nested deeper than 64 levels"), std::string::npos) << r.body;
+    ExpectAlive();
+    if (HasFailure()) return;
+  }
+}
+
+TEST_F(UntrustedInput, JsonBodyNestedToTheLimitIsStillRead) {
+  // 64 levels: the body object and 63 arrays inside it.
+  const std::string body = "{\"phone\":\"+14155550101\",\"extra\":" + NestedArrays(63) + "}";
+  HttpClientResponse r = Api("POST", "/v1/contacts", body);
+  EXPECT_EQ(r.status, 201) << r.body;
+  const std::string deeper = "{\"phone\":\"+14155550102\",\"extra\":" + NestedArrays(64) + "}";
+  r = Api("POST", "/v1/contacts", deeper);
+  ExpectClientError(r, "65 levels");
+  EXPECT_EQ(r.status, 400);
+}
+
+TEST_F(UntrustedInput, JsonBodyWithTooManyValuesIs400) {
+  std::string values = "0";
+  for (int i = 1; i < 100'001; ++i) values += ",0";
+  HttpClientResponse r =
+      Api("POST", "/v1/contacts", "{\"phone\":\"+14155550103\",\"extra\":[" + values + "]}");
+  ExpectClientError(r, "many values");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(ErrorMessage(r).find("more than 100000 values"), std::string::npos) << r.body;
+  // Nothing was created.
+  const json page =
+      json::parse(Api("GET", "/v1/contacts?phone=%2B14155550103").body, nullptr, false);
+  EXPECT_EQ(page["items"].size(), 0u) << page.dump();
+}
+
+}  // namespace
+}  // namespace smsconsent
