@@ -8,6 +8,7 @@
 #include "core/json_text.h"
 #include "core/ledger.h"
 #include "http/api_util.h"
+#include "http/target.h"  // CheckQueryText
 #include "providers/webhook.h"
 
 namespace smsconsent {
@@ -51,19 +52,6 @@ HttpResponse FromWebhook(const WebhookResponse& w) {
 
 }  // namespace
 
-HttpResponse ErrorResponse(int http_status, const std::string& code, const std::string& message) {
-  return JsonResponse(http_status, {{"error", {{"code", code}, {"message", message}}}});
-}
-
-HttpResponse ErrorResponse(const Status& status) {
-  HttpResponse r =
-      ErrorResponse(HttpStatusFor(status.code()), StatusCodeName(status.code()), status.message());
-  if (status.code() == StatusCode::kUnauthenticated) {
-    r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"smsconsent\"");
-  }
-  return r;
-}
-
 Api::Api(ConsentService& service, ConsentStore& store, const Clock& clock, Metrics& metrics,
          ApiOptions options)
     : service_(service),
@@ -98,6 +86,14 @@ HttpResponse Api::Handle(const HttpRequest& request) const {
 std::string_view Api::HandleAsync(const HttpRequest& request, Responder respond) const {
   Router::Match m = router_.Find(request.method, request.path);
   const std::string_view route = RouteLabel(m);
+  // Routes read their query as text (and quote it in errors): bytes that are not UTF-8 are a
+  // client's mistake, answered before the handler runs. Webhooks take any (Router's QueryBytes).
+  if ((m.async || m.handler) && m.query == QueryBytes::kUtf8) {
+    if (Status text = CheckQueryText(request); !text.ok()) {
+      respond(ErrorResponse(text));
+      return route;
+    }
+  }
   if (m.async) {
     (*m.async)(request, m.params, std::move(respond));
   } else if (m.handler) {
@@ -528,11 +524,16 @@ void Api::AddRoutes() {
               }));
 
   // ---- provider webhooks (GET for Kannel/Vonage get-url style) ----
+  // Kannel's get-url carries the message in the charset it names (UCS-2 as UTF-16BE bytes):
+  // the provider decodes the query, and the message's fields are checked as text once it has
+  // (ConsentService::ReceiveRoutedAsync).
   for (const char* method : {"POST", "GET"}) {
-    router_.AddAsync(method, "/webhooks/{provider}",
-                     [this](const HttpRequest& req, const PathParams& p, Responder respond) {
-                       Webhook(req, p.at("provider"), std::move(respond));
-                     });
+    router_.AddAsync(
+        method, "/webhooks/{provider}",
+        [this](const HttpRequest& req, const PathParams& p, Responder respond) {
+          Webhook(req, p.at("provider"), std::move(respond));
+        },
+        QueryBytes::kAny);
   }
 }
 

@@ -98,10 +98,6 @@ class Api {
   StaffAuth* staff_auth_ = nullptr;
 };
 
-// {"error": {"code": "NOT_FOUND", "message": …}} with the status from HttpStatusFor.
-HttpResponse ErrorResponse(const Status& status);
-HttpResponse ErrorResponse(int http_status, const std::string& code, const std::string& message);
-
 // The OpenAPI 3 document served at /openapi.json (docs/openapi.json, embedded at build time).
 const std::string& OpenApiDocument();
 

@@ -3,6 +3,7 @@
 
 #include <charconv>
 
+#include "app/error_map.h"
 #include "core/json_reader.h"
 
 namespace smsconsent {
@@ -12,7 +13,23 @@ using nlohmann::json;
 HttpResponse JsonResponse(int status, const json& body) {
   HttpResponse r;
   r.status = status;
-  r.body = body.dump();
+  // dump() throws on a string that is not UTF-8; U+FFFD in its place answers the request
+  // instead. Text from outside is checked where it comes in, so this is for what was stored
+  // before it was, and for error messages that quote what a client sent.
+  r.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
+  return r;
+}
+
+HttpResponse ErrorResponse(int http_status, const std::string& code, const std::string& message) {
+  return JsonResponse(http_status, {{"error", {{"code", code}, {"message", message}}}});
+}
+
+HttpResponse ErrorResponse(const Status& status) {
+  HttpResponse r =
+      ErrorResponse(HttpStatusFor(status.code()), StatusCodeName(status.code()), status.message());
+  if (status.code() == StatusCode::kUnauthenticated) {
+    r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"smsconsent\"");
+  }
   return r;
 }
 

@@ -17,8 +17,14 @@
 
 namespace smsconsent {
 
-// A JSON response with the given status.
+// A JSON response with the given status. Never throws: a string that is not UTF-8 is written
+// with U+FFFD in place of its ill-formed bytes.
 HttpResponse JsonResponse(int status, const nlohmann::json& body);
+// {"error": {"code": "NOT_FOUND", "message": …}} with the status from HttpStatusFor (and, for
+// kUnauthenticated, a WWW-Authenticate header): every error the service answers, the server's
+// own included, is written here. Never throws, whatever the message quotes.
+HttpResponse ErrorResponse(const Status& status);
+HttpResponse ErrorResponse(int http_status, const std::string& code, const std::string& message);
 // The request body as a JSON object, read with ReadJson's limits (core/json_reader.h):
 // kInvalidArgument "request body: JSON nested deeper than 64 levels", "request body: not valid
 // JSON at byte …", "request body must be a JSON object".

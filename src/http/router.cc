@@ -40,17 +40,19 @@ std::vector<std::string> SplitPath(const std::string& path) {
   return out;
 }
 
-void Router::Add(const std::string& method, const std::string& pattern, Handler handler) {
-  AddRoute(method, pattern, std::move(handler), nullptr);
+void Router::Add(const std::string& method, const std::string& pattern, Handler handler,
+                 QueryBytes query) {
+  AddRoute(method, pattern, std::move(handler), nullptr, query);
 }
 
-void Router::AddAsync(const std::string& method, const std::string& pattern, AsyncHandler handler) {
-  AddRoute(method, pattern, nullptr, std::move(handler));
+void Router::AddAsync(const std::string& method, const std::string& pattern, AsyncHandler handler,
+                      QueryBytes query) {
+  AddRoute(method, pattern, nullptr, std::move(handler), query);
 }
 
 void Router::AddRoute(const std::string& method, const std::string& pattern, Handler handler,
-                      AsyncHandler async) {
-  Route route{method, pattern, {}, std::move(handler), std::move(async)};
+                      AsyncHandler async, QueryBytes query) {
+  Route route{method, pattern, {}, std::move(handler), std::move(async), query};
   for (std::string& s : SplitPath(pattern)) {
     const bool param = IsParam(s);
     route.segments.push_back({std::move(s), param});
@@ -109,6 +111,7 @@ Router::Match Router::Find(std::string_view method, std::string_view path) const
     m.pattern = r.pattern;
     m.status = 200;
     m.allow.clear();
+    m.query = r.query;
     return m;
   }
   return m;

@@ -19,10 +19,17 @@ using Handler = std::function<HttpResponse(const HttpRequest&, const PathParams&
 // group commit); the request and params stay valid until it has.
 using AsyncHandler = std::function<void(const HttpRequest&, const PathParams&, Responder)>;
 
+// What a route takes in its query string once decoded: text (UTF-8, what every API route
+// reads), or any bytes (a webhook, whose provider may receive a message in the charset the
+// request names and decodes it itself).
+enum class QueryBytes { kUtf8, kAny };
+
 class Router {
  public:
-  void Add(const std::string& method, const std::string& pattern, Handler handler);
-  void AddAsync(const std::string& method, const std::string& pattern, AsyncHandler handler);
+  void Add(const std::string& method, const std::string& pattern, Handler handler,
+           QueryBytes query = QueryBytes::kUtf8);
+  void AddAsync(const std::string& method, const std::string& pattern, AsyncHandler handler,
+                QueryBytes query = QueryBytes::kUtf8);
 
   struct Match {
     // Exactly one of the two is set when the route is found; both null: see status.
@@ -32,8 +39,9 @@ class Router {
     // The route's pattern, for metrics and logs ("" when none); a view of the Router's own
     // copy, valid as long as the Router.
     std::string_view pattern;
-    int status = 200;   // 404 or 405 when handler is null
-    std::string allow;  // for 405
+    int status = 200;                      // 404 or 405 when handler is null
+    std::string allow;                     // for 405
+    QueryBytes query = QueryBytes::kUtf8;  // as the route was added
   };
   // The first route (in the order added) whose pattern matches `path` and whose method is
   // `method` (a GET route also answers HEAD); else 405 listing the methods of every route whose
@@ -51,9 +59,10 @@ class Router {
     std::vector<Segment> segments;
     Handler handler;
     AsyncHandler async;
+    QueryBytes query = QueryBytes::kUtf8;
   };
   void AddRoute(const std::string& method, const std::string& pattern, Handler handler,
-                AsyncHandler async);
+                AsyncHandler async, QueryBytes query);
   std::vector<Route> routes_;
   // Indexes into routes_, in order, by the number of path segments: a path is compared only
   // with the patterns of its length.

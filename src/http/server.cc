@@ -15,9 +15,7 @@
 #include <thread>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
-#include "app/error_map.h"
+#include "http/api_util.h"  // ErrorResponse: the API's error shape for the server's own answers
 #include "http/target.h"
 
 namespace smsconsent {
@@ -33,18 +31,6 @@ namespace {
 // resumes at once (net::dispatch), since nothing else of this thread is mid-way. Anywhere
 // else, also inside another request's handler, its resumption is queued (net::post).
 thread_local bool in_posted_work = false;
-
-// The API's error body, {"error": {"code", "message"}}, for answers the server gives itself.
-HttpResponse PlainError(int status, const std::string& code, const std::string& message) {
-  HttpResponse r;
-  r.status = status;
-  r.body = nlohmann::json{{"error", {{"code", code}, {"message", message}}}}.dump();
-  return r;
-}
-
-HttpResponse PlainError(const Status& status) {
-  return PlainError(HttpStatusFor(status.code()), StatusCodeName(status.code()), status.message());
-}
 
 }  // namespace
 
@@ -65,8 +51,9 @@ struct HttpServer::Impl {
         ioc(options.threads) {}
 
   HttpResponse TooLarge() const {
-    return PlainError(413, "PAYLOAD_TOO_LARGE",
-                      "request body exceeds " + std::to_string(options.max_body_bytes) + " bytes");
+    return ErrorResponse(
+        413, "PAYLOAD_TOO_LARGE",
+        "request body exceeds " + std::to_string(options.max_body_bytes) + " bytes");
   }
 
   net::awaitable<void> Accept() {
@@ -108,12 +95,13 @@ struct HttpServer::Impl {
           // Beast 1.74 reports an over-limit Content-Length already while reading the header.
           co_await Write(stream, TooLarge(), false, nullptr, std::chrono::steady_clock::now());
         } else if (ec == http::error::header_limit) {
-          co_await Write(stream, PlainError(431, "HEADERS_TOO_LARGE", "request headers too large"),
+          co_await Write(stream,
+                         ErrorResponse(431, "HEADERS_TOO_LARGE", "request headers too large"),
                          false, nullptr, std::chrono::steady_clock::now());
         } else if (ec != http::error::end_of_stream && ec != beast::error::timeout &&
                    ec != net::error::operation_aborted && ec != net::error::eof &&
                    ec != net::error::connection_reset) {
-          co_await Write(stream, PlainError(400, "BAD_REQUEST", "malformed HTTP request"), false,
+          co_await Write(stream, ErrorResponse(400, "BAD_REQUEST", "malformed HTTP request"), false,
                          nullptr, std::chrono::steady_clock::now());
         }
         break;
@@ -134,7 +122,7 @@ struct HttpServer::Impl {
           co_await Write(stream, TooLarge(), false, nullptr, start);
         } else if (ec != beast::error::timeout && ec != net::error::eof &&
                    ec != http::error::partial_message) {
-          co_await Write(stream, PlainError(400, "BAD_REQUEST", "malformed HTTP request"), false,
+          co_await Write(stream, ErrorResponse(400, "BAD_REQUEST", "malformed HTTP request"), false,
                          nullptr, start);
         }
         --in_flight;
@@ -155,7 +143,7 @@ struct HttpServer::Impl {
       HttpResponse res;
       std::string_view route;
       if (!target_ok.ok()) {
-        res = PlainError(target_ok);  // 400; the handler never sees it
+        res = ErrorResponse(target_ok);  // 400; the handler never sees it
       } else {
         res = co_await Handle(req, route);
       }
@@ -195,7 +183,7 @@ struct HttpServer::Impl {
     try {
       route = handler(req, respond);
     } catch (const std::exception&) {
-      respond(PlainError(500, "INTERNAL", "unexpected error"));
+      respond(ErrorResponse(500, "INTERNAL", "unexpected error"));
     }
     {
       std::lock_guard<std::mutex> lock(x->mu);

@@ -3,6 +3,7 @@
 #include <string>
 #include <utility>
 
+#include "core/json_text.h"  // IsValidUtf8
 #include "providers/webhook.h"
 
 namespace smsconsent {
@@ -40,10 +41,30 @@ Status SplitTarget(std::string_view target, HttpRequest& req) {
   const size_t q = target.find('?');
   req.path = PercentDecodePath(target.substr(0, q));
   req.query.clear();
+  // Handlers quote the path in their errors and match it against routes and stored names;
+  // no route or name has bytes that are not UTF-8, and refusing them here means no answer or
+  // log has to carry them further.
+  if (!IsValidUtf8(req.path)) {
+    return InvalidArgument("request path is not UTF-8: its %-escapes must encode UTF-8 text");
+  }
   if (q == std::string_view::npos) return Status::Ok();
   auto params = ParseFormUrlEncoded(target.substr(q + 1));
   if (!params.ok()) return InvalidArgument("malformed query string: " + params.status().message());
   req.query = std::move(params).value();
+  return Status::Ok();
+}
+
+Status CheckQueryText(const HttpRequest& req) {
+  for (const auto& [name, value] : req.query) {
+    if (!IsValidUtf8(name)) {
+      return InvalidArgument(
+          "a query parameter's name is not UTF-8: %-escapes must encode UTF-8 text");
+    }
+    if (!IsValidUtf8(value)) {
+      return InvalidArgument("query parameter '" + name +
+                             "' is not UTF-8: its %-escapes must encode UTF-8 text");
+    }
+  }
   return Status::Ok();
 }
 

@@ -32,8 +32,9 @@ class RouterTest : public ::testing::Test {
     router_.Add("POST", "/v1/contacts/import", Named("import"));
     router_.Add("DELETE", "/v1/contacts/{contact}", Named("delete"));
     router_.Add("PUT", "/v1/contacts/{contact}/subscriptions/{number}", Named("put"));
-    router_.AddAsync("POST", "/webhooks/{provider}",
-                     [](const HttpRequest&, const PathParams&, Responder) {});
+    router_.AddAsync(
+        "POST", "/webhooks/{provider}", [](const HttpRequest&, const PathParams&, Responder) {},
+        QueryBytes::kAny);
   }
   Router router_;
 };
@@ -118,6 +119,11 @@ TEST_F(RouterTest, AMatchingMethodAfterAWrongOneIsFound) {
   EXPECT_EQ(Reached(m), "delete");
   EXPECT_TRUE(m.allow.empty());
   EXPECT_EQ(m.pattern, "/v1/contacts/{contact}");
+}
+
+TEST_F(RouterTest, AMatchSaysWhatTheRouteTakesInItsQuery) {
+  EXPECT_EQ(router_.Find("GET", "/v1/contacts").query, QueryBytes::kUtf8);
+  EXPECT_EQ(router_.Find("POST", "/webhooks/kannel").query, QueryBytes::kAny);
 }
 
 TEST(SplitPath, DropsEmptySegments) {

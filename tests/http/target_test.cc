@@ -48,6 +48,34 @@ TEST(SplitTarget, BadEscapesInTheQueryAreErrorsNamingTheProblem) {
   EXPECT_EQ(s.message(), "malformed query string: bad %-escape in form data: truncated");
 }
 
+TEST(SplitTarget, APathThatIsNotUtf8IsRefused) {
+  HttpRequest req;
+  for (const char* target : {"/%ff", "/v1/contacts/%c0%af", "/webhooks/%ed%a0%80?a=1"}) {
+    const Status s = SplitTarget(target, req);
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << target;
+    EXPECT_EQ(s.message(), "request path is not UTF-8: its %-escapes must encode UTF-8 text");
+  }
+  EXPECT_TRUE(SplitTarget("/caf%C3%A9/%E2%82%AC", req).ok());
+  EXPECT_EQ(req.path, "/café/€");
+}
+
+// Query values are decoded as sent, whatever the bytes: whether a route takes them is
+// CheckQueryText's question, asked for the routes that read text.
+TEST(CheckQueryText, NamesTheParameterThatIsNotUtf8) {
+  HttpRequest req;
+  ASSERT_TRUE(SplitTarget("/x?ok=%C3%A9&filter=%FF&%FE=1", req).ok());
+  EXPECT_EQ(req.query, (Params{{"ok", "\xC3\xA9"}, {"filter", "\xFF"}, {"\xFE", "1"}}));
+  Status s = CheckQueryText(req);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.message(),
+            "query parameter 'filter' is not UTF-8: its %-escapes must encode UTF-8 text");
+  ASSERT_TRUE(SplitTarget("/x?%FE=1", req).ok());
+  EXPECT_EQ(CheckQueryText(req).message(),
+            "a query parameter's name is not UTF-8: %-escapes must encode UTF-8 text");
+  ASSERT_TRUE(SplitTarget("/x?text=%00S%00T%0a&e=%E2%82%AC", req).ok());
+  EXPECT_TRUE(CheckQueryText(req).ok());
+}
+
 // Form decoding as written out plainly, one character at a time: the reference the decoder
 // in ParseFormUrlEncoded (which appends runs of plain characters at once) must agree with.
 // Returns the error message, or "" with the pairs in `out`.

@@ -1,6 +1,7 @@
 // Integration tests of what the service does with hostile input: JSON nested or repeated past
-// the reader's limits. The real `smsconsent serve` binary on 127.0.0.1 port 0: a crash shows
-// as a dropped connection, and a later request checks that the process is still there.
+// the reader's limits, bytes that are not UTF-8 in a request's path, query and JSON strings.
+// The real `smsconsent serve` binary on 127.0.0.1 port 0: a crash shows as a dropped
+// connection, and a later request checks that the process is still there.
 #include <openssl/hmac.h>
 #include <unistd.h>
 
@@ -204,6 +205,89 @@ TEST_F(UntrustedInput, JsonBodyWithTooManyValuesIs400) {
   const json page =
       json::parse(Api("GET", "/v1/contacts?phone=%2B14155550103").body, nullptr, false);
   EXPECT_EQ(page["items"].size(), 0u) << page.dump();
+}
+
+// ---- Text that is not UTF-8 ----
+
+// Kannel hands over a message's text in the charset it names (UCS-2 as UTF-16BE bytes): the
+// webhook's query is the one that may carry bytes that are not UTF-8.
+TEST_F(UntrustedInput, KannelTextInItsOwnCharsetStillArrives) {
+  HttpClientResponse r =
+      Send("GET",
+           "/webhooks/kannel?from=%2B14155550210&to=%2B15553000001&text=%00S%00T%00A%00R%00T"
+           "&charset=UTF-16BE&coding=2&id=k-ucs2&secret=" +
+               std::string(kKannelSecret));
+  EXPECT_EQ(r.status, 200) << r.body;
+  const json answer = json::parse(
+      Api("GET", "/v1/consent?phone=%2B14155550210&number=%2B15553000001").body, nullptr, false);
+  EXPECT_EQ(answer.value("status", ""), "opted_in") << answer.dump();
+}
+
+// JSON text is read as UTF-8; a string that is not is refused with the body.
+TEST_F(UntrustedInput, JsonStringsThatAreNotUtf8Are400) {
+  HttpClientResponse r =
+      Api("POST", "/v1/contacts", "{\"phone\":\"+14155550220\",\"name\":\"Ann \xFF\"}");
+  ExpectClientError(r, "name with \\xFF");
+  EXPECT_EQ(r.status, 400);
+}
+
+// Every route, with %ff in each place a client controls: a path segment, a path parameter, a
+// query parameter's value and name. Each answer is a 4xx in the API's error shape (an error
+// message may quote the bytes; it must not turn into a 500).
+TEST_F(UntrustedInput, EveryRouteAnswersBytesThatAreNotUtf8With4xxAndAJsonError) {
+  const json openapi = json::parse(Send("GET", "/openapi.json").body, nullptr, false);
+  ASSERT_TRUE(openapi.is_object() && openapi.contains("paths"));
+  struct Route {
+    std::string method, pattern;
+    std::vector<std::string> query;
+  };
+  std::vector<Route> routes = {{"GET", "/", {}}, {"GET", "/app", {}}, {"GET", "/app/{file}", {}}};
+  for (const auto& [pattern, ops] : openapi["paths"].items()) {
+    for (const auto& [method, op] : ops.items()) {
+      if (!op.is_object()) continue;
+      Route route{method, pattern, {}};
+      std::transform(route.method.begin(), route.method.end(), route.method.begin(),
+                     [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+      for (const json& p : op.value("parameters", json::array())) {
+        if (p.value("in", "") == "query") route.query.push_back(p["name"]);
+      }
+      // Parameters every list and webhook reads, documented or not.
+      for (const char* name : {"limit", "after", "id", "from", "to"}) route.query.push_back(name);
+      routes.push_back(std::move(route));
+    }
+  }
+  ASSERT_GT(routes.size(), 30u);
+
+  size_t requests = 0;
+  for (const Route& route : routes) {
+    std::vector<std::string> segments;
+    std::stringstream split(route.pattern.substr(1));
+    for (std::string s; std::getline(split, s, '/');) segments.push_back(s);
+    // Each segment in turn replaced by %ff (parameters filled with 1 elsewhere).
+    auto path_with = [&](size_t bad) {
+      std::string path;
+      for (size_t i = 0; i < segments.size(); ++i) {
+        const bool param = !segments[i].empty() && segments[i].front() == '{';
+        path += "/" + (i == bad ? std::string("%ff") : param ? std::string("1") : segments[i]);
+      }
+      return path.empty() ? std::string("/") : path;
+    };
+    std::vector<std::string> targets;
+    for (size_t i = 0; i < segments.size(); ++i) targets.push_back(path_with(i));
+    const std::string good_path = path_with(segments.size());
+    for (const std::string& q : route.query) targets.push_back(good_path + "?" + q + "=%ff");
+    targets.push_back(good_path + "?%ff=1");
+    targets.push_back(good_path + "?filter=%FF");
+    for (const std::string& target : targets) {
+      const std::string body =
+          route.method == "GET" || route.method == "DELETE" ? std::string() : std::string("{}");
+      HttpClientResponse r = Api(route.method, target, body);
+      ExpectClientError(r, route.method + " " + target);
+      ++requests;
+    }
+  }
+  EXPECT_GT(requests, 100u);
+  ExpectAlive();
 }
 
 }  // namespace
