@@ -383,6 +383,15 @@ void ConsentService::ReceiveRoutedAsync(const InboundSms& sms, const InboundRout
   if (sms.reply_channel != "api" && sms.reply_channel != "response") {
     return done(InvalidArgument("reply channel must be 'api' or 'response'"));
   }
+  // Every message enters here (webhooks of every provider, the CLI): what it stores of the
+  // message is text that answers, exports and PostgreSQL read as UTF-8. An id or a number that
+  // is not is a broken request, refused before it is stored; the body is repaired below.
+  for (const auto& [field, value] :
+       {std::pair<const char*, const std::string*>{"message id", &sms.message_id},
+        {"sender", &sms.from},
+        {"receiving number", &sms.to}}) {
+    if (!IsValidUtf8(*value)) return done(InvalidArgument(std::string(field) + " is not UTF-8"));
+  }
   auto r = std::make_shared<Receipt>();
   // A sender that is already a contact, written as stored (providers send E.164), is found
   // without parsing the number: its stored phone was normalised when it was added.

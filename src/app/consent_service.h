@@ -200,7 +200,8 @@ class ConsentService {
 
   // Handles one inbound SMS: routes it by `to`, stores it once (idempotent on message id),
   // recognises the keyword, applies the rules and queues the reply. kNotFound when no
-  // account has the `to` number.
+  // account has the `to` number; kInvalidArgument when its message id, `from` or `to` is not
+  // UTF-8 (a body that is not is stored with U+FFFD for the bytes that cannot be read).
   Result<InboundResult> ReceiveSms(const InboundSms& sms);
   // The routing step of ReceiveSms alone: the number `to` and its account (which must have
   // Marketing SMS Access). Webhooks need it before ReceiveSms, to verify the provider's

@@ -6,6 +6,7 @@
 // fields as query parameters.
 #include <string>
 
+#include "core/json_text.h"  // IsValidUtf8
 #include "core/ledger.h"
 #include "http/api.h"
 #include "http/api_util.h"
@@ -74,9 +75,12 @@ Result<std::pair<BulkRequest, std::string>> ParseBulkRequest(const HttpRequest& 
   return std::make_pair(std::move(r), std::move(csv));
 }
 
-std::string IdempotencyKey(const HttpRequest& req) {
+// The job's idempotency key: stored with the job, so text like everything stored (a header's
+// value may be any bytes).
+Result<std::string> IdempotencyKey(const HttpRequest& req) {
   std::string key(req.Header("idempotency-key"));
   if (key.empty()) key = std::string(req.Query("idempotency_key"));
+  if (!IsValidUtf8(key)) return InvalidArgument("the Idempotency-Key header is not UTF-8");
   return key;
 }
 
@@ -104,7 +108,8 @@ void Api::AddBulkRoutes() {
                                             const PathParams&) -> Result<HttpResponse> {
       SMSC_RETURN_IF_ERROR(need_bulk());
       SMSC_ASSIGN_OR_RETURN(auto parsed, ParseBulkRequest(req, import, a.actor));
-      SMSC_ASSIGN_OR_RETURN(auto submitted, bulk_->Submit(a.id, parsed.first, IdempotencyKey(req),
+      SMSC_ASSIGN_OR_RETURN(std::string key, IdempotencyKey(req));
+      SMSC_ASSIGN_OR_RETURN(auto submitted, bulk_->Submit(a.id, parsed.first, std::move(key),
                                                           StringSource(std::move(parsed.second))));
       if (submitted.second && notify_jobs_) notify_jobs_();
       json body = JobJson(submitted.first);

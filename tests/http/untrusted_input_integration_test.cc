@@ -1,7 +1,7 @@
 // Integration tests of what the service does with hostile input: JSON nested or repeated past
-// the reader's limits, bytes that are not UTF-8 in a request's path, query and JSON strings.
-// The real `smsconsent serve` binary on 127.0.0.1 port 0: a crash shows as a dropped
-// connection, and a later request checks that the process is still there.
+// the reader's limits, bytes that are not UTF-8 in a request's path, query, webhook fields and
+// JSON strings. The real `smsconsent serve` binary on 127.0.0.1 port 0: a crash shows as a
+// dropped connection, and a later request checks that the process is still there.
 #include <openssl/hmac.h>
 #include <unistd.h>
 
@@ -208,6 +208,48 @@ TEST_F(UntrustedInput, JsonBodyWithTooManyValuesIs400) {
 }
 
 // ---- Text that is not UTF-8 ----
+
+// A message id, sender or receiver that is not UTF-8 is refused before anything is stored, so
+// the message list (and the web page's Activity view that reads it) keeps working.
+TEST_F(UntrustedInput, WebhookFieldsThatAreNotUtf8AreRefusedAndMessagesStillList) {
+  HttpClientResponse r = TwilioWebhook(
+      {{"From", "+14155550200"}, {"To", kNumber}, {"Body", "START"}, {"MessageSid", "SM\xFF\xFE"}});
+  ExpectClientError(r, "Twilio MessageSid SM%FF%FE");
+  EXPECT_EQ(r.status, 400);
+
+  r = Send("GET",
+           "/webhooks/kannel?from=%2B14155550201&to=%2B15553000001&text=START&id=k-%ff"
+           "&secret=" +
+               std::string(kKannelSecret));
+  ExpectClientError(r, "Kannel id=k-%ff");
+  EXPECT_EQ(r.status, 400);
+
+  r = TwilioWebhook(
+      {{"From", "+1415555\xFF"}, {"To", kNumber}, {"Body", "START"}, {"MessageSid", "SMok-1"}});
+  ExpectClientError(r, "Twilio From with %FF");
+
+  r = TwilioWebhook({{"From", "+14155550203"},
+                     {"To", "+1555300\xFF"},
+                     {"Body", "START"},
+                     {"MessageSid", "SMok-2"}});
+  ExpectClientError(r, "Twilio To with %FF");
+
+  r = Api("GET", "/v1/messages");
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_TRUE(json::parse(r.body, nullptr, false).is_object()) << r.body;
+  ExpectAlive();
+}
+
+// A bulk job's idempotency key is stored with the job: a header that is not UTF-8 is refused.
+TEST_F(UntrustedInput, IdempotencyKeyThatIsNotUtf8Is400) {
+  const std::string body = R"({"status":"opted_out","number":"+15553000001","ids":[1]})";
+  HttpClientResponse r = Send("POST", "/v1/bulk/subscriptions", body,
+                              {{"Authorization", "Bearer " + key_},
+                               {"Content-Type", "application/json"},
+                               {"Idempotency-Key", "job-\xFF\xFE"}});
+  ExpectClientError(r, "Idempotency-Key job-\\xFF");
+  EXPECT_EQ(r.status, 400);
+}
 
 // Kannel hands over a message's text in the charset it names (UCS-2 as UTF-16BE bytes): the
 // webhook's query is the one that may carry bytes that are not UTF-8.
