@@ -1,5 +1,6 @@
 #include "cli/serve.h"
 
+#include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -19,6 +20,7 @@
 #include "cli/output.h"
 #include "cli/version.h"
 #include "core/json_text.h"
+#include "core/log_text.h"
 #include "http/api.h"
 #include "http/api_util.h"
 #include "http/client.h"
@@ -36,15 +38,36 @@ std::string JsonEscape(std::string_view s) {
   return out;
 }
 
+// A log line's message, made safe for its line by the formatter itself (core/log_text.h), so
+// that no call site has to escape what it logs: a request path, a provider's error text or a
+// message quoting either can neither end the line nor start a forged one. In JSON mode a
+// message is the object's inner fields ("msg":… from the call sites here) or becomes "msg".
+class SafeMessage final : public spdlog::custom_flag_formatter {
+ public:
+  explicit SafeMessage(bool json) : json_(json) {}
+
+  void format(const spdlog::details::log_msg& msg, const std::tm& /*time*/,
+              spdlog::memory_buf_t& dest) override {
+    const std::string_view payload(msg.payload.data(), msg.payload.size());
+    const std::string text = json_ ? JsonLogFields(payload) : LogText(payload);
+    dest.append(text.data(), text.data() + text.size());
+  }
+
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<SafeMessage>(json_);
+  }
+
+ private:
+  bool json_;
+};
+
 void SetUpLogging(const ServeConfig& config) {
   auto logger = spdlog::stderr_logger_mt("smsconsent");
-  if (config.log_json) {
-    // Messages logged in JSON mode are already JSON objects' inner fields.
-    logger->set_pattern(R"({"ts":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l",%v})",
-                        spdlog::pattern_time_type::utc);
-  } else {
-    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %v", spdlog::pattern_time_type::utc);
-  }
+  auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
+  formatter->add_flag<SafeMessage>('*', config.log_json);
+  formatter->set_pattern(config.log_json ? R"({"ts":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l",%*})"
+                                         : "%Y-%m-%dT%H:%M:%S.%eZ %l %*");
+  logger->set_formatter(std::move(formatter));
   logger->set_level(spdlog::level::from_str(config.log_level));
   spdlog::set_default_logger(logger);
 }

@@ -1,21 +1,25 @@
 // Integration tests of what the service does with hostile input: JSON nested or repeated past
 // the reader's limits, bytes that are not UTF-8 in a request's path, query, webhook fields and
-// JSON strings. The real `smsconsent serve` binary on 127.0.0.1 port 0: a crash shows as a
-// dropped connection, and a later request checks that the process is still there.
+// JSON strings, and control characters meant to forge log lines. The real `smsconsent serve`
+// binary on 127.0.0.1 port 0: a crash shows as a dropped connection, and a later request
+// checks that the process is still there.
 #include <openssl/hmac.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "core/json_text.h"
 #include "http/client.h"
 #include "providers/webhook.h"
 #include "serve_fixture.h"
@@ -330,6 +334,73 @@ TEST_F(UntrustedInput, EveryRouteAnswersBytesThatAreNotUtf8With4xxAndAJsonError)
   }
   EXPECT_GT(requests, 100u);
   ExpectAlive();
+}
+
+// ---- Logs ----
+
+// Lines of the log file at `path` once it mentions `marker` (or after 5 s): the access log is
+// written when the response has been, so it can trail the client by a moment.
+std::vector<std::string> LogLinesOnce(const fs::path& path, const std::string& marker) {
+  std::string text;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::ifstream in(path, std::ios::binary);
+    text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    if (text.find(marker) != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  std::vector<std::string> lines;
+  std::stringstream split(text);
+  for (std::string line; std::getline(split, line);) lines.push_back(line);
+  return lines;
+}
+
+// A request path that decodes to a line break, what looks like a log line of its own and a
+// terminal escape; and one with bytes that are not UTF-8.
+const char kForgedTarget[] =
+    "/forge%0d%0a2099-01-01T00:00:00.000Z%20info%20FORGED%20admin%20signed%20in%0a%1b%5b2J";
+const char kBadBytesTarget[] = "/bytes%ff%fe%c0";
+
+TEST_F(UntrustedInput, ControlCharactersInARequestCannotForgeALogLine) {
+  Send("GET", kForgedTarget);
+  Send("GET", kBadBytesTarget);
+  Send("GET", "/v1/contacts?filter=%0aFORGED", "", {{"Authorization", "Bearer " + key_}});
+  Send("GET", "/healthz?marker=plain-log-done");
+  const std::vector<std::string> lines = LogLinesOnce(LogPath(), "plain-log-done");
+  bool seen = false;
+  for (const std::string& line : lines) {
+    seen = seen || line.find("FORGED") != std::string::npos;
+    EXPECT_NE(line.rfind("2099-", 0), 0u) << "forged line: " << line;
+    EXPECT_EQ(line.find('\r'), std::string::npos) << line;
+    EXPECT_EQ(line.find('\x1b'), std::string::npos) << line;
+    EXPECT_TRUE(IsValidUtf8(line)) << line;
+  }
+  EXPECT_TRUE(seen) << "the forged request was not logged:\n" << FileText(LogPath());
+}
+
+// With --log-json every line stays one JSON object, whatever the request held.
+TEST_F(UntrustedInput, JsonLogLinesStayOneObjectEach) {
+  const std::string db = serve_fixture::NewDatabase(dir_, "json-log.db");
+  ASSERT_FALSE(db.empty());
+  serve_fixture::Cli(db, {"account", "create", "--name", "Logs"});
+  const fs::path log = dir_ / "json.log";
+  serve_fixture::ServeProcess server;
+  serve_fixture::StartServe(db, log.string(), {"--threads", "2", "--log-json"}, &server);
+  ASSERT_FALSE(HasFatalFailure());
+  Send("GET", kForgedTarget, "", {}, server.base_url);
+  Send("GET", kBadBytesTarget, "", {}, server.base_url);
+  Send("GET", "/healthz?marker=json-log-done", "", {}, server.base_url);
+  const std::vector<std::string> lines = LogLinesOnce(log, "json-log-done");
+  serve_fixture::StopServe(server);
+  serve_fixture::DropDatabase(db);
+  ASSERT_FALSE(lines.empty());
+  bool seen = false;
+  for (const std::string& line : lines) {
+    seen = seen || line.find("FORGED") != std::string::npos;
+    const json j = json::parse(line, nullptr, false);
+    EXPECT_TRUE(j.is_object()) << "not one JSON object: " << line;
+  }
+  EXPECT_TRUE(seen) << "the forged request was not logged";
 }
 
 }  // namespace
