@@ -4,6 +4,7 @@
 // or, when the number is configured for GET, sends them in the query string. It signs every
 // request: X-Twilio-Signature = base64(HMAC-SHA1(auth token, URL + the POST parameters sorted
 // by name, each as name followed by value)). The reply rides in the response as TwiML.
+// A POST body is read only as the form Twilio signs; any other body is refused.
 #include <algorithm>
 #include <cctype>
 #include <memory>
@@ -19,26 +20,26 @@ namespace {
 
 using Params = std::vector<std::pair<std::string, std::string>>;
 
-bool IsJson(const WebhookRequest& request) {
-  return request.Header("content-type").find("json") != std::string_view::npos;
-}
-
-// The parameters Twilio signed besides the URL: the form body of a POST; none for GET (its
-// parameters are already in the URL) and none for a JSON body (signed via bodySHA256).
-Result<Params> SignedBodyParams(const WebhookRequest& request) {
-  if (request.method == "GET" || IsJson(request)) return Params{};
-  return ParseFormUrlEncoded(request.body);
-}
-
 // The message fields: from the form body of a POST, else from the query string.
-Result<Params> MessageParams(const WebhookRequest& request) {
-  if (request.method == "GET") return RequestQueryParams(request);
+Result<ParsedInbound> ReadRequest(const WebhookRequest& request) {
+  ParsedInbound in;
+  if (request.method == "GET") {
+    in.source = WebhookSource::kQuery;
+    in.params = RequestQueryParams(request);
+    return in;
+  }
+  if (!IsFormBody(request)) {
+    return InvalidArgument("twilio: the body must be application/x-www-form-urlencoded, not \"" +
+                           std::string(request.Header("content-type")) + "\"");
+  }
   auto form = ParseFormUrlEncoded(request.body);
   if (!form.ok()) {
     return InvalidArgument("twilio: body is not application/x-www-form-urlencoded: " +
                            form.status().message());
   }
-  return form;
+  in.source = WebhookSource::kForm;
+  in.params = std::move(form).value();
+  return in;
 }
 
 // Appends `text` escaped for XML character data to `out`.
@@ -85,8 +86,8 @@ class TwilioWebhook final : public WebhookProvider {
   std::string_view name() const override { return "twilio"; }
 
   Result<ParsedInbound> Parse(const WebhookRequest& request) const override {
-    SMSC_ASSIGN_OR_RETURN(Params params, MessageParams(request));
-    ParsedInbound in;
+    SMSC_ASSIGN_OR_RETURN(ParsedInbound in, ReadRequest(request));
+    const Params& params = in.params;
     const std::string* sid = FindParam(params, "MessageSid");
     if (sid == nullptr) sid = FindParam(params, "SmsMessageSid");
     if (sid == nullptr) sid = FindParam(params, "SmsSid");
@@ -121,28 +122,30 @@ class TwilioWebhook final : public WebhookProvider {
     return in;
   }
 
-  Status Verify(const WebhookRequest& request, const nlohmann::json& settings,
-                int64_t /*now_ms*/) const override {
+  Result<WebhookVerdict> Verify(const WebhookRequest& request, const ParsedInbound& parsed,
+                                const nlohmann::json& settings, int64_t /*now_ms*/) const override {
     SMSC_ASSIGN_OR_RETURN(const std::string token,
                           RequiredSetting(settings, "twilio", "auth_token"));
     const std::string_view signature = request.Header("x-twilio-signature");
     if (signature.empty()) return PermissionDenied("twilio: missing X-Twilio-Signature header");
-    auto body_params = SignedBodyParams(request);
-    if (!body_params.ok()) {
-      return PermissionDenied("twilio: cannot verify, body is not form-encoded");
-    }
-    const Params& params = *body_params;
-    // By name; a repeated name's values in order too, so the result does not depend on the
-    // order the client sent them in. (Views compare as the strings do.)
-    std::vector<std::pair<std::string_view, std::string_view>> sorted(params.begin(), params.end());
-    std::sort(sorted.begin(), sorted.end());
-    std::size_t length = 0;
-    for (const auto& [key, value] : sorted) length += key.size() + value.size();
+    // A GET's parameters are in the URL, which is signed as it was called; a POST's are the
+    // form parameters Parse read, appended sorted by name. A repeated name's values are sorted
+    // too, so the result does not depend on the order the client sent them in. (Views compare
+    // as the strings do.)
     std::string signed_params;
-    signed_params.reserve(length);
-    for (const auto& [key, value] : sorted) {
-      signed_params.append(key);
-      signed_params.append(value);
+    if (parsed.source == WebhookSource::kForm) {
+      std::vector<std::pair<std::string_view, std::string_view>> sorted(parsed.params.begin(),
+                                                                        parsed.params.end());
+      std::sort(sorted.begin(), sorted.end());
+      std::size_t length = 0;
+      for (const auto& [key, value] : sorted) length += key.size() + value.size();
+      signed_params.reserve(length);
+      for (const auto& [key, value] : sorted) {
+        signed_params.append(key);
+        signed_params.append(value);
+      }
+    } else if (parsed.source != WebhookSource::kQuery) {
+      return PermissionDenied("twilio: not a reading of a Twilio request");
     }
 
     // Twilio may sign the URL with or without the port (its own libraries try both). The
@@ -151,7 +154,7 @@ class TwilioWebhook final : public WebhookProvider {
     // variant, and the one nearly every signature uses: the others are worked out only when
     // it does not match.
     std::string data;
-    data.reserve(request.url.size() + length + 8);
+    data.reserve(request.url.size() + signed_params.size() + 8);
     bool match = SignatureMatches(token, request.url, signed_params, signature, data);
     if (!match) {
       const std::vector<std::string> urls = UrlPortVariants(request.url);
@@ -160,23 +163,7 @@ class TwilioWebhook final : public WebhookProvider {
       }
     }
     if (!match) return PermissionDenied("twilio: X-Twilio-Signature does not match");
-
-    // A JSON body is covered by the bodySHA256 query parameter, which the URL signature
-    // covers in turn.
-    if (IsJson(request)) {
-      const auto query = RequestQueryParams(request);
-      const std::string* body_hash = FindParam(query, "bodySHA256");
-      if (body_hash == nullptr) {
-        return PermissionDenied("twilio: JSON body without bodySHA256 query parameter");
-      }
-      std::string given = *body_hash;
-      std::transform(given.begin(), given.end(), given.begin(),
-                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-      if (!ConstantTimeEquals(HexEncode(Sha256(request.body)), given)) {
-        return PermissionDenied("twilio: bodySHA256 does not match the body");
-      }
-    }
-    return Status::Ok();
+    return WebhookVerdict{};
   }
 
   bool RepliesInResponse() const override { return true; }

@@ -387,6 +387,19 @@ std::vector<std::pair<std::string, std::string>> RequestQueryParams(const Webhoo
   return request.query;
 }
 
+bool IsFormBody(const WebhookRequest& request) {
+  // The media type is what comes before any parameters ("; charset=utf-8"), in any case.
+  std::string_view type = request.Header("content-type");
+  type = type.substr(0, type.find(';'));
+  while (!type.empty() && (type.front() == ' ' || type.front() == '\t')) type.remove_prefix(1);
+  while (!type.empty() && (type.back() == ' ' || type.back() == '\t')) type.remove_suffix(1);
+  constexpr std::string_view kForm = "application/x-www-form-urlencoded";
+  return type.empty() || (type.size() == kForm.size() &&
+                          std::equal(type.begin(), type.end(), kForm.begin(), [](char a, char b) {
+                            return std::tolower(static_cast<unsigned char>(a)) == b;
+                          }));
+}
+
 const std::string* FindParam(const std::vector<std::pair<std::string, std::string>>& params,
                              std::string_view name) {
   for (const auto& [key, value] : params) {

@@ -784,6 +784,45 @@ TEST_F(WebhooksOverHttp, PlivoMalformedBodyIs400AndUnknownNumber404) {
   EXPECT_EQ(EventCount(phone), 0u);
 }
 
+// V3 signs the POST parameters only when the body is a form. A signed GET replayed as a POST whose
+// body is not declared a form must not have that (unsigned) body read as the message.
+TEST_F(WebhooksOverHttp, PlivoSignedGetReplayedAsAPostWithAnotherBodyIsRefused) {
+  const std::string phone = "+14155550341";
+  ASSERT_EQ(PlivoPost(PlivoParams(phone, kNumberA, "bbbbbbbb-0000-4000-8000-000000000341", "START"),
+                      kPlivoToken, "34134134134134134134")
+                .status,
+            200);
+  const std::string query = "?" + Form({{"From", Digits(phone)},
+                                        {"To", Digits(kNumberA)},
+                                        {"Type", "sms"},
+                                        {"Text", "hello"},
+                                        {"MessageUUID", "bbbbbbbb-0000-4000-8000-000000000342"}});
+  const std::string nonce = "34234234234234234234";
+  const Headers signed_get = {
+      {"X-Plivo-Signature-V3",
+       PlivoV3(kPlivoToken, server_.base_url + "/webhooks/plivo" + query, {}, nonce)},
+      {"X-Plivo-Signature-V3-Nonce", nonce}};
+  // The genuine GET: read from its (signed) query.
+  const HttpClientResponse got = Send("GET", "/webhooks/plivo" + query, "", signed_get);
+  ASSERT_EQ(got.status, 200) << got.body;
+  EXPECT_EQ(StatusOf(phone, kNumberA), "opted_in");
+
+  const std::string stop = Form({{"From", Digits(phone)},
+                                 {"To", Digits(kNumberA)},
+                                 {"Type", "sms"},
+                                 {"Text", "STOP"},
+                                 {"MessageUUID", "bbbbbbbb-0000-4000-8000-000000000343"}});
+  for (const char* content_type : {"text/plain", "application/json", "text/plain; x=form"}) {
+    Headers h = signed_get;
+    h.emplace_back("Content-Type", content_type);
+    const HttpClientResponse r = Send("POST", "/webhooks/plivo" + query, stop, h);
+    EXPECT_EQ(r.status, 400) << content_type << ": " << r.body;
+    EXPECT_EQ(ErrorCode(r), "INVALID_ARGUMENT") << content_type;
+  }
+  EXPECT_EQ(StatusOf(phone, kNumberA), "opted_in");
+  EXPECT_EQ(EventCount(phone), 1u);
+}
+
 // ---- Telnyx --------------------------------------------------------------------------------
 
 TEST_F(WebhooksOverHttp, TelnyxSignedStopChangesTheStatusAndARetryChangesNothing) {

@@ -1,0 +1,76 @@
+#include "app/webhook_service.h"
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/keywords.h"
+
+namespace smsconsent {
+namespace {
+
+WebhookOutcome Refused(Status status) {
+  WebhookOutcome out;
+  out.status = std::move(status);
+  return out;
+}
+
+WebhookOutcome Answered(WebhookResponse response) {
+  WebhookOutcome out;
+  out.response = std::move(response);
+  return out;
+}
+
+}  // namespace
+
+WebhookService::WebhookService(ConsentService& consent, const Clock& clock)
+    : consent_(consent), clock_(clock) {}
+
+void WebhookService::Receive(std::string_view name, const WebhookRequest& request,
+                             Done done) const {
+  const WebhookProvider* provider = FindWebhookProvider(name);
+  if (provider == nullptr) {
+    return done(Refused(NotFound("no webhook for provider '" + std::string(name) + "'")));
+  }
+  auto parsed = provider->Parse(request);
+  if (!parsed.ok()) return done(Refused(parsed.status()));
+  // A genuine request of the provider that carries no message (a status callback, another
+  // channel): acknowledged unverified, since nothing is stored and nothing is revealed.
+  if (parsed->ignored) return done(Answered(provider->Respond({})));
+
+  auto route = consent_.RouteInbound(parsed->to, parsed->from);
+  if (!route.ok()) return done(Refused(route.status()));
+  auto settings = consent_.ProviderSettings(*route, std::string(provider->name()));
+  if (!settings.ok()) return done(Refused(settings.status()));
+  auto verdict = provider->Verify(request, *parsed, **settings, clock_.NowMs());
+  if (!verdict.ok()) {
+    // An unconfigured secret is as much a refusal as a wrong one, for the caller.
+    return done(Refused(PermissionDenied(verdict.status().message())));
+  }
+
+  InboundSms sms;
+  sms.provider = std::string(provider->name());
+  sms.message_id = std::move(parsed->message_id);
+  sms.from = std::move(parsed->from);
+  sms.to = std::move(parsed->to);
+  sms.body = std::move(parsed->body);
+  sms.reply_channel = provider->RepliesInResponse() ? "response" : "api";
+  // The message is decided here; its commit is waited for without holding this thread.
+  consent_.ReceiveRoutedAsync(
+      sms, *route, [this, provider, done = std::move(done)](Result<InboundResult> result) {
+        if (!result.ok()) return done(Refused(result.status()));
+        std::vector<std::string> replies;
+        replies.reserve(result->replies.size());
+        for (QueuedReply& r : result->replies) replies.push_back(std::move(r.body));
+        if (!replies.empty() && !provider->RepliesInResponse() && !result->duplicate &&
+            notify_outbox_) {
+          notify_outbox_();
+        }
+        WebhookOutcome out = Answered(provider->Respond(replies));
+        out.intent = IntentName(result->match.intent);
+        done(std::move(out));
+      });
+}
+
+}  // namespace smsconsent

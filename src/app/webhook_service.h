@@ -1,0 +1,59 @@
+// WebhookService: a provider's inbound webhook, from the raw request to the answer, with no
+// HTTP in it. One entry point, Receive(provider, request), runs the use case:
+//   read     the provider parses the request once (src/providers/webhook.h);
+//   route    the receiving number's account (ConsentService::RouteInbound);
+//   secrets  that account's settings for the provider;
+//   verify   the signature over exactly what was read;
+//   decide   ConsentService decides and stores the message (group commit, without a thread
+//            waiting for it), and the provider shapes the answer.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string_view>
+
+#include "app/consent_service.h"
+#include "core/clock.h"
+#include "core/status.h"
+#include "providers/webhook.h"
+#include "store/store.h"
+
+namespace smsconsent {
+
+// What to answer a webhook request with.
+struct WebhookOutcome {
+  // OK: `response` is the provider's answer (a processed message, a retry of one, or a
+  // request the provider sent that carries no message to process). Otherwise:
+  //   kNotFound          no provider has that name, or no account the receiving number;
+  //   kInvalidArgument   not a well-formed request of the provider (the message says what);
+  //   kPermissionDenied  not verified: a missing or wrong signature, an unconfigured secret;
+  //   kInvalidPhone, kUnavailable, kInternal, …  deciding or storing a verified message failed.
+  Status status;
+  WebhookResponse response;
+  // The decided message's intent ("opt_out", …, IntentName), for metrics; nullptr when no
+  // message was decided.
+  const char* intent = nullptr;
+};
+
+class WebhookService {
+ public:
+  WebhookService(ConsentService& consent, const Clock& clock);
+
+  // Called when a processed message queued replies for the dispatcher.
+  void SetOutboxNotifier(std::function<void()> notify) { notify_outbox_ = std::move(notify); }
+
+  using Done = std::function<void(WebhookOutcome)>;
+  // Reads, routes, verifies and decides one request to `provider`'s webhook. `done` is called
+  // exactly once: before this returns when the request is refused, carries no message to
+  // process, or fails before its commit; otherwise on the committer's writer thread once the
+  // message is durable (ConsentService::ReceiveRoutedAsync), where `done` must not block.
+  // `request` is only read before this returns. Thread-safe.
+  void Receive(std::string_view provider, const WebhookRequest& request, Done done) const;
+
+ private:
+  ConsentService& consent_;
+  const Clock& clock_;
+  std::function<void()> notify_outbox_;
+};
+
+}  // namespace smsconsent
