@@ -10,6 +10,21 @@
 namespace smsconsent {
 namespace {
 
+// Failures of the service itself rather than of what the request says: passed on as they are,
+// since they say nothing about the request (and a provider retries a 503).
+bool IsServiceFailure(StatusCode code) {
+  switch (code) {
+    case StatusCode::kUnavailable:
+    case StatusCode::kInternal:
+    case StatusCode::kDataLoss:
+    case StatusCode::kAborted:
+    case StatusCode::kResourceExhausted:
+      return true;
+    default:
+      return false;
+  }
+}
+
 WebhookOutcome Refused(Status status) {
   WebhookOutcome out;
   out.status = std::move(status);
@@ -24,8 +39,8 @@ WebhookOutcome Answered(WebhookResponse response) {
 
 }  // namespace
 
-WebhookService::WebhookService(ConsentService& consent, const Clock& clock)
-    : consent_(consent), clock_(clock) {}
+WebhookService::WebhookService(ConsentService& consent, const Clock& clock, Options options)
+    : consent_(consent), clock_(clock), options_(std::move(options)) {}
 
 void WebhookService::Receive(std::string_view name, const WebhookRequest& request,
                              Done done) const {
@@ -39,15 +54,18 @@ void WebhookService::Receive(std::string_view name, const WebhookRequest& reques
   // channel): acknowledged unverified, since nothing is stored and nothing is revealed.
   if (parsed->ignored) return done(Answered(provider->Respond({})));
 
+  // From here on, until the signature holds, every refusal is the same one.
+  auto not_verified = [&](const Status& reason) {
+    if (IsServiceFailure(reason.code())) return done(Refused(reason));
+    if (options_.on_not_verified) options_.on_not_verified(provider->name(), parsed->to, reason);
+    done(Refused(PermissionDenied(kWebhookNotVerified)));
+  };
   auto route = consent_.RouteInbound(parsed->to, parsed->from);
-  if (!route.ok()) return done(Refused(route.status()));
+  if (!route.ok()) return not_verified(route.status());
   auto settings = consent_.ProviderSettings(*route, std::string(provider->name()));
-  if (!settings.ok()) return done(Refused(settings.status()));
+  if (!settings.ok()) return not_verified(settings.status());
   auto verdict = provider->Verify(request, *parsed, **settings, clock_.NowMs());
-  if (!verdict.ok()) {
-    // An unconfigured secret is as much a refusal as a wrong one, for the caller.
-    return done(Refused(PermissionDenied(verdict.status().message())));
-  }
+  if (!verdict.ok()) return not_verified(verdict.status());
 
   InboundSms sms;
   sms.provider = std::string(provider->name());

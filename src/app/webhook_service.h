@@ -6,6 +6,10 @@
 //   verify   the signature over exactly what was read;
 //   decide   ConsentService decides and stores the message (group commit, without a thread
 //            waiting for it), and the provider shapes the answer.
+// Before a request is verified, its refusal tells the caller nothing about what the service
+// holds: an unknown receiving number, an account without the provider's secret and a wrong
+// signature get one and the same answer (kPermissionDenied, kWebhookNotVerified). The real
+// reason goes to Options::on_not_verified, for the log.
 #pragma once
 
 #include <cstdint>
@@ -20,13 +24,16 @@
 
 namespace smsconsent {
 
+// The message of every refusal of a request that was not verified.
+inline constexpr char kWebhookNotVerified[] = "webhook not verified";
+
 // What to answer a webhook request with.
 struct WebhookOutcome {
   // OK: `response` is the provider's answer (a processed message, a retry of one, or a
   // request the provider sent that carries no message to process). Otherwise:
-  //   kNotFound          no provider has that name, or no account the receiving number;
+  //   kNotFound          no provider has that name;
   //   kInvalidArgument   not a well-formed request of the provider (the message says what);
-  //   kPermissionDenied  not verified: a missing or wrong signature, an unconfigured secret;
+  //   kPermissionDenied  not verified, whatever the reason (message kWebhookNotVerified);
   //   kInvalidPhone, kUnavailable, kInternal, …  deciding or storing a verified message failed.
   Status status;
   WebhookResponse response;
@@ -37,7 +44,15 @@ struct WebhookOutcome {
 
 class WebhookService {
  public:
-  WebhookService(ConsentService& consent, const Clock& clock);
+  struct Options {
+    // Called, on the calling thread, with the real reason of every refusal of a request that
+    // was not verified, and the receiving number the request named (as sent). For the log:
+    // both come from the request, so escape them.
+    std::function<void(std::string_view provider, std::string_view to, const Status& reason)>
+        on_not_verified;
+  };
+
+  WebhookService(ConsentService& consent, const Clock& clock, Options options);
 
   // Called when a processed message queued replies for the dispatcher.
   void SetOutboxNotifier(std::function<void()> notify) { notify_outbox_ = std::move(notify); }
@@ -53,6 +68,7 @@ class WebhookService {
  private:
   ConsentService& consent_;
   const Clock& clock_;
+  Options options_;
   std::function<void()> notify_outbox_;
 };
 

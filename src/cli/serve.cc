@@ -117,7 +117,19 @@ int RunServe(const std::string& db, const ServeConfig& config) {
     service.SetCommitter(committer.get());
   }
   const bool json_logs = config.log_json;
-  WebhookService webhooks(service, clock);
+  WebhookService::Options webhook_options;
+  // The real reason of a webhook refused as unverified, which its answer does not say. The
+  // request wrote part of it; the formatter keeps that on its line (SafeMessage).
+  webhook_options.on_not_verified = [json_logs](std::string_view provider, std::string_view to,
+                                                const Status& reason) {
+    if (json_logs) {
+      spdlog::warn(R"("msg":"webhook not verified","provider":{},"to":{},"reason":{})",
+                   JsonEscape(provider), JsonEscape(to), JsonEscape(reason.ToString()));
+    } else {
+      spdlog::warn("webhook {} to {} not verified: {}", provider, to, reason.ToString());
+    }
+  };
+  WebhookService webhooks(service, clock, std::move(webhook_options));
   Api api(service, webhooks, **store, clock, metrics,
           ApiOptions{config.public_url, config.web_dir});
   const std::string instance =

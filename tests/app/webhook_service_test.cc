@@ -46,7 +46,13 @@ class WebhookServiceTest : public ::testing::Test {
     ASSERT_TRUE(consent_->AddNumber(n).ok());
     ASSERT_TRUE(
         consent_->SetProvider(account_, "generic", json{{"secret", kSecret}}, std::nullopt).ok());
-    webhooks_ = std::make_unique<WebhookService>(*consent_, clock_);
+    WebhookService::Options options;
+    options.on_not_verified = [this](std::string_view provider, std::string_view to,
+                                     const Status& reason) {
+      not_verified_.push_back(std::string(provider) + " " + std::string(to) + ": " +
+                              reason.ToString());
+    };
+    webhooks_ = std::make_unique<WebhookService>(*consent_, clock_, std::move(options));
   }
   void TearDown() override {
     webhooks_.reset();
@@ -91,6 +97,7 @@ class WebhookServiceTest : public ::testing::Test {
   std::unique_ptr<ConsentService> consent_;
   std::unique_ptr<WebhookService> webhooks_;
   int64_t account_ = 0;
+  std::vector<std::string> not_verified_;  // what on_not_verified was told
 };
 
 TEST_F(WebhookServiceTest, ASignedMessageIsDecidedAndAnsweredAsItsProviderAnswers) {
@@ -141,12 +148,35 @@ TEST_F(WebhookServiceTest, ARequestWithoutAMessageIsAcknowledgedAndNothingIsStor
   EXPECT_EQ(out.intent, nullptr);
 }
 
-TEST_F(WebhookServiceTest, AWrongSignatureIsRefusedAndNothingIsStored) {
-  WebhookOutcome out =
-      Receive("generic", Generic("m-5", "+14155550105", kNumber, "STOP", "not-the-secret"));
-  EXPECT_EQ(out.status.code(), StatusCode::kPermissionDenied);
-  EXPECT_EQ(out.intent, nullptr);
+// Until a request is verified, its refusal says nothing about what the service holds: an
+// unknown receiving number, an account without the provider's secret and a wrong signature are
+// refused alike. The real reason is reported to on_not_verified.
+TEST_F(WebhookServiceTest, RefusalsBeforeVerificationLookAlikeAndTheRealReasonIsReported) {
+  NewNumber other;
+  other.account_id = account_;
+  other.number = "+15551234568";
+  ASSERT_TRUE(consent_->AddNumber(other).ok());
+  ASSERT_TRUE(consent_->SetProvider(account_, "generic", json{{"secret", ""}}, std::nullopt).ok());
+  const WebhookOutcome no_secret = Receive("generic", Generic("m-5", "+14155550105", kNumber, "x"));
+  ASSERT_TRUE(
+      consent_->SetProvider(account_, "generic", json{{"secret", kSecret}}, std::nullopt).ok());
+  const WebhookOutcome unknown =
+      Receive("generic", Generic("m-6", "+14155550105", "+15559990000", "STOP"));
+  const WebhookOutcome wrong =
+      Receive("generic", Generic("m-7", "+14155550105", kNumber, "STOP", "not-the-secret"));
+  for (const WebhookOutcome* out : {&no_secret, &unknown, &wrong}) {
+    EXPECT_EQ(out->status.code(), StatusCode::kPermissionDenied);
+    EXPECT_EQ(out->status.message(), kWebhookNotVerified);
+    EXPECT_EQ(out->intent, nullptr);
+  }
   EXPECT_EQ(StatusOf("+14155550105"), "not_specified");
+  ASSERT_EQ(not_verified_.size(), 3u);
+  EXPECT_NE(not_verified_[0].find("generic settings lack \"secret\""), std::string::npos)
+      << not_verified_[0];
+  EXPECT_NE(not_verified_[1].find("generic +15559990000: NOT_FOUND"), std::string::npos)
+      << not_verified_[1];
+  EXPECT_NE(not_verified_[2].find("X-Smsconsent-Signature does not match"), std::string::npos)
+      << not_verified_[2];
 }
 
 }  // namespace

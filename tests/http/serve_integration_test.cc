@@ -539,13 +539,13 @@ TEST_F(Serve, TwilioWebhookRejectsBadOrMissingSignature) {
 }
 
 TEST_F(Serve, WebhookErrors) {
-  // Unknown receiving number.
+  // Unknown receiving number: not verified, as a wrong signature is.
   EXPECT_EQ(TwilioPost({{"From", "+14155550700"},
                         {"To", "+15559990000"},
                         {"Body", "STOP"},
                         {"MessageSid", "SMc1"}})
                 .status,
-            404);
+            403);
   // Malformed: no From.
   EXPECT_EQ(TwilioPost({{"To", "+15551234567"}, {"Body", "STOP"}, {"MessageSid", "SMc2"}}).status,
             400);

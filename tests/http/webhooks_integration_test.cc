@@ -211,6 +211,9 @@ constexpr char kUnknownNumber[] = "+15559990000";
 constexpr char kVonageSecretA[] = "vonage-secret-acme";
 constexpr char kVonageSecretB[] = "vonage-secret-beta";
 constexpr char kPlivoToken[] = "plivo-auth-token-acme";
+// Every refusal of a webhook that is not verified, whatever the reason.
+constexpr char kNotVerified[] =
+    R"({"error":{"code":"PERMISSION_DENIED","message":"webhook not verified"}})";
 constexpr int64_t kTelnyxToleranceS = 60;
 
 // Vonage and Plivo write E.164 numbers without the '+'.
@@ -580,7 +583,7 @@ TEST_F(WebhooksOverHttp, VonageSmsApiRefusesBadOrMissingSignaturesAndChangesNoth
   EXPECT_EQ(EventCount(phone), 1u);
 }
 
-TEST_F(WebhooksOverHttp, VonageSmsApiMalformedRequestIs400AndUnknownNumber404) {
+TEST_F(WebhooksOverHttp, VonageSmsApiMalformedRequestIs400AndAnUnknownNumberIsNotVerified) {
   const std::string phone = "+14155550105";
   Params no_sender;
   for (const auto& p : VonageParams(phone, kNumberA, "0A0000031", "STOP", Now())) {
@@ -596,8 +599,8 @@ TEST_F(WebhooksOverHttp, VonageSmsApiMalformedRequestIs400AndUnknownNumber404) {
 
   r = VonagePostForm(VonageSigned(VonageParams(phone, kUnknownNumber, "0A0000032", "STOP", Now()),
                                   kVonageSecretA));
-  EXPECT_EQ(r.status, 404) << r.body;
-  EXPECT_EQ(ErrorCode(r), "NOT_FOUND");
+  EXPECT_EQ(r.status, 403) << r.body;
+  EXPECT_EQ(r.body, kNotVerified);
   EXPECT_EQ(EventCount(phone), 0u);
 }
 
@@ -659,7 +662,7 @@ TEST_F(WebhooksOverHttp, VonageMessagesApiRefusesBadOrMissingJwtAndChangesNothin
   EXPECT_EQ(EventCount(phone), 1u);
 }
 
-TEST_F(WebhooksOverHttp, VonageMessagesApiMalformedBodyIs400AndUnknownNumber404) {
+TEST_F(WebhooksOverHttp, VonageMessagesApiMalformedBodyIs400AndAnUnknownNumberIsNotVerified) {
   const std::string phone = "+14155550203";
   const std::string not_json = R"({"message_uuid": "x", "channel": "sms",)";
   HttpClientResponse r = VonageJwtPost(not_json, VonageJwt(kVonageSecretA, not_json, Now()));
@@ -675,8 +678,8 @@ TEST_F(WebhooksOverHttp, VonageMessagesApiMalformedBodyIs400AndUnknownNumber404)
   const std::string unknown =
       VonageMessage(phone, kUnknownNumber, "aaaaaaaa-0000-4000-8000-000000000206", "STOP");
   r = VonageJwtPost(unknown, VonageJwt(kVonageSecretA, unknown, Now()));
-  EXPECT_EQ(r.status, 404) << r.body;
-  EXPECT_EQ(ErrorCode(r), "NOT_FOUND");
+  EXPECT_EQ(r.status, 403) << r.body;
+  EXPECT_EQ(r.body, kNotVerified);
   EXPECT_EQ(EventCount(phone), 0u);
 }
 
@@ -762,7 +765,7 @@ TEST_F(WebhooksOverHttp, PlivoRefusesBadOrMissingSignaturesAndChangesNothing) {
   EXPECT_EQ(EventCount(phone), 1u);
 }
 
-TEST_F(WebhooksOverHttp, PlivoMalformedBodyIs400AndUnknownNumber404) {
+TEST_F(WebhooksOverHttp, PlivoMalformedBodyIs400AndAnUnknownNumberIsNotVerified) {
   const std::string phone = "+14155550304";
   Params no_sender;
   for (const auto& p :
@@ -779,8 +782,8 @@ TEST_F(WebhooksOverHttp, PlivoMalformedBodyIs400AndUnknownNumber404) {
 
   r = PlivoPost(PlivoParams(phone, kUnknownNumber, "bbbbbbbb-0000-4000-8000-000000000307", "STOP"),
                 kPlivoToken, "77777777777777777777");
-  EXPECT_EQ(r.status, 404) << r.body;
-  EXPECT_EQ(ErrorCode(r), "NOT_FOUND");
+  EXPECT_EQ(r.status, 403) << r.body;
+  EXPECT_EQ(r.body, kNotVerified);
   EXPECT_EQ(EventCount(phone), 0u);
 }
 
@@ -821,6 +824,69 @@ TEST_F(WebhooksOverHttp, PlivoSignedGetReplayedAsAPostWithAnotherBodyIsRefused) 
   }
   EXPECT_EQ(StatusOf(phone, kNumberA), "opted_in");
   EXPECT_EQ(EventCount(phone), 1u);
+}
+
+// ---- refusals before the signature is checked ----------------------------------------------
+
+// Whether a receiving number is registered, and whether its account has configured the
+// provider's secret, is nobody's business until the request is verified: an unknown number, a
+// missing secret and a bad signature are answered alike. The server's log says which it was.
+TEST_F(WebhooksOverHttp, UnverifiedWebhooksAreRefusedAlike) {
+  const std::string phone = "+14155550701";
+  const std::vector<std::pair<std::string, HttpClientResponse>> plivo = {
+      {"unknown number",
+       PlivoPost(PlivoParams(phone, kUnknownNumber, "bbbbbbbb-0000-4000-8000-000000000701", "STOP"),
+                 kPlivoToken, "70170170170170170170")},
+      {"no secret",  // Beta has not configured Plivo
+       PlivoPost(PlivoParams(phone, kNumberB, "bbbbbbbb-0000-4000-8000-000000000702", "STOP"),
+                 kPlivoToken, "70270270270270270270")},
+      {"bad signature",
+       PlivoPost(PlivoParams(phone, kNumberA, "bbbbbbbb-0000-4000-8000-000000000703", "STOP"),
+                 "not-the-token", "70370370370370370370")}};
+  const std::vector<std::pair<std::string, HttpClientResponse>> telnyx = {
+      {"unknown number", TelnyxSigned(TelnyxEvent(phone, kUnknownNumber,
+                                                  "cccccccc-0000-4000-8000-000000000701", "STOP"),
+                                      Now())},
+      {"no secret",  // Beta has not configured Telnyx
+       TelnyxSigned(TelnyxEvent(phone, kNumberB, "cccccccc-0000-4000-8000-000000000702", "STOP"),
+                    Now())},
+      {"bad signature",
+       TelnyxPost(TelnyxEvent(phone, kNumberA, "cccccccc-0000-4000-8000-000000000703", "STOP"),
+                  std::to_string(Now()), Base64(std::string(64, 'x')))}};
+  for (const auto* cases : {&plivo, &telnyx}) {
+    for (const auto& [what, r] : *cases) {
+      EXPECT_EQ(r.status, 403) << what << ": " << r.body;
+      EXPECT_EQ(r.body, kNotVerified) << what;
+      EXPECT_EQ(r.headers, cases->front().second.headers) << what;
+    }
+  }
+  EXPECT_EQ(EventCount(phone), 0u);
+  EXPECT_EQ(EventCount(phone, key_b_), 0u);
+  const std::string log = ReadFile(dir_ / "serve.log");
+  EXPECT_NE(log.find("no account has the receiving number"), std::string::npos) << log;
+  EXPECT_NE(log.find("plivo settings lack"), std::string::npos) << log;
+  EXPECT_NE(log.find("X-Plivo-Signature-V3 does not match"), std::string::npos) << log;
+  EXPECT_NE(log.find("telnyx settings lack"), std::string::npos) << log;
+}
+
+// The logged reason may hold what the request said (an unknown number): escaped, so a request
+// cannot write lines of its own into the log.
+TEST_F(WebhooksOverHttp, TheLoggedReasonOfARefusalIsEscaped) {
+  const std::string to = "+15559990000\nforged log line";
+  const HttpClientResponse r = TelnyxSigned(json{{"data",
+                                                  {{"event_type", "message.received"},
+                                                   {"payload",
+                                                    {{"id", "cccccccc-0000-4000-8000-000000000711"},
+                                                     {"from", {{"phone_number", "+14155550711"}}},
+                                                     {"to", json::array({{{"phone_number", to}}})},
+                                                     {"text", "STOP"}}}}}}
+                                                .dump(),
+                                            Now());
+  EXPECT_EQ(r.status, 403) << r.body;
+  EXPECT_EQ(r.body, kNotVerified);
+  const std::string log = ReadFile(dir_ / "serve.log");
+  EXPECT_EQ(log.find("\nforged log line"), std::string::npos) << log;
+  EXPECT_NE(log.find("forged log line"), std::string::npos) << log;
 }
 
 // ---- Telnyx --------------------------------------------------------------------------------
@@ -916,7 +982,7 @@ TEST_F(WebhooksOverHttp, TelnyxRefusesTimestampsOutsideTheConfiguredTolerance) {
   EXPECT_EQ(EventCount(phone), 1u);
 }
 
-TEST_F(WebhooksOverHttp, TelnyxMalformedBodyIs400AndUnknownNumber404) {
+TEST_F(WebhooksOverHttp, TelnyxMalformedBodyIs400AndAnUnknownNumberIsNotVerified) {
   const std::string phone = "+14155550404";
   HttpClientResponse r = TelnyxSigned("this is not json", Now());
   EXPECT_EQ(r.status, 400) << r.body;
@@ -930,8 +996,8 @@ TEST_F(WebhooksOverHttp, TelnyxMalformedBodyIs400AndUnknownNumber404) {
 
   r = TelnyxSigned(
       TelnyxEvent(phone, kUnknownNumber, "cccccccc-0000-4000-8000-000000000408", "STOP"), Now());
-  EXPECT_EQ(r.status, 404) << r.body;
-  EXPECT_EQ(ErrorCode(r), "NOT_FOUND");
+  EXPECT_EQ(r.status, 403) << r.body;
+  EXPECT_EQ(r.body, kNotVerified);
   EXPECT_EQ(EventCount(phone), 0u);
 }
 
