@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/keywords.h"
+#include "core/ledger.h"
 
 namespace smsconsent {
 namespace {
@@ -39,8 +40,9 @@ WebhookOutcome Answered(WebhookResponse response) {
 
 }  // namespace
 
-WebhookService::WebhookService(ConsentService& consent, const Clock& clock, Options options)
-    : consent_(consent), clock_(clock), options_(std::move(options)) {}
+WebhookService::WebhookService(ConsentService& consent, ConsentStore& store, const Clock& clock,
+                               Options options)
+    : consent_(consent), store_(store), clock_(clock), options_(std::move(options)) {}
 
 void WebhookService::Receive(std::string_view name, const WebhookRequest& request,
                              Done done) const {
@@ -64,8 +66,21 @@ void WebhookService::Receive(std::string_view name, const WebhookRequest& reques
   if (!route.ok()) return not_verified(route.status());
   auto settings = consent_.ProviderSettings(*route, std::string(provider->name()));
   if (!settings.ok()) return not_verified(settings.status());
-  auto verdict = provider->Verify(request, *parsed, **settings, clock_.NowMs());
+  const int64_t now_ms = clock_.NowMs();
+  auto verdict = provider->Verify(request, *parsed, **settings, now_ms);
   if (!verdict.ok()) return not_verified(verdict.status());
+  if (!verdict->single_use_nonce.empty()) {
+    // The same request again is the provider's retry (its message id then makes it change
+    // nothing); any other request with this nonce is a replay of its signature.
+    WebhookNonce nonce;
+    nonce.account_id = route->account.id;
+    nonce.provider = std::string(provider->name());
+    nonce.nonce = std::move(verdict->single_use_nonce);
+    nonce.request_hash = Sha256Hex(request.method + ' ' + request.url + '\n' + request.body);
+    nonce.expires_at_ms = now_ms + kNonceTtlMs;
+    Status used = store_.UseWebhookNonce(nonce, now_ms);
+    if (!used.ok()) return not_verified(used);
+  }
 
   InboundSms sms;
   sms.provider = std::string(provider->name());

@@ -3,7 +3,9 @@
 //   read     the provider parses the request once (src/providers/webhook.h);
 //   route    the receiving number's account (ConsentService::RouteInbound);
 //   secrets  that account's settings for the provider;
-//   verify   the signature over exactly what was read;
+//   verify   the signature over exactly what was read; a nonce the signature relies on to be
+//            used once (Plivo V2) is claimed in the store, so every instance sharing the
+//            database refuses its reuse;
 //   decide   ConsentService decides and stores the message (group commit, without a thread
 //            waiting for it), and the provider shapes the answer.
 // Before a request is verified, its refusal tells the caller nothing about what the service
@@ -44,6 +46,11 @@ struct WebhookOutcome {
 
 class WebhookService {
  public:
+  // How long a single-use nonce is remembered (ConsentStore::UseWebhookNonce). A signature
+  // that binds no time stays valid for ever, so this is how long a replay waits before it can
+  // be tried once more; 30 days of a legacy account's nonces is a small table.
+  static constexpr int64_t kNonceTtlMs = 30LL * 24 * 3600 * 1000;
+
   struct Options {
     // Called, on the calling thread, with the real reason of every refusal of a request that
     // was not verified, and the receiving number the request named (as sent). For the log:
@@ -52,7 +59,7 @@ class WebhookService {
         on_not_verified;
   };
 
-  WebhookService(ConsentService& consent, const Clock& clock, Options options);
+  WebhookService(ConsentService& consent, ConsentStore& store, const Clock& clock, Options options);
 
   // Called when a processed message queued replies for the dispatcher.
   void SetOutboxNotifier(std::function<void()> notify) { notify_outbox_ = std::move(notify); }
@@ -67,6 +74,7 @@ class WebhookService {
 
  private:
   ConsentService& consent_;
+  ConsentStore& store_;
   const Clock& clock_;
   Options options_;
   std::function<void()> notify_outbox_;

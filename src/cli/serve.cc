@@ -129,7 +129,7 @@ int RunServe(const std::string& db, const ServeConfig& config) {
       spdlog::warn("webhook {} to {} not verified: {}", provider, to, reason.ToString());
     }
   };
-  WebhookService webhooks(service, clock, std::move(webhook_options));
+  WebhookService webhooks(service, **store, clock, std::move(webhook_options));
   Api api(service, webhooks, **store, clock, metrics,
           ApiOptions{config.public_url, config.web_dir});
   const std::string instance =

@@ -9,8 +9,12 @@
 // V3 covers the POST parameters only of a form body, so a POST body is read only as a form;
 // any other body is refused rather than read unsigned.
 // Older accounts send only Signature V2 (X-Plivo-Signature-V2 with X-Plivo-Signature-V2-Nonce):
-//   base64(HMAC-SHA256(auth token, <url without query> + nonce)). The -Ma- variants of both are
-//   signed with the main account's token; they are accepted when that is the token configured.
+//   base64(HMAC-SHA256(auth token, <url without query> + nonce)). It signs neither the message
+//   nor a time, so one captured signature would carry any message from any phone: V2 is
+//   accepted only from an account whose settings say "allow_v2": true, and then only once per
+//   nonce (the verdict's single_use_nonce, which the caller claims in the store). The -Ma-
+//   variants of both are signed with the main account's token; they are accepted when that is
+//   the token configured.
 #include <algorithm>
 #include <cctype>
 #include <map>
@@ -62,6 +66,13 @@ std::string V3SignedUrl(const WebhookRequest& request, const ParsedInbound& pars
     for (const auto& value : values) url += key + value;
   }
   return url;
+}
+
+// Whether the account accepts Signature V2: settings "allow_v2" is JSON true.
+bool AllowsV2(const nlohmann::json& settings) {
+  if (!settings.is_object()) return false;
+  const auto it = settings.find("allow_v2");
+  return it != settings.end() && it->is_boolean() && it->get<bool>();
 }
 
 // True when any of the comma-separated signatures in `header` equals `expected`.
@@ -152,12 +163,19 @@ class PlivoWebhook final : public WebhookProvider {
     std::string_view v2 = request.Header("x-plivo-signature-v2");
     if (v2.empty()) v2 = request.Header("x-plivo-signature-ma-v2");
     if (!v2.empty() && !v2_nonce.empty()) {
+      if (!AllowsV2(settings)) {
+        return PermissionDenied(
+            "plivo: Signature V2 (which signs no message) is accepted only with allow_v2 in the "
+            "account's plivo settings; this request has no X-Plivo-Signature-V3");
+      }
       const std::string expected = Base64Encode(
           HmacSha256(token, std::string(BaseUrl(request.url)) + std::string(v2_nonce)));
       bool match = AnyMatches(request.Header("x-plivo-signature-v2"), expected);
       match |= AnyMatches(request.Header("x-plivo-signature-ma-v2"), expected);
       if (!match) return PermissionDenied("plivo: X-Plivo-Signature-V2 does not match");
-      return WebhookVerdict{};
+      WebhookVerdict verdict;
+      verdict.single_use_nonce = std::string(v2_nonce);
+      return verdict;
     }
     return PermissionDenied(
         "plivo: missing X-Plivo-Signature-V3 and X-Plivo-Signature-V3-Nonce headers");

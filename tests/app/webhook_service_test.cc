@@ -52,7 +52,7 @@ class WebhookServiceTest : public ::testing::Test {
       not_verified_.push_back(std::string(provider) + " " + std::string(to) + ": " +
                               reason.ToString());
     };
-    webhooks_ = std::make_unique<WebhookService>(*consent_, clock_, std::move(options));
+    webhooks_ = std::make_unique<WebhookService>(*consent_, *store_, clock_, std::move(options));
   }
   void TearDown() override {
     webhooks_.reset();
@@ -177,6 +177,49 @@ TEST_F(WebhookServiceTest, RefusalsBeforeVerificationLookAlikeAndTheRealReasonIs
       << not_verified_[1];
   EXPECT_NE(not_verified_[2].find("X-Smsconsent-Signature does not match"), std::string::npos)
       << not_verified_[2];
+}
+
+// Plivo's Signature V2 signs no message: with allow_v2, each nonce serves one request, in the
+// store (so every instance on the database sees it), and is forgotten after kNonceTtlMs.
+TEST_F(WebhookServiceTest, APlivoV2NonceServesOneRequestUntilItExpires) {
+  ASSERT_TRUE(consent_
+                  ->SetProvider(account_, "plivo", json{{"auth_token", "tok"}, {"allow_v2", true}},
+                                std::nullopt)
+                  .ok());
+  const std::string url = "https://sms.example.com/webhooks/plivo";
+  auto plivo = [&](const std::string& from, const std::string& id, const std::string& text,
+                   const std::string& nonce) {
+    WebhookRequest r;
+    r.method = "POST";
+    r.url = url;
+    r.body = "From=" + from.substr(1) + "&To=" + std::string(kNumber).substr(1) +
+             "&Type=sms&Text=" + text + "&MessageUUID=" + id;
+    r.headers = {{"content-type", "application/x-www-form-urlencoded"},
+                 {"x-plivo-signature-v2", Base64Encode(HmacSha256("tok", url + nonce))},
+                 {"x-plivo-signature-v2-nonce", nonce}};
+    return r;
+  };
+  const auto start = plivo("+14155550201", "bbbbbbbb-0000-4000-8000-000000000201", "START", "n-1");
+  WebhookOutcome first = Receive("plivo", start);
+  ASSERT_TRUE(first.status.ok()) << first.status.ToString();
+  EXPECT_EQ(StatusOf("+14155550201"), "opted_in");
+  // Plivo's retry of the same request: the same answer.
+  WebhookOutcome retry = Receive("plivo", start);
+  ASSERT_TRUE(retry.status.ok()) << retry.status.ToString();
+  EXPECT_EQ(retry.response.body, first.response.body);
+  // The same nonce under another message: a replay.
+  WebhookOutcome replay = Receive(
+      "plivo", plivo("+14155550202", "bbbbbbbb-0000-4000-8000-000000000202", "STOP", "n-1"));
+  EXPECT_EQ(replay.status.code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(replay.status.message(), kWebhookNotVerified);
+  ASSERT_FALSE(not_verified_.empty());
+  EXPECT_NE(not_verified_.back().find("nonce"), std::string::npos) << not_verified_.back();
+  EXPECT_EQ(StatusOf("+14155550202"), "not_specified");
+  // Once forgotten, the nonce may serve again.
+  clock_.Advance(WebhookService::kNonceTtlMs);
+  WebhookOutcome later = Receive(
+      "plivo", plivo("+14155550202", "bbbbbbbb-0000-4000-8000-000000000203", "STOP", "n-1"));
+  EXPECT_TRUE(later.status.ok()) << later.status.ToString();
 }
 
 }  // namespace

@@ -203,14 +203,22 @@ std::string PlivoV3(const std::string& token, const std::string& url, const Para
   return Base64(Hmac(EVP_sha256(), token, signed_url + "." + nonce));
 }
 
+// Plivo Signature V2 (plivo-python utils/signature_v2.py): base64(HMAC-SHA256(auth token, the URL
+// without its query + nonce)). Nothing of the parameters is signed.
+std::string PlivoV2(const std::string& token, const std::string& url, const std::string& nonce) {
+  return Base64(Hmac(EVP_sha256(), token, url.substr(0, url.find('?')) + nonce));
+}
+
 // ---- the fixture ----------------------------------------------------------------------------
 
 constexpr char kNumberA[] = "+15557654321";  // account Acme
 constexpr char kNumberB[] = "+15557654322";  // account Beta
+constexpr char kNumberC[] = "+15557654323";  // account Gamma: still on Plivo signature V2
 constexpr char kUnknownNumber[] = "+15559990000";
 constexpr char kVonageSecretA[] = "vonage-secret-acme";
 constexpr char kVonageSecretB[] = "vonage-secret-beta";
 constexpr char kPlivoToken[] = "plivo-auth-token-acme";
+constexpr char kPlivoTokenC[] = "plivo-auth-token-gamma";
 // Every refusal of a webhook that is not verified, whatever the reason.
 constexpr char kNotVerified[] =
     R"({"error":{"code":"PERMISSION_DENIED","message":"webhook not verified"}})";
@@ -231,20 +239,31 @@ class WebhooksOverHttp : public ::testing::Test {
     if (db_.empty()) return;
     json a = Cli({"account", "create", "--name", "Acme", "--addons", "marketing_sms_access"});
     json b = Cli({"account", "create", "--name", "Beta", "--addons", "marketing_sms_access"});
-    ASSERT_TRUE(a["api_key"].is_string() && b["api_key"].is_string() && a["id"].is_number() &&
-                b["id"].is_number());
+    json c = Cli({"account", "create", "--name", "Gamma", "--addons", "marketing_sms_access"});
+    ASSERT_TRUE(a["api_key"].is_string() && b["api_key"].is_string() && c["api_key"].is_string() &&
+                a["id"].is_number() && b["id"].is_number() && c["id"].is_number());
     key_a_ = a["api_key"];
     key_b_ = b["api_key"];
+    key_c_ = c["api_key"];
     const std::string id_a = std::to_string(a["id"].get<int64_t>());
     const std::string id_b = std::to_string(b["id"].get<int64_t>());
+    const std::string id_c = std::to_string(c["id"].get<int64_t>());
     Cli({"number", "add", "--account", id_a, "--number", kNumberA});
     Cli({"number", "add", "--account", id_b, "--number", kNumberB});
+    Cli({"number", "add", "--account", id_c, "--number", kNumberC});
     // Acme signs Vonage SMS API webhooks with HMAC-SHA256, Beta with the default md5hash.
     Cli({"provider", "set", "--account", id_a, "--provider", "vonage", "--signature-secret",
          kVonageSecretA, "--signature-method", "sha256", "--sender", "log"});
     Cli({"provider", "set", "--account", id_b, "--provider", "vonage", "--signature-secret",
          kVonageSecretB, "--sender", "log"});
     Cli({"provider", "set", "--account", id_a, "--provider", "plivo", "--auth-token", kPlivoToken});
+    // Gamma's Plivo account signs with V2 only, and Gamma has said so.
+    Cli({"provider", "set", "--account", id_c, "--provider", "plivo", "--auth-token",
+         kPlivoTokenC});
+    serve_fixture::RunCli(
+        db_,
+        {"provider", "set", "--account", id_c, "--provider", "plivo", "--plivo-allow-v2", "true"},
+        &allow_v2_rc_);
     telnyx_key_ = std::make_unique<Ed25519Key>();
     ASSERT_TRUE(telnyx_key_->ok());
     Cli({"provider", "set", "--account", id_a, "--provider", "telnyx", "--public-key",
@@ -413,6 +432,16 @@ class WebhooksOverHttp : public ::testing::Test {
                  {"X-Plivo-Signature-V3-Nonce", nonce}});
   }
 
+  // POSTs `params` to /webhooks/plivo with Signature V2 headers only.
+  HttpClientResponse PlivoPostV2(const Params& params, const std::string& token,
+                                 const std::string& nonce) {
+    const std::string url = server_.base_url + "/webhooks/plivo";
+    return Send("POST", "/webhooks/plivo", Form(params),
+                {{"Content-Type", "application/x-www-form-urlencoded"},
+                 {"X-Plivo-Signature-V2", PlivoV2(token, url, nonce)},
+                 {"X-Plivo-Signature-V2-Nonce", nonce}});
+  }
+
   // ---- Telnyx ----
 
   // A message.received event as Telnyx formats it, indented: the raw bytes are what is signed.
@@ -466,7 +495,8 @@ class WebhooksOverHttp : public ::testing::Test {
   }
 
   static inline fs::path dir_;
-  static inline std::string db_, key_a_, key_b_;
+  static inline std::string db_, key_a_, key_b_, key_c_;
+  static inline int allow_v2_rc_ = -1;  // `provider set --plivo-allow-v2 true` for Gamma
   static inline serve_fixture::ServeProcess server_;
   static inline std::unique_ptr<Ed25519Key> telnyx_key_;
   std::unique_ptr<HttpClient> client_ = MakeBeastHttpClient();
@@ -785,6 +815,58 @@ TEST_F(WebhooksOverHttp, PlivoMalformedBodyIs400AndAnUnknownNumberIsNotVerified)
   EXPECT_EQ(r.status, 403) << r.body;
   EXPECT_EQ(r.body, kNotVerified);
   EXPECT_EQ(EventCount(phone), 0u);
+}
+
+// Signature V2 signs the URL and a nonce, not the message: a captured V2 request would let anyone
+// store any text from any phone. Refused unless the account opts in.
+TEST_F(WebhooksOverHttp, PlivoSignatureV2IsRefusedWithoutTheAccountsOptIn) {
+  const std::string phone = "+14155550311";
+  const HttpClientResponse r =
+      PlivoPostV2(PlivoParams(phone, kNumberA, "bbbbbbbb-0000-4000-8000-000000000311", "STOP"),
+                  kPlivoToken, "31313131313131313131");
+  EXPECT_EQ(r.status, 403) << r.body;
+  EXPECT_EQ(r.body, kNotVerified);
+  EXPECT_EQ(EventCount(phone), 0u);
+}
+
+// With V2 allowed, a nonce serves one request: the captured signature of a genuine START cannot
+// carry a STOP, START or HELP from three other phones. Plivo's retry of the very same request is
+// still answered, and changes nothing.
+TEST_F(WebhooksOverHttp, PlivoSignatureV2NonceIsSingleUse) {
+  ASSERT_EQ(allow_v2_rc_, 0) << "smsconsent provider set --plivo-allow-v2 true failed";
+  const std::string phone = "+14155550321";
+  const std::string nonce = "32132132132132132132";
+  const Params start =
+      PlivoParams(phone, kNumberC, "bbbbbbbb-0000-4000-8000-000000000321", "START");
+  const HttpClientResponse started = PlivoPostV2(start, kPlivoTokenC, nonce);
+  ASSERT_EQ(started.status, 200) << started.body;
+  EXPECT_EQ(StatusOf(phone, kNumberC, key_c_), "opted_in");
+
+  const std::vector<std::pair<std::string, std::string>> forged = {
+      {"+14155550322", "STOP"}, {"+14155550323", "START"}, {"+14155550324", "HELP"}};
+  int n = 0;
+  for (const auto& [victim, text] : forged) {
+    const HttpClientResponse r =
+        PlivoPostV2(PlivoParams(victim, kNumberC,
+                                "bbbbbbbb-0000-4000-8000-00000000033" + std::to_string(n++), text),
+                    kPlivoTokenC, nonce);
+    EXPECT_EQ(r.status, 403) << victim << ": " << r.body;
+    EXPECT_EQ(r.body, kNotVerified);
+    EXPECT_EQ(EventCount(victim, key_c_), 0u) << victim;
+    EXPECT_EQ(RepliesTo(victim, key_c_), 0u) << victim;
+  }
+
+  const HttpClientResponse retry = PlivoPostV2(start, kPlivoTokenC, nonce);
+  EXPECT_EQ(retry.status, started.status) << retry.body;
+  EXPECT_EQ(retry.body, started.body);
+  EXPECT_EQ(EventCount(phone, key_c_), 1u);
+  // A new nonce is a new request.
+  EXPECT_EQ(
+      PlivoPostV2(PlivoParams(phone, kNumberC, "bbbbbbbb-0000-4000-8000-000000000325", "STOP"),
+                  kPlivoTokenC, "32532532532532532532")
+          .status,
+      200);
+  EXPECT_EQ(StatusOf(phone, kNumberC, key_c_), "opted_out");
 }
 
 // V3 signs the POST parameters only when the body is a form. A signed GET replayed as a POST whose

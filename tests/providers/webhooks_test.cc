@@ -1125,19 +1125,47 @@ TEST(Plivo, AnyOfSeveralSignaturesMayMatch) {
             StatusCode::kPermissionDenied);
 }
 
-TEST(Plivo, SignatureV2FallbackAndMissingHeaders) {
+// Signature V2 signs the URL and a nonce, not the message: only an account that says
+// "allow_v2": true accepts it, and then its nonce must serve one request (the verdict asks the
+// caller to make sure of that).
+TEST(Plivo, SignatureV2OnlyWhenTheAccountAllowsItAndThenOncePerNonce) {
   const std::string token = "tok";
   const std::string url = "https://h/webhooks/plivo?tenant=a";
   const std::string v2 = OpenSslBase64(
       OpenSslHmac(EVP_sha256(), token, std::string("https://h/webhooks/plivo") + kPlivoNonce));
-  EXPECT_TRUE(Provider("plivo")
-                  .Verify(PlivoRequest(url, kPlivoParams,
-                                       {{"x-plivo-signature-v2", v2},
-                                        {"x-plivo-signature-v2-nonce", kPlivoNonce}}),
-                          json{{"auth_token", token}}, kNowMs)
-                  .ok());
-  const Status missing = Provider("plivo").Verify(PlivoRequest(url, kPlivoParams, {}),
-                                                  json{{"auth_token", token}}, kNowMs);
+  const auto req =
+      PlivoRequest(url, kPlivoParams,
+                   {{"x-plivo-signature-v2", v2}, {"x-plivo-signature-v2-nonce", kPlivoNonce}});
+  for (const json& settings :
+       {json{{"auth_token", token}}, json{{"auth_token", token}, {"allow_v2", false}},
+        json{{"auth_token", token}, {"allow_v2", "true"}}}) {
+    const Status refused = Provider("plivo").Verify(req, settings, kNowMs);
+    EXPECT_EQ(refused.code(), StatusCode::kPermissionDenied) << settings.dump();
+    EXPECT_NE(refused.message().find("allow_v2"), std::string::npos) << refused.message();
+  }
+  const json allowed = {{"auth_token", token}, {"allow_v2", true}};
+  auto verdict = Provider("plivo").Verdict(req, allowed, kNowMs);
+  ASSERT_TRUE(verdict.ok()) << verdict.status().ToString();
+  EXPECT_EQ(verdict->single_use_nonce, kPlivoNonce);
+  // A wrong V2 signature is still wrong.
+  const auto wrong = PlivoRequest(
+      url, kPlivoParams,
+      {{"x-plivo-signature-v2", v2}, {"x-plivo-signature-v2-nonce", "12345678901234567890"}});
+  EXPECT_EQ(Provider("plivo").Verify(wrong, allowed, kNowMs).code(), StatusCode::kPermissionDenied);
+  // V3 asks nothing of the caller.
+  const std::string signed_plain =
+      "https://h/webhooks/plivo?tenant=a."
+      "From14155551234MessageUUID2f3e5b6a-0000-4000-8000-00000000abcdTextSTOPTo14155556789Typesms";
+  auto v3 = Provider("plivo").Verdict(
+      PlivoRequest(url, kPlivoParams,
+                   {{"x-plivo-signature-v3", PlivoV3(token, signed_plain)},
+                    {"x-plivo-signature-v3-nonce", kPlivoNonce}}),
+      allowed, kNowMs);
+  ASSERT_TRUE(v3.ok()) << v3.status().ToString();
+  EXPECT_TRUE(v3->single_use_nonce.empty());
+
+  const Status missing =
+      Provider("plivo").Verify(PlivoRequest(url, kPlivoParams, {}), allowed, kNowMs);
   EXPECT_EQ(missing.code(), StatusCode::kPermissionDenied);
   EXPECT_NE(missing.message().find("X-Plivo-Signature-V3"), std::string::npos);
 }
