@@ -45,6 +45,9 @@ class GenericWebhook final : public WebhookProvider {
         return InvalidArgument(std::string("generic: empty field \"") + field + "\"");
       }
     }
+    SMSC_RETURN_IF_ERROR(CheckFormat(IsPrintableId(in.message_id), "generic", "message_id",
+                                     in.message_id,
+                                     "1 to 128 characters of printable ASCII without spaces"));
     return in;
   }
 

@@ -164,6 +164,8 @@ class KannelWebhook final : public WebhookProvider {
     SMSC_ASSIGN_OR_RETURN(in.body, DecodeText(raw_text, charset, coding));
 
     if (!id.empty()) {
+      SMSC_RETURN_IF_ERROR(CheckFormat(IsPrintableId(id), "kannel", "id", id,
+                                       "1 to 128 characters of printable ASCII without spaces"));
       in.message_id = id;
     } else if (!Trim(time).empty()) {
       // Without %I, an id derived from what identifies the message: a retry of the same

@@ -135,6 +135,7 @@ class PlivoWebhook final : public WebhookProvider {
     if (from == nullptr || from->empty()) return InvalidArgument("plivo: missing From parameter");
     if (to == nullptr || to->empty()) return InvalidArgument("plivo: missing To parameter");
     if (text == nullptr) return InvalidArgument("plivo: missing Text parameter");
+    SMSC_RETURN_IF_ERROR(CheckFormat(IsUuid(*id), "plivo", "MessageUUID", *id, "a UUID"));
     in.body = *text;
     return in;
   }

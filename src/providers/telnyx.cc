@@ -76,6 +76,8 @@ class TelnyxWebhook final : public WebhookProvider {
     if (in.from.empty()) return InvalidArgument("telnyx: missing data.payload.from.phone_number");
     if (in.to.empty()) return InvalidArgument("telnyx: missing data.payload.to[0].phone_number");
     if (!payload.contains("text")) return InvalidArgument("telnyx: missing data.payload.text");
+    SMSC_RETURN_IF_ERROR(
+        CheckFormat(IsUuid(in.message_id), "telnyx", "data.payload.id", in.message_id, "a UUID"));
     // null for an MMS with media only.
     in.body = payload["text"].is_string() ? payload["text"].get<std::string>() : "";
     return in;

@@ -5,14 +5,23 @@
 // request: X-Twilio-Signature = base64(HMAC-SHA1(auth token, URL + the POST parameters sorted
 // by name, each as name followed by value)). The reply rides in the response as TwiML.
 // A POST body is read only as the form Twilio signs; any other body is refused.
+//
+// The signed string joins names and values without separators, so the same signature covers
+// "MessageSid=SMaaa…&MessagingServiceSid=MGbbb…" and "MessageSid=SMaaa…MessagingServiceSidMGbbb…":
+// a boundary between parameters can be moved without breaking it. A message is therefore taken
+// only when it cannot be such a shift: every id is a Twilio SID, every address and count is of
+// its form (a shifted value carries the next parameter's name and value along), a POST has
+// only parameters Twilio sends, each once (a shift makes a new name or removes one).
 #include <algorithm>
 #include <cctype>
+#include <cstddef>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "core/ascii.h"
 #include "providers/webhook.h"
 
 namespace smsconsent {
@@ -40,6 +49,95 @@ Result<ParsedInbound> ReadRequest(const WebhookRequest& request) {
   in.source = WebhookSource::kForm;
   in.params = std::move(form).value();
   return in;
+}
+
+// The parameters of an inbound message that Twilio documents (docs/webhooks.md#twilio), sorted;
+// MediaContentType<N> and MediaUrl<N> are checked apart.
+constexpr std::string_view kMessageParams[] = {
+    "AccountSid",    "AddOns",      "ApiVersion",    "Body",
+    "From",          "FromCity",    "FromCountry",   "FromState",
+    "FromZip",       "MessageSid",  "MessageStatus", "MessagingServiceSid",
+    "NumMedia",      "NumSegments", "OptOutType",    "ReferralNumMedia",
+    "SmsMessageSid", "SmsSid",      "SmsStatus",     "To",
+    "ToCity",        "ToCountry",   "ToState",       "ToZip"};
+
+static_assert(std::is_sorted(std::begin(kMessageParams), std::end(kMessageParams)));
+
+bool IsIndexedMediaParam(std::string_view name) {
+  for (const std::string_view prefix :
+       {std::string_view("MediaContentType"), std::string_view("MediaUrl")}) {
+    if (name.size() > prefix.size() && name.size() <= prefix.size() + 2 &&
+        name.substr(0, prefix.size()) == prefix &&
+        std::all_of(name.begin() + static_cast<std::ptrdiff_t>(prefix.size()), name.end(),
+                    IsAsciiDigit)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// A phone number or short code as Twilio writes it: "+" and digits, or digits.
+bool IsPhoneAddress(std::string_view s) {
+  if (!s.empty() && s.front() == '+') s.remove_prefix(1);
+  return !s.empty() && s.size() <= 20 && std::all_of(s.begin(), s.end(), IsAsciiDigit);
+}
+
+bool IsCount(std::string_view s) {
+  return !s.empty() && s.size() <= 4 && std::all_of(s.begin(), s.end(), IsAsciiDigit);
+}
+
+// An inbound message's parameters that cannot be the product of a moved boundary (see the file
+// comment). `post`: read from the form body, whose parameters are signed without separators
+// (a GET's are in the URL, signed as written).
+Status CheckMessageParams(const Params& params, bool post) {
+  if (post) {
+    std::vector<std::string_view> names;
+    names.reserve(params.size());
+    for (const auto& [name, value] : params) {
+      if (!std::binary_search(std::begin(kMessageParams), std::end(kMessageParams), name) &&
+          !IsIndexedMediaParam(name)) {
+        return CheckFormat(false, "twilio", "parameter name", name,
+                           "one Twilio sends with a message");
+      }
+      names.push_back(name);
+    }
+    std::sort(names.begin(), names.end());
+    const auto twice = std::adjacent_find(names.begin(), names.end());
+    if (twice != names.end()) {
+      return InvalidArgument("twilio: parameter " + std::string(*twice) + " appears twice");
+    }
+  }
+  const std::string* sid = nullptr;
+  for (const char* field : {"MessageSid", "SmsMessageSid", "SmsSid"}) {
+    const std::string* value = FindParam(params, field);
+    if (value == nullptr) continue;
+    SMSC_RETURN_IF_ERROR(CheckFormat(IsTwilioSid(*value, "SM") || IsTwilioSid(*value, "MM"),
+                                     "twilio", field, *value,
+                                     "a message SID (SM or MM and 32 hex digits)"));
+    if (sid != nullptr && *value != *sid) {
+      return InvalidArgument(std::string("twilio: ") + field + " differs from the message's SID");
+    }
+    sid = value;
+  }
+  for (const auto& [field, prefix] :
+       {std::pair<const char*, const char*>{"AccountSid", "AC"}, {"MessagingServiceSid", "MG"}}) {
+    if (const std::string* value = FindParam(params, field)) {
+      SMSC_RETURN_IF_ERROR(CheckFormat(IsTwilioSid(*value, prefix), "twilio", field, *value,
+                                       std::string(prefix) + " and 32 hex digits"));
+    }
+  }
+  for (const char* field : {"From", "To"}) {
+    if (const std::string* value = FindParam(params, field)) {
+      SMSC_RETURN_IF_ERROR(
+          CheckFormat(IsPhoneAddress(*value), "twilio", field, *value, "a phone number"));
+    }
+  }
+  for (const char* field : {"NumMedia", "NumSegments"}) {
+    if (const std::string* value = FindParam(params, field)) {
+      SMSC_RETURN_IF_ERROR(CheckFormat(IsCount(*value), "twilio", field, *value, "a count"));
+    }
+  }
+  return Status::Ok();
 }
 
 // Appends `text` escaped for XML character data to `out`.
@@ -111,13 +209,18 @@ class TwilioWebhook final : public WebhookProvider {
     }
     if (from == nullptr || from->empty()) return InvalidArgument("twilio: missing From parameter");
     if (to == nullptr || to->empty()) return InvalidArgument("twilio: missing To parameter");
-    if (from->rfind("whatsapp:", 0) == 0 || from->rfind("messenger:", 0) == 0) {
+    // A channel address ("whatsapp:+1…", "messenger:…") is another channel than SMS.
+    const size_t colon = from->find(':');
+    if (colon != std::string::npos && colon > 0 &&
+        std::all_of(from->begin(), from->begin() + static_cast<std::ptrdiff_t>(colon),
+                    [](char c) { return c >= 'a' && c <= 'z'; })) {
       in.ignored = true;
-      in.ignored_reason = "twilio: not an SMS (" + from->substr(0, from->find(':')) + ")";
+      in.ignored_reason = "twilio: not an SMS (" + from->substr(0, colon) + ")";
       return in;
     }
     const std::string* body = FindParam(params, "Body");
     if (body == nullptr) return InvalidArgument("twilio: missing Body parameter");
+    SMSC_RETURN_IF_ERROR(CheckMessageParams(params, in.source == WebhookSource::kForm));
     in.body = *body;  // May be empty: an MMS with media only.
     return in;
   }

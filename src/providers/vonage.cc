@@ -92,6 +92,12 @@ std::string Address(const json& v) {
   return {};
 }
 
+// The SMS API's messageId ("0A0000000123ABCD1"): letters and digits, at most 40.
+bool IsSmsApiMessageId(std::string_view id) {
+  return !id.empty() && id.size() <= 40 &&
+         std::all_of(id.begin(), id.end(), [](char c) { return std::isalnum(c) != 0; });
+}
+
 Result<ParsedInbound> ParseMessagesApi(const json& doc) {
   ParsedInbound in;
   in.source = WebhookSource::kJsonBody;
@@ -120,6 +126,8 @@ Result<ParsedInbound> ParseMessagesApi(const json& doc) {
   if (!doc.contains("text") || !doc["text"].is_string()) {
     return InvalidArgument("vonage: missing text field");
   }
+  SMSC_RETURN_IF_ERROR(
+      CheckFormat(IsUuid(in.message_id), "vonage", "message_uuid", in.message_id, "a UUID"));
   in.body = doc["text"].get<std::string>();
   return in;
 }
@@ -149,6 +157,15 @@ Result<ParsedInbound> ParseSmsApi(ParsedInbound in) {
   if (from == nullptr || from->empty()) return InvalidArgument("vonage: missing msisdn parameter");
   if (to == nullptr || to->empty()) return InvalidArgument("vonage: missing to parameter");
   if (text == nullptr) return InvalidArgument("vonage: missing text parameter");
+  SMSC_RETURN_IF_ERROR(CheckFormat(IsSmsApiMessageId(*id), "vonage", "messageId", *id,
+                                   "1 to 40 letters and digits"));
+  // sig joins "&name=value" with '&' and '=' in values replaced, so only a name holding them
+  // could move a boundary between parameters: Vonage's names never do.
+  for (const auto& [name, value] : params) {
+    if (name.find_first_of("&=") != std::string::npos) {
+      return CheckFormat(false, "vonage", "parameter name", name, "one without '&' or '='");
+    }
+  }
   in.body = *text;
   return in;
 }

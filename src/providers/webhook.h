@@ -15,6 +15,7 @@
 // docs/webhooks.md documents every format and signature scheme.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -181,6 +182,21 @@ std::vector<std::string> UrlPortVariants(std::string_view url);
 // The request's query parameters, form-decoded from the query part of `request.url` when it
 // has one (so a provider sees exactly what was sent), else `request.query`.
 std::vector<std::pair<std::string, std::string>> RequestQueryParams(const WebhookRequest& request);
+// Message-id formats (docs/limits.md#webhooks). A provider's message id is the idempotency key
+// of what it delivers, so one that is not of its provider's form is refused (400) rather than
+// taken as a new message.
+inline constexpr std::size_t kMaxMessageIdBytes = 128;  // Kannel's and generic's ids
+// 8-4-4-4-12 hex digits of either case: Plivo's MessageUUID, Telnyx's and Vonage's Messages
+// API ids.
+bool IsUuid(std::string_view id);
+// `prefix` followed by 32 lowercase hex digits: a Twilio SID ("SM…", "MM…", "AC…", "MG…").
+bool IsTwilioSid(std::string_view sid, std::string_view prefix);
+// 1 to `max_bytes` bytes of printable ASCII other than the space (0x21-0x7E).
+bool IsPrintableId(std::string_view id, std::size_t max_bytes = kMaxMessageIdBytes);
+// OK when `ok`, else kInvalidArgument: "<provider>: <field> \"<value>\" is not <form>", the
+// value shown as a bounded prefix of printable ASCII (it came from the request).
+Status CheckFormat(bool ok, std::string_view provider, std::string_view field,
+                   std::string_view value, std::string_view form);
 // Whether a POST body is declared application/x-www-form-urlencoded (or declared nothing), the
 // only body that providers signing their form parameters (Twilio, Plivo) may be read from.
 bool IsFormBody(const WebhookRequest& request);

@@ -1,7 +1,7 @@
-// Integration tests of the Vonage (SMS API and Messages API), Plivo and Telnyx inbound webhooks
-// over HTTP, against the real `smsconsent serve` binary on port 0 with secrets stored through
-// `smsconsent provider set`. Every signature is computed here with OpenSSL from the provider's
-// published scheme (docs/webhooks.md), never with the production helpers, so a wrong
+// Integration tests of the Vonage (SMS API and Messages API), Plivo, Telnyx and Twilio inbound
+// webhooks over HTTP, against the real `smsconsent serve` binary on port 0 with secrets stored
+// through `smsconsent provider set`. Every signature is computed here with OpenSSL from the
+// provider's published scheme (docs/webhooks.md), never with the production helpers, so a wrong
 // implementation cannot agree with itself. Also: a request target whose query string cannot be
 // decoded is answered 400 without reaching any handler.
 #include <gtest/gtest.h>
@@ -209,6 +209,15 @@ std::string PlivoV2(const std::string& token, const std::string& url, const std:
   return Base64(Hmac(EVP_sha256(), token, url.substr(0, url.find('?')) + nonce));
 }
 
+// Twilio (twilio-node webhooks.getExpectedTwilioSignature): base64(HMAC-SHA1(auth token, the URL
+// + every POST parameter sorted by name, each as name then value, no separators)).
+std::string TwilioSignature(const std::string& token, const std::string& url, Params params) {
+  std::sort(params.begin(), params.end());
+  std::string data = url;
+  for (const auto& [name, value] : params) data += name + value;
+  return Base64(Hmac(EVP_sha1(), token, data));
+}
+
 // ---- the fixture ----------------------------------------------------------------------------
 
 constexpr char kNumberA[] = "+15557654321";  // account Acme
@@ -219,6 +228,7 @@ constexpr char kVonageSecretA[] = "vonage-secret-acme";
 constexpr char kVonageSecretB[] = "vonage-secret-beta";
 constexpr char kPlivoToken[] = "plivo-auth-token-acme";
 constexpr char kPlivoTokenC[] = "plivo-auth-token-gamma";
+constexpr char kTwilioToken[] = "twilio-auth-token-acme";
 // Every refusal of a webhook that is not verified, whatever the reason.
 constexpr char kNotVerified[] =
     R"({"error":{"code":"PERMISSION_DENIED","message":"webhook not verified"}})";
@@ -257,6 +267,8 @@ class WebhooksOverHttp : public ::testing::Test {
     Cli({"provider", "set", "--account", id_b, "--provider", "vonage", "--signature-secret",
          kVonageSecretB, "--sender", "log"});
     Cli({"provider", "set", "--account", id_a, "--provider", "plivo", "--auth-token", kPlivoToken});
+    Cli({"provider", "set", "--account", id_a, "--provider", "twilio", "--auth-token",
+         kTwilioToken});
     // Gamma's Plivo account signs with V2 only, and Gamma has said so.
     Cli({"provider", "set", "--account", id_c, "--provider", "plivo", "--auth-token",
          kPlivoTokenC});
@@ -440,6 +452,36 @@ class WebhooksOverHttp : public ::testing::Test {
                 {{"Content-Type", "application/x-www-form-urlencoded"},
                  {"X-Plivo-Signature-V2", PlivoV2(token, url, nonce)},
                  {"X-Plivo-Signature-V2-Nonce", nonce}});
+  }
+
+  // ---- Twilio ----
+
+  // Twilio's parameters for an inbound SMS to a number of a Messaging Service.
+  static Params TwilioParams(const std::string& from, const std::string& to, const std::string& sid,
+                             const std::string& body) {
+    return {{"ToCountry", "US"},
+            {"SmsMessageSid", sid},
+            {"NumMedia", "0"},
+            {"SmsSid", sid},
+            {"SmsStatus", "received"},
+            {"Body", body},
+            {"To", to},
+            {"NumSegments", "1"},
+            {"MessageSid", sid},
+            {"MessagingServiceSid", "MG0123456789abcdef0123456789abcdef"},
+            {"AccountSid", "AC0123456789abcdef0123456789abcdef"},
+            {"From", from},
+            {"ApiVersion", "2010-04-01"}};
+  }
+
+  // POSTs `sent` to /webhooks/twilio with the signature of `signed_params` (the same by default).
+  HttpClientResponse TwilioPost(const Params& sent,
+                                std::optional<Params> signed_params = std::nullopt) {
+    const std::string url = server_.base_url + "/webhooks/twilio";
+    return Send(
+        "POST", "/webhooks/twilio", Form(sent),
+        {{"Content-Type", "application/x-www-form-urlencoded"},
+         {"X-Twilio-Signature", TwilioSignature(kTwilioToken, url, signed_params.value_or(sent))}});
   }
 
   // ---- Telnyx ----
@@ -906,6 +948,38 @@ TEST_F(WebhooksOverHttp, PlivoSignedGetReplayedAsAPostWithAnotherBodyIsRefused) 
   }
   EXPECT_EQ(StatusOf(phone, kNumberA), "opted_in");
   EXPECT_EQ(EventCount(phone), 1u);
+}
+
+// ---- Twilio --------------------------------------------------------------------------------
+
+// Twilio signs the parameters concatenated without separators, so "MessageSid=SMaaa…" and
+// "MessagingServiceSid=MGbbb…" sign exactly like one "MessageSid=SMaaa…MessagingServiceSidMGbbb…":
+// a captured START replayed that way carries a new message id. After a real STOP it must not opt
+// the contact back in.
+TEST_F(WebhooksOverHttp, TwilioParameterBoundaryShiftIsRefused) {
+  const std::string phone = "+14155550601";
+  const Params start = TwilioParams(phone, kNumberA, "SM0000000000000000000000000000601a", "START");
+  ASSERT_EQ(TwilioPost(start).status, 200);
+  ASSERT_EQ(TwilioPost(TwilioParams(phone, kNumberA, "SM0000000000000000000000000000601b", "STOP"))
+                .status,
+            200);
+  ASSERT_EQ(StatusOf(phone, kNumberA), "opted_out");
+
+  Params shifted;
+  std::string service;
+  for (const auto& [name, value] : start) {
+    if (name == "MessagingServiceSid") service = value;
+  }
+  for (const auto& [name, value] : start) {
+    if (name == "MessagingServiceSid") continue;
+    shifted.emplace_back(name,
+                         name == "MessageSid" ? value + "MessagingServiceSid" + service : value);
+  }
+  const HttpClientResponse r = TwilioPost(shifted, start);
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_EQ(ErrorCode(r), "INVALID_ARGUMENT");
+  EXPECT_EQ(StatusOf(phone, kNumberA), "opted_out");
+  EXPECT_EQ(EventCount(phone), 2u);
 }
 
 // ---- refusals before the signature is checked ----------------------------------------------

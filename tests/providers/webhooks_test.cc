@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -438,11 +439,12 @@ TEST(Twilio, ParsesAnInboundSms) {
 }
 
 TEST(Twilio, FallsBackToSmsSidAndReadsGetRequests) {
-  auto req =
-      MakeRequest("GET", "https://h/webhooks/twilio?SmsSid=SMx&From=%2B1555&To=%2B1666&Body=hi");
+  auto req = MakeRequest("GET",
+                         "https://h/webhooks/twilio?SmsSid=SM0123456789abcdef0123456789abcdef"
+                         "&From=%2B1555&To=%2B1666&Body=hi");
   auto in = Provider("twilio").Parse(req);
   ASSERT_TRUE(in.ok()) << in.status().ToString();
-  EXPECT_EQ(in->message_id, "SMx");
+  EXPECT_EQ(in->message_id, "SM0123456789abcdef0123456789abcdef");
   EXPECT_EQ(in->from, "+1555");
   EXPECT_EQ(in->body, "hi");
 }
@@ -475,6 +477,113 @@ TEST(Twilio, StatusCallbacksAndWhatsAppAreIgnored) {
       ""));
   ASSERT_TRUE(wa.ok());
   EXPECT_TRUE(wa->ignored);
+}
+
+// Twilio's signature joins names and values without separators, so moving the boundary between
+// two parameters keeps it valid. A request that can only be such a shift is refused before its
+// message is read, however well it is signed.
+TEST(Twilio, ParameterBoundaryShiftsAreRefused) {
+  const json settings = {{"auth_token", "secret"}};
+  const Params genuine = {{"ToCountry", "US"},
+                          {"NumMedia", "0"},
+                          {"NumSegments", "1"},
+                          {"Body", "STOP Eating"},
+                          {"To", "+15551234567"},
+                          {"MessageSid", "SM0123456789abcdef0123456789abcdef"},
+                          {"SmsSid", "SM0123456789abcdef0123456789abcdef"},
+                          {"MessagingServiceSid", "MG0123456789abcdef0123456789abcdef"},
+                          {"AccountSid", "AC0123456789abcdef0123456789abcdef"},
+                          {"From", "+15005550006"},
+                          {"FromCity", "BERKELEY"},
+                          {"ApiVersion", "2010-04-01"}};
+  const std::string sig = TwilioSig("secret", kTwilioUrl, genuine);
+  ASSERT_TRUE(
+      Provider("twilio").Verify(TwilioRequest(kTwilioUrl, genuine, sig), settings, kNowMs).ok());
+  // Each shifted set signs the same string: `merge` joins a parameter onto the value before it
+  // in signing order; `extra` adds a parameter.
+  auto shifted = [&](std::string_view into, std::string_view merged,
+                     std::optional<std::pair<std::string, std::string>> extra = std::nullopt) {
+    Params out;
+    std::string tail;
+    for (const auto& [name, value] : genuine) {
+      if (name == merged) tail = name + value;
+    }
+    for (const auto& [name, value] : genuine) {
+      if (name == merged) continue;
+      out.emplace_back(name, name == into ? value + tail : value);
+    }
+    if (extra) out.push_back(*extra);
+    return out;
+  };
+  struct Case {
+    const char* what;
+    Params params;
+    const char* named;  // what the refusal names
+  };
+  const std::vector<Case> cases = {
+      {"a new message id", shifted("MessageSid", "MessagingServiceSid"), "MessageSid"},
+      {"a longer sender", shifted("From", "FromCity"), "From"},
+      {"a count with more", shifted("NumMedia", "NumSegments"), "NumMedia"},
+      {"an account with the version", shifted("AccountSid", "ApiVersion"), "AccountSid"}};
+  for (const Case& c : cases) {
+    const auto req = TwilioRequest(kTwilioUrl, c.params, sig);
+    ParsedInbound read;
+    read.source = WebhookSource::kForm;
+    read.params = c.params;
+    EXPECT_TRUE(FindWebhookProvider("twilio")->Verify(req, read, settings, kNowMs).ok())
+        << c.what << ": the signature still holds";
+    auto in = Provider("twilio").Parse(req);
+    ASSERT_FALSE(in.ok()) << c.what;
+    EXPECT_EQ(in.status().code(), StatusCode::kInvalidArgument) << c.what;
+    EXPECT_NE(in.status().message().find(c.named), std::string::npos) << in.status().message();
+  }
+  // "BodySTOP Eating" + "To…" also signs as Body "STOP " and a parameter "Eating" with no value:
+  // a name Twilio does not send.
+  Params split;
+  for (const auto& [name, value] : genuine) {
+    split.emplace_back(name, name == "Body" ? "STOP " : value);
+  }
+  split.emplace_back("Eating", "");
+  EXPECT_EQ(TwilioSig("secret", kTwilioUrl, split), sig);
+  auto in = Provider("twilio").Parse(TwilioRequest(kTwilioUrl, split, sig));
+  ASSERT_FALSE(in.ok());
+  EXPECT_NE(in.status().message().find("Eating"), std::string::npos) << in.status().message();
+  // A parameter twice, and ids that disagree.
+  Params twice = genuine;
+  twice.emplace_back("Body", "START");
+  EXPECT_EQ(Provider("twilio").Parse(TwilioRequest(kTwilioUrl, twice, "")).status().code(),
+            StatusCode::kInvalidArgument);
+  Params other_sid = genuine;
+  other_sid[6].second = "SM00000000000000000000000000000000";
+  EXPECT_EQ(Provider("twilio").Parse(TwilioRequest(kTwilioUrl, other_sid, "")).status().code(),
+            StatusCode::kInvalidArgument);
+  // Media parameters and every other documented name are fine.
+  Params mms = genuine;
+  mms.emplace_back("MediaUrl0", "https://api.twilio.com/2010-04-01/Accounts/AC/Media/ME1");
+  mms.emplace_back("MediaContentType0", "image/jpeg");
+  mms.emplace_back("OptOutType", "STOP");
+  EXPECT_TRUE(Provider("twilio").Parse(TwilioRequest(kTwilioUrl, mms, "")).ok());
+}
+
+TEST(Twilio, MessageSidsMustBeTwilioSids) {
+  for (const char* sid :
+       {"SM1", "SMdel-1", "SM0123456789ABCDEF0123456789ABCDEF",
+        "XX0123456789abcdef0123456789abcdef", "SM0123456789abcdef0123456789abcdef0", ""}) {
+    Params params = kTwilioParams;
+    params[3].second = sid;
+    auto in = Provider("twilio").Parse(TwilioRequest(kTwilioUrl, params, ""));
+    ASSERT_FALSE(in.ok()) << sid;
+    EXPECT_EQ(in.status().code(), StatusCode::kInvalidArgument) << sid;
+  }
+  Params mms = kTwilioParams;
+  mms[3].second = "MM0123456789abcdef0123456789abcdef";
+  EXPECT_TRUE(Provider("twilio").Parse(TwilioRequest(kTwilioUrl, mms, "")).ok());
+  // A GET is signed as the URL is written (no shift is possible), but its ids are checked too.
+  EXPECT_EQ(Provider("twilio")
+                .Parse(MakeRequest("GET", "https://h/t?SmsSid=SMx&From=%2B1555&To=%2B1666&Body=hi"))
+                .status()
+                .code(),
+            StatusCode::kInvalidArgument);
 }
 
 TEST(Twilio, TamperingDenies) {
@@ -562,6 +671,83 @@ TEST(Twilio, RespondsWithEscapedTwiml) {
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response>"
             "<Message>Tom &amp; Jerry &lt;say&gt; &quot;hi&quot; &apos;now&apos;</Message>"
             "<Message>Bye</Message></Response>");
+}
+
+// ---- message ids -------------------------------------------------------------------------
+
+TEST(WebhookUtil, MessageIdFormats) {
+  EXPECT_TRUE(IsUuid("2f3e5b6a-0000-4000-8000-00000000abcd"));
+  EXPECT_TRUE(IsUuid("2F3E5B6A-0000-4000-8000-00000000ABCD"));
+  for (const char* bad :
+       {"", "u", "2f3e5b6a-0000-4000-8000-00000000abc", "2f3e5b6a-0000-4000-8000-00000000abcdX",
+        "2f3e5b6a00000-4000-8000-0000000abcd", "2f3e5b6a-0000-4000-8000-00000000abcg"}) {
+    EXPECT_FALSE(IsUuid(bad)) << bad;
+  }
+  EXPECT_TRUE(IsTwilioSid("SM0123456789abcdef0123456789abcdef", "SM"));
+  EXPECT_FALSE(IsTwilioSid("SM0123456789abcdef0123456789abcdef", "MM"));
+  EXPECT_FALSE(IsTwilioSid("SM0123456789abcdef0123456789abcdeF", "SM"));
+  EXPECT_TRUE(IsPrintableId("0b5e5e5e-1111-2222-3333-444455556666"));
+  EXPECT_TRUE(IsPrintableId(std::string(kMaxMessageIdBytes, 'a')));
+  for (const std::string& bad :
+       {std::string(), std::string(kMaxMessageIdBytes + 1, 'a'), std::string("a b"),
+        std::string("a\nb"), std::string("caf\xc3\xa9")}) {
+    EXPECT_FALSE(IsPrintableId(bad)) << bad;
+  }
+}
+
+// A provider's message id is the idempotency key of what it delivers: one that is not of the
+// provider's form is refused, not taken as a new message.
+TEST(WebhookUtil, EveryProviderRefusesAMessageIdNotOfItsForm) {
+  const std::string long_id(kMaxMessageIdBytes + 1, '1');
+  Params plivo = {
+      {"From", "14155551234"}, {"To", "14155556789"}, {"Text", "STOP"}, {"MessageUUID", "u-1"}};
+  json telnyx = {{"data",
+                  {{"event_type", "message.received"},
+                   {"payload",
+                    {{"id", "7ee4241c"},
+                     {"from", {{"phone_number", "+18665550001"}}},
+                     {"to", json::array({{{"phone_number", "+18445550001"}}})},
+                     {"text", "STOP"}}}}}};
+  json messages = {{"channel", "sms"},
+                   {"message_uuid", "u-1"},
+                   {"from", "447700900001"},
+                   {"to", "447700900000"},
+                   {"text", "STOP"}};
+  const std::vector<std::pair<std::string, WebhookRequest>> requests = {
+      {"plivo",
+       MakeRequest("POST", "https://h/p", {{"content-type", "application/x-www-form-urlencoded"}},
+                   FormBody(plivo))},
+      {"telnyx",
+       MakeRequest("POST", "https://h/t", {{"content-type", "application/json"}}, telnyx.dump())},
+      {"vonage",
+       MakeRequest("POST", "https://h/v", {{"content-type", "application/json"}}, messages.dump())},
+      {"vonage", MakeRequest("GET",
+                             "https://h/v?msisdn=447700900001&to=447700900000&text=STOP"
+                             "&messageId=0A00-0001")},
+      {"vonage", MakeRequest("GET",
+                             "https://h/v?msisdn=447700900001&to=447700900000&text=STOP"
+                             "&messageId=" +
+                                 std::string(41, 'A'))},
+      {"vonage", MakeRequest("GET",
+                             "https://h/v?msisdn=447700900001&to=447700900000&text=STOP"
+                             "&messageId=0A01&x%26timestamp%3D1=2")},
+      {"kannel", MakeRequest("GET", "https://h/k?from=1&to=2&text=STOP&id=a%20b")},
+      {"kannel", MakeRequest("GET", "https://h/k?from=1&to=2&text=STOP&id=" + long_id)},
+      {"generic",
+       MakeRequest(
+           "POST", "https://h/g", {{"content-type", "application/json"}},
+           json{{"message_id", "m\n1"}, {"from", "+1"}, {"to", "+2"}, {"body", "x"}}.dump())},
+      {"generic",
+       MakeRequest(
+           "POST", "https://h/g", {{"content-type", "application/json"}},
+           json{{"message_id", long_id}, {"from", "+1"}, {"to", "+2"}, {"body", "x"}}.dump())}};
+  for (const auto& [provider, request] : requests) {
+    auto in = Provider(provider).Parse(request);
+    ASSERT_FALSE(in.ok()) << provider << " " << request.url << request.body;
+    EXPECT_EQ(in.status().code(), StatusCode::kInvalidArgument) << provider;
+    EXPECT_NE(in.status().message().find(" is not "), std::string::npos)
+        << provider << ": " << in.status().message();
+  }
 }
 
 // ---- Kannel ------------------------------------------------------------------------------
