@@ -1013,6 +1013,7 @@ Result<Contact> PgStore::FindContactByPhone(int64_t account_id, const std::strin
 
 Result<std::vector<Contact>> PgStore::ListContacts(int64_t account_id, const ContactQuery& q) {
   SMSC_RETURN_IF_ERROR(CheckLimit(q.limit));
+  SMSC_RETURN_IF_ERROR(CheckPropertyCount(q));
   if (q.number_id.has_value() != q.status.has_value()) {
     return InvalidArgument("a contact status filter needs both a sender number and a status");
   }

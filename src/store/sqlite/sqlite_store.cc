@@ -1514,6 +1514,7 @@ Result<Contact> SqliteStore::FindContactByPhone(int64_t account_id, const std::s
 
 Result<std::vector<Contact>> SqliteStore::ListContacts(int64_t account_id, const ContactQuery& q) {
   SMSC_RETURN_IF_ERROR(CheckLimit(q.limit));
+  SMSC_RETURN_IF_ERROR(CheckPropertyCount(q));
   if (q.number_id.has_value() != q.status.has_value()) {
     return InvalidArgument("a contact status filter needs both a sender number and a status");
   }
