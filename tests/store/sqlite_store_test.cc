@@ -453,6 +453,49 @@ TEST(SqliteStore, ConsentCacheNeverAnswersFromBeforeAReturnedCommit) {
   EXPECT_GT(Counts(*serve).misses, static_cast<uint64_t>(kFlips / 2));
 }
 
+// Every combination of contact filters is a query of its own shape, prepared on the
+// connection that runs it. Clients choose the combinations, so the statements kept per
+// connection are bounded, and one dropped from the cache is prepared again when needed.
+TEST(SqliteStore, ContactSearchesKeepABoundedNumberOfPreparedStatements) {
+  TempDir dir;
+  auto store = MustOpen(dir.File("c.db"));
+  auto* sqlite = dynamic_cast<SqliteStore*>(store.get());
+  ASSERT_NE(sqlite, nullptr);
+  const AccountWithNumber a = AddAccountWithNumber(*store);
+  Contact c;
+  c.account_id = a.account_id;
+  c.phone = "+4520000001";
+  c.name = "Ann";
+  c.properties = R"({"p1":"x"})";
+  ASSERT_TRUE(store->AddContact(c).ok());
+
+  auto query = [](int properties, int mask) {
+    ContactQuery q;
+    for (int i = 1; i <= properties; ++i) q.properties.emplace_back("p" + std::to_string(i), "x");
+    if (mask & 1) q.search = "ann";
+    if (mask & 2) q.created_from_ms = 0;
+    if (mask & 4) q.created_to_ms = int64_t{1} << 50;
+    return q;
+  };
+  int shapes = 0;
+  for (int properties = 0; properties <= 20; ++properties) {
+    for (int mask = 0; mask < 8; ++mask) {
+      auto r = store->ListContacts(a.account_id, query(properties, mask));
+      ASSERT_TRUE(r.ok()) << r.status().ToString();
+      EXPECT_EQ(r->size(), properties <= 1 ? 1u : 0u) << properties << " " << mask;
+      ++shapes;
+    }
+  }
+  ASSERT_GT(shapes, static_cast<int>(SqliteStore::kStatementCacheSize));
+  EXPECT_LE(sqlite->CachedStatementsForTesting(), SqliteStore::kStatementCacheSize);
+
+  // The first shape was dropped long ago; it is prepared again and still answers.
+  auto again = store->ListContacts(a.account_id, query(1, 1));
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  ASSERT_EQ(again->size(), 1u);
+  EXPECT_EQ((*again)[0].phone, "+4520000001");
+}
+
 TEST(WalWatch, TheStampMovesWithEveryCommitAndOnlyThen) {
   TempDir dir;
   const std::string path = dir.File("stamp.db");

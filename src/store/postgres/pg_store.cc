@@ -609,6 +609,16 @@ PgStore::~PgStore() = default;
 
 int PgStore::LatestSchemaVersion() { return kMigrations.back().version; }
 
+static_assert(PgStore::kStatementCacheSize == pg::kPreparedStatements);
+
+Result<int64_t> PgStore::PreparedStatementsForTesting() {
+  return pg::WithConn(impl_->pool, [&](Conn& c) -> Result<int64_t> {
+    SMSC_ASSIGN_OR_RETURN(
+        Res r, c.Q("SELECT count(*) FROM pg_prepared_statements", "counting prepared statements"));
+    return r.Int(0, 0);
+  });
+}
+
 namespace {
 
 std::string PercentDecode(std::string_view s) {

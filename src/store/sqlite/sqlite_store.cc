@@ -7,6 +7,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <filesystem>
+#include <list>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -656,42 +657,61 @@ Result<std::string> PropertyPath(const std::string& name) {
 
 struct Connection {
   std::string path;
-  DbPtr db;  // declared before `stmts`: statements are finalized first
-  std::unordered_map<std::string, StmtPtr> stmts;
-  // The same statements by the address of their SQL, for SQL in static storage (literals):
-  // finding one costs no string copy and no hash of the text.
-  std::unordered_map<const char*, sqlite3_stmt*> static_stmts;
+  DbPtr db;  // declared before the statements: they are finalized first
+  // Statements of SQL in static storage (literals), by the address of their text: finding one
+  // costs no string copy and no hash of the text. A fixed set, kept for the connection's life.
+  std::unordered_map<const char*, StmtPtr> static_stmts;
+  // Statements of SQL built at run time, most recently used first, and the same by their text.
+  // Clients choose some of that SQL (a contact search's shape follows its filters), so at most
+  // SqliteStore::kStatementCacheSize are kept and the least recently used one goes first. A
+  // call holds only a few statements at once, far fewer than the cache keeps, so the one
+  // dropped is never still in use.
+  std::list<std::pair<std::string, StmtPtr>> stmts;
+  std::unordered_map<std::string_view, std::list<std::pair<std::string, StmtPtr>>::iterator>
+      stmts_by_sql;
+
+  Result<StmtPtr> PrepareNew(std::string_view sql) {
+    sqlite3_stmt* raw = nullptr;
+    int rc = sqlite3_prepare_v3(db.get(), sql.data(), static_cast<int>(sql.size()),
+                                SQLITE_PREPARE_PERSISTENT, &raw, nullptr);
+    if (rc != SQLITE_OK) {
+      sqlite3_finalize(raw);
+      return SqlError(db.get(), rc, "preparing \"" + std::string(sql.substr(0, 60)) + "\"");
+    }
+    return StmtPtr(raw);
+  }
 
   // Returns the cached prepared statement for `sql`, preparing it on first use. A statement
-  // is used by one Stmt at a time; the store's mutex and the scoping of Stmt ensure that.
+  // is used by one Stmt at a time; the connection's lock and the scoping of Stmt ensure that.
   Result<Stmt> Prepare(const std::string& sql) {
-    auto it = stmts.find(sql);
-    if (it == stmts.end()) {
-      sqlite3_stmt* raw = nullptr;
-      int rc = sqlite3_prepare_v3(db.get(), sql.c_str(), static_cast<int>(sql.size()),
-                                  SQLITE_PREPARE_PERSISTENT, &raw, nullptr);
-      if (rc != SQLITE_OK) {
-        sqlite3_finalize(raw);
-        return SqlError(db.get(), rc, "preparing \"" + sql.substr(0, 60) + "\"");
+    auto it = stmts_by_sql.find(sql);
+    if (it != stmts_by_sql.end()) {
+      stmts.splice(stmts.begin(), stmts, it->second);
+    } else {
+      SMSC_ASSIGN_OR_RETURN(StmtPtr fresh, PrepareNew(sql));
+      stmts.emplace_front(sql, std::move(fresh));
+      stmts_by_sql.emplace(stmts.front().first, stmts.begin());
+      if (stmts.size() > SqliteStore::kStatementCacheSize) {
+        stmts_by_sql.erase(stmts.back().first);
+        stmts.pop_back();
       }
-      it = stmts.emplace(sql, StmtPtr(raw)).first;
     }
-    if (sqlite3_stmt_busy(it->second.get())) {
-      return Internal("statement already in use: " + sql.substr(0, 60));
-    }
-    return Stmt(db.get(), it->second.get());
+    sqlite3_stmt* s = stmts.front().second.get();
+    if (sqlite3_stmt_busy(s)) return Internal("statement already in use: " + sql.substr(0, 60));
+    return Stmt(db.get(), s);
   }
   // For a string literal (or another array with static storage duration: its address must
   // always hold this text).
   template <size_t N>
   Result<Stmt> Prepare(const char (&sql)[N]) {
     auto it = static_stmts.find(sql);
-    if (it != static_stmts.end() && !sqlite3_stmt_busy(it->second)) {
-      return Stmt(db.get(), it->second);
+    if (it == static_stmts.end()) {
+      SMSC_ASSIGN_OR_RETURN(StmtPtr fresh, PrepareNew(std::string_view(sql, N - 1)));
+      it = static_stmts.emplace(sql, std::move(fresh)).first;
     }
-    SMSC_ASSIGN_OR_RETURN(Stmt stmt, Prepare(std::string(sql, N - 1)));
-    if (it == static_stmts.end()) static_stmts.emplace(sql, stmts.find(sql)->second.get());
-    return stmt;
+    if (!sqlite3_stmt_busy(it->second.get())) return Stmt(db.get(), it->second.get());
+    // Still stepping further up this call: a second copy, cached as run-time SQL is.
+    return Prepare(std::string(sql, N - 1));
   }
 
   Status Exec(const char* sql, std::string_view what) {
@@ -1055,6 +1075,19 @@ Result<std::unique_ptr<ConsentStore>> SqliteStore::Open(const std::string& path)
     impl->wal_watch = WalWatch::Attach(impl->db.get());
   }
   return std::unique_ptr<ConsentStore>(new SqliteStore(std::move(impl)));
+}
+
+size_t SqliteStore::CachedStatementsForTesting() {
+  size_t most = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    most = impl_->stmts.size();
+  }
+  for (auto& r : impl_->readers) {
+    std::lock_guard<std::mutex> lock(r->mu);
+    most = std::max(most, r->conn.stmts.size());
+  }
+  return most;
 }
 
 ConsentCacheCounts SqliteStore::CacheCounts() const {

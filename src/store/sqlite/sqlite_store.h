@@ -46,6 +46,14 @@ class SqliteStore final : public ConsentStore {
   // kInvalidArgument for any other name.
   Result<std::string> PragmaForTesting(const std::string& name);
 
+  // Statements prepared from SQL built per call (a contact search has one shape for each
+  // combination of its filters, and clients choose the combinations) are kept per connection
+  // in a least-recently-used cache of this many; statements of fixed SQL are kept for the
+  // connection's life.
+  static constexpr size_t kStatementCacheSize = 64;
+  // For tests: the most statements of SQL built per call that one connection keeps.
+  size_t CachedStatementsForTesting();
+
   ~SqliteStore() override;
   SqliteStore(const SqliteStore&) = delete;
   SqliteStore& operator=(const SqliteStore&) = delete;
