@@ -91,7 +91,7 @@ std::string SessionCookie(const std::string& value, int64_t max_age_s, bool secu
 
 std::optional<HttpResponse> Api::CheckSession(const HttpRequest& req, StaffIdentity* who) const {
   if (staff_auth_ == nullptr) {
-    return ErrorResponse(Status(StatusCode::kUnavailable, "staff sign-in is not enabled"));
+    return ErrorResponse(503, "UNAVAILABLE", "staff sign-in is not enabled");
   }
   const std::optional<std::string> token = CookieValue(req, kSessionCookie);
   if (!token) {
@@ -135,8 +135,7 @@ HttpResponse Api::SessionAuthed(const AuthedHandler& fn, const HttpRequest& req,
 void Api::AddSessionRoutes() {
   router_.Add("POST", "/v1/session", [this](const HttpRequest& req, const PathParams&) {
     if (staff_auth_ == nullptr) {
-      return NoStore(
-          ErrorResponse(Status(StatusCode::kUnavailable, "staff sign-in is not enabled")));
+      return NoStore(ErrorResponse(503, "UNAVAILABLE", "staff sign-in is not enabled"));
     }
     if (!SameOrigin(req, options_.public_url)) {
       return NoStore(CsrfFailed("sign-in from another origin (" +
