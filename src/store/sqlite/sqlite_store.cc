@@ -1090,6 +1090,10 @@ size_t SqliteStore::CachedStatementsForTesting() {
   return most;
 }
 
+std::unique_lock<std::mutex> SqliteStore::HoldWriterForTesting() {
+  return std::unique_lock<std::mutex>(mu_);
+}
+
 ConsentCacheCounts SqliteStore::CacheCounts() const {
   return {impl_->state_cache.hits(), impl_->state_cache.misses()};
 }
@@ -1155,9 +1159,9 @@ Result<Account> SqliteStore::FindAccountByApiKeyHash(const std::string& api_key_
 }
 
 Result<std::vector<Account>> SqliteStore::ListAccounts() {
-  std::lock_guard<std::mutex> lock(mu_);
+  ReadLease reader = impl_->Read(mu_);
   SMSC_ASSIGN_OR_RETURN(Stmt s,
-                        impl_->Prepare("SELECT " SMSC_ACCOUNT_COLS " FROM accounts ORDER BY id"));
+                        reader->Prepare("SELECT " SMSC_ACCOUNT_COLS " FROM accounts ORDER BY id"));
   std::vector<Account> out;
   while (true) {
     SMSC_ASSIGN_OR_RETURN(bool row, s.Step("listing accounts"));
@@ -1456,8 +1460,8 @@ Result<SenderNumber> SqliteStore::UpdateNumber(const SenderNumber& number) {
 }
 
 Result<SenderNumber> SqliteStore::GetNumber(int64_t account_id, int64_t number_id) {
-  std::lock_guard<std::mutex> lock(mu_);
-  return impl_->SelectNumber(account_id, number_id);
+  ReadLease reader = impl_->Read(mu_);
+  return reader->SelectNumber(account_id, number_id);
 }
 
 Result<std::vector<SenderNumber>> SqliteStore::ListNumbers(int64_t account_id) {
@@ -1521,10 +1525,10 @@ Result<Contact> SqliteStore::AddContact(const Contact& contact) {
 }
 
 Result<Contact> SqliteStore::GetContact(int64_t account_id, int64_t contact_id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  ReadLease reader = impl_->Read(mu_);
   SMSC_ASSIGN_OR_RETURN(
-      Stmt s, impl_->Prepare("SELECT " SMSC_CONTACT_COLS " FROM contacts WHERE id = ?1 AND "
-                             "account_id = ?2"));
+      Stmt s, reader->Prepare("SELECT " SMSC_CONTACT_COLS " FROM contacts WHERE id = ?1 AND "
+                              "account_id = ?2"));
   s.Bind(1, contact_id).Bind(2, account_id);
   SMSC_ASSIGN_OR_RETURN(bool row, s.Step("reading contact"));
   if (!row) {
@@ -1551,7 +1555,7 @@ Result<std::vector<Contact>> SqliteStore::ListContacts(int64_t account_id, const
   if (q.number_id.has_value() != q.status.has_value()) {
     return InvalidArgument("a contact status filter needs both a sender number and a status");
   }
-  std::lock_guard<std::mutex> lock(mu_);
+  ReadLease reader = impl_->Read(mu_);
   // ?1 account, ?2 cursor, ?3 limit, ?4 search pattern, ?5 number id, ?6 status,
   // ?7/?8 created range, then a JSON path and a value per property.
   // Substring search cannot use an index; it scans in id order and stops after `limit` hits.
@@ -1588,8 +1592,8 @@ Result<std::vector<Contact>> SqliteStore::ListContacts(int64_t account_id, const
           "(s.status IS NULL OR s.status = ?6)" +
           extra + " ORDER BY c.id LIMIT ?3";
   }
-  if (q.number_id) SMSC_RETURN_IF_ERROR(impl_->NumberInAccount(account_id, *q.number_id));
-  SMSC_ASSIGN_OR_RETURN(Stmt s, impl_->Prepare(sql));
+  if (q.number_id) SMSC_RETURN_IF_ERROR(reader->NumberInAccount(account_id, *q.number_id));
+  SMSC_ASSIGN_OR_RETURN(Stmt s, reader->Prepare(sql));
   s.Bind(1, account_id).Bind(2, q.after_id).Bind(3, int64_t{q.limit});
   if (!q.search.empty()) s.Bind(4, ContainsPattern(FoldCase(q.search)));
   if (q.status) s.Bind(5, *q.number_id).Bind(6, SubscriptionStatusName(*q.status));
@@ -1703,10 +1707,10 @@ Result<std::vector<StatusRow>> SqliteStore::GetStatuses(int64_t account_id, int6
 }
 
 Result<std::vector<StatusRow>> SqliteStore::ListAllStatuses(int64_t account_id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  ReadLease reader = impl_->Read(mu_);
   SMSC_ASSIGN_OR_RETURN(
-      Stmt s, impl_->Prepare("SELECT " SMSC_STATUS_COLS " FROM statuses WHERE account_id = ?1 "
-                             "ORDER BY contact_id, number_id"));
+      Stmt s, reader->Prepare("SELECT " SMSC_STATUS_COLS " FROM statuses WHERE account_id = ?1 "
+                              "ORDER BY contact_id, number_id"));
   s.Bind(1, account_id);
   std::vector<StatusRow> out;
   while (true) {
@@ -2128,18 +2132,18 @@ std::vector<Result<CommitResult>> SqliteStore::CommitBatch(const std::vector<Bat
 
 Result<std::vector<ConsentEvent>> SqliteStore::ListEvents(int64_t account_id, const EventQuery& q) {
   SMSC_RETURN_IF_ERROR(CheckLimit(q.limit));
-  std::lock_guard<std::mutex> lock(mu_);
+  ReadLease reader = impl_->Read(mu_);
   std::optional<Stmt> s;
   if (q.contact_id.has_value()) {
-    SMSC_ASSIGN_OR_RETURN(Stmt st, impl_->Prepare("SELECT " SMSC_EVENT_COLS
-                                                  " FROM events WHERE account_id = ?1 AND seq > "
-                                                  "?2 AND contact_id = ?4 ORDER BY seq LIMIT ?3"));
+    SMSC_ASSIGN_OR_RETURN(Stmt st, reader->Prepare("SELECT " SMSC_EVENT_COLS
+                                                   " FROM events WHERE account_id = ?1 AND seq > "
+                                                   "?2 AND contact_id = ?4 ORDER BY seq LIMIT ?3"));
     s.emplace(std::move(st));
     s->Bind(4, *q.contact_id);
   } else {
-    SMSC_ASSIGN_OR_RETURN(Stmt st, impl_->Prepare("SELECT " SMSC_EVENT_COLS
-                                                  " FROM events WHERE account_id = ?1 AND seq > "
-                                                  "?2 ORDER BY seq LIMIT ?3"));
+    SMSC_ASSIGN_OR_RETURN(Stmt st, reader->Prepare("SELECT " SMSC_EVENT_COLS
+                                                   " FROM events WHERE account_id = ?1 AND seq > "
+                                                   "?2 ORDER BY seq LIMIT ?3"));
     s.emplace(std::move(st));
   }
   s->Bind(1, account_id).Bind(2, q.after_seq).Bind(3, int64_t{q.limit});
@@ -2251,8 +2255,8 @@ Result<std::vector<OutboxItem>> SqliteStore::ListOutbox(int64_t account_id, cons
     sql += ")";
   }
   sql += q.newest_first ? " ORDER BY id DESC LIMIT ?3" : " ORDER BY id LIMIT ?3";
-  std::lock_guard<std::mutex> lock(mu_);
-  SMSC_ASSIGN_OR_RETURN(Stmt s, impl_->Prepare(sql));
+  ReadLease reader = impl_->Read(mu_);
+  SMSC_ASSIGN_OR_RETURN(Stmt s, reader->Prepare(sql));
   s.Bind(1, account_id).Bind(2, q.after_id).Bind(3, int64_t{q.limit});
   if (q.before_id > 0) s.Bind(4, q.before_id);
   if (q.inbound_ids) s.Bind(5, nlohmann::json(*q.inbound_ids).dump());
@@ -2270,9 +2274,9 @@ Result<std::vector<OutboxItem>> SqliteStore::ListOutbox(int64_t account_id, cons
 }
 
 Result<OutboxItem> SqliteStore::GetOutboxItem(int64_t account_id, int64_t id) {
-  std::lock_guard<std::mutex> lock(mu_);
-  SMSC_ASSIGN_OR_RETURN(Stmt s, impl_->Prepare("SELECT " SMSC_OUTBOX_COLS
-                                               " FROM outbox WHERE id = ?1 AND account_id = ?2"));
+  ReadLease reader = impl_->Read(mu_);
+  SMSC_ASSIGN_OR_RETURN(Stmt s, reader->Prepare("SELECT " SMSC_OUTBOX_COLS
+                                                " FROM outbox WHERE id = ?1 AND account_id = ?2"));
   s.Bind(1, id).Bind(2, account_id);
   SMSC_ASSIGN_OR_RETURN(bool row, s.Step("reading outbox item"));
   if (!row) {
@@ -2382,9 +2386,9 @@ Result<int64_t> SqliteStore::ExpireOutboxLeases(int64_t now_ms) {
 }
 
 Result<std::vector<std::pair<OutboxState, int64_t>>> SqliteStore::CountOutbox() {
-  std::lock_guard<std::mutex> lock(mu_);
+  ReadLease reader = impl_->Read(mu_);
   SMSC_ASSIGN_OR_RETURN(Stmt s,
-                        impl_->Prepare("SELECT state, COUNT(*) FROM outbox GROUP BY state"));
+                        reader->Prepare("SELECT state, COUNT(*) FROM outbox GROUP BY state"));
   std::vector<std::pair<OutboxState, int64_t>> out;
   for (OutboxState st : {OutboxState::kPending, OutboxState::kSending, OutboxState::kSent,
                          OutboxState::kFailed, OutboxState::kDead}) {
@@ -2545,9 +2549,9 @@ Result<std::pair<Job, bool>> SqliteStore::CreateJob(const Job& job, const InputS
 }
 
 Result<Job> SqliteStore::GetJob(int64_t account_id, int64_t job_id) {
-  std::lock_guard<std::mutex> lock(mu_);
-  SMSC_ASSIGN_OR_RETURN(auto job,
-                        SelectJob(*impl_, "id = ?1 AND account_id = ?2", job_id, account_id));
+  ReadLease reader = impl_->Read(mu_);
+  SMSC_ASSIGN_OR_RETURN(
+      auto job, SelectJob(*reader.get(), "id = ?1 AND account_id = ?2", job_id, account_id));
   if (!job) {
     return NotFound("job " + std::to_string(job_id) + " not found in account " +
                     std::to_string(account_id));
@@ -2922,8 +2926,8 @@ Result<std::vector<TransferRow>> SqliteStore::ExportRows(const TransferTable& t,
     sql += ")";
   }
   sql += " ORDER BY " + keys + " LIMIT " + std::to_string(t.batch_rows);
-  std::lock_guard<std::mutex> lock(mu_);
-  SMSC_ASSIGN_OR_RETURN(Stmt s, impl_->Prepare(sql));
+  ReadLease reader = impl_->Read(mu_);
+  SMSC_ASSIGN_OR_RETURN(Stmt s, reader->Prepare(sql));
   for (size_t i = 0; i < after_key.size(); ++i) {
     BindCell(s, static_cast<int>(i + 1), t.columns[i], after_key[i]);
   }
@@ -2942,16 +2946,16 @@ Result<std::vector<TransferRow>> SqliteStore::ExportRows(const TransferTable& t,
 }
 
 Result<int64_t> SqliteStore::CountRows(const TransferTable& t) {
-  std::lock_guard<std::mutex> lock(mu_);
-  SMSC_ASSIGN_OR_RETURN(Stmt s, impl_->Prepare("SELECT count(*) FROM " + Quoted(t.name)));
+  ReadLease reader = impl_->Read(mu_);
+  SMSC_ASSIGN_OR_RETURN(Stmt s, reader->Prepare("SELECT count(*) FROM " + Quoted(t.name)));
   SMSC_ASSIGN_OR_RETURN(bool row, s.Step(std::string("counting ") + t.name));
   return row ? s.Int(0) : 0;
 }
 
 Result<int64_t> SqliteStore::LastId(const TransferTable& t) {
   if (!t.id_counter) return InvalidArgument(std::string(t.name) + " has no id counter");
-  std::lock_guard<std::mutex> lock(mu_);
-  return SequenceValue(*impl_, t);
+  ReadLease reader = impl_->Read(mu_);
+  return SequenceValue(*reader.get(), t);
 }
 
 Result<std::unique_ptr<StoreImport>> SqliteStore::BeginImport() {
