@@ -84,6 +84,36 @@ void AddServeOptions(CLI::App& cmd, ServeConfig& c) {
   cmd.add_option("--instance-id", c.instance_id,
                  "name of this instance (owner of its outbox and job leases)")
       ->envname("SMSCONSENT_INSTANCE_ID");
+  cmd.add_option("--metrics", c.metrics,
+                 "who may read /metrics: off (404), loopback (peers on 127.0.0.0/8 or ::1; 403 "
+                 "for others) or token (Authorization: Bearer <--metrics-token>; 401 without)")
+      ->envname("SMSCONSENT_METRICS")
+      ->check(CLI::IsMember({"off", "loopback", "token"}))
+      ->capture_default_str();
+  cmd.add_option("--metrics-token", c.metrics_token,
+                 "the token /metrics needs with --metrics token (16 to 256 visible ASCII "
+                 "characters); prefer the environment variable or the config file to the flag, "
+                 "which other users of the machine can see")
+      ->envname("SMSCONSENT_METRICS_TOKEN")
+      ->check(CLI::Validator(
+          [](std::string& token) -> std::string {
+            if (token.size() < 16 || token.size() > 256) {
+              return "must be 16 to 256 characters long";
+            }
+            for (char ch : token) {
+              if (ch <= ' ' || ch > '~') return "must be visible ASCII characters only";
+            }
+            return "";
+          },
+          "TOKEN"));
+}
+
+Status CheckServeConfig(const ServeConfig& config) {
+  if (config.metrics == "token" && config.metrics_token.empty()) {
+    return InvalidArgument(
+        "--metrics token needs the token: --metrics-token or SMSCONSENT_METRICS_TOKEN");
+  }
+  return Status::Ok();
 }
 
 Status ApplyServeConfigFile(CLI::App& cmd) {

@@ -52,7 +52,15 @@ struct ServeConfig {
   // The web page's files: empty serves the copy built into the binary; a folder (holding
   // index.html, app.js, …) is read on every request instead.
   std::string web_dir;
+  // Who may read /metrics: "off", "loopback" (peers on 127.0.0.0/8 or ::1) or "token"
+  // (Authorization: Bearer <metrics_token>).
+  std::string metrics = "loopback";
+  std::string metrics_token;
 };
+
+// Checks what the options' own range checks cannot: --metrics token needs --metrics-token.
+// kInvalidArgument naming the setting.
+Status CheckServeConfig(const ServeConfig& config);
 
 // Registers serve's options on `cmd` bound to `config` (with env names and config-file keys).
 void AddServeOptions(CLI::App& cmd, ServeConfig& config);

@@ -72,6 +72,12 @@ void SetUpLogging(const ServeConfig& config) {
   spdlog::set_default_logger(logger);
 }
 
+MetricsAccess MetricsAccessOf(const std::string& setting) {
+  if (setting == "off") return MetricsAccess::kOff;
+  if (setting == "token") return MetricsAccess::kToken;
+  return MetricsAccess::kLoopback;
+}
+
 }  // namespace
 
 int RunServe(const std::string& db, const ServeConfig& config) {
@@ -87,6 +93,7 @@ int RunServe(const std::string& db, const ServeConfig& config) {
   if (!SplitHostPort(config.listen, &host, &port)) {
     return Output::Fail(InvalidArgument("--listen must be HOST:PORT, got '" + config.listen + "'"));
   }
+  if (Status st = CheckServeConfig(config); !st.ok()) return Output::Fail(st);
   auto store = OpenStore(db);
   if (!store.ok()) return Output::Fail(store.status());
   const int threads =
@@ -115,7 +122,9 @@ int RunServe(const std::string& db, const ServeConfig& config) {
     committer = std::make_unique<GroupCommitter>(**store, std::move(options));
     service.SetCommitter(committer.get());
   }
-  Api api(service, **store, clock, metrics, ApiOptions{config.public_url, config.web_dir});
+  Api api(service, **store, clock, metrics,
+          ApiOptions{config.public_url, config.web_dir, MetricsAccessOf(config.metrics),
+                     config.metrics_token});
   const std::string instance =
       config.instance_id.empty() ? "instance-" + std::to_string(::getpid()) : config.instance_id;
   BulkService::Options bulk_options;

@@ -1,6 +1,7 @@
 // The HTTP surface of smsconsent: API v1 (Bearer API key, or a staff member's session
 // cookie: docs/auth.md), provider webhooks, /healthz,
-// /metrics and /openapi.json, as routes on a Router. Handlers are thin: they parse and
+// /metrics (MetricsAccess says for whom) and /openapi.json, as routes on a Router. Handlers are
+// thin: they parse and
 // authenticate, call ConsentService, and map Status to HTTP through error_map.h, with one
 // JSON error shape: {"error": {"code", "message"}}.
 #pragma once
@@ -22,9 +23,18 @@
 
 namespace smsconsent {
 
+// Who may read GET /metrics, which shows every account's outbox counts.
+enum class MetricsAccess {
+  kOff,       // no such route: 404
+  kLoopback,  // peers on 127.0.0.0/8 or ::1 only; 403 for the others
+  kToken,     // `Authorization: Bearer <metrics_token>`; 401 without it
+};
+
 struct ApiOptions {
   std::string public_url;  // base URL providers call; empty: http://<Host>
   std::string web_dir;     // the web page's folder; empty: the embedded copy
+  MetricsAccess metrics = MetricsAccess::kLoopback;
+  std::string metrics_token;  // for MetricsAccess::kToken; not empty then
 };
 
 // Who calls an authenticated route: the account, and how it authenticated.
@@ -84,6 +94,7 @@ class Api {
   void AddSessionRoutes();  // staff sign-in, session, sign-out (api_session.cc)
   void AddBulkRoutes();     // bulk changes, imports, jobs (api_bulk.cc)
   void AddWebRoutes();      // the staff web page under /app/ (web_ui.cc)
+  void AddMetricsRoutes();  // /metrics, as ApiOptions::metrics allows (api_metrics.cc)
   void Webhook(const HttpRequest& req, const std::string& provider, Responder respond) const;
 
   ConsentService& service_;

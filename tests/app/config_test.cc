@@ -139,6 +139,22 @@ TEST_F(ServeConfigFile, NoConfigOptionReadsNothing) {
   EXPECT_EQ(config_.listen, "127.0.0.1:8080");
 }
 
+TEST(Metrics, LoopbackByDefaultAndATokenModeNeedsItsToken) {
+  const ServeConfig defaults = ParseServeFlags({});
+  EXPECT_EQ(defaults.metrics, "loopback");
+  EXPECT_TRUE(CheckServeConfig(defaults).ok());
+  EXPECT_EQ(ParseServeFlags({"--metrics", "off"}).metrics, "off");
+  EXPECT_THROW(ParseServeFlags({"--metrics", "public"}), CLI::ValidationError);
+  const Status no_token = CheckServeConfig(ParseServeFlags({"--metrics", "token"}));
+  EXPECT_EQ(no_token.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(no_token.message().find("--metrics-token"), std::string::npos);
+  const ServeConfig token =
+      ParseServeFlags({"--metrics", "token", "--metrics-token", "0123456789abcdef"});
+  EXPECT_TRUE(CheckServeConfig(token).ok());
+  EXPECT_THROW(ParseServeFlags({"--metrics-token", "short"}), CLI::ValidationError);
+  EXPECT_THROW(ParseServeFlags({"--metrics-token", "has a space in it ok"}), CLI::ValidationError);
+}
+
 TEST(IsPostgresLocation, KnowsBothSchemesAndNothingElse) {
   EXPECT_TRUE(IsPostgresLocation("postgresql://u@localhost/db"));
   EXPECT_TRUE(IsPostgresLocation("postgres://localhost/db"));
