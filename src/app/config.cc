@@ -106,6 +106,20 @@ void AddServeOptions(CLI::App& cmd, ServeConfig& c) {
             return "";
           },
           "TOKEN"));
+  cmd.add_option("--max-connections", c.max_connections,
+                 "open client connections; past it a new one is answered 503 and closed (0: "
+                 "1024, or half the open-file limit when that is lower)")
+      ->envname("SMSCONSENT_MAX_CONNECTIONS")
+      ->check(CLI::Range(int64_t{0}, int64_t{1'000'000}))
+      ->capture_default_str();
+}
+
+int64_t MaxConnections(const ServeConfig& config, uint64_t open_file_limit) {
+  if (config.max_connections > 0) return config.max_connections;
+  constexpr int64_t kDefault = 1024;
+  const uint64_t half = open_file_limit / 2;
+  return std::max<int64_t>(
+      1, half < static_cast<uint64_t>(kDefault) ? static_cast<int64_t>(half) : kDefault);
 }
 
 Status CheckServeConfig(const ServeConfig& config) {

@@ -56,7 +56,15 @@ struct ServeConfig {
   // (Authorization: Bearer <metrics_token>).
   std::string metrics = "loopback";
   std::string metrics_token;
+  // Open client connections; past it a new one is answered 503 and closed. 0: 1024, or half
+  // the open-file limit when that is lower (MaxConnections).
+  int64_t max_connections = 0;
 };
+
+// The connection limit `serve` runs with: `config.max_connections` when set, else 1024 or half
+// of `open_file_limit` (the process's RLIMIT_NOFILE) when that is lower, leaving the other half
+// for the database's files and outgoing connections. At least 1.
+int64_t MaxConnections(const ServeConfig& config, uint64_t open_file_limit);
 
 // Checks what the options' own range checks cannot: --metrics token needs --metrics-token.
 // kInvalidArgument naming the setting.

@@ -139,6 +139,18 @@ TEST_F(ServeConfigFile, NoConfigOptionReadsNothing) {
   EXPECT_EQ(config_.listen, "127.0.0.1:8080");
 }
 
+TEST(MaxConnections, DefaultIsAThousandTwentyFourOrHalfTheOpenFileLimit) {
+  const ServeConfig config = ParseServeFlags({});
+  EXPECT_EQ(config.max_connections, 0);
+  EXPECT_EQ(MaxConnections(config, 1'048'576), 1024);
+  EXPECT_EQ(MaxConnections(config, 1024), 512);
+  EXPECT_EQ(MaxConnections(config, 64), 32);
+  EXPECT_EQ(MaxConnections(config, 1), 1);
+  EXPECT_EQ(MaxConnections(ParseServeFlags({"--max-connections", "5000"}), 1024), 5000);
+  EXPECT_THROW(ParseServeFlags({"--max-connections", "-1"}), CLI::ValidationError);
+  EXPECT_THROW(ParseServeFlags({"--max-connections", "1000001"}), CLI::ValidationError);
+}
+
 TEST(Metrics, LoopbackByDefaultAndATokenModeNeedsItsToken) {
   const ServeConfig defaults = ParseServeFlags({});
   EXPECT_EQ(defaults.metrics, "loopback");

@@ -1,6 +1,9 @@
 // Integration tests of the resources a client can make the server hold (docs/limits.md,
-// "Resources held per client"): who may read /metrics. The real `smsconsent serve` binary, with
-// its settings given as environment variables.
+// "Resources held per client"): connections and who may read /metrics. The real `smsconsent
+// serve` binary, with its settings given as environment variables.
+//
+// Nothing here asserts how fast anything is: each test checks a mechanism (a refusal, a count,
+// a bound on CPU time that only a busy loop could exceed).
 #include <arpa/inet.h>
 #include <ifaddrs.h>
 #include <net/if.h>
@@ -8,9 +11,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <optional>
+#include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -27,9 +34,55 @@ using serve_fixture::Cli;
 namespace fs = std::filesystem;
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
+// CPU time (user + system) the process has used so far, from /proc/PID/stat.
+double CpuSeconds(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // The command name (field 2) may hold spaces; the fields after it are plain.
+  std::istringstream rest(stat.substr(stat.rfind(')') + 2));
+  std::string field;
+  double ticks = 0;
+  // Fields 3..15 of proc(5): utime is field 14, stime field 15.
+  for (int i = 3; i <= 15 && rest >> field; ++i) {
+    if (i == 14 || i == 15) ticks += std::stod(field);
+  }
+  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
 // The port of "http://HOST:PORT".
 uint16_t PortOf(const std::string& base_url) {
   return static_cast<uint16_t>(std::stoi(base_url.substr(base_url.rfind(':') + 1)));
+}
+
+// A TCP connection to 127.0.0.1:port, established (the kernel completes the handshake whether
+// or not the server has accepted it yet); -1 when connect fails.
+int Connect(uint16_t port) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return -1;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// Everything the peer sends until it closes the connection (or 10 s pass: a guard against a
+// hanging test, not a measure).
+std::string ReadUntilClosed(int fd) {
+  timeval tv{10, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    const ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
 }
 
 // An IPv4 address of this machine other than loopback, if it has one that is up.
@@ -46,6 +99,17 @@ std::optional<std::string> NonLoopbackAddress() {
   }
   freeifaddrs(all);
   return found;
+}
+
+// The value of the sample `name` (with its labels, if any) in a /metrics text; nullopt when
+// absent.
+std::optional<double> Sample(const std::string& metrics, const std::string& name) {
+  std::istringstream lines(metrics);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.rfind(name + " ", 0) == 0) return std::stod(line.substr(name.size() + 1));
+  }
+  return std::nullopt;
 }
 
 class Limits : public ::testing::Test {
@@ -136,6 +200,64 @@ TEST_F(Limits, MetricsWithATokenNeedItEvenFromLoopback) {
   HttpClientResponse ok = Get("/metrics", {{"Authorization", "Bearer " + token}});
   EXPECT_EQ(ok.status, 200) << ok.body;
   EXPECT_NE(ok.body.find("smsconsent_http_requests_total"), std::string::npos);
+}
+
+// ---- Connections --------------------------------------------------------------------------------
+
+// Out of file descriptors, accept() fails at once for as long as connections wait in the
+// backlog. The server must wait between attempts instead of retrying in a loop: over two
+// seconds of that state it uses a small fraction of a CPU (a busy loop uses all of one), and
+// once connections close it serves again.
+TEST_F(Limits, OutOfFileDescriptorsTheAcceptLoopWaitsInsteadOfSpinning) {
+  // A connection limit above what the descriptors allow, so that accept() itself runs out.
+  Start({.env = {"SMSCONSENT_MAX_CONNECTIONS=100000"}, .max_open_files = 64});
+  ASSERT_FALSE(HasFatalFailure());
+  const uint16_t port = PortOf(server_.base_url);
+  std::vector<int> held;
+  for (int i = 0; i < 100; ++i) {
+    const int fd = Connect(port);
+    ASSERT_GE(fd, 0) << "connection " << i;
+    held.push_back(fd);
+  }
+  const double before = CpuSeconds(server_.pid);
+  std::this_thread::sleep_for(std::chrono::seconds(2));  // the window measured, not a wait
+  const double used = CpuSeconds(server_.pid) - before;
+  EXPECT_LT(used, 0.5) << "CPU seconds used in 2 s out of file descriptors";
+  for (int fd : held) close(fd);
+  EXPECT_EQ(Get("/healthz").status, 200);
+  // It did run out: the pauses above were taken.
+  const std::string metrics = Get("/metrics").body;
+  EXPECT_GE(Sample(metrics, "smsconsent_http_accept_failures_total").value_or(0), 1) << metrics;
+}
+
+// Past --max-connections a new connection is answered 503 (with Retry-After) and closed at
+// once, without being read; the connections already open are served as before.
+TEST_F(Limits, ConnectionsPastTheLimitAreAnswered503AndClosed) {
+  Start({.env = {"SMSCONSENT_MAX_CONNECTIONS=4", "SMSCONSENT_REQUEST_TIMEOUT_MS=3000"}});
+  ASSERT_FALSE(HasFatalFailure());
+  const uint16_t port = PortOf(server_.base_url);
+  std::vector<int> held;
+  for (int i = 0; i < 4; ++i) {
+    const int fd = Connect(port);
+    ASSERT_GE(fd, 0);
+    held.push_back(fd);
+  }
+  // The server accepts in order: these four hold every slot before the fifth is looked at.
+  const int extra = Connect(port);
+  ASSERT_GE(extra, 0);
+  const std::string answer = ReadUntilClosed(extra);
+  close(extra);
+  EXPECT_EQ(answer.rfind("HTTP/1.1 503", 0), 0u) << answer;
+  EXPECT_NE(answer.find("Retry-After: "), std::string::npos) << answer;
+  // A held connection is still served.
+  const std::string request = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  ASSERT_EQ(send(held[0], request.data(), request.size(), 0), static_cast<ssize_t>(request.size()));
+  EXPECT_EQ(ReadUntilClosed(held[0]).rfind("HTTP/1.1 200", 0), 0u);
+  for (int fd : held) close(fd);
+  EXPECT_EQ(Get("/healthz").status, 200);
+  const std::string metrics = Get("/metrics").body;
+  EXPECT_GE(Sample(metrics, "smsconsent_http_connections_refused_total").value_or(0), 1) << metrics;
+  EXPECT_EQ(Sample(metrics, "smsconsent_http_connections_limit").value_or(0), 4) << metrics;
 }
 
 }  // namespace
