@@ -112,6 +112,22 @@ void AddServeOptions(CLI::App& cmd, ServeConfig& c) {
       ->envname("SMSCONSENT_MAX_CONNECTIONS")
       ->check(CLI::Range(int64_t{0}, int64_t{1'000'000}))
       ->capture_default_str();
+  cmd.add_option("--signin-threads", c.signin_threads,
+                 "threads that check sign-in passwords (Argon2id, 19 MiB each)")
+      ->envname("SMSCONSENT_SIGNIN_THREADS")
+      ->check(CLI::Range(1, 16))
+      ->capture_default_str();
+  cmd.add_option("--signin-queue", c.signin_queue,
+                 "sign-ins that may wait for a thread; past it, 429 with Retry-After")
+      ->envname("SMSCONSENT_SIGNIN_QUEUE")
+      ->check(CLI::Range(0, 1024))
+      ->capture_default_str();
+  cmd.add_option("--signin-rate", c.signin_rate,
+                 "sign-ins per second from all clients together (a burst of as many); past it, "
+                 "429 with Retry-After")
+      ->envname("SMSCONSENT_SIGNIN_RATE")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
 }
 
 int64_t MaxConnections(const ServeConfig& config, uint64_t open_file_limit) {

@@ -59,6 +59,12 @@ struct ServeConfig {
   // Open client connections; past it a new one is answered 503 and closed. 0: 1024, or half
   // the open-file limit when that is lower (MaxConnections).
   int64_t max_connections = 0;
+  // Sign-ins hash a password (Argon2id: 19 MiB and tens of milliseconds of CPU each), so they
+  // run on a pool of their own: this many threads, this many more waiting, and at most
+  // signin_rate starting per second (a burst of as many); past that, 429 with Retry-After.
+  int signin_threads = 1;
+  int signin_queue = 8;
+  int signin_rate = 10;
 };
 
 // The connection limit `serve` runs with: `config.max_connections` when set, else 1024 or half

@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "app/bounded_pool.h"
 #include "app/bulk.h"
 #include "app/consent_service.h"
 #include "app/group_committer.h"
@@ -167,6 +168,25 @@ int RunServe(const std::string& db, const ServeConfig& config) {
   // Staff sign-in for the web page (docs/auth.md).
   StaffAuth staff_auth(**store, clock);
   api.SetStaffAuth(&staff_auth);
+  // Password checks run on a pool of their own (docs/limits.md, "Resources held per client").
+  BoundedPool signin_pool(clock, BoundedPoolOptions{config.signin_threads, config.signin_queue,
+                                                    config.signin_rate, "sign-ins"});
+  api.SetSignInPool(&signin_pool);
+  metrics.AddReadings([&signin_pool] {
+    const BoundedPoolStats st = signin_pool.Stats();
+    return std::vector<Metrics::Reading>{
+        {"smsconsent_signin_threads", "Threads that check sign-in passwords.", "gauge",
+         static_cast<double>(st.threads)},
+        {"smsconsent_signin_running", "Sign-ins checking a password now.", "gauge",
+         static_cast<double>(st.running)},
+        {"smsconsent_signin_running_peak", "The most sign-ins that checked a password at once.",
+         "gauge", static_cast<double>(st.running_peak)},
+        {"smsconsent_signin_queued", "Sign-ins waiting for a thread.", "gauge",
+         static_cast<double>(st.queued)},
+        {"smsconsent_signin_refused_total", "Sign-ins refused past the queue or the rate (429).",
+         "counter", static_cast<double>(st.refused)},
+    };
+  });
 
   std::unique_ptr<HttpClient> http_client = MakeBeastHttpClient();
   std::unique_ptr<OutboxDispatcher> dispatcher;
@@ -246,6 +266,8 @@ int RunServe(const std::string& db, const ServeConfig& config) {
                  threads, max_connections);
   }
   server.Run();
+  // Sign-ins still queued are answered into the stopped server (and dropped), before it goes.
+  signin_pool.Stop();
   spdlog::info(json_logs ? std::string(R"("msg":"stopping")") : std::string("stopping"));
   // The server has drained: no handler waits on the committer any more. Stop it (committing
   // anything still queued) before the store closes.

@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "app/bounded_pool.h"
 #include "app/bulk.h"
 #include "app/consent_service.h"
 #include "app/staff_auth.h"
@@ -73,6 +74,9 @@ class Api {
   // Enables staff sign-in: /v1/session (503 without) and the session cookie on every
   // authenticated route (only API keys without). Not owned.
   void SetStaffAuth(StaffAuth* auth) { staff_auth_ = auth; }
+  // Runs the password checks of sign-ins on `pool` (429 with Retry-After when it refuses)
+  // instead of on the thread that handles the request. Not owned.
+  void SetSignInPool(BoundedPool* pool) { signin_pool_ = pool; }
 
  private:
   // A handler that needs the caller: a Bearer API key, or else the session cookie, whose
@@ -107,6 +111,7 @@ class Api {
   BulkService* bulk_ = nullptr;
   std::function<void()> notify_jobs_;
   StaffAuth* staff_auth_ = nullptr;
+  BoundedPool* signin_pool_ = nullptr;
 };
 
 // The OpenAPI 3 document served at /openapi.json (docs/openapi.json, embedded at build time).

@@ -151,6 +151,22 @@ TEST(MaxConnections, DefaultIsAThousandTwentyFourOrHalfTheOpenFileLimit) {
   EXPECT_THROW(ParseServeFlags({"--max-connections", "1000001"}), CLI::ValidationError);
 }
 
+TEST(SignInPool, SettingsAndTheirRanges) {
+  const ServeConfig defaults = ParseServeFlags({});
+  EXPECT_EQ(defaults.signin_threads, 1);
+  EXPECT_EQ(defaults.signin_queue, 8);
+  EXPECT_EQ(defaults.signin_rate, 10);
+  const ServeConfig set =
+      ParseServeFlags({"--signin-threads", "3", "--signin-queue", "0", "--signin-rate", "1000"});
+  EXPECT_EQ(set.signin_threads, 3);
+  EXPECT_EQ(set.signin_queue, 0);
+  EXPECT_EQ(set.signin_rate, 1000);
+  EXPECT_THROW(ParseServeFlags({"--signin-threads", "0"}), CLI::ValidationError);
+  EXPECT_THROW(ParseServeFlags({"--signin-threads", "17"}), CLI::ValidationError);
+  EXPECT_THROW(ParseServeFlags({"--signin-queue", "1025"}), CLI::ValidationError);
+  EXPECT_THROW(ParseServeFlags({"--signin-rate", "0"}), CLI::ValidationError);
+}
+
 TEST(Metrics, LoopbackByDefaultAndATokenModeNeedsItsToken) {
   const ServeConfig defaults = ParseServeFlags({});
   EXPECT_EQ(defaults.metrics, "loopback");

@@ -1,6 +1,6 @@
 // Integration tests of the resources a client can make the server hold (docs/limits.md,
-// "Resources held per client"): connections and who may read /metrics. The real `smsconsent
-// serve` binary, with its settings given as environment variables.
+// "Resources held per client"): connections, the sign-in pool, and who may read /metrics. The
+// real `smsconsent serve` binary, with its settings given as environment variables.
 //
 // Nothing here asserts how fast anything is: each test checks a mechanism (a refusal, a count,
 // a bound on CPU time that only a busy loop could exceed).
@@ -11,10 +11,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <optional>
+#include <random>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -31,6 +33,7 @@ namespace {
 
 using nlohmann::json;
 using serve_fixture::Cli;
+using serve_fixture::HeaderOf;
 namespace fs = std::filesystem;
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
@@ -258,6 +261,66 @@ TEST_F(Limits, ConnectionsPastTheLimitAreAnswered503AndClosed) {
   const std::string metrics = Get("/metrics").body;
   EXPECT_GE(Sample(metrics, "smsconsent_http_connections_refused_total").value_or(0), 1) << metrics;
   EXPECT_EQ(Sample(metrics, "smsconsent_http_connections_limit").value_or(0), 4) << metrics;
+}
+
+// ---- Sign-in ------------------------------------------------------------------------------------
+
+// Every sign-in hashes a password with Argon2id (19 MiB, tens of milliseconds of CPU), for an
+// unknown email too. A flood of them is refused past the sign-in pool's queue and rate (429
+// with Retry-After) instead of taking the HTTP threads: a consent check sent during the flood
+// is answered, and the pool never hashed more passwords at once than it has threads.
+TEST_F(Limits, ASignInFloodIsRefusedPastThePoolAndOtherRequestsAreAnswered) {
+  Start({});
+  ASSERT_FALSE(HasFatalFailure());
+  constexpr int kSignIns = 64;
+  std::vector<HttpClientResponse> answers(kSignIns);
+  std::atomic<int> started{0};
+  std::vector<std::thread> flood;
+  std::mt19937 rng(std::random_device{}());
+  for (int i = 0; i < kSignIns; ++i) {
+    const std::string email = "flood-" + std::to_string(i) + "-" + std::to_string(rng()) + "@x.io";
+    flood.emplace_back([this, i, email, &answers, &started] {
+      auto client = MakeBeastHttpClient();
+      HttpClientRequest req;
+      req.method = "POST";
+      req.url = server_.base_url + "/v1/session";
+      req.headers = {{"Content-Type", "application/json"}};
+      req.body = json{{"email", email}, {"password", "not the password at all"}}.dump();
+      req.timeout = std::chrono::milliseconds(60'000);
+      ++started;
+      auto r = client->Send(req);
+      EXPECT_TRUE(r.ok()) << r.status().ToString();
+      if (r.ok()) answers[i] = *r;
+    });
+  }
+  while (started < kSignIns) std::this_thread::yield();
+  HttpClientResponse check = Get("/v1/consent?phone=%2B15550001111&number=%2B15551234567",
+                                 {{"Authorization", "Bearer " + key_}});
+  EXPECT_EQ(check.status, 200) << check.body;
+  for (auto& t : flood) t.join();
+
+  int refused = 0, wrong = 0;
+  for (const HttpClientResponse& r : answers) {
+    if (r.status == 429) {
+      ++refused;
+      EXPECT_GE(std::atoi(HeaderOf(r, "retry-after").c_str()), 1) << r.body;
+      EXPECT_NE(r.body.find("RESOURCE_EXHAUSTED"), std::string::npos) << r.body;
+    } else {
+      EXPECT_EQ(r.status, 401) << r.body;
+      ++wrong;
+    }
+  }
+  EXPECT_GT(refused, 0);
+  EXPECT_GT(wrong, 0);
+  EXPECT_EQ(refused + wrong, kSignIns);
+  const std::string metrics = Get("/metrics").body;
+  const std::optional<double> threads = Sample(metrics, "smsconsent_signin_threads");
+  const std::optional<double> peak = Sample(metrics, "smsconsent_signin_running_peak");
+  ASSERT_TRUE(threads && peak) << metrics;
+  EXPECT_EQ(*threads, 1);  // the default
+  EXPECT_GE(*peak, 1);
+  EXPECT_LE(*peak, *threads);
+  EXPECT_EQ(Sample(metrics, "smsconsent_signin_refused_total").value_or(-1), refused) << metrics;
 }
 
 }  // namespace
