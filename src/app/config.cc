@@ -85,8 +85,9 @@ void AddServeOptions(CLI::App& cmd, ServeConfig& c) {
                  "name of this instance (owner of its outbox and job leases)")
       ->envname("SMSCONSENT_INSTANCE_ID");
   cmd.add_option("--metrics", c.metrics,
-                 "who may read /metrics: off (404), loopback (peers on 127.0.0.0/8 or ::1; 403 "
-                 "for others) or token (Authorization: Bearer <--metrics-token>; 401 without)")
+                 "who may read /metrics: off (404), loopback (peers on 127.0.0.0/8 or ::1, not "
+                 "through a proxy; 403 for others) or token (Authorization: Bearer "
+                 "<--metrics-token>; 401 without)")
       ->envname("SMSCONSENT_METRICS")
       ->check(CLI::IsMember({"off", "loopback", "token"}))
       ->capture_default_str();

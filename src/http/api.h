@@ -27,7 +27,7 @@ namespace smsconsent {
 // Who may read GET /metrics, which shows every account's outbox counts.
 enum class MetricsAccess {
   kOff,       // no such route: 404
-  kLoopback,  // peers on 127.0.0.0/8 or ::1 only; 403 for the others
+  kLoopback,  // peers on 127.0.0.0/8 or ::1 only, not forwarded by a proxy; 403 for others
   kToken,     // `Authorization: Bearer <metrics_token>`; 401 without it
 };
 

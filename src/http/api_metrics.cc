@@ -32,9 +32,14 @@ bool IsLoopbackPeer(const std::string& remote) {
 void Api::AddMetricsRoutes() {
   if (options_.metrics == MetricsAccess::kOff) return;  // 404, as for any unknown path
   router_.Add("GET", "/metrics", [this](const HttpRequest& req, const PathParams&) {
-    if (options_.metrics == MetricsAccess::kLoopback && !IsLoopbackPeer(req.remote)) {
+    // A reverse proxy on this machine is a loopback peer too; what it forwards came from
+    // elsewhere (when it says so: a proxy that adds neither header is not told apart).
+    if (options_.metrics == MetricsAccess::kLoopback &&
+        (!IsLoopbackPeer(req.remote) || !req.Header("forwarded").empty() ||
+         !req.Header("x-forwarded-for").empty())) {
       return ErrorResponse(403, "PERMISSION_DENIED",
-                           "/metrics is served to loopback peers only (--metrics)");
+                           "/metrics is served to loopback peers only, not through a proxy "
+                           "(--metrics)");
     }
     if (options_.metrics == MetricsAccess::kToken) {
       constexpr std::string_view kBearer = "Bearer ";

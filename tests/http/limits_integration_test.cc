@@ -173,6 +173,14 @@ TEST_F(Limits, MetricsAreForLoopbackPeersByDefault) {
   HttpClientResponse local = Send("GET", "http://127.0.0.1:" + port + "/metrics");
   EXPECT_EQ(local.status, 200) << local.body;
   EXPECT_NE(local.body.find("smsconsent_http_requests_total"), std::string::npos);
+  // What a reverse proxy on this machine forwards came from elsewhere.
+  EXPECT_EQ(
+      Send("GET", "http://127.0.0.1:" + port + "/metrics", {{"X-Forwarded-For", "203.0.113.9"}})
+          .status,
+      403);
+  EXPECT_EQ(Send("GET", "http://127.0.0.1:" + port + "/metrics", {{"Forwarded", "for=203.0.113.9"}})
+                .status,
+            403);
   if (!outside) GTEST_SKIP() << "this machine has no address but loopback to call from";
   HttpClientResponse remote = Send("GET", "http://" + *outside + ":" + port + "/metrics");
   EXPECT_EQ(remote.status, 403) << remote.body;
