@@ -139,6 +139,24 @@ TEST_F(ServeConfigFile, NoConfigOptionReadsNothing) {
   EXPECT_EQ(config_.listen, "127.0.0.1:8080");
 }
 
+TEST_F(ServeConfigFile, SetsTheResourceLimitsToo) {
+  Write(
+      "metrics = token\n"
+      "metrics-token = 0123456789abcdef0123\n"
+      "max-connections = 200\n"
+      "signin-threads = 2\n"
+      "signin-queue = 4\n"
+      "signin-rate = 3\n");
+  ASSERT_TRUE(Apply().ok());
+  EXPECT_EQ(config_.metrics, "token");
+  EXPECT_EQ(config_.metrics_token, "0123456789abcdef0123");
+  EXPECT_TRUE(CheckServeConfig(config_).ok());
+  EXPECT_EQ(config_.max_connections, 200);
+  EXPECT_EQ(config_.signin_threads, 2);
+  EXPECT_EQ(config_.signin_queue, 4);
+  EXPECT_EQ(config_.signin_rate, 3);
+}
+
 TEST(MaxConnections, DefaultIsAThousandTwentyFourOrHalfTheOpenFileLimit) {
   const ServeConfig config = ParseServeFlags({});
   EXPECT_EQ(config.max_connections, 0);
