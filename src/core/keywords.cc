@@ -457,12 +457,16 @@ void Tokenize(std::string_view text, TokenizedText* out) {
     const bool clause_start = clause || (sep_space && sep_dash);
     bool added = false;
     size_t word = start;
-    // Every elided prefix is a word of its own, so that "l'l'e" splits as "l' l'e" does.
-    while (apostrophe != std::string_view::npos &&
-           IsElisionPrefix(text.substr(word, apostrophe - word))) {
+    // Every elided prefix is a word of its own, so that "l'l'e" splits as "l' l'e" does; the
+    // prefix is recognised by its key, as the key would be split when read again ("l\u0612'").
+    while (apostrophe != std::string_view::npos) {
+      const std::string_view prefix = text.substr(word, apostrophe - word);
+      const bool prefix_ascii = IsAscii(prefix);
+      const std::string folded = prefix_ascii ? std::string() : FoldDiacritics(prefix);
+      if (!IsElisionPrefix(prefix_ascii ? prefix : std::string_view(folded))) break;
       const bool first = !added;
-      added |= AddWord(out, word, after_apostrophe, word, apostrophe, true, sentence && first,
-                       clause_start && first);
+      added |= AddWord(out, word, after_apostrophe, word, apostrophe, prefix_ascii,
+                       sentence && first, clause_start && first);
       word = after_apostrophe;
       apostrophe = NextApostrophe(text, word, end, &after_apostrophe);
     }

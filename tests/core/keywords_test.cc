@@ -694,6 +694,9 @@ TEST(KeywordComparisonKey, EveryElidedPrefixIsAWord) {
   EXPECT_EQ(KeywordComparisonKey("l'l'e"), "l l e");
   EXPECT_EQ(KeywordComparisonKey("qu'l\u2019arr\u00EAt"), "qu l arret");
   EXPECT_EQ(KeywordComparisonKey("l l'e"), "l l e");
+  // A prefix whose key is "l" ("l" with a combining mark) is elided as "l" is.
+  EXPECT_EQ(KeywordComparisonKey("l\u0612'rd"), "l rd");
+  EXPECT_EQ(KeywordComparisonKey(KeywordComparisonKey("l\u0612'rd")), "l rd");
 }
 
 // Combining marks with no letter to sit on (after a space or a symbol such as the U+FFFD of
