@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-600}
 [ $# -gt 0 ] && shift
-all=(target form csv contact_filter keywords phone segments webhook)
+mapfile -t all < <(cd tests/fuzz && ls -- *_fuzz.cc | sed "s/_fuzz\.cc$//")
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=("${all[@]}")
 store=${SMSCONSENT_FUZZ_CORPUS:-${XDG_CACHE_HOME:-$HOME/.cache}/smsconsent-fuzz}

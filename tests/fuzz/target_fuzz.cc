@@ -1,14 +1,17 @@
-// Fuzz target: the request target of every HTTP request (http/target.h SplitTarget), bytes
-// straight from the network.
+// Fuzz target: the request target of every HTTP request (http/target.h SplitTarget and
+// CheckQueryText), bytes straight from the network.
 //
-// Invariants: the query is exactly what ParseFormUrlEncoded makes of the part after the first
-// '?', and on an error it is empty (not what an earlier request left); decoding the path only
-// ever shrinks it, leaves a path without '%' as it is, and undoes UrlEncode.
+// Invariants: a path that does not decode to UTF-8 is refused; otherwise the query is exactly
+// what ParseFormUrlEncoded makes of the part after the first '?', and on an error it is empty
+// (not what an earlier request left); decoding the path only ever shrinks it, leaves a path
+// without '%' as it is, and undoes UrlEncode; CheckQueryText refuses exactly the queries with
+// a name or value that is not UTF-8.
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
 
+#include "core/json_text.h"
 #include "core/status.h"
 #include "fuzz_check.h"
 #include "http/http_types.h"
@@ -29,6 +32,11 @@ void CheckTarget(std::string_view target) {
   if (raw_path.find('%') == std::string_view::npos) {
     FUZZ_CHECK(req.path == raw_path, fuzz::Escaped(target));
   }
+  if (!IsValidUtf8(req.path)) {
+    FUZZ_CHECK(status.code() == StatusCode::kInvalidArgument && req.query.empty(),
+               fuzz::Escaped(target) + ": " + status.ToString());
+    return;
+  }
   if (q == std::string_view::npos) {
     FUZZ_CHECK(status.ok() && req.query.empty(), fuzz::Escaped(target));
   } else {
@@ -41,6 +49,10 @@ void CheckTarget(std::string_view target) {
       FUZZ_CHECK(req.query.empty(), fuzz::Escaped(target));
     }
   }
+  bool text = true;
+  for (const auto& [name, value] : req.query)
+    text = text && IsValidUtf8(name) && IsValidUtf8(value);
+  FUZZ_CHECK(CheckQueryText(req).ok() == text, fuzz::Escaped(target));
 
   // UrlEncode escapes '?' and '%' too, so the encoded path splits back into the same path.
   HttpRequest again;
