@@ -22,10 +22,12 @@ void AppendCodePointEscape(std::string& out, UChar32 c) {
   for (int shift = 12; shift >= 0; shift -= 4) out.push_back(kHex[(c >> shift) & 0xF]);
 }
 
-// Calls ascii(byte) for each byte below 0x80, utf8(code point, length) for each well-formed
-// UTF-8 sequence above, and bad(byte) for each byte that is neither.
-template <typename Ascii, typename Utf8, typename Bad>
-void ForEachCharacter(std::string_view s, Ascii ascii, Utf8 utf8, Bad bad) {
+// Appends `s` to `out`: each byte below 0x80 through ascii(byte); each well-formed UTF-8
+// sequence above it as it is, except the code points IsUnicodeLineBreakOrControl names, which
+// become \uXXXX (the same escape in plain and JSON lines); and each byte that is part of no
+// well-formed sequence through bad(byte).
+template <typename Ascii, typename Bad>
+void AppendCharacters(std::string& out, std::string_view s, Ascii ascii, Bad bad) {
   const auto* bytes = reinterpret_cast<const uint8_t*>(s.data());
   const auto length = static_cast<int32_t>(s.size());
   for (int32_t i = 0; i < length;) {
@@ -41,8 +43,10 @@ void ForEachCharacter(std::string_view s, Ascii ascii, Utf8 utf8, Bad bad) {
       // One ill-formed byte at a time: what follows it may start a sequence of its own.
       bad(bytes[start]);
       i = start + 1;
+    } else if (IsUnicodeLineBreakOrControl(c)) {
+      AppendCodePointEscape(out, c);
     } else {
-      utf8(c, s.substr(static_cast<size_t>(start), static_cast<size_t>(i - start)));
+      out.append(s.substr(static_cast<size_t>(start), static_cast<size_t>(i - start)));
     }
   }
 }
@@ -55,8 +59,8 @@ void AppendLogText(std::string& out, std::string_view s) {
     out.push_back(kHex[b >> 4]);
     out.push_back(kHex[b & 0xF]);
   };
-  ForEachCharacter(
-      s,
+  AppendCharacters(
+      out, s,
       [&](char c) {
         switch (c) {
           case '\n':
@@ -81,13 +85,6 @@ void AppendLogText(std::string& out, std::string_view s) {
           out.push_back(c);
         }
       },
-      [&](UChar32 c, std::string_view sequence) {
-        if (IsUnicodeLineBreakOrControl(c)) {
-          AppendCodePointEscape(out, c);
-        } else {
-          out.append(sequence);
-        }
-      },
       byte_escape);
 }
 
@@ -105,8 +102,8 @@ std::string JsonLogFields(std::string_view message) {
   // escapes mean the same; a byte that is not UTF-8 becomes U+FFFD, as in dump()'s replace
   // mode.
   auto append = [](std::string& out, std::string_view text, bool quote) {
-    ForEachCharacter(
-        text,
+    AppendCharacters(
+        out, text,
         [&](char c) {
           const auto u = static_cast<uint8_t>(c);
           if (quote && (c == '"' || c == '\\')) {
@@ -116,13 +113,6 @@ std::string JsonLogFields(std::string_view message) {
             AppendCodePointEscape(out, u);
           } else {
             out.push_back(c);
-          }
-        },
-        [&](UChar32 c, std::string_view sequence) {
-          if (IsUnicodeLineBreakOrControl(c)) {
-            AppendCodePointEscape(out, c);
-          } else {
-            out.append(sequence);
           }
         },
         [&](uint8_t) { out += "\xEF\xBF\xBD"; });
