@@ -28,16 +28,15 @@ if [ "$fix" -eq 1 ]; then
   "$clang_format" -i "${files[@]}"
   exit 0
 fi
-bad=0
-for f in "${files[@]}"; do
-  if ! out=$("$clang_format" --dry-run --Werror "$f" 2>&1); then
-    echo "$f: not formatted (scripts/check-format.sh --fix)"
-    echo "$out" | head -n 6
-    bad=$((bad + 1))
-  fi
-done
-if [ "$bad" -gt 0 ]; then
-  echo "check-format: $bad of ${#files[@]} files not formatted"
-  exit 1
+# One clang-format for every file: it names each file that differs, with the lines, and
+# exits non-zero if any does.
+if out=$("$clang_format" --dry-run --Werror "${files[@]}" 2>&1); then
+  echo "check-format: ${#files[@]} files formatted"
+  exit 0
 fi
-echo "check-format: ${#files[@]} files formatted"
+echo "$out" | head -n 60
+bad=$(echo "$out" | sed -n 's/^\([^:]*\):[0-9]*:[0-9]*: error: code should be clang-formatted.*/\1/p' |
+  sort -u)
+echo "check-format: not formatted (scripts/check-format.sh --fix):"
+echo "$bad" | sed 's/^/  /'
+exit 1
