@@ -27,11 +27,7 @@ using cli_test::CliRun;
 class Cli : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("smsconsent-cli-" + std::to_string(getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    dir_ = cli_test::FreshTestDir("cli");
     db_ = (dir_ / "test.db").string();
   }
   void TearDown() override { fs::remove_all(dir_); }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -11,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 namespace smsconsent::cli_test {
@@ -24,6 +26,18 @@ struct CliRun {
     return j.is_discarded() ? nlohmann::json() : j;
   }
 };
+
+// An empty directory for the running test's files: TMPDIR/smsconsent-NAME-PID-TEST, emptied
+// first if an earlier run left it. The caller removes it in TearDown().
+inline std::filesystem::path FreshTestDir(const std::string& name) {
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() /
+      ("smsconsent-" + name + "-" + std::to_string(getpid()) + "-" +
+       ::testing::UnitTest::GetInstance()->current_test_info()->name());
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
 
 // `s` in single quotes for sh.
 inline std::string ShellQuote(const std::string& s) {

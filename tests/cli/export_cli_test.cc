@@ -38,11 +38,7 @@ std::vector<std::string> Lines(const std::string& s) {
 class ExportCli : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("smsconsent-exportcli-" + std::to_string(getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    dir_ = cli_test::FreshTestDir("exportcli");
     db_ = (dir_ / "test.db").string();
   }
   void TearDown() override { fs::remove_all(dir_); }

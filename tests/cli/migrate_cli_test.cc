@@ -33,11 +33,7 @@ class MigrateCli : public ::testing::Test {
       if (testing_pg::InCi()) FAIL() << "(CI=true, so not skipped): " << why;
       GTEST_SKIP() << why;
     }
-    dir_ = fs::temp_directory_path() /
-           ("smsconsent-migratecli-" + std::to_string(getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    dir_ = cli_test::FreshTestDir("migratecli");
     sqlite_ = "sqlite:" + (dir_ / "source.db").string();
     schema_ = testing_pg::NewSchemaName();
     pg_ = testing_pg::StoreUrl(schema_);

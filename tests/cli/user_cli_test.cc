@@ -26,11 +26,7 @@ using CliResult = cli_test::CliRun;
 class UserCli : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("smsconsent-user-cli-" + std::to_string(getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    dir_ = cli_test::FreshTestDir("user-cli");
     db_ = (dir_ / "test.db").string();
     ASSERT_EQ(Run({"account", "create", "--name", "Acme"}).exit_code, 0);
   }

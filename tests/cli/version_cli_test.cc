@@ -24,11 +24,7 @@ const std::regex kRevision("[0-9a-f]{7,40}(-dirty)?|unknown");
 class VersionCli : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("smsconsent-version-cli-" + std::to_string(getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    dir_ = cli_test::FreshTestDir("version-cli");
     db_ = (dir_ / "test.db").string();
   }
   void TearDown() override { fs::remove_all(dir_); }

@@ -38,9 +38,7 @@ class Activity : public ::testing::Test {
  protected:
   void SetUp() override { serve_fixture::SkipOrFailWithoutStore(); }
   static void SetUpTestSuite() {
-    dir_ = fs::temp_directory_path() / ("smsconsent-activity-" + std::to_string(getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    dir_ = serve_fixture::FreshDir("activity");
     db_ = serve_fixture::NewDatabase(dir_, "activity.db");
     if (db_.empty()) return;
     json a = json::parse(

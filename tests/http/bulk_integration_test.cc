@@ -35,9 +35,7 @@ class BulkApi : public ::testing::Test {
  protected:
   void SetUp() override { serve_fixture::SkipOrFailWithoutStore(); }
   static void SetUpTestSuite() {
-    dir_ = fs::temp_directory_path() / ("smsconsent-bulk-api-" + std::to_string(getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    dir_ = serve_fixture::FreshDir("bulk-api");
     db_ = serve_fixture::NewDatabase(dir_, "serve.db");
     if (db_.empty()) return;
     json a = Cli(db_, {"account", "create", "--name", "Acme", "--addons",

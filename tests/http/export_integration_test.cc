@@ -38,9 +38,7 @@ class ExportApi : public ::testing::Test {
  protected:
   void SetUp() override { serve_fixture::SkipOrFailWithoutStore(); }
   static void SetUpTestSuite() {
-    dir_ = fs::temp_directory_path() / ("smsconsent-export-api-" + std::to_string(getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    dir_ = serve_fixture::FreshDir("export-api");
     db_ = serve_fixture::NewDatabase(dir_, "serve.db");
     if (db_.empty()) return;
     json a = Cli(db_, {"account", "create", "--name", "Acme", "--addons",

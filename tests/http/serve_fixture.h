@@ -47,6 +47,16 @@ inline void SkipOrFailWithoutStore() {
   GTEST_SKIP() << why;
 }
 
+// An empty directory for a test suite's files: TMPDIR/smsconsent-NAME-PID, emptied first if an
+// earlier run left it. The suite removes it in TearDownTestSuite().
+inline std::filesystem::path FreshDir(const std::string& name) {
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() /
+                                    ("smsconsent-" + name + "-" + std::to_string(getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
 // A fresh, empty database for `smsconsent --db`: the file `dir/name`, or on PostgreSQL the
 // cluster's URL with a new schema; "" when the store cannot be used (SetUpTestSuite() then
 // returns at once, and SkipOrFailWithoutStore() in SetUp() reports it).

@@ -44,9 +44,7 @@ class Serve : public ::testing::Test {
  protected:
   void SetUp() override { serve_fixture::SkipOrFailWithoutStore(); }
   static void SetUpTestSuite() {
-    dir_ = fs::temp_directory_path() / ("smsconsent-serve-" + std::to_string(getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    dir_ = serve_fixture::FreshDir("serve");
     db_ = serve_fixture::NewDatabase(dir_, "serve.db");
     if (db_.empty()) return;
     json a = json::parse(RunCli(db_, {"account", "create", "--name", "Acme", "--addons",

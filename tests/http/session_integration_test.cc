@@ -36,9 +36,7 @@ class SessionApi : public ::testing::Test {
  protected:
   void SetUp() override { serve_fixture::SkipOrFailWithoutStore(); }
   static void SetUpTestSuite() {
-    dir_ = fs::temp_directory_path() / ("smsconsent-session-api-" + std::to_string(getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    dir_ = serve_fixture::FreshDir("session-api");
     db_ = serve_fixture::NewDatabase(dir_, "serve.db");
     if (db_.empty()) return;
     json a = Cli(db_, {"account", "create", "--name", "Acme", "--addons", "marketing_sms_access"});

@@ -38,9 +38,7 @@ class UntrustedInput : public ::testing::Test {
   static constexpr char kKannelSecret[] = "kannel-secret";
 
   static void SetUpTestSuite() {
-    dir_ = fs::temp_directory_path() / ("smsconsent-untrusted-" + std::to_string(getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    dir_ = serve_fixture::FreshDir("untrusted");
     db_ = serve_fixture::NewDatabase(dir_, "untrusted.db");
     if (db_.empty()) return;
     json a = serve_fixture::Cli(

@@ -221,9 +221,7 @@ int64_t Now() { return static_cast<int64_t>(std::time(nullptr)); }
 class WebhooksOverHttp : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = fs::temp_directory_path() / ("smsconsent-hooks-" + std::to_string(getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    dir_ = serve_fixture::FreshDir("hooks");
     db_ = serve_fixture::NewDatabase(dir_, "hooks.db");
     if (db_.empty()) return;
     json a = Cli({"account", "create", "--name", "Acme", "--addons", "marketing_sms_access"});
