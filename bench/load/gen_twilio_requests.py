@@ -2,7 +2,8 @@
 """Writes signed Twilio webhook requests for the load test: one line per request,
 "<signature>\t<form body>", for COUNT distinct sender phones PHONE_PREFIX + 7 digits, numbered
 from FIRST (each message id unique). Lists for several server instances take disjoint ranges
-(FIRST = k * COUNT), so no instance replays another's messages or phones.
+(FIRST = k * COUNT), so no instance replays another's messages or phones. Message ids are Twilio
+SIDs ("SM" and 32 hex digits, which the webhook requires), the MD5 of ID_PREFIX and the number.
 Usage: gen_twilio_requests.py URL TOKEN TO COUNT OUT [PHONE_PREFIX=+1415] [ID_PREFIX=SMload]
                               [FIRST=0]"""
 import base64
@@ -23,7 +24,7 @@ def main():
                 "From": prefix + "%07d" % i,
                 "To": to,
                 "Body": bodies[i % len(bodies)],
-                "MessageSid": id_prefix + "%010d" % i,
+                "MessageSid": "SM" + hashlib.md5((id_prefix + "%010d" % i).encode()).hexdigest(),
                 "AccountSid": "AC00000000000000000000000000000000",
             }
             data = url + "".join(k + params[k] for k in sorted(params))

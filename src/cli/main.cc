@@ -563,6 +563,7 @@ int Main(int argc, char** argv) {
       {"--signature-method", "signature_method"},
       {"--public-key", "public_key"},
       {"--tolerance-seconds", "tolerance_seconds"},
+      {"--plivo-allow-v2", "allow_v2"},
       {"--smsc", "smsc"}};
   std::map<std::string, std::string> setting_values;
   auto* provider_set = provider->add_subcommand(
@@ -572,7 +573,12 @@ int Main(int argc, char** argv) {
       ->add_option("--provider", provider_name, "twilio, kannel, vonage, plivo, telnyx or generic")
       ->required();
   for (const auto& [flag, key] : kSettingFlags) {
-    provider_set->add_option(flag, setting_values[key], "settings key '" + key + "'");
+    provider_set->add_option(flag, setting_values[key],
+                             key == "allow_v2"
+                                 ? "true: also accept Plivo's Signature V2, which signs no message "
+                                   "(each nonce once; docs/webhooks.md#plivo); settings key "
+                                   "'allow_v2'"
+                                 : "settings key '" + key + "'");
   }
   provider_set->add_option("--sender", sender, "how replies leave: twilio, kannel or log");
   provider_set->callback([&] {
@@ -586,6 +592,17 @@ int Main(int argc, char** argv) {
           } catch (const std::exception&) {
             return Output::Fail(InvalidArgument("--tolerance-seconds must be a number"));
           }
+        } else if (key == "allow_v2") {
+          // Plivo's Signature V2 signs no message: accepting it is the account's explicit choice
+          // (docs/webhooks.md#plivo), and `false` takes it back.
+          if (provider_name != "plivo") {
+            return Output::Fail(
+                InvalidArgument("--plivo-allow-v2 is a setting of --provider plivo"));
+          }
+          if (value != "true" && value != "false") {
+            return Output::Fail(InvalidArgument("--plivo-allow-v2 must be true or false"));
+          }
+          settings[key] = value == "true";
         } else {
           settings[key] = value;
         }

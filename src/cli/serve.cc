@@ -17,6 +17,7 @@
 #include "app/outbox_dispatcher.h"
 #include "app/staff_auth.h"
 #include "app/system_clock.h"
+#include "app/webhook_service.h"
 #include "cli/output.h"
 #include "cli/version.h"
 #include "core/json_text.h"
@@ -115,7 +116,22 @@ int RunServe(const std::string& db, const ServeConfig& config) {
     committer = std::make_unique<GroupCommitter>(**store, std::move(options));
     service.SetCommitter(committer.get());
   }
-  Api api(service, **store, clock, metrics, ApiOptions{config.public_url, config.web_dir});
+  const bool json_logs = config.log_json;
+  WebhookService::Options webhook_options;
+  // The real reason of a webhook refused as unverified, which its answer does not say. The
+  // request wrote part of it; the formatter keeps that on its line (SafeMessage).
+  webhook_options.on_not_verified = [json_logs](std::string_view provider, std::string_view to,
+                                                const Status& reason) {
+    if (json_logs) {
+      spdlog::warn(R"("msg":"webhook not verified","provider":{},"to":{},"reason":{})",
+                   JsonEscape(provider), JsonEscape(to), JsonEscape(reason.ToString()));
+    } else {
+      spdlog::warn("webhook {} to {} not verified: {}", provider, to, reason.ToString());
+    }
+  };
+  WebhookService webhooks(service, **store, clock, std::move(webhook_options));
+  Api api(service, webhooks, **store, clock, metrics,
+          ApiOptions{config.public_url, config.web_dir});
   const std::string instance =
       config.instance_id.empty() ? "instance-" + std::to_string(::getpid()) : config.instance_id;
   BulkService::Options bulk_options;
@@ -137,6 +153,7 @@ int RunServe(const std::string& db, const ServeConfig& config) {
     options.poll_interval = std::chrono::milliseconds(config.outbox_poll_ms);
     dispatcher = std::make_unique<OutboxDispatcher>(**store, clock, *http_client, options);
     api.SetOutboxNotifier([d = dispatcher.get()] { d->Notify(); });
+    webhooks.SetOutboxNotifier([d = dispatcher.get()] { d->Notify(); });
   }
 
   HttpServerOptions options;
@@ -147,7 +164,6 @@ int RunServe(const std::string& db, const ServeConfig& config) {
   options.request_timeout = std::chrono::milliseconds(config.request_timeout_ms);
   options.idle_timeout = std::chrono::milliseconds(config.idle_timeout_ms);
   options.shutdown_grace = std::chrono::milliseconds(config.shutdown_grace_ms);
-  const bool json_logs = config.log_json;
   HttpServer server(
       options,
       [&api](const HttpRequest& req, Responder respond) {

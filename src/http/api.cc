@@ -41,20 +41,21 @@ Result<std::vector<std::string>> QueryList(const HttpRequest& req, const char* n
   }
 }
 
-HttpResponse FromWebhook(const WebhookResponse& w) {
+HttpResponse FromWebhook(WebhookResponse w) {
   HttpResponse r;
   r.status = w.status;
-  r.content_type = w.content_type;
-  r.body = w.body;
-  r.headers = w.headers;
+  r.content_type = std::move(w.content_type);
+  r.body = std::move(w.body);
+  r.headers = std::move(w.headers);
   return r;
 }
 
 }  // namespace
 
-Api::Api(ConsentService& service, ConsentStore& store, const Clock& clock, Metrics& metrics,
-         ApiOptions options)
+Api::Api(ConsentService& service, const WebhookService& webhooks, ConsentStore& store,
+         const Clock& clock, Metrics& metrics, ApiOptions options)
     : service_(service),
+      webhooks_(webhooks),
       store_(store),
       clock_(clock),
       metrics_(metrics),
@@ -538,10 +539,6 @@ void Api::AddRoutes() {
 }
 
 void Api::Webhook(const HttpRequest& req, const std::string& name, Responder respond) const {
-  const WebhookProvider* provider = FindWebhookProvider(name);
-  if (!provider) {
-    return respond(ErrorResponse(404, "NOT_FOUND", "no webhook for provider '" + name + "'"));
-  }
   WebhookRequest wr;
   wr.method = req.method;
   const std::string base = options_.public_url.empty() ? "http://" + std::string(req.Header("host"))
@@ -552,40 +549,11 @@ void Api::Webhook(const HttpRequest& req, const std::string& name, Responder res
   wr.query = req.query;
   wr.headers = req.headers;
   wr.body = req.body;
-
-  auto parsed = provider->Parse(wr);
-  if (!parsed.ok()) return respond(ErrorResponse(parsed.status()));
-  if (parsed->ignored) return respond(FromWebhook(provider->Respond({})));
-  auto route = service_.RouteInbound(parsed->to, parsed->from);
-  if (!route.ok()) return respond(ErrorResponse(route.status()));
-  auto settings = service_.ProviderSettings(*route, std::string(provider->name()));
-  if (!settings.ok()) return respond(ErrorResponse(settings.status()));
-  Status verified = provider->Verify(wr, **settings, clock_.NowMs());
-  if (!verified.ok()) {
-    // An unconfigured secret is as much a refusal as a wrong one, for the caller.
-    return respond(ErrorResponse(403, "PERMISSION_DENIED", verified.message()));
-  }
-  InboundSms sms;
-  sms.provider = std::string(provider->name());
-  sms.message_id = parsed->message_id;
-  sms.from = parsed->from;
-  sms.to = parsed->to;
-  sms.body = parsed->body;
-  sms.reply_channel = provider->RepliesInResponse() ? "response" : "api";
-  // The message is decided here; its commit is waited for without holding this thread.
-  service_.ReceiveRoutedAsync(
-      sms, *route,
-      [this, provider, channel = sms.reply_channel,
-       respond = std::move(respond)](Result<InboundResult> result) {
-        if (!result.ok()) return respond(ErrorResponse(result.status()));
-        metrics_.RecordDecision(std::string(provider->name()), IntentName(result->match.intent));
-        std::vector<std::string> replies;
-        for (const QueuedReply& r : result->replies) replies.push_back(r.body);
-        if (!replies.empty() && channel == "api" && !result->duplicate && notify_outbox_) {
-          notify_outbox_();
-        }
-        respond(FromWebhook(provider->Respond(replies)));
-      });
+  webhooks_.Receive(name, wr, [this, name, respond = std::move(respond)](WebhookOutcome outcome) {
+    if (!outcome.status.ok()) return respond(ErrorResponse(outcome.status));
+    if (outcome.intent != nullptr) metrics_.RecordDecision(name, outcome.intent);
+    respond(FromWebhook(std::move(outcome.response)));
+  });
 }
 
 }  // namespace smsconsent

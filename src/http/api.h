@@ -14,6 +14,7 @@
 #include "app/bulk.h"
 #include "app/consent_service.h"
 #include "app/staff_auth.h"
+#include "app/webhook_service.h"
 #include "core/clock.h"
 #include "http/http_types.h"
 #include "http/metrics.h"
@@ -38,8 +39,8 @@ struct Caller : Account {
 
 class Api {
  public:
-  Api(ConsentService& service, ConsentStore& store, const Clock& clock, Metrics& metrics,
-      ApiOptions options);
+  Api(ConsentService& service, const WebhookService& webhooks, ConsentStore& store,
+      const Clock& clock, Metrics& metrics, ApiOptions options);
 
   // Routes one request (thread-safe) and answers through `respond`: at once, or later from
   // another thread for a route that waits without holding the thread (webhooks). Returns the
@@ -84,9 +85,12 @@ class Api {
   void AddSessionRoutes();  // staff sign-in, session, sign-out (api_session.cc)
   void AddBulkRoutes();     // bulk changes, imports, jobs (api_bulk.cc)
   void AddWebRoutes();      // the staff web page under /app/ (web_ui.cc)
+  // A provider's webhook: the request handed to WebhookService as it came, its outcome mapped
+  // to the response.
   void Webhook(const HttpRequest& req, const std::string& provider, Responder respond) const;
 
   ConsentService& service_;
+  const WebhookService& webhooks_;
   ConsentStore& store_;
   const Clock& clock_;
   Metrics& metrics_;

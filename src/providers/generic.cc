@@ -31,6 +31,7 @@ class GenericWebhook final : public WebhookProvider {
     const json& doc = *read;
     if (!doc.is_object()) return InvalidArgument("generic: body is not a JSON object");
     ParsedInbound in;
+    in.source = WebhookSource::kJsonBody;
     for (const auto& [field, target] :
          {std::pair<const char*, std::string*>{"message_id", &in.message_id},
           {"from", &in.from},
@@ -44,11 +45,15 @@ class GenericWebhook final : public WebhookProvider {
         return InvalidArgument(std::string("generic: empty field \"") + field + "\"");
       }
     }
+    SMSC_RETURN_IF_ERROR(CheckFormat(IsPrintableId(in.message_id), "generic", "message_id",
+                                     in.message_id,
+                                     "1 to 128 characters of printable ASCII without spaces"));
     return in;
   }
 
-  Status Verify(const WebhookRequest& request, const nlohmann::json& settings,
-                int64_t now_ms) const override {
+  // The signature covers the raw body, which is what Parse read the message from.
+  Result<WebhookVerdict> Verify(const WebhookRequest& request, const ParsedInbound& /*parsed*/,
+                                const nlohmann::json& settings, int64_t now_ms) const override {
     SMSC_ASSIGN_OR_RETURN(const std::string secret, RequiredSetting(settings, "generic", "secret"));
     const std::string_view header = request.Header("x-smsconsent-signature");
     const std::string_view timestamp = request.Header("x-smsconsent-timestamp");
@@ -74,7 +79,7 @@ class GenericWebhook final : public WebhookProvider {
     if (!WithinTolerance(at_s, now_ms, ToleranceSeconds(settings))) {
       return PermissionDenied("generic: X-Smsconsent-Timestamp is outside the tolerance window");
     }
-    return Status::Ok();
+    return WebhookVerdict{};
   }
 
   bool RepliesInResponse() const override { return false; }

@@ -95,14 +95,15 @@ class KannelWebhook final : public WebhookProvider {
   std::string_view name() const override { return "kannel"; }
 
   Result<ParsedInbound> Parse(const WebhookRequest& request) const override {
-    const Params query = RequestQueryParams(request);
     ParsedInbound in;
+    in.params = RequestQueryParams(request);
     std::string raw_text, charset, time, smsc;
     int coding = -1;
     std::string id;
-    if (const std::string* q = FindParam(query, "id")) id = Trim(*q);
+    if (const std::string* q = FindParam(in.params, "id")) id = Trim(*q);
 
     if (!request.Header("x-kannel-to").empty()) {
+      in.source = WebhookSource::kRawBody;
       // Kannel's post-url: the text is the body; the rest comes in X-Kannel-* headers.
       in.to = Trim(request.Header("x-kannel-to"));
       in.from = Trim(request.Header("x-kannel-from"));
@@ -121,13 +122,16 @@ class KannelWebhook final : public WebhookProvider {
       time = std::string(request.Header("x-kannel-time"));
       smsc = std::string(request.Header("x-kannel-smsc"));
     } else {
-      Params params = query;
+      in.source = WebhookSource::kQuery;
       if (request.Header("content-type").find("application/x-www-form-urlencoded") !=
           std::string_view::npos) {
         auto form = ParseFormUrlEncoded(request.body);
         if (!form.ok()) return InvalidArgument("kannel: form body: " + form.status().message());
-        for (auto& kv : form.value()) params.push_back(std::move(kv));
+        // The query's parameters first, so they win over the form's of the same name.
+        in.source = WebhookSource::kForm;
+        for (auto& kv : form.value()) in.params.push_back(std::move(kv));
       }
+      const Params& params = in.params;
       if (id.empty()) {
         if (const std::string* p = FindParam(params, "id")) id = Trim(*p);
       }
@@ -160,6 +164,8 @@ class KannelWebhook final : public WebhookProvider {
     SMSC_ASSIGN_OR_RETURN(in.body, DecodeText(raw_text, charset, coding));
 
     if (!id.empty()) {
+      SMSC_RETURN_IF_ERROR(CheckFormat(IsPrintableId(id), "kannel", "id", id,
+                                       "1 to 128 characters of printable ASCII without spaces"));
       in.message_id = id;
     } else if (!Trim(time).empty()) {
       // Without %I, an id derived from what identifies the message: a retry of the same
@@ -175,12 +181,12 @@ class KannelWebhook final : public WebhookProvider {
     return in;
   }
 
-  Status Verify(const WebhookRequest& request, const nlohmann::json& settings,
-                int64_t /*now_ms*/) const override {
+  Result<WebhookVerdict> Verify(const WebhookRequest& request, const ParsedInbound& parsed,
+                                const nlohmann::json& settings, int64_t /*now_ms*/) const override {
+    // A shared secret signs nothing: it authenticates the whole request, however it was read.
     SMSC_ASSIGN_OR_RETURN(const std::string secret, RequiredSetting(settings, "kannel", "secret"));
-    const Params query = RequestQueryParams(request);
     std::string given;
-    if (const std::string* s = FindParam(query, "secret")) given = *s;
+    if (const std::string* s = FindParam(parsed.params, "secret")) given = *s;
     if (given.empty()) given = std::string(request.Header("x-smsconsent-secret"));
     if (given.empty()) {
       return PermissionDenied(
@@ -189,7 +195,7 @@ class KannelWebhook final : public WebhookProvider {
     if (!ConstantTimeEquals(given, secret)) {
       return PermissionDenied("kannel: shared secret does not match");
     }
-    return Status::Ok();
+    return WebhookVerdict{};
   }
 
   bool RepliesInResponse() const override { return true; }

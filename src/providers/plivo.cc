@@ -6,9 +6,15 @@
 //   query, then "?" + its query parameters sorted ("k=v&k=v", decoded), then — for a POST with
 //   parameters — "." after a non-empty query, then the POST parameters sorted, each as name
 //   followed by value. A header may list several signatures separated by commas.
+// V3 covers the POST parameters only of a form body, so a POST body is read only as a form;
+// any other body is refused rather than read unsigned.
 // Older accounts send only Signature V2 (X-Plivo-Signature-V2 with X-Plivo-Signature-V2-Nonce):
-//   base64(HMAC-SHA256(auth token, <url without query> + nonce)). The -Ma- variants of both are
-//   signed with the main account's token; they are accepted when that is the token configured.
+//   base64(HMAC-SHA256(auth token, <url without query> + nonce)). It signs neither the message
+//   nor a time, so one captured signature would carry any message from any phone: V2 is
+//   accepted only from an account whose settings say "allow_v2": true, and then only once per
+//   nonce (the verdict's single_use_nonce, which the caller claims in the store). The -Ma-
+//   variants of both are signed with the main account's token; they are accepted when that is
+//   the token configured.
 #include <algorithm>
 #include <cctype>
 #include <map>
@@ -25,16 +31,6 @@ namespace {
 
 using Params = std::vector<std::pair<std::string, std::string>>;
 
-bool IsForm(const WebhookRequest& request) {
-  const std::string_view ct = request.Header("content-type");
-  return ct.empty() || ct.find("application/x-www-form-urlencoded") != std::string_view::npos;
-}
-
-Result<Params> BodyParams(const WebhookRequest& request) {
-  if (request.method == "GET" || request.body.empty() || !IsForm(request)) return Params{};
-  return ParseFormUrlEncoded(request.body);
-}
-
 // The URL up to (not including) its query or fragment.
 std::string_view BaseUrl(std::string_view url) {
   const size_t end = url.find_first_of("?#");
@@ -48,27 +44,35 @@ std::map<std::string, std::vector<std::string>> Group(const Params& params) {
   return grouped;
 }
 
-// The string V3 signs before ".nonce" (see the file comment).
-std::string V3SignedUrl(const WebhookRequest& request, const Params& body_params) {
+// The string V3 signs before ".nonce" (see the file comment), for a request read as `parsed`.
+std::string V3SignedUrl(const WebhookRequest& request, const ParsedInbound& parsed) {
+  const bool get = parsed.source == WebhookSource::kQuery;
   std::string query;
-  for (const auto& [key, values] : Group(RequestQueryParams(request))) {
+  for (const auto& [key, values] : Group(get ? parsed.params : RequestQueryParams(request))) {
     for (const auto& value : values) {
       if (!query.empty()) query += "&";
       query += key + "=" + value;
     }
   }
   std::string url(BaseUrl(request.url));
-  if (request.method == "GET") {
+  if (get) {
     if (!query.empty()) url += "?" + query;
     return url;
   }
-  const bool has_post_params = !body_params.empty();
+  const bool has_post_params = !parsed.params.empty();
   if (!query.empty() || has_post_params) url += "?" + query;
   if (!query.empty() && has_post_params) url += ".";
-  for (const auto& [key, values] : Group(body_params)) {
+  for (const auto& [key, values] : Group(parsed.params)) {
     for (const auto& value : values) url += key + value;
   }
   return url;
+}
+
+// Whether the account accepts Signature V2: settings "allow_v2" is JSON true.
+bool AllowsV2(const nlohmann::json& settings) {
+  if (!settings.is_object()) return false;
+  const auto it = settings.find("allow_v2");
+  return it != settings.end() && it->is_boolean() && it->get<bool>();
 }
 
 // True when any of the comma-separated signatures in `header` equals `expected`.
@@ -92,18 +96,26 @@ class PlivoWebhook final : public WebhookProvider {
   std::string_view name() const override { return "plivo"; }
 
   Result<ParsedInbound> Parse(const WebhookRequest& request) const override {
-    Params params;
+    ParsedInbound in;
     if (request.method == "GET") {
-      params = RequestQueryParams(request);
+      in.source = WebhookSource::kQuery;
+      in.params = RequestQueryParams(request);
     } else {
+      if (!IsFormBody(request)) {
+        return InvalidArgument(
+            "plivo: the body must be application/x-www-form-urlencoded (what Signature V3 "
+            "covers), not \"" +
+            std::string(request.Header("content-type")) + "\"");
+      }
       auto form = ParseFormUrlEncoded(request.body);
       if (!form.ok()) {
         return InvalidArgument("plivo: body is not application/x-www-form-urlencoded: " +
                                form.status().message());
       }
-      params = std::move(form).value();
+      in.source = WebhookSource::kForm;
+      in.params = std::move(form).value();
     }
-    ParsedInbound in;
+    const Params& params = in.params;
     const std::string* id = FindParam(params, "MessageUUID");
     const std::string* from = FindParam(params, "From");
     const std::string* to = FindParam(params, "To");
@@ -123,40 +135,48 @@ class PlivoWebhook final : public WebhookProvider {
     if (from == nullptr || from->empty()) return InvalidArgument("plivo: missing From parameter");
     if (to == nullptr || to->empty()) return InvalidArgument("plivo: missing To parameter");
     if (text == nullptr) return InvalidArgument("plivo: missing Text parameter");
+    SMSC_RETURN_IF_ERROR(CheckFormat(IsUuid(*id), "plivo", "MessageUUID", *id, "a UUID"));
     in.body = *text;
     return in;
   }
 
-  Status Verify(const WebhookRequest& request, const nlohmann::json& settings,
-                int64_t /*now_ms*/) const override {
+  Result<WebhookVerdict> Verify(const WebhookRequest& request, const ParsedInbound& parsed,
+                                const nlohmann::json& settings, int64_t /*now_ms*/) const override {
     SMSC_ASSIGN_OR_RETURN(const std::string token,
                           RequiredSetting(settings, "plivo", "auth_token"));
-    auto body_params = BodyParams(request);
-    if (!body_params.ok())
-      return PermissionDenied("plivo: cannot verify, body is not form-encoded");
+    if (parsed.source != WebhookSource::kQuery && parsed.source != WebhookSource::kForm) {
+      return PermissionDenied("plivo: not a reading of a Plivo request");
+    }
 
     const std::string_view v3_nonce = request.Header("x-plivo-signature-v3-nonce");
     std::string_view v3 = request.Header("x-plivo-signature-v3");
     if (v3.empty()) v3 = request.Header("x-plivo-signature-ma-v3");
     if (!v3.empty() && !v3_nonce.empty()) {
-      const std::string expected = Base64Encode(HmacSha256(
-          token, V3SignedUrl(request, body_params.value()) + "." + std::string(v3_nonce)));
+      const std::string expected = Base64Encode(
+          HmacSha256(token, V3SignedUrl(request, parsed) + "." + std::string(v3_nonce)));
       bool match = AnyMatches(request.Header("x-plivo-signature-v3"), expected);
       match |= AnyMatches(request.Header("x-plivo-signature-ma-v3"), expected);
       if (!match) return PermissionDenied("plivo: X-Plivo-Signature-V3 does not match");
-      return Status::Ok();
+      return WebhookVerdict{};
     }
 
     const std::string_view v2_nonce = request.Header("x-plivo-signature-v2-nonce");
     std::string_view v2 = request.Header("x-plivo-signature-v2");
     if (v2.empty()) v2 = request.Header("x-plivo-signature-ma-v2");
     if (!v2.empty() && !v2_nonce.empty()) {
+      if (!AllowsV2(settings)) {
+        return PermissionDenied(
+            "plivo: Signature V2 (which signs no message) is accepted only with allow_v2 in the "
+            "account's plivo settings; this request has no X-Plivo-Signature-V3");
+      }
       const std::string expected = Base64Encode(
           HmacSha256(token, std::string(BaseUrl(request.url)) + std::string(v2_nonce)));
       bool match = AnyMatches(request.Header("x-plivo-signature-v2"), expected);
       match |= AnyMatches(request.Header("x-plivo-signature-ma-v2"), expected);
       if (!match) return PermissionDenied("plivo: X-Plivo-Signature-V2 does not match");
-      return Status::Ok();
+      WebhookVerdict verdict;
+      verdict.single_use_nonce = std::string(v2_nonce);
+      return verdict;
     }
     return PermissionDenied(
         "plivo: missing X-Plivo-Signature-V3 and X-Plivo-Signature-V3-Nonce headers");

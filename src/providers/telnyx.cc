@@ -56,6 +56,7 @@ class TelnyxWebhook final : public WebhookProvider {
         data.contains("payload") && data["payload"].is_object() ? data["payload"] : empty;
 
     ParsedInbound in;
+    in.source = WebhookSource::kJsonBody;
     in.message_id = StringAt(payload, "id");
     if (payload.contains("from")) in.from = StringAt(payload["from"], "phone_number");
     if (payload.contains("to") && payload["to"].is_array() && !payload["to"].empty()) {
@@ -75,13 +76,16 @@ class TelnyxWebhook final : public WebhookProvider {
     if (in.from.empty()) return InvalidArgument("telnyx: missing data.payload.from.phone_number");
     if (in.to.empty()) return InvalidArgument("telnyx: missing data.payload.to[0].phone_number");
     if (!payload.contains("text")) return InvalidArgument("telnyx: missing data.payload.text");
+    SMSC_RETURN_IF_ERROR(
+        CheckFormat(IsUuid(in.message_id), "telnyx", "data.payload.id", in.message_id, "a UUID"));
     // null for an MMS with media only.
     in.body = payload["text"].is_string() ? payload["text"].get<std::string>() : "";
     return in;
   }
 
-  Status Verify(const WebhookRequest& request, const nlohmann::json& settings,
-                int64_t now_ms) const override {
+  // The signature covers the raw body, which is what Parse read the message from.
+  Result<WebhookVerdict> Verify(const WebhookRequest& request, const ParsedInbound& /*parsed*/,
+                                const nlohmann::json& settings, int64_t now_ms) const override {
     SMSC_ASSIGN_OR_RETURN(const std::string key_b64,
                           RequiredSetting(settings, "telnyx", "public_key"));
     const auto key = Base64Decode(key_b64);
@@ -124,7 +128,7 @@ class TelnyxWebhook final : public WebhookProvider {
         signature.value().size(), reinterpret_cast<const unsigned char*>(message.data()),
         message.size());
     if (ok != 1) return PermissionDenied("telnyx: telnyx-signature-ed25519 does not match");
-    return Status::Ok();
+    return WebhookVerdict{};
   }
 
   bool RepliesInResponse() const override { return false; }

@@ -4,14 +4,24 @@
 // or, when the number is configured for GET, sends them in the query string. It signs every
 // request: X-Twilio-Signature = base64(HMAC-SHA1(auth token, URL + the POST parameters sorted
 // by name, each as name followed by value)). The reply rides in the response as TwiML.
+// A POST body is read only as the form Twilio signs; any other body is refused.
+//
+// The signed string joins names and values without separators, so the same signature covers
+// "MessageSid=SMaaa…&MessagingServiceSid=MGbbb…" and "MessageSid=SMaaa…MessagingServiceSidMGbbb…":
+// a boundary between parameters can be moved without breaking it. A message is therefore taken
+// only when it cannot be such a shift: every id is a Twilio SID, every address and count is of
+// its form (a shifted value carries the next parameter's name and value along), a POST has
+// only parameters Twilio sends, each once (a shift makes a new name or removes one).
 #include <algorithm>
 #include <cctype>
+#include <cstddef>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "core/ascii.h"
 #include "providers/webhook.h"
 
 namespace smsconsent {
@@ -19,26 +29,115 @@ namespace {
 
 using Params = std::vector<std::pair<std::string, std::string>>;
 
-bool IsJson(const WebhookRequest& request) {
-  return request.Header("content-type").find("json") != std::string_view::npos;
-}
-
-// The parameters Twilio signed besides the URL: the form body of a POST; none for GET (its
-// parameters are already in the URL) and none for a JSON body (signed via bodySHA256).
-Result<Params> SignedBodyParams(const WebhookRequest& request) {
-  if (request.method == "GET" || IsJson(request)) return Params{};
-  return ParseFormUrlEncoded(request.body);
-}
-
 // The message fields: from the form body of a POST, else from the query string.
-Result<Params> MessageParams(const WebhookRequest& request) {
-  if (request.method == "GET") return RequestQueryParams(request);
+Result<ParsedInbound> ReadRequest(const WebhookRequest& request) {
+  ParsedInbound in;
+  if (request.method == "GET") {
+    in.source = WebhookSource::kQuery;
+    in.params = RequestQueryParams(request);
+    return in;
+  }
+  if (!IsFormBody(request)) {
+    return InvalidArgument("twilio: the body must be application/x-www-form-urlencoded, not \"" +
+                           std::string(request.Header("content-type")) + "\"");
+  }
   auto form = ParseFormUrlEncoded(request.body);
   if (!form.ok()) {
     return InvalidArgument("twilio: body is not application/x-www-form-urlencoded: " +
                            form.status().message());
   }
-  return form;
+  in.source = WebhookSource::kForm;
+  in.params = std::move(form).value();
+  return in;
+}
+
+// The parameters of an inbound message that Twilio documents (docs/webhooks.md#twilio), sorted;
+// MediaContentType<N> and MediaUrl<N> are checked apart.
+constexpr std::string_view kMessageParams[] = {
+    "AccountSid",    "AddOns",      "ApiVersion",    "Body",
+    "From",          "FromCity",    "FromCountry",   "FromState",
+    "FromZip",       "MessageSid",  "MessageStatus", "MessagingServiceSid",
+    "NumMedia",      "NumSegments", "OptOutType",    "ReferralNumMedia",
+    "SmsMessageSid", "SmsSid",      "SmsStatus",     "To",
+    "ToCity",        "ToCountry",   "ToState",       "ToZip"};
+
+static_assert(std::is_sorted(std::begin(kMessageParams), std::end(kMessageParams)));
+
+bool IsIndexedMediaParam(std::string_view name) {
+  for (const std::string_view prefix :
+       {std::string_view("MediaContentType"), std::string_view("MediaUrl")}) {
+    if (name.size() > prefix.size() && name.size() <= prefix.size() + 2 &&
+        name.substr(0, prefix.size()) == prefix &&
+        std::all_of(name.begin() + static_cast<std::ptrdiff_t>(prefix.size()), name.end(),
+                    IsAsciiDigit)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// A phone number or short code as Twilio writes it: "+" and digits, or digits.
+bool IsPhoneAddress(std::string_view s) {
+  if (!s.empty() && s.front() == '+') s.remove_prefix(1);
+  return !s.empty() && s.size() <= 20 && std::all_of(s.begin(), s.end(), IsAsciiDigit);
+}
+
+bool IsCount(std::string_view s) {
+  return !s.empty() && s.size() <= 4 && std::all_of(s.begin(), s.end(), IsAsciiDigit);
+}
+
+// An inbound message's parameters that cannot be the product of a moved boundary (see the file
+// comment). `post`: read from the form body, whose parameters are signed without separators
+// (a GET's are in the URL, signed as written).
+Status CheckMessageParams(const Params& params, bool post) {
+  if (post) {
+    std::vector<std::string_view> names;
+    names.reserve(params.size());
+    for (const auto& [name, value] : params) {
+      if (!std::binary_search(std::begin(kMessageParams), std::end(kMessageParams), name) &&
+          !IsIndexedMediaParam(name)) {
+        return CheckFormat(false, "twilio", "parameter name", name,
+                           "one Twilio sends with a message");
+      }
+      names.push_back(name);
+    }
+    std::sort(names.begin(), names.end());
+    const auto twice = std::adjacent_find(names.begin(), names.end());
+    if (twice != names.end()) {
+      return InvalidArgument("twilio: parameter " + std::string(*twice) + " appears twice");
+    }
+  }
+  const std::string* sid = nullptr;
+  for (const char* field : {"MessageSid", "SmsMessageSid", "SmsSid"}) {
+    const std::string* value = FindParam(params, field);
+    if (value == nullptr) continue;
+    SMSC_RETURN_IF_ERROR(CheckFormat(IsTwilioSid(*value, "SM") || IsTwilioSid(*value, "MM"),
+                                     "twilio", field, *value,
+                                     "a message SID (SM or MM and 32 hex digits)"));
+    if (sid != nullptr && *value != *sid) {
+      return InvalidArgument(std::string("twilio: ") + field + " differs from the message's SID");
+    }
+    sid = value;
+  }
+  for (const auto& [field, prefix] :
+       {std::pair<const char*, const char*>{"AccountSid", "AC"}, {"MessagingServiceSid", "MG"}}) {
+    if (const std::string* value = FindParam(params, field)) {
+      SMSC_RETURN_IF_ERROR(CheckFormat(IsTwilioSid(*value, prefix), "twilio", field, *value,
+                                       std::string(prefix) + " and 32 hex digits"));
+    }
+  }
+  for (const char* field : {"From", "To"}) {
+    if (const std::string* value = FindParam(params, field)) {
+      SMSC_RETURN_IF_ERROR(
+          CheckFormat(IsPhoneAddress(*value), "twilio", field, *value, "a phone number"));
+    }
+  }
+  for (const char* field : {"NumMedia", "NumSegments"}) {
+    if (const std::string* value = FindParam(params, field)) {
+      SMSC_RETURN_IF_ERROR(CheckFormat(IsCount(*value), "twilio", field, *value, "a count"));
+    }
+  }
+  return Status::Ok();
 }
 
 // Appends `text` escaped for XML character data to `out`.
@@ -85,8 +184,8 @@ class TwilioWebhook final : public WebhookProvider {
   std::string_view name() const override { return "twilio"; }
 
   Result<ParsedInbound> Parse(const WebhookRequest& request) const override {
-    SMSC_ASSIGN_OR_RETURN(Params params, MessageParams(request));
-    ParsedInbound in;
+    SMSC_ASSIGN_OR_RETURN(ParsedInbound in, ReadRequest(request));
+    const Params& params = in.params;
     const std::string* sid = FindParam(params, "MessageSid");
     if (sid == nullptr) sid = FindParam(params, "SmsMessageSid");
     if (sid == nullptr) sid = FindParam(params, "SmsSid");
@@ -110,39 +209,46 @@ class TwilioWebhook final : public WebhookProvider {
     }
     if (from == nullptr || from->empty()) return InvalidArgument("twilio: missing From parameter");
     if (to == nullptr || to->empty()) return InvalidArgument("twilio: missing To parameter");
-    if (from->rfind("whatsapp:", 0) == 0 || from->rfind("messenger:", 0) == 0) {
+    // A channel address ("whatsapp:+1…", "messenger:…") is another channel than SMS.
+    const size_t colon = from->find(':');
+    if (colon != std::string::npos && colon > 0 &&
+        std::all_of(from->begin(), from->begin() + static_cast<std::ptrdiff_t>(colon),
+                    [](char c) { return c >= 'a' && c <= 'z'; })) {
       in.ignored = true;
-      in.ignored_reason = "twilio: not an SMS (" + from->substr(0, from->find(':')) + ")";
+      in.ignored_reason = "twilio: not an SMS (" + from->substr(0, colon) + ")";
       return in;
     }
     const std::string* body = FindParam(params, "Body");
     if (body == nullptr) return InvalidArgument("twilio: missing Body parameter");
+    SMSC_RETURN_IF_ERROR(CheckMessageParams(params, in.source == WebhookSource::kForm));
     in.body = *body;  // May be empty: an MMS with media only.
     return in;
   }
 
-  Status Verify(const WebhookRequest& request, const nlohmann::json& settings,
-                int64_t /*now_ms*/) const override {
+  Result<WebhookVerdict> Verify(const WebhookRequest& request, const ParsedInbound& parsed,
+                                const nlohmann::json& settings, int64_t /*now_ms*/) const override {
     SMSC_ASSIGN_OR_RETURN(const std::string token,
                           RequiredSetting(settings, "twilio", "auth_token"));
     const std::string_view signature = request.Header("x-twilio-signature");
     if (signature.empty()) return PermissionDenied("twilio: missing X-Twilio-Signature header");
-    auto body_params = SignedBodyParams(request);
-    if (!body_params.ok()) {
-      return PermissionDenied("twilio: cannot verify, body is not form-encoded");
-    }
-    const Params& params = *body_params;
-    // By name; a repeated name's values in order too, so the result does not depend on the
-    // order the client sent them in. (Views compare as the strings do.)
-    std::vector<std::pair<std::string_view, std::string_view>> sorted(params.begin(), params.end());
-    std::sort(sorted.begin(), sorted.end());
-    std::size_t length = 0;
-    for (const auto& [key, value] : sorted) length += key.size() + value.size();
+    // A GET's parameters are in the URL, which is signed as it was called; a POST's are the
+    // form parameters Parse read, appended sorted by name. A repeated name's values are sorted
+    // too, so the result does not depend on the order the client sent them in. (Views compare
+    // as the strings do.)
     std::string signed_params;
-    signed_params.reserve(length);
-    for (const auto& [key, value] : sorted) {
-      signed_params.append(key);
-      signed_params.append(value);
+    if (parsed.source == WebhookSource::kForm) {
+      std::vector<std::pair<std::string_view, std::string_view>> sorted(parsed.params.begin(),
+                                                                        parsed.params.end());
+      std::sort(sorted.begin(), sorted.end());
+      std::size_t length = 0;
+      for (const auto& [key, value] : sorted) length += key.size() + value.size();
+      signed_params.reserve(length);
+      for (const auto& [key, value] : sorted) {
+        signed_params.append(key);
+        signed_params.append(value);
+      }
+    } else if (parsed.source != WebhookSource::kQuery) {
+      return PermissionDenied("twilio: not a reading of a Twilio request");
     }
 
     // Twilio may sign the URL with or without the port (its own libraries try both). The
@@ -151,7 +257,7 @@ class TwilioWebhook final : public WebhookProvider {
     // variant, and the one nearly every signature uses: the others are worked out only when
     // it does not match.
     std::string data;
-    data.reserve(request.url.size() + length + 8);
+    data.reserve(request.url.size() + signed_params.size() + 8);
     bool match = SignatureMatches(token, request.url, signed_params, signature, data);
     if (!match) {
       const std::vector<std::string> urls = UrlPortVariants(request.url);
@@ -160,23 +266,7 @@ class TwilioWebhook final : public WebhookProvider {
       }
     }
     if (!match) return PermissionDenied("twilio: X-Twilio-Signature does not match");
-
-    // A JSON body is covered by the bodySHA256 query parameter, which the URL signature
-    // covers in turn.
-    if (IsJson(request)) {
-      const auto query = RequestQueryParams(request);
-      const std::string* body_hash = FindParam(query, "bodySHA256");
-      if (body_hash == nullptr) {
-        return PermissionDenied("twilio: JSON body without bodySHA256 query parameter");
-      }
-      std::string given = *body_hash;
-      std::transform(given.begin(), given.end(), given.begin(),
-                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-      if (!ConstantTimeEquals(HexEncode(Sha256(request.body)), given)) {
-        return PermissionDenied("twilio: bodySHA256 does not match the body");
-      }
-    }
-    return Status::Ok();
+    return WebhookVerdict{};
   }
 
   bool RepliesInResponse() const override { return true; }

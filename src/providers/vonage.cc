@@ -8,6 +8,9 @@
 //   * Messages API: a JSON body (message_uuid, from, to, text, channel "sms") with
 //     "Authorization: Bearer <JWT>", HS256-signed with the signature secret; its claims carry
 //     iat and payload_hash (hex SHA-256 of the body).
+// Which of the two a request is, is decided once, by Parse, from the request itself; each is
+// verified only by its own scheme (sig over exactly the parameters Parse read; the JWT over
+// the raw body the Messages API fields were read from).
 #include <algorithm>
 #include <cctype>
 #include <cstdint>
@@ -57,21 +60,27 @@ std::string JsonScalar(const json& v) {
   return v.dump();
 }
 
-// The SMS API parameters of a request: query string (GET), form body or JSON body (POST).
-Result<Params> SmsApiParams(const WebhookRequest& request) {
-  if (request.method == "GET" || request.body.empty()) return RequestQueryParams(request);
-  if (LooksJson(request)) {
-    SMSC_ASSIGN_OR_RETURN(const json doc, BodyObject(request));
-    Params params;
-    for (const auto& [key, value] : doc.items()) {
+// The SMS API parameters of a request: query string (GET), form body or the top-level scalar
+// fields of a JSON body (POST), as `in.source` and `in.params`.
+Status ReadSmsApiParams(const WebhookRequest& request, const json* doc, ParsedInbound& in) {
+  if (request.method == "GET" || request.body.empty()) {
+    in.source = WebhookSource::kQuery;
+    in.params = RequestQueryParams(request);
+    return Status::Ok();
+  }
+  if (doc != nullptr) {
+    in.source = WebhookSource::kJsonFields;
+    for (const auto& [key, value] : doc->items()) {
       if (value.is_object() || value.is_array()) continue;
-      params.emplace_back(key, JsonScalar(value));
+      in.params.emplace_back(key, JsonScalar(value));
     }
-    return params;
+    return Status::Ok();
   }
   auto form = ParseFormUrlEncoded(request.body);
   if (!form.ok()) return InvalidArgument("vonage: form body: " + form.status().message());
-  return form;
+  in.source = WebhookSource::kForm;
+  in.params = std::move(form).value();
+  return Status::Ok();
 }
 
 // A Messages API address: a plain string, or {"type": "sms", "number": "…"} in older versions.
@@ -83,8 +92,15 @@ std::string Address(const json& v) {
   return {};
 }
 
+// The SMS API's messageId ("0A0000000123ABCD1"): letters and digits, at most 40.
+bool IsSmsApiMessageId(std::string_view id) {
+  return !id.empty() && id.size() <= 40 &&
+         std::all_of(id.begin(), id.end(), [](char c) { return std::isalnum(c) != 0; });
+}
+
 Result<ParsedInbound> ParseMessagesApi(const json& doc) {
   ParsedInbound in;
+  in.source = WebhookSource::kJsonBody;
   if (doc.contains("message_uuid") && doc["message_uuid"].is_string()) {
     in.message_id = doc["message_uuid"].get<std::string>();
   }
@@ -110,12 +126,14 @@ Result<ParsedInbound> ParseMessagesApi(const json& doc) {
   if (!doc.contains("text") || !doc["text"].is_string()) {
     return InvalidArgument("vonage: missing text field");
   }
+  SMSC_RETURN_IF_ERROR(
+      CheckFormat(IsUuid(in.message_id), "vonage", "message_uuid", in.message_id, "a UUID"));
   in.body = doc["text"].get<std::string>();
   return in;
 }
 
-Result<ParsedInbound> ParseSmsApi(const Params& params) {
-  ParsedInbound in;
+Result<ParsedInbound> ParseSmsApi(ParsedInbound in) {
+  const Params& params = in.params;
   const std::string* id = FindParam(params, "messageId");
   const std::string* from = FindParam(params, "msisdn");
   const std::string* to = FindParam(params, "to");
@@ -139,6 +157,15 @@ Result<ParsedInbound> ParseSmsApi(const Params& params) {
   if (from == nullptr || from->empty()) return InvalidArgument("vonage: missing msisdn parameter");
   if (to == nullptr || to->empty()) return InvalidArgument("vonage: missing to parameter");
   if (text == nullptr) return InvalidArgument("vonage: missing text parameter");
+  SMSC_RETURN_IF_ERROR(CheckFormat(IsSmsApiMessageId(*id), "vonage", "messageId", *id,
+                                   "1 to 40 letters and digits"));
+  // sig joins "&name=value" with '&' and '=' in values replaced, so only a name holding them
+  // could move a boundary between parameters: Vonage's names never do.
+  for (const auto& [name, value] : params) {
+    if (name.find_first_of("&=") != std::string::npos) {
+      return CheckFormat(false, "vonage", "parameter name", name, "one without '&' or '='");
+    }
+  }
   in.body = *text;
   return in;
 }
@@ -192,7 +219,7 @@ Status VerifyJwt(const WebhookRequest& request, std::string_view token, const st
   return Status::Ok();
 }
 
-Status VerifySignedParams(const WebhookRequest& request, const nlohmann::json& settings,
+Status VerifySignedParams(const ParsedInbound& parsed, const nlohmann::json& settings,
                           const std::string& secret, int64_t now_ms, int64_t tolerance_s) {
   std::string method = "md5hash";
   if (settings.is_object() && settings.contains("signature_method")) {
@@ -210,10 +237,9 @@ Status VerifySignedParams(const WebhookRequest& request, const nlohmann::json& s
     return FailedPrecondition("vonage settings: unknown signature_method \"" + method +
                               "\" (md5hash, md5, sha1, sha256 or sha512)");
   }
-  auto params = SmsApiParams(request);
-  if (!params.ok()) return PermissionDenied("vonage: cannot verify: " + params.status().message());
-  Params sorted = std::move(params).value();
-  const std::string* sig = FindParam(sorted, "sig");
+  std::vector<std::pair<std::string_view, std::string_view>> sorted(parsed.params.begin(),
+                                                                    parsed.params.end());
+  const std::string* sig = FindParam(parsed.params, "sig");
   if (sig == nullptr || sig->empty()) {
     return PermissionDenied(
         "vonage: missing sig parameter (enable signed webhooks) or "
@@ -224,10 +250,10 @@ Status VerifySignedParams(const WebhookRequest& request, const nlohmann::json& s
   std::sort(sorted.begin(), sorted.end());
   for (const auto& [key, value] : sorted) {
     if (key == "sig") continue;
-    std::string v = value;
-    std::replace(v.begin(), v.end(), '&', '_');
-    std::replace(v.begin(), v.end(), '=', '_');
-    signed_string += "&" + key + "=" + v;
+    signed_string += '&';
+    signed_string += key;
+    signed_string += '=';
+    for (const char c : value) signed_string += c == '&' || c == '=' ? '_' : c;
   }
   std::string expected;
   if (method == "md5hash") {
@@ -244,7 +270,7 @@ Status VerifySignedParams(const WebhookRequest& request, const nlohmann::json& s
   if (!ConstantTimeEquals(expected, given)) {
     return PermissionDenied("vonage: sig does not match (signature_method " + method + ")");
   }
-  const std::string* timestamp = FindParam(sorted, "timestamp");
+  const std::string* timestamp = FindParam(parsed.params, "timestamp");
   int64_t at_s = 0;
   if (timestamp == nullptr || !ParseSeconds(*timestamp, &at_s)) {
     return PermissionDenied("vonage: missing or malformed timestamp parameter");
@@ -260,26 +286,34 @@ class VonageWebhook final : public WebhookProvider {
   std::string_view name() const override { return "vonage"; }
 
   Result<ParsedInbound> Parse(const WebhookRequest& request) const override {
+    json doc;
     if (request.method != "GET" && LooksJson(request)) {
-      SMSC_ASSIGN_OR_RETURN(const json doc, BodyObject(request));
+      SMSC_ASSIGN_OR_RETURN(doc, BodyObject(request));
       if (doc.contains("message_uuid") || doc.contains("channel")) return ParseMessagesApi(doc);
     }
-    SMSC_ASSIGN_OR_RETURN(Params params, SmsApiParams(request));
-    return ParseSmsApi(params);
+    ParsedInbound in;
+    SMSC_RETURN_IF_ERROR(ReadSmsApiParams(request, doc.is_object() ? &doc : nullptr, in));
+    return ParseSmsApi(std::move(in));
   }
 
-  Status Verify(const WebhookRequest& request, const nlohmann::json& settings,
-                int64_t now_ms) const override {
+  Result<WebhookVerdict> Verify(const WebhookRequest& request, const ParsedInbound& parsed,
+                                const nlohmann::json& settings, int64_t now_ms) const override {
     SMSC_ASSIGN_OR_RETURN(const std::string secret,
                           RequiredSetting(settings, "vonage", "signature_secret"));
     const int64_t tolerance_s = ToleranceSeconds(settings);
-    const std::string_view auth = request.Header("authorization");
-    if (auth.size() > 7 && Lower(auth.substr(0, 7)) == "bearer ") {
+    if (parsed.source == WebhookSource::kJsonBody) {
+      // The Messages API: its fields were read from the body, which only the JWT covers.
+      const std::string_view auth = request.Header("authorization");
+      if (auth.size() <= 7 || Lower(auth.substr(0, 7)) != "bearer ") {
+        return PermissionDenied("vonage: Messages API webhook without an Authorization bearer JWT");
+      }
       std::string_view token = auth.substr(7);
       while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
-      return VerifyJwt(request, token, secret, now_ms, tolerance_s);
+      SMSC_RETURN_IF_ERROR(VerifyJwt(request, token, secret, now_ms, tolerance_s));
+      return WebhookVerdict{};
     }
-    return VerifySignedParams(request, settings, secret, now_ms, tolerance_s);
+    SMSC_RETURN_IF_ERROR(VerifySignedParams(parsed, settings, secret, now_ms, tolerance_s));
+    return WebhookVerdict{};
   }
 
   bool RepliesInResponse() const override { return false; }

@@ -3,14 +3,19 @@
 //
 // A webhook is handled in three steps, because the secrets to verify with belong to the
 // account that owns the receiving number, which is only known after parsing:
-//   1. Parse(request)            -> who sent what to which number, and the message id;
-//   2. Verify(request, settings) -> the account's secrets (ProviderConfig::settings, JSON);
-//   3. Respond(replies)          -> the body, content type and status to answer with; for
-//      providers whose response carries the reply (Twilio TwiML, Kannel), the reply texts.
-// Pure: no sockets, no store; the current time is an argument. docs/webhooks.md documents
-// every format and signature scheme.
+//   1. Parse(request)                    -> who sent what to which number, the message id, and
+//      the request as it was read (decoded once);
+//   2. Verify(request, parsed, settings) -> checks the signature over exactly that reading,
+//      with the account's secrets (ProviderConfig::settings, JSON);
+//   3. Respond(replies)                  -> the body, content type and status to answer with;
+//      for providers whose response carries the reply (Twilio TwiML, Kannel), the reply texts.
+// Parse and Verify never decode the request each in their own way: Verify checks the values
+// Parse returned (or the raw bytes Parse read them from), so a value the provider did not sign
+// cannot reach the message. Pure: no sockets, no store; the current time is an argument.
+// docs/webhooks.md documents every format and signature scheme.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -41,6 +46,15 @@ struct WebhookRequest {
   std::string_view Query(std::string_view name) const;
 };
 
+// The part of a request a message was read from.
+enum class WebhookSource {
+  kQuery,       // the URL's query parameters (a GET's), in ParsedInbound::params
+  kForm,        // an application/x-www-form-urlencoded body's parameters, in params
+  kJsonFields,  // a JSON object body's top-level scalar fields, in params (Vonage SMS API)
+  kJsonBody,    // a JSON body read as a whole; the signature covers its raw bytes
+  kRawBody,     // the raw body is the text (Kannel's post-url); params: the URL's query
+};
+
 struct ParsedInbound {
   std::string message_id;  // the provider's id (MessageSid, …); idempotency key
   std::string from;        // as sent by the provider (normalised later)
@@ -58,6 +72,19 @@ struct ParsedInbound {
   // sender); body is empty.
   bool ignored = false;
   std::string ignored_reason;
+
+  // The request as Parse read it: where the message came from and, for providers that sign
+  // parameters, the decoded parameters in the order sent. Verify checks these.
+  WebhookSource source = WebhookSource::kQuery;
+  std::vector<std::pair<std::string, std::string>> params;
+};
+
+// What a successful Verify leaves to the caller.
+struct WebhookVerdict {
+  // Set when the signature holds but binds the request to no time (Plivo signature V2): the
+  // request is genuine only if this nonce has served no other request of the account, which
+  // the caller must make sure of (ConsentStore::UseWebhookNonce).
+  std::string single_use_nonce;
 };
 
 struct WebhookResponse {
@@ -78,12 +105,14 @@ class WebhookProvider {
   // inbound message of this provider.
   virtual Result<ParsedInbound> Parse(const WebhookRequest& request) const = 0;
 
-  // kPermissionDenied when the signature (or shared secret) is missing or wrong, or a
-  // timestamp is outside the tolerance window; kFailedPrecondition when `settings` lacks the
+  // Whether `request`, which Parse read as `parsed`, is signed by the provider: the signature
+  // is checked over parsed.params (or the raw body they were read from), never over a reading
+  // of its own. kPermissionDenied when the signature (or shared secret) is missing or wrong, or
+  // a timestamp is outside the tolerance window; kFailedPrecondition when `settings` lacks the
   // secret this provider needs (the account has not configured it). `now_ms` is the current
   // time for timestamp checks.
-  virtual Status Verify(const WebhookRequest& request, const nlohmann::json& settings,
-                        int64_t now_ms) const = 0;
+  virtual Result<WebhookVerdict> Verify(const WebhookRequest& request, const ParsedInbound& parsed,
+                                        const nlohmann::json& settings, int64_t now_ms) const = 0;
 
   // True when the provider sends the reply itself from our HTTP response (Twilio TwiML,
   // Kannel's response body), so the outbox must not send it again.
@@ -153,6 +182,24 @@ std::vector<std::string> UrlPortVariants(std::string_view url);
 // The request's query parameters, form-decoded from the query part of `request.url` when it
 // has one (so a provider sees exactly what was sent), else `request.query`.
 std::vector<std::pair<std::string, std::string>> RequestQueryParams(const WebhookRequest& request);
+// Message-id formats (docs/limits.md#webhooks). A provider's message id is the idempotency key
+// of what it delivers, so one that is not of its provider's form is refused (400) rather than
+// taken as a new message.
+inline constexpr std::size_t kMaxMessageIdBytes = 128;  // Kannel's and generic's ids
+// 8-4-4-4-12 hex digits of either case: Plivo's MessageUUID, Telnyx's and Vonage's Messages
+// API ids.
+bool IsUuid(std::string_view id);
+// `prefix` followed by 32 lowercase hex digits: a Twilio SID ("SM…", "MM…", "AC…", "MG…").
+bool IsTwilioSid(std::string_view sid, std::string_view prefix);
+// 1 to `max_bytes` bytes of printable ASCII other than the space (0x21-0x7E).
+bool IsPrintableId(std::string_view id, std::size_t max_bytes = kMaxMessageIdBytes);
+// OK when `ok`, else kInvalidArgument: "<provider>: <field> \"<value>\" is not <form>", the
+// value shown as a bounded prefix of printable ASCII (it came from the request).
+Status CheckFormat(bool ok, std::string_view provider, std::string_view field,
+                   std::string_view value, std::string_view form);
+// Whether a POST body is declared application/x-www-form-urlencoded (or declared nothing), the
+// only body that providers signing their form parameters (Twilio, Plivo) may be read from.
+bool IsFormBody(const WebhookRequest& request);
 // First value of `name` in decoded parameters, or nullptr.
 const std::string* FindParam(const std::vector<std::pair<std::string, std::string>>& params,
                              std::string_view name);

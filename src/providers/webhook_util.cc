@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -385,6 +386,52 @@ std::vector<std::pair<std::string, std::string>> RequestQueryParams(const Webhoo
     if (parsed.ok()) return std::move(parsed).value();
   }
   return request.query;
+}
+
+bool IsUuid(std::string_view id) {
+  if (id.size() != 36) return false;
+  for (std::size_t i = 0; i < id.size(); ++i) {
+    if (i == 8 || i == 13 || i == 18 || i == 23) {
+      if (id[i] != '-') return false;
+    } else if (HexDigitValue(id[i]) < 0) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool IsTwilioSid(std::string_view sid, std::string_view prefix) {
+  if (sid.size() != prefix.size() + 32 || sid.substr(0, prefix.size()) != prefix) return false;
+  return std::all_of(sid.begin() + static_cast<std::ptrdiff_t>(prefix.size()), sid.end(),
+                     [](char c) { return IsAsciiDigit(c) || (c >= 'a' && c <= 'f'); });
+}
+
+bool IsPrintableId(std::string_view id, std::size_t max_bytes) {
+  return !id.empty() && id.size() <= max_bytes &&
+         std::all_of(id.begin(), id.end(), [](char c) { return c > 0x20 && c < 0x7f; });
+}
+
+Status CheckFormat(bool ok, std::string_view provider, std::string_view field,
+                   std::string_view value, std::string_view form) {
+  if (ok) return Status::Ok();
+  std::string shown;
+  for (const char c : value.substr(0, 64)) shown += c > 0x20 && c < 0x7f ? c : '?';
+  if (value.size() > 64) shown += "...";
+  return InvalidArgument(std::string(provider) + ": " + std::string(field) + " \"" + shown +
+                         "\" is not " + std::string(form));
+}
+
+bool IsFormBody(const WebhookRequest& request) {
+  // The media type is what comes before any parameters ("; charset=utf-8"), in any case.
+  std::string_view type = request.Header("content-type");
+  type = type.substr(0, type.find(';'));
+  while (!type.empty() && (type.front() == ' ' || type.front() == '\t')) type.remove_prefix(1);
+  while (!type.empty() && (type.back() == ' ' || type.back() == '\t')) type.remove_suffix(1);
+  constexpr std::string_view kForm = "application/x-www-form-urlencoded";
+  return type.empty() || (type.size() == kForm.size() &&
+                          std::equal(type.begin(), type.end(), kForm.begin(), [](char a, char b) {
+                            return std::tolower(static_cast<unsigned char>(a)) == b;
+                          }));
 }
 
 const std::string* FindParam(const std::vector<std::pair<std::string, std::string>>& params,

@@ -161,6 +161,18 @@ struct ProviderConfig {
   int64_t updated_at_ms = 0;
 };
 
+// A nonce a provider's signature relies on to be used once (Plivo signature V2, which signs no
+// time: docs/webhooks.md#plivo), in the account that verified it.
+struct WebhookNonce {
+  int64_t account_id = 0;
+  std::string provider;  // "plivo"
+  std::string nonce;
+  // What the nonce was used for (SHA-256 hex of the request): the same request again is the
+  // provider's retry, not a replay.
+  std::string request_hash;
+  int64_t expires_at_ms = 0;  // forgotten from this time on
+};
+
 // How a dispatcher finishes one claimed outbox item.
 struct OutboxCompletion {
   int64_t id = 0;
@@ -520,6 +532,16 @@ class ConsentStore {
   virtual Result<std::vector<ProviderConfig>> ListProviderConfigs(int64_t account_id) = 0;
   // Sets Account::reply_sender. kNotFound for an unknown account.
   virtual Status SetReplySender(int64_t account_id, const std::string& sender) = 0;
+
+  // ---- single-use webhook nonces ----
+  // Uses `nonce` once: OK when the account has not used nonce.nonce with this provider (it is
+  // then kept until nonce.expires_at_ms), or used it for the same request_hash (a retry of that
+  // request); kAlreadyExists when it was used for another request and has not expired. Every
+  // nonce with expires_at_ms <= now_ms is forgotten by the same call (the sweep is part of
+  // using one, so the table holds only live nonces and needs no other upkeep). Atomic across
+  // processes sharing the database (a unique key decides). kNotFound for an unknown account.
+  // Durable on return.
+  virtual Status UseWebhookNonce(const WebhookNonce& nonce, int64_t now_ms) = 0;
 
   // ---- outbox ----
   virtual Result<std::vector<OutboxItem>> ListOutbox(int64_t account_id, const OutboxQuery& q) = 0;

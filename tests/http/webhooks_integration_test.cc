@@ -1,7 +1,7 @@
-// Integration tests of the Vonage (SMS API and Messages API), Plivo and Telnyx inbound webhooks
-// over HTTP, against the real `smsconsent serve` binary on port 0 with secrets stored through
-// `smsconsent provider set`. Every signature is computed here with OpenSSL from the provider's
-// published scheme (docs/webhooks.md), never with the production helpers, so a wrong
+// Integration tests of the Vonage (SMS API and Messages API), Plivo, Telnyx and Twilio inbound
+// webhooks over HTTP, against the real `smsconsent serve` binary on port 0 with secrets stored
+// through `smsconsent provider set`. Every signature is computed here with OpenSSL from the
+// provider's published scheme (docs/webhooks.md), never with the production helpers, so a wrong
 // implementation cannot agree with itself. Also: a request target whose query string cannot be
 // decoded is answered 400 without reaching any handler.
 #include <gtest/gtest.h>
@@ -203,14 +203,35 @@ std::string PlivoV3(const std::string& token, const std::string& url, const Para
   return Base64(Hmac(EVP_sha256(), token, signed_url + "." + nonce));
 }
 
+// Plivo Signature V2 (plivo-python utils/signature_v2.py): base64(HMAC-SHA256(auth token, the URL
+// without its query + nonce)). Nothing of the parameters is signed.
+std::string PlivoV2(const std::string& token, const std::string& url, const std::string& nonce) {
+  return Base64(Hmac(EVP_sha256(), token, url.substr(0, url.find('?')) + nonce));
+}
+
+// Twilio (twilio-node webhooks.getExpectedTwilioSignature): base64(HMAC-SHA1(auth token, the URL
+// + every POST parameter sorted by name, each as name then value, no separators)).
+std::string TwilioSignature(const std::string& token, const std::string& url, Params params) {
+  std::sort(params.begin(), params.end());
+  std::string data = url;
+  for (const auto& [name, value] : params) data += name + value;
+  return Base64(Hmac(EVP_sha1(), token, data));
+}
+
 // ---- the fixture ----------------------------------------------------------------------------
 
 constexpr char kNumberA[] = "+15557654321";  // account Acme
 constexpr char kNumberB[] = "+15557654322";  // account Beta
+constexpr char kNumberC[] = "+15557654323";  // account Gamma: still on Plivo signature V2
 constexpr char kUnknownNumber[] = "+15559990000";
 constexpr char kVonageSecretA[] = "vonage-secret-acme";
 constexpr char kVonageSecretB[] = "vonage-secret-beta";
 constexpr char kPlivoToken[] = "plivo-auth-token-acme";
+constexpr char kPlivoTokenC[] = "plivo-auth-token-gamma";
+constexpr char kTwilioToken[] = "twilio-auth-token-acme";
+// Every refusal of a webhook that is not verified, whatever the reason.
+constexpr char kNotVerified[] =
+    R"({"error":{"code":"PERMISSION_DENIED","message":"webhook not verified"}})";
 constexpr int64_t kTelnyxToleranceS = 60;
 
 // Vonage and Plivo write E.164 numbers without the '+'.
@@ -226,20 +247,33 @@ class WebhooksOverHttp : public ::testing::Test {
     if (db_.empty()) return;
     json a = Cli({"account", "create", "--name", "Acme", "--addons", "marketing_sms_access"});
     json b = Cli({"account", "create", "--name", "Beta", "--addons", "marketing_sms_access"});
-    ASSERT_TRUE(a["api_key"].is_string() && b["api_key"].is_string() && a["id"].is_number() &&
-                b["id"].is_number());
+    json c = Cli({"account", "create", "--name", "Gamma", "--addons", "marketing_sms_access"});
+    ASSERT_TRUE(a["api_key"].is_string() && b["api_key"].is_string() && c["api_key"].is_string() &&
+                a["id"].is_number() && b["id"].is_number() && c["id"].is_number());
     key_a_ = a["api_key"];
     key_b_ = b["api_key"];
+    key_c_ = c["api_key"];
     const std::string id_a = std::to_string(a["id"].get<int64_t>());
     const std::string id_b = std::to_string(b["id"].get<int64_t>());
+    const std::string id_c = std::to_string(c["id"].get<int64_t>());
     Cli({"number", "add", "--account", id_a, "--number", kNumberA});
     Cli({"number", "add", "--account", id_b, "--number", kNumberB});
+    Cli({"number", "add", "--account", id_c, "--number", kNumberC});
     // Acme signs Vonage SMS API webhooks with HMAC-SHA256, Beta with the default md5hash.
     Cli({"provider", "set", "--account", id_a, "--provider", "vonage", "--signature-secret",
          kVonageSecretA, "--signature-method", "sha256", "--sender", "log"});
     Cli({"provider", "set", "--account", id_b, "--provider", "vonage", "--signature-secret",
          kVonageSecretB, "--sender", "log"});
     Cli({"provider", "set", "--account", id_a, "--provider", "plivo", "--auth-token", kPlivoToken});
+    Cli({"provider", "set", "--account", id_a, "--provider", "twilio", "--auth-token",
+         kTwilioToken});
+    // Gamma's Plivo account signs with V2 only, and Gamma has said so.
+    Cli({"provider", "set", "--account", id_c, "--provider", "plivo", "--auth-token",
+         kPlivoTokenC});
+    serve_fixture::RunCli(
+        db_,
+        {"provider", "set", "--account", id_c, "--provider", "plivo", "--plivo-allow-v2", "true"},
+        &allow_v2_rc_);
     telnyx_key_ = std::make_unique<Ed25519Key>();
     ASSERT_TRUE(telnyx_key_->ok());
     Cli({"provider", "set", "--account", id_a, "--provider", "telnyx", "--public-key",
@@ -408,6 +442,46 @@ class WebhooksOverHttp : public ::testing::Test {
                  {"X-Plivo-Signature-V3-Nonce", nonce}});
   }
 
+  // POSTs `params` to /webhooks/plivo with Signature V2 headers only.
+  HttpClientResponse PlivoPostV2(const Params& params, const std::string& token,
+                                 const std::string& nonce) {
+    const std::string url = server_.base_url + "/webhooks/plivo";
+    return Send("POST", "/webhooks/plivo", Form(params),
+                {{"Content-Type", "application/x-www-form-urlencoded"},
+                 {"X-Plivo-Signature-V2", PlivoV2(token, url, nonce)},
+                 {"X-Plivo-Signature-V2-Nonce", nonce}});
+  }
+
+  // ---- Twilio ----
+
+  // Twilio's parameters for an inbound SMS to a number of a Messaging Service.
+  static Params TwilioParams(const std::string& from, const std::string& to, const std::string& sid,
+                             const std::string& body) {
+    return {{"ToCountry", "US"},
+            {"SmsMessageSid", sid},
+            {"NumMedia", "0"},
+            {"SmsSid", sid},
+            {"SmsStatus", "received"},
+            {"Body", body},
+            {"To", to},
+            {"NumSegments", "1"},
+            {"MessageSid", sid},
+            {"MessagingServiceSid", "MG0123456789abcdef0123456789abcdef"},
+            {"AccountSid", "AC0123456789abcdef0123456789abcdef"},
+            {"From", from},
+            {"ApiVersion", "2010-04-01"}};
+  }
+
+  // POSTs `sent` to /webhooks/twilio with the signature of `signed_params` (the same by default).
+  HttpClientResponse TwilioPost(const Params& sent,
+                                std::optional<Params> signed_params = std::nullopt) {
+    const std::string url = server_.base_url + "/webhooks/twilio";
+    return Send(
+        "POST", "/webhooks/twilio", Form(sent),
+        {{"Content-Type", "application/x-www-form-urlencoded"},
+         {"X-Twilio-Signature", TwilioSignature(kTwilioToken, url, signed_params.value_or(sent))}});
+  }
+
   // ---- Telnyx ----
 
   // A message.received event as Telnyx formats it, indented: the raw bytes are what is signed.
@@ -461,7 +535,8 @@ class WebhooksOverHttp : public ::testing::Test {
   }
 
   static inline fs::path dir_;
-  static inline std::string db_, key_a_, key_b_;
+  static inline std::string db_, key_a_, key_b_, key_c_;
+  static inline int allow_v2_rc_ = -1;  // `provider set --plivo-allow-v2 true` for Gamma
   static inline serve_fixture::ServeProcess server_;
   static inline std::unique_ptr<Ed25519Key> telnyx_key_;
   std::unique_ptr<HttpClient> client_ = MakeBeastHttpClient();
@@ -578,7 +653,7 @@ TEST_F(WebhooksOverHttp, VonageSmsApiRefusesBadOrMissingSignaturesAndChangesNoth
   EXPECT_EQ(EventCount(phone), 1u);
 }
 
-TEST_F(WebhooksOverHttp, VonageSmsApiMalformedRequestIs400AndUnknownNumber404) {
+TEST_F(WebhooksOverHttp, VonageSmsApiMalformedRequestIs400AndAnUnknownNumberIsNotVerified) {
   const std::string phone = "+14155550105";
   Params no_sender;
   for (const auto& p : VonageParams(phone, kNumberA, "0A0000031", "STOP", Now())) {
@@ -594,8 +669,8 @@ TEST_F(WebhooksOverHttp, VonageSmsApiMalformedRequestIs400AndUnknownNumber404) {
 
   r = VonagePostForm(VonageSigned(VonageParams(phone, kUnknownNumber, "0A0000032", "STOP", Now()),
                                   kVonageSecretA));
-  EXPECT_EQ(r.status, 404) << r.body;
-  EXPECT_EQ(ErrorCode(r), "NOT_FOUND");
+  EXPECT_EQ(r.status, 403) << r.body;
+  EXPECT_EQ(r.body, kNotVerified);
   EXPECT_EQ(EventCount(phone), 0u);
 }
 
@@ -657,7 +732,7 @@ TEST_F(WebhooksOverHttp, VonageMessagesApiRefusesBadOrMissingJwtAndChangesNothin
   EXPECT_EQ(EventCount(phone), 1u);
 }
 
-TEST_F(WebhooksOverHttp, VonageMessagesApiMalformedBodyIs400AndUnknownNumber404) {
+TEST_F(WebhooksOverHttp, VonageMessagesApiMalformedBodyIs400AndAnUnknownNumberIsNotVerified) {
   const std::string phone = "+14155550203";
   const std::string not_json = R"({"message_uuid": "x", "channel": "sms",)";
   HttpClientResponse r = VonageJwtPost(not_json, VonageJwt(kVonageSecretA, not_json, Now()));
@@ -673,8 +748,8 @@ TEST_F(WebhooksOverHttp, VonageMessagesApiMalformedBodyIs400AndUnknownNumber404)
   const std::string unknown =
       VonageMessage(phone, kUnknownNumber, "aaaaaaaa-0000-4000-8000-000000000206", "STOP");
   r = VonageJwtPost(unknown, VonageJwt(kVonageSecretA, unknown, Now()));
-  EXPECT_EQ(r.status, 404) << r.body;
-  EXPECT_EQ(ErrorCode(r), "NOT_FOUND");
+  EXPECT_EQ(r.status, 403) << r.body;
+  EXPECT_EQ(r.body, kNotVerified);
   EXPECT_EQ(EventCount(phone), 0u);
 }
 
@@ -760,7 +835,7 @@ TEST_F(WebhooksOverHttp, PlivoRefusesBadOrMissingSignaturesAndChangesNothing) {
   EXPECT_EQ(EventCount(phone), 1u);
 }
 
-TEST_F(WebhooksOverHttp, PlivoMalformedBodyIs400AndUnknownNumber404) {
+TEST_F(WebhooksOverHttp, PlivoMalformedBodyIs400AndAnUnknownNumberIsNotVerified) {
   const std::string phone = "+14155550304";
   Params no_sender;
   for (const auto& p :
@@ -777,9 +852,195 @@ TEST_F(WebhooksOverHttp, PlivoMalformedBodyIs400AndUnknownNumber404) {
 
   r = PlivoPost(PlivoParams(phone, kUnknownNumber, "bbbbbbbb-0000-4000-8000-000000000307", "STOP"),
                 kPlivoToken, "77777777777777777777");
-  EXPECT_EQ(r.status, 404) << r.body;
-  EXPECT_EQ(ErrorCode(r), "NOT_FOUND");
+  EXPECT_EQ(r.status, 403) << r.body;
+  EXPECT_EQ(r.body, kNotVerified);
   EXPECT_EQ(EventCount(phone), 0u);
+}
+
+// Signature V2 signs the URL and a nonce, not the message: a captured V2 request would let anyone
+// store any text from any phone. Refused unless the account opts in.
+TEST_F(WebhooksOverHttp, PlivoSignatureV2IsRefusedWithoutTheAccountsOptIn) {
+  const std::string phone = "+14155550311";
+  const HttpClientResponse r =
+      PlivoPostV2(PlivoParams(phone, kNumberA, "bbbbbbbb-0000-4000-8000-000000000311", "STOP"),
+                  kPlivoToken, "31313131313131313131");
+  EXPECT_EQ(r.status, 403) << r.body;
+  EXPECT_EQ(r.body, kNotVerified);
+  EXPECT_EQ(EventCount(phone), 0u);
+}
+
+// With V2 allowed, a nonce serves one request: the captured signature of a genuine START cannot
+// carry a STOP, START or HELP from three other phones. Plivo's retry of the very same request is
+// still answered, and changes nothing.
+TEST_F(WebhooksOverHttp, PlivoSignatureV2NonceIsSingleUse) {
+  ASSERT_EQ(allow_v2_rc_, 0) << "smsconsent provider set --plivo-allow-v2 true failed";
+  const std::string phone = "+14155550321";
+  const std::string nonce = "32132132132132132132";
+  const Params start =
+      PlivoParams(phone, kNumberC, "bbbbbbbb-0000-4000-8000-000000000321", "START");
+  const HttpClientResponse started = PlivoPostV2(start, kPlivoTokenC, nonce);
+  ASSERT_EQ(started.status, 200) << started.body;
+  EXPECT_EQ(StatusOf(phone, kNumberC, key_c_), "opted_in");
+
+  const std::vector<std::pair<std::string, std::string>> forged = {
+      {"+14155550322", "STOP"}, {"+14155550323", "START"}, {"+14155550324", "HELP"}};
+  int n = 0;
+  for (const auto& [victim, text] : forged) {
+    const HttpClientResponse r =
+        PlivoPostV2(PlivoParams(victim, kNumberC,
+                                "bbbbbbbb-0000-4000-8000-00000000033" + std::to_string(n++), text),
+                    kPlivoTokenC, nonce);
+    EXPECT_EQ(r.status, 403) << victim << ": " << r.body;
+    EXPECT_EQ(r.body, kNotVerified);
+    EXPECT_EQ(EventCount(victim, key_c_), 0u) << victim;
+    EXPECT_EQ(RepliesTo(victim, key_c_), 0u) << victim;
+  }
+
+  const HttpClientResponse retry = PlivoPostV2(start, kPlivoTokenC, nonce);
+  EXPECT_EQ(retry.status, started.status) << retry.body;
+  EXPECT_EQ(retry.body, started.body);
+  EXPECT_EQ(EventCount(phone, key_c_), 1u);
+  // A new nonce is a new request.
+  EXPECT_EQ(
+      PlivoPostV2(PlivoParams(phone, kNumberC, "bbbbbbbb-0000-4000-8000-000000000325", "STOP"),
+                  kPlivoTokenC, "32532532532532532532")
+          .status,
+      200);
+  EXPECT_EQ(StatusOf(phone, kNumberC, key_c_), "opted_out");
+}
+
+// V3 signs the POST parameters only when the body is a form. A signed GET replayed as a POST whose
+// body is not declared a form must not have that (unsigned) body read as the message.
+TEST_F(WebhooksOverHttp, PlivoSignedGetReplayedAsAPostWithAnotherBodyIsRefused) {
+  const std::string phone = "+14155550341";
+  ASSERT_EQ(PlivoPost(PlivoParams(phone, kNumberA, "bbbbbbbb-0000-4000-8000-000000000341", "START"),
+                      kPlivoToken, "34134134134134134134")
+                .status,
+            200);
+  const std::string query = "?" + Form({{"From", Digits(phone)},
+                                        {"To", Digits(kNumberA)},
+                                        {"Type", "sms"},
+                                        {"Text", "hello"},
+                                        {"MessageUUID", "bbbbbbbb-0000-4000-8000-000000000342"}});
+  const std::string nonce = "34234234234234234234";
+  const Headers signed_get = {
+      {"X-Plivo-Signature-V3",
+       PlivoV3(kPlivoToken, server_.base_url + "/webhooks/plivo" + query, {}, nonce)},
+      {"X-Plivo-Signature-V3-Nonce", nonce}};
+  // The genuine GET: read from its (signed) query.
+  const HttpClientResponse got = Send("GET", "/webhooks/plivo" + query, "", signed_get);
+  ASSERT_EQ(got.status, 200) << got.body;
+  EXPECT_EQ(StatusOf(phone, kNumberA), "opted_in");
+
+  const std::string stop = Form({{"From", Digits(phone)},
+                                 {"To", Digits(kNumberA)},
+                                 {"Type", "sms"},
+                                 {"Text", "STOP"},
+                                 {"MessageUUID", "bbbbbbbb-0000-4000-8000-000000000343"}});
+  for (const char* content_type : {"text/plain", "application/json", "text/plain; x=form"}) {
+    Headers h = signed_get;
+    h.emplace_back("Content-Type", content_type);
+    const HttpClientResponse r = Send("POST", "/webhooks/plivo" + query, stop, h);
+    EXPECT_EQ(r.status, 400) << content_type << ": " << r.body;
+    EXPECT_EQ(ErrorCode(r), "INVALID_ARGUMENT") << content_type;
+  }
+  EXPECT_EQ(StatusOf(phone, kNumberA), "opted_in");
+  EXPECT_EQ(EventCount(phone), 1u);
+}
+
+// ---- Twilio --------------------------------------------------------------------------------
+
+// Twilio signs the parameters concatenated without separators, so "MessageSid=SMaaa…" and
+// "MessagingServiceSid=MGbbb…" sign exactly like one "MessageSid=SMaaa…MessagingServiceSidMGbbb…":
+// a captured START replayed that way carries a new message id. After a real STOP it must not opt
+// the contact back in.
+TEST_F(WebhooksOverHttp, TwilioParameterBoundaryShiftIsRefused) {
+  const std::string phone = "+14155550601";
+  const Params start = TwilioParams(phone, kNumberA, "SM0000000000000000000000000000601a", "START");
+  ASSERT_EQ(TwilioPost(start).status, 200);
+  ASSERT_EQ(TwilioPost(TwilioParams(phone, kNumberA, "SM0000000000000000000000000000601b", "STOP"))
+                .status,
+            200);
+  ASSERT_EQ(StatusOf(phone, kNumberA), "opted_out");
+
+  Params shifted;
+  std::string service;
+  for (const auto& [name, value] : start) {
+    if (name == "MessagingServiceSid") service = value;
+  }
+  for (const auto& [name, value] : start) {
+    if (name == "MessagingServiceSid") continue;
+    shifted.emplace_back(name,
+                         name == "MessageSid" ? value + "MessagingServiceSid" + service : value);
+  }
+  const HttpClientResponse r = TwilioPost(shifted, start);
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_EQ(ErrorCode(r), "INVALID_ARGUMENT");
+  EXPECT_EQ(StatusOf(phone, kNumberA), "opted_out");
+  EXPECT_EQ(EventCount(phone), 2u);
+}
+
+// ---- refusals before the signature is checked ----------------------------------------------
+
+// Whether a receiving number is registered, and whether its account has configured the
+// provider's secret, is nobody's business until the request is verified: an unknown number, a
+// missing secret and a bad signature are answered alike. The server's log says which it was.
+TEST_F(WebhooksOverHttp, UnverifiedWebhooksAreRefusedAlike) {
+  const std::string phone = "+14155550701";
+  const std::vector<std::pair<std::string, HttpClientResponse>> plivo = {
+      {"unknown number",
+       PlivoPost(PlivoParams(phone, kUnknownNumber, "bbbbbbbb-0000-4000-8000-000000000701", "STOP"),
+                 kPlivoToken, "70170170170170170170")},
+      {"no secret",  // Beta has not configured Plivo
+       PlivoPost(PlivoParams(phone, kNumberB, "bbbbbbbb-0000-4000-8000-000000000702", "STOP"),
+                 kPlivoToken, "70270270270270270270")},
+      {"bad signature",
+       PlivoPost(PlivoParams(phone, kNumberA, "bbbbbbbb-0000-4000-8000-000000000703", "STOP"),
+                 "not-the-token", "70370370370370370370")}};
+  const std::vector<std::pair<std::string, HttpClientResponse>> telnyx = {
+      {"unknown number", TelnyxSigned(TelnyxEvent(phone, kUnknownNumber,
+                                                  "cccccccc-0000-4000-8000-000000000701", "STOP"),
+                                      Now())},
+      {"no secret",  // Beta has not configured Telnyx
+       TelnyxSigned(TelnyxEvent(phone, kNumberB, "cccccccc-0000-4000-8000-000000000702", "STOP"),
+                    Now())},
+      {"bad signature",
+       TelnyxPost(TelnyxEvent(phone, kNumberA, "cccccccc-0000-4000-8000-000000000703", "STOP"),
+                  std::to_string(Now()), Base64(std::string(64, 'x')))}};
+  for (const auto* cases : {&plivo, &telnyx}) {
+    for (const auto& [what, r] : *cases) {
+      EXPECT_EQ(r.status, 403) << what << ": " << r.body;
+      EXPECT_EQ(r.body, kNotVerified) << what;
+      EXPECT_EQ(r.headers, cases->front().second.headers) << what;
+    }
+  }
+  EXPECT_EQ(EventCount(phone), 0u);
+  EXPECT_EQ(EventCount(phone, key_b_), 0u);
+  const std::string log = ReadFile(dir_ / "serve.log");
+  EXPECT_NE(log.find("no account has the receiving number"), std::string::npos) << log;
+  EXPECT_NE(log.find("plivo settings lack"), std::string::npos) << log;
+  EXPECT_NE(log.find("X-Plivo-Signature-V3 does not match"), std::string::npos) << log;
+  EXPECT_NE(log.find("telnyx settings lack"), std::string::npos) << log;
+}
+
+// The logged reason may hold what the request said (an unknown number): escaped, so a request
+// cannot write lines of its own into the log.
+TEST_F(WebhooksOverHttp, TheLoggedReasonOfARefusalIsEscaped) {
+  const std::string to = "+15559990000\nforged log line";
+  const HttpClientResponse r = TelnyxSigned(json{{"data",
+                                                  {{"event_type", "message.received"},
+                                                   {"payload",
+                                                    {{"id", "cccccccc-0000-4000-8000-000000000711"},
+                                                     {"from", {{"phone_number", "+14155550711"}}},
+                                                     {"to", json::array({{{"phone_number", to}}})},
+                                                     {"text", "STOP"}}}}}}
+                                                .dump(),
+                                            Now());
+  EXPECT_EQ(r.status, 403) << r.body;
+  EXPECT_EQ(r.body, kNotVerified);
+  const std::string log = ReadFile(dir_ / "serve.log");
+  EXPECT_EQ(log.find("\nforged log line"), std::string::npos) << log;
+  EXPECT_NE(log.find("forged log line"), std::string::npos) << log;
 }
 
 // ---- Telnyx --------------------------------------------------------------------------------
@@ -875,7 +1136,7 @@ TEST_F(WebhooksOverHttp, TelnyxRefusesTimestampsOutsideTheConfiguredTolerance) {
   EXPECT_EQ(EventCount(phone), 1u);
 }
 
-TEST_F(WebhooksOverHttp, TelnyxMalformedBodyIs400AndUnknownNumber404) {
+TEST_F(WebhooksOverHttp, TelnyxMalformedBodyIs400AndAnUnknownNumberIsNotVerified) {
   const std::string phone = "+14155550404";
   HttpClientResponse r = TelnyxSigned("this is not json", Now());
   EXPECT_EQ(r.status, 400) << r.body;
@@ -889,8 +1150,8 @@ TEST_F(WebhooksOverHttp, TelnyxMalformedBodyIs400AndUnknownNumber404) {
 
   r = TelnyxSigned(
       TelnyxEvent(phone, kUnknownNumber, "cccccccc-0000-4000-8000-000000000408", "STOP"), Now());
-  EXPECT_EQ(r.status, 404) << r.body;
-  EXPECT_EQ(ErrorCode(r), "NOT_FOUND");
+  EXPECT_EQ(r.status, 403) << r.body;
+  EXPECT_EQ(r.body, kNotVerified);
   EXPECT_EQ(EventCount(phone), 0u);
 }
 

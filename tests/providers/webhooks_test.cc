@@ -5,10 +5,12 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdint>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -90,10 +92,36 @@ std::string FormBody(const Params& params) {
   return out;
 }
 
-const WebhookProvider& Provider(std::string_view name) {
+// A provider as these tests use it: Verify(request, settings, now) parses the request and
+// verifies what Parse read, as the webhook service does; a request Parse refuses gets Parse's
+// status.
+class Checked {
+ public:
+  explicit Checked(const WebhookProvider& p) : p_(p) {}
+  std::string_view name() const { return p_.name(); }
+  Result<ParsedInbound> Parse(const WebhookRequest& request) const { return p_.Parse(request); }
+  Status Verify(const WebhookRequest& request, const json& settings, int64_t now_ms) const {
+    return Verdict(request, settings, now_ms).status();
+  }
+  Result<WebhookVerdict> Verdict(const WebhookRequest& request, const json& settings,
+                                 int64_t now_ms) const {
+    auto parsed = p_.Parse(request);
+    if (!parsed.ok()) return parsed.status();
+    return p_.Verify(request, *parsed, settings, now_ms);
+  }
+  bool RepliesInResponse() const { return p_.RepliesInResponse(); }
+  WebhookResponse Respond(const std::vector<std::string>& replies) const {
+    return p_.Respond(replies);
+  }
+
+ private:
+  const WebhookProvider& p_;
+};
+
+Checked Provider(std::string_view name) {
   const WebhookProvider* p = FindWebhookProvider(name);
   EXPECT_NE(p, nullptr) << name;
-  return *p;
+  return Checked(*p);
 }
 
 // ---- shared helpers ----------------------------------------------------------------------
@@ -249,12 +277,13 @@ TEST(WebhookUtil, NoProviderCrashesOnGarbage) {
         if (!parsed.ok()) {
           EXPECT_EQ(parsed.status().code(), StatusCode::kInvalidArgument);
         }
-        const Status st = p->Verify(req,
-                                    json{{"auth_token", "t"},
-                                         {"secret", "s"},
-                                         {"signature_secret", "s"},
-                                         {"public_key", OpenSslBase64(std::string(32, 'k'))}},
-                                    kNowMs);
+        const Status st =
+            Checked(*p).Verify(req,
+                               json{{"auth_token", "t"},
+                                    {"secret", "s"},
+                                    {"signature_secret", "s"},
+                                    {"public_key", OpenSslBase64(std::string(32, 'k'))}},
+                               kNowMs);
         EXPECT_FALSE(st.ok()) << p->name() << " accepted garbage";
       }
     }
@@ -283,9 +312,24 @@ TEST(WebhookUtil, EveryProviderNeedsItsSecret) {
   for (const auto& p : AllWebhookProviders()) {
     auto req = MakeRequest("POST", "https://h/webhooks/" + std::string(p->name()));
     for (const json& settings : {json::object(), json(nullptr), json{{"unrelated", "x"}}}) {
-      const Status st = p->Verify(req, settings, kNowMs);
+      const Status st = p->Verify(req, ParsedInbound(), settings, kNowMs).status();
       EXPECT_EQ(st.code(), StatusCode::kFailedPrecondition) << p->name() << ": " << st.ToString();
     }
+  }
+}
+
+// Form parameters are read from a body declared a form (or declared nothing), and from no
+// other: the providers that sign form parameters would otherwise read an unsigned body.
+TEST(WebhookUtil, OnlyAFormContentTypeIsAFormBody) {
+  for (const char* form :
+       {"", "application/x-www-form-urlencoded", "application/x-www-form-urlencoded; charset=utf-8",
+        "Application/X-WWW-Form-Urlencoded ;charset=UTF-8"}) {
+    EXPECT_TRUE(IsFormBody(MakeRequest("POST", "https://h/", {{"content-type", form}}))) << form;
+  }
+  for (const char* other :
+       {"text/plain", "application/json", "text/plain; x=application/x-www-form-urlencoded",
+        "application/x-www-form-urlencodedx", "multipart/form-data; boundary=x"}) {
+    EXPECT_FALSE(IsFormBody(MakeRequest("POST", "https://h/", {{"content-type", other}}))) << other;
   }
 }
 
@@ -300,34 +344,76 @@ WebhookRequest TwilioRequest(const std::string& url, const Params& params,
   return MakeRequest("POST", url, headers, FormBody(params));
 }
 
-const Params kTwilioParams = {{"From", "+15005550006"}, {"To", "+15551234567"}, {"Body", "STOP"}};
+// Twilio's documented recipe: base64(HMAC-SHA1(token, URL + the POST parameters sorted by
+// name, each as name followed by value)).
+std::string TwilioSig(const std::string& token, const std::string& url, Params params) {
+  std::sort(params.begin(), params.end());
+  std::string data = url;
+  for (const auto& [name, value] : params) data += name + value;
+  return OpenSslBase64(OpenSslHmac(EVP_sha1(), token, data));
+}
+
+const Params kTwilioParams = {{"From", "+15005550006"},
+                              {"To", "+15551234567"},
+                              {"Body", "STOP"},
+                              {"MessageSid", "SM0123456789abcdef0123456789abcdef"}};
 
 TEST(Twilio, MatchesTheOfficialTestVector) {
-  const auto req = TwilioRequest(kTwilioUrl, kTwilioParams, "HNEnT2ilP2ZEvqByAJdqhxWaEfU=");
-  EXPECT_TRUE(Provider("twilio").Verify(req, json{{"auth_token", "secret"}}, kNowMs).ok());
+  // Twilio's own test vector has no MessageSid, so it is no inbound message Parse would accept;
+  // Verify checks the parameters it is given as read.
+  const Params vector = {{"From", "+15005550006"}, {"To", "+15551234567"}, {"Body", "STOP"}};
+  const auto req = TwilioRequest(kTwilioUrl, vector, "HNEnT2ilP2ZEvqByAJdqhxWaEfU=");
+  ParsedInbound read;
+  read.source = WebhookSource::kForm;
+  read.params = vector;
+  EXPECT_TRUE(FindWebhookProvider("twilio")
+                  ->Verify(req, read, json{{"auth_token", "secret"}}, kNowMs)
+                  .ok());
   // The same value, computed here from the documented recipe.
   const std::string data = std::string(kTwilioUrl) + "BodySTOPFrom+15005550006To+15551234567";
   EXPECT_EQ(OpenSslBase64(OpenSslHmac(EVP_sha1(), "secret", data)), "HNEnT2ilP2ZEvqByAJdqhxWaEfU=");
+  EXPECT_EQ(TwilioSig("secret", kTwilioUrl, vector), "HNEnT2ilP2ZEvqByAJdqhxWaEfU=");
+  EXPECT_TRUE(Provider("twilio")
+                  .Verify(TwilioRequest(kTwilioUrl, kTwilioParams,
+                                        TwilioSig("secret", kTwilioUrl, kTwilioParams)),
+                          json{{"auth_token", "secret"}}, kNowMs)
+                  .ok());
 }
 
-// Parse and Verify each read the body as it is when called: a body changed between them (or
-// after) is never verified or parsed from an earlier reading.
-TEST(Twilio, VerifiesTheBodyAsItIsNotAsItWasParsed) {
-  auto req = TwilioRequest(kTwilioUrl, kTwilioParams, "HNEnT2ilP2ZEvqByAJdqhxWaEfU=");
+// Verify checks the values Parse read, not a reading of its own: what reaches the message is
+// what was signed.
+TEST(Twilio, VerifiesExactlyTheValuesParseRead) {
+  const WebhookProvider& twilio = *FindWebhookProvider("twilio");
   const json settings = {{"auth_token", "secret"}};
-  // The official test vector has no MessageSid: Parse refuses it, having decoded the body.
-  EXPECT_EQ(Provider("twilio").Parse(req).status().code(), StatusCode::kInvalidArgument);
-  EXPECT_TRUE(Provider("twilio").Verify(req, settings, kNowMs).ok());
-  req.body = FormBody(
-      {{"MessageSid", "SM1"}, {"From", "+15005550006"}, {"To", "+15551234567"}, {"Body", "START"}});
-  EXPECT_EQ(Provider("twilio").Verify(req, settings, kNowMs).code(), StatusCode::kPermissionDenied);
-  auto again = Provider("twilio").Parse(req);
-  ASSERT_TRUE(again.ok()) << again.status().ToString();
-  EXPECT_EQ(again->body, "START");
-  // So is a copy with the body changed back.
-  WebhookRequest copy = req;
-  copy.body = FormBody(kTwilioParams);
-  EXPECT_TRUE(Provider("twilio").Verify(copy, settings, kNowMs).ok());
+  const auto req =
+      TwilioRequest(kTwilioUrl, kTwilioParams, TwilioSig("secret", kTwilioUrl, kTwilioParams));
+  auto parsed = twilio.Parse(req);
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  EXPECT_EQ(parsed->source, WebhookSource::kForm);
+  EXPECT_EQ(parsed->params, kTwilioParams);
+  EXPECT_TRUE(twilio.Verify(req, *parsed, settings, kNowMs).ok());
+  ParsedInbound changed = *parsed;
+  for (auto& [name, value] : changed.params) {
+    if (name == "Body") value = "START";
+  }
+  EXPECT_EQ(twilio.Verify(req, changed, settings, kNowMs).status().code(),
+            StatusCode::kPermissionDenied);
+}
+
+// Twilio's Messaging webhooks are forms: a body of any other type is not read at all (it would
+// not be what the signature's parameters are).
+TEST(Twilio, ABodyThatIsNotAFormIsRefused) {
+  for (const char* type : {"application/json", "text/plain"}) {
+    auto req = MakeRequest("POST", kTwilioUrl, {{"content-type", type}}, FormBody(kTwilioParams));
+    auto in = Provider("twilio").Parse(req);
+    ASSERT_FALSE(in.ok()) << type;
+    EXPECT_EQ(in.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(in.status().message().find(type), std::string::npos) << in.status().message();
+  }
+  auto charset = MakeRequest("POST", kTwilioUrl,
+                             {{"content-type", "application/x-www-form-urlencoded; charset=utf-8"}},
+                             FormBody(kTwilioParams));
+  EXPECT_TRUE(Provider("twilio").Parse(charset).ok());
 }
 
 TEST(Twilio, ParsesAnInboundSms) {
@@ -353,11 +439,12 @@ TEST(Twilio, ParsesAnInboundSms) {
 }
 
 TEST(Twilio, FallsBackToSmsSidAndReadsGetRequests) {
-  auto req =
-      MakeRequest("GET", "https://h/webhooks/twilio?SmsSid=SMx&From=%2B1555&To=%2B1666&Body=hi");
+  auto req = MakeRequest("GET",
+                         "https://h/webhooks/twilio?SmsSid=SM0123456789abcdef0123456789abcdef"
+                         "&From=%2B1555&To=%2B1666&Body=hi");
   auto in = Provider("twilio").Parse(req);
   ASSERT_TRUE(in.ok()) << in.status().ToString();
-  EXPECT_EQ(in->message_id, "SMx");
+  EXPECT_EQ(in->message_id, "SM0123456789abcdef0123456789abcdef");
   EXPECT_EQ(in->from, "+1555");
   EXPECT_EQ(in->body, "hi");
 }
@@ -392,9 +479,116 @@ TEST(Twilio, StatusCallbacksAndWhatsAppAreIgnored) {
   EXPECT_TRUE(wa->ignored);
 }
 
+// Twilio's signature joins names and values without separators, so moving the boundary between
+// two parameters keeps it valid. A request that can only be such a shift is refused before its
+// message is read, however well it is signed.
+TEST(Twilio, ParameterBoundaryShiftsAreRefused) {
+  const json settings = {{"auth_token", "secret"}};
+  const Params genuine = {{"ToCountry", "US"},
+                          {"NumMedia", "0"},
+                          {"NumSegments", "1"},
+                          {"Body", "STOP Eating"},
+                          {"To", "+15551234567"},
+                          {"MessageSid", "SM0123456789abcdef0123456789abcdef"},
+                          {"SmsSid", "SM0123456789abcdef0123456789abcdef"},
+                          {"MessagingServiceSid", "MG0123456789abcdef0123456789abcdef"},
+                          {"AccountSid", "AC0123456789abcdef0123456789abcdef"},
+                          {"From", "+15005550006"},
+                          {"FromCity", "BERKELEY"},
+                          {"ApiVersion", "2010-04-01"}};
+  const std::string sig = TwilioSig("secret", kTwilioUrl, genuine);
+  ASSERT_TRUE(
+      Provider("twilio").Verify(TwilioRequest(kTwilioUrl, genuine, sig), settings, kNowMs).ok());
+  // Each shifted set signs the same string: `merge` joins a parameter onto the value before it
+  // in signing order; `extra` adds a parameter.
+  auto shifted = [&](std::string_view into, std::string_view merged,
+                     std::optional<std::pair<std::string, std::string>> extra = std::nullopt) {
+    Params out;
+    std::string tail;
+    for (const auto& [name, value] : genuine) {
+      if (name == merged) tail = name + value;
+    }
+    for (const auto& [name, value] : genuine) {
+      if (name == merged) continue;
+      out.emplace_back(name, name == into ? value + tail : value);
+    }
+    if (extra) out.push_back(*extra);
+    return out;
+  };
+  struct Case {
+    const char* what;
+    Params params;
+    const char* named;  // what the refusal names
+  };
+  const std::vector<Case> cases = {
+      {"a new message id", shifted("MessageSid", "MessagingServiceSid"), "MessageSid"},
+      {"a longer sender", shifted("From", "FromCity"), "From"},
+      {"a count with more", shifted("NumMedia", "NumSegments"), "NumMedia"},
+      {"an account with the version", shifted("AccountSid", "ApiVersion"), "AccountSid"}};
+  for (const Case& c : cases) {
+    const auto req = TwilioRequest(kTwilioUrl, c.params, sig);
+    ParsedInbound read;
+    read.source = WebhookSource::kForm;
+    read.params = c.params;
+    EXPECT_TRUE(FindWebhookProvider("twilio")->Verify(req, read, settings, kNowMs).ok())
+        << c.what << ": the signature still holds";
+    auto in = Provider("twilio").Parse(req);
+    ASSERT_FALSE(in.ok()) << c.what;
+    EXPECT_EQ(in.status().code(), StatusCode::kInvalidArgument) << c.what;
+    EXPECT_NE(in.status().message().find(c.named), std::string::npos) << in.status().message();
+  }
+  // "BodySTOP Eating" + "To…" also signs as Body "STOP " and a parameter "Eating" with no value:
+  // a name Twilio does not send.
+  Params split;
+  for (const auto& [name, value] : genuine) {
+    split.emplace_back(name, name == "Body" ? "STOP " : value);
+  }
+  split.emplace_back("Eating", "");
+  EXPECT_EQ(TwilioSig("secret", kTwilioUrl, split), sig);
+  auto in = Provider("twilio").Parse(TwilioRequest(kTwilioUrl, split, sig));
+  ASSERT_FALSE(in.ok());
+  EXPECT_NE(in.status().message().find("Eating"), std::string::npos) << in.status().message();
+  // A parameter twice, and ids that disagree.
+  Params twice = genuine;
+  twice.emplace_back("Body", "START");
+  EXPECT_EQ(Provider("twilio").Parse(TwilioRequest(kTwilioUrl, twice, "")).status().code(),
+            StatusCode::kInvalidArgument);
+  Params other_sid = genuine;
+  other_sid[6].second = "SM00000000000000000000000000000000";
+  EXPECT_EQ(Provider("twilio").Parse(TwilioRequest(kTwilioUrl, other_sid, "")).status().code(),
+            StatusCode::kInvalidArgument);
+  // Media parameters and every other documented name are fine.
+  Params mms = genuine;
+  mms.emplace_back("MediaUrl0", "https://api.twilio.com/2010-04-01/Accounts/AC/Media/ME1");
+  mms.emplace_back("MediaContentType0", "image/jpeg");
+  mms.emplace_back("OptOutType", "STOP");
+  EXPECT_TRUE(Provider("twilio").Parse(TwilioRequest(kTwilioUrl, mms, "")).ok());
+}
+
+TEST(Twilio, MessageSidsMustBeTwilioSids) {
+  for (const char* sid :
+       {"SM1", "SMdel-1", "SM0123456789ABCDEF0123456789ABCDEF",
+        "XX0123456789abcdef0123456789abcdef", "SM0123456789abcdef0123456789abcdef0", ""}) {
+    Params params = kTwilioParams;
+    params[3].second = sid;
+    auto in = Provider("twilio").Parse(TwilioRequest(kTwilioUrl, params, ""));
+    ASSERT_FALSE(in.ok()) << sid;
+    EXPECT_EQ(in.status().code(), StatusCode::kInvalidArgument) << sid;
+  }
+  Params mms = kTwilioParams;
+  mms[3].second = "MM0123456789abcdef0123456789abcdef";
+  EXPECT_TRUE(Provider("twilio").Parse(TwilioRequest(kTwilioUrl, mms, "")).ok());
+  // A GET is signed as the URL is written (no shift is possible), but its ids are checked too.
+  EXPECT_EQ(Provider("twilio")
+                .Parse(MakeRequest("GET", "https://h/t?SmsSid=SMx&From=%2B1555&To=%2B1666&Body=hi"))
+                .status()
+                .code(),
+            StatusCode::kInvalidArgument);
+}
+
 TEST(Twilio, TamperingDenies) {
   const json settings = {{"auth_token", "secret"}};
-  const std::string sig = "HNEnT2ilP2ZEvqByAJdqhxWaEfU=";
+  const std::string sig = TwilioSig("secret", kTwilioUrl, kTwilioParams);
   Params tampered = kTwilioParams;
   tampered[2].second = "STOQ";
   EXPECT_EQ(
@@ -441,7 +635,8 @@ TEST(Twilio, MissingOrGarbageSignatureDenies) {
 
 TEST(Twilio, AcceptsTheUrlSignedWithOrWithoutTheDefaultPort) {
   const json settings = {{"auth_token", "tok"}};
-  const std::string params = "BodySTOPFrom+15005550006To+15551234567";
+  const std::string params =
+      "BodySTOPFrom+15005550006MessageSidSM0123456789abcdef0123456789abcdefTo+15551234567";
   const std::string with_port = "https://sms.example.com:443/webhooks/twilio";
   const std::string without_port = "https://sms.example.com/webhooks/twilio";
   const std::string sig_with = OpenSslBase64(OpenSslHmac(EVP_sha1(), "tok", with_port + params));
@@ -464,19 +659,6 @@ TEST(Twilio, AcceptsTheUrlSignedWithOrWithoutTheDefaultPort) {
           .ok());
 }
 
-TEST(Twilio, JsonBodyIsCoveredByBodySha256) {
-  const std::string body = "{\"hello\":\"world\"}";
-  const std::string url =
-      "https://h/webhooks/twilio?bodySHA256=" + Hex(OpenSslDigest(EVP_sha256(), body));
-  const std::string sig = OpenSslBase64(OpenSslHmac(EVP_sha1(), "tok", url));
-  auto req = MakeRequest("POST", url,
-                         {{"content-type", "application/json"}, {"x-twilio-signature", sig}}, body);
-  EXPECT_TRUE(Provider("twilio").Verify(req, json{{"auth_token", "tok"}}, kNowMs).ok());
-  req.body = "{\"hello\":\"World\"}";
-  EXPECT_EQ(Provider("twilio").Verify(req, json{{"auth_token", "tok"}}, kNowMs).code(),
-            StatusCode::kPermissionDenied);
-}
-
 TEST(Twilio, RespondsWithEscapedTwiml) {
   const auto& twilio = Provider("twilio");
   EXPECT_TRUE(twilio.RepliesInResponse());
@@ -489,6 +671,83 @@ TEST(Twilio, RespondsWithEscapedTwiml) {
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response>"
             "<Message>Tom &amp; Jerry &lt;say&gt; &quot;hi&quot; &apos;now&apos;</Message>"
             "<Message>Bye</Message></Response>");
+}
+
+// ---- message ids -------------------------------------------------------------------------
+
+TEST(WebhookUtil, MessageIdFormats) {
+  EXPECT_TRUE(IsUuid("2f3e5b6a-0000-4000-8000-00000000abcd"));
+  EXPECT_TRUE(IsUuid("2F3E5B6A-0000-4000-8000-00000000ABCD"));
+  for (const char* bad :
+       {"", "u", "2f3e5b6a-0000-4000-8000-00000000abc", "2f3e5b6a-0000-4000-8000-00000000abcdX",
+        "2f3e5b6a00000-4000-8000-0000000abcd", "2f3e5b6a-0000-4000-8000-00000000abcg"}) {
+    EXPECT_FALSE(IsUuid(bad)) << bad;
+  }
+  EXPECT_TRUE(IsTwilioSid("SM0123456789abcdef0123456789abcdef", "SM"));
+  EXPECT_FALSE(IsTwilioSid("SM0123456789abcdef0123456789abcdef", "MM"));
+  EXPECT_FALSE(IsTwilioSid("SM0123456789abcdef0123456789abcdeF", "SM"));
+  EXPECT_TRUE(IsPrintableId("0b5e5e5e-1111-2222-3333-444455556666"));
+  EXPECT_TRUE(IsPrintableId(std::string(kMaxMessageIdBytes, 'a')));
+  for (const std::string& bad :
+       {std::string(), std::string(kMaxMessageIdBytes + 1, 'a'), std::string("a b"),
+        std::string("a\nb"), std::string("caf\xc3\xa9")}) {
+    EXPECT_FALSE(IsPrintableId(bad)) << bad;
+  }
+}
+
+// A provider's message id is the idempotency key of what it delivers: one that is not of the
+// provider's form is refused, not taken as a new message.
+TEST(WebhookUtil, EveryProviderRefusesAMessageIdNotOfItsForm) {
+  const std::string long_id(kMaxMessageIdBytes + 1, '1');
+  Params plivo = {
+      {"From", "14155551234"}, {"To", "14155556789"}, {"Text", "STOP"}, {"MessageUUID", "u-1"}};
+  json telnyx = {{"data",
+                  {{"event_type", "message.received"},
+                   {"payload",
+                    {{"id", "7ee4241c"},
+                     {"from", {{"phone_number", "+18665550001"}}},
+                     {"to", json::array({{{"phone_number", "+18445550001"}}})},
+                     {"text", "STOP"}}}}}};
+  json messages = {{"channel", "sms"},
+                   {"message_uuid", "u-1"},
+                   {"from", "447700900001"},
+                   {"to", "447700900000"},
+                   {"text", "STOP"}};
+  const std::vector<std::pair<std::string, WebhookRequest>> requests = {
+      {"plivo",
+       MakeRequest("POST", "https://h/p", {{"content-type", "application/x-www-form-urlencoded"}},
+                   FormBody(plivo))},
+      {"telnyx",
+       MakeRequest("POST", "https://h/t", {{"content-type", "application/json"}}, telnyx.dump())},
+      {"vonage",
+       MakeRequest("POST", "https://h/v", {{"content-type", "application/json"}}, messages.dump())},
+      {"vonage", MakeRequest("GET",
+                             "https://h/v?msisdn=447700900001&to=447700900000&text=STOP"
+                             "&messageId=0A00-0001")},
+      {"vonage", MakeRequest("GET",
+                             "https://h/v?msisdn=447700900001&to=447700900000&text=STOP"
+                             "&messageId=" +
+                                 std::string(41, 'A'))},
+      {"vonage", MakeRequest("GET",
+                             "https://h/v?msisdn=447700900001&to=447700900000&text=STOP"
+                             "&messageId=0A01&x%26timestamp%3D1=2")},
+      {"kannel", MakeRequest("GET", "https://h/k?from=1&to=2&text=STOP&id=a%20b")},
+      {"kannel", MakeRequest("GET", "https://h/k?from=1&to=2&text=STOP&id=" + long_id)},
+      {"generic",
+       MakeRequest(
+           "POST", "https://h/g", {{"content-type", "application/json"}},
+           json{{"message_id", "m\n1"}, {"from", "+1"}, {"to", "+2"}, {"body", "x"}}.dump())},
+      {"generic",
+       MakeRequest(
+           "POST", "https://h/g", {{"content-type", "application/json"}},
+           json{{"message_id", long_id}, {"from", "+1"}, {"to", "+2"}, {"body", "x"}}.dump())}};
+  for (const auto& [provider, request] : requests) {
+    auto in = Provider(provider).Parse(request);
+    ASSERT_FALSE(in.ok()) << provider << " " << request.url << request.body;
+    EXPECT_EQ(in.status().code(), StatusCode::kInvalidArgument) << provider;
+    EXPECT_NE(in.status().message().find(" is not "), std::string::npos)
+        << provider << ": " << in.status().message();
+  }
 }
 
 // ---- Kannel ------------------------------------------------------------------------------
@@ -607,19 +866,23 @@ TEST(Kannel, MissingFieldsAreNamed) {
 TEST(Kannel, SharedSecretInTheUrlOrAHeader) {
   const json settings = {{"secret", "s3cret"}};
   const auto& kannel = Provider("kannel");
-  EXPECT_TRUE(
-      kannel.Verify(MakeRequest("GET", "http://h/k?secret=s3cret&from=1"), settings, kNowMs).ok());
+  const std::string message = "http://h/k?from=1&to=2&text=STOP&id=abc";
+  EXPECT_TRUE(kannel.Verify(MakeRequest("GET", message + "&secret=s3cret"), settings, kNowMs).ok());
   EXPECT_TRUE(kannel
-                  .Verify(MakeRequest("POST", "http://h/k", {{"x-smsconsent-secret", "s3cret"}}),
+                  .Verify(MakeRequest("POST", "http://h/k?id=abc",
+                                      {{"x-smsconsent-secret", "s3cret"},
+                                       {"x-kannel-to", "2"},
+                                       {"x-kannel-from", "1"}},
+                                      "STOP"),
                           settings, kNowMs)
                   .ok());
-  EXPECT_EQ(kannel.Verify(MakeRequest("GET", "http://h/k?secret=s3creT"), settings, kNowMs).code(),
+  EXPECT_EQ(kannel.Verify(MakeRequest("GET", message + "&secret=s3creT"), settings, kNowMs).code(),
             StatusCode::kPermissionDenied);
-  const Status missing = kannel.Verify(MakeRequest("GET", "http://h/k?from=1"), settings, kNowMs);
+  const Status missing = kannel.Verify(MakeRequest("GET", message), settings, kNowMs);
   EXPECT_EQ(missing.code(), StatusCode::kPermissionDenied);
   EXPECT_NE(missing.message().find("secret"), std::string::npos);
   EXPECT_EQ(
-      kannel.Verify(MakeRequest("GET", "http://h/k?secret=s3cret"), json::object(), kNowMs).code(),
+      kannel.Verify(MakeRequest("GET", message + "&secret=s3cret"), json::object(), kNowMs).code(),
       StatusCode::kFailedPrecondition);
 }
 
@@ -998,6 +1261,37 @@ TEST(Plivo, SignatureV3OverUrlQueryAndSortedPostParams) {
           .ok());
 }
 
+// V3 covers the POST parameters only of a form body: a body of another type is not read (it
+// would be unsigned), and a GET is read from, and verified over, its query.
+TEST(Plivo, ReadsAFormBodyOrTheQueryAndNothingElse) {
+  const std::string token = "plivo-auth-token";
+  const json settings = {{"auth_token", token}};
+  const std::string url = "https://sms.example.com/webhooks/plivo?" + FormBody(kPlivoParams);
+  const std::string signed_get =
+      "https://sms.example.com/webhooks/plivo?From=14155551234"
+      "&MessageUUID=2f3e5b6a-0000-4000-8000-00000000abcd&Text=STOP&To=14155556789&Type=sms";
+  const Params headers = {{"x-plivo-signature-v3", PlivoV3(token, signed_get)},
+                          {"x-plivo-signature-v3-nonce", kPlivoNonce}};
+  const auto get = MakeRequest("GET", url, headers);
+  auto in = Provider("plivo").Parse(get);
+  ASSERT_TRUE(in.ok()) << in.status().ToString();
+  EXPECT_EQ(in->source, WebhookSource::kQuery);
+  EXPECT_EQ(in->body, "STOP");
+  EXPECT_TRUE(Provider("plivo").Verify(get, settings, kNowMs).ok());
+
+  // The signed GET as a POST whose body is not a form: refused before anything is verified.
+  for (const char* type : {"text/plain", "application/json", "text/plain; a=b"}) {
+    Params h = headers;
+    h.emplace_back("content-type", type);
+    const auto post = MakeRequest("POST", url, h, FormBody(kPlivoParams));
+    auto refused = Provider("plivo").Parse(post);
+    ASSERT_FALSE(refused.ok()) << type;
+    EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(refused.status().message().find("application/x-www-form-urlencoded"),
+              std::string::npos);
+  }
+}
+
 TEST(Plivo, AnyOfSeveralSignaturesMayMatch) {
   const std::string token = "tok";
   const std::string url = "https://h/webhooks/plivo";
@@ -1017,21 +1311,76 @@ TEST(Plivo, AnyOfSeveralSignaturesMayMatch) {
             StatusCode::kPermissionDenied);
 }
 
-TEST(Plivo, SignatureV2FallbackAndMissingHeaders) {
+// Signature V2 signs the URL and a nonce, not the message: only an account that says
+// "allow_v2": true accepts it, and then its nonce must serve one request (the verdict asks the
+// caller to make sure of that).
+TEST(Plivo, SignatureV2OnlyWhenTheAccountAllowsItAndThenOncePerNonce) {
   const std::string token = "tok";
   const std::string url = "https://h/webhooks/plivo?tenant=a";
   const std::string v2 = OpenSslBase64(
       OpenSslHmac(EVP_sha256(), token, std::string("https://h/webhooks/plivo") + kPlivoNonce));
-  EXPECT_TRUE(Provider("plivo")
-                  .Verify(PlivoRequest(url, kPlivoParams,
-                                       {{"x-plivo-signature-v2", v2},
-                                        {"x-plivo-signature-v2-nonce", kPlivoNonce}}),
-                          json{{"auth_token", token}}, kNowMs)
-                  .ok());
-  const Status missing = Provider("plivo").Verify(PlivoRequest(url, kPlivoParams, {}),
-                                                  json{{"auth_token", token}}, kNowMs);
+  const auto req =
+      PlivoRequest(url, kPlivoParams,
+                   {{"x-plivo-signature-v2", v2}, {"x-plivo-signature-v2-nonce", kPlivoNonce}});
+  for (const json& settings :
+       {json{{"auth_token", token}}, json{{"auth_token", token}, {"allow_v2", false}},
+        json{{"auth_token", token}, {"allow_v2", "true"}}}) {
+    const Status refused = Provider("plivo").Verify(req, settings, kNowMs);
+    EXPECT_EQ(refused.code(), StatusCode::kPermissionDenied) << settings.dump();
+    EXPECT_NE(refused.message().find("allow_v2"), std::string::npos) << refused.message();
+  }
+  const json allowed = {{"auth_token", token}, {"allow_v2", true}};
+  auto verdict = Provider("plivo").Verdict(req, allowed, kNowMs);
+  ASSERT_TRUE(verdict.ok()) << verdict.status().ToString();
+  EXPECT_EQ(verdict->single_use_nonce, kPlivoNonce);
+  // A wrong V2 signature is still wrong.
+  const auto wrong = PlivoRequest(
+      url, kPlivoParams,
+      {{"x-plivo-signature-v2", v2}, {"x-plivo-signature-v2-nonce", "12345678901234567890"}});
+  EXPECT_EQ(Provider("plivo").Verify(wrong, allowed, kNowMs).code(), StatusCode::kPermissionDenied);
+  // V3 asks nothing of the caller.
+  const std::string signed_plain =
+      "https://h/webhooks/plivo?tenant=a."
+      "From14155551234MessageUUID2f3e5b6a-0000-4000-8000-00000000abcdTextSTOPTo14155556789Typesms";
+  auto v3 = Provider("plivo").Verdict(
+      PlivoRequest(url, kPlivoParams,
+                   {{"x-plivo-signature-v3", PlivoV3(token, signed_plain)},
+                    {"x-plivo-signature-v3-nonce", kPlivoNonce}}),
+      allowed, kNowMs);
+  ASSERT_TRUE(v3.ok()) << v3.status().ToString();
+  EXPECT_TRUE(v3->single_use_nonce.empty());
+
+  const Status missing =
+      Provider("plivo").Verify(PlivoRequest(url, kPlivoParams, {}), allowed, kNowMs);
   EXPECT_EQ(missing.code(), StatusCode::kPermissionDenied);
   EXPECT_NE(missing.message().find("X-Plivo-Signature-V3"), std::string::npos);
+}
+
+// Each Vonage API is verified by its own scheme only: the Messages API's fields come from the
+// body, which only its JWT covers; the SMS API's from the parameters its sig covers.
+TEST(VonageMessages, IsVerifiedByItsJwtOnly) {
+  const std::string secret = "messages-signature-secret";
+  const json settings = {{"signature_secret", secret}};
+  // A Messages API body that also carries a correct SMS API sig over its scalar fields.
+  json doc = json::parse(kMessagesBody);
+  std::string signed_string;
+  for (const auto& [key, value] : doc.items()) {
+    if (value.is_string()) signed_string += "&" + key + "=" + value.get<std::string>();
+  }
+  doc["sig"] = Hex(OpenSslDigest(EVP_md5(), signed_string + secret));
+  const auto no_jwt = MakeRequest("POST", "https://h/webhooks/vonage",
+                                  {{"content-type", "application/json"}}, doc.dump());
+  const Status st = Provider("vonage").Verify(no_jwt, settings, kNowMs);
+  EXPECT_EQ(st.code(), StatusCode::kPermissionDenied);
+  EXPECT_NE(st.message().find("JWT"), std::string::npos) << st.message();
+
+  // An SMS API request with a JWT (of an empty body) and no sig: its query is not covered.
+  const std::string empty_token =
+      Jwt({{"alg", "HS256"}, {"typ", "JWT"}}, MessagesClaims("", kNowS), secret);
+  const auto sms_api = MakeRequest("GET", "https://h/webhooks/vonage?" + FormBody(VonageInbound()),
+                                   {{"authorization", "Bearer " + empty_token}});
+  EXPECT_EQ(Provider("vonage").Verify(sms_api, settings, kNowMs).code(),
+            StatusCode::kPermissionDenied);
 }
 
 // ---- Telnyx ------------------------------------------------------------------------------

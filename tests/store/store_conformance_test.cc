@@ -2039,6 +2039,89 @@ TEST_P(StoreConformance, PurgeExpiredSessionsDeletesOnlyTheExpired) {
   EXPECT_EQ(Must(store_->PurgeExpiredSessions(20'000)), 0);
 }
 
+// ---- Single-use webhook nonces ----------------------------------------------------------------
+
+const TransferTable& TableNamed(std::string_view name) {
+  for (const TransferTable& t : TransferTables()) {
+    if (name == t.name) return t;
+  }
+  throw std::runtime_error("no table " + std::string(name));
+}
+
+WebhookNonce Nonce(int64_t account_id, const std::string& nonce, const std::string& request_hash,
+                   int64_t expires_at_ms, const std::string& provider = "plivo") {
+  WebhookNonce n;
+  n.account_id = account_id;
+  n.provider = provider;
+  n.nonce = nonce;
+  n.request_hash = request_hash;
+  n.expires_at_ms = expires_at_ms;
+  return n;
+}
+
+TEST_P(StoreConformance, AWebhookNonceServesOneRequestAndItsRetries) {
+  const Account a = MakeAccount("a");
+  const Account b = MakeAccount("b");
+  ASSERT_TRUE(store_->UseWebhookNonce(Nonce(a.id, "n1", "req-1", 50'000), 1'000).ok());
+  // The same request again (the provider's retry), and again after a reopen: durable.
+  EXPECT_TRUE(store_->UseWebhookNonce(Nonce(a.id, "n1", "req-1", 50'000), 2'000).ok());
+  Reopen();
+  EXPECT_TRUE(store_->UseWebhookNonce(Nonce(a.id, "n1", "req-1", 50'000), 3'000).ok());
+  // Another request with the same nonce is a replay.
+  EXPECT_CODE(store_->UseWebhookNonce(Nonce(a.id, "n1", "req-2", 50'000), 4'000),
+              StatusCode::kAlreadyExists);
+  // Nonces are the account's and the provider's own.
+  EXPECT_TRUE(store_->UseWebhookNonce(Nonce(b.id, "n1", "req-2", 50'000), 4'000).ok());
+  EXPECT_TRUE(store_->UseWebhookNonce(Nonce(a.id, "n1", "req-2", 50'000, "other"), 4'000).ok());
+  EXPECT_CODE(store_->UseWebhookNonce(Nonce(987654, "n1", "req-1", 50'000), 4'000),
+              StatusCode::kNotFound);
+}
+
+TEST_P(StoreConformance, AnExpiredWebhookNonceIsForgottenByTheNextUse) {
+  const Account a = MakeAccount("a");
+  ASSERT_TRUE(store_->UseWebhookNonce(Nonce(a.id, "old", "req-1", 10'000), 1'000).ok());
+  ASSERT_TRUE(store_->UseWebhookNonce(Nonce(a.id, "edge", "req-2", 20'000), 1'000).ok());
+  ASSERT_TRUE(store_->UseWebhookNonce(Nonce(a.id, "live", "req-3", 30'000), 1'000).ok());
+  EXPECT_CODE(store_->UseWebhookNonce(Nonce(a.id, "old", "req-4", 60'000), 9'999),
+              StatusCode::kAlreadyExists);
+  // At 20 s "old" and "edge" are past their expiry: forgotten, usable again; "live" is not.
+  EXPECT_TRUE(store_->UseWebhookNonce(Nonce(a.id, "other", "req-5", 60'000), 20'000).ok());
+  EXPECT_EQ(Must(store_->CountRows(TableNamed("webhook_nonces"))), 2);
+  EXPECT_TRUE(store_->UseWebhookNonce(Nonce(a.id, "old", "req-4", 60'000), 20'000).ok());
+  EXPECT_TRUE(store_->UseWebhookNonce(Nonce(a.id, "edge", "req-6", 60'000), 20'000).ok());
+  EXPECT_CODE(store_->UseWebhookNonce(Nonce(a.id, "live", "req-7", 60'000), 20'000),
+              StatusCode::kAlreadyExists);
+}
+
+// Two processes on one database may get the same nonce at once (a replay racing the original):
+// exactly one request gets it.
+TEST_P(StoreConformance, ConcurrentUsesOfOneWebhookNonceLetExactlyOneRequestThrough) {
+  const Account a = MakeAccount("a");
+  constexpr int kThreads = 8;
+  constexpr int kRounds = 10;
+  for (int round = 0; round < kRounds; ++round) {
+    std::atomic<int> used{0};
+    std::atomic<int> refused{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        const Status st = store_->UseWebhookNonce(
+            Nonce(a.id, "n" + std::to_string(round), "req-" + std::to_string(t), 50'000), 1'000);
+        if (st.ok()) {
+          ++used;
+        } else if (st.code() == StatusCode::kAlreadyExists) {
+          ++refused;
+        } else {
+          ADD_FAILURE() << st.ToString();
+        }
+      });
+    }
+    for (std::thread& th : threads) th.join();
+    EXPECT_EQ(used.load(), 1) << "round " << round;
+    EXPECT_EQ(refused.load(), kThreads - 1) << "round " << round;
+  }
+}
+
 // ---- Outbox dispatch -------------------------------------------------------------------------
 
 class OutboxDispatch : public StoreConformance {

@@ -87,6 +87,13 @@ class StoreTransfer : public testing::TestWithParam<Pair> {
     pc.provider = "twilio";
     pc.settings = R"({"auth_token":"t"})";
     Must(s.PutProviderConfig(pc));
+    WebhookNonce nonce;
+    nonce.account_id = acct_;
+    nonce.provider = "plivo";
+    nonce.nonce = "05429567804466091622";
+    nonce.request_hash = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+    nonce.expires_at_ms = 99999;
+    Must(s.UseWebhookNonce(nonce, 1000));
     Contact c;
     c.account_id = acct_;
     c.phone = "+4520000001";

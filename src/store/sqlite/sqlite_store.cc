@@ -244,7 +244,7 @@ struct Migration {
 };
 
 // Append only: a released migration is never edited, a change is a new entry.
-constexpr std::array<Migration, 7> kMigrations{{
+constexpr std::array<Migration, 8> kMigrations{{
     {1, "initial schema", R"sql(
 CREATE TABLE accounts (
   id                   INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -480,6 +480,20 @@ CREATE INDEX outbox_by_inbound ON outbox (account_id, inbound_id);
 -- pending), so each stored reply cost one more B-tree insert. As on PostgreSQL.
 DROP INDEX outbox_due;
 CREATE INDEX outbox_due ON outbox (id) WHERE state = 'pending';
+)sql"},
+    {8, "single-use webhook nonces", R"sql(
+-- Nonces of signatures that carry no time (Plivo V2, docs/webhooks.md#plivo): each may serve
+-- one request. The key makes that hold for every process on the database; rows past their
+-- expiry are deleted by the call that uses the next nonce (UseWebhookNonce).
+CREATE TABLE webhook_nonces (
+  account_id    INTEGER NOT NULL REFERENCES accounts (id),
+  provider      TEXT NOT NULL,
+  nonce         TEXT NOT NULL,
+  request_hash  TEXT NOT NULL,
+  expires_at_ms INTEGER NOT NULL,
+  PRIMARY KEY (account_id, provider, nonce)
+) WITHOUT ROWID;
+CREATE INDEX webhook_nonces_by_expiry ON webhook_nonces (expires_at_ms);
 )sql"},
 }};
 
@@ -2429,6 +2443,42 @@ Status SqliteStore::SetReplySender(int64_t account_id, const std::string& sender
   }
   if (sqlite3_changes(impl_->db.get()) == 0) {
     return NotFound("account " + std::to_string(account_id) + " not found");
+  }
+  return txn.Commit();
+}
+
+// ---- Webhook nonces ------------------------------------------------------------------------
+
+Status SqliteStore::UseWebhookNonce(const WebhookNonce& nonce, int64_t now_ms) {
+  std::lock_guard<std::mutex> lock(mu_);
+  SMSC_ASSIGN_OR_RETURN(WriteTxn txn, WriteTxn::Begin(impl_.get()));
+  {
+    SMSC_ASSIGN_OR_RETURN(Stmt s,
+                          impl_->Prepare("DELETE FROM webhook_nonces WHERE expires_at_ms <= ?1"));
+    s.Bind(1, now_ms);
+    SMSC_RETURN_IF_ERROR(s.Run("forgetting expired webhook nonces"));
+  }
+  SMSC_RETURN_IF_ERROR(impl_->AccountExists(nonce.account_id));
+  {
+    SMSC_ASSIGN_OR_RETURN(
+        Stmt s, impl_->Prepare("INSERT OR IGNORE INTO webhook_nonces (account_id, provider, nonce, "
+                               "request_hash, expires_at_ms) VALUES (?1, ?2, ?3, ?4, ?5)"));
+    s.Bind(1, nonce.account_id)
+        .Bind(2, nonce.provider)
+        .Bind(3, nonce.nonce)
+        .Bind(4, nonce.request_hash)
+        .Bind(5, nonce.expires_at_ms);
+    SMSC_RETURN_IF_ERROR(s.Run("using a webhook nonce"));
+  }
+  if (sqlite3_changes(impl_->db.get()) == 0) {
+    SMSC_ASSIGN_OR_RETURN(Stmt s,
+                          impl_->Prepare("SELECT request_hash FROM webhook_nonces WHERE "
+                                         "account_id = ?1 AND provider = ?2 AND nonce = ?3"));
+    s.Bind(1, nonce.account_id).Bind(2, nonce.provider).Bind(3, nonce.nonce);
+    SMSC_ASSIGN_OR_RETURN(bool row, s.Step("reading a used webhook nonce"));
+    if (row && s.Text(0) != nonce.request_hash) {
+      return AlreadyExists("nonce already used for another request");
+    }
   }
   return txn.Commit();
 }

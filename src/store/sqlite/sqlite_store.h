@@ -119,6 +119,7 @@ class SqliteStore final : public ConsentStore {
   Status PutProviderConfig(const ProviderConfig& config) override;
   Result<std::vector<ProviderConfig>> ListProviderConfigs(int64_t account_id) override;
   Status SetReplySender(int64_t account_id, const std::string& sender) override;
+  Status UseWebhookNonce(const WebhookNonce& nonce, int64_t now_ms) override;
 
   Result<std::vector<OutboxItem>> ListOutbox(int64_t account_id, const OutboxQuery& q) override;
   Result<OutboxItem> GetOutboxItem(int64_t account_id, int64_t id) override;
