@@ -84,6 +84,67 @@ void AddServeOptions(CLI::App& cmd, ServeConfig& c) {
   cmd.add_option("--instance-id", c.instance_id,
                  "name of this instance (owner of its outbox and job leases)")
       ->envname("SMSCONSENT_INSTANCE_ID");
+  cmd.add_option("--metrics", c.metrics,
+                 "who may read /metrics: off (404), loopback (peers on 127.0.0.0/8 or ::1, not "
+                 "through a proxy; 403 for others) or token (Authorization: Bearer "
+                 "<--metrics-token>; 401 without)")
+      ->envname("SMSCONSENT_METRICS")
+      ->check(CLI::IsMember({"off", "loopback", "token"}))
+      ->capture_default_str();
+  cmd.add_option("--metrics-token", c.metrics_token,
+                 "the token /metrics needs with --metrics token (16 to 256 visible ASCII "
+                 "characters); prefer the environment variable or the config file to the flag, "
+                 "which other users of the machine can see")
+      ->envname("SMSCONSENT_METRICS_TOKEN")
+      ->check(CLI::Validator(
+          [](std::string& token) -> std::string {
+            if (token.size() < 16 || token.size() > 256) {
+              return "must be 16 to 256 characters long";
+            }
+            for (char ch : token) {
+              if (ch <= ' ' || ch > '~') return "must be visible ASCII characters only";
+            }
+            return "";
+          },
+          "TOKEN"));
+  cmd.add_option("--max-connections", c.max_connections,
+                 "open client connections; past it a new one is answered 503 and closed (0: "
+                 "1024, or half the open-file limit when that is lower)")
+      ->envname("SMSCONSENT_MAX_CONNECTIONS")
+      ->check(CLI::Range(int64_t{0}, int64_t{1'000'000}))
+      ->capture_default_str();
+  cmd.add_option("--signin-threads", c.signin_threads,
+                 "threads that check sign-in passwords (Argon2id, 19 MiB each)")
+      ->envname("SMSCONSENT_SIGNIN_THREADS")
+      ->check(CLI::Range(1, 16))
+      ->capture_default_str();
+  cmd.add_option("--signin-queue", c.signin_queue,
+                 "sign-ins that may wait for a thread; past it, 429 with Retry-After")
+      ->envname("SMSCONSENT_SIGNIN_QUEUE")
+      ->check(CLI::Range(0, 1024))
+      ->capture_default_str();
+  cmd.add_option("--signin-rate", c.signin_rate,
+                 "sign-ins per second from all clients together (a burst of as many); past it, "
+                 "429 with Retry-After")
+      ->envname("SMSCONSENT_SIGNIN_RATE")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+}
+
+int64_t MaxConnections(const ServeConfig& config, uint64_t open_file_limit) {
+  if (config.max_connections > 0) return config.max_connections;
+  constexpr int64_t kDefault = 1024;
+  const uint64_t half = open_file_limit / 2;
+  return std::max<int64_t>(
+      1, half < static_cast<uint64_t>(kDefault) ? static_cast<int64_t>(half) : kDefault);
+}
+
+Status CheckServeConfig(const ServeConfig& config) {
+  if (config.metrics == "token" && config.metrics_token.empty()) {
+    return InvalidArgument(
+        "--metrics token needs the token: --metrics-token or SMSCONSENT_METRICS_TOKEN");
+  }
+  return Status::Ok();
 }
 
 Status ApplyServeConfigFile(CLI::App& cmd) {

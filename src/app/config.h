@@ -52,7 +52,29 @@ struct ServeConfig {
   // The web page's files: empty serves the copy built into the binary; a folder (holding
   // index.html, app.js, …) is read on every request instead.
   std::string web_dir;
+  // Who may read /metrics: "off", "loopback" (peers on 127.0.0.0/8 or ::1) or "token"
+  // (Authorization: Bearer <metrics_token>).
+  std::string metrics = "loopback";
+  std::string metrics_token;
+  // Open client connections; past it a new one is answered 503 and closed. 0: 1024, or half
+  // the open-file limit when that is lower (MaxConnections).
+  int64_t max_connections = 0;
+  // Sign-ins hash a password (Argon2id: 19 MiB and tens of milliseconds of CPU each), so they
+  // run on a pool of their own: this many threads, this many more waiting, and at most
+  // signin_rate starting per second (a burst of as many); past that, 429 with Retry-After.
+  int signin_threads = 1;
+  int signin_queue = 8;
+  int signin_rate = 10;
 };
+
+// The connection limit `serve` runs with: `config.max_connections` when set, else 1024 or half
+// of `open_file_limit` (the process's RLIMIT_NOFILE) when that is lower, leaving the other half
+// for the database's files and outgoing connections. At least 1.
+int64_t MaxConnections(const ServeConfig& config, uint64_t open_file_limit);
+
+// Checks what the options' own range checks cannot: --metrics token needs --metrics-token.
+// kInvalidArgument naming the setting.
+Status CheckServeConfig(const ServeConfig& config);
 
 // Registers serve's options on `cmd` bound to `config` (with env names and config-file keys).
 void AddServeOptions(CLI::App& cmd, ServeConfig& config);

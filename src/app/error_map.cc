@@ -57,4 +57,27 @@ int HttpStatusFor(StatusCode code) {
   return 500;
 }
 
+HttpError HttpErrorFor(const Status& status) {
+  HttpError e;
+  e.status = HttpStatusFor(status.code());
+  e.code = StatusCodeName(status.code());
+  switch (status.code()) {
+    case StatusCode::kInternal:
+      e.message = "internal error; the server's log has the details";
+      e.log = true;
+      break;
+    case StatusCode::kDataLoss:
+      e.message = "stored data failed an integrity check; the server's log has the details";
+      e.log = true;
+      break;
+    case StatusCode::kUnavailable:
+      e.message = "temporarily unavailable (the database is busy or cannot be reached); try again";
+      e.log = true;
+      break;
+    default:
+      e.message = status.message();
+  }
+  return e;
+}
+
 }  // namespace smsconsent

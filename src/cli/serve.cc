@@ -3,13 +3,16 @@
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <iostream>
 #include <thread>
+#include <vector>
 
+#include "app/bounded_pool.h"
 #include "app/bulk.h"
 #include "app/consent_service.h"
 #include "app/group_committer.h"
@@ -73,6 +76,25 @@ void SetUpLogging(const ServeConfig& config) {
   spdlog::set_default_logger(logger);
 }
 
+// Raises the soft limit on open files to the hard one (systemd's default soft limit is 1024,
+// its hard one far higher) and returns the soft limit in force.
+uint64_t RaiseOpenFileLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return 1024;
+  if (limit.rlim_cur < limit.rlim_max) {
+    rlimit raised = limit;
+    raised.rlim_cur = limit.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
+  }
+  return limit.rlim_cur == RLIM_INFINITY ? uint64_t{1} << 20 : limit.rlim_cur;
+}
+
+MetricsAccess MetricsAccessOf(const std::string& setting) {
+  if (setting == "off") return MetricsAccess::kOff;
+  if (setting == "token") return MetricsAccess::kToken;
+  return MetricsAccess::kLoopback;
+}
+
 }  // namespace
 
 int RunServe(const std::string& db, const ServeConfig& config) {
@@ -87,6 +109,23 @@ int RunServe(const std::string& db, const ServeConfig& config) {
   uint16_t port = 0;
   if (!SplitHostPort(config.listen, &host, &port)) {
     return Output::Fail(InvalidArgument("--listen must be HOST:PORT, got '" + config.listen + "'"));
+  }
+  if (Status st = CheckServeConfig(config); !st.ok()) return Output::Fail(st);
+  const uint64_t open_files = RaiseOpenFileLimit();
+  const int64_t max_connections = MaxConnections(config, open_files);
+  if (max_connections > static_cast<int64_t>(open_files / 2)) {
+    // Past the open-file limit, connections wait in the kernel's backlog instead of being
+    // refused, and the database or an outgoing reply may find no descriptor left.
+    if (config.log_json) {
+      spdlog::warn(
+          R"("msg":"max_connections above half the open-file limit","max_connections":{},"open_files":{})",
+          max_connections, open_files);
+    } else {
+      spdlog::warn(
+          "--max-connections {} leaves fewer than half of the {} files the process may open "
+          "for the database and outgoing connections",
+          max_connections, open_files);
+    }
   }
   auto store = OpenStore(db);
   if (!store.ok()) return Output::Fail(store.status());
@@ -131,7 +170,8 @@ int RunServe(const std::string& db, const ServeConfig& config) {
   };
   WebhookService webhooks(service, **store, clock, std::move(webhook_options));
   Api api(service, webhooks, **store, clock, metrics,
-          ApiOptions{config.public_url, config.web_dir});
+          ApiOptions{config.public_url, config.web_dir, MetricsAccessOf(config.metrics),
+                     config.metrics_token});
   const std::string instance =
       config.instance_id.empty() ? "instance-" + std::to_string(::getpid()) : config.instance_id;
   BulkService::Options bulk_options;
@@ -143,6 +183,25 @@ int RunServe(const std::string& db, const ServeConfig& config) {
   // Staff sign-in for the web page (docs/auth.md).
   StaffAuth staff_auth(**store, clock);
   api.SetStaffAuth(&staff_auth);
+  // Password checks run on a pool of their own (docs/limits.md, "Resources held per client").
+  BoundedPool signin_pool(clock, BoundedPoolOptions{config.signin_threads, config.signin_queue,
+                                                    config.signin_rate, "sign-ins"});
+  api.SetSignInPool(&signin_pool);
+  metrics.AddReadings([&signin_pool] {
+    const BoundedPoolStats st = signin_pool.Stats();
+    return std::vector<Metrics::Reading>{
+        {"smsconsent_signin_threads", "Threads that check sign-in passwords.", "gauge",
+         static_cast<double>(st.threads)},
+        {"smsconsent_signin_running", "Sign-ins checking a password now.", "gauge",
+         static_cast<double>(st.running)},
+        {"smsconsent_signin_running_peak", "The most sign-ins that checked a password at once.",
+         "gauge", static_cast<double>(st.running_peak)},
+        {"smsconsent_signin_queued", "Sign-ins waiting for a thread.", "gauge",
+         static_cast<double>(st.queued)},
+        {"smsconsent_signin_refused_total", "Sign-ins refused past the queue or the rate (429).",
+         "counter", static_cast<double>(st.refused)},
+    };
+  });
 
   std::unique_ptr<HttpClient> http_client = MakeBeastHttpClient();
   std::unique_ptr<OutboxDispatcher> dispatcher;
@@ -164,6 +223,7 @@ int RunServe(const std::string& db, const ServeConfig& config) {
   options.request_timeout = std::chrono::milliseconds(config.request_timeout_ms);
   options.idle_timeout = std::chrono::milliseconds(config.idle_timeout_ms);
   options.shutdown_grace = std::chrono::milliseconds(config.shutdown_grace_ms);
+  options.max_connections = max_connections;
   HttpServer server(
       options,
       [&api](const HttpRequest& req, Responder respond) {
@@ -190,6 +250,21 @@ int RunServe(const std::string& db, const ServeConfig& config) {
         }
       });
   http_server = &server;
+  metrics.AddReadings([&server] {
+    const HttpServerStats st = server.Stats();
+    return std::vector<Metrics::Reading>{
+        {"smsconsent_http_connections_open", "Open client connections.", "gauge",
+         static_cast<double>(st.open_connections)},
+        {"smsconsent_http_connections_limit", "Open client connections allowed.", "gauge",
+         static_cast<double>(st.max_connections)},
+        {"smsconsent_http_connections_refused_total",
+         "Connections answered 503 and closed past the limit.", "counter",
+         static_cast<double>(st.refused_connections)},
+        {"smsconsent_http_accept_failures_total",
+         "Failed accepts (out of file descriptors), each followed by a pause.", "counter",
+         static_cast<double>(st.accept_failures)},
+    };
+  });
   auto bound = server.Listen();
   if (!bound.ok()) return Output::Fail(bound.status());
   if (dispatcher) dispatcher->Start();
@@ -199,11 +274,15 @@ int RunServe(const std::string& db, const ServeConfig& config) {
             << (host.find(':') != std::string::npos ? "[" + host + "]" : host) << ":" << *bound
             << std::endl;
   if (json_logs) {
-    spdlog::info(R"("msg":"listening","port":{},"threads":{})", *bound, threads);
+    spdlog::info(R"("msg":"listening","port":{},"threads":{},"max_connections":{})", *bound,
+                 threads, max_connections);
   } else {
-    spdlog::info("listening on port {} with {} handler threads", *bound, threads);
+    spdlog::info("listening on port {} with {} handler threads, at most {} connections", *bound,
+                 threads, max_connections);
   }
   server.Run();
+  // Sign-ins still queued are answered into the stopped server (and dropped), before it goes.
+  signin_pool.Stop();
   spdlog::info(json_logs ? std::string(R"("msg":"stopping")") : std::string("stopping"));
   // The server has drained: no handler waits on the committer any more. Stop it (committing
   // anything still queued) before the store closes.

@@ -140,6 +140,11 @@ class Builder {
       return InvalidArgument("empty property name " + where + " (write prop.NAME=VALUE)");
     }
     SMSC_RETURN_IF_ERROR(Claim("prop." + name, "prop." + name, where));
+    if (f_.properties.size() >= kMaxFilterProperties) {
+      return InvalidArgument("prop." + name + " " + where +
+                             " is one too many: a filter takes at most " +
+                             std::to_string(kMaxFilterProperties) + " prop.NAME terms");
+    }
     f_.properties.emplace_back(std::move(name), std::string(v));
     return Status::Ok();
   }

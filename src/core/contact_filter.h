@@ -14,6 +14,7 @@
 // Pure: no I/O, no clock. Thread-safe (no shared state).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -26,6 +27,10 @@
 #include "core/status.h"
 
 namespace smsconsent {
+
+// The most prop.NAME terms one filter takes. Each is one more condition evaluated per
+// contact, and each count of them one more query shape the store prepares and keeps.
+inline constexpr size_t kMaxFilterProperties = 20;
 
 struct ContactFilter {
   // The sender number a status is on: either as registered ("+4520123456", or a short code
@@ -65,7 +70,7 @@ struct ContactFilter {
 // filter. Errors (kInvalidArgument, message naming the 1-based position in the text):
 // syntax, unknown key, bad status name, bad number or id, bad date, a key given twice,
 // status without number (or number without status), number together with number_id, an
-// empty created range.
+// empty created range, more than kMaxFilterProperties prop.NAME terms.
 Result<ContactFilter> ParseContactFilter(std::string_view text);
 
 // The canonical text: terms in the order number/number_id, status, search, created>=,
@@ -79,7 +84,8 @@ std::string FormatContactFilter(const ContactFilter& filter);
 //   created_from=TIME (inclusive), created_before=TIME (exclusive; a day means its start),
 //   prop.NAME=VALUE, and filter=EXPR (the text language, combined with the others).
 // Other parameters (limit, after, ...) are ignored. Errors as ParseContactFilter, naming the
-// parameter; a key given both in `filter` and as its own parameter is an error.
+// parameter; a key given both in `filter` and as its own parameter is an error, and the
+// kMaxFilterProperties limit counts the prop.NAME terms of both.
 Result<ContactFilter> ContactFilterFromQuery(const std::map<std::string, std::string>& params);
 
 // What Matches needs to know about a contact.

@@ -65,6 +65,7 @@ Api::Api(ConsentService& service, const WebhookService& webhooks, ConsentStore& 
   AddExportRoutes();
   AddBulkRoutes();
   AddWebRoutes();
+  AddMetricsRoutes();
 }
 
 namespace {
@@ -142,17 +143,6 @@ void Api::AddRoutes() {
 
   router_.Add("GET", "/healthz", [](const HttpRequest&, const PathParams&) {
     return JsonResponse(200, {{"status", "ok"}});
-  });
-  router_.Add("GET", "/metrics", [this](const HttpRequest&, const PathParams&) {
-    std::vector<std::pair<std::string, int64_t>> outbox;
-    auto counts = store_.CountOutbox();
-    if (counts.ok()) {
-      for (const auto& [state, n] : *counts) outbox.emplace_back(OutboxStateName(state), n);
-    }
-    HttpResponse r;
-    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-    r.body = metrics_.Render(outbox, store_.CacheCounts());
-    return r;
   });
   router_.Add("GET", "/openapi.json", [](const HttpRequest&, const PathParams&) {
     HttpResponse r;

@@ -1,6 +1,7 @@
 // The HTTP surface of smsconsent: API v1 (Bearer API key, or a staff member's session
 // cookie: docs/auth.md), provider webhooks, /healthz,
-// /metrics and /openapi.json, as routes on a Router. Handlers are thin: they parse and
+// /metrics (MetricsAccess says for whom) and /openapi.json, as routes on a Router. Handlers are
+// thin: they parse and
 // authenticate, call ConsentService, and map Status to HTTP through error_map.h, with one
 // JSON error shape: {"error": {"code", "message"}}.
 #pragma once
@@ -11,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "app/bounded_pool.h"
 #include "app/bulk.h"
 #include "app/consent_service.h"
 #include "app/staff_auth.h"
@@ -23,9 +25,18 @@
 
 namespace smsconsent {
 
+// Who may read GET /metrics, which shows every account's outbox counts.
+enum class MetricsAccess {
+  kOff,       // no such route: 404
+  kLoopback,  // peers on 127.0.0.0/8 or ::1 only, not forwarded by a proxy; 403 for others
+  kToken,     // `Authorization: Bearer <metrics_token>`; 401 without it
+};
+
 struct ApiOptions {
   std::string public_url;  // base URL providers call; empty: http://<Host>
   std::string web_dir;     // the web page's folder; empty: the embedded copy
+  MetricsAccess metrics = MetricsAccess::kLoopback;
+  std::string metrics_token;  // for MetricsAccess::kToken; not empty then
 };
 
 // Who calls an authenticated route: the account, and how it authenticated.
@@ -64,6 +75,9 @@ class Api {
   // Enables staff sign-in: /v1/session (503 without) and the session cookie on every
   // authenticated route (only API keys without). Not owned.
   void SetStaffAuth(StaffAuth* auth) { staff_auth_ = auth; }
+  // Runs the password checks of sign-ins on `pool` (429 with Retry-After when it refuses)
+  // instead of on the thread that handles the request. Not owned.
+  void SetSignInPool(BoundedPool* pool) { signin_pool_ = pool; }
 
  private:
   // A handler that needs the caller: a Bearer API key, or else the session cookie, whose
@@ -85,6 +99,7 @@ class Api {
   void AddSessionRoutes();  // staff sign-in, session, sign-out (api_session.cc)
   void AddBulkRoutes();     // bulk changes, imports, jobs (api_bulk.cc)
   void AddWebRoutes();      // the staff web page under /app/ (web_ui.cc)
+  void AddMetricsRoutes();  // /metrics, as ApiOptions::metrics allows (api_metrics.cc)
   // A provider's webhook: the request handed to WebhookService as it came, its outcome mapped
   // to the response.
   void Webhook(const HttpRequest& req, const std::string& provider, Responder respond) const;
@@ -100,6 +115,7 @@ class Api {
   BulkService* bulk_ = nullptr;
   std::function<void()> notify_jobs_;
   StaffAuth* staff_auth_ = nullptr;
+  BoundedPool* signin_pool_ = nullptr;
 };
 
 // The OpenAPI 3 document served at /openapi.json (docs/openapi.json, embedded at build time).

@@ -91,7 +91,7 @@ std::string SessionCookie(const std::string& value, int64_t max_age_s, bool secu
 
 std::optional<HttpResponse> Api::CheckSession(const HttpRequest& req, StaffIdentity* who) const {
   if (staff_auth_ == nullptr) {
-    return ErrorResponse(Status(StatusCode::kUnavailable, "staff sign-in is not enabled"));
+    return ErrorResponse(503, "UNAVAILABLE", "staff sign-in is not enabled");
   }
   const std::optional<std::string> token = CookieValue(req, kSessionCookie);
   if (!token) {
@@ -133,32 +133,46 @@ HttpResponse Api::SessionAuthed(const AuthedHandler& fn, const HttpRequest& req,
 }
 
 void Api::AddSessionRoutes() {
-  router_.Add("POST", "/v1/session", [this](const HttpRequest& req, const PathParams&) {
-    if (staff_auth_ == nullptr) {
-      return NoStore(
-          ErrorResponse(Status(StatusCode::kUnavailable, "staff sign-in is not enabled")));
-    }
-    if (!SameOrigin(req, options_.public_url)) {
-      return NoStore(CsrfFailed("sign-in from another origin (" +
-                                std::string(req.Header("origin")) + ") is refused"));
-    }
-    auto signed_in = [&]() -> Result<SignedIn> {
-      SMSC_ASSIGN_OR_RETURN(json body, ParseJsonBody(req));
-      SMSC_ASSIGN_OR_RETURN(std::string email, ReqString(body, "email"));
-      SMSC_ASSIGN_OR_RETURN(std::string password, ReqString(body, "password"));
-      return staff_auth_->SignIn(email, password);
-    }();
-    if (!signed_in.ok()) return NoStore(ErrorResponse(signed_in.status()));
-    HttpResponse r =
-        JsonResponse(200, SessionJson(signed_in->user, signed_in->account, signed_in->session));
-    // The browser keeps the cookie for the session's absolute lifetime; the server ends the
-    // session earlier when it sits idle.
-    r.headers.emplace_back(
-        "Set-Cookie",
-        SessionCookie(signed_in->session_token, staff_auth_->options().absolute_lifetime_ms / 1000,
-                      SecureCookies(options_.public_url)));
-    return NoStore(std::move(r));
-  });
+  router_.AddAsync(
+      "POST", "/v1/session", [this](const HttpRequest& req, const PathParams&, Responder respond) {
+        if (staff_auth_ == nullptr) {
+          return respond(
+              NoStore(ErrorResponse(503, "UNAVAILABLE", "staff sign-in is not enabled")));
+        }
+        if (!SameOrigin(req, options_.public_url)) {
+          return respond(NoStore(CsrfFailed("sign-in from another origin (" +
+                                            std::string(req.Header("origin")) + ") is refused")));
+        }
+        auto body = ParseJsonBody(req);
+        if (!body.ok()) return respond(NoStore(ErrorResponse(body.status())));
+        auto email = ReqString(*body, "email");
+        if (!email.ok()) return respond(NoStore(ErrorResponse(email.status())));
+        auto password = ReqString(*body, "password");
+        if (!password.ok()) return respond(NoStore(ErrorResponse(password.status())));
+        auto sign_in = [this, email = std::move(email).value(),
+                        password = std::move(password).value(), respond]() {
+          auto signed_in = staff_auth_->SignIn(email, password);
+          if (!signed_in.ok()) return respond(NoStore(ErrorResponse(signed_in.status())));
+          HttpResponse r = JsonResponse(
+              200, SessionJson(signed_in->user, signed_in->account, signed_in->session));
+          // The browser keeps the cookie for the session's absolute lifetime; the server ends the
+          // session earlier when it sits idle.
+          r.headers.emplace_back("Set-Cookie",
+                                 SessionCookie(signed_in->session_token,
+                                               staff_auth_->options().absolute_lifetime_ms / 1000,
+                                               SecureCookies(options_.public_url)));
+          respond(NoStore(std::move(r)));
+        };
+        if (signin_pool_ == nullptr) return sign_in();
+        // The password check (Argon2id) runs on the sign-in pool; this thread goes back to other
+        // requests, and the pool answers when it is done.
+        int64_t retry_after_s = 1;
+        Status admitted = signin_pool_->Submit(std::move(sign_in), &retry_after_s);
+        if (admitted.ok()) return;
+        HttpResponse r = NoStore(ErrorResponse(admitted));
+        r.headers.emplace_back("Retry-After", std::to_string(retry_after_s));
+        respond(std::move(r));
+      });
   router_.Add("GET", "/v1/session", [this](const HttpRequest& req, const PathParams&) {
     StaffIdentity who;
     if (auto refused = CheckSession(req, &who)) return NoStore(std::move(*refused));

@@ -3,6 +3,8 @@
 
 #include <charconv>
 
+#include <spdlog/spdlog.h>
+
 #include "app/error_map.h"
 #include "core/json_reader.h"
 
@@ -25,8 +27,9 @@ HttpResponse ErrorResponse(int http_status, const std::string& code, const std::
 }
 
 HttpResponse ErrorResponse(const Status& status) {
-  HttpResponse r =
-      ErrorResponse(HttpStatusFor(status.code()), StatusCodeName(status.code()), status.message());
+  const HttpError e = HttpErrorFor(status);
+  if (e.log) spdlog::error("request failed: {}", status.ToString());
+  HttpResponse r = ErrorResponse(e.status, e.code, e.message);
   if (status.code() == StatusCode::kUnauthenticated) {
     r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"smsconsent\"");
   }

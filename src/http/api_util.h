@@ -20,9 +20,10 @@ namespace smsconsent {
 // A JSON response with the given status. Never throws: a string that is not UTF-8 is written
 // with U+FFFD in place of its ill-formed bytes.
 HttpResponse JsonResponse(int status, const nlohmann::json& body);
-// {"error": {"code": "NOT_FOUND", "message": …}} with the status from HttpStatusFor (and, for
-// kUnauthenticated, a WWW-Authenticate header): every error the service answers, the server's
-// own included, is written here. Never throws, whatever the message quotes.
+// {"error": {"code": "NOT_FOUND", "message": …}} as HttpErrorFor (app/error_map.h) has it (and,
+// for kUnauthenticated, a WWW-Authenticate header): every error the service answers, the
+// server's own included, is written here. A failure inside the service gets a fixed message,
+// and the status itself goes to the log. Never throws, whatever the message quotes.
 HttpResponse ErrorResponse(const Status& status);
 HttpResponse ErrorResponse(int http_status, const std::string& code, const std::string& message);
 // The request body as a JSON object, read with ReadJson's limits (core/json_reader.h):

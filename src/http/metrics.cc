@@ -131,7 +131,21 @@ std::string Metrics::Render(const std::vector<std::pair<std::string, int64_t>>& 
   out += "# HELP smsconsent_consent_cache_misses_total Consent checks that read the database.\n";
   out += "# TYPE smsconsent_consent_cache_misses_total counter\n";
   out += "smsconsent_consent_cache_misses_total " + std::to_string(cache.misses) + "\n";
+  for (const auto& read : readings_) {
+    for (const Reading& r : read()) {
+      out += "# HELP " + r.name + " " + r.help + "\n";
+      out += "# TYPE " + r.name + " " + r.type + "\n";
+      char value[32];
+      std::snprintf(value, sizeof value, "%.15g", r.value);
+      out += r.name + " " + value + "\n";
+    }
+  }
   return out;
+}
+
+void Metrics::AddReadings(std::function<std::vector<Reading>()> read) {
+  std::lock_guard<std::mutex> lock(mu_);
+  readings_.push_back(std::move(read));
 }
 
 }  // namespace smsconsent

@@ -8,6 +8,8 @@
 //   smsconsent_outbox_items{state} (read from the store at scrape time)
 //   smsconsent_consent_cache_hits_total, smsconsent_consent_cache_misses_total (consent checks
 //   answered by the store's cache, and those that read the database; docs/storage.md)
+//   and what other components report at scrape time (AddReadings): the server's connections,
+//   the sign-in pool (docs/limits.md, "Resources held per client")
 // Thread-safe; recording takes one short mutex.
 #pragma once
 
@@ -42,6 +44,18 @@ class Histogram {
 
 class Metrics {
  public:
+  // A value another component reports at scrape time: rendered as `name value` under its help
+  // text and type ("gauge" or "counter").
+  struct Reading {
+    std::string name;
+    std::string help;
+    std::string type;
+    double value = 0;
+  };
+  // Adds a source of readings, called on every Render (so it must not call back into this
+  // object). Add them before serving.
+  void AddReadings(std::function<std::vector<Reading>()> read);
+
   void RecordRequest(std::string_view route, std::string_view method, int status, double seconds);
   void RecordDecision(const std::string& provider, const std::string& intent);
   void RecordStore(const std::string& operation, double seconds);
@@ -63,6 +77,7 @@ class Metrics {
   std::map<std::string, Histogram> store_seconds_;
   uint64_t group_commit_batches_ = 0;
   uint64_t group_commit_items_ = 0;
+  std::vector<std::function<std::vector<Reading>()>> readings_;
 };
 
 // Escapes a label value for the exposition format.

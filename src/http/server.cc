@@ -10,9 +10,11 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <algorithm>
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "http/api_util.h"  // ErrorResponse: the API's error shape for the server's own answers
@@ -43,6 +45,24 @@ struct HttpServer::Impl {
   net::signal_set signals{ioc};
   std::atomic<bool> stopping{false};
   std::atomic<int> in_flight{0};
+  std::atomic<int64_t> open_connections{0};
+  std::atomic<uint64_t> refused_connections{0};
+  std::atomic<uint64_t> accept_failures{0};
+
+  // One of the max_connections, held by a Session for as long as its connection is open
+  // (also when its coroutine is destroyed without having run).
+  class ConnectionSlot {
+   public:
+    explicit ConnectionSlot(std::atomic<int64_t>* open) : open_(open) { ++*open_; }
+    ConnectionSlot(ConnectionSlot&& o) noexcept : open_(std::exchange(o.open_, nullptr)) {}
+    ConnectionSlot& operator=(ConnectionSlot&&) = delete;
+    ~ConnectionSlot() {
+      if (open_ != nullptr) --*open_;
+    }
+
+   private:
+    std::atomic<int64_t>* open_;
+  };
 
   Impl(HttpServerOptions o, Handler h, AccessLog a)
       : options(std::move(o)),
@@ -57,19 +77,63 @@ struct HttpServer::Impl {
   }
 
   net::awaitable<void> Accept() {
+    // Out of file descriptors (EMFILE, ENFILE) or kernel buffers, accept() fails at once for
+    // as long as a connection waits in the backlog: trying again at once would spin a core.
+    // The connections already open go on being served meanwhile, and free descriptors.
+    constexpr std::chrono::milliseconds kFirstPause{10};
+    constexpr std::chrono::milliseconds kLongestPause{1000};
+    std::chrono::milliseconds pause = kFirstPause;
+    net::steady_timer timer(ioc);
     for (;;) {
       beast::error_code ec;
       tcp::socket socket =
           co_await acceptor.async_accept(net::redirect_error(net::use_awaitable, ec));
       if (ec) {
         if (stopping || ec == net::error::operation_aborted) co_return;
-        continue;  // e.g. EMFILE: keep serving the connections we have
+        ++accept_failures;
+        timer.expires_after(pause);
+        co_await timer.async_wait(net::redirect_error(net::use_awaitable, ec));
+        if (stopping) co_return;
+        pause = std::min(pause * 2, kLongestPause);
+        continue;
       }
-      net::co_spawn(ioc, Session(beast::tcp_stream(std::move(socket))), net::detached);
+      pause = kFirstPause;
+      // Counted here, in the order connections are accepted, not when their sessions start.
+      if (open_connections.load() >= options.max_connections) {
+        Refuse(std::move(socket));
+        continue;
+      }
+      net::co_spawn(
+          ioc, Session(beast::tcp_stream(std::move(socket)), ConnectionSlot(&open_connections)),
+          net::detached);
     }
   }
 
-  net::awaitable<void> Session(beast::tcp_stream stream) {
+  // A connection past max_connections: a 503 written without waiting (a new connection's send
+  // buffer is empty, so it takes the whole answer) and the connection closed, so that it holds
+  // no descriptor, memory or thread any longer than this.
+  void Refuse(tcp::socket socket) {
+    ++refused_connections;
+    static const std::string kAnswer = [] {
+      const std::string body =
+          R"({"error":{"code":"UNAVAILABLE","message":"too many open connections; try again"}})";
+      return "HTTP/1.1 503 Service Unavailable\r\nServer: smsconsent\r\n"
+             "Content-Type: application/json\r\nRetry-After: 1\r\nConnection: close\r\n"
+             "Content-Length: " +
+             std::to_string(body.size()) + "\r\n\r\n" + body;
+    }();
+    beast::error_code ec;
+    socket.non_blocking(true, ec);
+    socket.write_some(net::buffer(kAnswer), ec);
+    // Whatever of the request has arrived is read first: closing a socket with unread data
+    // resets the connection, and the client might then lose the answer.
+    char discard[4096];
+    for (int i = 0; i < 16 && !ec; ++i) socket.read_some(net::buffer(discard), ec);
+    socket.shutdown(tcp::socket::shutdown_both, ec);
+    socket.close(ec);
+  }
+
+  net::awaitable<void> Session(beast::tcp_stream stream, [[maybe_unused]] ConnectionSlot slot) {
     beast::flat_buffer buffer;
     std::string remote;
     {
@@ -338,6 +402,15 @@ void HttpServer::Post(std::function<void()> fn) {
     } mark;
     fn();
   });
+}
+
+HttpServerStats HttpServer::Stats() const {
+  HttpServerStats st;
+  st.open_connections = impl_->open_connections.load();
+  st.max_connections = impl_->options.max_connections;
+  st.refused_connections = impl_->refused_connections.load();
+  st.accept_failures = impl_->accept_failures.load();
+  return st;
 }
 
 void HttpServer::Stop() {

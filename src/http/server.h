@@ -9,6 +9,10 @@
 // The server answers some requests itself, in the API's error shape, without calling the
 // handler: 400 for malformed HTTP or a query string that cannot be decoded (a bad or
 // truncated %-escape), 413 for a body over the limit, 431 for oversized headers.
+// At most max_connections client connections are open at once: one more is answered 503 (with
+// Retry-After) and closed as soon as it is accepted, without being read. When accepting fails
+// (out of file descriptors, EMFILE/ENFILE), the server waits before it tries again, from 10 ms
+// doubling up to 1 s, instead of retrying in a busy loop.
 // Beast stays inside server.cc: this header only speaks HttpRequest/HttpResponse.
 #pragma once
 
@@ -33,7 +37,16 @@ struct HttpServerOptions {
   std::chrono::milliseconds request_timeout{10'000};
   std::chrono::milliseconds idle_timeout{60'000};
   std::chrono::milliseconds shutdown_grace{10'000};
-  bool handle_signals = true;  // SIGINT/SIGTERM trigger graceful shutdown
+  int64_t max_connections = 1024;  // open client connections; 503 past it
+  bool handle_signals = true;      // SIGINT/SIGTERM trigger graceful shutdown
+};
+
+// What the server holds, for /metrics. Counters count since the server was made.
+struct HttpServerStats {
+  int64_t open_connections = 0;
+  int64_t max_connections = 0;
+  uint64_t refused_connections = 0;  // answered 503 past max_connections
+  uint64_t accept_failures = 0;      // accept() errors, each followed by a wait
 };
 
 // Called after every response: for access logs and metrics.
@@ -71,6 +84,9 @@ class HttpServer {
   // group commit's callbacks) is best handed over this way. After Run() returns, `fn` is
   // dropped without running.
   void Post(std::function<void()> fn);
+
+  // Thread-safe.
+  HttpServerStats Stats() const;
 
  private:
   struct Impl;

@@ -240,7 +240,8 @@ struct ContactQuery {
   // created_at_ms within [created_from_ms, created_to_ms).
   std::optional<int64_t> created_from_ms;
   std::optional<int64_t> created_to_ms;
-  // Property values that must match exactly; an empty value matches a missing property.
+  // Property values that must match exactly; an empty value matches a missing property. At
+  // most kMaxFilterProperties (core/contact_filter.h) of them: kInvalidArgument past that.
   std::vector<std::pair<std::string, std::string>> properties;
 };
 

@@ -3,6 +3,7 @@
 #include <charconv>
 #include <nlohmann/json.hpp>
 
+#include "core/contact_filter.h"
 #include "core/ledger.h"
 
 namespace smsconsent::store_rows {
@@ -44,6 +45,15 @@ Result<KeywordConfig> KeywordsFromJson(const std::string& text) {
 
 Status CheckLimit(int limit) {
   if (limit <= 0) return InvalidArgument("limit must be positive, got " + std::to_string(limit));
+  return Status::Ok();
+}
+
+Status CheckPropertyCount(const ContactQuery& q) {
+  if (q.properties.size() > kMaxFilterProperties) {
+    return InvalidArgument("a contact search takes at most " +
+                           std::to_string(kMaxFilterProperties) + " property filters, got " +
+                           std::to_string(q.properties.size()));
+  }
   return Status::Ok();
 }
 

@@ -36,6 +36,9 @@ constexpr char kInterruptedError[] =
 
 // A page size must be positive.
 Status CheckLimit(int limit);
+// A contact search takes at most kMaxFilterProperties property filters (core/contact_filter.h),
+// whichever front end built it.
+Status CheckPropertyCount(const ContactQuery& q);
 // A claim (outbox items, jobs) names its owner and holds it for a positive time.
 Status CheckLease(std::string_view what, const std::string& owner, int64_t lease_ms);
 // Contact::properties must be a JSON object whose values are strings.

@@ -139,6 +139,68 @@ TEST_F(ServeConfigFile, NoConfigOptionReadsNothing) {
   EXPECT_EQ(config_.listen, "127.0.0.1:8080");
 }
 
+TEST_F(ServeConfigFile, SetsTheResourceLimitsToo) {
+  Write(
+      "metrics = token\n"
+      "metrics-token = 0123456789abcdef0123\n"
+      "max-connections = 200\n"
+      "signin-threads = 2\n"
+      "signin-queue = 4\n"
+      "signin-rate = 3\n");
+  ASSERT_TRUE(Apply().ok());
+  EXPECT_EQ(config_.metrics, "token");
+  EXPECT_EQ(config_.metrics_token, "0123456789abcdef0123");
+  EXPECT_TRUE(CheckServeConfig(config_).ok());
+  EXPECT_EQ(config_.max_connections, 200);
+  EXPECT_EQ(config_.signin_threads, 2);
+  EXPECT_EQ(config_.signin_queue, 4);
+  EXPECT_EQ(config_.signin_rate, 3);
+}
+
+TEST(MaxConnections, DefaultIsAThousandTwentyFourOrHalfTheOpenFileLimit) {
+  const ServeConfig config = ParseServeFlags({});
+  EXPECT_EQ(config.max_connections, 0);
+  EXPECT_EQ(MaxConnections(config, 1'048'576), 1024);
+  EXPECT_EQ(MaxConnections(config, 1024), 512);
+  EXPECT_EQ(MaxConnections(config, 64), 32);
+  EXPECT_EQ(MaxConnections(config, 1), 1);
+  EXPECT_EQ(MaxConnections(ParseServeFlags({"--max-connections", "5000"}), 1024), 5000);
+  EXPECT_THROW(ParseServeFlags({"--max-connections", "-1"}), CLI::ValidationError);
+  EXPECT_THROW(ParseServeFlags({"--max-connections", "1000001"}), CLI::ValidationError);
+}
+
+TEST(SignInPool, SettingsAndTheirRanges) {
+  const ServeConfig defaults = ParseServeFlags({});
+  EXPECT_EQ(defaults.signin_threads, 1);
+  EXPECT_EQ(defaults.signin_queue, 8);
+  EXPECT_EQ(defaults.signin_rate, 10);
+  const ServeConfig set =
+      ParseServeFlags({"--signin-threads", "3", "--signin-queue", "0", "--signin-rate", "1000"});
+  EXPECT_EQ(set.signin_threads, 3);
+  EXPECT_EQ(set.signin_queue, 0);
+  EXPECT_EQ(set.signin_rate, 1000);
+  EXPECT_THROW(ParseServeFlags({"--signin-threads", "0"}), CLI::ValidationError);
+  EXPECT_THROW(ParseServeFlags({"--signin-threads", "17"}), CLI::ValidationError);
+  EXPECT_THROW(ParseServeFlags({"--signin-queue", "1025"}), CLI::ValidationError);
+  EXPECT_THROW(ParseServeFlags({"--signin-rate", "0"}), CLI::ValidationError);
+}
+
+TEST(Metrics, LoopbackByDefaultAndATokenModeNeedsItsToken) {
+  const ServeConfig defaults = ParseServeFlags({});
+  EXPECT_EQ(defaults.metrics, "loopback");
+  EXPECT_TRUE(CheckServeConfig(defaults).ok());
+  EXPECT_EQ(ParseServeFlags({"--metrics", "off"}).metrics, "off");
+  EXPECT_THROW(ParseServeFlags({"--metrics", "public"}), CLI::ValidationError);
+  const Status no_token = CheckServeConfig(ParseServeFlags({"--metrics", "token"}));
+  EXPECT_EQ(no_token.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(no_token.message().find("--metrics-token"), std::string::npos);
+  const ServeConfig token =
+      ParseServeFlags({"--metrics", "token", "--metrics-token", "0123456789abcdef"});
+  EXPECT_TRUE(CheckServeConfig(token).ok());
+  EXPECT_THROW(ParseServeFlags({"--metrics-token", "short"}), CLI::ValidationError);
+  EXPECT_THROW(ParseServeFlags({"--metrics-token", "has a space in it ok"}), CLI::ValidationError);
+}
+
 TEST(IsPostgresLocation, KnowsBothSchemesAndNothingElse) {
   EXPECT_TRUE(IsPostgresLocation("postgresql://u@localhost/db"));
   EXPECT_TRUE(IsPostgresLocation("postgres://localhost/db"));

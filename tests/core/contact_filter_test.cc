@@ -273,6 +273,30 @@ TEST(ContactFilterFormat, RandomFiltersRoundTrip) {
   }
 }
 
+// Each property term is one more condition the store evaluates per contact and one more shape
+// of query it prepares, so a filter takes at most 20 of them, in either front end.
+TEST(ContactFilterLimits, TwentyPropertiesAreAcceptedAndTheTwentyFirstIsRefused) {
+  std::string text;
+  std::map<std::string, std::string> params;
+  for (int i = 1; i <= 20; ++i) {
+    text += " prop.p" + std::to_string(i) + "=x";
+    params["prop.p" + std::to_string(i)] = "x";
+  }
+  EXPECT_EQ(MustParse(text).properties.size(), 20u);
+  ASSERT_TRUE(ContactFilterFromQuery(params).ok());
+
+  EXPECT_NE(ErrorOf(text + " prop.p21=x").find("at most 20 prop.NAME terms"), std::string::npos)
+      << ErrorOf(text + " prop.p21=x");
+  params["prop.p21"] = "x";
+  Result<ContactFilter> q = ContactFilterFromQuery(params);
+  ASSERT_FALSE(q.ok());
+  EXPECT_EQ(q.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(q.status().message().find("at most 20 prop.NAME terms"), std::string::npos)
+      << q.status().message();
+  // The same name twice is still the duplicate error, not the limit.
+  EXPECT_NE(ErrorOf(text + " prop.p1=y").find("given twice"), std::string::npos);
+}
+
 // ---- Times
 // ----------------------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -155,18 +156,35 @@ struct ServeProcess {
   std::string base_url;  // "http://127.0.0.1:PORT"
 };
 
+// What else a test may choose for the server process.
+struct ServeSetup {
+  std::string listen = "127.0.0.1:0";
+  // NAME=VALUE settings added to the test's own environment: a setting given this way is
+  // ignored by a binary that does not know it, where an unknown flag would stop it.
+  std::vector<std::string> env;
+  // The limit on open files (RLIMIT_NOFILE, soft and hard) of the process; 0 keeps the test's.
+  rlim_t max_open_files = 0;
+};
+
 // Starts `smsconsent --db DB serve --listen 127.0.0.1:0 EXTRA_ARGS…` with its stderr in
 // `log_path`, and returns once it accepts connections (it prints its address on stdout then).
 // Fails the current test (fatally) when it does not start; check HasFatalFailure().
 inline void StartServe(const std::string& db, const std::string& log_path,
-                       const std::vector<std::string>& extra_args, ServeProcess* out) {
+                       const std::vector<std::string>& extra_args, ServeProcess* out,
+                       const ServeSetup& setup = {}) {
   // Everything the child needs is built before fork: only exec-safe calls happen after it.
   std::vector<std::string> args = {SMSCONSENT_BINARY, "--db",     db,
-                                   "serve",           "--listen", "127.0.0.1:0"};
+                                   "serve",           "--listen", setup.listen};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
+  std::vector<std::string> env_strings = setup.env;
+  for (char** e = environ; *e != nullptr; ++e) env_strings.emplace_back(*e);
+  std::vector<char*> envp;
+  for (auto& e : env_strings) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  const struct rlimit open_files = {setup.max_open_files, setup.max_open_files};
   int pipe_fds[2];
   ASSERT_EQ(pipe(pipe_fds), 0);
   const pid_t pid = fork();
@@ -176,7 +194,8 @@ inline void StartServe(const std::string& db, const std::string& log_path,
     close(pipe_fds[0]);
     const int err = open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (err >= 0) dup2(err, STDERR_FILENO);
-    execv(SMSCONSENT_BINARY, argv.data());
+    if (setup.max_open_files > 0) setrlimit(RLIMIT_NOFILE, &open_files);
+    execve(SMSCONSENT_BINARY, argv.data(), envp.data());
     _exit(127);
   }
   out->pid = pid;

@@ -314,6 +314,30 @@ TEST_F(Serve, ContactsPaginationAndSearch) {
   EXPECT_EQ(CallJson("GET", "/v1/contacts?search=page", "", 200, other_key_)["items"].size(), 0u);
 }
 
+// A contact search takes at most 20 property filters: each one is a condition per contact and
+// a query shape the store prepares. Past that the answer is 400 and says so, and never the
+// store's own error text.
+TEST_F(Serve, ContactSearchTakesAtMostTwentyPropertyFilters) {
+  auto props = [](int n) {
+    std::string q;
+    for (int i = 1; i <= n; ++i) q += "&prop.p" + std::to_string(i) + "=x";
+    return q;
+  };
+  CallJson("GET", "/v1/contacts?limit=5" + props(20), "", 200);
+  for (int n : {21, 996}) {
+    HttpClientResponse r = Call("GET", "/v1/contacts?limit=5" + props(n));
+    EXPECT_EQ(r.status, 400) << n << ": " << r.body;
+    EXPECT_NE(r.body.find("at most 20 prop.NAME terms"), std::string::npos) << r.body;
+    EXPECT_EQ(r.body.find("SELECT"), std::string::npos) << r.body;
+  }
+  // The filter expression counts too, with the parameters beside it.
+  HttpClientResponse r =
+      Call("GET",
+           "/v1/contacts?filter=" + serve_fixture::PercentEncode("prop.a=1 prop.b=2") + props(19));
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_NE(r.body.find("at most 20 prop.NAME terms"), std::string::npos) << r.body;
+}
+
 TEST_F(Serve, PatchContactChangesNameAndEmailButNotThePhone) {
   json c = CallJson("POST", "/v1/contacts", R"({"phone":"+14155551100","name":"Before"})", 201);
   const std::string path = "/v1/contacts/" + std::to_string(c["id"].get<int64_t>());

@@ -291,5 +291,47 @@ TEST_F(PgStoreTest, TheSameMessageFromTwoStoresAtOnceIsStoredOnce) {
   EXPECT_EQ(Must(store_->ListOutbox(a.id, OutboxQuery{})).size(), 10u);
 }
 
+// Each combination of contact filters is a statement of its own, prepared on the server for
+// the connection that runs it. Clients choose the combinations, so a connection keeps a
+// bounded number of them, and one it dropped is prepared again when needed.
+TEST_F(PgStoreTest, ContactSearchesKeepABoundedNumberOfPreparedStatements) {
+  // One connection: every query below runs on it.
+  std::unique_ptr<ConsentStore> one =
+      Must(OpenStore(testing_pg::StoreUrl(schema_, 1)), "opening a store with one connection");
+  auto* pg = dynamic_cast<PgStore*>(one.get());
+  ASSERT_NE(pg, nullptr);
+  Account a = MakeAccount();
+  Contact c;
+  c.account_id = a.id;
+  c.phone = "+4520000001";
+  c.name = "Ann";
+  c.properties = R"({"p1":"x"})";
+  Must(one->AddContact(c));
+
+  auto query = [](int properties, int mask) {
+    ContactQuery q;
+    for (int i = 1; i <= properties; ++i) q.properties.emplace_back("p" + std::to_string(i), "x");
+    if (mask & 1) q.search = "ann";
+    if (mask & 2) q.created_from_ms = 0;
+    if (mask & 4) q.created_to_ms = int64_t{1} << 50;
+    return q;
+  };
+  int shapes = 0;
+  for (int properties = 0; properties <= 20; ++properties) {
+    for (int mask = 0; mask < 8; ++mask) {
+      auto r = Must(one->ListContacts(a.id, query(properties, mask)));
+      EXPECT_EQ(r.size(), properties <= 1 ? 1u : 0u) << properties << " " << mask;
+      ++shapes;
+    }
+  }
+  ASSERT_GT(shapes, static_cast<int>(PgStore::kStatementCacheSize));
+  EXPECT_LE(Must(pg->PreparedStatementsForTesting()),
+            static_cast<int64_t>(PgStore::kStatementCacheSize));
+
+  auto again = Must(one->ListContacts(a.id, query(1, 1)));
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].phone, "+4520000001");
+}
+
 }  // namespace
 }  // namespace smsconsent

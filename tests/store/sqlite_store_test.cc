@@ -12,6 +12,9 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <future>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -451,6 +454,116 @@ TEST(SqliteStore, ConsentCacheNeverAnswersFromBeforeAReturnedCommit) {
   EXPECT_EQ(errors.load(), 0);
   EXPECT_GT(Counts(*serve).hits, 0u) << "the cache never answered: the test proves nothing";
   EXPECT_GT(Counts(*serve).misses, static_cast<uint64_t>(kFlips / 2));
+}
+
+// Every combination of contact filters is a query of its own shape, prepared on the
+// connection that runs it. Clients choose the combinations, so the statements kept per
+// connection are bounded, and one dropped from the cache is prepared again when needed.
+TEST(SqliteStore, ContactSearchesKeepABoundedNumberOfPreparedStatements) {
+  TempDir dir;
+  auto store = MustOpen(dir.File("c.db"));
+  auto* sqlite = dynamic_cast<SqliteStore*>(store.get());
+  ASSERT_NE(sqlite, nullptr);
+  const AccountWithNumber a = AddAccountWithNumber(*store);
+  Contact c;
+  c.account_id = a.account_id;
+  c.phone = "+4520000001";
+  c.name = "Ann";
+  c.properties = R"({"p1":"x"})";
+  ASSERT_TRUE(store->AddContact(c).ok());
+
+  auto query = [](int properties, int mask) {
+    ContactQuery q;
+    for (int i = 1; i <= properties; ++i) q.properties.emplace_back("p" + std::to_string(i), "x");
+    if (mask & 1) q.search = "ann";
+    if (mask & 2) q.created_from_ms = 0;
+    if (mask & 4) q.created_to_ms = int64_t{1} << 50;
+    return q;
+  };
+  int shapes = 0;
+  for (int properties = 0; properties <= 20; ++properties) {
+    for (int mask = 0; mask < 8; ++mask) {
+      auto r = store->ListContacts(a.account_id, query(properties, mask));
+      ASSERT_TRUE(r.ok()) << r.status().ToString();
+      EXPECT_EQ(r->size(), properties <= 1 ? 1u : 0u) << properties << " " << mask;
+      ++shapes;
+    }
+  }
+  ASSERT_GT(shapes, static_cast<int>(SqliteStore::kStatementCacheSize));
+  EXPECT_LE(sqlite->CachedStatementsForTesting(), SqliteStore::kStatementCacheSize);
+
+  // The first shape was dropped long ago; it is prepared again and still answers.
+  auto again = store->ListContacts(a.account_id, query(1, 1));
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  ASSERT_EQ(again->size(), 1u);
+  EXPECT_EQ((*again)[0].phone, "+4520000001");
+}
+
+// Reads run on the reader connections: none of them waits while the writer connection is busy
+// (held here as a commit waiting for its fsync would hold it), so a long search never holds up
+// webhooks, and a busy writer never holds up a search.
+TEST(SqliteStore, ReadsDoNotWaitForTheWriterConnection) {
+  TempDir dir;
+  auto store = MustOpen(dir.File("c.db"));
+  auto* sqlite = dynamic_cast<SqliteStore*>(store.get());
+  ASSERT_NE(sqlite, nullptr);
+  const AccountWithNumber a = AddAccountWithNumber(*store);
+  Contact c;
+  c.account_id = a.account_id;
+  c.phone = "+4520000001";
+  c.name = "Ann";
+  auto contact = store->AddContact(c);
+  ASSERT_TRUE(contact.ok()) << contact.status().ToString();
+
+  ContactQuery search;
+  search.search = "ann";
+  ContactQuery by_status;
+  by_status.number_id = a.number_id;
+  by_status.status = SubscriptionStatus::kNotSpecified;
+  const std::vector<std::pair<std::string, std::function<Status()>>> reads = {
+      {"ListContacts", [&] { return store->ListContacts(a.account_id, search).status(); }},
+      {"ListContacts by status",
+       [&] { return store->ListContacts(a.account_id, by_status).status(); }},
+      {"GetContact", [&] { return store->GetContact(a.account_id, contact->id).status(); }},
+      {"GetNumber", [&] { return store->GetNumber(a.account_id, a.number_id).status(); }},
+      {"ListAccounts", [&] { return store->ListAccounts().status(); }},
+      {"ListAllStatuses", [&] { return store->ListAllStatuses(a.account_id).status(); }},
+      {"ListEvents", [&] { return store->ListEvents(a.account_id, EventQuery{}).status(); }},
+      {"ListOutbox", [&] { return store->ListOutbox(a.account_id, OutboxQuery{}).status(); }},
+      {"CountOutbox", [&] { return store->CountOutbox().status(); }},
+      {"GetOutboxItem",
+       [&] {
+         Status st = store->GetOutboxItem(a.account_id, 1).status();
+         return st.code() == StatusCode::kNotFound ? Status::Ok() : st;
+       }},
+      {"GetJob",
+       [&] {
+         Status st = store->GetJob(a.account_id, 1).status();
+         return st.code() == StatusCode::kNotFound ? Status::Ok() : st;
+       }},
+      {"CountRows", [&] { return store->CountRows(TransferTables().front()).status(); }},
+  };
+
+  std::unique_lock<std::mutex> writer = sqlite->HoldWriterForTesting();
+  std::vector<std::future<Status>> running;
+  for (const auto& [name, read] : reads) running.push_back(std::async(std::launch::async, read));
+  // Not a measure of speed: a read that needs the writer cannot finish at all while the test
+  // holds it, and the limit only keeps a failing test from hanging.
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  std::vector<std::string> waited;
+  for (size_t i = 0; i < reads.size(); ++i) {
+    if (running[i].wait_until(give_up) != std::future_status::ready) {
+      waited.push_back(reads[i].first);
+    }
+  }
+  writer.unlock();
+  for (size_t i = 0; i < reads.size(); ++i) {
+    const Status st = running[i].get();
+    EXPECT_TRUE(st.ok()) << reads[i].first << ": " << st.ToString();
+  }
+  std::string names;
+  for (const std::string& w : waited) names += " " + w;
+  EXPECT_TRUE(waited.empty()) << "waited for the writer connection:" << names;
 }
 
 TEST(WalWatch, TheStampMovesWithEveryCommitAndOnlyThen) {

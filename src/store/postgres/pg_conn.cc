@@ -140,17 +140,22 @@ Result<std::unique_ptr<Conn>> Conn::Connect(const std::string& conninfo,
 Result<Res> Conn::Query(const std::string& sql, const std::vector<Arg>& args,
                         std::string_view what) {
   last_sqlstate_.clear();
-  auto it = prepared_.find(sql);
-  if (it == prepared_.end()) {
-    std::string name = "s" + std::to_string(prepared_.size() + 1);
+  auto found = prepared_by_sql_.find(sql);
+  if (found != prepared_by_sql_.end()) {
+    prepared_.splice(prepared_.begin(), prepared_, found->second);
+  } else {
+    if (prepared_.size() >= kPreparedStatements) EvictOne();
+    std::string name = "s" + std::to_string(++next_name_);
     PGresult* r =
         PQprepare(pg_.get(), name.c_str(), sql.c_str(), static_cast<int>(args.size()), nullptr);
     if (r == nullptr || PQresultStatus(r) != PGRES_COMMAND_OK) {
       return Fail(r, std::string(what) + " (preparing \"" + sql.substr(0, 60) + "\")");
     }
     PQclear(r);
-    it = prepared_.emplace(sql, std::move(name)).first;
+    prepared_.emplace_front(sql, std::move(name));
+    prepared_by_sql_.emplace(prepared_.front().first, prepared_.begin());
   }
+  const std::string& statement = prepared_.front().second;
   std::vector<const char*> values(args.size());
   std::vector<int> lengths(args.size());
   std::vector<int> formats(args.size());
@@ -159,12 +164,24 @@ Result<Res> Conn::Query(const std::string& sql, const std::vector<Arg>& args,
     lengths[i] = args[i].value ? static_cast<int>(args[i].value->size()) : 0;
     formats[i] = args[i].format;
   }
-  PGresult* r = PQexecPrepared(pg_.get(), it->second.c_str(), static_cast<int>(args.size()),
+  PGresult* r = PQexecPrepared(pg_.get(), statement.c_str(), static_cast<int>(args.size()),
                                values.data(), lengths.data(), formats.data(), 0);
   const ExecStatusType st = r != nullptr ? PQresultStatus(r) : PGRES_FATAL_ERROR;
   if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) return Fail(r, what);
   ++completed_;
   return Res(r);
+}
+
+void Conn::EvictOne() {
+  if (prepared_.empty() || PQtransactionStatus(pg_.get()) == PQTRANS_INERROR) return;
+  // DEALLOCATE is not transactional: inside a transaction that later rolls back, the statement
+  // is gone all the same, as the cache then says.
+  PGresult* r = PQexec(pg_.get(), ("DEALLOCATE " + prepared_.back().second).c_str());
+  const bool ok = r != nullptr && PQresultStatus(r) == PGRES_COMMAND_OK;
+  PQclear(r);
+  if (!ok) return;  // the connection is failing; the call that needs it reports that
+  prepared_by_sql_.erase(prepared_.back().first);
+  prepared_.pop_back();
 }
 
 Status Conn::ExecScript(const std::string& sql, std::string_view what) {

@@ -7,7 +7,9 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <cstddef>
 #include <cstdint>
+#include <list>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -71,6 +73,9 @@ class Res {
   std::unique_ptr<PGresult, Clear> r_;
 };
 
+// The statements one connection keeps prepared (PgStore::kStatementCacheSize).
+inline constexpr size_t kPreparedStatements = 64;
+
 class Conn {
  public:
   // Connects and prepares the session (search_path, synchronous_commit). kUnavailable when
@@ -79,7 +84,8 @@ class Conn {
                                                const std::string& schema);
 
   // Runs `sql` as a prepared statement (prepared on this connection on first use) with `args`.
-  // Errors carry `what`; the SQLSTATE of the last failure is in last_sqlstate().
+  // Errors carry `what`; the SQLSTATE of the last failure is in last_sqlstate(). At most
+  // `kPreparedStatements` stay prepared: the least recently used one is deallocated first.
   Result<Res> Query(const std::string& sql, const std::vector<Arg>& args, std::string_view what);
   template <typename... A>
   Result<Res> Q(const std::string& sql, std::string_view what, const A&... a) {
@@ -105,8 +111,19 @@ class Conn {
   explicit Conn(PGconn* c) : pg_(c) {}
   Status Fail(PGresult* r, std::string_view what);
 
+  // Drops the least recently used statement, on the server too. Outside a failed transaction
+  // only (the server refuses every command there until it ends); the cache then stays one over
+  // its size until a later call.
+  void EvictOne();
+
   std::unique_ptr<PGconn, Finish> pg_;
-  std::unordered_map<std::string, std::string> prepared_;  // sql -> statement name
+  // Prepared statements, most recently used first: (sql, name on the server), and the same by
+  // their SQL. Clients choose some of that SQL (a contact search's shape follows its filters),
+  // so the list is bounded.
+  std::list<std::pair<std::string, std::string>> prepared_;
+  std::unordered_map<std::string_view, std::list<std::pair<std::string, std::string>>::iterator>
+      prepared_by_sql_;
+  int64_t next_name_ = 0;
   std::string last_sqlstate_;
   bool broken_ = false;
   int completed_ = 0;

@@ -623,6 +623,16 @@ PgStore::~PgStore() = default;
 
 int PgStore::LatestSchemaVersion() { return kMigrations.back().version; }
 
+static_assert(PgStore::kStatementCacheSize == pg::kPreparedStatements);
+
+Result<int64_t> PgStore::PreparedStatementsForTesting() {
+  return pg::WithConn(impl_->pool, [&](Conn& c) -> Result<int64_t> {
+    SMSC_ASSIGN_OR_RETURN(
+        Res r, c.Q("SELECT count(*) FROM pg_prepared_statements", "counting prepared statements"));
+    return r.Int(0, 0);
+  });
+}
+
 namespace {
 
 std::string PercentDecode(std::string_view s) {
@@ -1027,6 +1037,7 @@ Result<Contact> PgStore::FindContactByPhone(int64_t account_id, const std::strin
 
 Result<std::vector<Contact>> PgStore::ListContacts(int64_t account_id, const ContactQuery& q) {
   SMSC_RETURN_IF_ERROR(CheckLimit(q.limit));
+  SMSC_RETURN_IF_ERROR(CheckPropertyCount(q));
   if (q.number_id.has_value() != q.status.has_value()) {
     return InvalidArgument("a contact status filter needs both a sender number and a status");
   }

@@ -48,6 +48,14 @@ class PgStore final : public ConsentStore {
 
   static int LatestSchemaVersion();
 
+  // Statements are prepared on the server per connection. Those of SQL built per call (a
+  // contact search has one shape for each combination of its filters, and clients choose the
+  // combinations) are kept in a least-recently-used cache of this many per connection, and
+  // deallocated on the server when they drop out of it.
+  static constexpr size_t kStatementCacheSize = 64;
+  // For tests: the statements prepared on the server for one of the pool's connections.
+  Result<int64_t> PreparedStatementsForTesting();
+
   ~PgStore() override;
   PgStore(const PgStore&) = delete;
   PgStore& operator=(const PgStore&) = delete;

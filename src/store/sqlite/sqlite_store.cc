@@ -7,6 +7,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <filesystem>
+#include <list>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -670,42 +671,61 @@ Result<std::string> PropertyPath(const std::string& name) {
 
 struct Connection {
   std::string path;
-  DbPtr db;  // declared before `stmts`: statements are finalized first
-  std::unordered_map<std::string, StmtPtr> stmts;
-  // The same statements by the address of their SQL, for SQL in static storage (literals):
-  // finding one costs no string copy and no hash of the text.
-  std::unordered_map<const char*, sqlite3_stmt*> static_stmts;
+  DbPtr db;  // declared before the statements: they are finalized first
+  // Statements of SQL in static storage (literals), by the address of their text: finding one
+  // costs no string copy and no hash of the text. A fixed set, kept for the connection's life.
+  std::unordered_map<const char*, StmtPtr> static_stmts;
+  // Statements of SQL built at run time, most recently used first, and the same by their text.
+  // Clients choose some of that SQL (a contact search's shape follows its filters), so at most
+  // SqliteStore::kStatementCacheSize are kept and the least recently used one goes first. A
+  // call holds only a few statements at once, far fewer than the cache keeps, so the one
+  // dropped is never still in use.
+  std::list<std::pair<std::string, StmtPtr>> stmts;
+  std::unordered_map<std::string_view, std::list<std::pair<std::string, StmtPtr>>::iterator>
+      stmts_by_sql;
+
+  Result<StmtPtr> PrepareNew(std::string_view sql) {
+    sqlite3_stmt* raw = nullptr;
+    int rc = sqlite3_prepare_v3(db.get(), sql.data(), static_cast<int>(sql.size()),
+                                SQLITE_PREPARE_PERSISTENT, &raw, nullptr);
+    if (rc != SQLITE_OK) {
+      sqlite3_finalize(raw);
+      return SqlError(db.get(), rc, "preparing \"" + std::string(sql.substr(0, 60)) + "\"");
+    }
+    return StmtPtr(raw);
+  }
 
   // Returns the cached prepared statement for `sql`, preparing it on first use. A statement
-  // is used by one Stmt at a time; the store's mutex and the scoping of Stmt ensure that.
+  // is used by one Stmt at a time; the connection's lock and the scoping of Stmt ensure that.
   Result<Stmt> Prepare(const std::string& sql) {
-    auto it = stmts.find(sql);
-    if (it == stmts.end()) {
-      sqlite3_stmt* raw = nullptr;
-      int rc = sqlite3_prepare_v3(db.get(), sql.c_str(), static_cast<int>(sql.size()),
-                                  SQLITE_PREPARE_PERSISTENT, &raw, nullptr);
-      if (rc != SQLITE_OK) {
-        sqlite3_finalize(raw);
-        return SqlError(db.get(), rc, "preparing \"" + sql.substr(0, 60) + "\"");
+    auto it = stmts_by_sql.find(sql);
+    if (it != stmts_by_sql.end()) {
+      stmts.splice(stmts.begin(), stmts, it->second);
+    } else {
+      SMSC_ASSIGN_OR_RETURN(StmtPtr fresh, PrepareNew(sql));
+      stmts.emplace_front(sql, std::move(fresh));
+      stmts_by_sql.emplace(stmts.front().first, stmts.begin());
+      if (stmts.size() > SqliteStore::kStatementCacheSize) {
+        stmts_by_sql.erase(stmts.back().first);
+        stmts.pop_back();
       }
-      it = stmts.emplace(sql, StmtPtr(raw)).first;
     }
-    if (sqlite3_stmt_busy(it->second.get())) {
-      return Internal("statement already in use: " + sql.substr(0, 60));
-    }
-    return Stmt(db.get(), it->second.get());
+    sqlite3_stmt* s = stmts.front().second.get();
+    if (sqlite3_stmt_busy(s)) return Internal("statement already in use: " + sql.substr(0, 60));
+    return Stmt(db.get(), s);
   }
   // For a string literal (or another array with static storage duration: its address must
   // always hold this text).
   template <size_t N>
   Result<Stmt> Prepare(const char (&sql)[N]) {
     auto it = static_stmts.find(sql);
-    if (it != static_stmts.end() && !sqlite3_stmt_busy(it->second)) {
-      return Stmt(db.get(), it->second);
+    if (it == static_stmts.end()) {
+      SMSC_ASSIGN_OR_RETURN(StmtPtr fresh, PrepareNew(std::string_view(sql, N - 1)));
+      it = static_stmts.emplace(sql, std::move(fresh)).first;
     }
-    SMSC_ASSIGN_OR_RETURN(Stmt stmt, Prepare(std::string(sql, N - 1)));
-    if (it == static_stmts.end()) static_stmts.emplace(sql, stmts.find(sql)->second.get());
-    return stmt;
+    if (!sqlite3_stmt_busy(it->second.get())) return Stmt(db.get(), it->second.get());
+    // Still stepping further up this call: a second copy, cached as run-time SQL is.
+    return Prepare(std::string(sql, N - 1));
   }
 
   Status Exec(const char* sql, std::string_view what) {
@@ -1071,6 +1091,23 @@ Result<std::unique_ptr<ConsentStore>> SqliteStore::Open(const std::string& path)
   return std::unique_ptr<ConsentStore>(new SqliteStore(std::move(impl)));
 }
 
+size_t SqliteStore::CachedStatementsForTesting() {
+  size_t most = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    most = impl_->stmts.size();
+  }
+  for (auto& r : impl_->readers) {
+    std::lock_guard<std::mutex> lock(r->mu);
+    most = std::max(most, r->conn.stmts.size());
+  }
+  return most;
+}
+
+std::unique_lock<std::mutex> SqliteStore::HoldWriterForTesting() {
+  return std::unique_lock<std::mutex>(mu_);
+}
+
 ConsentCacheCounts SqliteStore::CacheCounts() const {
   return {impl_->state_cache.hits(), impl_->state_cache.misses()};
 }
@@ -1136,9 +1173,9 @@ Result<Account> SqliteStore::FindAccountByApiKeyHash(const std::string& api_key_
 }
 
 Result<std::vector<Account>> SqliteStore::ListAccounts() {
-  std::lock_guard<std::mutex> lock(mu_);
+  ReadLease reader = impl_->Read(mu_);
   SMSC_ASSIGN_OR_RETURN(Stmt s,
-                        impl_->Prepare("SELECT " SMSC_ACCOUNT_COLS " FROM accounts ORDER BY id"));
+                        reader->Prepare("SELECT " SMSC_ACCOUNT_COLS " FROM accounts ORDER BY id"));
   std::vector<Account> out;
   while (true) {
     SMSC_ASSIGN_OR_RETURN(bool row, s.Step("listing accounts"));
@@ -1437,8 +1474,8 @@ Result<SenderNumber> SqliteStore::UpdateNumber(const SenderNumber& number) {
 }
 
 Result<SenderNumber> SqliteStore::GetNumber(int64_t account_id, int64_t number_id) {
-  std::lock_guard<std::mutex> lock(mu_);
-  return impl_->SelectNumber(account_id, number_id);
+  ReadLease reader = impl_->Read(mu_);
+  return reader->SelectNumber(account_id, number_id);
 }
 
 Result<std::vector<SenderNumber>> SqliteStore::ListNumbers(int64_t account_id) {
@@ -1502,10 +1539,10 @@ Result<Contact> SqliteStore::AddContact(const Contact& contact) {
 }
 
 Result<Contact> SqliteStore::GetContact(int64_t account_id, int64_t contact_id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  ReadLease reader = impl_->Read(mu_);
   SMSC_ASSIGN_OR_RETURN(
-      Stmt s, impl_->Prepare("SELECT " SMSC_CONTACT_COLS " FROM contacts WHERE id = ?1 AND "
-                             "account_id = ?2"));
+      Stmt s, reader->Prepare("SELECT " SMSC_CONTACT_COLS " FROM contacts WHERE id = ?1 AND "
+                              "account_id = ?2"));
   s.Bind(1, contact_id).Bind(2, account_id);
   SMSC_ASSIGN_OR_RETURN(bool row, s.Step("reading contact"));
   if (!row) {
@@ -1528,10 +1565,11 @@ Result<Contact> SqliteStore::FindContactByPhone(int64_t account_id, const std::s
 
 Result<std::vector<Contact>> SqliteStore::ListContacts(int64_t account_id, const ContactQuery& q) {
   SMSC_RETURN_IF_ERROR(CheckLimit(q.limit));
+  SMSC_RETURN_IF_ERROR(CheckPropertyCount(q));
   if (q.number_id.has_value() != q.status.has_value()) {
     return InvalidArgument("a contact status filter needs both a sender number and a status");
   }
-  std::lock_guard<std::mutex> lock(mu_);
+  ReadLease reader = impl_->Read(mu_);
   // ?1 account, ?2 cursor, ?3 limit, ?4 search pattern, ?5 number id, ?6 status,
   // ?7/?8 created range, then a JSON path and a value per property.
   // Substring search cannot use an index; it scans in id order and stops after `limit` hits.
@@ -1568,8 +1606,8 @@ Result<std::vector<Contact>> SqliteStore::ListContacts(int64_t account_id, const
           "(s.status IS NULL OR s.status = ?6)" +
           extra + " ORDER BY c.id LIMIT ?3";
   }
-  if (q.number_id) SMSC_RETURN_IF_ERROR(impl_->NumberInAccount(account_id, *q.number_id));
-  SMSC_ASSIGN_OR_RETURN(Stmt s, impl_->Prepare(sql));
+  if (q.number_id) SMSC_RETURN_IF_ERROR(reader->NumberInAccount(account_id, *q.number_id));
+  SMSC_ASSIGN_OR_RETURN(Stmt s, reader->Prepare(sql));
   s.Bind(1, account_id).Bind(2, q.after_id).Bind(3, int64_t{q.limit});
   if (!q.search.empty()) s.Bind(4, ContainsPattern(FoldCase(q.search)));
   if (q.status) s.Bind(5, *q.number_id).Bind(6, SubscriptionStatusName(*q.status));
@@ -1683,10 +1721,10 @@ Result<std::vector<StatusRow>> SqliteStore::GetStatuses(int64_t account_id, int6
 }
 
 Result<std::vector<StatusRow>> SqliteStore::ListAllStatuses(int64_t account_id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  ReadLease reader = impl_->Read(mu_);
   SMSC_ASSIGN_OR_RETURN(
-      Stmt s, impl_->Prepare("SELECT " SMSC_STATUS_COLS " FROM statuses WHERE account_id = ?1 "
-                             "ORDER BY contact_id, number_id"));
+      Stmt s, reader->Prepare("SELECT " SMSC_STATUS_COLS " FROM statuses WHERE account_id = ?1 "
+                              "ORDER BY contact_id, number_id"));
   s.Bind(1, account_id);
   std::vector<StatusRow> out;
   while (true) {
@@ -2108,18 +2146,18 @@ std::vector<Result<CommitResult>> SqliteStore::CommitBatch(const std::vector<Bat
 
 Result<std::vector<ConsentEvent>> SqliteStore::ListEvents(int64_t account_id, const EventQuery& q) {
   SMSC_RETURN_IF_ERROR(CheckLimit(q.limit));
-  std::lock_guard<std::mutex> lock(mu_);
+  ReadLease reader = impl_->Read(mu_);
   std::optional<Stmt> s;
   if (q.contact_id.has_value()) {
-    SMSC_ASSIGN_OR_RETURN(Stmt st, impl_->Prepare("SELECT " SMSC_EVENT_COLS
-                                                  " FROM events WHERE account_id = ?1 AND seq > "
-                                                  "?2 AND contact_id = ?4 ORDER BY seq LIMIT ?3"));
+    SMSC_ASSIGN_OR_RETURN(Stmt st, reader->Prepare("SELECT " SMSC_EVENT_COLS
+                                                   " FROM events WHERE account_id = ?1 AND seq > "
+                                                   "?2 AND contact_id = ?4 ORDER BY seq LIMIT ?3"));
     s.emplace(std::move(st));
     s->Bind(4, *q.contact_id);
   } else {
-    SMSC_ASSIGN_OR_RETURN(Stmt st, impl_->Prepare("SELECT " SMSC_EVENT_COLS
-                                                  " FROM events WHERE account_id = ?1 AND seq > "
-                                                  "?2 ORDER BY seq LIMIT ?3"));
+    SMSC_ASSIGN_OR_RETURN(Stmt st, reader->Prepare("SELECT " SMSC_EVENT_COLS
+                                                   " FROM events WHERE account_id = ?1 AND seq > "
+                                                   "?2 ORDER BY seq LIMIT ?3"));
     s.emplace(std::move(st));
   }
   s->Bind(1, account_id).Bind(2, q.after_seq).Bind(3, int64_t{q.limit});
@@ -2231,8 +2269,8 @@ Result<std::vector<OutboxItem>> SqliteStore::ListOutbox(int64_t account_id, cons
     sql += ")";
   }
   sql += q.newest_first ? " ORDER BY id DESC LIMIT ?3" : " ORDER BY id LIMIT ?3";
-  std::lock_guard<std::mutex> lock(mu_);
-  SMSC_ASSIGN_OR_RETURN(Stmt s, impl_->Prepare(sql));
+  ReadLease reader = impl_->Read(mu_);
+  SMSC_ASSIGN_OR_RETURN(Stmt s, reader->Prepare(sql));
   s.Bind(1, account_id).Bind(2, q.after_id).Bind(3, int64_t{q.limit});
   if (q.before_id > 0) s.Bind(4, q.before_id);
   if (q.inbound_ids) s.Bind(5, nlohmann::json(*q.inbound_ids).dump());
@@ -2250,9 +2288,9 @@ Result<std::vector<OutboxItem>> SqliteStore::ListOutbox(int64_t account_id, cons
 }
 
 Result<OutboxItem> SqliteStore::GetOutboxItem(int64_t account_id, int64_t id) {
-  std::lock_guard<std::mutex> lock(mu_);
-  SMSC_ASSIGN_OR_RETURN(Stmt s, impl_->Prepare("SELECT " SMSC_OUTBOX_COLS
-                                               " FROM outbox WHERE id = ?1 AND account_id = ?2"));
+  ReadLease reader = impl_->Read(mu_);
+  SMSC_ASSIGN_OR_RETURN(Stmt s, reader->Prepare("SELECT " SMSC_OUTBOX_COLS
+                                                " FROM outbox WHERE id = ?1 AND account_id = ?2"));
   s.Bind(1, id).Bind(2, account_id);
   SMSC_ASSIGN_OR_RETURN(bool row, s.Step("reading outbox item"));
   if (!row) {
@@ -2362,9 +2400,9 @@ Result<int64_t> SqliteStore::ExpireOutboxLeases(int64_t now_ms) {
 }
 
 Result<std::vector<std::pair<OutboxState, int64_t>>> SqliteStore::CountOutbox() {
-  std::lock_guard<std::mutex> lock(mu_);
+  ReadLease reader = impl_->Read(mu_);
   SMSC_ASSIGN_OR_RETURN(Stmt s,
-                        impl_->Prepare("SELECT state, COUNT(*) FROM outbox GROUP BY state"));
+                        reader->Prepare("SELECT state, COUNT(*) FROM outbox GROUP BY state"));
   std::vector<std::pair<OutboxState, int64_t>> out;
   for (OutboxState st : {OutboxState::kPending, OutboxState::kSending, OutboxState::kSent,
                          OutboxState::kFailed, OutboxState::kDead}) {
@@ -2561,9 +2599,9 @@ Result<std::pair<Job, bool>> SqliteStore::CreateJob(const Job& job, const InputS
 }
 
 Result<Job> SqliteStore::GetJob(int64_t account_id, int64_t job_id) {
-  std::lock_guard<std::mutex> lock(mu_);
-  SMSC_ASSIGN_OR_RETURN(auto job,
-                        SelectJob(*impl_, "id = ?1 AND account_id = ?2", job_id, account_id));
+  ReadLease reader = impl_->Read(mu_);
+  SMSC_ASSIGN_OR_RETURN(
+      auto job, SelectJob(*reader.get(), "id = ?1 AND account_id = ?2", job_id, account_id));
   if (!job) {
     return NotFound("job " + std::to_string(job_id) + " not found in account " +
                     std::to_string(account_id));
@@ -2938,8 +2976,8 @@ Result<std::vector<TransferRow>> SqliteStore::ExportRows(const TransferTable& t,
     sql += ")";
   }
   sql += " ORDER BY " + keys + " LIMIT " + std::to_string(t.batch_rows);
-  std::lock_guard<std::mutex> lock(mu_);
-  SMSC_ASSIGN_OR_RETURN(Stmt s, impl_->Prepare(sql));
+  ReadLease reader = impl_->Read(mu_);
+  SMSC_ASSIGN_OR_RETURN(Stmt s, reader->Prepare(sql));
   for (size_t i = 0; i < after_key.size(); ++i) {
     BindCell(s, static_cast<int>(i + 1), t.columns[i], after_key[i]);
   }
@@ -2958,16 +2996,16 @@ Result<std::vector<TransferRow>> SqliteStore::ExportRows(const TransferTable& t,
 }
 
 Result<int64_t> SqliteStore::CountRows(const TransferTable& t) {
-  std::lock_guard<std::mutex> lock(mu_);
-  SMSC_ASSIGN_OR_RETURN(Stmt s, impl_->Prepare("SELECT count(*) FROM " + Quoted(t.name)));
+  ReadLease reader = impl_->Read(mu_);
+  SMSC_ASSIGN_OR_RETURN(Stmt s, reader->Prepare("SELECT count(*) FROM " + Quoted(t.name)));
   SMSC_ASSIGN_OR_RETURN(bool row, s.Step(std::string("counting ") + t.name));
   return row ? s.Int(0) : 0;
 }
 
 Result<int64_t> SqliteStore::LastId(const TransferTable& t) {
   if (!t.id_counter) return InvalidArgument(std::string(t.name) + " has no id counter");
-  std::lock_guard<std::mutex> lock(mu_);
-  return SequenceValue(*impl_, t);
+  ReadLease reader = impl_->Read(mu_);
+  return SequenceValue(*reader.get(), t);
 }
 
 Result<std::unique_ptr<StoreImport>> SqliteStore::BeginImport() {

@@ -7,11 +7,11 @@
 // returns OK has been committed and the WAL fsynced; a power loss right after cannot take it
 // back. A call that returns an error has changed nothing (every write is one transaction).
 //
-// Threading: one SqliteStore holds one writer connection, guarded by a mutex: writes (and
-// most reads) from several threads are safe and run one at a time. The reads on the request
-// path (accounts, numbers, a contact by phone, statuses, inbound messages, provider
-// settings) run on a few reader connections instead, so they proceed while a commit waits
-// for its fsync. Write transactions start with BEGIN IMMEDIATE, so several processes may
+// Threading: one SqliteStore holds one writer connection, guarded by a mutex: writes from
+// several threads are safe and run one at a time. Reads run on a few reader connections
+// instead (an in-memory database has none: there, on the writer), so they proceed while a
+// commit waits for its fsync, and a long read (a contact search) never holds up a commit.
+// Write transactions start with BEGIN IMMEDIATE, so several processes may
 // open the same file (e.g. `smsconsent serve` and an import): a writer that finds the file
 // locked waits up to the busy timeout (5 s) and then fails with kUnavailable, never with a
 // half-done change.
@@ -45,6 +45,17 @@ class SqliteStore final : public ConsentStore {
   // foreign_keys, busy_timeout, user_version or temp_store, as SQLite prints it ("wal", "2").
   // kInvalidArgument for any other name.
   Result<std::string> PragmaForTesting(const std::string& name);
+
+  // Statements prepared from SQL built per call (a contact search has one shape for each
+  // combination of its filters, and clients choose the combinations) are kept per connection
+  // in a least-recently-used cache of this many; statements of fixed SQL are kept for the
+  // connection's life.
+  static constexpr size_t kStatementCacheSize = 64;
+  // For tests: the most statements of SQL built per call that one connection keeps.
+  size_t CachedStatementsForTesting();
+  // For tests: holds the writer connection, as a commit waiting for its fsync does, until the
+  // returned lock is released.
+  std::unique_lock<std::mutex> HoldWriterForTesting();
 
   ~SqliteStore() override;
   SqliteStore(const SqliteStore&) = delete;
