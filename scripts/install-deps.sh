@@ -15,10 +15,11 @@ packages=(
 # --test: also what only the tests need: Debian's chromium for the browser tests (driven by
 # playwright-core from npm, which scripts/test.sh installs), the PostgreSQL 15 server the
 # store tests start a throwaway cluster of (scripts/pg-test-cluster.sh), clang-format 14, which
-# the `format` test checks the code with, and debootstrap, which makes the clean Debian 12 root
-# the package is installed into (tests/e2e/deb_package_test.sh).
+# the `format` test checks the code with, debootstrap, which makes the clean Debian 12 root
+# the package is installed into (tests/e2e/deb_package_test.sh), and clang 14 with its runtime
+# libraries (libFuzzer and the sanitizers) for the fuzz targets (tests/fuzz).
 if [ "${1:-}" = "--test" ]; then
-  packages+=(chromium postgresql clang-format debootstrap)
+  packages+=(chromium postgresql clang-format debootstrap clang libclang-rt-14-dev)
 fi
 # Node.js runs the tests that use providers' official npm packages; the machine image may
 # already have a newer one than Debian's.

@@ -146,7 +146,12 @@ size_t CsvReader::Detect(std::string_view data, const Callback& cb) {
 }
 
 bool CsvReader::AppendToField(const char* p, size_t n) {
-  if (buf_.size() - field_start_ + n > options_.max_field_bytes) {
+  // A run of bytes is appended at once, but reported as if appended byte by byte: the limit
+  // its bytes cross first is the error (the field's on a tie), so that the message does not
+  // depend on where the chunks the input came in were cut.
+  const size_t field_room = options_.max_field_bytes - (buf_.size() - field_start_);
+  const size_t record_room = options_.max_record_bytes - buf_.size();
+  if (n > field_room && field_room <= record_room) {
     return Fail("field " + std::to_string(ends_.size() + 1) + " is longer than " +
                 std::to_string(options_.max_field_bytes) + " bytes" +
                 (state_ == State::kQuoted ? " (is a closing quote missing?)" : ""));

@@ -340,7 +340,9 @@ bool IsElisionPrefix(std::string_view p) {
   return false;
 }
 
-void AddWord(TokenizedText* out, size_t begin, size_t end, size_t key_begin, size_t key_end,
+// Adds the word unless its comparison key is empty (an empty word would put two spaces into a
+// key that otherwise matches a keyword). Returns whether it added one.
+bool AddWord(TokenizedText* out, size_t begin, size_t end, size_t key_begin, size_t key_end,
              bool ascii, bool sentence_start, bool clause_start) {
   Token t;
   t.begin = static_cast<uint32_t>(begin);
@@ -353,12 +355,27 @@ void AddWord(TokenizedText* out, size_t begin, size_t end, size_t key_begin, siz
     t.key_len = static_cast<uint32_t>(key_end - key_begin);
   } else {
     std::string folded = FoldDiacritics(out->text.substr(key_begin, key_end - key_begin));
+    if (folded.empty()) return false;
     t.key_in_arena = true;
     t.key_begin = static_cast<uint32_t>(out->arena.size());
     t.key_len = static_cast<uint32_t>(folded.size());
     out->arena += folded;
   }
   out->tokens.push_back(t);
+  return true;
+}
+
+// The first apostrophe in text[from, end) of a word (every one there joins two word
+// characters): its offset, with *after set to the offset past it; npos when there is none.
+size_t NextApostrophe(std::string_view text, size_t from, size_t end, size_t* after) {
+  for (size_t i = from; i < end;) {
+    const size_t at = i;
+    if (Classify(NextCodePoint(text, &i)) == CharClass::kApostrophe) {
+      *after = i;
+      return at;
+    }
+  }
+  return std::string_view::npos;
 }
 
 // Splits normalised text into words. Letters, marks and digits make words; an apostrophe
@@ -378,7 +395,10 @@ void Tokenize(std::string_view text, TokenizedText* out) {
     const size_t start = i;
     const UChar32 c = NextCodePoint(text, &i);
     const CharClass k = Classify(c);
-    if (k != CharClass::kLetter && k != CharClass::kDigit) {
+    // A combining mark with no letter before it (after a space, or a symbol such as the U+FFFD
+    // of invalid UTF-8) starts no word: it would fold away and leave an empty word, or one
+    // that starts with an apostrophe.
+    if ((k != CharClass::kLetter || IsMark(c)) && k != CharClass::kDigit) {
       switch (k) {
         case CharClass::kSentence:
           sentence = clause = true;
@@ -415,10 +435,13 @@ void Tokenize(std::string_view text, TokenizedText* out) {
       }
       if ((dk == CharClass::kApostrophe || (dk == CharClass::kColon && prev_letter)) && j < n) {
         size_t m = j;
-        const CharClass ek = Classify(NextCodePoint(text, &m));
-        const bool joins = dk == CharClass::kApostrophe
-                               ? (ek == CharClass::kLetter || ek == CharClass::kDigit)
-                               : ek == CharClass::kLetter;
+        const UChar32 e = NextCodePoint(text, &m);
+        const CharClass ek = Classify(e);
+        // Not before a combining mark: the mark folds away, which would leave the apostrophe
+        // or colon at the end of the word's key.
+        const bool letter = ek == CharClass::kLetter && !IsMark(e);
+        const bool joins =
+            dk == CharClass::kApostrophe ? (letter || ek == CharClass::kDigit) : letter;
         if (joins) {
           if (dk == CharClass::kApostrophe && apostrophe == std::string_view::npos) {
             apostrophe = i;
@@ -432,16 +455,25 @@ void Tokenize(std::string_view text, TokenizedText* out) {
       break;
     }
     const bool clause_start = clause || (sep_space && sep_dash);
-    if (apostrophe != std::string_view::npos &&
-        IsElisionPrefix(text.substr(start, apostrophe - start))) {
-      AddWord(out, start, after_apostrophe, start, apostrophe, true, sentence, clause_start);
-      AddWord(out, after_apostrophe, end, after_apostrophe, end,
-              ascii && IsAscii(text.substr(after_apostrophe, end - after_apostrophe)), false,
-              false);
-    } else {
-      AddWord(out, start, end, start, end, ascii, sentence, clause_start);
+    bool added = false;
+    size_t word = start;
+    // Every elided prefix is a word of its own, so that "l'l'e" splits as "l' l'e" does; the
+    // prefix is recognised by its key, as the key would be split when read again ("l\u0612'").
+    while (apostrophe != std::string_view::npos) {
+      const std::string_view prefix = text.substr(word, apostrophe - word);
+      const bool prefix_ascii = IsAscii(prefix);
+      const std::string folded = prefix_ascii ? std::string() : FoldDiacritics(prefix);
+      if (!IsElisionPrefix(prefix_ascii ? prefix : std::string_view(folded))) break;
+      const bool first = !added;
+      added |= AddWord(out, word, after_apostrophe, word, apostrophe, prefix_ascii,
+                       sentence && first, clause_start && first);
+      word = after_apostrophe;
+      apostrophe = NextApostrophe(text, word, end, &after_apostrophe);
     }
-    sentence = clause = sep_space = sep_dash = false;
+    const bool first = !added;
+    added |= AddWord(out, word, end, word, end, ascii, sentence && first, clause_start && first);
+    // A sentence or clause break not taken by a word carries over to the next one.
+    if (added) sentence = clause = sep_space = sep_dash = false;
   }
 }
 

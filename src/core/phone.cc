@@ -443,6 +443,35 @@ std::optional<Result<PhoneNumber>> NormalizeCanonicalFast(std::string_view input
   return Result<PhoneNumber>(std::move(out));
 }
 
+// The full parse, giving an E.164 form that normalises to itself. libphonenumber does not
+// promise that: "0020000012" with region BR parses to +55 and the national number 020000012
+// (a leading zero kept), whose E.164 form "+55020000012" parses to +55 20000012, the trunk
+// prefix 0 stripped; "00020001012" in DE takes two such steps. A contact stored under one form
+// would not be found by a webhook's From in the other, so the answer is the number its E.164
+// form settles on. A further parse is needed only when the fast path cannot vouch for the
+// form; each strips a prefix, so a few suffice, and input that does not settle is refused.
+Result<PhoneNumber> NormalizeFull(std::string_view input, std::string_view default_region,
+                                  bool details) {
+  constexpr int kMaxReparses = 4;
+  Result<PhoneNumber> number = NormalizeSlow(input, default_region, details);
+  if (!number.ok() || number->e164 == TrimAsciiSpace(input)) return number;
+  for (int reparses = 0;; ++reparses) {
+    if (IsCanonicalE164(number->e164) &&
+        NormalizeCanonicalFast(number->e164, /*details=*/false).has_value()) {
+      return number;
+    }
+    if (reparses == kMaxReparses) {
+      return InvalidPhone(input, "has no E.164 form that reads back as the same number");
+    }
+    const std::string e164 = number->e164;
+    number = NormalizeSlow(e164, "", details);
+    if (!number.ok()) {
+      return InvalidPhone(input, StrCat("its E.164 form ", e164, " is not a phone number"));
+    }
+    if (number->e164 == e164) return number;
+  }
+}
+
 }  // namespace
 
 struct PhoneNormalizer::Cache {
@@ -486,7 +515,7 @@ Result<PhoneNumber> PhoneNormalizer::NormalizeToE164(std::string_view input,
 
 Result<PhoneNumber> PhoneNormalizer::Cached(std::string_view input, std::string_view default_region,
                                             bool details) const {
-  if (!IsCanonicalE164(input)) return NormalizeSlow(input, default_region, details);
+  if (!IsCanonicalE164(input)) return NormalizeFull(input, default_region, details);
   if (cache_->capacity == 0) return Canonical(input, default_region, details);
   {
     std::lock_guard<std::mutex> lock(cache_->mu);
@@ -522,7 +551,7 @@ Result<PhoneNumber> PhoneNormalizer::Canonical(std::string_view input,
       return *std::move(fast);
     }
   }
-  return NormalizeSlow(input, default_region, details);
+  return NormalizeFull(input, default_region, details);
 }
 
 Result<ShortCode> PhoneNormalizer::NormalizeShortCode(std::string_view input,

@@ -76,6 +76,8 @@ class PhoneNormalizer {
   // case-insensitive. Also refused: input with letters (vanity numbers, "ext."), numbers with
   // an extension, and local-only numbers without an area code (US "555-2671"), none of which
   // has a dialable E.164 form. Canonical E.164 input never depends on `default_region`.
+  // The E.164 form returned normalises to itself, in any region: a number is stored, and
+  // looked up, by one spelling.
   Result<PhoneNumber> Normalize(std::string_view input, std::string_view default_region) const;
   // Normalize for callers that need only the E.164 form and calling code: the same verdict and
   // errors, but PhoneNumber::region may be empty and ::valid false (working those out costs
@@ -96,9 +98,11 @@ class PhoneNormalizer {
   // True when `s` looks like a short code (3-8 digits, nothing else after trimming).
   static bool LooksLikeShortCode(std::string_view s);
   // True when `s` has the shape of a canonical E.164 number ("+", a non-zero digit, 6-14 more
-  // digits), which every E.164 form this class returns has. A valid number in that shape
-  // normalises to itself, so a phone already stored (always normalised) can be looked up by
-  // such input as it is, before -- and instead of -- a parse.
+  // digits), which the E.164 forms this class returns have, except a few shorter or longer
+  // ones that libphonenumber deems possible (German numbers of 4 or 14 national digits:
+  // "+490205"); those take the parse. A valid number in that shape normalises to itself, so a
+  // phone already stored (always normalised) can be looked up by such input as it is, before
+  // -- and instead of -- a parse.
   static bool LooksLikeE164(std::string_view s);
 
   // Number of verdicts currently held by the cache (observability and tests).

@@ -7,6 +7,7 @@
 #include <random>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace smsconsent {
@@ -276,6 +277,31 @@ TEST(CsvReader, OverlongRecordAndTooManyFieldsAreErrors) {
   EXPECT_EQ(recs[2], R(3, {"1", "2", "3", "4"}));
   EXPECT_NE(recs[3].error.find("line 4: more than 4 fields"), std::string::npos) << recs[3].error;
   EXPECT_EQ(recs[4], R(5, {"last"}));
+}
+
+// A run of bytes is appended at once: the error must still be the limit that a byte of it
+// crosses first, as it is when the input arrives byte by byte.
+TEST(CsvReader, TheLimitCrossedFirstIsTheErrorWhereverTheInputIsCut) {
+  CsvOptions options;
+  options.max_field_bytes = 8;
+  options.max_record_bytes = 10;
+  // Field 2's 7th byte makes the record 11 bytes long while the field is still 7.
+  constexpr std::string_view kRecordFirst = "abcd,abcdefghij\nok\n";
+  // Field 2's 9th byte crosses both limits at once (the record would be 11 bytes): the field's
+  // is reported, as it is checked first for each byte.
+  constexpr std::string_view kFieldFirst = "ab,abcdefghij\nok\n";
+  for (const auto& [input, error] :
+       {std::pair{kRecordFirst, "line 1: record is longer than 10 bytes"},
+        std::pair{kFieldFirst, "line 1: field 2 is longer than 8 bytes"}}) {
+    const std::vector<Rec> whole = Parse(input, options);
+    ASSERT_EQ(whole.size(), 2u);
+    EXPECT_NE(whole[0].error.find(error), std::string::npos) << whole[0].error;
+    EXPECT_EQ(whole[1], R(2, {"ok"}));
+    for (size_t i = 0; i <= input.size(); ++i) {
+      EXPECT_EQ(ParseChunks({input.substr(0, i), input.substr(i)}, options), whole)
+          << "split at " << i;
+    }
+  }
 }
 
 TEST(CsvReader, ErrorAtEndOfInputWithoutLineEnd) {

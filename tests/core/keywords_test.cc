@@ -688,5 +688,34 @@ TEST(KeywordComparisonKey, SplitsOnInnerPunctuationAndFoldsDiacritics) {
   EXPECT_EQ(KeywordComparisonKey("!!!"), "");
 }
 
+// "l'" and the like are words of their own however many follow each other, so a key reads
+// back as itself.
+TEST(KeywordComparisonKey, EveryElidedPrefixIsAWord) {
+  EXPECT_EQ(KeywordComparisonKey("l'l'e"), "l l e");
+  EXPECT_EQ(KeywordComparisonKey("qu'l\u2019arr\u00EAt"), "qu l arret");
+  EXPECT_EQ(KeywordComparisonKey("l l'e"), "l l e");
+  // A prefix whose key is "l" ("l" with a combining mark) is elided as "l" is.
+  EXPECT_EQ(KeywordComparisonKey("l\u0612'rd"), "l rd");
+  EXPECT_EQ(KeywordComparisonKey(KeywordComparisonKey("l\u0612'rd")), "l rd");
+}
+
+// Combining marks with no letter to sit on (after a space or a symbol such as the U+FFFD of
+// invalid UTF-8) are no word and start none, so the words around them still make the keyword.
+TEST(KeywordComparisonKey, CombiningMarksAloneAreNoWord) {
+  EXPECT_EQ(KeywordComparisonKey("STOP \u0319 ALL"), "stop all");
+  EXPECT_EQ(KeywordComparisonKey("e\x96\xCC\x99\xFF z"), "e z");  // U+FFFD, U+0319, U+FFFD
+  EXPECT_EQ(KeywordComparisonKey("e \u0612'rd"), "e rd");
+  // An apostrophe before a mark joins nothing: it would end the key of "e'".
+  EXPECT_EQ(KeywordComparisonKey("l'e'\u1C30"), "l e");
+  for (const std::string_view text :
+       {"STOP \u0319 ALL", "e\x96\xCC\x99\xFF z", "e \u0612'rd", "l'e'\u1C30"}) {
+    const std::string key = KeywordComparisonKey(text);
+    EXPECT_EQ(KeywordComparisonKey(key), key) << text;
+  }
+  const KeywordMatch m = MakeMatcher("en")->Match("STOP \u0319 ALL");
+  EXPECT_EQ(m.intent, Intent::kOptOutAll) << m.explanation;
+  EXPECT_EQ(m.kind, MatchKind::kExactKeyword);
+}
+
 }  // namespace
 }  // namespace smsconsent

@@ -5,6 +5,7 @@
 
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 namespace smsconsent {
@@ -80,6 +81,25 @@ TEST_F(PhoneTest, DoubleZeroInternationalPrefix) {
   EXPECT_EQ(E164("0045 20 12 34 56", "US"), "+4520123456");
   EXPECT_EQ(E164("00442079460958", ""), "+442079460958");
   EXPECT_EQ(E164("011 45 20 12 34 56", "US"), "+4520123456");  // the region's own prefix
+}
+
+// libphonenumber may keep a trunk prefix "0" in the national number of national input and
+// strip it from the same digits written in E.164; the answer is the form that reads back as
+// itself, so the number is stored and looked up by one spelling.
+TEST_F(PhoneTest, TheE164FormNormalisesToItself) {
+  PhoneNormalizer full_parse(
+      PhoneNormalizer::Options{.cache_capacity = 0, .canonical_fast_path = false});
+  for (const auto& [input, region, e164] : {std::tuple{"0020000012", "BR", "+5520000012"},
+                                            std::tuple{"00020001012", "DE", "+4920001012"},
+                                            std::tuple{"+55020000012", "", "+5520000012"}}) {
+    EXPECT_EQ(E164(input, region), e164) << input << " in " << region;
+    const Result<PhoneNumber> full = full_parse.Normalize(input, region);
+    ASSERT_TRUE(full.ok()) << full.status().ToString();
+    EXPECT_EQ(full->e164, e164) << input << " in " << region;
+    for (const std::string_view again_region : {"", "US", region}) {
+      EXPECT_EQ(E164(e164, again_region), e164) << again_region;
+    }
+  }
 }
 
 TEST_F(PhoneTest, FictionalAndTestRangesAreAccepted) {
