@@ -4,7 +4,8 @@
 // Invariants: a filter that parses prints (FormatContactFilter) as text that parses back to the
 // same filter and prints the same again; so does one built from query parameters; a created
 // range is never empty; a parsed time is a non-empty span that prints as text parsing back to
-// the same start. Matches() is evaluated on a few contacts (it must not crash).
+// the same start. The text form has four-digit years, so the round trips are checked for times
+// in the years 0000-9999 (an offset or `created>9999-12-31` can reach just outside them). Matches() is evaluated on a few contacts (it must not crash).
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -21,6 +22,14 @@ namespace smsconsent {
 namespace {
 
 constexpr int64_t kMsPerDay = 86'400'000;
+constexpr int64_t kYear0000Ms = -62'167'219'200'000;   // 0000-01-01T00:00:00Z
+constexpr int64_t kYear10000Ms = 253'402'300'800'000;  // 10000-01-01T00:00:00Z
+
+bool FourDigitYear(int64_t ms) { return ms >= kYear0000Ms && ms < kYear10000Ms; }
+bool FourDigitYears(const ContactFilter& f) {
+  return (!f.created_from_ms || FourDigitYear(*f.created_from_ms)) &&
+         (!f.created_to_ms || FourDigitYear(*f.created_to_ms));
+}
 
 const ContactFacts& Ann() {
   static const ContactFacts* const kAnn = [] {
@@ -42,6 +51,9 @@ void CheckCanonical(const ContactFilter& f, std::string_view input) {
              fuzz::Escaped(input));
   FUZZ_CHECK(f.status.has_value() == (f.number.has_value() || f.number_id.has_value()),
              fuzz::Escaped(input));
+  (void)Matches(f, Ann());
+  (void)Matches(f, ContactFacts{});
+  if (!FourDigitYears(f)) return;
   const std::string text = FormatContactFilter(f);
   auto again = ParseContactFilter(text);
   FUZZ_CHECK(again.ok(), fuzz::Escaped(input) + " prints as " + fuzz::Escaped(text) +
@@ -49,8 +61,6 @@ void CheckCanonical(const ContactFilter& f, std::string_view input) {
   FUZZ_CHECK(*again == f, fuzz::Escaped(input) + " prints as " + fuzz::Escaped(text) +
                               ", which parses to " + fuzz::Escaped(FormatContactFilter(*again)));
   FUZZ_CHECK(FormatContactFilter(*again) == text, fuzz::Escaped(text));
-  (void)Matches(f, Ann());
-  (void)Matches(f, ContactFacts{});
 }
 
 void CheckText(std::string_view input) {
@@ -82,6 +92,7 @@ void CheckTime(std::string_view input) {
   FUZZ_CHECK(span->start_ms < span->end_ms, fuzz::Escaped(input));
   const int64_t length = span->end_ms - span->start_ms;
   FUZZ_CHECK(length == 1 || length == kMsPerDay, fuzz::Escaped(input));
+  if (!FourDigitYear(span->start_ms)) return;
   const std::string printed = FormatFilterTime(span->start_ms);
   auto again = ParseTimeSpan(printed);
   FUZZ_CHECK(again.ok() && again->start_ms == span->start_ms,

@@ -1,5 +1,6 @@
-// Fuzz target: every provider's inbound webhook (providers/webhook.h) -- Parse, Verify and
-// Respond on requests made of outside bytes.
+// Fuzz target: every provider's inbound webhook (providers/webhook.h) -- Parse, Verify (over
+// the reading Parse returned, as WebhookService does) and Respond on requests made of outside
+// bytes.
 //
 // An input reads like an HTTP request:
 //   PROVIDER METHOD URL
@@ -13,6 +14,7 @@
 // seeds can carry valid signatures; the time is fixed at kNowS.
 //
 // Invariants:
+//  - a request that does not parse is refused as invalid (kInvalidArgument);
 //  - a request verifies only with the secret it was signed with: never without settings, and
 //    never once the secret (or Telnyx's public key) is replaced by another;
 //  - a parsed message that is not ignored names its message id, sender and receiver;
@@ -146,32 +148,36 @@ void CheckWebhook(std::string_view input) {
   const std::string what = std::string(provider->name()) + " " + fuzz::Escaped(input);
 
   const Result<ParsedInbound> parsed = provider->Parse(request);
-  if (parsed.ok()) {
-    if (!parsed->ignored) {
-      FUZZ_CHECK(!parsed->message_id.empty() && !parsed->from.empty() && !parsed->to.empty(), what);
-    }
-    const WebhookResponse response =
-        provider->Respond(parsed->ignored ? std::vector<std::string>{}
-                                          : std::vector<std::string>{parsed->body, "HELP: reply"});
-    FUZZ_CHECK(response.status >= 200 && response.status < 300, what);
-  } else {
+  if (!parsed.ok()) {
     FUZZ_CHECK(parsed.status().code() == StatusCode::kInvalidArgument,
                what + ": " + parsed.status().ToString());
+    return;
   }
+  if (!parsed->ignored) {
+    FUZZ_CHECK(!parsed->message_id.empty() && !parsed->from.empty() && !parsed->to.empty(), what);
+  }
+  const WebhookResponse response =
+      provider->Respond(parsed->ignored ? std::vector<std::string>{}
+                                        : std::vector<std::string>{parsed->body, "HELP: reply"});
+  FUZZ_CHECK(response.status >= 200 && response.status < 300, what);
 
+  // Verify checks the request as Parse read it (WebhookService never verifies a request that
+  // did not parse).
   const int64_t now_ms = kNowS * 1000;
-  const Status verified = provider->Verify(request, settings, now_ms);
+  const Result<WebhookVerdict> verified = provider->Verify(request, *parsed, settings, now_ms);
   if (verified.ok()) {
-    const Status other = provider->Verify(request, OtherSecret(settings), now_ms);
+    const Result<WebhookVerdict> other =
+        provider->Verify(request, *parsed, OtherSecret(settings), now_ms);
     FUZZ_CHECK(!other.ok(), what + ": verifies with another secret too");
   } else {
-    const StatusCode code = verified.code();
+    const StatusCode code = verified.status().code();
     FUZZ_CHECK(code == StatusCode::kPermissionDenied || code == StatusCode::kFailedPrecondition,
-               what + ": " + verified.ToString());
+               what + ": " + verified.status().ToString());
   }
-  const Status unconfigured = provider->Verify(request, json::object(), now_ms);
-  FUZZ_CHECK(unconfigured.code() == StatusCode::kFailedPrecondition,
-             what + ": without settings: " + unconfigured.ToString());
+  const Result<WebhookVerdict> unconfigured =
+      provider->Verify(request, *parsed, json::object(), now_ms);
+  FUZZ_CHECK(!unconfigured.ok() && unconfigured.status().code() == StatusCode::kFailedPrecondition,
+             what + ": verifies without settings");
 }
 
 }  // namespace
