@@ -271,6 +271,33 @@ TEST_F(Limits, ConnectionsPastTheLimitAreAnswered503AndClosed) {
   EXPECT_EQ(Sample(metrics, "smsconsent_http_connections_limit").value_or(0), 4) << metrics;
 }
 
+// ---- Request headers ---------------------------------------------------------------------------
+
+// Headers past 64 KiB in all are answered 431 and the connection closed; the server reads no
+// more of them and goes on serving.
+TEST_F(Limits, HeadersPast64KiBAreAnswered431) {
+  Start({});
+  ASSERT_FALSE(HasFatalFailure());
+  const int fd = Connect(PortOf(server_.base_url));
+  ASSERT_GE(fd, 0);
+  std::string request = "GET /healthz HTTP/1.1\r\nHost: x\r\n";
+  for (int i = 0; i < 80; ++i) {
+    request += "X-Filler-" + std::to_string(i) + ": " + std::string(1000, 'a') + "\r\n";
+  }
+  request += "\r\n";
+  ASSERT_EQ(send(fd, request.data(), request.size(), MSG_NOSIGNAL),
+            static_cast<ssize_t>(request.size()));
+  const std::string answer = ReadUntilClosed(fd);
+  close(fd);
+  EXPECT_EQ(answer.rfind("HTTP/1.1 431", 0), 0u) << answer.substr(0, 200);
+  EXPECT_NE(answer.find("HEADERS_TOO_LARGE"), std::string::npos) << answer.substr(0, 400);
+  // Just under the limit is served.
+  Headers under;
+  for (int i = 0; i < 60; ++i)
+    under.emplace_back("X-Filler-" + std::to_string(i), std::string(1000, 'a'));
+  EXPECT_EQ(Get("/healthz", under).status, 200);
+}
+
 // ---- Sign-in ------------------------------------------------------------------------------------
 
 // Every sign-in hashes a password with Argon2id (19 MiB, tens of milliseconds of CPU), for an
