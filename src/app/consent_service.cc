@@ -391,6 +391,10 @@ void ConsentService::ReceiveRoutedAsync(const InboundSms& sms, const InboundRout
         {"sender", &sms.from},
         {"receiving number", &sms.to}}) {
     if (!IsValidUtf8(*value)) return done(InvalidArgument(std::string(field) + " is not UTF-8"));
+    // PostgreSQL's text ends at a NUL: two ids differing after one would be the same id there.
+    if (value->find('\0') != std::string::npos) {
+      return done(InvalidArgument(std::string(field) + " holds a NUL byte"));
+    }
   }
   auto r = std::make_shared<Receipt>();
   // A sender that is already a contact, written as stored (providers send E.164), is found
@@ -415,8 +419,13 @@ void ConsentService::ReceiveRoutedAsync(const InboundSms& sms, const InboundRout
   r->sms = sms;
   // A body that is not UTF-8 (a gateway's wrong charset, a corrupted byte) is matched, stored
   // and written into evidence with U+FFFD for what cannot be read: a "STOP" next to a bad byte
-  // is still an opt-out, and JSON and PostgreSQL need valid UTF-8.
+  // is still an opt-out, and JSON and PostgreSQL need valid UTF-8. A NUL (which PostgreSQL's
+  // text cannot hold) is kept the same way.
   if (!IsValidUtf8(r->sms.body)) r->sms.body = ToValidUtf8(r->sms.body);
+  for (size_t nul = r->sms.body.find('\0'); nul != std::string::npos;
+       nul = r->sms.body.find('\0', nul)) {
+    r->sms.body.replace(nul, 1, "\xEF\xBF\xBD");
+  }
   r->route = route;
   r->done = std::move(done);
   // A provider's retry (the same message id) is not looked up first: storing it again fails

@@ -22,10 +22,11 @@ class LimitedBuilder {
   bool number_integer(json::number_integer_t v) { return Put(json(v)); }
   bool number_unsigned(json::number_unsigned_t v) { return Put(json(v)); }
   bool number_float(json::number_float_t v, const json::string_t& /*text*/) { return Put(json(v)); }
-  bool string(json::string_t& v) { return Put(json(std::move(v))); }
+  bool string(json::string_t& v) { return NoNul(v) && Put(json(std::move(v))); }
   bool binary(json::binary_t& v) { return Put(json::binary(std::move(v))); }
   bool start_object(std::size_t /*elements*/) { return Open(json::object()); }
   bool key(json::string_t& k) {
+    if (!NoNul(k)) return false;
     key_ = std::move(k);
     return true;
   }
@@ -66,6 +67,11 @@ class LimitedBuilder {
     return &member;
   }
 
+  bool NoNul(const json::string_t& s) {
+    if (limits_.allow_nul || s.find('\0') == json::string_t::npos) return true;
+    error_ = InvalidArgument("a string holds U+0000 (NUL), which cannot be stored");
+    return false;
+  }
   bool Count() {
     if (++values_ <= limits_.max_values) return true;
     error_ =

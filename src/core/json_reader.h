@@ -27,6 +27,10 @@ struct JsonLimits {
   int max_depth = 64;
   // Values of every kind, arrays and objects included; an object's keys are not counted.
   int64_t max_values = 100'000;
+  // Whether a string (or key) may hold U+0000. Text the service stores may not: PostgreSQL's
+  // text ends at a NUL, so a name or an id holding one would be kept cut short on one store
+  // and whole on the other.
+  bool allow_nul = true;
 };
 
 // `text` as one JSON value (RFC 8259: nothing but whitespace around it, strings in UTF-8).
@@ -35,7 +39,9 @@ struct JsonLimits {
 //     "not valid JSON at byte 12: invalid string: ill-formed UTF-8 byte";
 //   * arrays and objects nest deeper than limits.max_depth:
 //     "JSON nested deeper than 64 levels";
-//   * it holds more than limits.max_values values: "JSON holds more than 100000 values".
+//   * it holds more than limits.max_values values: "JSON holds more than 100000 values";
+//   * a string or key holds U+0000 while !limits.allow_nul:
+//     "a string holds U+0000 (NUL), which cannot be stored".
 // A key given twice in one object keeps its last value, as nlohmann::json::parse does.
 Result<nlohmann::json> ReadJson(std::string_view text, const JsonLimits& limits = {});
 

@@ -38,7 +38,8 @@ HttpResponse ErrorResponse(const Status& status) {
 
 Result<json> ParseJsonBody(const HttpRequest& req) {
   if (req.body.empty()) return InvalidArgument("request body must be a JSON object");
-  auto j = ReadJson(req.body);
+  // What an API body says is stored, and no store keeps a NUL (JsonLimits::allow_nul).
+  auto j = ReadJson(req.body, JsonLimits{.allow_nul = false});
   if (!j.ok()) return InvalidArgument("request body: " + j.status().message());
   if (!j->is_object()) return InvalidArgument("request body must be a JSON object");
   return j;

@@ -124,6 +124,19 @@ TEST(ReadJson, StringsThatAreNotUtf8AreRefused) {
   }
 }
 
+TEST(ReadJson, NulInStringsIsReadUnlessRefused) {
+  auto r = ReadJson(R"({"a":"x\u0000y"})");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ((*r)["a"].get<std::string>(), std::string("x\0y", 3));
+  const JsonLimits no_nul{.allow_nul = false};
+  for (const std::string text : {R"({"a":"x\u0000y"})", R"({"a\u0000":1})", R"(["\u0000"])"}) {
+    auto refused = ReadJson(text, no_nul);
+    ASSERT_FALSE(refused.ok()) << text;
+    EXPECT_EQ(refused.status().message(), "a string holds U+0000 (NUL), which cannot be stored");
+  }
+  EXPECT_TRUE(ReadJson(R"({"a":"x\u0001y"})", no_nul).ok());
+}
+
 TEST(ReadJson, ErrorMessagesAreUtf8WhateverTheInput) {
   for (const std::string text : {"\xff", "[\xfe]", "{\"a\":\xc0}", "\x1b[2J", "\"\n\""}) {
     auto r = ReadJson(text);

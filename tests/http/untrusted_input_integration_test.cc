@@ -242,6 +242,37 @@ TEST_F(UntrustedInput, WebhookFieldsThatAreNotUtf8AreRefusedAndMessagesStillList
   ExpectAlive();
 }
 
+// PostgreSQL's text ends at a NUL, so text the service stores holds none: an API body with
+// U+0000 in a string is refused (one store would keep "a", the other "a\0b"), and a message
+// body's NUL is kept as U+FFFD, as a byte that is not UTF-8 is.
+TEST_F(UntrustedInput, NulInStoredTextIsRefusedOrReplaced) {
+  HttpClientResponse r =
+      Api("POST", "/v1/contacts", R"({"phone":"+14155550230","name":"a\u0000b"})");
+  ExpectClientError(r, "name with U+0000");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(ErrorMessage(r).find("U+0000"), std::string::npos) << r.body;
+  r = Api("POST", "/v1/contacts", R"({"phone":"+14155550230","properties":{"c\u0000ty":"x"}})");
+  EXPECT_EQ(r.status, 400) << r.body;
+  const json page =
+      json::parse(Api("GET", "/v1/contacts?phone=%2B14155550230").body, nullptr, false);
+  EXPECT_EQ(page["items"].size(), 0u) << page.dump();
+
+  r = Send("GET",
+           "/webhooks/kannel?from=%2B14155550231&to=%2B15553000001&text=hi%00there&id=k-nul"
+           "&secret=" +
+               std::string(kKannelSecret));
+  EXPECT_EQ(r.status, 200) << r.body;
+  const json messages = json::parse(Api("GET", "/v1/messages").body, nullptr, false);
+  bool found = false;
+  for (const json& m : messages.value("items", json::array())) {
+    if (m.value("provider_message_id", "") != "k-nul") continue;
+    found = true;
+    EXPECT_EQ(m.value("body", ""), "hi\xEF\xBF\xBDthere") << m.dump();
+  }
+  EXPECT_TRUE(found) << messages.dump();
+  ExpectAlive();
+}
+
 // A bulk job's idempotency key is stored with the job: a header that is not UTF-8 is refused.
 TEST_F(UntrustedInput, IdempotencyKeyThatIsNotUtf8Is400) {
   const std::string body = R"({"status":"opted_out","number":"+15553000001","ids":[1]})";
