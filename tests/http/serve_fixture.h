@@ -6,11 +6,14 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -147,6 +150,24 @@ inline std::string Form(const std::vector<std::pair<std::string, std::string>>& 
     if (!out.empty()) out += "&";
     out += PercentEncode(k) + "=" + PercentEncode(v);
   }
+  return out;
+}
+
+// X-Twilio-Signature as Twilio computes it (twilio-node webhooks.getExpectedTwilioSignature):
+// base64(HMAC-SHA1(auth token, the URL + every POST parameter sorted by name, each as name then
+// value, no separators)).
+inline std::string TwilioSignature(const std::string& token, const std::string& url,
+                                   std::vector<std::pair<std::string, std::string>> params) {
+  std::sort(params.begin(), params.end());
+  std::string data = url;
+  for (const auto& [name, value] : params) data += name + value;
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha1(), token.data(), static_cast<int>(token.size()),
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac, &len);
+  std::string out(4 * ((len + 2) / 3) + 1, '\0');
+  out.resize(static_cast<size_t>(
+      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), mac, static_cast<int>(len))));
   return out;
 }
 

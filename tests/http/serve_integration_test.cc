@@ -41,18 +41,6 @@ std::string Sid(const std::string& tag) {
   return sid;
 }
 
-std::string TwilioSignature(const std::string& token, const std::string& url,
-                            std::vector<std::pair<std::string, std::string>> params) {
-  std::sort(params.begin(), params.end());
-  std::string data = url;
-  for (const auto& [k, v] : params) data += k + v;
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha1(), token.data(), static_cast<int>(token.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac, &len);
-  return Base64Encode(std::string(reinterpret_cast<char*>(mac), len));
-}
-
 class Serve : public ::testing::Test {
  protected:
   void SetUp() override { serve_fixture::SkipOrFailWithoutStore(); }
@@ -141,7 +129,7 @@ class Serve : public ::testing::Test {
     const std::string url = base_ + "/webhooks/twilio";
     return Call("POST", "/webhooks/twilio", Form(params), "",
                 {{"Content-Type", "application/x-www-form-urlencoded"},
-                 {"X-Twilio-Signature", TwilioSignature(token, url, params)}});
+                 {"X-Twilio-Signature", serve_fixture::TwilioSignature(token, url, params)}});
   }
 
   static inline fs::path dir_;

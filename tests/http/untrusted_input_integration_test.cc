@@ -133,19 +133,12 @@ class UntrustedInput : public ::testing::Test {
 
   // A Twilio webhook signed as Twilio signs it: HMAC-SHA1 of the URL and the sorted
   // parameters, with the raw (decoded) values.
-  HttpClientResponse TwilioWebhook(Params params) {
-    const std::string body = serve_fixture::Form(params);
-    std::sort(params.begin(), params.end());
-    std::string data = server_.base_url + "/webhooks/twilio";
-    for (const auto& [k, v] : params) data += k + v;
-    unsigned char mac[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    HMAC(EVP_sha1(), kTwilioToken, static_cast<int>(sizeof kTwilioToken - 1),
-         reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac, &len);
+  HttpClientResponse TwilioWebhook(const Params& params) {
+    const std::string signature =
+        serve_fixture::TwilioSignature(kTwilioToken, server_.base_url + "/webhooks/twilio", params);
     return Send(
-        "POST", "/webhooks/twilio", body,
-        {{"Content-Type", "application/x-www-form-urlencoded"},
-         {"X-Twilio-Signature", Base64Encode(std::string(reinterpret_cast<char*>(mac), len))}});
+        "POST", "/webhooks/twilio", serve_fixture::Form(params),
+        {{"Content-Type", "application/x-www-form-urlencoded"}, {"X-Twilio-Signature", signature}});
   }
 
   static inline fs::path dir_;

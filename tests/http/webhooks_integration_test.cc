@@ -209,15 +209,6 @@ std::string PlivoV2(const std::string& token, const std::string& url, const std:
   return Base64(Hmac(EVP_sha256(), token, url.substr(0, url.find('?')) + nonce));
 }
 
-// Twilio (twilio-node webhooks.getExpectedTwilioSignature): base64(HMAC-SHA1(auth token, the URL
-// + every POST parameter sorted by name, each as name then value, no separators)).
-std::string TwilioSignature(const std::string& token, const std::string& url, Params params) {
-  std::sort(params.begin(), params.end());
-  std::string data = url;
-  for (const auto& [name, value] : params) data += name + value;
-  return Base64(Hmac(EVP_sha1(), token, data));
-}
-
 // ---- the fixture ----------------------------------------------------------------------------
 
 constexpr char kNumberA[] = "+15557654321";  // account Acme
@@ -476,10 +467,10 @@ class WebhooksOverHttp : public ::testing::Test {
   HttpClientResponse TwilioPost(const Params& sent,
                                 std::optional<Params> signed_params = std::nullopt) {
     const std::string url = server_.base_url + "/webhooks/twilio";
-    return Send(
-        "POST", "/webhooks/twilio", Form(sent),
-        {{"Content-Type", "application/x-www-form-urlencoded"},
-         {"X-Twilio-Signature", TwilioSignature(kTwilioToken, url, signed_params.value_or(sent))}});
+    return Send("POST", "/webhooks/twilio", Form(sent),
+                {{"Content-Type", "application/x-www-form-urlencoded"},
+                 {"X-Twilio-Signature", serve_fixture::TwilioSignature(
+                                            kTwilioToken, url, signed_params.value_or(sent))}});
   }
 
   // ---- Telnyx ----
