@@ -4,8 +4,9 @@
 // Invariants: a filter that parses prints (FormatContactFilter) as text that parses back to the
 // same filter and prints the same again; so does one built from query parameters; a created
 // range is never empty; a parsed time is a non-empty span that prints as text parsing back to
-// the same start. The text form has four-digit years, so the round trips are checked for times
-// in the years 0000-9999 (an offset or `created>9999-12-31` can reach just outside them). Matches() is evaluated on a few contacts (it must not crash).
+// the same start. The text form has four-digit years, so the round trips are checked for
+// times in the years 0000-9999 (an offset or `created>9999-12-31` can reach just outside
+// them). Matches() is evaluated on a few contacts (it must not crash).
 #include <cstddef>
 #include <cstdint>
 #include <map>
