@@ -220,6 +220,12 @@ TEST_F(Limits, MetricsWithATokenNeedItEvenFromLoopback) {
 // seconds of that state it uses a small fraction of a CPU (a busy loop uses all of one), and
 // once connections close it serves again.
 TEST_F(Limits, OutOfFileDescriptorsTheAcceptLoopWaitsInsteadOfSpinning) {
+#if defined(__SANITIZE_ADDRESS__)
+  // UBSan checks a virtual call's object by writing it to a pipe it opens for the purpose;
+  // with no descriptor left that fails, and it reports Boost's error categories (compared on
+  // every failed accept) as objects of the wrong type. The Release suite runs this test.
+  GTEST_SKIP() << "a process out of file descriptors trips the sanitizers' own checks";
+#endif
   // A connection limit above what the descriptors allow, so that accept() itself runs out.
   Start({.env = {"SMSCONSENT_MAX_CONNECTIONS=100000"}, .max_open_files = 64});
   ASSERT_FALSE(HasFatalFailure());
