@@ -312,6 +312,7 @@ pre { white-space: pre-wrap; background: #f6f6f6; border: 1px solid #ddd; paddin
 .banner { border: 2px solid #a00000; background: #fde8e8; padding: .6em .8em; margin: 1em 0; }
 .verified { border: 2px solid #05620e; background: #e8f6ea; padding: .6em .8em; margin: 1em 0; }
 ul.summary li { margin: .3em 0; }
+.disclaimer { color: #444; font-size: .9em; border-top: 1px solid #bbb; padding-top: .5em; }
 @media print { body { margin: 0; max-width: none; } a { color: inherit; } .event { border-color: #888; } }
 )css";
 
@@ -447,6 +448,9 @@ std::string ProofToHtml(const ConsentProof& p) {
          "<span class=\"hash\">" + HtmlEscape(pe.computed_hash) + "</span> " + Mark(pe.hash_ok) +
          "</p>\n<pre>" + HtmlEscape(pe.canonical) + "</pre>\n";
   }
+  h += "<p class=\"disclaimer\">This record shows what smsconsent stored and how to check "
+       "it. It is not legal advice: whether the consent it shows meets the law that applies "
+       "is for the business and its counsel to decide.</p>\n";
   h += "</body>\n</html>\n";
   return h;
 }

@@ -157,6 +157,14 @@ TEST_F(ProofTest, SelfOptOutAfterOptInShowsBothEventsInOrder) {
   EXPECT_THAT(p->events[1].description, HasSubstr("Opted out on +15551234567 by keyword STOP"));
 }
 
+// The printable record says what it is not.
+TEST_F(ProofTest, TheRecordSaysItIsNotLegalAdvice) {
+  Receive("+14155552671", "+15551234567", "START");
+  auto p = ByPhone("+14155552671");
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_THAT(ProofToHtml(*p), HasSubstr("It is not legal advice"));
+}
+
 TEST_F(ProofTest, ByIdEqualsByPhone) {
   Receive("+14155552671", "+15551234567", "START");
   auto a = ByPhone("+14155552671");

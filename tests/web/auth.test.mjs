@@ -15,6 +15,8 @@ test('sign-in: a wrong password is refused; the right one opens the contacts; th
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByText('The email or password is not correct.').waitFor();
   assert.equal((await context.cookies()).length, 0);
+  // Every view, the sign-in one included, says the page is not legal advice.
+  assert.match(await page.locator('footer').textContent(), /not legal advice/);
 
   await page.getByLabel('Password').fill(EDITOR.password);
   await page.getByRole('button', { name: 'Sign in' }).click();
