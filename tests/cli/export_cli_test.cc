@@ -196,6 +196,72 @@ TEST_F(ExportCli, ProofHtmlAndJson) {
   EXPECT_NE(Exec({"proof", "--account", acct_}).exit_code, 0);
 }
 
+// A status's since and source are when and how it last changed. A staff opt-in of a contact
+// who texted START changes nothing: it is in the ledger, and `status show`, the proof, the
+// export and `ledger verify` all still say "since the START, by keyword".
+TEST_F(ExportCli, StaffOptInAfterStartKeepsSinceAndSource) {
+  acct_ = std::to_string(
+      Ok({"account", "create", "--name", "Acme", "--addons", "marketing_sms_access"})["id"]
+          .get<int64_t>());
+  Ok({"number", "add", "--account", acct_, "--number", "+15551234567"});
+  Ok({"sms", "receive", "--from", "+14155550001", "--to", "+15551234567", "--body", "START"});
+  json set = Ok({"status", "set", "--account", acct_, "--phone", "+14155550001", "--number",
+                 "+15551234567", "--status", "opted_in", "--attest", "--legal-basis", "consent",
+                 "--explanation", "signed the paper form", "--actor", "user:alice"});
+  EXPECT_EQ(set["changed"], false);
+  json history = Ok({"history", "--account", acct_, "--phone", "+14155550001"});
+  ASSERT_EQ(history.size(), 2u);  // the no-change event is recorded
+  const std::string start = history[0]["at"];
+  ASSERT_NE(start, history[1]["at"].get<std::string>());
+
+  json status = Ok({"status", "show", "--account", acct_, "--phone", "+14155550001"});
+  ASSERT_EQ(status.size(), 1u);
+  EXPECT_EQ(status[0]["status"], "opted_in");
+  EXPECT_EQ(status[0]["updated_at"], start);
+  EXPECT_EQ(status[0]["source"], "keyword");
+  CliResult text = Exec({"status", "show", "--account", acct_, "--phone", "+14155550001"});
+  EXPECT_NE(text.out.find("since " + start + " by keyword"), std::string::npos) << text.out;
+
+  json proof = Ok({"proof", "--account", acct_, "--phone", "+14155550001"});
+  EXPECT_EQ(proof["statuses"][0]["updated_at"], start);
+  EXPECT_EQ(proof["statuses"][0]["source"], "keyword");
+  EXPECT_NE(proof["summary"][0].get<std::string>().find("by keyword START"), std::string::npos)
+      << proof["summary"][0];
+  ASSERT_EQ(proof["events"].size(), 2u);
+  EXPECT_EQ(proof["events"][1]["changed"], false);
+  CliResult html = Exec({"proof", "--account", acct_, "--phone", "+14155550001"});
+  EXPECT_NE(html.out.find("<td>" + start + "</td><td>keyword</td>"), std::string::npos);
+
+  json row =
+      json::parse(Exec({"export", "--account", acct_, "--statuses", "--format", "jsonl"}).out);
+  EXPECT_EQ(row["since"], start);
+  EXPECT_EQ(row["source"], "keyword");
+  EXPECT_EQ(Ok({"ledger", "verify", "--account", acct_})["ok"], true);
+}
+
+// A second STOP is recorded but does not move since: the opt-out dates from the first.
+TEST_F(ExportCli, RepeatedStopKeepsSince) {
+  acct_ = std::to_string(
+      Ok({"account", "create", "--name", "Acme", "--addons", "marketing_sms_access"})["id"]
+          .get<int64_t>());
+  Ok({"number", "add", "--account", acct_, "--number", "+15551234567"});
+  for (const char* body : {"START", "STOP", "STOP"}) {
+    Ok({"sms", "receive", "--from", "+14155550001", "--to", "+15551234567", "--body", body});
+  }
+  json history = Ok({"history", "--account", acct_, "--phone", "+14155550001"});
+  ASSERT_EQ(history.size(), 3u);
+  const std::string stop = history[1]["at"];
+  ASSERT_NE(stop, history[2]["at"].get<std::string>());
+  json status = Ok({"status", "show", "--account", acct_, "--phone", "+14155550001"});
+  EXPECT_EQ(status[0]["status"], "opted_out");
+  EXPECT_EQ(status[0]["updated_at"], stop);
+  EXPECT_EQ(status[0]["source"], "keyword");
+  EXPECT_EQ(status[0]["self_opted_out"], true);
+  json proof = Ok({"proof", "--account", acct_, "--phone", "+14155550001"});
+  EXPECT_EQ(proof["statuses"][0]["updated_at"], stop);
+  EXPECT_EQ(Ok({"ledger", "verify", "--account", acct_})["ok"], true);
+}
+
 TEST_F(ExportCli, ProofOfATamperedLedgerSaysWhereItBreaksAndExitsOne) {
   Populate();
   Sql("UPDATE events SET evidence = '{\"type\":\"keyword\",\"body\":\"YES\"}' WHERE seq = 1");
