@@ -262,6 +262,28 @@ TEST_F(ExportCli, RepeatedStopKeepsSince) {
   EXPECT_EQ(Ok({"ledger", "verify", "--account", acct_})["ok"], true);
 }
 
+// A database whose status rows were written while a no-change event still moved since and
+// source is set right when it is opened, and `ledger verify` passes on it.
+TEST_F(ExportCli, AnUpgradedDatabaseShowsTheLastChangeAndVerifies) {
+  acct_ = std::to_string(
+      Ok({"account", "create", "--name", "Acme", "--addons", "marketing_sms_access"})["id"]
+          .get<int64_t>());
+  Ok({"number", "add", "--account", acct_, "--number", "+15551234567"});
+  Ok({"sms", "receive", "--from", "+14155550001", "--to", "+15551234567", "--body", "START"});
+  Ok({"status", "set", "--account", acct_, "--phone", "+14155550001", "--number", "+15551234567",
+      "--status", "opted_in", "--attest", "--legal-basis", "consent", "--explanation",
+      "signed the paper form", "--actor", "user:alice"});
+  const std::string start = Ok({"history", "--account", acct_, "--phone", "+14155550001"})[0]["at"];
+  // The row as the old rule wrote it: the staff opt-in's source and time.
+  Sql("UPDATE statuses SET source = 'manual', updated_at_ms = (SELECT MAX(at_ms) FROM events); "
+      "DELETE FROM schema_migrations WHERE version = 9;");
+  json verify = Ok({"ledger", "verify", "--account", acct_});
+  EXPECT_EQ(verify["ok"], true) << verify;
+  json status = Ok({"status", "show", "--account", acct_, "--phone", "+14155550001"});
+  EXPECT_EQ(status[0]["updated_at"], start);
+  EXPECT_EQ(status[0]["source"], "keyword");
+}
+
 TEST_F(ExportCli, ProofOfATamperedLedgerSaysWhereItBreaksAndExitsOne) {
   Populate();
   Sql("UPDATE events SET evidence = '{\"type\":\"keyword\",\"body\":\"YES\"}' WHERE seq = 1");
