@@ -284,6 +284,54 @@ TEST_F(ExportCli, AnUpgradedDatabaseShowsTheLastChangeAndVerifies) {
   EXPECT_EQ(status[0]["source"], "keyword");
 }
 
+// The statuses export reads back as it is written (formula guard included) without options:
+// `import` restores its contacts with their properties, and a bulk change applies its own
+// status and number to them. The export's status columns are not applied.
+TEST_F(ExportCli, StatusesExportReadsBackWithImportAndBulkApply) {
+  Populate();
+  const std::string props = (dir_ / "props.csv").string();
+  std::ofstream(props) << "phone,city\n+14155550001,Aarhus\n";
+  Ok({"import", props, "--account", acct_});
+  const std::string file = (dir_ / "statuses.csv").string();
+  Ok({"export", "--account", acct_, "--statuses", "--output", file});
+  ASSERT_NE(ReadAll(file).find("'+14155550001"), std::string::npos);
+
+  const std::string copy = std::to_string(
+      Ok({"account", "create", "--name", "Copy", "--addons", "marketing_sms_access"})["id"]
+          .get<int64_t>());
+  Ok({"number", "add", "--account", copy, "--number", "+15557654321"});
+  json imported = Ok({"import", file, "--account", copy});
+  EXPECT_EQ(imported["rows"], 6);
+  EXPECT_EQ(imported["created"], 3);
+  EXPECT_EQ(imported["skipped"]["duplicate"], 3);  // each contact's row for the second number
+  json contacts = Ok({"contact", "list", "--account", copy});
+  ASSERT_EQ(contacts.size(), 3u);
+  EXPECT_EQ(contacts[0]["phone"], "+14155550001");
+  EXPECT_EQ(contacts[0]["name"], "Ann");
+  EXPECT_EQ(contacts[0]["properties"], json({{"city", "Aarhus"}}));
+  EXPECT_EQ(contacts[1]["phone"], "+14155550002");
+  EXPECT_EQ(contacts[1]["properties"], json::object());
+  EXPECT_EQ(contacts[2]["name"], "=cmd|' /C calc'!A0");
+  json status = Ok({"status", "show", "--account", copy, "--phone", "+14155550001"});
+  EXPECT_EQ(status[0]["status"], "not_specified");  // an import changes no status
+
+  json bulk = Ok({"bulk", "apply", "--account", copy, "--number", "+15557654321", "--status",
+                  "opted_out", "--csv", file});
+  EXPECT_EQ(bulk["change"], 3);
+  EXPECT_EQ(bulk["skipped"]["duplicate"], 3);
+  status = Ok({"status", "show", "--account", copy, "--phone", "+14155550002"});
+  EXPECT_EQ(status[0]["status"], "opted_out");
+  EXPECT_EQ(status[0]["source"], "bulk");
+
+  // On the account it came from, the request's number and status count, not the file's.
+  bulk = Ok({"bulk", "apply", "--account", acct_, "--number", "12345", "--status", "opted_in",
+             "--attest", "--legal-basis", "consent", "--explanation", "renewed on paper", "--csv",
+             file});
+  EXPECT_EQ(bulk["change"], 2);     // Ann and Carol
+  EXPECT_EQ(bulk["unchanged"], 1);  // Bob was opted in on 12345 already
+  EXPECT_EQ(Ok({"ledger", "verify", "--account", acct_})["ok"], true);
+}
+
 TEST_F(ExportCli, ProofOfATamperedLedgerSaysWhereItBreaksAndExitsOne) {
   Populate();
   Sql("UPDATE events SET evidence = '{\"type\":\"keyword\",\"body\":\"YES\"}' WHERE seq = 1");
