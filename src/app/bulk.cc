@@ -365,9 +365,15 @@ class BulkService::Engine {
         continue;
       }
       if (!seen_.insert(key).second) {
-        skip(r, r.fields.phone.empty() ? e164 : r.fields.phone, kSkipDuplicate,
-             r.contact_id ? "contact " + std::to_string(r.contact_id) + " selected twice"
-                          : "phone " + e164 + " appears on an earlier row");
+        std::string detail = r.contact_id
+                                 ? "contact " + std::to_string(r.contact_id) + " selected twice"
+                                 : "phone " + e164 + " appears on an earlier row";
+        if (!r.contact_id && columns_.statuses_export) {
+          detail +=
+              " (a statuses export has a row for each sender number; export one number "
+              "for one row per contact)";
+        }
+        skip(r, r.fields.phone.empty() ? e164 : r.fields.phone, kSkipDuplicate, std::move(detail));
         continue;
       }
       plan.seen_added.push_back(std::move(key));
@@ -510,10 +516,7 @@ class BulkService::Engine {
       *reason = kSkipInvalidPhone;
       return r.phone_error;
     }
-    std::string sender;
-    for (const auto& [k, v] : r.fields.properties) {
-      if (k == "sender") sender = v;
-    }
+    const std::string& sender = r.fields.sender;
     if (!sender.empty() && req_.kind != kJobImportContacts) {
       auto n = svc_.service_.ResolveNumberIn(account_, numbers_, sender);
       if (!n.ok()) {

@@ -8,11 +8,20 @@
 #include <future>
 
 #include "app/json_views.h"
+#include "core/clock.h"
 #include "core/json_text.h"
 #include "core/ledger.h"
 
 namespace smsconsent {
 namespace {
+
+// "opted_out (the contact's own) since 2026-01-01T00:00:00.000Z by keyword", for a mismatch.
+std::string DescribeState(const ConsentState& s) {
+  std::string out = SubscriptionStatusName(s.status);
+  if (s.self_opted_out) out += " (the contact's own)";
+  if (s.updated_at_ms == 0) return out + ", never changed";
+  return out + " since " + FormatTimestampMs(s.updated_at_ms) + " by " + SourceName(s.source);
+}
 
 // kInternal unless a provider's stored settings parsed to a JSON object.
 Status RequireSettingsObject(const nlohmann::json& settings, const std::string& provider) {
@@ -887,8 +896,7 @@ Result<LedgerCheck> ConsentService::VerifyLedger(int64_t account_id) {
     const ConsentState& got = it->second;
     if (got.status != want.status || got.self_opted_out != want.self_opted_out ||
         got.source != want.source || got.updated_at_ms != want.updated_at_ms) {
-      note(key, std::string("table says ") + SubscriptionStatusName(got.status) +
-                    ", ledger replays to " + SubscriptionStatusName(want.status));
+      note(key, "table says " + DescribeState(got) + ", ledger replays to " + DescribeState(want));
     }
   }
   for (const auto& [key, got] : stored) {

@@ -130,10 +130,6 @@ Result<Scope> ResolveScope(ConsentService& service, int64_t account_id, const Ex
   return scope;
 }
 
-const std::array<std::string_view, 11> kStatusColumns = {
-    "contact_id", "phone", "name",   "email",          "number_id", "number",
-    "status",     "since", "source", "self_opted_out", "properties"};
-
 const std::array<std::string_view, 16> kLedgerColumns = {
     "seq",  "at", "at_ms",   "account", "contact_id", "phone",    "number_id", "number",
     "from", "to", "changed", "source",  "actor",      "evidence", "prev_hash", "hash"};
@@ -191,7 +187,9 @@ Result<ExportSummary> ExportStatuses(ConsentService& service, ConsentStore& stor
   csv_options.protect_formulas = options.protect_formulas;
   const CsvWriter writer(csv_options);
   ChunkedOutput out(sink, options.chunk_bytes);
-  if (csv) writer.AppendRecord(std::span<const std::string_view>(kStatusColumns), out.buffer());
+  if (csv) {
+    writer.AppendRecord(std::span<const std::string_view>(kStatusesExportColumns), out.buffer());
+  }
 
   ExportSummary summary;
   ContactQuery q;

@@ -110,9 +110,17 @@ std::string Describe(const ConsentEvent& e, const json& ev) {
 // "On +1555… (long_code): opted in on <date> by keyword START sent from …".
 std::string SummaryLine(const NumberStatus& ns, const std::vector<ProofEvent>& events) {
   std::string head = "On " + ns.number.number + " (" + NumberKindName(ns.number.kind) + "): ";
-  if (ns.state.updated_at_ms == 0) return head + "no consent event recorded (not specified).";
-  // The event that put the pair in its current state: the newest change to it, else the
-  // newest event on the number.
+  const bool any = std::any_of(events.begin(), events.end(), [&](const ProofEvent& pe) {
+    return pe.event.number_id == ns.number.id;
+  });
+  if (ns.state.updated_at_ms == 0) {
+    if (!any) return head + "no consent event recorded (not specified).";
+    return head + StatusPhrase(ns.state.status) +
+           "; the status has never changed (the events below left it as it was).";
+  }
+  // The event that put the pair in its current state, which the status's since and source
+  // describe: the newest change to it, else the newest event on the number. No-change events
+  // after it are evidence, not its basis.
   const ProofEvent* basis = nullptr;
   for (const ProofEvent& pe : events) {
     const ConsentEvent& e = pe.event;
@@ -138,8 +146,28 @@ std::string SummaryLine(const NumberStatus& ns, const std::vector<ProofEvent>& e
   } else {
     s += " on " + HumanTime(e.at_ms) + " " + HowPhrase(e, ev);
   }
-  if (ns.state.self_opted_out)
-    s += "; this is the contact's own opt-out, which no user can override";
+  if (ns.state.self_opted_out) {
+    // A user's opt-out becomes the contact's own when they confirm it by keyword: name that
+    // confirmation, the event that made it binding.
+    const ProofEvent* confirmed = nullptr;
+    if (e.source != Source::kKeyword) {
+      for (const ProofEvent& pe : events) {
+        const ConsentEvent& c = pe.event;
+        if (c.number_id == ns.number.id && c.seq > e.seq && c.source == Source::kKeyword &&
+            c.from == c.to && c.to == SubscriptionStatus::kOptedOut) {
+          confirmed = &pe;
+          break;
+        }
+      }
+    }
+    if (confirmed) {
+      s += "; the contact confirmed it on " + HumanTime(confirmed->event.at_ms) + " " +
+           HowPhrase(confirmed->event, confirmed->evidence) +
+           ", so it is their own opt-out, which no user can override";
+    } else {
+      s += "; this is the contact's own opt-out, which no user can override";
+    }
+  }
   return s + ".";
 }
 

@@ -112,12 +112,13 @@ ConsentState ApplyEvent(const ConsentState& before, SubscriptionStatus to, Sourc
   if (to != before.status) {
     after.status = to;
     after.self_opted_out = by_contact && to == SubscriptionStatus::kOptedOut;
+    after.source = source;
+    after.updated_at_ms = at_ms;
   } else if (by_contact && to == SubscriptionStatus::kOptedOut) {
-    // A contact confirming an opt-out a user had set makes it their own.
+    // A contact confirming an opt-out a user had set makes it their own; since and source
+    // stay those of the opt-out, which is when and how the status changed.
     after.self_opted_out = true;
   }
-  after.source = source;
-  after.updated_at_ms = at_ms;
   return after;
 }
 

@@ -63,16 +63,20 @@ struct ConsentState {
   SubscriptionStatus status = SubscriptionStatus::kNotSpecified;
   // True when the contact opted out themselves (by keyword); such an opt-out binds users.
   bool self_opted_out = false;
-  Source source = Source::kSystem;  // source of the event that last touched the pair
-  int64_t updated_at_ms = 0;        // 0 = never touched
+  // How and when the status last changed: the source and time of the last event that changed
+  // it ("since"). Events that leave the status as it was do not move them.
+  Source source = Source::kSystem;
+  int64_t updated_at_ms = 0;  // 0 = never changed
 };
 
 // May the business send to a contact in this state? Only opted_in allows it (rule 7).
 inline bool MaySend(const ConsentState& s) { return s.status == SubscriptionStatus::kOptedIn; }
 
 // Folds one event into a state: the single definition of how the ledger replays. A change of
-// status takes the event's source; an unchanged status still becomes a self opt-out when the
-// contact themselves confirms it by keyword.
+// status takes the event's status, source and time. An event that leaves the status as it was
+// (a no-change event: a repeated STOP, a user's opt-in of an opted-in contact) is evidence
+// only and keeps the source and time of the last change, with one effect: a keyword opt-out
+// confirming an opt-out a user had set makes it the contact's own.
 ConsentState ApplyEvent(const ConsentState& before, SubscriptionStatus to, Source source,
                         int64_t at_ms);
 

@@ -7,6 +7,7 @@
 
 #include "core/ascii.h"
 #include "core/contact_filter.h"
+#include "core/json_reader.h"
 #include "core/json_text.h"
 
 namespace smsconsent {
@@ -403,7 +404,16 @@ Result<bool> CsvPullReader::Next(const CsvRecord** record) {
 
 namespace {
 
-enum class Role { kPhone, kName, kFirstName, kLastName, kEmail, kProperty };
+enum class Role {
+  kPhone,
+  kName,
+  kFirstName,
+  kLastName,
+  kEmail,
+  kProperty,
+  kExportColumn,    // a statuses export's column about consent: dropped
+  kPropertiesJson,  // a statuses export's `properties`: a JSON object
+};
 
 struct Alias {
   const char* name;
@@ -453,9 +463,48 @@ const char* RoleName(Role r) {
     case Role::kEmail:
       return "email";
     case Role::kProperty:
+    case Role::kExportColumn:
+    case Role::kPropertiesJson:
       break;
   }
   return "property";
+}
+
+// The statuses export's columns that describe a consent, not the contact.
+bool IsExportConsentColumn(std::string_view normalised) {
+  for (std::string_view c :
+       {"contact_id", "number_id", "number", "status", "since", "source", "self_opted_out"}) {
+    if (normalised == c) return true;
+  }
+  return false;
+}
+
+// Appends the members of an export's `properties` cell (a JSON object of texts) to *row from
+// position *n on.
+Status ReadPropertiesJson(std::string_view text, int64_t line, ContactRow* row, size_t* n) {
+  JsonLimits limits;
+  limits.max_depth = 2;
+  limits.allow_nul = false;
+  auto parsed = ReadJson(text, limits);
+  if (!parsed.ok() || !parsed->is_object()) {
+    return InvalidArgument(LineMessage(
+        line, "the properties column is not a JSON object" +
+                  (parsed.ok() ? std::string() : " (" + parsed.status().message() + ")")));
+  }
+  for (const auto& [key, value] : parsed->items()) {
+    if (!value.is_string()) {
+      return InvalidArgument(
+          LineMessage(line, "the properties column's '" + key + "' is not a text (a JSON string)"));
+    }
+    std::string name = NormalizePropertyName(key);
+    const std::string& v = value.get_ref<const std::string&>();
+    if (name.empty() || v.empty()) continue;
+    if (*n == row->properties.size()) row->properties.emplace_back();
+    row->properties[*n].first = std::move(name);
+    row->properties[*n].second.assign(v);
+    ++*n;
+  }
+  return Status::Ok();
 }
 
 std::string Quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
@@ -490,8 +539,13 @@ Result<ContactColumns> MapContactHeader(std::span<const std::string_view> header
   }
   std::vector<std::string> names(header.size());
   std::vector<Role> roles(header.size(), Role::kProperty);
+  for (size_t i = 0; i < header.size(); ++i) names[i] = NormalizePropertyName(header[i]);
+  auto has = [&](std::string_view name) {
+    return std::find(names.begin(), names.end(), name) != names.end();
+  };
+  // Our own statuses export: its `number` is the sender number, and the phone is `phone`.
+  out.statuses_export = has("number") && has("number_id") && has("status");
   for (size_t i = 0; i < header.size(); ++i) {
-    names[i] = NormalizePropertyName(header[i]);
     if (names[i].empty()) continue;
     for (size_t j = 0; j < i; ++j) {
       if (names[j] == names[i]) {
@@ -500,6 +554,13 @@ Result<ContactColumns> MapContactHeader(std::span<const std::string_view> header
       }
     }
     roles[i] = RoleOf(names[i]);
+    if (out.statuses_export) {
+      if (names[i] == "properties") {
+        roles[i] = Role::kPropertiesJson;
+      } else if (IsExportConsentColumn(names[i])) {
+        roles[i] = Role::kExportColumn;
+      }
+    }
     if (!phone_column.empty()) {
       if (names[i] == phone_column) {
         roles[i] = Role::kPhone;
@@ -537,7 +598,11 @@ Result<ContactColumns> MapContactHeader(std::span<const std::string_view> header
       case Role::kEmail:
         SMSC_RETURN_IF_ERROR(assign(&out.email, i));
         break;
+      case Role::kPropertiesJson:
+        out.properties_json = i;
+        break;
       case Role::kProperty:
+      case Role::kExportColumn:
         break;
     }
   }
@@ -550,8 +615,11 @@ Result<ContactColumns> MapContactHeader(std::span<const std::string_view> header
   for (size_t i = 0; i < header.size(); ++i) {
     if (names[i].empty()) {
       out.ignored.push_back(i);
+    } else if (roles[i] == Role::kExportColumn) {
+      out.export_columns.push_back(i);
     } else if (roles[i] == Role::kProperty) {
       out.properties.emplace_back(i, names[i]);
+      if (names[i] == "sender") out.sender = i;
     }
   }
 
@@ -613,8 +681,16 @@ Status ReadContactRow(const ContactColumns& columns, const CsvRecord& record, Co
     row->name.append(last);
   }
   row->email.assign(cell(columns.email));
+  row->sender.assign(cell(columns.sender));
   // Reuse the pairs' strings across rows: an import calls this a million times.
   size_t n = 0;
+  if (const std::string_view json = cell(columns.properties_json); !json.empty()) {
+    Status st = ReadPropertiesJson(json, record.line, row, &n);
+    if (!st.ok()) {
+      row->properties.resize(n);
+      return st;
+    }
+  }
   for (const auto& [i, property] : columns.properties) {
     const std::string_view v = cell(i);
     if (v.empty()) continue;

@@ -13,6 +13,7 @@
 // Pure: no I/O, no clock. A reader or writer object is not thread-safe; use one per stream.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -175,6 +176,12 @@ class CsvPullReader {
 
 // ---- The contacts header -----------------------------------------------------------------
 
+// The columns of the statuses export (src/app/export.h, docs/export.md), in order. The
+// contacts header recognises that layout, so an export reads back as it is written.
+inline constexpr std::array<std::string_view, 11> kStatusesExportColumns = {
+    "contact_id", "phone", "name",   "email",          "number_id", "number",
+    "status",     "since", "source", "self_opted_out", "properties"};
+
 struct ContactHeaderOptions {
   // When set, the column (compared by normalised name) that holds the phone; other columns
   // whose names are phone aliases then become properties. Resolves "phone" + "mobile".
@@ -198,6 +205,15 @@ struct ContactColumns {
   std::vector<size_t> ignored;  // columns with an empty header name (their values are dropped)
   size_t columns = 0;           // fields in the header row
   bool undo_formula_guard = true;
+  // The column named `sender`, also a property: a bulk change's sender number for the row.
+  size_t sender = kNoColumn;
+  // The statuses export's layout (kStatusesExportColumns), recognised by `number`, `number_id`
+  // and `status` columns: there `number` is the sender number, not a phone. Its columns
+  // about consent (contact_id, number_id, number, status, since, source, self_opted_out) are
+  // dropped, listed here; its `properties` column, a JSON object of texts, is read key by key.
+  bool statuses_export = false;
+  std::vector<size_t> export_columns;
+  size_t properties_json = kNoColumn;
 };
 
 // Maps a header row. Names are compared trimmed, case-insensitively, with spaces, '-' and '_'
@@ -205,7 +221,8 @@ struct ContactColumns {
 //   phone: phone, phone_number, mobile, mobile_number, number, msisdn, tel, telephone
 //   name: name, full_name;  first_name: first_name, firstname, given_name;
 //   last_name: last_name, lastname, surname, family_name;  email: email, e_mail, email_address
-// When there is a name column, first/last name columns are ordinary properties.
+// When there is a name column, first/last name columns are ordinary properties. A header with
+// `number`, `number_id` and `status` is the statuses export's (ContactColumns::statuses_export).
 // Errors (kInvalidArgument): no phone column (the message lists the header and the aliases);
 // two columns for one role (e.g. phone and mobile: pick one with phone_column); phone_column
 // not in the header; two columns with the same (normalised) name.
@@ -217,12 +234,16 @@ struct ContactRow {
   std::string phone;  // as written in the file; the caller normalises it (core/phone.h)
   std::string name;
   std::string email;
-  std::vector<std::pair<std::string, std::string>> properties;  // in column order
+  std::string sender;  // the `sender` column's value, empty without one
+  // An export's `properties` keys first (names normalised), then the property columns in
+  // column order: where a name repeats, the later value is the one that counts.
+  std::vector<std::pair<std::string, std::string>> properties;
 };
 
 // Fills *row (reusing its storage) from a data record. Errors (kInvalidArgument, message
 // starting "line N: "): the record's own error; an empty phone; more non-empty fields than
-// the header has columns. Missing trailing fields read as empty.
+// the header has columns; an export's `properties` cell that is not a JSON object of texts.
+// Missing trailing fields read as empty.
 Status ReadContactRow(const ContactColumns& columns, const CsvRecord& record, ContactRow* row);
 
 // ---- Writing ----------------------------------------------------------------------------

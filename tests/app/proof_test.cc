@@ -165,6 +165,53 @@ TEST_F(ProofTest, TheRecordSaysItIsNotLegalAdvice) {
   EXPECT_THAT(ProofToHtml(*p), HasSubstr("It is not legal advice"));
 }
 
+// The summary and the status table tell one story: a staff opt-in of a contact who texted
+// START changes nothing, so both still date the opt-in from the START and credit the keyword.
+TEST_F(ProofTest, NoChangeOptInKeepsTheKeywordOptInAsItsBasis) {
+  clock_.Set(kT0 + 3'600'000);
+  Receive("+14155552671", "+15551234567", "START");
+  clock_.Set(kT0 + 7'200'000);
+  OptIn("+14155552671", "+15551234567", "paper form");
+  auto p = ByPhone("+14155552671");
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(p->statuses[0].state.updated_at_ms, kT0 + 3'600'000);
+  EXPECT_EQ(p->statuses[0].state.source, Source::kKeyword);
+  EXPECT_EQ(p->summary[0],
+            "On +15551234567 (long_code): opted in on 2026-01-01 01:00:00 UTC by keyword START "
+            "sent from +14155552671 to +15551234567.");
+  ASSERT_EQ(p->events.size(), 2u);
+  EXPECT_THAT(p->events[1].description, HasSubstr("Confirmed opted in (no change)"));
+  json j = ProofToJson(*p);
+  EXPECT_EQ(j["statuses"][0]["updated_at"], "2026-01-01T01:00:00.000Z");
+  EXPECT_EQ(j["statuses"][0]["source"], "keyword");
+}
+
+// A user's opt-out becomes the contact's own when they text STOP; it still dates from the
+// user's change, and the summary names the confirmation that made it binding.
+TEST_F(ProofTest, UserOptOutConfirmedByStopNamesTheConfirmation) {
+  clock_.Set(kT0);
+  StatusChangeRequest req;
+  req.account_id = account_;
+  req.phone = "+14155552671";
+  req.number = "+15551234567";
+  req.target = SubscriptionStatus::kOptedOut;
+  req.actor = "user:alice";
+  req.attestation.explanation = "asked by phone";
+  ASSERT_TRUE(svc_->SetStatus(req).ok());
+  clock_.Set(kT0 + 60'000);
+  Receive("+14155552671", "+15551234567", "STOP");
+  auto p = ByPhone("+14155552671");
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(p->statuses[0].state.updated_at_ms, kT0);
+  EXPECT_EQ(p->statuses[0].state.source, Source::kManual);
+  EXPECT_TRUE(p->statuses[0].state.self_opted_out);
+  EXPECT_EQ(p->summary[0],
+            "On +15551234567 (long_code): opted out by user:alice (manual) on 2026-01-01 "
+            "00:00:00 UTC, explanation: \"asked by phone\"; the contact confirmed it on "
+            "2026-01-01 00:01:00 UTC by keyword STOP sent from +14155552671 to +15551234567, so "
+            "it is their own opt-out, which no user can override.");
+}
+
 TEST_F(ProofTest, ByIdEqualsByPhone) {
   Receive("+14155552671", "+15551234567", "START");
   auto a = ByPhone("+14155552671");

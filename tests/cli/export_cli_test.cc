@@ -196,6 +196,142 @@ TEST_F(ExportCli, ProofHtmlAndJson) {
   EXPECT_NE(Exec({"proof", "--account", acct_}).exit_code, 0);
 }
 
+// A status's since and source are when and how it last changed. A staff opt-in of a contact
+// who texted START changes nothing: it is in the ledger, and `status show`, the proof, the
+// export and `ledger verify` all still say "since the START, by keyword".
+TEST_F(ExportCli, StaffOptInAfterStartKeepsSinceAndSource) {
+  acct_ = std::to_string(
+      Ok({"account", "create", "--name", "Acme", "--addons", "marketing_sms_access"})["id"]
+          .get<int64_t>());
+  Ok({"number", "add", "--account", acct_, "--number", "+15551234567"});
+  Ok({"sms", "receive", "--from", "+14155550001", "--to", "+15551234567", "--body", "START"});
+  json set = Ok({"status", "set", "--account", acct_, "--phone", "+14155550001", "--number",
+                 "+15551234567", "--status", "opted_in", "--attest", "--legal-basis", "consent",
+                 "--explanation", "signed the paper form", "--actor", "user:alice"});
+  EXPECT_EQ(set["changed"], false);
+  json history = Ok({"history", "--account", acct_, "--phone", "+14155550001"});
+  ASSERT_EQ(history.size(), 2u);  // the no-change event is recorded
+  const std::string start = history[0]["at"];
+  ASSERT_NE(start, history[1]["at"].get<std::string>());
+
+  json status = Ok({"status", "show", "--account", acct_, "--phone", "+14155550001"});
+  ASSERT_EQ(status.size(), 1u);
+  EXPECT_EQ(status[0]["status"], "opted_in");
+  EXPECT_EQ(status[0]["updated_at"], start);
+  EXPECT_EQ(status[0]["source"], "keyword");
+  CliResult text = Exec({"status", "show", "--account", acct_, "--phone", "+14155550001"});
+  EXPECT_NE(text.out.find("since " + start + " by keyword"), std::string::npos) << text.out;
+
+  json proof = Ok({"proof", "--account", acct_, "--phone", "+14155550001"});
+  EXPECT_EQ(proof["statuses"][0]["updated_at"], start);
+  EXPECT_EQ(proof["statuses"][0]["source"], "keyword");
+  EXPECT_NE(proof["summary"][0].get<std::string>().find("by keyword START"), std::string::npos)
+      << proof["summary"][0];
+  ASSERT_EQ(proof["events"].size(), 2u);
+  EXPECT_EQ(proof["events"][1]["changed"], false);
+  CliResult html = Exec({"proof", "--account", acct_, "--phone", "+14155550001"});
+  EXPECT_NE(html.out.find("<td>" + start + "</td><td>keyword</td>"), std::string::npos);
+
+  json row =
+      json::parse(Exec({"export", "--account", acct_, "--statuses", "--format", "jsonl"}).out);
+  EXPECT_EQ(row["since"], start);
+  EXPECT_EQ(row["source"], "keyword");
+  EXPECT_EQ(Ok({"ledger", "verify", "--account", acct_})["ok"], true);
+}
+
+// A second STOP is recorded but does not move since: the opt-out dates from the first.
+TEST_F(ExportCli, RepeatedStopKeepsSince) {
+  acct_ = std::to_string(
+      Ok({"account", "create", "--name", "Acme", "--addons", "marketing_sms_access"})["id"]
+          .get<int64_t>());
+  Ok({"number", "add", "--account", acct_, "--number", "+15551234567"});
+  for (const char* body : {"START", "STOP", "STOP"}) {
+    Ok({"sms", "receive", "--from", "+14155550001", "--to", "+15551234567", "--body", body});
+  }
+  json history = Ok({"history", "--account", acct_, "--phone", "+14155550001"});
+  ASSERT_EQ(history.size(), 3u);
+  const std::string stop = history[1]["at"];
+  ASSERT_NE(stop, history[2]["at"].get<std::string>());
+  json status = Ok({"status", "show", "--account", acct_, "--phone", "+14155550001"});
+  EXPECT_EQ(status[0]["status"], "opted_out");
+  EXPECT_EQ(status[0]["updated_at"], stop);
+  EXPECT_EQ(status[0]["source"], "keyword");
+  EXPECT_EQ(status[0]["self_opted_out"], true);
+  json proof = Ok({"proof", "--account", acct_, "--phone", "+14155550001"});
+  EXPECT_EQ(proof["statuses"][0]["updated_at"], stop);
+  EXPECT_EQ(Ok({"ledger", "verify", "--account", acct_})["ok"], true);
+}
+
+// A database whose status rows were written while a no-change event still moved since and
+// source is set right when it is opened, and `ledger verify` passes on it.
+TEST_F(ExportCli, AnUpgradedDatabaseShowsTheLastChangeAndVerifies) {
+  acct_ = std::to_string(
+      Ok({"account", "create", "--name", "Acme", "--addons", "marketing_sms_access"})["id"]
+          .get<int64_t>());
+  Ok({"number", "add", "--account", acct_, "--number", "+15551234567"});
+  Ok({"sms", "receive", "--from", "+14155550001", "--to", "+15551234567", "--body", "START"});
+  Ok({"status", "set", "--account", acct_, "--phone", "+14155550001", "--number", "+15551234567",
+      "--status", "opted_in", "--attest", "--legal-basis", "consent", "--explanation",
+      "signed the paper form", "--actor", "user:alice"});
+  const std::string start = Ok({"history", "--account", acct_, "--phone", "+14155550001"})[0]["at"];
+  // The row as the old rule wrote it: the staff opt-in's source and time.
+  Sql("UPDATE statuses SET source = 'manual', updated_at_ms = (SELECT MAX(at_ms) FROM events); "
+      "DELETE FROM schema_migrations WHERE version = 9;");
+  json verify = Ok({"ledger", "verify", "--account", acct_});
+  EXPECT_EQ(verify["ok"], true) << verify;
+  json status = Ok({"status", "show", "--account", acct_, "--phone", "+14155550001"});
+  EXPECT_EQ(status[0]["updated_at"], start);
+  EXPECT_EQ(status[0]["source"], "keyword");
+}
+
+// The statuses export reads back as it is written (formula guard included) without options:
+// `import` restores its contacts with their properties, and a bulk change applies its own
+// status and number to them. The export's status columns are not applied.
+TEST_F(ExportCli, StatusesExportReadsBackWithImportAndBulkApply) {
+  Populate();
+  const std::string props = (dir_ / "props.csv").string();
+  std::ofstream(props) << "phone,city\n+14155550001,Aarhus\n";
+  Ok({"import", props, "--account", acct_});
+  const std::string file = (dir_ / "statuses.csv").string();
+  Ok({"export", "--account", acct_, "--statuses", "--output", file});
+  ASSERT_NE(ReadAll(file).find("'+14155550001"), std::string::npos);
+
+  const std::string copy = std::to_string(
+      Ok({"account", "create", "--name", "Copy", "--addons", "marketing_sms_access"})["id"]
+          .get<int64_t>());
+  Ok({"number", "add", "--account", copy, "--number", "+15557654321"});
+  json imported = Ok({"import", file, "--account", copy});
+  EXPECT_EQ(imported["rows"], 6);
+  EXPECT_EQ(imported["created"], 3);
+  EXPECT_EQ(imported["skipped"]["duplicate"], 3);  // each contact's row for the second number
+  json contacts = Ok({"contact", "list", "--account", copy});
+  ASSERT_EQ(contacts.size(), 3u);
+  EXPECT_EQ(contacts[0]["phone"], "+14155550001");
+  EXPECT_EQ(contacts[0]["name"], "Ann");
+  EXPECT_EQ(contacts[0]["properties"], json({{"city", "Aarhus"}}));
+  EXPECT_EQ(contacts[1]["phone"], "+14155550002");
+  EXPECT_EQ(contacts[1]["properties"], json::object());
+  EXPECT_EQ(contacts[2]["name"], "=cmd|' /C calc'!A0");
+  json status = Ok({"status", "show", "--account", copy, "--phone", "+14155550001"});
+  EXPECT_EQ(status[0]["status"], "not_specified");  // an import changes no status
+
+  json bulk = Ok({"bulk", "apply", "--account", copy, "--number", "+15557654321", "--status",
+                  "opted_out", "--csv", file});
+  EXPECT_EQ(bulk["change"], 3);
+  EXPECT_EQ(bulk["skipped"]["duplicate"], 3);
+  status = Ok({"status", "show", "--account", copy, "--phone", "+14155550002"});
+  EXPECT_EQ(status[0]["status"], "opted_out");
+  EXPECT_EQ(status[0]["source"], "bulk");
+
+  // On the account it came from, the request's number and status count, not the file's.
+  bulk = Ok({"bulk", "apply", "--account", acct_, "--number", "12345", "--status", "opted_in",
+             "--attest", "--legal-basis", "consent", "--explanation", "renewed on paper", "--csv",
+             file});
+  EXPECT_EQ(bulk["change"], 2);     // Ann and Carol
+  EXPECT_EQ(bulk["unchanged"], 1);  // Bob was opted in on 12345 already
+  EXPECT_EQ(Ok({"ledger", "verify", "--account", acct_})["ok"], true);
+}
+
 TEST_F(ExportCli, ProofOfATamperedLedgerSaysWhereItBreaksAndExitsOne) {
   Populate();
   Sql("UPDATE events SET evidence = '{\"type\":\"keyword\",\"body\":\"YES\"}' WHERE seq = 1");

@@ -100,6 +100,42 @@ TEST(ApplyEvent, OptInByKeywordClearsSelfOptOut) {
   EXPECT_FALSE(s.self_opted_out);
 }
 
+// since (updated_at_ms) and source say when and how the status last changed: an event that
+// leaves the status as it was is evidence in the ledger, not a change.
+TEST(ApplyEvent, NoChangeEventKeepsSinceAndSource) {
+  const ConsentState by_keyword =
+      ApplyEvent(kUnset, SubscriptionStatus::kOptedIn, Source::kKeyword, 100);
+  const ConsentState s = ApplyEvent(by_keyword, SubscriptionStatus::kOptedIn, Source::kManual, 200);
+  EXPECT_EQ(s.status, SubscriptionStatus::kOptedIn);
+  EXPECT_EQ(s.source, Source::kKeyword);
+  EXPECT_EQ(s.updated_at_ms, 100);
+  EXPECT_FALSE(s.self_opted_out);
+}
+
+TEST(ApplyEvent, RepeatedStopKeepsSince) {
+  const ConsentState first =
+      ApplyEvent(kUserIn, SubscriptionStatus::kOptedOut, Source::kKeyword, 100);
+  const ConsentState again =
+      ApplyEvent(first, SubscriptionStatus::kOptedOut, Source::kKeyword, 200);
+  EXPECT_TRUE(again.self_opted_out);
+  EXPECT_EQ(again.source, Source::kKeyword);
+  EXPECT_EQ(again.updated_at_ms, 100);
+}
+
+TEST(ApplyEvent, ContactConfirmingUserOptOutKeepsItsSinceAndSource) {
+  const ConsentState s = ApplyEvent(kUserOut, SubscriptionStatus::kOptedOut, Source::kKeyword, 5);
+  EXPECT_TRUE(s.self_opted_out);
+  EXPECT_EQ(s.source, Source::kManual);
+  EXPECT_EQ(s.updated_at_ms, 1000);
+}
+
+TEST(ApplyEvent, NoChangeOnANeverSetPairLeavesItNeverChanged) {
+  const ConsentState s = ApplyEvent(kUnset, SubscriptionStatus::kNotSpecified, Source::kManual, 5);
+  EXPECT_EQ(s.status, SubscriptionStatus::kNotSpecified);
+  EXPECT_EQ(s.updated_at_ms, 0);
+  EXPECT_EQ(s.source, Source::kSystem);
+}
+
 TEST(MaySend, OnlyOptedIn) {
   EXPECT_TRUE(MaySend(kUserIn));
   EXPECT_FALSE(MaySend(kUnset));

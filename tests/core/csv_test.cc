@@ -719,6 +719,28 @@ TEST(ContactHeader, EmptyHeaderNamesAreIgnored) {
   EXPECT_EQ(cols->properties.size(), 1u);
 }
 
+// smsconsent's statuses export reads back as it is written: `number` beside `number_id` is
+// the sender number, not a second phone column; the columns about consent are not properties.
+TEST(ContactHeader, TheStatusesExportReadsBackAsItIs) {
+  auto cols = Map({"contact_id", "phone", "name", "email", "number_id", "number", "status", "since",
+                   "source", "self_opted_out", "properties"});
+  ASSERT_TRUE(cols.ok()) << cols.status().ToString();
+  EXPECT_EQ(cols->phone, 1u);
+  EXPECT_EQ(cols->name, 2u);
+  EXPECT_EQ(cols->email, 3u);
+  EXPECT_TRUE(cols->properties.empty());
+  // Without number_id and status, `number` is a phone column as ever; the ledger export (from
+  // and to, no status) is not read as contacts.
+  EXPECT_NE(Map({"phone", "number"}).status().message().find("two phone columns"),
+            std::string::npos);
+  EXPECT_NE(Map({"seq", "contact_id", "phone", "number_id", "number", "from", "to"})
+                .status()
+                .message()
+                .find("two phone columns"),
+            std::string::npos);
+  EXPECT_EQ(Map({"number", "status"})->phone, 0u);
+}
+
 // Reads a whole file: the header, then one ContactRow (or error) per record.
 std::vector<std::string> ImportRows(std::string_view file, ContactHeaderOptions options = {}) {
   std::vector<std::string> out;
@@ -802,6 +824,49 @@ TEST(ContactRows, ExportsWithFormulaProtectionImportUnchanged) {
   ContactHeaderOptions keep;
   keep.undo_formula_guard = false;
   EXPECT_EQ(ImportRows(file, keep)[0], "'+4520123456|'=cmd|'/c calc'!A1||note='-5 @home");
+}
+
+TEST(ContactRows, AStatusesExportGivesTheContactsWithTheirProperties) {
+  CsvWriter writer;  // as the export writes it, formula guard on
+  std::string file;
+  writer.AppendRecord({"contact_id", "phone", "name", "email", "number_id", "number", "status",
+                       "since", "source", "self_opted_out", "properties"},
+                      &file);
+  const std::string_view props = R"({"city":"Aarhus","vip":"yes"})";
+  writer.AppendRecord({"1", "+4520123456", "Ann", "ann@example.com", "3", "+4570000000", "opted_in",
+                       "2026-01-01T00:00:00.000Z", "keyword", "false", props},
+                      &file);
+  writer.AppendRecord({"1", "+4520123456", "Ann", "ann@example.com", "4", "12345", "not_specified",
+                       "", "", "false", props},
+                      &file);
+  writer.AppendRecord({"2", "+4520123457", "=Bo", "", "3", "+4570000000", "opted_out",
+                       "2026-01-02T00:00:00.000Z", "keyword", "true", "{}"},
+                      &file);
+  EXPECT_EQ(ImportRows(file),
+            (std::vector<std::string>{"+4520123456|Ann|ann@example.com|city=Aarhus|vip=yes",
+                                      "+4520123456|Ann|ann@example.com|city=Aarhus|vip=yes",
+                                      "+4520123457|=Bo|"}));
+  // A column added to the file is a property, listed after (and so winning over) the keys of
+  // `properties`.
+  EXPECT_EQ(
+      ImportRows("phone,number_id,number,status,properties,City\n"
+                 "+4520123456,3,+4570000000,opted_in,\"{\"\"city\"\":\"\"Aarhus\"\"}\",Odense\n"),
+      (std::vector<std::string>{"+4520123456|||city=Aarhus|city=Odense"}));
+}
+
+TEST(ContactRows, AnExportsPropertiesMustBeAJsonObjectOfTexts) {
+  const auto rows = ImportRows(
+      "phone,number_id,number,status,properties\n"
+      "+4520123456,3,1,opted_in,[1]\n"
+      "+4520123457,3,1,opted_in,\"{\"\"a\"\":1}\"\n"
+      "+4520123458,3,1,opted_in,not json\n"
+      "+4520123459,3,1,opted_in,\n");
+  ASSERT_EQ(rows.size(), 4u);
+  EXPECT_EQ(rows[0], "error: line 2: the properties column is not a JSON object");
+  EXPECT_EQ(rows[1], "error: line 3: the properties column's 'a' is not a text (a JSON string)");
+  EXPECT_EQ(rows[2].rfind("error: line 4: the properties column is not a JSON object (", 0), 0u)
+      << rows[2];
+  EXPECT_EQ(rows[3], "+4520123459||");
 }
 
 TEST(ContactRows, TheRecordsOwnErrorIsReturned) {

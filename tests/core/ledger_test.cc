@@ -106,8 +106,42 @@ TEST(StatusReplay, FoldsEventsPerContactAndNumber) {
   const ConsentState& c1 = r.states().at({1, 3});  // events 2 and 4: keyword opt-outs
   EXPECT_EQ(c1.status, SubscriptionStatus::kOptedOut);
   EXPECT_TRUE(c1.self_opted_out);
-  EXPECT_EQ(c1.updated_at_ms, 4000);
+  EXPECT_EQ(c1.updated_at_ms, 2000);  // event 4 repeats the opt-out: no change
   EXPECT_EQ(r.states().at({2, 3}).status, SubscriptionStatus::kOptedIn);
+}
+
+// The replay that `ledger verify` compares the status table with follows ApplyEvent: a
+// no-change event stays in the ledger but moves neither since nor source.
+TEST(StatusReplay, NoChangeEventsKeepTheLastChange) {
+  auto event = [](int64_t seq, SubscriptionStatus from, SubscriptionStatus to, Source source) {
+    ConsentEvent e;
+    e.account_id = 7;
+    e.seq = seq;
+    e.contact_id = 1;
+    e.number_id = 3;
+    e.from = from;
+    e.to = to;
+    e.source = source;
+    e.at_ms = 1000 * seq;
+    return e;
+  };
+  constexpr auto kNone = SubscriptionStatus::kNotSpecified;
+  constexpr auto kIn = SubscriptionStatus::kOptedIn;
+  constexpr auto kOut = SubscriptionStatus::kOptedOut;
+  StatusReplay r;
+  r.Add(event(1, kNone, kIn, Source::kKeyword));  // START
+  r.Add(event(2, kIn, kIn, Source::kManual));     // a staff opt-in: no change
+  ConsentState s = r.states().at({1, 3});
+  EXPECT_EQ(s.status, kIn);
+  EXPECT_EQ(s.source, Source::kKeyword);
+  EXPECT_EQ(s.updated_at_ms, 1000);
+  r.Add(event(3, kIn, kOut, Source::kKeyword));   // STOP
+  r.Add(event(4, kOut, kOut, Source::kKeyword));  // STOP again
+  s = r.states().at({1, 3});
+  EXPECT_EQ(s.status, kOut);
+  EXPECT_TRUE(s.self_opted_out);
+  EXPECT_EQ(s.source, Source::kKeyword);
+  EXPECT_EQ(s.updated_at_ms, 3000);
 }
 
 TEST(FormatTimestamp, IsoUtcWithMillis) {

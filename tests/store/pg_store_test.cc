@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/ledger.h"
+#include "legacy_status_rows.h"
 #include "pg_test_util.h"
 #include "store/postgres/pg_store.h"
 #include "store/store.h"
@@ -76,6 +77,20 @@ class PgStoreTest : public testing::Test {
 };
 
 TEST_F(PgStoreTest, RecordsItsMigrations) {
+  EXPECT_EQ(testing_pg::Exec("SELECT max(version) FROM \"" + schema_ + "\".schema_migrations"),
+            std::to_string(PgStore::LatestSchemaVersion()));
+}
+
+// A database written while no-change events still moved since and source: opening it sets
+// those rows to their pair's last change, and leaves a row that disagrees with the ledger
+// otherwise.
+TEST_F(PgStoreTest, MigrationSetsRowsMovedByNoChangeEventsToTheirLastChange) {
+  const legacy_rows::Case k = legacy_rows::WriteLedger(*store_);
+  store_.reset();
+  testing_pg::Exec("SET search_path TO \"" + schema_ + "\";\n" + legacy_rows::OldRuleRowsSql(k) +
+                   "DELETE FROM schema_migrations WHERE version = 3;");
+  store_ = Open();
+  legacy_rows::ExpectLastChanges(*store_, k);
   EXPECT_EQ(testing_pg::Exec("SELECT max(version) FROM \"" + schema_ + "\".schema_migrations"),
             std::to_string(PgStore::LatestSchemaVersion()));
 }

@@ -4,6 +4,8 @@
 #include "store/sqlite/state_cache.h"
 #include "store/store_rows.h"
 
+#include "legacy_status_rows.h"
+
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <stdlib.h>
@@ -179,6 +181,28 @@ TEST(SqliteStore, MigrationsAreAppliedOnceAndSurviveReopen) {
   EXPECT_EQ(raw.Query("SELECT COUNT(*) FROM schema_migrations"), latest);
   EXPECT_EQ(raw.Query("SELECT MAX(version) FROM schema_migrations"), latest);
   EXPECT_EQ(raw.Query("PRAGMA user_version"), latest);
+}
+
+// A file written while no-change events still moved since and source: opening it sets those
+// rows to their pair's last change, and leaves a row that disagrees with the ledger otherwise.
+TEST(SqliteStore, MigrationSetsRowsMovedByNoChangeEventsToTheirLastChange) {
+  TempDir dir;
+  const std::string path = dir.File("legacy.db");
+  legacy_rows::Case k;
+  {
+    auto store = MustOpen(path);
+    k = legacy_rows::WriteLedger(*store);
+  }
+  {
+    RawDb raw(path);
+    ASSERT_EQ(raw.Exec(legacy_rows::OldRuleRowsSql(k)), SQLITE_OK);
+    ASSERT_EQ(raw.Exec("DELETE FROM schema_migrations WHERE version = 9"), SQLITE_OK);
+  }
+  auto store = MustOpen(path);
+  legacy_rows::ExpectLastChanges(*store, k);
+  RawDb raw(path);
+  EXPECT_EQ(raw.Query("SELECT MAX(version) FROM schema_migrations"),
+            std::to_string(SqliteStore::LatestSchemaVersion()));
 }
 
 TEST(SqliteStore, SchemaFromANewerVersionIsRefused) {

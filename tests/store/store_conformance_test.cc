@@ -928,7 +928,61 @@ TEST_P(StoreConformance, CommitFoldsEventsIntoStatusesWithApplyEvent) {
   EXPECT_TRUE(SameState(by_number[n2.id], want2));
   EXPECT_TRUE(by_number[n1.id].self_opted_out);
   EXPECT_TRUE(by_number[n2.id].self_opted_out);
-  EXPECT_EQ(by_number[n2.id].updated_at_ms, 400);
+  // The confirming STOP changed no status: since and source stay the bulk opt-out's.
+  EXPECT_EQ(by_number[n2.id].updated_at_ms, 300);
+  EXPECT_EQ(by_number[n2.id].source, Source::kBulk);
+}
+
+// A status's since and source are when and how it last changed. An event that leaves it as it
+// was -- a staff opt-in of a contact who texted START, a second STOP -- is in the ledger, as
+// evidence, and moves neither; the ledger's replay agrees with the table.
+TEST_P(StoreConformance, NoChangeEventsKeepSinceAndSourceOfTheLastChange) {
+  Account a = MakeAccount("a");
+  SenderNumber n1 = MakeNumber(a.id, "+4520000001");
+  SenderNumber n2 = MakeNumber(a.id, "+4520000002");
+  Contact c = MakeContact(a.id, "+4511111111");
+  auto commit = [&](const EventDraft& d) {
+    ChangeSet changes;
+    changes.events = {d};
+    auto r = store_->Commit(a.id, changes);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+  };
+  auto state = [&](const SenderNumber& n) {
+    for (const StatusRow& row : Must(store_->GetStatuses(a.id, c.id))) {
+      if (row.number_id == n.id) return row.state;
+    }
+    return ConsentState{};
+  };
+
+  commit(Draft(c, n1, kNone, kIn, Source::kKeyword, 100));  // START
+  commit(Draft(c, n1, kIn, kIn, Source::kManual, 200));     // a staff opt-in: no change
+  ConsentState s = state(n1);
+  EXPECT_EQ(s.status, kIn);
+  EXPECT_EQ(s.source, Source::kKeyword);
+  EXPECT_EQ(s.updated_at_ms, 100);
+
+  commit(Draft(c, n1, kIn, kOut, Source::kKeyword, 300));   // STOP
+  commit(Draft(c, n1, kOut, kOut, Source::kKeyword, 400));  // STOP again
+  s = state(n1);
+  EXPECT_EQ(s.status, kOut);
+  EXPECT_TRUE(s.self_opted_out);
+  EXPECT_EQ(s.source, Source::kKeyword);
+  EXPECT_EQ(s.updated_at_ms, 300);
+
+  commit(Draft(c, n2, kNone, kOut, Source::kBulk, 500));    // a user's opt-out
+  commit(Draft(c, n2, kOut, kOut, Source::kKeyword, 600));  // the contact confirms it
+  s = state(n2);
+  EXPECT_EQ(s.status, kOut);
+  EXPECT_TRUE(s.self_opted_out);
+  EXPECT_EQ(s.source, Source::kBulk);
+  EXPECT_EQ(s.updated_at_ms, 500);
+
+  const auto events = Must(store_->ListEvents(a.id, Events()));
+  ASSERT_EQ(events.size(), 6u);
+  StatusReplay replay;
+  for (const ConsentEvent& e : events) replay.Add(e);
+  EXPECT_TRUE(SameState(replay.states().at({c.id, n1.id}), state(n1)));
+  EXPECT_TRUE(SameState(replay.states().at({c.id, n2.id}), state(n2)));
 }
 
 TEST_P(StoreConformance, StaleFromAbortsAndWritesNothing) {

@@ -245,7 +245,7 @@ struct Migration {
 };
 
 // Append only: a released migration is never edited, a change is a new entry.
-constexpr std::array<Migration, 8> kMigrations{{
+constexpr std::array<Migration, 9> kMigrations{{
     {1, "initial schema", R"sql(
 CREATE TABLE accounts (
   id                   INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -495,6 +495,33 @@ CREATE TABLE webhook_nonces (
   PRIMARY KEY (account_id, provider, nonce)
 ) WITHOUT ROWID;
 CREATE INDEX webhook_nonces_by_expiry ON webhook_nonces (expires_at_ms);
+)sql"},
+    {9, "since and source of a status are those of its last change", R"sql(
+-- A status's source and updated_at_ms say how and when it last changed (docs/ledger.md,
+-- "Status replay"). Rows written while an event that left the status as it was (a repeated
+-- STOP, a user's opt-in of an opted-in contact) still moved them hold that event's source
+-- and time: they get those of the pair's last change in the ledger, or 'system' and 0 when
+-- the status never changed. Only a row equal to the pair's last event -- a no-change event,
+-- with its status, source and time -- is touched, so a row that disagrees with the ledger
+-- for another reason stays as it is, for `ledger verify` to report.
+UPDATE statuses SET
+  source = COALESCE((SELECT e.source FROM events AS e
+                     WHERE e.account_id = statuses.account_id
+                       AND e.contact_id = statuses.contact_id
+                       AND e.number_id = statuses.number_id AND e.from_status <> e.to_status
+                     ORDER BY e.seq DESC LIMIT 1), 'system'),
+  updated_at_ms = COALESCE((SELECT e.at_ms FROM events AS e
+                            WHERE e.account_id = statuses.account_id
+                              AND e.contact_id = statuses.contact_id
+                              AND e.number_id = statuses.number_id
+                              AND e.from_status <> e.to_status
+                            ORDER BY e.seq DESC LIMIT 1), 0)
+WHERE (SELECT e.from_status = e.to_status AND e.to_status = statuses.status
+              AND e.source = statuses.source AND e.at_ms = statuses.updated_at_ms
+       FROM events AS e
+       WHERE e.account_id = statuses.account_id AND e.contact_id = statuses.contact_id
+         AND e.number_id = statuses.number_id
+       ORDER BY e.seq DESC LIMIT 1);
 )sql"},
 }};
 
