@@ -304,6 +304,49 @@ TEST_F(Limits, HeadersPast64KiBAreAnswered431) {
   EXPECT_EQ(Get("/healthz", under).status, 200);
 }
 
+// ---- Time a connection may hold ---------------------------------------------------------------
+
+// Seconds from now until the peer closes `fd` (ReadUntilClosed gives up after 10 s).
+double SecondsUntilClosed(int fd, std::string* received) {
+  const auto start = std::chrono::steady_clock::now();
+  *received = ReadUntilClosed(fd);
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// A request whose headers never end (slowloris) holds its connection only for the request
+// timeout: the server closes it without an answer.
+TEST_F(Limits, ARequestThatNeverEndsIsClosedAtTheRequestTimeout) {
+  Start({.env = {"SMSCONSENT_REQUEST_TIMEOUT_MS=1000"}});
+  ASSERT_FALSE(HasFatalFailure());
+  const int fd = Connect(PortOf(server_.base_url));
+  ASSERT_GE(fd, 0);
+  const std::string partial = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: a";
+  ASSERT_EQ(send(fd, partial.data(), partial.size(), MSG_NOSIGNAL),
+            static_cast<ssize_t>(partial.size()));
+  std::string received;
+  const double seconds = SecondsUntilClosed(fd, &received);
+  close(fd);
+  EXPECT_LT(seconds, 9.0) << "the server kept an unfinished request open";
+  EXPECT_EQ(received, "");
+  EXPECT_EQ(Get("/healthz").status, 200);
+}
+
+// A keep-alive connection with no next request is closed at the idle timeout.
+TEST_F(Limits, AnIdleKeepAliveConnectionIsClosedAtTheIdleTimeout) {
+  Start({.env = {"SMSCONSENT_IDLE_TIMEOUT_MS=1000"}});
+  ASSERT_FALSE(HasFatalFailure());
+  const int fd = Connect(PortOf(server_.base_url));
+  ASSERT_GE(fd, 0);
+  const std::string request = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+  ASSERT_EQ(send(fd, request.data(), request.size(), MSG_NOSIGNAL),
+            static_cast<ssize_t>(request.size()));
+  std::string received;
+  const double seconds = SecondsUntilClosed(fd, &received);
+  close(fd);
+  EXPECT_EQ(received.rfind("HTTP/1.1 200", 0), 0u) << received;
+  EXPECT_LT(seconds, 9.0) << "the server kept an idle connection open";
+}
+
 // ---- Sign-in ------------------------------------------------------------------------------------
 
 // Every sign-in hashes a password with Argon2id (19 MiB, tens of milliseconds of CPU), for an
