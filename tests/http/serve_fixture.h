@@ -105,14 +105,42 @@ inline std::string RunCli(const std::string& db, const std::vector<std::string>&
   return out;
 }
 
-// RunCli for a command that must succeed: a non-fatal failure when it exits non-zero. Returns
-// its stdout as JSON, null when it is not JSON.
-inline nlohmann::json Cli(const std::string& db, const std::vector<std::string>& args) {
+// RunCli for a command that must succeed: a non-fatal failure when it exits non-zero, unless
+// `rc_out` is given, which then receives the exit code instead. Returns its stdout as JSON,
+// null when it is not JSON.
+inline nlohmann::json Cli(const std::string& db, const std::vector<std::string>& args,
+                          int* rc_out = nullptr) {
   int rc = 0;
   const std::string out = RunCli(db, args, &rc);
-  EXPECT_EQ(rc, 0) << "smsconsent " << args.front() << " failed: " << out;
+  if (rc_out != nullptr) {
+    *rc_out = rc;
+  } else {
+    EXPECT_EQ(rc, 0) << "smsconsent " << args.front() << " failed: " << out;
+  }
   nlohmann::json j = nlohmann::json::parse(out, nullptr, false);
   return j.is_discarded() ? nlohmann::json() : j;
+}
+
+// The end of a test that ran servers: its PostgreSQL schema dropped, if it has one (after
+// ending the sessions that instances it killed may have left), and its directory removed --
+// or kept, and named, when the test failed, for the servers' logs in it.
+inline void DropTestState(const std::string& schema, const std::filesystem::path& dir,
+                          bool failed) {
+  if (!schema.empty()) {
+    try {
+      testing_pg::TerminateBackends(schema);
+      testing_pg::DropSchema(schema);
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << e.what();
+      failed = true;
+    }
+  }
+  if (failed) {
+    std::printf("server logs kept in %s\n", dir.c_str());
+  } else {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
 }
 
 // The value of the header `name` (exact spelling) of a response whose `headers` are (name,

@@ -239,32 +239,11 @@ class SigkillUnderLoad : public ::testing::TestWithParam<Store> {
       EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
           << "instance " << i << " ended with status " << status;
     }
-    if (!schema_.empty()) {
-      try {
-        testing_pg::TerminateBackends(schema_);
-        testing_pg::DropSchema(schema_);
-      } catch (const std::exception& e) {
-        ADD_FAILURE() << e.what();
-      }
-    }
-    if (HasFailure()) {
-      std::printf("server logs kept in %s\n", dir_.c_str());
-    } else {
-      std::error_code ec;
-      fs::remove_all(dir_, ec);
-    }
+    serve_fixture::DropTestState(schema_, dir_, HasFailure());
   }
 
   json Cli(const std::vector<std::string>& args, int* rc_out = nullptr) {
-    int rc = 0;
-    const std::string out = serve_fixture::RunCli(db_, args, &rc);
-    if (rc_out != nullptr) {
-      *rc_out = rc;
-    } else {
-      EXPECT_EQ(rc, 0) << "smsconsent " << args.front() << " " << args.at(1) << ": " << out;
-    }
-    json j = json::parse(out, nullptr, false);
-    return j.is_discarded() ? json() : j;
+    return serve_fixture::Cli(db_, args, rc_out);
   }
 
   // Starts instance `i` (again) and publishes its port to the clients.
