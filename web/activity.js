@@ -9,7 +9,8 @@ const INTENTS = { opt_in: 'Opt-in', opt_out: 'Opt-out', opt_out_all: 'Opt-out of
 function decisionView(m) {
   const d = m.decision || {};
   const parts = [h('span', { class: 'pill intent' }, INTENTS[d.intent] || d.intent || '—')];
-  if (d.matched) parts.push(' ', h('code', {}, d.matched));
+  // rule: the keyword or free-text rule that decided (matched is the text it covered).
+  if (d.rule) parts.push(' ', h('code', {}, d.rule));
   const changed = (d.transitions || []).filter((t) => t.changed);
   if (changed.length) {
     parts.push(h('div', { class: 'sub' }, changed.map((t) => `${t.number}: ${statusLabel(t.from)} → ${statusLabel(t.to)}`).join('; ')));

@@ -600,8 +600,8 @@ Result<ChangeSet> ConsentService::PlanInbound(const InboundSms& sms, const Inbou
   std::string& d = out.decision;
   std::size_t reply_bytes = 0;
   for (const QueuedReply& r : out.replies) reply_bytes += r.body.size() + 96;
-  d.reserve(320 + out.match.explanation.size() + out.match.rule.size() + reply_bytes +
-            plan.transitions.size() * 96);
+  d.reserve(320 + out.match.explanation.size() + out.match.rule.size() + out.match.matched.size() +
+            reply_bytes + plan.transitions.size() * 96);
   d = "{";
   bool first = true;
   AppendJsonMember(d, "explanation", out.match.explanation, first);
@@ -609,7 +609,8 @@ Result<ChangeSet> ConsentService::PlanInbound(const InboundSms& sms, const Inbou
   AppendJsonMember(d, "intent", IntentName(out.match.intent), first);
   AppendJsonMember(d, "language", out.match.language, first);
   AppendJsonMember(d, "match_kind", MatchKindName(out.match.kind), first);
-  AppendJsonMember(d, "matched", out.match.rule, first);
+  // `rule` and `matched` mean what they mean in the evidence (docs/keywords.md).
+  AppendJsonMember(d, "matched", out.match.matched, first);
   AppendJsonKey(d, "replies", first);
   d += "[";
   for (size_t i = 0; i < out.replies.size(); ++i) {
@@ -626,6 +627,7 @@ Result<ChangeSet> ConsentService::PlanInbound(const InboundSms& sms, const Inbou
     d += std::to_string(r.segments.segments) + "}";
   }
   d += "]";
+  AppendJsonMember(d, "rule", out.match.rule, first);
   AppendJsonMember(d, "status_after", SubscriptionStatusName(out.status_after), first);
   AppendJsonMember(d, "status_before", SubscriptionStatusName(out.status_before), first);
   AppendJsonMember(d, "to", number.number, first);
@@ -680,7 +682,9 @@ Result<InboundResult> ConsentService::StoredAnswer(const InboundMessage& stored)
   }
   auto intent = ParseIntent(d.value("intent", "none"));
   if (intent.ok()) out.match.intent = *intent;
-  out.match.rule = d.value("matched", "");
+  const json current = CurrentDecision(d);
+  out.match.rule = current.value("rule", "");
+  out.match.matched = current.value("matched", "");
   out.match.explanation = d.value("explanation", "");
   auto before = ParseSubscriptionStatus(d.value("status_before", "not_specified"));
   auto after = ParseSubscriptionStatus(d.value("status_after", "not_specified"));

@@ -125,8 +125,17 @@ json ToJson(const QueuedReply& r) {
           {"segments", r.segments.segments}};
 }
 
+json CurrentDecision(json stored) {
+  if (stored.is_object() && !stored.contains("rule")) {
+    auto matched = stored.find("matched");
+    stored["rule"] = matched != stored.end() && matched->is_string() ? *matched : json("");
+    stored["matched"] = "";
+  }
+  return stored;
+}
+
 json DecisionJson(const InboundResult& r) {
-  json d = json::parse(r.decision, nullptr, /*allow_exceptions=*/false);
+  json d = CurrentDecision(json::parse(r.decision, nullptr, /*allow_exceptions=*/false));
   if (!d.is_object()) d = json::object();
   d["message_id"] = r.message_id;
   d["duplicate"] = r.duplicate;
@@ -147,7 +156,7 @@ json ToJson(const LedgerCheck& c) {
 
 json ToJson(const MessageWithReplies& m) {
   const InboundMessage& in = m.message;
-  json decision = json::parse(in.decision, nullptr, /*allow_exceptions=*/false);
+  json decision = CurrentDecision(json::parse(in.decision, nullptr, /*allow_exceptions=*/false));
   if (decision.is_discarded()) decision = in.decision;  // shown as stored, never hidden
   json replies = json::array();
   for (const OutboxItem& o : m.replies) replies.push_back(ToJson(o));

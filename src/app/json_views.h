@@ -18,10 +18,18 @@ nlohmann::json ToJson(const OutboxItem& o);
 nlohmann::json ToJson(const SegmentInfo& s);
 nlohmann::json ToJson(const NumberStatus& s);
 nlohmann::json ToJson(const QueuedReply& r);
-// An inbound message's decision as stored, with its message_id and whether it was a duplicate.
+// An inbound message's decision as stored (read by CurrentDecision), with its message_id and
+// whether it was a duplicate.
 nlohmann::json DecisionJson(const InboundResult& r);
+// A stored decision with `rule` (the keyword as configured, the free-text rule id or the
+// reaction verb) and `matched` (the normalised text that matched), as in the evidence
+// (docs/keywords.md). A decision stored without `rule` holds the rule in `matched`: it is read
+// as that rule with `matched` empty, since the text that matched was not kept with it. Anything
+// else, and what is not an object, is returned as it is.
+nlohmann::json CurrentDecision(nlohmann::json stored);
 nlohmann::json ToJson(const LedgerCheck& c);
-// The message with its decision parsed back into an object and "replies" (outbox items).
+// The message with its decision parsed back into an object (CurrentDecision) and "replies"
+// (outbox items).
 nlohmann::json ToJson(const MessageWithReplies& m);
 
 }  // namespace smsconsent

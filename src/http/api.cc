@@ -169,7 +169,11 @@ void Api::AddRoutes() {
   router_.Add("POST", "/v1/numbers",
               authed([this](const Account& a, const HttpRequest& req,
                             const PathParams&) -> Result<HttpResponse> {
-                SMSC_ASSIGN_OR_RETURN(json body, ParseJsonBody(req));
+                static const JsonFields kNewNumberFields = {
+                    {"number"},    {"kind"},          {"country"},
+                    {"languages"}, {"business_name"}, {"opt_in_confirmation"},
+                    {"free_text"}};
+                SMSC_ASSIGN_OR_RETURN(json body, ParseJsonBody(req, kNewNumberFields));
                 NewNumber n;
                 n.account_id = a.id;
                 SMSC_ASSIGN_OR_RETURN(n.number, ReqString(body, "number"));
@@ -201,7 +205,19 @@ void Api::AddRoutes() {
               authed([this](const Account& a, const HttpRequest& req,
                             const PathParams& p) -> Result<HttpResponse> {
                 SMSC_ASSIGN_OR_RETURN(int64_t id, PathId(p, "number"));
-                SMSC_ASSIGN_OR_RETURN(json body, ParseJsonBody(req));
+                static const JsonFields kNumberPatchFields = {
+                    {"languages"},
+                    {"business_name"},
+                    {"opt_in_confirmation"},
+                    {"keywords",
+                     {{"opt_in"},
+                      {"opt_out"},
+                      {"opt_out_all"},
+                      {"help"},
+                      {"replace_defaults"},
+                      {"free_text"}}},
+                    {"replies", {{"opt_in"}, {"opt_out"}, {"help"}}}};
+                SMSC_ASSIGN_OR_RETURN(json body, ParseJsonBody(req, kNumberPatchFields));
                 NumberUpdate u;
                 SMSC_ASSIGN_OR_RETURN(u.languages, OptStrings(body, "languages"));
                 SMSC_ASSIGN_OR_RETURN(u.business_name, OptString(body, "business_name"));
@@ -227,7 +243,8 @@ void Api::AddRoutes() {
   router_.Add("POST", "/v1/contacts",
               authed([this](const Account& a, const HttpRequest& req,
                             const PathParams&) -> Result<HttpResponse> {
-                SMSC_ASSIGN_OR_RETURN(json body, ParseJsonBody(req));
+                static const JsonFields kNewContactFields = {{"phone"}, {"name"}, {"email"}};
+                SMSC_ASSIGN_OR_RETURN(json body, ParseJsonBody(req, kNewContactFields));
                 SMSC_ASSIGN_OR_RETURN(std::string phone, ReqString(body, "phone"));
                 SMSC_ASSIGN_OR_RETURN(auto name, OptString(body, "name"));
                 SMSC_ASSIGN_OR_RETURN(auto email, OptString(body, "email"));
@@ -311,7 +328,8 @@ void Api::AddRoutes() {
               authed([this](const Account& a, const HttpRequest& req,
                             const PathParams& p) -> Result<HttpResponse> {
                 SMSC_ASSIGN_OR_RETURN(int64_t id, PathId(p, "contact"));
-                SMSC_ASSIGN_OR_RETURN(json body, ParseJsonBody(req));
+                static const JsonFields kContactPatchFields = {{"name"}, {"email"}, {"phone"}};
+                SMSC_ASSIGN_OR_RETURN(json body, ParseJsonBody(req, kContactPatchFields));
                 ContactUpdate u;
                 SMSC_ASSIGN_OR_RETURN(u.name, OptString(body, "name"));
                 SMSC_ASSIGN_OR_RETURN(u.email, OptString(body, "email"));
@@ -351,7 +369,9 @@ void Api::AddRoutes() {
                             const PathParams& p) -> Result<HttpResponse> {
                 SMSC_ASSIGN_OR_RETURN(int64_t contact_id, PathId(p, "contact"));
                 SMSC_ASSIGN_OR_RETURN(int64_t number_id, PathId(p, "number"));
-                SMSC_ASSIGN_OR_RETURN(json body, ParseJsonBody(req));
+                static const JsonFields kStatusChangeFields = {
+                    {"status"}, {"attest"}, {"legal_basis"}, {"explanation"}, {"actor"}};
+                SMSC_ASSIGN_OR_RETURN(json body, ParseJsonBody(req, kStatusChangeFields));
                 SMSC_ASSIGN_OR_RETURN(Contact contact, service_.GetContact(a.id, contact_id));
                 SMSC_ASSIGN_OR_RETURN(SenderNumber number, service_.GetNumber(a.id, number_id));
                 StatusChangeRequest change;

@@ -53,7 +53,12 @@ Result<std::pair<BulkRequest, std::string>> ParseBulkRequest(const HttpRequest& 
     csv = req.body;
     body["csv"] = true;
   } else {
-    SMSC_ASSIGN_OR_RETURN(body, ParseJsonBody(req));
+    // BulkRequest's members that a client gives (kind and actor come from the route and the
+    // caller).
+    static const JsonFields kFields = {{"number"},      {"status"},      {"attest"},
+                                       {"legal_basis"}, {"explanation"}, {"ids"},
+                                       {"filter"},      {"csv"},         {"phone_column"}};
+    SMSC_ASSIGN_OR_RETURN(body, ParseJsonBody(req, kFields));
     if (body.contains("csv")) {
       if (!body["csv"].is_string()) return InvalidArgument("'csv' must be the CSV text");
       csv = body["csv"].get<std::string>();

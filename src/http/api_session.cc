@@ -143,7 +143,8 @@ void Api::AddSessionRoutes() {
           return respond(NoStore(CsrfFailed("sign-in from another origin (" +
                                             std::string(req.Header("origin")) + ") is refused")));
         }
-        auto body = ParseJsonBody(req);
+        static const JsonFields kFields = {{"email"}, {"password"}};
+        auto body = ParseJsonBody(req, kFields);
         if (!body.ok()) return respond(NoStore(ErrorResponse(body.status())));
         auto email = ReqString(*body, "email");
         if (!email.ok()) return respond(NoStore(ErrorResponse(email.status())));

@@ -1,7 +1,10 @@
 // Request parsing and response building shared by the API's route files.
 #include "http/api_util.h"
 
+#include <algorithm>
 #include <charconv>
+#include <cstdint>
+#include <vector>
 
 #include <spdlog/spdlog.h>
 
@@ -36,12 +39,74 @@ HttpResponse ErrorResponse(const Status& status) {
   return r;
 }
 
-Result<json> ParseJsonBody(const HttpRequest& req) {
+namespace {
+
+// Levenshtein distance, given up as soon as it exceeds `limit` (names are short).
+size_t EditDistance(std::string_view a, std::string_view b, size_t limit) {
+  if ((a.size() > b.size() ? a.size() - b.size() : b.size() - a.size()) > limit) return limit + 1;
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    size_t best = row[0];
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+      best = std::min(best, row[j]);
+    }
+    if (best > limit) return limit + 1;
+  }
+  return row[b.size()];
+}
+
+Status CheckMembers(const json& object, const JsonFields& fields, const std::string& prefix) {
+  for (const auto& [name, value] : object.items()) {
+    const JsonField* field = nullptr;
+    for (const JsonField& f : fields) {
+      if (f.name == name) field = &f;
+    }
+    if (field == nullptr) {
+      // A close declared name is most likely what was meant: name it. A short name is close
+      // to too many others for a guess, so the edits allowed are one per three characters of
+      // the declared name, two at most.
+      const JsonField* close = nullptr;
+      size_t closest = SIZE_MAX;
+      for (const JsonField& f : fields) {
+        const size_t limit = std::min<size_t>(2, f.name.size() / 3);
+        const size_t d = EditDistance(name, f.name, limit);
+        if (d <= limit && d < closest) {
+          closest = d;
+          close = &f;
+        }
+      }
+      std::string message = "unknown field '" + prefix + name + "'";
+      if (close != nullptr)
+        message += " (did you mean '" + prefix + std::string(close->name) + "'?)";
+      return InvalidArgument(message);
+    }
+    if (!field->members.empty() && value.is_object()) {
+      SMSC_RETURN_IF_ERROR(CheckMembers(value, field->members, prefix + name + "."));
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status CheckJsonFields(const json& object, const JsonFields& fields) {
+  if (!object.is_object()) return Status::Ok();
+  return CheckMembers(object, fields, "");
+}
+
+Result<json> ParseJsonBody(const HttpRequest& req, const JsonFields& fields) {
   if (req.body.empty()) return InvalidArgument("request body must be a JSON object");
   // What an API body says is stored, and no store keeps a NUL (JsonLimits::allow_nul).
   auto j = ReadJson(req.body, JsonLimits{.allow_nul = false});
   if (!j.ok()) return InvalidArgument("request body: " + j.status().message());
   if (!j->is_object()) return InvalidArgument("request body must be a JSON object");
+  SMSC_RETURN_IF_ERROR(CheckJsonFields(*j, fields));
   return j;
 }
 

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -26,10 +27,32 @@ HttpResponse JsonResponse(int status, const nlohmann::json& body);
 // and the status itself goes to the log. Never throws, whatever the message quotes.
 HttpResponse ErrorResponse(const Status& status);
 HttpResponse ErrorResponse(int http_status, const std::string& code, const std::string& message);
-// The request body as a JSON object, read with ReadJson's limits (core/json_reader.h):
-// kInvalidArgument "request body: JSON nested deeper than 64 levels", "request body: not valid
-// JSON at byte …", "request body must be a JSON object".
-Result<nlohmann::json> ParseJsonBody(const HttpRequest& req);
+// A member a request body may hold: its name and, for a member whose value is an object of a
+// fixed shape, the members that object may hold (empty: any value, checked by the handler).
+// Every route that reads a JSON body declares its members, so a misspelt or unknown one is
+// refused rather than ignored (docs/limits.md, "JSON bodies").
+struct JsonField {
+  // Implicit, so that a route's list reads {{"name"}, {"keywords", {{"opt_in"}, …}}}.
+  JsonField(std::string_view name) : name(name) {}  // NOLINT(google-explicit-constructor)
+  JsonField(std::string_view name, std::vector<JsonField> members)
+      : name(name), members(std::move(members)) {}
+
+  std::string_view name;
+  std::vector<JsonField> members;
+};
+using JsonFields = std::vector<JsonField>;
+// Ok when every member of `object` is one of `fields` and, for a field with members of its own
+// whose value is an object, so is every member of that value (recursively). Otherwise
+// kInvalidArgument "unknown field 'opt_in_confimation' (did you mean 'opt_in_confirmation'?)",
+// a nested member named by its path ('keywords.opt_inn'); the hint names the closest declared
+// name within two edits (one in three characters for a short one). A value that is not an
+// object is left to the handler to refuse.
+Status CheckJsonFields(const nlohmann::json& object, const JsonFields& fields);
+// The request body as a JSON object holding only `fields`, read with ReadJson's limits
+// (core/json_reader.h): kInvalidArgument "request body: JSON nested deeper than 64 levels",
+// "request body: not valid JSON at byte …", "request body must be a JSON object", and
+// CheckJsonFields' "unknown field '…'".
+Result<nlohmann::json> ParseJsonBody(const HttpRequest& req, const JsonFields& fields);
 // A field that, when present and not null, must be a string / bool / array of strings.
 Result<std::optional<std::string>> OptString(const nlohmann::json& j, const char* name);
 Result<std::string> ReqString(const nlohmann::json& j, const char* name);

@@ -188,6 +188,46 @@ TEST_F(ServiceTest, BodyThatIsNotUtf8IsStillAnOptOut) {
   EXPECT_EQ((*stored)->body, "STOP \xEF\xBF\xBD\xEF\xBF\xBD");
 }
 
+// The decision stored with a message names the rule that decided (`rule`) and the text it
+// matched (`matched`), as the evidence does, and a retry reads both back.
+TEST_F(ServiceTest, DecisionNamesTheRuleAndTheTextItMatched) {
+  InboundResult r =
+      Receive("Please stop sending me messages", long_.number, "+14155552671", "SMfree");
+  ASSERT_EQ(r.match.kind, MatchKind::kFreeText);
+  auto d = nlohmann::json::parse(r.decision);
+  EXPECT_EQ(d["rule"], r.match.rule);
+  EXPECT_EQ(d["matched"], r.match.matched);
+  EXPECT_NE(r.match.rule, r.match.matched);
+  ASSERT_EQ(r.events.size(), 1u);
+  const auto ev = nlohmann::json::parse(r.events[0].evidence);
+  EXPECT_EQ(d["rule"], ev["rule"]);
+  EXPECT_EQ(d["matched"], ev["matched"]);
+
+  r = Receive(" Stop!", long_.number, "+14155552672", "SMexact");
+  d = nlohmann::json::parse(r.decision);
+  EXPECT_EQ(d["rule"], "STOP");
+  EXPECT_EQ(d["matched"], "stop");
+  InboundResult again = Receive(" Stop!", long_.number, "+14155552672", "SMexact");
+  EXPECT_TRUE(again.duplicate);
+  EXPECT_EQ(again.match.rule, "STOP");
+  EXPECT_EQ(again.match.matched, "stop");
+  EXPECT_EQ(DecisionJson(again)["rule"], "STOP");
+}
+
+// A decision stored without `rule` held the rule in `matched`: it reads as that rule, with no
+// matched text. One stored with `rule` reads as it is.
+TEST(CurrentDecision, ADecisionWithoutRuleHeldTheRuleInMatched) {
+  const auto stored = nlohmann::json::parse(R"({"intent":"opt_out","matched":"STOP"})");
+  const auto d = CurrentDecision(stored);
+  EXPECT_EQ(d["rule"], "STOP");
+  EXPECT_EQ(d["matched"], "");
+  EXPECT_EQ(d["intent"], "opt_out");
+  const auto current = nlohmann::json::parse(R"({"matched":"stop","rule":"STOP"})");
+  EXPECT_EQ(CurrentDecision(current), current);
+  EXPECT_EQ(CurrentDecision(nlohmann::json("not an object")), "not an object");
+  EXPECT_EQ(CurrentDecision(nlohmann::json::object())["rule"], "");
+}
+
 // A provider retry gets the answer given the first time, replies included.
 TEST_F(ServiceTest, RetryIsAnsweredWithTheStoredDecisionAndReplies) {
   InboundResult first = Receive("STOP", long_.number, "+14155552671", "SMretry");

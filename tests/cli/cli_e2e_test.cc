@@ -72,7 +72,8 @@ TEST_F(Cli, FullConsentJourneyOnAShortCode) {
   json start = Ok({"sms", "receive", "--from", "+14155552671", "--to", "12345", "--body", "START",
                    "--message-id", "SM1"});
   EXPECT_EQ(start["intent"], "opt_in");
-  EXPECT_EQ(start["matched"], "START");
+  EXPECT_EQ(start["rule"], "START");     // the keyword as configured
+  EXPECT_EQ(start["matched"], "start");  // the text that matched it
   EXPECT_EQ(start["status_before"], "not_specified");
   EXPECT_EQ(start["status_after"], "opted_in");
   ASSERT_EQ(start["replies"].size(), 1u);

@@ -209,6 +209,26 @@ TEST_F(Activity, MessagesAreNewestFirstWithTheirDecisionAndReplies) {
   EXPECT_GT(stop["id"].get<int64_t>(), other["id"].get<int64_t>());
 }
 
+// A decision names the rule that decided (`rule`) and the text it matched (`matched`), as the
+// event's evidence does.
+TEST_F(Activity, ADecisionNamesItsRuleAndTheTextItMatchedAsTheEvidenceDoes) {
+  const std::string phone = "+14155557031";
+  Receive("act-rule-1", phone, kNumber1, "Please stop sending me messages");
+  const int64_t contact = ContactId(phone);
+  const json page = Get("/v1/messages?contact=" + std::to_string(contact));
+  ASSERT_EQ(page["items"].size(), 1u) << page.dump();
+  const json& d = page["items"][0]["decision"];
+  EXPECT_EQ(d["intent"], "opt_out");
+  EXPECT_EQ(d["match_kind"], "free_text");
+  EXPECT_EQ(d.value("rule", "").rfind("en.", 0), 0u) << d;
+  EXPECT_EQ(d.value("matched", "").find("stop"), 0u) << d;
+  const json history = Get("/v1/contacts/" + std::to_string(contact) + "/history");
+  ASSERT_EQ(history["items"].size(), 1u) << history.dump();
+  const json& evidence = history["items"][0]["evidence"];
+  EXPECT_EQ(d["rule"], evidence["rule"]);
+  EXPECT_EQ(d["matched"], evidence["matched"]);
+}
+
 TEST_F(Activity, MessagesPageWithBeforeAndFilterByContactAndNumber) {
   const std::string phone = "+14155557002";
   for (const char* id : {"page-1", "page-2", "page-3"}) Receive(id, phone, kNumber1, "HELP");

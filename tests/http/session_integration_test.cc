@@ -215,9 +215,14 @@ TEST_F(SessionApi, WithTheCsrfTokenAChangeIsRecordedAsTheSignedInUser) {
 TEST_F(SessionApi, ABulkChangeBySessionIsRecordedAsTheSignedInUser) {
   Browser b = SignIn("editor@example.com", editor_password_);
   const int64_t c = NewContact("+14155550121");
+  // Who acts is the signed-in user: a body naming someone else is refused, not half-taken.
   json req = {
       {"number", "+15551234567"}, {"status", "opted_out"}, {"ids", {c}}, {"actor", "mallory"}};
   HttpClientResponse r = AsBrowser(b, "POST", "/v1/bulk/subscriptions", req, b.csrf);
+  ASSERT_EQ(r.status, 400) << r.body;
+  EXPECT_EQ(Body(r)["error"]["message"], "unknown field 'actor'");
+  req.erase("actor");
+  r = AsBrowser(b, "POST", "/v1/bulk/subscriptions", req, b.csrf);
   ASSERT_EQ(r.status, 202) << r.body;
   const std::string job = "/v1/jobs/" + std::to_string(Body(r)["job"].get<int64_t>());
   json state;

@@ -83,6 +83,7 @@ test('activity lists inbound messages with their decision and replies', async ()
   assert.match(await rows.nth(0).textContent(), /Opt-in/);
   const stop = rows.filter({ hasText: 'Stop!' });
   assert.match(await stop.textContent(), /Opt-out/);
+  assert.equal(await stop.locator('code').first().textContent(), 'STOP');  // the rule that decided
   assert.match(await stop.textContent(), /Not specified → Opted out/);
   assert.match(await stop.textContent(), /sent\s*Nordic Bikes: Du er afmeldt/);  // the opt-out confirmation, in Danish (a DK number)
   await page.getByText('No failed replies').waitFor();
