@@ -178,6 +178,13 @@ TEST_F(OutboxRecheck, StaleOptInConfirmationIsCancelledAndOnlyTheOptOutConfirmat
   json unsent = json::parse(r.body)["items"];
   ASSERT_EQ(unsent.size(), 1u) << unsent.dump();
   EXPECT_EQ(unsent[0]["id"], (*opt_in)["id"]);
+  // The outbox depth on /metrics (served to loopback peers) counts it under its state.
+  HttpClientResponse metrics = Call("GET", "/metrics");
+  ASSERT_EQ(metrics.status, 200) << metrics.body;
+  EXPECT_NE(metrics.body.find("smsconsent_outbox_items{state=\"cancelled\"} 1\n"),
+            std::string::npos)
+      << metrics.body;
+  EXPECT_NE(metrics.body.find("smsconsent_outbox_items{state=\"expired\"} 0\n"), std::string::npos);
   Stop();
 
   // What left, as the log sender recorded it: the opt-out confirmation only.
