@@ -1,6 +1,7 @@
 // OutboxDispatcher over a real SQLite store, with a fake clock and a fake HttpClient that
 // records every request and answers from a script: the senders' wire format (Twilio, Kannel,
-// log), the retry/fail/dead decisions, leases, and at-most-once across dispatchers.
+// log), the retry/fail/dead decisions, the replies cancelled or expired as they leave, leases,
+// and at-most-once across dispatchers.
 #include "app/outbox_dispatcher.h"
 
 #include <gtest/gtest.h>
