@@ -1,10 +1,17 @@
 // Activity: recent inbound messages with the decision each produced and the replies it queued
-// (GET /v1/messages), and the outbox's failed and dead-lettered replies
-// (GET /v1/outbox?state=failed,dead).
+// (GET /v1/messages), and the outbox's replies that were not sent: failed, dead-lettered,
+// expired or cancelled (GET /v1/outbox?state=failed,dead,expired,cancelled).
 import { api, describe } from './api.js';
 import { h, clear, alertBox, emptyState, statusLabel, time } from './ui.js';
 
 const INTENTS = { opt_in: 'Opt-in', opt_out: 'Opt-out', opt_out_all: 'Opt-out of all', help: 'Help', none: 'No keyword' };
+const UNSENT = ['failed', 'dead', 'expired', 'cancelled'];
+const STATE_LABELS = { dead: 'dead-lettered' };
+
+// A reply's last_error is why it failed, or why it was never sent (cancelled, expired).
+function reasonLabel(state) {
+  return state === 'cancelled' || state === 'expired' ? 'Not sent' : 'Last error';
+}
 
 function decisionView(m) {
   const d = m.decision || {};
@@ -26,7 +33,7 @@ function repliesView(replies) {
   return replies.map((r) => h('div', { class: 'reply' },
     h('span', { class: `pill ${r.state}` }, r.state), ' ',
     h('span', {}, r.body),
-    r.last_error ? h('div', { class: 'sub' }, `Last error: ${r.last_error}`) : null));
+    r.last_error ? h('div', { class: 'sub' }, `${reasonLabel(r.state)}: ${r.last_error}`) : null));
 }
 
 export async function renderActivity(page, ctx) {
@@ -41,7 +48,7 @@ export async function renderActivity(page, ctx) {
   const more = h('div', { class: 'pager' });
   page.append(
     h('section', { class: 'panel flush', 'aria-labelledby': 'problems-h' },
-      h('div', { class: 'panel-head' }, h('h2', { id: 'problems-h' }, 'Replies that failed')), problemsHost),
+      h('div', { class: 'panel-head' }, h('h2', { id: 'problems-h' }, 'Replies not sent')), problemsHost),
     h('section', { class: 'panel flush', 'aria-labelledby': 'messages-h' },
       h('div', { class: 'panel-head' }, h('h2', { id: 'messages-h' }, 'Inbound messages'),
         h('button', { type: 'button', class: 'small', onclick: () => { clear(tbody); cursor = null; loadMessages(); } }, 'Refresh')),
@@ -50,14 +57,14 @@ export async function renderActivity(page, ctx) {
   async function loadProblems() {
     let res;
     try {
-      res = await api('GET', '/v1/outbox', { query: { state: 'failed,dead', order: 'desc', limit: 50 } });
+      res = await api('GET', '/v1/outbox', { query: { state: UNSENT.join(','), order: 'desc', limit: 50 } });
     } catch (e) {
       problemsHost.replaceChildren(alertBox('error', null, describe(e)));
       return;
     }
     clear(problemsHost);
     if (!res.items.length) {
-      problemsHost.append(emptyState('No failed replies', 'Replies that the provider refused, or that ran out of retries, appear here.'));
+      problemsHost.append(emptyState('No unsent replies', 'Replies that the provider refused, that ran out of retries, that waited longer than their maximum age, or that an opt-out cancelled appear here.'));
       return;
     }
     problemsHost.append(h('div', { class: 'table-wrap' }, h('table', { id: 'outbox-problems' },
@@ -66,7 +73,7 @@ export async function renderActivity(page, ctx) {
         h('td', {}, time(o.created_at)),
         h('td', { class: 'mono' }, o.to, h('div', { class: 'sub' }, `from ${o.from}`)),
         h('td', {}, o.body, h('div', { class: 'sub' }, `${o.kind.replaceAll('_', ' ')} · ${o.segments} ${o.segments === 1 ? 'segment' : 'segments'}`)),
-        h('td', {}, h('span', { class: `pill ${o.state}` }, o.state === 'dead' ? 'dead-lettered' : o.state), o.last_error ? h('div', { class: 'sub' }, o.last_error) : null),
+        h('td', {}, h('span', { class: `pill ${o.state}` }, STATE_LABELS[o.state] || o.state), o.last_error ? h('div', { class: 'sub' }, o.last_error) : null),
         h('td', { class: 'hide-narrow num' }, o.attempts)))))));
   }
 

@@ -7,6 +7,11 @@
 #include <vector>
 
 namespace smsconsent {
+namespace {
+
+constexpr int64_t kMaxReplyMaxAgeS = 30 * 24 * 3600;  // 30 days
+
+}  // namespace
 
 void AddServeOptions(CLI::App& cmd, ServeConfig& c) {
   cmd.add_option("--config", c.config_file,
@@ -69,6 +74,18 @@ void AddServeOptions(CLI::App& cmd, ServeConfig& c) {
                  "dies meanwhile, the reply is marked dead (never sent twice) when it runs out")
       ->envname("SMSCONSENT_OUTBOX_LEASE_MS")
       ->check(CLI::Range(int64_t{100}, int64_t{3'600'000}))
+      ->capture_default_str();
+  cmd.add_option("--reply-max-age-s", c.reply_max_age_s,
+                 "an opt-in confirmation (or any reply that depends on the contact's status) not "
+                 "sent within this many seconds of being queued expires unsent")
+      ->envname("SMSCONSENT_REPLY_MAX_AGE_S")
+      ->check(CLI::Range(int64_t{1}, kMaxReplyMaxAgeS))
+      ->capture_default_str();
+  cmd.add_option("--stop-help-reply-max-age-s", c.stop_help_reply_max_age_s,
+                 "an opt-out confirmation or HELP answer not sent within this many seconds of "
+                 "being queued expires unsent")
+      ->envname("SMSCONSENT_STOP_HELP_REPLY_MAX_AGE_S")
+      ->check(CLI::Range(int64_t{1}, kMaxReplyMaxAgeS))
       ->capture_default_str();
   cmd.add_option("--job-lease-ms", c.job_lease_ms,
                  "how long a bulk or import job stays leased to this instance between chunks; "
@@ -145,6 +162,13 @@ Status CheckServeConfig(const ServeConfig& config) {
         "--metrics token needs the token: --metrics-token or SMSCONSENT_METRICS_TOKEN");
   }
   return Status::Ok();
+}
+
+ReplyMaxAges ReplyMaxAgesOf(const ServeConfig& config) {
+  ReplyMaxAges ages;
+  ages.reply_ms = config.reply_max_age_s * 1000;
+  ages.stop_help_ms = config.stop_help_reply_max_age_s * 1000;
+  return ages;
 }
 
 Status ApplyServeConfigFile(CLI::App& cmd) {

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string>
 
+#include "core/consent.h"
 #include "core/status.h"
 
 namespace CLI {
@@ -42,6 +43,11 @@ struct ServeConfig {
   // How long the reply on the wire stays leased to this instance; a reply whose instance died
   // while sending it is marked dead (never re-sent) once the lease runs out.
   int64_t outbox_lease_ms = kDefaultOutboxLeaseMs;
+  // How long a queued reply may wait to be sent; past it the reply expires unsent
+  // (docs/limits.md, "Replies"): opt-in confirmations, and opt-out confirmations and HELP
+  // answers.
+  int64_t reply_max_age_s = kDefaultReplyMaxAgeMs / 1000;
+  int64_t stop_help_reply_max_age_s = kDefaultStopHelpReplyMaxAgeMs / 1000;
   // How long a bulk/import job stays leased to this instance between chunks; a job whose
   // instance died is resumed by another one once the lease runs out.
   int64_t job_lease_ms = kDefaultJobLeaseMs;
@@ -75,6 +81,9 @@ int64_t MaxConnections(const ServeConfig& config, uint64_t open_file_limit);
 // Checks what the options' own range checks cannot: --metrics token needs --metrics-token.
 // kInvalidArgument naming the setting.
 Status CheckServeConfig(const ServeConfig& config);
+
+// The maximum ages of replies the settings give, for OutboxDispatcher::Options.
+ReplyMaxAges ReplyMaxAgesOf(const ServeConfig& config);
 
 // Registers serve's options on `cmd` bound to `config` (with env names and config-file keys).
 void AddServeOptions(CLI::App& cmd, ServeConfig& config);

@@ -112,15 +112,34 @@ Status OutboxDispatcher::Pass(bool from_loop, int* claimed) {
     // holds is the one that may be on the wire. If the process dies, that one item is dead
     // once its lease runs out (it may have reached the provider), and every other due item is
     // still pending for the other dispatchers.
-    Result<std::vector<OutboxItem>> items =
-        store_.ClaimOutbox(clock_.NowMs(), 1, options_.owner_id, options_.lease_ms);
-    if (!items.ok()) {
-      if (first_error.ok()) first_error = items.status();
+    // The claim re-checks each item against the contact's status as it is now, in the same
+    // transaction, and retires the ones no longer due instead of handing them out.
+    OutboxClaim claim;
+    claim.now_ms = clock_.NowMs();
+    claim.limit = 1;
+    claim.owner = options_.owner_id;
+    claim.lease_ms = options_.lease_ms;
+    claim.max_ages = options_.max_ages;
+    Result<ClaimedOutbox> got = store_.ClaimOutbox(claim);
+    if (!got.ok()) {
+      if (first_error.ok()) first_error = got.status();
       break;
     }
-    if (items->empty()) break;
+    for (const OutboxItem& o : got->retired) {
+      if (o.state == OutboxState::kExpired) {
+        spdlog::warn("outbox: item {} ({}) to {} expired: {}", o.id, ReplyKindName(o.kind), o.to,
+                     o.last_error);
+      } else {
+        spdlog::info("outbox: item {} ({}) to {} {}: {}", o.id, ReplyKindName(o.kind), o.to,
+                     OutboxStateName(o.state), o.last_error);
+      }
+    }
+    if (got->items.empty()) {
+      if (got->retired.empty()) break;  // nothing due
+      continue;                         // the claim stopped at its retirement bound
+    }
     ++*claimed;
-    Status st = SendAndRecord(items->front());
+    Status st = SendAndRecord(got->items.front());
     if (!st.ok() && first_error.ok()) first_error = st;
   }
   return first_error;

@@ -3,7 +3,11 @@
 // One pass (RunOnce) turns abandoned leases into dead items, then, up to batch_size times,
 // claims the oldest due pending item (state sending, leased to this dispatcher), sends it
 // through the sender the account chose (Account::reply_sender with that provider's
-// ProviderConfig settings) and records the outcome:
+// ProviderConfig settings) and records the outcome. The claim itself first checks that the
+// reply is still due (ConsentStore::ClaimOutbox, DecidePendingReply in core/consent.h): an
+// opt-in confirmation whose contact's status on the number changed since it was queued is
+// cancelled, and a reply older than its kind's maximum age (max_ages) is expired; neither is
+// ever sent, and the claim goes on to the next item. Then:
 //   sent                  -> sent, with the provider's message id;
 //   retryable (429, 5xx,  -> pending again, next attempt after a backoff that doubles from
 //   network errors)          base_backoff_ms up to max_backoff_ms; dead after max_attempts;
@@ -63,6 +67,7 @@ class OutboxDispatcher {
     int64_t max_backoff_ms = 10 * 60 * 1000;
     int max_attempts = 8;            // the 8th retryable failure makes the item dead
     int64_t sender_cache_ms = 5000;  // how long an account's sender settings are reused
+    ReplyMaxAges max_ages;           // past these a reply expires unsent
   };
 
   // `store`, `clock` and `http` must outlive the dispatcher.
@@ -71,9 +76,10 @@ class OutboxDispatcher {
   OutboxDispatcher(const OutboxDispatcher&) = delete;
   OutboxDispatcher& operator=(const OutboxDispatcher&) = delete;
 
-  // One pass over the due items (at most batch_size, claimed one by one). Returns the first
-  // store error met (a failed claim ends the pass; a failed completion does not); send
-  // failures are not errors, they are recorded on the items.
+  // One pass over the due items (at most batch_size sent, claimed one by one; the items found
+  // no longer due on the way are retired without counting). Returns the first store error met
+  // (a failed claim ends the pass; a failed completion does not); send failures are not
+  // errors, they are recorded on the items.
   Status RunOnce();
 
   // Starts the background thread: a pass every poll_interval, at once after Notify(), and

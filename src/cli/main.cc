@@ -437,9 +437,11 @@ int Main(int argc, char** argv) {
   int64_t outbox_account = 0;
   std::string outbox_state;
   OutboxQuery outbox_query;
-  auto* outbox_list = outbox->add_subcommand("list", "list queued and sent replies");
+  auto* outbox_list =
+      outbox->add_subcommand("list", "list queued, sent and unsent replies (with the reason)");
   outbox_list->add_option("--account", outbox_account, "account id")->required();
-  outbox_list->add_option("--state", outbox_state, "pending, sent, failed or dead");
+  outbox_list->add_option("--state", outbox_state,
+                          "pending, sending, sent, failed, dead, cancelled or expired");
   outbox_list->add_option("--after", outbox_query.after_id, "cursor: last id of previous page");
   outbox_list->add_option("--limit", outbox_query.limit, "page size")
       ->capture_default_str()
@@ -462,6 +464,7 @@ int Main(int argc, char** argv) {
           os << std::setw(5) << o.id << "  " << OutboxStateName(o.state) << "  " << o.from << " -> "
              << o.to << "  " << ReplyKindName(o.kind) << "  " << SmsEncodingName(seg.encoding)
              << "/" << seg.segments << "\n    " << o.body << "\n";
+          if (!o.last_error.empty()) os << "    (" << o.last_error << ")\n";
         }
       });
     });

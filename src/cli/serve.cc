@@ -209,6 +209,7 @@ int RunServe(const std::string& db, const ServeConfig& config) {
     OutboxDispatcher::Options options;
     options.owner_id = instance;
     options.lease_ms = config.outbox_lease_ms;
+    options.max_ages = ReplyMaxAgesOf(config);
     options.poll_interval = std::chrono::milliseconds(config.outbox_poll_ms);
     dispatcher = std::make_unique<OutboxDispatcher>(**store, clock, *http_client, options);
     api.SetOutboxNotifier([d = dispatcher.get()] { d->Notify(); });

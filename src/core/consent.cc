@@ -197,6 +197,43 @@ Result<UserChangePlan> PlanUserChange(const UserChangeInput& in) {
   return plan;
 }
 
+bool ReplyFollowsStatus(ReplyKind kind) {
+  return kind != ReplyKind::kOptOutConfirmation && kind != ReplyKind::kHelp;
+}
+
+std::string DurationText(int64_t ms) {
+  constexpr int64_t kSecond = 1000, kMinute = 60 * kSecond, kHour = 60 * kMinute;
+  if (ms < 0) ms = 0;
+  if (ms >= kHour && (ms % kHour == 0 || ms >= 2 * kHour)) return std::to_string(ms / kHour) + " h";
+  if (ms >= kMinute && (ms % kMinute == 0 || ms >= 2 * kMinute)) {
+    return std::to_string(ms / kMinute) + " min";
+  }
+  return std::to_string(ms / kSecond) + " s";
+}
+
+ReplyVerdict DecidePendingReply(const PendingReply& reply, int64_t now_ms,
+                                const ReplyMaxAges& ages) {
+  ReplyVerdict v;
+  if (ReplyFollowsStatus(reply.kind)) {
+    const bool wrong_now = reply.kind == ReplyKind::kOptInConfirmation &&
+                           reply.status_now != SubscriptionStatus::kOptedIn;
+    if (reply.status_changed || wrong_now) {
+      v.fate = ReplyFate::kCancel;
+      v.reason = std::string("status changed since queued: now ") +
+                 SubscriptionStatusName(reply.status_now);
+      return v;
+    }
+  }
+  const int64_t max_age = ReplyFollowsStatus(reply.kind) ? ages.reply_ms : ages.stop_help_ms;
+  const int64_t age = now_ms - reply.queued_at_ms;
+  if (age > max_age) {
+    v.fate = ReplyFate::kExpire;
+    v.reason = "not sent within its maximum age of " + DurationText(max_age) + " (queued " +
+               DurationText(age) + " ago)";
+  }
+  return v;
+}
+
 std::string RenderReply(std::string_view tmpl, std::string_view business_name) {
   static constexpr std::string_view kPlaceholder = "{business}";
   std::string out;

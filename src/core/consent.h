@@ -13,7 +13,9 @@
 //   - a new own opt-out gets exactly one confirmation, however many numbers it covers;
 //     repeating STOP when already opted out by oneself gets none;
 //   - HELP is answered for anyone; a message with no intent changes nothing;
-//   - asking again for the state one is in is recorded as a no-change event.
+//   - asking again for the state one is in is recorded as a no-change event;
+//   - a queued reply is checked again as it leaves: an opt-in confirmation whose contact's
+//     status changed since is cancelled, and a reply past its maximum age expires.
 // Nothing here reads a clock, a store or the network.
 #pragma once
 
@@ -148,6 +150,57 @@ struct UserChangePlan {
 // other than opted_out); kInvalidArgument when an opt-in lacks the attestation, the legal
 // basis or an explanation, or when source is kKeyword.
 Result<UserChangePlan> PlanUserChange(const UserChangeInput& in);
+
+// ---- A queued reply at the moment it leaves (rules 5-7) --------------------------------
+
+// How long a queued reply may wait to be sent, from the moment it was queued; past it the
+// reply expires unsent (docs/limits.md, "Replies", says why these defaults).
+inline constexpr int64_t kDefaultReplyMaxAgeMs = 60 * 60 * 1000;               // 1 hour
+inline constexpr int64_t kDefaultStopHelpReplyMaxAgeMs = 24 * 60 * 60 * 1000;  // 24 hours
+
+struct ReplyMaxAges {
+  // Opt-in confirmations, and every other reply that follows the status (ReplyFollowsStatus).
+  int64_t reply_ms = kDefaultReplyMaxAgeMs;
+  // Opt-out confirmations and HELP answers.
+  int64_t stop_help_ms = kDefaultStopHelpReplyMaxAgeMs;
+};
+
+// Whether a reply is due only while the contact's status on its number is the one it was
+// queued for. False for the opt-out confirmation and HELP answers, which opted-out contacts get
+// too (rule 6); true for the opt-in confirmation and any other kind.
+bool ReplyFollowsStatus(ReplyKind kind);
+
+// A queued reply as its store sees it when a dispatcher is about to send it.
+struct PendingReply {
+  ReplyKind kind = ReplyKind::kHelp;
+  int64_t queued_at_ms = 0;
+  // The contact's status on the reply's number now (not_specified when there is no contact).
+  SubscriptionStatus status_now = SubscriptionStatus::kNotSpecified;
+  // Whether an event changed that status after the reply was queued (and it may have changed
+  // back since).
+  bool status_changed = false;
+};
+
+enum class ReplyFate { kSend, kCancel, kExpire };
+
+struct ReplyVerdict {
+  ReplyFate fate = ReplyFate::kSend;
+  std::string reason;  // why it is not sent; empty for kSend
+};
+
+// Rule 7 at the moment a reply leaves: nothing queued before a status change that makes it
+// wrong goes out after it. A reply that follows the status is cancelled ("status changed since
+// queued: now opted_out") when the status changed after it was queued, or, for an opt-in
+// confirmation, when the contact is not opted in now. Then a reply older than its kind's
+// maximum age (now_ms - queued_at_ms > the age) expires ("not sent within its maximum age of
+// 1 h (queued 3 h ago)"). Otherwise it is sent.
+ReplyVerdict DecidePendingReply(const PendingReply& reply, int64_t now_ms,
+                                const ReplyMaxAges& ages);
+
+// A duration as a reply's reason states it: whole hours, minutes or seconds ("24 h", "90 s",
+// "2 min"), rounded down to the largest unit that still says at least 2 of it, unless the
+// duration is a whole number of a larger unit ("1 h").
+std::string DurationText(int64_t ms);
 
 // Reply templates: "{business}" is replaced by the number's business name.
 std::string RenderReply(std::string_view tmpl, std::string_view business_name);

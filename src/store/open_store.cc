@@ -3,6 +3,7 @@
 #include <array>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "store/postgres/pg_store.h"
 #include "store/sqlite/sqlite_store.h"
@@ -11,12 +12,14 @@
 namespace smsconsent {
 namespace {
 
-constexpr std::array<std::pair<OutboxState, const char*>, 5> kOutboxStateNames{{
+constexpr std::array<std::pair<OutboxState, const char*>, 7> kOutboxStateNames{{
     {OutboxState::kPending, "pending"},
     {OutboxState::kSending, "sending"},
     {OutboxState::kSent, "sent"},
     {OutboxState::kFailed, "failed"},
     {OutboxState::kDead, "dead"},
+    {OutboxState::kCancelled, "cancelled"},
+    {OutboxState::kExpired, "expired"},
 }};
 
 constexpr std::array<std::pair<JobState, const char*>, 4> kJobStateNames{{
@@ -44,7 +47,17 @@ Result<OutboxState> ParseOutboxState(std::string_view s) {
     if (s == name) return v;
   }
   return InvalidArgument("unknown outbox state \"" + std::string(s) +
-                         "\" (expected pending, sending, sent, failed or dead)");
+                         "\" (expected pending, sending, sent, failed, dead, cancelled or "
+                         "expired)");
+}
+
+const std::vector<OutboxState>& AllOutboxStates() {
+  static const std::vector<OutboxState> kAll = [] {
+    std::vector<OutboxState> all;
+    for (const auto& [v, name] : kOutboxStateNames) all.push_back(v);
+    return all;
+  }();
+  return kAll;
 }
 
 const char* JobStateName(JobState s) {

@@ -123,10 +123,15 @@ struct InboundMessage {
 // (lease_owner/lease_until_ms) and possibly on the wire; sent: accepted by the provider, or
 // delivered in the webhook's own response (channel "response"); failed: refused by the provider
 // (4xx), not retried; dead: retries exhausted, or interrupted while on the wire (not retried, so
-// that no reply is ever sent twice).
-enum class OutboxState { kPending, kSending, kSent, kFailed, kDead };
-const char* OutboxStateName(OutboxState s);  // "pending", "sending", "sent", "failed", "dead"
+// that no reply is ever sent twice); cancelled: never sent, because the contact's status on the
+// number changed after it was queued (DecidePendingReply, core/consent.h); expired: never sent,
+// because it waited longer than its maximum age. All but pending and sending are final;
+// last_error holds the reason of failed, dead, cancelled and expired.
+enum class OutboxState { kPending, kSending, kSent, kFailed, kDead, kCancelled, kExpired };
+// "pending", "sending", "sent", "failed", "dead", "cancelled", "expired"
+const char* OutboxStateName(OutboxState s);
 Result<OutboxState> ParseOutboxState(std::string_view s);
+const std::vector<OutboxState>& AllOutboxStates();  // every state, in enum order
 
 struct OutboxItem {
   int64_t id = 0;
@@ -150,6 +155,10 @@ struct OutboxItem {
   std::string lease_owner;          // dispatcher instance holding the item while sending
   int64_t lease_until_ms = 0;
   int64_t sent_at_ms = 0;
+  // The seq of the account's last ledger event when the reply was queued (its own decision's
+  // events included); set by Commit. An event on the reply's (contact, number) with a higher seq
+  // happened after it was decided.
+  int64_t queued_at_seq = 0;
 };
 
 // Per-account settings of one SMS provider: webhook secrets and outbound credentials, as a
@@ -171,6 +180,21 @@ struct WebhookNonce {
   // provider's retry, not a replay.
   std::string request_hash;
   int64_t expires_at_ms = 0;  // forgotten from this time on
+};
+
+// What ClaimOutbox takes: up to `limit` due items for `owner`, leased until now_ms + lease_ms,
+// each checked against the contact's status and its kind's maximum age first.
+struct OutboxClaim {
+  int64_t now_ms = 0;
+  int limit = 1;
+  std::string owner;
+  int64_t lease_ms = 0;
+  ReplyMaxAges max_ages;
+};
+
+struct ClaimedOutbox {
+  std::vector<OutboxItem> items;    // claimed: sending, leased to the owner, oldest first
+  std::vector<OutboxItem> retired;  // found no longer due: cancelled or expired, with the reason
 };
 
 // How a dispatcher finishes one claimed outbox item.
@@ -547,20 +571,26 @@ class ConsentStore {
   // ---- outbox ----
   virtual Result<std::vector<OutboxItem>> ListOutbox(int64_t account_id, const OutboxQuery& q) = 0;
   virtual Result<OutboxItem> GetOutboxItem(int64_t account_id, int64_t id) = 0;  // kNotFound
-  // Atomically claims up to `limit` items of any account that are pending and due
+  // Atomically claims up to claim.limit items of any account that are pending and due
   // (next_attempt_at_ms <= now_ms), oldest first: state becomes sending, lease_owner = owner,
   // lease_until_ms = now_ms + lease_ms. Two concurrent claimers never get the same item.
-  virtual Result<std::vector<OutboxItem>> ClaimOutbox(int64_t now_ms, int limit,
-                                                      const std::string& owner,
-                                                      int64_t lease_ms) = 0;
+  // In the same transaction, each due item is first checked with DecidePendingReply
+  // (core/consent.h) against its contact's status on its number as it is then, and whether an
+  // event changed that status after the item's queued_at_seq: an item that is no longer due
+  // becomes cancelled or expired with the reason in last_error, is returned in `retired`, and
+  // does not count towards the limit; the claim goes on with the next pending items, retiring
+  // at most a bounded number per call (so `items` may be empty while `retired` is not: claim
+  // again). kInvalidArgument for a limit, lease or maximum age that is not positive, or an
+  // empty owner. Durable on return.
+  virtual Result<ClaimedOutbox> ClaimOutbox(const OutboxClaim& claim) = 0;
   // Finishes a claimed item. kAborted when the caller no longer holds its lease.
   virtual Status CompleteOutbox(const OutboxCompletion& completion) = 0;
   // Items left in `sending` whose lease expired before now_ms (their dispatcher died while
   // the reply may have been on the wire) become dead with a reason, never re-sent: a reply is
   // sent at most once. Returns how many.
   virtual Result<int64_t> ExpireOutboxLeases(int64_t now_ms) = 0;
-  // Count of items per state, for metrics (all accounts): one entry for every state, in enum
-  // order, zero counts included.
+  // Count of items per state, for metrics (all accounts): one entry for every state (all
+  // seven), in enum order, zero counts included.
   virtual Result<std::vector<std::pair<OutboxState, int64_t>>> CountOutbox() = 0;
 
   // ---- moving an installation (src/store/transfer.h) ----

@@ -65,6 +65,34 @@ Status CheckLease(std::string_view what, const std::string& owner, int64_t lease
   return Status::Ok();
 }
 
+Status CheckOutboxClaim(const OutboxClaim& claim) {
+  SMSC_RETURN_IF_ERROR(CheckLimit(claim.limit));
+  SMSC_RETURN_IF_ERROR(CheckLease("an outbox claim", claim.owner, claim.lease_ms));
+  if (claim.max_ages.reply_ms <= 0 || claim.max_ages.stop_help_ms <= 0) {
+    return InvalidArgument("the maximum ages of replies must be positive");
+  }
+  return Status::Ok();
+}
+
+std::optional<Retirement> RetirementOf(const OutboxItem& item, SubscriptionStatus status_now,
+                                       bool status_changed, const OutboxClaim& claim) {
+  PendingReply reply;
+  reply.kind = item.kind;
+  reply.queued_at_ms = item.created_at_ms;
+  reply.status_now = status_now;
+  reply.status_changed = status_changed;
+  ReplyVerdict v = DecidePendingReply(reply, claim.now_ms, claim.max_ages);
+  switch (v.fate) {
+    case ReplyFate::kSend:
+      return std::nullopt;
+    case ReplyFate::kCancel:
+      return Retirement{OutboxState::kCancelled, std::move(v.reason)};
+    case ReplyFate::kExpire:
+      return Retirement{OutboxState::kExpired, std::move(v.reason)};
+  }
+  return std::nullopt;
+}
+
 Status CheckProperties(const std::string& text) {
   if (text == "{}") return Status::Ok();
   const nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -33,6 +34,23 @@ constexpr char kChannelResponse[] = "response";
 // Why ExpireOutboxLeases gives up on an item (OutboxItem::last_error).
 constexpr char kInterruptedError[] =
     "interrupted while sending; not retried so the reply is never sent twice";
+
+// ---- Outbox claims (ClaimOutbox) ----
+// The most items one claim cancels or expires before it returns, so that a long backlog of
+// stale replies never holds the write lock for long; the dispatcher claims again for the rest.
+constexpr int kMaxRetiredPerClaim = 100;
+// kInvalidArgument unless the claim has a positive limit, an owner, a positive lease and
+// positive maximum ages.
+Status CheckOutboxClaim(const OutboxClaim& claim);
+// What a claim does with a due pending item, from what the claiming statement read of its
+// contact: nullopt to claim it (send it), else the final state (cancelled or expired) and the
+// reason (DecidePendingReply).
+struct Retirement {
+  OutboxState state = OutboxState::kCancelled;
+  std::string reason;
+};
+std::optional<Retirement> RetirementOf(const OutboxItem& item, SubscriptionStatus status_now,
+                                       bool status_changed, const OutboxClaim& claim);
 
 // A page size must be positive.
 Status CheckLimit(int limit);

@@ -114,7 +114,7 @@ const std::vector<TransferTable>& TransferTables() {
         {"to_phone", T}, {"from_number", T}, {"body", T}, {"kind", T}, {"state", T},
         {"attempts", I}, {"last_error", T}, {"inbound_id", I, kNull}, {"created_at_ms", I},
         {"next_attempt_at_ms", I}, {"channel", T}, {"provider_message_id", T},
-        {"lease_owner", T}, {"lease_until_ms", I}, {"sent_at_ms", I}},
+        {"lease_owner", T}, {"lease_until_ms", I}, {"sent_at_ms", I}, {"queued_at_seq", I}},
        1, true},
       {"jobs",
        {{"id", I}, {"account_id", I}, {"kind", T}, {"idempotency_key", T}, {"request", T},

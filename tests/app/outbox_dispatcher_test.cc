@@ -1,6 +1,7 @@
 // OutboxDispatcher over a real SQLite store, with a fake clock and a fake HttpClient that
 // records every request and answers from a script: the senders' wire format (Twilio, Kannel,
-// log), the retry/fail/dead decisions, leases, and at-most-once across dispatchers.
+// log), the retry/fail/dead decisions, the replies cancelled or expired as they leave, leases,
+// and at-most-once across dispatchers.
 #include "app/outbox_dispatcher.h"
 
 #include <gtest/gtest.h>
@@ -13,6 +14,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -156,6 +158,47 @@ class DispatcherTest : public ::testing::Test {
     return Must(store_->Commit(account_.id, changes)).outbox.at(0);
   }
   OutboxItem Get(int64_t id) { return Must(store_->GetOutboxItem(account_.id, id)); }
+
+  // A change of the contact's status on the number, now, with the reply it queues (if any), as
+  // ConsentService commits a decision. Returns the queued reply (id 0 when none).
+  OutboxItem Decide(SubscriptionStatus from, SubscriptionStatus to, Source source,
+                    std::optional<ReplyKind> reply, const std::string& body = "") {
+    ChangeSet changes;
+    EventDraft e;
+    e.contact_id = contact_.id;
+    e.phone = contact_.phone;
+    e.number_id = number_.id;
+    e.sender = number_.number;
+    e.from = from;
+    e.to = to;
+    e.source = source;
+    e.actor = source == Source::kKeyword ? "contact" : "user:staff";
+    e.at_ms = clock_.NowMs();
+    e.evidence = "{}";
+    changes.events = {e};
+    if (reply) {
+      OutboxItem o;
+      o.number_id = number_.id;
+      o.contact_id = contact_.id;
+      o.to = contact_.phone;
+      o.from = number_.number;
+      o.body = body.empty() ? ReplyKindName(*reply) : body;
+      o.kind = *reply;
+      o.created_at_ms = clock_.NowMs();
+      o.next_attempt_at_ms = clock_.NowMs();
+      changes.outbox = {o};
+    }
+    CommitResult r = Must(store_->Commit(account_.id, changes));
+    return r.outbox.empty() ? OutboxItem{} : r.outbox.front();
+  }
+  // The bodies of the Twilio requests made so far, in order.
+  std::vector<std::string> SentBodies() {
+    std::vector<std::string> out;
+    for (const HttpClientRequest& r : http_.requests()) {
+      out.push_back(r.body.substr(r.body.find("Body=") + 5));
+    }
+    return out;
+  }
 
   void UseTwilio(const std::string& settings = R"({"account_sid":"AC123","auth_token":"tok"})") {
     ProviderConfig c;
@@ -422,13 +465,130 @@ TEST_F(DispatcherTest, KannelTemporaryFailureRetriesAndAuthFailureFails) {
   EXPECT_NE(Get(b.id).last_error.find("Authorization failed"), std::string::npos);
 }
 
+// ---- Replies checked as they leave -------------------------------------------------------------
+
+// A staff opt-in queues its confirmation; the contact texts STOP before any dispatcher runs.
+// Only the opt-out confirmation leaves; the opt-in confirmation is cancelled with the reason.
+TEST_F(DispatcherTest, StaleOptInConfirmationIsCancelledAndOnlyTheOptOutConfirmationSent) {
+  UseTwilio();
+  const OutboxItem opt_in = Decide(SubscriptionStatus::kNotSpecified, SubscriptionStatus::kOptedIn,
+                                   Source::kManual, ReplyKind::kOptInConfirmation, "subscribed");
+  clock_.Advance(1000);
+  const OutboxItem opt_out =
+      Decide(SubscriptionStatus::kOptedIn, SubscriptionStatus::kOptedOut, Source::kKeyword,
+             ReplyKind::kOptOutConfirmation, "unsubscribed");
+  clock_.Advance(1000);
+  OutboxDispatcher d(*store_, clock_, http_, Opts());
+  ASSERT_TRUE(d.RunOnce().ok());
+
+  EXPECT_EQ(SentBodies(), std::vector<std::string>{"unsubscribed"});
+  const OutboxItem cancelled = Get(opt_in.id);
+  EXPECT_EQ(cancelled.state, OutboxState::kCancelled);
+  EXPECT_EQ(cancelled.last_error, "status changed since queued: now opted_out");
+  EXPECT_EQ(cancelled.attempts, 0);
+  EXPECT_EQ(Get(opt_out.id).state, OutboxState::kSent);
+  clock_.Advance(3600 * 1000);
+  ASSERT_TRUE(d.RunOnce().ok());
+  EXPECT_EQ(http_.count(), 1u);
+}
+
+// The first attempt meets a provider error; the contact opts out before the retry is due. The
+// retry is checked again, and cancelled instead of sent.
+TEST_F(DispatcherTest, ARetryIsCancelledWhenTheContactOptedOutMeanwhile) {
+  UseTwilio();
+  const OutboxItem opt_in = Decide(SubscriptionStatus::kNotSpecified, SubscriptionStatus::kOptedIn,
+                                   Source::kKeyword, ReplyKind::kOptInConfirmation, "subscribed");
+  http_.Then(FakeHttp::Response(503, "Service Unavailable"));
+  OutboxDispatcher d(*store_, clock_, http_, Opts());
+  ASSERT_TRUE(d.RunOnce().ok());
+  ASSERT_EQ(Get(opt_in.id).state, OutboxState::kPending);
+  Decide(SubscriptionStatus::kOptedIn, SubscriptionStatus::kOptedOut, Source::kKeyword,
+         std::nullopt);
+  clock_.Advance(1000);  // the retry is due
+  ASSERT_TRUE(d.RunOnce().ok());
+  EXPECT_EQ(http_.count(), 1u);
+  const OutboxItem cancelled = Get(opt_in.id);
+  EXPECT_EQ(cancelled.state, OutboxState::kCancelled);
+  EXPECT_EQ(cancelled.attempts, 1);
+  EXPECT_EQ(cancelled.last_error, "status changed since queued: now opted_out");
+}
+
+TEST_F(DispatcherTest, RepliesPastTheirMaximumAgeExpireUnsent) {
+  UseTwilio();
+  // Nothing dispatches for two hours: the opt-in confirmation is past its hour, the HELP
+  // answer (24 hours) is not.
+  const OutboxItem opt_in = Decide(SubscriptionStatus::kNotSpecified, SubscriptionStatus::kOptedIn,
+                                   Source::kManual, ReplyKind::kOptInConfirmation, "subscribed");
+  const OutboxItem help = Queue("help");
+  clock_.Advance(2 * 3600 * 1000);
+  OutboxDispatcher d(*store_, clock_, http_, Opts());
+  ASSERT_TRUE(d.RunOnce().ok());
+  EXPECT_EQ(SentBodies(), std::vector<std::string>{"help"});
+  const OutboxItem expired = Get(opt_in.id);
+  EXPECT_EQ(expired.state, OutboxState::kExpired);
+  EXPECT_EQ(expired.last_error, "not sent within its maximum age of 1 h (queued 2 h ago)");
+  EXPECT_EQ(Get(help.id).state, OutboxState::kSent);
+
+  // A HELP answer has its own maximum age: a day.
+  const OutboxItem late = Queue("late help");
+  clock_.Advance(25 * 3600 * 1000);
+  ASSERT_TRUE(d.RunOnce().ok());
+  EXPECT_EQ(http_.count(), 1u);
+  EXPECT_EQ(Get(late.id).state, OutboxState::kExpired);
+  EXPECT_EQ(Get(late.id).last_error, "not sent within its maximum age of 24 h (queued 25 h ago)");
+}
+
+TEST_F(DispatcherTest, MaximumAgesAreOptions) {
+  UseTwilio();
+  auto opts = Opts();
+  opts.max_ages.reply_ms = 10 * 60 * 1000;
+  opts.max_ages.stop_help_ms = 20 * 60 * 1000;
+  const OutboxItem opt_in = Decide(SubscriptionStatus::kNotSpecified, SubscriptionStatus::kOptedIn,
+                                   Source::kManual, ReplyKind::kOptInConfirmation, "subscribed");
+  const OutboxItem help = Queue("help");
+  clock_.Advance(15 * 60 * 1000);
+  OutboxDispatcher d(*store_, clock_, http_, opts);
+  ASSERT_TRUE(d.RunOnce().ok());
+  EXPECT_EQ(SentBodies(), std::vector<std::string>{"help"});
+  EXPECT_EQ(Get(opt_in.id).last_error,
+            "not sent within its maximum age of 10 min (queued 15 min ago)");
+  EXPECT_EQ(Get(help.id).state, OutboxState::kSent);
+}
+
+// Stale replies do not count against a pass's batch: the pass retires them and still sends a
+// full batch of the replies that are due.
+TEST_F(DispatcherTest, RetiredRepliesDoNotUseUpAPass) {
+  UseTwilio();
+  for (int i = 0; i < 15; ++i) {
+    Decide(i == 0 ? SubscriptionStatus::kNotSpecified : SubscriptionStatus::kOptedIn,
+           SubscriptionStatus::kOptedIn, Source::kKeyword, ReplyKind::kOptInConfirmation,
+           "subscribed");
+  }
+  Decide(SubscriptionStatus::kOptedIn, SubscriptionStatus::kOptedOut, Source::kKeyword,
+         std::nullopt);
+  for (int i = 0; i < 12; ++i) Queue("help" + std::to_string(i));
+  OutboxDispatcher d(*store_, clock_, http_, Opts());  // batch_size 10
+  ASSERT_TRUE(d.RunOnce().ok());
+  EXPECT_EQ(http_.count(), 10u);
+  std::map<OutboxState, int64_t> counts;
+  for (const auto& [state, n] : Must(store_->CountOutbox())) counts[state] = n;
+  EXPECT_EQ(counts[OutboxState::kCancelled], 15);
+  EXPECT_EQ(counts[OutboxState::kSent], 10);
+  EXPECT_EQ(counts[OutboxState::kPending], 2);
+}
+
 // ---- Leases and at-most-once ------------------------------------------------------------------
 
 TEST_F(DispatcherTest, ExpiredLeaseIsDeadAndNeverResent) {
   UseTwilio();
   OutboxItem o = Queue();
   // A dispatcher claimed it and died before recording the outcome.
-  ASSERT_EQ(Must(store_->ClaimOutbox(clock_.NowMs(), 10, "crashed", 30'000)).size(), 1u);
+  OutboxClaim claim;
+  claim.now_ms = clock_.NowMs();
+  claim.limit = 10;
+  claim.owner = "crashed";
+  claim.lease_ms = 30'000;
+  ASSERT_EQ(Must(store_->ClaimOutbox(claim)).items.size(), 1u);
 
   OutboxDispatcher d(*store_, clock_, http_, Opts());
   ASSERT_TRUE(d.RunOnce().ok());  // lease still running: left alone

@@ -326,5 +326,116 @@ TEST(DefaultReplies, DanishAndFallbackToEnglish) {
   EXPECT_NE(DefaultRepliesFor("xx").help.find("Reply STOP"), std::string::npos);
 }
 
+// ---- A queued reply at the moment it leaves --------------------------------------------------
+
+constexpr int64_t kQueuedAt = 1'000'000;
+constexpr int64_t kHourMs = 3'600'000;
+
+PendingReply Pending(ReplyKind kind, SubscriptionStatus now, bool changed = false) {
+  PendingReply r;
+  r.kind = kind;
+  r.queued_at_ms = kQueuedAt;
+  r.status_now = now;
+  r.status_changed = changed;
+  return r;
+}
+
+TEST(DecidePendingReply, OptInConfirmationIsCancelledOnceTheContactOptedOut) {
+  const ReplyVerdict v =
+      DecidePendingReply(Pending(ReplyKind::kOptInConfirmation, SubscriptionStatus::kOptedOut,
+                                 /*changed=*/true),
+                         kQueuedAt + 1000, ReplyMaxAges{});
+  EXPECT_EQ(v.fate, ReplyFate::kCancel);
+  EXPECT_EQ(v.reason, "status changed since queued: now opted_out");
+}
+
+TEST(DecidePendingReply, OptInConfirmationIsCancelledWhenTheStatusChangedAndChangedBack) {
+  // STOP, then START again: the new START queued a confirmation of its own.
+  const ReplyVerdict v = DecidePendingReply(
+      Pending(ReplyKind::kOptInConfirmation, SubscriptionStatus::kOptedIn, /*changed=*/true),
+      kQueuedAt, ReplyMaxAges{});
+  EXPECT_EQ(v.fate, ReplyFate::kCancel);
+  EXPECT_EQ(v.reason, "status changed since queued: now opted_in");
+}
+
+TEST(DecidePendingReply, OptInConfirmationNeedsTheContactOptedInEvenWithoutARecordedChange) {
+  const ReplyVerdict v =
+      DecidePendingReply(Pending(ReplyKind::kOptInConfirmation, SubscriptionStatus::kNotSpecified),
+                         kQueuedAt, ReplyMaxAges{});
+  EXPECT_EQ(v.fate, ReplyFate::kCancel);
+  EXPECT_EQ(v.reason, "status changed since queued: now not_specified");
+}
+
+TEST(DecidePendingReply, UnchangedOptInConfirmationIsSentWithinItsMaximumAge) {
+  const PendingReply r = Pending(ReplyKind::kOptInConfirmation, SubscriptionStatus::kOptedIn);
+  const ReplyVerdict v = DecidePendingReply(r, kQueuedAt + kHourMs, ReplyMaxAges{});
+  EXPECT_EQ(v.fate, ReplyFate::kSend);
+  EXPECT_EQ(v.reason, "");
+}
+
+TEST(DecidePendingReply, OptOutConfirmationAndHelpGoToOptedOutContactsWhateverChanged) {
+  for (ReplyKind kind : {ReplyKind::kOptOutConfirmation, ReplyKind::kHelp}) {
+    for (SubscriptionStatus now : {SubscriptionStatus::kOptedOut, SubscriptionStatus::kOptedIn,
+                                   SubscriptionStatus::kNotSpecified}) {
+      const ReplyVerdict v =
+          DecidePendingReply(Pending(kind, now, /*changed=*/true), kQueuedAt, ReplyMaxAges{});
+      EXPECT_EQ(v.fate, ReplyFate::kSend) << ReplyKindName(kind) << " " << static_cast<int>(now);
+    }
+  }
+}
+
+TEST(DecidePendingReply, RepliesPastTheirKindsMaximumAgeExpire) {
+  const ReplyMaxAges ages;  // 1 h; 24 h for opt-out confirmations and HELP answers
+  EXPECT_EQ(ages.reply_ms, kHourMs);
+  EXPECT_EQ(ages.stop_help_ms, 24 * kHourMs);
+  const PendingReply opt_in = Pending(ReplyKind::kOptInConfirmation, SubscriptionStatus::kOptedIn);
+  EXPECT_EQ(DecidePendingReply(opt_in, kQueuedAt + kHourMs, ages).fate, ReplyFate::kSend);
+  const ReplyVerdict late = DecidePendingReply(opt_in, kQueuedAt + 3 * kHourMs + 5, ages);
+  EXPECT_EQ(late.fate, ReplyFate::kExpire);
+  EXPECT_EQ(late.reason, "not sent within its maximum age of 1 h (queued 3 h ago)");
+  EXPECT_EQ(DecidePendingReply(opt_in, kQueuedAt + kHourMs + 1, ages).fate, ReplyFate::kExpire);
+
+  for (ReplyKind kind : {ReplyKind::kOptOutConfirmation, ReplyKind::kHelp}) {
+    const PendingReply r = Pending(kind, SubscriptionStatus::kOptedOut);
+    EXPECT_EQ(DecidePendingReply(r, kQueuedAt + 3 * kHourMs, ages).fate, ReplyFate::kSend);
+    EXPECT_EQ(DecidePendingReply(r, kQueuedAt + 24 * kHourMs, ages).fate, ReplyFate::kSend);
+    const ReplyVerdict v = DecidePendingReply(r, kQueuedAt + 30 * kHourMs, ages);
+    EXPECT_EQ(v.fate, ReplyFate::kExpire) << ReplyKindName(kind);
+    EXPECT_EQ(v.reason, "not sent within its maximum age of 24 h (queued 30 h ago)");
+  }
+
+  ReplyMaxAges short_ages;
+  short_ages.reply_ms = 90'000;
+  short_ages.stop_help_ms = 1000;
+  EXPECT_EQ(DecidePendingReply(opt_in, kQueuedAt + 100'000, short_ages).reason,
+            "not sent within its maximum age of 90 s (queued 100 s ago)");
+  EXPECT_EQ(DecidePendingReply(Pending(ReplyKind::kHelp, SubscriptionStatus::kNotSpecified),
+                               kQueuedAt + 1500, short_ages)
+                .reason,
+            "not sent within its maximum age of 1 s (queued 1 s ago)");
+}
+
+TEST(DecidePendingReply, ACancelledReplyIsCancelledRatherThanExpired) {
+  const ReplyVerdict v = DecidePendingReply(
+      Pending(ReplyKind::kOptInConfirmation, SubscriptionStatus::kOptedOut, /*changed=*/true),
+      kQueuedAt + 48 * kHourMs, ReplyMaxAges{});
+  EXPECT_EQ(v.fate, ReplyFate::kCancel);
+}
+
+TEST(DurationText, WholeUnitsRoundedDown) {
+  EXPECT_EQ(DurationText(0), "0 s");
+  EXPECT_EQ(DurationText(999), "0 s");
+  EXPECT_EQ(DurationText(1000), "1 s");
+  EXPECT_EQ(DurationText(60'000), "1 min");
+  EXPECT_EQ(DurationText(90'000), "90 s");
+  EXPECT_EQ(DurationText(119'999), "119 s");
+  EXPECT_EQ(DurationText(150'000), "2 min");
+  EXPECT_EQ(DurationText(kHourMs), "1 h");
+  EXPECT_EQ(DurationText(kHourMs + 1), "60 min");
+  EXPECT_EQ(DurationText(2 * kHourMs + 59 * 60'000), "2 h");
+  EXPECT_EQ(DurationText(24 * kHourMs), "24 h");
+  EXPECT_EQ(DurationText(-5), "0 s");
+}
+
 }  // namespace
 }  // namespace smsconsent

@@ -88,7 +88,8 @@ TEST_F(PgStoreTest, MigrationSetsRowsMovedByNoChangeEventsToTheirLastChange) {
   const legacy_rows::Case k = legacy_rows::WriteLedger(*store_);
   store_.reset();
   testing_pg::Exec("SET search_path TO \"" + schema_ + "\";\n" + legacy_rows::OldRuleRowsSql(k) +
-                   "DELETE FROM schema_migrations WHERE version = 3;");
+                   "ALTER TABLE outbox DROP COLUMN queued_at_seq;\n"
+                   "DELETE FROM schema_migrations WHERE version >= 3;");
   store_ = Open();
   legacy_rows::ExpectLastChanges(*store_, k);
   EXPECT_EQ(testing_pg::Exec("SELECT max(version) FROM \"" + schema_ + "\".schema_migrations"),
@@ -113,6 +114,76 @@ TEST_F(PgStoreTest, TransferTablesListEveryTableAndColumnOfTheSchema) {
                              "= '" +
                              schema_ + "' AND table_name <> 'schema_migrations'"),
             std::to_string(TransferTables().size()));
+}
+
+// As SQLite's migration 10: a schema of version 3 holds no ledger seq for its replies, and
+// migration 4 derives it for those still to be sent from the times stored, so that a
+// confirmation made stale by a later STOP is cancelled after the upgrade, not sent.
+TEST_F(PgStoreTest, MigrationFourGivesRepliesStillToBeSentTheirLedgerSeq) {
+  const Account a = MakeAccount();
+  SenderNumber n;
+  n.account_id = a.id;
+  n.number = "+4520123456";
+  n = Must(store_->AddNumber(n), "AddNumber");
+  Contact c;
+  c.account_id = a.id;
+  c.phone = "+4511111111";
+  c = Must(store_->AddContact(c), "AddContact");
+  auto decide = [&](SubscriptionStatus from, SubscriptionStatus to, ReplyKind kind, int64_t at_ms) {
+    ChangeSet changes;
+    EventDraft e;
+    e.contact_id = c.id;
+    e.phone = c.phone;
+    e.number_id = n.id;
+    e.sender = n.number;
+    e.from = from;
+    e.to = to;
+    e.source = to == SubscriptionStatus::kOptedOut ? Source::kKeyword : Source::kManual;
+    e.actor = "a";
+    e.at_ms = at_ms;
+    e.evidence = "{}";
+    changes.events = {e};
+    OutboxItem o;
+    o.number_id = n.id;
+    o.contact_id = c.id;
+    o.to = c.phone;
+    o.from = n.number;
+    o.body = "reply";
+    o.kind = kind;
+    o.created_at_ms = at_ms;
+    o.next_attempt_at_ms = at_ms;
+    changes.outbox = {o};
+    return Must(store_->Commit(a.id, changes), "Commit").outbox.at(0).id;
+  };
+  const int64_t sent = decide(SubscriptionStatus::kNotSpecified, SubscriptionStatus::kOptedIn,
+                              ReplyKind::kOptInConfirmation, 1000);
+  decide(SubscriptionStatus::kOptedIn, SubscriptionStatus::kOptedOut,
+         ReplyKind::kOptOutConfirmation, 2000);
+  const int64_t stale = decide(SubscriptionStatus::kOptedOut, SubscriptionStatus::kOptedIn,
+                               ReplyKind::kOptInConfirmation, 3000);
+  decide(SubscriptionStatus::kOptedIn, SubscriptionStatus::kOptedOut,
+         ReplyKind::kOptOutConfirmation, 4000);
+
+  store_.reset();
+  const std::string in = "\"" + schema_ + "\".";
+  testing_pg::Exec("UPDATE " + in + "outbox SET state = 'sent' WHERE id = " + std::to_string(sent));
+  testing_pg::Exec("ALTER TABLE " + in + "outbox DROP COLUMN queued_at_seq");
+  testing_pg::Exec("DELETE FROM " + in + "schema_migrations WHERE version = 4");
+  store_ = Open();
+  EXPECT_EQ(testing_pg::Exec("SELECT max(version) FROM " + in + "schema_migrations"), "4");
+  EXPECT_EQ(testing_pg::Exec("SELECT string_agg(queued_at_seq::text, ',' ORDER BY id) FROM " + in +
+                             "outbox"),
+            "0,2,3,4");
+  OutboxClaim claim;
+  claim.now_ms = 5000;
+  claim.limit = 10;
+  claim.owner = "me";
+  claim.lease_ms = 1000;
+  const ClaimedOutbox got = Must(store_->ClaimOutbox(claim), "ClaimOutbox");
+  ASSERT_EQ(got.retired.size(), 1u);
+  EXPECT_EQ(got.retired[0].id, stale);
+  EXPECT_EQ(got.retired[0].state, OutboxState::kCancelled);
+  EXPECT_EQ(got.items.size(), 2u);  // the two opt-out confirmations
 }
 
 TEST_F(PgStoreTest, SeveralProcessesMigrateOneNewSchemaAtOnce) {

@@ -196,7 +196,9 @@ TEST(SqliteStore, MigrationSetsRowsMovedByNoChangeEventsToTheirLastChange) {
   {
     RawDb raw(path);
     ASSERT_EQ(raw.Exec(legacy_rows::OldRuleRowsSql(k)), SQLITE_OK);
-    ASSERT_EQ(raw.Exec("DELETE FROM schema_migrations WHERE version = 9"), SQLITE_OK);
+    // A version-8 file: neither migration 9 nor the outbox column of 10.
+    ASSERT_EQ(raw.Exec("ALTER TABLE outbox DROP COLUMN queued_at_seq"), SQLITE_OK);
+    ASSERT_EQ(raw.Exec("DELETE FROM schema_migrations WHERE version >= 9"), SQLITE_OK);
   }
   auto store = MustOpen(path);
   legacy_rows::ExpectLastChanges(*store, k);
@@ -297,10 +299,116 @@ TEST(SqliteStore, OnlyPendingRepliesAreInTheDispatchersIndex) {
   EXPECT_EQ(raw.Query("SELECT COUNT(*) FROM outbox INDEXED BY outbox_due WHERE state = 'pending'"),
             "1");
   EXPECT_EQ(raw.Query("SELECT COUNT(*) FROM outbox"), "3");
-  auto claimed = store->ClaimOutbox(/*now_ms=*/1, /*limit=*/10, "me", /*lease_ms=*/1000);
+  OutboxClaim claim;
+  claim.now_ms = 1;
+  claim.limit = 10;
+  claim.owner = "me";
+  claim.lease_ms = 1000;
+  auto claimed = store->ClaimOutbox(claim);
   ASSERT_TRUE(claimed.ok()) << claimed.status().ToString();
-  ASSERT_EQ(claimed->size(), 1u);
-  EXPECT_EQ((*claimed)[0].channel, store_rows::kChannelApi);
+  ASSERT_EQ(claimed->items.size(), 1u);
+  EXPECT_EQ(claimed->items[0].channel, store_rows::kChannelApi);
+}
+
+// A file from before the outbox recorded the ledger seq of each reply: migration 10 derives it
+// for the replies still to be sent from the times stored, so that a confirmation queued before
+// the upgrade and made stale by a STOP is cancelled after it, not sent.
+TEST(SqliteStore, MigrationTenGivesRepliesStillToBeSentTheirLedgerSeq) {
+  TempDir dir;
+  const std::string path = dir.File("m.db");
+  int64_t confirmation = 0, sent = 0;
+  {
+    auto store = MustOpen(path);
+    const AccountWithNumber an = AddAccountWithNumber(*store);
+    Contact c;
+    c.account_id = an.account_id;
+    c.phone = "+4511111111";
+    c = store->AddContact(c).value();
+    auto decide = [&](SubscriptionStatus from, SubscriptionStatus to, ReplyKind kind,
+                      int64_t at_ms) {
+      ChangeSet changes;
+      EventDraft e;
+      e.contact_id = c.id;
+      e.phone = c.phone;
+      e.number_id = an.number_id;
+      e.sender = an.number;
+      e.from = from;
+      e.to = to;
+      e.source = to == SubscriptionStatus::kOptedOut ? Source::kKeyword : Source::kManual;
+      e.actor = "a";
+      e.at_ms = at_ms;
+      e.evidence = "{}";
+      changes.events = {e};
+      OutboxItem o;
+      o.number_id = an.number_id;
+      o.contact_id = c.id;
+      o.to = c.phone;
+      o.from = an.number;
+      o.body = "reply";
+      o.kind = kind;
+      o.created_at_ms = at_ms;
+      o.next_attempt_at_ms = at_ms;
+      changes.outbox = {o};
+      auto r = store->Commit(an.account_id, changes);
+      if (!r.ok()) throw std::runtime_error(r.status().ToString());
+      return r->outbox.at(0).id;
+    };
+    sent = decide(SubscriptionStatus::kNotSpecified, SubscriptionStatus::kOptedIn,
+                  ReplyKind::kOptInConfirmation, 1000);
+    confirmation = decide(SubscriptionStatus::kOptedIn, SubscriptionStatus::kOptedOut,
+                          ReplyKind::kOptOutConfirmation, 2000);
+    confirmation = decide(SubscriptionStatus::kOptedOut, SubscriptionStatus::kOptedIn,
+                          ReplyKind::kOptInConfirmation, 3000);
+    decide(SubscriptionStatus::kOptedIn, SubscriptionStatus::kOptedOut,
+           ReplyKind::kOptOutConfirmation, 4000);
+  }
+  {
+    // As a version-9 file has it: no column, the first reply sent long ago.
+    RawDb raw(path);
+    ASSERT_EQ(raw.Exec("UPDATE outbox SET state = 'sent' WHERE id = " + std::to_string(sent)),
+              SQLITE_OK);
+    ASSERT_EQ(raw.Exec("ALTER TABLE outbox DROP COLUMN queued_at_seq"), SQLITE_OK);
+    ASSERT_EQ(raw.Exec("DELETE FROM schema_migrations WHERE version = 10"), SQLITE_OK);
+    ASSERT_EQ(raw.Exec("PRAGMA user_version = 9"), SQLITE_OK);
+  }
+  auto store = MustOpen(path);
+  RawDb raw(path);
+  EXPECT_EQ(raw.Query("SELECT MAX(version) FROM schema_migrations"), "10");
+  EXPECT_EQ(raw.Query("SELECT group_concat(queued_at_seq, ',') FROM (SELECT queued_at_seq FROM "
+                      "outbox ORDER BY id)"),
+            "0,2,3,4");
+  OutboxClaim claim;
+  claim.now_ms = 5000;
+  claim.limit = 10;
+  claim.owner = "me";
+  claim.lease_ms = 1000;
+  auto got = store->ClaimOutbox(claim);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  ASSERT_EQ(got->retired.size(), 1u);
+  EXPECT_EQ(got->retired[0].id, confirmation);
+  EXPECT_EQ(got->retired[0].state, OutboxState::kCancelled);
+  EXPECT_EQ(got->items.size(), 2u);  // the two opt-out confirmations
+}
+
+// The claim walks the pending replies by the dispatcher's index, and reads each one's contact's
+// status and events by key, not by scanning.
+TEST(SqliteStore, TheClaimsStatusCheckUsesIndexes) {
+  TempDir dir;
+  const std::string path = dir.File("p.db");
+  auto store = MustOpen(path);
+  RawDb raw(path);
+  const std::string plan = raw.Plan(
+      "SELECT id, COALESCE((SELECT s.status FROM statuses s WHERE s.account_id = "
+      "outbox.account_id AND s.contact_id = outbox.contact_id AND s.number_id = "
+      "outbox.number_id), 'not_specified'), EXISTS (SELECT 1 FROM events e WHERE "
+      "e.account_id = outbox.account_id AND e.contact_id = outbox.contact_id AND e.number_id = "
+      "outbox.number_id AND e.seq > outbox.queued_at_seq AND e.from_status <> e.to_status) FROM "
+      "outbox WHERE state = 'pending' AND next_attempt_at_ms <= 5 ORDER BY id LIMIT 1");
+  EXPECT_NE(plan.find("outbox_due"), std::string::npos) << plan;
+  EXPECT_NE(plan.find("events_by_contact"), std::string::npos) << plan;
+  EXPECT_NE(plan.find("PRIMARY KEY"), std::string::npos) << plan;  // statuses, WITHOUT ROWID
+  EXPECT_EQ(plan.find("SCAN e"), std::string::npos) << plan;
+  EXPECT_EQ(plan.find("SCAN s"), std::string::npos) << plan;
 }
 
 // The writer never checkpoints the WAL itself: a background connection does, once the WAL
@@ -701,13 +809,15 @@ TEST(OpenStore, DispatchesOnTheLocation) {
 }
 
 TEST(OutboxState, NamesRoundTrip) {
-  for (OutboxState s :
-       {OutboxState::kPending, OutboxState::kSent, OutboxState::kFailed, OutboxState::kDead}) {
+  ASSERT_EQ(AllOutboxStates().size(), 7u);
+  for (OutboxState s : AllOutboxStates()) {
     auto parsed = ParseOutboxState(OutboxStateName(s));
     ASSERT_TRUE(parsed.ok());
     EXPECT_EQ(*parsed, s);
   }
   EXPECT_STREQ(OutboxStateName(OutboxState::kPending), "pending");
+  EXPECT_STREQ(OutboxStateName(OutboxState::kCancelled), "cancelled");
+  EXPECT_STREQ(OutboxStateName(OutboxState::kExpired), "expired");
   EXPECT_EQ(ParseOutboxState("queued").status().code(), StatusCode::kInvalidArgument);
 }
 

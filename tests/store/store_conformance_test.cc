@@ -62,6 +62,19 @@ InboundQuery Inbounds(int64_t before_id = 0, int limit = 50,
   return q;
 }
 
+// The items a claim with the default maximum ages hands out.
+Result<std::vector<OutboxItem>> ClaimItems(ConsentStore& store, int64_t now_ms, int limit,
+                                           const std::string& owner, int64_t lease_ms) {
+  OutboxClaim claim;
+  claim.now_ms = now_ms;
+  claim.limit = limit;
+  claim.owner = owner;
+  claim.lease_ms = lease_ms;
+  Result<ClaimedOutbox> got = store.ClaimOutbox(claim);
+  if (!got.ok()) return got.status();
+  return std::move(got->items);
+}
+
 #define EXPECT_CODE(expr, want_code)                              \
   do {                                                            \
     auto _st = ::smsconsent::StatusOfForTest(expr);               \
@@ -2236,7 +2249,7 @@ TEST_P(OutboxDispatch, ClaimTakesOnlyDuePendingItemsOldestFirstUpToTheLimit) {
   OutboxItem second = Queue(100);  // due earlier, but queued later
   OutboxItem future = Queue(300);
 
-  auto one = Must(store_->ClaimOutbox(250, 1, "d1", 60000));
+  auto one = Must(ClaimItems(*store_, 250, 1, "d1", 60000));
   ASSERT_EQ(Ids(one), std::vector<int64_t>{first.id});
   EXPECT_EQ(one[0].state, OutboxState::kSending);
   EXPECT_EQ(one[0].lease_owner, "d1");
@@ -2249,10 +2262,10 @@ TEST_P(OutboxDispatch, ClaimTakesOnlyDuePendingItemsOldestFirstUpToTheLimit) {
   EXPECT_EQ(stored.lease_until_ms, 250 + 60000);
 
   // The claimed item is not claimable again; the future one is not due yet.
-  EXPECT_EQ(Ids(Must(store_->ClaimOutbox(250, 10, "d2", 60000))), std::vector<int64_t>{second.id});
-  EXPECT_TRUE(Must(store_->ClaimOutbox(299, 10, "d2", 60000)).empty());
-  EXPECT_EQ(Ids(Must(store_->ClaimOutbox(300, 10, "d2", 60000))), std::vector<int64_t>{future.id});
-  EXPECT_TRUE(Must(store_->ClaimOutbox(1'000'000, 10, "d2", 60000)).empty());
+  EXPECT_EQ(Ids(Must(ClaimItems(*store_, 250, 10, "d2", 60000))), std::vector<int64_t>{second.id});
+  EXPECT_TRUE(Must(ClaimItems(*store_, 299, 10, "d2", 60000)).empty());
+  EXPECT_EQ(Ids(Must(ClaimItems(*store_, 300, 10, "d2", 60000))), std::vector<int64_t>{future.id});
+  EXPECT_TRUE(Must(ClaimItems(*store_, 1'000'000, 10, "d2", 60000)).empty());
 }
 
 TEST_P(OutboxDispatch, ClaimSpansAccountsAndRefusesBadArguments) {
@@ -2261,13 +2274,13 @@ TEST_P(OutboxDispatch, ClaimSpansAccountsAndRefusesBadArguments) {
   Contact cb = MakeContact(b.id, "+4522222222");
   OutboxItem in_a = Queue(100);
   OutboxItem in_b = QueueIn(b.id, nb, cb, 100);
-  auto claimed = Must(store_->ClaimOutbox(100, 10, "d", 1000));
+  auto claimed = Must(ClaimItems(*store_, 100, 10, "d", 1000));
   ASSERT_EQ(Ids(claimed), (std::vector<int64_t>{in_a.id, in_b.id}));
   EXPECT_EQ(claimed[1].account_id, b.id);
 
-  EXPECT_CODE(store_->ClaimOutbox(100, 0, "d", 1000), StatusCode::kInvalidArgument);
-  EXPECT_CODE(store_->ClaimOutbox(100, 10, "", 1000), StatusCode::kInvalidArgument);
-  EXPECT_CODE(store_->ClaimOutbox(100, 10, "d", 0), StatusCode::kInvalidArgument);
+  EXPECT_CODE(ClaimItems(*store_, 100, 0, "d", 1000), StatusCode::kInvalidArgument);
+  EXPECT_CODE(ClaimItems(*store_, 100, 10, "", 1000), StatusCode::kInvalidArgument);
+  EXPECT_CODE(ClaimItems(*store_, 100, 10, "d", 0), StatusCode::kInvalidArgument);
 }
 
 // Four dispatchers (two on this store object, two on their own connections, as separate
@@ -2298,7 +2311,7 @@ TEST_P(OutboxDispatch, ConcurrentClaimersNeverGetTheSameItem) {
       ConsentStore& store = own[t] ? *own[t] : *store_;
       const std::string owner = "dispatcher-" + std::to_string(t);
       while (true) {
-        auto batch = store.ClaimOutbox(10'000, 7, owner, 60000);
+        auto batch = ClaimItems(store, 10'000, 7, owner, 60000);
         if (!batch.ok()) {
           errors[t] = batch.status().ToString();
           return;
@@ -2327,7 +2340,7 @@ TEST_P(OutboxDispatch, ConcurrentClaimersNeverGetTheSameItem) {
 
 TEST_P(OutboxDispatch, CompleteRecordsTheOutcomeOnlyForTheLeaseHolder) {
   OutboxItem o = Queue(100);
-  OutboxItem claimed = Must(store_->ClaimOutbox(100, 10, "d1", 60000)).at(0);
+  OutboxItem claimed = Must(ClaimItems(*store_, 100, 10, "d1", 60000)).at(0);
 
   OutboxCompletion sent = Completion(claimed, "d2", OutboxState::kSent);
   sent.provider_message_id = "SM123";
@@ -2362,7 +2375,7 @@ TEST_P(OutboxDispatch, CompleteRecordsTheOutcomeOnlyForTheLeaseHolder) {
 TEST_P(OutboxDispatch, CompleteRecordsFailedAndDeadWithTheirReason) {
   Queue(100);
   Queue(100);
-  auto claimed = Must(store_->ClaimOutbox(100, 10, "d1", 60000));
+  auto claimed = Must(ClaimItems(*store_, 100, 10, "d1", 60000));
   ASSERT_EQ(claimed.size(), 2u);
   OutboxCompletion failed = Completion(claimed[0], "d1", OutboxState::kFailed);
   failed.last_error = "twilio: HTTP 400: invalid To (code 21211)";
@@ -2379,14 +2392,14 @@ TEST_P(OutboxDispatch, CompleteRecordsFailedAndDeadWithTheirReason) {
   EXPECT_EQ(Get(claimed[0].id).sent_at_ms, 0);
   EXPECT_EQ(Get(claimed[1].id).state, OutboxState::kDead);
   EXPECT_EQ(Get(claimed[1].id).attempts, 8);
-  EXPECT_TRUE(Must(store_->ClaimOutbox(1'000'000, 10, "d1", 60000)).empty());
+  EXPECT_TRUE(Must(ClaimItems(*store_, 1'000'000, 10, "d1", 60000)).empty());
   EXPECT_EQ(Must(store_->ListOutbox(account_.id, Outbox(0, 10, OutboxState::kFailed))).size(), 1u);
   EXPECT_EQ(Must(store_->ListOutbox(account_.id, Outbox(0, 10, OutboxState::kDead))).size(), 1u);
 }
 
 TEST_P(OutboxDispatch, RetryLaterIsNotClaimableUntilItsNextAttempt) {
   OutboxItem o = Queue(1000);
-  OutboxItem claimed = Must(store_->ClaimOutbox(1000, 10, "d1", 60000)).at(0);
+  OutboxItem claimed = Must(ClaimItems(*store_, 1000, 10, "d1", 60000)).at(0);
   OutboxCompletion retry = Completion(claimed, "d1", OutboxState::kPending);
   retry.last_error = "twilio: HTTP 503";
   retry.next_attempt_at_ms = 5000;
@@ -2398,8 +2411,8 @@ TEST_P(OutboxDispatch, RetryLaterIsNotClaimableUntilItsNextAttempt) {
   EXPECT_EQ(pending.last_error, "twilio: HTTP 503");
   EXPECT_EQ(pending.lease_until_ms, 0);
 
-  EXPECT_TRUE(Must(store_->ClaimOutbox(4999, 10, "d2", 60000)).empty());
-  auto again = Must(store_->ClaimOutbox(5000, 10, "d2", 60000));
+  EXPECT_TRUE(Must(ClaimItems(*store_, 4999, 10, "d2", 60000)).empty());
+  auto again = Must(ClaimItems(*store_, 5000, 10, "d2", 60000));
   ASSERT_EQ(Ids(again), std::vector<int64_t>{o.id});
   EXPECT_EQ(again[0].attempts, 1);
   EXPECT_EQ(again[0].last_error, "twilio: HTTP 503");
@@ -2412,9 +2425,9 @@ TEST_P(OutboxDispatch, RetryLaterIsNotClaimableUntilItsNextAttempt) {
 TEST_P(OutboxDispatch, ExpiredLeasesBecomeDeadAndAreNeverSentAgain) {
   OutboxItem o = Queue(1000);
   OutboxItem keep = Queue(1000);
-  OutboxItem claimed = Must(store_->ClaimOutbox(1000, 1, "crashed", 100)).at(0);
+  OutboxItem claimed = Must(ClaimItems(*store_, 1000, 1, "crashed", 100)).at(0);
   ASSERT_EQ(claimed.id, o.id);
-  Must(store_->ClaimOutbox(1050, 1, "alive", 1000));  // `keep`, leased until 2050
+  Must(ClaimItems(*store_, 1050, 1, "alive", 1000));  // `keep`, leased until 2050
 
   EXPECT_EQ(Must(store_->ExpireOutboxLeases(1100)), 0);  // lease_until 1100 is not before 1100
   EXPECT_EQ(Must(store_->ExpireOutboxLeases(1101)), 1);
@@ -2429,7 +2442,7 @@ TEST_P(OutboxDispatch, ExpiredLeasesBecomeDeadAndAreNeverSentAgain) {
   EXPECT_CODE(store_->CompleteOutbox(Completion(claimed, "crashed", OutboxState::kSent)),
               StatusCode::kAborted);
   EXPECT_EQ(Get(o.id).state, OutboxState::kDead);
-  EXPECT_TRUE(Must(store_->ClaimOutbox(1'000'000, 10, "d", 1000)).empty());
+  EXPECT_TRUE(Must(ClaimItems(*store_, 1'000'000, 10, "d", 1000)).empty());
   EXPECT_EQ(Must(store_->ExpireOutboxLeases(1101)), 0);
 }
 
@@ -2461,7 +2474,7 @@ TEST_P(OutboxDispatch, ResponseChannelItemsAreStoredSentAndNeverClaimed) {
   EXPECT_EQ(api.provider_message_id, "");
   EXPECT_EQ(api.sent_at_ms, 0);
 
-  EXPECT_EQ(Ids(Must(store_->ClaimOutbox(1'000'000, 10, "d", 1000))),
+  EXPECT_EQ(Ids(Must(ClaimItems(*store_, 1'000'000, 10, "d", 1000))),
             std::vector<int64_t>{r.outbox[1].id});
 
   ChangeSet bad;
@@ -2475,10 +2488,10 @@ TEST_P(OutboxDispatch, ResponseChannelItemsAreStoredSentAndNeverClaimed) {
 
 TEST_P(OutboxDispatch, CountOutboxCountsEveryStateAcrossAccounts) {
   auto zero = Must(store_->CountOutbox());
-  ASSERT_EQ(zero.size(), 5u);
-  const std::vector<OutboxState> order = {OutboxState::kPending, OutboxState::kSending,
-                                          OutboxState::kSent, OutboxState::kFailed,
-                                          OutboxState::kDead};
+  ASSERT_EQ(zero.size(), 7u);
+  const std::vector<OutboxState> order = {
+      OutboxState::kPending, OutboxState::kSending,   OutboxState::kSent,   OutboxState::kFailed,
+      OutboxState::kDead,    OutboxState::kCancelled, OutboxState::kExpired};
   for (size_t i = 0; i < order.size(); ++i) {
     EXPECT_EQ(zero[i].first, order[i]);
     EXPECT_EQ(zero[i].second, 0);
@@ -2490,7 +2503,7 @@ TEST_P(OutboxDispatch, CountOutboxCountsEveryStateAcrossAccounts) {
   for (int i = 0; i < 5; ++i) Queue(100);  // 5 in account a
   QueueIn(b.id, nb, cb, 100);              // 1 in account b
   QueueIn(b.id, nb, cb, 9'000'000);        // not due
-  auto claimed = Must(store_->ClaimOutbox(100, 4, "d", 1000));
+  auto claimed = Must(ClaimItems(*store_, 100, 4, "d", 1000));
   ASSERT_EQ(claimed.size(), 4u);
   ASSERT_TRUE(store_->CompleteOutbox(Completion(claimed[0], "d", OutboxState::kSent)).ok());
   ASSERT_TRUE(store_->CompleteOutbox(Completion(claimed[1], "d", OutboxState::kFailed)).ok());
@@ -2513,7 +2526,7 @@ TEST_P(OutboxDispatch, ListOutboxMatchesAnyOfSeveralStatesNewestFirstBetweenCurs
   SenderNumber nb = MakeNumber(b.id, "+4520999999");
   Contact cb = MakeContact(b.id, "+4522222222");
   QueueIn(b.id, nb, cb, 100);
-  auto claimed = Must(store_->ClaimOutbox(100, 7, "d", 1000));  // all 7, both accounts
+  auto claimed = Must(ClaimItems(*store_, 100, 7, "d", 1000));  // all 7, both accounts
   ASSERT_EQ(claimed.size(), 7u);
   // items 0..5 become failed, sent, dead, failed, dead, sending; b's item dead.
   const OutboxState outcome[] = {OutboxState::kFailed, OutboxState::kSent, OutboxState::kDead,
@@ -2551,6 +2564,300 @@ TEST_P(OutboxDispatch, ListOutboxMatchesAnyOfSeveralStatesNewestFirstBetweenCurs
   // No states: every state.
   q.states.clear();
   EXPECT_EQ(Must(store_->ListOutbox(account_.id, q)).size(), 6u);
+}
+
+// ---- Replies checked as they leave ------------------------------------------------------------
+// ClaimOutbox checks each due item against its contact's status on its number as it is at the
+// claim, in the same transaction (DecidePendingReply, core/consent.h).
+
+class OutboxRecheck : public OutboxDispatch {
+ protected:
+  void SetUp() override {
+    OutboxDispatch::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    Account with_short_codes;
+    with_short_codes.name = "short";
+    with_short_codes.marketing_sms_access = true;
+    with_short_codes.sms_short_code = true;
+    with_short_codes.created_at_ms = 1000;
+    short_account_ = Must(store_->CreateAccount(with_short_codes, ""), "CreateAccount");
+    short_code_ = MakeNumber(short_account_.id, "12345", NumberKind::kShortCode, "US");
+    person_ = MakeContact(short_account_.id, "+14155550123");
+  }
+
+  // A decision on the short code: its event and the reply it queues, at `at_ms`.
+  CommitResult Decide(SubscriptionStatus from, SubscriptionStatus to, Source source,
+                      std::optional<ReplyKind> reply, int64_t at_ms, const Contact* who = nullptr) {
+    const Contact& c = who ? *who : person_;
+    ChangeSet changes;
+    if (source == Source::kKeyword) {
+      changes.inbound = Inbound(c, short_code_, "msg-" + std::to_string(++messages_),
+                                to == kOut ? "STOP" : "START");
+      changes.inbound->received_at_ms = at_ms;
+    }
+    changes.events = {Draft(c, short_code_, from, to, source, at_ms)};
+    if (reply) changes.outbox = {Queued(*reply, at_ms, c)};
+    return Must(store_->Commit(short_account_.id, changes), "Commit");
+  }
+  OutboxItem Queued(ReplyKind kind, int64_t at_ms, const Contact& c) {
+    OutboxItem o = Reply(c, short_code_, kind);
+    o.body = ReplyKindName(kind);
+    o.created_at_ms = at_ms;
+    o.next_attempt_at_ms = at_ms;
+    return o;
+  }
+  // A HELP answer (no event) queued at `at_ms`.
+  OutboxItem Help(int64_t at_ms, const Contact* who = nullptr) {
+    ChangeSet changes;
+    changes.outbox = {Queued(ReplyKind::kHelp, at_ms, who ? *who : person_)};
+    return Must(store_->Commit(short_account_.id, changes), "Commit").outbox.at(0);
+  }
+  ClaimedOutbox Claim(int64_t now_ms, int limit = 10, const ReplyMaxAges& ages = {},
+                      ConsentStore* store = nullptr) {
+    OutboxClaim claim;
+    claim.now_ms = now_ms;
+    claim.limit = limit;
+    claim.owner = "d";
+    claim.lease_ms = 60'000;
+    claim.max_ages = ages;
+    return Must((store ? *store : *store_).ClaimOutbox(claim), "ClaimOutbox");
+  }
+  OutboxItem GetShort(int64_t id) {
+    return Must(store_->GetOutboxItem(short_account_.id, id), "GetOutboxItem");
+  }
+
+  Account short_account_;
+  SenderNumber short_code_;
+  Contact person_;
+  int messages_ = 0;
+};
+
+// The defect this guards against: a staff opt-in on a short code queues the confirmation, the
+// contact texts STOP before any dispatcher runs, and then both went out.
+TEST_P(OutboxRecheck, StaleOptInConfirmationIsCancelledAndTheOptOutConfirmationClaimed) {
+  const CommitResult opt_in =
+      Decide(kNone, kIn, Source::kManual, ReplyKind::kOptInConfirmation, 5000);
+  ASSERT_EQ(opt_in.outbox.size(), 1u);
+  EXPECT_EQ(opt_in.outbox[0].queued_at_seq, opt_in.events.at(0).seq);
+  const CommitResult stop =
+      Decide(kIn, kOut, Source::kKeyword, ReplyKind::kOptOutConfirmation, 6000);
+  EXPECT_EQ(stop.outbox.at(0).queued_at_seq, stop.events.at(0).seq);
+  EXPECT_EQ(GetShort(opt_in.outbox[0].id).queued_at_seq, opt_in.events[0].seq);
+
+  const ClaimedOutbox got = Claim(7000);
+  ASSERT_EQ(Ids(got.items), std::vector<int64_t>{stop.outbox[0].id});
+  EXPECT_EQ(got.items[0].kind, ReplyKind::kOptOutConfirmation);
+  ASSERT_EQ(Ids(got.retired), std::vector<int64_t>{opt_in.outbox[0].id});
+  EXPECT_EQ(got.retired[0].state, OutboxState::kCancelled);
+  EXPECT_EQ(got.retired[0].last_error, "status changed since queued: now opted_out");
+
+  Reopen();
+  const OutboxItem cancelled = GetShort(opt_in.outbox[0].id);
+  EXPECT_EQ(cancelled.state, OutboxState::kCancelled);
+  EXPECT_EQ(cancelled.last_error, "status changed since queued: now opted_out");
+  EXPECT_EQ(cancelled.attempts, 0);
+  EXPECT_EQ(cancelled.lease_owner, "");
+  EXPECT_EQ(cancelled.sent_at_ms, 0);
+  // Final: never claimed again, and listed and counted under its state.
+  EXPECT_TRUE(Claim(1'000'000).items.empty());
+  EXPECT_EQ(GetShort(opt_in.outbox[0].id).state, OutboxState::kCancelled);
+  EXPECT_EQ(
+      Ids(Must(store_->ListOutbox(short_account_.id, Outbox(0, 10, OutboxState::kCancelled)))),
+      std::vector<int64_t>{opt_in.outbox[0].id});
+  std::map<OutboxState, int64_t> counts;
+  for (const auto& [state, n] : Must(store_->CountOutbox())) counts[state] = n;
+  EXPECT_EQ(counts[OutboxState::kCancelled], 1);
+  EXPECT_EQ(counts[OutboxState::kSending], 1);
+}
+
+TEST_P(OutboxRecheck, OptingOutAndInAgainCancelsTheFirstConfirmationOnly) {
+  const CommitResult first =
+      Decide(kNone, kIn, Source::kKeyword, ReplyKind::kOptInConfirmation, 5000);
+  const CommitResult stop =
+      Decide(kIn, kOut, Source::kKeyword, ReplyKind::kOptOutConfirmation, 5100);
+  const CommitResult again =
+      Decide(kOut, kIn, Source::kKeyword, ReplyKind::kOptInConfirmation, 5200);
+  const ClaimedOutbox got = Claim(6000);
+  EXPECT_EQ(Ids(got.items), (std::vector<int64_t>{stop.outbox[0].id, again.outbox[0].id}));
+  ASSERT_EQ(Ids(got.retired), std::vector<int64_t>{first.outbox[0].id});
+  EXPECT_EQ(got.retired[0].last_error, "status changed since queued: now opted_in");
+}
+
+TEST_P(OutboxRecheck, UnchangedStatusAndRepliesThatDoNotFollowItAreClaimed) {
+  // A second START while opted in is recorded as a no-change event: the first confirmation
+  // still holds.
+  const CommitResult start =
+      Decide(kNone, kIn, Source::kKeyword, ReplyKind::kOptInConfirmation, 5000);
+  const CommitResult repeat =
+      Decide(kIn, kIn, Source::kKeyword, ReplyKind::kOptInConfirmation, 5100);
+  // Another contact who opted out asks for HELP: answered, like the opt-out confirmation.
+  const Contact other = MakeContact(short_account_.id, "+14155550124");
+  const CommitResult stop =
+      Decide(kNone, kOut, Source::kKeyword, ReplyKind::kOptOutConfirmation, 5200, &other);
+  const OutboxItem help = Help(5300, &other);
+  // A status change on another number of the same contact changes nothing here.
+  const SenderNumber second = MakeNumber(short_account_.id, "54321", NumberKind::kShortCode);
+  ChangeSet elsewhere;
+  elsewhere.events = {Draft(person_, second, kNone, kOut, Source::kKeyword, 5400)};
+  Must(store_->Commit(short_account_.id, elsewhere), "Commit");
+
+  const ClaimedOutbox got = Claim(6000);
+  EXPECT_TRUE(got.retired.empty()) << got.retired.at(0).last_error;
+  EXPECT_EQ(Ids(got.items), (std::vector<int64_t>{start.outbox[0].id, repeat.outbox[0].id,
+                                                  stop.outbox[0].id, help.id}));
+}
+
+// A reply that waits for a retry is checked again when it is due: the STOP that came in
+// meanwhile cancels it.
+TEST_P(OutboxRecheck, ARetryIsCheckedAgainstTheStatusAtItsNextClaim) {
+  const CommitResult opt_in =
+      Decide(kNone, kIn, Source::kManual, ReplyKind::kOptInConfirmation, 5000);
+  const ClaimedOutbox first = Claim(5000);
+  ASSERT_EQ(Ids(first.items), std::vector<int64_t>{opt_in.outbox[0].id});
+  OutboxCompletion retry = Completion(first.items[0], "d", OutboxState::kPending);
+  retry.last_error = "twilio: HTTP 503";
+  retry.next_attempt_at_ms = 8000;
+  ASSERT_TRUE(store_->CompleteOutbox(retry).ok());
+
+  const CommitResult stop =
+      Decide(kIn, kOut, Source::kKeyword, ReplyKind::kOptOutConfirmation, 6000);
+  const ClaimedOutbox later = Claim(8000);
+  EXPECT_EQ(Ids(later.items), std::vector<int64_t>{stop.outbox[0].id});
+  ASSERT_EQ(Ids(later.retired), std::vector<int64_t>{opt_in.outbox[0].id});
+  const OutboxItem cancelled = GetShort(opt_in.outbox[0].id);
+  EXPECT_EQ(cancelled.state, OutboxState::kCancelled);
+  EXPECT_EQ(cancelled.attempts, 1);  // the attempt that was made stays counted
+  EXPECT_EQ(cancelled.last_error, "status changed since queued: now opted_out");
+}
+
+TEST_P(OutboxRecheck, RepliesPastTheirKindsMaximumAgeExpire) {
+  ReplyMaxAges ages;
+  ages.reply_ms = 1000;
+  ages.stop_help_ms = 3000;
+  const CommitResult opt_in =
+      Decide(kNone, kIn, Source::kManual, ReplyKind::kOptInConfirmation, 5000);
+  const Contact other = MakeContact(short_account_.id, "+14155550124");
+  const CommitResult stop =
+      Decide(kNone, kOut, Source::kKeyword, ReplyKind::kOptOutConfirmation, 5000, &other);
+  const OutboxItem help = Help(5000);
+  const OutboxItem late_help = Help(5000, &other);
+  ASSERT_GT(late_help.id, help.id);
+
+  // At 7 s: the opt-in confirmation is 2 s old, past its 1 s; the others are within 3 s.
+  const ClaimedOutbox got = Claim(7000, 2, ages);
+  EXPECT_EQ(Ids(got.items), (std::vector<int64_t>{stop.outbox[0].id, help.id}));
+  ASSERT_EQ(Ids(got.retired), std::vector<int64_t>{opt_in.outbox[0].id});
+  EXPECT_EQ(got.retired[0].state, OutboxState::kExpired);
+  const OutboxItem expired = GetShort(opt_in.outbox[0].id);
+  EXPECT_EQ(expired.state, OutboxState::kExpired);
+  EXPECT_EQ(expired.last_error, "not sent within its maximum age of 1 s (queued 2 s ago)");
+  // A millisecond past its maximum age a reply does not go; exactly at it, it still does.
+  EXPECT_EQ(GetShort(late_help.id).state, OutboxState::kPending);
+  const ClaimedOutbox later = Claim(8001, 10, ages);
+  EXPECT_TRUE(later.items.empty());
+  ASSERT_EQ(Ids(later.retired), std::vector<int64_t>{late_help.id});
+  EXPECT_EQ(GetShort(late_help.id).last_error,
+            "not sent within its maximum age of 3 s (queued 3 s ago)");
+  const OutboxItem on_time = Help(10'000);
+  EXPECT_EQ(Ids(Claim(13'000, 10, ages).items), std::vector<int64_t>{on_time.id});
+  EXPECT_EQ(Ids(Must(store_->ListOutbox(short_account_.id, Outbox(0, 10, OutboxState::kExpired)))),
+            (std::vector<int64_t>{opt_in.outbox[0].id, late_help.id}));
+
+  OutboxClaim bad;
+  bad.now_ms = 1;
+  bad.owner = "d";
+  bad.lease_ms = 1000;
+  bad.max_ages.reply_ms = 0;
+  EXPECT_CODE(store_->ClaimOutbox(bad), StatusCode::kInvalidArgument);
+}
+
+// A long backlog of stale replies is retired over several claims, none holding the write lock
+// for all of it, and the reply due behind it is claimed once they are done.
+TEST_P(OutboxRecheck, ALongBacklogOfStaleRepliesIsRetiredOverSeveralClaims) {
+  constexpr int kStale = 150;
+  ChangeSet opt_in;
+  opt_in.events = {Draft(person_, short_code_, kNone, kIn, Source::kManual, 5000)};
+  for (int i = 0; i < kStale; ++i) {
+    opt_in.outbox.push_back(Queued(ReplyKind::kOptInConfirmation, 5000, person_));
+  }
+  Must(store_->Commit(short_account_.id, opt_in), "Commit");
+  const CommitResult stop =
+      Decide(kIn, kOut, Source::kKeyword, ReplyKind::kOptOutConfirmation, 6000);
+
+  size_t retired = 0;
+  int calls = 0;
+  std::vector<OutboxItem> claimed;
+  while (claimed.empty() && calls < kStale) {
+    ClaimedOutbox got = Claim(7000, 1);
+    ++calls;
+    EXPECT_LT(got.retired.size(), static_cast<size_t>(kStale)) << "one claim retired them all";
+    retired += got.retired.size();
+    claimed = got.items;
+    if (got.items.empty()) {
+      ASSERT_FALSE(got.retired.empty()) << "a claim that did nothing";
+    }
+  }
+  EXPECT_GT(calls, 1);
+  EXPECT_EQ(retired, static_cast<size_t>(kStale));
+  EXPECT_EQ(Ids(claimed), std::vector<int64_t>{stop.outbox[0].id});
+}
+
+// Claimers on several connections (as several processes would be) over a mix of stale and due
+// replies: each item is claimed or retired exactly once, and no stale one is ever handed out.
+TEST_P(OutboxRecheck, ConcurrentClaimersNeverHandOutAStaleReply) {
+  std::set<int64_t> stale, due;
+  for (int i = 0; i < 30; ++i) {
+    const Contact c = MakeContact(short_account_.id, "+1415555" + std::to_string(1000 + i));
+    const CommitResult r =
+        Decide(kNone, kIn, Source::kManual, ReplyKind::kOptInConfirmation, 5000 + i, &c);
+    if (i % 2 == 0) {
+      const CommitResult s =
+          Decide(kIn, kOut, Source::kKeyword, ReplyKind::kOptOutConfirmation, 6000 + i, &c);
+      stale.insert(r.outbox[0].id);
+      due.insert(s.outbox[0].id);
+    } else {
+      due.insert(r.outbox[0].id);
+      due.insert(Help(6000 + i, &c).id);
+    }
+  }
+  constexpr int kThreads = 4;
+  std::vector<std::unique_ptr<ConsentStore>> own(kThreads);
+  for (int t = 1; t < kThreads; ++t) own[t] = Must(location_->Open(), "another connection");
+  std::vector<std::vector<int64_t>> claimed(kThreads), retired(kThreads);
+  std::vector<std::string> errors(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      ConsentStore& store = own[t] ? *own[t] : *store_;
+      OutboxClaim claim;
+      claim.now_ms = 10'000;
+      claim.limit = 3;
+      claim.owner = "claimer-" + std::to_string(t);
+      claim.lease_ms = 60'000;
+      while (true) {
+        auto got = store.ClaimOutbox(claim);
+        if (!got.ok()) {
+          errors[t] = got.status().ToString();
+          return;
+        }
+        if (got->items.empty() && got->retired.empty()) return;
+        for (const OutboxItem& o : got->items) claimed[t].push_back(o.id);
+        for (const OutboxItem& o : got->retired) retired[t].push_back(o.id);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  own.clear();
+  std::multiset<int64_t> all_claimed, all_retired;
+  for (int t = 0; t < kThreads; ++t) {
+    EXPECT_EQ(errors[t], "") << "claimer " << t;
+    all_claimed.insert(claimed[t].begin(), claimed[t].end());
+    all_retired.insert(retired[t].begin(), retired[t].end());
+  }
+  EXPECT_EQ(all_claimed.size(), due.size());
+  EXPECT_EQ(std::set<int64_t>(all_claimed.begin(), all_claimed.end()), due);
+  EXPECT_EQ(all_retired.size(), stale.size());
+  EXPECT_EQ(std::set<int64_t>(all_retired.begin(), all_retired.end()), stale);
 }
 
 // ---- contact properties and filters -----------------------------------------------------
@@ -2816,6 +3123,11 @@ INSTANTIATE_TEST_SUITE_P(Backends, StoreConformance,
                            return info.param.name;
                          });
 INSTANTIATE_TEST_SUITE_P(Backends, OutboxDispatch,
+                         testing::Values(SqliteFactory(), PostgresFactory()),
+                         [](const testing::TestParamInfo<StoreFactory>& info) {
+                           return info.param.name;
+                         });
+INSTANTIATE_TEST_SUITE_P(Backends, OutboxRecheck,
                          testing::Values(SqliteFactory(), PostgresFactory()),
                          [](const testing::TestParamInfo<StoreFactory>& info) {
                            return info.param.name;

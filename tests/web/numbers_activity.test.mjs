@@ -1,5 +1,5 @@
 // Sender numbers (the live segment counter, adding a number, the short-code add-on rule) and the
-// activity page (inbound messages with their decisions and replies, failed replies).
+// activity page (inbound messages with their decisions and replies, replies not sent).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { seededSuite, signIn, addUser, EDITOR, LONG_CODE } from './harness.mjs';
@@ -86,6 +86,6 @@ test('activity lists inbound messages with their decision and replies', async ()
   assert.equal(await stop.locator('code').first().textContent(), 'STOP');  // the rule that decided
   assert.match(await stop.textContent(), /Not specified → Opted out/);
   assert.match(await stop.textContent(), /sent\s*Nordic Bikes: Du er afmeldt/);  // the opt-out confirmation, in Danish (a DK number)
-  await page.getByText('No failed replies').waitFor();
+  await page.getByText('No unsent replies').waitFor();
   await page.context().close();
 });

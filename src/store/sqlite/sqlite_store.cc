@@ -245,7 +245,7 @@ struct Migration {
 };
 
 // Append only: a released migration is never edited, a change is a new entry.
-constexpr std::array<Migration, 9> kMigrations{{
+constexpr std::array<Migration, 10> kMigrations{{
     {1, "initial schema", R"sql(
 CREATE TABLE accounts (
   id                   INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -523,6 +523,16 @@ WHERE (SELECT e.from_status = e.to_status AND e.to_status = statuses.status
          AND e.number_id = statuses.number_id
        ORDER BY e.seq DESC LIMIT 1);
 )sql"},
+    {10, "replies checked against the ledger when they leave", R"sql(
+-- The account's ledger seq when a reply was queued: a claim cancels an opt-in confirmation when
+-- an event after it changed the contact's status on the number (docs/storage.md, "The outbox").
+ALTER TABLE outbox ADD COLUMN queued_at_seq INTEGER NOT NULL DEFAULT 0;
+-- Replies still to be sent were queued with the events of their decision, under one clock
+-- reading: their seq is the last one of the account at or before that time.
+UPDATE outbox SET queued_at_seq = COALESCE((SELECT MAX(e.seq) FROM events e
+    WHERE e.account_id = outbox.account_id AND e.at_ms <= outbox.created_at_ms), 0)
+  WHERE state IN ('pending', 'sending');
+)sql"},
 }};
 
 // ---- Column lists and row readers --------------------------------------------------------
@@ -683,6 +693,7 @@ Result<OutboxItem> ReadOutbox(const Stmt& s) {
   o.lease_owner = s.Text(16);
   o.lease_until_ms = s.Int(17);
   o.sent_at_ms = s.Int(18);
+  o.queued_at_seq = s.Int(19);
   return o;
 }
 
@@ -1950,7 +1961,8 @@ Result<CommitResult> WriteChangeSet(Connection& impl, WriteContext& ctx, int64_t
     result.inbound_id = sqlite3_last_insert_rowid(impl.db.get());
   }
 
-  if (!changes.events.empty()) {
+  // The account's ledger head in this transaction, read once.
+  auto ledger_head = [&]() -> Result<WriteContext::Head*> {
     auto head = ctx.heads.find(account_id);
     if (head == ctx.heads.end()) {
       WriteContext::Head h{0, kGenesisHash};
@@ -1964,8 +1976,13 @@ Result<CommitResult> WriteChangeSet(Connection& impl, WriteContext& ctx, int64_t
       }
       head = ctx.heads.emplace(account_id, std::move(h)).first;
     }
-    int64_t seq = head->second.seq;
-    std::string prev_hash = head->second.hash;
+    return &head->second;
+  };
+
+  if (!changes.events.empty()) {
+    SMSC_ASSIGN_OR_RETURN(WriteContext::Head * head, ledger_head());
+    int64_t seq = head->seq;
+    std::string prev_hash = head->hash;
     result.events.reserve(changes.events.size());
     for (const EventDraft& draft : changes.events) {
       EventDraft resolved;
@@ -2026,8 +2043,8 @@ Result<CommitResult> WriteChangeSet(Connection& impl, WriteContext& ctx, int64_t
       prev_hash = e.hash;
       result.events.push_back(std::move(e));
     }
-    head->second.seq = seq;
-    head->second.hash = std::move(prev_hash);
+    head->seq = seq;
+    head->hash = std::move(prev_hash);
   }
 
   result.outbox.reserve(changes.outbox.size());
@@ -2054,12 +2071,16 @@ Result<CommitResult> WriteChangeSet(Connection& impl, WriteContext& ctx, int64_t
                              "\" is unknown (expected api or response)");
     }
     if (o.inbound_id == 0) o.inbound_id = result.inbound_id;
+    // After this change set's events: what the reply was decided on.
+    SMSC_ASSIGN_OR_RETURN(WriteContext::Head * head, ledger_head());
+    o.queued_at_seq = head->seq;
     SMSC_ASSIGN_OR_RETURN(
         Stmt s, impl.Prepare("INSERT INTO outbox (account_id, number_id, contact_id, to_phone, "
                              "from_number, body, kind, state, attempts, last_error, inbound_id, "
                              "created_at_ms, next_attempt_at_ms, channel, provider_message_id, "
-                             "lease_owner, lease_until_ms, sent_at_ms) VALUES (?1, ?2, ?3, ?4, "
-                             "?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"));
+                             "lease_owner, lease_until_ms, sent_at_ms, queued_at_seq) VALUES "
+                             "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
+                             "?16, ?17, ?18, ?19)"));
     // `o` outlives `s` (declared before it): its strings are bound without copies.
     s.Bind(1, o.account_id)
         .Bind(2, o.number_id)
@@ -2078,7 +2099,8 @@ Result<CommitResult> WriteChangeSet(Connection& impl, WriteContext& ctx, int64_t
         .BindRef(15, o.provider_message_id)
         .BindRef(16, o.lease_owner)
         .Bind(17, o.lease_until_ms)
-        .Bind(18, o.sent_at_ms);
+        .Bind(18, o.sent_at_ms)
+        .Bind(19, o.queued_at_seq);
     int rc = SQLITE_OK;
     Status st = s.Run("queueing outbox item", &rc);
     if (rc == SQLITE_CONSTRAINT_FOREIGNKEY) {
@@ -2330,41 +2352,71 @@ Result<OutboxItem> SqliteStore::GetOutboxItem(int64_t account_id, int64_t id) {
 // ---- Outbox dispatch ----------------------------------------------------------------------
 // The state machine and why it sends each reply at most once: docs/storage.md, "The outbox".
 
-Result<std::vector<OutboxItem>> SqliteStore::ClaimOutbox(int64_t now_ms, int limit,
-                                                         const std::string& owner,
-                                                         int64_t lease_ms) {
-  SMSC_RETURN_IF_ERROR(CheckLimit(limit));
-  SMSC_RETURN_IF_ERROR(CheckLease("an outbox claim", owner, lease_ms));
+Result<ClaimedOutbox> SqliteStore::ClaimOutbox(const OutboxClaim& claim) {
+  SMSC_RETURN_IF_ERROR(CheckOutboxClaim(claim));
   std::lock_guard<std::mutex> lock(mu_);
   // The write lock is taken before the SELECT, so no other connection (or process) can claim
-  // the same rows between our read and our update.
+  // the same rows, or change a contact's status, between our read and our update: each item is
+  // checked against the status as it is when the item is claimed.
   SMSC_ASSIGN_OR_RETURN(WriteTxn txn, WriteTxn::Begin(impl_.get()));
-  std::vector<OutboxItem> items;
-  {
-    SMSC_ASSIGN_OR_RETURN(
-        Stmt s, impl_->Prepare("SELECT " SMSC_OUTBOX_COLS " FROM outbox WHERE state = 'pending' "
-                               "AND next_attempt_at_ms <= ?1 ORDER BY id LIMIT ?2"));
-    s.Bind(1, now_ms).Bind(2, int64_t{limit});
-    while (true) {
-      SMSC_ASSIGN_OR_RETURN(bool row, s.Step("selecting due outbox items"));
-      if (!row) break;
-      SMSC_ASSIGN_OR_RETURN(OutboxItem o, ReadOutbox(s));
-      items.push_back(std::move(o));
+  ClaimedOutbox out;
+  const int64_t until = claim.now_ms + claim.lease_ms;
+  while (static_cast<int>(out.items.size()) < claim.limit &&
+         static_cast<int>(out.retired.size()) < kMaxRetiredPerClaim) {
+    // Each item with its contact's status on its number now, and whether an event changed that
+    // status after the item was queued (events_by_contact: the pair's events past its seq).
+    std::vector<OutboxItem> due;
+    std::vector<std::pair<SubscriptionStatus, bool>> contact_now;
+    {
+      SMSC_ASSIGN_OR_RETURN(
+          Stmt s, impl_->Prepare(
+                      "SELECT " SMSC_OUTBOX_COLS
+                      ", COALESCE((SELECT s.status FROM statuses s WHERE s.account_id = "
+                      "outbox.account_id AND s.contact_id = outbox.contact_id AND s.number_id = "
+                      "outbox.number_id), 'not_specified'), EXISTS (SELECT 1 FROM events e WHERE "
+                      "e.account_id = outbox.account_id AND e.contact_id = outbox.contact_id AND "
+                      "e.number_id = outbox.number_id AND e.seq > outbox.queued_at_seq AND "
+                      "e.from_status <> e.to_status) FROM outbox WHERE state = 'pending' AND "
+                      "next_attempt_at_ms <= ?1 ORDER BY id LIMIT ?2"));
+      s.Bind(1, claim.now_ms).Bind(2, int64_t{claim.limit - static_cast<int>(out.items.size())});
+      while (true) {
+        SMSC_ASSIGN_OR_RETURN(bool row, s.Step("selecting due outbox items"));
+        if (!row) break;
+        SMSC_ASSIGN_OR_RETURN(OutboxItem o, ReadOutbox(s));
+        auto status = ParseSubscriptionStatus(s.Text(20));
+        if (!status.ok()) return BadColumn(status, "statuses", o.contact_id);
+        contact_now.emplace_back(*status, s.Int(21) != 0);
+        due.push_back(std::move(o));
+      }
+    }
+    if (due.empty()) break;
+    for (size_t i = 0; i < due.size(); ++i) {
+      OutboxItem& o = due[i];
+      std::optional<Retirement> retire =
+          RetirementOf(o, contact_now[i].first, contact_now[i].second, claim);
+      if (retire) {
+        SMSC_ASSIGN_OR_RETURN(Stmt s, impl_->Prepare("UPDATE outbox SET state = ?2, last_error = "
+                                                     "?3 WHERE id = ?1"));
+        s.Bind(1, o.id).Bind(2, OutboxStateName(retire->state)).Bind(3, retire->reason);
+        SMSC_RETURN_IF_ERROR(s.Run("retiring outbox item " + std::to_string(o.id)));
+        o.state = retire->state;
+        o.last_error = std::move(retire->reason);
+        out.retired.push_back(std::move(o));
+        continue;
+      }
+      SMSC_ASSIGN_OR_RETURN(Stmt s,
+                            impl_->Prepare("UPDATE outbox SET state = 'sending', lease_owner = ?2, "
+                                           "lease_until_ms = ?3 WHERE id = ?1"));
+      s.Bind(1, o.id).Bind(2, claim.owner).Bind(3, until);
+      SMSC_RETURN_IF_ERROR(s.Run("claiming outbox item " + std::to_string(o.id)));
+      o.state = OutboxState::kSending;
+      o.lease_owner = claim.owner;
+      o.lease_until_ms = until;
+      out.items.push_back(std::move(o));
     }
   }
-  const int64_t until = now_ms + lease_ms;
-  for (OutboxItem& o : items) {
-    SMSC_ASSIGN_OR_RETURN(Stmt s,
-                          impl_->Prepare("UPDATE outbox SET state = 'sending', lease_owner = ?2, "
-                                         "lease_until_ms = ?3 WHERE id = ?1"));
-    s.Bind(1, o.id).Bind(2, owner).Bind(3, until);
-    SMSC_RETURN_IF_ERROR(s.Run("claiming outbox item " + std::to_string(o.id)));
-    o.state = OutboxState::kSending;
-    o.lease_owner = owner;
-    o.lease_until_ms = until;
-  }
   SMSC_RETURN_IF_ERROR(txn.Commit());
-  return items;
+  return out;
 }
 
 Status SqliteStore::CompleteOutbox(const OutboxCompletion& c) {
@@ -2431,10 +2483,7 @@ Result<std::vector<std::pair<OutboxState, int64_t>>> SqliteStore::CountOutbox() 
   SMSC_ASSIGN_OR_RETURN(Stmt s,
                         reader->Prepare("SELECT state, COUNT(*) FROM outbox GROUP BY state"));
   std::vector<std::pair<OutboxState, int64_t>> out;
-  for (OutboxState st : {OutboxState::kPending, OutboxState::kSending, OutboxState::kSent,
-                         OutboxState::kFailed, OutboxState::kDead}) {
-    out.emplace_back(st, 0);
-  }
+  for (OutboxState st : AllOutboxStates()) out.emplace_back(st, 0);
   while (true) {
     SMSC_ASSIGN_OR_RETURN(bool row, s.Step("counting outbox items"));
     if (!row) break;

@@ -134,8 +134,7 @@ class SqliteStore final : public ConsentStore {
 
   Result<std::vector<OutboxItem>> ListOutbox(int64_t account_id, const OutboxQuery& q) override;
   Result<OutboxItem> GetOutboxItem(int64_t account_id, int64_t id) override;
-  Result<std::vector<OutboxItem>> ClaimOutbox(int64_t now_ms, int limit, const std::string& owner,
-                                              int64_t lease_ms) override;
+  Result<ClaimedOutbox> ClaimOutbox(const OutboxClaim& claim) override;
   Status CompleteOutbox(const OutboxCompletion& completion) override;
   Result<int64_t> ExpireOutboxLeases(int64_t now_ms) override;
   Result<std::vector<std::pair<OutboxState, int64_t>>> CountOutbox() override;
