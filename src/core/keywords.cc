@@ -1670,6 +1670,8 @@ const char* MatchKindName(MatchKind k) {
       return "free_text";
     case MatchKind::kIgnoredReaction:
       return "reaction";
+    case MatchKind::kPossibleOptOut:
+      return "possible_opt_out";
   }
   return "none";
 }

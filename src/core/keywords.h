@@ -13,6 +13,9 @@
 //     keyword itself, so a misread sentence can never start or widen anything.
 // Reactions that quote our own message (iMessage `Loved "…Reply STOP…"`, RCS
 // "Reacted 👍 to …") are kIgnoredReaction with intent none.
+// A reply that may be a revocation but is not clear enough to act on (a negation, a question,
+// a mixed request) is kPossibleOptOut with intent none: it changes nothing by itself and goes
+// to a person for review; `rule` names the reason and `explanation` says it in a sentence.
 //
 // Normalisation (see docs/keywords.md): Unicode NFKC, full case folding (ICU), zero-width and
 // format characters removed, leading/trailing white space, punctuation, symbols and emoji
@@ -38,15 +41,17 @@ enum class Intent { kNone, kOptIn, kOptOut, kOptOutAll, kHelp };
 const char* IntentName(Intent i);  // "none", "opt_in", "opt_out", "opt_out_all", "help"
 Result<Intent> ParseIntent(std::string_view s);
 
-enum class MatchKind { kNone, kExactKeyword, kFreeText, kIgnoredReaction };
-const char* MatchKindName(MatchKind k);  // "none", "exact_keyword", "free_text", "reaction"
+enum class MatchKind { kNone, kExactKeyword, kFreeText, kIgnoredReaction, kPossibleOptOut };
+// "none", "exact_keyword", "free_text", "reaction", "possible_opt_out"
+const char* MatchKindName(MatchKind k);
 
 struct KeywordMatch {
   Intent intent = Intent::kNone;
   MatchKind kind = MatchKind::kNone;
   // kExactKeyword: the keyword as configured ("STOP", "OPT OUT", "AFMELD").
   // kFreeText: the grammar rule id ("en.stop-verb-messaging").
-  // kIgnoredReaction: the reaction verb ("Loved"). Empty for kNone.
+  // kIgnoredReaction: the reaction verb ("Loved").
+  // kPossibleOptOut: the reason's id ("en.possible.negated-stop"). Empty for kNone.
   std::string rule;
   std::string language;    // "en", "da", ..., or "custom" for a number's own keywords
   std::string matched;     // the normalised text (or phrase within it) that matched
