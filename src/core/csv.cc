@@ -536,6 +536,10 @@ Result<ContactColumns> MapContactHeader(std::span<const std::string_view> header
       return InvalidArgument("the header's column " + std::to_string(i + 1) +
                              " is not UTF-8 text: save the file as UTF-8 (CSV UTF-8)");
     }
+    if (header[i].find('\0') != std::string_view::npos) {
+      return InvalidArgument("the header's column " + std::to_string(i + 1) +
+                             " holds a NUL byte, which cannot be stored");
+    }
   }
   std::vector<std::string> names(header.size());
   std::vector<Role> roles(header.size(), Role::kProperty);
@@ -661,12 +665,19 @@ Status ReadContactRow(const ContactColumns& columns, const CsvRecord& record, Co
     }
   }
   // Names, emails and properties are stored as text and written into JSON: a file in another
-  // encoding (Windows-1252 from a spreadsheet) is refused row by row, not guessed at.
+  // encoding (Windows-1252 from a spreadsheet) is refused row by row, not guessed at. A NUL
+  // byte is valid UTF-8 but PostgreSQL's text ends at it, so a name would be stored cut short
+  // there and whole in SQLite: refused in both.
   for (size_t i = 0; i < record.fields.size(); ++i) {
     if (!IsValidUtf8(record.fields[i])) {
       return InvalidArgument(LineMessage(
           record.line,
           "column " + std::to_string(i + 1) + " is not UTF-8 text: save the file as UTF-8"));
+    }
+    if (record.fields[i].find('\0') != std::string_view::npos) {
+      return InvalidArgument(LineMessage(
+          record.line,
+          "column " + std::to_string(i + 1) + " holds a NUL byte, which cannot be stored"));
     }
   }
   row->phone.assign(cell(columns.phone));

@@ -811,6 +811,23 @@ TEST(ContactRows, TextThatIsNotUtf8IsARowError) {
                                       "file as UTF-8 (CSV UTF-8)"}));
 }
 
+// A NUL byte is UTF-8 but cannot be stored the same in both stores (PostgreSQL's text ends at
+// it): the row is refused, whichever column holds it.
+TEST(ContactRows, ANulByteIsARowError) {
+  using namespace std::string_literals;
+  EXPECT_EQ(ImportRows("phone,name,city\n"
+                       "+4520123456,Ann\0Doe,Aarhus\n"
+                       "+4520123457,Bo,Ode\0nse\n"
+                       "+4520123458,Cee,Vejle\n"s),
+            (std::vector<std::string>{
+                "error: line 2: column 2 holds a NUL byte, which cannot be stored",
+                "error: line 3: column 3 holds a NUL byte, which cannot be stored",
+                "+4520123458|Cee||city=Vejle"}));
+  EXPECT_EQ(ImportRows("phone,ci\0ty\n+4520123456,x\n"s),
+            (std::vector<std::string>{
+                "header: the header's column 2 holds a NUL byte, which cannot be stored"}));
+}
+
 TEST(ContactRows, ExportsWithFormulaProtectionImportUnchanged) {
   CsvWriter writer;  // protect_formulas on
   std::string file;
