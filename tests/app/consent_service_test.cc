@@ -279,6 +279,124 @@ TEST_F(ServiceTest, BulkAndApiOptInCannotOverrideSelfOptOut) {
   EXPECT_EQ(history->size(), 1u);  // refusals wrote nothing
 }
 
+ContactOptOutRequest OnBehalf(int64_t account, const std::string& number,
+                              const std::string& channel = "phone", int64_t received_at_ms = 0) {
+  ContactOptOutRequest req;
+  req.account_id = account;
+  req.phone = "+14155552671";
+  req.number = number;
+  req.channel = channel;
+  req.received_at_ms = received_at_ms;
+  req.explanation = "Customer called and asked us to stop texting";
+  req.actor = "user:alice";
+  return req;
+}
+
+TEST_F(ServiceTest, OptOutRecordedOnTheContactsBehalfBindsUsersUntilTheContactsStart) {
+  ASSERT_TRUE(svc_->SetStatus(OptIn("+15551234567")).ok());
+  auto out = svc_->RecordContactOptOut(OnBehalf(account_, "+15551234567"));
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_TRUE(out->changed);
+  EXPECT_EQ(out->event.source, Source::kContactRequest);
+  auto shown = svc_->ShowStatus(account_, "+14155552671");
+  ASSERT_TRUE(shown.ok());
+  for (const auto& s : *shown) {
+    if (s.number.id == long_.id) {
+      EXPECT_TRUE(s.state.self_opted_out);
+    }
+  }
+  for (Source s : {Source::kManual, Source::kBulk, Source::kApi, Source::kImport}) {
+    auto r = svc_->SetStatus(OptIn("+15551234567", s));
+    EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition) << SourceName(s);
+  }
+  EXPECT_EQ(StatusOn(long_), SubscriptionStatus::kOptedOut);
+  // The ledger's replay agrees with the status table.
+  auto check = svc_->VerifyLedger(account_);
+  ASSERT_TRUE(check.ok());
+  EXPECT_TRUE(check->ok());
+  // The contact's own START lifts it.
+  Receive("START");
+  EXPECT_EQ(StatusOn(long_), SubscriptionStatus::kOptedIn);
+}
+
+TEST_F(ServiceTest, OptOutOnTheContactsBehalfRecordsTheFccClock) {
+  clock_.Set(kT0 + 14 * 86'400'000LL);  // Thursday 15 January 2026
+  // Received Monday 29 December 2025: New Year's Day and the weekends are not business days.
+  const int64_t received = kT0 - 3 * 86'400'000LL;
+  auto out = svc_->RecordContactOptOut(OnBehalf(account_, "+15551234567", "email", received));
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  auto ev = nlohmann::json::parse(out->event.evidence);
+  EXPECT_EQ(ev["type"], "contact_request");
+  EXPECT_EQ(ev["channel"], "email");
+  EXPECT_EQ(ev["actor"], "user:alice");
+  EXPECT_EQ(ev["received_at_ms"], received);
+  EXPECT_EQ(ev["effective_at_ms"], out->event.at_ms);
+  // 30, 31 Dec; 2, 5-9, 12-15 Jan = 12 business days: late, and recorded all the same.
+  EXPECT_EQ(ev["business_days"], 12);
+  EXPECT_EQ(ev["late"], true);
+  EXPECT_EQ(StatusOn(long_), SubscriptionStatus::kOptedOut);
+}
+
+TEST_F(ServiceTest, KeywordStopRecordsTheFccClockFromTheMessagesArrival) {
+  InboundResult r = Receive("STOP");
+  ASSERT_EQ(r.events.size(), 1u);
+  auto ev = nlohmann::json::parse(r.events[0].evidence);
+  EXPECT_EQ(ev["received_at_ms"], ev["effective_at_ms"]);
+  EXPECT_EQ(ev["effective_at_ms"], r.events[0].at_ms);
+  EXPECT_EQ(ev["business_days"], 0);
+  EXPECT_EQ(ev["late"], false);
+  // An opt-in keyword is no revocation: no clock.
+  InboundResult in = Receive("START");
+  ASSERT_EQ(in.events.size(), 1u);
+  EXPECT_FALSE(nlohmann::json::parse(in.events[0].evidence).contains("business_days"));
+}
+
+TEST_F(ServiceTest, OptOutOnTheContactsBehalfRefusesBadInputAndWritesNothing) {
+  auto bad = [&](ContactOptOutRequest req, StatusCode code) {
+    auto r = svc_->RecordContactOptOut(req);
+    EXPECT_EQ(r.status().code(), code) << r.status().ToString();
+  };
+  bad(OnBehalf(account_, "+15551234567", "carrier pigeon"), StatusCode::kInvalidArgument);
+  bad(OnBehalf(account_, "+15551234567", "sms"), StatusCode::kInvalidArgument);  // no message
+  auto blank = OnBehalf(account_, "+15551234567");
+  blank.explanation = "  ";
+  bad(blank, StatusCode::kInvalidArgument);
+  bad(OnBehalf(account_, "+15551234567", "phone", 1'700'000'000'000 + 86'400'000),
+      StatusCode::kInvalidArgument);  // tomorrow
+  bad(OnBehalf(account_, "+15551234567", "phone", 1'000'000'000'000),
+      StatusCode::kInvalidArgument);  // 2001
+  auto unknown_message = OnBehalf(account_, "+15551234567", "sms");
+  unknown_message.inbound_message_id = 999;
+  bad(unknown_message, StatusCode::kNotFound);
+  // Not even the contact was created.
+  EXPECT_EQ(store_->FindContactByPhone(account_, "+14155552671").status().code(),
+            StatusCode::kNotFound);
+}
+
+TEST_F(ServiceTest, AnInboundMessageConfirmedAsAnOptOutStartsTheClockAtItsArrival) {
+  InboundResult msg = Receive("Hi, can you call me about my account instead?");
+  ASSERT_TRUE(msg.events.empty());
+  auto fetched = svc_->ListMessages(account_, InboundQuery{});
+  ASSERT_TRUE(fetched.ok());
+  ASSERT_FALSE(fetched->empty());
+  const InboundMessage& m = fetched->front().message;
+  clock_.Advance(3 * 86'400'000LL);
+  auto req = OnBehalf(account_, "+15551234567", "sms");
+  req.inbound_message_id = m.id;
+  auto out = svc_->RecordContactOptOut(req);
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  auto ev = nlohmann::json::parse(out->event.evidence);
+  EXPECT_EQ(ev["inbound_message_id"], m.id);
+  EXPECT_EQ(ev["received_at_ms"], m.received_at_ms);
+  EXPECT_EQ(ev["channel"], "sms");
+  // Another phone's message is not this contact's request.
+  Receive("who is this?", "+15551234567", "+14155550000");
+  auto fetched2 = svc_->ListMessages(account_, InboundQuery{});
+  ASSERT_TRUE(fetched2.ok());
+  req.inbound_message_id = fetched2->front().message.id;
+  EXPECT_EQ(svc_->RecordContactOptOut(req).status().code(), StatusCode::kInvalidArgument);
+}
+
 TEST_F(ServiceTest, UserOptOutCanBeReversedByUserButNotAfterContactConfirmsIt) {
   ASSERT_TRUE(svc_->SetStatus(OptIn("+15551234567")).ok());
   StatusChangeRequest out = OptIn("+15551234567");
