@@ -889,6 +889,69 @@ Result<StatusChangeResult> ConsentService::RecordContactOptOut(const ContactOptO
   }
 }
 
+Result<RevocationPage> ConsentService::ListRevocations(int64_t account_id,
+                                                       const RevocationQuery& q) {
+  if (q.limit < 1 || q.limit > kMaxRevocationPage) {
+    return InvalidArgument("limit must be between 1 and " + std::to_string(kMaxRevocationPage));
+  }
+  SMSC_ASSIGN_OR_RETURN(Account account, AccountWithSms(account_id));
+  RevocationPage out;
+  EventQuery eq;
+  eq.after_seq = q.after_seq;
+  int64_t scanned = 0;
+  while (scanned < kRevocationScanEvents) {
+    eq.limit = static_cast<int>(std::min<int64_t>(1000, kRevocationScanEvents - scanned));
+    SMSC_ASSIGN_OR_RETURN(auto events, store_.ListEvents(account.id, eq));
+    for (const ConsentEvent& e : events) {
+      ++scanned;
+      eq.after_seq = e.seq;
+      if (e.to != SubscriptionStatus::kOptedOut || !IsContactSource(e.source)) continue;
+      Revocation r;
+      r.event = e;
+      r.channel = "sms";
+      r.received_at_ms = e.at_ms;
+      r.effective_at_ms = e.at_ms;
+      const json ev = json::parse(e.evidence, nullptr, /*allow_exceptions=*/false);
+      if (ev.is_object()) {
+        auto int_of = [&](const char* key, int64_t fallback) {
+          auto it = ev.find(key);
+          return it != ev.end() && it->is_number_integer() ? it->get<int64_t>() : fallback;
+        };
+        r.received_at_ms = int_of("received_at_ms", e.at_ms);
+        r.effective_at_ms = int_of("effective_at_ms", e.at_ms);
+        auto channel = ev.find("channel");
+        if (channel != ev.end() && channel->is_string()) r.channel = channel->get<std::string>();
+      }
+      // Counted again rather than read, so that every revocation, old ones too, is measured
+      // by the same rule; equal to the evidence's count where there is one.
+      r.business_days = UsBusinessDaysBetween(r.received_at_ms, r.effective_at_ms);
+      r.late = RevocationIsLate(r.business_days);
+      if (q.late_only && !r.late) continue;
+      if (r.effective_at_ms > r.received_at_ms) {
+        OutboxQuery oq;
+        oq.contact_id = e.contact_id;
+        oq.states = {OutboxState::kSent};
+        oq.sent_from_ms = r.received_at_ms;
+        oq.sent_until_ms = r.effective_at_ms;
+        oq.limit = kMaxSentBetween + 1;
+        SMSC_ASSIGN_OR_RETURN(r.sent_between, store_.ListOutbox(account.id, oq));
+        if (static_cast<int>(r.sent_between.size()) > kMaxSentBetween) {
+          r.sent_between.resize(kMaxSentBetween);
+          r.sent_between_more = true;
+        }
+      }
+      out.items.push_back(std::move(r));
+      if (static_cast<int>(out.items.size()) == q.limit) {
+        out.next_after_seq = e.seq;
+        return out;
+      }
+    }
+    if (static_cast<int>(events.size()) < eq.limit) return out;  // the ledger's end
+  }
+  out.next_after_seq = eq.after_seq;
+  return out;
+}
+
 Result<std::vector<NumberStatus>> ConsentService::ShowStatus(int64_t account_id,
                                                              const std::string& phone) {
   SMSC_ASSIGN_OR_RETURN(Account account, AccountWithSms(account_id));

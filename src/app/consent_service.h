@@ -188,6 +188,37 @@ struct MessageWithReplies {
   std::vector<OutboxItem> replies;
 };
 
+// A page of the account's revocations: the contact's own opt-outs (keyword or recorded on the
+// contact's behalf), in ledger order.
+struct RevocationQuery {
+  int64_t after_seq = 0;  // cursor: events with seq > after_seq
+  int limit = 50;         // revocations per page, 1 to kMaxRevocationPage
+  bool late_only = false;  // only those that took more than 10 US business days
+};
+
+// One revocation and its FCC clock (core/business_days.h).
+struct Revocation {
+  ConsentEvent event;
+  std::string channel;  // "sms" for a keyword; how the contact asked otherwise
+  int64_t received_at_ms = 0;
+  int64_t effective_at_ms = 0;  // the event's time
+  int64_t business_days = 0;
+  bool late = false;
+  // The replies sent to the contact (from any of the account's numbers) while the revocation
+  // waited: sent at or after its receipt and at or before its effect. At most
+  // kMaxSentBetween, oldest first; sent_between_more says there were more.
+  std::vector<OutboxItem> sent_between;
+  bool sent_between_more = false;
+};
+
+struct RevocationPage {
+  std::vector<Revocation> items;
+  // Where the next page starts (the seq of the last event looked at), or nullopt at the
+  // ledger's end. A page may hold fewer than `limit` items and still have a next: each page
+  // looks at no more than kRevocationScanEvents events.
+  std::optional<int64_t> next_after_seq;
+};
+
 struct LedgerCheck {
   int64_t account_id = 0;
   int64_t events = 0;
@@ -303,6 +334,14 @@ class ConsentService {
   static constexpr int64_t kMaxRevocationAgeMs = 3660LL * 24 * 60 * 60 * 1000;  // ~10 years
   static constexpr int64_t kMaxReceivedAheadMs = 5 * 60 * 1000;  // clock skew of the caller
   static constexpr size_t kMaxOptOutExplanationBytes = 2000;
+
+  // The account's revocations from q.after_seq on (see RevocationPage). Events written before
+  // the clock was recorded count as received when they took effect. kInvalidArgument for a
+  // limit outside 1 to kMaxRevocationPage.
+  Result<RevocationPage> ListRevocations(int64_t account_id, const RevocationQuery& q);
+  static constexpr int kMaxRevocationPage = 200;
+  static constexpr int64_t kRevocationScanEvents = 10'000;
+  static constexpr int kMaxSentBetween = 20;
 
   // The contact's state on every number of the account (not_specified where never set).
   Result<std::vector<NumberStatus>> ShowStatus(int64_t account_id, const std::string& phone);

@@ -337,6 +337,58 @@ TEST_F(ServiceTest, OptOutOnTheContactsBehalfRecordsTheFccClock) {
   EXPECT_EQ(StatusOn(long_), SubscriptionStatus::kOptedOut);
 }
 
+TEST_F(ServiceTest, LateRevocationsAreListedWithTheMessagesSentInBetween) {
+  clock_.Set(kT0);  // Thursday 1 January 2026
+  const int64_t received = kT0 + 86'400'000LL;  // Friday 2 January
+  // The contact asks for HELP by text meanwhile; the answer goes out in the webhook response.
+  clock_.Set(kT0 + 5 * 86'400'000LL);
+  InboundSms help{"test", "h1", "+14155552671", "+15551234567", "HELP", "response"};
+  ASSERT_TRUE(svc_->ReceiveSms(help).ok());
+  // A STOP from another contact takes effect at once.
+  Receive("STOP", "+15551234567", "+14155550000");
+  // The on-behalf opt-out is recorded 12 business days after its receipt.
+  clock_.Set(kT0 + 19 * 86'400'000LL);  // Tuesday 20 January (after MLK Day)
+  auto late = svc_->RecordContactOptOut(OnBehalf(account_, "+15551234567", "mail", received));
+  ASSERT_TRUE(late.ok()) << late.status().ToString();
+
+  RevocationQuery q;
+  auto all = svc_->ListRevocations(account_, q);
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  ASSERT_EQ(all->items.size(), 2u);
+  EXPECT_FALSE(all->next_after_seq.has_value());
+  EXPECT_EQ(all->items[0].channel, "sms");
+  EXPECT_EQ(all->items[0].business_days, 0);
+  q.late_only = true;
+  auto only_late = svc_->ListRevocations(account_, q);
+  ASSERT_TRUE(only_late.ok());
+  ASSERT_EQ(only_late->items.size(), 1u);
+  const Revocation& r = only_late->items[0];
+  EXPECT_EQ(r.event.id, late->event.id);
+  EXPECT_EQ(r.channel, "mail");
+  EXPECT_EQ(r.received_at_ms, received);
+  EXPECT_EQ(r.effective_at_ms, late->event.at_ms);
+  // 5-9, 12-16 and 20 January; 19 January is Martin Luther King Jr. Day.
+  EXPECT_EQ(r.business_days, 11);
+  EXPECT_TRUE(r.late);
+  ASSERT_EQ(r.sent_between.size(), 1u);
+  EXPECT_EQ(r.sent_between[0].kind, ReplyKind::kHelp);
+  EXPECT_EQ(r.sent_between[0].to, "+14155552671");
+  // Pages of one.
+  q.late_only = false;
+  q.limit = 1;
+  auto first = svc_->ListRevocations(account_, q);
+  ASSERT_TRUE(first.ok());
+  ASSERT_EQ(first->items.size(), 1u);
+  ASSERT_TRUE(first->next_after_seq.has_value());
+  q.after_seq = *first->next_after_seq;
+  auto second = svc_->ListRevocations(account_, q);
+  ASSERT_TRUE(second.ok());
+  ASSERT_EQ(second->items.size(), 1u);
+  EXPECT_EQ(second->items[0].event.id, late->event.id);
+  q.limit = 0;
+  EXPECT_EQ(svc_->ListRevocations(account_, q).status().code(), StatusCode::kInvalidArgument);
+}
+
 TEST_F(ServiceTest, KeywordStopRecordsTheFccClockFromTheMessagesArrival) {
   InboundResult r = Receive("STOP");
   ASSERT_EQ(r.events.size(), 1u);
