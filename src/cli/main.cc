@@ -548,9 +548,9 @@ int Main(int argc, char** argv) {
       if (!r.ok()) return Output::Fail(r.status());
       json items = json::array();
       for (const Revocation& rev : r->items) items.push_back(ToJson(rev));
-      json doc = {{"items", items},
-                  {"next", r->next_after_seq ? json(std::to_string(*r->next_after_seq))
-                                             : json(nullptr)}};
+      json doc = {
+          {"items", items},
+          {"next", r->next_after_seq ? json(std::to_string(*r->next_after_seq)) : json(nullptr)}};
       return app.out().Print(doc, [&](std::ostream& os) {
         if (r->items.empty()) os << "no revocations\n";
         for (const Revocation& rev : r->items) {

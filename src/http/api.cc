@@ -371,8 +371,8 @@ void Api::AddRoutes() {
                 SMSC_ASSIGN_OR_RETURN(int64_t contact_id, PathId(p, "contact"));
                 SMSC_ASSIGN_OR_RETURN(int64_t number_id, PathId(p, "number"));
                 static const JsonFields kStatusChangeFields = {
-                    {"status"},      {"attest"},  {"legal_basis"},         {"explanation"},
-                    {"actor"},       {"channel"}, {"on_behalf_of_contact"}, {"received_at"}};
+                    {"status"}, {"attest"},  {"legal_basis"},          {"explanation"},
+                    {"actor"},  {"channel"}, {"on_behalf_of_contact"}, {"received_at"}};
                 SMSC_ASSIGN_OR_RETURN(json body, ParseJsonBody(req, kStatusChangeFields));
                 SMSC_ASSIGN_OR_RETURN(Contact contact, service_.GetContact(a.id, contact_id));
                 SMSC_ASSIGN_OR_RETURN(SenderNumber number, service_.GetNumber(a.id, number_id));
@@ -571,22 +571,23 @@ void Api::AddRoutes() {
                                       items.empty() ? 0 : items.back().id));
       }));
   // ---- compliance: revocations and the FCC's 10-business-day clock ----
-  router_.Add(
-      "GET", "/v1/compliance/revocations",
-      authed([this](const Account& a, const HttpRequest& req,
-                    const PathParams&) -> Result<HttpResponse> {
-        RevocationQuery q;
-        SMSC_ASSIGN_OR_RETURN(q.after_seq, Cursor(req));
-        SMSC_ASSIGN_OR_RETURN(q.limit, PageLimit(req, 50, ConsentService::kMaxRevocationPage));
-        const std::string_view late = req.Query("late", "false");
-        if (late != "true" && late != "false") return InvalidArgument("'late' must be true or false");
-        q.late_only = late == "true";
-        SMSC_ASSIGN_OR_RETURN(RevocationPage page, service_.ListRevocations(a.id, q));
-        json items = json::array();
-        for (const Revocation& r : page.items) items.push_back(ToJson(r));
-        return JsonResponse(200, Page(std::move(items), page.next_after_seq.has_value(),
-                                      page.next_after_seq.value_or(0)));
-      }));
+  router_.Add("GET", "/v1/compliance/revocations",
+              authed([this](const Account& a, const HttpRequest& req,
+                            const PathParams&) -> Result<HttpResponse> {
+                RevocationQuery q;
+                SMSC_ASSIGN_OR_RETURN(q.after_seq, Cursor(req));
+                SMSC_ASSIGN_OR_RETURN(q.limit,
+                                      PageLimit(req, 50, ConsentService::kMaxRevocationPage));
+                const std::string_view late = req.Query("late", "false");
+                if (late != "true" && late != "false")
+                  return InvalidArgument("'late' must be true or false");
+                q.late_only = late == "true";
+                SMSC_ASSIGN_OR_RETURN(RevocationPage page, service_.ListRevocations(a.id, q));
+                json items = json::array();
+                for (const Revocation& r : page.items) items.push_back(ToJson(r));
+                return JsonResponse(200, Page(std::move(items), page.next_after_seq.has_value(),
+                                              page.next_after_seq.value_or(0)));
+              }));
   router_.Add("GET", "/v1/outbox/{item}",
               authed([this](const Account& a, const HttpRequest&,
                             const PathParams& p) -> Result<HttpResponse> {

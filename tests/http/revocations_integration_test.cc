@@ -76,8 +76,8 @@ class Revocations : public ::testing::Test {
   }
 
   bool Allowed(const std::string& phone) {
-    json j = Call("GET", "/v1/consent?phone=%2B" + phone.substr(1) + "&number=%2B15551234567", "",
-                  200);
+    json j =
+        Call("GET", "/v1/consent?phone=%2B" + phone.substr(1) + "&number=%2B15551234567", "", 200);
     return j.value("allowed", true);
   }
 
@@ -103,14 +103,13 @@ TEST_F(Revocations, AnOptOutOnTheContactsBehalfIsNotReversedByStaffBulkOrImport)
 
   // The API's opt-in, a staff member's (CLI) manual or import opt-in: refused.
   Call("PUT", sub,
-       R"({"status":"opted_in","attest":true,"legal_basis":"consent","explanation":"again"})",
-       409);
+       R"({"status":"opted_in","attest":true,"legal_basis":"consent","explanation":"again"})", 409);
   for (const char* source : {"manual", "import"}) {
     int rc = 0;
     Cli(db_,
         {"status", "set", "--account", account_, "--phone", phone, "--number", "+15551234567",
-         "--status", "opted_in", "--attest", "--legal-basis", "consent", "--explanation",
-         "again", "--source", source},
+         "--status", "opted_in", "--attest", "--legal-basis", "consent", "--explanation", "again",
+         "--source", source},
         &rc);
     EXPECT_NE(rc, 0) << source;
   }
@@ -185,17 +184,18 @@ TEST_F(Revocations, BadInputIsRefusedAndChangesNothing) {
   const std::string sub = OptedInContact(phone);
   const std::string future = FormatTimestampMs(NowMs() + 86'400'000);
   const std::vector<std::string> bodies = {
-           R"({"status":"opted_in","on_behalf_of_contact":true,"channel":"phone","explanation":"x"})",
-           R"({"status":"opted_out","on_behalf_of_contact":true,"channel":"fax","explanation":"x"})",
-           R"({"status":"opted_out","on_behalf_of_contact":true,"explanation":"x"})",
-           R"({"status":"opted_out","on_behalf_of_contact":true,"channel":"phone"})",
-           R"({"status":"opted_out","on_behalf_of_contact":true,"channel":"sms","explanation":"x"})",
-           R"({"status":"opted_out","channel":"phone","explanation":"x"})",
-           R"({"status":"opted_out","on_behalf_of_contact":true,"channel":"phone",
+      R"({"status":"opted_in","on_behalf_of_contact":true,"channel":"phone","explanation":"x"})",
+      R"({"status":"opted_out","on_behalf_of_contact":true,"channel":"fax","explanation":"x"})",
+      R"({"status":"opted_out","on_behalf_of_contact":true,"explanation":"x"})",
+      R"({"status":"opted_out","on_behalf_of_contact":true,"channel":"phone"})",
+      R"({"status":"opted_out","on_behalf_of_contact":true,"channel":"sms","explanation":"x"})",
+      R"({"status":"opted_out","channel":"phone","explanation":"x"})",
+      R"({"status":"opted_out","on_behalf_of_contact":true,"channel":"phone",
                "explanation":"x","received_at":"yesterday"})",
-           R"({"status":"opted_out","on_behalf_of_contact":true,"channel":"phone",
-               "explanation":"x","received_at":")" + future + R"("})",
-           R"({"status":"opted_out","on_behalf_of_contact":"yes","channel":"phone"})",
+      R"({"status":"opted_out","on_behalf_of_contact":true,"channel":"phone",
+               "explanation":"x","received_at":")" +
+          future + R"("})",
+      R"({"status":"opted_out","on_behalf_of_contact":"yes","channel":"phone"})",
   };
   for (const std::string& body : bodies) Call("PUT", sub, body, 400);
   EXPECT_TRUE(Allowed(phone));
