@@ -31,5 +31,8 @@ nlohmann::json ToJson(const LedgerCheck& c);
 // The message with its decision parsed back into an object (CurrentDecision) and "replies"
 // (outbox items).
 nlohmann::json ToJson(const MessageWithReplies& m);
+// A revocation with its FCC clock: event, contact_id, phone, number, channel, received_at,
+// effective_at, business_days, late, sent_between (outbox items), sent_between_more.
+nlohmann::json ToJson(const Revocation& r);
 
 }  // namespace smsconsent
