@@ -1,8 +1,9 @@
-// Activity: recent inbound messages with the decision each produced and the replies it queued
+// Activity: possible opt-outs waiting for a person (GET /v1/reviews; editors confirm or dismiss
+// them), recent inbound messages with the decision each produced and the replies it queued
 // (GET /v1/messages), and the outbox's replies that were not sent: failed, dead-lettered,
 // expired or cancelled (GET /v1/outbox?state=failed,dead,expired,cancelled).
 import { api, describe } from './api.js';
-import { h, clear, alertBox, emptyState, statusLabel, time } from './ui.js';
+import { h, clear, alertBox, emptyState, statusLabel, time, toast } from './ui.js';
 
 const INTENTS = { opt_in: 'Opt-in', opt_out: 'Opt-out', opt_out_all: 'Opt-out of all', help: 'Help', none: 'No keyword' };
 const UNSENT = ['failed', 'dead', 'expired', 'cancelled'];
@@ -28,6 +29,13 @@ function decisionView(m) {
   return parts;
 }
 
+// "3 h", "2 d": how long an item has waited.
+function ageLabel(seconds) {
+  if (seconds < 3600) return `${Math.max(1, Math.floor(seconds / 60))} min`;
+  if (seconds < 48 * 3600) return `${Math.floor(seconds / 3600)} h`;
+  return `${Math.floor(seconds / 86400)} d`;
+}
+
 function repliesView(replies) {
   if (!replies || !replies.length) return h('span', { class: 'muted' }, 'None');
   return replies.map((r) => h('div', { class: 'reply' },
@@ -43,16 +51,70 @@ export async function renderActivity(page, ctx) {
     page.append(alertBox('warn', 'SMS features are not available on this account', 'Activity needs the Marketing SMS Access add-on.'));
     return;
   }
+  const reviewsHost = h('div', {});
   const problemsHost = h('div', {});
   const messagesHost = h('div', { class: 'table-wrap' });
   const more = h('div', { class: 'pager' });
   page.append(
+    h('section', { class: 'panel flush', 'aria-labelledby': 'reviews-h', id: 'reviews' },
+      h('div', { class: 'panel-head' }, h('h2', { id: 'reviews-h' }, 'Possible opt-outs to review')), reviewsHost),
     h('section', { class: 'panel flush', 'aria-labelledby': 'problems-h' },
       h('div', { class: 'panel-head' }, h('h2', { id: 'problems-h' }, 'Replies not sent')), problemsHost),
     h('section', { class: 'panel flush', 'aria-labelledby': 'messages-h' },
       h('div', { class: 'panel-head' }, h('h2', { id: 'messages-h' }, 'Inbound messages'),
         h('button', { type: 'button', class: 'small', onclick: () => { clear(tbody); cursor = null; loadMessages(); } }, 'Refresh')),
       messagesHost, more));
+
+  async function loadReviews() {
+    let res;
+    try {
+      res = await api('GET', '/v1/reviews', { query: { state: 'open', limit: 200 } });
+    } catch (e) {
+      reviewsHost.replaceChildren(alertBox('error', null, describe(e)));
+      return;
+    }
+    clear(reviewsHost);
+    if (!res.items.length) {
+      reviewsHost.append(emptyState('Nothing to review', 'Replies that might mean "stop" but are not clear enough to act on (a question, a negation, a mixed request) wait here for a person to confirm or dismiss them.'));
+      return;
+    }
+    const overdue = res.items.filter((r) => r.overdue).length;
+    if (overdue) {
+      const hours = Math.round(res.highlight_after_seconds / 3600);
+      reviewsHost.append(h('div', { class: 'review-note' }, alertBox('warn', null,
+        `${overdue === 1 ? '1 item has' : `${overdue} items have`} waited longer than ${hours >= 1 ? `${hours} h` : `${res.highlight_after_seconds} s`}. A confirmed opt-out must be honoured within 10 business days of the message.`)));
+    }
+    reviewsHost.append(h('div', { class: 'table-wrap' }, h('table', { id: 'reviews-table' },
+      h('thead', {}, h('tr', {}, h('th', {}, 'Received'), h('th', {}, 'From → to'), h('th', {}, 'Message'), h('th', {}, 'Why flagged'),
+        ctx.canEdit ? h('th', {}, 'Decision') : null)),
+      h('tbody', {}, res.items.map(reviewRow)))));
+  }
+
+  function reviewRow(r) {
+    const note = h('input', { type: 'text', class: 'review-note-input', placeholder: 'Note (optional)', 'aria-label': `Note on review ${r.id}`, maxlength: 1000 });
+    const decide = async (action, button) => {
+      for (const b of row.querySelectorAll('button')) b.disabled = true;
+      try {
+        await api('POST', `/v1/reviews/${r.id}/${action}`, { body: note.value ? { note: note.value } : {} });
+        toast(action === 'confirm' ? `Recorded ${r.from}'s opt-out.` : 'Dismissed: no change to the contact.');
+        await loadReviews();
+        clear(tbody); cursor = null; await loadMessages();
+      } catch (e) {
+        toast(describe(e), 'error');
+        await loadReviews();
+      }
+      button.blur();
+    };
+    const confirmBtn = h('button', { type: 'button', class: 'small danger', onclick: () => decide('confirm', confirmBtn) }, 'Confirm opt-out');
+    const dismissBtn = h('button', { type: 'button', class: 'small', onclick: () => decide('dismiss', dismissBtn) }, 'Dismiss');
+    const row = h('tr', { dataset: { review: r.id }, class: r.overdue ? 'overdue' : null },
+      h('td', {}, time(r.received_at), h('div', { class: 'sub' }, r.overdue ? h('span', { class: 'pill overdue' }, `Waiting ${ageLabel(r.age_seconds)}`) : `Waiting ${ageLabel(r.age_seconds)}`)),
+      h('td', { class: 'mono' }, h('a', { href: `#/contacts/${r.contact_id}` }, r.from), h('div', { class: 'sub' }, `→ ${r.to}`)),
+      h('td', {}, h('span', { class: 'quote' }, r.body)),
+      h('td', {}, r.explanation, h('div', { class: 'sub' }, h('code', {}, r.rule))),
+      ctx.canEdit ? h('td', { class: 'review-actions' }, note, h('div', { class: 'buttons' }, confirmBtn, ' ', dismissBtn)) : null);
+    return row;
+  }
 
   async function loadProblems() {
     let res;
@@ -103,5 +165,5 @@ export async function renderActivity(page, ctx) {
       res.next ? h('button', { type: 'button', onclick: loadMessages }, 'Load older') : h('span', { class: 'muted' }, 'That is all.'));
   }
 
-  await Promise.all([loadProblems(), loadMessages()]);
+  await Promise.all([loadReviews(), loadProblems(), loadMessages()]);
 }
