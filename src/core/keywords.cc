@@ -515,12 +515,18 @@ struct RuleDef {
   std::string_view id;
   std::string_view pattern;
   std::string_view example;
+  // When set, a match is not a request but a possible opt-out with this reason
+  // ("en.possible.question"): it changes nothing and goes to a person.
+  std::string_view possible = {};
 };
 
 struct GuardDef {
   std::string_view id;
   std::string_view pattern;
   std::string_view only_before;  // when set, the guard applies only before these words
+  // When set, the guard does not cancel the match but turns it into a possible opt-out with
+  // this reason ("en.possible.negated").
+  std::string_view possible = {};
 };
 
 struct PackDef {
@@ -533,6 +539,13 @@ struct PackDef {
   std::span<const WordClassDef> classes;
   std::span<const RuleDef> rules;
   std::span<const GuardDef> guards;
+  // Searched anywhere in a message that a rule matched: a "keep the other kind" clause makes
+  // the request mixed (possible opt-out, reason `possible`).
+  std::span<const GuardDef> mixed = {};
+  // Matched right after a rule's match: the request is about something other than these
+  // texts ("unsubscribe me from emails"). Possible opt-out, or nothing when a mixed clause
+  // also keeps the texts ("..., texts are fine").
+  std::span<const GuardDef> elsewhere = {};
 };
 
 // --- English -------------------------------------------------------------------------------
@@ -575,7 +588,7 @@ constexpr RuleDef kEnRules[] = {
     {"en.stop-sending-messages", "@STOP @MSGVERB [me|us] [@DET] [@DET] @MSGNOUN",
      "stop sending these ads"},
     {"en.stop-receiving", "@STOP receiving|getting [@DET] [@DET] @MSGNOUN|these|this|them|those|$",
-     "How do I stop getting these?"},
+     "I want to stop getting these"},
     {"en.stop-messages", "@STOP [@DET] [@DET] @MSGNOUN", "stop the texts"},
     {"en.stop-sentence", "^ [@POLITE] [@POLITE] @SENTWORD+ [@POLITE] [@POLITE] [@POLITE] $",
      "STOP please"},
@@ -587,7 +600,18 @@ constexpr RuleDef kEnRules[] = {
     {"en.how-to-opt-out",
      "how [do|can|could|would|to|should] [i|we|u|you] [get|be] "
      "unsubscribe|unsubscribed|unsub|optout|opt_out|removed",
-     "how do I unsubscribe?"},
+     "how do I unsubscribe?", "en.possible.question"},
+    {"en.can-i-opt-out",
+     "is_there_a_way|is_there_any_way|any_way|can_i|could_i|may_i|where_do_i|where_can_i|"
+     "what_do_i_do|what_should_i_do|what_do_i_need [to|i_can|for_me_to] [just|please] "
+     "@OPTOUTVERB",
+     "is there a way to unsubscribe?", "en.possible.question"},
+    {"en.how-make-stop",
+     "how|what [do|can|could|should] [i|we|u] [do] [to] get|make @DET|it|them [@MSGNOUN] [to] "
+     "stop|end",
+     "how do I make these texts stop?", "en.possible.question"},
+    {"en.cancel-alone", "^ [@POLITE] [@POLITE] cancel|end [it|this|that] [@POLITE] [@POLITE] $",
+     "cancel please", "en.possible.context"},
     {"en.remove-me", "remove|delete|erase|scrub|unlist me|us", "remove me from this list"},
     {"en.remove-number",
      "remove|delete|erase|scrub my|our|this "
@@ -629,21 +653,71 @@ constexpr RuleDef kEnRules[] = {
     {"en.leave-me-alone", "leave @ME alone|be", "leave me alone"},
 };
 
+// Guards are tried in order; the first that matches decides. Those without a reason cancel
+// the match; the others turn it into a possible opt-out.
 constexpr GuardDef kEnGuards[] = {
-    {"en.negation",
-     "@NEG [really|ever|actually|even|necessarily|yet|just] "
-     "[want|wish|need|like|wanna|going|trying|plan|mean] [to]",
-     ""},
-    {"en.conditional",
-     "if|whether|unless|when|before|after|once|until|till i|we "
-     "[ever|do|did|can|just|decide_to|choose_to|want_to|were_to]",
-     ""},
     {"en.quoted-instruction",
      "reply|text|txt|send|respond|type|enter|sms [with] [@SENTWORD|cancel|end] [to|for]", ""},
     {"en.noun-use",
      "the|a|an|that|this|your|my|bus|pit|full|next|last|first|train|tram|truck|rest|whistle|"
      "non|one|every|each",
      "stop|quit|end"},
+    // "don't stop sending me deals": asks for more, not less.
+    {"en.negated-stop", "@NEG [ever|just|even|you|u|ever_ever]", "stop|quit|cease|discontinue|halt"},
+    {"en.negation",
+     "@NEG [really|ever|actually|even|necessarily|yet|just] "
+     "[want|wish|need|like|wanna|going|trying|plan|mean] [to]",
+     "", "en.possible.negated"},
+    {"en.conditional",
+     "if|whether|unless|when|before|after|once|until|till i|we "
+     "[ever|do|did|can|just|decide_to|choose_to|want_to|were_to]",
+     "", "en.possible.conditional"},
+    {"en.question",
+     "how [do|can|could|would|should|does|to|did] [i|we|u|you|one] [get|go_about|make|just] "
+     "[to]",
+     "", "en.possible.question"},
+    {"en.question-can-i",
+     "can|could|may|should|do|shall i|we [just|please|still] [go_ahead_and] [to]", "",
+     "en.possible.question"},
+    {"en.question-way",
+     "is_there_a_way|is_there_any_way|any_way|what_do_i_do|what_should_i_do|where_do_i|"
+     "where_can_i|who_do_i [to|i_can|for_me_to|ask_to] [just]",
+     "", "en.possible.question"},
+};
+
+// A request that keeps another kind of message is mixed.
+constexpr GuardDef kEnMixed[] = {
+    {"en.mixed-but-keep",
+     "but|except|only|though|and|just [please|pls] [do] [still] keep|continue|still_send|"
+     "still_text|still_want",
+     "", "en.possible.mixed"},
+    {"en.mixed-keep-kind",
+     "keep|continue [sending|texting|getting|receiving] [me|us] [the|my|all_the] "
+     "appointment|order|delivery|account|shipping|service|payment|important|security|booking|"
+     "pickup|prescription|billing|transactional|fraud|bank|balance|shipment|tracking "
+     "[@MSGNOUN|confirmations|texts|notices|info]",
+     "", "en.possible.mixed"},
+    {"en.mixed-keep-the", "keep|continue [sending|getting|receiving] [me|us] the|my @MSGNOUN", "",
+     "en.possible.mixed"},
+    {"en.mixed-fine",
+     "@MSGNOUN|texts|text|them|those|these|the_rest|rest|confirmations [are|is|r] "
+     "fine|ok|okay|good|welcome|great|allowed",
+     "", "en.possible.mixed"},
+    {"en.mixed-still-want", "i|we still want|need|like", "", "en.possible.mixed"},
+    {"en.mixed-only", "only|just send|text|txt|message|contact|msg me|us", "",
+     "en.possible.mixed"},
+};
+
+// Right after a request: what it is about is not these texts.
+constexpr GuardDef kEnElsewhere[] = {
+    {"en.other-channel",
+     "[from|of|for|on|to] [@DET|my|our] [paper|postal|marketing|promotional|loyalty|rewards] "
+     "mail|mails|email|emails|e_mail|e_mails|emailing|mailing|mailings|catalog|catalogs|"
+     "catalogue|catalogues|calls|phone_calls|calling|voicemail|voicemails|robocalls|loyalty|"
+     "rewards|membership|program|programme|app|push|mailers|post|letters|flyers|brochures|"
+     "magazine|statements|paper_statements|bills|emails_only|auto_renew|autorenew|renewal|"
+     "insurance|plan|account|policy|gym|class|appointment|order",
+     "", "en.possible.other-channel"},
 };
 
 // --- Danish --------------------------------------------------------------------------------
@@ -682,9 +756,29 @@ constexpr RuleDef kDaRules[] = {
 };
 
 constexpr GuardDef kDaGuards[] = {
-    {"da.negation", "@NEG [helt|bare|rigtig]", ""},
-    {"da.conditional", "hvis|når|før|inden|efter|om jeg|vi [nu]", ""},
     {"da.quoted-instruction", "svar|send|skriv|sms [med] [@SENTWORD] [for|til]", ""},
+    {"da.negated-stop", "@NEG [helt|bare]", "stop|stands|hold_op|hør_op|stoppe|holde_op|høre_op"},
+    {"da.negation", "@NEG [helt|bare|rigtig]", "", "da.possible.negated"},
+    {"da.conditional", "hvis|når|før|inden|efter|om jeg|vi [nu]", "", "da.possible.conditional"},
+    {"da.question", "hvordan|kan|må|skal [kan|gør|får|skal] [jeg|vi|man] [mig|os]", "",
+     "da.possible.question"},
+};
+
+constexpr GuardDef kDaMixed[] = {
+    {"da.mixed-but-keep",
+     "men|undtagen|bare [i|du] [må|skal] [gerne|godt|stadig] "
+     "behold|beholde|fortsæt|fortsætte|stadig|sende|send",
+     "", "da.possible.mixed"},
+    {"da.mixed-fine", "@MSGNOUN|påmindelser|bekræftelser|resten er|må fint|ok|okay|godt", "",
+     "da.possible.mixed"},
+};
+
+constexpr GuardDef kDaElsewhere[] = {
+    {"da.other-channel",
+     "[fra|af|på|til|for] [jeres|dit|din|mit|min|mine|de|det|den] "
+     "mail|mails|e_mail|e_mails|email|emails|post|brev|breve|katalog|kataloger|opkald|app|"
+     "appen|nyhedsmail|medlemskab|abonnement|aftale|aftalen|tid|tiden|ordre|ordren",
+     "", "da.possible.other-channel"},
 };
 
 // --- Swedish -------------------------------------------------------------------------------
@@ -725,9 +819,29 @@ constexpr RuleDef kSvRules[] = {
 };
 
 constexpr GuardDef kSvGuards[] = {
-    {"sv.negation", "@NEG [riktigt|alls|bara]", ""},
-    {"sv.conditional", "om|när|innan|efter jag|vi", ""},
     {"sv.quoted-instruction", "svara|skicka|sms:a|smsa|skriv [med] [@SENTWORD] [för|till]", ""},
+    {"sv.negated-stop", "@NEG [riktigt|bara]", "sluta|stoppa|upphör|sluta_upp"},
+    {"sv.negation", "@NEG [riktigt|alls|bara]", "", "sv.possible.negated"},
+    {"sv.conditional", "om|när|innan|efter jag|vi", "", "sv.possible.conditional"},
+    {"sv.question", "hur|kan|får|ska [gör|kan|får|ska] [jag|vi|man] [mig|oss]", "",
+     "sv.possible.question"},
+};
+
+constexpr GuardDef kSvMixed[] = {
+    {"sv.mixed-but-keep",
+     "men|utom|förutom|bara [ni|du] [får|ska|kan] [gärna|fortfarande] "
+     "behåll|behålla|fortsätt|fortsätta|fortfarande|skicka",
+     "", "sv.possible.mixed"},
+    {"sv.mixed-fine", "@MSGNOUN|påminnelser|bekräftelser|resten är|går bra|ok|okej|fint", "",
+     "sv.possible.mixed"},
+};
+
+constexpr GuardDef kSvElsewhere[] = {
+    {"sv.other-channel",
+     "[från|av|på|till|för] [era|ert|er|din|ditt|mitt|min|mina] "
+     "mejl|mail|mejlen|e_post|epost|email|post|brev|katalog|kataloger|samtal|appen|app|"
+     "medlemskap|abonnemang|bokning|bokningen|tid|tiden|order|ordern",
+     "", "sv.possible.other-channel"},
 };
 
 // --- Norwegian Bokmål ----------------------------------------------------------------------
@@ -764,9 +878,29 @@ constexpr RuleDef kNbRules[] = {
 };
 
 constexpr GuardDef kNbGuards[] = {
-    {"nb.negation", "@NEG [helt|bare]", ""},
-    {"nb.conditional", "hvis|når|før|etter|om jeg|vi", ""},
     {"nb.quoted-instruction", "svar|send|skriv [med] [@SENTWORD] [for|til]", ""},
+    {"nb.negated-stop", "@NEG [helt|bare]", "slutt|stopp|stans|hold_opp|stoppe|slutte"},
+    {"nb.negation", "@NEG [helt|bare]", "", "nb.possible.negated"},
+    {"nb.conditional", "hvis|når|før|etter|om jeg|vi", "", "nb.possible.conditional"},
+    {"nb.question", "hvordan|kan|får|skal [kan|gjør|får|skal] [jeg|vi|man] [meg|oss]", "",
+     "nb.possible.question"},
+};
+
+constexpr GuardDef kNbMixed[] = {
+    {"nb.mixed-but-keep",
+     "men|unntatt|bortsett_fra|bare [dere|du] [kan|må|skal] [gjerne|fortsatt] "
+     "behold|beholde|fortsett|fortsette|fortsatt|send|sende",
+     "", "nb.possible.mixed"},
+    {"nb.mixed-fine", "@MSGNOUN|påminnelser|bekreftelser|resten er|går fint|ok|greit|fint", "",
+     "nb.possible.mixed"},
+};
+
+constexpr GuardDef kNbElsewhere[] = {
+    {"nb.other-channel",
+     "[fra|av|på|til|for] [deres|din|ditt|mitt|min|mine] "
+     "e_post|epost|mail|mailer|email|post|brev|katalog|kataloger|samtaler|appen|app|"
+     "medlemskap|abonnement|timen|bestilling|bestillingen|ordre|ordren",
+     "", "nb.possible.other-channel"},
 };
 
 // --- German --------------------------------------------------------------------------------
@@ -829,12 +963,35 @@ constexpr RuleDef kDeRules[] = {
 };
 
 constexpr GuardDef kDeGuards[] = {
-    {"de.negation", "@NEG [mehr|wirklich]", ""},
-    {"de.conditional", "wenn|falls|ob|bevor|nachdem ich|wir [mich|uns]", ""},
     {"de.quoted-instruction",
      "antworte|antworten|antwortet|sende|senden|schreibe|schreiben|sms|simse [mit] [@SENTWORD] "
      "[an|um|zum|für]",
      ""},
+    {"de.negation", "@NEG [mehr|wirklich]", "", "de.possible.negated"},
+    {"de.conditional", "wenn|falls|ob|bevor|nachdem ich|wir [mich|uns]", "",
+     "de.possible.conditional"},
+    {"de.question",
+     "wie|wo|kann|darf|soll [kann|muss|soll|darf] [ich|wir|man] [mich|uns] [hier|denn]", "",
+     "de.possible.question"},
+};
+
+constexpr GuardDef kDeMixed[] = {
+    {"de.mixed-but-keep",
+     "aber|außer|ausser|nur [bitte] [weiterhin] behalten|behaltet|weiter|weiterhin|weitersenden|"
+     "weiterschicken|schickt|sendet|schicken_sie|senden_sie",
+     "", "de.possible.mixed"},
+    {"de.mixed-fine", "@MSGNOUN|erinnerungen|bestätigungen|termine|rest sind|ist ok|okay|gut|"
+     "in_ordnung|erwünscht",
+     "", "de.possible.mixed"},
+};
+
+constexpr GuardDef kDeElsewhere[] = {
+    {"de.other-channel",
+     "[von|vom|aus|für|bei|beim] [der|dem|den|die|das|ihrem|ihren|eurem|euren|meinem|meiner] "
+     "e_mail|e_mails|email|emails|mail|mails|post|briefe|katalog|kataloge|anrufe|anrufen|app|"
+     "mitgliedschaft|abo|vertrag|termin|kurs|bestellung|kundenkarte|treueprogramm|"
+     "e_mail_newsletter|mail_newsletter",
+     "", "de.possible.other-channel"},
 };
 
 // --- French --------------------------------------------------------------------------------
@@ -903,12 +1060,40 @@ constexpr RuleDef kFrRules[] = {
 };
 
 constexpr GuardDef kFrGuards[] = {
-    {"fr.negation", "@NEG [vraiment]", ""},
-    {"fr.conditional", "si|s'|quand|lorsque|avant|après je|j'|nous|on", ""},
     {"fr.quoted-instruction",
      "répondez|répondre|envoyez|envoyer|tapez|écrivez|réponds|envoie|sms [par|avec] "
      "[@SENTWORD] [pour|au|à]",
      ""},
+    {"fr.negated-stop", "@NEG [vraiment]", "arrêtez|arrête|arrêter|cessez|cesse|cesser|stoppez"},
+    {"fr.negation", "@NEG [vraiment]", "", "fr.possible.negated"},
+    {"fr.conditional", "si|s'|quand|lorsque|avant|après je|j'|nous|on", "",
+     "fr.possible.conditional"},
+    {"fr.question",
+     "comment|où|est_ce_que|puis_je|peut_on|pourrais_je [est_ce_que] [je|on|nous] [peux|dois|"
+     "peut|fait|faire|pour] [pour]",
+     "", "fr.possible.question"},
+};
+
+constexpr GuardDef kFrMixed[] = {
+    {"fr.mixed-but-keep",
+     "mais|sauf|seulement|uniquement [svp] [continuez|gardez|garder|continuer|envoyez|"
+     "continuez_à|continuez_de] [à|de|d'] [m'envoyer|me_envoyer|envoyer]",
+     "", "fr.possible.mixed"},
+    {"fr.mixed-keep",
+     "gardez|garder|continuez|continuer|conservez [à|de|d'] [m'|me] [envoyer] [les|mes|vos]",
+     "", "fr.possible.mixed"},
+    {"fr.mixed-fine",
+     "@MSGNOUN|rappels|confirmations|reste [sont|est|c'est] ok|bien|correct|acceptés|bienvenus",
+     "", "fr.possible.mixed"},
+};
+
+constexpr GuardDef kFrElsewhere[] = {
+    {"fr.other-channel",
+     "[de|des|du|aux|à|au|par] [la|le|les|l'|vos|votre|mes|mon|ma] "
+     "courriel|courriels|mail|mails|email|emails|e_mail|e_mails|courrier|courriers|catalogue|"
+     "catalogues|appels|application|appli|newsletter_par_mail|abonnement|carte|programme|"
+     "fidélité|rendez_vous|commande|cours|contrat|magazine|revue",
+     "", "fr.possible.other-channel"},
 };
 
 // --- Spanish -------------------------------------------------------------------------------
@@ -965,32 +1150,59 @@ constexpr RuleDef kEsRules[] = {
 };
 
 constexpr GuardDef kEsGuards[] = {
-    {"es.negation", "@NEG [realmente]", ""},
-    {"es.conditional", "si|cuando|antes_de|después_de [me|yo|nos]", ""},
     {"es.quoted-instruction",
      "responde|responda|respondan|envía|envíe|manda|mande|escribe|escriba|texto [con] "
      "[@SENTWORD] [para|al]",
      ""},
+    {"es.negated-stop", "@NEG [realmente]", "dejen|deje|deja|dejar|dejad|paren|pare|parar"},
+    {"es.negation", "@NEG [realmente]", "", "es.possible.negated"},
+    {"es.conditional", "si|cuando|antes_de|después_de [me|yo|nos]", "", "es.possible.conditional"},
+    {"es.question",
+     "cómo|como|dónde|donde|puedo|podría|se_puede [puedo|hago|hacer|podría|se_puede] [para] "
+     "[me|yo|nos]",
+     "", "es.possible.question"},
+};
+
+constexpr GuardDef kEsMixed[] = {
+    {"es.mixed-but-keep",
+     "pero|excepto|salvo|solo|sólo [por_favor] sigan|siga|sigue|mantengan|mantener|dejen|"
+     "quiero_seguir|sigan_enviando|sigan_mandando|todavía",
+     "", "es.possible.mixed"},
+    {"es.mixed-fine",
+     "@MSGNOUN|recordatorios|confirmaciones|resto [están|está|estan|esta] bien|ok|perfecto", "",
+     "es.possible.mixed"},
+};
+
+constexpr GuardDef kEsElsewhere[] = {
+    {"es.other-channel",
+     "[de|del|por|para|en|a|al] [los|las|el|la|su|sus|mi|mis] "
+     "correo|correos|email|emails|mail|mails|e_mail|e_mails|llamadas|catálogo|catálogos|"
+     "aplicación|app|membresía|cita|pedido|orden|programa|tarjeta|revista|correo_electrónico|"
+     "correos_electrónicos",
+     "", "es.possible.other-channel"},
 };
 
 // Pack order here is the bit order of the per-word trigger masks; evaluation order is the
 // order of the number's languages.
 constexpr PackDef kPacks[] = {
     {"en", "START|UNSTOP|SUBSCRIBE|YES", "STOP|UNSUBSCRIBE|CANCEL|END|QUIT|REVOKE|OPTOUT|OPT OUT",
-     "STOPALL|STOP ALL", "HELP|INFO", kEnClasses, kEnRules, kEnGuards},
+     "STOPALL|STOP ALL", "HELP|INFO", kEnClasses, kEnRules, kEnGuards, kEnMixed, kEnElsewhere},
     {"da", "START|TILMELD", "STOP|AFMELD|FRAMELD|AFMELDING", "STOP ALLE|STOPALLE",
-     "HJÆLP|HJAELP|INFO", kDaClasses, kDaRules, kDaGuards},
+     "HJÆLP|HJAELP|INFO", kDaClasses, kDaRules, kDaGuards, kDaMixed, kDaElsewhere},
     {"sv", "START|STARTA", "STOPP|STOP|AVSLUTA|AVREGISTRERA|AVANMÄL",
-     "STOPP ALLA|STOPPA ALLA|STOP ALLA", "HJÄLP|INFO", kSvClasses, kSvRules, kSvGuards},
+     "STOPP ALLA|STOPPA ALLA|STOP ALLA", "HJÄLP|INFO", kSvClasses, kSvRules, kSvGuards, kSvMixed,
+     kSvElsewhere},
     {"nb", "START|MELD PÅ", "STOPP|STOP|AVSLUTT|MELD AV|AVMELD", "STOPP ALLE|STOP ALLE",
-     "HJELP|INFO", kNbClasses, kNbRules, kNbGuards},
+     "HJELP|INFO", kNbClasses, kNbRules, kNbGuards, kNbMixed, kNbElsewhere},
     {"de", "START|ANMELDEN|STARTEN", "STOPP|STOP|ABMELDEN|ABBESTELLEN|AUSTRAGEN|ABMELDUNG",
-     "STOPP ALLE|STOP ALLE", "HILFE|INFO", kDeClasses, kDeRules, kDeGuards},
+     "STOPP ALLE|STOP ALLE", "HILFE|INFO", kDeClasses, kDeRules, kDeGuards, kDeMixed,
+     kDeElsewhere},
     {"fr", "START|ABONNER",
      "STOP|ARRÊT|ARRET|STOP SMS|STOPSMS|DÉSABONNER|DÉSINSCRIRE|DÉSABONNEMENT|DÉSINSCRIPTION",
-     "STOP TOUT", "AIDE|INFO", kFrClasses, kFrRules, kFrGuards},
+     "STOP TOUT", "AIDE|INFO", kFrClasses, kFrRules, kFrGuards, kFrMixed, kFrElsewhere},
     {"es", "ALTA|START|SUSCRIBIR", "BAJA|PARAR|ALTO|CANCELAR|DAR DE BAJA|DARME DE BAJA|STOP",
-     "BAJA TODO|BAJA TODOS|PARAR TODO", "AYUDA|INFO", kEsClasses, kEsRules, kEsGuards},
+     "BAJA TODO|BAJA TODOS|PARAR TODO", "AYUDA|INFO", kEsClasses, kEsRules, kEsGuards, kEsMixed,
+     kEsElsewhere},
 };
 constexpr size_t kNumPacks = std::size(kPacks);
 static_assert(kNumPacks <= 8, "trigger masks are one byte");
@@ -1021,12 +1233,14 @@ struct CompiledRule {
   std::string pattern_text;
   std::string example;
   Pattern pattern;
+  std::string possible;  // empty for a request; else the possible opt-out's reason
 };
 
 struct CompiledGuard {
   std::string id;
   Pattern pattern;
   std::vector<int32_t> only_before;
+  std::string possible;  // empty: cancels; else turns the match into this possible reason
 };
 
 struct PackKeyword {
@@ -1040,6 +1254,8 @@ struct CompiledPack {
   std::vector<PackKeyword> keywords;
   std::vector<CompiledRule> rules;
   std::vector<CompiledGuard> guards;
+  std::vector<CompiledGuard> mixed;
+  std::vector<CompiledGuard> elsewhere;
 };
 
 std::vector<std::string_view> Split(std::string_view s, char sep) {
@@ -1172,7 +1388,7 @@ class Grammar {
     for (size_t r = 0; r < def.rules.size(); ++r) {
       const RuleDef& rd = def.rules[r];
       CompiledRule rule{std::string(rd.id), std::string(rd.pattern), std::string(rd.example),
-                        CompilePattern(rd.pattern, def, rd.id)};
+                        CompilePattern(rd.pattern, def, rd.id), std::string(rd.possible)};
       // The trigger element: a required word element (one that cannot match zero words), the
       // one with the fewest alternatives, preferring later ones on a tie (they tend to be the
       // rarer content words). A message without any of its first words skips the rule.
@@ -1189,15 +1405,22 @@ class Grammar {
       }
       pack.rules.push_back(std::move(rule));
     }
-    for (const GuardDef& gd : def.guards) {
-      CompiledGuard guard{std::string(gd.id), CompilePattern(gd.pattern, def, gd.id), {}};
-      if (!gd.only_before.empty()) {
-        Element e;
-        CompileAlternatives(gd.only_before, def, gd.id, &e);
-        for (const Phrase& ph : e.phrases) guard.only_before.push_back(ph.front());
+    const auto compile_guards = [&](std::span<const GuardDef> defs,
+                                    std::vector<CompiledGuard>* out) {
+      for (const GuardDef& gd : defs) {
+        CompiledGuard guard{std::string(gd.id), CompilePattern(gd.pattern, def, gd.id), {},
+                            std::string(gd.possible)};
+        if (!gd.only_before.empty()) {
+          Element e;
+          CompileAlternatives(gd.only_before, def, gd.id, &e);
+          for (const Phrase& ph : e.phrases) guard.only_before.push_back(ph.front());
+        }
+        out->push_back(std::move(guard));
       }
-      pack.guards.push_back(std::move(guard));
-    }
+    };
+    compile_guards(def.guards, &pack.guards);
+    compile_guards(def.mixed, &pack.mixed);
+    compile_guards(def.elsewhere, &pack.elsewhere);
     return pack;
   }
 
@@ -1279,11 +1502,11 @@ bool MatchElements(const std::vector<Element>& els, size_t ei, size_t pos,
   return e.optional && MatchElements(els, ei + 1, pos, tokens, s, required_end, end);
 }
 
-// True when one of the pack's guards matches words that end where the match starts, within
-// the match's clause.
-bool Guarded(const CompiledPack& pack, const std::vector<Token>& tokens, Span sentence,
-             size_t match_start) {
-  if (tokens[match_start].clause_start) return false;
+// The first of the pack's guards that matches words ending where the match starts, within the
+// match's clause; nullptr when none does.
+const CompiledGuard* Guarded(const CompiledPack& pack, const std::vector<Token>& tokens,
+                             Span sentence, size_t match_start) {
+  if (tokens[match_start].clause_start) return nullptr;
   constexpr size_t kMaxGuardWords = 8;
   for (const CompiledGuard& g : pack.guards) {
     if (!g.only_before.empty() && std::find(g.only_before.begin(), g.only_before.end(),
@@ -1295,12 +1518,12 @@ bool Guarded(const CompiledPack& pack, const std::vector<Token>& tokens, Span se
       --gs;
       size_t end = 0;
       if (MatchElements(g.pattern.elements, 0, gs, tokens, window, match_start, &end)) {
-        return true;
+        return &g;
       }
       if (tokens[gs].clause_start) break;  // a guard never reaches into an earlier clause
     }
   }
-  return false;
+  return nullptr;
 }
 
 struct FreeTextHit {
@@ -1308,14 +1531,20 @@ struct FreeTextHit {
   size_t rule = 0;
   size_t begin = 0;
   size_t end = 0;
+  std::string_view possible;  // empty for a request; else the possible opt-out's reason
 };
 
+// The first request the pack's rules find (rules in order, then positions). A match that a
+// guard turns into a possible opt-out, or of a possible-only rule, does not end the search: the
+// first of those is kept in *possible in case no request turns up.
 std::optional<FreeTextHit> FindRule(const Grammar& g, size_t pack_index, uint64_t rule_mask,
-                                    const std::vector<Token>& tokens) {
+                                    const std::vector<Token>& tokens,
+                                    std::optional<FreeTextHit>* possible) {
   const CompiledPack& pack = g.pack(pack_index);
   for (size_t r = 0; r < pack.rules.size(); ++r) {
     if (!(rule_mask & (uint64_t{1} << r))) continue;
-    const Pattern& p = pack.rules[r].pattern;
+    const CompiledRule& rule = pack.rules[r];
+    const Pattern& p = rule.pattern;
     size_t sb = 0;
     while (sb < tokens.size()) {
       size_t se = sb + 1;
@@ -1324,15 +1553,77 @@ std::optional<FreeTextHit> FindRule(const Grammar& g, size_t pack_index, uint64_
       const size_t last_start = p.anchored ? sb + 1 : se;
       for (size_t start = sb; start < last_start; ++start) {
         size_t end = 0;
-        if (MatchElements(p.elements, 0, start, tokens, s, std::string_view::npos, &end) &&
-            end > start && !Guarded(pack, tokens, s, start)) {
-          return FreeTextHit{pack_index, r, start, end};
+        if (!MatchElements(p.elements, 0, start, tokens, s, std::string_view::npos, &end) ||
+            end <= start) {
+          continue;
         }
+        const CompiledGuard* guard = Guarded(pack, tokens, s, start);
+        if (guard != nullptr && guard->possible.empty()) continue;  // cancelled
+        std::string_view reason = rule.possible;
+        if (guard != nullptr) reason = guard->possible;
+        if (reason.empty()) return FreeTextHit{pack_index, r, start, end, {}};
+        if (!possible->has_value()) *possible = FreeTextHit{pack_index, r, start, end, reason};
       }
       sb = se;
     }
   }
   return std::nullopt;
+}
+
+// The first of `guards` that matches anywhere in the message (any sentence, any position).
+const CompiledGuard* FindAnywhere(const std::vector<CompiledGuard>& guards,
+                                  const std::vector<Token>& tokens) {
+  for (const CompiledGuard& g : guards) {
+    size_t sb = 0;
+    while (sb < tokens.size()) {
+      size_t se = sb + 1;
+      while (se < tokens.size() && !tokens[se].sentence_start) ++se;
+      const Span s{sb, se};
+      const size_t last_start = g.pattern.anchored ? sb + 1 : se;
+      for (size_t start = sb; start < last_start; ++start) {
+        size_t end = 0;
+        if (MatchElements(g.pattern.elements, 0, start, tokens, s, std::string_view::npos,
+                          &end) &&
+            end > start) {
+          return &g;
+        }
+      }
+      sb = se;
+    }
+  }
+  return nullptr;
+}
+
+// The first of `guards` that matches starting right where a match ended (same sentence).
+const CompiledGuard* FindAfter(const std::vector<CompiledGuard>& guards,
+                               const std::vector<Token>& tokens, size_t at) {
+  if (at >= tokens.size() || tokens[at].clause_start) return nullptr;
+  size_t sb = at;
+  while (sb > 0 && !tokens[sb].sentence_start) --sb;
+  size_t se = at + 1;
+  while (se < tokens.size() && !tokens[se].sentence_start) ++se;
+  for (const CompiledGuard& g : guards) {
+    size_t end = 0;
+    if (MatchElements(g.pattern.elements, 0, at, tokens, Span{sb, se}, std::string_view::npos,
+                      &end) &&
+        end > at) {
+      return &g;
+    }
+  }
+  return nullptr;
+}
+
+// The sentence a possible opt-out's explanation gives for its reason ("en.possible.question").
+std::string_view PossibleReasonText(std::string_view reason) {
+  const size_t dot = reason.rfind('.');
+  const std::string_view kind = dot == std::string_view::npos ? reason : reason.substr(dot + 1);
+  if (kind == "question") return "a question about stopping";
+  if (kind == "negated") return "a negated stop";
+  if (kind == "conditional") return "a conditional stop";
+  if (kind == "mixed") return "a mixed request (stop one kind of message, keep another)";
+  if (kind == "other-channel") return "a request to stop something other than these texts";
+  if (kind == "context") return "a stop word without a clear messaging context";
+  return "unclear";
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1614,19 +1905,52 @@ KeywordMatch KeywordMatcher::Match(std::string_view body) const {
       }
     }
     if (packs != 0) {
+      std::optional<FreeTextHit> possible;
+      std::optional<FreeTextHit> hit;
       for (size_t p : impl_->packs) {
         if (!(packs & (1u << p))) continue;
-        if (std::optional<FreeTextHit> hit = FindRule(g, p, rules[p], tokens)) {
-          const CompiledRule& rule = g.pack(p).rules[hit->rule];
-          m.intent = Intent::kOptOut;
-          m.kind = MatchKind::kFreeText;
-          m.rule = rule.id;
-          m.language = g.pack(p).code;
-          m.matched = m.normalized.substr(tokens[hit->begin].begin,
-                                          tokens[hit->end - 1].end - tokens[hit->begin].begin);
-          m.explanation = "free-text rule " + rule.id + " matched \"" + m.matched + "\"";
-          return m;
+        hit = FindRule(g, p, rules[p], tokens, &possible);
+        if (hit) break;
+      }
+      if (hit) {
+        // A request that keeps another kind of message ("... but keep the reminders"), or that
+        // is about something other than these texts ("unsubscribe me from emails"), is not
+        // clear enough to act on.
+        const CompiledGuard* mixed = nullptr;
+        for (size_t p : impl_->packs) {
+          if ((mixed = FindAnywhere(g.pack(p).mixed, tokens)) != nullptr) break;
         }
+        const CompiledGuard* elsewhere = FindAfter(g.pack(hit->pack).elsewhere, tokens, hit->end);
+        if (elsewhere != nullptr && mixed != nullptr) {
+          hit.reset();  // "opt me out of paper mail, texts are fine": not about these texts
+        } else if (elsewhere != nullptr || mixed != nullptr) {
+          hit->possible = elsewhere != nullptr ? elsewhere->possible : mixed->possible;
+          possible = hit;
+          hit.reset();
+        }
+      }
+      if (hit) {
+        const CompiledRule& rule = g.pack(hit->pack).rules[hit->rule];
+        m.intent = Intent::kOptOut;
+        m.kind = MatchKind::kFreeText;
+        m.rule = rule.id;
+        m.language = g.pack(hit->pack).code;
+        m.matched = m.normalized.substr(tokens[hit->begin].begin,
+                                        tokens[hit->end - 1].end - tokens[hit->begin].begin);
+        m.explanation = "free-text rule " + rule.id + " matched \"" + m.matched + "\"";
+        return m;
+      }
+      if (possible) {
+        m.kind = MatchKind::kPossibleOptOut;
+        m.rule = std::string(possible->possible);
+        m.language = g.pack(possible->pack).code;
+        m.matched =
+            m.normalized.substr(tokens[possible->begin].begin,
+                                tokens[possible->end - 1].end - tokens[possible->begin].begin);
+        m.explanation = "possibly an opt-out: " +
+                        std::string(PossibleReasonText(possible->possible)) + " (\"" +
+                        m.normalized + "\")";
+        return m;
       }
     }
   }
@@ -1732,7 +2056,7 @@ std::vector<FreeTextRuleInfo> FreeTextRules(std::string_view language) {
   if (!code) return out;
   const Grammar& g = Grammar::Get();
   for (const CompiledRule& r : g.pack(*g.PackIndex(*code)).rules) {
-    out.push_back({r.id, r.pattern_text, r.example});
+    out.push_back({r.id, r.pattern_text, r.example, r.possible});
   }
   return out;
 }
