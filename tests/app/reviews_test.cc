@@ -19,10 +19,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr char kQuestion[] = "How do I stop these texts?";
-constexpr char kMixed[] = "Stop sending me promos but keep the appointment reminders";
-constexpr char kPhone[] = "+14155552671";
-constexpr int64_t kHour = 3'600'000;
+constexpr char kReviewQuestion[] = "How do I stop these texts?";
+constexpr char kReviewMixed[] = "Stop sending me promos but keep the appointment reminders";
+constexpr char kReviewPhone[] = "+14155552671";
+constexpr int64_t kReviewHour = 3'600'000;
 
 class ReviewsTest : public ::testing::Test {
  protected:
@@ -34,7 +34,7 @@ class ReviewsTest : public ::testing::Test {
     fs::create_directories(dir_);
     store_ = std::move(OpenStore((dir_ / "r.db").string())).value();
     svc_ = std::make_unique<ConsentService>(*store_, clock_);
-    reviews_ = std::make_unique<ReviewService>(*svc_, *store_, clock_, 24 * kHour);
+    reviews_ = std::make_unique<ReviewService>(*svc_, *store_, clock_, 24 * kReviewHour);
     account_ = MakeAccount(OptOutScope::kNumber);
     a_ = Number(account_, "+15551234567");
     b_ = Number(account_, "+15557654321");
@@ -60,14 +60,14 @@ class ReviewsTest : public ::testing::Test {
     return r.ok() ? *r : SenderNumber{};
   }
   InboundResult Receive(const std::string& body, const std::string& to, const std::string& id) {
-    auto r = svc_->ReceiveSms({"test", id, kPhone, to, body});
+    auto r = svc_->ReceiveSms({"test", id, kReviewPhone, to, body});
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     return r.ok() ? std::move(r).value() : InboundResult{};
   }
   void OptIn(int64_t account, const SenderNumber& n) {
     StatusChangeRequest req;
     req.account_id = account;
-    req.phone = kPhone;
+    req.phone = kReviewPhone;
     req.number = n.number;
     req.target = SubscriptionStatus::kOptedIn;
     req.actor = "user:alice";
@@ -76,7 +76,7 @@ class ReviewsTest : public ::testing::Test {
     ASSERT_TRUE(r.ok()) << r.status().ToString();
   }
   ConsentState StateOn(int64_t account, const SenderNumber& n) {
-    auto r = svc_->ShowStatus(account, kPhone);
+    auto r = svc_->ShowStatus(account, kReviewPhone);
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     if (r.ok()) {
       for (const auto& s : *r) {
@@ -113,7 +113,7 @@ class ReviewsTest : public ::testing::Test {
 
 TEST_F(ReviewsTest, PossibleOptOutWaitsForReviewAndChangesNoStatus) {
   OptIn(account_, a_);
-  const InboundResult r = Receive(kQuestion, a_.number, "SM-1");
+  const InboundResult r = Receive(kReviewQuestion, a_.number, "SM-1");
   EXPECT_EQ(r.match.kind, MatchKind::kPossibleOptOut);
   EXPECT_TRUE(r.events.empty());
   EXPECT_TRUE(r.replies.empty());
@@ -125,15 +125,15 @@ TEST_F(ReviewsTest, PossibleOptOutWaitsForReviewAndChangesNoStatus) {
   EXPECT_EQ(item.inbound_id, r.inbound_id);
   EXPECT_EQ(item.contact_id, r.contact_id);
   EXPECT_EQ(item.number_id, a_.id);
-  EXPECT_EQ(item.body, kQuestion);
-  EXPECT_EQ(item.from, kPhone);
+  EXPECT_EQ(item.body, kReviewQuestion);
+  EXPECT_EQ(item.from, kReviewPhone);
   EXPECT_EQ(item.to, a_.number);
   EXPECT_EQ(item.rule, r.match.rule);
   EXPECT_FALSE(item.explanation.empty());
   EXPECT_FALSE(open[0].overdue);
 
   // The provider delivers the same message again: answered as before, no second item.
-  const InboundResult again = Receive(kQuestion, a_.number, "SM-1");
+  const InboundResult again = Receive(kReviewQuestion, a_.number, "SM-1");
   EXPECT_TRUE(again.duplicate);
   EXPECT_EQ(Open(account_).size(), 1u);
   // Plain messages and clear keywords enter no queue.
@@ -145,10 +145,10 @@ TEST_F(ReviewsTest, PossibleOptOutWaitsForReviewAndChangesNoStatus) {
 TEST_F(ReviewsTest, ConfirmedItemIsTheContactsOwnOptOutFromTheMessagesArrival) {
   OptIn(account_, a_);
   OptIn(account_, b_);
-  const InboundResult r = Receive(kMixed, a_.number, "SM-1");
+  const InboundResult r = Receive(kReviewMixed, a_.number, "SM-1");
   ASSERT_EQ(r.match.kind, MatchKind::kPossibleOptOut);
   const int64_t arrived = store_->GetReview(account_, Open(account_)[0].item.id)->received_at_ms;
-  clock_.Advance(30 * kHour);  // reviewed the next day
+  clock_.Advance(30 * kReviewHour);  // reviewed the next day
 
   const int64_t id = Open(account_)[0].item.id;
   auto confirmed = reviews_->Confirm(Decision(id, "user:ann@example.com", "asked to stop promos"));
@@ -166,7 +166,7 @@ TEST_F(ReviewsTest, ConfirmedItemIsTheContactsOwnOptOutFromTheMessagesArrival) {
   EXPECT_EQ(StateOn(account_, b_).status, SubscriptionStatus::kOptedIn);
 
   // The event names the message and the review, and the FCC clock runs from the message.
-  auto history = svc_->History(account_, kPhone);
+  auto history = svc_->History(account_, kReviewPhone);
   ASSERT_TRUE(history.ok());
   const ConsentEvent& last = history->back();
   EXPECT_EQ(last.to, SubscriptionStatus::kOptedOut);
@@ -180,7 +180,7 @@ TEST_F(ReviewsTest, ConfirmedItemIsTheContactsOwnOptOutFromTheMessagesArrival) {
   // A user cannot undo it; the contact's START can.
   StatusChangeRequest back;
   back.account_id = account_;
-  back.phone = kPhone;
+  back.phone = kReviewPhone;
   back.number = a_.number;
   back.target = SubscriptionStatus::kOptedIn;
   back.actor = "user:alice";
@@ -192,7 +192,7 @@ TEST_F(ReviewsTest, ConfirmedItemIsTheContactsOwnOptOutFromTheMessagesArrival) {
 
 TEST_F(ReviewsTest, ItemIsDecidedOnceOnly) {
   OptIn(account_, a_);
-  Receive(kQuestion, a_.number, "SM-1");
+  Receive(kReviewQuestion, a_.number, "SM-1");
   const int64_t id = Open(account_)[0].item.id;
   ASSERT_TRUE(reviews_->Dismiss(Decision(id, "user:bob@example.com")).ok());
   auto confirm = reviews_->Confirm(Decision(id));
@@ -208,7 +208,7 @@ TEST_F(ReviewsTest, ItemIsDecidedOnceOnly) {
 
 TEST_F(ReviewsTest, DismissedItemLeavesTheStatusAsItWas) {
   OptIn(account_, a_);
-  Receive(kQuestion, a_.number, "SM-1");
+  Receive(kReviewQuestion, a_.number, "SM-1");
   const int64_t id = Open(account_)[0].item.id;
   auto dismissed = reviews_->Dismiss(Decision(id, "user:bob@example.com", "asked about hours"));
   ASSERT_TRUE(dismissed.ok()) << dismissed.status().ToString();
@@ -226,7 +226,7 @@ TEST_F(ReviewsTest, ConfirmationFollowsTheAccountsOptOutScopeAsStopWould) {
   const SenderNumber w2 = Number(wide, "+15550000002");
   OptIn(wide, w1);
   OptIn(wide, w2);
-  Receive(kQuestion, w2.number, "SM-w");
+  Receive(kReviewQuestion, w2.number, "SM-w");
   const int64_t id = Open(wide)[0].item.id;
   ReviewDecision d = Decision(id);
   d.account_id = wide;
@@ -239,13 +239,13 @@ TEST_F(ReviewsTest, ConfirmationFollowsTheAccountsOptOutScopeAsStopWould) {
 }
 
 TEST_F(ReviewsTest, UnreviewedItemsBecomeOverdueAfterTheHighlightAge) {
-  Receive(kQuestion, a_.number, "SM-1");
-  clock_.Advance(23 * kHour);
+  Receive(kReviewQuestion, a_.number, "SM-1");
+  clock_.Advance(23 * kReviewHour);
   auto open = Open(account_);
   ASSERT_EQ(open.size(), 1u);
   EXPECT_FALSE(open[0].overdue);
-  EXPECT_EQ(open[0].age_ms, 23 * kHour);
-  clock_.Advance(kHour);
+  EXPECT_EQ(open[0].age_ms, 23 * kReviewHour);
+  clock_.Advance(kReviewHour);
   EXPECT_TRUE(Open(account_)[0].overdue);
   // Decided items are never overdue.
   auto dismissed = reviews_->Dismiss(Decision(open[0].item.id));
@@ -255,7 +255,7 @@ TEST_F(ReviewsTest, UnreviewedItemsBecomeOverdueAfterTheHighlightAge) {
 
 TEST_F(ReviewsTest, BadDecisionsAndPagesAreRefusedAndChangeNothing) {
   OptIn(account_, a_);
-  Receive(kQuestion, a_.number, "SM-1");
+  Receive(kReviewQuestion, a_.number, "SM-1");
   const int64_t id = Open(account_)[0].item.id;
   auto long_note = reviews_->Confirm(Decision(id, "user:ann", std::string(1001, 'x')));
   EXPECT_EQ(long_note.status().code(), StatusCode::kInvalidArgument);

@@ -24,12 +24,12 @@ using nlohmann::json;
 using serve_fixture::Cli;
 namespace fs = std::filesystem;
 
-constexpr char kNumber[] = "+15553000001";
-constexpr char kSecret[] = "acme-secret";
-constexpr char kQuestion[] = "How do I stop these texts?";
-constexpr char kMixed[] = "Stop sending me promos but keep the appointment reminders";
+constexpr char kReviewNumber[] = "+15553000001";
+constexpr char kReviewSecret[] = "acme-secret";
+constexpr char kReviewQuestion[] = "How do I stop these texts?";
+constexpr char kReviewMixed[] = "Stop sending me promos but keep the appointment reminders";
 
-using Headers = std::vector<std::pair<std::string, std::string>>;
+using ReviewHeaders = std::vector<std::pair<std::string, std::string>>;
 
 class Reviews : public ::testing::Test {
  protected:
@@ -41,9 +41,9 @@ class Reviews : public ::testing::Test {
     json a = Cli(db_, {"account", "create", "--name", "Acme", "--addons", "marketing_sms_access"});
     key_ = a["api_key"];
     account_ = std::to_string(a["id"].get<int64_t>());
-    number_id_ = Cli(db_, {"number", "add", "--account", account_, "--number", kNumber})["id"];
+    number_id_ = Cli(db_, {"number", "add", "--account", account_, "--number", kReviewNumber})["id"];
     Cli(db_, {"provider", "set", "--account", account_, "--provider", "generic", "--secret",
-              kSecret, "--sender", "log"});
+              kReviewSecret, "--sender", "log"});
     viewer_password_ = Cli(db_, {"user", "add", "--account", account_, "--email",
                                  "viewer@example.com", "--role", "viewer"})["password"];
     serve_fixture::StartServe(db_, (dir_ / "serve.log").string(),
@@ -58,7 +58,7 @@ class Reviews : public ::testing::Test {
   }
 
   HttpClientResponse Send(const std::string& method, const std::string& path,
-                          const std::string& body, Headers headers) {
+                          const std::string& body, ReviewHeaders headers) {
     HttpClientRequest req;
     req.method = method;
     req.url = server_.base_url + path;
@@ -80,9 +80,9 @@ class Reviews : public ::testing::Test {
 
   void Receive(const std::string& id, const std::string& from, const std::string& text) {
     const std::string body =
-        json({{"message_id", id}, {"from", from}, {"to", kNumber}, {"body", text}}).dump();
+        json({{"message_id", id}, {"from", from}, {"to", kReviewNumber}, {"body", text}}).dump();
     const std::string ts = std::to_string(std::time(nullptr));
-    const std::string sig = "sha256=" + HexEncode(HmacSha256(kSecret, ts + "." + body));
+    const std::string sig = "sha256=" + HexEncode(HmacSha256(kReviewSecret, ts + "." + body));
     HttpClientRequest req;
     req.method = "POST";
     req.url = server_.base_url + "/webhooks/generic";
@@ -144,12 +144,12 @@ TEST_F(Reviews, ConfirmedQuestionIsTheContactsOwnOptOutUntilTheyTextStart) {
   const std::string phone = "+14155558001";
   const int64_t contact = NewContact(phone);
   OptIn(contact);
-  Receive("rv-1", phone, kQuestion);
-  Receive("rv-1", phone, kQuestion);  // the provider's retry: no second item
+  Receive("rv-1", phone, kReviewQuestion);
+  Receive("rv-1", phone, kReviewQuestion);  // the provider's retry: no second item
   const json item = OpenItemOf(phone);
   EXPECT_EQ(item["state"], "open");
-  EXPECT_EQ(item["body"], kQuestion);
-  EXPECT_EQ(item["to"], kNumber);
+  EXPECT_EQ(item["body"], kReviewQuestion);
+  EXPECT_EQ(item["to"], kReviewNumber);
   EXPECT_EQ(item["contact_id"], contact);
   EXPECT_EQ(item["rule"], "en.possible.question");
   EXPECT_FALSE(item["explanation"].get<std::string>().empty());
@@ -190,7 +190,7 @@ TEST_F(Reviews, DismissedMixedRequestLeavesTheStatus) {
   const std::string phone = "+14155558002";
   const int64_t contact = NewContact(phone);
   OptIn(contact);
-  Receive("rv-3", phone, kMixed);
+  Receive("rv-3", phone, kReviewMixed);
   const json item = OpenItemOf(phone);
   const std::string id = std::to_string(item["id"].get<int64_t>());
   json dismissed = Call("POST", "/v1/reviews/" + id + "/dismiss",
@@ -207,7 +207,7 @@ TEST_F(Reviews, DismissedMixedRequestLeavesTheStatus) {
 
 TEST_F(Reviews, BadRequestsAreRefusedAndChangeNothing) {
   const std::string phone = "+14155558003";
-  Receive("rv-4", phone, kQuestion);
+  Receive("rv-4", phone, kReviewQuestion);
   const json item = OpenItemOf(phone);
   const std::string id = std::to_string(item["id"].get<int64_t>());
   json e = Call("POST", "/v1/reviews/" + id + "/confirm", json{{"nots", "typo"}}.dump(), 400);
@@ -238,7 +238,7 @@ TEST_F(Reviews, BadRequestsAreRefusedAndChangeNothing) {
 
 TEST_F(Reviews, UnreviewedItemsBecomeOverdueAndTheCliSeesThem) {
   const std::string phone = "+14155558004";
-  Receive("rv-5", phone, kQuestion);
+  Receive("rv-5", phone, kReviewQuestion);
   // --review-highlight-after-s 1: polled until the item is overdue (at most 10 s).
   json item;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
@@ -270,7 +270,7 @@ TEST_F(Reviews, UnreviewedItemsBecomeOverdueAndTheCliSeesThem) {
 }
 
 TEST_F(Reviews, MetricsCountOpenItems) {
-  Receive("rv-6", "+14155558005", kQuestion);
+  Receive("rv-6", "+14155558005", kReviewQuestion);
   HttpClientResponse r = Send("GET", "/metrics", "", {});
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_NE(r.body.find("# TYPE smsconsent_review_items_open gauge"), std::string::npos);

@@ -3120,7 +3120,7 @@ TEST_P(StoreConformance, LookupContactsByPhoneOrIdWithStatuses) {
 
 // ---- Review items (possible opt-outs) ----------------------------------------------------
 
-ReviewItem Flagged(int64_t number_id, int64_t contact_id = 0) {
+ReviewItem FlaggedReview(int64_t number_id, int64_t contact_id = 0) {
   ReviewItem r;
   r.contact_id = contact_id;
   r.number_id = number_id;
@@ -3130,7 +3130,7 @@ ReviewItem Flagged(int64_t number_id, int64_t contact_id = 0) {
   return r;
 }
 
-ReviewResolution Resolve(int64_t id, ReviewState state, const std::string& by,
+ReviewResolution ReviewResolutionBy(int64_t id, ReviewState state, const std::string& by,
                          const std::string& note = "") {
   ReviewResolution r;
   r.id = id;
@@ -3152,7 +3152,7 @@ TEST_P(StoreConformance, ReviewItemIsWrittenWithItsMessageAndReadWithIt) {
   Contact unknown;
   unknown.phone = "+4520000001";
   changes.inbound = Inbound(unknown, n, "SM-q", "How do I stop these texts?");
-  changes.review = Flagged(n.id);
+  changes.review = FlaggedReview(n.id);
   const CommitResult committed = Must(store_->Commit(a.id, changes));
 
   auto open = Must(store_->ListReviews(a.id, ReviewQuery()));
@@ -3184,7 +3184,7 @@ TEST_P(StoreConformance, ReviewItemIsWrittenWithItsMessageAndReadWithIt) {
   const Account b = MakeAccount("b");
   EXPECT_TRUE(Must(store_->ListReviews(b.id, ReviewQuery())).empty());
   EXPECT_CODE(store_->GetReview(b.id, r.id), StatusCode::kNotFound);
-  EXPECT_CODE(store_->ResolveReview(b.id, Resolve(r.id, ReviewState::kDismissed, "user:eve")),
+  EXPECT_CODE(store_->ResolveReview(b.id, ReviewResolutionBy(r.id, ReviewState::kDismissed, "user:eve")),
               StatusCode::kNotFound);
   EXPECT_EQ(Must(store_->GetReview(a.id, r.id)).state, ReviewState::kOpen);
 }
@@ -3195,25 +3195,25 @@ TEST_P(StoreConformance, ReviewItemIsResolvedExactlyOnce) {
   const Contact c = MakeContact(a.id, "+4520000001");
   ChangeSet changes;
   changes.inbound = Inbound(c, n, "SM-1", "Stop sending me promos but keep the reminders");
-  changes.review = Flagged(n.id, c.id);
+  changes.review = FlaggedReview(n.id, c.id);
   Must(store_->Commit(a.id, changes));
   const int64_t id = Must(store_->ListReviews(a.id, ReviewQuery()))[0].id;
 
   // Bad resolutions change nothing.
-  EXPECT_CODE(store_->ResolveReview(a.id, Resolve(id, ReviewState::kOpen, "user:ann")),
+  EXPECT_CODE(store_->ResolveReview(a.id, ReviewResolutionBy(id, ReviewState::kOpen, "user:ann")),
               StatusCode::kInvalidArgument);
-  EXPECT_CODE(store_->ResolveReview(a.id, Resolve(id, ReviewState::kDismissed, "")),
+  EXPECT_CODE(store_->ResolveReview(a.id, ReviewResolutionBy(id, ReviewState::kDismissed, "")),
               StatusCode::kInvalidArgument);
   EXPECT_CODE(store_->ResolveReview(
-                  a.id, Resolve(id, ReviewState::kDismissed, "user:ann",
+                  a.id, ReviewResolutionBy(id, ReviewState::kDismissed, "user:ann",
                                 std::string(kMaxReviewNoteBytes + 1, 'x'))),
               StatusCode::kInvalidArgument);
-  EXPECT_CODE(store_->ResolveReview(a.id, Resolve(id + 100, ReviewState::kDismissed, "user:ann")),
+  EXPECT_CODE(store_->ResolveReview(a.id, ReviewResolutionBy(id + 100, ReviewState::kDismissed, "user:ann")),
               StatusCode::kNotFound);
   EXPECT_EQ(Must(store_->GetReview(a.id, id)).state, ReviewState::kOpen);
 
   const ReviewItem done =
-      Must(store_->ResolveReview(a.id, Resolve(id, ReviewState::kConfirmed, "user:ann", "clear")));
+      Must(store_->ResolveReview(a.id, ReviewResolutionBy(id, ReviewState::kConfirmed, "user:ann", "clear")));
   EXPECT_EQ(done.state, ReviewState::kConfirmed);
   EXPECT_EQ(done.reviewed_by, "user:ann");
   EXPECT_EQ(done.reviewed_at_ms, 9000);
@@ -3221,7 +3221,7 @@ TEST_P(StoreConformance, ReviewItemIsResolvedExactlyOnce) {
   EXPECT_EQ(done.body, "Stop sending me promos but keep the reminders");
 
   // A second resolution, either way, is refused and changes nothing.
-  auto again = store_->ResolveReview(a.id, Resolve(id, ReviewState::kDismissed, "user:bob"));
+  auto again = store_->ResolveReview(a.id, ReviewResolutionBy(id, ReviewState::kDismissed, "user:bob"));
   EXPECT_CODE(again, StatusCode::kFailedPrecondition);
   EXPECT_NE(again.status().message().find("confirmed already by user:ann"), std::string::npos)
       << again.status().ToString();
@@ -3239,13 +3239,13 @@ TEST_P(StoreConformance, ReviewListFiltersByStateAndPagesOldestFirst) {
   for (int i = 0; i < 5; ++i) {
     ChangeSet changes;
     changes.inbound = Inbound(c, n, "SM-" + std::to_string(i), "how do I stop?");
-    changes.review = Flagged(n.id, c.id);
+    changes.review = FlaggedReview(n.id, c.id);
     Must(store_->Commit(a.id, changes));
   }
   for (const ReviewItem& r : Must(store_->ListReviews(a.id, ReviewQuery()))) ids.push_back(r.id);
   ASSERT_EQ(ids.size(), 5u);
   EXPECT_TRUE(std::is_sorted(ids.begin(), ids.end()));
-  Must(store_->ResolveReview(a.id, Resolve(ids[1], ReviewState::kDismissed, "user:ann")));
+  Must(store_->ResolveReview(a.id, ReviewResolutionBy(ids[1], ReviewState::kDismissed, "user:ann")));
 
   ReviewQuery open;
   open.state = ReviewState::kOpen;
@@ -3283,7 +3283,7 @@ TEST_P(StoreConformance, ReviewItemOfAnotherAccountsMessageIsRefused) {
   theirs.inbound = Inbound(cb, nb, "SM-b");
   const CommitResult b_msg = Must(store_->Commit(b.id, theirs));
   ChangeSet changes;
-  ReviewItem r = Flagged(n.id, c.id);
+  ReviewItem r = FlaggedReview(n.id, c.id);
   r.inbound_id = b_msg.inbound_id;  // not account a's message
   changes.review = r;
   EXPECT_CODE(store_->Commit(a.id, changes), StatusCode::kNotFound);
@@ -3296,7 +3296,7 @@ TEST_P(StoreConformance, TwoEditorsResolvingOneReviewItemAtOnceOneWins) {
   const Contact c = MakeContact(a.id, "+4520000001");
   ChangeSet changes;
   changes.inbound = Inbound(c, n, "SM-1", "how do I stop?");
-  changes.review = Flagged(n.id, c.id);
+  changes.review = FlaggedReview(n.id, c.id);
   Must(store_->Commit(a.id, changes));
   const int64_t id = Must(store_->ListReviews(a.id, ReviewQuery()))[0].id;
 
@@ -3307,12 +3307,12 @@ TEST_P(StoreConformance, TwoEditorsResolvingOneReviewItemAtOnceOneWins) {
   std::thread t1([&] {
     ++ready;
     while (ready < 2) std::this_thread::yield();
-    ann = store_->ResolveReview(a.id, Resolve(id, ReviewState::kConfirmed, "user:ann"));
+    ann = store_->ResolveReview(a.id, ReviewResolutionBy(id, ReviewState::kConfirmed, "user:ann"));
   });
   std::thread t2([&] {
     ++ready;
     while (ready < 2) std::this_thread::yield();
-    bob = other->ResolveReview(a.id, Resolve(id, ReviewState::kDismissed, "user:bob"));
+    bob = other->ResolveReview(a.id, ReviewResolutionBy(id, ReviewState::kDismissed, "user:bob"));
   });
   t1.join();
   t2.join();
