@@ -8,6 +8,7 @@
 #include <future>
 
 #include "app/json_views.h"
+#include "core/business_days.h"
 #include "core/clock.h"
 #include "core/json_text.h"
 #include "core/ledger.h"
@@ -546,25 +547,42 @@ Result<ChangeSet> ConsentService::PlanInbound(const InboundSms& sms, const Inbou
   // The events' evidence and the message's decision are written as text (core/json_text.h),
   // exactly as nlohmann::json would dump them (keys in sorted order): on the webhook path,
   // building and dumping the trees cost as much as the rest of the plan.
-  auto evidence = [&](bool account_scope) {
+  // A revocation's FCC clock (core/business_days.h): received when the message arrived,
+  // effective when its event is recorded, which for a keyword is the same moment.
+  const int64_t received_at = now;
+  const int64_t business_days = UsBusinessDaysBetween(received_at, now);
+  auto evidence = [&](bool account_scope, bool revocation) {
     std::string ev;
-    // The members' names and short values take about 250 bytes; one allocation for all.
-    ev.reserve(320 + sms.body.size() + out.match.explanation.size() + out.match.matched.size() +
+    // The members' names and short values take about 350 bytes; one allocation for all.
+    ev.reserve(420 + sms.body.size() + out.match.explanation.size() + out.match.matched.size() +
                out.match.rule.size() + message_id.size());
     ev = "{";
     bool first = true;
     auto member = [&](std::string_view key, std::string_view value) {
       AppendJsonMember(ev, key, value, first);
     };
+    auto number_member = [&](std::string_view key, int64_t value) {
+      AppendJsonKey(ev, key, first);
+      ev += std::to_string(value);
+    };
     member("body", sms.body);
+    if (revocation) {
+      number_member("business_days", business_days);
+      number_member("effective_at_ms", now);
+    }
     member("explanation", out.match.explanation);
     member("from", contact.phone);
     member("intent", IntentName(out.match.intent));
     member("language", out.match.language);
+    if (revocation) {
+      AppendJsonKey(ev, "late", first);
+      ev += RevocationIsLate(business_days) ? "true" : "false";
+    }
     member("match_kind", MatchKindName(out.match.kind));
     member("matched", out.match.matched);
     member("message_id", message_id);
     member("provider", sms.provider);
+    if (revocation) number_member("received_at_ms", received_at);
     member("rule", out.match.rule);
     if (account_scope) member("scope", "account");  // reached via STOPALL/policy
     member("to", number.number);
@@ -586,7 +604,7 @@ Result<ChangeSet> ConsentService::PlanInbound(const InboundSms& sms, const Inbou
     e.source = Source::kKeyword;
     e.actor = "contact";
     e.at_ms = now;
-    e.evidence = evidence(t.number_id != number.id);
+    e.evidence = evidence(t.number_id != number.id, t.to == SubscriptionStatus::kOptedOut);
     changes.events.push_back(std::move(e));
     if (t.number_id == number.id) out.status_after = t.to;
   }
@@ -783,6 +801,169 @@ Result<StatusChangeResult> ConsentService::SetStatus(const StatusChangeRequest& 
     }
     return out;
   }
+}
+
+Result<StatusChangeResult> ConsentService::RecordContactOptOut(const ContactOptOutRequest& req) {
+  const bool known_channel =
+      std::any_of(kContactOptOutChannels.begin(), kContactOptOutChannels.end(),
+                  [&](const char* c) { return req.channel == c; });
+  if (!known_channel) {
+    std::string known;
+    for (const char* c : kContactOptOutChannels) known += std::string(known.empty() ? "" : ", ") + c;
+    return InvalidArgument("unknown channel '" + req.channel + "' (expected one of: " + known +
+                           ")");
+  }
+  if (req.channel == "sms" && !req.inbound_message_id) {
+    return InvalidArgument("channel 'sms' needs the inbound message that carries the request");
+  }
+  if (std::all_of(req.explanation.begin(), req.explanation.end(),
+                  [](unsigned char c) { return std::isspace(c); })) {
+    return InvalidArgument(
+        "an opt-out on the contact's behalf needs an explanation of what the contact asked");
+  }
+  if (req.explanation.size() > kMaxOptOutExplanationBytes) {
+    return InvalidArgument("explanation is longer than " +
+                           std::to_string(kMaxOptOutExplanationBytes) + " bytes");
+  }
+  SMSC_ASSIGN_OR_RETURN(Account account, AccountWithSms(req.account_id));
+  SMSC_ASSIGN_OR_RETURN(SenderNumber number, ResolveNumber(account, req.number));
+  SMSC_ASSIGN_OR_RETURN(PhoneNumber phone, phones_.Normalize(req.phone, account.default_region));
+  int64_t received_at = req.received_at_ms;
+  if (req.inbound_message_id) {
+    InboundQuery q;
+    q.before_id = *req.inbound_message_id + 1;
+    q.limit = 1;
+    SMSC_ASSIGN_OR_RETURN(auto found, store_.ListInbound(account.id, q));
+    if (found.empty() || found.front().id != *req.inbound_message_id) {
+      return NotFound("inbound message " + std::to_string(*req.inbound_message_id) +
+                      " not found in account " + std::to_string(account.id));
+    }
+    if (found.front().from != phone.e164) {
+      return InvalidArgument("inbound message " + std::to_string(*req.inbound_message_id) +
+                             " is not from " + phone.e164);
+    }
+    if (received_at == 0) received_at = found.front().received_at_ms;
+  }
+  if (received_at != 0) {
+    const int64_t now = clock_.NowMs();
+    if (received_at > now + kMaxReceivedAheadMs) {
+      return InvalidArgument("received_at is in the future");
+    }
+    if (received_at < now - kMaxRevocationAgeMs) {
+      return InvalidArgument("received_at is more than 10 years ago");
+    }
+  }
+  SMSC_ASSIGN_OR_RETURN(Contact contact, GetOrCreateContact(account, phone.e164));
+
+  for (int attempt = 1;; ++attempt) {
+    const int64_t now = clock_.NowMs();
+    const int64_t received = received_at == 0 ? now : received_at;
+    SMSC_ASSIGN_OR_RETURN(auto rows, store_.GetStatuses(account.id, contact.id));
+    ConsentState current;
+    for (const StatusRow& r : rows) {
+      if (r.number_id == number.id) current = r.state;
+    }
+    // The effect is now: a request received "in the future" within the allowed skew took
+    // effect the moment it was recorded.
+    const int64_t business_days = UsBusinessDaysBetween(std::min(received, now), now);
+    json evidence = {{"type", "contact_request"},
+                     {"channel", req.channel},
+                     {"explanation", req.explanation},
+                     {"actor", req.actor},
+                     {"received_at_ms", received},
+                     {"effective_at_ms", now},
+                     {"business_days", business_days},
+                     {"late", RevocationIsLate(business_days)}};
+    if (req.inbound_message_id) evidence["inbound_message_id"] = *req.inbound_message_id;
+    EventDraft e;
+    e.contact_id = contact.id;
+    e.phone = contact.phone;
+    e.number_id = number.id;
+    e.sender = number.number;
+    e.from = current.status;
+    e.to = SubscriptionStatus::kOptedOut;
+    e.source = Source::kContactRequest;
+    e.actor = req.actor;
+    e.at_ms = now;
+    e.evidence = evidence.dump();
+
+    ChangeSet changes;
+    changes.events.push_back(std::move(e));
+    auto committed = TimedCommit(account.id, changes);
+    if (!committed.ok()) {
+      if (committed.status().code() == StatusCode::kAborted && attempt < kMaxAttempts) continue;
+      return committed.status();
+    }
+    StatusChangeResult out;
+    out.contact = contact;
+    out.number = number;
+    out.event = committed->events.front();
+    out.changed = current.status != SubscriptionStatus::kOptedOut;
+    return out;
+  }
+}
+
+Result<RevocationPage> ConsentService::ListRevocations(int64_t account_id,
+                                                       const RevocationQuery& q) {
+  if (q.limit < 1 || q.limit > kMaxRevocationPage) {
+    return InvalidArgument("limit must be between 1 and " + std::to_string(kMaxRevocationPage));
+  }
+  SMSC_ASSIGN_OR_RETURN(Account account, AccountWithSms(account_id));
+  RevocationPage out;
+  EventQuery eq;
+  eq.after_seq = q.after_seq;
+  int64_t scanned = 0;
+  while (scanned < kRevocationScanEvents) {
+    eq.limit = static_cast<int>(std::min<int64_t>(1000, kRevocationScanEvents - scanned));
+    SMSC_ASSIGN_OR_RETURN(auto events, store_.ListEvents(account.id, eq));
+    for (const ConsentEvent& e : events) {
+      ++scanned;
+      eq.after_seq = e.seq;
+      if (e.to != SubscriptionStatus::kOptedOut || !IsContactSource(e.source)) continue;
+      Revocation r;
+      r.event = e;
+      r.channel = "sms";
+      r.received_at_ms = e.at_ms;
+      r.effective_at_ms = e.at_ms;
+      const json ev = json::parse(e.evidence, nullptr, /*allow_exceptions=*/false);
+      if (ev.is_object()) {
+        auto int_of = [&](const char* key, int64_t fallback) {
+          auto it = ev.find(key);
+          return it != ev.end() && it->is_number_integer() ? it->get<int64_t>() : fallback;
+        };
+        r.received_at_ms = int_of("received_at_ms", e.at_ms);
+        r.effective_at_ms = int_of("effective_at_ms", e.at_ms);
+        auto channel = ev.find("channel");
+        if (channel != ev.end() && channel->is_string()) r.channel = channel->get<std::string>();
+      }
+      // Counted again rather than read, so that every revocation, old ones too, is measured
+      // by the same rule; equal to the evidence's count where there is one.
+      r.business_days = UsBusinessDaysBetween(r.received_at_ms, r.effective_at_ms);
+      r.late = RevocationIsLate(r.business_days);
+      if (q.late_only && !r.late) continue;
+      if (r.effective_at_ms > r.received_at_ms) {
+        OutboxQuery oq;
+        oq.contact_id = e.contact_id;
+        oq.states = {OutboxState::kSent};
+        oq.sent_from_ms = r.received_at_ms;
+        oq.sent_until_ms = r.effective_at_ms;
+        oq.limit = kMaxSentBetween + 1;
+        SMSC_ASSIGN_OR_RETURN(r.sent_between, store_.ListOutbox(account.id, oq));
+        if (static_cast<int>(r.sent_between.size()) > kMaxSentBetween) {
+          r.sent_between.resize(kMaxSentBetween);
+          r.sent_between_more = true;
+        }
+      }
+      out.items.push_back(std::move(r));
+      if (static_cast<int>(out.items.size()) == q.limit) {
+        out.next_after_seq = e.seq;
+        return out;
+      }
+    }
+    if (static_cast<int>(events.size()) < eq.limit) return out;  // the ledger's end
+  }
+  out.next_after_seq = eq.after_seq;
+  return out;
 }
 
 Result<std::vector<NumberStatus>> ConsentService::ShowStatus(int64_t account_id,

@@ -143,6 +143,32 @@ struct StatusChangeRequest {
   Attestation attestation;
 };
 
+// How a contact asked to stop, for an opt-out recorded on their behalf (FCC 24-24: a
+// revocation by any reasonable means binds like a texted STOP). "sms" is a text message that
+// was no opt-out keyword but that staff confirm as the contact's request to stop; it needs
+// ContactOptOutRequest::inbound_message_id.
+inline constexpr std::array<const char*, 7> kContactOptOutChannels = {
+    "phone", "email", "in_person", "web", "mail", "other_sms", "sms"};
+
+// An opt-out the contact asked for by another channel than an opt-out keyword, recorded by a
+// staff member, the API or a review of an inbound message. It is the contact's own opt-out
+// (Source::kContactRequest): no user, bulk change or import can reverse it; only the contact's
+// opt-in keyword does.
+struct ContactOptOutRequest {
+  int64_t account_id = 0;
+  std::string phone;
+  std::string number;
+  std::string channel;  // one of kContactOptOutChannels
+  // When the contact's request was received, ms since the epoch: the FCC clock runs from it.
+  // 0: the inbound message's arrival when inbound_message_id is set, else now.
+  int64_t received_at_ms = 0;
+  std::string explanation;  // what the contact asked, and how; required
+  std::string actor = "cli";
+  // The account's inbound message that carries the request (channel "sms"): the evidence
+  // references it and it must come from `phone`.
+  std::optional<int64_t> inbound_message_id;
+};
+
 struct StatusChangeResult {
   Contact contact;
   SenderNumber number;
@@ -160,6 +186,37 @@ struct NumberStatus {
 struct MessageWithReplies {
   InboundMessage message;
   std::vector<OutboxItem> replies;
+};
+
+// A page of the account's revocations: the contact's own opt-outs (keyword or recorded on the
+// contact's behalf), in ledger order.
+struct RevocationQuery {
+  int64_t after_seq = 0;  // cursor: events with seq > after_seq
+  int limit = 50;         // revocations per page, 1 to kMaxRevocationPage
+  bool late_only = false;  // only those that took more than 10 US business days
+};
+
+// One revocation and its FCC clock (core/business_days.h).
+struct Revocation {
+  ConsentEvent event;
+  std::string channel;  // "sms" for a keyword; how the contact asked otherwise
+  int64_t received_at_ms = 0;
+  int64_t effective_at_ms = 0;  // the event's time
+  int64_t business_days = 0;
+  bool late = false;
+  // The replies sent to the contact (from any of the account's numbers) while the revocation
+  // waited: sent at or after its receipt and at or before its effect. At most
+  // kMaxSentBetween, oldest first; sent_between_more says there were more.
+  std::vector<OutboxItem> sent_between;
+  bool sent_between_more = false;
+};
+
+struct RevocationPage {
+  std::vector<Revocation> items;
+  // Where the next page starts (the seq of the last event looked at), or nullopt at the
+  // ledger's end. A page may hold fewer than `limit` items and still have a next: each page
+  // looks at no more than kRevocationScanEvents events.
+  std::optional<int64_t> next_after_seq;
 };
 
 struct LedgerCheck {
@@ -264,6 +321,27 @@ class ConsentService {
   // A user's (manual, bulk, api, import) status change. kFailedPrecondition when a self
   // opt-out forbids it; kInvalidArgument when an opt-in lacks its attestation.
   Result<StatusChangeResult> SetStatus(const StatusChangeRequest& req);
+
+  // Records the contact's own opt-out on `number`, asked for by another channel (see
+  // ContactOptOutRequest). The event's evidence holds the channel, the explanation, the actor,
+  // the inbound message if any, and the FCC clock: received_at_ms, effective_at_ms (the event's
+  // time), the US business days between them and `late` when they are more than 10; a late
+  // revocation is recorded all the same. No reply is queued. Errors: kInvalidArgument for an
+  // unknown channel, a blank or too long explanation, a received time in the future or older
+  // than kMaxRevocationAgeMs, or an inbound message that is not the contact's; kNotFound for an
+  // unknown number or inbound message; kPermissionDenied without Marketing SMS Access.
+  Result<StatusChangeResult> RecordContactOptOut(const ContactOptOutRequest& req);
+  static constexpr int64_t kMaxRevocationAgeMs = 3660LL * 24 * 60 * 60 * 1000;  // ~10 years
+  static constexpr int64_t kMaxReceivedAheadMs = 5 * 60 * 1000;  // clock skew of the caller
+  static constexpr size_t kMaxOptOutExplanationBytes = 2000;
+
+  // The account's revocations from q.after_seq on (see RevocationPage). Events written before
+  // the clock was recorded count as received when they took effect. kInvalidArgument for a
+  // limit outside 1 to kMaxRevocationPage.
+  Result<RevocationPage> ListRevocations(int64_t account_id, const RevocationQuery& q);
+  static constexpr int kMaxRevocationPage = 200;
+  static constexpr int64_t kRevocationScanEvents = 10'000;
+  static constexpr int kMaxSentBetween = 20;
 
   // The contact's state on every number of the account (not_specified where never set).
   Result<std::vector<NumberStatus>> ShowStatus(int64_t account_id, const std::string& phone);

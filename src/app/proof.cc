@@ -100,6 +100,27 @@ std::string HowPhrase(const ConsentEvent& e, const json& ev) {
     if (!Str(ev, "explanation").empty()) s += ", explanation: \"" + Str(ev, "explanation") + "\"";
     return s;
   }
+  if (type == "contact_request") {
+    // "at the contact's request by phone, recorded by user:alice, received <date> (2 US
+    // business days before it took effect), explanation: "…""
+    std::string channel = Str(ev, "channel");
+    std::replace(channel.begin(), channel.end(), '_', ' ');
+    std::string s = "at the contact's own request by " + channel + ", recorded by " +
+                    (e.actor.empty() ? Str(ev, "actor") : e.actor);
+    if (ev.contains("inbound_message_id") && ev["inbound_message_id"].is_number_integer()) {
+      s += " from inbound message " + std::to_string(ev["inbound_message_id"].get<int64_t>());
+    }
+    if (ev.contains("received_at_ms") && ev["received_at_ms"].is_number_integer()) {
+      s += ", received " + HumanTime(ev["received_at_ms"].get<int64_t>());
+      if (ev.contains("business_days") && ev["business_days"].is_number_integer()) {
+        s += " (" + std::to_string(ev["business_days"].get<int64_t>()) +
+             " US business day(s) before it took effect" +
+             (ev.value("late", false) ? ", more than the FCC's 10" : "") + ")";
+      }
+    }
+    if (!Str(ev, "explanation").empty()) s += ", explanation: \"" + Str(ev, "explanation") + "\"";
+    return s;
+  }
   return "by " + e.actor + " (" + SourceName(e.source) + ")";
 }
 
@@ -150,10 +171,10 @@ std::string SummaryLine(const NumberStatus& ns, const std::vector<ProofEvent>& e
     // A user's opt-out becomes the contact's own when they confirm it by keyword: name that
     // confirmation, the event that made it binding.
     const ProofEvent* confirmed = nullptr;
-    if (e.source != Source::kKeyword) {
+    if (!IsContactSource(e.source)) {
       for (const ProofEvent& pe : events) {
         const ConsentEvent& c = pe.event;
-        if (c.number_id == ns.number.id && c.seq > e.seq && c.source == Source::kKeyword &&
+        if (c.number_id == ns.number.id && c.seq > e.seq && IsContactSource(c.source) &&
             c.from == c.to && c.to == SubscriptionStatus::kOptedOut) {
           confirmed = &pe;
           break;

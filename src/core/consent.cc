@@ -36,13 +36,14 @@ constexpr std::array<std::pair<SubscriptionStatus, const char*>, 3> kStatusNames
     {SubscriptionStatus::kOptedIn, "opted_in"},
     {SubscriptionStatus::kOptedOut, "opted_out"},
 }};
-constexpr std::array<std::pair<Source, const char*>, 6> kSourceNames{{
+constexpr std::array<std::pair<Source, const char*>, 7> kSourceNames{{
     {Source::kKeyword, "keyword"},
     {Source::kManual, "manual"},
     {Source::kBulk, "bulk"},
     {Source::kApi, "api"},
     {Source::kImport, "import"},
     {Source::kSystem, "system"},
+    {Source::kContactRequest, "contact_request"},
 }};
 constexpr std::array<std::pair<NumberKind, const char*>, 3> kKindNames{{
     {NumberKind::kLongCode, "long_code"},
@@ -108,14 +109,15 @@ Result<OptOutScope> ParseOptOutScope(std::string_view s) {
 ConsentState ApplyEvent(const ConsentState& before, SubscriptionStatus to, Source source,
                         int64_t at_ms) {
   ConsentState after = before;
-  const bool by_contact = source == Source::kKeyword;
+  const bool by_contact = IsContactSource(source);
   if (to != before.status) {
     after.status = to;
     after.self_opted_out = by_contact && to == SubscriptionStatus::kOptedOut;
     after.source = source;
     after.updated_at_ms = at_ms;
   } else if (by_contact && to == SubscriptionStatus::kOptedOut) {
-    // A contact confirming an opt-out a user had set makes it their own; since and source
+    // A contact confirming an opt-out a user had set makes it their own (by keyword or by
+    // another channel recorded on their behalf); since and source
     // stay those of the opt-out, which is when and how the status changed.
     after.self_opted_out = true;
   }
@@ -165,15 +167,17 @@ Result<KeywordPlan> PlanKeyword(const KeywordInput& in) {
 }
 
 Result<UserChangePlan> PlanUserChange(const UserChangeInput& in) {
-  if (in.source == Source::kKeyword) {
-    return InvalidArgument("a user change cannot have source 'keyword'");
+  if (IsContactSource(in.source)) {
+    return InvalidArgument(std::string("a user change cannot have source '") +
+                           SourceName(in.source) + "'");
   }
   const ConsentState& cur = in.current;
   if (cur.status == SubscriptionStatus::kOptedOut && cur.self_opted_out &&
       in.target != SubscriptionStatus::kOptedOut) {
     return FailedPrecondition(
-        "the contact opted out themselves by text message; only the contact can opt back in, "
-        "by texting an opt-in keyword such as START");
+        "the contact opted out themselves (by text message, or by another channel recorded on "
+        "their behalf); only the contact can opt back in, by texting an opt-in keyword such as "
+        "START");
   }
   if (in.target == SubscriptionStatus::kOptedIn) {
     const Attestation& a = in.attestation;

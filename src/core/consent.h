@@ -4,8 +4,9 @@
 // transitions to record and which reply to queue". They implement PRODUCT.md rules 2-7:
 //   - an opt-out keyword affects the number it was sent to, or every number of the account
 //     when the account's scope policy says so; STOPALL always affects every number;
-//   - a contact's own opt-out (set by keyword) cannot be overridden by a user: only an
-//     opt-in keyword from the contact lifts it;
+//   - a contact's own opt-out (set by keyword, or recorded by staff on the contact's behalf
+//     when the contact asked by phone, email, in person or another channel) cannot be
+//     overridden by a user: only an opt-in keyword from the contact lifts it;
 //   - a user's opt-in (manual, bulk, api, import) needs an attestation of express, verifiable
 //     consent, a legal basis and an explanation;
 //   - an opt-in on a short code always queues a confirmation (numbers may also opt in to
@@ -34,10 +35,18 @@ enum class SubscriptionStatus { kNotSpecified, kOptedIn, kOptedOut };
 const char* SubscriptionStatusName(SubscriptionStatus s);  // "not_specified", "opted_in", ...
 Result<SubscriptionStatus> ParseSubscriptionStatus(std::string_view s);
 
-// Who or what caused a change. kKeyword is the contact; all others are the business.
-enum class Source { kKeyword, kManual, kBulk, kApi, kImport, kSystem };
-const char* SourceName(Source s);  // "keyword", "manual", "bulk", "api", "import", "system"
+// Who or what caused a change. kKeyword is the contact texting a keyword; kContactRequest is
+// the contact asking by another channel (a call, an email, in person, ...), recorded by staff
+// on the contact's behalf: under FCC 24-24 a revocation by any reasonable means binds like a
+// texted STOP, so both are the contact's own. All others are the business.
+enum class Source { kKeyword, kManual, kBulk, kApi, kImport, kSystem, kContactRequest };
+// "keyword", "manual", "bulk", "api", "import", "system", "contact_request"
+const char* SourceName(Source s);
 Result<Source> ParseSource(std::string_view s);
+// True for the sources that speak for the contact: kKeyword and kContactRequest.
+inline bool IsContactSource(Source s) {
+  return s == Source::kKeyword || s == Source::kContactRequest;
+}
 
 enum class NumberKind { kLongCode, kTollFree, kShortCode };
 const char* NumberKindName(NumberKind k);  // "long_code", "toll_free", "short_code"
@@ -63,7 +72,8 @@ Result<ReplyKind> ParseReplyKind(std::string_view s);
 // The current consent of one contact on one number, as derived from the ledger.
 struct ConsentState {
   SubscriptionStatus status = SubscriptionStatus::kNotSpecified;
-  // True when the contact opted out themselves (by keyword); such an opt-out binds users.
+  // True when the contact opted out themselves (by keyword, or by another channel recorded on
+  // their behalf); such an opt-out binds users.
   bool self_opted_out = false;
   // How and when the status last changed: the source and time of the last event that changed
   // it ("since"). Events that leave the status as it was do not move them.
@@ -77,8 +87,8 @@ inline bool MaySend(const ConsentState& s) { return s.status == SubscriptionStat
 // Folds one event into a state: the single definition of how the ledger replays. A change of
 // status takes the event's status, source and time. An event that leaves the status as it was
 // (a no-change event: a repeated STOP, a user's opt-in of an opted-in contact) is evidence
-// only and keeps the source and time of the last change, with one effect: a keyword opt-out
-// confirming an opt-out a user had set makes it the contact's own.
+// only and keeps the source and time of the last change, with one effect: the contact's own
+// opt-out (IsContactSource) confirming an opt-out a user had set makes it the contact's own.
 ConsentState ApplyEvent(const ConsentState& before, SubscriptionStatus to, Source source,
                         int64_t at_ms);
 
@@ -137,7 +147,7 @@ struct UserChangeInput {
   NumberPolicy number;
   ConsentState current;
   SubscriptionStatus target = SubscriptionStatus::kNotSpecified;
-  Source source = Source::kManual;  // must not be kKeyword
+  Source source = Source::kManual;  // must not be a contact's source (IsContactSource)
   Attestation attestation;
 };
 
@@ -148,7 +158,7 @@ struct UserChangePlan {
 
 // Errors: kFailedPrecondition when the contact's own opt-out forbids the change (any target
 // other than opted_out); kInvalidArgument when an opt-in lacks the attestation, the legal
-// basis or an explanation, or when source is kKeyword.
+// basis or an explanation, or when source is the contact's (IsContactSource).
 Result<UserChangePlan> PlanUserChange(const UserChangeInput& in);
 
 // ---- A queued reply at the moment it leaves (rules 5-7) --------------------------------

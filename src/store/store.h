@@ -413,6 +413,12 @@ struct OutboxQuery {
   // Only the replies to these inbound messages (OutboxItem::inbound_id); an empty list
   // matches nothing. At most 10,000 ids (kInvalidArgument).
   std::optional<std::vector<int64_t>> inbound_ids;
+  // Only the replies to this contact (OutboxItem::contact_id).
+  std::optional<int64_t> contact_id;
+  // Only replies sent (sent_at_ms) at or after / at or before these times; a reply never
+  // sent has sent_at_ms 0.
+  std::optional<int64_t> sent_from_ms;
+  std::optional<int64_t> sent_until_ms;
 };
 
 // Inbound messages of an account, newest (highest id) first.

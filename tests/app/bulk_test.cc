@@ -291,6 +291,29 @@ TEST_F(BulkTest, AStopBetweenSubmitAndRunIsRespected) {
   EXPECT_EQ(StatusOf(Phone(1), long_), kOut);
 }
 
+TEST_F(BulkTest, AnOptOutRecordedOnTheContactsBehalfIsNotReversed) {
+  // Staff record that the contact called and asked to stop: a later bulk opt-in skips them
+  // like a contact who texted STOP.
+  ContactOptOutRequest req;
+  req.account_id = account_;
+  req.phone = Phone(1);
+  req.number = "+15551234567";
+  req.channel = "phone";
+  req.explanation = "Customer called and asked us to stop";
+  req.actor = "user:alice";
+  ASSERT_TRUE(svc_->RecordContactOptOut(req).ok());
+  auto preview = bulk_->Preview(account_, OptIn("+15551234567"), StringSource(Csv(3)));
+  ASSERT_TRUE(preview.ok()) << preview.status().ToString();
+  EXPECT_EQ(preview->skipped[kSkipSelfOptedOut], 1);
+  auto submitted = bulk_->Submit(account_, OptIn("+15551234567"), "k", StringSource(Csv(3)));
+  ASSERT_TRUE(submitted.ok());
+  Job done = RunToEnd(submitted->first);
+  BulkTally t = BulkTally::FromJson(json::parse(done.result));
+  EXPECT_EQ(t.change, 2);
+  EXPECT_EQ(t.skipped[kSkipSelfOptedOut], 1);
+  EXPECT_EQ(StatusOf(Phone(1), long_), kOut);
+}
+
 TEST_F(BulkTest, SelectionByIdsAndByFilter) {
   ASSERT_TRUE(
       RunToEnd(bulk_->Submit(account_, OptIn("+15551234567"), "", StringSource(Csv(12)))->first)

@@ -279,6 +279,176 @@ TEST_F(ServiceTest, BulkAndApiOptInCannotOverrideSelfOptOut) {
   EXPECT_EQ(history->size(), 1u);  // refusals wrote nothing
 }
 
+ContactOptOutRequest OnBehalf(int64_t account, const std::string& number,
+                              const std::string& channel = "phone", int64_t received_at_ms = 0) {
+  ContactOptOutRequest req;
+  req.account_id = account;
+  req.phone = "+14155552671";
+  req.number = number;
+  req.channel = channel;
+  req.received_at_ms = received_at_ms;
+  req.explanation = "Customer called and asked us to stop texting";
+  req.actor = "user:alice";
+  return req;
+}
+
+TEST_F(ServiceTest, OptOutRecordedOnTheContactsBehalfBindsUsersUntilTheContactsStart) {
+  ASSERT_TRUE(svc_->SetStatus(OptIn("+15551234567")).ok());
+  auto out = svc_->RecordContactOptOut(OnBehalf(account_, "+15551234567"));
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_TRUE(out->changed);
+  EXPECT_EQ(out->event.source, Source::kContactRequest);
+  auto shown = svc_->ShowStatus(account_, "+14155552671");
+  ASSERT_TRUE(shown.ok());
+  for (const auto& s : *shown) {
+    if (s.number.id == long_.id) {
+      EXPECT_TRUE(s.state.self_opted_out);
+    }
+  }
+  for (Source s : {Source::kManual, Source::kBulk, Source::kApi, Source::kImport}) {
+    auto r = svc_->SetStatus(OptIn("+15551234567", s));
+    EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition) << SourceName(s);
+  }
+  EXPECT_EQ(StatusOn(long_), SubscriptionStatus::kOptedOut);
+  // The ledger's replay agrees with the status table.
+  auto check = svc_->VerifyLedger(account_);
+  ASSERT_TRUE(check.ok());
+  EXPECT_TRUE(check->ok());
+  // The contact's own START lifts it.
+  Receive("START");
+  EXPECT_EQ(StatusOn(long_), SubscriptionStatus::kOptedIn);
+}
+
+TEST_F(ServiceTest, OptOutOnTheContactsBehalfRecordsTheFccClock) {
+  clock_.Set(kT0 + 14 * 86'400'000LL);  // Thursday 15 January 2026
+  // Received Monday 29 December 2025: New Year's Day and the weekends are not business days.
+  const int64_t received = kT0 - 3 * 86'400'000LL;
+  auto out = svc_->RecordContactOptOut(OnBehalf(account_, "+15551234567", "email", received));
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  auto ev = nlohmann::json::parse(out->event.evidence);
+  EXPECT_EQ(ev["type"], "contact_request");
+  EXPECT_EQ(ev["channel"], "email");
+  EXPECT_EQ(ev["actor"], "user:alice");
+  EXPECT_EQ(ev["received_at_ms"], received);
+  EXPECT_EQ(ev["effective_at_ms"], out->event.at_ms);
+  // 30, 31 Dec; 2, 5-9, 12-15 Jan = 12 business days: late, and recorded all the same.
+  EXPECT_EQ(ev["business_days"], 12);
+  EXPECT_EQ(ev["late"], true);
+  EXPECT_EQ(StatusOn(long_), SubscriptionStatus::kOptedOut);
+}
+
+TEST_F(ServiceTest, LateRevocationsAreListedWithTheMessagesSentInBetween) {
+  clock_.Set(kT0);  // Thursday 1 January 2026
+  const int64_t received = kT0 + 86'400'000LL;  // Friday 2 January
+  // The contact asks for HELP by text meanwhile; the answer goes out in the webhook response.
+  clock_.Set(kT0 + 5 * 86'400'000LL);
+  InboundSms help{"test", "h1", "+14155552671", "+15551234567", "HELP", "response"};
+  ASSERT_TRUE(svc_->ReceiveSms(help).ok());
+  // A STOP from another contact takes effect at once.
+  Receive("STOP", "+15551234567", "+14155550000");
+  // The on-behalf opt-out is recorded 12 business days after its receipt.
+  clock_.Set(kT0 + 19 * 86'400'000LL);  // Tuesday 20 January (after MLK Day)
+  auto late = svc_->RecordContactOptOut(OnBehalf(account_, "+15551234567", "mail", received));
+  ASSERT_TRUE(late.ok()) << late.status().ToString();
+
+  RevocationQuery q;
+  auto all = svc_->ListRevocations(account_, q);
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  ASSERT_EQ(all->items.size(), 2u);
+  EXPECT_FALSE(all->next_after_seq.has_value());
+  EXPECT_EQ(all->items[0].channel, "sms");
+  EXPECT_EQ(all->items[0].business_days, 0);
+  q.late_only = true;
+  auto only_late = svc_->ListRevocations(account_, q);
+  ASSERT_TRUE(only_late.ok());
+  ASSERT_EQ(only_late->items.size(), 1u);
+  const Revocation& r = only_late->items[0];
+  EXPECT_EQ(r.event.id, late->event.id);
+  EXPECT_EQ(r.channel, "mail");
+  EXPECT_EQ(r.received_at_ms, received);
+  EXPECT_EQ(r.effective_at_ms, late->event.at_ms);
+  // 5-9, 12-16 and 20 January; 19 January is Martin Luther King Jr. Day.
+  EXPECT_EQ(r.business_days, 11);
+  EXPECT_TRUE(r.late);
+  ASSERT_EQ(r.sent_between.size(), 1u);
+  EXPECT_EQ(r.sent_between[0].kind, ReplyKind::kHelp);
+  EXPECT_EQ(r.sent_between[0].to, "+14155552671");
+  // Pages of one.
+  q.late_only = false;
+  q.limit = 1;
+  auto first = svc_->ListRevocations(account_, q);
+  ASSERT_TRUE(first.ok());
+  ASSERT_EQ(first->items.size(), 1u);
+  ASSERT_TRUE(first->next_after_seq.has_value());
+  q.after_seq = *first->next_after_seq;
+  auto second = svc_->ListRevocations(account_, q);
+  ASSERT_TRUE(second.ok());
+  ASSERT_EQ(second->items.size(), 1u);
+  EXPECT_EQ(second->items[0].event.id, late->event.id);
+  q.limit = 0;
+  EXPECT_EQ(svc_->ListRevocations(account_, q).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(ServiceTest, KeywordStopRecordsTheFccClockFromTheMessagesArrival) {
+  InboundResult r = Receive("STOP");
+  ASSERT_EQ(r.events.size(), 1u);
+  auto ev = nlohmann::json::parse(r.events[0].evidence);
+  EXPECT_EQ(ev["received_at_ms"], ev["effective_at_ms"]);
+  EXPECT_EQ(ev["effective_at_ms"], r.events[0].at_ms);
+  EXPECT_EQ(ev["business_days"], 0);
+  EXPECT_EQ(ev["late"], false);
+  // An opt-in keyword is no revocation: no clock.
+  InboundResult in = Receive("START");
+  ASSERT_EQ(in.events.size(), 1u);
+  EXPECT_FALSE(nlohmann::json::parse(in.events[0].evidence).contains("business_days"));
+}
+
+TEST_F(ServiceTest, OptOutOnTheContactsBehalfRefusesBadInputAndWritesNothing) {
+  auto bad = [&](ContactOptOutRequest req, StatusCode code) {
+    auto r = svc_->RecordContactOptOut(req);
+    EXPECT_EQ(r.status().code(), code) << r.status().ToString();
+  };
+  bad(OnBehalf(account_, "+15551234567", "carrier pigeon"), StatusCode::kInvalidArgument);
+  bad(OnBehalf(account_, "+15551234567", "sms"), StatusCode::kInvalidArgument);  // no message
+  auto blank = OnBehalf(account_, "+15551234567");
+  blank.explanation = "  ";
+  bad(blank, StatusCode::kInvalidArgument);
+  bad(OnBehalf(account_, "+15551234567", "phone", 1'700'000'000'000 + 86'400'000),
+      StatusCode::kInvalidArgument);  // tomorrow
+  bad(OnBehalf(account_, "+15551234567", "phone", 1'000'000'000'000),
+      StatusCode::kInvalidArgument);  // 2001
+  auto unknown_message = OnBehalf(account_, "+15551234567", "sms");
+  unknown_message.inbound_message_id = 999;
+  bad(unknown_message, StatusCode::kNotFound);
+  // Not even the contact was created.
+  EXPECT_EQ(store_->FindContactByPhone(account_, "+14155552671").status().code(),
+            StatusCode::kNotFound);
+}
+
+TEST_F(ServiceTest, AnInboundMessageConfirmedAsAnOptOutStartsTheClockAtItsArrival) {
+  InboundResult msg = Receive("Hi, can you call me about my account instead?");
+  ASSERT_TRUE(msg.events.empty());
+  auto fetched = svc_->ListMessages(account_, InboundQuery{});
+  ASSERT_TRUE(fetched.ok());
+  ASSERT_FALSE(fetched->empty());
+  const InboundMessage& m = fetched->front().message;
+  clock_.Advance(3 * 86'400'000LL);
+  auto req = OnBehalf(account_, "+15551234567", "sms");
+  req.inbound_message_id = m.id;
+  auto out = svc_->RecordContactOptOut(req);
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  auto ev = nlohmann::json::parse(out->event.evidence);
+  EXPECT_EQ(ev["inbound_message_id"], m.id);
+  EXPECT_EQ(ev["received_at_ms"], m.received_at_ms);
+  EXPECT_EQ(ev["channel"], "sms");
+  // Another phone's message is not this contact's request.
+  Receive("who is this?", "+15551234567", "+14155550000");
+  auto fetched2 = svc_->ListMessages(account_, InboundQuery{});
+  ASSERT_TRUE(fetched2.ok());
+  req.inbound_message_id = fetched2->front().message.id;
+  EXPECT_EQ(svc_->RecordContactOptOut(req).status().code(), StatusCode::kInvalidArgument);
+}
+
 TEST_F(ServiceTest, UserOptOutCanBeReversedByUserButNotAfterContactConfirmsIt) {
   ASSERT_TRUE(svc_->SetStatus(OptIn("+15551234567")).ok());
   StatusChangeRequest out = OptIn("+15551234567");

@@ -53,7 +53,7 @@ TEST(Names, RoundTripEveryEnum) {
     EXPECT_EQ(*ParseSubscriptionStatus(SubscriptionStatusName(s)), s);
   }
   for (auto s : {Source::kKeyword, Source::kManual, Source::kBulk, Source::kApi, Source::kImport,
-                 Source::kSystem}) {
+                 Source::kSystem, Source::kContactRequest}) {
     EXPECT_EQ(*ParseSource(SourceName(s)), s);
   }
   for (const std::string& b : LegalBasisNames()) EXPECT_EQ(LegalBasisName(*ParseLegalBasis(b)), b);
@@ -78,6 +78,18 @@ TEST(ApplyEvent, KeywordOptOutIsTheContactsOwn) {
   EXPECT_TRUE(s.self_opted_out);
   EXPECT_EQ(s.updated_at_ms, 5);
   EXPECT_EQ(s.source, Source::kKeyword);
+}
+
+TEST(ApplyEvent, OptOutRecordedOnTheContactsBehalfIsTheContactsOwn) {
+  auto s = ApplyEvent(kUserIn, SubscriptionStatus::kOptedOut, Source::kContactRequest, 5);
+  EXPECT_EQ(s.status, SubscriptionStatus::kOptedOut);
+  EXPECT_TRUE(s.self_opted_out);
+  EXPECT_EQ(s.source, Source::kContactRequest);
+  // Recorded on top of a user's opt-out, it makes that opt-out the contact's own.
+  EXPECT_TRUE(ApplyEvent(kUserOut, SubscriptionStatus::kOptedOut, Source::kContactRequest, 5)
+                  .self_opted_out);
+  // The contact's START lifts it.
+  EXPECT_FALSE(ApplyEvent(s, SubscriptionStatus::kOptedIn, Source::kKeyword, 6).self_opted_out);
 }
 
 TEST(ApplyEvent, UserOptOutIsNotSelf) {
@@ -272,6 +284,25 @@ TEST(PlanUserChange, SelfOptOutCannotBeOverriddenByAnyUserSource) {
       auto p = PlanUserChange(Change(kSelfOut, target, NumberKind::kLongCode, Full(), src));
       EXPECT_EQ(p.status().code(), StatusCode::kFailedPrecondition) << SourceName(src);
     }
+  }
+}
+
+TEST(PlanUserChange, OptOutRecordedOnTheContactsBehalfCannotBeOverriddenByAnyUserSource) {
+  const ConsentState on_behalf =
+      ApplyEvent(kUserIn, SubscriptionStatus::kOptedOut, Source::kContactRequest, 5);
+  for (Source src : {Source::kManual, Source::kBulk, Source::kApi, Source::kImport}) {
+    for (auto target : {SubscriptionStatus::kOptedIn, SubscriptionStatus::kNotSpecified}) {
+      auto p = PlanUserChange(Change(on_behalf, target, NumberKind::kLongCode, Full(), src));
+      EXPECT_EQ(p.status().code(), StatusCode::kFailedPrecondition) << SourceName(src);
+    }
+  }
+}
+
+TEST(PlanUserChange, ContactSourcesAreNotUserChanges) {
+  for (Source src : {Source::kKeyword, Source::kContactRequest}) {
+    auto p = PlanUserChange(
+        Change(kUnset, SubscriptionStatus::kOptedOut, NumberKind::kLongCode, Full(), src));
+    EXPECT_EQ(p.status().code(), StatusCode::kInvalidArgument) << SourceName(src);
   }
 }
 

@@ -1265,6 +1265,63 @@ TEST_P(StoreConformance, ListOutboxFindsTheRepliesToInboundMessagesInOneQuery) {
   EXPECT_CODE(store_->ListOutbox(a.id, q), StatusCode::kInvalidArgument);
 }
 
+TEST_P(StoreConformance, ListOutboxFiltersByContactAndSentTime) {
+  Account a = MakeAccount("a");
+  SenderNumber n = MakeNumber(a.id, "+4520123456");
+  Contact c = MakeContact(a.id, "+4511111111");
+  Contact other = MakeContact(a.id, "+4522222222");
+  // Replies in the webhook's response are stored sent at their creation time.
+  auto sent_at = [&](const Contact& to, int64_t at_ms) {
+    ChangeSet changes;
+    OutboxItem o = Reply(to, n, ReplyKind::kHelp);
+    o.channel = "response";
+    o.created_at_ms = at_ms;
+    changes.outbox = {o};
+    return Must(store_->Commit(a.id, changes)).outbox[0].id;
+  };
+  const int64_t early = sent_at(c, 1000);
+  const int64_t inside = sent_at(c, 2000);
+  const int64_t others = sent_at(other, 2000);
+  const int64_t edge = sent_at(c, 3000);
+  ChangeSet pending;  // never sent: sent_at_ms 0
+  pending.outbox = {Reply(c, n, ReplyKind::kHelp)};
+  const int64_t unsent = Must(store_->Commit(a.id, pending)).outbox[0].id;
+
+  OutboxQuery q;
+  q.contact_id = c.id;
+  EXPECT_EQ(OutboxIds(Must(store_->ListOutbox(a.id, q))),
+            (std::vector<int64_t>{early, inside, edge, unsent}));
+  q.sent_from_ms = 1500;
+  q.sent_until_ms = 3000;
+  EXPECT_EQ(OutboxIds(Must(store_->ListOutbox(a.id, q))), (std::vector<int64_t>{inside, edge}));
+  q.contact_id = other.id;
+  EXPECT_EQ(OutboxIds(Must(store_->ListOutbox(a.id, q))), std::vector<int64_t>{others});
+  // Another account sees none of them.
+  Account b = MakeAccount("b");
+  EXPECT_TRUE(Must(store_->ListOutbox(b.id, q)).empty());
+}
+
+TEST_P(StoreConformance, AnOptOutOnTheContactsBehalfIsTheContactsOwn) {
+  Account a = MakeAccount("a");
+  SenderNumber n = MakeNumber(a.id, "+4520000001");
+  Contact c = MakeContact(a.id, "+4511111111");
+  ChangeSet changes;
+  changes.events = {Draft(c, n, kNone, kIn, Source::kManual, 100),
+                    Draft(c, n, kIn, kOut, Source::kContactRequest, 200)};
+  Must(store_->Commit(a.id, changes));
+  auto rows = Must(store_->GetStatuses(a.id, c.id));
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].state.status, kOut);
+  EXPECT_TRUE(rows[0].state.self_opted_out);
+  EXPECT_EQ(rows[0].state.source, Source::kContactRequest);
+  EXPECT_EQ(AllEvents(a.id).back().source, Source::kContactRequest);
+  // The replay agrees with the table, after a reopen too.
+  Reopen();
+  StatusReplay replay;
+  for (const ConsentEvent& e : AllEvents(a.id)) replay.Add(e);
+  EXPECT_TRUE(SameStates(StatusMap(a.id), replay.states()));
+}
+
 TEST_P(StoreConformance, CommitRefusesContactsAndNumbersOfAnotherAccount) {
   Account a = MakeAccount("a");
   Account b = MakeAccount("b");

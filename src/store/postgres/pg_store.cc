@@ -1787,6 +1787,9 @@ Result<std::vector<OutboxItem>> PgStore::ListOutbox(int64_t account_id, const Ou
   if (q.inbound_ids) {
     sql += " AND inbound_id = ANY(" + arg(pg::IntArray(*q.inbound_ids)) + "::bigint[])";
   }
+  if (q.contact_id) sql += " AND contact_id = " + arg(pg::ToArg(*q.contact_id));
+  if (q.sent_from_ms) sql += " AND sent_at_ms >= " + arg(pg::ToArg(*q.sent_from_ms));
+  if (q.sent_until_ms) sql += " AND sent_at_ms <= " + arg(pg::ToArg(*q.sent_until_ms));
   std::vector<OutboxState> states;
   for (OutboxState st : q.states) {
     if (std::find(states.begin(), states.end(), st) == states.end()) states.push_back(st);

@@ -2449,12 +2449,16 @@ Result<std::vector<OutboxItem>> SqliteStore::ListOutbox(int64_t account_id, cons
                            " inbound message ids per outbox query");
   }
   if (q.inbound_ids && q.inbound_ids->empty()) return std::vector<OutboxItem>();
-  // ?1 account, ?2 after, ?3 limit, ?4 before, ?5 inbound ids (a JSON array), ?6… states.
-  // One state (IN with one value is an equality) walks outbox_by_account_state in id order;
-  // inbound ids look up outbox_by_inbound.
+  // ?1 account, ?2 after, ?3 limit, ?4 before, ?5 inbound ids (a JSON array), ?6 contact,
+  // ?7 sent from, ?8 sent until, ?9… states. One state (IN with one value is an equality)
+  // walks outbox_by_account_state in id order; inbound ids look up outbox_by_inbound, a
+  // contact outbox_by_contact.
   std::string sql = "SELECT " SMSC_OUTBOX_COLS " FROM outbox WHERE account_id = ?1 AND id > ?2";
   if (q.before_id > 0) sql += " AND id < ?4";
   if (q.inbound_ids) sql += " AND inbound_id IN (SELECT value FROM json_each(?5))";
+  if (q.contact_id) sql += " AND contact_id = ?6";
+  if (q.sent_from_ms) sql += " AND sent_at_ms >= ?7";
+  if (q.sent_until_ms) sql += " AND sent_at_ms <= ?8";
   std::vector<OutboxState> states;
   for (OutboxState st : q.states) {
     if (std::find(states.begin(), states.end(), st) == states.end()) states.push_back(st);
@@ -2462,7 +2466,7 @@ Result<std::vector<OutboxItem>> SqliteStore::ListOutbox(int64_t account_id, cons
   if (!states.empty()) {
     sql += " AND state IN (";
     for (size_t i = 0; i < states.size(); ++i) {
-      sql += (i ? ", ?" : "?") + std::to_string(6 + i);
+      sql += (i ? ", ?" : "?") + std::to_string(9 + i);
     }
     sql += ")";
   }
@@ -2472,8 +2476,11 @@ Result<std::vector<OutboxItem>> SqliteStore::ListOutbox(int64_t account_id, cons
   s.Bind(1, account_id).Bind(2, q.after_id).Bind(3, int64_t{q.limit});
   if (q.before_id > 0) s.Bind(4, q.before_id);
   if (q.inbound_ids) s.Bind(5, nlohmann::json(*q.inbound_ids).dump());
+  if (q.contact_id) s.Bind(6, *q.contact_id);
+  if (q.sent_from_ms) s.Bind(7, *q.sent_from_ms);
+  if (q.sent_until_ms) s.Bind(8, *q.sent_until_ms);
   for (size_t i = 0; i < states.size(); ++i) {
-    s.Bind(static_cast<int>(6 + i), OutboxStateName(states[i]));
+    s.Bind(static_cast<int>(9 + i), OutboxStateName(states[i]));
   }
   std::vector<OutboxItem> out;
   while (true) {
