@@ -310,7 +310,7 @@ UPDATE outbox SET queued_at_seq = COALESCE((SELECT MAX(e.seq) FROM events e
     WHERE e.account_id = outbox.account_id AND e.at_ms <= outbox.created_at_ms), 0)
   WHERE state IN ('pending', 'sending');
 )sql"},
-    {6, "possible opt-outs for a person to review (SQLite migration 12)", R"sql(
+    {5, "possible opt-outs for a person to review (SQLite migration 11)", R"sql(
 -- An inbound message the recogniser flagged as a possible opt-out, waiting for an editor to
 -- confirm it (the contact's own opt-out) or dismiss it (docs/reviews.md). One per message.
 CREATE TABLE review_items (
