@@ -16,7 +16,9 @@ function reasonLabel(state) {
 
 function decisionView(m) {
   const d = m.decision || {};
-  const parts = [h('span', { class: 'pill intent' }, INTENTS[d.intent] || d.intent || '—')];
+  // A possible opt-out has no intent of its own: it waits for a person (the panel above).
+  const label = d.match_kind === 'possible_opt_out' ? 'Possible opt-out' : INTENTS[d.intent] || d.intent || '—';
+  const parts = [h('span', { class: 'pill intent' }, label)];
   // rule: the keyword or free-text rule that decided (matched is the text it covered).
   if (d.rule) parts.push(' ', h('code', {}, d.rule));
   const changed = (d.transitions || []).filter((t) => t.changed);
@@ -29,9 +31,10 @@ function decisionView(m) {
   return parts;
 }
 
-// "3 h", "2 d": how long an item has waited.
+// "under 1 min", "3 h", "2 d": how long an item has waited.
 function ageLabel(seconds) {
-  if (seconds < 3600) return `${Math.max(1, Math.floor(seconds / 60))} min`;
+  if (seconds < 60) return 'under 1 min';
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min`;
   if (seconds < 48 * 3600) return `${Math.floor(seconds / 3600)} h`;
   return `${Math.floor(seconds / 86400)} d`;
 }

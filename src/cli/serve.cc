@@ -14,11 +14,11 @@
 
 #include "app/bounded_pool.h"
 #include "app/bulk.h"
-#include "app/reviews.h"
 #include "app/consent_service.h"
 #include "app/group_committer.h"
 #include "app/job_worker.h"
 #include "app/outbox_dispatcher.h"
+#include "app/reviews.h"
 #include "app/staff_auth.h"
 #include "app/system_clock.h"
 #include "app/webhook_service.h"

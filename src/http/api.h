@@ -14,8 +14,8 @@
 
 #include "app/bounded_pool.h"
 #include "app/bulk.h"
-#include "app/reviews.h"
 #include "app/consent_service.h"
+#include "app/reviews.h"
 #include "app/staff_auth.h"
 #include "app/webhook_service.h"
 #include "core/clock.h"

@@ -49,9 +49,8 @@ void Api::AddReviewRoutes() {
                 SMSC_ASSIGN_OR_RETURN(auto entries, service->List(a.id, q));
                 json items = json::array();
                 for (const ReviewEntry& e : entries) items.push_back(ToJson(e));
-                json page =
-                    Page(std::move(items), static_cast<int>(entries.size()) == q.limit,
-                         entries.empty() ? 0 : entries.back().item.id);
+                json page = Page(std::move(items), static_cast<int>(entries.size()) == q.limit,
+                                 entries.empty() ? 0 : entries.back().item.id);
                 page["highlight_after_seconds"] = service->highlight_after_ms() / 1000;
                 return JsonResponse(200, page);
               }));
@@ -64,22 +63,22 @@ void Api::AddReviewRoutes() {
                 return JsonResponse(200, ToJson(e));
               }));
   for (const bool confirm : {true, false}) {
-    router_.Add(
-        "POST", confirm ? "/v1/reviews/{review}/confirm" : "/v1/reviews/{review}/dismiss",
-        Authed([this, reviews, confirm](const Caller& a, const HttpRequest& req,
-                                        const PathParams& p) -> Result<HttpResponse> {
-          SMSC_ASSIGN_OR_RETURN(ReviewService * service, reviews());
-          SMSC_ASSIGN_OR_RETURN(int64_t id, PathId(p, "review"));
-          ReviewDecision d;
-          d.account_id = a.id;
-          d.id = id;
-          d.actor = a.actor;
-          SMSC_ASSIGN_OR_RETURN(d.note, DecisionNote(req));
-          SMSC_ASSIGN_OR_RETURN(ReviewEntry e, confirm ? service->Confirm(d) : service->Dismiss(d));
-          // A confirmed opt-out may queue its confirmation text.
-          if (confirm && notify_outbox_) notify_outbox_();
-          return JsonResponse(200, ToJson(e));
-        }));
+    router_.Add("POST", confirm ? "/v1/reviews/{review}/confirm" : "/v1/reviews/{review}/dismiss",
+                Authed([this, reviews, confirm](const Caller& a, const HttpRequest& req,
+                                                const PathParams& p) -> Result<HttpResponse> {
+                  SMSC_ASSIGN_OR_RETURN(ReviewService * service, reviews());
+                  SMSC_ASSIGN_OR_RETURN(int64_t id, PathId(p, "review"));
+                  ReviewDecision d;
+                  d.account_id = a.id;
+                  d.id = id;
+                  d.actor = a.actor;
+                  SMSC_ASSIGN_OR_RETURN(d.note, DecisionNote(req));
+                  SMSC_ASSIGN_OR_RETURN(ReviewEntry e,
+                                        confirm ? service->Confirm(d) : service->Dismiss(d));
+                  // A confirmed opt-out may queue its confirmation text.
+                  if (confirm && notify_outbox_) notify_outbox_();
+                  return JsonResponse(200, ToJson(e));
+                }));
   }
 }
 

@@ -235,9 +235,9 @@ Result<ReviewState> ParseReviewState(std::string_view s);
 struct ReviewItem {
   int64_t id = 0;
   int64_t account_id = 0;
-  int64_t inbound_id = 0;  // the flagged message (0 in a ChangeSet: the change set's own)
-  int64_t contact_id = 0;  // 0 in a ChangeSet: the change set's new contact
-  int64_t number_id = 0;   // the number the message was sent to
+  int64_t inbound_id = 0;   // the flagged message (0 in a ChangeSet: the change set's own)
+  int64_t contact_id = 0;   // 0 in a ChangeSet: the change set's new contact
+  int64_t number_id = 0;    // the number the message was sent to
   std::string rule;         // why it was flagged: KeywordMatch::rule ("en.possible.question")
   std::string explanation;  // the same in a sentence
   ReviewState state = ReviewState::kOpen;
@@ -616,8 +616,7 @@ class ConsentStore {
   // ---- review items (possible opt-outs) ----
   // The account's items matching `q`, oldest first, each with its message's text, sender,
   // number and arrival. kInvalidArgument for a limit that is not positive.
-  virtual Result<std::vector<ReviewItem>> ListReviews(int64_t account_id,
-                                                      const ReviewQuery& q) = 0;
+  virtual Result<std::vector<ReviewItem>> ListReviews(int64_t account_id, const ReviewQuery& q) = 0;
   virtual Result<ReviewItem> GetReview(int64_t account_id, int64_t id) = 0;  // kNotFound
   // Closes an open item exactly once, atomically (of two concurrent calls one wins, across
   // processes too): kFailedPrecondition, naming the state and who set it, when it is no longer

@@ -124,7 +124,6 @@ std::string NumberTaken(const SenderNumber& n) {
 
 Status UserNotFound(int64_t id) { return NotFound("user " + std::to_string(id) + " not found"); }
 
-
 const EventDraft& ResolveDraftContact(const EventDraft& draft, int64_t new_contact_id,
                                       EventDraft* scratch) {
   if (draft.contact_id != 0 || new_contact_id == 0) return draft;

@@ -234,8 +234,9 @@ TEST_F(ReviewsTest, ConfirmationFollowsTheAccountsOptOutScopeAsStopWould) {
   EXPECT_EQ(StateOn(wide, w1).status, SubscriptionStatus::kOptedOut);
   EXPECT_TRUE(StateOn(wide, w1).self_opted_out);
   EXPECT_EQ(StateOn(wide, w2).status, SubscriptionStatus::kOptedOut);
-  // Account 1's review queue and contact are untouched.
-  EXPECT_EQ(StateOn(account_, a_).status, SubscriptionStatus::kNotSpecified);
+  // Nothing reached the other account: no item, no contact.
+  EXPECT_TRUE(Open(account_).empty());
+  EXPECT_EQ(svc_->ShowStatus(account_, kReviewPhone).status().code(), StatusCode::kNotFound);
 }
 
 TEST_F(ReviewsTest, UnreviewedItemsBecomeOverdueAfterTheHighlightAge) {

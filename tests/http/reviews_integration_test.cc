@@ -41,7 +41,8 @@ class Reviews : public ::testing::Test {
     json a = Cli(db_, {"account", "create", "--name", "Acme", "--addons", "marketing_sms_access"});
     key_ = a["api_key"];
     account_ = std::to_string(a["id"].get<int64_t>());
-    number_id_ = Cli(db_, {"number", "add", "--account", account_, "--number", kReviewNumber})["id"];
+    number_id_ =
+        Cli(db_, {"number", "add", "--account", account_, "--number", kReviewNumber})["id"];
     Cli(db_, {"provider", "set", "--account", account_, "--provider", "generic", "--secret",
               kReviewSecret, "--sender", "log"});
     viewer_password_ = Cli(db_, {"user", "add", "--account", account_, "--email",
@@ -69,8 +70,7 @@ class Reviews : public ::testing::Test {
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     return r.ok() ? *r : HttpClientResponse{};
   }
-  json Call(const std::string& method, const std::string& path, const std::string& body,
-            int want) {
+  json Call(const std::string& method, const std::string& path, const std::string& body, int want) {
     HttpClientResponse r = Send(method, path, body, {{"Authorization", "Bearer " + key_}});
     EXPECT_EQ(r.status, want) << method << " " << path << ": " << r.body;
     json j = json::parse(r.body, nullptr, false);
@@ -124,7 +124,9 @@ class Reviews : public ::testing::Test {
   void OptIn(int64_t contact) {
     Call("PUT",
          "/v1/contacts/" + std::to_string(contact) + "/subscriptions/" + std::to_string(number_id_),
-         json{{"status", "opted_in"}, {"attest", true}, {"legal_basis", "consent"},
+         json{{"status", "opted_in"},
+              {"attest", true},
+              {"legal_basis", "consent"},
               {"explanation", "web form"}}
              .dump(),
          200);
@@ -178,7 +180,9 @@ TEST_F(Reviews, ConfirmedQuestionIsTheContactsOwnOptOutUntilTheyTextStart) {
   // A user cannot opt the contact back in; the contact's START does.
   Call("PUT",
        "/v1/contacts/" + std::to_string(contact) + "/subscriptions/" + std::to_string(number_id_),
-       json{{"status", "opted_in"}, {"attest", true}, {"legal_basis", "consent"},
+       json{{"status", "opted_in"},
+            {"attest", true},
+            {"legal_basis", "consent"},
             {"explanation", "called us"}}
            .dump(),
        409);
@@ -214,17 +218,17 @@ TEST_F(Reviews, BadRequestsAreRefusedAndChangeNothing) {
   EXPECT_NE(e["error"]["message"].get<std::string>().find("unknown field 'nots'"),
             std::string::npos)
       << e.dump();
-  Call("POST", "/v1/reviews/" + id + "/dismiss",
-       json{{"note", std::string(1001, 'x')}}.dump(), 400);
+  Call("POST", "/v1/reviews/" + id + "/dismiss", json{{"note", std::string(1001, 'x')}}.dump(),
+       400);
   Call("GET", "/v1/reviews?state=pending", "", 400);
   Call("GET", "/v1/reviews?limit=201", "", 400);
   Call("POST", "/v1/reviews/999999/confirm", "", 404);
   EXPECT_EQ(Get("/v1/reviews/" + id)["state"], "open");
 
   // A viewer reads the queue and decides nothing.
-  HttpClientResponse r = Send(
-      "POST", "/v1/session",
-      json{{"email", "viewer@example.com"}, {"password", viewer_password_}}.dump(), {});
+  HttpClientResponse r =
+      Send("POST", "/v1/session",
+           json{{"email", "viewer@example.com"}, {"password", viewer_password_}}.dump(), {});
   ASSERT_EQ(r.status, 200) << r.body;
   const std::string set_cookie = serve_fixture::HeaderOf(r, "set-cookie");
   const std::string cookie = set_cookie.substr(0, set_cookie.find(';'));

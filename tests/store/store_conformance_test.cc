@@ -3188,7 +3188,7 @@ ReviewItem FlaggedReview(int64_t number_id, int64_t contact_id = 0) {
 }
 
 ReviewResolution ReviewResolutionBy(int64_t id, ReviewState state, const std::string& by,
-                         const std::string& note = "") {
+                                    const std::string& note = "") {
   ReviewResolution r;
   r.id = id;
   r.state = state;
@@ -3241,8 +3241,9 @@ TEST_P(StoreConformance, ReviewItemIsWrittenWithItsMessageAndReadWithIt) {
   const Account b = MakeAccount("b");
   EXPECT_TRUE(Must(store_->ListReviews(b.id, ReviewQuery())).empty());
   EXPECT_CODE(store_->GetReview(b.id, r.id), StatusCode::kNotFound);
-  EXPECT_CODE(store_->ResolveReview(b.id, ReviewResolutionBy(r.id, ReviewState::kDismissed, "user:eve")),
-              StatusCode::kNotFound);
+  EXPECT_CODE(
+      store_->ResolveReview(b.id, ReviewResolutionBy(r.id, ReviewState::kDismissed, "user:eve")),
+      StatusCode::kNotFound);
   EXPECT_EQ(Must(store_->GetReview(a.id, r.id)).state, ReviewState::kOpen);
 }
 
@@ -3261,16 +3262,17 @@ TEST_P(StoreConformance, ReviewItemIsResolvedExactlyOnce) {
               StatusCode::kInvalidArgument);
   EXPECT_CODE(store_->ResolveReview(a.id, ReviewResolutionBy(id, ReviewState::kDismissed, "")),
               StatusCode::kInvalidArgument);
+  EXPECT_CODE(
+      store_->ResolveReview(a.id, ReviewResolutionBy(id, ReviewState::kDismissed, "user:ann",
+                                                     std::string(kMaxReviewNoteBytes + 1, 'x'))),
+      StatusCode::kInvalidArgument);
   EXPECT_CODE(store_->ResolveReview(
-                  a.id, ReviewResolutionBy(id, ReviewState::kDismissed, "user:ann",
-                                std::string(kMaxReviewNoteBytes + 1, 'x'))),
-              StatusCode::kInvalidArgument);
-  EXPECT_CODE(store_->ResolveReview(a.id, ReviewResolutionBy(id + 100, ReviewState::kDismissed, "user:ann")),
+                  a.id, ReviewResolutionBy(id + 100, ReviewState::kDismissed, "user:ann")),
               StatusCode::kNotFound);
   EXPECT_EQ(Must(store_->GetReview(a.id, id)).state, ReviewState::kOpen);
 
-  const ReviewItem done =
-      Must(store_->ResolveReview(a.id, ReviewResolutionBy(id, ReviewState::kConfirmed, "user:ann", "clear")));
+  const ReviewItem done = Must(store_->ResolveReview(
+      a.id, ReviewResolutionBy(id, ReviewState::kConfirmed, "user:ann", "clear")));
   EXPECT_EQ(done.state, ReviewState::kConfirmed);
   EXPECT_EQ(done.reviewed_by, "user:ann");
   EXPECT_EQ(done.reviewed_at_ms, 9000);
@@ -3278,7 +3280,8 @@ TEST_P(StoreConformance, ReviewItemIsResolvedExactlyOnce) {
   EXPECT_EQ(done.body, "Stop sending me promos but keep the reminders");
 
   // A second resolution, either way, is refused and changes nothing.
-  auto again = store_->ResolveReview(a.id, ReviewResolutionBy(id, ReviewState::kDismissed, "user:bob"));
+  auto again =
+      store_->ResolveReview(a.id, ReviewResolutionBy(id, ReviewState::kDismissed, "user:bob"));
   EXPECT_CODE(again, StatusCode::kFailedPrecondition);
   EXPECT_NE(again.status().message().find("confirmed already by user:ann"), std::string::npos)
       << again.status().ToString();
@@ -3302,7 +3305,8 @@ TEST_P(StoreConformance, ReviewListFiltersByStateAndPagesOldestFirst) {
   for (const ReviewItem& r : Must(store_->ListReviews(a.id, ReviewQuery()))) ids.push_back(r.id);
   ASSERT_EQ(ids.size(), 5u);
   EXPECT_TRUE(std::is_sorted(ids.begin(), ids.end()));
-  Must(store_->ResolveReview(a.id, ReviewResolutionBy(ids[1], ReviewState::kDismissed, "user:ann")));
+  Must(
+      store_->ResolveReview(a.id, ReviewResolutionBy(ids[1], ReviewState::kDismissed, "user:ann")));
 
   ReviewQuery open;
   open.state = ReviewState::kOpen;

@@ -3,7 +3,7 @@
 // overflows the phone-width viewport sideways.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { seededSuite, signIn, screenshot, EDITOR, DESKTOP, PHONE, SHORT_CODE } from './harness.mjs';
+import { seededSuite, signIn, screenshot, until, EDITOR, DESKTOP, PHONE, SHORT_CODE, QUESTION, MIXED } from './harness.mjs';
 
 const env = seededSuite(async () => {
   // A little history, so the pages show what they look like in use.
@@ -11,7 +11,9 @@ const env = seededSuite(async () => {
     { status: 'opted_in', attest: true, legal_basis: 'consent', explanation: 'Signed up at the spring fair' });
   env.server.cli(['sms', 'receive', '--from', '+4520000003', '--to', env.data.long.number, '--body', 'HELP', '--message-id', 'shot-1']);
   env.server.cli(['sms', 'receive', '--from', '+4520000005', '--to', SHORT_CODE, '--body', 'JA TAK', '--message-id', 'shot-2']);
-});
+  // A possible opt-out left unreviewed past the highlight age (3 s here, one day by default).
+  env.server.cli(['sms', 'receive', '--from', '+4520000004', '--to', env.data.long.number, '--body', QUESTION, '--message-id', 'shot-3']);
+}, ['--review-highlight-after-s', '3']);
 
 async function noSidewaysScroll(page) {
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
@@ -67,8 +69,13 @@ for (const [label, viewport] of [['desktop', DESKTOP], ['phone', PHONE]]) {
     await noSidewaysScroll(page);
     await screenshot(page, `number-${label}`);
 
+    // A fresh possible opt-out beside the overdue one.
+    await until(async () => (await env.server.api('GET', '/v1/reviews')).items.some((r) => r.overdue));
+    env.server.cli(['sms', 'receive', '--from', '+4520000007', '--to', env.data.long.number, '--body', MIXED, '--message-id', `shot-4-${label}`]);
     await page.getByRole('link', { name: 'Activity' }).click();
     await page.locator('#messages-table tbody tr').first().waitFor();
+    await page.locator('#reviews-table tr.overdue').first().waitFor();
+    await page.locator('#reviews-table tbody tr').filter({ hasText: MIXED }).first().waitFor();
     await screenshot(page, `activity-${label}`);
     await page.context().close();
   });

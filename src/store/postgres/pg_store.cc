@@ -1412,11 +1412,11 @@ Result<CommitResult> WriteChangeSet(Conn& c, int64_t account_id, const ChangeSet
     if (inbound_id == 0) return InvalidArgument("a review item needs its inbound message");
     SMSC_RETURN_IF_ERROR(check_contact(contact_id));
     SMSC_RETURN_IF_ERROR(check_number(rv.number_id));
-    Result<Res> r = c.Q(
-        "INSERT INTO review_items (account_id, inbound_id, contact_id, number_id, rule, "
-        "explanation, state, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6, 'open', $7)",
-        "storing review item", account_id, inbound_id, contact_id, rv.number_id, rv.rule,
-        rv.explanation, rv.created_at_ms);
+    Result<Res> r =
+        c.Q("INSERT INTO review_items (account_id, inbound_id, contact_id, number_id, rule, "
+            "explanation, state, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6, 'open', $7)",
+            "storing review item", account_id, inbound_id, contact_id, rv.number_id, rv.rule,
+            rv.explanation, rv.created_at_ms);
     if (!r.ok() && c.last_sqlstate() == pg::kUniqueViolation) {
       return AlreadyExists("inbound message " + std::to_string(inbound_id) +
                            " has a review item already");
@@ -1737,9 +1737,8 @@ Result<ReviewItem> ReadOneReview(Conn& c, int64_t account_id, int64_t id) {
 }  // namespace
 
 Result<ReviewItem> PgStore::GetReview(int64_t account_id, int64_t id) {
-  return pg::WithConn(impl_->pool, [&](Conn& c) -> Result<ReviewItem> {
-    return ReadOneReview(c, account_id, id);
-  });
+  return pg::WithConn(
+      impl_->pool, [&](Conn& c) -> Result<ReviewItem> { return ReadOneReview(c, account_id, id); });
 }
 
 Result<ReviewItem> PgStore::ResolveReview(int64_t account_id, const ReviewResolution& res) {

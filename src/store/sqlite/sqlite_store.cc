@@ -2371,12 +2371,11 @@ Result<std::vector<InboundMessage>> SqliteStore::ListInbound(int64_t account_id,
 
 // ---- Review items ----------------------------------------------------------------------------
 
-Result<std::vector<ReviewItem>> SqliteStore::ListReviews(int64_t account_id,
-                                                         const ReviewQuery& q) {
+Result<std::vector<ReviewItem>> SqliteStore::ListReviews(int64_t account_id, const ReviewQuery& q) {
   SMSC_RETURN_IF_ERROR(CheckLimit(q.limit));
   // ?1 account, ?2 cursor, ?3 limit, ?4 state: review_items_by_account_state gives the order.
-  std::string sql = "SELECT " SMSC_REVIEW_COLS SMSC_REVIEW_FROM
-                    " WHERE r.account_id = ?1 AND r.id > ?2";
+  std::string sql =
+      "SELECT " SMSC_REVIEW_COLS SMSC_REVIEW_FROM " WHERE r.account_id = ?1 AND r.id > ?2";
   if (q.state) sql += " AND r.state = ?4";
   sql += " ORDER BY r.id LIMIT ?3";
   ReadLease reader = impl_->Read(mu_);
@@ -2435,8 +2434,8 @@ Result<ReviewItem> SqliteStore::ResolveReview(int64_t account_id, const ReviewRe
 
 Result<int64_t> SqliteStore::CountOpenReviews() {
   ReadLease reader = impl_->Read(mu_);
-  SMSC_ASSIGN_OR_RETURN(
-      Stmt s, reader->Prepare("SELECT COUNT(*) FROM review_items WHERE state = 'open'"));
+  SMSC_ASSIGN_OR_RETURN(Stmt s,
+                        reader->Prepare("SELECT COUNT(*) FROM review_items WHERE state = 'open'"));
   SMSC_ASSIGN_OR_RETURN(bool row, s.Step("counting open review items"));
   return row ? s.Int(0) : 0;
 }
