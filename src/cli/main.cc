@@ -320,6 +320,9 @@ int Main(int argc, char** argv) {
                << t["from"].get<std::string>() << " -> " << t["to"].get<std::string>() << "\n";
           }
         }
+        if (r->match.kind == MatchKind::kPossibleOptOut) {
+          os << "  possible opt-out: waiting for a person (smsconsent reviews list)\n";
+        }
         for (const auto& rep : d["replies"]) {
           os << "  reply queued (" << rep["kind"].get<std::string>() << ", "
              << rep["encoding"].get<std::string>() << ", " << rep["segments"].get<int>()

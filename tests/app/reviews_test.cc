@@ -147,10 +147,10 @@ TEST_F(ReviewsTest, ConfirmedItemIsTheContactsOwnOptOutFromTheMessagesArrival) {
   OptIn(account_, b_);
   const InboundResult r = Receive(kReviewMixed, a_.number, "SM-1");
   ASSERT_EQ(r.match.kind, MatchKind::kPossibleOptOut);
-  const int64_t arrived = store_->GetReview(account_, Open(account_)[0].item.id)->received_at_ms;
+  const int64_t arrived = store_->GetReview(account_, Open(account_).at(0).item.id)->received_at_ms;
   clock_.Advance(30 * kReviewHour);  // reviewed the next day
 
-  const int64_t id = Open(account_)[0].item.id;
+  const int64_t id = Open(account_).at(0).item.id;
   auto confirmed = reviews_->Confirm(Decision(id, "user:ann@example.com", "asked to stop promos"));
   ASSERT_TRUE(confirmed.ok()) << confirmed.status().ToString();
   EXPECT_EQ(confirmed->item.state, ReviewState::kConfirmed);
@@ -193,7 +193,7 @@ TEST_F(ReviewsTest, ConfirmedItemIsTheContactsOwnOptOutFromTheMessagesArrival) {
 TEST_F(ReviewsTest, ItemIsDecidedOnceOnly) {
   OptIn(account_, a_);
   Receive(kReviewQuestion, a_.number, "SM-1");
-  const int64_t id = Open(account_)[0].item.id;
+  const int64_t id = Open(account_).at(0).item.id;
   ASSERT_TRUE(reviews_->Dismiss(Decision(id, "user:bob@example.com")).ok());
   auto confirm = reviews_->Confirm(Decision(id));
   EXPECT_EQ(confirm.status().code(), StatusCode::kFailedPrecondition);
@@ -209,7 +209,7 @@ TEST_F(ReviewsTest, ItemIsDecidedOnceOnly) {
 TEST_F(ReviewsTest, DismissedItemLeavesTheStatusAsItWas) {
   OptIn(account_, a_);
   Receive(kReviewQuestion, a_.number, "SM-1");
-  const int64_t id = Open(account_)[0].item.id;
+  const int64_t id = Open(account_).at(0).item.id;
   auto dismissed = reviews_->Dismiss(Decision(id, "user:bob@example.com", "asked about hours"));
   ASSERT_TRUE(dismissed.ok()) << dismissed.status().ToString();
   EXPECT_EQ(dismissed->item.state, ReviewState::kDismissed);
@@ -227,7 +227,7 @@ TEST_F(ReviewsTest, ConfirmationFollowsTheAccountsOptOutScopeAsStopWould) {
   OptIn(wide, w1);
   OptIn(wide, w2);
   Receive(kReviewQuestion, w2.number, "SM-w");
-  const int64_t id = Open(wide)[0].item.id;
+  const int64_t id = Open(wide).at(0).item.id;
   ReviewDecision d = Decision(id);
   d.account_id = wide;
   ASSERT_TRUE(reviews_->Confirm(d).ok());
@@ -247,7 +247,7 @@ TEST_F(ReviewsTest, UnreviewedItemsBecomeOverdueAfterTheHighlightAge) {
   EXPECT_FALSE(open[0].overdue);
   EXPECT_EQ(open[0].age_ms, 23 * kReviewHour);
   clock_.Advance(kReviewHour);
-  EXPECT_TRUE(Open(account_)[0].overdue);
+  EXPECT_TRUE(Open(account_).at(0).overdue);
   // Decided items are never overdue.
   auto dismissed = reviews_->Dismiss(Decision(open[0].item.id));
   ASSERT_TRUE(dismissed.ok());
@@ -257,7 +257,7 @@ TEST_F(ReviewsTest, UnreviewedItemsBecomeOverdueAfterTheHighlightAge) {
 TEST_F(ReviewsTest, BadDecisionsAndPagesAreRefusedAndChangeNothing) {
   OptIn(account_, a_);
   Receive(kReviewQuestion, a_.number, "SM-1");
-  const int64_t id = Open(account_)[0].item.id;
+  const int64_t id = Open(account_).at(0).item.id;
   auto long_note = reviews_->Confirm(Decision(id, "user:ann", std::string(1001, 'x')));
   EXPECT_EQ(long_note.status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(StateOn(account_, a_).status, SubscriptionStatus::kOptedIn);

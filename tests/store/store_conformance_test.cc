@@ -3255,7 +3255,7 @@ TEST_P(StoreConformance, ReviewItemIsResolvedExactlyOnce) {
   changes.inbound = Inbound(c, n, "SM-1", "Stop sending me promos but keep the reminders");
   changes.review = FlaggedReview(n.id, c.id);
   Must(store_->Commit(a.id, changes));
-  const int64_t id = Must(store_->ListReviews(a.id, ReviewQuery()))[0].id;
+  const int64_t id = Must(store_->ListReviews(a.id, ReviewQuery())).at(0).id;
 
   // Bad resolutions change nothing.
   EXPECT_CODE(store_->ResolveReview(a.id, ReviewResolutionBy(id, ReviewState::kOpen, "user:ann")),
@@ -3359,7 +3359,7 @@ TEST_P(StoreConformance, TwoEditorsResolvingOneReviewItemAtOnceOneWins) {
   changes.inbound = Inbound(c, n, "SM-1", "how do I stop?");
   changes.review = FlaggedReview(n.id, c.id);
   Must(store_->Commit(a.id, changes));
-  const int64_t id = Must(store_->ListReviews(a.id, ReviewQuery()))[0].id;
+  const int64_t id = Must(store_->ListReviews(a.id, ReviewQuery())).at(0).id;
 
   // Two store objects on one database: two server instances.
   auto other = Must(location_->Open(), "opening a second store");
