@@ -1,9 +1,11 @@
 // Activity: possible opt-outs waiting for a person (GET /v1/reviews; editors confirm or dismiss
 // them), recent inbound messages with the decision each produced and the replies it queued
-// (GET /v1/messages), and the outbox's replies that were not sent: failed, dead-lettered,
-// expired or cancelled (GET /v1/outbox?state=failed,dead,expired,cancelled).
+// (GET /v1/messages), the outbox's replies that were not sent: failed, dead-lettered,
+// expired or cancelled (GET /v1/outbox?state=failed,dead,expired,cancelled), and the
+// revocations that took longer than the FCC's 10 US business days, with the replies sent to the
+// contact in between (GET /v1/compliance/revocations?late=true; all of them on request).
 import { api, describe } from './api.js';
-import { h, clear, alertBox, emptyState, statusLabel, time, toast } from './ui.js';
+import { h, clear, alertBox, emptyState, statusLabel, time, toast, channelLabel } from './ui.js';
 
 const INTENTS = { opt_in: 'Opt-in', opt_out: 'Opt-out', opt_out_all: 'Opt-out of all', help: 'Help', none: 'No keyword' };
 const UNSENT = ['failed', 'dead', 'expired', 'cancelled'];
@@ -55,12 +57,18 @@ export async function renderActivity(page, ctx) {
     return;
   }
   const reviewsHost = h('div', {});
+  const revocationsHost = h('div', {});
+  const showAll = h('input', { type: 'checkbox', name: 'all_revocations' });
   const problemsHost = h('div', {});
   const messagesHost = h('div', { class: 'table-wrap' });
   const more = h('div', { class: 'pager' });
   page.append(
     h('section', { class: 'panel flush', 'aria-labelledby': 'reviews-h', id: 'reviews' },
       h('div', { class: 'panel-head' }, h('h2', { id: 'reviews-h' }, 'Possible opt-outs to review')), reviewsHost),
+    h('section', { class: 'panel flush', 'aria-labelledby': 'revocations-h' },
+      h('div', { class: 'panel-head' }, h('h2', { id: 'revocations-h' }, 'Opt-outs past 10 business days'),
+        h('label', { class: 'check small' }, showAll, h('span', {}, 'Show every opt-out'))),
+      revocationsHost),
     h('section', { class: 'panel flush', 'aria-labelledby': 'problems-h' },
       h('div', { class: 'panel-head' }, h('h2', { id: 'problems-h' }, 'Replies not sent')), problemsHost),
     h('section', { class: 'panel flush', 'aria-labelledby': 'messages-h' },
@@ -142,6 +150,36 @@ export async function renderActivity(page, ctx) {
         h('td', { class: 'hide-narrow num' }, o.attempts)))))));
   }
 
+  async function loadRevocations() {
+    const all = showAll.checked;
+    let res;
+    try {
+      res = await api('GET', '/v1/compliance/revocations', { query: { late: all ? undefined : 'true', limit: 50 } });
+    } catch (e) {
+      revocationsHost.replaceChildren(alertBox('error', null, describe(e)));
+      return;
+    }
+    clear(revocationsHost);
+    if (!res.items.length) {
+      revocationsHost.append(emptyState(all ? 'No opt-outs yet' : 'No late opt-outs',
+        'The FCC requires an opt-out to take effect within 10 US business days of its receipt. Opt-outs that took longer, and any message sent to the contact meanwhile, appear here.'));
+      return;
+    }
+    revocationsHost.append(h('div', { class: 'table-wrap' }, h('table', { id: 'revocations' },
+      h('thead', {}, h('tr', {}, h('th', {}, 'Contact'), h('th', {}, 'Asked by'), h('th', {}, 'Received'), h('th', {}, 'Took effect'), h('th', {}, 'Business days'), h('th', {}, 'Sent in between'))),
+      h('tbody', {}, res.items.map((r) => h('tr', { dataset: { seq: r.event.seq } },
+        h('td', { class: 'mono' }, h('a', { href: `#/contacts/${r.contact_id}` }, r.phone), h('div', { class: 'sub' }, `on ${r.number}`)),
+        h('td', {}, channelLabel(r.channel), r.event.source === 'contact_request' ? h('div', { class: 'sub' }, `recorded by ${r.event.actor}`) : null),
+        h('td', {}, time(r.received_at)),
+        h('td', {}, time(r.effective_at)),
+        h('td', { class: 'num' }, String(r.business_days), r.late ? h('span', { class: 'pill late' }, 'late') : h('span', { class: 'pill on-time' }, 'on time')),
+        h('td', {}, r.sent_between.length
+          ? [...r.sent_between.map((o) => h('div', { class: 'reply' }, time(o.sent_at), ' ', h('span', {}, o.body), h('div', { class: 'sub' }, `from ${o.from}`))),
+            r.sent_between_more ? h('div', { class: 'sub' }, '… and more') : null]
+          : h('span', { class: 'muted' }, 'None'))))))));
+  }
+  showAll.addEventListener('change', loadRevocations);
+
   const tbody = h('tbody', {});
   const table = h('table', { id: 'messages-table' },
     h('thead', {}, h('tr', {}, h('th', {}, 'Received'), h('th', {}, 'From → to'), h('th', {}, 'Message'), h('th', {}, 'Decision'), h('th', {}, 'Replies'))),
@@ -168,5 +206,5 @@ export async function renderActivity(page, ctx) {
       res.next ? h('button', { type: 'button', onclick: loadMessages }, 'Load older') : h('span', { class: 'muted' }, 'That is all.'));
   }
 
-  await Promise.all([loadReviews(), loadProblems(), loadMessages()]);
+  await Promise.all([loadReviews(), loadRevocations(), loadProblems(), loadMessages()]);
 }

@@ -1,12 +1,19 @@
 // The contact record: details, the status on each number (GET /v1/contacts/ID/subscriptions)
 // with the edit dialog (PUT /v1/contacts/ID/subscriptions/NUMBER_ID, with attestation, legal
-// basis and explanation; the server's refusal shown as it is), the history timeline with its
+// basis and explanation, or an opt-out recorded on the contact's behalf with how and when they
+// asked; the server's refusal shown as it is), the history timeline with its
 // evidence (GET /v1/contacts/ID/history) and the consent proof (GET /v1/contacts/ID/proof).
 import { api, describe } from './api.js';
 import {
   h, clear, statusPill, statusLabel, STATUSES, time, alertBox, emptyState, field, select, openDialog,
-  LEGAL_BASES, legalBasisLabel, kindLabel, sourceLabel, toast,
+  LEGAL_BASES, legalBasisLabel, kindLabel, sourceLabel, toast, CHANNELS, channelLabel,
 } from './ui.js';
+
+// A datetime-local input's value for a time, in the browser's time zone ("2026-12-07T09:30").
+function localInputValue(d) {
+  const local = new Date(d.getTime() - d.getTimezoneOffset() * 60000);
+  return local.toISOString().slice(0, 16);
+}
 
 export async function renderContact(page, ctx, id) {
   const [contact, numbers] = await Promise.all([api('GET', `/v1/contacts/${id}`), ctx.getNumbers()]);
@@ -80,7 +87,7 @@ export async function renderContact(page, ctx, id) {
       return h('tr', { dataset: { number: n.id } },
         h('td', {}, h('span', { class: 'mono' }, n.number), h('div', { class: 'sub' }, `${kindLabel(n.kind)}${n.business_name ? ` · ${n.business_name}` : ''}`)),
         h('td', {}, statusPill(s.status),
-          s.self_opted_out ? h('div', { class: 'sub' }, 'Opted out by the contact') : null),
+          s.self_opted_out ? h('div', { class: 'sub' }, s.source === 'contact_request' ? 'Opted out by the contact (their request, recorded on their behalf)' : 'Opted out by the contact') : null),
         h('td', { class: 'hide-narrow' }, s.updated_at ? [time(s.updated_at), h('div', { class: 'sub' }, sourceLabel(s.source))] : h('span', { class: 'muted' }, 'Never set')),
         h('td', {}, ctx.canEdit ? h('button', { type: 'button', class: 'small', 'aria-label': `Edit status on ${n.number}`, onclick: () => edit(n, s) }, 'Edit') : null));
     });
@@ -110,6 +117,17 @@ export async function renderContact(page, ctx, id) {
     const attestBlock = h('fieldset', {}, h('legend', {}, 'Consent evidence'),
       h('label', { class: 'check' }, attest, h('span', {}, `I attest that we hold this contact's express, verifiable consent to receive SMS from ${number.number}.`)),
       field('Legal basis', basis));
+    // The contact's own opt-out, asked for by phone, email, in person…: under FCC 24-24 it binds
+    // like a texted STOP, so it is recorded as theirs and no user can reverse it.
+    const onBehalf = h('input', { type: 'checkbox', name: 'on_behalf_of_contact' });
+    const channel = select('channel', [['', 'Choose…'], ...CHANNELS]);
+    const receivedAt = h('input', { type: 'datetime-local', name: 'received_at', max: localInputValue(new Date()) });
+    const onBehalfFields = h('div', { class: 'form-row' },
+      field('How they asked', channel),
+      field('Received', receivedAt, 'When the request reached you. Leave empty for now. The FCC allows at most 10 business days until it takes effect.'));
+    const onBehalfBlock = h('fieldset', { id: 'on-behalf' }, h('legend', {}, 'Who asked'),
+      h('label', { class: 'check' }, onBehalf, h('span', {}, 'The contact asked to stop (by phone, email, in person, …): record it on their behalf, as their own opt-out. Only the contact can then opt back in, by texting an opt-in keyword.')),
+      onBehalfFields);
     const note = h('div', {});
     const save = h('button', { type: 'submit', class: 'primary' }, 'Save');
     const form = h('form', { novalidate: true },
@@ -118,6 +136,7 @@ export async function renderContact(page, ctx, id) {
       error,
       h('fieldset', {}, h('legend', {}, 'New status'), radios),
       attestBlock,
+      onBehalfBlock,
       field('Explanation', explanation, 'Why the status is changing and where the consent came from. Stored with the change.'),
       note,
       h('div', { class: 'dialog-foot' }, h('button', { type: 'button', onclick: close }, 'Cancel'), save));
@@ -125,10 +144,13 @@ export async function renderContact(page, ctx, id) {
     const target = () => form.querySelector('input[name=status]:checked')?.value;
     const sync = () => {
       attestBlock.hidden = target() !== 'opted_in';
+      onBehalfBlock.hidden = target() !== 'opted_out';
+      onBehalfFields.hidden = !onBehalf.checked;
       note.replaceChildren(target() === 'opted_in' && number.kind === 'short_code' && current.status !== 'opted_in'
         ? alertBox('info', null, 'This is a short code: the contact will get a confirmation SMS.') : '');
     };
     radios.addEventListener('change', sync);
+    onBehalf.addEventListener('change', sync);
     sync();
     form.addEventListener('submit', async (ev) => {
       ev.preventDefault();
@@ -139,6 +161,11 @@ export async function renderContact(page, ctx, id) {
         if (!basis.value) problems.push('Choose the legal basis.');
         if (!explanation.value.trim()) problems.push('Write an explanation.');
       }
+      const asContact = status === 'opted_out' && onBehalf.checked;
+      if (asContact) {
+        if (!channel.value) problems.push('Choose how the contact asked.');
+        if (!explanation.value.trim()) problems.push('Write what the contact asked, and how.');
+      }
       if (problems.length) {
         error.replaceChildren(alertBox('error', null, h('ul', {}, problems.map((p) => h('li', {}, p)))));
         return;
@@ -147,6 +174,11 @@ export async function renderContact(page, ctx, id) {
       try {
         const req = { status, explanation: explanation.value.trim() };
         if (status === 'opted_in') { req.attest = true; req.legal_basis = basis.value; }
+        if (asContact) {
+          req.on_behalf_of_contact = true;
+          req.channel = channel.value;
+          if (receivedAt.value) req.received_at = new Date(receivedAt.value).toISOString();
+        }
         const r = await api('PUT', `/v1/contacts/${id}/subscriptions/${number.id}`, { body: req });
         close();
         toast(r.changed ? `Status on ${number.number} is now ${statusLabel(r.status_after).toLowerCase()}.` : 'The status was already that; nothing changed.');
@@ -175,6 +207,14 @@ function eventItem(e) {
     if (ev.explanation) how.push(` — ${ev.explanation}`);
     if (how.length) details.push(h('div', {}, how));
     if (ev.scope === 'account') details.push(h('div', {}, 'Applied to every number of the account (opt-out of all).'));
+  } else if (ev.type === 'contact_request') {
+    details.push(h('div', {}, `The contact asked to stop by ${channelLabel(ev.channel).toLowerCase()}; recorded on their behalf, as their own opt-out.`));
+    if (ev.received_at_ms) {
+      details.push(h('div', {}, 'Received ', time(new Date(ev.received_at_ms).toISOString()),
+        ` · took effect after ${ev.business_days} US business ${ev.business_days === 1 ? 'day' : 'days'}`,
+        ev.late ? h('span', { class: 'pill late' }, 'over 10 business days') : null));
+    }
+    if (ev.explanation) details.push(h('div', {}, 'Explanation: ', h('span', { class: 'quote' }, `“${ev.explanation}”`)));
   } else if (ev.type === 'attestation' || ev.type === 'bulk') {
     if (ev.type === 'bulk') details.push(h('div', {}, `Bulk change ${ev.job ? `(job ${ev.job}) ` : ''}batch `, h('code', {}, String(ev.batch || '').slice(0, 12))));
     details.push(h('div', {}, ev.attested_express_consent ? 'Attested express, verifiable consent.' : 'No consent attestation (not needed for this change).'));

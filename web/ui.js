@@ -52,10 +52,21 @@ const KIND_LABELS = { long_code: 'Long code', toll_free: 'Toll-free', short_code
 export function kindLabel(k) { return KIND_LABELS[k] || k; }
 
 const SOURCE_LABELS = {
-  keyword: 'Keyword from the contact', manual: 'Manual change', bulk: 'Bulk change', api: 'API',
-  import: 'Import', system: 'System',
+  keyword: 'Keyword from the contact', contact_request: 'The contact\'s request (recorded on their behalf)',
+  manual: 'Manual change', bulk: 'Bulk change', api: 'API', import: 'Import', system: 'System',
 };
 export function sourceLabel(s) { return SOURCE_LABELS[s] || s || '—'; }
+
+// How a contact may ask to stop other than by a text keyword (an opt-out on their behalf).
+export const CHANNELS = [
+  ['phone', 'Phone call'], ['email', 'Email'], ['in_person', 'In person'], ['web', 'Web form'],
+  ['mail', 'Letter'], ['other_sms', 'Another text message'],
+];
+export function channelLabel(c) {
+  if (c === 'sms') return 'Text message';
+  const found = CHANNELS.find(([k]) => k === c);
+  return found ? found[1] : c || '—';
+}
 
 const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 export function time(iso) {

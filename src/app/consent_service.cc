@@ -809,7 +809,8 @@ Result<StatusChangeResult> ConsentService::RecordContactOptOut(const ContactOptO
                   [&](const char* c) { return req.channel == c; });
   if (!known_channel) {
     std::string known;
-    for (const char* c : kContactOptOutChannels) known += std::string(known.empty() ? "" : ", ") + c;
+    for (const char* c : kContactOptOutChannels)
+      known += std::string(known.empty() ? "" : ", ") + c;
     return InvalidArgument("unknown channel '" + req.channel + "' (expected one of: " + known +
                            ")");
   }
@@ -866,14 +867,10 @@ Result<StatusChangeResult> ConsentService::RecordContactOptOut(const ContactOptO
     // The effect is now: a request received "in the future" within the allowed skew took
     // effect the moment it was recorded.
     const int64_t business_days = UsBusinessDaysBetween(std::min(received, now), now);
-    json evidence = {{"type", "contact_request"},
-                     {"channel", req.channel},
-                     {"explanation", req.explanation},
-                     {"actor", req.actor},
-                     {"received_at_ms", received},
-                     {"effective_at_ms", now},
-                     {"business_days", business_days},
-                     {"late", RevocationIsLate(business_days)}};
+    json evidence = {{"type", "contact_request"},      {"channel", req.channel},
+                     {"explanation", req.explanation}, {"actor", req.actor},
+                     {"received_at_ms", received},     {"effective_at_ms", now},
+                     {"business_days", business_days}, {"late", RevocationIsLate(business_days)}};
     if (req.inbound_message_id) evidence["inbound_message_id"] = *req.inbound_message_id;
     EventDraft e;
     e.contact_id = contact.id;

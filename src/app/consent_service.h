@@ -191,8 +191,8 @@ struct MessageWithReplies {
 // A page of the account's revocations: the contact's own opt-outs (keyword or recorded on the
 // contact's behalf), in ledger order.
 struct RevocationQuery {
-  int64_t after_seq = 0;  // cursor: events with seq > after_seq
-  int limit = 50;         // revocations per page, 1 to kMaxRevocationPage
+  int64_t after_seq = 0;   // cursor: events with seq > after_seq
+  int limit = 50;          // revocations per page, 1 to kMaxRevocationPage
   bool late_only = false;  // only those that took more than 10 US business days
 };
 

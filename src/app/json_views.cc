@@ -75,6 +75,22 @@ json ToJson(const ConsentEvent& e) {
           {"hash", e.hash}};
 }
 
+json ToJson(const Revocation& r) {
+  json sent = json::array();
+  for (const OutboxItem& o : r.sent_between) sent.push_back(ToJson(o));
+  return {{"event", ToJson(r.event)},
+          {"contact_id", r.event.contact_id},
+          {"phone", r.event.phone},
+          {"number", r.event.sender},
+          {"channel", r.channel},
+          {"received_at", FormatTimestampMs(r.received_at_ms)},
+          {"effective_at", FormatTimestampMs(r.effective_at_ms)},
+          {"business_days", r.business_days},
+          {"late", r.late},
+          {"sent_between", std::move(sent)},
+          {"sent_between_more", r.sent_between_more}};
+}
+
 json ToJson(const SegmentInfo& s) {
   return {{"encoding", SmsEncodingName(s.encoding)},
           {"characters", s.characters},

@@ -35,5 +35,8 @@ nlohmann::json ToJson(const MessageWithReplies& m);
 // A review item of the possible opt-out queue: its message, why it was flagged, its state,
 // age and whether it is overdue (docs/reviews.md).
 nlohmann::json ToJson(const ReviewEntry& e);
+// A revocation with its FCC clock: event, contact_id, phone, number, channel, received_at,
+// effective_at, business_days, late, sent_between (outbox items), sent_between_more.
+nlohmann::json ToJson(const Revocation& r);
 
 }  // namespace smsconsent

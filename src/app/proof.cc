@@ -103,9 +103,14 @@ std::string HowPhrase(const ConsentEvent& e, const json& ev) {
   if (type == "contact_request") {
     // "at the contact's request by phone, recorded by user:alice, received <date> (2 US
     // business days before it took effect), explanation: "…""
-    std::string channel = Str(ev, "channel");
-    std::replace(channel.begin(), channel.end(), '_', ' ');
-    std::string s = "at the contact's own request by " + channel + ", recorded by " +
+    const std::string channel = Str(ev, "channel");
+    static const std::map<std::string, std::string> kHow = {
+        {"phone", "by phone"},     {"email", "by email"}, {"in_person", "in person"},
+        {"web", "by web form"},    {"mail", "by letter"}, {"other_sms", "by another text message"},
+        {"sms", "by text message"}};
+    const auto how = kHow.find(channel);
+    std::string s = "at the contact's own request " +
+                    (how != kHow.end() ? how->second : "by " + channel) + ", recorded by " +
                     (e.actor.empty() ? Str(ev, "actor") : e.actor);
     if (ev.contains("inbound_message_id") && ev["inbound_message_id"].is_number_integer()) {
       s += " from inbound message " + std::to_string(ev["inbound_message_id"].get<int64_t>());

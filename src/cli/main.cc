@@ -20,6 +20,7 @@
 #include "cli/serve.h"
 #include "cli/user_commands.h"
 #include "cli/version.h"
+#include "core/contact_filter.h"  // ParseTimeSpan
 #include "core/json_text.h"
 #include "store/store.h"
 
@@ -61,6 +62,18 @@ std::string DescribeEvidence(const ConsentEvent& e) {
   if (ev.is_discarded()) return e.evidence;
   if (ev.value("type", "") == "keyword") {
     return "text \"" + ev.value("body", "") + "\" (" + ev.value("explanation", "") + ")";
+  }
+  if (ev.value("type", "") == "contact_request") {
+    std::string s = "the contact's request by " + ev.value("channel", "");
+    if (ev.contains("received_at_ms") && ev["received_at_ms"].is_number_integer()) {
+      s += ", received " + FormatTimestampMs(ev["received_at_ms"].get<int64_t>());
+    }
+    if (ev.contains("business_days") && ev["business_days"].is_number_integer()) {
+      s += ", " + std::to_string(ev["business_days"].get<int64_t>()) + " US business day(s)";
+      if (ev.value("late", false)) s += " (late: more than 10)";
+    }
+    if (!ev.value("explanation", "").empty()) s += ", \"" + ev.value("explanation", "") + "\"";
+    return s;
   }
   std::string s =
       "attested=" + std::string(ev.value("attested_express_consent", false) ? "yes" : "no");
@@ -353,20 +366,62 @@ int Main(int argc, char** argv) {
   status_set->add_option("--actor", change.actor, "who is making the change")
       ->capture_default_str();
   status_set->add_option("--source", source, "manual, api or import")->capture_default_str();
+  bool on_behalf = false;
+  std::string channel, received_at;
+  status_set->add_flag("--on-behalf-of-contact", on_behalf,
+                       "record the contact's own opt-out, asked for by another channel than a "
+                       "text keyword (needs --status opted_out, --channel and --explanation)");
+  status_set->add_option("--channel", channel,
+                         "how the contact asked: phone, email, in_person, web, mail or other_sms");
+  status_set->add_option("--received-at", received_at,
+                         "when the contact's request was received (YYYY-MM-DD or a date-time with "
+                         "Z or an offset; default now)");
   status_set->callback([&] {
     run = with_app([&](App& app) {
       auto t = ParseSubscriptionStatus(target);
       if (!t.ok()) return Output::Fail(t.status());
       change.target = *t;
-      auto src = ParseSource(source);
-      if (!src.ok()) return Output::Fail(src.status());
-      change.source = *src;
-      if (!legal_basis.empty()) {
-        auto b = ParseLegalBasis(legal_basis);
-        if (!b.ok()) return Output::Fail(b.status());
-        change.attestation.legal_basis = *b;
+      Result<StatusChangeResult> r = Internal("unset");
+      if (on_behalf) {
+        if (change.target != SubscriptionStatus::kOptedOut) {
+          return Output::Fail(InvalidArgument(
+              "--on-behalf-of-contact records the contact's opt-out: use --status opted_out"));
+        }
+        if (change.attestation.express_consent || !legal_basis.empty()) {
+          return Output::Fail(InvalidArgument(
+              "--attest and --legal-basis are for opt-ins, not for an opt-out on the contact's "
+              "behalf"));
+        }
+        ContactOptOutRequest opt_out;
+        opt_out.account_id = change.account_id;
+        opt_out.phone = change.phone;
+        opt_out.number = change.number;
+        opt_out.channel = channel;
+        if (!received_at.empty()) {
+          auto span = ParseTimeSpan(received_at);
+          if (!span.ok()) {
+            return Output::Fail(InvalidArgument("--received-at: " + span.status().message()));
+          }
+          opt_out.received_at_ms = span->start_ms;
+        }
+        opt_out.explanation = change.attestation.explanation;
+        opt_out.actor = change.actor;
+        r = app.service().RecordContactOptOut(opt_out);
+      } else {
+        if (!channel.empty() || !received_at.empty()) {
+          return Output::Fail(
+              InvalidArgument("--channel and --received-at go with --on-behalf-of-contact"));
+        }
+        auto src = ParseSource(source);
+        if (!src.ok()) return Output::Fail(src.status());
+        change.source = *src;
+        if (!legal_basis.empty()) {
+          auto b = ParseLegalBasis(legal_basis);
+          if (!b.ok()) return Output::Fail(b.status());
+          change.attestation.legal_basis = *b;
+        }
+        r = app.service().SetStatus(change);
       }
-      auto r = app.service().SetStatus(change);
       if (!r.ok()) return Output::Fail(r.status());
       json doc = {{"contact", ToJson(r->contact)},
                   {"number", r->number.number},
@@ -470,6 +525,50 @@ int Main(int argc, char** argv) {
              << "/" << seg.segments << "\n    " << o.body << "\n";
           if (!o.last_error.empty()) os << "    (" << o.last_error << ")\n";
         }
+      });
+    });
+  });
+
+  // ---- compliance ----
+  auto* compliance = cli.add_subcommand("compliance", "compliance reports");
+  compliance->require_subcommand(1);
+  int64_t compliance_account = 0;
+  RevocationQuery revocation_query;
+  auto* revocations = compliance->add_subcommand(
+      "revocations",
+      "the contact's own opt-outs with the US business days from receipt to effect (FCC: at "
+      "most 10) and the replies sent to the contact in between");
+  revocations->add_option("--account", compliance_account, "account id")->required();
+  revocations->add_flag("--late", revocation_query.late_only,
+                        "only revocations that took more than 10 US business days");
+  revocations->add_option("--after", revocation_query.after_seq,
+                          "cursor: the 'next' of the previous page");
+  revocations->add_option("--limit", revocation_query.limit, "page size")
+      ->capture_default_str()
+      ->check(CLI::Range(1, ConsentService::kMaxRevocationPage));
+  revocations->callback([&] {
+    run = with_app([&](App& app) {
+      auto r = app.service().ListRevocations(compliance_account, revocation_query);
+      if (!r.ok()) return Output::Fail(r.status());
+      json items = json::array();
+      for (const Revocation& rev : r->items) items.push_back(ToJson(rev));
+      json doc = {
+          {"items", items},
+          {"next", r->next_after_seq ? json(std::to_string(*r->next_after_seq)) : json(nullptr)}};
+      return app.out().Print(doc, [&](std::ostream& os) {
+        if (r->items.empty()) os << "no revocations\n";
+        for (const Revocation& rev : r->items) {
+          os << rev.event.phone << " on " << rev.event.sender << " by " << rev.channel
+             << ": received " << FormatTimestampMs(rev.received_at_ms) << ", effective "
+             << FormatTimestampMs(rev.effective_at_ms) << ", " << rev.business_days
+             << " US business day(s)" << (rev.late ? "  LATE (more than 10)" : "") << "\n";
+          for (const OutboxItem& o : rev.sent_between) {
+            os << "    sent in between: " << FormatTimestampMs(o.sent_at_ms) << " from " << o.from
+               << " (" << ReplyKindName(o.kind) << "): " << o.body << "\n";
+          }
+          if (rev.sent_between_more) os << "    … and more\n";
+        }
+        if (r->next_after_seq) os << "more: --after " << *r->next_after_seq << "\n";
       });
     });
   });

@@ -63,8 +63,8 @@ bool IsFederalHolidayOfYear(int64_t days, int year) {
 int64_t DaysFromCivil(const CivilDate& d) {
   const int64_t y = static_cast<int64_t>(d.year) - (d.month <= 2 ? 1 : 0);
   const int64_t era = FloorDivide(y, 400);
-  const int64_t year_of_era = y - era * 400;                         // [0, 399]
-  const int64_t month_from_march = (d.month + 9) % 12;               // March = 0
+  const int64_t year_of_era = y - era * 400;                                 // [0, 399]
+  const int64_t month_from_march = (d.month + 9) % 12;                       // March = 0
   const int64_t day_of_year = (153 * month_from_march + 2) / 5 + d.day - 1;  // [0, 365]
   const int64_t day_of_era =
       year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;  // [0, 146096]
@@ -77,7 +77,8 @@ CivilDate CivilFromDays(int64_t days) {
   const int64_t day_of_era = z - era * 146097;
   const int64_t year_of_era =
       (day_of_era - day_of_era / 1460 + day_of_era / 36524 - day_of_era / 146096) / 365;
-  const int64_t day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+  const int64_t day_of_year =
+      day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
   const int64_t mp = (5 * day_of_year + 2) / 153;
   CivilDate out;
   out.day = static_cast<int>(day_of_year - (153 * mp + 2) / 5 + 1);

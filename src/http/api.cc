@@ -5,6 +5,7 @@
 
 #include "app/error_map.h"
 #include "app/json_views.h"
+#include "core/contact_filter.h"  // ParseTimeSpan
 #include "core/json_text.h"
 #include "core/ledger.h"
 #include "http/api_util.h"
@@ -371,7 +372,8 @@ void Api::AddRoutes() {
                 SMSC_ASSIGN_OR_RETURN(int64_t contact_id, PathId(p, "contact"));
                 SMSC_ASSIGN_OR_RETURN(int64_t number_id, PathId(p, "number"));
                 static const JsonFields kStatusChangeFields = {
-                    {"status"}, {"attest"}, {"legal_basis"}, {"explanation"}, {"actor"}};
+                    {"status"}, {"attest"},  {"legal_basis"},          {"explanation"},
+                    {"actor"},  {"channel"}, {"on_behalf_of_contact"}, {"received_at"}};
                 SMSC_ASSIGN_OR_RETURN(json body, ParseJsonBody(req, kStatusChangeFields));
                 SMSC_ASSIGN_OR_RETURN(Contact contact, service_.GetContact(a.id, contact_id));
                 SMSC_ASSIGN_OR_RETURN(SenderNumber number, service_.GetNumber(a.id, number_id));
@@ -390,6 +392,48 @@ void Api::AddRoutes() {
                 } else {
                   SMSC_ASSIGN_OR_RETURN(auto actor, OptString(body, "actor"));
                   change.actor = actor ? "api:" + *actor : "api";
+                }
+                SMSC_ASSIGN_OR_RETURN(auto on_behalf, OptBool(body, "on_behalf_of_contact"));
+                SMSC_ASSIGN_OR_RETURN(auto channel, OptString(body, "channel"));
+                SMSC_ASSIGN_OR_RETURN(auto received_at, OptString(body, "received_at"));
+                if (on_behalf.value_or(false)) {
+                  // The contact's own opt-out, asked for by another channel (FCC 24-24).
+                  if (change.target != SubscriptionStatus::kOptedOut) {
+                    return InvalidArgument(
+                        "on_behalf_of_contact records the contact's opt-out: 'status' must be "
+                        "opted_out");
+                  }
+                  if (body.contains("attest") || body.contains("legal_basis")) {
+                    return InvalidArgument(
+                        "'attest' and 'legal_basis' are for opt-ins, not for an opt-out on the "
+                        "contact's behalf");
+                  }
+                  ContactOptOutRequest opt_out;
+                  opt_out.account_id = a.id;
+                  opt_out.phone = contact.phone;
+                  opt_out.number = number.number;
+                  SMSC_ASSIGN_OR_RETURN(opt_out.channel, ReqString(body, "channel"));
+                  if (received_at) {
+                    auto span = ParseTimeSpan(*received_at);
+                    if (!span.ok()) {
+                      return InvalidArgument("'received_at': " + span.status().message());
+                    }
+                    opt_out.received_at_ms = span->start_ms;
+                  }
+                  SMSC_ASSIGN_OR_RETURN(auto explanation, OptString(body, "explanation"));
+                  opt_out.explanation = explanation.value_or("");
+                  opt_out.actor = change.actor;
+                  SMSC_ASSIGN_OR_RETURN(StatusChangeResult r,
+                                        service_.RecordContactOptOut(opt_out));
+                  return JsonResponse(200, {{"status_before", SubscriptionStatusName(r.event.from)},
+                                            {"status_after", SubscriptionStatusName(r.event.to)},
+                                            {"changed", r.changed},
+                                            {"event", ToJson(r.event)},
+                                            {"replies", json::array()}});
+                }
+                if (channel || received_at) {
+                  return InvalidArgument(
+                      "'channel' and 'received_at' go with \"on_behalf_of_contact\": true");
                 }
                 SMSC_ASSIGN_OR_RETURN(auto attest, OptBool(body, "attest"));
                 change.attestation.express_consent = attest.value_or(false);
@@ -527,6 +571,24 @@ void Api::AddRoutes() {
         return JsonResponse(200, Page(std::move(out), static_cast<int>(items.size()) == q.limit,
                                       items.empty() ? 0 : items.back().id));
       }));
+  // ---- compliance: revocations and the FCC's 10-business-day clock ----
+  router_.Add("GET", "/v1/compliance/revocations",
+              authed([this](const Account& a, const HttpRequest& req,
+                            const PathParams&) -> Result<HttpResponse> {
+                RevocationQuery q;
+                SMSC_ASSIGN_OR_RETURN(q.after_seq, Cursor(req));
+                SMSC_ASSIGN_OR_RETURN(q.limit,
+                                      PageLimit(req, 50, ConsentService::kMaxRevocationPage));
+                const std::string_view late = req.Query("late", "false");
+                if (late != "true" && late != "false")
+                  return InvalidArgument("'late' must be true or false");
+                q.late_only = late == "true";
+                SMSC_ASSIGN_OR_RETURN(RevocationPage page, service_.ListRevocations(a.id, q));
+                json items = json::array();
+                for (const Revocation& r : page.items) items.push_back(ToJson(r));
+                return JsonResponse(200, Page(std::move(items), page.next_after_seq.has_value(),
+                                              page.next_after_seq.value_or(0)));
+              }));
   router_.Add("GET", "/v1/outbox/{item}",
               authed([this](const Account& a, const HttpRequest&,
                             const PathParams& p) -> Result<HttpResponse> {

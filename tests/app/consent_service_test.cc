@@ -338,7 +338,7 @@ TEST_F(ServiceTest, OptOutOnTheContactsBehalfRecordsTheFccClock) {
 }
 
 TEST_F(ServiceTest, LateRevocationsAreListedWithTheMessagesSentInBetween) {
-  clock_.Set(kT0);  // Thursday 1 January 2026
+  clock_.Set(kT0);                              // Thursday 1 January 2026
   const int64_t received = kT0 + 86'400'000LL;  // Friday 2 January
   // The contact asks for HELP by text meanwhile; the answer goes out in the webhook response.
   clock_.Set(kT0 + 5 * 86'400'000LL);

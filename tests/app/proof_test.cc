@@ -212,6 +212,31 @@ TEST_F(ProofTest, UserOptOutConfirmedByStopNamesTheConfirmation) {
             "it is their own opt-out, which no user can override.");
 }
 
+// An opt-out the contact asked for by phone, recorded on their behalf, is their own: the
+// summary says how they asked, when it was received and the business days until it took effect.
+TEST_F(ProofTest, OptOutOnTheContactsBehalfIsSummarisedAsTheContactsOwn) {
+  clock_.Set(kT0);
+  OptIn("+14155552671", "+15551234567", "web form");
+  clock_.Set(kT0 + 5 * 86'400'000LL);  // Tuesday 6 January 2026
+  ContactOptOutRequest req;
+  req.account_id = account_;
+  req.phone = "+14155552671";
+  req.number = "+15551234567";
+  req.channel = "in_person";
+  req.received_at_ms = kT0 + 4 * 86'400'000LL;  // Monday 5 January
+  req.explanation = "asked at the counter";
+  req.actor = "user:alice";
+  ASSERT_TRUE(svc_->RecordContactOptOut(req).ok());
+  auto p = ByPhone("+14155552671");
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_TRUE(p->statuses[0].state.self_opted_out);
+  EXPECT_EQ(p->summary[0],
+            "On +15551234567 (long_code): opted out on 2026-01-06 00:00:00 UTC at the contact's "
+            "own request in person, recorded by user:alice, received 2026-01-05 00:00:00 UTC "
+            "(1 US business day(s) before it took effect), explanation: \"asked at the "
+            "counter\"; this is the contact's own opt-out, which no user can override.");
+}
+
 TEST_F(ProofTest, ByIdEqualsByPhone) {
   Receive("+14155552671", "+15551234567", "START");
   auto a = ByPhone("+14155552671");

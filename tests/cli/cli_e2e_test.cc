@@ -5,7 +5,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -217,6 +219,65 @@ TEST_F(Cli, ManualOptInNeedsAttestationLegalBasisAndExplanation) {
   EXPECT_TRUE(ok["replies"].empty());  // long code without opt-in confirmations
   // Refusals changed nothing: one event in the ledger.
   EXPECT_EQ(Ok({"history", "--account", acct, "--phone", "+14155552671"}).size(), 1u);
+}
+
+// "customer called and asked us to stop": recorded on the contact's behalf, it is their own
+// opt-out, so a later staff opt-in (manual or import) is refused; only their START lifts it.
+// Received three weeks earlier, it is accepted, flagged late and listed by `compliance
+// revocations`.
+TEST_F(Cli, AnOptOutOnTheContactsBehalfBindsStaffAndIsListedWhenLate) {
+  const std::string acct = NewAccount("marketing_sms_access");
+  Ok({"number", "add", "--account", acct, "--number", "+15551234567"});
+  const std::vector<std::string> base = {"status",  "set",          "--account", acct,
+                                         "--phone", "+14155552671", "--number",  "+15551234567"};
+  auto opt_in = base;
+  opt_in.insert(opt_in.end(), {"--status", "opted_in", "--attest", "--legal-basis", "consent",
+                               "--explanation", "web form"});
+  Ok(opt_in);
+  const auto now = std::chrono::system_clock::now() - std::chrono::hours(24 * 21);
+  const std::time_t t = std::chrono::system_clock::to_time_t(now);
+  char received[32];
+  std::strftime(received, sizeof received, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  auto on_behalf = base;
+  on_behalf.insert(
+      on_behalf.end(),
+      {"--status", "opted_out", "--on-behalf-of-contact", "--channel", "phone", "--received-at",
+       received, "--explanation", "customer called and asked us to stop", "--actor", "user:alice"});
+  json out = Ok(on_behalf);
+  EXPECT_EQ(out["event"]["source"], "contact_request");
+  EXPECT_EQ(out["event"]["evidence"]["late"], true);
+  EXPECT_GT(out["event"]["evidence"]["business_days"].get<int64_t>(), 10);
+  for (const char* source : {"manual", "import"}) {
+    auto again = opt_in;
+    again.insert(again.end(), {"--source", source});
+    CliRun r = Exec(again);
+    EXPECT_EQ(r.exit_code, 3) << source << ": " << r.err;  // refused by a rule
+    EXPECT_NE(r.err.find("opted out themselves"), std::string::npos) << r.err;
+  }
+  json late = Ok({"compliance", "revocations", "--account", acct, "--late"});
+  ASSERT_EQ(late["items"].size(), 1u) << late;
+  EXPECT_EQ(late["items"][0]["channel"], "phone");
+  CliRun text = Exec({"compliance", "revocations", "--account", acct}, /*json_output=*/false);
+  EXPECT_EQ(text.exit_code, 0);
+  EXPECT_NE(text.out.find("LATE"), std::string::npos) << text.out;
+  // Bad input: no channel, a channel without the flag, an opt-in on the contact's behalf.
+  auto no_channel = base;
+  no_channel.insert(no_channel.end(),
+                    {"--status", "opted_out", "--on-behalf-of-contact", "--explanation", "x"});
+  EXPECT_EQ(Exec(no_channel).exit_code, 2);
+  auto stray = base;
+  stray.insert(stray.end(), {"--status", "opted_out", "--channel", "phone"});
+  EXPECT_EQ(Exec(stray).exit_code, 2);
+  auto in_behalf = base;
+  in_behalf.insert(in_behalf.end(), {"--status", "opted_in", "--on-behalf-of-contact", "--channel",
+                                     "phone", "--explanation", "x"});
+  EXPECT_EQ(Exec(in_behalf).exit_code, 2);
+  EXPECT_EQ(Ok({"history", "--account", acct, "--phone", "+14155552671"}).size(), 2u);
+  // The contact's own START opts them back in.
+  Ok({"sms", "receive", "--from", "+14155552671", "--to", "+15551234567", "--body", "START"});
+  json shown = Ok({"status", "show", "--account", acct, "--phone", "+14155552671"});
+  EXPECT_EQ(shown[0]["status"], "opted_in");
+  EXPECT_EQ(Ok({"ledger", "verify", "--account", acct})["ok"], true);
 }
 
 TEST_F(Cli, InvalidPhoneIsNamedInTheError) {

@@ -102,3 +102,48 @@ test('editing the details changes name and email, never the phone', async () => 
   assert.equal(contact.phone, '+4520000006');
   await page.context().close();
 });
+
+test('the edit dialog records an opt-out on the contact\'s behalf, which no user can reverse', async () => {
+  // Noah is opted in; he phones the shop and asks to stop.
+  const noah = env.data.contacts[7];
+  await env.server.api('PUT', `/v1/contacts/${noah.id}/subscriptions/${env.data.long.id}`,
+    { status: 'opted_in', attest: true, legal_basis: 'consent', explanation: 'Signed up at the counter' });
+  const page = await signIn(env.browser, env.server, EDITOR);
+  await openContact(page, 'Noah Sørensen');
+  await page.getByRole('button', { name: `Edit status on ${LONG_CODE}` }).click();
+  const dialog = page.getByRole('dialog', { name: `Status on ${LONG_CODE}` });
+  await dialog.getByRole('radio', { name: 'Opted out' }).check();
+  const onBehalf = dialog.getByRole('checkbox', { name: /The contact asked to stop/ });
+  await onBehalf.check();
+  await dialog.getByRole('button', { name: 'Save' }).click();
+  await dialog.getByText('Choose how the contact asked.').waitFor();
+  await dialog.getByLabel('How they asked').selectOption('phone');
+  await dialog.getByLabel('Received').fill('2026-01-05T10:30');
+  await dialog.getByLabel('Explanation').fill('Noah called the shop and asked us to stop texting him');
+  await dialog.getByRole('button', { name: 'Save' }).click();
+  await dialog.waitFor({ state: 'detached' });
+
+  const row = page.locator(`#subscriptions tr[data-number="${env.data.long.id}"]`);
+  await row.getByText('Opted out by the contact').waitFor();
+  const first = page.locator('#history li').first();
+  assert.match(await first.textContent(), /Opted in → Opted out/);
+  assert.match(await first.textContent(), /The contact asked to stop by phone call/);
+  assert.match(await first.textContent(), /over 10 business days/);
+  assert.equal(await first.getAttribute('data-source'), 'contact_request');
+
+  const history = await env.server.api('GET', `/v1/contacts/${noah.id}/history`);
+  const event = history.items[history.items.length - 1];
+  assert.equal(event.evidence.channel, 'phone');
+  assert.equal(event.evidence.actor, 'user:editor@example.com');
+  assert.equal(event.evidence.received_at_ms, new Date('2026-01-05T10:30').getTime());
+  assert.equal(event.evidence.late, true);
+  // A staff opt-in is now refused, in the dialog as through the API.
+  await page.getByRole('button', { name: `Edit status on ${LONG_CODE}` }).click();
+  await page.getByRole('dialog').getByText('The contact opted out themselves').waitFor();
+  await page.keyboard.press('Escape');
+  const statuses = await env.server.api('GET', `/v1/contacts/${noah.id}/subscriptions`);
+  const long = statuses.items.find((s) => s.number === LONG_CODE);
+  assert.equal(long.status, 'opted_out');
+  assert.equal(long.self_opted_out, true);
+  await page.context().close();
+});

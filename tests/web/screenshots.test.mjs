@@ -11,6 +11,16 @@ const env = seededSuite(async () => {
     { status: 'opted_in', attest: true, legal_basis: 'consent', explanation: 'Signed up at the spring fair' });
   env.server.cli(['sms', 'receive', '--from', '+4520000003', '--to', env.data.long.number, '--body', 'HELP', '--message-id', 'shot-1']);
   env.server.cli(['sms', 'receive', '--from', '+4520000005', '--to', SHORT_CODE, '--body', 'JA TAK', '--message-id', 'shot-2']);
+  // Sofie emailed three weeks ago asking to stop; it is recorded only now, after the answer to
+  // her HELP went out: a late revocation with a message sent in between.
+  for (let i = 0; i < 100; i++) {
+    const sent = await env.server.api('GET', '/v1/outbox?state=sent');
+    if (sent.items.some((o) => o.to === '+4520000003')) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await env.server.api('PUT', `/v1/contacts/${env.data.contacts[2].id}/subscriptions/${env.data.long.id}`,
+    { status: 'opted_out', on_behalf_of_contact: true, channel: 'email', received_at: new Date(Date.now() - 21 * 86400000).toISOString(),
+      explanation: 'Emailed the shop asking for no more texts', actor: 'anna' });
   // A possible opt-out left unreviewed past the highlight age (3 s here, one day by default).
   env.server.cli(['sms', 'receive', '--from', '+4520000004', '--to', env.data.long.number, '--body', QUESTION, '--message-id', 'shot-3']);
 }, ['--review-highlight-after-s', '3']);
@@ -59,6 +69,18 @@ for (const [label, viewport] of [['desktop', DESKTOP], ['phone', PHONE]]) {
     await screenshot(page, `contact-edit-${label}`);
     await page.keyboard.press('Escape');
 
+    await page.goto(`/app/#/contacts/${env.data.contacts[1].id}`);
+    await page.locator('#history li').first().waitFor();
+    await page.getByRole('button', { name: `Edit status on ${env.data.long.number}` }).click();
+    const edit = page.getByRole('dialog');
+    await edit.getByRole('radio', { name: 'Opted out' }).check();
+    await edit.getByRole('checkbox', { name: /The contact asked to stop/ }).check();
+    await edit.getByLabel('How they asked').selectOption('phone');
+    await edit.getByLabel('Received').fill('2026-12-04T15:10');
+    await edit.getByLabel('Explanation').fill('Lars called the shop and asked us to stop texting him');
+    await screenshot(page, `contact-edit-on-behalf-${label}`);
+    await page.keyboard.press('Escape');
+
     await page.getByRole('link', { name: 'Sender numbers' }).click();
     await page.locator('#numbers-table').waitFor();
     await noSidewaysScroll(page);
@@ -76,6 +98,9 @@ for (const [label, viewport] of [['desktop', DESKTOP], ['phone', PHONE]]) {
     await page.locator('#messages-table tbody tr').first().waitFor();
     await page.locator('#reviews-table tr.overdue').first().waitFor();
     await page.locator('#reviews-table tbody tr').filter({ hasText: MIXED }).first().waitFor();
+    await page.locator('#revocations tbody tr').first().waitFor();
+    assert.match(await page.locator('#revocations').textContent(), /late/);
+    await noSidewaysScroll(page);
     await screenshot(page, `activity-${label}`);
     await page.context().close();
   });
