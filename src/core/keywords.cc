@@ -316,6 +316,7 @@ struct Token {
   bool sentence_start = false;  // first word of a sentence
   bool clause_start = false;    // first word of a clause (every sentence start is one)
   int32_t word = -1;            // vocabulary id, -1 when no pack knows the word
+  bool name_like = false;       // unknown to every pack, not a verb form: maybe a name ("ACME")
 };
 
 struct TokenizedText {
@@ -568,7 +569,20 @@ constexpr WordClassDef kEnClasses[] = {
      "all_the|all_of_these|all_of_your"},
     {"POLITE",
      "please|pls|plz|plse|kindly|thanks|thank_you|thank_u|thankyou|thx|ty|now|asap|"
-     "immediately|already|right_now|for_good|ok|okay|just|seriously|omg|again|it"},
+     "immediately|already|right_now|for_good|ok|okay|just|seriously|omg|again|it|yes|yeah|yep|"
+     "no|nope|nah|no_thanks|no_thank_you|no_thx|hi|hello|hey|ugh|sorry|sir|guys|man|dude|lol|wtf|"
+     "ffs|damn|dammit|jeez|geez|idiot|idiots|spammer|spammers|scammers|you|u|y'all|this|that|"
+     "all_of_you|goodbye|bye|lmao|smh|already_said"},
+    {"NOTNAME",
+     "sign|signs|light|lights|motion|watch|loss|gap|bath|payment|order|here|there|by|at|in|on|"
+     "over|off|and|or|the|a|an|to|for|of|with|him|her|them|playing|doing|being|crying|"
+     "laughing|lying|smoking|drinking|eating|talking|worrying|complaining|button|gun|cock|"
+     "valve|codon|consonant|sequence|time|date|point|points|bar|band|limit|line|street|"
+     "station|sale|shop|n_shop|me|us"},
+    {"GOAWAY",
+     "fuck_off|f_off|fk_off|fck_off|fuk_off|eff_off|piss_off|go_away|get_lost|bugger_off|"
+     "sod_off|buzz_off|back_off|fuck_you|f_you|screw_you|go_to_hell|shut_up_and_go_away|"
+     "leave_me_be|beat_it|scram|get_bent"},
     {"SENTWORD", "stop|quit|unsubscribe|unsub|optout|opt_out|stopall|stop_all"},
     {"OPTOUTVERB",
      "unsubscribe|unsub|opt_out|optout|unenroll|unenrol|deregister|unregister|be_removed|"
@@ -651,10 +665,28 @@ constexpr RuleDef kEnRules[] = {
      "alerts|texts|messages|notifications|txts|msgs|promos|newsletters|text_alerts",
      "please cancel these text alerts"},
     {"en.leave-me-alone", "leave @ME alone|be", "leave me alone"},
+    {"en.go-away", "^ [@POLITE] [@POLITE] @GOAWAY [@POLITE] [@POLITE] [@POLITE] $", "Fuck off"},
+    {"en.revoke-consent",
+     "revoke|revoking|revoked|withdraw|withdrawing|withdrawn|rescind|rescinding|retract|"
+     "retracting|cancel|terminate|remove [my|our|all|any|the|this] [prior|previous|express|"
+     "written|prior_express|earlier] consent|permission|authorization|authorisation",
+     "I revoke my consent to receive text messages"},
+    {"en.consent-revoked",
+     "revocation_of_consent|revocation_of_my_consent|consent_revoked|consent_is_revoked|"
+     "consent_withdrawn|consent_is_withdrawn|do_not_consent|don't_consent|dont_consent|"
+     "no_longer_consent|not_consent|withdrawal_of_consent|withdrawal_of_my_consent",
+     "consent revoked"},
+    {"en.cease-and-desist", "cease_and_desist|cease_desist|cease_n_desist|cease_+_desist",
+     "Cease and desist"},
+    {"en.lose-number", "lose|forget|drop|ditch|trash my|this|our number|phone_number|contact",
+     "Lose my number"},
+    {"en.stop-name", "^ [@POLITE] stop|unsubscribe|unsub|optout|opt_out % [@POLITE] $",
+     "STOP ACME"},
 };
 
 // Guards are tried in order; the first that matches decides. Those without a reason cancel
 // the match; the others turn it into a possible opt-out.
+
 constexpr GuardDef kEnGuards[] = {
     {"en.quoted-instruction",
      "reply|text|txt|send|respond|type|enter|sms [with] [@SENTWORD|cancel|end] [to|for]", ""},
@@ -723,15 +755,20 @@ constexpr GuardDef kEnElsewhere[] = {
 // --- Danish --------------------------------------------------------------------------------
 
 constexpr WordClassDef kDaClasses[] = {
-    {"STOP", "stop|stands|hold_op|hør_op|stoppe|holde_op|høre_op|stop_nu"},
+    {"STOP",
+     "stop|stands|hold_op|hør_op|stoppe|holde_op|høre_op|stop_nu|hold_nu_op|hør_nu_op|"
+     "hold_så_op|hør_så_op|lad_være_med_at|lad_vær_med_at"},
     {"MSGVERB", "skrive|sende|smse|sms'e|texte|kontakte|ringe|spamme|genere|chikanere|forstyrre"},
     {"MSGNOUN",
      "sms|sms'er|smser|sms'erne|smserne|beskeder|beskederne|besked|tekstbeskeder|reklamer|"
-     "reklame|tilbud|nyhedsbreve|nyhedsbrev|meddelelser|notifikationer|markedsføring|spam|"
-     "reklame_sms"},
+     "reklame|reklamerne|tilbud|tilbuddene|nyhedsbreve|nyhedsbrev|meddelelser|notifikationer|"
+     "markedsføring|spam|reklame_sms|kampagner|nyheder"},
     {"ME", "mig|os|mit_nummer|mit_telefonnummer|mit_mobilnummer"},
-    {"POLITE", "tak|venligst|please|nu|lige|gerne|mange_tak|tak_for_nu|ellers_tak|nej_tak|bare|så"},
+    {"POLITE",
+     "tak|venligst|please|nu|lige|gerne|mange_tak|tak_for_nu|ellers_tak|nej_tak|bare|så|ja|"
+     "nej|ok|okay|hej|hallo|for_fanden|fandeme|satans|damn|du|i"},
     {"SENTWORD", "stop|afmeld|frameld|afmelding|stop_alle"},
+    {"CONSENT", "samtykke|samtykket|tilladelse|tilladelsen|accept|accepten"},
     {"NEG", "ikke|aldrig|ik|lad_være_med_at|lad_vær_med_at|lad_være_at"},
 };
 
@@ -753,6 +790,18 @@ constexpr RuleDef kDaRules[] = {
      "Jeg vil gerne afmeldes"},
     {"da.lad-mig-vaere", "lad @ME være", "Lad mig være i fred!"},
     {"da.stop-sentence", "^ [@POLITE] [@POLITE] @SENTWORD+ [@POLITE] [@POLITE] $", "afmeld tak"},
+    {"da.stop-campaign", "^ [@POLITE] @SENTWORD @MSGNOUN [@POLITE] $", "AFMELD TILBUD"},
+    {"da.stop-name", "^ [@POLITE] stop|afmeld % [@POLITE] $", "STOP ACME"},
+    {"da.samtykke",
+     "trækker|trækkes|tilbagekalder|tilbagekaldes|trækker_hermed|tilbagekalder_hermed|"
+     "trak [hermed] [mit|vores|al|alt|mine|det] @CONSENT",
+     "Jeg trækker mit samtykke tilbage"},
+    {"da.skrid", "^ [@POLITE] skrid|smut|forsvind|gå_væk|hold_kæft|rend_mig [@POLITE] $",
+     "skrid"},
+    {"da.hvordan-afmelde",
+     "hvordan|hvor [kan|gør|skal|får] [jeg|man|vi] "
+     "afmelde|afmelder|framelde|framelder|stopper|stoppe|slipper|slippe|fjerne|fjerner",
+     "hvordan afmelder jeg mig?", "da.possible.question"},
 };
 
 constexpr GuardDef kDaGuards[] = {
@@ -769,6 +818,7 @@ constexpr GuardDef kDaMixed[] = {
      "men|undtagen|bare [i|du] [må|skal] [gerne|godt|stadig] "
      "behold|beholde|fortsæt|fortsætte|stadig|sende|send",
      "", "da.possible.mixed"},
+    {"da.mixed-still", "send|sende stadig|fortsat|gerne", "", "da.possible.mixed"},
     {"da.mixed-fine", "@MSGNOUN|påmindelser|bekræftelser|resten er|må fint|ok|okay|godt", "",
      "da.possible.mixed"},
 };
@@ -788,11 +838,14 @@ constexpr WordClassDef kSvClasses[] = {
     {"MSGVERB", "skicka|sms:a|smsa|messa|kontakta|ringa|spamma|maila|störa|skriva|texta|tjata"},
     {"MSGNOUN",
      "sms|sms:en|sms:er|sms:et|smsen|smser|meddelanden|meddelande|meddelandena|reklam|"
-     "reklamutskick|utskick|erbjudanden|nyhetsbrev|notiser|aviseringar|spam|marknadsföring|"
-     "textmeddelanden"},
+     "reklamutskick|utskick|erbjudanden|erbjudandena|nyhetsbrev|notiser|aviseringar|spam|"
+     "marknadsföring|textmeddelanden|kampanjer|reklamen"},
     {"ME", "mig|mej|oss|mitt_nummer|mitt_telefonnummer|mitt_mobilnummer"},
-    {"POLITE", "tack|snälla|vänligen|nu|please|tack_så_mycket|nej_tack|tack_ändå"},
+    {"POLITE",
+     "tack|snälla|vänligen|nu|please|tack_så_mycket|nej_tack|tack_ändå|ja|nej|ok|okej|hej|"
+     "hallå|för_fan|fan|för_helvete|du|ni"},
     {"SENTWORD", "stopp|stop|sluta|stoppa|avsluta|avregistrera|avanmäl|stopp_alla"},
+    {"CONSENT", "samtycke|samtycket|medgivande|medgivandet|godkännande|godkännandet"},
     {"NEG", "inte|aldrig|ej|icke"},
 };
 
@@ -816,6 +869,23 @@ constexpr RuleDef kSvRules[] = {
      "jag vill avprenumerera"},
     {"sv.lamna-mig-ifred", "lämna @ME ifred|i_fred", "lämna mig ifred"},
     {"sv.stop-sentence", "^ [@POLITE] [@POLITE] @SENTWORD+ [@POLITE] [@POLITE] $", "stopp tack"},
+    {"sv.stop-campaign", "^ [@POLITE] @SENTWORD @MSGNOUN [@POLITE] $", "STOPP ERBJUDANDEN"},
+    {"sv.stop-name", "^ [@POLITE] stopp|stop|avsluta % [@POLITE] $", "STOPP ACME"},
+    {"sv.samtycke",
+     "återkallar|återkalla|drar_tillbaka|drar_härmed_tillbaka|återkallar_härmed [härmed] "
+     "[mitt|vårt|allt|mina|det] @CONSENT",
+     "Jag återkallar mitt samtycke"},
+    {"sv.dra-at-skogen",
+     "^ [@POLITE] dra_åt_helvete|stick_härifrån|försvinn|håll_käften|dra_åt_skogen [@POLITE] $",
+     "dra åt skogen"},
+    {"sv.hur-avregistrera",
+     "hur [kan|gör|ska|får] [jag|man|vi] "
+     "avregistrera|avregistrerar|avsluta|avslutar|avanmäla|avanmäler|stoppar|stoppa|slipper|"
+     "slippa|sluta|slutar",
+     "hur avregistrerar jag mig?", "sv.possible.question"},
+    {"sv.om-jag-avregistrerar",
+     "om|när jag|vi avregistrerar|avslutar|avanmäler|stoppar|slutar|säger_upp",
+     "om jag avregistrerar mig, förlorar jag mina poäng?", "sv.possible.conditional"},
 };
 
 constexpr GuardDef kSvGuards[] = {
@@ -851,11 +921,13 @@ constexpr WordClassDef kNbClasses[] = {
     {"MSGVERB", "sende|skrive|sms'e|smse|kontakte|ringe|spamme|mase|tekste|plage|maile"},
     {"MSGNOUN",
      "sms|sms'er|smser|sms'ene|meldinger|melding|meldingene|tekstmeldinger|reklame|reklamer|"
-     "tilbud|nyhetsbrev|varsler|markedsføring|spam"},
+     "reklamen|tilbud|tilbudene|nyhetsbrev|varsler|markedsføring|spam|kampanjer"},
     {"ME", "meg|oss|nummeret_mitt|mitt_nummer|telefonnummeret_mitt"},
     {"POLITE",
-     "takk|vær_så_snill|vennligst|nå|please|takk_skal_du_ha|nei_takk|ellers_takk|tusen_takk"},
+     "takk|vær_så_snill|vennligst|nå|please|takk_skal_du_ha|nei_takk|ellers_takk|tusen_takk|ja|"
+     "nei|ok|okei|hei|hallo|for_faen|faen|for_helvete|du|dere"},
     {"SENTWORD", "stopp|stop|avslutt|meld_av|avmeld|slutt|stopp_alle"},
+    {"CONSENT", "samtykke|samtykket|samtykket_mitt|tillatelse|tillatelsen|godkjenning"},
     {"NEG", "ikke|aldri|ikkje"},
 };
 
@@ -875,6 +947,21 @@ constexpr RuleDef kNbRules[] = {
      "jeg vil ikke ha flere sms"},
     {"nb.la-meg-vaere", "la @ME være", "la meg være i fred"},
     {"nb.stop-sentence", "^ [@POLITE] [@POLITE] @SENTWORD+ [@POLITE] [@POLITE] $", "stopp takk"},
+    {"nb.stop-campaign", "^ [@POLITE] @SENTWORD @MSGNOUN [@POLITE] $", "STOPP TILBUD"},
+    {"nb.stop-name", "^ [@POLITE] stopp|stop|avslutt % [@POLITE] $", "STOPP ACME"},
+    {"nb.samtykke",
+     "trekker|tilbakekaller|trekker_herved|tilbakekaller_herved [herved] [tilbake] "
+     "[mitt|vårt|alt|mine|det] @CONSENT",
+     "Jeg trekker tilbake samtykket mitt"},
+    {"nb.stikk", "^ [@POLITE] forsvinn|dra_til_helvete|hold_kjeft|stikk_av [@POLITE] $",
+     "stikk av"},
+    {"nb.hvordan-melde-av",
+     "hvordan [kan|gjør|skal|får] [jeg|man|vi] "
+     "melde|melder|avslutte|avslutter|stoppe|stopper|slipper|slippe|avmelde|avmelder",
+     "hvordan melder jeg meg av?", "nb.possible.question"},
+    {"nb.hvis-jeg-melder-av",
+     "hvis|når|om jeg|vi melder|avslutter|stopper|avmelder|sier_opp",
+     "hvis jeg melder meg av, mister jeg poengene mine?", "nb.possible.conditional"},
 };
 
 constexpr GuardDef kNbGuards[] = {
@@ -912,13 +999,19 @@ constexpr WordClassDef kDeClasses[] = {
      "sms_nachrichten"},
     {"MSGVERB",
      "schreiben|senden|schicken|zusenden|zuschicken|simsen|texten|kontaktieren|anschreiben|"
-     "belästigen|nerven|zuspammen|spammen"},
+     "belästigen|nerven|zuspammen|spammen|zuzuspammen|zuzuschicken|zuzusenden|anzuschreiben|"
+     "zu_schreiben|zu_nerven|zu_belästigen|zu_kontaktieren|zu_spammen"},
     {"MSGVERBFIN",
      "schreiben|schreibt|schreib|kontaktieren|kontaktiert|kontaktier|simsen|simst|schicken|"
      "schickt|schick|senden|sendet|belästigen|belästigt|nerven|nervt"},
     {"ME", "mich|mir|uns"},
-    {"POLITE", "bitte|danke|jetzt|sofort|endlich|dankeschön|danke_schön|nein_danke|vielen_dank"},
+    {"POLITE",
+     "bitte|danke|jetzt|sofort|endlich|dankeschön|danke_schön|nein_danke|vielen_dank|ja|nein|"
+     "ok|okay|hallo|hi|verdammt|verdammt_nochmal|mann|leute|ihr|sie"},
     {"SENTWORD", "stopp|stop|abmelden|abbestellen|austragen|abmeldung|stoppen|stopp_alle"},
+    {"CONSENT",
+     "einwilligung|zustimmung|einverständnis|einverständniserklärung|erlaubnis|"
+     "einwilligungserklärung|werbeeinwilligung"},
     {"WANT", "will|möchte|möchten|wollen|würde|würden|wünsche|hätte|bitte"},
     {"HOER", "hören|hört|hör|hoer|hoert|hoeren"},
     {"NEG", "nicht|nie|niemals|keinesfalls|auf_keinen_fall"},
@@ -943,7 +1036,8 @@ constexpr RuleDef kDeRules[] = {
      "@WANT [gerne] [die|den|das|diese|eure|ihre|alle] @MSGNOUN "
      "abbestellen|abmelden|kündigen|stoppen|beenden",
      "ich möchte den Newsletter abbestellen"},
-    {"de.hoer-auf", "@HOER [sie|ihr|du] auf [damit] [@ME] [@ME] [zu] @MSGVERB",
+    {"de.hoer-auf",
+     "@HOER [sie|ihr|du] [endlich|jetzt|bitte|sofort] auf [damit] [@ME] [@ME] [zu] @MSGVERB",
      "Hören Sie auf, mir zu schreiben"},
     {"de.nicht-mehr",
      "@MSGVERBFIN [sie|ihr|du] [@ME] [bitte] nicht_mehr|nichts_mehr|nie_wieder|nie_mehr",
@@ -960,6 +1054,19 @@ constexpr RuleDef kDeRules[] = {
      "Lassen Sie mich in Ruhe"},
     {"de.stop-sentence", "^ [@POLITE] [@POLITE] @SENTWORD+ [@POLITE] [@POLITE] $",
      "abmelden bitte"},
+    {"de.stop-campaign", "^ [@POLITE] @SENTWORD @MSGNOUN [@POLITE] $", "STOPP WERBUNG"},
+    {"de.stop-name", "^ [@POLITE] stopp|stop|abmelden % [@POLITE] $", "STOPP ACME"},
+    {"de.widerruf",
+     "widerrufe|widerrufen|ziehe|entziehe|widerruf [hiermit] [ich] [hiermit] "
+     "[meine|die|jede|jegliche|alle|meiner|der] @CONSENT",
+     "Ich widerrufe meine Einwilligung"},
+    {"de.verpiss-dich",
+     "^ [@POLITE] verpiss_dich|verpisst_euch|hau_ab|haut_ab|lass_mich_in_frieden|"
+     "lasst_mich_in_frieden|halt_die_klappe [@POLITE] $",
+     "hau ab"},
+    {"de.wenn-ich-mich-abmelde",
+     "wenn|falls ich|wir mich|uns abmelde|abmelden|austrage|austragen",
+     "wenn ich mich abmelde, verliere ich dann meine Punkte?", "de.possible.conditional"},
 };
 
 constexpr GuardDef kDeGuards[] = {
@@ -976,6 +1083,8 @@ constexpr GuardDef kDeGuards[] = {
 };
 
 constexpr GuardDef kDeMixed[] = {
+    {"de.mixed-weiterhin", "aber|außer|ausser|nur *3 weiterhin|weiter|behalten", "",
+     "de.possible.mixed"},
     {"de.mixed-but-keep",
      "aber|außer|ausser|nur [bitte] [weiterhin] behalten|behaltet|weiter|weiterhin|weitersenden|"
      "weiterschicken|schickt|sendet|schicken_sie|senden_sie",
@@ -1011,10 +1120,12 @@ constexpr WordClassDef kFrClasses[] = {
      "désirons|voudrions"},
     {"POLITE",
      "svp|stp|merci|s'il_vous_plaît|s'il_te_plaît|maintenant|immédiatement|merci_beaucoup|"
-     "non_merci|pitié"},
+     "non_merci|pitié|oui|non|ok|okay|bonjour|salut|allo|là|tout_de_suite|bordel|sérieux|"
+     "vous|svp_merci|tabarnak|câlisse"},
     {"SENTWORD",
      "stop|arrêt|arrêtez|arrête|stoppez|désabonner|désabonnement|désinscription|désinscrire|"
-     "stop_sms|stopsms|stop_tout"},
+     "stop_sms|stopsms|stop_tout|arrêter"},
+    {"CONSENT", "consentement|autorisation|accord|consentements"},
     {"NEG", "ne|n'|pas|jamais|ne_pas|surtout_pas"},
 };
 
@@ -1057,6 +1168,18 @@ constexpr RuleDef kFrRules[] = {
      "la_paix",
      "laissez-moi tranquille"},
     {"fr.stop-sentence", "^ [@POLITE] [@POLITE] @SENTWORD+ [@POLITE] [@POLITE] $", "stop svp"},
+    {"fr.arretez-messages",
+     "arrêtez|arrête|arrêter|stop|stoppez|cessez|cesser [les|vos|ces|tes|des|de|d'] @MSGNOUN",
+     "arrêtez les SMS"},
+    {"fr.stop-name", "^ [@POLITE] stop|désabonner % [@POLITE] $", "STOP ACME"},
+    {"fr.consentement",
+     "retire|révoque|retirer|révoquer|annule|annuler|retire_par_la_présente [par_la_présente] "
+     "[mon|le|tout|mes|notre] @CONSENT",
+     "Je retire mon consentement"},
+    {"fr.dégage",
+     "^ [@POLITE] dégage|dégagez|fous_le_camp|foutez_le_camp|va_te_faire_foutre|"
+     "allez_vous_faire_foutre|fichez_le_camp|décrissez|décrisse|lâchez_moi [@POLITE] $",
+     "dégagez"},
 };
 
 constexpr GuardDef kFrGuards[] = {
@@ -1070,7 +1193,7 @@ constexpr GuardDef kFrGuards[] = {
      "fr.possible.conditional"},
     {"fr.question",
      "comment|où|est_ce_que|puis_je|peut_on|pourrais_je [est_ce_que] [je|on|nous] [peux|dois|"
-     "peut|fait|faire|pour] [pour]",
+     "peut|fait|fais|faire|pour] [pour]",
      "", "fr.possible.question"},
 };
 
@@ -1111,8 +1234,10 @@ constexpr WordClassDef kEsClasses[] = {
      "spamear"},
     {"WANT", "quiero|queremos|deseo|deseamos|quisiera|me_gustaría|necesito"},
     {"POLITE",
-     "por_favor|porfa|porfavor|xfa|xfavor|gracias|ya|ahora|muchas_gracias|no_gracias|plis"},
+     "por_favor|porfa|porfavor|xfa|xfavor|gracias|ya|ahora|muchas_gracias|no_gracias|plis|sí|"
+     "si|no|ok|okay|hola|oiga|oigan|carajo|ya_basta|joder|mil_gracias|de_inmediato"},
     {"SENTWORD", "baja|alto|parar|stop|basta|para_ya|dar_de_baja|baja_todo"},
+    {"CONSENT", "consentimiento|autorización|permiso|consentimientos"},
     {"NEG",
      "no|nunca|jamás|tampoco|no_quiero|no_deseo|no_necesito|no_voy_a|no_quiero_que_me|"
      "no_vayan_a"},
@@ -1147,6 +1272,17 @@ constexpr RuleDef kEsRules[] = {
     {"es.dejame-en-paz", "déjame|déjenme|déjennos en paz", "déjenme en paz"},
     {"es.stop-sentence", "^ [@POLITE] [@POLITE] @SENTWORD+ [@POLITE] [@POLITE] $",
      "baja por favor"},
+    {"es.stop-campaign", "^ [@POLITE] @SENTWORD @MSGNOUN|promo|promos [@POLITE] $",
+     "BAJA PROMO"},
+    {"es.stop-name", "^ [@POLITE] stop % [@POLITE] $", "STOP ACME"},
+    {"es.consentimiento",
+     "revoco|retiro|revocar|retirar|cancelo|anulo|revoca|retira [por_este_medio] [mi|el|todo|mis] "
+     "@CONSENT",
+     "Retiro mi consentimiento"},
+    {"es.largate",
+     "^ [@POLITE] lárgate|lárguense|váyanse_al_carajo|vete_al_carajo|piérdete|piérdanse|"
+     "váyanse_a_la_mierda|déjenme_tranquilo|déjenme_tranquila [@POLITE] $",
+     "lárguense"},
 };
 
 constexpr GuardDef kEsGuards[] = {
@@ -1214,7 +1350,7 @@ static_assert(kNumPacks <= 8, "trigger masks are one byte");
 using Phrase = std::vector<int32_t>;  // word ids
 
 struct Element {
-  enum class Type : uint8_t { kWords, kGap, kSentenceStart, kSentenceEnd };
+  enum class Type : uint8_t { kWords, kGap, kSentenceStart, kSentenceEnd, kNameLike };
   Type type = Type::kWords;
   bool optional = false;
   bool allows_end = false;  // `$` among the alternatives
@@ -1296,6 +1432,12 @@ class Grammar {
  private:
   Grammar() {
     for (size_t p = 0; p < kNumPacks; ++p) packs_.push_back(CompilePack(p, kPacks[p]));
+    // Every word a pack lists is known, so `%` (a word no pack knows) never matches one.
+    for (const PackDef& def : kPacks) {
+      for (const WordClassDef& c : def.classes) {
+        for (std::string_view w : Split(c.words, '|')) CompilePhrase(w, c.name);
+      }
+    }
   }
 
   int32_t Intern(std::string_view key) {
@@ -1350,6 +1492,8 @@ class Grammar {
         p.anchored = true;
       } else if (part == "$") {
         e.type = Element::Type::kSentenceEnd;
+      } else if (part == "%") {
+        e.type = Element::Type::kNameLike;
       } else if (part[0] == '*') {
         e.type = Element::Type::kGap;
         e.gap = std::atoi(std::string(part.substr(1)).c_str());
@@ -1459,6 +1603,9 @@ bool MatchElements(const std::vector<Element>& els, size_t ei, size_t pos,
         }
       }
       return false;
+    case Element::Type::kNameLike:
+      return pos < s.end && tokens[pos].name_like &&
+             MatchElements(els, ei + 1, pos + 1, tokens, s, required_end, end);
     case Element::Type::kWords:
       break;
   }
@@ -1728,6 +1875,228 @@ std::optional<std::string> DetectReaction(std::string_view body) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// 4b. The reply itself, and variants of a keyword
+// ---------------------------------------------------------------------------------------------
+
+std::string LowerAscii(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = AsciiLower(c);
+  return out;
+}
+
+std::string_view TrimSpaces(std::string_view s) {
+  while (!s.empty() && static_cast<unsigned char>(s.front()) <= 0x20) s.remove_prefix(1);
+  while (!s.empty() && static_cast<unsigned char>(s.back()) <= 0x20) s.remove_suffix(1);
+  return s;
+}
+
+bool ContainsAny(std::string_view lower, std::initializer_list<std::string_view> needles) {
+  for (std::string_view n : needles) {
+    if (lower.find(n) != std::string_view::npos) return true;
+  }
+  return false;
+}
+
+bool StartsWithAny(std::string_view lower, std::initializer_list<std::string_view> prefixes) {
+  for (std::string_view p : prefixes) {
+    if (lower.substr(0, p.size()) == p) return true;
+  }
+  return false;
+}
+
+// A line where an earlier, quoted message begins: "> ...", "-----Original Message-----",
+// "On Mon, ... ACME wrote:", "Le lun. ... a écrit :", "Am ... schrieb ...:", a mail header.
+bool IsQuoteStart(std::string_view line, bool first) {
+  const std::string lower = LowerAscii(line);
+  if (lower.empty()) return false;
+  if (lower[0] == '>') return true;
+  if (StartsWithAny(lower, {"-----", "_____", "—————"})) return true;
+  if (ContainsAny(lower, {"original message", "original-nachricht", "message d'origine",
+                          "mensaje original", "ursprungligt meddelande", "opprinnelig melding",
+                          "oprindelig meddelelse", "forwarded message"})) {
+    return true;
+  }
+  if (!first && StartsWithAny(lower, {"from:", "de :", "de:", "von:", "fra:", "från:", "sent:",
+                                      "envoyé :", "enviado:", "gesendet:"})) {
+    return true;
+  }
+  if (lower.back() == ':' &&
+      ContainsAny(lower, {"wrote", "crit", "escribi", "schrieb", "skrev", "geschrieben"})) {
+    return true;
+  }
+  return false;
+}
+
+// A line that an app or carrier adds: "Sent from my iPhone", "Envoyé de mon iPhone"...
+bool IsAppLine(std::string_view line) {
+  const std::string lower = LowerAscii(line);
+  std::string_view l = lower;
+  while (!l.empty() && (l.front() == '[' || l.front() == '(' || l.front() == '-' ||
+                        l.front() == '~' || l.front() == ' ')) {
+    l.remove_prefix(1);
+  }
+  return StartsWithAny(l, {"sent from", "sent via", "sent with", "sent using", "sent by",
+                           "get outlook", "enviado desde", "enviado con", "envoy\xC3\xA9 de",
+                           "envoy\xC3\xA9 depuis", "envoye de", "envoye depuis", "sendt fra",
+                           "skickat fr\xC3\xA5n", "skickat fran", "von meinem", "gesendet von",
+                           "gesendet mit", "this message was sent", "message sent via",
+                           "text message sent", "sms sent"});
+}
+
+// Drops "[Sent via Google Voice]"-like brackets from a line.
+std::string DropAppBrackets(std::string_view line, bool* changed) {
+  std::string out;
+  size_t i = 0;
+  while (i < line.size()) {
+    const char open = line[i];
+    if (open == '[' || open == '(') {
+      const char close = open == '[' ? ']' : ')';
+      const size_t end = line.find(close, i + 1);
+      if (end != std::string_view::npos) {
+        const std::string inner = LowerAscii(line.substr(i + 1, end - i - 1));
+        if (ContainsAny(inner, {"sent", "via ", "envoy", "enviado", "gesendet", "sendt",
+                                "skickat", "textra", "google voice", "mobile"})) {
+          *changed = true;
+          i = end + 1;
+          continue;
+        }
+      }
+    }
+    out.push_back(line[i++]);
+  }
+  return out;
+}
+
+// "Reply from +15551234567: STOP", "SMS from 72345: stop", "Re: STOP": the part before the
+// colon is a label an app or gateway added.
+std::string_view DropLabel(std::string_view line, bool* changed) {
+  const size_t colon = line.find(':');
+  if (colon == std::string_view::npos || colon > 48) return line;
+  const std::string lower = LowerAscii(TrimSpaces(line.substr(0, colon)));
+  static constexpr std::string_view kLabels[] = {
+      "reply from", "sms from", "message from", "msg from", "text from", "text message",
+      "new message", "frm",     "from",         "msg",      "re",        "fwd",
+      "fw",         "subject",  "sms",          "txt",      "reply",     "respuesta",
+      "r\xC3\xA9ponse", "reponse", "antwort",   "svar",     "nachricht", "mensaje"};
+  for (std::string_view l : kLabels) {
+    if (lower.substr(0, l.size()) != l) continue;
+    // The label is the whole prefix, or the label and a number or name ("SMS from ACME").
+    if (lower.size() == l.size() || (lower.size() > l.size() && lower[l.size()] == ' ' &&
+                                     (l.find(' ') != std::string_view::npos || l == "from" ||
+                                      l == "frm"))) {
+      *changed = true;
+      return line.substr(colon + 1);
+    }
+  }
+  return line;
+}
+
+// The reply without a quoted earlier message and without what an app or carrier added. Returns
+// false (and leaves *out alone) when there is nothing to remove, or nothing would be left.
+bool ReplyCore(std::string_view body, std::string* out) {
+  if (body.find_first_of("\n[(:") == std::string_view::npos) return false;
+  bool changed = false;
+  std::string core;
+  bool first = true;
+  size_t b = 0;
+  while (b <= body.size()) {
+    size_t e = body.find('\n', b);
+    if (e == std::string_view::npos) e = body.size();
+    std::string_view line = TrimSpaces(body.substr(b, e - b));
+    b = e + 1;
+    if (line.empty()) continue;
+    if (IsQuoteStart(line, first) || line == "--" || line == "-- ") {
+      changed = true;
+      break;
+    }
+    if (IsAppLine(line)) {
+      changed = true;
+      continue;
+    }
+    std::string kept = DropAppBrackets(line, &changed);
+    std::string_view rest = kept;
+    if (first) rest = DropLabel(rest, &changed);
+    if (!core.empty()) core.push_back('\n');
+    core.append(rest);
+    first = false;
+  }
+  if (!changed) return false;
+  bool any_word = false;
+  for (char c : core) any_word |= IsAsciiAlnum(static_cast<unsigned char>(c)) || (c & 0x80);
+  if (!any_word) return false;
+  *out = std::move(core);
+  return true;
+}
+
+// Only stop sign emoji (🛑), maybe with other symbols and spaces: a message with no words.
+bool IsStopSignOnly(std::string_view body) {
+  return body.find("\xF0\x9F\x9B\x91") != std::string_view::npos;  // U+1F6D1
+}
+
+// Runs of one letter repeated: "stooop" -> "stop", "arrett" -> "aret".
+std::string CollapseRuns(std::string_view s, size_t keep) {
+  std::string out;
+  size_t run = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    run = (i > 0 && s[i] == s[i - 1]) ? run + 1 : 1;
+    if (run <= keep) out.push_back(s[i]);
+  }
+  return out;
+}
+
+bool HasRunOfThree(std::string_view s) {
+  for (size_t i = 2; i < s.size(); ++i) {
+    if (s[i] == s[i - 1] && s[i] == s[i - 2] && (static_cast<unsigned char>(s[i]) < 0x80)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// One typing slip apart: two neighbouring letters swapped (any length), one letter too many
+// (keywords of four letters or more), one missing (five or more) or one wrong (six or more).
+// The first letter must be right, unless it is part of the swap.
+bool OneSlipApart(std::string_view w, std::string_view k) {
+  const size_t n = k.size();
+  if (n < 4 || w.empty() || w == k) return w == k;
+  if (w.size() == n) {
+    size_t i = 0;
+    while (i < n && w[i] == k[i]) ++i;
+    if (i + 1 < n && w[i] == k[i + 1] && w[i + 1] == k[i] && w.substr(i + 2) == k.substr(i + 2)) {
+      return true;
+    }
+    if (n >= 6 && i > 0 && w.substr(i + 1) == k.substr(i + 1)) return true;
+    return false;
+  }
+  if (w[0] != k[0]) return false;
+  const std::string_view longer = w.size() > n ? w : k;
+  const std::string_view shorter = w.size() > n ? k : w;
+  if (longer.size() != shorter.size() + 1) return false;
+  if (w.size() < n && n < 5) return false;
+  size_t i = 0;
+  while (i < shorter.size() && longer[i] == shorter[i]) ++i;
+  return longer.substr(i + 1) == shorter.substr(i);
+}
+
+// Real words one slip away from a keyword, which must stay themselves.
+bool IsRealWordNearKeyword(std::string_view w) {
+  static constexpr std::string_view kWords[] = {
+      "quite", "quiet", "quilt", "cancer", "alot",  "arrest", "arete",  "bajar",
+      "altos", "stoep", "stoa",  "parer",  "paris", "ended",  "stoops", "sloop"};
+  for (std::string_view k : kWords) {
+    if (w == k) return true;
+  }
+  return false;
+}
+
+bool IsSingleLetter(std::string_view key) {
+  if (key.empty()) return false;
+  size_t i = 0;
+  const UChar32 c = NextCodePoint(key, &i);
+  return i == key.size() && u_isalpha(c);
+}
+
+// ---------------------------------------------------------------------------------------------
 // 5. KeywordMatcher
 // ---------------------------------------------------------------------------------------------
 
@@ -1771,12 +2140,28 @@ struct KeywordEntry {
 
 }  // namespace
 
+// A one-word opt-out keyword, for recognising it misspelled.
+struct FuzzyKeyword {
+  std::string collapsed;  // runs of a letter collapsed: "stopp" -> "stop"
+  std::string key;
+};
+
 struct KeywordMatcher::Impl {
   KeywordConfig config;
   std::vector<size_t> packs;  // grammar pack indices, in the number's language order
   uint8_t pack_mask = 0;
   StringMap<KeywordEntry> keywords;
   size_t max_keyword_words = 0;
+  std::vector<FuzzyKeyword> fuzzy;  // the packs' one-word opt-out keywords
+
+  // The whole text is a keyword (with opt_out_only, an opt-out keyword).
+  bool MatchExact(const TokenizedText& text, bool opt_out_only, KeywordMatch* m) const;
+  // A free-text request; a possible opt-out found on the way is kept in *possible.
+  bool MatchGrammar(TokenizedText* text, std::optional<FreeTextHit>* possible,
+                    KeywordMatch* m) const;
+  // The text with letters spelled out joined, stretched letters shortened and a mistyped
+  // keyword corrected; false when there is nothing to correct.
+  bool CorrectVariant(const TokenizedText& text, std::string* corrected, std::string* what) const;
 };
 
 KeywordMatcher::KeywordMatcher(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -1855,6 +2240,12 @@ Result<std::shared_ptr<const KeywordMatcher>> KeywordMatcher::Create(const Keywo
     impl->max_keyword_words = std::max(
         impl->max_keyword_words, static_cast<size_t>(std::count(key.begin(), key.end(), ' ')) + 1);
   }
+  for (size_t index : impl->packs) {
+    for (const PackKeyword& kw : g.pack(index).keywords) {
+      if (!IsOptOut(kw.intent) || kw.key.find(' ') != std::string::npos) continue;
+      impl->fuzzy.push_back({CollapseRuns(kw.key, 1), kw.key});
+    }
+  }
   return std::shared_ptr<const KeywordMatcher>(new KeywordMatcher(std::move(impl)));
 }
 
@@ -1868,95 +2259,214 @@ KeywordMatch KeywordMatcher::Match(std::string_view body) const {
     return m;
   }
   m.normalized = Normalize(body);
+  // The reply itself, without a quoted earlier message or text an app or carrier added
+  // ("Sent from my iPhone"). Only when something was removed is it normalised again.
+  std::string core_body;
+  std::string core_normalized;
+  const bool trimmed = ReplyCore(body, &core_body);
+  if (trimmed) core_normalized = Normalize(core_body);
+  const std::string& analysed = trimmed ? core_normalized : m.normalized;
+  const char* trimmed_note = trimmed ? " (quoted or app-inserted text ignored)" : "";
+
   TokenizedText text;
   text.tokens.reserve(16);
-  Tokenize(m.normalized, &text);
-  const std::vector<Token>& tokens = text.tokens;
-
-  if (!tokens.empty() && tokens.size() <= impl_->max_keyword_words) {
-    std::string joined;
-    std::string_view key = text.Key(tokens[0]);
-    if (tokens.size() > 1) key = joined = JoinKeys(text);
-    auto it = impl_->keywords.find(key);
-    if (it != impl_->keywords.end()) {
-      const KeywordEntry& e = it->second;
-      m.intent = e.intent;
-      m.kind = MatchKind::kExactKeyword;
-      m.rule = e.keyword;
-      m.language = e.language;
-      m.matched = m.normalized;
-      m.explanation = "exact keyword \"" + e.keyword + "\" (" + e.language + ")";
+  Tokenize(analysed, &text);
+  if (impl_->MatchExact(text, /*opt_out_only=*/false, &m)) {
+    m.matched = analysed;
+    m.explanation += trimmed_note;
+    return m;
+  }
+  if (!impl_->config.free_text || impl_->pack_mask == 0) {
+    m.explanation = impl_->config.free_text
+                        ? "no keyword or free-text opt-out request recognised"
+                        : "no keyword recognised (free-text recognition is off)";
+    return m;
+  }
+  std::optional<FreeTextHit> possible;
+  if (!text.tokens.empty() && impl_->MatchGrammar(&text, &possible, &m)) {
+    m.explanation += trimmed_note;
+    return m;
+  }
+  // Variants of a keyword or request: letters spelled out ("S T O P"), stretched ("stooop") or
+  // mistyped ("stpo", "unsubscibe"). Only an opt-out can come of them.
+  std::string corrected;
+  std::string what;
+  if (!text.tokens.empty() && impl_->CorrectVariant(text, &corrected, &what)) {
+    TokenizedText fixed;
+    Tokenize(corrected, &fixed);
+    KeywordMatch v;
+    std::optional<FreeTextHit> ignored;
+    const bool exact = impl_->MatchExact(fixed, /*opt_out_only=*/true, &v);
+    if (exact || impl_->MatchGrammar(&fixed, &ignored, &v)) {
+      m.intent = Intent::kOptOut;
+      m.kind = MatchKind::kFreeText;
+      m.language = v.language == "custom" && !impl_->packs.empty()
+                       ? std::string(Grammar::Get().pack(impl_->packs.front()).code)
+                       : v.language;
+      m.rule = exact ? m.language + ".keyword-variant" : v.rule;
+      m.matched = analysed;
+      m.explanation = (exact ? "keyword \"" + v.rule + "\"" : "free-text rule " + v.rule) +
+                      " " + what + " (\"" + analysed + "\")" + trimmed_note;
       return m;
     }
   }
-
-  if (impl_->config.free_text && impl_->pack_mask != 0 && !tokens.empty()) {
+  if (text.tokens.empty() && IsStopSignOnly(trimmed ? std::string_view(core_body) : body)) {
+    m.intent = Intent::kOptOut;
+    m.kind = MatchKind::kFreeText;
+    m.rule = "stop-sign-emoji";
+    m.matched = trimmed ? core_body : std::string(body);
+    m.explanation = "a stop sign emoji (\U0001F6D1) on its own" + std::string(trimmed_note);
+    return m;
+  }
+  if (possible) {
+    const std::vector<Token>& tokens = text.tokens;
     const Grammar& g = Grammar::Get();
-    std::array<uint64_t, kNumPacks> rules{};
-    uint8_t packs = 0;
-    for (Token& t : text.tokens) {
-      t.word = g.Lookup(text.Key(t));
-      if (t.word < 0) continue;
-      const uint8_t hit = g.TriggerPacks(t.word) & impl_->pack_mask;
-      if (hit == 0) continue;
-      packs |= hit;
-      for (size_t p = 0; p < kNumPacks; ++p) {
-        if (hit & (1u << p)) rules[p] |= g.TriggerRules(t.word, p);
-      }
-    }
-    if (packs != 0) {
-      std::optional<FreeTextHit> possible;
-      std::optional<FreeTextHit> hit;
-      for (size_t p : impl_->packs) {
-        if (!(packs & (1u << p))) continue;
-        hit = FindRule(g, p, rules[p], tokens, &possible);
-        if (hit) break;
-      }
-      if (hit) {
-        // A request that keeps another kind of message ("... but keep the reminders"), or that
-        // is about something other than these texts ("unsubscribe me from emails"), is not
-        // clear enough to act on.
-        const CompiledGuard* mixed = nullptr;
-        for (size_t p : impl_->packs) {
-          if ((mixed = FindAnywhere(g.pack(p).mixed, tokens)) != nullptr) break;
-        }
-        const CompiledGuard* elsewhere = FindAfter(g.pack(hit->pack).elsewhere, tokens, hit->end);
-        if (elsewhere != nullptr && mixed != nullptr) {
-          hit.reset();  // "opt me out of paper mail, texts are fine": not about these texts
-        } else if (elsewhere != nullptr || mixed != nullptr) {
-          hit->possible = elsewhere != nullptr ? elsewhere->possible : mixed->possible;
-          possible = hit;
-          hit.reset();
-        }
-      }
-      if (hit) {
-        const CompiledRule& rule = g.pack(hit->pack).rules[hit->rule];
-        m.intent = Intent::kOptOut;
-        m.kind = MatchKind::kFreeText;
-        m.rule = rule.id;
-        m.language = g.pack(hit->pack).code;
-        m.matched = m.normalized.substr(tokens[hit->begin].begin,
-                                        tokens[hit->end - 1].end - tokens[hit->begin].begin);
-        m.explanation = "free-text rule " + rule.id + " matched \"" + m.matched + "\"";
-        return m;
-      }
-      if (possible) {
-        m.kind = MatchKind::kPossibleOptOut;
-        m.rule = std::string(possible->possible);
-        m.language = g.pack(possible->pack).code;
-        m.matched =
-            m.normalized.substr(tokens[possible->begin].begin,
+    m.kind = MatchKind::kPossibleOptOut;
+    m.rule = std::string(possible->possible);
+    m.language = g.pack(possible->pack).code;
+    m.matched = analysed.substr(tokens[possible->begin].begin,
                                 tokens[possible->end - 1].end - tokens[possible->begin].begin);
-        m.explanation = "possibly an opt-out: " +
-                        std::string(PossibleReasonText(possible->possible)) + " (\"" +
-                        m.normalized + "\")";
-        return m;
+    m.explanation = "possibly an opt-out: " +
+                    std::string(PossibleReasonText(possible->possible)) + " (\"" + analysed +
+                    "\")";
+    return m;
+  }
+  m.explanation = "no keyword or free-text opt-out request recognised";
+  return m;
+}
+
+bool KeywordMatcher::Impl::MatchExact(const TokenizedText& text, bool opt_out_only,
+                                KeywordMatch* m) const {
+  const std::vector<Token>& tokens = text.tokens;
+  if (tokens.empty() || tokens.size() > max_keyword_words) return false;
+  std::string joined;
+  std::string_view key = text.Key(tokens[0]);
+  if (tokens.size() > 1) key = joined = JoinKeys(text);
+  auto it = keywords.find(key);
+  if (it == keywords.end()) return false;
+  const KeywordEntry& e = it->second;
+  if (opt_out_only && !IsOptOut(e.intent)) return false;
+  m->intent = e.intent;
+  m->kind = MatchKind::kExactKeyword;
+  m->rule = e.keyword;
+  m->language = e.language;
+  m->explanation = "exact keyword \"" + e.keyword + "\" (" + e.language + ")";
+  return true;
+}
+
+bool KeywordMatcher::Impl::MatchGrammar(TokenizedText* text, std::optional<FreeTextHit>* possible,
+                                  KeywordMatch* m) const {
+  const Grammar& g = Grammar::Get();
+  std::array<uint64_t, kNumPacks> rules{};
+  uint8_t seen = 0;
+  for (Token& t : text->tokens) {
+    const std::string_view key = text->Key(t);
+    t.word = g.Lookup(key);
+    if (t.word < 0) {
+      t.name_like = key.size() >= 2 && !(key.size() > 4 && key.substr(key.size() - 3) == "ing");
+      continue;
+    }
+    const uint8_t hit = g.TriggerPacks(t.word) & pack_mask;
+    if (hit == 0) continue;
+    seen |= hit;
+    for (size_t p = 0; p < kNumPacks; ++p) {
+      if (hit & (1u << p)) rules[p] |= g.TriggerRules(t.word, p);
+    }
+  }
+  if (seen == 0) return false;
+  const std::vector<Token>& tokens = text->tokens;
+  std::optional<FreeTextHit> hit;
+  for (size_t p : packs) {
+    if (!(seen & (1u << p))) continue;
+    hit = FindRule(g, p, rules[p], tokens, possible);
+    if (hit) break;
+  }
+  if (!hit) return false;
+  // A request that keeps another kind of message ("... but keep the reminders"), or that is
+  // about something other than these texts ("unsubscribe me from emails"), is not clear enough
+  // to act on.
+  const CompiledGuard* mixed = nullptr;
+  for (size_t p : packs) {
+    if ((mixed = FindAnywhere(g.pack(p).mixed, tokens)) != nullptr) break;
+  }
+  const CompiledGuard* elsewhere = FindAfter(g.pack(hit->pack).elsewhere, tokens, hit->end);
+  if (elsewhere != nullptr && mixed != nullptr) {
+    possible->reset();  // "opt me out of paper mail, texts are fine": not about these texts
+    return false;
+  }
+  if (elsewhere != nullptr || mixed != nullptr) {
+    hit->possible = elsewhere != nullptr ? elsewhere->possible : mixed->possible;
+    *possible = hit;
+    return false;
+  }
+  const CompiledRule& rule = g.pack(hit->pack).rules[hit->rule];
+  m->intent = Intent::kOptOut;
+  m->kind = MatchKind::kFreeText;
+  m->rule = rule.id;
+  m->language = g.pack(hit->pack).code;
+  m->matched = std::string(text->text.substr(
+      tokens[hit->begin].begin, tokens[hit->end - 1].end - tokens[hit->begin].begin));
+  m->explanation = "free-text rule " + rule.id + " matched \"" + m->matched + "\"";
+  return true;
+}
+
+bool KeywordMatcher::Impl::CorrectVariant(const TokenizedText& text, std::string* corrected,
+                                          std::string* what) const {
+  const std::vector<Token>& tokens = text.tokens;
+  std::vector<std::string> words;
+  std::vector<bool> sentence_start;
+  words.reserve(tokens.size());
+  bool changed = false;
+  for (size_t i = 0; i < tokens.size();) {
+    size_t j = i;
+    while (j < tokens.size() && IsSingleLetter(text.Key(tokens[j]))) ++j;
+    sentence_start.push_back(tokens[i].sentence_start);
+    if (j - i >= 3) {  // "S T O P", "s-t-o-p", "S.T.O.P."
+      std::string w;
+      for (size_t k = i; k < j; ++k) w += text.Key(tokens[k]);
+      words.push_back(std::move(w));
+      changed = true;
+      *what = "spelled out";
+      i = j;
+      continue;
+    }
+    words.emplace_back(text.Key(tokens[i]));
+    ++i;
+  }
+  const Grammar& g = Grammar::Get();
+  const auto known = [&](const std::string& w) {
+    return g.Lookup(w) >= 0 || keywords.find(w) != keywords.end();
+  };
+  const bool short_message = words.size() <= 4;
+  for (std::string& w : words) {
+    if (HasRunOfThree(w)) {  // "stooop", "pleeease"
+      std::string two = CollapseRuns(w, 2);
+      w = known(two) ? std::move(two) : CollapseRuns(w, 1);
+      changed = true;
+      *what = "with stretched letters";
+    }
+    if (!short_message || keywords.find(w) != keywords.end() || IsRealWordNearKeyword(w)) {
+      continue;
+    }
+    const std::string collapsed = CollapseRuns(w, 1);
+    for (const FuzzyKeyword& f : fuzzy) {
+      if (collapsed == f.collapsed || OneSlipApart(collapsed, f.collapsed)) {
+        if (w != f.key) {
+          w = f.key;
+          changed = true;
+          *what = "misspelled";
+        }
+        break;
       }
     }
   }
-  m.explanation = impl_->config.free_text ? "no keyword or free-text opt-out request recognised"
-                                          : "no keyword recognised (free-text recognition is off)";
-  return m;
+  if (!changed) return false;
+  corrected->clear();
+  for (size_t i = 0; i < words.size(); ++i) {
+    if (i > 0) corrected->append(sentence_start[i] ? ". " : " ");
+    corrected->append(words[i]);
+  }
+  return true;
 }
 
 const char* IntentName(Intent i) {

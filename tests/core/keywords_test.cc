@@ -107,7 +107,7 @@ const Case kCases[] = {
     {"Stop All!", "en", kAll, kExact, "STOP ALL"},
     {"Yes!", "en", kIn, kExact, "YES"},
     {"help?", "en", kHelp, kExact, "HELP"},
-    {"S T O P", "en", kNo, kNothing, nullptr},
+    {"S T O P", "en", kOut, kFree, "en.keyword-variant"},  // spelled out: free text, opt-out only
     // --- Ordinary messages and words that merely contain or begin with a keyword ---
     {"", "en", kNo, kNothing, nullptr},
     {"!!!", "en", kNo, kNothing, nullptr},
