@@ -571,7 +571,7 @@ constexpr WordClassDef kEnClasses[] = {
      "please|pls|plz|plse|kindly|thanks|thank_you|thank_u|thankyou|thx|ty|now|asap|"
      "immediately|already|right_now|for_good|ok|okay|just|seriously|omg|again|it|yes|yeah|yep|"
      "no|nope|nah|no_thanks|no_thank_you|no_thx|hi|hello|hey|ugh|sorry|sir|guys|man|dude|lol|wtf|"
-     "ffs|damn|dammit|jeez|geez|idiot|idiots|spammer|spammers|scammers|you|u|y'all|this|that|"
+     "ffs|damn|dammit|jeez|geez|idiot|idiots|spammer|spammers|scammers|you|u|y'all|this|that|and|"
      "all_of_you|goodbye|bye|lmao|smh|already_said"},
     {"NOTNAME",
      "sign|signs|light|lights|motion|watch|loss|gap|bath|payment|order|here|there|by|at|in|on|"
@@ -579,6 +579,9 @@ constexpr WordClassDef kEnClasses[] = {
      "laughing|lying|smoking|drinking|eating|talking|worrying|complaining|button|gun|cock|"
      "valve|codon|consonant|sequence|time|date|point|points|bar|band|limit|line|street|"
      "station|sale|shop|n_shop|me|us"},
+    {"INTENS",
+     "fucking|fuckin|freaking|freakin|frickin|effing|f'ing|damn|damned|goddamn|bloody|stupid|"
+     "annoying|constant|stupid_ass|fing"},
     {"GOAWAY",
      "fuck_off|f_off|fk_off|fck_off|fuk_off|eff_off|piss_off|go_away|get_lost|bugger_off|"
      "sod_off|buzz_off|back_off|fuck_you|f_you|screw_you|go_to_hell|shut_up_and_go_away|"
@@ -598,12 +601,13 @@ constexpr WordClassDef kEnClasses[] = {
 };
 
 constexpr RuleDef kEnRules[] = {
-    {"en.stop-sending", "@STOP @MSGVERB [and|or] [@MSGVERB] @ME|$", "please quit messaging me"},
-    {"en.stop-sending-messages", "@STOP @MSGVERB [me|us] [@DET] [@DET] @MSGNOUN",
+    {"en.stop-sending", "@STOP [@INTENS] @MSGVERB [and|or] [@MSGVERB] @ME|$",
+     "please quit messaging me"},
+    {"en.stop-sending-messages", "@STOP [@INTENS] @MSGVERB [me|us] [@DET] [@DET] @MSGNOUN",
      "stop sending these ads"},
     {"en.stop-receiving", "@STOP receiving|getting [@DET] [@DET] @MSGNOUN|these|this|them|those|$",
      "I want to stop getting these"},
-    {"en.stop-messages", "@STOP [@DET] [@DET] @MSGNOUN", "stop the texts"},
+    {"en.stop-messages", "@STOP [@DET] [@DET] [@INTENS] @MSGNOUN", "stop the texts"},
     {"en.stop-sentence", "^ [@POLITE] [@POLITE] @SENTWORD+ [@POLITE] [@POLITE] [@POLITE] $",
      "STOP please"},
     {"en.want-opt-out", "@WANT [to|2] @OPTOUTVERB", "I'd like to unsubscribe from these"},
@@ -613,17 +617,24 @@ constexpr RuleDef kEnRules[] = {
      "unsubscribe me"},
     {"en.how-to-opt-out",
      "how [do|can|could|would|to|should] [i|we|u|you] [get|be] "
-     "unsubscribe|unsubscribed|unsub|optout|opt_out|removed",
+     "unsubscribe|unsubscribed|unsub|optout|opt_out|removed|off_this|off_your|off_the|taken_off",
      "how do I unsubscribe?", "en.possible.question"},
     {"en.can-i-opt-out",
      "is_there_a_way|is_there_any_way|any_way|can_i|could_i|may_i|where_do_i|where_can_i|"
      "what_do_i_do|what_should_i_do|what_do_i_need [to|i_can|for_me_to] [just|please] "
-     "@OPTOUTVERB",
+     "@OPTOUTVERB|stop_these|stop_this|stop_them|stop_the|stop_getting|stop_receiving|stop_your",
      "is there a way to unsubscribe?", "en.possible.question"},
     {"en.how-make-stop",
      "how|what [do|can|could|should] [i|we|u] [do] [to] get|make @DET|it|them [@MSGNOUN] [to] "
      "stop|end",
      "how do I make these texts stop?", "en.possible.question"},
+    {"en.never-said", "@NEG said|say|asked|ask|wanted|meant [to] [be] @OPTOUTVERB|stop|stopped",
+     "I never said unsubscribe", "en.possible.negated"},
+    {"en.if-i-opt-out",
+     "if|when|once|whether|before|after i|we [ever|do|did|just] "
+     "@OPTOUTVERB|unsubscribed|opted_out|text_stop|reply_stop|send_stop|say_stop|texted_stop|"
+     "replied_stop",
+     "If I unsubscribe will I still get order updates?", "en.possible.conditional"},
     {"en.cancel-alone", "^ [@POLITE] [@POLITE] cancel|end [it|this|that] [@POLITE] [@POLITE] $",
      "cancel please", "en.possible.context"},
     {"en.remove-me", "remove|delete|erase|scrub|unlist me|us", "remove me from this list"},
@@ -664,7 +675,8 @@ constexpr RuleDef kEnRules[] = {
      "cancel|terminate|discontinue [@DET|my|our] [sms|text] "
      "alerts|texts|messages|notifications|txts|msgs|promos|newsletters|text_alerts",
      "please cancel these text alerts"},
-    {"en.leave-me-alone", "leave @ME alone|be", "leave me alone"},
+    {"en.leave-me-alone", "leave @ME [the_hell|the_fuck|tf|the_heck|the_f] alone|be",
+     "leave me alone"},
     {"en.go-away", "^ [@POLITE] [@POLITE] @GOAWAY [@POLITE] [@POLITE] [@POLITE] $", "Fuck off"},
     {"en.revoke-consent",
      "revoke|revoking|revoked|withdraw|withdrawing|withdrawn|rescind|rescinding|retract|"
@@ -673,14 +685,24 @@ constexpr RuleDef kEnRules[] = {
      "I revoke my consent to receive text messages"},
     {"en.consent-revoked",
      "revocation_of_consent|revocation_of_my_consent|consent_revoked|consent_is_revoked|"
-     "consent_withdrawn|consent_is_withdrawn|do_not_consent|don't_consent|dont_consent|"
-     "no_longer_consent|not_consent|withdrawal_of_consent|withdrawal_of_my_consent",
+     "consent_withdrawn|consent_is_withdrawn|no_longer_consent|withdrawal_of_consent|"
+     "withdrawal_of_my_consent|consent_is_hereby_revoked|i_revoke_consent",
      "consent revoked"},
+    {"en.do-not-consent",
+     "do_not_consent|don't_consent|dont_consent|not_consent|never_consented|did_not_consent|"
+     "didn't_consent|didnt_consent [to] [receive|receiving|being|getting|get] [any|these|this|"
+     "your|text|sms|marketing|further] [text|sms|marketing] @MSGNOUN|contacted|texted|messaged|"
+     "this|these|them",
+     "I do not consent to receiving these messages"},
+    {"en.formal-cease",
+     "cease|stop|discontinue|end|terminate all|any [further] [text|sms|marketing] "
+     "communications|communication|contact|messages|messaging|texts|texting",
+     "Please end all communications"},
     {"en.cease-and-desist", "cease_and_desist|cease_desist|cease_n_desist|cease_+_desist",
      "Cease and desist"},
     {"en.lose-number", "lose|forget|drop|ditch|trash my|this|our number|phone_number|contact",
      "Lose my number"},
-    {"en.stop-name", "^ [@POLITE] stop|unsubscribe|unsub|optout|opt_out % [@POLITE] $",
+    {"en.stop-name", "^ [@POLITE] stop|unsubscribe|unsub|optout|opt_out % [%] [%] [@POLITE] $",
      "STOP ACME"},
 };
 
@@ -744,7 +766,8 @@ constexpr GuardDef kEnMixed[] = {
 constexpr GuardDef kEnElsewhere[] = {
     {"en.other-channel",
      "[from|of|for|on|to] [@DET|my|our] [paper|postal|marketing|promotional|loyalty|rewards] "
-     "mail|mails|email|emails|e_mail|e_mails|emailing|mailing|mailings|catalog|catalogs|"
+     "[newsletter|weekly|daily|monthly|promotional|marketing] "
+     "mail|mails|email|emails|e_mail|e_mails|emailing|catalog|catalogs|"
      "catalogue|catalogues|calls|phone_calls|calling|voicemail|voicemails|robocalls|loyalty|"
      "rewards|membership|program|programme|app|push|mailers|post|letters|flyers|brochures|"
      "magazine|statements|paper_statements|bills|emails_only|auto_renew|autorenew|renewal|"
@@ -781,7 +804,7 @@ constexpr RuleDef kDaRules[] = {
      "stop jeres sms'er"},
     {"da.ikke-flere", "ikke|ingen flere|mere @MSGNOUN", "Ingen flere beskeder tak"},
     {"da.vil-ikke",
-     "vil|ønsker ikke [at] [have|modtage|få] [flere|mere|jeres|disse|de|dine|nogen|nogle] "
+     "vil|ønsker ikke [længere|mere] [at] [have|modtage|få] [flere|mere|jeres|disse|de|dine|nogen|nogle] "
      "[flere] @MSGNOUN|kontaktes|kontaktet|tilmeldt|være_tilmeldt",
      "jeg vil ikke have flere sms'er"},
     {"da.vil-afmeldes",
@@ -790,7 +813,19 @@ constexpr RuleDef kDaRules[] = {
      "Jeg vil gerne afmeldes"},
     {"da.lad-mig-vaere", "lad @ME være", "Lad mig være i fred!"},
     {"da.stop-sentence", "^ [@POLITE] [@POLITE] @SENTWORD+ [@POLITE] [@POLITE] $", "afmeld tak"},
-    {"da.stop-campaign", "^ [@POLITE] @SENTWORD @MSGNOUN [@POLITE] $", "AFMELD TILBUD"},
+    {"da.send-ikke",
+     "send|skriv|sms|ring ikke|aldrig [flere|mere] [til] [mig|os] [flere|mere] @MSGNOUN|mere|flere",
+     "send ikke flere sms'er til mig"},
+    {"da.skal-ikke",
+     "skal|må ikke|aldrig [mere] @MSGVERB [til] @ME|mere|flere", "I skal ikke skrive til mig mere"},
+    {"da.drop-beskeder",
+     "drop|dropper|afmeld|afmelder|frameld|stop [alle|jeres|de|dine|disse|dem] @MSGNOUN",
+     "drop de sms'er"},
+    {"da.skrid-med", "skrid|smut|forsvind med [jeres|din|dit|dine|det|den] @MSGNOUN|lort|pis",
+     "skrid med jeres spam"},
+    {"da.vil-ikke-afmeldes",
+     "vil|ønsker ikke [at] [blive|være] afmeldes|afmelde|framelde|afmeldt|frameldt",
+     "jeg vil ikke afmeldes", "da.possible.negated"},
     {"da.stop-name", "^ [@POLITE] stop|afmeld % [@POLITE] $", "STOP ACME"},
     {"da.samtykke",
      "trækker|trækkes|tilbagekalder|tilbagekaldes|trækker_hermed|tilbagekalder_hermed|"
@@ -827,7 +862,8 @@ constexpr GuardDef kDaElsewhere[] = {
     {"da.other-channel",
      "[fra|af|på|til|for] [jeres|dit|din|mit|min|mine|de|det|den] "
      "mail|mails|e_mail|e_mails|email|emails|post|brev|breve|katalog|kataloger|opkald|app|"
-     "appen|nyhedsmail|medlemskab|abonnement|aftale|aftalen|tid|tiden|ordre|ordren",
+     "appen|nyhedsmail|nyhedsmailen|mailen|e_mailen|emailen|medlemskab|abonnement|aftale|"
+     "aftalen|tid|tiden|ordre|ordren",
      "", "da.possible.other-channel"},
 };
 
@@ -869,7 +905,18 @@ constexpr RuleDef kSvRules[] = {
      "jag vill avprenumerera"},
     {"sv.lamna-mig-ifred", "lämna @ME ifred|i_fred", "lämna mig ifred"},
     {"sv.stop-sentence", "^ [@POLITE] [@POLITE] @SENTWORD+ [@POLITE] [@POLITE] $", "stopp tack"},
-    {"sv.stop-campaign", "^ [@POLITE] @SENTWORD @MSGNOUN [@POLITE] $", "STOPP ERBJUDANDEN"},
+    {"sv.skicka-inga",
+     "skicka|sms:a|smsa|messa|skriv inga|inte|aldrig [fler|mer] [till_mig] @MSGNOUN|till_mig|mer|"
+     "fler",
+     "skicka inga fler sms"},
+    {"sv.sluta-med", "sluta|stoppa|stopp [med] [era|all|alla|den_här|de_här|dessa] @MSGNOUN",
+     "sluta med reklamen"},
+    {"sv.dra-med",
+     "dra_åt_helvete|dra_åt_skogen|försvinn|stick med [er|ert|era|din|ditt|dina] @MSGNOUN|skit",
+     "dra åt helvete med er spam"},
+    {"sv.samtycker-inte",
+     "samtycker|godkänner|accepterar|medger inte|ej längre|mer", "jag samtycker inte längre"},
+    {"sv.stop-campaign", "^ [@POLITE] @SENTWORD @MSGNOUN [@POLITE] $", "AVSLUTA ERBJUDANDEN"},
     {"sv.stop-name", "^ [@POLITE] stopp|stop|avsluta % [@POLITE] $", "STOPP ACME"},
     {"sv.samtycke",
      "återkallar|återkalla|drar_tillbaka|drar_härmed_tillbaka|återkallar_härmed [härmed] "
@@ -932,7 +979,25 @@ constexpr WordClassDef kNbClasses[] = {
 };
 
 constexpr RuleDef kNbRules[] = {
-    {"nb.meld-meg-av", "meld|meld_dere @ME av|ut", "meld meg av"},
+    {"nb.meld-meg-av", "meld|meld_dere|melde|melder @ME av|ut", "meld meg av"},
+    {"nb.ikke-send",
+     "ikke|aldri send|skriv|sms|ring [meg|oss|til_meg] [flere|mer|noen] @MSGNOUN|mer|flere",
+     "ikke send meg flere meldinger"},
+    {"nb.ta-meg-av",
+     "ta @ME av|ut_av|bort_fra "
+     "[listen|lista|listene|registeret|databasen|systemet|listen_deres|lista_deres]",
+     "ta meg av listen deres"},
+    {"nb.avslutt-abonnement",
+     "avslutt|avslutte|si_opp|stopp [mitt|det|deres] abonnementet|abonnement",
+     "avslutt abonnementet mitt"},
+    {"nb.slutt-med", "slutt|stopp [med] [den|all|alle|disse|deres] @MSGNOUN",
+     "slutt med reklamen"},
+    {"nb.dra-med",
+     "dra_til_helvete|forsvinn|stikk_av med [den|det|deres|din|ditt|dine] @MSGNOUN|dritten|"
+     "spammen",
+     "dra til helvete med spammen deres"},
+    {"nb.samtykker-ikke", "samtykker|godtar|aksepterer ikke lenger|mer",
+     "jeg samtykker ikke lenger"},
     {"nb.vil-meldes-av",
      "vil|ønsker [gjerne|å|bli] meldes_av|melde_meg_av|avmeldes|avmeldt|meldt_av|slettes|fjernes",
      "jeg vil gjerne meldes av"},
@@ -947,7 +1012,7 @@ constexpr RuleDef kNbRules[] = {
      "jeg vil ikke ha flere sms"},
     {"nb.la-meg-vaere", "la @ME være", "la meg være i fred"},
     {"nb.stop-sentence", "^ [@POLITE] [@POLITE] @SENTWORD+ [@POLITE] [@POLITE] $", "stopp takk"},
-    {"nb.stop-campaign", "^ [@POLITE] @SENTWORD @MSGNOUN [@POLITE] $", "STOPP TILBUD"},
+    {"nb.stop-campaign", "^ [@POLITE] @SENTWORD @MSGNOUN [@POLITE] $", "AVSLUTT TILBUD"},
     {"nb.stop-name", "^ [@POLITE] stopp|stop|avslutt % [@POLITE] $", "STOPP ACME"},
     {"nb.samtykke",
      "trekker|tilbakekaller|trekker_herved|tilbakekaller_herved [herved] [tilbake] "
@@ -986,7 +1051,8 @@ constexpr GuardDef kNbElsewhere[] = {
     {"nb.other-channel",
      "[fra|av|på|til|for] [deres|din|ditt|mitt|min|mine] "
      "e_post|epost|mail|mailer|email|post|brev|katalog|kataloger|samtaler|appen|app|"
-     "medlemskap|abonnement|timen|bestilling|bestillingen|ordre|ordren",
+     "medlemskap|abonnement|timen|bestilling|bestillingen|ordre|ordren|e_posten|eposten|"
+     "mailen|nyhetsbrevet_på_e_post",
      "", "nb.possible.other-channel"},
 };
 
@@ -1043,7 +1109,8 @@ constexpr RuleDef kDeRules[] = {
      "@MSGVERBFIN [sie|ihr|du] [@ME] [bitte] nicht_mehr|nichts_mehr|nie_wieder|nie_mehr",
      "Schreiben Sie mir nicht mehr"},
     {"de.loeschen",
-     "löschen|entfernen|streichen [sie] [bitte] meine|unsere "
+     "löschen|entfernen|streichen|löscht|entfernt|streicht|lösche|entferne|lösch [sie|ihr] "
+     "[bitte] meine|unsere "
      "nummer|telefonnummer|handynummer|daten|kontaktdaten",
      "löschen Sie bitte meine Nummer"},
     {"de.nummer-loeschen",
@@ -1054,8 +1121,37 @@ constexpr RuleDef kDeRules[] = {
      "Lassen Sie mich in Ruhe"},
     {"de.stop-sentence", "^ [@POLITE] [@POLITE] @SENTWORD+ [@POLITE] [@POLITE] $",
      "abmelden bitte"},
+    {"de.von-der-liste",
+     "nehmen|nehmt|nimm|streichen|streicht|löschen|löscht|entfernen|entfernt|tragen|tragt "
+     "[sie|ihr|du] [bitte] mich|uns [bitte] [sofort] von|aus "
+     "[der|dem|ihrer|ihrem|eurer|eurem|ihren|euren|diesem|dieser] "
+     "liste|verteiler|verteilerliste|datenbank|kartei|system|sms_liste|sms_verteiler",
+     "Nehmen Sie mich von der Liste"},
+    {"de.moechte-abbestellen",
+     "@WANT [mich|uns] [gerne|bitte|hiermit] abbestellen|abmelden|austragen|kündigen",
+     "Ich möchte abbestellen"},
+    {"de.nicht-mehr-kontaktiert",
+     "nicht_mehr|nie_mehr|nie_wieder|keinesfalls_mehr "
+     "kontaktiert|angeschrieben|angerufen|benachrichtigt|belästigt|angesimst|angetextet",
+     "Ich möchte nicht mehr kontaktiert werden"},
+    {"de.verpiss-mit",
+     "verpiss_dich|verpisst_euch|hau_ab|haut_ab mit [eurem|eurer|ihrem|ihrer|deinem|deiner|dem|"
+     "der|euren|ihren] @MSGNOUN|mist|scheiß|scheiss",
+     "verpisst euch mit eurem Spam"},
+    {"de.untersage",
+     "untersage|verbiete|untersagen|verbieten [ihnen|euch|dir] [hiermit] "
+     "[jede|jegliche|die|alle|weitere] [weitere|zukünftige] "
+     "kontaktaufnahme|zusendung|zusendungen|werbung|kontakt|kontakte|@MSGNOUN",
+     "Ich untersage Ihnen jede weitere Kontaktaufnahme per SMS"},
+    {"de.nicht-abmelden", "mich|uns nicht abmelden|austragen|abbestellen",
+     "ich will mich nicht abmelden", "de.possible.negated"},
+    {"de.vom-mail-newsletter",
+     "melden|meldet|melde|tragen|tragt|trag|nehmen|nehmt|nimm [sie|ihr|du] @ME [bitte] "
+     "vom|von_dem|aus_dem|von "
+     "e_mail_newsletter|email_newsletter|mail_newsletter|e_mail|email|mail|post|e_mail_verteiler",
+     "melden Sie mich vom E-Mail-Newsletter ab", "de.possible.other-channel"},
     {"de.stop-campaign", "^ [@POLITE] @SENTWORD @MSGNOUN [@POLITE] $", "STOPP WERBUNG"},
-    {"de.stop-name", "^ [@POLITE] stopp|stop|abmelden % [@POLITE] $", "STOPP ACME"},
+    {"de.stop-name", "^ [@POLITE] stopp|stop|abmelden % [%] [@POLITE] $", "STOPP ACME"},
     {"de.widerruf",
      "widerrufe|widerrufen|ziehe|entziehe|widerruf [hiermit] [ich] [hiermit] "
      "[meine|die|jede|jegliche|alle|meiner|der] @CONSENT",
@@ -1153,7 +1249,8 @@ constexpr RuleDef kFrRules[] = {
      "être_dérangée",
      "Je ne veux plus recevoir de messages"},
     {"fr.ne-plus-de",
-     "ne|n' @WANT plus|pas|aucun|aucune|aucuns|aucunes [de|d'|vos|ces|les|des|du] @MSGNOUN",
+     "ne|n' @WANT plus|pas|aucun|aucune|aucuns|aucunes [de|d'] [vos|ces|les|des|du|tes|leurs] "
+     "@MSGNOUN",
      "je ne veux pas de pubs"},
     {"fr.ne-plus-envoyer", "ne|n' [me|m'|nous] @MSGVERBFIN plus|pas|jamais",
      "ne m'envoyez plus de pubs"},
@@ -1171,7 +1268,14 @@ constexpr RuleDef kFrRules[] = {
     {"fr.arretez-messages",
      "arrêtez|arrête|arrêter|stop|stoppez|cessez|cesser [les|vos|ces|tes|des|de|d'] @MSGNOUN",
      "arrêtez les SMS"},
-    {"fr.stop-name", "^ [@POLITE] stop|désabonner % [@POLITE] $", "STOP ACME"},
+    {"fr.stop-name", "^ [@POLITE] stop|désabonner % [%] [@POLITE] $", "STOP ACME"},
+    {"fr.ne-plus-envoyer-inf", "ne|n' plus|pas|jamais [me|m'|nous] @MSGVERB",
+     "Merci de ne plus m'envoyer de SMS"},
+    {"fr.lachez-moi", "lâchez|lâche|lâchez_moi|lâche_moi [moi|nous] avec|la_grappe|les_baskets",
+     "lâchez-moi avec vos pubs"},
+    {"fr.ne-consens-plus",
+     "ne|n' consens|consent|consentons|autorise|autorisons|accepte|acceptons plus|aucunement",
+     "Je ne consens plus à recevoir de messages"},
     {"fr.consentement",
      "retire|révoque|retirer|révoquer|annule|annuler|retire_par_la_présente [par_la_présente] "
      "[mon|le|tout|mes|notre] @CONSENT",
@@ -1231,7 +1335,7 @@ constexpr WordClassDef kEsClasses[] = {
     {"MSGVERB",
      "enviar|enviarme|enviarnos|mandar|mandarme|mandarnos|escribir|escribirme|escribirnos|"
      "contactar|contactarme|contactarnos|molestar|molestarme|molestarnos|textear|textearme|"
-     "spamear"},
+     "spamear|chingar|fregar|joder|jorobar|friegar|chingarme|fregarme"},
     {"WANT", "quiero|queremos|deseo|deseamos|quisiera|me_gustaría|necesito"},
     {"POLITE",
      "por_favor|porfa|porfavor|xfa|xfavor|gracias|ya|ahora|muchas_gracias|no_gracias|plis|sí|"
@@ -1258,8 +1362,9 @@ constexpr RuleDef kEsRules[] = {
     {"es.favor-no", "favor_de_no|por_favor_no|porfavor_no|porfa_no @MSGVERB",
      "favor de no escribirme"},
     {"es.cancelar-suscripcion",
-     "cancelar|cancela|cancelen|cancele|anular|anulen|anula|terminar [mi|la|mis|las|esta|esa] "
-     "suscripción|suscripciones|subscripción|alertas|notificaciones",
+     "cancelar|cancela|cancelen|cancele|cancelo|anular|anulen|anula|anulo|terminar "
+     "[mi|la|mis|las|esta|esa|estos|estas|los|sus|tus] "
+     "suscripción|suscripciones|subscripción|@MSGNOUN",
      "cancelar mi suscripción"},
     {"es.eliminarme",
      "elimínenme|bórrenme|sáquenme|quítenme|sácame|bórrame|elimíname|quítame|retírenme|"
@@ -1274,7 +1379,11 @@ constexpr RuleDef kEsRules[] = {
      "baja por favor"},
     {"es.stop-campaign", "^ [@POLITE] @SENTWORD @MSGNOUN|promo|promos [@POLITE] $",
      "BAJA PROMO"},
-    {"es.stop-name", "^ [@POLITE] stop % [@POLITE] $", "STOP ACME"},
+    {"es.stop-name", "^ [@POLITE] stop % [%] [@POLITE] $", "STOP ACME"},
+    {"es.no-autorizo",
+     "ya_no|no autorizo|consiento|acepto|doy_mi_consentimiento|doy_mi_autorización [el|los|que|más] "
+     "envío|envíos|@MSGNOUN|que_me|recibir|más",
+     "Ya no autorizo el envío de mensajes"},
     {"es.consentimiento",
      "revoco|retiro|revocar|retirar|cancelo|anulo|revoca|retira [por_este_medio] [mi|el|todo|mis] "
      "@CONSENT",
@@ -1310,6 +1419,10 @@ constexpr GuardDef kEsMixed[] = {
 };
 
 constexpr GuardDef kEsElsewhere[] = {
+    {"es.something-else",
+     "mi|la|el|una|un|mis tarjeta|cuenta|línea|pedido|cita|reserva|servicio|seguro|contrato|"
+     "plan|membresía|orden|compra|tarjeta_de_crédito|tarjeta_perdida",
+     ""},
     {"es.other-channel",
      "[de|del|por|para|en|a|al] [los|las|el|la|su|sus|mi|mis] "
      "correo|correos|email|emails|mail|mails|e_mail|e_mails|llamadas|catálogo|catálogos|"
@@ -1502,6 +1615,9 @@ class Grammar {
         e.repeats = true;
         CompileAlternatives(part.substr(0, part.size() - 1), def, where, &e);
         if (e.allows_end) Die("$ cannot repeat", where);
+      } else if (part == "[%]") {
+        e.type = Element::Type::kNameLike;
+        e.optional = true;
       } else if (part.front() == '[') {
         if (part.back() != ']') Die("unbalanced [", where);
         e.optional = true;
@@ -1604,8 +1720,11 @@ bool MatchElements(const std::vector<Element>& els, size_t ei, size_t pos,
       }
       return false;
     case Element::Type::kNameLike:
-      return pos < s.end && tokens[pos].name_like &&
-             MatchElements(els, ei + 1, pos + 1, tokens, s, required_end, end);
+      if (pos < s.end && tokens[pos].name_like &&
+          MatchElements(els, ei + 1, pos + 1, tokens, s, required_end, end)) {
+        return true;
+      }
+      return e.optional && MatchElements(els, ei + 1, pos, tokens, s, required_end, end);
     case Element::Type::kWords:
       break;
   }
@@ -2053,26 +2172,59 @@ bool HasRunOfThree(std::string_view s) {
   return false;
 }
 
-// One typing slip apart: two neighbouring letters swapped (any length), one letter too many
-// (keywords of four letters or more), one missing (five or more) or one wrong (six or more).
-// The first letter must be right, unless it is part of the swap.
+// Letters that sound alike and are often typed for each other ("vaja", "canselar").
+bool SoundAlike(char a, char b) {
+  constexpr std::string_view kPairs[] = {"bv", "vb", "sc", "cs", "sz", "zs", "ck", "kc", "yi", "iy"};
+  for (std::string_view p : kPairs) {
+    if (p[0] == a && p[1] == b) return true;
+  }
+  return false;
+}
+
+// Optimal string alignment distance (adjacent swaps count as one edit), for short words.
+size_t SlipDistance(std::string_view a, std::string_view b) {
+  constexpr size_t kMax = 32;
+  if (a.size() >= kMax || b.size() >= kMax) return kMax;
+  size_t d[kMax][kMax];
+  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return d[a.size()][b.size()];
+}
+
+// A typing slip away from keyword k: two neighbouring letters swapped (any length), a letter
+// too many (keywords of four letters or more), one missing (five or more, or a four-letter
+// keyword keeping its first and last letter: "stp"), one wrong (six or more, or a sound-alike
+// letter: "vaja"); two slips for keywords of seven letters or more. The first letter must be
+// right, unless it is part of a swap or a sound-alike.
 bool OneSlipApart(std::string_view w, std::string_view k) {
   const size_t n = k.size();
-  if (n < 4 || w.empty() || w == k) return w == k;
+  if (w == k) return true;
+  if (n < 4 || w.size() < 3) return false;
   if (w.size() == n) {
     size_t i = 0;
     while (i < n && w[i] == k[i]) ++i;
     if (i + 1 < n && w[i] == k[i + 1] && w[i + 1] == k[i] && w.substr(i + 2) == k.substr(i + 2)) {
       return true;
     }
-    if (n >= 6 && i > 0 && w.substr(i + 1) == k.substr(i + 1)) return true;
-    return false;
+    if (w.substr(i + 1) == k.substr(i + 1) && (SoundAlike(w[i], k[i]) || (n >= 6 && i > 0))) {
+      return true;
+    }
   }
   if (w[0] != k[0]) return false;
+  if (n >= 7) return SlipDistance(w, k) <= 2;
   const std::string_view longer = w.size() > n ? w : k;
   const std::string_view shorter = w.size() > n ? k : w;
   if (longer.size() != shorter.size() + 1) return false;
-  if (w.size() < n && n < 5) return false;
+  if (w.size() < n && n < 5 && w.back() != k.back()) return false;
   size_t i = 0;
   while (i < shorter.size() && longer[i] == shorter[i]) ++i;
   return longer.substr(i + 1) == shorter.substr(i);
@@ -2152,7 +2304,8 @@ struct KeywordMatcher::Impl {
   uint8_t pack_mask = 0;
   StringMap<KeywordEntry> keywords;
   size_t max_keyword_words = 0;
-  std::vector<FuzzyKeyword> fuzzy;  // the packs' one-word opt-out keywords
+  std::vector<FuzzyKeyword> fuzzy;  // the packs' opt-out keywords (spaces removed)
+  std::vector<std::string> keep;    // the packs' other one-word keywords, collapsed
 
   // The whole text is a keyword (with opt_out_only, an opt-out keyword).
   bool MatchExact(const TokenizedText& text, bool opt_out_only, KeywordMatch* m) const;
@@ -2242,8 +2395,13 @@ Result<std::shared_ptr<const KeywordMatcher>> KeywordMatcher::Create(const Keywo
   }
   for (size_t index : impl->packs) {
     for (const PackKeyword& kw : g.pack(index).keywords) {
-      if (!IsOptOut(kw.intent) || kw.key.find(' ') != std::string::npos) continue;
-      impl->fuzzy.push_back({CollapseRuns(kw.key, 1), kw.key});
+      std::string joined = kw.key;
+      std::erase(joined, ' ');
+      if (IsOptOut(kw.intent)) {
+        impl->fuzzy.push_back({CollapseRuns(joined, 1), kw.key});
+      } else if (kw.key.find(' ') == std::string::npos) {
+        impl->keep.push_back(CollapseRuns(kw.key, 1));
+      }
     }
   }
   return std::shared_ptr<const KeywordMatcher>(new KeywordMatcher(std::move(impl)));
@@ -2362,8 +2520,10 @@ bool KeywordMatcher::Impl::MatchGrammar(TokenizedText* text, std::optional<FreeT
   for (Token& t : text->tokens) {
     const std::string_view key = text->Key(t);
     t.word = g.Lookup(key);
+    // A number ("STOP 2") or a word no pack knows ("STOP ACME"), but not a verb form.
+    t.name_like = std::all_of(key.begin(), key.end(), [](char c) { return c >= '0' && c <= '9'; });
     if (t.word < 0) {
-      t.name_like = key.size() >= 2 && !(key.size() > 4 && key.substr(key.size() - 3) == "ing");
+      t.name_like |= key.size() >= 2 && !(key.size() > 4 && key.substr(key.size() - 3) == "ing");
       continue;
     }
     const uint8_t hit = g.TriggerPacks(t.word) & pack_mask;
@@ -2390,7 +2550,7 @@ bool KeywordMatcher::Impl::MatchGrammar(TokenizedText* text, std::optional<FreeT
     if ((mixed = FindAnywhere(g.pack(p).mixed, tokens)) != nullptr) break;
   }
   const CompiledGuard* elsewhere = FindAfter(g.pack(hit->pack).elsewhere, tokens, hit->end);
-  if (elsewhere != nullptr && mixed != nullptr) {
+  if (elsewhere != nullptr && (mixed != nullptr || elsewhere->possible.empty())) {
     possible->reset();  // "opt me out of paper mail, texts are fine": not about these texts
     return false;
   }
@@ -2438,6 +2598,29 @@ bool KeywordMatcher::Impl::CorrectVariant(const TokenizedText& text, std::string
     return g.Lookup(w) >= 0 || keywords.find(w) != keywords.end();
   };
   const bool short_message = words.size() <= 4;
+  // A keyword split by a stray space ("stop p", "meld a v").
+  if (short_message && words.size() > 1) {
+    std::string all;
+    for (const std::string& w : words) all += w;
+    const auto it = keywords.find(all);
+    if (it != keywords.end() && IsOptOut(it->second.intent)) {
+      words.assign(1, all);
+      sentence_start.assign(1, true);
+      changed = true;
+      *what = "split by a space";
+    } else if (it == keywords.end()) {
+      const std::string collapsed = CollapseRuns(all, 1);
+      for (const FuzzyKeyword& f : fuzzy) {
+        if (collapsed == f.collapsed) {
+          words.assign(1, f.key);
+          sentence_start.assign(1, true);
+          changed = true;
+          *what = "split by a space";
+          break;
+        }
+      }
+    }
+  }
   for (std::string& w : words) {
     if (HasRunOfThree(w)) {  // "stooop", "pleeease"
       std::string two = CollapseRuns(w, 2);
@@ -2449,8 +2632,14 @@ bool KeywordMatcher::Impl::CorrectVariant(const TokenizedText& text, std::string
       continue;
     }
     const std::string collapsed = CollapseRuns(w, 1);
+    // Not when the word is closer to a keyword that keeps texts coming ("anmelde"); on a tie
+    // the opt-out wins, as it does between packs.
+    size_t nearest_keep = SIZE_MAX;
+    for (const std::string& k : keep) nearest_keep = std::min(nearest_keep, SlipDistance(collapsed, k));
     for (const FuzzyKeyword& f : fuzzy) {
-      if (collapsed == f.collapsed || OneSlipApart(collapsed, f.collapsed)) {
+      if (collapsed == f.collapsed ||
+          (OneSlipApart(collapsed, f.collapsed) &&
+           SlipDistance(collapsed, f.collapsed) <= nearest_keep)) {
         if (w != f.key) {
           w = f.key;
           changed = true;

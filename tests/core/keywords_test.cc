@@ -302,7 +302,7 @@ const Case kCases[] = {
     {"l\u00F6schen Sie bitte meine Nummer", "de,en", kOut, kFree, "de.loeschen"},
     {"Lassen Sie mich in Ruhe", "de,en", kOut, kFree, "de.lass-mich"},
     {"Ich will keine Werbung", "de,en", kOut, kFree, "de.will-keine"},
-    {"Ich will mich nicht abmelden", "de,en", kNo, kNothing, nullptr},
+    {"Ich will mich nicht abmelden", "de,en", kNo, kPoss, "de.possible.negated"},
     {"Ich muss mich vom Kurs abmelden", "de,en", kNo, kNothing, nullptr},
     {"Bis morgen!", "de,en", kNo, kNothing, nullptr},
     // --- French ---
