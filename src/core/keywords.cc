@@ -23,6 +23,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -1470,11 +1471,14 @@ struct Element {
   bool repeats = false;     // `+`: one or more
   int gap = 0;
   std::vector<Phrase> phrases;
+  std::vector<int32_t> first_words;  // sorted: the words a phrase can start with
 };
 
 struct Pattern {
   std::vector<Element> elements;
   bool anchored = false;  // starts with ^
+  // The first element is a required word: a match can only start at a word some pack knows.
+  bool starts_with_word = false;
 };
 
 struct CompiledRule {
@@ -1531,6 +1535,11 @@ class Grammar {
     return it == vocab_.end() ? -1 : it->second;
   }
   uint8_t TriggerPacks(int32_t word) const { return trigger_packs_[static_cast<size_t>(word)]; }
+  // The mixed clauses of a pack (a bit each) that can start with this word.
+  uint8_t MixedTriggers(int32_t word, size_t pack) const {
+    const size_t w = static_cast<size_t>(word);
+    return w < mixed_triggers_.size() ? mixed_triggers_[w][pack] : 0;
+  }
   uint64_t TriggerRules(int32_t word, size_t pack) const {
     return trigger_rules_[static_cast<size_t>(word)][pack];
   }
@@ -1544,6 +1553,12 @@ class Grammar {
 
  private:
   Grammar() {
+    for (std::string_view w :
+         {"my", "this", "our", "all", "any", "the", "me", "i", "you", "u", "and", "to", "of", "a",
+          "is", "it", "in", "that", "these", "those", "your", "no", "not", "mi", "la", "el", "de",
+          "mon", "le", "les", "des", "mit", "min", "mitt", "meg", "mig", "mich", "die", "der"}) {
+      everyday_.insert(Intern(w));
+    }
     for (size_t p = 0; p < kNumPacks; ++p) packs_.push_back(CompilePack(p, kPacks[p]));
     // Every word a pack lists is known, so `%` (a word no pack knows) never matches one.
     for (const PackDef& def : kPacks) {
@@ -1627,6 +1642,17 @@ class Grammar {
       }
       p.elements.push_back(std::move(e));
     }
+    for (Element& e : p.elements) {
+      for (const Phrase& ph : e.phrases) e.first_words.push_back(ph.front());
+      std::sort(e.first_words.begin(), e.first_words.end());
+      e.first_words.erase(std::unique(e.first_words.begin(), e.first_words.end()),
+                          e.first_words.end());
+    }
+    if (!p.elements.empty()) {
+      const Element& first = p.elements.front();
+      p.starts_with_word =
+          first.type == Element::Type::kWords && !first.optional && !first.allows_end;
+    }
     return p;
   }
 
@@ -1652,10 +1678,21 @@ class Grammar {
       // The trigger element: a required word element (one that cannot match zero words), the
       // one with the fewest alternatives, preferring later ones on a tie (they tend to be the
       // rarer content words). A message without any of its first words skips the rule.
+      // An element that can start with an everyday word ("my", "all") is a trigger only when
+      // the rule has no other.
+      const auto everyday = [&](const Element& e) {
+        return std::any_of(e.phrases.begin(), e.phrases.end(), [&](const Phrase& ph) {
+          return everyday_.count(ph.front()) > 0;
+        });
+      };
       const Element* trigger = nullptr;
       for (const Element& e : rule.pattern.elements) {
         if (e.type != Element::Type::kWords || e.optional || e.allows_end) continue;
-        if (trigger == nullptr || e.phrases.size() <= trigger->phrases.size()) trigger = &e;
+        if (trigger == nullptr ||
+            (everyday(*trigger) && !everyday(e)) ||
+            (everyday(*trigger) == everyday(e) && e.phrases.size() <= trigger->phrases.size())) {
+          trigger = &e;
+        }
       }
       if (trigger == nullptr) Die("rule has no required word", rd.id);
       for (const Phrase& ph : trigger->phrases) {
@@ -1681,12 +1718,32 @@ class Grammar {
     compile_guards(def.guards, &pack.guards);
     compile_guards(def.mixed, &pack.mixed);
     compile_guards(def.elsewhere, &pack.elsewhere);
+    // A mixed clause is only looked for when a word of its first required element occurs.
+    if (pack.mixed.size() > 8) Die("more than 8 mixed clauses in pack", def.code);
+    for (size_t mi = 0; mi < pack.mixed.size(); ++mi) {
+      const CompiledGuard& m = pack.mixed[mi];
+      const Element* first = nullptr;
+      for (const Element& e : m.pattern.elements) {
+        if (e.type == Element::Type::kWords && !e.optional && !e.allows_end) {
+          first = &e;
+          break;
+        }
+      }
+      if (first == nullptr) Die("mixed clause has no required word", m.id);
+      for (const Phrase& ph : first->phrases) {
+        const size_t w = static_cast<size_t>(ph.front());
+        if (mixed_triggers_.size() <= w) mixed_triggers_.resize(w + 1);
+        mixed_triggers_[w][index] |= static_cast<uint8_t>(1u << mi);
+      }
+    }
     return pack;
   }
 
   StringMap<int32_t> vocab_;
   std::vector<uint8_t> trigger_packs_;                          // by word id
   std::vector<std::array<uint64_t, kNumPacks>> trigger_rules_;  // by word id, then pack
+  std::unordered_set<int32_t> everyday_;                        // words too common to trigger
+  std::vector<std::array<uint8_t, kNumPacks>> mixed_triggers_;  // by word id, then pack
   std::vector<CompiledPack> packs_;
 };
 
@@ -1694,6 +1751,12 @@ struct Span {
   size_t begin;  // first token of the sentence
   size_t end;    // one past the last
 };
+
+// Whether a pattern that starts with a required word can start at this token.
+inline bool StartsHere(const Pattern& p, const Token& t) {
+  const std::vector<int32_t>& first = p.elements.front().first_words;
+  return t.word >= 0 && std::binary_search(first.begin(), first.end(), t.word);
+}
 
 // Backtracking over a handful of elements. Every call moves to the next element, so the
 // recursion is at most as deep as the pattern is long, and the work per start position is
@@ -1755,10 +1818,14 @@ bool MatchElements(const std::vector<Element>& els, size_t ei, size_t pos,
     }
     return false;
   }
-  for (const Phrase& ph : e.phrases) {
-    if (phrase_at(ph, pos) &&
-        MatchElements(els, ei + 1, pos + ph.size(), tokens, s, required_end, end)) {
-      return true;
+  // Most positions hold none of the element's first words: one binary search rules them out.
+  if (pos < s.end &&
+      std::binary_search(e.first_words.begin(), e.first_words.end(), tokens[pos].word)) {
+    for (const Phrase& ph : e.phrases) {
+      if (phrase_at(ph, pos) &&
+          MatchElements(els, ei + 1, pos + ph.size(), tokens, s, required_end, end)) {
+        return true;
+      }
     }
   }
   if (e.allows_end && pos == s.end &&
@@ -1818,6 +1885,7 @@ std::optional<FreeTextHit> FindRule(const Grammar& g, size_t pack_index, uint64_
       const Span s{sb, se};
       const size_t last_start = p.anchored ? sb + 1 : se;
       for (size_t start = sb; start < last_start; ++start) {
+        if (p.starts_with_word && !StartsHere(p, tokens[start])) continue;
         size_t end = 0;
         if (!MatchElements(p.elements, 0, start, tokens, s, std::string_view::npos, &end) ||
             end <= start) {
@@ -1836,10 +1904,13 @@ std::optional<FreeTextHit> FindRule(const Grammar& g, size_t pack_index, uint64_
   return std::nullopt;
 }
 
-// The first of `guards` that matches anywhere in the message (any sentence, any position).
-const CompiledGuard* FindAnywhere(const std::vector<CompiledGuard>& guards,
+// The first of `guards` (those whose bit is set in `which`) that matches anywhere in the
+// message (any sentence, any position).
+const CompiledGuard* FindAnywhere(const std::vector<CompiledGuard>& guards, uint8_t which,
                                   const std::vector<Token>& tokens) {
-  for (const CompiledGuard& g : guards) {
+  for (size_t gi = 0; gi < guards.size(); ++gi) {
+    if (!(which & (1u << gi))) continue;
+    const CompiledGuard& g = guards[gi];
     size_t sb = 0;
     while (sb < tokens.size()) {
       size_t se = sb + 1;
@@ -1847,6 +1918,7 @@ const CompiledGuard* FindAnywhere(const std::vector<CompiledGuard>& guards,
       const Span s{sb, se};
       const size_t last_start = g.pattern.anchored ? sb + 1 : se;
       for (size_t start = sb; start < last_start; ++start) {
+        if (g.pattern.starts_with_word && !StartsHere(g.pattern, tokens[start])) continue;
         size_t end = 0;
         if (MatchElements(g.pattern.elements, 0, start, tokens, s, std::string_view::npos,
                           &end) &&
@@ -2113,7 +2185,10 @@ std::string_view DropLabel(std::string_view line, bool* changed) {
 // The reply without a quoted earlier message and without what an app or carrier added. Returns
 // false (and leaves *out alone) when there is nothing to remove, or nothing would be left.
 bool ReplyCore(std::string_view body, std::string* out) {
-  if (body.find_first_of("\n[(:") == std::string_view::npos) return false;
+  if (std::none_of(body.begin(), body.end(),
+                   [](char c) { return c == '\n' || c == '[' || c == '(' || c == ':'; })) {
+    return false;
+  }
   bool changed = false;
   std::string core;
   bool first = true;
@@ -2173,12 +2248,27 @@ bool HasRunOfThree(std::string_view s) {
 }
 
 // Letters that sound alike and are often typed for each other ("vaja", "canselar").
-bool SoundAlike(char a, char b) {
-  constexpr std::string_view kPairs[] = {"bv", "vb", "sc", "cs", "sz", "zs", "ck", "kc", "yi", "iy"};
-  for (std::string_view p : kPairs) {
-    if (p[0] == a && p[1] == b) return true;
+constexpr bool SoundAlike(char a, char b) {
+  switch (a) {
+    case 'b':
+      return b == 'v';
+    case 'v':
+      return b == 'b';
+    case 's':
+      return b == 'c' || b == 'z';
+    case 'c':
+      return b == 's' || b == 'k';
+    case 'z':
+      return b == 's';
+    case 'k':
+      return b == 'c';
+    case 'y':
+      return b == 'i';
+    case 'i':
+      return b == 'y';
+    default:
+      return false;
   }
-  return false;
 }
 
 // Optimal string alignment distance (adjacent swaps count as one edit), for short words.
@@ -2306,6 +2396,24 @@ struct KeywordMatcher::Impl {
   size_t max_keyword_words = 0;
   std::vector<FuzzyKeyword> fuzzy;  // the packs' opt-out keywords (spaces removed)
   std::vector<std::string> keep;    // the packs' other one-word keywords, collapsed
+  std::array<bool, 256> fuzzy_start{};  // first bytes a slip of a fuzzy keyword can start with
+  size_t fuzzy_min = SIZE_MAX;          // shortest and longest collapsed fuzzy keyword
+  size_t fuzzy_max = 0;
+
+  // Whether a word could be a slip of one of the fuzzy keywords (cheap; no allocation): about
+  // the right length, and starting like one (or with its first two letters swapped).
+  bool MayBeFuzzy(std::string_view w) const {
+    if (w.size() < 3 || w.size() + 2 < fuzzy_min || w.size() > fuzzy_max + 3 ||
+        !fuzzy_start[static_cast<unsigned char>(w[0])]) {
+      return false;
+    }
+    for (const FuzzyKeyword& f : fuzzy) {
+      const std::string& k = f.collapsed;
+      if (w.size() + 2 < k.size() || w.size() > k.size() + 3) continue;
+      if (w[0] == k[0] || SoundAlike(w[0], k[0]) || (w[0] == k[1] && w[1] == k[0])) return true;
+    }
+    return false;
+  }
 
   // The whole text is a keyword (with opt_out_only, an opt-out keyword).
   bool MatchExact(const TokenizedText& text, bool opt_out_only, KeywordMatch* m) const;
@@ -2398,7 +2506,20 @@ Result<std::shared_ptr<const KeywordMatcher>> KeywordMatcher::Create(const Keywo
       std::string joined = kw.key;
       std::erase(joined, ' ');
       if (IsOptOut(kw.intent)) {
-        impl->fuzzy.push_back({CollapseRuns(joined, 1), kw.key});
+        FuzzyKeyword f{CollapseRuns(joined, 1), kw.key};
+        if (f.collapsed.size() < 4) continue;  // "end": too short to tell a slip from a word
+        for (int c = 0; c < 256; ++c) {
+          if (c == static_cast<unsigned char>(f.collapsed[0]) ||
+              SoundAlike(static_cast<char>(c), f.collapsed[0])) {
+            impl->fuzzy_start[static_cast<size_t>(c)] = true;
+          }
+        }
+        if (f.collapsed.size() > 1) {
+          impl->fuzzy_start[static_cast<unsigned char>(f.collapsed[1])] = true;
+        }
+        impl->fuzzy_min = std::min(impl->fuzzy_min, f.collapsed.size());
+        impl->fuzzy_max = std::max(impl->fuzzy_max, f.collapsed.size());
+        impl->fuzzy.push_back(std::move(f));
       } else if (kw.key.find(' ') == std::string::npos) {
         impl->keep.push_back(CollapseRuns(kw.key, 1));
       }
@@ -2547,7 +2668,13 @@ bool KeywordMatcher::Impl::MatchGrammar(TokenizedText* text, std::optional<FreeT
   // to act on.
   const CompiledGuard* mixed = nullptr;
   for (size_t p : packs) {
-    if ((mixed = FindAnywhere(g.pack(p).mixed, tokens)) != nullptr) break;
+    uint8_t clauses = 0;
+    for (const Token& t : tokens) {
+      if (t.word >= 0) clauses |= g.MixedTriggers(t.word, p);
+    }
+    if (clauses != 0 && (mixed = FindAnywhere(g.pack(p).mixed, clauses, tokens)) != nullptr) {
+      break;
+    }
   }
   const CompiledGuard* elsewhere = FindAfter(g.pack(hit->pack).elsewhere, tokens, hit->end);
   if (elsewhere != nullptr && (mixed != nullptr || elsewhere->possible.empty())) {
@@ -2573,6 +2700,25 @@ bool KeywordMatcher::Impl::MatchGrammar(TokenizedText* text, std::optional<FreeT
 bool KeywordMatcher::Impl::CorrectVariant(const TokenizedText& text, std::string* corrected,
                                           std::string* what) const {
   const std::vector<Token>& tokens = text.tokens;
+  // Most messages have nothing to correct: find out without allocating.
+  {
+    const bool short_text = tokens.size() <= 4;
+    bool worth = false;
+    size_t letters = 0;
+    size_t joined = 0;
+    for (const Token& t : tokens) {
+      const std::string_view key = text.Key(t);
+      letters = IsSingleLetter(key) ? letters + 1 : 0;
+      joined += key.size();
+      if (letters >= 3 || HasRunOfThree(key) || (short_text && MayBeFuzzy(key))) {
+        worth = true;
+        break;
+      }
+    }
+    if (!worth && short_text && tokens.size() > 1) worth = MayBeFuzzy(std::string_view(
+        text.text.data() + tokens[0].begin, std::min<size_t>(joined, fuzzy_max + 1)));
+    if (!worth) return false;
+  }
   std::vector<std::string> words;
   std::vector<bool> sentence_start;
   words.reserve(tokens.size());
@@ -2631,15 +2777,18 @@ bool KeywordMatcher::Impl::CorrectVariant(const TokenizedText& text, std::string
     if (!short_message || keywords.find(w) != keywords.end() || IsRealWordNearKeyword(w)) {
       continue;
     }
+    if (!MayBeFuzzy(w)) continue;
     const std::string collapsed = CollapseRuns(w, 1);
     // Not when the word is closer to a keyword that keeps texts coming ("anmelde"); on a tie
     // the opt-out wins, as it does between packs.
-    size_t nearest_keep = SIZE_MAX;
-    for (const std::string& k : keep) nearest_keep = std::min(nearest_keep, SlipDistance(collapsed, k));
+    const auto closer_to_keep = [&](const std::string& k) {
+      const size_t d = SlipDistance(collapsed, k);
+      return std::any_of(keep.begin(), keep.end(),
+                         [&](const std::string& o) { return SlipDistance(collapsed, o) < d; });
+    };
     for (const FuzzyKeyword& f : fuzzy) {
       if (collapsed == f.collapsed ||
-          (OneSlipApart(collapsed, f.collapsed) &&
-           SlipDistance(collapsed, f.collapsed) <= nearest_keep)) {
+          (OneSlipApart(collapsed, f.collapsed) && !closer_to_keep(f.collapsed))) {
         if (w != f.key) {
           w = f.key;
           changed = true;
