@@ -1,10 +1,11 @@
-// Activity: recent inbound messages with the decision each produced and the replies it queued
+// Activity: possible opt-outs waiting for a person (GET /v1/reviews; editors confirm or dismiss
+// them), recent inbound messages with the decision each produced and the replies it queued
 // (GET /v1/messages), the outbox's replies that were not sent: failed, dead-lettered,
 // expired or cancelled (GET /v1/outbox?state=failed,dead,expired,cancelled), and the
 // revocations that took longer than the FCC's 10 US business days, with the replies sent to the
 // contact in between (GET /v1/compliance/revocations?late=true; all of them on request).
 import { api, describe } from './api.js';
-import { h, clear, alertBox, emptyState, statusLabel, time, channelLabel } from './ui.js';
+import { h, clear, alertBox, emptyState, statusLabel, time, toast, channelLabel } from './ui.js';
 
 const INTENTS = { opt_in: 'Opt-in', opt_out: 'Opt-out', opt_out_all: 'Opt-out of all', help: 'Help', none: 'No keyword' };
 const UNSENT = ['failed', 'dead', 'expired', 'cancelled'];
@@ -17,7 +18,9 @@ function reasonLabel(state) {
 
 function decisionView(m) {
   const d = m.decision || {};
-  const parts = [h('span', { class: 'pill intent' }, INTENTS[d.intent] || d.intent || '—')];
+  // A possible opt-out has no intent of its own: it waits for a person (the panel above).
+  const label = d.match_kind === 'possible_opt_out' ? 'Possible opt-out' : INTENTS[d.intent] || d.intent || '—';
+  const parts = [h('span', { class: 'pill intent' }, label)];
   // rule: the keyword or free-text rule that decided (matched is the text it covered).
   if (d.rule) parts.push(' ', h('code', {}, d.rule));
   const changed = (d.transitions || []).filter((t) => t.changed);
@@ -28,6 +31,14 @@ function decisionView(m) {
   }
   if (d.explanation) parts.push(h('div', { class: 'sub' }, d.explanation));
   return parts;
+}
+
+// "under 1 min", "3 h", "2 d": how long an item has waited.
+function ageLabel(seconds) {
+  if (seconds < 60) return 'under 1 min';
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min`;
+  if (seconds < 48 * 3600) return `${Math.floor(seconds / 3600)} h`;
+  return `${Math.floor(seconds / 86400)} d`;
 }
 
 function repliesView(replies) {
@@ -45,12 +56,15 @@ export async function renderActivity(page, ctx) {
     page.append(alertBox('warn', 'SMS features are not available on this account', 'Activity needs the Marketing SMS Access add-on.'));
     return;
   }
+  const reviewsHost = h('div', {});
   const revocationsHost = h('div', {});
   const showAll = h('input', { type: 'checkbox', name: 'all_revocations' });
   const problemsHost = h('div', {});
   const messagesHost = h('div', { class: 'table-wrap' });
   const more = h('div', { class: 'pager' });
   page.append(
+    h('section', { class: 'panel flush', 'aria-labelledby': 'reviews-h', id: 'reviews' },
+      h('div', { class: 'panel-head' }, h('h2', { id: 'reviews-h' }, 'Possible opt-outs to review')), reviewsHost),
     h('section', { class: 'panel flush', 'aria-labelledby': 'revocations-h' },
       h('div', { class: 'panel-head' }, h('h2', { id: 'revocations-h' }, 'Opt-outs past 10 business days'),
         h('label', { class: 'check small' }, showAll, h('span', {}, 'Show every opt-out'))),
@@ -61,6 +75,57 @@ export async function renderActivity(page, ctx) {
       h('div', { class: 'panel-head' }, h('h2', { id: 'messages-h' }, 'Inbound messages'),
         h('button', { type: 'button', class: 'small', onclick: () => { clear(tbody); cursor = null; loadMessages(); } }, 'Refresh')),
       messagesHost, more));
+
+  async function loadReviews() {
+    let res;
+    try {
+      res = await api('GET', '/v1/reviews', { query: { state: 'open', limit: 200 } });
+    } catch (e) {
+      reviewsHost.replaceChildren(alertBox('error', null, describe(e)));
+      return;
+    }
+    clear(reviewsHost);
+    if (!res.items.length) {
+      reviewsHost.append(emptyState('Nothing to review', 'Replies that might mean "stop" but are not clear enough to act on (a question, a negation, a mixed request) wait here for a person to confirm or dismiss them.'));
+      return;
+    }
+    const overdue = res.items.filter((r) => r.overdue).length;
+    if (overdue) {
+      const hours = Math.round(res.highlight_after_seconds / 3600);
+      reviewsHost.append(h('div', { class: 'review-note' }, alertBox('warn', null,
+        `${overdue === 1 ? '1 item has' : `${overdue} items have`} waited longer than ${hours >= 1 ? `${hours} h` : `${res.highlight_after_seconds} s`}. A confirmed opt-out must be honoured within 10 business days of the message.`)));
+    }
+    reviewsHost.append(h('div', { class: 'table-wrap' }, h('table', { id: 'reviews-table' },
+      h('thead', {}, h('tr', {}, h('th', {}, 'Received'), h('th', {}, 'From → to'), h('th', {}, 'Message'), h('th', {}, 'Why flagged'),
+        ctx.canEdit ? h('th', {}, 'Decision') : null)),
+      h('tbody', {}, res.items.map(reviewRow)))));
+  }
+
+  function reviewRow(r) {
+    const note = h('input', { type: 'text', class: 'review-note-input', placeholder: 'Note (optional)', 'aria-label': `Note on review ${r.id}`, maxlength: 1000 });
+    const decide = async (action, button) => {
+      for (const b of row.querySelectorAll('button')) b.disabled = true;
+      try {
+        await api('POST', `/v1/reviews/${r.id}/${action}`, { body: note.value ? { note: note.value } : {} });
+        toast(action === 'confirm' ? `Recorded ${r.from}'s opt-out.` : 'Dismissed: no change to the contact.');
+        await loadReviews();
+        clear(tbody); cursor = null; await loadMessages();
+      } catch (e) {
+        toast(describe(e), 'error');
+        await loadReviews();
+      }
+      button.blur();
+    };
+    const confirmBtn = h('button', { type: 'button', class: 'small danger', onclick: () => decide('confirm', confirmBtn) }, 'Confirm opt-out');
+    const dismissBtn = h('button', { type: 'button', class: 'small', onclick: () => decide('dismiss', dismissBtn) }, 'Dismiss');
+    const row = h('tr', { dataset: { review: r.id }, class: r.overdue ? 'overdue' : null },
+      h('td', {}, time(r.received_at), h('div', { class: 'sub' }, r.overdue ? h('span', { class: 'pill overdue' }, `Waiting ${ageLabel(r.age_seconds)}`) : `Waiting ${ageLabel(r.age_seconds)}`)),
+      h('td', { class: 'mono' }, h('a', { href: `#/contacts/${r.contact_id}` }, r.from), h('div', { class: 'sub' }, `→ ${r.to}`)),
+      h('td', {}, h('span', { class: 'quote' }, r.body)),
+      h('td', {}, r.explanation, h('div', { class: 'sub' }, h('code', {}, r.rule))),
+      ctx.canEdit ? h('td', { class: 'review-actions' }, note, h('div', { class: 'buttons' }, confirmBtn, ' ', dismissBtn)) : null);
+    return row;
+  }
 
   async function loadProblems() {
     let res;
@@ -141,5 +206,5 @@ export async function renderActivity(page, ctx) {
       res.next ? h('button', { type: 'button', onclick: loadMessages }, 'Load older') : h('span', { class: 'muted' }, 'That is all.'));
   }
 
-  await Promise.all([loadRevocations(), loadProblems(), loadMessages()]);
+  await Promise.all([loadReviews(), loadRevocations(), loadProblems(), loadMessages()]);
 }

@@ -87,6 +87,12 @@ void AddServeOptions(CLI::App& cmd, ServeConfig& c) {
       ->envname("SMSCONSENT_STOP_HELP_REPLY_MAX_AGE_S")
       ->check(CLI::Range(int64_t{1}, kMaxReplyMaxAgeS))
       ->capture_default_str();
+  cmd.add_option("--review-highlight-after-s", c.review_highlight_after_s,
+                 "a possible opt-out still unreviewed after this many seconds is marked overdue "
+                 "and highlighted on the activity page")
+      ->envname("SMSCONSENT_REVIEW_HIGHLIGHT_AFTER_S")
+      ->check(CLI::Range(int64_t{1}, kMaxReplyMaxAgeS))
+      ->capture_default_str();
   cmd.add_option("--job-lease-ms", c.job_lease_ms,
                  "how long a bulk or import job stays leased to this instance between chunks; "
                  "if the instance dies, another one resumes the job when it runs out")

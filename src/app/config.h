@@ -22,6 +22,10 @@ namespace smsconsent {
 inline constexpr int64_t kDefaultOutboxLeaseMs = 60'000;
 inline constexpr int64_t kDefaultJobLeaseMs = 30'000;
 inline constexpr int kDefaultJobChunkRows = 1000;
+// A possible opt-out still unreviewed after this long is highlighted (docs/reviews.md): one
+// day, so that an item left over a working day stands out while the FCC's ten business days
+// to honour a revocation are far from spent.
+inline constexpr int64_t kDefaultReviewHighlightAfterS = 24 * 3600;
 
 struct ServeConfig {
   std::string config_file;                // --config: the settings file, if any
@@ -52,6 +56,8 @@ struct ServeConfig {
   // instance died is resumed by another one once the lease runs out.
   int64_t job_lease_ms = kDefaultJobLeaseMs;
   int job_chunk_rows = kDefaultJobChunkRows;  // job rows per transaction
+  // Open review items (possible opt-outs) older than this are marked overdue.
+  int64_t review_highlight_after_s = kDefaultReviewHighlightAfterS;
   // Owner name of this instance's outbox and job leases; default instance-PID. Give each
   // instance on one database its own.
   std::string instance_id;

@@ -677,7 +677,21 @@ Result<ChangeSet> ConsentService::PlanInbound(const InboundSms& sms, const Inbou
   msg.received_at_ms = now;
   msg.decision = out.decision;
   changes.inbound = std::move(msg);
-  // contact.id 0 above (events, outbox, message) stands for this contact, created with them.
+  // A possible opt-out changes no status: it waits for a person in the review queue, written
+  // with the message so that an acknowledged message is never without its item (and a
+  // provider's retry, refused as a stored message, adds none).
+  if (out.match.kind == MatchKind::kPossibleOptOut) {
+    ReviewItem review;
+    review.account_id = account.id;
+    review.contact_id = contact.id;
+    review.number_id = number.id;
+    review.rule = out.match.rule;
+    review.explanation = out.match.explanation;
+    review.created_at_ms = now;
+    changes.review = std::move(review);
+  }
+  // contact.id 0 above (events, outbox, message, review) stands for this contact, created with
+  // them.
   if (contact.id == 0) changes.new_contact = contact;
 
   return changes;

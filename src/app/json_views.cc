@@ -189,4 +189,26 @@ json ToJson(const MessageWithReplies& m) {
           {"replies", std::move(replies)}};
 }
 
+json ToJson(const ReviewEntry& e) {
+  const ReviewItem& r = e.item;
+  const bool open = r.state == ReviewState::kOpen;
+  return {{"id", r.id},
+          {"state", ReviewStateName(r.state)},
+          {"message_id", r.inbound_id},
+          {"contact_id", r.contact_id},
+          {"number_id", r.number_id},
+          {"from", r.from},
+          {"to", r.to},
+          {"body", r.body},
+          {"received_at", FormatTimestampMs(r.received_at_ms)},
+          {"rule", r.rule},
+          {"explanation", r.explanation},
+          {"created_at", FormatTimestampMs(r.created_at_ms)},
+          {"age_seconds", e.age_ms / 1000},
+          {"overdue", e.overdue},
+          {"reviewed_by", open ? json(nullptr) : json(r.reviewed_by)},
+          {"reviewed_at", open ? json(nullptr) : json(FormatTimestampMs(r.reviewed_at_ms))},
+          {"note", r.note}};
+}
+
 }  // namespace smsconsent

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/consent_service.h"
+#include "app/reviews.h"
 
 namespace smsconsent {
 
@@ -31,6 +32,9 @@ nlohmann::json ToJson(const LedgerCheck& c);
 // The message with its decision parsed back into an object (CurrentDecision) and "replies"
 // (outbox items).
 nlohmann::json ToJson(const MessageWithReplies& m);
+// A review item of the possible opt-out queue: its message, why it was flagged, its state,
+// age and whether it is overdue (docs/reviews.md).
+nlohmann::json ToJson(const ReviewEntry& e);
 // A revocation with its FCC clock: event, contact_id, phone, number, channel, received_at,
 // effective_at, business_days, late, sent_between (outbox items), sent_between_more.
 nlohmann::json ToJson(const Revocation& r);

@@ -16,6 +16,7 @@
 #include "cli/export_commands.h"
 #include "cli/migrate_command.h"
 #include "cli/output.h"
+#include "cli/review_commands.h"
 #include "cli/serve.h"
 #include "cli/user_commands.h"
 #include "cli/version.h"
@@ -331,6 +332,9 @@ int Main(int argc, char** argv) {
             os << "  also " << t["number"].get<std::string>() << ": "
                << t["from"].get<std::string>() << " -> " << t["to"].get<std::string>() << "\n";
           }
+        }
+        if (r->match.kind == MatchKind::kPossibleOptOut) {
+          os << "  possible opt-out: waiting for a person (smsconsent reviews list)\n";
         }
         for (const auto& rep : d["replies"]) {
           os << "  reply queued (" << rep["kind"].get<std::string>() << ", "
@@ -747,6 +751,7 @@ int Main(int argc, char** argv) {
   AddBulkCommands(cli, g.db, g.json, run);
   // ---- user: staff of the web page (src/cli/user_commands.cc) ----
   AddUserCommands(cli, g.db, g.json, run);
+  AddReviewCommands(cli, g.db, g.json, run);
   // ---- migrate-store: move an installation to another store (src/cli/migrate_command.cc) ----
   AddMigrateCommand(cli, g.json, run);
 

@@ -18,6 +18,7 @@
 #include "app/group_committer.h"
 #include "app/job_worker.h"
 #include "app/outbox_dispatcher.h"
+#include "app/reviews.h"
 #include "app/staff_auth.h"
 #include "app/system_clock.h"
 #include "app/webhook_service.h"
@@ -180,6 +181,19 @@ int RunServe(const std::string& db, const ServeConfig& config) {
   BulkService bulk(service, **store, clock, bulk_options);
   JobWorker jobs(bulk, instance, std::chrono::milliseconds(1000));
   api.SetBulk(&bulk, [&jobs] { jobs.Notify(); });
+  // The queue of possible opt-outs (docs/reviews.md).
+  ReviewService reviews(service, **store, clock, config.review_highlight_after_s * 1000);
+  api.SetReviews(&reviews);
+  metrics.AddReadings([&store] {
+    std::vector<Metrics::Reading> readings;
+    auto open = (*store)->CountOpenReviews();
+    if (open.ok()) {
+      readings.push_back({"smsconsent_review_items_open",
+                          "Possible opt-outs waiting for a person to confirm or dismiss them.",
+                          "gauge", static_cast<double>(*open)});
+    }
+    return readings;
+  });
   // Staff sign-in for the web page (docs/auth.md).
   StaffAuth staff_auth(**store, clock);
   api.SetStaffAuth(&staff_auth);

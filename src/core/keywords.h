@@ -116,6 +116,9 @@ struct FreeTextRuleInfo {
   std::string id;       // "en.stop-sending"
   std::string pattern;  // the rule in the grammar's notation: "@STOP @MSGVERB ..."
   std::string example;  // a message the rule recognises
+  // Empty for a rule that recognises a request; for a rule that flags a possible opt-out, the
+  // reason it reports ("en.possible.question").
+  std::string possible;
 };
 // The free-text rules of a pack in evaluation order; empty for an unsupported language.
 std::vector<FreeTextRuleInfo> FreeTextRules(std::string_view language);

@@ -65,6 +65,7 @@ Api::Api(ConsentService& service, const WebhookService& webhooks, ConsentStore& 
   AddRoutes();
   AddExportRoutes();
   AddBulkRoutes();
+  AddReviewRoutes();
   AddWebRoutes();
   AddMetricsRoutes();
 }

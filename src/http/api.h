@@ -15,6 +15,7 @@
 #include "app/bounded_pool.h"
 #include "app/bulk.h"
 #include "app/consent_service.h"
+#include "app/reviews.h"
 #include "app/staff_auth.h"
 #include "app/webhook_service.h"
 #include "core/clock.h"
@@ -69,6 +70,9 @@ class Api {
     notify_jobs_ = std::move(notify);
   }
 
+  // Enables the review queue's routes (/v1/reviews…; 503 without). Not owned.
+  void SetReviews(ReviewService* reviews) { reviews_ = reviews; }
+
   // Called when replies were queued for the dispatcher.
   void SetOutboxNotifier(std::function<void()> notify) { notify_outbox_ = std::move(notify); }
 
@@ -100,6 +104,7 @@ class Api {
   void AddBulkRoutes();     // bulk changes, imports, jobs (api_bulk.cc)
   void AddWebRoutes();      // the staff web page under /app/ (web_ui.cc)
   void AddMetricsRoutes();  // /metrics, as ApiOptions::metrics allows (api_metrics.cc)
+  void AddReviewRoutes();   // the queue of possible opt-outs (api_reviews.cc)
   // A provider's webhook: the request handed to WebhookService as it came, its outcome mapped
   // to the response.
   void Webhook(const HttpRequest& req, const std::string& provider, Responder respond) const;
@@ -113,6 +118,7 @@ class Api {
   Router router_;
   std::function<void()> notify_outbox_;
   BulkService* bulk_ = nullptr;
+  ReviewService* reviews_ = nullptr;
   std::function<void()> notify_jobs_;
   StaffAuth* staff_auth_ = nullptr;
   BoundedPool* signin_pool_ = nullptr;

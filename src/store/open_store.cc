@@ -1,5 +1,5 @@
-// OpenStore: picks the ConsentStore backend from a location string, and the outbox and job
-// state and staff role names declared in store.h.
+// OpenStore: picks the ConsentStore backend from a location string, and the outbox, job and
+// review state and staff role names declared in store.h.
 #include <array>
 #include <string_view>
 #include <utility>
@@ -81,6 +81,49 @@ Result<StaffRole> ParseStaffRole(std::string_view s) {
   if (s == "viewer") return StaffRole::kViewer;
   if (s == "editor") return StaffRole::kEditor;
   return InvalidArgument("unknown role \"" + std::string(s) + "\" (expected viewer or editor)");
+}
+
+const char* ReviewStateName(ReviewState s) {
+  switch (s) {
+    case ReviewState::kOpen:
+      return "open";
+    case ReviewState::kConfirmed:
+      return "confirmed";
+    case ReviewState::kDismissed:
+      return "dismissed";
+  }
+  return "unknown";
+}
+
+Result<ReviewState> ParseReviewState(std::string_view s) {
+  if (s == "open") return ReviewState::kOpen;
+  if (s == "confirmed") return ReviewState::kConfirmed;
+  if (s == "dismissed") return ReviewState::kDismissed;
+  return InvalidArgument("unknown review state \"" + std::string(s) +
+                         "\" (expected open, confirmed or dismissed)");
+}
+
+Status CheckReviewResolution(const ReviewResolution& r) {
+  if (r.state != ReviewState::kConfirmed && r.state != ReviewState::kDismissed) {
+    return InvalidArgument("a review item is resolved as confirmed or dismissed, not " +
+                           std::string(ReviewStateName(r.state)));
+  }
+  if (r.reviewed_by.empty()) return InvalidArgument("a review item's resolution names who made it");
+  if (r.note.size() > kMaxReviewNoteBytes) {
+    return InvalidArgument("the note is " + std::to_string(r.note.size()) + " bytes; at most " +
+                           std::to_string(kMaxReviewNoteBytes) + " are kept");
+  }
+  return Status::Ok();
+}
+
+Status ReviewNotOpen(const ReviewItem& stored) {
+  return FailedPrecondition("review item " + std::to_string(stored.id) + " was " +
+                            ReviewStateName(stored.state) + " already by " + stored.reviewed_by);
+}
+
+Status ReviewNotFound(int64_t account_id, int64_t id) {
+  return NotFound("review item " + std::to_string(id) + " not found in account " +
+                  std::to_string(account_id));
 }
 
 bool IsPostgresLocation(std::string_view location) {

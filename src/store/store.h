@@ -223,6 +223,60 @@ struct EventDraft {
   std::string evidence;  // JSON object text
 };
 
+// ---- possible opt-outs for a person to review (docs/reviews.md) ----
+
+// open: waiting for an editor; confirmed: an editor found it a revocation (the contact's own
+// opt-out was recorded from it); dismissed: an editor found it none. Only open changes.
+enum class ReviewState { kOpen, kConfirmed, kDismissed };
+const char* ReviewStateName(ReviewState s);  // "open", "confirmed", "dismissed"
+Result<ReviewState> ParseReviewState(std::string_view s);
+
+// One inbound message the recogniser flagged as a possible opt-out (MatchKind::kPossibleOptOut).
+struct ReviewItem {
+  int64_t id = 0;
+  int64_t account_id = 0;
+  int64_t inbound_id = 0;   // the flagged message (0 in a ChangeSet: the change set's own)
+  int64_t contact_id = 0;   // 0 in a ChangeSet: the change set's new contact
+  int64_t number_id = 0;    // the number the message was sent to
+  std::string rule;         // why it was flagged: KeywordMatch::rule ("en.possible.question")
+  std::string explanation;  // the same in a sentence
+  ReviewState state = ReviewState::kOpen;
+  int64_t created_at_ms = 0;
+  std::string reviewed_by;  // the actor who confirmed or dismissed it; empty while open
+  int64_t reviewed_at_ms = 0;
+  std::string note;  // the reviewer's note, if any
+  // Read with the item, from its inbound message (not written): the text, who sent it, the
+  // number it was sent to, when it arrived.
+  std::string body;
+  std::string from;
+  std::string to;
+  int64_t received_at_ms = 0;
+};
+
+// The account's review items, oldest first (ascending id).
+struct ReviewQuery {
+  int64_t after_id = 0;  // cursor: items with id > after_id
+  int limit = 50;
+  std::optional<ReviewState> state;  // nullopt: every state
+};
+
+// How an editor closes an open item (ConsentStore::ResolveReview).
+struct ReviewResolution {
+  int64_t id = 0;
+  ReviewState state = ReviewState::kDismissed;  // kConfirmed or kDismissed
+  std::string reviewed_by;
+  int64_t reviewed_at_ms = 0;
+  std::string note;
+};
+// The longest note a resolution keeps (docs/limits.md).
+inline constexpr size_t kMaxReviewNoteBytes = 1000;
+// kInvalidArgument unless the resolution confirms or dismisses, names who made it and keeps its
+// note within kMaxReviewNoteBytes.
+Status CheckReviewResolution(const ReviewResolution& r);
+// kFailedPrecondition for an item that is no longer open: its state, and by whom.
+Status ReviewNotOpen(const ReviewItem& stored);
+Status ReviewNotFound(int64_t account_id, int64_t id);  // kNotFound
+
 // Everything one decision writes, committed atomically.
 struct ChangeSet {
   // A contact to create in the same transaction (the first message from an unknown phone).
@@ -236,6 +290,9 @@ struct ChangeSet {
   // Replaces name, email and properties of an existing contact (id, in the commit's account);
   // kNotFound when it is not there. Phone and created_at_ms are kept.
   std::optional<Contact> update_contact;
+  // A review item for the inbound message above (state open), written with it: a provider's
+  // retry of the message (kAlreadyExists) writes no second one.
+  std::optional<ReviewItem> review;
 };
 
 struct CommitResult {
@@ -555,6 +612,19 @@ class ConsentStore {
   // The account's messages matching `q`, newest first.
   virtual Result<std::vector<InboundMessage>> ListInbound(int64_t account_id,
                                                           const InboundQuery& q) = 0;
+
+  // ---- review items (possible opt-outs) ----
+  // The account's items matching `q`, oldest first, each with its message's text, sender,
+  // number and arrival. kInvalidArgument for a limit that is not positive.
+  virtual Result<std::vector<ReviewItem>> ListReviews(int64_t account_id, const ReviewQuery& q) = 0;
+  virtual Result<ReviewItem> GetReview(int64_t account_id, int64_t id) = 0;  // kNotFound
+  // Closes an open item exactly once, atomically (of two concurrent calls one wins, across
+  // processes too): kFailedPrecondition, naming the state and who set it, when it is no longer
+  // open; kNotFound when the account has no such item; kInvalidArgument for a target state
+  // other than confirmed or dismissed. Returns the item as stored. Durable on return.
+  virtual Result<ReviewItem> ResolveReview(int64_t account_id, const ReviewResolution& r) = 0;
+  // Open items of every account, for /metrics.
+  virtual Result<int64_t> CountOpenReviews() = 0;
 
   // ---- provider settings ----
   // Inserts or replaces the account's settings for config.provider. kNotFound for an unknown

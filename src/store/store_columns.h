@@ -30,3 +30,9 @@
   "id, account_id, email, name, role, password_hash, created_at_ms, updated_at_ms"
 #define SMSC_SESSION_COLS \
   "token_hash, user_id, account_id, csrf_token, created_at_ms, expires_at_ms, last_seen_ms"
+// A review item (alias r) with what it shows of its inbound message (alias m).
+#define SMSC_REVIEW_COLS                                                                      \
+  "r.id, r.account_id, r.inbound_id, r.contact_id, r.number_id, r.rule, r.explanation, "      \
+  "r.state, r.created_at_ms, r.reviewed_by, r.reviewed_at_ms, r.note, m.body, m.from_phone, " \
+  "m.to_number, m.received_at_ms"
+#define SMSC_REVIEW_FROM " FROM review_items r JOIN inbound_messages m ON m.id = r.inbound_id"

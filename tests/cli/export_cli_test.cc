@@ -276,7 +276,7 @@ TEST_F(ExportCli, AnUpgradedDatabaseShowsTheLastChangeAndVerifies) {
   const std::string start = Ok({"history", "--account", acct_, "--phone", "+14155550001"})[0]["at"];
   // The row as the old rule wrote it: the staff opt-in's source and time.
   Sql("UPDATE statuses SET source = 'manual', updated_at_ms = (SELECT MAX(at_ms) FROM events); "
-      "ALTER TABLE outbox DROP COLUMN queued_at_seq; "
+      "ALTER TABLE outbox DROP COLUMN queued_at_seq; DROP TABLE review_items; "
       "DELETE FROM schema_migrations WHERE version >= 9;");
   json verify = Ok({"ledger", "verify", "--account", acct_});
   EXPECT_EQ(verify["ok"], true) << verify;

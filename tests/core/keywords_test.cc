@@ -59,6 +59,7 @@ constexpr MatchKind kExact = MatchKind::kExactKeyword;
 constexpr MatchKind kFree = MatchKind::kFreeText;
 constexpr MatchKind kReaction = MatchKind::kIgnoredReaction;
 constexpr MatchKind kNothing = MatchKind::kNone;
+constexpr MatchKind kPoss = MatchKind::kPossibleOptOut;
 
 const Case kCases[] = {
     // --- English default keywords, exactly as PRODUCT.md lists them ---
@@ -106,7 +107,7 @@ const Case kCases[] = {
     {"Stop All!", "en", kAll, kExact, "STOP ALL"},
     {"Yes!", "en", kIn, kExact, "YES"},
     {"help?", "en", kHelp, kExact, "HELP"},
-    {"S T O P", "en", kNo, kNothing, nullptr},
+    {"S T O P", "en", kOut, kFree, "en.keyword-variant"},  // spelled out: free text, opt-out only
     // --- Ordinary messages and words that merely contain or begin with a keyword ---
     {"", "en", kNo, kNothing, nullptr},
     {"!!!", "en", kNo, kNothing, nullptr},
@@ -142,13 +143,30 @@ const Case kCases[] = {
     {"don't stop", "en", kNo, kNothing, nullptr},
     {"I will not unsubscribe", "en", kNo, kNothing, nullptr},
     {"Don't stop sending me deals!", "en", kNo, kNothing, nullptr},
-    {"please don't unsubscribe me", "en", kNo, kNothing, nullptr},
-    {"I don't really want to unsubscribe", "en", kNo, kNothing, nullptr},
-    {"I do not want to opt out", "en", kNo, kNothing, nullptr},
-    {"never remove me from this list", "en", kNo, kNothing, nullptr},
-    {"If I opt out will I lose my points?", "en", kNo, kNothing, nullptr},
+    {"please don't unsubscribe me", "en", kNo, kPoss, "en.possible.negated"},
+    {"I don't really want to unsubscribe", "en", kNo, kPoss, "en.possible.negated"},
+    {"I do not want to opt out", "en", kNo, kPoss, "en.possible.negated"},
+    {"never remove me from this list", "en", kNo, kPoss, "en.possible.negated"},
+    {"If I opt out will I lose my points?", "en", kNo, kPoss, "en.possible.conditional"},
     {"Reply STOP to opt out", "en", kNo, kNothing, nullptr},
     {"the stop messages are confusing", "en", kNo, kNothing, nullptr},
+    // --- Possible opt-outs: not clear enough to act on, so a person reviews them ---
+    {"How do I stop these texts?", "en", kNo, kPoss, "en.possible.question"},
+    {"can I opt out?", "en", kNo, kPoss, "en.possible.question"},
+    {"is there a way to unsubscribe", "en", kNo, kPoss, "en.possible.question"},
+    {"Stop sending me promos but keep the appointment reminders", "en", kNo, kPoss,
+     "en.possible.mixed"},
+    {"stop the marketing texts, order updates are fine", "en", kNo, kPoss, "en.possible.mixed"},
+    {"unsubscribe me from emails", "en", kNo, kPoss, "en.possible.other-channel"},
+    {"opt me out of paper mail, texts are fine", "en", kNo, kNothing, nullptr},
+    {"unsubscribe me from emails, texts are fine", "en", kNo, kNothing, nullptr},
+    {"cancel please", "en", kNo, kPoss, "en.possible.context"},
+    {"Don't stop sending me deals", "en", kNo, kNothing, nullptr},
+    {"can't stop laughing", "en", kNo, kNothing, nullptr},
+    {"meet me at the bus stop", "en", kNo, kNothing, nullptr},
+    {"can you stop texting me?", "en", kOut, kFree, "en.stop-sending"},  // a request
+    {"Stop texting me, why do you keep sending me messages", "en", kOut, kFree, "en.stop-sending"},
+    {"Stop texting me, emails are fine", "en", kOut, kFree, "en.stop-sending"},
     // --- English free text (FCC 2025: revocation by any reasonable means) ---
     {"please quit messaging me", "en", kOut, kFree, "en.stop-sending"},
     {"I'd like to unsubscribe from these", "en", kOut, kFree, "en.want-opt-out"},
@@ -173,12 +191,12 @@ const Case kCases[] = {
     {"unsubscribe me", "en", kOut, kFree, "en.unsubscribe-me"},
     {"leave me alone", "en", kOut, kFree, "en.leave-me-alone"},
     {"Stop sending these ads", "en", kOut, kFree, "en.stop-sending-messages"},
-    {"How do I stop getting these?", "en", kOut, kFree, "en.stop-receiving"},
+    {"How do I stop getting these?", "en", kNo, kPoss, "en.possible.question"},
     {"stop the texts", "en", kOut, kFree, "en.stop-messages"},
     {"I don\u2019t want these texts", "en", kOut, kFree, "en.dont-want"},
     {"I no longer wish to be contacted", "en", kOut, kFree, "en.dont-want-contact"},
     {"I do not want to receive any of your texts", "en", kOut, kFree, "en.dont-want-any"},
-    {"how do I unsubscribe?", "en", kOut, kFree, "en.how-to-opt-out"},
+    {"how do I unsubscribe?", "en", kNo, kPoss, "en.possible.question"},
     {"Please stop texting me \U0001F621", "en", kOut, kFree, "en.stop-sending"},
     {"STOP TEXTING ME", "en", kOut, kFree, "en.stop-sending"},
     {"pls stop msging me", "en", kOut, kFree, "en.stop-sending"},
@@ -225,8 +243,9 @@ const Case kCases[] = {
     {"fjern mig fra listen", "da,en", kOut, kFree, "da.afmeld-mig"},
     {"Lad mig v\u00E6re i fred!", "da,en", kOut, kFree, "da.lad-mig-vaere"},
     {"afmeld tak", "da,en", kOut, kFree, "da.stop-sentence"},
-    {"du m\u00E5 ikke afmelde mig", "da,en", kNo, kNothing, nullptr},
-    {"hvis jeg afmelder mig, mister jeg s\u00E5 mine point?", "da,en", kNo, kNothing, nullptr},
+    {"du m\u00E5 ikke afmelde mig", "da,en", kNo, kPoss, "da.possible.negated"},
+    {"hvis jeg afmelder mig, mister jeg s\u00E5 mine point?", "da,en", kNo, kPoss,
+     "da.possible.conditional"},
     {"Jeg kan ikke stoppe med at grine", "da,en", kNo, kNothing, nullptr},
     {"Tak for i g\u00E5r", "da,en", kNo, kNothing, nullptr},
     {"AFMELD", "en", kNo, kNothing, nullptr},  // a Danish word on an English-only number
@@ -283,7 +302,7 @@ const Case kCases[] = {
     {"l\u00F6schen Sie bitte meine Nummer", "de,en", kOut, kFree, "de.loeschen"},
     {"Lassen Sie mich in Ruhe", "de,en", kOut, kFree, "de.lass-mich"},
     {"Ich will keine Werbung", "de,en", kOut, kFree, "de.will-keine"},
-    {"Ich will mich nicht abmelden", "de,en", kNo, kNothing, nullptr},
+    {"Ich will mich nicht abmelden", "de,en", kNo, kPoss, "de.possible.negated"},
     {"Ich muss mich vom Kurs abmelden", "de,en", kNo, kNothing, nullptr},
     {"Bis morgen!", "de,en", kNo, kNothing, nullptr},
     // --- French ---
@@ -305,8 +324,9 @@ const Case kCases[] = {
     {"laissez-moi tranquille", "fr,en", kOut, kFree, "fr.laissez-moi"},
     {"Merci de me retirer de votre liste", "fr,en", kOut, kFree, "fr.retirer-de-la-liste"},
     {"stop svp", "fr,en", kOut, kFree, "fr.stop-sentence"},
-    {"merci de ne pas me d\u00E9sabonner", "fr,en", kNo, kNothing, nullptr},
-    {"si je me d\u00E9sabonne, je perds mes points ?", "fr,en", kNo, kNothing, nullptr},
+    {"merci de ne pas me d\u00E9sabonner", "fr,en", kNo, kPoss, "fr.possible.negated"},
+    {"si je me d\u00E9sabonne, je perds mes points ?", "fr,en", kNo, kPoss,
+     "fr.possible.conditional"},
     {"\u00C0 demain", "fr,en", kNo, kNothing, nullptr},
     // --- Spanish ---
     {"BAJA", "es,en", kOut, kExact, "BAJA"},
@@ -328,7 +348,7 @@ const Case kCases[] = {
     {"Por favor, b\u00F3rrenme de su lista", "es,en", kOut, kFree, "es.eliminarme"},
     {"d\u00E9jenme en paz", "es,en", kOut, kFree, "es.dejame-en-paz"},
     {"baja por favor", "es,en", kOut, kFree, "es.stop-sentence"},
-    {"No quiero darme de baja", "es,en", kNo, kNothing, nullptr},
+    {"No quiero darme de baja", "es,en", kNo, kPoss, "es.possible.negated"},
     {"Gracias, nos vemos ma\u00F1ana", "es,en", kNo, kNothing, nullptr},
     {"BAJA", "en", kNo, kNothing, nullptr},
     {"BAJA", "en,es", kOut, kExact, "BAJA"},  // the US default includes Spanish
@@ -410,10 +430,113 @@ TEST(KeywordMatcher, EveryDocumentedRuleExampleMatchesItsRule) {
       SCOPED_TRACE(r.id + ": " + r.example);
       EXPECT_EQ(r.id.substr(0, lang.size() + 1), lang + ".");
       KeywordMatch m = matcher->Match(r.example);
+      if (!r.possible.empty()) {
+        // A rule that flags a possible opt-out reports its reason, in its language.
+        EXPECT_EQ(r.possible.substr(0, lang.size() + 10), lang + ".possible.");
+        EXPECT_EQ(m.intent, Intent::kNone);
+        EXPECT_EQ(m.kind, MatchKind::kPossibleOptOut) << m.explanation;
+        EXPECT_EQ(m.rule, r.possible) << m.explanation;
+        continue;
+      }
       EXPECT_EQ(m.intent, Intent::kOptOut);
       EXPECT_EQ(m.kind, MatchKind::kFreeText) << m.explanation;
       EXPECT_EQ(m.rule, r.id) << m.explanation;
     }
+  }
+}
+
+TEST(KeywordMatcher, PossibleOptOutNamesItsReasonAndChangesNothing) {
+  auto m = MakeMatcher("en")->Match("How do I stop these texts?");
+  EXPECT_EQ(m.intent, Intent::kNone);
+  EXPECT_EQ(m.kind, MatchKind::kPossibleOptOut);
+  EXPECT_EQ(m.rule, "en.possible.question");
+  EXPECT_EQ(m.language, "en");
+  EXPECT_EQ(m.explanation,
+            "possibly an opt-out: a question about stopping (\"how do i stop these texts\")");
+  auto mixed = MakeMatcher("en")->Match("Stop sending me promos but keep the appointment reminders");
+  EXPECT_EQ(mixed.kind, MatchKind::kPossibleOptOut);
+  EXPECT_EQ(mixed.rule, "en.possible.mixed");
+  EXPECT_EQ(mixed.explanation.rfind("possibly an opt-out: a mixed request", 0), 0u);
+}
+
+TEST(KeywordMatcher, PossibleOptOutNeverOverridesAKeywordOrAClearRequest) {
+  auto matcher = MakeMatcher("en");
+  EXPECT_EQ(matcher->Match("STOP").kind, MatchKind::kExactKeyword);
+  // A question in one sentence, a clear request in the next: the request wins.
+  auto m = matcher->Match("How do I unsubscribe? Stop texting me");
+  EXPECT_EQ(m.intent, Intent::kOptOut);
+  EXPECT_EQ(m.rule, "en.stop-sending");
+  KeywordConfig off;
+  off.free_text = false;
+  EXPECT_EQ(MakeMatcher(off)->Match("How do I stop these texts?").kind, MatchKind::kNone);
+}
+
+TEST(KeywordMatcher, QuotedMessageAndAppTextAroundAKeywordAreIgnored) {
+  auto matcher = MakeMatcher("en");
+  auto quoted = matcher->Match("Stop\n\n> On Mon, ACME wrote:\n> Sale! Reply STOP to opt out");
+  EXPECT_EQ(quoted.intent, Intent::kOptOut);
+  EXPECT_EQ(quoted.kind, MatchKind::kExactKeyword);
+  EXPECT_EQ(quoted.rule, "STOP");
+  EXPECT_EQ(quoted.explanation, "exact keyword \"STOP\" (en) (quoted or app-inserted text ignored)");
+  // The keyword keeps its own intent: a signature does not make START a free-text request.
+  auto start = matcher->Match("START\n\nSent from my iPhone");
+  EXPECT_EQ(start.intent, Intent::kOptIn);
+  EXPECT_EQ(start.kind, MatchKind::kExactKeyword);
+  EXPECT_EQ(matcher->Match("Stop [Sent via Google Voice]").intent, Intent::kOptOut);
+  EXPECT_EQ(matcher->Match("Reply from +1 (555) 201-3344: STOP").intent, Intent::kOptOut);
+  // A quoted business message never speaks for the contact.
+  auto thanks = matcher->Match("Thanks!\n> On Mon, ACME wrote:\n> Don't want these texts? Stop texting us");
+  EXPECT_EQ(thanks.intent, Intent::kNone) << thanks.explanation;
+  // Nothing but a signature: the whole message is what there is.
+  EXPECT_EQ(matcher->Match("Sent from my iPhone").kind, MatchKind::kNone);
+}
+
+TEST(KeywordMatcher, VariantsOfAKeywordOnlyEverOptOut) {
+  auto matcher = MakeMatcher("en");
+  auto typo = matcher->Match("stpo");
+  EXPECT_EQ(typo.intent, Intent::kOptOut);
+  EXPECT_EQ(typo.kind, MatchKind::kFreeText);
+  EXPECT_EQ(typo.rule, "en.keyword-variant");
+  EXPECT_EQ(typo.explanation, "keyword \"STOP\" misspelled (\"stpo\")");
+  EXPECT_EQ(matcher->Match("S T O P").explanation, "keyword \"STOP\" spelled out (\"s t o p\")");
+  EXPECT_EQ(matcher->Match("stooooop").intent, Intent::kOptOut);
+  EXPECT_EQ(matcher->Match("unsubscibe").intent, Intent::kOptOut);
+  // A free-text rule on a corrected text reports that rule.
+  EXPECT_EQ(matcher->Match("stoooop texting me").rule, "en.stop-sending");
+  // Slips of an opt-in or help keyword are not corrected into anything.
+  EXPECT_EQ(matcher->Match("strat").intent, Intent::kNone);
+  EXPECT_EQ(matcher->Match("S T A R T").intent, Intent::kNone);
+  EXPECT_EQ(matcher->Match("H E L P").intent, Intent::kNone);
+  EXPECT_EQ(matcher->Match("subscibe").intent, Intent::kNone);
+  // Real words next to a keyword stay themselves.
+  for (const char* word : {"quite", "quiet", "shop", "step", "top", "spot", "cancer", "stomp"}) {
+    EXPECT_EQ(matcher->Match(word).intent, Intent::kNone) << word;
+  }
+  // Typos are only looked for in short messages.
+  EXPECT_EQ(matcher->Match("I went to the stpo yesterday and it was fun").intent, Intent::kNone);
+  KeywordConfig off;
+  off.free_text = false;
+  EXPECT_EQ(MakeMatcher(off)->Match("stpo").intent, Intent::kNone);
+}
+
+TEST(KeywordMatcher, AStopSignEmojiOnItsOwnIsAnOptOut) {
+  auto matcher = MakeMatcher("da,en");
+  auto m = matcher->Match("\U0001F6D1");
+  EXPECT_EQ(m.intent, Intent::kOptOut);
+  EXPECT_EQ(m.kind, MatchKind::kFreeText);
+  EXPECT_EQ(m.rule, "stop-sign-emoji");
+  EXPECT_EQ(matcher->Match(" \U0001F6D1\U0001F6D1 ").intent, Intent::kOptOut);
+  EXPECT_EQ(matcher->Match("\U0001F44D").intent, Intent::kNone);
+  EXPECT_EQ(matcher->Match("next to the \U0001F6D1 sign").intent, Intent::kNone);
+}
+
+TEST(KeywordMatcher, ANameOrNumberAfterStopIsACampaignWord) {
+  auto matcher = MakeMatcher("en");
+  EXPECT_EQ(matcher->Match("STOP ACME").rule, "en.stop-name");
+  EXPECT_EQ(matcher->Match("Stop 2").intent, Intent::kOptOut);
+  for (const char* chat : {"stop motion", "stop sign", "Stop tomorrow", "stop laughing",
+                           "stop by", "Stop what?"}) {
+    EXPECT_EQ(matcher->Match(chat).intent, Intent::kNone) << chat;
   }
 }
 

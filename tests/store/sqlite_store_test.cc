@@ -196,8 +196,9 @@ TEST(SqliteStore, MigrationSetsRowsMovedByNoChangeEventsToTheirLastChange) {
   {
     RawDb raw(path);
     ASSERT_EQ(raw.Exec(legacy_rows::OldRuleRowsSql(k)), SQLITE_OK);
-    // A version-8 file: neither migration 9 nor the outbox column of 10.
+    // A version-8 file: neither migration 9 nor the outbox column of 10, nor later tables.
     ASSERT_EQ(raw.Exec("ALTER TABLE outbox DROP COLUMN queued_at_seq"), SQLITE_OK);
+    ASSERT_EQ(raw.Exec("DROP TABLE review_items"), SQLITE_OK);
     ASSERT_EQ(raw.Exec("DELETE FROM schema_migrations WHERE version >= 9"), SQLITE_OK);
   }
   auto store = MustOpen(path);
@@ -368,12 +369,14 @@ TEST(SqliteStore, MigrationTenGivesRepliesStillToBeSentTheirLedgerSeq) {
     ASSERT_EQ(raw.Exec("UPDATE outbox SET state = 'sent' WHERE id = " + std::to_string(sent)),
               SQLITE_OK);
     ASSERT_EQ(raw.Exec("ALTER TABLE outbox DROP COLUMN queued_at_seq"), SQLITE_OK);
-    ASSERT_EQ(raw.Exec("DELETE FROM schema_migrations WHERE version = 10"), SQLITE_OK);
+    ASSERT_EQ(raw.Exec("DROP TABLE review_items"), SQLITE_OK);
+    ASSERT_EQ(raw.Exec("DELETE FROM schema_migrations WHERE version >= 10"), SQLITE_OK);
     ASSERT_EQ(raw.Exec("PRAGMA user_version = 9"), SQLITE_OK);
   }
   auto store = MustOpen(path);
   RawDb raw(path);
-  EXPECT_EQ(raw.Query("SELECT MAX(version) FROM schema_migrations"), "10");
+  EXPECT_EQ(raw.Query("SELECT MAX(version) FROM schema_migrations"),
+            std::to_string(SqliteStore::LatestSchemaVersion()));
   EXPECT_EQ(raw.Query("SELECT group_concat(queued_at_seq, ',') FROM (SELECT queued_at_seq FROM "
                       "outbox ORDER BY id)"),
             "0,2,3,4");

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <functional>
@@ -3172,6 +3173,216 @@ TEST_P(StoreConformance, LookupContactsByPhoneOrIdWithStatuses) {
   EXPECT_EQ(found[0].statuses[0].state.status, kIn);
   EXPECT_EQ(found[1].contact.id, c2.id);
   EXPECT_TRUE(found[1].statuses.empty());
+}
+
+// ---- Review items (possible opt-outs) ----------------------------------------------------
+
+ReviewItem FlaggedReview(int64_t number_id, int64_t contact_id = 0) {
+  ReviewItem r;
+  r.contact_id = contact_id;
+  r.number_id = number_id;
+  r.rule = "en.possible.question";
+  r.explanation = "asks how to stop: a question, not a request";
+  r.created_at_ms = 4000;
+  return r;
+}
+
+ReviewResolution ReviewResolutionBy(int64_t id, ReviewState state, const std::string& by,
+                                    const std::string& note = "") {
+  ReviewResolution r;
+  r.id = id;
+  r.state = state;
+  r.reviewed_by = by;
+  r.reviewed_at_ms = 9000;
+  r.note = note;
+  return r;
+}
+
+TEST_P(StoreConformance, ReviewItemIsWrittenWithItsMessageAndReadWithIt) {
+  const Account a = MakeAccount("a");
+  const SenderNumber n = MakeNumber(a.id, "+15551234567");
+  // The first message of an unknown phone: the contact, the message and the item in one commit.
+  ChangeSet changes;
+  changes.new_contact = Contact();
+  changes.new_contact->phone = "+4520000001";
+  changes.new_contact->created_at_ms = 4000;
+  Contact unknown;
+  unknown.phone = "+4520000001";
+  changes.inbound = Inbound(unknown, n, "SM-q", "How do I stop these texts?");
+  changes.review = FlaggedReview(n.id);
+  const CommitResult committed = Must(store_->Commit(a.id, changes));
+
+  auto open = Must(store_->ListReviews(a.id, ReviewQuery()));
+  ASSERT_EQ(open.size(), 1u);
+  const ReviewItem& r = open[0];
+  EXPECT_GT(r.id, 0);
+  EXPECT_EQ(r.account_id, a.id);
+  EXPECT_EQ(r.inbound_id, committed.inbound_id);
+  EXPECT_EQ(r.contact_id, committed.contact_id);
+  EXPECT_EQ(r.number_id, n.id);
+  EXPECT_EQ(r.rule, "en.possible.question");
+  EXPECT_EQ(r.explanation, "asks how to stop: a question, not a request");
+  EXPECT_EQ(r.state, ReviewState::kOpen);
+  EXPECT_EQ(r.created_at_ms, 4000);
+  EXPECT_EQ(r.reviewed_by, "");
+  EXPECT_EQ(r.reviewed_at_ms, 0);
+  EXPECT_EQ(r.body, "How do I stop these texts?");
+  EXPECT_EQ(r.from, "+4520000001");
+  EXPECT_EQ(r.to, n.number);
+  EXPECT_EQ(r.received_at_ms, 4000);
+  EXPECT_EQ(Must(store_->GetReview(a.id, r.id)).inbound_id, committed.inbound_id);
+  EXPECT_EQ(Must(store_->CountOpenReviews()), 1);
+
+  // A provider's retry of the message writes no second item.
+  EXPECT_CODE(store_->Commit(a.id, changes), StatusCode::kAlreadyExists);
+  EXPECT_EQ(Must(store_->ListReviews(a.id, ReviewQuery())).size(), 1u);
+
+  // Another account sees none of it.
+  const Account b = MakeAccount("b");
+  EXPECT_TRUE(Must(store_->ListReviews(b.id, ReviewQuery())).empty());
+  EXPECT_CODE(store_->GetReview(b.id, r.id), StatusCode::kNotFound);
+  EXPECT_CODE(
+      store_->ResolveReview(b.id, ReviewResolutionBy(r.id, ReviewState::kDismissed, "user:eve")),
+      StatusCode::kNotFound);
+  EXPECT_EQ(Must(store_->GetReview(a.id, r.id)).state, ReviewState::kOpen);
+}
+
+TEST_P(StoreConformance, ReviewItemIsResolvedExactlyOnce) {
+  const Account a = MakeAccount("a");
+  const SenderNumber n = MakeNumber(a.id, "+15551234567");
+  const Contact c = MakeContact(a.id, "+4520000001");
+  ChangeSet changes;
+  changes.inbound = Inbound(c, n, "SM-1", "Stop sending me promos but keep the reminders");
+  changes.review = FlaggedReview(n.id, c.id);
+  Must(store_->Commit(a.id, changes));
+  const int64_t id = Must(store_->ListReviews(a.id, ReviewQuery())).at(0).id;
+
+  // Bad resolutions change nothing.
+  EXPECT_CODE(store_->ResolveReview(a.id, ReviewResolutionBy(id, ReviewState::kOpen, "user:ann")),
+              StatusCode::kInvalidArgument);
+  EXPECT_CODE(store_->ResolveReview(a.id, ReviewResolutionBy(id, ReviewState::kDismissed, "")),
+              StatusCode::kInvalidArgument);
+  EXPECT_CODE(
+      store_->ResolveReview(a.id, ReviewResolutionBy(id, ReviewState::kDismissed, "user:ann",
+                                                     std::string(kMaxReviewNoteBytes + 1, 'x'))),
+      StatusCode::kInvalidArgument);
+  EXPECT_CODE(store_->ResolveReview(
+                  a.id, ReviewResolutionBy(id + 100, ReviewState::kDismissed, "user:ann")),
+              StatusCode::kNotFound);
+  EXPECT_EQ(Must(store_->GetReview(a.id, id)).state, ReviewState::kOpen);
+
+  const ReviewItem done = Must(store_->ResolveReview(
+      a.id, ReviewResolutionBy(id, ReviewState::kConfirmed, "user:ann", "clear")));
+  EXPECT_EQ(done.state, ReviewState::kConfirmed);
+  EXPECT_EQ(done.reviewed_by, "user:ann");
+  EXPECT_EQ(done.reviewed_at_ms, 9000);
+  EXPECT_EQ(done.note, "clear");
+  EXPECT_EQ(done.body, "Stop sending me promos but keep the reminders");
+
+  // A second resolution, either way, is refused and changes nothing.
+  auto again =
+      store_->ResolveReview(a.id, ReviewResolutionBy(id, ReviewState::kDismissed, "user:bob"));
+  EXPECT_CODE(again, StatusCode::kFailedPrecondition);
+  EXPECT_NE(again.status().message().find("confirmed already by user:ann"), std::string::npos)
+      << again.status().ToString();
+  const ReviewItem stored = Must(store_->GetReview(a.id, id));
+  EXPECT_EQ(stored.state, ReviewState::kConfirmed);
+  EXPECT_EQ(stored.reviewed_by, "user:ann");
+  EXPECT_EQ(Must(store_->CountOpenReviews()), 0);
+}
+
+TEST_P(StoreConformance, ReviewListFiltersByStateAndPagesOldestFirst) {
+  const Account a = MakeAccount("a");
+  const SenderNumber n = MakeNumber(a.id, "+15551234567");
+  const Contact c = MakeContact(a.id, "+4520000001");
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 5; ++i) {
+    ChangeSet changes;
+    changes.inbound = Inbound(c, n, "SM-" + std::to_string(i), "how do I stop?");
+    changes.review = FlaggedReview(n.id, c.id);
+    Must(store_->Commit(a.id, changes));
+  }
+  for (const ReviewItem& r : Must(store_->ListReviews(a.id, ReviewQuery()))) ids.push_back(r.id);
+  ASSERT_EQ(ids.size(), 5u);
+  EXPECT_TRUE(std::is_sorted(ids.begin(), ids.end()));
+  Must(
+      store_->ResolveReview(a.id, ReviewResolutionBy(ids[1], ReviewState::kDismissed, "user:ann")));
+
+  ReviewQuery open;
+  open.state = ReviewState::kOpen;
+  open.limit = 2;
+  auto first = Must(store_->ListReviews(a.id, open));
+  ASSERT_EQ(first.size(), 2u);
+  EXPECT_EQ(first[0].id, ids[0]);
+  EXPECT_EQ(first[1].id, ids[2]);
+  open.after_id = first.back().id;
+  auto second = Must(store_->ListReviews(a.id, open));
+  ASSERT_EQ(second.size(), 2u);
+  EXPECT_EQ(second[0].id, ids[3]);
+  EXPECT_EQ(second[1].id, ids[4]);
+
+  ReviewQuery dismissed;
+  dismissed.state = ReviewState::kDismissed;
+  auto d = Must(store_->ListReviews(a.id, dismissed));
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0].id, ids[1]);
+  EXPECT_EQ(Must(store_->ListReviews(a.id, ReviewQuery())).size(), 5u);  // no filter: all
+  ReviewQuery bad;
+  bad.limit = 0;
+  EXPECT_CODE(store_->ListReviews(a.id, bad), StatusCode::kInvalidArgument);
+  EXPECT_EQ(Must(store_->CountOpenReviews()), 4);
+}
+
+TEST_P(StoreConformance, ReviewItemOfAnotherAccountsMessageIsRefused) {
+  const Account a = MakeAccount("a");
+  const Account b = MakeAccount("b");
+  const SenderNumber n = MakeNumber(a.id, "+15551234567");
+  const SenderNumber nb = MakeNumber(b.id, "+15557654321");
+  const Contact c = MakeContact(a.id, "+4520000001");
+  const Contact cb = MakeContact(b.id, "+4520000001");
+  ChangeSet theirs;
+  theirs.inbound = Inbound(cb, nb, "SM-b");
+  const CommitResult b_msg = Must(store_->Commit(b.id, theirs));
+  ChangeSet changes;
+  ReviewItem r = FlaggedReview(n.id, c.id);
+  r.inbound_id = b_msg.inbound_id;  // not account a's message
+  changes.review = r;
+  EXPECT_CODE(store_->Commit(a.id, changes), StatusCode::kNotFound);
+  EXPECT_TRUE(Must(store_->ListReviews(a.id, ReviewQuery())).empty());
+}
+
+TEST_P(StoreConformance, TwoEditorsResolvingOneReviewItemAtOnceOneWins) {
+  const Account a = MakeAccount("a");
+  const SenderNumber n = MakeNumber(a.id, "+15551234567");
+  const Contact c = MakeContact(a.id, "+4520000001");
+  ChangeSet changes;
+  changes.inbound = Inbound(c, n, "SM-1", "how do I stop?");
+  changes.review = FlaggedReview(n.id, c.id);
+  Must(store_->Commit(a.id, changes));
+  const int64_t id = Must(store_->ListReviews(a.id, ReviewQuery())).at(0).id;
+
+  // Two store objects on one database: two server instances.
+  auto other = Must(location_->Open(), "opening a second store");
+  std::atomic<int> ready{0};
+  Result<ReviewItem> ann = Internal("not run"), bob = Internal("not run");
+  std::thread t1([&] {
+    ++ready;
+    while (ready < 2) std::this_thread::yield();
+    ann = store_->ResolveReview(a.id, ReviewResolutionBy(id, ReviewState::kConfirmed, "user:ann"));
+  });
+  std::thread t2([&] {
+    ++ready;
+    while (ready < 2) std::this_thread::yield();
+    bob = other->ResolveReview(a.id, ReviewResolutionBy(id, ReviewState::kDismissed, "user:bob"));
+  });
+  t1.join();
+  t2.join();
+  ASSERT_NE(ann.ok(), bob.ok()) << ann.status().ToString() << " / " << bob.status().ToString();
+  const Result<ReviewItem>& lost = ann.ok() ? bob : ann;
+  EXPECT_CODE(lost, StatusCode::kFailedPrecondition);
+  const ReviewItem stored = Must(store_->GetReview(a.id, id));
+  EXPECT_EQ(stored.reviewed_by, ann.ok() ? "user:ann" : "user:bob");
+  EXPECT_EQ(stored.state, ann.ok() ? ReviewState::kConfirmed : ReviewState::kDismissed);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreConformance,

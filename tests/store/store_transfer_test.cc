@@ -146,6 +146,36 @@ class StoreTransfer : public testing::TestWithParam<Pair> {
     std::vector<BatchItem> items;
     for (const ChangeSet& cs : sets) items.push_back({acct_, &cs});
     for (auto& r : s.CommitBatch(items)) Must(std::move(r), "CommitBatch");
+    // Two possible opt-outs: one still open, one dismissed with a note.
+    for (int i = 0; i < 2; ++i) {
+      ChangeSet cs;
+      InboundMessage m;
+      m.provider = "twilio";
+      m.provider_message_id = "SM-review-" + std::to_string(i);
+      m.from = contact_.phone;
+      m.to = number_.number;
+      m.number_id = number_.id;
+      m.contact_id = contact_.id;
+      m.body = "Hvordan stopper jeg de her beskeder?";
+      m.received_at_ms = 15000 + i;
+      m.decision = R"({"intent":"none","match_kind":"possible_opt_out"})";
+      cs.inbound = m;
+      ReviewItem r;
+      r.contact_id = contact_.id;
+      r.number_id = number_.id;
+      r.rule = "da.possible.question";
+      r.explanation = "spørger hvordan man stopper";
+      r.created_at_ms = 15000 + i;
+      cs.review = r;
+      Must(s.Commit(acct_, cs), "Commit review");
+    }
+    ReviewResolution dismissed;
+    dismissed.id = Must(s.ListReviews(acct_, ReviewQuery())).back().id;
+    dismissed.state = ReviewState::kDismissed;
+    dismissed.reviewed_by = "user:ann@example.com";
+    dismissed.reviewed_at_ms = 16000;
+    dismissed.note = "spurgte om åbningstider";
+    Must(s.ResolveReview(acct_, dismissed), "ResolveReview");
     Job job;
     job.account_id = acct_;
     job.kind = "import_contacts";

@@ -26,16 +26,17 @@ export async function launchBrowser() {
   return chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_FLAGS, headless: true });
 }
 
-// A running server on its own database. cli(args, input) runs the CLI on the same file;
-// api(method, path, body) calls the API with the account's key.
-export async function startServer() {
+// A running server on its own database, started with `serveArgs` besides the defaults.
+// cli(args, input) runs the CLI on the same file; api(method, path, body) calls the API with the
+// account's key.
+export async function startServer(serveArgs = []) {
   const dir = mkdtempSync(join(tmpdir(), 'smsconsent-web-'));
   const db = join(dir, 'test.db');
   const cli = (args, input) => {
     const out = execFileSync(BINARY, ['--db', db, '--json', ...args], { input, encoding: 'utf8' });
     return out.trim() ? JSON.parse(out) : null;
   };
-  const proc = spawn(BINARY, ['--db', db, 'serve', '--listen', '127.0.0.1:0', '--log-level', 'warn'],
+  const proc = spawn(BINARY, ['--db', db, 'serve', '--listen', '127.0.0.1:0', '--log-level', 'warn', ...serveArgs],
     { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   proc.stderr.on('data', (d) => { stderr += d; });
@@ -123,17 +124,33 @@ export async function signIn(browser, server, user, viewport = DESKTOP) {
   return page;
 }
 
+// Replies the recogniser flags as possible opt-outs (docs/reviews.md).
+export const QUESTION = 'How do I stop these texts?';
+export const MIXED = 'Stop sending me promos but keep the appointment reminders';
+
+// Polls `fn` every 100 ms until it returns something truthy (at most `ms`).
+export async function until(fn, ms = 10000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`not within ${ms} ms: ${fn}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 export async function screenshot(page, name) {
   mkdirSync(SCREENSHOT_DIR, { recursive: true });
   await page.screenshot({ path: join(SCREENSHOT_DIR, `${name}.png`), fullPage: true });
 }
 
 // One seeded server and one browser for a test file: returns {server, data, browser}, filled in
-// before the file's first test (after `extra(env)`, if given) and stopped after its last.
-export function seededSuite(extra) {
+// before the file's first test (after `extra(env)`, if given) and stopped after its last. The
+// server is started with `serveArgs`.
+export function seededSuite(extra, serveArgs = []) {
   const env = {};
   before(async () => {
-    env.server = await startServer();
+    env.server = await startServer(serveArgs);
     env.data = await seed(env.server);
     if (extra) await extra(env);
     env.browser = await launchBrowser();

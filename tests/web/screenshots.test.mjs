@@ -3,7 +3,7 @@
 // overflows the phone-width viewport sideways.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { seededSuite, signIn, screenshot, EDITOR, DESKTOP, PHONE, SHORT_CODE } from './harness.mjs';
+import { seededSuite, signIn, screenshot, until, EDITOR, DESKTOP, PHONE, SHORT_CODE, QUESTION, MIXED } from './harness.mjs';
 
 const env = seededSuite(async () => {
   // A little history, so the pages show what they look like in use.
@@ -21,7 +21,9 @@ const env = seededSuite(async () => {
   await env.server.api('PUT', `/v1/contacts/${env.data.contacts[2].id}/subscriptions/${env.data.long.id}`,
     { status: 'opted_out', on_behalf_of_contact: true, channel: 'email', received_at: new Date(Date.now() - 21 * 86400000).toISOString(),
       explanation: 'Emailed the shop asking for no more texts', actor: 'anna' });
-});
+  // A possible opt-out left unreviewed past the highlight age (3 s here, one day by default).
+  env.server.cli(['sms', 'receive', '--from', '+4520000004', '--to', env.data.long.number, '--body', QUESTION, '--message-id', 'shot-3']);
+}, ['--review-highlight-after-s', '3']);
 
 async function noSidewaysScroll(page) {
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
@@ -89,8 +91,13 @@ for (const [label, viewport] of [['desktop', DESKTOP], ['phone', PHONE]]) {
     await noSidewaysScroll(page);
     await screenshot(page, `number-${label}`);
 
+    // A fresh possible opt-out beside the overdue one.
+    await until(async () => (await env.server.api('GET', '/v1/reviews')).items.some((r) => r.overdue));
+    env.server.cli(['sms', 'receive', '--from', '+4520000007', '--to', env.data.long.number, '--body', MIXED, '--message-id', `shot-4-${label}`]);
     await page.getByRole('link', { name: 'Activity' }).click();
     await page.locator('#messages-table tbody tr').first().waitFor();
+    await page.locator('#reviews-table tr.overdue').first().waitFor();
+    await page.locator('#reviews-table tbody tr').filter({ hasText: MIXED }).first().waitFor();
     await page.locator('#revocations tbody tr').first().waitFor();
     assert.match(await page.locator('#revocations').textContent(), /late/);
     await noSidewaysScroll(page);

@@ -123,6 +123,10 @@ class PgStore final : public ConsentStore {
       const std::string& provider_message_id) override;
   Result<std::vector<InboundMessage>> ListInbound(int64_t account_id,
                                                   const InboundQuery& q) override;
+  Result<std::vector<ReviewItem>> ListReviews(int64_t account_id, const ReviewQuery& q) override;
+  Result<ReviewItem> GetReview(int64_t account_id, int64_t id) override;
+  Result<ReviewItem> ResolveReview(int64_t account_id, const ReviewResolution& r) override;
+  Result<int64_t> CountOpenReviews() override;
 
   Status PutProviderConfig(const ProviderConfig& config) override;
   Result<std::vector<ProviderConfig>> ListProviderConfigs(int64_t account_id) override;

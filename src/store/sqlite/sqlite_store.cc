@@ -245,7 +245,7 @@ struct Migration {
 };
 
 // Append only: a released migration is never edited, a change is a new entry.
-constexpr std::array<Migration, 10> kMigrations{{
+constexpr std::array<Migration, 11> kMigrations{{
     {1, "initial schema", R"sql(
 CREATE TABLE accounts (
   id                   INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -533,6 +533,29 @@ UPDATE outbox SET queued_at_seq = COALESCE((SELECT MAX(e.seq) FROM events e
     WHERE e.account_id = outbox.account_id AND e.at_ms <= outbox.created_at_ms), 0)
   WHERE state IN ('pending', 'sending');
 )sql"},
+    {11, "possible opt-outs for a person to review", R"sql(
+-- An inbound message the recogniser flagged as a possible opt-out, waiting for an editor to
+-- confirm it (the contact's own opt-out) or dismiss it (docs/reviews.md). One per message.
+CREATE TABLE review_items (
+  id             INTEGER PRIMARY KEY AUTOINCREMENT,
+  account_id     INTEGER NOT NULL REFERENCES accounts (id),
+  inbound_id     INTEGER NOT NULL UNIQUE,
+  contact_id     INTEGER NOT NULL,
+  number_id      INTEGER NOT NULL,
+  rule           TEXT NOT NULL,
+  explanation    TEXT NOT NULL,
+  state          TEXT NOT NULL CHECK (state IN ('open', 'confirmed', 'dismissed')),
+  created_at_ms  INTEGER NOT NULL,
+  reviewed_by    TEXT NOT NULL DEFAULT '',
+  reviewed_at_ms INTEGER NOT NULL DEFAULT 0,
+  note           TEXT NOT NULL DEFAULT '',
+  FOREIGN KEY (account_id, inbound_id) REFERENCES inbound_messages (account_id, id),
+  FOREIGN KEY (account_id, contact_id) REFERENCES contacts (account_id, id),
+  FOREIGN KEY (account_id, number_id) REFERENCES sender_numbers (account_id, id)
+);
+-- The queue: an account's open items in id order.
+CREATE INDEX review_items_by_account_state ON review_items (account_id, state, id);
+)sql"},
 }};
 
 // ---- Column lists and row readers --------------------------------------------------------
@@ -666,6 +689,29 @@ InboundMessage ReadInbound(const Stmt& s) {
   m.received_at_ms = s.Int(9);
   m.decision = s.Text(10);
   return m;
+}
+
+Result<ReviewItem> ReadReview(const Stmt& s) {
+  ReviewItem r;
+  r.id = s.Int(0);
+  r.account_id = s.Int(1);
+  r.inbound_id = s.Int(2);
+  r.contact_id = s.Int(3);
+  r.number_id = s.Int(4);
+  r.rule = s.Text(5);
+  r.explanation = s.Text(6);
+  auto state = ParseReviewState(s.Text(7));
+  if (!state.ok()) return BadColumn(state, "review_items", r.id);
+  r.state = *state;
+  r.created_at_ms = s.Int(8);
+  r.reviewed_by = s.Text(9);
+  r.reviewed_at_ms = s.Int(10);
+  r.note = s.Text(11);
+  r.body = s.Text(12);
+  r.from = s.Text(13);
+  r.to = s.Text(14);
+  r.received_at_ms = s.Int(15);
+  return r;
 }
 
 Result<OutboxItem> ReadOutbox(const Stmt& s) {
@@ -1961,6 +2007,37 @@ Result<CommitResult> WriteChangeSet(Connection& impl, WriteContext& ctx, int64_t
     result.inbound_id = sqlite3_last_insert_rowid(impl.db.get());
   }
 
+  if (changes.review.has_value()) {
+    const ReviewItem& r = *changes.review;
+    const int64_t inbound_id = r.inbound_id == 0 ? result.inbound_id : r.inbound_id;
+    const int64_t contact_id = contact_of(r.contact_id);
+    if (inbound_id == 0) return InvalidArgument("a review item needs its inbound message");
+    SMSC_RETURN_IF_ERROR(check_contact(contact_id));
+    SMSC_RETURN_IF_ERROR(check_number(r.number_id));
+    SMSC_ASSIGN_OR_RETURN(
+        Stmt s, impl.Prepare("INSERT INTO review_items (account_id, inbound_id, contact_id, "
+                             "number_id, rule, explanation, state, created_at_ms) VALUES (?1, ?2, "
+                             "?3, ?4, ?5, ?6, 'open', ?7)"));
+    s.Bind(1, account_id)
+        .Bind(2, inbound_id)
+        .Bind(3, contact_id)
+        .Bind(4, r.number_id)
+        .BindRef(5, r.rule)
+        .BindRef(6, r.explanation)
+        .Bind(7, r.created_at_ms);
+    int rc = SQLITE_OK;
+    Status st = s.Run("storing review item", &rc);
+    if (IsUniqueViolation(rc)) {
+      return AlreadyExists("inbound message " + std::to_string(inbound_id) +
+                           " has a review item already");
+    }
+    if (rc == SQLITE_CONSTRAINT_FOREIGNKEY) {
+      return NotFound("inbound message " + std::to_string(inbound_id) + " is not in account " +
+                      std::to_string(account_id));
+    }
+    SMSC_RETURN_IF_ERROR(st);
+  }
+
   // The account's ledger head in this transaction, read once.
   auto ledger_head = [&]() -> Result<WriteContext::Head*> {
     auto head = ctx.heads.find(account_id);
@@ -2290,6 +2367,77 @@ Result<std::vector<InboundMessage>> SqliteStore::ListInbound(int64_t account_id,
     out.push_back(ReadInbound(s));
   }
   return out;
+}
+
+// ---- Review items ----------------------------------------------------------------------------
+
+Result<std::vector<ReviewItem>> SqliteStore::ListReviews(int64_t account_id, const ReviewQuery& q) {
+  SMSC_RETURN_IF_ERROR(CheckLimit(q.limit));
+  // ?1 account, ?2 cursor, ?3 limit, ?4 state: review_items_by_account_state gives the order.
+  std::string sql =
+      "SELECT " SMSC_REVIEW_COLS SMSC_REVIEW_FROM " WHERE r.account_id = ?1 AND r.id > ?2";
+  if (q.state) sql += " AND r.state = ?4";
+  sql += " ORDER BY r.id LIMIT ?3";
+  ReadLease reader = impl_->Read(mu_);
+  SMSC_ASSIGN_OR_RETURN(Stmt s, reader->Prepare(sql));
+  s.Bind(1, account_id).Bind(2, q.after_id).Bind(3, int64_t{q.limit});
+  if (q.state) s.Bind(4, ReviewStateName(*q.state));
+  std::vector<ReviewItem> out;
+  while (true) {
+    SMSC_ASSIGN_OR_RETURN(bool row, s.Step("listing review items"));
+    if (!row) break;
+    SMSC_ASSIGN_OR_RETURN(ReviewItem r, ReadReview(s));
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+Result<ReviewItem> SqliteStore::GetReview(int64_t account_id, int64_t id) {
+  ReadLease reader = impl_->Read(mu_);
+  SMSC_ASSIGN_OR_RETURN(Stmt s, reader->Prepare("SELECT " SMSC_REVIEW_COLS SMSC_REVIEW_FROM
+                                                " WHERE r.account_id = ?1 AND r.id = ?2"));
+  s.Bind(1, account_id).Bind(2, id);
+  SMSC_ASSIGN_OR_RETURN(bool row, s.Step("reading review item"));
+  if (!row) return ReviewNotFound(account_id, id);
+  return ReadReview(s);
+}
+
+Result<ReviewItem> SqliteStore::ResolveReview(int64_t account_id, const ReviewResolution& r) {
+  SMSC_RETURN_IF_ERROR(CheckReviewResolution(r));
+  std::lock_guard<std::mutex> lock(mu_);
+  SMSC_ASSIGN_OR_RETURN(WriteTxn txn, WriteTxn::Begin(impl_.get()));
+  {
+    // Only an open item changes: of two resolutions, the second finds it closed.
+    SMSC_ASSIGN_OR_RETURN(
+        Stmt s, impl_->Prepare("UPDATE review_items SET state = ?3, reviewed_by = ?4, "
+                               "reviewed_at_ms = ?5, note = ?6 WHERE account_id = ?1 AND id = ?2 "
+                               "AND state = 'open'"));
+    s.Bind(1, account_id)
+        .Bind(2, r.id)
+        .Bind(3, ReviewStateName(r.state))
+        .Bind(4, r.reviewed_by)
+        .Bind(5, r.reviewed_at_ms)
+        .Bind(6, r.note);
+    SMSC_RETURN_IF_ERROR(s.Run("resolving review item " + std::to_string(r.id)));
+  }
+  const bool changed = sqlite3_changes(impl_->db.get()) == 1;
+  SMSC_ASSIGN_OR_RETURN(Stmt s, impl_->Prepare("SELECT " SMSC_REVIEW_COLS SMSC_REVIEW_FROM
+                                               " WHERE r.account_id = ?1 AND r.id = ?2"));
+  s.Bind(1, account_id).Bind(2, r.id);
+  SMSC_ASSIGN_OR_RETURN(bool row, s.Step("reading review item"));
+  if (!row) return ReviewNotFound(account_id, r.id);
+  SMSC_ASSIGN_OR_RETURN(ReviewItem stored, ReadReview(s));
+  if (!changed) return ReviewNotOpen(stored);
+  SMSC_RETURN_IF_ERROR(txn.Commit());
+  return stored;
+}
+
+Result<int64_t> SqliteStore::CountOpenReviews() {
+  ReadLease reader = impl_->Read(mu_);
+  SMSC_ASSIGN_OR_RETURN(Stmt s,
+                        reader->Prepare("SELECT COUNT(*) FROM review_items WHERE state = 'open'"));
+  SMSC_ASSIGN_OR_RETURN(bool row, s.Step("counting open review items"));
+  return row ? s.Int(0) : 0;
 }
 
 Result<std::vector<OutboxItem>> SqliteStore::ListOutbox(int64_t account_id, const OutboxQuery& q) {
@@ -2938,6 +3086,8 @@ Result<std::vector<ContactStatuses>> SqliteStore::LookupContacts(
 #undef SMSC_OUTBOX_COLS
 #undef SMSC_USER_COLS
 #undef SMSC_SESSION_COLS
+#undef SMSC_REVIEW_COLS
+#undef SMSC_REVIEW_FROM
 
 // ---- Moving an installation (src/store/transfer.h) ----------------------------------------
 
