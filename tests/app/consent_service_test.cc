@@ -125,8 +125,7 @@ TEST_F(ServiceTest, UsNumberUnderstandsSpanishButNotFrench) {
   InboundResult baja = Receive("BAJA", "+14155550123", "+14155550199");
   EXPECT_EQ(baja.match.intent, Intent::kOptOut);
   EXPECT_EQ(baja.match.language, "es");
-  EXPECT_EQ(Receive("no me manden m\u00E1s mensajes", "+14155550123", "+14155550198")
-                .match.intent,
+  EXPECT_EQ(Receive("no me manden m\u00E1s mensajes", "+14155550123", "+14155550198").match.intent,
             Intent::kOptOut);
   EXPECT_EQ(Receive("ARRET", "+14155550123", "+14155550197").match.intent, Intent::kNone);
 }
