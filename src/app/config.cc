@@ -81,10 +81,16 @@ void AddServeOptions(CLI::App& cmd, ServeConfig& c) {
       ->envname("SMSCONSENT_REPLY_MAX_AGE_S")
       ->check(CLI::Range(int64_t{1}, kMaxReplyMaxAgeS))
       ->capture_default_str();
-  cmd.add_option("--stop-help-reply-max-age-s", c.stop_help_reply_max_age_s,
-                 "an opt-out confirmation or HELP answer not sent within this many seconds of "
-                 "being queued expires unsent")
-      ->envname("SMSCONSENT_STOP_HELP_REPLY_MAX_AGE_S")
+  cmd.add_option("--opt-out-confirmation-max-age-s", c.opt_out_confirmation_max_age_s,
+                 "an opt-out confirmation not sent within this many seconds of being queued "
+                 "expires unsent (the FCC presumes one sent within five minutes to be within "
+                 "consent)")
+      ->envname("SMSCONSENT_OPT_OUT_CONFIRMATION_MAX_AGE_S")
+      ->check(CLI::Range(int64_t{1}, kMaxReplyMaxAgeS))
+      ->capture_default_str();
+  cmd.add_option("--help-reply-max-age-s", c.help_reply_max_age_s,
+                 "a HELP answer not sent within this many seconds of being queued expires unsent")
+      ->envname("SMSCONSENT_HELP_REPLY_MAX_AGE_S")
       ->check(CLI::Range(int64_t{1}, kMaxReplyMaxAgeS))
       ->capture_default_str();
   cmd.add_option("--review-highlight-after-s", c.review_highlight_after_s,
@@ -173,7 +179,8 @@ Status CheckServeConfig(const ServeConfig& config) {
 ReplyMaxAges ReplyMaxAgesOf(const ServeConfig& config) {
   ReplyMaxAges ages;
   ages.reply_ms = config.reply_max_age_s * 1000;
-  ages.stop_help_ms = config.stop_help_reply_max_age_s * 1000;
+  ages.opt_out_confirmation_ms = config.opt_out_confirmation_max_age_s * 1000;
+  ages.help_ms = config.help_reply_max_age_s * 1000;
   return ages;
 }
 

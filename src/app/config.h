@@ -48,10 +48,10 @@ struct ServeConfig {
   // while sending it is marked dead (never re-sent) once the lease runs out.
   int64_t outbox_lease_ms = kDefaultOutboxLeaseMs;
   // How long a queued reply may wait to be sent; past it the reply expires unsent
-  // (docs/limits.md, "Replies"): opt-in confirmations, and opt-out confirmations and HELP
-  // answers.
+  // (docs/limits.md, "Replies"): opt-in confirmations, opt-out confirmations and HELP answers.
   int64_t reply_max_age_s = kDefaultReplyMaxAgeMs / 1000;
-  int64_t stop_help_reply_max_age_s = kDefaultStopHelpReplyMaxAgeMs / 1000;
+  int64_t opt_out_confirmation_max_age_s = kDefaultOptOutConfirmationMaxAgeMs / 1000;
+  int64_t help_reply_max_age_s = kDefaultHelpReplyMaxAgeMs / 1000;
   // How long a bulk/import job stays leased to this instance between chunks; a job whose
   // instance died is resumed by another one once the lease runs out.
   int64_t job_lease_ms = kDefaultJobLeaseMs;

@@ -215,6 +215,18 @@ std::string DurationText(int64_t ms) {
   return std::to_string(ms / kSecond) + " s";
 }
 
+int64_t ReplyMaxAges::For(ReplyKind kind) const {
+  switch (kind) {
+    case ReplyKind::kOptOutConfirmation:
+      return opt_out_confirmation_ms;
+    case ReplyKind::kHelp:
+      return help_ms;
+    case ReplyKind::kOptInConfirmation:
+      break;
+  }
+  return reply_ms;
+}
+
 ReplyVerdict DecidePendingReply(const PendingReply& reply, int64_t now_ms,
                                 const ReplyMaxAges& ages) {
   ReplyVerdict v;
@@ -228,7 +240,7 @@ ReplyVerdict DecidePendingReply(const PendingReply& reply, int64_t now_ms,
       return v;
     }
   }
-  const int64_t max_age = ReplyFollowsStatus(reply.kind) ? ages.reply_ms : ages.stop_help_ms;
+  const int64_t max_age = ages.For(reply.kind);
   const int64_t age = now_ms - reply.queued_at_ms;
   if (age > max_age) {
     v.fate = ReplyFate::kExpire;

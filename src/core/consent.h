@@ -165,14 +165,21 @@ Result<UserChangePlan> PlanUserChange(const UserChangeInput& in);
 
 // How long a queued reply may wait to be sent, from the moment it was queued; past it the
 // reply expires unsent (docs/limits.md, "Replies", says why these defaults).
-inline constexpr int64_t kDefaultReplyMaxAgeMs = 60 * 60 * 1000;               // 1 hour
-inline constexpr int64_t kDefaultStopHelpReplyMaxAgeMs = 24 * 60 * 60 * 1000;  // 24 hours
+inline constexpr int64_t kDefaultReplyMaxAgeMs = 60 * 60 * 1000;  // 1 hour
+// The FCC presumes a text confirming an opt-out within consent when it is sent within five
+// minutes of the request (FCC 12-143 ¶ 11, kept by FCC 24-24); later, the sender must show the
+// delay was reasonable. A later confirmation is therefore never sent by default.
+inline constexpr int64_t kDefaultOptOutConfirmationMaxAgeMs = 5 * 60 * 1000;  // 5 minutes
+inline constexpr int64_t kDefaultHelpReplyMaxAgeMs = 24 * 60 * 60 * 1000;     // 24 hours
 
 struct ReplyMaxAges {
   // Opt-in confirmations, and every other reply that follows the status (ReplyFollowsStatus).
   int64_t reply_ms = kDefaultReplyMaxAgeMs;
-  // Opt-out confirmations and HELP answers.
-  int64_t stop_help_ms = kDefaultStopHelpReplyMaxAgeMs;
+  int64_t opt_out_confirmation_ms = kDefaultOptOutConfirmationMaxAgeMs;
+  int64_t help_ms = kDefaultHelpReplyMaxAgeMs;  // HELP answers
+
+  // The maximum age of a reply of this kind.
+  int64_t For(ReplyKind kind) const;
 };
 
 // Whether a reply is due only while the contact's status on its number is the one it was

@@ -68,7 +68,8 @@ Status CheckLease(std::string_view what, const std::string& owner, int64_t lease
 Status CheckOutboxClaim(const OutboxClaim& claim) {
   SMSC_RETURN_IF_ERROR(CheckLimit(claim.limit));
   SMSC_RETURN_IF_ERROR(CheckLease("an outbox claim", claim.owner, claim.lease_ms));
-  if (claim.max_ages.reply_ms <= 0 || claim.max_ages.stop_help_ms <= 0) {
+  if (claim.max_ages.reply_ms <= 0 || claim.max_ages.opt_out_confirmation_ms <= 0 ||
+      claim.max_ages.help_ms <= 0) {
     return InvalidArgument("the maximum ages of replies must be positive");
   }
   return Status::Ok();

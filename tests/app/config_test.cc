@@ -188,25 +188,33 @@ TEST(SignInPool, SettingsAndTheirRanges) {
 TEST(ReplyMaxAges, DefaultsSettingsAndRanges) {
   const ServeConfig defaults = ParseServeFlags({});
   EXPECT_EQ(defaults.reply_max_age_s, 3600);
-  EXPECT_EQ(defaults.stop_help_reply_max_age_s, 86'400);
+  EXPECT_EQ(defaults.opt_out_confirmation_max_age_s, 300);
+  EXPECT_EQ(defaults.help_reply_max_age_s, 86'400);
   const ReplyMaxAges ages = ReplyMaxAgesOf(defaults);
   EXPECT_EQ(ages.reply_ms, kDefaultReplyMaxAgeMs);
-  EXPECT_EQ(ages.stop_help_ms, kDefaultStopHelpReplyMaxAgeMs);
+  EXPECT_EQ(ages.opt_out_confirmation_ms, kDefaultOptOutConfirmationMaxAgeMs);
+  EXPECT_EQ(ages.help_ms, kDefaultHelpReplyMaxAgeMs);
   const ServeConfig set =
-      ParseServeFlags({"--reply-max-age-s", "600", "--stop-help-reply-max-age-s", "7200"});
+      ParseServeFlags({"--reply-max-age-s", "600", "--opt-out-confirmation-max-age-s", "120",
+                       "--help-reply-max-age-s", "7200"});
   EXPECT_EQ(ReplyMaxAgesOf(set).reply_ms, 600'000);
-  EXPECT_EQ(ReplyMaxAgesOf(set).stop_help_ms, 7'200'000);
+  EXPECT_EQ(ReplyMaxAgesOf(set).opt_out_confirmation_ms, 120'000);
+  EXPECT_EQ(ReplyMaxAgesOf(set).help_ms, 7'200'000);
   EXPECT_EQ(ParseServeFlags({"--reply-max-age-s", "2592000"}).reply_max_age_s, 2'592'000);
   EXPECT_THROW(ParseServeFlags({"--reply-max-age-s", "0"}), CLI::ValidationError);
   EXPECT_THROW(ParseServeFlags({"--reply-max-age-s", "2592001"}), CLI::ValidationError);
-  EXPECT_THROW(ParseServeFlags({"--stop-help-reply-max-age-s", "-1"}), CLI::ValidationError);
+  EXPECT_THROW(ParseServeFlags({"--help-reply-max-age-s", "-1"}), CLI::ValidationError);
+  EXPECT_THROW(ParseServeFlags({"--opt-out-confirmation-max-age-s", "0"}), CLI::ValidationError);
 }
 
 TEST_F(ServeConfigFile, ReplyMaxAgesFromTheFile) {
-  Write("reply-max-age-s = 1800\nstop-help-reply-max-age-s = 43200\n");
+  Write(
+      "reply-max-age-s = 1800\nopt-out-confirmation-max-age-s = 240\n"
+      "help-reply-max-age-s = 43200\n");
   ASSERT_TRUE(Apply().ok());
   EXPECT_EQ(config_.reply_max_age_s, 1800);
-  EXPECT_EQ(config_.stop_help_reply_max_age_s, 43'200);
+  EXPECT_EQ(config_.opt_out_confirmation_max_age_s, 240);
+  EXPECT_EQ(config_.help_reply_max_age_s, 43'200);
 }
 
 TEST(Metrics, LoopbackByDefaultAndATokenModeNeedsItsToken) {

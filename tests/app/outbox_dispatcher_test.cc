@@ -538,11 +538,29 @@ TEST_F(DispatcherTest, RepliesPastTheirMaximumAgeExpireUnsent) {
   EXPECT_EQ(Get(late.id).last_error, "not sent within its maximum age of 24 h (queued 25 h ago)");
 }
 
+// An opt-out confirmation is presumed within the contact's consent only when it leaves within
+// five minutes of the STOP: after a ten-minute stop of every dispatcher it is never sent, while
+// a HELP answer queued at the same time still is.
+TEST_F(DispatcherTest, AnOptOutConfirmationNotSentWithinFiveMinutesExpires) {
+  UseTwilio();
+  const OutboxItem stop =
+      Decide(SubscriptionStatus::kNotSpecified, SubscriptionStatus::kOptedOut, Source::kKeyword,
+             ReplyKind::kOptOutConfirmation, "unsubscribed");
+  const OutboxItem help = Queue("help");
+  clock_.Advance(10 * 60 * 1000);
+  OutboxDispatcher d(*store_, clock_, http_, Opts());
+  ASSERT_TRUE(d.RunOnce().ok());
+  EXPECT_EQ(SentBodies(), std::vector<std::string>{"help"});
+  EXPECT_EQ(Get(stop.id).state, OutboxState::kExpired);
+  EXPECT_EQ(Get(stop.id).last_error,
+            "not sent within its maximum age of 5 min (queued 10 min ago)");
+}
+
 TEST_F(DispatcherTest, MaximumAgesAreOptions) {
   UseTwilio();
   auto opts = Opts();
   opts.max_ages.reply_ms = 10 * 60 * 1000;
-  opts.max_ages.stop_help_ms = 20 * 60 * 1000;
+  opts.max_ages.help_ms = 20 * 60 * 1000;
   const OutboxItem opt_in = Decide(SubscriptionStatus::kNotSpecified, SubscriptionStatus::kOptedIn,
                                    Source::kManual, ReplyKind::kOptInConfirmation, "subscribed");
   const OutboxItem help = Queue("help");

@@ -416,9 +416,10 @@ TEST(DecidePendingReply, OptOutConfirmationAndHelpGoToOptedOutContactsWhateverCh
 }
 
 TEST(DecidePendingReply, RepliesPastTheirKindsMaximumAgeExpire) {
-  const ReplyMaxAges ages;  // 1 h; 24 h for opt-out confirmations and HELP answers
+  const ReplyMaxAges ages;  // 1 h; 5 min for opt-out confirmations; 24 h for HELP answers
   EXPECT_EQ(ages.reply_ms, kHourMs);
-  EXPECT_EQ(ages.stop_help_ms, 24 * kHourMs);
+  EXPECT_EQ(ages.opt_out_confirmation_ms, 5 * 60 * 1000);
+  EXPECT_EQ(ages.help_ms, 24 * kHourMs);
   const PendingReply opt_in = Pending(ReplyKind::kOptInConfirmation, SubscriptionStatus::kOptedIn);
   EXPECT_EQ(DecidePendingReply(opt_in, kQueuedAt + kHourMs, ages).fate, ReplyFate::kSend);
   const ReplyVerdict late = DecidePendingReply(opt_in, kQueuedAt + 3 * kHourMs + 5, ages);
@@ -426,24 +427,39 @@ TEST(DecidePendingReply, RepliesPastTheirKindsMaximumAgeExpire) {
   EXPECT_EQ(late.reason, "not sent within its maximum age of 1 h (queued 3 h ago)");
   EXPECT_EQ(DecidePendingReply(opt_in, kQueuedAt + kHourMs + 1, ages).fate, ReplyFate::kExpire);
 
-  for (ReplyKind kind : {ReplyKind::kOptOutConfirmation, ReplyKind::kHelp}) {
-    const PendingReply r = Pending(kind, SubscriptionStatus::kOptedOut);
-    EXPECT_EQ(DecidePendingReply(r, kQueuedAt + 3 * kHourMs, ages).fate, ReplyFate::kSend);
-    EXPECT_EQ(DecidePendingReply(r, kQueuedAt + 24 * kHourMs, ages).fate, ReplyFate::kSend);
-    const ReplyVerdict v = DecidePendingReply(r, kQueuedAt + 30 * kHourMs, ages);
-    EXPECT_EQ(v.fate, ReplyFate::kExpire) << ReplyKindName(kind);
-    EXPECT_EQ(v.reason, "not sent within its maximum age of 24 h (queued 30 h ago)");
-  }
+  const PendingReply help = Pending(ReplyKind::kHelp, SubscriptionStatus::kOptedOut);
+  EXPECT_EQ(DecidePendingReply(help, kQueuedAt + 3 * kHourMs, ages).fate, ReplyFate::kSend);
+  EXPECT_EQ(DecidePendingReply(help, kQueuedAt + 24 * kHourMs, ages).fate, ReplyFate::kSend);
+  const ReplyVerdict v = DecidePendingReply(help, kQueuedAt + 30 * kHourMs, ages);
+  EXPECT_EQ(v.fate, ReplyFate::kExpire);
+  EXPECT_EQ(v.reason, "not sent within its maximum age of 24 h (queued 30 h ago)");
 
   ReplyMaxAges short_ages;
   short_ages.reply_ms = 90'000;
-  short_ages.stop_help_ms = 1000;
+  short_ages.help_ms = 1000;
   EXPECT_EQ(DecidePendingReply(opt_in, kQueuedAt + 100'000, short_ages).reason,
             "not sent within its maximum age of 90 s (queued 100 s ago)");
   EXPECT_EQ(DecidePendingReply(Pending(ReplyKind::kHelp, SubscriptionStatus::kNotSpecified),
                                kQueuedAt + 1500, short_ages)
                 .reason,
             "not sent within its maximum age of 1 s (queued 1 s ago)");
+}
+
+// The FCC presumes an opt-out confirmation within consent only when it is sent within five
+// minutes of the STOP (FCC 12-143 ¶ 11): one that could not leave by then is not sent at all.
+TEST(DecidePendingReply, AnOptOutConfirmationOlderThanFiveMinutesIsNotSent) {
+  const ReplyMaxAges ages;
+  const PendingReply r = Pending(ReplyKind::kOptOutConfirmation, SubscriptionStatus::kOptedOut);
+  EXPECT_EQ(DecidePendingReply(r, kQueuedAt + 2 * 60 * 1000, ages).fate, ReplyFate::kSend);
+  EXPECT_EQ(DecidePendingReply(r, kQueuedAt + 5 * 60 * 1000, ages).fate, ReplyFate::kSend);
+  const ReplyVerdict late = DecidePendingReply(r, kQueuedAt + 6 * 60 * 1000, ages);
+  EXPECT_EQ(late.fate, ReplyFate::kExpire);
+  EXPECT_EQ(late.reason, "not sent within its maximum age of 5 min (queued 6 min ago)");
+  // A HELP answer queued as long ago is still owed.
+  EXPECT_EQ(DecidePendingReply(Pending(ReplyKind::kHelp, SubscriptionStatus::kOptedOut),
+                               kQueuedAt + 6 * 60 * 1000, ages)
+                .fate,
+            ReplyFate::kSend);
 }
 
 TEST(DecidePendingReply, ACancelledReplyIsCancelledRatherThanExpired) {

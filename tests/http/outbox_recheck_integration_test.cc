@@ -212,7 +212,7 @@ TEST_F(OutboxRecheck, RepliesPastTheirMaximumAgeExpireUnsent) {
   std::this_thread::sleep_for(std::chrono::milliseconds(1100));
 
   serve_fixture::ServeSetup setup;
-  setup.env = {"SMSCONSENT_REPLY_MAX_AGE_S=1", "SMSCONSENT_STOP_HELP_REPLY_MAX_AGE_S=3600"};
+  setup.env = {"SMSCONSENT_REPLY_MAX_AGE_S=1", "SMSCONSENT_OPT_OUT_CONFIRMATION_MAX_AGE_S=3600"};
   Start("dispatch.log", {}, setup);
   ASSERT_FALSE(HasFatalFailure());
   json items = Settled();

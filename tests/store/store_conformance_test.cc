@@ -2791,7 +2791,8 @@ TEST_P(OutboxRecheck, ARetryIsCheckedAgainstTheStatusAtItsNextClaim) {
 TEST_P(OutboxRecheck, RepliesPastTheirKindsMaximumAgeExpire) {
   ReplyMaxAges ages;
   ages.reply_ms = 1000;
-  ages.stop_help_ms = 3000;
+  ages.opt_out_confirmation_ms = 3000;
+  ages.help_ms = 3000;
   const CommitResult opt_in =
       Decide(kNone, kIn, Source::kManual, ReplyKind::kOptInConfirmation, 5000);
   const Contact other = MakeContact(short_account_.id, "+14155550124");
