@@ -581,7 +581,8 @@ constexpr WordClassDef kEnClasses[] = {
      "valve|codon|consonant|sequence|time|date|point|points|bar|band|limit|line|street|"
      "station|sale|shop|n_shop|me|us"},
     {"INTENS",
-     "fucking|fuckin|freaking|freakin|frickin|effing|f'ing|damn|damned|goddamn|bloody|stupid|"
+     "fucking|fuckin|freaking|freakin|frickin|effing|f'ing|f_ing|f_in|damn|damned|goddamn|"
+     "bloody|stupid|"
      "annoying|constant|stupid_ass|fing"},
     {"GOAWAY",
      "fuck_off|f_off|fk_off|fck_off|fuk_off|eff_off|piss_off|go_away|get_lost|bugger_off|"
@@ -1144,6 +1145,14 @@ constexpr RuleDef kDeRules[] = {
      "[jede|jegliche|die|alle|weitere] [weitere|zukünftige] "
      "kontaktaufnahme|zusendung|zusendungen|werbung|kontakt|kontakte|@MSGNOUN",
      "Ich untersage Ihnen jede weitere Kontaktaufnahme per SMS"},
+    {"de.wie-stoppe-ich",
+     "wie|wo stoppe|beende|kündige|bestelle|werde|melde ich|man [diese|die|eure|ihre|das] "
+     "[@MSGNOUN]",
+     "Wie stoppe ich diese SMS?", "de.possible.question"},
+    {"de.wie-kann-ich",
+     "wie|wo kann|könnte ich|man *3 stoppen|abbestellen|abmelden|beenden|loswerden|kündigen|"
+     "abstellen|austragen",
+     "Wie kann ich diese SMS abstellen?", "de.possible.question"},
     {"de.nicht-abmelden", "mich|uns nicht abmelden|austragen|abbestellen",
      "ich will mich nicht abmelden", "de.possible.negated"},
     {"de.vom-mail-newsletter",
@@ -1229,7 +1238,7 @@ constexpr WordClassDef kFrClasses[] = {
 constexpr RuleDef kFrRules[] = {
     {"fr.desabonnez-moi",
      "désabonnez|désinscrivez|désabonne|désinscris|retirez|supprimez|enlevez|radiez|effacez|"
-     "rayez moi|nous|mon_numéro",
+     "rayez|désabonner|désinscrire moi|nous|mon_numéro",
      "désabonnez-moi"},
     {"fr.me-desabonner",
      "me|nous|m' désabonner|désinscrire|désabonne|désinscris|désabonnez|désinscrivez",
@@ -1267,9 +1276,14 @@ constexpr RuleDef kFrRules[] = {
      "laissez-moi tranquille"},
     {"fr.stop-sentence", "^ [@POLITE] [@POLITE] @SENTWORD+ [@POLITE] [@POLITE] $", "stop svp"},
     {"fr.arretez-messages",
-     "arrêtez|arrête|arrêter|stop|stoppez|cessez|cesser [les|vos|ces|tes|des|de|d'] @MSGNOUN",
+     "arrêtez|arrête|arrêter|stop|stoppez|cessez|cesser [les|vos|ces|tes|des|de|d'] "
+     "[conneries|saloperies|foutues|satanées|putains|maudites|niaiseries] [de|d'] @MSGNOUN",
      "arrêtez les SMS"},
     {"fr.stop-name", "^ [@POLITE] stop|désabonner % [%] [@POLITE] $", "STOP ACME"},
+    {"fr.comment-ne-plus",
+     "comment [faire|je_fais|on_fait|puis_je|je_peux|fait_on] [pour] ne|n' plus|pas|jamais "
+     "recevoir|être_contacté|être_contactée",
+     "comment faire pour ne plus recevoir vos messages ?", "fr.possible.question"},
     {"fr.ne-plus-envoyer-inf", "ne|n' plus|pas|jamais [me|m'|nous] @MSGVERB",
      "Merci de ne plus m'envoyer de SMS"},
     {"fr.lachez-moi", "lâchez|lâche|lâchez_moi|lâche_moi [moi|nous] avec|la_grappe|les_baskets",
@@ -1340,6 +1354,7 @@ constexpr WordClassDef kEsClasses[] = {
     {"WANT", "quiero|queremos|deseo|deseamos|quisiera|me_gustaría|necesito"},
     {"POLITE",
      "por_favor|porfa|porfavor|xfa|xfavor|gracias|ya|ahora|muchas_gracias|no_gracias|plis|sí|"
+     "por_fabor|porfabor|x_favor|pf|porfis|"
      "si|no|ok|okay|hola|oiga|oigan|carajo|ya_basta|joder|mil_gracias|de_inmediato"},
     {"SENTWORD", "baja|alto|parar|stop|basta|para_ya|dar_de_baja|baja_todo"},
     {"CONSENT", "consentimiento|autorización|permiso|consentimientos"},
@@ -1358,6 +1373,14 @@ constexpr RuleDef kEsRules[] = {
      "no|ya_no @WANT [recibir] [más|tus|sus|estos|estas|los|las|ningún|ninguna] [más] "
      "@MSGNOUN|recibir|que_me_escriban|que_me_envíen|que_me_contacten",
      "no quiero recibir más mensajes"},
+    {"es.no-vuelvan", "no [me|nos] vuelvan|vuelva|vuelvas|vuelve a @MSGVERB",
+     "No me vuelvan a escribir"},
+    {"es.basta-de", "basta|suficiente|ya_basta|ya_estuvo|se_acabó de [tantos|sus|tus] @MSGNOUN",
+     "ya basta de mensajes"},
+    {"es.como-hago",
+     "cómo|como [hago|puedo|le_hago|se_hace|hacer] [para] [que] [ya] [no] "
+     "dejen|paren|deje|darme|dar|cancelar|quitar|eliminar|salir|dejar|dejar_de_recibir",
+     "¿cómo hago para que dejen de llegar estos mensajes?", "es.possible.question"},
     {"es.dejen-de", "dejen|deje|deja|dejar|dejad|paren|pare|parar|para|basta de [me|nos] @MSGVERB",
      "dejen de enviarme mensajes"},
     {"es.favor-no", "favor_de_no|por_favor_no|porfavor_no|porfa_no @MSGVERB",
@@ -1421,8 +1444,10 @@ constexpr GuardDef kEsMixed[] = {
 
 constexpr GuardDef kEsElsewhere[] = {
     {"es.something-else",
-     "mi|la|el|una|un|mis tarjeta|cuenta|línea|pedido|cita|reserva|servicio|seguro|contrato|"
-     "plan|membresía|orden|compra|tarjeta_de_crédito|tarjeta_perdida",
+     "[mi|la|el|una|un|mis|de|del|de_la|de_mi|en|en_el|en_la|en_mi|a|al] "
+     "tarjeta|cuenta|línea|pedido|cita|reserva|servicio|seguro|contrato|plan|membresía|orden|"
+     "compra|tarjeta_de_crédito|tarjeta_perdida|gimnasio|gym|club|banco|escuela|curso|clase|"
+     "trabajo|empresa|universidad|equipo|liga|torneo|póliza|suscripción_al_gimnasio",
      ""},
     {"es.other-channel",
      "[de|del|por|para|en|a|al] [los|las|el|la|su|sus|mi|mis] "
@@ -2145,7 +2170,7 @@ std::string DropAppBrackets(std::string_view line, bool* changed) {
       const size_t end = line.find(close, i + 1);
       if (end != std::string_view::npos) {
         const std::string inner = LowerAscii(line.substr(i + 1, end - i - 1));
-        if (ContainsAny(inner, {"sent", "via ", "envoy", "enviado", "gesendet", "sendt",
+        if (ContainsAny(inner, {"sent", "via ", "envoy", "enviado", "gesendet", "sendt", "auto",
                                 "skickat", "textra", "google voice", "mobile"})) {
           *changed = true;
           i = end + 1;
@@ -2271,6 +2296,17 @@ constexpr bool SoundAlike(char a, char b) {
   }
 }
 
+// Neighbouring keys on a QWERTY keyboard, in the same row ("stoo" for "stop").
+bool KeyNeighbours(char a, char b) {
+  constexpr std::string_view kRows[] = {"qwertyuiop", "asdfghjkl", "zxcvbnm"};
+  for (std::string_view row : kRows) {
+    const size_t i = row.find(a);
+    if (i == std::string_view::npos) continue;
+    return (i > 0 && row[i - 1] == b) || (i + 1 < row.size() && row[i + 1] == b);
+  }
+  return false;
+}
+
 // Optimal string alignment distance (adjacent swaps count as one edit), for short words.
 size_t SlipDistance(std::string_view a, std::string_view b) {
   constexpr size_t kMax = 32;
@@ -2305,7 +2341,8 @@ bool OneSlipApart(std::string_view w, std::string_view k) {
     if (i + 1 < n && w[i] == k[i + 1] && w[i + 1] == k[i] && w.substr(i + 2) == k.substr(i + 2)) {
       return true;
     }
-    if (w.substr(i + 1) == k.substr(i + 1) && (SoundAlike(w[i], k[i]) || (n >= 6 && i > 0))) {
+    if (w.substr(i + 1) == k.substr(i + 1) &&
+        (SoundAlike(w[i], k[i]) || (i > 0 && (n >= 6 || KeyNeighbours(w[i], k[i]))))) {
       return true;
     }
   }
@@ -2787,8 +2824,10 @@ bool KeywordMatcher::Impl::CorrectVariant(const TokenizedText& text, std::string
                          [&](const std::string& o) { return SlipDistance(collapsed, o) < d; });
     };
     for (const FuzzyKeyword& f : fuzzy) {
+      // Doubled letters are compared collapsed ("stopp"), and as typed ("stoo" for "stop").
       if (collapsed == f.collapsed ||
-          (OneSlipApart(collapsed, f.collapsed) && !closer_to_keep(f.collapsed))) {
+          ((OneSlipApart(collapsed, f.collapsed) || OneSlipApart(w, f.key)) &&
+           !closer_to_keep(f.collapsed))) {
         if (w != f.key) {
           w = f.key;
           changed = true;
