@@ -579,7 +579,10 @@ constexpr WordClassDef kEnClasses[] = {
      "over|off|and|or|the|a|an|to|for|of|with|him|her|them|playing|doing|being|crying|"
      "laughing|lying|smoking|drinking|eating|talking|worrying|complaining|button|gun|cock|"
      "valve|codon|consonant|sequence|time|date|point|points|bar|band|limit|line|street|"
-     "station|sale|shop|n_shop|me|us"},
+     "station|sale|shop|n_shop|me|us|today|tomorrow|tonight|later|soon|yesterday|morning|"
+     "afternoon|evening|weekend|week|month|monday|tuesday|wednesday|thursday|friday|saturday|"
+     "sunday|mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun|am|pm|noon|early|late|first|next|"
+     "last|what|why|who|how|when|where|which|haha|hahaha|lmao|lol"},
     {"INTENS",
      "fucking|fuckin|freaking|freakin|frickin|effing|f'ing|f_ing|f_in|damn|damned|goddamn|"
      "bloody|stupid|"
@@ -704,7 +707,7 @@ constexpr RuleDef kEnRules[] = {
      "Cease and desist"},
     {"en.lose-number", "lose|forget|drop|ditch|trash my|this|our number|phone_number|contact",
      "Lose my number"},
-    {"en.stop-name", "^ [@POLITE] stop|unsubscribe|unsub|optout|opt_out % [%] [%] [@POLITE] $",
+    {"en.stop-name", "^ [@POLITE] stop|unsubscribe|unsub|optout|opt_out % [%] [@POLITE] $",
      "STOP ACME"},
 };
 
@@ -762,18 +765,22 @@ constexpr GuardDef kEnMixed[] = {
     {"en.mixed-still-want", "i|we still want|need|like", "", "en.possible.mixed"},
     {"en.mixed-only", "only|just send|text|txt|message|contact|msg me|us", "",
      "en.possible.mixed"},
+    {"en.mixed-instead", "call|email|e_mail|mail|phone|ring [me|us] instead", "",
+     "en.possible.mixed"},
 };
 
 // Right after a request: what it is about is not these texts.
 constexpr GuardDef kEnElsewhere[] = {
     {"en.other-channel",
-     "[from|of|for|on|to] [@DET|my|our] [paper|postal|marketing|promotional|loyalty|rewards] "
+     "[from|of|for|on|to] [@DET|my|our] [%] [paper|postal|marketing|promotional|loyalty|rewards] "
      "[newsletter|weekly|daily|monthly|promotional|marketing] "
      "mail|mails|email|emails|e_mail|e_mails|emailing|catalog|catalogs|"
      "catalogue|catalogues|calls|phone_calls|calling|voicemail|voicemails|robocalls|loyalty|"
      "rewards|membership|program|programme|app|push|mailers|post|letters|flyers|brochures|"
      "magazine|statements|paper_statements|bills|emails_only|auto_renew|autorenew|renewal|"
-     "insurance|plan|account|policy|gym|class|appointment|order",
+     "insurance|plan|account|policy|gym|class|appointment|order|slot|group|group_chat|chat|"
+     "schedule|waitlist|wait_list|team|meeting|event|carpool|rota|shift|shifts|reservation|"
+     "booking|tour|trip|cart|basket|wishlist",
      "", "en.possible.other-channel"},
 };
 
@@ -828,7 +835,6 @@ constexpr RuleDef kDaRules[] = {
     {"da.vil-ikke-afmeldes",
      "vil|ønsker ikke [at] [blive|være] afmeldes|afmelde|framelde|afmeldt|frameldt",
      "jeg vil ikke afmeldes", "da.possible.negated"},
-    {"da.stop-name", "^ [@POLITE] stop|afmeld % [@POLITE] $", "STOP ACME"},
     {"da.samtykke",
      "trækker|trækkes|tilbagekalder|tilbagekaldes|trækker_hermed|tilbagekalder_hermed|"
      "trak [hermed] [mit|vores|al|alt|mine|det] @CONSENT",
@@ -919,7 +925,6 @@ constexpr RuleDef kSvRules[] = {
     {"sv.samtycker-inte",
      "samtycker|godkänner|accepterar|medger inte|ej längre|mer", "jag samtycker inte längre"},
     {"sv.stop-campaign", "^ [@POLITE] @SENTWORD @MSGNOUN [@POLITE] $", "AVSLUTA ERBJUDANDEN"},
-    {"sv.stop-name", "^ [@POLITE] stopp|stop|avsluta % [@POLITE] $", "STOPP ACME"},
     {"sv.samtycke",
      "återkallar|återkalla|drar_tillbaka|drar_härmed_tillbaka|återkallar_härmed [härmed] "
      "[mitt|vårt|allt|mina|det] @CONSENT",
@@ -1015,7 +1020,6 @@ constexpr RuleDef kNbRules[] = {
     {"nb.la-meg-vaere", "la @ME være", "la meg være i fred"},
     {"nb.stop-sentence", "^ [@POLITE] [@POLITE] @SENTWORD+ [@POLITE] [@POLITE] $", "stopp takk"},
     {"nb.stop-campaign", "^ [@POLITE] @SENTWORD @MSGNOUN [@POLITE] $", "AVSLUTT TILBUD"},
-    {"nb.stop-name", "^ [@POLITE] stopp|stop|avslutt % [@POLITE] $", "STOPP ACME"},
     {"nb.samtykke",
      "trekker|tilbakekaller|trekker_herved|tilbakekaller_herved [herved] [tilbake] "
      "[mitt|vårt|alt|mine|det] @CONSENT",
@@ -1161,7 +1165,6 @@ constexpr RuleDef kDeRules[] = {
      "e_mail_newsletter|email_newsletter|mail_newsletter|e_mail|email|mail|post|e_mail_verteiler",
      "melden Sie mich vom E-Mail-Newsletter ab", "de.possible.other-channel"},
     {"de.stop-campaign", "^ [@POLITE] @SENTWORD @MSGNOUN [@POLITE] $", "STOPP WERBUNG"},
-    {"de.stop-name", "^ [@POLITE] stopp|stop|abmelden % [%] [@POLITE] $", "STOPP ACME"},
     {"de.widerruf",
      "widerrufe|widerrufen|ziehe|entziehe|widerruf [hiermit] [ich] [hiermit] "
      "[meine|die|jede|jegliche|alle|meiner|der] @CONSENT",
@@ -1279,7 +1282,6 @@ constexpr RuleDef kFrRules[] = {
      "arrêtez|arrête|arrêter|stop|stoppez|cessez|cesser [les|vos|ces|tes|des|de|d'] "
      "[conneries|saloperies|foutues|satanées|putains|maudites|niaiseries] [de|d'] @MSGNOUN",
      "arrêtez les SMS"},
-    {"fr.stop-name", "^ [@POLITE] stop|désabonner % [%] [@POLITE] $", "STOP ACME"},
     {"fr.comment-ne-plus",
      "comment [faire|je_fais|on_fait|puis_je|je_peux|fait_on] [pour] ne|n' plus|pas|jamais "
      "recevoir|être_contacté|être_contactée",
@@ -1403,7 +1405,6 @@ constexpr RuleDef kEsRules[] = {
      "baja por favor"},
     {"es.stop-campaign", "^ [@POLITE] @SENTWORD @MSGNOUN|promo|promos [@POLITE] $",
      "BAJA PROMO"},
-    {"es.stop-name", "^ [@POLITE] stop % [%] [@POLITE] $", "STOP ACME"},
     {"es.no-autorizo",
      "ya_no|no autorizo|consiento|acepto|doy_mi_consentimiento|doy_mi_autorización [el|los|que|más] "
      "envío|envíos|@MSGNOUN|que_me|recibir|más",
@@ -2361,7 +2362,8 @@ bool OneSlipApart(std::string_view w, std::string_view k) {
 bool IsRealWordNearKeyword(std::string_view w) {
   static constexpr std::string_view kWords[] = {
       "quite", "quiet", "quilt", "cancer", "alot",  "arrest", "arete",  "bajar",
-      "altos", "stoep", "stoa",  "parer",  "paris", "ended",  "stoops", "sloop"};
+      "altos", "stoep", "stoa",  "parer",  "paris", "ended",  "stoops", "sloop",
+      "stomp", "strop", "stoup", "slop",   "atop",   "bajo"};
   for (std::string_view k : kWords) {
     if (w == k) return true;
   }
@@ -2613,7 +2615,8 @@ KeywordMatch KeywordMatcher::Match(std::string_view body) const {
     KeywordMatch v;
     std::optional<FreeTextHit> ignored;
     const bool exact = impl_->MatchExact(fixed, /*opt_out_only=*/true, &v);
-    if (exact || impl_->MatchGrammar(&fixed, &ignored, &v)) {
+    // A corrected text is not also guessed to carry a name ("stopp vid macken").
+    if (exact || (impl_->MatchGrammar(&fixed, &ignored, &v) && !v.rule.ends_with(".stop-name"))) {
       m.intent = Intent::kOptOut;
       m.kind = MatchKind::kFreeText;
       m.language = v.language == "custom" && !impl_->packs.empty()

@@ -99,6 +99,38 @@ TEST_F(ServiceTest, NumbersGetLanguagesAndRepliesFromTheirCountry) {
   EXPECT_FALSE(long_.opt_in_confirmation);
 }
 
+TEST_F(ServiceTest, CanadianNumberUnderstandsEnglishAndFrenchFromItsAreaCode) {
+  // The account's region is US; libphonenumber places +1 416 and +1 514 in Canada, and
+  // Canadian carriers require ARRET/ARRÊT alongside STOP.
+  for (const std::string& e164 : {std::string("+14165550123"), std::string("+15145550123")}) {
+    SenderNumber ca = Number(e164, NumberKind::kLongCode, "");
+    EXPECT_EQ(ca.country, "CA") << e164;
+    EXPECT_EQ(ca.keywords.languages, (std::vector<std::string>{"en", "fr"})) << e164;
+  }
+  SenderNumber hinted = Number("+16045550123", NumberKind::kLongCode, "US");
+  EXPECT_EQ(hinted.keywords.languages, (std::vector<std::string>{"en", "fr"}));
+  for (const std::string& body : {std::string("ARR\u00CAT"), std::string("arret"),
+                                  std::string("Arr\u00EAtez de m'envoyer des messages")}) {
+    InboundResult r = Receive(body, "+14165550123", "+14165550199");
+    EXPECT_EQ(r.match.intent, Intent::kOptOut) << body << ": " << r.match.explanation;
+    EXPECT_EQ(r.match.language, "fr") << body;
+  }
+  EXPECT_EQ(Receive("STOP", "+15145550123", "+15145550199").match.intent, Intent::kOptOut);
+}
+
+TEST_F(ServiceTest, UsNumberUnderstandsSpanishButNotFrench) {
+  SenderNumber us = Number("+14155550123", NumberKind::kLongCode, "");
+  EXPECT_EQ(us.country, "US");
+  EXPECT_EQ(us.keywords.languages, (std::vector<std::string>{"en", "es"}));
+  InboundResult baja = Receive("BAJA", "+14155550123", "+14155550199");
+  EXPECT_EQ(baja.match.intent, Intent::kOptOut);
+  EXPECT_EQ(baja.match.language, "es");
+  EXPECT_EQ(Receive("no me manden m\u00E1s mensajes", "+14155550123", "+14155550198")
+                .match.intent,
+            Intent::kOptOut);
+  EXPECT_EQ(Receive("ARRET", "+14155550123", "+14155550197").match.intent, Intent::kNone);
+}
+
 TEST_F(ServiceTest, DanishKeywordOnDanishNumber) {
   Number("+4520123456", NumberKind::kLongCode, "DK");
   InboundResult r = Receive("Afmeld", "+4520123456", "+4530123456");
