@@ -103,6 +103,19 @@ void BM_MatchFreeText(benchmark::State& state) {
 }
 BENCHMARK(BM_MatchFreeText);
 
+// Replies that take the slower paths: a quoted message or app text around a keyword, letters
+// spelled out or stretched, a mistyped keyword, a stop sign emoji, a possible opt-out.
+void BM_MatchVariants(benchmark::State& state) {
+  auto matcher = Matcher({"en", "es"});
+  RunCorpus(state, *matcher,
+            {"STOP\n\nSent from my iPhone",
+             "Stop\n\n> On Mon, Dec 7, 2026, ACME wrote:\n> Flash sale! Reply STOP to opt out",
+             "S T O P", "stooop", "stpo", "unsubscibe", "\U0001F6D1",
+             "How do I stop these texts?",
+             "Stop sending me promos but keep the appointment reminders"});
+}
+BENCHMARK(BM_MatchVariants);
+
 // The worst case: ~1,500 bytes of non-ASCII text (a long multi-part SMS) in which many words
 // are triggers, so ICU normalisation, diacritic folding and rule evaluation all run, on a
 // number with every pack.

@@ -66,7 +66,7 @@ else
 fi
 conns=64; bulk_chunk=10000
 pg_routes="healthz,webhooks-new,webhooks-contacts,consent-contacts"
-kw_filter='^BM_Match(MixedCorpusUs|ExactKeyword|FreeText|OrdinaryReply)$'
+kw_filter='^BM_Match(MixedCorpusUs|ExactKeyword|FreeText|OrdinaryReply|Variants)$'
 
 all_areas="keywords http bulk postgres"
 areas="$all_areas"

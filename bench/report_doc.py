@@ -418,6 +418,9 @@ if os.path.exists(path("keywords.json")):
         ("BM_MatchExactKeyword", "a keyword, as sent: `stop!! ✋`"),
         ("BM_MatchFreeText", "a free-text opt-out: `Please stop sending me these ads, I never signed up`"),
         ("BM_MatchOrdinaryReply", "a message that matches nothing: `Yes I'll be there`"),
+        ("BM_MatchVariants", "the slower paths: a quoted message or signature around a keyword, "
+                             "spelled-out, stretched and mistyped keywords, a stop sign emoji, "
+                             "possible opt-outs"),
     ]
     filt = meta["kw_filter"]
     min_time = f" --benchmark_min_time={meta['kw_min_time']}" if meta["kw_min_time"] else ""

@@ -2348,7 +2348,7 @@ bool OneSlipApart(std::string_view w, std::string_view k) {
     }
   }
   if (w[0] != k[0]) return false;
-  if (n >= 7) return SlipDistance(w, k) <= 2;
+  if (n >= 7) return w.size() + 2 >= n && w.size() <= n + 2 && SlipDistance(w, k) <= 2;
   const std::string_view longer = w.size() > n ? w : k;
   const std::string_view shorter = w.size() > n ? k : w;
   if (longer.size() != shorter.size() + 1) return false;
@@ -2447,11 +2447,13 @@ struct KeywordMatcher::Impl {
       return false;
     }
     for (const FuzzyKeyword& f : fuzzy) {
-      const std::string& k = f.collapsed;
-      if (w.size() + 2 < k.size() || w.size() > k.size() + 3) continue;
-      if (w[0] == k[0] || SoundAlike(w[0], k[0]) || (w[0] == k[1] && w[1] == k[0])) return true;
+      if (CouldSlip(w, f.collapsed)) return true;
     }
     return false;
+  }
+  static bool CouldSlip(std::string_view w, std::string_view k) {
+    return w.size() >= 3 && w.size() + 2 >= k.size() && w.size() <= k.size() + 3 &&
+           (w[0] == k[0] || SoundAlike(w[0], k[0]) || (w[0] == k[1] && w[1] == k[0]));
   }
 
   // The whole text is a keyword (with opt_out_only, an opt-out keyword).
@@ -2828,8 +2830,9 @@ bool KeywordMatcher::Impl::CorrectVariant(const TokenizedText& text, std::string
     };
     for (const FuzzyKeyword& f : fuzzy) {
       // Doubled letters are compared collapsed ("stopp"), and as typed ("stoo" for "stop").
+      if (!CouldSlip(w, f.collapsed) && !CouldSlip(collapsed, f.collapsed)) continue;
       if (collapsed == f.collapsed ||
-          ((OneSlipApart(collapsed, f.collapsed) || OneSlipApart(w, f.key)) &&
+          ((OneSlipApart(collapsed, f.collapsed) || (w != collapsed && OneSlipApart(w, f.key))) &&
            !closer_to_keep(f.collapsed))) {
         if (w != f.key) {
           w = f.key;

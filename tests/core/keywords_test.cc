@@ -471,6 +471,75 @@ TEST(KeywordMatcher, PossibleOptOutNeverOverridesAKeywordOrAClearRequest) {
   EXPECT_EQ(MakeMatcher(off)->Match("How do I stop these texts?").kind, MatchKind::kNone);
 }
 
+TEST(KeywordMatcher, QuotedMessageAndAppTextAroundAKeywordAreIgnored) {
+  auto matcher = MakeMatcher("en");
+  auto quoted = matcher->Match("Stop\n\n> On Mon, ACME wrote:\n> Sale! Reply STOP to opt out");
+  EXPECT_EQ(quoted.intent, Intent::kOptOut);
+  EXPECT_EQ(quoted.kind, MatchKind::kExactKeyword);
+  EXPECT_EQ(quoted.rule, "STOP");
+  EXPECT_EQ(quoted.explanation, "exact keyword \"STOP\" (en) (quoted or app-inserted text ignored)");
+  // The keyword keeps its own intent: a signature does not make START a free-text request.
+  auto start = matcher->Match("START\n\nSent from my iPhone");
+  EXPECT_EQ(start.intent, Intent::kOptIn);
+  EXPECT_EQ(start.kind, MatchKind::kExactKeyword);
+  EXPECT_EQ(matcher->Match("Stop [Sent via Google Voice]").intent, Intent::kOptOut);
+  EXPECT_EQ(matcher->Match("Reply from +1 (555) 201-3344: STOP").intent, Intent::kOptOut);
+  // A quoted business message never speaks for the contact.
+  auto thanks = matcher->Match("Thanks!\n> On Mon, ACME wrote:\n> Don't want these texts? Stop texting us");
+  EXPECT_EQ(thanks.intent, Intent::kNone) << thanks.explanation;
+  // Nothing but a signature: the whole message is what there is.
+  EXPECT_EQ(matcher->Match("Sent from my iPhone").kind, MatchKind::kNone);
+}
+
+TEST(KeywordMatcher, VariantsOfAKeywordOnlyEverOptOut) {
+  auto matcher = MakeMatcher("en");
+  auto typo = matcher->Match("stpo");
+  EXPECT_EQ(typo.intent, Intent::kOptOut);
+  EXPECT_EQ(typo.kind, MatchKind::kFreeText);
+  EXPECT_EQ(typo.rule, "en.keyword-variant");
+  EXPECT_EQ(typo.explanation, "keyword \"STOP\" misspelled (\"stpo\")");
+  EXPECT_EQ(matcher->Match("S T O P").explanation, "keyword \"STOP\" spelled out (\"s t o p\")");
+  EXPECT_EQ(matcher->Match("stooooop").intent, Intent::kOptOut);
+  EXPECT_EQ(matcher->Match("unsubscibe").intent, Intent::kOptOut);
+  // A free-text rule on a corrected text reports that rule.
+  EXPECT_EQ(matcher->Match("stoooop texting me").rule, "en.stop-sending");
+  // Slips of an opt-in or help keyword are not corrected into anything.
+  EXPECT_EQ(matcher->Match("strat").intent, Intent::kNone);
+  EXPECT_EQ(matcher->Match("S T A R T").intent, Intent::kNone);
+  EXPECT_EQ(matcher->Match("H E L P").intent, Intent::kNone);
+  EXPECT_EQ(matcher->Match("subscibe").intent, Intent::kNone);
+  // Real words next to a keyword stay themselves.
+  for (const char* word : {"quite", "quiet", "shop", "step", "top", "spot", "cancer", "stomp"}) {
+    EXPECT_EQ(matcher->Match(word).intent, Intent::kNone) << word;
+  }
+  // Typos are only looked for in short messages.
+  EXPECT_EQ(matcher->Match("I went to the stpo yesterday and it was fun").intent, Intent::kNone);
+  KeywordConfig off;
+  off.free_text = false;
+  EXPECT_EQ(MakeMatcher(off)->Match("stpo").intent, Intent::kNone);
+}
+
+TEST(KeywordMatcher, AStopSignEmojiOnItsOwnIsAnOptOut) {
+  auto matcher = MakeMatcher("da,en");
+  auto m = matcher->Match("\U0001F6D1");
+  EXPECT_EQ(m.intent, Intent::kOptOut);
+  EXPECT_EQ(m.kind, MatchKind::kFreeText);
+  EXPECT_EQ(m.rule, "stop-sign-emoji");
+  EXPECT_EQ(matcher->Match(" \U0001F6D1\U0001F6D1 ").intent, Intent::kOptOut);
+  EXPECT_EQ(matcher->Match("\U0001F44D").intent, Intent::kNone);
+  EXPECT_EQ(matcher->Match("next to the \U0001F6D1 sign").intent, Intent::kNone);
+}
+
+TEST(KeywordMatcher, ANameOrNumberAfterStopIsACampaignWord) {
+  auto matcher = MakeMatcher("en");
+  EXPECT_EQ(matcher->Match("STOP ACME").rule, "en.stop-name");
+  EXPECT_EQ(matcher->Match("Stop 2").intent, Intent::kOptOut);
+  for (const char* chat : {"stop motion", "stop sign", "Stop tomorrow", "stop laughing",
+                           "stop by", "Stop what?"}) {
+    EXPECT_EQ(matcher->Match(chat).intent, Intent::kNone) << chat;
+  }
+}
+
 TEST(KeywordMatcher, FreeTextRulesOfUnknownLanguageIsEmpty) {
   EXPECT_TRUE(FreeTextRules("xx").empty());
   EXPECT_FALSE(FreeTextRules("no").empty());  // alias of nb
