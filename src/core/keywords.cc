@@ -800,7 +800,7 @@ constexpr GuardDef kEnElsewhere[] = {
 constexpr WordClassDef kDaClasses[] = {
     {"STOP",
      "stop|stands|hold_op|hør_op|stoppe|holde_op|høre_op|stop_nu|hold_nu_op|hør_nu_op|"
-     "hold_så_op|hør_så_op|lad_være_med_at|lad_vær_med_at"},
+     "hold_så_op|hør_så_op|lad_være_med_at|lad_vær_med_at|ophør|ophører|ophøre"},
     {"MSGVERB", "skrive|sende|smse|sms'e|texte|kontakte|ringe|spamme|genere|chikanere|forstyrre"},
     {"MSGNOUN",
      "sms|sms'er|smser|sms'erne|smserne|beskeder|beskederne|besked|tekstbeskeder|reklamer|"
@@ -982,7 +982,7 @@ constexpr GuardDef kSvElsewhere[] = {
 // --- Norwegian Bokmål ----------------------------------------------------------------------
 
 constexpr WordClassDef kNbClasses[] = {
-    {"STOP", "slutt|stopp|stans|hold_opp|slutt_nå|stoppe|slutte"},
+    {"STOP", "slutt|stopp|stans|hold_opp|slutt_nå|stoppe|slutte|opphør|opphører|opphøre"},
     {"MSGVERB", "sende|skrive|sms'e|smse|kontakte|ringe|spamme|mase|tekste|plage|maile"},
     {"MSGNOUN",
      "sms|sms'er|smser|sms'ene|meldinger|melding|meldingene|tekstmeldinger|reklame|reklamer|"
@@ -1147,6 +1147,16 @@ constexpr RuleDef kDeRules[] = {
     {"de.moechte-abbestellen",
      "@WANT [mich|uns] [gerne|bitte|hiermit] abbestellen|abmelden|austragen|kündigen",
      "Ich möchte abbestellen"},
+    {"de.unterlassen",
+     "unterlassen|unterlasst|unterlässt [sie|ihr] [bitte] "
+     "[jede|jegliche|die|alle] [weitere|weiteren|künftige|zukünftige] "
+     "zusendung|zusendungen|kontaktaufnahme|kontaktaufnahmen|werbung|@MSGNOUN",
+     "Unterlassen Sie jede weitere Zusendung"},
+    {"de.zu-unterlassen",
+     "zusendung|zusendungen|kontaktaufnahme|kontaktaufnahmen|werbung|@MSGNOUN [von|per|mit] "
+     "[@MSGNOUN] [bitte] [künftig|zukünftig|ab_sofort|sofort] "
+     "zu_unterlassen|einzustellen|unterlassen|einstellen",
+     "die Zusendung von SMS zu unterlassen"},
     {"de.nicht-mehr-schreiben", "nicht_mehr|nie_mehr|nie_wieder [@ME] [@ME] [zu] @MSGVERB",
      "Bitte nicht mehr schreiben"},
     {"de.nicht-mehr-bekommen",
@@ -1303,6 +1313,11 @@ constexpr RuleDef kFrRules[] = {
      "comment [faire|je_fais|on_fait|puis_je|je_peux|fait_on] [pour] ne|n' plus|pas|jamais "
      "recevoir|être_contacté|être_contactée",
      "comment faire pour ne plus recevoir vos messages ?", "fr.possible.question"},
+    {"fr.cesser-tout-envoi",
+     "cesser|cessez|cesse|arrêter|arrêtez|stopper|stoppez|suspendre|suspendez [immédiatement] "
+     "[tout|tous|toute|toutes|les|vos|l'|vos] "
+     "envoi|envois|contact|contacts|sollicitation|sollicitations|@MSGNOUN",
+     "Cessez immédiatement tout envoi"},
     {"fr.ne-plus-envoyer-inf", "ne|n' plus|pas|jamais [me|m'|nous] @MSGVERB",
      "Merci de ne plus m'envoyer de SMS"},
     {"fr.lachez-moi", "lâchez|lâche|lâchez_moi|lâche_moi [moi|nous] avec|la_grappe|les_baskets",
@@ -1396,6 +1411,13 @@ constexpr RuleDef kEsRules[] = {
      "No me vuelvan a escribir"},
     {"es.basta-de", "basta|suficiente|ya_basta|ya_estuvo|se_acabó de [tantos|sus|tus] @MSGNOUN",
      "ya basta de mensajes"},
+    {"es.cese", "cese_y_desista|cesen_y_desistan|cese_y_desistan",
+     "Cese y desista"},
+    {"es.cesen-envio",
+     "cese|cesen|cesar|suspendan|suspenda|suspender|detengan|detenga|detener "
+     "[y_desista|y_desistan] [inmediatamente] [de|el|los|con_el|todo|todos_los|todo_el] "
+     "envío|envíos|@MSGVERB|@MSGNOUN|contacto",
+     "Exijo que cesen el envío de mensajes"},
     {"es.salir-lista",
      "@WANT salir|salirme|que_me_saquen|que_me_quiten|que_me_borren de [esta|la|su|sus|tu] "
      "lista|listas|base_de_datos",
