@@ -583,6 +583,9 @@ constexpr WordClassDef kEnClasses[] = {
      "afternoon|evening|weekend|week|month|monday|tuesday|wednesday|thursday|friday|saturday|"
      "sunday|mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun|am|pm|noon|early|late|first|next|"
      "last|what|why|who|how|when|where|which|haha|hahaha|lmao|lol"},
+    {"KIND",
+     "promotional|promo|marketing|advertising|sales|spam|spammy|automated|weekly|daily|"
+     "annoying|text|sms|group|mass|bulk|unwanted|unsolicited|random|endless"},
     {"INTENS",
      "fucking|fuckin|freaking|freakin|frickin|effing|f'ing|f_ing|f_in|damn|damned|goddamn|"
      "bloody|stupid|"
@@ -612,10 +615,18 @@ constexpr RuleDef kEnRules[] = {
      "stop sending these ads"},
     {"en.stop-receiving", "@STOP receiving|getting [@DET] [@DET] @MSGNOUN|these|this|them|those|$",
      "I want to stop getting these"},
-    {"en.stop-messages", "@STOP [@DET] [@DET] [@INTENS] @MSGNOUN", "stop the texts"},
+    {"en.stop-messages", "@STOP [@DET] [@DET] [@INTENS] [@KIND] @MSGNOUN", "stop the texts"},
+    {"en.stop-sending-these",
+     "@STOP [@INTENS] @MSGVERB [me|us] these|those|them|this|that|it|this_stuff|this_crap|"
+     "this_spam|all_this [@POLITE] [@POLITE] $",
+     "Stop sending these"},
     {"en.stop-sentence", "^ [@POLITE] [@POLITE] @SENTWORD+ [@POLITE] [@POLITE] [@POLITE] $",
      "STOP please"},
     {"en.want-opt-out", "@WANT [to|2] @OPTOUTVERB", "I'd like to unsubscribe from these"},
+    {"en.want-off",
+     "@WANT [to|2] [get|be|go] off|out_of [@DET] "
+     "[sms|text|texting|mailing|marketing|contact|messaging|subscriber|distribution|call] @LIST",
+     "I want off this list"},
     {"en.opt-out", "optout|opt_out|opt_me_out|opt_us_out|opt_outta|opt_me_outta",
      "no thanks, opt me out"},
     {"en.unsubscribe-me", "unsubscribe|unsub|unenroll|unenrol|deregister|unregister @ME|from",
@@ -789,7 +800,7 @@ constexpr GuardDef kEnElsewhere[] = {
 constexpr WordClassDef kDaClasses[] = {
     {"STOP",
      "stop|stands|hold_op|hør_op|stoppe|holde_op|høre_op|stop_nu|hold_nu_op|hør_nu_op|"
-     "hold_så_op|hør_så_op|lad_være_med_at|lad_vær_med_at"},
+     "hold_så_op|hør_så_op|lad_være_med_at|lad_vær_med_at|ophør|ophører|ophøre"},
     {"MSGVERB", "skrive|sende|smse|sms'e|texte|kontakte|ringe|spamme|genere|chikanere|forstyrre"},
     {"MSGNOUN",
      "sms|sms'er|smser|sms'erne|smserne|beskeder|beskederne|besked|tekstbeskeder|reklamer|"
@@ -807,7 +818,7 @@ constexpr WordClassDef kDaClasses[] = {
 constexpr RuleDef kDaRules[] = {
     {"da.afmeld-mig", "afmeld|frameld|udmeld|afmelde|framelde|afmelder|fjern|slet @ME",
      "afmeld mig"},
-    {"da.stop-med-at", "@STOP [med] [at] @MSGVERB [til] @ME|@MSGNOUN|$",
+    {"da.stop-med-at", "@STOP [venligst|nu|lige|så|dog] [med] [at] @MSGVERB [til] @ME|@MSGNOUN|$",
      "stop med at skrive til mig"},
     {"da.stop-beskeder", "@STOP [med] [de|disse|jeres|alle|dine|din|dem] @MSGNOUN",
      "stop jeres sms'er"},
@@ -971,7 +982,7 @@ constexpr GuardDef kSvElsewhere[] = {
 // --- Norwegian Bokmål ----------------------------------------------------------------------
 
 constexpr WordClassDef kNbClasses[] = {
-    {"STOP", "slutt|stopp|stans|hold_opp|slutt_nå|stoppe|slutte"},
+    {"STOP", "slutt|stopp|stans|hold_opp|slutt_nå|stoppe|slutte|opphør|opphører|opphøre"},
     {"MSGVERB", "sende|skrive|sms'e|smse|kontakte|ringe|spamme|mase|tekste|plage|maile"},
     {"MSGNOUN",
      "sms|sms'er|smser|sms'ene|meldinger|melding|meldingene|tekstmeldinger|reklame|reklamer|"
@@ -1136,6 +1147,22 @@ constexpr RuleDef kDeRules[] = {
     {"de.moechte-abbestellen",
      "@WANT [mich|uns] [gerne|bitte|hiermit] abbestellen|abmelden|austragen|kündigen",
      "Ich möchte abbestellen"},
+    {"de.unterlassen",
+     "unterlassen|unterlasst|unterlässt [sie|ihr] [bitte] "
+     "[jede|jegliche|die|alle] [weitere|weiteren|künftige|zukünftige] "
+     "zusendung|zusendungen|kontaktaufnahme|kontaktaufnahmen|werbung|@MSGNOUN",
+     "Unterlassen Sie jede weitere Zusendung"},
+    {"de.zu-unterlassen",
+     "zusendung|zusendungen|kontaktaufnahme|kontaktaufnahmen|werbung|@MSGNOUN [von|per|mit] "
+     "[@MSGNOUN] [bitte] [künftig|zukünftig|ab_sofort|sofort] "
+     "zu_unterlassen|einzustellen|unterlassen|einstellen",
+     "die Zusendung von SMS zu unterlassen"},
+    {"de.nicht-mehr-schreiben", "nicht_mehr|nie_mehr|nie_wieder [@ME] [@ME] [zu] @MSGVERB",
+     "Bitte nicht mehr schreiben"},
+    {"de.nicht-mehr-bekommen",
+     "@WANT [das|die|diese|sie|es|euch|ihre|eure] nicht_mehr|keine|keinen|nichts_mehr [@MSGNOUN] "
+     "[mehr] bekommen|erhalten|kriegen|empfangen",
+     "Ich will das nicht mehr bekommen"},
     {"de.nicht-mehr-kontaktiert",
      "nicht_mehr|nie_mehr|nie_wieder|keinesfalls_mehr "
      "kontaktiert|angeschrieben|angerufen|benachrichtigt|belästigt|angesimst|angetextet",
@@ -1286,6 +1313,11 @@ constexpr RuleDef kFrRules[] = {
      "comment [faire|je_fais|on_fait|puis_je|je_peux|fait_on] [pour] ne|n' plus|pas|jamais "
      "recevoir|être_contacté|être_contactée",
      "comment faire pour ne plus recevoir vos messages ?", "fr.possible.question"},
+    {"fr.cesser-tout-envoi",
+     "cesser|cessez|cesse|arrêter|arrêtez|stopper|stoppez|suspendre|suspendez [immédiatement] "
+     "[tout|tous|toute|toutes|les|vos|l'|vos] "
+     "envoi|envois|contact|contacts|sollicitation|sollicitations|@MSGNOUN",
+     "Cessez immédiatement tout envoi"},
     {"fr.ne-plus-envoyer-inf", "ne|n' plus|pas|jamais [me|m'|nous] @MSGVERB",
      "Merci de ne plus m'envoyer de SMS"},
     {"fr.lachez-moi", "lâchez|lâche|lâchez_moi|lâche_moi [moi|nous] avec|la_grappe|les_baskets",
@@ -1379,6 +1411,21 @@ constexpr RuleDef kEsRules[] = {
      "No me vuelvan a escribir"},
     {"es.basta-de", "basta|suficiente|ya_basta|ya_estuvo|se_acabó de [tantos|sus|tus] @MSGNOUN",
      "ya basta de mensajes"},
+    {"es.cese", "cese_y_desista|cesen_y_desistan|cese_y_desistan",
+     "Cese y desista"},
+    {"es.cesen-envio",
+     "cese|cesen|cesar|suspendan|suspenda|suspender|detengan|detenga|detener "
+     "[y_desista|y_desistan] [inmediatamente] [de|el|los|con_el|todo|todos_los|todo_el] "
+     "envío|envíos|@MSGVERB|@MSGNOUN|contacto",
+     "Exijo que cesen el envío de mensajes"},
+    {"es.salir-lista",
+     "@WANT salir|salirme|que_me_saquen|que_me_quiten|que_me_borren de [esta|la|su|sus|tu] "
+     "lista|listas|base_de_datos",
+     "quiero salir de esta lista"},
+    {"es.como-me-salgo",
+     "cómo|como [me|nos] salgo|salir|salirme|quito|quitarme|elimino|borro|desuscribo|"
+     "desuscribirme|desinscribo de [esta|la|su|sus] [lista|listas|mensajes]",
+     "¿Cómo me salgo de esta lista?", "es.possible.question"},
     {"es.como-hago",
      "cómo|como [hago|puedo|le_hago|se_hace|hacer] [para] [que] [ya] [no] "
      "dejen|paren|deje|darme|dar|cancelar|quitar|eliminar|salir|dejar|dejar_de_recibir",
@@ -1448,7 +1495,8 @@ constexpr GuardDef kEsElsewhere[] = {
      "[mi|la|el|una|un|mis|de|del|de_la|de_mi|en|en_el|en_la|en_mi|a|al] "
      "tarjeta|cuenta|línea|pedido|cita|reserva|servicio|seguro|contrato|plan|membresía|orden|"
      "compra|tarjeta_de_crédito|tarjeta_perdida|gimnasio|gym|club|banco|escuela|curso|clase|"
-     "trabajo|empresa|universidad|equipo|liga|torneo|póliza|suscripción_al_gimnasio",
+     "trabajo|empresa|universidad|equipo|liga|torneo|póliza|suscripción_al_gimnasio|cargo|"
+     "cargos|cobro|cobros|factura|pago|pagos|débito|domiciliación|producto|artículo",
      ""},
     {"es.other-channel",
      "[de|del|por|para|en|a|al] [los|las|el|la|su|sus|mi|mis] "
@@ -2146,6 +2194,8 @@ bool IsQuoteStart(std::string_view line, bool first) {
 
 // A line that an app or carrier adds: "Sent from my iPhone", "Envoyé de mon iPhone"...
 bool IsAppLine(std::string_view line) {
+  // "(Sent from Messages on Mac) STOP": a bracket is dropped by itself, not with its line.
+  if (!line.empty() && (line.front() == '[' || line.front() == '(')) return false;
   const std::string lower = LowerAscii(line);
   std::string_view l = lower;
   while (!l.empty() && (l.front() == '[' || l.front() == '(' || l.front() == '-' ||
