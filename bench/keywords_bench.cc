@@ -110,8 +110,7 @@ void BM_MatchVariants(benchmark::State& state) {
   RunCorpus(state, *matcher,
             {"STOP\n\nSent from my iPhone",
              "Stop\n\n> On Mon, Dec 7, 2026, ACME wrote:\n> Flash sale! Reply STOP to opt out",
-             "S T O P", "stooop", "stpo", "unsubscibe", "\U0001F6D1",
-             "How do I stop these texts?",
+             "S T O P", "stooop", "stpo", "unsubscibe", "\U0001F6D1", "How do I stop these texts?",
              "Stop sending me promos but keep the appointment reminders"});
 }
 BENCHMARK(BM_MatchVariants);

@@ -733,7 +733,8 @@ constexpr GuardDef kEnGuards[] = {
      "non|one|every|each",
      "stop|quit|end"},
     // "don't stop sending me deals": asks for more, not less.
-    {"en.negated-stop", "@NEG [ever|just|even|you|u|ever_ever]", "stop|quit|cease|discontinue|halt"},
+    {"en.negated-stop", "@NEG [ever|just|even|you|u|ever_ever]",
+     "stop|quit|cease|discontinue|halt"},
     {"en.negation",
      "@NEG [really|ever|actually|even|necessarily|yet|just] "
      "[want|wish|need|like|wanna|going|trying|plan|mean] [to]",
@@ -774,8 +775,7 @@ constexpr GuardDef kEnMixed[] = {
      "fine|ok|okay|good|welcome|great|allowed",
      "", "en.possible.mixed"},
     {"en.mixed-still-want", "i|we still want|need|like", "", "en.possible.mixed"},
-    {"en.mixed-only", "only|just send|text|txt|message|contact|msg me|us", "",
-     "en.possible.mixed"},
+    {"en.mixed-only", "only|just send|text|txt|message|contact|msg me|us", "", "en.possible.mixed"},
     {"en.mixed-instead", "call|email|e_mail|mail|phone|ring [me|us] instead", "",
      "en.possible.mixed"},
 };
@@ -824,7 +824,8 @@ constexpr RuleDef kDaRules[] = {
      "stop jeres sms'er"},
     {"da.ikke-flere", "ikke|ingen flere|mere @MSGNOUN", "Ingen flere beskeder tak"},
     {"da.vil-ikke",
-     "vil|ønsker ikke [længere|mere] [at] [have|modtage|få] [flere|mere|jeres|disse|de|dine|nogen|nogle] "
+     "vil|ønsker ikke [længere|mere] [at] [have|modtage|få] "
+     "[flere|mere|jeres|disse|de|dine|nogen|nogle] "
      "[flere] @MSGNOUN|kontaktes|kontaktet|tilmeldt|være_tilmeldt",
      "jeg vil ikke have flere sms'er"},
     {"da.vil-afmeldes",
@@ -836,8 +837,8 @@ constexpr RuleDef kDaRules[] = {
     {"da.send-ikke",
      "send|skriv|sms|ring ikke|aldrig [flere|mere] [til] [mig|os] [flere|mere] @MSGNOUN|mere|flere",
      "send ikke flere sms'er til mig"},
-    {"da.skal-ikke",
-     "skal|må ikke|aldrig [mere] @MSGVERB [til] @ME|mere|flere", "I skal ikke skrive til mig mere"},
+    {"da.skal-ikke", "skal|må ikke|aldrig [mere] @MSGVERB [til] @ME|mere|flere",
+     "I skal ikke skrive til mig mere"},
     {"da.drop-beskeder",
      "drop|dropper|afmeld|afmelder|frameld|stop [alle|jeres|de|dine|disse|dem] @MSGNOUN",
      "drop de sms'er"},
@@ -850,8 +851,7 @@ constexpr RuleDef kDaRules[] = {
      "trækker|trækkes|tilbagekalder|tilbagekaldes|trækker_hermed|tilbagekalder_hermed|"
      "trak [hermed] [mit|vores|al|alt|mine|det] @CONSENT",
      "Jeg trækker mit samtykke tilbage"},
-    {"da.skrid", "^ [@POLITE] skrid|smut|forsvind|gå_væk|hold_kæft|rend_mig [@POLITE] $",
-     "skrid"},
+    {"da.skrid", "^ [@POLITE] skrid|smut|forsvind|gå_væk|hold_kæft|rend_mig [@POLITE] $", "skrid"},
     {"da.hvordan-afmelde",
      "hvordan|hvor [kan|gør|skal|får] [jeg|man|vi] "
      "afmelde|afmelder|framelde|framelder|stopper|stoppe|slipper|slippe|fjerne|fjerner",
@@ -933,8 +933,8 @@ constexpr RuleDef kSvRules[] = {
     {"sv.dra-med",
      "dra_åt_helvete|dra_åt_skogen|försvinn|stick med [er|ert|era|din|ditt|dina] @MSGNOUN|skit",
      "dra åt helvete med er spam"},
-    {"sv.samtycker-inte",
-     "samtycker|godkänner|accepterar|medger inte|ej längre|mer", "jag samtycker inte längre"},
+    {"sv.samtycker-inte", "samtycker|godkänner|accepterar|medger inte|ej längre|mer",
+     "jag samtycker inte längre"},
     {"sv.stop-campaign", "^ [@POLITE] @SENTWORD @MSGNOUN [@POLITE] $", "AVSLUTA ERBJUDANDEN"},
     {"sv.samtycke",
      "återkallar|återkalla|drar_tillbaka|drar_härmed_tillbaka|återkallar_härmed [härmed] "
@@ -1008,8 +1008,7 @@ constexpr RuleDef kNbRules[] = {
     {"nb.avslutt-abonnement",
      "avslutt|avslutte|si_opp|stopp [mitt|det|deres] abonnementet|abonnement",
      "avslutt abonnementet mitt"},
-    {"nb.slutt-med", "slutt|stopp [med] [den|all|alle|disse|deres] @MSGNOUN",
-     "slutt med reklamen"},
+    {"nb.slutt-med", "slutt|stopp [med] [den|all|alle|disse|deres] @MSGNOUN", "slutt med reklamen"},
     {"nb.dra-med",
      "dra_til_helvete|forsvinn|stikk_av med [den|det|deres|din|ditt|dine] @MSGNOUN|dritten|"
      "spammen",
@@ -1041,8 +1040,7 @@ constexpr RuleDef kNbRules[] = {
      "hvordan [kan|gjør|skal|får] [jeg|man|vi] "
      "melde|melder|avslutte|avslutter|stoppe|stopper|slipper|slippe|avmelde|avmelder",
      "hvordan melder jeg meg av?", "nb.possible.question"},
-    {"nb.hvis-jeg-melder-av",
-     "hvis|når|om jeg|vi melder|avslutter|stopper|avmelder|sier_opp",
+    {"nb.hvis-jeg-melder-av", "hvis|når|om jeg|vi melder|avslutter|stopper|avmelder|sier_opp",
      "hvis jeg melder meg av, mister jeg poengene mine?", "nb.possible.conditional"},
 };
 
@@ -1200,8 +1198,7 @@ constexpr RuleDef kDeRules[] = {
      "^ [@POLITE] verpiss_dich|verpisst_euch|hau_ab|haut_ab|lass_mich_in_frieden|"
      "lasst_mich_in_frieden|halt_die_klappe [@POLITE] $",
      "hau ab"},
-    {"de.wenn-ich-mich-abmelde",
-     "wenn|falls ich|wir mich|uns abmelde|abmelden|austrage|austragen",
+    {"de.wenn-ich-mich-abmelde", "wenn|falls ich|wir mich|uns abmelde|abmelden|austrage|austragen",
      "wenn ich mich abmelde, verliere ich dann meine Punkte?", "de.possible.conditional"},
 };
 
@@ -1225,7 +1222,8 @@ constexpr GuardDef kDeMixed[] = {
      "aber|außer|ausser|nur [bitte] [weiterhin] behalten|behaltet|weiter|weiterhin|weitersenden|"
      "weiterschicken|schickt|sendet|schicken_sie|senden_sie",
      "", "de.possible.mixed"},
-    {"de.mixed-fine", "@MSGNOUN|erinnerungen|bestätigungen|termine|rest sind|ist ok|okay|gut|"
+    {"de.mixed-fine",
+     "@MSGNOUN|erinnerungen|bestätigungen|termine|rest sind|ist ok|okay|gut|"
      "in_ordnung|erwünscht",
      "", "de.possible.mixed"},
 };
@@ -1356,11 +1354,11 @@ constexpr GuardDef kFrMixed[] = {
      "continuez_à|continuez_de] [à|de|d'] [m'envoyer|me_envoyer|envoyer]",
      "", "fr.possible.mixed"},
     {"fr.mixed-keep",
-     "gardez|garder|continuez|continuer|conservez [à|de|d'] [m'|me] [envoyer] [les|mes|vos]",
-     "", "fr.possible.mixed"},
+     "gardez|garder|continuez|continuer|conservez [à|de|d'] [m'|me] [envoyer] [les|mes|vos]", "",
+     "fr.possible.mixed"},
     {"fr.mixed-fine",
-     "@MSGNOUN|rappels|confirmations|reste [sont|est|c'est] ok|bien|correct|acceptés|bienvenus",
-     "", "fr.possible.mixed"},
+     "@MSGNOUN|rappels|confirmations|reste [sont|est|c'est] ok|bien|correct|acceptés|bienvenus", "",
+     "fr.possible.mixed"},
 };
 
 constexpr GuardDef kFrElsewhere[] = {
@@ -1411,8 +1409,7 @@ constexpr RuleDef kEsRules[] = {
      "No me vuelvan a escribir"},
     {"es.basta-de", "basta|suficiente|ya_basta|ya_estuvo|se_acabó de [tantos|sus|tus] @MSGNOUN",
      "ya basta de mensajes"},
-    {"es.cese", "cese_y_desista|cesen_y_desistan|cese_y_desistan",
-     "Cese y desista"},
+    {"es.cese", "cese_y_desista|cesen_y_desistan|cese_y_desistan", "Cese y desista"},
     {"es.cesen-envio",
      "cese|cesen|cesar|suspendan|suspenda|suspender|detengan|detenga|detener "
      "[y_desista|y_desistan] [inmediatamente] [de|el|los|con_el|todo|todos_los|todo_el] "
@@ -1450,10 +1447,10 @@ constexpr RuleDef kEsRules[] = {
     {"es.dejame-en-paz", "déjame|déjenme|déjennos en paz", "déjenme en paz"},
     {"es.stop-sentence", "^ [@POLITE] [@POLITE] @SENTWORD+ [@POLITE] [@POLITE] $",
      "baja por favor"},
-    {"es.stop-campaign", "^ [@POLITE] @SENTWORD @MSGNOUN|promo|promos [@POLITE] $",
-     "BAJA PROMO"},
+    {"es.stop-campaign", "^ [@POLITE] @SENTWORD @MSGNOUN|promo|promos [@POLITE] $", "BAJA PROMO"},
     {"es.no-autorizo",
-     "ya_no|no autorizo|consiento|acepto|doy_mi_consentimiento|doy_mi_autorización [el|los|que|más] "
+     "ya_no|no autorizo|consiento|acepto|doy_mi_consentimiento|doy_mi_autorización "
+     "[el|los|que|más] "
      "envío|envíos|@MSGNOUN|que_me|recibir|más",
      "Ya no autorizo el envío de mensajes"},
     {"es.consentimiento",
@@ -1519,8 +1516,7 @@ constexpr PackDef kPacks[] = {
     {"nb", "START|MELD PÅ", "STOPP|STOP|AVSLUTT|MELD AV|AVMELD", "STOPP ALLE|STOP ALLE",
      "HJELP|INFO", kNbClasses, kNbRules, kNbGuards, kNbMixed, kNbElsewhere},
     {"de", "START|ANMELDEN|STARTEN", "STOPP|STOP|ABMELDEN|ABBESTELLEN|AUSTRAGEN|ABMELDUNG",
-     "STOPP ALLE|STOP ALLE", "HILFE|INFO", kDeClasses, kDeRules, kDeGuards, kDeMixed,
-     kDeElsewhere},
+     "STOPP ALLE|STOP ALLE", "HILFE|INFO", kDeClasses, kDeRules, kDeGuards, kDeMixed, kDeElsewhere},
     {"fr", "START|ABONNER",
      "STOP|ARRÊT|ARRET|STOP SMS|STOPSMS|DÉSABONNER|DÉSINSCRIRE|DÉSABONNEMENT|DÉSINSCRIPTION",
      "STOP TOUT", "AIDE|INFO", kFrClasses, kFrRules, kFrGuards, kFrMixed, kFrElsewhere},
@@ -1628,9 +1624,10 @@ class Grammar {
  private:
   Grammar() {
     for (std::string_view w :
-         {"my", "this", "our", "all", "any", "the", "me", "i", "you", "u", "and", "to", "of", "a",
-          "is", "it", "in", "that", "these", "those", "your", "no", "not", "mi", "la", "el", "de",
-          "mon", "le", "les", "des", "mit", "min", "mitt", "meg", "mig", "mich", "die", "der"}) {
+         {"my",   "this", "our", "all",  "any", "the", "me",   "i",    "you",   "u",
+          "and",  "to",   "of",  "a",    "is",  "it",  "in",   "that", "these", "those",
+          "your", "no",   "not", "mi",   "la",  "el",  "de",   "mon",  "le",    "les",
+          "des",  "mit",  "min", "mitt", "meg", "mig", "mich", "die",  "der"}) {
       everyday_.insert(Intern(w));
     }
     for (size_t p = 0; p < kNumPacks; ++p) packs_.push_back(CompilePack(p, kPacks[p]));
@@ -1755,15 +1752,13 @@ class Grammar {
       // An element that can start with an everyday word ("my", "all") is a trigger only when
       // the rule has no other.
       const auto everyday = [&](const Element& e) {
-        return std::any_of(e.phrases.begin(), e.phrases.end(), [&](const Phrase& ph) {
-          return everyday_.count(ph.front()) > 0;
-        });
+        return std::any_of(e.phrases.begin(), e.phrases.end(),
+                           [&](const Phrase& ph) { return everyday_.count(ph.front()) > 0; });
       };
       const Element* trigger = nullptr;
       for (const Element& e : rule.pattern.elements) {
         if (e.type != Element::Type::kWords || e.optional || e.allows_end) continue;
-        if (trigger == nullptr ||
-            (everyday(*trigger) && !everyday(e)) ||
+        if (trigger == nullptr || (everyday(*trigger) && !everyday(e)) ||
             (everyday(*trigger) == everyday(e) && e.phrases.size() <= trigger->phrases.size())) {
           trigger = &e;
         }
@@ -1779,7 +1774,9 @@ class Grammar {
     const auto compile_guards = [&](std::span<const GuardDef> defs,
                                     std::vector<CompiledGuard>* out) {
       for (const GuardDef& gd : defs) {
-        CompiledGuard guard{std::string(gd.id), CompilePattern(gd.pattern, def, gd.id), {},
+        CompiledGuard guard{std::string(gd.id),
+                            CompilePattern(gd.pattern, def, gd.id),
+                            {},
                             std::string(gd.possible)};
         if (!gd.only_before.empty()) {
           Element e;
@@ -1994,8 +1991,7 @@ const CompiledGuard* FindAnywhere(const std::vector<CompiledGuard>& guards, uint
       for (size_t start = sb; start < last_start; ++start) {
         if (g.pattern.starts_with_word && !StartsHere(g.pattern, tokens[start])) continue;
         size_t end = 0;
-        if (MatchElements(g.pattern.elements, 0, start, tokens, s, std::string_view::npos,
-                          &end) &&
+        if (MatchElements(g.pattern.elements, 0, start, tokens, s, std::string_view::npos, &end) &&
             end > start) {
           return &g;
         }
@@ -2202,12 +2198,28 @@ bool IsAppLine(std::string_view line) {
                         l.front() == '~' || l.front() == ' ')) {
     l.remove_prefix(1);
   }
-  return StartsWithAny(l, {"sent from", "sent via", "sent with", "sent using", "sent by",
-                           "get outlook", "enviado desde", "enviado con", "envoy\xC3\xA9 de",
-                           "envoy\xC3\xA9 depuis", "envoye de", "envoye depuis", "sendt fra",
-                           "skickat fr\xC3\xA5n", "skickat fran", "von meinem", "gesendet von",
-                           "gesendet mit", "this message was sent", "message sent via",
-                           "text message sent", "sms sent"});
+  return StartsWithAny(l, {"sent from",
+                           "sent via",
+                           "sent with",
+                           "sent using",
+                           "sent by",
+                           "get outlook",
+                           "enviado desde",
+                           "enviado con",
+                           "envoy\xC3\xA9 de",
+                           "envoy\xC3\xA9 depuis",
+                           "envoye de",
+                           "envoye depuis",
+                           "sendt fra",
+                           "skickat fr\xC3\xA5n",
+                           "skickat fran",
+                           "von meinem",
+                           "gesendet von",
+                           "gesendet mit",
+                           "this message was sent",
+                           "message sent via",
+                           "text message sent",
+                           "sms sent"});
 }
 
 // Drops "[Sent via Google Voice]"-like brackets from a line.
@@ -2241,16 +2253,17 @@ std::string_view DropLabel(std::string_view line, bool* changed) {
   if (colon == std::string_view::npos || colon > 48) return line;
   const std::string lower = LowerAscii(TrimSpaces(line.substr(0, colon)));
   static constexpr std::string_view kLabels[] = {
-      "reply from", "sms from", "message from", "msg from", "text from", "text message",
-      "new message", "frm",     "from",         "msg",      "re",        "fwd",
-      "fw",         "subject",  "sms",          "txt",      "reply",     "respuesta",
-      "r\xC3\xA9ponse", "reponse", "antwort",   "svar",     "nachricht", "mensaje"};
+      "reply from",   "sms from",    "message from", "msg from",       "text from",
+      "text message", "new message", "frm",          "from",           "msg",
+      "re",           "fwd",         "fw",           "subject",        "sms",
+      "txt",          "reply",       "respuesta",    "r\xC3\xA9ponse", "reponse",
+      "antwort",      "svar",        "nachricht",    "mensaje"};
   for (std::string_view l : kLabels) {
     if (lower.substr(0, l.size()) != l) continue;
     // The label is the whole prefix, or the label and a number or name ("SMS from ACME").
-    if (lower.size() == l.size() || (lower.size() > l.size() && lower[l.size()] == ' ' &&
-                                     (l.find(' ') != std::string_view::npos || l == "from" ||
-                                      l == "frm"))) {
+    if (lower.size() == l.size() ||
+        (lower.size() > l.size() && lower[l.size()] == ' ' &&
+         (l.find(' ') != std::string_view::npos || l == "from" || l == "frm"))) {
       *changed = true;
       return line.substr(colon + 1);
     }
@@ -2413,7 +2426,7 @@ bool IsRealWordNearKeyword(std::string_view w) {
   static constexpr std::string_view kWords[] = {
       "quite", "quiet", "quilt", "cancer", "alot",  "arrest", "arete",  "bajar",
       "altos", "stoep", "stoa",  "parer",  "paris", "ended",  "stoops", "sloop",
-      "stomp", "strop", "stoup", "slop",   "atop",   "bajo"};
+      "stomp", "strop", "stoup", "slop",   "atop",  "bajo"};
   for (std::string_view k : kWords) {
     if (w == k) return true;
   }
@@ -2483,8 +2496,8 @@ struct KeywordMatcher::Impl {
   uint8_t pack_mask = 0;
   StringMap<KeywordEntry> keywords;
   size_t max_keyword_words = 0;
-  std::vector<FuzzyKeyword> fuzzy;  // the packs' opt-out keywords (spaces removed)
-  std::vector<std::string> keep;    // the packs' other one-word keywords, collapsed
+  std::vector<FuzzyKeyword> fuzzy;      // the packs' opt-out keywords (spaces removed)
+  std::vector<std::string> keep;        // the packs' other one-word keywords, collapsed
   std::array<bool, 256> fuzzy_start{};  // first bytes a slip of a fuzzy keyword can start with
   size_t fuzzy_min = SIZE_MAX;          // shortest and longest collapsed fuzzy keyword
   size_t fuzzy_max = 0;
@@ -2676,8 +2689,8 @@ KeywordMatch KeywordMatcher::Match(std::string_view body) const {
                        : v.language;
       m.rule = exact ? m.language + ".keyword-variant" : v.rule;
       m.matched = analysed;
-      m.explanation = (exact ? "keyword \"" + v.rule + "\"" : "free-text rule " + v.rule) +
-                      " " + what + " (\"" + analysed + "\")" + trimmed_note;
+      m.explanation = (exact ? "keyword \"" + v.rule + "\"" : "free-text rule " + v.rule) + " " +
+                      what + " (\"" + analysed + "\")" + trimmed_note;
       return m;
     }
   }
@@ -2697,9 +2710,8 @@ KeywordMatch KeywordMatcher::Match(std::string_view body) const {
     m.language = g.pack(possible->pack).code;
     m.matched = analysed.substr(tokens[possible->begin].begin,
                                 tokens[possible->end - 1].end - tokens[possible->begin].begin);
-    m.explanation = "possibly an opt-out: " +
-                    std::string(PossibleReasonText(possible->possible)) + " (\"" + analysed +
-                    "\")";
+    m.explanation = "possibly an opt-out: " + std::string(PossibleReasonText(possible->possible)) +
+                    " (\"" + analysed + "\")";
     return m;
   }
   m.explanation = "no keyword or free-text opt-out request recognised";
@@ -2707,7 +2719,7 @@ KeywordMatch KeywordMatcher::Match(std::string_view body) const {
 }
 
 bool KeywordMatcher::Impl::MatchExact(const TokenizedText& text, bool opt_out_only,
-                                KeywordMatch* m) const {
+                                      KeywordMatch* m) const {
   const std::vector<Token>& tokens = text.tokens;
   if (tokens.empty() || tokens.size() > max_keyword_words) return false;
   std::string joined;
@@ -2726,7 +2738,7 @@ bool KeywordMatcher::Impl::MatchExact(const TokenizedText& text, bool opt_out_on
 }
 
 bool KeywordMatcher::Impl::MatchGrammar(TokenizedText* text, std::optional<FreeTextHit>* possible,
-                                  KeywordMatch* m) const {
+                                        KeywordMatch* m) const {
   const Grammar& g = Grammar::Get();
   std::array<uint64_t, kNumPacks> rules{};
   uint8_t seen = 0;
@@ -2783,8 +2795,8 @@ bool KeywordMatcher::Impl::MatchGrammar(TokenizedText* text, std::optional<FreeT
   m->kind = MatchKind::kFreeText;
   m->rule = rule.id;
   m->language = g.pack(hit->pack).code;
-  m->matched = std::string(text->text.substr(
-      tokens[hit->begin].begin, tokens[hit->end - 1].end - tokens[hit->begin].begin));
+  m->matched = std::string(text->text.substr(tokens[hit->begin].begin,
+                                             tokens[hit->end - 1].end - tokens[hit->begin].begin));
   m->explanation = "free-text rule " + rule.id + " matched \"" + m->matched + "\"";
   return true;
 }
@@ -2807,8 +2819,9 @@ bool KeywordMatcher::Impl::CorrectVariant(const TokenizedText& text, std::string
         break;
       }
     }
-    if (!worth && short_text && tokens.size() > 1) worth = MayBeFuzzy(std::string_view(
-        text.text.data() + tokens[0].begin, std::min<size_t>(joined, fuzzy_max + 1)));
+    if (!worth && short_text && tokens.size() > 1)
+      worth = MayBeFuzzy(std::string_view(text.text.data() + tokens[0].begin,
+                                          std::min<size_t>(joined, fuzzy_max + 1)));
     if (!worth) return false;
   }
   std::vector<std::string> words;

@@ -543,9 +543,8 @@ TEST_F(DispatcherTest, RepliesPastTheirMaximumAgeExpireUnsent) {
 // a HELP answer queued at the same time still is.
 TEST_F(DispatcherTest, AnOptOutConfirmationNotSentWithinFiveMinutesExpires) {
   UseTwilio();
-  const OutboxItem stop =
-      Decide(SubscriptionStatus::kNotSpecified, SubscriptionStatus::kOptedOut, Source::kKeyword,
-             ReplyKind::kOptOutConfirmation, "unsubscribed");
+  const OutboxItem stop = Decide(SubscriptionStatus::kNotSpecified, SubscriptionStatus::kOptedOut,
+                                 Source::kKeyword, ReplyKind::kOptOutConfirmation, "unsubscribed");
   const OutboxItem help = Queue("help");
   clock_.Advance(10 * 60 * 1000);
   OutboxDispatcher d(*store_, clock_, http_, Opts());

@@ -815,14 +815,14 @@ TEST(ContactRows, TextThatIsNotUtf8IsARowError) {
 // it): the row is refused, whichever column holds it.
 TEST(ContactRows, ANulByteIsARowError) {
   using namespace std::string_literals;
-  EXPECT_EQ(ImportRows("phone,name,city\n"
-                       "+4520123456,Ann\0Doe,Aarhus\n"
-                       "+4520123457,Bo,Ode\0nse\n"
-                       "+4520123458,Cee,Vejle\n"s),
-            (std::vector<std::string>{
-                "error: line 2: column 2 holds a NUL byte, which cannot be stored",
-                "error: line 3: column 3 holds a NUL byte, which cannot be stored",
-                "+4520123458|Cee||city=Vejle"}));
+  EXPECT_EQ(
+      ImportRows("phone,name,city\n"
+                 "+4520123456,Ann\0Doe,Aarhus\n"
+                 "+4520123457,Bo,Ode\0nse\n"
+                 "+4520123458,Cee,Vejle\n"s),
+      (std::vector<std::string>{"error: line 2: column 2 holds a NUL byte, which cannot be stored",
+                                "error: line 3: column 3 holds a NUL byte, which cannot be stored",
+                                "+4520123458|Cee||city=Vejle"}));
   EXPECT_EQ(ImportRows("phone,ci\0ty\n+4520123456,x\n"s),
             (std::vector<std::string>{
                 "header: the header's column 2 holds a NUL byte, which cannot be stored"}));

@@ -71,8 +71,8 @@ Corpus Load(const std::string& language) {
     const size_t t2 = t1 == std::string::npos ? t1 : line.find('\t', t1 + 1);
     EXPECT_NE(t2, std::string::npos) << path << ":" << n << ": expected label<TAB>class<TAB>text";
     if (t2 == std::string::npos) continue;
-    c.rows.push_back({n, line.substr(0, t1), line.substr(t1 + 1, t2 - t1 - 1),
-                      Unescape(line.substr(t2 + 1))});
+    c.rows.push_back(
+        {n, line.substr(0, t1), line.substr(t1 + 1, t2 - t1 - 1), Unescape(line.substr(t2 + 1))});
   }
   EXPECT_FALSE(c.regions.empty()) << path << ": no \"# regions:\" line";
   return c;
@@ -116,8 +116,8 @@ Figures RunCorpus(const Corpus& c, std::vector<std::string>* failures) {
       const bool possible = m.kind == MatchKind::kPossibleOptOut;
       const std::string where = c.language + ".tsv:" + std::to_string(row.line) + " [" + region +
                                 "] " + row.label + " (" + row.cls + ") got " +
-                                IntentName(m.intent) + "/" + MatchKindName(m.kind) + " " +
-                                m.rule + ": " + row.text;
+                                IntentName(m.intent) + "/" + MatchKindName(m.kind) + " " + m.rule +
+                                ": " + row.text;
       if (row.label == "opt_out") {
         ++f.opt_out_rows;
         if (opted_out) {

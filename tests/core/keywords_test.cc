@@ -453,7 +453,8 @@ TEST(KeywordMatcher, PossibleOptOutNamesItsReasonAndChangesNothing) {
   EXPECT_EQ(m.language, "en");
   EXPECT_EQ(m.explanation,
             "possibly an opt-out: a question about stopping (\"how do i stop these texts\")");
-  auto mixed = MakeMatcher("en")->Match("Stop sending me promos but keep the appointment reminders");
+  auto mixed =
+      MakeMatcher("en")->Match("Stop sending me promos but keep the appointment reminders");
   EXPECT_EQ(mixed.kind, MatchKind::kPossibleOptOut);
   EXPECT_EQ(mixed.rule, "en.possible.mixed");
   EXPECT_EQ(mixed.explanation.rfind("possibly an opt-out: a mixed request", 0), 0u);
@@ -477,7 +478,8 @@ TEST(KeywordMatcher, QuotedMessageAndAppTextAroundAKeywordAreIgnored) {
   EXPECT_EQ(quoted.intent, Intent::kOptOut);
   EXPECT_EQ(quoted.kind, MatchKind::kExactKeyword);
   EXPECT_EQ(quoted.rule, "STOP");
-  EXPECT_EQ(quoted.explanation, "exact keyword \"STOP\" (en) (quoted or app-inserted text ignored)");
+  EXPECT_EQ(quoted.explanation,
+            "exact keyword \"STOP\" (en) (quoted or app-inserted text ignored)");
   // The keyword keeps its own intent: a signature does not make START a free-text request.
   auto start = matcher->Match("START\n\nSent from my iPhone");
   EXPECT_EQ(start.intent, Intent::kOptIn);
@@ -485,7 +487,8 @@ TEST(KeywordMatcher, QuotedMessageAndAppTextAroundAKeywordAreIgnored) {
   EXPECT_EQ(matcher->Match("Stop [Sent via Google Voice]").intent, Intent::kOptOut);
   EXPECT_EQ(matcher->Match("Reply from +1 (555) 201-3344: STOP").intent, Intent::kOptOut);
   // A quoted business message never speaks for the contact.
-  auto thanks = matcher->Match("Thanks!\n> On Mon, ACME wrote:\n> Don't want these texts? Stop texting us");
+  auto thanks =
+      matcher->Match("Thanks!\n> On Mon, ACME wrote:\n> Don't want these texts? Stop texting us");
   EXPECT_EQ(thanks.intent, Intent::kNone) << thanks.explanation;
   // Nothing but a signature: the whole message is what there is.
   EXPECT_EQ(matcher->Match("Sent from my iPhone").kind, MatchKind::kNone);
@@ -534,8 +537,8 @@ TEST(KeywordMatcher, ANameOrNumberAfterStopIsACampaignWord) {
   auto matcher = MakeMatcher("en");
   EXPECT_EQ(matcher->Match("STOP ACME").rule, "en.stop-name");
   EXPECT_EQ(matcher->Match("Stop 2").intent, Intent::kOptOut);
-  for (const char* chat : {"stop motion", "stop sign", "Stop tomorrow", "stop laughing",
-                           "stop by", "Stop what?"}) {
+  for (const char* chat :
+       {"stop motion", "stop sign", "Stop tomorrow", "stop laughing", "stop by", "Stop what?"}) {
     EXPECT_EQ(matcher->Match(chat).intent, Intent::kNone) << chat;
   }
 }
