@@ -627,6 +627,8 @@ constexpr RuleDef kEnRules[] = {
      "@WANT [to|2] [get|be|go] off|out_of [@DET] "
      "[sms|text|texting|mailing|marketing|contact|messaging|subscriber|distribution|call] @LIST",
      "I want off this list"},
+    {"en.want-out-messages", "@WANT [to|2] [get|be|go] off|out_of [@DET] [@DET] [@KIND] @MSGNOUN",
+     "I want out of these texts"},
     {"en.opt-out", "optout|opt_out|opt_me_out|opt_us_out|opt_outta|opt_me_outta",
      "no thanks, opt me out"},
     {"en.unsubscribe-me", "unsubscribe|unsub|unenroll|unenrol|deregister|unregister @ME|from",
@@ -720,6 +722,10 @@ constexpr RuleDef kEnRules[] = {
      "Lose my number"},
     {"en.stop-name", "^ [@POLITE] stop|unsubscribe|unsub|optout|opt_out % [%] [@POLITE] $",
      "STOP ACME"},
+    {"en.wrong-number",
+     "^ [@POLITE] [@POLITE] [this_is|you_have|u_have|you've_got|youve_got|you_got|u_got|"
+     "you_texted|u_texted|you_have_got] [the|a] wrong|incorrect number|person|recipient|phone",
+     "Sorry, wrong number"},
 };
 
 // Guards are tried in order; the first that matches decides. Those without a reason cancel
@@ -856,6 +862,10 @@ constexpr RuleDef kDaRules[] = {
      "hvordan|hvor [kan|gør|skal|får] [jeg|man|vi] "
      "afmelde|afmelder|framelde|framelder|stopper|stoppe|slipper|slippe|fjerne|fjerner",
      "hvordan afmelder jeg mig?", "da.possible.question"},
+    {"da.forkert-nummer",
+     "^ [@POLITE] [@POLITE] [det_er|du_har|i_har|du_har_fat_i] [et|en|den] forkert "
+     "nummer|person|modtager",
+     "forkert nummer"},
 };
 
 constexpr GuardDef kDaGuards[] = {
@@ -951,6 +961,8 @@ constexpr RuleDef kSvRules[] = {
     {"sv.om-jag-avregistrerar",
      "om|när jag|vi avregistrerar|avslutar|avanmäler|stoppar|slutar|säger_upp",
      "om jag avregistrerar mig, förlorar jag mina poäng?", "sv.possible.conditional"},
+    {"sv.fel-nummer", "^ [@POLITE] [@POLITE] [det_är|du_har|ni_har] fel nummer|person|mottagare",
+     "fel nummer"},
 };
 
 constexpr GuardDef kSvGuards[] = {
@@ -1042,6 +1054,8 @@ constexpr RuleDef kNbRules[] = {
      "hvordan melder jeg meg av?", "nb.possible.question"},
     {"nb.hvis-jeg-melder-av", "hvis|når|om jeg|vi melder|avslutter|stopper|avmelder|sier_opp",
      "hvis jeg melder meg av, mister jeg poengene mine?", "nb.possible.conditional"},
+    {"nb.feil-nummer", "^ [@POLITE] [@POLITE] [det_er|du_har|dere_har] feil nummer|person|mottaker",
+     "feil nummer"},
 };
 
 constexpr GuardDef kNbGuards[] = {
@@ -1200,6 +1214,10 @@ constexpr RuleDef kDeRules[] = {
      "hau ab"},
     {"de.wenn-ich-mich-abmelde", "wenn|falls ich|wir mich|uns abmelde|abmelden|austrage|austragen",
      "wenn ich mich abmelde, verliere ich dann meine Punkte?", "de.possible.conditional"},
+    {"de.falsche-nummer",
+     "^ [@POLITE] [@POLITE] [sie_haben|du_hast|ihr_habt|das_ist] [die|eine|den|der] "
+     "falsche|falscher|verkehrte|falsch nummer|person|empfänger|verbunden",
+     "falsche Nummer"},
 };
 
 constexpr GuardDef kDeGuards[] = {
@@ -1331,6 +1349,10 @@ constexpr RuleDef kFrRules[] = {
      "^ [@POLITE] dégage|dégagez|fous_le_camp|foutez_le_camp|va_te_faire_foutre|"
      "allez_vous_faire_foutre|fichez_le_camp|décrissez|décrisse|lâchez_moi [@POLITE] $",
      "dégagez"},
+    {"fr.mauvais-numero",
+     "^ [@POLITE] [@POLITE] [vous_avez|tu_as|c'est|vous_vous_êtes_trompé_de|erreur_de] "
+     "[le|un] [mauvais|faux] numéro|destinataire|personne",
+     "mauvais numéro"},
 };
 
 constexpr GuardDef kFrGuards[] = {
@@ -1461,6 +1483,10 @@ constexpr RuleDef kEsRules[] = {
      "^ [@POLITE] lárgate|lárguense|váyanse_al_carajo|vete_al_carajo|piérdete|piérdanse|"
      "váyanse_a_la_mierda|déjenme_tranquilo|déjenme_tranquila [@POLITE] $",
      "lárguense"},
+    {"es.numero-equivocado",
+     "^ [@POLITE] [@POLITE] [tienes|tiene|tienen|es|este_es|ese_no_es] [el|un|mi] "
+     "número|persona equivocado|equivocada|incorrecto|errado",
+     "número equivocado"},
 };
 
 constexpr GuardDef kEsGuards[] = {
@@ -1506,8 +1532,9 @@ constexpr GuardDef kEsElsewhere[] = {
 // Pack order here is the bit order of the per-word trigger masks; evaluation order is the
 // order of the number's languages.
 constexpr PackDef kPacks[] = {
-    {"en", "START|UNSTOP|SUBSCRIBE|YES", "STOP|UNSUBSCRIBE|CANCEL|END|QUIT|REVOKE|OPTOUT|OPT OUT",
-     "STOPALL|STOP ALL", "HELP|INFO", kEnClasses, kEnRules, kEnGuards, kEnMixed, kEnElsewhere},
+    {"en", "START|UNSTOP|SUBSCRIBE|YES",
+     "STOP|UNSUBSCRIBE|CANCEL|END|QUIT|REVOKE|OPTOUT|OPT OUT|REMOVE", "STOPALL|STOP ALL",
+     "HELP|INFO", kEnClasses, kEnRules, kEnGuards, kEnMixed, kEnElsewhere},
     {"da", "START|TILMELD", "STOP|AFMELD|FRAMELD|AFMELDING", "STOP ALLE|STOPALLE",
      "HJÆLP|HJAELP|INFO", kDaClasses, kDaRules, kDaGuards, kDaMixed, kDaElsewhere},
     {"sv", "START|STARTA", "STOPP|STOP|AVSLUTA|AVREGISTRERA|AVANMÄL",
