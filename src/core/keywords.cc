@@ -2680,6 +2680,16 @@ KeywordMatch KeywordMatcher::Match(std::string_view body) const {
 
   TokenizedText text;
   text.tokens.reserve(16);
+  if (trimmed) {
+    // A message that is a keyword as it stands is that keyword, whatever looks like a label or
+    // an app's line inside it: a number's own keyword ("sms: stop") always matches itself.
+    Tokenize(m.normalized, &text);
+    if (impl_->MatchExact(text, /*opt_out_only=*/false, &m)) {
+      m.matched = m.normalized;
+      return m;
+    }
+    text = TokenizedText{};
+  }
   Tokenize(analysed, &text);
   if (impl_->MatchExact(text, /*opt_out_only=*/false, &m)) {
     m.matched = analysed;

@@ -586,6 +586,22 @@ TEST(KeywordMatcher, CustomKeywordsAreNormalisedLikeMessages) {
   EXPECT_EQ(m.rule, "  Opt-Out Now! ");
 }
 
+// A number's own keyword matches itself even when it looks like a label or an app's line that
+// the reply is otherwise read without ("sms: …").
+TEST(KeywordMatcher, AnOwnKeywordThatLooksLikeALabelStillMatchesItself) {
+  KeywordConfig config;
+  config.replace_default_keywords = true;
+  config.opt_in = {"sms:a inte mer,"};
+  config.opt_out = {"Sent from my iPhone"};
+  auto matcher = MakeMatcher(config);
+  const KeywordMatch in = matcher->Match("sms:a inte mer,");
+  EXPECT_EQ(in.kind, MatchKind::kExactKeyword) << in.explanation;
+  EXPECT_EQ(in.intent, Intent::kOptIn);
+  const KeywordMatch out = matcher->Match("Sent from my iPhone");
+  EXPECT_EQ(out.kind, MatchKind::kExactKeyword) << out.explanation;
+  EXPECT_EQ(out.intent, Intent::kOptOut);
+}
+
 TEST(KeywordMatcher, ReplaceDefaultKeywordsUsesOnlyTheNumbersLists) {
   KeywordConfig config;
   config.replace_default_keywords = true;

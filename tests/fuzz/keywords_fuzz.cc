@@ -67,8 +67,15 @@ void CheckMatch(const KeywordMatcher& matcher, std::string_view body) {
       FUZZ_CHECK(matcher.config().free_text, what);
       break;
     case MatchKind::kExactKeyword:
+      // The keyword is the whole reply once a quoted message and app-inserted lines are set
+      // aside, so it is what matched, not necessarily the whole body.
       FUZZ_CHECK(m.intent != Intent::kNone, what);
-      FUZZ_CHECK(KeywordComparisonKey(m.rule) == KeywordComparisonKey(body), what);
+      FUZZ_CHECK(KeywordComparisonKey(m.rule) == KeywordComparisonKey(m.matched), what);
+      break;
+    case MatchKind::kPossibleOptOut:
+      // A possible opt-out changes nothing by itself, and always says why.
+      FUZZ_CHECK(m.intent == Intent::kNone, what);
+      FUZZ_CHECK(!m.rule.empty() && !m.explanation.empty(), what);
       break;
   }
   FUZZ_CHECK(m.normalized == NormalizeForMatching(body), what);
