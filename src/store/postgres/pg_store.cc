@@ -1,27 +1,198 @@
+// PgStore: the location string, opening (and migrating) the store, the testing hooks, and
+// the lookups that calls of several areas share. The calls themselves: pg_<area>.cc.
 #include "store/postgres/pg_store.h"
 
 #include <algorithm>
 #include <array>
-#include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
+#include <string>
 #include <string_view>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include "core/ascii.h"
-#include "store/postgres/pg_conn.h"
-#include "store/store_columns.h"
+#include "store/postgres/pg_internal.h"
 #include "store/store_rows.h"
 
 namespace smsconsent {
 
 using namespace store_rows;  // the helpers both backends share
+using namespace pg_detail;
 
 using pg::Conn;
 using pg::IdOrNull;
 using pg::Res;
 using pg::Txn;
+
+namespace pg_detail {
+
+Status AccountNotFound(int64_t id) {
+  return NotFound("account " + std::to_string(id) + " not found");
+}
+
+// ---- Lookups shared by several calls -------------------------------------------------------
+
+Status AccountExists(Conn& c, int64_t account_id) {
+  SMSC_ASSIGN_OR_RETURN(
+      Res r, c.Q("SELECT 1 FROM accounts WHERE id = $1", "looking up account", account_id));
+  if (r.rows() == 0) return AccountNotFound(account_id);
+  return Status::Ok();
+}
+
+// Locks the accounts' rows (the heads of their hash chains) in id order, so that writers of
+// the same accounts queue up instead of deadlocking, and returns the ids that exist. FOR NO KEY
+// UPDATE does not block the FOR KEY SHARE locks that foreign key checks take on the row.
+Result<std::set<int64_t>> LockAccounts(Conn& c, std::vector<int64_t> ids) {
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  SMSC_ASSIGN_OR_RETURN(Res r, c.Q("SELECT id FROM accounts WHERE id = ANY($1::bigint[]) "
+                                   "ORDER BY id FOR NO KEY UPDATE",
+                                   "locking the accounts' ledgers", pg::IntArray(ids)));
+  std::set<int64_t> found;
+  for (int i = 0; i < r.rows(); ++i) found.insert(r.Int(i, 0));
+  return found;
+}
+
+Status LockAccount(Conn& c, int64_t account_id) {
+  SMSC_ASSIGN_OR_RETURN(std::set<int64_t> found, LockAccounts(c, {account_id}));
+  if (found.empty()) return AccountNotFound(account_id);
+  return Status::Ok();
+}
+
+Status ContactInAccount(Conn& c, int64_t account_id, int64_t contact_id) {
+  SMSC_ASSIGN_OR_RETURN(Res r, c.Q("SELECT 1 FROM contacts WHERE id = $1 AND account_id = $2",
+                                   "looking up contact", contact_id, account_id));
+  if (r.rows() == 0) {
+    return NotFound("contact " + std::to_string(contact_id) + " not found in account " +
+                    std::to_string(account_id));
+  }
+  return Status::Ok();
+}
+
+Status NumberInAccount(Conn& c, int64_t account_id, int64_t number_id) {
+  SMSC_ASSIGN_OR_RETURN(Res r, c.Q("SELECT 1 FROM sender_numbers WHERE id = $1 AND account_id = $2",
+                                   "looking up sender number", number_id, account_id));
+  if (r.rows() == 0) {
+    return NotFound("sender number " + std::to_string(number_id) + " not found in account " +
+                    std::to_string(account_id));
+  }
+  return Status::Ok();
+}
+
+}  // namespace pg_detail
+
+// ---- Open ---------------------------------------------------------------------------------
+
+PgStore::PgStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+PgStore::~PgStore() = default;
+
+static_assert(PgStore::kStatementCacheSize == pg::kPreparedStatements);
+
+Result<int64_t> PgStore::PreparedStatementsForTesting() {
+  return pg::WithConn(impl_->pool, [&](Conn& c) -> Result<int64_t> {
+    SMSC_ASSIGN_OR_RETURN(
+        Res r, c.Q("SELECT count(*) FROM pg_prepared_statements", "counting prepared statements"));
+    return r.Int(0, 0);
+  });
+}
+
+namespace {
+
+std::string PercentDecode(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size()) {
+      auto hex = [](char ch) -> int {
+        if (ch >= '0' && ch <= '9') return ch - '0';
+        if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
+        if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
+        return -1;
+      };
+      const int hi = hex(s[i + 1]);
+      const int lo = hex(s[i + 2]);
+      if (hi >= 0 && lo >= 0) {
+        out.push_back(static_cast<char>(hi * 16 + lo));
+        i += 2;
+        continue;
+      }
+    }
+    out.push_back(s[i]);
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<PgStore::Options> PgStore::ParseLocation(const std::string& location) {
+  Options o;
+  const size_t q = location.find('?');
+  std::string base = location.substr(0, q);
+  std::vector<std::string> kept;
+  bool has_connect_timeout = false;
+  bool has_application_name = false;
+  if (q != std::string::npos) {
+    std::string_view rest = std::string_view(location).substr(q + 1);
+    while (!rest.empty()) {
+      const size_t amp = rest.find('&');
+      std::string_view param = rest.substr(0, amp);
+      rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
+      if (param.empty()) continue;
+      const size_t eq = param.find('=');
+      const std::string key(param.substr(0, eq));
+      const std::string value =
+          eq == std::string_view::npos ? std::string() : PercentDecode(param.substr(eq + 1));
+      if (key == "pool") {
+        int n = 0;
+        const bool digits =
+            !value.empty() && value.size() <= 4 &&
+            std::all_of(value.begin(), value.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
+        if (digits) n = std::stoi(value);
+        if (!digits || n < 1 || n > 1000) {
+          return InvalidArgument(
+              "PostgreSQL location: pool must be a number from 1 to 1000, "
+              "got '" +
+              value + "'");
+        }
+        o.pool_size = n;
+      } else if (key == "schema") {
+        const bool good =
+            !value.empty() && value.size() <= 63 &&
+            std::all_of(value.begin(), value.end(), [](char ch) {
+              return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_';
+            });
+        if (!good) {
+          return InvalidArgument(
+              "PostgreSQL location: schema must be 1 to 63 of a-z, 0-9 and "
+              "_, got '" +
+              value + "'");
+        }
+        o.schema = value;
+      } else {
+        if (key == "connect_timeout") has_connect_timeout = true;
+        if (key == "application_name") has_application_name = true;
+        kept.emplace_back(param);
+      }
+    }
+  }
+  // Without a timeout libpq would wait as long as TCP does for a server that does not answer.
+  if (!has_connect_timeout) kept.emplace_back("connect_timeout=10");
+  if (!has_application_name) kept.emplace_back("application_name=smsconsent");
+  o.conninfo = base;
+  for (size_t i = 0; i < kept.size(); ++i) o.conninfo += (i == 0 ? "?" : "&") + kept[i];
+  return o;
+}
+
+Result<std::unique_ptr<ConsentStore>> PgStore::Open(const std::string& location) {
+  SMSC_ASSIGN_OR_RETURN(Options o, ParseLocation(location));
+  auto impl = std::make_unique<Impl>(o.conninfo, o.schema, o.pool_size);
+  Status st = pg::WithConn(impl->pool, [&](Conn& c) { return Migrate(c, o.schema); });
+  if (!st.ok()) return Status(st.code(), "opening PostgreSQL store: " + st.message());
+  return std::unique_ptr<ConsentStore>(new PgStore(std::move(impl)));
+}
 
 namespace {
 
@@ -335,321 +506,9 @@ CREATE INDEX review_items_by_account_state ON review_items (account_id, state, i
 )sql"},
 }};
 
-// ---- Column lists and row readers --------------------------------------------------------
-// Each SELECT names its columns (store/store_columns.h) in the order the matching reader
-// expects.
+}  // namespace
 
-// The outbox columns qualified by the alias o (ClaimOutbox reads them beside other tables).
-#define SMSC_OUTBOX_COLS_O                                                                     \
-  "o.id, o.account_id, o.number_id, o.contact_id, o.to_phone, o.from_number, o.body, o.kind, " \
-  "o.state, o.attempts, o.last_error, o.inbound_id, o.created_at_ms, o.next_attempt_at_ms, "   \
-  "o.channel, o.provider_message_id, o.lease_owner, o.lease_until_ms, o.sent_at_ms, "          \
-  "o.queued_at_seq"
-
-Result<Account> ReadAccount(const Res& s, int i) {
-  Account a;
-  a.id = s.Int(i, 0);
-  a.name = s.Text(i, 1);
-  a.marketing_sms_access = s.Bool(i, 2);
-  a.sms_short_code = s.Bool(i, 3);
-  a.default_region = s.Text(i, 4);
-  auto scope = ParseOptOutScope(s.Text(i, 5));
-  if (!scope.ok()) return BadColumn(scope, "accounts", a.id);
-  a.opt_out_scope = *scope;
-  a.created_at_ms = s.Int(i, 6);
-  a.reply_sender = s.Text(i, 7);
-  return a;
-}
-
-Result<SenderNumber> ReadNumber(const Res& s, int i) {
-  SenderNumber n;
-  n.id = s.Int(i, 0);
-  n.account_id = s.Int(i, 1);
-  auto kind = ParseNumberKind(s.Text(i, 2));
-  if (!kind.ok()) return BadColumn(kind, "sender_numbers", n.id);
-  n.kind = *kind;
-  n.number = s.Text(i, 3);
-  n.country = s.Text(i, 4);
-  n.business_name = s.Text(i, 5);
-  auto keywords = KeywordsFromJson(s.Text(i, 6));
-  if (!keywords.ok()) return BadColumn(keywords, "sender_numbers", n.id);
-  n.keywords = std::move(keywords).value();
-  n.replies.opt_in = s.Text(i, 7);
-  n.replies.opt_out = s.Text(i, 8);
-  n.replies.help = s.Text(i, 9);
-  n.opt_in_confirmation = s.Bool(i, 10);
-  n.created_at_ms = s.Int(i, 11);
-  return n;
-}
-
-Result<Job> ReadJob(const Res& s, int i) {
-  Job j;
-  j.id = s.Int(i, 0);
-  j.account_id = s.Int(i, 1);
-  j.kind = s.Text(i, 2);
-  j.idempotency_key = s.Text(i, 3);
-  j.request = s.Text(i, 4);
-  auto state = ParseJobState(s.Text(i, 5));
-  if (!state.ok()) return BadColumn(state, "jobs", j.id);
-  j.state = *state;
-  j.total = s.Int(i, 6);
-  j.done = s.Int(i, 7);
-  j.cursor = s.Text(i, 8);
-  j.result = s.Text(i, 9);
-  j.error = s.Text(i, 10);
-  j.lease_owner = s.Text(i, 11);
-  j.lease_until_ms = s.Int(i, 12);
-  j.input_chunks = s.Int(i, 13);
-  j.created_at_ms = s.Int(i, 14);
-  j.updated_at_ms = s.Int(i, 15);
-  j.finished_at_ms = s.Int(i, 16);
-  return j;
-}
-
-Contact ReadContact(const Res& s, int i) {
-  Contact c;
-  c.id = s.Int(i, 0);
-  c.account_id = s.Int(i, 1);
-  c.phone = s.Text(i, 2);
-  c.name = s.Text(i, 3);
-  c.email = s.Text(i, 4);
-  c.created_at_ms = s.Int(i, 5);
-  c.properties = s.Text(i, 6);
-  return c;
-}
-
-// `col`: where the six status columns start.
-Result<StatusRow> ReadStatus(const Res& s, int i, int col = 0) {
-  StatusRow r;
-  r.contact_id = s.Int(i, col);
-  r.number_id = s.Int(i, col + 1);
-  auto status = ParseSubscriptionStatus(s.Text(i, col + 2));
-  if (!status.ok()) return BadColumn(status, "statuses", r.contact_id);
-  r.state.status = *status;
-  r.state.self_opted_out = s.Bool(i, col + 3);
-  auto source = ParseSource(s.Text(i, col + 4));
-  if (!source.ok()) return BadColumn(source, "statuses", r.contact_id);
-  r.state.source = *source;
-  r.state.updated_at_ms = s.Int(i, col + 5);
-  return r;
-}
-
-Result<ConsentEvent> ReadEvent(const Res& s, int i) {
-  ConsentEvent e;
-  e.id = s.Int(i, 0);
-  e.account_id = s.Int(i, 1);
-  e.seq = s.Int(i, 2);
-  e.contact_id = s.Int(i, 3);
-  e.phone = s.Text(i, 4);
-  e.number_id = s.Int(i, 5);
-  e.sender = s.Text(i, 6);
-  auto from = ParseSubscriptionStatus(s.Text(i, 7));
-  if (!from.ok()) return BadColumn(from, "events", e.id);
-  e.from = *from;
-  auto to = ParseSubscriptionStatus(s.Text(i, 8));
-  if (!to.ok()) return BadColumn(to, "events", e.id);
-  e.to = *to;
-  auto source = ParseSource(s.Text(i, 9));
-  if (!source.ok()) return BadColumn(source, "events", e.id);
-  e.source = *source;
-  e.actor = s.Text(i, 10);
-  e.at_ms = s.Int(i, 11);
-  e.evidence = s.Text(i, 12);
-  e.prev_hash = s.Text(i, 13);
-  e.hash = s.Text(i, 14);
-  return e;
-}
-
-Result<ReviewItem> ReadReview(const Res& s, int i) {
-  ReviewItem r;
-  r.id = s.Int(i, 0);
-  r.account_id = s.Int(i, 1);
-  r.inbound_id = s.Int(i, 2);
-  r.contact_id = s.Int(i, 3);
-  r.number_id = s.Int(i, 4);
-  r.rule = s.Text(i, 5);
-  r.explanation = s.Text(i, 6);
-  auto state = ParseReviewState(s.Text(i, 7));
-  if (!state.ok()) return BadColumn(state, "review_items", r.id);
-  r.state = *state;
-  r.created_at_ms = s.Int(i, 8);
-  r.reviewed_by = s.Text(i, 9);
-  r.reviewed_at_ms = s.Int(i, 10);
-  r.note = s.Text(i, 11);
-  r.body = s.Text(i, 12);
-  r.from = s.Text(i, 13);
-  r.to = s.Text(i, 14);
-  r.received_at_ms = s.Int(i, 15);
-  return r;
-}
-
-InboundMessage ReadInbound(const Res& s, int i) {
-  InboundMessage m;
-  m.id = s.Int(i, 0);
-  m.account_id = s.Int(i, 1);
-  m.provider = s.Text(i, 2);
-  m.provider_message_id = s.Text(i, 3);
-  m.from = s.Text(i, 4);
-  m.to = s.Text(i, 5);
-  m.number_id = s.Int(i, 6);  // NULL reads as 0
-  m.contact_id = s.Int(i, 7);
-  m.body = s.Text(i, 8);
-  m.received_at_ms = s.Int(i, 9);
-  m.decision = s.Text(i, 10);
-  return m;
-}
-
-Result<OutboxItem> ReadOutbox(const Res& s, int i) {
-  OutboxItem o;
-  o.id = s.Int(i, 0);
-  o.account_id = s.Int(i, 1);
-  o.number_id = s.Int(i, 2);
-  o.contact_id = s.Int(i, 3);
-  o.to = s.Text(i, 4);
-  o.from = s.Text(i, 5);
-  o.body = s.Text(i, 6);
-  auto kind = ParseReplyKind(s.Text(i, 7));
-  if (!kind.ok()) return BadColumn(kind, "outbox", o.id);
-  o.kind = *kind;
-  auto state = ParseOutboxState(s.Text(i, 8));
-  if (!state.ok()) return BadColumn(state, "outbox", o.id);
-  o.state = *state;
-  o.attempts = static_cast<int>(s.Int(i, 9));
-  o.last_error = s.Text(i, 10);
-  o.inbound_id = s.Int(i, 11);
-  o.created_at_ms = s.Int(i, 12);
-  o.next_attempt_at_ms = s.Int(i, 13);
-  o.channel = s.Text(i, 14);
-  o.provider_message_id = s.Text(i, 15);
-  o.lease_owner = s.Text(i, 16);
-  o.lease_until_ms = s.Int(i, 17);
-  o.sent_at_ms = s.Int(i, 18);
-  o.queued_at_seq = s.Int(i, 19);
-  return o;
-}
-
-Result<User> ReadUser(const Res& s, int i) {
-  User u;
-  u.id = s.Int(i, 0);
-  u.account_id = s.Int(i, 1);
-  u.email = s.Text(i, 2);
-  u.name = s.Text(i, 3);
-  auto role = ParseStaffRole(s.Text(i, 4));
-  if (!role.ok()) return BadColumn(role, "users", u.id);
-  u.role = *role;
-  u.password_hash = s.Text(i, 5);
-  u.created_at_ms = s.Int(i, 6);
-  u.updated_at_ms = s.Int(i, 7);
-  return u;
-}
-
-StaffSession ReadSession(const Res& s, int i) {
-  StaffSession x;
-  x.token_hash = s.Text(i, 0);
-  x.user_id = s.Int(i, 1);
-  x.account_id = s.Int(i, 2);
-  x.csrf_token = s.Text(i, 3);
-  x.created_at_ms = s.Int(i, 4);
-  x.expires_at_ms = s.Int(i, 5);
-  x.last_seen_ms = s.Int(i, 6);
-  return x;
-}
-
-// Reads every row of `r` with `read` (a reader returning T or Result<T>).
-template <typename T, typename Reader>
-Result<std::vector<T>> ReadAll(const Res& r, Reader read) {
-  std::vector<T> out;
-  out.reserve(static_cast<size_t>(r.rows()));
-  for (int i = 0; i < r.rows(); ++i) {
-    if constexpr (std::is_same_v<decltype(read(r, i)), T>) {
-      out.push_back(read(r, i));
-    } else {
-      auto v = read(r, i);
-      if (!v.ok()) return v.status();
-      out.push_back(std::move(v).value());
-    }
-  }
-  return out;
-}
-
-// The same names the SQLite store accepts (it builds a JSON path from them).
-Status CheckPropertyName(const std::string& name) {
-  if (name.empty() || name.find_first_of("\"\\") != std::string::npos) {
-    return InvalidArgument("invalid property name '" + name + "'");
-  }
-  return Status::Ok();
-}
-
-Status AccountNotFound(int64_t id) {
-  return NotFound("account " + std::to_string(id) + " not found");
-}
-
-// ---- Lookups shared by several calls -------------------------------------------------------
-
-Status AccountExists(Conn& c, int64_t account_id) {
-  SMSC_ASSIGN_OR_RETURN(
-      Res r, c.Q("SELECT 1 FROM accounts WHERE id = $1", "looking up account", account_id));
-  if (r.rows() == 0) return AccountNotFound(account_id);
-  return Status::Ok();
-}
-
-// Locks the accounts' rows (the heads of their hash chains) in id order, so that writers of
-// the same accounts queue up instead of deadlocking, and returns the ids that exist. FOR NO KEY
-// UPDATE does not block the FOR KEY SHARE locks that foreign key checks take on the row.
-Result<std::set<int64_t>> LockAccounts(Conn& c, std::vector<int64_t> ids) {
-  std::sort(ids.begin(), ids.end());
-  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
-  SMSC_ASSIGN_OR_RETURN(Res r, c.Q("SELECT id FROM accounts WHERE id = ANY($1::bigint[]) "
-                                   "ORDER BY id FOR NO KEY UPDATE",
-                                   "locking the accounts' ledgers", pg::IntArray(ids)));
-  std::set<int64_t> found;
-  for (int i = 0; i < r.rows(); ++i) found.insert(r.Int(i, 0));
-  return found;
-}
-
-Status LockAccount(Conn& c, int64_t account_id) {
-  SMSC_ASSIGN_OR_RETURN(std::set<int64_t> found, LockAccounts(c, {account_id}));
-  if (found.empty()) return AccountNotFound(account_id);
-  return Status::Ok();
-}
-
-Status ContactInAccount(Conn& c, int64_t account_id, int64_t contact_id) {
-  SMSC_ASSIGN_OR_RETURN(Res r, c.Q("SELECT 1 FROM contacts WHERE id = $1 AND account_id = $2",
-                                   "looking up contact", contact_id, account_id));
-  if (r.rows() == 0) {
-    return NotFound("contact " + std::to_string(contact_id) + " not found in account " +
-                    std::to_string(account_id));
-  }
-  return Status::Ok();
-}
-
-Status NumberInAccount(Conn& c, int64_t account_id, int64_t number_id) {
-  SMSC_ASSIGN_OR_RETURN(Res r, c.Q("SELECT 1 FROM sender_numbers WHERE id = $1 AND account_id = $2",
-                                   "looking up sender number", number_id, account_id));
-  if (r.rows() == 0) {
-    return NotFound("sender number " + std::to_string(number_id) + " not found in account " +
-                    std::to_string(account_id));
-  }
-  return Status::Ok();
-}
-
-Result<SenderNumber> SelectNumber(Conn& c, int64_t account_id, int64_t number_id) {
-  SMSC_ASSIGN_OR_RETURN(Res r, c.Q("SELECT " SMSC_NUMBER_COLS " FROM sender_numbers WHERE id = "
-                                   "$1 AND account_id = $2",
-                                   "reading sender number", number_id, account_id));
-  if (r.rows() == 0) {
-    return NotFound("sender number " + std::to_string(number_id) + " not found in account " +
-                    std::to_string(account_id));
-  }
-  return ReadNumber(r, 0);
-}
-
-Result<User> SelectUser(Conn& c, int64_t user_id) {
-  SMSC_ASSIGN_OR_RETURN(
-      Res r, c.Q("SELECT " SMSC_USER_COLS " FROM users WHERE id = $1", "reading user", user_id));
-  if (r.rows() == 0) return UserNotFound(user_id);
-  return ReadUser(r, 0);
-}
+namespace pg_detail {
 
 // ---- Migrations ---------------------------------------------------------------------------
 
@@ -693,124 +552,31 @@ Status Migrate(Conn& c, const std::string& schema) {
   return txn.Commit();
 }
 
-}  // namespace
-
-// ---- Open ---------------------------------------------------------------------------------
-
-struct PgStore::Impl {
-  Impl(std::string conninfo, std::string schema, int pool_size)
-      : pool(std::move(conninfo), schema, pool_size) {}
-  pg::Pool pool;
-};
-
-PgStore::PgStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-PgStore::~PgStore() = default;
+}  // namespace pg_detail
 
 int PgStore::LatestSchemaVersion() { return kMigrations.back().version; }
 
-static_assert(PgStore::kStatementCacheSize == pg::kPreparedStatements);
-
-Result<int64_t> PgStore::PreparedStatementsForTesting() {
-  return pg::WithConn(impl_->pool, [&](Conn& c) -> Result<int64_t> {
-    SMSC_ASSIGN_OR_RETURN(
-        Res r, c.Q("SELECT count(*) FROM pg_prepared_statements", "counting prepared statements"));
-    return r.Int(0, 0);
-  });
-}
-
 namespace {
 
-std::string PercentDecode(std::string_view s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size()) {
-      auto hex = [](char ch) -> int {
-        if (ch >= '0' && ch <= '9') return ch - '0';
-        if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
-        if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
-        return -1;
-      };
-      const int hi = hex(s[i + 1]);
-      const int lo = hex(s[i + 2]);
-      if (hi >= 0 && lo >= 0) {
-        out.push_back(static_cast<char>(hi * 16 + lo));
-        i += 2;
-        continue;
-      }
-    }
-    out.push_back(s[i]);
+Result<SenderNumber> SelectNumber(Conn& c, int64_t account_id, int64_t number_id) {
+  SMSC_ASSIGN_OR_RETURN(Res r, c.Q("SELECT " SMSC_NUMBER_COLS " FROM sender_numbers WHERE id = "
+                                   "$1 AND account_id = $2",
+                                   "reading sender number", number_id, account_id));
+  if (r.rows() == 0) {
+    return NotFound("sender number " + std::to_string(number_id) + " not found in account " +
+                    std::to_string(account_id));
   }
-  return out;
+  return ReadNumber(r, 0);
+}
+
+Result<User> SelectUser(Conn& c, int64_t user_id) {
+  SMSC_ASSIGN_OR_RETURN(
+      Res r, c.Q("SELECT " SMSC_USER_COLS " FROM users WHERE id = $1", "reading user", user_id));
+  if (r.rows() == 0) return UserNotFound(user_id);
+  return ReadUser(r, 0);
 }
 
 }  // namespace
-
-Result<PgStore::Options> PgStore::ParseLocation(const std::string& location) {
-  Options o;
-  const size_t q = location.find('?');
-  std::string base = location.substr(0, q);
-  std::vector<std::string> kept;
-  bool has_connect_timeout = false;
-  bool has_application_name = false;
-  if (q != std::string::npos) {
-    std::string_view rest = std::string_view(location).substr(q + 1);
-    while (!rest.empty()) {
-      const size_t amp = rest.find('&');
-      std::string_view param = rest.substr(0, amp);
-      rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
-      if (param.empty()) continue;
-      const size_t eq = param.find('=');
-      const std::string key(param.substr(0, eq));
-      const std::string value =
-          eq == std::string_view::npos ? std::string() : PercentDecode(param.substr(eq + 1));
-      if (key == "pool") {
-        int n = 0;
-        const bool digits =
-            !value.empty() && value.size() <= 4 &&
-            std::all_of(value.begin(), value.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
-        if (digits) n = std::stoi(value);
-        if (!digits || n < 1 || n > 1000) {
-          return InvalidArgument(
-              "PostgreSQL location: pool must be a number from 1 to 1000, "
-              "got '" +
-              value + "'");
-        }
-        o.pool_size = n;
-      } else if (key == "schema") {
-        const bool good =
-            !value.empty() && value.size() <= 63 &&
-            std::all_of(value.begin(), value.end(), [](char ch) {
-              return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_';
-            });
-        if (!good) {
-          return InvalidArgument(
-              "PostgreSQL location: schema must be 1 to 63 of a-z, 0-9 and "
-              "_, got '" +
-              value + "'");
-        }
-        o.schema = value;
-      } else {
-        if (key == "connect_timeout") has_connect_timeout = true;
-        if (key == "application_name") has_application_name = true;
-        kept.emplace_back(param);
-      }
-    }
-  }
-  // Without a timeout libpq would wait as long as TCP does for a server that does not answer.
-  if (!has_connect_timeout) kept.emplace_back("connect_timeout=10");
-  if (!has_application_name) kept.emplace_back("application_name=smsconsent");
-  o.conninfo = base;
-  for (size_t i = 0; i < kept.size(); ++i) o.conninfo += (i == 0 ? "?" : "&") + kept[i];
-  return o;
-}
-
-Result<std::unique_ptr<ConsentStore>> PgStore::Open(const std::string& location) {
-  SMSC_ASSIGN_OR_RETURN(Options o, ParseLocation(location));
-  auto impl = std::make_unique<Impl>(o.conninfo, o.schema, o.pool_size);
-  Status st = pg::WithConn(impl->pool, [&](Conn& c) { return Migrate(c, o.schema); });
-  if (!st.ok()) return Status(st.code(), "opening PostgreSQL store: " + st.message());
-  return std::unique_ptr<ConsentStore>(new PgStore(std::move(impl)));
-}
 
 // ---- Accounts -----------------------------------------------------------------------------
 
@@ -1074,6 +840,105 @@ Result<std::vector<SenderNumber>> PgStore::FindNumbers(const std::string& number
   });
 }
 
+// ---- Provider settings --------------------------------------------------------------------
+
+Status PgStore::PutProviderConfig(const ProviderConfig& config) {
+  if (config.provider.empty()) return InvalidArgument("provider name is empty");
+  try {
+    if (!nlohmann::json::parse(config.settings).is_object()) {
+      return InvalidArgument(config.provider + " settings are not a JSON object");
+    }
+  } catch (const nlohmann::json::exception& e) {
+    return InvalidArgument(config.provider + " settings are not valid JSON: " + e.what());
+  }
+  return pg::WithConn(impl_->pool, [&](Conn& c) -> Status {
+    SMSC_ASSIGN_OR_RETURN(Txn txn, Txn::Begin(c));
+    SMSC_RETURN_IF_ERROR(AccountExists(c, config.account_id));
+    SMSC_RETURN_IF_ERROR(c.Q("INSERT INTO provider_configs (account_id, provider, settings, "
+                             "updated_at_ms) VALUES ($1, $2, $3, $4) ON CONFLICT (account_id, "
+                             "provider) DO UPDATE SET settings = excluded.settings, "
+                             "updated_at_ms = excluded.updated_at_ms",
+                             "storing " + config.provider + " settings", config.account_id,
+                             config.provider, config.settings, config.updated_at_ms)
+                             .status());
+    return txn.Commit();
+  });
+}
+
+Result<std::vector<ProviderConfig>> PgStore::ListProviderConfigs(int64_t account_id) {
+  return pg::WithConn(impl_->pool, [&](Conn& c) -> Result<std::vector<ProviderConfig>> {
+    // COLLATE "C": byte order, as SQLite sorts, whatever the database's collation.
+    SMSC_ASSIGN_OR_RETURN(Res r, c.Q("SELECT account_id, provider, settings, updated_at_ms FROM "
+                                     "provider_configs WHERE account_id = $1 ORDER BY provider "
+                                     "COLLATE \"C\"",
+                                     "listing provider settings", account_id));
+    std::vector<ProviderConfig> out;
+    for (int i = 0; i < r.rows(); ++i) {
+      ProviderConfig pc;
+      pc.account_id = r.Int(i, 0);
+      pc.provider = r.Text(i, 1);
+      pc.settings = r.Text(i, 2);
+      pc.updated_at_ms = r.Int(i, 3);
+      out.push_back(std::move(pc));
+    }
+    return out;
+  });
+}
+
+Status PgStore::SetReplySender(int64_t account_id, const std::string& sender) {
+  if (sender.empty()) return InvalidArgument("reply sender name is empty");
+  return pg::WithConn(impl_->pool, [&](Conn& c) -> Status {
+    SMSC_ASSIGN_OR_RETURN(Res r, c.Q("UPDATE accounts SET reply_sender = $2 WHERE id = $1",
+                                     "setting reply sender", account_id, sender));
+    if (r.Affected() == 0) return AccountNotFound(account_id);
+    return Status::Ok();
+  });
+}
+
+// ---- Webhook nonces ------------------------------------------------------------------------
+
+Status PgStore::UseWebhookNonce(const WebhookNonce& nonce, int64_t now_ms) {
+  return pg::WithConn(impl_->pool, [&](Conn& c) -> Status {
+    SMSC_ASSIGN_OR_RETURN(Txn txn, Txn::Begin(c));
+    SMSC_RETURN_IF_ERROR(c.Q("DELETE FROM webhook_nonces WHERE expires_at_ms <= $1",
+                             "forgetting expired webhook nonces", now_ms)
+                             .status());
+    // A concurrent insert of the same key makes this one wait for it and then do nothing; the
+    // SELECT (a statement of its own, so a snapshot of its own) then sees the row it committed.
+    Result<Res> inserted =
+        c.Q("INSERT INTO webhook_nonces (account_id, provider, nonce, request_hash, "
+            "expires_at_ms) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+            "using a webhook nonce", nonce.account_id, nonce.provider, nonce.nonce,
+            nonce.request_hash, nonce.expires_at_ms);
+    if (!inserted.ok() && c.last_sqlstate() == pg::kForeignKeyViolation) {
+      return AccountNotFound(nonce.account_id);
+    }
+    if (!inserted.ok()) return inserted.status();
+    if (inserted->Affected() == 0) {
+      SMSC_ASSIGN_OR_RETURN(Res r, c.Q("SELECT request_hash FROM webhook_nonces WHERE "
+                                       "account_id = $1 AND provider = $2 AND nonce = $3",
+                                       "reading a used webhook nonce", nonce.account_id,
+                                       nonce.provider, nonce.nonce));
+      if (r.rows() > 0 && r.Text(0, 0) != nonce.request_hash) {
+        return AlreadyExists("nonce already used for another request");
+      }
+    }
+    return txn.Commit();
+  });
+}
+
+namespace {
+
+// The same names the SQLite store accepts (it builds a JSON path from them).
+Status CheckPropertyName(const std::string& name) {
+  if (name.empty() || name.find_first_of("\"\\") != std::string::npos) {
+    return InvalidArgument("invalid property name '" + name + "'");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 // ---- Contacts -----------------------------------------------------------------------------
 
 Result<Contact> PgStore::AddContact(const Contact& contact) {
@@ -1275,14 +1140,16 @@ Result<std::vector<StatusRow>> PgStore::ListAllStatuses(int64_t account_id) {
   });
 }
 
-namespace {
+namespace pg_detail {
+
 constexpr char kUpsertStatusSql[] =
     "INSERT INTO statuses (account_id, contact_id, number_id, status, self_opted_out, source, "
     "updated_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7) "
     "ON CONFLICT (account_id, contact_id, number_id) DO UPDATE SET status = excluded.status, "
     "self_opted_out = excluded.self_opted_out, source = excluded.source, "
     "updated_at_ms = excluded.updated_at_ms";
-}  // namespace
+
+}  // namespace pg_detail
 
 Status PgStore::ReplaceStatuses(int64_t account_id, const std::vector<StatusRow>& rows) {
   return pg::WithConn(impl_->pool, [&](Conn& c) -> Status {
@@ -1315,9 +1182,90 @@ Status PgStore::ReplaceStatuses(int64_t account_id, const std::vector<StatusRow>
   });
 }
 
+Result<std::optional<ContactState>> PgStore::FindContactState(int64_t account_id,
+                                                              const std::string& e164,
+                                                              int64_t number_id) {
+  return pg::WithConn(impl_->pool, [&](Conn& c) -> Result<std::optional<ContactState>> {
+    SMSC_ASSIGN_OR_RETURN(
+        Res r, c.Q("SELECT c.id, s.status, s.self_opted_out, s.source, s.updated_at_ms FROM "
+                   "contacts AS c LEFT JOIN statuses AS s ON s.account_id = c.account_id AND "
+                   "s.contact_id = c.id AND s.number_id = $3 WHERE c.account_id = $1 AND "
+                   "c.phone = $2",
+                   "reading a contact's state", account_id, e164, number_id));
+    if (r.rows() == 0) return std::optional<ContactState>();
+    ContactState out;
+    out.contact_id = r.Int(0, 0);
+    if (!r.IsNull(0, 1)) {
+      auto status = ParseSubscriptionStatus(r.Text(0, 1));
+      if (!status.ok()) return BadColumn(status, "statuses", out.contact_id);
+      out.state.status = *status;
+      out.state.self_opted_out = r.Bool(0, 2);
+      auto source = ParseSource(r.Text(0, 3));
+      if (!source.ok()) return BadColumn(source, "statuses", out.contact_id);
+      out.state.source = *source;
+      out.state.updated_at_ms = r.Int(0, 4);
+    }
+    return std::optional<ContactState>(out);
+  });
+}
+
+Result<std::vector<ContactStatuses>> PgStore::LookupContacts(int64_t account_id,
+                                                             const std::vector<std::string>& phones,
+                                                             const std::vector<int64_t>& ids) {
+  constexpr size_t kMaxKeys = 10'000;
+  if (phones.size() + ids.size() > kMaxKeys) {
+    return InvalidArgument("at most " + std::to_string(kMaxKeys) + " contacts per lookup");
+  }
+  return pg::WithConn(impl_->pool, [&](Conn& c) -> Result<std::vector<ContactStatuses>> {
+    // One snapshot for both queries.
+    SMSC_ASSIGN_OR_RETURN(Txn txn,
+                          Txn::Begin(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
+    SMSC_ASSIGN_OR_RETURN(
+        Res r, c.Q("SELECT " SMSC_CONTACT_COLS " FROM contacts WHERE account_id = $1 AND (phone = "
+                   "ANY($2::text[]) OR id = ANY($3::bigint[]))",
+                   "looking up contacts", account_id, pg::TextArray(phones), pg::IntArray(ids)));
+    std::unordered_map<std::string, size_t> by_phone;
+    std::unordered_map<int64_t, size_t> by_id;
+    std::vector<Contact> found;
+    for (int i = 0; i < r.rows(); ++i) {
+      found.push_back(ReadContact(r, i));
+      by_phone.emplace(found.back().phone, found.size() - 1);
+      by_id.emplace(found.back().id, found.size() - 1);
+    }
+    // In the order asked for (phones, then ids), each contact once.
+    std::vector<ContactStatuses> out;
+    std::unordered_map<int64_t, size_t> index;  // contact id -> position in out
+    auto add = [&](size_t f) {
+      if (index.count(found[f].id) != 0) return;
+      index.emplace(found[f].id, out.size());
+      out.push_back(ContactStatuses{found[f], {}});
+    };
+    for (const std::string& p : phones) {
+      if (auto it = by_phone.find(p); it != by_phone.end()) add(it->second);
+    }
+    for (int64_t id : ids) {
+      if (auto it = by_id.find(id); it != by_id.end()) add(it->second);
+    }
+    if (!out.empty()) {
+      std::vector<int64_t> contact_ids;
+      for (const ContactStatuses& cs : out) contact_ids.push_back(cs.contact.id);
+      SMSC_ASSIGN_OR_RETURN(Res s, c.Q("SELECT " SMSC_STATUS_COLS " FROM statuses WHERE "
+                                       "account_id = $1 AND contact_id = ANY($2::bigint[]) "
+                                       "ORDER BY contact_id, number_id",
+                                       "reading statuses", account_id, pg::IntArray(contact_ids)));
+      for (int i = 0; i < s.rows(); ++i) {
+        SMSC_ASSIGN_OR_RETURN(StatusRow row, ReadStatus(s, i));
+        out[index.at(row.contact_id)].statuses.push_back(row);
+      }
+    }
+    SMSC_RETURN_IF_ERROR(txn.Commit());
+    return out;
+  });
+}
+
 // ---- Commit -------------------------------------------------------------------------------
 
-namespace {
+namespace pg_detail {
 
 // Writes one change set inside the caller's transaction, whose caller holds the account's row
 // lock (LockAccounts) and so knows that the account exists. On error it returns without undoing
@@ -1543,7 +1491,7 @@ Result<CommitResult> WriteChangeSet(Conn& c, int64_t account_id, const ChangeSet
   return result;
 }
 
-}  // namespace
+}  // namespace pg_detail
 
 Result<CommitResult> PgStore::Commit(int64_t account_id, const ChangeSet& changes) {
   std::vector<Result<CommitResult>> results = CommitBatch({BatchItem{account_id, &changes}});
@@ -1938,93 +1886,6 @@ Result<std::vector<std::pair<OutboxState, int64_t>>> PgStore::CountOutbox() {
       });
 }
 
-// ---- Provider settings --------------------------------------------------------------------
-
-Status PgStore::PutProviderConfig(const ProviderConfig& config) {
-  if (config.provider.empty()) return InvalidArgument("provider name is empty");
-  try {
-    if (!nlohmann::json::parse(config.settings).is_object()) {
-      return InvalidArgument(config.provider + " settings are not a JSON object");
-    }
-  } catch (const nlohmann::json::exception& e) {
-    return InvalidArgument(config.provider + " settings are not valid JSON: " + e.what());
-  }
-  return pg::WithConn(impl_->pool, [&](Conn& c) -> Status {
-    SMSC_ASSIGN_OR_RETURN(Txn txn, Txn::Begin(c));
-    SMSC_RETURN_IF_ERROR(AccountExists(c, config.account_id));
-    SMSC_RETURN_IF_ERROR(c.Q("INSERT INTO provider_configs (account_id, provider, settings, "
-                             "updated_at_ms) VALUES ($1, $2, $3, $4) ON CONFLICT (account_id, "
-                             "provider) DO UPDATE SET settings = excluded.settings, "
-                             "updated_at_ms = excluded.updated_at_ms",
-                             "storing " + config.provider + " settings", config.account_id,
-                             config.provider, config.settings, config.updated_at_ms)
-                             .status());
-    return txn.Commit();
-  });
-}
-
-Result<std::vector<ProviderConfig>> PgStore::ListProviderConfigs(int64_t account_id) {
-  return pg::WithConn(impl_->pool, [&](Conn& c) -> Result<std::vector<ProviderConfig>> {
-    // COLLATE "C": byte order, as SQLite sorts, whatever the database's collation.
-    SMSC_ASSIGN_OR_RETURN(Res r, c.Q("SELECT account_id, provider, settings, updated_at_ms FROM "
-                                     "provider_configs WHERE account_id = $1 ORDER BY provider "
-                                     "COLLATE \"C\"",
-                                     "listing provider settings", account_id));
-    std::vector<ProviderConfig> out;
-    for (int i = 0; i < r.rows(); ++i) {
-      ProviderConfig pc;
-      pc.account_id = r.Int(i, 0);
-      pc.provider = r.Text(i, 1);
-      pc.settings = r.Text(i, 2);
-      pc.updated_at_ms = r.Int(i, 3);
-      out.push_back(std::move(pc));
-    }
-    return out;
-  });
-}
-
-Status PgStore::SetReplySender(int64_t account_id, const std::string& sender) {
-  if (sender.empty()) return InvalidArgument("reply sender name is empty");
-  return pg::WithConn(impl_->pool, [&](Conn& c) -> Status {
-    SMSC_ASSIGN_OR_RETURN(Res r, c.Q("UPDATE accounts SET reply_sender = $2 WHERE id = $1",
-                                     "setting reply sender", account_id, sender));
-    if (r.Affected() == 0) return AccountNotFound(account_id);
-    return Status::Ok();
-  });
-}
-
-// ---- Webhook nonces ------------------------------------------------------------------------
-
-Status PgStore::UseWebhookNonce(const WebhookNonce& nonce, int64_t now_ms) {
-  return pg::WithConn(impl_->pool, [&](Conn& c) -> Status {
-    SMSC_ASSIGN_OR_RETURN(Txn txn, Txn::Begin(c));
-    SMSC_RETURN_IF_ERROR(c.Q("DELETE FROM webhook_nonces WHERE expires_at_ms <= $1",
-                             "forgetting expired webhook nonces", now_ms)
-                             .status());
-    // A concurrent insert of the same key makes this one wait for it and then do nothing; the
-    // SELECT (a statement of its own, so a snapshot of its own) then sees the row it committed.
-    Result<Res> inserted =
-        c.Q("INSERT INTO webhook_nonces (account_id, provider, nonce, request_hash, "
-            "expires_at_ms) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-            "using a webhook nonce", nonce.account_id, nonce.provider, nonce.nonce,
-            nonce.request_hash, nonce.expires_at_ms);
-    if (!inserted.ok() && c.last_sqlstate() == pg::kForeignKeyViolation) {
-      return AccountNotFound(nonce.account_id);
-    }
-    if (!inserted.ok()) return inserted.status();
-    if (inserted->Affected() == 0) {
-      SMSC_ASSIGN_OR_RETURN(Res r, c.Q("SELECT request_hash FROM webhook_nonces WHERE "
-                                       "account_id = $1 AND provider = $2 AND nonce = $3",
-                                       "reading a used webhook nonce", nonce.account_id,
-                                       nonce.provider, nonce.nonce));
-      if (r.rows() > 0 && r.Text(0, 0) != nonce.request_hash) {
-        return AlreadyExists("nonce already used for another request");
-      }
-    }
-    return txn.Commit();
-  });
-}
-
 // ---- Jobs ---------------------------------------------------------------------------------
 
 Result<std::pair<Job, bool>> PgStore::CreateJob(const Job& job, const InputSource& next_input) {
@@ -2202,87 +2063,6 @@ Result<std::vector<JobReject>> PgStore::ListJobRejects(int64_t account_id, int64
     for (int i = 0; i < r.rows(); ++i) {
       out.push_back(JobReject{r.Int(i, 0), r.Text(i, 1), r.Text(i, 2), r.Text(i, 3)});
     }
-    return out;
-  });
-}
-
-Result<std::optional<ContactState>> PgStore::FindContactState(int64_t account_id,
-                                                              const std::string& e164,
-                                                              int64_t number_id) {
-  return pg::WithConn(impl_->pool, [&](Conn& c) -> Result<std::optional<ContactState>> {
-    SMSC_ASSIGN_OR_RETURN(
-        Res r, c.Q("SELECT c.id, s.status, s.self_opted_out, s.source, s.updated_at_ms FROM "
-                   "contacts AS c LEFT JOIN statuses AS s ON s.account_id = c.account_id AND "
-                   "s.contact_id = c.id AND s.number_id = $3 WHERE c.account_id = $1 AND "
-                   "c.phone = $2",
-                   "reading a contact's state", account_id, e164, number_id));
-    if (r.rows() == 0) return std::optional<ContactState>();
-    ContactState out;
-    out.contact_id = r.Int(0, 0);
-    if (!r.IsNull(0, 1)) {
-      auto status = ParseSubscriptionStatus(r.Text(0, 1));
-      if (!status.ok()) return BadColumn(status, "statuses", out.contact_id);
-      out.state.status = *status;
-      out.state.self_opted_out = r.Bool(0, 2);
-      auto source = ParseSource(r.Text(0, 3));
-      if (!source.ok()) return BadColumn(source, "statuses", out.contact_id);
-      out.state.source = *source;
-      out.state.updated_at_ms = r.Int(0, 4);
-    }
-    return std::optional<ContactState>(out);
-  });
-}
-
-Result<std::vector<ContactStatuses>> PgStore::LookupContacts(int64_t account_id,
-                                                             const std::vector<std::string>& phones,
-                                                             const std::vector<int64_t>& ids) {
-  constexpr size_t kMaxKeys = 10'000;
-  if (phones.size() + ids.size() > kMaxKeys) {
-    return InvalidArgument("at most " + std::to_string(kMaxKeys) + " contacts per lookup");
-  }
-  return pg::WithConn(impl_->pool, [&](Conn& c) -> Result<std::vector<ContactStatuses>> {
-    // One snapshot for both queries.
-    SMSC_ASSIGN_OR_RETURN(Txn txn,
-                          Txn::Begin(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
-    SMSC_ASSIGN_OR_RETURN(
-        Res r, c.Q("SELECT " SMSC_CONTACT_COLS " FROM contacts WHERE account_id = $1 AND (phone = "
-                   "ANY($2::text[]) OR id = ANY($3::bigint[]))",
-                   "looking up contacts", account_id, pg::TextArray(phones), pg::IntArray(ids)));
-    std::unordered_map<std::string, size_t> by_phone;
-    std::unordered_map<int64_t, size_t> by_id;
-    std::vector<Contact> found;
-    for (int i = 0; i < r.rows(); ++i) {
-      found.push_back(ReadContact(r, i));
-      by_phone.emplace(found.back().phone, found.size() - 1);
-      by_id.emplace(found.back().id, found.size() - 1);
-    }
-    // In the order asked for (phones, then ids), each contact once.
-    std::vector<ContactStatuses> out;
-    std::unordered_map<int64_t, size_t> index;  // contact id -> position in out
-    auto add = [&](size_t f) {
-      if (index.count(found[f].id) != 0) return;
-      index.emplace(found[f].id, out.size());
-      out.push_back(ContactStatuses{found[f], {}});
-    };
-    for (const std::string& p : phones) {
-      if (auto it = by_phone.find(p); it != by_phone.end()) add(it->second);
-    }
-    for (int64_t id : ids) {
-      if (auto it = by_id.find(id); it != by_id.end()) add(it->second);
-    }
-    if (!out.empty()) {
-      std::vector<int64_t> contact_ids;
-      for (const ContactStatuses& cs : out) contact_ids.push_back(cs.contact.id);
-      SMSC_ASSIGN_OR_RETURN(Res s, c.Q("SELECT " SMSC_STATUS_COLS " FROM statuses WHERE "
-                                       "account_id = $1 AND contact_id = ANY($2::bigint[]) "
-                                       "ORDER BY contact_id, number_id",
-                                       "reading statuses", account_id, pg::IntArray(contact_ids)));
-      for (int i = 0; i < s.rows(); ++i) {
-        SMSC_ASSIGN_OR_RETURN(StatusRow row, ReadStatus(s, i));
-        out[index.at(row.contact_id)].statuses.push_back(row);
-      }
-    }
-    SMSC_RETURN_IF_ERROR(txn.Commit());
     return out;
   });
 }

@@ -1,0 +1,90 @@
+// What the files of PgStore (src/store/postgres/pg_*.cc) share: the Impl, the row readers, the
+// change set writer and the lookups of several areas. Internal to src/store/postgres/.
+#pragma once
+
+#include <cstdint>
+#include <set>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "store/postgres/pg_conn.h"
+#include "store/postgres/pg_store.h"
+#include "store/store_columns.h"
+
+namespace smsconsent {
+
+struct PgStore::Impl {
+  Impl(std::string conninfo, std::string schema, int pool_size)
+      : pool(std::move(conninfo), schema, pool_size) {}
+  pg::Pool pool;
+};
+
+namespace pg_detail {
+
+// ---- Migrations (pg_schema.cc) -------------------------------------------------------------
+
+// Creates the schema if asked to and applies the pending migrations, in one transaction.
+Status Migrate(pg::Conn& c, const std::string& schema);
+
+// ---- Column lists and row readers (pg_rows.cc) -------------------------------------------
+
+// The outbox columns qualified by the alias o (ClaimOutbox reads them beside other tables).
+#define SMSC_OUTBOX_COLS_O                                                                     \
+  "o.id, o.account_id, o.number_id, o.contact_id, o.to_phone, o.from_number, o.body, o.kind, " \
+  "o.state, o.attempts, o.last_error, o.inbound_id, o.created_at_ms, o.next_attempt_at_ms, "   \
+  "o.channel, o.provider_message_id, o.lease_owner, o.lease_until_ms, o.sent_at_ms, "          \
+  "o.queued_at_seq"
+
+Result<Account> ReadAccount(const pg::Res& s, int i);
+Result<SenderNumber> ReadNumber(const pg::Res& s, int i);
+Result<Job> ReadJob(const pg::Res& s, int i);
+Contact ReadContact(const pg::Res& s, int i);
+Result<StatusRow> ReadStatus(const pg::Res& s, int i, int col = 0);
+Result<ConsentEvent> ReadEvent(const pg::Res& s, int i);
+Result<ReviewItem> ReadReview(const pg::Res& s, int i);
+InboundMessage ReadInbound(const pg::Res& s, int i);
+Result<OutboxItem> ReadOutbox(const pg::Res& s, int i);
+Result<User> ReadUser(const pg::Res& s, int i);
+StaffSession ReadSession(const pg::Res& s, int i);
+
+// Reads every row of `r` with `read` (a reader returning T or Result<T>).
+template <typename T, typename Reader>
+Result<std::vector<T>> ReadAll(const pg::Res& r, Reader read) {
+  std::vector<T> out;
+  out.reserve(static_cast<size_t>(r.rows()));
+  for (int i = 0; i < r.rows(); ++i) {
+    if constexpr (std::is_same_v<decltype(read(r, i)), T>) {
+      out.push_back(read(r, i));
+    } else {
+      auto v = read(r, i);
+      if (!v.ok()) return v.status();
+      out.push_back(std::move(v).value());
+    }
+  }
+  return out;
+}
+
+// ---- Lookups shared by several calls (pg_store.cc) ----------------------------------------
+
+Status AccountNotFound(int64_t id);
+Status AccountExists(pg::Conn& c, int64_t account_id);
+// Locks the accounts' rows in id order and returns the ids that exist.
+Result<std::set<int64_t>> LockAccounts(pg::Conn& c, std::vector<int64_t> ids);
+Status LockAccount(pg::Conn& c, int64_t account_id);
+Status ContactInAccount(pg::Conn& c, int64_t account_id, int64_t contact_id);
+Status NumberInAccount(pg::Conn& c, int64_t account_id, int64_t number_id);
+
+// ---- Statuses (pg_contacts.cc) --------------------------------------------------------------
+
+// Inserts or overwrites one status row: ReplaceStatuses and the change set writer.
+extern const char kUpsertStatusSql[];
+
+// ---- Commit (pg_ledger.cc) ----------------------------------------------------------------
+
+// Writes one change set inside the caller's transaction: Commit, CommitBatch, CommitJobChunk.
+Result<CommitResult> WriteChangeSet(pg::Conn& c, int64_t account_id, const ChangeSet& changes);
+
+}  // namespace pg_detail
+}  // namespace smsconsent
