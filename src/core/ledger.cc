@@ -37,6 +37,31 @@ std::string CanonicalEventEncoding(const ConsentEvent& e) {
   return out;
 }
 
+std::string CanonicalEventEncodingV2(const ConsentEvent& e) {
+  std::string out = "smsconsent-ledger-v2\n";
+  out.reserve(256 + e.evidence.size());
+  Field(out, "account", std::to_string(e.account_id));
+  Field(out, "seq", std::to_string(e.seq));
+  Field(out, "contact", std::to_string(e.contact_id));
+  Field(out, "phone", e.phone);
+  Field(out, "number", std::to_string(e.number_id));
+  Field(out, "sender", e.sender);
+  Field(out, "from", SubscriptionStatusName(e.from));
+  Field(out, "to", SubscriptionStatusName(e.to));
+  Field(out, "source", SourceName(e.source));
+  Field(out, "actor", e.actor);
+  Field(out, "at", std::to_string(e.at_ms));
+  Field(out, "evidence", e.evidence);
+  Field(out, "batch", e.batch_hash);
+  return out;
+}
+
+std::string LeafData(const ConsentEvent& e) {
+  return e.format == 2 ? CanonicalEventEncodingV2(e) : CanonicalEventEncoding(e);
+}
+
+merkle::Hash EventLeafHash(const ConsentEvent& e) { return merkle::LeafHash(LeafData(e)); }
+
 std::string Sha256Hex(std::string_view data) {
   // Fetched once: EVP_sha256() makes OpenSSL 3 look the implementation up again on every
   // call, which cost more than hashing a short input (an API key, an event) itself.

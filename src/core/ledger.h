@@ -6,6 +6,9 @@
 // breaks the chain from that event on. docs/ledger.md describes the format so that a third
 // party can verify an export without our code.
 //
+// Events written as leaves of the account's Merkle tree only (format 2, core/merkle.h) use the
+// v2 encoding below, without prev; the tree's signed heads take the chain's place for them.
+//
 // Canonical encoding (UTF-8, one field per line, fixed order, "name:byte-length:value\n"):
 //   smsconsent-ledger-v1\n
 //   account:…  seq:…  contact:…  phone:…  number:…  sender:…  from:…  to:…
@@ -20,6 +23,7 @@
 #include <vector>
 
 #include "core/consent.h"
+#include "core/merkle.h"
 
 namespace smsconsent {
 
@@ -40,11 +44,24 @@ struct ConsentEvent {
   std::string actor;  // "contact", "user:alice", "api-key:…", "cli"
   int64_t at_ms = 0;
   std::string evidence;  // JSON object text, hashed verbatim
-  std::string prev_hash;
-  std::string hash;
+  std::string prev_hash;  // format 1 only
+  std::string hash;       // format 1 only: ComputeEventHash
+  // Lowercase hex SHA-256 of a bulk change's shared evidence document, stored once per batch;
+  // empty for an event without one. Part of the v2 encoding only.
+  std::string batch_hash;
+  // 1: a chain event (v1 encoding, with prev_hash and hash); 2: a tree-only event (v2 encoding,
+  // no chain). Both are leaves of the account's Merkle tree (LeafData).
+  int format = 1;
 };
 
 std::string CanonicalEventEncoding(const ConsentEvent& e);  // uses prev_hash, not hash
+// The v2 encoding: first line "smsconsent-ledger-v2", then the fields of v1 without prev and
+// with batch (the batch_hash, possibly empty) after evidence.
+std::string CanonicalEventEncodingV2(const ConsentEvent& e);
+// The event's leaf in the account's Merkle tree: the v1 encoding for format 1, the v2 encoding
+// for format 2. So the tree covers chain events exactly as they were hashed.
+std::string LeafData(const ConsentEvent& e);
+merkle::Hash EventLeafHash(const ConsentEvent& e);  // merkle::LeafHash(LeafData(e))
 std::string ComputeEventHash(const ConsentEvent& e);        // lowercase hex SHA-256
 std::string Sha256Hex(std::string_view data);
 

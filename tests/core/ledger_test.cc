@@ -160,3 +160,88 @@ TEST(FormatTimestamp, CalendarEdges) {
 
 }  // namespace
 }  // namespace smsconsent
+
+namespace smsconsent {
+namespace {
+
+ConsentEvent DocumentedEvent() {
+  ConsentEvent e;
+  e.account_id = 7;
+  e.seq = 1;
+  e.contact_id = 2;
+  e.phone = "+4520123456";
+  e.number_id = 3;
+  e.sender = "12345";
+  e.from = SubscriptionStatus::kNotSpecified;
+  e.to = SubscriptionStatus::kOptedIn;
+  e.source = Source::kKeyword;
+  e.actor = "contact";
+  e.at_ms = 1764381941123;
+  e.evidence = R"({"type":"keyword","body":"START"})";
+  e.prev_hash = kGenesisHash;
+  return e;
+}
+
+// The example of docs/ledger.md, byte for byte: chain events keep their encoding and hash.
+TEST(CanonicalEncoding, V1IsTheDocumentedExample) {
+  ConsentEvent e = DocumentedEvent();
+  const std::string want =
+      "smsconsent-ledger-v1\n"
+      "account:1:7\n"
+      "seq:1:1\n"
+      "contact:1:2\n"
+      "phone:11:+4520123456\n"
+      "number:1:3\n"
+      "sender:5:12345\n"
+      "from:13:not_specified\n"
+      "to:8:opted_in\n"
+      "source:7:keyword\n"
+      "actor:7:contact\n"
+      "at:13:1764381941123\n"
+      "evidence:33:{\"type\":\"keyword\",\"body\":\"START\"}\n"
+      "prev:64:0000000000000000000000000000000000000000000000000000000000000000\n";
+  EXPECT_EQ(CanonicalEventEncoding(e), want);
+  // A batch hash is not part of v1: a format-1 event's leaf is its v1 encoding.
+  e.batch_hash = "cb8a2750d44f33c76d8e0100d05d3162fd550cebe5da55bef50f7d29fe673a3b";
+  EXPECT_EQ(CanonicalEventEncoding(e), want);
+  EXPECT_EQ(LeafData(e), want);
+  EXPECT_EQ(EventLeafHash(e), merkle::LeafHash(want));
+  EXPECT_EQ(ComputeEventHash(e), Sha256Hex(want));
+}
+
+TEST(CanonicalEncoding, V2HasBatchAndNoPrev) {
+  ConsentEvent e = DocumentedEvent();
+  e.format = 2;
+  e.seq = 12;
+  e.to = SubscriptionStatus::kOptedOut;
+  e.from = SubscriptionStatus::kOptedIn;
+  e.source = Source::kBulk;
+  e.actor = "user:alice";
+  e.evidence = R"({"type":"bulk","row":4})";
+  e.batch_hash = "cb8a2750d44f33c76d8e0100d05d3162fd550cebe5da55bef50f7d29fe673a3b";
+  e.prev_hash = "ignored";
+  const std::string want =
+      "smsconsent-ledger-v2\n"
+      "account:1:7\n"
+      "seq:2:12\n"
+      "contact:1:2\n"
+      "phone:11:+4520123456\n"
+      "number:1:3\n"
+      "sender:5:12345\n"
+      "from:8:opted_in\n"
+      "to:9:opted_out\n"
+      "source:4:bulk\n"
+      "actor:10:user:alice\n"
+      "at:13:1764381941123\n"
+      "evidence:23:{\"type\":\"bulk\",\"row\":4}\n"
+      "batch:64:cb8a2750d44f33c76d8e0100d05d3162fd550cebe5da55bef50f7d29fe673a3b\n";
+  EXPECT_EQ(CanonicalEventEncodingV2(e), want);
+  EXPECT_EQ(LeafData(e), want);
+  EXPECT_EQ(EventLeafHash(e), merkle::LeafHash(want));
+  e.batch_hash.clear();
+  EXPECT_NE(CanonicalEventEncodingV2(e).find("\nbatch:0:\n"), std::string::npos);
+  EXPECT_TRUE(CanonicalEventEncodingV2(e).ends_with("batch:0:\n"));
+}
+
+}  // namespace
+}  // namespace smsconsent
