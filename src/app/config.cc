@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "store/store.h"
+
 namespace smsconsent {
 namespace {
 
@@ -98,6 +100,18 @@ void AddServeOptions(CLI::App& cmd, ServeConfig& c) {
                  "and highlighted on the activity page")
       ->envname("SMSCONSENT_REVIEW_HIGHLIGHT_AFTER_S")
       ->check(CLI::Range(int64_t{1}, kMaxReplyMaxAgeS))
+      ->capture_default_str();
+  cmd.add_option("--ledger-integrate-interval-ms", c.ledger_integrate_interval_ms,
+                 "how often events written are integrated into the accounts' Merkle trees "
+                 "(the verifiable ledger; every written event is durable and in effect at once)")
+      ->envname("SMSCONSENT_LEDGER_INTEGRATE_INTERVAL_MS")
+      ->check(CLI::Range(int64_t{1}, int64_t{60'000}))
+      ->capture_default_str();
+  cmd.add_option("--tree-head-interval-s", c.tree_head_interval_s,
+                 "while an account's ledger grows, sign a new tree head at most this often "
+                 "(a proof signs one when it needs it)")
+      ->envname("SMSCONSENT_TREE_HEAD_INTERVAL_S")
+      ->check(CLI::Range(int64_t{1}, int64_t{86'400}))
       ->capture_default_str();
   cmd.add_option("--job-lease-ms", c.job_lease_ms,
                  "how long a bulk or import job stays leased to this instance between chunks; "
@@ -228,6 +242,14 @@ int HandlerThreads(const ServeConfig& config, bool networked_store, unsigned cor
   if (config.threads > 0) return config.threads;
   if (networked_store) return 16;
   return std::max(4, 2 * static_cast<int>(cores));
+}
+
+std::string LedgerKeyPath(const std::string& db, const std::string& configured) {
+  if (!configured.empty()) return configured;
+  if (IsPostgresLocation(db)) return "smsconsent-ledger-key.pem";
+  const std::string_view path =
+      std::string_view(db).substr(db.rfind("sqlite:", 0) == 0 ? 7 : 0);
+  return std::string(path) + "-ledger-key.pem";
 }
 
 bool SplitHostPort(const std::string& listen, std::string* host, uint16_t* port) {

@@ -58,6 +58,10 @@ struct ServeConfig {
   int job_chunk_rows = kDefaultJobChunkRows;  // job rows per transaction
   // Open review items (possible opt-outs) older than this are marked overdue.
   int64_t review_highlight_after_s = kDefaultReviewHighlightAfterS;
+  // The verifiable ledger (docs/ledger.md): how often written events are integrated into the
+  // accounts' Merkle trees, and how often, at most, a growing tree gets a new signed head.
+  int64_t ledger_integrate_interval_ms = 200;
+  int64_t tree_head_interval_s = 60;
   // Owner name of this instance's outbox and job leases; default instance-PID. Give each
   // instance on one database its own.
   std::string instance_id;
@@ -108,6 +112,12 @@ Status ApplyServeConfigFile(CLI::App& cmd);
 // consent checks slower (bench/load/run.sh; figures in docs/performance.md). On PostgreSQL
 // every store call waits for a network round trip on its handler thread.
 int HandlerThreads(const ServeConfig& config, bool networked_store, unsigned cores);
+
+// The file holding the installation's Ed25519 ledger key (PKCS#8 PEM, created on first use):
+// `configured` (--ledger-key, SMSCONSENT_LEDGER_KEY) when set; else, for a SQLite database,
+// beside it ("PATH-ledger-key.pem", as SQLite's own "-wal" file); for PostgreSQL,
+// "smsconsent-ledger-key.pem" in the working directory.
+std::string LedgerKeyPath(const std::string& db, const std::string& configured);
 
 // Splits "HOST:PORT" ("[::1]:80" too). false when malformed.
 bool SplitHostPort(const std::string& listen, std::string* host, uint16_t* port);

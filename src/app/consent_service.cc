@@ -1064,14 +1064,79 @@ Result<LedgerCheck> ConsentService::VerifyLedger(int64_t account_id) {
   check.account_id = account.id;
   ChainVerifier chain;
   StatusReplay replay;
-  SMSC_RETURN_IF_ERROR(ForEachEvent(account.id, {}, [&](const ConsentEvent& e) {
-    chain.Add(e);
+  merkle::CompactRange range;
+  SMSC_ASSIGN_OR_RETURN(LedgerTree tree, store_.GetLedgerTree(account.id));
+  check.tree_size = tree.size;
+  std::map<std::string, std::string> keys;
+  SMSC_ASSIGN_OR_RETURN(auto key_list, store_.ListLedgerKeys());
+  for (auto& [id, raw] : key_list) keys[id] = raw;
+  auto fail = [&](int64_t seq, const std::string& why) {
+    if (check.chain_ok) {
+      check.chain_ok = false;
+      check.chain_failure = why;
+      check.failed_seq = seq;
+    }
+  };
+  // Kept heads, ascending by size, read a page at a time as the walk reaches them.
+  std::vector<SignedTreeHead> heads;
+  size_t next_head = 0;
+  int64_t heads_after = 0;
+  auto check_heads = [&]() -> Status {
+    while (true) {
+      if (next_head == heads.size()) {
+        SMSC_ASSIGN_OR_RETURN(heads, store_.ListTreeHeads(account.id, heads_after, 1000));
+        next_head = 0;
+        if (heads.empty()) return Status::Ok();
+        heads_after = heads.back().head.size;
+      }
+      const SignedTreeHead& h = heads[next_head];
+      if (h.head.size > range.size()) return Status::Ok();
+      ++next_head;
+      ++check.heads_checked;
+      const std::string at = "tree head of size " + std::to_string(h.head.size);
+      if (h.head.size < range.size()) {
+        fail(h.head.size, at + " was not reached in seq order");
+        continue;
+      }
+      if (h.head.root != range.Root()) fail(h.head.size, at + ": its root is not the ledger's");
+      auto key = keys.find(h.key_id);
+      if (key == keys.end()) {
+        fail(h.head.size, at + ": signed by unknown key " + h.key_id);
+      } else if (!VerifyTreeHead(h, key->second)) {
+        fail(h.head.size, at + ": the signature does not verify");
+      }
+    }
+  };
+  bool tree_checked = tree.size == 0;
+  Status walked = ForEachEvent(account.id, {}, [&](const ConsentEvent& e) {
+    if (e.format == 1) {
+      if (!chain.Add(e)) fail(chain.failed_seq().value_or(e.seq), chain.failure().value_or(""));
+    } else if (e.seq != range.size() + 1) {
+      fail(e.seq, "event seq " + std::to_string(e.seq) + " follows seq " +
+                      std::to_string(range.size()));
+    }
+    range.Append(EventLeafHash(e));
+    if (range.size() == tree.size) {
+      tree_checked = true;
+      if (range.Root() != tree.root) {
+        fail(e.seq, "the stored tree of " + std::to_string(tree.size) +
+                        " events does not match the events' root");
+      }
+    }
+    if (Status st = check_heads(); !st.ok()) fail(e.seq, st.ToString());
     replay.Add(e);
     ++check.events;
-  }));
-  check.chain_ok = chain.ok();
-  check.chain_failure = chain.failure();
-  check.failed_seq = chain.failed_seq();
+  });
+  SMSC_RETURN_IF_ERROR(walked);
+  if (!tree_checked) {
+    fail(range.size(), "the stored tree holds " + std::to_string(tree.size) +
+                           " events, the ledger " + std::to_string(range.size()));
+  }
+  if (next_head < heads.size()) {
+    fail(heads[next_head].head.size, "tree head of size " +
+                                         std::to_string(heads[next_head].head.size) +
+                                         " is past the ledger's end");
+  }
 
   SMSC_ASSIGN_OR_RETURN(auto rows, store_.ListAllStatuses(account.id));
   std::map<StatusKey, ConsentState> stored;

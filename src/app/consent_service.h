@@ -222,9 +222,14 @@ struct RevocationPage {
 struct LedgerCheck {
   int64_t account_id = 0;
   int64_t events = 0;
+  // The ledger itself: the hash chain of format-1 events (docs/ledger.md), the Merkle tree's
+  // root recomputed from every event against the stored tree and every kept signed head, and
+  // each head's signature with the key the store recorded for it.
   bool chain_ok = true;
-  std::optional<std::string> chain_failure;
+  std::optional<std::string> chain_failure;  // the first problem found, of either kind
   std::optional<int64_t> failed_seq;
+  int64_t tree_size = 0;      // events in the integrated tree
+  int64_t heads_checked = 0;  // signed tree heads whose root and signature were checked
   int64_t status_mismatches = 0;  // rows where the status table differs from the replay
   std::vector<std::string> mismatch_samples;
   bool ok() const { return chain_ok && status_mismatches == 0; }
@@ -357,7 +362,8 @@ class ConsentService {
   Result<std::map<int64_t, std::vector<NumberStatus>>> StoredStatuses(
       int64_t account_id, const std::vector<int64_t>& contact_ids);
 
-  // Checks the hash chain and that the status table equals the ledger's replay.
+  // Checks the ledger (the chain of format-1 events, the tree and its signed heads) and that the
+  // status table equals the ledger's replay. Reads the whole ledger once.
   Result<LedgerCheck> VerifyLedger(int64_t account_id);
   // Rebuilds the status table from the ledger; refuses (kDataLoss) when the chain is broken.
   Result<int64_t> RebuildStatuses(int64_t account_id);

@@ -163,6 +163,8 @@ json ToJson(const LedgerCheck& c) {
             {"ok", c.ok()},
             {"events", c.events},
             {"chain_ok", c.chain_ok},
+            {"tree_size", c.tree_size},
+            {"heads_checked", c.heads_checked},
             {"status_mismatches", c.status_mismatches},
             {"mismatch_samples", c.mismatch_samples}};
   j["first_bad_event"] = c.failed_seq ? json(*c.failed_seq) : json(nullptr);

@@ -5,6 +5,8 @@
 #include <utility>
 
 #include "app/json_views.h"
+#include "core/base64.h"
+#include "core/proof_verify.h"
 #include "core/phone.h"
 
 namespace smsconsent {
@@ -244,7 +246,8 @@ std::string HtmlEscape(std::string_view s) {
 }
 
 Result<ConsentProof> BuildConsentProof(ConsentService& service, ConsentStore& store,
-                                       const Clock& clock, int64_t account_id,
+                                       LedgerService& ledger, const Clock& clock,
+                                       int64_t account_id,
                                        const ProofSubject& subject) {
   ConsentProof proof;
   proof.generated_at_ms = clock.NowMs();
@@ -263,46 +266,69 @@ Result<ConsentProof> BuildConsentProof(ConsentService& service, ConsentStore& st
     proof.statuses.push_back(std::move(ns));
   }
 
-  // One pass over the account's ledger: the whole chain is verified, the contact's events kept.
-  ChainVerifier verifier;
-  std::string prev_stored = kGenesisHash;
+  // The signed head the proof rests on: the account's events so far, integrated.
+  SMSC_ASSIGN_OR_RETURN(proof.ledger.head, ledger.CurrentHead(proof.account.id));
+  const SignedTreeHead& head = proof.ledger.head;
+  proof.ledger.public_key = ledger.key().PublicKeyRaw();
+  if (head.key_id != ledger.key().KeyId()) {
+    // Signed by another instance's key: the one the store recorded for it.
+    SMSC_ASSIGN_OR_RETURN(auto keys, store.ListLedgerKeys());
+    for (const auto& [id, raw] : keys) {
+      if (id == head.key_id) proof.ledger.public_key = raw;
+    }
+  }
+  auto fail = [&](const std::string& why) {
+    proof.ledger.ok = false;
+    if (!proof.ledger.failure) proof.ledger.failure = why;
+  };
+  if (!VerifyTreeHead(head, proof.ledger.public_key)) {
+    fail("the tree head's signature does not verify with key " + head.key_id);
+  }
+
+  // The contact's events, each with its inclusion proof; those written after the head are left
+  // for the next proof.
   EventQuery q;
   q.limit = kProofEventPage;
-  while (true) {
+  q.contact_id = proof.contact.id;
+  bool past_head = false;
+  while (!past_head) {
     SMSC_ASSIGN_OR_RETURN(auto page, store.ListEvents(proof.account.id, q));
     if (page.empty()) break;
     q.after_seq = page.back().seq;
     for (ConsentEvent& e : page) {
-      verifier.Add(e);
-      ++proof.chain.events_total;
-      proof.chain.head_seq = e.seq;
-      proof.chain.head_hash = e.hash;
-      if (e.contact_id == proof.contact.id) {
-        ProofEvent pe;
-        pe.canonical = CanonicalEventEncoding(e);
-        pe.computed_hash = Sha256Hex(pe.canonical);
-        pe.hash_ok = pe.computed_hash == e.hash;
-        pe.prev_ok = e.prev_hash == prev_stored;
-        pe.evidence = json::parse(e.evidence, nullptr, /*allow_exceptions=*/false);
-        if (pe.evidence.is_discarded()) pe.evidence = e.evidence;
-        pe.description = Describe(e, pe.evidence);
-        pe.event = std::move(e);
-        prev_stored = pe.event.hash;
-        proof.events.push_back(std::move(pe));
-      } else {
-        prev_stored = e.hash;
+      if (e.seq > head.head.size) {
+        past_head = true;
+        break;
       }
+      ProofEvent pe;
+      pe.leaf_data = LeafData(e);
+      pe.leaf_hash = merkle::LeafHash(pe.leaf_data);
+      SMSC_ASSIGN_OR_RETURN(pe.inclusion,
+                            ledger.InclusionProof(proof.account.id, e.seq - 1, head.head.size));
+      pe.included = merkle::VerifyInclusion(pe.leaf_hash, e.seq - 1, head.head.size,
+                                            pe.inclusion, head.head.root);
+      if (!pe.included) fail("event seq " + std::to_string(e.seq) + " is not in the signed tree");
+      pe.evidence = json::parse(e.evidence, nullptr, /*allow_exceptions=*/false);
+      if (pe.evidence.is_discarded()) pe.evidence = e.evidence;
+      pe.description = Describe(e, pe.evidence);
+      pe.event = std::move(e);
+      proof.events.push_back(std::move(pe));
     }
   }
-  if (proof.chain.events_total == 0) proof.chain.head_hash = kGenesisHash;
-  proof.chain.ok = verifier.ok();
-  proof.chain.events_checked = verifier.checked();
-  proof.chain.failed_seq = verifier.failed_seq();
-  proof.chain.failure = verifier.failure();
 
   for (const NumberStatus& ns : proof.statuses)
     proof.summary.push_back(SummaryLine(ns, proof.events));
   return proof;
+}
+
+json ConsistencyToJson(const ConsistencyAnswer& a) {
+  json proof = json::array();
+  for (const merkle::Hash& h : a.proof) proof.push_back(merkle::ToHex(h));
+  return {{"format", "smsconsent-consistency-v1"},
+          {"account", a.to.head.account_id},
+          {"from", SignedTreeHeadToJson(a.from)},
+          {"to", SignedTreeHeadToJson(a.to)},
+          {"proof", std::move(proof)}};
 }
 
 json ProofToJson(const ConsentProof& p) {
@@ -311,37 +337,42 @@ json ProofToJson(const ConsentProof& p) {
   json events = json::array();
   for (const ProofEvent& pe : p.events) {
     const ConsentEvent& e = pe.event;
+    json inclusion = json::array();
+    for (const merkle::Hash& h : pe.inclusion) inclusion.push_back(merkle::ToHex(h));
     json j = ToJson(e);  // seq, at, number, phone, from, to, changed, source, actor, evidence, …
+    j["format"] = e.format;
+    j["encoding"] = pe.leaf_data;
+    j["leaf_hash"] = merkle::ToHex(pe.leaf_hash);
+    j["inclusion"] = std::move(inclusion);
+    j["included"] = pe.included;
     j["at_ms"] = e.at_ms;
-    j["account"] = e.account_id;
+    j["account_id"] = e.account_id;
     j["contact_id"] = e.contact_id;
     j["number_id"] = e.number_id;
     j["description"] = pe.description;
     j["evidence_text"] = e.evidence;
-    j["canonical_encoding"] = pe.canonical;
-    j["computed_hash"] = pe.computed_hash;
-    j["hash_ok"] = pe.hash_ok;
-    j["prev_hash_ok"] = pe.prev_ok;
     events.push_back(std::move(j));
   }
-  json chain = {{"ok", p.chain.ok},
-                {"events_checked", p.chain.events_checked},
-                {"events_total", p.chain.events_total},
-                {"head_seq", p.chain.head_seq},
-                {"head_hash", p.chain.head_hash},
-                {"failed_seq", p.chain.failed_seq ? json(*p.chain.failed_seq) : json(nullptr)},
-                {"failure", p.chain.failure ? json(*p.chain.failure) : json(nullptr)}};
   json contact = ToJson(p.contact);
-  return {{"title", "Consent record for " + p.contact.phone},
+  json ledger = {{"ok", p.ledger.ok},
+                 {"public_key", base64::Encode(p.ledger.public_key)},
+                 {"failure", p.ledger.failure ? json(*p.ledger.failure) : json(nullptr)}};
+  return {{"format", "smsconsent-proof-v2"},
+          {"title", "Consent record for " + p.contact.phone},
           {"generated_at", FormatTimestampMs(p.generated_at_ms)},
-          {"account", {{"id", p.account.id}, {"name", p.account.name}}},
+          {"account", p.account.id},
+          {"account_name", p.account.name},
           {"contact", contact},
           {"statuses", statuses},
           {"summary", p.summary},
+          {"tree_head", SignedTreeHeadToJson(p.ledger.head)},
           {"events", events},
-          {"chain", chain},
+          {"batches", json::object()},
+          {"ledger", ledger},
           {"verification",
-           {{"algorithm", "SHA-256 (lowercase hex) of the canonical encoding smsconsent-ledger-v1"},
+           {{"algorithm",
+             "RFC 9162 Merkle tree (SHA-256) over the account's events, tree head signed with "
+             "Ed25519"},
             {"description", "docs/ledger.md"}}}};
 }
 
@@ -395,15 +426,13 @@ std::string ProofToHtml(const ConsentProof& p) {
   h += "<p class=\"meta\">Account " + HtmlEscape(p.account.name) + " (id " +
        std::to_string(p.account.id) + ") &middot; generated " +
        HtmlEscape(FormatTimestampMs(p.generated_at_ms)) +
-       " by smsconsent from its hash-chained "
+       " by smsconsent from its signed, append-only "
        "consent ledger</p>\n";
 
-  if (!p.chain.ok) {
-    h += "<div class=\"banner\"><strong>Warning: the account's ledger does not verify.</strong> "
-         "The hash chain breaks at event seq " +
-         std::to_string(p.chain.failed_seq.value_or(0)) + ": " +
-         HtmlEscape(p.chain.failure.value_or("")) +
-         ". Records from that event on cannot be relied on as unaltered.</div>\n";
+  if (!p.ledger.ok) {
+    h += "<div class=\"banner\"><strong>Warning: this record does not verify.</strong> " +
+         HtmlEscape(p.ledger.failure.value_or("")) +
+         ". Records it concerns cannot be relied on as unaltered.</div>\n";
   }
 
   h += "<h2>Summary</h2>\n<ul class=\"summary\">\n";
@@ -455,52 +484,48 @@ std::string ProofToHtml(const ConsentProof& p) {
     } else {
       Row(h, "Evidence (not JSON)", e.evidence);
     }
-    Row(h, "prev_hash", e.prev_hash, true);
-    Row(h, "hash", e.hash, true);
-    h += "<tr><th>Checks</th><td>hash recomputed from the fields: " + Mark(pe.hash_ok) +
-         "; link to the previous event: " + Mark(pe.prev_ok) + "</td></tr>\n";
+    Row(h, "Leaf hash", merkle::ToHex(pe.leaf_hash), true);
+    h += "<tr><th>Checks</th><td>in the signed ledger (inclusion proof): " + Mark(pe.included) +
+         "</td></tr>\n";
     h += "</table>\n</div>\n";
   }
 
+  const TreeHead& head = p.ledger.head.head;
   h += "<h2>Verification</h2>\n";
-  if (p.chain.ok) {
-    h += "<div class=\"verified\"><span class=\"ok\">The account's whole ledger verifies.</span> "
-         "All " +
-         std::to_string(p.chain.events_total) +
-         " events, from genesis to the head, were checked: sequence numbers have no gaps, each "
-         "event's prev_hash equals the previous event's hash, and each hash recomputes from the "
-         "event's fields.</div>\n";
+  if (p.ledger.ok) {
+    h += "<div class=\"verified\"><span class=\"ok\">This record verifies.</span> The tree "
+         "head below is signed with the installation's key, and each event above is proven to "
+         "be in the account's ledger of " +
+         std::to_string(head.size) + " events that the head describes.</div>\n";
   } else {
-    h += "<div class=\"banner\"><span class=\"bad\">The ledger does NOT verify.</span> " +
-         std::to_string(p.chain.events_checked) + " of " + std::to_string(p.chain.events_total) +
-         " events verified before the first break, at event seq " +
-         std::to_string(p.chain.failed_seq.value_or(0)) + ": " +
-         HtmlEscape(p.chain.failure.value_or("")) + "</div>\n";
+    h += "<div class=\"banner\"><span class=\"bad\">This record does NOT verify.</span> " +
+         HtmlEscape(p.ledger.failure.value_or("")) + "</div>\n";
   }
   h += "<table>\n";
-  Row(h, "Events in the account's ledger", std::to_string(p.chain.events_total));
-  Row(h, "Events verified", std::to_string(p.chain.events_checked));
-  Row(h, "Head seq", std::to_string(p.chain.head_seq));
-  Row(h, "Head hash", p.chain.head_hash, true);
+  Row(h, "Events in the account's ledger", std::to_string(head.size));
+  Row(h, "Tree root (SHA-256)", merkle::ToHex(head.root), true);
+  Row(h, "Tree head signed at", FormatTimestampMs(head.at_ms));
+  Row(h, "Signing key id", p.ledger.head.key_id, true);
+  Row(h, "Public key (base64)", base64::Encode(p.ledger.public_key), true);
+  Row(h, "Signature (base64)", base64::Encode(p.ledger.head.signature), true);
   Row(h, "Generated at", FormatTimestampMs(p.generated_at_ms));
   h += "</table>\n";
-  h += "<p>How to check this record without our software: every event's <code>hash</code> is the "
-       "SHA-256 (lowercase hex) of its canonical encoding, shown below for each event of this "
-       "contact. The encoding is the line <code>smsconsent-ledger-v1</code> followed by one line "
-       "per field, in the order account, seq, contact, phone, number, sender, from, to, source, "
-       "actor, at, evidence, prev &mdash; each written as <code>name:byte-length:value</code> and "
-       "a newline, where <code>at</code> is milliseconds since 1970-01-01 UTC and "
-       "<code>evidence</code> is the stored JSON text byte for byte. Hash the text (for example "
-       "with <code>sha256sum</code>, minding the final newline) and compare. Each event also "
-       "names the previous event's hash (<code>prev</code>; 64 zeros for the first event), so "
-       "the events form a chain: changing, removing or reordering any event breaks it. To check "
-       "the whole chain, export the account's ledger (<code>smsconsent export --ledger</code>) "
-       "and verify every event in seq order; the head hash above lets you confirm that the "
-       "ledger you were given is the one this record was made from.</p>\n";
+  h += "<p>How to check this record without our software: the account's consent events are the "
+       "leaves of a Merkle tree (RFC 9162, SHA-256). Each event's leaf is the SHA-256 of a zero "
+       "byte followed by its encoding, shown below; the encoding's first line names its format "
+       "(<code>smsconsent-ledger-v1</code> or <code>-v2</code>), and each further line is one "
+       "field written as <code>name:byte-length:value</code>, where <code>at</code> is "
+       "milliseconds since 1970-01-01 UTC and <code>evidence</code> the stored JSON text byte "
+       "for byte. Combining the leaf with the hashes of its inclusion proof (in the JSON form "
+       "of this record) must give the root above, and the root, size, time and account, "
+       "encoded as docs/ledger.md says, must carry the Ed25519 signature above under the "
+       "business's public key. Changing any event changes its leaf, and no signed head would "
+       "match it; a tree head kept from earlier lets you ask for a consistency proof that the "
+       "ledger was only appended to since (<code>smsconsent ledger consistency</code>).</p>\n";
   for (const ProofEvent& pe : p.events) {
-    h += "<p>Event seq " + std::to_string(pe.event.seq) + " &mdash; SHA-256 " +
-         "<span class=\"hash\">" + HtmlEscape(pe.computed_hash) + "</span> " + Mark(pe.hash_ok) +
-         "</p>\n<pre>" + HtmlEscape(pe.canonical) + "</pre>\n";
+    h += "<p>Event seq " + std::to_string(pe.event.seq) + " &mdash; leaf SHA-256 " +
+         "<span class=\"hash\">" + HtmlEscape(merkle::ToHex(pe.leaf_hash)) + "</span> " +
+         Mark(pe.included) + "</p>\n<pre>" + HtmlEscape(pe.leaf_data) + "</pre>\n";
   }
   h += "<p class=\"disclaimer\">This record shows what smsconsent stored and how to check "
        "it. It is not legal advice: whether the consent it shows meets the law that applies "

@@ -1,15 +1,17 @@
-// Consent proof: everything the ledger holds about one contact, with the evidence decoded and
-// the hash chain checked, as JSON and as a self-contained printable HTML document -- what a
-// business shows a regulator or a court when asked "prove this person agreed"
-// (docs/export.md describes both and how a third party verifies them).
+// Consent proof: everything the ledger holds about one contact, with the evidence decoded, and
+// for each event an inclusion proof against a signed tree head of the account's Merkle ledger --
+// what a business shows a regulator or a court when asked "prove this person agreed"
+// (docs/ledger.md defines the JSON document so that a third party verifies it without our code;
+// docs/export.md describes both forms).
 //
-// Building a proof reads the contact, its statuses, and the account's whole ledger once, in
-// seq order and page by page: the contact's events are kept (one contact has few), every
-// event of the account is fed to a ChainVerifier, so the result says whether the chain from
-// genesis to head is intact and, if not, names the first event that breaks it.
+// Building a proof integrates the account's newest events, takes a signed tree head that covers
+// them (signing one when the newest kept head does not), and reads the contact's events only:
+// its cost grows with the contact's events times log2 of the ledger's size, not with the ledger.
+// The builder checks what it hands out (the head's signature, every inclusion proof) and says
+// so in `ledger`.
 //
 // Add-ons: needs the account's Marketing SMS Access add-on (kPermissionDenied), checked
-// through ConsentService. Thread-safe if the service and the store are.
+// through ConsentService. Thread-safe if the services and the store are.
 #pragma once
 
 #include <cstdint>
@@ -20,8 +22,10 @@
 #include <nlohmann/json.hpp>
 
 #include "app/consent_service.h"
+#include "app/ledger_service.h"
 #include "core/clock.h"
 #include "core/ledger.h"
+#include "core/merkle.h"
 #include "core/status.h"
 #include "store/store.h"
 
@@ -37,24 +41,20 @@ struct ProofEvent {
   ConsentEvent event;
   // The stored evidence, parsed (the stored text as a string when it is not JSON).
   nlohmann::json evidence;
-  // CanonicalEventEncoding(event) and its SHA-256: hash_ok says whether that equals the stored
-  // hash. prev_ok: prev_hash equals the hash of the account's previous event (zeros for seq 1).
-  std::string canonical;
-  std::string computed_hash;
-  bool hash_ok = false;
-  bool prev_ok = false;
+  std::string leaf_data;  // LeafData(event): the bytes its leaf hashes (docs/ledger.md)
+  merkle::Hash leaf_hash{};
+  std::vector<merkle::Hash> inclusion;  // against ConsentProof::ledger.head
+  bool included = false;                // the inclusion proof verifies against the head
   // One sentence for people: "Opted in by keyword "START" sent from +1… to +1…".
   std::string description;
 };
 
-struct ChainResult {
-  bool ok = true;
-  int64_t events_checked = 0;  // events that verified before the first failure (all when ok)
-  int64_t events_total = 0;    // events in the account's ledger
-  int64_t head_seq = 0;        // the newest event (0 for an empty ledger)
-  std::string head_hash;       // its stored hash (kGenesisHash for an empty ledger)
-  std::optional<int64_t> failed_seq;
-  std::optional<std::string> failure;  // ChainVerifier's message
+// What the proof rests on, as the builder checked it.
+struct LedgerResult {
+  bool ok = true;  // the head's signature verifies and every event's inclusion proof with it
+  SignedTreeHead head;
+  std::string public_key;  // raw 32 bytes of the key that signed the head
+  std::optional<std::string> failure;
 };
 
 struct ConsentProof {
@@ -63,19 +63,25 @@ struct ConsentProof {
   std::vector<NumberStatus> statuses;  // every number of the account
   // Per number with a recorded status, in number order: "On +1… (long code): opted in on …".
   std::vector<std::string> summary;
-  std::vector<ProofEvent> events;  // the contact's events, in seq order
-  ChainResult chain;
+  std::vector<ProofEvent> events;  // the contact's events in the signed tree, in seq order
+  LedgerResult ledger;
   int64_t generated_at_ms = 0;
 };
 
 // Errors: kPermissionDenied (add-on), kNotFound (account, contact -- also a contact of another
 // account), kInvalidPhone, kInvalidArgument (neither or both of id and phone).
 Result<ConsentProof> BuildConsentProof(ConsentService& service, ConsentStore& store,
-                                       const Clock& clock, int64_t account_id,
+                                       LedgerService& ledger, const Clock& clock,
+                                       int64_t account_id,
                                        const ProofSubject& subject);
 
-// The JSON document (docs/export.md lists its keys).
+// The JSON document, format smsconsent-proof-v2 (docs/ledger.md, "Proofs a third party can
+// check"; docs/export.md lists the members for people).
 nlohmann::json ProofToJson(const ConsentProof& proof);
+
+// A consistency proof as the API and the CLI give it: format smsconsent-consistency-v1, account,
+// from and to (signed heads), proof (hex hashes) -- docs/ledger.md.
+nlohmann::json ConsistencyToJson(const ConsistencyAnswer& answer);
 
 // A complete HTML5 document: inline CSS, no scripts, no external assets; every value from the
 // store is HTML-escaped (evidence holds SMS text the contact wrote).

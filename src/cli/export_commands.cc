@@ -11,7 +11,10 @@
 #include <nlohmann/json.hpp>
 
 #include "app/consent_service.h"
+#include "app/config.h"
 #include "app/export.h"
+#include "app/ledger_key.h"
+#include "app/ledger_service.h"
 #include "app/proof.h"
 #include "app/system_clock.h"
 #include "cli/output.h"
@@ -146,7 +149,12 @@ int RunExport(const std::string& db, bool json_out, const ExportArgs& a) {
   return 0;
 }
 
-int RunProof(const std::string& db, bool json_out, const ProofArgs& a) {
+int RunProof(const std::string& db, const std::string& ledger_key, bool json_out,
+             const ProofArgs& a) {
+  if (a.account == 0) return Output::Fail(InvalidArgument("--account is required"));
+  if (a.phone.empty() == (a.contact == 0)) {
+    return Output::Fail(InvalidArgument("name the contact by exactly one of --phone and --contact"));
+  }
   std::string format = a.format.empty() ? (json_out ? "json" : "html") : a.format;
   if (format != "json" && format != "html") {
     return Output::Fail(InvalidArgument("--format must be json or html, not '" + format + "'"));
@@ -157,7 +165,11 @@ int RunProof(const std::string& db, bool json_out, const ProofArgs& a) {
   auto session = OpenSession(db);
   if (!session.ok()) return Output::Fail(session.status());
   Session& s = **session;
-  auto proof = BuildConsentProof(*s.service, *s.store, s.clock, a.account, subject);
+  auto key = LoadOrCreateLedgerKey(LedgerKeyPath(db, ledger_key));
+  if (!key.ok()) return Output::Fail(key.status());
+  LedgerService ledger(*s.store, s.clock, *key);
+  if (Status st = ledger.RegisterKey(); !st.ok()) return Output::Fail(st);
+  auto proof = BuildConsentProof(*s.service, *s.store, ledger, s.clock, a.account, subject);
   if (!proof.ok()) return Output::Fail(proof.status());
   const std::string doc =
       format == "json" ? ProofToJson(*proof).dump(2) + "\n" : ProofToHtml(*proof);
@@ -170,16 +182,16 @@ int RunProof(const std::string& db, bool json_out, const ProofArgs& a) {
     (void)Output{json_out}.Print({{"proof", proof->contact.phone},
                                   {"format", format},
                                   {"output", a.output},
-                                  {"chain_ok", proof->chain.ok}},
+                                  {"ledger_ok", proof->ledger.ok}},
                                  [&](std::ostream& os) {
                                    os << "wrote the consent record of " << proof->contact.phone
                                       << " (" << format << ") to " << a.output << "\n";
                                  });
   }
-  if (!proof->chain.ok) {
+  if (!proof->ledger.ok) {
     // The document is written (it says so too), but the exit code tells scripts.
-    std::cerr << "smsconsent: the ledger of account " << proof->account.id
-              << " does not verify: " << proof->chain.failure.value_or("") << " [DATA_LOSS]\n";
+    std::cerr << "smsconsent: the proof for account " << proof->account.id
+              << " does not verify: " << proof->ledger.failure.value_or("") << " [DATA_LOSS]\n";
     return ExitCodeFor(StatusCode::kDataLoss);
   }
   return 0;
@@ -187,8 +199,8 @@ int RunProof(const std::string& db, bool json_out, const ProofArgs& a) {
 
 }  // namespace
 
-void AddExportCommands(CLI::App& cli, const std::string& db, const bool& json,
-                       std::function<int()>& run) {
+void AddExportCommands(CLI::App& cli, const std::string& db, const std::string& ledger_key,
+                       const bool& json, std::function<int()>& run) {
   // Owned by the CLI::App's lifetime through shared_ptrs captured by the callbacks.
   auto ea = std::make_shared<ExportArgs>();
   auto* exp = cli.add_subcommand(
@@ -216,15 +228,16 @@ void AddExportCommands(CLI::App& cli, const std::string& db, const bool& json,
   auto* proof = cli.add_subcommand(
       "proof",
       "a contact's consent record: events, evidence, hash checks (JSON or printable HTML)");
-  proof->add_option("--account", pa->account, "account id")->required();
-  auto* who = proof->add_option_group("contact", "which contact");
-  who->add_option("--phone", pa->phone, "the contact's phone");
-  who->add_option("--contact", pa->contact, "the contact's id");
-  who->require_option(1);
+  // Not required by the parser: `proof verify` (src/cli/ledger_commands.cc) needs neither.
+  proof->add_option("--account", pa->account, "account id (required)");
+  proof->add_option("--phone", pa->phone, "the contact's phone (or --contact)");
+  proof->add_option("--contact", pa->contact, "the contact's id (or --phone)");
   proof->add_option("--format", pa->format, "json or html (default: html; json with --json)");
   proof->add_option("--output", pa->output, "write to FILE instead of stdout");
-  proof->callback(
-      [&db, &json, &run, pa] { run = [&db, &json, pa] { return RunProof(db, json, *pa); }; });
+  proof->callback([&db, &ledger_key, &json, &run, pa, proof] {
+    if (proof->got_subcommand("verify")) return;
+    run = [&db, &ledger_key, &json, pa] { return RunProof(db, ledger_key, json, *pa); };
+  });
 }
 
 }  // namespace smsconsent::cli

@@ -9,10 +9,11 @@
 
 namespace smsconsent::cli {
 
-// Adds `export` and `proof` to `cli`. `db` and `json` are the global --db and --json values;
+// Adds `export` and `proof` to `cli`. `db`, `ledger_key` and `json` are the global --db,
+// --ledger-key and --json values;
 // they are read when a command runs (after parsing). A parsed command stores its action in
 // `run`, which returns the process exit code. All three must outlive the parse and the run.
-void AddExportCommands(CLI::App& cli, const std::string& db, const bool& json,
-                       std::function<int()>& run);
+void AddExportCommands(CLI::App& cli, const std::string& db, const std::string& ledger_key,
+                       const bool& json, std::function<int()>& run);
 
 }  // namespace smsconsent::cli

@@ -17,6 +17,7 @@
 #include "cli/migrate_command.h"
 #include "cli/output.h"
 #include "cli/review_commands.h"
+#include "cli/ledger_commands.h"
 #include "cli/serve.h"
 #include "cli/user_commands.h"
 #include "cli/version.h"
@@ -86,6 +87,7 @@ std::string DescribeEvidence(const ConsentEvent& e) {
 
 struct Globals {
   std::string db;
+  std::string ledger_key;  // --ledger-key; empty: LedgerKeyPath's default
   bool json = false;
 };
 
@@ -122,6 +124,10 @@ int Main(int argc, char** argv) {
   g.db = env_db && *env_db ? env_db : "smsconsent.db";
   cli.add_option("--db", g.db, "SQLite database file, or postgresql://… URL (env SMSCONSENT_DB)")
       ->capture_default_str();
+  cli.add_option("--ledger-key", g.ledger_key,
+                 "the Ed25519 key (PEM) that signs tree heads, created on first use (env "
+                 "SMSCONSENT_LEDGER_KEY; default: beside a SQLite database, DB-ledger-key.pem)")
+      ->envname("SMSCONSENT_LEDGER_KEY");
   cli.add_flag("--json", g.json, "print one JSON document on stdout");
   // Added after --json, whose value is therefore set when this runs: CLI11 runs the flags'
   // callbacks in the order they were added, once the whole command line is parsed.
@@ -578,7 +584,9 @@ int Main(int argc, char** argv) {
   ledger->require_subcommand(1);
   int64_t ledger_account = 0;
   auto* ledger_verify = ledger->add_subcommand(
-      "verify", "check the hash chain and that statuses equal the ledger's replay (exit 1 if not)");
+      "verify",
+      "check the ledger (hash chain, Merkle tree, signed tree heads) and that statuses equal its "
+      "replay (exit 1 if not)");
   ledger_verify->add_option("--account", ledger_account, "account id (default: all)");
   ledger_verify->callback([&] {
     run = with_app([&](App& app) {
@@ -603,7 +611,10 @@ int Main(int argc, char** argv) {
       app.out().Print(ledger_account ? doc.at(0) : doc, [&](std::ostream& os) {
         for (const auto& c : checks) {
           os << "account " << c.account_id << ": " << c.events << " events, "
-             << (c.ok() ? "chain intact, statuses match the ledger" : "LEDGER CHECK FAILED")
+             << (c.ok() ? "ledger verifies (" + std::to_string(c.tree_size) +
+                              " in the signed tree, " + std::to_string(c.heads_checked) +
+                              " tree heads checked), statuses match the ledger"
+                        : std::string("LEDGER CHECK FAILED"))
              << "\n";
           if (c.chain_failure) os << "  first bad event: " << *c.chain_failure << "\n";
           for (const auto& m : c.mismatch_samples) os << "  status mismatch: " << m << "\n";
@@ -647,7 +658,7 @@ int Main(int argc, char** argv) {
     run = [&] {
       Status st = ApplyServeConfigFile(*serve);
       if (!st.ok()) return Output::Fail(st);
-      return RunServe(g.db, serve_config);
+      return RunServe(g.db, g.ledger_key, serve_config);
     };
   });
 
@@ -746,7 +757,9 @@ int Main(int argc, char** argv) {
   });
 
   // ---- export, proof (src/cli/export_commands.cc) ----
-  AddExportCommands(cli, g.db, g.json, run);
+  AddExportCommands(cli, g.db, g.ledger_key, g.json, run);
+  // ---- ledger head, heads, consistency, public-key; proof verify (src/cli/ledger_commands.cc)
+  AddLedgerCommands(*ledger, *cli.get_subcommand("proof"), g.db, g.ledger_key, g.json, run);
   // ---- bulk, import, job (src/cli/bulk_commands.cc) ----
   AddBulkCommands(cli, g.db, g.json, run);
   // ---- user: staff of the web page (src/cli/user_commands.cc) ----

@@ -17,6 +17,8 @@
 #include "app/consent_service.h"
 #include "app/group_committer.h"
 #include "app/job_worker.h"
+#include "app/ledger_key.h"
+#include "app/ledger_service.h"
 #include "app/outbox_dispatcher.h"
 #include "app/reviews.h"
 #include "app/staff_auth.h"
@@ -98,7 +100,7 @@ MetricsAccess MetricsAccessOf(const std::string& setting) {
 
 }  // namespace
 
-int RunServe(const std::string& db, const ServeConfig& config) {
+int RunServe(const std::string& db, const std::string& ledger_key, const ServeConfig& config) {
   SetUpLogging(config);
   if (config.log_json) {
     spdlog::info(R"("msg":"starting","version":{},"revision":{})", JsonEscape(Version()),
@@ -181,6 +183,27 @@ int RunServe(const std::string& db, const ServeConfig& config) {
   BulkService bulk(service, **store, clock, bulk_options);
   JobWorker jobs(bulk, instance, std::chrono::milliseconds(1000));
   api.SetBulk(&bulk, [&jobs] { jobs.Notify(); });
+  // The verifiable ledger (docs/ledger.md): the key that signs tree heads, created on first run,
+  // and the sequencer that integrates written events into the accounts' trees.
+  const std::string key_path = LedgerKeyPath(db, ledger_key);
+  auto key = LoadOrCreateLedgerKey(key_path);
+  if (!key.ok()) return Output::Fail(key.status());
+  LedgerOptions ledger_options;
+  ledger_options.head_interval_ms = config.tree_head_interval_s * 1000;
+  ledger_options.integrate_interval_ms = config.ledger_integrate_interval_ms;
+  LedgerService ledger(**store, clock, *key, ledger_options);
+  if (Status st = ledger.RegisterKey(); !st.ok()) return Output::Fail(st);
+  LedgerSequencer sequencer(ledger, config.ledger_integrate_interval_ms);
+  api.SetLedger(&ledger);
+  metrics.AddReadings([&sequencer] {
+    return std::vector<Metrics::Reading>{
+        {"smsconsent_ledger_integrated_events_total",
+         "Events this instance integrated into the accounts' Merkle trees.", "counter",
+         static_cast<double>(sequencer.integrated())}};
+  });
+  spdlog::info(json_logs ? R"("msg":"ledger key","path":)" + JsonEscape(key_path) +
+                               R"(,"key_id":)" + JsonEscape(key->KeyId())
+                         : "ledger key " + key_path + " (key id " + key->KeyId() + ")");
   // The queue of possible opt-outs (docs/reviews.md).
   ReviewService reviews(service, **store, clock, config.review_highlight_after_s * 1000);
   api.SetReviews(&reviews);
@@ -284,6 +307,7 @@ int RunServe(const std::string& db, const ServeConfig& config) {
   if (!bound.ok()) return Output::Fail(bound.status());
   if (dispatcher) dispatcher->Start();
   jobs.Start();
+  sequencer.Start();
   // Tools and tests wait for this line; print it only once the socket accepts connections.
   std::cout << "smsconsent listening on http://"
             << (host.find(':') != std::string::npos ? "[" + host + "]" : host) << ":" << *bound
@@ -304,6 +328,8 @@ int RunServe(const std::string& db, const ServeConfig& config) {
   jobs.Stop();
   if (committer) committer->Stop();
   if (dispatcher) dispatcher->Stop();
+  // After the committer: its last batch is integrated too.
+  sequencer.Stop();
   spdlog::info(json_logs ? std::string(R"("msg":"stopped")") : std::string("stopped"));
   spdlog::shutdown();
   return 0;

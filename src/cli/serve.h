@@ -8,6 +8,6 @@
 namespace smsconsent::cli {
 
 // Runs the server until SIGTERM/SIGINT; returns the process exit code.
-int RunServe(const std::string& db, const ServeConfig& config);
+int RunServe(const std::string& db, const std::string& ledger_key, const ServeConfig& config);
 
 }  // namespace smsconsent::cli

@@ -52,6 +52,8 @@ struct ConsentEvent {
   // 1: a chain event (v1 encoding, with prev_hash and hash); 2: a tree-only event (v2 encoding,
   // no chain). Both are leaves of the account's Merkle tree (LeafData).
   int format = 1;
+  // Format 2: the event's number among its (contact, number)'s events: 1, 2, 3, ...
+  int64_t nth = 0;
 };
 
 std::string CanonicalEventEncoding(const ConsentEvent& e);  // uses prev_hash, not hash

@@ -66,6 +66,7 @@ Api::Api(ConsentService& service, const WebhookService& webhooks, ConsentStore& 
   AddExportRoutes();
   AddBulkRoutes();
   AddReviewRoutes();
+  AddLedgerRoutes();
   AddWebRoutes();
   AddMetricsRoutes();
 }

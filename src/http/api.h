@@ -15,6 +15,7 @@
 #include "app/bounded_pool.h"
 #include "app/bulk.h"
 #include "app/consent_service.h"
+#include "app/ledger_service.h"
 #include "app/reviews.h"
 #include "app/staff_auth.h"
 #include "app/webhook_service.h"
@@ -73,6 +74,10 @@ class Api {
   // Enables the review queue's routes (/v1/reviews…; 503 without). Not owned.
   void SetReviews(ReviewService* reviews) { reviews_ = reviews; }
 
+  // Enables the verifiable ledger's routes (/v1/ledger/head, …/heads, …/consistency,
+  // …/public-key) and consent proofs (503 without). Not owned.
+  void SetLedger(LedgerService* ledger) { ledger_ = ledger; }
+
   // Called when replies were queued for the dispatcher.
   void SetOutboxNotifier(std::function<void()> notify) { notify_outbox_ = std::move(notify); }
 
@@ -105,6 +110,8 @@ class Api {
   void AddWebRoutes();      // the staff web page under /app/ (web_ui.cc)
   void AddMetricsRoutes();  // /metrics, as ApiOptions::metrics allows (api_metrics.cc)
   void AddReviewRoutes();   // the queue of possible opt-outs (api_reviews.cc)
+  void AddLedgerRoutes();   // signed tree heads, consistency proofs, public key (api_ledger.cc)
+  Result<LedgerService*> Ledger() const;
   // A provider's webhook: the request handed to WebhookService as it came, its outcome mapped
   // to the response.
   void Webhook(const HttpRequest& req, const std::string& provider, Responder respond) const;
@@ -119,6 +126,7 @@ class Api {
   std::function<void()> notify_outbox_;
   BulkService* bulk_ = nullptr;
   ReviewService* reviews_ = nullptr;
+  LedgerService* ledger_ = nullptr;
   std::function<void()> notify_jobs_;
   StaffAuth* staff_auth_ = nullptr;
   BoundedPool* signin_pool_ = nullptr;

@@ -73,8 +73,10 @@ void Api::AddExportRoutes() {
                 }
                 ProofSubject subject;
                 subject.contact_id = id;
-                SMSC_ASSIGN_OR_RETURN(ConsentProof proof,
-                                      BuildConsentProof(service_, store_, clock_, a.id, subject));
+                SMSC_ASSIGN_OR_RETURN(LedgerService * ledger, Ledger());
+                SMSC_ASSIGN_OR_RETURN(
+                    ConsentProof proof,
+                    BuildConsentProof(service_, store_, *ledger, clock_, a.id, subject));
                 if (format == "json") return JsonResponse(200, ProofToJson(proof));
                 HttpResponse r;
                 r.content_type = "text/html; charset=utf-8";

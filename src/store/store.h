@@ -24,7 +24,10 @@
 #include "core/consent.h"
 #include "core/keywords.h"
 #include "core/ledger.h"
+#include "core/merkle.h"
 #include "core/status.h"
+#include "core/tree_head.h"
+#include "store/ledger_tree.h"
 
 namespace smsconsent {
 
@@ -155,9 +158,14 @@ struct OutboxItem {
   std::string lease_owner;          // dispatcher instance holding the item while sending
   int64_t lease_until_ms = 0;
   int64_t sent_at_ms = 0;
-  // The seq of the account's last ledger event when the reply was queued (its own decision's
-  // events included); set by Commit. An event on the reply's (contact, number) with a higher seq
-  // happened after it was decided.
+  // The id of the last event of the reply's (contact, number) when it was queued (its own
+  // decision's events included; 0 when there was none), set by Commit: an event of the pair
+  // with a higher id happened after it was decided, in both stores (SQLite's single writer and
+  // PostgreSQL's pair lock, docs/storage.md, order a pair's events by id).
+  int64_t queued_after_event = 0;
+  // The account's ledger seq when the reply was queued, kept for replies queued before
+  // queued_after_event existed (SQLite still sets it; 0 on PostgreSQL, where a new event has no
+  // seq until it is integrated).
   int64_t queued_at_seq = 0;
 };
 
@@ -209,7 +217,8 @@ struct OutboxCompletion {
   int64_t at_ms = 0;  // sent_at_ms for kSent
 };
 
-// An event to append; the store assigns id, seq, prev_hash and hash.
+// An event to append; the store assigns id, seq (at once, or when it integrates the ledger) and
+// nth (docs/ledger.md).
 struct EventDraft {
   int64_t contact_id = 0;
   std::string phone;
@@ -221,6 +230,9 @@ struct EventDraft {
   std::string actor;
   int64_t at_ms = 0;
   std::string evidence;  // JSON object text
+  // Hex SHA-256 of a bulk change's shared evidence document, stored once per batch; empty for
+  // events without one.
+  std::string batch_hash;
 };
 
 // ---- possible opt-outs for a person to review (docs/reviews.md) ----
@@ -397,6 +409,8 @@ struct ContactStatuses {
   std::vector<StatusRow> statuses;
 };
 
+// Numbered events only: an event written to PostgreSQL is listed once integration has given it
+// its seq (IntegrateLedger), within the integration delay (docs/ledger.md).
 struct EventQuery {
   int64_t after_seq = 0;  // cursor: events with seq > after_seq, ascending
   int limit = 1000;
@@ -602,6 +616,38 @@ class ConsentStore {
       const std::vector<int64_t>& ids) = 0;
 
   virtual Result<std::vector<ConsentEvent>> ListEvents(int64_t account_id, const EventQuery& q) = 0;
+
+  // ---- the Merkle ledger (docs/ledger.md, src/store/ledger_tree.h) ----
+  // Numbers and integrates up to `max_events` events of the account into its tree, in one
+  // transaction (store_ledger::IntegrateLedger). One integrator per account at a time: on
+  // PostgreSQL, a call that finds another process integrating the account returns the tree as
+  // it is without waiting. kNotFound for an unknown account. Durable on return.
+  virtual Result<LedgerTree> IntegrateLedger(int64_t /*account_id*/, int64_t /*max_events*/,
+                                             int64_t /*now_ms*/) { return Todo(); }
+  // Accounts that have events their tree does not cover yet, by id, at most `limit`.
+  virtual Result<std::vector<int64_t>> AccountsToIntegrate(int /*limit*/) { return Todo(); }
+  // The integrated tree (size 0 and the empty root when none). kNotFound for an unknown account.
+  virtual Result<LedgerTree> GetLedgerTree(int64_t /*account_id*/) { return Todo(); }
+  // The hash of a complete aligned subtree of the account's tree of `tree_size` leaves
+  // (tree_size at most the integrated size): store_ledger::SubtreeHash.
+  virtual Result<merkle::Hash> SubtreeHash(int64_t /*account_id*/, int64_t /*tree_size*/, int /*level*/,
+                                           int64_t /*index*/) { return Todo(); }
+  // Keeps a signed tree head; the first one kept for an (account, size) stays (another one for
+  // the same size is OK and changes nothing). kInvalidArgument for a size above the integrated
+  // tree. Durable on return.
+  virtual Status PutTreeHead(const SignedTreeHead& /*head*/) { return Todo(); }
+  // Kept heads of the account with size > after_size, ascending by size, at most `limit`.
+  virtual Result<std::vector<SignedTreeHead>> ListTreeHeads(int64_t /*account_id*/,
+                                                           int64_t /*after_size*/, int /*limit*/) { return Todo(); }
+  // The newest kept head (largest size), if any.
+  virtual Result<std::optional<SignedTreeHead>> LatestTreeHead(int64_t /*account_id*/) { return Todo(); }
+  // Public keys that signed tree heads: key id (hex SHA-256 of the raw key) -> raw 32 bytes.
+  // Recording one that is known changes nothing.
+  virtual Status PutLedgerKey(const std::string& /*key_id*/, const std::string& /*public_key_raw*/,
+                              int64_t /*at_ms*/) { return Todo(); }
+  virtual Result<std::vector<std::pair<std::string, std::string>>> ListLedgerKeys() { return Todo(); }
+  // TEMPORARY-LEDGER2: until both backends implement the ledger.
+  static Status Todo() { return Internal("TEMPORARY-LEDGER2: not implemented"); }
   // Overwrites a stored event's fields verbatim (no re-hashing). Exists only so tests and the
   // conformance suite can simulate tampering; never called by the application.
   virtual Status DebugOverwriteEvent(const ConsentEvent& e) = 0;

@@ -18,14 +18,15 @@
 #define SMSC_STATUS_COLS "contact_id, number_id, status, self_opted_out, source, updated_at_ms"
 #define SMSC_EVENT_COLS                                                                 \
   "id, account_id, seq, contact_id, phone, number_id, sender, from_status, to_status, " \
-  "source, actor, at_ms, evidence, prev_hash, hash"
+  "source, actor, at_ms, evidence, prev_hash, hash, format, batch_hash, nth"
 #define SMSC_INBOUND_COLS                                                             \
   "id, account_id, provider, provider_message_id, from_phone, to_number, number_id, " \
   "contact_id, body, received_at_ms, decision"
 #define SMSC_OUTBOX_COLS                                                              \
   "id, account_id, number_id, contact_id, to_phone, from_number, body, kind, state, " \
   "attempts, last_error, inbound_id, created_at_ms, next_attempt_at_ms, channel, "    \
-  "provider_message_id, lease_owner, lease_until_ms, sent_at_ms, queued_at_seq"
+  "provider_message_id, lease_owner, lease_until_ms, sent_at_ms, queued_at_seq, "    \
+  "queued_after_event"
 #define SMSC_USER_COLS \
   "id, account_id, email, name, role, password_hash, created_at_ms, updated_at_ms"
 #define SMSC_SESSION_COLS \

@@ -133,6 +133,33 @@ const EventDraft& ResolveDraftContact(const EventDraft& draft, int64_t new_conta
   return *scratch;
 }
 
+Result<ConsentEvent> NextEvent(int64_t account_id, const EventDraft& d,
+                               const ConsentState& before, int64_t seq, int64_t nth) {
+  if (before.status != d.from) {
+    return Aborted("contact " + std::to_string(d.contact_id) + " on number " +
+                   std::to_string(d.number_id) + " is " + SubscriptionStatusName(before.status) +
+                   ", not " + SubscriptionStatusName(d.from) +
+                   " as the change assumed (changed concurrently); re-read and retry");
+  }
+  ConsentEvent e;
+  e.format = 2;
+  e.account_id = account_id;
+  e.seq = seq;
+  e.contact_id = d.contact_id;
+  e.phone = d.phone;
+  e.number_id = d.number_id;
+  e.sender = d.sender;
+  e.nth = nth;
+  e.from = d.from;
+  e.to = d.to;
+  e.source = d.source;
+  e.actor = d.actor;
+  e.at_ms = d.at_ms;
+  e.evidence = d.evidence;
+  e.batch_hash = d.batch_hash;
+  return e;
+}
+
 Result<ConsentEvent> NextChainEvent(int64_t account_id, const EventDraft& d,
                                     const ConsentState& before, int64_t head_seq,
                                     const std::string& head_hash) {

@@ -67,18 +67,22 @@ std::string ContainsPattern(std::string_view s);
 std::string NumberTaken(const SenderNumber& n);
 Status UserNotFound(int64_t id);
 
-// ---- The ledger's chain (WriteChangeSet) ----
+// ---- The ledger (WriteChangeSet) ----
 // The draft with its contact filled in: an event drafted for the change set's new contact
 // (contact_id 0) belongs to `new_contact_id` once that contact is written. Returns `draft`
 // itself when it needs no change, else a copy made in `*scratch`.
 const EventDraft& ResolveDraftContact(const EventDraft& draft, int64_t new_contact_id,
                                       EventDraft* scratch);
-// The account's next event: `d` as number `head_seq + 1` after `head_hash`, hashed (its id is
-// the caller's to fill in). kAborted when the contact's current status `before` is not the one
-// the change assumed (it was changed concurrently).
+// The event `d` as written now (format 2, docs/ledger.md): number `seq` of the account's ledger
+// (0 when the store numbers it at integration), the pair's event number `nth`; its id is the
+// caller's to fill in. kAborted when the pair's current status `before` is not the one the
+// change assumed (it was changed concurrently).
+// TEMPORARY-LEDGER2: the chain's next event, until both stores write format-2 events.
 Result<ConsentEvent> NextChainEvent(int64_t account_id, const EventDraft& d,
                                     const ConsentState& before, int64_t head_seq,
                                     const std::string& head_hash);
+Result<ConsentEvent> NextEvent(int64_t account_id, const EventDraft& d, const ConsentState& before,
+                               int64_t seq, int64_t nth);
 
 // ---- Moving an installation (ExportRows, StoreImport) ----
 // `name` as a quoted SQL identifier ("row" is a keyword in PostgreSQL).
