@@ -3,963 +3,24 @@
 #include <sqlite3.h>
 
 #include <algorithm>
-#include <array>
-#include <atomic>
-#include <condition_variable>
 #include <filesystem>
-#include <list>
+#include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
-#include <string_view>
-#include <thread>
+#include <string>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include "core/ascii.h"
-#include "store/sqlite/state_cache.h"
+#include "store/sqlite/sqlite_internal.h"
 #include "store/store_columns.h"
-#include "store/store_rows.h"
 
 namespace smsconsent {
-namespace {
 
-using namespace store_rows;  // the helpers both backends share
-
-// ---- Error mapping ----------------------------------------------------------------------
-
-Status Unavailable(std::string m) { return {StatusCode::kUnavailable, std::move(m)}; }
-Status DataLoss(std::string m) { return {StatusCode::kDataLoss, std::move(m)}; }
-
-// Turns a SQLite result code into a Status whose message says what we were doing. Unique
-// violations are kAlreadyExists only here, as a fallback: callers that know what a constraint
-// means check for it themselves and word the message.
-Status SqlError(sqlite3* db, int rc, std::string_view what) {
-  std::string msg(what);
-  msg += ": ";
-  msg +=
-      db != nullptr && sqlite3_extended_errcode(db) == rc ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
-  msg += " (sqlite ";
-  msg += std::to_string(rc);
-  msg += ")";
-  switch (rc & 0xff) {
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-      // Another process holds the write lock longer than the busy timeout; retrying later
-      // can succeed.
-      return Unavailable(std::move(msg));
-    case SQLITE_FULL:
-    case SQLITE_IOERR:
-    case SQLITE_CANTOPEN:
-    case SQLITE_READONLY:
-    case SQLITE_PERM:
-      return Unavailable(std::move(msg));
-    case SQLITE_CORRUPT:
-    case SQLITE_NOTADB:
-      return DataLoss(std::move(msg));
-    case SQLITE_CONSTRAINT:
-      if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY) {
-        return AlreadyExists(std::move(msg));
-      }
-      return Internal(std::move(msg));
-    default:
-      return Internal(std::move(msg));
-  }
-}
-
-bool IsUniqueViolation(int rc) {
-  return rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY;
-}
-
-// ---- RAII and the statement cache -------------------------------------------------------
-
-struct DbCloser {
-  void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
-};
-struct StmtFinalizer {
-  void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
-};
-using DbPtr = std::unique_ptr<sqlite3, DbCloser>;
-using StmtPtr = std::unique_ptr<sqlite3_stmt, StmtFinalizer>;
-
-// A borrowed, cached prepared statement. Binding indexes are 1-based as in SQL ("?1");
-// column indexes are 0-based as in sqlite3_column_*. Resets and clears bindings on scope exit
-// so that the cached statement is ready for its next use and holds no read snapshot.
-class Stmt {
- public:
-  Stmt(sqlite3* db, sqlite3_stmt* s) : db_(db), s_(s) {}
-  Stmt(Stmt&& o) noexcept : db_(o.db_), s_(std::exchange(o.s_, nullptr)) {}
-  Stmt& operator=(Stmt&&) = delete;
-  Stmt(const Stmt&) = delete;
-  ~Stmt() {
-    if (s_ != nullptr) {
-      sqlite3_reset(s_);
-      sqlite3_clear_bindings(s_);
-    }
-  }
-
-  Stmt& Bind(int i, int64_t v) {
-    sqlite3_bind_int64(s_, i, v);
-    return *this;
-  }
-  Stmt& Bind(int i, std::string_view v) {
-    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-    return *this;
-  }
-  Stmt& Bind(int i, const std::string& v) { return Bind(i, std::string_view(v)); }
-  // Binds without copying: `v` must outlive this Stmt (which resets the statement when it
-  // goes). For the hot inserts, whose strings belong to the caller's change set or are the
-  // enum names of core/consent.h (string literals).
-  Stmt& BindRef(int i, std::string_view v) {
-    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
-    return *this;
-  }
-  Stmt& Bind(int i, const char* v) { return Bind(i, std::string_view(v)); }
-  Stmt& BindBool(int i, bool v) { return Bind(i, int64_t{v ? 1 : 0}); }
-  Stmt& BindBlob(int i, std::string_view v) {
-    sqlite3_bind_blob64(s_, i, v.data(), v.size(), SQLITE_TRANSIENT);
-    return *this;
-  }
-  // 0 means "none" for optional references; stored as NULL so that foreign keys hold.
-  Stmt& BindIdOrNull(int i, int64_t id) {
-    if (id == 0) {
-      sqlite3_bind_null(s_, i);
-    } else {
-      sqlite3_bind_int64(s_, i, id);
-    }
-    return *this;
-  }
-
-  // true: a row is available; false: done. Errors carry `what`.
-  Result<bool> Step(std::string_view what) {
-    int rc = sqlite3_step(s_);
-    if (rc == SQLITE_ROW) return true;
-    if (rc == SQLITE_DONE) return false;
-    return SqlError(db_, sqlite3_extended_errcode(db_), what);
-  }
-  // For statements that return no rows; keeps the extended code for callers that branch on
-  // constraint kinds.
-  Status Run(std::string_view what, int* rc_out = nullptr) {
-    int rc = sqlite3_step(s_);
-    if (rc == SQLITE_DONE || rc == SQLITE_ROW) {
-      if (rc_out != nullptr) *rc_out = SQLITE_OK;
-      return Status::Ok();
-    }
-    int ext = sqlite3_extended_errcode(db_);
-    if (rc_out != nullptr) *rc_out = ext;
-    return SqlError(db_, ext, what);
-  }
-
-  Stmt& BindNull(int i) {
-    sqlite3_bind_null(s_, i);
-    return *this;
-  }
-  bool IsNull(int col) const { return sqlite3_column_type(s_, col) == SQLITE_NULL; }
-  int64_t Int(int col) const { return sqlite3_column_int64(s_, col); }
-  bool Bool(int col) const { return sqlite3_column_int64(s_, col) != 0; }
-  std::string Blob(int col) const {
-    const void* p = sqlite3_column_blob(s_, col);
-    if (p == nullptr) return {};
-    return std::string(static_cast<const char*>(p),
-                       static_cast<size_t>(sqlite3_column_bytes(s_, col)));
-  }
-  std::string Text(int col) const {
-    const unsigned char* p = sqlite3_column_text(s_, col);
-    if (p == nullptr) return {};
-    return std::string(reinterpret_cast<const char*>(p),
-                       static_cast<size_t>(sqlite3_column_bytes(s_, col)));
-  }
-
- private:
-  sqlite3* db_;
-  sqlite3_stmt* s_;
-};
-
-// ---- A case fold for search --------------------------------------------------------------
-
-// Simple lower-casing of the scripts contact names in our markets use: ASCII, Latin-1
-// (Æ Ø Å Ä Ö Ü É …), Latin Extended-A (Ł Ś Ž Ő …), Greek and Cyrillic. SQLite's own LIKE only
-// folds ASCII, and we do not want ICU in the store; PostgreSQL's lower() does the same job
-// there. Code points outside these ranges, and malformed bytes, are copied unchanged.
-char32_t LowerCodePoint(char32_t c) {
-  if (c < 0x80) return (c >= 'A' && c <= 'Z') ? c + 32 : c;
-  if (c >= 0xC0 && c <= 0xDE && c != 0xD7) return c + 32;
-  if (c >= 0x100 && c <= 0x17F) {
-    if (c == 0x178) return 0xFF;
-    if ((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17E)) return (c % 2 == 1) ? c + 1 : c;
-    if (c == 0x130 || c == 0x131 || c == 0x138 || c == 0x149 || c == 0x17F) return c;
-    return (c % 2 == 0) ? c + 1 : c;
-  }
-  if (c >= 0x391 && c <= 0x3AB && c != 0x3A2) return c + 32;
-  if (c >= 0x410 && c <= 0x42F) return c + 32;
-  if (c >= 0x400 && c <= 0x40F) return c + 80;
-  return c;
-}
-
-std::string FoldCase(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  size_t i = 0;
-  while (i < s.size()) {
-    auto b = static_cast<unsigned char>(s[i]);
-    if (b < 0x80) {
-      out.push_back(static_cast<char>(LowerCodePoint(b)));
-      ++i;
-      continue;
-    }
-    // Only two-byte sequences can hold the letters we fold (U+0080..U+07FF).
-    if ((b & 0xE0) == 0xC0 && i + 1 < s.size() &&
-        (static_cast<unsigned char>(s[i + 1]) & 0xC0) == 0x80) {
-      char32_t c =
-          (static_cast<char32_t>(b & 0x1F) << 6) | (static_cast<unsigned char>(s[i + 1]) & 0x3F);
-      char32_t l = c >= 0x80 ? LowerCodePoint(c) : c;
-      out.push_back(static_cast<char>(0xC0 | (l >> 6)));
-      out.push_back(static_cast<char>(0x80 | (l & 0x3F)));
-      i += 2;
-      continue;
-    }
-    out.push_back(static_cast<char>(b));
-    ++i;
-  }
-  return out;
-}
-
-void SqlFoldCase(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
-  if (argc != 1 || sqlite3_value_type(argv[0]) == SQLITE_NULL) {
-    sqlite3_result_null(ctx);
-    return;
-  }
-  const unsigned char* p = sqlite3_value_text(argv[0]);
-  int n = sqlite3_value_bytes(argv[0]);
-  std::string folded =
-      FoldCase(std::string_view(reinterpret_cast<const char*>(p), static_cast<size_t>(n)));
-  sqlite3_result_text(ctx, folded.data(), static_cast<int>(folded.size()), SQLITE_TRANSIENT);
-}
-
-// ---- Schema -----------------------------------------------------------------------------
-
-struct Migration {
-  int version;
-  const char* name;
-  const char* sql;
-};
-
-// Append only: a released migration is never edited, a change is a new entry.
-constexpr std::array<Migration, 11> kMigrations{{
-    {1, "initial schema", R"sql(
-CREATE TABLE accounts (
-  id                   INTEGER PRIMARY KEY AUTOINCREMENT,
-  name                 TEXT NOT NULL,
-  marketing_sms_access INTEGER NOT NULL CHECK (marketing_sms_access IN (0, 1)),
-  sms_short_code       INTEGER NOT NULL CHECK (sms_short_code IN (0, 1)),
-  default_region       TEXT NOT NULL,
-  opt_out_scope        TEXT NOT NULL,
-  api_key_hash         TEXT UNIQUE,
-  created_at_ms        INTEGER NOT NULL
-);
-
-CREATE TABLE sender_numbers (
-  id                  INTEGER PRIMARY KEY AUTOINCREMENT,
-  account_id          INTEGER NOT NULL REFERENCES accounts (id),
-  kind                TEXT NOT NULL,
-  number              TEXT NOT NULL,
-  country             TEXT NOT NULL,
-  business_name       TEXT NOT NULL,
-  keywords_json       TEXT NOT NULL,
-  reply_opt_in        TEXT NOT NULL,
-  reply_opt_out       TEXT NOT NULL,
-  reply_help          TEXT NOT NULL,
-  opt_in_confirmation INTEGER NOT NULL CHECK (opt_in_confirmation IN (0, 1)),
-  created_at_ms       INTEGER NOT NULL,
-  UNIQUE (account_id, id)
-);
--- Inbound routing must be unambiguous across all accounts: an E.164 number is globally
--- unique; a short code is unique within its country (the same digits exist in many).
-CREATE UNIQUE INDEX sender_numbers_e164_unique
-  ON sender_numbers (number) WHERE kind <> 'short_code';
-CREATE UNIQUE INDEX sender_numbers_short_code_unique
-  ON sender_numbers (number, country) WHERE kind = 'short_code';
-CREATE INDEX sender_numbers_by_number ON sender_numbers (number);
-
-CREATE TABLE contacts (
-  id            INTEGER PRIMARY KEY AUTOINCREMENT,
-  account_id    INTEGER NOT NULL REFERENCES accounts (id),
-  phone         TEXT NOT NULL,
-  name          TEXT NOT NULL,
-  email         TEXT NOT NULL,
-  created_at_ms INTEGER NOT NULL,
-  UNIQUE (account_id, phone),
-  UNIQUE (account_id, id)
-);
-
--- The current status per (contact, number): a cache of the ledger, rebuildable from events.
-CREATE TABLE statuses (
-  account_id     INTEGER NOT NULL,
-  contact_id     INTEGER NOT NULL,
-  number_id      INTEGER NOT NULL,
-  status         TEXT NOT NULL,
-  self_opted_out INTEGER NOT NULL CHECK (self_opted_out IN (0, 1)),
-  source         TEXT NOT NULL,
-  updated_at_ms  INTEGER NOT NULL,
-  PRIMARY KEY (account_id, contact_id, number_id),
-  FOREIGN KEY (account_id, contact_id) REFERENCES contacts (account_id, id),
-  FOREIGN KEY (account_id, number_id) REFERENCES sender_numbers (account_id, id)
-) WITHOUT ROWID;
-
--- The consent ledger: append-only, hash-chained per account (docs/ledger.md).
-CREATE TABLE events (
-  id          INTEGER PRIMARY KEY AUTOINCREMENT,
-  account_id  INTEGER NOT NULL REFERENCES accounts (id),
-  seq         INTEGER NOT NULL,
-  contact_id  INTEGER NOT NULL,
-  phone       TEXT NOT NULL,
-  number_id   INTEGER NOT NULL,
-  sender      TEXT NOT NULL,
-  from_status TEXT NOT NULL,
-  to_status   TEXT NOT NULL,
-  source      TEXT NOT NULL,
-  actor       TEXT NOT NULL,
-  at_ms       INTEGER NOT NULL,
-  evidence    TEXT NOT NULL,
-  prev_hash   TEXT NOT NULL,
-  hash        TEXT NOT NULL,
-  UNIQUE (account_id, seq),
-  FOREIGN KEY (account_id, contact_id) REFERENCES contacts (account_id, id),
-  FOREIGN KEY (account_id, number_id) REFERENCES sender_numbers (account_id, id)
-);
-CREATE INDEX events_by_contact ON events (account_id, contact_id, seq);
-CREATE TRIGGER events_append_only BEFORE DELETE ON events
-BEGIN
-  SELECT RAISE(ABORT, 'the consent ledger is append-only');
-END;
-
-CREATE TABLE inbound_messages (
-  id                  INTEGER PRIMARY KEY AUTOINCREMENT,
-  account_id          INTEGER NOT NULL REFERENCES accounts (id),
-  provider            TEXT NOT NULL,
-  provider_message_id TEXT NOT NULL,
-  from_phone          TEXT NOT NULL,
-  to_number           TEXT NOT NULL,
-  number_id           INTEGER,
-  contact_id          INTEGER,
-  body                TEXT NOT NULL,
-  received_at_ms      INTEGER NOT NULL,
-  decision            TEXT NOT NULL,
-  UNIQUE (account_id, provider, provider_message_id),
-  UNIQUE (account_id, id),
-  FOREIGN KEY (account_id, contact_id) REFERENCES contacts (account_id, id),
-  FOREIGN KEY (account_id, number_id) REFERENCES sender_numbers (account_id, id)
-);
-
-CREATE TABLE outbox (
-  id                 INTEGER PRIMARY KEY AUTOINCREMENT,
-  account_id         INTEGER NOT NULL REFERENCES accounts (id),
-  number_id          INTEGER NOT NULL,
-  contact_id         INTEGER,
-  to_phone           TEXT NOT NULL,
-  from_number        TEXT NOT NULL,
-  body               TEXT NOT NULL,
-  kind               TEXT NOT NULL,
-  state              TEXT NOT NULL,
-  attempts           INTEGER NOT NULL,
-  last_error         TEXT NOT NULL,
-  inbound_id         INTEGER,
-  created_at_ms      INTEGER NOT NULL,
-  next_attempt_at_ms INTEGER NOT NULL,
-  FOREIGN KEY (account_id, number_id) REFERENCES sender_numbers (account_id, id),
-  FOREIGN KEY (account_id, contact_id) REFERENCES contacts (account_id, id),
-  FOREIGN KEY (account_id, inbound_id) REFERENCES inbound_messages (account_id, id)
-);
-CREATE INDEX outbox_by_account_state ON outbox (account_id, state, id);
-CREATE INDEX outbox_due ON outbox (state, next_attempt_at_ms);
-)sql"},
-    {2, "reply senders, provider settings, outbox dispatch", R"sql(
-ALTER TABLE accounts ADD COLUMN reply_sender TEXT NOT NULL DEFAULT 'log';
-
--- "api": sent by a dispatcher; "response": carried in the webhook's HTTP response.
-ALTER TABLE outbox ADD COLUMN channel TEXT NOT NULL DEFAULT 'api'
-  CHECK (channel IN ('api', 'response'));
-ALTER TABLE outbox ADD COLUMN provider_message_id TEXT NOT NULL DEFAULT '';
-ALTER TABLE outbox ADD COLUMN lease_owner TEXT NOT NULL DEFAULT '';
-ALTER TABLE outbox ADD COLUMN lease_until_ms INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE outbox ADD COLUMN sent_at_ms INTEGER NOT NULL DEFAULT 0;
--- ExpireOutboxLeases scans only the (few) items on the wire.
-CREATE INDEX outbox_sending_leases ON outbox (lease_until_ms) WHERE state = 'sending';
-
-CREATE TABLE provider_configs (
-  account_id    INTEGER NOT NULL REFERENCES accounts (id),
-  provider      TEXT NOT NULL,
-  settings      TEXT NOT NULL,
-  updated_at_ms INTEGER NOT NULL,
-  PRIMARY KEY (account_id, provider)
-) WITHOUT ROWID;
-)sql"},
-    {3, "contact status filter and contact deletion", R"sql(
--- ListContacts filtered by opted_in/opted_out on a number walks this in contact id order.
-CREATE INDEX statuses_by_number ON statuses (account_id, number_id, status, contact_id);
--- DeleteContact checks (and the foreign keys re-check) that nothing refers to the contact;
--- without these, both would scan every message of every account.
-CREATE INDEX inbound_messages_by_contact ON inbound_messages (account_id, contact_id);
-CREATE INDEX outbox_by_contact ON outbox (account_id, contact_id);
-)sql"},
-    {4, "contact properties and background jobs", R"sql(
-ALTER TABLE contacts ADD COLUMN properties TEXT NOT NULL DEFAULT '{}';
--- Bulk changes and imports. A job's changes and its progress (done, cursor, result, rejects)
--- are committed together, chunk by chunk, so a job interrupted at any point resumes at its
--- cursor having applied exactly what `done` says.
-CREATE TABLE jobs (
-  id              INTEGER PRIMARY KEY AUTOINCREMENT,
-  account_id      INTEGER NOT NULL REFERENCES accounts (id),
-  kind            TEXT NOT NULL,
-  idempotency_key TEXT NOT NULL,
-  request         TEXT NOT NULL,
-  state           TEXT NOT NULL CHECK (state IN ('queued', 'running', 'done', 'failed')),
-  total           INTEGER NOT NULL DEFAULT 0,
-  done            INTEGER NOT NULL DEFAULT 0,
-  cursor          TEXT NOT NULL DEFAULT '',
-  result          TEXT NOT NULL DEFAULT '{}',
-  error           TEXT NOT NULL DEFAULT '',
-  lease_owner     TEXT NOT NULL DEFAULT '',
-  lease_until_ms  INTEGER NOT NULL DEFAULT 0,
-  input_chunks    INTEGER NOT NULL DEFAULT 0,
-  created_at_ms   INTEGER NOT NULL,
-  updated_at_ms   INTEGER NOT NULL,
-  finished_at_ms  INTEGER NOT NULL DEFAULT 0,
-  UNIQUE (account_id, idempotency_key)
-);
-CREATE INDEX jobs_claimable ON jobs (state, id) WHERE state IN ('queued', 'running');
-CREATE TABLE job_inputs (
-  job_id INTEGER NOT NULL REFERENCES jobs (id),
-  chunk  INTEGER NOT NULL,
-  data   BLOB NOT NULL,
-  PRIMARY KEY (job_id, chunk)
-) WITHOUT ROWID;
-CREATE TABLE job_rejects (
-  job_id INTEGER NOT NULL REFERENCES jobs (id),
-  row    INTEGER NOT NULL,
-  phone  TEXT NOT NULL,
-  reason TEXT NOT NULL,
-  detail TEXT NOT NULL,
-  PRIMARY KEY (job_id, row)
-) WITHOUT ROWID;
-)sql"},
-    {5, "staff users and sign-in sessions", R"sql(
--- Staff who sign in to the web page (docs/auth.md). Emails are stored lower-cased and are
--- unique across the server, so signing in needs no account.
-CREATE TABLE users (
-  id            INTEGER PRIMARY KEY AUTOINCREMENT,
-  account_id    INTEGER NOT NULL REFERENCES accounts (id),
-  email         TEXT NOT NULL UNIQUE COLLATE NOCASE,
-  name          TEXT NOT NULL,
-  role          TEXT NOT NULL CHECK (role IN ('viewer', 'editor')),
-  password_hash TEXT NOT NULL,
-  created_at_ms INTEGER NOT NULL,
-  updated_at_ms INTEGER NOT NULL
-);
-CREATE INDEX users_by_account ON users (account_id, id);
--- One row per signed-in browser, keyed by the SHA-256 of its cookie's token.
-CREATE TABLE sessions (
-  token_hash    TEXT PRIMARY KEY,
-  user_id       INTEGER NOT NULL REFERENCES users (id),
-  account_id    INTEGER NOT NULL REFERENCES accounts (id),
-  csrf_token    TEXT NOT NULL,
-  created_at_ms INTEGER NOT NULL,
-  expires_at_ms INTEGER NOT NULL,
-  last_seen_ms  INTEGER NOT NULL
-) WITHOUT ROWID;
-CREATE INDEX sessions_by_user ON sessions (user_id);
-CREATE INDEX sessions_by_expiry ON sessions (expires_at_ms);
-)sql"},
-    {6, "replies by the message they answer", R"sql(
--- GET /v1/messages reads the replies of a page of messages in one query (ListOutbox with
--- inbound ids); without this it would scan every outbox item of the account.
-CREATE INDEX outbox_by_inbound ON outbox (account_id, inbound_id);
-)sql"},
-    {7, "due replies only in the dispatcher's index", R"sql(
--- ClaimOutbox walks the pending replies in id order. The old index also held every sent,
--- dead and failed reply (most replies are sent in the webhook's own response and never
--- pending), so each stored reply cost one more B-tree insert. As on PostgreSQL.
-DROP INDEX outbox_due;
-CREATE INDEX outbox_due ON outbox (id) WHERE state = 'pending';
-)sql"},
-    {8, "single-use webhook nonces", R"sql(
--- Nonces of signatures that carry no time (Plivo V2, docs/webhooks.md#plivo): each may serve
--- one request. The key makes that hold for every process on the database; rows past their
--- expiry are deleted by the call that uses the next nonce (UseWebhookNonce).
-CREATE TABLE webhook_nonces (
-  account_id    INTEGER NOT NULL REFERENCES accounts (id),
-  provider      TEXT NOT NULL,
-  nonce         TEXT NOT NULL,
-  request_hash  TEXT NOT NULL,
-  expires_at_ms INTEGER NOT NULL,
-  PRIMARY KEY (account_id, provider, nonce)
-) WITHOUT ROWID;
-CREATE INDEX webhook_nonces_by_expiry ON webhook_nonces (expires_at_ms);
-)sql"},
-    {9, "since and source of a status are those of its last change", R"sql(
--- A status's source and updated_at_ms say how and when it last changed (docs/ledger.md,
--- "Status replay"). Rows written while an event that left the status as it was (a repeated
--- STOP, a user's opt-in of an opted-in contact) still moved them hold that event's source
--- and time: they get those of the pair's last change in the ledger, or 'system' and 0 when
--- the status never changed. Only a row equal to the pair's last event -- a no-change event,
--- with its status, source and time -- is touched, so a row that disagrees with the ledger
--- for another reason stays as it is, for `ledger verify` to report.
-UPDATE statuses SET
-  source = COALESCE((SELECT e.source FROM events AS e
-                     WHERE e.account_id = statuses.account_id
-                       AND e.contact_id = statuses.contact_id
-                       AND e.number_id = statuses.number_id AND e.from_status <> e.to_status
-                     ORDER BY e.seq DESC LIMIT 1), 'system'),
-  updated_at_ms = COALESCE((SELECT e.at_ms FROM events AS e
-                            WHERE e.account_id = statuses.account_id
-                              AND e.contact_id = statuses.contact_id
-                              AND e.number_id = statuses.number_id
-                              AND e.from_status <> e.to_status
-                            ORDER BY e.seq DESC LIMIT 1), 0)
-WHERE (SELECT e.from_status = e.to_status AND e.to_status = statuses.status
-              AND e.source = statuses.source AND e.at_ms = statuses.updated_at_ms
-       FROM events AS e
-       WHERE e.account_id = statuses.account_id AND e.contact_id = statuses.contact_id
-         AND e.number_id = statuses.number_id
-       ORDER BY e.seq DESC LIMIT 1);
-)sql"},
-    {10, "replies checked against the ledger when they leave", R"sql(
--- The account's ledger seq when a reply was queued: a claim cancels an opt-in confirmation when
--- an event after it changed the contact's status on the number (docs/storage.md, "The outbox").
-ALTER TABLE outbox ADD COLUMN queued_at_seq INTEGER NOT NULL DEFAULT 0;
--- Replies still to be sent were queued with the events of their decision, under one clock
--- reading: their seq is the last one of the account at or before that time.
-UPDATE outbox SET queued_at_seq = COALESCE((SELECT MAX(e.seq) FROM events e
-    WHERE e.account_id = outbox.account_id AND e.at_ms <= outbox.created_at_ms), 0)
-  WHERE state IN ('pending', 'sending');
-)sql"},
-    {11, "possible opt-outs for a person to review", R"sql(
--- An inbound message the recogniser flagged as a possible opt-out, waiting for an editor to
--- confirm it (the contact's own opt-out) or dismiss it (docs/reviews.md). One per message.
-CREATE TABLE review_items (
-  id             INTEGER PRIMARY KEY AUTOINCREMENT,
-  account_id     INTEGER NOT NULL REFERENCES accounts (id),
-  inbound_id     INTEGER NOT NULL UNIQUE,
-  contact_id     INTEGER NOT NULL,
-  number_id      INTEGER NOT NULL,
-  rule           TEXT NOT NULL,
-  explanation    TEXT NOT NULL,
-  state          TEXT NOT NULL CHECK (state IN ('open', 'confirmed', 'dismissed')),
-  created_at_ms  INTEGER NOT NULL,
-  reviewed_by    TEXT NOT NULL DEFAULT '',
-  reviewed_at_ms INTEGER NOT NULL DEFAULT 0,
-  note           TEXT NOT NULL DEFAULT '',
-  FOREIGN KEY (account_id, inbound_id) REFERENCES inbound_messages (account_id, id),
-  FOREIGN KEY (account_id, contact_id) REFERENCES contacts (account_id, id),
-  FOREIGN KEY (account_id, number_id) REFERENCES sender_numbers (account_id, id)
-);
--- The queue: an account's open items in id order.
-CREATE INDEX review_items_by_account_state ON review_items (account_id, state, id);
-)sql"},
-}};
-
-// ---- Column lists and row readers --------------------------------------------------------
-// Each SELECT names its columns (store/store_columns.h) in the order the matching reader
-// expects.
-
-Result<Account> ReadAccount(const Stmt& s) {
-  Account a;
-  a.id = s.Int(0);
-  a.name = s.Text(1);
-  a.marketing_sms_access = s.Bool(2);
-  a.sms_short_code = s.Bool(3);
-  a.default_region = s.Text(4);
-  auto scope = ParseOptOutScope(s.Text(5));
-  if (!scope.ok()) return BadColumn(scope, "accounts", a.id);
-  a.opt_out_scope = *scope;
-  a.created_at_ms = s.Int(6);
-  a.reply_sender = s.Text(7);
-  return a;
-}
-
-Result<SenderNumber> ReadNumber(const Stmt& s) {
-  SenderNumber n;
-  n.id = s.Int(0);
-  n.account_id = s.Int(1);
-  auto kind = ParseNumberKind(s.Text(2));
-  if (!kind.ok()) return BadColumn(kind, "sender_numbers", n.id);
-  n.kind = *kind;
-  n.number = s.Text(3);
-  n.country = s.Text(4);
-  n.business_name = s.Text(5);
-  auto keywords = KeywordsFromJson(s.Text(6));
-  if (!keywords.ok()) return BadColumn(keywords, "sender_numbers", n.id);
-  n.keywords = std::move(keywords).value();
-  n.replies.opt_in = s.Text(7);
-  n.replies.opt_out = s.Text(8);
-  n.replies.help = s.Text(9);
-  n.opt_in_confirmation = s.Bool(10);
-  n.created_at_ms = s.Int(11);
-  return n;
-}
-
-Result<Job> ReadJob(const Stmt& s) {
-  Job j;
-  j.id = s.Int(0);
-  j.account_id = s.Int(1);
-  j.kind = s.Text(2);
-  j.idempotency_key = s.Text(3);
-  j.request = s.Text(4);
-  auto state = ParseJobState(s.Text(5));
-  if (!state.ok()) return BadColumn(state, "jobs", j.id);
-  j.state = *state;
-  j.total = s.Int(6);
-  j.done = s.Int(7);
-  j.cursor = s.Text(8);
-  j.result = s.Text(9);
-  j.error = s.Text(10);
-  j.lease_owner = s.Text(11);
-  j.lease_until_ms = s.Int(12);
-  j.input_chunks = s.Int(13);
-  j.created_at_ms = s.Int(14);
-  j.updated_at_ms = s.Int(15);
-  j.finished_at_ms = s.Int(16);
-  return j;
-}
-
-Contact ReadContact(const Stmt& s) {
-  Contact c;
-  c.id = s.Int(0);
-  c.account_id = s.Int(1);
-  c.phone = s.Text(2);
-  c.name = s.Text(3);
-  c.email = s.Text(4);
-  c.created_at_ms = s.Int(5);
-  c.properties = s.Text(6);
-  return c;
-}
-
-Result<StatusRow> ReadStatus(const Stmt& s) {
-  StatusRow r;
-  r.contact_id = s.Int(0);
-  r.number_id = s.Int(1);
-  auto status = ParseSubscriptionStatus(s.Text(2));
-  if (!status.ok()) return BadColumn(status, "statuses", r.contact_id);
-  r.state.status = *status;
-  r.state.self_opted_out = s.Bool(3);
-  auto source = ParseSource(s.Text(4));
-  if (!source.ok()) return BadColumn(source, "statuses", r.contact_id);
-  r.state.source = *source;
-  r.state.updated_at_ms = s.Int(5);
-  return r;
-}
-
-Result<ConsentEvent> ReadEvent(const Stmt& s) {
-  ConsentEvent e;
-  e.id = s.Int(0);
-  e.account_id = s.Int(1);
-  e.seq = s.Int(2);
-  e.contact_id = s.Int(3);
-  e.phone = s.Text(4);
-  e.number_id = s.Int(5);
-  e.sender = s.Text(6);
-  auto from = ParseSubscriptionStatus(s.Text(7));
-  if (!from.ok()) return BadColumn(from, "events", e.id);
-  e.from = *from;
-  auto to = ParseSubscriptionStatus(s.Text(8));
-  if (!to.ok()) return BadColumn(to, "events", e.id);
-  e.to = *to;
-  auto source = ParseSource(s.Text(9));
-  if (!source.ok()) return BadColumn(source, "events", e.id);
-  e.source = *source;
-  e.actor = s.Text(10);
-  e.at_ms = s.Int(11);
-  e.evidence = s.Text(12);
-  e.prev_hash = s.Text(13);
-  e.hash = s.Text(14);
-  return e;
-}
-
-InboundMessage ReadInbound(const Stmt& s) {
-  InboundMessage m;
-  m.id = s.Int(0);
-  m.account_id = s.Int(1);
-  m.provider = s.Text(2);
-  m.provider_message_id = s.Text(3);
-  m.from = s.Text(4);
-  m.to = s.Text(5);
-  m.number_id = s.Int(6);  // NULL reads as 0
-  m.contact_id = s.Int(7);
-  m.body = s.Text(8);
-  m.received_at_ms = s.Int(9);
-  m.decision = s.Text(10);
-  return m;
-}
-
-Result<ReviewItem> ReadReview(const Stmt& s) {
-  ReviewItem r;
-  r.id = s.Int(0);
-  r.account_id = s.Int(1);
-  r.inbound_id = s.Int(2);
-  r.contact_id = s.Int(3);
-  r.number_id = s.Int(4);
-  r.rule = s.Text(5);
-  r.explanation = s.Text(6);
-  auto state = ParseReviewState(s.Text(7));
-  if (!state.ok()) return BadColumn(state, "review_items", r.id);
-  r.state = *state;
-  r.created_at_ms = s.Int(8);
-  r.reviewed_by = s.Text(9);
-  r.reviewed_at_ms = s.Int(10);
-  r.note = s.Text(11);
-  r.body = s.Text(12);
-  r.from = s.Text(13);
-  r.to = s.Text(14);
-  r.received_at_ms = s.Int(15);
-  return r;
-}
-
-Result<OutboxItem> ReadOutbox(const Stmt& s) {
-  OutboxItem o;
-  o.id = s.Int(0);
-  o.account_id = s.Int(1);
-  o.number_id = s.Int(2);
-  o.contact_id = s.Int(3);
-  o.to = s.Text(4);
-  o.from = s.Text(5);
-  o.body = s.Text(6);
-  auto kind = ParseReplyKind(s.Text(7));
-  if (!kind.ok()) return BadColumn(kind, "outbox", o.id);
-  o.kind = *kind;
-  auto state = ParseOutboxState(s.Text(8));
-  if (!state.ok()) return BadColumn(state, "outbox", o.id);
-  o.state = *state;
-  o.attempts = static_cast<int>(s.Int(9));
-  o.last_error = s.Text(10);
-  o.inbound_id = s.Int(11);
-  o.created_at_ms = s.Int(12);
-  o.next_attempt_at_ms = s.Int(13);
-  o.channel = s.Text(14);
-  o.provider_message_id = s.Text(15);
-  o.lease_owner = s.Text(16);
-  o.lease_until_ms = s.Int(17);
-  o.sent_at_ms = s.Int(18);
-  o.queued_at_seq = s.Int(19);
-  return o;
-}
-
-// The JSON path of a property for json_extract: $."name".
-Result<std::string> PropertyPath(const std::string& name) {
-  if (name.empty() || name.find_first_of("\"\\") != std::string::npos) {
-    return InvalidArgument("invalid property name '" + name + "'");
-  }
-  return "$.\"" + name + "\"";
-}
-
-// ---- The connection, its statement cache and transactions ---------------------------------
-
-struct Connection {
-  std::string path;
-  DbPtr db;  // declared before the statements: they are finalized first
-  // Statements of SQL in static storage (literals), by the address of their text: finding one
-  // costs no string copy and no hash of the text. A fixed set, kept for the connection's life.
-  std::unordered_map<const char*, StmtPtr> static_stmts;
-  // Statements of SQL built at run time, most recently used first, and the same by their text.
-  // Clients choose some of that SQL (a contact search's shape follows its filters), so at most
-  // SqliteStore::kStatementCacheSize are kept and the least recently used one goes first. A
-  // call holds only a few statements at once, far fewer than the cache keeps, so the one
-  // dropped is never still in use.
-  std::list<std::pair<std::string, StmtPtr>> stmts;
-  std::unordered_map<std::string_view, std::list<std::pair<std::string, StmtPtr>>::iterator>
-      stmts_by_sql;
-
-  Result<StmtPtr> PrepareNew(std::string_view sql) {
-    sqlite3_stmt* raw = nullptr;
-    int rc = sqlite3_prepare_v3(db.get(), sql.data(), static_cast<int>(sql.size()),
-                                SQLITE_PREPARE_PERSISTENT, &raw, nullptr);
-    if (rc != SQLITE_OK) {
-      sqlite3_finalize(raw);
-      return SqlError(db.get(), rc, "preparing \"" + std::string(sql.substr(0, 60)) + "\"");
-    }
-    return StmtPtr(raw);
-  }
-
-  // Returns the cached prepared statement for `sql`, preparing it on first use. A statement
-  // is used by one Stmt at a time; the connection's lock and the scoping of Stmt ensure that.
-  Result<Stmt> Prepare(const std::string& sql) {
-    auto it = stmts_by_sql.find(sql);
-    if (it != stmts_by_sql.end()) {
-      stmts.splice(stmts.begin(), stmts, it->second);
-    } else {
-      SMSC_ASSIGN_OR_RETURN(StmtPtr fresh, PrepareNew(sql));
-      stmts.emplace_front(sql, std::move(fresh));
-      stmts_by_sql.emplace(stmts.front().first, stmts.begin());
-      if (stmts.size() > SqliteStore::kStatementCacheSize) {
-        stmts_by_sql.erase(stmts.back().first);
-        stmts.pop_back();
-      }
-    }
-    sqlite3_stmt* s = stmts.front().second.get();
-    if (sqlite3_stmt_busy(s)) return Internal("statement already in use: " + sql.substr(0, 60));
-    return Stmt(db.get(), s);
-  }
-  // For a string literal (or another array with static storage duration: its address must
-  // always hold this text).
-  template <size_t N>
-  Result<Stmt> Prepare(const char (&sql)[N]) {
-    auto it = static_stmts.find(sql);
-    if (it == static_stmts.end()) {
-      SMSC_ASSIGN_OR_RETURN(StmtPtr fresh, PrepareNew(std::string_view(sql, N - 1)));
-      it = static_stmts.emplace(sql, std::move(fresh)).first;
-    }
-    if (!sqlite3_stmt_busy(it->second.get())) return Stmt(db.get(), it->second.get());
-    // Still stepping further up this call: a second copy, cached as run-time SQL is.
-    return Prepare(std::string(sql, N - 1));
-  }
-
-  Status Exec(const char* sql, std::string_view what) {
-    char* err = nullptr;
-    int rc = sqlite3_exec(db.get(), sql, nullptr, nullptr, &err);
-    sqlite3_free(err);  // the same text is available from sqlite3_errmsg
-    if (rc != SQLITE_OK) return SqlError(db.get(), sqlite3_extended_errcode(db.get()), what);
-    return Status::Ok();
-  }
-
-  // Runs a PRAGMA that returns one value and gives it as text.
-  Result<std::string> PragmaText(const std::string& pragma) {
-    SMSC_ASSIGN_OR_RETURN(Stmt s, Prepare("PRAGMA " + pragma));
-    SMSC_ASSIGN_OR_RETURN(bool row, s.Step("PRAGMA " + pragma));
-    if (!row) return std::string();
-    return s.Text(0);
-  }
-
-  Status AccountExists(int64_t account_id) {
-    SMSC_ASSIGN_OR_RETURN(Stmt s, Prepare("SELECT 1 FROM accounts WHERE id = ?1"));
-    s.Bind(1, account_id);
-    SMSC_ASSIGN_OR_RETURN(bool row, s.Step("looking up account"));
-    if (!row) return NotFound("account " + std::to_string(account_id) + " not found");
-    return Status::Ok();
-  }
-
-  Status ContactInAccount(int64_t account_id, int64_t contact_id) {
-    SMSC_ASSIGN_OR_RETURN(Stmt s,
-                          Prepare("SELECT 1 FROM contacts WHERE id = ?1 AND account_id = ?2"));
-    s.Bind(1, contact_id).Bind(2, account_id);
-    SMSC_ASSIGN_OR_RETURN(bool row, s.Step("looking up contact"));
-    if (!row) {
-      return NotFound("contact " + std::to_string(contact_id) + " not found in account " +
-                      std::to_string(account_id));
-    }
-    return Status::Ok();
-  }
-
-  Status NumberInAccount(int64_t account_id, int64_t number_id) {
-    SMSC_ASSIGN_OR_RETURN(
-        Stmt s, Prepare("SELECT 1 FROM sender_numbers WHERE id = ?1 AND account_id = ?2"));
-    s.Bind(1, number_id).Bind(2, account_id);
-    SMSC_ASSIGN_OR_RETURN(bool row, s.Step("looking up sender number"));
-    if (!row) {
-      return NotFound("sender number " + std::to_string(number_id) + " not found in account " +
-                      std::to_string(account_id));
-    }
-    return Status::Ok();
-  }
-
-  Result<SenderNumber> SelectNumber(int64_t account_id, int64_t number_id) {
-    SMSC_ASSIGN_OR_RETURN(
-        Stmt s, Prepare("SELECT " SMSC_NUMBER_COLS " FROM sender_numbers WHERE id = ?1 AND "
-                        "account_id = ?2"));
-    s.Bind(1, number_id).Bind(2, account_id);
-    SMSC_ASSIGN_OR_RETURN(bool row, s.Step("reading sender number"));
-    if (!row) {
-      return NotFound("sender number " + std::to_string(number_id) + " not found in account " +
-                      std::to_string(account_id));
-    }
-    return ReadNumber(s);
-  }
-};
-
-// A write transaction: BEGIN IMMEDIATE takes the write lock up front, so two writers never
-// both read and then fail to upgrade (which in SQLite is an immediate SQLITE_BUSY that the
-// busy timeout cannot help). Rolls back unless Commit() succeeded.
-class WriteTxn {
- public:
-  static Result<WriteTxn> Begin(Connection* impl) {
-    SMSC_RETURN_IF_ERROR(impl->Exec("BEGIN IMMEDIATE", "starting a write transaction"));
-    return WriteTxn(impl);
-  }
-  WriteTxn(WriteTxn&& o) noexcept : impl_(std::exchange(o.impl_, nullptr)) {}
-  WriteTxn& operator=(WriteTxn&&) = delete;
-  ~WriteTxn() {
-    if (impl_ != nullptr) {
-      // Nothing useful to do if rollback fails: the connection then rolls back itself when
-      // the next statement finds the transaction broken.
-      (void)impl_->Exec("ROLLBACK", "rolling back");
-    }
-  }
-  Status Commit() {
-    Status st = impl_->Exec("COMMIT", "committing");
-    if (st.ok()) impl_ = nullptr;
-    return st;
-  }
-
- private:
-  explicit WriteTxn(Connection* impl) : impl_(impl) {}
-  Connection* impl_;
-};
-
-Status ApplyPragmas(Connection& impl, bool in_memory) {
-  SMSC_RETURN_IF_ERROR(impl.Exec("PRAGMA foreign_keys = ON", "enabling foreign keys"));
-  SMSC_ASSIGN_OR_RETURN(std::string mode, impl.PragmaText("journal_mode = WAL"));
-  if (!in_memory && mode != "wal") {
-    return Unavailable("cannot switch '" + impl.path + "' to WAL journal mode (got '" + mode +
-                       "'); is the file on a filesystem without shared-memory support?");
-  }
-  // FULL: in WAL mode every commit fsyncs the WAL, so an acknowledged write survives a power
-  // loss. NORMAL would only fsync at checkpoints.
-  SMSC_RETURN_IF_ERROR(impl.Exec("PRAGMA synchronous = FULL", "setting synchronous = FULL"));
-  // When an item of a CommitBatch fails, the batch is written again with a savepoint per
-  // item, whose undo journal (the original of every page the item changes) would otherwise
-  // spill to a temporary file after 64 KiB. It is only for rolling back within a
-  // transaction, never needed for durability or recovery, so memory is the right place for it.
-  SMSC_RETURN_IF_ERROR(impl.Exec("PRAGMA temp_store = MEMORY", "setting temp_store = MEMORY"));
-  // The writer touches the contacts, statuses, events and messages indexes at random places
-  // (one per new phone number); SQLite's default 2 MiB page cache would re-read those pages
-  // from the file on nearly every write.
-  SMSC_RETURN_IF_ERROR(impl.Exec("PRAGMA cache_size = -32768", "setting cache_size (32 MiB)"));
-  return Status::Ok();
-}
-
-Status Migrate(Connection& impl) {
-  SMSC_ASSIGN_OR_RETURN(WriteTxn txn, WriteTxn::Begin(&impl));
-  SMSC_RETURN_IF_ERROR(
-      impl.Exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
-                "name TEXT NOT NULL)",
-                "creating schema_migrations"));
-  int64_t current = 0;
-  {
-    SMSC_ASSIGN_OR_RETURN(Stmt s, impl.Prepare("SELECT COALESCE(MAX(version), 0) FROM "
-                                               "schema_migrations"));
-    SMSC_ASSIGN_OR_RETURN(bool row, s.Step("reading schema version"));
-    if (row) current = s.Int(0);
-  }
-  const int latest = kMigrations.back().version;
-  if (current > latest) {
-    return FailedPrecondition("database '" + impl.path + "' has schema version " +
-                              std::to_string(current) + ", newer than this smsconsent (" +
-                              std::to_string(latest) + "); upgrade smsconsent");
-  }
-  for (const Migration& m : kMigrations) {
-    if (m.version <= current) continue;
-    SMSC_RETURN_IF_ERROR(
-        impl.Exec(m.sql, "applying migration " + std::to_string(m.version) + " (" + m.name + ")"));
-    SMSC_ASSIGN_OR_RETURN(
-        Stmt s, impl.Prepare("INSERT INTO schema_migrations (version, name) VALUES (?1, ?2)"));
-    s.Bind(1, int64_t{m.version}).Bind(2, m.name);
-    SMSC_RETURN_IF_ERROR(s.Run("recording migration " + std::to_string(m.version)));
-  }
-  // Mirrors the version for tools (sqlite3 CLI, backups) that only look at the header.
-  SMSC_RETURN_IF_ERROR(impl.Exec(("PRAGMA user_version = " + std::to_string(latest)).c_str(),
-                                 "setting user_version"));
-  return txn.Commit();
-}
-
-}  // namespace
+using namespace sqlite_detail;
 
 // ---- Open ---------------------------------------------------------------------------------
 
@@ -967,155 +28,6 @@ Status Migrate(Connection& impl) {
 // writer connection is busy with a commit and its fsync (WAL lets readers and the writer work
 // at once; a read sees every transaction committed before it started).
 constexpr int kReaderConnections = 4;
-
-struct ReaderSlot {
-  std::mutex mu;  // one call at a time per connection
-  Connection conn;
-};
-
-// A connection held for one read call.
-class ReadLease {
- public:
-  ReadLease(std::unique_lock<std::mutex> lock, Connection* conn)
-      : lock_(std::move(lock)), conn_(conn) {}
-  Connection* operator->() const { return conn_; }
-  Connection* get() const { return conn_; }
-
- private:
-  std::unique_lock<std::mutex> lock_;
-  Connection* conn_;
-};
-
-Status OpenReader(const std::string& path, Connection& conn) {
-  conn.path = path;
-  sqlite3* raw = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE, nullptr);
-  conn.db.reset(raw);
-  if (rc != SQLITE_OK) return SqlError(raw, rc, "opening a reader connection");
-  sqlite3_extended_result_codes(raw, 1);
-  sqlite3_busy_timeout(raw, 5000);
-  rc = sqlite3_create_function_v2(raw, "smsc_fold", 1,
-                                  SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, nullptr,
-                                  &SqlFoldCase, nullptr, nullptr, nullptr);
-  if (rc != SQLITE_OK) return SqlError(raw, rc, "registering smsc_fold()");
-  SMSC_RETURN_IF_ERROR(conn.Exec("PRAGMA cache_size = -8192", "setting cache_size (8 MiB)"));
-  return conn.Exec("PRAGMA query_only = ON", "making a reader connection read-only");
-}
-
-// Runs WAL checkpoints on a thread and connection of its own. SQLite's default runs one inside
-// the commit that takes the WAL past 1000 pages: copying those pages into the database file
-// and an fsync of it, while every request waiting on that commit (a whole group-commit batch)
-// waits too. PASSIVE never blocks the writer or readers; frames still in use by a reader are
-// copied by a later checkpoint.
-class Checkpointer {
- public:
-  // SQLite's own default is 1000 pages. Between two checkpoints the writer rewrites the same
-  // pages many times (each table's and index's last page, the phone index's leaves); a
-  // checkpoint copies each page once, so a longer interval copies fewer pages per message and
-  // costs the checkpoint thread less CPU per webhook (bench/load/run.sh). The WAL file grows
-  // to about 32 MiB (4 KiB pages) and stays that size (it is reused, not truncated).
-  static constexpr int kWalPages = 8000;
-
-  static Result<std::unique_ptr<Checkpointer>> Start(const std::string& path, sqlite3* writer) {
-    std::unique_ptr<Checkpointer> c(new Checkpointer(writer));
-    c->conn_.path = path;
-    sqlite3* raw = nullptr;
-    int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE, nullptr);
-    c->conn_.db.reset(raw);
-    if (rc != SQLITE_OK) return SqlError(raw, rc, "opening the checkpoint connection");
-    sqlite3_busy_timeout(raw, 5000);
-    // A connection learns that the file is in WAL mode on its first read; until then a
-    // checkpoint does nothing.
-    SMSC_RETURN_IF_ERROR(
-        c->conn_.Exec("SELECT count(*) FROM sqlite_schema", "reading the schema to checkpoint"));
-    c->thread_ = std::thread([p = c.get()] { p->Loop(); });
-    // Replaces the writer's automatic checkpoints (sqlite3_wal_autocheckpoint is this hook).
-    sqlite3_wal_hook(writer, &Checkpointer::OnCommit, c.get());
-    return c;
-  }
-
-  ~Checkpointer() {
-    sqlite3_wal_hook(writer_, nullptr, nullptr);
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stop_ = true;
-    }
-    cv_.notify_one();
-    thread_.join();
-  }
-
- private:
-  explicit Checkpointer(sqlite3* writer) : writer_(writer) {}
-
-  // Called by SQLite on the writer's thread after each commit, with the WAL's size in pages.
-  static int OnCommit(void* self, sqlite3*, const char*, int pages) {
-    if (pages >= kWalPages) {
-      auto* c = static_cast<Checkpointer*>(self);
-      {
-        std::lock_guard<std::mutex> lock(c->mu_);
-        c->due_ = true;
-      }
-      c->cv_.notify_one();
-    }
-    return SQLITE_OK;
-  }
-
-  void Loop() {
-    std::unique_lock<std::mutex> lock(mu_);
-    while (true) {
-      cv_.wait(lock, [this] { return due_ || stop_; });
-      if (stop_) return;
-      due_ = false;
-      lock.unlock();
-      // A failure (I/O error) leaves the frames in the WAL, where they are as durable as in the
-      // database file; the next commit past the threshold tries again.
-      (void)sqlite3_wal_checkpoint_v2(conn_.db.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr,
-                                      nullptr);
-      lock.lock();
-    }
-  }
-
-  sqlite3* const writer_;
-  Connection conn_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool due_ = false;
-  bool stop_ = false;
-  std::thread thread_;
-};
-
-// Answers kept by the consent check's cache (state_cache.h): some 90 bytes each with their
-// hash-table nodes (an estimate), so at most about 24 MiB; enough for a business's whole
-// recipient list of a quarter million phones.
-constexpr size_t kStateCacheAnswers = 262'144;
-
-struct SqliteStore::Impl : Connection {
-  std::vector<std::unique_ptr<ReaderSlot>> readers;  // none for :memory: (not shareable)
-  std::atomic<size_t> next_reader{0};
-  // The database's WAL-index header, for the consent check's cache; null (no cache) for
-  // :memory:. Reads the writer connection's mapping, which lives as long as the store.
-  std::unique_ptr<WalWatch> wal_watch;
-  ContactStateCache state_cache{kStateCacheAnswers};
-  // Last: stopped before the connections close. None for :memory:.
-  std::unique_ptr<Checkpointer> checkpointer;
-
-  // A free reader connection if there is one, else the next one in turn; the writer
-  // connection (under the store's mutex) when there are no readers.
-  ReadLease Read(std::mutex& writer_mu) {
-    if (readers.empty()) return ReadLease(std::unique_lock<std::mutex>(writer_mu), this);
-    const size_t n = readers.size();
-    const size_t first = next_reader.fetch_add(1, std::memory_order_relaxed);
-    for (size_t i = 0; i < n; ++i) {
-      ReaderSlot& r = *readers[(first + i) % n];
-      std::unique_lock<std::mutex> lock(r.mu, std::try_to_lock);
-      if (lock.owns_lock()) return ReadLease(std::move(lock), &r.conn);
-    }
-    ReaderSlot& r = *readers[first % n];
-    return ReadLease(std::unique_lock<std::mutex>(r.mu), &r.conn);
-  }
-};
-
-int SqliteStore::LatestSchemaVersion() { return kMigrations.back().version; }
 
 SqliteStore::SqliteStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 SqliteStore::~SqliteStore() = default;
@@ -1494,6 +406,22 @@ Result<int64_t> SqliteStore::PurgeExpiredSessions(int64_t now_ms) {
 
 // ---- Sender numbers -----------------------------------------------------------------------
 
+namespace sqlite_detail {
+
+Result<SenderNumber> Connection::SelectNumber(int64_t account_id, int64_t number_id) {
+  SMSC_ASSIGN_OR_RETURN(Stmt s, Prepare("SELECT " SMSC_NUMBER_COLS " FROM sender_numbers "
+                                        "WHERE id = ?1 AND account_id = ?2"));
+  s.Bind(1, number_id).Bind(2, account_id);
+  SMSC_ASSIGN_OR_RETURN(bool row, s.Step("reading sender number"));
+  if (!row) {
+    return NotFound("sender number " + std::to_string(number_id) + " not found in account " +
+                    std::to_string(account_id));
+  }
+  return ReadNumber(s);
+}
+
+}  // namespace sqlite_detail
+
 Result<SenderNumber> SqliteStore::AddNumber(const SenderNumber& number) {
   std::lock_guard<std::mutex> lock(mu_);
   SMSC_ASSIGN_OR_RETURN(WriteTxn txn, WriteTxn::Begin(impl_.get()));
@@ -1593,6 +521,119 @@ Result<std::vector<SenderNumber>> SqliteStore::FindNumbers(const std::string& nu
   }
   return out;
 }
+
+// ---- Provider settings --------------------------------------------------------------------
+
+Status SqliteStore::PutProviderConfig(const ProviderConfig& config) {
+  if (config.provider.empty()) return InvalidArgument("provider name is empty");
+  try {
+    if (!nlohmann::json::parse(config.settings).is_object()) {
+      return InvalidArgument(config.provider + " settings are not a JSON object");
+    }
+  } catch (const nlohmann::json::exception& e) {
+    return InvalidArgument(config.provider + " settings are not valid JSON: " + e.what());
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  SMSC_ASSIGN_OR_RETURN(WriteTxn txn, WriteTxn::Begin(impl_.get()));
+  SMSC_RETURN_IF_ERROR(impl_->AccountExists(config.account_id));
+  {
+    SMSC_ASSIGN_OR_RETURN(
+        Stmt s, impl_->Prepare("INSERT INTO provider_configs (account_id, provider, settings, "
+                               "updated_at_ms) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (account_id, "
+                               "provider) DO UPDATE SET settings = excluded.settings, "
+                               "updated_at_ms = excluded.updated_at_ms"));
+    s.Bind(1, config.account_id)
+        .Bind(2, config.provider)
+        .Bind(3, config.settings)
+        .Bind(4, config.updated_at_ms);
+    SMSC_RETURN_IF_ERROR(s.Run("storing " + config.provider + " settings"));
+  }
+  return txn.Commit();
+}
+
+Result<std::vector<ProviderConfig>> SqliteStore::ListProviderConfigs(int64_t account_id) {
+  ReadLease reader = impl_->Read(mu_);
+  SMSC_ASSIGN_OR_RETURN(
+      Stmt s, reader->Prepare("SELECT account_id, provider, settings, updated_at_ms FROM "
+                              "provider_configs WHERE account_id = ?1 ORDER BY provider"));
+  s.Bind(1, account_id);
+  std::vector<ProviderConfig> out;
+  while (true) {
+    SMSC_ASSIGN_OR_RETURN(bool row, s.Step("listing provider settings"));
+    if (!row) break;
+    ProviderConfig c;
+    c.account_id = s.Int(0);
+    c.provider = s.Text(1);
+    c.settings = s.Text(2);
+    c.updated_at_ms = s.Int(3);
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+Status SqliteStore::SetReplySender(int64_t account_id, const std::string& sender) {
+  if (sender.empty()) return InvalidArgument("reply sender name is empty");
+  std::lock_guard<std::mutex> lock(mu_);
+  SMSC_ASSIGN_OR_RETURN(WriteTxn txn, WriteTxn::Begin(impl_.get()));
+  {
+    SMSC_ASSIGN_OR_RETURN(Stmt s,
+                          impl_->Prepare("UPDATE accounts SET reply_sender = ?2 WHERE id = ?1"));
+    s.Bind(1, account_id).Bind(2, sender);
+    SMSC_RETURN_IF_ERROR(s.Run("setting reply sender"));
+  }
+  if (sqlite3_changes(impl_->db.get()) == 0) {
+    return NotFound("account " + std::to_string(account_id) + " not found");
+  }
+  return txn.Commit();
+}
+
+// ---- Webhook nonces ------------------------------------------------------------------------
+
+Status SqliteStore::UseWebhookNonce(const WebhookNonce& nonce, int64_t now_ms) {
+  std::lock_guard<std::mutex> lock(mu_);
+  SMSC_ASSIGN_OR_RETURN(WriteTxn txn, WriteTxn::Begin(impl_.get()));
+  {
+    SMSC_ASSIGN_OR_RETURN(Stmt s,
+                          impl_->Prepare("DELETE FROM webhook_nonces WHERE expires_at_ms <= ?1"));
+    s.Bind(1, now_ms);
+    SMSC_RETURN_IF_ERROR(s.Run("forgetting expired webhook nonces"));
+  }
+  SMSC_RETURN_IF_ERROR(impl_->AccountExists(nonce.account_id));
+  {
+    SMSC_ASSIGN_OR_RETURN(
+        Stmt s, impl_->Prepare("INSERT OR IGNORE INTO webhook_nonces (account_id, provider, nonce, "
+                               "request_hash, expires_at_ms) VALUES (?1, ?2, ?3, ?4, ?5)"));
+    s.Bind(1, nonce.account_id)
+        .Bind(2, nonce.provider)
+        .Bind(3, nonce.nonce)
+        .Bind(4, nonce.request_hash)
+        .Bind(5, nonce.expires_at_ms);
+    SMSC_RETURN_IF_ERROR(s.Run("using a webhook nonce"));
+  }
+  if (sqlite3_changes(impl_->db.get()) == 0) {
+    SMSC_ASSIGN_OR_RETURN(Stmt s,
+                          impl_->Prepare("SELECT request_hash FROM webhook_nonces WHERE "
+                                         "account_id = ?1 AND provider = ?2 AND nonce = ?3"));
+    s.Bind(1, nonce.account_id).Bind(2, nonce.provider).Bind(3, nonce.nonce);
+    SMSC_ASSIGN_OR_RETURN(bool row, s.Step("reading a used webhook nonce"));
+    if (row && s.Text(0) != nonce.request_hash) {
+      return AlreadyExists("nonce already used for another request");
+    }
+  }
+  return txn.Commit();
+}
+
+namespace {
+
+// The JSON path of a property for json_extract: $."name".
+Result<std::string> PropertyPath(const std::string& name) {
+  if (name.empty() || name.find_first_of("\"\\") != std::string::npos) {
+    return InvalidArgument("invalid property name '" + name + "'");
+  }
+  return "$.\"" + name + "\"";
+}
+
+}  // namespace
 
 // ---- Contacts -----------------------------------------------------------------------------
 
@@ -1820,15 +861,6 @@ Result<std::vector<StatusRow>> SqliteStore::ListAllStatuses(int64_t account_id) 
   return out;
 }
 
-namespace {
-constexpr char kUpsertStatusSql[] =
-    "INSERT INTO statuses (account_id, contact_id, number_id, status, self_opted_out, source, "
-    "updated_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
-    "ON CONFLICT (account_id, contact_id, number_id) DO UPDATE SET status = excluded.status, "
-    "self_opted_out = excluded.self_opted_out, source = excluded.source, "
-    "updated_at_ms = excluded.updated_at_ms";
-}  // namespace
-
 Status SqliteStore::ReplaceStatuses(int64_t account_id, const std::vector<StatusRow>& rows) {
   std::lock_guard<std::mutex> lock(mu_);
   SMSC_ASSIGN_OR_RETURN(WriteTxn txn, WriteTxn::Begin(impl_.get()));
@@ -1864,9 +896,108 @@ Status SqliteStore::ReplaceStatuses(int64_t account_id, const std::vector<Status
   return txn.Commit();
 }
 
+// ---- The consent check and lookups -------------------------------------------------------
+
+Result<std::optional<ContactState>> SqliteStore::FindContactState(int64_t account_id,
+                                                                  const std::string& e164,
+                                                                  int64_t number_id) {
+  // The cache (state_cache.h) answers while the database is unchanged since the answer was
+  // read; the stamp is read before the read transaction below begins.
+  const std::optional<WalStamp> stamp =
+      impl_->wal_watch ? impl_->wal_watch->Now() : std::optional<WalStamp>();
+  const std::optional<uint64_t> phone_key =
+      stamp ? ContactStateCache::PhoneKey(e164) : std::optional<uint64_t>();
+  if (phone_key) {
+    auto cached = impl_->state_cache.Find(*stamp, account_id, *phone_key, number_id);
+    if (cached) return *cached;
+  }
+  SMSC_ASSIGN_OR_RETURN(std::optional<ContactState> answer,
+                        ReadContactState(account_id, e164, number_id));
+  if (phone_key) impl_->state_cache.Store(*stamp, account_id, *phone_key, number_id, answer);
+  return answer;
+}
+
+Result<std::optional<ContactState>> SqliteStore::ReadContactState(int64_t account_id,
+                                                                  const std::string& e164,
+                                                                  int64_t number_id) {
+  ReadLease reader = impl_->Read(mu_);
+  SMSC_ASSIGN_OR_RETURN(
+      Stmt s, reader->Prepare("SELECT c.id, s.status, s.self_opted_out, s.source, "
+                              "s.updated_at_ms FROM contacts AS c LEFT JOIN statuses AS s ON "
+                              "s.account_id = c.account_id AND s.contact_id = c.id AND "
+                              "s.number_id = ?3 WHERE c.account_id = ?1 AND c.phone = ?2"));
+  s.Bind(1, account_id).Bind(2, e164).Bind(3, number_id);
+  SMSC_ASSIGN_OR_RETURN(bool row, s.Step("reading a contact's state"));
+  if (!row) return std::optional<ContactState>();
+  ContactState out;
+  out.contact_id = s.Int(0);
+  if (!s.Text(1).empty()) {
+    auto status = ParseSubscriptionStatus(s.Text(1));
+    if (!status.ok()) return BadColumn(status, "statuses", out.contact_id);
+    out.state.status = *status;
+    out.state.self_opted_out = s.Bool(2);
+    auto source = ParseSource(s.Text(3));
+    if (!source.ok()) return BadColumn(source, "statuses", out.contact_id);
+    out.state.source = *source;
+    out.state.updated_at_ms = s.Int(4);
+  }
+  return std::optional<ContactState>(out);
+}
+
+Result<std::vector<ContactStatuses>> SqliteStore::LookupContacts(
+    int64_t account_id, const std::vector<std::string>& phones, const std::vector<int64_t>& ids) {
+  constexpr size_t kMaxKeys = 10'000;
+  if (phones.size() + ids.size() > kMaxKeys) {
+    return InvalidArgument("at most " + std::to_string(kMaxKeys) + " contacts per lookup");
+  }
+  ReadLease reader = impl_->Read(mu_);
+  // One read transaction (one snapshot, one lock round) for all the lookups.
+  SMSC_RETURN_IF_ERROR(RunSql(*reader.get(), "BEGIN", "starting a read"));
+  struct EndRead {
+    Connection* c;
+    ~EndRead() { (void)RunSql(*c, "COMMIT", "ending a read"); }
+  } end_read{reader.get()};
+  std::vector<ContactStatuses> out;
+  std::unordered_map<int64_t, size_t> index;  // contact id -> position in out
+  auto add = [&](Stmt& s) {
+    Contact c = ReadContact(s);
+    if (index.count(c.id) != 0) return;
+    index.emplace(c.id, out.size());
+    out.push_back(ContactStatuses{std::move(c), {}});
+  };
+  for (const std::string& phone : phones) {
+    SMSC_ASSIGN_OR_RETURN(
+        Stmt s, reader->Prepare("SELECT " SMSC_CONTACT_COLS " FROM contacts WHERE account_id = "
+                                "?1 AND phone = ?2"));
+    s.Bind(1, account_id).Bind(2, phone);
+    SMSC_ASSIGN_OR_RETURN(bool row, s.Step("looking up contact by phone"));
+    if (row) add(s);
+  }
+  for (int64_t id : ids) {
+    SMSC_ASSIGN_OR_RETURN(
+        Stmt s, reader->Prepare("SELECT " SMSC_CONTACT_COLS " FROM contacts WHERE account_id = "
+                                "?1 AND id = ?2"));
+    s.Bind(1, account_id).Bind(2, id);
+    SMSC_ASSIGN_OR_RETURN(bool row, s.Step("looking up contact by id"));
+    if (row) add(s);
+  }
+  for (ContactStatuses& cs : out) {
+    SMSC_ASSIGN_OR_RETURN(Stmt s, reader->Prepare("SELECT " SMSC_STATUS_COLS " FROM statuses "
+                                                  "WHERE account_id = ?1 AND contact_id = ?2"));
+    s.Bind(1, account_id).Bind(2, cs.contact.id);
+    while (true) {
+      SMSC_ASSIGN_OR_RETURN(bool row, s.Step("reading statuses"));
+      if (!row) break;
+      SMSC_ASSIGN_OR_RETURN(StatusRow r, ReadStatus(s));
+      cs.statuses.push_back(std::move(r));
+    }
+  }
+  return out;
+}
+
 // ---- Commit -------------------------------------------------------------------------------
 
-namespace {
+namespace sqlite_detail {
 
 // Runs one statement through the connection's cache of prepared statements (the savepoint
 // statements run for every item of every batch; this saves parsing them each time).
@@ -1874,21 +1005,6 @@ Status RunSql(Connection& impl, const char* sql, std::string_view what) {
   SMSC_ASSIGN_OR_RETURN(Stmt s, impl.Prepare(sql));
   return s.Run(what);
 }
-
-// What one write transaction has established so far, kept across the change sets it writes
-// (a batch, a job's chunk) so that each does not look it up again: accounts and sender
-// numbers found (change sets never create or delete them) and each account's ledger head
-// after the events written so far. Forget() the heads when a savepoint is rolled back.
-struct WriteContext {
-  std::set<int64_t> accounts_ok;
-  std::set<std::pair<int64_t, int64_t>> numbers_ok;  // (account, number)
-  struct Head {
-    int64_t seq = 0;
-    std::string hash;
-  };
-  std::unordered_map<int64_t, Head> heads;  // account -> ledger head in this transaction
-  void Forget() { heads.clear(); }
-};
 
 // Writes one change set inside the caller's write transaction. On error it returns without
 // undoing what it wrote: the caller rolls back (CommitBatch, to the item's savepoint, then
@@ -2191,7 +1307,7 @@ Result<CommitResult> WriteChangeSet(Connection& impl, WriteContext& ctx, int64_t
   return result;
 }
 
-}  // namespace
+}  // namespace sqlite_detail
 
 Result<CommitResult> SqliteStore::Commit(int64_t account_id, const ChangeSet& changes) {
   std::vector<Result<CommitResult>> results = CommitBatch({BatchItem{account_id, &changes}});
@@ -2651,107 +1767,6 @@ Result<std::vector<std::pair<OutboxState, int64_t>>> SqliteStore::CountOutbox() 
   return out;
 }
 
-// ---- Provider settings --------------------------------------------------------------------
-
-Status SqliteStore::PutProviderConfig(const ProviderConfig& config) {
-  if (config.provider.empty()) return InvalidArgument("provider name is empty");
-  try {
-    if (!nlohmann::json::parse(config.settings).is_object()) {
-      return InvalidArgument(config.provider + " settings are not a JSON object");
-    }
-  } catch (const nlohmann::json::exception& e) {
-    return InvalidArgument(config.provider + " settings are not valid JSON: " + e.what());
-  }
-  std::lock_guard<std::mutex> lock(mu_);
-  SMSC_ASSIGN_OR_RETURN(WriteTxn txn, WriteTxn::Begin(impl_.get()));
-  SMSC_RETURN_IF_ERROR(impl_->AccountExists(config.account_id));
-  {
-    SMSC_ASSIGN_OR_RETURN(
-        Stmt s, impl_->Prepare("INSERT INTO provider_configs (account_id, provider, settings, "
-                               "updated_at_ms) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (account_id, "
-                               "provider) DO UPDATE SET settings = excluded.settings, "
-                               "updated_at_ms = excluded.updated_at_ms"));
-    s.Bind(1, config.account_id)
-        .Bind(2, config.provider)
-        .Bind(3, config.settings)
-        .Bind(4, config.updated_at_ms);
-    SMSC_RETURN_IF_ERROR(s.Run("storing " + config.provider + " settings"));
-  }
-  return txn.Commit();
-}
-
-Result<std::vector<ProviderConfig>> SqliteStore::ListProviderConfigs(int64_t account_id) {
-  ReadLease reader = impl_->Read(mu_);
-  SMSC_ASSIGN_OR_RETURN(
-      Stmt s, reader->Prepare("SELECT account_id, provider, settings, updated_at_ms FROM "
-                              "provider_configs WHERE account_id = ?1 ORDER BY provider"));
-  s.Bind(1, account_id);
-  std::vector<ProviderConfig> out;
-  while (true) {
-    SMSC_ASSIGN_OR_RETURN(bool row, s.Step("listing provider settings"));
-    if (!row) break;
-    ProviderConfig c;
-    c.account_id = s.Int(0);
-    c.provider = s.Text(1);
-    c.settings = s.Text(2);
-    c.updated_at_ms = s.Int(3);
-    out.push_back(std::move(c));
-  }
-  return out;
-}
-
-Status SqliteStore::SetReplySender(int64_t account_id, const std::string& sender) {
-  if (sender.empty()) return InvalidArgument("reply sender name is empty");
-  std::lock_guard<std::mutex> lock(mu_);
-  SMSC_ASSIGN_OR_RETURN(WriteTxn txn, WriteTxn::Begin(impl_.get()));
-  {
-    SMSC_ASSIGN_OR_RETURN(Stmt s,
-                          impl_->Prepare("UPDATE accounts SET reply_sender = ?2 WHERE id = ?1"));
-    s.Bind(1, account_id).Bind(2, sender);
-    SMSC_RETURN_IF_ERROR(s.Run("setting reply sender"));
-  }
-  if (sqlite3_changes(impl_->db.get()) == 0) {
-    return NotFound("account " + std::to_string(account_id) + " not found");
-  }
-  return txn.Commit();
-}
-
-// ---- Webhook nonces ------------------------------------------------------------------------
-
-Status SqliteStore::UseWebhookNonce(const WebhookNonce& nonce, int64_t now_ms) {
-  std::lock_guard<std::mutex> lock(mu_);
-  SMSC_ASSIGN_OR_RETURN(WriteTxn txn, WriteTxn::Begin(impl_.get()));
-  {
-    SMSC_ASSIGN_OR_RETURN(Stmt s,
-                          impl_->Prepare("DELETE FROM webhook_nonces WHERE expires_at_ms <= ?1"));
-    s.Bind(1, now_ms);
-    SMSC_RETURN_IF_ERROR(s.Run("forgetting expired webhook nonces"));
-  }
-  SMSC_RETURN_IF_ERROR(impl_->AccountExists(nonce.account_id));
-  {
-    SMSC_ASSIGN_OR_RETURN(
-        Stmt s, impl_->Prepare("INSERT OR IGNORE INTO webhook_nonces (account_id, provider, nonce, "
-                               "request_hash, expires_at_ms) VALUES (?1, ?2, ?3, ?4, ?5)"));
-    s.Bind(1, nonce.account_id)
-        .Bind(2, nonce.provider)
-        .Bind(3, nonce.nonce)
-        .Bind(4, nonce.request_hash)
-        .Bind(5, nonce.expires_at_ms);
-    SMSC_RETURN_IF_ERROR(s.Run("using a webhook nonce"));
-  }
-  if (sqlite3_changes(impl_->db.get()) == 0) {
-    SMSC_ASSIGN_OR_RETURN(Stmt s,
-                          impl_->Prepare("SELECT request_hash FROM webhook_nonces WHERE "
-                                         "account_id = ?1 AND provider = ?2 AND nonce = ?3"));
-    s.Bind(1, nonce.account_id).Bind(2, nonce.provider).Bind(3, nonce.nonce);
-    SMSC_ASSIGN_OR_RETURN(bool row, s.Step("reading a used webhook nonce"));
-    if (row && s.Text(0) != nonce.request_hash) {
-      return AlreadyExists("nonce already used for another request");
-    }
-  }
-  return txn.Commit();
-}
-
 // ---- Jobs ---------------------------------------------------------------------------------
 
 namespace {
@@ -2979,116 +1994,6 @@ Result<std::vector<JobReject>> SqliteStore::ListJobRejects(int64_t account_id, i
   return out;
 }
 
-Result<std::optional<ContactState>> SqliteStore::FindContactState(int64_t account_id,
-                                                                  const std::string& e164,
-                                                                  int64_t number_id) {
-  // The cache (state_cache.h) answers while the database is unchanged since the answer was
-  // read; the stamp is read before the read transaction below begins.
-  const std::optional<WalStamp> stamp =
-      impl_->wal_watch ? impl_->wal_watch->Now() : std::optional<WalStamp>();
-  const std::optional<uint64_t> phone_key =
-      stamp ? ContactStateCache::PhoneKey(e164) : std::optional<uint64_t>();
-  if (phone_key) {
-    auto cached = impl_->state_cache.Find(*stamp, account_id, *phone_key, number_id);
-    if (cached) return *cached;
-  }
-  SMSC_ASSIGN_OR_RETURN(std::optional<ContactState> answer,
-                        ReadContactState(account_id, e164, number_id));
-  if (phone_key) impl_->state_cache.Store(*stamp, account_id, *phone_key, number_id, answer);
-  return answer;
-}
-
-Result<std::optional<ContactState>> SqliteStore::ReadContactState(int64_t account_id,
-                                                                  const std::string& e164,
-                                                                  int64_t number_id) {
-  ReadLease reader = impl_->Read(mu_);
-  SMSC_ASSIGN_OR_RETURN(
-      Stmt s, reader->Prepare("SELECT c.id, s.status, s.self_opted_out, s.source, "
-                              "s.updated_at_ms FROM contacts AS c LEFT JOIN statuses AS s ON "
-                              "s.account_id = c.account_id AND s.contact_id = c.id AND "
-                              "s.number_id = ?3 WHERE c.account_id = ?1 AND c.phone = ?2"));
-  s.Bind(1, account_id).Bind(2, e164).Bind(3, number_id);
-  SMSC_ASSIGN_OR_RETURN(bool row, s.Step("reading a contact's state"));
-  if (!row) return std::optional<ContactState>();
-  ContactState out;
-  out.contact_id = s.Int(0);
-  if (!s.Text(1).empty()) {
-    auto status = ParseSubscriptionStatus(s.Text(1));
-    if (!status.ok()) return BadColumn(status, "statuses", out.contact_id);
-    out.state.status = *status;
-    out.state.self_opted_out = s.Bool(2);
-    auto source = ParseSource(s.Text(3));
-    if (!source.ok()) return BadColumn(source, "statuses", out.contact_id);
-    out.state.source = *source;
-    out.state.updated_at_ms = s.Int(4);
-  }
-  return std::optional<ContactState>(out);
-}
-
-Result<std::vector<ContactStatuses>> SqliteStore::LookupContacts(
-    int64_t account_id, const std::vector<std::string>& phones, const std::vector<int64_t>& ids) {
-  constexpr size_t kMaxKeys = 10'000;
-  if (phones.size() + ids.size() > kMaxKeys) {
-    return InvalidArgument("at most " + std::to_string(kMaxKeys) + " contacts per lookup");
-  }
-  ReadLease reader = impl_->Read(mu_);
-  // One read transaction (one snapshot, one lock round) for all the lookups.
-  SMSC_RETURN_IF_ERROR(RunSql(*reader.get(), "BEGIN", "starting a read"));
-  struct EndRead {
-    Connection* c;
-    ~EndRead() { (void)RunSql(*c, "COMMIT", "ending a read"); }
-  } end_read{reader.get()};
-  std::vector<ContactStatuses> out;
-  std::unordered_map<int64_t, size_t> index;  // contact id -> position in out
-  auto add = [&](Stmt& s) {
-    Contact c = ReadContact(s);
-    if (index.count(c.id) != 0) return;
-    index.emplace(c.id, out.size());
-    out.push_back(ContactStatuses{std::move(c), {}});
-  };
-  for (const std::string& phone : phones) {
-    SMSC_ASSIGN_OR_RETURN(
-        Stmt s, reader->Prepare("SELECT " SMSC_CONTACT_COLS " FROM contacts WHERE account_id = "
-                                "?1 AND phone = ?2"));
-    s.Bind(1, account_id).Bind(2, phone);
-    SMSC_ASSIGN_OR_RETURN(bool row, s.Step("looking up contact by phone"));
-    if (row) add(s);
-  }
-  for (int64_t id : ids) {
-    SMSC_ASSIGN_OR_RETURN(
-        Stmt s, reader->Prepare("SELECT " SMSC_CONTACT_COLS " FROM contacts WHERE account_id = "
-                                "?1 AND id = ?2"));
-    s.Bind(1, account_id).Bind(2, id);
-    SMSC_ASSIGN_OR_RETURN(bool row, s.Step("looking up contact by id"));
-    if (row) add(s);
-  }
-  for (ContactStatuses& cs : out) {
-    SMSC_ASSIGN_OR_RETURN(Stmt s, reader->Prepare("SELECT " SMSC_STATUS_COLS " FROM statuses "
-                                                  "WHERE account_id = ?1 AND contact_id = ?2"));
-    s.Bind(1, account_id).Bind(2, cs.contact.id);
-    while (true) {
-      SMSC_ASSIGN_OR_RETURN(bool row, s.Step("reading statuses"));
-      if (!row) break;
-      SMSC_ASSIGN_OR_RETURN(StatusRow r, ReadStatus(s));
-      cs.statuses.push_back(std::move(r));
-    }
-  }
-  return out;
-}
-
-#undef SMSC_ACCOUNT_COLS
-#undef SMSC_NUMBER_COLS
-#undef SMSC_CONTACT_COLS
-#undef SMSC_JOB_COLS
-#undef SMSC_STATUS_COLS
-#undef SMSC_EVENT_COLS
-#undef SMSC_INBOUND_COLS
-#undef SMSC_OUTBOX_COLS
-#undef SMSC_USER_COLS
-#undef SMSC_SESSION_COLS
-#undef SMSC_REVIEW_COLS
-#undef SMSC_REVIEW_FROM
-
 // ---- Moving an installation (src/store/transfer.h) ----------------------------------------
 
 namespace {
@@ -3255,5 +2160,18 @@ Result<std::unique_ptr<StoreImport>> SqliteStore::BeginImport() {
   return std::unique_ptr<StoreImport>(
       new SqliteImport(std::move(lock), impl_.get(), std::move(txn)));
 }
+
+#undef SMSC_ACCOUNT_COLS
+#undef SMSC_NUMBER_COLS
+#undef SMSC_CONTACT_COLS
+#undef SMSC_JOB_COLS
+#undef SMSC_STATUS_COLS
+#undef SMSC_EVENT_COLS
+#undef SMSC_INBOUND_COLS
+#undef SMSC_OUTBOX_COLS
+#undef SMSC_USER_COLS
+#undef SMSC_SESSION_COLS
+#undef SMSC_REVIEW_COLS
+#undef SMSC_REVIEW_FROM
 
 }  // namespace smsconsent
