@@ -60,7 +60,7 @@ void TrackHeads(const TransferTable& t, const std::vector<TransferRow>& rows,
 }  // namespace
 
 const std::vector<TransferTable>& TransferTables() {
-  // Column lists are the union of the stores' migrations (src/store/sqlite/sqlite_store.cc,
+  // Column lists are the union of the stores' migrations (src/store/sqlite/sqlite_schema.cc,
   // src/store/postgres/pg_store.cc); a table added there must be added here, which
   // tests/store/sqlite_store_test.cc checks.
   // One table per entry with its columns packed reads better than a column per line.

@@ -1,0 +1,115 @@
+// Declarations the SQLite store's area files share (src/store/sqlite/ only): the row readers,
+// the schema migration, the writing of change sets, and SqliteStore::Impl.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "store/sqlite/sqlite_db.h"
+#include "store/sqlite/sqlite_store.h"
+#include "store/sqlite/state_cache.h"
+#include "store/store_rows.h"
+
+namespace smsconsent {
+namespace sqlite_detail {
+
+using namespace store_rows;  // the helpers both backends share
+
+// ---- Row readers (sqlite_rows.cc) ----------------------------------------------------------
+
+Result<Account> ReadAccount(const Stmt& s);
+Result<SenderNumber> ReadNumber(const Stmt& s);
+Result<Job> ReadJob(const Stmt& s);
+Contact ReadContact(const Stmt& s);
+Result<StatusRow> ReadStatus(const Stmt& s);
+Result<ConsentEvent> ReadEvent(const Stmt& s);
+InboundMessage ReadInbound(const Stmt& s);
+Result<ReviewItem> ReadReview(const Stmt& s);
+Result<OutboxItem> ReadOutbox(const Stmt& s);
+
+// ---- Schema (sqlite_schema.cc) -------------------------------------------------------------
+
+// Applies the pending migrations in one write transaction.
+Status Migrate(Connection& impl);
+
+// ---- Statuses and change sets --------------------------------------------------------------
+
+// Sets one status row (ReplaceStatuses, and change sets).
+inline constexpr char kUpsertStatusSql[] =
+    "INSERT INTO statuses (account_id, contact_id, number_id, status, self_opted_out, source, "
+    "updated_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+    "ON CONFLICT (account_id, contact_id, number_id) DO UPDATE SET status = excluded.status, "
+    "self_opted_out = excluded.self_opted_out, source = excluded.source, "
+    "updated_at_ms = excluded.updated_at_ms";
+
+// Runs one statement through the connection's statement cache (sqlite_ledger.cc).
+Status RunSql(Connection& impl, const char* sql, std::string_view what);
+
+// What one write transaction has established so far, kept across the change sets it writes
+// (a batch, a job's chunk) so that each does not look it up again: accounts and sender
+// numbers found (change sets never create or delete them) and each account's ledger head
+// after the events written so far. Forget() the heads when a savepoint is rolled back.
+struct WriteContext {
+  std::set<int64_t> accounts_ok;
+  std::set<std::pair<int64_t, int64_t>> numbers_ok;  // (account, number)
+  struct Head {
+    int64_t seq = 0;
+    std::string hash;
+  };
+  std::unordered_map<int64_t, Head> heads;  // account -> ledger head in this transaction
+  void Forget() { heads.clear(); }
+};
+
+// Writes one change set inside the caller's write transaction (sqlite_ledger.cc).
+Result<CommitResult> WriteChangeSet(Connection& impl, WriteContext& ctx, int64_t account_id,
+                                    const ChangeSet& changes);
+
+}  // namespace sqlite_detail
+
+// ---- The store's state -----------------------------------------------------------------------
+
+// Answers kept by the consent check's cache (state_cache.h): some 90 bytes each with their
+// hash-table nodes (an estimate), so at most about 24 MiB; enough for a business's whole
+// recipient list of a quarter million phones.
+constexpr size_t kStateCacheAnswers = 262'144;
+
+struct SqliteStore::Impl : sqlite_detail::Connection {
+  using Checkpointer = sqlite_detail::Checkpointer;
+  using ReadLease = sqlite_detail::ReadLease;
+  using ReaderSlot = sqlite_detail::ReaderSlot;
+
+  std::vector<std::unique_ptr<ReaderSlot>> readers;  // none for :memory: (not shareable)
+  std::atomic<size_t> next_reader{0};
+  // The database's WAL-index header, for the consent check's cache; null (no cache) for
+  // :memory:. Reads the writer connection's mapping, which lives as long as the store.
+  std::unique_ptr<WalWatch> wal_watch;
+  ContactStateCache state_cache{kStateCacheAnswers};
+  // Last: stopped before the connections close. None for :memory:.
+  std::unique_ptr<Checkpointer> checkpointer;
+
+  // A free reader connection if there is one, else the next one in turn; the writer
+  // connection (under the store's mutex) when there are no readers.
+  ReadLease Read(std::mutex& writer_mu) {
+    if (readers.empty()) return ReadLease(std::unique_lock<std::mutex>(writer_mu), this);
+    const size_t n = readers.size();
+    const size_t first = next_reader.fetch_add(1, std::memory_order_relaxed);
+    for (size_t i = 0; i < n; ++i) {
+      ReaderSlot& r = *readers[(first + i) % n];
+      std::unique_lock<std::mutex> lock(r.mu, std::try_to_lock);
+      if (lock.owns_lock()) return ReadLease(std::move(lock), &r.conn);
+    }
+    ReaderSlot& r = *readers[first % n];
+    return ReadLease(std::unique_lock<std::mutex>(r.mu), &r.conn);
+  }
+};
+
+}  // namespace smsconsent

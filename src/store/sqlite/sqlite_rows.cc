@@ -1,0 +1,195 @@
+// The SQLite store's row readers: each turns a row of a SELECT that names its table's columns
+// (store/store_columns.h) into the domain type.
+#include <string>
+#include <utility>
+
+#include "store/sqlite/sqlite_internal.h"
+
+namespace smsconsent::sqlite_detail {
+
+// ---- Column lists and row readers --------------------------------------------------------
+// Each SELECT names its columns (store/store_columns.h) in the order the matching reader
+// expects.
+
+Result<Account> ReadAccount(const Stmt& s) {
+  Account a;
+  a.id = s.Int(0);
+  a.name = s.Text(1);
+  a.marketing_sms_access = s.Bool(2);
+  a.sms_short_code = s.Bool(3);
+  a.default_region = s.Text(4);
+  auto scope = ParseOptOutScope(s.Text(5));
+  if (!scope.ok()) return BadColumn(scope, "accounts", a.id);
+  a.opt_out_scope = *scope;
+  a.created_at_ms = s.Int(6);
+  a.reply_sender = s.Text(7);
+  return a;
+}
+
+Result<SenderNumber> ReadNumber(const Stmt& s) {
+  SenderNumber n;
+  n.id = s.Int(0);
+  n.account_id = s.Int(1);
+  auto kind = ParseNumberKind(s.Text(2));
+  if (!kind.ok()) return BadColumn(kind, "sender_numbers", n.id);
+  n.kind = *kind;
+  n.number = s.Text(3);
+  n.country = s.Text(4);
+  n.business_name = s.Text(5);
+  auto keywords = KeywordsFromJson(s.Text(6));
+  if (!keywords.ok()) return BadColumn(keywords, "sender_numbers", n.id);
+  n.keywords = std::move(keywords).value();
+  n.replies.opt_in = s.Text(7);
+  n.replies.opt_out = s.Text(8);
+  n.replies.help = s.Text(9);
+  n.opt_in_confirmation = s.Bool(10);
+  n.created_at_ms = s.Int(11);
+  return n;
+}
+
+Result<Job> ReadJob(const Stmt& s) {
+  Job j;
+  j.id = s.Int(0);
+  j.account_id = s.Int(1);
+  j.kind = s.Text(2);
+  j.idempotency_key = s.Text(3);
+  j.request = s.Text(4);
+  auto state = ParseJobState(s.Text(5));
+  if (!state.ok()) return BadColumn(state, "jobs", j.id);
+  j.state = *state;
+  j.total = s.Int(6);
+  j.done = s.Int(7);
+  j.cursor = s.Text(8);
+  j.result = s.Text(9);
+  j.error = s.Text(10);
+  j.lease_owner = s.Text(11);
+  j.lease_until_ms = s.Int(12);
+  j.input_chunks = s.Int(13);
+  j.created_at_ms = s.Int(14);
+  j.updated_at_ms = s.Int(15);
+  j.finished_at_ms = s.Int(16);
+  return j;
+}
+
+Contact ReadContact(const Stmt& s) {
+  Contact c;
+  c.id = s.Int(0);
+  c.account_id = s.Int(1);
+  c.phone = s.Text(2);
+  c.name = s.Text(3);
+  c.email = s.Text(4);
+  c.created_at_ms = s.Int(5);
+  c.properties = s.Text(6);
+  return c;
+}
+
+Result<StatusRow> ReadStatus(const Stmt& s) {
+  StatusRow r;
+  r.contact_id = s.Int(0);
+  r.number_id = s.Int(1);
+  auto status = ParseSubscriptionStatus(s.Text(2));
+  if (!status.ok()) return BadColumn(status, "statuses", r.contact_id);
+  r.state.status = *status;
+  r.state.self_opted_out = s.Bool(3);
+  auto source = ParseSource(s.Text(4));
+  if (!source.ok()) return BadColumn(source, "statuses", r.contact_id);
+  r.state.source = *source;
+  r.state.updated_at_ms = s.Int(5);
+  return r;
+}
+
+Result<ConsentEvent> ReadEvent(const Stmt& s) {
+  ConsentEvent e;
+  e.id = s.Int(0);
+  e.account_id = s.Int(1);
+  e.seq = s.Int(2);
+  e.contact_id = s.Int(3);
+  e.phone = s.Text(4);
+  e.number_id = s.Int(5);
+  e.sender = s.Text(6);
+  auto from = ParseSubscriptionStatus(s.Text(7));
+  if (!from.ok()) return BadColumn(from, "events", e.id);
+  e.from = *from;
+  auto to = ParseSubscriptionStatus(s.Text(8));
+  if (!to.ok()) return BadColumn(to, "events", e.id);
+  e.to = *to;
+  auto source = ParseSource(s.Text(9));
+  if (!source.ok()) return BadColumn(source, "events", e.id);
+  e.source = *source;
+  e.actor = s.Text(10);
+  e.at_ms = s.Int(11);
+  e.evidence = s.Text(12);
+  e.prev_hash = s.Text(13);
+  e.hash = s.Text(14);
+  return e;
+}
+
+InboundMessage ReadInbound(const Stmt& s) {
+  InboundMessage m;
+  m.id = s.Int(0);
+  m.account_id = s.Int(1);
+  m.provider = s.Text(2);
+  m.provider_message_id = s.Text(3);
+  m.from = s.Text(4);
+  m.to = s.Text(5);
+  m.number_id = s.Int(6);  // NULL reads as 0
+  m.contact_id = s.Int(7);
+  m.body = s.Text(8);
+  m.received_at_ms = s.Int(9);
+  m.decision = s.Text(10);
+  return m;
+}
+
+Result<ReviewItem> ReadReview(const Stmt& s) {
+  ReviewItem r;
+  r.id = s.Int(0);
+  r.account_id = s.Int(1);
+  r.inbound_id = s.Int(2);
+  r.contact_id = s.Int(3);
+  r.number_id = s.Int(4);
+  r.rule = s.Text(5);
+  r.explanation = s.Text(6);
+  auto state = ParseReviewState(s.Text(7));
+  if (!state.ok()) return BadColumn(state, "review_items", r.id);
+  r.state = *state;
+  r.created_at_ms = s.Int(8);
+  r.reviewed_by = s.Text(9);
+  r.reviewed_at_ms = s.Int(10);
+  r.note = s.Text(11);
+  r.body = s.Text(12);
+  r.from = s.Text(13);
+  r.to = s.Text(14);
+  r.received_at_ms = s.Int(15);
+  return r;
+}
+
+Result<OutboxItem> ReadOutbox(const Stmt& s) {
+  OutboxItem o;
+  o.id = s.Int(0);
+  o.account_id = s.Int(1);
+  o.number_id = s.Int(2);
+  o.contact_id = s.Int(3);
+  o.to = s.Text(4);
+  o.from = s.Text(5);
+  o.body = s.Text(6);
+  auto kind = ParseReplyKind(s.Text(7));
+  if (!kind.ok()) return BadColumn(kind, "outbox", o.id);
+  o.kind = *kind;
+  auto state = ParseOutboxState(s.Text(8));
+  if (!state.ok()) return BadColumn(state, "outbox", o.id);
+  o.state = *state;
+  o.attempts = static_cast<int>(s.Int(9));
+  o.last_error = s.Text(10);
+  o.inbound_id = s.Int(11);
+  o.created_at_ms = s.Int(12);
+  o.next_attempt_at_ms = s.Int(13);
+  o.channel = s.Text(14);
+  o.provider_message_id = s.Text(15);
+  o.lease_owner = s.Text(16);
+  o.lease_until_ms = s.Int(17);
+  o.sent_at_ms = s.Int(18);
+  o.queued_at_seq = s.Int(19);
+  return o;
+}
+
+}  // namespace smsconsent::sqlite_detail
