@@ -110,14 +110,14 @@ int RunVerify(bool json_out, const LedgerArgs& a) {
 }  // namespace
 
 void AddLedgerCommands(CLI::App& ledger, CLI::App& proof, const std::string& db,
-                       const std::string& ledger_key, const bool& json,
+                       const std::string& ledger_key, const bool& json_out,
                        std::function<int()>& run) {
   auto a = std::make_shared<LedgerArgs>();
-  auto with_ledger = [&db, &ledger_key, &json](auto fn) {
-    return [&db, &ledger_key, &json, fn]() -> int {
+  auto with_ledger = [&db, &ledger_key, &json_out](auto fn) {
+    return [&db, &ledger_key, &json_out, fn]() -> int {
       auto ls = OpenLedger(db, ledger_key);
       if (!ls.ok()) return Output::Fail(ls.status());
-      return fn(*ls->ledger, Output{json});
+      return fn(*ls->ledger, Output{json_out});
     };
   };
 
@@ -183,7 +183,7 @@ void AddLedgerCommands(CLI::App& ledger, CLI::App& proof, const std::string& db,
   verify->add_option("--public-key", a->public_key,
                      "the public key: a PEM file, or base64 of the raw 32 bytes")
       ->required();
-  verify->callback([&run, &json, a] { run = [&json, a] { return RunVerify(json, *a); }; });
+  verify->callback([&run, &json_out, a] { run = [&json_out, a] { return RunVerify(json_out, *a); }; });
 }
 
 }  // namespace smsconsent::cli
