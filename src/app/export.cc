@@ -14,6 +14,8 @@
 #include "core/clock.h"
 #include "core/contact_filter.h"
 #include "core/csv.h"
+#include "core/ledger.h"
+#include "core/merkle.h"
 #include "core/phone.h"
 
 namespace smsconsent {
@@ -130,9 +132,10 @@ Result<Scope> ResolveScope(ConsentService& service, int64_t account_id, const Ex
   return scope;
 }
 
-const std::array<std::string_view, 16> kLedgerColumns = {
-    "seq",  "at", "at_ms",   "account", "contact_id", "phone",    "number_id", "number",
-    "from", "to", "changed", "source",  "actor",      "evidence", "prev_hash", "hash"};
+const std::array<std::string_view, 20> kLedgerColumns = {
+    "seq",       "at",   "at_ms",  "account", "contact_id", "phone",    "number_id",
+    "number",    "from", "to",     "changed", "source",     "actor",    "evidence",
+    "prev_hash", "hash", "format", "nth",     "batch_hash", "leaf_hash"};
 
 }  // namespace
 
@@ -283,6 +286,7 @@ Result<ExportSummary> ExportLedger(ConsentService& service, ConsentStore& store,
       if (f.status && e.to != *f.status) continue;
       if (!InRange(f, e.at_ms)) continue;
       const std::string at = FormatTimestampMs(e.at_ms);
+      const std::string leaf_hash = merkle::ToHex(EventLeafHash(e));
       if (csv) {
         fields = {std::to_string(e.seq),
                   at,
@@ -299,7 +303,11 @@ Result<ExportSummary> ExportLedger(ConsentService& service, ConsentStore& store,
                   e.actor,
                   e.evidence,
                   e.prev_hash,
-                  e.hash};
+                  e.hash,
+                  std::to_string(e.format),
+                  std::to_string(e.nth),
+                  e.batch_hash,
+                  leaf_hash};
         writer.AppendRecord(std::span<const std::string>(fields), out.buffer());
       } else {
         ordered_json j = {{"seq", e.seq},
@@ -318,7 +326,11 @@ Result<ExportSummary> ExportLedger(ConsentService& service, ConsentStore& store,
                           {"evidence", ParseOr(e.evidence, ordered_json(e.evidence))},
                           {"evidence_text", e.evidence},
                           {"prev_hash", e.prev_hash},
-                          {"hash", e.hash}};
+                          {"hash", e.hash},
+                          {"format", e.format},
+                          {"nth", e.nth},
+                          {"batch_hash", e.batch_hash},
+                          {"leaf_hash", leaf_hash}};
         out.buffer()->append(j.dump(-1, ' ', false, ordered_json::error_handler_t::replace));
         out.buffer()->push_back('\n');
       }

@@ -80,9 +80,11 @@ Result<ExportSummary> ExportStatuses(ConsentService& service, ConsentStore& stor
                                      const ExportSink& sink);
 
 // Every event of the account's ledger in seq order, with the fields a third party needs to
-// recompute its hash (docs/ledger.md). CSV columns (JSONL keys alike):
+// recompute its leaf in the account's Merkle tree and, for format 1, its chain hash
+// (docs/ledger.md). CSV columns (JSONL keys alike):
 //   seq, at, at_ms, account, contact_id, phone, number_id, number, from, to, changed, source,
-//   actor, evidence, prev_hash, hash
+//   actor, evidence, prev_hash, hash (format 1; empty for format 2), format, nth, batch_hash,
+//   leaf_hash (hex EventLeafHash)
 // In CSV `evidence` is the stored JSON text (verbatim, as hashed); in JSONL `evidence` is the
 // parsed object and `evidence_text` the verbatim text.
 Result<ExportSummary> ExportLedger(ConsentService& service, ConsentStore& store, int64_t account_id,

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <map>
 #include <sstream>
 
 #include <gtest/gtest.h>
@@ -13,6 +14,7 @@
 #include "core/contact_filter.h"
 #include "core/csv.h"
 #include "core/ledger.h"
+#include "core/merkle.h"
 #include "test_clock.h"
 
 namespace smsconsent {
@@ -271,21 +273,26 @@ TEST_F(ExportTest, StatusesCarryContactProperties) {
   EXPECT_EQ(lines[0]["properties"], json({{"city", "Aarhus"}, {"customer_no", "=1+2"}}));
 }
 
-TEST_F(ExportTest, LedgerJsonlLinesAreValidAndRecomputeTheirHashes) {
+TEST_F(ExportTest, LedgerJsonlLinesAreValidAndRecomputeTheirLeafHashes) {
   Populate();
   Receive("+14155550001", "+15551234567", "STOP");
   Receive("+14155550001", "+15551234567", "Please stop texting me, \"thanks\"\n<b>bye</b>");
+  // Export what the tree covers, so that the lines can be checked against its root.
+  auto tree = store_->IntegrateLedger(account_, 1000, clock_.NowMs());
+  ASSERT_TRUE(tree.ok()) << tree.status().ToString();
   ExportOptions o;
   o.format = ExportFormat::kJsonl;
   auto out = Ledger(o);
   ASSERT_TRUE(out.ok()) << out.status().ToString();
   auto lines = ParseJsonl(*out);
   ASSERT_GE(lines.size(), 3u);
-  std::string prev = kGenesisHash;
+  ASSERT_EQ(tree->size, static_cast<int64_t>(lines.size()));
+  std::map<std::pair<int64_t, int64_t>, int64_t> pair_events;
+  std::vector<merkle::Hash> leaves;
   for (size_t i = 0; i < lines.size(); ++i) {
     const json& j = lines[i];
     EXPECT_EQ(j["seq"], static_cast<int64_t>(i + 1));
-    // Everything a third party needs to recompute the hash is in the line.
+    // Everything a third party needs to recompute the leaf is in the line.
     ConsentEvent e;
     e.account_id = j["account"];
     e.seq = j["seq"];
@@ -300,12 +307,23 @@ TEST_F(ExportTest, LedgerJsonlLinesAreValidAndRecomputeTheirHashes) {
     e.at_ms = j["at_ms"];
     e.evidence = j["evidence_text"];
     e.prev_hash = j["prev_hash"];
-    EXPECT_EQ(e.prev_hash, prev);
-    EXPECT_EQ(ComputeEventHash(e), j["hash"]) << j.dump();
+    e.format = j["format"];
+    e.nth = j["nth"];
+    e.batch_hash = j["batch_hash"];
+    // Events written now are tree leaves only: no chain, numbered per (contact, number).
+    EXPECT_EQ(e.format, 2) << j.dump();
+    EXPECT_EQ(j["prev_hash"], "") << j.dump();
+    EXPECT_EQ(j["hash"], "") << j.dump();
+    const int64_t nth = ++pair_events[std::make_pair(e.contact_id, e.number_id)];
+    EXPECT_EQ(e.nth, nth) << j.dump();
+    EXPECT_EQ(merkle::ToHex(merkle::LeafHash(CanonicalEventEncodingV2(e))), j["leaf_hash"])
+        << j.dump();
+    leaves.push_back(EventLeafHash(e));
     EXPECT_TRUE(j["evidence"].is_object());
     EXPECT_EQ(j["at"], FormatTimestampMs(e.at_ms));
-    prev = j["hash"];
   }
+  // The recomputed leaves are the account's tree.
+  EXPECT_EQ(merkle::RootOf(leaves), tree->root);
 }
 
 TEST_F(ExportTest, LedgerCsvCarriesEvidenceVerbatim) {
@@ -325,6 +343,10 @@ TEST_F(ExportTest, LedgerCsvCarriesEvidenceVerbatim) {
     EXPECT_EQ(rows[i + 1][13], e.evidence);
     EXPECT_EQ(rows[i + 1][14], e.prev_hash);
     EXPECT_EQ(rows[i + 1][15], e.hash);
+    EXPECT_EQ(rows[i + 1][16], std::to_string(e.format));
+    EXPECT_EQ(rows[i + 1][17], std::to_string(e.nth));
+    EXPECT_EQ(rows[i + 1][18], e.batch_hash);
+    EXPECT_EQ(rows[i + 1][19], merkle::ToHex(EventLeafHash(e)));
   }
 }
 
