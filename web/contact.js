@@ -227,5 +227,5 @@ function eventItem(e) {
     h('div', { class: 'when' }, time(e.at), ` · ${e.number} · ${sourceLabel(e.source)} · by `, h('span', { class: 'actor' }, e.actor || '—')),
     h('div', { class: 'what' }, what),
     details.length ? h('div', { class: 'evidence' }, details) : null,
-    h('div', { class: 'hash mono', title: 'This event\'s hash in the tamper-evident ledger' }, `#${e.seq} ${String(e.hash || '').slice(0, 16)}…`));
+    h('div', { class: 'hash mono', title: 'This event\'s leaf hash in the account\'s tamper-evident ledger (a Merkle tree)' }, `#${e.seq} ${String(e.leaf_hash || e.hash || '').slice(0, 16)}…`));
 }

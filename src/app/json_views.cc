@@ -1,5 +1,8 @@
 #include "app/json_views.h"
 
+#include "core/ledger.h"
+#include "core/merkle.h"
+
 namespace smsconsent {
 
 using nlohmann::json;
@@ -71,8 +74,12 @@ json ToJson(const ConsentEvent& e) {
           {"source", SourceName(e.source)},
           {"actor", e.actor},
           {"evidence", evidence},
-          {"prev_hash", e.prev_hash},
-          {"hash", e.hash}};
+          {"prev_hash", e.prev_hash},  // format 1 only
+          {"hash", e.hash},            // format 1 only
+          {"format", e.format},
+          {"nth", e.nth},
+          {"batch_hash", e.batch_hash},
+          {"leaf_hash", merkle::ToHex(EventLeafHash(e))}};
 }
 
 json ToJson(const Revocation& r) {
