@@ -1,13 +1,22 @@
 #include "store/transfer.h"
 
 #include <algorithm>
+#include <map>
 #include <string_view>
 #include <utility>
 
+#include "core/consent.h"
+#include "core/ledger.h"
+#include "core/merkle.h"
 #include "store/store_rows.h"
 
 namespace smsconsent {
 namespace {
+
+struct HeadWalk {
+  int64_t seq = 0;
+  merkle::CompactRange tree;
+};
 
 constexpr ColumnType I = ColumnType::kInt;
 constexpr ColumnType B = ColumnType::kBool;
@@ -44,16 +53,51 @@ Result<int64_t> TotalRows(ConsentStore& store) {
   return total;
 }
 
-// Per account: the highest seq seen and its hash.
+// An events row as the event it stores (the cells CheckTransferRow accepted).
+ConsentEvent EventOfRow(const TransferTable& t, const TransferRow& r) {
+  auto text = [&](std::string_view name) { return r[ColumnIndex(t, name)].value_or(""); };
+  auto integer = [&](std::string_view name) {
+    return store_rows::CellInt(r[ColumnIndex(t, name)]);
+  };
+  auto status = [&](std::string_view name) {
+    auto parsed = ParseSubscriptionStatus(text(name));
+    return parsed.ok() ? *parsed : SubscriptionStatus::kNotSpecified;
+  };
+  auto source = ParseSource(text("source"));
+  ConsentEvent e;
+  e.id = integer("id");
+  e.account_id = integer("account_id");
+  e.seq = integer("seq");
+  e.contact_id = integer("contact_id");
+  e.phone = text("phone");
+  e.number_id = integer("number_id");
+  e.sender = text("sender");
+  e.from = status("from_status");
+  e.to = status("to_status");
+  e.source = source.ok() ? *source : Source::kSystem;
+  e.actor = text("actor");
+  e.at_ms = integer("at_ms");
+  e.evidence = text("evidence");
+  e.prev_hash = text("prev_hash");
+  e.hash = text("hash");
+  e.format = static_cast<int>(integer("format"));
+  e.batch_hash = text("batch_hash");
+  e.nth = integer("nth");
+  return e;
+}
+
+// Per account: the highest seq seen and the Merkle tree over the leaves of its numbered events
+// (rows come in id order, which is their seq order: SQLite numbers events as it writes them,
+// PostgreSQL's integration in id order). An event without a seq yet is not in the tree.
 void TrackHeads(const TransferTable& t, const std::vector<TransferRow>& rows,
-                std::map<int64_t, std::pair<int64_t, std::string>>& heads) {
-  const int account = ColumnIndex(t, "account_id");
+                std::map<int64_t, HeadWalk>& heads) {
   const int seq = ColumnIndex(t, "seq");
-  const int hash = ColumnIndex(t, "hash");
   for (const TransferRow& r : rows) {
-    auto& h = heads[store_rows::CellInt(r[account])];
-    const int64_t s = store_rows::CellInt(r[seq]);
-    if (s >= h.first) h = {s, r[hash].value_or("")};
+    if (!r[seq]) continue;
+    const ConsentEvent e = EventOfRow(t, r);
+    HeadWalk& h = heads[e.account_id];
+    h.seq = std::max(h.seq, e.seq);
+    h.tree.Append(EventLeafHash(e));
   }
 }
 
@@ -204,7 +248,7 @@ Result<TransferCheck> CompareStores(ConsentStore& from, ConsentStore& to,
     check.tables.push_back(std::move(count));
   }
   int64_t done = 0;
-  std::map<int64_t, std::pair<int64_t, std::string>> source_heads, target_heads;
+  std::map<int64_t, HeadWalk> source_heads, target_heads;
   for (const TransferTable& t : TransferTables()) {
     const bool events = std::string_view(t.name) == "events";
     // Both sides are read from the same key on, so a row missing on one side shows up as a
@@ -247,12 +291,12 @@ Result<TransferCheck> CompareStores(ConsentStore& from, ConsentStore& to,
   for (const auto& [account, head] : source_heads) {
     LedgerHead h;
     h.account_id = account;
-    h.source_seq = head.first;
-    h.source_hash = head.second;
+    h.source_seq = head.seq;
+    h.source_hash = merkle::ToHex(head.tree.Root());
     auto it = target_heads.find(account);
     if (it != target_heads.end()) {
-      h.target_seq = it->second.first;
-      h.target_hash = it->second.second;
+      h.target_seq = it->second.seq;
+      h.target_hash = merkle::ToHex(it->second.tree.Root());
     }
     check.heads.push_back(std::move(h));
   }
@@ -260,8 +304,8 @@ Result<TransferCheck> CompareStores(ConsentStore& from, ConsentStore& to,
     if (source_heads.count(account) == 0) {
       LedgerHead h;
       h.account_id = account;
-      h.target_seq = head.first;
-      h.target_hash = head.second;
+      h.target_seq = head.seq;
+      h.target_hash = merkle::ToHex(head.tree.Root());
       check.heads.push_back(std::move(h));
     }
   }

@@ -35,7 +35,8 @@ struct TableCount {
   int64_t target_rows = 0;
 };
 
-// The last event of an account's ledger on each side.
+// An account's ledger on each side: its last seq, and the root (hex) of the Merkle tree over
+// every numbered event's leaf (EventLeafHash), which a signed tree head of that size carries.
 struct LedgerHead {
   int64_t account_id = 0;
   int64_t source_seq = 0;

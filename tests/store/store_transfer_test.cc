@@ -8,7 +8,11 @@
 #include <tuple>
 #include <vector>
 
+#include "core/ledger.h"
+#include "core/merkle.h"
+#include "core/tree_head.h"
 #include "pg_test_util.h"
+#include "store/ledger_tree.h"
 #include "store/store.h"
 #include "store/transfer.h"
 #include "store_locations.h"
@@ -51,8 +55,10 @@ class StoreTransfer : public testing::TestWithParam<Pair> {
   }
 
   // An installation with a row in every table, NULLs in the nullable columns, an id counter
-  // past the highest id (a deleted contact) and `events` consent events.
-  void Populate(ConsentStore& s, int events = 3) {
+  // past the highest id (a deleted contact) and `events` consent events (16 by default: the
+  // tree stores a subtree hash per 16 leaves), integrated into the account's tree with a signed
+  // head kept.
+  void Populate(ConsentStore& s, int events = kEvents) {
     Account a;
     a.name = "Hansen Cykler ApS";
     a.marketing_sms_access = true;
@@ -146,6 +152,10 @@ class StoreTransfer : public testing::TestWithParam<Pair> {
     std::vector<BatchItem> items;
     for (const ChangeSet& cs : sets) items.push_back({acct_, &cs});
     for (auto& r : s.CommitBatch(items)) Must(std::move(r), "CommitBatch");
+    // The Merkle ledger: the tree over the events, a head signed over it and the key.
+    const LedgerTree tree = Must(s.IntegrateLedger(acct_, events, 12000), "IntegrateLedger");
+    Must(s.PutLedgerKey(key_.KeyId(), key_.PublicKeyRaw(), 12000), "PutLedgerKey");
+    Must(s.PutTreeHead(key_.Sign({acct_, tree.size, tree.root, 12000})), "PutTreeHead");
     // Two possible opt-outs: one still open, one dismissed with a note.
     for (int i = 0; i < 2; ++i) {
       ChangeSet cs;
@@ -201,6 +211,8 @@ class StoreTransfer : public testing::TestWithParam<Pair> {
     Must(s.CommitJobChunk(acct_, {}, p));
   }
 
+  static constexpr int kEvents = 16;
+  SigningKey key_ = Must(SigningKey::Generate(), "SigningKey::Generate");
   std::unique_ptr<StoreLocation> source_location_, target_location_;
   std::unique_ptr<ConsentStore> source_, target_;
   int64_t acct_ = 0, job_ = 0;
@@ -225,7 +237,7 @@ TEST_P(StoreTransfer, CopiesEveryTableRowForRowAndTheTargetComparesEqual) {
   EXPECT_EQ(check->tables.size(), TransferTables().size());
   ASSERT_EQ(check->heads.size(), 1u);
   EXPECT_EQ(check->heads[0].account_id, acct_);
-  EXPECT_EQ(check->heads[0].target_seq, 3);
+  EXPECT_EQ(check->heads[0].target_seq, kEvents);
   EXPECT_TRUE(check->heads[0].same());
 }
 
@@ -240,8 +252,25 @@ TEST_P(StoreTransfer, TheTargetServesTheSameDataThroughTheInterface) {
     EXPECT_EQ(dst_events[i].seq, src_events[i].seq);
     EXPECT_EQ(dst_events[i].prev_hash, src_events[i].prev_hash);
     EXPECT_EQ(dst_events[i].hash, src_events[i].hash);
+    EXPECT_EQ(dst_events[i].format, src_events[i].format);
+    EXPECT_EQ(dst_events[i].nth, src_events[i].nth);
     EXPECT_EQ(dst_events[i].evidence, src_events[i].evidence);
+    EXPECT_EQ(EventLeafHash(dst_events[i]), EventLeafHash(src_events[i]));
   }
+  // The tree, its stored subtree hashes and the signed head come along.
+  const LedgerTree src_tree = Must(source_->GetLedgerTree(acct_));
+  const LedgerTree dst_tree = Must(target_->GetLedgerTree(acct_));
+  EXPECT_EQ(dst_tree.size, kEvents);
+  EXPECT_EQ(dst_tree.size, src_tree.size);
+  EXPECT_EQ(dst_tree.root, src_tree.root);
+  EXPECT_EQ(Must(target_->SubtreeHash(acct_, kEvents, 4, 0)), src_tree.root);
+  auto head = Must(target_->LatestTreeHead(acct_));
+  ASSERT_TRUE(head.has_value());
+  EXPECT_EQ(head->head.root, src_tree.root);
+  const auto keys = Must(target_->ListLedgerKeys());
+  ASSERT_EQ(keys.size(), 1u);
+  EXPECT_EQ(keys[0].first, key_.KeyId());
+  EXPECT_TRUE(VerifyTreeHead(*head, keys[0].second));
   // Idempotency of provider retries holds on the target.
   auto found = Must(target_->FindInbound(acct_, "twilio", "SM1"));
   ASSERT_TRUE(found.has_value());
@@ -254,10 +283,10 @@ TEST_P(StoreTransfer, TheTargetServesTheSameDataThroughTheInterface) {
   EXPECT_EQ(Must(target_->ReadJobInput(job_, 0)), kBinaryChunk);
   EXPECT_EQ(Must(target_->GetJob(acct_, job_)).state, JobState::kDone);
   EXPECT_EQ(Must(target_->ListJobRejects(acct_, job_, 0, 10)).at(0).reason, "invalid_phone");
-  EXPECT_EQ(Must(target_->ListOutbox(acct_, OutboxQuery())).size(), 3u);
+  EXPECT_EQ(Must(target_->ListOutbox(acct_, OutboxQuery())).size(), size_t{kEvents});
   auto statuses = Must(target_->GetStatuses(acct_, contact_.id));
   ASSERT_EQ(statuses.size(), 1u);
-  EXPECT_EQ(statuses[0].state.status, SubscriptionStatus::kOptedIn);
+  EXPECT_EQ(statuses[0].state.status, SubscriptionStatus::kOptedOut);  // the 16th, a STOP
 }
 
 TEST_P(StoreTransfer, IdCountersCarryOverSoDeletedIdsAreNeverReused) {
@@ -273,7 +302,7 @@ TEST_P(StoreTransfer, IdCountersCarryOverSoDeletedIdsAreNeverReused) {
   next.phone = "+4520000077";
   const int64_t id = Must(target_->AddContact(next)).id;
   EXPECT_EQ(id, contact_.id + 2);
-  // The chain goes on from the copied head.
+  // The ledger goes on from the copied tree.
   ChangeSet cs;
   EventDraft d;
   d.contact_id = id;
@@ -287,9 +316,17 @@ TEST_P(StoreTransfer, IdCountersCarryOverSoDeletedIdsAreNeverReused) {
   cs.events.push_back(d);
   auto r = Must(target_->Commit(acct_, cs));
   const auto head = Must(source_->ListEvents(acct_, EventQuery())).back();
-  EXPECT_EQ(r.events.at(0).seq, head.seq + 1);
-  EXPECT_EQ(r.events.at(0).prev_hash, head.hash);
   EXPECT_GT(r.events.at(0).id, head.id);
+  const LedgerTree tree = Must(target_->IntegrateLedger(acct_, 100, 30000));
+  EXPECT_EQ(tree.size, head.seq + 1);
+  std::vector<ConsentEvent> events = Must(target_->ListEvents(acct_, EventQuery()));
+  ASSERT_EQ(events.size(), static_cast<size_t>(head.seq + 1));
+  EXPECT_EQ(events.back().id, r.events.at(0).id);
+  EXPECT_EQ(events.back().seq, head.seq + 1);
+  EXPECT_EQ(events.back().nth, 1);
+  std::vector<merkle::Hash> leaves;
+  for (const ConsentEvent& e : events) leaves.push_back(EventLeafHash(e));
+  EXPECT_EQ(tree.root, merkle::RootOf(leaves));
 }
 
 TEST_P(StoreTransfer, ManyRowsMoveInSeveralBatches) {
