@@ -1,6 +1,14 @@
 // SQLite-specific behaviour of SqliteStore, beyond the conformance suite: the durability
 // settings, the migrations, the file-level failure modes and OpenStore's dispatch.
 #include "store/sqlite/sqlite_store.h"
+#include "../app/test_clock.h"
+#include "app/consent_service.h"
+#include "app/ledger_service.h"
+#include "app/proof.h"
+#include "core/ledger.h"
+#include "core/merkle.h"
+#include "core/proof_verify.h"
+#include "core/tree_head.h"
 #include "store/sqlite/state_cache.h"
 #include "store/store_rows.h"
 
@@ -16,6 +24,7 @@
 #include <fstream>
 #include <functional>
 #include <future>
+#include <map>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -113,6 +122,57 @@ AccountWithNumber AddAccountWithNumber(ConsentStore& store) {
   return {acct->id, number->id, n.number};
 }
 
+// Makes the closed file at `path`, written by this version, what version 11 wrote: every
+// event a link of its account's hash chain (format 1, prev_hash and hash from ComputeEventHash),
+// and nothing of migration 12 (the events' format, batch_hash and nth, the statuses' event
+// counts, the outbox's queued_after_event, the tree's tables and the trigger that refuses
+// changes to events).
+// Returns the events as the file now holds them.
+std::vector<ConsentEvent> RewriteAsVersion11(const std::string& path) {
+  std::vector<ConsentEvent> events;  // by account, each in seq order
+  {
+    auto store = MustOpen(path);
+    auto accounts = store->ListAccounts();
+    if (!accounts.ok()) throw std::runtime_error(accounts.status().ToString());
+    for (const Account& a : *accounts) {
+      EventQuery q;
+      while (true) {
+        auto page = store->ListEvents(a.id, q);
+        if (!page.ok()) throw std::runtime_error(page.status().ToString());
+        if (page->empty()) break;
+        q.after_seq = page->back().seq;
+        events.insert(events.end(), page->begin(), page->end());
+      }
+    }
+  }
+  RawDb raw(path);
+  auto exec = [&](const std::string& sql) {
+    if (raw.Exec(sql) != SQLITE_OK) throw std::runtime_error("failed: " + sql);
+  };
+  exec("DROP TRIGGER events_unchangeable");
+  std::map<int64_t, std::string> head;  // account -> its last hash
+  for (ConsentEvent& e : events) {
+    auto [it, fresh] = head.emplace(e.account_id, kGenesisHash);
+    e.format = 1;
+    e.nth = 0;
+    e.batch_hash.clear();
+    e.prev_hash = it->second;
+    e.hash = ComputeEventHash(e);
+    it->second = e.hash;
+    exec("UPDATE events SET prev_hash = '" + e.prev_hash + "', hash = '" + e.hash +
+         "' WHERE id = " + std::to_string(e.id));
+  }
+  for (const char* sql :
+       {"DROP TABLE ledger_keys", "DROP TABLE tree_heads", "DROP TABLE ledger_nodes",
+        "DROP TABLE ledger_trees", "ALTER TABLE outbox DROP COLUMN queued_after_event",
+        "ALTER TABLE statuses DROP COLUMN events", "ALTER TABLE events DROP COLUMN nth",
+        "ALTER TABLE events DROP COLUMN batch_hash", "ALTER TABLE events DROP COLUMN format",
+        "DELETE FROM schema_migrations WHERE version >= 12", "PRAGMA user_version = 11"}) {
+    exec(sql);
+  }
+  return events;
+}
+
 TEST(SqliteStore, DurabilityPragmasAreInForce) {
   TempDir dir;
   auto store = MustOpen(dir.File("c.db"));
@@ -193,6 +253,7 @@ TEST(SqliteStore, MigrationSetsRowsMovedByNoChangeEventsToTheirLastChange) {
     auto store = MustOpen(path);
     k = legacy_rows::WriteLedger(*store);
   }
+  RewriteAsVersion11(path);
   {
     RawDb raw(path);
     ASSERT_EQ(raw.Exec(legacy_rows::OldRuleRowsSql(k)), SQLITE_OK);
@@ -206,6 +267,127 @@ TEST(SqliteStore, MigrationSetsRowsMovedByNoChangeEventsToTheirLastChange) {
   RawDb raw(path);
   EXPECT_EQ(raw.Query("SELECT MAX(version) FROM schema_migrations"),
             std::to_string(SqliteStore::LatestSchemaVersion()));
+}
+
+// A file of version 11, whose ledger is a hash chain, opened by this version: the chain still
+// verifies, integration makes its events the first leaves of the account's tree (their v1
+// encoding, as hashed), new events are tree leaves only and continue its seq and each pair's
+// count, and a proof over both kinds verifies with the installation's public key alone.
+TEST(SqliteStore, AVersion11ChainBecomesTheStartOfTheTree) {
+  TempDir dir;
+  const std::string path = dir.File("v11.db");
+  int64_t account = 0, number = 0, alice = 0, bob = 0;
+  {
+    auto store = MustOpen(path);
+    Account a;
+    a.name = "upgraded";
+    a.marketing_sms_access = true;
+    account = store->CreateAccount(a, "").value().id;
+    SenderNumber n;
+    n.account_id = account;
+    n.number = "+4520123456";
+    n.country = "DK";
+    number = store->AddNumber(n).value().id;
+    Contact c;
+    c.account_id = account;
+    c.phone = "+4511111111";
+    alice = store->AddContact(c).value().id;
+    c.phone = "+4522222222";
+    bob = store->AddContact(c).value().id;
+    const std::vector<EventDraft> drafts = {
+        legacy_rows::Draft(store->GetContact(account, alice).value(), number, kNone, kIn,
+                           Source::kKeyword, 1000),
+        legacy_rows::Draft(store->GetContact(account, bob).value(), number, kNone, kIn,
+                           Source::kManual, 2000),
+        legacy_rows::Draft(store->GetContact(account, alice).value(), number, kIn, kOut,
+                           Source::kKeyword, 3000),
+    };
+    for (const EventDraft& d : drafts) {
+      ChangeSet changes;
+      changes.events = {d};
+      ASSERT_TRUE(store->Commit(account, changes).ok());
+    }
+  }
+  const std::vector<ConsentEvent> chain = RewriteAsVersion11(path);
+  ASSERT_EQ(chain.size(), 3u);
+  {
+    RawDb raw(path);
+    ASSERT_EQ(raw.Query("SELECT MAX(version) FROM schema_migrations"), "11");
+    ASSERT_EQ(raw.Query("SELECT hash FROM events WHERE seq = 3"), chain[2].hash);
+  }
+
+  auto store = MustOpen(path);  // migration 12
+  TestClock clock{kT0};
+  ConsentService svc(*store, clock);
+  auto events = store->ListEvents(account, {});
+  ASSERT_TRUE(events.ok()) << events.status().ToString();
+  ASSERT_EQ(events->size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ((*events)[i].format, 1);
+    EXPECT_EQ((*events)[i].prev_hash, chain[i].prev_hash);
+    EXPECT_EQ((*events)[i].hash, chain[i].hash);
+  }
+  auto check = svc.VerifyLedger(account);
+  ASSERT_TRUE(check.ok()) << check.status().ToString();
+  EXPECT_TRUE(check->ok()) << check->chain_failure.value_or("status mismatch");
+  EXPECT_EQ(check->events, 3);
+
+  // The chain's events are the tree's first leaves, each its v1 encoding as it was hashed.
+  auto tree = store->IntegrateLedger(account, 1000, kT0);
+  ASSERT_TRUE(tree.ok()) << tree.status().ToString();
+  EXPECT_EQ(tree->size, 3);
+  std::vector<merkle::Hash> leaves;
+  for (const ConsentEvent& e : chain) {
+    leaves.push_back(merkle::LeafHash(CanonicalEventEncoding(e)));
+    EXPECT_EQ(Sha256Hex(CanonicalEventEncoding(e)), e.hash);
+  }
+  EXPECT_EQ(tree->root, merkle::RootOf(leaves));
+
+  // New events are tree leaves only, after the chain.
+  {
+    ChangeSet changes;
+    changes.events = {legacy_rows::Draft(store->GetContact(account, alice).value(), number, kOut,
+                                         kIn, Source::kManual, 4000),
+                      legacy_rows::Draft(store->GetContact(account, bob).value(), number, kIn, kOut,
+                                         Source::kKeyword, 4000)};
+    auto r = store->Commit(account, changes);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+  }
+  auto all = store->ListEvents(account, {});
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 5u);
+  const ConsentEvent& again = (*all)[3];
+  EXPECT_EQ(again.seq, 4);
+  EXPECT_EQ(again.format, 2);
+  EXPECT_TRUE(again.prev_hash.empty() && again.hash.empty());
+  EXPECT_EQ(again.contact_id, alice);
+  EXPECT_EQ(again.nth, 3);  // alice's third event on the number, after her two chained ones
+  EXPECT_EQ((*all)[4].seq, 5);
+  EXPECT_EQ((*all)[4].format, 2);
+  EXPECT_EQ((*all)[4].nth, 2);
+
+  // A proof for alice holds both kinds and verifies with the public key alone.
+  SigningKey key = std::move(SigningKey::Generate()).value();
+  LedgerService ledger(*store, clock, key);
+  ASSERT_TRUE(ledger.RegisterKey().ok());
+  ProofSubject subject;
+  subject.contact_id = alice;
+  auto proof = BuildConsentProof(svc, *store, ledger, clock, account, subject);
+  ASSERT_TRUE(proof.ok()) << proof.status().ToString();
+  EXPECT_TRUE(proof->ledger.ok) << proof->ledger.failure.value_or("");
+  EXPECT_EQ(proof->ledger.head.head.size, 5);
+  ASSERT_EQ(proof->events.size(), 3u);
+  EXPECT_EQ(proof->events[0].event.format, 1);
+  EXPECT_EQ(proof->events[1].event.format, 1);
+  EXPECT_EQ(proof->events[2].event.format, 2);
+  for (const ProofEvent& e : proof->events) EXPECT_TRUE(e.included) << e.event.seq;
+  ProofCheck verified = VerifyProofDocument(ProofToJson(*proof), key.PublicKeyRaw());
+  EXPECT_TRUE(verified.ok) << nlohmann::json(verified.problems).dump();
+  check = svc.VerifyLedger(account);
+  ASSERT_TRUE(check.ok());
+  EXPECT_TRUE(check->ok()) << check->chain_failure.value_or("status mismatch");
+  EXPECT_EQ(check->tree_size, 5);
+  EXPECT_GE(check->heads_checked, 1);
 }
 
 TEST(SqliteStore, SchemaFromANewerVersionIsRefused) {
@@ -363,6 +545,7 @@ TEST(SqliteStore, MigrationTenGivesRepliesStillToBeSentTheirLedgerSeq) {
     decide(SubscriptionStatus::kOptedIn, SubscriptionStatus::kOptedOut,
            ReplyKind::kOptOutConfirmation, 4000);
   }
+  RewriteAsVersion11(path);
   {
     // As a version-9 file has it: no column, the first reply sent long ago.
     RawDb raw(path);
