@@ -568,6 +568,10 @@ TEST_F(ServiceTest, VerifyAndRebuild) {
 TEST_F(ServiceTest, RebuildRefusesABrokenChain) {
   Receive("START");
   Receive("STOP");
+  // An event contradicts the ledger once it is in the account's tree.
+  auto tree = store_->IntegrateLedger(account_, 1000, clock_.NowMs());
+  ASSERT_TRUE(tree.ok()) << tree.status().ToString();
+  ASSERT_EQ(tree->size, 2);
   auto events = store_->ListEvents(account_, {});
   ASSERT_TRUE(events.ok());
   ConsentEvent e = (*events)[0];

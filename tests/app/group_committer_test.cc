@@ -22,6 +22,8 @@
 #include "../store/status_shorthands.h"
 #include "app/consent_service.h"
 #include "core/ledger.h"
+#include "core/merkle.h"
+#include "store/ledger_tree.h"
 #include "store/store.h"
 #include "test_clock.h"
 
@@ -114,16 +116,23 @@ class GroupCommitterTest : public ::testing::Test {
     }
   }
 
-  // The ledger is seq 1..n without gaps, one valid chain, and its replay is the status table.
-  void ExpectOneValidChain(size_t want_events) {
+  // The ledger is seq 1..n without gaps, each (contact, number)'s events numbered 1, 2, 3, ...
+  // in seq order, its replay is the status table, and once integrated the account's tree is
+  // exactly these events' leaves.
+  void ExpectOneValidLedger(size_t want_events) {
     std::vector<ConsentEvent> events = AllEvents();
     ASSERT_EQ(events.size(), want_events);
-    ChainVerifier chain;
     StatusReplay replay;
+    std::map<StatusKey, int64_t> pair_events;
+    std::vector<merkle::Hash> leaves;
     for (size_t i = 0; i < events.size(); ++i) {
-      EXPECT_EQ(events[i].seq, static_cast<int64_t>(i + 1));
-      EXPECT_TRUE(chain.Add(events[i])) << *chain.failure();
-      replay.Add(events[i]);
+      const ConsentEvent& e = events[i];
+      EXPECT_EQ(e.seq, static_cast<int64_t>(i + 1));
+      EXPECT_EQ(e.format, 2) << "event seq " << e.seq;
+      const int64_t nth = ++pair_events[StatusKey(e.contact_id, e.number_id)];
+      EXPECT_EQ(e.nth, nth) << "event seq " << e.seq;
+      leaves.push_back(EventLeafHash(e));
+      replay.Add(e);
     }
     auto rows = store_->ListAllStatuses(account_);
     ASSERT_TRUE(rows.ok());
@@ -131,6 +140,10 @@ class GroupCommitterTest : public ::testing::Test {
     for (const StatusRow& r : *rows) {
       EXPECT_EQ(r.state.status, replay.states().at({r.contact_id, r.number_id}).status);
     }
+    auto tree = store_->IntegrateLedger(account_, store_ledger::kMaxIntegrateEvents, 10'000);
+    ASSERT_TRUE(tree.ok()) << tree.status().ToString();
+    EXPECT_EQ(tree->size, static_cast<int64_t>(want_events));
+    EXPECT_EQ(tree->root, merkle::RootOf(leaves));
   }
 
   fs::path dir_;
@@ -140,7 +153,7 @@ class GroupCommitterTest : public ::testing::Test {
 };
 
 // 16 threads, each toggling its own new contact 30 times: every caller gets the result of its
-// own change set, the ledger is one chain, and commits were actually grouped.
+// own change set, the ledger is one valid ledger, and commits were actually grouped.
 TEST_F(GroupCommitterTest, ManyThreadsGetTheirOwnResultsInOneChain) {
   GroupCommitter committer(*store_);
   constexpr int kThreads = 16;
@@ -188,7 +201,7 @@ TEST_F(GroupCommitterTest, ManyThreadsGetTheirOwnResultsInOneChain) {
   for (std::thread& th : threads) th.join();
   ASSERT_EQ(failures.load(), 0);
   EXPECT_EQ(std::set<int64_t>(contact_of.begin(), contact_of.end()).size(), size_t{kThreads});
-  ExpectOneValidChain(kThreads * kCommits);
+  ExpectOneValidLedger(kThreads * kCommits);
 
   GroupCommitter::Stats stats = committer.stats();
   EXPECT_EQ(stats.items, kThreads * kCommits);
@@ -246,7 +259,7 @@ TEST_F(GroupCommitterTest, MaxWaitCollectsAFullBatchAndItemsFailAlone) {
             StatusCode::kNotFound);
   EXPECT_EQ(store_->FindContactByPhone(account_, "+14155550008").status().code(),
             StatusCode::kNotFound);
-  ExpectOneValidChain(5);
+  ExpectOneValidLedger(5);
 }
 
 // Stop() commits what is already queued (its callers get their results), then refuses.
@@ -273,7 +286,7 @@ TEST_F(GroupCommitterTest, StopCommitsWhatIsQueuedAndRefusesLaterCommits) {
   for (std::thread& th : threads) th.join();
   for (const auto& r : results) EXPECT_TRUE(r->ok()) << r->status().ToString();
   EXPECT_EQ(committer.stats().items, 3);
-  ExpectOneValidChain(3);
+  ExpectOneValidLedger(3);
 
   ChangeSet late = Change(0, "+14155550099", "q-late", kNone, kIn);
   EXPECT_EQ(committer.Commit(account_, late).status().code(), StatusCode::kUnavailable);
@@ -348,7 +361,7 @@ TEST_F(GroupCommitterTest, CommitAsyncAnswersEveryCallerOnceThroughRunCallbacks)
     }
   }
   EXPECT_LT(committer.stats().batches, kItems / 4);  // they were grouped
-  ExpectOneValidChain(static_cast<size_t>(ok));
+  ExpectOneValidLedger(static_cast<size_t>(ok));
 
   committer.Stop();
   // After Stop: answered at once with kUnavailable, nothing written.
@@ -417,7 +430,7 @@ TEST_F(ServiceWithCommitterTest, FirstMessageFromANewPhoneIsOneCommit) {
   // The retry is not looked up first: its write is attempted, refused as a duplicate and
   // rolled back, leaving the two events of m1 and m2.
   EXPECT_EQ(commits_.load(), 3);
-  ExpectOneValidChain(2);
+  ExpectOneValidLedger(2);
 }
 
 // Many handler threads, new and known phones, all through one committer: one valid ledger,
@@ -488,7 +501,7 @@ TEST_F(ServiceWithCommitterTest, AsyncMessagesFromOnePhoneAreDecidedInArrivalOrd
     EXPECT_EQ(r.status_after, i % 2 == 0 ? kOut : kIn) << i;
   }
   EXPECT_EQ(commits_.load(), kMessages);  // one commit each: nothing lost a race and retried
-  ExpectOneValidChain(kMessages);
+  ExpectOneValidLedger(kMessages);
 }
 
 }  // namespace

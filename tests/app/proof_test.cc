@@ -298,24 +298,31 @@ TEST_F(ProofTest, EventChangedAfterItsHeadWasSignedIsNotInTheSignedTree) {
   EXPECT_EQ(p->ledger.head.head.size, 3);  // the head signed before the change
   EXPECT_EQ(p->ledger.head.head.root, head.head.root);
   EXPECT_FALSE(p->ledger.ok);
-  EXPECT_THAT(*p->ledger.failure, HasSubstr("event seq 3"));
   ASSERT_EQ(p->events.size(), 2u);
-  // (Whether seq 1 still proves depends on whether the changed leaf is on its path: here it is.)
+  EXPECT_EQ(p->events[0].event.seq, 1);
+  EXPECT_EQ(p->events[1].event.seq, 3);
+  // The changed event's leaf is not the signed tree's, and seq 1's inclusion proof runs through
+  // it (in a tree of three leaves, seq 3's leaf is seq 1's uncle): neither proves. The failure
+  // names the first one in seq order.
   EXPECT_FALSE(p->events[1].included);
+  EXPECT_FALSE(p->events[0].included);
+  EXPECT_EQ(*p->ledger.failure, "event seq 1 is not in the signed tree");
   json j = ProofToJson(*p);
   EXPECT_EQ(j["ledger"]["ok"], false);
+  EXPECT_EQ(j["events"][0]["included"], false);
   EXPECT_EQ(j["events"][1]["included"], false);
   ProofCheck check = VerifyProofDocument(j, key_.PublicKeyRaw());
   EXPECT_FALSE(check.ok);
   const std::string html = ProofToHtml(*p);
   EXPECT_THAT(html, HasSubstr("Warning: this record does not verify."));
   EXPECT_THAT(html, HasSubstr("This record does NOT verify."));
-  EXPECT_THAT(html, HasSubstr("event seq 3 is not in the signed tree"));
+  EXPECT_THAT(html, HasSubstr("event seq 1 is not in the signed tree"));
   EXPECT_THAT(html, HasSubstr("DOES NOT MATCH"));
-  // And the ledger check names it.
+  // And the ledger check finds it: the events no longer give the stored tree's root.
   auto v = svc_->VerifyLedger(account_);
   ASSERT_TRUE(v.ok());
   EXPECT_FALSE(v->ok());
+  EXPECT_THAT(v->chain_failure.value_or(""), HasSubstr("does not match the events' root"));
 }
 
 TEST_F(ProofTest, HeadSignedWithAnotherKeyDoesNotVerifyWithThisOne) {
