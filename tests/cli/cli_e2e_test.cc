@@ -10,6 +10,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -117,7 +118,17 @@ TEST_F(Cli, FullConsentJourneyOnAShortCode) {
   EXPECT_EQ(history[1]["evidence"]["match_kind"], "free_text");
   EXPECT_FALSE(history[1]["evidence"]["rule"].get<std::string>().empty());
   EXPECT_EQ(history[2]["evidence"]["rule"], "UNSTOP");
-  EXPECT_EQ(history[1]["prev_hash"], history[0]["hash"]);
+  // Each event is numbered among the pair's events and carries its leaf in the account's tree.
+  std::set<std::string> leaves;
+  for (size_t k = 0; k < history.size(); ++k) {
+    EXPECT_EQ(history[k]["format"], 2) << k;
+    EXPECT_EQ(history[k]["nth"], static_cast<int64_t>(k + 1)) << k;
+    const std::string leaf = history[k]["leaf_hash"].get<std::string>();
+    EXPECT_EQ(leaf.size(), 64u) << k;
+    EXPECT_EQ(leaf.find_first_not_of("0123456789abcdef"), std::string::npos) << leaf;
+    leaves.insert(leaf);
+  }
+  EXPECT_EQ(leaves.size(), history.size());
 
   json outbox = Ok({"outbox", "list", "--account", acct});
   ASSERT_EQ(outbox.size(), 3u);
@@ -132,12 +143,18 @@ TEST_F(Cli, FullConsentJourneyOnAShortCode) {
 
   EXPECT_EQ(Exec({"ledger", "verify", "--account", acct}).exit_code, 0);
 
-  // Tampering with a stored event is detected and named.
-  Sql("UPDATE events SET evidence = '{\"type\":\"keyword\",\"body\":\"YES\"}' WHERE seq = 2");
+  // Tampering with a stored event that is in the tree (`ledger head` integrates and signs) is
+  // detected where the events first disagree with a stored hash: here the tree of 3 events
+  // (an event of format 2 has no hash of its own to name it by).
+  EXPECT_EQ(Ok({"ledger", "head", "--account", acct})["size"], 3);
+  Sql("DROP TRIGGER events_unchangeable; UPDATE events SET evidence = "
+      "'{\"type\":\"keyword\",\"body\":\"YES\"}' WHERE seq = 2");
   CliRun verify = Exec({"ledger", "verify", "--account", acct});
   EXPECT_EQ(verify.exit_code, 1);
-  EXPECT_EQ(verify.Json()["first_bad_event"], 2);
-  EXPECT_NE(verify.err.find("seq 2"), std::string::npos) << verify.err;
+  EXPECT_EQ(verify.Json()["first_bad_event"], 3);
+  EXPECT_NE(verify.err.find("the stored tree of 3 events does not match the events' root"),
+            std::string::npos)
+      << verify.err;
 }
 
 TEST_F(Cli, ProviderRetryChangesNothing) {

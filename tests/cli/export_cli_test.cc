@@ -1,5 +1,6 @@
 // End-to-end tests of `smsconsent export` and `smsconsent proof`: the real binary on a fresh
 // SQLite file, its stdout, files and exit codes.
+#include <openssl/sha.h>
 #include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -7,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -57,6 +59,58 @@ class ExportCli : public ::testing::Test {
     char* err = nullptr;
     ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK) << err;
     sqlite3_close(db);
+  }
+
+  // Makes the database what version 11 wrote: every event a link of its account's hash chain
+  // (the smsconsent-ledger-v1 encoding of docs/ledger.md and its SHA-256, computed here from
+  // that description alone), and nothing of migration 12.
+  void RewriteAsVersion11() {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(db_.c_str(), &db), SQLITE_OK);
+    sqlite3_stmt* s = nullptr;
+    ASSERT_EQ(
+        sqlite3_prepare_v2(db,
+                           "SELECT id, account_id, seq, contact_id, phone, number_id, sender, "
+                           "from_status, to_status, source, actor, at_ms, evidence FROM "
+                           "events ORDER BY account_id, seq",
+                           -1, &s, nullptr),
+        SQLITE_OK);
+    const char* const names[] = {"account", "seq", "contact", "phone", "number", "sender",
+                                 "from",    "to",  "source",  "actor", "at",     "evidence"};
+    std::map<std::string, std::string> head;  // account -> its last hash
+    std::string sql = "DROP TRIGGER events_unchangeable;";
+    while (sqlite3_step(s) == SQLITE_ROW) {
+      auto column = [&](int i) {
+        const unsigned char* text = sqlite3_column_text(s, i);
+        return text ? std::string(reinterpret_cast<const char*>(text), sqlite3_column_bytes(s, i))
+                    : std::string();
+      };
+      std::string& prev = head.emplace(column(1), std::string(64, '0')).first->second;
+      std::string encoding = "smsconsent-ledger-v1\n";
+      for (int i = 0; i < 12; ++i) {
+        const std::string value = column(i + 1);
+        encoding += std::string(names[i]) + ":" + std::to_string(value.size()) + ":" + value + "\n";
+      }
+      encoding += "prev:64:" + prev + "\n";
+      unsigned char digest[SHA256_DIGEST_LENGTH];
+      SHA256(reinterpret_cast<const unsigned char*>(encoding.data()), encoding.size(), digest);
+      std::string hash;
+      for (unsigned char c : digest) {
+        hash += "0123456789abcdef"[c >> 4];
+        hash += "0123456789abcdef"[c & 15];
+      }
+      sql += "UPDATE events SET prev_hash = '" + prev + "', hash = '" + hash +
+             "' WHERE id = " + column(0) + ";";
+      prev = hash;
+    }
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    Sql(sql +
+        "DROP TABLE ledger_keys; DROP TABLE tree_heads; DROP TABLE ledger_nodes; "
+        "DROP TABLE ledger_trees; ALTER TABLE outbox DROP COLUMN queued_after_event; "
+        "ALTER TABLE statuses DROP COLUMN events; ALTER TABLE events DROP COLUMN nth; "
+        "ALTER TABLE events DROP COLUMN batch_hash; ALTER TABLE events DROP COLUMN format; "
+        "DELETE FROM schema_migrations WHERE version >= 12; PRAGMA user_version = 11;");
   }
 
   // Account 1 (both add-ons) with a long code and a short code; Ann opted in by START on the
@@ -125,7 +179,9 @@ TEST_F(ExportCli, LedgerJsonlToAFileWithTimeRange) {
   for (size_t i = 0; i < lines.size(); ++i) {
     json j = json::parse(lines[i]);
     EXPECT_EQ(j["seq"], static_cast<int>(i + 1));
-    EXPECT_EQ(j["hash"].get<std::string>().size(), 64u);
+    EXPECT_EQ(j["format"], 2);
+    EXPECT_EQ(j["nth"], 1);  // each is the first event of its (contact, number)
+    EXPECT_EQ(j["leaf_hash"].get<std::string>().size(), 64u);
   }
   EXPECT_EQ(json::parse(lines[0])["evidence"]["body"], "START");
   // A range in the past selects nothing; the text form says where the rows went.
@@ -172,9 +228,11 @@ TEST_F(ExportCli, ProofHtmlAndJson) {
 
   json j = Ok({"proof", "--account", acct_, "--phone", "+14155550002"});  // --json: JSON
   EXPECT_EQ(j["contact"]["phone"], "+14155550002");
-  EXPECT_EQ(j["chain"]["ok"], true);
-  EXPECT_EQ(j["chain"]["head_seq"], 2);
+  EXPECT_EQ(j["format"], "smsconsent-proof-v2");
+  EXPECT_EQ(j["ledger"]["ok"], true);
+  EXPECT_EQ(j["tree_head"]["size"], 2);  // a signed head over the account's two events
   ASSERT_EQ(j["events"].size(), 1u);
+  EXPECT_EQ(j["events"][0]["included"], true);
   EXPECT_EQ(j["events"][0]["evidence"]["legal_basis"], "consent");
   EXPECT_NE(j["summary"][1].get<std::string>().find("opted in by user:alice"), std::string::npos);
 
@@ -274,7 +332,9 @@ TEST_F(ExportCli, AnUpgradedDatabaseShowsTheLastChangeAndVerifies) {
       "--status", "opted_in", "--attest", "--legal-basis", "consent", "--explanation",
       "signed the paper form", "--actor", "user:alice"});
   const std::string start = Ok({"history", "--account", acct_, "--phone", "+14155550001"})[0]["at"];
-  // The row as the old rule wrote it: the staff opt-in's source and time.
+  // A version-8 file: a hash chain, and the row as the old rule wrote it (the staff opt-in's
+  // source and time).
+  RewriteAsVersion11();
   Sql("UPDATE statuses SET source = 'manual', updated_at_ms = (SELECT MAX(at_ms) FROM events); "
       "ALTER TABLE outbox DROP COLUMN queued_at_seq; DROP TABLE review_items; "
       "DELETE FROM schema_migrations WHERE version >= 9;");
@@ -283,6 +343,16 @@ TEST_F(ExportCli, AnUpgradedDatabaseShowsTheLastChangeAndVerifies) {
   json status = Ok({"status", "show", "--account", acct_, "--phone", "+14155550001"});
   EXPECT_EQ(status[0]["updated_at"], start);
   EXPECT_EQ(status[0]["source"], "keyword");
+  // The chain's two events become the tree's first leaves, and the ledger still verifies.
+  EXPECT_EQ(Ok({"ledger", "head", "--account", acct_})["size"], 2);
+  verify = Ok({"ledger", "verify", "--account", acct_});
+  EXPECT_EQ(verify["ok"], true) << verify;
+  EXPECT_EQ(verify["tree_size"], 2) << verify;
+  json history = Ok({"history", "--account", acct_, "--phone", "+14155550001"});
+  ASSERT_EQ(history.size(), 2u);
+  EXPECT_EQ(history[0]["format"], 1);
+  EXPECT_EQ(history[0]["prev_hash"], std::string(64, '0'));
+  EXPECT_EQ(history[1]["prev_hash"], history[0]["hash"]);
 }
 
 // The statuses export reads back as it is written (formula guard included) without options:
@@ -335,14 +405,22 @@ TEST_F(ExportCli, StatusesExportReadsBackWithImportAndBulkApply) {
 
 TEST_F(ExportCli, ProofOfATamperedLedgerSaysWhereItBreaksAndExitsOne) {
   Populate();
-  Sql("UPDATE events SET evidence = '{\"type\":\"keyword\",\"body\":\"YES\"}' WHERE seq = 1");
+  // Both events are in a signed tree; then Ann's (seq 1) is changed behind the store's back.
+  EXPECT_EQ(Ok({"ledger", "head", "--account", acct_})["size"], 2);
+  Sql("DROP TRIGGER events_unchangeable; UPDATE events SET evidence = "
+      "'{\"type\":\"keyword\",\"body\":\"YES\"}' WHERE seq = 1");
   CliResult r = Exec({"proof", "--account", acct_, "--phone", "+14155550002", "--format", "json"});
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.err.find("event seq 1"), std::string::npos) << r.err;
+  // Bob's own event (seq 2) is intact, but the changed one is on its path to the signed root.
+  EXPECT_NE(r.err.find("event seq 2 is not in the signed tree"), std::string::npos) << r.err;
   json j = json::parse(r.out);  // the record is still produced
-  EXPECT_EQ(j["chain"]["ok"], false);
-  EXPECT_EQ(j["chain"]["failed_seq"], 1);
-  EXPECT_EQ(j["events"][0]["hash_ok"], true);  // Bob's own event is intact
+  EXPECT_EQ(j["ledger"]["ok"], false);
+  ASSERT_EQ(j["events"].size(), 1u);
+  EXPECT_EQ(j["events"][0]["seq"], 2);
+  EXPECT_EQ(j["events"][0]["included"], false);
+  // The ledger check finds it too.
+  CliResult v = Exec({"ledger", "verify", "--account", acct_});
+  EXPECT_EQ(v.exit_code, 1) << v.out << v.err;
 }
 
 }  // namespace

@@ -160,7 +160,7 @@ TEST_F(MigrateCli, TheServiceWorksOnTheTarget) {
   const json again = Ok(pg_, {"sms", "receive", "--from", "+14155550001", "--to", "+15551234567",
                               "--body", "START", "--message-id", "SM1", "--provider", "twilio"});
   EXPECT_EQ(again["duplicate"], true);
-  // New activity chains on from the copied head, with ids after the copied ones.
+  // New activity goes on from the copied ledger, with ids after the copied ones.
   const json stop = Ok(pg_, {"sms", "receive", "--from", "+14155550001", "--to", "+15551234567",
                              "--body", "STOP", "--message-id", "SM99", "--provider", "twilio"});
   EXPECT_EQ(stop["status_after"], "opted_out");

@@ -10,6 +10,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "core/base64.h"
+#include "core/proof_verify.h"
 #include "http/client.h"
 #include "serve_fixture.h"
 #include "store/store.h"
@@ -70,13 +72,14 @@ class ExportApi : public ::testing::Test {
     Cli(db_, {"sms", "receive", "--from", "+14155550004", "--to", "+15551234567", "--body",
               "Please stop texting me <script>alert(1)</script>"});
 
-    // Account D: two events, the first one altered afterwards.
+    // Account D: two events, in a signed tree, the first one altered afterwards.
     const std::string dacct = std::to_string(d["id"].get<int64_t>());
     Cli(db_, {"number", "add", "--account", dacct, "--number", "+15557654321"});
     Cli(db_,
         {"sms", "receive", "--from", "+14155550005", "--to", "+15557654321", "--body", "START"});
     Cli(db_,
         {"sms", "receive", "--from", "+14155550006", "--to", "+15557654321", "--body", "START"});
+    ASSERT_EQ(Cli(db_, {"ledger", "head", "--account", dacct})["size"], 2);
     {
       auto store = OpenStore(db_);
       ASSERT_TRUE(store.ok()) << store.status().ToString();
@@ -230,11 +233,18 @@ TEST_F(ExportApi, ProofJsonAndUnknownContact) {
   json p = GetJson("/v1/contacts/" + std::to_string(ann_) + "/proof", 200);
   EXPECT_EQ(p["title"], "Consent record for +14155550001");
   EXPECT_EQ(p["contact"]["id"], ann_);
-  EXPECT_EQ(p["chain"]["ok"], true);
-  EXPECT_EQ(p["chain"]["events_total"], 3);
-  EXPECT_EQ(p["chain"]["head_seq"], 3);
+  EXPECT_EQ(p["format"], "smsconsent-proof-v2");
+  EXPECT_EQ(p["ledger"]["ok"], true) << p["ledger"];
+  EXPECT_EQ(p["tree_head"]["size"], 3);  // the account's three events
   ASSERT_EQ(p["events"].size(), 1u);
-  EXPECT_EQ(p["events"][0]["hash_ok"], true);
+  EXPECT_EQ(p["events"][0]["included"], true);
+  // Anyone with the installation's public key checks it without the server.
+  json key = GetJson("/v1/ledger/public-key", 200);
+  auto raw_key = base64::DecodeStrict(key["public_key"].get<std::string>());
+  ASSERT_TRUE(raw_key.ok());
+  ProofCheck check = VerifyProofDocument(p, *raw_key);
+  EXPECT_TRUE(check.ok) << json(check.problems).dump();
+  EXPECT_EQ(check.events_checked, 1);
   EXPECT_EQ(p["events"][0]["evidence"]["body"], "START");
   EXPECT_NE(p["summary"][0].get<std::string>().find("opted in on"), std::string::npos);
   EXPECT_EQ(GetJson("/v1/contacts/999999/proof", 404)["error"]["code"], "NOT_FOUND");
@@ -257,14 +267,23 @@ TEST_F(ExportApi, ProofHtmlEscapesTheMessageBody) {
 TEST_F(ExportApi, ProofOfATamperedLedgerNamesTheBrokenEvent) {
   json p =
       GetJson("/v1/contacts/" + std::to_string(tampered_contact_) + "/proof", 200, tampered_key_);
-  EXPECT_EQ(p["chain"]["ok"], false);
-  EXPECT_EQ(p["chain"]["failed_seq"], 1);
-  EXPECT_NE(p["chain"]["failure"].get<std::string>().find("event seq 1"), std::string::npos);
-  EXPECT_EQ(p["events"][0]["hash_ok"], true);  // this contact's own event is intact
+  // This contact's own event (seq 2) is intact, but the altered seq 1 is on its path to the
+  // signed root: its inclusion proof no longer leads there.
+  EXPECT_EQ(p["ledger"]["ok"], false);
+  EXPECT_NE(p["ledger"]["failure"].get<std::string>().find("event seq 2 is not in the signed tree"),
+            std::string::npos)
+      << p["ledger"];
+  ASSERT_EQ(p["events"].size(), 1u);
+  EXPECT_EQ(p["events"][0]["seq"], 2);
+  EXPECT_EQ(p["events"][0]["included"], false);
+  json key = GetJson("/v1/ledger/public-key", 200, tampered_key_);
+  auto raw_key = base64::DecodeStrict(key["public_key"].get<std::string>());
+  ASSERT_TRUE(raw_key.ok());
+  EXPECT_FALSE(VerifyProofDocument(p, *raw_key).ok);
   HttpClientResponse r = Get(
       "/v1/contacts/" + std::to_string(tampered_contact_) + "/proof?format=html", tampered_key_);
   ASSERT_EQ(r.status, 200);
-  EXPECT_NE(r.body.find("The ledger does NOT verify."), std::string::npos);
+  EXPECT_NE(r.body.find("This record does NOT verify."), std::string::npos);
 }
 
 TEST_F(ExportApi, OpenApiListsTheEndpoints) {

@@ -16,6 +16,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "core/merkle.h"
 #include "http/client.h"
 #include "providers/webhook.h"
 #include "serve_fixture.h"
@@ -617,6 +618,9 @@ TEST_F(Serve, LedgerExportPages) {
                   .status,
               200);
   }
+  // A signed head over every event so far (the ledger is integrated first).
+  json head = CallJson("GET", "/v1/ledger/head", "", 200);
+  ASSERT_GE(head["size"].get<int64_t>(), 2);
   json page = CallJson("GET", "/v1/ledger?limit=1", "", 200);
   ASSERT_EQ(page["items"].size(), 1u);
   EXPECT_EQ(page["items"][0]["seq"], 1);
@@ -624,7 +628,26 @@ TEST_F(Serve, LedgerExportPages) {
   json next =
       CallJson("GET", "/v1/ledger?limit=1&after=" + page["next"].get<std::string>(), "", 200);
   ASSERT_EQ(next["items"].size(), 1u);
-  EXPECT_EQ(next["items"][0]["prev_hash"], page["items"][0]["hash"]);
+  EXPECT_EQ(next["items"][0]["seq"], 2);
+  // Every page together is the signed tree: the leaf hashes of seq 1..size give its root.
+  std::vector<merkle::Hash> leaves;
+  json listed = CallJson("GET", "/v1/ledger?limit=1000", "", 200);
+  ASSERT_TRUE(listed["next"].is_null());
+  EXPECT_EQ(listed["items"][0], page["items"][0]);
+  EXPECT_EQ(listed["items"][1], next["items"][0]);
+  std::vector<int64_t> nth;
+  for (const json& item : listed["items"]) {
+    EXPECT_EQ(item["format"], 2) << item.dump();
+    if (static_cast<int64_t>(leaves.size()) < head["size"].get<int64_t>()) {
+      auto leaf = merkle::FromHex(item["leaf_hash"].get<std::string>());
+      ASSERT_TRUE(leaf.has_value()) << item.dump();
+      leaves.push_back(*leaf);
+    }
+    if (item["phone"] == "+14155550900") nth.push_back(item["nth"].get<int64_t>());
+  }
+  EXPECT_EQ(static_cast<int64_t>(leaves.size()), head["size"].get<int64_t>());
+  EXPECT_EQ(head["root"], merkle::ToHex(merkle::RootOf(leaves)));
+  EXPECT_EQ(nth, (std::vector<int64_t>{1, 2}));  // this phone's START, then its STOP
   EXPECT_EQ(CallJson("GET", "/v1/ledger", "", 200, other_key_)["items"].size(), 0u);
 }
 

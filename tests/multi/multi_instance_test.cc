@@ -40,6 +40,7 @@
 
 #include "../http/serve_fixture.h"
 #include "../store/pg_test_util.h"
+#include "core/merkle.h"
 #include "http/client.h"
 #include "providers/webhook.h"
 
@@ -426,17 +427,24 @@ TEST_F(MultiInstance, DuplicateWebhooksOnTwoInstancesAreStoredAndAnsweredOnce) {
   EXPECT_EQ(messages.size(), static_cast<size_t>(kPhones * texts.size()));
   EXPECT_EQ(message_ids.size(), static_cast<size_t>(kPhones * texts.size()));
 
-  // One decision per START and per STOP: each phone opted in, then out; one chain, seq 1..n.
+  // One decision per START and per STOP: each phone opted in, then out; one ledger, seq 1..n,
+  // whose leaves are the tree a signed head covers (the head integrates every event first).
+  json head = Api("b", "GET", "/v1/ledger/head", nullptr, 200);
+  EXPECT_EQ(head["size"], 2 * kPhones) << head;
   json events = All("b", "/v1/ledger?limit=5000");
   ASSERT_EQ(events.size(), static_cast<size_t>(2 * kPhones));
   std::map<std::string, std::vector<std::string>> by_phone;
+  std::vector<merkle::Hash> leaves;
   for (size_t k = 0; k < events.size(); ++k) {
     EXPECT_EQ(events[k]["seq"], static_cast<int64_t>(k + 1));
-    if (k > 0) {
-      EXPECT_EQ(events[k]["prev_hash"], events[k - 1]["hash"]) << k;
-    }
-    by_phone[events[k]["phone"].get<std::string>()].push_back(events[k]["to"].get<std::string>());
+    auto& statuses = by_phone[events[k]["phone"].get<std::string>()];
+    statuses.push_back(events[k]["to"].get<std::string>());
+    EXPECT_EQ(events[k]["nth"], static_cast<int64_t>(statuses.size())) << k;
+    auto leaf = merkle::FromHex(events[k]["leaf_hash"].get<std::string>());
+    ASSERT_TRUE(leaf.has_value()) << events[k];
+    leaves.push_back(*leaf);
   }
+  EXPECT_EQ(head["root"], merkle::ToHex(merkle::RootOf(leaves)));
   ASSERT_EQ(by_phone.size(), static_cast<size_t>(kPhones));
   for (const auto& [phone, statuses] : by_phone) {
     EXPECT_EQ(statuses, (std::vector<std::string>{"opted_in", "opted_out"})) << phone;

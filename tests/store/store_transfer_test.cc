@@ -239,6 +239,8 @@ TEST_P(StoreTransfer, CopiesEveryTableRowForRowAndTheTargetComparesEqual) {
   EXPECT_EQ(check->heads[0].account_id, acct_);
   EXPECT_EQ(check->heads[0].target_seq, kEvents);
   EXPECT_TRUE(check->heads[0].same());
+  // The head is the root of the tree over the events, as a signed tree head carries it.
+  EXPECT_EQ(check->heads[0].target_hash, merkle::ToHex(Must(source_->GetLedgerTree(acct_)).root));
 }
 
 TEST_P(StoreTransfer, TheTargetServesTheSameDataThroughTheInterface) {
@@ -405,6 +407,10 @@ TEST_P(StoreTransfer, CompareStoresFindsAnAlteredEvent) {
   ASSERT_TRUE(check.first_difference.has_value());
   EXPECT_EQ(*check.first_difference,
             "events: row with key (" + std::to_string(e.id) + ") differs in column actor");
+  // And the ledgers' heads differ: the altered event's leaf changes the tree's root.
+  ASSERT_EQ(check.heads.size(), 1u);
+  EXPECT_EQ(check.heads[0].target_seq, check.heads[0].source_seq);
+  EXPECT_FALSE(check.heads[0].same());
 }
 
 TEST_P(StoreTransfer, CompareStoresFindsARowMissingOnTheTarget) {
