@@ -330,6 +330,21 @@ TEST_F(ProofDocumentTest, BothVerifiersAgree) {
                                                 1, 9, merkle::SourceFromLeaves(leaves)))}});
     Expect("another contact's event", doc, true, false);
   }
+  {
+    json doc = proof_;
+    doc["contact"]["id"] = 3;  // the same events claimed for another contact
+    Expect("another contact id", doc, true, false);
+  }
+  {
+    json doc = proof_;
+    doc["contact"]["phone"] = "+4520999999";
+    Expect("another phone", doc, true, false);
+  }
+  {
+    json doc = proof_;
+    doc["tree_head"]["key_id"] = other_->KeyId();  // our signature, another key named
+    Expect("key_id of another key", doc, true, false);
+  }
   Expect("signed by another key", PvProof(events_, other_->Sign(head_.head)), true, false);
   {
     json doc = PvProof(events_, other_->Sign(head_.head));
