@@ -13,8 +13,7 @@ namespace smsconsent {
 namespace {
 
 Status KeyFileError(const std::string& what, const std::string& path, int err) {
-  return FailedPrecondition("ledger key " + path + ": cannot " + what + ": " +
-                            std::strerror(err));
+  return FailedPrecondition("ledger key " + path + ": cannot " + what + ": " + std::strerror(err));
 }
 
 // Reads the whole file; nullopt-like NotFound when it does not exist.
@@ -85,12 +84,13 @@ Result<SigningKey> LoadOrCreateLedgerKey(const std::string& path) {
   SMSC_ASSIGN_OR_RETURN(SigningKey key, SigningKey::Generate());
   const std::string pem = key.ToPem();
   std::random_device random;
-  const std::string temp = path + ".tmp-" + std::to_string(::getpid()) + "-" +
-                           std::to_string(random());
+  const std::string temp =
+      path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(random());
   const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) return KeyFileError("create " + temp, path, errno);
   Status written = WriteAll(fd, pem);
-  if (written.ok() && ::fsync(fd) != 0) written = Status(StatusCode::kInternal, std::strerror(errno));
+  if (written.ok() && ::fsync(fd) != 0)
+    written = Status(StatusCode::kInternal, std::strerror(errno));
   ::close(fd);
   if (!written.ok()) {
     ::unlink(temp.c_str());
