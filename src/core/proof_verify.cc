@@ -14,11 +14,11 @@ namespace {
 using nlohmann::json;
 
 constexpr std::array<std::string_view, 13> kV1Fields = {
-    "account", "seq", "contact", "phone",  "number",   "sender", "from",
-    "to",      "source", "actor", "at",     "evidence", "prev"};
+    "account", "seq",    "contact", "phone", "number",   "sender", "from",
+    "to",      "source", "actor",   "at",    "evidence", "prev"};
 constexpr std::array<std::string_view, 13> kV2Fields = {
-    "account", "seq", "contact", "phone",  "number",   "sender", "from",
-    "to",      "source", "actor", "at",     "evidence", "batch"};
+    "account", "seq",    "contact", "phone", "number",   "sender", "from",
+    "to",      "source", "actor",   "at",    "evidence", "batch"};
 
 struct EncodedFields {
   int version = 0;
@@ -115,8 +115,7 @@ std::optional<SignedTreeHead> CheckHead(const json& doc, const char* member, con
   }
   if (sth->key_id != PublicKeyId(public_key_raw)) {
     problems.push_back(std::string(label) + ": key_id " + sth->key_id +
-                       " does not name the given public key (" + PublicKeyId(public_key_raw) +
-                       ")");
+                       " does not name the given public key (" + PublicKeyId(public_key_raw) + ")");
   } else if (!VerifyTreeHead(*sth, public_key_raw)) {
     problems.push_back(std::string(label) +
                        ": the signature does not verify with the given public key");
@@ -135,9 +134,12 @@ ProofCheck Finish(std::vector<std::string> problems, int64_t checked) {
 }  // namespace
 
 json SignedTreeHeadToJson(const SignedTreeHead& sth) {
-  return json{{"account", sth.head.account_id},   {"size", sth.head.size},
-              {"root", merkle::ToHex(sth.head.root)}, {"at", sth.head.at_ms},
-              {"key_id", sth.key_id},             {"signature", base64::Encode(sth.signature)}};
+  return json{{"account", sth.head.account_id},
+              {"size", sth.head.size},
+              {"root", merkle::ToHex(sth.head.root)},
+              {"at", sth.head.at_ms},
+              {"key_id", sth.key_id},
+              {"signature", base64::Encode(sth.signature)}};
 }
 
 Result<SignedTreeHead> SignedTreeHeadFromJson(const json& j) {
@@ -308,8 +310,8 @@ ProofCheck VerifyConsistencyDocument(const json& doc, std::string_view public_ke
   for (const auto* h : {&from, &to}) {
     if (*h && account && (*h)->head.account_id != *account) {
       problems.push_back(std::string(h == &from ? "from" : "to") + ": account " +
-                         std::to_string((*h)->head.account_id) +
-                         " is not the document's account " + std::to_string(*account));
+                         std::to_string((*h)->head.account_id) + " is not the document's account " +
+                         std::to_string(*account));
     }
   }
   std::vector<merkle::Hash> path;

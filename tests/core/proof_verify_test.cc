@@ -110,8 +110,8 @@ json PvProof(const std::vector<ConsentEvent>& events, const SignedTreeHead& head
 json PvConsistency(const SignedTreeHead& from, const SignedTreeHead& to,
                    const std::vector<ConsentEvent>& events) {
   const std::vector<merkle::Hash> leaves = PvLeaves(events);
-  auto proof = merkle::ConsistencyProof(from.head.size, to.head.size,
-                                        merkle::SourceFromLeaves(leaves));
+  auto proof =
+      merkle::ConsistencyProof(from.head.size, to.head.size, merkle::SourceFromLeaves(leaves));
   EXPECT_TRUE(proof.ok());
   return {{"format", "smsconsent-consistency-v1"},
           {"account", kPvAccount},
@@ -230,8 +230,8 @@ TEST_F(ProofDocumentTest, ForgeriesAreRejectedWithTheReason) {
     json doc = PvProof(events_, other_->Sign(head_.head));
     EXPECT_TRUE(PvMentions(VerifyProofDocument(doc, key_->PublicKeyRaw()), "key_id"));
     doc["tree_head"]["key_id"] = key_->KeyId();
-    EXPECT_TRUE(PvMentions(VerifyProofDocument(doc, key_->PublicKeyRaw()),
-                           "signature does not verify"));
+    EXPECT_TRUE(
+        PvMentions(VerifyProofDocument(doc, key_->PublicKeyRaw()), "signature does not verify"));
   }
   {
     json doc = proof_;
@@ -246,8 +246,8 @@ TEST_F(ProofDocumentTest, ForgeriesAreRejectedWithTheReason) {
     doc["batches"][Sha256Hex(kPvBatchText)] = kPvBatchText + " ";
     EXPECT_TRUE(PvMentions(VerifyProofDocument(doc, key_->PublicKeyRaw()), "batch "));
     doc["batches"] = json::object();
-    EXPECT_TRUE(PvMentions(VerifyProofDocument(doc, key_->PublicKeyRaw()),
-                           "event seq 7: batch document"));
+    EXPECT_TRUE(
+        PvMentions(VerifyProofDocument(doc, key_->PublicKeyRaw()), "event seq 7: batch document"));
   }
 }
 
@@ -257,17 +257,20 @@ TEST_F(ProofDocumentTest, MalformedEncodingsAreRejected) {
       {"trailing", good + "x"},
       {"missing field", good.substr(0, good.find("prev:"))},
       {"extra field", good + "batch:0:\n"},
-      {"leading zero", [&] {
+      {"leading zero",
+       [&] {
          std::string s = good;
          s.replace(s.find("seq:1:"), 6, "seq:01:");
          return s;
        }()},
-      {"short length", [&] {
+      {"short length",
+       [&] {
          std::string s = good;
          s.replace(s.find("phone:11:"), 9, "phone:10:");
          return s;
        }()},
-      {"reordered", [&] {
+      {"reordered",
+       [&] {
          std::string s = good;
          const std::string a = "contact:1:2\n", b = "seq:1:1\n";
          s.replace(s.find(b), b.size(), a);
@@ -329,6 +332,21 @@ TEST_F(ProofDocumentTest, BothVerifiersAgree) {
                               {"inclusion", PvHashes(*merkle::InclusionProof(
                                                 1, 9, merkle::SourceFromLeaves(leaves)))}});
     Expect("another contact's event", doc, true, false);
+  }
+  {
+    json doc = proof_;
+    doc["contact"]["id"] = 3;  // the same events claimed for another contact
+    Expect("another contact id", doc, true, false);
+  }
+  {
+    json doc = proof_;
+    doc["contact"]["phone"] = "+4520999999";
+    Expect("another phone", doc, true, false);
+  }
+  {
+    json doc = proof_;
+    doc["tree_head"]["key_id"] = other_->KeyId();  // our signature, another key named
+    Expect("key_id of another key", doc, true, false);
   }
   Expect("signed by another key", PvProof(events_, other_->Sign(head_.head)), true, false);
   {
@@ -399,8 +417,8 @@ TEST_F(ProofDocumentTest, BothVerifiersAgree) {
     GTEST_SKIP() << "python3 with the cryptography package is not installed: "
                     "tests/ledger/verify_proof.py not run";
   }
-  const fs::path dir = fs::temp_directory_path() /
-                       ("smsconsent-proof-verify-" + std::to_string(getpid()));
+  const fs::path dir =
+      fs::temp_directory_path() / ("smsconsent-proof-verify-" + std::to_string(getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);
   const std::string script = std::string(SMSCONSENT_SOURCE_DIR) + "/tests/ledger/verify_proof.py";
