@@ -45,6 +45,7 @@ std::vector<ConsentEvent> PvLedger(int n) {
     e.actor = i == 7 ? "user:alice" : "contact";
     e.at_ms = 1764381941123 + i * 1000;
     e.evidence = R"({"type":"keyword","body":"START \"quoted\"\nline two: ü"})";
+    e.nth = (i + 1) / 2;  // each contact's events on number 3: 1, 2, 3, ...
     if (i <= 4) {
       e.format = 1;
       e.prev_hash = prev;
@@ -291,11 +292,14 @@ TEST_F(ProofDocumentTest, MalformedEncodingsAreRejected) {
 TEST_F(ProofDocumentTest, BothVerifiersAgree) {
   Expect("honest", proof_, true, true);
   {
-    // A proof does not show completeness: leaving an event out is still a valid proof of the
-    // others (docs/ledger.md says so).
+    // Each pair's events are numbered (nth): an event left out before the pair's last one
+    // shows (docs/ledger.md says so); the newest ones left out do not.
     json doc = proof_;
-    doc["events"].erase(1);
-    Expect("one event left out", doc, true, true);
+    doc["events"].erase(3);  // seq 7, the contact's fourth event on number 3
+    Expect("an event left out", doc, true, false);
+    json newest = proof_;
+    newest["events"].erase(newest["events"].size() - 1);
+    Expect("the newest event left out", newest, true, true);
   }
   {
     json doc = proof_;
