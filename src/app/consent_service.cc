@@ -1112,8 +1112,8 @@ Result<LedgerCheck> ConsentService::VerifyLedger(int64_t account_id) {
     if (e.format == 1) {
       if (!chain.Add(e)) fail(chain.failed_seq().value_or(e.seq), chain.failure().value_or(""));
     } else if (e.seq != range.size() + 1) {
-      fail(e.seq, "event seq " + std::to_string(e.seq) + " follows seq " +
-                      std::to_string(range.size()));
+      fail(e.seq,
+           "event seq " + std::to_string(e.seq) + " follows seq " + std::to_string(range.size()));
     }
     range.Append(EventLeafHash(e));
     if (range.size() == tree.size) {

@@ -228,8 +228,8 @@ struct LedgerCheck {
   bool chain_ok = true;
   std::optional<std::string> chain_failure;  // the first problem found, of either kind
   std::optional<int64_t> failed_seq;
-  int64_t tree_size = 0;      // events in the integrated tree
-  int64_t heads_checked = 0;  // signed tree heads whose root and signature were checked
+  int64_t tree_size = 0;          // events in the integrated tree
+  int64_t heads_checked = 0;      // signed tree heads whose root and signature were checked
   int64_t status_mismatches = 0;  // rows where the status table differs from the replay
   std::vector<std::string> mismatch_samples;
   bool ok() const { return chain_ok && status_mismatches == 0; }

@@ -20,8 +20,8 @@ constexpr std::array<std::string_view, 13> kV1Fields = {
     "account", "seq",    "contact", "phone", "number",   "sender", "from",
     "to",      "source", "actor",   "at",    "evidence", "prev"};
 constexpr std::array<std::string_view, 14> kV2Fields = {
-    "account", "seq",    "contact", "phone", "number",   "sender", "nth",
-    "from",    "to",     "source",  "actor", "at",       "evidence", "batch"};
+    "account", "seq", "contact", "phone", "number", "sender",   "nth",
+    "from",    "to",  "source",  "actor", "at",     "evidence", "batch"};
 
 struct EncodedFields {
   int version = 0;
