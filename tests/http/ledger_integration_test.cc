@@ -61,9 +61,9 @@ class LedgerApi : public ::testing::Test {
       if (testing_pg::InCi()) FAIL() << "CI=true: python3 with cryptography is required";
       GTEST_SKIP() << "python3 with the cryptography module is not installed";
     }
-    dir_ = serve_fixture::FreshDir("ledger-api-" + std::string(::testing::UnitTest::GetInstance()
-                                                                    ->current_test_info()
-                                                                    ->name()));
+    dir_ = serve_fixture::FreshDir(
+        "ledger-api-" +
+        std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
     db_ = serve_fixture::NewDatabase(dir_, "serve.db");
     json a = Cli(db_, {"account", "create", "--name", "Acme", "--addons", "marketing_sms_access"});
     account_ = a["id"].get<int64_t>();
@@ -148,8 +148,7 @@ TEST_F(LedgerApi, ServedProofVerifiesAndEveryForgeryIsRefused) {
     enc[at] = enc[at] == '9' ? '8' : static_cast<char>(enc[at] + 1);
     doc["events"][1]["encoding"] = enc;
     EXPECT_EQ(Verify("proof", doc, &out), 1) << out;
-    EXPECT_NE(out.find("inclusion proof does not lead to the tree head's root"),
-              std::string::npos)
+    EXPECT_NE(out.find("inclusion proof does not lead to the tree head's root"), std::string::npos)
         << out;
   }
   // An event left out: the STOP between the two opt-ins.

@@ -536,8 +536,8 @@ TEST_F(MultiInstance, AnIntegratorThatDiesMidwayLeavesTheLedgerToTheOthers) {
   Start("b", {"--ledger-integrate-interval-ms", "10"});
   ASSERT_FALSE(HasFatalFailure());
   SideConnection observer;
-  const std::string unnumbered = "SELECT count(*) FROM " + Table("events") +
-                                 " WHERE seq IS NULL AND account_id = " + account_;
+  const std::string unnumbered =
+      "SELECT count(*) FROM " + Table("events") + " WHERE seq IS NULL AND account_id = " + account_;
   {
     SideConnection dying;
     dying.Exec("BEGIN");
@@ -549,12 +549,19 @@ TEST_F(MultiInstance, AnIntegratorThatDiesMidwayLeavesTheLedgerToTheOthers) {
     // Written, in effect, and not integrated: the lock holder is the account's integrator.
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     EXPECT_EQ(observer.Exec(unnumbered), std::to_string(kPhones));
-    dying.Exec("UPDATE " + Table("events") + " e SET seq = n.seq FROM (SELECT id, row_number() "
-               "OVER (ORDER BY id) AS seq FROM " + Table("events") + " WHERE seq IS NULL AND "
-               "account_id = " + account_ + " ORDER BY id LIMIT " + std::to_string(kPhones / 2) +
+    dying.Exec("UPDATE " + Table("events") +
+               " e SET seq = n.seq FROM (SELECT id, row_number() "
+               "OVER (ORDER BY id) AS seq FROM " +
+               Table("events") +
+               " WHERE seq IS NULL AND "
+               "account_id = " +
+               account_ + " ORDER BY id LIMIT " + std::to_string(kPhones / 2) +
                ") n WHERE e.id = n.id");
-    EXPECT_EQ(dying.Exec("SELECT count(*) FROM " + Table("events") + " WHERE seq IS NULL AND "
-                         "account_id = " + account_), std::to_string(kPhones - kPhones / 2));
+    EXPECT_EQ(dying.Exec("SELECT count(*) FROM " + Table("events") +
+                         " WHERE seq IS NULL AND "
+                         "account_id = " +
+                         account_),
+              std::to_string(kPhones - kPhones / 2));
   }  // the connection closes mid-transaction: PostgreSQL rolls it back and frees the lock
   Kill("a");
   ASSERT_TRUE(WaitUntil([&] { return observer.Exec(unnumbered) == "0"; }))
@@ -566,7 +573,6 @@ TEST_F(MultiInstance, AnIntegratorThatDiesMidwayLeavesTheLedgerToTheOthers) {
   EXPECT_EQ(head["size"], kPhones) << head;
   ExpectLedgerVerifies(kPhones);
 }
-
 
 // A bulk opt-in of a few hundred CSV rows runs in chunks of 25. A transaction of the test's own
 // holds one row's phone, so the job's runner stops in the middle (chunks before it committed);
