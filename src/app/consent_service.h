@@ -371,7 +371,8 @@ class ConsentService {
   // status table equals the ledger's replay, after integrating the account's events written so
   // far. Reads the whole ledger once.
   Result<LedgerCheck> VerifyLedger(int64_t account_id);
-  // Rebuilds the status table from the ledger; refuses (kDataLoss) when the chain is broken.
+  // Rebuilds the status table from the ledger; refuses (kDataLoss) when the ledger does not
+  // verify (VerifyLedger: a format-1 chain, the tree or a signed head contradicted).
   Result<int64_t> RebuildStatuses(int64_t account_id);
 
   const PhoneNormalizer& phones() const { return phones_; }

@@ -555,9 +555,10 @@ class ConsentStore {
 
   // ---- the atomic write ----
   // In one transaction: creates (or finds) new_contact, stores the inbound message, appends
-  // each event (assigning seq and chaining hashes with ComputeEventHash) and folds it into the
-  // status table with ApplyEvent, then enqueues the outbox items (state pending; or sent,
-  // with sent_at_ms = created_at_ms, when channel is "response"). Errors:
+  // each event (format 2, numbered among its (contact, number)'s events; its seq given now on
+  // SQLite, at integration on PostgreSQL) and folds it into the status table with ApplyEvent,
+  // then enqueues the outbox items (state pending; or sent, with sent_at_ms = created_at_ms,
+  // when channel is "response"). Errors:
   //   kAlreadyExists — the inbound (account, provider, provider_message_id) is stored already;
   //   kAborted — an event's `from` differs from the stored status (a concurrent change):
   //              the caller re-reads and decides again;
@@ -567,10 +568,10 @@ class ConsentStore {
   // Commits many change sets at once (group commit): each item is all-or-nothing and
   // independent of the others, exactly as if it had been passed to Commit alone (one item's
   // kAborted, kAlreadyExists or kNotFound changes nothing of the others), and items apply in
-  // order, so the hash chain runs on from one item to the next. Every item whose result is OK
-  // is durable on return; results are in the order of `items`. A backend may make the whole
-  // batch one durable write (SQLite: one transaction, one fsync); this default commits the
-  // items one by one.
+  // order, so the ledger's seq and each pair's nth run on from one item to the next. Every
+  // item whose result is OK is durable on return; results are in the order of `items`. A
+  // backend may make the whole batch one durable write (SQLite: one transaction, one fsync);
+  // this default commits the items one by one.
   virtual std::vector<Result<CommitResult>> CommitBatch(const std::vector<BatchItem>& items) {
     std::vector<Result<CommitResult>> results;
     results.reserve(items.size());
