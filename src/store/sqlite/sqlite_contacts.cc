@@ -286,6 +286,14 @@ Status SqliteStore::ReplaceStatuses(int64_t account_id, const std::vector<Status
         .Bind(7, r.state.updated_at_ms);
     SMSC_RETURN_IF_ERROR(s.Run("writing status"));
   }
+  // Each pair's count of events, which numbers its next event (docs/ledger.md), from the ledger.
+  SMSC_ASSIGN_OR_RETURN(
+      Stmt count, impl_->Prepare("UPDATE statuses SET events = (SELECT COUNT(*) FROM events e "
+                                 "WHERE e.account_id = statuses.account_id AND e.contact_id = "
+                                 "statuses.contact_id AND e.number_id = statuses.number_id) WHERE "
+                                 "account_id = ?1"));
+  count.Bind(1, account_id);
+  SMSC_RETURN_IF_ERROR(count.Run("counting the pairs' events"));
   return txn.Commit();
 }
 

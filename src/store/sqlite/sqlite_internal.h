@@ -51,19 +51,32 @@ inline constexpr char kUpsertStatusSql[] =
     "self_opted_out = excluded.self_opted_out, source = excluded.source, "
     "updated_at_ms = excluded.updated_at_ms";
 
+// Sets one status row as an event leaves it, with the pair's count of events (change sets).
+inline constexpr char kWriteStatusSql[] =
+    "INSERT INTO statuses (account_id, contact_id, number_id, status, self_opted_out, source, "
+    "updated_at_ms, events) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
+    "ON CONFLICT (account_id, contact_id, number_id) DO UPDATE SET status = excluded.status, "
+    "self_opted_out = excluded.self_opted_out, source = excluded.source, "
+    "updated_at_ms = excluded.updated_at_ms, events = excluded.events";
+
+// The trigger that refuses changes to stored events (migration 12; DebugOverwriteEvent lifts it
+// for its own transaction only).
+inline constexpr char kEventsUnchangeableSql[] =
+    "CREATE TRIGGER events_unchangeable BEFORE UPDATE ON events BEGIN SELECT RAISE(ABORT, "
+    "'the consent ledger is append-only'); END";
+
 // Runs one statement through the connection's statement cache (sqlite_ledger.cc).
 Status RunSql(Connection& impl, const char* sql, std::string_view what);
 
 // What one write transaction has established so far, kept across the change sets it writes
 // (a batch, a job's chunk) so that each does not look it up again: accounts and sender
-// numbers found (change sets never create or delete them) and each account's ledger head
-// after the events written so far. Forget() the heads when a savepoint is rolled back.
+// numbers found (change sets never create or delete them) and each account's last seq after
+// the events written so far. Forget() the heads when a savepoint is rolled back.
 struct WriteContext {
   std::set<int64_t> accounts_ok;
   std::set<std::pair<int64_t, int64_t>> numbers_ok;  // (account, number)
   struct Head {
     int64_t seq = 0;
-    std::string hash;
   };
   std::unordered_map<int64_t, Head> heads;  // account -> ledger head in this transaction
   void Forget() { heads.clear(); }

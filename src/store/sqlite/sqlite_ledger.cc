@@ -2,6 +2,7 @@
 // the events (ListEvents, DebugOverwriteEvent).
 #include <sqlite3.h>
 
+#include <map>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -176,28 +177,27 @@ Result<CommitResult> WriteChangeSet(Connection& impl, WriteContext& ctx, int64_t
     SMSC_RETURN_IF_ERROR(st);
   }
 
-  // The account's ledger head in this transaction, read once.
+  // The account's last seq in this transaction, read once: the single writer numbers events as
+  // it writes them.
   auto ledger_head = [&]() -> Result<WriteContext::Head*> {
     auto head = ctx.heads.find(account_id);
     if (head == ctx.heads.end()) {
-      WriteContext::Head h{0, kGenesisHash};
-      SMSC_ASSIGN_OR_RETURN(Stmt s, impl.Prepare("SELECT seq, hash FROM events WHERE "
-                                                 "account_id = ?1 ORDER BY seq DESC LIMIT 1"));
+      WriteContext::Head h;
+      SMSC_ASSIGN_OR_RETURN(Stmt s, impl.Prepare("SELECT MAX(seq) FROM events WHERE "
+                                                 "account_id = ?1"));
       s.Bind(1, account_id);
       SMSC_ASSIGN_OR_RETURN(bool row, s.Step("reading the ledger head"));
-      if (row) {
-        h.seq = s.Int(0);
-        h.hash = s.Text(1);
-      }
-      head = ctx.heads.emplace(account_id, std::move(h)).first;
+      if (row) h.seq = s.Int(0);
+      head = ctx.heads.emplace(account_id, h).first;
     }
     return &head->second;
   };
+  // The last event of each (contact, number) this change set wrote: what its replies were
+  // decided on.
+  std::map<std::pair<int64_t, int64_t>, int64_t> last_event;
 
   if (!changes.events.empty()) {
     SMSC_ASSIGN_OR_RETURN(WriteContext::Head * head, ledger_head());
-    int64_t seq = head->seq;
-    std::string prev_hash = head->hash;
     result.events.reserve(changes.events.size());
     for (const EventDraft& draft : changes.events) {
       EventDraft resolved;
@@ -205,26 +205,29 @@ Result<CommitResult> WriteChangeSet(Connection& impl, WriteContext& ctx, int64_t
       SMSC_RETURN_IF_ERROR(check_contact(d.contact_id));
       SMSC_RETURN_IF_ERROR(check_number(d.number_id));
 
-      ConsentState before;  // no row: not_specified
+      ConsentState before;  // no row: not_specified, no events yet
+      int64_t pair_events = 0;
       if (!(contact_inserted && d.contact_id == result.contact_id)) {
         SMSC_ASSIGN_OR_RETURN(Stmt s, impl.Prepare("SELECT " SMSC_STATUS_COLS
-                                                   " FROM statuses WHERE account_id = ?1 AND "
-                                                   "contact_id = ?2 AND number_id = ?3"));
+                                                   ", events FROM statuses WHERE account_id = ?1 "
+                                                   "AND contact_id = ?2 AND number_id = ?3"));
         s.Bind(1, account_id).Bind(2, d.contact_id).Bind(3, d.number_id);
         SMSC_ASSIGN_OR_RETURN(bool row, s.Step("reading current status"));
         if (row) {
           SMSC_ASSIGN_OR_RETURN(StatusRow r, ReadStatus(s));
           before = r.state;
+          pair_events = s.Int(6);
         }
       }
-      SMSC_ASSIGN_OR_RETURN(ConsentEvent e, NextChainEvent(account_id, d, before, seq, prev_hash));
-      seq = e.seq;
+      SMSC_ASSIGN_OR_RETURN(ConsentEvent e,
+                            NextEvent(account_id, d, before, head->seq + 1, pair_events + 1));
       {
         SMSC_ASSIGN_OR_RETURN(
             Stmt s, impl.Prepare("INSERT INTO events (account_id, seq, contact_id, phone, "
                                  "number_id, sender, from_status, to_status, source, actor, "
-                                 "at_ms, evidence, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, "
-                                 "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"));
+                                 "at_ms, evidence, prev_hash, hash, format, batch_hash, nth) "
+                                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, '', "
+                                 "'', 2, ?13, ?14)"));
         s.Bind(1, e.account_id)
             .Bind(2, e.seq)
             .Bind(3, e.contact_id)
@@ -237,29 +240,29 @@ Result<CommitResult> WriteChangeSet(Connection& impl, WriteContext& ctx, int64_t
             .BindRef(10, e.actor)
             .Bind(11, e.at_ms)
             .BindRef(12, e.evidence)
-            .BindRef(13, e.prev_hash)
-            .BindRef(14, e.hash);
+            .BindRef(13, e.batch_hash)
+            .Bind(14, e.nth);
         SMSC_RETURN_IF_ERROR(s.Run("appending consent event"));
         e.id = sqlite3_last_insert_rowid(impl.db.get());
       }
+      head->seq = e.seq;
 
       ConsentState after = ApplyEvent(before, d.to, d.source, d.at_ms);
       {
-        SMSC_ASSIGN_OR_RETURN(Stmt s, impl.Prepare(kUpsertStatusSql));
+        SMSC_ASSIGN_OR_RETURN(Stmt s, impl.Prepare(kWriteStatusSql));
         s.Bind(1, account_id)
             .Bind(2, d.contact_id)
             .Bind(3, d.number_id)
             .BindRef(4, SubscriptionStatusName(after.status))
             .BindBool(5, after.self_opted_out)
             .BindRef(6, SourceName(after.source))
-            .Bind(7, after.updated_at_ms);
+            .Bind(7, after.updated_at_ms)
+            .Bind(8, e.nth);
         SMSC_RETURN_IF_ERROR(s.Run("updating status"));
       }
-      prev_hash = e.hash;
+      last_event[{e.contact_id, e.number_id}] = e.id;
       result.events.push_back(std::move(e));
     }
-    head->seq = seq;
-    head->hash = std::move(prev_hash);
   }
 
   result.outbox.reserve(changes.outbox.size());
@@ -289,13 +292,25 @@ Result<CommitResult> WriteChangeSet(Connection& impl, WriteContext& ctx, int64_t
     // After this change set's events: what the reply was decided on.
     SMSC_ASSIGN_OR_RETURN(WriteContext::Head * head, ledger_head());
     o.queued_at_seq = head->seq;
+    if (auto last = last_event.find({o.contact_id, o.number_id}); last != last_event.end()) {
+      o.queued_after_event = last->second;
+    } else if (o.contact_id == 0 || (contact_inserted && o.contact_id == result.contact_id)) {
+      o.queued_after_event = 0;  // a contact with no events
+    } else {
+      SMSC_ASSIGN_OR_RETURN(Stmt q, impl.Prepare("SELECT COALESCE(MAX(id), 0) FROM events WHERE "
+                                                 "account_id = ?1 AND contact_id = ?2 AND "
+                                                 "number_id = ?3"));
+      q.Bind(1, account_id).Bind(2, o.contact_id).Bind(3, o.number_id);
+      SMSC_ASSIGN_OR_RETURN(bool row, q.Step("reading the pair's last event"));
+      o.queued_after_event = row ? q.Int(0) : 0;
+    }
     SMSC_ASSIGN_OR_RETURN(
         Stmt s, impl.Prepare("INSERT INTO outbox (account_id, number_id, contact_id, to_phone, "
                              "from_number, body, kind, state, attempts, last_error, inbound_id, "
                              "created_at_ms, next_attempt_at_ms, channel, provider_message_id, "
-                             "lease_owner, lease_until_ms, sent_at_ms, queued_at_seq) VALUES "
-                             "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
-                             "?16, ?17, ?18, ?19)"));
+                             "lease_owner, lease_until_ms, sent_at_ms, queued_at_seq, "
+                             "queued_after_event) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
+                             "?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)"));
     // `o` outlives `s` (declared before it): its strings are bound without copies.
     s.Bind(1, o.account_id)
         .Bind(2, o.number_id)
@@ -315,7 +330,8 @@ Result<CommitResult> WriteChangeSet(Connection& impl, WriteContext& ctx, int64_t
         .BindRef(16, o.lease_owner)
         .Bind(17, o.lease_until_ms)
         .Bind(18, o.sent_at_ms)
-        .Bind(19, o.queued_at_seq);
+        .Bind(19, o.queued_at_seq)
+        .Bind(20, o.queued_after_event);
     int rc = SQLITE_OK;
     Status st = s.Run("queueing outbox item", &rc);
     if (rc == SQLITE_CONSTRAINT_FOREIGNKEY) {
@@ -438,11 +454,14 @@ Result<std::vector<ConsentEvent>> SqliteStore::ListEvents(int64_t account_id, co
 Status SqliteStore::DebugOverwriteEvent(const ConsentEvent& e) {
   std::lock_guard<std::mutex> lock(mu_);
   SMSC_ASSIGN_OR_RETURN(WriteTxn txn, WriteTxn::Begin(impl_.get()));
+  // The trigger that refuses changes to events, lifted inside this transaction only.
+  SMSC_RETURN_IF_ERROR(RunSql(*impl_, "DROP TRIGGER events_unchangeable", "lifting the trigger"));
   SMSC_ASSIGN_OR_RETURN(
       Stmt s, impl_->Prepare("UPDATE events SET account_id = ?2, seq = ?3, contact_id = ?4, "
                              "phone = ?5, number_id = ?6, sender = ?7, from_status = ?8, "
                              "to_status = ?9, source = ?10, actor = ?11, at_ms = ?12, "
-                             "evidence = ?13, prev_hash = ?14, hash = ?15 WHERE id = ?1"));
+                             "evidence = ?13, prev_hash = ?14, hash = ?15, format = ?16, "
+                             "batch_hash = ?17, nth = ?18 WHERE id = ?1"));
   s.Bind(1, e.id)
       .Bind(2, e.account_id)
       .Bind(3, e.seq)
@@ -457,11 +476,15 @@ Status SqliteStore::DebugOverwriteEvent(const ConsentEvent& e) {
       .Bind(12, e.at_ms)
       .Bind(13, e.evidence)
       .Bind(14, e.prev_hash)
-      .Bind(15, e.hash);
+      .Bind(15, e.hash)
+      .Bind(16, int64_t{e.format})
+      .Bind(17, e.batch_hash)
+      .Bind(18, e.nth);
   SMSC_RETURN_IF_ERROR(s.Run("overwriting event " + std::to_string(e.id)));
   if (sqlite3_changes(impl_->db.get()) == 0) {
     return NotFound("event " + std::to_string(e.id) + " not found");
   }
+  SMSC_RETURN_IF_ERROR(RunSql(*impl_, kEventsUnchangeableSql, "restoring the trigger"));
   return txn.Commit();
 }
 

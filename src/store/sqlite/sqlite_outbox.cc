@@ -219,7 +219,7 @@ Result<ClaimedOutbox> SqliteStore::ClaimOutbox(const OutboxClaim& claim) {
                       "outbox.account_id AND s.contact_id = outbox.contact_id AND s.number_id = "
                       "outbox.number_id), 'not_specified'), EXISTS (SELECT 1 FROM events e WHERE "
                       "e.account_id = outbox.account_id AND e.contact_id = outbox.contact_id AND "
-                      "e.number_id = outbox.number_id AND e.seq > outbox.queued_at_seq AND "
+                      "e.number_id = outbox.number_id AND e.id > outbox.queued_after_event AND "
                       "e.from_status <> e.to_status) FROM outbox WHERE state = 'pending' AND "
                       "next_attempt_at_ms <= ?1 ORDER BY id LIMIT ?2"));
       s.Bind(1, claim.now_ms).Bind(2, int64_t{claim.limit - static_cast<int>(out.items.size())});
@@ -227,9 +227,9 @@ Result<ClaimedOutbox> SqliteStore::ClaimOutbox(const OutboxClaim& claim) {
         SMSC_ASSIGN_OR_RETURN(bool row, s.Step("selecting due outbox items"));
         if (!row) break;
         SMSC_ASSIGN_OR_RETURN(OutboxItem o, ReadOutbox(s));
-        auto status = ParseSubscriptionStatus(s.Text(20));
+        auto status = ParseSubscriptionStatus(s.Text(21));
         if (!status.ok()) return BadColumn(status, "statuses", o.contact_id);
-        contact_now.emplace_back(*status, s.Int(21) != 0);
+        contact_now.emplace_back(*status, s.Int(22) != 0);
         due.push_back(std::move(o));
       }
     }

@@ -121,6 +121,9 @@ Result<ConsentEvent> ReadEvent(const Stmt& s) {
   e.evidence = s.Text(12);
   e.prev_hash = s.Text(13);
   e.hash = s.Text(14);
+  e.format = static_cast<int>(s.Int(15));
+  e.batch_hash = s.Text(16);
+  e.nth = s.Int(17);
   return e;
 }
 
@@ -189,6 +192,7 @@ Result<OutboxItem> ReadOutbox(const Stmt& s) {
   o.lease_until_ms = s.Int(17);
   o.sent_at_ms = s.Int(18);
   o.queued_at_seq = s.Int(19);
+  o.queued_after_event = s.Int(20);
   return o;
 }
 

@@ -19,7 +19,7 @@ struct Migration {
 };
 
 // Append only: a released migration is never edited, a change is a new entry.
-constexpr std::array<Migration, 11> kMigrations{{
+constexpr std::array<Migration, 12> kMigrations{{
     {1, "initial schema", R"sql(
 CREATE TABLE accounts (
   id                   INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -329,6 +329,61 @@ CREATE TABLE review_items (
 );
 -- The queue: an account's open items in id order.
 CREATE INDEX review_items_by_account_state ON review_items (account_id, state, id);
+)sql"},
+    {12, "the ledger as a Merkle tree with signed heads", R"sql(
+-- Events written from now on are leaves of the account's Merkle tree only (format 2: no
+-- prev_hash, no hash; docs/ledger.md). batch_hash names a bulk change's evidence stored once;
+-- nth numbers the events of one (contact, number), as statuses.events counts them.
+ALTER TABLE events ADD COLUMN format INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE events ADD COLUMN batch_hash TEXT NOT NULL DEFAULT '';
+ALTER TABLE events ADD COLUMN nth INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE statuses ADD COLUMN events INTEGER NOT NULL DEFAULT 0;
+UPDATE statuses SET events = (SELECT COUNT(*) FROM events e WHERE e.account_id =
+    statuses.account_id AND e.contact_id = statuses.contact_id AND e.number_id = statuses.number_id);
+-- The id of the pair's last event when a reply was queued (docs/storage.md, "The outbox"):
+-- the replies still to be sent get it from the seq they were queued at.
+ALTER TABLE outbox ADD COLUMN queued_after_event INTEGER NOT NULL DEFAULT 0;
+UPDATE outbox SET queued_after_event = COALESCE((SELECT MAX(e.id) FROM events e
+    WHERE e.account_id = outbox.account_id AND e.contact_id = outbox.contact_id AND
+    e.number_id = outbox.number_id AND e.seq <= outbox.queued_at_seq), 0)
+  WHERE state IN ('pending', 'sending');
+-- Each account's tree: its size, root and right frontier (merkle::CompactRange).
+CREATE TABLE ledger_trees (
+  account_id    INTEGER PRIMARY KEY REFERENCES accounts (id),
+  size          INTEGER NOT NULL,
+  root          BLOB NOT NULL,
+  frontier      BLOB NOT NULL,
+  updated_at_ms INTEGER NOT NULL
+);
+-- Hashes of complete subtrees at levels 4, 8, 12, ... (src/store/ledger_tree.h).
+CREATE TABLE ledger_nodes (
+  account_id INTEGER NOT NULL REFERENCES accounts (id),
+  level      INTEGER NOT NULL,
+  idx        INTEGER NOT NULL,
+  hash       BLOB NOT NULL,
+  PRIMARY KEY (account_id, level, idx)
+) WITHOUT ROWID;
+-- Every signed tree head handed out; the first one per size stays.
+CREATE TABLE tree_heads (
+  account_id INTEGER NOT NULL REFERENCES accounts (id),
+  size       INTEGER NOT NULL,
+  root       BLOB NOT NULL,
+  at_ms      INTEGER NOT NULL,
+  key_id     TEXT NOT NULL,
+  signature  BLOB NOT NULL,
+  PRIMARY KEY (account_id, size)
+) WITHOUT ROWID;
+-- The public keys that signed tree heads.
+CREATE TABLE ledger_keys (
+  key_id        TEXT PRIMARY KEY,
+  public_key    BLOB NOT NULL,
+  created_at_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+-- Events may not be changed either (deletes are refused since version 1).
+CREATE TRIGGER events_unchangeable BEFORE UPDATE ON events
+BEGIN
+  SELECT RAISE(ABORT, 'the consent ledger is append-only');
+END;
 )sql"},
 }};
 
