@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/ledger.h"
+#include "core/proof_verify.h"
 #include "test_clock.h"
 
 namespace smsconsent {
@@ -33,11 +34,14 @@ class ProofTest : public ::testing::Test {
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     store_ = std::move(store).value();
     svc_ = std::make_unique<ConsentService>(*store_, clock_);
+    ledger_ = std::make_unique<LedgerService>(*store_, clock_, key_);
+    ASSERT_TRUE(ledger_->RegisterKey().ok());
     account_ = MakeAccount("Acme & Sons", true);
     Number(account_, "+15551234567", NumberKind::kLongCode);
     Number(account_, "12345", NumberKind::kShortCode);
   }
   void TearDown() override {
+    ledger_.reset();
     svc_.reset();
     store_.reset();
     fs::remove_all(dir_);
@@ -78,18 +82,26 @@ class ProofTest : public ::testing::Test {
   Result<ConsentProof> ByPhone(const std::string& phone, int64_t account = 0) {
     ProofSubject s;
     s.phone = phone;
-    return BuildConsentProof(*svc_, *store_, clock_, account ? account : account_, s);
+    return BuildConsentProof(*svc_, *store_, *ledger_, clock_, account ? account : account_, s);
   }
   Result<ConsentProof> ById(int64_t id, int64_t account = 0) {
     ProofSubject s;
     s.contact_id = id;
-    return BuildConsentProof(*svc_, *store_, clock_, account ? account : account_, s);
+    return BuildConsentProof(*svc_, *store_, *ledger_, clock_, account ? account : account_, s);
+  }
+  // Integrates the account's events and signs a head over them, as the sequencer would.
+  SignedTreeHead SignedHead() {
+    auto h = ledger_->CurrentHead(account_);
+    EXPECT_TRUE(h.ok()) << h.status().ToString();
+    return h.ok() ? *h : SignedTreeHead{};
   }
 
   fs::path dir_;
   TestClock clock_{kT0};
   std::unique_ptr<ConsentStore> store_;
   std::unique_ptr<ConsentService> svc_;
+  SigningKey key_ = std::move(SigningKey::Generate()).value();
+  std::unique_ptr<LedgerService> ledger_;
   int64_t account_ = 0;
 };
 
@@ -108,16 +120,19 @@ TEST_F(ProofTest, KeywordOptInIsSummarisedWithTheMessageAndVerifies) {
   EXPECT_THAT(p->summary[1], HasSubstr("On 12345 (short_code): no consent event recorded"));
   ASSERT_EQ(p->events.size(), 1u);
   const ProofEvent& e = p->events[0];
-  EXPECT_TRUE(e.hash_ok);
-  EXPECT_TRUE(e.prev_ok);
-  EXPECT_EQ(Sha256Hex(e.canonical), e.event.hash);
+  EXPECT_TRUE(e.included);
+  EXPECT_EQ(e.leaf_data, LeafData(e.event));
+  EXPECT_EQ(e.leaf_hash, merkle::LeafHash(e.leaf_data));
   EXPECT_EQ(e.evidence["body"], "START");
   EXPECT_EQ(e.evidence["match_kind"], "exact_keyword");
-  EXPECT_TRUE(p->chain.ok);
-  EXPECT_EQ(p->chain.events_total, 1);
-  EXPECT_EQ(p->chain.events_checked, 1);
-  EXPECT_EQ(p->chain.head_seq, 1);
-  EXPECT_EQ(p->chain.head_hash, e.event.hash);
+  EXPECT_TRUE(p->ledger.ok) << p->ledger.failure.value_or("");
+  EXPECT_EQ(p->ledger.head.head.size, 1);
+  EXPECT_EQ(p->ledger.head.head.root, e.leaf_hash);  // a tree of one leaf
+  EXPECT_TRUE(VerifyTreeHead(p->ledger.head, key_.PublicKeyRaw()));
+  // The document verifies offline with nothing but the public key.
+  ProofCheck check = VerifyProofDocument(ProofToJson(*p), key_.PublicKeyRaw());
+  EXPECT_TRUE(check.ok) << (check.problems.empty() ? "" : check.problems.front());
+  EXPECT_EQ(check.events_checked, 1);
 }
 
 TEST_F(ProofTest, AttestedOptInNamesTheActorBasisAndExplanation) {
@@ -135,8 +150,9 @@ TEST_F(ProofTest, AttestedOptInNamesTheActorBasisAndExplanation) {
   EXPECT_EQ(j["title"], "Consent record for +14155552671");
   EXPECT_EQ(j["events"][0]["evidence"]["legal_basis"], "existing_customer");
   EXPECT_EQ(j["events"][0]["evidence"]["attested_express_consent"], true);
-  EXPECT_EQ(j["events"][0]["hash_ok"], true);
-  EXPECT_EQ(j["chain"]["ok"], true);
+  EXPECT_EQ(j["events"][0]["included"], true);
+  EXPECT_EQ(j["ledger"]["ok"], true);
+  EXPECT_EQ(j["format"], "smsconsent-proof-v2");
   EXPECT_EQ(j["generated_at"], "2026-01-02T00:00:00.000Z");
   EXPECT_EQ(j["statuses"][1]["status"], "opted_in");
   EXPECT_EQ(j["statuses"][1]["may_send"], true);
@@ -252,7 +268,7 @@ TEST_F(ProofTest, Errors) {
   EXPECT_EQ(ByPhone("+14155550000").status().code(), StatusCode::kNotFound);
   EXPECT_EQ(ById(987654).status().code(), StatusCode::kNotFound);
   EXPECT_EQ(ByPhone("not a phone").status().code(), StatusCode::kInvalidPhone);
-  EXPECT_EQ(BuildConsentProof(*svc_, *store_, clock_, account_, {}).status().code(),
+  EXPECT_EQ(BuildConsentProof(*svc_, *store_, *ledger_, clock_, account_, {}).status().code(),
             StatusCode::kInvalidArgument);
   const int64_t bare = MakeAccount("Bare", false);
   EXPECT_EQ(ByPhone("+14155552671", bare).status().code(), StatusCode::kPermissionDenied);
@@ -264,10 +280,12 @@ TEST_F(ProofTest, Errors) {
   EXPECT_EQ(ByPhone("+14155552671", other).status().code(), StatusCode::kNotFound);
 }
 
-TEST_F(ProofTest, TamperedEventBreaksTheChainAndIsNamed) {
+TEST_F(ProofTest, EventChangedAfterItsHeadWasSignedIsNotInTheSignedTree) {
   Receive("+14155552671", "+15551234567", "START");
   Receive("+14155550002", "+15551234567", "START");
   Receive("+14155552671", "12345", "START");
+  const SignedTreeHead head = SignedHead();
+  ASSERT_EQ(head.head.size, 3);
   auto events = store_->ListEvents(account_, {});
   ASSERT_TRUE(events.ok());
   ASSERT_EQ(events->size(), 3u);
@@ -277,41 +295,40 @@ TEST_F(ProofTest, TamperedEventBreaksTheChainAndIsNamed) {
 
   auto p = ByPhone("+14155552671");
   ASSERT_TRUE(p.ok()) << p.status().ToString();
-  EXPECT_FALSE(p->chain.ok);
-  EXPECT_EQ(p->chain.failed_seq, 3);
-  EXPECT_EQ(p->chain.events_checked, 2);
-  EXPECT_EQ(p->chain.events_total, 3);
-  EXPECT_THAT(*p->chain.failure, HasSubstr("event seq 3"));
+  EXPECT_EQ(p->ledger.head.head.size, 3);  // the head signed before the change
+  EXPECT_EQ(p->ledger.head.head.root, head.head.root);
+  EXPECT_FALSE(p->ledger.ok);
+  EXPECT_THAT(*p->ledger.failure, HasSubstr("event seq 3"));
   ASSERT_EQ(p->events.size(), 2u);
-  EXPECT_TRUE(p->events[0].hash_ok);
-  EXPECT_FALSE(p->events[1].hash_ok);
-  EXPECT_TRUE(p->events[1].prev_ok);  // the link is intact; the content changed
+  // (Whether seq 1 still proves depends on whether the changed leaf is on its path: here it is.)
+  EXPECT_FALSE(p->events[1].included);
   json j = ProofToJson(*p);
-  EXPECT_EQ(j["chain"]["ok"], false);
-  EXPECT_EQ(j["chain"]["failed_seq"], 3);
-  EXPECT_EQ(j["events"][1]["hash_ok"], false);
+  EXPECT_EQ(j["ledger"]["ok"], false);
+  EXPECT_EQ(j["events"][1]["included"], false);
+  ProofCheck check = VerifyProofDocument(j, key_.PublicKeyRaw());
+  EXPECT_FALSE(check.ok);
   const std::string html = ProofToHtml(*p);
-  EXPECT_THAT(html, HasSubstr("Warning: the account's ledger does not verify."));
-  EXPECT_THAT(html, HasSubstr("The ledger does NOT verify."));
-  EXPECT_THAT(html, HasSubstr("breaks at event seq 3"));
+  EXPECT_THAT(html, HasSubstr("Warning: this record does not verify."));
+  EXPECT_THAT(html, HasSubstr("This record does NOT verify."));
+  EXPECT_THAT(html, HasSubstr("event seq 3 is not in the signed tree"));
   EXPECT_THAT(html, HasSubstr("DOES NOT MATCH"));
+  // And the ledger check names it.
+  auto v = svc_->VerifyLedger(account_);
+  ASSERT_TRUE(v.ok());
+  EXPECT_FALSE(v->ok());
 }
 
-TEST_F(ProofTest, TamperingWithAnotherContactsEventStillFailsTheChain) {
-  Receive("+14155550002", "+15551234567", "START");
+TEST_F(ProofTest, HeadSignedWithAnotherKeyDoesNotVerifyWithThisOne) {
   Receive("+14155552671", "+15551234567", "START");
-  auto events = store_->ListEvents(account_, {});
-  ASSERT_TRUE(events.ok());
-  ConsentEvent forged = (*events)[0];
-  forged.actor = "someone else";
-  ASSERT_TRUE(store_->DebugOverwriteEvent(forged).ok());
   auto p = ByPhone("+14155552671");
   ASSERT_TRUE(p.ok());
-  ASSERT_EQ(p->events.size(), 1u);
-  EXPECT_TRUE(p->events[0].hash_ok);  // this contact's own event is untouched
-  EXPECT_FALSE(p->chain.ok);
-  EXPECT_EQ(p->chain.failed_seq, 1);
-  EXPECT_EQ(p->chain.events_checked, 0);
+  ASSERT_TRUE(p->ledger.ok);
+  SigningKey other = std::move(SigningKey::Generate()).value();
+  EXPECT_FALSE(VerifyProofDocument(ProofToJson(*p), other.PublicKeyRaw()).ok);
+  // A head re-signed by another key over the same tree is not this installation's.
+  json forged = ProofToJson(*p);
+  forged["tree_head"] = SignedTreeHeadToJson(other.Sign(p->ledger.head.head));
+  EXPECT_FALSE(VerifyProofDocument(forged, key_.PublicKeyRaw()).ok);
 }
 
 TEST_F(ProofTest, HtmlIsSelfContainedAndEscapesEverything) {
@@ -336,8 +353,8 @@ TEST_F(ProofTest, HtmlIsSelfContainedAndEscapesEverything) {
   EXPECT_THAT(html, Not(HasSubstr("href=")));
   EXPECT_THAT(html, Not(HasSubstr("@import")));
   EXPECT_THAT(html, HasSubstr("<style>"));
-  EXPECT_THAT(html, HasSubstr("The account's whole ledger verifies."));
-  EXPECT_THAT(html, HasSubstr("smsconsent-ledger-v1"));
+  EXPECT_THAT(html, HasSubstr("This record verifies."));
+  EXPECT_THAT(html, HasSubstr("smsconsent-ledger-v2"));
 }
 
 TEST_F(ProofTest, ContactWithoutEventsHasAnEmptyTimeline) {
@@ -347,8 +364,8 @@ TEST_F(ProofTest, ContactWithoutEventsHasAnEmptyTimeline) {
   auto p = ById(c->id);
   ASSERT_TRUE(p.ok());
   EXPECT_TRUE(p->events.empty());
-  EXPECT_TRUE(p->chain.ok);
-  EXPECT_EQ(p->chain.events_total, 1);
+  EXPECT_TRUE(p->ledger.ok);
+  EXPECT_EQ(p->ledger.head.head.size, 1);
   EXPECT_THAT(ProofToHtml(*p), HasSubstr("No consent events are recorded for this contact."));
 }
 

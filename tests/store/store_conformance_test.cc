@@ -17,6 +17,8 @@
 #include <vector>
 
 #include "core/ledger.h"
+#include "core/merkle.h"
+#include "core/tree_head.h"
 #include "pg_test_util.h"
 #include "status_shorthands.h"
 #include "store/store.h"
@@ -177,7 +179,10 @@ class StoreConformance : public testing::TestWithParam<StoreFactory> {
     return o;
   }
 
+  // The account's events in ledger order, once integrated (a store may number events only when
+  // it integrates them: PostgreSQL does).
   std::vector<ConsentEvent> AllEvents(int64_t account_id) {
+    Must(store_->IntegrateLedger(account_id, store_ledger::kMaxIntegrateEvents, 1), "integrating");
     std::vector<ConsentEvent> all;
     EventQuery q;
     q.limit = 7;  // several pages, to exercise the cursor
@@ -189,6 +194,63 @@ class StoreConformance : public testing::TestWithParam<StoreFactory> {
     }
     return all;
   }
+  // The account's ledger, integrated: seq 1..N without gaps, each pair's events numbered 1, 2,
+  // 3, ... in ledger order, format-2 events without a chain, and the tree's root the root of
+  // their leaves. Returns the events.
+  std::vector<ConsentEvent> LedgerHolds(int64_t account_id) {
+    std::vector<ConsentEvent> events = AllEvents(account_id);
+    std::vector<merkle::Hash> leaves;
+    std::map<StatusKey, int64_t> nth;
+    for (size_t i = 0; i < events.size(); ++i) {
+      const ConsentEvent& e = events[i];
+      EXPECT_EQ(e.seq, static_cast<int64_t>(i) + 1);
+      EXPECT_EQ(e.account_id, account_id);
+      EXPECT_EQ(e.format, 2);
+      EXPECT_TRUE(e.prev_hash.empty() && e.hash.empty()) << "event seq " << e.seq;
+      EXPECT_EQ(e.nth, ++nth[StatusKey(e.contact_id, e.number_id)]) << "event seq " << e.seq;
+      leaves.push_back(EventLeafHash(e));
+    }
+    LedgerTree tree = Must(store_->GetLedgerTree(account_id));
+    EXPECT_EQ(tree.size, static_cast<int64_t>(events.size()));
+    EXPECT_EQ(tree.root, merkle::RootOf(leaves));
+    return events;
+  }
+  std::vector<int64_t> EventIds(const std::vector<ConsentEvent>& events) {
+    std::vector<int64_t> ids;
+    for (const ConsentEvent& e : events) ids.push_back(e.id);
+    return ids;
+  }
+  // A new account with two numbers and `contacts` contacts (at least 5), and `count` events
+  // spread over them (each pair toggles in and out), committed five to a change set.
+  struct LedgerFixture {
+    Account account;
+    std::vector<SenderNumber> numbers;
+    std::vector<Contact> contacts;
+  };
+  LedgerFixture WriteLedger(int count, int contacts) {
+    LedgerFixture f;
+    f.account = MakeAccount("ledger");
+    f.numbers = {MakeNumber(f.account.id, "+4520000001"), MakeNumber(f.account.id, "+4520000002")};
+    for (int i = 0; i < contacts; ++i) {
+      f.contacts.push_back(MakeContact(f.account.id, "+4530" + std::to_string(100000 + i)));
+    }
+    std::map<StatusKey, SubscriptionStatus> now;
+    for (int i = 0; i < count;) {
+      ChangeSet cs;
+      for (int k = 0; k < 5 && i < count; ++k, ++i) {
+        const Contact& c = f.contacts[i % contacts];
+        const SenderNumber& n = f.numbers[(i / contacts) % 2];
+        auto it = now.find({c.id, n.id});
+        const SubscriptionStatus from = it == now.end() ? kNone : it->second;
+        const SubscriptionStatus to = from == kIn ? kOut : kIn;
+        cs.events.push_back(Draft(c, n, from, to, Source::kManual, 5000 + i));
+        now[{c.id, n.id}] = to;
+      }
+      Must(store_->Commit(f.account.id, cs), "committing ledger events");
+    }
+    return f;
+  }
+
   std::vector<OutboxItem> AllOutbox(int64_t account_id) {
     return Must(store_->ListOutbox(account_id, Outbox(0, 1000)), "ListOutbox");
   }
@@ -857,7 +919,7 @@ TEST_P(StoreConformance, ListQueriesRefuseANonPositiveLimit) {
 
 // ---- Commit: the ledger --------------------------------------------------------------------
 
-TEST_P(StoreConformance, CommitAssignsSequenceNumbersAndChainsHashes) {
+TEST_P(StoreConformance, CommitWritesEventsThatTheLedgerNumbersInCommitOrder) {
   Account a = MakeAccount("a");
   SenderNumber n = MakeNumber(a.id, "+4520123456");
   Contact c1 = MakeContact(a.id, "+4511111111");
@@ -868,11 +930,8 @@ TEST_P(StoreConformance, CommitAssignsSequenceNumbersAndChainsHashes) {
   auto r1 = store_->Commit(a.id, first);
   ASSERT_TRUE(r1.ok()) << r1.status().ToString();
   ASSERT_EQ(r1->events.size(), 2u);
-  EXPECT_EQ(r1->events[0].seq, 1);
-  EXPECT_EQ(r1->events[1].seq, 2);
-  EXPECT_EQ(r1->events[0].prev_hash, kGenesisHash);
-  EXPECT_EQ(r1->events[1].prev_hash, r1->events[0].hash);
-  EXPECT_EQ(r1->events[0].hash, ComputeEventHash(r1->events[0]));
+  EXPECT_EQ(r1->events[0].format, 2);
+  EXPECT_EQ(r1->events[0].nth, 1);
   EXPECT_EQ(r1->events[0].account_id, a.id);
   EXPECT_GT(r1->events[0].id, 0);
   EXPECT_EQ(r1->inbound_id, 0);
@@ -882,15 +941,12 @@ TEST_P(StoreConformance, CommitAssignsSequenceNumbersAndChainsHashes) {
   auto r2 = store_->Commit(a.id, second);
   ASSERT_TRUE(r2.ok()) << r2.status().ToString();
   ASSERT_EQ(r2->events.size(), 1u);
-  EXPECT_EQ(r2->events[0].seq, 3);
-  EXPECT_EQ(r2->events[0].prev_hash, r1->events[1].hash);
+  EXPECT_EQ(r2->events[0].nth, 2);  // the pair's second event
 
-  std::vector<ConsentEvent> stored = AllEvents(a.id);
+  std::vector<ConsentEvent> stored = LedgerHolds(a.id);
   ASSERT_EQ(stored.size(), 3u);
-  ChainVerifier verifier;
-  for (const ConsentEvent& e : stored) EXPECT_TRUE(verifier.Add(e)) << *verifier.failure();
-  EXPECT_EQ(verifier.checked(), 3);
-  EXPECT_EQ(verifier.last_hash(), r2->events[0].hash);
+  EXPECT_EQ(EventIds(stored), (std::vector<int64_t>{r1->events[0].id, r1->events[1].id,
+                                                    r2->events[0].id}));
 
   // What Commit returned is what was stored, field for field.
   const ConsentEvent& e = stored[2];
@@ -906,7 +962,7 @@ TEST_P(StoreConformance, CommitAssignsSequenceNumbersAndChainsHashes) {
   EXPECT_EQ(e.actor, "contact");
   EXPECT_EQ(e.at_ms, 6000);
   EXPECT_EQ(e.evidence, ret.evidence);
-  EXPECT_EQ(e.hash, ret.hash);
+  EXPECT_EQ(e.nth, ret.nth);
 }
 
 TEST_P(StoreConformance, CommitFoldsEventsIntoStatusesWithApplyEvent) {
@@ -1363,17 +1419,11 @@ TEST_P(StoreConformance, EachAccountHasItsOwnSequence) {
   in_b.events = {Draft(cb, nb, kNone, kIn)};
   auto rb = store_->Commit(b.id, in_b);
   ASSERT_TRUE(rb.ok()) << rb.status().ToString();
-  EXPECT_EQ(rb->events[0].seq, 1);
-  EXPECT_EQ(rb->events[0].prev_hash, kGenesisHash);
 
-  EXPECT_EQ(AllEvents(a.id).size(), 3u);
-  auto events_b = AllEvents(b.id);
+  EXPECT_EQ(LedgerHolds(a.id).size(), 3u);
+  auto events_b = LedgerHolds(b.id);  // a ledger of its own, from seq 1
   ASSERT_EQ(events_b.size(), 1u);
   EXPECT_EQ(events_b[0].account_id, b.id);
-  for (int64_t acct : {a.id, b.id}) {
-    ChainVerifier v;
-    for (const ConsentEvent& e : AllEvents(acct)) EXPECT_TRUE(v.Add(e)) << *v.failure();
-  }
 }
 
 TEST_P(StoreConformance, ListEventsPagesAndFiltersByContact) {
@@ -1460,20 +1510,13 @@ TEST_P(StoreConformance, TamperingWithAStoredEventIsDetected) {
   std::vector<ConsentEvent> after = AllEvents(a.id);
   ASSERT_EQ(after.size(), 3u);
   EXPECT_EQ(after[1].evidence, forged.evidence);
-  EXPECT_EQ(after[1].hash, events[1].hash);  // stored verbatim, not re-hashed
-  ChainVerifier v;
-  bool all_ok = true;
-  for (const ConsentEvent& e : after) all_ok = v.Add(e) && all_ok;
-  EXPECT_FALSE(all_ok);
-  ASSERT_TRUE(v.failed_seq().has_value());
-  EXPECT_EQ(*v.failed_seq(), 2);
-
-  // Re-hashing the forged event moves the break to the next event.
-  forged.hash = ComputeEventHash(forged);
-  ASSERT_TRUE(store_->DebugOverwriteEvent(forged).ok());
-  ChainVerifier v2;
-  for (const ConsentEvent& e : AllEvents(a.id)) v2.Add(e);
-  EXPECT_EQ(v2.failed_seq(), std::optional<int64_t>(3));
+  EXPECT_EQ(after[1].seq, events[1].seq);
+  // The tree integrated before the change no longer matches the events.
+  std::vector<merkle::Hash> leaves;
+  for (const ConsentEvent& e : after) leaves.push_back(EventLeafHash(e));
+  const LedgerTree tree = Must(store_->GetLedgerTree(a.id));
+  EXPECT_EQ(tree.size, 3);
+  EXPECT_NE(tree.root, merkle::RootOf(leaves));
 
   ConsentEvent missing = forged;
   missing.id = 987654;
@@ -1530,18 +1573,20 @@ TEST_P(StoreConformance, DataPersistsAcrossReopen) {
   EXPECT_TRUE(Must(store_->FindInbound(a.id, "twilio", "SM-1")).has_value());
   auto events = AllEvents(a.id);
   ASSERT_EQ(events.size(), 1u);
-  EXPECT_EQ(events[0].hash, committed.events[0].hash);
+  EXPECT_EQ(events[0].id, committed.events[0].id);
+  EXPECT_EQ(events[0].evidence, committed.events[0].evidence);
   EXPECT_EQ(AllOutbox(a.id).size(), 1u);
   auto statuses = Must(store_->GetStatuses(a.id, c.id));
   ASSERT_EQ(statuses.size(), 1u);
   EXPECT_EQ(statuses[0].state.status, kOut);
 
-  // The chain continues where it left off.
+  // The ledger goes on where it left off.
   ChangeSet more;
   more.events = {Draft(c, n, kOut, kIn, Source::kKeyword)};
   auto r = Must(store_->Commit(a.id, more));
-  EXPECT_EQ(r.events[0].seq, 2);
-  EXPECT_EQ(r.events[0].prev_hash, committed.events[0].hash);
+  EXPECT_EQ(r.events[0].nth, 2);
+  EXPECT_EQ(EventIds(LedgerHolds(a.id)),
+            (std::vector<int64_t>{committed.events[0].id, r.events[0].id}));
 }
 
 // Four writers race on one (contact, number) pair, each re-reading after kAborted as the
@@ -1594,11 +1639,7 @@ TEST_P(StoreConformance, ConcurrentCommitsKeepOneChainWithoutGaps) {
 
   std::vector<ConsentEvent> events = AllEvents(a.id);
   ASSERT_EQ(events.size(), size_t{2 * kThreads * kCommitsPerThread});
-  ChainVerifier v;
-  for (size_t i = 0; i < events.size(); ++i) {
-    EXPECT_EQ(events[i].seq, static_cast<int64_t>(i + 1));
-    EXPECT_TRUE(v.Add(events[i])) << *v.failure();
-  }
+  LedgerHolds(a.id);
   StatusReplay replay;
   for (const ConsentEvent& e : events) replay.Add(e);
   EXPECT_TRUE(SameStates(replay.states(), StatusMap(a.id)));
@@ -1674,17 +1715,12 @@ TEST_P(StoreConformance, CommitBatchItemsFailAndSucceedIndependently) {
   EXPECT_CODE(results[3], StatusCode::kNotFound);
   ASSERT_TRUE(results[4].ok()) << results[4].status().ToString();
 
-  // Only ok1 and ok2 are in the ledger: seq 1..3, one chain.
-  std::vector<ConsentEvent> events = AllEvents(a.id);
+  // Only ok1 and ok2 are in the ledger: seq 1..3.
+  std::vector<ConsentEvent> events = LedgerHolds(a.id);
   ASSERT_EQ(events.size(), 3u);
-  ChainVerifier v;
-  for (size_t i = 0; i < events.size(); ++i) {
-    EXPECT_EQ(events[i].seq, static_cast<int64_t>(i + 1));
-    EXPECT_TRUE(v.Add(events[i])) << *v.failure();
-  }
-  EXPECT_EQ(events[0].hash, results[0]->events[0].hash);
-  EXPECT_EQ(results[4]->events[0].prev_hash, results[0]->events[0].hash);
-  EXPECT_EQ(results[4]->events[1].hash, events[2].hash);
+  EXPECT_EQ(EventIds(events),
+            (std::vector<int64_t>{results[0]->events[0].id, results[4]->events[0].id,
+                                  results[4]->events[1].id}));
 
   EXPECT_TRUE(Must(store_->FindInbound(a.id, "twilio", "SM-1")).has_value());
   EXPECT_EQ(Must(store_->FindInbound(a.id, "twilio", "SM-1"))->contact_id, c1.id);
@@ -1736,17 +1772,15 @@ TEST_P(StoreConformance, CommitBatchLeavesOutExactlyTheFailingItemWhereverItIs) 
   ASSERT_EQ(results.size(), 2u);
   EXPECT_CODE(results[0], StatusCode::kAlreadyExists);
   ASSERT_TRUE(results[1].ok()) << results[1].status().ToString();
-  std::vector<ConsentEvent> events = AllEvents(a.id);
+  std::vector<ConsentEvent> events = LedgerHolds(a.id);
   ASSERT_EQ(events.size(), 3u);
-  ChainVerifier v;
-  for (const ConsentEvent& e : events) EXPECT_TRUE(v.Add(e)) << *v.failure();
   EXPECT_EQ(StatusMap(a.id).at({c1.id, n.id}).status, kOut);
   EXPECT_EQ(StatusMap(a.id).at({c2.id, n.id}).status, kIn);
 }
 
 // Items of several accounts interleave in one batch; each account's chain runs on from its
 // last event before the batch, through the batch, to the next commit after it.
-TEST_P(StoreConformance, CommitBatchContinuesEachAccountsChain) {
+TEST_P(StoreConformance, CommitBatchContinuesEachAccountsLedger) {
   Account a = MakeAccount("a");
   Account b = MakeAccount("b");
   SenderNumber na = MakeNumber(a.id, "+4520000001");
@@ -1773,28 +1807,22 @@ TEST_P(StoreConformance, CommitBatchContinuesEachAccountsChain) {
   auto results = store_->CommitBatch(items);
   ASSERT_EQ(results.size(), sets.size());
   for (const auto& r : results) ASSERT_TRUE(r.ok()) << r.status().ToString();
-  EXPECT_EQ(results[0]->events[0].seq, 2);
-  EXPECT_EQ(results[1]->events[0].seq, 1);
-  EXPECT_EQ(results[1]->events[0].prev_hash, kGenesisHash);
-  EXPECT_EQ(results[4]->events[1].seq, 5);
 
   ChangeSet after;
   after.events = {Draft(cb, nb, state_b, state_b == kIn ? kOut : kIn)};
   auto next = Must(store_->Commit(b.id, after));
-  EXPECT_EQ(next.events[0].seq, 4);
-  EXPECT_EQ(next.events[0].prev_hash, results[5]->events[0].hash);
 
+  // Each account's ledger, in commit order: a's event before the batch, then its items; b's
+  // items, then the commit after the batch.
+  EXPECT_EQ(EventIds(LedgerHolds(a.id)).size(), 5u);
+  EXPECT_EQ(EventIds(AllEvents(a.id))[1], results[0]->events[0].id);
+  EXPECT_EQ(EventIds(AllEvents(a.id))[4], results[4]->events[1].id);
+  EXPECT_EQ(EventIds(LedgerHolds(b.id)),
+            (std::vector<int64_t>{results[1]->events[0].id, results[3]->events[0].id,
+                                  results[5]->events[0].id, next.events[0].id}));
   for (const Account& acc : {a, b}) {
-    std::vector<ConsentEvent> events = AllEvents(acc.id);
-    ASSERT_EQ(events.size(), acc.id == a.id ? 5u : 4u);
-    ChainVerifier v;
     StatusReplay replay;
-    for (size_t i = 0; i < events.size(); ++i) {
-      EXPECT_EQ(events[i].seq, static_cast<int64_t>(i + 1));
-      EXPECT_EQ(events[i].account_id, acc.id);
-      EXPECT_TRUE(v.Add(events[i])) << *v.failure();
-      replay.Add(events[i]);
-    }
+    for (const ConsentEvent& e : AllEvents(acc.id)) replay.Add(e);
     EXPECT_TRUE(SameStates(replay.states(), StatusMap(acc.id)));
   }
 }
@@ -1916,22 +1944,20 @@ TEST_P(StoreConformance, CommitBatchIsDurableAcrossReopen) {
   sets[7].inbound->provider_message_id = "SM-3";  // a duplicate within the batch
   auto results = store_->CommitBatch(items);
   ASSERT_EQ(results.size(), sets.size());
-  std::string last_hash;
+  int64_t last_id = 0;
   for (size_t i = 0; i < results.size(); ++i) {
     if (i == 7) {
       EXPECT_CODE(results[i], StatusCode::kAlreadyExists);
       continue;
     }
     ASSERT_TRUE(results[i].ok()) << i << ": " << results[i].status().ToString();
-    last_hash = results[i]->events[0].hash;
+    last_id = results[i]->events[0].id;
   }
 
   Reopen();
-  std::vector<ConsentEvent> events = AllEvents(a.id);
+  std::vector<ConsentEvent> events = LedgerHolds(a.id);
   ASSERT_EQ(events.size(), sets.size() - 1);
-  ChainVerifier v;
-  for (const ConsentEvent& e : events) EXPECT_TRUE(v.Add(e)) << *v.failure();
-  EXPECT_EQ(v.last_hash(), last_hash);
+  EXPECT_EQ(events.back().id, last_id);
   EXPECT_EQ(Must(store_->ListContacts(a.id, Contacts())).size(), sets.size() - 1);
   EXPECT_EQ(AllOutbox(a.id).size(), sets.size() - 1);
   EXPECT_CODE(store_->FindContactByPhone(a.id, "+4530000017"), StatusCode::kNotFound);
@@ -3384,6 +3410,126 @@ TEST_P(StoreConformance, TwoEditorsResolvingOneReviewItemAtOnceOneWins) {
   const ReviewItem stored = Must(store_->GetReview(a.id, id));
   EXPECT_EQ(stored.reviewed_by, ann.ok() ? "user:ann" : "user:bob");
   EXPECT_EQ(stored.state, ann.ok() ? ReviewState::kConfirmed : ReviewState::kDismissed);
+}
+
+// ---- The Merkle ledger (docs/ledger.md) ----------------------------------------------------
+
+TEST_P(StoreConformance, IntegrationNumbersEveryEventAndTheTreeIsTheirs) {
+  LedgerFixture f = WriteLedger(300, 40);
+  const int64_t a = f.account.id;
+  EXPECT_EQ(Must(store_->AccountsToIntegrate(100)), std::vector<int64_t>{a});
+  // At most the events asked for, in one call.
+  LedgerTree part = Must(store_->IntegrateLedger(a, 100, 7000));
+  EXPECT_EQ(part.size, 100);
+  EXPECT_EQ(part.updated_at_ms, 7000);
+  LedgerTree tree = Must(store_->IntegrateLedger(a, 1000, 8000));
+  EXPECT_EQ(tree.size, 300);
+  EXPECT_EQ(Must(store_->AccountsToIntegrate(100)), std::vector<int64_t>{});
+  // Nothing left: the tree stays as it is.
+  LedgerTree again = Must(store_->IntegrateLedger(a, 1000, 9000));
+  EXPECT_EQ(again.size, 300);
+  EXPECT_EQ(again.root, tree.root);
+  EXPECT_EQ(again.updated_at_ms, 8000);
+  EXPECT_EQ(Must(store_->GetLedgerTree(a)).root, tree.root);
+
+  std::vector<ConsentEvent> events = AllEvents(a);
+  ASSERT_EQ(events.size(), 300u);
+  std::vector<merkle::Hash> leaves;
+  std::map<StatusKey, int64_t> nth;
+  for (size_t i = 0; i < events.size(); ++i) {
+    const ConsentEvent& e = events[i];
+    EXPECT_EQ(e.seq, static_cast<int64_t>(i) + 1);
+    EXPECT_EQ(e.format, 2);
+    EXPECT_TRUE(e.prev_hash.empty());
+    EXPECT_TRUE(e.hash.empty());
+    // Each pair's events are numbered 1, 2, 3, ... in ledger order.
+    EXPECT_EQ(e.nth, ++nth[StatusKey(e.contact_id, e.number_id)]) << "event seq " << e.seq;
+    leaves.push_back(EventLeafHash(e));
+  }
+  EXPECT_EQ(tree.root, merkle::RootOf(leaves));
+}
+
+TEST_P(StoreConformance, SubtreeHashesAndProofsFromTheStoreMatchTheLeaves) {
+  LedgerFixture f = WriteLedger(300, 40);
+  const int64_t a = f.account.id;
+  LedgerTree tree = Must(store_->IntegrateLedger(a, 1000, 8000));
+  std::vector<merkle::Hash> leaves;
+  for (const ConsentEvent& e : AllEvents(a)) leaves.push_back(EventLeafHash(e));
+  ASSERT_EQ(leaves.size(), 300u);
+  // Levels below, at and above the stored ones (every 4th).
+  for (int level = 0; level <= 8; ++level) {
+    const int64_t width = int64_t{1} << level;
+    for (int64_t index = 0; (index + 1) * width <= 300; index += level < 3 ? 37 : 1) {
+      std::vector<merkle::Hash> part(leaves.begin() + index * width,
+                                     leaves.begin() + (index + 1) * width);
+      EXPECT_EQ(Must(store_->SubtreeHash(a, 300, level, index)), merkle::RootOf(part))
+          << "level " << level << " index " << index;
+    }
+  }
+  EXPECT_CODE(store_->SubtreeHash(a, 300, 9, 0), StatusCode::kInvalidArgument);
+  EXPECT_CODE(store_->SubtreeHash(a, 300, 2, 75), StatusCode::kInvalidArgument);
+  EXPECT_CODE(store_->SubtreeHash(a, 301, 0, 0), StatusCode::kInvalidArgument);
+
+  auto source = [&](int64_t size) {
+    return [this, a, size](int level, int64_t index) {
+      return store_->SubtreeHash(a, size, level, index);
+    };
+  };
+  for (int64_t index : {0, 1, 15, 16, 17, 255, 256, 298, 299}) {
+    auto proof = Must(merkle::InclusionProof(index, 300, source(300)));
+    EXPECT_TRUE(merkle::VerifyInclusion(leaves[index], index, 300, proof, tree.root)) << index;
+  }
+  for (int64_t old_size : {1, 37, 255, 256, 257, 299, 300}) {
+    std::vector<merkle::Hash> prefix(leaves.begin(), leaves.begin() + old_size);
+    auto proof = Must(merkle::ConsistencyProof(old_size, 300, source(300)));
+    EXPECT_TRUE(merkle::VerifyConsistency(old_size, 300, merkle::RootOf(prefix), tree.root, proof))
+        << old_size;
+  }
+}
+
+TEST_P(StoreConformance, TreeHeadsAreKeptOncePerSize) {
+  LedgerFixture f = WriteLedger(20, 5);
+  const int64_t a = f.account.id;
+  LedgerTree tree = Must(store_->IntegrateLedger(a, 1000, 8000));
+  SigningKey key = Must(SigningKey::Generate());
+  EXPECT_FALSE(Must(store_->LatestTreeHead(a)).has_value());
+  TreeHead head{a, 20, tree.root, 9000};
+  SignedTreeHead first = key.Sign(head);
+  ASSERT_TRUE((store_->PutTreeHead(first)).ok());
+  head.at_ms = 9500;
+  ASSERT_TRUE((store_->PutTreeHead(key.Sign(head))).ok());  // the same size again: the first stays
+  TreeHead empty{a, 0, merkle::EmptyRoot(), 8500};
+  ASSERT_TRUE((store_->PutTreeHead(key.Sign(empty))).ok());
+  head.size = 21;
+  EXPECT_CODE(store_->PutTreeHead(key.Sign(head)), StatusCode::kInvalidArgument);
+
+  auto heads = Must(store_->ListTreeHeads(a, -1, 10));
+  ASSERT_EQ(heads.size(), 2u);
+  EXPECT_EQ(heads[0].head.size, 0);
+  EXPECT_EQ(heads[1].head.size, 20);
+  EXPECT_EQ(heads[1].head.at_ms, 9000);
+  EXPECT_EQ(heads[1].signature, first.signature);
+  EXPECT_TRUE(VerifyTreeHead(heads[1], key.PublicKeyRaw()));
+  EXPECT_EQ(Must(store_->ListTreeHeads(a, 0, 10)).size(), 1u);
+  auto latest = Must(store_->LatestTreeHead(a));
+  ASSERT_TRUE(latest.has_value());
+  EXPECT_EQ(latest->head.size, 20);
+  EXPECT_EQ(latest->key_id, key.KeyId());
+
+  ASSERT_TRUE((store_->PutLedgerKey(key.KeyId(), key.PublicKeyRaw(), 1)).ok());
+  ASSERT_TRUE((store_->PutLedgerKey(key.KeyId(), key.PublicKeyRaw(), 2)).ok());
+  auto keys = Must(store_->ListLedgerKeys());
+  ASSERT_EQ(keys.size(), 1u);
+  EXPECT_EQ(keys[0].first, key.KeyId());
+  EXPECT_EQ(keys[0].second, key.PublicKeyRaw());
+}
+
+TEST_P(StoreConformance, LedgerCallsOnAnUnknownAccountAreNotFound) {
+  EXPECT_CODE(store_->IntegrateLedger(987, 10, 1), StatusCode::kNotFound);
+  EXPECT_CODE(store_->GetLedgerTree(987), StatusCode::kNotFound);
+  LedgerTree empty = Must(store_->GetLedgerTree(MakeAccount("a").id));
+  EXPECT_EQ(empty.size, 0);
+  EXPECT_EQ(empty.root, merkle::EmptyRoot());
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreConformance,
