@@ -94,6 +94,11 @@ class StoreTransfer : public testing::TestWithParam<Pair> {
     nonce.request_hash = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
     nonce.expires_at_ms = 99999;
     Must(s.UseWebhookNonce(nonce, 1000));
+    // Another contact, whose events come last (below).
+    Contact more;
+    more.account_id = acct_;
+    more.phone = "+4520000002";
+    more = Must(s.AddContact(more));
     Contact c;
     c.account_id = acct_;
     c.phone = "+4520000001";
@@ -199,6 +204,39 @@ class StoreTransfer : public testing::TestWithParam<Pair> {
     p.finish = JobState::kDone;
     p.at_ms = 21000;
     Must(s.CommitJobChunk(acct_, {}, p));
+    // Sixteen events of another contact fill the tree's first stored node (level 4); the
+    // ledger is integrated and a signed head kept, by a key kept too.
+    ChangeSet flips;
+    for (int i = 0; i < 16; ++i) {
+      EventDraft d;
+      d.contact_id = more.id;
+      d.phone = more.phone;
+      d.number_id = number_.id;
+      d.sender = number_.number;
+      d.from = i == 0 ? SubscriptionStatus::kNotSpecified
+                      : (i % 2 == 1 ? SubscriptionStatus::kOptedIn : SubscriptionStatus::kOptedOut);
+      d.to = i % 2 == 0 ? SubscriptionStatus::kOptedIn : SubscriptionStatus::kOptedOut;
+      d.source = Source::kApi;
+      d.actor = "api";
+      d.at_ms = 22000 + i;
+      d.evidence = "{}";
+      flips.events.push_back(d);
+    }
+    Must(s.Commit(acct_, flips), "Commit flips");
+    LedgerTree tree;
+    do {
+      tree = Must(s.IntegrateLedger(acct_, 7, 23000), "IntegrateLedger");
+    } while (!Must(s.AccountsToIntegrate(10)).empty());
+    const std::string key_id(64, 'a');
+    Must(s.PutLedgerKey(key_id, std::string(32, '\x01'), 23000), "PutLedgerKey");
+    SignedTreeHead head;
+    head.head.account_id = acct_;
+    head.head.size = tree.size;
+    head.head.root = tree.root;
+    head.head.at_ms = 23000;
+    head.key_id = key_id;
+    head.signature = std::string(64, '\x02');
+    Must(s.PutTreeHead(head), "PutTreeHead");
   }
 
   std::unique_ptr<StoreLocation> source_location_, target_location_;
@@ -225,7 +263,7 @@ TEST_P(StoreTransfer, CopiesEveryTableRowForRowAndTheTargetComparesEqual) {
   EXPECT_EQ(check->tables.size(), TransferTables().size());
   ASSERT_EQ(check->heads.size(), 1u);
   EXPECT_EQ(check->heads[0].account_id, acct_);
-  EXPECT_EQ(check->heads[0].target_seq, 3);
+  EXPECT_EQ(check->heads[0].target_seq, 3 + 16);
   EXPECT_TRUE(check->heads[0].same());
 }
 
@@ -286,10 +324,43 @@ TEST_P(StoreTransfer, IdCountersCarryOverSoDeletedIdsAreNeverReused) {
   d.evidence = "{}";
   cs.events.push_back(d);
   auto r = Must(target_->Commit(acct_, cs));
-  const auto head = Must(source_->ListEvents(acct_, EventQuery())).back();
-  EXPECT_EQ(r.events.at(0).seq, head.seq + 1);
-  EXPECT_EQ(r.events.at(0).prev_hash, head.hash);
+  EventQuery all;
+  all.limit = 10'000;
+  const auto head = Must(source_->ListEvents(acct_, all)).back();
   EXPECT_GT(r.events.at(0).id, head.id);
+  // The ledger goes on from the copied tree.
+  const LedgerTree tree = Must(target_->IntegrateLedger(acct_, 100, 30000));
+  EXPECT_EQ(tree.size, head.seq + 1);
+  EXPECT_EQ(Must(target_->ListEvents(acct_, all)).back().id, r.events.at(0).id);
+}
+
+// A store may hold events not numbered yet (PostgreSQL's writers leave that to integration):
+// the copy integrates the source first, so every copied event has its place in the ledger.
+TEST_P(StoreTransfer, EventsNotYetIntegratedAreNumberedBeforeTheCopy) {
+  Populate(*source_);
+  ChangeSet cs;
+  EventDraft d;
+  d.contact_id = contact_.id;
+  d.phone = contact_.phone;
+  d.number_id = number_.id;
+  d.sender = number_.number;
+  d.from = SubscriptionStatus::kOptedIn;  // Populate's third event opted in
+  d.to = SubscriptionStatus::kOptedOut;
+  d.source = Source::kManual;
+  d.actor = "user:ann";
+  d.evidence = "{}";
+  cs.events.push_back(d);
+  const int64_t id = Must(source_->Commit(acct_, cs)).events.at(0).id;
+  ASSERT_TRUE(CopyStore(*source_, *target_).ok());
+  EventQuery all;
+  all.limit = 10'000;
+  const auto events = Must(target_->ListEvents(acct_, all));
+  ASSERT_EQ(events.size(), 3u + 16u + 1u);
+  EXPECT_EQ(events.back().id, id);
+  EXPECT_EQ(events.back().seq, 20);
+  EXPECT_EQ(Must(target_->GetLedgerTree(acct_)).size, 20);
+  EXPECT_EQ(Must(target_->GetLedgerTree(acct_)).root, Must(source_->GetLedgerTree(acct_)).root);
+  EXPECT_TRUE(Must(source_->AccountsToIntegrate(10)).empty());
 }
 
 TEST_P(StoreTransfer, ManyRowsMoveInSeveralBatches) {
@@ -305,10 +376,10 @@ TEST_P(StoreTransfer, ManyRowsMoveInSeveralBatches) {
   ASSERT_TRUE(copied.ok()) << copied.status().ToString();
   ASSERT_FALSE(progress.empty());
   EXPECT_EQ(progress.back(), *copied);
-  EXPECT_EQ(Must(target_->CountRows(Table("events"))), 600);
+  EXPECT_EQ(Must(target_->CountRows(Table("events"))), 600 + 16);
   auto check = Must(CompareStores(*source_, *target_));
   EXPECT_TRUE(check.ok()) << check.first_difference.value_or("");
-  EXPECT_EQ(check.heads.at(0).target_seq, 600);
+  EXPECT_EQ(check.heads.at(0).target_seq, 600 + 16);
 }
 
 TEST_P(StoreTransfer, ANonEmptyTargetIsRefusedAndLeftUnchanged) {
