@@ -719,7 +719,16 @@ TEST_F(PgStoreTest, AClaimCancelsAReplyWhosePairChangedBeforeTheChangeIsIntegrat
   opt_in.outbox = {o};
   const CommitResult queued = Must(store_->Commit(a.id, opt_in));
   EXPECT_EQ(queued.outbox.at(0).queued_after_event, queued.events.at(0).id);
-  AllEvents(a.id);  // the opt-in is numbered; the opt-out below is not
+  // Another contact's reply, whose pair did not change after it: sent.
+  const Contact stays = MakeContact(a.id, "+4522222222");
+  ChangeSet stays_in;
+  stays_in.events = {Change(stays, n, SubscriptionStatus::kNotSpecified,
+                            SubscriptionStatus::kOptedIn)};
+  o.contact_id = stays.id;
+  o.to = stays.phone;
+  stays_in.outbox = {o};
+  const int64_t sent = Must(store_->Commit(a.id, stays_in)).outbox.at(0).id;
+  AllEvents(a.id);  // the opt-ins are numbered; the opt-out below is not
   // Opted out and in again: the status is opted_in as when the reply was queued, but it changed
   // in between.
   ChangeSet out_and_in;
@@ -734,8 +743,10 @@ TEST_F(PgStoreTest, AClaimCancelsAReplyWhosePairChangedBeforeTheChangeIsIntegrat
   claim.owner = "me";
   claim.lease_ms = 1000;
   const ClaimedOutbox got = Must(store_->ClaimOutbox(claim));
-  EXPECT_TRUE(got.items.empty());
+  ASSERT_EQ(got.items.size(), 1u);
+  EXPECT_EQ(got.items[0].id, sent);
   ASSERT_EQ(got.retired.size(), 1u);
+  EXPECT_EQ(got.retired[0].id, queued.outbox.at(0).id);
   EXPECT_EQ(got.retired[0].state, OutboxState::kCancelled);
 }
 
