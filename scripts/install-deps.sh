@@ -16,10 +16,13 @@ packages=(
 # playwright-core from npm, which scripts/test.sh installs), the PostgreSQL 15 server the
 # store tests start a throwaway cluster of (scripts/pg-test-cluster.sh), clang-format 14, which
 # the `format` test checks the code with, debootstrap, which makes the clean Debian 12 root
-# the package is installed into (tests/e2e/deb_package_test.sh), and clang 14 with its runtime
-# libraries (libFuzzer and the sanitizers) for the fuzz targets (tests/fuzz).
+# the package is installed into (tests/e2e/deb_package_test.sh), clang 14 with its runtime
+# libraries (libFuzzer and the sanitizers) for the fuzz targets (tests/fuzz), and Python 3
+# with its cryptography package for the independent ledger proof verifier
+# (tests/ledger/verify_proof.py, run by tests/core/proof_verify_test.cc).
 if [ "${1:-}" = "--test" ]; then
-  packages+=(chromium postgresql clang-format debootstrap clang libclang-rt-14-dev)
+  packages+=(chromium postgresql clang-format debootstrap clang libclang-rt-14-dev
+    python3 python3-cryptography)
 fi
 # Node.js runs the tests that use providers' official npm packages; the machine image may
 # already have a newer one than Debian's.

@@ -247,8 +247,7 @@ int HandlerThreads(const ServeConfig& config, bool networked_store, unsigned cor
 std::string LedgerKeyPath(const std::string& db, const std::string& configured) {
   if (!configured.empty()) return configured;
   if (IsPostgresLocation(db)) return "smsconsent-ledger-key.pem";
-  const std::string_view path =
-      std::string_view(db).substr(db.rfind("sqlite:", 0) == 0 ? 7 : 0);
+  const std::string_view path = std::string_view(db).substr(db.rfind("sqlite:", 0) == 0 ? 7 : 0);
   return std::string(path) + "-ledger-key.pem";
 }
 

@@ -6,6 +6,7 @@
 #include <cctype>
 #include <chrono>
 #include <future>
+#include <thread>
 
 #include "app/json_views.h"
 #include "core/business_days.h"
@@ -1058,8 +1059,30 @@ Status ConsentService::ForEachEvent(int64_t account_id, std::optional<int64_t> c
   }
 }
 
+Status ConsentService::IntegrateLedger(int64_t account_id) {
+  constexpr int64_t kBatch = store_ledger::kMaxIntegrateEvents;
+  for (int round = 0; round < kMaxIntegrateRounds; ++round) {
+    SMSC_ASSIGN_OR_RETURN(LedgerTree before, store_.GetLedgerTree(account_id));
+    SMSC_ASSIGN_OR_RETURN(LedgerTree after,
+                          store_.IntegrateLedger(account_id, kBatch, clock_.NowMs()));
+    if (after.size - before.size == kBatch) continue;  // more may be waiting
+    SMSC_ASSIGN_OR_RETURN(std::vector<int64_t> pending,
+                          store_.AccountsToIntegrate(kMaxPendingAccounts));
+    if (std::find(pending.begin(), pending.end(), account_id) == pending.end()) {
+      return Status::Ok();
+    }
+    // Another process is integrating the account (PostgreSQL): its work shows in a moment.
+    if (after.size == before.size) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return Status(StatusCode::kUnavailable, "the ledger of account " + std::to_string(account_id) +
+                                              " is still being integrated; try again");
+}
+
 Result<LedgerCheck> ConsentService::VerifyLedger(int64_t account_id) {
   SMSC_ASSIGN_OR_RETURN(Account account, store_.GetAccount(account_id));
+  // Every event written so far, in the ledger: on PostgreSQL an event has no seq, and is not
+  // listed, until it is integrated.
+  SMSC_RETURN_IF_ERROR(IntegrateLedger(account.id));
   LedgerCheck check;
   check.account_id = account.id;
   ChainVerifier chain;
@@ -1112,8 +1135,8 @@ Result<LedgerCheck> ConsentService::VerifyLedger(int64_t account_id) {
     if (e.format == 1) {
       if (!chain.Add(e)) fail(chain.failed_seq().value_or(e.seq), chain.failure().value_or(""));
     } else if (e.seq != range.size() + 1) {
-      fail(e.seq, "event seq " + std::to_string(e.seq) + " follows seq " +
-                      std::to_string(range.size()));
+      fail(e.seq,
+           "event seq " + std::to_string(e.seq) + " follows seq " + std::to_string(range.size()));
     }
     range.Append(EventLeafHash(e));
     if (range.size() == tree.size) {

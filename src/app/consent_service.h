@@ -228,8 +228,8 @@ struct LedgerCheck {
   bool chain_ok = true;
   std::optional<std::string> chain_failure;  // the first problem found, of either kind
   std::optional<int64_t> failed_seq;
-  int64_t tree_size = 0;      // events in the integrated tree
-  int64_t heads_checked = 0;  // signed tree heads whose root and signature were checked
+  int64_t tree_size = 0;          // events in the integrated tree
+  int64_t heads_checked = 0;      // signed tree heads whose root and signature were checked
   int64_t status_mismatches = 0;  // rows where the status table differs from the replay
   std::vector<std::string> mismatch_samples;
   bool ok() const { return chain_ok && status_mismatches == 0; }
@@ -362,8 +362,14 @@ class ConsentService {
   Result<std::map<int64_t, std::vector<NumberStatus>>> StoredStatuses(
       int64_t account_id, const std::vector<int64_t>& contact_ids);
 
+  // Integrates every event of the account written so far into its tree (bounded; waits briefly
+  // for another process integrating it). kUnavailable when it could not finish.
+  Status IntegrateLedger(int64_t account_id);
+  static constexpr int kMaxIntegrateRounds = 1000;
+  static constexpr int kMaxPendingAccounts = 100'000;
   // Checks the ledger (the chain of format-1 events, the tree and its signed heads) and that the
-  // status table equals the ledger's replay. Reads the whole ledger once.
+  // status table equals the ledger's replay, after integrating the account's events written so
+  // far. Reads the whole ledger once.
   Result<LedgerCheck> VerifyLedger(int64_t account_id);
   // Rebuilds the status table from the ledger; refuses (kDataLoss) when the chain is broken.
   Result<int64_t> RebuildStatuses(int64_t account_id);

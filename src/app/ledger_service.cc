@@ -18,9 +18,9 @@ Status LedgerService::RegisterKey() {
 Result<LedgerTree> LedgerService::CatchUp(int64_t account_id) {
   SMSC_ASSIGN_OR_RETURN(LedgerTree tree, store_.GetLedgerTree(account_id));
   for (int round = 0; round < kMaxCatchUpRounds; ++round) {
-    SMSC_ASSIGN_OR_RETURN(LedgerTree after,
-                          store_.IntegrateLedger(account_id, store_ledger::kMaxIntegrateEvents,
-                                                 clock_.NowMs()));
+    SMSC_ASSIGN_OR_RETURN(
+        LedgerTree after,
+        store_.IntegrateLedger(account_id, store_ledger::kMaxIntegrateEvents, clock_.NowMs()));
     const int64_t added = after.size - tree.size;
     tree = after;
     // Less than a full batch: nothing is left, or another process is integrating the account
@@ -79,40 +79,46 @@ Result<std::vector<merkle::Hash>> LedgerService::InclusionProof(int64_t account_
   return merkle::InclusionProof(index, size, SourceOf(store_, account_id, size));
 }
 
-Result<ConsistencyAnswer> LedgerService::Consistency(int64_t account_id, int64_t from,
-                                                     int64_t to) {
+Result<SignedTreeHead> LedgerService::HeadOfSize(int64_t account_id, int64_t size) {
+  SMSC_ASSIGN_OR_RETURN(auto heads, store_.ListTreeHeads(account_id, size - 1, 1));
+  if (!heads.empty() && heads.front().head.size == size) return heads.front();
+  // None kept for that size: the root of the tree's first `size` events now, signed and kept.
+  SMSC_ASSIGN_OR_RETURN(LedgerTree tree, CatchUp(account_id));
+  if (size > tree.size) {
+    return InvalidArgument("the ledger of account " + std::to_string(account_id) + " has " +
+                           std::to_string(tree.size) + " events, not " + std::to_string(size));
+  }
+  LedgerTree prefix = tree;
+  prefix.size = size;
+  SMSC_ASSIGN_OR_RETURN(prefix.root,
+                        merkle::RootFromSource(size, SourceOf(store_, account_id, tree.size)));
+  return SignAndKeep(prefix);
+}
+
+Result<ConsistencyAnswer> LedgerService::Consistency(int64_t account_id, int64_t from, int64_t to) {
   if (from <= 0 || (to != 0 && to < from)) {
     return InvalidArgument("a consistency proof needs 0 < from <= to (tree sizes)");
   }
   ConsistencyAnswer answer;
-  auto kept = [&](int64_t size) -> Result<SignedTreeHead> {
-    SMSC_ASSIGN_OR_RETURN(auto heads, store_.ListTreeHeads(account_id, size - 1, 1));
-    if (heads.empty() || heads.front().head.size != size) {
-      return NotFound("no signed tree head of size " + std::to_string(size) +
-                      " is kept for account " + std::to_string(account_id));
-    }
-    return heads.front();
-  };
   SMSC_RETURN_IF_ERROR(store_.GetAccount(account_id).status());
-  SMSC_ASSIGN_OR_RETURN(answer.from, kept(from));
   if (to == 0) {
     SMSC_ASSIGN_OR_RETURN(answer.to, CurrentHead(account_id));
   } else {
-    SMSC_ASSIGN_OR_RETURN(answer.to, kept(to));
+    SMSC_ASSIGN_OR_RETURN(answer.to, HeadOfSize(account_id, to));
   }
   if (answer.to.head.size < from) {
     return InvalidArgument("the tree head of size " + std::to_string(answer.to.head.size) +
                            " is older than size " + std::to_string(from));
   }
-  SMSC_ASSIGN_OR_RETURN(answer.proof,
-                        merkle::ConsistencyProof(from, answer.to.head.size,
-                                                 SourceOf(store_, account_id,
-                                                          answer.to.head.size)));
+  SMSC_ASSIGN_OR_RETURN(answer.from, HeadOfSize(account_id, from));
+  SMSC_ASSIGN_OR_RETURN(
+      answer.proof, merkle::ConsistencyProof(from, answer.to.head.size,
+                                             SourceOf(store_, account_id, answer.to.head.size)));
   return answer;
 }
 
-Result<std::vector<SignedTreeHead>> LedgerService::ListHeads(int64_t account_id,
-                                                             int64_t after_size, int limit) {
+Result<std::vector<SignedTreeHead>> LedgerService::ListHeads(int64_t account_id, int64_t after_size,
+                                                             int limit) {
   if (limit < 1 || limit > 1000) return InvalidArgument("limit must be 1 to 1000");
   SMSC_RETURN_IF_ERROR(store_.GetAccount(account_id).status());
   return store_.ListTreeHeads(account_id, after_size, limit);
@@ -124,9 +130,9 @@ Result<int64_t> LedgerService::IntegrateAll() {
                         store_.AccountsToIntegrate(kAccountsPerRound));
   for (int64_t account : accounts) {
     SMSC_ASSIGN_OR_RETURN(LedgerTree before, store_.GetLedgerTree(account));
-    SMSC_ASSIGN_OR_RETURN(LedgerTree tree,
-                          store_.IntegrateLedger(account, store_ledger::kMaxIntegrateEvents,
-                                                 clock_.NowMs()));
+    SMSC_ASSIGN_OR_RETURN(
+        LedgerTree tree,
+        store_.IntegrateLedger(account, store_ledger::kMaxIntegrateEvents, clock_.NowMs()));
     total += tree.size - before.size;
     std::lock_guard<std::mutex> lock(mu_);
     if (tree.size > before.size) grown_[account] = tree;

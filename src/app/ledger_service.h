@@ -63,14 +63,13 @@ class LedgerService {
   Result<std::optional<SignedTreeHead>> LatestHead(int64_t account_id);
 
   // Leaf `index` (seq - 1) in the tree of `size` leaves.
-  Result<std::vector<merkle::Hash>> InclusionProof(int64_t account_id, int64_t index,
-                                                   int64_t size);
-  // Between the kept heads of sizes `from` and `to` (0: a current head, as CurrentHead).
-  // kNotFound when no head of that size was kept; kInvalidArgument unless 0 < from <= to.
+  Result<std::vector<merkle::Hash>> InclusionProof(int64_t account_id, int64_t index, int64_t size);
+  // Between the heads of sizes `from` and `to` (0: a current head, as CurrentHead): the kept
+  // ones, or, for a size no head was kept for, the root of the tree's first `size` events signed
+  // now (and kept). kInvalidArgument unless 0 < from <= to <= the tree's size.
   Result<ConsistencyAnswer> Consistency(int64_t account_id, int64_t from, int64_t to);
   // Kept heads with size > after_size, ascending, at most `limit` (1..1000).
-  Result<std::vector<SignedTreeHead>> ListHeads(int64_t account_id, int64_t after_size,
-                                                int limit);
+  Result<std::vector<SignedTreeHead>> ListHeads(int64_t account_id, int64_t after_size, int limit);
 
   // One round of the sequencer: integrates the accounts with events to integrate, and signs a
   // head for each account whose tree grew and whose last head is older than head_interval_ms.
@@ -82,6 +81,7 @@ class LedgerService {
 
  private:
   Result<SignedTreeHead> SignAndKeep(const LedgerTree& tree);
+  Result<SignedTreeHead> HeadOfSize(int64_t account_id, int64_t size);
 
   ConsentStore& store_;
   const Clock& clock_;

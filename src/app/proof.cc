@@ -6,8 +6,8 @@
 
 #include "app/json_views.h"
 #include "core/base64.h"
-#include "core/proof_verify.h"
 #include "core/phone.h"
+#include "core/proof_verify.h"
 
 namespace smsconsent {
 namespace {
@@ -247,8 +247,7 @@ std::string HtmlEscape(std::string_view s) {
 
 Result<ConsentProof> BuildConsentProof(ConsentService& service, ConsentStore& store,
                                        LedgerService& ledger, const Clock& clock,
-                                       int64_t account_id,
-                                       const ProofSubject& subject) {
+                                       int64_t account_id, const ProofSubject& subject) {
   ConsentProof proof;
   proof.generated_at_ms = clock.NowMs();
   // ListNumbers checks the account and its Marketing SMS Access add-on.
@@ -305,8 +304,8 @@ Result<ConsentProof> BuildConsentProof(ConsentService& service, ConsentStore& st
       pe.leaf_hash = merkle::LeafHash(pe.leaf_data);
       SMSC_ASSIGN_OR_RETURN(pe.inclusion,
                             ledger.InclusionProof(proof.account.id, e.seq - 1, head.head.size));
-      pe.included = merkle::VerifyInclusion(pe.leaf_hash, e.seq - 1, head.head.size,
-                                            pe.inclusion, head.head.root);
+      pe.included = merkle::VerifyInclusion(pe.leaf_hash, e.seq - 1, head.head.size, pe.inclusion,
+                                            head.head.root);
       if (!pe.included) fail("event seq " + std::to_string(e.seq) + " is not in the signed tree");
       pe.evidence = json::parse(e.evidence, nullptr, /*allow_exceptions=*/false);
       if (pe.evidence.is_discarded()) pe.evidence = e.evidence;

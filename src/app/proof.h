@@ -72,8 +72,7 @@ struct ConsentProof {
 // account), kInvalidPhone, kInvalidArgument (neither or both of id and phone).
 Result<ConsentProof> BuildConsentProof(ConsentService& service, ConsentStore& store,
                                        LedgerService& ledger, const Clock& clock,
-                                       int64_t account_id,
-                                       const ProofSubject& subject);
+                                       int64_t account_id, const ProofSubject& subject);
 
 // The JSON document, format smsconsent-proof-v2 (docs/ledger.md, "Proofs a third party can
 // check"; docs/export.md lists the members for people).

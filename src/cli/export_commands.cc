@@ -10,8 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "app/consent_service.h"
 #include "app/config.h"
+#include "app/consent_service.h"
 #include "app/export.h"
 #include "app/ledger_key.h"
 #include "app/ledger_service.h"
@@ -153,7 +153,8 @@ int RunProof(const std::string& db, const std::string& ledger_key, bool json_out
              const ProofArgs& a) {
   if (a.account == 0) return Output::Fail(InvalidArgument("--account is required"));
   if (a.phone.empty() == (a.contact == 0)) {
-    return Output::Fail(InvalidArgument("name the contact by exactly one of --phone and --contact"));
+    return Output::Fail(
+        InvalidArgument("name the contact by exactly one of --phone and --contact"));
   }
   std::string format = a.format.empty() ? (json_out ? "json" : "html") : a.format;
   if (format != "json" && format != "html") {

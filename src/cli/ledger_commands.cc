@@ -73,8 +73,8 @@ Result<std::string> PublicKeyArg(const std::string& arg) {
 
 void PrintHead(std::ostream& os, const SignedTreeHead& h) {
   os << "account " << h.head.account_id << ": " << h.head.size << " events, root "
-     << merkle::ToHex(h.head.root) << ", signed " << FormatTimestampMs(h.head.at_ms)
-     << " by key " << h.key_id << "\n";
+     << merkle::ToHex(h.head.root) << ", signed " << FormatTimestampMs(h.head.at_ms) << " by key "
+     << h.key_id << "\n";
 }
 
 int RunVerify(bool json_out, const LedgerArgs& a) {
@@ -86,20 +86,21 @@ int RunVerify(bool json_out, const LedgerArgs& a) {
   limits.max_values = 10'000'000;  // a local file: a contact with many events, 40 hashes each
   auto doc = ReadJson(*text, limits);
   if (!doc.ok()) {
-    return Output::Fail(InvalidArgument(a.file + " is not a JSON document: " +
-                                        doc.status().message()));
+    return Output::Fail(
+        InvalidArgument(a.file + " is not a JSON document: " + doc.status().message()));
   }
-  const bool consistency = doc->is_object() && doc->value("format", "") ==
-                                                   std::string("smsconsent-consistency-v1");
-  ProofCheck check = consistency ? VerifyConsistencyDocument(*doc, *key)
-                                 : VerifyProofDocument(*doc, *key);
+  const bool consistency =
+      doc->is_object() && doc->value("format", "") == std::string("smsconsent-consistency-v1");
+  ProofCheck check =
+      consistency ? VerifyConsistencyDocument(*doc, *key) : VerifyProofDocument(*doc, *key);
   (void)Output{json_out}.Print(
       {{"ok", check.ok}, {"events_checked", check.events_checked}, {"problems", check.problems}},
       [&](std::ostream& os) {
         if (check.ok) {
-          os << "ok: " << (consistency ? "the later tree head extends the earlier one"
-                                       : std::to_string(check.events_checked) +
-                                             " events in the signed ledger")
+          os << "ok: "
+             << (consistency
+                     ? "the later tree head extends the earlier one"
+                     : std::to_string(check.events_checked) + " events in the signed ledger")
              << "\n";
         }
         for (const std::string& p : check.problems) os << "FAILED: " << p << "\n";
@@ -180,10 +181,12 @@ void AddLedgerCommands(CLI::App& ledger, CLI::App& proof, const std::string& db,
       "check a consent proof (or a consistency proof) offline against a public key; exit 1 if "
       "it does not verify");
   verify->add_option("file", a->file, "the JSON document")->required()->check(CLI::ExistingFile);
-  verify->add_option("--public-key", a->public_key,
-                     "the public key: a PEM file, or base64 of the raw 32 bytes")
+  verify
+      ->add_option("--public-key", a->public_key,
+                   "the public key: a PEM file, or base64 of the raw 32 bytes")
       ->required();
-  verify->callback([&run, &json_out, a] { run = [&json_out, a] { return RunVerify(json_out, *a); }; });
+  verify->callback(
+      [&run, &json_out, a] { run = [&json_out, a] { return RunVerify(json_out, *a); }; });
 }
 
 }  // namespace smsconsent::cli

@@ -46,6 +46,7 @@ std::string CanonicalEventEncodingV2(const ConsentEvent& e) {
   Field(out, "phone", e.phone);
   Field(out, "number", std::to_string(e.number_id));
   Field(out, "sender", e.sender);
+  Field(out, "nth", std::to_string(e.nth));
   Field(out, "from", SubscriptionStatusName(e.from));
   Field(out, "to", SubscriptionStatusName(e.to));
   Field(out, "source", SourceName(e.source));

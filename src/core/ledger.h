@@ -43,7 +43,7 @@ struct ConsentEvent {
   Source source = Source::kSystem;
   std::string actor;  // "contact", "user:alice", "api-key:…", "cli"
   int64_t at_ms = 0;
-  std::string evidence;  // JSON object text, hashed verbatim
+  std::string evidence;   // JSON object text, hashed verbatim
   std::string prev_hash;  // format 1 only
   std::string hash;       // format 1 only: ComputeEventHash
   // Lowercase hex SHA-256 of a bulk change's shared evidence document, stored once per batch;
@@ -63,8 +63,8 @@ std::string CanonicalEventEncodingV2(const ConsentEvent& e);
 // The event's leaf in the account's Merkle tree: the v1 encoding for format 1, the v2 encoding
 // for format 2. So the tree covers chain events exactly as they were hashed.
 std::string LeafData(const ConsentEvent& e);
-merkle::Hash EventLeafHash(const ConsentEvent& e);  // merkle::LeafHash(LeafData(e))
-std::string ComputeEventHash(const ConsentEvent& e);        // lowercase hex SHA-256
+merkle::Hash EventLeafHash(const ConsentEvent& e);    // merkle::LeafHash(LeafData(e))
+std::string ComputeEventHash(const ConsentEvent& e);  // lowercase hex SHA-256
 std::string Sha256Hex(std::string_view data);
 
 // Checks events of one account fed in seq order.

@@ -165,7 +165,8 @@ SubtreeSource SourceFromLeaves(const std::vector<Hash>& leaves) {
     if (level < 0 || level > 62 || index < 0) return InvalidArgument("subtree out of range");
     const int64_t width = int64_t{1} << level;
     const int64_t begin = index * width;
-    if (index > (int64_t{1} << (62 - level)) || begin + width > static_cast<int64_t>(leaves.size())) {
+    if (index > (int64_t{1} << (62 - level)) ||
+        begin + width > static_cast<int64_t>(leaves.size())) {
       return InvalidArgument("subtree (" + std::to_string(level) + ", " + std::to_string(index) +
                              ") is outside the " + std::to_string(leaves.size()) + " leaves");
     }
@@ -173,8 +174,7 @@ SubtreeSource SourceFromLeaves(const std::vector<Hash>& leaves) {
   };
 }
 
-Result<std::vector<Hash>> InclusionProof(int64_t index, int64_t size,
-                                         const SubtreeSource& source) {
+Result<std::vector<Hash>> InclusionProof(int64_t index, int64_t size, const SubtreeSource& source) {
   if (size <= 0 || index < 0 || index >= size) {
     return InvalidArgument("no leaf " + std::to_string(index) + " in a tree of " +
                            std::to_string(size) + " leaves");
@@ -255,7 +255,8 @@ bool VerifyConsistency(int64_t old_size, int64_t new_size, const Hash& old_root,
 }
 
 void CompactRange::Append(
-    const Hash& leaf, const std::function<void(int level, int64_t index, const Hash&)>& on_complete) {
+    const Hash& leaf,
+    const std::function<void(int level, int64_t index, const Hash&)>& on_complete) {
   Hash h = leaf;
   int level = 0;
   int64_t index = size_;
@@ -301,8 +302,8 @@ Result<CompactRange> CompactRange::Parse(std::string_view blob) {
   }
   const size_t want = 8 + 32 * static_cast<size_t>(std::popcount(n));
   if (blob.size() != want) {
-    return Status(StatusCode::kDataLoss, "compact range of size " + std::to_string(n) +
-                                             " needs " + std::to_string(want) + " bytes, has " +
+    return Status(StatusCode::kDataLoss, "compact range of size " + std::to_string(n) + " needs " +
+                                             std::to_string(want) + " bytes, has " +
                                              std::to_string(blob.size()));
   }
   CompactRange out;
@@ -315,7 +316,8 @@ Result<CompactRange> CompactRange::Parse(std::string_view blob) {
 }
 
 CompactRange CompactRange::FromSubtrees(int64_t size, std::vector<Hash> frontier) {
-  if (size < 0 || frontier.size() != static_cast<size_t>(std::popcount(static_cast<uint64_t>(size)))) {
+  if (size < 0 ||
+      frontier.size() != static_cast<size_t>(std::popcount(static_cast<uint64_t>(size)))) {
     std::abort();  // A frontier that does not match its size: the caller's invariant is broken.
   }
   CompactRange out;

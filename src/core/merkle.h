@@ -34,9 +34,9 @@ std::string ToHex(const Hash& h);  // 64 lowercase hex digits
 // Exactly 64 hex digits (either case), else nullopt.
 std::optional<Hash> FromHex(std::string_view hex);
 
-Hash LeafHash(std::string_view data);            // SHA-256(0x00 || data)
+Hash LeafHash(std::string_view data);                // SHA-256(0x00 || data)
 Hash NodeHash(const Hash& left, const Hash& right);  // SHA-256(0x01 || left || right)
-Hash EmptyRoot();                                // SHA-256(""), the root of an empty tree
+Hash EmptyRoot();                                    // SHA-256(""), the root of an empty tree
 
 // MTH of leaf hashes (already LeafHash'ed), by the RFC's recursive definition. For tests and
 // small trees: it hashes every inner node.

@@ -1,7 +1,10 @@
 #include "core/proof_verify.h"
 
 #include <array>
+#include <cstdlib>
+#include <map>
 #include <optional>
+#include <span>
 #include <utility>
 
 #include "core/base64.h"
@@ -14,11 +17,11 @@ namespace {
 using nlohmann::json;
 
 constexpr std::array<std::string_view, 13> kV1Fields = {
-    "account", "seq", "contact", "phone",  "number",   "sender", "from",
-    "to",      "source", "actor", "at",     "evidence", "prev"};
-constexpr std::array<std::string_view, 13> kV2Fields = {
-    "account", "seq", "contact", "phone",  "number",   "sender", "from",
-    "to",      "source", "actor", "at",     "evidence", "batch"};
+    "account", "seq",    "contact", "phone", "number",   "sender", "from",
+    "to",      "source", "actor",   "at",    "evidence", "prev"};
+constexpr std::array<std::string_view, 14> kV2Fields = {
+    "account", "seq", "contact", "phone", "number", "sender",   "nth",
+    "from",    "to",  "source",  "actor", "at",     "evidence", "batch"};
 
 struct EncodedFields {
   int version = 0;
@@ -35,18 +38,18 @@ struct EncodedFields {
 // order, each "name:length:value\n", and nothing after them. Returns why not otherwise.
 Result<EncodedFields> ParseEventEncoding(std::string_view text) {
   EncodedFields out;
-  const std::array<std::string_view, 13>* names = nullptr;
+  std::span<const std::string_view> names;
   if (text.starts_with("smsconsent-ledger-v1\n")) {
     out.version = 1;
-    names = &kV1Fields;
+    names = kV1Fields;
   } else if (text.starts_with("smsconsent-ledger-v2\n")) {
     out.version = 2;
-    names = &kV2Fields;
+    names = kV2Fields;
   } else {
     return InvalidArgument("the encoding does not start with smsconsent-ledger-v1 or -v2");
   }
   size_t pos = 21;  // both version lines have 21 bytes with their newline
-  for (std::string_view name : *names) {
+  for (std::string_view name : names) {
     const std::string where = "field " + std::string(name) + ": ";
     if (text.compare(pos, name.size(), name) != 0 || pos + name.size() >= text.size() ||
         text[pos + name.size()] != ':') {
@@ -115,8 +118,7 @@ std::optional<SignedTreeHead> CheckHead(const json& doc, const char* member, con
   }
   if (sth->key_id != PublicKeyId(public_key_raw)) {
     problems.push_back(std::string(label) + ": key_id " + sth->key_id +
-                       " does not name the given public key (" + PublicKeyId(public_key_raw) +
-                       ")");
+                       " does not name the given public key (" + PublicKeyId(public_key_raw) + ")");
   } else if (!VerifyTreeHead(*sth, public_key_raw)) {
     problems.push_back(std::string(label) +
                        ": the signature does not verify with the given public key");
@@ -135,9 +137,12 @@ ProofCheck Finish(std::vector<std::string> problems, int64_t checked) {
 }  // namespace
 
 json SignedTreeHeadToJson(const SignedTreeHead& sth) {
-  return json{{"account", sth.head.account_id},   {"size", sth.head.size},
-              {"root", merkle::ToHex(sth.head.root)}, {"at", sth.head.at_ms},
-              {"key_id", sth.key_id},             {"signature", base64::Encode(sth.signature)}};
+  return json{{"account", sth.head.account_id},
+              {"size", sth.head.size},
+              {"root", merkle::ToHex(sth.head.root)},
+              {"at", sth.head.at_ms},
+              {"key_id", sth.key_id},
+              {"signature", base64::Encode(sth.signature)}};
 }
 
 Result<SignedTreeHead> SignedTreeHeadFromJson(const json& j) {
@@ -178,6 +183,8 @@ ProofCheck VerifyProofDocument(const json& doc, std::string_view public_key_raw)
   const json* contact = doc.contains("contact") ? &doc["contact"] : nullptr;
   const std::optional<int64_t> contact_id =
       contact ? IntegerMember(*contact, "id") : std::optional<int64_t>();
+  // The contact id as the encodings write it ("" when the document has none).
+  const std::string contact_text = contact_id ? std::to_string(*contact_id) : std::string();
   const std::string* phone = contact ? StringMember(*contact, "phone") : nullptr;
   if (!contact_id) problems.push_back("contact.id is not an integer");
   if (phone == nullptr) problems.push_back("contact.phone is not a string");
@@ -213,6 +220,9 @@ ProofCheck VerifyProofDocument(const json& doc, std::string_view public_key_raw)
   int64_t checked = 0;
   int64_t last_seq = 0;
   size_t position = 0;
+  // Per sender number: the events of the contact's pair seen so far (format 1 ones count) --
+  // each format-2 event's nth must be the next one, so none of the pair's events is missing.
+  std::map<std::string, int64_t> pair_events;
   for (const json& ev : *events_it) {
     ++position;
     const std::optional<int64_t> seq = IntegerMember(ev, "seq");
@@ -246,7 +256,7 @@ ProofCheck VerifyProofDocument(const json& doc, std::string_view public_key_raw)
         problems.push_back(where + "account " + *fields->Get("account") +
                            " is not the document's account");
       }
-      if (contact_id && *fields->Get("contact") != std::to_string(*contact_id)) {
+      if (contact_id && *fields->Get("contact") != contact_text) {
         problems.push_back(where + "contact " + *fields->Get("contact") +
                            " is not the document's contact");
       }
@@ -256,6 +266,17 @@ ProofCheck VerifyProofDocument(const json& doc, std::string_view public_key_raw)
       }
       if (*fields->Get("seq") != std::to_string(*seq)) {
         problems.push_back(where + "the encoding says seq " + *fields->Get("seq"));
+      }
+      // (Another contact's event, refused above, does not count.)
+      if (contact_text.empty() || *fields->Get("contact") == contact_text) {
+        int64_t& seen = pair_events[*fields->Get("number")];
+        ++seen;
+        if (fields->version == 2 && *fields->Get("nth") != std::to_string(seen)) {
+          problems.push_back(where + "it is event " + *fields->Get("nth") + " of its number, " +
+                             "but the proof has " + std::to_string(seen - 1) +
+                             " before it: an event of the contact is missing");
+          seen = std::atoll(fields->Get("nth")->c_str());
+        }
       }
       if (fields->version == 2 && !fields->Get("batch")->empty()) {
         const std::string& batch = *fields->Get("batch");
@@ -308,8 +329,8 @@ ProofCheck VerifyConsistencyDocument(const json& doc, std::string_view public_ke
   for (const auto* h : {&from, &to}) {
     if (*h && account && (*h)->head.account_id != *account) {
       problems.push_back(std::string(h == &from ? "from" : "to") + ": account " +
-                         std::to_string((*h)->head.account_id) +
-                         " is not the document's account " + std::to_string(*account));
+                         std::to_string((*h)->head.account_id) + " is not the document's account " +
+                         std::to_string(*account));
     }
   }
   std::vector<merkle::Hash> path;

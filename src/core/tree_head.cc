@@ -104,7 +104,8 @@ Result<SigningKey> SigningKey::FromPem(std::string_view pem) {
 
 std::string SigningKey::ToPem() const {
   BioPtr bio(BIO_new(BIO_s_mem()));
-  if (!bio || PEM_write_bio_PrivateKey(bio.get(), key_, nullptr, nullptr, 0, nullptr, nullptr) != 1) {
+  if (!bio ||
+      PEM_write_bio_PrivateKey(bio.get(), key_, nullptr, nullptr, 0, nullptr, nullptr) != 1) {
     ERR_clear_error();
     return "";
   }
@@ -134,8 +135,7 @@ SignedTreeHead SigningKey::Sign(const TreeHead& head) const {
   size_t sig_len = sig.size();
   if (ctx && EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, key_) == 1 &&
       EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()), &sig_len,
-                     reinterpret_cast<const unsigned char*>(message.data()),
-                     message.size()) == 1 &&
+                     reinterpret_cast<const unsigned char*>(message.data()), message.size()) == 1 &&
       sig_len == 64) {
     out.signature = std::move(sig);
   } else {

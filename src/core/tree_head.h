@@ -51,9 +51,9 @@ class SigningKey {
   SigningKey& operator=(const SigningKey&) = delete;
   ~SigningKey();
 
-  std::string ToPem() const;          // PKCS#8 "PRIVATE KEY" PEM, unencrypted
-  std::string PublicKeyRaw() const;   // 32 bytes
-  std::string KeyId() const;          // lowercase hex SHA-256 of PublicKeyRaw()
+  std::string ToPem() const;         // PKCS#8 "PRIVATE KEY" PEM, unencrypted
+  std::string PublicKeyRaw() const;  // 32 bytes
+  std::string KeyId() const;         // lowercase hex SHA-256 of PublicKeyRaw()
   SignedTreeHead Sign(const TreeHead& head) const;
 
  private:

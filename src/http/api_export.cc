@@ -63,32 +63,32 @@ void Api::AddExportRoutes() {
   router_.Add("GET", "/v1/export/statuses", export_route("statuses", &ExportStatuses));
   router_.Add("GET", "/v1/export/ledger", export_route("ledger", &ExportLedger));
 
-  router_.Add("GET", "/v1/contacts/{contact}/proof",
-              Authed([this](const Account& a, const HttpRequest& req,
-                            const PathParams& p) -> Result<HttpResponse> {
-                SMSC_ASSIGN_OR_RETURN(int64_t id, PathId(p, "contact"));
-                const std::string format(req.Query("format", "json"));
-                if (format != "json" && format != "html") {
-                  return InvalidArgument("query parameter 'format' must be json or html");
-                }
-                ProofSubject subject;
-                subject.contact_id = id;
-                SMSC_ASSIGN_OR_RETURN(LedgerService * ledger, Ledger());
-                SMSC_ASSIGN_OR_RETURN(
-                    ConsentProof proof,
-                    BuildConsentProof(service_, store_, *ledger, clock_, a.id, subject));
-                if (format == "json") return JsonResponse(200, ProofToJson(proof));
-                HttpResponse r;
-                r.content_type = "text/html; charset=utf-8";
-                r.body = ProofToHtml(proof);
-                r.headers.emplace_back("Content-Disposition",
-                                       "inline; filename=\"consent-record-contact-" +
-                                           std::to_string(proof.contact.id) + ".html\"");
-                // Self-contained: nothing to load, nothing to run.
-                r.headers.emplace_back("Content-Security-Policy",
-                                       "default-src 'none'; style-src 'unsafe-inline'");
-                return r;
-              }));
+  router_.Add(
+      "GET", "/v1/contacts/{contact}/proof",
+      Authed([this](const Account& a, const HttpRequest& req,
+                    const PathParams& p) -> Result<HttpResponse> {
+        SMSC_ASSIGN_OR_RETURN(int64_t id, PathId(p, "contact"));
+        const std::string format(req.Query("format", "json"));
+        if (format != "json" && format != "html") {
+          return InvalidArgument("query parameter 'format' must be json or html");
+        }
+        ProofSubject subject;
+        subject.contact_id = id;
+        SMSC_ASSIGN_OR_RETURN(LedgerService * ledger, Ledger());
+        SMSC_ASSIGN_OR_RETURN(ConsentProof proof,
+                              BuildConsentProof(service_, store_, *ledger, clock_, a.id, subject));
+        if (format == "json") return JsonResponse(200, ProofToJson(proof));
+        HttpResponse r;
+        r.content_type = "text/html; charset=utf-8";
+        r.body = ProofToHtml(proof);
+        r.headers.emplace_back("Content-Disposition", "inline; filename=\"consent-record-contact-" +
+                                                          std::to_string(proof.contact.id) +
+                                                          ".html\"");
+        // Self-contained: nothing to load, nothing to run.
+        r.headers.emplace_back("Content-Security-Policy",
+                               "default-src 'none'; style-src 'unsafe-inline'");
+        return r;
+      }));
 }
 
 }  // namespace smsconsent

@@ -41,35 +41,35 @@ void Api::AddLedgerRoutes() {
                 SMSC_ASSIGN_OR_RETURN(auto heads, ledger->ListHeads(a.id, after, limit));
                 json items = json::array();
                 for (const SignedTreeHead& h : heads) items.push_back(SignedTreeHeadToJson(h));
-                return JsonResponse(200, Page(std::move(items),
-                                              static_cast<int>(heads.size()) == limit,
-                                              heads.empty() ? 0 : heads.back().head.size));
+                return JsonResponse(200,
+                                    Page(std::move(items), static_cast<int>(heads.size()) == limit,
+                                         heads.empty() ? 0 : heads.back().head.size));
               }));
-  router_.Add("GET", "/v1/ledger/consistency",
-              Authed([this](const Caller& a, const HttpRequest& req,
-                            const PathParams&) -> Result<HttpResponse> {
-                SMSC_ASSIGN_OR_RETURN(LedgerService * ledger, Ledger());
-                if (!req.HasQuery("from")) {
-                  return InvalidArgument("query parameter 'from' (a tree size) is required");
-                }
-                SMSC_ASSIGN_OR_RETURN(int64_t from,
-                                      ParseInt(req.Query("from"), "from", 1, INT64_MAX));
-                int64_t to = 0;
-                if (req.HasQuery("to")) {
-                  SMSC_ASSIGN_OR_RETURN(to, ParseInt(req.Query("to"), "to", 1, INT64_MAX));
-                }
-                SMSC_ASSIGN_OR_RETURN(ConsistencyAnswer answer, ledger->Consistency(a.id, from, to));
-                return JsonResponse(200, ConsistencyToJson(answer));
-              }));
-  router_.Add("GET", "/v1/ledger/public-key",
-              Authed([this](const Caller&, const HttpRequest&,
-                            const PathParams&) -> Result<HttpResponse> {
-                SMSC_ASSIGN_OR_RETURN(LedgerService * ledger, Ledger());
-                const SigningKey& key = ledger->key();
-                return JsonResponse(200, json{{"key_id", key.KeyId()},
-                                              {"public_key", base64::Encode(key.PublicKeyRaw())},
-                                              {"pem", PublicKeyPem(key.PublicKeyRaw())}});
-              }));
+  router_.Add(
+      "GET", "/v1/ledger/consistency",
+      Authed([this](const Caller& a, const HttpRequest& req,
+                    const PathParams&) -> Result<HttpResponse> {
+        SMSC_ASSIGN_OR_RETURN(LedgerService * ledger, Ledger());
+        if (!req.HasQuery("from")) {
+          return InvalidArgument("query parameter 'from' (a tree size) is required");
+        }
+        SMSC_ASSIGN_OR_RETURN(int64_t from, ParseInt(req.Query("from"), "from", 1, INT64_MAX));
+        int64_t to = 0;
+        if (req.HasQuery("to")) {
+          SMSC_ASSIGN_OR_RETURN(to, ParseInt(req.Query("to"), "to", 1, INT64_MAX));
+        }
+        SMSC_ASSIGN_OR_RETURN(ConsistencyAnswer answer, ledger->Consistency(a.id, from, to));
+        return JsonResponse(200, ConsistencyToJson(answer));
+      }));
+  router_.Add(
+      "GET", "/v1/ledger/public-key",
+      Authed([this](const Caller&, const HttpRequest&, const PathParams&) -> Result<HttpResponse> {
+        SMSC_ASSIGN_OR_RETURN(LedgerService * ledger, Ledger());
+        const SigningKey& key = ledger->key();
+        return JsonResponse(200, json{{"key_id", key.KeyId()},
+                                      {"public_key", base64::Encode(key.PublicKeyRaw())},
+                                      {"pem", PublicKeyPem(key.PublicKeyRaw())}});
+      }));
 }
 
 }  // namespace smsconsent

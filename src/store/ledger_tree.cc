@@ -35,10 +35,10 @@ Result<LedgerTree> IntegrateLedger(LedgerWriter& w, int64_t account_id, int64_t 
   };
   auto append = [&](const ConsentEvent& e) -> Status {
     if (e.seq != range.size() + 1) {
-      return Status(StatusCode::kDataLoss,
-                    "ledger of account " + std::to_string(account_id) + ": event seq " +
-                        std::to_string(e.seq) + " follows a tree of " +
-                        std::to_string(range.size()) + " events");
+      return Status(StatusCode::kDataLoss, "ledger of account " + std::to_string(account_id) +
+                                               ": event seq " + std::to_string(e.seq) +
+                                               " follows a tree of " +
+                                               std::to_string(range.size()) + " events");
     }
     range.Append(EventLeafHash(e), keep_node);
     ++*integrated;
@@ -73,16 +73,16 @@ Result<LedgerTree> IntegrateLedger(LedgerWriter& w, int64_t account_id, int64_t 
   return tree;
 }
 
-Result<merkle::Hash> SubtreeHash(LedgerReader& r, int64_t account_id, int64_t tree_size,
-                                 int level, int64_t index) {
+Result<merkle::Hash> SubtreeHash(LedgerReader& r, int64_t account_id, int64_t tree_size, int level,
+                                 int64_t index) {
   if (level < 0 || level > 62 || index < 0 || index >= (tree_size >> level)) {
     return InvalidArgument("subtree (level " + std::to_string(level) + ", index " +
                            std::to_string(index) + ") is not inside a tree of " +
                            std::to_string(tree_size) + " events");
   }
   auto missing = [&](const std::string& what) {
-    return Status(StatusCode::kDataLoss, "ledger of account " + std::to_string(account_id) +
-                                             ": " + what + " is missing");
+    return Status(StatusCode::kDataLoss,
+                  "ledger of account " + std::to_string(account_id) + ": " + what + " is missing");
   };
   if (level > 0 && level % kNodeLevelStep == 0) {
     SMSC_ASSIGN_OR_RETURN(auto one, r.Nodes(account_id, level, index, 1));

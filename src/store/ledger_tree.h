@@ -57,8 +57,7 @@ class LedgerWriter {
   virtual Result<std::vector<ConsentEvent>> EventsAfter(int64_t account_id, int64_t after_seq,
                                                         int64_t limit) = 0;
   // Events without a seq yet, in id order, at most `limit` (none on SQLite).
-  virtual Result<std::vector<ConsentEvent>> UnnumberedEvents(int64_t account_id,
-                                                             int64_t limit) = 0;
+  virtual Result<std::vector<ConsentEvent>> UnnumberedEvents(int64_t account_id, int64_t limit) = 0;
   // Gives each (event id, seq) its seq.
   virtual Status NumberEvents(int64_t account_id,
                               const std::vector<std::pair<int64_t, int64_t>>& id_seq) = 0;
@@ -89,8 +88,8 @@ class LedgerReader {
 // The hash of the complete aligned subtree (level, index) of the account's tree of `tree_size`
 // leaves. kInvalidArgument when it is not inside the tree; kDataLoss when a leaf or node it
 // needs is missing.
-Result<merkle::Hash> SubtreeHash(LedgerReader& r, int64_t account_id, int64_t tree_size,
-                                 int level, int64_t index);
+Result<merkle::Hash> SubtreeHash(LedgerReader& r, int64_t account_id, int64_t tree_size, int level,
+                                 int64_t index);
 
 // The hash of 2^k adjacent subtree hashes (k >= 0), folded pairwise.
 merkle::Hash FoldPowerOfTwo(std::vector<merkle::Hash> hashes);

@@ -25,7 +25,7 @@
 #define SMSC_OUTBOX_COLS                                                              \
   "id, account_id, number_id, contact_id, to_phone, from_number, body, kind, state, " \
   "attempts, last_error, inbound_id, created_at_ms, next_attempt_at_ms, channel, "    \
-  "provider_message_id, lease_owner, lease_until_ms, sent_at_ms, queued_at_seq, "    \
+  "provider_message_id, lease_owner, lease_until_ms, sent_at_ms, queued_at_seq, "     \
   "queued_after_event"
 #define SMSC_USER_COLS \
   "id, account_id, email, name, role, password_hash, created_at_ms, updated_at_ms"

@@ -133,8 +133,8 @@ const EventDraft& ResolveDraftContact(const EventDraft& draft, int64_t new_conta
   return *scratch;
 }
 
-Result<ConsentEvent> NextEvent(int64_t account_id, const EventDraft& d,
-                               const ConsentState& before, int64_t seq, int64_t nth) {
+Result<ConsentEvent> NextEvent(int64_t account_id, const EventDraft& d, const ConsentState& before,
+                               int64_t seq, int64_t nth) {
   if (before.status != d.from) {
     return Aborted("contact " + std::to_string(d.contact_id) + " on number " +
                    std::to_string(d.number_id) + " is " + SubscriptionStatusName(before.status) +

@@ -219,6 +219,7 @@ TEST(CanonicalEncoding, V2HasBatchAndNoPrev) {
   e.actor = "user:alice";
   e.evidence = R"({"type":"bulk","row":4})";
   e.batch_hash = "cb8a2750d44f33c76d8e0100d05d3162fd550cebe5da55bef50f7d29fe673a3b";
+  e.nth = 3;
   e.prev_hash = "ignored";
   const std::string want =
       "smsconsent-ledger-v2\n"
@@ -228,6 +229,7 @@ TEST(CanonicalEncoding, V2HasBatchAndNoPrev) {
       "phone:11:+4520123456\n"
       "number:1:3\n"
       "sender:5:12345\n"
+      "nth:1:3\n"
       "from:8:opted_in\n"
       "to:9:opted_out\n"
       "source:4:bulk\n"

@@ -45,6 +45,7 @@ std::vector<ConsentEvent> PvLedger(int n) {
     e.actor = i == 7 ? "user:alice" : "contact";
     e.at_ms = 1764381941123 + i * 1000;
     e.evidence = R"({"type":"keyword","body":"START \"quoted\"\nline two: ü"})";
+    e.nth = (i + 1) / 2;  // each contact's events on number 3: 1, 2, 3, ...
     if (i <= 4) {
       e.format = 1;
       e.prev_hash = prev;
@@ -110,8 +111,8 @@ json PvProof(const std::vector<ConsentEvent>& events, const SignedTreeHead& head
 json PvConsistency(const SignedTreeHead& from, const SignedTreeHead& to,
                    const std::vector<ConsentEvent>& events) {
   const std::vector<merkle::Hash> leaves = PvLeaves(events);
-  auto proof = merkle::ConsistencyProof(from.head.size, to.head.size,
-                                        merkle::SourceFromLeaves(leaves));
+  auto proof =
+      merkle::ConsistencyProof(from.head.size, to.head.size, merkle::SourceFromLeaves(leaves));
   EXPECT_TRUE(proof.ok());
   return {{"format", "smsconsent-consistency-v1"},
           {"account", kPvAccount},
@@ -230,8 +231,8 @@ TEST_F(ProofDocumentTest, ForgeriesAreRejectedWithTheReason) {
     json doc = PvProof(events_, other_->Sign(head_.head));
     EXPECT_TRUE(PvMentions(VerifyProofDocument(doc, key_->PublicKeyRaw()), "key_id"));
     doc["tree_head"]["key_id"] = key_->KeyId();
-    EXPECT_TRUE(PvMentions(VerifyProofDocument(doc, key_->PublicKeyRaw()),
-                           "signature does not verify"));
+    EXPECT_TRUE(
+        PvMentions(VerifyProofDocument(doc, key_->PublicKeyRaw()), "signature does not verify"));
   }
   {
     json doc = proof_;
@@ -246,8 +247,8 @@ TEST_F(ProofDocumentTest, ForgeriesAreRejectedWithTheReason) {
     doc["batches"][Sha256Hex(kPvBatchText)] = kPvBatchText + " ";
     EXPECT_TRUE(PvMentions(VerifyProofDocument(doc, key_->PublicKeyRaw()), "batch "));
     doc["batches"] = json::object();
-    EXPECT_TRUE(PvMentions(VerifyProofDocument(doc, key_->PublicKeyRaw()),
-                           "event seq 7: batch document"));
+    EXPECT_TRUE(
+        PvMentions(VerifyProofDocument(doc, key_->PublicKeyRaw()), "event seq 7: batch document"));
   }
 }
 
@@ -257,17 +258,20 @@ TEST_F(ProofDocumentTest, MalformedEncodingsAreRejected) {
       {"trailing", good + "x"},
       {"missing field", good.substr(0, good.find("prev:"))},
       {"extra field", good + "batch:0:\n"},
-      {"leading zero", [&] {
+      {"leading zero",
+       [&] {
          std::string s = good;
          s.replace(s.find("seq:1:"), 6, "seq:01:");
          return s;
        }()},
-      {"short length", [&] {
+      {"short length",
+       [&] {
          std::string s = good;
          s.replace(s.find("phone:11:"), 9, "phone:10:");
          return s;
        }()},
-      {"reordered", [&] {
+      {"reordered",
+       [&] {
          std::string s = good;
          const std::string a = "contact:1:2\n", b = "seq:1:1\n";
          s.replace(s.find(b), b.size(), a);
@@ -288,11 +292,14 @@ TEST_F(ProofDocumentTest, MalformedEncodingsAreRejected) {
 TEST_F(ProofDocumentTest, BothVerifiersAgree) {
   Expect("honest", proof_, true, true);
   {
-    // A proof does not show completeness: leaving an event out is still a valid proof of the
-    // others (docs/ledger.md says so).
+    // Each pair's events are numbered (nth): an event left out before the pair's last one
+    // shows (docs/ledger.md says so); the newest ones left out do not.
     json doc = proof_;
-    doc["events"].erase(1);
-    Expect("one event left out", doc, true, true);
+    doc["events"].erase(3);  // seq 7, the contact's fourth event on number 3
+    Expect("an event left out", doc, true, false);
+    json newest = proof_;
+    newest["events"].erase(newest["events"].size() - 1);
+    Expect("the newest event left out", newest, true, true);
   }
   {
     json doc = proof_;
@@ -329,6 +336,21 @@ TEST_F(ProofDocumentTest, BothVerifiersAgree) {
                               {"inclusion", PvHashes(*merkle::InclusionProof(
                                                 1, 9, merkle::SourceFromLeaves(leaves)))}});
     Expect("another contact's event", doc, true, false);
+  }
+  {
+    json doc = proof_;
+    doc["contact"]["id"] = 3;  // the same events claimed for another contact
+    Expect("another contact id", doc, true, false);
+  }
+  {
+    json doc = proof_;
+    doc["contact"]["phone"] = "+4520999999";
+    Expect("another phone", doc, true, false);
+  }
+  {
+    json doc = proof_;
+    doc["tree_head"]["key_id"] = other_->KeyId();  // our signature, another key named
+    Expect("key_id of another key", doc, true, false);
   }
   Expect("signed by another key", PvProof(events_, other_->Sign(head_.head)), true, false);
   {
@@ -399,8 +421,8 @@ TEST_F(ProofDocumentTest, BothVerifiersAgree) {
     GTEST_SKIP() << "python3 with the cryptography package is not installed: "
                     "tests/ledger/verify_proof.py not run";
   }
-  const fs::path dir = fs::temp_directory_path() /
-                       ("smsconsent-proof-verify-" + std::to_string(getpid()));
+  const fs::path dir =
+      fs::temp_directory_path() / ("smsconsent-proof-verify-" + std::to_string(getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);
   const std::string script = std::string(SMSCONSENT_SOURCE_DIR) + "/tests/ledger/verify_proof.py";

@@ -20,7 +20,8 @@ TreeHead SampleHead() {
 
 TEST(TreeHead, EncodingIsLengthPrefixedText) {
   TreeHead h = SampleHead();
-  h.root = merkle::FromHex("5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328").value();
+  h.root =
+      merkle::FromHex("5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328").value();
   EXPECT_EQ(TreeHeadEncoding(h),
             "smsconsent-tree-head-v1\n"
             "account:1:7\n"
@@ -133,9 +134,9 @@ TEST(Base64, StrictDecodingAcceptsOnlyTheCanonicalSpelling) {
   }
   EXPECT_EQ(base64::Encode("foobar"), "Zm9vYmFy");
   EXPECT_EQ(base64::Encode("fo"), "Zm8=");
-  EXPECT_FALSE(base64::DecodeStrict("Zm8").ok());      // padding missing
-  EXPECT_FALSE(base64::DecodeStrict("Zm9=").ok());     // unused bits set
-  EXPECT_FALSE(base64::DecodeStrict("Zm8=Zm8=").ok()); // padding inside
+  EXPECT_FALSE(base64::DecodeStrict("Zm8").ok());       // padding missing
+  EXPECT_FALSE(base64::DecodeStrict("Zm9=").ok());      // unused bits set
+  EXPECT_FALSE(base64::DecodeStrict("Zm8=Zm8=").ok());  // padding inside
   EXPECT_FALSE(base64::DecodeStrict("Zm 8=").ok());
   EXPECT_FALSE(base64::DecodeStrict("====").ok());
   EXPECT_FALSE(base64::DecodeStrict("Zg=a").ok());

@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 V1_FIELDS = ("account", "seq", "contact", "phone", "number", "sender", "from", "to",
              "source", "actor", "at", "evidence", "prev")
-V2_FIELDS = V1_FIELDS[:-1] + ("batch",)
+V2_FIELDS = V1_FIELDS[:6] + ("nth",) + V1_FIELDS[6:-1] + ("batch",)
 HEADERS = {1: b"smsconsent-ledger-v1\n", 2: b"smsconsent-ledger-v2\n"}
 # DER of an Ed25519 SubjectPublicKeyInfo up to the 32 key bytes (RFC 8410).
 ED25519_SPKI_PREFIX = bytes.fromhex("302a300506032b6570032100")
@@ -260,6 +260,9 @@ def check_proof(doc, key):
         return problems, 0
     good = 0
     previous = 0
+    # Per sender number, the contact's events seen so far: a format-2 event's nth must be the
+    # next one, so that none of the pair's events is missing from the proof.
+    seen = {}
     for position, event in enumerate(events, 1):
         if not isinstance(event, dict) or not is_int(event.get("seq")) or event["seq"] < 1:
             problems.append(f"event {position} of the list: seq is not an integer >= 1")
@@ -297,6 +300,14 @@ def check_proof(doc, key):
                 problems.append(where + "its phone is not the contact's phone")
             if fields["seq"] != str(seq).encode():
                 problems.append(where + "the encoding has another seq")
+            if contact_id is None or fields["contact"] == str(contact_id).encode():
+                count = seen.get(fields["number"], 0) + 1
+                seen[fields["number"]] = count
+                if version == 2 and fields["nth"] != str(count).encode():
+                    problems.append(where + f"its number's event {count} is missing "
+                                    "from the proof")
+                    if fields["nth"].isdigit():
+                        seen[fields["number"]] = int(fields["nth"])
             if version == 2 and fields["batch"] and fields["batch"].decode("utf-8", "replace") \
                     not in batches:
                 problems.append(where + "its batch document is not in batches")

@@ -305,7 +305,9 @@ class MultiInstance : public ::testing::Test {
                                      "--shutdown-grace-ms", "2000"};
     args.insert(args.end(), extra.begin(), extra.end());
     ServeProcess& p = instances_[id];
-    serve_fixture::StartServe(db_, (dir_ / (id + ".log")).string(), args, &p);
+    serve_fixture::ServeSetup setup;
+    setup.env = {"SMSCONSENT_LEDGER_KEY=" + (dir_ / "ledger-key.pem").string()};
+    serve_fixture::StartServe(db_, (dir_ / (id + ".log")).string(), args, &p, setup);
     return p;
   }
 
@@ -514,6 +516,49 @@ TEST_F(MultiInstance, KilledInstanceStrandsOnlyTheReplyOnTheWire) {
   EXPECT_EQ(twilio_.Total(), kPhones);
   EXPECT_EQ(All("front", "/v1/outbox?state=pending,sending,failed&limit=1000").size(), 0u);
 }
+
+// One integrator per account at a time, and a dead one leaves nothing half done: an integrator
+// (here a side connection, as the store's own would) holds the account's advisory lock, numbers
+// half of the events, and dies before committing; the instances, which skipped the account
+// meanwhile, then integrate every event exactly once.
+TEST_F(MultiInstance, AnIntegratorThatDiesMidwayLeavesTheLedgerToTheOthers) {
+  constexpr int kPhones = 30;
+  Start("a", {"--ledger-integrate-interval-ms", "10"});
+  ASSERT_FALSE(HasFatalFailure());
+  Start("b", {"--ledger-integrate-interval-ms", "10"});
+  ASSERT_FALSE(HasFatalFailure());
+  SideConnection observer;
+  const std::string unnumbered = "SELECT count(*) FROM " + Table("events") +
+                                 " WHERE seq IS NULL AND account_id = " + account_;
+  {
+    SideConnection dying;
+    dying.Exec("BEGIN");
+    // The lock class of ledger integration (src/store/postgres/pg_tree.cc, docs/storage.md).
+    EXPECT_EQ(dying.Exec("SELECT pg_try_advisory_xact_lock(1279543122, " + account_ + ")"), "t");
+    for (int i = 0; i < kPhones; ++i) {
+      ASSERT_EQ(Webhook(i % 2 == 0 ? "a" : "b", "m-" + std::to_string(i), Phone(i), "START"), 200);
+    }
+    // Written, in effect, and not integrated: the lock holder is the account's integrator.
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    EXPECT_EQ(observer.Exec(unnumbered), std::to_string(kPhones));
+    dying.Exec("UPDATE " + Table("events") + " e SET seq = n.seq FROM (SELECT id, row_number() "
+               "OVER (ORDER BY id) AS seq FROM " + Table("events") + " WHERE seq IS NULL AND "
+               "account_id = " + account_ + " ORDER BY id LIMIT " + std::to_string(kPhones / 2) +
+               ") n WHERE e.id = n.id");
+    EXPECT_EQ(dying.Exec("SELECT count(*) FROM " + Table("events") + " WHERE seq IS NULL AND "
+                         "account_id = " + account_), std::to_string(kPhones - kPhones / 2));
+  }  // the connection closes mid-transaction: PostgreSQL rolls it back and frees the lock
+  Kill("a");
+  ASSERT_TRUE(WaitUntil([&] { return observer.Exec(unnumbered) == "0"; }))
+      << observer.Exec(unnumbered) << " events left unintegrated";
+  EXPECT_EQ(observer.Exec("SELECT count(DISTINCT seq) || ' ' || min(seq) || ' ' || max(seq) FROM " +
+                          Table("events") + " WHERE account_id = " + account_),
+            std::to_string(kPhones) + " 1 " + std::to_string(kPhones));
+  json head = Api("b", "GET", "/v1/ledger/head", nullptr, 200);
+  EXPECT_EQ(head["size"], kPhones) << head;
+  ExpectLedgerVerifies(kPhones);
+}
+
 
 // A bulk opt-in of a few hundred CSV rows runs in chunks of 25. A transaction of the test's own
 // holds one row's phone, so the job's runner stops in the middle (chunks before it committed);

@@ -945,8 +945,8 @@ TEST_P(StoreConformance, CommitWritesEventsThatTheLedgerNumbersInCommitOrder) {
 
   std::vector<ConsentEvent> stored = LedgerHolds(a.id);
   ASSERT_EQ(stored.size(), 3u);
-  EXPECT_EQ(EventIds(stored), (std::vector<int64_t>{r1->events[0].id, r1->events[1].id,
-                                                    r2->events[0].id}));
+  EXPECT_EQ(EventIds(stored),
+            (std::vector<int64_t>{r1->events[0].id, r1->events[1].id, r2->events[0].id}));
 
   // What Commit returned is what was stored, field for field.
   const ConsentEvent& e = stored[2];

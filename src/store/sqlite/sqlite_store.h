@@ -130,7 +130,7 @@ class SqliteStore final : public ConsentStore {
                                    int64_t index) override;
   Status PutTreeHead(const SignedTreeHead& head) override;
   Result<std::vector<SignedTreeHead>> ListTreeHeads(int64_t account_id, int64_t after_size,
-                                                   int limit) override;
+                                                    int limit) override;
   Result<std::optional<SignedTreeHead>> LatestTreeHead(int64_t account_id) override;
   Status PutLedgerKey(const std::string& key_id, const std::string& public_key_raw,
                       int64_t at_ms) override;

@@ -74,7 +74,10 @@ class SqliteLedgerWriter final : public store_ledger::LedgerWriter {
     for (const store_ledger::StoredNode& n : nodes) {
       SMSC_ASSIGN_OR_RETURN(Stmt s, c_.Prepare("INSERT INTO ledger_nodes (account_id, level, idx, "
                                                "hash) VALUES (?1, ?2, ?3, ?4)"));
-      s.Bind(1, account_id).Bind(2, int64_t{n.level}).Bind(3, n.index).BindBlob(4, HashBytes(n.hash));
+      s.Bind(1, account_id)
+          .Bind(2, int64_t{n.level})
+          .Bind(3, n.index)
+          .BindBlob(4, HashBytes(n.hash));
       SMSC_RETURN_IF_ERROR(s.Run("storing a ledger tree node"));
     }
     return Status::Ok();
@@ -158,9 +161,8 @@ Result<LedgerTree> SqliteStore::IntegrateLedger(int64_t account_id, int64_t max_
   SMSC_RETURN_IF_ERROR(impl_->AccountExists(account_id));
   SqliteLedgerWriter writer(*impl_);
   int64_t integrated = 0;
-  SMSC_ASSIGN_OR_RETURN(LedgerTree tree, store_ledger::IntegrateLedger(writer, account_id,
-                                                                       max_events, now_ms,
-                                                                       &integrated));
+  SMSC_ASSIGN_OR_RETURN(LedgerTree tree, store_ledger::IntegrateLedger(
+                                             writer, account_id, max_events, now_ms, &integrated));
   if (integrated == 0) return tree;  // `txn` rolls back: nothing was written
   SMSC_RETURN_IF_ERROR(txn.Commit());
   return tree;
@@ -171,9 +173,10 @@ Result<std::vector<int64_t>> SqliteStore::AccountsToIntegrate(int limit) {
   ReadLease reader = impl_->Read(mu_);
   // The highest seq of each account is the last entry of its part of UNIQUE (account_id, seq).
   SMSC_ASSIGN_OR_RETURN(
-      Stmt s, reader->Prepare("SELECT a.id FROM accounts a WHERE (SELECT MAX(e.seq) FROM events e "
-                              "WHERE e.account_id = a.id) > COALESCE((SELECT t.size FROM "
-                              "ledger_trees t WHERE t.account_id = a.id), 0) ORDER BY a.id LIMIT ?1"));
+      Stmt s,
+      reader->Prepare("SELECT a.id FROM accounts a WHERE (SELECT MAX(e.seq) FROM events e "
+                      "WHERE e.account_id = a.id) > COALESCE((SELECT t.size FROM "
+                      "ledger_trees t WHERE t.account_id = a.id), 0) ORDER BY a.id LIMIT ?1"));
   s.Bind(1, int64_t{limit});
   std::vector<int64_t> out;
   while (true) {
@@ -207,13 +210,14 @@ Status SqliteStore::PutTreeHead(const SignedTreeHead& h) {
   SMSC_ASSIGN_OR_RETURN(WriteTxn txn, WriteTxn::Begin(impl_.get()));
   SMSC_ASSIGN_OR_RETURN(LedgerTree tree, SelectTree(*impl_, h.head.account_id));
   if (h.head.size > tree.size || h.head.size < 0) {
-    return InvalidArgument("a tree head of size " + std::to_string(h.head.size) +
-                           " is past the " + std::to_string(tree.size) +
-                           " integrated events of account " + std::to_string(h.head.account_id));
+    return InvalidArgument("a tree head of size " + std::to_string(h.head.size) + " is past the " +
+                           std::to_string(tree.size) + " integrated events of account " +
+                           std::to_string(h.head.account_id));
   }
-  SMSC_ASSIGN_OR_RETURN(Stmt s, impl_->Prepare("INSERT INTO tree_heads (account_id, size, root, "
-                                               "at_ms, key_id, signature) VALUES (?1, ?2, ?3, ?4, "
-                                               "?5, ?6) ON CONFLICT (account_id, size) DO NOTHING"));
+  SMSC_ASSIGN_OR_RETURN(Stmt s,
+                        impl_->Prepare("INSERT INTO tree_heads (account_id, size, root, "
+                                       "at_ms, key_id, signature) VALUES (?1, ?2, ?3, ?4, "
+                                       "?5, ?6) ON CONFLICT (account_id, size) DO NOTHING"));
   s.Bind(1, h.head.account_id).Bind(2, h.head.size).BindBlob(3, HashBytes(h.head.root));
   s.Bind(4, h.head.at_ms).Bind(5, h.key_id).BindBlob(6, h.signature);
   SMSC_RETURN_IF_ERROR(s.Run("keeping a tree head"));
@@ -221,7 +225,7 @@ Status SqliteStore::PutTreeHead(const SignedTreeHead& h) {
 }
 
 Result<std::vector<SignedTreeHead>> SqliteStore::ListTreeHeads(int64_t account_id,
-                                                              int64_t after_size, int limit) {
+                                                               int64_t after_size, int limit) {
   SMSC_RETURN_IF_ERROR(CheckLimit(limit));
   ReadLease reader = impl_->Read(mu_);
   SMSC_ASSIGN_OR_RETURN(Stmt s, reader->Prepare("SELECT account_id, size, root, at_ms, key_id, "
