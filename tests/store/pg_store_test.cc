@@ -9,8 +9,8 @@
 #include <future>
 #include <map>
 #include <memory>
-#include <stdexcept>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -107,7 +107,8 @@ class PgStoreTest : public testing::Test {
   // SQL that takes the schema back to version 5 (before the Merkle tree), for tests of older
   // migrations. Every event must have its seq.
   std::string UndoMigrationSix() {
-    return "SET search_path TO \"" + schema_ + "\";\n"
+    return "SET search_path TO \"" + schema_ +
+           "\";\n"
            "DROP TRIGGER events_unchangeable ON events;\n"
            "DROP FUNCTION events_unchangeable();\n"
            "DROP INDEX events_unnumbered;\n"
@@ -631,11 +632,12 @@ TEST_F(PgStoreTest, AnIntegratorThatDiesLeavesNothingHalfDone) {
   auto dying = std::make_unique<raw::Conn>(schema_);
   dying->Run("BEGIN");
   // The lock class documented in docs/storage.md.
-  ASSERT_EQ(dying->Run("SELECT pg_try_advisory_xact_lock(1279543122, " + std::to_string(a.id) +
-                       ")"),
-            "t");
-  dying->Run("UPDATE events SET seq = v.seq FROM (SELECT id, row_number() OVER (ORDER BY id) AS "
-             "seq FROM events WHERE seq IS NULL ORDER BY id LIMIT 3) v WHERE events.id = v.id");
+  ASSERT_EQ(
+      dying->Run("SELECT pg_try_advisory_xact_lock(1279543122, " + std::to_string(a.id) + ")"),
+      "t");
+  dying->Run(
+      "UPDATE events SET seq = v.seq FROM (SELECT id, row_number() OVER (ORDER BY id) AS "
+      "seq FROM events WHERE seq IS NULL ORDER BY id LIMIT 3) v WHERE events.id = v.id");
   // Held by the other integrator: returned as it is, at once.
   const LedgerTree meanwhile = Must(store_->IntegrateLedger(a.id, 100, 2000));
   EXPECT_EQ(meanwhile.size, 0);
@@ -643,9 +645,9 @@ TEST_F(PgStoreTest, AnIntegratorThatDiesLeavesNothingHalfDone) {
   EXPECT_EQ(Must(store_->AccountsToIntegrate(10)), std::vector<int64_t>{a.id});
   testing_pg::Exec("SELECT pg_terminate_backend(" + std::to_string(dying->Pid()) + ")");
   dying.reset();
-  EXPECT_EQ(testing_pg::Exec("SELECT count(*) FROM \"" + schema_ +
-                             "\".events WHERE seq IS NOT NULL"),
-            "0");
+  EXPECT_EQ(
+      testing_pg::Exec("SELECT count(*) FROM \"" + schema_ + "\".events WHERE seq IS NOT NULL"),
+      "0");
   LedgerTree tree;
   for (int i = 0; i < 100 && tree.size < 10; ++i) {  // until the dead backend's lock is gone
     tree = Must(store_->IntegrateLedger(a.id, 100, 3000));
@@ -680,12 +682,11 @@ TEST_F(PgStoreTest, StoredEventsCanOnlyBeNumbered) {
   const std::string u = std::to_string(fresh);
   for (const std::string& change :
        {"UPDATE events SET evidence = '{\"forged\":true}' WHERE id = " + f,
-        "UPDATE events SET seq = 7 WHERE id = " + f,
-        "UPDATE events SET seq = NULL WHERE id = " + f,
+        "UPDATE events SET seq = 7 WHERE id = " + f, "UPDATE events SET seq = NULL WHERE id = " + f,
         "UPDATE events SET evidence = '{\"forged\":true}', seq = 2 WHERE id = " + u,
         "UPDATE events SET nth = 5 WHERE id = " + u,
-        "UPDATE events SET at_ms = at_ms + 1 WHERE id = " + u,
-        "DELETE FROM events WHERE id = " + u, std::string("TRUNCATE events")}) {
+        "UPDATE events SET at_ms = at_ms + 1 WHERE id = " + u, "DELETE FROM events WHERE id = " + u,
+        std::string("TRUNCATE events")}) {
     EXPECT_NE(sql.Error(change).find("append-only"), std::string::npos) << change;
   }
   // Numbering alone is what integration does.
@@ -722,8 +723,8 @@ TEST_F(PgStoreTest, AClaimCancelsAReplyWhosePairChangedBeforeTheChangeIsIntegrat
   // Another contact's reply, whose pair did not change after it: sent.
   const Contact stays = MakeContact(a.id, "+4522222222");
   ChangeSet stays_in;
-  stays_in.events = {Change(stays, n, SubscriptionStatus::kNotSpecified,
-                            SubscriptionStatus::kOptedIn)};
+  stays_in.events = {
+      Change(stays, n, SubscriptionStatus::kNotSpecified, SubscriptionStatus::kOptedIn)};
   o.contact_id = stays.id;
   o.to = stays.phone;
   stays_in.outbox = {o};
@@ -732,8 +733,9 @@ TEST_F(PgStoreTest, AClaimCancelsAReplyWhosePairChangedBeforeTheChangeIsIntegrat
   // Opted out and in again: the status is opted_in as when the reply was queued, but it changed
   // in between.
   ChangeSet out_and_in;
-  out_and_in.events = {Change(c, n, SubscriptionStatus::kOptedIn, SubscriptionStatus::kOptedOut, 2000),
-                       Change(c, n, SubscriptionStatus::kOptedOut, SubscriptionStatus::kOptedIn, 3000)};
+  out_and_in.events = {
+      Change(c, n, SubscriptionStatus::kOptedIn, SubscriptionStatus::kOptedOut, 2000),
+      Change(c, n, SubscriptionStatus::kOptedOut, SubscriptionStatus::kOptedIn, 3000)};
   Must(store_->Commit(a.id, out_and_in));
   EXPECT_EQ(testing_pg::Exec("SELECT count(*) FROM \"" + schema_ + "\".events WHERE seq IS NULL"),
             "2");

@@ -150,11 +150,11 @@ Result<CommitResult> WriteChangeSet(Conn& c, int64_t account_id, const ChangeSet
     int64_t pair_events = 0;
     bool have_row = false;
     {
-      SMSC_ASSIGN_OR_RETURN(Res r, c.Q("SELECT " SMSC_STATUS_COLS ", events FROM statuses WHERE "
-                                       "account_id = $1 AND contact_id = $2 AND number_id = $3 "
-                                       "FOR UPDATE",
-                                       "locking the contact's status", account_id, d.contact_id,
-                                       d.number_id));
+      SMSC_ASSIGN_OR_RETURN(
+          Res r, c.Q("SELECT " SMSC_STATUS_COLS ", events FROM statuses WHERE "
+                     "account_id = $1 AND contact_id = $2 AND number_id = $3 "
+                     "FOR UPDATE",
+                     "locking the contact's status", account_id, d.contact_id, d.number_id));
       if (r.rows() == 1) {
         SMSC_ASSIGN_OR_RETURN(StatusRow row, ReadStatus(r, 0));
         before = row.state;
@@ -191,10 +191,9 @@ Result<CommitResult> WriteChangeSet(Conn& c, int64_t account_id, const ChangeSet
               "from_status, to_status, source, actor, at_ms, evidence, prev_hash, hash, format, "
               "batch_hash, nth) VALUES ($1, NULL, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, '', "
               "'', $12, $13, $14) RETURNING id",
-              "appending consent event", e.account_id, e.contact_id, e.phone, e.number_id,
-              e.sender, SubscriptionStatusName(e.from), SubscriptionStatusName(e.to),
-              SourceName(e.source), e.actor, e.at_ms, e.evidence, int64_t{e.format},
-              e.batch_hash, e.nth));
+              "appending consent event", e.account_id, e.contact_id, e.phone, e.number_id, e.sender,
+              SubscriptionStatusName(e.from), SubscriptionStatusName(e.to), SourceName(e.source),
+              e.actor, e.at_ms, e.evidence, int64_t{e.format}, e.batch_hash, e.nth));
       e.id = r.Int(0, 0);
     }
 
@@ -243,10 +242,10 @@ Result<CommitResult> WriteChangeSet(Conn& c, int64_t account_id, const ChangeSet
       if (mine != last_event_of_pair.end()) {
         o.queued_after_event = mine->second;
       } else {
-        SMSC_ASSIGN_OR_RETURN(Res h, c.Q("SELECT COALESCE(MAX(id), 0) FROM events WHERE "
-                                         "account_id = $1 AND contact_id = $2 AND number_id = $3",
-                                         "reading the contact's last event", account_id,
-                                         o.contact_id, o.number_id));
+        SMSC_ASSIGN_OR_RETURN(
+            Res h, c.Q("SELECT COALESCE(MAX(id), 0) FROM events WHERE "
+                       "account_id = $1 AND contact_id = $2 AND number_id = $3",
+                       "reading the contact's last event", account_id, o.contact_id, o.number_id));
         o.queued_after_event = h.Int(0, 0);
       }
     }
@@ -393,11 +392,10 @@ Status PgStore::DebugOverwriteEvent(const ConsentEvent& e) {
                    "number_id = $6, sender = $7, from_status = $8, to_status = $9, source = $10, "
                    "actor = $11, at_ms = $12, evidence = $13, prev_hash = $14, hash = $15, "
                    "format = $16, batch_hash = $17, nth = $18 WHERE id = $1",
-                   "overwriting event " + std::to_string(e.id), e.id, e.account_id,
-                   IdOrNull(e.seq), e.contact_id, e.phone, e.number_id, e.sender,
-                   SubscriptionStatusName(e.from), SubscriptionStatusName(e.to),
-                   SourceName(e.source), e.actor, e.at_ms, e.evidence, e.prev_hash, e.hash,
-                   int64_t{e.format}, e.batch_hash, e.nth));
+                   "overwriting event " + std::to_string(e.id), e.id, e.account_id, IdOrNull(e.seq),
+                   e.contact_id, e.phone, e.number_id, e.sender, SubscriptionStatusName(e.from),
+                   SubscriptionStatusName(e.to), SourceName(e.source), e.actor, e.at_ms, e.evidence,
+                   e.prev_hash, e.hash, int64_t{e.format}, e.batch_hash, e.nth));
     if (r.Affected() == 0) return NotFound("event " + std::to_string(e.id) + " not found");
     SMSC_RETURN_IF_ERROR(c.Exec("ALTER TABLE events ENABLE TRIGGER events_unchangeable",
                                 "restoring the ledger's trigger"));

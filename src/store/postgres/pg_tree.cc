@@ -192,16 +192,16 @@ Result<LedgerTree> PgStore::IntegrateLedger(int64_t account_id, int64_t max_even
   return pg::WithConn(impl_->pool, [&](Conn& c) -> Result<LedgerTree> {
     SMSC_ASSIGN_OR_RETURN(Txn txn, Txn::Begin(c));
     SMSC_RETURN_IF_ERROR(AccountExists(c, account_id));
-    SMSC_ASSIGN_OR_RETURN(Res lock, c.Q(std::string("SELECT ") + kLockKeySql,
-                                        "taking the ledger's integration lock",
-                                        kIntegrateLockClass, account_id));
+    SMSC_ASSIGN_OR_RETURN(
+        Res lock, c.Q(std::string("SELECT ") + kLockKeySql, "taking the ledger's integration lock",
+                      kIntegrateLockClass, account_id));
     // Another process is integrating the account: the tree as it is, without waiting.
     if (!lock.Bool(0, 0)) return SelectTree(c, account_id);
     PgLedgerWriter writer(c);
     int64_t integrated = 0;
-    SMSC_ASSIGN_OR_RETURN(LedgerTree tree, store_ledger::IntegrateLedger(
-                                               writer, account_id, max_events, now_ms,
-                                               &integrated));
+    SMSC_ASSIGN_OR_RETURN(
+        LedgerTree tree,
+        store_ledger::IntegrateLedger(writer, account_id, max_events, now_ms, &integrated));
     if (integrated == 0) return tree;  // `txn` rolls back: nothing was written
     SMSC_RETURN_IF_ERROR(txn.Commit());
     return tree;
@@ -255,7 +255,8 @@ Status PgStore::PutTreeHead(const SignedTreeHead& h) {
     }
     // The tree only grows, so a size checked here stays inside it.
     return c
-        .Q("INSERT INTO tree_heads (" SMSC_HEAD_COLS ") VALUES ($1, $2, $3, $4, $5, $6) ON "
+        .Q("INSERT INTO tree_heads (" SMSC_HEAD_COLS
+           ") VALUES ($1, $2, $3, $4, $5, $6) ON "
            "CONFLICT (account_id, size) DO NOTHING",
            "keeping a tree head", h.head.account_id, h.head.size, pg::Bytes(HashBytes(h.head.root)),
            h.head.at_ms, h.key_id, pg::Bytes(h.signature))
@@ -264,13 +265,12 @@ Status PgStore::PutTreeHead(const SignedTreeHead& h) {
 }
 
 Result<std::vector<SignedTreeHead>> PgStore::ListTreeHeads(int64_t account_id, int64_t after_size,
-                                                          int limit) {
+                                                           int limit) {
   SMSC_RETURN_IF_ERROR(CheckLimit(limit));
   return pg::WithConn(impl_->pool, [&](Conn& c) -> Result<std::vector<SignedTreeHead>> {
     SMSC_ASSIGN_OR_RETURN(Res r, c.Q("SELECT " SMSC_HEAD_COLS " FROM tree_heads WHERE account_id "
                                      "= $1 AND size > $2 ORDER BY size LIMIT $3",
-                                     "listing tree heads", account_id, after_size,
-                                     int64_t{limit}));
+                                     "listing tree heads", account_id, after_size, int64_t{limit}));
     return ReadAll<SignedTreeHead>(r, ReadHead);
   });
 }
