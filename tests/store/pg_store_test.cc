@@ -665,6 +665,20 @@ TEST_F(PgStoreTest, AnIntegratorThatDiesLeavesNothingHalfDone) {
   EXPECT_TRUE(Must(store_->AccountsToIntegrate(10)).empty());
 }
 
+// The integration lock's key is the account id modulo 2^31 - 1: ids past 32 bits work too.
+TEST_F(PgStoreTest, AnAccountWithALargeIdIsIntegrated) {
+  testing_pg::Exec("SELECT setval(pg_get_serial_sequence('\"" + schema_ +
+                   "\".accounts', 'id'), 5000000000)");
+  const Account a = MakeAccount();
+  ASSERT_GT(a.id, int64_t{5000000000});
+  const SenderNumber n = MakeNumber(a.id);
+  const Contact c = MakeContact(a.id, "+4511111111");
+  ChangeSet cs;
+  cs.events = {Change(c, n, SubscriptionStatus::kNotSpecified, SubscriptionStatus::kOptedIn)};
+  Must(store_->Commit(a.id, cs));
+  EXPECT_EQ(Must(store_->IntegrateLedger(a.id, 100, 2000)).size, 1);
+}
+
 // The ledger refuses any change to a stored event, from any connection, except an event
 // without a seq being given one and nothing else.
 TEST_F(PgStoreTest, StoredEventsCanOnlyBeNumbered) {

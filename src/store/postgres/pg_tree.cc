@@ -30,7 +30,8 @@ namespace {
 // account id modulo 2^31 - 1) (docs/storage.md). Accounts whose ids are equal modulo 2^31 - 1
 // share the lock, which only makes their integrations take turns.
 constexpr int64_t kIntegrateLockClass = 0x4C444752;  // "LDGR"
-constexpr char kLockKeySql[] = "pg_try_advisory_xact_lock($1::integer, ($2 % 2147483647)::integer)";
+constexpr char kLockKeySql[] =
+    "pg_try_advisory_xact_lock($1::integer, ($2::bigint % 2147483647)::integer)";
 
 std::string HashBytes(const merkle::Hash& h) {
   return std::string(reinterpret_cast<const char*>(h.data()), h.size());
