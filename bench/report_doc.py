@@ -345,6 +345,24 @@ if bulk_rows:
     if floor:
         rows += [["SQLite writing only our rows, same chunks (the floor)", med(floor, secs)],
                  ["`bulk apply` ÷ floor", med(ratio_floor, times)]]
+    if all("tree" in v and "proof" in v and "size" in v for v in by_run.values()):
+        rows += [
+            [f"integrating its {n:,} events into the Merkle tree and signing a head "
+             "(`ledger head`)", med([float(v["tree"][1]) for v in by_run.values()], secs)],
+            ["integration, events per second",
+             med([float(v["tree"][0]) / float(v["tree"][1]) for v in by_run.values()], rate)],
+            ["a contact's proof from that tree: time to build (`proof`, a process)",
+             med([float(v["proof"][2]) for v in by_run.values()], secs)],
+            ["its size (the members a verifier reads, compact JSON)",
+             med([float(v["proof"][0]) for v in by_run.values()], lambda x: f"{x:,.0f} bytes")],
+            ["its inclusion proof", med([float(v["proof"][1]) for v in by_run.values()],
+                                        lambda x: f"{x:.0f} hashes")],
+            ["checking it offline (`proof verify`, a process)",
+             med([float(v["proof"][3]) for v in by_run.values()], secs)],
+            ["database size per opted-in contact (file and WAL)",
+             med([float(v["size"][1]) / float(v["size"][0]) for v in by_run.values()],
+                 lambda x: f"{x:.0f} bytes")],
+        ]
     print(table(["what", "median (min–max)" if RUNS > 1 else "figure"], rows))
     found = []
     for run, v in sorted(by_run.items()):

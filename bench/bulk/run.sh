@@ -7,8 +7,15 @@
 # schema, committing the same chunks, with none of our parsing, planning or hashing
 # (BM_SqliteSchemaInsert, one run). Usage:
 #   bench/bulk/run.sh [--tsv] [ROWS=1000000] [CHUNK_ROWS=10000]
+# Then the verifiable ledger over the result (docs/ledger.md): integrating the million events
+# into the account's Merkle tree and signing a head (`ledger head`, what serve's sequencer
+# does in the background), one contact's proof from that tree and its offline check, and the
+# database's bytes per opted-in contact.
 # --tsv: tab-separated lines for scripts (bench/report.sh) instead, times in seconds:
 #   bulk  ROWS CHUNK_ROWS WALL_S PEAK_RSS_MB CONTACTS_OPTED_IN LEDGER_OK(1|0)
+#   tree  EVENTS INTEGRATE_S PEAK_RSS_MB
+#   proof PROOF_BYTES INCLUSION_HASHES BUILD_S VERIFY_S
+#   size  ROWS DATABASE_BYTES
 #   raw   ROWS SECONDS                 (best of 3; scaled from 1,000,000 rows if not registered)
 #   floor ROWS CHUNK_ROWS SECONDS      (only for the registered sizes)
 set -euo pipefail
@@ -42,6 +49,43 @@ db="$work/bulk.db"
   --legal-basis consent --explanation "Bulk benchmark" --chunk-rows "$chunk" > "$work/result.json"
 read -r wall rss_kb < "$work/time.txt"
 changed=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["change"])' "$work/result.json")
+# The ledger: integration, a proof of the contact in the middle, its check, the file's size.
+key="$work/ledger-key.pem"
+/usr/bin/time -f "%e %M" -o "$work/tree.txt" "$bin" --db "$db" --ledger-key "$key" --json \
+  ledger head --account 1 > "$work/head.json"
+read -r tree_s tree_kb < "$work/tree.txt"
+tree_size=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["size"])' "$work/head.json")
+start=$(date +%s.%N)
+"$bin" --db "$db" --ledger-key "$key" --json proof --account 1 --contact $((rows / 2)) \
+  --format json --output "$work/proof.json" > /dev/null
+proof_s=$(python3 -c "import time; print(time.time() - $start)")
+"$bin" --db "$db" --ledger-key "$key" --json ledger public-key |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["pem"], end="")' > "$work/key.pub"
+start=$(date +%s.%N)
+"$bin" --json proof verify "$work/proof.json" --public-key "$work/key.pub" > /dev/null
+verify_s=$(python3 -c "import time; print(time.time() - $start)")
+proof_hashes=$(python3 -c 'import json,sys; print(sum(len(e["inclusion"]) for e in json.load(open(sys.argv[1]))["events"]))' "$work/proof.json")
+# Members a third party needs (format, account, contact, tree_head, events: seq, format,
+# encoding, inclusion; batches), compact: the size of the proof itself.
+proof_bytes=$(python3 -c 'import json,sys
+d=json.load(open(sys.argv[1]))
+core={"format":d["format"],"account":d["account"],"contact":{"id":d["contact"]["id"],"phone":d["contact"]["phone"]},
+      "tree_head":d["tree_head"],"batches":d["batches"],
+      "events":[{k:e[k] for k in ("seq","format","encoding","inclusion")} for e in d["events"]]}
+print(len(json.dumps(core,separators=(",",":"))))' "$work/proof.json")
+db_bytes=$(( $(stat -c %s "$db") + $( [ -f "$db-wal" ] && stat -c %s "$db-wal" || echo 0) ))
+if [ -n "$tsv" ]; then
+  printf 'tree\t%s\t%s\t%d\n' "$tree_size" "$tree_s" $((tree_kb / 1024))
+  printf 'proof\t%s\t%s\t%s\t%s\n' "$proof_bytes" "$proof_hashes" "$proof_s" "$verify_s"
+  printf 'size\t%s\t%s\n' "$rows" "$db_bytes"
+else
+  printf 'ledger head:             %8.2f s to integrate %s events and sign a head, peak RSS %d MB\n' \
+    "$tree_s" "$tree_size" $((tree_kb / 1024))
+  printf 'a contact'"'"'s proof:      %8.3f s to build, %s bytes (%s inclusion hashes), %.3f s to verify offline\n' \
+    "$proof_s" "$proof_bytes" "$proof_hashes" "$verify_s"
+  printf 'database:                %8d bytes per opted-in contact\n' $((db_bytes / rows))
+fi
+
 if [ -n "$tsv" ]; then
   ok=$("$bin" --db "$db" --json ledger verify --account 1 |
        python3 -c 'import json,sys; print(1 if json.load(sys.stdin)["ok"] else 0)')

@@ -1,9 +1,11 @@
 #include "store/transfer.h"
 
 #include <algorithm>
+#include <chrono>
 #include <map>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "core/consent.h"
 #include "core/ledger.h"
@@ -205,8 +207,38 @@ bool TransferCheck::ok() const {
   return true;
 }
 
+namespace {
+
+// Integrates every account's ledger of `s` (ConsentStore::IntegrateLedger): afterwards every
+// event has its seq. A PostgreSQL store's writers leave that to integration, and a SQLite store
+// holds numbered events only. kFailedPrecondition when an account makes no progress (another
+// process integrating it, or writers still adding events).
+Status IntegrateEveryLedger(ConsentStore& s) {
+  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+  while (true) {
+    SMSC_ASSIGN_OR_RETURN(std::vector<int64_t> accounts, s.AccountsToIntegrate(1000));
+    if (accounts.empty()) return Status::Ok();
+    for (int64_t id : accounts) {
+      SMSC_ASSIGN_OR_RETURN(LedgerTree before, s.GetLedgerTree(id));
+      SMSC_ASSIGN_OR_RETURN(LedgerTree after,
+                            s.IntegrateLedger(id, store_ledger::kMaxIntegrateEvents, now_ms));
+      if (after.size == before.size) {
+        return FailedPrecondition("the ledger of account " + std::to_string(id) +
+                                  " is being integrated or written by another process; stop "
+                                  "the servers that use the source and try again");
+      }
+    }
+  }
+}
+
+}  // namespace
+
 Result<int64_t> CopyStore(ConsentStore& from, ConsentStore& to,
                           const TransferProgressFn& progress) {
+  // Every event numbered first, so that the copy holds each one with its place in the ledger.
+  SMSC_RETURN_IF_ERROR(IntegrateEveryLedger(from));
   SMSC_ASSIGN_OR_RETURN(int64_t total, TotalRows(from));
   SMSC_ASSIGN_OR_RETURN(std::unique_ptr<StoreImport> import, to.BeginImport());
   int64_t done = 0;

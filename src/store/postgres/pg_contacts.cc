@@ -245,7 +245,8 @@ constexpr char kUpsertStatusSql[] =
 Status PgStore::ReplaceStatuses(int64_t account_id, const std::vector<StatusRow>& rows) {
   return pg::WithConn(impl_->pool, [&](Conn& c) -> Status {
     SMSC_ASSIGN_OR_RETURN(Txn txn, Txn::Begin(c));
-    // The ledger's writers hold the same lock: the rebuilt table cannot miss an event.
+    // The ledger's writers wait until the commit (and those in flight are waited for): the
+    // rebuilt table cannot miss an event.
     SMSC_RETURN_IF_ERROR(LockAccount(c, account_id));
     SMSC_RETURN_IF_ERROR(
         c.Q("DELETE FROM statuses WHERE account_id = $1", "clearing statuses", account_id)
@@ -269,6 +270,14 @@ Status PgStore::ReplaceStatuses(int64_t account_id, const std::vector<StatusRow>
                                r.state.updated_at_ms)
                                .status());
     }
+    // Each pair's count of events, which numbers its next event (ConsentEvent::nth).
+    SMSC_RETURN_IF_ERROR(
+        c.Q("UPDATE statuses s SET events = n.count FROM (SELECT contact_id, number_id, "
+            "COUNT(*) AS count FROM events WHERE account_id = $1 GROUP BY contact_id, number_id) "
+            "n WHERE s.account_id = $1 AND s.contact_id = n.contact_id AND s.number_id = "
+            "n.number_id",
+            "counting the pairs' events", account_id)
+            .status());
     return txn.Commit();
   });
 }

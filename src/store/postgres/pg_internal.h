@@ -35,7 +35,7 @@ Status Migrate(pg::Conn& c, const std::string& schema);
   "o.id, o.account_id, o.number_id, o.contact_id, o.to_phone, o.from_number, o.body, o.kind, " \
   "o.state, o.attempts, o.last_error, o.inbound_id, o.created_at_ms, o.next_attempt_at_ms, "   \
   "o.channel, o.provider_message_id, o.lease_owner, o.lease_until_ms, o.sent_at_ms, "          \
-  "o.queued_at_seq"
+  "o.queued_at_seq, o.queued_after_event"
 
 Result<Account> ReadAccount(const pg::Res& s, int i);
 Result<SenderNumber> ReadNumber(const pg::Res& s, int i);
@@ -70,15 +70,17 @@ Result<std::vector<T>> ReadAll(const pg::Res& r, Reader read) {
 
 Status AccountNotFound(int64_t id);
 Status AccountExists(pg::Conn& c, int64_t account_id);
-// Locks the accounts' rows in id order and returns the ids that exist.
-Result<std::set<int64_t>> LockAccounts(pg::Conn& c, std::vector<int64_t> ids);
+// The ids that exist of these accounts, which the transaction writes (FOR KEY SHARE: writers of
+// an account do not wait for each other).
+Result<std::set<int64_t>> ShareAccounts(pg::Conn& c, std::vector<int64_t> ids);
+// The account alone, writers excluded until the commit (rebuilding its status table).
 Status LockAccount(pg::Conn& c, int64_t account_id);
 Status ContactInAccount(pg::Conn& c, int64_t account_id, int64_t contact_id);
 Status NumberInAccount(pg::Conn& c, int64_t account_id, int64_t number_id);
 
 // ---- Statuses (pg_contacts.cc) --------------------------------------------------------------
 
-// Inserts or overwrites one status row: ReplaceStatuses and the change set writer.
+// Inserts or overwrites one status row (ReplaceStatuses).
 extern const char kUpsertStatusSql[];
 
 // ---- Commit (pg_ledger.cc) ----------------------------------------------------------------

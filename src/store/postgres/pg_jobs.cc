@@ -133,9 +133,9 @@ Result<std::vector<CommitResult>> PgStore::CommitJobChunk(int64_t account_id,
   }
   return pg::WithConn(impl_->pool, [&](Conn& c) -> Result<std::vector<CommitResult>> {
     SMSC_ASSIGN_OR_RETURN(Txn txn, Txn::Begin(c));
-    // The account first (the ledger's lock, taken in the same order as CommitBatch), then the
-    // job's row, so that the lease check holds until the commit.
-    SMSC_ASSIGN_OR_RETURN(std::set<int64_t> locked, LockAccounts(c, {account_id}));
+    // The account first (as CommitBatch checks it), then the job's row, so that the lease
+    // check holds until the commit.
+    SMSC_ASSIGN_OR_RETURN(std::set<int64_t> locked, ShareAccounts(c, {account_id}));
     SMSC_ASSIGN_OR_RETURN(Res j, c.Q("SELECT state, lease_owner FROM jobs WHERE id = $1 AND "
                                      "account_id = $2 FOR UPDATE",
                                      "reading job", progress.job_id, account_id));

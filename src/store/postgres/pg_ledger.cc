@@ -1,5 +1,6 @@
 // PgStore: the consent ledger: Commit and CommitBatch, the change set writer they and the
 // jobs share, and reading events.
+#include <map>
 #include <set>
 #include <string>
 #include <utility>
@@ -22,9 +23,9 @@ using pg::Txn;
 
 namespace pg_detail {
 
-// Writes one change set inside the caller's transaction, whose caller holds the account's row
-// lock (LockAccounts) and so knows that the account exists. On error it returns without undoing
-// what it wrote: the caller rolls back (CommitBatch, to the item's savepoint).
+// Writes one change set inside the caller's transaction, whose caller has checked that the
+// account exists (ShareAccounts). On error it returns without undoing what it wrote: the caller
+// rolls back (CommitBatch, to the item's savepoint).
 Result<CommitResult> WriteChangeSet(Conn& c, int64_t account_id, const ChangeSet& changes) {
   CommitResult result;
 
@@ -131,67 +132,81 @@ Result<CommitResult> WriteChangeSet(Conn& c, int64_t account_id, const ChangeSet
     if (!r.ok()) return r.status();
   }
 
-  // The account's ledger seq after this change set's events: what its replies were decided on
-  // (-1 until known). The caller holds the account's row lock, so no other writer appends to
-  // this chain until we commit.
-  int64_t head_seq = -1;
+  // The id of the last event this change set wrote on each (contact, number): what its
+  // replies were decided after.
+  std::map<std::pair<int64_t, int64_t>, int64_t> last_event_of_pair;
 
-  if (!changes.events.empty()) {
-    // The caller holds the account's row lock, so no other writer appends to this chain until
-    // we commit: the head read here stays the head.
-    int64_t seq = 0;
-    std::string prev_hash = kGenesisHash;
+  result.events.reserve(changes.events.size());
+  for (const EventDraft& draft : changes.events) {
+    EventDraft resolved;
+    const EventDraft& d = ResolveDraftContact(draft, result.contact_id, &resolved);
+    SMSC_RETURN_IF_ERROR(check_contact(d.contact_id));
+    SMSC_RETURN_IF_ERROR(check_number(d.number_id));
+
+    // The pair's status row, locked until the commit: writers of the same (contact, number)
+    // take turns here, before the event's id is drawn, so a pair's events get ids in the order
+    // they happened; writers of other pairs of the account do not wait.
+    ConsentState before;  // no row: not_specified, no events yet
+    int64_t pair_events = 0;
+    bool have_row = false;
     {
-      SMSC_ASSIGN_OR_RETURN(Res r, c.Q("SELECT seq, hash FROM events WHERE account_id = $1 "
-                                       "ORDER BY seq DESC LIMIT 1",
-                                       "reading the ledger head", account_id));
+      SMSC_ASSIGN_OR_RETURN(
+          Res r, c.Q("SELECT " SMSC_STATUS_COLS ", events FROM statuses WHERE "
+                     "account_id = $1 AND contact_id = $2 AND number_id = $3 "
+                     "FOR UPDATE",
+                     "locking the contact's status", account_id, d.contact_id, d.number_id));
       if (r.rows() == 1) {
-        seq = r.Int(0, 0);
-        prev_hash = r.Text(0, 1);
+        SMSC_ASSIGN_OR_RETURN(StatusRow row, ReadStatus(r, 0));
+        before = row.state;
+        pair_events = r.Int(0, 6);
+        have_row = true;
       }
     }
-    result.events.reserve(changes.events.size());
-    for (const EventDraft& draft : changes.events) {
-      EventDraft resolved;
-      const EventDraft& d = ResolveDraftContact(draft, result.contact_id, &resolved);
-      SMSC_RETURN_IF_ERROR(check_contact(d.contact_id));
-      SMSC_RETURN_IF_ERROR(check_number(d.number_id));
-
-      ConsentState before;  // no row: not_specified
-      {
-        SMSC_ASSIGN_OR_RETURN(Res r,
-                              c.Q("SELECT " SMSC_STATUS_COLS " FROM statuses WHERE "
-                                  "account_id = $1 AND contact_id = $2 AND number_id = $3",
-                                  "reading current status", account_id, d.contact_id, d.number_id));
-        if (r.rows() == 1) {
-          SMSC_ASSIGN_OR_RETURN(StatusRow row, ReadStatus(r, 0));
-          before = row.state;
-        }
+    if (!have_row) {
+      // The pair's first event: its row is created now, so that it is locked from here on. A
+      // row that appears meanwhile was created by another writer of the same pair, whose
+      // change this one did not see: the caller re-reads and decides again. (The count covers
+      // events of a pair whose row a rebuild of the status table left out.)
+      SMSC_ASSIGN_OR_RETURN(
+          Res r, c.Q("INSERT INTO statuses (account_id, contact_id, number_id, status, "
+                     "self_opted_out, source, updated_at_ms, events) VALUES ($1, $2, $3, $4, "
+                     "false, $5, 0, (SELECT COUNT(*) FROM events WHERE account_id = $1 AND "
+                     "contact_id = $2 AND number_id = $3)) ON CONFLICT DO NOTHING RETURNING "
+                     "events",
+                     "locking the contact's status", account_id, d.contact_id, d.number_id,
+                     SubscriptionStatusName(before.status), SourceName(before.source)));
+      if (r.rows() == 0) {
+        return Aborted("contact " + std::to_string(d.contact_id) + " on number " +
+                       std::to_string(d.number_id) +
+                       " was changed concurrently; re-read and retry");
       }
-      SMSC_ASSIGN_OR_RETURN(ConsentEvent e, NextChainEvent(account_id, d, before, seq, prev_hash));
-      seq = e.seq;
-      {
-        SMSC_ASSIGN_OR_RETURN(
-            Res r,
-            c.Q("INSERT INTO events (account_id, seq, contact_id, phone, number_id, "
-                "sender, from_status, to_status, source, actor, at_ms, evidence, "
-                "prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
-                "$12, $13, $14) RETURNING id",
-                "appending consent event", e.account_id, e.seq, e.contact_id, e.phone, e.number_id,
-                e.sender, SubscriptionStatusName(e.from), SubscriptionStatusName(e.to),
-                SourceName(e.source), e.actor, e.at_ms, e.evidence, e.prev_hash, e.hash));
-        e.id = r.Int(0, 0);
-      }
-
-      ConsentState after = ApplyEvent(before, d.to, d.source, d.at_ms);
-      SMSC_RETURN_IF_ERROR(c.Q(kUpsertStatusSql, "updating status", account_id, d.contact_id,
-                               d.number_id, SubscriptionStatusName(after.status),
-                               after.self_opted_out, SourceName(after.source), after.updated_at_ms)
-                               .status());
-      prev_hash = e.hash;
-      result.events.push_back(std::move(e));
+      pair_events = r.Int(0, 0);
     }
-    head_seq = seq;
+    SMSC_ASSIGN_OR_RETURN(ConsentEvent e, NextEvent(account_id, d, before, 0, pair_events + 1));
+    {
+      // seq stays NULL until the account's ledger is integrated (PgStore::IntegrateLedger).
+      SMSC_ASSIGN_OR_RETURN(
+          Res r,
+          c.Q("INSERT INTO events (account_id, seq, contact_id, phone, number_id, sender, "
+              "from_status, to_status, source, actor, at_ms, evidence, prev_hash, hash, format, "
+              "batch_hash, nth) VALUES ($1, NULL, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, '', "
+              "'', $12, $13, $14) RETURNING id",
+              "appending consent event", e.account_id, e.contact_id, e.phone, e.number_id, e.sender,
+              SubscriptionStatusName(e.from), SubscriptionStatusName(e.to), SourceName(e.source),
+              e.actor, e.at_ms, e.evidence, int64_t{e.format}, e.batch_hash, e.nth));
+      e.id = r.Int(0, 0);
+    }
+
+    ConsentState after = ApplyEvent(before, d.to, d.source, d.at_ms);
+    SMSC_RETURN_IF_ERROR(c.Q("UPDATE statuses SET status = $4, self_opted_out = $5, source = $6, "
+                             "updated_at_ms = $7, events = $8 WHERE account_id = $1 AND "
+                             "contact_id = $2 AND number_id = $3",
+                             "updating status", account_id, d.contact_id, d.number_id,
+                             SubscriptionStatusName(after.status), after.self_opted_out,
+                             SourceName(after.source), after.updated_at_ms, e.nth)
+                             .status());
+    last_event_of_pair[{d.contact_id, d.number_id}] = e.id;
+    result.events.push_back(std::move(e));
   }
 
   result.outbox.reserve(changes.outbox.size());
@@ -218,23 +233,33 @@ Result<CommitResult> WriteChangeSet(Conn& c, int64_t account_id, const ChangeSet
                              "\" is unknown (expected api or response)");
     }
     if (o.inbound_id == 0) o.inbound_id = result.inbound_id;
-    if (head_seq < 0) {
-      SMSC_ASSIGN_OR_RETURN(Res h, c.Q("SELECT COALESCE(MAX(seq), 0) FROM events WHERE "
-                                       "account_id = $1",
-                                       "reading the ledger head", account_id));
-      head_seq = h.Int(0, 0);
+    // The pair's last event: this change set's, else the newest one this transaction sees
+    // (a writer of the pair that commits later draws a higher id).
+    o.queued_at_seq = 0;
+    o.queued_after_event = 0;
+    if (o.contact_id != 0) {
+      auto mine = last_event_of_pair.find({o.contact_id, o.number_id});
+      if (mine != last_event_of_pair.end()) {
+        o.queued_after_event = mine->second;
+      } else {
+        SMSC_ASSIGN_OR_RETURN(
+            Res h, c.Q("SELECT COALESCE(MAX(id), 0) FROM events WHERE "
+                       "account_id = $1 AND contact_id = $2 AND number_id = $3",
+                       "reading the contact's last event", account_id, o.contact_id, o.number_id));
+        o.queued_after_event = h.Int(0, 0);
+      }
     }
-    o.queued_at_seq = head_seq;
     Result<Res> r =
         c.Q("INSERT INTO outbox (account_id, number_id, contact_id, to_phone, from_number, body, "
             "kind, state, attempts, last_error, inbound_id, created_at_ms, next_attempt_at_ms, "
             "channel, provider_message_id, lease_owner, lease_until_ms, sent_at_ms, "
-            "queued_at_seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, "
-            "$15, $16, $17, $18, $19) RETURNING id",
+            "queued_at_seq, queued_after_event) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
+            "$11, $12, $13, $14, $15, $16, $17, $18, $19, $20) RETURNING id",
             "queueing outbox item", o.account_id, o.number_id, IdOrNull(o.contact_id), o.to, o.from,
             o.body, ReplyKindName(o.kind), OutboxStateName(o.state), int64_t{o.attempts},
             o.last_error, IdOrNull(o.inbound_id), o.created_at_ms, o.next_attempt_at_ms, o.channel,
-            o.provider_message_id, o.lease_owner, o.lease_until_ms, o.sent_at_ms, o.queued_at_seq);
+            o.provider_message_id, o.lease_owner, o.lease_until_ms, o.sent_at_ms, o.queued_at_seq,
+            o.queued_after_event);
     if (!r.ok() && c.last_sqlstate() == pg::kForeignKeyViolation) {
       return NotFound("outbox item refers to inbound message " + std::to_string(o.inbound_id) +
                       ", which is not in account " + std::to_string(account_id));
@@ -255,9 +280,8 @@ Result<CommitResult> PgStore::Commit(int64_t account_id, const ChangeSet& change
 
 // Group commit: one transaction, the items, one COMMIT: one WAL flush for the batch. An item
 // that fails is left out by writing the batch again with a savepoint per item (below), so the
-// others are unaffected. The accounts of the batch are locked up front in id order, so
-// concurrent batches (other server instances) that share accounts wait for each other instead
-// of deadlocking.
+// others are unaffected. The accounts of the batch are checked once up front (ShareAccounts);
+// writers of the same account wait only for those of the same (contact, number) pair.
 std::vector<Result<CommitResult>> PgStore::CommitBatch(const std::vector<BatchItem>& items) {
   std::vector<Result<CommitResult>> results;
   if (items.empty()) return results;
@@ -292,7 +316,7 @@ std::vector<Result<CommitResult>> PgStore::CommitBatch(const std::vector<BatchIt
       }
       return fail_all(txn.status());
     }
-    Result<std::set<int64_t>> locked = LockAccounts(c, accounts);
+    Result<std::set<int64_t>> locked = ShareAccounts(c, accounts);
     if (!locked.ok()) return fail_all(locked.status());
     bool again = false;
     for (const BatchItem& item : items) {
@@ -359,17 +383,23 @@ Result<std::vector<ConsentEvent>> PgStore::ListEvents(int64_t account_id, const 
 
 Status PgStore::DebugOverwriteEvent(const ConsentEvent& e) {
   return pg::WithConn(impl_->pool, [&](Conn& c) -> Status {
+    SMSC_ASSIGN_OR_RETURN(Txn txn, Txn::Begin(c));
+    // The trigger that refuses changes to events, lifted inside this transaction only.
+    SMSC_RETURN_IF_ERROR(c.Exec("ALTER TABLE events DISABLE TRIGGER events_unchangeable",
+                                "lifting the ledger's trigger"));
     SMSC_ASSIGN_OR_RETURN(
         Res r, c.Q("UPDATE events SET account_id = $2, seq = $3, contact_id = $4, phone = $5, "
                    "number_id = $6, sender = $7, from_status = $8, to_status = $9, source = $10, "
-                   "actor = $11, at_ms = $12, evidence = $13, prev_hash = $14, hash = $15 WHERE "
-                   "id = $1",
-                   "overwriting event " + std::to_string(e.id), e.id, e.account_id, e.seq,
+                   "actor = $11, at_ms = $12, evidence = $13, prev_hash = $14, hash = $15, "
+                   "format = $16, batch_hash = $17, nth = $18 WHERE id = $1",
+                   "overwriting event " + std::to_string(e.id), e.id, e.account_id, IdOrNull(e.seq),
                    e.contact_id, e.phone, e.number_id, e.sender, SubscriptionStatusName(e.from),
                    SubscriptionStatusName(e.to), SourceName(e.source), e.actor, e.at_ms, e.evidence,
-                   e.prev_hash, e.hash));
+                   e.prev_hash, e.hash, int64_t{e.format}, e.batch_hash, e.nth));
     if (r.Affected() == 0) return NotFound("event " + std::to_string(e.id) + " not found");
-    return Status::Ok();
+    SMSC_RETURN_IF_ERROR(c.Exec("ALTER TABLE events ENABLE TRIGGER events_unchangeable",
+                                "restoring the ledger's trigger"));
+    return txn.Commit();
   });
 }
 }  // namespace smsconsent

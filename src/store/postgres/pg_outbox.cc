@@ -184,23 +184,24 @@ Result<ClaimedOutbox> PgStore::ClaimOutbox(const OutboxClaim& claim) {
       // each item's contact's status on its number and whether an event changed it after the
       // item was queued, from one snapshot; the rows stay locked until the commit.
       SMSC_ASSIGN_OR_RETURN(
-          Res r, c.Q("SELECT " SMSC_OUTBOX_COLS_O
-                     ", COALESCE((SELECT s.status FROM statuses s WHERE s.account_id = "
-                     "o.account_id AND s.contact_id = o.contact_id AND s.number_id = "
-                     "o.number_id), 'not_specified'), EXISTS (SELECT 1 FROM events e WHERE "
-                     "e.account_id = o.account_id AND e.contact_id = o.contact_id AND "
-                     "e.number_id = o.number_id AND e.seq > o.queued_at_seq AND e.from_status <> "
-                     "e.to_status) FROM outbox o WHERE o.state = 'pending' AND "
-                     "o.next_attempt_at_ms <= $1 ORDER BY o.id LIMIT $2 FOR UPDATE OF o SKIP "
-                     "LOCKED",
-                     "selecting due outbox items", claim.now_ms,
-                     int64_t{claim.limit - static_cast<int>(out.items.size())}));
+          Res r,
+          c.Q("SELECT " SMSC_OUTBOX_COLS_O
+              ", COALESCE((SELECT s.status FROM statuses s WHERE s.account_id = "
+              "o.account_id AND s.contact_id = o.contact_id AND s.number_id = "
+              "o.number_id), 'not_specified'), EXISTS (SELECT 1 FROM events e WHERE "
+              "e.account_id = o.account_id AND e.contact_id = o.contact_id AND "
+              "e.number_id = o.number_id AND e.id > o.queued_after_event AND e.from_status <> "
+              "e.to_status) FROM outbox o WHERE o.state = 'pending' AND "
+              "o.next_attempt_at_ms <= $1 ORDER BY o.id LIMIT $2 FOR UPDATE OF o SKIP "
+              "LOCKED",
+              "selecting due outbox items", claim.now_ms,
+              int64_t{claim.limit - static_cast<int>(out.items.size())}));
       if (r.rows() == 0) break;
       for (int i = 0; i < r.rows(); ++i) {
         SMSC_ASSIGN_OR_RETURN(OutboxItem o, ReadOutbox(r, i));
-        auto status = ParseSubscriptionStatus(r.Text(i, 20));
+        auto status = ParseSubscriptionStatus(r.Text(i, 21));
         if (!status.ok()) return BadColumn(status, "statuses", o.contact_id);
-        std::optional<Retirement> retire = RetirementOf(o, *status, r.Bool(i, 21), claim);
+        std::optional<Retirement> retire = RetirementOf(o, *status, r.Bool(i, 22), claim);
         if (retire) {
           SMSC_RETURN_IF_ERROR(c.Q("UPDATE outbox SET state = $2, last_error = $3 WHERE id = $1",
                                    "retiring outbox item " + std::to_string(o.id), o.id,

@@ -113,7 +113,7 @@ Result<ConsentEvent> ReadEvent(const Res& s, int i) {
   ConsentEvent e;
   e.id = s.Int(i, 0);
   e.account_id = s.Int(i, 1);
-  e.seq = s.Int(i, 2);
+  e.seq = s.Int(i, 2);  // NULL (not integrated yet): 0
   e.contact_id = s.Int(i, 3);
   e.phone = s.Text(i, 4);
   e.number_id = s.Int(i, 5);
@@ -132,6 +132,9 @@ Result<ConsentEvent> ReadEvent(const Res& s, int i) {
   e.evidence = s.Text(i, 12);
   e.prev_hash = s.Text(i, 13);
   e.hash = s.Text(i, 14);
+  e.format = static_cast<int>(s.Int(i, 15));
+  e.batch_hash = s.Text(i, 16);
+  e.nth = s.Int(i, 17);
   return e;
 }
 
@@ -200,6 +203,7 @@ Result<OutboxItem> ReadOutbox(const Res& s, int i) {
   o.lease_until_ms = s.Int(i, 17);
   o.sent_at_ms = s.Int(i, 18);
   o.queued_at_seq = s.Int(i, 19);
+  o.queued_after_event = s.Int(i, 20);
   return o;
 }
 

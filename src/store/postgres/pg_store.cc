@@ -36,23 +36,27 @@ Status AccountExists(Conn& c, int64_t account_id) {
   return Status::Ok();
 }
 
-// Locks the accounts' rows (the heads of their hash chains) in id order, so that writers of
-// the same accounts queue up instead of deadlocking, and returns the ids that exist. FOR NO KEY
-// UPDATE does not block the FOR KEY SHARE locks that foreign key checks take on the row.
-Result<std::set<int64_t>> LockAccounts(Conn& c, std::vector<int64_t> ids) {
+// The accounts of a write, checked once per transaction, in id order: the ids that exist. FOR
+// KEY SHARE is what the foreign keys of the rows written take anyway; it does not wait for other
+// writers of the account (they order themselves by the (contact, number) rows they change), only
+// for a rebuild of its status table (LockAccount).
+Result<std::set<int64_t>> ShareAccounts(Conn& c, std::vector<int64_t> ids) {
   std::sort(ids.begin(), ids.end());
   ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
   SMSC_ASSIGN_OR_RETURN(Res r, c.Q("SELECT id FROM accounts WHERE id = ANY($1::bigint[]) "
-                                   "ORDER BY id FOR NO KEY UPDATE",
-                                   "locking the accounts' ledgers", pg::IntArray(ids)));
+                                   "ORDER BY id FOR KEY SHARE",
+                                   "checking the accounts", pg::IntArray(ids)));
   std::set<int64_t> found;
   for (int i = 0; i < r.rows(); ++i) found.insert(r.Int(i, 0));
   return found;
 }
 
+// FOR UPDATE waits for the account's writers in flight (their FOR KEY SHARE) and keeps new
+// ones out until the commit.
 Status LockAccount(Conn& c, int64_t account_id) {
-  SMSC_ASSIGN_OR_RETURN(std::set<int64_t> found, LockAccounts(c, {account_id}));
-  if (found.empty()) return AccountNotFound(account_id);
+  SMSC_ASSIGN_OR_RETURN(Res r, c.Q("SELECT id FROM accounts WHERE id = $1 FOR UPDATE",
+                                   "locking the account", account_id));
+  if (r.rows() == 0) return AccountNotFound(account_id);
   return Status::Ok();
 }
 

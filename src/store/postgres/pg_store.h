@@ -118,6 +118,21 @@ class PgStore final : public ConsentStore {
   Result<std::vector<ConsentEvent>> ListEvents(int64_t account_id, const EventQuery& q) override;
   Status DebugOverwriteEvent(const ConsentEvent& e) override;
 
+  // ---- the Merkle ledger (pg_tree.cc) ----
+  Result<LedgerTree> IntegrateLedger(int64_t account_id, int64_t max_events,
+                                     int64_t now_ms) override;
+  Result<std::vector<int64_t>> AccountsToIntegrate(int limit) override;
+  Result<LedgerTree> GetLedgerTree(int64_t account_id) override;
+  Result<merkle::Hash> SubtreeHash(int64_t account_id, int64_t tree_size, int level,
+                                   int64_t index) override;
+  Status PutTreeHead(const SignedTreeHead& head) override;
+  Result<std::vector<SignedTreeHead>> ListTreeHeads(int64_t account_id, int64_t after_size,
+                                                    int limit) override;
+  Result<std::optional<SignedTreeHead>> LatestTreeHead(int64_t account_id) override;
+  Status PutLedgerKey(const std::string& key_id, const std::string& public_key_raw,
+                      int64_t at_ms) override;
+  Result<std::vector<std::pair<std::string, std::string>>> ListLedgerKeys() override;
+
   Result<std::optional<InboundMessage>> FindInbound(
       int64_t account_id, const std::string& provider,
       const std::string& provider_message_id) override;
