@@ -907,6 +907,7 @@ Result<RevocationPage> ConsentService::ListRevocations(int64_t account_id,
     return InvalidArgument("limit must be between 1 and " + std::to_string(kMaxRevocationPage));
   }
   SMSC_ASSIGN_OR_RETURN(Account account, AccountWithSms(account_id));
+  SMSC_RETURN_IF_ERROR(NumberWrittenEvents(account.id));
   RevocationPage out;
   EventQuery eq;
   eq.after_seq = q.after_seq;
@@ -1049,6 +1050,7 @@ Result<std::map<int64_t, std::vector<NumberStatus>>> ConsentService::StoredStatu
 
 Status ConsentService::ForEachEvent(int64_t account_id, std::optional<int64_t> contact_id,
                                     const std::function<void(const ConsentEvent&)>& fn) {
+  SMSC_RETURN_IF_ERROR(NumberWrittenEvents(account_id));
   EventQuery q;
   q.contact_id = contact_id;
   while (true) {
@@ -1076,6 +1078,11 @@ Status ConsentService::IntegrateLedger(int64_t account_id) {
   }
   return Status(StatusCode::kUnavailable, "the ledger of account " + std::to_string(account_id) +
                                               " is still being integrated; try again");
+}
+
+Status ConsentService::NumberWrittenEvents(int64_t account_id) {
+  if (!store_.NumbersEventsWhenIntegrating()) return Status::Ok();
+  return IntegrateLedger(account_id);
 }
 
 Result<LedgerCheck> ConsentService::VerifyLedger(int64_t account_id) {
@@ -1326,6 +1333,7 @@ Result<std::vector<ConsentEvent>> ConsentService::ContactHistory(int64_t account
 Result<std::vector<ConsentEvent>> ConsentService::ListEvents(int64_t account_id,
                                                              const EventQuery& q) {
   SMSC_ASSIGN_OR_RETURN(Account account, AccountWithSms(account_id));
+  SMSC_RETURN_IF_ERROR(NumberWrittenEvents(account.id));
   return store_.ListEvents(account.id, q);
 }
 

@@ -264,6 +264,7 @@ Result<ExportSummary> ExportLedger(ConsentService& service, ConsentStore& store,
                                    const ExportOptions& options, const ExportSink& sink) {
   const ExportFilter& f = options.filter;
   SMSC_ASSIGN_OR_RETURN(Scope scope, ResolveScope(service, account_id, f));
+  SMSC_RETURN_IF_ERROR(service.NumberWrittenEvents(scope.account.id));
   // 0: every number (an optional here trips GCC 12's -Wmaybe-uninitialized).
   const int64_t number_id = f.number ? scope.numbers.front().id : 0;
   const bool csv = options.format == ExportFormat::kCsv;

@@ -627,6 +627,10 @@ class ConsentStore {
                                              int64_t /*now_ms*/) {
     return Todo();
   }
+  // Whether events get their seq only when integrated (PostgreSQL), so that listing an
+  // account's events up to the last write needs IntegrateLedger first; false when the commit
+  // numbers them (SQLite).
+  virtual bool NumbersEventsWhenIntegrating() const { return false; }
   // Accounts that have events their tree does not cover yet, by id, at most `limit`.
   virtual Result<std::vector<int64_t>> AccountsToIntegrate(int /*limit*/) { return Todo(); }
   // The integrated tree (size 0 and the empty root when none). kNotFound for an unknown account.

@@ -119,6 +119,7 @@ class PgStore final : public ConsentStore {
   Status DebugOverwriteEvent(const ConsentEvent& e) override;
 
   // ---- the Merkle ledger (pg_tree.cc) ----
+  bool NumbersEventsWhenIntegrating() const override { return true; }
   Result<LedgerTree> IntegrateLedger(int64_t account_id, int64_t max_events,
                                      int64_t now_ms) override;
   Result<std::vector<int64_t>> AccountsToIntegrate(int limit) override;
