@@ -623,48 +623,34 @@ class ConsentStore {
   // transaction (store_ledger::IntegrateLedger). One integrator per account at a time: on
   // PostgreSQL, a call that finds another process integrating the account returns the tree as
   // it is without waiting. kNotFound for an unknown account. Durable on return.
-  virtual Result<LedgerTree> IntegrateLedger(int64_t /*account_id*/, int64_t /*max_events*/,
-                                             int64_t /*now_ms*/) {
-    return Todo();
-  }
+  virtual Result<LedgerTree> IntegrateLedger(int64_t account_id, int64_t max_events,
+                                             int64_t now_ms) = 0;
   // Whether events get their seq only when integrated (PostgreSQL), so that listing an
   // account's events up to the last write needs IntegrateLedger first; false when the commit
   // numbers them (SQLite).
   virtual bool NumbersEventsWhenIntegrating() const { return false; }
   // Accounts that have events their tree does not cover yet, by id, at most `limit`.
-  virtual Result<std::vector<int64_t>> AccountsToIntegrate(int /*limit*/) { return Todo(); }
+  virtual Result<std::vector<int64_t>> AccountsToIntegrate(int limit) = 0;
   // The integrated tree (size 0 and the empty root when none). kNotFound for an unknown account.
-  virtual Result<LedgerTree> GetLedgerTree(int64_t /*account_id*/) { return Todo(); }
+  virtual Result<LedgerTree> GetLedgerTree(int64_t account_id) = 0;
   // The hash of a complete aligned subtree of the account's tree of `tree_size` leaves
   // (tree_size at most the integrated size): store_ledger::SubtreeHash.
-  virtual Result<merkle::Hash> SubtreeHash(int64_t /*account_id*/, int64_t /*tree_size*/,
-                                           int /*level*/, int64_t /*index*/) {
-    return Todo();
-  }
+  virtual Result<merkle::Hash> SubtreeHash(int64_t account_id, int64_t tree_size, int level,
+                                           int64_t index) = 0;
   // Keeps a signed tree head; the first one kept for an (account, size) stays (another one for
   // the same size is OK and changes nothing). kInvalidArgument for a size above the integrated
   // tree. Durable on return.
-  virtual Status PutTreeHead(const SignedTreeHead& /*head*/) { return Todo(); }
+  virtual Status PutTreeHead(const SignedTreeHead& head) = 0;
   // Kept heads of the account with size > after_size, ascending by size, at most `limit`.
-  virtual Result<std::vector<SignedTreeHead>> ListTreeHeads(int64_t /*account_id*/,
-                                                            int64_t /*after_size*/, int /*limit*/) {
-    return Todo();
-  }
+  virtual Result<std::vector<SignedTreeHead>> ListTreeHeads(int64_t account_id, int64_t after_size,
+                                                            int limit) = 0;
   // The newest kept head (largest size), if any.
-  virtual Result<std::optional<SignedTreeHead>> LatestTreeHead(int64_t /*account_id*/) {
-    return Todo();
-  }
+  virtual Result<std::optional<SignedTreeHead>> LatestTreeHead(int64_t account_id) = 0;
   // Public keys that signed tree heads: key id (hex SHA-256 of the raw key) -> raw 32 bytes.
   // Recording one that is known changes nothing.
-  virtual Status PutLedgerKey(const std::string& /*key_id*/, const std::string& /*public_key_raw*/,
-                              int64_t /*at_ms*/) {
-    return Todo();
-  }
-  virtual Result<std::vector<std::pair<std::string, std::string>>> ListLedgerKeys() {
-    return Todo();
-  }
-  // TEMPORARY-LEDGER2: until both backends implement the ledger.
-  static Status Todo() { return Internal("TEMPORARY-LEDGER2: not implemented"); }
+  virtual Status PutLedgerKey(const std::string& key_id, const std::string& public_key_raw,
+                              int64_t at_ms) = 0;
+  virtual Result<std::vector<std::pair<std::string, std::string>>> ListLedgerKeys() = 0;
   // Overwrites a stored event's fields verbatim (no re-hashing). Exists only so tests and the
   // conformance suite can simulate tampering; never called by the application.
   virtual Status DebugOverwriteEvent(const ConsentEvent& e) = 0;

@@ -160,33 +160,6 @@ Result<ConsentEvent> NextEvent(int64_t account_id, const EventDraft& d, const Co
   return e;
 }
 
-Result<ConsentEvent> NextChainEvent(int64_t account_id, const EventDraft& d,
-                                    const ConsentState& before, int64_t head_seq,
-                                    const std::string& head_hash) {
-  if (before.status != d.from) {
-    return Aborted("contact " + std::to_string(d.contact_id) + " on number " +
-                   std::to_string(d.number_id) + " is " + SubscriptionStatusName(before.status) +
-                   ", not " + SubscriptionStatusName(d.from) +
-                   " as the change assumed (changed concurrently); re-read and retry");
-  }
-  ConsentEvent e;
-  e.account_id = account_id;
-  e.seq = head_seq + 1;
-  e.contact_id = d.contact_id;
-  e.phone = d.phone;
-  e.number_id = d.number_id;
-  e.sender = d.sender;
-  e.from = d.from;
-  e.to = d.to;
-  e.source = d.source;
-  e.actor = d.actor;
-  e.at_ms = d.at_ms;
-  e.evidence = d.evidence;
-  e.prev_hash = head_hash;
-  e.hash = ComputeEventHash(e);
-  return e;
-}
-
 std::string Quoted(std::string_view name) { return "\"" + std::string(name) + "\""; }
 
 std::string ColumnList(const TransferTable& t, int count, std::string_view suffix) {

@@ -77,10 +77,6 @@ const EventDraft& ResolveDraftContact(const EventDraft& draft, int64_t new_conta
 // (0 when the store numbers it at integration), the pair's event number `nth`; its id is the
 // caller's to fill in. kAborted when the pair's current status `before` is not the one the
 // change assumed (it was changed concurrently).
-// TEMPORARY-LEDGER2: the chain's next event, until both stores write format-2 events.
-Result<ConsentEvent> NextChainEvent(int64_t account_id, const EventDraft& d,
-                                    const ConsentState& before, int64_t head_seq,
-                                    const std::string& head_hash);
 Result<ConsentEvent> NextEvent(int64_t account_id, const EventDraft& d, const ConsentState& before,
                                int64_t seq, int64_t nth);
 
