@@ -1,8 +1,22 @@
 #include "store/ledger_tree.h"
 
 #include <algorithm>
+#include <cstring>
 
 namespace smsconsent::store_ledger {
+
+std::string HashBytes(const merkle::Hash& h) {
+  return std::string(reinterpret_cast<const char*>(h.data()), h.size());
+}
+
+Result<merkle::Hash> HashFromBytes(std::string_view bytes, std::string_view what) {
+  merkle::Hash h{};
+  if (bytes.size() != h.size()) {
+    return Status(StatusCode::kDataLoss, std::string(what) + " is not a 32-byte hash");
+  }
+  std::memcpy(h.data(), bytes.data(), h.size());
+  return h;
+}
 
 merkle::Hash FoldPowerOfTwo(std::vector<merkle::Hash> hashes) {
   if (hashes.empty()) return merkle::EmptyRoot();

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -90,6 +91,11 @@ class LedgerReader {
 // needs is missing.
 Result<merkle::Hash> SubtreeHash(LedgerReader& r, int64_t account_id, int64_t tree_size, int level,
                                  int64_t index);
+
+// A hash as the stores keep it (32 raw bytes), and back: kDataLoss naming `what` for a value
+// of another length.
+std::string HashBytes(const merkle::Hash& h);
+Result<merkle::Hash> HashFromBytes(std::string_view bytes, std::string_view what);
 
 // The hash of 2^k adjacent subtree hashes (k >= 0), folded pairwise.
 merkle::Hash FoldPowerOfTwo(std::vector<merkle::Hash> hashes);

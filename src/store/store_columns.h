@@ -1,7 +1,6 @@
 // The column lists of the stores' SELECTs, in the order their row readers expect. Both
 // backends have the same tables and column names (src/store/transfer.cc lists them), so one
-// list serves both. Used by src/store/sqlite/ and src/store/postgres/ only; each undefines
-// them at its end.
+// list serves both. Used by src/store/sqlite/ and src/store/postgres/ only.
 #pragma once
 
 #define SMSC_ACCOUNT_COLS                                                           \

@@ -33,19 +33,6 @@ constexpr int64_t kIntegrateLockClass = 0x4C444752;  // "LDGR"
 constexpr char kLockKeySql[] =
     "pg_try_advisory_xact_lock($1::integer, ($2::bigint % 2147483647)::integer)";
 
-std::string HashBytes(const merkle::Hash& h) {
-  return std::string(reinterpret_cast<const char*>(h.data()), h.size());
-}
-
-Result<merkle::Hash> HashOf(const std::string& bytes, std::string_view what) {
-  merkle::Hash h{};
-  if (bytes.size() != h.size()) {
-    return Status(StatusCode::kDataLoss, std::string(what) + " is not a 32-byte hash");
-  }
-  std::memcpy(h.data(), bytes.data(), h.size());
-  return h;
-}
-
 Result<std::vector<ConsentEvent>> EventsFrom(Conn& c, int64_t account_id, int64_t first_seq,
                                              int64_t limit) {
   SMSC_ASSIGN_OR_RETURN(Res r, c.Q("SELECT " SMSC_EVENT_COLS " FROM events WHERE account_id = $1 "
@@ -123,7 +110,7 @@ class PgLedgerWriter final : public store_ledger::LedgerWriter {
            "($1, $2, $3, $4, $5) ON CONFLICT (account_id) DO UPDATE SET size = excluded.size, "
            "root = excluded.root, frontier = excluded.frontier, updated_at_ms = "
            "excluded.updated_at_ms",
-           "saving the ledger tree", account_id, size, pg::Bytes(HashBytes(root)),
+           "saving the ledger tree", account_id, size, pg::Bytes(store_ledger::HashBytes(root)),
            pg::Bytes(frontier), updated_at_ms)
         .status();
   }
@@ -148,7 +135,8 @@ class PgLedgerReader final : public store_ledger::LedgerReader {
     std::vector<merkle::Hash> out;
     out.reserve(static_cast<size_t>(r.rows()));
     for (int i = 0; i < r.rows(); ++i) {
-      SMSC_ASSIGN_OR_RETURN(merkle::Hash h, HashOf(r.Bytea(i, 0), "a ledger tree node"));
+      SMSC_ASSIGN_OR_RETURN(merkle::Hash h,
+                            store_ledger::HashFromBytes(r.Bytea(i, 0), "a ledger tree node"));
       out.push_back(h);
     }
     return out;
@@ -167,7 +155,8 @@ Result<LedgerTree> SelectTree(Conn& c, int64_t account_id) {
                                    "reading the ledger tree", account_id));
   if (r.rows() == 1) {
     tree.size = r.Int(0, 0);
-    SMSC_ASSIGN_OR_RETURN(tree.root, HashOf(r.Bytea(0, 1), "the ledger tree's root"));
+    SMSC_ASSIGN_OR_RETURN(tree.root,
+                          store_ledger::HashFromBytes(r.Bytea(0, 1), "the ledger tree's root"));
     tree.updated_at_ms = r.Int(0, 2);
   }
   return tree;
@@ -179,7 +168,8 @@ Result<SignedTreeHead> ReadHead(const Res& r, int i) {
   SignedTreeHead h;
   h.head.account_id = r.Int(i, 0);
   h.head.size = r.Int(i, 1);
-  SMSC_ASSIGN_OR_RETURN(h.head.root, HashOf(r.Bytea(i, 2), "a tree head's root"));
+  SMSC_ASSIGN_OR_RETURN(h.head.root,
+                        store_ledger::HashFromBytes(r.Bytea(i, 2), "a tree head's root"));
   h.head.at_ms = r.Int(i, 3);
   h.key_id = r.Text(i, 4);
   h.signature = r.Bytea(i, 5);
@@ -259,8 +249,9 @@ Status PgStore::PutTreeHead(const SignedTreeHead& h) {
         .Q("INSERT INTO tree_heads (" SMSC_HEAD_COLS
            ") VALUES ($1, $2, $3, $4, $5, $6) ON "
            "CONFLICT (account_id, size) DO NOTHING",
-           "keeping a tree head", h.head.account_id, h.head.size, pg::Bytes(HashBytes(h.head.root)),
-           h.head.at_ms, h.key_id, pg::Bytes(h.signature))
+           "keeping a tree head", h.head.account_id, h.head.size,
+           pg::Bytes(store_ledger::HashBytes(h.head.root)), h.head.at_ms, h.key_id,
+           pg::Bytes(h.signature))
         .status();
   });
 }
@@ -310,7 +301,5 @@ Result<std::vector<std::pair<std::string, std::string>>> PgStore::ListLedgerKeys
     return out;
   });
 }
-
-#undef SMSC_HEAD_COLS
 
 }  // namespace smsconsent

@@ -396,17 +396,4 @@ Result<std::vector<ContactStatuses>> SqliteStore::LookupContacts(
   return out;
 }
 
-#undef SMSC_ACCOUNT_COLS
-#undef SMSC_NUMBER_COLS
-#undef SMSC_CONTACT_COLS
-#undef SMSC_JOB_COLS
-#undef SMSC_STATUS_COLS
-#undef SMSC_EVENT_COLS
-#undef SMSC_INBOUND_COLS
-#undef SMSC_OUTBOX_COLS
-#undef SMSC_USER_COLS
-#undef SMSC_SESSION_COLS
-#undef SMSC_REVIEW_COLS
-#undef SMSC_REVIEW_FROM
-
 }  // namespace smsconsent

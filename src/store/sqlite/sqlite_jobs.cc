@@ -241,17 +241,4 @@ Result<std::vector<JobReject>> SqliteStore::ListJobRejects(int64_t account_id, i
   return out;
 }
 
-#undef SMSC_ACCOUNT_COLS
-#undef SMSC_NUMBER_COLS
-#undef SMSC_CONTACT_COLS
-#undef SMSC_JOB_COLS
-#undef SMSC_STATUS_COLS
-#undef SMSC_EVENT_COLS
-#undef SMSC_INBOUND_COLS
-#undef SMSC_OUTBOX_COLS
-#undef SMSC_USER_COLS
-#undef SMSC_SESSION_COLS
-#undef SMSC_REVIEW_COLS
-#undef SMSC_REVIEW_FROM
-
 }  // namespace smsconsent

@@ -13,19 +13,6 @@ using namespace sqlite_detail;
 
 namespace {
 
-std::string HashBytes(const merkle::Hash& h) {
-  return std::string(reinterpret_cast<const char*>(h.data()), h.size());
-}
-
-Result<merkle::Hash> HashOf(const std::string& bytes, std::string_view what) {
-  merkle::Hash h{};
-  if (bytes.size() != h.size()) {
-    return Status(StatusCode::kDataLoss, std::string(what) + " is not a 32-byte hash");
-  }
-  std::memcpy(h.data(), bytes.data(), h.size());
-  return h;
-}
-
 // Events read in seq order from a prepared statement whose columns are SMSC_EVENT_COLS.
 Result<std::vector<ConsentEvent>> ReadEvents(Stmt& s, std::string_view what) {
   std::vector<ConsentEvent> out;
@@ -77,7 +64,7 @@ class SqliteLedgerWriter final : public store_ledger::LedgerWriter {
       s.Bind(1, account_id)
           .Bind(2, int64_t{n.level})
           .Bind(3, n.index)
-          .BindBlob(4, HashBytes(n.hash));
+          .BindBlob(4, store_ledger::HashBytes(n.hash));
       SMSC_RETURN_IF_ERROR(s.Run("storing a ledger tree node"));
     }
     return Status::Ok();
@@ -89,7 +76,10 @@ class SqliteLedgerWriter final : public store_ledger::LedgerWriter {
                            "updated_at_ms) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (account_id) "
                            "DO UPDATE SET size = excluded.size, root = excluded.root, frontier = "
                            "excluded.frontier, updated_at_ms = excluded.updated_at_ms"));
-    s.Bind(1, account_id).Bind(2, size).BindBlob(3, HashBytes(root)).BindBlob(4, frontier);
+    s.Bind(1, account_id)
+        .Bind(2, size)
+        .BindBlob(3, store_ledger::HashBytes(root))
+        .BindBlob(4, frontier);
     s.Bind(5, updated_at_ms);
     return s.Run("saving the ledger tree");
   }
@@ -115,7 +105,8 @@ class SqliteLedgerReader final : public store_ledger::LedgerReader {
     while (true) {
       SMSC_ASSIGN_OR_RETURN(bool row, s.Step("reading ledger tree nodes"));
       if (!row) break;
-      SMSC_ASSIGN_OR_RETURN(merkle::Hash h, HashOf(s.Blob(0), "a ledger tree node"));
+      SMSC_ASSIGN_OR_RETURN(merkle::Hash h,
+                            store_ledger::HashFromBytes(s.Blob(0), "a ledger tree node"));
       out.push_back(h);
     }
     return out;
@@ -135,7 +126,8 @@ Result<LedgerTree> SelectTree(Connection& c, int64_t account_id) {
   SMSC_ASSIGN_OR_RETURN(bool row, s.Step("reading the ledger tree"));
   if (row) {
     tree.size = s.Int(0);
-    SMSC_ASSIGN_OR_RETURN(tree.root, HashOf(s.Blob(1), "the ledger tree's root"));
+    SMSC_ASSIGN_OR_RETURN(tree.root,
+                          store_ledger::HashFromBytes(s.Blob(1), "the ledger tree's root"));
     tree.updated_at_ms = s.Int(2);
   }
   return tree;
@@ -145,7 +137,7 @@ Result<SignedTreeHead> ReadHead(const Stmt& s) {
   SignedTreeHead h;
   h.head.account_id = s.Int(0);
   h.head.size = s.Int(1);
-  SMSC_ASSIGN_OR_RETURN(h.head.root, HashOf(s.Blob(2), "a tree head's root"));
+  SMSC_ASSIGN_OR_RETURN(h.head.root, store_ledger::HashFromBytes(s.Blob(2), "a tree head's root"));
   h.head.at_ms = s.Int(3);
   h.key_id = s.Text(4);
   h.signature = s.Blob(5);
@@ -218,7 +210,9 @@ Status SqliteStore::PutTreeHead(const SignedTreeHead& h) {
                         impl_->Prepare("INSERT INTO tree_heads (account_id, size, root, "
                                        "at_ms, key_id, signature) VALUES (?1, ?2, ?3, ?4, "
                                        "?5, ?6) ON CONFLICT (account_id, size) DO NOTHING"));
-  s.Bind(1, h.head.account_id).Bind(2, h.head.size).BindBlob(3, HashBytes(h.head.root));
+  s.Bind(1, h.head.account_id)
+      .Bind(2, h.head.size)
+      .BindBlob(3, store_ledger::HashBytes(h.head.root));
   s.Bind(4, h.head.at_ms).Bind(5, h.key_id).BindBlob(6, h.signature);
   SMSC_RETURN_IF_ERROR(s.Run("keeping a tree head"));
   return txn.Commit();
@@ -278,18 +272,5 @@ Result<std::vector<std::pair<std::string, std::string>>> SqliteStore::ListLedger
   }
   return out;
 }
-
-#undef SMSC_ACCOUNT_COLS
-#undef SMSC_NUMBER_COLS
-#undef SMSC_CONTACT_COLS
-#undef SMSC_JOB_COLS
-#undef SMSC_STATUS_COLS
-#undef SMSC_EVENT_COLS
-#undef SMSC_INBOUND_COLS
-#undef SMSC_OUTBOX_COLS
-#undef SMSC_USER_COLS
-#undef SMSC_SESSION_COLS
-#undef SMSC_REVIEW_COLS
-#undef SMSC_REVIEW_FROM
 
 }  // namespace smsconsent
