@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "app/json_views.h"
+#include "app/ledger_service.h"
 #include "core/business_days.h"
 #include "core/clock.h"
 #include "core/json_text.h"
@@ -1062,22 +1063,7 @@ Status ConsentService::ForEachEvent(int64_t account_id, std::optional<int64_t> c
 }
 
 Status ConsentService::IntegrateLedger(int64_t account_id) {
-  constexpr int64_t kBatch = store_ledger::kMaxIntegrateEvents;
-  for (int round = 0; round < kMaxIntegrateRounds; ++round) {
-    SMSC_ASSIGN_OR_RETURN(LedgerTree before, store_.GetLedgerTree(account_id));
-    SMSC_ASSIGN_OR_RETURN(LedgerTree after,
-                          store_.IntegrateLedger(account_id, kBatch, clock_.NowMs()));
-    if (after.size - before.size == kBatch) continue;  // more may be waiting
-    SMSC_ASSIGN_OR_RETURN(std::vector<int64_t> pending,
-                          store_.AccountsToIntegrate(kMaxPendingAccounts));
-    if (std::find(pending.begin(), pending.end(), account_id) == pending.end()) {
-      return Status::Ok();
-    }
-    // Another process is integrating the account (PostgreSQL): its work shows in a moment.
-    if (after.size == before.size) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return Status(StatusCode::kUnavailable, "the ledger of account " + std::to_string(account_id) +
-                                              " is still being integrated; try again");
+  return CatchUpLedger(store_, clock_, account_id).status();
 }
 
 Status ConsentService::NumberWrittenEvents(int64_t account_id) {

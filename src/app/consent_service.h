@@ -362,15 +362,13 @@ class ConsentService {
   Result<std::map<int64_t, std::vector<NumberStatus>>> StoredStatuses(
       int64_t account_id, const std::vector<int64_t>& contact_ids);
 
-  // Integrates every event of the account written so far into its tree (bounded; waits briefly
-  // for another process integrating it). kUnavailable when it could not finish.
+  // Integrates every event of the account written so far into its tree (CatchUpLedger,
+  // app/ledger_service.h). kUnavailable when it could not finish.
   Status IntegrateLedger(int64_t account_id);
   // On a store that numbers events only when it integrates them (PostgreSQL), integrates the
   // account's written events, so that a listing that follows shows every write before it;
   // nothing on SQLite.
   Status NumberWrittenEvents(int64_t account_id);
-  static constexpr int kMaxIntegrateRounds = 1000;
-  static constexpr int kMaxPendingAccounts = 100'000;
   // Checks the ledger (the chain of format-1 events, the tree and its signed heads) and that the
   // status table equals the ledger's replay, after integrating the account's events written so
   // far. Reads the whole ledger once.

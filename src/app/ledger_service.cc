@@ -4,8 +4,16 @@
 
 #include <algorithm>
 #include <chrono>
+#include <thread>
+#include <vector>
 
 namespace smsconsent {
+namespace {
+
+// How many accounts with events to integrate CatchUpLedger reads to see whether its own is one.
+constexpr int kAccountsToIntegrateLimit = 100'000;
+
+}  // namespace
 
 LedgerService::LedgerService(ConsentStore& store, const Clock& clock, const SigningKey& key,
                              LedgerOptions options)
@@ -15,18 +23,27 @@ Status LedgerService::RegisterKey() {
   return store_.PutLedgerKey(key_.KeyId(), key_.PublicKeyRaw(), clock_.NowMs());
 }
 
-Result<LedgerTree> LedgerService::CatchUp(int64_t account_id) {
-  SMSC_ASSIGN_OR_RETURN(LedgerTree tree, store_.GetLedgerTree(account_id));
+Result<LedgerTree> CatchUpLedger(ConsentStore& store, const Clock& clock, int64_t account_id) {
+  constexpr int64_t kBatch = store_ledger::kMaxIntegrateEvents;
+  SMSC_ASSIGN_OR_RETURN(LedgerTree tree, store.GetLedgerTree(account_id));
   for (int round = 0; round < kMaxCatchUpRounds; ++round) {
-    SMSC_ASSIGN_OR_RETURN(
-        LedgerTree after,
-        store_.IntegrateLedger(account_id, store_ledger::kMaxIntegrateEvents, clock_.NowMs()));
+    SMSC_ASSIGN_OR_RETURN(LedgerTree after,
+                          store.IntegrateLedger(account_id, kBatch, clock.NowMs()));
     const int64_t added = after.size - tree.size;
     tree = after;
-    // Less than a full batch: nothing is left, or another process is integrating the account
-    // right now (on PostgreSQL; what it adds is there for the next call).
-    if (added < store_ledger::kMaxIntegrateEvents) break;
+    if (added == kBatch) continue;  // more may be waiting
+    SMSC_ASSIGN_OR_RETURN(std::vector<int64_t> pending,
+                          store.AccountsToIntegrate(kAccountsToIntegrateLimit));
+    if (std::find(pending.begin(), pending.end(), account_id) == pending.end()) return tree;
+    // Another process is integrating the account (PostgreSQL): its work shows in a moment.
+    if (added == 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
+  return Status(StatusCode::kUnavailable, "the ledger of account " + std::to_string(account_id) +
+                                              " is still being integrated; try again");
+}
+
+Result<LedgerTree> LedgerService::CatchUp(int64_t account_id) {
+  SMSC_ASSIGN_OR_RETURN(LedgerTree tree, CatchUpLedger(store_, clock_, account_id));
   std::lock_guard<std::mutex> lock(mu_);
   auto s = signed_.find(account_id);
   if (s == signed_.end() || tree.size > s->second.size) grown_[account_id] = tree;

@@ -28,6 +28,13 @@
 
 namespace smsconsent {
 
+// Integrates every event of the account written so far into its tree, in at most
+// kMaxCatchUpRounds transactions of store_ledger::kMaxIntegrateEvents each; when another process
+// is integrating the account (PostgreSQL), waits for it 10 ms at a time within those rounds.
+// Returns the tree; kUnavailable when the account still has events to integrate at the end.
+inline constexpr int kMaxCatchUpRounds = 1000;
+Result<LedgerTree> CatchUpLedger(ConsentStore& store, const Clock& clock, int64_t account_id);
+
 struct LedgerOptions {
   // While an account's tree grows, a new signed head at most this often (a proof or
   // `ledger head` signs one whenever the newest kept head does not cover the tree).
@@ -53,8 +60,7 @@ class LedgerService {
   // Records the key's public half in the store (so `ledger verify` knows it). Idempotent.
   Status RegisterKey();
 
-  // Integrates every event written so far into the account's tree (bounded: at most
-  // kMaxCatchUpRounds transactions) and returns the tree.
+  // CatchUpLedger, and the tree it returns.
   Result<LedgerTree> CatchUp(int64_t account_id);
   // A signed head covering the whole integrated tree after CatchUp: the newest kept one when it
   // does, else a new one, kept before it is returned.
@@ -76,7 +82,6 @@ class LedgerService {
   // Returns how many events it integrated.
   Result<int64_t> IntegrateAll();
 
-  static constexpr int kMaxCatchUpRounds = 500;  // x kMaxIntegrateEvents events
   static constexpr int kAccountsPerRound = 1000;
 
  private:
