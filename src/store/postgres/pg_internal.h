@@ -85,8 +85,10 @@ extern const char kUpsertStatusSql[];
 
 // ---- Commit (pg_ledger.cc) ----------------------------------------------------------------
 
-// Writes one change set inside the caller's transaction: Commit, CommitBatch, CommitJobChunk.
-Result<CommitResult> WriteChangeSet(pg::Conn& c, int64_t account_id, const ChangeSet& changes);
+// Writes a job chunk's change sets of one account inside the caller's transaction
+// (store/write_changes.h); the first failing one's error fails them all.
+Result<std::vector<CommitResult>> WriteChangeSets(pg::Conn& c, int64_t account_id,
+                                                  const std::vector<ChangeSet>& changes);
 
 }  // namespace pg_detail
 }  // namespace smsconsent

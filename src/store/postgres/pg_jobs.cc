@@ -147,12 +147,8 @@ Result<std::vector<CommitResult>> PgStore::CommitJobChunk(int64_t account_id,
       return Aborted("job " + std::to_string(progress.job_id) + " is no longer held by '" +
                      progress.lease_owner + "'");
     }
-    std::vector<CommitResult> results;
-    results.reserve(changes.size());
-    for (const ChangeSet& cs : changes) {
-      SMSC_ASSIGN_OR_RETURN(CommitResult r, WriteChangeSet(c, account_id, cs));
-      results.push_back(std::move(r));
-    }
+    SMSC_ASSIGN_OR_RETURN(std::vector<CommitResult> results,
+                          WriteChangeSets(c, account_id, changes));
     for (const JobReject& r : progress.rejects) {
       SMSC_RETURN_IF_ERROR(c.Q("INSERT INTO job_rejects (job_id, \"row\", phone, reason, detail) "
                                "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (job_id, \"row\") DO "

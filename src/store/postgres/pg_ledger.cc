@@ -1,13 +1,17 @@
-// PgStore: the consent ledger: Commit and CommitBatch, the change set writer they and the
-// jobs share, and reading events.
+// PgStore: the consent ledger: Commit and CommitBatch (the rows of store/write_changes.h in
+// PostgreSQL, set at a time), and reading events.
+#include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
 #include "store/postgres/pg_internal.h"
 #include "store/store_rows.h"
+#include "store/write_changes.h"
 
 namespace smsconsent {
 
@@ -22,253 +26,507 @@ using pg::Txn;
 // ---- Commit -------------------------------------------------------------------------------
 
 namespace pg_detail {
+namespace {
 
-// Writes one change set inside the caller's transaction, whose caller has checked that the
-// account exists (ShareAccounts). On error it returns without undoing what it wrote: the caller
-// rolls back (CommitBatch, to the item's savepoint).
-Result<CommitResult> WriteChangeSet(Conn& c, int64_t account_id, const ChangeSet& changes) {
-  CommitResult result;
+using store_write::ContactId;
+using store_write::NewContact;
+using store_write::Pair;
+using store_write::PairRow;
+using store_write::Ref;
+using store_write::RowFault;
+using store_write::StatusWrite;
 
-  // Each referenced id is checked once per change set.
-  std::set<int64_t> contacts_ok, numbers_ok;
-  auto check_contact = [&](int64_t id) -> Status {
-    if (contacts_ok.count(id) != 0) return Status::Ok();
-    SMSC_RETURN_IF_ERROR(ContactInAccount(c, account_id, id));
-    contacts_ok.insert(id);
-    return Status::Ok();
-  };
-  auto check_number = [&](int64_t id) -> Status {
-    if (numbers_ok.count(id) != 0) return Status::Ok();
-    SMSC_RETURN_IF_ERROR(NumberInAccount(c, account_id, id));
-    numbers_ok.insert(id);
-    return Status::Ok();
-  };
+// Columns of a set-at-a-time statement, each one array parameter ($1, $2, … in unnest).
+struct Columns {
+  std::vector<std::vector<int64_t>> ints;
+  std::vector<std::vector<std::string>> texts;
+};
 
-  if (changes.new_contact.has_value()) {
-    const Contact& nc = *changes.new_contact;
-    if (nc.account_id != 0 && nc.account_id != account_id) {
-      return InvalidArgument("the new contact belongs to account " + std::to_string(nc.account_id) +
-                             ", not to account " + std::to_string(account_id));
+// The pairs as three array parameters.
+std::vector<pg::Arg> PairArgs(const std::vector<Pair>& pairs) {
+  std::vector<int64_t> a, c, n;
+  for (const Pair& p : pairs) {
+    a.push_back(p.account_id);
+    c.push_back(p.contact_id);
+    n.push_back(p.number_id);
+  }
+  return {pg::IntArray(a), pg::IntArray(c), pg::IntArray(n)};
+}
+
+// The change-set algorithm's rows in PostgreSQL (store/write_changes.h): each call is one
+// statement over arrays (unnest), whatever the number of rows, so a batch of webhooks costs
+// about a dozen round trips. Events are written with seq NULL; integration numbers them.
+class PgRows : public store_write::BatchTxn {
+ public:
+  PgRows(pg::Pool* pool, Conn* conn) : pool_(pool), c_(conn) {}
+
+  bool NumbersAtWrite() const override { return false; }
+
+  Result<std::vector<bool>> ContactsExist(const std::vector<Ref>& refs) override {
+    return Exist(refs, "contacts", "looking up contacts");
+  }
+  Result<std::vector<bool>> NumbersExist(const std::vector<Ref>& refs) override {
+    return Exist(refs, "sender_numbers", "looking up sender numbers");
+  }
+
+  // Sorted by (account, phone), so that two writers creating the same contacts wait for each
+  // other in one order (ON CONFLICT waits for the other's commit, then takes its row).
+  Result<std::vector<ContactId>> AddContacts(const std::vector<NewContact>& rows) override {
+    std::vector<int64_t> account, created;
+    std::vector<std::string> phone, name, email, properties;
+    for (const NewContact& r : rows) {
+      if (!r.insert) continue;
+      account.push_back(r.contact->account_id);
+      phone.push_back(r.contact->phone);
+      name.push_back(r.contact->name);
+      email.push_back(r.contact->email);
+      created.push_back(r.contact->created_at_ms);
+      properties.push_back(r.contact->properties);
     }
-    if (nc.phone.empty()) return InvalidArgument("the new contact has no phone number");
-    SMSC_RETURN_IF_ERROR(CheckProperties(nc.properties));
-    // Another writer (another server instance) may be creating the same contact right now:
-    // ON CONFLICT waits for it and then takes its row instead of failing.
+    std::map<std::pair<int64_t, std::string>, ContactId> got;
+    if (!account.empty()) {
+      SMSC_ASSIGN_OR_RETURN(
+          Res r, c_->Q("INSERT INTO contacts (account_id, phone, name, email, created_at_ms, "
+                       "properties) SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], "
+                       "$4::text[], $5::bigint[], $6::text[]) ON CONFLICT (account_id, phone) DO "
+                       "NOTHING RETURNING id, account_id, phone",
+                       "adding contacts", pg::IntArray(account), pg::TextArray(phone),
+                       pg::TextArray(name), pg::TextArray(email), pg::IntArray(created),
+                       pg::TextArray(properties)));
+      for (int i = 0; i < r.rows(); ++i) got[{r.Int(i, 1), r.Text(i, 2)}] = {r.Int(i, 0), true};
+    }
+    account.clear();
+    phone.clear();
+    for (const NewContact& r : rows) {
+      if (got.count({r.contact->account_id, r.contact->phone}) != 0) continue;
+      account.push_back(r.contact->account_id);
+      phone.push_back(r.contact->phone);
+    }
+    if (!account.empty()) {
+      SMSC_ASSIGN_OR_RETURN(
+          Res r, c_->Q("SELECT c.id, c.account_id, c.phone FROM contacts c JOIN "
+                       "unnest($1::bigint[], $2::text[]) AS v(account_id, phone) ON "
+                       "c.account_id = v.account_id AND c.phone = v.phone",
+                       "finding contacts by phone", pg::IntArray(account), pg::TextArray(phone)));
+      for (int i = 0; i < r.rows(); ++i) got[{r.Int(i, 1), r.Text(i, 2)}] = {r.Int(i, 0), false};
+    }
+    std::vector<ContactId> out;
+    for (const NewContact& r : rows) {
+      auto it = got.find({r.contact->account_id, r.contact->phone});
+      out.push_back(it == got.end() ? ContactId{} : it->second);
+    }
+    return out;
+  }
+
+  Result<std::vector<bool>> UpdateContacts(const std::vector<Contact>& rows) override {
+    std::vector<int64_t> id, account;
+    std::vector<std::string> name, email, properties;
+    for (const Contact& c : rows) {
+      id.push_back(c.id);
+      account.push_back(c.account_id);
+      name.push_back(c.name);
+      email.push_back(c.email);
+      properties.push_back(c.properties);
+    }
     SMSC_ASSIGN_OR_RETURN(
-        Res ins, c.Q("INSERT INTO contacts (account_id, phone, name, email, created_at_ms, "
-                     "properties) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (account_id, phone) "
-                     "DO NOTHING RETURNING id",
-                     "adding contact", account_id, nc.phone, nc.name, nc.email, nc.created_at_ms,
-                     nc.properties));
-    if (ins.rows() == 1) {
-      result.contact_id = ins.Int(0, 0);
-    } else {
-      SMSC_ASSIGN_OR_RETURN(Res found, c.Q("SELECT id FROM contacts WHERE account_id = $1 AND "
-                                           "phone = $2",
-                                           "finding contact by phone", account_id, nc.phone));
-      if (found.rows() == 0) return Aborted("contact " + nc.phone + " vanished; retry");
-      result.contact_id = found.Int(0, 0);
-    }
-    contacts_ok.insert(result.contact_id);
-  }
-  // contact_id 0 in the change set means the new contact, when there is one.
-  auto contact_of = [&](int64_t id) { return id == 0 ? result.contact_id : id; };
-
-  if (changes.update_contact.has_value()) {
-    const Contact& uc = *changes.update_contact;
-    SMSC_RETURN_IF_ERROR(CheckProperties(uc.properties));
-    SMSC_ASSIGN_OR_RETURN(Res r, c.Q("UPDATE contacts SET name = $3, email = $4, properties = $5 "
-                                     "WHERE id = $1 AND account_id = $2",
-                                     "updating contact", contact_of(uc.id), account_id, uc.name,
-                                     uc.email, uc.properties));
-    if (r.Affected() == 0) {
-      return NotFound("contact " + std::to_string(uc.id) + " not found in account " +
-                      std::to_string(account_id));
-    }
+        Res r, c_->Q("UPDATE contacts c SET name = v.name, email = v.email, properties = "
+                     "v.properties FROM unnest($1::bigint[], $2::bigint[], $3::text[], "
+                     "$4::text[], $5::text[]) AS v(id, account_id, name, email, properties) "
+                     "WHERE c.id = v.id AND c.account_id = v.account_id RETURNING c.id",
+                     "updating contacts", pg::IntArray(id), pg::IntArray(account),
+                     pg::TextArray(name), pg::TextArray(email), pg::TextArray(properties)));
+    std::set<int64_t> found;
+    for (int i = 0; i < r.rows(); ++i) found.insert(r.Int(i, 0));
+    std::vector<bool> out;
+    for (const Contact& c : rows) out.push_back(found.count(c.id) != 0);
+    return out;
   }
 
-  if (changes.inbound.has_value()) {
-    const InboundMessage& m = *changes.inbound;
-    const int64_t inbound_contact = contact_of(m.contact_id);
-    if (inbound_contact != 0) SMSC_RETURN_IF_ERROR(check_contact(inbound_contact));
-    if (m.number_id != 0) SMSC_RETURN_IF_ERROR(check_number(m.number_id));
-    // The same provider message arriving twice at once (two server instances): the second
-    // insert waits for the first transaction and then fails on the unique key.
-    Result<Res> r =
-        c.Q("INSERT INTO inbound_messages (account_id, provider, "
-            "provider_message_id, from_phone, to_number, number_id, contact_id, "
-            "body, received_at_ms, decision) VALUES ($1, $2, $3, $4, $5, $6, $7, "
-            "$8, $9, $10) RETURNING id",
-            "storing inbound message", account_id, m.provider, m.provider_message_id, m.from, m.to,
-            IdOrNull(m.number_id), IdOrNull(inbound_contact), m.body, m.received_at_ms, m.decision);
-    if (!r.ok() && c.last_sqlstate() == pg::kUniqueViolation) {
-      return AlreadyExists("inbound message " + m.provider + "/" + m.provider_message_id +
-                           " is already stored");
+  // The same provider message arriving twice at once (two server instances): the second
+  // insert waits for the first transaction, then does nothing.
+  Result<std::vector<int64_t>> AddInbound(const std::vector<InboundMessage>& rows,
+                                          std::vector<RowFault>* faults) override {
+    std::vector<int64_t> account, number, contact, received;
+    std::vector<std::string> provider, message_id, from, to, body, decision;
+    for (const InboundMessage& m : rows) {
+      account.push_back(m.account_id);
+      provider.push_back(m.provider);
+      message_id.push_back(m.provider_message_id);
+      from.push_back(m.from);
+      to.push_back(m.to);
+      number.push_back(m.number_id);
+      contact.push_back(m.contact_id);
+      body.push_back(m.body);
+      received.push_back(m.received_at_ms);
+      decision.push_back(m.decision);
     }
-    if (!r.ok()) return r.status();
-    result.inbound_id = r->Int(0, 0);
+    SMSC_ASSIGN_OR_RETURN(
+        Res r, c_->Q("INSERT INTO inbound_messages (account_id, provider, provider_message_id, "
+                     "from_phone, to_number, number_id, contact_id, body, received_at_ms, "
+                     "decision) SELECT a, p, m, f, t, NULLIF(n, 0), NULLIF(c, 0), b, r, d FROM "
+                     "unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], "
+                     "$6::bigint[], $7::bigint[], $8::text[], $9::bigint[], $10::text[]) WITH "
+                     "ORDINALITY AS v(a, p, m, f, t, n, c, b, r, d, ord) ORDER BY ord ON "
+                     "CONFLICT (account_id, provider, provider_message_id) DO NOTHING RETURNING "
+                     "id, account_id, provider, provider_message_id",
+                     "storing inbound messages", pg::IntArray(account), pg::TextArray(provider),
+                     pg::TextArray(message_id), pg::TextArray(from), pg::TextArray(to),
+                     pg::IntArray(number), pg::IntArray(contact), pg::TextArray(body),
+                     pg::IntArray(received), pg::TextArray(decision)));
+    std::map<std::tuple<int64_t, std::string, std::string>, int64_t> ids;
+    for (int i = 0; i < r.rows(); ++i) {
+      ids[{r.Int(i, 1), r.Text(i, 2), r.Text(i, 3)}] = r.Int(i, 0);
+      inbound_written_.insert(r.Int(i, 0));
+    }
+    std::vector<int64_t> out;
+    for (size_t k = 0; k < rows.size(); ++k) {
+      auto it = ids.find({rows[k].account_id, rows[k].provider, rows[k].provider_message_id});
+      if (it == ids.end()) (*faults)[k] = RowFault::kDuplicate;
+      out.push_back(it == ids.end() ? 0 : it->second);
+    }
+    return out;
   }
 
-  if (changes.review.has_value()) {
-    const ReviewItem& rv = *changes.review;
-    const int64_t inbound_id = rv.inbound_id == 0 ? result.inbound_id : rv.inbound_id;
-    const int64_t contact_id = contact_of(rv.contact_id);
-    if (inbound_id == 0) return InvalidArgument("a review item needs its inbound message");
-    SMSC_RETURN_IF_ERROR(check_contact(contact_id));
-    SMSC_RETURN_IF_ERROR(check_number(rv.number_id));
-    Result<Res> r =
-        c.Q("INSERT INTO review_items (account_id, inbound_id, contact_id, number_id, rule, "
-            "explanation, state, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6, 'open', $7)",
-            "storing review item", account_id, inbound_id, contact_id, rv.number_id, rv.rule,
-            rv.explanation, rv.created_at_ms);
-    if (!r.ok() && c.last_sqlstate() == pg::kUniqueViolation) {
-      return AlreadyExists("inbound message " + std::to_string(inbound_id) +
-                           " has a review item already");
+  Status AddReviews(const std::vector<ReviewItem>& rows, std::vector<RowFault>* faults) override {
+    std::vector<int64_t> account, inbound, contact, number, created;
+    std::vector<std::string> rule, explanation;
+    for (const ReviewItem& r : rows) {
+      account.push_back(r.account_id);
+      inbound.push_back(r.inbound_id);
+      contact.push_back(r.contact_id);
+      number.push_back(r.number_id);
+      rule.push_back(r.rule);
+      explanation.push_back(r.explanation);
+      created.push_back(r.created_at_ms);
     }
-    if (!r.ok() && c.last_sqlstate() == pg::kForeignKeyViolation) {
-      return NotFound("inbound message " + std::to_string(inbound_id) + " is not in account " +
-                      std::to_string(account_id));
-    }
-    if (!r.ok()) return r.status();
-  }
-
-  // The id of the last event this change set wrote on each (contact, number): what its
-  // replies were decided after.
-  std::map<std::pair<int64_t, int64_t>, int64_t> last_event_of_pair;
-
-  result.events.reserve(changes.events.size());
-  for (const EventDraft& draft : changes.events) {
-    EventDraft resolved;
-    const EventDraft& d = ResolveDraftContact(draft, result.contact_id, &resolved);
-    SMSC_RETURN_IF_ERROR(check_contact(d.contact_id));
-    SMSC_RETURN_IF_ERROR(check_number(d.number_id));
-
-    // The pair's status row, locked until the commit: writers of the same (contact, number)
-    // take turns here, before the event's id is drawn, so a pair's events get ids in the order
-    // they happened; writers of other pairs of the account do not wait.
-    ConsentState before;  // no row: not_specified, no events yet
-    int64_t pair_events = 0;
-    bool have_row = false;
-    {
-      SMSC_ASSIGN_OR_RETURN(
-          Res r, c.Q("SELECT " SMSC_STATUS_COLS ", events FROM statuses WHERE "
-                     "account_id = $1 AND contact_id = $2 AND number_id = $3 "
-                     "FOR UPDATE",
-                     "locking the contact's status", account_id, d.contact_id, d.number_id));
-      if (r.rows() == 1) {
-        SMSC_ASSIGN_OR_RETURN(StatusRow row, ReadStatus(r, 0));
-        before = row.state;
-        pair_events = r.Int(0, 6);
-        have_row = true;
+    // Per row: whether its inbound message is in its account, and whether it was written
+    // (else the message has a review item already).
+    SMSC_ASSIGN_OR_RETURN(
+        Res r, c_->Q("WITH v AS (SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], "
+                     "$4::bigint[], $5::text[], $6::text[], $7::bigint[]) WITH ORDINALITY AS "
+                     "v(a, i, c, n, rule, ex, at, ord)), ok AS (SELECT v.*, EXISTS (SELECT 1 "
+                     "FROM inbound_messages m WHERE m.id = v.i AND m.account_id = v.a) AS known "
+                     "FROM v), ins AS (INSERT INTO review_items (account_id, inbound_id, "
+                     "contact_id, number_id, rule, explanation, state, created_at_ms) SELECT a, "
+                     "i, c, n, rule, ex, 'open', at FROM ok WHERE known ORDER BY ord ON "
+                     "CONFLICT (inbound_id) DO NOTHING RETURNING inbound_id) SELECT ok.known, "
+                     "ok.i IN (SELECT inbound_id FROM ins) FROM ok ORDER BY ok.ord",
+                     "storing review items", pg::IntArray(account), pg::IntArray(inbound),
+                     pg::IntArray(contact), pg::IntArray(number), pg::TextArray(rule),
+                     pg::TextArray(explanation), pg::IntArray(created)));
+    for (int i = 0; i < r.rows(); ++i) {
+      if (!r.Bool(i, 0)) {
+        (*faults)[i] = RowFault::kMissingReference;
+      } else if (!r.Bool(i, 1)) {
+        (*faults)[i] = RowFault::kDuplicate;
       }
     }
-    if (!have_row) {
-      // The pair's first event: its row is created now, so that it is locked from here on. A
-      // row that appears meanwhile was created by another writer of the same pair, whose
-      // change this one did not see: the caller re-reads and decides again. (The count covers
-      // events of a pair whose row a rebuild of the status table left out.)
-      SMSC_ASSIGN_OR_RETURN(
-          Res r, c.Q("INSERT INTO statuses (account_id, contact_id, number_id, status, "
-                     "self_opted_out, source, updated_at_ms, events) VALUES ($1, $2, $3, $4, "
-                     "false, $5, 0, (SELECT COUNT(*) FROM events WHERE account_id = $1 AND "
-                     "contact_id = $2 AND number_id = $3)) ON CONFLICT DO NOTHING RETURNING "
-                     "events",
-                     "locking the contact's status", account_id, d.contact_id, d.number_id,
-                     SubscriptionStatusName(before.status), SourceName(before.source)));
-      if (r.rows() == 0) {
-        return Aborted("contact " + std::to_string(d.contact_id) + " on number " +
-                       std::to_string(d.number_id) +
-                       " was changed concurrently; re-read and retry");
-      }
-      pair_events = r.Int(0, 0);
-    }
-    SMSC_ASSIGN_OR_RETURN(ConsentEvent e, NextEvent(account_id, d, before, 0, pair_events + 1));
-    {
-      // seq stays NULL until the account's ledger is integrated (PgStore::IntegrateLedger).
-      SMSC_ASSIGN_OR_RETURN(
-          Res r,
-          c.Q("INSERT INTO events (account_id, seq, contact_id, phone, number_id, sender, "
-              "from_status, to_status, source, actor, at_ms, evidence, prev_hash, hash, format, "
-              "batch_hash, nth) VALUES ($1, NULL, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, '', "
-              "'', $12, $13, $14) RETURNING id",
-              "appending consent event", e.account_id, e.contact_id, e.phone, e.number_id, e.sender,
-              SubscriptionStatusName(e.from), SubscriptionStatusName(e.to), SourceName(e.source),
-              e.actor, e.at_ms, e.evidence, int64_t{e.format}, e.batch_hash, e.nth));
-      e.id = r.Int(0, 0);
-    }
-
-    ConsentState after = ApplyEvent(before, d.to, d.source, d.at_ms);
-    SMSC_RETURN_IF_ERROR(c.Q("UPDATE statuses SET status = $4, self_opted_out = $5, source = $6, "
-                             "updated_at_ms = $7, events = $8 WHERE account_id = $1 AND "
-                             "contact_id = $2 AND number_id = $3",
-                             "updating status", account_id, d.contact_id, d.number_id,
-                             SubscriptionStatusName(after.status), after.self_opted_out,
-                             SourceName(after.source), after.updated_at_ms, e.nth)
-                             .status());
-    last_event_of_pair[{d.contact_id, d.number_id}] = e.id;
-    result.events.push_back(std::move(e));
+    return Status::Ok();
   }
 
-  result.outbox.reserve(changes.outbox.size());
-  for (const OutboxItem& item : changes.outbox) {
-    OutboxItem o = item;
-    o.contact_id = contact_of(item.contact_id);
-    SMSC_RETURN_IF_ERROR(check_number(o.number_id));
-    if (o.contact_id != 0) SMSC_RETURN_IF_ERROR(check_contact(o.contact_id));
-    o.account_id = account_id;
-    o.attempts = 0;
-    o.last_error.clear();
-    o.lease_owner.clear();
-    o.lease_until_ms = 0;
-    if (o.channel == kChannelResponse) {
-      // Delivered in the webhook's own HTTP response: recorded, never dispatched.
-      o.state = OutboxState::kSent;
-      o.sent_at_ms = o.created_at_ms;
-    } else if (o.channel == kChannelApi) {
-      o.state = OutboxState::kPending;
-      o.sent_at_ms = 0;
-      o.provider_message_id.clear();
-    } else {
-      return InvalidArgument("outbox item channel \"" + o.channel +
-                             "\" is unknown (expected api or response)");
+  // Locked in key order, so writers of overlapping pairs wait for each other rather than
+  // deadlock.
+  Result<std::vector<PairRow>> ReadStatuses(const std::vector<Pair>& pairs) override {
+    std::vector<pg::Arg> args = PairArgs(pairs);
+    SMSC_ASSIGN_OR_RETURN(
+        Res r, c_->Query("SELECT s.account_id, s.contact_id, s.number_id, s.status, "
+                         "s.self_opted_out, s.source, s.updated_at_ms, s.events FROM statuses s "
+                         "JOIN unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS v(a, c, n) ON "
+                         "s.account_id = v.a AND s.contact_id = v.c AND s.number_id = v.n ORDER "
+                         "BY s.account_id, s.contact_id, s.number_id FOR UPDATE OF s",
+                         args, "locking the contacts' statuses"));
+    std::map<Pair, PairRow> found;
+    for (int i = 0; i < r.rows(); ++i) {
+      SMSC_ASSIGN_OR_RETURN(StatusRow row, ReadStatus(r, i, 1));
+      found[{r.Int(i, 0), r.Int(i, 1), r.Int(i, 2)}] = {true, row.state, r.Int(i, 7)};
     }
-    if (o.inbound_id == 0) o.inbound_id = result.inbound_id;
-    // The pair's last event: this change set's, else the newest one this transaction sees
-    // (a writer of the pair that commits later draws a higher id).
-    o.queued_at_seq = 0;
-    o.queued_after_event = 0;
-    if (o.contact_id != 0) {
-      auto mine = last_event_of_pair.find({o.contact_id, o.number_id});
-      if (mine != last_event_of_pair.end()) {
-        o.queued_after_event = mine->second;
-      } else {
-        SMSC_ASSIGN_OR_RETURN(
-            Res h, c.Q("SELECT COALESCE(MAX(id), 0) FROM events WHERE "
-                       "account_id = $1 AND contact_id = $2 AND number_id = $3",
-                       "reading the contact's last event", account_id, o.contact_id, o.number_id));
-        o.queued_after_event = h.Int(0, 0);
+    std::vector<PairRow> out;
+    for (const Pair& p : pairs) {
+      auto it = found.find(p);
+      out.push_back(it == found.end() ? PairRow{} : it->second);
+    }
+    return out;
+  }
+
+  // The pairs' first rows, created now so that they are locked from here on. A row that
+  // appeared meanwhile was created by another writer of the same pair.
+  Result<std::vector<std::optional<int64_t>>> StartPairs(const std::vector<Pair>& pairs) override {
+    std::vector<pg::Arg> args = PairArgs(pairs);
+    const ConsentState none;
+    args.push_back(pg::ToArg(SubscriptionStatusName(none.status)));
+    args.push_back(pg::ToArg(SourceName(none.source)));
+    SMSC_ASSIGN_OR_RETURN(
+        Res r, c_->Query("INSERT INTO statuses (account_id, contact_id, number_id, status, "
+                         "self_opted_out, source, updated_at_ms, events) SELECT v.a, v.c, v.n, "
+                         "$4, false, $5, 0, (SELECT COUNT(*) FROM events e WHERE e.account_id = "
+                         "v.a AND e.contact_id = v.c AND e.number_id = v.n) FROM "
+                         "unnest($1::bigint[], $2::bigint[], $3::bigint[]) WITH ORDINALITY AS "
+                         "v(a, c, n, ord) ORDER BY v.ord ON CONFLICT DO NOTHING RETURNING "
+                         "account_id, contact_id, number_id, events",
+                         args, "locking the contacts' statuses"));
+    std::map<Pair, int64_t> created;
+    for (int i = 0; i < r.rows(); ++i) created[{r.Int(i, 0), r.Int(i, 1), r.Int(i, 2)}] = r.Int(i, 3);
+    std::vector<std::optional<int64_t>> out;
+    for (const Pair& p : pairs) {
+      auto it = created.find(p);
+      out.push_back(it == created.end() ? std::nullopt : std::optional<int64_t>(it->second));
+    }
+    return out;
+  }
+
+  Result<int64_t> LastSeq(int64_t) override { return Internal("PostgreSQL numbers at integration"); }
+
+  // seq stays NULL until the account's ledger is integrated (PgStore::IntegrateLedger). The ids
+  // are drawn in the order given (ORDER BY ord), which orders each pair's events.
+  Result<std::vector<int64_t>> AddEvents(const std::vector<ConsentEvent>& events) override {
+    std::vector<int64_t> account, contact, number, at, nth;
+    std::vector<std::string> phone, sender, from, to, source, actor, evidence, batch;
+    for (const ConsentEvent& e : events) {
+      account.push_back(e.account_id);
+      contact.push_back(e.contact_id);
+      phone.push_back(e.phone);
+      number.push_back(e.number_id);
+      sender.push_back(e.sender);
+      from.push_back(SubscriptionStatusName(e.from));
+      to.push_back(SubscriptionStatusName(e.to));
+      source.push_back(SourceName(e.source));
+      actor.push_back(e.actor);
+      at.push_back(e.at_ms);
+      evidence.push_back(e.evidence);
+      batch.push_back(e.batch_hash);
+      nth.push_back(e.nth);
+    }
+    SMSC_ASSIGN_OR_RETURN(
+        Res r, c_->Q("INSERT INTO events (account_id, seq, contact_id, phone, number_id, "
+                     "sender, from_status, to_status, source, actor, at_ms, evidence, prev_hash, "
+                     "hash, format, batch_hash, nth) SELECT a, NULL, c, ph, n, snd, fs, ts, src, "
+                     "act, at, ev, '', '', 2, bh, nth FROM unnest($1::bigint[], $2::bigint[], "
+                     "$3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[], "
+                     "$9::text[], $10::bigint[], $11::text[], $12::text[], $13::bigint[]) WITH "
+                     "ORDINALITY AS v(a, c, ph, n, snd, fs, ts, src, act, at, ev, bh, nth, ord) "
+                     "ORDER BY ord RETURNING id, account_id, contact_id, number_id, nth",
+                     "appending consent events", pg::IntArray(account), pg::IntArray(contact),
+                     pg::TextArray(phone), pg::IntArray(number), pg::TextArray(sender),
+                     pg::TextArray(from), pg::TextArray(to), pg::TextArray(source),
+                     pg::TextArray(actor), pg::IntArray(at), pg::TextArray(evidence),
+                     pg::TextArray(batch), pg::IntArray(nth)));
+    // A pair's events in one batch have distinct numbers (nth): the row's key.
+    std::map<std::pair<Pair, int64_t>, int64_t> ids;
+    for (int i = 0; i < r.rows(); ++i) {
+      ids[{Pair{r.Int(i, 1), r.Int(i, 2), r.Int(i, 3)}, r.Int(i, 4)}] = r.Int(i, 0);
+    }
+    std::vector<int64_t> out;
+    for (const ConsentEvent& e : events) {
+      auto it = ids.find({Pair{e.account_id, e.contact_id, e.number_id}, e.nth});
+      if (it == ids.end()) return Internal("an appended event was not returned");
+      out.push_back(it->second);
+    }
+    return out;
+  }
+
+  Status WriteStatuses(const std::vector<StatusWrite>& rows) override {
+    std::vector<int64_t> account, contact, number, updated, events;
+    std::vector<std::string> status, self, source;
+    for (const StatusWrite& w : rows) {
+      account.push_back(w.pair.account_id);
+      contact.push_back(w.pair.contact_id);
+      number.push_back(w.pair.number_id);
+      status.push_back(SubscriptionStatusName(w.state.status));
+      self.push_back(w.state.self_opted_out ? "t" : "f");
+      source.push_back(SourceName(w.state.source));
+      updated.push_back(w.state.updated_at_ms);
+      events.push_back(w.events);
+    }
+    return c_
+        ->Q("INSERT INTO statuses (account_id, contact_id, number_id, status, self_opted_out, "
+            "source, updated_at_ms, events) SELECT * FROM unnest($1::bigint[], $2::bigint[], "
+            "$3::bigint[], $4::text[], $5::boolean[], $6::text[], $7::bigint[], $8::bigint[]) "
+            "ON CONFLICT (account_id, contact_id, number_id) DO UPDATE SET status = "
+            "excluded.status, self_opted_out = excluded.self_opted_out, source = "
+            "excluded.source, updated_at_ms = excluded.updated_at_ms, events = excluded.events",
+            "updating statuses", pg::IntArray(account), pg::IntArray(contact),
+            pg::IntArray(number), pg::TextArray(status), pg::TextArray(self),
+            pg::TextArray(source), pg::IntArray(updated), pg::IntArray(events))
+        .status();
+  }
+
+  // The newest event this transaction sees: a writer of the pair that commits later draws a
+  // higher id.
+  Result<std::vector<int64_t>> LastEvents(const std::vector<Pair>& pairs) override {
+    SMSC_ASSIGN_OR_RETURN(
+        Res r, c_->Query("SELECT (SELECT COALESCE(MAX(e.id), 0) FROM events e WHERE "
+                         "e.account_id = v.a AND e.contact_id = v.c AND e.number_id = v.n) FROM "
+                         "unnest($1::bigint[], $2::bigint[], $3::bigint[]) WITH ORDINALITY AS "
+                         "v(a, c, n, ord) ORDER BY v.ord",
+                         PairArgs(pairs), "reading the contacts' last events"));
+    std::vector<int64_t> out;
+    for (int i = 0; i < r.rows(); ++i) out.push_back(r.Int(i, 0));
+    return out;
+  }
+
+  Result<std::vector<int64_t>> AddOutbox(const std::vector<OutboxItem>& rows,
+                                         std::vector<RowFault>* faults) override {
+    // Inbound messages not written by this transaction are looked for first (a foreign-key
+    // failure would fail the whole statement, not the one row).
+    std::vector<int64_t> ask_account, ask_id;
+    for (const OutboxItem& o : rows) {
+      if (o.inbound_id != 0 && inbound_written_.count(o.inbound_id) == 0) {
+        ask_account.push_back(o.account_id);
+        ask_id.push_back(o.inbound_id);
       }
     }
-    Result<Res> r =
-        c.Q("INSERT INTO outbox (account_id, number_id, contact_id, to_phone, from_number, body, "
-            "kind, state, attempts, last_error, inbound_id, created_at_ms, next_attempt_at_ms, "
-            "channel, provider_message_id, lease_owner, lease_until_ms, sent_at_ms, "
-            "queued_at_seq, queued_after_event) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
-            "$11, $12, $13, $14, $15, $16, $17, $18, $19, $20) RETURNING id",
-            "queueing outbox item", o.account_id, o.number_id, IdOrNull(o.contact_id), o.to, o.from,
-            o.body, ReplyKindName(o.kind), OutboxStateName(o.state), int64_t{o.attempts},
-            o.last_error, IdOrNull(o.inbound_id), o.created_at_ms, o.next_attempt_at_ms, o.channel,
-            o.provider_message_id, o.lease_owner, o.lease_until_ms, o.sent_at_ms, o.queued_at_seq,
-            o.queued_after_event);
-    if (!r.ok() && c.last_sqlstate() == pg::kForeignKeyViolation) {
-      return NotFound("outbox item refers to inbound message " + std::to_string(o.inbound_id) +
-                      ", which is not in account " + std::to_string(account_id));
+    std::set<std::pair<int64_t, int64_t>> known;
+    if (!ask_id.empty()) {
+      SMSC_ASSIGN_OR_RETURN(
+          Res r, c_->Q("SELECT m.account_id, m.id FROM inbound_messages m JOIN "
+                       "unnest($1::bigint[], $2::bigint[]) AS v(a, i) ON m.account_id = v.a AND "
+                       "m.id = v.i",
+                       "looking up inbound messages", pg::IntArray(ask_account),
+                       pg::IntArray(ask_id)));
+      for (int i = 0; i < r.rows(); ++i) known.insert({r.Int(i, 0), r.Int(i, 1)});
     }
-    if (!r.ok()) return r.status();
-    o.id = r->Int(0, 0);
-    result.outbox.push_back(std::move(o));
+    // The columns as arrays: 11 integers ($1…$11), then 9 texts ($12…$20).
+    Columns v{std::vector<std::vector<int64_t>>(11), std::vector<std::vector<std::string>>(9)};
+    std::vector<size_t> written;
+    for (size_t k = 0; k < rows.size(); ++k) {
+      const OutboxItem& o = rows[k];
+      if (o.inbound_id != 0 && inbound_written_.count(o.inbound_id) == 0 &&
+          known.count({o.account_id, o.inbound_id}) == 0) {
+        (*faults)[k] = RowFault::kMissingReference;
+        continue;
+      }
+      written.push_back(k);
+      const int64_t ints[] = {o.account_id,    o.number_id,          o.contact_id,
+                              int64_t{o.attempts}, o.inbound_id,    o.created_at_ms,
+                              o.next_attempt_at_ms, o.lease_until_ms, o.sent_at_ms,
+                              o.queued_at_seq, o.queued_after_event};
+      for (size_t j = 0; j < v.ints.size(); ++j) v.ints[j].push_back(ints[j]);
+      const std::string_view texts[] = {o.to,
+                                        o.from,
+                                        o.body,
+                                        ReplyKindName(o.kind),
+                                        OutboxStateName(o.state),
+                                        o.last_error,
+                                        o.channel,
+                                        o.provider_message_id,
+                                        o.lease_owner};
+      for (size_t j = 0; j < v.texts.size(); ++j) v.texts[j].emplace_back(texts[j]);
+    }
+    std::vector<int64_t> ids(rows.size(), 0);
+    if (written.empty()) return ids;
+    SMSC_ASSIGN_OR_RETURN(
+        Res r,
+        c_->Q("INSERT INTO outbox (account_id, number_id, contact_id, to_phone, from_number, body, "
+              "kind, state, attempts, last_error, inbound_id, created_at_ms, next_attempt_at_ms, "
+              "channel, provider_message_id, lease_owner, lease_until_ms, sent_at_ms, "
+              "queued_at_seq, queued_after_event) SELECT a, n, NULLIF(c, 0), tp, fn, b, k, s, "
+              "att, le, NULLIF(i, 0), ca, na, ch, pm, lo, lu, sa, qs, qe FROM "
+              "unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], "
+              "$6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], "
+              "$11::bigint[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], "
+              "$17::text[], $18::text[], $19::text[], $20::text[]) WITH ORDINALITY AS v(a, n, "
+              "c, att, i, ca, na, lu, sa, qs, qe, tp, fn, b, k, s, le, ch, pm, lo, ord) ORDER "
+              "BY ord RETURNING id",
+              "queueing outbox items", pg::IntArray(v.ints[0]), pg::IntArray(v.ints[1]),
+              pg::IntArray(v.ints[2]), pg::IntArray(v.ints[3]), pg::IntArray(v.ints[4]),
+              pg::IntArray(v.ints[5]), pg::IntArray(v.ints[6]), pg::IntArray(v.ints[7]),
+              pg::IntArray(v.ints[8]), pg::IntArray(v.ints[9]), pg::IntArray(v.ints[10]),
+              pg::TextArray(v.texts[0]), pg::TextArray(v.texts[1]), pg::TextArray(v.texts[2]),
+              pg::TextArray(v.texts[3]), pg::TextArray(v.texts[4]), pg::TextArray(v.texts[5]),
+              pg::TextArray(v.texts[6]), pg::TextArray(v.texts[7]), pg::TextArray(v.texts[8])));
+    // The ids are drawn in the rows' order (ORDER BY ord), so ascending ids are the rows.
+    std::vector<int64_t> drawn;
+    for (int i = 0; i < r.rows(); ++i) drawn.push_back(r.Int(i, 0));
+    if (drawn.size() != written.size()) return Internal("queued outbox items were not returned");
+    std::sort(drawn.begin(), drawn.end());
+    for (size_t k = 0; k < written.size(); ++k) ids[written[k]] = drawn[k];
+    return ids;
   }
-  return result;
+
+  // ---- the transaction (CommitBatch) ----
+  Result<std::vector<bool>> Begin(const std::vector<int64_t>& accounts) override {
+    inbound_written_.clear();
+    for (int attempt = 0;; ++attempt) {
+      Result<pg::Lease> lease = pool_->Acquire();
+      if (!lease.ok()) return lease.status();
+      lease_.emplace(std::move(lease).value());
+      c_ = &**lease_;
+      Result<Txn> txn = Txn::Begin(*c_);
+      if (!txn.ok()) {
+        // A pooled connection that died while idle (server restart): nothing was done yet.
+        const bool retry = attempt == 0 && lease_->reused() && c_->broken();
+        Rollback();
+        if (retry) {
+          pool_->DropIdle();
+          continue;
+        }
+        return txn.status();
+      }
+      txn_.emplace(std::move(txn).value());
+      break;
+    }
+    SMSC_ASSIGN_OR_RETURN(std::set<int64_t> found, ShareAccounts(*c_, accounts));
+    std::vector<bool> out;
+    for (int64_t id : accounts) out.push_back(found.count(id) != 0);
+    return out;
+  }
+  Status Commit() override {
+    Status st = txn_->Commit();  // the WAL flush
+    Rollback();
+    return st;
+  }
+  void Rollback() override {
+    txn_.reset();
+    lease_.reset();
+    c_ = nullptr;
+  }
+  Status Savepoint() override { return c_->Exec("SAVEPOINT batch_item", "starting a batch item"); }
+  Status RollbackToSavepoint() override {
+    inbound_written_.clear();  // what the item wrote is gone; the lookups ask the database
+    return c_->Exec("ROLLBACK TO SAVEPOINT batch_item", "rolling back a batch item");
+  }
+  Status ReleaseSavepoint() override {
+    return c_->Exec("RELEASE SAVEPOINT batch_item", "finishing a batch item");
+  }
+  bool Lost() override { return c_ == nullptr || c_->broken(); }
+
+ private:
+  Result<std::vector<bool>> Exist(const std::vector<Ref>& refs, const std::string& table,
+                                  std::string_view what) {
+    std::vector<int64_t> account, id;
+    for (const Ref& r : refs) {
+      account.push_back(r.account_id);
+      id.push_back(r.id);
+    }
+    SMSC_ASSIGN_OR_RETURN(
+        Res r, c_->Q("SELECT EXISTS (SELECT 1 FROM " + table +
+                         " t WHERE t.id = v.i AND t.account_id = v.a) FROM unnest($1::bigint[], "
+                         "$2::bigint[]) WITH ORDINALITY AS v(a, i, ord) ORDER BY v.ord",
+                     what, pg::IntArray(account), pg::IntArray(id)));
+    std::vector<bool> out;
+    for (int i = 0; i < r.rows(); ++i) out.push_back(r.Bool(i, 0));
+    return out;
+  }
+
+  pg::Pool* pool_;
+  Conn* c_;
+  std::optional<pg::Lease> lease_;
+  std::optional<Txn> txn_;
+  std::set<int64_t> inbound_written_;  // inbound messages this transaction stored
+};
+
+}  // namespace
+
+Result<std::vector<CommitResult>> WriteChangeSets(Conn& c, int64_t account_id,
+                                                  const std::vector<ChangeSet>& changes) {
+  PgRows rows(nullptr, &c);
+  std::vector<int64_t> accounts(changes.size(), account_id);
+  std::vector<const ChangeSet*> sets;
+  sets.reserve(changes.size());
+  for (const ChangeSet& cs : changes) sets.push_back(&cs);
+  store_write::Written w = store_write::WriteChangeSets(rows, accounts, sets);
+  if (!w.ok()) return w.error;
+  return std::move(w.results);
 }
 
 }  // namespace pg_detail
@@ -278,87 +536,12 @@ Result<CommitResult> PgStore::Commit(int64_t account_id, const ChangeSet& change
   return std::move(results.front());
 }
 
-// Group commit: one transaction, the items, one COMMIT: one WAL flush for the batch. An item
-// that fails is left out by writing the batch again with a savepoint per item (below), so the
-// others are unaffected. The accounts of the batch are checked once up front (ShareAccounts);
-// writers of the same account wait only for those of the same (contact, number) pair.
+// Group commit: one transaction, the change sets, one COMMIT: one WAL flush for the batch
+// (store/write_changes.h). The accounts are checked once up front (ShareAccounts); writers
+// of the same account wait only for those of the same (contact, number) pair.
 std::vector<Result<CommitResult>> PgStore::CommitBatch(const std::vector<BatchItem>& items) {
-  std::vector<Result<CommitResult>> results;
-  if (items.empty()) return results;
-  // The batch as a whole failed: items already written are lost with the transaction.
-  auto fail_all = [&](const Status& st) {
-    for (Result<CommitResult>& r : results) {
-      if (r.ok()) r = st;
-    }
-    while (results.size() < items.size()) results.emplace_back(st);
-    return std::move(results);
-  };
-  std::vector<int64_t> accounts;
-  for (const BatchItem& item : items) accounts.push_back(item.account_id);
-
-  // As in SqliteStore::CommitBatch: first without a savepoint per item (two round trips
-  // each); when an item fails, the transaction is rolled back and the batch written again
-  // with them, so that only the failing item is left out. A batch of one needs no second
-  // pass: the rollback is the item's.
-  bool savepoints = false;
-  for (int attempt = 0;; ++attempt) {
-    results.clear();
-    results.reserve(items.size());
-    Result<pg::Lease> lease = impl_->pool.Acquire();
-    if (!lease.ok()) return fail_all(lease.status());
-    Conn& c = **lease;
-    Result<Txn> txn = Txn::Begin(c);
-    if (!txn.ok()) {
-      // A pooled connection that died while idle (server restart): nothing was done yet.
-      if (attempt == 0 && lease->reused() && c.broken()) {
-        impl_->pool.DropIdle();
-        continue;
-      }
-      return fail_all(txn.status());
-    }
-    Result<std::set<int64_t>> locked = ShareAccounts(c, accounts);
-    if (!locked.ok()) return fail_all(locked.status());
-    bool again = false;
-    for (const BatchItem& item : items) {
-      if (item.changes == nullptr) {
-        results.emplace_back(InvalidArgument("batch item without a change set"));
-        continue;
-      }
-      if (locked->count(item.account_id) == 0) {
-        results.emplace_back(AccountNotFound(item.account_id));
-        continue;
-      }
-      if (savepoints) {
-        Status st = c.Exec("SAVEPOINT batch_item", "starting a batch item");
-        if (!st.ok()) return fail_all(st);
-      }
-      Result<CommitResult> written = WriteChangeSet(c, item.account_id, *item.changes);
-      if (!written.ok()) {
-        if (c.broken()) return fail_all(written.status());
-        if (!savepoints) {
-          if (items.size() == 1) {
-            results.push_back(std::move(written));
-            return results;  // `txn` rolls back as it goes
-          }
-          savepoints = again = true;
-          break;
-        }
-        Status st = c.Exec("ROLLBACK TO SAVEPOINT batch_item", "rolling back a batch item");
-        if (!st.ok()) return fail_all(st);
-      }
-      if (savepoints) {
-        Status st = c.Exec("RELEASE SAVEPOINT batch_item", "finishing a batch item");
-        if (!st.ok()) return fail_all(st);
-      }
-      results.push_back(std::move(written));
-    }
-    // An item failed without savepoints: `txn` rolls back as it goes; written again, item by
-    // item.
-    if (again) continue;
-    Status committed = txn->Commit();  // the WAL flush
-    if (!committed.ok()) return fail_all(committed);
-    return results;
-  }
+  PgRows tx(&impl_->pool, nullptr);
+  return store_write::CommitChangeSets(tx, items);
 }
 
 // ---- Events -------------------------------------------------------------------------------

@@ -68,23 +68,10 @@ inline constexpr char kEventsUnchangeableSql[] =
 // Runs one statement through the connection's statement cache (sqlite_ledger.cc).
 Status RunSql(Connection& impl, const char* sql, std::string_view what);
 
-// What one write transaction has established so far, kept across the change sets it writes
-// (a batch, a job's chunk) so that each does not look it up again: accounts and sender
-// numbers found (change sets never create or delete them) and each account's last seq after
-// the events written so far. Forget() the heads when a savepoint is rolled back.
-struct WriteContext {
-  std::set<int64_t> accounts_ok;
-  std::set<std::pair<int64_t, int64_t>> numbers_ok;  // (account, number)
-  struct Head {
-    int64_t seq = 0;
-  };
-  std::unordered_map<int64_t, Head> heads;  // account -> ledger head in this transaction
-  void Forget() { heads.clear(); }
-};
-
-// Writes one change set inside the caller's write transaction (sqlite_ledger.cc).
-Result<CommitResult> WriteChangeSet(Connection& impl, WriteContext& ctx, int64_t account_id,
-                                    const ChangeSet& changes);
+// Writes a job chunk's change sets of one account inside the caller's write transaction
+// (store/write_changes.h); the first failing one's error fails them all (sqlite_ledger.cc).
+Result<std::vector<CommitResult>> WriteChangeSets(Connection& impl, int64_t account_id,
+                                                  const std::vector<ChangeSet>& changes);
 
 }  // namespace sqlite_detail
 

@@ -173,16 +173,10 @@ Result<std::vector<CommitResult>> SqliteStore::CommitJobChunk(int64_t account_id
                      progress.lease_owner + "'");
     }
   }
-  std::vector<CommitResult> results;
-  results.reserve(changes.size());
   // The job's row proves the account (jobs.account_id references it). Any error fails the
-  // whole chunk, so the context is never out of step with the transaction.
-  WriteContext ctx;
-  ctx.accounts_ok.insert(account_id);
-  for (const ChangeSet& c : changes) {
-    SMSC_ASSIGN_OR_RETURN(CommitResult r, WriteChangeSet(impl, ctx, account_id, c));
-    results.push_back(std::move(r));
-  }
+  // whole chunk.
+  SMSC_ASSIGN_OR_RETURN(std::vector<CommitResult> results,
+                        WriteChangeSets(impl, account_id, changes));
   for (const JobReject& r : progress.rejects) {
     SMSC_ASSIGN_OR_RETURN(Stmt s, impl.Prepare("INSERT OR REPLACE INTO job_rejects (job_id, row, "
                                                "phone, reason, detail) VALUES (?1, ?2, ?3, ?4, "
