@@ -149,7 +149,8 @@ class Run {
       const ContactId& got = ids[row];
       if (got.id == 0) {
         Status why = CheckProperties(contacts[row].properties);
-        Fail(i, why.ok() ? Internal("contact " + key.second + " was neither added nor found") : why);
+        Fail(i,
+             why.ok() ? Internal("contact " + key.second + " was neither added nor found") : why);
       }
       if (got.inserted) created_.insert(got.id);
       id_of[key] = got.id;
@@ -196,7 +197,8 @@ class Run {
     std::vector<std::pair<size_t, Ref>> contacts, numbers;
     auto contact = [&](size_t i, int64_t id) {
       id = ContactOf(i, id);
-      if (id != 0 && !CreatedHere(id) && !(cs(i).new_contact.has_value() && id == results_[i].contact_id)) {
+      if (id != 0 && !CreatedHere(id) &&
+          !(cs(i).new_contact.has_value() && id == results_[i].contact_id)) {
         contacts.emplace_back(i, Ref{account(i), id});
       }
     };
@@ -301,8 +303,8 @@ class Run {
     for (size_t k = 0; k < rows.size(); ++k) {
       if (faults[k] == RowFault::kDuplicate) Fail(of[k], ReviewExists(rows[k].inbound_id));
       if (faults[k] == RowFault::kMissingReference) {
-        Fail(of[k], NotFound("inbound message " + Id(rows[k].inbound_id) +
-                             " is not in account " + Id(rows[k].account_id)));
+        Fail(of[k], NotFound("inbound message " + Id(rows[k].inbound_id) + " is not in account " +
+                             Id(rows[k].account_id)));
       }
     }
     return Status::Ok();
@@ -316,6 +318,7 @@ class Run {
   // event applied to the state the one before it left, the events appended and every pair's
   // row written once as the last of its events leaves it.
   Status Events() {
+    SMSC_RETURN_IF_ERROR(ReadLastEvents());
     std::vector<Pair> to_read;
     for (size_t i = 0; i < size(); ++i) {
       for (const EventDraft& d : cs(i).events) {
@@ -365,7 +368,8 @@ class Run {
         }
         PairRow& now = state[p];
         const int64_t seq = w_.NumbersAtWrite() ? heads_[account(i)] + 1 : 0;
-        Result<ConsentEvent> e = store_rows::NextEvent(account(i), d, now.state, seq, now.events + 1);
+        Result<ConsentEvent> e =
+            store_rows::NextEvent(account(i), d, now.state, seq, now.events + 1);
         if (!e.ok()) {
           Fail(i, e.status());
           break;
@@ -393,6 +397,30 @@ class Run {
     return Status::Ok();
   }
 
+  // The newest stored event of each pair a reply is queued for before any change set of the
+  // batch (up to the reply's own) writes an event of that pair: read before the batch's
+  // events are written.
+  Status ReadLastEvents() {
+    std::set<Pair> with_events;
+    std::vector<Pair> stored;
+    for (size_t i = 0; i < size(); ++i) {
+      for (const EventDraft& d : cs(i).events) {
+        with_events.insert({account(i), ContactOf(i, d.contact_id), d.number_id});
+      }
+      for (const OutboxItem& o : cs(i).outbox) {
+        const Pair p{account(i), ContactOf(i, o.contact_id), o.number_id};
+        if (p.contact_id != 0 && !CreatedHere(p.contact_id) && with_events.count(p) == 0) {
+          stored.push_back(p);
+        }
+      }
+    }
+    stored = Distinct(std::move(stored));
+    if (stored.empty()) return Status::Ok();
+    SMSC_ASSIGN_OR_RETURN(std::vector<int64_t> ids, w_.LastEvents(stored));
+    for (size_t k = 0; k < stored.size(); ++k) last_stored_[stored[k]] = ids[k];
+    return Status::Ok();
+  }
+
   // The ledger's last seq of every account whose change sets write events (or, for the
   // outbox, queue replies) and that was not read yet: the writer numbers what follows.
   Status ReadHeads(bool for_outbox) {
@@ -411,27 +439,7 @@ class Run {
   // decided on: a claim re-checks the pair's status when a later event exists.
   Status Outbox() {
     if (w_.NumbersAtWrite()) SMSC_RETURN_IF_ERROR(ReadHeads(/*for_outbox=*/true));
-    std::set<Pair> written;  // pairs with an event in this batch
-    for (size_t i = 0; i < size(); ++i) {
-      for (const ConsentEvent& e : results_[i].events) {
-        written.insert({e.account_id, e.contact_id, e.number_id});
-      }
-    }
-    std::vector<Pair> stored;  // pairs whose replies wait on the newest event stored
-    for (size_t i = 0; i < size(); ++i) {
-      for (const OutboxItem& o : cs(i).outbox) {
-        const Pair p{account(i), ContactOf(i, o.contact_id), o.number_id};
-        if (p.contact_id != 0 && !CreatedHere(p.contact_id) && written.count(p) == 0) {
-          stored.push_back(p);
-        }
-      }
-    }
-    stored = Distinct(std::move(stored));
-    std::map<Pair, int64_t> last;  // pair -> its last event so far
-    if (!stored.empty()) {
-      SMSC_ASSIGN_OR_RETURN(std::vector<int64_t> ids, w_.LastEvents(stored));
-      for (size_t k = 0; k < stored.size(); ++k) last[stored[k]] = ids[k];
-    }
+    std::map<Pair, int64_t> last = last_stored_;  // pair -> its last event so far
     // The account's seq as each change set leaves it (NumbersAtWrite stores).
     std::map<int64_t, int64_t> seq = head_at_start_;
 
@@ -489,10 +497,11 @@ class Run {
   const std::vector<int64_t>& accounts_;
   const std::vector<const ChangeSet*>& changes_;
   std::vector<CommitResult> results_;
-  std::set<int64_t> created_;  // contacts this run inserted
-  std::set<Pair> raced_;       // pairs whose first row another writer created meanwhile
-  std::map<int64_t, int64_t> heads_;          // account -> seq of its last event so far
+  std::set<int64_t> created_;         // contacts this run inserted
+  std::set<Pair> raced_;              // pairs whose first row another writer created meanwhile
+  std::map<int64_t, int64_t> heads_;  // account -> seq of its last event so far
   std::map<int64_t, int64_t> head_at_start_;  // account -> its last seq before this run
+  std::map<Pair, int64_t> last_stored_;       // pair -> its newest event before this run
   Status error_;
   size_t failed_ = 0;
 };

@@ -108,7 +108,8 @@ class RowWriter {
   // locks, each gets its row now so that it is locked from here on. Each pair's count of
   // events already recorded (a rebuilt status table may lack rows of pairs with events), or
   // nullopt when another writer created the row meanwhile (its change was not seen: kAborted).
-  virtual Result<std::vector<std::optional<int64_t>>> StartPairs(const std::vector<Pair>& pairs) = 0;
+  virtual Result<std::vector<std::optional<int64_t>>> StartPairs(
+      const std::vector<Pair>& pairs) = 0;
   // The account's last seq (NumbersAtWrite stores only).
   virtual Result<int64_t> LastSeq(int64_t account_id) = 0;
   // Appends the events in order; their ids, increasing in that order.

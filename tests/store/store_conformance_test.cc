@@ -1904,6 +1904,71 @@ TEST_P(StoreConformance, NewContactReusesTheContactWithTheSamePhone) {
   EXPECT_FALSE(Must(store_->FindInbound(a.id, "twilio", "SM-3")).has_value());
 }
 
+// A batch that succeeds is written phase by phase for all its items at once, yet reads as
+// if its items were committed one after the other: a pair changed by two items gets its
+// events in item order, each reply waits on the pair's last event as of its own item, of
+// two updates of one contact the later stands, and each account's ledger goes on.
+TEST_P(StoreConformance, CommitBatchWritesItsItemsAsIfOneAfterTheOther) {
+  Account a = MakeAccount("a");
+  Account b = MakeAccount("b");
+  SenderNumber n = MakeNumber(a.id, "+4520123456");
+  SenderNumber m = MakeNumber(b.id, "+4520654321");
+  Contact c = MakeContact(a.id, "+4511111111", "Carl");
+  Contact d = MakeContact(b.id, "+4511111111", "Dina");
+  ChangeSet earlier;  // a status row for c on n already
+  earlier.events = {Draft(c, n, kNone, kOut, Source::kManual, 1000)};
+  const int64_t earlier_event = Must(store_->Commit(a.id, earlier)).events.at(0).id;
+
+  ChangeSet first, second, reply_only, other, rename1, rename2;
+  first.inbound = Inbound(c, n, "SM-1", "START");
+  first.events = {Draft(c, n, kOut, kIn, Source::kKeyword, 2000)};
+  first.outbox = {Reply(c, n, ReplyKind::kOptInConfirmation)};
+  second.inbound = Inbound(c, n, "SM-2", "STOP");
+  second.events = {Draft(c, n, kIn, kOut, Source::kKeyword, 3000)};
+  second.outbox = {Reply(c, n, ReplyKind::kOptOutConfirmation)};
+  reply_only.outbox = {Reply(c, n, ReplyKind::kHelp)};
+  other.events = {Draft(d, m, kNone, kIn, Source::kManual, 2500)};  // no status row yet
+  rename1.update_contact = c;
+  rename1.update_contact->name = "Carla";
+  rename2.update_contact = c;
+  rename2.update_contact->name = "Carlotta";
+  ChangeSet help_first;  // the help reply queued before the batch's events
+  help_first.outbox = {Reply(c, n, ReplyKind::kHelp)};
+  std::vector<BatchItem> items =
+      Batch(a.id, {&help_first, &first, &second, &reply_only, &rename1, &rename2});
+  items.insert(items.begin() + 2, BatchItem{b.id, &other});
+  auto results = store_->CommitBatch(items);
+  ASSERT_EQ(results.size(), 7u);
+  for (const auto& r : results) ASSERT_TRUE(r.ok()) << r.status().ToString();
+
+  const ConsentEvent& in = results[1]->events.at(0);
+  const ConsentEvent& out = results[3]->events.at(0);
+  EXPECT_LT(in.id, out.id);
+  EXPECT_EQ(in.nth, 2);
+  EXPECT_EQ(out.nth, 3);
+  EXPECT_EQ(out.from, kIn);
+  EXPECT_EQ(results[2]->events.at(0).nth, 1);
+  EXPECT_EQ(results[0]->outbox.at(0).queued_after_event, earlier_event);
+  EXPECT_EQ(results[1]->outbox.at(0).queued_after_event, in.id);
+  EXPECT_EQ(results[3]->outbox.at(0).queued_after_event, out.id);
+  EXPECT_EQ(results[4]->outbox.at(0).queued_after_event, out.id);
+  EXPECT_EQ(results[1]->inbound_id, Must(store_->FindInbound(a.id, "twilio", "SM-1"))->id);
+
+  auto statuses = Must(store_->GetStatuses(a.id, c.id));
+  ASSERT_EQ(statuses.size(), 1u);
+  EXPECT_EQ(statuses[0].state.status, kOut);
+  EXPECT_EQ(statuses[0].state.updated_at_ms, 3000);
+  EXPECT_EQ(Must(store_->GetStatuses(b.id, d.id)).at(0).state.status, kIn);
+  EXPECT_EQ(Must(store_->GetContact(a.id, c.id)).name, "Carlotta");
+  EXPECT_EQ(Must(store_->GetContact(b.id, d.id)).name, "Dina");
+
+  std::vector<ConsentEvent> ledger = AllEvents(a.id);
+  ASSERT_EQ(ledger.size(), 3u);
+  EXPECT_EQ(ledger[1].id, in.id);
+  EXPECT_EQ(ledger[2].id, out.id);
+  EXPECT_EQ(AllEvents(b.id).size(), 1u);
+}
+
 // A new contact belongs to its change set: rolled back with it, and never in another account.
 TEST_P(StoreConformance, NewContactIsRolledBackWithItsItemAndStaysInItsAccount) {
   Account a = MakeAccount("a");

@@ -86,13 +86,13 @@ class PgRows : public store_write::BatchTxn {
     std::map<std::pair<int64_t, std::string>, ContactId> got;
     if (!account.empty()) {
       SMSC_ASSIGN_OR_RETURN(
-          Res r, c_->Q("INSERT INTO contacts (account_id, phone, name, email, created_at_ms, "
-                       "properties) SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], "
-                       "$4::text[], $5::bigint[], $6::text[]) ON CONFLICT (account_id, phone) DO "
-                       "NOTHING RETURNING id, account_id, phone",
-                       "adding contacts", pg::IntArray(account), pg::TextArray(phone),
-                       pg::TextArray(name), pg::TextArray(email), pg::IntArray(created),
-                       pg::TextArray(properties)));
+          Res r,
+          c_->Q("INSERT INTO contacts (account_id, phone, name, email, created_at_ms, "
+                "properties) SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], "
+                "$4::text[], $5::bigint[], $6::text[]) ON CONFLICT (account_id, phone) DO "
+                "NOTHING RETURNING id, account_id, phone",
+                "adding contacts", pg::IntArray(account), pg::TextArray(phone), pg::TextArray(name),
+                pg::TextArray(email), pg::IntArray(created), pg::TextArray(properties)));
       for (int i = 0; i < r.rows(); ++i) got[{r.Int(i, 1), r.Text(i, 2)}] = {r.Int(i, 0), true};
     }
     account.clear();
@@ -265,7 +265,8 @@ class PgRows : public store_write::BatchTxn {
                          "account_id, contact_id, number_id, events",
                          args, "locking the contacts' statuses"));
     std::map<Pair, int64_t> created;
-    for (int i = 0; i < r.rows(); ++i) created[{r.Int(i, 0), r.Int(i, 1), r.Int(i, 2)}] = r.Int(i, 3);
+    for (int i = 0; i < r.rows(); ++i)
+      created[{r.Int(i, 0), r.Int(i, 1), r.Int(i, 2)}] = r.Int(i, 3);
     std::vector<std::optional<int64_t>> out;
     for (const Pair& p : pairs) {
       auto it = created.find(p);
@@ -274,7 +275,9 @@ class PgRows : public store_write::BatchTxn {
     return out;
   }
 
-  Result<int64_t> LastSeq(int64_t) override { return Internal("PostgreSQL numbers at integration"); }
+  Result<int64_t> LastSeq(int64_t) override {
+    return Internal("PostgreSQL numbers at integration");
+  }
 
   // seq stays NULL until the account's ledger is integrated (PgStore::IntegrateLedger). The ids
   // are drawn in the order given (ORDER BY ord), which orders each pair's events.
@@ -297,19 +300,19 @@ class PgRows : public store_write::BatchTxn {
       nth.push_back(e.nth);
     }
     SMSC_ASSIGN_OR_RETURN(
-        Res r, c_->Q("INSERT INTO events (account_id, seq, contact_id, phone, number_id, "
-                     "sender, from_status, to_status, source, actor, at_ms, evidence, prev_hash, "
-                     "hash, format, batch_hash, nth) SELECT a, NULL, c, ph, n, snd, fs, ts, src, "
-                     "act, at, ev, '', '', 2, bh, nth FROM unnest($1::bigint[], $2::bigint[], "
-                     "$3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[], "
-                     "$9::text[], $10::bigint[], $11::text[], $12::text[], $13::bigint[]) WITH "
-                     "ORDINALITY AS v(a, c, ph, n, snd, fs, ts, src, act, at, ev, bh, nth, ord) "
-                     "ORDER BY ord RETURNING id, account_id, contact_id, number_id, nth",
-                     "appending consent events", pg::IntArray(account), pg::IntArray(contact),
-                     pg::TextArray(phone), pg::IntArray(number), pg::TextArray(sender),
-                     pg::TextArray(from), pg::TextArray(to), pg::TextArray(source),
-                     pg::TextArray(actor), pg::IntArray(at), pg::TextArray(evidence),
-                     pg::TextArray(batch), pg::IntArray(nth)));
+        Res r,
+        c_->Q("INSERT INTO events (account_id, seq, contact_id, phone, number_id, "
+              "sender, from_status, to_status, source, actor, at_ms, evidence, prev_hash, "
+              "hash, format, batch_hash, nth) SELECT a, NULL, c, ph, n, snd, fs, ts, src, "
+              "act, at, ev, '', '', 2, bh, nth FROM unnest($1::bigint[], $2::bigint[], "
+              "$3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[], "
+              "$9::text[], $10::bigint[], $11::text[], $12::text[], $13::bigint[]) WITH "
+              "ORDINALITY AS v(a, c, ph, n, snd, fs, ts, src, act, at, ev, bh, nth, ord) "
+              "ORDER BY ord RETURNING id, account_id, contact_id, number_id, nth",
+              "appending consent events", pg::IntArray(account), pg::IntArray(contact),
+              pg::TextArray(phone), pg::IntArray(number), pg::TextArray(sender),
+              pg::TextArray(from), pg::TextArray(to), pg::TextArray(source), pg::TextArray(actor),
+              pg::IntArray(at), pg::TextArray(evidence), pg::TextArray(batch), pg::IntArray(nth)));
     // A pair's events in one batch have distinct numbers (nth): the row's key.
     std::map<std::pair<Pair, int64_t>, int64_t> ids;
     for (int i = 0; i < r.rows(); ++i) {
@@ -344,9 +347,9 @@ class PgRows : public store_write::BatchTxn {
             "ON CONFLICT (account_id, contact_id, number_id) DO UPDATE SET status = "
             "excluded.status, self_opted_out = excluded.self_opted_out, source = "
             "excluded.source, updated_at_ms = excluded.updated_at_ms, events = excluded.events",
-            "updating statuses", pg::IntArray(account), pg::IntArray(contact),
-            pg::IntArray(number), pg::TextArray(status), pg::TextArray(self),
-            pg::TextArray(source), pg::IntArray(updated), pg::IntArray(events))
+            "updating statuses", pg::IntArray(account), pg::IntArray(contact), pg::IntArray(number),
+            pg::TextArray(status), pg::TextArray(self), pg::TextArray(source),
+            pg::IntArray(updated), pg::IntArray(events))
         .status();
   }
 
@@ -378,11 +381,11 @@ class PgRows : public store_write::BatchTxn {
     std::set<std::pair<int64_t, int64_t>> known;
     if (!ask_id.empty()) {
       SMSC_ASSIGN_OR_RETURN(
-          Res r, c_->Q("SELECT m.account_id, m.id FROM inbound_messages m JOIN "
-                       "unnest($1::bigint[], $2::bigint[]) AS v(a, i) ON m.account_id = v.a AND "
-                       "m.id = v.i",
-                       "looking up inbound messages", pg::IntArray(ask_account),
-                       pg::IntArray(ask_id)));
+          Res r,
+          c_->Q("SELECT m.account_id, m.id FROM inbound_messages m JOIN "
+                "unnest($1::bigint[], $2::bigint[]) AS v(a, i) ON m.account_id = v.a AND "
+                "m.id = v.i",
+                "looking up inbound messages", pg::IntArray(ask_account), pg::IntArray(ask_id)));
       for (int i = 0; i < r.rows(); ++i) known.insert({r.Int(i, 0), r.Int(i, 1)});
     }
     // The columns as arrays: 11 integers ($1…$11), then 9 texts ($12…$20).
@@ -396,10 +399,10 @@ class PgRows : public store_write::BatchTxn {
         continue;
       }
       written.push_back(k);
-      const int64_t ints[] = {o.account_id,    o.number_id,          o.contact_id,
-                              int64_t{o.attempts}, o.inbound_id,    o.created_at_ms,
-                              o.next_attempt_at_ms, o.lease_until_ms, o.sent_at_ms,
-                              o.queued_at_seq, o.queued_after_event};
+      const int64_t ints[] = {o.account_id,         o.number_id,         o.contact_id,
+                              int64_t{o.attempts},  o.inbound_id,        o.created_at_ms,
+                              o.next_attempt_at_ms, o.lease_until_ms,    o.sent_at_ms,
+                              o.queued_at_seq,      o.queued_after_event};
       for (size_t j = 0; j < v.ints.size(); ++j) v.ints[j].push_back(ints[j]);
       const std::string_view texts[] = {o.to,
                                         o.from,
