@@ -67,6 +67,12 @@ void AddServeOptions(CLI::App& cmd, ServeConfig& c) {
                "commit concurrent requests together, one fsync per batch; nothing is answered "
                "before its batch is durable (default on)")
       ->envname("SMSCONSENT_GROUP_COMMIT");
+  cmd.add_option("--commit-writers", c.commit_writers,
+                 "group commit writer threads, each writing its own batches; 0: 1 on SQLite, 4 "
+                 "on PostgreSQL")
+      ->envname("SMSCONSENT_COMMIT_WRITERS")
+      ->check(CLI::Range(0, 32))
+      ->capture_default_str();
   cmd.add_option("--outbox-poll-ms", c.outbox_poll_ms, "outbox dispatcher wake-up interval")
       ->envname("SMSCONSENT_OUTBOX_POLL_MS")
       ->check(CLI::Range(int64_t{10}, int64_t{600'000}))
@@ -242,6 +248,11 @@ int HandlerThreads(const ServeConfig& config, bool networked_store, unsigned cor
   if (config.threads > 0) return config.threads;
   if (networked_store) return 16;
   return std::max(4, 2 * static_cast<int>(cores));
+}
+
+int CommitWriters(const ServeConfig& config, bool networked_store) {
+  if (config.commit_writers > 0) return config.commit_writers;
+  return networked_store ? 4 : 1;
 }
 
 std::string LedgerKeyPath(const std::string& db, const std::string& configured) {

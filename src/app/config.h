@@ -43,6 +43,7 @@ struct ServeConfig {
   std::string log_level = "info";       // trace, debug, info, warn, error, off
   bool dispatch = true;                 // run the outbox dispatcher in this process
   bool group_commit = true;             // batch concurrent commits into one fsync
+  int commit_writers = 0;               // group commit writers; 0: CommitWriters picks by store
   int64_t outbox_poll_ms = 1000;        // dispatcher wake-up interval
   // How long the reply on the wire stays leased to this instance; a reply whose instance died
   // while sending it is marked dead (never re-sent) once the lease runs out.
@@ -112,6 +113,12 @@ Status ApplyServeConfigFile(CLI::App& cmd);
 // consent checks slower (bench/load/run.sh; figures in docs/performance.md). On PostgreSQL
 // every store call waits for a network round trip on its handler thread.
 int HandlerThreads(const ServeConfig& config, bool networked_store, unsigned cores);
+
+// The group committer's writer threads: `config.commit_writers`, or when that is 0, 1 on
+// SQLite (its writes take turns) and 4 on PostgreSQL (`networked_store`), where a batch
+// mostly waits for round trips and the WAL flush while writers of other (contact, number)
+// pairs need not wait for it. Each writer holds one pooled connection while it writes.
+int CommitWriters(const ServeConfig& config, bool networked_store);
 
 // The file holding the installation's Ed25519 ledger key (PKCS#8 PEM, created on first use):
 // `configured` (--ledger-key, SMSCONSENT_LEDGER_KEY) when set; else, for a SQLite database,

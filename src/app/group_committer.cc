@@ -18,7 +18,11 @@ struct GroupCommitter::Waiter {
 };
 
 GroupCommitter::GroupCommitter(ConsentStore& store, Options options)
-    : store_(store), options_(std::move(options)), writer_([this] { WriterLoop(); }) {}
+    : store_(store), options_(std::move(options)) {
+  const int writers = std::max(1, options_.writers);
+  writers_.reserve(static_cast<size_t>(writers));
+  for (int i = 0; i < writers; ++i) writers_.emplace_back([this] { WriterLoop(); });
+}
 
 GroupCommitter::~GroupCommitter() { Stop(); }
 
@@ -53,8 +57,8 @@ void GroupCommitter::CommitAsync(int64_t account_id, ChangeSet changes, Callback
 
 void GroupCommitter::EnqueueLocked(Waiter* w) {
   queue_.push_back(w);
-  // The writer only sleeps with an empty queue (or while collecting with max_wait), so only
-  // the first arrival, or the one that fills a batch, needs to wake it.
+  // A writer only sleeps with an empty queue (or while collecting with max_wait), so only
+  // the first arrival, or the one that fills a batch, needs to wake one.
   if (queue_.size() == 1 || queue_.size() >= static_cast<size_t>(options_.max_batch)) {
     work_cv_.notify_one();
   }
@@ -66,8 +70,8 @@ void GroupCommitter::Stop() {
       std::lock_guard<std::mutex> lock(mu_);
       stopping_ = true;
     }
-    work_cv_.notify_one();
-    writer_.join();
+    work_cv_.notify_all();
+    for (std::thread& writer : writers_) writer.join();
   });
 }
 

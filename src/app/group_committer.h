@@ -4,7 +4,9 @@
 // the webhook rate at 1/fsync. Here callers hand their change set to one writer thread and
 // block; the writer takes everything queued (up to max_batch) and writes it with
 // ConsentStore::CommitBatch: one transaction, one fsync. While that fsync runs, new requests
-// queue up and form the next batch, so the batch size follows the load by itself.
+// queue up and form the next batch, so the batch size follows the load by itself. With
+// several writers (Options::writers, for PostgreSQL), an idle writer takes what queued while
+// the others write.
 //
 // Durability is unchanged: Commit returns only after the batch holding its change set is
 // durable, and returns that item's own result (an item's kAborted/kAlreadyExists/kNotFound
@@ -44,6 +46,11 @@ class GroupCommitter {
     // next batch by more than the hand-over.
     std::function<void(std::function<void()>)> run_callbacks;
     int callback_chunks = 2;
+    // Writer threads, each writing its own batches. One is right for SQLite, whose writes
+    // take turns anyway. On PostgreSQL a batch mostly waits on round trips and the WAL flush,
+    // and writers of different (contact, number) pairs do not wait for each other, so several
+    // writers keep the server busy while one of them waits (docs/storage.md, "Group commit").
+    int writers = 1;
   };
 
   // For tests and metrics.
@@ -54,7 +61,7 @@ class GroupCommitter {
     int64_t queued = 0;         // change sets waiting for the writer right now
   };
 
-  // Starts the writer thread. `store` must outlive the committer.
+  // Starts the writer threads. `store` must outlive the committer.
   GroupCommitter(ConsentStore& store, Options options);
   explicit GroupCommitter(ConsentStore& store) : GroupCommitter(store, Options()) {}
   ~GroupCommitter();  // Stop()
@@ -74,7 +81,7 @@ class GroupCommitter {
   using Callback = std::function<void(Result<CommitResult>)>;
   void CommitAsync(int64_t account_id, ChangeSet changes, Callback done);
 
-  // Commits what is queued, then stops the writer. Idempotent.
+  // Commits what is queued, then stops the writers. Idempotent.
   void Stop();
 
   Stats stats() const;
@@ -94,7 +101,7 @@ class GroupCommitter {
   bool stopping_ = false;
   Stats stats_;
   std::once_flag stop_once_;
-  std::thread writer_;  // last: starts after everything above is initialised
+  std::vector<std::thread> writers_;  // started in the constructor's body
 };
 
 }  // namespace smsconsent

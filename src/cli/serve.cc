@@ -155,6 +155,7 @@ int RunServe(const std::string& db, const std::string& ledger_key, const ServeCo
       fn();
     };
     options.callback_chunks = std::max(1, std::min(threads, 4));
+    options.writers = CommitWriters(config, IsPostgresLocation(db));
     committer = std::make_unique<GroupCommitter>(**store, std::move(options));
     service.SetCommitter(committer.get());
   }

@@ -3,6 +3,8 @@
 #include <charconv>
 #include <nlohmann/json.hpp>
 
+#include <set>
+
 #include "core/contact_filter.h"
 #include "core/ledger.h"
 
@@ -124,6 +126,42 @@ std::string NumberTaken(const SenderNumber& n) {
 }
 
 Status UserNotFound(int64_t id) { return NotFound("user " + std::to_string(id) + " not found"); }
+
+Status CheckContactDeletable(int64_t contact_id, int64_t events, int64_t inbound, int64_t outbox) {
+  const std::string who = "contact " + std::to_string(contact_id);
+  if (events > 0) {
+    return FailedPrecondition(who + " has " + std::to_string(events) +
+                              " consent event(s) and cannot be deleted: the consent ledger is "
+                              "append-only and is the proof of consent");
+  }
+  if (inbound > 0 || outbox > 0) {
+    return FailedPrecondition(
+        who + " has " + std::to_string(inbound) + " inbound message(s) and " +
+        std::to_string(outbox) +
+        " queued or sent reply(ies) and cannot be deleted: they are the record of what the "
+        "contact sent and what was answered, and keep provider retries idempotent");
+  }
+  return Status::Ok();
+}
+
+Status CheckStatusRowsDistinct(const std::vector<StatusRow>& rows) {
+  std::set<StatusKey> seen;
+  for (const StatusRow& r : rows) {
+    if (!seen.insert({r.contact_id, r.number_id}).second) {
+      return InvalidArgument("status rows name contact " + std::to_string(r.contact_id) +
+                             " on number " + std::to_string(r.number_id) + " twice");
+    }
+  }
+  return Status::Ok();
+}
+
+Status CheckOutboxCompletion(const OutboxCompletion& c) {
+  if (c.state == OutboxState::kSending) {
+    return InvalidArgument("an outbox item cannot be completed to state sending");
+  }
+  if (c.lease_owner.empty()) return InvalidArgument("an outbox completion needs its lease owner");
+  return Status::Ok();
+}
 
 const EventDraft& ResolveDraftContact(const EventDraft& draft, int64_t new_contact_id,
                                       EventDraft* scratch) {

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/keywords.h"
 #include "core/status.h"
@@ -67,7 +68,17 @@ std::string ContainsPattern(std::string_view s);
 std::string NumberTaken(const SenderNumber& n);
 Status UserNotFound(int64_t id);
 
-// ---- The ledger (WriteChangeSet) ----
+// ---- Contacts and statuses ----
+// What DeleteContact allows, from the counts of what refers to the contact: kFailedPrecondition
+// when it has consent events (the ledger is the proof of consent) or inbound messages or
+// replies (the record of what was sent and answered, which keeps provider retries idempotent).
+Status CheckContactDeletable(int64_t contact_id, int64_t events, int64_t inbound, int64_t outbox);
+// ReplaceStatuses' rows name each (contact, number) at most once.
+Status CheckStatusRowsDistinct(const std::vector<StatusRow>& rows);
+// An outbox completion ends a send: its state is not `sending`, and it names its lease owner.
+Status CheckOutboxCompletion(const OutboxCompletion& c);
+
+// ---- The ledger (store/write_changes.h) ----
 // The draft with its contact filled in: an event drafted for the change set's new contact
 // (contact_id 0) belongs to `new_contact_id` once that contact is written. Returns `draft`
 // itself when it needs no change, else a copy made in `*scratch`.

@@ -46,6 +46,17 @@ TEST(HandlerThreads, AnExplicitCountWinsOnEitherStore) {
   EXPECT_EQ(HandlerThreads(config, true, 2), 5);
 }
 
+TEST(CommitWriters, OneOnSqliteFourOnPostgresUnlessGiven) {
+  const ServeConfig defaults = ParseServeFlags({});
+  EXPECT_EQ(CommitWriters(defaults, /*networked_store=*/false), 1);
+  EXPECT_EQ(CommitWriters(defaults, /*networked_store=*/true), 4);
+  const ServeConfig two = ParseServeFlags({"--commit-writers", "2"});
+  EXPECT_EQ(CommitWriters(two, false), 2);
+  EXPECT_EQ(CommitWriters(two, true), 2);
+  EXPECT_THROW(ParseServeFlags({"--commit-writers", "33"}), CLI::ValidationError);
+  EXPECT_THROW(ParseServeFlags({"--commit-writers", "-1"}), CLI::ValidationError);
+}
+
 TEST(HandlerThreads, CountOutsideTheRangeIsRefused) {
   EXPECT_THROW(ParseServeFlags({"--threads", "-1"}), CLI::ValidationError);
   EXPECT_THROW(ParseServeFlags({"--threads", "257"}), CLI::ValidationError);

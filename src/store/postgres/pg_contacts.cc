@@ -185,22 +185,7 @@ Status PgStore::DeleteContact(int64_t account_id, int64_t contact_id) {
             "contact_id = $2), "
             "(SELECT COUNT(*) FROM outbox WHERE account_id = $1 AND contact_id = $2)",
             "counting what refers to the contact", account_id, contact_id));
-    const int64_t events = r.Int(0, 0);
-    const int64_t inbound = r.Int(0, 1);
-    const int64_t outbox = r.Int(0, 2);
-    const std::string who = "contact " + std::to_string(contact_id);
-    if (events > 0) {
-      return FailedPrecondition(who + " has " + std::to_string(events) +
-                                " consent event(s) and cannot be deleted: the consent ledger is "
-                                "append-only and is the proof of consent");
-    }
-    if (inbound > 0 || outbox > 0) {
-      return FailedPrecondition(
-          who + " has " + std::to_string(inbound) + " inbound message(s) and " +
-          std::to_string(outbox) +
-          " queued or sent reply(ies) and cannot be deleted: they are the record of what the "
-          "contact sent and what was answered, and keep provider retries idempotent");
-    }
+    SMSC_RETURN_IF_ERROR(CheckContactDeletable(contact_id, r.Int(0, 0), r.Int(0, 1), r.Int(0, 2)));
     SMSC_RETURN_IF_ERROR(c.Q("DELETE FROM statuses WHERE account_id = $1 AND contact_id = $2",
                              "deleting the contact's status rows", account_id, contact_id)
                              .status());
@@ -243,6 +228,7 @@ constexpr char kUpsertStatusSql[] =
 }  // namespace pg_detail
 
 Status PgStore::ReplaceStatuses(int64_t account_id, const std::vector<StatusRow>& rows) {
+  SMSC_RETURN_IF_ERROR(CheckStatusRowsDistinct(rows));
   return pg::WithConn(impl_->pool, [&](Conn& c) -> Status {
     SMSC_ASSIGN_OR_RETURN(Txn txn, Txn::Begin(c));
     // The ledger's writers wait until the commit (and those in flight are waited for): the
@@ -252,12 +238,7 @@ Status PgStore::ReplaceStatuses(int64_t account_id, const std::vector<StatusRow>
         c.Q("DELETE FROM statuses WHERE account_id = $1", "clearing statuses", account_id)
             .status());
     std::set<int64_t> contacts_ok, numbers_ok;
-    std::set<StatusKey> seen;
     for (const StatusRow& r : rows) {
-      if (!seen.insert({r.contact_id, r.number_id}).second) {
-        return InvalidArgument("status rows name contact " + std::to_string(r.contact_id) +
-                               " on number " + std::to_string(r.number_id) + " twice");
-      }
       if (contacts_ok.insert(r.contact_id).second) {
         SMSC_RETURN_IF_ERROR(ContactInAccount(c, account_id, r.contact_id));
       }

@@ -229,12 +229,7 @@ Result<ClaimedOutbox> PgStore::ClaimOutbox(const OutboxClaim& claim) {
 }
 
 Status PgStore::CompleteOutbox(const OutboxCompletion& cpl) {
-  if (cpl.state == OutboxState::kSending) {
-    return InvalidArgument("an outbox item cannot be completed to state sending");
-  }
-  if (cpl.lease_owner.empty()) {
-    return InvalidArgument("an outbox completion needs its lease owner");
-  }
+  SMSC_RETURN_IF_ERROR(CheckOutboxCompletion(cpl));
   return pg::WithConn(impl_->pool, [&](Conn& c) -> Status {
     // next_attempt_at_ms only moves for a retry; sent_at_ms is only set when sent. The lease
     // owner stays as a record of which dispatcher finished the item.

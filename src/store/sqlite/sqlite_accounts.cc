@@ -86,33 +86,6 @@ Result<std::vector<Account>> SqliteStore::ListAccounts() {
 
 namespace {
 
-Result<User> ReadUser(const Stmt& s) {
-  User u;
-  u.id = s.Int(0);
-  u.account_id = s.Int(1);
-  u.email = s.Text(2);
-  u.name = s.Text(3);
-  auto role = ParseStaffRole(s.Text(4));
-  if (!role.ok()) return BadColumn(role, "users", u.id);
-  u.role = *role;
-  u.password_hash = s.Text(5);
-  u.created_at_ms = s.Int(6);
-  u.updated_at_ms = s.Int(7);
-  return u;
-}
-
-StaffSession ReadSession(const Stmt& s) {
-  StaffSession x;
-  x.token_hash = s.Text(0);
-  x.user_id = s.Int(1);
-  x.account_id = s.Int(2);
-  x.csrf_token = s.Text(3);
-  x.created_at_ms = s.Int(4);
-  x.expires_at_ms = s.Int(5);
-  x.last_seen_ms = s.Int(6);
-  return x;
-}
-
 Result<User> SelectUser(Connection& c, int64_t user_id) {
   SMSC_ASSIGN_OR_RETURN(Stmt s, c.Prepare("SELECT " SMSC_USER_COLS " FROM users WHERE id = ?1"));
   s.Bind(1, user_id);

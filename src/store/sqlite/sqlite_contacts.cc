@@ -188,22 +188,7 @@ Status SqliteStore::DeleteContact(int64_t account_id, int64_t contact_id) {
             "(SELECT COUNT(*) FROM outbox WHERE account_id = ?1 AND contact_id = ?2)"));
     s.Bind(1, account_id).Bind(2, contact_id);
     SMSC_ASSIGN_OR_RETURN(bool row, s.Step("counting what refers to the contact"));
-    const int64_t events = row ? s.Int(0) : 0;
-    const int64_t inbound = row ? s.Int(1) : 0;
-    const int64_t outbox = row ? s.Int(2) : 0;
-    const std::string who = "contact " + std::to_string(contact_id);
-    if (events > 0) {
-      return FailedPrecondition(who + " has " + std::to_string(events) +
-                                " consent event(s) and cannot be deleted: the consent ledger is "
-                                "append-only and is the proof of consent");
-    }
-    if (inbound > 0 || outbox > 0) {
-      return FailedPrecondition(
-          who + " has " + std::to_string(inbound) + " inbound message(s) and " +
-          std::to_string(outbox) +
-          " queued or sent reply(ies) and cannot be deleted: they are the record of what the "
-          "contact sent and what was answered, and keep provider retries idempotent");
-    }
+    if (row) SMSC_RETURN_IF_ERROR(CheckContactDeletable(contact_id, s.Int(0), s.Int(1), s.Int(2)));
   }
   {
     // Status rows exist only for pairs with events; none is expected here, but a stray row
@@ -255,6 +240,7 @@ Result<std::vector<StatusRow>> SqliteStore::ListAllStatuses(int64_t account_id) 
 }
 
 Status SqliteStore::ReplaceStatuses(int64_t account_id, const std::vector<StatusRow>& rows) {
+  SMSC_RETURN_IF_ERROR(CheckStatusRowsDistinct(rows));
   std::lock_guard<std::mutex> lock(mu_);
   SMSC_ASSIGN_OR_RETURN(WriteTxn txn, WriteTxn::Begin(impl_.get()));
   SMSC_RETURN_IF_ERROR(impl_->AccountExists(account_id));
@@ -264,12 +250,7 @@ Status SqliteStore::ReplaceStatuses(int64_t account_id, const std::vector<Status
     SMSC_RETURN_IF_ERROR(del.Run("clearing statuses"));
   }
   std::set<int64_t> contacts_ok, numbers_ok;
-  std::set<StatusKey> seen;
   for (const StatusRow& r : rows) {
-    if (!seen.insert({r.contact_id, r.number_id}).second) {
-      return InvalidArgument("status rows name contact " + std::to_string(r.contact_id) +
-                             " on number " + std::to_string(r.number_id) + " twice");
-    }
     if (contacts_ok.insert(r.contact_id).second) {
       SMSC_RETURN_IF_ERROR(impl_->ContactInAccount(account_id, r.contact_id));
     }

@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "store/row_readers.h"
 #include "store/sqlite/sqlite_db.h"
 #include "store/sqlite/sqlite_store.h"
 #include "store/sqlite/state_cache.h"
@@ -24,17 +25,7 @@ namespace sqlite_detail {
 
 using namespace store_rows;  // the helpers both backends share
 
-// ---- Row readers (sqlite_rows.cc) ----------------------------------------------------------
-
-Result<Account> ReadAccount(const Stmt& s);
-Result<SenderNumber> ReadNumber(const Stmt& s);
-Result<Job> ReadJob(const Stmt& s);
-Contact ReadContact(const Stmt& s);
-Result<StatusRow> ReadStatus(const Stmt& s);
-Result<ConsentEvent> ReadEvent(const Stmt& s);
-InboundMessage ReadInbound(const Stmt& s);
-Result<ReviewItem> ReadReview(const Stmt& s);
-Result<OutboxItem> ReadOutbox(const Stmt& s);
+// Row readers: store/row_readers.h (a Stmt is their Row).
 
 // ---- Schema (sqlite_schema.cc) -------------------------------------------------------------
 

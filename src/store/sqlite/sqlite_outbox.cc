@@ -264,10 +264,7 @@ Result<ClaimedOutbox> SqliteStore::ClaimOutbox(const OutboxClaim& claim) {
 }
 
 Status SqliteStore::CompleteOutbox(const OutboxCompletion& c) {
-  if (c.state == OutboxState::kSending) {
-    return InvalidArgument("an outbox item cannot be completed to state sending");
-  }
-  if (c.lease_owner.empty()) return InvalidArgument("an outbox completion needs its lease owner");
+  SMSC_RETURN_IF_ERROR(CheckOutboxCompletion(c));
   std::lock_guard<std::mutex> lock(mu_);
   SMSC_ASSIGN_OR_RETURN(WriteTxn txn, WriteTxn::Begin(impl_.get()));
   {

@@ -1,17 +1,20 @@
-// The SQLite store's row readers: each turns a row of a SELECT that names its table's columns
-// (store/store_columns.h) into the domain type.
+// The row readers of both stores: each turns a row of a SELECT that names its table's columns
+// (store/store_columns.h, in that order) into the domain type. `Row` is a backend's row: it
+// reads column `col` (0-based) with Int(col), Text(col) and Bool(col), NULL as 0 or "". Used
+// by src/store/sqlite/ and src/store/postgres/ only.
+#pragma once
+
 #include <string>
 #include <utility>
 
-#include "store/sqlite/sqlite_internal.h"
+#include "core/consent.h"
+#include "store/store.h"
+#include "store/store_rows.h"
 
-namespace smsconsent::sqlite_detail {
+namespace smsconsent::store_rows {
 
-// ---- Column lists and row readers --------------------------------------------------------
-// Each SELECT names its columns (store/store_columns.h) in the order the matching reader
-// expects.
-
-Result<Account> ReadAccount(const Stmt& s) {
+template <typename Row>
+Result<Account> ReadAccount(const Row& s) {
   Account a;
   a.id = s.Int(0);
   a.name = s.Text(1);
@@ -26,7 +29,8 @@ Result<Account> ReadAccount(const Stmt& s) {
   return a;
 }
 
-Result<SenderNumber> ReadNumber(const Stmt& s) {
+template <typename Row>
+Result<SenderNumber> ReadNumber(const Row& s) {
   SenderNumber n;
   n.id = s.Int(0);
   n.account_id = s.Int(1);
@@ -47,7 +51,8 @@ Result<SenderNumber> ReadNumber(const Stmt& s) {
   return n;
 }
 
-Result<Job> ReadJob(const Stmt& s) {
+template <typename Row>
+Result<Job> ReadJob(const Row& s) {
   Job j;
   j.id = s.Int(0);
   j.account_id = s.Int(1);
@@ -71,7 +76,8 @@ Result<Job> ReadJob(const Stmt& s) {
   return j;
 }
 
-Contact ReadContact(const Stmt& s) {
+template <typename Row>
+Contact ReadContact(const Row& s) {
   Contact c;
   c.id = s.Int(0);
   c.account_id = s.Int(1);
@@ -83,7 +89,8 @@ Contact ReadContact(const Stmt& s) {
   return c;
 }
 
-Result<StatusRow> ReadStatus(const Stmt& s) {
+template <typename Row>
+Result<StatusRow> ReadStatus(const Row& s) {
   StatusRow r;
   r.contact_id = s.Int(0);
   r.number_id = s.Int(1);
@@ -98,11 +105,12 @@ Result<StatusRow> ReadStatus(const Stmt& s) {
   return r;
 }
 
-Result<ConsentEvent> ReadEvent(const Stmt& s) {
+template <typename Row>
+Result<ConsentEvent> ReadEvent(const Row& s) {
   ConsentEvent e;
   e.id = s.Int(0);
   e.account_id = s.Int(1);
-  e.seq = s.Int(2);
+  e.seq = s.Int(2);  // NULL (not integrated yet): 0
   e.contact_id = s.Int(3);
   e.phone = s.Text(4);
   e.number_id = s.Int(5);
@@ -127,7 +135,8 @@ Result<ConsentEvent> ReadEvent(const Stmt& s) {
   return e;
 }
 
-InboundMessage ReadInbound(const Stmt& s) {
+template <typename Row>
+InboundMessage ReadInbound(const Row& s) {
   InboundMessage m;
   m.id = s.Int(0);
   m.account_id = s.Int(1);
@@ -143,7 +152,8 @@ InboundMessage ReadInbound(const Stmt& s) {
   return m;
 }
 
-Result<ReviewItem> ReadReview(const Stmt& s) {
+template <typename Row>
+Result<ReviewItem> ReadReview(const Row& s) {
   ReviewItem r;
   r.id = s.Int(0);
   r.account_id = s.Int(1);
@@ -166,7 +176,8 @@ Result<ReviewItem> ReadReview(const Stmt& s) {
   return r;
 }
 
-Result<OutboxItem> ReadOutbox(const Stmt& s) {
+template <typename Row>
+Result<OutboxItem> ReadOutbox(const Row& s) {
   OutboxItem o;
   o.id = s.Int(0);
   o.account_id = s.Int(1);
@@ -196,4 +207,33 @@ Result<OutboxItem> ReadOutbox(const Stmt& s) {
   return o;
 }
 
-}  // namespace smsconsent::sqlite_detail
+template <typename Row>
+Result<User> ReadUser(const Row& s) {
+  User u;
+  u.id = s.Int(0);
+  u.account_id = s.Int(1);
+  u.email = s.Text(2);
+  u.name = s.Text(3);
+  auto role = ParseStaffRole(s.Text(4));
+  if (!role.ok()) return BadColumn(role, "users", u.id);
+  u.role = *role;
+  u.password_hash = s.Text(5);
+  u.created_at_ms = s.Int(6);
+  u.updated_at_ms = s.Int(7);
+  return u;
+}
+
+template <typename Row>
+StaffSession ReadSession(const Row& s) {
+  StaffSession x;
+  x.token_hash = s.Text(0);
+  x.user_id = s.Int(1);
+  x.account_id = s.Int(2);
+  x.csrf_token = s.Text(3);
+  x.created_at_ms = s.Int(4);
+  x.expires_at_ms = s.Int(5);
+  x.last_seen_ms = s.Int(6);
+  return x;
+}
+
+}  // namespace smsconsent::store_rows
