@@ -415,6 +415,21 @@ if pg_rows:
                                 int(config[0][2]), f"{label}, ")
     print(table(["route", "PostgreSQL", "per second", "÷ /healthz", "÷ pgbench", "p50 / p99 ms"], rows))
     problem_notes(found)
+    locks = [r for r in pg_rows if len(r) >= 8 and r[2] == "locks"]
+    if locks:
+        print()
+        print("Lock waits during those runs: ten times a second, the run's backends waiting for a "
+              "lock (`pg_stat_activity.wait_event_type = 'Lock'`: `tuple` and `transactionid` "
+              "are row locks, `advisory` the ledger's integrator) and those busy.")
+        print()
+        lock_rows = []
+        for r in sorted(locks, key=lambda r: (r[1], r[0])):
+            samples, waiting = int(r[3]), int(r[4])
+            lock_rows.append([{"pg1": "1 instance", "pg2": "2 instances"}.get(r[1], r[1]), r[0],
+                              f"{samples:,}", f"{waiting:,} ({waiting / max(samples, 1):.0%})",
+                              r[5], r[6], r[7].replace(",", ", ")])
+        print(table(["PostgreSQL", "run", "samples", "with a backend waiting", "mean waiting",
+                     "mean busy", "waited on (samples)"], lock_rows))
 
 
 # --- Keywords. -----------------------------------------------------------------------------

@@ -16,6 +16,9 @@
 #      PostgreSQL executed for that run (pg_stat_statements: calls, total and mean time);
 #   4. run.sh on SQLite;
 #   5. a summary table of requests/s.
+# While each PostgreSQL run goes on, the backends waiting for a lock are sampled ten times a
+# second (a `lock waits` line; in TSV: RUN STORE locks SAMPLES WAITING MEAN_WAITING MEAN_BUSY
+# KINDS).
 # Usage: bench/load/compare_stores.sh [--tsv] [--runs N] [--stores LIST]
 #                                     [DURATION_S=8] [CONNECTIONS=64] [SERVER_THREADS=16] [POOL=16]
 #   --runs N      steps 2 to 5 N times (default 1) on the one seeded database, each time on a
@@ -114,6 +117,34 @@ SELECT calls, round(total_exec_time) AS total_ms, round(mean_exec_time::numeric,
   FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = '$1')
   ORDER BY calls DESC LIMIT 16"
 }
+# Lock waits while a run goes on: ten times a second, how many of the run's backends wait for a
+# lock (pg_stat_activity.wait_event_type = 'Lock') and on what kind (tuple, transactionid,
+# relation, advisory, …), and how many are busy. `locks` line: samples, samples in which some
+# backend waited, the mean number waiting, the mean number busy, and the kinds waited on with
+# their counts.
+locks_start() {  # DATABASE
+  psql -X -q -A -t -F ' ' "$server/postgres" \
+    -c "SELECT count(*) FILTER (WHERE wait_event_type = 'Lock'), count(*) FILTER (WHERE state = 'active'), coalesce(string_agg(wait_event, ',') FILTER (WHERE wait_event_type = 'Lock'), '-') FROM pg_stat_activity WHERE datname = '$1'" \
+    -c '\watch 0.1' > "$work/locks.txt" 2>/dev/null &
+  locks_pid=$!
+}
+locks_stop() {  # STORE RUN
+  kill "$locks_pid" 2>/dev/null || true
+  wait "$locks_pid" 2>/dev/null || true
+  local line
+  line=$(awk 'NF == 3 && $1 ~ /^[0-9]+$/ {
+      n++; if ($1 > 0) w++; waiting += $1; busy += $2
+      if ($3 != "-") { k = split($3, kinds, ","); for (i = 1; i <= k; i++) kind[kinds[i]]++ }
+    }
+    END { s = ""; for (x in kind) s = s (s == "" ? "" : ",") x "=" kind[x]
+          printf "%d\t%d\t%.2f\t%.2f\t%s", n, w, n ? waiting / n : 0, n ? busy / n : 0, s == "" ? "-" : s }' \
+    "$work/locks.txt")
+  if [ -n "$tsv" ]; then
+    printf '%s\t%s\tlocks\t%s\n' "$2" "$1" "$line" >&3
+  else
+    echo "$line" | awk -F'\t' '{ printf "lock waits: %d samples, %d with a backend waiting for a lock (%.2f waiting, %.2f busy on average); kinds: %s\n", $1, $2, $3, $4, $5 }'
+  fi
+}
 run_sh_args=("$duration" "$conns" "$sthreads")
 [ -n "$tsv" ] && run_sh_args=(--tsv "${run_sh_args[@]}")
 pool_arg=""; pool_label="the default"
@@ -147,8 +178,10 @@ for ((r = 1; r <= runs; r++)); do
     echo
     echo "== PostgreSQL, $n instance(s), pool ${pool_label}; load average $(cut -d' ' -f1-3 /proc/loadavg)"
     sql postgres "CREATE DATABASE run_$n TEMPLATE bench_seed" "SELECT pg_stat_statements_reset()" >/dev/null
+    locks_start "run_$n"
     SMSCONSENT_BENCH_DB="$server/run_$n$pool_arg" SMSCONSENT_BENCH_API_KEY="$key" \
       SMSCONSENT_BENCH_INSTANCES=$n load "pg$n" "$r"
+    locks_stop "pg$n" "$r"
     [ -n "$tsv" ] || statements "run_$n"
     sql postgres "DROP DATABASE run_$n WITH (FORCE)"
   done
