@@ -123,9 +123,8 @@ SELECT calls, round(total_exec_time) AS total_ms, round(mean_exec_time::numeric,
 # backend waited, the mean number waiting, the mean number busy, and the kinds waited on with
 # their counts.
 locks_start() {  # DATABASE
-  psql -X -q -A -t -F ' ' "$server/postgres" \
-    -c "SELECT count(*) FILTER (WHERE wait_event_type = 'Lock'), count(*) FILTER (WHERE state = 'active'), coalesce(string_agg(wait_event, ',') FILTER (WHERE wait_event_type = 'Lock'), '-') FROM pg_stat_activity WHERE datname = '$1'" \
-    -c '\watch 0.1' > "$work/locks.txt" 2>/dev/null &
+  printf '%s\n' "SELECT count(*) FILTER (WHERE wait_event_type = 'Lock'), count(*) FILTER (WHERE state = 'active'), coalesce(string_agg(wait_event, ',') FILTER (WHERE wait_event_type = 'Lock'), '-') FROM pg_stat_activity WHERE datname = '$1'" '\watch 0.1' |
+    psql -X -q -A -t -F ' ' "$server/postgres" > "$work/locks.txt" 2>/dev/null &
   locks_pid=$!
 }
 locks_stop() {  # STORE RUN
