@@ -10,9 +10,12 @@
 
 #include <atomic>
 #include <filesystem>
+#include <sstream>
 
 #include "../store/status_shorthands.h"
+#include "app/export.h"
 #include "app/json_views.h"
+#include "core/csv.h"
 #include "core/segments.h"
 #include "test_clock.h"
 
@@ -286,6 +289,57 @@ TEST_F(BulkTest, AChangedBatchDocumentFailsTheLedgerCheck) {
   EXPECT_FALSE(check->ok());
   EXPECT_THAT(check->chain_failure.value_or(""), HasSubstr("does not hash to its name"));
   EXPECT_EQ(check->failed_seq.value_or(0), 1);
+}
+
+// The ledger export carries each bulk event's batch document beside it: verbatim in CSV (its
+// SHA-256 is the event's batch_hash), and in JSONL also merged into the evidence shown.
+TEST_F(BulkTest, TheLedgerExportCarriesTheBatchDocumentBesideEachEvent) {
+  auto submitted = bulk_->Submit(account_, OptIn("+15551234567"), "k", StringSource(Csv(3)));
+  ASSERT_TRUE(submitted.ok()) << submitted.status().ToString();
+  RunToEnd(submitted->first);
+  auto export_as = [&](ExportFormat format) {
+    ExportOptions o;
+    o.format = format;
+    o.protect_formulas = false;
+    std::string out;
+    auto r = ExportLedger(*svc_, *store_, account_, o, [&](std::string_view c) {
+      out.append(c);
+      return Status::Ok();
+    });
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return out;
+  };
+  std::vector<std::vector<std::string>> rows;
+  CsvReader reader;
+  auto take = [&](const CsvRecord& r) {
+    rows.emplace_back(r.fields.begin(), r.fields.end());
+    return true;
+  };
+  reader.Feed(export_as(ExportFormat::kCsv), take);
+  reader.Finish(take);
+  ASSERT_EQ(rows.size(), 4u);
+  ASSERT_EQ(rows[0].size(), 21u);
+  EXPECT_EQ(rows[0][13], "evidence");
+  EXPECT_EQ(rows[0][18], "batch_hash");
+  EXPECT_EQ(rows[0][20], "batch");
+  for (size_t i = 1; i < rows.size(); ++i) {
+    EXPECT_EQ(rows[i][13], "{\"row\":" + std::to_string(i + 1) + "}");
+    EXPECT_EQ(Sha256Hex(rows[i][20]), rows[i][18]);
+    EXPECT_EQ(json::parse(rows[i][20])["explanation"], "Signed up at the Aarhus fair, 2026-01-01");
+  }
+  std::istringstream lines(export_as(ExportFormat::kJsonl));
+  std::string line;
+  int n = 0;
+  while (std::getline(lines, line)) {
+    const json j = json::parse(line);
+    ++n;
+    EXPECT_EQ(j["evidence_text"], "{\"row\":" + std::to_string(n + 1) + "}");
+    EXPECT_EQ(j["evidence"]["row"], n + 1);
+    EXPECT_EQ(j["evidence"]["explanation"], "Signed up at the Aarhus fair, 2026-01-01");
+    EXPECT_EQ(j["evidence"]["legal_basis"], "consent");
+    EXPECT_EQ(Sha256Hex(j["batch"].get<std::string>()), j["batch_hash"]);
+  }
+  EXPECT_EQ(n, 3);
 }
 
 TEST_F(BulkTest, TheSameRequestTwiceIsOneJob) {
