@@ -313,6 +313,10 @@ Result<ConsentProof> BuildConsentProof(ConsentService& service, ConsentStore& st
         if (e.batch_document.empty()) {
           fail("event seq " + std::to_string(e.seq) + " names batch document " + e.batch_hash +
                ", which the store does not hold");
+        } else if (Sha256Hex(e.batch_document) != e.batch_hash) {
+          fail("batch document " + e.batch_hash + " (named by event seq " + std::to_string(e.seq) +
+               ") does not hash to its name");
+          proof.batches.emplace(e.batch_hash, e.batch_document);  // as stored, for the record
         } else {
           proof.batches.emplace(e.batch_hash, e.batch_document);
         }

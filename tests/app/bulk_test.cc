@@ -15,6 +15,8 @@
 #include "../store/status_shorthands.h"
 #include "app/export.h"
 #include "app/json_views.h"
+#include "app/ledger_service.h"
+#include "app/proof.h"
 #include "core/csv.h"
 #include "core/segments.h"
 #include "test_clock.h"
@@ -289,6 +291,19 @@ TEST_F(BulkTest, AChangedBatchDocumentFailsTheLedgerCheck) {
   EXPECT_FALSE(check->ok());
   EXPECT_THAT(check->chain_failure.value_or(""), HasSubstr("does not hash to its name"));
   EXPECT_EQ(check->failed_seq.value_or(0), 1);
+  // A contact's proof says so too (and carries the document as stored, which a verifier
+  // refuses).
+  SigningKey key = std::move(SigningKey::Generate()).value();
+  LedgerService ledger(*store_, clock_, key);
+  ASSERT_TRUE(ledger.RegisterKey().ok());
+  ProofSubject subject;
+  subject.phone = Phone(1);
+  auto proof = BuildConsentProof(*svc_, *store_, ledger, clock_, account_, subject);
+  ASSERT_TRUE(proof.ok()) << proof.status().ToString();
+  EXPECT_FALSE(proof->ledger.ok);
+  EXPECT_THAT(proof->ledger.failure.value_or(""), HasSubstr("does not hash to its name"));
+  ASSERT_EQ(proof->batches.size(), 1u);
+  EXPECT_THAT(proof->batches.begin()->second, HasSubstr("Odense"));
 }
 
 // The ledger export carries each bulk event's batch document beside it: verbatim in CSV (its
