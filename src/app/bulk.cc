@@ -22,6 +22,8 @@ namespace {
 constexpr int kMaxAttempts = 5;          // a chunk re-planned after concurrent changes
 constexpr int kListPage = 1000;          // contacts per page of a filter selection
 constexpr size_t kInputChunk = 1 << 20;  // bytes per stored input chunk
+// What a job's batch and job ids can add to the batch document of its request.
+constexpr size_t kBatchIdsBytes = 128;
 
 const char* EncodingName(SmsEncoding e) { return e == SmsEncoding::kGsm7 ? "gsm7" : "ucs2"; }
 
@@ -231,6 +233,12 @@ class BulkService::Engine {
     }
     auto engine = std::make_unique<Engine>(svc, std::move(account), std::move(numbers), target_id,
                                            req, batch, job_id);
+    // The batch document must fit in the store with the batch and job ids a job adds.
+    if (!import && engine->BatchDocument().size() + kBatchIdsBytes > kMaxEvidenceBatchBytes) {
+      return InvalidArgument("the explanation and actor of a bulk change must fit in " +
+                             std::to_string(kMaxEvidenceBatchBytes - kBatchIdsBytes) +
+                             " bytes of evidence (docs/limits.md)");
+    }
     if (!req.filter.empty()) {
       SMSC_ASSIGN_OR_RETURN(ContactFilter f, ParseContactFilter(req.filter));
       SMSC_RETURN_IF_ERROR(engine->SetFilter(f));
@@ -568,8 +576,10 @@ class BulkService::Engine {
     e.source = Source::kBulk;
     e.actor = req_.actor;
     e.at_ms = now;
-    // The batch's evidence (the same for every row) and the row.
-    e.evidence = EvidencePrefix() + std::to_string(r.row) + "}";
+    // The batch's evidence, the same for every row, is kept once (its document, named by its
+    // hash inside the event's leaf); the event's own evidence is its row.
+    e.evidence = "{\"row\":" + std::to_string(r.row) + "}";
+    e.batch_hash = BatchHash();
     changes->events.push_back(std::move(e));
     if (plan.send_confirmation) {
       const QueuedReply& reply = Confirmation(number);
@@ -605,10 +615,16 @@ class BulkService::Engine {
     changes->update_contact = std::move(updated);
   }
 
-  // `{..."row":` of every event's evidence: type, batch, job, attestation, legal basis,
-  // explanation and actor, given once for the batch.
-  const std::string& EvidencePrefix() {
-    if (evidence_prefix_.empty()) {
+  const std::string& BatchHash() {
+    if (batch_hash_.empty()) batch_hash_ = Sha256Hex(BatchDocument());
+    return batch_hash_;
+  }
+
+ public:
+  // The evidence every event of the batch shares, kept once (ConsentStore::PutEvidenceBatch):
+  // type, batch, job, attestation, legal basis, explanation and actor, as compact JSON.
+  const std::string& BatchDocument() {
+    if (batch_document_.empty()) {
       json evidence = {{"type", "bulk"},
                        {"batch", batch_},
                        {"attested_express_consent", req_.attestation.express_consent},
@@ -618,13 +634,20 @@ class BulkService::Engine {
       evidence["legal_basis"] = req_.attestation.legal_basis
                                     ? json(LegalBasisName(*req_.attestation.legal_basis))
                                     : json(nullptr);
-      evidence_prefix_ = evidence.dump();
-      evidence_prefix_.pop_back();  // the closing brace
-      evidence_prefix_ += ",\"row\":";
+      batch_document_ = evidence.dump();
     }
-    return evidence_prefix_;
+    return batch_document_;
   }
 
+  // Keeps the batch document of a bulk status change in the account's store, before any of
+  // its events; a document kept already (a resumed job) changes nothing.
+  Status KeepBatchDocument() {
+    if (req_.kind != kJobBulkSubscriptions) return Status::Ok();  // an import writes no events
+    return svc_.store_.PutEvidenceBatch(account_.id, BatchHash(), BatchDocument(),
+                                        svc_.clock_.NowMs());
+  }
+
+ private:
   const QueuedReply& Confirmation(const SenderNumber& number) {
     auto it = confirmations_.find(number.id);
     if (it == confirmations_.end()) {
@@ -650,7 +673,8 @@ class BulkService::Engine {
   int64_t consumed_ = 0;
   std::unordered_set<std::string> seen_;
   std::unordered_map<int64_t, QueuedReply> confirmations_;
-  std::string evidence_prefix_;
+  std::string batch_document_;
+  std::string batch_hash_;
   BulkTally tally_;
   // CSV: the next chunk, read and its phones normalised on another thread while the current
   // chunk is planned and committed (phone parsing is the largest part of a row's cost).
@@ -768,6 +792,7 @@ Result<std::optional<Job>> BulkService::RunClaimed(Job job, const std::string& o
   }
   SMSC_RETURN_IF_ERROR((*engine)->Resume(
       job.cursor, job.done, BulkTally::FromJson(json::parse(job.result, nullptr, false))));
+  SMSC_RETURN_IF_ERROR((*engine)->KeepBatchDocument());
   while (true) {
     if (stop && stop->load()) return std::optional<Job>(job);
     SMSC_ASSIGN_OR_RETURN(auto rows, (*engine)->ReadChunk(options_.chunk_rows));

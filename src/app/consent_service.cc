@@ -992,6 +992,8 @@ Result<std::vector<ConsentEvent>> ConsentService::History(int64_t account_id,
   std::vector<ConsentEvent> out;
   SMSC_RETURN_IF_ERROR(
       ForEachEvent(account.id, contact.id, [&](const ConsentEvent& e) { out.push_back(e); }));
+  EvidenceBatches known;
+  SMSC_RETURN_IF_ERROR(AttachBatchDocuments(store_, account.id, out, known));
   return out;
 }
 
@@ -1124,6 +1126,7 @@ Result<LedgerCheck> ConsentService::VerifyLedger(int64_t account_id) {
     }
   };
   bool tree_checked = tree.size == 0;
+  std::map<std::string, int64_t> batches;  // batch documents named: hash -> the first event's seq
   Status walked = ForEachEvent(account.id, {}, [&](const ConsentEvent& e) {
     if (e.format == 1) {
       if (!chain.Add(e)) fail(chain.failed_seq().value_or(e.seq), chain.failure().value_or(""));
@@ -1140,10 +1143,32 @@ Result<LedgerCheck> ConsentService::VerifyLedger(int64_t account_id) {
       }
     }
     if (Status st = check_heads(); !st.ok()) fail(e.seq, st.ToString());
+    if (!e.batch_hash.empty()) batches.emplace(e.batch_hash, e.seq);
     replay.Add(e);
     ++check.events;
   });
   SMSC_RETURN_IF_ERROR(walked);
+  // Every batch document an event names is kept and hashes to its name (the event's leaf holds
+  // only the name).
+  std::vector<std::string> names;
+  for (auto it = batches.begin(); it != batches.end();) {
+    names.push_back(it->first);
+    if (++it != batches.end() && names.size() < kMaxEvidenceBatchLookup) continue;
+    SMSC_ASSIGN_OR_RETURN(EvidenceBatches kept, store_.GetEvidenceBatches(account.id, names));
+    for (const std::string& name : names) {
+      const int64_t seq = batches[name];
+      auto doc = kept.find(name);
+      if (doc == kept.end()) {
+        fail(seq, "event seq " + std::to_string(seq) + " names batch document " + name +
+                      ", which the store does not hold");
+      } else if (Sha256Hex(doc->second) != name) {
+        fail(seq, "batch document " + name + " (named by event seq " + std::to_string(seq) +
+                      ") does not hash to its name");
+      }
+    }
+    check.batches_checked += static_cast<int64_t>(kept.size());
+    names.clear();
+  }
   if (!tree_checked) {
     fail(range.size(), "the stored tree holds " + std::to_string(tree.size) +
                            " events, the ledger " + std::to_string(range.size()));
@@ -1320,7 +1345,10 @@ Result<std::vector<ConsentEvent>> ConsentService::ListEvents(int64_t account_id,
                                                              const EventQuery& q) {
   SMSC_ASSIGN_OR_RETURN(Account account, AccountWithSms(account_id));
   SMSC_RETURN_IF_ERROR(NumberWrittenEvents(account.id));
-  return store_.ListEvents(account.id, q);
+  SMSC_ASSIGN_OR_RETURN(std::vector<ConsentEvent> events, store_.ListEvents(account.id, q));
+  EvidenceBatches known;
+  SMSC_RETURN_IF_ERROR(AttachBatchDocuments(store_, account.id, events, known));
+  return events;
 }
 
 Result<OutboxItem> ConsentService::GetOutboxItem(int64_t account_id, int64_t id) {
@@ -1380,6 +1408,34 @@ Result<nlohmann::json> ConsentService::ProviderSettings(int64_t account_id,
     if (c.provider == provider) return ParseProviderSettings(c.settings, provider);
   }
   return json::object();
+}
+
+Status AttachBatchDocuments(ConsentStore& store, int64_t account_id,
+                            std::vector<ConsentEvent>& events, EvidenceBatches& known) {
+  std::vector<std::string> missing;
+  for (const ConsentEvent& e : events) {
+    if (e.batch_hash.empty() || known.count(e.batch_hash) != 0) continue;
+    if (std::find(missing.begin(), missing.end(), e.batch_hash) == missing.end()) {
+      missing.push_back(e.batch_hash);
+    }
+  }
+  for (size_t i = 0; i < missing.size(); i += kMaxEvidenceBatchLookup) {
+    const size_t end = std::min(missing.size(), i + kMaxEvidenceBatchLookup);
+    std::vector<std::string> part(missing.begin() + static_cast<std::ptrdiff_t>(i),
+                                  missing.begin() + static_cast<std::ptrdiff_t>(end));
+    SMSC_ASSIGN_OR_RETURN(EvidenceBatches found, store.GetEvidenceBatches(account_id, part));
+    for (std::string& name : part) {
+      auto it = found.find(name);
+      // Remembered as missing too (empty), so that it is not looked up again.
+      known.emplace(std::move(name), it == found.end() ? std::string() : std::move(it->second));
+    }
+  }
+  for (ConsentEvent& e : events) {
+    if (e.batch_hash.empty()) continue;
+    auto it = known.find(e.batch_hash);
+    if (it != known.end()) e.batch_document = it->second;
+  }
+  return Status::Ok();
 }
 
 }  // namespace smsconsent

@@ -228,8 +228,11 @@ struct LedgerCheck {
   bool chain_ok = true;
   std::optional<std::string> chain_failure;  // the first problem found, of either kind
   std::optional<int64_t> failed_seq;
-  int64_t tree_size = 0;          // events in the integrated tree
-  int64_t heads_checked = 0;      // signed tree heads whose root and signature were checked
+  int64_t tree_size = 0;      // events in the integrated tree
+  int64_t heads_checked = 0;  // signed tree heads whose root and signature were checked
+  // Batch documents (bulk changes' shared evidence) that events name, found and hashed right;
+  // one missing or not hashing to its name is a failure of the ledger.
+  int64_t batches_checked = 0;
   int64_t status_mismatches = 0;  // rows where the status table differs from the replay
   std::vector<std::string> mismatch_samples;
   bool ok() const { return chain_ok && status_mismatches == 0; }
@@ -303,6 +306,7 @@ class ConsentService {
                                     const NumberUpdate& update);
   Result<Contact> GetContact(int64_t account_id, int64_t contact_id);
   Result<std::vector<NumberStatus>> ContactStatuses(int64_t account_id, int64_t contact_id);
+  // The events below come with their batch documents (AttachBatchDocuments).
   Result<std::vector<ConsentEvent>> ContactHistory(int64_t account_id, int64_t contact_id);
   Result<std::vector<ConsentEvent>> ListEvents(int64_t account_id, const EventQuery& q);
   Result<OutboxItem> GetOutboxItem(int64_t account_id, int64_t id);
@@ -436,5 +440,13 @@ OutboxItem OutboxFor(const QueuedReply& reply, const SenderNumber& number, const
 
 // Random API key ("sk_" + 40 hex characters) from OpenSSL's CSPRNG.
 std::string GenerateApiKey();
+
+// Sets the batch_document of every event that names one (batch_hash, a bulk change's shared
+// evidence: docs/ledger.md, "Batch documents") from the account's kept documents. Documents
+// already in `known` are not read again, and those read are added to it, so that a caller
+// paging through a bulk change's events reads its document once. A document the store does not
+// hold leaves batch_document empty (VerifyLedger reports it).
+Status AttachBatchDocuments(ConsentStore& store, int64_t account_id,
+                            std::vector<ConsentEvent>& events, EvidenceBatches& known);
 
 }  // namespace smsconsent

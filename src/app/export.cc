@@ -132,10 +132,21 @@ Result<Scope> ResolveScope(ConsentService& service, int64_t account_id, const Ex
   return scope;
 }
 
-const std::array<std::string_view, 20> kLedgerColumns = {
-    "seq",       "at",   "at_ms",  "account", "contact_id", "phone",    "number_id",
-    "number",    "from", "to",     "changed", "source",     "actor",    "evidence",
-    "prev_hash", "hash", "format", "nth",     "batch_hash", "leaf_hash"};
+const std::array<std::string_view, 21> kLedgerColumns = {
+    "seq",       "at",   "at_ms",  "account", "contact_id", "phone",     "number_id",
+    "number",    "from", "to",     "changed", "source",     "actor",     "evidence",
+    "prev_hash", "hash", "format", "nth",     "batch_hash", "leaf_hash", "batch"};
+
+// The evidence a reader sees: the batch document's members (a bulk change's shared evidence),
+// then the event's own; the stored text as a string when it is not a JSON object.
+ordered_json FullEvidence(const ConsentEvent& e) {
+  ordered_json own = ParseOr(e.evidence, ordered_json(e.evidence));
+  if (e.batch_document.empty() || !own.is_object()) return own;
+  ordered_json merged = ParseOr(e.batch_document, ordered_json());
+  if (!merged.is_object()) return own;
+  for (auto& [key, value] : own.items()) merged[key] = std::move(value);
+  return merged;
+}
 
 }  // namespace
 
@@ -278,10 +289,12 @@ Result<ExportSummary> ExportLedger(ConsentService& service, ConsentStore& store,
   EventQuery q;
   q.limit = kExportEventPage;
   std::vector<std::string> fields;
+  EvidenceBatches batches;  // the batch documents read so far
   while (true) {
     SMSC_ASSIGN_OR_RETURN(auto events, store.ListEvents(scope.account.id, q));
     if (events.empty()) break;
     q.after_seq = events.back().seq;
+    SMSC_RETURN_IF_ERROR(AttachBatchDocuments(store, scope.account.id, events, batches));
     for (const ConsentEvent& e : events) {
       if (number_id != 0 && e.number_id != number_id) continue;
       if (f.status && e.to != *f.status) continue;
@@ -308,7 +321,8 @@ Result<ExportSummary> ExportLedger(ConsentService& service, ConsentStore& store,
                   std::to_string(e.format),
                   std::to_string(e.nth),
                   e.batch_hash,
-                  leaf_hash};
+                  leaf_hash,
+                  e.batch_document};
         writer.AppendRecord(std::span<const std::string>(fields), out.buffer());
       } else {
         ordered_json j = {{"seq", e.seq},
@@ -324,14 +338,15 @@ Result<ExportSummary> ExportLedger(ConsentService& service, ConsentStore& store,
                           {"changed", e.from != e.to},
                           {"source", SourceName(e.source)},
                           {"actor", e.actor},
-                          {"evidence", ParseOr(e.evidence, ordered_json(e.evidence))},
+                          {"evidence", FullEvidence(e)},
                           {"evidence_text", e.evidence},
                           {"prev_hash", e.prev_hash},
                           {"hash", e.hash},
                           {"format", e.format},
                           {"nth", e.nth},
                           {"batch_hash", e.batch_hash},
-                          {"leaf_hash", leaf_hash}};
+                          {"leaf_hash", leaf_hash},
+                          {"batch", e.batch_document}};
         out.buffer()->append(j.dump(-1, ' ', false, ordered_json::error_handler_t::replace));
         out.buffer()->push_back('\n');
       }

@@ -84,9 +84,11 @@ Result<ExportSummary> ExportStatuses(ConsentService& service, ConsentStore& stor
 // (docs/ledger.md). CSV columns (JSONL keys alike):
 //   seq, at, at_ms, account, contact_id, phone, number_id, number, from, to, changed, source,
 //   actor, evidence, prev_hash, hash (format 1; empty for format 2), format, nth, batch_hash,
-//   leaf_hash (hex EventLeafHash)
+//   leaf_hash (hex EventLeafHash), batch (the text of the batch document batch_hash names: a
+//   bulk change's shared evidence, whose SHA-256 is batch_hash; empty for other events)
 // In CSV `evidence` is the stored JSON text (verbatim, as hashed); in JSONL `evidence` is the
-// parsed object and `evidence_text` the verbatim text.
+// parsed object after the batch document's members (the full evidence) and `evidence_text` the
+// verbatim text.
 Result<ExportSummary> ExportLedger(ConsentService& service, ConsentStore& store, int64_t account_id,
                                    const ExportOptions& options, const ExportSink& sink);
 

@@ -61,9 +61,18 @@ json ToJson(const Contact& c) {
           {"created_at", FormatTimestampMs(c.created_at_ms)}};
 }
 
-json ToJson(const ConsentEvent& e) {
+json EvidenceJson(const ConsentEvent& e) {
   json evidence = json::parse(e.evidence, nullptr, /*allow_exceptions=*/false);
-  if (evidence.is_discarded()) evidence = e.evidence;  // shown as stored, never hidden
+  if (evidence.is_discarded()) return e.evidence;  // shown as stored, never hidden
+  if (e.batch_document.empty() || !evidence.is_object()) return evidence;
+  json merged = json::parse(e.batch_document, nullptr, /*allow_exceptions=*/false);
+  if (!merged.is_object()) return evidence;
+  for (auto& [key, value] : evidence.items()) merged[key] = std::move(value);
+  return merged;
+}
+
+json ToJson(const ConsentEvent& e) {
+  json evidence = EvidenceJson(e);
   return {{"seq", e.seq},
           {"at", FormatTimestampMs(e.at_ms)},
           {"number", e.sender},
@@ -172,6 +181,7 @@ json ToJson(const LedgerCheck& c) {
             {"chain_ok", c.chain_ok},
             {"tree_size", c.tree_size},
             {"heads_checked", c.heads_checked},
+            {"batches_checked", c.batches_checked},
             {"status_mismatches", c.status_mismatches},
             {"mismatch_samples", c.mismatch_samples}};
   j["first_bad_event"] = c.failed_seq ? json(*c.failed_seq) : json(nullptr);

@@ -14,7 +14,13 @@ nlohmann::json ToJson(const Account& a);
 nlohmann::json ToJson(const User& u);
 nlohmann::json ToJson(const SenderNumber& n);
 nlohmann::json ToJson(const Contact& c);
-nlohmann::json ToJson(const ConsentEvent& e);  // evidence parsed back into an object
+// Evidence parsed back into an object (EvidenceJson), with format, nth, batch_hash and leaf_hash.
+nlohmann::json ToJson(const ConsentEvent& e);
+// An event's evidence as a reader sees it: the members of its batch's document
+// (ConsentEvent::batch_document: a bulk change's attestation, legal basis, explanation, actor,
+// batch and job), when it has one and it was read, then its own members (a bulk row's "row");
+// its stored text as a string when that is not JSON.
+nlohmann::json EvidenceJson(const ConsentEvent& e);
 nlohmann::json ToJson(const OutboxItem& o);
 nlohmann::json ToJson(const SegmentInfo& s);
 nlohmann::json ToJson(const NumberStatus& s);

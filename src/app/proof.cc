@@ -290,10 +290,12 @@ Result<ConsentProof> BuildConsentProof(ConsentService& service, ConsentStore& st
   q.limit = kProofEventPage;
   q.contact_id = proof.contact.id;
   bool past_head = false;
+  EvidenceBatches known;  // batch documents read so far (missing ones empty)
   while (!past_head) {
     SMSC_ASSIGN_OR_RETURN(auto page, store.ListEvents(proof.account.id, q));
     if (page.empty()) break;
     q.after_seq = page.back().seq;
+    SMSC_RETURN_IF_ERROR(AttachBatchDocuments(store, proof.account.id, page, known));
     for (ConsentEvent& e : page) {
       if (e.seq > head.head.size) {
         past_head = true;
@@ -307,8 +309,19 @@ Result<ConsentProof> BuildConsentProof(ConsentService& service, ConsentStore& st
       pe.included = merkle::VerifyInclusion(pe.leaf_hash, e.seq - 1, head.head.size, pe.inclusion,
                                             head.head.root);
       if (!pe.included) fail("event seq " + std::to_string(e.seq) + " is not in the signed tree");
-      pe.evidence = json::parse(e.evidence, nullptr, /*allow_exceptions=*/false);
-      if (pe.evidence.is_discarded()) pe.evidence = e.evidence;
+      if (!e.batch_hash.empty()) {
+        if (e.batch_document.empty()) {
+          fail("event seq " + std::to_string(e.seq) + " names batch document " + e.batch_hash +
+               ", which the store does not hold");
+        } else if (Sha256Hex(e.batch_document) != e.batch_hash) {
+          fail("batch document " + e.batch_hash + " (named by event seq " + std::to_string(e.seq) +
+               ") does not hash to its name");
+          proof.batches.emplace(e.batch_hash, e.batch_document);  // as stored, for the record
+        } else {
+          proof.batches.emplace(e.batch_hash, e.batch_document);
+        }
+      }
+      pe.evidence = EvidenceJson(e);  // with its batch's document
       pe.description = Describe(e, pe.evidence);
       pe.event = std::move(e);
       proof.events.push_back(std::move(pe));
@@ -352,6 +365,8 @@ json ProofToJson(const ConsentProof& p) {
     j["evidence_text"] = e.evidence;
     events.push_back(std::move(j));
   }
+  json batches = json::object();
+  for (const auto& [hash, document] : p.batches) batches[hash] = document;
   json contact = ToJson(p.contact);
   json ledger = {{"ok", p.ledger.ok},
                  {"public_key", base64::Encode(p.ledger.public_key)},
@@ -366,7 +381,7 @@ json ProofToJson(const ConsentProof& p) {
           {"summary", p.summary},
           {"tree_head", SignedTreeHeadToJson(p.ledger.head)},
           {"events", events},
-          {"batches", json::object()},
+          {"batches", batches},
           {"ledger", ledger},
           {"verification",
            {{"algorithm",
@@ -483,6 +498,7 @@ std::string ProofToHtml(const ConsentProof& p) {
     } else {
       Row(h, "Evidence (not JSON)", e.evidence);
     }
+    if (!e.batch_hash.empty()) Row(h, "Batch document (SHA-256)", e.batch_hash, true);
     Row(h, "Leaf hash", merkle::ToHex(pe.leaf_hash), true);
     h += "<tr><th>Checks</th><td>in the signed ledger (inclusion proof): " + Mark(pe.included) +
          "</td></tr>\n";
@@ -515,7 +531,10 @@ std::string ProofToHtml(const ConsentProof& p) {
        "(<code>smsconsent-ledger-v1</code> or <code>-v2</code>), and each further line is one "
        "field written as <code>name:byte-length:value</code>, where <code>at</code> is "
        "milliseconds since 1970-01-01 UTC and <code>evidence</code> the stored JSON text byte "
-       "for byte. Combining the leaf with the hashes of its inclusion proof (in the JSON form "
+       "for byte. The evidence a bulk change shares among its events is kept once, as a batch "
+       "document named by its SHA-256 in the <code>batch</code> line; the JSON form of this "
+       "record carries each such document (<code>batches</code>), which must hash to its name. "
+       "Combining the leaf with the hashes of its inclusion proof (in the JSON form "
        "of this record) must give the root above, and the root, size, time and account, "
        "encoded as docs/ledger.md says, must carry the Ed25519 signature above under the "
        "business's public key. Changing any event changes its leaf, and no signed head would "

@@ -39,7 +39,8 @@ struct ProofSubject {
 
 struct ProofEvent {
   ConsentEvent event;
-  // The stored evidence, parsed (the stored text as a string when it is not JSON).
+  // The stored evidence, parsed, after its batch document's members (EvidenceJson; the stored
+  // text as a string when it is not JSON).
   nlohmann::json evidence;
   std::string leaf_data;  // LeafData(event): the bytes its leaf hashes (docs/ledger.md)
   merkle::Hash leaf_hash{};
@@ -64,6 +65,8 @@ struct ConsentProof {
   // Per number with a recorded status, in number order: "On +1… (long code): opted in on …".
   std::vector<std::string> summary;
   std::vector<ProofEvent> events;  // the contact's events in the signed tree, in seq order
+  // The batch documents those events name (a bulk change's shared evidence), by hash.
+  EvidenceBatches batches;
   LedgerResult ledger;
   int64_t generated_at_ms = 0;
 };

@@ -59,8 +59,8 @@ void PrintReplies(std::ostream& os, const std::vector<QueuedReply>& replies) {
 }
 
 std::string DescribeEvidence(const ConsentEvent& e) {
-  json ev = json::parse(e.evidence, nullptr, false);
-  if (ev.is_discarded()) return e.evidence;
+  const json ev = EvidenceJson(e);  // with its batch's document, if any
+  if (!ev.is_object()) return e.evidence;
   if (ev.value("type", "") == "keyword") {
     return "text \"" + ev.value("body", "") + "\" (" + ev.value("explanation", "") + ")";
   }
@@ -611,10 +611,14 @@ int Main(int argc, char** argv) {
       app.out().Print(ledger_account ? doc.at(0) : doc, [&](std::ostream& os) {
         for (const auto& c : checks) {
           os << "account " << c.account_id << ": " << c.events << " events, "
-             << (c.ok() ? "ledger verifies (" + std::to_string(c.tree_size) +
-                              " in the signed tree, " + std::to_string(c.heads_checked) +
-                              " tree heads checked), statuses match the ledger"
-                        : std::string("LEDGER CHECK FAILED"))
+             << (c.ok()
+                     ? "ledger verifies (" + std::to_string(c.tree_size) + " in the signed tree, " +
+                           std::to_string(c.heads_checked) + " tree heads checked" +
+                           (c.batches_checked == 0 ? std::string()
+                                                   : ", " + std::to_string(c.batches_checked) +
+                                                         " batch documents checked") +
+                           "), statuses match the ledger"
+                     : std::string("LEDGER CHECK FAILED"))
              << "\n";
           if (c.chain_failure) os << "  first bad event: " << *c.chain_failure << "\n";
           for (const auto& m : c.mismatch_samples) os << "  status mismatch: " << m << "\n";

@@ -54,6 +54,10 @@ struct ConsentEvent {
   int format = 1;
   // Format 2: the event's number among its (contact, number)'s events: 1, 2, 3, ...
   int64_t nth = 0;
+  // Read with the event for those who show it, not stored with it and part of no encoding: the
+  // batch document batch_hash names (AttachBatchDocuments, src/app/consent_service.h); empty when
+  // there is none or it was not read.
+  std::string batch_document;
 };
 
 std::string CanonicalEventEncoding(const ConsentEvent& e);  // uses prev_hash, not hash

@@ -116,6 +116,19 @@ Status CheckReviewResolution(const ReviewResolution& r) {
   return Status::Ok();
 }
 
+Status CheckEvidenceBatch(const std::string& hash, const std::string& document) {
+  if (document.empty()) return InvalidArgument("a batch document is not empty");
+  if (document.size() > kMaxEvidenceBatchBytes) {
+    return InvalidArgument("the batch document is " + std::to_string(document.size()) +
+                           " bytes; at most " + std::to_string(kMaxEvidenceBatchBytes) +
+                           " are kept");
+  }
+  if (Sha256Hex(document) != hash) {
+    return InvalidArgument("the batch document's SHA-256 is not " + hash);
+  }
+  return Status::Ok();
+}
+
 Status ReviewNotOpen(const ReviewItem& stored) {
   return FailedPrecondition("review item " + std::to_string(stored.id) + " was " +
                             ReviewStateName(stored.state) + " already by " + stored.reviewed_by);

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -234,6 +235,18 @@ struct EventDraft {
   // events without one.
   std::string batch_hash;
 };
+
+// A bulk change's shared evidence, kept once per batch (ConsentStore::PutEvidenceBatch): hash
+// (lowercase hex SHA-256 of the document) -> the document's JSON text.
+using EvidenceBatches = std::map<std::string, std::string>;
+// The largest batch document a store keeps (docs/limits.md): far above what a bulk request can
+// put in one (its explanation and actor are bounded well below).
+inline constexpr size_t kMaxEvidenceBatchBytes = 64 * 1024;
+// The most hashes one GetEvidenceBatches call looks up.
+inline constexpr size_t kMaxEvidenceBatchLookup = 1000;
+// kInvalidArgument unless `document` is non-empty, at most kMaxEvidenceBatchBytes and `hash` is
+// its lowercase hex SHA-256.
+Status CheckEvidenceBatch(const std::string& hash, const std::string& document);
 
 // ---- possible opt-outs for a person to review (docs/reviews.md) ----
 
@@ -651,6 +664,18 @@ class ConsentStore {
   virtual Status PutLedgerKey(const std::string& key_id, const std::string& public_key_raw,
                               int64_t at_ms) = 0;
   virtual Result<std::vector<std::pair<std::string, std::string>>> ListLedgerKeys() = 0;
+  // Keeps a bulk change's shared evidence (docs/ledger.md, "Batch documents"): `document` is
+  // the batch's JSON text, `hash` its lowercase hex SHA-256, which the batch's events carry as
+  // batch_hash. kInvalidArgument when the hash is not that of the document, or the document is
+  // empty or over kMaxEvidenceBatchBytes; kNotFound for an unknown account. Keeping a document
+  // the account has already is OK and changes nothing. Kept documents are never changed or
+  // deleted. Durable on return.
+  virtual Status PutEvidenceBatch(int64_t account_id, const std::string& hash,
+                                  const std::string& document, int64_t at_ms) = 0;
+  // The account's documents with these hashes (hash -> document); hashes it has none for are
+  // left out. At most kMaxEvidenceBatchLookup hashes per call (kInvalidArgument otherwise).
+  virtual Result<EvidenceBatches> GetEvidenceBatches(int64_t account_id,
+                                                     const std::vector<std::string>& hashes) = 0;
   // Overwrites a stored event's fields verbatim (no re-hashing). Exists only so tests and the
   // conformance suite can simulate tampering; never called by the application.
   virtual Status DebugOverwriteEvent(const ConsentEvent& e) = 0;

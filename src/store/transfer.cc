@@ -175,6 +175,11 @@ const std::vector<TransferTable>& TransferTables() {
         {"signature", X}},
        2, false},
       {"ledger_keys", {{"key_id", T}, {"public_key", X}, {"created_at_ms", I}}, 1, false},
+      // Bulk changes' shared evidence, which events name by batch_hash; a document is at most
+      // kMaxEvidenceBatchBytes (64 KiB): a few dozen at a time.
+      {"evidence_batches",
+       {{"account_id", I}, {"hash", T}, {"document", T}, {"created_at_ms", I}},
+       2, false, 50},
       {"review_items",
        {{"id", I}, {"account_id", I}, {"inbound_id", I}, {"contact_id", I}, {"number_id", I},
         {"rule", T}, {"explanation", T}, {"state", T}, {"created_at_ms", I},

@@ -5,12 +5,19 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <filesystem>
+#include <sstream>
 
 #include "../store/status_shorthands.h"
+#include "app/export.h"
+#include "app/json_views.h"
+#include "app/ledger_service.h"
+#include "app/proof.h"
+#include "core/csv.h"
 #include "core/segments.h"
 #include "test_clock.h"
 
@@ -93,6 +100,15 @@ class BulkTest : public ::testing::Test {
     EXPECT_TRUE(ran.ok()) << ran.status().ToString();
     EXPECT_TRUE(ran.ok() && ran->has_value());
     return ran.ok() && *ran ? **ran : Job{};
+  }
+  // Batch documents kept, in all accounts.
+  int64_t BatchDocuments() {
+    for (const TransferTable& t : TransferTables()) {
+      if (std::string_view(t.name) != "evidence_batches") continue;
+      auto n = store_->CountRows(t);
+      return n.ok() ? *n : -1;
+    }
+    return -1;
   }
   int64_t EventCount() {
     EventQuery q;
@@ -195,20 +211,46 @@ TEST_F(BulkTest, ApplyWritesOneBatchWithEvidenceAndQueuesConfirmations) {
 
   const std::string batch = json::parse(job.request)["batch"];
   EXPECT_THAT(batch, testing::StartsWith("batch-"));
+  // The batch's evidence is kept once, as a document each event names by its hash; an event
+  // holds only its row.
+  EXPECT_EQ(BatchDocuments(), 1);
   EventQuery q;
   q.limit = 1000;
   auto events = store_->ListEvents(account_, q);
   ASSERT_EQ(events->size(), 25u);
+  const std::string hash = events->front().batch_hash;
+  ASSERT_EQ(hash.size(), 64u);
+  auto kept = store_->GetEvidenceBatches(account_, {hash});
+  ASSERT_TRUE(kept.ok()) << kept.status().ToString();
+  ASSERT_EQ(kept->count(hash), 1u);
+  const std::string& text = kept->at(hash);
+  EXPECT_EQ(Sha256Hex(text), hash);
+  const json doc = json::parse(text);
+  EXPECT_EQ(doc["type"], "bulk");
+  EXPECT_EQ(doc["batch"], batch);
+  EXPECT_EQ(doc["job"], job.id);
+  EXPECT_EQ(doc["legal_basis"], "consent");
+  EXPECT_EQ(doc["attested_express_consent"], true);
+  EXPECT_EQ(doc["explanation"], "Signed up at the Aarhus fair, 2026-01-01");
+  EXPECT_EQ(doc["actor"], "user:alice");
+  int64_t row = 1;  // the CSV's header line
   for (const ConsentEvent& e : *events) {
     EXPECT_EQ(e.source, Source::kBulk);
     EXPECT_EQ(e.actor, "user:alice");
-    const json ev = json::parse(e.evidence);
-    EXPECT_EQ(ev["batch"], batch);
-    EXPECT_EQ(ev["job"], job.id);
-    EXPECT_EQ(ev["legal_basis"], "consent");
-    EXPECT_EQ(ev["attested_express_consent"], true);
-    EXPECT_EQ(ev["explanation"], "Signed up at the Aarhus fair, 2026-01-01");
+    EXPECT_EQ(e.batch_hash, hash);
+    EXPECT_EQ(e.evidence, "{\"row\":" + std::to_string(++row) + "}");
   }
+  // Whoever reads a contact's history sees the whole evidence: the batch's and the row.
+  auto seven = store_->FindContactByPhone(account_, Phone(7));
+  ASSERT_TRUE(seven.ok());
+  auto history = svc_->ContactHistory(account_, seven->id);
+  ASSERT_TRUE(history.ok()) << history.status().ToString();
+  ASSERT_EQ(history->size(), 1u);
+  const json shown = ToJson(history->front())["evidence"];
+  EXPECT_EQ(shown["explanation"], "Signed up at the Aarhus fair, 2026-01-01");
+  EXPECT_EQ(shown["legal_basis"], "consent");
+  EXPECT_EQ(shown["batch"], batch);
+  EXPECT_EQ(shown["row"], 9);
   OutboxQuery oq;
   oq.limit = 100;
   EXPECT_EQ(store_->ListOutbox(account_, oq)->size(), 25u);
@@ -220,6 +262,99 @@ TEST_F(BulkTest, ApplyWritesOneBatchWithEvidenceAndQueuesConfirmations) {
   auto check = svc_->VerifyLedger(account_);
   ASSERT_TRUE(check.ok());
   EXPECT_TRUE(check->ok());
+  EXPECT_EQ(check->batches_checked, 1);
+}
+
+// `ledger verify` checks that every batch document an event names is kept and hashes to its
+// name: a document changed behind the store's back (its trigger dropped) fails the check.
+TEST_F(BulkTest, AChangedBatchDocumentFailsTheLedgerCheck) {
+  auto submitted = bulk_->Submit(account_, OptIn("+15551234567"), "k", StringSource(Csv(3)));
+  ASSERT_TRUE(submitted.ok()) << submitted.status().ToString();
+  RunToEnd(submitted->first);
+  ASSERT_TRUE(svc_->VerifyLedger(account_)->ok());
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_ / "b.db").string().c_str(), &db), SQLITE_OK);
+  // Kept documents are never changed...
+  EXPECT_NE(
+      sqlite3_exec(db, "UPDATE evidence_batches SET document = '{}'", nullptr, nullptr, nullptr),
+      SQLITE_OK);
+  EXPECT_NE(sqlite3_exec(db, "DELETE FROM evidence_batches", nullptr, nullptr, nullptr), SQLITE_OK);
+  // ... unless someone lifts the rule.
+  ASSERT_EQ(sqlite3_exec(db,
+                         "DROP TRIGGER evidence_batches_unchangeable; UPDATE evidence_batches SET "
+                         "document = replace(document, 'Aarhus', 'Odense')",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  auto check = svc_->VerifyLedger(account_);
+  ASSERT_TRUE(check.ok()) << check.status().ToString();
+  EXPECT_FALSE(check->ok());
+  EXPECT_THAT(check->chain_failure.value_or(""), HasSubstr("does not hash to its name"));
+  EXPECT_EQ(check->failed_seq.value_or(0), 1);
+  // A contact's proof says so too (and carries the document as stored, which a verifier
+  // refuses).
+  SigningKey key = std::move(SigningKey::Generate()).value();
+  LedgerService ledger(*store_, clock_, key);
+  ASSERT_TRUE(ledger.RegisterKey().ok());
+  ProofSubject subject;
+  subject.phone = Phone(1);
+  auto proof = BuildConsentProof(*svc_, *store_, ledger, clock_, account_, subject);
+  ASSERT_TRUE(proof.ok()) << proof.status().ToString();
+  EXPECT_FALSE(proof->ledger.ok);
+  EXPECT_THAT(proof->ledger.failure.value_or(""), HasSubstr("does not hash to its name"));
+  ASSERT_EQ(proof->batches.size(), 1u);
+  EXPECT_THAT(proof->batches.begin()->second, HasSubstr("Odense"));
+}
+
+// The ledger export carries each bulk event's batch document beside it: verbatim in CSV (its
+// SHA-256 is the event's batch_hash), and in JSONL also merged into the evidence shown.
+TEST_F(BulkTest, TheLedgerExportCarriesTheBatchDocumentBesideEachEvent) {
+  auto submitted = bulk_->Submit(account_, OptIn("+15551234567"), "k", StringSource(Csv(3)));
+  ASSERT_TRUE(submitted.ok()) << submitted.status().ToString();
+  RunToEnd(submitted->first);
+  auto export_as = [&](ExportFormat format) {
+    ExportOptions o;
+    o.format = format;
+    o.protect_formulas = false;
+    std::string out;
+    auto r = ExportLedger(*svc_, *store_, account_, o, [&](std::string_view c) {
+      out.append(c);
+      return Status::Ok();
+    });
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return out;
+  };
+  std::vector<std::vector<std::string>> rows;
+  CsvReader reader;
+  auto take = [&](const CsvRecord& r) {
+    rows.emplace_back(r.fields.begin(), r.fields.end());
+    return true;
+  };
+  reader.Feed(export_as(ExportFormat::kCsv), take);
+  reader.Finish(take);
+  ASSERT_EQ(rows.size(), 4u);
+  ASSERT_EQ(rows[0].size(), 21u);
+  EXPECT_EQ(rows[0][13], "evidence");
+  EXPECT_EQ(rows[0][18], "batch_hash");
+  EXPECT_EQ(rows[0][20], "batch");
+  for (size_t i = 1; i < rows.size(); ++i) {
+    EXPECT_EQ(rows[i][13], "{\"row\":" + std::to_string(i + 1) + "}");
+    EXPECT_EQ(Sha256Hex(rows[i][20]), rows[i][18]);
+    EXPECT_EQ(json::parse(rows[i][20])["explanation"], "Signed up at the Aarhus fair, 2026-01-01");
+  }
+  std::istringstream lines(export_as(ExportFormat::kJsonl));
+  std::string line;
+  int n = 0;
+  while (std::getline(lines, line)) {
+    const json j = json::parse(line);
+    ++n;
+    EXPECT_EQ(j["evidence_text"], "{\"row\":" + std::to_string(n + 1) + "}");
+    EXPECT_EQ(j["evidence"]["row"], n + 1);
+    EXPECT_EQ(j["evidence"]["explanation"], "Signed up at the Aarhus fair, 2026-01-01");
+    EXPECT_EQ(j["evidence"]["legal_basis"], "consent");
+    EXPECT_EQ(Sha256Hex(j["batch"].get<std::string>()), j["batch_hash"]);
+  }
+  EXPECT_EQ(n, 3);
 }
 
 TEST_F(BulkTest, TheSameRequestTwiceIsOneJob) {
@@ -277,6 +412,7 @@ TEST_F(BulkTest, AnInterruptedJobResumesExactlyWhereItStopped) {
   EXPECT_EQ((*rejects)[0].row, 47);  // its line in the file
   EXPECT_EQ((*rejects)[0].reason, kSkipDuplicate);
   EXPECT_TRUE(svc_->VerifyLedger(account_)->ok());
+  EXPECT_EQ(BatchDocuments(), 1);  // kept again by the second runner: the same one
 }
 
 TEST_F(BulkTest, AStopBetweenSubmitAndRunIsRespected) {
@@ -368,6 +504,15 @@ TEST_F(BulkTest, BadRequestsAreRefusedBeforeAnythingIsStored) {
   r.filter = "status=opted_in";  // two selections
   EXPECT_EQ(bulk_->Submit(account_, r, "", StringSource(Csv(2))).status().code(),
             StatusCode::kInvalidArgument);
+  // Evidence larger than a batch document may hold (docs/limits.md).
+  r = OptIn("+15551234567");
+  r.attestation.explanation = std::string(kMaxEvidenceBatchBytes, 'x');
+  auto too_long = bulk_->Submit(account_, r, "", StringSource(Csv(2)));
+  EXPECT_EQ(too_long.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(too_long.status().message(), HasSubstr("explanation"));
+  EXPECT_EQ(bulk_->Preview(account_, r, StringSource(Csv(2))).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(BatchDocuments(), 0);
   // Without the add-on nothing is possible.
   auto other = svc_->CreateAccount({"NoSms", {}, "US"});
   ASSERT_TRUE(other.ok());

@@ -106,7 +106,8 @@ class ExportCli : public ::testing::Test {
     sqlite3_finalize(s);
     sqlite3_close(db);
     Sql(sql +
-        "DROP TABLE ledger_keys; DROP TABLE tree_heads; DROP TABLE ledger_nodes; "
+        "DROP TABLE evidence_batches; DROP TABLE ledger_keys; DROP TABLE tree_heads; DROP TABLE "
+        "ledger_nodes; "
         "DROP TABLE ledger_trees; ALTER TABLE outbox DROP COLUMN queued_after_event; "
         "ALTER TABLE statuses DROP COLUMN events; ALTER TABLE events DROP COLUMN nth; "
         "ALTER TABLE events DROP COLUMN batch_hash; ALTER TABLE events DROP COLUMN format; "

@@ -180,6 +180,67 @@ TEST_F(LedgerApi, ServedProofVerifiesAndEveryForgeryIsRefused) {
   }
 }
 
+// A bulk change keeps its shared evidence once, as a batch document each event names by hash
+// inside its leaf: the proof carries the document, the verifier checks its hash, and the
+// contact's history shows the whole evidence.
+TEST_F(LedgerApi, ABulkChangesProofCarriesItsBatchDocumentAndVerifies) {
+  const fs::path csv = dir_ / "contacts.csv";
+  std::ofstream(csv) << "phone,name\n+14155550001,Ann\n+14155550002,Bob\n+14155550003,Cy\n";
+  json applied = Cli(
+      db_, {"bulk", "apply", "--account", std::to_string(account_), "--number", kNumber, "--status",
+            "opted_in", "--csv", csv.string(), "--attest", "--legal-basis", "consent",
+            "--explanation", "Signed up at the Aarhus fair", "--actor", "user:alice"});
+  ASSERT_EQ(applied["change"], 3) << applied;
+  const int64_t bob = ContactId("+14155550002");
+  ASSERT_GT(bob, 0);
+  json proof = Get("/v1/contacts/" + std::to_string(bob) + "/proof?format=json");
+  ASSERT_EQ(proof["events"].size(), 1u) << proof.dump();
+  const json& event = proof["events"][0];
+  const std::string hash = event["batch_hash"];
+  ASSERT_EQ(hash.size(), 64u);
+  ASSERT_EQ(proof["batches"].size(), 1u);
+  ASSERT_TRUE(proof["batches"].contains(hash)) << proof["batches"];
+  const json document = json::parse(proof["batches"][hash].get<std::string>());
+  EXPECT_EQ(document["explanation"], "Signed up at the Aarhus fair");
+  EXPECT_EQ(document["legal_basis"], "consent");
+  EXPECT_EQ(document["attested_express_consent"], true);
+  EXPECT_EQ(document["actor"], "user:alice");
+  EXPECT_EQ(document["batch"], applied["batch"]);
+  // The event keeps only its row; its evidence, as shown, is the batch's and its own.
+  EXPECT_EQ(event["evidence_text"], R"({"row":3})");
+  EXPECT_EQ(event["evidence"]["row"], 3);
+  EXPECT_EQ(event["evidence"]["explanation"], "Signed up at the Aarhus fair");
+  EXPECT_EQ(event["evidence"]["type"], "bulk");
+  std::string out;
+  EXPECT_EQ(Verify("proof", proof, &out), 0) << out;
+  EXPECT_EQ(out, "ok: 1 events\n");
+
+  // The document left out, or changed: refused.
+  {
+    json doc = proof;
+    doc["batches"] = json::object();
+    EXPECT_EQ(Verify("proof", doc, &out), 1) << out;
+    EXPECT_NE(out.find("its batch document is not in batches"), std::string::npos) << out;
+  }
+  {
+    json doc = proof;
+    std::string text = doc["batches"][hash];
+    text.replace(text.find("Aarhus"), 6, "Odense");
+    doc["batches"][hash] = text;
+    EXPECT_EQ(Verify("proof", doc, &out), 1) << out;
+    EXPECT_NE(out.find("its text has another SHA-256"), std::string::npos) << out;
+  }
+
+  // The contact's history (the contact page's source) shows the whole evidence.
+  json history = Get("/v1/contacts/" + std::to_string(bob) + "/history");
+  const json& items = history.is_array() ? history : history["items"];
+  ASSERT_EQ(items.size(), 1u) << history.dump();
+  EXPECT_EQ(items[0]["evidence"]["explanation"], "Signed up at the Aarhus fair");
+  EXPECT_EQ(items[0]["evidence"]["legal_basis"], "consent");
+  EXPECT_EQ(items[0]["evidence"]["row"], 3);
+  EXPECT_EQ(items[0]["batch_hash"], hash);
+}
+
 TEST_F(LedgerApi, ConsistencyProofsShowAppendsAndRefuseARewrittenTail) {
   Sms("+14155550001", "START");
   Sms("+14155550002", "START");

@@ -104,11 +104,12 @@ class PgStoreTest : public testing::Test {
     q.limit = 10'000;
     return Must(store_->ListEvents(account_id, q), "ListEvents");
   }
-  // SQL that takes the schema back to version 5 (before the Merkle tree), for tests of older
-  // migrations. Every event must have its seq.
+  // SQL that takes the schema back to version 5 (before the Merkle tree and the kept batch
+  // documents), for tests of older migrations. Every event must have its seq.
   std::string UndoMigrationSix() {
     return "SET search_path TO \"" + schema_ +
            "\";\n"
+           "DROP TABLE evidence_batches;\n"
            "DROP TRIGGER events_unchangeable ON events;\n"
            "DROP FUNCTION events_unchangeable();\n"
            "DROP INDEX events_unnumbered;\n"
@@ -677,6 +678,22 @@ TEST_F(PgStoreTest, AnAccountWithALargeIdIsIntegrated) {
   cs.events = {Change(c, n, SubscriptionStatus::kNotSpecified, SubscriptionStatus::kOptedIn)};
   Must(store_->Commit(a.id, cs));
   EXPECT_EQ(Must(store_->IntegrateLedger(a.id, 100, 2000)).size, 1);
+}
+
+// A kept batch document (a bulk change's shared evidence) is part of the ledger: no change, no
+// deletion, from any connection.
+TEST_F(PgStoreTest, KeptBatchDocumentsCannotBeChangedOrDeleted) {
+  const Account a = MakeAccount();
+  const std::string doc = R"({"type":"bulk","explanation":"Signed up"})";
+  ASSERT_TRUE(store_->PutEvidenceBatch(a.id, Sha256Hex(doc), doc, 1000).ok());
+  raw::Conn sql(schema_);
+  for (const std::string& change :
+       {std::string("UPDATE evidence_batches SET document = '{}'"),
+        std::string("UPDATE evidence_batches SET created_at_ms = 5"),
+        std::string("DELETE FROM evidence_batches"), std::string("TRUNCATE evidence_batches")}) {
+    EXPECT_NE(sql.Error(change).find("append-only"), std::string::npos) << change;
+  }
+  EXPECT_EQ(Must(store_->GetEvidenceBatches(a.id, {Sha256Hex(doc)}))[Sha256Hex(doc)], doc);
 }
 
 // The ledger refuses any change to a stored event, from any connection, except an event

@@ -124,10 +124,9 @@ AccountWithNumber AddAccountWithNumber(ConsentStore& store) {
 
 // Makes the closed file at `path`, written by this version, what version 11 wrote: every
 // event a link of its account's hash chain (format 1, prev_hash and hash from ComputeEventHash),
-// and nothing of migration 12 (the events' format, batch_hash and nth, the statuses' event
-// counts, the outbox's queued_after_event, the tree's tables and the trigger that refuses
-// changes to events).
-// Returns the events as the file now holds them.
+// and nothing of migrations 12 and 13 (the kept batch documents; the events' format, batch_hash and
+// nth, the statuses' event counts, the outbox's queued_after_event, the tree's tables and the
+// trigger that refuses changes to events). Returns the events as the file now holds them.
 std::vector<ConsentEvent> RewriteAsVersion11(const std::string& path) {
   std::vector<ConsentEvent> events;  // by account, each in seq order
   {
@@ -163,8 +162,9 @@ std::vector<ConsentEvent> RewriteAsVersion11(const std::string& path) {
          "' WHERE id = " + std::to_string(e.id));
   }
   for (const char* sql :
-       {"DROP TABLE ledger_keys", "DROP TABLE tree_heads", "DROP TABLE ledger_nodes",
-        "DROP TABLE ledger_trees", "ALTER TABLE outbox DROP COLUMN queued_after_event",
+       {"DROP TABLE evidence_batches", "DROP TABLE ledger_keys", "DROP TABLE tree_heads",
+        "DROP TABLE ledger_nodes", "DROP TABLE ledger_trees",
+        "ALTER TABLE outbox DROP COLUMN queued_after_event",
         "ALTER TABLE statuses DROP COLUMN events", "ALTER TABLE events DROP COLUMN nth",
         "ALTER TABLE events DROP COLUMN batch_hash", "ALTER TABLE events DROP COLUMN format",
         "DELETE FROM schema_migrations WHERE version >= 12", "PRAGMA user_version = 11"}) {

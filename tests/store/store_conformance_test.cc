@@ -3594,6 +3594,84 @@ TEST_P(StoreConformance, TreeHeadsAreKeptOncePerSize) {
   EXPECT_EQ(keys[0].second, key.PublicKeyRaw());
 }
 
+// ---- Batch documents (a bulk change's shared evidence) ---------------------------------------
+
+TEST_P(StoreConformance, ABatchDocumentIsKeptOnceUnderItsHashPerAccount) {
+  const Account a = MakeAccount("a");
+  const Account b = MakeAccount("b");
+  const std::string doc = R"({"type":"bulk","explanation":"Signed up ✓","job":7})";
+  const std::string other = R"({"type":"bulk","explanation":"At the fair"})";
+  const std::string hash = Sha256Hex(doc);
+  ASSERT_TRUE(store_->PutEvidenceBatch(a.id, hash, doc, 1000).ok());
+  // The same document again (a resumed job) changes nothing.
+  ASSERT_TRUE(store_->PutEvidenceBatch(a.id, hash, doc, 2000).ok());
+  Reopen();  // durable
+  EXPECT_EQ(Must(store_->CountRows(TableNamed("evidence_batches"))), 1);
+  // Looked up by hash: found ones only, each once, the text byte for byte.
+  EvidenceBatches found = Must(store_->GetEvidenceBatches(a.id, {hash, Sha256Hex(other), hash}));
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[hash], doc);
+  EXPECT_TRUE(Must(store_->GetEvidenceBatches(a.id, {})).empty());
+  // Another account's documents are its own.
+  EXPECT_TRUE(Must(store_->GetEvidenceBatches(b.id, {hash})).empty());
+  ASSERT_TRUE(store_->PutEvidenceBatch(b.id, hash, doc, 3000).ok());
+  ASSERT_TRUE(store_->PutEvidenceBatch(b.id, Sha256Hex(other), other, 3000).ok());
+  found = Must(store_->GetEvidenceBatches(b.id, {hash, Sha256Hex(other)}));
+  EXPECT_EQ(found.size(), 2u);
+  EXPECT_EQ(found[Sha256Hex(other)], other);
+  EXPECT_EQ(Must(store_->CountRows(TableNamed("evidence_batches"))), 3);
+}
+
+TEST_P(StoreConformance, ABatchDocumentMustHashToItsNameAndFit) {
+  const Account a = MakeAccount("a");
+  const std::string doc = R"({"type":"bulk"})";
+  // Another document's hash, an upper-case hash, no hash, an empty or oversized document.
+  EXPECT_CODE(store_->PutEvidenceBatch(a.id, Sha256Hex("{}"), doc, 1000),
+              StatusCode::kInvalidArgument);
+  std::string upper = Sha256Hex(doc);
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  EXPECT_CODE(store_->PutEvidenceBatch(a.id, upper, doc, 1000), StatusCode::kInvalidArgument);
+  EXPECT_CODE(store_->PutEvidenceBatch(a.id, "", doc, 1000), StatusCode::kInvalidArgument);
+  EXPECT_CODE(store_->PutEvidenceBatch(a.id, Sha256Hex(""), "", 1000),
+              StatusCode::kInvalidArgument);
+  const std::string big = "\"" + std::string(kMaxEvidenceBatchBytes, 'x') + "\"";
+  EXPECT_CODE(store_->PutEvidenceBatch(a.id, Sha256Hex(big), big, 1000),
+              StatusCode::kInvalidArgument);
+  EXPECT_CODE(store_->PutEvidenceBatch(987654, Sha256Hex(doc), doc, 1000), StatusCode::kNotFound);
+  EXPECT_EQ(Must(store_->CountRows(TableNamed("evidence_batches"))), 0);
+  // The largest document kept.
+  const std::string largest = "\"" + std::string(kMaxEvidenceBatchBytes - 2, 'x') + "\"";
+  EXPECT_TRUE(store_->PutEvidenceBatch(a.id, Sha256Hex(largest), largest, 1000).ok());
+  // A lookup is bounded.
+  EXPECT_CODE(store_->GetEvidenceBatches(
+                  a.id, std::vector<std::string>(kMaxEvidenceBatchLookup + 1, Sha256Hex(doc))),
+              StatusCode::kInvalidArgument);
+}
+
+// An event names its batch's document by hash, inside its leaf; the store keeps both as given.
+TEST_P(StoreConformance, AnEventNamingABatchDocumentKeepsItsHashInItsLeaf) {
+  const Account a = MakeAccount("a");
+  const SenderNumber n = MakeNumber(a.id, "+15551234567");
+  const Contact c = MakeContact(a.id, "+14155550001");
+  const std::string doc = R"({"type":"bulk","explanation":"Signed up"})";
+  ASSERT_TRUE(store_->PutEvidenceBatch(a.id, Sha256Hex(doc), doc, 1000).ok());
+  ChangeSet cs;
+  EventDraft d =
+      Draft(c, n, SubscriptionStatus::kNotSpecified, SubscriptionStatus::kOptedIn, Source::kBulk);
+  d.evidence = R"({"row":2})";
+  d.batch_hash = Sha256Hex(doc);
+  cs.events.push_back(d);
+  ASSERT_TRUE(store_->Commit(a.id, cs).ok());
+  Must(store_->IntegrateLedger(a.id, 100, 1));
+  auto events = Must(store_->ListEvents(a.id, {}));
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].batch_hash, Sha256Hex(doc));
+  EXPECT_EQ(events[0].evidence, R"({"row":2})");
+  EXPECT_NE(LeafData(events[0]).find("\nbatch:64:" + Sha256Hex(doc) + "\n"), std::string::npos)
+      << LeafData(events[0]);
+  EXPECT_EQ(Must(store_->GetEvidenceBatches(a.id, {events[0].batch_hash}))[Sha256Hex(doc)], doc);
+}
+
 TEST_P(StoreConformance, LedgerCallsOnAnUnknownAccountAreNotFound) {
   EXPECT_CODE(store_->IntegrateLedger(987, 10, 1), StatusCode::kNotFound);
   EXPECT_CODE(store_->GetLedgerTree(987), StatusCode::kNotFound);

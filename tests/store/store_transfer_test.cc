@@ -96,6 +96,9 @@ class StoreTransfer : public testing::TestWithParam<Pair> {
     nonce.request_hash = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
     nonce.expires_at_ms = 99999;
     Must(s.UseWebhookNonce(nonce, 1000));
+    // A bulk change's shared evidence, kept once.
+    const std::string batch = R"({"type":"bulk","explanation":"Tilmeldt i butikken ✓"})";
+    Must(s.PutEvidenceBatch(acct_, Sha256Hex(batch), batch, 1000));
     // Another contact, whose events come last (below).
     Contact more;
     more.account_id = acct_;

@@ -93,8 +93,21 @@ test('bulk opt-in on a short code: preview counts confirmations and segments, th
   assert.equal(ev.source, 'bulk');
   assert.equal(ev.actor, 'user:editor@example.com');
   assert.equal(ev.evidence.legal_basis, 'consent');
+  // The batch's evidence is kept once and named by the event; the history shows all of it.
+  assert.match(ev.batch_hash, /^[0-9a-f]{64}$/);
+  assert.equal(ev.evidence.explanation, 'Signed up at the spring fair stand (paper forms kept in the shop)');
+  assert.equal(typeof ev.evidence.row, 'number');
   const outbox = await env.server.api('GET', '/v1/outbox');
   assert.equal(outbox.items.filter((o) => o.kind === 'opt_in_confirmation' && o.from === SHORT_CODE).length, 2);
+  // So does the contact page.
+  const contact = await env.server.api('GET', `/v1/contacts/${env.data.contacts[2].id}`);
+  await page.getByRole('link', { name: contact.name }).click();
+  const item = page.locator('#history li[data-source="bulk"]').last();
+  await item.waitFor();
+  assert.match(await item.textContent(), /Bulk change/);
+  assert.match(await item.textContent(), /Attested express, verifiable consent/);
+  assert.match(await item.textContent(), /Legal basis: Consent/);
+  assert.match(await item.textContent(), /spring fair stand \(paper forms kept in the shop\)/);
   await page.context().close();
 });
 

@@ -589,3 +589,41 @@ Status PgStore::DebugOverwriteEvent(const ConsentEvent& e) {
   });
 }
 }  // namespace smsconsent
+
+// ---- batch documents (a bulk change's shared evidence) ---------------------------------------
+
+namespace smsconsent {
+
+Status PgStore::PutEvidenceBatch(int64_t account_id, const std::string& hash,
+                                 const std::string& document, int64_t at_ms) {
+  SMSC_RETURN_IF_ERROR(CheckEvidenceBatch(hash, document));
+  return pg::WithConn(impl_->pool, [&](Conn& c) -> Status {
+    SMSC_ASSIGN_OR_RETURN(Txn txn, Txn::Begin(c));
+    SMSC_RETURN_IF_ERROR(AccountExists(c, account_id));
+    SMSC_RETURN_IF_ERROR(c.Q("INSERT INTO evidence_batches (account_id, hash, document, "
+                             "created_at_ms) VALUES ($1, $2, $3, $4) ON CONFLICT (account_id, "
+                             "hash) DO NOTHING",
+                             "keeping a batch document", account_id, hash, document, at_ms)
+                             .status());
+    return txn.Commit();
+  });
+}
+
+Result<EvidenceBatches> PgStore::GetEvidenceBatches(int64_t account_id,
+                                                    const std::vector<std::string>& hashes) {
+  if (hashes.size() > kMaxEvidenceBatchLookup) {
+    return InvalidArgument("at most " + std::to_string(kMaxEvidenceBatchLookup) +
+                           " batch documents per lookup");
+  }
+  if (hashes.empty()) return EvidenceBatches();
+  return pg::WithConn(impl_->pool, [&](Conn& c) -> Result<EvidenceBatches> {
+    SMSC_ASSIGN_OR_RETURN(Res r, c.Q("SELECT hash, document FROM evidence_batches WHERE "
+                                     "account_id = $1 AND hash = ANY($2::text[])",
+                                     "reading batch documents", account_id, pg::TextArray(hashes)));
+    EvidenceBatches out;
+    for (int i = 0; i < r.rows(); ++i) out.emplace(r.Text(i, 0), r.Text(i, 1));
+    return out;
+  });
+}
+
+}  // namespace smsconsent

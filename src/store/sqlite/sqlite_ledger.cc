@@ -453,3 +453,43 @@ Status SqliteStore::DebugOverwriteEvent(const ConsentEvent& e) {
 }
 
 }  // namespace smsconsent
+
+// ---- batch documents (a bulk change's shared evidence) ---------------------------------------
+
+namespace smsconsent {
+
+Status SqliteStore::PutEvidenceBatch(int64_t account_id, const std::string& hash,
+                                     const std::string& document, int64_t at_ms) {
+  SMSC_RETURN_IF_ERROR(CheckEvidenceBatch(hash, document));
+  std::lock_guard<std::mutex> lock(mu_);
+  SMSC_ASSIGN_OR_RETURN(WriteTxn txn, WriteTxn::Begin(impl_.get()));
+  SMSC_RETURN_IF_ERROR(impl_->AccountExists(account_id));
+  SMSC_ASSIGN_OR_RETURN(Stmt s, impl_->Prepare("INSERT INTO evidence_batches (account_id, hash, "
+                                               "document, created_at_ms) VALUES (?1, ?2, ?3, ?4) "
+                                               "ON CONFLICT (account_id, hash) DO NOTHING"));
+  s.Bind(1, account_id).Bind(2, hash).Bind(3, document).Bind(4, at_ms);
+  SMSC_RETURN_IF_ERROR(s.Run("keeping a batch document"));
+  return txn.Commit();
+}
+
+Result<EvidenceBatches> SqliteStore::GetEvidenceBatches(int64_t account_id,
+                                                        const std::vector<std::string>& hashes) {
+  if (hashes.size() > kMaxEvidenceBatchLookup) {
+    return InvalidArgument("at most " + std::to_string(kMaxEvidenceBatchLookup) +
+                           " batch documents per lookup");
+  }
+  EvidenceBatches out;
+  if (hashes.empty()) return out;
+  ReadLease reader = impl_->Read(mu_);
+  for (const std::string& hash : hashes) {
+    if (out.count(hash) != 0) continue;
+    SMSC_ASSIGN_OR_RETURN(Stmt s, reader->Prepare("SELECT document FROM evidence_batches WHERE "
+                                                  "account_id = ?1 AND hash = ?2"));
+    s.Bind(1, account_id).Bind(2, hash);
+    SMSC_ASSIGN_OR_RETURN(bool row, s.Step("reading a batch document"));
+    if (row) out.emplace(hash, s.Text(0));
+  }
+  return out;
+}
+
+}  // namespace smsconsent

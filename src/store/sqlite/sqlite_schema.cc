@@ -19,7 +19,7 @@ struct Migration {
 };
 
 // Append only: a released migration is never edited, a change is a new entry.
-constexpr std::array<Migration, 12> kMigrations{{
+constexpr std::array<Migration, 13> kMigrations{{
     {1, "initial schema", R"sql(
 CREATE TABLE accounts (
   id                   INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -381,6 +381,27 @@ CREATE TABLE ledger_keys (
 ) WITHOUT ROWID;
 -- Events may not be changed either (deletes are refused since version 1).
 CREATE TRIGGER events_unchangeable BEFORE UPDATE ON events
+BEGIN
+  SELECT RAISE(ABORT, 'the consent ledger is append-only');
+END;
+)sql"},
+    {13, "bulk evidence kept once per batch", R"sql(
+-- A bulk change's shared evidence (attestation, legal basis, explanation, actor, batch and
+-- job), kept once; each of its events names it by hash (events.batch_hash, inside the event's
+-- leaf) and holds only its own row (docs/ledger.md, "Batch documents").
+CREATE TABLE evidence_batches (
+  account_id    INTEGER NOT NULL REFERENCES accounts (id),
+  hash          TEXT NOT NULL,
+  document      TEXT NOT NULL,
+  created_at_ms INTEGER NOT NULL,
+  PRIMARY KEY (account_id, hash)
+) WITHOUT ROWID;
+-- Part of the ledger: never changed, never deleted.
+CREATE TRIGGER evidence_batches_unchangeable BEFORE UPDATE ON evidence_batches
+BEGIN
+  SELECT RAISE(ABORT, 'the consent ledger is append-only');
+END;
+CREATE TRIGGER evidence_batches_append_only BEFORE DELETE ON evidence_batches
 BEGIN
   SELECT RAISE(ABORT, 'the consent ledger is append-only');
 END;

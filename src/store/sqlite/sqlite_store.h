@@ -135,6 +135,10 @@ class SqliteStore final : public ConsentStore {
   Status PutLedgerKey(const std::string& key_id, const std::string& public_key_raw,
                       int64_t at_ms) override;
   Result<std::vector<std::pair<std::string, std::string>>> ListLedgerKeys() override;
+  Status PutEvidenceBatch(int64_t account_id, const std::string& hash, const std::string& document,
+                          int64_t at_ms) override;
+  Result<EvidenceBatches> GetEvidenceBatches(int64_t account_id,
+                                             const std::vector<std::string>& hashes) override;
 
   Result<std::optional<InboundMessage>> FindInbound(
       int64_t account_id, const std::string& provider,
