@@ -117,7 +117,7 @@ Status CheckReviewResolution(const ReviewResolution& r) {
 }
 
 Status CheckEvidenceBatch(const std::string& hash, const std::string& document) {
-  if (document.empty()) return InvalidArgument("a batch document is not empty");
+  if (document.empty()) return InvalidArgument("a batch document cannot be empty");
   if (document.size() > kMaxEvidenceBatchBytes) {
     return InvalidArgument("the batch document is " + std::to_string(document.size()) +
                            " bytes; at most " + std::to_string(kMaxEvidenceBatchBytes) +
