@@ -513,6 +513,17 @@ Written WriteChangeSets(RowWriter& w, const std::vector<int64_t>& account_ids,
   return Run(w, account_ids, changes).Go();
 }
 
+Result<std::vector<CommitResult>> WriteChunk(RowWriter& w, int64_t account_id,
+                                             const std::vector<ChangeSet>& changes) {
+  std::vector<int64_t> accounts(changes.size(), account_id);
+  std::vector<const ChangeSet*> sets;
+  sets.reserve(changes.size());
+  for (const ChangeSet& c : changes) sets.push_back(&c);
+  Written written = WriteChangeSets(w, accounts, sets);
+  if (!written.ok()) return written.error;
+  return std::move(written.results);
+}
+
 std::vector<Result<CommitResult>> CommitChangeSets(BatchTxn& tx,
                                                    const std::vector<BatchItem>& items) {
   std::vector<Result<CommitResult>> results;

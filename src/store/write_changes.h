@@ -139,6 +139,11 @@ struct Written {
 Written WriteChangeSets(RowWriter& w, const std::vector<int64_t>& account_ids,
                         const std::vector<const ChangeSet*>& changes);
 
+// The change sets of one account (a job's chunk) inside the caller's transaction: their
+// results, or the first failing one's error, which fails them all.
+Result<std::vector<CommitResult>> WriteChunk(RowWriter& w, int64_t account_id,
+                                             const std::vector<ChangeSet>& changes);
+
 // A backend's write transaction, for CommitChangeSets.
 class BatchTxn : public RowWriter {
  public:

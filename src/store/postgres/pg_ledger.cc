@@ -523,13 +523,7 @@ class PgRows : public store_write::BatchTxn {
 Result<std::vector<CommitResult>> WriteChangeSets(Conn& c, int64_t account_id,
                                                   const std::vector<ChangeSet>& changes) {
   PgRows rows(nullptr, &c);
-  std::vector<int64_t> accounts(changes.size(), account_id);
-  std::vector<const ChangeSet*> sets;
-  sets.reserve(changes.size());
-  for (const ChangeSet& cs : changes) sets.push_back(&cs);
-  store_write::Written w = store_write::WriteChangeSets(rows, accounts, sets);
-  if (!w.ok()) return w.error;
-  return std::move(w.results);
+  return store_write::WriteChunk(rows, account_id, changes);
 }
 
 }  // namespace pg_detail

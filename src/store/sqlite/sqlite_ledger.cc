@@ -359,13 +359,7 @@ class SqliteRows : public store_write::BatchTxn {
 Result<std::vector<CommitResult>> WriteChangeSets(Connection& impl, int64_t account_id,
                                                   const std::vector<ChangeSet>& changes) {
   SqliteRows rows(impl);
-  std::vector<int64_t> accounts(changes.size(), account_id);
-  std::vector<const ChangeSet*> sets;
-  sets.reserve(changes.size());
-  for (const ChangeSet& c : changes) sets.push_back(&c);
-  store_write::Written w = store_write::WriteChangeSets(rows, accounts, sets);
-  if (!w.ok()) return w.error;
-  return std::move(w.results);
+  return store_write::WriteChunk(rows, account_id, changes);
 }
 
 }  // namespace sqlite_detail
