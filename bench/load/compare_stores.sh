@@ -5,14 +5,15 @@
 # the same machine state:
 #   1. a PostgreSQL 15 cluster (scripts/pg-test-cluster.sh, durability settings at their
 #      defaults, pg_stat_statements loaded), and database bench_seed seeded once as run.sh
-#      seeds (100,000 contacts opted in with `bulk apply`, about 3 minutes);
+#      seeds (100,000 contacts opted in with `bulk apply`, about 2 minutes), then analyzed;
 #   2. pgbench, CONNECTIONS clients (as many as wrk's connections), 2 threads, DURATION
 #      seconds, prepared statements, of this transaction: insert one row into an event table
 #      (bigserial id, ~380-byte text payload, so a row about as large as a consent event,
 #      434 bytes; and a second index) and update one of 100,000 status rows (chosen at random;
 #      its status column is indexed, as the store's is, so the update is not HOT);
-#   3. run.sh against a copy of bench_seed (CREATE DATABASE … TEMPLATE) with 1 instance, then a
-#      fresh copy with 2 instances, each with ?pool=POOL; after each, the statements
+#   3. run.sh against a copy of bench_seed (CREATE DATABASE … TEMPLATE, then read into shared
+#      buffers with pg_prewarm, as pgbench's copy is) with 1 instance, then a fresh copy with 2
+#      instances, each with ?pool=POOL; after each, the statements
 #      PostgreSQL executed for that run (pg_stat_statements: calls, total and mean time);
 #   4. run.sh on SQLite;
 #   5. a summary table of requests/s.
@@ -86,6 +87,23 @@ sql postgres "CREATE EXTENSION pg_stat_statements" "CREATE DATABASE bench_seed"
 if want pg1 || want pg2; then
   t0=$SECONDS
   key=$(bench_seed "$server/bench_seed" "$work" "$phones")
+  # Statistics for the tables the seeding filled, as pgbench's get below (autovacuum would
+  # gather them within a minute or so; the runs start at once): without them the planner
+  # plans scans of 100,000 status rows where an index lookup is wanted. The tables still
+  # empty are left unanalyzed: statistics saying "empty" would keep plans (the foreign-key
+  # checks' among them) on scans while a run fills them, which autovacuum corrects in a
+  # running installation but not within a run's seconds.
+  sql bench_seed "
+DO \$\$
+DECLARE t regclass; filled boolean;
+BEGIN
+  FOR t IN SELECT c.oid::regclass FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE n.nspname = 'public' AND c.relkind = 'r' LOOP
+    EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s)', t) INTO filled;
+    IF filled THEN EXECUTE format('ANALYZE %s', t); END IF;
+  END LOOP;
+END
+\$\$"
   echo "seeded bench_seed with $phones opted-in contacts in $((SECONDS - t0)) s"
 fi
 
@@ -108,6 +126,14 @@ UPDATE bench_statuses SET status = CASE status WHEN 'opted_in' THEN 'opted_out' 
 END;
 SQL
 
+# Each run's database is a fresh copy (CREATE DATABASE … TEMPLATE), whose pages no cache holds
+# yet: its tables and indexes are read into shared buffers first (pg_prewarm), as a running
+# installation's would be, so that a run does not measure first reads from the disk.
+prewarm() {  # DATABASE
+  sql "$1" "CREATE EXTENSION IF NOT EXISTS pg_prewarm" "
+SELECT sum(pg_prewarm(c.oid::regclass)) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE n.nspname = 'public' AND c.relkind IN ('r', 'i')" >/dev/null
+}
 statements() {  # DATABASE: what PostgreSQL executed for it, most frequent first
   sql postgres "
 SELECT sum(calls) AS statements, round(sum(total_exec_time)) AS total_exec_ms
@@ -164,6 +190,7 @@ for ((r = 1; r <= runs; r++)); do
   echo
   echo "== pgbench: one insert + one update per transaction, $conns clients, 2 threads, ${duration}s"
   sql postgres "CREATE DATABASE pgbench_run TEMPLATE pgbench_seed"
+  prewarm pgbench_run
   pgbench -n -M prepared -c "$conns" -j 2 -T "$duration" -f "$work/pgbench.sql" \
     "$server/pgbench_run" > "$work/pgbench.txt" 2>&1 || { cat "$work/pgbench.txt"; exit 1; }
   sql postgres "DROP DATABASE pgbench_run WITH (FORCE)"
@@ -177,6 +204,7 @@ for ((r = 1; r <= runs; r++)); do
     echo
     echo "== PostgreSQL, $n instance(s), pool ${pool_label}; load average $(cut -d' ' -f1-3 /proc/loadavg)"
     sql postgres "CREATE DATABASE run_$n TEMPLATE bench_seed" "SELECT pg_stat_statements_reset()" >/dev/null
+    prewarm "run_$n"
     locks_start "run_$n"
     SMSCONSENT_BENCH_DB="$server/run_$n$pool_arg" SMSCONSENT_BENCH_API_KEY="$key" \
       SMSCONSENT_BENCH_INSTANCES=$n load "pg$n" "$r"

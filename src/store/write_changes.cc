@@ -226,23 +226,27 @@ class Run {
         contact(i, o.contact_id);
       }
     }
-    SMSC_RETURN_IF_ERROR(CheckExist(contacts, &RowWriter::ContactsExist, ContactNotFound));
-    return CheckExist(numbers, &RowWriter::NumbersExist, NumberNotFound);
+    std::vector<Ref> contact_refs = RefsOf(contacts), number_refs = RefsOf(numbers);
+    if (contact_refs.empty() && number_refs.empty()) return Status::Ok();
+    SMSC_ASSIGN_OR_RETURN(RowWriter::Existing there, w_.RefsExist(contact_refs, number_refs));
+    for (const auto& [i, ref] : contacts) {
+      if (!there.contacts[IndexOf(contact_refs, ref)]) {
+        Fail(i, ContactNotFound(ref.account_id, ref.id));
+      }
+    }
+    for (const auto& [i, ref] : numbers) {
+      if (!there.numbers[IndexOf(number_refs, ref)])
+        Fail(i, NumberNotFound(ref.account_id, ref.id));
+    }
+    return Status::Ok();
   }
 
-  Status CheckExist(const std::vector<std::pair<size_t, Ref>>& asked,
-                    Result<std::vector<bool>> (RowWriter::*exist)(const std::vector<Ref>&),
-                    Status (*missing)(int64_t, int64_t)) {
-    if (asked.empty()) return Status::Ok();
+  // The references asked for, sorted and each once.
+  static std::vector<Ref> RefsOf(const std::vector<std::pair<size_t, Ref>>& asked) {
     std::vector<Ref> refs;
     refs.reserve(asked.size());
     for (const auto& a : asked) refs.push_back(a.second);
-    refs = Distinct(std::move(refs));
-    SMSC_ASSIGN_OR_RETURN(std::vector<bool> there, (w_.*exist)(refs));
-    for (const auto& [i, ref] : asked) {
-      if (!there[IndexOf(refs, ref)]) Fail(i, missing(ref.account_id, ref.id));
-    }
-    return Status::Ok();
+    return Distinct(std::move(refs));
   }
 
   Status Inbound() {

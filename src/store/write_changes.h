@@ -88,9 +88,13 @@ class RowWriter {
   // ledger is integrated.
   virtual bool NumbersAtWrite() const = 0;
 
-  // Which of the references exist in their accounts.
-  virtual Result<std::vector<bool>> ContactsExist(const std::vector<Ref>& refs) = 0;
-  virtual Result<std::vector<bool>> NumbersExist(const std::vector<Ref>& refs) = 0;
+  // Which of the contacts and of the sender numbers (each list sorted, distinct, either may be
+  // empty) exist in their accounts, in the order given.
+  struct Existing {
+    std::vector<bool> contacts, numbers;
+  };
+  virtual Result<Existing> RefsExist(const std::vector<Ref>& contacts,
+                                     const std::vector<Ref>& numbers) = 0;
   // Creates the contacts whose (account, phone) is new; finds the others. The rows are in
   // (account, phone) order and distinct.
   virtual Result<std::vector<ContactId>> AddContacts(const std::vector<NewContact>& rows) = 0;

@@ -184,6 +184,15 @@ void Conn::EvictOne() {
   prepared_.pop_back();
 }
 
+Result<Res> Conn::Script(const std::string& sql, std::string_view what) {
+  last_sqlstate_.clear();
+  PGresult* r = PQexec(pg_.get(), sql.c_str());
+  const ExecStatusType st = r != nullptr ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+  if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) return Fail(r, what);
+  ++completed_;
+  return Res(r);
+}
+
 Status Conn::ExecScript(const std::string& sql, std::string_view what) {
   last_sqlstate_.clear();
   PGresult* r = PQexec(pg_.get(), sql.c_str());
@@ -269,6 +278,16 @@ void Pool::DropIdle() {
 Result<Txn> Txn::Begin(Conn& c, const char* begin_sql) {
   SMSC_RETURN_IF_ERROR(c.Exec(begin_sql, "starting a transaction"));
   return Txn(&c);
+}
+
+Result<std::pair<Txn, Res>> Txn::BeginWith(Conn& c, const std::string& first) {
+  Result<Res> r = c.Script("BEGIN; " + first, "starting a transaction");
+  // BEGIN may have succeeded and `first` failed: the transaction is open (and failed).
+  if (!r.ok()) {
+    if (!c.idle() && !c.broken()) (void)c.Exec("ROLLBACK", "rolling back");
+    return r.status();
+  }
+  return std::pair<Txn, Res>(Txn(&c), std::move(r).value());
 }
 
 Txn::~Txn() {

@@ -96,6 +96,8 @@ class Conn {
 
   // Several statements in one string, without parameters (migrations): the simple protocol.
   Status ExecScript(const std::string& sql, std::string_view what);
+  // The same, returning the last statement's result (one round trip for several statements).
+  Result<Res> Script(const std::string& sql, std::string_view what);
 
   const std::string& last_sqlstate() const { return last_sqlstate_; }
   bool broken() const { return broken_ || PQstatus(pg_.get()) != CONNECTION_OK; }
@@ -195,6 +197,9 @@ auto WithConn(Pool& pool, Fn&& fn) -> decltype(fn(std::declval<Conn&>())) {
 class Txn {
  public:
   static Result<Txn> Begin(Conn& c, const char* begin_sql = "BEGIN");
+  // BEGIN and `first`, a statement without parameters, in one round trip: the transaction and
+  // the statement's result.
+  static Result<std::pair<Txn, Res>> BeginWith(Conn& c, const std::string& first);
   Txn(Txn&& o) noexcept : c_(std::exchange(o.c_, nullptr)) {}
   Txn& operator=(Txn&&) = delete;
   ~Txn();

@@ -62,11 +62,35 @@ class PgRows : public store_write::BatchTxn {
 
   bool NumbersAtWrite() const override { return false; }
 
-  Result<std::vector<bool>> ContactsExist(const std::vector<Ref>& refs) override {
-    return Exist(refs, "contacts", "looking up contacts");
-  }
-  Result<std::vector<bool>> NumbersExist(const std::vector<Ref>& refs) override {
-    return Exist(refs, "sender_numbers", "looking up sender numbers");
+  // Both lists in one statement: the contacts' answers, then the numbers'.
+  Result<Existing> RefsExist(const std::vector<Ref>& contacts,
+                             const std::vector<Ref>& numbers) override {
+    std::vector<int64_t> ca, ci, na, ni;
+    for (const Ref& r : contacts) {
+      ca.push_back(r.account_id);
+      ci.push_back(r.id);
+    }
+    for (const Ref& r : numbers) {
+      na.push_back(r.account_id);
+      ni.push_back(r.id);
+    }
+    SMSC_ASSIGN_OR_RETURN(
+        Res r, c_->Q("SELECT * FROM (SELECT 0 AS kind, v.ord, EXISTS (SELECT 1 FROM contacts t "
+                     "WHERE t.id = v.i AND t.account_id = v.a) FROM unnest($1::bigint[], "
+                     "$2::bigint[]) WITH ORDINALITY AS v(a, i, ord) UNION ALL SELECT 1, v.ord, "
+                     "EXISTS (SELECT 1 FROM sender_numbers t WHERE t.id = v.i AND t.account_id "
+                     "= v.a) FROM unnest($3::bigint[], $4::bigint[]) WITH ORDINALITY AS v(a, i, "
+                     "ord)) AS x ORDER BY kind, ord",
+                     "looking up contacts and sender numbers", pg::IntArray(ca), pg::IntArray(ci),
+                     pg::IntArray(na), pg::IntArray(ni)));
+    Existing out;
+    for (int i = 0; i < r.rows(); ++i) {
+      (r.Int(i, 0) == 0 ? out.contacts : out.numbers).push_back(r.Bool(i, 2));
+    }
+    if (out.contacts.size() != contacts.size() || out.numbers.size() != numbers.size()) {
+      return Internal("looking up contacts and sender numbers: rows missing from the answer");
+    }
+    return out;
   }
 
   // Sorted by (account, phone), so that two writers creating the same contacts wait for each
@@ -447,14 +471,24 @@ class PgRows : public store_write::BatchTxn {
   }
 
   // ---- the transaction (CommitBatch) ----
+  // BEGIN and the accounts' check in one round trip (the ids are integers, written into the
+  // statement as an array literal).
   Result<std::vector<bool>> Begin(const std::vector<int64_t>& accounts) override {
     inbound_written_.clear();
+    std::vector<int64_t> ids(accounts);
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    std::string list;
+    for (int64_t id : ids) list += (list.empty() ? "" : ",") + std::to_string(id);
+    const std::string share = "SELECT id FROM accounts WHERE id = ANY('{" + list +
+                              "}'::bigint[]) ORDER BY id FOR KEY SHARE";
+    std::set<int64_t> found;
     for (int attempt = 0;; ++attempt) {
       Result<pg::Lease> lease = pool_->Acquire();
       if (!lease.ok()) return lease.status();
       lease_.emplace(std::move(lease).value());
       c_ = &**lease_;
-      Result<Txn> txn = Txn::Begin(*c_);
+      Result<std::pair<Txn, Res>> txn = Txn::BeginWith(*c_, share);
       if (!txn.ok()) {
         // A pooled connection that died while idle (server restart): nothing was done yet.
         const bool retry = attempt == 0 && lease_->reused() && c_->broken();
@@ -465,10 +499,10 @@ class PgRows : public store_write::BatchTxn {
         }
         return txn.status();
       }
-      txn_.emplace(std::move(txn).value());
+      txn_.emplace(std::move(txn->first));
+      for (int i = 0; i < txn->second.rows(); ++i) found.insert(txn->second.Int(i, 0));
       break;
     }
-    SMSC_ASSIGN_OR_RETURN(std::set<int64_t> found, ShareAccounts(*c_, accounts));
     std::vector<bool> out;
     for (int64_t id : accounts) out.push_back(found.count(id) != 0);
     return out;
@@ -494,23 +528,6 @@ class PgRows : public store_write::BatchTxn {
   bool Lost() override { return c_ == nullptr || c_->broken(); }
 
  private:
-  Result<std::vector<bool>> Exist(const std::vector<Ref>& refs, const std::string& table,
-                                  std::string_view what) {
-    std::vector<int64_t> account, id;
-    for (const Ref& r : refs) {
-      account.push_back(r.account_id);
-      id.push_back(r.id);
-    }
-    SMSC_ASSIGN_OR_RETURN(
-        Res r, c_->Q("SELECT EXISTS (SELECT 1 FROM " + table +
-                         " t WHERE t.id = v.i AND t.account_id = v.a) FROM unnest($1::bigint[], "
-                         "$2::bigint[]) WITH ORDINALITY AS v(a, i, ord) ORDER BY v.ord",
-                     what, pg::IntArray(account), pg::IntArray(id)));
-    std::vector<bool> out;
-    for (int i = 0; i < r.rows(); ++i) out.push_back(r.Bool(i, 0));
-    return out;
-  }
-
   pg::Pool* pool_;
   Conn* c_;
   std::optional<pg::Lease> lease_;

@@ -48,13 +48,17 @@ class SqliteRows : public store_write::BatchTxn {
 
   bool NumbersAtWrite() const override { return true; }
 
-  Result<std::vector<bool>> ContactsExist(const std::vector<Ref>& refs) override {
-    return Exist(refs, "SELECT 1 FROM contacts WHERE id = ?1 AND account_id = ?2",
-                 "looking up contact");
-  }
-  Result<std::vector<bool>> NumbersExist(const std::vector<Ref>& refs) override {
-    return Exist(refs, "SELECT 1 FROM sender_numbers WHERE id = ?1 AND account_id = ?2",
-                 "looking up sender number");
+  Result<Existing> RefsExist(const std::vector<Ref>& contacts,
+                             const std::vector<Ref>& numbers) override {
+    Existing out;
+    SMSC_ASSIGN_OR_RETURN(
+        out.contacts, Exist(contacts, "SELECT 1 FROM contacts WHERE id = ?1 AND account_id = ?2",
+                            "looking up contact"));
+    SMSC_ASSIGN_OR_RETURN(
+        out.numbers,
+        Exist(numbers, "SELECT 1 FROM sender_numbers WHERE id = ?1 AND account_id = ?2",
+              "looking up sender number"));
+    return out;
   }
 
   Result<std::vector<ContactId>> AddContacts(const std::vector<NewContact>& rows) override {
