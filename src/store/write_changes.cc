@@ -60,7 +60,8 @@ class Run {
   }
 
  private:
-  // Records change set i's error (the first one found stands); true when there is one.
+  // Records change set i's error (of several, the earliest change set's stands); true when
+  // there is one.
   bool Fail(size_t i, Status st) {
     if (st.ok()) return false;
     if (error_.ok() || i < failed_) {

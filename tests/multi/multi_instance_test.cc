@@ -541,8 +541,10 @@ TEST_F(MultiInstance, AnIntegratorThatDiesMidwayLeavesTheLedgerToTheOthers) {
   {
     SideConnection dying;
     dying.Exec("BEGIN");
-    // The lock class of ledger integration (src/store/postgres/pg_tree.cc, docs/storage.md).
-    EXPECT_EQ(dying.Exec("SELECT pg_try_advisory_xact_lock(1279543122, " + account_ + ")"), "t");
+    // The lock of ledger integration (src/store/postgres/pg_tree.cc, docs/storage.md).
+    EXPECT_EQ(dying.Exec("SELECT pg_try_advisory_xact_lock(hashtext('smsconsent-ledger:" + schema_ +
+                         "'), " + account_ + ")"),
+              "t");
     for (int i = 0; i < kPhones; ++i) {
       ASSERT_EQ(Webhook(i % 2 == 0 ? "a" : "b", "m-" + std::to_string(i), Phone(i), "START"), 200);
     }

@@ -632,10 +632,11 @@ TEST_F(PgStoreTest, AnIntegratorThatDiesLeavesNothingHalfDone) {
   }
   auto dying = std::make_unique<raw::Conn>(schema_);
   dying->Run("BEGIN");
-  // The lock class documented in docs/storage.md.
-  ASSERT_EQ(
-      dying->Run("SELECT pg_try_advisory_xact_lock(1279543122, " + std::to_string(a.id) + ")"),
-      "t");
+  // The lock documented in docs/storage.md.
+  ASSERT_EQ(dying->Run("SELECT pg_try_advisory_xact_lock(hashtext('smsconsent-ledger:' || "
+                       "current_schema()), " +
+                       std::to_string(a.id) + ")"),
+            "t");
   dying->Run(
       "UPDATE events SET seq = v.seq FROM (SELECT id, row_number() OVER (ORDER BY id) AS "
       "seq FROM events WHERE seq IS NULL ORDER BY id LIMIT 3) v WHERE events.id = v.id");

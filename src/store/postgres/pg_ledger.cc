@@ -551,8 +551,8 @@ Result<CommitResult> PgStore::Commit(int64_t account_id, const ChangeSet& change
 }
 
 // Group commit: one transaction, the change sets, one COMMIT: one WAL flush for the batch
-// (store/write_changes.h). The accounts are checked once up front (ShareAccounts); writers
-// of the same account wait only for those of the same (contact, number) pair.
+// (store/write_changes.h). The accounts are checked once up front, with the BEGIN; writers of
+// the same account wait only for those of the same (contact, number) pair.
 std::vector<Result<CommitResult>> PgStore::CommitBatch(const std::vector<BatchItem>& items) {
   PgRows tx(&impl_->pool, nullptr);
   return store_write::CommitChangeSets(tx, items);

@@ -26,12 +26,13 @@ using pg::Txn;
 
 namespace {
 
-// The advisory lock class of ledger integration: pg_try_advisory_xact_lock(kIntegrateLockClass,
-// account id modulo 2^31 - 1) (docs/storage.md). Accounts whose ids are equal modulo 2^31 - 1
-// share the lock, which only makes their integrations take turns.
-constexpr int64_t kIntegrateLockClass = 0x4C444752;  // "LDGR"
+// The advisory lock of an account's ledger integration (docs/storage.md): its class names the
+// installation's schema, since advisory locks are per database and several installations
+// (schema=) may share one, and its key is the account id modulo 2^31 - 1. Accounts (or
+// schemas) that share a lock only take turns integrating.
 constexpr char kLockKeySql[] =
-    "pg_try_advisory_xact_lock($1::integer, ($2::bigint % 2147483647)::integer)";
+    "pg_try_advisory_xact_lock(hashtext('smsconsent-ledger:' || current_schema()), "
+    "($1::bigint % 2147483647)::integer)";
 
 Result<std::vector<ConsentEvent>> EventsFrom(Conn& c, int64_t account_id, int64_t first_seq,
                                              int64_t limit) {
@@ -183,9 +184,8 @@ Result<LedgerTree> PgStore::IntegrateLedger(int64_t account_id, int64_t max_even
   return pg::WithConn(impl_->pool, [&](Conn& c) -> Result<LedgerTree> {
     SMSC_ASSIGN_OR_RETURN(Txn txn, Txn::Begin(c));
     SMSC_RETURN_IF_ERROR(AccountExists(c, account_id));
-    SMSC_ASSIGN_OR_RETURN(
-        Res lock, c.Q(std::string("SELECT ") + kLockKeySql, "taking the ledger's integration lock",
-                      kIntegrateLockClass, account_id));
+    SMSC_ASSIGN_OR_RETURN(Res lock, c.Q(std::string("SELECT ") + kLockKeySql,
+                                        "taking the ledger's integration lock", account_id));
     // Another process is integrating the account: the tree as it is, without waiting.
     if (!lock.Bool(0, 0)) return SelectTree(c, account_id);
     PgLedgerWriter writer(c);
