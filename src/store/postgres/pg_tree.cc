@@ -2,7 +2,7 @@
 // integration algorithm (src/store/ledger_tree.h) runs on, signed tree heads and the keys that
 // signed them.
 //
-// Writers leave a new event's seq NULL (WriteChangeSet); IntegrateLedger numbers them, in id
+// Writers leave a new event's seq NULL (store/write_changes.h); IntegrateLedger numbers them, in id
 // order, under a transaction-scoped advisory lock of the account, so that one process at a time
 // integrates an account and the others pass it over instead of waiting.
 #include <cstring>
