@@ -8,12 +8,6 @@
 #include <vector>
 
 namespace smsconsent {
-namespace {
-
-// How many accounts with events to integrate CatchUpLedger reads to see whether its own is one.
-constexpr int kAccountsToIntegrateLimit = 100'000;
-
-}  // namespace
 
 LedgerService::LedgerService(ConsentStore& store, const Clock& clock, const SigningKey& key,
                              LedgerOptions options)
@@ -25,18 +19,13 @@ Status LedgerService::RegisterKey() {
 
 Result<LedgerTree> CatchUpLedger(ConsentStore& store, const Clock& clock, int64_t account_id) {
   constexpr int64_t kBatch = store_ledger::kMaxIntegrateEvents;
-  SMSC_ASSIGN_OR_RETURN(LedgerTree tree, store.GetLedgerTree(account_id));
   for (int round = 0; round < kMaxCatchUpRounds; ++round) {
-    SMSC_ASSIGN_OR_RETURN(LedgerTree after,
+    SMSC_ASSIGN_OR_RETURN(LedgerTree tree,
                           store.IntegrateLedger(account_id, kBatch, clock.NowMs()));
-    const int64_t added = after.size - tree.size;
-    tree = after;
-    if (added == kBatch) continue;  // more may be waiting
-    SMSC_ASSIGN_OR_RETURN(std::vector<int64_t> pending,
-                          store.AccountsToIntegrate(kAccountsToIntegrateLimit));
-    if (std::find(pending.begin(), pending.end(), account_id) == pending.end()) return tree;
+    if (tree.integrated == kBatch) continue;  // more may be waiting
+    if (!tree.busy) return tree;
     // Another process is integrating the account (PostgreSQL): its work shows in a moment.
-    if (added == 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   return Status(StatusCode::kUnavailable, "the ledger of account " + std::to_string(account_id) +
                                               " is still being integrated; try again");
@@ -146,13 +135,12 @@ Result<int64_t> LedgerService::IntegrateAll() {
   SMSC_ASSIGN_OR_RETURN(std::vector<int64_t> accounts,
                         store_.AccountsToIntegrate(kAccountsPerRound));
   for (int64_t account : accounts) {
-    SMSC_ASSIGN_OR_RETURN(LedgerTree before, store_.GetLedgerTree(account));
     SMSC_ASSIGN_OR_RETURN(
         LedgerTree tree,
         store_.IntegrateLedger(account, store_ledger::kMaxIntegrateEvents, clock_.NowMs()));
-    total += tree.size - before.size;
+    total += tree.integrated;
     std::lock_guard<std::mutex> lock(mu_);
-    if (tree.size > before.size) grown_[account] = tree;
+    if (tree.integrated > 0) grown_[account] = tree;
   }
   // Heads: for every tree that grew, once its last head is old enough.
   std::vector<LedgerTree> due;

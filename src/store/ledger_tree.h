@@ -31,6 +31,11 @@ struct LedgerTree {
   int64_t size = 0;  // leaves: events seq 1..size
   merkle::Hash root = merkle::EmptyRoot();
   int64_t updated_at_ms = 0;  // when the tree last grew (0: never)
+  // Set by ConsentStore::IntegrateLedger only: the events the call integrated, and whether it
+  // left the account alone because another process was integrating it (PostgreSQL), so that
+  // the tree is as stored and more may follow in a moment.
+  int64_t integrated = 0;
+  bool busy = false;
 };
 
 namespace store_ledger {

@@ -633,9 +633,10 @@ class ConsentStore {
 
   // ---- the Merkle ledger (docs/ledger.md, src/store/ledger_tree.h) ----
   // Numbers and integrates up to `max_events` events of the account into its tree, in one
-  // transaction (store_ledger::IntegrateLedger). One integrator per account at a time: on
-  // PostgreSQL, a call that finds another process integrating the account returns the tree as
-  // it is without waiting. kNotFound for an unknown account. Durable on return.
+  // transaction (store_ledger::IntegrateLedger); the tree's `integrated` says how many. One
+  // integrator per account at a time: on PostgreSQL, a call that finds another process
+  // integrating the account returns the tree as it is, with `busy` set, without waiting.
+  // kNotFound for an unknown account. Durable on return.
   virtual Result<LedgerTree> IntegrateLedger(int64_t account_id, int64_t max_events,
                                              int64_t now_ms) = 0;
   // Whether events get their seq only when integrated (PostgreSQL), so that listing an

@@ -78,27 +78,20 @@ class Run {
   int64_t ContactOf(size_t i, int64_t id) const { return id == 0 ? results_[i].contact_id : id; }
   bool CreatedHere(int64_t contact_id) const { return created_.count(contact_id) != 0; }
 
+  // The phases in order; the first change set that fails stops the run.
   Status Phases() {
-    Check();
-    if (failed()) return Status::Ok();
-    SMSC_RETURN_IF_ERROR(Contacts());
-    if (failed()) return Status::Ok();
-    SMSC_RETURN_IF_ERROR(UpdateContacts());
-    if (failed()) return Status::Ok();
-    SMSC_RETURN_IF_ERROR(CheckReferences());
-    if (failed()) return Status::Ok();
-    SMSC_RETURN_IF_ERROR(Inbound());
-    if (failed()) return Status::Ok();
-    SMSC_RETURN_IF_ERROR(Reviews());
-    if (failed()) return Status::Ok();
-    SMSC_RETURN_IF_ERROR(Events());
-    if (failed()) return Status::Ok();
-    return Outbox();
+    for (Status (Run::*phase)() :
+         {&Run::Check, &Run::Contacts, &Run::UpdateContacts, &Run::CheckReferences, &Run::Inbound,
+          &Run::Reviews, &Run::Events, &Run::Outbox}) {
+      SMSC_RETURN_IF_ERROR((this->*phase)());
+      if (failed()) break;
+    }
+    return Status::Ok();
   }
 
   // What needs no reading: the new contact's account and phone, the outbox channels, a
   // review's inbound message.
-  void Check() {
+  Status Check() {
     for (size_t i = 0; i < size(); ++i) {
       const ChangeSet& c = cs(i);
       if (c.new_contact.has_value()) {
@@ -121,6 +114,7 @@ class Run {
         }
       }
     }
+    return Status::Ok();
   }
 
   // The new contacts, each (account, phone) once: the first change set that names it creates
@@ -333,6 +327,7 @@ class Run {
     }
     to_read = Distinct(std::move(to_read));
     std::map<Pair, PairRow> state;  // each pair's status as the events so far leave it
+    std::set<Pair> raced;           // pairs whose first row another writer created meanwhile
     if (!to_read.empty()) {
       SMSC_ASSIGN_OR_RETURN(std::vector<PairRow> rows, w_.ReadStatuses(to_read));
       std::vector<Pair> missing;
@@ -351,12 +346,13 @@ class Run {
             r.events = *counts[k];
             state[missing[k]] = r;
           } else {
-            raced_.insert(missing[k]);
+            raced.insert(missing[k]);
           }
         }
       }
     }
-    if (w_.NumbersAtWrite()) SMSC_RETURN_IF_ERROR(ReadHeads(/*for_outbox=*/false));
+    if (w_.NumbersAtWrite()) SMSC_RETURN_IF_ERROR(ReadHeads());
+    std::map<int64_t, int64_t> head = head_at_start_;  // account -> seq of its last event so far
 
     std::vector<ConsentEvent> events;
     std::vector<size_t> of;
@@ -366,23 +362,22 @@ class Run {
         const EventDraft& d =
             store_rows::ResolveDraftContact(draft, results_[i].contact_id, &resolved);
         const Pair p{account(i), d.contact_id, d.number_id};
-        if (raced_.count(p) != 0) {
+        if (raced.count(p) != 0) {
           Fail(i, Aborted("contact " + Id(d.contact_id) + " on number " + Id(d.number_id) +
                           " was changed concurrently; re-read and retry"));
           break;
         }
         PairRow& now = state[p];
-        const int64_t seq = w_.NumbersAtWrite() ? heads_[account(i)] + 1 : 0;
+        const int64_t seq = w_.NumbersAtWrite() ? head[account(i)] + 1 : 0;
         Result<ConsentEvent> e =
             store_rows::NextEvent(account(i), d, now.state, seq, now.events + 1);
         if (!e.ok()) {
           Fail(i, e.status());
           break;
         }
-        if (w_.NumbersAtWrite()) heads_[account(i)] = seq;
+        if (w_.NumbersAtWrite()) head[account(i)] = seq;
         now.state = ApplyEvent(now.state, d.to, d.source, d.at_ms);
         now.events = e->nth;
-        now.exists = true;
         events.push_back(std::move(e).value());
         of.push_back(i);
       }
@@ -391,9 +386,7 @@ class Run {
     SMSC_ASSIGN_OR_RETURN(std::vector<int64_t> ids, w_.AddEvents(events));
     std::vector<StatusWrite> writes;
     writes.reserve(state.size());
-    for (const auto& [pair, row] : state) {
-      if (row.exists) writes.push_back({pair, row.state, row.events});
-    }
+    for (const auto& [pair, row] : state) writes.push_back({pair, row.state, row.events});
     SMSC_RETURN_IF_ERROR(w_.WriteStatuses(writes));
     for (size_t k = 0; k < events.size(); ++k) {
       events[k].id = ids[k];
@@ -426,15 +419,13 @@ class Run {
     return Status::Ok();
   }
 
-  // The ledger's last seq of every account whose change sets write events (or, for the
-  // outbox, queue replies) and that was not read yet: the writer numbers what follows.
-  Status ReadHeads(bool for_outbox) {
+  // The ledger's last seq of every account whose change sets write events or queue replies:
+  // the writer numbers the events that follow, and a reply records the seq it was queued at.
+  Status ReadHeads() {
     for (size_t i = 0; i < size(); ++i) {
-      const bool wanted = for_outbox ? !cs(i).outbox.empty() : !cs(i).events.empty();
-      if (!wanted || heads_.count(account(i)) != 0) continue;
-      SMSC_ASSIGN_OR_RETURN(int64_t seq, w_.LastSeq(account(i)));
-      head_at_start_[account(i)] = seq;
-      heads_[account(i)] = seq;
+      if (cs(i).events.empty() && cs(i).outbox.empty()) continue;
+      if (head_at_start_.count(account(i)) != 0) continue;
+      SMSC_ASSIGN_OR_RETURN(head_at_start_[account(i)], w_.LastSeq(account(i)));
     }
     return Status::Ok();
   }
@@ -443,7 +434,6 @@ class Run {
   // or an earlier one's in the batch, else the newest one stored), which is what it was
   // decided on: a claim re-checks the pair's status when a later event exists.
   Status Outbox() {
-    if (w_.NumbersAtWrite()) SMSC_RETURN_IF_ERROR(ReadHeads(/*for_outbox=*/true));
     std::map<Pair, int64_t> last = last_stored_;  // pair -> its last event so far
     // The account's seq as each change set leaves it (NumbersAtWrite stores).
     std::map<int64_t, int64_t> seq = head_at_start_;
@@ -502,9 +492,7 @@ class Run {
   const std::vector<int64_t>& accounts_;
   const std::vector<const ChangeSet*>& changes_;
   std::vector<CommitResult> results_;
-  std::set<int64_t> created_;         // contacts this run inserted
-  std::set<Pair> raced_;              // pairs whose first row another writer created meanwhile
-  std::map<int64_t, int64_t> heads_;  // account -> seq of its last event so far
+  std::set<int64_t> created_;                 // contacts this run inserted
   std::map<int64_t, int64_t> head_at_start_;  // account -> its last seq before this run
   std::map<Pair, int64_t> last_stored_;       // pair -> its newest event before this run
   Status error_;

@@ -643,6 +643,8 @@ TEST_F(PgStoreTest, AnIntegratorThatDiesLeavesNothingHalfDone) {
   // Held by the other integrator: returned as it is, at once.
   const LedgerTree meanwhile = Must(store_->IntegrateLedger(a.id, 100, 2000));
   EXPECT_EQ(meanwhile.size, 0);
+  EXPECT_EQ(meanwhile.integrated, 0);
+  EXPECT_TRUE(meanwhile.busy);
   EXPECT_EQ(meanwhile.root, merkle::EmptyRoot());
   EXPECT_EQ(Must(store_->AccountsToIntegrate(10)), std::vector<int64_t>{a.id});
   testing_pg::Exec("SELECT pg_terminate_backend(" + std::to_string(dying->Pid()) + ")");

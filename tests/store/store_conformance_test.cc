@@ -3491,13 +3491,17 @@ TEST_P(StoreConformance, IntegrationNumbersEveryEventAndTheTreeIsTheirs) {
   // At most the events asked for, in one call.
   LedgerTree part = Must(store_->IntegrateLedger(a, 100, 7000));
   EXPECT_EQ(part.size, 100);
+  EXPECT_EQ(part.integrated, 100);
+  EXPECT_FALSE(part.busy);
   EXPECT_EQ(part.updated_at_ms, 7000);
   LedgerTree tree = Must(store_->IntegrateLedger(a, 1000, 8000));
   EXPECT_EQ(tree.size, 300);
+  EXPECT_EQ(tree.integrated, 200);
   EXPECT_EQ(Must(store_->AccountsToIntegrate(100)), std::vector<int64_t>{});
   // Nothing left: the tree stays as it is.
   LedgerTree again = Must(store_->IntegrateLedger(a, 1000, 9000));
   EXPECT_EQ(again.size, 300);
+  EXPECT_EQ(again.integrated, 0);
   EXPECT_EQ(again.root, tree.root);
   EXPECT_EQ(again.updated_at_ms, 8000);
   EXPECT_EQ(Must(store_->GetLedgerTree(a)).root, tree.root);

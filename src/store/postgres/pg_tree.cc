@@ -187,12 +187,17 @@ Result<LedgerTree> PgStore::IntegrateLedger(int64_t account_id, int64_t max_even
     SMSC_ASSIGN_OR_RETURN(Res lock, c.Q(std::string("SELECT ") + kLockKeySql,
                                         "taking the ledger's integration lock", account_id));
     // Another process is integrating the account: the tree as it is, without waiting.
-    if (!lock.Bool(0, 0)) return SelectTree(c, account_id);
+    if (!lock.Bool(0, 0)) {
+      SMSC_ASSIGN_OR_RETURN(LedgerTree stored, SelectTree(c, account_id));
+      stored.busy = true;
+      return stored;
+    }
     PgLedgerWriter writer(c);
     int64_t integrated = 0;
     SMSC_ASSIGN_OR_RETURN(
         LedgerTree tree,
         store_ledger::IntegrateLedger(writer, account_id, max_events, now_ms, &integrated));
+    tree.integrated = integrated;
     if (integrated == 0) return tree;  // `txn` rolls back: nothing was written
     SMSC_RETURN_IF_ERROR(txn.Commit());
     return tree;

@@ -155,6 +155,7 @@ Result<LedgerTree> SqliteStore::IntegrateLedger(int64_t account_id, int64_t max_
   int64_t integrated = 0;
   SMSC_ASSIGN_OR_RETURN(LedgerTree tree, store_ledger::IntegrateLedger(
                                              writer, account_id, max_events, now_ms, &integrated));
+  tree.integrated = integrated;
   if (integrated == 0) return tree;  // `txn` rolls back: nothing was written
   SMSC_RETURN_IF_ERROR(txn.Commit());
   return tree;
