@@ -6,7 +6,6 @@
 #include <cctype>
 #include <chrono>
 #include <future>
-#include <thread>
 
 #include "app/json_views.h"
 #include "app/ledger_service.h"

@@ -52,7 +52,6 @@ class Run {
     Status st = Phases();
     if (!st.ok() || !error_.ok()) {
       out.error = error_.ok() ? st : error_;
-      out.failed = error_.ok() ? 0 : failed_;
       return out;
     }
     out.results = std::move(results_);

@@ -131,8 +131,7 @@ class RowWriter {
 // The result of WriteChangeSets: every change set's, or the first failing one's error.
 struct Written {
   std::vector<CommitResult> results;  // one per change set, when all succeeded
-  Status error;                       // the first change set's error that failed
-  size_t failed = 0;                  // its index
+  Status error;                       // the earliest failing change set's error
   bool ok() const { return error.ok(); }
 };
 

@@ -1,6 +1,7 @@
 // PgStore: the consent ledger: Commit and CommitBatch (the rows of store/write_changes.h in
 // PostgreSQL, set at a time), and reading events.
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -36,21 +37,27 @@ using store_write::Ref;
 using store_write::RowFault;
 using store_write::StatusWrite;
 
-// Columns of a set-at-a-time statement, each one array parameter ($1, $2, … in unnest).
-struct Columns {
-  std::vector<std::vector<int64_t>> ints;
-  std::vector<std::vector<std::string>> texts;
-};
+// One column of a set-at-a-time statement: `get` (a member or a function) of every row, as an
+// array parameter for unnest($n::bigint[]) or unnest($n::text[]).
+template <typename Row, typename Get>
+pg::Arg Ints(const std::vector<Row>& rows, Get get) {
+  std::vector<int64_t> v;
+  v.reserve(rows.size());
+  for (const Row& r : rows) v.push_back(static_cast<int64_t>(std::invoke(get, r)));
+  return pg::IntArray(v);
+}
+template <typename Row, typename Get>
+pg::Arg Texts(const std::vector<Row>& rows, Get get) {
+  std::vector<std::string> v;
+  v.reserve(rows.size());
+  for (const Row& r : rows) v.emplace_back(std::invoke(get, r));
+  return pg::TextArray(v);
+}
 
 // The pairs as three array parameters.
 std::vector<pg::Arg> PairArgs(const std::vector<Pair>& pairs) {
-  std::vector<int64_t> a, c, n;
-  for (const Pair& p : pairs) {
-    a.push_back(p.account_id);
-    c.push_back(p.contact_id);
-    n.push_back(p.number_id);
-  }
-  return {pg::IntArray(a), pg::IntArray(c), pg::IntArray(n)};
+  return {Ints(pairs, &Pair::account_id), Ints(pairs, &Pair::contact_id),
+          Ints(pairs, &Pair::number_id)};
 }
 
 // The change-set algorithm's rows in PostgreSQL (store/write_changes.h): each call is one
@@ -65,24 +72,16 @@ class PgRows : public store_write::BatchTxn {
   // Both lists in one statement: the contacts' answers, then the numbers'.
   Result<Existing> RefsExist(const std::vector<Ref>& contacts,
                              const std::vector<Ref>& numbers) override {
-    std::vector<int64_t> ca, ci, na, ni;
-    for (const Ref& r : contacts) {
-      ca.push_back(r.account_id);
-      ci.push_back(r.id);
-    }
-    for (const Ref& r : numbers) {
-      na.push_back(r.account_id);
-      ni.push_back(r.id);
-    }
     SMSC_ASSIGN_OR_RETURN(
-        Res r, c_->Q("SELECT * FROM (SELECT 0 AS kind, v.ord, EXISTS (SELECT 1 FROM contacts t "
-                     "WHERE t.id = v.i AND t.account_id = v.a) FROM unnest($1::bigint[], "
-                     "$2::bigint[]) WITH ORDINALITY AS v(a, i, ord) UNION ALL SELECT 1, v.ord, "
-                     "EXISTS (SELECT 1 FROM sender_numbers t WHERE t.id = v.i AND t.account_id "
-                     "= v.a) FROM unnest($3::bigint[], $4::bigint[]) WITH ORDINALITY AS v(a, i, "
-                     "ord)) AS x ORDER BY kind, ord",
-                     "looking up contacts and sender numbers", pg::IntArray(ca), pg::IntArray(ci),
-                     pg::IntArray(na), pg::IntArray(ni)));
+        Res r,
+        c_->Q("SELECT * FROM (SELECT 0 AS kind, v.ord, EXISTS (SELECT 1 FROM contacts t "
+              "WHERE t.id = v.i AND t.account_id = v.a) FROM unnest($1::bigint[], "
+              "$2::bigint[]) WITH ORDINALITY AS v(a, i, ord) UNION ALL SELECT 1, v.ord, "
+              "EXISTS (SELECT 1 FROM sender_numbers t WHERE t.id = v.i AND t.account_id "
+              "= v.a) FROM unnest($3::bigint[], $4::bigint[]) WITH ORDINALITY AS v(a, i, "
+              "ord)) AS x ORDER BY kind, ord",
+              "looking up contacts and sender numbers", Ints(contacts, &Ref::account_id),
+              Ints(contacts, &Ref::id), Ints(numbers, &Ref::account_id), Ints(numbers, &Ref::id)));
     Existing out;
     for (int i = 0; i < r.rows(); ++i) {
       (r.Int(i, 0) == 0 ? out.contacts : out.numbers).push_back(r.Bool(i, 2));
@@ -96,42 +95,34 @@ class PgRows : public store_write::BatchTxn {
   // Sorted by (account, phone), so that two writers creating the same contacts wait for each
   // other in one order (ON CONFLICT waits for the other's commit, then takes its row).
   Result<std::vector<ContactId>> AddContacts(const std::vector<NewContact>& rows) override {
-    std::vector<int64_t> account, created;
-    std::vector<std::string> phone, name, email, properties;
+    std::vector<const Contact*> insert;
     for (const NewContact& r : rows) {
-      if (!r.insert) continue;
-      account.push_back(r.contact->account_id);
-      phone.push_back(r.contact->phone);
-      name.push_back(r.contact->name);
-      email.push_back(r.contact->email);
-      created.push_back(r.contact->created_at_ms);
-      properties.push_back(r.contact->properties);
+      if (r.insert) insert.push_back(r.contact);
     }
     std::map<std::pair<int64_t, std::string>, ContactId> got;
-    if (!account.empty()) {
+    if (!insert.empty()) {
       SMSC_ASSIGN_OR_RETURN(
-          Res r,
-          c_->Q("INSERT INTO contacts (account_id, phone, name, email, created_at_ms, "
-                "properties) SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], "
-                "$4::text[], $5::bigint[], $6::text[]) ON CONFLICT (account_id, phone) DO "
-                "NOTHING RETURNING id, account_id, phone",
-                "adding contacts", pg::IntArray(account), pg::TextArray(phone), pg::TextArray(name),
-                pg::TextArray(email), pg::IntArray(created), pg::TextArray(properties)));
+          Res r, c_->Q("INSERT INTO contacts (account_id, phone, name, email, created_at_ms, "
+                       "properties) SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], "
+                       "$4::text[], $5::bigint[], $6::text[]) ON CONFLICT (account_id, phone) DO "
+                       "NOTHING RETURNING id, account_id, phone",
+                       "adding contacts", Ints(insert, &Contact::account_id),
+                       Texts(insert, &Contact::phone), Texts(insert, &Contact::name),
+                       Texts(insert, &Contact::email), Ints(insert, &Contact::created_at_ms),
+                       Texts(insert, &Contact::properties)));
       for (int i = 0; i < r.rows(); ++i) got[{r.Int(i, 1), r.Text(i, 2)}] = {r.Int(i, 0), true};
     }
-    account.clear();
-    phone.clear();
+    std::vector<const Contact*> find;
     for (const NewContact& r : rows) {
-      if (got.count({r.contact->account_id, r.contact->phone}) != 0) continue;
-      account.push_back(r.contact->account_id);
-      phone.push_back(r.contact->phone);
+      if (got.count({r.contact->account_id, r.contact->phone}) == 0) find.push_back(r.contact);
     }
-    if (!account.empty()) {
-      SMSC_ASSIGN_OR_RETURN(
-          Res r, c_->Q("SELECT c.id, c.account_id, c.phone FROM contacts c JOIN "
-                       "unnest($1::bigint[], $2::text[]) AS v(account_id, phone) ON "
-                       "c.account_id = v.account_id AND c.phone = v.phone",
-                       "finding contacts by phone", pg::IntArray(account), pg::TextArray(phone)));
+    if (!find.empty()) {
+      SMSC_ASSIGN_OR_RETURN(Res r,
+                            c_->Q("SELECT c.id, c.account_id, c.phone FROM contacts c JOIN "
+                                  "unnest($1::bigint[], $2::text[]) AS v(account_id, phone) ON "
+                                  "c.account_id = v.account_id AND c.phone = v.phone",
+                                  "finding contacts by phone", Ints(find, &Contact::account_id),
+                                  Texts(find, &Contact::phone)));
       for (int i = 0; i < r.rows(); ++i) got[{r.Int(i, 1), r.Text(i, 2)}] = {r.Int(i, 0), false};
     }
     std::vector<ContactId> out;
@@ -143,22 +134,14 @@ class PgRows : public store_write::BatchTxn {
   }
 
   Result<std::vector<bool>> UpdateContacts(const std::vector<Contact>& rows) override {
-    std::vector<int64_t> id, account;
-    std::vector<std::string> name, email, properties;
-    for (const Contact& c : rows) {
-      id.push_back(c.id);
-      account.push_back(c.account_id);
-      name.push_back(c.name);
-      email.push_back(c.email);
-      properties.push_back(c.properties);
-    }
     SMSC_ASSIGN_OR_RETURN(
         Res r, c_->Q("UPDATE contacts c SET name = v.name, email = v.email, properties = "
                      "v.properties FROM unnest($1::bigint[], $2::bigint[], $3::text[], "
                      "$4::text[], $5::text[]) AS v(id, account_id, name, email, properties) "
                      "WHERE c.id = v.id AND c.account_id = v.account_id RETURNING c.id",
-                     "updating contacts", pg::IntArray(id), pg::IntArray(account),
-                     pg::TextArray(name), pg::TextArray(email), pg::TextArray(properties)));
+                     "updating contacts", Ints(rows, &Contact::id),
+                     Ints(rows, &Contact::account_id), Texts(rows, &Contact::name),
+                     Texts(rows, &Contact::email), Texts(rows, &Contact::properties)));
     std::set<int64_t> found;
     for (int i = 0; i < r.rows(); ++i) found.insert(r.Int(i, 0));
     std::vector<bool> out;
@@ -170,33 +153,21 @@ class PgRows : public store_write::BatchTxn {
   // insert waits for the first transaction, then does nothing.
   Result<std::vector<int64_t>> AddInbound(const std::vector<InboundMessage>& rows,
                                           std::vector<RowFault>* faults) override {
-    std::vector<int64_t> account, number, contact, received;
-    std::vector<std::string> provider, message_id, from, to, body, decision;
-    for (const InboundMessage& m : rows) {
-      account.push_back(m.account_id);
-      provider.push_back(m.provider);
-      message_id.push_back(m.provider_message_id);
-      from.push_back(m.from);
-      to.push_back(m.to);
-      number.push_back(m.number_id);
-      contact.push_back(m.contact_id);
-      body.push_back(m.body);
-      received.push_back(m.received_at_ms);
-      decision.push_back(m.decision);
-    }
+    using M = InboundMessage;
     SMSC_ASSIGN_OR_RETURN(
-        Res r, c_->Q("INSERT INTO inbound_messages (account_id, provider, provider_message_id, "
-                     "from_phone, to_number, number_id, contact_id, body, received_at_ms, "
-                     "decision) SELECT a, p, m, f, t, NULLIF(n, 0), NULLIF(c, 0), b, r, d FROM "
-                     "unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], "
-                     "$6::bigint[], $7::bigint[], $8::text[], $9::bigint[], $10::text[]) WITH "
-                     "ORDINALITY AS v(a, p, m, f, t, n, c, b, r, d, ord) ORDER BY ord ON "
-                     "CONFLICT (account_id, provider, provider_message_id) DO NOTHING RETURNING "
-                     "id, account_id, provider, provider_message_id",
-                     "storing inbound messages", pg::IntArray(account), pg::TextArray(provider),
-                     pg::TextArray(message_id), pg::TextArray(from), pg::TextArray(to),
-                     pg::IntArray(number), pg::IntArray(contact), pg::TextArray(body),
-                     pg::IntArray(received), pg::TextArray(decision)));
+        Res r,
+        c_->Q("INSERT INTO inbound_messages (account_id, provider, provider_message_id, "
+              "from_phone, to_number, number_id, contact_id, body, received_at_ms, "
+              "decision) SELECT a, p, m, f, t, NULLIF(n, 0), NULLIF(c, 0), b, r, d FROM "
+              "unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], "
+              "$6::bigint[], $7::bigint[], $8::text[], $9::bigint[], $10::text[]) WITH "
+              "ORDINALITY AS v(a, p, m, f, t, n, c, b, r, d, ord) ORDER BY ord ON "
+              "CONFLICT (account_id, provider, provider_message_id) DO NOTHING RETURNING "
+              "id, account_id, provider, provider_message_id",
+              "storing inbound messages", Ints(rows, &M::account_id), Texts(rows, &M::provider),
+              Texts(rows, &M::provider_message_id), Texts(rows, &M::from), Texts(rows, &M::to),
+              Ints(rows, &M::number_id), Ints(rows, &M::contact_id), Texts(rows, &M::body),
+              Ints(rows, &M::received_at_ms), Texts(rows, &M::decision)));
     std::map<std::tuple<int64_t, std::string, std::string>, int64_t> ids;
     for (int i = 0; i < r.rows(); ++i) {
       ids[{r.Int(i, 1), r.Text(i, 2), r.Text(i, 3)}] = r.Int(i, 0);
@@ -212,17 +183,7 @@ class PgRows : public store_write::BatchTxn {
   }
 
   Status AddReviews(const std::vector<ReviewItem>& rows, std::vector<RowFault>* faults) override {
-    std::vector<int64_t> account, inbound, contact, number, created;
-    std::vector<std::string> rule, explanation;
-    for (const ReviewItem& r : rows) {
-      account.push_back(r.account_id);
-      inbound.push_back(r.inbound_id);
-      contact.push_back(r.contact_id);
-      number.push_back(r.number_id);
-      rule.push_back(r.rule);
-      explanation.push_back(r.explanation);
-      created.push_back(r.created_at_ms);
-    }
+    using R = ReviewItem;
     // Per row: whether its inbound message is in its account, and whether it was written
     // (else the message has a review item already).
     SMSC_ASSIGN_OR_RETURN(
@@ -235,9 +196,9 @@ class PgRows : public store_write::BatchTxn {
                      "i, c, n, rule, ex, 'open', at FROM ok WHERE known ORDER BY ord ON "
                      "CONFLICT (inbound_id) DO NOTHING RETURNING inbound_id) SELECT ok.known, "
                      "ok.i IN (SELECT inbound_id FROM ins) FROM ok ORDER BY ok.ord",
-                     "storing review items", pg::IntArray(account), pg::IntArray(inbound),
-                     pg::IntArray(contact), pg::IntArray(number), pg::TextArray(rule),
-                     pg::TextArray(explanation), pg::IntArray(created)));
+                     "storing review items", Ints(rows, &R::account_id), Ints(rows, &R::inbound_id),
+                     Ints(rows, &R::contact_id), Ints(rows, &R::number_id), Texts(rows, &R::rule),
+                     Texts(rows, &R::explanation), Ints(rows, &R::created_at_ms)));
     for (int i = 0; i < r.rows(); ++i) {
       if (!r.Bool(i, 0)) {
         (*faults)[i] = RowFault::kMissingReference;
@@ -306,37 +267,24 @@ class PgRows : public store_write::BatchTxn {
   // seq stays NULL until the account's ledger is integrated (PgStore::IntegrateLedger). The ids
   // are drawn in the order given (ORDER BY ord), which orders each pair's events.
   Result<std::vector<int64_t>> AddEvents(const std::vector<ConsentEvent>& events) override {
-    std::vector<int64_t> account, contact, number, at, nth;
-    std::vector<std::string> phone, sender, from, to, source, actor, evidence, batch;
-    for (const ConsentEvent& e : events) {
-      account.push_back(e.account_id);
-      contact.push_back(e.contact_id);
-      phone.push_back(e.phone);
-      number.push_back(e.number_id);
-      sender.push_back(e.sender);
-      from.push_back(SubscriptionStatusName(e.from));
-      to.push_back(SubscriptionStatusName(e.to));
-      source.push_back(SourceName(e.source));
-      actor.push_back(e.actor);
-      at.push_back(e.at_ms);
-      evidence.push_back(e.evidence);
-      batch.push_back(e.batch_hash);
-      nth.push_back(e.nth);
-    }
+    using E = ConsentEvent;
     SMSC_ASSIGN_OR_RETURN(
-        Res r,
-        c_->Q("INSERT INTO events (account_id, seq, contact_id, phone, number_id, "
-              "sender, from_status, to_status, source, actor, at_ms, evidence, prev_hash, "
-              "hash, format, batch_hash, nth) SELECT a, NULL, c, ph, n, snd, fs, ts, src, "
-              "act, at, ev, '', '', 2, bh, nth FROM unnest($1::bigint[], $2::bigint[], "
-              "$3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[], "
-              "$9::text[], $10::bigint[], $11::text[], $12::text[], $13::bigint[]) WITH "
-              "ORDINALITY AS v(a, c, ph, n, snd, fs, ts, src, act, at, ev, bh, nth, ord) "
-              "ORDER BY ord RETURNING id, account_id, contact_id, number_id, nth",
-              "appending consent events", pg::IntArray(account), pg::IntArray(contact),
-              pg::TextArray(phone), pg::IntArray(number), pg::TextArray(sender),
-              pg::TextArray(from), pg::TextArray(to), pg::TextArray(source), pg::TextArray(actor),
-              pg::IntArray(at), pg::TextArray(evidence), pg::TextArray(batch), pg::IntArray(nth)));
+        Res r, c_->Q("INSERT INTO events (account_id, seq, contact_id, phone, number_id, "
+                     "sender, from_status, to_status, source, actor, at_ms, evidence, prev_hash, "
+                     "hash, format, batch_hash, nth) SELECT a, NULL, c, ph, n, snd, fs, ts, src, "
+                     "act, at, ev, '', '', 2, bh, nth FROM unnest($1::bigint[], $2::bigint[], "
+                     "$3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[], "
+                     "$9::text[], $10::bigint[], $11::text[], $12::text[], $13::bigint[]) WITH "
+                     "ORDINALITY AS v(a, c, ph, n, snd, fs, ts, src, act, at, ev, bh, nth, ord) "
+                     "ORDER BY ord RETURNING id, account_id, contact_id, number_id, nth",
+                     "appending consent events", Ints(events, &E::account_id),
+                     Ints(events, &E::contact_id), Texts(events, &E::phone),
+                     Ints(events, &E::number_id), Texts(events, &E::sender),
+                     Texts(events, [](const E& e) { return SubscriptionStatusName(e.from); }),
+                     Texts(events, [](const E& e) { return SubscriptionStatusName(e.to); }),
+                     Texts(events, [](const E& e) { return SourceName(e.source); }),
+                     Texts(events, &E::actor), Ints(events, &E::at_ms), Texts(events, &E::evidence),
+                     Texts(events, &E::batch_hash), Ints(events, &E::nth)));
     // A pair's events in one batch have distinct numbers (nth): the row's key.
     std::map<std::pair<Pair, int64_t>, int64_t> ids;
     for (int i = 0; i < r.rows(); ++i) {
@@ -352,18 +300,7 @@ class PgRows : public store_write::BatchTxn {
   }
 
   Status WriteStatuses(const std::vector<StatusWrite>& rows) override {
-    std::vector<int64_t> account, contact, number, updated, events;
-    std::vector<std::string> status, self, source;
-    for (const StatusWrite& w : rows) {
-      account.push_back(w.pair.account_id);
-      contact.push_back(w.pair.contact_id);
-      number.push_back(w.pair.number_id);
-      status.push_back(SubscriptionStatusName(w.state.status));
-      self.push_back(w.state.self_opted_out ? "t" : "f");
-      source.push_back(SourceName(w.state.source));
-      updated.push_back(w.state.updated_at_ms);
-      events.push_back(w.events);
-    }
+    using W = StatusWrite;
     return c_
         ->Q("INSERT INTO statuses (account_id, contact_id, number_id, status, self_opted_out, "
             "source, updated_at_ms, events) SELECT * FROM unnest($1::bigint[], $2::bigint[], "
@@ -371,9 +308,13 @@ class PgRows : public store_write::BatchTxn {
             "ON CONFLICT (account_id, contact_id, number_id) DO UPDATE SET status = "
             "excluded.status, self_opted_out = excluded.self_opted_out, source = "
             "excluded.source, updated_at_ms = excluded.updated_at_ms, events = excluded.events",
-            "updating statuses", pg::IntArray(account), pg::IntArray(contact), pg::IntArray(number),
-            pg::TextArray(status), pg::TextArray(self), pg::TextArray(source),
-            pg::IntArray(updated), pg::IntArray(events))
+            "updating statuses", Ints(rows, [](const W& w) { return w.pair.account_id; }),
+            Ints(rows, [](const W& w) { return w.pair.contact_id; }),
+            Ints(rows, [](const W& w) { return w.pair.number_id; }),
+            Texts(rows, [](const W& w) { return SubscriptionStatusName(w.state.status); }),
+            Texts(rows, [](const W& w) { return w.state.self_opted_out ? "t" : "f"; }),
+            Texts(rows, [](const W& w) { return SourceName(w.state.source); }),
+            Ints(rows, [](const W& w) { return w.state.updated_at_ms; }), Ints(rows, &W::events))
         .status();
   }
 
@@ -395,49 +336,33 @@ class PgRows : public store_write::BatchTxn {
                                          std::vector<RowFault>* faults) override {
     // Inbound messages not written by this transaction are looked for first (a foreign-key
     // failure would fail the whole statement, not the one row).
-    std::vector<int64_t> ask_account, ask_id;
-    for (const OutboxItem& o : rows) {
-      if (o.inbound_id != 0 && inbound_written_.count(o.inbound_id) == 0) {
-        ask_account.push_back(o.account_id);
-        ask_id.push_back(o.inbound_id);
-      }
+    using O = OutboxItem;
+    auto unknown = [&](const O& o) {
+      return o.inbound_id != 0 && inbound_written_.count(o.inbound_id) == 0;
+    };
+    std::vector<O> ask;
+    for (const O& o : rows) {
+      if (unknown(o)) ask.push_back(o);
     }
     std::set<std::pair<int64_t, int64_t>> known;
-    if (!ask_id.empty()) {
+    if (!ask.empty()) {
       SMSC_ASSIGN_OR_RETURN(
-          Res r,
-          c_->Q("SELECT m.account_id, m.id FROM inbound_messages m JOIN "
-                "unnest($1::bigint[], $2::bigint[]) AS v(a, i) ON m.account_id = v.a AND "
-                "m.id = v.i",
-                "looking up inbound messages", pg::IntArray(ask_account), pg::IntArray(ask_id)));
+          Res r, c_->Q("SELECT m.account_id, m.id FROM inbound_messages m JOIN "
+                       "unnest($1::bigint[], $2::bigint[]) AS v(a, i) ON m.account_id = v.a AND "
+                       "m.id = v.i",
+                       "looking up inbound messages", Ints(ask, &O::account_id),
+                       Ints(ask, &O::inbound_id)));
       for (int i = 0; i < r.rows(); ++i) known.insert({r.Int(i, 0), r.Int(i, 1)});
     }
-    // The columns as arrays: 11 integers ($1…$11), then 9 texts ($12…$20).
-    Columns v{std::vector<std::vector<int64_t>>(11), std::vector<std::vector<std::string>>(9)};
-    std::vector<size_t> written;
+    std::vector<size_t> written;  // the rows written, by index
+    std::vector<O> w;
     for (size_t k = 0; k < rows.size(); ++k) {
-      const OutboxItem& o = rows[k];
-      if (o.inbound_id != 0 && inbound_written_.count(o.inbound_id) == 0 &&
-          known.count({o.account_id, o.inbound_id}) == 0) {
+      if (unknown(rows[k]) && known.count({rows[k].account_id, rows[k].inbound_id}) == 0) {
         (*faults)[k] = RowFault::kMissingReference;
         continue;
       }
       written.push_back(k);
-      const int64_t ints[] = {o.account_id,         o.number_id,         o.contact_id,
-                              int64_t{o.attempts},  o.inbound_id,        o.created_at_ms,
-                              o.next_attempt_at_ms, o.lease_until_ms,    o.sent_at_ms,
-                              o.queued_at_seq,      o.queued_after_event};
-      for (size_t j = 0; j < v.ints.size(); ++j) v.ints[j].push_back(ints[j]);
-      const std::string_view texts[] = {o.to,
-                                        o.from,
-                                        o.body,
-                                        ReplyKindName(o.kind),
-                                        OutboxStateName(o.state),
-                                        o.last_error,
-                                        o.channel,
-                                        o.provider_message_id,
-                                        o.lease_owner};
-      for (size_t j = 0; j < v.texts.size(); ++j) v.texts[j].emplace_back(texts[j]);
+      w.push_back(rows[k]);
     }
     std::vector<int64_t> ids(rows.size(), 0);
     if (written.empty()) return ids;
@@ -454,13 +379,15 @@ class PgRows : public store_write::BatchTxn {
               "$17::text[], $18::text[], $19::text[], $20::text[]) WITH ORDINALITY AS v(a, n, "
               "c, att, i, ca, na, lu, sa, qs, qe, tp, fn, b, k, s, le, ch, pm, lo, ord) ORDER "
               "BY ord RETURNING id",
-              "queueing outbox items", pg::IntArray(v.ints[0]), pg::IntArray(v.ints[1]),
-              pg::IntArray(v.ints[2]), pg::IntArray(v.ints[3]), pg::IntArray(v.ints[4]),
-              pg::IntArray(v.ints[5]), pg::IntArray(v.ints[6]), pg::IntArray(v.ints[7]),
-              pg::IntArray(v.ints[8]), pg::IntArray(v.ints[9]), pg::IntArray(v.ints[10]),
-              pg::TextArray(v.texts[0]), pg::TextArray(v.texts[1]), pg::TextArray(v.texts[2]),
-              pg::TextArray(v.texts[3]), pg::TextArray(v.texts[4]), pg::TextArray(v.texts[5]),
-              pg::TextArray(v.texts[6]), pg::TextArray(v.texts[7]), pg::TextArray(v.texts[8])));
+              "queueing outbox items", Ints(w, &O::account_id), Ints(w, &O::number_id),
+              Ints(w, &O::contact_id), Ints(w, &O::attempts), Ints(w, &O::inbound_id),
+              Ints(w, &O::created_at_ms), Ints(w, &O::next_attempt_at_ms),
+              Ints(w, &O::lease_until_ms), Ints(w, &O::sent_at_ms), Ints(w, &O::queued_at_seq),
+              Ints(w, &O::queued_after_event), Texts(w, &O::to), Texts(w, &O::from),
+              Texts(w, &O::body), Texts(w, [](const O& o) { return ReplyKindName(o.kind); }),
+              Texts(w, [](const O& o) { return OutboxStateName(o.state); }),
+              Texts(w, &O::last_error), Texts(w, &O::channel), Texts(w, &O::provider_message_id),
+              Texts(w, &O::lease_owner)));
     // The ids are drawn in the rows' order (ORDER BY ord), so ascending ids are the rows.
     std::vector<int64_t> drawn;
     for (int i = 0; i < r.rows(); ++i) drawn.push_back(r.Int(i, 0));

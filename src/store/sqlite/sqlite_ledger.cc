@@ -32,6 +32,28 @@ Status RunSql(Connection& impl, const char* sql, std::string_view what) {
 
 namespace {
 
+// The event's columns, from account_id to nth in SMSC_EVENT_COLS order (id left out), as
+// parameters `first` to `first` + 16. `e` must outlive the statement (bound without copies).
+void BindEvent(Stmt& s, const ConsentEvent& e, int first) {
+  s.Bind(first, e.account_id)
+      .Bind(first + 1, e.seq)
+      .Bind(first + 2, e.contact_id)
+      .BindRef(first + 3, e.phone)
+      .Bind(first + 4, e.number_id)
+      .BindRef(first + 5, e.sender)
+      .BindRef(first + 6, SubscriptionStatusName(e.from))
+      .BindRef(first + 7, SubscriptionStatusName(e.to))
+      .BindRef(first + 8, SourceName(e.source))
+      .BindRef(first + 9, e.actor)
+      .Bind(first + 10, e.at_ms)
+      .BindRef(first + 11, e.evidence)
+      .BindRef(first + 12, e.prev_hash)
+      .BindRef(first + 13, e.hash)
+      .Bind(first + 14, int64_t{e.format})
+      .BindRef(first + 15, e.batch_hash)
+      .Bind(first + 16, e.nth);
+}
+
 using store_write::ContactId;
 using store_write::NewContact;
 using store_write::Pair;
@@ -210,22 +232,9 @@ class SqliteRows : public store_write::BatchTxn {
           Stmt s, impl_.Prepare("INSERT INTO events (account_id, seq, contact_id, phone, "
                                 "number_id, sender, from_status, to_status, source, actor, "
                                 "at_ms, evidence, prev_hash, hash, format, batch_hash, nth) "
-                                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, '', "
-                                "'', 2, ?13, ?14)"));
-      s.Bind(1, e.account_id)
-          .Bind(2, e.seq)
-          .Bind(3, e.contact_id)
-          .BindRef(4, e.phone)
-          .Bind(5, e.number_id)
-          .BindRef(6, e.sender)
-          .BindRef(7, SubscriptionStatusName(e.from))
-          .BindRef(8, SubscriptionStatusName(e.to))
-          .BindRef(9, SourceName(e.source))
-          .BindRef(10, e.actor)
-          .Bind(11, e.at_ms)
-          .BindRef(12, e.evidence)
-          .BindRef(13, e.batch_hash)
-          .Bind(14, e.nth);
+                                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
+                                "?14, ?15, ?16, ?17)"));
+      BindEvent(s, e, 1);
       SMSC_RETURN_IF_ERROR(s.Run("appending consent event"));
       ids.push_back(sqlite3_last_insert_rowid(impl_.db.get()));
     }
@@ -424,24 +433,8 @@ Status SqliteStore::DebugOverwriteEvent(const ConsentEvent& e) {
                              "to_status = ?9, source = ?10, actor = ?11, at_ms = ?12, "
                              "evidence = ?13, prev_hash = ?14, hash = ?15, format = ?16, "
                              "batch_hash = ?17, nth = ?18 WHERE id = ?1"));
-  s.Bind(1, e.id)
-      .Bind(2, e.account_id)
-      .Bind(3, e.seq)
-      .Bind(4, e.contact_id)
-      .Bind(5, e.phone)
-      .Bind(6, e.number_id)
-      .Bind(7, e.sender)
-      .Bind(8, SubscriptionStatusName(e.from))
-      .Bind(9, SubscriptionStatusName(e.to))
-      .Bind(10, SourceName(e.source))
-      .Bind(11, e.actor)
-      .Bind(12, e.at_ms)
-      .Bind(13, e.evidence)
-      .Bind(14, e.prev_hash)
-      .Bind(15, e.hash)
-      .Bind(16, int64_t{e.format})
-      .Bind(17, e.batch_hash)
-      .Bind(18, e.nth);
+  s.Bind(1, e.id);
+  BindEvent(s, e, 2);
   SMSC_RETURN_IF_ERROR(s.Run("overwriting event " + std::to_string(e.id)));
   if (sqlite3_changes(impl_->db.get()) == 0) {
     return NotFound("event " + std::to_string(e.id) + " not found");
