@@ -22,8 +22,16 @@ namespace {
 constexpr int kMaxAttempts = 5;          // a chunk re-planned after concurrent changes
 constexpr int kListPage = 1000;          // contacts per page of a filter selection
 constexpr size_t kInputChunk = 1 << 20;  // bytes per stored input chunk
-// What a job's batch and job ids can add to the batch document of its request.
-constexpr size_t kBatchIdsBytes = 128;
+// What a job's batch and job ids and its input's digest add to the batch document of its
+// request.
+constexpr size_t kBatchIdsBytes = 256;
+
+// Who a batch is: its id, its job and the SHA-256 of the job's input (a CSV), as far as known.
+struct BatchIds {
+  std::string batch;
+  int64_t job_id = 0;
+  std::string input_sha256;
+};
 
 const char* EncodingName(SmsEncoding e) { return e == SmsEncoding::kGsm7 ? "gsm7" : "ucs2"; }
 
@@ -188,19 +196,18 @@ class BulkService::Engine {
   };
 
   Engine(BulkService& svc, Account account, std::vector<SenderNumber> numbers, int64_t target_id,
-         BulkRequest req, std::string batch, int64_t job_id)
+         BulkRequest req, BatchIds ids)
       : svc_(svc),
         account_(std::move(account)),
         numbers_(std::move(numbers)),
         req_(std::move(req)),
-        batch_(std::move(batch)),
-        job_id_(job_id),
+        ids_(std::move(ids)),
         target_id_(target_id) {}
 
   // Checks the request and opens the selection. `csv` is read when the request has a CSV.
   static Result<std::unique_ptr<Engine>> Open(BulkService& svc, int64_t account_id,
-                                              const BulkRequest& req, const std::string& batch,
-                                              int64_t job_id, ByteSource csv) {
+                                              const BulkRequest& req, BatchIds ids,
+                                              ByteSource csv) {
     SMSC_ASSIGN_OR_RETURN(Account account, svc.service_.AccountWithSms(account_id));
     SMSC_ASSIGN_OR_RETURN(std::vector<SenderNumber> numbers, svc.store_.ListNumbers(account.id));
     const bool import = req.kind == kJobImportContacts;
@@ -232,7 +239,7 @@ class BulkService::Engine {
       return InvalidArgument("select the contacts with exactly one of: ids, a filter, a CSV");
     }
     auto engine = std::make_unique<Engine>(svc, std::move(account), std::move(numbers), target_id,
-                                           req, batch, job_id);
+                                           req, std::move(ids));
     // The batch document must fit in the store with the batch and job ids a job adds.
     if (!import && engine->BatchDocument().size() + kBatchIdsBytes > kMaxEvidenceBatchBytes) {
       return InvalidArgument("the explanation and actor of a bulk change must fit in " +
@@ -626,11 +633,14 @@ class BulkService::Engine {
   const std::string& BatchDocument() {
     if (batch_document_.empty()) {
       json evidence = {{"type", "bulk"},
-                       {"batch", batch_},
+                       {"batch", ids_.batch},
                        {"attested_express_consent", req_.attestation.express_consent},
                        {"explanation", req_.attestation.explanation},
                        {"actor", req_.actor}};
-      if (job_id_) evidence["job"] = job_id_;
+      if (ids_.job_id) evidence["job"] = ids_.job_id;
+      // The uploaded file itself is not kept once the job is done (ConsentStore::ReadJobInput):
+      // whoever keeps it can show that it is the one this batch was read from.
+      if (!ids_.input_sha256.empty()) evidence["input_sha256"] = ids_.input_sha256;
       evidence["legal_basis"] = req_.attestation.legal_basis
                                     ? json(LegalBasisName(*req_.attestation.legal_basis))
                                     : json(nullptr);
@@ -662,8 +672,7 @@ class BulkService::Engine {
   Account account_;
   std::vector<SenderNumber> numbers_;
   BulkRequest req_;
-  std::string batch_;
-  int64_t job_id_ = 0;
+  BatchIds ids_;
   int64_t target_id_ = 0;
   ContactQuery query_;
   std::unique_ptr<CsvPullReader> csv_;
@@ -689,7 +698,7 @@ BulkService::BulkService(ConsentService& service, ConsentStore& store, const Clo
 
 Result<BulkTally> BulkService::Preview(int64_t account_id, const BulkRequest& req,
                                        const ByteSource& csv) {
-  SMSC_ASSIGN_OR_RETURN(auto engine, Engine::Open(*this, account_id, req, "preview", 0, csv));
+  SMSC_ASSIGN_OR_RETURN(auto engine, Engine::Open(*this, account_id, req, {"preview", 0, ""}, csv));
   while (true) {
     SMSC_ASSIGN_OR_RETURN(auto rows, engine->ReadChunk(options_.chunk_rows));
     if (rows.empty()) break;
@@ -726,9 +735,10 @@ Result<std::pair<Job, bool>> BulkService::Submit(int64_t account_id, const BulkR
     for (const std::string& c : chunks) material += Sha256Hex(c);
     idempotency_key = "auto-" + Sha256Hex(material);
   }
-  SMSC_ASSIGN_OR_RETURN(auto engine, Engine::Open(*this, account_id, req, "", 0, replay()));
+  SMSC_ASSIGN_OR_RETURN(auto engine, Engine::Open(*this, account_id, req, {}, replay()));
   SMSC_ASSIGN_OR_RETURN(int64_t total, engine->CountRows(replay()));
   request["batch"] = "batch-" + GenerateApiKey().substr(3, 24);
+  if (req.csv) request["input_sha256"] = Sha256Hex(chunks);
   Job job;
   job.account_id = account_id;
   job.kind = req.kind;
@@ -775,7 +785,7 @@ Result<std::optional<Job>> BulkService::RunClaimed(Job job, const std::string& o
   json request_json = json::parse(job.request, nullptr, /*allow_exceptions=*/false);
   auto req = BulkRequest::FromJson(request_json);
   if (!req.ok()) return fail(req.status());
-  const std::string batch = request_json.value("batch", "");
+  BatchIds ids{request_json.value("batch", ""), job.id, request_json.value("input_sha256", "")};
   // The job's stored input, chunk by chunk (read on the engine's reader thread).
   const int64_t job_id = job.id, chunks = job.input_chunks;
   auto next_chunk = std::make_shared<int64_t>(0);
@@ -785,7 +795,7 @@ Result<std::optional<Job>> BulkService::RunClaimed(Job job, const std::string& o
         SMSC_ASSIGN_OR_RETURN(std::string chunk, store_.ReadJobInput(job_id, (*next_chunk)++));
         return std::optional<std::string>(std::move(chunk));
       });
-  auto engine = Engine::Open(*this, job.account_id, *req, batch, job.id, input);
+  auto engine = Engine::Open(*this, job.account_id, *req, std::move(ids), input);
   if (!engine.ok()) {
     // The account lost its add-on or the number was removed since the job was queued.
     return fail(engine.status());

@@ -3,6 +3,8 @@
 #include <openssl/evp.h>
 
 #include <cstdio>
+#include <memory>
+#include <new>
 
 namespace smsconsent {
 namespace {
@@ -63,14 +65,16 @@ std::string LeafData(const ConsentEvent& e) {
 
 merkle::Hash EventLeafHash(const ConsentEvent& e) { return merkle::LeafHash(LeafData(e)); }
 
-std::string Sha256Hex(std::string_view data) {
-  // Fetched once: EVP_sha256() makes OpenSSL 3 look the implementation up again on every
-  // call, which cost more than hashing a short input (an API key, an event) itself.
+namespace {
+
+// Fetched once: EVP_sha256() makes OpenSSL 3 look the implementation up again on every call,
+// which cost more than hashing a short input (an API key, an event) itself.
+const EVP_MD* Sha256Md() {
   static EVP_MD* const kSha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), digest, &len, kSha256 != nullptr ? kSha256 : EVP_sha256(),
-             nullptr);
+  return kSha256 != nullptr ? kSha256 : EVP_sha256();
+}
+
+std::string LowerHex(const unsigned char* digest, unsigned int len) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out(len * 2, '0');
   for (unsigned int i = 0; i < len; ++i) {
@@ -78,6 +82,28 @@ std::string Sha256Hex(std::string_view data) {
     out[2 * i + 1] = kHex[digest[i] & 0xf];
   }
   return out;
+}
+
+}  // namespace
+
+std::string Sha256Hex(std::string_view data) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(data.data(), data.size(), digest, &len, Sha256Md(), nullptr);
+  return LowerHex(digest, len);
+}
+
+std::string Sha256Hex(const std::vector<std::string>& parts) {
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  bool ok = ctx != nullptr && EVP_DigestInit_ex(ctx.get(), Sha256Md(), nullptr) == 1;
+  for (const std::string& p : parts) {
+    ok = ok && EVP_DigestUpdate(ctx.get(), p.data(), p.size()) == 1;
+  }
+  ok = ok && EVP_DigestFinal_ex(ctx.get(), digest, &len) == 1;
+  if (!ok) throw std::bad_alloc();  // OpenSSL fails here only when out of memory
+  return LowerHex(digest, len);
 }
 
 std::string ComputeEventHash(const ConsentEvent& e) { return Sha256Hex(CanonicalEventEncoding(e)); }

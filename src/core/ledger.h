@@ -70,6 +70,9 @@ std::string LeafData(const ConsentEvent& e);
 merkle::Hash EventLeafHash(const ConsentEvent& e);    // merkle::LeafHash(LeafData(e))
 std::string ComputeEventHash(const ConsentEvent& e);  // lowercase hex SHA-256
 std::string Sha256Hex(std::string_view data);
+// The SHA-256 of the parts' concatenation, without concatenating them (a large input kept in
+// chunks).
+std::string Sha256Hex(const std::vector<std::string>& parts);
 
 // Checks events of one account fed in seq order.
 class ChainVerifier {

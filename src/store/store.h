@@ -374,7 +374,7 @@ struct Job {
   std::string error;   // why it failed (state failed)
   std::string lease_owner;
   int64_t lease_until_ms = 0;
-  int64_t input_chunks = 0;  // stored input (CSV bytes) in chunks 0..input_chunks-1
+  int64_t input_chunks = 0;  // input (CSV bytes) in chunks 0..input_chunks-1, until it finishes
   int64_t created_at_ms = 0;
   int64_t updated_at_ms = 0;
   int64_t finished_at_ms = 0;
@@ -599,7 +599,8 @@ class ConsentStore {
   using InputSource = std::function<Result<std::optional<std::string>>()>;
   virtual Result<std::pair<Job, bool>> CreateJob(const Job& job, const InputSource& next_input) = 0;
   virtual Result<Job> GetJob(int64_t account_id, int64_t job_id) = 0;  // kNotFound
-  // Chunk `index` of the job's input; kNotFound past the end.
+  // Chunk `index` of the job's input; kNotFound past the end, and once the job finished: the
+  // input (personal data) is deleted with the chunk that finishes the job (CommitJobChunk).
   virtual Result<std::string> ReadJobInput(int64_t job_id, int64_t index) = 0;
   // Claims a job for `owner` until now_ms + lease_ms: the given one (job_id != 0, any
   // account) or else the oldest claimable. Claimable: queued, or running with an expired
@@ -607,8 +608,8 @@ class ConsentStore {
   virtual Result<std::optional<Job>> ClaimJob(int64_t job_id, const std::string& owner,
                                               int64_t now_ms, int64_t lease_ms) = 0;
   // In one transaction: every change set (all or nothing: the first failing one's error is
-  // returned and nothing is written) and the job's progress. kAborted when the owner lost
-  // the lease.
+  // returned and nothing is written) and the job's progress; a progress that finishes the job
+  // also deletes its input. kAborted when the owner lost the lease.
   virtual Result<std::vector<CommitResult>> CommitJobChunk(int64_t account_id,
                                                            const std::vector<ChangeSet>& changes,
                                                            const JobProgress& progress) = 0;

@@ -233,6 +233,10 @@ TEST_F(BulkTest, ApplyWritesOneBatchWithEvidenceAndQueuesConfirmations) {
   EXPECT_EQ(doc["attested_express_consent"], true);
   EXPECT_EQ(doc["explanation"], "Signed up at the Aarhus fair, 2026-01-01");
   EXPECT_EQ(doc["actor"], "user:alice");
+  // The uploaded CSV is not kept once the job is done; its digest in the document ties the
+  // file its sender keeps to the batch.
+  EXPECT_EQ(doc["input_sha256"], Sha256Hex(Csv(25)));
+  EXPECT_EQ(store_->ReadJobInput(job.id, 0).status().code(), StatusCode::kNotFound);
   int64_t row = 1;  // the CSV's header line
   for (const ConsentEvent& e : *events) {
     EXPECT_EQ(e.source, Source::kBulk);

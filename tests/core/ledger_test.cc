@@ -35,6 +35,9 @@ std::vector<ConsentEvent> Chain(int n) {
 
 TEST(Sha256Hex, KnownVector) {
   EXPECT_EQ(Sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  // Parts hash as their concatenation, empty parts and no parts included.
+  EXPECT_EQ(Sha256Hex(std::vector<std::string>{"a", "", "bc"}), Sha256Hex("abc"));
+  EXPECT_EQ(Sha256Hex(std::vector<std::string>{}), Sha256Hex(""));
 }
 
 TEST(CanonicalEncoding, IsLengthPrefixedAndStable) {

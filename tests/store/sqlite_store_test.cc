@@ -269,6 +269,38 @@ TEST(SqliteStore, MigrationSetsRowsMovedByNoChangeEventsToTheirLastChange) {
             std::to_string(SqliteStore::LatestSchemaVersion()));
 }
 
+// A file of version 13 kept the input of finished jobs; opening it deletes that input and
+// keeps the input of a job still to run.
+TEST(SqliteStore, MigrationDeletesTheInputOfFinishedJobs) {
+  TempDir dir;
+  const std::string path = dir.File("jobs.db");
+  int64_t account_id = 0;
+  {
+    auto store = MustOpen(path);
+    account_id = AddAccountWithNumber(*store).account_id;
+  }
+  {
+    RawDb raw(path);
+    for (const char* state : {"done", "failed", "queued", "running"}) {
+      ASSERT_EQ(raw.Exec("INSERT INTO jobs (account_id, kind, idempotency_key, request, state, "
+                         "input_chunks, created_at_ms, updated_at_ms) VALUES (" +
+                         std::to_string(account_id) + ", 'import_contacts', '" + state +
+                         "', '{}', '" + state + "', 2, 1, 1)"),
+                SQLITE_OK);
+    }
+    ASSERT_EQ(raw.Exec("INSERT INTO job_inputs (job_id, chunk, data) SELECT id, c.n, "
+                       "x'70686f6e65' FROM jobs, (SELECT 0 AS n UNION ALL SELECT 1) AS c"),
+              SQLITE_OK);
+    ASSERT_EQ(raw.Exec("DELETE FROM schema_migrations WHERE version >= 14"), SQLITE_OK);
+  }
+  MustOpen(path);
+  RawDb raw(path);
+  EXPECT_EQ(raw.Query("SELECT group_concat(j.state || ':' || i.chunk, ' ') FROM job_inputs i "
+                      "JOIN jobs j ON j.id = i.job_id ORDER BY j.id, i.chunk"),
+            "queued:0 queued:1 running:0 running:1");
+  EXPECT_EQ(raw.Query("SELECT group_concat(input_chunks, ' ') FROM jobs ORDER BY id"), "2 2 2 2");
+}
+
 // A file of version 11, whose ledger is a hash chain, opened by this version: the chain still
 // verifies, integration makes its events the first leaves of the account's tree (their v1
 // encoding, as hashed), new events are tree leaves only and continue its seq and each pair's

@@ -3227,6 +3227,35 @@ TEST_P(StoreConformance, JobChunksCommitWithTheirProgressAllOrNothing) {
   EXPECT_FALSE(Must(store_->ClaimJob(job.id, "w2", 9000, 500)).has_value());
 }
 
+TEST_P(StoreConformance, AFinishedJobsInputIsDeletedWithItsLastChunk) {
+  const Account a = MakeAccount("a");
+  const Job done = Must(store_->CreateJob(NewJob(a.id, "k1"), Chunks({"phone\n+1", "a"}))).first;
+  const Job failed = Must(store_->CreateJob(NewJob(a.id, "k2"), Chunks({"phone\n+2"}))).first;
+  const Job queued = Must(store_->CreateJob(NewJob(a.id, "k3"), Chunks({"phone\n+3"}))).first;
+  auto finish = [&](const Job& job, JobState state, bool last) {
+    ASSERT_TRUE(Must(store_->ClaimJob(job.id, "w", 1000, 500)).has_value());
+    JobProgress p;
+    p.job_id = job.id;
+    p.lease_owner = "w";
+    p.done = p.total = 1;
+    p.cursor = "1";
+    p.at_ms = 1100;
+    p.lease_until_ms = 1600;
+    if (last) p.finish = state;
+    Must(store_->CommitJobChunk(a.id, {}, p));
+  };
+  // A chunk that does not finish the job leaves the input for a runner that resumes it.
+  finish(done, JobState::kDone, false);
+  EXPECT_EQ(Must(store_->ReadJobInput(done.id, 1)), "a");
+  finish(done, JobState::kDone, true);
+  finish(failed, JobState::kFailed, true);
+  for (const Job& j : {done, failed}) {
+    EXPECT_CODE(store_->ReadJobInput(j.id, 0), StatusCode::kNotFound);
+    EXPECT_EQ(Must(store_->GetJob(a.id, j.id)).input_chunks, j.input_chunks);  // how much it had
+  }
+  EXPECT_EQ(Must(store_->ReadJobInput(queued.id, 0)), "phone\n+3");
+}
+
 TEST_P(StoreConformance, FindContactStateReadsOneNumbersState) {
   const Account a = MakeAccount("a");
   const Account b = MakeAccount("b");

@@ -209,6 +209,13 @@ class StoreTransfer : public testing::TestWithParam<Pair> {
     p.finish = JobState::kDone;
     p.at_ms = 21000;
     Must(s.CommitJobChunk(acct_, {}, p));
+    // A job still queued keeps its input (binary bytes included).
+    job.idempotency_key = "k2";
+    next = 0;
+    queued_job_ = Must(s.CreateJob(job, [&]() -> Result<std::optional<std::string>> {
+                    if (next == chunks.size()) return std::optional<std::string>();
+                    return std::optional<std::string>(chunks[next++]);
+                  })).first.id;
     // Sixteen events of another contact fill the tree's first stored node (level 4); the
     // ledger is integrated and a signed head kept, by a key kept too.
     ChangeSet flips;
@@ -246,7 +253,7 @@ class StoreTransfer : public testing::TestWithParam<Pair> {
 
   std::unique_ptr<StoreLocation> source_location_, target_location_;
   std::unique_ptr<ConsentStore> source_, target_;
-  int64_t acct_ = 0, job_ = 0;
+  int64_t acct_ = 0, job_ = 0, queued_job_ = 0;
   SenderNumber number_;
   Contact contact_;
 };
@@ -299,7 +306,8 @@ TEST_P(StoreTransfer, TheTargetServesTheSameDataThroughTheInterface) {
             "$argon2id$v=19$m=65536,t=3,p=1$c2FsdA$aGFzaA");
   EXPECT_EQ(Must(target_->FindSession("ab12")).csrf_token, "csrf");
   EXPECT_EQ(Must(target_->GetContact(acct_, contact_.id)).properties, R"({"city":"Aarhus"})");
-  EXPECT_EQ(Must(target_->ReadJobInput(job_, 0)), kBinaryChunk);
+  EXPECT_EQ(target_->ReadJobInput(job_, 0).status().code(), StatusCode::kNotFound);  // done
+  EXPECT_EQ(Must(target_->ReadJobInput(queued_job_, 0)), kBinaryChunk);
   EXPECT_EQ(Must(target_->GetJob(acct_, job_)).state, JobState::kDone);
   EXPECT_EQ(Must(target_->ListJobRejects(acct_, job_, 0, 10)).at(0).reason, "invalid_phone");
   EXPECT_EQ(Must(target_->ListOutbox(acct_, OutboxQuery())).size(), 3u);

@@ -169,6 +169,11 @@ Result<std::vector<CommitResult>> PgStore::CommitJobChunk(int64_t account_id,
             JobStateName(finished ? *progress.finish : JobState::kRunning), progress.error,
             finished ? progress.at_ms : int64_t{0}, finished ? std::string() : progress.lease_owner)
             .status());
+    if (finished) {
+      SMSC_RETURN_IF_ERROR(c.Q("DELETE FROM job_inputs WHERE job_id = $1",
+                               "deleting a finished job's input", progress.job_id)
+                               .status());
+    }
     SMSC_RETURN_IF_ERROR(txn.Commit());
     return results;
   });

@@ -203,6 +203,11 @@ Result<std::vector<CommitResult>> SqliteStore::CommitJobChunk(int64_t account_id
         .Bind(10, finished ? progress.at_ms : int64_t{0})
         .Bind(11, finished ? std::string() : progress.lease_owner);
     SMSC_RETURN_IF_ERROR(s.Run("recording job progress"));
+    if (finished) {
+      SMSC_ASSIGN_OR_RETURN(Stmt d, impl.Prepare("DELETE FROM job_inputs WHERE job_id = ?1"));
+      d.Bind(1, progress.job_id);
+      SMSC_RETURN_IF_ERROR(d.Run("deleting a finished job's input"));
+    }
   }
   SMSC_RETURN_IF_ERROR(txn.Commit());
   return results;

@@ -19,7 +19,7 @@ struct Migration {
 };
 
 // Append only: a released migration is never edited, a change is a new entry.
-constexpr std::array<Migration, 13> kMigrations{{
+constexpr std::array<Migration, 14> kMigrations{{
     {1, "initial schema", R"sql(
 CREATE TABLE accounts (
   id                   INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -405,6 +405,12 @@ CREATE TRIGGER evidence_batches_append_only BEFORE DELETE ON evidence_batches
 BEGIN
   SELECT RAISE(ABORT, 'the consent ledger is append-only');
 END;
+)sql"},
+    {14, "a finished job's input is not kept", R"sql(
+-- A job's input (the uploaded CSV: phones, names, e-mail addresses) is needed only until the
+-- job finishes; a finished job's chunks are deleted with its last chunk from now on, and
+-- those of jobs finished before are deleted here.
+DELETE FROM job_inputs WHERE job_id IN (SELECT id FROM jobs WHERE state IN ('done', 'failed'));
 )sql"},
 }};
 
