@@ -363,6 +363,11 @@ if bulk_rows:
              med([float(v["size"][1]) / float(v["size"][0]) for v in by_run.values()],
                  lambda x: f"{x:.0f} bytes")],
         ]
+        if all(len(v["size"]) > 2 for v in by_run.values()):
+            rows.append(["of which in use (the rest: free pages of the job's deleted input, "
+                         "which later writes reuse)",
+                         med([float(v["size"][2]) / float(v["size"][0])
+                              for v in by_run.values()], lambda x: f"{x:.0f} bytes")])
     print(table(["what", "median (min–max)" if RUNS > 1 else "figure"], rows))
     found = []
     for run, v in sorted(by_run.items()):

@@ -15,7 +15,7 @@
 #   bulk  ROWS CHUNK_ROWS WALL_S PEAK_RSS_MB CONTACTS_OPTED_IN LEDGER_OK(1|0)
 #   tree  EVENTS INTEGRATE_S PEAK_RSS_MB
 #   proof PROOF_BYTES INCLUSION_HASHES BUILD_S VERIFY_S
-#   size  ROWS DATABASE_BYTES
+#   size  ROWS DATABASE_BYTES IN_USE_BYTES  (file and WAL; pages not on SQLite's free list)
 #   raw   ROWS SECONDS                 (best of 3; scaled from 1,000,000 rows if not registered)
 #   floor ROWS CHUNK_ROWS SECONDS      (only for the registered sizes)
 set -euo pipefail
@@ -74,16 +74,23 @@ core={"format":d["format"],"account":d["account"],"contact":{"id":d["contact"]["
       "events":[{k:e[k] for k in ("seq","format","encoding","inclusion")} for e in d["events"]]}
 print(len(json.dumps(core,separators=(",",":"))))' "$work/proof.json")
 db_bytes=$(( $(stat -c %s "$db") + $( [ -f "$db-wal" ] && stat -c %s "$db-wal" || echo 0) ))
+# Pages in use: the job's input, deleted when it finished, left free pages that later writes
+# reuse (the file does not shrink without VACUUM).
+used_bytes=$(python3 -c 'import sqlite3,sys
+c=sqlite3.connect(sys.argv[1])
+q=lambda p: c.execute("PRAGMA "+p).fetchone()[0]
+print((q("page_count")-q("freelist_count"))*q("page_size"))' "$db")
 if [ -n "$tsv" ]; then
   printf 'tree\t%s\t%s\t%d\n' "$tree_size" "$tree_s" $((tree_kb / 1024))
   printf 'proof\t%s\t%s\t%s\t%s\n' "$proof_bytes" "$proof_hashes" "$proof_s" "$verify_s"
-  printf 'size\t%s\t%s\n' "$rows" "$db_bytes"
+  printf 'size\t%s\t%s\t%s\n' "$rows" "$db_bytes" "$used_bytes"
 else
   printf 'ledger head:             %8.2f s to integrate %s events and sign a head, peak RSS %d MB\n' \
     "$tree_s" "$tree_size" $((tree_kb / 1024))
   printf 'a contact'"'"'s proof:      %8.3f s to build, %s bytes (%s inclusion hashes), %.3f s to verify offline\n' \
     "$proof_s" "$proof_bytes" "$proof_hashes" "$verify_s"
-  printf 'database:                %8d bytes per opted-in contact\n' $((db_bytes / rows))
+  printf 'database:                %8d bytes per opted-in contact (file and WAL), %d in use\n' \
+    $((db_bytes / rows)) $((used_bytes / rows))
 fi
 
 if [ -n "$tsv" ]; then
