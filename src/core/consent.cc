@@ -4,6 +4,8 @@
 #include <array>
 #include <cctype>
 
+#include "core/sending.h"
+
 namespace smsconsent {
 namespace {
 
@@ -58,10 +60,15 @@ constexpr std::array<std::pair<LegalBasis, const char*>, 6> kLegalBasisNames{{
     {LegalBasis::kExistingCustomer, "existing_customer"},
     {LegalBasis::kNotSubjectToGdpr, "not_subject_to_gdpr"},
 }};
-constexpr std::array<std::pair<ReplyKind, const char*>, 3> kReplyKindNames{{
+constexpr std::array<std::pair<ReplyKind, const char*>, 4> kReplyKindNames{{
     {ReplyKind::kOptInConfirmation, "opt_in_confirmation"},
     {ReplyKind::kOptOutConfirmation, "opt_out_confirmation"},
     {ReplyKind::kHelp, "help"},
+    {ReplyKind::kMessage, "message"},
+}};
+constexpr std::array<std::pair<Purpose, const char*>, 2> kPurposeNames{{
+    {Purpose::kMarketing, "marketing"},
+    {Purpose::kTransactional, "transactional"},
 }};
 constexpr std::array<std::pair<OptOutScope, const char*>, 2> kScopeNames{{
     {OptOutScope::kNumber, "number"},
@@ -100,6 +107,10 @@ std::vector<std::string> LegalBasisNames() {
 const char* ReplyKindName(ReplyKind k) { return NameOf(k, kReplyKindNames); }
 Result<ReplyKind> ParseReplyKind(std::string_view s) {
   return ParseByName(s, kReplyKindNames, "reply kind");
+}
+const char* PurposeName(Purpose p) { return NameOf(p, kPurposeNames); }
+Result<Purpose> ParsePurpose(std::string_view s) {
+  return ParseByName(s, kPurposeNames, "purpose");
 }
 const char* OptOutScopeName(OptOutScope s) { return NameOf(s, kScopeNames); }
 Result<OptOutScope> ParseOptOutScope(std::string_view s) {
@@ -202,7 +213,8 @@ Result<UserChangePlan> PlanUserChange(const UserChangeInput& in) {
 }
 
 bool ReplyFollowsStatus(ReplyKind kind) {
-  return kind != ReplyKind::kOptOutConfirmation && kind != ReplyKind::kHelp;
+  return kind != ReplyKind::kOptOutConfirmation && kind != ReplyKind::kHelp &&
+         kind != ReplyKind::kMessage;
 }
 
 std::string DurationText(int64_t ms) {
@@ -221,6 +233,8 @@ int64_t ReplyMaxAges::For(ReplyKind kind) const {
       return opt_out_confirmation_ms;
     case ReplyKind::kHelp:
       return help_ms;
+    case ReplyKind::kMessage:
+      return message_ms;
     case ReplyKind::kOptInConfirmation:
       break;
   }
@@ -230,7 +244,13 @@ int64_t ReplyMaxAges::For(ReplyKind kind) const {
 ReplyVerdict DecidePendingReply(const PendingReply& reply, int64_t now_ms,
                                 const ReplyMaxAges& ages) {
   ReplyVerdict v;
-  if (ReplyFollowsStatus(reply.kind)) {
+  if (reply.kind == ReplyKind::kMessage) {
+    if (auto refused = MessageRefusal(reply.purpose, reply.status_now)) {
+      v.fate = ReplyFate::kCancel;
+      v.reason = std::string(SendRefusalCode(refused->why)) + ": " + refused->message;
+      return v;
+    }
+  } else if (ReplyFollowsStatus(reply.kind)) {
     const bool wrong_now = reply.kind == ReplyKind::kOptInConfirmation &&
                            reply.status_now != SubscriptionStatus::kOptedIn;
     if (reply.status_changed || wrong_now) {

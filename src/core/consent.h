@@ -65,9 +65,18 @@ const char* LegalBasisName(LegalBasis b);  // "consent", "consent_with_notice", 
 Result<LegalBasis> ParseLegalBasis(std::string_view s);
 std::vector<std::string> LegalBasisNames();
 
-enum class ReplyKind { kOptInConfirmation, kOptOutConfirmation, kHelp };
-const char* ReplyKindName(ReplyKind k);  // "opt_in_confirmation", "opt_out_confirmation", "help"
+// What an outbox item is: a reply the service queued itself, or kMessage, a message the
+// business sends through the service (POST /v1/messages), checked against its purpose.
+enum class ReplyKind { kOptInConfirmation, kOptOutConfirmation, kHelp, kMessage };
+// "opt_in_confirmation", "opt_out_confirmation", "help", "message"
+const char* ReplyKindName(ReplyKind k);
 Result<ReplyKind> ParseReplyKind(std::string_view s);
+
+// Why the business sends a message. Marketing needs the recipient opted in on the number;
+// transactional messages (an order, an appointment) go to anyone who has not opted out.
+enum class Purpose { kMarketing, kTransactional };
+const char* PurposeName(Purpose p);  // "marketing", "transactional"
+Result<Purpose> ParsePurpose(std::string_view s);
 
 // The current consent of one contact on one number, as derived from the ledger.
 struct ConsentState {
@@ -171,12 +180,16 @@ inline constexpr int64_t kDefaultReplyMaxAgeMs = 60 * 60 * 1000;  // 1 hour
 // delay was reasonable. A later confirmation is therefore never sent by default.
 inline constexpr int64_t kDefaultOptOutConfirmationMaxAgeMs = 5 * 60 * 1000;  // 5 minutes
 inline constexpr int64_t kDefaultHelpReplyMaxAgeMs = 24 * 60 * 60 * 1000;     // 24 hours
+// A message the business sends, from the time it was due (its send_at, or when it was queued):
+// a campaign held up for a day by a provider's outage is not sent late.
+inline constexpr int64_t kDefaultMessageMaxAgeMs = 24 * 60 * 60 * 1000;  // 24 hours
 
 struct ReplyMaxAges {
   // Opt-in confirmations, and every other reply that follows the status (ReplyFollowsStatus).
   int64_t reply_ms = kDefaultReplyMaxAgeMs;
   int64_t opt_out_confirmation_ms = kDefaultOptOutConfirmationMaxAgeMs;
-  int64_t help_ms = kDefaultHelpReplyMaxAgeMs;  // HELP answers
+  int64_t help_ms = kDefaultHelpReplyMaxAgeMs;   // HELP answers
+  int64_t message_ms = kDefaultMessageMaxAgeMs;  // messages the business sends
 
   // The maximum age of a reply of this kind.
   int64_t For(ReplyKind kind) const;
@@ -184,12 +197,15 @@ struct ReplyMaxAges {
 
 // Whether a reply is due only while the contact's status on its number is the one it was
 // queued for. False for the opt-out confirmation and HELP answers, which opted-out contacts get
-// too (rule 6); true for the opt-in confirmation and any other kind.
+// too (rule 6), and for a kMessage, which is checked by its purpose instead; true for the
+// opt-in confirmation.
 bool ReplyFollowsStatus(ReplyKind kind);
 
 // A queued reply as its store sees it when a dispatcher is about to send it.
 struct PendingReply {
   ReplyKind kind = ReplyKind::kHelp;
+  Purpose purpose = Purpose::kMarketing;  // of a kMessage
+  // When it was queued; for a kMessage, when it was due (its send_at, if later).
   int64_t queued_at_ms = 0;
   // The contact's status on the reply's number now (not_specified when there is no contact).
   SubscriptionStatus status_now = SubscriptionStatus::kNotSpecified;
@@ -206,10 +222,12 @@ struct ReplyVerdict {
 };
 
 // Rule 7 at the moment a reply leaves: nothing queued before a status change that makes it
-// wrong goes out after it. A reply that follows the status is cancelled ("status changed since
-// queued: now opted_out") when the status changed after it was queued, or, for an opt-in
-// confirmation, when the contact is not opted in now. Then a reply older than its kind's
-// maximum age (now_ms - queued_at_ms > the age) expires ("not sent within its maximum age of
+// wrong goes out after it. A kMessage is checked as when it was accepted (MessageRefusal in
+// core/sending.h): marketing only to a contact opted in now, nothing to one opted out now;
+// it is cancelled with that refusal's text otherwise. A reply that follows the status is cancelled
+// ("status changed since queued: now opted_out") when the status changed after it was queued, or,
+// for an opt-in confirmation, when the contact is not opted in now. Then a reply older than its
+// kind's maximum age (now_ms - queued_at_ms > the age) expires ("not sent within its maximum age of
 // 1 h (queued 3 h ago)"). Otherwise it is sent.
 ReplyVerdict DecidePendingReply(const PendingReply& reply, int64_t now_ms,
                                 const ReplyMaxAges& ages);

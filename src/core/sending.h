@@ -1,0 +1,62 @@
+// What may be sent, decided before a message is accepted and again when it leaves (rule 7):
+// the refusals a client branches on, and the limits of a message's body and schedule.
+// Pure: no I/O, no clock (the caller passes the time), thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/consent.h"
+#include "core/status.h"
+
+namespace smsconsent {
+
+// Why a message is refused. Each has a stable code (SendRefusalCode) that clients may branch
+// on, in the spirit of a provider's "recipient opted out" error but before anything leaves.
+enum class SendRefusal {
+  kAddonMissing,        // the account lacks marketing_sms_access, which every SMS feature needs
+  kNumberNotPermitted,  // a short code while the account lacks sms_short_code
+  kNotOptedIn,          // marketing to someone not opted in on the number
+  kOptedOut,            // anything to someone opted out on the number
+};
+// "addon_missing", "number_not_permitted", "not_opted_in", "opted_out"
+const char* SendRefusalCode(SendRefusal r);
+
+struct Refusal {
+  SendRefusal why = SendRefusal::kNotOptedIn;
+  std::string message;  // for people: what is wrong and what would make it right
+};
+
+// The consent rules alone: marketing needs opted_in on the number; a transactional message
+// goes to anyone not opted out. An opt-out always wins, whatever the purpose.
+std::optional<Refusal> MessageRefusal(Purpose purpose, SubscriptionStatus status);
+
+// Everything a message is checked against when it is accepted.
+struct SendCheck {
+  Purpose purpose = Purpose::kMarketing;
+  bool marketing_sms_access = false;  // the account's add-on
+  bool sms_short_code = false;        // the account's add-on
+  NumberKind number_kind = NumberKind::kLongCode;
+  SubscriptionStatus status = SubscriptionStatus::kNotSpecified;  // on the sender number now
+};
+// The first refusal that applies, in the order of SendRefusal; nullopt when it may be sent.
+std::optional<Refusal> RefuseSend(const SendCheck& check);
+
+// ---- Limits of a message --------------------------------------------------------------------
+
+inline constexpr int kMaxMessageSegments = 10;  // SMS parts a message may cost
+// How far ahead a message may be scheduled, and how far in the past a send_at may lie (a
+// client's clock a little behind ours) before it is refused rather than sent at once.
+inline constexpr int64_t kMaxScheduleAheadMs = 30LL * 24 * 60 * 60 * 1000;  // 30 days
+inline constexpr int64_t kSendAtSkewMs = 60 * 1000;                          // 1 minute
+
+// kInvalidArgument naming `body` when it is empty (or only white space) or costs more than
+// kMaxMessageSegments parts (core/segments.h counts them).
+Status CheckMessageBody(std::string_view body);
+// kInvalidArgument naming `send_at` when it lies more than kSendAtSkewMs before now_ms or more
+// than kMaxScheduleAheadMs after it.
+Status CheckSendAt(int64_t send_at_ms, int64_t now_ms);
+
+}  // namespace smsconsent
