@@ -55,6 +55,7 @@ const std::string& ReplyTemplate(const SenderNumber& n, ReplyKind kind) {
     case ReplyKind::kOptOutConfirmation:
       return n.replies.opt_out;
     case ReplyKind::kHelp:
+    case ReplyKind::kMessage:  // the business's own text: never rendered from a template
       break;
   }
   return n.replies.help;

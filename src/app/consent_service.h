@@ -32,6 +32,7 @@
 #include "core/keywords.h"
 #include "core/phone.h"
 #include "core/segments.h"
+#include "core/sending.h"
 #include "store/store.h"
 
 namespace smsconsent {
@@ -89,6 +90,25 @@ struct ConsentAnswer {
   std::string number;  // the sender number as registered
   ConsentState state;  // not_specified with updated_at_ms 0 when never set
   bool known_contact = false;
+};
+
+// A message the business asks to send (POST /v1/messages, `sms send`).
+struct MessageRequest {
+  std::string to;                  // the recipient's phone, in any format
+  std::optional<int64_t> from_id;  // the sender number by id, or
+  std::string from;                // by its text (E.164 in any format, or short code digits)
+  std::string body;
+  Purpose purpose = Purpose::kMarketing;
+  std::optional<int64_t> send_at_ms;  // when it is due; now when not given
+  std::string idempotency_key;        // the client's Idempotency-Key, or empty
+};
+
+// What became of a MessageRequest: the message queued (or the one queued before with the same
+// Idempotency-Key, `replayed`), or why it was refused (nothing queued).
+struct MessageOutcome {
+  std::optional<OutboxItem> message;
+  bool replayed = false;
+  std::optional<Refusal> refusal;
 };
 
 // A partial update of a sender number's keyword and reply configuration.
@@ -372,6 +392,13 @@ class ConsentService {
   // On a store that numbers events only when it integrates them (PostgreSQL), integrates the
   // account's written events, so that a listing that follows shows every write before it;
   // nothing on SQLite.
+  // Queues a message to send from one of the account's numbers, after checking the rules
+  // (RefuseSend in core/sending.h: add-ons, the number, the recipient's status on it) and the
+  // body and schedule (CheckMessageBody, CheckSendAt). A refusal is an outcome, not an error;
+  // errors are bad input (kInvalidArgument, kInvalidPhone, kNotFound for an unknown number),
+  // kAlreadyExists for an Idempotency-Key used with a different request, and store failures.
+  // The dispatcher checks the message again when it leaves (DecidePendingReply).
+  Result<MessageOutcome> SendMessage(int64_t account_id, const MessageRequest& req);
   Status NumberWrittenEvents(int64_t account_id);
   // Checks the ledger (the chain of format-1 events, the tree and its signed heads) and that the
   // status table equals the ledger's replay, after integrating the account's events written so

@@ -116,26 +116,50 @@ json ToJson(const SegmentInfo& s) {
 
 json ToJson(const OutboxItem& o) {
   const SegmentInfo seg = CountSegments(o.body);
+  json j = {{"id", o.id},
+            {"to", o.to},
+            {"from", o.from},
+            {"body", o.body},
+            {"kind", ReplyKindName(o.kind)},
+            {"state", OutboxStateName(o.state)},
+            {"attempts", o.attempts},
+            {"encoding", SmsEncodingName(seg.encoding)},
+            {"segments", seg.segments},
+            {"channel", o.channel},
+            {"provider_message_id",
+             o.provider_message_id.empty() ? json(nullptr) : json(o.provider_message_id)},
+            {"last_error", o.last_error.empty() ? json(nullptr) : json(o.last_error)},
+            {"next_attempt_at", o.state == OutboxState::kPending
+                                    ? json(FormatTimestampMs(o.next_attempt_at_ms))
+                                    : json(nullptr)},
+            {"sent_at", o.sent_at_ms ? json(FormatTimestampMs(o.sent_at_ms)) : json(nullptr)},
+            {"created_at", FormatTimestampMs(o.created_at_ms)},
+            {"contact_id", o.contact_id ? json(o.contact_id) : json(nullptr)},
+            {"inbound_id", o.inbound_id ? json(o.inbound_id) : json(nullptr)}};
+  if (o.kind == ReplyKind::kMessage) {
+    j["purpose"] = PurposeName(o.purpose);
+    j["send_at"] = o.send_at_ms ? json(FormatTimestampMs(o.send_at_ms)) : json(nullptr);
+  }
+  return j;
+}
+
+json MessageJson(const OutboxItem& o, int64_t now_ms) {
+  const SegmentInfo seg = CountSegments(o.body);
+  std::string state = OutboxStateName(o.state);
+  if (o.state == OutboxState::kPending && o.attempts == 0) {
+    state = o.next_attempt_at_ms > now_ms ? "scheduled" : "queued";
+  }
   return {{"id", o.id},
+          {"state", state},
           {"to", o.to},
           {"from", o.from},
           {"body", o.body},
-          {"kind", ReplyKindName(o.kind)},
-          {"state", OutboxStateName(o.state)},
-          {"attempts", o.attempts},
-          {"encoding", SmsEncodingName(seg.encoding)},
+          {"purpose", PurposeName(o.purpose)},
+          {"send_at", FormatTimestampMs(std::max(o.send_at_ms, o.created_at_ms))},
           {"segments", seg.segments},
-          {"channel", o.channel},
-          {"provider_message_id",
-           o.provider_message_id.empty() ? json(nullptr) : json(o.provider_message_id)},
-          {"last_error", o.last_error.empty() ? json(nullptr) : json(o.last_error)},
-          {"next_attempt_at", o.state == OutboxState::kPending
-                                  ? json(FormatTimestampMs(o.next_attempt_at_ms))
-                                  : json(nullptr)},
-          {"sent_at", o.sent_at_ms ? json(FormatTimestampMs(o.sent_at_ms)) : json(nullptr)},
-          {"created_at", FormatTimestampMs(o.created_at_ms)},
+          {"encoding", SmsEncodingName(seg.encoding)},
           {"contact_id", o.contact_id ? json(o.contact_id) : json(nullptr)},
-          {"inbound_id", o.inbound_id ? json(o.inbound_id) : json(nullptr)}};
+          {"created_at", FormatTimestampMs(o.created_at_ms)}};
 }
 
 json ToJson(const NumberStatus& s) {

@@ -22,6 +22,9 @@ nlohmann::json ToJson(const ConsentEvent& e);
 // its stored text as a string when that is not JSON.
 nlohmann::json EvidenceJson(const ConsentEvent& e);
 nlohmann::json ToJson(const OutboxItem& o);
+// A message the business sent (kind message) as POST /v1/messages answers: its state is
+// "scheduled" while it waits for its send_at, "queued" while it is due, else the outbox state.
+nlohmann::json MessageJson(const OutboxItem& o, int64_t now_ms);
 nlohmann::json ToJson(const SegmentInfo& s);
 nlohmann::json ToJson(const NumberStatus& s);
 nlohmann::json ToJson(const QueuedReply& r);

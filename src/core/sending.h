@@ -50,7 +50,7 @@ inline constexpr int kMaxMessageSegments = 10;  // SMS parts a message may cost
 // How far ahead a message may be scheduled, and how far in the past a send_at may lie (a
 // client's clock a little behind ours) before it is refused rather than sent at once.
 inline constexpr int64_t kMaxScheduleAheadMs = 30LL * 24 * 60 * 60 * 1000;  // 30 days
-inline constexpr int64_t kSendAtSkewMs = 60 * 1000;                          // 1 minute
+inline constexpr int64_t kSendAtSkewMs = 60 * 1000;                         // 1 minute
 
 // kInvalidArgument naming `body` when it is empty (or only white space) or costs more than
 // kMaxMessageSegments parts (core/segments.h counts them).

@@ -67,6 +67,7 @@ Api::Api(ConsentService& service, const WebhookService& webhooks, ConsentStore& 
   AddBulkRoutes();
   AddReviewRoutes();
   AddLedgerRoutes();
+  AddMessageRoutes();
   AddWebRoutes();
   AddMetricsRoutes();
 }

@@ -111,6 +111,7 @@ class Api {
   void AddMetricsRoutes();  // /metrics, as ApiOptions::metrics allows (api_metrics.cc)
   void AddReviewRoutes();   // the queue of possible opt-outs (api_reviews.cc)
   void AddLedgerRoutes();   // signed tree heads, consistency proofs, public key (api_ledger.cc)
+  void AddMessageRoutes();  // messages the business sends (api_messages.cc)
   Result<LedgerService*> Ledger() const;
   // A provider's webhook: the request handed to WebhookService as it came, its outcome mapped
   // to the response.

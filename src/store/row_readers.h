@@ -204,6 +204,14 @@ Result<OutboxItem> ReadOutbox(const Row& s) {
   o.sent_at_ms = s.Int(18);
   o.queued_at_seq = s.Int(19);
   o.queued_after_event = s.Int(20);
+  if (o.kind == ReplyKind::kMessage) {
+    auto purpose = ParsePurpose(s.Text(21));
+    if (!purpose.ok()) return BadColumn(purpose, "outbox", o.id);
+    o.purpose = *purpose;
+  }
+  o.send_at_ms = s.Int(22);
+  o.idempotency_key = s.Text(23);
+  o.request_hash = s.Text(24);
   return o;
 }
 

@@ -168,6 +168,13 @@ struct OutboxItem {
   // queued_after_event existed (SQLite still sets it; 0 on PostgreSQL, where a new event has no
   // seq until it is integrated).
   int64_t queued_at_seq = 0;
+  // A kMessage's (POST /v1/messages; empty or 0 for a reply): why it is sent, when it is due
+  // (0: when queued; next_attempt_at_ms starts there), the client's Idempotency-Key (unique in
+  // the account: a second item with it is kAlreadyExists) and the SHA-256 of the request.
+  Purpose purpose = Purpose::kMarketing;
+  int64_t send_at_ms = 0;
+  std::string idempotency_key;
+  std::string request_hash;
 };
 
 // Per-account settings of one SMS provider: webhook secrets and outbound credentials, as a
@@ -723,6 +730,9 @@ class ConsentStore {
   // ---- outbox ----
   virtual Result<std::vector<OutboxItem>> ListOutbox(int64_t account_id, const OutboxQuery& q) = 0;
   virtual Result<OutboxItem> GetOutboxItem(int64_t account_id, int64_t id) = 0;  // kNotFound
+  // The account's outbox item queued with this Idempotency-Key; nullopt when there is none.
+  virtual Result<std::optional<OutboxItem>> FindOutboxByIdempotencyKey(int64_t account_id,
+                                                                       const std::string& key) = 0;
   // Atomically claims up to claim.limit items of any account that are pending and due
   // (next_attempt_at_ms <= now_ms), oldest first: state becomes sending, lease_owner = owner,
   // lease_until_ms = now_ms + lease_ms. Two concurrent claimers never get the same item.

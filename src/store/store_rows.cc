@@ -1,5 +1,6 @@
 #include "store/store_rows.h"
 
+#include <algorithm>
 #include <charconv>
 #include <nlohmann/json.hpp>
 
@@ -81,7 +82,8 @@ std::optional<Retirement> RetirementOf(const OutboxItem& item, SubscriptionStatu
                                        bool status_changed, const OutboxClaim& claim) {
   PendingReply reply;
   reply.kind = item.kind;
-  reply.queued_at_ms = item.created_at_ms;
+  reply.purpose = item.purpose;
+  reply.queued_at_ms = std::max(item.created_at_ms, item.send_at_ms);
   reply.status_now = status_now;
   reply.status_changed = status_changed;
   ReplyVerdict v = DecidePendingReply(reply, claim.now_ms, claim.max_ages);

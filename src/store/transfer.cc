@@ -162,7 +162,8 @@ const std::vector<TransferTable>& TransferTables() {
         {"attempts", I}, {"last_error", T}, {"inbound_id", I, kNull}, {"created_at_ms", I},
         {"next_attempt_at_ms", I}, {"channel", T}, {"provider_message_id", T},
         {"lease_owner", T}, {"lease_until_ms", I}, {"sent_at_ms", I}, {"queued_at_seq", I},
-        {"queued_after_event", I}},
+        {"queued_after_event", I}, {"purpose", T}, {"send_at_ms", I}, {"idempotency_key", T},
+        {"request_hash", T}},
        1, true},
       // The Merkle ledger (docs/ledger.md): each account's tree, its stored subtree hashes, the
       // signed heads handed out and the keys that signed them.

@@ -476,6 +476,11 @@ class Run {
     std::vector<RowFault> faults(rows.size(), RowFault::kNone);
     SMSC_ASSIGN_OR_RETURN(std::vector<int64_t> ids, w_.AddOutbox(rows, &faults));
     for (size_t k = 0; k < rows.size(); ++k) {
+      if (faults[k] == RowFault::kDuplicate) {
+        Fail(of[k], AlreadyExists("a message with Idempotency-Key '" + rows[k].idempotency_key +
+                                  "' was queued already"));
+        continue;
+      }
       if (faults[k] != RowFault::kNone) {
         Fail(of[k], NotFound("outbox item refers to inbound message " + Id(rows[k].inbound_id) +
                              ", which is not in account " + Id(rows[k].account_id)));

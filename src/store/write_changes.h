@@ -123,7 +123,8 @@ class RowWriter {
   // The id of each pair's newest event (0: none).
   virtual Result<std::vector<int64_t>> LastEvents(const std::vector<Pair>& pairs) = 0;
   // Queues the outbox items; each one's id, or 0 with kMissingReference when its inbound
-  // message is not in its account.
+  // message is not in its account, or with kDuplicate when its Idempotency-Key is taken (by an
+  // item stored or an earlier one of `rows`).
   virtual Result<std::vector<int64_t>> AddOutbox(const std::vector<OutboxItem>& rows,
                                                  std::vector<RowFault>* faults) = 0;
 };

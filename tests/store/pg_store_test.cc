@@ -104,11 +104,15 @@ class PgStoreTest : public testing::Test {
     q.limit = 10'000;
     return Must(store_->ListEvents(account_id, q), "ListEvents");
   }
-  // SQL that takes the schema back to version 5 (before the Merkle tree and the kept batch
-  // documents), for tests of older migrations. Every event must have its seq.
+  // SQL that takes the schema back to version 5 (before the Merkle tree, the kept batch
+  // documents and the messages' columns), for tests of older migrations. Every event must have its
+  // seq.
   std::string UndoMigrationSix() {
     return "SET search_path TO \"" + schema_ +
            "\";\n"
+           "DROP INDEX outbox_by_idempotency_key;\n"
+           "ALTER TABLE outbox DROP COLUMN purpose, DROP COLUMN send_at_ms, "
+           "DROP COLUMN idempotency_key, DROP COLUMN request_hash;\n"
            "DROP TABLE evidence_batches;\n"
            "DROP TRIGGER events_unchangeable ON events;\n"
            "DROP FUNCTION events_unchangeable();\n"

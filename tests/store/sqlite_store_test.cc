@@ -124,9 +124,10 @@ AccountWithNumber AddAccountWithNumber(ConsentStore& store) {
 
 // Makes the closed file at `path`, written by this version, what version 11 wrote: every
 // event a link of its account's hash chain (format 1, prev_hash and hash from ComputeEventHash),
-// and nothing of migrations 12 and 13 (the kept batch documents; the events' format, batch_hash and
-// nth, the statuses' event counts, the outbox's queued_after_event, the tree's tables and the
-// trigger that refuses changes to events). Returns the events as the file now holds them.
+// and nothing of migrations 12 to 15 (the messages' outbox columns, the kept batch documents; the
+// events' format, batch_hash and nth, the statuses' event counts, the outbox's queued_after_event,
+// the tree's tables and the trigger that refuses changes to events). Returns the events as the file
+// now holds them.
 std::vector<ConsentEvent> RewriteAsVersion11(const std::string& path) {
   std::vector<ConsentEvent> events;  // by account, each in seq order
   {
@@ -162,9 +163,12 @@ std::vector<ConsentEvent> RewriteAsVersion11(const std::string& path) {
          "' WHERE id = " + std::to_string(e.id));
   }
   for (const char* sql :
-       {"DROP TABLE evidence_batches", "DROP TABLE ledger_keys", "DROP TABLE tree_heads",
-        "DROP TABLE ledger_nodes", "DROP TABLE ledger_trees",
-        "ALTER TABLE outbox DROP COLUMN queued_after_event",
+       {"DROP INDEX outbox_by_idempotency_key", "ALTER TABLE outbox DROP COLUMN purpose",
+        "ALTER TABLE outbox DROP COLUMN send_at_ms",
+        "ALTER TABLE outbox DROP COLUMN idempotency_key",
+        "ALTER TABLE outbox DROP COLUMN request_hash", "DROP TABLE evidence_batches",
+        "DROP TABLE ledger_keys", "DROP TABLE tree_heads", "DROP TABLE ledger_nodes",
+        "DROP TABLE ledger_trees", "ALTER TABLE outbox DROP COLUMN queued_after_event",
         "ALTER TABLE statuses DROP COLUMN events", "ALTER TABLE events DROP COLUMN nth",
         "ALTER TABLE events DROP COLUMN batch_hash", "ALTER TABLE events DROP COLUMN format",
         "DELETE FROM schema_migrations WHERE version >= 12", "PRAGMA user_version = 11"}) {
@@ -291,7 +295,14 @@ TEST(SqliteStore, MigrationDeletesTheInputOfFinishedJobs) {
     ASSERT_EQ(raw.Exec("INSERT INTO job_inputs (job_id, chunk, data) SELECT id, c.n, "
                        "x'70686f6e65' FROM jobs, (SELECT 0 AS n UNION ALL SELECT 1) AS c"),
               SQLITE_OK);
-    ASSERT_EQ(raw.Exec("DELETE FROM schema_migrations WHERE version >= 14"), SQLITE_OK);
+    for (const char* undo :
+         {"DROP INDEX outbox_by_idempotency_key", "ALTER TABLE outbox DROP COLUMN purpose",
+          "ALTER TABLE outbox DROP COLUMN send_at_ms",
+          "ALTER TABLE outbox DROP COLUMN idempotency_key",
+          "ALTER TABLE outbox DROP COLUMN request_hash",
+          "DELETE FROM schema_migrations WHERE version >= 14"}) {
+      ASSERT_EQ(raw.Exec(undo), SQLITE_OK) << undo;
+    }
   }
   MustOpen(path);
   RawDb raw(path);

@@ -2884,6 +2884,103 @@ TEST_P(OutboxRecheck, ARetryIsCheckedAgainstTheStatusAtItsNextClaim) {
   EXPECT_EQ(cancelled.last_error, "status changed since queued: now opted_out");
 }
 
+// A message the business sends (POST /v1/messages) is an outbox item of kind message with its
+// purpose, its schedule and the client's Idempotency-Key, which is unique in the account.
+TEST_P(OutboxRecheck, MessagesKeepTheirPurposeScheduleAndIdempotencyKey) {
+  auto message = [&](const std::string& key, Purpose purpose, int64_t send_at) {
+    OutboxItem o = Queued(ReplyKind::kMessage, 5000, person_);
+    o.body = "Sale today";
+    o.purpose = purpose;
+    o.send_at_ms = send_at;
+    o.next_attempt_at_ms = std::max<int64_t>(5000, send_at);
+    o.idempotency_key = key;
+    o.request_hash = "hash-" + key;
+    ChangeSet changes;
+    changes.outbox = {o};
+    return changes;
+  };
+  const OutboxItem queued =
+      Must(store_->Commit(short_account_.id, message("k1", Purpose::kTransactional, 9000)))
+          .outbox.at(0);
+  Reopen();
+  const OutboxItem read = GetShort(queued.id);
+  EXPECT_EQ(read.kind, ReplyKind::kMessage);
+  EXPECT_EQ(read.purpose, Purpose::kTransactional);
+  EXPECT_EQ(read.send_at_ms, 9000);
+  EXPECT_EQ(read.next_attempt_at_ms, 9000);
+  EXPECT_EQ(read.idempotency_key, "k1");
+  EXPECT_EQ(read.request_hash, "hash-k1");
+  EXPECT_EQ(read.contact_id, person_.id);
+  auto found = Must(store_->FindOutboxByIdempotencyKey(short_account_.id, "k1"));
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->id, queued.id);
+  EXPECT_FALSE(Must(store_->FindOutboxByIdempotencyKey(short_account_.id, "k2")).has_value());
+  EXPECT_FALSE(Must(store_->FindOutboxByIdempotencyKey(short_account_.id, "")).has_value());
+  EXPECT_FALSE(Must(store_->FindOutboxByIdempotencyKey(account_.id, "k1")).has_value());
+
+  // The key again: refused, and nothing of that change set is written; in a batch, only the
+  // item that repeats a key fails (an earlier item of the same batch counts).
+  const size_t before = Must(store_->ListOutbox(short_account_.id, OutboxQuery())).size();
+  EXPECT_CODE(store_->Commit(short_account_.id, message("k1", Purpose::kMarketing, 0)),
+              StatusCode::kAlreadyExists);
+  const ChangeSet a = message("k2", Purpose::kMarketing, 0);
+  const ChangeSet b = message("k2", Purpose::kMarketing, 0);
+  const ChangeSet c = message("k3", Purpose::kMarketing, 0);
+  const ChangeSet no_key = message("", Purpose::kMarketing, 0);
+  auto results = store_->CommitBatch({{short_account_.id, &a},
+                                      {short_account_.id, &b},
+                                      {short_account_.id, &c},
+                                      {short_account_.id, &no_key},
+                                      {short_account_.id, &no_key}});
+  ASSERT_EQ(results.size(), 5u);
+  EXPECT_TRUE(results[0].ok());
+  EXPECT_EQ(results[1].status().code(), StatusCode::kAlreadyExists);
+  EXPECT_TRUE(results[2].ok());
+  EXPECT_TRUE(results[3].ok() && results[4].ok());  // no key: never a duplicate
+  EXPECT_EQ(Must(store_->ListOutbox(short_account_.id, OutboxQuery())).size(), before + 4);
+  // Keys are per account.
+  Contact other = MakeContact(account_.id, "+14155550199");
+  OutboxItem elsewhere = Reply(other, number_, ReplyKind::kMessage);
+  elsewhere.idempotency_key = "k1";
+  ChangeSet in_other;
+  in_other.outbox = {elsewhere};
+  EXPECT_TRUE(store_->Commit(account_.id, in_other).ok());
+}
+
+// When it is claimed, a message is checked by its purpose against the status then: marketing
+// only to a contact opted in now, nothing to one opted out now; and not before its send_at.
+TEST_P(OutboxRecheck, AMessageLeavesOnlyWhenDueAndWhileItsPurposeAllows) {
+  Decide(kNone, kIn, Source::kManual, std::nullopt, 4000);
+  const Contact stranger = MakeContact(short_account_.id, "+14155550124");  // not_specified
+  auto queue = [&](const Contact& to, Purpose purpose, int64_t send_at) {
+    OutboxItem o = Queued(ReplyKind::kMessage, 5000, to);
+    o.purpose = purpose;
+    o.send_at_ms = send_at;
+    o.next_attempt_at_ms = std::max<int64_t>(5000, send_at);
+    ChangeSet changes;
+    changes.outbox = {o};
+    return Must(store_->Commit(short_account_.id, changes)).outbox.at(0).id;
+  };
+  const int64_t marketing = queue(person_, Purpose::kMarketing, 0);
+  const int64_t later = queue(person_, Purpose::kMarketing, 50'000);
+  const int64_t to_stranger = queue(stranger, Purpose::kMarketing, 0);
+  const int64_t receipt = queue(stranger, Purpose::kTransactional, 0);
+
+  ClaimedOutbox got = Claim(6000);
+  EXPECT_EQ(Ids(got.items), (std::vector<int64_t>{marketing, receipt}));
+  ASSERT_EQ(Ids(got.retired), std::vector<int64_t>{to_stranger});
+  EXPECT_EQ(got.retired[0].state, OutboxState::kCancelled);
+  EXPECT_EQ(got.retired[0].last_error.rfind("not_opted_in: ", 0), 0u) << got.retired[0].last_error;
+
+  // The contact opts out before the scheduled one is due: it is cancelled when it would leave.
+  Decide(kIn, kOut, Source::kKeyword, std::nullopt, 7000);
+  EXPECT_TRUE(Claim(49'999).items.empty());
+  got = Claim(50'000);
+  EXPECT_TRUE(got.items.empty());
+  ASSERT_EQ(Ids(got.retired), std::vector<int64_t>{later});
+  EXPECT_EQ(GetShort(later).last_error.rfind("opted_out: ", 0), 0u) << GetShort(later).last_error;
+}
+
 TEST_P(OutboxRecheck, RepliesPastTheirKindsMaximumAgeExpire) {
   ReplyMaxAges ages;
   ages.reply_ms = 1000;

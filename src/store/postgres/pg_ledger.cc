@@ -354,11 +354,32 @@ class PgRows : public store_write::BatchTxn {
                        Ints(ask, &O::inbound_id)));
       for (int i = 0; i < r.rows(); ++i) known.insert({r.Int(i, 0), r.Int(i, 1)});
     }
+    // Idempotency keys taken already, in the store or by an earlier row (a unique violation
+    // would fail the whole statement, not the one row).
+    std::vector<O> keyed;
+    for (const O& o : rows) {
+      if (!o.idempotency_key.empty()) keyed.push_back(o);
+    }
+    std::set<std::pair<int64_t, std::string>> taken;
+    if (!keyed.empty()) {
+      SMSC_ASSIGN_OR_RETURN(
+          Res r, c_->Q("SELECT o.account_id, o.idempotency_key FROM outbox o JOIN "
+                       "unnest($1::bigint[], $2::text[]) AS v(a, k) ON o.account_id = v.a AND "
+                       "o.idempotency_key = v.k",
+                       "looking up idempotency keys", Ints(keyed, &O::account_id),
+                       Texts(keyed, &O::idempotency_key)));
+      for (int i = 0; i < r.rows(); ++i) taken.insert({r.Int(i, 0), r.Text(i, 1)});
+    }
     std::vector<size_t> written;  // the rows written, by index
     std::vector<O> w;
     for (size_t k = 0; k < rows.size(); ++k) {
       if (unknown(rows[k]) && known.count({rows[k].account_id, rows[k].inbound_id}) == 0) {
         (*faults)[k] = RowFault::kMissingReference;
+        continue;
+      }
+      if (!rows[k].idempotency_key.empty() &&
+          !taken.insert({rows[k].account_id, rows[k].idempotency_key}).second) {
+        (*faults)[k] = RowFault::kDuplicate;
         continue;
       }
       written.push_back(k);
@@ -371,14 +392,16 @@ class PgRows : public store_write::BatchTxn {
         c_->Q("INSERT INTO outbox (account_id, number_id, contact_id, to_phone, from_number, body, "
               "kind, state, attempts, last_error, inbound_id, created_at_ms, next_attempt_at_ms, "
               "channel, provider_message_id, lease_owner, lease_until_ms, sent_at_ms, "
-              "queued_at_seq, queued_after_event) SELECT a, n, NULLIF(c, 0), tp, fn, b, k, s, "
-              "att, le, NULLIF(i, 0), ca, na, ch, pm, lo, lu, sa, qs, qe FROM "
+              "queued_at_seq, queued_after_event, purpose, send_at_ms, idempotency_key, "
+              "request_hash) SELECT a, n, NULLIF(c, 0), tp, fn, b, k, s, att, le, NULLIF(i, 0), "
+              "ca, na, ch, pm, lo, lu, sa, qs, qe, pu, sat, ik, rh FROM "
               "unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], "
               "$6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], "
               "$11::bigint[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], "
-              "$17::text[], $18::text[], $19::text[], $20::text[]) WITH ORDINALITY AS v(a, n, "
-              "c, att, i, ca, na, lu, sa, qs, qe, tp, fn, b, k, s, le, ch, pm, lo, ord) ORDER "
-              "BY ord RETURNING id",
+              "$17::text[], $18::text[], $19::text[], $20::text[], $21::text[], $22::bigint[], "
+              "$23::text[], $24::text[]) WITH ORDINALITY AS v(a, n, c, att, i, ca, na, lu, sa, "
+              "qs, qe, tp, fn, b, k, s, le, ch, pm, lo, pu, sat, ik, rh, ord) ORDER BY ord "
+              "RETURNING id",
               "queueing outbox items", Ints(w, &O::account_id), Ints(w, &O::number_id),
               Ints(w, &O::contact_id), Ints(w, &O::attempts), Ints(w, &O::inbound_id),
               Ints(w, &O::created_at_ms), Ints(w, &O::next_attempt_at_ms),
@@ -387,7 +410,12 @@ class PgRows : public store_write::BatchTxn {
               Texts(w, &O::body), Texts(w, [](const O& o) { return ReplyKindName(o.kind); }),
               Texts(w, [](const O& o) { return OutboxStateName(o.state); }),
               Texts(w, &O::last_error), Texts(w, &O::channel), Texts(w, &O::provider_message_id),
-              Texts(w, &O::lease_owner)));
+              Texts(w, &O::lease_owner),
+              Texts(w,
+                    [](const O& o) {
+                      return o.kind == ReplyKind::kMessage ? PurposeName(o.purpose) : "";
+                    }),
+              Ints(w, &O::send_at_ms), Texts(w, &O::idempotency_key), Texts(w, &O::request_hash)));
     // The ids are drawn in the rows' order (ORDER BY ord), so ascending ids are the rows.
     std::vector<int64_t> drawn;
     for (int i = 0; i < r.rows(); ++i) drawn.push_back(r.Int(i, 0));

@@ -168,6 +168,19 @@ Result<OutboxItem> PgStore::GetOutboxItem(int64_t account_id, int64_t id) {
   });
 }
 
+Result<std::optional<OutboxItem>> PgStore::FindOutboxByIdempotencyKey(int64_t account_id,
+                                                                      const std::string& key) {
+  if (key.empty()) return std::optional<OutboxItem>();
+  return pg::WithConn(impl_->pool, [&](Conn& c) -> Result<std::optional<OutboxItem>> {
+    SMSC_ASSIGN_OR_RETURN(Res r, c.Q("SELECT " SMSC_OUTBOX_COLS " FROM outbox WHERE account_id = "
+                                     "$1 AND idempotency_key = $2 AND idempotency_key <> ''",
+                                     "finding outbox item by idempotency key", account_id, key));
+    if (r.rows() == 0) return std::optional<OutboxItem>();
+    SMSC_ASSIGN_OR_RETURN(OutboxItem o, ReadOutbox(r, 0));
+    return std::optional<OutboxItem>(std::move(o));
+  });
+}
+
 // ---- Outbox dispatch ----------------------------------------------------------------------
 // The state machine and why it sends each reply at most once: docs/storage.md, "The outbox".
 
@@ -199,9 +212,9 @@ Result<ClaimedOutbox> PgStore::ClaimOutbox(const OutboxClaim& claim) {
       if (r.rows() == 0) break;
       for (int i = 0; i < r.rows(); ++i) {
         SMSC_ASSIGN_OR_RETURN(OutboxItem o, ReadOutbox(r, i));
-        auto status = ParseSubscriptionStatus(r.Text(i, 21));
+        auto status = ParseSubscriptionStatus(r.Text(i, 25));
         if (!status.ok()) return BadColumn(status, "statuses", o.contact_id);
-        std::optional<Retirement> retire = RetirementOf(o, *status, r.Bool(i, 22), claim);
+        std::optional<Retirement> retire = RetirementOf(o, *status, r.Bool(i, 26), claim);
         if (retire) {
           SMSC_RETURN_IF_ERROR(c.Q("UPDATE outbox SET state = $2, last_error = $3 WHERE id = $1",
                                    "retiring outbox item " + std::to_string(o.id), o.id,

@@ -155,6 +155,8 @@ class PgStore final : public ConsentStore {
 
   Result<std::vector<OutboxItem>> ListOutbox(int64_t account_id, const OutboxQuery& q) override;
   Result<OutboxItem> GetOutboxItem(int64_t account_id, int64_t id) override;
+  Result<std::optional<OutboxItem>> FindOutboxByIdempotencyKey(int64_t account_id,
+                                                               const std::string& key) override;
   Result<ClaimedOutbox> ClaimOutbox(const OutboxClaim& claim) override;
   Status CompleteOutbox(const OutboxCompletion& completion) override;
   Result<int64_t> ExpireOutboxLeases(int64_t now_ms) override;

@@ -280,9 +280,10 @@ class SqliteRows : public store_write::BatchTxn {
                                 "to_phone, from_number, body, kind, state, attempts, last_error, "
                                 "inbound_id, created_at_ms, next_attempt_at_ms, channel, "
                                 "provider_message_id, lease_owner, lease_until_ms, sent_at_ms, "
-                                "queued_at_seq, queued_after_event) VALUES (?1, ?2, ?3, ?4, ?5, "
-                                "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
-                                "?19, ?20)"));
+                                "queued_at_seq, queued_after_event, purpose, send_at_ms, "
+                                "idempotency_key, request_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+                                "?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, "
+                                "?20, ?21, ?22, ?23, ?24)"));
       s.Bind(1, o.account_id)
           .Bind(2, o.number_id)
           .BindIdOrNull(3, o.contact_id)
@@ -302,11 +303,19 @@ class SqliteRows : public store_write::BatchTxn {
           .Bind(17, o.lease_until_ms)
           .Bind(18, o.sent_at_ms)
           .Bind(19, o.queued_at_seq)
-          .Bind(20, o.queued_after_event);
+          .Bind(20, o.queued_after_event)
+          .Bind(21, std::string(o.kind == ReplyKind::kMessage ? PurposeName(o.purpose) : ""))
+          .Bind(22, o.send_at_ms)
+          .BindRef(23, o.idempotency_key)
+          .BindRef(24, o.request_hash);
       int rc = SQLITE_OK;
       Status st = s.Run("queueing outbox item", &rc);
       if (rc == SQLITE_CONSTRAINT_FOREIGNKEY) {
         (*faults)[k] = RowFault::kMissingReference;
+        continue;
+      }
+      if (rc == SQLITE_CONSTRAINT_UNIQUE) {  // outbox_by_idempotency_key
+        (*faults)[k] = RowFault::kDuplicate;
         continue;
       }
       SMSC_RETURN_IF_ERROR(st);

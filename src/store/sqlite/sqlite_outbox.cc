@@ -193,6 +193,20 @@ Result<OutboxItem> SqliteStore::GetOutboxItem(int64_t account_id, int64_t id) {
   return ReadOutbox(s);
 }
 
+Result<std::optional<OutboxItem>> SqliteStore::FindOutboxByIdempotencyKey(int64_t account_id,
+                                                                          const std::string& key) {
+  if (key.empty()) return std::optional<OutboxItem>();
+  ReadLease reader = impl_->Read(mu_);
+  SMSC_ASSIGN_OR_RETURN(
+      Stmt s, reader->Prepare("SELECT " SMSC_OUTBOX_COLS " FROM outbox WHERE account_id = ?1 AND "
+                              "idempotency_key = ?2 AND idempotency_key <> ''"));
+  s.Bind(1, account_id).Bind(2, key);
+  SMSC_ASSIGN_OR_RETURN(bool row, s.Step("finding outbox item by idempotency key"));
+  if (!row) return std::optional<OutboxItem>();
+  SMSC_ASSIGN_OR_RETURN(OutboxItem o, ReadOutbox(s));
+  return std::optional<OutboxItem>(std::move(o));
+}
+
 // ---- Outbox dispatch ----------------------------------------------------------------------
 // The state machine and why it sends each reply at most once: docs/storage.md, "The outbox".
 
@@ -227,9 +241,9 @@ Result<ClaimedOutbox> SqliteStore::ClaimOutbox(const OutboxClaim& claim) {
         SMSC_ASSIGN_OR_RETURN(bool row, s.Step("selecting due outbox items"));
         if (!row) break;
         SMSC_ASSIGN_OR_RETURN(OutboxItem o, ReadOutbox(s));
-        auto status = ParseSubscriptionStatus(s.Text(21));
+        auto status = ParseSubscriptionStatus(s.Text(25));
         if (!status.ok()) return BadColumn(status, "statuses", o.contact_id);
-        contact_now.emplace_back(*status, s.Int(22) != 0);
+        contact_now.emplace_back(*status, s.Int(26) != 0);
         due.push_back(std::move(o));
       }
     }

@@ -19,7 +19,7 @@ struct Migration {
 };
 
 // Append only: a released migration is never edited, a change is a new entry.
-constexpr std::array<Migration, 14> kMigrations{{
+constexpr std::array<Migration, 15> kMigrations{{
     {1, "initial schema", R"sql(
 CREATE TABLE accounts (
   id                   INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -411,6 +411,17 @@ END;
 -- job finishes; a finished job's chunks are deleted with its last chunk from now on, and
 -- those of jobs finished before are deleted here.
 DELETE FROM job_inputs WHERE job_id IN (SELECT id FROM jobs WHERE state IN ('done', 'failed'));
+)sql"},
+    {15, "messages the business sends", R"sql(
+-- An outbox item of kind 'message' (POST /v1/messages): its purpose ('marketing' or
+-- 'transactional'; '' for replies), when it is due, and the client's Idempotency-Key with the
+-- SHA-256 of the request it came with (docs/sending.md).
+ALTER TABLE outbox ADD COLUMN purpose TEXT NOT NULL DEFAULT '';
+ALTER TABLE outbox ADD COLUMN send_at_ms INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE outbox ADD COLUMN idempotency_key TEXT NOT NULL DEFAULT '';
+ALTER TABLE outbox ADD COLUMN request_hash TEXT NOT NULL DEFAULT '';
+CREATE UNIQUE INDEX outbox_by_idempotency_key ON outbox (account_id, idempotency_key)
+  WHERE idempotency_key <> '';
 )sql"},
 }};
 
