@@ -20,7 +20,7 @@ namespace {
 constexpr size_t kMaxIdempotencyKey = 255;
 
 // Printable ASCII without spaces, 1-255 bytes; absent is "".
-Result<std::string> IdempotencyKey(const HttpRequest& req) {
+Result<std::string> MessageIdempotencyKey(const HttpRequest& req) {
   const std::string_view key = req.Header("idempotency-key");
   if (key.size() > kMaxIdempotencyKey) {
     return InvalidArgument("the Idempotency-Key header may be at most 255 characters");
@@ -62,7 +62,7 @@ Result<MessageRequest> ReadMessageRequest(const HttpRequest& req) {
     }
     m.send_at_ms = span->start_ms;
   }
-  SMSC_ASSIGN_OR_RETURN(m.idempotency_key, IdempotencyKey(req));
+  SMSC_ASSIGN_OR_RETURN(m.idempotency_key, MessageIdempotencyKey(req));
   return m;
 }
 

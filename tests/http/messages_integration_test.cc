@@ -1,0 +1,245 @@
+// Integration tests of messages the business sends (POST /v1/messages, docs/sending.md): the
+// real `smsconsent serve` binary with its dispatcher and the log sender, which writes every
+// message it sends to the server's log.
+#include <chrono>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "core/clock.h"
+#include "http/client.h"
+#include "providers/webhook.h"
+#include "serve_fixture.h"
+
+namespace smsconsent {
+namespace {
+
+using nlohmann::json;
+using serve_fixture::Cli;
+namespace fs = std::filesystem;
+
+constexpr char kNumber[] = "+15551230000";
+constexpr char kSecret[] = "messages-secret";
+constexpr char kFan[] = "+14155550123";       // opted in by staff
+constexpr char kStranger[] = "+14155550124";  // never heard of
+
+class Messages : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    serve_fixture::SkipOrFailWithoutStore();
+    if (IsSkipped() || HasFatalFailure()) return;
+    const std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    dir_ = serve_fixture::FreshDir("messages-" + name);
+    db_ = serve_fixture::NewDatabase(dir_, "messages.db");
+    json a = Cli(db_, {"account", "create", "--name", "Acme", "--addons", "marketing_sms_access"});
+    account_ = std::to_string(a["id"].get<int64_t>());
+    key_ = a["api_key"];
+    number_id_ = Cli(db_, {"number", "add", "--account", account_, "--number", kNumber,
+                           "--business-name", "Acme"})["id"];
+    Cli(db_, {"provider", "set", "--account", account_, "--provider", "generic", "--secret",
+              kSecret, "--sender", "log"});
+    json r = Cli(db_, {"status", "set", "--account", account_, "--phone", kFan, "--number", kNumber,
+                       "--status", "opted_in", "--attest", "--legal-basis", "consent",
+                       "--explanation", "signed up at the counter", "--actor", "staff@acme"});
+    ASSERT_EQ(r["status_after"], "opted_in") << r.dump();
+    serve_fixture::StartServe(db_, (dir_ / "serve.log").string(),
+                              {"--threads", "2", "--outbox-poll-ms", "50"}, &server_);
+  }
+  void TearDown() override {
+    serve_fixture::StopServe(server_);
+    if (!db_.empty()) serve_fixture::DropDatabase(db_);
+    if (!dir_.empty()) fs::remove_all(dir_);
+  }
+
+  HttpClientResponse Post(const json& body, const std::string& idempotency_key = "") {
+    HttpClientRequest req;
+    req.method = "POST";
+    req.url = server_.base_url + "/v1/messages";
+    req.body = body.dump();
+    req.headers = {{"Authorization", "Bearer " + key_}, {"Content-Type", "application/json"}};
+    if (!idempotency_key.empty()) req.headers.emplace_back("Idempotency-Key", idempotency_key);
+    auto r = client_->Send(req);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? *r : HttpClientResponse{};
+  }
+  json Get(const std::string& path) {
+    HttpClientRequest req;
+    req.method = "GET";
+    req.url = server_.base_url + path;
+    req.headers = {{"Authorization", "Bearer " + key_}};
+    auto r = client_->Send(req);
+    EXPECT_TRUE(r.ok() && r->status == 200) << path << ": " << (r.ok() ? r->body : "");
+    return r.ok() ? json::parse(r->body, nullptr, false) : json();
+  }
+  // The body's error code, or "" when it has none.
+  static std::string ErrorCode(const HttpClientResponse& r) {
+    json j = json::parse(r.body, nullptr, false);
+    return j.is_object() && j.contains("error") ? j["error"].value("code", "") : "";
+  }
+  // What the contact texts to the number, through the generic webhook.
+  void Text(const std::string& id, const std::string& from, const std::string& body) {
+    const std::string payload =
+        json({{"message_id", id}, {"from", from}, {"to", kNumber}, {"body", body}}).dump();
+    const std::string ts = std::to_string(std::time(nullptr));
+    HttpClientRequest req;
+    req.method = "POST";
+    req.url = server_.base_url + "/webhooks/generic";
+    req.body = payload;
+    req.headers = {
+        {"Content-Type", "application/json"},
+        {"X-Smsconsent-Timestamp", ts},
+        {"X-Smsconsent-Signature", "sha256=" + HexEncode(HmacSha256(kSecret, ts + "." + payload))}};
+    auto r = client_->Send(req);
+    ASSERT_TRUE(r.ok() && r->status == 200) << (r.ok() ? r->body : r.status().ToString());
+  }
+  // Polls the outbox item (deadline 20 s) until it is no longer pending or sending.
+  json Settled(int64_t id) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    json item;
+    while (std::chrono::steady_clock::now() < deadline) {
+      item = Get("/v1/outbox/" + std::to_string(id));
+      if (item.is_object() && item["state"] != "pending" && item["state"] != "sending") break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return item;
+  }
+  std::string Log() {
+    std::ifstream in(dir_ / "serve.log");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+  size_t OutboxSize() { return Get("/v1/outbox?limit=1000")["items"].size(); }
+
+  fs::path dir_;
+  std::string db_, account_, key_;
+  int64_t number_id_ = 0;
+  serve_fixture::ServeProcess server_;
+  std::unique_ptr<HttpClient> client_ = MakeBeastHttpClient();
+};
+
+TEST_F(Messages, AMarketingMessageToAnOptedInContactIsQueuedAndSent) {
+  HttpClientResponse r = Post({{"to", "+1 (415) 555-0123"},
+                               {"from", number_id_},
+                               {"body", "Spring sale: 20% off today"},
+                               {"purpose", "marketing"}});
+  ASSERT_EQ(r.status, 202) << r.body;
+  const json m = json::parse(r.body);
+  EXPECT_EQ(m["state"], "queued");
+  EXPECT_EQ(m["to"], kFan);
+  EXPECT_EQ(m["from"], kNumber);
+  EXPECT_EQ(m["purpose"], "marketing");
+  EXPECT_EQ(m["segments"], 1);
+  EXPECT_EQ(m["encoding"], "GSM-7");
+  EXPECT_TRUE(m["contact_id"].is_number());
+  const json sent = Settled(m["id"]);
+  EXPECT_EQ(sent["state"], "sent") << sent.dump();
+  EXPECT_EQ(sent["kind"], "message");
+  EXPECT_EQ(sent["purpose"], "marketing");
+  EXPECT_NE(Log().find("Spring sale: 20% off today"), std::string::npos);
+}
+
+TEST_F(Messages, EachRefusalHasItsCodeAndQueuesNothing) {
+  // Marketing to a phone that never opted in.
+  HttpClientResponse r = Post({{"to", kStranger}, {"from", kNumber}, {"body", "Sale"}});
+  EXPECT_EQ(r.status, 409) << r.body;
+  EXPECT_EQ(ErrorCode(r), "not_opted_in") << r.body;
+  // A transactional message to them is fine; to someone who texted STOP it is not.
+  r = Post({{"to", kStranger},
+            {"from", kNumber},
+            {"body", "Your order shipped"},
+            {"purpose", "transactional"}});
+  EXPECT_EQ(r.status, 202) << r.body;
+  Text("stop-1", kFan, "STOP");
+  for (const char* purpose : {"marketing", "transactional"}) {
+    r = Post({{"to", kFan}, {"from", kNumber}, {"body", "Hello"}, {"purpose", purpose}});
+    EXPECT_EQ(r.status, 409) << r.body;
+    EXPECT_EQ(ErrorCode(r), "opted_out") << purpose << ": " << r.body;
+  }
+  const size_t queued = OutboxSize();  // the transactional message and the STOP confirmation
+  EXPECT_EQ(queued, 2u);
+  // Bad input: 4xx naming what is wrong, and nothing queued.
+  struct Bad {
+    json body;
+    int status;
+    std::string says;
+  };
+  const std::vector<Bad> bad = {
+      {{{"to", "12"}, {"from", kNumber}, {"body", "x"}}, 422, ""},
+      {{{"to", kFan}, {"from", "+15559999999"}, {"body", "x"}}, 404, "+15559999999"},
+      {{{"to", kFan}, {"from", 999}, {"body", "x"}}, 404, "999"},
+      {{{"to", kFan}, {"from", kNumber}, {"body", "  "}}, 400, "'body'"},
+      {{{"to", kFan}, {"from", kNumber}, {"body", std::string(1531, 'a')}}, 400, "11 SMS"},
+      {{{"to", kFan}, {"from", kNumber}, {"body", "x"}, {"send_at", "2020-01-01T00:00:00Z"}},
+       400,
+       "'send_at'"},
+      {{{"to", kFan}, {"from", kNumber}, {"body", "x"}, {"send_at", "2026-01-01"}},
+       400,
+       "'send_at'"},
+      {{{"to", kFan}, {"from", kNumber}, {"body", "x"}, {"purpose", "promo"}}, 400, "'purpose'"},
+      {{{"to", kFan}, {"from", kNumber}, {"body", "x"}, {"sender", "y"}}, 400, "sender"},
+      {{{"to", kFan}, {"from", true}, {"body", "x"}}, 400, "'from'"},
+  };
+  for (const Bad& b : bad) {
+    r = Post(b.body);
+    EXPECT_EQ(r.status, b.status) << b.body.dump() << " -> " << r.body;
+    EXPECT_NE(r.body.find(b.says), std::string::npos) << b.body.dump() << " -> " << r.body;
+  }
+  EXPECT_EQ(OutboxSize(), queued);
+}
+
+TEST_F(Messages, AnIdempotencyKeyReturnsTheSameMessageForTheSameRequestOnly) {
+  const json body = {{"to", kFan}, {"from", kNumber}, {"body", "Once only"}};
+  HttpClientResponse first = Post(body, "order-17");
+  ASSERT_EQ(first.status, 202) << first.body;
+  HttpClientResponse again = Post(body, "order-17");
+  ASSERT_EQ(again.status, 202) << again.body;
+  EXPECT_EQ(json::parse(again.body)["id"], json::parse(first.body)["id"]);
+  bool replayed = false;
+  for (const auto& [name, value] : again.headers) {
+    replayed = replayed || (name == "idempotent-replayed" && value == "true");
+  }
+  EXPECT_TRUE(replayed);
+  // The same key for another request is refused.
+  json other = body;
+  other["body"] = "Twice";
+  HttpClientResponse clash = Post(other, "order-17");
+  EXPECT_EQ(clash.status, 409) << clash.body;
+  EXPECT_NE(clash.body.find("different request"), std::string::npos) << clash.body;
+  EXPECT_EQ(Post(body, std::string(256, 'k')).status, 400);
+  EXPECT_EQ(Post(body, "with space").status, 400);
+  EXPECT_EQ(OutboxSize(), 1u);
+  EXPECT_EQ(Settled(json::parse(first.body)["id"])["state"], "sent");
+  const std::string log = Log();
+  EXPECT_EQ(log.find("Once only"), log.rfind("Once only")) << "sent twice:\n" << log;
+}
+
+// A message scheduled for later to a contact who texts STOP before it is due is cancelled when
+// it would leave, with the refusal as the reason, and never sent.
+TEST_F(Messages, AScheduledMessageIsCancelledWhenTheContactOptsOutBeforeItIsDue) {
+  const int64_t due = (std::time(nullptr) + 3) * 1000;
+  HttpClientResponse r = Post({{"to", kFan},
+                               {"from", kNumber},
+                               {"body", "Tomorrow's deals"},
+                               {"send_at", FormatTimestampMs(due)}});
+  ASSERT_EQ(r.status, 202) << r.body;
+  const json m = json::parse(r.body);
+  EXPECT_EQ(m["state"], "scheduled");
+  EXPECT_EQ(m["send_at"], FormatTimestampMs(due));
+  Text("stop-2", kFan, "STOP");
+  const json after = Settled(m["id"]);
+  EXPECT_EQ(after["state"], "cancelled") << after.dump();
+  const std::string reason = after["last_error"].is_string() ? after["last_error"] : "";
+  EXPECT_EQ(reason.rfind("opted_out: ", 0), 0u) << reason;
+  EXPECT_EQ(Log().find("Tomorrow's deals"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace smsconsent
