@@ -16,6 +16,8 @@
 //   off           never quiet.
 //
 // Pure: no I/O, no clock reads (the caller passes the instant); safe to call from any thread.
+// Each region's zone list is read from ICU once per process and kept (a mutex guards it; at
+// most one entry per libphonenumber region, about 250).
 #pragma once
 
 #include <array>
@@ -100,9 +102,9 @@ Result<QuietHoursDecision> CheckQuietHoursInZones(const QuietHoursPolicy& policy
 
 // The compiled-in data (quiet_hours_data.cc), for tests and documentation.
 struct AreaCodeZones {
-  int area_code;                 // 305
+  int area_code;                  // 305
   std::string_view jurisdiction;  // "US-FL"
-  std::string_view zones;        // space-separated IANA ids
+  std::string_view zones;         // space-separated IANA ids
 };
 struct JurisdictionRule {
   std::string_view jurisdiction;  // "US-FL"

@@ -34,8 +34,7 @@ QuietHoursDecision Check(std::string_view policy, std::string_view e164, int64_t
   return d.ok() ? *d : QuietHoursDecision{};
 }
 
-QuietHoursDecision CheckZones(std::string_view policy, std::vector<std::string> zones,
-                              int64_t at) {
+QuietHoursDecision CheckZones(std::string_view policy, std::vector<std::string> zones, int64_t at) {
   auto d = CheckQuietHoursInZones(Policy(policy), NumberZones{"", "", std::move(zones)}, at);
   EXPECT_TRUE(d.ok()) << d.status().ToString();
   return d.ok() ? *d : QuietHoursDecision{};
@@ -135,10 +134,12 @@ TEST(QuietHoursTest, HalfHourOffsets) {
   EXPECT_FALSE(india.allowed);
   EXPECT_EQ(india.next_allowed_ms, At(2026, 6, 15, 8, 0, 330));
   // Adelaide is UTC+10:30 in its summer, +9:30 in winter.
-  const auto summer = CheckZones("\"default\"", {"Australia/Adelaide"}, At(2026, 1, 15, 21, 0, 630));
+  const auto summer =
+      CheckZones("\"default\"", {"Australia/Adelaide"}, At(2026, 1, 15, 21, 0, 630));
   EXPECT_FALSE(summer.allowed);
   EXPECT_EQ(summer.next_allowed_ms, At(2026, 1, 16, 8, 0, 630));
-  const auto winter = CheckZones("\"default\"", {"Australia/Adelaide"}, At(2026, 6, 15, 7, 59, 570));
+  const auto winter =
+      CheckZones("\"default\"", {"Australia/Adelaide"}, At(2026, 6, 15, 7, 59, 570));
   EXPECT_EQ(winter.next_allowed_ms, At(2026, 6, 15, 8, 0, 570));
 }
 
@@ -147,8 +148,8 @@ TEST(QuietHoursTest, SpringForwardNight) {
   const auto d = CheckZones("\"default\"", {"America/New_York"}, At(2026, 3, 7, 22, 0, kEst));
   EXPECT_EQ(d.next_allowed_ms, At(2026, 3, 8, 8, 0, kEdt));
   // A window opening at 02:30 opens at 03:00 EDT that night: 02:30 never happens.
-  const auto skipped =
-      CheckZones(R"({"start":"02:30","end":"06:00"})", {"America/New_York"}, At(2026, 3, 8, 1, 0, kEst));
+  const auto skipped = CheckZones(R"({"start":"02:30","end":"06:00"})", {"America/New_York"},
+                                  At(2026, 3, 8, 1, 0, kEst));
   EXPECT_FALSE(skipped.allowed);
   EXPECT_EQ(skipped.next_allowed_ms, At(2026, 3, 8, 3, 0, kEdt));
 }
@@ -158,23 +159,23 @@ TEST(QuietHoursTest, FallBackNight) {
   const auto d = CheckZones("\"default\"", {"America/New_York"}, At(2026, 10, 31, 23, 0, kEdt));
   EXPECT_EQ(d.next_allowed_ms, At(2026, 11, 1, 8, 0, kEst));
   // 01:30 happens twice; the first one counts.
-  const auto twice =
-      CheckZones(R"({"start":"01:30","end":"05:00"})", {"America/New_York"}, At(2026, 11, 1, 0, 0, kEdt));
+  const auto twice = CheckZones(R"({"start":"01:30","end":"05:00"})", {"America/New_York"},
+                                At(2026, 11, 1, 0, 0, kEdt));
   EXPECT_EQ(twice.next_allowed_ms, At(2026, 11, 1, 1, 30, kEdt));
   // After 01:00-01:30 EDT has passed, the clock turning back opens it again at 01:00 EST.
-  const auto again =
-      CheckZones(R"({"start":"01:00","end":"01:30"})", {"America/New_York"}, At(2026, 11, 1, 1, 45, kEdt));
+  const auto again = CheckZones(R"({"start":"01:00","end":"01:30"})", {"America/New_York"},
+                                At(2026, 11, 1, 1, 45, kEdt));
   EXPECT_FALSE(again.allowed);
   EXPECT_EQ(again.next_allowed_ms, At(2026, 11, 1, 1, 0, kEst));
 }
 
 TEST(QuietHoursTest, CustomWindowReplacesTheDefaultAndStateRule) {
-  const auto d = Check(R"({"start":"10:00","end":"22:00"})", "+13055550123",
-                       At(2026, 6, 15, 21, 30, kEdt));
+  const auto d =
+      Check(R"({"start":"10:00","end":"22:00"})", "+13055550123", At(2026, 6, 15, 21, 30, kEdt));
   EXPECT_TRUE(d.allowed);
   EXPECT_EQ(d.rule, "custom");
-  const auto early = Check(R"({"start":"10:00","end":"22:00"})", "+13055550123",
-                           At(2026, 6, 15, 9, 0, kEdt));
+  const auto early =
+      Check(R"({"start":"10:00","end":"22:00"})", "+13055550123", At(2026, 6, 15, 9, 0, kEdt));
   EXPECT_EQ(early.next_allowed_ms, At(2026, 6, 15, 10, 0, kEdt));
 }
 
@@ -198,8 +199,9 @@ TEST(QuietHoursTest, BadNumbersAndZonesAreErrors) {
   // International freephone numbers have no place, so no local time.
   EXPECT_EQ(CheckQuietHours({}, "+80012345678", 0).status().code(),
             StatusCode::kFailedPrecondition);
-  EXPECT_EQ(CheckQuietHoursInZones({}, NumberZones{"", "", {"Mars/Olympus_Mons"}}, 0).status().code(),
-            StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      CheckQuietHoursInZones({}, NumberZones{"", "", {"Mars/Olympus_Mons"}}, 0).status().code(),
+      StatusCode::kInvalidArgument);
   EXPECT_EQ(CheckQuietHoursInZones({}, NumberZones{}, 0).status().code(),
             StatusCode::kInvalidArgument);
 }
@@ -216,9 +218,9 @@ TEST(QuietHoursTest, UnknownAreaCodeFallsBackToTheRegionsZones) {
 
 TEST(QuietHoursTest, RegionZonesAreNamedAsTheIanaDatabaseNamesThemNow) {
   // ICU's own ids for these are Asia/Calcutta, Asia/Saigon, Asia/Katmandu.
-  for (const auto& [number, zone] : {std::pair{"+919810012345", "Asia/Kolkata"},
-                                     std::pair{"+84912345678", "Asia/Ho_Chi_Minh"},
-                                     std::pair{"+9779841234567", "Asia/Kathmandu"}}) {
+  for (const auto& [number, zone] :
+       {std::pair{"+919810012345", "Asia/Kolkata"}, std::pair{"+84912345678", "Asia/Ho_Chi_Minh"},
+        std::pair{"+9779841234567", "Asia/Kathmandu"}}) {
     const auto zones = ZonesForNumber(number);
     ASSERT_TRUE(zones.ok()) << number << ": " << zones.status().ToString();
     EXPECT_EQ(zones->zones, std::vector<std::string>{zone}) << number;
@@ -227,9 +229,9 @@ TEST(QuietHoursTest, RegionZonesAreNamedAsTheIanaDatabaseNamesThemNow) {
 }
 
 TEST(QuietHoursPolicyTest, ParsesAndWritesEveryForm) {
-  for (std::string_view json : {R"("default")", R"("jurisdiction")", R"("off")",
-                                R"({"start":"08:30","end":"20:00"})",
-                                R"({"start":"00:00","end":"24:00"})"}) {
+  for (std::string_view json :
+       {R"("default")", R"("jurisdiction")", R"("off")", R"({"start":"08:30","end":"20:00"})",
+        R"({"start":"00:00","end":"24:00"})"}) {
     const auto p = ParseQuietHoursPolicy(json);
     ASSERT_TRUE(p.ok()) << json << ": " << p.status().ToString();
     EXPECT_EQ(QuietHoursPolicyToJson(*p), json);
@@ -295,8 +297,8 @@ TEST(QuietHoursDataTest, AreaCodesAreSortedUniqueAndInKnownZones) {
 // For random instants and numbers: the answer is allowed, is not before the instant asked
 // about, and no minute between them is allowed.
 TEST(QuietHoursPropertyTest, NextAllowedIsTheFirstAllowedMinute) {
-  const std::string_view numbers[] = {"+13055550123", "+14015550123", "+15125550123",
-                                      "+12055550123", "+18125550123", "+19285550123",
+  const std::string_view numbers[] = {"+13055550123", "+14015550123",  "+15125550123",
+                                      "+12055550123", "+18125550123",  "+19285550123",
                                       "+4520123456",  "+919810012345", "+442079460958"};
   const std::string_view policies[] = {R"("default")", R"("jurisdiction")",
                                        R"({"start":"01:15","end":"02:45"})"};
