@@ -133,6 +133,11 @@ TEST(QuietHoursTest, HalfHourOffsets) {
   EXPECT_EQ(india.zones, std::vector<std::string>{"Asia/Kolkata"});
   EXPECT_FALSE(india.allowed);
   EXPECT_EQ(india.next_allowed_ms, At(2026, 6, 15, 8, 0, 330));
+  // Kathmandu is UTC+5:45.
+  const auto nepal = Check("\"default\"", "+9779841234567", At(2026, 6, 15, 20, 59, 345));
+  EXPECT_TRUE(nepal.allowed);
+  EXPECT_EQ(Check("\"default\"", "+9779841234567", At(2026, 6, 15, 21, 0, 345)).next_allowed_ms,
+            At(2026, 6, 16, 8, 0, 345));
   // Adelaide is UTC+10:30 in its summer, +9:30 in winter.
   const auto summer =
       CheckZones("\"default\"", {"Australia/Adelaide"}, At(2026, 1, 15, 21, 0, 630));
