@@ -292,6 +292,9 @@ Result<QuietHoursDecision> CheckQuietHoursInZones(const QuietHoursPolicy& policy
   if (where.zones.empty() || where.zones.size() > kMaxZonesPerNumber) {
     return InvalidArgument("a number needs between 1 and 64 time zones");
   }
+  if (at_unix_ms < kQuietHoursMinMs || at_unix_ms > kQuietHoursMaxMs) {
+    return InvalidArgument("the instant to check is not between the years 1 and 9999");
+  }
   std::vector<ZoneClock> zones;
   zones.reserve(where.zones.size());
   for (const std::string& id : where.zones) {

@@ -36,6 +36,9 @@ namespace smsconsent {
 inline constexpr int64_t kQuietHoursHorizonMs = 8LL * 24 * 60 * 60 * 1000;
 // Zones a number may have; a region with more is refused (no region in ICU comes close).
 inline constexpr std::size_t kMaxZonesPerNumber = 64;
+// Instants a check accepts: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z.
+inline constexpr int64_t kQuietHoursMinMs = -62'135'596'800'000;
+inline constexpr int64_t kQuietHoursMaxMs = 253'402'300'799'999;
 
 // [start, end) in minutes since local midnight, 0 <= start <= end <= 1440; start == end is a
 // day with no window at all.
@@ -90,9 +93,10 @@ struct QuietHoursDecision {
   std::string rule;  // "default", "custom", "off" or the state's rule: "US-FL"
 };
 
-// The decision for a number at `at_unix_ms`. Errors of ZonesForNumber, and kFailedPrecondition
-// when no instant within kQuietHoursHorizonMs of `at_unix_ms` is in the window of every zone
-// (zones too far apart to share one).
+// The decision for a number at `at_unix_ms`. Errors of ZonesForNumber; kInvalidArgument when
+// `at_unix_ms` is outside [kQuietHoursMinMs, kQuietHoursMaxMs]; kFailedPrecondition when no instant
+// within kQuietHoursHorizonMs of `at_unix_ms` is in the window of every zone (zones too far apart
+// to share one).
 Result<QuietHoursDecision> CheckQuietHours(const QuietHoursPolicy& policy, std::string_view e164,
                                            int64_t at_unix_ms);
 // The same for zones already known (tests, callers that cache ZonesForNumber). kInvalidArgument

@@ -2,9 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <limits>
 #include <random>
 #include <set>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "core/business_days.h"
 
@@ -209,6 +213,13 @@ TEST(QuietHoursTest, BadNumbersAndZonesAreErrors) {
       StatusCode::kInvalidArgument);
   EXPECT_EQ(CheckQuietHoursInZones({}, NumberZones{}, 0).status().code(),
             StatusCode::kInvalidArgument);
+  for (int64_t at : {std::numeric_limits<int64_t>::max(), std::numeric_limits<int64_t>::min(),
+                     kQuietHoursMaxMs + 1, kQuietHoursMinMs - 1}) {
+    EXPECT_EQ(CheckQuietHours({}, "+4520123456", at).status().code(), StatusCode::kInvalidArgument)
+        << at;
+  }
+  EXPECT_TRUE(CheckQuietHours({}, "+4520123456", kQuietHoursMaxMs).ok());
+  EXPECT_TRUE(CheckQuietHours({}, "+4520123456", kQuietHoursMinMs).ok());
 }
 
 TEST(QuietHoursTest, UnknownAreaCodeFallsBackToTheRegionsZones) {
@@ -231,6 +242,44 @@ TEST(QuietHoursTest, RegionZonesAreNamedAsTheIanaDatabaseNamesThemNow) {
     EXPECT_EQ(zones->zones, std::vector<std::string>{zone}) << number;
     EXPECT_TRUE(CheckQuietHoursInZones({}, *zones, 0).ok()) << number;
   }
+}
+
+TEST(QuietHoursTest, CanadaAndTheTerritoriesOfTheNanp) {
+  const auto toronto = ZonesForNumber("+14165550123");
+  ASSERT_TRUE(toronto.ok());
+  EXPECT_EQ(toronto->jurisdiction, "CA-ON");
+  EXPECT_EQ(toronto->zones, std::vector<std::string>{"America/Toronto"});
+  // Puerto Rico is a region of its own in libphonenumber: its zone comes from ICU.
+  const auto san_juan = ZonesForNumber("+17877221234");
+  ASSERT_TRUE(san_juan.ok()) << san_juan.status().ToString();
+  EXPECT_EQ(san_juan->region, "PR");
+  EXPECT_EQ(san_juan->jurisdiction, "");
+  EXPECT_EQ(san_juan->zones, std::vector<std::string>{"America/Puerto_Rico"});
+}
+
+TEST(QuietHoursTest, ConcurrentChecksAgreeWithSequentialOnes) {
+  const std::string_view numbers[] = {"+13055550123", "+18125550123", "+4520123456", "+18005550123",
+                                      "+919810012345"};
+  const int64_t start = At(2026, 3, 7, 0, 0, 0);
+  std::vector<int64_t> expected;
+  for (int i = 0; i < 200; ++i) {
+    expected.push_back(
+        Check("\"jurisdiction\"", numbers[i % std::size(numbers)], start + i * 17 * kMinute)
+            .next_allowed_ms);
+  }
+  std::vector<std::thread> threads;
+  std::atomic<int> mismatches{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 200; ++i) {
+        const auto d = CheckQuietHours({QuietHoursPolicy::Kind::kJurisdiction, {}},
+                                       numbers[i % std::size(numbers)], start + i * 17 * kMinute);
+        if (!d.ok() || d->next_allowed_ms != expected[i]) ++mismatches;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(mismatches.load(), 0);
 }
 
 TEST(QuietHoursPolicyTest, ParsesAndWritesEveryForm) {
