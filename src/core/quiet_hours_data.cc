@@ -245,7 +245,7 @@ constexpr AreaCodeZones kAreaCodes[] = {
     {919, "US-NC", kEt},       {920, "US-WI", kCt},
     {924, "US-MN", kCt},       {925, "US-CA", kPt},
     {928, "US-AZ", kAzNavajo}, {929, "US-NY", kEt},
-    {930, "US-IN", kInEtCt},   {931, "US-TN", kEtCt},
+    {930, "US-IN", kInEtCt},   {931, "US-TN", kCt},
     {934, "US-NY", kEt},       {936, "US-TX", kCt},
     {937, "US-OH", kEt},       {938, "US-AL", kCt},
     {940, "US-TX", kCt},       {941, "US-FL", kEt},
