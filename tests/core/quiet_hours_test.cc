@@ -325,24 +325,24 @@ TEST(QuietHoursPolicyTest, BadPolicyTextIsRefusedWithAReason) {
 TEST(QuietHoursDataTest, AreaCodesAreSortedUniqueAndInKnownZones) {
   const auto table = NanpAreaCodes();
   ASSERT_GT(table.size(), 350u);
-  std::set<std::string> states;
+  std::set<std::string> states, provinces;
   for (std::size_t i = 0; i < table.size(); ++i) {
+    const AreaCodeZones& row = table[i];
     if (i > 0) {
-      EXPECT_LT(table[i - 1].area_code, table[i].area_code);
+      EXPECT_LT(table[i - 1].area_code, row.area_code);
     }
-    EXPECT_GE(table[i].area_code, 200);
-    EXPECT_LE(table[i].area_code, 999);
-    std::vector<std::string> zones;
-    for (std::string_view list = table[i].zones; !list.empty();) {
-      const auto space = list.find(' ');
-      zones.emplace_back(list.substr(0, space));
-      list = space == list.npos ? std::string_view() : list.substr(space + 1);
-    }
-    const auto d = CheckQuietHoursInZones({}, NumberZones{"", "", zones}, At(2026, 6, 15, 3, 0, 0));
-    EXPECT_TRUE(d.ok()) << table[i].area_code << ": " << d.status().ToString();
-    if (table[i].jurisdiction.starts_with("US-")) states.insert(std::string(table[i].jurisdiction));
+    // A number of the code finds the row, and every zone of the row is one ICU knows.
+    const auto where = ZonesForNumber("+1" + std::to_string(row.area_code) + "5550123");
+    ASSERT_TRUE(where.ok()) << row.area_code << ": " << where.status().ToString();
+    EXPECT_EQ(where->jurisdiction, row.jurisdiction) << row.area_code;
+    EXPECT_FALSE(where->zones.empty()) << row.area_code;
+    const auto d = CheckQuietHoursInZones({}, *where, At(2026, 6, 15, 3, 0, 0));
+    EXPECT_TRUE(d.ok()) << row.area_code << ": " << d.status().ToString();
+    (row.jurisdiction.starts_with("US-") ? states : provinces)
+        .insert(std::string(row.jurisdiction));
   }
-  EXPECT_EQ(states.size(), 51u);  // the 50 states and DC
+  EXPECT_EQ(states.size(), 51u);     // the 50 states and DC
+  EXPECT_EQ(provinces.size(), 10u);  // Nova Scotia and PEI share codes, as do the territories
   for (const JurisdictionRule& rule : JurisdictionRules()) {
     EXPECT_TRUE(states.count(std::string(rule.jurisdiction))) << rule.jurisdiction;
   }
