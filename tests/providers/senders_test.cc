@@ -123,9 +123,8 @@ class StandIn {
           while (line_end != std::string::npos) {
             const size_t start = line_end + 2;
             line_end = head.find("\r\n", start);
-            std::string line = head.substr(start, line_end == std::string::npos
-                                                      ? std::string::npos
-                                                      : line_end - start);
+            std::string line = head.substr(
+                start, line_end == std::string::npos ? std::string::npos : line_end - start);
             const size_t colon = line.find(':');
             if (colon == std::string::npos) continue;
             std::string name = line.substr(0, colon);
@@ -257,8 +256,9 @@ TEST_F(SenderTest, VonageSendsTextOutsideGsm7AsUnicodeAndShortCodesAsTheyAre) {
 }
 
 TEST_F(SenderTest, VonageLongTextSentInPartsKeepsTheFirstPartsId) {
-  StandIn stand_in({200, R"({"message-count":"2","messages":[)"
-                         R"({"status":"0","message-id":"PART1"},{"status":"0","message-id":"PART2"}]})"});
+  StandIn stand_in(
+      {200, R"({"message-count":"2","messages":[)"
+            R"({"status":"0","message-id":"PART1"},{"status":"0","message-id":"PART2"}]})"});
   const SendOutcome out = Make("vonage", VonageSettings(stand_in))->Send(kSms);
   EXPECT_EQ(out.kind, SendOutcome::kSent);
   EXPECT_EQ(out.provider_message_id, "PART1");
@@ -308,8 +308,9 @@ TEST_F(SenderTest, VonageStatusesAreClassified) {
 TEST_F(SenderTest, VonageHttpErrorsKeepTheProblemText) {
   StandIn stand_in({200, kVonageOk});
   auto sender = Make("vonage", VonageSettings(stand_in));
-  stand_in.Then({401, R"({"type":"https://developer.nexmo.com/api-errors#unauthorized",)"
-                      R"("title":"Unauthorized","detail":"You did not provide correct credentials."})"});
+  stand_in.Then({401,
+                 R"({"type":"https://developer.nexmo.com/api-errors#unauthorized",)"
+                 R"("title":"Unauthorized","detail":"You did not provide correct credentials."})"});
   stand_in.Then({429, R"({"title":"Too Many Requests"})"});
   stand_in.Then({503, "<html>Service Unavailable</html>"});
   const SendOutcome unauthorized = sender->Send(kSms);
@@ -497,8 +498,8 @@ TEST_F(SenderTest, MissingOrMistypedSettingsAreRefusedNamingTheSetting) {
 }
 
 TEST_F(SenderTest, EveryNamedSenderCanBeBuilt) {
-  const json settings = {{"account_sid", "AC1"}, {"auth_token", "t"},   {"sendsms_url", "http://k"},
-                         {"username", "u"},      {"password", "p"},     {"api_key", "k"},
+  const json settings = {{"account_sid", "AC1"}, {"auth_token", "t"}, {"sendsms_url", "http://k"},
+                         {"username", "u"},      {"password", "p"},   {"api_key", "k"},
                          {"api_secret", "s"},    {"auth_id", "MA1"}};
   for (std::string_view name : kReplySenderNames) {
     auto made = MakeReplySender(std::string(name), settings, *http_);
