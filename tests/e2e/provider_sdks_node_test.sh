@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# smsconsent's Vonage and Telnyx reply senders against those providers' OFFICIAL Node SDKs
-# (@vonage/sms and telnyx, versions pinned in tests/node/package.json and package-lock.json).
-# The test itself is tests/node/provider_sdks.test.mjs (node's built-in test runner): the SDK and
-# smsconsent send the same message to one local stand-in for both REST APIs, and their requests
-# must agree (method, path, authorization, content type, body fields and values).
+# smsconsent's Vonage, Plivo and Telnyx reply senders against those providers' OFFICIAL Node
+# SDKs (@vonage/sms, plivo and telnyx, versions pinned in tests/node/package.json and
+# package-lock.json). The test itself is tests/node/provider_sdks.test.mjs (node's built-in test
+# runner): the SDK and smsconsent send the same message to one local stand-in for the three
+# REST APIs, and their requests must agree (method, path, authorization, content type, body
+# fields and values).
 #
 # Run by CTest (CMakeLists.txt registers tests/e2e/*_test.sh) with SMSCONSENT_BINARY and
 # SMSCONSENT_SOURCE_DIR; by hand:
@@ -46,7 +47,7 @@ cd "$NODE_DIR" || { say "FAIL: $NODE_DIR missing"; exit 1; }
 # node_modules is up to date when it was installed from this very package-lock.json.
 stamp=node_modules/.smsconsent-package-lock.sha256
 want=$(sha256sum package-lock.json | cut -d' ' -f1)
-if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" && -d node_modules/twilio && -d node_modules/@vonage/sms && -d node_modules/telnyx ]]; then
+if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" && -d node_modules/twilio && -d node_modules/@vonage/sms && -d node_modules/plivo && -d node_modules/telnyx ]]; then
   say "node_modules is up to date with package-lock.json"
 else
   if ! command -v npm >/dev/null 2>&1; then
@@ -61,7 +62,7 @@ else
   echo "$want" > "$stamp"
 fi
 
-say "node $(node --version), @vonage/sms $(node -p 'JSON.parse(require("fs").readFileSync("node_modules/@vonage/sms/package.json")).version'), telnyx $(node -p 'JSON.parse(require("fs").readFileSync("node_modules/telnyx/package.json")).version'), binary $SMSCONSENT_BINARY"
+say "node $(node --version), @vonage/sms $(node -p 'JSON.parse(require("fs").readFileSync("node_modules/@vonage/sms/package.json")).version'), plivo $(node -p 'JSON.parse(require("fs").readFileSync("node_modules/plivo/package.json")).version'), telnyx $(node -p 'JSON.parse(require("fs").readFileSync("node_modules/telnyx/package.json")).version'), binary $SMSCONSENT_BINARY"
 start_ms=$(date +%s%3N)
 node --test --test-reporter=tap provider_sdks.test.mjs
 rc=$?

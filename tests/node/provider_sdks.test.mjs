@@ -1,11 +1,9 @@
-// smsconsent's Vonage and Telnyx reply senders, checked against the providers' OFFICIAL Node
-// SDKs (@vonage/sms and telnyx, pinned in package.json): a local stand-in for both REST APIs
-// records every request; the SDK sends a message to it, smsconsent's own sender sends the same
-// message (an outbox reply to HELP) to it, and the two requests must agree on method, path,
-// authorization (scheme and credentials), content type, the set of body fields and their values.
-//
-// Plivo's SDK (`plivo`) is not used: it pulls in 15 runtime dependencies (axios, request, joi,
-// lodash, xml2js, …) for one request whose shape tests/providers/senders_test.cc checks.
+// smsconsent's Vonage, Plivo and Telnyx reply senders, checked against the providers' OFFICIAL
+// Node SDKs (@vonage/sms, plivo and telnyx, pinned in package.json): a local stand-in for the
+// three REST APIs records every request; the SDK sends a message to it, smsconsent's own sender
+// sends the same message (an outbox reply to HELP) to it, and the two requests must agree on
+// method, path, authorization (scheme and credentials), content type, the set of body fields
+// and their values.
 //
 // Run: `node --test provider_sdks.test.mjs` (tests/e2e/provider_sdks_node_test.sh does it under
 // CTest). The binary is $SMSCONSENT_BINARY, else build/lead or build/release of this checkout.
@@ -21,6 +19,7 @@ import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 import { SMS } from '@vonage/sms';
+import plivo from 'plivo';
 import Telnyx from 'telnyx';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -41,9 +40,12 @@ const hex = (bytes) => randomBytes(bytes).toString('hex');
 const VONAGE_KEY = hex(4);
 const VONAGE_SECRET = `${hex(8)}&=`; // characters a careless encoder would mangle
 const TELNYX_KEY = `KEY${hex(16).toUpperCase()}_${hex(8)}`;
+const PLIVO_AUTH_ID = `MA${hex(9).toUpperCase()}`;
+const PLIVO_AUTH_TOKEN = hex(20);
 const VONAGE_NUMBER = '+15551230001';
 const VONAGE_UNICODE_NUMBER = '+15551230002'; // its business name needs UCS-2
 const TELNYX_NUMBER = '+15551230003';
+const PLIVO_NUMBER = '+15551230004';
 const PHONE = '+15005550006';
 
 let tmp;
@@ -101,6 +103,11 @@ function startStandIn() {
                        'remaining-balance': '10.00000000', 'message-price': '0.00750000',
                        network: '310004' }],
         });
+      }
+      if (req.method === 'POST' && req.url === `/v1/Account/${PLIVO_AUTH_ID}/Message/`) {
+        record.id = randomUUID();
+        return answer(202, { api_id: randomUUID(), message: 'message(s) queued',
+                             message_uuid: [record.id] });
       }
       if (req.method === 'POST' && req.url === '/v2/messages') {
         record.id = randomUUID();
@@ -180,7 +187,7 @@ async function smsconsentSends(number, apiPath) {
       '--message-id', `m-${hex(8)}`);
   return waitFor(`smsconsent's request to ${apiPath} for ${number}`, () =>
     standIn.requests.slice(before).find((r) => r.path === apiPath && r.body &&
-      (r.body.from === number || r.body.from === number.slice(1))));
+      (r.body.from === number || r.body.from === number.slice(1) || r.body.src === number)));
 }
 
 // ---- setup and teardown -------------------------------------------------------------------------
@@ -192,7 +199,8 @@ before(async () => {
 
   const vonage = cli('account', 'create', '--name', 'Vonage Shop', '--addons', 'marketing_sms_access');
   const telnyx = cli('account', 'create', '--name', 'Telnyx Shop', '--addons', 'marketing_sms_access');
-  Object.assign(accounts, { vonage, telnyx });
+  const plivoAccount = cli('account', 'create', '--name', 'Plivo Shop', '--addons', 'marketing_sms_access');
+  Object.assign(accounts, { vonage, telnyx, plivo: plivoAccount });
   const add = (account, number, ...more) => {
     numbers[number] = cli('number', 'add', '--account', String(account.id), '--number', number,
                           '--kind', 'long_code', ...more);
@@ -200,12 +208,16 @@ before(async () => {
   add(vonage, VONAGE_NUMBER, '--business-name', 'Corner Shop');
   add(vonage, VONAGE_UNICODE_NUMBER, '--business-name', 'Łódź Café');
   add(telnyx, TELNYX_NUMBER, '--business-name', 'Telnyx Corner');
+  add(plivoAccount, PLIVO_NUMBER, '--business-name', 'Plivo Kiosk');
   cli('provider', 'set', '--account', String(vonage.id), '--provider', 'vonage',
       '--signature-secret', hex(16), '--api-key', VONAGE_KEY, '--api-secret', VONAGE_SECRET,
       '--api-base-url', standIn.url, '--sender', 'vonage');
   cli('provider', 'set', '--account', String(telnyx.id), '--provider', 'telnyx',
       '--public-key', Buffer.alloc(32, 7).toString('base64'), '--api-key', TELNYX_KEY,
       '--api-base-url', standIn.url, '--sender', 'telnyx');
+  cli('provider', 'set', '--account', String(plivoAccount.id), '--provider', 'plivo',
+      '--auth-token', PLIVO_AUTH_TOKEN, '--auth-id', PLIVO_AUTH_ID,
+      '--api-base-url', standIn.url, '--sender', 'plivo');
   server = await startServer();
 });
 
@@ -248,6 +260,26 @@ for (const [number, unicode] of [[VONAGE_NUMBER, false], [VONAGE_UNICODE_NUMBER,
   });
 }
 
+// ---- Plivo -------------------------------------------------------------------------------------
+
+test("plivo: smsconsent's request matches the plivo SDK's", async () => {
+  const text = helpText(numbers[PLIVO_NUMBER]);
+  const before = standIn.requests.length;
+  // The SDK's `url` option replaces https://api.plivo.com/v1/Account/{auth_id}.
+  const client = new plivo.Client(PLIVO_AUTH_ID, PLIVO_AUTH_TOKEN,
+                                  { url: `${standIn.url}/v1/Account/${PLIVO_AUTH_ID}` });
+  const result = await client.messages.create({ src: PLIVO_NUMBER, dst: PHONE, text });
+  assert.equal(result.messageUuid.length, 1, JSON.stringify(result));
+  const sdkRequests = standIn.requests.slice(before);
+  assert.equal(sdkRequests.length, 1, 'the SDK made one request');
+  const official = shape(sdkRequests[0]);
+
+  const ours = shape(await smsconsentSends(PLIVO_NUMBER, `/v1/Account/${PLIVO_AUTH_ID}/Message/`));
+  assert.deepEqual(ours, official);
+  assert.equal(ours.scheme, 'Basic');
+  assert.equal(ours.credentials, `${PLIVO_AUTH_ID}:${PLIVO_AUTH_TOKEN}`);
+});
+
 // ---- Telnyx ------------------------------------------------------------------------------------
 
 test("telnyx: smsconsent's request matches the telnyx SDK's", async () => {
@@ -272,13 +304,15 @@ test("telnyx: smsconsent's request matches the telnyx SDK's", async () => {
 test('the outbox records the providers\' message ids', async () => {
   const vonageIds = standIn.requests.filter((r) => r.path === '/sms/json').map((r) => r.id);
   const telnyxIds = standIn.requests.filter((r) => r.path === '/v2/messages').map((r) => r.id);
+  const plivoIds = standIn.requests.filter((r) => r.path.startsWith('/v1/Account/')).map((r) => r.id);
   await waitFor('every reply recorded as sent', () => {
     const items = cli('outbox', 'list', '--account', String(accounts.vonage.id))
-      .concat(cli('outbox', 'list', '--account', String(accounts.telnyx.id)));
+      .concat(cli('outbox', 'list', '--account', String(accounts.telnyx.id)))
+      .concat(cli('outbox', 'list', '--account', String(accounts.plivo.id)));
     const sent = items.filter((o) => o.state === 'sent');
-    if (sent.length < 3) return false;
+    if (sent.length < 4) return false;
     for (const o of sent) {
-      assert.ok(vonageIds.includes(o.provider_message_id) || telnyxIds.includes(o.provider_message_id),
+      assert.ok([...vonageIds, ...telnyxIds, ...plivoIds].includes(o.provider_message_id),
                 `provider id ${o.provider_message_id} of ${JSON.stringify(o)}`);
     }
     return true;
