@@ -512,9 +512,10 @@ class TelnyxSender final : public ReplySender {
     req.headers = {{"Authorization", authorization_},
                    {"Content-Type", "application/json"},
                    {"Accept", "application/json"}};
-    // Telnyx replays the answer of a successful request repeated with the same key (where the
-    // endpoint takes part in its idempotency scheme), so a retry after a timeout whose request
-    // did arrive does not text the phone twice.
+    // Telnyx replays the answer of a successful request repeated with the same key on the
+    // endpoints that take part in its idempotency scheme, so a retry after a timeout whose
+    // request did arrive does not text the phone twice. Whether messages do is not documented
+    // (docs/webhooks.md): a best effort.
     if (!sms.idempotency_key.empty())
       req.headers.emplace_back("Idempotency-Key", sms.idempotency_key);
     req.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
