@@ -371,8 +371,8 @@ class VonageSender final : public ReplySender {
         timeout_(timeout) {}
 
   SendOutcome Send(const OutboundSms& sms) override {
-    // Vonage writes numbers in E.164 without the '+'. Its SMS API sends the text as GSM-7
-    // unless asked for "unicode", in which it would otherwise turn other characters into '?'.
+    // Vonage writes numbers in E.164 without the '+'. Its SMS API sends text as GSM-7 unless
+    // the type is "unicode", so a text GSM-7 cannot hold would not arrive as written.
     nlohmann::json body = {
         {"from", WithoutPlus(sms.from)}, {"to", WithoutPlus(sms.to)}, {"text", sms.body}};
     if (CountSegments(sms.body).encoding != SmsEncoding::kGsm7) body["type"] = "unicode";
