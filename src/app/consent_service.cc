@@ -13,6 +13,7 @@
 #include "core/clock.h"
 #include "core/json_text.h"
 #include "core/ledger.h"
+#include "providers/sender.h"
 
 namespace smsconsent {
 namespace {
@@ -1361,16 +1362,15 @@ Status ConsentService::SetProvider(int64_t account_id, const std::string& provid
                                    const std::optional<std::string>& reply_sender) {
   static const std::vector<std::string> kProviders = {"twilio", "kannel", "vonage",
                                                       "plivo",  "telnyx", "generic"};
-  static const std::vector<std::string> kSenders = {"log", "twilio", "kannel"};
   if (std::find(kProviders.begin(), kProviders.end(), provider) == kProviders.end()) {
     return InvalidArgument("unknown provider '" + provider +
                            "' (expected twilio, kannel, vonage, plivo, telnyx or generic)");
   }
   if (!settings.is_object()) return InvalidArgument("provider settings must be a JSON object");
-  if (reply_sender &&
-      std::find(kSenders.begin(), kSenders.end(), *reply_sender) == kSenders.end()) {
+  if (reply_sender && std::find(kReplySenderNames.begin(), kReplySenderNames.end(),
+                                *reply_sender) == kReplySenderNames.end()) {
     return InvalidArgument("unknown reply sender '" + *reply_sender +
-                           "' (expected log, twilio or kannel)");
+                           "' (expected log, twilio, kannel, vonage, plivo or telnyx)");
   }
   SMSC_ASSIGN_OR_RETURN(Account account, AccountWithSms(account_id));
   SMSC_ASSIGN_OR_RETURN(nlohmann::json merged, ProviderSettings(account.id, provider));

@@ -332,7 +332,8 @@ class ConsentService {
   Result<OutboxItem> GetOutboxItem(int64_t account_id, int64_t id);
 
   // Stores a provider's settings for the account (webhook secrets, outbound credentials) and,
-  // when `reply_sender` is set, how replies leave ("log", "twilio", "kannel").
+  // when `reply_sender` is set, how replies leave (one of kReplySenderNames: "log", "twilio",
+  // "kannel", "vonage", "plivo", "telnyx"; kInvalidArgument for another name).
   Status SetProvider(int64_t account_id, const std::string& provider,
                      const nlohmann::json& settings,
                      const std::optional<std::string>& reply_sender);

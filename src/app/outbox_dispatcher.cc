@@ -165,7 +165,11 @@ Status OutboxDispatcher::SendAndRecord(const OutboxItem& item) {
   } else {
     SendOutcome outcome;
     try {
-      outcome = (*sender)->Send(OutboundSms{item.from, item.to, item.body});
+      // One key per reply, the same on every attempt: the item's id alone would repeat in
+      // another installation sending through the same provider account.
+      const std::string key = "smsconsent:" + std::to_string(item.account_id) + ":" +
+                              std::to_string(item.id) + ":" + std::to_string(item.created_at_ms);
+      outcome = (*sender)->Send(OutboundSms{item.from, item.to, item.body, key});
     } catch (const std::exception& e) {
       // Whether it reached the provider is unknown: not retried, so never sent twice.
       outcome.kind = SendOutcome::kFailed;

@@ -676,6 +676,9 @@ int Main(int argc, char** argv) {
       {"--auth-token", "auth_token"},
       {"--account-sid", "account_sid"},
       {"--api-base-url", "api_base_url"},
+      {"--api-key", "api_key"},
+      {"--api-secret", "api_secret"},
+      {"--auth-id", "auth_id"},
       {"--secret", "secret"},
       {"--sendsms-url", "sendsms_url"},
       {"--username", "username"},
@@ -701,7 +704,8 @@ int Main(int argc, char** argv) {
                                    "'allow_v2'"
                                  : "settings key '" + key + "'");
   }
-  provider_set->add_option("--sender", sender, "how replies leave: twilio, kannel or log");
+  provider_set->add_option("--sender", sender,
+                           "how replies leave: twilio, kannel, vonage, plivo, telnyx or log");
   provider_set->callback([&] {
     run = with_app([&](App& app) {
       json settings = json::object();

@@ -5,8 +5,10 @@
 // wrong: bad credentials, bad number); 5xx, 429 and network errors retried with backoff.
 #pragma once
 
+#include <array>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -16,10 +18,19 @@ namespace smsconsent {
 
 class HttpClient;
 
+// Every name MakeReplySender builds, "log" (the default: replies go to the service's log) first.
+inline constexpr std::array<std::string_view, 6> kReplySenderNames = {"log",    "twilio", "kannel",
+                                                                      "vonage", "plivo",  "telnyx"};
+
 struct OutboundSms {
   std::string from;
   std::string to;
   std::string body;
+  // The same for every attempt of one reply and different for every other reply (the
+  // dispatcher derives it from the outbox item), at most 255 characters of [A-Za-z0-9_:-].
+  // Senders whose provider deduplicates requests by a client key send it (Telnyx's
+  // Idempotency-Key); the others ignore it. Empty: none is sent.
+  std::string idempotency_key;
 };
 
 struct SendOutcome {
@@ -34,9 +45,12 @@ class ReplySender {
   virtual SendOutcome Send(const OutboundSms& sms) = 0;
 };
 
-// Builds the sender named `sender` ("log", "twilio", "kannel") from that provider's settings
-// (ProviderConfig::settings of the account). kFailedPrecondition when a required setting is
-// missing (e.g. twilio needs account_sid and auth_token); kInvalidArgument for an unknown name.
+// Builds the sender named `sender` ("log", "twilio", "kannel", "vonage", "plivo", "telnyx")
+// from that provider's settings (ProviderConfig::settings of the account; the keys are listed
+// in senders.cc and docs/webhooks.md). kFailedPrecondition naming the setting when a required
+// one is missing or not a string (e.g. twilio needs account_sid and auth_token, vonage api_key
+// and api_secret, plivo auth_id and auth_token, telnyx api_key); kInvalidArgument for an
+// unknown name.
 // `http` must outlive the sender.
 Result<std::unique_ptr<ReplySender>> MakeReplySender(const std::string& sender,
                                                      const nlohmann::json& settings,

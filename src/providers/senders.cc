@@ -1,6 +1,8 @@
-// The reply senders of sender.h: log, Twilio REST API and Kannel sendsms.
+// The reply senders of sender.h: log, Twilio REST API, Kannel sendsms, Vonage SMS API, Plivo
+// Message API and Telnyx Messaging API v2.
 //
-// Settings (ProviderConfig::settings of the provider the account's reply_sender names):
+// Settings (ProviderConfig::settings of the provider the account's reply_sender names; the
+// webhook's settings of the same provider live in the same object):
 //
 //   log     none. Writes one info line per reply and reports it sent.
 //   twilio  account_sid   (required) the Account SID, "AC…"; also the Basic auth user
@@ -14,9 +16,21 @@
 //           password      (required) its password
 //           smsc          (optional) the smsc-id to route through
 //           timeout_ms    (optional) per request, default 10000
+//   vonage  api_key       (required) the account's API key; the Basic auth user
+//           api_secret    (required) its API secret; the Basic auth password
+//           api_base_url  (optional) default "https://rest.nexmo.com"
+//           timeout_ms    (optional) per request, default 10000
+//   plivo   auth_id       (required) the Auth ID; the Basic auth user and part of the path
+//           auth_token    (required) the Auth Token (the webhook's key too); the password
+//           api_base_url  (optional) default "https://api.plivo.com"
+//           timeout_ms    (optional) per request, default 10000
+//   telnyx  api_key       (required) an API key (v2), sent as a Bearer token
+//           api_base_url  (optional) default "https://api.telnyx.com"
+//           timeout_ms    (optional) per request, default 10000
 //
 // Outcome classes (sender.h): 2xx sent; 429, 5xx and transport errors retried; other statuses
-// failed for good.
+// failed for good. Vonage answers most errors with HTTP 200 and a status per message part,
+// classified in VonageStatusIsRetryable.
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -175,6 +189,43 @@ std::string Excerpt(std::string_view s, size_t max = 200) {
   return out;
 }
 
+// A JSON member that is a string, else empty.
+std::string JsonString(const nlohmann::json& j, const char* key) {
+  if (j.is_object() && j.contains(key) && j[key].is_string()) return j[key].get<std::string>();
+  return {};
+}
+
+// A provider's answer as JSON; null when it is not JSON (a proxy's error page), which the error
+// text then quotes as text. Read within ReadJson's limits like any outside text.
+nlohmann::json AnswerJson(const std::string& body) {
+  auto read = ReadJson(body);
+  return read.ok() ? std::move(read).value() : nlohmann::json();
+}
+
+// The error of a non-2xx answer: "<provider>: HTTP <status>: <message>", the message being what
+// `message` found in the JSON answer, or else the body's first bytes.
+SendOutcome HttpFailure(const char* provider, const HttpClientResponse& resp,
+                        const std::string& message) {
+  SendOutcome out;
+  out.kind = IsRetryableStatus(resp.status) ? SendOutcome::kRetry : SendOutcome::kFailed;
+  out.error = std::string(provider) + ": HTTP " + std::to_string(resp.status);
+  if (!message.empty()) {
+    out.error += ": " + Excerpt(message);
+  } else if (!resp.body.empty()) {
+    out.error += ": " + Excerpt(resp.body);
+  }
+  return out;
+}
+
+// The base URL setting without trailing slashes, or `fallback` when absent.
+Result<std::string> BaseUrlSetting(const nlohmann::json& settings, const char* provider,
+                                   const char* fallback) {
+  SMSC_ASSIGN_OR_RETURN(std::string base, StringSetting(settings, provider, "api_base_url", false));
+  if (base.empty()) base = fallback;
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  return base;
+}
+
 // ---- log --------------------------------------------------------------------------------------
 
 class LogSender final : public ReplySender {
@@ -300,6 +351,203 @@ class KannelSender final : public ReplySender {
   const std::chrono::milliseconds timeout_;
 };
 
+// ---- vonage -----------------------------------------------------------------------------------
+
+// Vonage's SMS API status of one message part (https://developer.vonage.com/api-errors/sms):
+// 1 throttled, 5 internal error and 10 too many binds are temporary; every other non-zero
+// status (missing or invalid parameters, bad credentials, invalid or barred number, account
+// barred, no credit, message too long, invalid sender, …) needs a person to change something.
+bool VonageStatusIsRetryable(const std::string& status) {
+  return status == "1" || status == "5" || status == "10";
+}
+
+class VonageSender final : public ReplySender {
+ public:
+  VonageSender(HttpClient& http, const std::string& base_url, const std::string& api_key,
+               const std::string& api_secret, std::chrono::milliseconds timeout)
+      : http_(http),
+        url_(base_url + "/sms/json"),
+        authorization_("Basic " + Base64Encode(api_key + ":" + api_secret)),
+        timeout_(timeout) {}
+
+  SendOutcome Send(const OutboundSms& sms) override {
+    // Vonage writes numbers in E.164 without the '+'. Its SMS API sends text as GSM-7 unless
+    // the type is "unicode", so a text GSM-7 cannot hold would not arrive as written.
+    nlohmann::json body = {
+        {"from", WithoutPlus(sms.from)}, {"to", WithoutPlus(sms.to)}, {"text", sms.body}};
+    if (CountSegments(sms.body).encoding != SmsEncoding::kGsm7) body["type"] = "unicode";
+
+    HttpClientRequest req;
+    req.method = "POST";
+    req.url = url_;
+    req.timeout = timeout_;
+    req.headers = {{"Authorization", authorization_},
+                   {"Content-Type", "application/json"},
+                   {"Accept", "application/json"}};
+    req.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    Result<HttpClientResponse> resp = http_.Send(req);
+    if (!resp.ok()) return TransportFailure("vonage", resp.status());
+
+    const nlohmann::json j = AnswerJson(resp->body);
+    if (resp->status < 200 || resp->status >= 300) {
+      // Outside the per-message statuses, Vonage answers RFC 7807 problems ({"title",
+      // "detail"}); older endpoints {"error-code", "error-code-label"}.
+      std::string message = JsonString(j, "title");
+      const std::string detail = JsonString(j, "detail");
+      if (!detail.empty()) message += message.empty() ? detail : ": " + detail;
+      if (message.empty()) message = JsonString(j, "error-code-label");
+      return HttpFailure("vonage", *resp, message);
+    }
+    // {"message-count": "2", "messages": [{"status": "0", "message-id": "…", …}, …]}: one
+    // entry per part of a long text, each with its own status.
+    SendOutcome out;
+    const nlohmann::json* parts =
+        j.is_object() && j.contains("messages") && j["messages"].is_array() ? &j["messages"]
+                                                                            : nullptr;
+    if (parts == nullptr || parts->empty()) {
+      out.kind = SendOutcome::kFailed;  // whether anything left is unknown: never sent twice
+      out.error = "vonage: HTTP " + std::to_string(resp->status) +
+                  ": answer without messages: " + Excerpt(resp->body);
+      return out;
+    }
+    for (const nlohmann::json& part : *parts) {
+      const std::string status = JsonString(part, "status");
+      if (status == "0") {
+        if (out.provider_message_id.empty()) {
+          out.provider_message_id = JsonString(part, "message-id");
+        }
+        continue;
+      }
+      // The first part that did not leave decides. Parts that did leave are not recalled, so
+      // a retry sends them again: a long reply may arrive partly twice rather than not at all.
+      out.kind = VonageStatusIsRetryable(status) ? SendOutcome::kRetry : SendOutcome::kFailed;
+      out.provider_message_id.clear();
+      out.error = "vonage: status " + Excerpt(status.empty() ? "missing" : status, 8);
+      const std::string text = JsonString(part, "error-text");
+      if (!text.empty()) out.error += ": " + Excerpt(text);
+      return out;
+    }
+    return out;
+  }
+
+ private:
+  static std::string WithoutPlus(const std::string& number) {
+    return !number.empty() && number.front() == '+' ? number.substr(1) : number;
+  }
+
+  HttpClient& http_;
+  const std::string url_;
+  const std::string authorization_;
+  const std::chrono::milliseconds timeout_;
+};
+
+// ---- plivo ------------------------------------------------------------------------------------
+
+class PlivoSender final : public ReplySender {
+ public:
+  PlivoSender(HttpClient& http, const std::string& base_url, const std::string& auth_id,
+              const std::string& auth_token, std::chrono::milliseconds timeout)
+      : http_(http),
+        url_(base_url + "/v1/Account/" + UrlEncode(auth_id) + "/Message/"),
+        authorization_("Basic " + Base64Encode(auth_id + ":" + auth_token)),
+        timeout_(timeout) {}
+
+  SendOutcome Send(const OutboundSms& sms) override {
+    // Plivo picks GSM-7 or UCS-2 itself (type "sms" is the default) and splits long texts.
+    const nlohmann::json body = {{"src", sms.from}, {"dst", sms.to}, {"text", sms.body}};
+    HttpClientRequest req;
+    req.method = "POST";
+    req.url = url_;
+    req.timeout = timeout_;
+    req.headers = {{"Authorization", authorization_},
+                   {"Content-Type", "application/json"},
+                   {"Accept", "application/json"}};
+    req.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    Result<HttpClientResponse> resp = http_.Send(req);
+    if (!resp.ok()) return TransportFailure("plivo", resp.status());
+
+    const nlohmann::json j = AnswerJson(resp->body);
+    if (resp->status < 200 || resp->status >= 300) {
+      // {"api_id": "…", "error": "…"}; the error may be an object naming the fields at fault.
+      std::string message = JsonString(j, "error");
+      if (message.empty() && j.is_object() && j.contains("error") && j["error"].is_object()) {
+        message = j["error"].dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      }
+      return HttpFailure("plivo", *resp, message);
+    }
+    // 202 {"api_id": "…", "message": "message(s) queued", "message_uuid": ["…"]}
+    SendOutcome out;
+    if (j.is_object() && j.contains("message_uuid") && j["message_uuid"].is_array() &&
+        !j["message_uuid"].empty() && j["message_uuid"][0].is_string()) {
+      out.provider_message_id = j["message_uuid"][0].get<std::string>();
+    }
+    return out;
+  }
+
+ private:
+  HttpClient& http_;
+  const std::string url_;
+  const std::string authorization_;
+  const std::chrono::milliseconds timeout_;
+};
+
+// ---- telnyx -----------------------------------------------------------------------------------
+
+class TelnyxSender final : public ReplySender {
+ public:
+  TelnyxSender(HttpClient& http, const std::string& base_url, const std::string& api_key,
+               std::chrono::milliseconds timeout)
+      : http_(http),
+        url_(base_url + "/v2/messages"),
+        authorization_("Bearer " + api_key),
+        timeout_(timeout) {}
+
+  SendOutcome Send(const OutboundSms& sms) override {
+    // Telnyx picks the encoding and splits long texts itself.
+    const nlohmann::json body = {{"from", sms.from}, {"to", sms.to}, {"text", sms.body}};
+    HttpClientRequest req;
+    req.method = "POST";
+    req.url = url_;
+    req.timeout = timeout_;
+    req.headers = {{"Authorization", authorization_},
+                   {"Content-Type", "application/json"},
+                   {"Accept", "application/json"}};
+    // Telnyx replays the answer of a successful request repeated with the same key on the
+    // endpoints that take part in its idempotency scheme, so a retry after a timeout whose
+    // request did arrive does not text the phone twice. Whether messages do is not documented
+    // (docs/webhooks.md): a best effort.
+    if (!sms.idempotency_key.empty())
+      req.headers.emplace_back("Idempotency-Key", sms.idempotency_key);
+    req.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    Result<HttpClientResponse> resp = http_.Send(req);
+    if (!resp.ok()) return TransportFailure("telnyx", resp.status());
+
+    const nlohmann::json j = AnswerJson(resp->body);
+    if (resp->status < 200 || resp->status >= 300) {
+      // {"errors": [{"code": "10004", "title": "Missing required parameter", "detail": "…"}]}
+      std::string message;
+      if (j.is_object() && j.contains("errors") && j["errors"].is_array() && !j["errors"].empty()) {
+        const nlohmann::json& e = j["errors"][0];
+        message = JsonString(e, "detail");
+        if (message.empty()) message = JsonString(e, "title");
+        const std::string code = JsonString(e, "code");
+        if (!message.empty() && !code.empty()) message += " (code " + Excerpt(code, 16) + ")";
+      }
+      return HttpFailure("telnyx", *resp, message);
+    }
+    // 200 {"data": {"record_type": "message", "id": "…", …}}
+    SendOutcome out;
+    if (j.is_object() && j.contains("data")) out.provider_message_id = JsonString(j["data"], "id");
+    return out;
+  }
+
+ private:
+  HttpClient& http_;
+  const std::string url_;
+  const std::string authorization_;
+  const std::chrono::milliseconds timeout_;
+};
+
 }  // namespace
 
 Result<std::unique_ptr<ReplySender>> MakeReplySender(const std::string& sender,
@@ -313,10 +561,8 @@ Result<std::unique_ptr<ReplySender>> MakeReplySender(const std::string& sender,
     SMSC_ASSIGN_OR_RETURN(std::string sid, StringSetting(settings, "twilio", "account_sid", true));
     SMSC_ASSIGN_OR_RETURN(std::string token, StringSetting(settings, "twilio", "auth_token", true));
     SMSC_ASSIGN_OR_RETURN(std::string base,
-                          StringSetting(settings, "twilio", "api_base_url", false));
+                          BaseUrlSetting(settings, "twilio", "https://api.twilio.com"));
     SMSC_ASSIGN_OR_RETURN(std::chrono::milliseconds timeout, TimeoutSetting(settings, "twilio"));
-    if (base.empty()) base = "https://api.twilio.com";
-    while (!base.empty() && base.back() == '/') base.pop_back();
     return std::unique_ptr<ReplySender>(
         new TwilioSender(http, std::move(base), std::move(sid), std::move(token), timeout));
   }
@@ -329,8 +575,32 @@ Result<std::unique_ptr<ReplySender>> MakeReplySender(const std::string& sender,
     return std::unique_ptr<ReplySender>(new KannelSender(
         http, std::move(url), std::move(user), std::move(pass), std::move(smsc), timeout));
   }
+  if (sender == "vonage") {
+    SMSC_ASSIGN_OR_RETURN(std::string key, StringSetting(settings, "vonage", "api_key", true));
+    SMSC_ASSIGN_OR_RETURN(std::string secret,
+                          StringSetting(settings, "vonage", "api_secret", true));
+    SMSC_ASSIGN_OR_RETURN(std::string base,
+                          BaseUrlSetting(settings, "vonage", "https://rest.nexmo.com"));
+    SMSC_ASSIGN_OR_RETURN(std::chrono::milliseconds timeout, TimeoutSetting(settings, "vonage"));
+    return std::unique_ptr<ReplySender>(new VonageSender(http, base, key, secret, timeout));
+  }
+  if (sender == "plivo") {
+    SMSC_ASSIGN_OR_RETURN(std::string id, StringSetting(settings, "plivo", "auth_id", true));
+    SMSC_ASSIGN_OR_RETURN(std::string token, StringSetting(settings, "plivo", "auth_token", true));
+    SMSC_ASSIGN_OR_RETURN(std::string base,
+                          BaseUrlSetting(settings, "plivo", "https://api.plivo.com"));
+    SMSC_ASSIGN_OR_RETURN(std::chrono::milliseconds timeout, TimeoutSetting(settings, "plivo"));
+    return std::unique_ptr<ReplySender>(new PlivoSender(http, base, id, token, timeout));
+  }
+  if (sender == "telnyx") {
+    SMSC_ASSIGN_OR_RETURN(std::string key, StringSetting(settings, "telnyx", "api_key", true));
+    SMSC_ASSIGN_OR_RETURN(std::string base,
+                          BaseUrlSetting(settings, "telnyx", "https://api.telnyx.com"));
+    SMSC_ASSIGN_OR_RETURN(std::chrono::milliseconds timeout, TimeoutSetting(settings, "telnyx"));
+    return std::unique_ptr<ReplySender>(new TelnyxSender(http, base, key, timeout));
+  }
   return InvalidArgument("unknown reply sender \"" + sender +
-                         "\" (expected log, twilio or kannel)");
+                         "\" (expected log, twilio, kannel, vonage, plivo or telnyx)");
 }
 
 }  // namespace smsconsent

@@ -40,7 +40,8 @@ struct Account {
   std::string default_region = "US";  // for national-format phone input
   OptOutScope opt_out_scope = OptOutScope::kNumber;
   int64_t created_at_ms = 0;
-  // How replies leave for this account: "log" (default), "twilio" or "kannel".
+  // How replies leave for this account: "log" (default), "twilio", "kannel", "vonage", "plivo"
+  // or "telnyx" (kReplySenderNames in providers/sender.h).
   std::string reply_sender = "log";
 };
 

@@ -608,6 +608,20 @@ TEST_F(ServiceTest, ApiKeyIsStoredOnlyAsHash) {
   EXPECT_EQ(found->id, acct->account.id);
 }
 
+TEST_F(ServiceTest, EveryReplySenderCanBeChosenAndOthersAreRefused) {
+  for (const std::string sender : {"vonage", "plivo", "telnyx", "twilio", "kannel", "log"}) {
+    ASSERT_TRUE(svc_->SetProvider(account_, sender == "log" ? "generic" : sender,
+                                  nlohmann::json::object(), sender)
+                    .ok())
+        << sender;
+    EXPECT_EQ(store_->GetAccount(account_)->reply_sender, sender);
+  }
+  const Status unknown = svc_->SetProvider(account_, "generic", nlohmann::json::object(), "sinch");
+  EXPECT_EQ(unknown.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(unknown.message().find("telnyx"), std::string::npos) << unknown.message();
+  EXPECT_EQ(store_->GetAccount(account_)->reply_sender, "log");
+}
+
 // Webhooks verify with the route's parsed settings, parsed once per cache load: a change by
 // SetProvider (as `provider set` makes it) must show at once, not after the cache's TTL.
 TEST_F(ServiceTest, RoutedProviderSettingsFollowSetProvider) {

@@ -1,7 +1,7 @@
 // OutboxDispatcher over a real SQLite store, with a fake clock and a fake HttpClient that
 // records every request and answers from a script: the senders' wire format (Twilio, Kannel,
-// log), the retry/fail/dead decisions, the replies cancelled or expired as they leave, leases,
-// and at-most-once across dispatchers.
+// log; Vonage, Plivo and Telnyx as the dispatcher uses them), the retry/fail/dead decisions, the
+// replies cancelled or expired as they leave, leases, and at-most-once across dispatchers.
 #include "app/outbox_dispatcher.h"
 
 #include <gtest/gtest.h>
@@ -463,6 +463,79 @@ TEST_F(DispatcherTest, KannelTemporaryFailureRetriesAndAuthFailureFails) {
   EXPECT_EQ(Get(a.id).state, OutboxState::kPending);
   EXPECT_EQ(Get(b.id).state, OutboxState::kFailed);
   EXPECT_NE(Get(b.id).last_error.find("Authorization failed"), std::string::npos);
+}
+
+// ---- Vonage, Plivo, Telnyx (their wire formats: tests/providers/senders_test.cc) ---------------
+
+TEST_F(DispatcherTest, TelnyxRetriesOfOneReplyCarryOneIdempotencyKey) {
+  ProviderConfig c;
+  c.account_id = account_.id;
+  c.provider = "telnyx";
+  c.settings = R"({"public_key":"x","api_key":"KEY1"})";
+  Must(store_->PutProviderConfig(c));
+  Must(store_->SetReplySender(account_.id, "telnyx"));
+  OutboxItem a = Queue("a");
+  OutboxItem b = Queue("b");
+  http_.Then(FakeHttp::Response(503, R"({"errors":[{"title":"Service Unavailable"}]})"));
+  http_.Then(FakeHttp::Response(200, R"({"data":{"id":"msg-b"}})"));
+  http_.Then(FakeHttp::Response(200, R"({"data":{"id":"msg-a"}})"));
+  OutboxDispatcher d(*store_, clock_, http_, Opts());
+  ASSERT_TRUE(d.RunOnce().ok());
+  clock_.Advance(1000);
+  ASSERT_TRUE(d.RunOnce().ok());
+
+  auto reqs = http_.requests();
+  ASSERT_EQ(reqs.size(), 3u);
+  EXPECT_EQ(reqs[0].url, "https://api.telnyx.com/v2/messages");
+  EXPECT_EQ(Header(reqs[0], "Authorization"), "Bearer KEY1");
+  const std::string key_a = Header(reqs[0], "Idempotency-Key");
+  EXPECT_EQ(key_a, "smsconsent:" + std::to_string(account_.id) + ":" + std::to_string(a.id) + ":" +
+                       std::to_string(a.created_at_ms));
+  EXPECT_NE(Header(reqs[1], "Idempotency-Key"), key_a);  // another reply
+  EXPECT_EQ(Header(reqs[2], "Idempotency-Key"), key_a);  // a's retry
+  EXPECT_EQ(Get(a.id).state, OutboxState::kSent);
+  EXPECT_EQ(Get(a.id).provider_message_id, "msg-a");
+  EXPECT_EQ(Get(b.id).provider_message_id, "msg-b");
+}
+
+TEST_F(DispatcherTest, VonageAndPlivoSendThroughTheirApisWithTheirSettings) {
+  for (const std::string provider : {"vonage", "plivo"}) {
+    ProviderConfig c;
+    c.account_id = account_.id;
+    c.provider = provider;
+    c.settings = provider == "vonage" ? R"({"signature_secret":"s","api_key":"k","api_secret":"p"})"
+                                      : R"({"auth_token":"t","auth_id":"MA1"})";
+    Must(store_->PutProviderConfig(c));
+    Must(store_->SetReplySender(account_.id, provider));
+    clock_.Advance(10'000);  // past the sender cache
+    http_.Then(provider == "vonage"
+                   ? FakeHttp::Response(200, R"({"messages":[{"status":"0","message-id":"V1"}]})")
+                   : FakeHttp::Response(202, R"({"message_uuid":["P1"]})"));
+    OutboxItem o = Queue();
+    OutboxDispatcher d(*store_, clock_, http_, Opts());
+    ASSERT_TRUE(d.RunOnce().ok());
+    EXPECT_EQ(Get(o.id).state, OutboxState::kSent) << provider << ": " << Get(o.id).last_error;
+    EXPECT_EQ(Get(o.id).provider_message_id, provider == "vonage" ? "V1" : "P1");
+  }
+  auto reqs = http_.requests();
+  ASSERT_EQ(reqs.size(), 2u);
+  EXPECT_EQ(reqs[0].url, "https://rest.nexmo.com/sms/json");
+  EXPECT_EQ(reqs[1].url, "https://api.plivo.com/v1/Account/MA1/Message/");
+}
+
+TEST_F(DispatcherTest, NewSendersWithoutTheirCredentialsFailTheItemNamingTheSetting) {
+  ProviderConfig c;
+  c.account_id = account_.id;
+  c.provider = "vonage";
+  c.settings = R"({"signature_secret":"only the webhook's"})";
+  Must(store_->PutProviderConfig(c));
+  Must(store_->SetReplySender(account_.id, "vonage"));
+  OutboxItem o = Queue();
+  OutboxDispatcher d(*store_, clock_, http_, Opts());
+  ASSERT_TRUE(d.RunOnce().ok());
+  EXPECT_EQ(Get(o.id).state, OutboxState::kFailed);
+  EXPECT_NE(Get(o.id).last_error.find("api_key"), std::string::npos) << Get(o.id).last_error;
+  EXPECT_EQ(http_.count(), 0u);
 }
 
 // ---- Replies checked as they leave -------------------------------------------------------------
