@@ -101,6 +101,12 @@ void AddServeOptions(CLI::App& cmd, ServeConfig& c) {
       ->envname("SMSCONSENT_HELP_REPLY_MAX_AGE_S")
       ->check(CLI::Range(int64_t{1}, kMaxReplyMaxAgeS))
       ->capture_default_str();
+  cmd.add_option("--message-max-age-s", c.message_max_age_s,
+                 "a message sent through POST /v1/messages not sent within this many seconds of "
+                 "being due expires unsent")
+      ->envname("SMSCONSENT_MESSAGE_MAX_AGE_S")
+      ->check(CLI::Range(int64_t{1}, kMaxReplyMaxAgeS))
+      ->capture_default_str();
   cmd.add_option("--review-highlight-after-s", c.review_highlight_after_s,
                  "a possible opt-out still unreviewed after this many seconds is marked overdue "
                  "and highlighted on the activity page")
@@ -201,6 +207,7 @@ ReplyMaxAges ReplyMaxAgesOf(const ServeConfig& config) {
   ages.reply_ms = config.reply_max_age_s * 1000;
   ages.opt_out_confirmation_ms = config.opt_out_confirmation_max_age_s * 1000;
   ages.help_ms = config.help_reply_max_age_s * 1000;
+  ages.message_ms = config.message_max_age_s * 1000;
   return ages;
 }
 

@@ -72,7 +72,7 @@ Status CheckOutboxClaim(const OutboxClaim& claim) {
   SMSC_RETURN_IF_ERROR(CheckLimit(claim.limit));
   SMSC_RETURN_IF_ERROR(CheckLease("an outbox claim", claim.owner, claim.lease_ms));
   if (claim.max_ages.reply_ms <= 0 || claim.max_ages.opt_out_confirmation_ms <= 0 ||
-      claim.max_ages.help_ms <= 0) {
+      claim.max_ages.help_ms <= 0 || claim.max_ages.message_ms <= 0) {
     return InvalidArgument("the maximum ages of replies must be positive");
   }
   return Status::Ok();

@@ -205,9 +205,12 @@ TEST(ReplyMaxAges, DefaultsSettingsAndRanges) {
   EXPECT_EQ(ages.reply_ms, kDefaultReplyMaxAgeMs);
   EXPECT_EQ(ages.opt_out_confirmation_ms, kDefaultOptOutConfirmationMaxAgeMs);
   EXPECT_EQ(ages.help_ms, kDefaultHelpReplyMaxAgeMs);
+  EXPECT_EQ(ages.message_ms, kDefaultMessageMaxAgeMs);
   const ServeConfig set =
       ParseServeFlags({"--reply-max-age-s", "600", "--opt-out-confirmation-max-age-s", "120",
-                       "--help-reply-max-age-s", "7200"});
+                       "--help-reply-max-age-s", "7200", "--message-max-age-s", "3600"});
+  EXPECT_EQ(ReplyMaxAgesOf(set).message_ms, 3'600'000);
+  EXPECT_THROW(ParseServeFlags({"--message-max-age-s", "0"}), CLI::ValidationError);
   EXPECT_EQ(ReplyMaxAgesOf(set).reply_ms, 600'000);
   EXPECT_EQ(ReplyMaxAgesOf(set).opt_out_confirmation_ms, 120'000);
   EXPECT_EQ(ReplyMaxAgesOf(set).help_ms, 7'200'000);
