@@ -103,6 +103,7 @@ class App {
     return Status::Ok();
   }
   ConsentService& service() { return *service_; }
+  const Clock& clock() const { return clock_; }
   Output out() const { return Output{globals_.json}; }
 
  private:
@@ -310,7 +311,7 @@ int Main(int argc, char** argv) {
   });
 
   // ---- sms receive ----
-  auto* sms = cli.add_subcommand("sms", "inbound SMS");
+  auto* sms = cli.add_subcommand("sms", "inbound SMS, and messages to send");
   sms->require_subcommand(1);
   InboundSms inbound;
   auto* sms_receive = sms->add_subcommand(
@@ -347,6 +348,57 @@ int Main(int argc, char** argv) {
              << rep["encoding"].get<std::string>() << ", " << rep["segments"].get<int>()
              << " segment(s)):\n    " << rep["body"].get<std::string>() << "\n";
         }
+      });
+    });
+  });
+
+  // ---- sms send ----
+  MessageRequest outgoing;
+  int64_t send_account = 0;
+  std::string send_purpose = "marketing", send_at;
+  auto* sms_send = sms->add_subcommand(
+      "send",
+      "queue a message to send from one of the account's numbers, refused (exit 3) unless the "
+      "recipient's consent allows it (docs/sending.md); `serve` sends it");
+  sms_send->add_option("--account", send_account, "account id")->required();
+  sms_send->add_option("--to", outgoing.to, "the recipient's phone")->required();
+  sms_send->add_option("--from", outgoing.from, "the sender number as registered")->required();
+  sms_send->add_option("--body", outgoing.body, "message text")->required();
+  sms_send->add_option("--purpose", send_purpose, "marketing or transactional")
+      ->capture_default_str();
+  sms_send->add_option("--send-at", send_at,
+                       "when to send it: a date-time with Z or an offset (default: at once)");
+  sms_send->add_option("--idempotency-key", outgoing.idempotency_key,
+                       "the same key with the same message queues it once");
+  sms_send->callback([&] {
+    run = with_app([&](App& app) {
+      auto purpose = ParsePurpose(send_purpose);
+      if (!purpose.ok()) return Output::Fail(purpose.status());
+      outgoing.purpose = *purpose;
+      if (!send_at.empty()) {
+        auto span = ParseTimeSpan(send_at);
+        if (!span.ok()) return Output::Fail(span.status());
+        if (span->end_ms - span->start_ms != 1) {
+          return Output::Fail(
+              InvalidArgument("--send-at must be a date and time with Z or an "
+                              "offset"));
+        }
+        outgoing.send_at_ms = span->start_ms;
+      }
+      auto r = app.service().SendMessage(send_account, outgoing);
+      if (!r.ok()) return Output::Fail(r.status());
+      if (r->refusal) {
+        return Output::Fail(
+            Status(StatusCode::kFailedPrecondition,
+                   std::string(SendRefusalCode(r->refusal->why)) + ": " + r->refusal->message));
+      }
+      const json m = MessageJson(*r->message, app.clock().NowMs());
+      return app.out().Print(m, [&](std::ostream& os) {
+        os << "message " << m["id"] << " " << m["state"].get<std::string>()
+           << (r->replayed ? " (queued before with this key)" : "") << ": to "
+           << m["to"].get<std::string>() << " from " << m["from"].get<std::string>() << ", "
+           << m["segments"] << " segment(s) " << m["encoding"].get<std::string>() << ", due "
+           << m["send_at"].get<std::string>() << "\n";
       });
     });
   });

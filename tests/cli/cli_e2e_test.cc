@@ -200,6 +200,47 @@ TEST_F(Cli, AddOnsGateSmsFeatures) {
   EXPECT_NE(r.err.find("Short Code"), std::string::npos) << r.err;
 }
 
+// `sms send` queues a message only when the recipient's consent allows it; a refusal says why
+// (exit code 3) and queues nothing; an idempotency key queues a message once.
+TEST_F(Cli, SmsSendQueuesOnlyWhatConsentAllows) {
+  const std::string acct = NewAccount("marketing_sms_access");
+  Ok({"number", "add", "--account", acct, "--number", "+15551234567"});
+  const std::vector<std::string> send = {"sms",    "send",         "--account", acct,
+                                         "--to",   "+14155552671", "--from",    "+15551234567",
+                                         "--body", "Sale today"};
+  CliRun r = Exec(send);
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_NE(r.err.find("not_opted_in"), std::string::npos) << r.err;
+  std::vector<std::string> transactional = send;
+  transactional.insert(transactional.end(), {"--purpose", "transactional"});
+  EXPECT_EQ(Ok(transactional)["state"], "queued");
+
+  Ok({"status", "set", "--account", acct, "--phone", "+14155552671", "--number", "+15551234567",
+      "--status", "opted_in", "--attest", "--legal-basis", "consent", "--explanation",
+      "signed up in the shop"});
+  std::vector<std::string> keyed = send;
+  keyed.insert(keyed.end(), {"--idempotency-key", "sale-1", "--send-at", "2099-01-01T09:00:00Z"});
+  r = Exec(keyed);
+  EXPECT_EQ(r.exit_code, 2) << r.err;  // more than 30 days ahead
+  const std::time_t in_an_hour = std::time(nullptr) + 3600;
+  std::tm tm{};
+  gmtime_r(&in_an_hour, &tm);
+  char when[32];
+  std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  keyed.back() = when;
+  json first = Ok(keyed);
+  EXPECT_EQ(first["state"], "scheduled");
+  EXPECT_EQ(first["purpose"], "marketing");
+  EXPECT_EQ(Ok(keyed)["id"], first["id"]);
+  EXPECT_EQ(Ok({"outbox", "list", "--account", acct}).size(), 2u);
+
+  Ok({"sms", "receive", "--from", "+14155552671", "--to", "+15551234567", "--body", "STOP",
+      "--message-id", "SM9"});
+  r = Exec(transactional);
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_NE(r.err.find("opted_out"), std::string::npos) << r.err;
+}
+
 // Text that is not UTF-8 (a terminal in Latin-1) is refused before anything is stored: a
 // contact stored with such a name would make every later listing fail.
 TEST_F(Cli, ArgumentsThatAreNotUtf8AreRefusedAndChangeNothing) {
