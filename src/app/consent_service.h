@@ -109,6 +109,10 @@ struct MessageOutcome {
   std::optional<OutboxItem> message;
   bool replayed = false;
   std::optional<Refusal> refusal;
+  // A marketing message that would have arrived in the recipient's quiet hours: when it was
+  // asked for, and the decision that moved it (its send_at is decision->next_allowed_ms).
+  std::optional<QuietHoursDecision> deferred;
+  int64_t requested_ms = 0;
 };
 
 // A partial update of a sender number's keyword and reply configuration.
@@ -120,6 +124,7 @@ struct NumberUpdate {
   std::optional<std::string> reply_opt_in, reply_opt_out, reply_help;
   std::optional<std::string> business_name;
   std::optional<bool> opt_in_confirmation;
+  std::optional<QuietHoursPolicy> quiet_hours;
 };
 
 // A partial update of a contact: only the fields set change. The phone is not here: it is
@@ -397,8 +402,11 @@ class ConsentService {
   // (RefuseSend in core/sending.h: add-ons, the number, the recipient's status on it) and the
   // body and schedule (CheckMessageBody, CheckSendAt). A refusal is an outcome, not an error;
   // errors are bad input (kInvalidArgument, kInvalidPhone, kNotFound for an unknown number),
-  // kAlreadyExists for an Idempotency-Key used with a different request, and store failures.
-  // The dispatcher checks the message again when it leaves (DecidePendingReply).
+  // kAlreadyExists for an Idempotency-Key used with a different request, kFailedPrecondition
+  // for a marketing message to a number with no local time, and store failures. A marketing
+  // message due in the recipient's quiet hours (the number's policy, core/quiet_hours.h) is
+  // deferred to the next instant it may arrive, not refused. The dispatcher checks the message
+  // again when it leaves (DecidePendingReply, quiet hours).
   Result<MessageOutcome> SendMessage(int64_t account_id, const MessageRequest& req);
   Status NumberWrittenEvents(int64_t account_id);
   // Checks the ledger (the chain of format-1 events, the tree and its signed heads) and that the

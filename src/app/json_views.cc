@@ -47,6 +47,7 @@ json ToJson(const SenderNumber& n) {
       {"replies",
        {{"opt_in", n.replies.opt_in}, {"opt_out", n.replies.opt_out}, {"help", n.replies.help}}},
       {"opt_in_confirmation", n.opt_in_confirmation},
+      {"quiet_hours", json::parse(QuietHoursPolicyToJson(n.quiet_hours))},
       {"created_at", FormatTimestampMs(n.created_at_ms)}};
 }
 
@@ -160,6 +161,18 @@ json MessageJson(const OutboxItem& o, int64_t now_ms) {
           {"encoding", SmsEncodingName(seg.encoding)},
           {"contact_id", o.contact_id ? json(o.contact_id) : json(nullptr)},
           {"created_at", FormatTimestampMs(o.created_at_ms)}};
+}
+
+json MessageJson(const MessageOutcome& out, int64_t now_ms) {
+  json j = MessageJson(*out.message, now_ms);
+  if (out.deferred) {
+    j["deferred"] = {{"reason", "quiet_hours"},
+                     {"requested", FormatTimestampMs(out.requested_ms)},
+                     {"until", FormatTimestampMs(out.deferred->next_allowed_ms)},
+                     {"rule", out.deferred->rule},
+                     {"zones", out.deferred->zones}};
+  }
+  return j;
 }
 
 json ToJson(const NumberStatus& s) {

@@ -25,6 +25,9 @@ nlohmann::json ToJson(const OutboxItem& o);
 // A message the business sent (kind message) as POST /v1/messages answers: its state is
 // "scheduled" while it waits for its send_at, "queued" while it is due, else the outbox state.
 nlohmann::json MessageJson(const OutboxItem& o, int64_t now_ms);
+// The answer to a message accepted (SendMessage): MessageJson, and for one deferred by quiet
+// hours, "deferred": {"reason": "quiet_hours", "requested", "until", "rule", "zones"}.
+nlohmann::json MessageJson(const MessageOutcome& out, int64_t now_ms);
 nlohmann::json ToJson(const SegmentInfo& s);
 nlohmann::json ToJson(const NumberStatus& s);
 nlohmann::json ToJson(const QueuedReply& r);

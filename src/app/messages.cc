@@ -85,6 +85,15 @@ Result<MessageOutcome> ConsentService::SendMessage(int64_t account_id, const Mes
   item.created_at_ms = now;
   item.send_at_ms = req.send_at_ms.value_or(0);
   item.next_attempt_at_ms = std::max(now, item.send_at_ms);
+  if (req.purpose == Purpose::kMarketing) {
+    SMSC_ASSIGN_OR_RETURN(QuietHoursDecision quiet,
+                          CheckQuietHours(number->quiet_hours, to.e164, item.next_attempt_at_ms));
+    if (!quiet.allowed) {
+      out.requested_ms = item.next_attempt_at_ms;
+      item.send_at_ms = item.next_attempt_at_ms = quiet.next_allowed_ms;
+      out.deferred = std::move(quiet);
+    }
+  }
   item.idempotency_key = req.idempotency_key;
   item.request_hash = hash;
   ChangeSet changes;

@@ -134,9 +134,13 @@ Status OutboxDispatcher::Pass(bool from_loop, int* claimed) {
                      OutboxStateName(o.state), o.last_error);
       }
     }
+    for (const OutboxItem& o : got->deferred) {
+      spdlog::debug("outbox: message {} to {} deferred by quiet hours until {}", o.id, o.to,
+                    FormatTimestampMs(o.next_attempt_at_ms));
+    }
     if (got->items.empty()) {
-      if (got->retired.empty()) break;  // nothing due
-      continue;                         // the claim stopped at its retirement bound
+      if (got->retired.empty() && got->deferred.empty()) break;  // nothing due
+      continue;  // the claim stopped at its bound of retired and deferred items
     }
     ++*claimed;
     Status st = SendAndRecord(got->items.front());

@@ -392,7 +392,7 @@ int Main(int argc, char** argv) {
             Status(StatusCode::kFailedPrecondition,
                    std::string(SendRefusalCode(r->refusal->why)) + ": " + r->refusal->message));
       }
-      const json m = MessageJson(*r->message, app.clock().NowMs());
+      const json m = MessageJson(*r, app.clock().NowMs());
       return app.out().Print(m, [&](std::ostream& os) {
         os << "message " << m["id"] << " " << m["state"].get<std::string>()
            << (r->replayed ? " (queued before with this key)" : "") << ": to "

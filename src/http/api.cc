@@ -213,6 +213,7 @@ void Api::AddRoutes() {
                     {"languages"},
                     {"business_name"},
                     {"opt_in_confirmation"},
+                    {"quiet_hours"},
                     {"keywords",
                      {{"opt_in"},
                       {"opt_out"},
@@ -226,6 +227,10 @@ void Api::AddRoutes() {
                 SMSC_ASSIGN_OR_RETURN(u.languages, OptStrings(body, "languages"));
                 SMSC_ASSIGN_OR_RETURN(u.business_name, OptString(body, "business_name"));
                 SMSC_ASSIGN_OR_RETURN(u.opt_in_confirmation, OptBool(body, "opt_in_confirmation"));
+                if (body.contains("quiet_hours")) {
+                  SMSC_ASSIGN_OR_RETURN(u.quiet_hours,
+                                        ParseQuietHoursPolicy(body["quiet_hours"].dump()));
+                }
                 const json kw = body.value("keywords", json::object());
                 if (!kw.is_object()) return InvalidArgument("'keywords' must be an object");
                 SMSC_ASSIGN_OR_RETURN(u.opt_in, OptStrings(kw, "opt_in"));

@@ -78,7 +78,7 @@ void Api::AddMessageRoutes() {
                   return ErrorResponse(409, SendRefusalCode(out.refusal->why),
                                        out.refusal->message);
                 }
-                HttpResponse r = JsonResponse(202, MessageJson(*out.message, clock_.NowMs()));
+                HttpResponse r = JsonResponse(202, MessageJson(out, clock_.NowMs()));
                 if (out.replayed) r.headers.emplace_back("Idempotent-Replayed", "true");
                 return r;
               }));

@@ -48,6 +48,9 @@ Result<SenderNumber> ReadNumber(const Row& s) {
   n.replies.help = s.Text(9);
   n.opt_in_confirmation = s.Bool(10);
   n.created_at_ms = s.Int(11);
+  auto quiet = ParseQuietHoursPolicy(s.Text(12));
+  if (!quiet.ok()) return BadColumn(quiet, "sender_numbers", n.id);
+  n.quiet_hours = *quiet;
   return n;
 }
 

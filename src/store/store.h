@@ -26,6 +26,7 @@
 #include "core/keywords.h"
 #include "core/ledger.h"
 #include "core/merkle.h"
+#include "core/quiet_hours.h"
 #include "core/status.h"
 #include "core/tree_head.h"
 #include "store/ledger_tree.h"
@@ -90,6 +91,9 @@ struct SenderNumber {
   ReplyTexts replies;
   bool opt_in_confirmation = false;  // for user opt-ins on non-short-codes
   int64_t created_at_ms = 0;
+  // When marketing sent from it may reach a recipient (core/quiet_hours.h): by default the
+  // 08:00-21:00 window of the recipient's local time with their US state's stricter rules.
+  QuietHoursPolicy quiet_hours{QuietHoursPolicy::Kind::kJurisdiction, {}};
 };
 
 struct Contact {
@@ -212,6 +216,9 @@ struct OutboxClaim {
 struct ClaimedOutbox {
   std::vector<OutboxItem> items;    // claimed: sending, leased to the owner, oldest first
   std::vector<OutboxItem> retired;  // found no longer due: cancelled or expired, with the reason
+  // Marketing messages due in their recipient's quiet hours: still pending, next_attempt_at_ms
+  // moved to the next instant they may arrive (docs/sending.md).
+  std::vector<OutboxItem> deferred;
 };
 
 // How a dispatcher finishes one claimed outbox item.

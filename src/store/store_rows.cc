@@ -98,6 +98,24 @@ std::optional<Retirement> RetirementOf(const OutboxItem& item, SubscriptionStatu
   return std::nullopt;
 }
 
+ClaimFate ClaimFateOf(const OutboxItem& item, SubscriptionStatus status_now, bool status_changed,
+                      std::string_view quiet_hours, const OutboxClaim& claim) {
+  ClaimFate fate;
+  fate.retire = RetirementOf(item, status_now, status_changed, claim);
+  if (fate.retire || item.kind != ReplyKind::kMessage || item.purpose != Purpose::kMarketing) {
+    return fate;
+  }
+  Result<QuietHoursPolicy> policy = ParseQuietHoursPolicy(quiet_hours);
+  Result<QuietHoursDecision> quiet =
+      policy.ok() ? CheckQuietHours(*policy, item.to, claim.now_ms) : policy.status();
+  if (!quiet.ok()) {
+    fate.retire = Retirement{OutboxState::kCancelled, "quiet hours: " + quiet.status().message()};
+  } else if (!quiet->allowed) {
+    fate.defer_until_ms = quiet->next_allowed_ms;
+  }
+  return fate;
+}
+
 Status CheckProperties(const std::string& text) {
   if (text == "{}") return Status::Ok();
   const nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);

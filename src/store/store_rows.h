@@ -52,6 +52,16 @@ struct Retirement {
 };
 std::optional<Retirement> RetirementOf(const OutboxItem& item, SubscriptionStatus status_now,
                                        bool status_changed, const OutboxClaim& claim);
+// What a claim does with a due item: RetirementOf first; then a marketing message whose
+// recipient is in quiet hours by its number's policy (`quiet_hours`, the policy's JSON text) is
+// deferred to the next instant it may arrive, and one whose local time cannot be known (a
+// number with no place) is cancelled. Neither: it is sent.
+struct ClaimFate {
+  std::optional<Retirement> retire;
+  std::optional<int64_t> defer_until_ms;
+};
+ClaimFate ClaimFateOf(const OutboxItem& item, SubscriptionStatus status_now, bool status_changed,
+                      std::string_view quiet_hours, const OutboxClaim& claim);
 
 // A page size must be positive.
 Status CheckLimit(int limit);

@@ -654,3 +654,51 @@ TEST_F(ServiceTest, RoutedProviderSettingsFollowSetProvider) {
 
 }  // namespace
 }  // namespace smsconsent
+
+namespace smsconsent {
+namespace {
+
+// A marketing message that would arrive in the recipient's quiet hours is deferred to the next
+// instant their local time allows, by the number's policy ("jurisdiction" by default: the
+// recipient's US state's rule where it is stricter); the answer says so. A transactional one is
+// not deferred.
+TEST_F(ServiceTest, AMarketingMessageInQuietHoursIsDeferredToTheRecipientsMorning) {
+  auto send = [&](const std::string& to, Purpose purpose) {
+    StatusChangeRequest opt_in = OptIn("+15551234567");
+    opt_in.phone = to;
+    EXPECT_TRUE(svc_->SetStatus(opt_in).ok());
+    MessageRequest m;
+    m.to = to;
+    m.from = "+15551234567";
+    m.body = "Weekend sale";
+    m.purpose = purpose;
+    auto r = svc_->SendMessage(account_, m);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? *r : MessageOutcome{};
+  };
+  // Florida: 2026-12-08T01:30:00Z is 20:30 in Miami, past Florida's 20:00; 08:00 EST next.
+  clock_.Set(1'796'693'400'000);
+  MessageOutcome florida = send("+13055550100", Purpose::kMarketing);
+  ASSERT_TRUE(florida.message.has_value());
+  ASSERT_TRUE(florida.deferred.has_value());
+  EXPECT_EQ(florida.deferred->rule, "US-FL");
+  EXPECT_EQ(florida.message->next_attempt_at_ms, 1'796'734'800'000);  // 2026-12-08T13:00:00Z
+  EXPECT_EQ(florida.message->send_at_ms, 1'796'734'800'000);
+  EXPECT_EQ(MessageJson(florida, clock_.NowMs())["state"], "scheduled");
+  EXPECT_EQ(MessageJson(florida, clock_.NowMs())["deferred"]["until"], "2026-12-08T13:00:00.000Z");
+  // The same evening, a transactional message is not deferred.
+  MessageOutcome receipt = send("+13055550101", Purpose::kTransactional);
+  ASSERT_TRUE(receipt.message.has_value());
+  EXPECT_FALSE(receipt.deferred.has_value());
+  EXPECT_LT(receipt.message->next_attempt_at_ms, 1'796'693'400'000 + 60'000);  // at once
+
+  // Rhode Island on a Sunday: 2026-12-13T14:30:00Z is 09:30 EST; weekends open at 10:00.
+  clock_.Set(1'797'172'200'000);
+  MessageOutcome rhode_island = send("+14015550100", Purpose::kMarketing);
+  ASSERT_TRUE(rhode_island.deferred.has_value());
+  EXPECT_EQ(rhode_island.deferred->rule, "US-RI");
+  EXPECT_EQ(rhode_island.message->next_attempt_at_ms, 1'797'174'000'000);  // 15:00Z, 10:00 EST
+}
+
+}  // namespace
+}  // namespace smsconsent

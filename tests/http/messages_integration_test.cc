@@ -51,6 +51,19 @@ class Messages : public ::testing::Test {
     ASSERT_EQ(r["status_after"], "opted_in") << r.dump();
     serve_fixture::StartServe(db_, (dir_ / "serve.log").string(),
                               {"--threads", "2", "--outbox-poll-ms", "50"}, &server_);
+    // These tests run at any hour: the recipient's quiet hours would defer their marketing
+    // messages at night. AMarketingMessageIsDeferredOutOfTheRecipientsNight puts them back.
+    ASSERT_EQ(Patch(R"({"quiet_hours":"off"})").status, 200);
+  }
+  HttpClientResponse Patch(const std::string& body) {
+    HttpClientRequest req;
+    req.method = "PATCH";
+    req.url = server_.base_url + "/v1/numbers/" + std::to_string(number_id_);
+    req.body = body;
+    req.headers = {{"Authorization", "Bearer " + key_}, {"Content-Type", "application/json"}};
+    auto r = client_->Send(req);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? *r : HttpClientResponse{};
   }
   void TearDown() override {
     serve_fixture::StopServe(server_);
@@ -219,6 +232,38 @@ TEST_F(Messages, AnIdempotencyKeyReturnsTheSameMessageForTheSameRequestOnly) {
   EXPECT_EQ(Settled(json::parse(first.body)["id"])["state"], "sent");
   const std::string log = Log();
   EXPECT_EQ(log.find("Once only"), log.rfind("Once only")) << "sent twice:\n" << log;
+}
+
+// With the number's default quiet hours ("jurisdiction"), a marketing message scheduled for
+// 03:00 or 04:00 in San Francisco (11:00Z) is deferred to 08:00 there, and the answer says so.
+TEST_F(Messages, AMarketingMessageIsDeferredOutOfTheRecipientsNight) {
+  HttpClientResponse bad = Patch(R"({"quiet_hours":{"start":"21:00","end":"08:00"}})");
+  EXPECT_EQ(bad.status, 400) << bad.body;
+  EXPECT_NE(bad.body.find("start must be before end"), std::string::npos) << bad.body;
+  HttpClientResponse set = Patch(R"({"quiet_hours":"jurisdiction"})");
+  ASSERT_EQ(set.status, 200) << set.body;
+  EXPECT_EQ(json::parse(set.body)["quiet_hours"], "jurisdiction");
+  // The next 11:00Z at least an hour from now.
+  const int64_t day = 86'400'000, now = static_cast<int64_t>(std::time(nullptr)) * 1000;
+  int64_t night = (now / day) * day + 11 * 3'600'000;
+  while (night < now + 3'600'000) night += day;
+  HttpClientResponse r = Post({{"to", kFan},
+                               {"from", kNumber},
+                               {"body", "Night owl deals"},
+                               {"send_at", FormatTimestampMs(night)}});
+  ASSERT_EQ(r.status, 202) << r.body;
+  const json m = json::parse(r.body);
+  EXPECT_EQ(m["state"], "scheduled");
+  ASSERT_TRUE(m.contains("deferred")) << m.dump();
+  EXPECT_EQ(m["deferred"]["reason"], "quiet_hours");
+  EXPECT_EQ(m["deferred"]["requested"], FormatTimestampMs(night));
+  EXPECT_EQ(m["deferred"]["zones"], json::array({"America/Los_Angeles"}));
+  // 08:00 Pacific: 16:00Z in winter, 15:00Z in summer.
+  const std::string until = m["deferred"]["until"];
+  EXPECT_TRUE(until == FormatTimestampMs(night + 5 * 3'600'000) ||
+              until == FormatTimestampMs(night + 4 * 3'600'000))
+      << until;
+  EXPECT_EQ(m["send_at"], until);
 }
 
 // A message scheduled for later to a contact who texts STOP before it is due is cancelled when

@@ -163,8 +163,9 @@ std::vector<ConsentEvent> RewriteAsVersion11(const std::string& path) {
          "' WHERE id = " + std::to_string(e.id));
   }
   for (const char* sql :
-       {"DROP INDEX outbox_by_idempotency_key", "ALTER TABLE outbox DROP COLUMN purpose",
-        "ALTER TABLE outbox DROP COLUMN send_at_ms",
+       {"DROP INDEX outbox_by_idempotency_key",
+        "ALTER TABLE sender_numbers DROP COLUMN quiet_hours",
+        "ALTER TABLE outbox DROP COLUMN purpose", "ALTER TABLE outbox DROP COLUMN send_at_ms",
         "ALTER TABLE outbox DROP COLUMN idempotency_key",
         "ALTER TABLE outbox DROP COLUMN request_hash", "DROP TABLE evidence_batches",
         "DROP TABLE ledger_keys", "DROP TABLE tree_heads", "DROP TABLE ledger_nodes",
@@ -296,8 +297,9 @@ TEST(SqliteStore, MigrationDeletesTheInputOfFinishedJobs) {
                        "x'70686f6e65' FROM jobs, (SELECT 0 AS n UNION ALL SELECT 1) AS c"),
               SQLITE_OK);
     for (const char* undo :
-         {"DROP INDEX outbox_by_idempotency_key", "ALTER TABLE outbox DROP COLUMN purpose",
-          "ALTER TABLE outbox DROP COLUMN send_at_ms",
+         {"DROP INDEX outbox_by_idempotency_key",
+          "ALTER TABLE sender_numbers DROP COLUMN quiet_hours",
+          "ALTER TABLE outbox DROP COLUMN purpose", "ALTER TABLE outbox DROP COLUMN send_at_ms",
           "ALTER TABLE outbox DROP COLUMN idempotency_key",
           "ALTER TABLE outbox DROP COLUMN request_hash",
           "DELETE FROM schema_migrations WHERE version >= 14"}) {

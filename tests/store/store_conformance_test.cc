@@ -2950,6 +2950,8 @@ TEST_P(OutboxRecheck, MessagesKeepTheirPurposeScheduleAndIdempotencyKey) {
 // When it is claimed, a message is checked by its purpose against the status then: marketing
 // only to a contact opted in now, nothing to one opted out now; and not before its send_at.
 TEST_P(OutboxRecheck, AMessageLeavesOnlyWhenDueAndWhileItsPurposeAllows) {
+  short_code_.quiet_hours = QuietHoursPolicy{QuietHoursPolicy::Kind::kOff, {}};  // 1970's nights
+  short_code_ = Must(store_->UpdateNumber(short_code_));
   Decide(kNone, kIn, Source::kManual, std::nullopt, 4000);
   const Contact stranger = MakeContact(short_account_.id, "+14155550124");  // not_specified
   auto queue = [&](const Contact& to, Purpose purpose, int64_t send_at) {
@@ -2979,6 +2981,48 @@ TEST_P(OutboxRecheck, AMessageLeavesOnlyWhenDueAndWhileItsPurposeAllows) {
   EXPECT_TRUE(got.items.empty());
   ASSERT_EQ(Ids(got.retired), std::vector<int64_t>{later});
   EXPECT_EQ(GetShort(later).last_error.rfind("opted_out: ", 0), 0u) << GetShort(later).last_error;
+}
+
+// A number's quiet hours are kept with it ("jurisdiction" unless set); a marketing message due
+// while they hold for its recipient is deferred to the next instant they allow, and a
+// transactional one leaves.
+TEST_P(OutboxRecheck, AMarketingMessageInTheRecipientsQuietHoursIsDeferred) {
+  EXPECT_EQ(short_code_.quiet_hours.kind, QuietHoursPolicy::Kind::kJurisdiction);
+  EXPECT_EQ(Must(store_->GetNumber(short_account_.id, short_code_.id)).quiet_hours.kind,
+            QuietHoursPolicy::Kind::kJurisdiction);
+  // 2026-12-08T01:30:00Z is 20:30 in Miami (EST), after Florida's 20:00.
+  constexpr int64_t kEvening = 1'796'693'400'000;
+  constexpr int64_t kMorning = kEvening + 11LL * 3'600'000 + 30 * 60'000;  // 08:00 EST
+  const Contact miami = MakeContact(short_account_.id, "+13055550100");
+  Decide(kNone, kIn, Source::kManual, std::nullopt, kEvening - 1000, &miami);
+  auto queue = [&](Purpose purpose) {
+    OutboxItem o = Queued(ReplyKind::kMessage, kEvening, miami);
+    o.purpose = purpose;
+    ChangeSet changes;
+    changes.outbox = {o};
+    return Must(store_->Commit(short_account_.id, changes)).outbox.at(0).id;
+  };
+  const int64_t sale = queue(Purpose::kMarketing);
+  const int64_t receipt = queue(Purpose::kTransactional);
+  ClaimedOutbox got = Claim(kEvening);
+  EXPECT_EQ(Ids(got.items), std::vector<int64_t>{receipt});
+  ASSERT_EQ(Ids(got.deferred), std::vector<int64_t>{sale});
+  EXPECT_EQ(got.deferred[0].next_attempt_at_ms, kMorning);
+  EXPECT_EQ(GetShort(sale).state, OutboxState::kPending);
+  EXPECT_EQ(GetShort(sale).next_attempt_at_ms, kMorning);
+  EXPECT_TRUE(Claim(kMorning - 1).items.empty());
+  EXPECT_EQ(Ids(Claim(kMorning).items), std::vector<int64_t>{sale});
+
+  // A custom window replaces the state's rule; "off" never defers.
+  short_code_.quiet_hours = Must(ParseQuietHoursPolicy(R"({"start":"09:00","end":"17:00"})"));
+  short_code_ = Must(store_->UpdateNumber(short_code_));
+  Reopen();
+  EXPECT_EQ(QuietHoursPolicyToJson(
+                Must(store_->GetNumber(short_account_.id, short_code_.id)).quiet_hours),
+            R"({"start":"09:00","end":"17:00"})");
+  const int64_t custom = queue(Purpose::kMarketing);
+  got = Claim(kMorning + 3'600'000);  // 09:00 EST
+  EXPECT_EQ(Ids(got.items), std::vector<int64_t>{custom});
 }
 
 TEST_P(OutboxRecheck, RepliesPastTheirKindsMaximumAgeExpire) {

@@ -191,7 +191,7 @@ Result<ClaimedOutbox> PgStore::ClaimOutbox(const OutboxClaim& claim) {
     ClaimedOutbox out;
     const int64_t until = claim.now_ms + claim.lease_ms;
     while (static_cast<int>(out.items.size()) < claim.limit &&
-           static_cast<int>(out.retired.size()) < kMaxRetiredPerClaim) {
+           static_cast<int>(out.retired.size() + out.deferred.size()) < kMaxRetiredPerClaim) {
       // SKIP LOCKED: rows another claimer has selected (and is about to mark) are passed over,
       // not waited for, so concurrent dispatchers get disjoint items. The same statement reads
       // each item's contact's status on its number and whether an event changed it after the
@@ -204,7 +204,8 @@ Result<ClaimedOutbox> PgStore::ClaimOutbox(const OutboxClaim& claim) {
               "o.number_id), 'not_specified'), EXISTS (SELECT 1 FROM events e WHERE "
               "e.account_id = o.account_id AND e.contact_id = o.contact_id AND "
               "e.number_id = o.number_id AND e.id > o.queued_after_event AND e.from_status <> "
-              "e.to_status) FROM outbox o WHERE o.state = 'pending' AND "
+              "e.to_status), COALESCE((SELECT n.quiet_hours FROM sender_numbers n WHERE n.id = "
+              "o.number_id), '') FROM outbox o WHERE o.state = 'pending' AND "
               "o.next_attempt_at_ms <= $1 ORDER BY o.id LIMIT $2 FOR UPDATE OF o SKIP "
               "LOCKED",
               "selecting due outbox items", claim.now_ms,
@@ -214,7 +215,17 @@ Result<ClaimedOutbox> PgStore::ClaimOutbox(const OutboxClaim& claim) {
         SMSC_ASSIGN_OR_RETURN(OutboxItem o, ReadOutbox(r, i));
         auto status = ParseSubscriptionStatus(r.Text(i, 25));
         if (!status.ok()) return BadColumn(status, "statuses", o.contact_id);
-        std::optional<Retirement> retire = RetirementOf(o, *status, r.Bool(i, 26), claim);
+        ClaimFate fate = ClaimFateOf(o, *status, r.Bool(i, 26), r.Text(i, 27), claim);
+        std::optional<Retirement>& retire = fate.retire;
+        if (fate.defer_until_ms) {
+          SMSC_RETURN_IF_ERROR(c.Q("UPDATE outbox SET next_attempt_at_ms = $2 WHERE id = $1",
+                                   "deferring outbox item " + std::to_string(o.id), o.id,
+                                   *fate.defer_until_ms)
+                                   .status());
+          o.next_attempt_at_ms = *fate.defer_until_ms;
+          out.deferred.push_back(std::move(o));
+          continue;
+        }
         if (retire) {
           SMSC_RETURN_IF_ERROR(c.Q("UPDATE outbox SET state = $2, last_error = $3 WHERE id = $1",
                                    "retiring outbox item " + std::to_string(o.id), o.id,

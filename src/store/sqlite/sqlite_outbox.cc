@@ -220,11 +220,13 @@ Result<ClaimedOutbox> SqliteStore::ClaimOutbox(const OutboxClaim& claim) {
   ClaimedOutbox out;
   const int64_t until = claim.now_ms + claim.lease_ms;
   while (static_cast<int>(out.items.size()) < claim.limit &&
-         static_cast<int>(out.retired.size()) < kMaxRetiredPerClaim) {
-    // Each item with its contact's status on its number now, and whether an event changed that
-    // status after the item was queued (events_by_contact: the pair's events past its seq).
+         static_cast<int>(out.retired.size() + out.deferred.size()) < kMaxRetiredPerClaim) {
+    // Each item with its contact's status on its number now, whether an event changed that
+    // status after the item was queued (events_by_contact: the pair's events past its seq),
+    // and its number's quiet hours.
     std::vector<OutboxItem> due;
     std::vector<std::pair<SubscriptionStatus, bool>> contact_now;
+    std::vector<std::string> quiet_hours;
     {
       SMSC_ASSIGN_OR_RETURN(
           Stmt s, impl_->Prepare(
@@ -234,8 +236,9 @@ Result<ClaimedOutbox> SqliteStore::ClaimOutbox(const OutboxClaim& claim) {
                       "outbox.number_id), 'not_specified'), EXISTS (SELECT 1 FROM events e WHERE "
                       "e.account_id = outbox.account_id AND e.contact_id = outbox.contact_id AND "
                       "e.number_id = outbox.number_id AND e.id > outbox.queued_after_event AND "
-                      "e.from_status <> e.to_status) FROM outbox WHERE state = 'pending' AND "
-                      "next_attempt_at_ms <= ?1 ORDER BY id LIMIT ?2"));
+                      "e.from_status <> e.to_status), COALESCE((SELECT n.quiet_hours FROM "
+                      "sender_numbers n WHERE n.id = outbox.number_id), '') FROM outbox WHERE "
+                      "state = 'pending' AND next_attempt_at_ms <= ?1 ORDER BY id LIMIT ?2"));
       s.Bind(1, claim.now_ms).Bind(2, int64_t{claim.limit - static_cast<int>(out.items.size())});
       while (true) {
         SMSC_ASSIGN_OR_RETURN(bool row, s.Step("selecting due outbox items"));
@@ -244,14 +247,25 @@ Result<ClaimedOutbox> SqliteStore::ClaimOutbox(const OutboxClaim& claim) {
         auto status = ParseSubscriptionStatus(s.Text(25));
         if (!status.ok()) return BadColumn(status, "statuses", o.contact_id);
         contact_now.emplace_back(*status, s.Int(26) != 0);
+        quiet_hours.push_back(s.Text(27));
         due.push_back(std::move(o));
       }
     }
     if (due.empty()) break;
     for (size_t i = 0; i < due.size(); ++i) {
       OutboxItem& o = due[i];
-      std::optional<Retirement> retire =
-          RetirementOf(o, contact_now[i].first, contact_now[i].second, claim);
+      ClaimFate fate =
+          ClaimFateOf(o, contact_now[i].first, contact_now[i].second, quiet_hours[i], claim);
+      std::optional<Retirement>& retire = fate.retire;
+      if (fate.defer_until_ms) {
+        SMSC_ASSIGN_OR_RETURN(
+            Stmt s, impl_->Prepare("UPDATE outbox SET next_attempt_at_ms = ?2 WHERE id = ?1"));
+        s.Bind(1, o.id).Bind(2, *fate.defer_until_ms);
+        SMSC_RETURN_IF_ERROR(s.Run("deferring outbox item " + std::to_string(o.id)));
+        o.next_attempt_at_ms = *fate.defer_until_ms;
+        out.deferred.push_back(std::move(o));
+        continue;
+      }
       if (retire) {
         SMSC_ASSIGN_OR_RETURN(Stmt s, impl_->Prepare("UPDATE outbox SET state = ?2, last_error = "
                                                      "?3 WHERE id = ?1"));

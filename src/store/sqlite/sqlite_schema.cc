@@ -422,6 +422,9 @@ ALTER TABLE outbox ADD COLUMN idempotency_key TEXT NOT NULL DEFAULT '';
 ALTER TABLE outbox ADD COLUMN request_hash TEXT NOT NULL DEFAULT '';
 CREATE UNIQUE INDEX outbox_by_idempotency_key ON outbox (account_id, idempotency_key)
   WHERE idempotency_key <> '';
+-- When marketing from the number may reach a recipient, as the policy's JSON text
+-- (core/quiet_hours.h): "jurisdiction", "default", "off" or {"start":"HH:MM","end":"HH:MM"}.
+ALTER TABLE sender_numbers ADD COLUMN quiet_hours TEXT NOT NULL DEFAULT '"jurisdiction"';
 )sql"},
 }};
 
