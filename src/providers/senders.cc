@@ -195,6 +195,20 @@ std::string JsonString(const nlohmann::json& j, const char* key) {
   return {};
 }
 
+// A JSON POST to a provider's REST API with its Authorization header (Vonage, Plivo, Telnyx).
+HttpClientRequest JsonPost(const std::string& url, const std::string& authorization,
+                           std::chrono::milliseconds timeout, const nlohmann::json& body) {
+  HttpClientRequest req;
+  req.method = "POST";
+  req.url = url;
+  req.timeout = timeout;
+  req.headers = {{"Authorization", authorization},
+                 {"Content-Type", "application/json"},
+                 {"Accept", "application/json"}};
+  req.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return req;
+}
+
 // A provider's answer as JSON; null when it is not JSON (a proxy's error page), which the error
 // text then quotes as text. Read within ReadJson's limits like any outside text.
 nlohmann::json AnswerJson(const std::string& body) {
@@ -377,15 +391,7 @@ class VonageSender final : public ReplySender {
         {"from", WithoutPlus(sms.from)}, {"to", WithoutPlus(sms.to)}, {"text", sms.body}};
     if (CountSegments(sms.body).encoding != SmsEncoding::kGsm7) body["type"] = "unicode";
 
-    HttpClientRequest req;
-    req.method = "POST";
-    req.url = url_;
-    req.timeout = timeout_;
-    req.headers = {{"Authorization", authorization_},
-                   {"Content-Type", "application/json"},
-                   {"Accept", "application/json"}};
-    req.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    Result<HttpClientResponse> resp = http_.Send(req);
+    Result<HttpClientResponse> resp = http_.Send(JsonPost(url_, authorization_, timeout_, body));
     if (!resp.ok()) return TransportFailure("vonage", resp.status());
 
     const nlohmann::json j = AnswerJson(resp->body);
@@ -455,15 +461,7 @@ class PlivoSender final : public ReplySender {
   SendOutcome Send(const OutboundSms& sms) override {
     // Plivo picks GSM-7 or UCS-2 itself (type "sms" is the default) and splits long texts.
     const nlohmann::json body = {{"src", sms.from}, {"dst", sms.to}, {"text", sms.body}};
-    HttpClientRequest req;
-    req.method = "POST";
-    req.url = url_;
-    req.timeout = timeout_;
-    req.headers = {{"Authorization", authorization_},
-                   {"Content-Type", "application/json"},
-                   {"Accept", "application/json"}};
-    req.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    Result<HttpClientResponse> resp = http_.Send(req);
+    Result<HttpClientResponse> resp = http_.Send(JsonPost(url_, authorization_, timeout_, body));
     if (!resp.ok()) return TransportFailure("plivo", resp.status());
 
     const nlohmann::json j = AnswerJson(resp->body);
@@ -505,20 +503,13 @@ class TelnyxSender final : public ReplySender {
   SendOutcome Send(const OutboundSms& sms) override {
     // Telnyx picks the encoding and splits long texts itself.
     const nlohmann::json body = {{"from", sms.from}, {"to", sms.to}, {"text", sms.body}};
-    HttpClientRequest req;
-    req.method = "POST";
-    req.url = url_;
-    req.timeout = timeout_;
-    req.headers = {{"Authorization", authorization_},
-                   {"Content-Type", "application/json"},
-                   {"Accept", "application/json"}};
+    HttpClientRequest req = JsonPost(url_, authorization_, timeout_, body);
     // Telnyx replays the answer of a successful request repeated with the same key on the
     // endpoints that take part in its idempotency scheme, so a retry after a timeout whose
     // request did arrive does not text the phone twice. Whether messages do is not documented
     // (docs/webhooks.md): a best effort.
     if (!sms.idempotency_key.empty())
       req.headers.emplace_back("Idempotency-Key", sms.idempotency_key);
-    req.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     Result<HttpClientResponse> resp = http_.Send(req);
     if (!resp.ok()) return TransportFailure("telnyx", resp.status());
 
