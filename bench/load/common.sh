@@ -99,6 +99,8 @@ bench_run() {
           wrk -t"$t" -c"$c" -d"${duration}s" --latency -s "$root/bench/load/twilio_webhooks.lua" "$base" ;;
       consent) API_KEY="$key" SENDER=%2B15551234567 PHONES="$phones" PREFIX="$arg" \
           wrk -t"$t" -c"$c" -d"${duration}s" --latency -s "$root/bench/load/consent_check.lua" "$base" ;;
+      messages) API_KEY="$key" SENDER=+15551234567 PHONES="$phones" PREFIX="$arg" \
+          wrk -t"$t" -c"$c" -d"${duration}s" --latency -s "$root/bench/load/messages.lua" "$base" ;;
     esac > "$work/wrk.$i.txt" 2>&1 &
     bench_wrk_pids+=($!)
   done

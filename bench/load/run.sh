@@ -14,6 +14,9 @@
 #                                       consent cache (docs/storage.md) answers them now
 #   GET /v1/consent, unknown            consent checks over 100,000 phones that are no
 #                                       contact (+1417…): each is parsed and validated
+#   POST /v1/messages, contacts         a marketing message to each of the contacts in turn:
+#                                       checked (consent, quiet hours) and queued, a durable
+#                                       write each (docs/sending.md); the dispatcher sends them
 # Every webhook is a durable write. Prints one line per run: requests/s and latency
 # percentiles; and the servers' group commits: messages per batch, time per batch, and how
 # much of the run the writer thread spent committing. Usage:
@@ -24,7 +27,7 @@
 #   commit  KEY MESSAGES_PER_BATCH MS_PER_BATCH WRITER_BUSY_PERCENT BATCHES  (webhook routes)
 #   ledger  EVENTS OK(1|0)
 # KEY, in the order they run: healthz, healthz-script, webhooks-new, webhooks-contacts,
-# consent-contacts, consent-again, consent-unknown.
+# consent-contacts, consent-again, consent-unknown, messages.
 # Environment:
 #   SMSCONSENT_BINARY     the binary (default build/release/smsconsent)
 #   SMSCONSENT_BENCH_DB   a PostgreSQL location (postgresql://…[?pool=N]) instead of a new
@@ -52,7 +55,7 @@ duration="${1:-10}"; conns="${2:-32}"; sthreads="${3:-0}"
 bin="${SMSCONSENT_BINARY:-$root/build/release/smsconsent}"
 instances="${SMSCONSENT_BENCH_INSTANCES:-1}"
 phones="${SMSCONSENT_BENCH_PHONES:-100000}"
-all_routes="healthz healthz-script webhooks-new webhooks-contacts consent-contacts consent-again consent-unknown"
+all_routes="healthz healthz-script webhooks-new webhooks-contacts consent-contacts consent-again consent-unknown messages"
 routes=" ${SMSCONSENT_BENCH_ROUTES:-$all_routes} "
 routes="${routes//,/ }"
 for r in $routes; do
@@ -99,6 +102,7 @@ for c in "${commits[@]}"; do echo "$c"; done
 want consent-contacts && bench_run consent-contacts "consent, contacts" consent %2B1416
 want consent-again && bench_run consent-again "consent, contacts, again" consent %2B1416
 want consent-unknown && bench_run consent-unknown "consent, unknown" consent %2B1417
+want messages && bench_run messages "messages, contacts" messages +1416
 "$bin" --db "$db" --json ledger verify --account 1 > "$work/verify.json"
 python3 - "$work/verify.json" "$bench_tsv" <<'PY'
 import json, sys

@@ -408,6 +408,12 @@ class ConsentService {
   // deferred to the next instant it may arrive, not refused. The dispatcher checks the message
   // again when it leaves (DecidePendingReply, quiet hours).
   Result<MessageOutcome> SendMessage(int64_t account_id, const MessageRequest& req);
+  // SendMessage without blocking on the commit: `done` is called exactly once, before this
+  // returns when the answer needs no commit (a refusal, a replay, bad input), otherwise on the
+  // committer's writer thread, where it must not block. A concurrent request with the same
+  // Idempotency-Key that committed first makes this one kAlreadyExists (repeating it replays).
+  using MessageCallback = std::function<void(Result<MessageOutcome>)>;
+  void SendMessageAsync(int64_t account_id, const MessageRequest& req, MessageCallback done);
   Status NumberWrittenEvents(int64_t account_id);
   // Checks the ledger (the chain of format-1 events, the tree and its signed heads) and that the
   // status table equals the ledger's replay, after integrating the account's events written so
@@ -447,6 +453,14 @@ class ConsentService {
                                 InboundResult& out);
   // The route's cached account entry, or a fresh one when the route carries none.
   Result<std::shared_ptr<const AccountCache::Entry>> CachedAccount(const InboundRoute& route);
+  // A message checked and ready to queue (`changes`), or its answer when it needs no commit.
+  struct PreparedMessage {
+    bool done = false;       // `outcome` is the answer: a refusal or a replay
+    MessageOutcome outcome;  // otherwise what the answer adds to the queued message
+    int64_t account_id = 0;
+    ChangeSet changes;
+  };
+  Result<PreparedMessage> PrepareMessage(int64_t account_id, const MessageRequest& req);
   Result<CommitResult> TimedCommit(int64_t account_id, const ChangeSet& changes);
   // TimedCommit without blocking (GroupCommitter::CommitAsync); inline without a committer.
   void TimedCommitAsync(int64_t account_id, ChangeSet changes,

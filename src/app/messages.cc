@@ -1,4 +1,4 @@
-// ConsentService::SendMessage: a message the business sends, checked before it is queued.
+// ConsentService::SendMessage(Async): a message the business sends, checked before it is queued.
 #include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
@@ -33,9 +33,24 @@ Result<MessageOutcome> Replayed(const OutboxItem& stored, const std::string& has
   return out;
 }
 
+// The outcome of the commit of a prepared message. kAlreadyExists: another request with the
+// same Idempotency-Key was committed meanwhile (a retry finds it).
+Result<MessageOutcome> Committed(MessageOutcome out, const Result<CommitResult>& committed,
+                                 const std::string& key) {
+  if (!committed.ok() && committed.status().code() == StatusCode::kAlreadyExists) {
+    return AlreadyExists("a request with Idempotency-Key '" + key +
+                         "' was being queued at the same time; repeat it to get its message");
+  }
+  if (!committed.ok()) return committed.status();
+  if (committed->outbox.size() != 1) return Internal("the queued message was not returned");
+  out.message = committed->outbox.front();
+  return out;
+}
+
 }  // namespace
 
-Result<MessageOutcome> ConsentService::SendMessage(int64_t account_id, const MessageRequest& req) {
+Result<ConsentService::PreparedMessage> ConsentService::PrepareMessage(int64_t account_id,
+                                                                       const MessageRequest& req) {
   SMSC_ASSIGN_OR_RETURN(auto cached, accounts_.Get(account_id));
   const Account& account = cached->account;
   const SenderNumber* number = nullptr;
@@ -55,11 +70,16 @@ Result<MessageOutcome> ConsentService::SendMessage(int64_t account_id, const Mes
   if (req.send_at_ms) SMSC_RETURN_IF_ERROR(CheckSendAt(*req.send_at_ms, now));
   SMSC_ASSIGN_OR_RETURN(PhoneNumber to, phones_.NormalizeToE164(req.to, number->country));
 
+  PreparedMessage p;
   const std::string hash = RequestHash(to.e164, number->id, req);
   if (!req.idempotency_key.empty()) {
     SMSC_ASSIGN_OR_RETURN(std::optional<OutboxItem> stored,
                           store_.FindOutboxByIdempotencyKey(account.id, req.idempotency_key));
-    if (stored) return Replayed(*stored, hash);
+    if (stored) {
+      SMSC_ASSIGN_OR_RETURN(p.outcome, Replayed(*stored, hash));
+      p.done = true;
+      return p;
+    }
   }
 
   SMSC_ASSIGN_OR_RETURN(std::optional<ContactState> contact,
@@ -70,8 +90,10 @@ Result<MessageOutcome> ConsentService::SendMessage(int64_t account_id, const Mes
   check.sms_short_code = account.sms_short_code;
   check.number_kind = number->kind;
   check.status = contact ? contact->state.status : SubscriptionStatus::kNotSpecified;
-  MessageOutcome out;
-  if ((out.refusal = RefuseSend(check))) return out;
+  if ((p.outcome.refusal = RefuseSend(check))) {
+    p.done = true;
+    return p;
+  }
 
   OutboxItem item;
   item.account_id = account.id;
@@ -89,27 +111,34 @@ Result<MessageOutcome> ConsentService::SendMessage(int64_t account_id, const Mes
     SMSC_ASSIGN_OR_RETURN(QuietHoursDecision quiet,
                           CheckQuietHours(number->quiet_hours, to.e164, item.next_attempt_at_ms));
     if (!quiet.allowed) {
-      out.requested_ms = item.next_attempt_at_ms;
+      p.outcome.requested_ms = item.next_attempt_at_ms;
       item.send_at_ms = item.next_attempt_at_ms = quiet.next_allowed_ms;
-      out.deferred = std::move(quiet);
+      p.outcome.deferred = std::move(quiet);
     }
   }
   item.idempotency_key = req.idempotency_key;
   item.request_hash = hash;
-  ChangeSet changes;
-  changes.outbox.push_back(std::move(item));
-  Result<CommitResult> committed = TimedCommit(account.id, changes);
-  if (!committed.ok() && committed.status().code() == StatusCode::kAlreadyExists &&
-      !req.idempotency_key.empty()) {
-    // The same key, queued meanwhile by a concurrent request.
-    SMSC_ASSIGN_OR_RETURN(std::optional<OutboxItem> stored,
-                          store_.FindOutboxByIdempotencyKey(account.id, req.idempotency_key));
-    if (stored) return Replayed(*stored, hash);
-  }
-  if (!committed.ok()) return committed.status();
-  if (committed->outbox.size() != 1) return Internal("the queued message was not returned");
-  out.message = std::move(committed->outbox.front());
-  return out;
+  p.account_id = account.id;
+  p.changes.outbox.push_back(std::move(item));
+  return p;
+}
+
+Result<MessageOutcome> ConsentService::SendMessage(int64_t account_id, const MessageRequest& req) {
+  SMSC_ASSIGN_OR_RETURN(PreparedMessage p, PrepareMessage(account_id, req));
+  if (p.done) return std::move(p.outcome);
+  return Committed(std::move(p.outcome), TimedCommit(p.account_id, p.changes), req.idempotency_key);
+}
+
+void ConsentService::SendMessageAsync(int64_t account_id, const MessageRequest& req,
+                                      MessageCallback done) {
+  Result<PreparedMessage> p = PrepareMessage(account_id, req);
+  if (!p.ok()) return done(p.status());
+  if (p->done) return done(std::move(p->outcome));
+  TimedCommitAsync(p->account_id, std::move(p->changes),
+                   [outcome = std::move(p->outcome), key = req.idempotency_key,
+                    done = std::move(done)](Result<CommitResult> committed) mutable {
+                     done(Committed(std::move(outcome), committed, key));
+                   });
 }
 
 }  // namespace smsconsent

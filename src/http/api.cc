@@ -115,30 +115,45 @@ std::string_view Api::HandleAsync(const HttpRequest& request, Responder respond)
   return route;
 }
 
+std::optional<HttpResponse> Api::Identify(const HttpRequest& req, Caller* caller) const {
+  std::string_view auth = req.Header("authorization");
+  constexpr std::string_view kBearer = "Bearer ";
+  if (auth.size() <= kBearer.size() || auth.substr(0, kBearer.size()) != kBearer) {
+    // No API key: a signed-in staff member's browser (api_session.cc).
+    if (auth.empty() && staff_auth_ != nullptr && CookieValue(req, kSessionCookie)) {
+      return IdentifyStaff(req, caller);
+    }
+    return ErrorResponse(Status(StatusCode::kUnauthenticated,
+                                "missing API key: send 'Authorization: Bearer <key>'"));
+  }
+  const std::string_view key = auth.substr(kBearer.size());
+  const std::string key_hash = Sha256Hex(key);
+  auto account = service_.AuthenticateKeyHash(key_hash);
+  if (!account.ok()) return ErrorResponse(account.status());
+  static_cast<Account&>(*caller) = std::move(account).value();
+  // Which key acted, without storing the key.
+  caller->actor.reserve(20);
+  caller->actor.append("api-key:").append(key_hash, 0, 12);
+  caller->role = "key";
+  return std::nullopt;
+}
+
 Handler Api::Authed(AuthedHandler fn) const {
   return [this, fn = std::move(fn)](const HttpRequest& req, const PathParams& params) {
-    std::string_view auth = req.Header("authorization");
-    constexpr std::string_view kBearer = "Bearer ";
-    if (auth.size() <= kBearer.size() || auth.substr(0, kBearer.size()) != kBearer) {
-      // No API key: a signed-in staff member's browser (api_session.cc).
-      if (auth.empty() && staff_auth_ != nullptr && CookieValue(req, kSessionCookie)) {
-        return SessionAuthed(fn, req, params);
-      }
-      return ErrorResponse(Status(StatusCode::kUnauthenticated,
-                                  "missing API key: send 'Authorization: Bearer <key>'"));
-    }
-    const std::string_view key = auth.substr(kBearer.size());
-    const std::string key_hash = Sha256Hex(key);
-    auto account = service_.AuthenticateKeyHash(key_hash);
-    if (!account.ok()) return ErrorResponse(account.status());
     Caller caller;
-    static_cast<Account&>(caller) = std::move(account).value();
-    // Which key acted, without storing the key.
-    caller.actor.reserve(20);
-    caller.actor.append("api-key:").append(key_hash, 0, 12);
-    caller.role = "key";
-    Result<HttpResponse> r = fn(caller, req, params);
-    return r.ok() ? std::move(r).value() : ErrorResponse(r.status());
+    if (auto refused = Identify(req, &caller)) return std::move(*refused);
+    return Answer(caller, fn(caller, req, params));
+  };
+}
+
+AsyncHandler Api::AuthedAsync(AuthedAsyncHandler fn) const {
+  return [this, fn = std::move(fn)](const HttpRequest& req, const PathParams& params,
+                                    Responder respond) {
+    auto caller = std::make_shared<Caller>();
+    if (auto refused = Identify(req, caller.get())) return respond(std::move(*refused));
+    fn(*caller, req, params, [caller, respond = std::move(respond)](Result<HttpResponse> r) {
+      respond(Answer(*caller, std::move(r)));
+    });
   };
 }
 

@@ -96,11 +96,20 @@ class Api {
   using AuthedHandler =
       std::function<Result<HttpResponse>(const Caller&, const HttpRequest&, const PathParams&)>;
   Handler Authed(AuthedHandler fn) const;
+  // The same for a handler that answers later, through its callback (called exactly once).
+  using AuthedAnswer = std::function<void(Result<HttpResponse>)>;
+  using AuthedAsyncHandler =
+      std::function<void(const Caller&, const HttpRequest&, const PathParams&, AuthedAnswer)>;
+  AsyncHandler AuthedAsync(AuthedAsyncHandler fn) const;
+  // Who sends the request (an API key or a staff session, whose refusals carry no-store), or
+  // the response that refuses it.
+  std::optional<HttpResponse> Identify(const HttpRequest& req, Caller* caller) const;
+  // A handler's result as the caller gets it: errors mapped, no-store for a session.
+  static HttpResponse Answer(const Caller& caller, Result<HttpResponse> r);
   // The session behind the request's cookie, its CSRF token checked for unsafe methods
   // (api_session.cc). The refusal (401, 403 CSRF_FAILED, 503) as a response, or nullopt.
   std::optional<HttpResponse> CheckSession(const HttpRequest& req, StaffIdentity* who) const;
-  HttpResponse SessionAuthed(const AuthedHandler& fn, const HttpRequest& req,
-                             const PathParams& params) const;
+  std::optional<HttpResponse> IdentifyStaff(const HttpRequest& req, Caller* caller) const;
 
   void AddRoutes();
   // Each area's routes, in a file of its own (api_<area>.cc).

@@ -69,19 +69,26 @@ Result<MessageRequest> ReadMessageRequest(const HttpRequest& req) {
 }  // namespace
 
 void Api::AddMessageRoutes() {
-  router_.Add("POST", "/v1/messages",
-              Authed([this](const Caller& a, const HttpRequest& req,
-                            const PathParams&) -> Result<HttpResponse> {
-                SMSC_ASSIGN_OR_RETURN(MessageRequest m, ReadMessageRequest(req));
-                SMSC_ASSIGN_OR_RETURN(MessageOutcome out, service_.SendMessage(a.id, m));
-                if (out.refusal) {
-                  return ErrorResponse(409, SendRefusalCode(out.refusal->why),
-                                       out.refusal->message);
-                }
-                HttpResponse r = JsonResponse(202, MessageJson(out, clock_.NowMs()));
-                if (out.replayed) r.headers.emplace_back("Idempotent-Replayed", "true");
-                return r;
-              }));
+  // Answered once the message is durable, without holding an HTTP thread meanwhile (the
+  // group commit's writer calls back, as for webhooks).
+  router_.AddAsync(
+      "POST", "/v1/messages",
+      AuthedAsync(
+          [this](const Caller& a, const HttpRequest& req, const PathParams&, AuthedAnswer answer) {
+            Result<MessageRequest> m = ReadMessageRequest(req);
+            if (!m.ok()) return answer(m.status());
+            service_.SendMessageAsync(
+                a.id, *m, [this, answer = std::move(answer)](Result<MessageOutcome> out) -> void {
+                  if (!out.ok()) return answer(out.status());
+                  if (out->refusal) {
+                    return answer(ErrorResponse(409, SendRefusalCode(out->refusal->why),
+                                                out->refusal->message));
+                  }
+                  HttpResponse r = JsonResponse(202, MessageJson(*out, clock_.NowMs()));
+                  if (out->replayed) r.headers.emplace_back("Idempotent-Replayed", "true");
+                  answer(std::move(r));
+                });
+          }));
 }
 
 }  // namespace smsconsent

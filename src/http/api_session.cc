@@ -114,8 +114,12 @@ std::optional<HttpResponse> Api::CheckSession(const HttpRequest& req, StaffIdent
   return std::nullopt;
 }
 
-HttpResponse Api::SessionAuthed(const AuthedHandler& fn, const HttpRequest& req,
-                                const PathParams& params) const {
+HttpResponse Api::Answer(const Caller& caller, Result<HttpResponse> r) {
+  HttpResponse out = r.ok() ? std::move(r).value() : ErrorResponse(r.status());
+  return caller.via_session ? NoStore(std::move(out)) : out;
+}
+
+std::optional<HttpResponse> Api::IdentifyStaff(const HttpRequest& req, Caller* caller) const {
   StaffIdentity who;
   if (auto refused = CheckSession(req, &who)) return NoStore(std::move(*refused));
   if (!IsSafeMethod(req.method) && who.user.role != StaffRole::kEditor) {
@@ -123,13 +127,11 @@ HttpResponse Api::SessionAuthed(const AuthedHandler& fn, const HttpRequest& req,
         StatusCode::kPermissionDenied,
         "the viewer role is read-only: " + req.method + " needs a user with the editor role")));
   }
-  Caller caller;
-  static_cast<Account&>(caller) = std::move(who.account);
-  caller.actor = "user:" + who.user.email;
-  caller.role = StaffRoleName(who.user.role);
-  caller.via_session = true;
-  Result<HttpResponse> r = fn(caller, req, params);
-  return NoStore(r.ok() ? std::move(r).value() : ErrorResponse(r.status()));
+  static_cast<Account&>(*caller) = std::move(who.account);
+  caller->actor = "user:" + who.user.email;
+  caller->role = StaffRoleName(who.user.role);
+  caller->via_session = true;
+  return std::nullopt;
 }
 
 void Api::AddSessionRoutes() {
