@@ -191,7 +191,12 @@ ROUTES = [  # key, label, short label
      "consent checks, contacts again"),
     ("consent-unknown", "`GET /v1/consent` for phones that are no contact",
      "consent checks, unknown phones"),
+    ("messages", "`POST /v1/messages`, a marketing message to each contact in turn",
+     "messages, contacts"),
 ]
+# Routes whose non-2xx answers are answers, not failures: a message to a contact who texted STOP
+# in the webhook runs is refused (409 opted_out), as it must be.
+REFUSING_ROUTES = {"messages"}
 
 
 def load_routes(rows, prefix_len):
@@ -223,7 +228,7 @@ def route_problems(routes, ledgers, config, keys, phones, instances, label=""):
     found = []
     for key in keys:
         for run, v in sorted(routes.get((config, key), {}).items()):
-            if v["errors"]:
+            if v["errors"] and key not in REFUSING_ROUTES:
                 found.append(f"{label}{key}: {v['errors']} wrk errors (non-2xx or socket) in run {run}")
             if key.startswith("webhooks") and v["requests"] > phones // instances:
                 found.append(f"{label}{key}: {v['requests']:,} requests in run {run} but "
@@ -242,7 +247,7 @@ if http_rows:
     phones = int(meta["http_phones"])
     cmd = f"{BIN_ENV}SMSCONSENT_BENCH_PHONES={phones} bench/load/run.sh {meta['duration']} {meta['conns']} 0"
     runs_note = (f"one run of it; `bench/report.sh --only http` runs it {times_text(RUNS)} and "
-                 f"prints these three tables; this area took {minutes(elapsed['http'])}")
+                 f"prints these tables; this area took {minutes(elapsed['http'])}")
     setup = (
         f"`bench/load/run.sh` opts {phones:,} contacts in on a new SQLite database, starts `serve` "
         f"with its default threads, and loads each route with wrk (2 threads, {meta['conns']} "
@@ -299,7 +304,7 @@ if http_rows:
         "run. From the same runs as the tables above.",
         cmd, runs_note)
     rows = []
-    for key, label, _ in ROUTES[4:]:
+    for key, label, _ in ROUTES[4:7]:
         if (cfg, key) not in routes:
             continue
         v = list(routes[(cfg, key)].values())
@@ -308,6 +313,33 @@ if http_rows:
                      " / ".join(med([x[p] for x in v], ms, False) for p in ("p50", "p90", "p99"))])
     print(table(["consent checks", "per second", "÷ /healthz", "p50 / p90 / p99 ms"], rows))
     print()
+
+    if (cfg, "messages") in routes:
+        section(
+            "Messages sent through the service",
+            "`POST /v1/messages`: a marketing message to each of the contacts in turn, each "
+            "checked (the recipient's status on the number, the number's quiet hours) and, when "
+            "allowed, queued durably (an outbox item committed before the 202) for the "
+            "dispatcher, which sends it through the log sender meanwhile. The contacts who texted "
+            "STOP (or \"please stop texting me\") in the webhook runs are refused (409 "
+            "`opted_out`), as they must be; the table gives both. The ratio to the webhooks is "
+            "to those from new phones in the same run. From the same runs as the tables above.",
+            cmd, runs_note)
+        by_run = routes[(cfg, "messages")]
+        v = list(by_run.values())
+        accepted = {r: (x["requests"] - x["errors"]) / x["requests"] * x["rps"]
+                    for r, x in by_run.items() if x["requests"]}
+        webhooks = routes.get((cfg, "webhooks-new"), {})
+        per_webhook = [a / webhooks[r]["rps"] for r, a in accepted.items()
+                       if r in webhooks and webhooks[r]["rps"] > 0]
+        accepted = list(accepted.values())
+        rows = [["answered (accepted or refused)", med([x["rps"] for x in v], rate),
+                 med(ratios(routes, cfg, "messages"), percent),
+                 " / ".join(med([x[p] for x in v], ms, False) for p in ("p50", "p90", "p99"))],
+                ["accepted (202, queued)", med(accepted, rate), "", ""],
+                ["accepted ÷ webhooks from new phones", med(per_webhook, percent), "", ""]]
+        print(table(["messages", "per second", "÷ /healthz", "p50 / p90 / p99 ms"], rows))
+        print()
 
 
 # --- Bulk. ---------------------------------------------------------------------------------
