@@ -555,6 +555,27 @@ void Api::AddRoutes() {
         if (req.HasQuery("number")) {
           SMSC_ASSIGN_OR_RETURN(q.number_id, ParseInt(req.Query("number"), "number", 1, INT64_MAX));
         }
+        const std::string_view direction = req.Query("direction", "inbound");
+        if (direction == "outbound") {
+          // The messages the business sent through the service, newest first, each with its
+          // outbox state: with contact=, the other half of that contact's conversation.
+          if (q.contact_id) SMSC_RETURN_IF_ERROR(service_.GetContact(a.id, *q.contact_id).status());
+          if (q.number_id) SMSC_RETURN_IF_ERROR(service_.GetNumber(a.id, *q.number_id).status());
+          OutboxQuery o;
+          o.before_id = q.before_id;
+          o.limit = q.limit;
+          o.contact_id = q.contact_id;
+          o.number_id = q.number_id;
+          o.kind = ReplyKind::kMessage;
+          o.newest_first = true;
+          SMSC_ASSIGN_OR_RETURN(auto sent, service_.ListOutbox(a.id, o));
+          json items = json::array();
+          for (const auto& m : sent) items.push_back(ToJson(m));
+          return JsonResponse(200, Page(std::move(items), static_cast<int>(sent.size()) == o.limit,
+                                        sent.empty() ? 0 : sent.back().id));
+        }
+        if (direction != "inbound")
+          return InvalidArgument("'direction' must be inbound or outbound");
         SMSC_ASSIGN_OR_RETURN(auto messages, service_.ListMessages(a.id, q));
         json items = json::array();
         for (const auto& m : messages) items.push_back(ToJson(m));

@@ -457,6 +457,10 @@ struct OutboxQuery {
   std::optional<std::vector<int64_t>> inbound_ids;
   // Only the replies to this contact (OutboxItem::contact_id).
   std::optional<int64_t> contact_id;
+  // Only items from this sender number, and only items of this kind (kMessage: the messages
+  // the business sent through the service).
+  std::optional<int64_t> number_id;
+  std::optional<ReplyKind> kind;
   // Only replies sent (sent_at_ms) at or after / at or before these times; a reply never
   // sent has sent_at_ms 0.
   std::optional<int64_t> sent_from_ms;

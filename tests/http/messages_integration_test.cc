@@ -157,6 +157,21 @@ TEST_F(Messages, AMarketingMessageToAnOptedInContactIsQueuedAndSent) {
   EXPECT_EQ(sent["kind"], "message");
   EXPECT_EQ(sent["purpose"], "marketing");
   EXPECT_NE(Log().find("Spring sale: 20% off today"), std::string::npos);
+
+  // The contact's conversation: what they sent, and what was sent to them.
+  ASSERT_EQ(Post({{"to", kFan}, {"from", kNumber}, {"body", "Second"}}).status, 202);
+  const std::string contact = std::to_string(m["contact_id"].get<int64_t>());
+  json out = Get("/v1/messages?direction=outbound&contact=" + contact);
+  ASSERT_EQ(out["items"].size(), 2u) << out.dump();
+  EXPECT_EQ(out["items"][0]["body"], "Second");  // newest first
+  EXPECT_EQ(out["items"][1]["id"], m["id"]);
+  EXPECT_EQ(out["items"][1]["state"], "sent");
+  out = Get("/v1/messages?direction=outbound&limit=1");
+  ASSERT_EQ(out["items"].size(), 1u);
+  EXPECT_EQ(Get("/v1/messages?direction=outbound&before=" + out["next"].get<std::string>() +
+                "&number=" + std::to_string(number_id_))["items"][0]["id"],
+            m["id"]);
+  EXPECT_TRUE(Get("/v1/messages")["items"].empty());  // inbound: nothing received
 }
 
 TEST_F(Messages, EachRefusalHasItsCodeAndQueuesNothing) {

@@ -2938,6 +2938,18 @@ TEST_P(OutboxRecheck, MessagesKeepTheirPurposeScheduleAndIdempotencyKey) {
   EXPECT_TRUE(results[2].ok());
   EXPECT_TRUE(results[3].ok() && results[4].ok());  // no key: never a duplicate
   EXPECT_EQ(Must(store_->ListOutbox(short_account_.id, OutboxQuery())).size(), before + 4);
+  // Listed by kind and by number (the messages the business sent from it).
+  Decide(kNone, kOut, Source::kKeyword, ReplyKind::kOptOutConfirmation, 4500);
+  OutboxQuery sent;
+  sent.kind = ReplyKind::kMessage;
+  sent.number_id = short_code_.id;
+  sent.newest_first = true;
+  const auto messages = Must(store_->ListOutbox(short_account_.id, sent));
+  ASSERT_EQ(messages.size(), before + 4);
+  for (const OutboxItem& o : messages) EXPECT_EQ(o.kind, ReplyKind::kMessage);
+  EXPECT_EQ(messages.front().id, results[4]->outbox.at(0).id);
+  sent.number_id = short_code_.id + 1000;
+  EXPECT_TRUE(Must(store_->ListOutbox(short_account_.id, sent)).empty());
   // Keys are per account.
   Contact other = MakeContact(account_.id, "+14155550199");
   OutboxItem elsewhere = Reply(other, number_, ReplyKind::kMessage);

@@ -137,6 +137,8 @@ Result<std::vector<OutboxItem>> PgStore::ListOutbox(int64_t account_id, const Ou
   if (q.contact_id) sql += " AND contact_id = " + arg(pg::ToArg(*q.contact_id));
   if (q.sent_from_ms) sql += " AND sent_at_ms >= " + arg(pg::ToArg(*q.sent_from_ms));
   if (q.sent_until_ms) sql += " AND sent_at_ms <= " + arg(pg::ToArg(*q.sent_until_ms));
+  if (q.number_id) sql += " AND number_id = " + arg(pg::ToArg(*q.number_id));
+  if (q.kind) sql += " AND kind = " + arg(pg::ToArg(ReplyKindName(*q.kind)));
   std::vector<OutboxState> states;
   for (OutboxState st : q.states) {
     if (std::find(states.begin(), states.end(), st) == states.end()) states.push_back(st);

@@ -138,15 +138,17 @@ Result<std::vector<OutboxItem>> SqliteStore::ListOutbox(int64_t account_id, cons
   }
   if (q.inbound_ids && q.inbound_ids->empty()) return std::vector<OutboxItem>();
   // ?1 account, ?2 after, ?3 limit, ?4 before, ?5 inbound ids (a JSON array), ?6 contact,
-  // ?7 sent from, ?8 sent until, ?9… states. One state (IN with one value is an equality)
-  // walks outbox_by_account_state in id order; inbound ids look up outbox_by_inbound, a
-  // contact outbox_by_contact.
+  // ?7 sent from, ?8 sent until, ?9 number, ?10 kind, ?11… states. One state (IN with one value is
+  // an equality) walks outbox_by_account_state in id order; inbound ids look up outbox_by_inbound,
+  // a contact outbox_by_contact.
   std::string sql = "SELECT " SMSC_OUTBOX_COLS " FROM outbox WHERE account_id = ?1 AND id > ?2";
   if (q.before_id > 0) sql += " AND id < ?4";
   if (q.inbound_ids) sql += " AND inbound_id IN (SELECT value FROM json_each(?5))";
   if (q.contact_id) sql += " AND contact_id = ?6";
   if (q.sent_from_ms) sql += " AND sent_at_ms >= ?7";
   if (q.sent_until_ms) sql += " AND sent_at_ms <= ?8";
+  if (q.number_id) sql += " AND number_id = ?9";
+  if (q.kind) sql += " AND kind = ?10";
   std::vector<OutboxState> states;
   for (OutboxState st : q.states) {
     if (std::find(states.begin(), states.end(), st) == states.end()) states.push_back(st);
@@ -154,7 +156,7 @@ Result<std::vector<OutboxItem>> SqliteStore::ListOutbox(int64_t account_id, cons
   if (!states.empty()) {
     sql += " AND state IN (";
     for (size_t i = 0; i < states.size(); ++i) {
-      sql += (i ? ", ?" : "?") + std::to_string(9 + i);
+      sql += (i ? ", ?" : "?") + std::to_string(11 + i);
     }
     sql += ")";
   }
@@ -167,8 +169,10 @@ Result<std::vector<OutboxItem>> SqliteStore::ListOutbox(int64_t account_id, cons
   if (q.contact_id) s.Bind(6, *q.contact_id);
   if (q.sent_from_ms) s.Bind(7, *q.sent_from_ms);
   if (q.sent_until_ms) s.Bind(8, *q.sent_until_ms);
+  if (q.number_id) s.Bind(9, *q.number_id);
+  if (q.kind) s.Bind(10, std::string(ReplyKindName(*q.kind)));
   for (size_t i = 0; i < states.size(); ++i) {
-    s.Bind(static_cast<int>(9 + i), OutboxStateName(states[i]));
+    s.Bind(static_cast<int>(11 + i), OutboxStateName(states[i]));
   }
   std::vector<OutboxItem> out;
   while (true) {
