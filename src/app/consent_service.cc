@@ -1305,6 +1305,7 @@ Result<SenderNumber> ConsentService::UpdateNumber(int64_t account_id, int64_t nu
   if (u.business_name) n.business_name = *u.business_name;
   if (u.opt_in_confirmation) n.opt_in_confirmation = *u.opt_in_confirmation;
   if (u.quiet_hours) n.quiet_hours = *u.quiet_hours;
+  if (u.opt_out_notice) n.opt_out_notice = *u.opt_out_notice;
   if (n.kind == NumberKind::kShortCode && !n.opt_in_confirmation) {
     return FailedPrecondition(
         "short-code numbers always send an opt-in confirmation; it cannot be turned off");

@@ -125,6 +125,7 @@ struct NumberUpdate {
   std::optional<std::string> business_name;
   std::optional<bool> opt_in_confirmation;
   std::optional<QuietHoursPolicy> quiet_hours;
+  std::optional<OptOutNotice> opt_out_notice;
 };
 
 // A partial update of a contact: only the fields set change. The phone is not here: it is

@@ -48,6 +48,13 @@ json ToJson(const SenderNumber& n) {
        {{"opt_in", n.replies.opt_in}, {"opt_out", n.replies.opt_out}, {"help", n.replies.help}}},
       {"opt_in_confirmation", n.opt_in_confirmation},
       {"quiet_hours", json::parse(QuietHoursPolicyToJson(n.quiet_hours))},
+      {"opt_out_notice",
+       {{"text", !n.opt_out_notice.text.empty()
+                     ? n.opt_out_notice.text
+                     : DefaultOptOutNoticeText(
+                           n.keywords.languages.empty() ? "en" : n.keywords.languages[0])},
+        {"every_messages", n.opt_out_notice.every_messages},
+        {"every_days", n.opt_out_notice.every_days}}},
       {"created_at", FormatTimestampMs(n.created_at_ms)}};
 }
 
@@ -139,6 +146,7 @@ json ToJson(const OutboxItem& o) {
             {"inbound_id", o.inbound_id ? json(o.inbound_id) : json(nullptr)}};
   if (o.kind == ReplyKind::kMessage) {
     j["purpose"] = PurposeName(o.purpose);
+    j["opt_out_notice"] = o.notice;
     j["send_at"] = o.send_at_ms ? json(FormatTimestampMs(o.send_at_ms)) : json(nullptr);
   }
   return j;
@@ -159,6 +167,7 @@ json MessageJson(const OutboxItem& o, int64_t now_ms) {
           {"send_at", FormatTimestampMs(std::max(o.send_at_ms, o.created_at_ms))},
           {"segments", seg.segments},
           {"encoding", SmsEncodingName(seg.encoding)},
+          {"opt_out_notice", o.notice},
           {"contact_id", o.contact_id ? json(o.contact_id) : json(nullptr)},
           {"created_at", FormatTimestampMs(o.created_at_ms)}};
 }

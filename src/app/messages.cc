@@ -107,6 +107,23 @@ Result<ConsentService::PreparedMessage> ConsentService::PrepareMessage(int64_t a
   item.created_at_ms = now;
   item.send_at_ms = req.send_at_ms.value_or(0);
   item.next_attempt_at_ms = std::max(now, item.send_at_ms);
+  if (req.purpose == Purpose::kMarketing && contact) {
+    // The number's opt-out notice, on the first marketing message to the contact and then as
+    // its policy says; the body's limits hold with it.
+    SMSC_ASSIGN_OR_RETURN(NoticeHistory history,
+                          store_.GetNoticeHistory(account.id, contact->contact_id, number->id));
+    if (NeedsOptOutNotice(number->opt_out_notice, history, now)) {
+      const std::string& text = number->opt_out_notice.text;
+      item.body = WithOptOutNotice(
+          item.body, !text.empty() ? text
+                                   : DefaultOptOutNoticeText(number->keywords.languages.empty()
+                                                                 ? "en"
+                                                                 : number->keywords.languages[0]));
+      item.notice = true;
+      Status fits = CheckMessageBody(item.body);
+      if (!fits.ok()) return InvalidArgument(fits.message() + ", with the opt-out notice");
+    }
+  }
   if (req.purpose == Purpose::kMarketing) {
     SMSC_ASSIGN_OR_RETURN(QuietHoursDecision quiet,
                           CheckQuietHours(number->quiet_hours, to.e164, item.next_attempt_at_ms));

@@ -1,6 +1,9 @@
 #include "core/sending.h"
 
+#include <nlohmann/json.hpp>
+
 #include "core/ascii.h"
+#include "core/json_reader.h"
 #include "core/segments.h"
 
 namespace smsconsent {
@@ -44,6 +47,68 @@ std::optional<Refusal> RefuseSend(const SendCheck& check) {
                    "sending from a short code needs the account's sms_short_code add-on"};
   }
   return MessageRefusal(check.purpose, check.status);
+}
+
+Result<OptOutNotice> ParseOptOutNotice(std::string_view text) {
+  auto read = ReadJson(text);
+  if (!read.ok()) return InvalidArgument("opt_out_notice: " + read.status().message());
+  const nlohmann::json& j = *read;
+  if (!j.is_object()) return InvalidArgument("opt_out_notice must be an object");
+  OptOutNotice n;
+  for (const auto& [key, value] : j.items()) {
+    if (key == "text") {
+      if (!value.is_string()) return InvalidArgument("opt_out_notice.text must be a string");
+      n.text = value.get<std::string>();
+      if (n.text.size() > 160) {
+        return InvalidArgument("opt_out_notice.text may be at most 160 bytes");
+      }
+    } else if (key == "every_messages" || key == "every_days") {
+      const int64_t max = key == "every_messages" ? 1000 : 365;
+      if (!value.is_number_integer() || value.get<int64_t>() < 0 || value.get<int64_t>() > max) {
+        return InvalidArgument("opt_out_notice." + key + " must be a whole number from 0 to " +
+                               std::to_string(max));
+      }
+      (key == "every_messages" ? n.every_messages : n.every_days) =
+          static_cast<int>(value.get<int64_t>());
+    } else {
+      return InvalidArgument("opt_out_notice: unknown field '" + key + "'");
+    }
+  }
+  return n;
+}
+
+std::string OptOutNoticeToJson(const OptOutNotice& n) {
+  return nlohmann::json{
+      {"text", n.text}, {"every_messages", n.every_messages}, {"every_days", n.every_days}}
+      .dump();
+}
+
+std::string DefaultOptOutNoticeText(std::string_view language) {
+  if (language == "da") return "Svar STOP for at afmelde";
+  if (language == "es") return "Responde BAJA para cancelar";
+  return "Reply STOP to opt out";
+}
+
+bool NeedsOptOutNotice(const OptOutNotice& policy, const NoticeHistory& history, int64_t now_ms) {
+  constexpr int64_t kDayMs = 24LL * 60 * 60 * 1000;
+  if (!history.ever) return true;
+  if (policy.every_messages > 0 && history.since_notice >= policy.every_messages) return true;
+  return policy.every_days > 0 && now_ms - history.last_notice_ms >= policy.every_days * kDayMs;
+}
+
+std::string WithOptOutNotice(std::string_view body, std::string_view notice) {
+  auto lower = [](std::string_view s) {
+    std::string out(s);
+    for (char& c : out) c = LowerAscii(c);
+    return out;
+  };
+  if (notice.empty() || lower(body).find(lower(notice)) != std::string::npos) {
+    return std::string(body);
+  }
+  std::string out(body);
+  out += '\n';
+  out += notice;
+  return out;
 }
 
 Status CheckMessageBody(std::string_view body) {

@@ -44,6 +44,36 @@ struct SendCheck {
 // The first refusal that applies, in the order of SendRefusal; nullopt when it may be sent.
 std::optional<Refusal> RefuseSend(const SendCheck& check);
 
+// ---- The opt-out notice ---------------------------------------------------------------------
+// A sender number's policy for the notice its marketing carries ("Reply STOP to opt out"): on
+// the first marketing message to a contact on the number, then again after `every_messages`
+// messages without it or `every_days` days since the last one (0: not by that measure).
+struct OptOutNotice {
+  std::string text;        // empty: the default for the number's language
+  int every_messages = 0;  // 0..1000
+  int every_days = 30;     // 0..365
+  bool operator==(const OptOutNotice&) const = default;
+};
+// {"text", "every_messages", "every_days"}, each optional; kInvalidArgument naming the field
+// (text at most 160 bytes, counts within their ranges, no other keys).
+Result<OptOutNotice> ParseOptOutNotice(std::string_view json);
+std::string OptOutNoticeToJson(const OptOutNotice& notice);  // compact, every member
+// "Reply STOP to opt out" (en), "Svar STOP for at afmelde" (da), "Responde BAJA para cancelar"
+// (es); English for any other language.
+std::string DefaultOptOutNoticeText(std::string_view language);
+
+// The marketing messages a contact was sent on a number, as far as the notice cares: those not
+// cancelled, expired or failed.
+struct NoticeHistory {
+  bool ever = false;           // one of them carried the notice
+  int64_t last_notice_ms = 0;  // when the last one that did was queued
+  int64_t since_notice = 0;    // how many were queued after it (all of them when !ever)
+};
+bool NeedsOptOutNotice(const OptOutNotice& policy, const NoticeHistory& history, int64_t now_ms);
+// The body with the notice on a line of its own, unless the body already says it (compared
+// without regard to ASCII case).
+std::string WithOptOutNotice(std::string_view body, std::string_view notice);
+
 // ---- Limits of a message --------------------------------------------------------------------
 
 inline constexpr int kMaxMessageSegments = 10;  // SMS parts a message may cost

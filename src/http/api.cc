@@ -220,48 +220,52 @@ void Api::AddRoutes() {
                 SMSC_ASSIGN_OR_RETURN(SenderNumber n, service_.GetNumber(a.id, id));
                 return JsonResponse(200, ToJson(n));
               }));
-  router_.Add("PATCH", "/v1/numbers/{number}",
-              authed([this](const Account& a, const HttpRequest& req,
-                            const PathParams& p) -> Result<HttpResponse> {
-                SMSC_ASSIGN_OR_RETURN(int64_t id, PathId(p, "number"));
-                static const JsonFields kNumberPatchFields = {
-                    {"languages"},
-                    {"business_name"},
-                    {"opt_in_confirmation"},
-                    {"quiet_hours"},
-                    {"keywords",
-                     {{"opt_in"},
-                      {"opt_out"},
-                      {"opt_out_all"},
-                      {"help"},
-                      {"replace_defaults"},
-                      {"free_text"}}},
-                    {"replies", {{"opt_in"}, {"opt_out"}, {"help"}}}};
-                SMSC_ASSIGN_OR_RETURN(json body, ParseJsonBody(req, kNumberPatchFields));
-                NumberUpdate u;
-                SMSC_ASSIGN_OR_RETURN(u.languages, OptStrings(body, "languages"));
-                SMSC_ASSIGN_OR_RETURN(u.business_name, OptString(body, "business_name"));
-                SMSC_ASSIGN_OR_RETURN(u.opt_in_confirmation, OptBool(body, "opt_in_confirmation"));
-                if (body.contains("quiet_hours")) {
-                  SMSC_ASSIGN_OR_RETURN(u.quiet_hours,
-                                        ParseQuietHoursPolicy(body["quiet_hours"].dump()));
-                }
-                const json kw = body.value("keywords", json::object());
-                if (!kw.is_object()) return InvalidArgument("'keywords' must be an object");
-                SMSC_ASSIGN_OR_RETURN(u.opt_in, OptStrings(kw, "opt_in"));
-                SMSC_ASSIGN_OR_RETURN(u.opt_out, OptStrings(kw, "opt_out"));
-                SMSC_ASSIGN_OR_RETURN(u.opt_out_all, OptStrings(kw, "opt_out_all"));
-                SMSC_ASSIGN_OR_RETURN(u.help, OptStrings(kw, "help"));
-                SMSC_ASSIGN_OR_RETURN(u.replace_default_keywords, OptBool(kw, "replace_defaults"));
-                SMSC_ASSIGN_OR_RETURN(u.free_text, OptBool(kw, "free_text"));
-                const json replies = body.value("replies", json::object());
-                if (!replies.is_object()) return InvalidArgument("'replies' must be an object");
-                SMSC_ASSIGN_OR_RETURN(u.reply_opt_in, OptString(replies, "opt_in"));
-                SMSC_ASSIGN_OR_RETURN(u.reply_opt_out, OptString(replies, "opt_out"));
-                SMSC_ASSIGN_OR_RETURN(u.reply_help, OptString(replies, "help"));
-                SMSC_ASSIGN_OR_RETURN(SenderNumber n, service_.UpdateNumber(a.id, id, u));
-                return JsonResponse(200, ToJson(n));
-              }));
+  router_.Add(
+      "PATCH", "/v1/numbers/{number}",
+      authed([this](const Account& a, const HttpRequest& req,
+                    const PathParams& p) -> Result<HttpResponse> {
+        SMSC_ASSIGN_OR_RETURN(int64_t id, PathId(p, "number"));
+        static const JsonFields kNumberPatchFields = {
+            {"languages"},
+            {"business_name"},
+            {"opt_in_confirmation"},
+            {"quiet_hours"},
+            {"opt_out_notice", {{"text"}, {"every_messages"}, {"every_days"}}},
+            {"keywords",
+             {{"opt_in"},
+              {"opt_out"},
+              {"opt_out_all"},
+              {"help"},
+              {"replace_defaults"},
+              {"free_text"}}},
+            {"replies", {{"opt_in"}, {"opt_out"}, {"help"}}}};
+        SMSC_ASSIGN_OR_RETURN(json body, ParseJsonBody(req, kNumberPatchFields));
+        NumberUpdate u;
+        SMSC_ASSIGN_OR_RETURN(u.languages, OptStrings(body, "languages"));
+        SMSC_ASSIGN_OR_RETURN(u.business_name, OptString(body, "business_name"));
+        SMSC_ASSIGN_OR_RETURN(u.opt_in_confirmation, OptBool(body, "opt_in_confirmation"));
+        if (body.contains("quiet_hours")) {
+          SMSC_ASSIGN_OR_RETURN(u.quiet_hours, ParseQuietHoursPolicy(body["quiet_hours"].dump()));
+        }
+        if (body.contains("opt_out_notice")) {
+          SMSC_ASSIGN_OR_RETURN(u.opt_out_notice, ParseOptOutNotice(body["opt_out_notice"].dump()));
+        }
+        const json kw = body.value("keywords", json::object());
+        if (!kw.is_object()) return InvalidArgument("'keywords' must be an object");
+        SMSC_ASSIGN_OR_RETURN(u.opt_in, OptStrings(kw, "opt_in"));
+        SMSC_ASSIGN_OR_RETURN(u.opt_out, OptStrings(kw, "opt_out"));
+        SMSC_ASSIGN_OR_RETURN(u.opt_out_all, OptStrings(kw, "opt_out_all"));
+        SMSC_ASSIGN_OR_RETURN(u.help, OptStrings(kw, "help"));
+        SMSC_ASSIGN_OR_RETURN(u.replace_default_keywords, OptBool(kw, "replace_defaults"));
+        SMSC_ASSIGN_OR_RETURN(u.free_text, OptBool(kw, "free_text"));
+        const json replies = body.value("replies", json::object());
+        if (!replies.is_object()) return InvalidArgument("'replies' must be an object");
+        SMSC_ASSIGN_OR_RETURN(u.reply_opt_in, OptString(replies, "opt_in"));
+        SMSC_ASSIGN_OR_RETURN(u.reply_opt_out, OptString(replies, "opt_out"));
+        SMSC_ASSIGN_OR_RETURN(u.reply_help, OptString(replies, "help"));
+        SMSC_ASSIGN_OR_RETURN(SenderNumber n, service_.UpdateNumber(a.id, id, u));
+        return JsonResponse(200, ToJson(n));
+      }));
 
   // ---- contacts ----
   router_.Add("POST", "/v1/contacts",

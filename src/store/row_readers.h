@@ -51,6 +51,9 @@ Result<SenderNumber> ReadNumber(const Row& s) {
   auto quiet = ParseQuietHoursPolicy(s.Text(12));
   if (!quiet.ok()) return BadColumn(quiet, "sender_numbers", n.id);
   n.quiet_hours = *quiet;
+  auto notice = ParseOptOutNotice(s.Text(13));
+  if (!notice.ok()) return BadColumn(notice, "sender_numbers", n.id);
+  n.opt_out_notice = *notice;
   return n;
 }
 
@@ -215,6 +218,7 @@ Result<OutboxItem> ReadOutbox(const Row& s) {
   o.send_at_ms = s.Int(22);
   o.idempotency_key = s.Text(23);
   o.request_hash = s.Text(24);
+  o.notice = s.Int(25) != 0;
   return o;
 }
 

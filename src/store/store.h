@@ -27,6 +27,7 @@
 #include "core/ledger.h"
 #include "core/merkle.h"
 #include "core/quiet_hours.h"
+#include "core/sending.h"
 #include "core/status.h"
 #include "core/tree_head.h"
 #include "store/ledger_tree.h"
@@ -94,6 +95,8 @@ struct SenderNumber {
   // When marketing sent from it may reach a recipient (core/quiet_hours.h): by default the
   // 08:00-21:00 window of the recipient's local time with their US state's stricter rules.
   QuietHoursPolicy quiet_hours{QuietHoursPolicy::Kind::kJurisdiction, {}};
+  // When its marketing carries the opt-out notice (core/sending.h).
+  OptOutNotice opt_out_notice;
 };
 
 struct Contact {
@@ -180,6 +183,7 @@ struct OutboxItem {
   int64_t send_at_ms = 0;
   std::string idempotency_key;
   std::string request_hash;
+  bool notice = false;  // a kMessage whose body carries the number's opt-out notice
 };
 
 // Per-account settings of one SMS provider: webhook secrets and outbound credentials, as a
@@ -742,6 +746,10 @@ class ConsentStore {
   // ---- outbox ----
   virtual Result<std::vector<OutboxItem>> ListOutbox(int64_t account_id, const OutboxQuery& q) = 0;
   virtual Result<OutboxItem> GetOutboxItem(int64_t account_id, int64_t id) = 0;  // kNotFound
+  // The marketing messages queued to a contact on a number (not cancelled, expired, failed or
+  // dead), as the opt-out notice's policy needs them (NoticeHistory, core/sending.h).
+  virtual Result<NoticeHistory> GetNoticeHistory(int64_t account_id, int64_t contact_id,
+                                                 int64_t number_id) = 0;
   // The account's outbox item queued with this Idempotency-Key; nullopt when there is none.
   virtual Result<std::optional<OutboxItem>> FindOutboxByIdempotencyKey(int64_t account_id,
                                                                        const std::string& key) = 0;

@@ -8,7 +8,7 @@
   "created_at_ms, reply_sender"
 #define SMSC_NUMBER_COLS                                                                \
   "id, account_id, kind, number, country, business_name, keywords_json, reply_opt_in, " \
-  "reply_opt_out, reply_help, opt_in_confirmation, created_at_ms, quiet_hours"
+  "reply_opt_out, reply_help, opt_in_confirmation, created_at_ms, quiet_hours, opt_out_notice"
 #define SMSC_CONTACT_COLS "id, account_id, phone, name, email, created_at_ms, properties"
 #define SMSC_JOB_COLS                                                                    \
   "id, account_id, kind, idempotency_key, request, state, total, done, cursor, result, " \
@@ -25,7 +25,7 @@
   "id, account_id, number_id, contact_id, to_phone, from_number, body, kind, state, " \
   "attempts, last_error, inbound_id, created_at_ms, next_attempt_at_ms, channel, "    \
   "provider_message_id, lease_owner, lease_until_ms, sent_at_ms, queued_at_seq, "     \
-  "queued_after_event, purpose, send_at_ms, idempotency_key, request_hash"
+  "queued_after_event, purpose, send_at_ms, idempotency_key, request_hash, notice"
 #define SMSC_USER_COLS \
   "id, account_id, email, name, role, password_hash, created_at_ms, updated_at_ms"
 #define SMSC_SESSION_COLS \

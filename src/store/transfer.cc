@@ -128,7 +128,8 @@ const std::vector<TransferTable>& TransferTables() {
       {"sender_numbers",
        {{"id", I}, {"account_id", I}, {"kind", T}, {"number", T}, {"country", T},
         {"business_name", T}, {"keywords_json", T}, {"reply_opt_in", T}, {"reply_opt_out", T},
-        {"reply_help", T}, {"opt_in_confirmation", B}, {"created_at_ms", I}, {"quiet_hours", T}},
+        {"reply_help", T}, {"opt_in_confirmation", B}, {"created_at_ms", I}, {"quiet_hours", T},
+        {"opt_out_notice", T}},
        1, true},
       {"provider_configs",
        {{"account_id", I}, {"provider", T}, {"settings", T}, {"updated_at_ms", I}},
@@ -163,7 +164,7 @@ const std::vector<TransferTable>& TransferTables() {
         {"next_attempt_at_ms", I}, {"channel", T}, {"provider_message_id", T},
         {"lease_owner", T}, {"lease_until_ms", I}, {"sent_at_ms", I}, {"queued_at_seq", I},
         {"queued_after_event", I}, {"purpose", T}, {"send_at_ms", I}, {"idempotency_key", T},
-        {"request_hash", T}},
+        {"request_hash", T}, {"notice", I}},
        1, true},
       // The Merkle ledger (docs/ledger.md): each account's tree, its stored subtree hashes, the
       // signed heads handed out and the keys that signed them.

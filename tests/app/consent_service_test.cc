@@ -702,3 +702,53 @@ TEST_F(ServiceTest, AMarketingMessageInQuietHoursIsDeferredToTheRecipientsMornin
 
 }  // namespace
 }  // namespace smsconsent
+
+namespace smsconsent {
+namespace {
+
+// The first marketing message to a contact on a number carries the number's opt-out notice in
+// its language, and then as its policy says; transactional messages never do.
+TEST_F(ServiceTest, TheFirstMarketingMessageCarriesTheOptOutNoticeThenByPolicy) {
+  clock_.Set(1'796'720'400'000);  // 2026-12-08T09:20:00Z: 10:20 in Copenhagen, 04:20 in NY
+  NumberUpdate u;
+  u.quiet_hours = QuietHoursPolicy{QuietHoursPolicy::Kind::kOff, {}};
+  OptOutNotice every_two;
+  every_two.every_messages = 2;
+  every_two.every_days = 0;
+  u.opt_out_notice = every_two;
+  u.languages = std::vector<std::string>{"da"};
+  ASSERT_TRUE(svc_->UpdateNumber(account_, long_.id, u).ok());
+  ASSERT_TRUE(svc_->SetStatus(OptIn("+15551234567")).ok());
+  auto send = [&](Purpose purpose) {
+    MessageRequest m;
+    m.to = "+14155552671";
+    m.from = "+15551234567";
+    m.body = "Udsalg i dag";
+    m.purpose = purpose;
+    auto r = svc_->SendMessage(account_, m);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() && r->message ? *r->message : OutboxItem{};
+  };
+  OutboxItem first = send(Purpose::kMarketing);
+  EXPECT_TRUE(first.notice);
+  EXPECT_EQ(first.body, "Udsalg i dag\nSvar STOP for at afmelde");
+  EXPECT_FALSE(send(Purpose::kTransactional).notice);
+  EXPECT_EQ(send(Purpose::kTransactional).body, "Udsalg i dag");
+  EXPECT_FALSE(send(Purpose::kMarketing).notice);
+  EXPECT_FALSE(send(Purpose::kMarketing).notice);
+  EXPECT_TRUE(send(Purpose::kMarketing).notice);  // two since the last notice
+  // A body that leaves no room for the notice is refused, naming it.
+  MessageRequest full;
+  full.to = "+14155552671";
+  full.from = "+15551234567";
+  full.body = std::string(1530, 'a');
+  EXPECT_TRUE(svc_->SendMessage(account_, full).ok());  // no notice due
+  EXPECT_TRUE(svc_->SendMessage(account_, full).ok());
+  auto refused = svc_->SendMessage(account_, full);
+  EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(refused.status().message().find("with the opt-out notice"), std::string::npos)
+      << refused.status().ToString();
+}
+
+}  // namespace
+}  // namespace smsconsent

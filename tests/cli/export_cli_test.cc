@@ -107,7 +107,9 @@ class ExportCli : public ::testing::Test {
     sqlite3_close(db);
     Sql(sql +
         "DROP INDEX outbox_by_idempotency_key; ALTER TABLE sender_numbers DROP COLUMN "
-        "quiet_hours; ALTER TABLE outbox DROP COLUMN purpose; ALTER TABLE outbox DROP COLUMN "
+        "quiet_hours; ALTER TABLE sender_numbers DROP COLUMN opt_out_notice; ALTER TABLE outbox "
+        "DROP COLUMN notice; ALTER TABLE outbox DROP COLUMN purpose; ALTER TABLE outbox DROP "
+        "COLUMN "
         "send_at_ms; ALTER TABLE outbox DROP COLUMN idempotency_key; ALTER TABLE outbox DROP "
         "COLUMN request_hash; "
         "DROP TABLE evidence_batches; DROP TABLE ledger_keys; DROP TABLE tree_heads; DROP TABLE "

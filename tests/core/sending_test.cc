@@ -120,3 +120,50 @@ TEST(Purpose, NamesRoundTrip) {
 
 }  // namespace
 }  // namespace smsconsent
+
+namespace smsconsent {
+namespace {
+
+constexpr int64_t kDay = 24LL * 60 * 60 * 1000;
+
+TEST(OptOutNotice, FirstMessageThenByCountOrByDays) {
+  OptOutNotice every_five;
+  every_five.every_messages = 5;
+  every_five.every_days = 0;
+  const int64_t now = 100 * kDay;
+  EXPECT_TRUE(NeedsOptOutNotice(every_five, {}, now));  // the first marketing message
+  EXPECT_FALSE(NeedsOptOutNotice(every_five, {true, now - kDay, 4}, now));
+  EXPECT_TRUE(NeedsOptOutNotice(every_five, {true, now - kDay, 5}, now));
+  const OptOutNotice monthly;  // the default: every 30 days
+  EXPECT_FALSE(NeedsOptOutNotice(monthly, {true, now - 30 * kDay + 1, 900}, now));
+  EXPECT_TRUE(NeedsOptOutNotice(monthly, {true, now - 30 * kDay, 0}, now));
+}
+
+TEST(OptOutNotice, IsAddedOnALineOfItsOwnUnlessTheBodySaysIt) {
+  EXPECT_EQ(WithOptOutNotice("Sale today", "Reply STOP to opt out"),
+            "Sale today\nReply STOP to opt out");
+  EXPECT_EQ(WithOptOutNotice("Sale! reply stop to opt out", "Reply STOP to opt out"),
+            "Sale! reply stop to opt out");
+  EXPECT_EQ(DefaultOptOutNoticeText("da"), "Svar STOP for at afmelde");
+  EXPECT_EQ(DefaultOptOutNoticeText("xx"), "Reply STOP to opt out");
+}
+
+TEST(OptOutNotice, PolicyJsonRoundTripsAndBadFieldsAreNamed) {
+  auto n = ParseOptOutNotice(R"({"text":"STOP=stop","every_messages":3})");
+  ASSERT_TRUE(n.ok()) << n.status().ToString();
+  EXPECT_EQ(n->text, "STOP=stop");
+  EXPECT_EQ(n->every_messages, 3);
+  EXPECT_EQ(n->every_days, 30);
+  EXPECT_EQ(*ParseOptOutNotice(OptOutNoticeToJson(*n)), *n);
+  EXPECT_EQ(*ParseOptOutNotice("{}"), OptOutNotice());
+  for (const char* bad : {R"({"every_days":366})", R"({"every_messages":-1})", R"({"text":7})",
+                          R"({"txt":"x"})", "[]", "nope"}) {
+    const auto r = ParseOptOutNotice(bad);
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << bad;
+    EXPECT_NE(r.status().message().find("opt_out_notice"), std::string::npos) << bad;
+  }
+  EXPECT_FALSE(ParseOptOutNotice(R"({"text":")" + std::string(161, 'x') + R"("})").ok());
+}
+
+}  // namespace
+}  // namespace smsconsent

@@ -111,7 +111,8 @@ class PgStoreTest : public testing::Test {
     return "SET search_path TO \"" + schema_ +
            "\";\n"
            "DROP INDEX outbox_by_idempotency_key;\n"
-           "ALTER TABLE sender_numbers DROP COLUMN quiet_hours;\n"
+           "ALTER TABLE sender_numbers DROP COLUMN quiet_hours, DROP COLUMN opt_out_notice;\n"
+           "ALTER TABLE outbox DROP COLUMN notice;\n"
            "ALTER TABLE outbox DROP COLUMN purpose, DROP COLUMN send_at_ms, "
            "DROP COLUMN idempotency_key, DROP COLUMN request_hash;\n"
            "DROP TABLE evidence_batches;\n"

@@ -162,17 +162,26 @@ std::vector<ConsentEvent> RewriteAsVersion11(const std::string& path) {
     exec("UPDATE events SET prev_hash = '" + e.prev_hash + "', hash = '" + e.hash +
          "' WHERE id = " + std::to_string(e.id));
   }
-  for (const char* sql :
-       {"DROP INDEX outbox_by_idempotency_key",
-        "ALTER TABLE sender_numbers DROP COLUMN quiet_hours",
-        "ALTER TABLE outbox DROP COLUMN purpose", "ALTER TABLE outbox DROP COLUMN send_at_ms",
-        "ALTER TABLE outbox DROP COLUMN idempotency_key",
-        "ALTER TABLE outbox DROP COLUMN request_hash", "DROP TABLE evidence_batches",
-        "DROP TABLE ledger_keys", "DROP TABLE tree_heads", "DROP TABLE ledger_nodes",
-        "DROP TABLE ledger_trees", "ALTER TABLE outbox DROP COLUMN queued_after_event",
-        "ALTER TABLE statuses DROP COLUMN events", "ALTER TABLE events DROP COLUMN nth",
-        "ALTER TABLE events DROP COLUMN batch_hash", "ALTER TABLE events DROP COLUMN format",
-        "DELETE FROM schema_migrations WHERE version >= 12", "PRAGMA user_version = 11"}) {
+  for (const char* sql : {"DROP INDEX outbox_by_idempotency_key",
+                          "ALTER TABLE sender_numbers DROP COLUMN quiet_hours",
+                          "ALTER TABLE sender_numbers DROP COLUMN opt_out_notice",
+                          "ALTER TABLE outbox DROP COLUMN notice",
+                          "ALTER TABLE outbox DROP COLUMN purpose",
+                          "ALTER TABLE outbox DROP COLUMN send_at_ms",
+                          "ALTER TABLE outbox DROP COLUMN idempotency_key",
+                          "ALTER TABLE outbox DROP COLUMN request_hash",
+                          "DROP TABLE evidence_batches",
+                          "DROP TABLE ledger_keys",
+                          "DROP TABLE tree_heads",
+                          "DROP TABLE ledger_nodes",
+                          "DROP TABLE ledger_trees",
+                          "ALTER TABLE outbox DROP COLUMN queued_after_event",
+                          "ALTER TABLE statuses DROP COLUMN events",
+                          "ALTER TABLE events DROP COLUMN nth",
+                          "ALTER TABLE events DROP COLUMN batch_hash",
+                          "ALTER TABLE events DROP COLUMN format",
+                          "DELETE FROM schema_migrations WHERE version >= 12",
+                          "PRAGMA user_version = 11"}) {
     exec(sql);
   }
   return events;
@@ -299,7 +308,9 @@ TEST(SqliteStore, MigrationDeletesTheInputOfFinishedJobs) {
     for (const char* undo :
          {"DROP INDEX outbox_by_idempotency_key",
           "ALTER TABLE sender_numbers DROP COLUMN quiet_hours",
-          "ALTER TABLE outbox DROP COLUMN purpose", "ALTER TABLE outbox DROP COLUMN send_at_ms",
+          "ALTER TABLE sender_numbers DROP COLUMN opt_out_notice",
+          "ALTER TABLE outbox DROP COLUMN notice", "ALTER TABLE outbox DROP COLUMN purpose",
+          "ALTER TABLE outbox DROP COLUMN send_at_ms",
           "ALTER TABLE outbox DROP COLUMN idempotency_key",
           "ALTER TABLE outbox DROP COLUMN request_hash",
           "DELETE FROM schema_migrations WHERE version >= 14"}) {

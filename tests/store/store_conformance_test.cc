@@ -3037,6 +3037,49 @@ TEST_P(OutboxRecheck, AMarketingMessageInTheRecipientsQuietHoursIsDeferred) {
   EXPECT_EQ(Ids(got.items), std::vector<int64_t>{custom});
 }
 
+// The opt-out notice's history of a (contact, number): the marketing messages queued, the last
+// one that carried the notice and how many came after it; cancelled messages do not count.
+TEST_P(OutboxRecheck, TheOptOutNoticesHistoryCountsMarketingSinceTheLastNotice) {
+  OptOutNotice policy;
+  policy.text = "STOP to end";
+  policy.every_messages = 3;
+  short_code_.opt_out_notice = policy;
+  short_code_ = Must(store_->UpdateNumber(short_code_));
+  Reopen();
+  EXPECT_EQ(Must(store_->GetNumber(short_account_.id, short_code_.id)).opt_out_notice, policy);
+  auto history = [&] {
+    return Must(store_->GetNoticeHistory(short_account_.id, person_.id, short_code_.id));
+  };
+  EXPECT_FALSE(history().ever);
+  EXPECT_EQ(history().since_notice, 0);
+  auto queue = [&](Purpose purpose, bool notice, int64_t at) {
+    OutboxItem o = Queued(ReplyKind::kMessage, at, person_);
+    o.purpose = purpose;
+    o.notice = notice;
+    ChangeSet changes;
+    changes.outbox = {o};
+    return Must(store_->Commit(short_account_.id, changes)).outbox.at(0);
+  };
+  queue(Purpose::kMarketing, false, 5000);
+  EXPECT_FALSE(history().ever);
+  EXPECT_EQ(history().since_notice, 1);
+  const OutboxItem noticed = queue(Purpose::kMarketing, true, 6000);
+  EXPECT_TRUE(GetShort(noticed.id).notice);
+  queue(Purpose::kMarketing, false, 7000);
+  queue(Purpose::kTransactional, false, 7500);  // not marketing: not counted
+  NoticeHistory h = history();
+  EXPECT_TRUE(h.ever);
+  EXPECT_EQ(h.last_notice_ms, 6000);
+  EXPECT_EQ(h.since_notice, 1);
+  // The message that carried it is cancelled (the contact opted out): as if it never left.
+  Decide(kNone, kOut, Source::kKeyword, std::nullopt, 8000);
+  Claim(9000);
+  EXPECT_EQ(GetShort(noticed.id).state, OutboxState::kCancelled);
+  h = history();
+  EXPECT_FALSE(h.ever);
+  EXPECT_EQ(h.since_notice, 0);  // every marketing message was cancelled
+}
+
 TEST_P(OutboxRecheck, RepliesPastTheirKindsMaximumAgeExpire) {
   ReplyMaxAges ages;
   ages.reply_ms = 1000;

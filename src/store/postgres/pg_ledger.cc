@@ -393,15 +393,15 @@ class PgRows : public store_write::BatchTxn {
               "kind, state, attempts, last_error, inbound_id, created_at_ms, next_attempt_at_ms, "
               "channel, provider_message_id, lease_owner, lease_until_ms, sent_at_ms, "
               "queued_at_seq, queued_after_event, purpose, send_at_ms, idempotency_key, "
-              "request_hash) SELECT a, n, NULLIF(c, 0), tp, fn, b, k, s, att, le, NULLIF(i, 0), "
-              "ca, na, ch, pm, lo, lu, sa, qs, qe, pu, sat, ik, rh FROM "
+              "request_hash, notice) SELECT a, n, NULLIF(c, 0), tp, fn, b, k, s, att, le, "
+              "NULLIF(i, 0), ca, na, ch, pm, lo, lu, sa, qs, qe, pu, sat, ik, rh, nt FROM "
               "unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], "
               "$6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], "
               "$11::bigint[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], "
               "$17::text[], $18::text[], $19::text[], $20::text[], $21::text[], $22::bigint[], "
-              "$23::text[], $24::text[]) WITH ORDINALITY AS v(a, n, c, att, i, ca, na, lu, sa, "
-              "qs, qe, tp, fn, b, k, s, le, ch, pm, lo, pu, sat, ik, rh, ord) ORDER BY ord "
-              "RETURNING id",
+              "$23::text[], $24::text[], $25::bigint[]) WITH ORDINALITY AS v(a, n, c, att, i, ca, "
+              "na, lu, sa, qs, qe, tp, fn, b, k, s, le, ch, pm, lo, pu, sat, ik, rh, nt, ord) "
+              "ORDER BY ord RETURNING id",
               "queueing outbox items", Ints(w, &O::account_id), Ints(w, &O::number_id),
               Ints(w, &O::contact_id), Ints(w, &O::attempts), Ints(w, &O::inbound_id),
               Ints(w, &O::created_at_ms), Ints(w, &O::next_attempt_at_ms),
@@ -415,7 +415,8 @@ class PgRows : public store_write::BatchTxn {
                     [](const O& o) {
                       return o.kind == ReplyKind::kMessage ? PurposeName(o.purpose) : "";
                     }),
-              Ints(w, &O::send_at_ms), Texts(w, &O::idempotency_key), Texts(w, &O::request_hash)));
+              Ints(w, &O::send_at_ms), Texts(w, &O::idempotency_key), Texts(w, &O::request_hash),
+              Ints(w, &O::notice)));
     // The ids are drawn in the rows' order (ORDER BY ord), so ascending ids are the rows.
     std::vector<int64_t> drawn;
     for (int i = 0; i < r.rows(); ++i) drawn.push_back(r.Int(i, 0));

@@ -170,6 +170,28 @@ Result<OutboxItem> PgStore::GetOutboxItem(int64_t account_id, int64_t id) {
   });
 }
 
+Result<NoticeHistory> PgStore::GetNoticeHistory(int64_t account_id, int64_t contact_id,
+                                                int64_t number_id) {
+  return pg::WithConn(impl_->pool, [&](Conn& c) -> Result<NoticeHistory> {
+    // The last message that carried the notice, and the marketing messages after it (all of
+    // them when none did), from outbox_by_contact.
+    SMSC_ASSIGN_OR_RETURN(
+        Res r, c.Q("WITH m AS (SELECT id, created_at_ms, notice FROM outbox WHERE account_id = $1 "
+                   "AND contact_id = $2 AND number_id = $3 AND kind = 'message' AND purpose = "
+                   "'marketing' AND state IN ('pending', 'sending', 'sent')), l AS (SELECT "
+                   "max(id) AS id, max(created_at_ms) AS at FROM m WHERE notice = 1) SELECT "
+                   "COALESCE(l.at, 0), l.id IS NOT NULL, (SELECT count(*) FROM m WHERE m.id > "
+                   "COALESCE(l.id, 0)) FROM l",
+                   "reading the opt-out notice's history", account_id, contact_id, number_id));
+    NoticeHistory h;
+    if (r.rows() == 0) return h;
+    h.last_notice_ms = r.Int(0, 0);
+    h.ever = r.Bool(0, 1);
+    h.since_notice = r.Int(0, 2);
+    return h;
+  });
+}
+
 Result<std::optional<OutboxItem>> PgStore::FindOutboxByIdempotencyKey(int64_t account_id,
                                                                       const std::string& key) {
   if (key.empty()) return std::optional<OutboxItem>();
@@ -215,9 +237,9 @@ Result<ClaimedOutbox> PgStore::ClaimOutbox(const OutboxClaim& claim) {
       if (r.rows() == 0) break;
       for (int i = 0; i < r.rows(); ++i) {
         SMSC_ASSIGN_OR_RETURN(OutboxItem o, ReadOutbox(r, i));
-        auto status = ParseSubscriptionStatus(r.Text(i, 25));
+        auto status = ParseSubscriptionStatus(r.Text(i, 26));
         if (!status.ok()) return BadColumn(status, "statuses", o.contact_id);
-        ClaimFate fate = ClaimFateOf(o, *status, r.Bool(i, 26), r.Text(i, 27), claim);
+        ClaimFate fate = ClaimFateOf(o, *status, r.Bool(i, 27), r.Text(i, 28), claim);
         std::optional<Retirement>& retire = fate.retire;
         if (fate.defer_until_ms) {
           SMSC_RETURN_IF_ERROR(c.Q("UPDATE outbox SET next_attempt_at_ms = $2 WHERE id = $1",

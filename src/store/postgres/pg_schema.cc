@@ -425,6 +425,8 @@ ALTER TABLE outbox ADD COLUMN request_hash TEXT NOT NULL DEFAULT '';
 CREATE UNIQUE INDEX outbox_by_idempotency_key ON outbox (account_id, idempotency_key)
   WHERE idempotency_key <> '';
 ALTER TABLE sender_numbers ADD COLUMN quiet_hours TEXT NOT NULL DEFAULT '"jurisdiction"';
+ALTER TABLE sender_numbers ADD COLUMN opt_out_notice TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE outbox ADD COLUMN notice BIGINT NOT NULL DEFAULT 0 CHECK (notice IN (0, 1));
 )sql"},
 }};
 

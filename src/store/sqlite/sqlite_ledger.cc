@@ -281,9 +281,9 @@ class SqliteRows : public store_write::BatchTxn {
                                 "inbound_id, created_at_ms, next_attempt_at_ms, channel, "
                                 "provider_message_id, lease_owner, lease_until_ms, sent_at_ms, "
                                 "queued_at_seq, queued_after_event, purpose, send_at_ms, "
-                                "idempotency_key, request_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
-                                "?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, "
-                                "?20, ?21, ?22, ?23, ?24)"));
+                                "idempotency_key, request_hash, notice) VALUES (?1, ?2, ?3, ?4, "
+                                "?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
+                                "?19, ?20, ?21, ?22, ?23, ?24, ?25)"));
       s.Bind(1, o.account_id)
           .Bind(2, o.number_id)
           .BindIdOrNull(3, o.contact_id)
@@ -307,7 +307,8 @@ class SqliteRows : public store_write::BatchTxn {
           .Bind(21, std::string(o.kind == ReplyKind::kMessage ? PurposeName(o.purpose) : ""))
           .Bind(22, o.send_at_ms)
           .BindRef(23, o.idempotency_key)
-          .BindRef(24, o.request_hash);
+          .BindRef(24, o.request_hash)
+          .BindBool(25, o.notice);
       int rc = SQLITE_OK;
       Status st = s.Run("queueing outbox item", &rc);
       if (rc == SQLITE_CONSTRAINT_FOREIGNKEY) {

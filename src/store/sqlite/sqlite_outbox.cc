@@ -197,6 +197,37 @@ Result<OutboxItem> SqliteStore::GetOutboxItem(int64_t account_id, int64_t id) {
   return ReadOutbox(s);
 }
 
+Result<NoticeHistory> SqliteStore::GetNoticeHistory(int64_t account_id, int64_t contact_id,
+                                                    int64_t number_id) {
+  ReadLease reader = impl_->Read(mu_);
+  // outbox_by_contact finds the contact's items; a contact has few.
+  SMSC_ASSIGN_OR_RETURN(
+      Stmt s, reader->Prepare("SELECT COALESCE(MAX(CASE WHEN notice = 1 THEN id END), 0), "
+                              "COALESCE(MAX(CASE WHEN notice = 1 THEN created_at_ms END), 0), "
+                              "COUNT(*) FROM outbox WHERE account_id = ?1 AND contact_id = ?2 AND "
+                              "number_id = ?3 AND kind = 'message' AND purpose = 'marketing' AND "
+                              "state IN ('pending', 'sending', 'sent')"));
+  s.Bind(1, account_id).Bind(2, contact_id).Bind(3, number_id);
+  SMSC_ASSIGN_OR_RETURN(bool row, s.Step("reading the opt-out notice's history"));
+  NoticeHistory h;
+  if (!row || s.Int(2) == 0) return h;
+  const int64_t last = s.Int(0);
+  h.ever = last != 0;
+  h.last_notice_ms = s.Int(1);
+  h.since_notice = s.Int(2);
+  if (h.ever) {
+    SMSC_ASSIGN_OR_RETURN(
+        Stmt c, reader->Prepare("SELECT COUNT(*) FROM outbox WHERE account_id = ?1 AND "
+                                "contact_id = ?2 AND number_id = ?3 AND kind = 'message' AND "
+                                "purpose = 'marketing' AND state IN ('pending', 'sending', "
+                                "'sent') AND id > ?4"));
+    c.Bind(1, account_id).Bind(2, contact_id).Bind(3, number_id).Bind(4, last);
+    SMSC_ASSIGN_OR_RETURN(bool counted, c.Step("counting messages since the notice"));
+    h.since_notice = counted ? c.Int(0) : 0;
+  }
+  return h;
+}
+
 Result<std::optional<OutboxItem>> SqliteStore::FindOutboxByIdempotencyKey(int64_t account_id,
                                                                           const std::string& key) {
   if (key.empty()) return std::optional<OutboxItem>();
@@ -248,10 +279,10 @@ Result<ClaimedOutbox> SqliteStore::ClaimOutbox(const OutboxClaim& claim) {
         SMSC_ASSIGN_OR_RETURN(bool row, s.Step("selecting due outbox items"));
         if (!row) break;
         SMSC_ASSIGN_OR_RETURN(OutboxItem o, ReadOutbox(s));
-        auto status = ParseSubscriptionStatus(s.Text(25));
+        auto status = ParseSubscriptionStatus(s.Text(26));
         if (!status.ok()) return BadColumn(status, "statuses", o.contact_id);
-        contact_now.emplace_back(*status, s.Int(26) != 0);
-        quiet_hours.push_back(s.Text(27));
+        contact_now.emplace_back(*status, s.Int(27) != 0);
+        quiet_hours.push_back(s.Text(28));
         due.push_back(std::move(o));
       }
     }

@@ -425,6 +425,10 @@ CREATE UNIQUE INDEX outbox_by_idempotency_key ON outbox (account_id, idempotency
 -- When marketing from the number may reach a recipient, as the policy's JSON text
 -- (core/quiet_hours.h): "jurisdiction", "default", "off" or {"start":"HH:MM","end":"HH:MM"}.
 ALTER TABLE sender_numbers ADD COLUMN quiet_hours TEXT NOT NULL DEFAULT '"jurisdiction"';
+-- When its marketing carries the opt-out notice ({"text", "every_messages", "every_days"};
+-- '{}': the defaults), and whether a message carried it.
+ALTER TABLE sender_numbers ADD COLUMN opt_out_notice TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE outbox ADD COLUMN notice INTEGER NOT NULL DEFAULT 0;
 )sql"},
 }};
 

@@ -159,6 +159,8 @@ class SqliteStore final : public ConsentStore {
   Result<OutboxItem> GetOutboxItem(int64_t account_id, int64_t id) override;
   Result<std::optional<OutboxItem>> FindOutboxByIdempotencyKey(int64_t account_id,
                                                                const std::string& key) override;
+  Result<NoticeHistory> GetNoticeHistory(int64_t account_id, int64_t contact_id,
+                                         int64_t number_id) override;
   Result<ClaimedOutbox> ClaimOutbox(const OutboxClaim& claim) override;
   Status CompleteOutbox(const OutboxCompletion& completion) override;
   Result<int64_t> ExpireOutboxLeases(int64_t now_ms) override;
