@@ -49,10 +49,7 @@ json ToJson(const SenderNumber& n) {
       {"opt_in_confirmation", n.opt_in_confirmation},
       {"quiet_hours", json::parse(QuietHoursPolicyToJson(n.quiet_hours))},
       {"opt_out_notice",
-       {{"text", !n.opt_out_notice.text.empty()
-                     ? n.opt_out_notice.text
-                     : DefaultOptOutNoticeText(
-                           n.keywords.languages.empty() ? "en" : n.keywords.languages[0])},
+       {{"text", OptOutNoticeText(n.opt_out_notice, n.keywords.languages)},
         {"every_messages", n.opt_out_notice.every_messages},
         {"every_days", n.opt_out_notice.every_days}}},
       {"created_at", FormatTimestampMs(n.created_at_ms)}};

@@ -113,12 +113,8 @@ Result<ConsentService::PreparedMessage> ConsentService::PrepareMessage(int64_t a
     SMSC_ASSIGN_OR_RETURN(NoticeHistory history,
                           store_.GetNoticeHistory(account.id, contact->contact_id, number->id));
     if (NeedsOptOutNotice(number->opt_out_notice, history, now)) {
-      const std::string& text = number->opt_out_notice.text;
       item.body = WithOptOutNotice(
-          item.body, !text.empty() ? text
-                                   : DefaultOptOutNoticeText(number->keywords.languages.empty()
-                                                                 ? "en"
-                                                                 : number->keywords.languages[0]));
+          item.body, OptOutNoticeText(number->opt_out_notice, number->keywords.languages));
       item.notice = true;
       Status fits = CheckMessageBody(item.body);
       if (!fits.ok()) return InvalidArgument(fits.message() + ", with the opt-out notice");

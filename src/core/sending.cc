@@ -89,6 +89,12 @@ std::string DefaultOptOutNoticeText(std::string_view language) {
   return "Reply STOP to opt out";
 }
 
+std::string OptOutNoticeText(const OptOutNotice& notice,
+                             const std::vector<std::string>& languages) {
+  if (!notice.text.empty()) return notice.text;
+  return DefaultOptOutNoticeText(languages.empty() ? "en" : languages.front());
+}
+
 bool NeedsOptOutNotice(const OptOutNotice& policy, const NoticeHistory& history, int64_t now_ms) {
   constexpr int64_t kDayMs = 24LL * 60 * 60 * 1000;
   if (!history.ever) return true;

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/consent.h"
 #include "core/status.h"
@@ -61,6 +62,9 @@ std::string OptOutNoticeToJson(const OptOutNotice& notice);  // compact, every m
 // "Reply STOP to opt out" (en), "Svar STOP for at afmelde" (da), "Responde BAJA para cancelar"
 // (es); English for any other language.
 std::string DefaultOptOutNoticeText(std::string_view language);
+// The text a number's marketing carries: the policy's own, else the default in the first of
+// the number's languages (English when it has none).
+std::string OptOutNoticeText(const OptOutNotice& notice, const std::vector<std::string>& languages);
 
 // The marketing messages a contact was sent on a number, as far as the notice cares: those not
 // cancelled, expired or failed.
