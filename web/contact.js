@@ -146,8 +146,11 @@ export async function renderContact(page, ctx, id) {
       attestBlock.hidden = target() !== 'opted_in';
       onBehalfBlock.hidden = target() !== 'opted_out';
       onBehalfFields.hidden = !onBehalf.checked;
-      note.replaceChildren(target() === 'opted_in' && number.kind === 'short_code' && current.status !== 'opted_in'
-        ? alertBox('info', null, 'This is a short code: the contact will get a confirmation SMS.') : '');
+      const optingIn = target() === 'opted_in' && current.status !== 'opted_in';
+      note.replaceChildren(optingIn && number.double_opt_in
+        ? alertBox('info', null, 'This number uses double opt-in: the contact gets a request to confirm and is awaiting confirmation until they reply YES.')
+        : optingIn && number.kind === 'short_code'
+          ? alertBox('info', null, 'This is a short code: the contact will get a confirmation SMS.') : '');
     };
     radios.addEventListener('change', sync);
     onBehalf.addEventListener('change', sync);

@@ -2,7 +2,7 @@
 // each contact's status per number (GET /v1/contacts?include=subscriptions), row selection or
 // "all matching the filter", and the bulk status dialog / CSV import (bulk.js).
 import { api, describe } from './api.js';
-import { h, clear, statusPill, STATUSES, statusLabel, time, emptyState, alertBox, debounce, plural, kindLabel, field, openDialog, select } from './ui.js';
+import { h, clear, statusPill, ALL_STATUSES, statusLabel, time, emptyState, alertBox, debounce, plural, kindLabel, field, openDialog, select } from './ui.js';
 import { openBulkDialog, openImportDialog } from './bulk.js';
 
 const PAGE_SIZE = 50;
@@ -54,7 +54,7 @@ export async function renderContacts(page, ctx, params) {
   // ---- toolbar ----
   const search = h('input', { type: 'search', name: 'search', value: state.search, placeholder: 'Phone or name', autocomplete: 'off' });
   const numberSel = select('number', [['', 'Any number'], ...numbers.map((n) => [String(n.id), `${n.number} (${kindLabel(n.kind)})`])], state.number);
-  const statusSel = select('status', [['', 'Any status'], ...STATUSES.map((s) => [s, statusLabel(s)])], state.status);
+  const statusSel = select('status', [['', 'Any status'], ...ALL_STATUSES.map((s) => [s, statusLabel(s)])], state.status);
   const clearButton = h('button', { type: 'button', onclick: () => { search.value = ''; numberSel.value = ''; statusSel.value = ''; changed(); } }, 'Clear filters');
   const toolbar = h('div', { class: 'toolbar', role: 'search' },
     h('div', { class: 'field grow' }, h('label', { for: 'contact-search' }, 'Search'), Object.assign(search, { id: 'contact-search' })));

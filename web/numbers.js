@@ -114,10 +114,12 @@ export async function renderNumber(page, ctx, id) {
   const replyOptIn = reply('opt_in');
   const replyOptOut = reply('opt_out');
   const replyHelp = reply('help');
+  const replyConfirm = reply('confirmation_request');
+  const doubleOptIn = h('input', { type: 'checkbox', name: 'double_opt_in', checked: !!n.double_opt_in, disabled: ro });
   const businessName = () => business.value.trim();
-  const counters = [replyOptIn, replyOptOut, replyHelp].map((t) => segmentCounter(t, businessName));
+  const counters = [replyOptIn, replyOptOut, replyHelp, replyConfirm].map((t) => segmentCounter(t, businessName));
   business.addEventListener('input', () => counters.forEach((c) => c.update()));
-  counters.forEach((c, i) => { c.element.id = ['count-opt-in', 'count-opt-out', 'count-help'][i]; });
+  counters.forEach((c, i) => { c.element.id = ['count-opt-in', 'count-opt-out', 'count-help', 'count-confirmation-request'][i]; });
 
   const error = h('div', {});
   const save = h('button', { type: 'submit', class: 'primary', disabled: ro }, 'Save changes');
@@ -138,6 +140,10 @@ export async function renderNumber(page, ctx, id) {
       h('div', { class: 'field' }),
       field('Opt-out confirmation reply', replyOptOut, counters[1].element),
       field('Help reply', replyHelp, counters[2].element)),
+    h('section', { class: 'panel' }, h('h2', {}, 'Double opt-in'),
+      h('p', { class: 'muted' }, 'An opt-in (by keyword, by staff, by API or in bulk) first sends the request to confirm; the contact is awaiting confirmation, and gets no marketing, until they reply YES.'),
+      h('label', { class: 'check' }, doubleOptIn, h('span', {}, 'Require the contact to confirm every opt-in')),
+      field('Request to confirm', replyConfirm, counters[3].element)),
     ro ? null : h('div', { class: 'actions' }, save, h('a', { class: 'button', href: '#/numbers' }, 'Cancel')));
   page.append(form);
 
@@ -149,9 +155,10 @@ export async function renderNumber(page, ctx, id) {
         business_name: businessName(),
         languages: words(languages.value),
         opt_in_confirmation: confirmOptIn.checked,
+        double_opt_in: doubleOptIn.checked,
         keywords: { opt_in: words(optIn.value), opt_out: words(optOut.value), opt_out_all: words(optOutAll.value), help: words(help.value),
           replace_defaults: replaceDefaults.checked, free_text: freeText.checked },
-        replies: { opt_in: replyOptIn.value, opt_out: replyOptOut.value, help: replyHelp.value },
+        replies: { opt_in: replyOptIn.value, opt_out: replyOptOut.value, help: replyHelp.value, confirmation_request: replyConfirm.value },
       } });
       ctx.numbers = null;
       error.replaceChildren();

@@ -30,8 +30,11 @@ function append(el, children) {
 
 export function clear(el) { el.replaceChildren(); return el; }
 
-const STATUS_LABELS = { opted_in: 'Opted in', opted_out: 'Opted out', not_specified: 'Not specified' };
+const STATUS_LABELS = { opted_in: 'Opted in', opted_out: 'Opted out', not_specified: 'Not specified', pending_confirmation: 'Awaiting confirmation' };
+// The statuses staff can set; pending_confirmation is reached only by an opt-in on a number with double opt-in.
 export const STATUSES = ['opted_in', 'opted_out', 'not_specified'];
+// Every status a contact can be in (filters).
+export const ALL_STATUSES = [...STATUSES, 'pending_confirmation'];
 export function statusLabel(s) { return STATUS_LABELS[s] || s; }
 export function statusPill(s) { return h('span', { class: `pill ${s}` }, statusLabel(s)); }
 

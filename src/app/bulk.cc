@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <future>
+#include <map>
 #include <memory>
 #include <unordered_map>
 #include <unordered_set>
@@ -224,7 +225,7 @@ class BulkService::Engine {
       // The batch's attestation must satisfy the rules before any row is looked at: plan the
       // change for a contact with no status yet (a contact's own opt-out is per row).
       UserChangeInput probe;
-      probe.number = {n.id, n.kind, n.opt_in_confirmation};
+      probe.number = {n.id, n.kind, n.opt_in_confirmation, n.double_opt_in};
       probe.target = req.status;
       probe.source = Source::kBulk;
       probe.attestation = req.attestation;
@@ -562,7 +563,7 @@ class BulkService::Engine {
       }
     }
     UserChangeInput in;
-    in.number = {number.id, number.kind, number.opt_in_confirmation};
+    in.number = {number.id, number.kind, number.opt_in_confirmation, number.double_opt_in};
     in.current = current;
     in.target = req_.status;
     in.source = Source::kBulk;
@@ -588,8 +589,10 @@ class BulkService::Engine {
     e.evidence = "{\"row\":" + std::to_string(r.row) + "}";
     e.batch_hash = BatchHash();
     changes->events.push_back(std::move(e));
-    if (plan.send_confirmation) {
-      const QueuedReply& reply = Confirmation(number);
+    if (plan.send_confirmation || plan.send_confirmation_request) {
+      const QueuedReply& reply = Reply(
+          plan.send_confirmation ? ReplyKind::kOptInConfirmation : ReplyKind::kConfirmationRequest,
+          number);
       ++tally_.confirmations;
       tally_.segments += reply.segments.segments;
       ++tally_.encodings[EncodingName(reply.segments.encoding)];
@@ -658,12 +661,12 @@ class BulkService::Engine {
   }
 
  private:
-  const QueuedReply& Confirmation(const SenderNumber& number) {
-    auto it = confirmations_.find(number.id);
-    if (it == confirmations_.end()) {
-      it = confirmations_
-               .emplace(number.id, svc_.service_.MakeReply(ReplyKind::kOptInConfirmation, number))
-               .first;
+  // The reply of this kind from the number, rendered once per batch.
+  const QueuedReply& Reply(ReplyKind kind, const SenderNumber& number) {
+    const std::pair<int64_t, ReplyKind> key{number.id, kind};
+    auto it = replies_.find(key);
+    if (it == replies_.end()) {
+      it = replies_.emplace(key, svc_.service_.MakeReply(kind, number)).first;
     }
     return it->second;
   }
@@ -681,7 +684,7 @@ class BulkService::Engine {
   int64_t filter_after_ = 0;
   int64_t consumed_ = 0;
   std::unordered_set<std::string> seen_;
-  std::unordered_map<int64_t, QueuedReply> confirmations_;
+  std::map<std::pair<int64_t, ReplyKind>, QueuedReply> replies_;
   std::string batch_document_;
   std::string batch_hash_;
   BulkTally tally_;

@@ -107,6 +107,12 @@ void AddServeOptions(CLI::App& cmd, ServeConfig& c) {
       ->envname("SMSCONSENT_MESSAGE_MAX_AGE_S")
       ->check(CLI::Range(int64_t{1}, kMaxReplyMaxAgeS))
       ->capture_default_str();
+  cmd.add_option("--confirmation-window-days", c.confirmation_window_days,
+                 "on a number with double opt-in, a contact's YES confirms their opt-in only "
+                 "within this many days of the latest request to confirm")
+      ->envname("SMSCONSENT_CONFIRMATION_WINDOW_DAYS")
+      ->check(CLI::Range(int64_t{1}, int64_t{365}))
+      ->capture_default_str();
   cmd.add_option("--review-highlight-after-s", c.review_highlight_after_s,
                  "a possible opt-out still unreviewed after this many seconds is marked overdue "
                  "and highlighted on the activity page")

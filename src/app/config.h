@@ -54,6 +54,8 @@ struct ServeConfig {
   int64_t opt_out_confirmation_max_age_s = kDefaultOptOutConfirmationMaxAgeMs / 1000;
   int64_t help_reply_max_age_s = kDefaultHelpReplyMaxAgeMs / 1000;
   int64_t message_max_age_s = kDefaultMessageMaxAgeMs / 1000;
+  // How long a contact has to answer double opt-in's request to confirm.
+  int64_t confirmation_window_days = kDefaultConfirmationWindowMs / (24 * 60 * 60 * 1000);
   // How long a bulk/import job stays leased to this instance between chunks; a job whose
   // instance died is resumed by another one once the lease runs out.
   int64_t job_lease_ms = kDefaultJobLeaseMs;

@@ -55,6 +55,7 @@ const std::string& ReplyTemplate(const SenderNumber& n, ReplyKind kind) {
       return n.replies.opt_in;
     case ReplyKind::kOptOutConfirmation:
       return n.replies.opt_out;
+    case ReplyKind::kConfirmationRequest:  // ConfirmationRequestTemplate
     case ReplyKind::kHelp:
     case ReplyKind::kMessage:  // the business's own text: never rendered from a template
       break;
@@ -63,6 +64,14 @@ const std::string& ReplyTemplate(const SenderNumber& n, ReplyKind kind) {
 }
 
 }  // namespace
+
+std::string ConfirmationRequestTemplate(const SenderNumber& number) {
+  if (!number.replies.confirmation_request.empty()) return number.replies.confirmation_request;
+  // A number registered before double opt-in existed has no text of its own.
+  return DefaultRepliesFor(number.keywords.languages.empty() ? "en"
+                                                             : number.keywords.languages.front())
+      .confirmation_request;
+}
 
 OutboxItem OutboxFor(const QueuedReply& r, const SenderNumber& number, const Contact& contact,
                      int64_t now_ms) {
@@ -193,7 +202,7 @@ Result<SenderNumber> ConsentService::AddNumber(const NewNumber& req) {
   n.keywords.languages = matcher->config().languages;
   n.business_name = req.business_name.empty() ? account.name : req.business_name;
   const DefaultReplies defaults = DefaultRepliesFor(n.keywords.languages.front());
-  n.replies = {defaults.opt_in, defaults.opt_out, defaults.help};
+  n.replies = {defaults.opt_in, defaults.opt_out, defaults.help, defaults.confirmation_request};
   n.opt_in_confirmation = req.opt_in_confirmation || req.kind == NumberKind::kShortCode;
   n.created_at_ms = clock_.NowMs();
   auto added = store_.AddNumber(n);
@@ -320,7 +329,9 @@ Result<std::shared_ptr<const KeywordMatcher>> ConsentService::MatcherFor(
 QueuedReply ConsentService::MakeReply(ReplyKind kind, const SenderNumber& number) const {
   QueuedReply r;
   r.kind = kind;
-  r.body = RenderReply(ReplyTemplate(number, kind), number.business_name);
+  r.body = RenderReply(kind == ReplyKind::kConfirmationRequest ? ConfirmationRequestTemplate(number)
+                                                               : ReplyTemplate(number, kind),
+                       number.business_name);
   r.segments = CountSegments(r.body);
   return r;
 }
@@ -536,16 +547,23 @@ Result<ChangeSet> ConsentService::PlanInbound(const InboundSms& sms, const Inbou
 
   KeywordInput in;
   in.intent = out.match.intent;
+  in.confirms = IsConfirmationReply(out.match.normalized);
+  in.now_ms = now;
+  in.confirmation_window_ms = confirmation_window_ms_;
   in.receiving_number_id = number.id;
   in.opt_out_scope = account.opt_out_scope;
   std::map<int64_t, const SenderNumber*> by_id;
   for (const SenderNumber& n : numbers) {
     by_id[n.id] = &n;
-    in.numbers.push_back({{n.id, n.kind, n.opt_in_confirmation}, states[n.id]});
+    in.numbers.push_back({{n.id, n.kind, n.opt_in_confirmation, n.double_opt_in}, states[n.id]});
   }
   SMSC_ASSIGN_OR_RETURN(KeywordPlan plan, PlanKeyword(in));
 
   out.status_before = states[number.id].status;
+  // A yes that answers a request to confirm says so in its evidence (the proof tells it apart
+  // from the English opt-in keyword YES).
+  const bool confirming =
+      in.confirms && out.status_before == SubscriptionStatus::kPendingConfirmation;
   out.status_after = out.status_before;
   // The events' evidence and the message's decision are written as text (core/json_text.h),
   // exactly as nlohmann::json would dump them (keys in sorted order): on the webhook path,
@@ -569,6 +587,10 @@ Result<ChangeSet> ConsentService::PlanInbound(const InboundSms& sms, const Inbou
       ev += std::to_string(value);
     };
     member("body", sms.body);
+    if (confirming && !account_scope) {
+      AppendJsonKey(ev, "confirms", first);
+      ev += "true";
+    }
     if (revocation) {
       number_member("business_days", business_days);
       number_member("effective_at_ms", now);
@@ -756,7 +778,7 @@ Result<StatusChangeResult> ConsentService::SetStatus(const StatusChangeRequest& 
       if (r.number_id == number.id) current = r.state;
     }
     UserChangeInput in;
-    in.number = {number.id, number.kind, number.opt_in_confirmation};
+    in.number = {number.id, number.kind, number.opt_in_confirmation, number.double_opt_in};
     in.current = current;
     in.target = req.target;
     in.source = req.source;
@@ -785,8 +807,10 @@ Result<StatusChangeResult> ConsentService::SetStatus(const StatusChangeRequest& 
     ChangeSet changes;
     changes.events.push_back(std::move(e));
     StatusChangeResult out;
-    if (plan.send_confirmation) {
-      QueuedReply r = MakeReply(ReplyKind::kOptInConfirmation, number);
+    if (plan.send_confirmation || plan.send_confirmation_request) {
+      QueuedReply r = MakeReply(
+          plan.send_confirmation ? ReplyKind::kOptInConfirmation : ReplyKind::kConfirmationRequest,
+          number);
       changes.outbox.push_back(OutboxFor(r, number, contact, now));
       out.replies.push_back(std::move(r));
     }
@@ -1302,6 +1326,14 @@ Result<SenderNumber> ConsentService::UpdateNumber(int64_t account_id, int64_t nu
   if (u.reply_opt_in) n.replies.opt_in = *u.reply_opt_in;
   if (u.reply_opt_out) n.replies.opt_out = *u.reply_opt_out;
   if (u.reply_help) n.replies.help = *u.reply_help;
+  if (u.reply_confirmation_request) {
+    n.replies.confirmation_request = *u.reply_confirmation_request;
+    if (std::all_of(n.replies.confirmation_request.begin(), n.replies.confirmation_request.end(),
+                    [](unsigned char c) { return std::isspace(c); })) {
+      return InvalidArgument("reply texts must not be empty");
+    }
+  }
+  if (u.double_opt_in) n.double_opt_in = *u.double_opt_in;
   if (u.business_name) n.business_name = *u.business_name;
   if (u.opt_in_confirmation) n.opt_in_confirmation = *u.opt_in_confirmation;
   if (u.quiet_hours) n.quiet_hours = *u.quiet_hours;

@@ -121,7 +121,8 @@ struct NumberUpdate {
   std::optional<std::vector<std::string>> opt_in, opt_out, opt_out_all, help;
   std::optional<bool> replace_default_keywords;
   std::optional<bool> free_text;
-  std::optional<std::string> reply_opt_in, reply_opt_out, reply_help;
+  std::optional<std::string> reply_opt_in, reply_opt_out, reply_help, reply_confirmation_request;
+  std::optional<bool> double_opt_in;
   std::optional<std::string> business_name;
   std::optional<bool> opt_in_confirmation;
   std::optional<QuietHoursPolicy> quiet_hours;
@@ -353,6 +354,8 @@ class ConsentService {
   // Routes every commit through `committer` (group commit; `smsconsent serve` does this), or
   // straight to the store when null (the default). Set before use; not owned.
   void SetCommitter(GroupCommitter* committer) { committer_ = committer; }
+  // How long a contact has to confirm a double opt-in (core/consent.h); set before use.
+  void SetConfirmationWindow(int64_t ms) { confirmation_window_ms_ = ms; }
 
   // A user's (manual, bulk, api, import) status change. kFailedPrecondition when a self
   // opt-out forbids it; kInvalidArgument when an opt-in lacks its attestation.
@@ -479,10 +482,15 @@ class ConsentService {
   // number id -> matcher: rebuilt when the number's keyword configuration changes.
   std::map<int64_t, std::shared_ptr<const KeywordMatcher>> matchers_;
   std::function<void(const char*, double)> store_observer_;
+  int64_t confirmation_window_ms_ = kDefaultConfirmationWindowMs;
   AccountCache accounts_;
   GroupCommitter* committer_ = nullptr;
   KeySerializer phone_turns_;  // inbound messages of one phone, one at a time
 };
+
+// The number's text of double opt-in's request to confirm: its own, else the default in its
+// first language.
+std::string ConfirmationRequestTemplate(const SenderNumber& number);
 
 // The outbox item that sends `reply` from `number` to `contact` (id 0: a contact created in the
 // same change set), due at now_ms.

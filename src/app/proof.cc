@@ -48,6 +48,8 @@ const char* Verb(const ConsentEvent& e) {
         return "Confirmed opted out (no change)";
       case SubscriptionStatus::kNotSpecified:
         return "Confirmed not specified (no change)";
+      case SubscriptionStatus::kPendingConfirmation:
+        return "Asked again to confirm the opt-in (no change)";
     }
   }
   switch (e.to) {
@@ -57,6 +59,8 @@ const char* Verb(const ConsentEvent& e) {
       return "Opted out";
     case SubscriptionStatus::kNotSpecified:
       return "Status reset to not specified";
+    case SubscriptionStatus::kPendingConfirmation:
+      return "Opted in, awaiting the contact's confirmation (double opt-in)";
   }
   return "Changed";
 }
@@ -69,6 +73,8 @@ const char* StatusPhrase(SubscriptionStatus s) {
       return "opted out";
     case SubscriptionStatus::kNotSpecified:
       return "not specified";
+    case SubscriptionStatus::kPendingConfirmation:
+      return "pending confirmation";
   }
   return "?";
 }
@@ -78,7 +84,9 @@ std::string HowPhrase(const ConsentEvent& e, const json& ev) {
   const std::string type = ev.is_object() ? Str(ev, "type") : "";
   if (type == "keyword") {
     std::string s;
-    if (Str(ev, "match_kind") == "free_text") {
+    if (ev.contains("confirms")) {
+      s = "by the reply \"" + Str(ev, "body") + "\" confirming the opt-in";
+    } else if (Str(ev, "match_kind") == "free_text") {
       s = "by the free-text message \"" + Str(ev, "body") + "\"";
     } else {
       s = "by keyword " + (Str(ev, "rule").empty() ? Str(ev, "body") : Str(ev, "rule"));

@@ -159,6 +159,7 @@ int RunServe(const std::string& db, const std::string& ledger_key, const ServeCo
     committer = std::make_unique<GroupCommitter>(**store, std::move(options));
     service.SetCommitter(committer.get());
   }
+  service.SetConfirmationWindow(config.confirmation_window_days * 24 * 60 * 60 * 1000);
   const bool json_logs = config.log_json;
   WebhookService::Options webhook_options;
   // The real reason of a webhook refused as unverified, which its answer does not say. The

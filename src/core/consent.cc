@@ -33,10 +33,11 @@ const char* NameOf(E v, const std::array<std::pair<E, const char*>, N>& table) {
   return "unknown";
 }
 
-constexpr std::array<std::pair<SubscriptionStatus, const char*>, 3> kStatusNames{{
+constexpr std::array<std::pair<SubscriptionStatus, const char*>, 4> kStatusNames{{
     {SubscriptionStatus::kNotSpecified, "not_specified"},
     {SubscriptionStatus::kOptedIn, "opted_in"},
     {SubscriptionStatus::kOptedOut, "opted_out"},
+    {SubscriptionStatus::kPendingConfirmation, "pending_confirmation"},
 }};
 constexpr std::array<std::pair<Source, const char*>, 7> kSourceNames{{
     {Source::kKeyword, "keyword"},
@@ -60,11 +61,12 @@ constexpr std::array<std::pair<LegalBasis, const char*>, 6> kLegalBasisNames{{
     {LegalBasis::kExistingCustomer, "existing_customer"},
     {LegalBasis::kNotSubjectToGdpr, "not_subject_to_gdpr"},
 }};
-constexpr std::array<std::pair<ReplyKind, const char*>, 4> kReplyKindNames{{
+constexpr std::array<std::pair<ReplyKind, const char*>, 5> kReplyKindNames{{
     {ReplyKind::kOptInConfirmation, "opt_in_confirmation"},
     {ReplyKind::kOptOutConfirmation, "opt_out_confirmation"},
     {ReplyKind::kHelp, "help"},
     {ReplyKind::kMessage, "message"},
+    {ReplyKind::kConfirmationRequest, "confirmation_request"},
 }};
 constexpr std::array<std::pair<Purpose, const char*>, 2> kPurposeNames{{
     {Purpose::kMarketing, "marketing"},
@@ -131,8 +133,17 @@ ConsentState ApplyEvent(const ConsentState& before, SubscriptionStatus to, Sourc
     // another channel recorded on their behalf); since and source
     // stay those of the opt-out, which is when and how the status changed.
     after.self_opted_out = true;
+  } else if (to == SubscriptionStatus::kPendingConfirmation) {
+    // A renewed request for confirmation: the window runs from it.
+    after.source = source;
+    after.updated_at_ms = at_ms;
   }
   return after;
+}
+
+bool IsConfirmationReply(std::string_view normalized) {
+  static constexpr std::string_view kYes[] = {"yes", "y", "ja", "oui", "si", "s\xc3\xad"};
+  return std::find(std::begin(kYes), std::end(kYes), normalized) != std::end(kYes);
 }
 
 Result<KeywordPlan> PlanKeyword(const KeywordInput& in) {
@@ -144,6 +155,17 @@ Result<KeywordPlan> PlanKeyword(const KeywordInput& in) {
                            " is not among the contact's numbers");
   }
   KeywordPlan plan;
+  // A yes from a contact waiting to confirm answers the request, whatever else the word means
+  // ("YES" is also an English opt-in keyword). Within the window it completes the opt-in; after
+  // it, the request is sent again and the window starts over.
+  if (in.confirms && receiving->state.status == SubscriptionStatus::kPendingConfirmation) {
+    const bool in_window = in.now_ms - receiving->state.updated_at_ms <= in.confirmation_window_ms;
+    const SubscriptionStatus to =
+        in_window ? SubscriptionStatus::kOptedIn : SubscriptionStatus::kPendingConfirmation;
+    plan.transitions.push_back({receiving->number.number_id, receiving->state.status, to});
+    plan.reply = in_window ? ReplyKind::kOptInConfirmation : ReplyKind::kConfirmationRequest;
+    return plan;
+  }
   switch (in.intent) {
     case Intent::kNone:
       return plan;
@@ -152,6 +174,13 @@ Result<KeywordPlan> PlanKeyword(const KeywordInput& in) {
       return plan;
     case Intent::kOptIn:
       // Only the receiving number: opting in is specific to the program texted.
+      if (receiving->number.double_opt_in &&
+          receiving->state.status != SubscriptionStatus::kOptedIn) {
+        plan.transitions.push_back({receiving->number.number_id, receiving->state.status,
+                                    SubscriptionStatus::kPendingConfirmation});
+        plan.reply = ReplyKind::kConfirmationRequest;
+        return plan;
+      }
       plan.transitions.push_back(
           {receiving->number.number_id, receiving->state.status, SubscriptionStatus::kOptedIn});
       // The contact asked; they get an answer even when already opted in.
@@ -190,6 +219,11 @@ Result<UserChangePlan> PlanUserChange(const UserChangeInput& in) {
         "their behalf); only the contact can opt back in, by texting an opt-in keyword such as "
         "START");
   }
+  if (in.target == SubscriptionStatus::kPendingConfirmation) {
+    return InvalidArgument(
+        "pending_confirmation cannot be set: opting a contact in on a number with double opt-in "
+        "leads there, until the contact confirms");
+  }
   if (in.target == SubscriptionStatus::kOptedIn) {
     const Attestation& a = in.attestation;
     if (!a.express_consent) {
@@ -206,6 +240,13 @@ Result<UserChangePlan> PlanUserChange(const UserChangeInput& in) {
     }
   }
   UserChangePlan plan;
+  if (in.target == SubscriptionStatus::kOptedIn && in.number.double_opt_in &&
+      cur.status != SubscriptionStatus::kOptedIn) {
+    // The attestation is recorded with the pending step; only the contact's yes completes it.
+    plan.transition = {in.number.number_id, cur.status, SubscriptionStatus::kPendingConfirmation};
+    plan.send_confirmation_request = true;
+    return plan;
+  }
   plan.transition = {in.number.number_id, cur.status, in.target};
   plan.send_confirmation = plan.transition.changed() && in.target == SubscriptionStatus::kOptedIn &&
                            ConfirmsUserOptIn(in.number);
@@ -236,6 +277,7 @@ int64_t ReplyMaxAges::For(ReplyKind kind) const {
     case ReplyKind::kMessage:
       return message_ms;
     case ReplyKind::kOptInConfirmation:
+    case ReplyKind::kConfirmationRequest:
       break;
   }
   return reply_ms;
@@ -251,8 +293,10 @@ ReplyVerdict DecidePendingReply(const PendingReply& reply, int64_t now_ms,
       return v;
     }
   } else if (ReplyFollowsStatus(reply.kind)) {
-    const bool wrong_now = reply.kind == ReplyKind::kOptInConfirmation &&
-                           reply.status_now != SubscriptionStatus::kOptedIn;
+    const bool wrong_now = (reply.kind == ReplyKind::kOptInConfirmation &&
+                            reply.status_now != SubscriptionStatus::kOptedIn) ||
+                           (reply.kind == ReplyKind::kConfirmationRequest &&
+                            reply.status_now != SubscriptionStatus::kPendingConfirmation);
     if (reply.status_changed || wrong_now) {
       v.fate = ReplyFate::kCancel;
       v.reason = std::string("status changed since queued: now ") +
@@ -291,19 +335,25 @@ DefaultReplies DefaultRepliesFor(std::string_view language) {
     return {"{business}: Du er nu tilmeldt SMS. Svar STOP for at afmelde, HJÆLP for hjælp.",
             "{business}: Du er afmeldt og modtager ikke flere SMS. Svar START for at tilmelde "
             "igen.",
-            "{business}: Svar STOP for at afmelde, START for at tilmelde."};
+            "{business}: Svar STOP for at afmelde, START for at tilmelde.",
+            "{business}: Svar JA for at bekræfte, at du vil modtage SMS. Svar STOP for at "
+            "afmelde."};
   }
   if (language == "es") {
     return {"{business}: Te has suscrito a SMS. Responde BAJA para cancelar, AYUDA para ayuda.",
             "{business}: Te has dado de baja y no recibirás más SMS. Responde ALTA para volver.",
-            "{business}: Responde BAJA para cancelar, ALTA para suscribirte."};
+            "{business}: Responde BAJA para cancelar, ALTA para suscribirte.",
+            "{business}: Responde SI para confirmar que quieres recibir SMS. Responde BAJA para "
+            "cancelar."};
   }
   return {
       "{business}: You are now subscribed to SMS. Msg&data rates may apply. Reply STOP to "
       "opt out, HELP for help.",
       "{business}: You are unsubscribed and will receive no more messages. Reply START to "
       "resubscribe.",
-      "{business}: Reply STOP to opt out, START to subscribe. Msg&data rates may apply."};
+      "{business}: Reply STOP to opt out, START to subscribe. Msg&data rates may apply.",
+      "{business}: Reply YES to confirm you want to receive SMS. Msg&data rates may apply. "
+      "Reply STOP to opt out."};
 }
 
 }  // namespace smsconsent

@@ -14,6 +14,9 @@
 //   - a new own opt-out gets exactly one confirmation, however many numbers it covers;
 //     repeating STOP when already opted out by oneself gets none;
 //   - HELP is answered for anyone; a message with no intent changes nothing;
+//   - on a number with double opt-in, an opt-in (by keyword or by a user) first makes the
+//     contact pending_confirmation and sends the request to confirm; the contact's YES within
+//     the window completes it; a pending contact gets no marketing;
 //   - asking again for the state one is in is recorded as a no-change event;
 //   - a queued reply is checked again as it leaves: an opt-in confirmation whose contact's
 //     status changed since is cancelled, and a reply past its maximum age expires.
@@ -31,8 +34,10 @@
 
 namespace smsconsent {
 
-enum class SubscriptionStatus { kNotSpecified, kOptedIn, kOptedOut };
-const char* SubscriptionStatusName(SubscriptionStatus s);  // "not_specified", "opted_in", ...
+// kPendingConfirmation: opted in on a number with double opt-in, waiting for the contact's YES.
+enum class SubscriptionStatus { kNotSpecified, kOptedIn, kOptedOut, kPendingConfirmation };
+// "not_specified", "opted_in", "opted_out", "pending_confirmation"
+const char* SubscriptionStatusName(SubscriptionStatus s);
 Result<SubscriptionStatus> ParseSubscriptionStatus(std::string_view s);
 
 // Who or what caused a change. kKeyword is the contact texting a keyword; kContactRequest is
@@ -67,8 +72,15 @@ std::vector<std::string> LegalBasisNames();
 
 // What an outbox item is: a reply the service queued itself, or kMessage, a message the
 // business sends through the service (POST /v1/messages), checked against its purpose.
-enum class ReplyKind { kOptInConfirmation, kOptOutConfirmation, kHelp, kMessage };
-// "opt_in_confirmation", "opt_out_confirmation", "help", "message"
+// kConfirmationRequest is double opt-in's "Reply YES to confirm".
+enum class ReplyKind {
+  kOptInConfirmation,
+  kOptOutConfirmation,
+  kHelp,
+  kMessage,
+  kConfirmationRequest
+};
+// "opt_in_confirmation", "opt_out_confirmation", "help", "message", "confirmation_request"
 const char* ReplyKindName(ReplyKind k);
 Result<ReplyKind> ParseReplyKind(std::string_view s);
 
@@ -96,8 +108,10 @@ inline bool MaySend(const ConsentState& s) { return s.status == SubscriptionStat
 // Folds one event into a state: the single definition of how the ledger replays. A change of
 // status takes the event's status, source and time. An event that leaves the status as it was
 // (a no-change event: a repeated STOP, a user's opt-in of an opted-in contact) is evidence
-// only and keeps the source and time of the last change, with one effect: the contact's own
-// opt-out (IsContactSource) confirming an opt-out a user had set makes it the contact's own.
+// only and keeps the source and time of the last change, with two effects: the contact's own
+// opt-out (IsContactSource) confirming an opt-out a user had set makes it the contact's own;
+// and a renewed request for confirmation (pending_confirmation again) takes its source and
+// time, because the confirmation window runs from the latest request.
 ConsentState ApplyEvent(const ConsentState& before, SubscriptionStatus to, Source source,
                         int64_t at_ms);
 
@@ -111,7 +125,19 @@ struct NumberPolicy {
   NumberKind kind = NumberKind::kLongCode;
   // Send the opt-in confirmation also for user opt-ins on this number. Short codes always do.
   bool opt_in_confirmation = false;
+  // Double opt-in: an opt-in becomes pending_confirmation until the contact's YES.
+  bool double_opt_in = false;
 };
+
+// How long a contact has to answer a request to confirm (double opt-in), from the latest
+// request; a later YES asks again instead of completing the opt-in.
+inline constexpr int64_t kDefaultConfirmationWindowMs = 30LL * 24 * 60 * 60 * 1000;  // 30 days
+
+// Whether a whole message (as KeywordMatch::normalized gives it: case-folded, punctuation and
+// outer white space removed) is a yes that confirms a pending opt-in: "yes", "y", "ja", "oui",
+// "si", "sí". Only a pending contact's yes means anything; from anyone else it is a message
+// like any other (or, for "yes", the opt-in keyword it is in the English pack).
+bool IsConfirmationReply(std::string_view normalized);
 
 struct Transition {
   int64_t number_id = 0;
@@ -129,6 +155,11 @@ struct NumberState {
 
 struct KeywordInput {
   Intent intent = Intent::kNone;
+  // The message is a yes (IsConfirmationReply): it confirms a pending opt-in on the receiving
+  // number when the latest request is at most `confirmation_window_ms` old at `now_ms`.
+  bool confirms = false;
+  int64_t now_ms = 0;
+  int64_t confirmation_window_ms = kDefaultConfirmationWindowMs;
   int64_t receiving_number_id = 0;
   // The contact's state on every number of the account (must include the receiving number).
   std::vector<NumberState> numbers;
@@ -141,7 +172,11 @@ struct KeywordPlan {
 };
 
 // Decides an inbound message's effect. kInvalidArgument when the receiving number is not
-// among `numbers`.
+// among `numbers`. On a number with double opt-in: an opt-in keyword from a contact who is not
+// opted in makes them pending_confirmation and replies with the request to confirm (again, when
+// already pending: the window starts over); a yes from a pending contact within the window opts
+// them in and replies with the opt-in confirmation; a yes after it asks again. An opted-in
+// contact's opt-in keyword is a no-change event answered with the opt-in confirmation.
 Result<KeywordPlan> PlanKeyword(const KeywordInput& in);
 
 // ---- A user's change (manual, bulk, api, import) -------------------------------------
@@ -163,11 +198,16 @@ struct UserChangeInput {
 struct UserChangePlan {
   Transition transition;
   bool send_confirmation = false;  // opt-in confirmation to queue
+  // Double opt-in: the opt-in became pending_confirmation; the request to confirm is queued.
+  bool send_confirmation_request = false;
 };
 
+// On a number with double opt-in, an opt-in of a contact not opted in becomes
+// pending_confirmation with the request to confirm (asked again when already pending).
 // Errors: kFailedPrecondition when the contact's own opt-out forbids the change (any target
 // other than opted_out); kInvalidArgument when an opt-in lacks the attestation, the legal
-// basis or an explanation, or when source is the contact's (IsContactSource).
+// basis or an explanation, when the target is pending_confirmation (only an opt-in on a
+// number with double opt-in leads there), or when source is the contact's (IsContactSource).
 Result<UserChangePlan> PlanUserChange(const UserChangeInput& in);
 
 // ---- A queued reply at the moment it leaves (rules 5-7) --------------------------------
@@ -198,7 +238,7 @@ struct ReplyMaxAges {
 // Whether a reply is due only while the contact's status on its number is the one it was
 // queued for. False for the opt-out confirmation and HELP answers, which opted-out contacts get
 // too (rule 6), and for a kMessage, which is checked by its purpose instead; true for the
-// opt-in confirmation.
+// opt-in confirmation and the request to confirm.
 bool ReplyFollowsStatus(ReplyKind kind);
 
 // A queued reply as its store sees it when a dispatcher is about to send it.
@@ -226,7 +266,8 @@ struct ReplyVerdict {
 // core/sending.h): marketing only to a contact opted in now, nothing to one opted out now;
 // it is cancelled with that refusal's text otherwise. A reply that follows the status is cancelled
 // ("status changed since queued: now opted_out") when the status changed after it was queued, or,
-// for an opt-in confirmation, when the contact is not opted in now. Then a reply older than its
+// for an opt-in confirmation, when the contact is not opted in now (for a request to confirm,
+// not pending_confirmation now). Then a reply older than its
 // kind's maximum age (now_ms - queued_at_ms > the age) expires ("not sent within its maximum age of
 // 1 h (queued 3 h ago)"). Otherwise it is sent.
 ReplyVerdict DecidePendingReply(const PendingReply& reply, int64_t now_ms,
@@ -241,7 +282,7 @@ std::string DurationText(int64_t ms);
 std::string RenderReply(std::string_view tmpl, std::string_view business_name);
 
 struct DefaultReplies {
-  std::string opt_in, opt_out, help;
+  std::string opt_in, opt_out, help, confirmation_request;
 };
 // Default reply texts for a language ("en", "da", ...; unknown -> English).
 DefaultReplies DefaultRepliesFor(std::string_view language);

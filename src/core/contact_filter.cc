@@ -97,8 +97,9 @@ class Builder {
   Status StatusTerm(std::string_view v, const std::string& where) {
     Result<SubscriptionStatus> s = ParseSubscriptionStatus(LowerAscii(v));
     if (!s.ok()) {
-      return InvalidArgument("bad status " + Quote(v) + " " + where +
-                             " (expected one of: opted_in, opted_out, not_specified)");
+      return InvalidArgument(
+          "bad status " + Quote(v) + " " + where +
+          " (expected one of: opted_in, opted_out, not_specified, pending_confirmation)");
     }
     SMSC_RETURN_IF_ERROR(Claim("status", "status=" + std::string(v), where));
     f_.status = *s;
@@ -159,9 +160,10 @@ class Builder {
     }
     if (has_number && !f_.status) {
       const Seen& s = seen_.at("number");
-      return InvalidArgument(s.term + " " + s.where +
-                             " needs status=opted_in|opted_out|not_specified: a number alone "
-                             "selects no contacts");
+      return InvalidArgument(
+          s.term + " " + s.where +
+          " needs status=opted_in|opted_out|not_specified|pending_confirmation: a number alone "
+          "selects no contacts");
     }
     if (f_.created_from_ms && f_.created_to_ms && *f_.created_from_ms >= *f_.created_to_ms) {
       return InvalidArgument("the created range is empty: " + seen_.at("created_from").term + " " +

@@ -18,6 +18,8 @@ const char* SendRefusalCode(SendRefusal r) {
       return "not_opted_in";
     case SendRefusal::kOptedOut:
       return "opted_out";
+    case SendRefusal::kPendingConfirmation:
+      return "pending_confirmation";
   }
   return "not_opted_in";
 }
@@ -27,6 +29,11 @@ std::optional<Refusal> MessageRefusal(Purpose purpose, SubscriptionStatus status
     return Refusal{SendRefusal::kOptedOut,
                    "the recipient opted out on this number; nothing is sent to them from it "
                    "until they opt in again"};
+  }
+  if (purpose == Purpose::kMarketing && status == SubscriptionStatus::kPendingConfirmation) {
+    return Refusal{SendRefusal::kPendingConfirmation,
+                   "the recipient has not yet confirmed their opt-in on this number (double "
+                   "opt-in): marketing waits for their YES"};
   }
   if (purpose == Purpose::kMarketing && status != SubscriptionStatus::kOptedIn) {
     return Refusal{SendRefusal::kNotOptedIn,

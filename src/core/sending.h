@@ -17,12 +17,13 @@ namespace smsconsent {
 // Why a message is refused. Each has a stable code (SendRefusalCode) that clients may branch
 // on, in the spirit of a provider's "recipient opted out" error but before anything leaves.
 enum class SendRefusal {
-  kAddonMissing,        // the account lacks marketing_sms_access, which every SMS feature needs
-  kNumberNotPermitted,  // a short code while the account lacks sms_short_code
-  kNotOptedIn,          // marketing to someone not opted in on the number
-  kOptedOut,            // anything to someone opted out on the number
+  kAddonMissing,         // the account lacks marketing_sms_access, which every SMS feature needs
+  kNumberNotPermitted,   // a short code while the account lacks sms_short_code
+  kNotOptedIn,           // marketing to someone not opted in on the number
+  kOptedOut,             // anything to someone opted out on the number
+  kPendingConfirmation,  // marketing to someone who has not yet confirmed a double opt-in
 };
-// "addon_missing", "number_not_permitted", "not_opted_in", "opted_out"
+// "addon_missing", "number_not_permitted", "not_opted_in", "opted_out", "pending_confirmation"
 const char* SendRefusalCode(SendRefusal r);
 
 struct Refusal {
@@ -30,8 +31,9 @@ struct Refusal {
   std::string message;  // for people: what is wrong and what would make it right
 };
 
-// The consent rules alone: marketing needs opted_in on the number; a transactional message
-// goes to anyone not opted out. An opt-out always wins, whatever the purpose.
+// The consent rules alone: marketing needs opted_in on the number (pending_confirmation is
+// refused with its own code); a transactional message goes to anyone not opted out. An opt-out
+// always wins, whatever the purpose.
 std::optional<Refusal> MessageRefusal(Purpose purpose, SubscriptionStatus status);
 
 // Everything a message is checked against when it is accepted.

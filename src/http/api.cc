@@ -229,6 +229,7 @@ void Api::AddRoutes() {
             {"languages"},
             {"business_name"},
             {"opt_in_confirmation"},
+            {"double_opt_in"},
             {"quiet_hours"},
             {"opt_out_notice", {{"text"}, {"every_messages"}, {"every_days"}}},
             {"keywords",
@@ -238,12 +239,13 @@ void Api::AddRoutes() {
               {"help"},
               {"replace_defaults"},
               {"free_text"}}},
-            {"replies", {{"opt_in"}, {"opt_out"}, {"help"}}}};
+            {"replies", {{"opt_in"}, {"opt_out"}, {"help"}, {"confirmation_request"}}}};
         SMSC_ASSIGN_OR_RETURN(json body, ParseJsonBody(req, kNumberPatchFields));
         NumberUpdate u;
         SMSC_ASSIGN_OR_RETURN(u.languages, OptStrings(body, "languages"));
         SMSC_ASSIGN_OR_RETURN(u.business_name, OptString(body, "business_name"));
         SMSC_ASSIGN_OR_RETURN(u.opt_in_confirmation, OptBool(body, "opt_in_confirmation"));
+        SMSC_ASSIGN_OR_RETURN(u.double_opt_in, OptBool(body, "double_opt_in"));
         if (body.contains("quiet_hours")) {
           SMSC_ASSIGN_OR_RETURN(u.quiet_hours, ParseQuietHoursPolicy(body["quiet_hours"].dump()));
         }
@@ -263,6 +265,8 @@ void Api::AddRoutes() {
         SMSC_ASSIGN_OR_RETURN(u.reply_opt_in, OptString(replies, "opt_in"));
         SMSC_ASSIGN_OR_RETURN(u.reply_opt_out, OptString(replies, "opt_out"));
         SMSC_ASSIGN_OR_RETURN(u.reply_help, OptString(replies, "help"));
+        SMSC_ASSIGN_OR_RETURN(u.reply_confirmation_request,
+                              OptString(replies, "confirmation_request"));
         SMSC_ASSIGN_OR_RETURN(SenderNumber n, service_.UpdateNumber(a.id, id, u));
         return JsonResponse(200, ToJson(n));
       }));

@@ -54,6 +54,8 @@ Result<SenderNumber> ReadNumber(const Row& s) {
   auto notice = ParseOptOutNotice(s.Text(13));
   if (!notice.ok()) return BadColumn(notice, "sender_numbers", n.id);
   n.opt_out_notice = *notice;
+  n.double_opt_in = s.Bool(14);
+  n.replies.confirmation_request = s.Text(15);
   return n;
 }
 

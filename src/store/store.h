@@ -79,6 +79,7 @@ struct ReplyTexts {
   std::string opt_in;  // templates; "{business}" is replaced by the business name
   std::string opt_out;
   std::string help;
+  std::string confirmation_request;  // double opt-in's request to confirm
 };
 
 struct SenderNumber {
@@ -91,6 +92,8 @@ struct SenderNumber {
   KeywordConfig keywords;  // includes languages and free_text switch
   ReplyTexts replies;
   bool opt_in_confirmation = false;  // for user opt-ins on non-short-codes
+  // Opt-ins become pending_confirmation until the contact's YES (core/consent.h).
+  bool double_opt_in = false;
   int64_t created_at_ms = 0;
   // When marketing sent from it may reach a recipient (core/quiet_hours.h): by default the
   // 08:00-21:00 window of the recipient's local time with their US state's stricter rules.

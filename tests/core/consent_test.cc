@@ -49,7 +49,7 @@ UserChangeInput Change(ConsentState current, SubscriptionStatus target, NumberKi
 
 TEST(Names, RoundTripEveryEnum) {
   for (auto s : {SubscriptionStatus::kNotSpecified, SubscriptionStatus::kOptedIn,
-                 SubscriptionStatus::kOptedOut}) {
+                 SubscriptionStatus::kOptedOut, SubscriptionStatus::kPendingConfirmation}) {
     EXPECT_EQ(*ParseSubscriptionStatus(SubscriptionStatusName(s)), s);
   }
   for (auto s : {Source::kKeyword, Source::kManual, Source::kBulk, Source::kApi, Source::kImport,
@@ -59,7 +59,8 @@ TEST(Names, RoundTripEveryEnum) {
   for (const std::string& b : LegalBasisNames()) EXPECT_EQ(LegalBasisName(*ParseLegalBasis(b)), b);
   EXPECT_EQ(*ParseNumberKind("short_code"), NumberKind::kShortCode);
   EXPECT_EQ(*ParseOptOutScope("account"), OptOutScope::kAccount);
-  for (auto k : {ReplyKind::kOptInConfirmation, ReplyKind::kOptOutConfirmation, ReplyKind::kHelp}) {
+  for (auto k : {ReplyKind::kOptInConfirmation, ReplyKind::kOptOutConfirmation, ReplyKind::kHelp,
+                 ReplyKind::kMessage, ReplyKind::kConfirmationRequest}) {
     EXPECT_EQ(*ParseReplyKind(ReplyKindName(k)), k);
   }
   EXPECT_EQ(ParseReplyKind("welcome").status().code(), StatusCode::kInvalidArgument);
@@ -482,6 +483,155 @@ TEST(DurationText, WholeUnitsRoundedDown) {
   EXPECT_EQ(DurationText(2 * kHourMs + 59 * 60'000), "2 h");
   EXPECT_EQ(DurationText(24 * kHourMs), "24 h");
   EXPECT_EQ(DurationText(-5), "0 s");
+}
+
+// ---- Double opt-in ---------------------------------------------------------------------------
+
+constexpr int64_t kDayMs = 24LL * 60 * 60 * 1000;
+const ConsentState kPending =
+    State(SubscriptionStatus::kPendingConfirmation, Source::kKeyword);  // since 1000
+
+// The long code with double opt-in; the contact's message arrives at now_ms.
+KeywordInput DoubleOptIn(Intent intent, ConsentState on_long, bool yes, int64_t now_ms) {
+  KeywordInput in = Input(intent, kLong, on_long);
+  in.numbers[0].number.double_opt_in = true;
+  in.confirms = yes;
+  in.now_ms = now_ms;
+  in.confirmation_window_ms = 30 * kDayMs;
+  return in;
+}
+
+TEST(DoubleOptIn, AnOptInKeywordMakesTheContactPendingAndAsksToConfirm) {
+  for (const ConsentState& before : {kUnset, kSelfOut, kUserOut}) {
+    auto plan = PlanKeyword(DoubleOptIn(Intent::kOptIn, before, false, 5000));
+    ASSERT_TRUE(plan.ok());
+    ASSERT_EQ(plan->transitions.size(), 1u);
+    EXPECT_EQ(plan->transitions[0].from, before.status);
+    EXPECT_EQ(plan->transitions[0].to, SubscriptionStatus::kPendingConfirmation);
+    EXPECT_EQ(plan->reply, ReplyKind::kConfirmationRequest);
+  }
+}
+
+TEST(DoubleOptIn, AYesWithinTheWindowCompletesTheOptIn) {
+  // "YES" is also the English opt-in keyword; "JA" is no keyword at all.
+  for (Intent intent : {Intent::kOptIn, Intent::kNone}) {
+    auto plan = PlanKeyword(DoubleOptIn(intent, kPending, true, 1000 + 30 * kDayMs));
+    ASSERT_TRUE(plan.ok());
+    ASSERT_EQ(plan->transitions.size(), 1u);
+    EXPECT_EQ(plan->transitions[0].from, SubscriptionStatus::kPendingConfirmation);
+    EXPECT_EQ(plan->transitions[0].to, SubscriptionStatus::kOptedIn);
+    EXPECT_EQ(plan->reply, ReplyKind::kOptInConfirmation);
+  }
+}
+
+TEST(DoubleOptIn, AYesAfterTheWindowAsksAgainAndTheWindowStartsOver) {
+  const int64_t late = 1000 + 30 * kDayMs + 1;
+  auto plan = PlanKeyword(DoubleOptIn(Intent::kNone, kPending, true, late));
+  ASSERT_TRUE(plan.ok());
+  ASSERT_EQ(plan->transitions.size(), 1u);
+  EXPECT_EQ(plan->transitions[0].to, SubscriptionStatus::kPendingConfirmation);
+  EXPECT_FALSE(plan->transitions[0].changed());
+  EXPECT_EQ(plan->reply, ReplyKind::kConfirmationRequest);
+  // The renewed request moves "since": a yes within 30 days of it confirms.
+  const ConsentState renewed =
+      ApplyEvent(kPending, SubscriptionStatus::kPendingConfirmation, Source::kKeyword, late);
+  EXPECT_EQ(renewed.updated_at_ms, late);
+  auto again = PlanKeyword(DoubleOptIn(Intent::kNone, renewed, true, late + kDayMs));
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->transitions[0].to, SubscriptionStatus::kOptedIn);
+}
+
+TEST(DoubleOptIn, AnotherOptInKeywordWhilePendingAsksAgain) {
+  auto plan = PlanKeyword(DoubleOptIn(Intent::kOptIn, kPending, false, 2000));
+  ASSERT_TRUE(plan.ok());
+  EXPECT_EQ(plan->transitions[0].to, SubscriptionStatus::kPendingConfirmation);
+  EXPECT_EQ(plan->reply, ReplyKind::kConfirmationRequest);
+}
+
+TEST(DoubleOptIn, AYesFromAContactNotPendingIsNoConfirmation) {
+  // "JA" to a number whose contact is not waiting: nothing (it is no keyword).
+  auto plan = PlanKeyword(DoubleOptIn(Intent::kNone, kUnset, true, 2000));
+  ASSERT_TRUE(plan.ok());
+  EXPECT_TRUE(plan->transitions.empty());
+  EXPECT_FALSE(plan->reply);
+  // "YES" from an opted-in contact: the opt-in keyword, a no-change event.
+  auto in = PlanKeyword(DoubleOptIn(Intent::kOptIn, kUserIn, true, 2000));
+  ASSERT_TRUE(in.ok());
+  EXPECT_EQ(in->transitions[0].to, SubscriptionStatus::kOptedIn);
+  EXPECT_FALSE(in->transitions[0].changed());
+  EXPECT_EQ(in->reply, ReplyKind::kOptInConfirmation);
+  // Without double opt-in nothing changes: YES opts in at once, JA means nothing.
+  KeywordInput plain = Input(Intent::kOptIn, kLong);
+  plain.confirms = true;
+  auto yes = PlanKeyword(plain);
+  ASSERT_TRUE(yes.ok());
+  EXPECT_EQ(yes->transitions[0].to, SubscriptionStatus::kOptedIn);
+}
+
+TEST(DoubleOptIn, StopWhilePendingOptsOut) {
+  auto plan = PlanKeyword(DoubleOptIn(Intent::kOptOut, kPending, false, 2000));
+  ASSERT_TRUE(plan.ok());
+  EXPECT_EQ(plan->transitions[0].to, SubscriptionStatus::kOptedOut);
+  EXPECT_EQ(plan->reply, ReplyKind::kOptOutConfirmation);
+  EXPECT_TRUE(
+      ApplyEvent(kPending, SubscriptionStatus::kOptedOut, Source::kKeyword, 2000).self_opted_out);
+}
+
+TEST(DoubleOptIn, AUsersOptInBecomesPendingWithTheRequestToConfirm) {
+  UserChangeInput in = Change(kUnset, SubscriptionStatus::kOptedIn, NumberKind::kLongCode);
+  in.number.double_opt_in = true;
+  auto plan = PlanUserChange(in);
+  ASSERT_TRUE(plan.ok());
+  EXPECT_EQ(plan->transition.to, SubscriptionStatus::kPendingConfirmation);
+  EXPECT_TRUE(plan->send_confirmation_request);
+  EXPECT_FALSE(plan->send_confirmation);
+  // Still needs the attestation.
+  in.attestation.express_consent = false;
+  EXPECT_EQ(PlanUserChange(in).status().code(), StatusCode::kInvalidArgument);
+  // An opted-in contact stays opted in, asked nothing.
+  UserChangeInput already = Change(kUserIn, SubscriptionStatus::kOptedIn, NumberKind::kLongCode);
+  already.number.double_opt_in = true;
+  auto same = PlanUserChange(already);
+  ASSERT_TRUE(same.ok());
+  EXPECT_FALSE(same->transition.changed());
+  EXPECT_FALSE(same->send_confirmation_request);
+  // The contact's own opt-out still binds.
+  UserChangeInput own = Change(kSelfOut, SubscriptionStatus::kOptedIn, NumberKind::kLongCode);
+  own.number.double_opt_in = true;
+  EXPECT_EQ(PlanUserChange(own).status().code(), StatusCode::kFailedPrecondition);
+}
+
+TEST(DoubleOptIn, NobodySetsPendingConfirmationDirectly) {
+  auto plan = PlanUserChange(
+      Change(kUnset, SubscriptionStatus::kPendingConfirmation, NumberKind::kLongCode));
+  EXPECT_EQ(plan.status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(DoubleOptIn, TheRequestIsCancelledOnceTheContactIsNoLongerPending) {
+  PendingReply r;
+  r.kind = ReplyKind::kConfirmationRequest;
+  r.queued_at_ms = 0;
+  r.status_now = SubscriptionStatus::kPendingConfirmation;
+  EXPECT_EQ(DecidePendingReply(r, 1000, ReplyMaxAges{}).fate, ReplyFate::kSend);
+  r.status_now = SubscriptionStatus::kOptedOut;
+  EXPECT_EQ(DecidePendingReply(r, 1000, ReplyMaxAges{}).fate, ReplyFate::kCancel);
+  r.status_now = SubscriptionStatus::kOptedIn;
+  EXPECT_EQ(DecidePendingReply(r, 1000, ReplyMaxAges{}).fate, ReplyFate::kCancel);
+}
+
+TEST(DoubleOptIn, WhatCountsAsAYes) {
+  for (const char* yes : {"yes", "y", "ja", "oui", "si", "s\xc3\xad"}) {
+    EXPECT_TRUE(IsConfirmationReply(yes)) << yes;
+  }
+  for (const char* other : {"", "yes please", "no", "start", "yess", "nej"}) {
+    EXPECT_FALSE(IsConfirmationReply(other)) << other;
+  }
+}
+
+TEST(DoubleOptIn, TheRequestToConfirmSaysHowInTheNumbersLanguage) {
+  EXPECT_NE(DefaultRepliesFor("en").confirmation_request.find("Reply YES"), std::string::npos);
+  EXPECT_NE(DefaultRepliesFor("da").confirmation_request.find("Svar JA"), std::string::npos);
+  EXPECT_NE(DefaultRepliesFor("es").confirmation_request.find("Responde SI"), std::string::npos);
 }
 
 }  // namespace

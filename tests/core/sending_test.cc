@@ -29,6 +29,10 @@ TEST(RefuseSend, MarketingNeedsOptedInAndTransactionalOnlyNotOptedOut) {
   EXPECT_EQ(CodeOf(RefuseSend(Check(Purpose::kTransactional, S::kNotSpecified))), "allowed");
   // An opt-out binds whatever the purpose.
   EXPECT_EQ(CodeOf(RefuseSend(Check(Purpose::kTransactional, S::kOptedOut))), "opted_out");
+  // A double opt-in not yet confirmed: no marketing, with its own code; transactional goes.
+  EXPECT_EQ(CodeOf(RefuseSend(Check(Purpose::kMarketing, S::kPendingConfirmation))),
+            "pending_confirmation");
+  EXPECT_EQ(CodeOf(RefuseSend(Check(Purpose::kTransactional, S::kPendingConfirmation))), "allowed");
   const auto why = RefuseSend(Check(Purpose::kMarketing, S::kNotSpecified));
   ASSERT_TRUE(why.has_value());
   EXPECT_NE(why->message.find("not_specified"), std::string::npos);

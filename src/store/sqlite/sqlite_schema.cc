@@ -19,7 +19,7 @@ struct Migration {
 };
 
 // Append only: a released migration is never edited, a change is a new entry.
-constexpr std::array<Migration, 15> kMigrations{{
+constexpr std::array<Migration, 16> kMigrations{{
     {1, "initial schema", R"sql(
 CREATE TABLE accounts (
   id                   INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -429,6 +429,13 @@ ALTER TABLE sender_numbers ADD COLUMN quiet_hours TEXT NOT NULL DEFAULT '"jurisd
 -- '{}': the defaults), and whether a message carried it.
 ALTER TABLE sender_numbers ADD COLUMN opt_out_notice TEXT NOT NULL DEFAULT '{}';
 ALTER TABLE outbox ADD COLUMN notice INTEGER NOT NULL DEFAULT 0;
+)sql"},
+    {16, "double opt-in", R"sql(
+-- Whether an opt-in on the number waits for the contact's YES (status pending_confirmation),
+-- and the number's own text of the request to confirm ('': the default in its first language).
+ALTER TABLE sender_numbers ADD COLUMN double_opt_in INTEGER NOT NULL DEFAULT 0
+  CHECK (double_opt_in IN (0, 1));
+ALTER TABLE sender_numbers ADD COLUMN reply_confirmation_request TEXT NOT NULL DEFAULT '';
 )sql"},
 }};
 
