@@ -142,7 +142,7 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"unknown_dotted_key", "props.city=x", "unknown key 'props.city' at position 1"},
         ErrorCase{"bad_status", "number=+4520123456 status=optedin",
                   "bad status 'optedin' at position 20 (expected one of: opted_in, opted_out, "
-                  "not_specified)"},
+                  "not_specified, pending_confirmation)"},
         ErrorCase{"bad_month", "created>=2026-13-01",
                   "bad time '2026-13-01' at position 1: the month must be 01-12"},
         ErrorCase{"bad_day", "created<2026-02-29", "the day must be 01-28 in that month"},
