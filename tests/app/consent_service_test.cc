@@ -750,5 +750,79 @@ TEST_F(ServiceTest, TheFirstMarketingMessageCarriesTheOptOutNoticeThenByPolicy) 
       << refused.status().ToString();
 }
 
+TEST_F(ServiceTest, DoubleOptInByKeywordWaitsForTheContactsYes) {
+  NumberUpdate u;
+  u.double_opt_in = true;
+  u.quiet_hours = QuietHoursPolicy{QuietHoursPolicy::Kind::kOff, {}};
+  ASSERT_TRUE(svc_->UpdateNumber(account_, long_.id, u).ok());
+  auto marketing = [&](Purpose purpose = Purpose::kMarketing) {
+    MessageRequest m;
+    m.to = "+14155552671";
+    m.from = "+15551234567";
+    m.body = "Sale today";
+    m.purpose = purpose;
+    auto r = svc_->SendMessage(account_, m);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() && r->refusal ? std::string(SendRefusalCode(r->refusal->why)) : "queued";
+  };
+
+  InboundResult start = Receive("START");
+  EXPECT_EQ(start.status_after, SubscriptionStatus::kPendingConfirmation);
+  ASSERT_EQ(start.replies.size(), 1u);
+  EXPECT_EQ(start.replies[0].kind, ReplyKind::kConfirmationRequest);
+  EXPECT_NE(start.replies[0].body.find("Reply YES to confirm"), std::string::npos);
+  EXPECT_EQ(StatusOn(long_), SubscriptionStatus::kPendingConfirmation);
+  EXPECT_EQ(marketing(), "pending_confirmation");
+  EXPECT_EQ(marketing(Purpose::kTransactional), "queued");
+
+  InboundResult yes = Receive("Yes!");
+  EXPECT_EQ(yes.status_before, SubscriptionStatus::kPendingConfirmation);
+  EXPECT_EQ(yes.status_after, SubscriptionStatus::kOptedIn);
+  ASSERT_EQ(yes.replies.size(), 1u);
+  EXPECT_EQ(yes.replies[0].kind, ReplyKind::kOptInConfirmation);
+  EXPECT_EQ(marketing(), "queued");
+
+  // The ledger holds both steps; the second says it is the contact's confirmation.
+  auto events = store_->ListEvents(account_, EventQuery{});
+  ASSERT_TRUE(events.ok()) << events.status().ToString();
+  ASSERT_EQ(events->size(), 2u);
+  EXPECT_EQ((*events)[0].to, SubscriptionStatus::kPendingConfirmation);
+  EXPECT_EQ((*events)[1].to, SubscriptionStatus::kOptedIn);
+  EXPECT_NE((*events)[1].evidence.find("\"confirms\":true"), std::string::npos)
+      << (*events)[1].evidence;
+  // A number without double opt-in is untouched: YES opts in at once there.
+  InboundResult other = Receive("YES", "12345");
+  EXPECT_EQ(other.status_after, SubscriptionStatus::kOptedIn);
+}
+
+TEST_F(ServiceTest, DoubleOptInByApiAsksAgainAfterTheWindow) {
+  svc_->SetConfirmationWindow(2LL * 24 * 60 * 60 * 1000);
+  NumberUpdate u;
+  u.double_opt_in = true;
+  u.reply_confirmation_request = "{business}: reply Y to get our offers";
+  ASSERT_TRUE(svc_->UpdateNumber(account_, long_.id, u).ok());
+  auto set = svc_->SetStatus(OptIn("+15551234567", Source::kApi));
+  ASSERT_TRUE(set.ok()) << set.status().ToString();
+  EXPECT_EQ(set->event.to, SubscriptionStatus::kPendingConfirmation);
+  ASSERT_EQ(set->replies.size(), 1u);
+  EXPECT_EQ(set->replies[0].kind, ReplyKind::kConfirmationRequest);
+  EXPECT_EQ(set->replies[0].body, "Acme: reply Y to get our offers");
+  EXPECT_NE(set->replies[0].outbox_id, 0);
+
+  clock_.Advance(3LL * 24 * 60 * 60 * 1000);  // past the 2-day window
+  InboundResult late = Receive("y");
+  EXPECT_EQ(late.status_after, SubscriptionStatus::kPendingConfirmation);
+  ASSERT_EQ(late.replies.size(), 1u);
+  EXPECT_EQ(late.replies[0].kind, ReplyKind::kConfirmationRequest);
+  // The window starts over at the renewed request.
+  clock_.Advance(24LL * 60 * 60 * 1000);
+  EXPECT_EQ(Receive("y").status_after, SubscriptionStatus::kOptedIn);
+  EXPECT_EQ(StatusOn(long_), SubscriptionStatus::kOptedIn);
+  // Staff cannot set the pending status themselves.
+  StatusChangeRequest pending = OptIn("+15551234567");
+  pending.target = SubscriptionStatus::kPendingConfirmation;
+  EXPECT_EQ(svc_->SetStatus(pending).status().code(), StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace smsconsent

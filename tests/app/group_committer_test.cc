@@ -56,7 +56,7 @@ class GroupCommitterTest : public ::testing::Test {
     n.country = "US";
     n.business_name = "Acme";
     n.keywords.languages = {"en"};
-    n.replies = {"Subscribed.", "Unsubscribed.", "Help."};
+    n.replies = {"Subscribed.", "Unsubscribed.", "Help.", "Reply YES."};
     auto number = store_->AddNumber(n);
     ASSERT_TRUE(number.ok()) << number.status().ToString();
     number_ = *number;

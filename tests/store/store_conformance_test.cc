@@ -362,8 +362,10 @@ TEST_P(StoreConformance, NumberRoundTripsKeywordConfigAndReplies) {
   n.keywords.help = {"SOS"};
   n.keywords.replace_default_keywords = true;
   n.keywords.free_text = false;
-  n.replies = {"Hi from {business}", "Bye from {business}", "Help: call us ✆"};
+  n.replies = {"Hi from {business}", "Bye from {business}", "Help: call us ✆",
+               "Reply YES, {business}"};
   n.opt_in_confirmation = true;
+  n.double_opt_in = true;
   n.created_at_ms = 77;
   auto added = store_->AddNumber(n);
   ASSERT_TRUE(added.ok()) << added.status().ToString();
@@ -386,7 +388,9 @@ TEST_P(StoreConformance, NumberRoundTripsKeywordConfigAndReplies) {
   EXPECT_EQ(got->replies.opt_in, "Hi from {business}");
   EXPECT_EQ(got->replies.opt_out, "Bye from {business}");
   EXPECT_EQ(got->replies.help, "Help: call us ✆");
+  EXPECT_EQ(got->replies.confirmation_request, "Reply YES, {business}");
   EXPECT_TRUE(got->opt_in_confirmation);
+  EXPECT_TRUE(got->double_opt_in);
   EXPECT_EQ(got->created_at_ms, 77);
 }
 
@@ -397,7 +401,9 @@ TEST_P(StoreConformance, UpdateNumberChangesItsSettings) {
   n.keywords.languages = {"da"};
   n.keywords.opt_out = {"STOPPE"};
   n.replies.help = "Ring 70 20 30 40";
+  n.replies.confirmation_request = "Svar JA";
   n.opt_in_confirmation = true;
+  n.double_opt_in = true;
   auto updated = store_->UpdateNumber(n);
   ASSERT_TRUE(updated.ok()) << updated.status().ToString();
   EXPECT_EQ(updated->business_name, "Hansen");
@@ -408,7 +414,9 @@ TEST_P(StoreConformance, UpdateNumberChangesItsSettings) {
   EXPECT_EQ(got->keywords.languages, (std::vector<std::string>{"da"}));
   EXPECT_EQ(got->keywords.opt_out, (std::vector<std::string>{"STOPPE"}));
   EXPECT_EQ(got->replies.help, "Ring 70 20 30 40");
+  EXPECT_EQ(got->replies.confirmation_request, "Svar JA");
   EXPECT_TRUE(got->opt_in_confirmation);
+  EXPECT_TRUE(got->double_opt_in);
 
   auto listed = store_->ListNumbers(acct.id);
   ASSERT_TRUE(listed.ok());
