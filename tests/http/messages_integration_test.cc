@@ -130,6 +130,25 @@ class Messages : public ::testing::Test {
     return ss.str();
   }
   size_t OutboxSize() { return Get("/v1/outbox?limit=1000")["items"].size(); }
+  HttpClientResponse Call(const std::string& method, const std::string& path, const json& body) {
+    HttpClientRequest req;
+    req.method = method;
+    req.url = server_.base_url + path;
+    req.body = body.dump();
+    req.headers = {{"Authorization", "Bearer " + key_}, {"Content-Type", "application/json"}};
+    auto r = client_->Send(req);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? *r : HttpClientResponse{};
+  }
+  // Waits (20 s at most) for the service's log to contain `text`.
+  bool LogShows(const std::string& text) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (Log().find(text) != std::string::npos) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
+  }
 
   fs::path dir_;
   std::string db_, account_, key_;
@@ -299,6 +318,57 @@ TEST_F(Messages, AScheduledMessageIsCancelledWhenTheContactOptsOutBeforeItIsDue)
   const std::string reason = after["last_error"].is_string() ? after["last_error"] : "";
   EXPECT_EQ(reason.rfind("opted_out: ", 0), 0u) << reason;
   EXPECT_EQ(Log().find("Tomorrow's deals"), std::string::npos);
+}
+
+TEST_F(Messages, OnANumberWithDoubleOptInMarketingWaitsForTheContactsYes) {
+  HttpClientResponse set = Patch(R"({"double_opt_in":true})");
+  ASSERT_EQ(set.status, 200) << set.body;
+  json number = json::parse(set.body);
+  EXPECT_EQ(number["double_opt_in"], true);
+  EXPECT_NE(number["replies"]["confirmation_request"].get<std::string>().find("Reply YES"),
+            std::string::npos);
+  EXPECT_EQ(Patch(R"({"double_opt_in":"yes"})").status, 400);
+
+  // By keyword: START asks to confirm; marketing is refused until the YES.
+  Text("start-1", kStranger, "START");
+  HttpClientResponse r = Post({{"to", kStranger}, {"from", kNumber}, {"body", "Sale"}});
+  EXPECT_EQ(r.status, 409) << r.body;
+  EXPECT_EQ(ErrorCode(r), "pending_confirmation") << r.body;
+  EXPECT_EQ(Post({{"to", kStranger},
+                  {"from", kNumber},
+                  {"body", "Your order shipped"},
+                  {"purpose", "transactional"}})
+                .status,
+            202);
+  EXPECT_TRUE(LogShows("Acme: Reply YES to confirm you want to receive SMS."));
+  json pending =
+      Get("/v1/contacts?number=" + std::to_string(number_id_) + "&status=pending_confirmation");
+  ASSERT_EQ(pending["items"].size(), 1u) << pending.dump();
+  EXPECT_EQ(pending["items"][0]["phone"], kStranger);
+  Text("yes-1", kStranger, "yes");
+  EXPECT_EQ(Post({{"to", kStranger}, {"from", kNumber}, {"body", "Sale"}}).status, 202);
+
+  // By API: staff's opt-in of another phone becomes pending, with the request queued.
+  const char kSignup[] = "+14155550125";
+  HttpClientResponse c = Call("POST", "/v1/contacts", {{"phone", kSignup}});
+  ASSERT_EQ(c.status, 201) << c.body;
+  const std::string contact = std::to_string(json::parse(c.body)["id"].get<int64_t>());
+  HttpClientResponse opt =
+      Call("PUT", "/v1/contacts/" + contact + "/subscriptions/" + std::to_string(number_id_),
+           {{"status", "opted_in"},
+            {"attest", true},
+            {"legal_basis", "consent"},
+            {"explanation", "web form"}});
+  ASSERT_EQ(opt.status, 200) << opt.body;
+  EXPECT_EQ(json::parse(opt.body)["status_after"], "pending_confirmation") << opt.body;
+  HttpClientResponse direct =
+      Call("PUT", "/v1/contacts/" + contact + "/subscriptions/" + std::to_string(number_id_),
+           {{"status", "pending_confirmation"}});
+  EXPECT_EQ(direct.status, 400) << direct.body;
+  r = Post({{"to", kSignup}, {"from", kNumber}, {"body", "Sale"}});
+  EXPECT_EQ(ErrorCode(r), "pending_confirmation") << r.body;
+  Text("yes-2", kSignup, "Y");
+  EXPECT_EQ(Post({{"to", kSignup}, {"from", kNumber}, {"body", "Sale"}}).status, 202);
 }
 
 }  // namespace

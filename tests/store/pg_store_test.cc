@@ -110,6 +110,8 @@ class PgStoreTest : public testing::Test {
   std::string UndoMigrationSix() {
     return "SET search_path TO \"" + schema_ +
            "\";\n"
+           "ALTER TABLE sender_numbers DROP COLUMN double_opt_in, "
+           "DROP COLUMN reply_confirmation_request;\n"
            "DROP INDEX outbox_by_idempotency_key;\n"
            "ALTER TABLE sender_numbers DROP COLUMN quiet_hours, DROP COLUMN opt_out_notice;\n"
            "ALTER TABLE outbox DROP COLUMN notice;\n"
