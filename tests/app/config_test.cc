@@ -219,6 +219,11 @@ TEST(ReplyMaxAges, DefaultsSettingsAndRanges) {
   EXPECT_THROW(ParseServeFlags({"--reply-max-age-s", "2592001"}), CLI::ValidationError);
   EXPECT_THROW(ParseServeFlags({"--help-reply-max-age-s", "-1"}), CLI::ValidationError);
   EXPECT_THROW(ParseServeFlags({"--opt-out-confirmation-max-age-s", "0"}), CLI::ValidationError);
+  // Double opt-in's window, in days.
+  EXPECT_EQ(ParseServeFlags({}).confirmation_window_days, 30);
+  EXPECT_EQ(ParseServeFlags({"--confirmation-window-days", "7"}).confirmation_window_days, 7);
+  EXPECT_THROW(ParseServeFlags({"--confirmation-window-days", "0"}), CLI::ValidationError);
+  EXPECT_THROW(ParseServeFlags({"--confirmation-window-days", "366"}), CLI::ValidationError);
 }
 
 TEST_F(ServeConfigFile, ReplyMaxAgesFromTheFile) {
