@@ -89,3 +89,39 @@ test('activity lists inbound messages with their decision and replies', async ()
   await page.getByText('No unsent replies').waitFor();
   await page.context().close();
 });
+
+test('double opt-in: the number page turns it on; a manual opt-in then awaits the contact\'s YES', async () => {
+  const page = await signIn(env.browser, env.server, EDITOR);
+  await page.getByRole('link', { name: 'Sender numbers' }).click();
+  await page.getByRole('link', { name: LONG_CODE }).click();
+  await page.getByRole('checkbox', { name: 'Require the contact to confirm every opt-in' }).check();
+  const request = page.getByLabel('Request to confirm');
+  assert.match(await request.inputValue(), /Reply YES to confirm/);
+  await request.fill('{business}: reply YES to get our offers');
+  await page.getByRole('button', { name: 'Save changes' }).click();
+  await page.getByText('Saved.').waitFor();
+
+  await page.getByRole('link', { name: 'Contacts' }).click();
+  await page.getByRole('link', { name: 'Oliver Andersen' }).click();
+  await page.locator('#subscriptions').waitFor();
+  await page.getByRole('button', { name: `Edit status on ${LONG_CODE}` }).click();
+  const dialog = page.getByRole('dialog', { name: `Status on ${LONG_CODE}` });
+  await dialog.getByRole('radio', { name: 'Opted in' }).check();
+  await dialog.getByText('This number uses double opt-in').waitFor();
+  await dialog.getByRole('checkbox', { name: /I attest that we hold this contact's express, verifiable consent/ }).check();
+  await dialog.getByLabel('Legal basis').selectOption('consent');
+  await dialog.getByLabel('Explanation').fill('Signed up on the web form');
+  await dialog.getByRole('button', { name: 'Save' }).click();
+  await dialog.waitFor({ state: 'detached' });
+  const row = page.locator(`#subscriptions tr[data-number="${env.data.long.id}"]`);
+  await row.getByText('Awaiting confirmation').waitFor();
+
+  const consent = await env.server.api('GET', `/v1/consent?phone=%2B4520000006&number=${encodeURIComponent(LONG_CODE)}`);
+  assert.equal(consent.allowed, false);
+  assert.equal(consent.status, 'pending_confirmation');
+  env.server.cli(['sms', 'receive', '--from', '+4520000006', '--to', LONG_CODE, '--body', 'Ja', '--message-id', 'doi-yes']);
+  await page.reload();
+  await row.getByText('Opted in').waitFor();
+  await env.server.api('PATCH', `/v1/numbers/${env.data.long.id}`, { double_opt_in: false });
+  await page.context().close();
+});
