@@ -68,8 +68,9 @@ struct BulkTally {
   int64_t change = 0;     // contacts whose status changes (bulk) / contacts updated (import)
   int64_t unchanged = 0;  // already in the requested state / nothing new to import
   int64_t created = 0;    // contacts created (bulk CSV rows and imports)
-  std::map<std::string, int64_t> skipped;    // reason -> rows
-  int64_t confirmations = 0;                 // opt-in confirmation SMS to send
+  std::map<std::string, int64_t> skipped;  // reason -> rows
+  // SMS to send: opt-in confirmations, or on a number with double opt-in the requests to confirm.
+  int64_t confirmations = 0;
   int64_t segments = 0;                      // their SMS segments in total
   std::map<std::string, int64_t> encodings;  // "gsm7"/"ucs2" -> confirmation messages
 

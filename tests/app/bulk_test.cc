@@ -560,5 +560,28 @@ TEST_F(BulkTest, ImportCreatesAndUpdatesContacts) {
   EXPECT_EQ(EventCount(), 0);  // an import never changes consent
 }
 
+TEST_F(BulkTest, OnANumberWithDoubleOptInABulkOptInAsksEveryContactToConfirm) {
+  NumberUpdate u;
+  u.double_opt_in = true;
+  ASSERT_TRUE(svc_->UpdateNumber(account_, long_.id, u).ok());
+  auto submitted = bulk_->Submit(account_, OptIn("+15551234567"), "doi", StringSource(Csv(12)));
+  ASSERT_TRUE(submitted.ok()) << submitted.status().ToString();
+  const Job job = RunToEnd(submitted->first);
+  EXPECT_EQ(job.state, JobState::kDone);
+  BulkTally t = BulkTally::FromJson(json::parse(job.result));
+  EXPECT_EQ(t.change, 12);
+  EXPECT_EQ(t.confirmations, 12);  // the requests to confirm
+  EXPECT_EQ(StatusOf(Phone(0), long_), SubscriptionStatus::kPendingConfirmation);
+  OutboxQuery q;
+  q.limit = 100;
+  auto queued = store_->ListOutbox(account_, q);
+  ASSERT_TRUE(queued.ok()) << queued.status().ToString();
+  ASSERT_EQ(queued->size(), 12u);
+  for (const OutboxItem& o : *queued) {
+    EXPECT_EQ(o.kind, ReplyKind::kConfirmationRequest);
+    EXPECT_THAT(o.body, HasSubstr("Reply YES to confirm"));
+  }
+}
+
 }  // namespace
 }  // namespace smsconsent
