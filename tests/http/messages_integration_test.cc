@@ -350,10 +350,13 @@ TEST_F(Messages, AMarketingMessageIsDeferredOutOfTheRecipientsNight) {
   const int64_t day = 86'400'000, now = static_cast<int64_t>(std::time(nullptr)) * 1000;
   int64_t night = (now / day) * day + 11 * 3'600'000;
   while (night < now + 3'600'000) night += day;
-  HttpClientResponse r = Post({{"to", kFan},
-                               {"from", kNumber},
-                               {"body", "Night owl deals"},
-                               {"send_at", FormatTimestampMs(night)}});
+  const json request = {{"to", kFan},
+                        {"from", kNumber},
+                        {"body", "Night owl deals"},
+                        {"send_at", FormatTimestampMs(night)}};
+  HttpClientResponse previewed = Post(request, "", "/v1/messages/preview");
+  ASSERT_EQ(previewed.status, 200) << previewed.body;
+  HttpClientResponse r = Post(request);
   ASSERT_EQ(r.status, 202) << r.body;
   const json m = json::parse(r.body);
   EXPECT_EQ(m["state"], "scheduled");
@@ -367,6 +370,11 @@ TEST_F(Messages, AMarketingMessageIsDeferredOutOfTheRecipientsNight) {
               until == FormatTimestampMs(night + 4 * 3'600'000))
       << until;
   EXPECT_EQ(m["send_at"], until);
+  // The preview said so before it was sent.
+  const json p = json::parse(previewed.body);
+  EXPECT_EQ(p["state"], "scheduled");
+  EXPECT_EQ(p["deferred"], m["deferred"]);
+  EXPECT_EQ(p["send_at"], until);
 }
 
 // A message scheduled for later to a contact who texts STOP before it is due is cancelled when

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { seededSuite, signIn, EDITOR, VIEWER, LONG_CODE } from './harness.mjs';
 import { countSegments } from '../../web/segments.js';
+import { refusalSentence } from '../../web/send.js';
 
 // Quiet hours would defer marketing at night, and these tests run at any hour.
 const env = seededSuite(async ({ server, data }) => {
@@ -143,6 +144,41 @@ test('a body too long for 10 segments is named beside the message field', async 
   await bodyError.getByText(/'body' costs 11 SMS segments/).waitFor();
   assert.equal((await outbound(env.data.contacts[4])).length, 0);
   await page.context().close();
+});
+
+test('a marketing message in the recipient\'s quiet hours says when it will go out', async () => {
+  // A window of one hour that does not hold now in Copenhagen.
+  const hour = Number(new Intl.DateTimeFormat('en-GB', { hour: 'numeric', hourCycle: 'h23', timeZone: 'Europe/Copenhagen' }).format(new Date()));
+  const window = hour < 12 ? { start: '13:00', end: '14:00' } : { start: '02:00', end: '03:00' };
+  await env.server.api('PATCH', `/v1/numbers/${env.data.long.id}`, { quiet_hours: window });
+  try {
+    const lars = env.data.contacts[1];
+    const before = (await outbound(lars)).length;
+    const page = await signIn(env.browser, env.server, EDITOR);
+    await openContact(page, 'Lars Nielsen');
+    await page.getByRole('button', { name: 'Send a message' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Message').fill('Night owl deals');
+    const check = dialog.locator('#send-check');
+    await check.getByText('It would wait for the recipient\'s daytime').waitFor();
+    assert.match(await check.textContent(), /in Europe\/Copenhagen\)/);
+    await dialog.getByRole('button', { name: 'Send' }).click();
+    const result = dialog.locator('#send-result');
+    await result.getByText(/^Message \d+ scheduled/).waitFor();
+    assert.match(await result.textContent(), /Scheduled: quiet hours hold where the recipient lives, so it goes out .* in Europe\/Copenhagen\)\./);
+    const sent = await outbound(lars);
+    assert.equal(sent.length, before + 1);
+    assert.ok(Date.parse(sent[0].next_attempt_at) > Date.now() + 30 * 60000, JSON.stringify(sent[0]));
+    await page.context().close();
+  } finally {
+    await env.server.api('PATCH', `/v1/numbers/${env.data.long.id}`, { quiet_hours: 'off' });
+  }
+});
+
+test('refusal codes the page does not know are told in the server\'s words', () => {
+  assert.equal(refusalSentence('some_new_rule', 'The server explains it.', 'Ida', '+4520123456'), 'The server explains it.');
+  assert.match(refusalSentence('pending_confirmation', 'x', 'Ida', '+4520123456'), /^Ida was asked to confirm their opt-in on \+4520123456/);
+  assert.match(refusalSentence('frequency_capped', 'Next allowed at 10:00.', 'Ida', '1919'), /frequency cap allows for now\. Next allowed at 10:00\.$/);
 });
 
 test('a viewer sees the messages sent but no send button', async () => {
