@@ -143,8 +143,8 @@ Result<MessageOutcome> ConsentService::SendMessage(int64_t account_id, const Mes
 }
 
 Result<MessageOutcome> ConsentService::PreviewMessage(int64_t account_id, MessageRequest req) {
-  // Without a key PrepareMessage looks for no earlier request: a preview answers what a new
-  // request would do, whatever a key of the page's already queued.
+  // Without a key PrepareMessage looks up no earlier request: the preview of a request whose
+  // key already queued a message answers what a new message would be, not the replay.
   req.idempotency_key.clear();
   SMSC_ASSIGN_OR_RETURN(PreparedMessage p, PrepareMessage(account_id, req));
   if (!p.done) p.outcome.message = std::move(p.changes.outbox.front());
