@@ -2,8 +2,11 @@
 // with the edit dialog (PUT /v1/contacts/ID/subscriptions/NUMBER_ID, with attestation, legal
 // basis and explanation, or an opt-out recorded on the contact's behalf with how and when they
 // asked; the server's refusal shown as it is), the history timeline with its
-// evidence (GET /v1/contacts/ID/history) and the consent proof (GET /v1/contacts/ID/proof).
+// evidence (GET /v1/contacts/ID/history), the consent proof (GET /v1/contacts/ID/proof), and
+// the messages sent to the contact (GET /v1/messages?direction=outbound&contact=ID) with the
+// "send a message" dialog (send.js).
 import { api, describe } from './api.js';
+import { openSendDialog } from './send.js';
 import {
   h, clear, statusPill, statusLabel, STATUSES, time, alertBox, emptyState, field, select, openDialog,
   LEGAL_BASES, legalBasisLabel, kindLabel, sourceLabel, toast, CHANNELS, channelLabel,
@@ -19,6 +22,11 @@ export async function renderContact(page, ctx, id) {
   const [contact, numbers] = await Promise.all([api('GET', `/v1/contacts/${id}`), ctx.getNumbers()]);
   const subsHost = h('div', {});
   const historyHost = h('div', {});
+  const sentHost = h('div', {});
+  // The contact's status on each number id, as last loaded (for the send dialog).
+  let statuses = new Map();
+  // Sending changes the outbox only, so it is for those who may change things.
+  const maySend = ctx.canEdit && ctx.hasSms && numbers.length > 0;
 
   const props = Object.entries(contact.properties || {});
   page.append(
@@ -27,6 +35,7 @@ export async function renderContact(page, ctx, id) {
       h('div', {}, h('h1', { id: 'contact-name' }, contact.name || contact.phone),
         h('p', { class: 'sub mono' }, contact.phone)),
       h('div', { class: 'actions' },
+        maySend ? h('button', { type: 'button', class: 'primary', id: 'send-message', onclick: send }, 'Send a message') : null,
         ctx.canEdit ? h('button', { type: 'button', id: 'edit-details', onclick: editDetails }, 'Edit details') : null,
         ctx.hasSms ? [
           h('a', { class: 'button', href: `/v1/contacts/${id}/proof?format=html`, target: '_blank', rel: 'noopener', id: 'proof-html' }, 'Consent proof'),
@@ -45,8 +54,14 @@ export async function renderContact(page, ctx, id) {
         ctx.hasSms ? h('section', { class: 'panel flush', 'aria-labelledby': 'subs-h' },
           h('div', { class: 'panel-head' }, h('h2', { id: 'subs-h' }, 'SMS subscriptions')), subsHost)
           : alertBox('warn', 'SMS features are not available on this account', 'Subscription statuses need the Marketing SMS Access add-on.'),
+        ctx.hasSms ? h('section', { class: 'panel flush', 'aria-labelledby': 'sent-h' },
+          h('div', { class: 'panel-head' }, h('h2', { id: 'sent-h' }, 'Messages sent')), sentHost) : null,
         ctx.hasSms ? h('section', { class: 'panel', 'aria-labelledby': 'history-h' },
           h('h2', { id: 'history-h' }, 'History'), historyHost) : null)));
+
+  function send() {
+    openSendDialog({ contact, numbers, statuses, onSent: () => loadSent() });
+  }
 
   // Name and email (PATCH /v1/contacts/ID); the phone is the contact's identity and stays.
   function editDetails() {
@@ -77,6 +92,7 @@ export async function renderContact(page, ctx, id) {
   async function loadSubscriptions() {
     const subs = (await api('GET', `/v1/contacts/${id}/subscriptions`)).items;
     const byNumber = new Map(subs.map((s) => [s.number_id, s]));
+    statuses = new Map(subs.map((s) => [s.number_id, s.status]));
     clear(subsHost);
     if (!numbers.length) {
       subsHost.append(emptyState('No sender numbers', 'Add a sender number to record consent for it.', h('a', { href: '#/numbers' }, 'Sender numbers')));
@@ -94,6 +110,21 @@ export async function renderContact(page, ctx, id) {
     subsHost.append(h('div', { class: 'table-wrap' }, h('table', { id: 'subscriptions' },
       h('thead', {}, h('tr', {}, h('th', {}, 'Number'), h('th', {}, 'Status'), h('th', { class: 'hide-narrow' }, 'Since'), h('th', {}, h('span', { class: 'hide-narrow' }, 'Change')))),
       h('tbody', {}, rows))));
+  }
+
+  // The newest messages sent to the contact through the service, with their state.
+  async function loadSent() {
+    const items = (await api('GET', '/v1/messages', { query: { direction: 'outbound', contact: id, limit: SENT_SHOWN } })).items;
+    clear(sentHost);
+    if (!items.length) {
+      sentHost.append(h('p', { class: 'muted pad', id: 'sent-empty' }, 'No messages sent to this contact yet.'));
+      return;
+    }
+    sentHost.append(h('ul', { class: 'sent-list', id: 'sent-messages' }, items.map((m) =>
+      h('li', { dataset: { id: m.id, state: m.state } },
+        h('div', { class: 'when' }, time(m.created_at), ` · from ${m.from} · ${m.purpose} · ${m.segments} ${m.segments === 1 ? 'segment' : 'segments'} `,
+          h('span', { class: `pill ${m.state}` }, m.state)),
+        h('div', { class: 'sent-body' }, m.body)))));
   }
 
   async function loadHistory() {
@@ -194,8 +225,10 @@ export async function renderContact(page, ctx, id) {
     });
   }
 
-  await Promise.all([loadSubscriptions(), loadHistory()]);
+  await Promise.all([loadSubscriptions(), loadHistory(), loadSent()]);
 }
+
+const SENT_SHOWN = 10;
 
 // One ledger event, with its evidence in words.
 function eventItem(e) {

@@ -418,6 +418,12 @@ class ConsentService {
   // Idempotency-Key that committed first makes this one kAlreadyExists (repeating it replays).
   using MessageCallback = std::function<void(Result<MessageOutcome>)>;
   void SendMessageAsync(int64_t account_id, const MessageRequest& req, MessageCallback done);
+  // What SendMessage would do with `req` now, as a new request (its Idempotency-Key is not
+  // looked up), queuing nothing: the message as it would be queued (`message`, id 0: the body
+  // as it would be sent, with the number's opt-out notice when its policy adds it, and the
+  // schedule, `deferred` out of the recipient's quiet hours), or the refusal (no `message`).
+  // The same errors as SendMessage for the same input. Reads only; SendMessage decides afresh.
+  Result<MessageOutcome> PreviewMessage(int64_t account_id, MessageRequest req);
   Status NumberWrittenEvents(int64_t account_id);
   // Checks the ledger (the chain of format-1 events, the tree and its signed heads) and that the
   // status table equals the ledger's replay, after integrating the account's events written so

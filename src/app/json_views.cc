@@ -184,6 +184,25 @@ json MessageJson(const MessageOutcome& out, int64_t now_ms) {
   return j;
 }
 
+json MessagePreviewJson(const MessageRequest& req, const MessageOutcome& out, int64_t now_ms) {
+  json j;
+  if (out.message) {
+    j = MessageJson(out, now_ms);
+    for (const char* unknown_until_queued : {"id", "created_at"}) j.erase(unknown_until_queued);
+  } else {
+    j = {{"state", "refused"},
+         {"body", req.body},
+         {"opt_out_notice", false},
+         {"purpose", PurposeName(req.purpose)},
+         {"send_at", nullptr}};
+  }
+  j.update(ToJson(CountSegments(j["body"].get<std::string>())));
+  if (out.refusal) {
+    j["refusal"] = {{"code", SendRefusalCode(out.refusal->why)}, {"message", out.refusal->message}};
+  }
+  return j;
+}
+
 json ToJson(const NumberStatus& s) {
   return {{"number", s.number.number},
           {"kind", NumberKindName(s.number.kind)},

@@ -28,6 +28,13 @@ nlohmann::json MessageJson(const OutboxItem& o, int64_t now_ms);
 // The answer to a message accepted (SendMessage): MessageJson, and for one deferred by quiet
 // hours, "deferred": {"reason": "quiet_hours", "requested", "until", "rule", "zones"}.
 nlohmann::json MessageJson(const MessageOutcome& out, int64_t now_ms);
+// The answer to a preview of `req` (PreviewMessage): {"state": "queued" | "scheduled" |
+// "refused", "body" (as it would be sent; as asked when refused), "opt_out_notice", "segments",
+// "encoding", "characters", "per_segment", "purpose", "send_at" (null when refused)}; unless
+// refused also "to", "from", "contact_id" and "deferred" as MessageJson's (no id: nothing is
+// queued); when refused "refusal": {"code", "message"}.
+nlohmann::json MessagePreviewJson(const MessageRequest& req, const MessageOutcome& out,
+                                  int64_t now_ms);
 nlohmann::json ToJson(const SegmentInfo& s);
 nlohmann::json ToJson(const NumberStatus& s);
 nlohmann::json ToJson(const QueuedReply& r);

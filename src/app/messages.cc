@@ -142,6 +142,15 @@ Result<MessageOutcome> ConsentService::SendMessage(int64_t account_id, const Mes
   return Committed(std::move(p.outcome), TimedCommit(p.account_id, p.changes), req.idempotency_key);
 }
 
+Result<MessageOutcome> ConsentService::PreviewMessage(int64_t account_id, MessageRequest req) {
+  // Without a key PrepareMessage looks up no earlier request: the preview of a request whose
+  // key already queued a message answers what a new message would be, not the replay.
+  req.idempotency_key.clear();
+  SMSC_ASSIGN_OR_RETURN(PreparedMessage p, PrepareMessage(account_id, req));
+  if (!p.done) p.outcome.message = std::move(p.changes.outbox.front());
+  return std::move(p.outcome);
+}
+
 void ConsentService::SendMessageAsync(int64_t account_id, const MessageRequest& req,
                                       MessageCallback done) {
   Result<PreparedMessage> p = PrepareMessage(account_id, req);

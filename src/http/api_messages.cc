@@ -4,6 +4,9 @@
 //     used before with the same request, the message it queued, with Idempotent-Replayed:
 //     true); 409 {"error": {"code": "not_opted_in" | "opted_out" | "addon_missing" |
 //     "number_not_permitted", "message"}} when the rules refuse it, and nothing is queued.
+//   POST /v1/messages/preview  the same body: 200 and what POST /v1/messages would queue now
+//     (the body as it would be sent, with the opt-out notice when the number's policy adds it,
+//     its segments, the schedule) or "refusal": {"code", "message"}; queues nothing.
 #include <string>
 
 #include "app/json_views.h"
@@ -89,6 +92,14 @@ void Api::AddMessageRoutes() {
                   answer(std::move(r));
                 });
           }));
+  // Reads only, so it answers on the HTTP thread; the page asks it as the user types.
+  router_.Add("POST", "/v1/messages/preview",
+              Authed([this](const Caller& a, const HttpRequest& req,
+                            const PathParams&) -> Result<HttpResponse> {
+                SMSC_ASSIGN_OR_RETURN(MessageRequest m, ReadMessageRequest(req));
+                SMSC_ASSIGN_OR_RETURN(MessageOutcome out, service_.PreviewMessage(a.id, m));
+                return JsonResponse(200, MessagePreviewJson(m, out, clock_.NowMs()));
+              }));
 }
 
 }  // namespace smsconsent

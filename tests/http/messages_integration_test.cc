@@ -71,10 +71,11 @@ class Messages : public ::testing::Test {
     if (!dir_.empty()) fs::remove_all(dir_);
   }
 
-  HttpClientResponse Post(const json& body, const std::string& idempotency_key = "") {
+  HttpClientResponse Post(const json& body, const std::string& idempotency_key = "",
+                          const std::string& path = "/v1/messages") {
     HttpClientRequest req;
     req.method = "POST";
-    req.url = server_.base_url + "/v1/messages";
+    req.url = server_.base_url + path;
     req.body = body.dump();
     req.headers = {{"Authorization", "Bearer " + key_}, {"Content-Type", "application/json"}};
     if (!idempotency_key.empty()) req.headers.emplace_back("Idempotency-Key", idempotency_key);
@@ -242,6 +243,93 @@ TEST_F(Messages, EachRefusalHasItsCodeAndQueuesNothing) {
   EXPECT_EQ(OutboxSize(), queued);
 }
 
+TEST_F(Messages, APreviewShowsWhatWouldBeSentWithTheNoticeAndQueuesNothing) {
+  const auto preview = [this](const json& body, const std::string& key = "") {
+    HttpClientResponse r = Post(body, key, "/v1/messages/preview");
+    EXPECT_EQ(r.status, 200) << body.dump() << " -> " << r.body;
+    return json::parse(r.body, nullptr, false);
+  };
+  const std::string notice = "Reply STOP to opt out";
+  // The first marketing message to the fan carries the number's opt-out notice, counted.
+  json p = preview({{"to", "+1 (415) 555-0123"}, {"from", number_id_}, {"body", "Spring sale"}});
+  EXPECT_EQ(p["state"], "queued") << p.dump();
+  EXPECT_EQ(p["body"], "Spring sale\n" + notice) << p.dump();
+  EXPECT_EQ(p["opt_out_notice"], true);
+  EXPECT_EQ(p["characters"], 12 + notice.size());
+  EXPECT_EQ(p["segments"], 1);
+  EXPECT_EQ(p["encoding"], "GSM-7");
+  EXPECT_EQ(p["to"], kFan);
+  EXPECT_EQ(p["from"], kNumber);
+  EXPECT_FALSE(p.contains("refusal") || p.contains("id")) << p.dump();
+  // A body of 150 septets fits one segment alone, and costs two with the notice.
+  p = preview({{"to", kFan}, {"from", kNumber}, {"body", std::string(150, 'a')}});
+  EXPECT_EQ(p["segments"], 2) << p.dump();
+  // Transactional messages carry no notice; an emoji makes the text UCS-2.
+  p = preview({{"to", kFan},
+               {"from", kNumber},
+               {"body", "Your bike is ready \xF0\x9F\x9A\xB2"},
+               {"purpose", "transactional"}});
+  EXPECT_EQ(p["opt_out_notice"], false) << p.dump();
+  EXPECT_EQ(p["body"], "Your bike is ready \xF0\x9F\x9A\xB2");
+  EXPECT_EQ(p["encoding"], "UCS-2");
+  EXPECT_EQ(p["characters"], 21);
+  EXPECT_EQ(OutboxSize(), 0u);
+
+  // Once a message carried it, the next one does not (the default policy: again in 30 days).
+  HttpClientResponse sent = Post({{"to", kFan}, {"from", kNumber}, {"body", "Spring sale"}}, "k1");
+  ASSERT_EQ(sent.status, 202) << sent.body;
+  EXPECT_EQ(json::parse(sent.body)["opt_out_notice"], true);
+  // A preview with the key of the queued message answers for a new request, not the replay.
+  p = preview({{"to", kFan}, {"from", kNumber}, {"body", "Spring sale"}}, "k1");
+  EXPECT_EQ(p["body"], "Spring sale") << p.dump();
+  EXPECT_EQ(p["opt_out_notice"], false);
+  EXPECT_EQ(p["segments"], 1);
+
+  // What would be refused says so, with the code POST /v1/messages answers.
+  p = preview({{"to", kStranger}, {"from", kNumber}, {"body", "Sale"}});
+  EXPECT_EQ(p["state"], "refused") << p.dump();
+  EXPECT_EQ(p["refusal"]["code"], "not_opted_in");
+  EXPECT_TRUE(p["refusal"]["message"].is_string());
+  EXPECT_EQ(p["body"], "Sale");
+  EXPECT_EQ(p["segments"], 1);
+  EXPECT_TRUE(p["send_at"].is_null());
+  Text("stop-1", kFan, "STOP");
+  p = preview({{"to", kFan}, {"from", kNumber}, {"body", "Hi"}, {"purpose", "transactional"}});
+  EXPECT_EQ(p["refusal"]["code"], "opted_out") << p.dump();
+  EXPECT_EQ(OutboxSize(), 2u);  // the message sent and the STOP's confirmation
+}
+
+TEST_F(Messages, APreviewOfBadInputIsRefusedAsTheMessageWouldBe) {
+  struct Bad {
+    json body;
+    int status;
+    std::string says;
+  };
+  const std::vector<Bad> bad = {
+      {{{"from", kNumber}, {"body", "x"}}, 400, "'to'"},
+      {{{"to", "12"}, {"from", kNumber}, {"body", "x"}}, 422, ""},
+      {{{"to", kFan}, {"from", 999}, {"body", "x"}}, 404, "999"},
+      {{{"to", kFan}, {"from", "+15559999999"}, {"body", "x"}}, 404, "+15559999999"},
+      {{{"to", kFan}, {"from", kNumber}, {"body", ""}}, 400, "'body'"},
+      {{{"to", kFan}, {"from", kNumber}, {"body", std::string(1531, 'a')}}, 400, "'body'"},
+      // Within 10 segments alone, not with the notice the fan's first marketing message gets.
+      {{{"to", kFan}, {"from", kNumber}, {"body", std::string(1520, 'a')}},
+       400,
+       "with the opt-out notice"},
+      {{{"to", kFan}, {"from", kNumber}, {"body", "x"}, {"purpose", "promo"}}, 400, "'purpose'"},
+      {{{"to", kFan}, {"from", kNumber}, {"body", "x"}, {"send_at", "2020-01-01T00:00:00Z"}},
+       400,
+       "'send_at'"},
+      {{{"to", kFan}, {"from", kNumber}, {"body", "x"}, {"sender", "y"}}, 400, "sender"},
+  };
+  for (const Bad& b : bad) {
+    HttpClientResponse r = Post(b.body, "", "/v1/messages/preview");
+    EXPECT_EQ(r.status, b.status) << b.body.dump() << " -> " << r.body;
+    EXPECT_NE(r.body.find(b.says), std::string::npos) << b.body.dump() << " -> " << r.body;
+  }
+  EXPECT_EQ(OutboxSize(), 0u);
+}
+
 TEST_F(Messages, AnIdempotencyKeyReturnsTheSameMessageForTheSameRequestOnly) {
   const json body = {{"to", kFan}, {"from", kNumber}, {"body", "Once only"}};
   HttpClientResponse first = Post(body, "order-17");
@@ -281,10 +369,13 @@ TEST_F(Messages, AMarketingMessageIsDeferredOutOfTheRecipientsNight) {
   const int64_t day = 86'400'000, now = static_cast<int64_t>(std::time(nullptr)) * 1000;
   int64_t night = (now / day) * day + 11 * 3'600'000;
   while (night < now + 3'600'000) night += day;
-  HttpClientResponse r = Post({{"to", kFan},
-                               {"from", kNumber},
-                               {"body", "Night owl deals"},
-                               {"send_at", FormatTimestampMs(night)}});
+  const json request = {{"to", kFan},
+                        {"from", kNumber},
+                        {"body", "Night owl deals"},
+                        {"send_at", FormatTimestampMs(night)}};
+  HttpClientResponse previewed = Post(request, "", "/v1/messages/preview");
+  ASSERT_EQ(previewed.status, 200) << previewed.body;
+  HttpClientResponse r = Post(request);
   ASSERT_EQ(r.status, 202) << r.body;
   const json m = json::parse(r.body);
   EXPECT_EQ(m["state"], "scheduled");
@@ -298,6 +389,11 @@ TEST_F(Messages, AMarketingMessageIsDeferredOutOfTheRecipientsNight) {
               until == FormatTimestampMs(night + 4 * 3'600'000))
       << until;
   EXPECT_EQ(m["send_at"], until);
+  // The preview said so before it was sent.
+  const json p = json::parse(previewed.body);
+  EXPECT_EQ(p["state"], "scheduled");
+  EXPECT_EQ(p["deferred"], m["deferred"]);
+  EXPECT_EQ(p["send_at"], until);
 }
 
 // A message scheduled for later to a contact who texts STOP before it is due is cancelled when

@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import { seededSuite, signIn, screenshot, until, EDITOR, DESKTOP, PHONE, SHORT_CODE, QUESTION, MIXED } from './harness.mjs';
 
 const env = seededSuite(async () => {
+  // The send dialog's screenshot shows the opt-out notice, not a night-time deferral.
+  await env.server.api('PATCH', `/v1/numbers/${env.data.long.id}`, { quiet_hours: 'off' });
   // A little history, so the pages show what they look like in use.
   await env.server.api('PUT', `/v1/contacts/${env.data.contacts[2].id}/subscriptions/${env.data.long.id}`,
     { status: 'opted_in', attest: true, legal_basis: 'consent', explanation: 'Signed up at the spring fair' });
@@ -79,6 +81,16 @@ for (const [label, viewport] of [['desktop', DESKTOP], ['phone', PHONE]]) {
     await edit.getByLabel('Received').fill('2026-12-04T15:10');
     await edit.getByLabel('Explanation').fill('Lars called the shop and asked us to stop texting him');
     await screenshot(page, `contact-edit-on-behalf-${label}`);
+    await page.keyboard.press('Escape');
+
+    // Lars's first marketing message on the long code: the notice is added and counted.
+    await page.getByRole('button', { name: 'Send a message' }).click();
+    const send = page.getByRole('dialog', { name: 'Send a message to Lars Nielsen' });
+    await send.getByLabel('Message').fill('Spring service week at Nordic Bikes: 20% off a full tune-up and a free chain check. Book in the shop or at nordicbikes.dk today!');
+    await send.locator('#send-notice').getByText('Reply STOP to opt out').waitFor();
+    await send.locator('#send-counter:not(.pending)').getByText('1 segment', { exact: true }).waitFor();
+    await noSidewaysScroll(page);
+    await screenshot(page, `send-${label}`);
     await page.keyboard.press('Escape');
 
     await page.getByRole('link', { name: 'Sender numbers' }).click();
