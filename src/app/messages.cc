@@ -120,10 +120,17 @@ Result<ConsentService::PreparedMessage> ConsentService::PrepareMessage(int64_t a
       if (!fits.ok()) return InvalidArgument(fits.message() + ", with the opt-out notice");
     }
   }
-  if (req.purpose == Purpose::kMarketing) {
-    SMSC_ASSIGN_OR_RETURN(QuietHoursDecision quiet,
-                          CheckQuietHours(number->quiet_hours, to.e164, item.next_attempt_at_ms));
-    if (!quiet.allowed) {
+  if (QuietHoursApplyTo(number->quiet_hours, req.purpose == Purpose::kMarketing)) {
+    Result<QuietHoursDecision> checked =
+        CheckQuietHours(number->quiet_hours, to.e164, item.next_attempt_at_ms);
+    // A recipient with no known local time gets no marketing (it could be any hour there), but
+    // a transactional message is not held back for it.
+    if (!checked.ok() && (req.purpose == Purpose::kMarketing ||
+                          checked.status().code() != StatusCode::kFailedPrecondition)) {
+      return checked.status();
+    }
+    QuietHoursDecision quiet = checked.ok() ? std::move(checked).value() : QuietHoursDecision{};
+    if (checked.ok() && !quiet.allowed) {
       p.outcome.requested_ms = item.next_attempt_at_ms;
       item.send_at_ms = item.next_attempt_at_ms = quiet.next_allowed_ms;
       p.outcome.deferred = std::move(quiet);

@@ -233,22 +233,50 @@ Result<QuietHoursPolicy> ParseQuietHoursPolicy(std::string_view json) {
         "quiet_hours must be \"default\", \"jurisdiction\", \"off\" or {\"start\",\"end\"}");
   }
   for (const auto& [key, value] : v.items()) {
-    if (key != "start" && key != "end") {
+    if (key != "start" && key != "end" && key != "rule" && key != "transactional") {
       return InvalidArgument(
-          "quiet_hours has an unknown key; only \"start\" and \"end\" are allowed");
+          "quiet_hours has an unknown key; only \"start\", \"end\", \"rule\" and "
+          "\"transactional\" are allowed");
     }
   }
+  bool transactional = false;
+  if (v.contains("transactional")) {
+    if (!v.at("transactional").is_boolean()) {
+      return InvalidArgument("quiet_hours.transactional must be true or false");
+    }
+    transactional = v.at("transactional").get<bool>();
+  }
+  if (v.contains("rule")) {
+    if (v.contains("start") || v.contains("end")) {
+      return InvalidArgument("quiet_hours has either \"rule\" or \"start\" and \"end\", not both");
+    }
+    const nlohmann::json& rule = v.at("rule");
+    if (!rule.is_string()) return InvalidArgument("quiet_hours.rule must be a string");
+    SMSC_ASSIGN_OR_RETURN(QuietHoursPolicy named, ParseQuietHoursPolicy(rule.dump()));
+    named.transactional = transactional;
+    return named;
+  }
   if (!v.contains("start") || !v.contains("end")) {
-    return InvalidArgument("quiet_hours needs both \"start\" and \"end\"");
+    return InvalidArgument("quiet_hours needs both \"start\" and \"end\" (or a \"rule\")");
   }
   SMSC_ASSIGN_OR_RETURN(const int start, ParseWindowTime(v.at("start"), "start"));
   SMSC_ASSIGN_OR_RETURN(const int end, ParseWindowTime(v.at("end"), "end"));
   const LocalWindow window{start, end};
   SMSC_RETURN_IF_ERROR(CheckCustomWindow(window));
-  return QuietHoursPolicy{QuietHoursPolicy::Kind::kCustom, window};
+  return QuietHoursPolicy{QuietHoursPolicy::Kind::kCustom, window, transactional};
 }
 
 std::string QuietHoursPolicyToJson(const QuietHoursPolicy& policy) {
+  if (policy.transactional) {
+    QuietHoursPolicy marketing_only = policy;
+    marketing_only.transactional = false;
+    std::string inner = QuietHoursPolicyToJson(marketing_only);
+    if (policy.kind != QuietHoursPolicy::Kind::kCustom) {
+      return "{\"rule\":" + inner + ",\"transactional\":true}";
+    }
+    inner.pop_back();  // the custom window's closing brace
+    return inner + ",\"transactional\":true}";
+  }
   switch (policy.kind) {
     case QuietHoursPolicy::Kind::kDefault:
       return "\"default\"";

@@ -60,16 +60,27 @@ struct QuietHoursPolicy {
   enum class Kind { kDefault, kJurisdiction, kCustom, kOff };
   Kind kind = Kind::kDefault;
   LocalWindow custom;  // kCustom only: not empty
+  // Defer transactional messages too. Off by default: an order confirmation or a one-time code
+  // is expected at once, and the quiet-hours rules (TCPA, the state laws) are about marketing.
+  bool transactional = false;
   bool operator==(const QuietHoursPolicy&) const = default;
 };
 
 // The policy from its JSON text: "default", "jurisdiction", "off" or
-// {"start":"HH:MM","end":"HH:MM"} (00:00 <= start < end <= 24:00; no other keys).
+// {"start":"HH:MM","end":"HH:MM"} (00:00 <= start < end <= 24:00), or, to defer transactional
+// messages too, an object with "transactional": true and either "rule" ("default",
+// "jurisdiction", "off") or "start" and "end".
 // kInvalidArgument naming what is wrong: not JSON, an unknown name, a missing or extra key,
 // a time not in HH:MM form or out of range, start not before end.
 Result<QuietHoursPolicy> ParseQuietHoursPolicy(std::string_view json);
 // The JSON text ParseQuietHoursPolicy reads back to the same policy.
 std::string QuietHoursPolicyToJson(const QuietHoursPolicy& policy);
+
+// Whether the policy holds messages of this purpose back: marketing always, transactional
+// messages only when the policy says so.
+inline bool QuietHoursApplyTo(const QuietHoursPolicy& policy, bool marketing) {
+  return marketing || policy.transactional;
+}
 
 // Where a number's recipient may be.
 struct NumberZones {

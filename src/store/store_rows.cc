@@ -102,12 +102,14 @@ ClaimFate ClaimFateOf(const OutboxItem& item, SubscriptionStatus status_now, boo
                       std::string_view quiet_hours, const OutboxClaim& claim) {
   ClaimFate fate;
   fate.retire = RetirementOf(item, status_now, status_changed, claim);
-  if (fate.retire || item.kind != ReplyKind::kMessage || item.purpose != Purpose::kMarketing) {
-    return fate;
-  }
+  if (fate.retire || item.kind != ReplyKind::kMessage) return fate;
+  const bool marketing = item.purpose == Purpose::kMarketing;
   Result<QuietHoursPolicy> policy = ParseQuietHoursPolicy(quiet_hours);
+  if (policy.ok() && !QuietHoursApplyTo(*policy, marketing)) return fate;
+  if (!policy.ok() && !marketing) return fate;
   Result<QuietHoursDecision> quiet =
       policy.ok() ? CheckQuietHours(*policy, item.to, claim.now_ms) : policy.status();
+  if (!quiet.ok() && !marketing) return fate;  // no local time: not held back
   if (!quiet.ok()) {
     fate.retire = Retirement{OutboxState::kCancelled, "quiet hours: " + quiet.status().message()};
   } else if (!quiet->allowed) {

@@ -691,6 +691,15 @@ TEST_F(ServiceTest, AMarketingMessageInQuietHoursIsDeferredToTheRecipientsMornin
   ASSERT_TRUE(receipt.message.has_value());
   EXPECT_FALSE(receipt.deferred.has_value());
   EXPECT_LT(receipt.message->next_attempt_at_ms, 1'796'693'400'000 + 60'000);  // at once
+  // Unless the number's policy holds transactional messages back too.
+  NumberUpdate hold;
+  hold.quiet_hours = *ParseQuietHoursPolicy(R"({"rule":"jurisdiction","transactional":true})");
+  ASSERT_TRUE(svc_->UpdateNumber(account_, long_.id, hold).ok());
+  MessageOutcome held = send("+13055550102", Purpose::kTransactional);
+  ASSERT_TRUE(held.deferred.has_value());
+  EXPECT_EQ(held.message->next_attempt_at_ms, 1'796'734'800'000);
+  hold.quiet_hours = *ParseQuietHoursPolicy(R"("jurisdiction")");
+  ASSERT_TRUE(svc_->UpdateNumber(account_, long_.id, hold).ok());
 
   // Rhode Island on a Sunday: 2026-12-13T14:30:00Z is 09:30 EST; weekends open at 10:00.
   clock_.Set(1'797'172'200'000);

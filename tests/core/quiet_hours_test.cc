@@ -285,7 +285,9 @@ TEST(QuietHoursTest, ConcurrentChecksAgreeWithSequentialOnes) {
 TEST(QuietHoursPolicyTest, ParsesAndWritesEveryForm) {
   for (std::string_view json :
        {R"("default")", R"("jurisdiction")", R"("off")", R"({"start":"08:30","end":"20:00"})",
-        R"({"start":"00:00","end":"24:00"})"}) {
+        R"({"start":"00:00","end":"24:00"})", R"({"rule":"jurisdiction","transactional":true})",
+        R"({"rule":"off","transactional":true})",
+        R"({"start":"09:00","end":"18:00","transactional":true})"}) {
     const auto p = ParseQuietHoursPolicy(json);
     ASSERT_TRUE(p.ok()) << json << ": " << p.status().ToString();
     EXPECT_EQ(QuietHoursPolicyToJson(*p), json);
@@ -293,6 +295,16 @@ TEST(QuietHoursPolicyTest, ParsesAndWritesEveryForm) {
   const auto custom = Policy(R"( { "end" : "17:45", "start" : "09:15" } )");
   EXPECT_EQ(custom.kind, Kind::kCustom);
   EXPECT_EQ(custom.custom, (LocalWindow{9 * 60 + 15, 17 * 60 + 45}));
+  EXPECT_FALSE(custom.transactional);
+  // Transactional messages are held back only when the policy says so.
+  EXPECT_FALSE(QuietHoursApplyTo(Policy(R"("jurisdiction")"), /*marketing=*/false));
+  EXPECT_TRUE(QuietHoursApplyTo(Policy(R"("jurisdiction")"), /*marketing=*/true));
+  const auto both = Policy(R"({"rule":"jurisdiction","transactional":true})");
+  EXPECT_EQ(both.kind, Kind::kJurisdiction);
+  EXPECT_TRUE(QuietHoursApplyTo(both, /*marketing=*/false));
+  // Written without "transactional" when false: the stored text of every number stays as it was.
+  EXPECT_EQ(QuietHoursPolicyToJson(Policy(R"({"rule":"default","transactional":false})")),
+            R"("default")");
 }
 
 TEST(QuietHoursPolicyTest, BadPolicyTextIsRefusedWithAReason) {
@@ -312,6 +324,11 @@ TEST(QuietHoursPolicyTest, BadPolicyTextIsRefusedWithAReason) {
       {R"({"start":"08:00","end":"24:30"})", "00:00 and 24:00"},
       {R"({"start":"20:00","end":"08:00"})", "before"},
       {R"({"start":"10:00","end":"10:00"})", "before"},
+      {R"({"rule":"jurisdiction","transactional":"yes"})", "true or false"},
+      {R"({"rule":"sometimes"})", "must be"},
+      {R"({"rule":{"start":"08:00","end":"20:00"}})", "must be a string"},
+      {R"({"rule":"off","start":"08:00","end":"20:00"})", "not both"},
+      {R"({"transactional":true})", "both"},
   };
   for (const auto& [json, reason] : cases) {
     const auto p = ParseQuietHoursPolicy(json);

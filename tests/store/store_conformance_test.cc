@@ -3043,6 +3043,16 @@ TEST_P(OutboxRecheck, AMarketingMessageInTheRecipientsQuietHoursIsDeferred) {
   const int64_t custom = queue(Purpose::kMarketing);
   got = Claim(kMorning + 3'600'000);  // 09:00 EST
   EXPECT_EQ(Ids(got.items), std::vector<int64_t>{custom});
+
+  // A policy that holds transactional messages back defers them at dispatch too.
+  short_code_.quiet_hours =
+      Must(ParseQuietHoursPolicy(R"({"rule":"jurisdiction","transactional":true})"));
+  short_code_ = Must(store_->UpdateNumber(short_code_));
+  const int64_t code = queue(Purpose::kTransactional);
+  got = Claim(kEvening + 60'000);
+  EXPECT_TRUE(got.items.empty());
+  ASSERT_EQ(Ids(got.deferred), std::vector<int64_t>{code});
+  EXPECT_EQ(got.deferred[0].next_attempt_at_ms, kMorning);
 }
 
 // The opt-out notice's history of a (contact, number): the marketing messages queued, the last
