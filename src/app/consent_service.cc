@@ -1308,6 +1308,13 @@ Result<ConsentAnswer> ConsentService::CheckConsent(int64_t account_id, const std
   return out;
 }
 
+Result<Account> ConsentService::SetAccountQuietHours(int64_t account_id,
+                                                     const QuietHoursPolicy& policy) {
+  SMSC_RETURN_IF_ERROR(store_.SetAccountQuietHours(account_id, policy));
+  accounts_.Invalidate(account_id);  // after the write, so no reload can miss it
+  return store_.GetAccount(account_id);
+}
+
 Result<SenderNumber> ConsentService::GetNumber(int64_t account_id, int64_t number_id) {
   SMSC_ASSIGN_OR_RETURN(Account account, AccountWithSms(account_id));
   return store_.GetNumber(account.id, number_id);

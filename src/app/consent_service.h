@@ -347,6 +347,10 @@ class ConsentService {
   // The account's settings for one provider ({} when none are stored).
   Result<nlohmann::json> ProviderSettings(int64_t account_id, const std::string& provider);
 
+  // Sets the account's quiet hours, which its numbers with the policy "account" (the default)
+  // follow. kInvalidArgument for "account" itself.
+  Result<Account> SetAccountQuietHours(int64_t account_id, const QuietHoursPolicy& policy);
+
   // Called after each store commit with its duration (metrics).
   void SetStoreObserver(std::function<void(const char* op, double seconds)> observer) {
     store_observer_ = std::move(observer);

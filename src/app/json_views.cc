@@ -16,6 +16,7 @@ json ToJson(const Account& a) {
           {"addons", addons},
           {"region", a.default_region},
           {"opt_out_scope", OptOutScopeName(a.opt_out_scope)},
+          {"quiet_hours", json::parse(QuietHoursPolicyToJson(a.quiet_hours))},
           {"created_at", FormatTimestampMs(a.created_at_ms)}};
 }
 

@@ -120,9 +120,11 @@ Result<ConsentService::PreparedMessage> ConsentService::PrepareMessage(int64_t a
       if (!fits.ok()) return InvalidArgument(fits.message() + ", with the opt-out notice");
     }
   }
-  if (QuietHoursApplyTo(number->quiet_hours, req.purpose == Purpose::kMarketing)) {
+  const QuietHoursPolicy& quiet_hours =
+      EffectiveQuietHours(number->quiet_hours, account.quiet_hours);
+  if (QuietHoursApplyTo(quiet_hours, req.purpose == Purpose::kMarketing)) {
     Result<QuietHoursDecision> checked =
-        CheckQuietHours(number->quiet_hours, to.e164, item.next_attempt_at_ms);
+        CheckQuietHours(quiet_hours, to.e164, item.next_attempt_at_ms);
     // A recipient with no known local time gets no marketing (it could be any hour there), but
     // a transactional message is not held back for it.
     if (!checked.ok() && (req.purpose == Purpose::kMarketing ||

@@ -225,8 +225,10 @@ Result<QuietHoursPolicy> ParseQuietHoursPolicy(std::string_view json) {
     if (name == "default") return QuietHoursPolicy{QuietHoursPolicy::Kind::kDefault, {}};
     if (name == "jurisdiction") return QuietHoursPolicy{QuietHoursPolicy::Kind::kJurisdiction, {}};
     if (name == "off") return QuietHoursPolicy{QuietHoursPolicy::Kind::kOff, {}};
+    if (name == "account") return QuietHoursPolicy{QuietHoursPolicy::Kind::kAccount, {}};
     return InvalidArgument(
-        "quiet_hours must be \"default\", \"jurisdiction\", \"off\" or {\"start\",\"end\"}");
+        "quiet_hours must be \"default\", \"jurisdiction\", \"off\", \"account\" or "
+        "{\"start\",\"end\"}");
   }
   if (!v.is_object()) {
     return InvalidArgument(
@@ -253,6 +255,11 @@ Result<QuietHoursPolicy> ParseQuietHoursPolicy(std::string_view json) {
     const nlohmann::json& rule = v.at("rule");
     if (!rule.is_string()) return InvalidArgument("quiet_hours.rule must be a string");
     SMSC_ASSIGN_OR_RETURN(QuietHoursPolicy named, ParseQuietHoursPolicy(rule.dump()));
+    if (named.kind == QuietHoursPolicy::Kind::kAccount) {
+      return InvalidArgument(
+          "quiet_hours \"account\" takes the account's whole policy, transactional included; "
+          "write it as a string");
+    }
     named.transactional = transactional;
     return named;
   }
@@ -284,6 +291,8 @@ std::string QuietHoursPolicyToJson(const QuietHoursPolicy& policy) {
       return "\"jurisdiction\"";
     case QuietHoursPolicy::Kind::kOff:
       return "\"off\"";
+    case QuietHoursPolicy::Kind::kAccount:
+      return "\"account\"";
     case QuietHoursPolicy::Kind::kCustom:
       break;
   }
@@ -335,6 +344,8 @@ Result<QuietHoursDecision> CheckQuietHoursInZones(const QuietHoursPolicy& policy
   WeeklyWindows week = DefaultQuietHoursWindows();
   decision.rule = "default";
   switch (policy.kind) {
+    case QuietHoursPolicy::Kind::kAccount:
+      return InvalidArgument("quiet hours \"account\" are checked as the account's policy");
     case QuietHoursPolicy::Kind::kOff:
       decision.rule = "off";
       decision.allowed = true;

@@ -57,7 +57,8 @@ using WeeklyWindows = std::array<LocalWindow, 7>;
 WeeklyWindows DefaultQuietHoursWindows();
 
 struct QuietHoursPolicy {
-  enum class Kind { kDefault, kJurisdiction, kCustom, kOff };
+  // kAccount, a number's only: the account's policy (EffectiveQuietHours).
+  enum class Kind { kDefault, kJurisdiction, kCustom, kOff, kAccount };
   Kind kind = Kind::kDefault;
   LocalWindow custom;  // kCustom only: not empty
   // Defer transactional messages too. Off by default: an order confirmation or a one-time code
@@ -66,7 +67,7 @@ struct QuietHoursPolicy {
   bool operator==(const QuietHoursPolicy&) const = default;
 };
 
-// The policy from its JSON text: "default", "jurisdiction", "off" or
+// The policy from its JSON text: "default", "jurisdiction", "off", "account" or
 // {"start":"HH:MM","end":"HH:MM"} (00:00 <= start < end <= 24:00), or, to defer transactional
 // messages too, an object with "transactional": true and either "rule" ("default",
 // "jurisdiction", "off") or "start" and "end".
@@ -80,6 +81,12 @@ std::string QuietHoursPolicyToJson(const QuietHoursPolicy& policy);
 // messages only when the policy says so.
 inline bool QuietHoursApplyTo(const QuietHoursPolicy& policy, bool marketing) {
   return marketing || policy.transactional;
+}
+
+// The policy a number's messages follow: its own, or with "account" its account's.
+inline const QuietHoursPolicy& EffectiveQuietHours(const QuietHoursPolicy& number,
+                                                   const QuietHoursPolicy& account) {
+  return number.kind == QuietHoursPolicy::Kind::kAccount ? account : number;
 }
 
 // Where a number's recipient may be.

@@ -177,6 +177,27 @@ void Api::AddRoutes() {
       }));
 
   // ---- sender numbers ----
+  // ---- the account's own settings ----
+  router_.Add("GET", "/v1/account",
+              authed([this](const Account& a, const HttpRequest&,
+                            const PathParams&) -> Result<HttpResponse> {
+                SMSC_ASSIGN_OR_RETURN(Account account, service_.GetAccount(a.id));
+                return JsonResponse(200, ToJson(account));
+              }));
+  router_.Add("PATCH", "/v1/account",
+              authed([this](const Account& a, const HttpRequest& req,
+                            const PathParams&) -> Result<HttpResponse> {
+                static const JsonFields kAccountPatchFields = {{"quiet_hours"}};
+                SMSC_ASSIGN_OR_RETURN(json body, ParseJsonBody(req, kAccountPatchFields));
+                SMSC_ASSIGN_OR_RETURN(Account account, service_.GetAccount(a.id));
+                if (body.contains("quiet_hours")) {
+                  SMSC_ASSIGN_OR_RETURN(QuietHoursPolicy policy,
+                                        ParseQuietHoursPolicy(body["quiet_hours"].dump()));
+                  SMSC_ASSIGN_OR_RETURN(account, service_.SetAccountQuietHours(a.id, policy));
+                }
+                return JsonResponse(200, ToJson(account));
+              }));
+
   router_.Add("GET", "/v1/numbers",
               authed([this](const Account& a, const HttpRequest&,
                             const PathParams&) -> Result<HttpResponse> {

@@ -26,6 +26,9 @@ Result<Account> ReadAccount(const Row& s) {
   a.opt_out_scope = *scope;
   a.created_at_ms = s.Int(6);
   a.reply_sender = s.Text(7);
+  auto quiet = ParseQuietHoursPolicy(s.Text(8));
+  if (!quiet.ok()) return BadColumn(quiet, "accounts", a.id);
+  a.quiet_hours = *quiet;
   return a;
 }
 

@@ -45,6 +45,9 @@ struct Account {
   // How replies leave for this account: "log" (default), "twilio", "kannel", "vonage", "plivo"
   // or "telnyx" (kReplySenderNames in providers/sender.h).
   std::string reply_sender = "log";
+  // When marketing may reach a recipient, for the numbers whose own policy is "account"
+  // (core/quiet_hours.h); never kAccount itself.
+  QuietHoursPolicy quiet_hours{QuietHoursPolicy::Kind::kJurisdiction, {}};
 };
 
 // A staff member who signs in to the web page (docs/auth.md). viewer: reads only; editor:
@@ -96,8 +99,9 @@ struct SenderNumber {
   bool double_opt_in = false;
   int64_t created_at_ms = 0;
   // When marketing sent from it may reach a recipient (core/quiet_hours.h): by default the
-  // 08:00-21:00 window of the recipient's local time with their US state's stricter rules.
-  QuietHoursPolicy quiet_hours{QuietHoursPolicy::Kind::kJurisdiction, {}};
+  // account's policy, which by default is the 08:00-21:00 window of the recipient's local time
+  // with their US state's stricter rules.
+  QuietHoursPolicy quiet_hours{QuietHoursPolicy::Kind::kAccount, {}};
   // When its marketing carries the opt-out notice (core/sending.h).
   OptOutNotice opt_out_notice;
 };
@@ -735,6 +739,8 @@ class ConsentStore {
   virtual Result<std::vector<ProviderConfig>> ListProviderConfigs(int64_t account_id) = 0;
   // Sets Account::reply_sender. kNotFound for an unknown account.
   virtual Status SetReplySender(int64_t account_id, const std::string& sender) = 0;
+  // Sets Account::quiet_hours (not kAccount: kInvalidArgument). kNotFound for an unknown account.
+  virtual Status SetAccountQuietHours(int64_t account_id, const QuietHoursPolicy& policy) = 0;
 
   // ---- single-use webhook nonces ----
   // Uses `nonce` once: OK when the account has not used nonce.nonce with this provider (it is

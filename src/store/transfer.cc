@@ -115,7 +115,7 @@ const std::vector<TransferTable>& TransferTables() {
       {"accounts",
        {{"id", I}, {"name", T}, {"marketing_sms_access", B}, {"sms_short_code", B},
         {"default_region", T}, {"opt_out_scope", T}, {"api_key_hash", T, kNull},
-        {"created_at_ms", I}, {"reply_sender", T}},
+        {"created_at_ms", I}, {"reply_sender", T}, {"quiet_hours", T}},
        1, true},
       {"users",
        {{"id", I}, {"account_id", I}, {"email", T}, {"name", T}, {"role", T},

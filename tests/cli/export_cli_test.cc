@@ -106,6 +106,7 @@ class ExportCli : public ::testing::Test {
     sqlite3_finalize(s);
     sqlite3_close(db);
     Sql(sql +
+        "ALTER TABLE accounts DROP COLUMN quiet_hours; "
         "ALTER TABLE sender_numbers DROP COLUMN double_opt_in; ALTER TABLE sender_numbers DROP "
         "COLUMN reply_confirmation_request; "
         "DROP INDEX outbox_by_idempotency_key; ALTER TABLE sender_numbers DROP COLUMN "

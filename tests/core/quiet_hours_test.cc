@@ -287,7 +287,7 @@ TEST(QuietHoursPolicyTest, ParsesAndWritesEveryForm) {
        {R"("default")", R"("jurisdiction")", R"("off")", R"({"start":"08:30","end":"20:00"})",
         R"({"start":"00:00","end":"24:00"})", R"({"rule":"jurisdiction","transactional":true})",
         R"({"rule":"off","transactional":true})",
-        R"({"start":"09:00","end":"18:00","transactional":true})"}) {
+        R"({"start":"09:00","end":"18:00","transactional":true})", R"("account")"}) {
     const auto p = ParseQuietHoursPolicy(json);
     ASSERT_TRUE(p.ok()) << json << ": " << p.status().ToString();
     EXPECT_EQ(QuietHoursPolicyToJson(*p), json);
@@ -305,6 +305,13 @@ TEST(QuietHoursPolicyTest, ParsesAndWritesEveryForm) {
   // Written without "transactional" when false: the stored text of every number stays as it was.
   EXPECT_EQ(QuietHoursPolicyToJson(Policy(R"({"rule":"default","transactional":false})")),
             R"("default")");
+  // A number's "account" follows its account's policy, and is never checked as it is.
+  const QuietHoursPolicy account_policy = Policy(R"({"start":"10:00","end":"16:00"})");
+  EXPECT_EQ(EffectiveQuietHours(Policy(R"("account")"), account_policy), account_policy);
+  EXPECT_EQ(EffectiveQuietHours(Policy(R"("off")"), account_policy).kind, Kind::kOff);
+  EXPECT_EQ(
+      CheckQuietHours(Policy(R"("account")"), "+13055550100", 1'796'693'400'000).status().code(),
+      StatusCode::kInvalidArgument);
 }
 
 TEST(QuietHoursPolicyTest, BadPolicyTextIsRefusedWithAReason) {
@@ -329,6 +336,7 @@ TEST(QuietHoursPolicyTest, BadPolicyTextIsRefusedWithAReason) {
       {R"({"rule":{"start":"08:00","end":"20:00"}})", "must be a string"},
       {R"({"rule":"off","start":"08:00","end":"20:00"})", "not both"},
       {R"({"transactional":true})", "both"},
+      {R"({"rule":"account","transactional":true})", "whole policy"},
   };
   for (const auto& [json, reason] : cases) {
     const auto p = ParseQuietHoursPolicy(json);

@@ -467,5 +467,34 @@ TEST_F(Messages, OnANumberWithDoubleOptInMarketingWaitsForTheContactsYes) {
   EXPECT_EQ(Post({{"to", kSignup}, {"from", kNumber}, {"body", "Sale"}}).status, 202);
 }
 
+TEST_F(Messages, ANumberFollowsItsAccountsQuietHoursUnlessItHasItsOwn) {
+  HttpClientResponse own = Patch(R"({"quiet_hours":"account"})");
+  ASSERT_EQ(own.status, 200) << own.body;
+  EXPECT_EQ(json::parse(own.body)["quiet_hours"], "account");
+  auto account = [&](const json& body) { return Call("PATCH", "/v1/account", body); };
+  EXPECT_EQ(Get("/v1/account")["quiet_hours"], "jurisdiction");
+  // One minute a day allowed: any other moment is quiet, so the message waits.
+  HttpClientResponse set = account({{"quiet_hours", {{"start", "00:00"}, {"end", "00:01"}}}});
+  ASSERT_EQ(set.status, 200) << set.body;
+  EXPECT_EQ(json::parse(set.body)["quiet_hours"]["end"], "00:01");
+  HttpClientResponse r = Post({{"to", kFan}, {"from", kNumber}, {"body", "Sale"}});
+  ASSERT_EQ(r.status, 202) << r.body;
+  json m = json::parse(r.body);
+  if (m.contains("deferred")) {  // unless this runs in that very minute in San Francisco
+    EXPECT_EQ(m["deferred"]["rule"], "custom") << r.body;
+    EXPECT_EQ(m["state"], "scheduled");
+  }
+  // Never quiet: sent at once.
+  ASSERT_EQ(account({{"quiet_hours", "off"}}).status, 200);
+  r = Post({{"to", kFan}, {"from", kNumber}, {"body", "Sale 2"}});
+  ASSERT_EQ(r.status, 202) << r.body;
+  EXPECT_FALSE(json::parse(r.body).contains("deferred")) << r.body;
+  // Bad input changes nothing.
+  EXPECT_EQ(account({{"quiet_hours", "account"}}).status, 400);
+  EXPECT_EQ(account({{"quiet_hours", "sometimes"}}).status, 400);
+  EXPECT_EQ(account({{"quiet_hours", "off"}, {"name", "Evil"}}).status, 400);
+  EXPECT_EQ(Get("/v1/account")["quiet_hours"], "off");
+}
+
 }  // namespace
 }  // namespace smsconsent

@@ -110,6 +110,7 @@ class PgStoreTest : public testing::Test {
   std::string UndoMigrationSix() {
     return "SET search_path TO \"" + schema_ +
            "\";\n"
+           "ALTER TABLE accounts DROP COLUMN quiet_hours;\n"
            "ALTER TABLE sender_numbers DROP COLUMN double_opt_in, "
            "DROP COLUMN reply_confirmation_request;\n"
            "DROP INDEX outbox_by_idempotency_key;\n"

@@ -162,7 +162,8 @@ std::vector<ConsentEvent> RewriteAsVersion11(const std::string& path) {
     exec("UPDATE events SET prev_hash = '" + e.prev_hash + "', hash = '" + e.hash +
          "' WHERE id = " + std::to_string(e.id));
   }
-  for (const char* sql : {"ALTER TABLE sender_numbers DROP COLUMN double_opt_in",
+  for (const char* sql : {"ALTER TABLE accounts DROP COLUMN quiet_hours",
+                          "ALTER TABLE sender_numbers DROP COLUMN double_opt_in",
                           "ALTER TABLE sender_numbers DROP COLUMN reply_confirmation_request",
                           "DROP INDEX outbox_by_idempotency_key",
                           "ALTER TABLE sender_numbers DROP COLUMN quiet_hours",
@@ -308,7 +309,8 @@ TEST(SqliteStore, MigrationDeletesTheInputOfFinishedJobs) {
                        "x'70686f6e65' FROM jobs, (SELECT 0 AS n UNION ALL SELECT 1) AS c"),
               SQLITE_OK);
     for (const char* undo :
-         {"ALTER TABLE sender_numbers DROP COLUMN double_opt_in",
+         {"ALTER TABLE accounts DROP COLUMN quiet_hours",
+          "ALTER TABLE sender_numbers DROP COLUMN double_opt_in",
           "ALTER TABLE sender_numbers DROP COLUMN reply_confirmation_request",
           "DROP INDEX outbox_by_idempotency_key",
           "ALTER TABLE sender_numbers DROP COLUMN quiet_hours",

@@ -3007,8 +3007,12 @@ TEST_P(OutboxRecheck, AMessageLeavesOnlyWhenDueAndWhileItsPurposeAllows) {
 // while they hold for its recipient is deferred to the next instant they allow, and a
 // transactional one leaves.
 TEST_P(OutboxRecheck, AMarketingMessageInTheRecipientsQuietHoursIsDeferred) {
-  EXPECT_EQ(short_code_.quiet_hours.kind, QuietHoursPolicy::Kind::kJurisdiction);
+  // A number follows its account's policy unless it has its own; an account's is by
+  // jurisdiction unless set.
+  EXPECT_EQ(short_code_.quiet_hours.kind, QuietHoursPolicy::Kind::kAccount);
   EXPECT_EQ(Must(store_->GetNumber(short_account_.id, short_code_.id)).quiet_hours.kind,
+            QuietHoursPolicy::Kind::kAccount);
+  EXPECT_EQ(Must(store_->GetAccount(short_account_.id)).quiet_hours.kind,
             QuietHoursPolicy::Kind::kJurisdiction);
   // 2026-12-08T01:30:00Z is 20:30 in Miami (EST), after Florida's 20:00.
   constexpr int64_t kEvening = 1'796'693'400'000;
@@ -3032,6 +3036,25 @@ TEST_P(OutboxRecheck, AMarketingMessageInTheRecipientsQuietHoursIsDeferred) {
   EXPECT_EQ(GetShort(sale).next_attempt_at_ms, kMorning);
   EXPECT_TRUE(Claim(kMorning - 1).items.empty());
   EXPECT_EQ(Ids(Claim(kMorning).items), std::vector<int64_t>{sale});
+
+  // The account's policy is what "account" numbers follow.
+  ASSERT_TRUE(
+      store_->SetAccountQuietHours(short_account_.id, Must(ParseQuietHoursPolicy(R"("off")")))
+          .ok());
+  EXPECT_EQ(Must(store_->GetAccount(short_account_.id)).quiet_hours.kind,
+            QuietHoursPolicy::Kind::kOff);
+  const int64_t night_sale = queue(Purpose::kMarketing);
+  EXPECT_EQ(Ids(Claim(kEvening + 120'000).items), std::vector<int64_t>{night_sale});
+  EXPECT_CODE(
+      store_->SetAccountQuietHours(short_account_.id, Must(ParseQuietHoursPolicy(R"("account")"))),
+      StatusCode::kInvalidArgument);
+  EXPECT_CODE(store_->SetAccountQuietHours(short_account_.id + 100,
+                                           Must(ParseQuietHoursPolicy(R"("off")"))),
+              StatusCode::kNotFound);
+  ASSERT_TRUE(store_
+                  ->SetAccountQuietHours(short_account_.id,
+                                         Must(ParseQuietHoursPolicy(R"("jurisdiction")")))
+                  .ok());
 
   // A custom window replaces the state's rule; "off" never defers.
   short_code_.quiet_hours = Must(ParseQuietHoursPolicy(R"({"start":"09:00","end":"17:00"})"));

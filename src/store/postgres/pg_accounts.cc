@@ -363,6 +363,19 @@ Status PgStore::SetReplySender(int64_t account_id, const std::string& sender) {
   });
 }
 
+Status PgStore::SetAccountQuietHours(int64_t account_id, const QuietHoursPolicy& policy) {
+  if (policy.kind == QuietHoursPolicy::Kind::kAccount) {
+    return InvalidArgument("an account's quiet hours cannot be \"account\"");
+  }
+  return pg::WithConn(impl_->pool, [&](Conn& c) -> Status {
+    SMSC_ASSIGN_OR_RETURN(Res r, c.Q("UPDATE accounts SET quiet_hours = $2 WHERE id = $1",
+                                     "setting the account's quiet hours", account_id,
+                                     QuietHoursPolicyToJson(policy)));
+    if (r.Affected() == 0) return AccountNotFound(account_id);
+    return Status::Ok();
+  });
+}
+
 // ---- Webhook nonces ------------------------------------------------------------------------
 
 Status PgStore::UseWebhookNonce(const WebhookNonce& nonce, int64_t now_ms) {

@@ -228,8 +228,10 @@ Result<ClaimedOutbox> PgStore::ClaimOutbox(const OutboxClaim& claim) {
               "o.number_id), 'not_specified'), EXISTS (SELECT 1 FROM events e WHERE "
               "e.account_id = o.account_id AND e.contact_id = o.contact_id AND "
               "e.number_id = o.number_id AND e.id > o.queued_after_event AND e.from_status <> "
-              "e.to_status), COALESCE((SELECT n.quiet_hours FROM sender_numbers n WHERE n.id = "
-              "o.number_id), '') FROM outbox o WHERE o.state = 'pending' AND "
+              "e.to_status), COALESCE((SELECT CASE WHEN n.quiet_hours = '\"account\"' THEN "
+              "a.quiet_hours ELSE n.quiet_hours END FROM sender_numbers n JOIN accounts a ON "
+              "a.id = n.account_id WHERE n.id = o.number_id), '') FROM outbox o WHERE o.state = "
+              "'pending' AND "
               "o.next_attempt_at_ms <= $1 ORDER BY o.id LIMIT $2 FOR UPDATE OF o SKIP "
               "LOCKED",
               "selecting due outbox items", claim.now_ms,

@@ -470,6 +470,24 @@ Status SqliteStore::SetReplySender(int64_t account_id, const std::string& sender
   return txn.Commit();
 }
 
+Status SqliteStore::SetAccountQuietHours(int64_t account_id, const QuietHoursPolicy& policy) {
+  if (policy.kind == QuietHoursPolicy::Kind::kAccount) {
+    return InvalidArgument("an account's quiet hours cannot be \"account\"");
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  SMSC_ASSIGN_OR_RETURN(WriteTxn txn, WriteTxn::Begin(impl_.get()));
+  {
+    SMSC_ASSIGN_OR_RETURN(Stmt s,
+                          impl_->Prepare("UPDATE accounts SET quiet_hours = ?2 WHERE id = ?1"));
+    s.Bind(1, account_id).Bind(2, QuietHoursPolicyToJson(policy));
+    SMSC_RETURN_IF_ERROR(s.Run("setting the account's quiet hours"));
+  }
+  if (sqlite3_changes(impl_->db.get()) == 0) {
+    return NotFound("account " + std::to_string(account_id) + " not found");
+  }
+  return txn.Commit();
+}
+
 // ---- Webhook nonces ------------------------------------------------------------------------
 
 Status SqliteStore::UseWebhookNonce(const WebhookNonce& nonce, int64_t now_ms) {

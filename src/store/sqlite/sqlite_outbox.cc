@@ -271,8 +271,10 @@ Result<ClaimedOutbox> SqliteStore::ClaimOutbox(const OutboxClaim& claim) {
                       "outbox.number_id), 'not_specified'), EXISTS (SELECT 1 FROM events e WHERE "
                       "e.account_id = outbox.account_id AND e.contact_id = outbox.contact_id AND "
                       "e.number_id = outbox.number_id AND e.id > outbox.queued_after_event AND "
-                      "e.from_status <> e.to_status), COALESCE((SELECT n.quiet_hours FROM "
-                      "sender_numbers n WHERE n.id = outbox.number_id), '') FROM outbox WHERE "
+                      "e.from_status <> e.to_status), COALESCE((SELECT CASE WHEN n.quiet_hours = "
+                      "'\"account\"' THEN a.quiet_hours ELSE n.quiet_hours END FROM "
+                      "sender_numbers n JOIN accounts a ON a.id = n.account_id WHERE n.id = "
+                      "outbox.number_id), '') FROM outbox WHERE "
                       "state = 'pending' AND next_attempt_at_ms <= ?1 ORDER BY id LIMIT ?2"));
       s.Bind(1, claim.now_ms).Bind(2, int64_t{claim.limit - static_cast<int>(out.items.size())});
       while (true) {

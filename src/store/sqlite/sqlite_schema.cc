@@ -19,7 +19,7 @@ struct Migration {
 };
 
 // Append only: a released migration is never edited, a change is a new entry.
-constexpr std::array<Migration, 16> kMigrations{{
+constexpr std::array<Migration, 17> kMigrations{{
     {1, "initial schema", R"sql(
 CREATE TABLE accounts (
   id                   INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -436,6 +436,12 @@ ALTER TABLE outbox ADD COLUMN notice INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE sender_numbers ADD COLUMN double_opt_in INTEGER NOT NULL DEFAULT 0
   CHECK (double_opt_in IN (0, 1));
 ALTER TABLE sender_numbers ADD COLUMN reply_confirmation_request TEXT NOT NULL DEFAULT '';
+)sql"},
+    {17, "quiet hours per account", R"sql(
+-- The account's quiet-hours policy, which its numbers follow unless they have their own: the
+-- numbers that had the default take the account's (the same default) from now on.
+ALTER TABLE accounts ADD COLUMN quiet_hours TEXT NOT NULL DEFAULT '"jurisdiction"';
+UPDATE sender_numbers SET quiet_hours = '"account"' WHERE quiet_hours = '"jurisdiction"';
 )sql"},
 }};
 

@@ -153,6 +153,7 @@ class SqliteStore final : public ConsentStore {
   Status PutProviderConfig(const ProviderConfig& config) override;
   Result<std::vector<ProviderConfig>> ListProviderConfigs(int64_t account_id) override;
   Status SetReplySender(int64_t account_id, const std::string& sender) override;
+  Status SetAccountQuietHours(int64_t account_id, const QuietHoursPolicy& policy) override;
   Status UseWebhookNonce(const WebhookNonce& nonce, int64_t now_ms) override;
 
   Result<std::vector<OutboxItem>> ListOutbox(int64_t account_id, const OutboxQuery& q) override;
