@@ -38,7 +38,7 @@ constexpr std::array<std::pair<SubscriptionStatus, const char*>, 3> kStatusNames
     {SubscriptionStatus::kOptedIn, "opted_in"},
     {SubscriptionStatus::kOptedOut, "opted_out"},
 }};
-constexpr std::array<std::pair<Source, const char*>, 7> kSourceNames{{
+constexpr std::array<std::pair<Source, const char*>, 8> kSourceNames{{
     {Source::kKeyword, "keyword"},
     {Source::kManual, "manual"},
     {Source::kBulk, "bulk"},
@@ -46,6 +46,7 @@ constexpr std::array<std::pair<Source, const char*>, 7> kSourceNames{{
     {Source::kImport, "import"},
     {Source::kSystem, "system"},
     {Source::kContactRequest, "contact_request"},
+    {Source::kCarrier, "carrier"},
 }};
 constexpr std::array<std::pair<NumberKind, const char*>, 3> kKindNames{{
     {NumberKind::kLongCode, "long_code"},
