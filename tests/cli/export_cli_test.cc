@@ -106,6 +106,9 @@ class ExportCli : public ::testing::Test {
     sqlite3_finalize(s);
     sqlite3_close(db);
     Sql(sql +
+        "DROP INDEX outbox_by_provider_message_id; ALTER TABLE outbox DROP COLUMN delivery; "
+        "ALTER TABLE outbox DROP COLUMN delivery_error; ALTER TABLE outbox DROP COLUMN "
+        "delivery_updated_at_ms; "
         "DROP INDEX outbox_by_idempotency_key; ALTER TABLE sender_numbers DROP COLUMN "
         "quiet_hours; ALTER TABLE sender_numbers DROP COLUMN opt_out_notice; ALTER TABLE outbox "
         "DROP COLUMN notice; ALTER TABLE outbox DROP COLUMN purpose; ALTER TABLE outbox DROP "

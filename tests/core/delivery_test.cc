@@ -8,6 +8,8 @@
 #include <string>
 
 namespace smsconsent {
+// Named, so that its helpers stay apart from those of the unity build's other files.
+namespace delivery_rules {
 namespace {
 
 constexpr DeliveryStatus kAll[] = {DeliveryStatus::kSent, DeliveryStatus::kDelivered,
@@ -68,4 +70,5 @@ TEST(Delivery, CarrierOptOutCodesAreThoseOfTheirOwnProvider) {
 }
 
 }  // namespace
+}  // namespace delivery_rules
 }  // namespace smsconsent

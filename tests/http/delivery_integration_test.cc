@@ -28,6 +28,8 @@
 #include "serve_fixture.h"
 
 namespace smsconsent {
+// Named, so that its helpers stay apart from those of the unity build's other files.
+namespace delivery_integration {
 namespace {
 
 using nlohmann::json;
@@ -366,7 +368,9 @@ TEST_F(Delivery, ASendRefusedForAnUnsubscribedRecipientOptsTheContactOut) {
   const json history = History();
   ASSERT_EQ(CountCarrierEvents(history), 1) << history.dump();
   for (const json& e : history) {
-    if (e["source"] == "carrier") EXPECT_EQ(e["evidence"]["via"], "send");
+    if (e["source"] == "carrier") {
+      EXPECT_EQ(e["evidence"]["via"], "send");
+    }
   }
 }
 
@@ -383,4 +387,5 @@ TEST_F(Delivery, AnotherRefusalLeavesTheMessageFailedWithTheProvidersError) {
 }
 
 }  // namespace
+}  // namespace delivery_integration
 }  // namespace smsconsent

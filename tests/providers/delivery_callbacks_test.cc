@@ -12,14 +12,16 @@
 #include "providers/webhook.h"
 
 namespace smsconsent {
+// Named, so that its helpers stay apart from those of the unity build's other files.
+namespace delivery_callbacks {
 namespace {
 
 using nlohmann::json;
 using Params = std::vector<std::pair<std::string, std::string>>;
 
-const WebhookProvider& Provider(const char* name) { return *FindWebhookProvider(name); }
+const WebhookProvider& DlrProvider(const char* name) { return *FindWebhookProvider(name); }
 
-std::string Form(const Params& params) {
+std::string DlrForm(const Params& params) {
   std::string out;
   for (const auto& [k, v] : params) {
     if (!out.empty()) out += '&';
@@ -28,26 +30,26 @@ std::string Form(const Params& params) {
   return out;
 }
 
-WebhookRequest FormPost(const std::string& path, const Params& params) {
+WebhookRequest DlrFormPost(const std::string& path, const Params& params) {
   WebhookRequest r;
   r.method = "POST";
   r.url = "https://sms.example.com" + path;
   r.path = path;
   r.headers = {{"content-type", "application/x-www-form-urlencoded"}};
-  r.body = Form(params);
+  r.body = DlrForm(params);
   return r;
 }
 
-WebhookRequest GetRequest(const std::string& path, const Params& params) {
+WebhookRequest DlrGet(const std::string& path, const Params& params) {
   WebhookRequest r;
   r.method = "GET";
-  r.url = "https://sms.example.com" + path + "?" + Form(params);
+  r.url = "https://sms.example.com" + path + "?" + DlrForm(params);
   r.path = path;
   r.query = params;
   return r;
 }
 
-WebhookRequest JsonPost(const std::string& path, const json& body) {
+WebhookRequest DlrJsonPost(const std::string& path, const json& body) {
   WebhookRequest r;
   r.method = "POST";
   r.url = "https://sms.example.com" + path;
@@ -59,7 +61,7 @@ WebhookRequest JsonPost(const std::string& path, const json& body) {
 
 // ---- Twilio: StatusCallback ----------------------------------------------------------------
 
-Params TwilioStatus(const std::string& status, const std::string& error_code = "") {
+Params DlrTwilioStatus(const std::string& status, const std::string& error_code = "") {
   Params p = {{"AccountSid", "AC0123456789abcdef0123456789abcdef"},
               {"From", "+15005550006"},
               {"To", "+15558675310"},
@@ -82,7 +84,8 @@ TEST(DeliveryCallback, TwilioStatusesMapAndTheSenderNumberRoutes) {
         Case{"sent", DeliveryStatus::kSent}, Case{"delivered", DeliveryStatus::kDelivered},
         Case{"undelivered", DeliveryStatus::kUndelivered},
         Case{"failed", DeliveryStatus::kFailed}}) {
-    auto in = Provider("twilio").Parse(FormPost("/webhooks/twilio/status", TwilioStatus(c.status)));
+    auto in = DlrProvider("twilio").Parse(
+        DlrFormPost("/webhooks/twilio/status", DlrTwilioStatus(c.status)));
     ASSERT_TRUE(in.ok()) << in.status().ToString();
     ASSERT_TRUE(in->delivery.has_value()) << c.status;
     EXPECT_EQ(in->delivery->status, c.want) << c.status;
@@ -94,17 +97,17 @@ TEST(DeliveryCallback, TwilioStatusesMapAndTheSenderNumberRoutes) {
 }
 
 TEST(DeliveryCallback, TwilioErrorCodeIsKept) {
-  auto in = Provider("twilio").Parse(
-      FormPost("/webhooks/twilio/status", TwilioStatus("undelivered", "21610")));
+  auto in = DlrProvider("twilio").Parse(
+      DlrFormPost("/webhooks/twilio/status", DlrTwilioStatus("undelivered", "21610")));
   ASSERT_TRUE(in.ok());
   ASSERT_TRUE(in->delivery.has_value());
   EXPECT_EQ(in->delivery->error_code, "21610");
   // An inbound message is no status callback.
-  auto inbound = Provider("twilio").Parse(
-      FormPost("/webhooks/twilio", {{"MessageSid", "SM0123456789abcdef0123456789abcdef"},
-                                    {"From", "+15558675310"},
-                                    {"To", "+15005550006"},
-                                    {"Body", "STOP"}}));
+  auto inbound = DlrProvider("twilio").Parse(
+      DlrFormPost("/webhooks/twilio", {{"MessageSid", "SM0123456789abcdef0123456789abcdef"},
+                                       {"From", "+15558675310"},
+                                       {"To", "+15005550006"},
+                                       {"Body", "STOP"}}));
   ASSERT_TRUE(inbound.ok()) << inbound.status().ToString();
   EXPECT_FALSE(inbound->delivery.has_value());
 }
@@ -121,12 +124,12 @@ TEST(DeliveryCallback, PlivoStatusesAndErrorCode) {
         Case{"delivered", DeliveryStatus::kDelivered},
         Case{"undelivered", DeliveryStatus::kUndelivered}, Case{"failed", DeliveryStatus::kFailed},
         Case{"rejected", DeliveryStatus::kFailed}}) {
-    auto in = Provider("plivo").Parse(
-        FormPost("/webhooks/plivo/status", {{"From", "14155551234"},
-                                            {"To", "14155556789"},
-                                            {"MessageUUID", "2f3e5b6a-0000-4000-8000-00000000abcd"},
-                                            {"Status", c.status},
-                                            {"ErrorCode", "30"}}));
+    auto in = DlrProvider("plivo").Parse(DlrFormPost(
+        "/webhooks/plivo/status", {{"From", "14155551234"},
+                                   {"To", "14155556789"},
+                                   {"MessageUUID", "2f3e5b6a-0000-4000-8000-00000000abcd"},
+                                   {"Status", c.status},
+                                   {"ErrorCode", "30"}}));
     ASSERT_TRUE(in.ok()) << in.status().ToString();
     ASSERT_TRUE(in->delivery.has_value());
     EXPECT_EQ(in->delivery->status, c.want) << c.status;
@@ -152,16 +155,16 @@ TEST(DeliveryCallback, VonageReceiptsMapAndErrCodeNineIsKept) {
                         Case{"failed", "9", DeliveryStatus::kFailed, "9"},
                         Case{"rejected", "9", DeliveryStatus::kFailed, "9"},
                         Case{"unknown", "99", std::nullopt, "99"}}) {
-    auto in = Provider("vonage").Parse(
-        GetRequest("/webhooks/vonage/status", {{"msisdn", "447700900000"},
-                                               {"to", "447700900001"},
-                                               {"network-code", "12345"},
-                                               {"messageId", "0A0000000123ABCD1"},
-                                               {"price", "0.00000000"},
-                                               {"status", c.status},
-                                               {"scts", "2001011400"},
-                                               {"err-code", c.err},
-                                               {"message-timestamp", "2020-01-01 12:00:00"}}));
+    auto in = DlrProvider("vonage").Parse(
+        DlrGet("/webhooks/vonage/status", {{"msisdn", "447700900000"},
+                                           {"to", "447700900001"},
+                                           {"network-code", "12345"},
+                                           {"messageId", "0A0000000123ABCD1"},
+                                           {"price", "0.00000000"},
+                                           {"status", c.status},
+                                           {"scts", "2001011400"},
+                                           {"err-code", c.err},
+                                           {"message-timestamp", "2020-01-01 12:00:00"}}));
     ASSERT_TRUE(in.ok()) << in.status().ToString();
     ASSERT_TRUE(in->delivery.has_value());
     EXPECT_EQ(in->delivery->status, c.want) << c.status;
@@ -173,7 +176,7 @@ TEST(DeliveryCallback, VonageReceiptsMapAndErrCodeNineIsKept) {
 
 // ---- Telnyx: message.sent and message.finalized ---------------------------------------------
 
-json TelnyxEvent(const std::string& type, const std::string& status, json errors) {
+json DlrTelnyxEvent(const std::string& type, const std::string& status, json errors) {
   return {{"data",
            {{"record_type", "event"},
             {"id", "b301ed3f-1490-491f-995f-6e64e69674d4"},
@@ -203,27 +206,29 @@ TEST(DeliveryCallback, TelnyxRecipientStatusAndFirstError) {
                         Case{"message.finalized", "delivery_failed", DeliveryStatus::kUndelivered},
                         Case{"message.finalized", "delivery_unconfirmed", DeliveryStatus::kSent},
                         Case{"message.sent", "queued", std::nullopt}}) {
-    auto in = Provider("telnyx").Parse(
-        JsonPost("/webhooks/telnyx/status", TelnyxEvent(c.type, c.status, json::array())));
+    auto in = DlrProvider("telnyx").Parse(
+        DlrJsonPost("/webhooks/telnyx/status", DlrTelnyxEvent(c.type, c.status, json::array())));
     ASSERT_TRUE(in.ok()) << in.status().ToString();
     ASSERT_TRUE(in->delivery.has_value()) << c.status;
     EXPECT_EQ(in->delivery->status, c.want) << c.status;
     EXPECT_EQ(in->delivery->provider_message_id, "40385f64-5717-4562-b3fc-2c963f66afa6");
     EXPECT_EQ(in->to, "+18445550001");
   }
-  auto blocked = Provider("telnyx").Parse(JsonPost(
+  auto blocked = DlrProvider("telnyx").Parse(DlrJsonPost(
       "/webhooks/telnyx/status",
-      TelnyxEvent("message.finalized", "sending_failed",
-                  json::array({{{"code", "40300"}, {"title", "Blocked due to STOP message"}}}))));
+      DlrTelnyxEvent(
+          "message.finalized", "sending_failed",
+          json::array({{{"code", "40300"}, {"title", "Blocked due to STOP message"}}}))));
   ASSERT_TRUE(blocked.ok());
   EXPECT_EQ(blocked->delivery->error_code, "40300");
   EXPECT_EQ(blocked->delivery->error_text, "Blocked due to STOP message");
   // Other events carry no report.
-  auto other = Provider("telnyx").Parse(
-      JsonPost("/webhooks/telnyx/status", TelnyxEvent("message.queued", "queued", json::array())));
+  auto other = DlrProvider("telnyx").Parse(DlrJsonPost(
+      "/webhooks/telnyx/status", DlrTelnyxEvent("message.queued", "queued", json::array())));
   ASSERT_TRUE(other.ok());
   EXPECT_FALSE(other->delivery.has_value());
 }
 
 }  // namespace
+}  // namespace delivery_callbacks
 }  // namespace smsconsent

@@ -162,7 +162,11 @@ std::vector<ConsentEvent> RewriteAsVersion11(const std::string& path) {
     exec("UPDATE events SET prev_hash = '" + e.prev_hash + "', hash = '" + e.hash +
          "' WHERE id = " + std::to_string(e.id));
   }
-  for (const char* sql : {"DROP INDEX outbox_by_idempotency_key",
+  for (const char* sql : {"DROP INDEX outbox_by_provider_message_id",
+                          "ALTER TABLE outbox DROP COLUMN delivery",
+                          "ALTER TABLE outbox DROP COLUMN delivery_error",
+                          "ALTER TABLE outbox DROP COLUMN delivery_updated_at_ms",
+                          "DROP INDEX outbox_by_idempotency_key",
                           "ALTER TABLE sender_numbers DROP COLUMN quiet_hours",
                           "ALTER TABLE sender_numbers DROP COLUMN opt_out_notice",
                           "ALTER TABLE outbox DROP COLUMN notice",
@@ -306,7 +310,10 @@ TEST(SqliteStore, MigrationDeletesTheInputOfFinishedJobs) {
                        "x'70686f6e65' FROM jobs, (SELECT 0 AS n UNION ALL SELECT 1) AS c"),
               SQLITE_OK);
     for (const char* undo :
-         {"DROP INDEX outbox_by_idempotency_key",
+         {"DROP INDEX outbox_by_provider_message_id", "ALTER TABLE outbox DROP COLUMN delivery",
+          "ALTER TABLE outbox DROP COLUMN delivery_error",
+          "ALTER TABLE outbox DROP COLUMN delivery_updated_at_ms",
+          "DROP INDEX outbox_by_idempotency_key",
           "ALTER TABLE sender_numbers DROP COLUMN quiet_hours",
           "ALTER TABLE sender_numbers DROP COLUMN opt_out_notice",
           "ALTER TABLE outbox DROP COLUMN notice", "ALTER TABLE outbox DROP COLUMN purpose",
