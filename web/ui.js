@@ -56,6 +56,7 @@ export function kindLabel(k) { return KIND_LABELS[k] || k; }
 
 const SOURCE_LABELS = {
   keyword: 'Keyword from the contact', contact_request: 'The contact\'s request (recorded on their behalf)',
+  carrier: 'STOP reported by the carrier',
   manual: 'Manual change', bulk: 'Bulk change', api: 'API', import: 'Import', system: 'System',
 };
 export function sourceLabel(s) { return SOURCE_LABELS[s] || s || '—'; }

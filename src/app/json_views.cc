@@ -144,7 +144,12 @@ json ToJson(const OutboxItem& o) {
             {"sent_at", o.sent_at_ms ? json(FormatTimestampMs(o.sent_at_ms)) : json(nullptr)},
             {"created_at", FormatTimestampMs(o.created_at_ms)},
             {"contact_id", o.contact_id ? json(o.contact_id) : json(nullptr)},
-            {"inbound_id", o.inbound_id ? json(o.inbound_id) : json(nullptr)}};
+            {"inbound_id", o.inbound_id ? json(o.inbound_id) : json(nullptr)},
+            {"delivery", o.delivery ? json(DeliveryStatusName(*o.delivery)) : json(nullptr)},
+            {"delivery_error", o.delivery_error.empty() ? json(nullptr) : json(o.delivery_error)},
+            {"delivery_updated_at", o.delivery_updated_at_ms
+                                        ? json(FormatTimestampMs(o.delivery_updated_at_ms))
+                                        : json(nullptr)}};
   if (o.kind == ReplyKind::kMessage) {
     j["purpose"] = PurposeName(o.purpose);
     j["opt_out_notice"] = o.notice;

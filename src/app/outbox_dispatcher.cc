@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "app/delivery.h"
 #include "providers/sender.h"
 
 namespace smsconsent {
@@ -57,8 +58,10 @@ int64_t OutboxDispatcher::Backoff(int attempts) const {
   return std::min(delay, options_.max_backoff_ms);
 }
 
-Result<std::unique_ptr<ReplySender>> OutboxDispatcher::BuildSender(int64_t account_id) {
+Result<std::unique_ptr<ReplySender>> OutboxDispatcher::BuildSender(int64_t account_id,
+                                                                   std::string* provider) {
   SMSC_ASSIGN_OR_RETURN(Account account, store_.GetAccount(account_id));
+  *provider = account.reply_sender;
   nlohmann::json settings = nlohmann::json::object();
   if (account.reply_sender != "log") {
     SMSC_ASSIGN_OR_RETURN(std::vector<ProviderConfig> configs,
@@ -74,12 +77,13 @@ Result<std::unique_ptr<ReplySender>> OutboxDispatcher::BuildSender(int64_t accou
   return MakeReplySender(account.reply_sender, settings, http_);
 }
 
-Result<ReplySender*> OutboxDispatcher::SenderFor(int64_t account_id, int64_t now_ms) {
+Result<const OutboxDispatcher::CachedSender*> OutboxDispatcher::SenderFor(int64_t account_id,
+                                                                          int64_t now_ms) {
   auto it = senders_.find(account_id);
   if (it == senders_.end() || it->second.expires_at_ms <= now_ms) {
-    Result<std::unique_ptr<ReplySender>> built = BuildSender(account_id);
-    if (!built.ok() && !IsConfigurationError(built.status())) return built.status();
     CachedSender entry;
+    Result<std::unique_ptr<ReplySender>> built = BuildSender(account_id, &entry.provider);
+    if (!built.ok() && !IsConfigurationError(built.status())) return built.status();
     entry.expires_at_ms = now_ms + options_.sender_cache_ms;
     if (built.ok()) {
       entry.sender = std::move(built).value();
@@ -90,7 +94,7 @@ Result<ReplySender*> OutboxDispatcher::SenderFor(int64_t account_id, int64_t now
     it = senders_.insert_or_assign(account_id, std::move(entry)).first;
   }
   if (!it->second.error.ok()) return it->second.error;
-  return it->second.sender.get();
+  return &it->second;
 }
 
 Status OutboxDispatcher::Pass(bool from_loop, int* claimed) {
@@ -154,7 +158,9 @@ Status OutboxDispatcher::SendAndRecord(const OutboxItem& item) {
   done.id = item.id;
   done.lease_owner = options_.owner_id;
 
-  Result<ReplySender*> sender = SenderFor(item.account_id, clock_.NowMs());
+  Result<const CachedSender*> sender = SenderFor(item.account_id, clock_.NowMs());
+  bool carrier_opt_out = false;
+  SendOutcome outcome;
   if (!sender.ok() && IsConfigurationError(sender.status())) {
     done.state = OutboxState::kFailed;
     done.attempts = item.attempts;
@@ -167,13 +173,18 @@ Status OutboxDispatcher::SendAndRecord(const OutboxItem& item) {
         done.attempts >= options_.max_attempts ? OutboxState::kDead : OutboxState::kPending;
     done.next_attempt_at_ms = clock_.NowMs() + Backoff(done.attempts);
   } else {
-    SendOutcome outcome;
     try {
       // One key per reply, the same on every attempt: the item's id alone would repeat in
       // another installation sending through the same provider account.
       const std::string key = "smsconsent:" + std::to_string(item.account_id) + ":" +
                               std::to_string(item.id) + ":" + std::to_string(item.created_at_ms);
-      outcome = (*sender)->Send(OutboundSms{item.from, item.to, item.body, key});
+      OutboundSms sms{item.from, item.to, item.body, key, ""};
+      if (!options_.public_url.empty() && (*sender)->provider != "log") {
+        std::string base = options_.public_url;
+        while (!base.empty() && base.back() == '/') base.pop_back();
+        sms.status_callback_url = base + "/webhooks/" + (*sender)->provider + "/status";
+      }
+      outcome = (*sender)->sender->Send(sms);
     } catch (const std::exception& e) {
       // Whether it reached the provider is unknown: not retried, so never sent twice.
       outcome.kind = SendOutcome::kFailed;
@@ -190,6 +201,7 @@ Status OutboxDispatcher::SendAndRecord(const OutboxItem& item) {
       case SendOutcome::kFailed:
         done.state = OutboxState::kFailed;
         done.last_error = outcome.error;
+        carrier_opt_out = IsCarrierOptOutError((*sender)->provider, outcome.error_code);
         break;
       case SendOutcome::kRetry:
         if (done.attempts >= options_.max_attempts) {
@@ -219,6 +231,19 @@ Status OutboxDispatcher::SendAndRecord(const OutboxItem& item) {
     // then dead.
     spdlog::error("outbox: recording item {} as {} failed: {}", item.id,
                   OutboxStateName(done.state), st.ToString());
+  }
+  if (st.ok() && carrier_opt_out && item.contact_id != 0) {
+    // The provider refused the send because the recipient texted STOP to this sender at the
+    // carrier: that is the contact's opt-out, recorded as such (docs/sending.md).
+    Status opted = RecordCarrierOptOut(store_, clock_, (*sender)->provider, "send", item,
+                                       outcome.error_code, outcome.error);
+    if (!opted.ok()) {
+      spdlog::error("outbox: recording the carrier opt-out of item {} failed: {}", item.id,
+                    opted.ToString());
+    } else {
+      spdlog::info("outbox: item {}: {} reports {} opted out at the carrier; recorded", item.id,
+                   (*sender)->provider, item.to);
+    }
   }
   return st;
 }

@@ -68,6 +68,9 @@ class OutboxDispatcher {
     int max_attempts = 8;            // the 8th retryable failure makes the item dead
     int64_t sender_cache_ms = 5000;  // how long an account's sender settings are reused
     ReplyMaxAges max_ages;           // past these a reply expires unsent
+    // The service's public base URL (ServeConfig::public_url): when set, each message asks
+    // its provider to post its delivery status to <public_url>/webhooks/<provider>/status.
+    std::string public_url;
   };
 
   // `store`, `clock` and `http` must outlive the dispatcher.
@@ -99,6 +102,7 @@ class OutboxDispatcher {
     int64_t expires_at_ms = 0;
     Status error;  // not OK: the account has no usable sender
     std::unique_ptr<ReplySender> sender;
+    std::string provider;  // the account's reply_sender: "twilio", …
   };
 
   // One pass; `claimed` is how many items it took. Only the background loop's passes
@@ -108,8 +112,8 @@ class OutboxDispatcher {
   Status SendAndRecord(const OutboxItem& item);
   // The account's sender, from the cache or freshly built. kNotFound/kFailedPrecondition/
   // kInvalidArgument: the items cannot be sent (failed); other codes: the store failed.
-  Result<ReplySender*> SenderFor(int64_t account_id, int64_t now_ms);
-  Result<std::unique_ptr<ReplySender>> BuildSender(int64_t account_id);
+  Result<const CachedSender*> SenderFor(int64_t account_id, int64_t now_ms);
+  Result<std::unique_ptr<ReplySender>> BuildSender(int64_t account_id, std::string* provider);
   int64_t Backoff(int attempts) const;
   void Loop();
 

@@ -136,6 +136,17 @@ std::string HowPhrase(const ConsentEvent& e, const json& ev) {
     if (!Str(ev, "explanation").empty()) s += ", explanation: \"" + Str(ev, "explanation") + "\"";
     return s;
   }
+  if (type == "carrier") {
+    // "as reported by the carrier through twilio (error 21610: …), which refused message 7
+    // because the recipient had texted STOP"
+    std::string s = "as reported by the carrier through " + Str(ev, "provider");
+    if (!Str(ev, "error_code").empty()) s += " (error " + Str(ev, "error_code") + ")";
+    s += ": the contact had texted STOP to this sender";
+    if (ev.contains("outbox_id") && ev["outbox_id"].is_number_integer()) {
+      s += ", reported for message " + std::to_string(ev["outbox_id"].get<int64_t>());
+    }
+    return s;
+  }
   return "by " + e.actor + " (" + SourceName(e.source) + ")";
 }
 

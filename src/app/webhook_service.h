@@ -42,6 +42,11 @@ struct WebhookOutcome {
   // The decided message's intent ("opt_out", …, IntentName), for metrics; nullptr when no
   // message was decided.
   const char* intent = nullptr;
+  // A status callback's effect (ReceiveStatus), for metrics: "recorded", "unchanged" (a repeat,
+  // or older than what the item holds), "unknown" (no item has its message id) or "interim"
+  // (a state that records nothing); nullptr otherwise.
+  const char* delivery = nullptr;
+  bool carrier_opt_out = false;  // the callback recorded the carrier's opt-out of the contact
 };
 
 class WebhookService {
@@ -57,6 +62,9 @@ class WebhookService {
     // both come from the request, so escape them.
     std::function<void(std::string_view provider, std::string_view to, const Status& reason)>
         on_not_verified;
+    // Called with a verified status callback's message id that no outbox item of the account
+    // has (it is acknowledged all the same, so the provider does not retry it). For the log.
+    std::function<void(std::string_view provider, std::string_view message_id)> on_unknown_delivery;
   };
 
   WebhookService(ConsentService& consent, ConsentStore& store, const Clock& clock, Options options);
@@ -72,7 +80,24 @@ class WebhookService {
   // `request` is only read before this returns. Thread-safe.
   void Receive(std::string_view provider, const WebhookRequest& request, Done done) const;
 
+  // A delivery status callback to /webhooks/<provider>/status (docs/sending.md, "Delivery
+  // status"): read by the provider, routed by the sender number it names (the account's),
+  // verified exactly as an inbound webhook is, and recorded on the account's outbox item
+  // (RecordDeliveryReport, app/delivery.h), which may record the carrier's opt-out of the
+  // contact. OK with the provider's acknowledgement also for a message id no item has (see
+  // WebhookOutcome::delivery). Refusals: kNotFound (no such provider), kInvalidArgument (not a
+  // status callback of the provider, or no message id), kPermissionDenied
+  // (kWebhookNotVerified), or the store's error. Synchronous; thread-safe.
+  WebhookOutcome ReceiveStatus(std::string_view provider, const WebhookRequest& request) const;
+
  private:
+  // Routes a parsed request by its receiving number (for a status callback: the account's
+  // sender number), loads that account's settings for the provider and verifies the
+  // signature, claiming a single-use nonce when the signature relies on one. Every refusal but
+  // a failure of the service itself is kPermissionDenied (kWebhookNotVerified).
+  Result<InboundRoute> Authenticate(const WebhookProvider& provider, const WebhookRequest& request,
+                                    const ParsedInbound& parsed) const;
+
   ConsentService& consent_;
   ConsentStore& store_;
   const Clock& clock_;

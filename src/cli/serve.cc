@@ -173,6 +173,18 @@ int RunServe(const std::string& db, const std::string& ledger_key, const ServeCo
       spdlog::warn("webhook {} to {} not verified: {}", provider, to, reason.ToString());
     }
   };
+  // A genuine status callback for a message id no outbox item has: acknowledged (providers
+  // retry anything else) and counted in smsconsent_delivery_callbacks_total{effect="unknown"}.
+  webhook_options.on_unknown_delivery = [json_logs](std::string_view provider,
+                                                    std::string_view message_id) {
+    if (json_logs) {
+      spdlog::info(R"("msg":"delivery status for an unknown message","provider":{},"id":{})",
+                   JsonEscape(provider), JsonEscape(message_id));
+    } else {
+      spdlog::info("delivery status from {} for unknown message {}", provider,
+                   JsonEscape(message_id));
+    }
+  };
   WebhookService webhooks(service, **store, clock, std::move(webhook_options));
   Api api(service, webhooks, **store, clock, metrics,
           ApiOptions{config.public_url, config.web_dir, MetricsAccessOf(config.metrics),
@@ -250,6 +262,7 @@ int RunServe(const std::string& db, const std::string& ledger_key, const ServeCo
     options.lease_ms = config.outbox_lease_ms;
     options.max_ages = ReplyMaxAgesOf(config);
     options.poll_interval = std::chrono::milliseconds(config.outbox_poll_ms);
+    options.public_url = config.public_url;
     dispatcher = std::make_unique<OutboxDispatcher>(**store, clock, *http_client, options);
     api.SetOutboxNotifier([d = dispatcher.get()] { d->Notify(); });
     webhooks.SetOutboxNotifier([d = dispatcher.get()] { d->Notify(); });

@@ -39,7 +39,7 @@ constexpr std::array<std::pair<SubscriptionStatus, const char*>, 4> kStatusNames
     {SubscriptionStatus::kOptedOut, "opted_out"},
     {SubscriptionStatus::kPendingConfirmation, "pending_confirmation"},
 }};
-constexpr std::array<std::pair<Source, const char*>, 7> kSourceNames{{
+constexpr std::array<std::pair<Source, const char*>, 8> kSourceNames{{
     {Source::kKeyword, "keyword"},
     {Source::kManual, "manual"},
     {Source::kBulk, "bulk"},
@@ -47,6 +47,7 @@ constexpr std::array<std::pair<Source, const char*>, 7> kSourceNames{{
     {Source::kImport, "import"},
     {Source::kSystem, "system"},
     {Source::kContactRequest, "contact_request"},
+    {Source::kCarrier, "carrier"},
 }};
 constexpr std::array<std::pair<NumberKind, const char*>, 3> kKindNames{{
     {NumberKind::kLongCode, "long_code"},

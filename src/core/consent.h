@@ -44,13 +44,25 @@ Result<SubscriptionStatus> ParseSubscriptionStatus(std::string_view s);
 // the contact asking by another channel (a call, an email, in person, ...), recorded by staff
 // on the contact's behalf: under FCC 24-24 a revocation by any reasonable means binds like a
 // texted STOP, so both are the contact's own. All others are the business.
-enum class Source { kKeyword, kManual, kBulk, kApi, kImport, kSystem, kContactRequest };
-// "keyword", "manual", "bulk", "api", "import", "system", "contact_request"
+enum class Source {
+  kKeyword,
+  kManual,
+  kBulk,
+  kApi,
+  kImport,
+  kSystem,
+  kContactRequest,
+  kCarrier,
+};
+// "keyword", "manual", "bulk", "api", "import", "system", "contact_request", "carrier"
 const char* SourceName(Source s);
 Result<Source> ParseSource(std::string_view s);
-// True for the sources that speak for the contact: kKeyword and kContactRequest.
+// True for the sources that speak for the contact: kKeyword, kContactRequest and kCarrier.
+// A carrier's opt-out (the provider refusing a message because the recipient texted STOP to
+// the sender: docs/sending.md, "Carrier opt-out") is the contact's own STOP, relayed by the
+// carrier that received it, so it binds like one: no user, bulk change or import reverses it.
 inline bool IsContactSource(Source s) {
-  return s == Source::kKeyword || s == Source::kContactRequest;
+  return s == Source::kKeyword || s == Source::kContactRequest || s == Source::kCarrier;
 }
 
 enum class NumberKind { kLongCode, kTollFree, kShortCode };

@@ -680,10 +680,18 @@ void Api::AddRoutes() {
           Webhook(req, p.at("provider"), std::move(respond));
         },
         QueryBytes::kAny);
+    // Delivery status callbacks (docs/sending.md, "Delivery status"): the URL each message
+    // asks its provider to post its status to.
+    router_.Add(
+        method, "/webhooks/{provider}/status",
+        [this](const HttpRequest& req, const PathParams& p) {
+          return WebhookStatus(req, p.at("provider"));
+        },
+        QueryBytes::kAny);
   }
 }
 
-void Api::Webhook(const HttpRequest& req, const std::string& name, Responder respond) const {
+WebhookRequest Api::ToWebhookRequest(const HttpRequest& req) const {
   WebhookRequest wr;
   wr.method = req.method;
   const std::string base = options_.public_url.empty() ? "http://" + std::string(req.Header("host"))
@@ -694,6 +702,18 @@ void Api::Webhook(const HttpRequest& req, const std::string& name, Responder res
   wr.query = req.query;
   wr.headers = req.headers;
   wr.body = req.body;
+  return wr;
+}
+
+HttpResponse Api::WebhookStatus(const HttpRequest& req, const std::string& name) const {
+  WebhookOutcome outcome = webhooks_.ReceiveStatus(name, ToWebhookRequest(req));
+  if (!outcome.status.ok()) return ErrorResponse(outcome.status);
+  if (outcome.delivery != nullptr) metrics_.RecordDeliveryCallback(name, outcome.delivery);
+  return FromWebhook(std::move(outcome.response));
+}
+
+void Api::Webhook(const HttpRequest& req, const std::string& name, Responder respond) const {
+  WebhookRequest wr = ToWebhookRequest(req);
   webhooks_.Receive(name, wr, [this, name, respond = std::move(respond)](WebhookOutcome outcome) {
     if (!outcome.status.ok()) return respond(ErrorResponse(outcome.status));
     if (outcome.intent != nullptr) metrics_.RecordDecision(name, outcome.intent);

@@ -125,6 +125,10 @@ class Api {
   // A provider's webhook: the request handed to WebhookService as it came, its outcome mapped
   // to the response.
   void Webhook(const HttpRequest& req, const std::string& provider, Responder respond) const;
+  // A provider's delivery status callback (/webhooks/{provider}/status).
+  HttpResponse WebhookStatus(const HttpRequest& req, const std::string& provider) const;
+  // The request as the provider sent it, with the URL it called.
+  WebhookRequest ToWebhookRequest(const HttpRequest& req) const;
 
   ConsentService& service_;
   const WebhookService& webhooks_;

@@ -69,6 +69,11 @@ void Metrics::RecordDecision(const std::string& provider, const std::string& int
   ++decisions_[{provider, intent}];
 }
 
+void Metrics::RecordDeliveryCallback(const std::string& provider, const std::string& effect) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++delivery_callbacks_[{provider, effect}];
+}
+
 void Metrics::RecordStore(const std::string& operation, double seconds) {
   std::lock_guard<std::mutex> lock(mu_);
   store_seconds_[operation].Observe(seconds);
@@ -104,6 +109,14 @@ std::string Metrics::Render(const std::vector<std::pair<std::string, int64_t>>& 
   for (const auto& [key, n] : decisions_) {
     out += "smsconsent_webhook_decisions_total{provider=\"" + PromEscape(key.first) +
            "\",intent=\"" + PromEscape(key.second) + "\"} " + std::to_string(n) + "\n";
+  }
+  out +=
+      "# HELP smsconsent_delivery_callbacks_total Delivery status callbacks by provider and "
+      "effect.\n";
+  out += "# TYPE smsconsent_delivery_callbacks_total counter\n";
+  for (const auto& [key, n] : delivery_callbacks_) {
+    out += "smsconsent_delivery_callbacks_total{provider=\"" + PromEscape(key.first) +
+           "\",effect=\"" + PromEscape(key.second) + "\"} " + std::to_string(n) + "\n";
   }
   out += "# HELP smsconsent_store_operation_duration_seconds Store call latency.\n";
   out += "# TYPE smsconsent_store_operation_duration_seconds histogram\n";

@@ -58,6 +58,9 @@ class Metrics {
 
   void RecordRequest(std::string_view route, std::string_view method, int status, double seconds);
   void RecordDecision(const std::string& provider, const std::string& intent);
+  // A delivery status callback by provider and effect ("recorded", "unchanged", "unknown",
+  // "interim": WebhookOutcome::delivery).
+  void RecordDeliveryCallback(const std::string& provider, const std::string& effect);
   void RecordStore(const std::string& operation, double seconds);
   // One group-commit batch of `items` change sets that took `seconds` to write (also
   // observed as store operation "commit_batch").
@@ -74,6 +77,7 @@ class Metrics {
   std::map<std::tuple<std::string, std::string, int>, uint64_t, std::less<>> requests_;
   std::map<std::string, Histogram, std::less<>> request_seconds_;
   std::map<std::pair<std::string, std::string>, uint64_t> decisions_;
+  std::map<std::pair<std::string, std::string>, uint64_t> delivery_callbacks_;
   std::map<std::string, Histogram> store_seconds_;
   uint64_t group_commit_batches_ = 0;
   uint64_t group_commit_items_ = 0;

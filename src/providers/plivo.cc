@@ -32,6 +32,16 @@ namespace {
 using Params = std::vector<std::pair<std::string, std::string>>;
 
 // The URL up to (not including) its query or fragment.
+// A message status callback's Status as a delivery status: queued changes nothing; rejected
+// (refused before it left) is failed.
+std::optional<DeliveryStatus> PlivoDelivery(std::string_view status) {
+  if (status == "sent") return DeliveryStatus::kSent;
+  if (status == "delivered") return DeliveryStatus::kDelivered;
+  if (status == "undelivered") return DeliveryStatus::kUndelivered;
+  if (status == "failed" || status == "rejected") return DeliveryStatus::kFailed;
+  return std::nullopt;
+}
+
 std::string_view BaseUrl(std::string_view url) {
   const size_t end = url.find_first_of("?#");
   return end == std::string_view::npos ? url : url.substr(0, end);
@@ -128,6 +138,12 @@ class PlivoWebhook final : public WebhookProvider {
       in.ignored = true;
       in.ignored_reason = "plivo status callback: " + *FindParam(params, "Status");
       std::swap(in.from, in.to);  // It reports on our own message: From is our number.
+      DeliveryReport d;
+      d.provider_message_id = in.message_id;
+      d.provider_status = *FindParam(params, "Status");
+      d.status = PlivoDelivery(d.provider_status);
+      if (const std::string* code = FindParam(params, "ErrorCode")) d.error_code = *code;
+      in.delivery = std::move(d);
       return in;
     }
     if (id == nullptr || id->empty())

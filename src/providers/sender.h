@@ -31,12 +31,21 @@ struct OutboundSms {
   // Senders whose provider deduplicates requests by a client key send it (Telnyx's
   // Idempotency-Key); the others ignore it. Empty: none is sent.
   std::string idempotency_key;
+  // Where the provider should post this message's delivery status: the service's public URL
+  // + "/webhooks/<provider>/status" (docs/sending.md, "Delivery status"). Empty: none is asked
+  // for, and the provider's account-wide setting, if any, applies. Sent as Twilio's
+  // StatusCallback, Telnyx's webhook_url, Plivo's url and Vonage's callback.
+  std::string status_callback_url{};
 };
 
 struct SendOutcome {
   enum Kind { kSent, kRetry, kFailed } kind = kSent;
   std::string provider_message_id;  // when sent and the provider returns one
   std::string error;                // for kRetry/kFailed: status and provider's message
+  // For kFailed: the provider's own error code when its answer names one (Twilio's "code",
+  // Telnyx's errors[0].code), e.g. "21610"; empty otherwise. IsCarrierOptOutError
+  // (core/delivery.h) reads it.
+  std::string error_code;
 };
 
 class ReplySender {

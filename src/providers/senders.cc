@@ -272,7 +272,11 @@ class TwilioSender final : public ReplySender {
     req.headers = {{"Authorization", authorization_},
                    {"Content-Type", "application/x-www-form-urlencoded"},
                    {"Accept", "application/json"}};
-    req.body = FormBody({{"From", sms.from}, {"To", sms.to}, {"Body", sms.body}});
+    std::vector<std::pair<std::string, std::string>> form = {
+        {"From", sms.from}, {"To", sms.to}, {"Body", sms.body}};
+    if (!sms.status_callback_url.empty())
+      form.emplace_back("StatusCallback", sms.status_callback_url);
+    req.body = FormBody(form);
     Result<HttpClientResponse> resp = http_.Send(req);
     if (!resp.ok()) return TransportFailure("twilio", resp.status());
 
@@ -294,7 +298,8 @@ class TwilioSender final : public ReplySender {
     if (j.is_object() && j.contains("message") && j["message"].is_string()) {
       out.error += ": " + j["message"].get<std::string>();
       if (j.contains("code") && j["code"].is_number_integer()) {
-        out.error += " (code " + std::to_string(j["code"].get<int64_t>()) + ")";
+        out.error_code = std::to_string(j["code"].get<int64_t>());
+        out.error += " (code " + out.error_code + ")";
       }
     } else if (!resp->body.empty()) {
       out.error += ": " + Excerpt(resp->body);
@@ -390,6 +395,7 @@ class VonageSender final : public ReplySender {
     nlohmann::json body = {
         {"from", WithoutPlus(sms.from)}, {"to", WithoutPlus(sms.to)}, {"text", sms.body}};
     if (CountSegments(sms.body).encoding != SmsEncoding::kGsm7) body["type"] = "unicode";
+    if (!sms.status_callback_url.empty()) body["callback"] = sms.status_callback_url;
 
     Result<HttpClientResponse> resp = http_.Send(JsonPost(url_, authorization_, timeout_, body));
     if (!resp.ok()) return TransportFailure("vonage", resp.status());
@@ -460,7 +466,8 @@ class PlivoSender final : public ReplySender {
 
   SendOutcome Send(const OutboundSms& sms) override {
     // Plivo picks GSM-7 or UCS-2 itself (type "sms" is the default) and splits long texts.
-    const nlohmann::json body = {{"src", sms.from}, {"dst", sms.to}, {"text", sms.body}};
+    nlohmann::json body = {{"src", sms.from}, {"dst", sms.to}, {"text", sms.body}};
+    if (!sms.status_callback_url.empty()) body["url"] = sms.status_callback_url;
     Result<HttpClientResponse> resp = http_.Send(JsonPost(url_, authorization_, timeout_, body));
     if (!resp.ok()) return TransportFailure("plivo", resp.status());
 
@@ -502,7 +509,8 @@ class TelnyxSender final : public ReplySender {
 
   SendOutcome Send(const OutboundSms& sms) override {
     // Telnyx picks the encoding and splits long texts itself.
-    const nlohmann::json body = {{"from", sms.from}, {"to", sms.to}, {"text", sms.body}};
+    nlohmann::json body = {{"from", sms.from}, {"to", sms.to}, {"text", sms.body}};
+    if (!sms.status_callback_url.empty()) body["webhook_url"] = sms.status_callback_url;
     HttpClientRequest req = JsonPost(url_, authorization_, timeout_, body);
     // Telnyx replays the answer of a successful request repeated with the same key on the
     // endpoints that take part in its idempotency scheme, so a retry after a timeout whose
@@ -523,6 +531,9 @@ class TelnyxSender final : public ReplySender {
         if (message.empty()) message = JsonString(e, "title");
         const std::string code = JsonString(e, "code");
         if (!message.empty() && !code.empty()) message += " (code " + Excerpt(code, 16) + ")";
+        SendOutcome out = HttpFailure("telnyx", *resp, message);
+        out.error_code = Excerpt(code, 16);
+        return out;
       }
       return HttpFailure("telnyx", *resp, message);
     }

@@ -4,8 +4,8 @@
 // {"id": <message id>, "from": {"phone_number"}, "to": [{"phone_number"}], "text", …}}}.
 // Each delivery is signed with the account's Ed25519 key: telnyx-signature-ed25519 is the
 // base64 signature of telnyx-timestamp + "|" + the raw body, verified with the public key
-// from the Telnyx portal (base64 of the 32-byte key). Other events (message.sent,
-// message.finalized) are acknowledged and ignored.
+// from the Telnyx portal (base64 of the 32-byte key). Other events are acknowledged and
+// ignored; message.sent and message.finalized also carry a delivery report (to[].status).
 #include <openssl/evp.h>
 
 #include <memory>
@@ -34,6 +34,34 @@ std::string StringAt(const json& obj, const char* key) {
     return obj[key].get<std::string>();
   }
   return {};
+}
+
+// The delivery report of a message.sent or message.finalized event: the recipient's status
+// (to[0].status) and the first of errors[] ({"code", "title", "detail"}). Telnyx's states:
+// queued and sending change nothing; sent; delivered; sending_failed (Telnyx or the carrier
+// refused it) is failed; delivery_failed and expired are undelivered; delivery_unconfirmed
+// (the carrier sent no receipt) stays sent.
+DeliveryReport TelnyxDelivery(const json& payload, const std::string& message_id) {
+  DeliveryReport d;
+  d.provider_message_id = message_id;
+  if (payload.contains("to") && payload["to"].is_array() && !payload["to"].empty()) {
+    d.provider_status = StringAt(payload["to"][0], "status");
+  }
+  const std::string& st = d.provider_status;
+  if (st == "sent" || st == "delivery_unconfirmed") d.status = DeliveryStatus::kSent;
+  if (st == "delivered") d.status = DeliveryStatus::kDelivered;
+  if (st == "sending_failed") d.status = DeliveryStatus::kFailed;
+  if (st == "delivery_failed" || st == "expired") d.status = DeliveryStatus::kUndelivered;
+  if (payload.contains("errors") && payload["errors"].is_array() && !payload["errors"].empty()) {
+    const json& e = payload["errors"][0];
+    if (e.is_object() && e.contains("code")) {
+      d.error_code = e["code"].is_string()           ? e["code"].get<std::string>()
+                     : e["code"].is_number_integer() ? std::to_string(e["code"].get<int64_t>())
+                                                     : std::string();
+    }
+    d.error_text = StringAt(e, "title");
+  }
+  return d;
 }
 
 class TelnyxWebhook final : public WebhookProvider {
@@ -67,6 +95,9 @@ class TelnyxWebhook final : public WebhookProvider {
       in.ignored_reason = "telnyx event " + event_type;
       // For our own outbound messages the account's number is the sender.
       if (payload.contains("from")) std::swap(in.from, in.to);
+      if (event_type == "message.sent" || event_type == "message.finalized") {
+        in.delivery = TelnyxDelivery(payload, in.message_id);
+      }
       return in;
     }
     if (!data.contains("payload") || !data["payload"].is_object()) {

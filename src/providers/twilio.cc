@@ -179,6 +179,16 @@ bool SignatureMatches(std::string_view token, std::string_view url, std::string_
   return ConstantTimeEquals(Base64Encode(HmacSha1(token, data)), signature);
 }
 
+// A MessageStatus as a delivery status; nullopt for the states on the way (accepted, queued,
+// scheduled, sending) and for canceled, which never left.
+std::optional<DeliveryStatus> TwilioDelivery(std::string_view status) {
+  if (status == "sent") return DeliveryStatus::kSent;
+  if (status == "delivered" || status == "read") return DeliveryStatus::kDelivered;
+  if (status == "undelivered") return DeliveryStatus::kUndelivered;
+  if (status == "failed") return DeliveryStatus::kFailed;
+  return std::nullopt;
+}
+
 class TwilioWebhook final : public WebhookProvider {
  public:
   std::string_view name() const override { return "twilio"; }
@@ -202,6 +212,13 @@ class TwilioWebhook final : public WebhookProvider {
       in.ignored = true;
       in.ignored_reason = "twilio status callback: " + *status;
       std::swap(in.from, in.to);  // It reports on our own message: From is our number.
+      DeliveryReport d;
+      d.provider_message_id = in.message_id;
+      d.provider_status = *status;
+      d.status = TwilioDelivery(*status);
+      if (const std::string* code = FindParam(params, "ErrorCode")) d.error_code = *code;
+      if (const std::string* text = FindParam(params, "ErrorMessage")) d.error_text = *text;
+      in.delivery = std::move(d);
       return in;
     }
     if (sid == nullptr || sid->empty()) {

@@ -93,6 +93,16 @@ std::string Address(const json& v) {
 }
 
 // The SMS API's messageId ("0A0000000123ABCD1"): letters and digits, at most 40.
+// A delivery receipt's status as a delivery status: accepted and buffered are on the way
+// (sent); expired is undelivered; failed and rejected are failed; unknown changes nothing.
+std::optional<DeliveryStatus> VonageDelivery(std::string_view status) {
+  if (status == "accepted" || status == "buffered") return DeliveryStatus::kSent;
+  if (status == "delivered") return DeliveryStatus::kDelivered;
+  if (status == "expired") return DeliveryStatus::kUndelivered;
+  if (status == "failed" || status == "rejected") return DeliveryStatus::kFailed;
+  return std::nullopt;
+}
+
 bool IsSmsApiMessageId(std::string_view id) {
   return !id.empty() && id.size() <= 40 &&
          std::all_of(id.begin(), id.end(), [](char c) { return std::isalnum(c) != 0; });
@@ -145,6 +155,15 @@ Result<ParsedInbound> ParseSmsApi(ParsedInbound in) {
   if (text == nullptr && FindParam(params, "status") != nullptr) {
     in.ignored = true;
     in.ignored_reason = "vonage delivery receipt: " + *FindParam(params, "status");
+    DeliveryReport d;
+    d.provider_message_id = in.message_id;
+    d.provider_status = *FindParam(params, "status");
+    d.status = VonageDelivery(d.provider_status);
+    // err-code 0 is "delivered": no error.
+    if (const std::string* code = FindParam(params, "err-code"); code != nullptr && *code != "0") {
+      d.error_code = *code;
+    }
+    in.delivery = std::move(d);
     return in;
   }
   const std::string* type = FindParam(params, "type");

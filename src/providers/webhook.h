@@ -26,6 +26,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/delivery.h"
 #include "core/status.h"
 
 namespace smsconsent {
@@ -72,6 +73,11 @@ struct ParsedInbound {
   // sender); body is empty.
   bool ignored = false;
   std::string ignored_reason;
+  // For a delivery status callback of one of the messages the service sent (Twilio
+  // MessageStatus, Vonage delivery receipt, Plivo Status, Telnyx message.sent/finalized): what
+  // it reports, read by WebhookService::ReceiveStatus (docs/sending.md, "Delivery status").
+  // `ignored` is set too, so the inbound route acknowledges it as before.
+  std::optional<DeliveryReport> delivery;
 
   // The request as Parse read it: where the message came from and, for providers that sign
   // parameters, the decoded parameters in the order sent. Verify checks these.

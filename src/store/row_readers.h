@@ -224,6 +224,13 @@ Result<OutboxItem> ReadOutbox(const Row& s) {
   o.idempotency_key = s.Text(23);
   o.request_hash = s.Text(24);
   o.notice = s.Int(25) != 0;
+  if (const std::string delivery = s.Text(26); !delivery.empty()) {
+    auto status = ParseDeliveryStatus(delivery);
+    if (!status.ok()) return BadColumn(status, "outbox", o.id);
+    o.delivery = *status;
+  }
+  o.delivery_error = s.Text(27);
+  o.delivery_updated_at_ms = s.Int(28);
   return o;
 }
 

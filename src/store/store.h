@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "core/consent.h"
+#include "core/delivery.h"
 #include "core/keywords.h"
 #include "core/ledger.h"
 #include "core/merkle.h"
@@ -191,6 +192,28 @@ struct OutboxItem {
   std::string idempotency_key;
   std::string request_hash;
   bool notice = false;  // a kMessage whose body carries the number's opt-out notice
+  // What the provider's status callbacks reported of a sent item (RecordDelivery): nullopt
+  // until the first one; the provider's error, bounded (DeliveryErrorText, core/delivery.h);
+  // when the recorded status last changed.
+  std::optional<DeliveryStatus> delivery;
+  std::string delivery_error;
+  int64_t delivery_updated_at_ms = 0;
+};
+
+// A provider's delivery report for the account's item sent with provider_message_id
+// (ConsentStore::RecordDelivery).
+struct DeliveryUpdate {
+  int64_t account_id = 0;
+  std::string provider_message_id;  // not empty
+  DeliveryStatus status = DeliveryStatus::kSent;
+  std::string error;  // DeliveryErrorText: at most kMaxDeliveryErrorBytes
+  int64_t at_ms = 0;
+};
+
+// What RecordDelivery found: the item as stored afterwards, and whether the report changed it.
+struct DeliveryRecorded {
+  OutboxItem item;
+  bool changed = false;
 };
 
 // Per-account settings of one SMS provider: webhook secrets and outbound credentials, as a
@@ -776,6 +799,14 @@ class ConsentStore {
   virtual Result<ClaimedOutbox> ClaimOutbox(const OutboxClaim& claim) = 0;
   // Finishes a claimed item. kAborted when the caller no longer holds its lease.
   virtual Status CompleteOutbox(const OutboxCompletion& completion) = 0;
+  // Records a provider's delivery report on the account's item sent with
+  // update.provider_message_id (the newest such item, should a provider reuse an id), in one
+  // transaction: the status, error and time replace the recorded ones when DeliveryAdvances
+  // (core/delivery.h) says the report is newer, else nothing changes (changed = false). nullopt
+  // when the account has no item with that id. kInvalidArgument for an empty id or an error
+  // over kMaxDeliveryErrorBytes. Found through the outbox's (account_id, provider_message_id)
+  // index. Durable on return.
+  virtual Result<std::optional<DeliveryRecorded>> RecordDelivery(const DeliveryUpdate& update) = 0;
   // Items left in `sending` whose lease expired before now_ms (their dispatcher died while
   // the reply may have been on the wire) become dead with a reason, never re-sent: a reply is
   // sent at most once. Returns how many.

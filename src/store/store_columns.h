@@ -26,7 +26,12 @@
   "id, account_id, number_id, contact_id, to_phone, from_number, body, kind, state, " \
   "attempts, last_error, inbound_id, created_at_ms, next_attempt_at_ms, channel, "    \
   "provider_message_id, lease_owner, lease_until_ms, sent_at_ms, queued_at_seq, "     \
-  "queued_after_event, purpose, send_at_ms, idempotency_key, request_hash, notice"
+  "queued_after_event, purpose, send_at_ms, idempotency_key, request_hash, notice, "  \
+  "delivery, delivery_error, delivery_updated_at_ms"
+namespace smsconsent {
+// How many columns SMSC_OUTBOX_COLS names: a SELECT that reads more after them starts there.
+inline constexpr int kOutboxColumnCount = 29;
+}  // namespace smsconsent
 #define SMSC_USER_COLS \
   "id, account_id, email, name, role, password_hash, created_at_ms, updated_at_ms"
 #define SMSC_SESSION_COLS \

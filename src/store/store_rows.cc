@@ -185,6 +185,25 @@ Status CheckOutboxCompletion(const OutboxCompletion& c) {
   return Status::Ok();
 }
 
+Status CheckDeliveryUpdate(const DeliveryUpdate& u) {
+  if (u.provider_message_id.empty()) {
+    return InvalidArgument("a delivery report needs the provider's message id");
+  }
+  if (u.error.size() > kMaxDeliveryErrorBytes) {
+    return InvalidArgument("a delivery error is longer than " +
+                           std::to_string(kMaxDeliveryErrorBytes) + " bytes");
+  }
+  return Status::Ok();
+}
+
+bool ApplyDelivery(const DeliveryUpdate& u, OutboxItem* item) {
+  if (!DeliveryAdvances(item->delivery, u.status)) return false;
+  item->delivery = u.status;
+  item->delivery_error = u.error;
+  item->delivery_updated_at_ms = u.at_ms;
+  return true;
+}
+
 const EventDraft& ResolveDraftContact(const EventDraft& draft, int64_t new_contact_id,
                                       EventDraft* scratch) {
   if (draft.contact_id != 0 || new_contact_id == 0) return draft;

@@ -87,6 +87,11 @@ Status CheckContactDeletable(int64_t contact_id, int64_t events, int64_t inbound
 Status CheckStatusRowsDistinct(const std::vector<StatusRow>& rows);
 // An outbox completion ends a send: its state is not `sending`, and it names its lease owner.
 Status CheckOutboxCompletion(const OutboxCompletion& c);
+// A delivery report names the item's provider id, and its error fits kMaxDeliveryErrorBytes.
+Status CheckDeliveryUpdate(const DeliveryUpdate& u);
+// Applies the report to the stored item when DeliveryAdvances (core/delivery.h) allows it;
+// false (item unchanged) when the item already holds that status or a final one.
+bool ApplyDelivery(const DeliveryUpdate& u, OutboxItem* item);
 
 // ---- The ledger (store/write_changes.h) ----
 // The draft with its contact filled in: an event drafted for the change set's new contact

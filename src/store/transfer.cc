@@ -164,7 +164,8 @@ const std::vector<TransferTable>& TransferTables() {
         {"next_attempt_at_ms", I}, {"channel", T}, {"provider_message_id", T},
         {"lease_owner", T}, {"lease_until_ms", I}, {"sent_at_ms", I}, {"queued_at_seq", I},
         {"queued_after_event", I}, {"purpose", T}, {"send_at_ms", I}, {"idempotency_key", T},
-        {"request_hash", T}, {"notice", I}},
+        {"request_hash", T}, {"notice", I}, {"delivery", T}, {"delivery_error", T},
+        {"delivery_updated_at_ms", I}},
        1, true},
       // The Merkle ledger (docs/ledger.md): each account's tree, its stored subtree hashes, the
       // signed heads handed out and the keys that signed them.

@@ -106,6 +106,9 @@ class ExportCli : public ::testing::Test {
     sqlite3_finalize(s);
     sqlite3_close(db);
     Sql(sql +
+        "DROP INDEX outbox_by_provider_message_id; ALTER TABLE outbox DROP COLUMN delivery; "
+        "ALTER TABLE outbox DROP COLUMN delivery_error; ALTER TABLE outbox DROP COLUMN "
+        "delivery_updated_at_ms; "
         "ALTER TABLE accounts DROP COLUMN quiet_hours; "
         "ALTER TABLE sender_numbers DROP COLUMN double_opt_in; ALTER TABLE sender_numbers DROP "
         "COLUMN reply_confirmation_request; "

@@ -26,6 +26,7 @@
 
 #include "http/client.h"
 #include "providers/sender.h"
+#include "providers/webhook.h"
 
 namespace smsconsent {
 namespace {
@@ -505,6 +506,66 @@ TEST_F(SenderTest, EveryNamedSenderCanBeBuilt) {
     auto made = MakeReplySender(std::string(name), settings, *http_);
     EXPECT_TRUE(made.ok()) << name << ": " << made.status().ToString();
   }
+}
+
+// ---- Delivery status callbacks and carrier opt-out codes ---------------------------------------
+
+TEST_F(SenderTest, TwilioAsksForTheStatusCallbackAndKeepsTheErrorCode) {
+  StandIn stand_in({201, R"({"sid":"SM0123456789abcdef0123456789abcdef","status":"queued"})"});
+  const json settings = {
+      {"account_sid", "AC1"}, {"auth_token", "t"}, {"api_base_url", stand_in.Base()}};
+  OutboundSms sms = kSms;
+  sms.status_callback_url = "https://sms.example.com/webhooks/twilio/status";
+  auto sender = Make("twilio", settings);
+  EXPECT_EQ(sender->Send(sms).kind, SendOutcome::kSent);
+  EXPECT_EQ(sender->Send(kSms).kind, SendOutcome::kSent);
+  auto reqs = stand_in.requests();
+  ASSERT_EQ(reqs.size(), 2u);
+  auto form = ParseFormUrlEncoded(reqs[0].body);
+  ASSERT_TRUE(form.ok());
+  const std::string* callback = FindParam(*form, "StatusCallback");
+  ASSERT_NE(callback, nullptr);
+  EXPECT_EQ(*callback, "https://sms.example.com/webhooks/twilio/status");
+  EXPECT_EQ(FindParam(*ParseFormUrlEncoded(reqs[1].body), "StatusCallback"), nullptr);
+
+  // Twilio refuses a recipient who texted STOP to the sender with 400 and code 21610.
+  stand_in.Then({400, R"({"code":21610,"message":"Attempt to send to unsubscribed recipient",)"
+                      R"("more_info":"https://www.twilio.com/docs/errors/21610","status":400})"});
+  const SendOutcome refused = sender->Send(kSms);
+  EXPECT_EQ(refused.kind, SendOutcome::kFailed);
+  EXPECT_EQ(refused.error_code, "21610");
+  EXPECT_NE(refused.error.find("unsubscribed recipient"), std::string::npos) << refused.error;
+}
+
+TEST_F(SenderTest, TelnyxAsksForTheWebhookUrlAndKeepsTheErrorCode) {
+  StandIn stand_in({200, kTelnyxOk});
+  OutboundSms sms = kSms;
+  sms.status_callback_url = "https://sms.example.com/webhooks/telnyx/status";
+  auto sender = Make("telnyx", TelnyxSettings(stand_in));
+  EXPECT_EQ(sender->Send(sms).kind, SendOutcome::kSent);
+  auto reqs = stand_in.requests();
+  ASSERT_EQ(reqs.size(), 1u);
+  EXPECT_EQ(json::parse(reqs[0].body).value("webhook_url", ""),
+            "https://sms.example.com/webhooks/telnyx/status");
+
+  stand_in.Then({400, R"({"errors":[{"code":"40300","title":"Blocked due to STOP message"}]})"});
+  const SendOutcome refused = sender->Send(kSms);
+  EXPECT_EQ(refused.kind, SendOutcome::kFailed);
+  EXPECT_EQ(refused.error_code, "40300");
+}
+
+TEST_F(SenderTest, PlivoAndVonageAskForTheirStatusUrl) {
+  StandIn plivo({202, kPlivoOk});
+  OutboundSms sms = kSms;
+  sms.status_callback_url = "https://sms.example.com/webhooks/plivo/status";
+  EXPECT_EQ(Make("plivo", PlivoSettings(plivo))->Send(sms).kind, SendOutcome::kSent);
+  EXPECT_EQ(json::parse(plivo.requests().at(0).body).value("url", ""), sms.status_callback_url);
+
+  StandIn vonage({200, kVonageOk});
+  sms.status_callback_url = "https://sms.example.com/webhooks/vonage/status";
+  EXPECT_EQ(Make("vonage", VonageSettings(vonage))->Send(sms).kind, SendOutcome::kSent);
+  EXPECT_EQ(json::parse(vonage.requests().at(0).body).value("callback", ""),
+            sms.status_callback_url);
 }
 
 }  // namespace

@@ -110,6 +110,9 @@ class PgStoreTest : public testing::Test {
   std::string UndoMigrationSix() {
     return "SET search_path TO \"" + schema_ +
            "\";\n"
+           "DROP INDEX outbox_by_provider_message_id;\n"
+           "ALTER TABLE outbox DROP COLUMN delivery, DROP COLUMN delivery_error, "
+           "DROP COLUMN delivery_updated_at_ms;\n"
            "ALTER TABLE accounts DROP COLUMN quiet_hours;\n"
            "ALTER TABLE sender_numbers DROP COLUMN double_opt_in, "
            "DROP COLUMN reply_confirmation_request;\n"

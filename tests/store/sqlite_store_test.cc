@@ -162,7 +162,11 @@ std::vector<ConsentEvent> RewriteAsVersion11(const std::string& path) {
     exec("UPDATE events SET prev_hash = '" + e.prev_hash + "', hash = '" + e.hash +
          "' WHERE id = " + std::to_string(e.id));
   }
-  for (const char* sql : {"ALTER TABLE accounts DROP COLUMN quiet_hours",
+  for (const char* sql : {"DROP INDEX outbox_by_provider_message_id",
+                          "ALTER TABLE outbox DROP COLUMN delivery",
+                          "ALTER TABLE outbox DROP COLUMN delivery_error",
+                          "ALTER TABLE outbox DROP COLUMN delivery_updated_at_ms",
+                          "ALTER TABLE accounts DROP COLUMN quiet_hours",
                           "ALTER TABLE sender_numbers DROP COLUMN double_opt_in",
                           "ALTER TABLE sender_numbers DROP COLUMN reply_confirmation_request",
                           "DROP INDEX outbox_by_idempotency_key",
@@ -309,7 +313,10 @@ TEST(SqliteStore, MigrationDeletesTheInputOfFinishedJobs) {
                        "x'70686f6e65' FROM jobs, (SELECT 0 AS n UNION ALL SELECT 1) AS c"),
               SQLITE_OK);
     for (const char* undo :
-         {"ALTER TABLE accounts DROP COLUMN quiet_hours",
+         {"DROP INDEX outbox_by_provider_message_id", "ALTER TABLE outbox DROP COLUMN delivery",
+          "ALTER TABLE outbox DROP COLUMN delivery_error",
+          "ALTER TABLE outbox DROP COLUMN delivery_updated_at_ms",
+          "ALTER TABLE accounts DROP COLUMN quiet_hours",
           "ALTER TABLE sender_numbers DROP COLUMN double_opt_in",
           "ALTER TABLE sender_numbers DROP COLUMN reply_confirmation_request",
           "DROP INDEX outbox_by_idempotency_key",

@@ -2559,6 +2559,117 @@ TEST_P(OutboxDispatch, CompleteRecordsFailedAndDeadWithTheirReason) {
   EXPECT_EQ(Must(store_->ListOutbox(account_.id, Outbox(0, 10, OutboxState::kDead))).size(), 1u);
 }
 
+// ---- Delivery reports (RecordDelivery) ----
+
+// Items sent with a provider's id, and what its status callbacks report.
+class DeliveryReports : public OutboxDispatch {
+ protected:
+  // Queues an item and completes it as sent with the provider's id `provider_id`.
+  OutboxItem SentAs(const std::string& provider_id) {
+    OutboxItem o = Queue(100);
+    OutboxItem claimed = Must(ClaimItems(*store_, 1'000'000, 1, "d1", 60000)).at(0);
+    EXPECT_EQ(claimed.id, o.id);
+    OutboxCompletion sent = Completion(claimed, "d1", OutboxState::kSent);
+    sent.provider_message_id = provider_id;
+    sent.at_ms = 200;
+    EXPECT_TRUE(store_->CompleteOutbox(sent).ok());
+    return o;
+  }
+};
+
+DeliveryUpdate DeliveryReportOf(int64_t account_id, const std::string& id, DeliveryStatus status,
+                                int64_t at_ms, const std::string& error = "") {
+  DeliveryUpdate u;
+  u.account_id = account_id;
+  u.provider_message_id = id;
+  u.status = status;
+  u.error = error;
+  u.at_ms = at_ms;
+  return u;
+}
+
+TEST_P(DeliveryReports, FindTheItemByProviderIdAndKeepAFinalStatus) {
+  OutboxItem o = SentAs("SM1");
+  EXPECT_FALSE(Get(o.id).delivery.has_value());  // no report yet
+
+  auto sent = Must(
+      store_->RecordDelivery(DeliveryReportOf(account_.id, "SM1", DeliveryStatus::kSent, 300)));
+  ASSERT_TRUE(sent.has_value());
+  EXPECT_TRUE(sent->changed);
+  EXPECT_EQ(sent->item.id, o.id);
+  EXPECT_EQ(sent->item.delivery, DeliveryStatus::kSent);
+
+  auto delivered = Must(store_->RecordDelivery(
+      DeliveryReportOf(account_.id, "SM1", DeliveryStatus::kDelivered, 400)));
+  ASSERT_TRUE(delivered.has_value());
+  EXPECT_TRUE(delivered->changed);
+  // Late and repeated reports change nothing: a final status stays.
+  for (DeliveryStatus late : {DeliveryStatus::kSent, DeliveryStatus::kDelivered,
+                              DeliveryStatus::kUndelivered, DeliveryStatus::kFailed}) {
+    auto again =
+        Must(store_->RecordDelivery(DeliveryReportOf(account_.id, "SM1", late, 500, "30003")));
+    ASSERT_TRUE(again.has_value());
+    EXPECT_FALSE(again->changed) << DeliveryStatusName(late);
+    EXPECT_EQ(again->item.delivery, DeliveryStatus::kDelivered);
+  }
+  Reopen();
+  OutboxItem got = Get(o.id);
+  EXPECT_EQ(got.delivery, DeliveryStatus::kDelivered);
+  EXPECT_EQ(got.delivery_error, "");
+  EXPECT_EQ(got.delivery_updated_at_ms, 400);
+  EXPECT_EQ(got.state, OutboxState::kSent);  // the outbox state is the send's, untouched
+  EXPECT_EQ(Must(store_->ListOutbox(account_.id, Outbox(0, 10, OutboxState::kSent))).at(0).delivery,
+            DeliveryStatus::kDelivered);
+}
+
+TEST_P(DeliveryReports, KeepTheProviderErrorAndAreScopedToTheAccount) {
+  OutboxItem o = SentAs("SM2");
+  const std::string error = "21610: Attempt to send to unsubscribed recipient";
+  auto failed = Must(store_->RecordDelivery(
+      DeliveryReportOf(account_.id, "SM2", DeliveryStatus::kUndelivered, 300, error)));
+  ASSERT_TRUE(failed.has_value());
+  EXPECT_TRUE(failed->changed);
+  EXPECT_EQ(Get(o.id).delivery, DeliveryStatus::kUndelivered);
+  EXPECT_EQ(Get(o.id).delivery_error, error);
+
+  // Another account's report, or an id no item has: nothing found, nothing changed.
+  Account b = MakeAccount("b");
+  EXPECT_FALSE(
+      Must(store_->RecordDelivery(DeliveryReportOf(b.id, "SM2", DeliveryStatus::kDelivered, 400)))
+          .has_value());
+  EXPECT_FALSE(Must(store_->RecordDelivery(
+                        DeliveryReportOf(account_.id, "SM-none", DeliveryStatus::kDelivered, 400)))
+                   .has_value());
+  // An unsent item has no provider id: an empty id is refused, not matched.
+  Queue(5'000'000);
+  EXPECT_CODE(store_->RecordDelivery(DeliveryReportOf(account_.id, "", DeliveryStatus::kSent, 400)),
+              StatusCode::kInvalidArgument);
+  EXPECT_CODE(
+      store_->RecordDelivery(DeliveryReportOf(account_.id, "SM2", DeliveryStatus::kSent, 400,
+                                              std::string(kMaxDeliveryErrorBytes + 1, 'x'))),
+      StatusCode::kInvalidArgument);
+  EXPECT_EQ(Get(o.id).delivery, DeliveryStatus::kUndelivered);
+}
+
+TEST_P(DeliveryReports, ConcurrentChangeTheItemOnce) {
+  OutboxItem o = SentAs("SM3");
+  constexpr int kThreads = 8;
+  std::atomic<int> changed{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      auto r = store_->RecordDelivery(DeliveryReportOf(
+          account_.id, "SM3", t % 2 ? DeliveryStatus::kDelivered : DeliveryStatus::kFailed, 300));
+      if (!r.ok()) return ADD_FAILURE() << r.status().ToString();
+      if (r->has_value() && (*r)->changed) ++changed;
+    });
+  }
+  for (std::thread& th : threads) th.join();
+  EXPECT_EQ(changed.load(), 1);
+  EXPECT_TRUE(Get(o.id).delivery == DeliveryStatus::kDelivered ||
+              Get(o.id).delivery == DeliveryStatus::kFailed);
+}
+
 TEST_P(OutboxDispatch, RetryLaterIsNotClaimableUntilItsNextAttempt) {
   OutboxItem o = Queue(1000);
   OutboxItem claimed = Must(ClaimItems(*store_, 1000, 10, "d1", 60000)).at(0);
@@ -3961,6 +4072,11 @@ INSTANTIATE_TEST_SUITE_P(Backends, OutboxDispatch,
                            return info.param.name;
                          });
 INSTANTIATE_TEST_SUITE_P(Backends, OutboxRecheck,
+                         testing::Values(SqliteFactory(), PostgresFactory()),
+                         [](const testing::TestParamInfo<StoreFactory>& info) {
+                           return info.param.name;
+                         });
+INSTANTIATE_TEST_SUITE_P(Backends, DeliveryReports,
                          testing::Values(SqliteFactory(), PostgresFactory()),
                          [](const testing::TestParamInfo<StoreFactory>& info) {
                            return info.param.name;

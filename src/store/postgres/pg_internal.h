@@ -36,7 +36,7 @@ Status Migrate(pg::Conn& c, const std::string& schema);
   "o.state, o.attempts, o.last_error, o.inbound_id, o.created_at_ms, o.next_attempt_at_ms, "   \
   "o.channel, o.provider_message_id, o.lease_owner, o.lease_until_ms, o.sent_at_ms, "          \
   "o.queued_at_seq, o.queued_after_event, o.purpose, o.send_at_ms, o.idempotency_key, "        \
-  "o.request_hash, o.notice"
+  "o.request_hash, o.notice, o.delivery, o.delivery_error, o.delivery_updated_at_ms"
 
 Result<Account> ReadAccount(const pg::Res& s, int i);
 Result<SenderNumber> ReadNumber(const pg::Res& s, int i);

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "store/postgres/pg_internal.h"
+#include "store/store_columns.h"
 #include "store/store_rows.h"
 
 namespace smsconsent {
@@ -239,9 +240,10 @@ Result<ClaimedOutbox> PgStore::ClaimOutbox(const OutboxClaim& claim) {
       if (r.rows() == 0) break;
       for (int i = 0; i < r.rows(); ++i) {
         SMSC_ASSIGN_OR_RETURN(OutboxItem o, ReadOutbox(r, i));
-        auto status = ParseSubscriptionStatus(r.Text(i, 26));
+        constexpr int k = kOutboxColumnCount;  // the columns after the item's
+        auto status = ParseSubscriptionStatus(r.Text(i, k));
         if (!status.ok()) return BadColumn(status, "statuses", o.contact_id);
-        ClaimFate fate = ClaimFateOf(o, *status, r.Bool(i, 27), r.Text(i, 28), claim);
+        ClaimFate fate = ClaimFateOf(o, *status, r.Bool(i, k + 1), r.Text(i, k + 2), claim);
         std::optional<Retirement>& retire = fate.retire;
         if (fate.defer_until_ms) {
           SMSC_RETURN_IF_ERROR(c.Q("UPDATE outbox SET next_attempt_at_ms = $2 WHERE id = $1",
@@ -299,6 +301,34 @@ Status PgStore::CompleteOutbox(const OutboxCompletion& cpl) {
     return Aborted("outbox item " + std::to_string(cpl.id) + " is no longer leased to " +
                    cpl.lease_owner + " (state " + s.Text(0, 0) + ", lease owner " +
                    (s.Text(0, 1).empty() ? std::string("none") : s.Text(0, 1)) + ")");
+  });
+}
+
+Result<std::optional<DeliveryRecorded>> PgStore::RecordDelivery(const DeliveryUpdate& u) {
+  SMSC_RETURN_IF_ERROR(CheckDeliveryUpdate(u));
+  return pg::WithConn(impl_->pool, [&](Conn& c) -> Result<std::optional<DeliveryRecorded>> {
+    SMSC_ASSIGN_OR_RETURN(Txn txn, Txn::Begin(c));
+    // The row stays locked until the commit: of two reports at once, the second one sees
+    // what the first recorded. outbox_by_provider_message_id finds it.
+    SMSC_ASSIGN_OR_RETURN(
+        Res r,
+        c.Q("SELECT " SMSC_OUTBOX_COLS " FROM outbox WHERE account_id = $1 AND "
+            "provider_message_id = $2 ORDER BY id DESC LIMIT 1 "
+            "FOR UPDATE",
+            "finding the outbox item of a delivery report", u.account_id, u.provider_message_id));
+    if (r.rows() == 0) return std::optional<DeliveryRecorded>();
+    DeliveryRecorded out;
+    SMSC_ASSIGN_OR_RETURN(out.item, ReadOutbox(r, 0));
+    out.changed = ApplyDelivery(u, &out.item);
+    if (!out.changed) return std::optional<DeliveryRecorded>(std::move(out));
+    SMSC_RETURN_IF_ERROR(c.Q("UPDATE outbox SET delivery = $2, delivery_error = $3, "
+                             "delivery_updated_at_ms = $4 WHERE id = $1",
+                             "recording the delivery of outbox item " + std::to_string(out.item.id),
+                             out.item.id, std::string(DeliveryStatusName(*out.item.delivery)),
+                             out.item.delivery_error, out.item.delivery_updated_at_ms)
+                             .status());
+    SMSC_RETURN_IF_ERROR(txn.Commit());
+    return std::optional<DeliveryRecorded>(std::move(out));
   });
 }
 

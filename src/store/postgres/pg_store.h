@@ -162,6 +162,7 @@ class PgStore final : public ConsentStore {
                                          int64_t number_id) override;
   Result<ClaimedOutbox> ClaimOutbox(const OutboxClaim& claim) override;
   Status CompleteOutbox(const OutboxCompletion& completion) override;
+  Result<std::optional<DeliveryRecorded>> RecordDelivery(const DeliveryUpdate& update) override;
   Result<int64_t> ExpireOutboxLeases(int64_t now_ms) override;
   Result<std::vector<std::pair<OutboxState, int64_t>>> CountOutbox() override;
 

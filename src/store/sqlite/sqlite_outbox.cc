@@ -281,10 +281,11 @@ Result<ClaimedOutbox> SqliteStore::ClaimOutbox(const OutboxClaim& claim) {
         SMSC_ASSIGN_OR_RETURN(bool row, s.Step("selecting due outbox items"));
         if (!row) break;
         SMSC_ASSIGN_OR_RETURN(OutboxItem o, ReadOutbox(s));
-        auto status = ParseSubscriptionStatus(s.Text(26));
+        constexpr int k = kOutboxColumnCount;  // the columns after the item's
+        auto status = ParseSubscriptionStatus(s.Text(k));
         if (!status.ok()) return BadColumn(status, "statuses", o.contact_id);
-        contact_now.emplace_back(*status, s.Int(27) != 0);
-        quiet_hours.push_back(s.Text(28));
+        contact_now.emplace_back(*status, s.Int(k + 1) != 0);
+        quiet_hours.push_back(s.Text(k + 2));
         due.push_back(std::move(o));
       }
     }
@@ -363,6 +364,39 @@ Status SqliteStore::CompleteOutbox(const OutboxCompletion& c) {
                    (s.Text(1).empty() ? std::string("none") : s.Text(1)) + ")");
   }
   return txn.Commit();
+}
+
+Result<std::optional<DeliveryRecorded>> SqliteStore::RecordDelivery(const DeliveryUpdate& u) {
+  SMSC_RETURN_IF_ERROR(store_rows::CheckDeliveryUpdate(u));
+  std::lock_guard<std::mutex> lock(mu_);
+  SMSC_ASSIGN_OR_RETURN(WriteTxn txn, WriteTxn::Begin(impl_.get()));
+  DeliveryRecorded out;
+  {
+    // outbox_by_provider_message_id finds it.
+    SMSC_ASSIGN_OR_RETURN(
+        Stmt s, impl_->Prepare("SELECT " SMSC_OUTBOX_COLS " FROM outbox WHERE account_id = ?1 AND "
+                               "provider_message_id = ?2 ORDER BY id DESC "
+                               "LIMIT 1"));
+    s.Bind(1, u.account_id).Bind(2, u.provider_message_id);
+    SMSC_ASSIGN_OR_RETURN(bool row, s.Step("finding the outbox item of a delivery report"));
+    if (!row) return std::optional<DeliveryRecorded>();
+    SMSC_ASSIGN_OR_RETURN(out.item, ReadOutbox(s));
+  }
+  out.changed = store_rows::ApplyDelivery(u, &out.item);
+  if (!out.changed) return std::optional<DeliveryRecorded>(std::move(out));
+  {
+    SMSC_ASSIGN_OR_RETURN(Stmt s,
+                          impl_->Prepare("UPDATE outbox SET delivery = ?2, delivery_error = "
+                                         "?3, delivery_updated_at_ms = ?4 WHERE id = ?1"));
+    s.Bind(1, out.item.id)
+        .Bind(2, DeliveryStatusName(*out.item.delivery))
+        .Bind(3, out.item.delivery_error)
+        .Bind(4, out.item.delivery_updated_at_ms);
+    SMSC_RETURN_IF_ERROR(
+        s.Run("recording the delivery of outbox item " + std::to_string(out.item.id)));
+  }
+  SMSC_RETURN_IF_ERROR(txn.Commit());
+  return std::optional<DeliveryRecorded>(std::move(out));
 }
 
 Result<int64_t> SqliteStore::ExpireOutboxLeases(int64_t now_ms) {

@@ -19,7 +19,7 @@ struct Migration {
 };
 
 // Append only: a released migration is never edited, a change is a new entry.
-constexpr std::array<Migration, 17> kMigrations{{
+constexpr std::array<Migration, 18> kMigrations{{
     {1, "initial schema", R"sql(
 CREATE TABLE accounts (
   id                   INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -442,6 +442,18 @@ ALTER TABLE sender_numbers ADD COLUMN reply_confirmation_request TEXT NOT NULL D
 -- numbers that had the default take the account's (the same default) from now on.
 ALTER TABLE accounts ADD COLUMN quiet_hours TEXT NOT NULL DEFAULT '"jurisdiction"';
 UPDATE sender_numbers SET quiet_hours = '"account"' WHERE quiet_hours = '"jurisdiction"';
+)sql"},
+    {18, "delivery status of sent messages", R"sql(
+-- What the provider's status callbacks reported of a sent item (docs/sending.md, "Delivery
+-- status"): '' until the first one, then sent, delivered, failed or undelivered; the
+-- provider's error code and text; when the status last changed. A callback names the item by
+-- the id the provider gave it, looked up within the account.
+ALTER TABLE outbox ADD COLUMN delivery TEXT NOT NULL DEFAULT ''
+  CHECK (delivery IN ('', 'sent', 'delivered', 'failed', 'undelivered'));
+ALTER TABLE outbox ADD COLUMN delivery_error TEXT NOT NULL DEFAULT '';
+ALTER TABLE outbox ADD COLUMN delivery_updated_at_ms INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX outbox_by_provider_message_id ON outbox (account_id, provider_message_id)
+  WHERE provider_message_id <> '';
 )sql"},
 }};
 
