@@ -204,6 +204,7 @@ Result<SenderNumber> ConsentService::AddNumber(const NewNumber& req) {
   const DefaultReplies defaults = DefaultRepliesFor(n.keywords.languages.front());
   n.replies = {defaults.opt_in, defaults.opt_out, defaults.help, defaults.confirmation_request};
   n.opt_in_confirmation = req.opt_in_confirmation || req.kind == NumberKind::kShortCode;
+  n.double_opt_in = req.double_opt_in;
   n.created_at_ms = clock_.NowMs();
   auto added = store_.AddNumber(n);
   accounts_.Invalidate(account.id);  // after the write, so no reload can miss it

@@ -61,6 +61,7 @@ struct NewNumber {
   std::string business_name;           // empty = the account's name
   bool opt_in_confirmation = false;
   bool free_text = true;
+  bool double_opt_in = false;  // opt-ins wait for the contact's YES
 };
 
 struct InboundSms {

@@ -229,6 +229,8 @@ int Main(int argc, char** argv) {
                          "name used in replies (default: the account name)");
   number_add->add_flag("--opt-in-confirmation", new_number.opt_in_confirmation,
                        "also confirm manual/bulk opt-ins (short codes always do)");
+  number_add->add_flag("--double-opt-in", new_number.double_opt_in,
+                       "opt-ins wait for the contact's YES to the request to confirm");
   number_add->add_flag("--no-free-text", no_free_text,
                        "recognise exact keywords only, not free-text opt-out requests");
   number_add->callback([&] {

@@ -212,7 +212,7 @@ void Api::AddRoutes() {
                 static const JsonFields kNewNumberFields = {
                     {"number"},    {"kind"},          {"country"},
                     {"languages"}, {"business_name"}, {"opt_in_confirmation"},
-                    {"free_text"}};
+                    {"free_text"}, {"double_opt_in"}};
                 SMSC_ASSIGN_OR_RETURN(json body, ParseJsonBody(req, kNewNumberFields));
                 NewNumber n;
                 n.account_id = a.id;
@@ -231,6 +231,8 @@ void Api::AddRoutes() {
                 n.opt_in_confirmation = confirm.value_or(false);
                 SMSC_ASSIGN_OR_RETURN(auto free_text, OptBool(body, "free_text"));
                 n.free_text = free_text.value_or(true);
+                SMSC_ASSIGN_OR_RETURN(auto double_opt_in, OptBool(body, "double_opt_in"));
+                n.double_opt_in = double_opt_in.value_or(false);
                 SMSC_ASSIGN_OR_RETURN(SenderNumber created, service_.AddNumber(n));
                 return JsonResponse(201, ToJson(created));
               }));

@@ -202,6 +202,24 @@ TEST_F(Cli, AddOnsGateSmsFeatures) {
 
 // `sms send` queues a message only when the recipient's consent allows it; a refusal says why
 // (exit code 3) and queues nothing; an idempotency key queues a message once.
+TEST_F(Cli, ANumberAddedWithDoubleOptInWaitsForTheContactsYes) {
+  const std::string acct = NewAccount("marketing_sms_access");
+  json number =
+      Ok({"number", "add", "--account", acct, "--number", "+15551234567", "--double-opt-in"});
+  EXPECT_EQ(number["double_opt_in"], true);
+  json set = Ok({"status", "set", "--account", acct, "--phone", "+14155552671", "--number",
+                 "+15551234567", "--status", "opted_in", "--attest", "--legal-basis", "consent",
+                 "--explanation", "signed up in the shop"});
+  EXPECT_EQ(set["status_after"], "pending_confirmation") << set.dump();
+  CliRun r = Exec({"sms", "send", "--account", acct, "--to", "+14155552671", "--from",
+                   "+15551234567", "--body", "Sale today"});
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_NE(r.err.find("pending_confirmation"), std::string::npos) << r.err;
+  json yes = Ok({"sms", "receive", "--from", "+14155552671", "--to", "+15551234567", "--body",
+                 "YES", "--message-id", "yes-1"});
+  EXPECT_EQ(yes["status_after"], "opted_in") << yes.dump();
+}
+
 TEST_F(Cli, SmsSendQueuesOnlyWhatConsentAllows) {
   const std::string acct = NewAccount("marketing_sms_access");
   Ok({"number", "add", "--account", acct, "--number", "+15551234567"});
