@@ -123,7 +123,10 @@ export async function renderContact(page, ctx, id) {
     sentHost.append(h('ul', { class: 'sent-list', id: 'sent-messages' }, items.map((m) =>
       h('li', { dataset: { id: m.id, state: m.state } },
         h('div', { class: 'when' }, time(m.created_at), ` · from ${m.from} · ${m.purpose} · ${m.segments} ${m.segments === 1 ? 'segment' : 'segments'} `,
-          h('span', { class: `pill ${m.state}` }, m.state)),
+          h('span', { class: `pill ${m.state}` }, m.state),
+          // What the provider's status callbacks reported, with its error when there was one.
+          m.delivery ? [' ', h('span', { class: `pill delivery-${m.delivery}`, title: m.delivery_error || '' }, m.delivery)] : null),
+        m.delivery_error ? h('div', { class: 'muted sent-error' }, m.delivery_error) : null,
         h('div', { class: 'sent-body' }, m.body)))));
   }
 
