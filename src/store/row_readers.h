@@ -54,6 +54,7 @@ Result<SenderNumber> ReadNumber(const Row& s) {
   auto notice = ParseOptOutNotice(s.Text(13));
   if (!notice.ok()) return BadColumn(notice, "sender_numbers", n.id);
   n.opt_out_notice = *notice;
+  n.rate_mmps = s.Int(14);
   return n;
 }
 

@@ -6,9 +6,10 @@
 #define SMSC_ACCOUNT_COLS                                                           \
   "id, name, marketing_sms_access, sms_short_code, default_region, opt_out_scope, " \
   "created_at_ms, reply_sender"
-#define SMSC_NUMBER_COLS                                                                \
-  "id, account_id, kind, number, country, business_name, keywords_json, reply_opt_in, " \
-  "reply_opt_out, reply_help, opt_in_confirmation, created_at_ms, quiet_hours, opt_out_notice"
+#define SMSC_NUMBER_COLS                                                                         \
+  "id, account_id, kind, number, country, business_name, keywords_json, reply_opt_in, "          \
+  "reply_opt_out, reply_help, opt_in_confirmation, created_at_ms, quiet_hours, opt_out_notice, " \
+  "rate_mmps"
 #define SMSC_CONTACT_COLS "id, account_id, phone, name, email, created_at_ms, properties"
 #define SMSC_JOB_COLS                                                                    \
   "id, account_id, kind, idempotency_key, request, state, total, done, cursor, result, " \

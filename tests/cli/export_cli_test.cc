@@ -106,6 +106,8 @@ class ExportCli : public ::testing::Test {
     sqlite3_finalize(s);
     sqlite3_close(db);
     Sql(sql +
+        "DROP INDEX outbox_due_replies; ALTER TABLE sender_numbers DROP COLUMN rate_mmps; "
+        "ALTER TABLE sender_numbers DROP COLUMN next_send_at_us; "
         "DROP INDEX outbox_by_idempotency_key; ALTER TABLE sender_numbers DROP COLUMN "
         "quiet_hours; ALTER TABLE sender_numbers DROP COLUMN opt_out_notice; ALTER TABLE outbox "
         "DROP COLUMN notice; ALTER TABLE outbox DROP COLUMN purpose; ALTER TABLE outbox DROP "

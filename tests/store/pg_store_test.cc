@@ -110,6 +110,8 @@ class PgStoreTest : public testing::Test {
   std::string UndoMigrationSix() {
     return "SET search_path TO \"" + schema_ +
            "\";\n"
+           "DROP INDEX outbox_due_replies;\n"
+           "ALTER TABLE sender_numbers DROP COLUMN rate_mmps, DROP COLUMN next_send_at_us;\n"
            "DROP INDEX outbox_by_idempotency_key;\n"
            "ALTER TABLE sender_numbers DROP COLUMN quiet_hours, DROP COLUMN opt_out_notice;\n"
            "ALTER TABLE outbox DROP COLUMN notice;\n"
@@ -181,6 +183,7 @@ TEST_F(PgStoreTest, MigrationFourGivesRepliesStillToBeSentTheirLedgerSeq) {
   SenderNumber n;
   n.account_id = a.id;
   n.number = "+4520123456";
+  n.rate_mmps = kUnspacedRateMmps;  // several of its items are claimed at one instant
   n = Must(store_->AddNumber(n), "AddNumber");
   Contact c;
   c.account_id = a.id;

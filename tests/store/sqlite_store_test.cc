@@ -117,6 +117,7 @@ AccountWithNumber AddAccountWithNumber(ConsentStore& store) {
   SenderNumber n;
   n.account_id = acct->id;
   n.number = "+4520123456";
+  n.rate_mmps = kUnspacedRateMmps;  // several of its items are claimed at one instant
   auto number = store.AddNumber(n);
   if (!number.ok()) throw std::runtime_error(number.status().ToString());
   return {acct->id, number->id, n.number};
@@ -162,7 +163,10 @@ std::vector<ConsentEvent> RewriteAsVersion11(const std::string& path) {
     exec("UPDATE events SET prev_hash = '" + e.prev_hash + "', hash = '" + e.hash +
          "' WHERE id = " + std::to_string(e.id));
   }
-  for (const char* sql : {"DROP INDEX outbox_by_idempotency_key",
+  for (const char* sql : {"DROP INDEX outbox_due_replies",
+                          "ALTER TABLE sender_numbers DROP COLUMN rate_mmps",
+                          "ALTER TABLE sender_numbers DROP COLUMN next_send_at_us",
+                          "DROP INDEX outbox_by_idempotency_key",
                           "ALTER TABLE sender_numbers DROP COLUMN quiet_hours",
                           "ALTER TABLE sender_numbers DROP COLUMN opt_out_notice",
                           "ALTER TABLE outbox DROP COLUMN notice",
@@ -306,7 +310,9 @@ TEST(SqliteStore, MigrationDeletesTheInputOfFinishedJobs) {
                        "x'70686f6e65' FROM jobs, (SELECT 0 AS n UNION ALL SELECT 1) AS c"),
               SQLITE_OK);
     for (const char* undo :
-         {"DROP INDEX outbox_by_idempotency_key",
+         {"DROP INDEX outbox_due_replies", "ALTER TABLE sender_numbers DROP COLUMN rate_mmps",
+          "ALTER TABLE sender_numbers DROP COLUMN next_send_at_us",
+          "DROP INDEX outbox_by_idempotency_key",
           "ALTER TABLE sender_numbers DROP COLUMN quiet_hours",
           "ALTER TABLE sender_numbers DROP COLUMN opt_out_notice",
           "ALTER TABLE outbox DROP COLUMN notice", "ALTER TABLE outbox DROP COLUMN purpose",

@@ -239,13 +239,14 @@ Result<SenderNumber> PgStore::AddNumber(const SenderNumber& number) {
     Result<Res> r =
         c.Q("INSERT INTO sender_numbers (account_id, kind, number, country, "
             "business_name, keywords_json, reply_opt_in, reply_opt_out, reply_help, "
-            "opt_in_confirmation, created_at_ms, quiet_hours, opt_out_notice) VALUES ($1, $2, $3, "
-            "$4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
+            "opt_in_confirmation, created_at_ms, quiet_hours, opt_out_notice, rate_mmps) VALUES "
+            "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
             "adding sender number", number.account_id, NumberKindName(number.kind), number.number,
             number.country, number.business_name, KeywordsToJson(number.keywords),
             number.replies.opt_in, number.replies.opt_out, number.replies.help,
             number.opt_in_confirmation, number.created_at_ms,
-            QuietHoursPolicyToJson(number.quiet_hours), OptOutNoticeToJson(number.opt_out_notice));
+            QuietHoursPolicyToJson(number.quiet_hours), OptOutNoticeToJson(number.opt_out_notice),
+            number.rate_mmps);
     if (!r.ok() && c.last_sqlstate() == pg::kUniqueViolation) {
       return AlreadyExists(NumberTaken(number));
     }
@@ -264,12 +265,13 @@ Result<SenderNumber> PgStore::UpdateNumber(const SenderNumber& number) {
         c.Q("UPDATE sender_numbers SET kind = $3, number = $4, country = $5, "
             "business_name = $6, keywords_json = $7, reply_opt_in = $8, "
             "reply_opt_out = $9, reply_help = $10, opt_in_confirmation = $11, quiet_hours = $12, "
-            "opt_out_notice = $13 WHERE id = $1 AND account_id = $2 RETURNING " SMSC_NUMBER_COLS,
+            "opt_out_notice = $13, rate_mmps = $14 WHERE id = $1 AND account_id = $2 "
+            "RETURNING " SMSC_NUMBER_COLS,
             "updating sender number", number.id, number.account_id, NumberKindName(number.kind),
             number.number, number.country, number.business_name, KeywordsToJson(number.keywords),
             number.replies.opt_in, number.replies.opt_out, number.replies.help,
             number.opt_in_confirmation, QuietHoursPolicyToJson(number.quiet_hours),
-            OptOutNoticeToJson(number.opt_out_notice));
+            OptOutNoticeToJson(number.opt_out_notice), number.rate_mmps);
     if (!r.ok() && c.last_sqlstate() == pg::kUniqueViolation) {
       return AlreadyExists(NumberTaken(number));
     }

@@ -303,8 +303,8 @@ Result<SenderNumber> SqliteStore::AddNumber(const SenderNumber& number) {
       Stmt s, impl_->Prepare("INSERT INTO sender_numbers (account_id, kind, number, country, "
                              "business_name, keywords_json, reply_opt_in, reply_opt_out, "
                              "reply_help, opt_in_confirmation, created_at_ms, quiet_hours, "
-                             "opt_out_notice) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
-                             "?11, ?12, ?13)"));
+                             "opt_out_notice, rate_mmps) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+                             "?9, ?10, ?11, ?12, ?13, ?14)"));
   s.Bind(1, number.account_id)
       .Bind(2, NumberKindName(number.kind))
       .Bind(3, number.number)
@@ -317,7 +317,8 @@ Result<SenderNumber> SqliteStore::AddNumber(const SenderNumber& number) {
       .BindBool(10, number.opt_in_confirmation)
       .Bind(11, number.created_at_ms)
       .Bind(12, QuietHoursPolicyToJson(number.quiet_hours))
-      .Bind(13, OptOutNoticeToJson(number.opt_out_notice));
+      .Bind(13, OptOutNoticeToJson(number.opt_out_notice))
+      .Bind(14, number.rate_mmps);
   int rc = SQLITE_OK;
   Status st = s.Run("adding sender number", &rc);
   if (IsUniqueViolation(rc)) return AlreadyExists(NumberTaken(number));
@@ -336,8 +337,8 @@ Result<SenderNumber> SqliteStore::UpdateNumber(const SenderNumber& number) {
       Stmt s, impl_->Prepare("UPDATE sender_numbers SET kind = ?3, number = ?4, country = ?5, "
                              "business_name = ?6, keywords_json = ?7, reply_opt_in = ?8, "
                              "reply_opt_out = ?9, reply_help = ?10, opt_in_confirmation = ?11, "
-                             "quiet_hours = ?12, opt_out_notice = ?13 WHERE id = ?1 AND "
-                             "account_id = ?2"));
+                             "quiet_hours = ?12, opt_out_notice = ?13, rate_mmps = ?14 WHERE "
+                             "id = ?1 AND account_id = ?2"));
   s.Bind(1, number.id)
       .Bind(2, number.account_id)
       .Bind(3, NumberKindName(number.kind))
@@ -350,7 +351,8 @@ Result<SenderNumber> SqliteStore::UpdateNumber(const SenderNumber& number) {
       .Bind(10, number.replies.help)
       .BindBool(11, number.opt_in_confirmation)
       .Bind(12, QuietHoursPolicyToJson(number.quiet_hours))
-      .Bind(13, OptOutNoticeToJson(number.opt_out_notice));
+      .Bind(13, OptOutNoticeToJson(number.opt_out_notice))
+      .Bind(14, number.rate_mmps);
   int rc = SQLITE_OK;
   Status st = s.Run("updating sender number", &rc);
   if (IsUniqueViolation(rc)) return AlreadyExists(NumberTaken(number));

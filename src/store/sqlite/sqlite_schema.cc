@@ -19,7 +19,7 @@ struct Migration {
 };
 
 // Append only: a released migration is never edited, a change is a new entry.
-constexpr std::array<Migration, 15> kMigrations{{
+constexpr std::array<Migration, 16> kMigrations{{
     {1, "initial schema", R"sql(
 CREATE TABLE accounts (
   id                   INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -429,6 +429,16 @@ ALTER TABLE sender_numbers ADD COLUMN quiet_hours TEXT NOT NULL DEFAULT '"jurisd
 -- '{}': the defaults), and whether a message carried it.
 ALTER TABLE sender_numbers ADD COLUMN opt_out_notice TEXT NOT NULL DEFAULT '{}';
 ALTER TABLE outbox ADD COLUMN notice INTEGER NOT NULL DEFAULT 0;
+)sql"},
+    {16, "sending rate per number", R"sql(
+-- How fast a number may send, in thousandths of a message per second (0: its kind's default,
+-- core/send_rate.h), and the earliest time, in microseconds, at which it may send its next
+-- message: the outbox claim reads and moves it (docs/sending.md, "Sending rate").
+ALTER TABLE sender_numbers ADD COLUMN rate_mmps INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE sender_numbers ADD COLUMN next_send_at_us INTEGER NOT NULL DEFAULT 0;
+-- The claim takes the service's own replies (confirmations, HELP answers) before messages,
+-- without walking a queue of messages to find them.
+CREATE INDEX outbox_due_replies ON outbox (id) WHERE state = 'pending' AND kind <> 'message';
 )sql"},
 }};
 
