@@ -18,6 +18,8 @@
 #   SMSCONSENT_BENCH_DRAIN_MESSAGES   messages in the queue (default 100000; fewer for a quick run)
 #   SMSCONSENT_BENCH_LOW_RATE         the low rate, messages per second (default 20)
 #   SMSCONSENT_BENCH_LOW_MESSAGES     messages drained at the low rate (default 20 s worth)
+#   SMSCONSENT_BENCH_DRAIN_UNSPACED   set: the number is not spaced at all during the drain (a
+#                                     store-only setting, not offered by the API), to compare
 # --tsv prints tab-separated lines (comments start with "#"):
 #   route  KEY REQUESTS_PER_S P50_MS P90_MS P99_MS REQUESTS ERRORS  (bench_run in common.sh;
 #          KEY webhooks-idle, webhooks-draining)
@@ -90,7 +92,7 @@ start_server() {
   "$bin" --db "$db" serve --listen 127.0.0.1:0 --log-level warn "${flags[@]}" \
     > "$work/serve.out" 2> "$work/serve.err" &
   bench_pids=($!)
-  for _ in $(seq 200); do grep -q listening "$work/serve.out" 2>/dev/null && break; sleep 0.05; done
+  for _ in $(seq 1200); do grep -q listening "$work/serve.out" 2>/dev/null && break; sleep 0.05; done
   bench_bases=("$(sed -n 's/^smsconsent listening on //p' "$work/serve.out")")
   [ -n "${bench_bases[0]}" ] || { echo "server did not start:" >&2; cat "$work/serve.err" >&2; return 1; }
 }
@@ -122,7 +124,11 @@ say "drain: $messages messages, the low rate $low_rate/s for $low_messages; webh
 start_server --no-dispatch
 bench_gen_webhooks requests +1415 SMidle "$phones" "$work"
 bench_run webhooks-idle "webhooks, idle" webhooks requests
-set_rate 1000
+if [ -n "${SMSCONSENT_BENCH_DRAIN_UNSPACED:-}" ]; then
+  sql "UPDATE sender_numbers SET rate_mmps = -1"  # not spaced at all: the dispatcher alone
+else
+  set_rate 1000
+fi
 queue "$messages" +1416
 bench_stop_servers
 
