@@ -42,7 +42,9 @@ source "$root/bench/load/common.sh"
 standin_pid=""
 cleanup() {
   bench_stop_servers
-  if [ -n "$standin_pid" ]; then kill "$standin_pid" 2>/dev/null && wait "$standin_pid" 2>/dev/null; fi
+  if [ -n "$standin_pid" ]; then
+    kill "$standin_pid" 2>/dev/null && { wait "$standin_pid" 2>/dev/null || true; }
+  fi
   rm -rf "$work"
 }
 trap cleanup EXIT
