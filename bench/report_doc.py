@@ -375,9 +375,9 @@ if drain_rows:
         "at its highest (1,000 per second), then at a low rate, which the measured rate must "
         f"match. Messages per second: (messages − 1) over the time from the first to the last "
         f"sent. Meanwhile, signed Twilio webhooks from new phones ({dur} s, {conns_} "
-        "connections), against the same server idle before the queue was filled; their STOP "
-        "replies are queued behind the messages on the same number and go first "
-        "(docs/sending.md#sending-rate).",
+        "connections), against the same server idle before the queue was filled (their "
+        "replies go in the TwiML responses, not through the outbox; that the service's own "
+        "replies leave before a queued campaign is shown by the tests, docs/sending.md#sending-rate).",
         f"{env}bench/load/drain.sh {dur} {conns_}",
         f"one run of it; `bench/report.sh --only drain` runs it {times_text(RUNS)}; this area "
         f"took {minutes(elapsed['drain'])}")
