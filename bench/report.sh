@@ -12,11 +12,14 @@
 #   --duration S   seconds per wrk and pgbench run (default 8)
 #   --quick        a smoke run (about a minute): 1 run, 2 s, small data sets; its figures
 #                  only show that every benchmark still works
-#   --only LIST    only these areas, comma-separated: keywords, http, bulk, postgres
+#   --only LIST    only these areas, comma-separated: keywords, http, drain, bulk, postgres
 #                  (prints only their sections; not with --write)
 # The areas, in the order they run, and their sizes (quick in parentheses):
 #   keywords  smsconsent_bench's keyword benchmarks, --benchmark_repetitions=RUNS
 #   http      bench/load/run.sh --tsv DURATION 64 0 on SQLite, 200,000 contacts (50,000)
+#   drain     bench/load/drain.sh --tsv DURATION 64 on SQLite: 100,000 messages (5,000) sent
+#             through a stand-in for Twilio's API at the number's highest rate, webhooks
+#             meanwhile, then 400 messages (40) at 20 per second (10)
 #   bulk      bench/bulk/run.sh --tsv 1000000 10000 (100000 10000)
 #   postgres  bench/load/compare_stores.sh --tsv --runs RUNS --stores pg1,pg2, 50,000
 #             contacts (5,000), four routes, serve's and the store's default threads and pool
@@ -60,15 +63,19 @@ regen="$regen --write"
 if [ -n "$quick" ]; then
   runs="${runs:-1}"; duration="${duration:-2}"
   http_phones=50000; pg_phones=5000; bulk_rows=100000; kw_min_time=0.05
+  drain_messages=5000; drain_low_rate=10
 else
   runs="${runs:-3}"; duration="${duration:-8}"
   http_phones=200000; pg_phones=50000; bulk_rows=1000000; kw_min_time=""
+  drain_messages=100000; drain_low_rate=20
 fi
+drain_low_messages=$((drain_low_rate * 20))
+[ -n "$quick" ] && drain_low_messages=$((drain_low_rate * 4))
 conns=64; bulk_chunk=10000
 pg_routes="healthz,webhooks-new,webhooks-contacts,consent-contacts"
 kw_filter='^BM_Match(MixedCorpusUs|ExactKeyword|FreeText|OrdinaryReply|Variants)$'
 
-all_areas="keywords http bulk postgres"
+all_areas="keywords http drain bulk postgres"
 areas="$all_areas"
 if [ -n "$only" ]; then
   areas=""
@@ -84,7 +91,7 @@ build="${build:-build/release}"
 case "$build" in /*) build_abs="$build" ;; *) build_abs="$root/$build" ;; esac
 bin="$build_abs/smsconsent"
 bench="$build_abs/smsconsent_bench"
-for f in "$bin" "$bench"; do
+for f in "$bin" $(want keywords && echo "$bench"); do
   [ -x "$f" ] || die "$f is missing: build it with cmake --build $build --target smsconsent smsconsent_bench"
 done
 pg_bindir="${PG_BINDIR:-/usr/lib/postgresql/15/bin}"
@@ -92,7 +99,8 @@ export PATH="$PATH:$pg_bindir"
 need() { command -v "$1" >/dev/null || die "$1 not found ($2)"; }
 need python3 "Debian: python3"
 need setsid "Debian: util-linux"
-if want http || want postgres; then
+if want drain; then need sqlite3 "Debian: sqlite3"; fi
+if want http || want drain || want postgres; then
   need wrk "Debian: wrk"
   need curl "Debian: curl"
 fi
@@ -168,6 +176,9 @@ want postgres && meta postgres "$("$pg_bindir/postgres" -V | sed 's/^postgres (P
 meta http_phones "$http_phones"
 meta pg_phones "$pg_phones"
 meta pg_routes "$pg_routes"
+meta drain_messages "$drain_messages"
+meta drain_low_rate "$drain_low_rate"
+meta drain_low_messages "$drain_low_messages"
 meta bulk_rows "$bulk_rows"
 meta bulk_chunk "$bulk_chunk"
 meta kw_filter "$kw_filter"
@@ -190,6 +201,16 @@ if want http; then
     area "http, run $r of $runs" "$work/http.$r.tsv" env SMSCONSENT_BENCH_PHONES="$http_phones" \
       "$root/bench/load/run.sh" --tsv "$duration" "$conns" 0
     grep -v '^#' "$work/http.$r.tsv" | sed "s/^/$r\t/" >> "$work/http.tsv"
+  done
+fi
+
+if want drain; then
+  for ((r = 1; r <= runs; r++)); do
+    area "drain, run $r of $runs" "$work/drain.$r.tsv" env \
+      SMSCONSENT_BENCH_DRAIN_MESSAGES="$drain_messages" SMSCONSENT_BENCH_LOW_RATE="$drain_low_rate" \
+      SMSCONSENT_BENCH_LOW_MESSAGES="$drain_low_messages" \
+      "$root/bench/load/drain.sh" --tsv "$duration" "$conns"
+    grep -v '^#' "$work/drain.$r.tsv" | sed "s/^/$r\t/" >> "$work/drain.tsv"
   done
 fi
 

@@ -5,6 +5,7 @@ in one directory:
   elapsed.tsv    AREA<TAB>SECONDS per area script run
   keywords.json  smsconsent_bench --benchmark_format=json with --benchmark_repetitions
   http.tsv       RUN<TAB>… bench/load/run.sh --tsv's lines, one run.sh per RUN
+  drain.tsv      RUN<TAB>… bench/load/drain.sh --tsv's lines
   bulk.tsv       RUN<TAB>… bench/bulk/run.sh --tsv's lines
   postgres.tsv   bench/load/compare_stores.sh --tsv's lines (RUN first already)
 Each figure is the median over the runs, with the runs' min–max. A ratio is computed within
@@ -340,6 +341,81 @@ if http_rows:
                 ["accepted ÷ webhooks from new phones", med(per_webhook, percent), "", ""]]
         print(table(["messages", "per second", "÷ /healthz", "p50 / p90 / p99 ms"], rows))
         print()
+
+
+# --- The outbox drained. ---------------------------------------------------------------------
+drain_rows = read_tsv("drain.tsv")
+if drain_rows:
+    n, low_rate = int(meta["drain_messages"]), meta["drain_low_rate"]
+    low_n = int(meta["drain_low_messages"])
+    dur = meta["duration"]
+    conns_ = meta["conns"]
+    drains = collections.defaultdict(dict)   # key -> run -> (messages, seconds, per_s, rate)
+    hooks = collections.defaultdict(dict)    # key -> run -> route fields
+    replies = {}
+    for r in drain_rows:
+        run, kind = r[0], r[1]
+        if kind == "drain":
+            drains[r[2]][run] = (int(r[3]), float(r[4]), float(r[5]), float(r[6]))
+        elif kind == "route":
+            hooks[r[2]][run] = {"rps": float(r[3]), "p50": float(r[4]), "p90": float(r[5]),
+                                "p99": float(r[6]), "requests": int(r[7]), "errors": int(r[8])}
+        elif kind == "replies":
+            replies[run] = (int(r[2]), float(r[3]), float(r[4]))
+    env = (f"{BIN_ENV}SMSCONSENT_BENCH_DRAIN_MESSAGES={n} SMSCONSENT_BENCH_LOW_RATE={low_rate} "
+           f"SMSCONSENT_BENCH_LOW_MESSAGES={low_n} ")
+    section(
+        "The outbox drained",
+        f"A queue of {n:,} transactional messages on one long code, queued with "
+        "`POST /v1/messages` while no dispatcher ran, then sent by one server's dispatcher "
+        "through the account's Twilio sender, pointed at a stand-in for Twilio's API on "
+        "loopback (`bench/load/twilio_standin.py`, 201 at once), so that the figure is the "
+        "service's: each message claimed in a transaction of its own (checked, its number's "
+        "sending slot taken), sent, and its outcome committed. First with the number's rate "
+        "at its highest (1,000 per second), then at a low rate, which the measured rate must "
+        f"match. Messages per second: (messages − 1) over the time from the first to the last "
+        f"sent. Meanwhile, signed Twilio webhooks from new phones ({dur} s, {conns_} "
+        "connections), against the same server idle before the queue was filled (their "
+        "replies go in the TwiML responses, not through the outbox; that the service's own "
+        "replies leave before a queued campaign is shown by the tests, docs/sending.md#sending-rate).",
+        f"{env}bench/load/drain.sh {dur} {conns_}",
+        f"one run of it; `bench/report.sh --only drain` runs it {times_text(RUNS)}; this area "
+        f"took {minutes(elapsed['drain'])}")
+    rows = []
+    for key, label in (("high", "rate 1,000/s (the highest)"), ("low", f"rate {low_rate}/s")):
+        v = list(drains.get(key, {}).values())
+        if not v:
+            continue
+        rows.append([label, med([x[0] for x in v], group, False), med([x[1] for x in v], secs),
+                     med([x[2] for x in v], lambda x: group(x, 1))])
+    print(table(["queue", "messages sent", "first to last sent", "messages per second"], rows))
+    print()
+    rows = []
+    for key, label in (("webhooks-idle", "webhooks, idle"),
+                       ("webhooks-draining", "webhooks, while the queue drains")):
+        v = list(hooks.get(key, {}).values())
+        if not v:
+            continue
+        rows.append([label, med([x["rps"] for x in v], rate),
+                     " / ".join(med([x[p] for x in v], ms, False) for p in ("p50", "p90", "p99"))])
+    if replies:
+        v = list(replies.values())
+        rows.append(["opt-out confirmations queued during the drain: queued to sent",
+                     f"{med([x[0] for x in v], group, False)} replies",
+                     f"{med([x[1] for x in v], ms, False)} / – / {med([x[2] for x in v], ms, False)}"])
+    print(table(["", "per second", "p50 / p90 / p99 ms"], rows))
+    found = []
+    for key, by_run in hooks.items():
+        errs = sum(x["errors"] for x in by_run.values())
+        if errs:
+            found.append(f"{errs} errors in {key}")
+    for key, by_run in drains.items():
+        # wrk's first request() of a thread may be left unsent: a message or two short is not
+        # a problem, a queue not drained is.
+        short = [r for r, x in by_run.items() if x[0] < 0.99 * (n if key == "high" else low_n) - 2]
+        if short:
+            found.append(f"not every message sent at the {key} rate (runs {', '.join(short)})")
+    problem_notes(found)
 
 
 # --- Bulk. ---------------------------------------------------------------------------------

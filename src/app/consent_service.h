@@ -128,6 +128,7 @@ struct NumberUpdate {
   std::optional<bool> opt_in_confirmation;
   std::optional<QuietHoursPolicy> quiet_hours;
   std::optional<OptOutNotice> opt_out_notice;
+  std::optional<int64_t> rate_mmps;  // 0: back to the kind's default (core/send_rate.h)
 };
 
 // A partial update of a contact: only the fields set change. The phone is not here: it is

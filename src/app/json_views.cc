@@ -56,6 +56,10 @@ json ToJson(const SenderNumber& n) {
            {{"text", OptOutNoticeText(n.opt_out_notice, n.keywords.languages)},
             {"every_messages", n.opt_out_notice.every_messages},
             {"every_days", n.opt_out_notice.every_days}}},
+          {"rate_per_second", n.rate_mmps < 0
+                                  ? json(nullptr)
+                                  : json(RatePerSecond(EffectiveRateMmps(n.kind, n.rate_mmps)))},
+          {"rate_default", n.rate_mmps == 0},
           {"created_at", FormatTimestampMs(n.created_at_ms)}};
 }
 

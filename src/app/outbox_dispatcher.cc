@@ -49,7 +49,8 @@ OutboxDispatcher::~OutboxDispatcher() { Stop(); }
 
 Status OutboxDispatcher::RunOnce() {
   int claimed = 0;
-  return Pass(/*from_loop=*/false, &claimed);
+  int64_t next_rate_slot_ms = 0;
+  return Pass(/*from_loop=*/false, &claimed, &next_rate_slot_ms);
 }
 
 int64_t OutboxDispatcher::Backoff(int attempts) const {
@@ -97,9 +98,10 @@ Result<const OutboxDispatcher::CachedSender*> OutboxDispatcher::SenderFor(int64_
   return &it->second;
 }
 
-Status OutboxDispatcher::Pass(bool from_loop, int* claimed) {
+Status OutboxDispatcher::Pass(bool from_loop, int* claimed, int64_t* next_rate_slot_ms) {
   std::lock_guard<std::mutex> run_lock(run_mu_);
   *claimed = 0;
+  *next_rate_slot_ms = 0;
 
   Result<int64_t> expired = store_.ExpireOutboxLeases(clock_.NowMs());
   if (!expired.ok()) return expired.status();
@@ -129,6 +131,7 @@ Status OutboxDispatcher::Pass(bool from_loop, int* claimed) {
       if (first_error.ok()) first_error = got.status();
       break;
     }
+    *next_rate_slot_ms = got->next_rate_slot_ms;
     for (const OutboxItem& o : got->retired) {
       if (o.state == OutboxState::kExpired) {
         spdlog::warn("outbox: item {} ({}) to {} expired: {}", o.id, ReplyKindName(o.kind), o.to,
@@ -282,11 +285,19 @@ void OutboxDispatcher::Loop() {
       notified_ = false;  // this pass sees everything committed before the Notify
     }
     int claimed = 0;
-    Status st = Pass(/*from_loop=*/true, &claimed);
+    int64_t next_rate_slot_ms = 0;
+    Status st = Pass(/*from_loop=*/true, &claimed, &next_rate_slot_ms);
     if (!st.ok()) spdlog::error("outbox: dispatch pass failed: {}", st.ToString());
     std::unique_lock<std::mutex> lock(mu_);
     if (st.ok() && claimed == options_.batch_size) continue;  // probably more due now
-    cv_.wait_for(lock, options_.poll_interval, [this] { return stop_requested_ || notified_; });
+    // A number waiting for its sending rate may send again before the next poll: look again
+    // then, so that it sends at its rate rather than once per poll interval.
+    std::chrono::milliseconds wait = options_.poll_interval;
+    if (st.ok() && next_rate_slot_ms > 0) {
+      const int64_t until_slot = std::max<int64_t>(next_rate_slot_ms - clock_.NowMs(), 1);
+      wait = std::min(wait, std::chrono::milliseconds(until_slot));
+    }
+    cv_.wait_for(lock, wait, [this] { return stop_requested_ || notified_; });
   }
 }
 

@@ -28,7 +28,16 @@
 // late completion is refused and the item stays dead), only a needlessly dead item.
 //
 // Any number of dispatchers (threads or processes, each with its own owner_id) may share one
-// store: the store's claim hands each item to one of them. All times come from the injected
+// store: the store's claim hands each item to one of them.
+//
+// Sending rate: the claim hands out an item only when its sender number may send, by the
+// number's rate (messages per second, core/send_rate.h), and moves the number's next send time
+// on in the same transaction; the store holds that time, so every dispatcher of every process
+// sharing the store keeps to one rate per number together. Items of a number that must wait are
+// passed over, and other numbers' items go; the service's own replies (opt-out confirmations,
+// HELP answers) are claimed before messages, so a campaign queued on a number does not hold
+// them back beyond the number's rate. A pass that leaves a number waiting looks again when its
+// next slot comes (or at the poll interval, whichever is first). All times come from the injected
 // Clock; the poll interval alone is real time (it only decides when to look again).
 //
 // Threading: RunOnce, Notify, Start and Stop may be called from any thread; RunOnce calls are
@@ -105,9 +114,10 @@ class OutboxDispatcher {
     std::string provider;  // the account's reply_sender: "twilio", …
   };
 
-  // One pass; `claimed` is how many items it took. Only the background loop's passes
+  // One pass; `claimed` is how many items it took, `next_rate_slot_ms` when a number waiting
+  // for its sending rate may send again (0: none waits). Only the background loop's passes
   // (from_loop) end early when Stop() is requested.
-  Status Pass(bool from_loop, int* claimed);
+  Status Pass(bool from_loop, int* claimed, int64_t* next_rate_slot_ms);
   // Sends one claimed item and records the outcome (CompleteOutbox's status).
   Status SendAndRecord(const OutboxItem& item);
   // The account's sender, from the cache or freshly built. kNotFound/kFailedPrecondition/

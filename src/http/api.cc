@@ -8,6 +8,7 @@
 #include "core/contact_filter.h"  // ParseTimeSpan
 #include "core/json_text.h"
 #include "core/ledger.h"
+#include "core/send_rate.h"
 #include "http/api_util.h"
 #include "http/target.h"  // CheckQueryText
 #include "providers/webhook.h"
@@ -255,6 +256,7 @@ void Api::AddRoutes() {
             {"double_opt_in"},
             {"quiet_hours"},
             {"opt_out_notice", {{"text"}, {"every_messages"}, {"every_days"}}},
+            {"rate_per_second"},
             {"keywords",
              {{"opt_in"},
               {"opt_out"},
@@ -274,6 +276,17 @@ void Api::AddRoutes() {
         }
         if (body.contains("opt_out_notice")) {
           SMSC_ASSIGN_OR_RETURN(u.opt_out_notice, ParseOptOutNotice(body["opt_out_notice"].dump()));
+        }
+        if (body.contains("rate_per_second")) {
+          // null: back to the kind's default (stored as 0).
+          const json& rate = body["rate_per_second"];
+          if (rate.is_null()) {
+            u.rate_mmps = 0;
+          } else if (!rate.is_number()) {
+            return InvalidArgument("'rate_per_second' must be a number or null");
+          } else {
+            SMSC_ASSIGN_OR_RETURN(u.rate_mmps, RateMmpsFromPerSecond(rate.get<double>()));
+          }
         }
         const json kw = body.value("keywords", json::object());
         if (!kw.is_object()) return InvalidArgument("'keywords' must be an object");

@@ -59,6 +59,7 @@ Result<SenderNumber> ReadNumber(const Row& s) {
   n.opt_out_notice = *notice;
   n.double_opt_in = s.Bool(14);
   n.replies.confirmation_request = s.Text(15);
+  n.rate_mmps = s.Int(16);
   return n;
 }
 

@@ -28,6 +28,7 @@
 #include "core/ledger.h"
 #include "core/merkle.h"
 #include "core/quiet_hours.h"
+#include "core/send_rate.h"
 #include "core/sending.h"
 #include "core/status.h"
 #include "core/tree_head.h"
@@ -105,6 +106,9 @@ struct SenderNumber {
   QuietHoursPolicy quiet_hours{QuietHoursPolicy::Kind::kAccount, {}};
   // When its marketing carries the opt-out notice (core/sending.h).
   OptOutNotice opt_out_notice;
+  // How fast it may send, in thousandths of a message per second (core/send_rate.h); 0: its
+  // kind's default (DefaultRateMmps). The outbox claim spaces its items by it.
+  int64_t rate_mmps = 0;
 };
 
 struct Contact {
@@ -253,6 +257,9 @@ struct ClaimedOutbox {
   // Marketing messages due in their recipient's quiet hours: still pending, next_attempt_at_ms
   // moved to the next instant they may arrive (docs/sending.md).
   std::vector<OutboxItem> deferred;
+  // The earliest time (ms, rounded up) at which a number that is waiting for its sending rate
+  // may send again; 0 when no number is waiting. A dispatcher need not look again before it.
+  int64_t next_rate_slot_ms = 0;
 };
 
 // How a dispatcher finishes one claimed outbox item.
@@ -786,8 +793,16 @@ class ConsentStore {
   virtual Result<std::optional<OutboxItem>> FindOutboxByIdempotencyKey(int64_t account_id,
                                                                        const std::string& key) = 0;
   // Atomically claims up to claim.limit items of any account that are pending and due
-  // (next_attempt_at_ms <= now_ms), oldest first: state becomes sending, lease_owner = owner,
-  // lease_until_ms = now_ms + lease_ms. Two concurrent claimers never get the same item.
+  // (next_attempt_at_ms <= now_ms), replies the service sends itself (every kind but kMessage:
+  // confirmations, HELP answers) before messages, each oldest first: state becomes sending,
+  // lease_owner = owner, lease_until_ms = now_ms + lease_ms. Two concurrent claimers never get
+  // the same item.
+  // Sending rate: an item is only claimed when its number may send (MaySendAt against the
+  // number's next send time, core/send_rate.h), and claiming it moves that time on by one
+  // interval of the number's rate (SenderNumber::rate_mmps) in the same transaction, so all
+  // claimers sharing the store together keep to each number's rate. The items of a number that
+  // may not send yet are passed over, not waited for: other numbers' items are claimed.
+  // next_rate_slot_ms says when the first waiting number may send again.
   // In the same transaction, each due item is first checked with DecidePendingReply
   // (core/consent.h) against its contact's status on its number as it is then, and whether an
   // event changed that status after the item's queued_at_seq: an item that is no longer due

@@ -78,6 +78,15 @@ Status CheckOutboxClaim(const OutboxClaim& claim) {
   return Status::Ok();
 }
 
+int64_t RateIntervalUsOf(std::string_view number_kind, int64_t rate_mmps) {
+  Result<NumberKind> kind = ParseNumberKind(number_kind);
+  if (!kind.ok()) return 0;
+  const int64_t rate = EffectiveRateMmps(*kind, rate_mmps);
+  return rate > 0 ? SendIntervalUs(rate) : 0;
+}
+
+int64_t RateSlotMs(int64_t next_send_at_us) { return (next_send_at_us + 999) / 1000; }
+
 std::optional<Retirement> RetirementOf(const OutboxItem& item, SubscriptionStatus status_now,
                                        bool status_changed, const OutboxClaim& claim) {
   PendingReply reply;

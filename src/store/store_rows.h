@@ -43,6 +43,12 @@ constexpr int kMaxRetiredPerClaim = 100;
 // kInvalidArgument unless the claim has a positive limit, an owner, a positive lease and
 // positive maximum ages.
 Status CheckOutboxClaim(const OutboxClaim& claim);
+// The spacing of a number's items from what the claiming statement read of it (its kind's
+// name, '' when the item's number is gone, and its rate_mmps): SendIntervalUs of its
+// effective rate, or 0 for no number or an unspaced one (nothing to space).
+int64_t RateIntervalUsOf(std::string_view number_kind, int64_t rate_mmps);
+// ClaimedOutbox::next_rate_slot_ms from the earliest next send time (µs) of a waiting number.
+int64_t RateSlotMs(int64_t next_send_at_us);
 // What a claim does with a due pending item, from what the claiming statement read of its
 // contact: nullopt to claim it (send it), else the final state (cancelled or expired) and the
 // reason (DecidePendingReply).

@@ -109,6 +109,8 @@ class DispatcherTest : public ::testing::Test {
     n.account_id = account_.id;
     n.number = "+4520123456";
     n.country = "DK";
+    // Sent from at once, however many at one instant; the sending rate's own tests set a rate.
+    n.rate_mmps = kUnspacedRateMmps;
     number_ = Must(store_->AddNumber(n));
     Contact c;
     c.account_id = account_.id;
@@ -815,6 +817,86 @@ TEST_F(DispatcherTest, APassSendsAtMostBatchSizeItems) {
   EXPECT_EQ(http_.count(), 10u);
   ASSERT_TRUE(d.RunOnce().ok());
   EXPECT_EQ(http_.count(), 12u);
+}
+
+// ---- Sending rate ---------------------------------------------------------------------------
+
+// The defect this guards against: every due item of a number went out back to back, however
+// fast the provider and the carriers accept them from that number.
+TEST_F(DispatcherTest, ANumbersItemsLeaveAtItsRateWhileAnotherNumbersItemsGo) {
+  UseTwilio();
+  SenderNumber slow;
+  slow.account_id = account_.id;
+  slow.number = "+4520000009";
+  slow.country = "DK";  // a long code: 1 per second by default
+  slow = Must(store_->AddNumber(slow));
+  ASSERT_EQ(slow.rate_mmps, 0);
+  auto queue_on = [&](const SenderNumber& n, const std::string& body) {
+    ChangeSet changes;
+    OutboxItem o;
+    o.number_id = n.id;
+    o.contact_id = contact_.id;
+    o.to = contact_.phone;
+    o.from = n.number;
+    o.body = body;
+    o.kind = ReplyKind::kHelp;
+    o.created_at_ms = clock_.NowMs();
+    o.next_attempt_at_ms = clock_.NowMs();
+    changes.outbox = {o};
+    Must(store_->Commit(account_.id, changes));
+  };
+  for (int i = 0; i < 4; ++i) queue_on(slow, "slow" + std::to_string(i));
+  for (int i = 0; i < 3; ++i) queue_on(number_, "other" + std::to_string(i));
+  auto sent_from = [&](const std::string& encoded_from) {
+    int n = 0;
+    for (const HttpClientRequest& r : http_.requests()) {
+      if (r.body.rfind("From=" + encoded_from + "&", 0) == 0) ++n;
+    }
+    return n;
+  };
+  const int64_t t0 = clock_.NowMs();
+  OutboxDispatcher d(*store_, clock_, http_, Opts());
+  ASSERT_TRUE(d.RunOnce().ok());
+  EXPECT_EQ(sent_from("%2B4520000009"), 1);
+  EXPECT_EQ(sent_from("%2B4520123456"), 3);  // the other number's items all went
+  for (int second = 1; second <= 3; ++second) {
+    clock_.Set(t0 + second * 1000 - 1);
+    ASSERT_TRUE(d.RunOnce().ok());
+    EXPECT_EQ(sent_from("%2B4520000009"), second) << "before second " << second;
+    clock_.Set(t0 + second * 1000);
+    ASSERT_TRUE(d.RunOnce().ok());
+    EXPECT_EQ(sent_from("%2B4520000009"), second + 1) << "at second " << second;
+  }
+  EXPECT_EQ(http_.count(), 7u);
+}
+
+// An opt-out confirmation queued behind a campaign on the same number is the next to leave.
+TEST_F(DispatcherTest, RepliesLeaveBeforeMessagesQueuedEarlierOnTheSameNumber) {
+  UseTwilio();
+  SenderNumber n = number_;
+  n.rate_mmps = 1'000;
+  number_ = Must(store_->UpdateNumber(n));
+  for (int i = 0; i < 3; ++i) {
+    ChangeSet changes;
+    OutboxItem o;
+    o.number_id = number_.id;
+    o.contact_id = contact_.id;
+    o.to = contact_.phone;
+    o.from = number_.number;
+    o.body = "campaign" + std::to_string(i);
+    o.kind = ReplyKind::kMessage;
+    o.purpose = Purpose::kTransactional;
+    o.created_at_ms = clock_.NowMs();
+    o.next_attempt_at_ms = clock_.NowMs();
+    changes.outbox = {o};
+    Must(store_->Commit(account_.id, changes));
+  }
+  Queue("help answer");
+  OutboxDispatcher d(*store_, clock_, http_, Opts());
+  ASSERT_TRUE(d.RunOnce().ok());
+  clock_.Advance(1000);
+  ASSERT_TRUE(d.RunOnce().ok());
+  ASSERT_EQ(SentBodies(), (std::vector<std::string>{"help+answer", "campaign0"}));
 }
 
 // ---- The background thread --------------------------------------------------------------------

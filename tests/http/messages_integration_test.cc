@@ -496,5 +496,63 @@ TEST_F(Messages, ANumberFollowsItsAccountsQuietHoursUnlessItHasItsOwn) {
   EXPECT_EQ(Get("/v1/account")["quiet_hours"], "off");
 }
 
+// ---- Sending rate ----
+
+TEST_F(Messages, ANumbersRateIsSetThroughPatchAndBadRatesChangeNothing) {
+  const std::string path = "/v1/numbers/" + std::to_string(number_id_);
+  json n = Get(path);
+  EXPECT_EQ(n["rate_per_second"], 1.0);  // a long code's default
+  EXPECT_EQ(n["rate_default"], true);
+
+  HttpClientResponse r = Patch(R"({"rate_per_second":2.5})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(json::parse(r.body)["rate_per_second"], 2.5);
+  EXPECT_EQ(Get(path)["rate_default"], false);
+
+  for (const char* bad :
+       {R"({"rate_per_second":0})", R"({"rate_per_second":1000.5})", R"({"rate_per_second":-3})",
+        R"({"rate_per_second":"fast"})", R"({"rate_per_second":0.001})"}) {
+    r = Patch(bad);
+    EXPECT_EQ(r.status, 400) << bad << ": " << r.body;
+    EXPECT_NE(r.body.find("rate_per_second"), std::string::npos) << r.body;
+  }
+  EXPECT_EQ(Get(path)["rate_per_second"], 2.5);
+
+  r = Patch(R"({"rate_per_second":null})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(json::parse(r.body)["rate_per_second"], 1.0);
+  EXPECT_EQ(json::parse(r.body)["rate_default"], true);
+}
+
+// Messages queued together on one number leave at its rate: with 4 per second, the fifth
+// leaves a second after the first at the earliest.
+TEST_F(Messages, MessagesLeaveANumberAtItsRate) {
+  ASSERT_EQ(Patch(R"({"rate_per_second":4})").status, 200);
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 5; ++i) {
+    HttpClientResponse r = Post({{"to", kFan},
+                                 {"from", kNumber},
+                                 {"body", "update " + std::to_string(i)},
+                                 {"purpose", "transactional"}});
+    ASSERT_EQ(r.status, 202) << r.body;
+    ids.push_back(json::parse(r.body)["id"].get<int64_t>());
+  }
+  std::vector<std::string> sent_at;
+  for (int64_t id : ids) {
+    json item = Settled(id);
+    ASSERT_EQ(item["state"], "sent") << item.dump();
+    sent_at.push_back(item["sent_at"]);
+  }
+  // "YYYY-MM-DDTHH:MM:SS.mmmZ": the time of day in milliseconds.
+  auto ms_of = [](const std::string& t) {
+    const int h = std::stoi(t.substr(11, 2)), m = std::stoi(t.substr(14, 2));
+    const double s = std::stod(t.substr(17, 6));
+    return static_cast<int64_t>(((h * 60 + m) * 60 + s) * 1000 + 0.5);
+  };
+  int64_t span = ms_of(sent_at.back()) - ms_of(sent_at.front());
+  if (span < 0) span += 24 * 3600 * 1000;  // across midnight
+  EXPECT_GE(span, 990) << sent_at.front() << " .. " << sent_at.back();
+}
+
 }  // namespace
 }  // namespace smsconsent

@@ -117,6 +117,7 @@ AccountWithNumber AddAccountWithNumber(ConsentStore& store) {
   SenderNumber n;
   n.account_id = acct->id;
   n.number = "+4520123456";
+  n.rate_mmps = kUnspacedRateMmps;  // several of its items are claimed at one instant
   auto number = store.AddNumber(n);
   if (!number.ok()) throw std::runtime_error(number.status().ToString());
   return {acct->id, number->id, n.number};
@@ -162,7 +163,10 @@ std::vector<ConsentEvent> RewriteAsVersion11(const std::string& path) {
     exec("UPDATE events SET prev_hash = '" + e.prev_hash + "', hash = '" + e.hash +
          "' WHERE id = " + std::to_string(e.id));
   }
-  for (const char* sql : {"DROP INDEX outbox_by_provider_message_id",
+  for (const char* sql : {"DROP INDEX outbox_due_replies",
+                          "ALTER TABLE sender_numbers DROP COLUMN rate_mmps",
+                          "ALTER TABLE sender_numbers DROP COLUMN next_send_at_us",
+                          "DROP INDEX outbox_by_provider_message_id",
                           "ALTER TABLE outbox DROP COLUMN delivery",
                           "ALTER TABLE outbox DROP COLUMN delivery_error",
                           "ALTER TABLE outbox DROP COLUMN delivery_updated_at_ms",
@@ -313,7 +317,9 @@ TEST(SqliteStore, MigrationDeletesTheInputOfFinishedJobs) {
                        "x'70686f6e65' FROM jobs, (SELECT 0 AS n UNION ALL SELECT 1) AS c"),
               SQLITE_OK);
     for (const char* undo :
-         {"DROP INDEX outbox_by_provider_message_id", "ALTER TABLE outbox DROP COLUMN delivery",
+         {"DROP INDEX outbox_due_replies", "ALTER TABLE sender_numbers DROP COLUMN rate_mmps",
+          "ALTER TABLE sender_numbers DROP COLUMN next_send_at_us",
+          "DROP INDEX outbox_by_provider_message_id", "ALTER TABLE outbox DROP COLUMN delivery",
           "ALTER TABLE outbox DROP COLUMN delivery_error",
           "ALTER TABLE outbox DROP COLUMN delivery_updated_at_ms",
           "ALTER TABLE accounts DROP COLUMN quiet_hours",
@@ -632,6 +638,9 @@ TEST(SqliteStore, MigrationTenGivesRepliesStillToBeSentTheirLedgerSeq) {
   EXPECT_EQ(raw.Query("SELECT group_concat(queued_at_seq, ',') FROM (SELECT queued_at_seq FROM "
                       "outbox ORDER BY id)"),
             "0,2,3,4");
+  // The rewrite took the number's rate away with migration 16's column; both confirmations are
+  // claimed at one instant below.
+  ASSERT_EQ(raw.Exec("UPDATE sender_numbers SET rate_mmps = -1"), SQLITE_OK);
   OutboxClaim claim;
   claim.now_ms = 5000;
   claim.limit = 10;

@@ -126,6 +126,9 @@ class StoreConformance : public testing::TestWithParam<StoreFactory> {
     n.country = country;
     n.business_name = "Acme";
     n.created_at_ms = 2000;
+    // Several items of one number are claimed at one instant here; the sending rate's own
+    // tests (OutboxRate) set theirs.
+    n.rate_mmps = kUnspacedRateMmps;
     return Must(store_->AddNumber(n), "AddNumber");
   }
   Contact MakeContact(int64_t account_id, const std::string& phone, const std::string& name = "") {
@@ -4061,6 +4064,115 @@ TEST_P(StoreConformance, LedgerCallsOnAnUnknownAccountAreNotFound) {
   EXPECT_EQ(empty.root, merkle::EmptyRoot());
 }
 
+// ---- Sending rate -----------------------------------------------------------------------------
+// ClaimOutbox spaces each number's items by its rate, with the number's next send time in the
+// store (core/send_rate.h), passes over the items of a number that must wait, and takes the
+// service's own replies before messages.
+
+class OutboxRate : public OutboxDispatch {
+ protected:
+  SenderNumber RatedNumber(const std::string& e164, int64_t rate_mmps) {
+    SenderNumber n = MakeNumber(account_.id, e164);
+    n.rate_mmps = rate_mmps;
+    return Must(store_->UpdateNumber(n), "UpdateNumber");
+  }
+  // A transactional message (not held by quiet hours) from `n`, due at `due_ms`.
+  OutboxItem Message(const SenderNumber& n, int64_t due_ms, const std::string& body) {
+    ChangeSet changes;
+    OutboxItem o = Reply(contact_, n, ReplyKind::kMessage);
+    o.purpose = Purpose::kTransactional;
+    o.body = body;
+    o.created_at_ms = due_ms;
+    o.next_attempt_at_ms = due_ms;
+    changes.outbox = {o};
+    return Must(store_->Commit(account_.id, changes), "Commit").outbox.at(0);
+  }
+  ClaimedOutbox ClaimAt(int64_t now_ms, ConsentStore* store = nullptr, int limit = 10) {
+    OutboxClaim claim;
+    claim.now_ms = now_ms;
+    claim.limit = limit;
+    claim.owner = "d";
+    claim.lease_ms = 60'000;
+    return Must((store ? *store : *store_).ClaimOutbox(claim), "ClaimOutbox");
+  }
+};
+
+TEST_P(OutboxRate, ANumberAtItsRateIsPassedOverWhileOtherNumbersItemsAreClaimed) {
+  const SenderNumber slow = RatedNumber("+4520000001", 1'000);  // 1 per second
+  const SenderNumber fast = RatedNumber("+4520000002", kMaxRateMmps);
+  const OutboxItem s1 = QueueIn(account_.id, slow, contact_, 10'000, "s1");
+  const OutboxItem s2 = QueueIn(account_.id, slow, contact_, 10'000, "s2");
+  const OutboxItem f1 = QueueIn(account_.id, fast, contact_, 10'000, "f1");
+  const OutboxItem s3 = QueueIn(account_.id, slow, contact_, 10'000, "s3");
+  const OutboxItem f2 = QueueIn(account_.id, fast, contact_, 10'000, "f2");
+
+  // One of each number per slot; the slow number's other items do not hold up the fast one's.
+  ClaimedOutbox first = ClaimAt(10'000);
+  EXPECT_EQ(Ids(first.items), (std::vector<int64_t>{s1.id, f1.id}));
+  EXPECT_EQ(Get(s2.id).state, OutboxState::kPending);
+  EXPECT_EQ(Get(s3.id).state, OutboxState::kPending);
+  EXPECT_EQ(first.next_rate_slot_ms, 10'001);  // the fast number's next slot
+  EXPECT_EQ(Ids(ClaimAt(10'001).items), std::vector<int64_t>{f2.id});
+  ClaimedOutbox waiting = ClaimAt(10'999);
+  EXPECT_TRUE(waiting.items.empty());
+  EXPECT_EQ(waiting.next_rate_slot_ms, 11'000);  // the slow number's
+  EXPECT_EQ(Ids(ClaimAt(11'000).items), std::vector<int64_t>{s2.id});
+  EXPECT_TRUE(ClaimAt(11'500).items.empty());
+  // Looked at late, the number does not catch up with a burst: one item, then a second later.
+  EXPECT_EQ(Ids(ClaimAt(12'400).items), std::vector<int64_t>{s3.id});
+  EXPECT_EQ(ClaimAt(12'400).next_rate_slot_ms, 13'400);
+}
+
+TEST_P(OutboxRate, EachKindHasItsDefaultRateUntilOneIsSet) {
+  SenderNumber toll_free = MakeNumber(account_.id, "+18005550100", NumberKind::kTollFree);
+  toll_free.rate_mmps = 0;
+  toll_free = Must(store_->UpdateNumber(toll_free), "UpdateNumber");
+  EXPECT_EQ(Must(store_->GetNumber(account_.id, toll_free.id), "GetNumber").rate_mmps, 0);
+  std::vector<OutboxItem> queued;
+  for (int i = 0; i < 4; ++i) {
+    queued.push_back(QueueIn(account_.id, toll_free, contact_, 1'000, "t" + std::to_string(i)));
+  }
+  // 3 per second: one every 333.334 ms, the slot rounded up to the next millisecond.
+  EXPECT_EQ(Ids(ClaimAt(1'000).items), std::vector<int64_t>{queued[0].id});
+  EXPECT_TRUE(ClaimAt(1'333).items.empty());
+  EXPECT_EQ(Ids(ClaimAt(1'334).items), std::vector<int64_t>{queued[1].id});
+  EXPECT_TRUE(ClaimAt(1'667).items.empty());
+  EXPECT_EQ(Ids(ClaimAt(1'668).items), std::vector<int64_t>{queued[2].id});
+}
+
+TEST_P(OutboxRate, TheServicesRepliesAreClaimedBeforeMessagesQueuedEarlier) {
+  const SenderNumber n = RatedNumber("+4520000003", 1'000);
+  const OutboxItem m1 = Message(n, 1'000, "m1");
+  const OutboxItem m2 = Message(n, 1'000, "m2");
+  const OutboxItem help = QueueIn(account_.id, n, contact_, 1'000, "help");
+  EXPECT_EQ(Ids(ClaimAt(1'000).items), std::vector<int64_t>{help.id});
+  EXPECT_EQ(Ids(ClaimAt(2'000).items), std::vector<int64_t>{m1.id});
+  EXPECT_EQ(Ids(ClaimAt(3'000).items), std::vector<int64_t>{m2.id});
+}
+
+TEST_P(OutboxRate, ClaimersOnSeparateConnectionsShareOneRatePerNumber) {
+  const SenderNumber n = RatedNumber("+4520000004", 2'000);  // 2 per second
+  for (int i = 0; i < 6; ++i) QueueIn(account_.id, n, contact_, 1'000, "r" + std::to_string(i));
+  std::unique_ptr<ConsentStore> other = Must(location_->Open(), "second connection");
+  EXPECT_EQ(ClaimAt(1'000).items.size(), 1u);
+  EXPECT_TRUE(ClaimAt(1'000, other.get()).items.empty());
+  EXPECT_TRUE(ClaimAt(1'499, other.get()).items.empty());
+  EXPECT_EQ(ClaimAt(1'500, other.get()).items.size(), 1u);
+  EXPECT_TRUE(ClaimAt(1'500).items.empty());
+  EXPECT_EQ(ClaimAt(2'000).items.size(), 1u);
+}
+
+TEST_P(OutboxRate, RetiredAndDeferredItemsDoNotUseTheNumbersSlot) {
+  const SenderNumber n = RatedNumber("+4520000005", 1'000);
+  ReplyMaxAges ages;
+  // A HELP answer far past its maximum age expires; the message behind it still goes now.
+  const OutboxItem stale = QueueIn(account_.id, n, contact_, 1'000, "stale");
+  const OutboxItem m = Message(n, 1'000 + ages.help_ms + 1, "m");
+  ClaimedOutbox got = ClaimAt(1'000 + ages.help_ms + 1);
+  EXPECT_EQ(Ids(got.retired), std::vector<int64_t>{stale.id});
+  EXPECT_EQ(Ids(got.items), std::vector<int64_t>{m.id});
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, StoreConformance,
                          testing::Values(SqliteFactory(), PostgresFactory()),
                          [](const testing::TestParamInfo<StoreFactory>& info) {
@@ -4068,6 +4180,10 @@ INSTANTIATE_TEST_SUITE_P(Backends, StoreConformance,
                          });
 INSTANTIATE_TEST_SUITE_P(Backends, OutboxDispatch,
                          testing::Values(SqliteFactory(), PostgresFactory()),
+                         [](const testing::TestParamInfo<StoreFactory>& info) {
+                           return info.param.name;
+                         });
+INSTANTIATE_TEST_SUITE_P(Backends, OutboxRate, testing::Values(SqliteFactory(), PostgresFactory()),
                          [](const testing::TestParamInfo<StoreFactory>& info) {
                            return info.param.name;
                          });

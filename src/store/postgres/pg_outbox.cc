@@ -215,29 +215,41 @@ Result<ClaimedOutbox> PgStore::ClaimOutbox(const OutboxClaim& claim) {
     SMSC_ASSIGN_OR_RETURN(Txn txn, Txn::Begin(c));
     ClaimedOutbox out;
     const int64_t until = claim.now_ms + claim.lease_ms;
+    const int64_t now_us = claim.now_ms * 1000;
+    // The service's own replies first (outbox_due_replies holds only them), then everything.
+    bool replies_only = true;
     while (static_cast<int>(out.items.size()) < claim.limit &&
            static_cast<int>(out.retired.size() + out.deferred.size()) < kMaxRetiredPerClaim) {
       // SKIP LOCKED: rows another claimer has selected (and is about to mark) are passed over,
       // not waited for, so concurrent dispatchers get disjoint items. The same statement reads
       // each item's contact's status on its number and whether an event changed it after the
-      // item was queued, from one snapshot; the rows stay locked until the commit.
-      SMSC_ASSIGN_OR_RETURN(
-          Res r,
-          c.Q("SELECT " SMSC_OUTBOX_COLS_O
-              ", COALESCE((SELECT s.status FROM statuses s WHERE s.account_id = "
-              "o.account_id AND s.contact_id = o.contact_id AND s.number_id = "
-              "o.number_id), 'not_specified'), EXISTS (SELECT 1 FROM events e WHERE "
-              "e.account_id = o.account_id AND e.contact_id = o.contact_id AND "
-              "e.number_id = o.number_id AND e.id > o.queued_after_event AND e.from_status <> "
-              "e.to_status), COALESCE((SELECT CASE WHEN n.quiet_hours = '\"account\"' THEN "
-              "a.quiet_hours ELSE n.quiet_hours END FROM sender_numbers n JOIN accounts a ON "
-              "a.id = n.account_id WHERE n.id = o.number_id), '') FROM outbox o WHERE o.state = "
-              "'pending' AND "
-              "o.next_attempt_at_ms <= $1 ORDER BY o.id LIMIT $2 FOR UPDATE OF o SKIP "
-              "LOCKED",
-              "selecting due outbox items", claim.now_ms,
-              int64_t{claim.limit - static_cast<int>(out.items.size())}));
-      if (r.rows() == 0) break;
+      // item was queued, from one snapshot, and its number's quiet hours, kind and rate; it
+      // passes over the items of numbers that may not send yet. The rows stay locked until the
+      // commit.
+      std::string sql =
+          "SELECT " SMSC_OUTBOX_COLS_O
+          ", COALESCE((SELECT s.status FROM statuses s WHERE s.account_id = "
+          "o.account_id AND s.contact_id = o.contact_id AND s.number_id = "
+          "o.number_id), 'not_specified'), EXISTS (SELECT 1 FROM events e WHERE "
+          "e.account_id = o.account_id AND e.contact_id = o.contact_id AND "
+          "e.number_id = o.number_id AND e.id > o.queued_after_event AND e.from_status <> "
+          "e.to_status), COALESCE(CASE WHEN n.quiet_hours = '\"account\"' THEN a.quiet_hours "
+          "ELSE n.quiet_hours END, ''), COALESCE(n.kind, ''), COALESCE(n.rate_mmps, 0) FROM "
+          "outbox o LEFT JOIN sender_numbers n ON n.id = o.number_id LEFT JOIN accounts a ON "
+          "a.id = n.account_id WHERE o.state = 'pending'";
+      if (replies_only) sql += " AND o.kind <> 'message'";
+      sql +=
+          " AND o.next_attempt_at_ms <= $1 AND COALESCE(n.next_send_at_us, 0) <= $3 ORDER BY "
+          "o.id LIMIT $2 FOR UPDATE OF o SKIP LOCKED";
+      SMSC_ASSIGN_OR_RETURN(Res r,
+                            c.Q(sql, "selecting due outbox items", claim.now_ms,
+                                int64_t{claim.limit - static_cast<int>(out.items.size())}, now_us));
+      if (r.rows() == 0) {
+        if (!replies_only) break;
+        replies_only = false;
+        continue;
+      }
+      const size_t handled = out.items.size() + out.retired.size() + out.deferred.size();
       for (int i = 0; i < r.rows(); ++i) {
         SMSC_ASSIGN_OR_RETURN(OutboxItem o, ReadOutbox(r, i));
         constexpr int k = kOutboxColumnCount;  // the columns after the item's
@@ -264,6 +276,21 @@ Result<ClaimedOutbox> PgStore::ClaimOutbox(const OutboxClaim& claim) {
           out.retired.push_back(std::move(o));
           continue;
         }
+        const int64_t interval_us = RateIntervalUsOf(r.Text(i, k + 3), r.Int(i, k + 4));
+        if (interval_us > 0) {
+          // The number's next slot, taken only if it has come by the number's row as it is now
+          // (the snapshot above may be older) and no other claimer holds the row (SKIP LOCKED:
+          // that claimer is taking the slot, and waiting for it could deadlock two claimers
+          // that take two numbers in opposite orders). Otherwise the item stays pending.
+          SMSC_ASSIGN_OR_RETURN(
+              Res slot,
+              c.Q("UPDATE sender_numbers SET next_send_at_us = GREATEST(next_send_at_us, $2) + "
+                  "$3 WHERE id = (SELECT id FROM sender_numbers WHERE id = $1 AND "
+                  "next_send_at_us <= $2 FOR UPDATE SKIP LOCKED)",
+                  "taking number " + std::to_string(o.number_id) + "'s next sending slot",
+                  o.number_id, now_us, interval_us));
+          if (slot.Affected() == 0) continue;
+        }
         SMSC_RETURN_IF_ERROR(c.Q("UPDATE outbox SET state = 'sending', lease_owner = $2, "
                                  "lease_until_ms = $3 WHERE id = $1",
                                  "claiming outbox item " + std::to_string(o.id), o.id, claim.owner,
@@ -274,7 +301,19 @@ Result<ClaimedOutbox> PgStore::ClaimOutbox(const OutboxClaim& claim) {
         o.lease_until_ms = until;
         out.items.push_back(std::move(o));
       }
+      // Only items whose number's slot another claimer holds: claim again later, not here.
+      if (out.items.size() + out.retired.size() + out.deferred.size() == handled) {
+        if (!replies_only) break;
+        replies_only = false;
+      }
     }
+    // When a number that is waiting for its rate may send again (a number with nothing to
+    // send only makes a dispatcher look once for nothing).
+    SMSC_ASSIGN_OR_RETURN(Res next,
+                          c.Q("SELECT COALESCE(MIN(next_send_at_us), 0) FROM sender_numbers WHERE "
+                              "next_send_at_us > $1",
+                              "reading the next sending slot", now_us));
+    if (next.Int(0, 0) > 0) out.next_rate_slot_ms = RateSlotMs(next.Int(0, 0));
     SMSC_RETURN_IF_ERROR(txn.Commit());
     return out;
   });

@@ -303,8 +303,9 @@ Result<SenderNumber> SqliteStore::AddNumber(const SenderNumber& number) {
       Stmt s, impl_->Prepare("INSERT INTO sender_numbers (account_id, kind, number, country, "
                              "business_name, keywords_json, reply_opt_in, reply_opt_out, "
                              "reply_help, opt_in_confirmation, created_at_ms, quiet_hours, "
-                             "opt_out_notice, double_opt_in, reply_confirmation_request) VALUES "
-                             "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"));
+                             "opt_out_notice, double_opt_in, reply_confirmation_request, "
+                             "rate_mmps) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
+                             "?12, ?13, ?14, ?15, ?16)"));
   s.Bind(1, number.account_id)
       .Bind(2, NumberKindName(number.kind))
       .Bind(3, number.number)
@@ -319,7 +320,8 @@ Result<SenderNumber> SqliteStore::AddNumber(const SenderNumber& number) {
       .Bind(12, QuietHoursPolicyToJson(number.quiet_hours))
       .Bind(13, OptOutNoticeToJson(number.opt_out_notice))
       .BindBool(14, number.double_opt_in)
-      .Bind(15, number.replies.confirmation_request);
+      .Bind(15, number.replies.confirmation_request)
+      .Bind(16, number.rate_mmps);
   int rc = SQLITE_OK;
   Status st = s.Run("adding sender number", &rc);
   if (IsUniqueViolation(rc)) return AlreadyExists(NumberTaken(number));
@@ -339,7 +341,8 @@ Result<SenderNumber> SqliteStore::UpdateNumber(const SenderNumber& number) {
                              "business_name = ?6, keywords_json = ?7, reply_opt_in = ?8, "
                              "reply_opt_out = ?9, reply_help = ?10, opt_in_confirmation = ?11, "
                              "quiet_hours = ?12, opt_out_notice = ?13, double_opt_in = ?14, "
-                             "reply_confirmation_request = ?15 WHERE id = ?1 AND account_id = ?2"));
+                             "reply_confirmation_request = ?15, rate_mmps = ?16 WHERE id = ?1 AND "
+                             "account_id = ?2"));
   s.Bind(1, number.id)
       .Bind(2, number.account_id)
       .Bind(3, NumberKindName(number.kind))
@@ -354,7 +357,8 @@ Result<SenderNumber> SqliteStore::UpdateNumber(const SenderNumber& number) {
       .Bind(12, QuietHoursPolicyToJson(number.quiet_hours))
       .Bind(13, OptOutNoticeToJson(number.opt_out_notice))
       .BindBool(14, number.double_opt_in)
-      .Bind(15, number.replies.confirmation_request);
+      .Bind(15, number.replies.confirmation_request)
+      .Bind(16, number.rate_mmps);
   int rc = SQLITE_OK;
   Status st = s.Run("updating sender number", &rc);
   if (IsUniqueViolation(rc)) return AlreadyExists(NumberTaken(number));

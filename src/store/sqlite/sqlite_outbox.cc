@@ -242,34 +242,47 @@ Result<ClaimedOutbox> SqliteStore::ClaimOutbox(const OutboxClaim& claim) {
   SMSC_RETURN_IF_ERROR(CheckOutboxClaim(claim));
   std::lock_guard<std::mutex> lock(mu_);
   // The write lock is taken before the SELECT, so no other connection (or process) can claim
-  // the same rows, or change a contact's status, between our read and our update: each item is
-  // checked against the status as it is when the item is claimed.
+  // the same rows, or change a contact's status or a number's next send time, between our read
+  // and our update: each item is checked against the status as it is when the item is claimed.
   SMSC_ASSIGN_OR_RETURN(WriteTxn txn, WriteTxn::Begin(impl_.get()));
   ClaimedOutbox out;
   const int64_t until = claim.now_ms + claim.lease_ms;
+  const int64_t now_us = claim.now_ms * 1000;
+  // The service's own replies first (outbox_due_replies holds only them), then everything.
+  bool replies_only = true;
   while (static_cast<int>(out.items.size()) < claim.limit &&
          static_cast<int>(out.retired.size() + out.deferred.size()) < kMaxRetiredPerClaim) {
     // Each item with its contact's status on its number now, whether an event changed that
     // status after the item was queued (events_by_contact: the pair's events past its seq),
-    // and its number's quiet hours.
+    // its number's quiet hours, kind and rate; only items whose number may send now.
     std::vector<OutboxItem> due;
     std::vector<std::pair<SubscriptionStatus, bool>> contact_now;
     std::vector<std::string> quiet_hours;
+    std::vector<int64_t> intervals;
     {
-      SMSC_ASSIGN_OR_RETURN(
-          Stmt s, impl_->Prepare(
-                      "SELECT " SMSC_OUTBOX_COLS
-                      ", COALESCE((SELECT s.status FROM statuses s WHERE s.account_id = "
-                      "outbox.account_id AND s.contact_id = outbox.contact_id AND s.number_id = "
-                      "outbox.number_id), 'not_specified'), EXISTS (SELECT 1 FROM events e WHERE "
-                      "e.account_id = outbox.account_id AND e.contact_id = outbox.contact_id AND "
-                      "e.number_id = outbox.number_id AND e.id > outbox.queued_after_event AND "
-                      "e.from_status <> e.to_status), COALESCE((SELECT CASE WHEN n.quiet_hours = "
-                      "'\"account\"' THEN a.quiet_hours ELSE n.quiet_hours END FROM "
-                      "sender_numbers n JOIN accounts a ON a.id = n.account_id WHERE n.id = "
-                      "outbox.number_id), '') FROM outbox WHERE "
-                      "state = 'pending' AND next_attempt_at_ms <= ?1 ORDER BY id LIMIT ?2"));
-      s.Bind(1, claim.now_ms).Bind(2, int64_t{claim.limit - static_cast<int>(out.items.size())});
+      std::string sql =
+          "SELECT " SMSC_OUTBOX_COLS
+          ", COALESCE((SELECT s.status FROM statuses s WHERE s.account_id = "
+          "outbox.account_id AND s.contact_id = outbox.contact_id AND s.number_id = "
+          "outbox.number_id), 'not_specified'), EXISTS (SELECT 1 FROM events e WHERE "
+          "e.account_id = outbox.account_id AND e.contact_id = outbox.contact_id AND "
+          "e.number_id = outbox.number_id AND e.id > outbox.queued_after_event AND "
+          "e.from_status <> e.to_status), COALESCE((SELECT CASE WHEN n.quiet_hours = "
+          "'\"account\"' THEN a.quiet_hours ELSE n.quiet_hours END FROM sender_numbers n JOIN "
+          "accounts a ON a.id = n.account_id WHERE n.id = outbox.number_id), ''), "
+          "COALESCE((SELECT n.kind FROM "
+          "sender_numbers n WHERE n.id = outbox.number_id), ''), COALESCE((SELECT n.rate_mmps "
+          "FROM sender_numbers n WHERE n.id = outbox.number_id), 0) FROM outbox";
+      sql += replies_only ? " INDEXED BY outbox_due_replies" : " INDEXED BY outbox_due";
+      sql += " WHERE state = 'pending'";
+      if (replies_only) sql += " AND kind <> 'message'";
+      sql +=
+          " AND next_attempt_at_ms <= ?1 AND COALESCE((SELECT n.next_send_at_us FROM "
+          "sender_numbers n WHERE n.id = outbox.number_id), 0) <= ?3 ORDER BY id LIMIT ?2";
+      SMSC_ASSIGN_OR_RETURN(Stmt s, impl_->Prepare(sql));
+      s.Bind(1, claim.now_ms)
+          .Bind(2, int64_t{claim.limit - static_cast<int>(out.items.size())})
+          .Bind(3, now_us);
       while (true) {
         SMSC_ASSIGN_OR_RETURN(bool row, s.Step("selecting due outbox items"));
         if (!row) break;
@@ -279,10 +292,16 @@ Result<ClaimedOutbox> SqliteStore::ClaimOutbox(const OutboxClaim& claim) {
         if (!status.ok()) return BadColumn(status, "statuses", o.contact_id);
         contact_now.emplace_back(*status, s.Int(k + 1) != 0);
         quiet_hours.push_back(s.Text(k + 2));
+        intervals.push_back(RateIntervalUsOf(s.Text(k + 3), s.Int(k + 4)));
         due.push_back(std::move(o));
       }
     }
-    if (due.empty()) break;
+    if (due.empty()) {
+      if (!replies_only) break;
+      replies_only = false;
+      continue;
+    }
+    const size_t handled = out.items.size() + out.retired.size() + out.deferred.size();
     for (size_t i = 0; i < due.size(); ++i) {
       OutboxItem& o = due[i];
       ClaimFate fate =
@@ -307,6 +326,18 @@ Result<ClaimedOutbox> SqliteStore::ClaimOutbox(const OutboxClaim& claim) {
         out.retired.push_back(std::move(o));
         continue;
       }
+      if (intervals[i] > 0) {
+        // The number's next slot, taken only if it has come (an earlier item of this claim may
+        // have taken it): otherwise the item waits, and the next SELECT passes over its number.
+        SMSC_ASSIGN_OR_RETURN(Stmt s,
+                              impl_->Prepare("UPDATE sender_numbers SET next_send_at_us = "
+                                             "MAX(next_send_at_us, ?2) + ?3 WHERE id = ?1 AND "
+                                             "next_send_at_us <= ?2"));
+        s.Bind(1, o.number_id).Bind(2, now_us).Bind(3, intervals[i]);
+        SMSC_RETURN_IF_ERROR(
+            s.Run("taking number " + std::to_string(o.number_id) + "'s next sending slot"));
+        if (sqlite3_changes(impl_->db.get()) == 0) continue;
+      }
       SMSC_ASSIGN_OR_RETURN(Stmt s,
                             impl_->Prepare("UPDATE outbox SET state = 'sending', lease_owner = ?2, "
                                            "lease_until_ms = ?3 WHERE id = ?1"));
@@ -317,6 +348,20 @@ Result<ClaimedOutbox> SqliteStore::ClaimOutbox(const OutboxClaim& claim) {
       o.lease_until_ms = until;
       out.items.push_back(std::move(o));
     }
+    // Every item passed over (cannot happen with the write lock held; a guard against looping).
+    if (out.items.size() + out.retired.size() + out.deferred.size() == handled) {
+      if (!replies_only) break;
+      replies_only = false;
+    }
+  }
+  {
+    // When a number that is waiting for its rate may send again (a number with nothing to
+    // send only makes a dispatcher look once for nothing).
+    SMSC_ASSIGN_OR_RETURN(Stmt s, impl_->Prepare("SELECT COALESCE(MIN(next_send_at_us), 0) FROM "
+                                                 "sender_numbers WHERE next_send_at_us > ?1"));
+    s.Bind(1, now_us);
+    SMSC_ASSIGN_OR_RETURN(bool row, s.Step("reading the next sending slot"));
+    if (row && s.Int(0) > 0) out.next_rate_slot_ms = RateSlotMs(s.Int(0));
   }
   SMSC_RETURN_IF_ERROR(txn.Commit());
   return out;

@@ -19,7 +19,7 @@ struct Migration {
 };
 
 // Append only: a released migration is never edited, a change is a new entry.
-constexpr std::array<Migration, 18> kMigrations{{
+constexpr std::array<Migration, 19> kMigrations{{
     {1, "initial schema", R"sql(
 CREATE TABLE accounts (
   id                   INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -454,6 +454,16 @@ ALTER TABLE outbox ADD COLUMN delivery_error TEXT NOT NULL DEFAULT '';
 ALTER TABLE outbox ADD COLUMN delivery_updated_at_ms INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX outbox_by_provider_message_id ON outbox (account_id, provider_message_id)
   WHERE provider_message_id <> '';
+)sql"},
+    {19, "sending rate per number", R"sql(
+-- How fast a number may send, in thousandths of a message per second (0: its kind's default,
+-- core/send_rate.h), and the earliest time, in microseconds, at which it may send its next
+-- message: the outbox claim reads and moves it (docs/sending.md, "Sending rate").
+ALTER TABLE sender_numbers ADD COLUMN rate_mmps INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE sender_numbers ADD COLUMN next_send_at_us INTEGER NOT NULL DEFAULT 0;
+-- The claim takes the service's own replies (confirmations, HELP answers) before messages,
+-- without walking a queue of messages to find them.
+CREATE INDEX outbox_due_replies ON outbox (id) WHERE state = 'pending' AND kind <> 'message';
 )sql"},
 }};
 
