@@ -1346,6 +1346,7 @@ Result<SenderNumber> ConsentService::UpdateNumber(int64_t account_id, int64_t nu
   if (u.opt_in_confirmation) n.opt_in_confirmation = *u.opt_in_confirmation;
   if (u.quiet_hours) n.quiet_hours = *u.quiet_hours;
   if (u.opt_out_notice) n.opt_out_notice = *u.opt_out_notice;
+  if (u.frequency_cap) n.frequency_cap = *u.frequency_cap;
   if (u.rate_mmps) {
     if (*u.rate_mmps != 0 && (*u.rate_mmps < kMinRateMmps || *u.rate_mmps > kMaxRateMmps)) {
       return InvalidArgument("rate_per_second must be from 0.01 to 1000 (messages per second)");

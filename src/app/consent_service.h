@@ -113,6 +113,9 @@ struct MessageOutcome {
   // A marketing message that would have arrived in the recipient's quiet hours: when it was
   // asked for, and the decision that moved it (its send_at is decision->next_allowed_ms).
   std::optional<QuietHoursDecision> deferred;
+  // A marketing message past the number's frequency cap (with "over": "defer"): when the cap
+  // lets it go, before quiet hours (which may move it on again).
+  std::optional<int64_t> capped_until_ms;
   int64_t requested_ms = 0;
 };
 
@@ -128,6 +131,7 @@ struct NumberUpdate {
   std::optional<bool> opt_in_confirmation;
   std::optional<QuietHoursPolicy> quiet_hours;
   std::optional<OptOutNotice> opt_out_notice;
+  std::optional<FrequencyCap> frequency_cap;
   std::optional<int64_t> rate_mmps;  // 0: back to the kind's default (core/send_rate.h)
 };
 

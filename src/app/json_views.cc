@@ -60,6 +60,7 @@ json ToJson(const SenderNumber& n) {
                                   ? json(nullptr)
                                   : json(RatePerSecond(EffectiveRateMmps(n.kind, n.rate_mmps)))},
           {"rate_default", n.rate_mmps == 0},
+          {"frequency_cap", json::parse(FrequencyCapToJson(n.frequency_cap))},
           {"created_at", FormatTimestampMs(n.created_at_ms)}};
 }
 
@@ -190,6 +191,15 @@ json MessageJson(const MessageOutcome& out, int64_t now_ms) {
                      {"until", FormatTimestampMs(out.deferred->next_allowed_ms)},
                      {"rule", out.deferred->rule},
                      {"zones", out.deferred->zones}};
+  } else if (out.capped_until_ms) {
+    j["deferred"] = {{"reason", "frequency_cap"},
+                     {"requested", FormatTimestampMs(out.requested_ms)},
+                     {"until", FormatTimestampMs(*out.capped_until_ms)},
+                     {"zones", json::array()}};
+  }
+  // Held back by the cap and then by quiet hours: both say when.
+  if (out.deferred && out.capped_until_ms) {
+    j["deferred"]["frequency_cap_until"] = FormatTimestampMs(*out.capped_until_ms);
   }
   return j;
 }

@@ -120,6 +120,31 @@ Result<ConsentService::PreparedMessage> ConsentService::PrepareMessage(int64_t a
       if (!fits.ok()) return InvalidArgument(fits.message() + ", with the opt-out notice");
     }
   }
+  if (req.purpose == Purpose::kMarketing && contact && number->frequency_cap.any()) {
+    // The contact's other marketing from the number, a week either side of the earliest and
+    // the latest time the cap could move this one to.
+    constexpr int64_t kWeekMs = 7LL * 24 * 60 * 60 * 1000;
+    const int64_t due = item.next_attempt_at_ms;
+    SMSC_ASSIGN_OR_RETURN(
+        std::vector<int64_t> others,
+        store_.ListMarketingDueTimes(account.id, contact->contact_id, number->id, due - kWeekMs,
+                                     due + kMaxScheduleAheadMs + kWeekMs));
+    Result<std::optional<int64_t>> delay = FrequencyCapDelay(number->frequency_cap, others, due);
+    if (!delay.ok() || (*delay && number->frequency_cap.over == FrequencyCap::Over::kRefuse)) {
+      p.outcome.refusal =
+          Refusal{SendRefusal::kFrequencyCapped,
+                  "the number's frequency cap (" + FrequencyCapToJson(number->frequency_cap) +
+                      ") allows no more marketing to this recipient " +
+                      (delay.ok() ? "until " + FormatTimestampMs(**delay) : "within 30 days")};
+      p.done = true;
+      return p;
+    }
+    if (*delay) {
+      p.outcome.requested_ms = due;
+      p.outcome.capped_until_ms = **delay;
+      item.send_at_ms = item.next_attempt_at_ms = **delay;
+    }
+  }
   const QuietHoursPolicy& quiet_hours =
       EffectiveQuietHours(number->quiet_hours, account.quiet_hours);
   if (QuietHoursApplyTo(quiet_hours, req.purpose == Purpose::kMarketing)) {
@@ -133,7 +158,7 @@ Result<ConsentService::PreparedMessage> ConsentService::PrepareMessage(int64_t a
     }
     QuietHoursDecision quiet = checked.ok() ? std::move(checked).value() : QuietHoursDecision{};
     if (checked.ok() && !quiet.allowed) {
-      p.outcome.requested_ms = item.next_attempt_at_ms;
+      if (!p.outcome.capped_until_ms) p.outcome.requested_ms = item.next_attempt_at_ms;
       item.send_at_ms = item.next_attempt_at_ms = quiet.next_allowed_ms;
       p.outcome.deferred = std::move(quiet);
     }

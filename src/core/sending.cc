@@ -1,5 +1,7 @@
 #include "core/sending.h"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "core/ascii.h"
@@ -20,6 +22,8 @@ const char* SendRefusalCode(SendRefusal r) {
       return "opted_out";
     case SendRefusal::kPendingConfirmation:
       return "pending_confirmation";
+    case SendRefusal::kFrequencyCapped:
+      return "frequency_capped";
   }
   return "not_opted_in";
 }
@@ -88,6 +92,77 @@ std::string OptOutNoticeToJson(const OptOutNotice& n) {
   return nlohmann::json{
       {"text", n.text}, {"every_messages", n.every_messages}, {"every_days", n.every_days}}
       .dump();
+}
+
+Result<FrequencyCap> ParseFrequencyCap(std::string_view text) {
+  auto read = ReadJson(text);
+  if (!read.ok()) return InvalidArgument("frequency_cap: " + read.status().message());
+  const nlohmann::json& j = *read;
+  FrequencyCap cap;
+  if (j.is_null()) return cap;
+  if (!j.is_object()) return InvalidArgument("frequency_cap must be an object or null");
+  for (const auto& [key, value] : j.items()) {
+    if (key == "per_day" || key == "per_week") {
+      if (!value.is_number_integer() || value.get<int64_t>() < 0 ||
+          value.get<int64_t>() > kMaxFrequencyCap) {
+        return InvalidArgument("frequency_cap." + key + " must be a whole number from 0 to " +
+                               std::to_string(kMaxFrequencyCap));
+      }
+      (key == "per_day" ? cap.per_day : cap.per_week) = static_cast<int>(value.get<int64_t>());
+    } else if (key == "over") {
+      if (value == "refuse") {
+        cap.over = FrequencyCap::Over::kRefuse;
+      } else if (value == "defer") {
+        cap.over = FrequencyCap::Over::kDefer;
+      } else {
+        return InvalidArgument("frequency_cap.over must be \"refuse\" or \"defer\"");
+      }
+    } else {
+      return InvalidArgument("frequency_cap: unknown field '" + key + "'");
+    }
+  }
+  if (!cap.any()) {
+    return InvalidArgument("frequency_cap needs per_day or per_week above 0 (null: no cap)");
+  }
+  return cap;
+}
+
+std::string FrequencyCapToJson(const FrequencyCap& cap) {
+  if (!cap.any()) return "null";
+  return nlohmann::json{{"per_day", cap.per_day},
+                        {"per_week", cap.per_week},
+                        {"over", cap.over == FrequencyCap::Over::kDefer ? "defer" : "refuse"}}
+      .dump();
+}
+
+Result<std::optional<int64_t>> FrequencyCapDelay(const FrequencyCap& cap,
+                                                 const std::vector<int64_t>& others_ms,
+                                                 int64_t due_ms) {
+  constexpr int64_t kDayMs = 24LL * 60 * 60 * 1000, kWeekMs = 7 * kDayMs;
+  const auto fits = [&](int64_t t) {
+    int64_t day = 0, week = 0;
+    for (int64_t o : others_ms) {
+      const int64_t d = o > t ? o - t : t - o;
+      if (d < kDayMs) ++day;
+      if (d < kWeekMs) ++week;
+    }
+    return (cap.per_day == 0 || day < cap.per_day) && (cap.per_week == 0 || week < cap.per_week);
+  };
+  if (!cap.any() || fits(due_ms)) return std::optional<int64_t>();
+  // A window's count drops only when a message leaves it: the first instant that fits is one
+  // window length after one of the other messages.
+  std::vector<int64_t> candidates;
+  for (int64_t o : others_ms) {
+    for (int64_t w : {kDayMs, kWeekMs}) {
+      if (o + w > due_ms) candidates.push_back(o + w);
+    }
+  }
+  std::sort(candidates.begin(), candidates.end());
+  for (int64_t t : candidates) {
+    if (t - due_ms > kMaxScheduleAheadMs) break;
+    if (fits(t)) return std::optional<int64_t>(t);
+  }
+  return InvalidArgument("the frequency cap leaves no room for this message within 30 days");
 }
 
 std::string DefaultOptOutNoticeText(std::string_view language) {

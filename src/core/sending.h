@@ -22,8 +22,10 @@ enum class SendRefusal {
   kNotOptedIn,           // marketing to someone not opted in on the number
   kOptedOut,             // anything to someone opted out on the number
   kPendingConfirmation,  // marketing to someone who has not yet confirmed a double opt-in
+  kFrequencyCapped,      // marketing past the number's frequency cap for the contact
 };
-// "addon_missing", "number_not_permitted", "not_opted_in", "opted_out", "pending_confirmation"
+// "addon_missing", "number_not_permitted", "not_opted_in", "opted_out", "pending_confirmation",
+// "frequency_capped"
 const char* SendRefusalCode(SendRefusal r);
 
 struct Refusal {
@@ -79,6 +81,35 @@ bool NeedsOptOutNotice(const OptOutNotice& policy, const NoticeHistory& history,
 // The body with the notice on a line of its own, unless the body already says it (compared
 // without regard to ASCII case).
 std::string WithOptOutNotice(std::string_view body, std::string_view notice);
+
+// ---- The frequency cap ---------------------------------------------------------------------
+// A sender number's limit on the marketing one contact gets from it: at most `per_day`
+// messages in any 24 hours and `per_week` in any 7 days (0: no limit by that measure). A
+// message over it is refused (409 frequency_capped) or, with kDefer, scheduled for the first
+// moment it fits.
+struct FrequencyCap {
+  enum class Over { kRefuse, kDefer };
+  int per_day = 0;   // 0..1000
+  int per_week = 0;  // 0..1000
+  Over over = Over::kRefuse;
+  bool operator==(const FrequencyCap&) const = default;
+  bool any() const { return per_day > 0 || per_week > 0; }
+};
+inline constexpr int kMaxFrequencyCap = 1000;
+// null (no cap) or {"per_day", "per_week", "over": "refuse"|"defer"}, each optional but one
+// of the counts; kInvalidArgument naming the field.
+Result<FrequencyCap> ParseFrequencyCap(std::string_view json);
+std::string FrequencyCapToJson(const FrequencyCap& cap);  // "null" when !cap.any()
+
+// Where a marketing message due at `due_ms` fits under the cap, given when the contact's other
+// marketing messages from the number are (or were) due (`others_ms`, those not cancelled,
+// expired, failed or dead). A window counts every message due less than its length before or
+// after the new one, so no 24 hours or 7 days that hold the new message hold more than the cap.
+// nullopt: it fits at `due_ms`. Otherwise the first instant at which it fits, looked for up to
+// kMaxScheduleAheadMs ahead (kInvalidArgument past that).
+Result<std::optional<int64_t>> FrequencyCapDelay(const FrequencyCap& cap,
+                                                 const std::vector<int64_t>& others_ms,
+                                                 int64_t due_ms);
 
 // ---- Limits of a message --------------------------------------------------------------------
 

@@ -256,6 +256,7 @@ void Api::AddRoutes() {
             {"double_opt_in"},
             {"quiet_hours"},
             {"opt_out_notice", {{"text"}, {"every_messages"}, {"every_days"}}},
+            {"frequency_cap"},
             {"rate_per_second"},
             {"keywords",
              {{"opt_in"},
@@ -273,6 +274,9 @@ void Api::AddRoutes() {
         SMSC_ASSIGN_OR_RETURN(u.double_opt_in, OptBool(body, "double_opt_in"));
         if (body.contains("quiet_hours")) {
           SMSC_ASSIGN_OR_RETURN(u.quiet_hours, ParseQuietHoursPolicy(body["quiet_hours"].dump()));
+        }
+        if (body.contains("frequency_cap")) {
+          SMSC_ASSIGN_OR_RETURN(u.frequency_cap, ParseFrequencyCap(body["frequency_cap"].dump()));
         }
         if (body.contains("opt_out_notice")) {
           SMSC_ASSIGN_OR_RETURN(u.opt_out_notice, ParseOptOutNotice(body["opt_out_notice"].dump()));

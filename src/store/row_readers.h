@@ -60,6 +60,9 @@ Result<SenderNumber> ReadNumber(const Row& s) {
   n.double_opt_in = s.Bool(14);
   n.replies.confirmation_request = s.Text(15);
   n.rate_mmps = s.Int(16);
+  auto cap = ParseFrequencyCap(s.Text(17));
+  if (!cap.ok()) return BadColumn(cap, "sender_numbers", n.id);
+  n.frequency_cap = *cap;
   return n;
 }
 

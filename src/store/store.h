@@ -109,6 +109,8 @@ struct SenderNumber {
   // How fast it may send, in thousandths of a message per second (core/send_rate.h); 0: its
   // kind's default (DefaultRateMmps). The outbox claim spaces its items by it.
   int64_t rate_mmps = 0;
+  // How much marketing one contact may get from it (core/sending.h); none by default.
+  FrequencyCap frequency_cap;
 };
 
 struct Contact {
@@ -789,6 +791,13 @@ class ConsentStore {
   // dead), as the opt-out notice's policy needs them (NoticeHistory, core/sending.h).
   virtual Result<NoticeHistory> GetNoticeHistory(int64_t account_id, int64_t contact_id,
                                                  int64_t number_id) = 0;
+  // When the contact's marketing messages from the number (not cancelled, expired, failed or
+  // dead) are due, or were when they left: their next_attempt_at_ms within (from_ms, to_ms),
+  // ascending, at most kMaxCapRows of them (the frequency cap, core/sending.h).
+  static constexpr int kMaxCapRows = 5000;
+  virtual Result<std::vector<int64_t>> ListMarketingDueTimes(int64_t account_id, int64_t contact_id,
+                                                             int64_t number_id, int64_t from_ms,
+                                                             int64_t to_ms) = 0;
   // The account's outbox item queued with this Idempotency-Key; nullopt when there is none.
   virtual Result<std::optional<OutboxItem>> FindOutboxByIdempotencyKey(int64_t account_id,
                                                                        const std::string& key) = 0;

@@ -9,7 +9,7 @@
 #define SMSC_NUMBER_COLS                                                                         \
   "id, account_id, kind, number, country, business_name, keywords_json, reply_opt_in, "          \
   "reply_opt_out, reply_help, opt_in_confirmation, created_at_ms, quiet_hours, opt_out_notice, " \
-  "double_opt_in, reply_confirmation_request, rate_mmps"
+  "double_opt_in, reply_confirmation_request, rate_mmps, frequency_cap"
 #define SMSC_CONTACT_COLS "id, account_id, phone, name, email, created_at_ms, properties"
 #define SMSC_JOB_COLS                                                                    \
   "id, account_id, kind, idempotency_key, request, state, total, done, cursor, result, " \

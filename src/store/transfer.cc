@@ -130,7 +130,7 @@ const std::vector<TransferTable>& TransferTables() {
         {"business_name", T}, {"keywords_json", T}, {"reply_opt_in", T}, {"reply_opt_out", T},
         {"reply_help", T}, {"opt_in_confirmation", B}, {"created_at_ms", I}, {"quiet_hours", T},
         {"opt_out_notice", T}, {"double_opt_in", B}, {"reply_confirmation_request", T},
-        {"rate_mmps", I}, {"next_send_at_us", I}},
+        {"rate_mmps", I}, {"next_send_at_us", I}, {"frequency_cap", T}},
        1, true},
       {"provider_configs",
        {{"account_id", I}, {"provider", T}, {"settings", T}, {"updated_at_ms", I}},

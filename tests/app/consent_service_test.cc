@@ -833,5 +833,46 @@ TEST_F(ServiceTest, DoubleOptInByApiAsksAgainAfterTheWindow) {
   EXPECT_EQ(svc_->SetStatus(pending).status().code(), StatusCode::kInvalidArgument);
 }
 
+TEST_F(ServiceTest, TheFrequencyCapRefusesOrDefersMarketingPastIt) {
+  NumberUpdate u;
+  u.quiet_hours = QuietHoursPolicy{QuietHoursPolicy::Kind::kOff, {}};
+  u.frequency_cap = *ParseFrequencyCap(R"({"per_day":2})");
+  ASSERT_TRUE(svc_->UpdateNumber(account_, long_.id, u).ok());
+  ASSERT_TRUE(svc_->SetStatus(OptIn("+15551234567")).ok());
+  auto send = [&](Purpose purpose) {
+    MessageRequest m;
+    m.to = "+14155552671";
+    m.from = "+15551234567";
+    m.body = "Sale";
+    m.purpose = purpose;
+    auto r = svc_->SendMessage(account_, m);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? *r : MessageOutcome{};
+  };
+  const int64_t first = clock_.NowMs();
+  ASSERT_TRUE(send(Purpose::kMarketing).message);
+  ASSERT_TRUE(send(Purpose::kMarketing).message);
+  MessageOutcome third = send(Purpose::kMarketing);
+  ASSERT_TRUE(third.refusal.has_value());
+  EXPECT_STREQ(SendRefusalCode(third.refusal->why), "frequency_capped");
+  EXPECT_FALSE(third.message.has_value());
+  // Transactional messages are not capped.
+  EXPECT_TRUE(send(Purpose::kTransactional).message.has_value());
+
+  u = NumberUpdate{};
+  u.frequency_cap = *ParseFrequencyCap(R"({"per_day":2,"over":"defer"})");
+  ASSERT_TRUE(svc_->UpdateNumber(account_, long_.id, u).ok());
+  MessageOutcome later = send(Purpose::kMarketing);
+  ASSERT_TRUE(later.message.has_value());
+  ASSERT_TRUE(later.capped_until_ms.has_value());
+  // A day after the first, which the clock read once before queueing it.
+  EXPECT_GE(*later.capped_until_ms, first + 24LL * 60 * 60 * 1000);
+  EXPECT_LE(*later.capped_until_ms, first + 24LL * 60 * 60 * 1000 + 10'000);
+  EXPECT_EQ(later.message->next_attempt_at_ms, *later.capped_until_ms);
+  json j = MessageJson(later, clock_.NowMs());
+  EXPECT_EQ(j["state"], "scheduled");
+  EXPECT_EQ(j["deferred"]["reason"], "frequency_cap");
+}
+
 }  // namespace
 }  // namespace smsconsent

@@ -106,6 +106,7 @@ class ExportCli : public ::testing::Test {
     sqlite3_finalize(s);
     sqlite3_close(db);
     Sql(sql +
+        "ALTER TABLE sender_numbers DROP COLUMN frequency_cap; "
         "DROP INDEX outbox_due_replies; ALTER TABLE sender_numbers DROP COLUMN rate_mmps; "
         "ALTER TABLE sender_numbers DROP COLUMN next_send_at_us; "
         "DROP INDEX outbox_by_provider_message_id; ALTER TABLE outbox DROP COLUMN delivery; "

@@ -169,5 +169,61 @@ TEST(OptOutNotice, PolicyJsonRoundTripsAndBadFieldsAreNamed) {
   EXPECT_FALSE(ParseOptOutNotice(R"({"text":")" + std::string(161, 'x') + R"("})").ok());
 }
 
+// ---- The frequency cap ----
+
+constexpr int64_t kHourMs = 60LL * 60 * 1000, kCapDayMs = 24 * kHourMs;
+
+TEST(FrequencyCap, PolicyJsonRoundTripsAndBadFieldsAreNamed) {
+  EXPECT_FALSE(ParseFrequencyCap("null")->any());
+  EXPECT_EQ(FrequencyCapToJson(FrequencyCap{}), "null");
+  const auto cap = ParseFrequencyCap(R"({"per_day":2,"over":"defer"})");
+  ASSERT_TRUE(cap.ok()) << cap.status().ToString();
+  EXPECT_EQ(cap->per_day, 2);
+  EXPECT_EQ(cap->per_week, 0);
+  EXPECT_EQ(cap->over, FrequencyCap::Over::kDefer);
+  EXPECT_EQ(*ParseFrequencyCap(FrequencyCapToJson(*cap)), *cap);
+  for (const char* bad : {R"({"per_day":0})", R"({"per_day":-1})", R"({"per_week":1001})",
+                          R"({"per_day":1,"over":"drop"})", R"({"per_day":1,"per_hour":3})",
+                          R"([1])", R"({"per_day":"2"})"}) {
+    const auto r = ParseFrequencyCap(bad);
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << bad;
+    EXPECT_NE(r.status().message().find("frequency_cap"), std::string::npos) << bad;
+  }
+}
+
+TEST(FrequencyCap, AMessageFitsWhenNoWindowAroundItIsFull) {
+  FrequencyCap two_a_day;
+  two_a_day.per_day = 2;
+  const int64_t t = 100 * kCapDayMs;
+  EXPECT_FALSE(*FrequencyCapDelay(two_a_day, {}, t));
+  EXPECT_FALSE(*FrequencyCapDelay(two_a_day, {t - 5 * kHourMs}, t));
+  // Two in the 24 hours before: the first moment it fits is when the older one leaves.
+  auto delay = FrequencyCapDelay(two_a_day, {t - 20 * kHourMs, t - 2 * kHourMs}, t);
+  ASSERT_TRUE(delay.ok());
+  ASSERT_TRUE(delay->has_value());
+  EXPECT_EQ(**delay, t + 4 * kHourMs);
+  // One scheduled after counts too: any 24 hours that hold the new message hold at most two.
+  delay = FrequencyCapDelay(two_a_day, {t - 20 * kHourMs, t + 3 * kHourMs}, t);
+  ASSERT_TRUE(delay->has_value());
+  EXPECT_EQ(**delay, t + 4 * kHourMs);  // then only the later one is within 24 hours
+  delay = FrequencyCapDelay(two_a_day, {t + 1 * kHourMs, t + 3 * kHourMs}, t);
+  ASSERT_TRUE(delay->has_value());
+  EXPECT_EQ(**delay, t + 25 * kHourMs);  // two later ones: a day after the first of them
+  // Exactly 24 hours apart is another day.
+  EXPECT_FALSE(*FrequencyCapDelay(two_a_day, {t - 24 * kHourMs, t - kCapDayMs - 1}, t));
+
+  FrequencyCap three_a_week;
+  three_a_week.per_week = 3;
+  delay = FrequencyCapDelay(three_a_week, {t - 6 * kCapDayMs, t - 3 * kCapDayMs, t - kHourMs}, t);
+  ASSERT_TRUE(delay->has_value());
+  EXPECT_EQ(**delay, t + kCapDayMs);  // when the one six days ago is a week old
+  // A cap that leaves no room within 30 days.
+  std::vector<int64_t> daily;
+  for (int d = -7; d <= 40; ++d) daily.push_back(t + d * kCapDayMs);
+  FrequencyCap one_a_week;
+  one_a_week.per_week = 1;
+  EXPECT_EQ(FrequencyCapDelay(one_a_week, daily, t).status().code(), StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace smsconsent

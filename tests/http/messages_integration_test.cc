@@ -554,5 +554,36 @@ TEST_F(Messages, MessagesLeaveANumberAtItsRate) {
   EXPECT_GE(span, 990) << sent_at.front() << " .. " << sent_at.back();
 }
 
+TEST_F(Messages, TheFrequencyCapRefusesMarketingPastItAndBadCapsChangeNothing) {
+  HttpClientResponse set = Patch(R"({"frequency_cap":{"per_day":1}})");
+  ASSERT_EQ(set.status, 200) << set.body;
+  EXPECT_EQ(json::parse(set.body)["frequency_cap"]["per_day"], 1);
+  EXPECT_EQ(json::parse(set.body)["frequency_cap"]["over"], "refuse");
+  for (const char* bad :
+       {R"({"frequency_cap":{"per_day":0}})", R"({"frequency_cap":{"per_day":1,"over":"drop"}})",
+        R"({"frequency_cap":{"per_hour":1}})", R"({"frequency_cap":3})"}) {
+    HttpClientResponse r = Patch(bad);
+    EXPECT_EQ(r.status, 400) << bad;
+    EXPECT_NE(r.body.find("frequency_cap"), std::string::npos) << r.body;
+  }
+  ASSERT_EQ(Post({{"to", kFan}, {"from", kNumber}, {"body", "Sale 1"}}).status, 202);
+  HttpClientResponse r = Post({{"to", kFan}, {"from", kNumber}, {"body", "Sale 2"}});
+  EXPECT_EQ(r.status, 409) << r.body;
+  EXPECT_EQ(ErrorCode(r), "frequency_capped") << r.body;
+  EXPECT_EQ(
+      Post({{"to", kFan}, {"from", kNumber}, {"body", "Receipt"}, {"purpose", "transactional"}})
+          .status,
+      202);
+  // Deferred instead, a day after the first.
+  ASSERT_EQ(Patch(R"({"frequency_cap":{"per_day":1,"over":"defer"}})").status, 200);
+  r = Post({{"to", kFan}, {"from", kNumber}, {"body", "Sale 3"}});
+  ASSERT_EQ(r.status, 202) << r.body;
+  json m = json::parse(r.body);
+  EXPECT_EQ(m["state"], "scheduled") << r.body;
+  EXPECT_EQ(m["deferred"]["reason"], "frequency_cap") << r.body;
+  ASSERT_EQ(Patch(R"({"frequency_cap":null})").status, 200);
+  EXPECT_EQ(Post({{"to", kFan}, {"from", kNumber}, {"body", "Sale 4"}}).status, 202);
+}
+
 }  // namespace
 }  // namespace smsconsent

@@ -110,6 +110,7 @@ class PgStoreTest : public testing::Test {
   std::string UndoMigrationSix() {
     return "SET search_path TO \"" + schema_ +
            "\";\n"
+           "ALTER TABLE sender_numbers DROP COLUMN frequency_cap;\n"
            "DROP INDEX outbox_due_replies;\n"
            "ALTER TABLE sender_numbers DROP COLUMN rate_mmps, DROP COLUMN next_send_at_us;\n"
            "DROP INDEX outbox_by_provider_message_id;\n"

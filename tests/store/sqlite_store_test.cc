@@ -163,7 +163,8 @@ std::vector<ConsentEvent> RewriteAsVersion11(const std::string& path) {
     exec("UPDATE events SET prev_hash = '" + e.prev_hash + "', hash = '" + e.hash +
          "' WHERE id = " + std::to_string(e.id));
   }
-  for (const char* sql : {"DROP INDEX outbox_due_replies",
+  for (const char* sql : {"ALTER TABLE sender_numbers DROP COLUMN frequency_cap",
+                          "DROP INDEX outbox_due_replies",
                           "ALTER TABLE sender_numbers DROP COLUMN rate_mmps",
                           "ALTER TABLE sender_numbers DROP COLUMN next_send_at_us",
                           "DROP INDEX outbox_by_provider_message_id",
@@ -316,23 +317,26 @@ TEST(SqliteStore, MigrationDeletesTheInputOfFinishedJobs) {
     ASSERT_EQ(raw.Exec("INSERT INTO job_inputs (job_id, chunk, data) SELECT id, c.n, "
                        "x'70686f6e65' FROM jobs, (SELECT 0 AS n UNION ALL SELECT 1) AS c"),
               SQLITE_OK);
-    for (const char* undo :
-         {"DROP INDEX outbox_due_replies", "ALTER TABLE sender_numbers DROP COLUMN rate_mmps",
-          "ALTER TABLE sender_numbers DROP COLUMN next_send_at_us",
-          "DROP INDEX outbox_by_provider_message_id", "ALTER TABLE outbox DROP COLUMN delivery",
-          "ALTER TABLE outbox DROP COLUMN delivery_error",
-          "ALTER TABLE outbox DROP COLUMN delivery_updated_at_ms",
-          "ALTER TABLE accounts DROP COLUMN quiet_hours",
-          "ALTER TABLE sender_numbers DROP COLUMN double_opt_in",
-          "ALTER TABLE sender_numbers DROP COLUMN reply_confirmation_request",
-          "DROP INDEX outbox_by_idempotency_key",
-          "ALTER TABLE sender_numbers DROP COLUMN quiet_hours",
-          "ALTER TABLE sender_numbers DROP COLUMN opt_out_notice",
-          "ALTER TABLE outbox DROP COLUMN notice", "ALTER TABLE outbox DROP COLUMN purpose",
-          "ALTER TABLE outbox DROP COLUMN send_at_ms",
-          "ALTER TABLE outbox DROP COLUMN idempotency_key",
-          "ALTER TABLE outbox DROP COLUMN request_hash",
-          "DELETE FROM schema_migrations WHERE version >= 14"}) {
+    for (const char* undo : {"ALTER TABLE sender_numbers DROP COLUMN frequency_cap",
+                             "DROP INDEX outbox_due_replies",
+                             "ALTER TABLE sender_numbers DROP COLUMN rate_mmps",
+                             "ALTER TABLE sender_numbers DROP COLUMN next_send_at_us",
+                             "DROP INDEX outbox_by_provider_message_id",
+                             "ALTER TABLE outbox DROP COLUMN delivery",
+                             "ALTER TABLE outbox DROP COLUMN delivery_error",
+                             "ALTER TABLE outbox DROP COLUMN delivery_updated_at_ms",
+                             "ALTER TABLE accounts DROP COLUMN quiet_hours",
+                             "ALTER TABLE sender_numbers DROP COLUMN double_opt_in",
+                             "ALTER TABLE sender_numbers DROP COLUMN reply_confirmation_request",
+                             "DROP INDEX outbox_by_idempotency_key",
+                             "ALTER TABLE sender_numbers DROP COLUMN quiet_hours",
+                             "ALTER TABLE sender_numbers DROP COLUMN opt_out_notice",
+                             "ALTER TABLE outbox DROP COLUMN notice",
+                             "ALTER TABLE outbox DROP COLUMN purpose",
+                             "ALTER TABLE outbox DROP COLUMN send_at_ms",
+                             "ALTER TABLE outbox DROP COLUMN idempotency_key",
+                             "ALTER TABLE outbox DROP COLUMN request_hash",
+                             "DELETE FROM schema_migrations WHERE version >= 14"}) {
       ASSERT_EQ(raw.Exec(undo), SQLITE_OK) << undo;
     }
   }

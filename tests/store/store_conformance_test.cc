@@ -3192,6 +3192,45 @@ TEST_P(OutboxRecheck, AMarketingMessageInTheRecipientsQuietHoursIsDeferred) {
   EXPECT_EQ(got.deferred[0].next_attempt_at_ms, kMorning);
 }
 
+// The frequency cap's view of a (contact, number): when its marketing messages are due, those
+// not retired, within the range asked.
+TEST_P(OutboxRecheck, MarketingDueTimesListWhatTheCapCounts) {
+  const Contact c = MakeContact(short_account_.id, "+13055550177");
+  auto queue = [&](Purpose purpose, int64_t due) {
+    OutboxItem o = Queued(ReplyKind::kMessage, due, c);
+    o.purpose = purpose;
+    o.next_attempt_at_ms = due;
+    ChangeSet changes;
+    changes.outbox = {o};
+    return Must(store_->Commit(short_account_.id, changes)).outbox.at(0).id;
+  };
+  // One sent and one failed: the claim hands each out, the completion records how it went.
+  Decide(kNone, kIn, Source::kManual, std::nullopt, 500, &c);
+  for (auto [due, state] : {std::pair{3000, OutboxState::kSent}, {4000, OutboxState::kFailed}}) {
+    queue(Purpose::kMarketing, due);
+    ClaimedOutbox got = Claim(due, 1);
+    ASSERT_EQ(got.items.size(), 1u);
+    OutboxCompletion done;
+    done.id = got.items[0].id;
+    done.lease_owner = "d";
+    done.state = state;
+    done.attempts = 1;
+    done.at_ms = due;
+    ASSERT_TRUE(store_->CompleteOutbox(done).ok());
+  }
+  queue(Purpose::kMarketing, 1000);
+  queue(Purpose::kTransactional, 3500);
+  queue(Purpose::kMarketing, 9000);
+  EXPECT_EQ(Must(store_->ListMarketingDueTimes(short_account_.id, c.id, short_code_.id, 0, 10000)),
+            (std::vector<int64_t>{1000, 3000, 9000}));
+  EXPECT_EQ(
+      Must(store_->ListMarketingDueTimes(short_account_.id, c.id, short_code_.id, 1000, 9000)),
+      (std::vector<int64_t>{3000}));
+  EXPECT_TRUE(
+      Must(store_->ListMarketingDueTimes(short_account_.id + 1, c.id, short_code_.id, 0, 10000))
+          .empty());
+}
+
 // The opt-out notice's history of a (contact, number): the marketing messages queued, the last
 // one that carried the notice and how many came after it; cancelled messages do not count.
 TEST_P(OutboxRecheck, TheOptOutNoticesHistoryCountsMarketingSinceTheLastNotice) {

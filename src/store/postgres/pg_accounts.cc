@@ -240,14 +240,15 @@ Result<SenderNumber> PgStore::AddNumber(const SenderNumber& number) {
         c.Q("INSERT INTO sender_numbers (account_id, kind, number, country, "
             "business_name, keywords_json, reply_opt_in, reply_opt_out, reply_help, "
             "opt_in_confirmation, created_at_ms, quiet_hours, opt_out_notice, double_opt_in, "
-            "reply_confirmation_request, rate_mmps) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
-            "$10, $11, $12, $13, $14, $15, $16) RETURNING id",
+            "reply_confirmation_request, rate_mmps, frequency_cap) VALUES ($1, $2, $3, $4, $5, $6, "
+            "$7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING id",
             "adding sender number", number.account_id, NumberKindName(number.kind), number.number,
             number.country, number.business_name, KeywordsToJson(number.keywords),
             number.replies.opt_in, number.replies.opt_out, number.replies.help,
             number.opt_in_confirmation, number.created_at_ms,
             QuietHoursPolicyToJson(number.quiet_hours), OptOutNoticeToJson(number.opt_out_notice),
-            number.double_opt_in, number.replies.confirmation_request, number.rate_mmps);
+            number.double_opt_in, number.replies.confirmation_request, number.rate_mmps,
+            FrequencyCapToJson(number.frequency_cap));
     if (!r.ok() && c.last_sqlstate() == pg::kUniqueViolation) {
       return AlreadyExists(NumberTaken(number));
     }
@@ -267,13 +268,14 @@ Result<SenderNumber> PgStore::UpdateNumber(const SenderNumber& number) {
         "business_name = $6, keywords_json = $7, reply_opt_in = $8, "
         "reply_opt_out = $9, reply_help = $10, opt_in_confirmation = $11, quiet_hours = $12, "
         "opt_out_notice = $13, double_opt_in = $14, reply_confirmation_request = $15, rate_mmps = "
-        "$16 WHERE id = $1 AND account_id = $2 RETURNING " SMSC_NUMBER_COLS,
+        "$16, frequency_cap = $17 WHERE id = $1 AND account_id = $2 RETURNING " SMSC_NUMBER_COLS,
         "updating sender number", number.id, number.account_id, NumberKindName(number.kind),
         number.number, number.country, number.business_name, KeywordsToJson(number.keywords),
         number.replies.opt_in, number.replies.opt_out, number.replies.help,
         number.opt_in_confirmation, QuietHoursPolicyToJson(number.quiet_hours),
         OptOutNoticeToJson(number.opt_out_notice), number.double_opt_in,
-        number.replies.confirmation_request, number.rate_mmps);
+        number.replies.confirmation_request, number.rate_mmps,
+        FrequencyCapToJson(number.frequency_cap));
     if (!r.ok() && c.last_sqlstate() == pg::kUniqueViolation) {
       return AlreadyExists(NumberTaken(number));
     }

@@ -171,6 +171,23 @@ Result<OutboxItem> PgStore::GetOutboxItem(int64_t account_id, int64_t id) {
   });
 }
 
+Result<std::vector<int64_t>> PgStore::ListMarketingDueTimes(int64_t account_id, int64_t contact_id,
+                                                            int64_t number_id, int64_t from_ms,
+                                                            int64_t to_ms) {
+  return pg::WithConn(impl_->pool, [&](Conn& c) -> Result<std::vector<int64_t>> {
+    SMSC_ASSIGN_OR_RETURN(
+        Res r, c.Q("SELECT next_attempt_at_ms FROM outbox WHERE account_id = $1 AND contact_id = "
+                   "$2 AND number_id = $3 AND kind = 'message' AND purpose = 'marketing' AND "
+                   "state IN ('pending', 'sending', 'sent') AND next_attempt_at_ms > $4 AND "
+                   "next_attempt_at_ms < $5 ORDER BY next_attempt_at_ms LIMIT $6",
+                   "reading marketing due times", account_id, contact_id, number_id, from_ms, to_ms,
+                   int64_t{kMaxCapRows}));
+    std::vector<int64_t> out;
+    for (int i = 0; i < r.rows(); ++i) out.push_back(r.Int(i, 0));
+    return out;
+  });
+}
+
 Result<NoticeHistory> PgStore::GetNoticeHistory(int64_t account_id, int64_t contact_id,
                                                 int64_t number_id) {
   return pg::WithConn(impl_->pool, [&](Conn& c) -> Result<NoticeHistory> {

@@ -158,6 +158,9 @@ class PgStore final : public ConsentStore {
   Result<OutboxItem> GetOutboxItem(int64_t account_id, int64_t id) override;
   Result<std::optional<OutboxItem>> FindOutboxByIdempotencyKey(int64_t account_id,
                                                                const std::string& key) override;
+  Result<std::vector<int64_t>> ListMarketingDueTimes(int64_t account_id, int64_t contact_id,
+                                                     int64_t number_id, int64_t from_ms,
+                                                     int64_t to_ms) override;
   Result<NoticeHistory> GetNoticeHistory(int64_t account_id, int64_t contact_id,
                                          int64_t number_id) override;
   Result<ClaimedOutbox> ClaimOutbox(const OutboxClaim& claim) override;

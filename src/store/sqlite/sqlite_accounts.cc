@@ -304,8 +304,8 @@ Result<SenderNumber> SqliteStore::AddNumber(const SenderNumber& number) {
                              "business_name, keywords_json, reply_opt_in, reply_opt_out, "
                              "reply_help, opt_in_confirmation, created_at_ms, quiet_hours, "
                              "opt_out_notice, double_opt_in, reply_confirmation_request, "
-                             "rate_mmps) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
-                             "?12, ?13, ?14, ?15, ?16)"));
+                             "rate_mmps, frequency_cap) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+                             "?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"));
   s.Bind(1, number.account_id)
       .Bind(2, NumberKindName(number.kind))
       .Bind(3, number.number)
@@ -321,7 +321,8 @@ Result<SenderNumber> SqliteStore::AddNumber(const SenderNumber& number) {
       .Bind(13, OptOutNoticeToJson(number.opt_out_notice))
       .BindBool(14, number.double_opt_in)
       .Bind(15, number.replies.confirmation_request)
-      .Bind(16, number.rate_mmps);
+      .Bind(16, number.rate_mmps)
+      .Bind(17, FrequencyCapToJson(number.frequency_cap));
   int rc = SQLITE_OK;
   Status st = s.Run("adding sender number", &rc);
   if (IsUniqueViolation(rc)) return AlreadyExists(NumberTaken(number));
@@ -337,12 +338,13 @@ Result<SenderNumber> SqliteStore::UpdateNumber(const SenderNumber& number) {
   SMSC_ASSIGN_OR_RETURN(WriteTxn txn, WriteTxn::Begin(impl_.get()));
   // created_at_ms is when the number was registered; an update does not move it.
   SMSC_ASSIGN_OR_RETURN(
-      Stmt s, impl_->Prepare("UPDATE sender_numbers SET kind = ?3, number = ?4, country = ?5, "
-                             "business_name = ?6, keywords_json = ?7, reply_opt_in = ?8, "
-                             "reply_opt_out = ?9, reply_help = ?10, opt_in_confirmation = ?11, "
-                             "quiet_hours = ?12, opt_out_notice = ?13, double_opt_in = ?14, "
-                             "reply_confirmation_request = ?15, rate_mmps = ?16 WHERE id = ?1 AND "
-                             "account_id = ?2"));
+      Stmt s,
+      impl_->Prepare("UPDATE sender_numbers SET kind = ?3, number = ?4, country = ?5, "
+                     "business_name = ?6, keywords_json = ?7, reply_opt_in = ?8, "
+                     "reply_opt_out = ?9, reply_help = ?10, opt_in_confirmation = ?11, "
+                     "quiet_hours = ?12, opt_out_notice = ?13, double_opt_in = ?14, "
+                     "reply_confirmation_request = ?15, rate_mmps = ?16, frequency_cap = ?17 "
+                     "WHERE id = ?1 AND account_id = ?2"));
   s.Bind(1, number.id)
       .Bind(2, number.account_id)
       .Bind(3, NumberKindName(number.kind))
@@ -358,7 +360,8 @@ Result<SenderNumber> SqliteStore::UpdateNumber(const SenderNumber& number) {
       .Bind(13, OptOutNoticeToJson(number.opt_out_notice))
       .BindBool(14, number.double_opt_in)
       .Bind(15, number.replies.confirmation_request)
-      .Bind(16, number.rate_mmps);
+      .Bind(16, number.rate_mmps)
+      .Bind(17, FrequencyCapToJson(number.frequency_cap));
   int rc = SQLITE_OK;
   Status st = s.Run("updating sender number", &rc);
   if (IsUniqueViolation(rc)) return AlreadyExists(NumberTaken(number));

@@ -197,6 +197,32 @@ Result<OutboxItem> SqliteStore::GetOutboxItem(int64_t account_id, int64_t id) {
   return ReadOutbox(s);
 }
 
+Result<std::vector<int64_t>> SqliteStore::ListMarketingDueTimes(int64_t account_id,
+                                                                int64_t contact_id,
+                                                                int64_t number_id, int64_t from_ms,
+                                                                int64_t to_ms) {
+  ReadLease reader = impl_->Read(mu_);
+  SMSC_ASSIGN_OR_RETURN(
+      Stmt s, reader->Prepare("SELECT next_attempt_at_ms FROM outbox WHERE account_id = ?1 AND "
+                              "contact_id = ?2 AND number_id = ?3 AND kind = 'message' AND "
+                              "purpose = 'marketing' AND state IN ('pending', 'sending', 'sent') "
+                              "AND next_attempt_at_ms > ?4 AND next_attempt_at_ms < ?5 ORDER BY "
+                              "next_attempt_at_ms LIMIT ?6"));
+  s.Bind(1, account_id)
+      .Bind(2, contact_id)
+      .Bind(3, number_id)
+      .Bind(4, from_ms)
+      .Bind(5, to_ms)
+      .Bind(6, int64_t{kMaxCapRows});
+  std::vector<int64_t> out;
+  while (true) {
+    SMSC_ASSIGN_OR_RETURN(bool row, s.Step("reading marketing due times"));
+    if (!row) break;
+    out.push_back(s.Int(0));
+  }
+  return out;
+}
+
 Result<NoticeHistory> SqliteStore::GetNoticeHistory(int64_t account_id, int64_t contact_id,
                                                     int64_t number_id) {
   ReadLease reader = impl_->Read(mu_);

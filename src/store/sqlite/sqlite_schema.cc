@@ -19,7 +19,7 @@ struct Migration {
 };
 
 // Append only: a released migration is never edited, a change is a new entry.
-constexpr std::array<Migration, 19> kMigrations{{
+constexpr std::array<Migration, 20> kMigrations{{
     {1, "initial schema", R"sql(
 CREATE TABLE accounts (
   id                   INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -464,6 +464,11 @@ ALTER TABLE sender_numbers ADD COLUMN next_send_at_us INTEGER NOT NULL DEFAULT 0
 -- The claim takes the service's own replies (confirmations, HELP answers) before messages,
 -- without walking a queue of messages to find them.
 CREATE INDEX outbox_due_replies ON outbox (id) WHERE state = 'pending' AND kind <> 'message';
+)sql"},
+    {20, "frequency cap per number", R"sql(
+-- How much marketing one contact may get from the number: null (none) or
+-- {"per_day", "per_week", "over"} (docs/sending.md, "Frequency cap").
+ALTER TABLE sender_numbers ADD COLUMN frequency_cap TEXT NOT NULL DEFAULT 'null';
 )sql"},
 }};
 
