@@ -121,6 +121,19 @@ export async function renderNumber(page, ctx, id) {
   business.addEventListener('input', () => counters.forEach((c) => c.update()));
   counters.forEach((c, i) => { c.element.id = ['count-opt-in', 'count-opt-out', 'count-help', 'count-confirmation-request'][i]; });
 
+  // Sending: quiet hours by name (a custom window is set through the API and kept as it is),
+  // the rate, and the frequency cap.
+  const quietNames = [['account', 'As the account (default)'], ['jurisdiction', '08:00–21:00 with US state rules'], ['default', '08:00–21:00'], ['off', 'Off']];
+  const quietNow = typeof n.quiet_hours === 'string' ? n.quiet_hours : null;
+  const quiet = select('quiet_hours', quietNow ? quietNames : [['', 'Custom window (set through the API)'], ...quietNames], quietNow || '');
+  quiet.disabled = ro;
+  const rate = h('input', { type: 'number', name: 'rate_per_second', min: '0.01', max: '1000', step: '0.001', value: n.rate_default ? '' : n.rate_per_second, placeholder: `${n.rate_per_second} (default for its kind)`, disabled: ro });
+  const cap = n.frequency_cap || {};
+  const perDay = h('input', { type: 'number', name: 'cap_per_day', min: '0', max: '1000', step: '1', value: cap.per_day || '', placeholder: 'no limit', disabled: ro });
+  const perWeek = h('input', { type: 'number', name: 'cap_per_week', min: '0', max: '1000', step: '1', value: cap.per_week || '', placeholder: 'no limit', disabled: ro });
+  const over = select('cap_over', [['refuse', 'Refuse the message'], ['defer', 'Send it when the cap allows']], cap.over || 'refuse');
+  over.disabled = ro;
+
   const error = h('div', {});
   const save = h('button', { type: 'submit', class: 'primary', disabled: ro }, 'Save changes');
   const form = h('form', { novalidate: true, id: 'number-form' }, error,
@@ -144,6 +157,11 @@ export async function renderNumber(page, ctx, id) {
       h('p', { class: 'muted' }, 'An opt-in (by keyword, by staff, by API or in bulk) first sends the request to confirm; the contact is awaiting confirmation, and gets no marketing, until they reply YES.'),
       h('label', { class: 'check' }, doubleOptIn, h('span', {}, 'Require the contact to confirm every opt-in')),
       field('Request to confirm', replyConfirm, counters[3].element)),
+    h('section', { class: 'panel' }, h('h2', {}, 'Sending'),
+      h('p', { class: 'muted' }, 'How messages sent through the service leave this number: quiet hours by the recipient\'s local time, the most it sends per second, and how much marketing one contact may get from it.'),
+      h('div', { class: 'form-row' }, field('Quiet hours', quiet), field('Messages per second', rate, 'Empty: the default for its kind.')),
+      h('div', { class: 'form-row' }, field('Marketing per contact per day', perDay), field('Marketing per contact per week', perWeek)),
+      field('Past the limit', over)),
     ro ? null : h('div', { class: 'actions' }, save, h('a', { class: 'button', href: '#/numbers' }, 'Cancel')));
   page.append(form);
 
@@ -156,6 +174,10 @@ export async function renderNumber(page, ctx, id) {
         languages: words(languages.value),
         opt_in_confirmation: confirmOptIn.checked,
         double_opt_in: doubleOptIn.checked,
+        ...(quiet.value ? { quiet_hours: quiet.value } : {}),
+        rate_per_second: rate.value === '' ? null : Number(rate.value),
+        frequency_cap: perDay.value === '' && perWeek.value === '' ? null
+          : { per_day: Number(perDay.value || 0), per_week: Number(perWeek.value || 0), over: over.value },
         keywords: { opt_in: words(optIn.value), opt_out: words(optOut.value), opt_out_all: words(optOutAll.value), help: words(help.value),
           replace_defaults: replaceDefaults.checked, free_text: freeText.checked },
         replies: { opt_in: replyOptIn.value, opt_out: replyOptOut.value, help: replyHelp.value, confirmation_request: replyConfirm.value },

@@ -125,3 +125,41 @@ test('double opt-in: the number page turns it on; a manual opt-in then awaits th
   await env.server.api('PATCH', `/v1/numbers/${env.data.long.id}`, { double_opt_in: false });
   await page.context().close();
 });
+
+test('sending settings: quiet hours, rate and frequency cap are saved from the number page', async () => {
+  const page = await signIn(env.browser, env.server, EDITOR);
+  await page.getByRole('link', { name: 'Sender numbers' }).click();
+  await page.getByRole('link', { name: LONG_CODE }).click();
+  const quiet = page.getByLabel('Quiet hours');
+  assert.equal(await quiet.inputValue(), 'account');
+  await quiet.selectOption('off');
+  await page.getByLabel('Messages per second').fill('2.5');
+  await page.getByLabel('Marketing per contact per day').fill('2');
+  await page.getByLabel('Past the limit').selectOption('defer');
+  await page.getByRole('button', { name: 'Save changes' }).click();
+  await page.getByText('Saved.').waitFor();
+  let saved = await env.server.api('GET', `/v1/numbers/${env.data.long.id}`);
+  assert.equal(saved.quiet_hours, 'off');
+  assert.equal(saved.rate_per_second, 2.5);
+  assert.deepEqual(saved.frequency_cap, { per_day: 2, per_week: 0, over: 'defer' });
+
+  // A bad rate is refused and names the field; nothing changes.
+  await page.getByLabel('Messages per second').fill('5000');
+  await page.getByRole('button', { name: 'Save changes' }).click();
+  await page.getByText('rate_per_second').first().waitFor();
+  saved = await env.server.api('GET', `/v1/numbers/${env.data.long.id}`);
+  assert.equal(saved.rate_per_second, 2.5);
+
+  // Emptied: the kind's default rate and no cap.
+  await page.reload();
+  await page.getByLabel('Messages per second').fill('');
+  await page.getByLabel('Marketing per contact per day').fill('');
+  await page.getByLabel('Quiet hours').selectOption('account');
+  await page.getByRole('button', { name: 'Save changes' }).click();
+  await page.getByText('Saved.').waitFor();
+  saved = await env.server.api('GET', `/v1/numbers/${env.data.long.id}`);
+  assert.equal(saved.rate_default, true);
+  assert.equal(saved.frequency_cap, null);
+  assert.equal(saved.quiet_hours, 'account');
+  await page.context().close();
+});
