@@ -123,6 +123,30 @@ AccountWithNumber AddAccountWithNumber(ConsentStore& store) {
   return {acct->id, number->id, n.number};
 }
 
+// What migrations 15 and later added, newest first: a file rewritten as an older version wrote
+// it starts by dropping them. Each new migration adds its undo at the top.
+constexpr const char* kUndoSinceMigration15[] = {
+    "ALTER TABLE sender_numbers DROP COLUMN frequency_cap",
+    "DROP INDEX outbox_due_replies",
+    "ALTER TABLE sender_numbers DROP COLUMN rate_mmps",
+    "ALTER TABLE sender_numbers DROP COLUMN next_send_at_us",
+    "DROP INDEX outbox_by_provider_message_id",
+    "ALTER TABLE outbox DROP COLUMN delivery",
+    "ALTER TABLE outbox DROP COLUMN delivery_error",
+    "ALTER TABLE outbox DROP COLUMN delivery_updated_at_ms",
+    "ALTER TABLE accounts DROP COLUMN quiet_hours",
+    "ALTER TABLE sender_numbers DROP COLUMN double_opt_in",
+    "ALTER TABLE sender_numbers DROP COLUMN reply_confirmation_request",
+    "DROP INDEX outbox_by_idempotency_key",
+    "ALTER TABLE sender_numbers DROP COLUMN quiet_hours",
+    "ALTER TABLE sender_numbers DROP COLUMN opt_out_notice",
+    "ALTER TABLE outbox DROP COLUMN notice",
+    "ALTER TABLE outbox DROP COLUMN purpose",
+    "ALTER TABLE outbox DROP COLUMN send_at_ms",
+    "ALTER TABLE outbox DROP COLUMN idempotency_key",
+    "ALTER TABLE outbox DROP COLUMN request_hash",
+};
+
 // Makes the closed file at `path`, written by this version, what version 11 wrote: every
 // event a link of its account's hash chain (format 1, prev_hash and hash from ComputeEventHash),
 // and nothing of migrations 12 to 15 (the messages' outbox columns, the kept batch documents; the
@@ -163,37 +187,14 @@ std::vector<ConsentEvent> RewriteAsVersion11(const std::string& path) {
     exec("UPDATE events SET prev_hash = '" + e.prev_hash + "', hash = '" + e.hash +
          "' WHERE id = " + std::to_string(e.id));
   }
-  for (const char* sql : {"ALTER TABLE sender_numbers DROP COLUMN frequency_cap",
-                          "DROP INDEX outbox_due_replies",
-                          "ALTER TABLE sender_numbers DROP COLUMN rate_mmps",
-                          "ALTER TABLE sender_numbers DROP COLUMN next_send_at_us",
-                          "DROP INDEX outbox_by_provider_message_id",
-                          "ALTER TABLE outbox DROP COLUMN delivery",
-                          "ALTER TABLE outbox DROP COLUMN delivery_error",
-                          "ALTER TABLE outbox DROP COLUMN delivery_updated_at_ms",
-                          "ALTER TABLE accounts DROP COLUMN quiet_hours",
-                          "ALTER TABLE sender_numbers DROP COLUMN double_opt_in",
-                          "ALTER TABLE sender_numbers DROP COLUMN reply_confirmation_request",
-                          "DROP INDEX outbox_by_idempotency_key",
-                          "ALTER TABLE sender_numbers DROP COLUMN quiet_hours",
-                          "ALTER TABLE sender_numbers DROP COLUMN opt_out_notice",
-                          "ALTER TABLE outbox DROP COLUMN notice",
-                          "ALTER TABLE outbox DROP COLUMN purpose",
-                          "ALTER TABLE outbox DROP COLUMN send_at_ms",
-                          "ALTER TABLE outbox DROP COLUMN idempotency_key",
-                          "ALTER TABLE outbox DROP COLUMN request_hash",
-                          "DROP TABLE evidence_batches",
-                          "DROP TABLE ledger_keys",
-                          "DROP TABLE tree_heads",
-                          "DROP TABLE ledger_nodes",
-                          "DROP TABLE ledger_trees",
-                          "ALTER TABLE outbox DROP COLUMN queued_after_event",
-                          "ALTER TABLE statuses DROP COLUMN events",
-                          "ALTER TABLE events DROP COLUMN nth",
-                          "ALTER TABLE events DROP COLUMN batch_hash",
-                          "ALTER TABLE events DROP COLUMN format",
-                          "DELETE FROM schema_migrations WHERE version >= 12",
-                          "PRAGMA user_version = 11"}) {
+  for (const char* sql : kUndoSinceMigration15) exec(sql);
+  for (const char* sql :
+       {"DROP TABLE evidence_batches", "DROP TABLE ledger_keys", "DROP TABLE tree_heads",
+        "DROP TABLE ledger_nodes", "DROP TABLE ledger_trees",
+        "ALTER TABLE outbox DROP COLUMN queued_after_event",
+        "ALTER TABLE statuses DROP COLUMN events", "ALTER TABLE events DROP COLUMN nth",
+        "ALTER TABLE events DROP COLUMN batch_hash", "ALTER TABLE events DROP COLUMN format",
+        "DELETE FROM schema_migrations WHERE version >= 12", "PRAGMA user_version = 11"}) {
     exec(sql);
   }
   return events;
@@ -317,26 +318,8 @@ TEST(SqliteStore, MigrationDeletesTheInputOfFinishedJobs) {
     ASSERT_EQ(raw.Exec("INSERT INTO job_inputs (job_id, chunk, data) SELECT id, c.n, "
                        "x'70686f6e65' FROM jobs, (SELECT 0 AS n UNION ALL SELECT 1) AS c"),
               SQLITE_OK);
-    for (const char* undo : {"ALTER TABLE sender_numbers DROP COLUMN frequency_cap",
-                             "DROP INDEX outbox_due_replies",
-                             "ALTER TABLE sender_numbers DROP COLUMN rate_mmps",
-                             "ALTER TABLE sender_numbers DROP COLUMN next_send_at_us",
-                             "DROP INDEX outbox_by_provider_message_id",
-                             "ALTER TABLE outbox DROP COLUMN delivery",
-                             "ALTER TABLE outbox DROP COLUMN delivery_error",
-                             "ALTER TABLE outbox DROP COLUMN delivery_updated_at_ms",
-                             "ALTER TABLE accounts DROP COLUMN quiet_hours",
-                             "ALTER TABLE sender_numbers DROP COLUMN double_opt_in",
-                             "ALTER TABLE sender_numbers DROP COLUMN reply_confirmation_request",
-                             "DROP INDEX outbox_by_idempotency_key",
-                             "ALTER TABLE sender_numbers DROP COLUMN quiet_hours",
-                             "ALTER TABLE sender_numbers DROP COLUMN opt_out_notice",
-                             "ALTER TABLE outbox DROP COLUMN notice",
-                             "ALTER TABLE outbox DROP COLUMN purpose",
-                             "ALTER TABLE outbox DROP COLUMN send_at_ms",
-                             "ALTER TABLE outbox DROP COLUMN idempotency_key",
-                             "ALTER TABLE outbox DROP COLUMN request_hash",
-                             "DELETE FROM schema_migrations WHERE version >= 14"}) {
+    for (const char* undo : kUndoSinceMigration15) ASSERT_EQ(raw.Exec(undo), SQLITE_OK) << undo;
+    for (const char* undo : {"DELETE FROM schema_migrations WHERE version >= 14"}) {
       ASSERT_EQ(raw.Exec(undo), SQLITE_OK) << undo;
     }
   }
