@@ -177,14 +177,7 @@ void Api::AddRoutes() {
         return JsonResponse(200, ToJson(a));
       }));
 
-  // ---- sender numbers ----
-  // ---- the account's own settings ----
-  router_.Add("GET", "/v1/account",
-              authed([this](const Account& a, const HttpRequest&,
-                            const PathParams&) -> Result<HttpResponse> {
-                SMSC_ASSIGN_OR_RETURN(Account account, service_.GetAccount(a.id));
-                return JsonResponse(200, ToJson(account));
-              }));
+  // The account's own settings.
   router_.Add("PATCH", "/v1/account",
               authed([this](const Account& a, const HttpRequest& req,
                             const PathParams&) -> Result<HttpResponse> {
@@ -199,6 +192,7 @@ void Api::AddRoutes() {
                 return JsonResponse(200, ToJson(account));
               }));
 
+  // ---- sender numbers ----
   router_.Add("GET", "/v1/numbers",
               authed([this](const Account& a, const HttpRequest&,
                             const PathParams&) -> Result<HttpResponse> {
