@@ -28,6 +28,15 @@
   "provider_message_id, lease_owner, lease_until_ms, sent_at_ms, queued_at_seq, "     \
   "queued_after_event, purpose, send_at_ms, idempotency_key, request_hash, notice, "  \
   "delivery, delivery_error, delivery_updated_at_ms"
+// The outbox columns qualified by the alias o (both stores' ClaimOutbox read them beside the
+// number's row).
+#define SMSC_OUTBOX_COLS_O                                                                     \
+  "o.id, o.account_id, o.number_id, o.contact_id, o.to_phone, o.from_number, o.body, o.kind, " \
+  "o.state, o.attempts, o.last_error, o.inbound_id, o.created_at_ms, o.next_attempt_at_ms, "   \
+  "o.channel, o.provider_message_id, o.lease_owner, o.lease_until_ms, o.sent_at_ms, "          \
+  "o.queued_at_seq, o.queued_after_event, o.purpose, o.send_at_ms, o.idempotency_key, "        \
+  "o.request_hash, o.notice, o.delivery, o.delivery_error, o.delivery_updated_at_ms"
+
 namespace smsconsent {
 // How many columns SMSC_OUTBOX_COLS names: a SELECT that reads more after them starts there.
 inline constexpr int kOutboxColumnCount = 29;

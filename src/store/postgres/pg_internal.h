@@ -30,14 +30,6 @@ Status Migrate(pg::Conn& c, const std::string& schema);
 
 // ---- Column lists and row readers (pg_rows.cc) -------------------------------------------
 
-// The outbox columns qualified by the alias o (ClaimOutbox reads them beside other tables).
-#define SMSC_OUTBOX_COLS_O                                                                     \
-  "o.id, o.account_id, o.number_id, o.contact_id, o.to_phone, o.from_number, o.body, o.kind, " \
-  "o.state, o.attempts, o.last_error, o.inbound_id, o.created_at_ms, o.next_attempt_at_ms, "   \
-  "o.channel, o.provider_message_id, o.lease_owner, o.lease_until_ms, o.sent_at_ms, "          \
-  "o.queued_at_seq, o.queued_after_event, o.purpose, o.send_at_ms, o.idempotency_key, "        \
-  "o.request_hash, o.notice, o.delivery, o.delivery_error, o.delivery_updated_at_ms"
-
 Result<Account> ReadAccount(const pg::Res& s, int i);
 Result<SenderNumber> ReadNumber(const pg::Res& s, int i);
 Result<Job> ReadJob(const pg::Res& s, int i);

@@ -286,25 +286,25 @@ Result<ClaimedOutbox> SqliteStore::ClaimOutbox(const OutboxClaim& claim) {
     std::vector<std::string> quiet_hours;
     std::vector<int64_t> intervals;
     {
+      // The number (and, for quiet hours "account", its account) is joined once per item.
       std::string sql =
-          "SELECT " SMSC_OUTBOX_COLS
+          "SELECT " SMSC_OUTBOX_COLS_O
           ", COALESCE((SELECT s.status FROM statuses s WHERE s.account_id = "
-          "outbox.account_id AND s.contact_id = outbox.contact_id AND s.number_id = "
-          "outbox.number_id), 'not_specified'), EXISTS (SELECT 1 FROM events e WHERE "
-          "e.account_id = outbox.account_id AND e.contact_id = outbox.contact_id AND "
-          "e.number_id = outbox.number_id AND e.id > outbox.queued_after_event AND "
-          "e.from_status <> e.to_status), COALESCE((SELECT CASE WHEN n.quiet_hours = "
-          "'\"account\"' THEN a.quiet_hours ELSE n.quiet_hours END FROM sender_numbers n JOIN "
-          "accounts a ON a.id = n.account_id WHERE n.id = outbox.number_id), ''), "
-          "COALESCE((SELECT n.kind FROM "
-          "sender_numbers n WHERE n.id = outbox.number_id), ''), COALESCE((SELECT n.rate_mmps "
-          "FROM sender_numbers n WHERE n.id = outbox.number_id), 0) FROM outbox";
+          "o.account_id AND s.contact_id = o.contact_id AND s.number_id = "
+          "o.number_id), 'not_specified'), EXISTS (SELECT 1 FROM events e WHERE "
+          "e.account_id = o.account_id AND e.contact_id = o.contact_id AND "
+          "e.number_id = o.number_id AND e.id > o.queued_after_event AND "
+          "e.from_status <> e.to_status), COALESCE(CASE WHEN n.quiet_hours = '\"account\"' THEN "
+          "a.quiet_hours ELSE n.quiet_hours END, ''), COALESCE(n.kind, ''), "
+          "COALESCE(n.rate_mmps, 0) FROM outbox AS o";
       sql += replies_only ? " INDEXED BY outbox_due_replies" : " INDEXED BY outbox_due";
-      sql += " WHERE state = 'pending'";
-      if (replies_only) sql += " AND kind <> 'message'";
       sql +=
-          " AND next_attempt_at_ms <= ?1 AND COALESCE((SELECT n.next_send_at_us FROM "
-          "sender_numbers n WHERE n.id = outbox.number_id), 0) <= ?3 ORDER BY id LIMIT ?2";
+          " LEFT JOIN sender_numbers n ON n.id = o.number_id LEFT JOIN accounts a ON a.id = "
+          "n.account_id WHERE o.state = 'pending'";
+      if (replies_only) sql += " AND o.kind <> 'message'";
+      sql +=
+          " AND o.next_attempt_at_ms <= ?1 AND COALESCE(n.next_send_at_us, 0) <= ?3 ORDER BY "
+          "o.id LIMIT ?2";
       SMSC_ASSIGN_OR_RETURN(Stmt s, impl_->Prepare(sql));
       s.Bind(1, claim.now_ms)
           .Bind(2, int64_t{claim.limit - static_cast<int>(out.items.size())})
